@@ -1,0 +1,1 @@
+"""Admission control for queueing stations: who gets in when an arrival comes."""

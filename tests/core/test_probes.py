@@ -1,0 +1,76 @@
+"""Probes: counters, tallies and time-weighted levels, and the sampler's time series."""
+
+import numpy as np
+import pytest
+import simpy
+from hypothesis import given
+from hypothesis import strategies as st
+
+from twin.core.probes import Level, Probes, Sampler, Tally
+
+
+@given(st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=200))
+def test_tally_mean_and_variance_match_numpy(values):
+    tally = Tally("x")
+    for v in values:
+        tally.observe(v)
+    assert tally.count == len(values)
+    assert tally.mean == pytest.approx(np.mean(values), rel=1e-9, abs=1e-6)
+    assert tally.variance == pytest.approx(np.var(values, ddof=1), rel=1e-7, abs=1e-3)
+    assert tally.quantile(0.5) == pytest.approx(np.median(values))
+
+
+def test_empty_tally_reports_nan_not_zero():
+    tally = Tally("x")
+    assert np.isnan(tally.mean)
+    assert np.isnan(tally.quantile(0.9))
+
+
+def test_level_is_time_weighted():
+    now = [0.0]
+    level = Level("q", lambda: now[0])
+    now[0] = 10.0
+    level.set(4)  # 0 for 10 s
+    now[0] = 15.0
+    level.set(1)  # 4 for 5 s
+    now[0] = 20.0  # 1 for 5 s
+    assert level.mean() == pytest.approx((0 * 10 + 4 * 5 + 1 * 5) / 20)
+    assert (level.minimum, level.maximum) == (0, 4)
+
+
+def test_reset_restarts_the_average_from_the_current_level():
+    now = [0.0]
+    level = Level("q", lambda: now[0], initial=3)
+    now[0] = 100.0
+    level.reset(100.0)
+    now[0] = 110.0
+    level.set(5)
+    now[0] = 120.0
+    assert level.mean() == pytest.approx(4.0)
+
+
+def test_probe_names_are_unique():
+    probes = Probes(lambda: 0.0)
+    probes.counter("a")
+    with pytest.raises(ValueError, match="already exists"):
+        probes.tally("a")
+
+
+def test_sampler_yields_a_tidy_series():
+    env = simpy.Environment()
+    probes = Probes(lambda: float(env.now))
+    count = probes.counter("arrivals")
+
+    def arrivals():
+        while True:
+            yield env.timeout(1.0)
+            count.add()
+
+    env.process(arrivals())
+    sampler = Sampler(env, probes, period_s=10.0)
+    env.run(until=35.5)
+    frame = sampler.frame()
+    assert list(frame.columns) == ["time_s", "probe", "value"]
+    assert frame["time_s"].tolist() == [10.0, 20.0, 30.0]
+    # The sample at 10 s includes the arrival at 10 s.
+    assert frame["value"].tolist() == [10.0, 20.0, 30.0]

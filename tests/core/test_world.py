@@ -1,0 +1,51 @@
+"""The world: SimPy's clock under a Mesa model, with warm-up and display ticks."""
+
+import mesa
+import pytest
+
+from twin.core.world import World
+
+
+def test_step_advances_the_clock_by_one_display_tick():
+    world = World(seed=1, tick_s=30.0)
+    world.step()
+    world.step()
+    assert world.now_s == 60.0
+    assert world.steps == 2  # Mesa's own step counter
+
+
+def test_run_resets_statistics_and_ledger_at_the_end_of_warmup():
+    world = World(seed=1)
+    arrivals = world.probes.counter("arrivals")
+    meter = world.power_meter("M1", {"on": 3.6}, "on")
+
+    def arrive():
+        while True:
+            yield world.env.timeout(1.0)
+            arrivals.add()
+
+    world.env.process(arrive())
+    world.run(until_s=100.5, warmup_s=50.5)
+    assert arrivals.count == 50  # arrivals at 51..100
+    assert world.ledger.energy_kwh() == pytest.approx(3.6 * 50 / 3600)
+    assert meter.state == "on"
+
+
+def test_run_refuses_to_go_back_in_time_or_warm_up_past_the_horizon():
+    world = World(seed=1)
+    world.run(10.0)
+    with pytest.raises(ValueError, match="back in time"):
+        world.run(5.0)
+    with pytest.raises(ValueError, match="warm-up"):
+        World(seed=1).run(10.0, warmup_s=10.0)
+
+
+def test_agents_are_mesa_agents_and_mesa_randomness_is_seeded():
+    def shuffled(seed):
+        world = World(seed=seed)
+        for _ in range(20):
+            mesa.Agent(world)
+        return [agent.unique_id for agent in world.agents.shuffle()]
+
+    assert shuffled(5) == shuffled(5)
+    assert shuffled(5) != shuffled(6)

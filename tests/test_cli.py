@@ -1,0 +1,188 @@
+"""The ``twin`` command as a user meets it: a run, and one clear line for every mistake."""
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from twin.cli import main
+
+GOOD = """
+seed = 3
+
+[scenario]
+id = "station/mmc-v0"
+horizon_s = 20000
+warmup_s = 1000
+sample_period_s = 5000
+
+[scenario.params]
+arrival_rate_per_s = 0.5
+servers = 1
+service = { kind = "exponential", mean = 1.0 }
+
+[policy]
+id = "admission/admit-all-v0"
+"""
+
+
+def twin(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The real command in a fresh process, as a user's shell runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "twin", *args], cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def twin_here(capsys, monkeypatch, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The same command run in this process: faster, for the many bad-input cases."""
+    monkeypatch.chdir(cwd)
+    try:
+        code = main(list(args))
+    except SystemExit as exit_:  # argparse exits by itself
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
+def write(tmp_path: Path, text: str, name: str = "run.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_run_writes_kpis_timeseries_and_manifest(tmp_path):
+    config = write(tmp_path, GOOD)
+    done = twin("run", str(config), "--out", "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "wait_mean_s" in done.stdout
+    assert f"results: {tmp_path / 'out'}" in done.stdout
+    kpis = pd.read_parquet(tmp_path / "out" / "kpis.parquet")
+    assert {"kpi", "value", "unit"} == set(kpis.columns)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["seed"] == 3
+    assert manifest["policy"]["id"] == "admission/admit-all-v0"
+    assert len(manifest["config_hash"]) == 64
+    assert set(pd.read_parquet(tmp_path / "out" / "timeseries.parquet")["time_s"]) == {
+        5000.0,
+        10000.0,
+        15000.0,
+        20000.0,
+    }
+
+
+def test_rerun_replaces_results_and_seed_can_be_overridden(tmp_path):
+    config = write(tmp_path, GOOD)
+    assert twin("run", str(config), "--out", "out", cwd=tmp_path).returncode == 0
+    first = pd.read_parquet(tmp_path / "out" / "kpis.parquet")
+    assert twin("run", str(config), "--out", "out", "--seed", "4", cwd=tmp_path).returncode == 0
+    second = pd.read_parquet(tmp_path / "out" / "kpis.parquet")
+    assert not first["value"].equals(second["value"])
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["seed"] == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "run.toml"]
+
+
+def test_validate_and_list(tmp_path, capsys, monkeypatch):
+    config = write(tmp_path, GOOD)
+    done = twin_here(capsys, monkeypatch, "validate", str(config), cwd=tmp_path)
+    assert done.returncode == 0
+    assert "ok" in done.stdout
+    listing = twin_here(capsys, monkeypatch, "list", cwd=tmp_path).stdout
+    assert "station/mmc-v0" in listing
+    assert "admission/queue-cap-v0" in listing
+
+
+BAD_INPUTS = {
+    "malformed TOML": ("seed = = 3", "malformed TOML"),
+    "unknown top-level key": (GOOD + "\ncolour = 'red'\n", "unknown key 'colour'; allowed: "),
+    "unknown scenario param": (
+        GOOD.replace("servers = 1", "servers = 1\nserverz = 2"),
+        "scenario.params: unknown key 'serverz'; allowed: arrival_rate_per_s",
+    ),
+    "value out of range": (
+        GOOD.replace("servers = 1", "servers = 0"),
+        "scenario.params.servers: Input should be greater than or equal to 1 (got 0)",
+    ),
+    "nested distribution out of range": (
+        GOOD.replace("mean = 1.0", "mean = -1.0"),
+        "scenario.params.service.mean: Input should be greater than 0",
+    ),
+    "unknown distribution kind": (
+        GOOD.replace('kind = "exponential"', 'kind = "weibul"'),
+        "scenario.params.service",
+    ),
+    "warm-up past the horizon": (
+        GOOD.replace("warmup_s = 1000", "warmup_s = 30000"),
+        "warmup_s (30000.0) must be less than horizon_s",
+    ),
+    "unknown scenario": (
+        GOOD.replace("station/mmc-v0", "station/mmc-v9"),
+        "scenario.id: unknown scenario 'station/mmc-v9'; known: station/mmc-v0",
+    ),
+    "unknown policy": (
+        GOOD.replace("admit-all-v0", "admit-some-v0"),
+        "policy.id: unknown policy 'admission/admit-some-v0'; known: ",
+    ),
+    "bad policy param": (
+        GOOD.replace(
+            'id = "admission/admit-all-v0"',
+            'id = "admission/queue-cap-v0"\nparams = { max_queue = -2 }',
+        ),
+        "policy.params.max_queue: Input should be greater than or equal to 0",
+    ),
+    "missing required key": (GOOD.replace("horizon_s = 20000", ""), "scenario.horizon_s: required"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    tmp_path, capsys, monkeypatch, case, command
+):
+    text, expected = BAD_INPUTS[case]
+    config = write(tmp_path, text)
+    extra = ["--out", "out"] if command == "run" else []
+    done = twin_here(capsys, monkeypatch, command, str(config), *extra, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"twin: {config}: ")
+    assert expected in lines[0]
+    assert "Traceback" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.toml"]
+
+
+def test_missing_file_in_a_real_process_is_one_line_without_traceback(tmp_path):
+    done = twin("run", "nowhere.toml", cwd=tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2,
+        "",
+        "twin: nowhere.toml: no such file\n",
+    )
+
+
+def test_bad_arguments_are_user_errors_too(tmp_path, capsys, monkeypatch):
+    done = twin_here(
+        capsys, monkeypatch, "run", str(write(tmp_path, GOOD)), "--seed", "x", cwd=tmp_path
+    )
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "seed must be an integer" in done.stderr
+    done = twin_here(capsys, monkeypatch, "frobnicate", cwd=tmp_path)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_an_existing_foreign_directory_is_not_overwritten(tmp_path, capsys, monkeypatch):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("precious")
+    done = twin_here(
+        capsys, monkeypatch, "run", str(write(tmp_path, GOOD)), "--out", "mine", cwd=tmp_path
+    )
+    assert done.returncode == 2
+    assert "not a twin results directory" in done.stderr
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"

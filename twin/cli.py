@@ -1,0 +1,180 @@
+"""The ``twin`` command: run, validate and list.
+
+Exit codes: 0 success, 2 a user error (one line on stderr, nothing written),
+1 a bug in twin or a plug-in (with its traceback), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from twin.core.config import RunConfig, load_run_config
+from twin.core.errors import UserError
+from twin.core.run import RunResult, build_scenario, default_registry, resolve_policy, simulate
+
+EXIT_USER_ERROR = 2
+MANIFEST_NAME = "manifest.json"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line, like every other user error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.handler(args)
+    except UserError as error:
+        print(f"twin: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("twin: interrupted", file=sys.stderr)
+        return 130
+    return result
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="twin", description="Digital-twin simulator: policies vs baselines.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("run", help="run a config and write its results")
+    run.add_argument("config", help="run config (TOML)")
+    run.add_argument("--out", help="results directory (default: results/<scenario>-seed<N>)")
+    run.add_argument("--seed", type=_seed, help="override the config's seed")
+    run.set_defaults(handler=_run)
+
+    validate = commands.add_parser("validate", help="check a config without running it")
+    validate.add_argument("config", help="run config (TOML)")
+    validate.set_defaults(handler=_validate)
+
+    listing = commands.add_parser("list", help="registered scenarios and policies")
+    listing.set_defaults(handler=_list)
+    return parser
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed must be an integer, got {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"seed must be in [0, 2**63), got {value}")
+    return value
+
+
+def _resolve(path: str) -> RunConfig:
+    """Load a config and check that its scenario, policy and their params all resolve."""
+    config = load_run_config(path)
+    registry = default_registry()
+    scenario = build_scenario(config.scenario, registry, source=path)
+    policy_ref = config.policy
+    policy_id = policy_ref.id if policy_ref else scenario.default_policy
+    params = policy_ref.params if policy_ref else {}
+    resolve_policy(policy_id, params, registry, source=path)
+    return config
+
+
+def _validate(args: argparse.Namespace) -> int:
+    config = _resolve(args.config)
+    policy = config.policy.id if config.policy else "(scenario default)"
+    print(f"{args.config}: ok (scenario {config.scenario.id}, policy {policy})")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = _resolve(args.config)
+    seed = args.seed if args.seed is not None else config.seed
+    out = Path(args.out) if args.out else _default_out(config, seed)
+    _check_out(out)
+    policy_id = config.policy.id if config.policy else None
+    scenario_cls = default_registry().scenario(config.scenario.id)
+    result = simulate(
+        config.scenario,
+        policy_id or scenario_cls.default_policy,
+        seed,
+        policy_params=config.policy.params if config.policy else None,
+        source=args.config,
+    )
+    _write_atomically(result, out)
+    print(_format_table(result, config, seed))
+    print(f"\nresults: {out.resolve()}")
+    return 0
+
+
+def _default_out(config: RunConfig, seed: int) -> Path:
+    return Path("results") / f"{config.scenario.id.replace('/', '-')}-seed{seed}"
+
+
+def _check_out(out: Path) -> None:
+    """Refuse to overwrite a directory that is not a previous twin run."""
+    if out.exists() and (
+        not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST_NAME).exists())
+    ):
+        raise UserError(f"{out}: exists and is not a twin results directory; choose another --out")
+
+
+def _write_atomically(result: RunResult, out: Path) -> None:
+    """Write into a sibling temporary directory, then swap it in: never half-written."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; results are not
+        result.kpi_frame().to_parquet(staging / "kpis.parquet", index=False)
+        if not result.timeseries.empty:
+            result.timeseries.to_parquet(staging / "timeseries.parquet", index=False)
+        (staging / MANIFEST_NAME).write_text(json.dumps(result.manifest, indent=2) + "\n")
+        if out.exists():
+            retired = out.with_name(f".{out.name}.old-{os.getpid()}")
+            out.rename(retired)
+            staging.rename(out)
+            shutil.rmtree(retired)
+        else:
+            staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def _format_table(result: RunResult, config: RunConfig, seed: int) -> str:
+    policy = result.manifest["policy"]["id"]
+    lines = [f"{config.scenario.id} | policy {policy} | seed {seed}", ""]
+    width = max(len(name) for name in result.kpis)
+    for name, kpi in result.kpis.items():
+        lines.append(f"  {name:<{width}}  {kpi.value:>14.6g}  {kpi.unit}")
+    return "\n".join(lines)
+
+
+def _list(args: argparse.Namespace) -> int:
+    registry = default_registry()
+    print("scenarios:")
+    for entry in registry.scenarios():
+        print(f"  {entry.id:<32} {entry.description}")
+    print("policies:")
+    for entry in registry.policies():
+        domain = getattr(entry.cls, "domain", "?")
+        print(f"  {entry.id:<32} [{domain}] {entry.description}")
+    for name, problem in sorted(registry.broken.items()):
+        print(f"  {name:<32} BROKEN: {problem}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,24 @@
+"""Errors a user can fix: each renders as one line naming where and what is allowed."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A mistake in the user's input. The CLI prints ``str(error)`` and exits with 2."""
+
+
+class ConfigError(UserError):
+    """A config value that is malformed, unknown or out of range.
+
+    Args:
+        source: the file (or ``"<config>"`` when built in Python) the value came from.
+        key_path: dotted path of the offending key, e.g. ``"scenario.servers"``.
+        problem: what is wrong and what is allowed.
+    """
+
+    def __init__(self, source: str, key_path: str, problem: str) -> None:
+        self.source = source
+        self.key_path = key_path
+        self.problem = problem
+        where = f"{source}: {key_path}" if key_path else source
+        super().__init__(f"{where}: {problem}")

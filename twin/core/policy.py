@@ -1,0 +1,82 @@
+"""The policy protocol: small decision-makers separate from the world (Gymnasium's split).
+
+Each domain defines its typed observation and action and the decision epochs at which it
+calls :meth:`Policy.act`. Baselines and AI policies implement the same protocol.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+ObsT_contra = TypeVar("ObsT_contra", contravariant=True)
+ActT_co = TypeVar("ActT_co", covariant=True)
+
+
+class PolicyParams(BaseModel):
+    """Base of a policy's parameters: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """What a policy is told when a run starts.
+
+    Attributes:
+        scenario_id: the versioned id of the scenario it acts in.
+        rng: the policy's own named stream (``policy.<policy id>``); a policy that
+            explores or samples draws only from it, never from global random state.
+        info: scenario facts a policy may size itself by (e.g. ``{"servers": 2}``).
+    """
+
+    scenario_id: str
+    rng: np.random.Generator
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Policy(Protocol[ObsT_contra, ActT_co]):
+    """A decision rule. ``id`` is versioned (``"admission/queue-cap-v0"``); ``domain``
+    names the observation/action family it understands (``"station"``)."""
+
+    id: ClassVar[str]
+    domain: ClassVar[str]
+
+    def reset(self, context: PolicyContext) -> None: ...
+
+    def act(self, obs: ObsT_contra) -> ActT_co: ...
+
+
+class InvalidActionError(RuntimeError):
+    """A policy returned an action the domain cannot carry out."""
+
+    def __init__(self, policy_id: str, action: object, reason: str) -> None:
+        super().__init__(f"policy {policy_id!r} returned invalid action {action!r}: {reason}")
+
+
+Obs = TypeVar("Obs")
+Act = TypeVar("Act")
+
+
+class BasePolicy(ABC, Generic[Obs, Act]):
+    """Convenience base: stores the params and the context; subclasses write ``act``."""
+
+    id: ClassVar[str]
+    domain: ClassVar[str]
+    description: ClassVar[str] = ""
+    Params: ClassVar[type[PolicyParams]] = PolicyParams
+
+    def __init__(self, params: PolicyParams | None = None) -> None:
+        self.params = params if params is not None else self.Params()
+        self.context: PolicyContext | None = None
+
+    def reset(self, context: PolicyContext) -> None:
+        self.context = context
+
+    @abstractmethod
+    def act(self, obs: Obs) -> Act: ...

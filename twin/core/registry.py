@@ -1,0 +1,176 @@
+"""Find scenarios and policies by versioned id, entry point or ``package.module:Class``.
+
+Our own scenarios and policies are registered through the same entry-point groups a
+third-party package uses (``twin.scenarios``, ``twin.policies``), so the core never
+imports a domain or a model and a user's package needs no change to twin.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any, TypeVar
+
+from twin.core.errors import UserError
+from twin.core.policy import BasePolicy, Policy
+from twin.core.scenario import Scenario
+
+SCENARIO_GROUP = "twin.scenarios"
+POLICY_GROUP = "twin.policies"
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_.-]*)*-v\d+$")
+REFERENCE_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+T = TypeVar("T")
+
+
+class UnknownIdError(UserError):
+    """An id that names no registered scenario or policy."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered scenario or policy class, and where it came from."""
+
+    id: str
+    cls: type[Any]
+    origin: str
+
+    @property
+    def description(self) -> str:
+        text = getattr(self.cls, "description", "") or (self.cls.__doc__ or "")
+        return text.strip().splitlines()[0] if text.strip() else ""
+
+
+class Registry:
+    """Scenarios and policies by id.
+
+    Entry points are read the first time an id is looked up, not at import.
+    ``register_*`` adds classes directly (notebooks, tests, ad-hoc experiments).
+    """
+
+    def __init__(self, *, discover: bool = True) -> None:
+        self._discover = discover
+        self._loaded = False
+        self._scenarios: dict[str, Entry] = {}
+        self._policies: dict[str, Entry] = {}
+        self.broken: dict[str, str] = {}
+
+    def register_scenario(self, cls: type[Scenario[Any]], origin: str = "python") -> None:
+        self._register(self._scenarios, cls, origin, "scenario")
+
+    def register_policy(self, cls: type[Any], origin: str = "python") -> None:
+        self._register(self._policies, cls, origin, "policy")
+
+    def scenario(self, ref: str) -> type[Scenario[Any]]:
+        """The scenario class for an id or a ``package.module:Class`` reference."""
+        return self._lookup(self._scenarios, ref, "scenario", _is_scenario)
+
+    def policy(self, ref: str) -> type[Any]:
+        """The policy class for an id or a ``package.module:Class`` reference."""
+        return self._lookup(self._policies, ref, "policy", _is_policy)
+
+    def scenarios(self) -> list[Entry]:
+        self._load()
+        return sorted(self._scenarios.values(), key=lambda e: e.id)
+
+    def policies(self) -> list[Entry]:
+        self._load()
+        return sorted(self._policies.values(), key=lambda e: e.id)
+
+    # -- internals ------------------------------------------------------------------
+    def _register(self, table: dict[str, Entry], cls: type[Any], origin: str, kind: str) -> None:
+        ident = getattr(cls, "id", None)
+        if not isinstance(ident, str) or not ID_PATTERN.match(ident):
+            raise ValueError(
+                f"{kind} {cls.__qualname__} has id {ident!r}; an id looks like 'area/name-v0'"
+            )
+        existing = table.get(ident)
+        if existing is not None and existing.cls is not cls:
+            raise ValueError(
+                f"{kind} id {ident!r} is registered twice: by {existing.origin} and {origin}"
+            )
+        table[ident] = Entry(ident, cls, origin)
+
+    def _load(self) -> None:
+        if self._loaded or not self._discover:
+            return
+        self._loaded = True
+        for group, table, kind in (
+            (SCENARIO_GROUP, self._scenarios, "scenario"),
+            (POLICY_GROUP, self._policies, "policy"),
+        ):
+            for point in entry_points(group=group):
+                self._load_entry_point(point, table, kind)
+
+    def _load_entry_point(self, point: EntryPoint, table: dict[str, Entry], kind: str) -> None:
+        origin = f"entry point {point.name!r} ({point.value})"
+        try:
+            cls = point.load()
+            if getattr(cls, "id", None) != point.name:
+                raise ValueError(f"class id {getattr(cls, 'id', None)!r} differs from its name")
+            self._register(table, cls, origin, kind)
+        except Exception as error:  # a broken plug-in must not break the others
+            self.broken[point.name] = f"{origin} failed to load: {error}"
+
+    def _lookup(
+        self,
+        table: dict[str, Entry],
+        ref: str,
+        kind: str,
+        accepts: Callable[[type[Any]], bool],
+    ) -> type[Any]:
+        if REFERENCE_PATTERN.match(ref):
+            cls = _import_reference(ref, kind)
+            if not accepts(cls):
+                raise UnknownIdError(f"{ref!r} is not a {kind} class")
+            return cls
+        if ref not in table:
+            self._load()
+        entry = table.get(ref)
+        if entry is None:
+            if ref in self.broken:
+                raise UnknownIdError(self.broken[ref])
+            known = ", ".join(sorted(table)) or "none"
+            raise UnknownIdError(
+                f"unknown {kind} {ref!r}; known: {known} (or a 'package.module:Class' reference)"
+            )
+        return entry.cls
+
+
+def _import_reference(ref: str, kind: str) -> type[Any]:
+    module_name, _, attribute = ref.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise UnknownIdError(f"cannot import {kind} module {module_name!r}: {error}") from None
+    try:
+        cls: type[Any] = getattr(module, attribute)
+    except AttributeError:
+        raise UnknownIdError(f"module {module_name!r} has no {kind} {attribute!r}") from None
+    return cls
+
+
+def _is_scenario(cls: type[Any]) -> bool:
+    return isinstance(cls, type) and issubclass(cls, Scenario)
+
+
+def _is_policy(cls: type[Any]) -> bool:
+    return isinstance(cls, type) and (
+        issubclass(cls, BasePolicy)
+        or (callable(getattr(cls, "act", None)) and callable(getattr(cls, "reset", None)))
+    )
+
+
+def make_policy(cls: type[Any], params: dict[str, Any]) -> Policy[Any, Any]:
+    """Instantiate a policy class with its validated ``Params`` (or none)."""
+    params_model = getattr(cls, "Params", None)
+    if params_model is not None:
+        policy: Policy[Any, Any] = cls(params_model.model_validate(params))
+        return policy
+    if params:
+        raise ValueError(f"policy {cls.__qualname__} takes no parameters, got {sorted(params)}")
+    plain: Policy[Any, Any] = cls()
+    return plain

@@ -1,0 +1,606 @@
+"""Sensors and the IoT pipeline between the true state of a system and what a policy sees.
+
+A policy never reads the truth. A :class:`SensorModel` measures a vector of channels
+(one channel is one sensor) with noise, bias, drift, quantisation and dropout; edge
+stages (:class:`OutlierRejection`, :class:`MovingAverage`, :class:`ReportByException`)
+filter and compress; a :class:`SensorFeed` transmits the survivors with a latency to a
+:class:`ReadingBoard`, which holds the latest delivered value per channel and the
+counters of every sample taken, lost and sent.
+
+Everything works on whole arrays of channels, so 1,000 machines cost one SimPy event
+per sampling period, not 1,000. A value of ``NaN`` means "no value" all the way through.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    import simpy
+
+    from twin.core.world import World
+
+FloatArray = npt.NDArray[np.float64]
+IndexArray = npt.NDArray[np.intp]
+CountArray = npt.NDArray[np.int64]
+Signal = Callable[[], npt.ArrayLike]
+"""Returns the true values of every channel now (length ``channels``; NaN = no value)."""
+Subscriber = Callable[[float, IndexArray], None]
+"""Called with ``(now_s, channel_indices)`` each time a board receives fresh readings."""
+LossKind = Literal["rejected", "suppressed"]
+
+MAD_TO_STD = 1.4826
+"""Scales the median absolute deviation to the standard deviation of a normal sample."""
+
+
+def _float_vector(values: npt.ArrayLike, channels: int, what: str) -> FloatArray:
+    array = np.asarray(values, dtype=np.float64)
+    if array.shape != (channels,):
+        raise ValueError(f"{what} must have shape ({channels},), got {array.shape}")
+    return array
+
+
+def _check_channels(channels: int) -> None:
+    if channels < 1:
+        raise ValueError(f"channels must be at least 1, got {channels}")
+
+
+# -- configuration ----------------------------------------------------------------------
+
+
+class SensorSpec(BaseModel):
+    """How one kind of sensor distorts the truth; the same for every channel of a feed.
+
+    The measured value is ``round((true + bias + drift_per_s * t + noise) / quantum) *
+    quantum`` (ties to even) with ``t`` the time since the sensor started, then lost with
+    probability ``dropout_prob``. Values are in the unit of the measured quantity.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    period_s: float = Field(gt=0, description="sampling period, s")
+    noise_std: float = Field(default=0.0, ge=0, description="std of Gaussian white noise")
+    bias: float = Field(default=0.0, description="constant offset added to every sample")
+    drift_per_s: float = Field(default=0.0, description="growth of the offset per second")
+    quantum: float = Field(
+        default=0.0, ge=0, description="resolution; values round to multiples (0 = none)"
+    )
+    dropout_prob: float = Field(
+        default=0.0, ge=0, lt=1, description="probability that a sample is lost"
+    )
+
+
+class PipelineSpec(BaseModel):
+    """The edge pipeline and the link: each section is off unless configured.
+
+    Stages run in the order outlier rejection -> moving average -> report by exception:
+    a spike is removed before it can smear into the average, and compression decides on
+    the value that would actually be sent.
+
+    Latency is a shifted exponential with mean ``latency_mean_s`` and standard deviation
+    ``latency_jitter_s`` (a constant propagation delay plus an exponential queueing
+    delay, the usual first model of a network path), so it is never below
+    ``latency_mean_s - latency_jitter_s``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    outlier_window: int | None = Field(
+        default=None, ge=3, description="samples in the Hampel window; none = no rejection"
+    )
+    # 3 is Hampel's "three-sigma edit rule" (Pearson et al., Generalized Hampel filters,
+    # EURASIP J. Adv. Signal Process. 2016:87).
+    outlier_k: float = Field(
+        default=3.0, gt=0, description="Hampel threshold in robust standard deviations"
+    )
+    outlier_min_scale: float = Field(
+        default=0.0, ge=0, description="floor of the robust std used by the Hampel test"
+    )
+    moving_average_window: int | None = Field(
+        default=None, ge=1, description="samples averaged; none = no smoothing"
+    )
+    deadband: float | None = Field(
+        default=None, ge=0, description="report only changes larger than this; none = all"
+    )
+    heartbeat_s: float | None = Field(
+        default=None, gt=0, description="report at least this often even without change, s"
+    )
+    latency_mean_s: float = Field(default=0.0, ge=0, description="mean transmission delay, s")
+    latency_jitter_s: float = Field(
+        default=0.0, ge=0, description="std of the transmission delay, s"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PipelineSpec:
+        if self.heartbeat_s is not None and self.deadband is None:
+            raise ValueError("heartbeat_s needs a deadband (report by exception is off)")
+        if self.latency_jitter_s > self.latency_mean_s:
+            raise ValueError(
+                f"latency_jitter_s ({self.latency_jitter_s}) must not exceed latency_mean_s "
+                f"({self.latency_mean_s}): the delay would have to be negative"
+            )
+        return self
+
+    def build(self, channels: int) -> list[Stage]:
+        """Fresh stages (with empty per-channel state) for ``channels`` channels."""
+        stages: list[Stage] = []
+        if self.outlier_window is not None:
+            stages.append(
+                OutlierRejection(
+                    self.outlier_window, self.outlier_k, channels, self.outlier_min_scale
+                )
+            )
+        if self.moving_average_window is not None:
+            stages.append(MovingAverage(self.moving_average_window, channels))
+        if self.deadband is not None:
+            stages.append(ReportByException(self.deadband, self.heartbeat_s, channels))
+        return stages
+
+
+class SensorConfig(BaseModel):
+    """A sensor and its pipeline, for a scenario to embed in its own parameters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sensor: SensorSpec
+    pipeline: PipelineSpec = Field(default_factory=PipelineSpec)
+
+
+# -- the sensor -------------------------------------------------------------------------
+
+
+class SensorModel:
+    """Measures ``channels`` sensors of one :class:`SensorSpec` at once.
+
+    Every call draws ``channels`` standard normals then ``channels`` uniforms from
+    ``rng``, whatever the values and whatever the spec, so two policy arms (or two
+    sensor qualities) that share a stream keep drawing the same numbers for the same
+    sample (common random numbers).
+
+    Args:
+        spec: the sensor's distortions.
+        channels: number of sensors measured together.
+        rng: the generator noise and dropout are drawn from.
+        start_s: the time drift is counted from.
+    """
+
+    __slots__ = ("_rng", "channels", "spec", "start_s")
+
+    def __init__(
+        self, spec: SensorSpec, channels: int, rng: np.random.Generator, start_s: float = 0.0
+    ) -> None:
+        _check_channels(channels)
+        self.spec = spec
+        self.channels = channels
+        self._rng = rng
+        self.start_s = start_s
+
+    def measure(self, true_values: npt.ArrayLike, now_s: float) -> FloatArray:
+        """Measured values at ``now_s`` (a new float64 array; NaN where no value)."""
+        spec = self.spec
+        true = _float_vector(true_values, self.channels, "true_values")
+        noise = self._rng.standard_normal(self.channels)
+        lost = self._rng.random(self.channels) < spec.dropout_prob
+        measured = true + (spec.bias + spec.drift_per_s * (now_s - self.start_s))
+        if spec.noise_std > 0.0:
+            measured += spec.noise_std * noise
+        if spec.quantum > 0.0:
+            measured = np.round(measured / spec.quantum) * spec.quantum
+        measured[lost] = np.nan
+        return measured
+
+
+# -- edge stages ------------------------------------------------------------------------
+
+
+class Stage(Protocol):
+    """One step of the edge pipeline, with per-channel state.
+
+    ``process`` returns a new array of the values to pass on, NaN where nothing passes,
+    and leaves its input untouched; ``loss`` names the board counter that a value this
+    stage turns into NaN is booked to.
+    """
+
+    @property
+    def loss(self) -> LossKind: ...
+
+    def process(self, now_s: float, values: FloatArray) -> FloatArray: ...
+
+
+def _row_medians(rows: FloatArray, counts: IndexArray) -> FloatArray:
+    """Median of the first ``counts[i]`` entries of each row (NaN where a row holds none).
+
+    Entries past a row's count must be NaN. When every row holds the same number of
+    samples (the steady state, and the warm-up without dropouts) a partition does the
+    work at about half the cost of a sort.
+    """
+    held = int(counts[0])
+    lo, hi = (held - 1) // 2, held // 2
+    if held >= 1 and bool((counts == held).all()):
+        picked: FloatArray = np.partition(rows[:, :held], [lo, hi] if lo != hi else lo, axis=1)
+        return 0.5 * (picked[:, lo] + picked[:, hi])
+    ranked: FloatArray = np.sort(rows, axis=1)  # NaN sorts last: ranks count from the front
+    ranks = np.maximum(counts, 1)
+    index = np.arange(rows.shape[0])
+    medians: FloatArray = 0.5 * (ranked[index, (ranks - 1) // 2] + ranked[index, ranks // 2])
+    return medians
+
+
+class _History:
+    """The last ``window`` non-NaN samples per channel in a ring buffer; empty slots hold
+    ``fill``. Shape ``(window, channels)``: numpy reduces across rows far faster than
+    along many short rows. Slots fill from 0, so a channel holding ``n < window``
+    samples holds them in slots ``0 .. n-1``.
+    """
+
+    __slots__ = ("buffer", "counts", "positions", "window")
+
+    def __init__(self, window: int, channels: int, fill: float) -> None:
+        if window < 1:
+            raise ValueError(f"window must be at least 1, got {window}")
+        _check_channels(channels)
+        self.window = window
+        self.buffer: FloatArray = np.full((window, channels), fill)
+        self.positions: IndexArray = np.zeros(channels, dtype=np.intp)
+        self.counts: IndexArray = np.zeros(channels, dtype=np.intp)
+
+    def push(self, rows: IndexArray, values: FloatArray) -> None:
+        self.buffer[self.positions[rows], rows] = values
+        self.positions[rows] = (self.positions[rows] + 1) % self.window
+        self.counts[rows] = np.minimum(self.counts[rows] + 1, self.window)
+
+
+class MovingAverage:
+    """Mean of the last ``window`` non-NaN samples of each channel.
+
+    A NaN input passes nothing for that channel (no new sample reached the edge), so
+    this stage never loses a value it was given.
+    """
+
+    loss: LossKind = "rejected"
+
+    def __init__(self, window: int, channels: int) -> None:
+        # Zero padding: a row's plain sum is the sum of the samples it holds.
+        self._history = _History(window, channels, 0.0)
+
+    def process(self, now_s: float, values: FloatArray) -> FloatArray:
+        history = self._history
+        rows = np.flatnonzero(~np.isnan(values))
+        history.push(rows, values[rows])
+        out = np.full(values.shape, np.nan)
+        # Summing every channel beats gathering the valid ones first; most are valid.
+        out[rows] = history.buffer.sum(axis=0)[rows] / history.counts[rows]
+        return out
+
+
+class OutlierRejection:
+    """Causal Hampel filter: drop a sample far from the median of the recent samples.
+
+    A sample ``x`` is rejected when ``|x - median| > k * max(1.4826 * MAD, min_scale)``
+    over the channel's last ``window`` non-NaN samples, once at least three are held.
+
+    The window holds every sample, rejected or not: with only accepted samples a genuine
+    level shift (the failure signature a maintenance policy is looking for) would be
+    rejected forever, while the median already ignores isolated spikes. A shift is
+    accepted within about half a window. When the history is constant (MAD = 0) and
+    ``min_scale`` is 0, the spread is unknown and the sample passes, rather than
+    silencing a quantised sensor the first time it steps by one quantum.
+
+    Small windows estimate the spread poorly: on Gaussian noise with ``k = 3`` about 5 %
+    of samples are rejected at ``window = 11``, 2 % at 21, 0.8 % at 51 (0.27 % in the
+    limit).
+
+    Args:
+        window: samples in the history (>= 3).
+        k: threshold in robust standard deviations (3 is Hampel's three-sigma rule).
+        channels: number of channels.
+        min_scale: floor of the robust standard deviation, in the unit of the values.
+    """
+
+    loss: LossKind = "rejected"
+
+    def __init__(self, window: int, k: float, channels: int, min_scale: float = 0.0) -> None:
+        if window < 3:
+            raise ValueError(f"Hampel window must hold at least 3 samples, got {window}")
+        if not k > 0:
+            raise ValueError(f"k must be > 0, got {k}")
+        if not min_scale >= 0:
+            raise ValueError(f"min_scale must be >= 0, got {min_scale}")
+        self.k = k
+        self.min_scale = min_scale
+        self._history = _History(window, channels, np.nan)
+
+    def process(self, now_s: float, values: FloatArray) -> FloatArray:
+        history = self._history
+        counts = history.counts
+        # Whole-array work: most channels have a sample each period. Rows that hold
+        # nothing give a NaN median, and NaN compares False below. Contiguous rows
+        # per channel are about twice as fast to partition as the buffer's columns.
+        held = np.ascontiguousarray(history.buffer.T)
+        median = _row_medians(held, counts)
+        mad = _row_medians(np.abs(held - median[:, None]), counts)
+        scale = np.maximum(MAD_TO_STD * mad, self.min_scale)
+        outlier = (counts >= 3) & (scale > 0.0) & (np.abs(values - median) > self.k * scale)
+        rows = np.flatnonzero(~np.isnan(values))
+        history.push(rows, values[rows])
+        return np.where(outlier, np.nan, values)
+
+
+class ReportByException:
+    """Passes a channel's value only when it moved more than ``deadband`` since the last
+    value passed, or when ``heartbeat_s`` has elapsed since then (so silence means "no
+    change", not "sensor dead"). The first value of each channel always passes.
+    """
+
+    loss: LossKind = "suppressed"
+
+    def __init__(self, deadband: float, heartbeat_s: float | None, channels: int) -> None:
+        if not deadband >= 0:
+            raise ValueError(f"deadband must be >= 0, got {deadband}")
+        if heartbeat_s is not None and not heartbeat_s > 0:
+            raise ValueError(f"heartbeat_s must be > 0, got {heartbeat_s}")
+        _check_channels(channels)
+        self.deadband = deadband
+        self.heartbeat_s = heartbeat_s
+        self.last_sent: FloatArray = np.full(channels, np.nan)
+        self.last_sent_at_s: FloatArray = np.full(channels, -np.inf)
+
+    def process(self, now_s: float, values: FloatArray) -> FloatArray:
+        valid = ~np.isnan(values)
+        # NaN last_sent compares False, so the first value of a channel needs its own term.
+        send = valid & (
+            np.isnan(self.last_sent) | (np.abs(values - self.last_sent) > self.deadband)
+        )
+        if self.heartbeat_s is not None:
+            # Sampling times are sums of float periods; without the slack a 1 s heartbeat
+            # at a 0.1 s period would wait one period too long now and then. The rounding
+            # error grows with the clock, so the slack does too.
+            slack_s = 1e-9 * max(self.heartbeat_s, abs(now_s))
+            due = now_s - self.last_sent_at_s >= self.heartbeat_s - slack_s
+            send |= valid & due
+        self.last_sent[send] = values[send]
+        self.last_sent_at_s[send] = now_s
+        return np.where(send, values, np.nan)
+
+
+# -- delivery ---------------------------------------------------------------------------
+
+
+class ReadingBoard:
+    """What a policy reads: the latest delivered value of each channel, and the counts.
+
+    Counters are per channel (int64 arrays). Every sample taken ends as exactly one of
+    dropped (no value at the sensor: dropout or a NaN true value), rejected (outlier),
+    suppressed (report by exception) or sent; every sent reading is later delivered,
+    stale (arrived after a newer one for its channel, so ignored) or still in flight.
+
+    Args:
+        channels: number of channels.
+    """
+
+    def __init__(self, channels: int) -> None:
+        _check_channels(channels)
+        self.channels = channels
+        self.values: FloatArray = np.full(channels, np.nan)
+        self.measured_at_s: FloatArray = np.full(channels, np.nan)
+        self.delivered_at_s: FloatArray = np.full(channels, np.nan)
+        self._subscribers: list[Subscriber] = []
+        self.reset_counters()
+
+    def reset_counters(self) -> None:
+        """Zero every counter (at the end of the warm-up); latest values are kept."""
+        self.taken: CountArray = np.zeros(self.channels, dtype=np.int64)
+        self.dropped: CountArray = np.zeros(self.channels, dtype=np.int64)
+        self.rejected: CountArray = np.zeros(self.channels, dtype=np.int64)
+        self.suppressed: CountArray = np.zeros(self.channels, dtype=np.int64)
+        self.sent: CountArray = np.zeros(self.channels, dtype=np.int64)
+        self.delivered: CountArray = np.zeros(self.channels, dtype=np.int64)
+        self.stale: CountArray = np.zeros(self.channels, dtype=np.int64)
+
+    def subscribe(self, callback: Subscriber) -> None:
+        """Call ``callback(now_s, channel_indices)`` after each delivery of fresh readings."""
+        self._subscribers.append(callback)
+
+    def deliver(
+        self, now_s: float, measured_at_s: float, channels: IndexArray, values: FloatArray
+    ) -> None:
+        """Receive readings taken at ``measured_at_s`` for ``channels`` (unique indices).
+
+        A reading older than the one a channel already shows is counted stale and ignored.
+        """
+        # "not newer-shown" rather than "older-or-equal" so NaN (nothing yet) accepts.
+        fresh = ~(self.measured_at_s[channels] > measured_at_s)
+        self.stale[channels[~fresh]] += 1
+        channels = channels[fresh]
+        if channels.size == 0:
+            return
+        self.values[channels] = values[fresh]
+        self.measured_at_s[channels] = measured_at_s
+        self.delivered_at_s[channels] = now_s
+        self.delivered[channels] += 1
+        for callback in self._subscribers:
+            callback(now_s, channels)
+
+    def age_s(self, now_s: float) -> FloatArray:
+        """Seconds since each channel's shown value was measured (NaN before any)."""
+        return now_s - self.measured_at_s
+
+    def totals(self) -> dict[str, int]:
+        """Every counter summed over channels, plus ``in_flight`` (sent, not yet arrived)."""
+        totals = {
+            "taken": int(self.taken.sum()),
+            "dropped": int(self.dropped.sum()),
+            "rejected": int(self.rejected.sum()),
+            "suppressed": int(self.suppressed.sum()),
+            "sent": int(self.sent.sum()),
+            "delivered": int(self.delivered.sum()),
+            "stale": int(self.stale.sum()),
+        }
+        totals["in_flight"] = totals["sent"] - totals["delivered"] - totals["stale"]
+        return totals
+
+    @property
+    def compression_ratio(self) -> float:
+        """Samples taken per reading sent (>= 1; inf if none sent, NaN if none taken)."""
+        taken = int(self.taken.sum())
+        sent = int(self.sent.sum())
+        if taken == 0:
+            return math.nan
+        return taken / sent if sent else math.inf
+
+
+class SensorFeed:
+    """A SimPy process that samples, filters and transmits ``signal`` every period.
+
+    The first sample is taken when the feed is created, then one every
+    ``model.spec.period_s``. The readings of one sample form one message with one
+    latency (a gateway batch: one SimPy event per period for all channels); a feed whose
+    channels need independent delays should be split into several feeds. Messages are
+    delivered in the order they were sent, a message waiting behind a slower earlier one
+    (as over an ordered transport such as MQTT over TCP), so a newer reading is never
+    overwritten by an older one.
+
+    Args:
+        env: the SimPy environment.
+        name: the feed's name (streams, reports).
+        signal: returns the true values of every channel.
+        model: the sensor.
+        stages: the edge pipeline, run in order.
+        board: receives the readings; must have ``model.channels`` channels.
+        latency_mean_s: mean transmission delay (0 = delivered at once).
+        latency_jitter_s: standard deviation of the delay (<= the mean), see
+            :class:`PipelineSpec`.
+        latency_rng: the generator delays are drawn from; required when delayed. One
+            value is drawn per sample, whether or not anything survives the pipeline.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        name: str,
+        signal: Signal,
+        model: SensorModel,
+        stages: Sequence[Stage],
+        board: ReadingBoard,
+        latency_mean_s: float = 0.0,
+        latency_jitter_s: float = 0.0,
+        latency_rng: np.random.Generator | None = None,
+    ) -> None:
+        if board.channels != model.channels:
+            raise ValueError(
+                f"feed {name!r}: board has {board.channels} channels, sensor {model.channels}"
+            )
+        if not 0.0 <= latency_jitter_s <= latency_mean_s:
+            raise ValueError(
+                f"feed {name!r}: need 0 <= latency_jitter_s <= latency_mean_s, got "
+                f"{latency_jitter_s} and {latency_mean_s}"
+            )
+        if latency_mean_s > 0.0 and latency_rng is None:
+            raise ValueError(f"feed {name!r}: a delayed feed needs latency_rng")
+        self.env = env
+        self.name = name
+        self.signal = signal
+        self.model = model
+        self.stages = list(stages)
+        self.board = board
+        self.latency_mean_s = latency_mean_s
+        self.latency_jitter_s = latency_jitter_s
+        self._latency_rng = latency_rng
+        self._last_arrival_s = -math.inf
+        self.process = env.process(self._run())
+
+    @classmethod
+    def attach(
+        cls,
+        world: World,
+        name: str,
+        signal: Signal,
+        config: SensorConfig,
+        channels: int,
+        board: ReadingBoard | None = None,
+    ) -> SensorFeed:
+        """A feed in ``world`` built from ``config``, drift counted from now.
+
+        Noise and dropout come from stream ``sensors.<name>.noise`` and delays from
+        ``sensors.<name>.latency``, so feeds never shift each other's random numbers.
+        """
+        pipeline = config.pipeline
+        model = SensorModel(
+            config.sensor, channels, world.streams[f"sensors.{name}.noise"], world.now_s
+        )
+        board = board if board is not None else ReadingBoard(channels)
+        world.at_warmup_end(board.reset_counters)
+        return cls(
+            world.env,
+            name,
+            signal,
+            model,
+            pipeline.build(channels),
+            board,
+            latency_mean_s=pipeline.latency_mean_s,
+            latency_jitter_s=pipeline.latency_jitter_s,
+            latency_rng=world.streams[f"sensors.{name}.latency"],
+        )
+
+    def _run(self) -> simpy.events.ProcessGenerator:
+        period_s = self.model.spec.period_s
+        while True:
+            self.sample()
+            yield self.env.timeout(period_s)
+
+    def sample(self) -> None:
+        """Take one sample of every channel now and send what survives the pipeline."""
+        now_s = float(self.env.now)
+        board = self.board
+        values = self.model.measure(self.signal(), now_s)
+        board.taken += 1
+        board.dropped += np.isnan(values)
+        for stage in self.stages:
+            had = ~np.isnan(values)
+            values = stage.process(now_s, values)
+            lost = had & np.isnan(values)
+            if stage.loss == "suppressed":
+                board.suppressed += lost
+            else:
+                board.rejected += lost
+        delay_s = self._delay_s(now_s)
+        channels = np.flatnonzero(~np.isnan(values))
+        if channels.size == 0:
+            return
+        board.sent[channels] += 1
+        readings = values[channels]
+        if delay_s is None:
+            board.deliver(now_s, now_s, channels, readings)
+            return
+        arrival = self.env.timeout(delay_s)
+        arrival.callbacks.append(partial(self._arrive, now_s, channels, readings))
+
+    def _delay_s(self, now_s: float) -> float | None:
+        """This sample's delay, kept behind the previous message's arrival; None = none."""
+        if self._latency_rng is None:
+            return None
+        # Drawn for every sample, even an empty one, so delays stay aligned across arms.
+        tail = self._latency_rng.standard_exponential()
+        if self.latency_mean_s == 0.0:
+            return None
+        delay_s = self.latency_mean_s - self.latency_jitter_s + self.latency_jitter_s * tail
+        if now_s + delay_s < self._last_arrival_s:
+            delay_s = self._last_arrival_s - now_s
+            # SimPy schedules at now + delay; nudge until that float is not early, so a
+            # tie keeps FIFO order by event id instead of overtaking by one ulp.
+            while now_s + delay_s < self._last_arrival_s:
+                delay_s = float(np.nextafter(delay_s, math.inf))
+        self._last_arrival_s = now_s + delay_s
+        return delay_s
+
+    def _arrive(
+        self, measured_at_s: float, channels: IndexArray, readings: FloatArray, _: Any
+    ) -> None:
+        self.board.deliver(float(self.env.now), measured_at_s, channels, readings)

@@ -1,0 +1,40 @@
+"""What an admission policy sees at each arrival and what it may answer."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class StationObservation(NamedTuple):
+    """The station as an arriving job finds it.
+
+    A tuple, so a policy cannot change what the station or another policy sees.
+
+    Attributes:
+        now_s: simulated time of the arrival.
+        queue_length: jobs waiting (not in service).
+        busy_servers: servers serving a job.
+        servers: servers in the station.
+        capacity: most jobs the station holds (waiting plus in service); ``None`` if
+            unlimited.
+        sensed_queue_length: the last queue-length reading delivered by the station's
+            sensor pipeline (delayed, noisy, compressed); NaN without a sensor or before
+            the first reading.
+    """
+
+    now_s: float
+    queue_length: int
+    busy_servers: int
+    servers: int
+    capacity: int | None
+    sensed_queue_length: float
+
+
+class StationAction(NamedTuple):
+    """Admit the arriving job, or turn it away (booked as lost production)."""
+
+    admit: bool
+
+
+ADMIT = StationAction(admit=True)
+REJECT = StationAction(admit=False)
