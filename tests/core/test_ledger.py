@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from twin.core.ledger import GRID_WORLD_2022, EmissionFactor, Ledger, PowerMeter
+from twin.core.ledger import GRID_WORLD_2022, EmissionFactor, Ledger, PoolPowerMeter, PowerMeter
+from twin.core.probes import Level
 
 PROFILE = EmissionFactor(
     carrier="electricity",
@@ -100,18 +101,37 @@ def test_negative_or_backwards_use_is_refused():
         ledger.charge("energy", math.nan)
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+
 def test_power_meter_books_each_state_for_its_duration():
-    now = [0.0]
+    clock = FakeClock()
     ledger = Ledger()
-    meter = PowerMeter(ledger, lambda: now[0], "M1", {"idle": 1.0, "busy": 4.0}, "idle")
-    now[0] = 3600.0
+    meter = PowerMeter(ledger, clock, "M1", {"idle": 1.0, "busy": 4.0}, "idle")
+    clock.now = 3600.0
     meter.switch("busy")
-    now[0] = 5400.0
+    clock.now = 5400.0
     meter.flush()
     assert ledger.energy_kwh(entity="M1", state="idle") == pytest.approx(1.0)
     assert ledger.energy_kwh(entity="M1", state="busy") == pytest.approx(2.0)
+    assert meter.time_in_state_s == {"idle": 3600.0, "busy": 1800.0}
     with pytest.raises(ValueError, match="state 'broken' of M1 has no power"):
         meter.switch("broken")
+
+
+def test_pool_meter_books_busy_and_idle_unit_seconds_from_a_level():
+    clock = FakeClock()
+    ledger = Ledger()
+    busy = Level("busy", clock)
+    meter = PoolPowerMeter(ledger, clock, busy, "station", 3, busy_kw=2.0, idle_kw=0.5)
+    clock.now = 1800.0
+    busy.set(2)  # 0 busy for half an hour, then 2 of 3 busy for an hour
+    clock.now = 5400.0
+    meter.flush()
+    assert ledger.energy_kwh(state="busy") == pytest.approx(2 * 1.0 * 2.0)
+    assert ledger.energy_kwh(state="idle") == pytest.approx((3 * 0.5 + 1 * 1.0) * 0.5)
 
 
 def test_reset_forgets_everything_booked():

@@ -3,6 +3,7 @@
 import mesa
 import pytest
 
+from twin.core.ledger import EmissionFactor
 from twin.core.world import World
 
 
@@ -49,3 +50,17 @@ def test_agents_are_mesa_agents_and_mesa_randomness_is_seeded():
 
     assert shuffled(5) == shuffled(5)
     assert shuffled(5) != shuffled(6)
+
+
+def test_a_grid_profile_charges_each_hour_its_own_intensity_through_a_meter():
+    profile = EmissionFactor(
+        carrier="electricity",
+        unit="kWh",
+        kg_co2e_per_unit=tuple(1.0 if h < 12 else 0.0 for h in range(24)),
+        source="test: dirty mornings, clean afternoons",
+    )
+    world = World(seed=1, factors={"electricity": profile})
+    world.power_meter("M1", {"on": 1.0}, "on")  # 1 kW all day
+    world.run(until_s=86_400.0)
+    assert world.ledger.energy_kwh() == pytest.approx(24.0)
+    assert world.ledger.co2e_kg() == pytest.approx(12.0)

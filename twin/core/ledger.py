@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
+
+from twin.core.clock import Clock
 
 SECONDS_PER_HOUR = 3600.0
 SECONDS_PER_DAY = 86400.0
@@ -55,6 +58,10 @@ class EmissionFactor:
             raise ValueError(f"a grid-intensity profile has 24 hourly values, got {len(values)}")
         if any(v < 0 or not math.isfinite(v) for v in values):
             raise ValueError(f"emission factor for {self.carrier!r} must be finite and >= 0")
+
+    @property
+    def varies_by_hour(self) -> bool:
+        return isinstance(self.kg_co2e_per_unit, Sequence)
 
     def hourly(self) -> tuple[float, ...]:
         value = self.kg_co2e_per_unit
@@ -237,6 +244,10 @@ class Ledger:
         """The source of every emission factor in use, by carrier."""
         return {name: factor.source for name, factor in self.factors.items()}
 
+    def factor(self, carrier: str) -> EmissionFactor:
+        """The emission factor of ``carrier``."""
+        return self._factor(carrier)
+
     def _factor(self, carrier: str) -> EmissionFactor:
         try:
             return self.factors[carrier]
@@ -263,23 +274,32 @@ class Ledger:
 class PowerMeter:
     """Books one entity's electricity by state: call :meth:`switch` on every state change.
 
-    The energy of the state just left is booked over the time spent in it, so a ledger
-    read after :meth:`flush` is exact whatever the interval between state changes.
+    A state change only adds the elapsed time to the state left (two additions, which
+    matters at millions of changes); :meth:`flush` books the energy. The world flushes
+    at the end of a run and, when a grid-intensity profile is in force, at every hour
+    boundary, so each hour's energy is charged that hour's carbon.
     """
 
-    __slots__ = ("_clock", "_ledger", "_power_kw", "_since_s", "entity", "state")
+    __slots__ = (
+        "_clock",
+        "_ledger",
+        "_power_kw",
+        "_since_s",
+        "_unbooked_s",
+        "entity",
+        "state",
+        "time_in_state_s",
+    )
 
     def __init__(
         self,
         ledger: Ledger,
-        clock: Callable[[], float],
+        clock: Clock,
         entity: str,
         power_kw: Mapping[str, float],
         state: str,
     ) -> None:
-        for name, kw in power_kw.items():
-            if kw < 0 or not math.isfinite(kw):
-                raise ValueError(f"power of {entity} in state {name!r} must be >= 0, got {kw}")
+        _check_power(entity, power_kw)
         if state not in power_kw:
             raise ValueError(f"state {state!r} of {entity} has no power; known: {sorted(power_kw)}")
         self._ledger = ledger
@@ -287,24 +307,115 @@ class PowerMeter:
         self._power_kw = dict(power_kw)
         self.entity = entity
         self.state = state
-        self._since_s = clock()
+        self._since_s = float(clock.now)
+        self._unbooked_s = dict.fromkeys(power_kw, 0.0)
+        self.time_in_state_s = dict.fromkeys(power_kw, 0.0)
+        """Seconds spent in each state since the start (or the end of the warm-up)."""
 
     def switch(self, state: str) -> None:
-        if state not in self._power_kw:
+        if state not in self._unbooked_s:
             raise ValueError(
                 f"state {state!r} of {self.entity} has no power; known: {sorted(self._power_kw)}"
             )
-        self.flush()
+        now = self._clock.now
+        elapsed = now - self._since_s
+        self.time_in_state_s[self.state] += elapsed
+        self._unbooked_s[self.state] += elapsed
+        self._since_s = now
         self.state = state
 
     def flush(self) -> None:
-        """Book the current state's energy up to now."""
-        now = self._clock()
-        self._ledger.draw_power(
-            self._power_kw[self.state], self._since_s, now, entity=self.entity, state=self.state
-        )
-        self._since_s = now
+        """Book every state's energy up to now."""
+        self.switch(self.state)
+        now = float(self._clock.now)
+        for state, seconds in self._unbooked_s.items():
+            if seconds:
+                kwh = self._power_kw[state] * seconds / SECONDS_PER_HOUR
+                self._ledger.use("electricity", kwh, at_s=now, entity=self.entity, state=state)
+                self._unbooked_s[state] = 0.0
 
     def restart(self) -> None:
         """Drop unbooked time (the warm-up ended and the ledger was reset)."""
-        self._since_s = self._clock()
+        self._since_s = float(self._clock.now)
+        for state in self._unbooked_s:
+            self._unbooked_s[state] = 0.0
+            self.time_in_state_s[state] = 0.0
+
+
+class PoolPowerMeter:
+    """Books the electricity of a pool of identical units from a level of busy units.
+
+    For a station of ``units`` servers whose busy count is already a time-weighted
+    level, the busy and idle unit-seconds are that level's integral and its complement:
+    no bookkeeping at all on the hot path.
+    """
+
+    __slots__ = (
+        "_busy_kw",
+        "_clock",
+        "_idle_kw",
+        "_integral",
+        "_ledger",
+        "_level",
+        "_since_s",
+        "entity",
+        "units",
+    )
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        clock: Clock,
+        level: Integrable,
+        entity: str,
+        units: int,
+        busy_kw: float,
+        idle_kw: float,
+    ) -> None:
+        _check_power(entity, {"busy": busy_kw, "idle": idle_kw})
+        self._ledger = ledger
+        self._clock = clock
+        self._level = level
+        self._busy_kw = busy_kw
+        self._idle_kw = idle_kw
+        self.entity = entity
+        self.units = units
+        self._since_s: float = float(clock.now)
+        self._integral: float = level.integral(self._since_s)
+
+    def flush(self) -> None:
+        now = float(self._clock.now)
+        integral = self._level.integral(now)
+        busy_unit_s = integral - self._integral
+        idle_unit_s = self.units * (now - self._since_s) - busy_unit_s
+        for state, kw, unit_s in (
+            ("busy", self._busy_kw, busy_unit_s),
+            ("idle", self._idle_kw, idle_unit_s),
+        ):
+            if kw and unit_s > 0:
+                self._ledger.use(
+                    "electricity",
+                    kw * unit_s / SECONDS_PER_HOUR,
+                    at_s=now,
+                    entity=self.entity,
+                    state=state,
+                )
+        self._integral = integral
+        self._since_s = now
+
+    def restart(self) -> None:
+        """Count from now on (the warm-up ended and the ledger was reset)."""
+        self._since_s = float(self._clock.now)
+        self._integral = self._level.integral(self._since_s)
+
+
+class Integrable(Protocol):
+    """A time-weighted level, such as :class:`twin.core.probes.Level`."""
+
+    def integral(self, now_s: float | None = None) -> float: ...
+
+
+def _check_power(entity: str, power_kw: Mapping[str, float]) -> None:
+    for name, kw in power_kw.items():
+        if kw < 0 or not math.isfinite(kw):
+            raise ValueError(f"power of {entity} in state {name!r} must be >= 0, got {kw}")

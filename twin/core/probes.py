@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 import simpy
+
+from twin.core.clock import Clock
 
 
 class Counter:
@@ -38,23 +40,20 @@ class Counter:
 class Tally:
     """Observations of a quantity (waiting times, lead times): mean, variance, quantiles.
 
-    Values are kept (8 bytes each) so quantiles are exact; mean and variance use
-    Welford's update so they stay accurate over millions of observations.
+    Values are kept (8 bytes each) so quantiles are exact; recording one is an append
+    and an addition, and the variance is computed from the kept values when asked.
     """
 
-    __slots__ = ("_m2", "_mean", "_values", "name")
+    __slots__ = ("_sum", "_values", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self._values = array("d")
-        self._mean = 0.0
-        self._m2 = 0.0
+        self._sum = 0.0
 
     def observe(self, x: float) -> None:
         self._values.append(x)
-        delta = x - self._mean
-        self._mean += delta / len(self._values)
-        self._m2 += delta * (x - self._mean)
+        self._sum += x
 
     @property
     def count(self) -> int:
@@ -62,30 +61,33 @@ class Tally:
 
     @property
     def mean(self) -> float:
-        return self._mean if self._values else math.nan
+        return self._sum / len(self._values) if self._values else math.nan
 
     @property
     def variance(self) -> float:
         """Sample variance (n - 1 in the denominator)."""
-        n = len(self._values)
-        return self._m2 / (n - 1) if n > 1 else math.nan
+        if len(self._values) < 2:
+            return math.nan
+        return float(np.var(self._array(), ddof=1))
 
     def quantile(self, q: float) -> float:
         if not self._values:
             return math.nan
-        return float(np.quantile(np.frombuffer(self._values, dtype=np.float64), q))
+        return float(np.quantile(self._array(), q))
 
     def values(self) -> np.ndarray:
         """A copy of every observation, in order."""
-        return np.array(self._values, dtype=np.float64)
+        return self._array().copy()
 
     def reset(self, now_s: float) -> None:
         self._values = array("d")
-        self._mean = 0.0
-        self._m2 = 0.0
+        self._sum = 0.0
 
     def value(self, now_s: float) -> float:
         return self.mean
+
+    def _array(self) -> np.ndarray:
+        return np.frombuffer(self._values, dtype=np.float64)
 
 
 class Level:
@@ -95,46 +97,48 @@ class Level:
     of the level over time divided by the time observed.
     """
 
-    __slots__ = ("_area", "_clock", "_last_s", "_level", "_start_s", "maximum", "minimum", "name")
+    __slots__ = ("_area", "_clock", "_last_s", "_level", "_start_s", "maximum", "name")
 
-    def __init__(self, name: str, clock: Callable[[], float], initial: float = 0.0) -> None:
+    def __init__(self, name: str, clock: Clock, initial: float = 0.0) -> None:
         self.name = name
         self._clock = clock
         self._level = initial
-        self._start_s = clock()
+        self._start_s = float(clock.now)
         self._last_s = self._start_s
         self._area = 0.0
         self.maximum = initial
-        self.minimum = initial
 
     @property
     def level(self) -> float:
         return self._level
 
     def set(self, level: float) -> None:
-        now = self._clock()
+        now = self._clock.now
         self._area += self._level * (now - self._last_s)
         self._last_s = now
         self._level = level
         if level > self.maximum:
             self.maximum = level
-        elif level < self.minimum:
-            self.minimum = level
 
     def add(self, delta: float) -> None:
         self.set(self._level + delta)
 
+    def integral(self, now_s: float | None = None) -> float:
+        """The level integrated over time since the start (or the last reset), level x s."""
+        now = self._clock.now if now_s is None else now_s
+        return self._area + self._level * (now - self._last_s)
+
     def mean(self, now_s: float | None = None) -> float:
-        now = self._clock() if now_s is None else now_s
+        now = self._clock.now if now_s is None else now_s
         span = now - self._start_s
         if span <= 0:
             return self._level
-        return (self._area + self._level * (now - self._last_s)) / span
+        return self.integral(now) / span
 
     def reset(self, now_s: float) -> None:
         self._start_s = self._last_s = now_s
         self._area = 0.0
-        self.maximum = self.minimum = self._level
+        self.maximum = self._level
 
     def value(self, now_s: float) -> float:
         return self._level
@@ -147,7 +151,7 @@ P = TypeVar("P", Counter, Tally, Level)
 class Probes:
     """The probes of one run, by unique name."""
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._probes: dict[str, Probe] = {}
 
@@ -170,7 +174,7 @@ class Probes:
         return len(self._probes)
 
     def reset(self) -> None:
-        now = self._clock()
+        now = float(self._clock.now)
         for probe in self._probes.values():
             probe.reset(now)
 

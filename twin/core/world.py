@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 import mesa
 import simpy
 
-from twin.core.ledger import EmissionFactor, Ledger, PowerMeter
-from twin.core.probes import Probes, Sampler
+from twin.core.ledger import SECONDS_PER_HOUR, EmissionFactor, Ledger, PoolPowerMeter, PowerMeter
+from twin.core.probes import Level, Probes, Sampler
 from twin.core.streams import Streams
 
 
@@ -43,18 +43,17 @@ class World(mesa.Model):  # type: ignore[misc]  # mesa ships no type hints
         self.tick_s = tick_s
         self.env = simpy.Environment()
         self.ledger = Ledger(factors)
-        self.probes = Probes(self._now)
+        self.probes = Probes(self.env)
         self.sampler = Sampler(self.env, self.probes, sample_period_s) if sample_period_s else None
         self.warmup_s = 0.0
-        self._meters: list[PowerMeter] = []
+        self._meters: list[PowerMeter | PoolPowerMeter] = []
         self._warmup_hooks: list[Callable[[], None]] = []
+        if self.ledger.factor("electricity").varies_by_hour:
+            self.env.process(self._flush_hourly())
 
     @property
     def now_s(self) -> float:
         """The simulated clock, in seconds."""
-        return float(self.env.now)
-
-    def _now(self) -> float:
         return float(self.env.now)
 
     def step(self) -> None:
@@ -100,6 +99,21 @@ class World(mesa.Model):  # type: ignore[misc]  # mesa ships no type hints
 
     def power_meter(self, entity: str, power_kw: Mapping[str, float], state: str) -> PowerMeter:
         """A meter that books ``entity``'s electricity by state into this world's ledger."""
-        meter = PowerMeter(self.ledger, self._now, entity, power_kw, state)
+        meter = PowerMeter(self.ledger, self.env, entity, power_kw, state)
         self._meters.append(meter)
         return meter
+
+    def pool_power_meter(
+        self, entity: str, busy: Level, units: int, busy_kw: float, idle_kw: float
+    ) -> PoolPowerMeter:
+        """A meter for ``units`` identical units whose busy count is the level ``busy``."""
+        meter = PoolPowerMeter(self.ledger, self.env, busy, entity, units, busy_kw, idle_kw)
+        self._meters.append(meter)
+        return meter
+
+    def _flush_hourly(self) -> simpy.events.ProcessGenerator:
+        """Book energy at every hour boundary, so each hour gets its grid intensity."""
+        while True:
+            next_hour_s = (self.env.now // SECONDS_PER_HOUR + 1) * SECONDS_PER_HOUR
+            yield self.env.timeout(next_hour_s - self.env.now)
+            self.flush()

@@ -81,12 +81,18 @@ class StationScenario(Scenario[StationParams]):
         span_s = world.now_s - world.warmup_s
         arrived = station.arrived.count
         rejected = station.rejected.count
+        completed = station.completed.count
+        service_mean_s = station.served_service_s / completed if completed else float("nan")
         return {
             "wait_mean_s": KPI(station.wait.mean, "s", "mean wait in queue of served jobs (Wq)"),
             "wait_p95_s": KPI(station.wait.quantile(0.95), "s", "95th percentile of wait"),
-            "sojourn_mean_s": KPI(station.sojourn.mean, "s", "mean time in station (W)"),
+            "sojourn_mean_s": KPI(
+                station.wait.mean + service_mean_s, "s", "mean time in station (W = Wq + S)"
+            ),
             "queue_length_mean": KPI(station.queue.mean(), "jobs", "time-average queue (Lq)"),
-            "in_system_mean": KPI(station.occupancy.mean(), "jobs", "time-average in station (L)"),
+            "in_system_mean": KPI(
+                station.queue.mean() + station.busy.mean(), "jobs", "time-average in station (L)"
+            ),
             "utilisation": KPI(
                 station.busy.mean() / self.params.servers, "1", "share of server time busy"
             ),
