@@ -17,8 +17,13 @@ class ConfigError(UserError):
     """
 
     def __init__(self, source: str, key_path: str, problem: str) -> None:
+        # The arguments, not the message, so that ``type(e)(*e.args)`` (as SimPy
+        # re-raises a process's exception) rebuilds the same error.
+        super().__init__(source, key_path, problem)
         self.source = source
         self.key_path = key_path
         self.problem = problem
-        where = f"{source}: {key_path}" if key_path else source
-        super().__init__(f"{where}: {problem}")
+
+    def __str__(self) -> str:
+        where = f"{self.source}: {self.key_path}" if self.key_path else self.source
+        return f"{where}: {self.problem}"

@@ -53,10 +53,20 @@ class Policy(Protocol[ObsT_contra, ActT_co]):
 
 
 class InvalidActionError(RuntimeError):
-    """A policy returned an action the domain cannot carry out."""
+    """A policy returned an action the domain cannot carry out.
+
+    Built from its arguments alone (SimPy re-raises a process's exception as
+    ``type(error)(*error.args)``).
+    """
 
     def __init__(self, policy_id: str, action: object, reason: str) -> None:
-        super().__init__(f"policy {policy_id!r} returned invalid action {action!r}: {reason}")
+        super().__init__(policy_id, action, reason)
+        self.policy_id = policy_id
+        self.action = action
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"policy {self.policy_id!r} returned invalid action {self.action!r}: {self.reason}"
 
 
 Obs = TypeVar("Obs")
