@@ -11,8 +11,10 @@ EXTRAS ?= dev
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]'
+	@echo "installing twin and its dependencies into $(VENV) (log: $(VENV)/install.log)"
+	@( $(BIN)/python -m pip install --upgrade pip \
+	  && $(BIN)/python -m pip install -c constraints.txt -e '.[$(EXTRAS)]' \
+	) > $(VENV)/install.log 2>&1 || (tail -40 $(VENV)/install.log; exit 1)
 	@touch $(STAMP)
 
 demo: $(STAMP)
