@@ -42,6 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("twin: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Output piped into e.g. `head`, which stopped reading: not an error of ours.
+        # Point stdout at devnull so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return result
 
 
@@ -53,6 +58,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("config", help="run config (TOML)")
     run.add_argument("--out", help="results directory (default: results/<scenario>-seed<N>)")
     run.add_argument("--seed", type=_seed, help="override the config's seed")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(handler=_run)
 
     validate = commands.add_parser("validate", help="check a config without running it")
@@ -106,11 +112,24 @@ def _run(args: argparse.Namespace) -> int:
         seed,
         policy_params=config.policy.params if config.policy else None,
         source=args.config,
+        progress=None if args.quiet or not sys.stderr.isatty() else _show_progress,
     )
     _write_atomically(result, out)
     print(_format_table(result, config, seed))
     print(f"\nresults: {out.resolve()}")
     return 0
+
+
+def _show_progress(fraction: float) -> None:
+    width = 40
+    filled = int(fraction * width)
+    end = "\n" if fraction >= 1.0 else ""
+    print(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%} simulated",
+        end=end,
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _default_out(config: RunConfig, seed: int) -> Path:

@@ -64,3 +64,31 @@ def test_a_grid_profile_charges_each_hour_its_own_intensity_through_a_meter():
     world.run(until_s=86_400.0)
     assert world.ledger.energy_kwh() == pytest.approx(24.0)
     assert world.ledger.co2e_kg() == pytest.approx(12.0)
+
+
+def test_progress_reports_every_percent_and_changes_nothing():
+    def simulate_queue(progress):
+        world = World(seed=3)
+        level = world.probes.level("in_system")
+        rng = world.streams["arrivals"]
+
+        def arrive():
+            while True:
+                yield world.env.timeout(rng.exponential(1.0))
+                level.add(1)
+                world.env.process(leave())
+
+        def leave():
+            yield world.env.timeout(rng.exponential(0.8))
+            level.add(-1)
+
+        world.env.process(arrive())
+        world.run(until_s=5_000.0, warmup_s=250.0, progress=progress)
+        return level.mean()
+
+    seen: list[float] = []
+    assert simulate_queue(seen.append) == simulate_queue(None)
+    assert seen[0] == pytest.approx(0.01)
+    assert seen[-1] == 1.0
+    assert seen == sorted(seen)
+    assert len(seen) == 100  # the warm-up stop falls on a percent mark here

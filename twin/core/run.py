@@ -8,6 +8,7 @@ import json
 import platform
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -60,6 +61,7 @@ def simulate(
     replication: tuple[int, ...] = (),
     registry: Registry | None = None,
     source: str = "<config>",
+    progress: Callable[[float], None] | None = None,
 ) -> RunResult:
     """Run one scenario under one policy with one seed.
 
@@ -71,6 +73,7 @@ def simulate(
         replication: spawn-key prefix for replication ``i`` of a batch.
         registry: where ids are looked up (the installed entry points by default).
         source: the file the config came from, for error messages.
+        progress: called with the fraction of the horizon simulated, every 1%.
     """
     started = time.perf_counter()
     registry = registry if registry is not None else default_registry()
@@ -91,7 +94,7 @@ def simulate(
         )
     )
     scenario.build(world, policy_obj)
-    world.run(scenario_config.horizon_s, scenario_config.warmup_s)
+    world.run(scenario_config.horizon_s, scenario_config.warmup_s, progress)
     kpis = {**scenario.kpis(world), **ledger_kpis(world)}
     timeseries = world.sampler.frame() if world.sampler else pd.DataFrame()
     manifest = make_manifest(
