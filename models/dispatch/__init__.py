@@ -1,0 +1,1 @@
+"""AGV dispatching: which vehicle serves which transport request."""

@@ -1,0 +1,1 @@
+"""Maintenance policies: when to stop a machine for preventive maintenance."""

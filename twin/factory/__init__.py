@@ -1,0 +1,1 @@
+"""The factory twin: degrading machines, sensors, repair crews, buffers and AGVs."""
