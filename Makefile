@@ -20,14 +20,18 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/twin run experiments/demo.toml --out results/demo
 
+# The kernel tests run twice: compiled, and as plain Python under NUMBA_DISABLE_JIT=1, so
+# the pure-Python semantics and the compiled code are both checked.
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/factory/test_kernels.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/des_overhead.py
+	$(BIN)/python benchmarks/degradation_kernel.py
 
 # Refresh the pinned versions after changing dependencies in pyproject.toml.
 constraints: $(STAMP)

@@ -26,6 +26,7 @@ COST_CATEGORIES = (
     "shortage",
     "transport",
     "compute",
+    "material",
     "other",
 )
 """Top-level money categories. A domain adds detail with ``item`` (e.g. ``"parts"``)."""

@@ -1,0 +1,176 @@
+"""The layout graph: validation messages and shortest paths against hand and brute force."""
+
+import itertools
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from twin.factory.layout import Layout, LayoutSpec
+
+# A 3-4-5 triangle a-b-c plus a spur c-d of explicit length (a bent aisle).
+#   b (3, 4)
+#   |  \
+#   a---c---d        a-b 5 m, b-c 4 m, a-c 3 m, c-d 7.5 m (explicit; straight line is 7)
+HAND = LayoutSpec(
+    nodes={"a": (0.0, 0.0), "b": (3.0, 4.0), "c": (3.0, 0.0), "d": (10.0, 0.0)},
+    edges=[("a", "b"), ("b", "c"), ("a", "c"), ("c", "d", 7.5)],
+    chargers=["d", "b"],
+)
+
+
+def test_shortest_paths_match_the_hand_computed_ones():
+    layout = Layout(HAND)
+    assert layout.distance_m("a", "b") == pytest.approx(5.0)
+    assert layout.distance_m("a", "d") == pytest.approx(10.5)  # a-c-d, not a-b-c-d (16.5)
+    assert layout.distance_m("b", "d") == pytest.approx(11.5)
+    assert layout.distance_m("d", "a") == layout.distance_m("a", "d")
+    assert layout.distance_m("c", "c") == 0.0
+    assert layout.path("a", "d") == ["a", "c", "d"]
+    assert layout.path("d", "b") == ["d", "c", "b"]
+    assert layout.path("b", "b") == ["b"]
+    assert layout.edge_lengths_m[("c", "d")] == 7.5
+    assert layout.edge_lengths_m[("d", "c")] == 7.5
+
+
+def test_nearest_and_chargers():
+    layout = Layout(HAND)
+    assert layout.nearest("a", ["d", "b"]) == "b"  # 5 m against 10.5 m
+    assert layout.nearest("c", ["d", "b"]) == "b"  # 4 m against 7.5 m
+    assert layout.nearest("a", ["c", "c"]) == "c"
+    assert layout.nearest_charger("a") == "b"
+    assert layout.nearest_charger("d") == "d"
+    assert layout.charger_distance_m("c") == pytest.approx(4.0)
+    with pytest.raises(ValueError, match="no candidates"):
+        layout.nearest("a", [])
+
+
+def test_paths_are_cached_not_recomputed_per_trip():
+    layout = Layout(HAND)
+    assert layout.route("a", "d") is layout.route("a", "d")
+    returned = layout.path("a", "d")
+    returned.append("x")  # a caller's copy; the cache is untouched
+    assert layout.path("a", "d") == ["a", "c", "d"]
+
+
+def test_unknown_nodes_in_queries_name_the_known_ones():
+    layout = Layout(HAND)
+    with pytest.raises(ValueError, match=r"unknown node 'zz'; known nodes: 'a', 'b', 'c', 'd'"):
+        layout.distance_m("a", "zz")
+    with pytest.raises(ValueError, match="the layout has no chargers"):
+        Layout(LayoutSpec(nodes={"a": (0, 0)})).nearest_charger("a")
+
+
+def test_the_layout_is_read_only():
+    layout = Layout(HAND)
+    with pytest.raises(TypeError):
+        layout.edge_lengths_m[("a", "b")] = 1.0  # type: ignore[index]
+    with pytest.raises(ValidationError, match="frozen"):
+        HAND.chargers = []  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            {"nodes": {"a": (0, 0), "b": (1, 0)}, "edges": [("a", "zz")]},
+            r"edges\[0\] \('a', 'zz'\) names unknown node 'zz'; known nodes: 'a', 'b'",
+        ),
+        (
+            {"nodes": {"a": (0, 0), "b": (1, 0), "c": (2, 0)}, "edges": [("a", "b")]},
+            "not connected: node 'c' cannot be reached from 'a' .*AGV path with no connection",
+        ),
+        (
+            {"nodes": {"a": (0, 0), "b": (1, 0)}, "edges": [("a", "b"), ("b", "b")]},
+            r"edges\[1\] \('b', 'b'\) is a self-loop",
+        ),
+        (
+            {"nodes": {"a": (0, 0), "b": (0, 0)}, "edges": [("a", "b")]},
+            r"has length 0.0 m; lengths must be finite and > 0",
+        ),
+        (
+            {"nodes": {"a": (0, 0), "b": (1, 0)}, "edges": [("a", "b", -2.0)]},
+            r"has length -2.0 m",
+        ),
+        (
+            {"nodes": {"a": (0, 0), "b": (1, 0)}, "edges": [("a", "b"), ("b", "a")]},
+            r"edges\[1\] \('b', 'a'\) repeats an aisle between 'b' and 'a'",
+        ),
+        (
+            {"nodes": {"a": (0, 0), "b": (1, 0)}, "edges": [("a", "b")], "chargers": ["q"]},
+            r"chargers\[0\] names unknown node 'q'; known nodes: 'a', 'b'",
+        ),
+        (
+            {"nodes": {"a": (0, 0)}, "aisles": []},
+            "Extra inputs are not permitted",
+        ),
+        ({"nodes": {}}, "at least 1 item"),
+    ],
+    ids=[
+        "unknown-node",
+        "disconnected",
+        "self-loop",
+        "zero-length",
+        "negative-length",
+        "duplicate",
+        "unknown-charger",
+        "extra-key",
+        "empty",
+    ],
+)
+def test_bad_layouts_are_rejected_with_a_clear_message(spec, message):
+    with pytest.raises(ValidationError, match=message):
+        LayoutSpec(**spec)
+
+
+def test_edges_come_from_toml_like_lists():
+    spec = LayoutSpec.model_validate(
+        {"nodes": {"a": [0, 0], "b": [3, 4]}, "edges": [["a", "b"]], "chargers": ["a"]}
+    )
+    assert Layout(spec).distance_m("a", "b") == pytest.approx(5.0)
+
+
+@st.composite
+def connected_layouts(draw):
+    """Random connected graphs: a random spanning tree plus random extra aisles."""
+    n = draw(st.integers(1, 8))
+    cells = draw(
+        st.lists(
+            st.tuples(st.integers(0, 9), st.integers(0, 9)), min_size=n, max_size=n, unique=True
+        )
+    )
+    names = [f"n{i}" for i in range(n)]
+    pairs = {(draw(st.integers(0, i - 1)), i) for i in range(1, n)}
+    extra = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=8))
+    pairs |= {(min(a, b), max(a, b)) for a, b in extra if a != b}
+    edges = []
+    for a, b in sorted(pairs):
+        if draw(st.booleans()):
+            edges.append((names[a], names[b]))
+        else:  # an explicit length at least the straight line, as a real aisle would be
+            straight = math.dist(cells[a], cells[b])
+            edges.append((names[a], names[b], straight * draw(st.floats(1.0, 2.0))))
+    return LayoutSpec(nodes=dict(zip(names, cells, strict=True)), edges=edges)
+
+
+@given(connected_layouts())
+def test_distances_match_floyd_warshall_and_paths_follow_aisles(spec):
+    layout = Layout(spec)
+    names = list(spec.nodes)
+    lengths = {}
+    for k, edge in enumerate(spec.edges):
+        lengths[(edge[0], edge[1])] = lengths[(edge[1], edge[0])] = spec.edge_length_m(k)
+    reference = {
+        (a, b): 0.0 if a == b else lengths.get((a, b), math.inf) for a in names for b in names
+    }
+    for k, i, j in itertools.product(names, repeat=3):
+        reference[(i, j)] = min(reference[(i, j)], reference[(i, k)] + reference[(k, j)])
+    for a, b in itertools.product(names, repeat=2):
+        assert layout.distance_m(a, b) == pytest.approx(reference[(a, b)])
+        path = layout.path(a, b)
+        assert path[0] == a
+        assert path[-1] == b
+        driven = sum(lengths[(u, v)] for u, v in itertools.pairwise(path))
+        assert driven == pytest.approx(reference[(a, b)])

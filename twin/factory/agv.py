@@ -1,0 +1,608 @@
+"""Automated guided vehicles (AGVs): a battery-powered fleet that carries loads on a layout.
+
+A transport request waits in a FIFO list until the dispatch policy assigns it to an idle
+AGV. The AGV drives empty to the pickup, loads, drives loaded to the drop, unloads and,
+when its battery runs low, drives to the nearest charger. Each direction of an aisle is a
+one-vehicle segment, held only while it is driven, so vehicles queue at nodes and can
+never deadlock (no vehicle holds one segment while waiting for another).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from numbers import Integral
+from typing import TYPE_CHECKING, NamedTuple, NoReturn, cast
+
+import mesa
+import simpy
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from twin.core.policy import InvalidActionError, Policy
+from twin.core.scenario import KPI
+from twin.factory.layout import Layout
+
+if TYPE_CHECKING:
+    from simpy.events import ProcessGenerator
+
+    from twin.core.ledger import PowerMeter
+    from twin.core.probes import Tally
+    from twin.core.world import World
+
+_new_tuple = tuple.__new__
+
+SECONDS_PER_HOUR = 3600.0
+
+AGV_STATES = ("idle", "to_pickup", "loading", "loaded", "unloading", "to_charger", "charging")
+"""What an AGV is doing. ``loaded`` is loaded travel; ``to_charger`` includes queueing
+for a busy charger."""
+_WORKING = frozenset(("to_pickup", "loading", "loaded", "unloading"))
+_CHARGING = frozenset(("to_charger", "charging"))
+
+
+class AgvSpec(BaseModel):
+    """The AGV fleet: size, speed, battery and handling times.
+
+    Defaults and their sources are listed in docs/PARAMETERS.md.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    count: int = Field(default=2, ge=0, le=10_000, description="vehicles in the fleet")
+    speed_mps: float = Field(
+        default=1.0, gt=0, allow_inf_nan=False, description="travel speed, m/s"
+    )
+    battery_kwh: float = Field(
+        default=1.2, gt=0, allow_inf_nan=False, description="usable battery energy, kWh"
+    )
+    consumption_kwh_per_m: float = Field(
+        default=5e-5, ge=0, allow_inf_nan=False, description="battery energy per metre driven"
+    )
+    charge_power_kw: float = Field(
+        default=1.0, gt=0, allow_inf_nan=False, description="charger power (grid side), kW"
+    )
+    recharge_below_soc: float = Field(
+        default=0.2, gt=0, lt=1, description="after a job, go charging below this state of charge"
+    )
+    charge_to_soc: float = Field(
+        default=0.9, gt=0, le=1, description="charge up to this state of charge (also the start)"
+    )
+    load_time_s: float = Field(default=15.0, ge=0, allow_inf_nan=False, description="to load")
+    unload_time_s: float = Field(default=15.0, ge=0, allow_inf_nan=False, description="to unload")
+    home_nodes: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="start nodes, AGV i at home_nodes[i % len]; default: the chargers",
+    )
+
+    @model_validator(mode="after")
+    def _charge_above_threshold(self) -> AgvSpec:
+        if self.charge_to_soc <= self.recharge_below_soc:
+            raise ValueError(
+                f"charge_to_soc ({self.charge_to_soc}) must be above "
+                f"recharge_below_soc ({self.recharge_below_soc})"
+            )
+        return self
+
+
+class TransportRequest(NamedTuple):
+    """A waiting transport request, as a dispatch policy sees it.
+
+    Attributes:
+        number: serial number of the request in the run, from 0.
+        pickup: node where the load is picked up.
+        drop: node where it is dropped.
+        requested_s: when it was requested.
+        trip_m: shortest-path length from pickup to drop (the loaded travel).
+    """
+
+    number: int
+    pickup: str
+    drop: str
+    requested_s: float
+    trip_m: float
+
+
+class AgvView(NamedTuple):
+    """One AGV, as a dispatch policy sees it.
+
+    Attributes:
+        id: the AGV's number in the fleet, from 0 (what an assignment names).
+        node: the node it is at (when moving: the last node it reached).
+        idle: whether it may be assigned a request.
+        soc: state of charge, 0..1.
+        range_m: metres it can still drive on its charge (infinite if driving is free).
+        state: one of :data:`AGV_STATES`.
+    """
+
+    id: int
+    node: str
+    idle: bool
+    soc: float
+    range_m: float
+    state: str
+
+
+class DispatchObservation(NamedTuple):
+    """The fleet at a decision epoch: a request arrived, or an AGV became idle.
+
+    Attributes:
+        now_s: simulated time.
+        requests: waiting requests, oldest first; an assignment names a position here.
+        agvs: every AGV, by id.
+        layout: the plant layout, for path distances (read only).
+    """
+
+    now_s: float
+    requests: tuple[TransportRequest, ...]
+    agvs: tuple[AgvView, ...]
+    layout: Layout
+
+    def pickup_distance_m(self, agv: AgvView, request: TransportRequest) -> float:
+        """Empty travel of ``agv`` to the pickup of ``request``, metres."""
+        return self.layout.distance_m(agv.node, request.pickup)
+
+    def can_serve(self, agv: AgvView, request: TransportRequest) -> bool:
+        """Whether ``agv`` can do ``request`` and then reach a charger without charging first.
+
+        An AGV that cannot is still assignable: it charges first, then does the job.
+        """
+        return _enough_range(self.layout, agv.node, request.pickup, request.drop, agv.range_m)
+
+
+class DispatchAction(NamedTuple):
+    """Assignments ``(request position in obs.requests, AGV id)``; empty means wait."""
+
+    assignments: tuple[tuple[int, int], ...] = ()
+
+
+WAIT = DispatchAction(())
+"""Assign nothing now."""
+
+
+def _enough_range(layout: Layout, node: str, pickup: str, drop: str, range_m: float) -> bool:
+    """Whether ``range_m`` covers node -> pickup -> drop -> nearest charger."""
+    if math.isinf(range_m):
+        return True
+    need_m = (
+        layout.distance_m(node, pickup)
+        + layout.distance_m(pickup, drop)
+        + layout.charger_distance_m(drop)
+    )
+    # A relative slack of 1e-9: a job sized exactly to the battery must not fail on rounding.
+    return need_m <= range_m * (1.0 + 1e-9)
+
+
+_Leg = tuple[str, float, float, simpy.Resource]
+"""One segment of a route: ``(to, length_m, duration_s, lane)``."""
+
+
+class _Job:
+    """A transport request inside the fleet."""
+
+    __slots__ = ("done", "payload", "view")
+
+    def __init__(self, view: TransportRequest, payload: object, done: simpy.Event) -> None:
+        self.view = view
+        self.payload = payload
+        self.done = done
+
+
+class Agv(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
+    """One vehicle: a SimPy process that serves the jobs the fleet gives it.
+
+    Attributes:
+        index: its number in the fleet (the ``id`` a policy sees).
+        node: the node it is at, or the last node it reached while moving.
+        segment: the directed segment ``(from, to)`` it is driving now, else ``None``.
+        energy_kwh: energy left in the battery.
+        odometer_m: metres driven since the start (not reset by the warm-up).
+        job: the request it is serving, if any.
+    """
+
+    def __init__(self, fleet: AgvFleet, index: int, node: str) -> None:
+        super().__init__(fleet.world)
+        spec = fleet.spec
+        self.fleet = fleet
+        self.index = index
+        self.node = node
+        self.segment: tuple[str, str] | None = None
+        self.state = "idle"
+        self.energy_kwh = spec.charge_to_soc * spec.battery_kwh
+        self.odometer_m = 0.0
+        self.job: _Job | None = None
+        self.entity = f"{fleet.name}{index}"
+        self._charge_first = False
+        self._wake: simpy.Event | None = None
+        self._meter: PowerMeter = fleet.world.power_meter(
+            self.entity, {"charging": spec.charge_power_kw, "not_charging": 0.0}, "not_charging"
+        )
+        self.process = fleet.env.process(self.run())
+
+    @property
+    def soc(self) -> float:
+        """State of charge, 0..1."""
+        return self.energy_kwh / self.fleet.spec.battery_kwh
+
+    @property
+    def range_m(self) -> float:
+        """Metres it can still drive on its charge."""
+        per_m = self.fleet.spec.consumption_kwh_per_m
+        return self.energy_kwh / per_m if per_m else math.inf
+
+    def view(self) -> AgvView:
+        # tuple.__new__ skips NamedTuple's generated __new__; this runs per AGV per epoch.
+        return _new_tuple(
+            AgvView,
+            (self.index, self.node, self.state == "idle", self.soc, self.range_m, self.state),
+        )
+
+    def run(self) -> ProcessGenerator:
+        fleet = self.fleet
+        spec = fleet.spec
+        env = fleet.env
+        while True:
+            if self.job is None:
+                self._wake = env.event()
+                yield self._wake
+                self._wake = None
+            job = self.job
+            assert job is not None  # only assign() wakes an idle AGV, after setting job
+            if self._charge_first:
+                yield from self._charge()
+                fleet._switch(self, "to_pickup")
+            yield from self._drive(job.view.pickup, fleet.empty_m)
+            fleet._switch(self, "loading")
+            if spec.load_time_s:
+                yield env.timeout(spec.load_time_s)
+            fleet._switch(self, "loaded")
+            yield from self._drive(job.view.drop, fleet.loaded_m)
+            fleet._switch(self, "unloading")
+            if spec.unload_time_s:
+                yield env.timeout(spec.unload_time_s)
+            self.job = None
+            fleet._delivered(job)
+            if spec.consumption_kwh_per_m and self.soc < spec.recharge_below_soc:
+                yield from self._charge()
+            fleet._become_idle(self)
+
+    def _drive(self, target: str, metres: Tally) -> ProcessGenerator:
+        """Drive the cached shortest path to ``target``, one segment at a time."""
+        legs = self.fleet._legs(self.node, target)
+        if not legs:
+            return
+        env = self.fleet.env
+        driven_m = 0.0
+        for to, length_m, duration_s, lane in legs:
+            # Claim the segment at its entry node and release it on arrival: a vehicle
+            # waiting for a segment holds nothing, so there is no hold-and-wait.
+            with lane.request() as claim:
+                yield claim
+                self.segment = (self.node, to)
+                yield env.timeout(duration_s)
+                self.segment = None
+            self._use_energy(length_m)
+            self.node = to
+            driven_m += length_m
+        self.odometer_m += driven_m
+        metres.observe(driven_m)
+
+    def _charge(self) -> ProcessGenerator:
+        """Drive to the nearest charger, wait for it, charge to ``charge_to_soc``."""
+        fleet = self.fleet
+        spec = fleet.spec
+        fleet._switch(self, "to_charger")
+        charger = fleet.layout.nearest_charger(self.node)
+        yield from self._drive(charger, fleet.empty_m)
+        with fleet.chargers[charger].request() as plug:
+            yield plug
+            fleet._switch(self, "charging")
+            self._meter.switch("charging")
+            target_kwh = max(self.energy_kwh, spec.charge_to_soc * spec.battery_kwh)
+            duration_s = (target_kwh - self.energy_kwh) / spec.charge_power_kw * SECONDS_PER_HOUR
+            if duration_s > 0:
+                yield fleet.env.timeout(duration_s)
+            self.energy_kwh = target_kwh
+            self._meter.switch("not_charging")
+        fleet.charges.add()
+
+    def _use_energy(self, length_m: float) -> None:
+        used = length_m * self.fleet.spec.consumption_kwh_per_m
+        left = self.energy_kwh - used
+        # The dispatch check guarantees the energy; only rounding may dip below zero.
+        if left < -1e-6 * self.fleet.spec.battery_kwh:
+            raise RuntimeError(f"{self.entity} would drive its battery below 0 ({left} kWh)")
+        self.energy_kwh = max(left, 0.0)
+
+
+class AgvFleet:
+    """A fleet of AGVs on a layout, dispatched by a policy.
+
+    Args:
+        world: the run's world.
+        layout: the plant layout (paths, chargers).
+        spec: the fleet's parameters.
+        policy: the dispatch policy (domain ``"factory.dispatch"``).
+        name: prefix of probe names, KPI names and ledger entities (``agv`` gives
+            ``agv_busy``, ``agv_utilisation``, ``agv0``); two fleets need two names.
+
+    The policy is called when a request arrives and when an AGV becomes idle, as long as
+    a request waits and an AGV is idle.
+    """
+
+    def __init__(
+        self,
+        world: World,
+        layout: Layout,
+        spec: AgvSpec,
+        policy: Policy[DispatchObservation, DispatchAction],
+        *,
+        name: str = "agv",
+    ) -> None:
+        self.world = world
+        self.env = world.env
+        self.layout = layout
+        self.spec = spec
+        self.policy = policy
+        self.policy_id: str = getattr(policy, "id", type(policy).__name__)
+        self.name = name
+        homes = self._homes()
+        self.lanes = {seg: simpy.Resource(self.env, capacity=1) for seg in layout.edge_lengths_m}
+        """One single-vehicle resource per directed segment."""
+        self.chargers = {node: simpy.Resource(self.env, capacity=1) for node in layout.chargers}
+        """One single-vehicle resource per charger node."""
+        self.waiting: list[_Job] = []
+        """Requests not yet assigned, oldest first."""
+        self.requested_total = 0
+        self.delivered_total = 0
+        self._legs_cache: dict[tuple[str, str], tuple[_Leg, ...]] = {}
+        self._feasible: set[tuple[str, str]] = set()
+        self._counts = {"idle": spec.count, "working": 0, "charging": 0}
+
+        probes = world.probes
+        self.busy = probes.level(f"{name}_busy")
+        """AGVs working a job (to pickup, loading, loaded, unloading)."""
+        self.charging = probes.level(f"{name}_charging")
+        """AGVs driving to, queueing for or at a charger."""
+        self.queue = probes.level(f"{name}_waiting_requests")
+        self.requests = probes.counter(f"{name}_requests")
+        self.deliveries = probes.counter(f"{name}_deliveries")
+        self.charges = probes.counter(f"{name}_charges")
+        self.request_wait = probes.tally(f"{name}_request_wait_s")
+        """Time from request to assignment."""
+        self.lead_time = probes.tally(f"{name}_lead_time_s")
+        """Time from request to drop."""
+        self.empty_m = probes.tally(f"{name}_empty_m")
+        """Metres of each empty trip (to a pickup or a charger)."""
+        self.loaded_m = probes.tally(f"{name}_loaded_m")
+        """Metres of each loaded trip."""
+        self.agvs = [Agv(self, i, homes[i % len(homes)]) for i in range(spec.count)]
+
+    # -- public API ------------------------------------------------------------------
+    def request(self, pickup: str, drop: str, payload: object = None) -> simpy.Event:
+        """Ask for ``payload`` to be carried; the event succeeds with it once dropped."""
+        self._check_feasible(pickup, drop)
+        now = self.env.now
+        view = TransportRequest(
+            self.requested_total, pickup, drop, now, self.layout.distance_m(pickup, drop)
+        )
+        done = self.env.event()
+        self.waiting.append(_Job(view, payload, done))
+        self.requested_total += 1
+        self.requests.count += 1
+        self.queue.set(len(self.waiting))
+        self._dispatch()
+        return done
+
+    def observe(self) -> DispatchObservation:
+        """The fleet as the dispatch policy sees it now."""
+        return _new_tuple(
+            DispatchObservation,
+            (
+                self.env.now,
+                tuple(job.view for job in self.waiting),
+                tuple(agv.view() for agv in self.agvs),
+                self.layout,
+            ),
+        )
+
+    @property
+    def in_progress(self) -> int:
+        """Requests assigned to an AGV and not yet dropped."""
+        return sum(1 for agv in self.agvs if agv.job is not None)
+
+    def kpis(self) -> dict[str, KPI]:
+        """The fleet's KPIs since the start (or the end of the warm-up)."""
+        n = self.name
+        empty_m = _total(self.empty_m.mean, self.empty_m.count)
+        loaded_m = _total(self.loaded_m.mean, self.loaded_m.count)
+        driven_m = empty_m + loaded_m
+        for agv in self.agvs:
+            agv._meter.flush()  # book charging in progress, so the ledger is current
+        ledger = self.world.ledger
+        charging_kwh = sum(
+            ledger.energy_kwh(entity=agv.entity, state="charging") for agv in self.agvs
+        )
+        count = self.spec.count
+        return {
+            f"{n}_utilisation": KPI(
+                self.busy.mean() / count if count else math.nan,
+                "1",
+                "share of AGV time spent on jobs (to pickup, loading, loaded, unloading)",
+            ),
+            f"{n}_empty_travel_share": KPI(
+                empty_m / driven_m if driven_m else 0.0,
+                "1",
+                "share of metres driven without a load (to pickups and chargers)",
+            ),
+            f"{n}_km": KPI(driven_m / 1000.0, "km", "distance driven by the fleet"),
+            f"{n}_deliveries": KPI(float(self.deliveries.count), "loads", "loads dropped"),
+            f"{n}_request_wait_mean_s": KPI(
+                self.request_wait.mean, "s", "mean time from request to assignment of an AGV"
+            ),
+            f"{n}_charging_kwh": KPI(charging_kwh, "kWh", "grid electricity drawn by chargers"),
+        }
+
+    # -- the vehicles call these ----------------------------------------------------
+    def _legs(self, start: str, target: str) -> tuple[_Leg, ...]:
+        """``(to, length_m, duration_s, lane)`` per segment of the path, cached per pair."""
+        key = (start, target)
+        legs = self._legs_cache.get(key)
+        if legs is None:
+            route = self.layout.route(start, target)
+            lengths = self.layout.edge_lengths_m
+            speed = self.spec.speed_mps
+            legs = self._legs_cache[key] = tuple(
+                (b, lengths[(a, b)], lengths[(a, b)] / speed, self.lanes[(a, b)])
+                for a, b in itertools.pairwise(route)
+            )
+        return legs
+
+    def _switch(self, agv: Agv, state: str) -> None:
+        """Move ``agv`` to ``state`` and keep the fleet's time-weighted counts."""
+        old = _kind(agv.state)
+        new = _kind(state)
+        agv.state = state
+        if old != new:
+            counts = self._counts
+            counts[old] -= 1
+            counts[new] += 1
+            self.busy.set(counts["working"])
+            self.charging.set(counts["charging"])
+
+    def _become_idle(self, agv: Agv) -> None:
+        self._switch(agv, "idle")
+        if self.waiting:
+            self._dispatch()
+
+    def _delivered(self, job: _Job) -> None:
+        self.delivered_total += 1
+        self.deliveries.count += 1
+        self.lead_time.observe(self.env.now - job.view.requested_s)
+        job.done.succeed(job.payload)
+
+    # -- dispatching ----------------------------------------------------------------
+    def _dispatch(self) -> None:
+        if not self.waiting or not self._counts["idle"]:
+            return
+        obs = self.observe()
+        action = self.policy.act(obs)
+        if action is WAIT:
+            return
+        pairs = self._check(action, obs)
+        if not pairs:
+            return
+        taken = set()
+        for r, a in pairs:
+            taken.add(r)
+            self._assign(self.agvs[a], self.waiting[r])
+        self.waiting = [job for k, job in enumerate(self.waiting) if k not in taken]
+        self.queue.set(len(self.waiting))
+
+    def _assign(self, agv: Agv, job: _Job) -> None:
+        view = job.view
+        self.request_wait.observe(self.env.now - view.requested_s)
+        agv.job = job
+        agv._charge_first = not _enough_range(
+            self.layout, agv.node, view.pickup, view.drop, agv.range_m
+        )
+        self._switch(agv, "to_charger" if agv._charge_first else "to_pickup")
+        if agv._wake is not None:
+            agv._wake.succeed()
+            agv._wake = None
+
+    def _check(self, action: object, obs: DispatchObservation) -> list[tuple[int, int]]:
+        """The assignments of a valid action; :class:`InvalidActionError` otherwise."""
+        if type(action) is not DispatchAction:
+            self._invalid(action, "expected DispatchAction(assignments=((request, agv), ...))")
+        assignments = action.assignments
+        if type(assignments) is not tuple:
+            self._invalid(action, "assignments must be a tuple of (request, agv) pairs")
+        n_requests = len(obs.requests)
+        n_agvs = len(obs.agvs)
+        pairs: list[tuple[int, int]] = []
+        requests: set[int] = set()
+        agvs: set[int] = set()
+        # Checked as untyped values: a policy may return anything (numpy ints are fine).
+        for pair in cast("tuple[object, ...]", assignments):
+            if not (type(pair) is tuple and len(pair) == 2 and all(map(_is_index, pair))):
+                self._invalid(action, f"assignment {pair!r} is not a (request, agv) pair of ints")
+            r, a = int(pair[0]), int(pair[1])
+            if not 0 <= r < n_requests:
+                self._invalid(
+                    action, f"unknown request {r}: {n_requests} requests wait (0..{n_requests - 1})"
+                )
+            if r in requests:
+                self._invalid(action, f"request {r} is assigned twice")
+            if not 0 <= a < n_agvs:
+                self._invalid(action, f"unknown AGV {a}: the fleet has AGVs 0..{n_agvs - 1}")
+            if a in agvs:
+                self._invalid(action, f"AGV {a} is assigned twice")
+            if not obs.agvs[a].idle:
+                self._invalid(action, f"AGV {a} is busy ({obs.agvs[a].state}), not idle")
+            requests.add(r)
+            agvs.add(a)
+            pairs.append((r, a))
+        return pairs
+
+    def _invalid(self, action: object, reason: str) -> NoReturn:
+        raise InvalidActionError(self.policy_id, action, reason)
+
+    # -- validation -----------------------------------------------------------------
+    def _homes(self) -> list[str]:
+        spec = self.spec
+        layout = self.layout
+        if spec.count and spec.consumption_kwh_per_m and not layout.chargers:
+            raise ValueError("AGVs that use energy need at least one charger in the layout")
+        homes = list(spec.home_nodes or layout.chargers or layout.nodes)
+        start_kwh = spec.charge_to_soc * spec.battery_kwh
+        for home in homes:
+            layout.index(home)  # names the known nodes if unknown
+            if spec.consumption_kwh_per_m:
+                need_kwh = layout.charger_distance_m(home) * spec.consumption_kwh_per_m
+                if need_kwh > start_kwh:
+                    raise ValueError(
+                        f"an AGV starting at {home!r} cannot reach a charger: it needs "
+                        f"{need_kwh:.3g} kWh and starts with {start_kwh:.3g} kWh"
+                    )
+        return homes
+
+    def _check_feasible(self, pickup: str, drop: str) -> None:
+        """Refuse a request that even a charged AGV leaving any charger could not finish.
+
+        An AGV short of charge goes to its nearest charger first, which may be any of
+        them; a request that passes this check can therefore always be served.
+        """
+        key = (pickup, drop)
+        if key in self._feasible:
+            return
+        layout = self.layout
+        layout.index(pickup)
+        layout.index(drop)
+        per_m = self.spec.consumption_kwh_per_m
+        if per_m and self.spec.count:
+            full_m = self.spec.charge_to_soc * self.spec.battery_kwh / per_m
+            for charger in layout.chargers:
+                if not _enough_range(layout, charger, pickup, drop, full_m):
+                    raise ValueError(
+                        f"request {pickup!r} -> {drop!r} is beyond the range of an AGV charged "
+                        f"to {self.spec.charge_to_soc:.0%} at charger {charger!r} "
+                        f"({full_m:.0f} m); use a larger battery or add chargers"
+                    )
+        self._feasible.add(key)
+
+
+def _is_index(x: object) -> bool:
+    return isinstance(x, Integral) and not isinstance(x, bool)
+
+
+def _kind(state: str) -> str:
+    if state in _WORKING:
+        return "working"
+    if state in _CHARGING:
+        return "charging"
+    return "idle"
+
+
+def _total(mean: float, count: int) -> float:
+    return mean * count if count else 0.0

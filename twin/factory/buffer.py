@@ -1,0 +1,90 @@
+"""A finite FIFO buffer between stations, with blocking and starving.
+
+SimPy's ``Store`` needs a capacity of at least one; a line without buffers (capacity 0)
+hands a part straight from an upstream machine to an idle downstream machine, or keeps
+the upstream machine blocked. This buffer does both with one rule: a put succeeds when a
+machine is waiting for a part or there is room.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import simpy
+
+from twin.core.probes import Level
+
+
+class Buffer:
+    """FIFO parts buffer of ``capacity`` places (0 = none: direct hand-over only).
+
+    Args:
+        env: the simulation environment.
+        name: for errors and probes.
+        capacity: places, >= 0.
+        level: optional time-weighted level of parts held (WIP in the buffer).
+    """
+
+    def __init__(
+        self, env: simpy.Environment, name: str, capacity: int, level: Level | None = None
+    ) -> None:
+        if capacity < 0:
+            raise ValueError(f"buffer {name!r} capacity must be >= 0, got {capacity}")
+        self.env = env
+        self.name = name
+        self.capacity = capacity
+        self.items: deque[Any] = deque()
+        self._getters: deque[simpy.Event] = deque()
+        self._putters: deque[tuple[simpy.Event, Any]] = deque()
+        self._level = level
+
+    def put(self, item: Any) -> simpy.Event:
+        """An event that succeeds when ``item`` has been accepted (the putter is free)."""
+        event = self.env.event()
+        if self._getters:
+            self._getters.popleft().succeed(item)
+            event.succeed()
+        elif len(self.items) < self.capacity:
+            self.items.append(item)
+            self._changed()
+            event.succeed()
+        else:
+            self._putters.append((event, item))
+        return event
+
+    def get(self) -> simpy.Event:
+        """An event whose value is the oldest part, when there is one."""
+        event = self.env.event()
+        if self.items:
+            event.succeed(self.items.popleft())
+            if self._putters:
+                putter, item = self._putters.popleft()
+                self.items.append(item)
+                putter.succeed()
+            self._changed()
+        elif self._putters:  # no places: take the part straight from a blocked machine
+            putter, item = self._putters.popleft()
+            event.succeed(item)
+            putter.succeed()
+        else:
+            self._getters.append(event)
+        return event
+
+    def cancel_get(self, event: simpy.Event) -> None:
+        """Withdraw a waiting get (its machine went down for maintenance)."""
+        if event in self._getters:
+            self._getters.remove(event)
+
+    @property
+    def held(self) -> int:
+        """Parts in the buffer's places (not counting parts on blocked machines)."""
+        return len(self.items)
+
+    @property
+    def blocked_putters(self) -> int:
+        return len(self._putters)
+
+    def _changed(self) -> None:
+        if self._level is not None:
+            self._level.set(len(self.items))

@@ -1,0 +1,138 @@
+"""The plant as a config: products and routes, stations, buffers, crew, costs.
+
+Defaults and their sources: docs/PARAMETERS.md (section "Factory").
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from twin.core.distributions import Distribution, Exponential, Lognormal
+from twin.core.scenario import ScenarioParams
+from twin.core.sensors import PipelineSpec, SensorConfig, SensorSpec
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MachinePower(_Spec):
+    """Electric power of one machine in each state, kW."""
+
+    busy_kw: float = Field(default=12.0, ge=0, description="processing a part")
+    idle_kw: float = Field(default=7.0, ge=0, description="on, waiting: starved or blocked")
+    down_kw: float = Field(default=0.5, ge=0, description="failed, under repair or maintenance")
+
+
+class DegradationSpec(_Spec):
+    """Wiener degradation of a machine's health: failure when it reaches 1.
+
+    At nominal load and reference temperature the mean time to failure is about
+    ``1 / drift_per_h`` hours; health cannot fall below new, which shortens it a little
+    (exactly: :func:`twin.factory.kernels.first_passage_mean_reflected_s`).
+    """
+
+    drift_per_h: float = Field(default=1 / 500, gt=0, description="mean wear per operating hour")
+    volatility: float = Field(
+        default=0.3,
+        ge=0,
+        le=3,
+        description="coefficient of variation of the time to failure at constant stress",
+    )
+    temp_ref_c: float = Field(default=40.0, description="operating temperature of rated life")
+    temp_rise_load_c: float = Field(default=20.0, ge=0, description="heating at full load")
+    temp_rise_wear_c: float = Field(default=15.0, ge=0, description="extra heating when worn out")
+
+
+class StationSpec(_Spec):
+    """A station: identical parallel machines fed by one input buffer."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
+    machines: int = Field(default=1, ge=1, le=100_000)
+    processing: Distribution = Field(default_factory=lambda: Exponential(mean=60.0))
+    buffer: int = Field(default=5, ge=0, description="input buffer places; 0 = none")
+    power: MachinePower = Field(default_factory=MachinePower)
+    degradation: DegradationSpec = Field(default_factory=DegradationSpec)
+    defect_rate_new: float = Field(default=0.01, ge=0, le=1, description="scrap share when new")
+    defect_rate_worn: float = Field(
+        default=0.10, ge=0, le=1, description="scrap share at the failure threshold"
+    )
+    node: str | None = Field(default=None, description="layout node, for AGV transport")
+
+
+class ProductSpec(_Spec):
+    """A product: orders arrive and each part visits ``route`` in order."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
+    route: list[str] = Field(min_length=1, description="station names, in processing order")
+    interarrival: Distribution = Field(default_factory=lambda: Exponential(mean=90.0))
+    material_cost: float = Field(default=20.0, ge=0, description="money per raw part")
+    margin: float = Field(default=30.0, ge=0, description="money earned per good part")
+
+
+class Shift(_Spec):
+    start_h: float = Field(ge=0, lt=24, description="hour of day the shift starts")
+    hours: float = Field(gt=0, le=24, description="length of the shift")
+
+
+class CrewSpec(_Spec):
+    """Maintenance technicians: a pool with shifts."""
+
+    technicians: int = Field(default=2, ge=1)
+    shifts: list[Shift] = Field(
+        default_factory=lambda: [Shift(start_h=0.0, hours=24.0)],
+        description="when technicians are on site; repairs running at shift end finish",
+    )
+    wage_per_h: float = Field(default=38.0, ge=0, description="labour cost per technician hour")
+    repair: Distribution = Field(
+        default_factory=lambda: Lognormal(mean=3 * 3600.0, cv=0.8),
+        description="corrective repair time, s",
+    )
+    preventive: Distribution = Field(
+        default_factory=lambda: Lognormal(mean=1 * 3600.0, cv=0.3),
+        description="preventive maintenance time, s",
+    )
+    spare_part_lead: Distribution = Field(
+        default_factory=lambda: Exponential(mean=4 * 3600.0),
+        description="wait for a spare part before a corrective repair, s",
+    )
+    repair_part_cost: float = Field(default=800.0, ge=0)
+    preventive_part_cost: float = Field(default=150.0, ge=0)
+
+
+def _default_sensors() -> SensorConfig:
+    return SensorConfig(
+        sensor=SensorSpec(period_s=600.0, noise_std=0.2, dropout_prob=0.01),
+        pipeline=PipelineSpec(moving_average_window=3, latency_mean_s=2.0),
+    )
+
+
+class PlantParams(ScenarioParams):
+    """A plant: what is made, where, by what, and who keeps it running."""
+
+    products: list[ProductSpec] = Field(min_length=1)
+    stations: list[StationSpec] = Field(min_length=1)
+    crew: CrewSpec = Field(default_factory=CrewSpec)
+    sensors: SensorConfig = Field(default_factory=_default_sensors)
+    tick_s: float = Field(default=60.0, gt=0, description="degradation kernel time step")
+    ambient_c: float = Field(default=22.0, description="shop-floor temperature")
+    ambient_humidity_pct: float = Field(default=45.0, ge=0, le=100)
+    downtime_cost_per_h: float = Field(
+        default=0.0, ge=0, description="lost production per machine-hour down, beyond margin"
+    )
+    electricity_price_per_kwh: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _routes_name_stations(self) -> PlantParams:
+        names = [station.name for station in self.stations]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"station names must be unique; repeated: {', '.join(duplicates)}")
+        for product in self.products:
+            for station in product.route:
+                if station not in names:
+                    raise ValueError(
+                        f"product {product.name!r} routes to unknown station {station!r}; "
+                        f"stations: {', '.join(names)}"
+                    )
+        return self

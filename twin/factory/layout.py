@@ -1,0 +1,204 @@
+"""The plant floor as a graph: nodes where loads are handed over, aisles between them.
+
+Shortest paths are computed once for every pair of nodes (Dijkstra, scipy), so a
+vehicle's route is a dictionary look-up rather than a search per trip.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+Edge = tuple[str, str] | tuple[str, str, float]
+"""An aisle ``(a, b)`` of Euclidean length, or ``(a, b, length_m)`` of explicit length."""
+
+_MAX_LISTED = 20  # known nodes named in an error message; a big plant would flood the line
+
+
+class LayoutSpec(BaseModel):
+    """Nodes with positions, bidirectional aisles between them, and charger nodes.
+
+    Attributes:
+        nodes: node name -> ``(x, y)`` position in metres.
+        edges: aisles ``(a, b)`` (length = distance between the positions) or
+            ``(a, b, length_m)`` (an explicit length, e.g. for an aisle that bends).
+            Each aisle is driven in both directions, one lane per direction.
+        chargers: nodes with a charging station.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    nodes: dict[str, tuple[float, float]] = Field(min_length=1)
+    edges: list[Edge] = Field(default_factory=list)
+    chargers: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_graph(self) -> LayoutSpec:
+        for name, (x, y) in self.nodes.items():
+            if not (math.isfinite(x) and math.isfinite(y)):
+                raise ValueError(f"node {name!r} has a non-finite position ({x}, {y})")
+        seen: set[frozenset[str]] = set()
+        for k, edge in enumerate(self.edges):
+            a, b = edge[0], edge[1]
+            for end in (a, b):
+                if end not in self.nodes:
+                    raise ValueError(
+                        f"edges[{k}] {edge!r} names unknown node {end!r}; "
+                        f"known nodes: {_listing(self.nodes)}"
+                    )
+            if a == b:
+                raise ValueError(f"edges[{k}] {edge!r} is a self-loop: an aisle joins two nodes")
+            pair = frozenset((a, b))
+            if pair in seen:
+                raise ValueError(f"edges[{k}] {edge!r} repeats an aisle between {a!r} and {b!r}")
+            seen.add(pair)
+            length = self.edge_length_m(k)
+            if not (length > 0 and math.isfinite(length)):
+                raise ValueError(
+                    f"edges[{k}] {edge!r} has length {length} m; lengths must be finite and > 0 "
+                    "(give an explicit length when two nodes share a position)"
+                )
+        for k, charger in enumerate(self.chargers):
+            if charger not in self.nodes:
+                raise ValueError(
+                    f"chargers[{k}] names unknown node {charger!r}; "
+                    f"known nodes: {_listing(self.nodes)}"
+                )
+        if len(set(self.chargers)) != len(self.chargers):
+            raise ValueError(f"chargers lists a node twice: {self.chargers}")
+        unreachable = self._unreachable()
+        if unreachable is not None:
+            first = next(iter(self.nodes))
+            raise ValueError(
+                f"the layout is not connected: node {unreachable!r} cannot be reached from "
+                f"{first!r} (an AGV path with no connection); add an aisle to it"
+            )
+        return self
+
+    def edge_length_m(self, k: int) -> float:
+        """The length of ``edges[k]``: explicit, or the distance between its end nodes."""
+        edge = self.edges[k]
+        if len(edge) == 3:
+            return float(edge[2])
+        (xa, ya), (xb, yb) = self.nodes[edge[0]], self.nodes[edge[1]]
+        return math.hypot(xb - xa, yb - ya)
+
+    def _unreachable(self) -> str | None:
+        """A node not reachable from the first one (breadth-first search), or ``None``."""
+        neighbours: dict[str, list[str]] = {name: [] for name in self.nodes}
+        for edge in self.edges:
+            neighbours[edge[0]].append(edge[1])
+            neighbours[edge[1]].append(edge[0])
+        start = next(iter(self.nodes))
+        reached = {start}
+        frontier = deque([start])
+        while frontier:
+            for other in neighbours[frontier.popleft()]:
+                if other not in reached:
+                    reached.add(other)
+                    frontier.append(other)
+        return next((name for name in self.nodes if name not in reached), None)
+
+
+class Layout:
+    """A validated layout with all-pairs shortest paths, computed once.
+
+    Args:
+        spec: the layout's nodes, aisles and chargers.
+    """
+
+    def __init__(self, spec: LayoutSpec) -> None:
+        self.spec = spec
+        self.nodes: tuple[str, ...] = tuple(spec.nodes)
+        self.chargers: tuple[str, ...] = tuple(spec.chargers)
+        self._index = {name: i for i, name in enumerate(self.nodes)}
+        n = len(self.nodes)
+        edge_lengths_m: dict[tuple[str, str], float] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        lengths: list[float] = []
+        for k, edge in enumerate(spec.edges):
+            a, b = edge[0], edge[1]
+            length = spec.edge_length_m(k)
+            edge_lengths_m[(a, b)] = edge_lengths_m[(b, a)] = length
+            rows += [self._index[a], self._index[b]]
+            cols += [self._index[b], self._index[a]]
+            lengths += [length, length]
+        # Read-only, because the layout is shared with every policy's observation.
+        self.edge_lengths_m: Mapping[tuple[str, str], float] = MappingProxyType(edge_lengths_m)
+        """Length of every directed segment ``(from, to)``; both directions of each aisle."""
+        graph = csr_matrix((lengths, (rows, cols)), shape=(n, n))
+        dist, pred = dijkstra(graph, directed=True, return_predecessors=True)
+        # Python lists: a scalar look-up in a list is several times cheaper than in numpy,
+        # and distances are read at every dispatch decision.
+        self._dist: list[list[float]] = dist.tolist()
+        pred.setflags(write=False)
+        self._pred: np.ndarray = pred
+        self._paths: dict[tuple[str, str], tuple[str, ...]] = {}
+        no_charger: tuple[float, str | None] = (math.inf, None)
+        self._to_charger = [
+            min(((row[self._index[c]], c) for c in self.chargers), default=no_charger)
+            for row in self._dist
+        ]
+        """Per node: (distance to the nearest charger, that charger)."""
+
+    def index(self, node: str) -> int:
+        """The position of ``node`` in :attr:`nodes`; ``ValueError`` names known nodes."""
+        try:
+            return self._index[node]
+        except KeyError:
+            raise ValueError(
+                f"unknown node {node!r}; known nodes: {_listing(self.nodes)}"
+            ) from None
+
+    def distance_m(self, a: str, b: str) -> float:
+        """Length of the shortest path from ``a`` to ``b``, metres."""
+        return self._dist[self.index(a)][self.index(b)]
+
+    def path(self, a: str, b: str) -> list[str]:
+        """The nodes of the shortest path from ``a`` to ``b``, both included."""
+        return list(self.route(a, b))
+
+    def route(self, a: str, b: str) -> tuple[str, ...]:
+        """Like :meth:`path`, as the cached tuple itself (no copy; for the hot path)."""
+        key = (a, b)
+        cached = self._paths.get(key)
+        if cached is None:
+            i, j = self.index(a), self.index(b)
+            reversed_nodes = [b]
+            while j != i:
+                j = int(self._pred[i, j])
+                reversed_nodes.append(self.nodes[j])
+            cached = self._paths[key] = tuple(reversed(reversed_nodes))
+        return cached
+
+    def nearest(self, from_node: str, candidates: list[str] | tuple[str, ...]) -> str:
+        """The candidate closest to ``from_node`` by path; ties go to the earlier one."""
+        if not candidates:
+            raise ValueError(f"no candidates to choose the nearest to {from_node!r} from")
+        row = self._dist[self.index(from_node)]
+        return min(candidates, key=lambda c: row[self.index(c)])
+
+    def nearest_charger(self, node: str) -> str:
+        """The charger closest to ``node``; ``ValueError`` when the layout has none."""
+        charger = self._to_charger[self.index(node)][1]
+        if charger is None:
+            raise ValueError("the layout has no chargers")
+        return charger
+
+    def charger_distance_m(self, node: str) -> float:
+        """Path length from ``node`` to its nearest charger (infinite without chargers)."""
+        return self._to_charger[self.index(node)][0]
+
+
+def _listing(names: Iterable[str]) -> str:
+    names = list(names)
+    shown = ", ".join(repr(n) for n in names[:_MAX_LISTED])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > _MAX_LISTED else "")

@@ -1,0 +1,205 @@
+"""A machine: takes parts, processes them, wears, fails, gets repaired and maintained."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import mesa
+import numpy as np
+import simpy
+
+from twin.factory.crew import CORRECTIVE, PREVENTIVE
+
+if TYPE_CHECKING:
+    from twin.core.ledger import PowerMeter
+    from twin.core.streams import Draws
+    from twin.factory.buffer import Buffer
+    from twin.factory.config import StationSpec
+    from twin.factory.plant import Part, Plant
+
+ProcessGenerator = Generator[simpy.Event, Any, None]
+SECONDS_PER_HOUR = 3600.0
+
+
+class Machine(mesa.Agent):
+    """One machine of a station.
+
+    Its health lives in the plant's arrays (advanced for all machines at once by the
+    degradation kernel); the machine is the SimPy process that acts on it. Work
+    interrupted by a failure resumes after the repair.
+    """
+
+    def __init__(
+        self, plant: Plant, index: int, station: StationSpec, input_buffer: Buffer
+    ) -> None:
+        super().__init__(plant.world)
+        self.plant = plant
+        self.index = index
+        self.station = station
+        self.input = input_buffer
+        self.env = plant.world.env
+        self.name = f"{station.name}.{index}"
+        power = station.power
+        self.meter: PowerMeter = plant.world.power_meter(
+            self.name,
+            {
+                "idle": power.idle_kw,
+                "starved": power.idle_kw,
+                "busy": power.busy_kw,
+                "blocked": power.idle_kw,
+                "failed": power.down_kw,
+                "repair": power.down_kw,
+                "maintenance": power.down_kw,
+            },
+            "idle",
+        )
+        self._processing: Draws = plant.draws(
+            f"factory.processing.{station.name}", station.processing
+        )
+        self.pm_requested = False
+        self.failure_pending = False
+        self.failures = 0
+        self.parts_since_maintenance = 0
+        self.operating_s_since_maintenance = 0.0
+        self.last_maintenance_s = 0.0
+        self._busy_since_s: float | None = None
+        self._waiting_get: simpy.Event | None = None
+        self.process = self.env.process(self.run())
+
+    @property
+    def state(self) -> str:
+        return self.meter.state
+
+    def set_state(self, state: str) -> None:
+        now = self.env.now
+        plant = self.plant
+        if self._busy_since_s is not None:
+            busy_s = now - self._busy_since_s
+            plant.busy_s[self.index] += busy_s
+            self.operating_s_since_maintenance += busy_s
+            self._busy_since_s = None
+            plant.busy_since_s[self.index] = np.nan
+        if state == "busy":
+            self._busy_since_s = now
+            plant.busy_since_s[self.index] = now
+        self.meter.switch(state)
+
+    def operating_s(self) -> float:
+        """Processing time since the last maintenance, including the part in progress."""
+        running = self.env.now - self._busy_since_s if self._busy_since_s is not None else 0.0
+        return self.operating_s_since_maintenance + running
+
+    def run(self) -> ProcessGenerator:
+        while True:
+            if self.pm_requested:
+                yield from self._maintain()
+            self.set_state("starved")
+            part = yield from self._take_part()
+            if part is None:
+                continue  # called away to maintenance while waiting
+            if self.failure_pending:
+                yield from self._fail()
+            self.set_state("busy")
+            yield from self._process(next(self._processing))
+            self.parts_since_maintenance += 1
+            if self.plant.inspect(self, part):
+                self.set_state("blocked")
+                yield from self._hand_on(part)
+
+    def _take_part(self) -> Generator[simpy.Event, Any, Part | None]:
+        get = self.input.get()
+        self._waiting_get = get
+        try:
+            part: Part = yield get
+        except simpy.Interrupt:
+            if get.triggered:  # the part was handed over in the same instant: keep it
+                part = get.value
+            else:
+                self.input.cancel_get(get)
+                return None
+        finally:
+            self._waiting_get = None
+        return part
+
+    def _process(self, work_s: float) -> ProcessGenerator:
+        remaining = work_s
+        while remaining > 0:
+            started = self.env.now
+            try:
+                yield self.env.timeout(remaining)
+                remaining = 0.0
+            except simpy.Interrupt as interrupt:
+                remaining -= self.env.now - started
+                if interrupt.cause == "failure":
+                    yield from self._fail()
+                    self.set_state("busy")
+                # a maintenance request waits for the end of the part
+
+    def _hand_on(self, part: Part) -> ProcessGenerator:
+        move = self.plant.forward(self, part)
+        while True:
+            try:
+                yield move
+                return
+            except simpy.Interrupt:
+                continue  # maintenance waits until the part has left
+
+    def interrupt_for(self, cause: str) -> None:
+        """Ask the machine to stop: ``"failure"`` now, ``"maintenance"`` when it can."""
+        if cause == "failure":
+            if self.state == "busy":
+                self.process.interrupt("failure")
+            else:
+                self.failure_pending = True  # it breaks down when it next starts
+            return
+        self.pm_requested = True
+        if self.state == "starved" and self._waiting_get is not None:
+            self.process.interrupt("maintenance")
+
+    def _fail(self) -> ProcessGenerator:
+        plant = self.plant
+        crew = plant.crew
+        self.failure_pending = False
+        self.failures += 1
+        plant.record_failure(self)
+        down_since = self.env.now
+        self.set_state("failed")
+        yield self.env.timeout(next(plant.spare_part_lead))
+        with crew.request(CORRECTIVE) as technician:
+            yield technician
+            self.set_state("repair")
+            plant.crew.busy.add(1)
+            repair_s = next(plant.repair_time)
+            yield self.env.timeout(repair_s)
+            plant.crew.busy.add(-1)
+        plant.book_maintenance("corrective", repair_s, crew.spec.repair_part_cost, self)
+        plant.record_repair(self, self.env.now - down_since)
+        plant.book_downtime(self, self.env.now - down_since)
+        self._restore()
+
+    def _maintain(self) -> ProcessGenerator:
+        plant = self.plant
+        crew = plant.crew
+        down_since = self.env.now
+        self.set_state("idle")
+        with crew.request(PREVENTIVE) as technician:
+            yield technician
+            self.set_state("maintenance")
+            plant.crew.busy.add(1)
+            work_s = next(plant.preventive_time)
+            yield self.env.timeout(work_s)
+            plant.crew.busy.add(-1)
+        plant.book_maintenance("preventive", work_s, crew.spec.preventive_part_cost, self)
+        plant.record_preventive(self)
+        plant.book_downtime(self, self.env.now - down_since)
+        self._restore()
+
+    def _restore(self) -> None:
+        """As good as new: health, counters since maintenance, pending flags."""
+        self.plant.health[self.index] = 0.0
+        self.pm_requested = False
+        self.failure_pending = False
+        self.parts_since_maintenance = 0
+        self.operating_s_since_maintenance = 0.0
+        self.last_maintenance_s = self.env.now
