@@ -78,6 +78,8 @@ class Plant:
         self.preventive_actions = probes.counter("preventive_actions")
         self.repair_downtime = probes.tally("repair_downtime_s")
         self.decisions = probes.counter("maintenance_decisions")
+        self.failure_log: list[tuple[float, int]] = []
+        """Every unplanned failure as (time_s, machine index), warm-up included."""
         self.crew = Crew(world.env, crew, probes.level("technicians_busy"))
 
         station_index = {station.name: i for i, station in enumerate(params.stations)}
@@ -242,6 +244,7 @@ class Plant:
     # -- accounting -----------------------------------------------------------------
     def record_failure(self, machine: Machine) -> None:
         self.failures.count += 1
+        self.failure_log.append((self.env.now, machine.index))
 
     def record_repair(self, machine: Machine, downtime_s: float) -> None:
         self.repair_downtime.observe(downtime_s)

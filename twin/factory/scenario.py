@@ -51,10 +51,21 @@ class FlowLine(Scenario[PlantParams]):
     default_policy = "maintenance/run-to-failure-v0"
 
     def policy_info(self) -> dict[str, Any]:
+        """Plant facts a maintenance policy may weigh its decisions by."""
         params = self.params
+        crew = params.crew
         return {
             "machines": sum(station.machines for station in params.stations),
             "stations": [station.name for station in params.stations],
+            "sensor_period_s": params.sensors.sensor.period_s,
+            "wage_per_h": crew.wage_per_h,
+            "repair_part_cost": crew.repair_part_cost,
+            "preventive_part_cost": crew.preventive_part_cost,
+            "repair_mean_s": crew.repair.mean_s,
+            "preventive_mean_s": crew.preventive.mean_s,
+            "spare_part_lead_mean_s": crew.spare_part_lead.mean_s,
+            "downtime_cost_per_h": params.downtime_cost_per_h,
+            "margin_per_part": min(product.margin for product in params.products),
         }
 
     def build(self, world: World, policy: Policy[Any, Any]) -> None:
