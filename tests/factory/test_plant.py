@@ -203,3 +203,49 @@ def test_a_negative_buffer_is_a_config_error():
         match=r"scenario.params.stations.0.buffer: Input should be greater than or equal to 0",
     ):
         simulate(config, "maintenance/run-to-failure-v0", seed=1)
+
+
+def test_the_job_shop_carries_every_part_by_agv_and_conserves_parts():
+    from twin.factory.scenario import JobShop, JobShopParams
+
+    scenario = JobShop(JobShopParams())
+    world = World(seed=2)
+    policy = RunToFailure()
+    policy.reset(PolicyContext("factory/jobshop-agv-v0", world.streams["policy.test"]))
+    scenario.build(world, policy)
+    world.run(3 * 86_400)
+    plant = scenario.plant
+    fleet = plant.fleet
+    assert fleet is not None
+    assert plant.released.count == plant.finished.count + plant.scrapped.count + plant.wip.level
+    # Good parts travel route length + 1 legs (in, between stations, out); scrap fewer.
+    assert fleet.delivered_total >= plant.finished.count * 4
+    assert all(buffer.held + buffer.reserved <= buffer.capacity for buffer in plant.buffers)
+    kpis = plant.kpis()
+    assert 0 < kpis["agv_utilisation"].value < 1
+    assert 0 < kpis["agv_empty_travel_share"].value < 1
+    assert kpis["agv_charging_kwh"].value > 0
+
+
+def test_a_station_at_an_unknown_node_is_a_config_error():
+    config = ScenarioConfig(
+        id="factory/jobshop-agv-v0",
+        horizon_s=86_400,
+        params={"sink_node": "loading-dock"},
+    )
+    with pytest.raises(ConfigError, match="sink_node is at unknown node 'loading-dock'"):
+        simulate(config, "maintenance/run-to-failure-v0", seed=1)
+
+
+def test_agv_served_stations_need_a_buffer_place():
+    from twin.factory.scenario import _jobshop_stations
+
+    stations = [s.model_dump() for s in _jobshop_stations()]
+    stations[0]["buffer"] = 0
+    config = ScenarioConfig(
+        id="factory/jobshop-agv-v0", horizon_s=86_400, params={"stations": stations}
+    )
+    with pytest.raises(
+        ConfigError, match="station 'lathe' is served by AGVs and needs buffer >= 1"
+    ):
+        simulate(config, "maintenance/run-to-failure-v0", seed=1)

@@ -180,12 +180,19 @@ _Leg = tuple[str, float, float, simpy.Resource]
 class _Job:
     """A transport request inside the fleet."""
 
-    __slots__ = ("done", "payload", "view")
+    __slots__ = ("done", "payload", "picked_up", "view")
 
-    def __init__(self, view: TransportRequest, payload: object, done: simpy.Event) -> None:
+    def __init__(
+        self,
+        view: TransportRequest,
+        payload: object,
+        done: simpy.Event,
+        picked_up: simpy.Event | None = None,
+    ) -> None:
         self.view = view
         self.payload = payload
         self.done = done
+        self.picked_up = picked_up
 
 
 class Agv(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
@@ -256,6 +263,8 @@ class Agv(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
             if spec.load_time_s:
                 yield env.timeout(spec.load_time_s)
             fleet._switch(self, "loaded")
+            if job.picked_up is not None:
+                job.picked_up.succeed(job.payload)
             yield from self._drive(job.view.drop, fleet.loaded_m)
             fleet._switch(self, "unloading")
             if spec.unload_time_s:
@@ -379,15 +388,25 @@ class AgvFleet:
         self.agvs = [Agv(self, i, homes[i % len(homes)]) for i in range(spec.count)]
 
     # -- public API ------------------------------------------------------------------
-    def request(self, pickup: str, drop: str, payload: object = None) -> simpy.Event:
-        """Ask for ``payload`` to be carried; the event succeeds with it once dropped."""
+    def request(
+        self,
+        pickup: str,
+        drop: str,
+        payload: object = None,
+        picked_up: simpy.Event | None = None,
+    ) -> simpy.Event:
+        """Ask for ``payload`` to be carried; the event succeeds with it once dropped.
+
+        ``picked_up``, if given, is succeeded when the load is on the vehicle, so a
+        machine holding the part can start its next one.
+        """
         self._check_feasible(pickup, drop)
         now = self.env.now
         view = TransportRequest(
             self.requested_total, pickup, drop, now, self.layout.distance_m(pickup, drop)
         )
         done = self.env.event()
-        self.waiting.append(_Job(view, payload, done))
+        self.waiting.append(_Job(view, payload, done, picked_up))
         self.requested_total += 1
         self.requests.count += 1
         self.queue.set(len(self.waiting))

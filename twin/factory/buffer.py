@@ -37,6 +37,9 @@ class Buffer:
         self.items: deque[Any] = deque()
         self._getters: deque[simpy.Event] = deque()
         self._putters: deque[tuple[simpy.Event, Any]] = deque()
+        self._reservers: deque[simpy.Event] = deque()
+        self.reserved = 0
+        """Places promised to parts on their way (by AGV), not yet delivered."""
         self._level = level
 
     def put(self, item: Any) -> simpy.Event:
@@ -62,6 +65,7 @@ class Buffer:
                 putter, item = self._putters.popleft()
                 self.items.append(item)
                 putter.succeed()
+            self._grant_reservations()
             self._changed()
         elif self._putters:  # no places: take the part straight from a blocked machine
             putter, item = self._putters.popleft()
@@ -70,6 +74,37 @@ class Buffer:
         else:
             self._getters.append(event)
         return event
+
+    def reserve(self) -> simpy.Event:
+        """An event that succeeds when a place is promised to a part about to be sent.
+
+        A transport is only sent once its part has a place to go, so a vehicle never
+        waits loaded at a full buffer. Needs at least one place.
+        """
+        if self.capacity < 1:
+            raise ValueError(f"buffer {self.name!r} has no places to reserve")
+        event = self.env.event()
+        if len(self.items) + self.reserved < self.capacity:
+            self.reserved += 1
+            event.succeed()
+        else:
+            self._reservers.append(event)
+        return event
+
+    def put_reserved(self, item: Any) -> None:
+        """Deliver a part into the place reserved for it."""
+        self.reserved -= 1
+        if self._getters:
+            self._getters.popleft().succeed(item)
+            self._grant_reservations()
+        else:
+            self.items.append(item)
+            self._changed()
+
+    def _grant_reservations(self) -> None:
+        while self._reservers and len(self.items) + self.reserved < self.capacity:
+            self.reserved += 1
+            self._reservers.popleft().succeed()
 
     def cancel_get(self, event: simpy.Event) -> None:
         """Withdraw a waiting get (its machine went down for maintenance)."""

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from twin.core.distributions import Distribution, Exponential, Lognormal
 from twin.core.scenario import ScenarioParams
 from twin.core.sensors import PipelineSpec, SensorConfig, SensorSpec
+from twin.factory.agv import AgvSpec
+from twin.factory.layout import LayoutSpec
 
 
 class _Spec(BaseModel):
@@ -55,7 +57,7 @@ class StationSpec(_Spec):
     degradation: DegradationSpec = Field(default_factory=DegradationSpec)
     defect_rate_new: float = Field(default=0.01, ge=0, le=1, description="scrap share when new")
     defect_rate_worn: float = Field(
-        default=0.10, ge=0, le=1, description="scrap share at the failure threshold"
+        default=0.05, ge=0, le=1, description="scrap share at the failure threshold"
     )
     node: str | None = Field(default=None, description="layout node, for AGV transport")
 
@@ -68,6 +70,8 @@ class ProductSpec(_Spec):
     interarrival: Distribution = Field(default_factory=lambda: Exponential(mean=90.0))
     material_cost: float = Field(default=20.0, ge=0, description="money per raw part")
     margin: float = Field(default=30.0, ge=0, description="money earned per good part")
+    source_node: str | None = Field(default=None, description="pickup node; plant's if unset")
+    sink_node: str | None = Field(default=None, description="drop node; plant's if unset")
 
 
 class Shift(_Spec):
@@ -121,13 +125,59 @@ class PlantParams(ScenarioParams):
         default=0.0, ge=0, description="lost production per machine-hour down, beyond margin"
     )
     electricity_price_per_kwh: float = Field(default=0.0, ge=0)
+    layout: LayoutSpec | None = Field(default=None, description="floor plan for AGV transport")
+    agvs: AgvSpec | None = Field(
+        default=None, description="AGV fleet carrying parts; without it parts move instantly"
+    )
+    source_node: str | None = Field(default=None, description="where raw parts are picked up")
+    sink_node: str | None = Field(default=None, description="where finished parts are dropped")
+    dispatch_policy: str = Field(
+        default="dispatch/nearest-idle-v0", description="AGV dispatching policy id"
+    )
+
+    @model_validator(mode="after")
+    def _agvs_have_a_floor(self) -> PlantParams:
+        if self.agvs is None:
+            if self.layout is not None:
+                raise ValueError("a layout is only used with agvs; add an [agvs] table")
+            return self
+        if self.layout is None:
+            raise ValueError("agvs need a layout (nodes, edges, chargers)")
+        known = self.layout.nodes
+        places = {f"station {s.name!r}": s.node for s in self.stations}
+        for product in self.products:
+            places[f"product {product.name!r} source_node"] = (
+                product.source_node or self.source_node
+            )
+            places[f"product {product.name!r} sink_node"] = product.sink_node or self.sink_node
+        for what, node in places.items():
+            if node is None:
+                raise ValueError(f"with agvs, {what} needs a layout node")
+            if node not in known:
+                raise ValueError(
+                    f"{what} is at unknown node {node!r}; nodes: {', '.join(sorted(known))}"
+                )
+        for station in self.stations:
+            if station.buffer < 1:
+                raise ValueError(
+                    f"station {station.name!r} is served by AGVs and needs buffer >= 1, "
+                    "so a vehicle is only sent when its part has a place"
+                )
+        return self
 
     @model_validator(mode="after")
     def _routes_name_stations(self) -> PlantParams:
         names = [station.name for station in self.stations]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+        # Names key random streams, which are lowercase: "Mill" and "mill" would share one.
+        folded = [name.lower() for name in names]
+        duplicates = sorted({n for n, f in zip(names, folded, strict=True) if folded.count(f) > 1})
         if duplicates:
-            raise ValueError(f"station names must be unique; repeated: {', '.join(duplicates)}")
+            raise ValueError(
+                f"station names must be unique (ignoring case); repeated: {', '.join(duplicates)}"
+            )
+        products = [product.name.lower() for product in self.products]
+        if len(set(products)) < len(products):
+            raise ValueError("product names must be unique (ignoring case)")
         for product in self.products:
             for station in product.route:
                 if station not in names:

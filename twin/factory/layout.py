@@ -162,6 +162,14 @@ class Layout:
         """Length of the shortest path from ``a`` to ``b``, metres."""
         return self._dist[self.index(a)][self.index(b)]
 
+    def distances_from(self, node: str) -> list[float]:
+        """Path lengths from ``node`` to every node, by :meth:`index` (read only).
+
+        Graphs here are undirected, so this is also the distance *to* ``node``: one row
+        serves a dispatcher comparing every vehicle's way to one pickup.
+        """
+        return self._dist[self.index(node)]
+
     def path(self, a: str, b: str) -> list[str]:
         """The nodes of the shortest path from ``a`` to ``b``, both included."""
         return list(self.route(a, b))

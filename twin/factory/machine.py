@@ -55,7 +55,7 @@ class Machine(mesa.Agent):
             "idle",
         )
         self._processing: Draws = plant.draws(
-            f"factory.processing.{station.name}", station.processing
+            f"factory.processing.{station.name.lower()}", station.processing
         )
         self.pm_requested = False
         self.failure_pending = False

@@ -17,15 +17,18 @@ import numpy as np
 import simpy
 
 from twin.core.distributions import Distribution
-from twin.core.policy import InvalidActionError, Policy
+from twin.core.policy import InvalidActionError, Policy, PolicyContext
+from twin.core.run import default_registry, resolve_policy
 from twin.core.scenario import KPI
 from twin.core.sensors import ReadingBoard, SensorFeed
 from twin.core.streams import Draws
 from twin.core.world import World
 from twin.factory import kernels
+from twin.factory.agv import AgvFleet
 from twin.factory.buffer import Buffer
 from twin.factory.config import PlantParams
 from twin.factory.crew import Crew
+from twin.factory.layout import Layout
 from twin.factory.machine import Machine
 from twin.factory.observation import (
     CONTINUE,
@@ -53,7 +56,13 @@ class Part:
 class Plant:
     """Builds and runs the plant of ``params`` in ``world`` under a maintenance policy."""
 
-    def __init__(self, world: World, params: PlantParams, policy: Policy[Any, Any]) -> None:
+    def __init__(
+        self,
+        world: World,
+        params: PlantParams,
+        policy: Policy[Any, Any],
+        scenario_id: str = "factory",
+    ) -> None:
         self.world = world
         self.env = world.env
         self.params = params
@@ -105,6 +114,16 @@ class Plant:
         self._defect_new = np.array([m.station.defect_rate_new for m in self.machines])
         self._defect_worn = np.array([m.station.defect_rate_worn for m in self.machines])
 
+        self.fleet: AgvFleet | None = None
+        if params.agvs is not None and params.layout is not None:
+            dispatch = resolve_policy(params.dispatch_policy, {}, default_registry())
+            dispatch.reset(
+                PolicyContext(
+                    scenario_id, streams[f"policy.{dispatch.id}"], {"agvs": params.agvs.count}
+                )
+            )
+            self.fleet = AgvFleet(world, Layout(params.layout), params.agvs, dispatch)
+
         if params.electricity_price_per_kwh:
             world.ledger.set_price("electricity", params.electricity_price_per_kwh)
         self.feed = SensorFeed.attach(
@@ -124,22 +143,57 @@ class Plant:
     # -- material flow ------------------------------------------------------------
     def _source(self, product: int, route: tuple[int, ...]) -> Generator[simpy.Event, Any, None]:
         spec = self.params.products[product]
-        gaps = self.draws(f"factory.orders.{spec.name}", spec.interarrival)
+        gaps = self.draws(f"factory.orders.{spec.name.lower()}", spec.interarrival)
         first = self.buffers[route[0]]
         while True:
             yield self.env.timeout(next(gaps))
             self.released.count += 1
             self.wip.add(1)
             self.world.ledger.charge("material", spec.material_cost, item=spec.name)
-            first.put(Part(product, route, self.env.now))  # waits in the order backlog if full
+            part = Part(product, route, self.env.now)
+            if self.fleet is None:
+                first.put(part)  # waits in the order backlog if the buffer is full
+            else:
+                origin = spec.source_node or self.params.source_node
+                self.env.process(self._carry(part, origin, route[0], None))
 
     def forward(self, machine: Machine, part: Part) -> simpy.Event:
-        """Move a finished part on: to the next station's buffer, or out of the plant."""
+        """Move a finished part on: to the next station's buffer, or out of the plant.
+
+        The event succeeds when the machine is free of the part: at once, when the next
+        buffer takes it, or when an AGV has loaded it.
+        """
         part.step += 1
-        if part.step == len(part.route):
+        done = part.step == len(part.route)
+        if self.fleet is not None:
+            picked_up = self.env.event()
+            target = None if done else part.route[part.step]
+            node = machine.station.node
+            self.env.process(self._carry(part, node, target, picked_up))
+            return picked_up
+        if done:
             self._leave(part, good=True)
             return self.env.event().succeed()
         return self.buffers[part.route[part.step]].put(part)
+
+    def _carry(
+        self, part: Part, origin: str | None, station: int | None, picked_up: simpy.Event | None
+    ) -> Generator[simpy.Event, Any, None]:
+        """Reserve a place at the destination, then have an AGV take the part there."""
+        assert self.fleet is not None
+        assert origin is not None
+        if station is None:
+            drop = self.params.products[part.product].sink_node or self.params.sink_node
+        else:
+            buffer = self.buffers[station]
+            yield buffer.reserve()
+            drop = self.params.stations[station].node
+        assert drop is not None
+        yield self.fleet.request(origin, drop, part, picked_up=picked_up)
+        if station is None:
+            self._leave(part, good=True)
+        else:
+            buffer.put_reserved(part)
 
     def inspect(self, machine: Machine, part: Part) -> bool:
         """Quality check after processing: worn machines make more scrap."""
@@ -340,4 +394,6 @@ class Plant:
         }
         for state in ("busy", "idle", "starved", "blocked", "failed", "repair", "maintenance"):
             kpis[f"energy_{state}_kwh"] = KPI(ledger.energy_kwh(state=state), "kWh")
+        if self.fleet is not None:
+            kpis.update(self.fleet.kpis())
         return kpis
