@@ -159,41 +159,41 @@ class Machine(mesa.Agent):
 
     def _fail(self) -> ProcessGenerator:
         plant = self.plant
-        crew = plant.crew
         self.failure_pending = False
         self.failures += 1
         plant.record_failure(self)
         down_since = self.env.now
         self.set_state("failed")
         yield self.env.timeout(next(plant.spare_part_lead))
-        with crew.request(CORRECTIVE) as technician:
-            yield technician
-            self.set_state("repair")
-            plant.crew.busy.add(1)
-            repair_s = next(plant.repair_time)
-            yield self.env.timeout(repair_s)
-            plant.crew.busy.add(-1)
-        plant.book_maintenance("corrective", repair_s, crew.spec.repair_part_cost, self)
+        repair_s = yield from self._with_technician(CORRECTIVE, "repair", plant.repair_time)
+        plant.book_maintenance("corrective", repair_s, plant.crew.spec.repair_part_cost, self)
         plant.record_repair(self, self.env.now - down_since)
         plant.book_downtime(self, self.env.now - down_since)
         self._restore()
 
     def _maintain(self) -> ProcessGenerator:
         plant = self.plant
-        crew = plant.crew
         down_since = self.env.now
         self.set_state("idle")
-        with crew.request(PREVENTIVE) as technician:
-            yield technician
-            self.set_state("maintenance")
-            plant.crew.busy.add(1)
-            work_s = next(plant.preventive_time)
-            yield self.env.timeout(work_s)
-            plant.crew.busy.add(-1)
-        plant.book_maintenance("preventive", work_s, crew.spec.preventive_part_cost, self)
+        work_s = yield from self._with_technician(PREVENTIVE, "maintenance", plant.preventive_time)
+        plant.book_maintenance("preventive", work_s, plant.crew.spec.preventive_part_cost, self)
         plant.record_preventive(self)
         plant.book_downtime(self, self.env.now - down_since)
         self._restore()
+
+    def _with_technician(
+        self, priority: int, state: str, duration: Draws
+    ) -> Generator[simpy.Event, Any, float]:
+        """Wait for a technician, then spend ``state`` with them; returns the work time."""
+        crew = self.plant.crew
+        with crew.request(priority) as technician:
+            yield technician
+            self.set_state(state)
+            crew.busy.add(1)
+            work_s = next(duration)
+            yield self.env.timeout(work_s)
+            crew.busy.add(-1)
+        return work_s
 
     def _restore(self) -> None:
         """As good as new: health, counters since maintenance, pending flags."""
