@@ -292,6 +292,7 @@ class Agv(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
                 self.segment = None
             self._use_energy(length_m)
             self.node = to
+            self.fleet._views = None
             driven_m += length_m
         self.odometer_m += driven_m
         metres.observe(driven_m)
@@ -312,6 +313,7 @@ class Agv(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
             if duration_s > 0:
                 yield fleet.env.timeout(duration_s)
             self.energy_kwh = target_kwh
+            self.fleet._views = None
             self._meter.switch("not_charging")
         fleet.charges.add()
 
@@ -322,6 +324,7 @@ class Agv(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
         if left < -1e-6 * self.fleet.spec.battery_kwh:
             raise RuntimeError(f"{self.entity} would drive its battery below 0 ({left} kWh)")
         self.energy_kwh = max(left, 0.0)
+        self.fleet._views = None
 
 
 class AgvFleet:
@@ -367,6 +370,7 @@ class AgvFleet:
         self._legs_cache: dict[tuple[str, str], tuple[_Leg, ...]] = {}
         self._feasible: set[tuple[str, str]] = set()
         self._counts = {"idle": spec.count, "working": 0, "charging": 0}
+        self._views: tuple[AgvView, ...] | None = None
 
         probes = world.probes
         self.busy = probes.level(f"{name}_busy")
@@ -413,6 +417,13 @@ class AgvFleet:
         self._dispatch()
         return done
 
+    def _agv_views(self) -> tuple[AgvView, ...]:
+        # Requests arrive far more often than vehicles change state, node or charge; the
+        # views are rebuilt only after such a change (100 AGVs in the large plant).
+        if self._views is None:
+            self._views = tuple(agv.view() for agv in self.agvs)
+        return self._views
+
     def observe(self) -> DispatchObservation:
         """The fleet as the dispatch policy sees it now."""
         return _new_tuple(
@@ -420,7 +431,7 @@ class AgvFleet:
             (
                 self.env.now,
                 tuple(job.view for job in self.waiting),
-                tuple(agv.view() for agv in self.agvs),
+                self._agv_views(),
                 self.layout,
             ),
         )
@@ -482,6 +493,7 @@ class AgvFleet:
         old = _kind(agv.state)
         new = _kind(state)
         agv.state = state
+        self._views = None
         if old != new:
             counts = self._counts
             counts[old] -= 1
