@@ -41,7 +41,6 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -84,9 +83,9 @@ wear of a few hundredths of a mm/s per hour), so the slope is smoothed."""
 
 def default_model_path() -> Path:
     """The model shipped with the package (trained on ``factory/flowline-v0``)."""
-    return Path(str(resources.files(__package__ or "models.maintenance").joinpath("data"))) / (
-        DEFAULT_MODEL_NAME
-    )
+    # Next to this module, so it works from a checkout and from an installed wheel
+    # (the wheel must carry models/maintenance/data/*.json as package data).
+    return Path(__file__).resolve().parent / "data" / DEFAULT_MODEL_NAME
 
 
 # -- features ---------------------------------------------------------------------------
@@ -211,7 +210,9 @@ class RiskModel:
         for name in ("mean", "scale", "coef"):
             array = np.array(getattr(self, name), dtype=np.float64)
             if array.shape != (n,):
-                raise ValueError(f"{name} must have {n} values (one per feature), got {array.shape}")
+                raise ValueError(
+                    f"{name} must have {n} values (one per feature), got {array.shape}"
+                )
             if not np.isfinite(array).all():
                 raise ValueError(f"{name} must be finite")
             array.setflags(write=False)
@@ -362,13 +363,16 @@ def decision_costs(
     failure_cost: float | None = None,
     preventive_cost: float | None = None,
     downtime_cost_per_h: float | None = None,
+    source: str = "<config>",
+    key_path: str = "policy.params",
 ) -> DecisionCosts:
     """``C_failure`` and ``C_preventive`` from the scenario's facts (``PolicyContext.info``).
 
     ``C_failure = repair part + wage * repair time + downtime rate * (spare-part lead +
     repair time)``; ``C_preventive = preventive part + wage * preventive time + downtime
     rate * preventive time``. Mean times are used; technician queueing is left out.
-    Overrides replace a whole cost, or the downtime rate.
+    Overrides replace a whole cost, or the downtime rate. ``source`` and ``key_path``
+    say where the overrides come from, for the error message.
 
     Raises:
         ConfigError: a cost the scenario does not give and no override supplies.
@@ -395,15 +399,15 @@ def decision_costs(
             )
     except KeyError as error:
         raise ConfigError(
-            "<config>",
-            "policy.params",
+            source,
+            key_path,
             f"{Predictive.id} needs the scenario fact {error.args[0]!r} to price maintenance; "
             "this scenario does not give it: set failure_cost and preventive_cost",
         ) from None
     if not failure_cost > 0 or not preventive_cost >= 0:
         raise ConfigError(
-            "<config>",
-            "policy.params",
+            source,
+            key_path,
             f"failure cost must be > 0 and preventive cost >= 0, got {failure_cost} and "
             f"{preventive_cost}",
         )
