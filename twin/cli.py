@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from twin.core.arguments import seed
 from twin.core.config import RunConfig, load_run_config
 from twin.core.errors import UserError
 from twin.core.run import RunResult, build_scenario, default_registry, resolve_policy, simulate
@@ -57,7 +58,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a config and write its results")
     run.add_argument("config", help="run config (TOML)")
     run.add_argument("--out", help="results directory (default: results/<scenario>-seed<N>)")
-    run.add_argument("--seed", type=_seed, help="override the config's seed")
+    run.add_argument("--seed", type=seed, help="override the config's seed")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(handler=_run)
 
@@ -68,16 +69,6 @@ def _build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", help="registered scenarios and policies")
     listing.set_defaults(handler=_list)
     return parser
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seed must be an integer, got {text!r}") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"seed must be in [0, 2**63), got {value}")
-    return value
 
 
 def _resolve(path: str) -> RunConfig:

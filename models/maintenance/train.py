@@ -58,6 +58,8 @@ from models.maintenance.predictive import (
     default_model_path,
 )
 from models.maintenance.run_to_failure import RunToFailure
+from twin.core.arguments import non_negative, positive
+from twin.core.arguments import seed as seed_type
 from twin.core.errors import UserError
 from twin.core.policy import BasePolicy, PolicyContext
 from twin.core.run import build_scenario, check_compatible, default_registry, git_commit, simulate
@@ -718,36 +720,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"{self.prog}: {message} (see '{self.prog} --help')\n")
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seed must be an integer, got {text!r}") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"seed must be in [0, 2**63), got {value}")
-    return value
-
-
 def _json_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
@@ -763,17 +735,17 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scenario-params", type=_json_object, help="scenario parameters as a JSON object"
     )
-    parser.add_argument("--days", type=_positive, help="simulated days per run (default 120)")
+    parser.add_argument("--days", type=positive, help="simulated days per run (default 120)")
     parser.add_argument(
         "--min-operating-h",
-        type=_non_negative,
+        type=non_negative,
         help="ignore reports within this many operating hours of a restore (default 1)",
     )
     parser.add_argument("--jobs", type=int, help="worker processes (default: one per run, <= CPUs)")
-    parser.add_argument("--failure-cost", type=_positive, help="override C_failure")
-    parser.add_argument("--preventive-cost", type=_non_negative, help="override C_preventive")
+    parser.add_argument("--failure-cost", type=positive, help="override C_failure")
+    parser.add_argument("--preventive-cost", type=non_negative, help="override C_preventive")
     parser.add_argument(
-        "--downtime-cost-per-h", type=_non_negative, help="override the downtime cost rate"
+        "--downtime-cost-per-h", type=non_negative, help="override the downtime cost rate"
     )
 
 
@@ -782,25 +754,27 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     train = commands.add_parser("train", help="simulate, label, fit, hold-out test, save")
     train.add_argument("--out", required=True, help="where to write the model (JSON)")
-    train.add_argument("--seeds", type=_seed, nargs="+", help="training seeds (default 1-5)")
+    train.add_argument("--seeds", type=seed_type, nargs="+", help="training seeds (default 1-5)")
     train.add_argument(
-        "--holdout-seeds", type=_seed, nargs="+", help="hold-out seeds (default 101 102)"
+        "--holdout-seeds", type=seed_type, nargs="+", help="hold-out seeds (default 101 102)"
     )
     train.add_argument(
-        "--horizon-h", type=_positive, help="predict failure within this many hours (default 24)"
+        "--horizon-h", type=positive, help="predict failure within this many hours (default 24)"
     )
-    train.add_argument("--C", type=_positive, help="inverse L2 regularisation (default 1)")
+    train.add_argument("--C", type=positive, help="inverse L2 regularisation (default 1)")
     train.add_argument("--init", help="retrain: take unspecified options from this model")
     _common(train)
     train.set_defaults(handler=command_train)
     evaluate = commands.add_parser("evaluate", help="metrics of a model on hold-out seeds")
     evaluate.add_argument("--model", help="model JSON (default: the shipped model)")
-    evaluate.add_argument("--seeds", type=_seed, nargs="+", help="hold-out seeds (default 201 202)")
+    evaluate.add_argument(
+        "--seeds", type=seed_type, nargs="+", help="hold-out seeds (default 201 202)"
+    )
     evaluate.add_argument(
         "--kpis", action="store_true", help="also deploy it next to the baselines: mean KPIs"
     )
     evaluate.add_argument(
-        "--warmup-days", type=_non_negative, default=0.0, help="warm-up of the --kpis runs"
+        "--warmup-days", type=non_negative, default=0.0, help="warm-up of the --kpis runs"
     )
     _common(evaluate)
     evaluate.set_defaults(handler=command_evaluate)
