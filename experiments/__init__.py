@@ -1,0 +1,1 @@
+"""Batch experiments: paired replications of policy arms, statistics and reports."""
