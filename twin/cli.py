@@ -14,22 +14,13 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
 
-from twin.core.arguments import seed
+from twin.core.arguments import EXIT_USER_ERROR, OneLineParser, seed
 from twin.core.config import RunConfig, load_run_config
 from twin.core.errors import UserError
 from twin.core.run import RunResult, build_scenario, default_registry, resolve_policy, simulate
 
-EXIT_USER_ERROR = 2
 MANIFEST_NAME = "manifest.json"
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line, like every other user error."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USER_ERROR, f"{self.prog}: {message} (see '{self.prog} --help')\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,8 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="twin", description="Digital-twin simulator: policies vs baselines.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = OneLineParser(
+        prog="twin", description="Digital-twin simulator: policies vs baselines."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     run = commands.add_parser("run", help="run a config and write its results")
     run.add_argument("config", help="run config (TOML)")

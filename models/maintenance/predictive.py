@@ -40,7 +40,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -318,15 +318,7 @@ class RiskModel:
                 f"version computes {list(features)}; retrain it",
             )
         digest = hashlib.sha256(raw).hexdigest()
-        return RiskModel(
-            model.feature_names,
-            model.mean,
-            model.scale,
-            model.coef,
-            model.intercept,
-            model.horizon_s,
-            {**model.metadata, "sha256": digest},
-        )
+        return replace(model, metadata={**model.metadata, "sha256": digest})
 
 
 def _sigmoid(score: npt.ArrayLike) -> FloatArray:

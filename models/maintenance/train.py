@@ -39,10 +39,9 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -58,17 +57,23 @@ from models.maintenance.predictive import (
     default_model_path,
 )
 from models.maintenance.run_to_failure import RunToFailure
-from twin.core.arguments import non_negative, positive
+from twin.core.arguments import EXIT_USER_ERROR, OneLineParser, non_negative, positive
 from twin.core.arguments import seed as seed_type
 from twin.core.errors import UserError
 from twin.core.policy import BasePolicy, PolicyContext
-from twin.core.run import build_scenario, check_compatible, default_registry, git_commit, simulate
+from twin.core.run import (
+    build_scenario,
+    check_compatible,
+    default_registry,
+    git_commit,
+    installed_versions,
+    simulate,
+)
 from twin.core.scenario import ScenarioConfig
 from twin.core.world import World
 from twin.factory.observation import MaintenanceAction, MaintenanceObservation
 
 FloatArray = npt.NDArray[np.float64]
-EXIT_USER_ERROR = 2
 SECONDS_PER_DAY = 86_400.0
 SECONDS_PER_HOUR = 3_600.0
 PROG = "python -m models.maintenance.train"
@@ -526,14 +531,9 @@ def command_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     result = metrics(model, holdout_episodes, holdout_data, costs)
     print(f"hold-out (seeds {holdout}):")
     print_metrics(result, costs, recipe["horizon_h"])
-    model = RiskModel(
-        model.feature_names,
-        model.mean,
-        model.scale,
-        model.coef,
-        model.intercept,
-        model.horizon_s,
-        {
+    model = replace(
+        model,
+        metadata={
             "estimator": "sklearn.linear_model.LogisticRegression",
             "estimator_params": {"C": recipe["C"], "solver": "lbfgs", "class_weight": None},
             "command": " ".join([PROG, *(shlex.quote(a) for a in argv)]),
@@ -546,7 +546,7 @@ def command_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
             },
             "holdout_metrics": _json_safe(result),
             "retrained_from": parent,
-            "versions": versions(),
+            "versions": installed_versions(("twin", "numpy", "scikit-learn")),
             "git_commit": git_commit(),
         },
     )
@@ -691,16 +691,6 @@ def cost_overrides(args: argparse.Namespace) -> dict[str, float | None]:
     }
 
 
-def versions() -> dict[str, str]:
-    found = {}
-    for name in ("twin", "numpy", "scikit-learn"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "not installed"
-    return found
-
-
 def _json_safe(value: Any) -> Any:
     """NaN is not JSON: write it as null."""
     if isinstance(value, dict):
@@ -711,13 +701,6 @@ def _json_safe(value: Any) -> Any:
 
 
 # -- the command line -------------------------------------------------------------------
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line, exit 2, like every user error."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USER_ERROR, f"{self.prog}: {message} (see '{self.prog} --help')\n")
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -750,8 +733,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0] if __doc__ else None)
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0] if __doc__ else None)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     train = commands.add_parser("train", help="simulate, label, fit, hold-out test, save")
     train.add_argument("--out", required=True, help="where to write the model (JSON)")
     train.add_argument("--seeds", type=seed_type, nargs="+", help="training seeds (default 1-5)")

@@ -4,6 +4,16 @@ from __future__ import annotations
 
 import argparse
 import math
+from typing import NoReturn
+
+EXIT_USER_ERROR = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line with exit 2, like every user error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: {message} (see '{self.prog} --help')\n")
 
 
 def seed(text: str) -> int:

@@ -153,7 +153,7 @@ class Ledger:
 
     def set_price(self, carrier: str, price_per_unit: float) -> None:
         """Also book money (category ``"energy"``) for every unit of ``carrier`` used."""
-        self._factor(carrier)
+        self.factor(carrier)
         if price_per_unit < 0 or not math.isfinite(price_per_unit):
             raise ValueError(f"price of {carrier} must be finite and >= 0, got {price_per_unit}")
         self._prices[carrier] = price_per_unit
@@ -171,7 +171,7 @@ class Ledger:
         self, carrier: str, amount: float, *, at_s: float, entity: str = "", state: str = ""
     ) -> None:
         """Book ``amount`` units (kWh or L) of ``carrier`` used at one instant."""
-        factor = self._factor(carrier)
+        factor = self.factor(carrier)
         if amount < 0 or not math.isfinite(amount):
             raise ValueError(f"{carrier} use must be finite and >= 0, got {amount}")
         key = (carrier, entity, state)
@@ -193,7 +193,7 @@ class Ledger:
             raise ValueError(f"power must be finite and >= 0, got {power_kw}")
         if power_kw == 0.0 or end_s == start_s:
             return
-        factor = self._factor("electricity")
+        factor = self.factor("electricity")
         key = ("electricity", entity, state)
         kwh = power_kw * (end_s - start_s) / SECONDS_PER_HOUR
         self._totals.use[key] += kwh
@@ -247,9 +247,6 @@ class Ledger:
 
     def factor(self, carrier: str) -> EmissionFactor:
         """The emission factor of ``carrier``."""
-        return self._factor(carrier)
-
-    def _factor(self, carrier: str) -> EmissionFactor:
         try:
             return self.factors[carrier]
         except KeyError:
@@ -275,18 +272,19 @@ class Ledger:
 class PowerMeter:
     """Books one entity's electricity by state: call :meth:`switch` on every state change.
 
-    A state change only adds the elapsed time to the state left (two additions, which
-    matters at millions of changes); :meth:`flush` books the energy. The world flushes
+    A state change only adds the elapsed time to the state left (one addition, which
+    matters at millions of changes); :meth:`flush` books the energy of the time not yet
+    booked. The world flushes
     at the end of a run and, when a grid-intensity profile is in force, at every hour
     boundary, so each hour's energy is charged that hour's carbon.
     """
 
     __slots__ = (
+        "_booked_s",
         "_clock",
         "_ledger",
         "_power_kw",
         "_since_s",
-        "_unbooked_s",
         "entity",
         "state",
         "time_in_state_s",
@@ -309,19 +307,18 @@ class PowerMeter:
         self.entity = entity
         self.state = state
         self._since_s = float(clock.now)
-        self._unbooked_s = dict.fromkeys(power_kw, 0.0)
+        self._booked_s = dict.fromkeys(power_kw, 0.0)
         self.time_in_state_s = dict.fromkeys(power_kw, 0.0)
         """Seconds spent in each state since the start (or the end of the warm-up)."""
 
     def switch(self, state: str) -> None:
-        if state not in self._unbooked_s:
+        if state not in self._power_kw:
             raise ValueError(
                 f"state {state!r} of {self.entity} has no power; known: {sorted(self._power_kw)}"
             )
         now = self._clock.now
         elapsed = now - self._since_s
         self.time_in_state_s[self.state] += elapsed
-        self._unbooked_s[self.state] += elapsed
         self._since_s = now
         self.state = state
 
@@ -329,17 +326,18 @@ class PowerMeter:
         """Book every state's energy up to now."""
         self.switch(self.state)
         now = float(self._clock.now)
-        for state, seconds in self._unbooked_s.items():
+        for state, total_s in self.time_in_state_s.items():
+            seconds = total_s - self._booked_s[state]
             if seconds:
                 kwh = self._power_kw[state] * seconds / SECONDS_PER_HOUR
                 self._ledger.use("electricity", kwh, at_s=now, entity=self.entity, state=state)
-                self._unbooked_s[state] = 0.0
+                self._booked_s[state] = total_s
 
     def restart(self) -> None:
         """Drop unbooked time (the warm-up ended and the ledger was reset)."""
         self._since_s = float(self._clock.now)
-        for state in self._unbooked_s:
-            self._unbooked_s[state] = 0.0
+        for state in self._power_kw:
+            self._booked_s[state] = 0.0
             self.time_in_state_s[state] = 0.0
 
 

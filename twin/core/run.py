@@ -215,8 +215,13 @@ def default_registry() -> Registry:
 
 @functools.cache
 def package_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in MANIFEST_PACKAGES:
+    return {"python": platform.python_version(), **installed_versions(MANIFEST_PACKAGES)}
+
+
+def installed_versions(names: tuple[str, ...]) -> dict[str, str]:
+    """The installed version of each distribution, or ``"not installed"``."""
+    versions = {}
+    for name in names:
         try:
             versions[name] = version(name)
         except PackageNotFoundError:

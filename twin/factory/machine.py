@@ -63,7 +63,6 @@ class Machine(mesa.Agent):
         self.parts_since_maintenance = 0
         self.operating_s_since_maintenance = 0.0
         self.last_maintenance_s = 0.0
-        self._busy_since_s: float | None = None
         self._waiting_get: simpy.Event | None = None
         self.process = self.env.process(self.run())
 
@@ -74,20 +73,20 @@ class Machine(mesa.Agent):
     def set_state(self, state: str) -> None:
         now = self.env.now
         plant = self.plant
-        if self._busy_since_s is not None:
-            busy_s = now - self._busy_since_s
+        if self.meter.state == "busy":
+            busy_s = now - float(plant.busy_since_s[self.index])
             plant.busy_s[self.index] += busy_s
             self.operating_s_since_maintenance += busy_s
-            self._busy_since_s = None
             plant.busy_since_s[self.index] = np.nan
         if state == "busy":
-            self._busy_since_s = now
             plant.busy_since_s[self.index] = now
         self.meter.switch(state)
 
     def operating_s(self) -> float:
         """Processing time since the last maintenance, including the part in progress."""
-        running = self.env.now - self._busy_since_s if self._busy_since_s is not None else 0.0
+        running = (
+            self.env.now - self.plant.busy_since_s[self.index] if self.state == "busy" else 0.0
+        )
         return self.operating_s_since_maintenance + running
 
     def run(self) -> ProcessGenerator:
