@@ -223,11 +223,15 @@ class Ledger:
             if factor.unit == "L"
         )
 
-    def co2e_kg(self, entity: str | None = None, state: str | None = None) -> float:
+    def co2e_kg(
+        self, entity: str | None = None, state: str | None = None, carrier: str | None = None
+    ) -> float:
         return sum(
             kg
-            for (_, ent, st), kg in self._totals.co2e_kg.items()
-            if (entity is None or ent == entity) and (state is None or st == state)
+            for (car, ent, st), kg in self._totals.co2e_kg.items()
+            if (entity is None or ent == entity)
+            and (state is None or st == state)
+            and (carrier is None or car == carrier)
         )
 
     def money_rows(self) -> list[tuple[str, str, str, float]]:

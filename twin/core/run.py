@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from twin.core.config import validation_error_to_config_error
 from twin.core.errors import ConfigError
+from twin.core.ledger import COST_CATEGORIES
 from twin.core.policy import Policy, PolicyContext
 from twin.core.registry import Registry, UnknownIdError, make_policy
 from twin.core.scenario import KPI, Scenario, ScenarioConfig
@@ -168,8 +169,14 @@ def ledger_kpis(world: World) -> dict[str, KPI]:
         "fuel_l": KPI(ledger.fuel_l(), "L", "liquid fuel burned"),
         "co2e_kg": KPI(ledger.co2e_kg(), "kg CO2e", "emissions from energy and fuel"),
     }
-    for category in sorted({row[0] for row in ledger.money_rows()}):
+    # Every category and carrier is reported, zero or not, so that every run of a batch
+    # has the same KPIs and arms can be paired KPI by KPI.
+    for category in COST_CATEGORIES:
         kpis[f"cost_{category}"] = KPI(ledger.cost(category), currency, f"{category} cost")
+    for carrier in sorted(ledger.factors):
+        kpis[f"co2e_{carrier}_kg"] = KPI(
+            ledger.co2e_kg(carrier=carrier), "kg CO2e", f"emissions from {carrier}"
+        )
     return kpis
 
 

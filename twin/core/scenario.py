@@ -69,6 +69,8 @@ class Scenario(ABC, Generic[ParamsT]):
     description: ClassVar[str] = ""
     Params: ClassVar[type[ScenarioParams]] = ScenarioParams
     default_policy: ClassVar[str]
+    headline_kpis: ClassVar[tuple[str, ...]] = ()
+    """The efficiency KPIs a report leads with; cost and emissions are added to them."""
 
     def __init__(self, params: ParamsT) -> None:
         self.params = params

@@ -53,6 +53,7 @@ class FlowLine(Scenario[PlantParams]):
     description = "5-station machining flow line: degrading machines, sensors, repair crew"
     Params = FlowLineParams
     default_policy = "maintenance/run-to-failure-v0"
+    headline_kpis = ("throughput_per_h", "oee", "unplanned_failures", "productivity_index")
 
     def policy_info(self) -> dict[str, Any]:
         """Plant facts a maintenance policy may weigh its decisions by."""

@@ -57,6 +57,7 @@ class StationScenario(Scenario[StationParams]):
     description = "M/M/c (or M/G/c, M/M/c/K) queueing station with an admission policy slot"
     Params = StationParams
     default_policy = "admission/admit-all-v0"
+    headline_kpis = ("throughput_per_h", "wait_mean_s", "utilisation")
 
     def policy_info(self) -> dict[str, Any]:
         return {"servers": self.params.servers, "capacity": self.params.capacity}
