@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from experiments.stats import compare_arms, estimate, paired_difference
+from experiments.stats import compare_arms, estimate, kpi_group, paired_difference
 
 # Five paired replications of a baseline and a policy (e.g. cost per day).
 BASELINE = [10.0, 12.0, 9.0, 11.0, 13.0]
@@ -67,3 +67,38 @@ def test_compare_arms_builds_one_row_per_arm_and_kpi():
     assert np.isnan(table[table["arm"] == "baseline"].iloc[0]["diff"])
     with pytest.raises(ValueError, match="baseline arm 'rtf' is not among the arms"):
         compare_arms(pd.DataFrame(rows), baseline="rtf")
+
+
+def test_non_finite_values_are_left_out_with_their_pair():
+    # An MTBF with no failure is infinite: that replication cannot enter a mean or a pair.
+    rows = []
+    for replication, (b, p) in enumerate(zip(BASELINE, POLICY, strict=True)):
+        p_value = math.inf if replication == 0 else p
+        rows += [
+            {"arm": "baseline", "replication": replication, "kpi": "mtbf_h", "value": b},
+            {"arm": "ai", "replication": replication, "kpi": "mtbf_h", "value": p_value},
+        ]
+    table = compare_arms(pd.DataFrame(rows), baseline="baseline").set_index("arm")
+    assert table.loc["ai", "n"] == 4
+    assert table.loc["ai", "mean"] == pytest.approx(np.mean(POLICY[1:]))
+    expected = paired_difference(POLICY[1:], BASELINE[1:])
+    assert table.loc["ai", "diff"] == pytest.approx(expected.difference.mean)
+
+
+def test_an_arm_without_values_is_reported_empty():
+    rows = [
+        {"arm": "baseline", "replication": r, "kpi": "cost", "value": v}
+        for r, v in enumerate(BASELINE)
+    ]
+    table = compare_arms(pd.DataFrame(rows), "baseline", arms=["baseline", "crashed"])
+    crashed = table.set_index("arm").loc["crashed"]
+    assert crashed["n"] == 0
+    assert math.isnan(crashed["mean"])
+    assert math.isnan(crashed["diff"])
+
+
+def test_groups_follow_the_unit():
+    assert kpi_group("cost_total", "EUR") == "cost"
+    assert kpi_group("co2e_kg", "kg CO2e") == "emissions"
+    assert kpi_group("energy_kwh", "kWh") == "emissions"
+    assert kpi_group("throughput_per_h", "parts/h") == "efficiency"

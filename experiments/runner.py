@@ -1,0 +1,513 @@
+"""``run_experiment``: plan the runs, execute what is not done yet, summarise, report.
+
+Everything a config can get wrong is checked before the results directory is touched:
+the structure, every scenario and design point, every arm's policy, the KPI names in the
+statistics section (from a one-minute dry run of each scenario) and the executor (a Dask
+scheduler must answer). Then runs execute in rounds: one round for a fixed replication
+count, several when replications are added until a CI half-width target holds.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import sys
+import time
+from collections import Counter, deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments.config import ExperimentConfig, load_experiment
+from experiments.design import RunSpec, apply_point, design_points, plan_runs
+from experiments.executors import Executor, RunOutcome, WorkersLost, make_executor
+from experiments.progress import BatchProgress
+from experiments.report import ReportFiles, format_headline, write_report
+from experiments.stats import estimate, summarize
+from experiments.store import KIND, ResultStore, write_parquet_atomically
+from twin.core.errors import ConfigError
+from twin.core.registry import Registry
+from twin.core.run import (
+    build_scenario,
+    check_compatible,
+    default_registry,
+    git_commit,
+    package_versions,
+    resolve_policy,
+    simulate,
+)
+
+TASK_TARGET_S = 0.05
+"""Runs are grouped so that a task lasts at least this long (per-task overhead is ~ms)."""
+MAX_LOSSES = 3
+"""A run whose worker died this many times is recorded as lost (Dask's default too)."""
+LOST = "lost"
+"""Status of a run that never finished because its worker died; a resume retries it."""
+CONSOLIDATE_EVERY_S = 30.0
+DRY_RUN_S = 60.0
+DEFAULT_HEADLINE_TAIL = ("cost_total", "co2e_kg")
+
+
+@dataclass(frozen=True)
+class ExperimentResults:
+    """The tidy results of an experiment, for notebooks and for the report."""
+
+    directory: Path
+    config: ExperimentConfig
+    runs: pd.DataFrame
+    kpis: pd.DataFrame
+    summary: pd.DataFrame
+    points: pd.DataFrame
+    headline_kpis: tuple[str, ...]
+    report: ReportFiles | None
+
+    def headline(self) -> str:
+        """The headline table as text."""
+        return format_headline(
+            self.summary, self.points, self.config.baseline, list(self.headline_kpis)
+        )
+
+
+def run_experiment(
+    config: ExperimentConfig | str | Path,
+    out: str | Path | None = None,
+    *,
+    executor: str | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    force_new: bool = False,
+    retry_failed: bool = False,
+    progress: bool = False,
+    report: bool = True,
+    source: str | None = None,
+) -> ExperimentResults:
+    """Run (or resume) an experiment and return its tidy results.
+
+    Args:
+        config: an :class:`ExperimentConfig` or the path of its TOML file.
+        out: results directory (default ``results/<config file stem or name>``).
+        executor: ``"inprocess"``, ``"process"`` or ``"dask"`` (default: the config's).
+        workers: worker count (default: the config's, else all cores).
+        scheduler: a Dask scheduler address (implies the Dask executor).
+        force_new: discard the results found in ``out`` and start over.
+        retry_failed: run again the runs that failed last time.
+        progress: show a progress bar on stderr.
+        report: write ``report.html`` and ``report.md`` at the end.
+        source: the file name used in error messages when ``config`` is an object.
+
+    Raises:
+        UserError: a config or argument problem, before anything is written.
+        KeyboardInterrupt: interrupted; finished runs are kept for the next resume.
+    """
+    if isinstance(config, ExperimentConfig):
+        source = source or "<config>"
+        default_out = Path("results") / config.name
+    else:
+        source = str(config)
+        default_out = Path("results") / Path(config).stem
+        config = load_experiment(config)
+    directory = Path(out) if out is not None else default_out
+    previous = ResultStore(directory).read_manifest_if_any()  # refuses a foreign directory
+    settings = config.executor
+    # Workers start first: they warm up while this process checks the config.
+    pool = make_executor(
+        executor or settings.kind, workers or settings.workers, scheduler or settings.scheduler
+    )
+    try:
+        points, headline = check_experiment(config, source)
+    except BaseException:
+        pool.close(cancel=True)
+        raise
+    manifest = make_manifest(config, source)
+    if previous and previous.get("config_hash") == manifest["config_hash"]:
+        _warn_if_code_changed(previous, manifest)
+    try:
+        store = ResultStore.create_or_resume(directory, manifest, force_new)
+        # Runs whose workers died are retried; failed runs only when asked to.
+        retried = {LOST, "failed"} if retry_failed else {LOST}
+        records = {
+            run_id: record
+            for run_id, record in store.finished().items()
+            if record["status"] not in retried
+        }
+        _execute_rounds(config, points, store, records, pool, progress)
+    except KeyboardInterrupt:
+        pool.close(cancel=True)
+        runs, _ = store.consolidate(records.values())
+        print(
+            f"twin: interrupted after {len(runs)} finished runs (kept in {directory}); "
+            "run the same command again to resume",
+            file=sys.stderr,
+        )
+        raise
+    pool.close()
+    return summarize_directory(directory, write=report, headline=headline)
+
+
+def _warn_if_code_changed(previous: dict[str, Any], current: dict[str, Any]) -> None:
+    """Resuming after a code change mixes versions in one batch: say so, do not refuse."""
+    changes = [
+        f"{name} {previous['versions'].get(name)} -> {version}"
+        for name, version in current["versions"].items()
+        if previous.get("versions", {}).get(name) != version
+    ]
+    if previous.get("git_commit") != current["git_commit"]:
+        changes.append(f"git commit {previous.get('git_commit')} -> {current['git_commit']}")
+    if changes:
+        print(
+            f"twin: warning: resuming results made with other code ({'; '.join(changes)}); "
+            "use --force-new to start over",
+            file=sys.stderr,
+        )
+
+
+def check_experiment(
+    config: ExperimentConfig, source: str, registry: Registry | None = None
+) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """Check everything that can be checked without running; return points and headline.
+
+    Raises:
+        ConfigError: naming the key path in the experiment file.
+    """
+    registry = registry or default_registry()
+    points = design_points(config.design, config.seed)
+    if not points:
+        raise ConfigError(source, "design", "the design has no points")
+    for s, entry in enumerate(config.scenarios):
+        for p, point in enumerate(points):
+            where = f" (design point {p}: {point})" if point else ""
+            try:
+                scenario = build_scenario(apply_point(entry, point), registry, source)
+            except ConfigError as error:
+                raise _rekey(error, "scenario", f"scenarios.{s}", where) from None
+            except ValueError as error:
+                raise ConfigError(source, f"scenarios.{s}", f"{error}{where}") from None
+        for a, arm in enumerate(config.arms):
+            try:
+                policy = resolve_policy(arm.policy, arm.params, registry, source)
+                check_compatible(scenario, policy, source)
+            except ConfigError as error:
+                raise _rekey(error, "policy.id", f"arms.{a}.policy", "") from None
+    kpis, probes = _dry_run_names(config, points, registry, source)
+    headline = _headline_kpis(config, registry)
+    _check_kpi_names(config, headline, kpis, probes, source)
+    return points, headline
+
+
+def _rekey(error: ConfigError, old: str, new: str, suffix: str) -> ConfigError:
+    key_path = error.key_path
+    if key_path.startswith("policy.params"):
+        key_path = key_path.replace("policy.params", new.replace(".policy", ".params"), 1)
+    elif key_path.startswith(old):
+        key_path = new + key_path[len(old) :]
+    return ConfigError(error.source, key_path, error.problem + suffix)
+
+
+def _dry_run_names(
+    config: ExperimentConfig, points: list[dict[str, Any]], registry: Registry, source: str
+) -> tuple[set[str], set[str]]:
+    """KPI and probe names, from a short run of every scenario under the baseline arm."""
+    baseline = next(arm for arm in config.arms if arm.name == config.baseline)
+    kpis: set[str] = set()
+    probes: set[str] = set()
+    for entry in config.scenarios:
+        scenario_config = apply_point(entry, points[0])
+        horizon = min(DRY_RUN_S, scenario_config.horizon_s)
+        period = scenario_config.sample_period_s
+        short = scenario_config.model_copy(
+            update={
+                "horizon_s": horizon,
+                "warmup_s": 0.0,
+                "sample_period_s": min(period, horizon / 2) if period else None,
+            }
+        )
+        result = simulate(
+            short, baseline.policy, config.seed, policy_params=baseline.params, registry=registry
+        )
+        kpis |= set(result.kpis)
+        if not result.timeseries.empty:
+            probes |= set(result.timeseries["probe"])
+    return kpis, probes
+
+
+def _headline_kpis(config: ExperimentConfig, registry: Registry) -> tuple[str, ...]:
+    if config.statistics.headline is not None:
+        return tuple(config.statistics.headline)
+    names: list[str] = []
+    for entry in config.scenarios:
+        names += registry.scenario(entry.id).headline_kpis
+    names += DEFAULT_HEADLINE_TAIL
+    return tuple(dict.fromkeys(names))
+
+
+def _check_kpi_names(
+    config: ExperimentConfig,
+    headline: tuple[str, ...],
+    kpis: set[str],
+    probes: set[str],
+    source: str,
+) -> None:
+    def unknown(key: str, name: str, known: set[str], what: str) -> ConfigError:
+        return ConfigError(
+            source,
+            key,
+            f"unknown {what} {name!r}; the scenarios report: {', '.join(sorted(known))}",
+        )
+
+    if config.statistics.headline is not None:
+        for name in config.statistics.headline:
+            if name not in kpis:
+                raise unknown("statistics.headline", name, kpis, "KPI")
+    if config.statistics.progress_kpi not in kpis:
+        raise unknown("statistics.progress_kpi", config.statistics.progress_kpi, kpis, "KPI")
+    target = config.replications.target
+    if target is not None and target.kpi not in kpis:
+        raise unknown("replications.target.kpi", target.kpi, kpis, "KPI")
+    for name in config.output.timeseries_probes:
+        if not config.output.timeseries:
+            raise ConfigError(
+                source, "output.timeseries_probes", "needs 'output.timeseries = true'"
+            )
+        if name not in probes:
+            if not probes:
+                raise ConfigError(
+                    source,
+                    "output.timeseries_probes",
+                    "the scenarios record no time series; set scenarios.N.sample_period_s",
+                )
+            raise unknown("output.timeseries_probes", name, probes, "probe")
+
+
+def make_manifest(config: ExperimentConfig, source: str) -> dict[str, Any]:
+    return {
+        "kind": KIND,
+        "source": source,
+        "config": config.model_dump(mode="json"),
+        "config_hash": config.config_hash(),
+        "versions": package_versions(),
+        "git_commit": git_commit(),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def replications_needed(
+    config: ExperimentConfig, n_points: int, records: dict[str, dict[str, Any]]
+) -> dict[tuple[int, int], int]:
+    """Replications per (scenario, point) cell, given the runs finished so far.
+
+    With a target, a cell starts at ``min`` replications; once they have all finished
+    and some arm's CI half-width of the target KPI is still above the target, the cell
+    grows to the count that the half-width predicts (``n (h / target)^2``, Law 2015,
+    sec. 9.4.1), by at least one and at most to ``max``. The decision depends only on
+    finished results, so a resumed batch takes the same decisions.
+    """
+    rules = config.replications
+    cells = [(s, p) for s in range(len(config.scenarios)) for p in range(n_points)]
+    if rules.target is None:
+        assert rules.count is not None
+        return dict.fromkeys(cells, rules.count)
+    values = _target_values(records, rules.target.kpi)
+    needed = {}
+    for s, p in cells:
+        n = rules.min
+        while n < rules.max:
+            ratio = _worst_halfwidth_ratio(values, config, s, p, n, rules.target.halfwidth_pct)
+            if ratio is None or ratio <= 1.0:
+                break  # not all finished yet (None), or precise enough
+            n = min(rules.max, max(n + 1, math.ceil(n * ratio**2)))
+        needed[(s, p)] = n
+    return needed
+
+
+def _target_values(
+    records: dict[str, dict[str, Any]], kpi: str
+) -> dict[tuple[str, int, str, int], float]:
+    values = {}
+    for record in records.values():
+        value = math.nan
+        if record["status"] == "ok":
+            value = next((float(v) for name, v, _ in record["kpis"] if name == kpi), math.nan)
+        key = (record["scenario"], record["point"], record["arm"], record["replication"])
+        values[key] = value
+    return values
+
+
+def _worst_halfwidth_ratio(
+    values: dict[tuple[str, int, str, int], float],
+    config: ExperimentConfig,
+    s: int,
+    p: int,
+    n: int,
+    target_pct: float,
+) -> float | None:
+    """Largest (CI half-width / target half-width) over the arms; None if runs are missing."""
+    scenario = config.scenarios[s].name
+    worst = 0.0
+    for arm in config.arms:
+        keys = [(scenario, p, arm.name, r) for r in range(n)]
+        if any(key not in values for key in keys):
+            return None
+        finite = np.array([values[key] for key in keys])
+        finite = finite[np.isfinite(finite)]
+        if len(finite) < 2:
+            return math.inf
+        own = estimate(finite)
+        wanted = abs(own.mean) * target_pct / 100.0
+        if own.halfwidth == 0.0:
+            continue
+        worst = max(worst, own.halfwidth / wanted if wanted else math.inf)
+    return worst
+
+
+def _execute_rounds(
+    config: ExperimentConfig,
+    points: list[dict[str, Any]],
+    store: ResultStore,
+    records: dict[str, dict[str, Any]],
+    pool: Executor,
+    show_progress: bool,
+) -> None:
+    needed = replications_needed(config, len(points), records)
+    specs = plan_runs(config, points, needed)
+    done = [spec for spec in specs if spec.run_id in records]
+    bar = BatchProgress(
+        total=len(specs),
+        done=len(done),
+        failed=sum(records[spec.run_id]["status"] != "ok" for spec in done),
+        kpi=config.statistics.progress_kpi,
+        scenario=config.scenarios[0].name,
+        baseline=config.baseline,
+        arms=[arm.name for arm in config.arms],
+        enabled=show_progress,
+    )
+    for spec in done:
+        bar.add(records[spec.run_id], counted=True)
+    try:
+        while True:
+            pending = [spec for spec in specs if spec.run_id not in records]
+            if not pending:
+                break
+            _execute(pending, points, store, records, pool, bar)
+            needed = replications_needed(config, len(points), records)
+            specs = plan_runs(config, points, needed)
+            bar.grow(len(specs))
+    finally:
+        bar.close()
+    store.consolidate(records.values())
+
+
+def _execute(
+    pending: list[RunSpec],
+    points: list[dict[str, Any]],
+    store: ResultStore,
+    records: dict[str, dict[str, Any]],
+    pool: Executor,
+    bar: BatchProgress,
+) -> None:
+    """Run ``pending`` on ``pool``, recording each run as soon as its task returns."""
+    queue = deque(pending)
+    suspects: deque[RunSpec] = deque()
+    by_id = {spec.run_id: spec for spec in pending}
+    losses: Counter[str] = Counter()
+    walls: list[float] = []
+    consolidated_at = time.monotonic()
+
+    def finish(spec: RunSpec, outcome: RunOutcome) -> None:
+        record = store.record(spec, outcome, points[spec.point])
+        records[spec.run_id] = record
+        walls.append(outcome.wall_s)
+        bar.add(record)
+
+    while queue or suspects or pool.in_flight:
+        if suspects:
+            # Runs that were in flight when a worker died run alone, one at a time, so
+            # the one that kills its worker is found and the others finish normally.
+            if not pool.in_flight:
+                pool.submit([suspects.popleft()])
+        else:
+            while queue and pool.in_flight < 2 * pool.workers:
+                size = chunk_size(walls, len(queue), pool.workers)
+                pool.submit([queue.popleft() for _ in range(size)])
+        try:
+            outcomes = pool.next_done()
+        except WorkersLost as lost:
+            for chunk in lost.chunks:
+                for spec in chunk:
+                    losses[spec.run_id] += MAX_LOSSES if lost.retried else 1
+                    if losses[spec.run_id] >= MAX_LOSSES:
+                        finish(spec, _lost_outcome(spec, losses[spec.run_id]))
+                    else:
+                        suspects.append(spec)
+            continue
+        for outcome in outcomes:
+            finish(by_id[outcome.run_id], outcome)
+        if time.monotonic() - consolidated_at > CONSOLIDATE_EVERY_S:
+            store.consolidate(records.values())
+            consolidated_at = time.monotonic()
+
+
+def chunk_size(walls: list[float], queued: int, workers: int) -> int:
+    """Runs per task: enough to last :data:`TASK_TARGET_S`, but leave work for every worker."""
+    if not walls:
+        return 1
+    mean_wall = sum(walls[-100:]) / len(walls[-100:])
+    wanted = math.ceil(TASK_TARGET_S / mean_wall) if mean_wall > 0 else queued
+    return max(1, min(wanted, queued // (2 * workers)))
+
+
+def _lost_outcome(spec: RunSpec, times: int) -> RunOutcome:
+    message = (
+        f"the worker process died while running {spec.run_id} ({times} times): killed, out "
+        "of memory, or a crash in native code"
+    )
+    return RunOutcome(spec.run_id, LOST, math.nan, message, (), None)
+
+
+def summarize_directory(
+    directory: Path, *, write: bool = True, headline: tuple[str, ...] | None = None
+) -> ExperimentResults:
+    """Consolidate, summarise and (with ``write``) report the results found in ``directory``.
+
+    This is ``twin report DIR``; ``run_experiment`` ends with it.
+    """
+    store = ResultStore(directory)
+    manifest = store.manifest()
+    config = ExperimentConfig.model_validate(manifest["config"])
+    if headline is None:
+        headline = _headline_kpis(config, default_registry())
+    points = design_points(config.design, config.seed)
+    runs, kpis = store.consolidate(store.finished().values())
+    arms = [arm.name for arm in config.arms]
+    summary = summarize(runs, kpis, config.baseline, arms) if not runs.empty else pd.DataFrame()
+    if not summary.empty:
+        write_parquet_atomically(summary, directory / "summary.parquet")
+    points_frame = _points_frame(config, points)
+    files = None
+    if write and not summary.empty:
+        shutil.rmtree(directory / "figures", ignore_errors=True)  # figures of an older report
+        files = write_report(
+            directory,
+            summary=summary,
+            points=points_frame,
+            runs=runs,
+            timeseries=store.timeseries(runs),
+            manifest=manifest,
+            baseline=config.baseline,
+            headline_kpis=list(headline),
+            timeseries_probes=config.output.timeseries_probes,
+            title=config.name,
+        )
+    return ExperimentResults(directory, config, runs, kpis, summary, points_frame, headline, files)
+
+
+def _points_frame(config: ExperimentConfig, points: list[dict[str, Any]]) -> pd.DataFrame:
+    rows = [
+        {"scenario": entry.name, "point": p, **point}
+        for entry in config.scenarios
+        for p, point in enumerate(points)
+    ]
+    return pd.DataFrame(rows)

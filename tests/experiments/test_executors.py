@@ -1,0 +1,42 @@
+"""Executors change where runs happen, never what they produce."""
+
+import filecmp
+
+import pytest
+
+from experiments.runner import run_experiment
+from tests.experiments.support import station_experiment
+
+
+@pytest.fixture(scope="module")
+def in_process(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("executors")
+    config = station_experiment(directory)
+    run_experiment(config, directory / "inprocess", executor="inprocess", report=False)
+    return config, directory
+
+
+def test_a_process_pool_writes_byte_identical_kpis(in_process):
+    config, directory = in_process
+    run_experiment(config, directory / "pool", executor="process", workers=2, report=False)
+    assert filecmp.cmp(directory / "inprocess/kpis.parquet", directory / "pool/kpis.parquet", False)
+
+
+@pytest.mark.slow
+def test_a_dask_local_cluster_writes_byte_identical_kpis(in_process):
+    # A real dask.distributed LocalCluster: worker processes talking over loopback TCP.
+    config, directory = in_process
+    run_experiment(config, directory / "dask", executor="dask", workers=2, report=False)
+    assert filecmp.cmp(directory / "inprocess/kpis.parquet", directory / "dask/kpis.parquet", False)
+
+
+def test_a_run_that_kills_its_worker_is_lost_and_the_batch_goes_on(tmp_path, monkeypatch):
+    monkeypatch.setattr("experiments.runner.MAX_LOSSES", 2)  # each loss restarts the pool
+    arm = '[[arms]]\nname = "oom"\npolicy = "tests.experiments.support:KillsItsWorker"\n'
+    config = station_experiment(tmp_path, extra=arm, replications="[replications]\ncount = 2")
+    results = run_experiment(config, tmp_path / "out", executor="process", workers=2, report=False)
+    runs = results.runs.set_index("run_id")
+    assert (runs.loc[runs["arm"] == "oom", "status"] == "lost").all()
+    assert "worker process died" in runs.loc["s0-p0-r0000-oom", "error"]
+    # Runs that shared the pool with it when it died were retried on their own.
+    assert (runs.loc[runs["arm"] != "oom", "status"] == "ok").all()

@@ -1,0 +1,77 @@
+"""A runner killed mid-batch (SIGKILL: no clean-up at all) resumes without loss or duplicates."""
+
+import filecmp
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.runner import run_experiment
+from tests.experiments.support import station_experiment
+
+RUNS = 24
+
+
+def test_a_killed_batch_resumes_to_the_same_results_as_an_uninterrupted_one(tmp_path):
+    config = station_experiment(
+        tmp_path, replications="[replications]\ncount = 12", horizon_s=600_000
+    )
+    command = [sys.executable, "-m", "twin", "run", str(config), "--out", "killed", "--quiet"]
+    runner = subprocess.Popen(
+        [*command, "--executor", "process", "--workers", "2"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    parts = tmp_path / "killed" / "parts"
+    deadline = time.monotonic() + 120
+    while len(list(parts.glob("*.json"))) < 4:
+        assert runner.poll() is None, "the batch ended before it could be killed"
+        assert time.monotonic() < deadline, "no run finished within 120 s"
+        time.sleep(0.05)
+    workers = worker_pids(runner.pid)
+    os.kill(runner.pid, signal.SIGKILL)
+    runner.wait()
+    finished_before = len(list(parts.glob("*.json")))
+    assert 4 <= finished_before < RUNS
+
+    resumed = subprocess.run(
+        [*command, "--executor", "inprocess"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert resumed.returncode == 0, resumed.stderr
+
+    runs = pd.read_parquet(tmp_path / "killed" / "runs.parquet")
+    assert len(runs) == RUNS
+    assert runs["run_id"].is_unique
+    assert not list(parts.glob(".tmp-*"))
+    # The killed runner's worker processes did not linger on.
+    assert workers
+    assert not [pid for pid in workers if is_alive(pid)]
+    uninterrupted = tmp_path / "uninterrupted"
+    run_experiment(config, uninterrupted, executor="inprocess", report=False)
+    assert filecmp.cmp(tmp_path / "killed" / "kpis.parquet", uninterrupted / "kpis.parquet", False)
+
+
+def worker_pids(parent: int) -> list[int]:
+    """The process ids of ``parent``'s children (Linux /proc)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        if int(fields[1]) == parent:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def is_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
