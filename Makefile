@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/twin run experiments/demo.toml --out results/demo
+	$(BIN)/twin run experiments/factory_maintenance.toml
 
 # The kernel tests run twice: compiled, and as plain Python under NUMBA_DISABLE_JIT=1, so
 # the pure-Python semantics and the compiled code are both checked.
@@ -32,6 +32,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/des_overhead.py
 	$(BIN)/python benchmarks/degradation_kernel.py
+	$(BIN)/python benchmarks/batch_scaling.py
 
 # Refresh the pinned versions after changing dependencies in pyproject.toml.
 constraints: $(STAMP)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.experiments.support import station_experiment
 from twin.cli import main
 
 GOOD = """
@@ -186,3 +187,81 @@ def test_an_existing_foreign_directory_is_not_overwritten(tmp_path, capsys, monk
     assert done.returncode == 2
     assert "not a twin results directory" in done.stderr
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
+
+
+# Experiments: the same command, a config with arms.
+
+
+def test_an_experiment_prints_its_headline_and_writes_a_report(tmp_path):
+    config = station_experiment(tmp_path)
+    done = twin("run", str(config), "--out", "exp", "--executor", "inprocess", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "admit-all" in done.stdout
+    assert "cap-3" in done.stdout
+    assert f"report: {tmp_path / 'exp' / 'report.html'}" in done.stdout
+    for name in ("runs.parquet", "kpis.parquet", "manifest.json", "report.html", "report.md"):
+        assert (tmp_path / "exp" / name).exists(), name
+    (tmp_path / "exp" / "report.html").unlink()
+    again = twin("report", "exp", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "exp" / "report.html").exists()
+
+
+def test_an_experiment_with_failed_runs_finishes_and_exits_1(tmp_path, capsys, monkeypatch):
+    arm = '[[arms]]\nname = "buggy"\npolicy = "tests.experiments.support:Explodes"\n'
+    config = station_experiment(tmp_path, extra=arm)
+    done = twin_here(
+        capsys, monkeypatch, "run", str(config), "--out", "exp", "--executor", "inprocess",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "4 of 12 runs did not finish ok" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+EXPERIMENT_BAD_INPUTS = {
+    "unknown baseline arm": ('[statistics]\nbaseline = "rtf"', "statistics.baseline: unknown arm"),
+    "unknown KPI": ('[statistics]\nheadline = ["joy"]', "statistics.headline: unknown KPI 'joy'"),
+    "empty grid": (
+        '[design]\nkind = "grid"\nfactors = { "params.servers" = [] }',
+        "grid factor 'params.servers' has no values",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EXPERIMENT_BAD_INPUTS))
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_bad_experiment_input_is_one_line_exit_2_and_writes_nothing(
+    tmp_path, capsys, monkeypatch, case, command
+):
+    extra, expected = EXPERIMENT_BAD_INPUTS[case]
+    config = station_experiment(tmp_path, extra=extra)
+    args = ["--out", "out"] if command == "run" else []
+    done = twin_here(capsys, monkeypatch, command, str(config), *args, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith(f"twin: {config}: ")
+    assert expected in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["experiment.toml"]
+
+
+def test_too_few_replications_and_a_silent_scheduler_are_one_line(tmp_path, capsys, monkeypatch):
+    config = station_experiment(tmp_path, replications="[replications]\ncount = 1")
+    done = twin_here(capsys, monkeypatch, "run", str(config), cwd=tmp_path)
+    assert done.returncode == 2
+    assert "replications.count: Input should be greater than or equal to 2" in done.stderr
+    config = station_experiment(tmp_path)
+    done = twin_here(
+        capsys, monkeypatch, "run", str(config), "--out", "out", "--scheduler", "tcp://127.0.0.1:9",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "dask scheduler tcp://127.0.0.1:9 did not answer" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_batch_options_are_refused_for_a_single_run(tmp_path, capsys, monkeypatch):
+    config = write(tmp_path, GOOD)
+    done = twin_here(capsys, monkeypatch, "run", str(config), "--workers", "2", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--workers applies to experiment configs only" in done.stderr

@@ -1,7 +1,11 @@
-"""The ``twin`` command: run, validate and list.
+"""The ``twin`` command: run, validate, report and list.
+
+``twin run`` takes a single-run config (a scenario, a policy, a seed) or an experiment
+config (scenarios x points x policy arms x replications, see :mod:`experiments.config`).
 
 Exit codes: 0 success, 2 a user error (one line on stderr, nothing written),
-1 a bug in twin or a plug-in (with its traceback), 130 interrupted.
+1 a bug in twin or a plug-in (with its traceback) or runs of a batch that failed,
+130 interrupted (a batch resumes where it stopped).
 """
 
 from __future__ import annotations
@@ -15,8 +19,16 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from twin.core.arguments import EXIT_USER_ERROR, OneLineParser, seed
-from twin.core.config import RunConfig, load_run_config
+from experiments.config import ExperimentConfig, is_experiment, parse_experiment
+from experiments.runner import (
+    ExperimentResults,
+    check_experiment,
+    run_experiment,
+    summarize_directory,
+)
+from experiments.store import KIND as EXPERIMENT_KIND
+from twin.core.arguments import EXIT_USER_ERROR, OneLineParser, count, seed
+from twin.core.config import RunConfig, load_run_config, read_toml
 from twin.core.errors import UserError
 from twin.core.run import RunResult, build_scenario, default_registry, resolve_policy, simulate
 
@@ -48,16 +60,32 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
-    run = commands.add_parser("run", help="run a config and write its results")
-    run.add_argument("config", help="run config (TOML)")
-    run.add_argument("--out", help="results directory (default: results/<scenario>-seed<N>)")
+    run = commands.add_parser("run", help="run a config (one run or an experiment)")
+    run.add_argument("config", help="run or experiment config (TOML)")
+    run.add_argument(
+        "--out", help="results directory (default: results/<scenario>-seed<N> or <config name>)"
+    )
     run.add_argument("--seed", type=seed, help="override the config's seed")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    batch = run.add_argument_group("experiments")
+    batch.add_argument(
+        "--executor", choices=("inprocess", "process", "dask"), help="default: the config's"
+    )
+    batch.add_argument("--workers", type=count, help="worker processes (default: all cores)")
+    batch.add_argument("--scheduler", help="address of a running Dask scheduler")
+    batch.add_argument(
+        "--force-new", action="store_true", help="discard the results in --out, start over"
+    )
+    batch.add_argument("--retry-failed", action="store_true", help="run failed runs again")
     run.set_defaults(handler=_run)
 
     validate = commands.add_parser("validate", help="check a config without running it")
-    validate.add_argument("config", help="run config (TOML)")
+    validate.add_argument("config", help="run or experiment config (TOML)")
     validate.set_defaults(handler=_validate)
+
+    report = commands.add_parser("report", help="(re)write the report of an experiment")
+    report.add_argument("directory", help="results directory of 'twin run' on an experiment")
+    report.set_defaults(handler=_report)
 
     listing = commands.add_parser("list", help="registered scenarios and policies")
     listing.set_defaults(handler=_list)
@@ -77,6 +105,15 @@ def _resolve(path: str) -> RunConfig:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    data = read_toml(args.config)
+    if is_experiment(data):
+        experiment = parse_experiment(data, args.config)
+        check_experiment(experiment, args.config)
+        print(
+            f"{args.config}: ok (experiment {experiment.name!r}: {len(experiment.scenarios)} "
+            f"scenario(s), arms {', '.join(arm.name for arm in experiment.arms)})"
+        )
+        return 0
     config = _resolve(args.config)
     policy = config.policy.id if config.policy else "(scenario default)"
     print(f"{args.config}: ok (scenario {config.scenario.id}, policy {policy})")
@@ -84,6 +121,10 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    data = read_toml(args.config)
+    if is_experiment(data):
+        return _run_experiment(args, parse_experiment(data, args.config))
+    _refuse_batch_options(args)
     config = _resolve(args.config)
     seed = args.seed if args.seed is not None else config.seed
     out = Path(args.out) if args.out else _default_out(config, seed)
@@ -101,6 +142,52 @@ def _run(args: argparse.Namespace) -> int:
     _write_atomically(result, out)
     print(_format_table(result, config, seed))
     print(f"\nresults: {out.resolve()}")
+    return 0
+
+
+def _refuse_batch_options(args: argparse.Namespace) -> None:
+    for option in ("executor", "workers", "scheduler", "force_new", "retry_failed"):
+        if getattr(args, option):
+            flag = "--" + option.replace("_", "-")
+            raise UserError(f"{args.config}: {flag} applies to experiment configs only")
+
+
+def _run_experiment(args: argparse.Namespace, config: ExperimentConfig) -> int:
+    if args.seed is not None:
+        config = config.model_copy(update={"seed": args.seed})
+    results = run_experiment(
+        config,
+        args.out or Path("results") / Path(args.config).stem,
+        executor=args.executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        force_new=args.force_new,
+        retry_failed=args.retry_failed,
+        progress=not args.quiet and sys.stderr.isatty(),
+        source=args.config,
+    )
+    return _print_experiment(results)
+
+
+def _report(args: argparse.Namespace) -> int:
+    return _print_experiment(summarize_directory(Path(args.directory)))
+
+
+def _print_experiment(results: ExperimentResults) -> int:
+    runs = results.runs
+    print(results.headline())
+    not_ok = runs[runs["status"] != "ok"]
+    if results.report is not None:
+        print(f"\nreport: {results.report.html.resolve()}")
+    print(f"results: {results.directory.resolve()}")
+    if not not_ok.empty:
+        print(
+            f"twin: {len(not_ok)} of {len(runs)} runs did not finish ok "
+            f"({', '.join(not_ok['run_id'].head(5))}{', ...' if len(not_ok) > 5 else ''}); "
+            "their errors are in runs.parquet and the report",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -126,6 +213,9 @@ def _check_out(out: Path) -> None:
         not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST_NAME).exists())
     ):
         raise UserError(f"{out}: exists and is not a twin results directory; choose another --out")
+    manifest = out / MANIFEST_NAME
+    if manifest.exists() and json.loads(manifest.read_text()).get("kind") == EXPERIMENT_KIND:
+        raise UserError(f"{out}: holds an experiment's results; choose another --out")
 
 
 def _write_atomically(result: RunResult, out: Path) -> None:

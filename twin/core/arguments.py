@@ -27,6 +27,17 @@ def seed(text: str) -> int:
     return value
 
 
+def count(text: str) -> int:
+    """A whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def positive(text: str) -> float:
     """A finite number > 0."""
     value = _number(text)
