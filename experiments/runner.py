@@ -28,8 +28,9 @@ from experiments.executors import Executor, RunOutcome, WorkersLost, make_execut
 from experiments.progress import BatchProgress
 from experiments.report import ReportFiles, format_headline, write_report
 from experiments.stats import estimate, summarize
-from experiments.store import KIND, ResultStore, write_parquet_atomically
+from experiments.store import KIND, ResultStore
 from twin.core.errors import ConfigError
+from twin.core.files import write_parquet_atomically
 from twin.core.registry import Registry
 from twin.core.run import (
     build_scenario,
@@ -134,17 +135,19 @@ def run_experiment(
             for run_id, record in store.finished().items()
             if record["status"] not in retried
         }
-        _execute_rounds(config, points, store, records, pool, progress)
-    except KeyboardInterrupt:
-        pool.close(cancel=True)
-        runs, _ = store.consolidate(records.values())
-        print(
-            f"twin: interrupted after {len(runs)} finished runs (kept in {directory}); "
-            "run the same command again to resume",
-            file=sys.stderr,
-        )
-        raise
-    pool.close()
+        try:
+            _execute_rounds(config, points, store, records, pool, progress)
+        except KeyboardInterrupt:
+            pool.close(cancel=True)
+            runs, _ = store.consolidate(records.values())
+            print(
+                f"twin: interrupted after {len(runs)} finished runs (kept in {directory}); "
+                "run the same command again to resume",
+                file=sys.stderr,
+            )
+            raise
+    finally:
+        pool.close()
     return summarize_directory(directory, write=report, headline=headline)
 
 
@@ -494,7 +497,7 @@ def summarize_directory(
             summary=summary,
             points=points_frame,
             runs=runs,
-            timeseries=store.timeseries(runs),
+            timeseries=_after_warmup(store.timeseries(runs), config, points),
             manifest=manifest,
             baseline=config.baseline,
             headline_kpis=list(headline),
@@ -502,6 +505,24 @@ def summarize_directory(
             title=config.name,
         )
     return ExperimentResults(directory, config, runs, kpis, summary, points_frame, headline, files)
+
+
+def _after_warmup(
+    timeseries: pd.DataFrame, config: ExperimentConfig, points: list[dict[str, Any]]
+) -> pd.DataFrame:
+    """The samples the statistics are about: those after each scenario's warm-up."""
+    if timeseries.empty:
+        return timeseries
+    warmups = pd.DataFrame(
+        [
+            {"scenario": entry.name, "point": p, "warmup_s": apply_point(entry, point).warmup_s}
+            for entry in config.scenarios
+            for p, point in enumerate(points)
+        ]
+    )
+    joined = timeseries.merge(warmups, on=["scenario", "point"])
+    kept = joined[joined["time_s"] >= joined["warmup_s"]]
+    return kept.drop(columns="warmup_s").reset_index(drop=True)
 
 
 def _points_frame(config: ExperimentConfig, points: list[dict[str, Any]]) -> pd.DataFrame:

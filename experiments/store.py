@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ import pandas as pd
 from experiments.design import RunSpec
 from experiments.executors import RunOutcome
 from twin.core.errors import UserError
+from twin.core.files import write_atomically, write_parquet_atomically
 
 MANIFEST = "manifest.json"
 PARTS = "parts"
@@ -151,10 +150,7 @@ class ResultStore:
         if outcome.timeseries is not None and not outcome.timeseries.empty:
             series_dir = self.directory / TIMESERIES
             series_dir.mkdir(exist_ok=True)
-            target = series_dir / f"{spec.run_id}.parquet"
-            staging = series_dir / f".tmp-{spec.run_id}-{os.getpid()}.parquet"
-            outcome.timeseries.to_parquet(staging, index=False)
-            os.replace(staging, target)
+            write_parquet_atomically(outcome.timeseries, series_dir / f"{spec.run_id}.parquet")
         record = {
             "run_id": spec.run_id,
             "order": spec.order,
@@ -218,34 +214,3 @@ def frames(records: Iterable[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFram
 def _json_float(value: float) -> float | str:
     # JSON has no inf or NaN; an MTBF without failures is legitimately infinite.
     return value if math.isfinite(value) else repr(value)
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new, never half."""
-    descriptor, staging = tempfile.mkstemp(prefix=f".tmp-{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(staging, 0o666 & ~_umask())
-        os.replace(staging, path)
-    except BaseException:
-        Path(staging).unlink(missing_ok=True)
-        raise
-
-
-def write_parquet_atomically(frame: pd.DataFrame, path: Path) -> None:
-    staging = path.with_name(f".tmp-{path.name}-{os.getpid()}")
-    try:
-        frame.to_parquet(staging, index=False)
-        os.replace(staging, path)
-    except BaseException:
-        staging.unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current

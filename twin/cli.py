@@ -30,6 +30,7 @@ from experiments.store import KIND as EXPERIMENT_KIND
 from twin.core.arguments import EXIT_USER_ERROR, OneLineParser, count, seed
 from twin.core.config import RunConfig, load_run_config, read_toml
 from twin.core.errors import UserError
+from twin.core.files import current_umask
 from twin.core.run import RunResult, build_scenario, default_registry, resolve_policy, simulate
 
 MANIFEST_NAME = "manifest.json"
@@ -223,7 +224,7 @@ def _write_atomically(result: RunResult, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; results are not
+        staging.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; results are not
         result.kpi_frame().to_parquet(staging / "kpis.parquet", index=False)
         if not result.timeseries.empty:
             result.timeseries.to_parquet(staging / "timeseries.parquet", index=False)
@@ -238,12 +239,6 @@ def _write_atomically(result: RunResult, out: Path) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 def _format_table(result: RunResult, config: RunConfig, seed: int) -> str:

@@ -1,0 +1,193 @@
+"""The report's sections, in reading order, each a list of blocks.
+
+How to read it, the headline table, the figures, every statistic, the runs and the
+manifest. The numbers come from ``Experiment``; nothing here knows HTML or markdown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from experiments.report.blocks import Block, Cell, Code, Heading, Image, Paragraph, Table
+from experiments.report.cells import SIGNIFICANT, arm_label, change_ci, mean_ci
+from experiments.report.model import Experiment, StatKey
+from experiments.report.numbers import MISSING, format_number, format_p
+from experiments.stats import CONFIDENCE
+
+
+def intro(baseline: str) -> list[Block]:
+    return [
+        Heading(2, "How to read this report"),
+        Paragraph(
+            "All arms ran the same replications on common random numbers: replication i of "
+            "every arm saw the same arrivals, failures and demand. An arm's KPI is the mean "
+            f"over its replications with a {CONFIDENCE:.0%} Student-t confidence interval "
+            "(shown as mean ± half-width). A change is the paired difference arm − baseline, "
+            f"replication by replication, against the baseline arm '{baseline}', in percent "
+            f"of the baseline mean, with its {CONFIDENCE:.0%} CI and paired-t p-value. A change "
+            f"whose CI excludes 0 is marked {SIGNIFICANT} (significant). The report shows the "
+            "sign of a change only: whether higher is better depends on the KPI."
+        ),
+    ]
+
+
+def headline_section(experiment: Experiment, headline_kpis: Sequence[str]) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Headline")]
+    kpis = experiment.headline(headline_kpis)
+    if absent := [kpi for kpi in headline_kpis if kpi not in experiment.units]:
+        blocks.append(Paragraph(f"Headline KPIs not in the results: {', '.join(absent)}."))
+    for scenario in experiment.scenarios:
+        for point in experiment.points[scenario]:
+            blocks.append(Heading(3, experiment.block_title(scenario, point)))
+            blocks.append(_headline_table(experiment, scenario, point, kpis))
+    return blocks
+
+
+def _headline_table(
+    experiment: Experiment, scenario: str, point: int, kpis: Sequence[str]
+) -> Table:
+    """KPIs as rows; per arm its mean ± CI, and for the others the change and p."""
+    arms = experiment.arms[scenario]
+    columns = ["group", "KPI", "unit"]
+    for arm in arms:
+        columns.append(f"{arm_label(arm, experiment.baseline)}: mean ± CI")
+        if arm != experiment.baseline:
+            columns += [f"{arm}: change % [{CONFIDENCE:.0%} CI]", f"{arm}: p"]
+    rows = []
+    for i, kpi in enumerate(kpis):
+        group = experiment.groups[kpi]
+        # The group is named once, on its first row, so the table reads as sections.
+        shown = group if i == 0 or experiment.groups[kpis[i - 1]] != group else ""
+        cells = [Cell(shown), Cell(kpi), Cell(experiment.unit(kpi))]
+        for arm in arms:
+            stat = experiment.stat(scenario, point, arm, kpi)
+            cells.append(Cell(mean_ci(stat), numeric=True))
+            if arm != experiment.baseline:
+                cells.append(Cell(change_ci(stat), numeric=True, significant=stat.significant))
+                cells.append(Cell(format_p(stat.p_value), numeric=True))
+        rows.append(tuple(cells))
+    return Table(tuple(columns), tuple(rows))
+
+
+def figure_section(images: Sequence[tuple[str, Image]], several: bool) -> list[Block]:
+    """The figures, under a heading per scenario when ``several`` scenarios ran."""
+    blocks: list[Block] = [Heading(2, "Figures")]
+    if not images:
+        return [
+            *blocks,
+            Paragraph(
+                "No figures: none of the headline KPIs, breakdowns or probes is in the results."
+            ),
+        ]
+    previous = None
+    for scenario, image in images:
+        if several and scenario != previous:
+            blocks.append(Heading(3, scenario))
+            previous = scenario
+        blocks.append(image)
+    return blocks
+
+
+_STATISTICS_COLUMNS = (
+    "group",
+    "KPI",
+    "unit",
+    "arm",
+    "n",
+    f"mean [{CONFIDENCE:.0%} CI]",
+    f"change % [{CONFIDENCE:.0%} CI]",
+    "p",
+)
+
+
+def statistics_section(experiment: Experiment) -> list[Block]:
+    """Every KPI of every arm, per scenario and point."""
+    blocks: list[Block] = [Heading(2, "All statistics")]
+    for scenario in experiment.scenarios:
+        for point in experiment.points[scenario]:
+            keys = [
+                (scenario, point, arm, kpi)
+                for kpi in experiment.kpis
+                for arm in experiment.arms[scenario]
+            ]
+            rows = tuple(
+                _statistics_row(experiment, key) for key in keys if key in experiment.stats
+            )
+            blocks.append(Heading(3, experiment.block_title(scenario, point)))
+            blocks.append(Table(_STATISTICS_COLUMNS, rows))
+    return blocks
+
+
+def _statistics_row(experiment: Experiment, key: StatKey) -> tuple[Cell, ...]:
+    _, _, arm, kpi = key
+    stat = experiment.stats[key]
+    is_baseline = arm == experiment.baseline
+    mean = (
+        f"{format_number(stat.mean)} [{format_number(stat.ci_low)}, {format_number(stat.ci_high)}]"
+    )
+    return (
+        Cell(experiment.groups[kpi]),
+        Cell(kpi),
+        Cell(experiment.unit(kpi)),
+        Cell(arm_label(arm, experiment.baseline)),
+        Cell(format_number(stat.n), numeric=True),
+        Cell(mean, numeric=True),
+        Cell(
+            MISSING if is_baseline else change_ci(stat),
+            numeric=True,
+            significant=not is_baseline and stat.significant,
+        ),
+        Cell(MISSING if is_baseline else format_p(stat.p_value), numeric=True),
+    )
+
+
+def runs_section(runs: pd.DataFrame) -> list[Block]:
+    """Ok and failed counts per scenario and arm, then each failure's last error line."""
+    blocks: list[Block] = [Heading(2, "Runs")]
+    if runs.empty:
+        return [*blocks, Paragraph("No runs were recorded.")]
+    # Anything but "ok" is a failure: a run that did not finish produced no KPIs.
+    failed = runs["status"].ne("ok")
+    counts = (
+        runs.assign(ok=~failed, failed=failed)
+        .groupby(["scenario", "arm"], sort=False)
+        .agg(ok=("ok", "sum"), failed=("failed", "sum"), wall_s=("wall_s", "median"))
+    )
+    rows = tuple(
+        (
+            Cell(str(scenario)),
+            Cell(str(arm)),
+            Cell(str(int(row.ok)), numeric=True),
+            Cell(str(int(row.failed)), numeric=True),
+            Cell(format_number(row.wall_s), numeric=True),
+        )
+        for (scenario, arm), row in counts.iterrows()
+    )
+    blocks.append(Table(("scenario", "arm", "ok", "failed", "median wall time (s)"), rows))
+    if failed.any():
+        columns = ("run_id", "scenario", "point", "arm", "replication", "seed", "error (last line)")
+        failures = tuple(
+            (
+                *(Cell(str(record.get(c, MISSING))) for c in columns[:-1]),
+                Cell(_last_line(record.get("error"))),
+            )
+            for record in runs[failed].to_dict("records")
+        )
+        blocks += [Heading(3, "Failed runs"), Table(columns, failures)]
+    return blocks
+
+
+def _last_line(error: Any) -> str:
+    """The last non-blank line of a traceback: the exception and its message."""
+    if not isinstance(error, str) or not error.strip():
+        return MISSING
+    return error.strip().splitlines()[-1].strip()
+
+
+def manifest_section(manifest: dict[str, Any]) -> list[Block]:
+    text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str)
+    return [Heading(2, "Manifest"), Code(text, "json")]
