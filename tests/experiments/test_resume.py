@@ -75,3 +75,31 @@ def is_alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_ctrl_c_keeps_the_finished_runs_and_says_how_to_resume(tmp_path):
+    config = station_experiment(
+        tmp_path, replications="[replications]\ncount = 12", horizon_s=600_000
+    )
+    command = [sys.executable, "-m", "twin", "run", str(config), "--out", "out", "--quiet"]
+    runner = subprocess.Popen(
+        [*command, "--executor", "process", "--workers", "2"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    parts = tmp_path / "out" / "parts"
+    deadline = time.monotonic() + 120
+    while len(list(parts.glob("*.json"))) < 4:
+        assert runner.poll() is None, "the batch ended before it could be interrupted"
+        assert time.monotonic() < deadline, "no run finished within 120 s"
+        time.sleep(0.05)
+    runner.send_signal(signal.SIGINT)
+    _, stderr = runner.communicate(timeout=60)
+    assert runner.returncode == 130
+    assert "run the same command again to resume" in stderr
+    assert "Traceback" not in stderr
+    kept = pd.read_parquet(tmp_path / "out" / "runs.parquet")
+    assert 4 <= len(kept) < RUNS
+    assert len(kept) == len(list(parts.glob("*.json")))
