@@ -26,7 +26,7 @@ import pandas as pd
 
 from experiments.design import RunSpec
 from twin.core.errors import UserError
-from twin.core.run import default_registry, simulate
+from twin.core.run import simulate
 
 CONNECT_TIMEOUT_S = 10.0
 
@@ -130,14 +130,6 @@ def _init_worker(runner_pid: int) -> None:
     # Ctrl-C reaches the whole process group; the runner decides what to do about it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_runner, args=(runner_pid,), daemon=True).start()
-    _warm_up()
-
-
-def _warm_up() -> None:
-    """Load every scenario and policy plug-in now, not in the first run."""
-    registry = default_registry()
-    registry.scenarios()
-    registry.policies()
 
 
 def _ready() -> None:
@@ -181,8 +173,8 @@ class ProcessPoolExecutor(Executor):
             initializer=_init_worker,
             initargs=(os.getpid(),),
         )
-        # Workers start on demand; start them all now, so that their imports overlap
-        # with the runner's own checks instead of delaying the first runs.
+        # Workers start on demand, one per submitted task while none is idle; start
+        # them all now, so that the first chunks do not wait for a worker to start.
         for _ in range(self.workers):
             pool.submit(_ready)
         return pool
@@ -254,11 +246,6 @@ class DaskExecutor(Executor):
                     f"({type(error).__name__}); check the address and that it is running"
                 ) from None
         self.workers = workers or max(1, len(self._client.scheduler_info()["workers"]))
-        # One warm-up task per worker, not awaited (held so that Dask does not drop it).
-        self._warming = [
-            self._client.submit(_warm_up, pure=False, workers=[address])
-            for address in self._client.scheduler_info()["workers"]
-        ]
         self._as_completed = as_completed()
         self._chunks: dict[str, tuple[Any, list[RunSpec]]] = {}
 

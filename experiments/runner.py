@@ -113,16 +113,12 @@ def run_experiment(
         config = load_experiment(config)
     directory = Path(out) if out is not None else default_out
     previous = ResultStore(directory).read_manifest_if_any()  # refuses a foreign directory
+    points, headline = check_experiment(config, source)
     settings = config.executor
-    # Workers start first: they warm up while this process checks the config.
+    # After the check: forked workers inherit the plug-ins its dry run imported.
     pool = make_executor(
         executor or settings.kind, workers or settings.workers, scheduler or settings.scheduler
     )
-    try:
-        points, headline = check_experiment(config, source)
-    except BaseException:
-        pool.close(cancel=True)
-        raise
     manifest = make_manifest(config, source)
     if previous and previous.get("config_hash") == manifest["config_hash"]:
         _warn_if_code_changed(previous, manifest)

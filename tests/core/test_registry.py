@@ -64,11 +64,31 @@ def test_a_broken_plugin_does_not_hide_the_others(monkeypatch):
         "admission/admit-all-v0", "models.admission.admit_all:AdmitAll", "twin.policies"
     )
 
-    def fake_entry_points(group):
-        return [broken, good] if group == "twin.policies" else []
+    def fake_entry_points(group, name=None):
+        points = [broken, good] if group == "twin.policies" else []
+        return [point for point in points if name in (None, point.name)]
 
     monkeypatch.setattr("twin.core.registry.entry_points", fake_entry_points)
     registry = Registry()
     assert [entry.id for entry in registry.policies()] == ["admission/admit-all-v0"]
     with pytest.raises(UnknownIdError, match="acme_missing"):
         registry.policy("acme/broken-v0")
+
+
+def test_looking_up_one_id_loads_only_that_plugin(monkeypatch):
+    loaded = []
+    good = EntryPoint(
+        "admission/admit-all-v0", "models.admission.admit_all:AdmitAll", "twin.policies"
+    )
+    other = EntryPoint("acme/heavy-v0", "acme_heavy.module:Policy", "twin.policies")
+
+    def fake_entry_points(group, name=None):
+        points = [good, other] if group == "twin.policies" else []
+        chosen = [point for point in points if name in (None, point.name)]
+        loaded.extend(point.name for point in chosen)
+        return chosen
+
+    monkeypatch.setattr("twin.core.registry.entry_points", fake_entry_points)
+    registry = Registry()
+    assert registry.policy("admission/admit-all-v0").id == "admission/admit-all-v0"
+    assert loaded == ["admission/admit-all-v0"]

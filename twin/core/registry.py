@@ -47,7 +47,8 @@ class Entry:
 class Registry:
     """Scenarios and policies by id.
 
-    Entry points are read the first time an id is looked up, not at import.
+    An entry point is loaded when its id is first looked up; all of them only when a
+    listing is asked for or an id is unknown.
     ``register_*`` adds classes directly (notebooks, tests, ad-hoc experiments).
     """
 
@@ -127,6 +128,11 @@ class Registry:
             if not accepts(cls):
                 raise UnknownIdError(f"{ref!r} is not a {kind} class")
             return cls
+        if ref not in table and self._discover:
+            # Only the plug-in asked for: importing every installed one costs seconds.
+            group = SCENARIO_GROUP if kind == "scenario" else POLICY_GROUP
+            for point in entry_points(group=group, name=ref):
+                self._load_entry_point(point, table, kind)
         if ref not in table:
             self._load()
         entry = table.get(ref)
