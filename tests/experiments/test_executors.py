@@ -40,3 +40,15 @@ def test_a_run_that_kills_its_worker_is_lost_and_the_batch_goes_on(tmp_path, mon
     assert "worker process died" in runs.loc["s0-p0-r0000-oom", "error"]
     # Runs that shared the pool with it when it died were retried on their own.
     assert (runs.loc[runs["arm"] != "oom", "status"] == "ok").all()
+
+
+@pytest.mark.slow
+def test_a_lost_dask_worker_loses_only_its_run(tmp_path):
+    # Dask reschedules a task whose worker died; after three deaths it gives up on it
+    # (KilledWorker) and the runner records the run as lost. The others all finish.
+    arm = '[[arms]]\nname = "oom"\npolicy = "tests.experiments.support:KillsItsWorker"\n'
+    config = station_experiment(tmp_path, extra=arm, replications="[replications]\ncount = 2")
+    results = run_experiment(config, tmp_path / "out", executor="dask", workers=2, report=False)
+    runs = results.runs.set_index("run_id")
+    assert (runs.loc[runs["arm"] == "oom", "status"] == "lost").all()
+    assert (runs.loc[runs["arm"] != "oom", "status"] == "ok").all()

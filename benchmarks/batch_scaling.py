@@ -1,0 +1,216 @@
+"""Batch runner scaling: the same 200 short runs on 1 worker, a 2-process pool and Dask.
+
+The batch is two admission arms x 100 replications of the M/M/2 station, each run
+lasting 50-100 ms. Each executor runs the whole batch through ``run_experiment`` (config
+check, store, statistics; no report) into its own directory, and the script checks
+that all of them wrote byte-identical ``kpis.parquet``.
+
+- parallel efficiency = T(1 worker) / (workers x T(executor)): the share of the ideal
+  speed-up that the executor delivers, start-up of its workers included. Each batch
+  runs in a fresh process, as ``twin run`` does. The Dask cluster (a LocalCluster in
+  a process of its own) is started before the clock starts, as a user's cluster would
+  be running; its start-up is printed on its own.
+- per-run overhead = (workers x T(executor) - sum of the runs' own wall times) / runs:
+  what each run costs beyond its simulation (task shipping, result writing, start-up).
+- the anchor: the machine's own ceiling. Two bare processes each run half the runs in
+  a plain loop at the same moment, against one bare process running its half alone.
+  On two virtual cores that share caches and memory bandwidth, this is below 100%,
+  and no executor can beat it.
+
+Executors rotate within each round so that drift in machine speed hits all of them;
+figures are medians over rounds.
+
+Usage: python benchmarks/batch_scaling.py [--rounds R] [--replications N] [--horizon-s S]
+Target (issue 4): parallel efficiency >= 85% on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import tomllib
+from pathlib import Path
+
+from experiments.config import ExperimentConfig, parse_experiment
+
+CONFIG = """
+name = "batch-scaling"
+seed = 4
+
+[[scenarios]]
+id = "station/mmc-v0"
+horizon_s = {horizon_s}
+warmup_s = 1000
+
+[scenarios.params]
+arrival_rate_per_s = 0.0166
+servers = 2
+service = {{ kind = "exponential", mean = 100.0 }}
+
+[[arms]]
+name = "admit-all"
+policy = "admission/admit-all-v0"
+
+[[arms]]
+name = "cap-3"
+policy = "admission/queue-cap-v0"
+params = {{ max_queue = 3 }}
+
+[replications]
+count = {replications}
+"""
+
+TIMED_BATCH = """
+import json, sys, time
+from experiments.config import ExperimentConfig
+from experiments.runner import run_experiment
+config = ExperimentConfig.model_validate_json(sys.argv[1])
+out, executor, workers, scheduler = sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+started = time.perf_counter()
+results = run_experiment(
+    config, out, executor=executor, workers=workers, scheduler=scheduler or None, report=False
+)
+print(json.dumps([time.perf_counter() - started, float(results.runs["wall_s"].sum())]))
+"""
+
+CLUSTER = """
+from dask.distributed import LocalCluster
+cluster = LocalCluster(
+    n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+)
+print(cluster.scheduler_address, flush=True)
+input()
+cluster.close()
+"""
+
+BARE_LOOP = """
+import sys, time
+from twin.core.run import simulate
+from twin.core.scenario import ScenarioConfig
+horizon_s, runs, start_at = float(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+config = ScenarioConfig(
+    id="station/mmc-v0", horizon_s=horizon_s, warmup_s=1000,
+    params={"arrival_rate_per_s": 0.0166, "servers": 2},
+)
+simulate(config, "admission/admit-all-v0", 0)  # imports and plug-ins, before the clock
+time.sleep(max(0.0, start_at - time.time()))
+started = time.perf_counter()
+for seed in range(runs):
+    simulate(config, "admission/admit-all-v0", seed)
+print(time.perf_counter() - started)
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--replications", type=int, default=100)
+    parser.add_argument("--horizon-s", type=float, default=400_000.0)
+    args = parser.parse_args()
+    text = CONFIG.format(horizon_s=args.horizon_s, replications=args.replications)
+    config = parse_experiment(tomllib.loads(textwrap.dedent(text)), "batch_scaling")
+    runs = 2 * args.replications
+
+    started = time.perf_counter()
+    cluster = subprocess.Popen(
+        [sys.executable, "-c", CLUSTER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert cluster.stdout is not None
+    scheduler_address = cluster.stdout.readline().strip()
+    cluster_start_s = time.perf_counter() - started
+
+    walls: dict[str, list[float]] = {}
+    run_sums: dict[str, list[float]] = {}
+    ceilings = []
+    identical = True
+    executors = [
+        ("inprocess", 1, None),
+        ("process", 2, None),
+        ("dask", 2, scheduler_address),
+    ]
+    try:
+        for round_ in range(args.rounds):
+            shift = round_ % len(executors)
+            with tempfile.TemporaryDirectory() as scratch:
+                for name, workers, scheduler in executors[shift:] + executors[:shift]:
+                    out = Path(scratch) / name
+                    wall, run_sum = time_batch(config, out, name, workers, scheduler)
+                    walls.setdefault(name, []).append(wall)
+                    run_sums.setdefault(name, []).append(run_sum)
+                first = Path(scratch) / "inprocess" / "kpis.parquet"
+                identical &= all(
+                    filecmp.cmp(first, Path(scratch) / name / "kpis.parquet", shallow=False)
+                    for name, _, _ in executors[1:]
+                )
+            ceilings.append(hardware_ceiling(args.horizon_s, args.replications))
+    finally:
+        cluster.communicate("stop\n")
+
+    t1 = statistics.median(walls["inprocess"])
+    mean_run_ms = 1000 * statistics.median(run_sums["inprocess"]) / runs
+    print(f"{runs} runs of {mean_run_ms:.0f} ms (median over {args.rounds} rounds)")
+    print(f"kpis.parquet byte-identical across executors: {identical}")
+    print(f"dask LocalCluster start-up (not in the timings): {cluster_start_s:.1f} s")
+    print(f"{'executor':<12} {'workers':>7} {'wall s':>8} {'efficiency':>10} {'overhead/run':>13}")
+    for name, workers, _ in executors:
+        wall = statistics.median(walls[name])
+        run_sum = statistics.median(run_sums[name])
+        efficiency = t1 / (workers * wall)
+        overhead_ms = 1000 * (workers * wall - run_sum) / runs
+        print(f"{name:<12} {workers:>7} {wall:>8.2f} {efficiency:>10.1%} {overhead_ms:>10.1f} ms")
+    ceiling = statistics.median(ceilings)
+    print(f"{'anchor':<12} {2:>7} {'':>8} {ceiling:>10.1%}   two bare loops side by side")
+    for name, workers, _ in executors[1:]:
+        efficiency = t1 / (workers * statistics.median(walls[name]))
+        print(f"{name} efficiency / anchor: {efficiency / ceiling:.1%}")
+    print("target: parallel efficiency >= 85% on 2 workers")
+
+
+def time_batch(
+    config: ExperimentConfig, out: Path, executor: str, workers: int, scheduler: str | None
+) -> tuple[float, float]:
+    """Wall time of ``run_experiment`` in a fresh process, as ``twin run`` would run it.
+
+    A fresh process also keeps this script's own threads (the Dask client's) from
+    deciding how the process pool starts its workers.
+    """
+    child = subprocess.run(
+        [
+            sys.executable, "-c", TIMED_BATCH, config.model_dump_json(), str(out), executor,
+            str(workers), scheduler or "",
+        ],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    wall, run_sum = json.loads(child.stdout.strip().splitlines()[-1])
+    return wall, run_sum
+
+
+def hardware_ceiling(horizon_s: float, replications: int) -> float:
+    """Loop time of one bare process alone over that of two running side by side."""
+    alone = bare_loops(horizon_s, replications, processes=1)[0]
+    pair = bare_loops(horizon_s, replications, processes=2)
+    return alone / statistics.mean(pair)
+
+
+def bare_loops(horizon_s: float, runs: int, processes: int) -> list[float]:
+    start_at = time.time() + 6.0  # after every process has imported twin
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", BARE_LOOP, str(horizon_s), str(runs), str(start_at)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    return [float(child.communicate()[0]) for child in children]
+
+
+if __name__ == "__main__":
+    main()
