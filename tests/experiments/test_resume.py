@@ -1,4 +1,4 @@
-"""A runner killed mid-batch (SIGKILL: no clean-up at all) resumes without loss or duplicates."""
+"""A runner stopped mid-batch resumes without losing or duplicating a finished run."""
 
 import filecmp
 import os
@@ -14,30 +14,18 @@ from experiments.runner import run_experiment
 from tests.experiments.support import station_experiment
 
 RUNS = 24
+STARTED_RUNS = 4
 
 
 def test_a_killed_batch_resumes_to_the_same_results_as_an_uninterrupted_one(tmp_path):
-    config = station_experiment(
-        tmp_path, replications="[replications]\ncount = 12", horizon_s=600_000
-    )
-    command = [sys.executable, "-m", "twin", "run", str(config), "--out", "killed", "--quiet"]
-    runner = subprocess.Popen(
-        [*command, "--executor", "process", "--workers", "2"],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    parts = tmp_path / "killed" / "parts"
-    deadline = time.monotonic() + 120
-    while len(list(parts.glob("*.json"))) < 4:
-        assert runner.poll() is None, "the batch ended before it could be killed"
-        assert time.monotonic() < deadline, "no run finished within 120 s"
-        time.sleep(0.05)
+    # SIGKILL: the runner gets no chance to clean up anything.
+    config, command = batch(tmp_path, "killed")
+    runner = start_and_wait_for_runs(command, tmp_path / "killed", tmp_path)
     workers = worker_pids(runner.pid)
     os.kill(runner.pid, signal.SIGKILL)
     runner.wait()
-    finished_before = len(list(parts.glob("*.json")))
-    assert 4 <= finished_before < RUNS
+    parts = tmp_path / "killed" / "parts"
+    assert STARTED_RUNS <= len(list(parts.glob("*.json"))) < RUNS
 
     resumed = subprocess.run(
         [*command, "--executor", "inprocess"], cwd=tmp_path, capture_output=True, text=True
@@ -54,6 +42,45 @@ def test_a_killed_batch_resumes_to_the_same_results_as_an_uninterrupted_one(tmp_
     uninterrupted = tmp_path / "uninterrupted"
     run_experiment(config, uninterrupted, executor="inprocess", report=False)
     assert filecmp.cmp(tmp_path / "killed" / "kpis.parquet", uninterrupted / "kpis.parquet", False)
+
+
+def test_ctrl_c_keeps_the_finished_runs_and_says_how_to_resume(tmp_path):
+    _, command = batch(tmp_path, "out")
+    runner = start_and_wait_for_runs(command, tmp_path / "out", tmp_path)
+    runner.send_signal(signal.SIGINT)
+    _, stderr = runner.communicate(timeout=60)
+    assert runner.returncode == 130
+    assert "run the same command again to resume" in stderr
+    assert "Traceback" not in stderr
+    kept = pd.read_parquet(tmp_path / "out" / "runs.parquet")
+    assert STARTED_RUNS <= len(kept) < RUNS
+    assert len(kept) == len(list((tmp_path / "out" / "parts").glob("*.json")))
+
+
+def batch(tmp_path: Path, out: str) -> tuple[Path, list[str]]:
+    """A 24-run experiment of ~0.2 s runs, and the command that runs it quietly."""
+    config = station_experiment(
+        tmp_path, replications="[replications]\ncount = 12", horizon_s=600_000
+    )
+    command = [sys.executable, "-m", "twin", "run", str(config), "--out", out, "--quiet"]
+    return config, command
+
+
+def start_and_wait_for_runs(command: list[str], out: Path, cwd: Path) -> subprocess.Popen[str]:
+    """Start the batch on a 2-process pool; return once a few runs have finished."""
+    runner = subprocess.Popen(
+        [*command, "--executor", "process", "--workers", "2"],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while len(list((out / "parts").glob("*.json"))) < STARTED_RUNS:
+        assert runner.poll() is None, "the batch ended before it could be stopped"
+        assert time.monotonic() < deadline, "no run finished within 120 s"
+        time.sleep(0.05)
+    return runner
 
 
 def worker_pids(parent: int) -> list[int]:
@@ -75,31 +102,3 @@ def is_alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
-
-
-def test_ctrl_c_keeps_the_finished_runs_and_says_how_to_resume(tmp_path):
-    config = station_experiment(
-        tmp_path, replications="[replications]\ncount = 12", horizon_s=600_000
-    )
-    command = [sys.executable, "-m", "twin", "run", str(config), "--out", "out", "--quiet"]
-    runner = subprocess.Popen(
-        [*command, "--executor", "process", "--workers", "2"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    parts = tmp_path / "out" / "parts"
-    deadline = time.monotonic() + 120
-    while len(list(parts.glob("*.json"))) < 4:
-        assert runner.poll() is None, "the batch ended before it could be interrupted"
-        assert time.monotonic() < deadline, "no run finished within 120 s"
-        time.sleep(0.05)
-    runner.send_signal(signal.SIGINT)
-    _, stderr = runner.communicate(timeout=60)
-    assert runner.returncode == 130
-    assert "run the same command again to resume" in stderr
-    assert "Traceback" not in stderr
-    kept = pd.read_parquet(tmp_path / "out" / "runs.parquet")
-    assert 4 <= len(kept) < RUNS
-    assert len(kept) == len(list(parts.glob("*.json")))
