@@ -1,10 +1,9 @@
 """``run_experiment``: plan the runs, execute what is not done yet, summarise, report.
 
-Everything a config can get wrong is checked before the results directory is touched:
-the structure, every scenario and design point, every arm's policy, the KPI names in the
-statistics section (from a one-minute dry run of each scenario) and the executor (a Dask
-scheduler must answer). Then runs execute in rounds: one round for a fixed replication
-count, several when replications are added until a CI half-width target holds.
+Everything a config can get wrong is checked before the results directory is touched
+(:mod:`experiments.checks`, and a Dask scheduler must answer). Then runs execute in
+rounds: one round for a fixed replication count, several when replications are added
+until a CI half-width target holds (:mod:`experiments.replications`).
 """
 
 from __future__ import annotations
@@ -19,27 +18,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from experiments.checks import check_experiment, headline_kpis
 from experiments.config import ExperimentConfig, load_experiment
 from experiments.design import RunSpec, apply_point, design_points, plan_runs
 from experiments.executors import Executor, RunOutcome, WorkersLost, make_executor
 from experiments.progress import BatchProgress
+from experiments.replications import replications_needed
 from experiments.report import ReportFiles, format_headline, write_report
-from experiments.stats import estimate, summarize
+from experiments.stats import summarize
 from experiments.store import KIND, ResultStore
-from twin.core.errors import ConfigError
 from twin.core.files import write_parquet_atomically
-from twin.core.registry import Registry
 from twin.core.run import (
-    build_scenario,
-    check_compatible,
     default_registry,
     git_commit,
     package_versions,
-    resolve_policy,
-    simulate,
 )
 
 TASK_TARGET_S = 0.05
@@ -49,8 +43,6 @@ MAX_LOSSES = 3
 LOST = "lost"
 """Status of a run that never finished because its worker died; a resume retries it."""
 CONSOLIDATE_EVERY_S = 30.0
-DRY_RUN_S = 60.0
-DEFAULT_HEADLINE_TAIL = ("cost_total", "co2e_kg")
 
 
 @dataclass(frozen=True)
@@ -164,123 +156,6 @@ def _warn_if_code_changed(previous: dict[str, Any], current: dict[str, Any]) -> 
         )
 
 
-def check_experiment(
-    config: ExperimentConfig, source: str, registry: Registry | None = None
-) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
-    """Check everything that can be checked without running; return points and headline.
-
-    Raises:
-        ConfigError: naming the key path in the experiment file.
-    """
-    registry = registry or default_registry()
-    points = design_points(config.design, config.seed)
-    if not points:
-        raise ConfigError(source, "design", "the design has no points")
-    for s, entry in enumerate(config.scenarios):
-        for p, point in enumerate(points):
-            where = f" (design point {p}: {point})" if point else ""
-            try:
-                scenario = build_scenario(apply_point(entry, point), registry, source)
-            except ConfigError as error:
-                raise _rekey(error, "scenario", f"scenarios.{s}", where) from None
-            except ValueError as error:
-                raise ConfigError(source, f"scenarios.{s}", f"{error}{where}") from None
-        for a, arm in enumerate(config.arms):
-            try:
-                policy = resolve_policy(arm.policy, arm.params, registry, source)
-                check_compatible(scenario, policy, source)
-            except ConfigError as error:
-                raise _rekey(error, "policy.id", f"arms.{a}.policy", "") from None
-    kpis, probes = _dry_run_names(config, points, registry, source)
-    headline = _headline_kpis(config, registry)
-    _check_kpi_names(config, headline, kpis, probes, source)
-    return points, headline
-
-
-def _rekey(error: ConfigError, old: str, new: str, suffix: str) -> ConfigError:
-    key_path = error.key_path
-    if key_path.startswith("policy.params"):
-        key_path = key_path.replace("policy.params", new.replace(".policy", ".params"), 1)
-    elif key_path.startswith(old):
-        key_path = new + key_path[len(old) :]
-    return ConfigError(error.source, key_path, error.problem + suffix)
-
-
-def _dry_run_names(
-    config: ExperimentConfig, points: list[dict[str, Any]], registry: Registry, source: str
-) -> tuple[set[str], set[str]]:
-    """KPI and probe names, from a short run of every scenario under the baseline arm."""
-    baseline = next(arm for arm in config.arms if arm.name == config.baseline)
-    kpis: set[str] = set()
-    probes: set[str] = set()
-    for entry in config.scenarios:
-        scenario_config = apply_point(entry, points[0])
-        horizon = min(DRY_RUN_S, scenario_config.horizon_s)
-        period = scenario_config.sample_period_s
-        short = scenario_config.model_copy(
-            update={
-                "horizon_s": horizon,
-                "warmup_s": 0.0,
-                "sample_period_s": min(period, horizon / 2) if period else None,
-            }
-        )
-        result = simulate(
-            short, baseline.policy, config.seed, policy_params=baseline.params, registry=registry
-        )
-        kpis |= set(result.kpis)
-        if not result.timeseries.empty:
-            probes |= set(result.timeseries["probe"])
-    return kpis, probes
-
-
-def _headline_kpis(config: ExperimentConfig, registry: Registry) -> tuple[str, ...]:
-    if config.statistics.headline is not None:
-        return tuple(config.statistics.headline)
-    names: list[str] = []
-    for entry in config.scenarios:
-        names += registry.scenario(entry.id).headline_kpis
-    names += DEFAULT_HEADLINE_TAIL
-    return tuple(dict.fromkeys(names))
-
-
-def _check_kpi_names(
-    config: ExperimentConfig,
-    headline: tuple[str, ...],
-    kpis: set[str],
-    probes: set[str],
-    source: str,
-) -> None:
-    def unknown(key: str, name: str, known: set[str], what: str) -> ConfigError:
-        return ConfigError(
-            source,
-            key,
-            f"unknown {what} {name!r}; the scenarios report: {', '.join(sorted(known))}",
-        )
-
-    if config.statistics.headline is not None:
-        for name in config.statistics.headline:
-            if name not in kpis:
-                raise unknown("statistics.headline", name, kpis, "KPI")
-    if config.statistics.progress_kpi not in kpis:
-        raise unknown("statistics.progress_kpi", config.statistics.progress_kpi, kpis, "KPI")
-    target = config.replications.target
-    if target is not None and target.kpi not in kpis:
-        raise unknown("replications.target.kpi", target.kpi, kpis, "KPI")
-    for name in config.output.timeseries_probes:
-        if not config.output.timeseries:
-            raise ConfigError(
-                source, "output.timeseries_probes", "needs 'output.timeseries = true'"
-            )
-        if name not in probes:
-            if not probes:
-                raise ConfigError(
-                    source,
-                    "output.timeseries_probes",
-                    "the scenarios record no time series; set scenarios.N.sample_period_s",
-                )
-            raise unknown("output.timeseries_probes", name, probes, "probe")
-
-
 def make_manifest(config: ExperimentConfig, source: str) -> dict[str, Any]:
     return {
         "kind": KIND,
@@ -291,75 +166,6 @@ def make_manifest(config: ExperimentConfig, source: str) -> dict[str, Any]:
         "git_commit": git_commit(),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-
-
-def replications_needed(
-    config: ExperimentConfig, n_points: int, records: dict[str, dict[str, Any]]
-) -> dict[tuple[int, int], int]:
-    """Replications per (scenario, point) cell, given the runs finished so far.
-
-    With a target, a cell starts at ``min`` replications; once they have all finished
-    and some arm's CI half-width of the target KPI is still above the target, the cell
-    grows to the count that the half-width predicts (``n (h / target)^2``, Law 2015,
-    sec. 9.4.1), by at least one and at most to ``max``. The decision depends only on
-    finished results, so a resumed batch takes the same decisions.
-    """
-    rules = config.replications
-    cells = [(s, p) for s in range(len(config.scenarios)) for p in range(n_points)]
-    if rules.target is None:
-        assert rules.count is not None
-        return dict.fromkeys(cells, rules.count)
-    values = _target_values(records, rules.target.kpi)
-    needed = {}
-    for s, p in cells:
-        n = rules.min
-        while n < rules.max:
-            ratio = _worst_halfwidth_ratio(values, config, s, p, n, rules.target.halfwidth_pct)
-            if ratio is None or ratio <= 1.0:
-                break  # not all finished yet (None), or precise enough
-            n = min(rules.max, max(n + 1, math.ceil(n * ratio**2)))
-        needed[(s, p)] = n
-    return needed
-
-
-def _target_values(
-    records: dict[str, dict[str, Any]], kpi: str
-) -> dict[tuple[str, int, str, int], float]:
-    values = {}
-    for record in records.values():
-        value = math.nan
-        if record["status"] == "ok":
-            value = next((float(v) for name, v, _ in record["kpis"] if name == kpi), math.nan)
-        key = (record["scenario"], record["point"], record["arm"], record["replication"])
-        values[key] = value
-    return values
-
-
-def _worst_halfwidth_ratio(
-    values: dict[tuple[str, int, str, int], float],
-    config: ExperimentConfig,
-    s: int,
-    p: int,
-    n: int,
-    target_pct: float,
-) -> float | None:
-    """Largest (CI half-width / target half-width) over the arms; None if runs are missing."""
-    scenario = config.scenarios[s].name
-    worst = 0.0
-    for arm in config.arms:
-        keys = [(scenario, p, arm.name, r) for r in range(n)]
-        if any(key not in values for key in keys):
-            return None
-        finite = np.array([values[key] for key in keys])
-        finite = finite[np.isfinite(finite)]
-        if len(finite) < 2:
-            return math.inf
-        own = estimate(finite)
-        wanted = abs(own.mean) * target_pct / 100.0
-        if own.halfwidth == 0.0:
-            continue
-        worst = max(worst, own.halfwidth / wanted if wanted else math.inf)
-    return worst
 
 
 def _execute_rounds(
@@ -477,7 +283,7 @@ def summarize_directory(
     manifest = store.manifest()
     config = ExperimentConfig.model_validate(manifest["config"])
     if headline is None:
-        headline = _headline_kpis(config, default_registry())
+        headline = headline_kpis(config, default_registry())
     points = design_points(config.design, config.seed)
     runs, kpis = store.consolidate(store.finished().values())
     arms = [arm.name for arm in config.arms]

@@ -19,13 +19,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from experiments.checks import check_experiment
 from experiments.config import ExperimentConfig, is_experiment, parse_experiment
-from experiments.runner import (
-    ExperimentResults,
-    check_experiment,
-    run_experiment,
-    summarize_directory,
-)
+from experiments.runner import ExperimentResults, run_experiment, summarize_directory
 from experiments.store import KIND as EXPERIMENT_KIND
 from twin.core.arguments import EXIT_USER_ERROR, OneLineParser, count, seed
 from twin.core.config import RunConfig, load_run_config, read_toml
