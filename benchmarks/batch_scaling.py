@@ -1,9 +1,10 @@
 """Batch runner scaling: the same 200 short runs on 1 worker, a 2-process pool and Dask.
 
-The batch is two admission arms x 100 replications of the M/M/2 station, each run
-lasting 50-100 ms. Each executor runs the whole batch through ``run_experiment`` (config
-check, store, statistics; no report) into its own directory, and the script checks
-that all of them wrote byte-identical ``kpis.parquet``.
+The batch is ``experiments/station_admission.toml`` (two admission arms on the M/M/2
+station) with 100 replications and a horizon that makes each run last 50-100 ms. Each
+executor runs the whole batch through ``run_experiment`` (config check, store,
+statistics; no report) into its own directory, and the script checks that all of them
+wrote byte-identical ``kpis.parquet``.
 
 - parallel efficiency = T(1 worker) / (workers x T(executor)): the share of the ideal
   speed-up that the executor delivers, start-up of its workers included. Each batch
@@ -33,39 +34,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import tomllib
 from pathlib import Path
 
 from experiments.config import ExperimentConfig, parse_experiment
+from twin.core.scenario import ScenarioConfig
 
-CONFIG = """
-name = "batch-scaling"
-seed = 4
-
-[[scenarios]]
-id = "station/mmc-v0"
-horizon_s = {horizon_s}
-warmup_s = 1000
-
-[scenarios.params]
-arrival_rate_per_s = 0.0166
-servers = 2
-service = {{ kind = "exponential", mean = 100.0 }}
-
-[[arms]]
-name = "admit-all"
-policy = "admission/admit-all-v0"
-
-[[arms]]
-name = "cap-3"
-policy = "admission/queue-cap-v0"
-params = {{ max_queue = 3 }}
-
-[replications]
-count = {replications}
-"""
+EXAMPLE = Path(__file__).resolve().parents[1] / "experiments" / "station_admission.toml"
 
 TIMED_BATCH = """
 import json, sys, time
@@ -94,11 +70,8 @@ BARE_LOOP = """
 import sys, time
 from twin.core.run import simulate
 from twin.core.scenario import ScenarioConfig
-horizon_s, runs, start_at = float(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-config = ScenarioConfig(
-    id="station/mmc-v0", horizon_s=horizon_s, warmup_s=1000,
-    params={"arrival_rate_per_s": 0.0166, "servers": 2},
-)
+config = ScenarioConfig.model_validate_json(sys.argv[1])
+runs, start_at = int(sys.argv[2]), float(sys.argv[3])
 simulate(config, "admission/admit-all-v0", 0)  # imports and plug-ins, before the clock
 time.sleep(max(0.0, start_at - time.time()))
 started = time.perf_counter()
@@ -112,10 +85,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--replications", type=int, default=100)
-    parser.add_argument("--horizon-s", type=float, default=400_000.0)
+    parser.add_argument("--horizon-s", type=float, default=300_000.0)
     args = parser.parse_args()
-    text = CONFIG.format(horizon_s=args.horizon_s, replications=args.replications)
-    config = parse_experiment(tomllib.loads(textwrap.dedent(text)), "batch_scaling")
+    data = tomllib.loads(EXAMPLE.read_text())
+    data["scenarios"][0]["horizon_s"] = args.horizon_s
+    data["replications"] = {"count": args.replications}
+    config = parse_experiment(data, str(EXAMPLE))
     runs = 2 * args.replications
 
     started = time.perf_counter()
@@ -149,7 +124,7 @@ def main() -> None:
                     filecmp.cmp(first, Path(scratch) / name / "kpis.parquet", shallow=False)
                     for name, _, _ in executors[1:]
                 )
-            ceilings.append(hardware_ceiling(args.horizon_s, args.replications))
+            ceilings.append(hardware_ceiling(config.scenarios[0], args.replications))
     finally:
         cluster.communicate("stop\n")
 
@@ -192,18 +167,19 @@ def time_batch(
     return wall, run_sum
 
 
-def hardware_ceiling(horizon_s: float, replications: int) -> float:
+def hardware_ceiling(scenario: ScenarioConfig, replications: int) -> float:
     """Loop time of one bare process alone over that of two running side by side."""
-    alone = bare_loops(horizon_s, replications, processes=1)[0]
-    pair = bare_loops(horizon_s, replications, processes=2)
+    alone = bare_loops(scenario, replications, processes=1)[0]
+    pair = bare_loops(scenario, replications, processes=2)
     return alone / statistics.mean(pair)
 
 
-def bare_loops(horizon_s: float, runs: int, processes: int) -> list[float]:
+def bare_loops(scenario: ScenarioConfig, runs: int, processes: int) -> list[float]:
+    plain = ScenarioConfig.model_validate(scenario.model_dump(exclude={"label"}))
     start_at = time.time() + 6.0  # after every process has imported twin
     children = [
         subprocess.Popen(
-            [sys.executable, "-c", BARE_LOOP, str(horizon_s), str(runs), str(start_at)],
+            [sys.executable, "-c", BARE_LOOP, plain.model_dump_json(), str(runs), str(start_at)],
             stdout=subprocess.PIPE,
             text=True,
         )
