@@ -205,3 +205,29 @@ def test_a_scheduler_that_does_not_answer_is_one_error_and_nothing_written(tmp_p
             report=False,
         )
     assert not (tmp_path / "out").exists()
+
+
+def test_several_scenarios_are_told_apart_by_their_labels(tmp_path):
+    path = station_experiment(tmp_path)
+    text = path.read_text()
+    entry = text[text.index("[[scenarios]]") : text.index("[[arms]]")]
+    busier = entry.replace("arrival_rate_per_s = 0.0166", "arrival_rate_per_s = 0.019")
+    text = text.replace(
+        entry, entry + busier.replace("[[scenarios]]", '[[scenarios]]\nlabel = "busy"')
+    )
+    path.write_text(text)
+    results = run_experiment(path, tmp_path / "out", **QUIET)
+    assert set(results.runs["scenario"]) == {"station/mmc-v0", "busy"}
+    assert len(results.runs) == 16
+    waits = results.summary.query("kpi == 'wait_mean_s' and arm == 'admit-all'")
+    by_scenario = dict(zip(waits["scenario"], waits["mean"], strict=True))
+    assert by_scenario["busy"] > by_scenario["station/mmc-v0"]
+
+
+def test_two_scenarios_without_labels_must_differ_by_id(tmp_path):
+    path = station_experiment(tmp_path)
+    text = path.read_text()
+    entry = text[text.index("[[scenarios]]") : text.index("[[arms]]")]
+    path.write_text(text.replace(entry, entry + entry))
+    with pytest.raises(ConfigError, match="scenarios must differ by id or label"):
+        run_experiment(path, tmp_path / "out", **QUIET)
