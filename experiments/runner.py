@@ -229,8 +229,8 @@ def _execute(
 
     while queue or suspects or pool.in_flight:
         if suspects:
-            # Runs that were in flight when a worker died run alone, one at a time, so
-            # the one that kills its worker is found and the others finish normally.
+            # Runs that were in flight when a worker died twice run alone, one at a
+            # time, so the one that kills its worker is found and its bystanders finish.
             if not pool.in_flight:
                 pool.submit([suspects.popleft()])
         else:
@@ -245,6 +245,8 @@ def _execute(
                     losses[spec.run_id] += MAX_LOSSES if lost.retried else 1
                     if losses[spec.run_id] >= MAX_LOSSES:
                         finish(spec, _lost_outcome(spec, losses[spec.run_id]))
+                    elif losses[spec.run_id] == 1:
+                        queue.appendleft(spec)  # most likely a bystander: retry as usual
                     else:
                         suspects.append(spec)
             continue
