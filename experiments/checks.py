@@ -3,7 +3,7 @@
 Structure is checked by the pydantic models (:mod:`experiments.config`); this module
 checks what needs the registry: every scenario and design point builds, every arm's
 policy exists and acts in the scenario's domain, and every KPI or probe named in the
-statistics and output sections is one the scenarios report (found by a one-minute dry
+statistics and output sections is one the scenarios report (found by a 60-simulated-second dry
 run of each scenario under the baseline arm).
 """
 
