@@ -1,7 +1,10 @@
-"""The ``twin`` command: run, validate, report and list.
+"""The ``twin`` command: run, validate and list, and the commands of installed plug-ins.
 
-``twin run`` takes a single-run config (a scenario, a policy, a seed) or an experiment
-config (scenarios x points x policy arms x replications, see :mod:`experiments.config`).
+``twin run`` takes a single-run config (a scenario, a policy, a seed). Other kinds of
+config (experiments: scenarios x points x policy arms x replications) and their commands
+(``twin report``) come from plug-ins registered in the entry-point group
+``twin.commands`` (see :class:`ConfigKind`), so the library never imports the batch
+runner that sits above it.
 
 Exit codes: 0 success, 2 a user error (one line on stderr, nothing written),
 1 a bug in twin or a plug-in (with its traceback) or runs of a batch that failed,
@@ -17,23 +20,44 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any, Protocol
 
-from experiments.checks import check_experiment
-from experiments.config import ExperimentConfig, is_experiment, parse_experiment
-from experiments.runner import ExperimentResults, run_experiment, summarize_directory
-from experiments.store import KIND as EXPERIMENT_KIND
-from twin.core.arguments import EXIT_USER_ERROR, OneLineParser, count, seed
+from twin.core.arguments import EXIT_USER_ERROR, OneLineParser, seed
 from twin.core.config import RunConfig, load_run_config, read_toml
 from twin.core.errors import UserError
 from twin.core.files import current_umask
 from twin.core.run import RunResult, build_scenario, default_registry, resolve_policy, simulate
 
 MANIFEST_NAME = "manifest.json"
+COMMANDS_GROUP = "twin.commands"
+
+
+class ConfigKind(Protocol):
+    """A plug-in that handles another kind of config in ``twin run`` and ``twin validate``."""
+
+    name: str
+
+    def accepts(self, data: dict[str, Any]) -> bool:
+        """Whether the parsed TOML ``data`` is a config of this kind."""
+
+    def add_run_options(self, run: argparse.ArgumentParser) -> list[str]:
+        """Add this kind's options to ``twin run``; return their ``dest`` names."""
+
+    def add_commands(self, commands: Any) -> None:
+        """Add this kind's own sub-commands (each sets ``handler``)."""
+
+    def validate(self, path: str, data: dict[str, Any]) -> str:
+        """Check the config completely; return what it is, for the ``ok`` line."""
+
+    def run(self, args: argparse.Namespace, data: dict[str, Any]) -> int:
+        """Run the config; return the exit code."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _build_parser()
+    kinds, broken = _load_kinds()
+    parser = _build_parser(kinds, broken)
     args = parser.parse_args(argv)
     try:
         result: int = args.handler(args)
@@ -51,10 +75,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     return result
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _load_kinds() -> tuple[list[ConfigKind], dict[str, str]]:
+    """The installed config-kind plug-ins, and why any of them failed to load."""
+    kinds: list[ConfigKind] = []
+    broken: dict[str, str] = {}
+    for point in entry_points(group=COMMANDS_GROUP):
+        try:
+            kinds.append(point.load()())
+        except Exception as error:  # a broken plug-in must not break single runs
+            broken[point.name] = f"entry point {point.name!r} ({point.value}) failed: {error}"
+    return kinds, broken
+
+
+def _build_parser(kinds: list[ConfigKind], broken: dict[str, str]) -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="twin", description="Digital-twin simulator: policies vs baselines."
     )
+    parser.set_defaults(kinds=kinds, broken=broken, plugin_options=[])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     run = commands.add_parser("run", help="run a config (one run or an experiment)")
@@ -64,29 +101,24 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--seed", type=seed, help="override the config's seed")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
-    batch = run.add_argument_group("experiments")
-    batch.add_argument(
-        "--executor", choices=("inprocess", "process", "dask"), help="default: the config's"
-    )
-    batch.add_argument("--workers", type=count, help="worker processes (default: all cores)")
-    batch.add_argument("--scheduler", help="address of a running Dask scheduler")
-    batch.add_argument(
-        "--force-new", action="store_true", help="discard the results in --out, start over"
-    )
-    batch.add_argument("--retry-failed", action="store_true", help="run failed runs again")
-    run.set_defaults(handler=_run)
+    plugin_options = [dest for kind in kinds for dest in kind.add_run_options(run)]
+    run.set_defaults(handler=_run, plugin_options=plugin_options)
 
     validate = commands.add_parser("validate", help="check a config without running it")
     validate.add_argument("config", help="run or experiment config (TOML)")
     validate.set_defaults(handler=_validate)
 
-    report = commands.add_parser("report", help="(re)write the report of an experiment")
-    report.add_argument("directory", help="results directory of 'twin run' on an experiment")
-    report.set_defaults(handler=_report)
+    for kind in kinds:
+        kind.add_commands(commands)
 
     listing = commands.add_parser("list", help="registered scenarios and policies")
     listing.set_defaults(handler=_list)
     return parser
+
+
+def _kind_of(args: argparse.Namespace, data: dict[str, Any]) -> ConfigKind | None:
+    """The plug-in that handles ``data``; None for a single-run config."""
+    return next((kind for kind in args.kinds if kind.accepts(data)), None)
 
 
 def _resolve(path: str) -> RunConfig:
@@ -103,13 +135,9 @@ def _resolve(path: str) -> RunConfig:
 
 def _validate(args: argparse.Namespace) -> int:
     data = read_toml(args.config)
-    if is_experiment(data):
-        experiment = parse_experiment(data, args.config)
-        check_experiment(experiment, args.config)
-        print(
-            f"{args.config}: ok (experiment {experiment.name!r}: {len(experiment.scenarios)} "
-            f"scenario(s), arms {', '.join(arm.name for arm in experiment.arms)})"
-        )
+    kind = _kind_of(args, data)
+    if kind is not None:
+        print(f"{args.config}: ok ({kind.validate(args.config, data)})")
         return 0
     config = _resolve(args.config)
     policy = config.policy.id if config.policy else "(scenario default)"
@@ -119,9 +147,10 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     data = read_toml(args.config)
-    if is_experiment(data):
-        return _run_experiment(args, parse_experiment(data, args.config))
-    _refuse_batch_options(args)
+    kind = _kind_of(args, data)
+    if kind is not None:
+        return kind.run(args, data)
+    _refuse_plugin_options(args)
     config = _resolve(args.config)
     seed = args.seed if args.seed is not None else config.seed
     out = Path(args.out) if args.out else _default_out(config, seed)
@@ -142,50 +171,12 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _refuse_batch_options(args: argparse.Namespace) -> None:
-    for option in ("executor", "workers", "scheduler", "force_new", "retry_failed"):
+def _refuse_plugin_options(args: argparse.Namespace) -> None:
+    """Options a plug-in added to ``twin run`` mean nothing for a single run."""
+    for option in args.plugin_options:
         if getattr(args, option):
             flag = "--" + option.replace("_", "-")
             raise UserError(f"{args.config}: {flag} applies to experiment configs only")
-
-
-def _run_experiment(args: argparse.Namespace, config: ExperimentConfig) -> int:
-    if args.seed is not None:
-        config = config.model_copy(update={"seed": args.seed})
-    results = run_experiment(
-        config,
-        args.out or Path("results") / Path(args.config).stem,
-        executor=args.executor,
-        workers=args.workers,
-        scheduler=args.scheduler,
-        force_new=args.force_new,
-        retry_failed=args.retry_failed,
-        progress=not args.quiet and sys.stderr.isatty(),
-        source=args.config,
-    )
-    return _print_experiment(results)
-
-
-def _report(args: argparse.Namespace) -> int:
-    return _print_experiment(summarize_directory(Path(args.directory)))
-
-
-def _print_experiment(results: ExperimentResults) -> int:
-    runs = results.runs
-    print(results.headline())
-    not_ok = runs[runs["status"] != "ok"]
-    if results.report is not None:
-        print(f"\nreport: {results.report.html.resolve()}")
-    print(f"results: {results.directory.resolve()}")
-    if not not_ok.empty:
-        print(
-            f"twin: {len(not_ok)} of {len(runs)} runs did not finish ok "
-            f"({', '.join(not_ok['run_id'].head(5))}{', ...' if len(not_ok) > 5 else ''}); "
-            "their errors are in runs.parquet and the report",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
 
 
 def _show_progress(fraction: float) -> None:
@@ -211,8 +202,9 @@ def _check_out(out: Path) -> None:
     ):
         raise UserError(f"{out}: exists and is not a twin results directory; choose another --out")
     manifest = out / MANIFEST_NAME
-    if manifest.exists() and json.loads(manifest.read_text()).get("kind") == EXPERIMENT_KIND:
-        raise UserError(f"{out}: holds an experiment's results; choose another --out")
+    kind = json.loads(manifest.read_text()).get("kind") if manifest.exists() else None
+    if kind is not None:  # a single run's manifest has no kind; a plug-in's results do
+        raise UserError(f"{out}: holds results of kind {kind!r}, not a run's; choose another --out")
 
 
 def _write_atomically(result: RunResult, out: Path) -> None:
@@ -255,7 +247,7 @@ def _list(args: argparse.Namespace) -> int:
     for entry in registry.policies():
         domain = getattr(entry.cls, "domain", "?")
         print(f"  {entry.id:<32} [{domain}] {entry.description}")
-    for name, problem in sorted(registry.broken.items()):
+    for name, problem in sorted({**registry.broken, **args.broken}.items()):
         print(f"  {name:<32} BROKEN: {problem}")
     return 0
 

@@ -1,0 +1,100 @@
+"""The experiment part of the ``twin`` command, plugged in through ``twin.commands``.
+
+``twin run`` and ``twin validate`` hand a config with arms to :class:`ExperimentCommands`;
+it adds the batch options to ``twin run`` and the ``twin report`` command. The library
+(``twin.cli``) never imports this module: it finds it by its entry point, as it finds
+scenarios and policies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from experiments.checks import check_experiment
+from experiments.config import is_experiment, parse_experiment
+from experiments.runner import ExperimentResults, run_experiment, summarize_directory
+from twin.core.arguments import count
+
+
+class ExperimentCommands:
+    """Experiment configs for ``twin run`` / ``twin validate``, and ``twin report``."""
+
+    name = "experiments"
+
+    def accepts(self, data: dict[str, Any]) -> bool:
+        return is_experiment(data)
+
+    def add_run_options(self, run: argparse.ArgumentParser) -> list[str]:
+        """Add the batch options to ``twin run``; return their ``dest`` names."""
+        batch = run.add_argument_group("experiments")
+        options = [
+            batch.add_argument(
+                "--executor", choices=("inprocess", "process", "dask"), help="default: the config's"
+            ),
+            batch.add_argument(
+                "--workers", type=count, help="worker processes (default: all cores)"
+            ),
+            batch.add_argument("--scheduler", help="address of a running Dask scheduler"),
+            batch.add_argument(
+                "--force-new", action="store_true", help="discard the results in --out, start over"
+            ),
+            batch.add_argument("--retry-failed", action="store_true", help="run failed runs again"),
+        ]
+        return [option.dest for option in options]
+
+    def add_commands(self, commands: Any) -> None:
+        """Add ``twin report`` to the command's sub-commands."""
+        report = commands.add_parser("report", help="(re)write the report of an experiment")
+        report.add_argument("directory", help="results directory of 'twin run' on an experiment")
+        report.set_defaults(handler=_report)
+
+    def validate(self, path: str, data: dict[str, Any]) -> str:
+        experiment = parse_experiment(data, path)
+        check_experiment(experiment, path)
+        arms = ", ".join(arm.name for arm in experiment.arms)
+        return (
+            f"experiment {experiment.name!r}: {len(experiment.scenarios)} scenario(s), arms {arms}"
+        )
+
+    def run(self, args: argparse.Namespace, data: dict[str, Any]) -> int:
+        config = parse_experiment(data, args.config)
+        if args.seed is not None:
+            config = config.model_copy(update={"seed": args.seed})
+        results = run_experiment(
+            config,
+            args.out or Path("results") / Path(args.config).stem,
+            executor=args.executor,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            force_new=args.force_new,
+            retry_failed=args.retry_failed,
+            progress=not args.quiet and sys.stderr.isatty(),
+            source=args.config,
+        )
+        return _print_results(results)
+
+
+def _report(args: argparse.Namespace) -> int:
+    return _print_results(summarize_directory(Path(args.directory)))
+
+
+def _print_results(results: ExperimentResults) -> int:
+    """The headline table and where the report is; exit 1 when runs did not finish ok."""
+    runs = results.runs
+    print(results.headline())
+    if results.report is not None:
+        print(f"\nreport: {results.report.html.resolve()}")
+    print(f"results: {results.directory.resolve()}")
+    not_ok = runs[runs["status"] != "ok"]
+    if not_ok.empty:
+        return 0
+    shown = ", ".join(not_ok["run_id"].head(5)) + (", ..." if len(not_ok) > 5 else "")
+    print(
+        f"twin: {len(not_ok)} of {len(runs)} runs did not finish ok ({shown}); "
+        "their errors are in runs.parquet and the report",
+        file=sys.stderr,
+    )
+    return 1
