@@ -29,6 +29,8 @@ from twin.core.errors import UserError
 from twin.core.run import simulate
 
 CONNECT_TIMEOUT_S = 10.0
+POLL_S = 5.0
+NO_WORKERS_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -219,7 +221,7 @@ class DaskExecutor(Executor):
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None) -> None:
         try:
-            from dask.distributed import Client, LocalCluster, as_completed
+            from dask.distributed import Client, LocalCluster
         except ImportError:
             raise UserError(
                 "the dask executor needs dask.distributed: pip install 'twin[dask]'"
@@ -246,18 +248,34 @@ class DaskExecutor(Executor):
                     f"({type(error).__name__}); check the address and that it is running"
                 ) from None
         self.workers = workers or max(1, len(self._client.scheduler_info()["workers"]))
-        self._as_completed = as_completed()
         self._chunks: dict[str, tuple[Any, list[RunSpec]]] = {}
 
     def submit(self, chunk: list[RunSpec]) -> None:
         future = self._client.submit(run_chunk, chunk, pure=False)
         self._chunks[future.key] = (future, chunk)
-        self._as_completed.add(future)
 
     def next_done(self) -> list[RunOutcome]:
-        from distributed import KilledWorker
+        from distributed import KilledWorker, wait
 
-        future = next(self._as_completed)
+        futures = [future for future, _ in self._chunks.values()]
+        without_workers_since: float | None = None
+        while True:
+            try:
+                done, _ = wait(futures, timeout=POLL_S, return_when="FIRST_COMPLETED")
+                break
+            except TimeoutError:
+                # Tasks wait for workers forever; a cluster that lost them all must not
+                # leave the runner waiting with it.
+                if self._client.scheduler_info()["workers"]:
+                    without_workers_since = None
+                elif without_workers_since is None:
+                    without_workers_since = time.monotonic()
+                elif time.monotonic() - without_workers_since > NO_WORKERS_S:
+                    raise UserError(
+                        f"the Dask cluster has had no workers for {NO_WORKERS_S:.0f} s; "
+                        "finished runs are kept: run the same command again to resume"
+                    ) from None
+        future = min(done, key=lambda f: str(f.key))
         _, chunk = self._chunks.pop(future.key)
         try:
             outcomes: list[RunOutcome] = future.result()

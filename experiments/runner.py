@@ -242,7 +242,10 @@ def _execute(
         except WorkersLost as lost:
             for chunk in lost.chunks:
                 for spec in chunk:
-                    losses[spec.run_id] += MAX_LOSSES if lost.retried else 1
+                    # Dask gives up on a task that was on a dying worker three times,
+                    # which a bystander queued there can be too: one more try, alone,
+                    # tells them apart.
+                    losses[spec.run_id] += MAX_LOSSES - 1 if lost.retried else 1
                     if losses[spec.run_id] >= MAX_LOSSES:
                         finish(spec, _lost_outcome(spec, losses[spec.run_id]))
                     elif losses[spec.run_id] == 1:

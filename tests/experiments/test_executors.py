@@ -1,11 +1,13 @@
 """Executors change where runs happen, never what they produce."""
 
 import filecmp
+import threading
 
 import pytest
 
 from experiments.runner import run_experiment
 from tests.experiments.support import station_experiment
+from twin.core.errors import UserError
 
 
 @pytest.fixture(scope="module")
@@ -42,12 +44,22 @@ def test_a_run_that_kills_its_worker_is_lost_and_the_batch_goes_on(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_lost_dask_worker_loses_only_its_run(tmp_path):
-    # Dask reschedules a task whose worker died; after three deaths it gives up on it
-    # (KilledWorker) and the runner records the run as lost. The others all finish.
-    arm = '[[arms]]\nname = "oom"\npolicy = "tests.experiments.support:KillsItsWorker"\n'
-    config = station_experiment(tmp_path, extra=arm, replications="[replications]\ncount = 2")
-    results = run_experiment(config, tmp_path / "out", executor="dask", workers=2, report=False)
-    runs = results.runs.set_index("run_id")
-    assert (runs.loc[runs["arm"] == "oom", "status"] == "lost").all()
-    assert (runs.loc[runs["arm"] != "oom", "status"] == "ok").all()
+def test_a_dask_cluster_left_without_workers_stops_the_batch_with_one_line(tmp_path, monkeypatch):
+    # Tasks wait for workers forever; the runner must not wait with them.
+    from dask.distributed import LocalCluster
+
+    monkeypatch.setattr("experiments.executors.POLL_S", 0.2)
+    monkeypatch.setattr("experiments.executors.NO_WORKERS_S", 1.0)
+    config = station_experiment(
+        tmp_path, replications="[replications]\ncount = 12", horizon_s=600_000
+    )
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+    ) as cluster:
+        threading.Timer(2.0, cluster.scale, args=(0,)).start()
+        with pytest.raises(UserError, match="has had no workers for 1 s; finished runs are kept"):
+            run_experiment(
+                config, tmp_path / "out", scheduler=cluster.scheduler_address, report=False
+            )
+    finished = list((tmp_path / "out" / "parts").glob("*.json"))
+    assert 0 < len(finished) < 24
