@@ -37,15 +37,13 @@ def check_experiment(
     """
     registry = registry or default_registry()
     points = design_points(config.design, config.seed)
-    if not points:
-        raise ConfigError(source, "design", "the design has no points")
     for s, entry in enumerate(config.scenarios):
         for p, point in enumerate(points):
             where = f" (design point {p}: {point})" if point else ""
             try:
                 scenario = build_scenario(apply_point(entry, point), registry, source)
             except ConfigError as error:
-                raise _rekey(error, "scenario", f"scenarios.{s}", where) from None
+                raise _rekey(error, {"scenario": f"scenarios.{s}"}, where) from None
             except ValueError as error:
                 raise ConfigError(source, f"scenarios.{s}", f"{error}{where}") from None
         for a, arm in enumerate(config.arms):
@@ -53,19 +51,21 @@ def check_experiment(
                 policy = resolve_policy(arm.policy, arm.params, registry, source)
                 check_compatible(scenario, policy, source)
             except ConfigError as error:
-                raise _rekey(error, "policy.id", f"arms.{a}.policy", "") from None
+                renames = {"policy.id": f"arms.{a}.policy", "policy.params": f"arms.{a}.params"}
+                raise _rekey(error, renames) from None
     kpis, probes = _dry_run_names(config, points, registry, source)
     headline = headline_kpis(config, registry)
     _check_kpi_names(config, headline, kpis, probes, source)
     return points, headline
 
 
-def _rekey(error: ConfigError, old: str, new: str, suffix: str) -> ConfigError:
+def _rekey(error: ConfigError, renames: dict[str, str], suffix: str = "") -> ConfigError:
+    """``error`` with its key path spelled as in the experiment file, not a run config."""
     key_path = error.key_path
-    if key_path.startswith("policy.params"):
-        key_path = key_path.replace("policy.params", new.replace(".policy", ".params"), 1)
-    elif key_path.startswith(old):
-        key_path = new + key_path[len(old) :]
+    for old, new in renames.items():
+        if key_path == old or key_path.startswith(old + "."):
+            key_path = new + key_path[len(old) :]
+            break
     return ConfigError(error.source, key_path, error.problem + suffix)
 
 

@@ -32,8 +32,6 @@ A ``[design]`` table adds design points: a full-factorial ``grid``, a Latin hype
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -42,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from twin.core.config import read_toml, validation_error_to_config_error
 from twin.core.errors import ConfigError
+from twin.core.run import canonical_hash
 from twin.core.scenario import ScenarioConfig
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -201,9 +200,7 @@ class ExperimentConfig(Strict):
 
     def config_hash(self) -> str:
         """SHA-256 of what determines the results: everything but the executor."""
-        payload = self.model_dump(mode="json", exclude={"executor"})
-        text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return canonical_hash(self.model_dump(mode="json", exclude={"executor"}))
 
 
 def is_experiment(data: dict[str, Any]) -> bool:

@@ -116,13 +116,13 @@ def run_experiment(
         _warn_if_code_changed(previous, manifest)
     try:
         store = ResultStore.create_or_resume(directory, manifest, force_new)
-        # Runs whose workers died are retried; failed runs only when asked to.
-        retried = {LOST, "failed"} if retry_failed else {LOST}
-        records = {
-            run_id: record
-            for run_id, record in store.finished().items()
-            if record["status"] not in retried
-        }
+        records = store.finished()
+        # Runs whose workers died are run again; failed runs only when asked to.
+        again = {LOST, "failed"} if retry_failed else {LOST}
+        rerun = [run_id for run_id, record in records.items() if record["status"] in again]
+        store.forget(rerun)
+        for run_id in rerun:
+            del records[run_id]
         try:
             _execute_rounds(config, points, store, records, pool, progress)
         except KeyboardInterrupt:
@@ -136,15 +136,16 @@ def run_experiment(
             raise
     finally:
         pool.close()
-    return summarize_directory(directory, write=report, headline=headline)
+    return summarize_directory(directory, write=report, headline=headline, records=records)
 
 
 def _warn_if_code_changed(previous: dict[str, Any], current: dict[str, Any]) -> None:
     """Resuming after a code change mixes versions in one batch: say so, do not refuse."""
+    before = previous.get("versions", {})
     changes = [
-        f"{name} {previous['versions'].get(name)} -> {version}"
+        f"{name} {before.get(name)} -> {version}"
         for name, version in current["versions"].items()
-        if previous.get("versions", {}).get(name) != version
+        if before.get(name) != version
     ]
     if previous.get("git_commit") != current["git_commit"]:
         changes.append(f"git commit {previous.get('git_commit')} -> {current['git_commit']}")
@@ -202,7 +203,6 @@ def _execute_rounds(
             bar.grow(len(specs))
     finally:
         bar.close()
-    store.consolidate(records.values())
 
 
 def _execute(
@@ -278,11 +278,16 @@ def _lost_outcome(spec: RunSpec, times: int) -> RunOutcome:
 
 
 def summarize_directory(
-    directory: Path, *, write: bool = True, headline: tuple[str, ...] | None = None
+    directory: Path,
+    *,
+    write: bool = True,
+    headline: tuple[str, ...] | None = None,
+    records: dict[str, dict[str, Any]] | None = None,
 ) -> ExperimentResults:
     """Consolidate, summarise and (with ``write``) report the results found in ``directory``.
 
-    This is ``twin report DIR``; ``run_experiment`` ends with it.
+    This is ``twin report DIR``; ``run_experiment`` ends with it, passing the run
+    records it holds (the same as the part files) so they are not read again.
     """
     store = ResultStore(directory)
     manifest = store.manifest()
@@ -290,7 +295,7 @@ def summarize_directory(
     if headline is None:
         headline = headline_kpis(config, default_registry())
     points = design_points(config.design, config.seed)
-    runs, kpis = store.consolidate(store.finished().values())
+    runs, kpis = store.consolidate((records or store.finished()).values())
     arms = [arm.name for arm in config.arms]
     summary = summarize(runs, kpis, config.baseline, arms) if not runs.empty else pd.DataFrame()
     if not summary.empty:

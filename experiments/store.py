@@ -145,6 +145,12 @@ class ResultStore:
             records[record["run_id"]] = record
         return records
 
+    def forget(self, run_ids: Iterable[str]) -> None:
+        """Remove runs that will be run again, so that the parts stay the one record."""
+        for run_id in run_ids:
+            (self.directory / TIMESERIES / f"{run_id}.parquet").unlink(missing_ok=True)
+            (self.parts / f"{run_id}.json").unlink(missing_ok=True)
+
     def record(self, spec: RunSpec, outcome: RunOutcome, point: dict[str, Any]) -> dict[str, Any]:
         """Write one finished run; its part file appears last, so it marks completion."""
         if outcome.timeseries is not None and not outcome.timeseries.empty:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from models.dispatch.nearest_idle import NearestIdle
+from tests.factory.strategies import connected_graphs
 from twin.core.policy import BasePolicy, InvalidActionError
 from twin.core.world import World
 from twin.factory.agv import (
@@ -326,21 +327,12 @@ def test_a_fleet_of_none_keeps_every_request_waiting():
 @st.composite
 def plants(draw):
     """A random connected layout, a fleet whose battery forces charging, and requests."""
-    n = draw(st.integers(2, 6))
-    cells = draw(
-        st.lists(
-            st.tuples(st.integers(0, 4), st.integers(0, 4)), min_size=n, max_size=n, unique=True
-        )
-    )
-    names = [f"n{i}" for i in range(n)]
-    pairs = {(draw(st.integers(0, i - 1)), i) for i in range(1, n)}
-    extra = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=4))
-    pairs |= {(min(a, b), max(a, b)) for a, b in extra if a != b}
+    names, cells, pairs = draw(connected_graphs(min_nodes=2, max_nodes=6, grid=4, max_extra=4))
     chargers = draw(st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True))
     layout = Layout(
         LayoutSpec(
             nodes={name: (10.0 * x, 10.0 * y) for name, (x, y) in zip(names, cells, strict=True)},
-            edges=[(names[a], names[b]) for a, b in sorted(pairs)],
+            edges=[(names[a], names[b]) for a, b in pairs],
             chargers=chargers,
         )
     )

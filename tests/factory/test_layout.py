@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from tests.factory.strategies import connected_graphs
 from twin.factory.layout import Layout, LayoutSpec
 
 # A 3-4-5 triangle a-b-c plus a spur c-d of explicit length (a bent aisle).
@@ -135,18 +136,9 @@ def test_edges_come_from_toml_like_lists():
 @st.composite
 def connected_layouts(draw):
     """Random connected graphs: a random spanning tree plus random extra aisles."""
-    n = draw(st.integers(1, 8))
-    cells = draw(
-        st.lists(
-            st.tuples(st.integers(0, 9), st.integers(0, 9)), min_size=n, max_size=n, unique=True
-        )
-    )
-    names = [f"n{i}" for i in range(n)]
-    pairs = {(draw(st.integers(0, i - 1)), i) for i in range(1, n)}
-    extra = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=8))
-    pairs |= {(min(a, b), max(a, b)) for a, b in extra if a != b}
+    names, cells, pairs = draw(connected_graphs(min_nodes=1, max_nodes=8, grid=9, max_extra=8))
     edges = []
-    for a, b in sorted(pairs):
+    for a, b in pairs:
         if draw(st.booleans()):
             edges.append((names[a], names[b]))
         else:  # an explicit length at least the straight line, as a real aisle would be

@@ -18,10 +18,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 def seed(text: str) -> int:
     """A root seed: an integer in [0, 2**63)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seed must be an integer, got {text!r}") from None
+    value = _integer(text, "seed must be an integer")
     if not 0 <= value < 2**63:
         raise argparse.ArgumentTypeError(f"seed must be in [0, 2**63), got {value}")
     return value
@@ -29,10 +26,7 @@ def seed(text: str) -> int:
 
 def count(text: str) -> int:
     """A whole number >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    value = _integer(text, "expected a whole number")
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
@@ -52,6 +46,13 @@ def non_negative(text: str) -> float:
     if not value >= 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return value
+
+
+def _integer(text: str, expected: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{expected}, got {text!r}") from None
 
 
 def _number(text: str) -> float:

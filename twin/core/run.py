@@ -186,6 +186,11 @@ def config_hash(scenario_config: ScenarioConfig, policy_id: str, policy_params: 
         "scenario": scenario_config.model_dump(mode="json"),
         "policy": {"id": policy_id, "params": policy_params},
     }
+    return canonical_hash(payload)
+
+
+def canonical_hash(payload: Any) -> str:
+    """SHA-256 of ``payload`` as canonical JSON (sorted keys, no spaces)."""
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
