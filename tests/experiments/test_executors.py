@@ -2,6 +2,8 @@
 
 import filecmp
 import threading
+import time
+from pathlib import Path
 
 import pytest
 
@@ -56,10 +58,18 @@ def test_a_dask_cluster_left_without_workers_stops_the_batch_with_one_line(tmp_p
     with LocalCluster(
         n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"
     ) as cluster:
-        threading.Timer(2.0, cluster.scale, args=(0,)).start()
+        parts = tmp_path / "out" / "parts"
+        threading.Thread(target=scale_to_zero_after_a_run, args=(cluster, parts)).start()
         with pytest.raises(UserError, match="has had no workers for 1 s; finished runs are kept"):
             run_experiment(
                 config, tmp_path / "out", scheduler=cluster.scheduler_address, report=False
             )
     finished = list((tmp_path / "out" / "parts").glob("*.json"))
     assert 0 < len(finished) < 24
+
+
+def scale_to_zero_after_a_run(cluster, parts: Path) -> None:
+    deadline = time.monotonic() + 120
+    while not list(parts.glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    cluster.scale(0)
