@@ -77,6 +77,59 @@ def simulate(
         progress: called with the fraction of the horizon simulated, every 1%.
     """
     started = time.perf_counter()
+    run = prepare_run(
+        scenario_config,
+        policy,
+        seed,
+        policy_params=policy_params,
+        replication=replication,
+        registry=registry,
+        source=source,
+    )
+    run.world.run(scenario_config.horizon_s, scenario_config.warmup_s, progress)
+    return run.result(wall_s=time.perf_counter() - started)
+
+
+@dataclass
+class PreparedRun:
+    """A run built and ready to start: what :func:`simulate` does between building and
+    reading results, open for tools that watch the world while it runs (``twin.testing``).
+    """
+
+    config: ScenarioConfig
+    scenario: Scenario[Any]
+    policy: Policy[Any, Any]
+    world: World
+    seed: int
+    replication: tuple[int, ...]
+
+    def result(self, *, wall_s: float) -> RunResult:
+        """The KPIs, time series and manifest after ``world.run`` has returned."""
+        world = self.world
+        kpis = {**self.scenario.kpis(world), **ledger_kpis(world)}
+        timeseries = world.sampler.frame() if world.sampler else pd.DataFrame()
+        manifest = make_manifest(
+            self.config,
+            self.policy,
+            self.seed,
+            self.replication,
+            wall_s=wall_s,
+            factors=world.ledger.sources(),
+        )
+        return RunResult(kpis=kpis, timeseries=timeseries, manifest=manifest)
+
+
+def prepare_run(
+    scenario_config: ScenarioConfig,
+    policy: Policy[Any, Any] | str,
+    seed: int,
+    *,
+    policy_params: dict[str, Any] | None = None,
+    replication: tuple[int, ...] = (),
+    registry: Registry | None = None,
+    source: str = "<config>",
+) -> PreparedRun:
+    """Build the world of one run (arguments as :func:`simulate`) without running it."""
     registry = registry if registry is not None else default_registry()
     scenario = build_scenario(scenario_config, registry, source)
     policy_obj = resolve_policy(policy, policy_params or {}, registry, source)
@@ -95,18 +148,7 @@ def simulate(
         )
     )
     scenario.build(world, policy_obj)
-    world.run(scenario_config.horizon_s, scenario_config.warmup_s, progress)
-    kpis = {**scenario.kpis(world), **ledger_kpis(world)}
-    timeseries = world.sampler.frame() if world.sampler else pd.DataFrame()
-    manifest = make_manifest(
-        scenario_config,
-        policy_obj,
-        seed,
-        replication,
-        wall_s=time.perf_counter() - started,
-        factors=world.ledger.sources(),
-    )
-    return RunResult(kpis=kpis, timeseries=timeseries, manifest=manifest)
+    return PreparedRun(scenario_config, scenario, policy_obj, world, seed, replication)
 
 
 def build_scenario(

@@ -160,6 +160,46 @@ WAIT = DispatchAction(())
 """Assign nothing now."""
 
 
+def check_dispatch_action(
+    action: object, obs: DispatchObservation, policy_id: str
+) -> list[tuple[int, int]]:
+    """The ``(request, agv)`` pairs of ``action`` if a dispatch policy may answer it to
+    ``obs``; :class:`InvalidActionError` naming what is wrong if not."""
+
+    def invalid(reason: str) -> NoReturn:
+        raise InvalidActionError(policy_id, action, reason)
+
+    if type(action) is not DispatchAction:
+        invalid("expected DispatchAction(assignments=((request, agv), ...))")
+    assignments = action.assignments
+    if type(assignments) is not tuple:
+        invalid("assignments must be a tuple of (request, agv) pairs")
+    n_requests = len(obs.requests)
+    n_agvs = len(obs.agvs)
+    pairs: list[tuple[int, int]] = []
+    requests: set[int] = set()
+    agvs: set[int] = set()
+    # Checked as untyped values: a policy may return anything (numpy ints are fine).
+    for pair in cast("tuple[object, ...]", assignments):
+        if not (type(pair) is tuple and len(pair) == 2 and all(map(_is_index, pair))):
+            invalid(f"assignment {pair!r} is not a (request, agv) pair of ints")
+        r, a = int(pair[0]), int(pair[1])
+        if not 0 <= r < n_requests:
+            invalid(f"unknown request {r}: {n_requests} requests wait (0..{n_requests - 1})")
+        if r in requests:
+            invalid(f"request {r} is assigned twice")
+        if not 0 <= a < n_agvs:
+            invalid(f"unknown AGV {a}: the fleet has AGVs 0..{n_agvs - 1}")
+        if a in agvs:
+            invalid(f"AGV {a} is assigned twice")
+        if not obs.agvs[a].idle:
+            invalid(f"AGV {a} is busy ({obs.agvs[a].state}), not idle")
+        requests.add(r)
+        agvs.add(a)
+        pairs.append((r, a))
+    return pairs
+
+
 def _enough_range(layout: Layout, node: str, pickup: str, drop: str, range_m: float) -> bool:
     """Whether ``range_m`` covers node -> pickup -> drop -> nearest charger."""
     if math.isinf(range_m):
@@ -543,41 +583,7 @@ class AgvFleet:
             agv._wake = None
 
     def _check(self, action: object, obs: DispatchObservation) -> list[tuple[int, int]]:
-        """The assignments of a valid action; :class:`InvalidActionError` otherwise."""
-        if type(action) is not DispatchAction:
-            self._invalid(action, "expected DispatchAction(assignments=((request, agv), ...))")
-        assignments = action.assignments
-        if type(assignments) is not tuple:
-            self._invalid(action, "assignments must be a tuple of (request, agv) pairs")
-        n_requests = len(obs.requests)
-        n_agvs = len(obs.agvs)
-        pairs: list[tuple[int, int]] = []
-        requests: set[int] = set()
-        agvs: set[int] = set()
-        # Checked as untyped values: a policy may return anything (numpy ints are fine).
-        for pair in cast("tuple[object, ...]", assignments):
-            if not (type(pair) is tuple and len(pair) == 2 and all(map(_is_index, pair))):
-                self._invalid(action, f"assignment {pair!r} is not a (request, agv) pair of ints")
-            r, a = int(pair[0]), int(pair[1])
-            if not 0 <= r < n_requests:
-                self._invalid(
-                    action, f"unknown request {r}: {n_requests} requests wait (0..{n_requests - 1})"
-                )
-            if r in requests:
-                self._invalid(action, f"request {r} is assigned twice")
-            if not 0 <= a < n_agvs:
-                self._invalid(action, f"unknown AGV {a}: the fleet has AGVs 0..{n_agvs - 1}")
-            if a in agvs:
-                self._invalid(action, f"AGV {a} is assigned twice")
-            if not obs.agvs[a].idle:
-                self._invalid(action, f"AGV {a} is busy ({obs.agvs[a].state}), not idle")
-            requests.add(r)
-            agvs.add(a)
-            pairs.append((r, a))
-        return pairs
-
-    def _invalid(self, action: object, reason: str) -> NoReturn:
-        raise InvalidActionError(self.policy_id, action, reason)
+        return check_dispatch_action(action, obs, self.policy_id)
 
     # -- validation -----------------------------------------------------------------
     def _homes(self) -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from twin.core.policy import InvalidActionError
+
 MACHINE_STATES = ("idle", "starved", "busy", "blocked", "failed", "repair", "maintenance")
 """idle: stopped, waiting for a planned-maintenance technician or not yet started;
 starved: waiting for a part; blocked: holding a finished part the next buffer has no
@@ -62,3 +64,12 @@ class MaintenanceAction(NamedTuple):
 
 MAINTAIN = MaintenanceAction(maintain=True)
 CONTINUE = MaintenanceAction(maintain=False)
+
+
+def check_maintenance_action(action: object, policy_id: str) -> MaintenanceAction:
+    """``action`` if a maintenance policy may answer it; :class:`InvalidActionError` if not."""
+    if type(action) is not MaintenanceAction or type(action.maintain) is not bool:
+        raise InvalidActionError(
+            policy_id, action, "expected MaintenanceAction(maintain=True|False)"
+        )
+    return action

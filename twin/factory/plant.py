@@ -17,7 +17,7 @@ import numpy as np
 import simpy
 
 from twin.core.distributions import Distribution
-from twin.core.policy import InvalidActionError, Policy, PolicyContext
+from twin.core.policy import Policy, PolicyContext
 from twin.core.run import default_registry, resolve_policy
 from twin.core.scenario import KPI
 from twin.core.sensors import ReadingBoard, SensorFeed
@@ -36,6 +36,7 @@ from twin.factory.observation import (
     MAINTAIN,
     MaintenanceAction,
     MaintenanceObservation,
+    check_maintenance_action,
 )
 
 SECONDS_PER_HOUR = 3600.0
@@ -289,11 +290,7 @@ class Plant:
         )
 
     def _valid(self, action: object) -> MaintenanceAction:
-        if type(action) is not MaintenanceAction or type(action.maintain) is not bool:
-            raise InvalidActionError(
-                self.policy_id, action, "expected MaintenanceAction(maintain=True|False)"
-            )
-        return action
+        return check_maintenance_action(action, self.policy_id)
 
     # -- accounting -----------------------------------------------------------------
     def record_failure(self, machine: Machine) -> None:

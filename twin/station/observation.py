@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from twin.core.policy import InvalidActionError
+
 
 class StationObservation(NamedTuple):
     """The station as an arriving job finds it.
@@ -38,3 +40,10 @@ class StationAction(NamedTuple):
 
 ADMIT = StationAction(admit=True)
 REJECT = StationAction(admit=False)
+
+
+def check_station_action(action: object, policy_id: str) -> StationAction:
+    """``action`` if an admission policy may answer it; :class:`InvalidActionError` if not."""
+    if type(action) is not StationAction or type(action.admit) is not bool:
+        raise InvalidActionError(policy_id, action, "expected StationAction(admit=True|False)")
+    return action

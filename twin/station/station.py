@@ -10,8 +10,13 @@ import numpy as np
 import simpy
 
 from twin.core.distributions import Exponential
-from twin.core.policy import InvalidActionError, Policy
-from twin.station.observation import ADMIT, REJECT, StationAction, StationObservation
+from twin.core.policy import Policy
+from twin.station.observation import (
+    ADMIT,
+    REJECT,
+    StationObservation,
+    check_station_action,
+)
 
 if TYPE_CHECKING:
     from twin.core.sensors import ReadingBoard
@@ -134,12 +139,7 @@ class Station(mesa.Agent):
         return np.array([float(len(self.jobs.items))])
 
     def _check(self, action: object) -> None:
-        if type(action) is not StationAction or type(action.admit) is not bool:
-            raise InvalidActionError(
-                getattr(self.policy, "id", type(self.policy).__name__),
-                action,
-                "expected StationAction(admit=True|False)",
-            )
+        check_station_action(action, getattr(self.policy, "id", type(self.policy).__name__))
 
     def _reject(self) -> None:
         self.rejected.count += 1
