@@ -189,6 +189,50 @@ def test_an_existing_foreign_directory_is_not_overwritten(tmp_path, capsys, monk
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
 
 
+def test_a_single_run_can_be_given_on_the_command_line_alone(tmp_path, capsys, monkeypatch):
+    args = ["run", "--scenario", "station/mmc-v0", "--params", '{"servers": 3}']
+    args += ["--policy", "admission/queue-cap-v0", "--policy-params", '{"max_queue": 4}']
+    args += ["--horizon-s", "20000", "--seed", "5", "--out", "out", "--quiet"]
+    done = twin_here(capsys, monkeypatch, *args, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["scenario"]["params"] == {"servers": 3}
+    assert manifest["scenario"]["horizon_s"] == 20000
+    assert manifest["policy"]["id"] == "admission/queue-cap-v0"
+    assert manifest["policy"]["params"]["max_queue"] == 4
+    assert manifest["seed"] == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scenario", "station/mmc-v0", "--params", "{servers: 3}"], "--params: not valid JSON"),
+        (["--scenario", "station/mmc-v0", "--params", "[3]"], "expected a JSON object"),
+        (
+            ["--scenario", "station/mmc-v0", "--params", '{"servers": 0}'],
+            "<command line>: scenario.params.servers: Input should be greater than or equal to 1",
+        ),
+        (["--scenario", "nowhere/v0"], "<command line>: scenario.id: unknown scenario"),
+        (["--scenario", "station/mmc-v0", "--policy-params", "{}"], "needs --policy"),
+        ([], "needs a CONFIG file, or --scenario ID"),
+    ],
+)
+def test_bad_command_line_runs_are_one_line_exit_2(tmp_path, capsys, monkeypatch, args, message):
+    done = twin_here(capsys, monkeypatch, "run", *args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert message in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_config_file_and_inline_options_do_not_mix(tmp_path, capsys, monkeypatch):
+    config = str(write(tmp_path, GOOD))
+    for extra in (["--scenario", "station/mmc-v0"], ["--params", "{}"]):
+        done = twin_here(capsys, monkeypatch, "run", config, *extra, cwd=tmp_path)
+        assert done.returncode == 2
+        assert "--scenario" in done.stderr or "goes with --scenario" in done.stderr
+
+
 # Experiments: the same command, a config with arms.
 
 

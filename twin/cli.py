@@ -24,8 +24,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
 
-from twin.core.arguments import EXIT_USER_ERROR, OneLineParser, seed
-from twin.core.config import RunConfig, load_run_config, read_toml
+from twin.core.arguments import EXIT_USER_ERROR, OneLineParser, non_negative, positive, seed
+from twin.core.config import RunConfig, load_run_config, parse_run_config, read_toml
 from twin.core.errors import UserError
 from twin.core.files import current_umask
 from twin.core.run import RunResult, build_scenario, default_registry, resolve_policy, simulate
@@ -95,12 +95,22 @@ def _build_parser(kinds: list[ConfigKind], broken: dict[str, str]) -> argparse.A
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     run = commands.add_parser("run", help="run a config (one run or an experiment)")
-    run.add_argument("config", help="run or experiment config (TOML)")
+    run.add_argument("config", nargs="?", help="run or experiment config (TOML)")
     run.add_argument(
         "--out", help="results directory (default: results/<scenario>-seed<N> or <config name>)"
     )
     run.add_argument("--seed", type=seed, help="override the config's seed")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    inline = run.add_argument_group(
+        "a single run without a config file (what twin.testing prints to reproduce a failure)"
+    )
+    inline.add_argument("--scenario", metavar="ID", help="scenario id instead of a CONFIG")
+    inline.add_argument("--params", metavar="JSON", help="the scenario's params, a JSON object")
+    inline.add_argument("--policy", metavar="REF", help="policy id or package.module:Class")
+    inline.add_argument("--policy-params", metavar="JSON", help="the policy's params (JSON)")
+    inline.add_argument("--horizon-s", type=positive, help="simulated seconds (default: 1 day)")
+    inline.add_argument("--warmup-s", type=non_negative, help="warm-up, excluded from KPIs")
+    inline.add_argument("--tick-s", type=positive, help="simulated seconds per view step")
     plugin_options = [dest for kind in kinds for dest in kind.add_run_options(run)]
     run.set_defaults(handler=_run, plugin_options=plugin_options)
 
@@ -121,16 +131,48 @@ def _kind_of(args: argparse.Namespace, data: dict[str, Any]) -> ConfigKind | Non
     return next((kind for kind in args.kinds if kind.accepts(data)), None)
 
 
-def _resolve(path: str) -> RunConfig:
-    """Load a config and check that its scenario, policy and their params all resolve."""
-    config = load_run_config(path)
+def _resolve(config: RunConfig, source: str) -> RunConfig:
+    """Check that a config's scenario, policy and their params all resolve."""
     registry = default_registry()
-    scenario = build_scenario(config.scenario, registry, source=path)
+    scenario = build_scenario(config.scenario, registry, source=source)
     policy_ref = config.policy
     policy_id = policy_ref.id if policy_ref else scenario.default_policy
     params = policy_ref.params if policy_ref else {}
-    resolve_policy(policy_id, params, registry, source=path)
+    resolve_policy(policy_id, params, registry, source=source)
     return config
+
+
+INLINE_OPTIONS = ("params", "policy", "policy_params", "horizon_s", "warmup_s", "tick_s")
+COMMAND_LINE = "<command line>"
+
+
+def _inline_config(args: argparse.Namespace) -> RunConfig:
+    """The run config that ``--scenario`` and its companion options describe."""
+    scenario: dict[str, Any] = {"id": args.scenario, "horizon_s": args.horizon_s or 86_400.0}
+    if args.params is not None:
+        scenario["params"] = _json_object(args.params, "--params")
+    if args.warmup_s is not None:
+        scenario["warmup_s"] = args.warmup_s
+    if args.tick_s is not None:
+        scenario["tick_s"] = args.tick_s
+    data: dict[str, Any] = {"scenario": scenario, "seed": args.seed or 0}
+    if args.policy is not None:
+        data["policy"] = {"id": args.policy}
+        if args.policy_params is not None:
+            data["policy"]["params"] = _json_object(args.policy_params, "--policy-params")
+    elif args.policy_params is not None:
+        raise UserError("--policy-params needs --policy")
+    return parse_run_config(data, COMMAND_LINE)
+
+
+def _json_object(text: str, option: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{option}: not valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise UserError(f"{option}: expected a JSON object {{...}}, got {type(value).__name__}")
+    return value
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -139,19 +181,33 @@ def _validate(args: argparse.Namespace) -> int:
     if kind is not None:
         print(f"{args.config}: ok ({kind.validate(args.config, data)})")
         return 0
-    config = _resolve(args.config)
+    config = _resolve(load_run_config(args.config), args.config)
     policy = config.policy.id if config.policy else "(scenario default)"
     print(f"{args.config}: ok (scenario {config.scenario.id}, policy {policy})")
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
-    data = read_toml(args.config)
-    kind = _kind_of(args, data)
-    if kind is not None:
-        return kind.run(args, data)
-    _refuse_plugin_options(args)
-    config = _resolve(args.config)
+    given_inline = [name for name in INLINE_OPTIONS if getattr(args, name) is not None]
+    if args.scenario is not None:
+        if args.config is not None:
+            raise UserError(f"{args.config}: give a CONFIG file or --scenario, not both")
+        _refuse_plugin_options(args)
+        source = COMMAND_LINE
+        config = _resolve(_inline_config(args), source)
+    elif args.config is None:
+        raise UserError("twin run needs a CONFIG file, or --scenario ID for a single run")
+    elif given_inline:
+        flag = "--" + given_inline[0].replace("_", "-")
+        raise UserError(f"{args.config}: {flag} goes with --scenario, not with a config file")
+    else:
+        data = read_toml(args.config)
+        kind = _kind_of(args, data)
+        if kind is not None:
+            return kind.run(args, data)
+        _refuse_plugin_options(args)
+        source = args.config
+        config = _resolve(load_run_config(args.config), source)
     seed = args.seed if args.seed is not None else config.seed
     out = Path(args.out) if args.out else _default_out(config, seed)
     _check_out(out)
@@ -162,7 +218,7 @@ def _run(args: argparse.Namespace) -> int:
         policy_id or scenario_cls.default_policy,
         seed,
         policy_params=config.policy.params if config.policy else None,
-        source=args.config,
+        source=source,
         progress=None if args.quiet or not sys.stderr.isatty() else _show_progress,
     )
     _write_atomically(result, out)
@@ -176,7 +232,8 @@ def _refuse_plugin_options(args: argparse.Namespace) -> None:
     for option in args.plugin_options:
         if getattr(args, option):
             flag = "--" + option.replace("_", "-")
-            raise UserError(f"{args.config}: {flag} applies to experiment configs only")
+            where = args.config or COMMAND_LINE
+            raise UserError(f"{where}: {flag} applies to experiment configs only")
 
 
 def _show_progress(fraction: float) -> None:

@@ -70,11 +70,15 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 
 def load_run_config(path: str | Path) -> RunConfig:
     """Read and validate a run config (structure only; ids are checked when resolved)."""
-    data = read_toml(path)
+    return parse_run_config(read_toml(path), str(path))
+
+
+def parse_run_config(data: dict[str, Any], source: str) -> RunConfig:
+    """Validate a run config given as a mapping (from a file or the command line)."""
     try:
         return RunConfig.model_validate(data)
     except ValidationError as error:
-        raise validation_error_to_config_error(error, str(path), model=RunConfig) from None
+        raise validation_error_to_config_error(error, source, model=RunConfig) from None
 
 
 def validation_error_to_config_error(
