@@ -104,6 +104,7 @@ BoolArray = npt.NDArray[np.bool_]
 
 SENSOR_CHANNELS = ("vibration_rms_mm_s", "temperature_c", "pressure_bar", "humidity_pct")
 """The columns of ``signals_out``, in order."""
+_CHANNELS = len(SENSOR_CHANNELS)
 
 SECONDS_PER_HOUR = 3600.0
 
@@ -173,6 +174,11 @@ def advance(
     array must have ``n = len(h)`` rows: Numba does not check bounds, so call it through
     :func:`step` unless the shapes are known to be right. NaN inputs give NaN outputs.
     """
+    # The loop body has no early exit and only selects (no work skipped on a branch), and
+    # the signals are stored through a flat view at the constant stride _CHANNELS: as
+    # ``signals_out[i, k]``, the row stride is a run-time value and LLVM cannot vectorise
+    # the loop ("cannot identify array bounds"); as ``flat[4 * i + k]`` it can.
+    flat = signals_out.reshape(-1)
     for i in range(h.shape[0]):
         running = load[i]
         if running < 0.0:  # written so that NaN passes through and shows up downstream
@@ -189,15 +195,16 @@ def advance(
         h[i] = level
         failed_out[i] = level >= threshold[i]
         vibration = vib_base_mm_s[i] * (VIB_IDLE_SHARE + VIB_LOAD_SHARE * running)
-        signals_out[i, 0] = vibration + vib_wear_mm_s[i] * (level * level)
-        signals_out[i, 1] = heated_c + level * wear_heat_c
-        pressure = 0.0
-        if running > 0.0:
-            pressure = pressure_nominal_bar[i] * (1.0 - leak[i] * level)
-            if pressure < 0.0:
-                pressure = 0.0
-        signals_out[i, 2] = pressure
-        signals_out[i, 3] = ambient_humidity_pct
+        pressure = pressure_nominal_bar[i] * (1.0 - leak[i] * level)
+        if pressure < 0.0:
+            pressure = 0.0
+        if not running > 0.0:  # stopped (or NaN load): no pressure
+            pressure = 0.0
+        row = _CHANNELS * i
+        flat[row] = vibration + vib_wear_mm_s[i] * (level * level)
+        flat[row + 1] = heated_c + level * wear_heat_c
+        flat[row + 2] = pressure
+        flat[row + 3] = ambient_humidity_pct
 
 
 def advance_reference(
