@@ -1,0 +1,290 @@
+"""SUMO networks and demand read into twin: structure, signal programmes, routes, bad input."""
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sumolib
+
+from twin.core.errors import ConfigError
+from twin.traffic.demand import RateProfile, Router, TripTable, VehicleType, poisson_trips
+from twin.traffic.sumo import read_net, read_routes, write_routes
+from twin.traffic.sumo_tools import generate_grid, random_trips
+
+
+@pytest.fixture(scope="module")
+def grid3(tmp_path_factory) -> Path:
+    """A 3x3 signalised grid as netgenerate builds it, one lane, 200 m blocks."""
+    return generate_grid(tmp_path_factory.mktemp("net") / "grid3.net.xml", columns=3, rows=3)
+
+
+@pytest.fixture(scope="module")
+def grid3_routes(grid3) -> Path:
+    return random_trips(grid3, grid3.with_name("grid3.rou.xml"), end_s=600, period_s=2, seed=7)
+
+
+def one_line(error: pytest.ExceptionInfo[ConfigError]) -> str:
+    text = str(error.value)
+    assert "\n" not in text
+    return text
+
+
+def test_a_grid_keeps_its_edges_lengths_speeds_and_connections(grid3):
+    net = read_net(grid3)
+    sumo = sumolib.net.readNet(str(grid3))
+    sumo_edges = [e for e in sumo.getEdges() if e.getFunction() == ""]
+    # 9 junctions with 4 incoming legs each, and 12 streets out to the fringe.
+    assert len(net.edges) == len(sumo_edges) == 9 * 4 + 12
+    for edge in sumo_edges:
+        twin_edge = net.edges[net.edge_index(edge.getID())]
+        assert twin_edge.length_m == pytest.approx(edge.getLength())
+        assert twin_edge.speed_mps == pytest.approx(edge.getSpeed())
+        assert twin_edge.lanes == edge.getLaneNumber()
+        assert net.nodes[twin_edge.from_node].id == edge.getFromNode().getID()
+        assert {net.edges[k].id for k in net.successors[net.edge_index(edge.getID())]} == {
+            e.getID() for e in edge.getOutgoing()
+        }
+    # No turnarounds: right, straight and left at each of the 9 junctions' 4 approaches.
+    assert len(net.movements) == 9 * 4 * 3
+    assert sorted(m.turn for m in net.movements) == sorted("rsl" * 36)
+    assert len(net.intersections) == 9
+    # Trips start on the 12 streets that come in from the fringe and end on 12 going out.
+    assert len(net.entry_edges) == len(net.exit_edges) == 12
+
+
+def test_movements_carry_their_internal_lanes(grid3):
+    net = read_net(grid3)
+    sumo = sumolib.net.readNet(str(grid3), withInternal=True)
+    for m in net.movements:
+        src, dst = net.edges[m.from_edge], net.edges[m.to_edge]
+        (conn,) = sumo.getEdge(src.id).getConnections(sumo.getEdge(dst.id))
+        lane = sumo.getLane(conn.getViaLaneID())
+        assert m.length_m >= lane.getLength() > 0  # a left turn has two internal lanes
+        assert m.speed_mps == pytest.approx(lane.getSpeed(), rel=0.05)
+        assert m.turn == conn.getDirection()
+
+
+def test_signal_programmes_are_sumos_guess_with_safe_greens(grid3):
+    net = read_net(grid3)
+    sumo = sumolib.net.readNet(str(grid3), withPrograms=True)
+    for inter in net.intersections:
+        program = inter.program
+        assert program is not None
+        (sumo_program,) = sumo.getTLS(inter.id).getPrograms().values()
+        phases = sumo_program.getPhases()
+        # SUMO's two green phases, each followed by its yellow: 42 + 3 s each.
+        assert len(program.phases) == 2
+        assert [p.green_s for p in program.phases] == [phases[0].duration, phases[2].duration]
+        assert [p.yellow_s for p in program.phases] == [phases[1].duration, phases[3].duration]
+        assert program.cycle_s == sum(p.duration for p in phases) == 90
+        assert [p.state for p in program.phases] == [phases[0].state, phases[2].state]
+        for phase in program.phases:
+            assert inter.conflicting_greens(phase.state) == []
+        assert np.array_equal(inter.foes, inter.foes.T)
+        assert not np.any(inter.yields & inter.yields.T)
+
+
+def test_permissive_left_turns_yield_to_oncoming_traffic(grid3):
+    net = read_net(grid3)
+    for inter in net.intersections:
+        for phase in inter.program.phases:
+            for i, c in enumerate(phase.state):
+                if c != "g":
+                    continue
+                assert net.movements[inter.movements[i]].turn == "l"
+                # It crosses a protected green of this phase, and yields to it.
+                crossed = [j for j in phase.green if inter.foes[i, j] and phase.state[j] == "G"]
+                assert crossed
+                assert all(inter.yields[i, j] for j in crossed)
+                assert not any(inter.yields[j, i] for j in crossed)
+
+
+def test_routes_are_read_edge_for_edge(grid3, grid3_routes):
+    net = read_net(grid3)
+    table = read_routes(net, grid3_routes)
+    vehicles = list(sumolib.xml.parse(str(grid3_routes), "vehicle"))
+    assert len(table) == len(vehicles) == 300
+    for k, vehicle in enumerate(vehicles):  # already in departure order
+        assert table.depart_s[k] == float(vehicle.depart)
+        edges = vehicle.route[0].edges.split()
+        assert [net.edges[e].id for e in table.route(k)] == edges
+    assert table.vtypes == (VehicleType(id="DEFAULT_VEHTYPE"),)
+
+
+def test_trips_are_routed_by_twin_between_their_edges(grid3, grid3_routes):
+    net = read_net(grid3)
+    trips_file = grid3_routes.with_name("grid3.trips.xml")
+    table = read_routes(net, trips_file)
+    trips = list(sumolib.xml.parse(str(trips_file), "trip"))
+    assert len(table) == len(trips)
+    router = Router(net)
+    for k, trip in enumerate(trips):
+        route = table.route(k)
+        assert net.edges[route[0]].id == trip.attr_from
+        assert net.edges[route[-1]].id == trip.to
+        assert np.array_equal(route, router.route(route[0], route[-1]))
+
+
+def test_vehicle_types_flows_and_route_references(grid3, tmp_path):
+    net = read_net(grid3)
+    a, b = net.entry_edges[0], net.exit_edges[-1]
+    route = " ".join(net.edges[e].id for e in Router(net).route(a, b))
+    path = tmp_path / "demand.rou.xml"
+    path.write_text(
+        textwrap.dedent(f"""\
+        <routes>
+            <vType id="bus" length="12" accel="1.2" decel="4" sigma="0.2" maxSpeed="20"
+                   speedFactor="normc(0.9,0.05,0.2,2)" emissionClass="HBEFA3/PC_G_EU6"/>
+            <route id="r0" edges="{route}"/>
+            <vehicle id="v0" depart="5" type="bus" route="r0"/>
+            <flow id="f" begin="10" end="40" period="10" route="r0"/>
+            <flow id="g" begin="0" end="60" number="3">
+                <route edges="{route}"/>
+            </flow>
+            <flow id="h" begin="0" end="3600" vehsPerHour="120" from="{net.edges[a].id}"
+                  to="{net.edges[b].id}" number="2"/>
+        </routes>
+        """)
+    )
+    table = read_routes(net, path)
+    # As SUMO inserts them (checked against sumo 1.28): v0 at 5; f at 10, 20, 30 (end is
+    # exclusive); g at 0, 20, 40 (three spread over 60 s); h at 0, 30 (120 per hour).
+    assert table.depart_s.tolist() == [0, 0, 5, 10, 20, 20, 30, 30, 40]
+    bus = table.vtypes[int(table.vtype[2])]
+    assert bus == VehicleType(
+        id="bus",
+        length_m=12,
+        accel_mps2=1.2,
+        decel_mps2=4,
+        emergency_decel_mps2=9,
+        sigma=0.2,
+        max_speed_mps=20,
+        speed_factor_mean=0.9,
+        speed_factor_std=0.05,
+        emission_class="PC_G_EU6",
+    )
+    for k in range(len(table)):
+        assert " ".join(net.edges[e].id for e in table.route(k)) == route
+
+
+def test_twins_own_demand_round_trips_through_a_sumo_route_file(grid3, tmp_path):
+    net = read_net(grid3)
+    rng = np.random.default_rng(np.random.SeedSequence(5))
+    trips = poisson_trips(net, RateProfile((0.0,), (0.2,)), 600.0, rng)
+    path = write_routes(tmp_path / "twin.rou.xml", net, trips)
+    again = read_routes(net, path)
+    assert isinstance(again, TripTable)
+    assert np.array_equal(again.depart_s, trips.depart_s)
+    assert np.array_equal(again.route_edges, trips.route_edges)
+    assert np.array_equal(again.route_start, trips.route_start)
+    assert again.vtypes == trips.vtypes
+
+
+# -- bad input: one line naming the file and the element --------------------------------
+
+
+def test_a_file_that_is_not_a_sumo_network(grid3, grid3_routes, tmp_path):
+    with pytest.raises(ConfigError) as error:
+        read_net(grid3_routes)
+    assert one_line(error).startswith(f"{grid3_routes}: not a SUMO network")
+    assert "root element is <routes>, expected <net>" in str(error.value)
+    text = tmp_path / "city.net.xml"
+    text.write_text("name,x,y\nA,0,0\n")
+    with pytest.raises(ConfigError) as error:
+        read_net(text)
+    assert one_line(error).startswith(f"{text}: not a SUMO network (.net.xml): not XML")
+    with pytest.raises(ConfigError) as error:
+        read_net(tmp_path / "nowhere.net.xml")
+    assert one_line(error) == f"{tmp_path / 'nowhere.net.xml'}: no such file"
+
+
+def test_a_route_over_a_missing_edge(grid3, grid3_routes, tmp_path):
+    net = read_net(grid3)
+    path = tmp_path / "bad.rou.xml"
+    text = grid3_routes.read_text()
+    first = next(iter(sumolib.xml.parse(str(grid3_routes), "vehicle")))
+    edge = first.route[0].edges.split()[1]
+    path.write_text(text.replace(f" {edge} ", " Atlantis ", 1))
+    with pytest.raises(ConfigError) as error:
+        read_routes(net, path)
+    line = one_line(error)
+    assert line.startswith(f"{path}: vehicle '{first.id}': route uses edge 'Atlantis'")
+    assert "not a car edge of network 'grid3'" in line
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('<vehicle id="a" depart="0" route="nope"/>', "vehicle 'a': uses route 'nope'"),
+        ('<vehicle id="a" depart="triggered" route="r"/>', "depart 'triggered'"),
+        ('<vehicle id="a" depart="-1" route="r"/>', "depart must be >= 0"),
+        ('<vehicle id="a" depart="1" type="lorry" route="r"/>', "unknown vehicle type 'lorry'"),
+        ('<flow id="f" begin="0" end="9" probability="0.1" route="r"/>', "random flows"),
+        ('<routeDistribution id="d"/>', "<routeDistribution> is not supported"),
+        ('<vType id="t" carFollowModel="IDM"/>', "twin drives Krauss only"),
+        ('<vType id="t" accel="-2"/>', "accel_mps2 must be > 0"),
+        ('<trip id="t" depart="0" from="A" to="B"/>', "route uses edge 'A'"),
+    ],
+)
+def test_demand_that_twin_cannot_drive_is_one_line(grid3, tmp_path, body, expected):
+    net = read_net(grid3)
+    route = " ".join(
+        net.edges[e].id for e in Router(net).route(net.entry_edges[0], net.exit_edges[0])
+    )
+    path = tmp_path / "bad.rou.xml"
+    path.write_text(f'<routes><route id="r" edges="{route}"/>{body}</routes>')
+    with pytest.raises(ConfigError) as error:
+        read_routes(net, path)
+    line = one_line(error)
+    assert line.startswith(f"{path}: ")
+    assert expected in line
+
+
+def test_disconnected_route_is_one_line(grid3, tmp_path):
+    net = read_net(grid3)
+    a, b = net.entry_edges[0], net.entry_edges[1]
+    path = tmp_path / "bad.rou.xml"
+    path.write_text(
+        f'<routes><vehicle id="x" depart="0"><route edges="{net.edges[a].id} '
+        f'{net.edges[b].id}"/></vehicle></routes>'
+    )
+    with pytest.raises(ConfigError) as error:
+        read_routes(net, path)
+    assert "vehicle 'x': route goes from edge" in one_line(error)
+
+
+def test_a_programme_with_conflicting_greens_is_refused(grid3, tmp_path):
+    text = grid3.read_text()
+    bad = tmp_path / "bad.net.xml"
+    # Every signal green at once in the first phase of every light.
+    bad.write_text(text.replace('state="GGgrrrGGgrrr"', 'state="GGGGGGGGGGGG"'))
+    with pytest.raises(ConfigError) as error:
+        read_net(bad)
+    line = one_line(error)
+    assert line.startswith(f"{bad}: cannot be driven in twin: intersection ")
+    assert "conflicting greens" in line
+
+
+def test_a_cycle_that_starts_in_yellow_keeps_its_timing(grid3, tmp_path):
+    text = grid3.read_text()
+    rotated = tmp_path / "rotated.net.xml"
+    # Move the last yellow to the front of every programme: the cycle starts at t = 3 s.
+    old = (
+        '<phase duration="42" state="GGgrrrGGgrrr"/>\n'
+        '        <phase duration="3"  state="yyyrrryyyrrr"/>\n'
+        '        <phase duration="42" state="rrrGGgrrrGGg"/>\n'
+        '        <phase duration="3"  state="rrryyyrrryyy"/>'
+    )
+    new = (
+        '<phase duration="3"  state="rrryyyrrryyy"/>\n'
+        '        <phase duration="42" state="GGgrrrGGgrrr"/>\n'
+        '        <phase duration="3"  state="yyyrrryyyrrr"/>\n'
+        '        <phase duration="42" state="rrrGGgrrrGGg"/>'
+    )
+    assert old in text
+    rotated.write_text(text.replace(old, new))
+    for inter in read_net(rotated).intersections:
+        assert inter.program.cycle_s == 90
+        assert inter.program.offset_s == 3
+        assert [p.yellow_s for p in inter.program.phases] == [3, 3]

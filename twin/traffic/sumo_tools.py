@@ -1,0 +1,309 @@
+"""Run SUMO from its PyPI wheel (``eclipse-sumo``): grids, random trips, runs, tripinfo.
+
+This is what puts twin beside SUMO in the fidelity test and the speed benchmark; twin
+itself never needs SUMO to run. The binaries and tools are found through the ``sumo``
+package (``sumo.SUMO_HOME``), never through a path on one machine, so ``pip install
+'twin[sumo]'`` (or the ``dev`` extra) is all a user or CI needs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from twin.core.errors import UserError
+
+SUMO_MISSING = "SUMO is not installed; install it with: pip install 'twin[sumo]'"
+
+MG_PER_KG = 1e6
+
+
+def sumo_home() -> Path:
+    """The SUMO installation of the ``eclipse-sumo`` wheel."""
+    try:
+        import sumo  # optional dependency: asked for only here
+    except ImportError:
+        raise UserError(SUMO_MISSING) from None
+    return Path(sumo.SUMO_HOME)
+
+
+def sumo_binary(name: str) -> Path:
+    """A SUMO executable, e.g. ``"sumo"`` or ``"netgenerate"``."""
+    path = sumo_home() / "bin" / name
+    if not path.is_file():
+        raise UserError(f"SUMO binary {name!r} not found in {path.parent}")
+    return path
+
+
+def sumo_tool(relative: str) -> Path:
+    """A script of SUMO's ``tools`` folder, e.g. ``"randomTrips.py"``."""
+    path = sumo_home() / "tools" / relative
+    if not path.is_file():
+        raise UserError(f"SUMO tool {relative!r} not found in {path.parent}")
+    return path
+
+
+def _run(args: Sequence[str | Path], what: str) -> subprocess.CompletedProcess[str]:
+    """Run one SUMO program; a failure raises with the tail of its messages."""
+    env = dict(os.environ, SUMO_HOME=str(sumo_home()))
+    # The arguments are a list (no shell) of paths and numbers we composed ourselves.
+    done = subprocess.run(  # noqa: S603
+        [str(a) for a in args], capture_output=True, text=True, env=env, check=False
+    )
+    if done.returncode != 0:
+        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-8:])
+        raise RuntimeError(f"{what} failed (exit {done.returncode}):\n{tail}")
+    return done
+
+
+def generate_grid(
+    out: Path,
+    *,
+    columns: int,
+    rows: int,
+    block_m: float = 200.0,
+    attach_m: float | None = None,
+    lanes: int = 1,
+    speed_mps: float = 13.89,
+    signals: bool = True,
+) -> Path:
+    """A grid network by ``netgenerate --grid``, with SUMO's guessed fixed-time programmes.
+
+    Args:
+        out: the ``.net.xml`` file to write.
+        columns, rows: junctions along x and y.
+        block_m: length of every street between two junctions.
+        attach_m: length of the dead-end streets attached to the boundary junctions
+            (where trips start and end); none attaches the block length.
+        lanes: lanes per direction.
+        speed_mps: speed limit of every street.
+        signals: every junction with a traffic light (SUMO guesses its programme).
+    """
+    args: list[str | Path] = [
+        sumo_binary("netgenerate"),
+        "--grid",
+        "--grid.x-number", str(columns),
+        "--grid.y-number", str(rows),
+        "--grid.length", repr(block_m),
+        "--grid.attach-length", repr(block_m if attach_m is None else attach_m),
+        "--default.lanenumber", str(lanes),
+        "--default.speed", repr(speed_mps),
+        "--no-turnarounds", "true",
+        "--output-file", out,
+    ]  # fmt: skip
+    if signals:
+        # Dead ends at the fringe get no light: SUMO drops a light that controls nothing.
+        args += ["--default.junctions.type", "traffic_light"]
+    _run(args, "netgenerate")
+    return out
+
+
+def random_trips(
+    net: Path,
+    out: Path,
+    *,
+    end_s: float,
+    period_s: float,
+    seed: int,
+    begin_s: float = 0.0,
+    fringe_only: bool = True,
+    routes: bool = True,
+) -> Path:
+    """Random trips by SUMO's ``randomTrips.py``, routed by ``duarouter`` when ``routes``.
+
+    One trip every ``period_s`` seconds from ``begin_s`` to ``end_s``; with ``fringe_only``
+    every trip starts and ends on a street at the edge of the network. Returns the route
+    file (``routes``) or the trip file.
+    """
+    trips = out.with_name(out.name.replace(".rou.xml", "") + ".trips.xml") if routes else out
+    args: list[str | Path] = [
+        sys.executable,
+        sumo_tool("randomTrips.py"),
+        "--net-file", net,
+        "--output-trip-file", trips,
+        "--begin", repr(begin_s),
+        "--end", repr(end_s),
+        "--period", repr(period_s),
+        "--seed", str(seed),
+        # Plain trips: departure speed and lane are the vehicle type's business.
+        "--fringe-start-attributes", "",
+    ]  # fmt: skip
+    if fringe_only:
+        args += ["--fringe-factor", "max"]
+    if routes:
+        args += ["--route-file", out]
+    _run(args, "randomTrips.py")
+    return out
+
+
+@dataclass(frozen=True)
+class TripInfo:
+    """SUMO's ``--tripinfo-output``: one entry per finished trip, SI units."""
+
+    ids: list[str]
+    depart_s: np.ndarray
+    arrival_s: np.ndarray
+    duration_s: np.ndarray
+    route_length_m: np.ndarray
+    time_loss_s: np.ndarray
+    waiting_time_s: np.ndarray
+    waiting_count: np.ndarray
+    depart_delay_s: np.ndarray
+    co2_kg: np.ndarray
+    fuel_kg: np.ndarray
+    nox_kg: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def summary(self) -> dict[str, float]:
+        """Network-wide KPIs with SUMO's tripinfo definitions."""
+        n = len(self)
+        return {
+            "trips_completed": float(n),
+            "trip_duration_mean_s": float(self.duration_s.mean()) if n else float("nan"),
+            "time_loss_mean_s": float(self.time_loss_s.mean()) if n else float("nan"),
+            "waiting_time_mean_s": float(self.waiting_time_s.mean()) if n else float("nan"),
+            "stops_mean": float(self.waiting_count.mean()) if n else float("nan"),
+            "depart_delay_mean_s": float(self.depart_delay_s.mean()) if n else float("nan"),
+            "vehicle_km": float(self.route_length_m.sum() / 1000.0),
+            "co2_kg": float(self.co2_kg.sum()),
+            "fuel_kg": float(self.fuel_kg.sum()),
+            "nox_kg": float(self.nox_kg.sum()),
+        }
+
+
+def read_tripinfo(path: Path) -> TripInfo:
+    """Read a tripinfo file SUMO wrote (emissions are zero without the emissions device)."""
+    names = (
+        "depart",
+        "arrival",
+        "duration",
+        "routeLength",
+        "timeLoss",
+        "waitingTime",
+        "waitingCount",
+        "departDelay",
+    )
+    columns: dict[str, list[float]] = {name: [] for name in (*names, "CO2", "fuel", "NOx")}
+    ids: list[str] = []
+    emissions: dict[str, str] = {}
+    # SUMO's own output, parsed as it streams by (files of ~10^5 trips).
+    for _, element in ET.iterparse(path):  # noqa: S314
+        if element.tag == "emissions":
+            emissions = element.attrib
+        elif element.tag == "tripinfo":
+            attrib = element.attrib
+            ids.append(attrib["id"])
+            for name in names:
+                columns[name].append(float(attrib[name]))
+            for gas in ("CO2", "fuel", "NOx"):
+                columns[gas].append(float(emissions.get(f"{gas}_abs", 0.0)))
+            emissions = {}
+            element.clear()
+    arrays = {name: np.asarray(values, dtype=float) for name, values in columns.items()}
+    return TripInfo(
+        ids=ids,
+        depart_s=arrays["depart"],
+        arrival_s=arrays["arrival"],
+        duration_s=arrays["duration"],
+        route_length_m=arrays["routeLength"],
+        time_loss_s=arrays["timeLoss"],
+        waiting_time_s=arrays["waitingTime"],
+        waiting_count=arrays["waitingCount"],
+        depart_delay_s=arrays["departDelay"],
+        co2_kg=arrays["CO2"] / MG_PER_KG,
+        fuel_kg=arrays["fuel"] / MG_PER_KG,
+        nox_kg=arrays["NOx"] / MG_PER_KG,
+    )
+
+
+@dataclass(frozen=True)
+class SumoRun:
+    """What one SUMO run reported about itself, and its trips."""
+
+    trips: TripInfo
+    updates_per_s: float
+    """SUMO's own count of vehicle updates per wall-clock second of simulation."""
+    wall_s: float
+    """SUMO's own wall-clock time of the simulation loop (loading excluded)."""
+    inserted: int
+    running: int
+    waiting: int
+    teleports: int
+    collisions: int
+    statistics: dict[str, Any]
+
+
+def run_sumo(
+    net: Path,
+    routes: Path,
+    out_dir: Path,
+    *,
+    end_s: float,
+    step_s: float = 1.0,
+    additional: Sequence[Path] = (),
+    seed: int = 0,
+    emissions: bool = True,
+    extra_args: Sequence[str] = (),
+) -> SumoRun:
+    """Simulate ``routes`` on ``net`` with ``sumo`` until ``end_s``; read what it wrote.
+
+    Args:
+        net: the network.
+        routes: route (or trip) file.
+        out_dir: where SUMO writes ``tripinfo.xml`` and ``statistics.xml``.
+        end_s: simulation end.
+        step_s: SUMO's step length.
+        additional: additional files, e.g. one redefining ``DEFAULT_VEHTYPE``.
+        seed: SUMO's random seed (Krauss dawdling, speed factors).
+        emissions: equip every vehicle with the emissions device.
+        extra_args: further ``sumo`` options.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tripinfo = out_dir / "tripinfo.xml"
+    statistics = out_dir / "statistics.xml"
+    args: list[str | Path] = [
+        sumo_binary("sumo"),
+        "--net-file", net,
+        "--route-files", routes,
+        "--end", repr(end_s),
+        "--step-length", repr(step_s),
+        "--seed", str(seed),
+        "--tripinfo-output", tripinfo,
+        "--statistic-output", statistics,
+        "--duration-log.statistics", "true",
+        "--no-step-log", "true",
+    ]  # fmt: skip
+    if additional:
+        args += ["--additional-files", ",".join(str(p) for p in additional)]
+    if emissions:
+        args += ["--device.emissions.probability", "1"]
+    args += list(extra_args)
+    _run(args, "sumo")
+    stats = read_statistics(statistics)
+    return SumoRun(
+        trips=read_tripinfo(tripinfo),
+        updates_per_s=float(stats["performance"]["vehicleUpdatesPerSecond"]),
+        wall_s=float(stats["performance"]["clockDuration"]),
+        inserted=int(stats["vehicles"]["inserted"]),
+        running=int(stats["vehicles"]["running"]),
+        waiting=int(stats["vehicles"]["waiting"]),
+        teleports=int(stats["teleports"]["total"]),
+        collisions=int(stats["safety"]["collisions"]),
+        statistics=stats,
+    )
+
+
+def read_statistics(path: Path) -> dict[str, dict[str, str]]:
+    """SUMO's ``--statistic-output``: element name -> its attributes."""
+    root = ET.parse(path).getroot()  # noqa: S314  (SUMO's own output)
+    return {child.tag: dict(child.attrib) for child in root}
