@@ -266,6 +266,17 @@ def test_a_programme_with_conflicting_greens_is_refused(grid3, tmp_path):
     assert "conflicting greens" in line
 
 
+def test_sumo_offsets_delay_the_programme(grid3, tmp_path):
+    # SUMO (checked with 1.28's SaveTLSStates): offset="10" starts phase 0 at t = 10 s, so
+    # at t = 0 the programme is 80 s into its 90 s cycle, in twin's terms.
+    shifted = tmp_path / "offset.net.xml"
+    shifted.write_text(
+        grid3.read_text().replace('programID="0" offset="0"', 'programID="0" offset="10"')
+    )
+    for inter in read_net(shifted).intersections:
+        assert inter.program.offset_s == 80
+
+
 def test_a_cycle_that_starts_in_yellow_keeps_its_timing(grid3, tmp_path):
     text = grid3.read_text()
     rotated = tmp_path / "rotated.net.xml"
@@ -286,5 +297,6 @@ def test_a_cycle_that_starts_in_yellow_keeps_its_timing(grid3, tmp_path):
     rotated.write_text(text.replace(old, new))
     for inter in read_net(rotated).intersections:
         assert inter.program.cycle_s == 90
-        assert inter.program.offset_s == 3
+        # At t = 0 the rotated programme is in its last 3 s (the yellow SUMO starts with).
+        assert inter.program.offset_s == 87
         assert [p.yellow_s for p in inter.program.phases] == [3, 3]

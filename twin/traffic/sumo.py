@@ -360,8 +360,11 @@ class _NetBuilder:
             min_dur = phase.minDur if phase.minDur is not None and phase.minDur >= 0 else None
             max_dur = phase.maxDur if phase.maxDur is not None and phase.maxDur >= 0 else None
             rows.append(("".join(chars), float(phase.duration), min_dur, max_dur))
-        offset = float(chosen.getOffset() or 0.0)
-        rows, offset = _start_on_green(rows, offset)
+        rows, delay = _start_on_green(rows, float(chosen.getOffset() or 0.0))
+        # SUMO's offset delays the programme (its first phase starts at t = offset);
+        # twin's offset is how far into the cycle the programme already is at t = 0.
+        cycle = sum(row[1] for row in rows)
+        offset = (-delay) % cycle if cycle > 0 else 0.0
         try:
             return SignalProgram.from_sumo(rows, offset)
         except NetworkError as error:
@@ -378,8 +381,8 @@ def _start_on_green(
     """Rotate a programme so that it begins with a green row (twin's programmes do).
 
     Rows before the first green (its predecessor's yellow or all-red) move to the end;
-    the offset grows by their total duration, so every row still starts at the same
-    time of day.
+    the delay (SUMO's offset: when the first row starts) grows by their total duration,
+    so every row still starts at the same time.
     """
 
     def is_green(state: str) -> bool:
