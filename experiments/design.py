@@ -12,8 +12,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from experiments.config import (
     Design,
     ExperimentConfig,
@@ -23,9 +21,7 @@ from experiments.config import (
     ScenarioEntry,
 )
 from twin.core.scenario import ScenarioConfig
-from twin.core.streams import Streams
-
-SEED_BOUND = 2**63
+from twin.core.streams import Streams, replication_seed
 
 
 @dataclass(frozen=True)
@@ -96,15 +92,6 @@ def apply_point(entry: ScenarioEntry, point: dict[str, Any]) -> ScenarioConfig:
             target = nested
         target[parts[-1]] = value
     return ScenarioConfig.model_validate(data)
-
-
-def replication_seed(seed: int, replication: int) -> int:
-    """The root seed of replication ``i``: shared by every arm and point (common numbers).
-
-    Each run is then an ordinary single run (``twin run --seed <this>`` reproduces it).
-    """
-    state = np.random.SeedSequence(seed, spawn_key=(replication,)).generate_state(2, np.uint64)
-    return int(state[0]) % SEED_BOUND
 
 
 def plan_runs(

@@ -18,6 +18,17 @@ BlockDraw = Callable[[int], "np.ndarray[Any, np.dtype[np.float64]]"]
 """Draws ``size`` values in one call, e.g. ``lambda n: rng.exponential(2.0, n)``."""
 
 STREAM_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-/")
+SEED_BOUND = 2**63
+"""Root seeds are in [0, 2**63): what a config and ``twin run --seed`` accept."""
+
+
+def replication_seed(seed: int, replication: int) -> int:
+    """The root seed of replication ``i``: shared by every arm and point (common numbers).
+
+    Each run is then an ordinary single run (``twin run --seed <this>`` reproduces it).
+    """
+    state = np.random.SeedSequence(seed, spawn_key=(replication,)).generate_state(2, np.uint64)
+    return int(state[0]) % SEED_BOUND
 
 
 def stream_key(name: str) -> tuple[int, ...]:

@@ -149,6 +149,12 @@ class Layout:
         ]
         """Per node: (distance to the nearest charger, that charger)."""
 
+    def __repr__(self) -> str:
+        return (
+            f"Layout({len(self.nodes)} nodes, {len(self.spec.edges)} aisles, "
+            f"chargers={list(self.chargers)})"
+        )
+
     def index(self, node: str) -> int:
         """The position of ``node`` in :attr:`nodes`; ``ValueError`` names known nodes."""
         try:

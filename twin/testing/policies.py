@@ -1,0 +1,350 @@
+"""``check_policy``: the properties every policy must have, whoever wrote it.
+
+Modelled on Gymnasium's ``check_env`` and PettingZoo's ``seed_test``: the policy is fed
+the domain's edge cases and hypothesis-generated observations, then run in a short
+scenario, and a report says which properties held.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+import traceback
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from twin.core.policy import InvalidActionError, Policy, PolicyContext
+from twin.core.run import build_scenario, default_registry, resolve_policy, simulate
+from twin.core.streams import Streams
+from twin.testing.kits import PolicyKit, policy_kit, policy_reference
+from twin.testing.report import CheckFailed, CheckReport, Finding, describe, reproduce_command
+from twin.testing.snapshot import snapshot
+
+SEQUENCE_LENGTH = 12
+"""Most observations in one generated decision sequence (a stateful policy sees them in
+order, between two resets)."""
+
+REPEATS = 4
+"""How many times over the reproducibility property feeds a sequence to the policy."""
+
+
+@dataclass(frozen=True)
+class DecisionTimes:
+    """Wall time of ``act`` per call over the generated observations, microseconds."""
+
+    calls: int
+    median_us: float
+    p99_us: float
+    max_us: float
+
+    def __str__(self) -> str:
+        return (
+            f"decision time per call: median {self.median_us:.1f} us, p99 {self.p99_us:.1f} us, "
+            f"max {self.max_us:.1f} us over {self.calls} calls"
+        )
+
+
+@dataclass(frozen=True)
+class PolicyReport(CheckReport):
+    """The findings of :func:`check_policy`, with the policy's decision times."""
+
+    decision_times: DecisionTimes | None = None
+
+
+class _Violation(AssertionError):
+    """Raised inside a property so hypothesis shrinks to the smallest example."""
+
+
+def check_policy(
+    policy: Policy[Any, Any] | str,
+    domain: str | None = None,
+    *,
+    params: dict[str, Any] | None = None,
+    kit: PolicyKit | None = None,
+    max_examples: int = 100,
+    seed: int = 0,
+    run: bool = True,
+    raise_on_failure: bool = True,
+) -> PolicyReport:
+    """Check that a policy is safe to put in a twin.
+
+    Properties: it answers every edge-case and generated observation of its domain
+    without raising, with an action the domain accepts; it leaves the observations as it
+    found them; the same seed gives the same actions even when the global ``random`` and
+    ``numpy.random`` states differ (it draws only from ``context.rng``); and it runs
+    through a short scenario, twice with the same KPIs. Decision time per call is
+    reported.
+
+    Args:
+        policy: an instance, or a registered id / ``package.module:Class``.
+        domain: the policy domain; ``policy.domain`` when omitted.
+        params: the policy's params when ``policy`` is given by id.
+        kit: how to test the domain; twin's own domains have one.
+        max_examples: generated observation sequences per property.
+        seed: the root seed of the policy's random stream and of the runs.
+        run: also run the policy in the kit's short scenario.
+        raise_on_failure: raise :class:`CheckFailed` (an ``AssertionError``) with the
+            report when a property fails, as a test wants; else just return the report.
+    """
+    instance = _instance(policy, params)
+    domain = domain or instance.domain
+    kit = kit or policy_kit(domain)
+    policy_id = getattr(instance, "id", type(instance).__name__)
+    reference = policy if isinstance(policy, str) else policy_reference(instance)
+    config, main_policy = kit.run_config(reference)
+    info = kit.context_info() if kit.context_info else _scenario_info(config)
+    context = _ContextFactory(config.id, f"policy.{policy_id}", seed, info)
+    times: list[int] = []
+    settings_ = settings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+    )
+    sequences = st.lists(kit.observations(), min_size=1, max_size=SEQUENCE_LENGTH)
+    findings = [
+        _edge_cases(instance, kit, context, policy_id),
+        _valid_actions(instance, kit, context, policy_id, sequences, settings_, times),
+        _unchanged_observations(instance, context, sequences, settings_),
+        _reproducible(instance, context, sequences, settings_),
+    ]
+    if run:
+        findings.append(_runs(instance, config, main_policy, reference, seed))
+    decision_times = _decision_times(times)
+    report = PolicyReport(
+        subject=f"check_policy {policy_id!r} (domain {domain!r}, seed {seed})",
+        findings=tuple(findings),
+        notes=(str(decision_times),) if decision_times else (),
+        decision_times=decision_times,
+    )
+    if raise_on_failure and not report.ok:
+        raise CheckFailed(report)
+    return report
+
+
+def _instance(policy: Policy[Any, Any] | str, params: dict[str, Any] | None) -> Policy[Any, Any]:
+    if isinstance(policy, str):
+        return resolve_policy(policy, params or {}, default_registry(), source="check_policy")
+    if params:
+        raise ValueError("params go with a policy given by id; this one is already built")
+    return policy
+
+
+def _scenario_info(config: Any) -> dict[str, Any]:
+    return build_scenario(config, default_registry(), source="check_policy").policy_info()
+
+
+@dataclass(frozen=True)
+class _ContextFactory:
+    """A fresh context with the same seeded stream, as a run would give the policy."""
+
+    scenario_id: str
+    stream: str
+    seed: int
+    info: dict[str, Any]
+
+    def __call__(self) -> PolicyContext:
+        return PolicyContext(self.scenario_id, Streams(self.seed)[self.stream], dict(self.info))
+
+
+def _edge_cases(
+    policy: Policy[Any, Any], kit: PolicyKit, context: _ContextFactory, policy_id: str
+) -> Finding:
+    cases: Sequence[Any] = kit.edge_cases()
+    problems = []
+    for obs in cases:
+        policy.reset(context())
+        problem = _act_validly(policy, kit, obs, policy_id, times=None)
+        if problem:
+            problems.append(problem)
+    detail = "\n".join(problems[:3])
+    if len(problems) > 3:
+        detail += f"\n... and {len(problems) - 3} more edge cases"
+    return Finding(f"answers the {len(cases)} edge-case observations", not problems, detail)
+
+
+def _act_validly(
+    policy: Policy[Any, Any], kit: PolicyKit, obs: Any, policy_id: str, times: list[int] | None
+) -> str | None:
+    """Why ``policy`` failed on ``obs``, or None when it answered a valid action."""
+    started = time.perf_counter_ns()
+    try:
+        action = policy.act(obs)
+    except Exception as error:  # any exception is the finding
+        return f"raised {type(error).__name__}: {error}\n  on {describe(obs)}\n  at {_where(error)}"
+    if times is not None:
+        times.append(time.perf_counter_ns() - started)
+    try:
+        kit.check_action(action, obs, policy_id)
+    except InvalidActionError as error:
+        return f"{error.reason}: returned {describe(action)}\n  on {describe(obs)}"
+    return None
+
+
+def _where(error: BaseException) -> str:
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return "?"
+    last = frames[-1]
+    return f"{last.filename}:{last.lineno} in {last.name}"
+
+
+def _valid_actions(
+    policy: Policy[Any, Any],
+    kit: PolicyKit,
+    context: _ContextFactory,
+    policy_id: str,
+    sequences: st.SearchStrategy[list[Any]],
+    settings_: settings,
+    times: list[int],
+) -> Finding:
+    @settings_
+    @given(sequences)
+    def property_(observations: list[Any]) -> None:
+        policy.reset(context())
+        for obs in observations:
+            problem = _act_validly(policy, kit, obs, policy_id, times)
+            if problem:
+                raise _Violation(problem)
+
+    return _finding("valid actions on generated observations, no exception", property_)
+
+
+def _unchanged_observations(
+    policy: Policy[Any, Any],
+    context: _ContextFactory,
+    sequences: st.SearchStrategy[list[Any]],
+    settings_: settings,
+) -> Finding:
+    @settings_
+    @given(sequences)
+    def property_(observations: list[Any]) -> None:
+        policy.reset(context())
+        for obs in observations:
+            before = snapshot(obs)
+            with contextlib.suppress(Exception):  # exceptions are another property's finding
+                policy.act(obs)
+            if snapshot(obs) != before:
+                raise _Violation(f"act() changed the observation it was given: {describe(obs)}")
+
+    return _finding("leaves observations unchanged", property_)
+
+
+def _reproducible(
+    policy: Policy[Any, Any],
+    context: _ContextFactory,
+    sequences: st.SearchStrategy[list[Any]],
+    settings_: settings,
+) -> Finding:
+    def actions(observations: list[Any], global_seed: int) -> Any:
+        with _global_random_state(global_seed):
+            policy.reset(context())
+            answers = []
+            # Each sequence is answered several times over, so that a rare draw from a
+            # global generator shows up in a short sequence.
+            for obs in observations * REPEATS:
+                try:
+                    answers.append(policy.act(obs))
+                except Exception as error:  # reported by another property
+                    answers.append(("raised", type(error).__name__))
+            return snapshot(answers)
+
+    @settings_
+    @given(sequences)
+    def property_(observations: list[Any]) -> None:
+        first = actions(observations, 1)
+        if any(actions(observations, 1) != first for _ in range(2)):
+            cause = (
+                "with the global random state unchanged: state survives reset() or it draws "
+                "unseeded randomness; reset everything in reset() and draw only from context.rng"
+            )
+        elif any(actions(observations, g) != first for g in (2, 3)):
+            cause = (
+                "when only the global random state changed: it draws from random / "
+                "numpy.random; draw from context.rng, the policy's own named stream, instead"
+            )
+        else:
+            return
+        raise _Violation(
+            f"the same seed gave different actions on {len(observations)} observations "
+            f"(answered {REPEATS} times over) {cause}\n"
+            f"  first observation: {describe(observations[0])}"
+        )
+
+    return _finding("same seed, same actions (no global or hidden randomness)", property_)
+
+
+@contextlib.contextmanager
+def _global_random_state(global_seed: int) -> Iterator[None]:
+    """Seed the global generators differently between two runs (PettingZoo's seed_test),
+    and put them back afterwards so the caller's own randomness is untouched."""
+    python_state = random.getstate()
+    numpy_state = np.random.get_state()  # noqa: NPY002 - the legacy global state is the target
+    random.seed(global_seed)
+    np.random.seed(global_seed)  # noqa: NPY002 - deliberately disturbed
+    try:
+        yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)  # noqa: NPY002
+
+
+def _finding(check: str, property_: Any) -> Finding:
+    try:
+        property_()
+    except _Violation as violation:
+        return Finding(check, False, f"smallest failing example: {violation}")
+    return Finding(check, True)
+
+
+def _runs(
+    policy: Policy[Any, Any],
+    config: Any,
+    main_policy: str | None,
+    reference: str,
+    seed: int,
+) -> Finding:
+    check = f"runs in {config.id} for {config.horizon_s:g} s, twice alike"
+    runner: Policy[Any, Any] | str = main_policy if main_policy is not None else policy
+    params = policy.params if main_policy is None else None
+    policy_params = params.model_dump(mode="json") if isinstance(params, BaseModel) else None
+    command = reproduce_command(config, main_policy or reference, seed, policy_params)
+    kpis = []
+    for global_seed in (1, 2):
+        with _global_random_state(global_seed):
+            try:
+                result = simulate(config, runner, seed, source="check_policy")
+            except Exception as error:  # the failure is the finding
+                detail = f"raised {type(error).__name__}: {error}\n  reproduce: {command}"
+                return Finding(check, False, detail)
+        kpis.append({name: snapshot(kpi.value) for name, kpi in result.kpis.items()})
+    if kpis[0] != kpis[1]:
+        differ = sorted(name for name in kpis[0] if kpis[0][name] != kpis[1].get(name))
+        detail = (
+            f"two runs with seed {seed} differ in {', '.join(differ[:6])}: the actions depend "
+            "on more than the seed and the observations (global random state, unseeded "
+            f"randomness, or state that survives reset())\n  reproduce: {command}"
+        )
+        return Finding(check, False, detail)
+    return Finding(check, True)
+
+
+def _decision_times(times: list[int]) -> DecisionTimes | None:
+    if not times:
+        return None
+    micro = np.asarray(times, dtype=float) / 1e3
+    return DecisionTimes(
+        calls=len(times),
+        median_us=float(np.median(micro)),
+        p99_us=float(np.quantile(micro, 0.99)),
+        max_us=float(micro.max()),
+    )

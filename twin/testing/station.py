@@ -1,0 +1,135 @@
+"""Test kit of the queueing station (``station`` policies, ``station/mmc-v0``)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from hypothesis import strategies as st
+
+from twin.core.scenario import Scenario, ScenarioConfig
+from twin.core.world import World
+from twin.station.observation import StationObservation, check_station_action
+from twin.testing.kits import Invariants, PolicyKit, ScenarioKit
+
+DAY_S = 86_400.0
+
+
+@st.composite
+def station_observations(draw: st.DrawFn) -> StationObservation:
+    """A station as an arrival may find it: any size, full or empty, sensor or not."""
+    servers = draw(st.integers(1, 50))
+    capacity = draw(st.none() | st.integers(servers, servers + 200))
+    busy = draw(st.integers(0, servers))
+    most_waiting = (capacity - servers) if capacity is not None else 10_000
+    # A job waits only while every server is busy.
+    queue = draw(st.integers(0, most_waiting)) if busy == servers else 0
+    sensed = draw(
+        st.just(math.nan)
+        | st.floats(-5.0, 2.0 * most_waiting + 5.0, allow_nan=False)  # noise can go below 0
+    )
+    now_s = draw(st.floats(0.0, 1e9, allow_nan=False))
+    return StationObservation(now_s, queue, busy, servers, capacity, sensed)
+
+
+def station_edge_cases() -> list[StationObservation]:
+    """Empty, saturated, full to capacity, one server, sensor down or reading below zero."""
+    return [
+        StationObservation(0.0, 0, 0, 1, None, math.nan),
+        StationObservation(0.0, 0, 0, 2, 2, 0.0),
+        StationObservation(3600.0, 0, 2, 2, 2, math.nan),
+        StationObservation(3600.0, 10_000, 50, 50, None, math.nan),
+        StationObservation(3600.0, 8, 2, 2, 10, -0.7),
+        StationObservation(1e9, 5, 3, 3, None, 1e6),
+    ]
+
+
+def _check(action: object, obs: StationObservation, policy_id: str) -> object:
+    return check_station_action(action, policy_id)
+
+
+def _run_config(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
+    # A busy two-server station with a queue sensor: both the true and the sensed queue
+    # vary, and 1,400 arrivals a day give a policy many decisions.
+    config = ScenarioConfig(
+        id="station/mmc-v0",
+        horizon_s=DAY_S,
+        params={
+            "arrival_rate_per_s": 1 / 60,
+            "servers": 2,
+            "service": {"kind": "exponential", "mean": 110.0},
+            "capacity": 30,
+            "queue_sensor": {
+                "sensor": {"period_s": 60.0, "noise_std": 0.5, "dropout_prob": 0.05},
+                "pipeline": {"latency_mean_s": 5.0},
+            },
+        },
+    )
+    return config, None
+
+
+ADMISSION = PolicyKit(
+    domain="station",
+    observations=station_observations,
+    edge_cases=station_edge_cases,
+    check_action=_check,
+    run_config=_run_config,
+)
+
+
+@st.composite
+def station_params(draw: st.DrawFn) -> dict[str, Any]:
+    """Small stations: 1-4 servers, light to overloaded, any service law, bounded or not."""
+    servers = draw(st.integers(1, 4))
+    mean_service_s = draw(st.floats(10.0, 300.0))
+    load = draw(st.floats(0.1, 1.5))  # above 1 the queue grows without bound
+    service = draw(
+        st.sampled_from(
+            [
+                {"kind": "exponential", "mean": mean_service_s},
+                {"kind": "deterministic", "value": mean_service_s},
+                {"kind": "gamma", "mean": mean_service_s, "cv": 0.5},
+            ]
+        )
+    )
+    capacity = draw(st.none() | st.integers(servers, servers + 10))
+    return {
+        "arrival_rate_per_s": load * servers / mean_service_s,
+        "servers": servers,
+        "service": service,
+        "capacity": capacity,
+    }
+
+
+def station_invariants(scenario: Scenario[Any], world: World) -> list[str]:
+    """Jobs are conserved; queue, busy servers and occupancy stay within the station."""
+    station = scenario.station  # type: ignore[attr-defined]
+    params = station.params
+    problems = []
+    accounted = station.rejected.count + station.completed.count + station.in_system
+    if station.arrived.count != accounted:
+        problems.append(
+            f"jobs not conserved: arrived {station.arrived.count} != rejected "
+            f"{station.rejected.count} + completed {station.completed.count} + in station "
+            f"{station.in_system}"
+        )
+    busy = params.servers - station.free_servers
+    if not 0 <= busy <= params.servers:
+        problems.append(f"{busy} busy servers outside [0, {params.servers}]")
+    waiting = len(station.jobs.items)
+    if waiting < 0 or waiting + busy != station.in_system:
+        problems.append(f"waiting {waiting} + in service {busy} != in station {station.in_system}")
+    if params.capacity is not None and station.in_system > params.capacity:
+        problems.append(f"{station.in_system} jobs in a station of capacity {params.capacity}")
+    return problems
+
+
+INVARIANTS: dict[str, Invariants] = {"station": station_invariants}
+SCENARIO_KITS = {
+    "station/mmc-v0": ScenarioKit(
+        params=station_params,
+        horizon_s=DAY_S,
+        invariants=station_invariants,
+        check_period_s=60.0,
+    )
+}
