@@ -57,7 +57,7 @@ _NORMC = re.compile(r"^\s*normc?\(\s*([^,()]+)\s*,\s*([^,()]+)\s*(?:,[^()]*)?\)\
 # -- files ---------------------------------------------------------------------------------
 
 
-def _root_tag(path: Path, expected: Sequence[str], what: str) -> str:
+def root_tag(path: Path, expected: Sequence[str], what: str) -> str:
     """The root element of an XML file, or a one-line error if it is not a ``what``."""
     source = str(path)
     if not path.exists():
@@ -138,7 +138,7 @@ def read_net(
     """
     file = Path(path)
     source = str(file)
-    _root_tag(file, ("net",), "SUMO network (.net.xml)")
+    root_tag(file, ("net",), "SUMO network (.net.xml)")
     try:
         import sumolib  # optional dependency: the `sumo` extra
     except ImportError:
@@ -594,7 +594,7 @@ def _read_route_file(
     end_s: float,
 ) -> None:
     source = str(path)
-    _root_tag(path, ("routes", "additional"), "SUMO route file (.rou.xml, .trips.xml)")
+    root_tag(path, ("routes", "additional"), "SUMO route file (.rou.xml, .trips.xml)")
     depth = 0
     vehicle_route: tuple[str, ...] | None = None  # the inner <route> of a vehicle or flow
     for event, element in _iter_elements(path):

@@ -1,0 +1,419 @@
+"""The city: a network, its trips, its signals and one SimPy process that ticks them.
+
+One SimPy process (:meth:`City.run`) advances the whole city every ``tick_s``: it
+releases due trips into the insertion queue, lets due signal controllers act, draws the
+dawdling random numbers for every vehicle on the network from stream
+``traffic.dawdle``, and calls the Numba kernel (:func:`twin.traffic.kernels.step`),
+which moves every vehicle. Python work per tick does not depend on the number of
+vehicles; arrivals are booked into the ledger one by one (fuel litres per vehicle).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import simpy
+
+from twin.core.policy import Policy
+from twin.core.scenario import KPI
+from twin.core.sensors import ReadingBoard, SensorConfig, SensorFeed
+from twin.core.world import World
+from twin.traffic import emissions
+from twin.traffic.demand import TripTable
+from twin.traffic.kernels import (
+    ARRIVED,
+    DRIVING,
+    PENDING,
+    STOP_LOOP,
+    UPSTREAM_LOOP,
+    WAITING,
+    Lanes,
+    NetArrays,
+    Vehicles,
+    VTypes,
+    step,
+)
+from twin.traffic.network import Network
+from twin.traffic.observation import SignalObservation
+from twin.traffic.signals import SignalBank
+
+UPSTREAM_LOOP_HEADWAY_S = 2.0
+"""SUMO's actuated detectors sit ``detector-gap`` (2 s at the speed limit) upstream."""
+
+
+class City:
+    """A traffic network with its vehicles and signals, running in ``world``.
+
+    Args:
+        world: the world (clock, streams, ledger, probes).
+        network: the road network.
+        trips: every trip of the run.
+        policy: the signal policy (asked at decision epochs of each intersection).
+        tick_s: kernel time step.
+        sensors: detector model for the lane-area queue detectors seen by policies
+            (``None``: no sensed readings, ``sensed_queue`` is NaN).
+        per_intersection_kpis: also report queue KPIs per intersection.
+    """
+
+    def __init__(
+        self,
+        world: World,
+        network: Network,
+        trips: TripTable,
+        policy: Policy[Any, Any],
+        *,
+        tick_s: float = 1.0,
+        sensors: SensorConfig | None = None,
+        per_intersection_kpis: bool = False,
+    ) -> None:
+        self.world = world
+        self.env: simpy.Environment = world.env
+        self.network = network
+        self.trips = trips
+        self.tick_s = tick_s
+        self.per_intersection_kpis = per_intersection_kpis
+        arrays = network.compile()
+        self.arrays = arrays
+        n_all = arrays.total_lanes
+        det = np.full((n_all, 2), -1.0)
+        edge_lane = arrays.lane_edge >= 0
+        length = arrays.lane_length_m
+        det[edge_lane, STOP_LOOP] = np.maximum(length[edge_lane] - 1.0, 0.0)
+        det[edge_lane, UPSTREAM_LOOP] = np.maximum(
+            length[edge_lane] - UPSTREAM_LOOP_HEADWAY_S * arrays.lane_speed_mps[edge_lane], 0.0
+        )
+        self.net = NetArrays(
+            arrays.lane_length_m,
+            arrays.lane_speed_mps,
+            arrays.lane_edge,
+            arrays.lane_movement,
+            arrays.edge_lane_start,
+            arrays.edge_lanes,
+            arrays.lane_out_start,
+            arrays.out_movements,
+            arrays.mov_to_edge,
+            arrays.mov_from_lane,
+            arrays.mov_lane,
+            arrays.yield_start,
+            arrays.yield_to,
+            det,
+        )
+        self.lanes = Lanes(
+            head=np.full(n_all, -1, dtype=np.int64),
+            tail=np.full(n_all, -1, dtype=np.int64),
+            count=np.zeros(n_all, dtype=np.int64),
+            halting=np.zeros(n_all, dtype=np.int64),
+            queue_sum=np.zeros(n_all),
+            queue_max=np.zeros(n_all, dtype=np.int64),
+            det_count=np.zeros((n_all, 2), dtype=np.int64),
+            det_speed_sum=np.zeros((n_all, 2)),
+            det_occupied=np.zeros((n_all, 2), dtype=np.int64),
+            det_last_s=np.full((n_all, 2), -math.inf),
+        )
+        vtypes = trips.vtypes
+        self.vt = VTypes(
+            length=np.array([t.length_m for t in vtypes]),
+            min_gap=np.array([t.min_gap_m for t in vtypes]),
+            accel=np.array([t.accel_mps2 for t in vtypes]),
+            decel=np.array([t.decel_mps2 for t in vtypes]),
+            emergency_decel=np.array([t.emergency_decel_mps2 for t in vtypes]),
+            vmax=np.array([t.max_speed_mps for t in vtypes]),
+            sigma=np.array([t.sigma for t in vtypes]),
+            tau=np.array([t.tau_s for t in vtypes]),
+            emission_class=np.array(
+                [emissions.class_index(t.emission_class) for t in vtypes], dtype=np.int64
+            ),
+        )
+        self.fuel_carrier = [emissions.fuel_of(t.emission_class) for t in vtypes]
+        for carrier in set(self.fuel_carrier):
+            # A petrol car needs a petrol factor in the ledger; the core ships diesel.
+            world.ledger.factors.setdefault(carrier, emissions.FUEL_FACTORS[carrier])
+        n = len(trips)
+        # Speed factors drawn once per trip, in trip order (common random numbers).
+        rng = world.streams["traffic.speed_factor"]
+        mean = np.array([t.speed_factor_mean for t in vtypes])[trips.vtype]
+        std = np.array([t.speed_factor_std for t in vtypes])[trips.vtype]
+        factor = np.clip(mean + std * rng.standard_normal(n), 0.2, 2.0)
+        self.veh = Vehicles(
+            state=np.full(n, PENDING, dtype=np.int8),
+            lane=np.full(n, -1, dtype=np.int64),
+            pos=np.zeros(n),
+            speed=np.zeros(n),
+            accel=np.zeros(n),
+            ahead=np.full(n, -1, dtype=np.int64),
+            behind=np.full(n, -1, dtype=np.int64),
+            next_lane=np.full(n, -1, dtype=np.int64),
+            route_k=np.zeros(n, dtype=np.int64),
+            route_start=trips.route_start,
+            route_edges=trips.route_edges,
+            vtype=trips.vtype,
+            speed_factor=factor,
+            depart_s=trips.depart_s,
+            insert_s=np.full(n, math.nan),
+            arrive_s=np.full(n, math.nan),
+            time_loss_s=np.zeros(n),
+            waiting_s=np.zeros(n),
+            stops=np.zeros(n, dtype=np.int64),
+            halting=np.zeros(n, dtype=np.bool_),
+            dist_m=np.zeros(n),
+            co2_mg=np.zeros(n),
+            fuel_mg=np.zeros(n),
+            nox_mg=np.zeros(n),
+        )
+        self.emission = emissions.coefficients()
+        self.mov_state = np.zeros(len(network.movements), dtype=np.int8)
+        self.pending = np.zeros(max(n, 1), dtype=np.int64)
+        self.counters = np.zeros(5, dtype=np.int64)
+        self.arrived = np.zeros(max(n, 1), dtype=np.int64)
+        self._released = 0
+        self._dawdle_rng = world.streams["traffic.dawdle"]
+        self._stats_start_s = 0.0
+        self._ticks = 0
+        self._booked = np.zeros(n, dtype=np.bool_)
+        self._policy_cache()
+        self.board: ReadingBoard | None = None
+        self.signals = SignalBank(network, self.mov_state, policy, self.observe)
+        if sensors is not None:
+            self._attach_sensors(sensors)
+        probes = world.probes
+        self.on_network = probes.level("vehicles_on_network")
+        self.waiting_insert = probes.level("vehicles_waiting_to_insert")
+        self.arrivals = probes.counter("trips_arrived")
+        self.halting_total = probes.level("vehicles_halting")
+        world.at_warmup_end(self._restart_statistics)
+        self.process = self.env.process(self.run())
+
+    # -- the tick ---------------------------------------------------------------------
+
+    def run(self) -> simpy.events.ProcessGenerator:
+        """Tick the city forever (the world's horizon ends the run)."""
+        while True:
+            self.tick()
+            yield self.env.timeout(self.tick_s)
+
+    def tick(self) -> None:
+        """One kernel step from now: releases, signals, vehicles, arrivals."""
+        now = float(self.env.now)
+        dt = self.tick_s
+        veh = self.veh
+        counters = self.counters
+        # Trips due by the end of this tick join the insertion queue, in order.
+        due = int(np.searchsorted(self.trips.depart_s, now + dt, side="left"))
+        if due > self._released:
+            new = np.arange(self._released, due)
+            k = counters[0]
+            self.pending[k : k + len(new)] = new
+            veh.state[new] = WAITING
+            counters[0] += len(new)
+            self._released = due
+        self.signals.update(now)
+        n_on = int(counters[1])
+        dawdle = self._dawdle_rng.random(max(n_on, 1))
+        step(
+            self.net,
+            self.lanes,
+            veh,
+            self.vt,
+            self.mov_state,
+            self.emission,
+            dawdle,
+            self.pending,
+            counters,
+            self.arrived,
+            now,
+            dt,
+        )
+        self._ticks += 1
+        n_arr = int(counters[2])
+        if n_arr:
+            self.arrivals.add(n_arr)
+            self._book(self.arrived[:n_arr], now + dt)
+        self.on_network.set(float(counters[1]))
+        self.waiting_insert.set(float(counters[0]))
+
+    def _book(self, vehicles: npt.NDArray[np.int64], at_s: float) -> None:
+        """Fuel of finished vehicles into the ledger, per vehicle."""
+        ledger = self.world.ledger
+        veh = self.veh
+        density = emissions.FUEL_DENSITY_G_PER_L
+        for v in vehicles:
+            v = int(v)
+            if self._booked[v]:
+                continue
+            self._booked[v] = True
+            carrier = self.fuel_carrier[veh.vtype[v]]
+            litres = veh.fuel_mg[v] / 1000.0 / density[carrier]
+            if litres > 0:
+                ledger.use(carrier, litres, at_s=at_s, entity=f"vehicle{v}", state="driving")
+
+    def _restart_statistics(self) -> None:
+        """At the end of the warm-up: fuel, distance and queues count from now on."""
+        veh, lanes = self.veh, self.lanes
+        for array in (veh.dist_m, veh.co2_mg, veh.fuel_mg, veh.nox_mg):
+            array[:] = 0.0
+        lanes.queue_sum[:] = 0.0
+        lanes.queue_max[:] = 0
+        lanes.det_count[:] = 0
+        lanes.det_speed_sum[:] = 0.0
+        lanes.det_occupied[:] = 0
+        self._stats_start_s = float(self.env.now)
+        self._ticks = 0
+        self._booked[:] = False
+        self.signals.decisions = self.signals.clamped = self.signals.forced = 0
+
+    # -- what policies see ----------------------------------------------------------------
+
+    def _policy_cache(self) -> None:
+        net, arrays = self.network, self.arrays
+        self._obs_lanes: list[npt.NDArray[np.int64]] = []
+        self._obs_down: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
+        self._phase_green: list[npt.NDArray[np.bool_]] = []
+        self._green_s: list[npt.NDArray[np.float64]] = []
+        self._signalised = [i for i in net.intersections if i.program is not None]
+        for inter in self._signalised:
+            movs = np.array(inter.movements, dtype=np.int64)
+            self._obs_lanes.append(arrays.mov_from_lane[movs])
+            to_edge = arrays.mov_to_edge[movs]
+            self._obs_down.append((arrays.edge_lane_start[to_edge], arrays.edge_lanes[to_edge]))
+            assert inter.program is not None
+            self._phase_green.append(
+                np.array([[c != "r" for c in p.state] for p in inter.program.phases])
+            )
+            self._green_s.append(np.array([p.green_s for p in inter.program.phases]))
+
+    def observe(self, i: int, now_s: float) -> SignalObservation:
+        """The observation of signalised intersection ``i`` at ``now_s``."""
+        lanes = self.lanes
+        from_lane = self._obs_lanes[i]
+        start, count = self._obs_down[i]
+        cum = np.concatenate(([0], np.cumsum(lanes.count)))
+        downstream = (cum[start + count] - cum[start]) / count
+        inter = self._signalised[i]
+        assert inter.program is not None
+        phase = int(self.signals.phase[i])
+        program_phase = inter.program.phases[phase]
+        elapsed_run = max(now_s - self._stats_start_s, 1.0)
+        if self.board is not None:
+            sensed = self.board.values[from_lane]
+        else:
+            sensed = np.full(len(from_lane), np.nan)
+        return SignalObservation(
+            now_s=now_s,
+            intersection=i,
+            intersection_id=inter.id,
+            phase=phase,
+            phase_elapsed_s=now_s - float(self.signals.green_start_s[i]),
+            min_green_s=program_phase.min_green_s,
+            max_green_s=program_phase.max_green_s,
+            phase_green=self._phase_green[i],
+            green_s=self._green_s[i],
+            queue=lanes.halting[from_lane].astype(np.float64),
+            vehicles=lanes.count[from_lane].astype(np.float64),
+            downstream=downstream,
+            gap_s=now_s - lanes.det_last_s[from_lane, UPSTREAM_LOOP],
+            flow_per_s=lanes.det_count[from_lane, STOP_LOOP] / elapsed_run,
+            sensed_queue=sensed,
+        )
+
+    def _attach_sensors(self, config: SensorConfig) -> None:
+        """Lane-area queue detectors on every edge lane, through the sensor pipeline."""
+        n = self.arrays.n_lanes
+        lanes = self.lanes
+
+        self.board = ReadingBoard(n)
+        SensorFeed.attach(
+            self.world, "traffic.queue", _QueueSignal(lanes, n), config, n, self.board
+        )
+
+    # -- results ---------------------------------------------------------------------------
+
+    def kpis(self) -> dict[str, KPI]:
+        """SUMO-tripinfo KPIs of trips that ended after the warm-up, and network totals."""
+        veh, lanes = self.veh, self.lanes
+        warm = self._stats_start_s
+        now = float(self.env.now)
+        done = (veh.state == ARRIVED) & (veh.arrive_s > warm)
+        unfinished = (veh.state == DRIVING) | (veh.state == WAITING)
+        # Vehicles still driving burned fuel too: book it now, once.
+        self._book(np.flatnonzero(veh.state == DRIVING), now)
+        duration = veh.arrive_s[done] - veh.insert_s[done]
+        hours = max(now - warm, 1e-9) / 3600.0
+        ticks = max(self._ticks, 1)
+        approach = self._approach_lanes()
+        queue_mean = lanes.queue_sum[approach] / ticks
+        total_fuel = self._fuel_l()
+
+        def mean(x: npt.NDArray[Any]) -> float:
+            return float(np.mean(x)) if len(x) else math.nan
+
+        kpis = {
+            "trips_completed": KPI(float(done.sum()), "trips", "arrived after the warm-up"),
+            "trips_unfinished": KPI(
+                float(unfinished.sum()), "trips", "on the network or waiting to enter at the end"
+            ),
+            "throughput_per_h": KPI(float(done.sum()) / hours, "trips/h", "arrivals per hour"),
+            "trip_duration_mean_s": KPI(mean(duration), "s", "tripinfo duration"),
+            "time_loss_mean_s": KPI(mean(veh.time_loss_s[done]), "s", "tripinfo timeLoss"),
+            "waiting_time_mean_s": KPI(
+                mean(veh.waiting_s[done]), "s", "tripinfo waitingTime (speed <= 0.1 m/s)"
+            ),
+            "stops_mean": KPI(
+                mean(veh.stops[done].astype(float)), "stops", "tripinfo waitingCount"
+            ),
+            "depart_delay_mean_s": KPI(
+                mean((veh.insert_s - veh.depart_s)[done]), "s", "tripinfo departDelay"
+            ),
+            "queue_mean_veh": KPI(
+                mean(queue_mean), "veh", "time-mean halting vehicles per approach lane"
+            ),
+            "queue_max_veh": KPI(
+                float(lanes.queue_max[approach].max()) if len(approach) else math.nan,
+                "veh",
+                "largest halting queue on any approach lane",
+            ),
+            "vehicle_km": KPI(float(veh.dist_m.sum()) / 1000.0, "km", "all vehicles"),
+            "fuel_vehicles_l": KPI(total_fuel, "L", "HBEFA3 fuel of all vehicles"),
+            "co2_kg": KPI(float(veh.co2_mg.sum()) / 1e6, "kg", "HBEFA3 tailpipe CO2"),
+            "nox_g": KPI(float(veh.nox_mg.sum()) / 1e3, "g", "HBEFA3 NOx"),
+            "signal_decisions": KPI(float(self.signals.decisions), "decisions", ""),
+            "signal_requests_clamped": KPI(
+                float(self.signals.clamped), "decisions", "changes asked before min green"
+            ),
+            "signal_max_outs": KPI(float(self.signals.forced), "phases", "ended at max green"),
+            "emergency_brakes": KPI(float(self.counters[3]), "events", "harder than decel"),
+        }
+        if self.per_intersection_kpis:
+            for i, inter in enumerate(self._signalised):
+                lanes_i = np.unique(self._obs_lanes[i])
+                kpis[f"queue_mean_veh.{inter.id}"] = KPI(
+                    float(np.mean(lanes.queue_sum[lanes_i] / ticks)), "veh", "per approach lane"
+                )
+                kpis[f"queue_max_veh.{inter.id}"] = KPI(
+                    float(lanes.queue_max[lanes_i].max()), "veh", "largest approach queue"
+                )
+        return kpis
+
+    def _approach_lanes(self) -> npt.NDArray[np.int64]:
+        if not self._obs_lanes:
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(np.concatenate(self._obs_lanes))
+
+    def _fuel_l(self) -> float:
+        density = np.array(
+            [emissions.FUEL_DENSITY_G_PER_L[c] for c in self.fuel_carrier], dtype=np.float64
+        )
+        return float((self.veh.fuel_mg / 1000.0 / density[self.veh.vtype]).sum())
+
+
+class _QueueSignal:
+    """The true halting count of every edge lane (a named callable: runs pickle)."""
+
+    def __init__(self, lanes: Lanes, n: int) -> None:
+        self.lanes = lanes
+        self.n = n
+
+    def __call__(self) -> npt.NDArray[np.float64]:
+        return self.lanes.halting[: self.n].astype(np.float64)

@@ -1,0 +1,613 @@
+"""The vehicle kernel: one tick of every vehicle in the city, in compiled code.
+
+Vehicles are a struct of arrays indexed by trip (:class:`Vehicles`); each lane keeps its
+vehicles as a doubly linked list from its head (nearest the stop line) to its tail
+(``ahead``/``behind``), so no per-tick sorting is needed: vehicles never overtake inside
+a lane, enter at the tail and leave at the head.
+
+Car following is the Krauss model (Krauß 1998), SUMO's default, chosen over IDM so that
+twin's numbers compare with SUMO's on the same network (the fidelity check) and because
+its safe speed makes collision-freedom a property of the model rather than of the time
+step. Per tick ``dt``, with the leader's speed ``vl``, the gap ``g`` (front of the
+follower to the back of the leader minus the minimum gap) and SUMO's defaults::
+
+    v_safe = vl + (g - vl*tau) / ((v + vl) / (2*b) + tau)
+    v_max  = min(v + a*dt, speed_limit * speed_factor, v_type_max, v_safe)
+    v_dawdle = max(0, v_max - sigma * dt * (a if v_max >= a else v_max) * r)   # r ~ U[0,1)
+    v_next = max(v_dawdle, v - b*dt)   unless v_max < v - b*dt (then the harder brake)
+
+``r`` is drawn *outside* the kernel (stream ``traffic.dawdle``) and passed in
+(``dawdle``, one value per vehicle on the network, consumed in lane order). Positions
+advance by Euler, ``x += v_next * dt`` (SUMO's default update).
+
+Stop lines: a vehicle whose next movement is red stops at the stop line (and cannot pass
+it: its speed is also capped at ``distance / dt``); at yellow it stops if it can do so
+with its comfortable deceleration, else it goes; at a permissive green (``'g'``) it stops
+while a foe it yields to is in the junction or will reach its stop line within
+:data:`CRITICAL_GAP_S`; and it does not enter a junction the far side of which has no room
+for it (SUMO's junction-blocking avoidance), which is how queues spill back.
+
+Arrival: when the front passes the end of the last edge of its route (SUMO's
+``arrivalPos="max"``). Insertion: at the start of its first edge with speed 0 and its
+back at position 0 (SUMO's ``departPos="base"``, ``departSpeed="0"``), on the lane with
+most room among those that serve its next turn, if there is room; otherwise the trip
+waits, and blocks later trips on the same edge (SUMO's insertion queue).
+
+Trip statistics follow SUMO's tripinfo: ``time_loss`` grows by ``dt * (1 - v/v_ideal)``
+with ``v_ideal`` the vehicle's own allowed speed; ``waiting`` counts time at
+``v <= 0.1 m/s`` and ``stops`` the number of times it started waiting. Emissions per
+tick from :mod:`twin.traffic.emissions` (HBEFA3) at the new speed and acceleration.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+PENDING, WAITING, DRIVING, ARRIVED = 0, 1, 2, 3
+"""Vehicle states: trip not yet due; due but waiting to be inserted; on the network;
+arrived."""
+RED, YELLOW, PERMISSIVE, PROTECTED = 0, 1, 2, 3
+"""Signal state of a movement (``'r'``, ``'y'``, ``'g'``, ``'G'``)."""
+HALTING_SPEED_MPS = 0.1
+"""SUMO's halting threshold (tripinfo ``waitingTime``, lane-area ``jamThreshold``)."""
+CRITICAL_GAP_S = 4.1
+"""A permissive left turn goes only if every foe is further than this from the junction
+(HCM 2010 critical headway of a left turn from the major street)."""
+LOOKAHEAD_MIN_M = 30.0
+STOP_LOOP, UPSTREAM_LOOP = 0, 1
+
+
+class NetArrays(NamedTuple):
+    """The network in the kernel's terms (see :class:`twin.traffic.network.NetworkArrays`).
+
+    ``det_pos_m[l, k]``: position on lane ``l`` of its stop-line loop (k=0) and its
+    upstream loop (k=1).
+    """
+
+    lane_length: FloatArray
+    lane_speed: FloatArray
+    lane_edge: IntArray
+    lane_movement: IntArray
+    edge_lane_start: IntArray
+    edge_lanes: IntArray
+    lane_out_start: IntArray
+    out_movements: IntArray
+    mov_to_edge: IntArray
+    mov_from_lane: IntArray
+    mov_lane: IntArray
+    yield_start: IntArray
+    yield_to: IntArray
+    det_pos_m: FloatArray
+
+
+class VTypes(NamedTuple):
+    """Vehicle-type parameters, one entry per type (see ``demand.VehicleType``)."""
+
+    length: FloatArray
+    min_gap: FloatArray
+    accel: FloatArray
+    decel: FloatArray
+    emergency_decel: FloatArray
+    vmax: FloatArray
+    sigma: FloatArray
+    tau: FloatArray
+    emission_class: IntArray
+
+
+class Vehicles(NamedTuple):
+    """Every trip of the run, by trip index. Routes: ``route_edges[route_start[k]:...]``."""
+
+    state: npt.NDArray[np.int8]
+    lane: IntArray
+    pos: FloatArray
+    speed: FloatArray
+    accel: FloatArray
+    ahead: IntArray
+    behind: IntArray
+    next_lane: IntArray
+    route_k: IntArray
+    route_start: IntArray
+    route_edges: IntArray
+    vtype: IntArray
+    speed_factor: FloatArray
+    depart_s: FloatArray
+    insert_s: FloatArray
+    arrive_s: FloatArray
+    time_loss_s: FloatArray
+    waiting_s: FloatArray
+    stops: IntArray
+    halting: npt.NDArray[np.bool_]
+    dist_m: FloatArray
+    co2_mg: FloatArray
+    fuel_mg: FloatArray
+    nox_mg: FloatArray
+
+
+class Lanes(NamedTuple):
+    """Per-lane lists and measurements (every lane: edge lanes, then internal lanes).
+
+    ``count``/``halting``: vehicles now, and those at <= 0.1 m/s; ``queue_sum``/
+    ``queue_max``: sum and maximum of ``halting`` over ticks; ``det_*[l, k]``: loop
+    detector k of lane l: vehicles passed, sum of their speeds, ticks occupied, time of
+    the last passage.
+    """
+
+    head: IntArray
+    tail: IntArray
+    count: IntArray
+    halting: IntArray
+    queue_sum: FloatArray
+    queue_max: IntArray
+    det_count: IntArray
+    det_speed_sum: FloatArray
+    det_occupied: IntArray
+    det_last_s: FloatArray
+
+
+# -- small pure helpers ----------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def stop_speed(gap: float, decel: float, tau: float, dt: float) -> float:
+    """Largest speed ``x`` for this tick from which the vehicle still stops within
+    ``gap``: it covers ``x * tau`` (reaction), then brakes by ``decel`` every tick (Euler
+    steps ``x - k*decel*dt``). The distance is piecewise linear in ``x``; the branch with
+    ``n`` braking steps gives ``x = (gap + dt*B*n(n+1)/2) / (tau + dt*n)``, ``B=decel*dt``,
+    valid for ``n*B <= x < (n+1)*B`` (SUMO's ``maximumSafeStopSpeedEuler``, re-derived)."""
+    if gap <= 0.0:
+        return 0.0
+    b = decel * dt
+    n = 0.0
+    while True:
+        x = (gap + dt * b * n * (n + 1.0) / 2.0) / (tau + dt * n)
+        if x < (n + 1.0) * b:
+            return max(x, 0.0)
+        n += 1.0
+
+
+@numba.njit(cache=True)
+def brake_gap(speed: float, decel: float, dt: float) -> float:
+    """Distance to stop from ``speed`` braking by ``decel`` per tick (Euler update)."""
+    reduction = decel * dt
+    steps = math.floor(speed / reduction)
+    return dt * (steps * speed - reduction * steps * (steps + 1) / 2.0)
+
+
+@numba.njit(cache=True)
+def safe_speed(v: float, v_leader: float, gap: float, decel: float, tau: float, dt: float) -> float:
+    """Krauss safe speed behind a leader at ``v_leader`` ``gap`` metres ahead: the speed
+    from which we can stop before the point where the leader would stop braking as hard
+    as we do (Krauß 1998, in SUMO's Euler form, ``maximumSafeFollowSpeed``)."""
+    return stop_speed(gap + brake_gap(v_leader, decel, dt), decel, tau, dt)
+
+
+@numba.njit(cache=True)
+def find_movement(net: NetArrays, lane: int, to_edge: int) -> int:
+    """The movement from edge lane ``lane`` onto ``to_edge``, or -1."""
+    for k in range(net.lane_out_start[lane], net.lane_out_start[lane + 1]):
+        m = net.out_movements[k]
+        if net.mov_to_edge[m] == to_edge:
+            return m
+    return -1
+
+
+@numba.njit(cache=True)
+def lane_room(net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, lane: int) -> float:
+    """Free length at the start of ``lane``: up to the back of its last vehicle."""
+    t = lanes.tail[lane]
+    if t < 0:
+        return net.lane_length[lane]
+    return veh.pos[t] - vt.length[veh.vtype[t]]
+
+
+@numba.njit(cache=True)
+def choose_lane(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, edge: int, next_edge: int
+) -> int:
+    """The lane of ``edge`` with most room among those with a movement to ``next_edge``
+    (any lane when ``next_edge`` is -1); ties go to the rightmost."""
+    start = net.edge_lane_start[edge]
+    best = -1
+    best_room = -1e300
+    for lane in range(start, start + net.edge_lanes[edge]):
+        if next_edge >= 0 and find_movement(net, lane, next_edge) < 0:
+            continue
+        room = lane_room(net, lanes, veh, vt, lane)
+        if room > best_room:
+            best_room = room
+            best = lane
+    return start if best < 0 else best
+
+
+@numba.njit(cache=True)
+def route_edge(veh: Vehicles, v: int, k: int) -> int:
+    """Edge ``k`` of vehicle ``v``'s route, or -1 past its end."""
+    start = veh.route_start[v]
+    if start + k >= veh.route_start[v + 1]:
+        return -1
+    return veh.route_edges[start + k]
+
+
+@numba.njit(cache=True)
+def must_yield(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, mov_state: npt.NDArray[np.int8], m: int
+) -> bool:
+    """Whether a vehicle about to take permissive movement ``m`` has to wait for a foe."""
+    for k in range(net.yield_start[m], net.yield_start[m + 1]):
+        j = net.yield_to[k]
+        if mov_state[j] == RED:
+            continue
+        if lanes.head[net.mov_lane[j]] >= 0:
+            return True
+        h = lanes.head[net.mov_from_lane[j]]
+        if h >= 0 and veh.next_lane[h] == net.mov_lane[j]:
+            dist = net.lane_length[veh.lane[h]] - veh.pos[h]
+            if dist < 2.0 or dist < CRITICAL_GAP_S * veh.speed[h]:
+                return True
+    return False
+
+
+# -- linked-list operations --------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def unlink_head(lanes: Lanes, veh: Vehicles, lane: int) -> None:
+    h = lanes.head[lane]
+    b = veh.behind[h]
+    lanes.head[lane] = b
+    if b >= 0:
+        veh.ahead[b] = -1
+    else:
+        lanes.tail[lane] = -1
+    veh.behind[h] = -1
+    lanes.count[lane] -= 1
+
+
+@numba.njit(cache=True)
+def append_tail(lanes: Lanes, veh: Vehicles, lane: int, v: int) -> None:
+    t = lanes.tail[lane]
+    veh.ahead[v] = t
+    veh.behind[v] = -1
+    if t >= 0:
+        veh.behind[t] = v
+    else:
+        lanes.head[lane] = v
+    lanes.tail[lane] = v
+    veh.lane[v] = lane
+    lanes.count[lane] += 1
+
+
+@numba.njit(cache=True)
+def set_next_lane(net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, v: int) -> None:
+    """After ``v`` entered its lane: the lane it will take next (-1: it arrives there)."""
+    lane = veh.lane[v]
+    m = net.lane_movement[lane]
+    if m < 0:  # an edge lane: next is the internal lane towards the next route edge
+        nxt = route_edge(veh, v, veh.route_k[v] + 1)
+        if nxt < 0:
+            veh.next_lane[v] = -1
+        else:
+            mv = find_movement(net, lane, nxt)
+            veh.next_lane[v] = net.mov_lane[mv] if mv >= 0 else -1
+    else:  # an internal lane: next is a lane of the movement's target edge
+        to_edge = net.mov_to_edge[m]
+        veh.next_lane[v] = choose_lane(
+            net, lanes, veh, vt, to_edge, route_edge(veh, v, veh.route_k[v] + 2)
+        )
+
+
+# -- the tick ------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _limit(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    v: int,
+    dt: float,
+) -> tuple[float, float]:
+    """(safe-speed limit, hard cap) of vehicle ``v`` from its leader, signals, room."""
+    t = veh.vtype[v]
+    speed = veh.speed[v]
+    decel = vt.decel[t]
+    tau = vt.tau[t]
+    limit = 1e300
+    cap = 1e300
+    a = veh.ahead[v]
+    if a >= 0:
+        gap = veh.pos[a] - vt.length[veh.vtype[a]] - veh.pos[v] - vt.min_gap[t]
+        return safe_speed(speed, veh.speed[a], gap, decel, tau, dt), cap
+    lane = veh.lane[v]
+    dist = net.lane_length[lane] - veh.pos[v]
+    nl = veh.next_lane[v]
+    k = veh.route_k[v]
+    needed = speed * tau + speed * speed / (2.0 * decel) + speed * dt + LOOKAHEAD_MIN_M
+    hops = 0
+    while nl >= 0 and dist < needed and hops < 4:
+        hops += 1
+        m = net.lane_movement[nl]
+        if m >= 0 and net.lane_movement[lane] < 0:
+            # About to cross a stop line into movement m.
+            state = mov_state[m]
+            stop = False
+            if state == RED:
+                stop = True
+                cap = max(dist, 0.0) / dt
+            elif state == YELLOW:
+                # Stop if the model's comfortable braking suffices, else go on.
+                stop = stop_speed(dist, decel, tau, dt) >= speed - decel * dt
+            else:
+                if state == PERMISSIVE and must_yield(net, lanes, veh, mov_state, m):
+                    stop = True
+                else:
+                    # No entering a junction whose far side has no room for us.
+                    to_edge = net.mov_to_edge[m]
+                    down = choose_lane(net, lanes, veh, vt, to_edge, route_edge(veh, v, k + 2))
+                    room = lane_room(net, lanes, veh, vt, down) - vt.min_gap[t]
+                    if room < vt.length[t]:
+                        stop = True
+            if stop:
+                limit = min(limit, stop_speed(dist, decel, tau, dt))
+                break
+        # Slow down in time for a slower lane ahead (turns through a junction).
+        v_next_lane = min(net.lane_speed[nl] * veh.speed_factor[v], vt.vmax[t])
+        if v_next_lane < speed:
+            # v such that after this tick (v * dt further) braking reaches v_next_lane.
+            bdt = decel * dt
+            reach = math.sqrt(bdt * bdt + v_next_lane * v_next_lane + 2.0 * decel * dist) - bdt
+            limit = min(limit, max(reach, v_next_lane))
+        tl = lanes.tail[nl]
+        if tl >= 0:
+            gap = dist + veh.pos[tl] - vt.length[veh.vtype[tl]] - vt.min_gap[t]
+            limit = min(limit, safe_speed(speed, veh.speed[tl], gap, decel, tau, dt))
+            break
+        dist += net.lane_length[nl]
+        # The lane after nl, as the vehicle would choose it now.
+        if m >= 0:
+            to_edge = net.mov_to_edge[m]
+            lane = nl
+            nl = choose_lane(net, lanes, veh, vt, to_edge, route_edge(veh, v, k + 2))
+            k += 1
+        else:
+            nxt = route_edge(veh, v, k + 1)
+            lane = nl
+            if nxt < 0:
+                nl = -1
+            else:
+                mv = find_movement(net, nl, nxt)
+                nl = net.mov_lane[mv] if mv >= 0 else -1
+    return limit, cap
+
+
+@numba.njit(cache=True)
+def step(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    emission: FloatArray,
+    dawdle: FloatArray,
+    pending: IntArray,
+    counters: IntArray,
+    arrived: IntArray,
+    now_s: float,
+    dt: float,
+) -> None:
+    """Advance every vehicle by ``dt`` from ``now_s``, then insert waiting trips.
+
+    Args:
+        mov_state: signal state of every movement (RED .. PROTECTED).
+        emission: ``(classes, 3, 6)`` HBEFA3 coefficients (co2, fuel, nox).
+        dawdle: at least ``counters[1]`` uniforms in [0, 1): one per vehicle on the
+            network, used in lane order (head to tail, lanes in index order).
+        pending: trips waiting to be inserted, in departure order, ``counters[0]`` of
+            them; compacted in place.
+        counters: [0] waiting trips, [1] vehicles on the network, [2] arrivals this tick
+            (their indices in ``arrived``), [3] emergency brakes (cumulative),
+            [4] insertions this tick.
+    """
+    n_lanes = len(lanes.head)
+    speed_new = veh.accel  # reuse: holds the new speed until the move, then acceleration
+    # 1) new speeds from the current state
+    r = 0
+    for lane in range(n_lanes):
+        v = lanes.head[lane]
+        while v >= 0:
+            t = veh.vtype[v]
+            speed = veh.speed[v]
+            accel = vt.accel[t]
+            decel = vt.decel[t]
+            allowed = min(net.lane_speed[lane] * veh.speed_factor[v], vt.vmax[t])
+            limit, cap = _limit(net, lanes, veh, vt, mov_state, v, dt)
+            v_max = min(speed + accel * dt, allowed, limit)
+            base = accel if v_max >= accel else v_max
+            v_dawdle = max(0.0, v_max - vt.sigma[t] * dt * base * dawdle[r])
+            r += 1
+            v_min = max(0.0, speed - decel * dt)
+            if v_max < v_min:
+                nxt = max(v_max, speed - vt.emergency_decel[t] * dt, 0.0)
+                if nxt < v_min - 1e-9:
+                    counters[3] += 1
+            else:
+                nxt = max(v_dawdle, v_min)
+            speed_new[v] = min(max(nxt, 0.0), cap)
+            v = veh.behind[v]
+    # 2) move, with the tick's statistics and emissions
+    for lane in range(n_lanes):
+        v = lanes.head[lane]
+        halting = 0
+        while v >= 0:
+            t = veh.vtype[v]
+            old = veh.pos[v]
+            vn = speed_new[v]
+            new = old + vn * dt
+            a = veh.ahead[v]
+            if a >= 0:  # never into the leader (it has moved already)
+                back = veh.pos[a] - vt.length[veh.vtype[a]]
+                if new > back:
+                    new = max(back, old)
+                    vn = (new - old) / dt
+            acc = (vn - veh.speed[v]) / dt
+            veh.pos[v] = new
+            veh.speed[v] = vn
+            speed_new[v] = acc
+            allowed = min(net.lane_speed[lane] * veh.speed_factor[v], vt.vmax[t])
+            veh.time_loss_s[v] += dt * max(0.0, 1.0 - vn / allowed)
+            veh.dist_m[v] += vn * dt
+            if vn <= HALTING_SPEED_MPS:
+                veh.waiting_s[v] += dt
+                if not veh.halting[v]:
+                    veh.stops[v] += 1
+                veh.halting[v] = True
+                halting += 1
+            else:
+                veh.halting[v] = False
+            if acc >= 0.0 or vn <= HALTING_SPEED_MPS:
+                c = vt.emission_class[t]
+                for p in range(3):
+                    f = emission[c, p]
+                    e = (
+                        f[0]
+                        + f[1] * acc * vn
+                        + f[2] * acc * acc * vn
+                        + f[3] * vn
+                        + f[4] * vn * vn
+                        + f[5] * vn * vn * vn
+                    ) / 3.6
+                    if e > 0.0:
+                        if p == 0:
+                            veh.co2_mg[v] += e * dt
+                        elif p == 1:
+                            veh.fuel_mg[v] += e * dt
+                        else:
+                            veh.nox_mg[v] += e * dt
+            if net.lane_edge[lane] >= 0:
+                front_len = vt.length[t]
+                for d in range(2):
+                    x = net.det_pos_m[lane, d]
+                    if old < x <= new:
+                        lanes.det_count[lane, d] += 1
+                        lanes.det_speed_sum[lane, d] += vn
+                        lanes.det_last_s[lane, d] = now_s + dt
+                    if new - front_len < x <= new:
+                        lanes.det_occupied[lane, d] += 1
+            v = veh.behind[v]
+        lanes.halting[lane] = halting
+        lanes.queue_sum[lane] += halting
+        if halting > lanes.queue_max[lane]:
+            lanes.queue_max[lane] = halting
+    # 3) vehicles past the end of their lane: on to the next lane, or arrive
+    n_arrived = 0
+    for lane in range(n_lanes):
+        while True:
+            v = lanes.head[lane]
+            if v < 0 or veh.pos[v] <= net.lane_length[lane]:
+                break
+            if not _advance(net, lanes, veh, vt, mov_state, v):
+                break
+            if veh.state[v] == ARRIVED:
+                veh.arrive_s[v] = now_s + dt
+                arrived[n_arrived] = v
+                n_arrived += 1
+    counters[2] = n_arrived
+    # 4) restore gaps behind vehicles that could not leave their lane
+    for lane in range(n_lanes):
+        v = lanes.head[lane]
+        while v >= 0:
+            a = veh.ahead[v]
+            if a >= 0:
+                back = veh.pos[a] - vt.length[veh.vtype[a]]
+                if veh.pos[v] > back:
+                    veh.pos[v] = back
+                    veh.speed[v] = min(veh.speed[v], veh.speed[a])
+            v = veh.behind[v]
+    # 5) insert waiting trips, first come first served per edge
+    n_pending = counters[0]
+    kept = 0
+    inserted = 0
+    edge_blocked = np.zeros(len(net.edge_lanes), dtype=np.bool_)
+    for i in range(n_pending):
+        v = pending[i]
+        edge = veh.route_edges[veh.route_start[v]]
+        ok = False
+        if not edge_blocked[edge]:
+            t = veh.vtype[v]
+            lane = choose_lane(net, lanes, veh, vt, edge, route_edge(veh, v, 1))
+            room = lane_room(net, lanes, veh, vt, lane)
+            if lanes.tail[lane] >= 0:
+                room -= vt.min_gap[t]
+            if room >= vt.length[t]:
+                veh.pos[v] = min(vt.length[t], net.lane_length[lane])
+                veh.speed[v] = 0.0
+                veh.accel[v] = 0.0
+                veh.route_k[v] = 0
+                append_tail(lanes, veh, lane, v)
+                set_next_lane(net, lanes, veh, vt, v)
+                veh.state[v] = DRIVING
+                veh.insert_s[v] = now_s + dt
+                ok = True
+                inserted += 1
+            else:
+                edge_blocked[edge] = True
+        if not ok:
+            pending[kept] = v
+            kept += 1
+    counters[0] = kept
+    counters[4] = inserted
+    counters[1] += inserted - n_arrived
+
+
+@numba.njit(cache=True)
+def _advance(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    v: int,
+) -> bool:
+    """Move head vehicle ``v`` (past its lane's end) on; False if it has to stay."""
+    while True:
+        lane = veh.lane[v]
+        length = net.lane_length[lane]
+        if veh.pos[v] <= length or lanes.head[lane] != v:
+            return True
+        nl = veh.next_lane[v]
+        if nl < 0:
+            unlink_head(lanes, veh, lane)
+            veh.state[v] = ARRIVED
+            veh.lane[v] = -1
+            return True
+        m = net.lane_movement[nl]
+        if m >= 0 and net.lane_movement[lane] < 0 and mov_state[m] == RED:
+            veh.pos[v] = length  # never across a red stop line
+            veh.speed[v] = 0.0
+            return False
+        new = veh.pos[v] - length
+        tl = lanes.tail[nl]
+        if tl >= 0:
+            back = veh.pos[tl] - vt.length[veh.vtype[tl]]
+            if new > back:
+                new = back
+        if new < 0.0:
+            veh.pos[v] = length  # no room yet beyond the line
+            veh.speed[v] = 0.0
+            return False
+        unlink_head(lanes, veh, lane)
+        append_tail(lanes, veh, nl, v)
+        veh.pos[v] = new
+        if m < 0:
+            veh.route_k[v] += 1
+        set_next_lane(net, lanes, veh, vt, v)

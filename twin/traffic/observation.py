@@ -1,0 +1,72 @@
+"""What a signal policy sees at a decision epoch of one intersection, and what it answers.
+
+Arrays are indexed by the intersection's movements (link index, as in the phase state
+strings). A movement's lane quantities are those of the lane it leaves from, so
+movements sharing a lane see the same queue.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+class SignalObservation(NamedTuple):
+    """One intersection at a decision epoch.
+
+    Attributes:
+        now_s: simulated time.
+        intersection: index of the intersection among the signalised ones.
+        intersection_id: its id.
+        phase: the green phase being shown.
+        phase_elapsed_s: how long it has been green.
+        min_green_s, max_green_s: the current phase's limits (the controller enforces them).
+        phase_green: ``(phases, movements)`` bool: which movements each phase serves.
+        green_s: fixed-time green of each phase (the programme).
+        queue: halting vehicles (<= 0.1 m/s) on each movement's lane (lane-area detector).
+        vehicles: vehicles on each movement's lane.
+        downstream: vehicles per lane on each movement's target edge.
+        gap_s: time since a vehicle last crossed the upstream loop of each movement's lane
+            (``inf`` if none yet): what SUMO's actuated control calls the gap.
+        flow_per_s: vehicles per second that crossed each movement's stop-line loop since
+            the start of the run (or the warm-up), for Webster's formula.
+        sensed_queue: ``queue`` as delivered by the detector pipeline (noise, dropout,
+            latency); NaN where no reading has arrived or without detectors.
+    """
+
+    now_s: float
+    intersection: int
+    intersection_id: str
+    phase: int
+    phase_elapsed_s: float
+    min_green_s: float
+    max_green_s: float
+    phase_green: BoolArray
+    green_s: FloatArray
+    queue: FloatArray
+    vehicles: FloatArray
+    downstream: FloatArray
+    gap_s: FloatArray
+    flow_per_s: FloatArray
+    sensed_queue: FloatArray
+
+
+class SignalAction(NamedTuple):
+    """Show green phase ``phase`` and ask again after ``duration_s`` of green.
+
+    Same phase: extend it by ``duration_s`` (never past its maximum green). Another
+    phase: end the current one (yellow, then all-red) and start ``phase``, which then
+    stays green for ``max(duration_s, its min green)`` before the next epoch. A request
+    to change before the current phase's minimum green is *clamped*: the phase stays
+    until its minimum green, when the policy is asked again. At maximum green the
+    controller ends the phase whatever the policy wants (max-out) and moves to the next
+    phase of the programme for its programmed green.
+    """
+
+    phase: int
+    duration_s: float

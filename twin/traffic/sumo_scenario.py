@@ -1,0 +1,101 @@
+"""``traffic/sumo-net-v0``: a city imported from SUMO files, driven by twin.
+
+The network (with its signal programmes) comes from a SUMO ``.net.xml`` and the demand
+from SUMO route/trip files, so twin runs exactly the city SUMO runs: this is the scenario
+of the fidelity check (``tests/traffic/test_sumo_fidelity.py``) and of the speed
+benchmark (``benchmarks/traffic_vs_sumo.py``). Paths are relative to the working
+directory. Reading SUMO networks needs ``sumolib`` (``pip install 'twin[sumo]'``).
+
+```toml
+[scenario]
+id = "traffic/sumo-net-v0"
+horizon_s = 3600
+
+[scenario.params]
+net_file = "city.net.xml"
+route_files = ["city.rou.xml"]
+
+[policy]
+id = "signals/fixed-time-v0"
+```
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from twin.core.errors import ConfigError
+from twin.core.policy import Policy
+from twin.core.scenario import KPI, Scenario, ScenarioParams
+from twin.core.world import World
+from twin.traffic.city import City
+from twin.traffic.sumo import read_net, read_routes, root_tag
+
+
+class SumoNetParams(ScenarioParams):
+    """Which SUMO files to import, and how to tick them."""
+
+    net_file: str = Field(description="SUMO network (.net.xml) with its traffic lights")
+    route_files: tuple[str, ...] = Field(
+        min_length=1,
+        description="SUMO route/trip files (.rou.xml, .trips.xml), and additional files "
+        "with vType definitions, read in this order",
+    )
+    program_id: str | None = Field(
+        default=None, description="traffic-light programme to take (default: the first)"
+    )
+    tick_s: float = Field(default=1.0, gt=0, le=2.0, description="kernel time step")
+    per_intersection_kpis: bool = Field(
+        default=False, description="also report queue KPIs per intersection"
+    )
+
+    @field_validator("net_file")
+    @classmethod
+    def _is_a_sumo_net(cls, value: str) -> str:
+        _check_root(value, ("net",), "SUMO network (.net.xml)")
+        return value
+
+    @field_validator("route_files")
+    @classmethod
+    def _are_sumo_routes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for path in value:
+            _check_root(path, ("routes", "additional"), "SUMO route file (.rou.xml, .trips.xml)")
+        return value
+
+
+def _check_root(path: str, expected: tuple[str, ...], what: str) -> None:
+    """The file exists and is the right kind of SUMO file (its first element only)."""
+    try:
+        root_tag(Path(path), expected, what)
+    except ConfigError as error:
+        raise ValueError(str(error)) from None
+
+
+class SumoNet(Scenario[SumoNetParams]):
+    """A SUMO network and its demand, imported and driven by twin's vehicle kernel."""
+
+    id = "traffic/sumo-net-v0"
+    domain = "traffic"
+    description = "a city imported from SUMO .net.xml and route files (twin against SUMO)"
+    Params = SumoNetParams
+    default_policy = "signals/fixed-time-v0"
+    headline_kpis = ("trip_duration_mean_s", "time_loss_mean_s", "co2_kg")
+
+    def build(self, world: World, policy: Policy[Any, Any]) -> None:
+        params = self.params
+        self.network = read_net(params.net_file, program_id=params.program_id)
+        self.trips = read_routes(self.network, *params.route_files)
+        self.city = City(
+            world,
+            self.network,
+            self.trips,
+            policy,
+            tick_s=params.tick_s,
+            per_intersection_kpis=params.per_intersection_kpis,
+        )
+
+    def kpis(self, world: World) -> dict[str, KPI]:
+        return self.city.kpis()
