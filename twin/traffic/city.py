@@ -269,7 +269,7 @@ class City:
     def _policy_cache(self) -> None:
         net, arrays = self.network, self.arrays
         self._obs_lanes: list[npt.NDArray[np.int64]] = []
-        self._obs_down: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = []
+        self._obs_down: list[tuple[npt.NDArray[np.int64], ...]] = []
         self._phase_green: list[npt.NDArray[np.bool_]] = []
         self._green_s: list[npt.NDArray[np.float64]] = []
         self._signalised = [i for i in net.intersections if i.program is not None]
@@ -277,7 +277,15 @@ class City:
             movs = np.array(inter.movements, dtype=np.int64)
             self._obs_lanes.append(arrays.mov_from_lane[movs])
             to_edge = arrays.mov_to_edge[movs]
-            self._obs_down.append((arrays.edge_lane_start[to_edge], arrays.edge_lanes[to_edge]))
+            counts = arrays.edge_lanes[to_edge]
+            down = np.concatenate(
+                [
+                    np.arange(s, s + c)
+                    for s, c in zip(arrays.edge_lane_start[to_edge], counts, strict=True)
+                ]
+            )
+            offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
+            self._obs_down.append((down, offsets, counts))
             assert inter.program is not None
             self._phase_green.append(
                 np.array([[c != "r" for c in p.state] for p in inter.program.phases])
@@ -288,9 +296,8 @@ class City:
         """The observation of signalised intersection ``i`` at ``now_s``."""
         lanes = self.lanes
         from_lane = self._obs_lanes[i]
-        start, count = self._obs_down[i]
-        cum = np.concatenate(([0], np.cumsum(lanes.count)))
-        downstream = (cum[start + count] - cum[start]) / count
+        down, offsets, counts = self._obs_down[i]
+        downstream = np.add.reduceat(lanes.count[down], offsets) / counts
         inter = self._signalised[i]
         assert inter.program is not None
         phase = int(self.signals.phase[i])

@@ -81,6 +81,7 @@ class SignalBank:
         self.clamped = 0
         self.forced = 0
         self._next_due = 0.0
+        self._checked: set[tuple[int, bytes]] = set()
         for i, inter in enumerate(self.intersections):
             assert inter.program is not None
             self._start_green(i, 0, 0.0, inter.program.phases[0].green_s, offset=True)
@@ -205,7 +206,14 @@ class SignalBank:
         self.mov_state[self.movements[i]] = state
 
     def check_safe(self, i: int, state: npt.NDArray[np.int8]) -> None:
-        """Raise ``RuntimeError`` if ``state`` shows two foes green unsafely."""
+        """Raise ``RuntimeError`` if ``state`` shows two foes green unsafely.
+
+        A state already checked at this intersection is not checked again (the set of
+        states a programme can show is small), so the check costs nothing per tick.
+        """
+        key = (i, state.tobytes())
+        if key in self._checked:
+            return
         green = state != RED
         inter = self.intersections[i]
         permissive = state == PERMISSIVE
@@ -217,3 +225,4 @@ class SignalBank:
             raise RuntimeError(
                 f"intersection {inter.id!r}: movements {a} and {b} would be green together"
             )
+        self._checked.add(key)

@@ -30,8 +30,11 @@ from pydantic import Field, field_validator
 from twin.core.errors import ConfigError
 from twin.core.policy import Policy
 from twin.core.scenario import KPI, Scenario, ScenarioParams
+from twin.core.sensors import SensorConfig
 from twin.core.world import World
 from twin.traffic.city import City
+from twin.traffic.network import Network
+from twin.traffic.scenario import GridCity, TrafficParams
 from twin.traffic.sumo import read_net, read_routes, root_tag
 
 
@@ -48,6 +51,10 @@ class SumoNetParams(ScenarioParams):
         default=None, description="traffic-light programme to take (default: the first)"
     )
     tick_s: float = Field(default=1.0, gt=0, le=2.0, description="kernel time step")
+    detectors: SensorConfig | None = Field(
+        default_factory=TrafficParams.model_fields["detectors"].default_factory,
+        description="queue detectors seen by policies (as in traffic/grid4x4-v0)",
+    )
     per_intersection_kpis: bool = Field(
         default=False, description="also report queue KPIs per intersection"
     )
@@ -78,22 +85,39 @@ class SumoNet(Scenario[SumoNetParams]):
     """A SUMO network and its demand, imported and driven by twin's vehicle kernel."""
 
     id = "traffic/sumo-net-v0"
-    domain = "traffic"
+    domain = GridCity.domain
     description = "a city imported from SUMO .net.xml and route files (twin against SUMO)"
     Params = SumoNetParams
-    default_policy = "signals/fixed-time-v0"
-    headline_kpis = ("trip_duration_mean_s", "time_loss_mean_s", "co2_kg")
+    default_policy = GridCity.default_policy
+    headline_kpis = GridCity.headline_kpis
+
+    def policy_info(self) -> dict[str, Any]:
+        network = self._network()
+        return {
+            "intersections": sum(1 for i in network.intersections if i.program is not None),
+            "tick_s": self.params.tick_s,
+        }
+
+    def _network(self) -> Network:
+        if self.network is None:
+            self.network = read_net(self.params.net_file, program_id=self.params.program_id)
+        return self.network
+
+    def __init__(self, params: SumoNetParams) -> None:
+        super().__init__(params)
+        self.network: Network | None = None
 
     def build(self, world: World, policy: Policy[Any, Any]) -> None:
         params = self.params
-        self.network = read_net(params.net_file, program_id=params.program_id)
-        self.trips = read_routes(self.network, *params.route_files)
+        network = self._network()
+        trips = read_routes(network, *params.route_files)
         self.city = City(
             world,
-            self.network,
-            self.trips,
+            network,
+            trips,
             policy,
             tick_s=params.tick_s,
+            sensors=params.detectors,
             per_intersection_kpis=params.per_intersection_kpis,
         )
 
