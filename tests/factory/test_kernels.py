@@ -22,6 +22,7 @@ from twin.factory.kernels import (
     DegradationParams,
     advance,
     advance_reference,
+    exp2,
     first_passage_mean_reflected_s,
     first_passage_mean_s,
     step,
@@ -135,10 +136,11 @@ def test_jitted_kernel_equals_the_pure_python_reference(
     (h, signals, failed), (h_ref, signals_ref, failed_ref) = run_both(
         params, state, ambient_c, humidity_pct, dt_s, ticks
     )
-    # The reference computes 2 ** (dT / 10) with pow where the kernel uses exp, and
-    # groups drift * s * dt differently: a few ulps apart. atol covers a level that a
-    # large negative step brings close to (not below) zero, where h + dh cancels and
-    # the relative difference of those ulps grows; 1e-15 is ~5 ulps of a level near 1.
+    # The reference computes 2 ** (dT / 10) with pow where the kernel uses exp2 (within
+    # 1 ulp), and groups drift * s * dt differently: a few ulps apart. atol covers a
+    # level that a large negative step brings close to (not below) zero, where h + dh
+    # cancels and the relative difference of those ulps grows; 1e-15 is ~5 ulps of a
+    # level near 1.
     np.testing.assert_allclose(h, h_ref, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(signals, signals_ref, rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(failed, failed_ref)
@@ -225,6 +227,50 @@ def test_a_worked_example_by_hand() -> None:
         55.0,  # humidity
     ]
     np.testing.assert_allclose(signals[0], expected, rtol=1e-14)
+
+
+# -- 2 ** y ----------------------------------------------------------------------------
+
+
+@settings(max_examples=500)
+@given(y=st.floats(-1074.0, 1023.9))
+def test_exp2_is_within_one_ulp_of_pow(y: float) -> None:
+    exact = 2.0**y  # glibc's pow: correctly rounded in practice
+    assert abs(exp2(y) - exact) <= np.spacing(exact)
+
+
+@given(y=st.floats(allow_nan=True, allow_infinity=True))
+def test_exp2_compiled_equals_exp2_in_python_bit_for_bit(y: float) -> None:
+    # exp2 builds 2**k from exponent bits when compiled and with ldexp in Python: the
+    # kernel gives the same numbers with and without NUMBA_DISABLE_JIT.
+    python = exp2.py_func(y) if JIT else exp2(y)
+    compiled = exp2(y)
+    assert compiled == python or (math.isnan(compiled) and math.isnan(python))
+
+
+@pytest.mark.parametrize(
+    ("y", "expected"),
+    [
+        (0.0, 1.0),
+        (-0.0, 1.0),
+        (1.0, 2.0),
+        (-1.0, 0.5),
+        (10.0, 1024.0),
+        (-1022.0, 2.0**-1022),  # the smallest normal
+        (-1074.0, 5e-324),  # the smallest subnormal
+        (-1076.0, 0.0),
+        (-math.inf, 0.0),
+        (1023.0, 2.0**1023),
+        (1024.0, math.inf),
+        (math.inf, math.inf),
+    ],
+)
+def test_exp2_at_the_edges(y: float, expected: float) -> None:
+    assert exp2(y) == expected
+
+
+def test_exp2_of_nan_is_nan() -> None:
+    assert math.isnan(exp2(math.nan))
 
 
 # -- stress ----------------------------------------------------------------------------

@@ -75,14 +75,18 @@ Defaults (per machine; sources in docs/PARAMETERS.md)
 Performance
 -----------
 :func:`advance` reads 13 float64 values and writes 4 float64 signals, the new level and
-one bool per machine (145 bytes) in one pass, with no temporaries. It is compute-bound,
-not memory-bound: LLVM keeps the loop scalar (Numba cannot tell it that the 17 arrays do
-not alias, and without Intel SVML there is no vector ``exp``), and the libm ``exp`` of
-the temperature factor takes about half the time. Splitting the loop so that a
-polynomial ``exp2`` vectorises was tried and was slower. FMA contraction
-(``fastmath={"contract"}``) gained ~4% and is not used: it would make results depend on
-the CPU. ``benchmarks/degradation_kernel.py`` compares the kernel with a STREAM triad
-and with :func:`advance_reference`.
+one bool per machine (145 bytes) in one pass, with no temporaries. LLVM vectorises the
+loop (4 machines per AVX2 step) because nothing in it stops that: the signals are
+stored at a constant stride (a 2-D ``signals_out[i, k]`` has a run-time row stride,
+which kept the loop scalar), the clips are selects, and the temperature factor
+``2 ** (dT / 10)`` is :func:`exp2`, plain arithmetic instead of a call to libm's
+``exp`` (Numba >= 0.62 has no Intel SVML, so a libm call stays scalar in a vector
+loop). With both, the kernel runs at about the speed of a STREAM triad moving the same
+bytes: memory-bound. No ``fastmath``: FMA contraction would make results depend on the
+CPU, and reassociation would change them between scalar and vector code; as written,
+results are the same bit for bit on any x86-64 CPU, with or without the JIT.
+``benchmarks/degradation_kernel.py`` compares the kernel with a STREAM triad and with
+:func:`advance_reference`.
 """
 
 from __future__ import annotations
@@ -90,11 +94,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
 import numpy.typing as npt
+from numba import types
+from numba.extending import intrinsic, overload
 
 if TYPE_CHECKING:
     from twin.factory.config import DegradationSpec
@@ -107,9 +113,6 @@ SENSOR_CHANNELS = ("vibration_rms_mm_s", "temperature_c", "pressure_bar", "humid
 _CHANNELS = len(SENSOR_CHANNELS)
 
 SECONDS_PER_HOUR = 3600.0
-
-LN2_PER_10_C = math.log(2.0) / 10.0
-"""``2 ** (dT / 10) == exp(LN2_PER_10_C * dT)``; ``exp`` is cheaper than ``pow``."""
 
 VIB_IDLE_SHARE = 0.3
 """Share of the base vibration an idle (running, unloaded) machine shows. Modelling choice."""
@@ -143,6 +146,78 @@ DEFAULT_LEAK = 0.2
 SIEGMUND_RHO = 0.5825971579390106
 
 
+# -- 2 ** y in plain arithmetic, so that it vectorises ---------------------------------
+
+_ROUND_TO_INTEGER = 1.5 * 2.0**52
+"""``(y + this) - this`` rounds ``|y| < 2**51`` to the nearest integer (ties to even)."""
+_EXP2_TAYLOR = tuple(math.log(2.0) ** k / math.factorial(k) for k in range(14))
+"""Taylor coefficients of ``2 ** f = exp(f ln 2)``; to degree 13 the truncation error is
+below ``0.347**14 / 14! = 4e-18`` relative for ``|f| <= 1/2``, under 1/25 of an ulp."""
+
+
+def _power_of_two(k: int) -> float:
+    """``2.0 ** k`` for an integer ``-1022 <= k <= 1023``: exact."""
+    return math.ldexp(1.0, k)
+
+
+@intrinsic
+def _float64_from_bits(typingctx: Any, bits: types.Integer) -> tuple[Any, Any]:
+    """The float64 whose IEEE 754 bit pattern is the int64 ``bits`` (a bit cast)."""
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Sequence[Any]) -> Any:
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
+
+    return types.float64(types.int64), codegen
+
+
+@overload(_power_of_two, inline="always")
+def _power_of_two_jit(k):  # type: ignore[no-untyped-def]
+    # In compiled code, build 2**k from its exponent bits: ldexp is a libm call that
+    # LLVM cannot vectorise. Python (NUMBA_DISABLE_JIT) keeps ldexp; same value. The two
+    # signatures stay unannotated: Numba requires them to match, annotations included,
+    # and ``k`` is a Numba type in one and an int in the other.
+    def implementation(k):  # type: ignore[no-untyped-def]
+        return _float64_from_bits((k + 1023) << 52)
+
+    return implementation
+
+
+@numba.njit(cache=True, inline="always")
+def exp2(y: float) -> float:
+    """``2.0 ** y`` within 1 ulp of the correctly rounded value, in arithmetic LLVM vectorises.
+
+    ``2 ** y = 2 ** k * 2 ** f`` with ``k`` the integer nearest ``y`` and ``|f| <= 1/2``;
+    ``2 ** f`` is its Taylor series to degree 13 by Horner's rule, ``2 ** k`` is exact
+    (applied as two halves, so that results below 2**-1022 round once to a subnormal
+    and 2**1024 overflows to inf). NaN gives NaN, +inf gives inf, below -1075 gives 0.
+    The same operations in the same order in compiled and plain Python, no ``fastmath``:
+    bit-for-bit reproducible, unlike libm's ``exp``, which varies between libm versions.
+    """
+    if y < -1100.0:  # 2**-1100 is 0 in float64; the clamp keeps NaN
+        y = -1100.0
+    nearest = y if y < 1100.0 else 1100.0  # NaN and +inf take a finite k; f carries them
+    k = (nearest + _ROUND_TO_INTEGER) - _ROUND_TO_INTEGER
+    f = y - k  # exact
+    c = _EXP2_TAYLOR
+    p = c[13]
+    p = p * f + c[12]
+    p = p * f + c[11]
+    p = p * f + c[10]
+    p = p * f + c[9]
+    p = p * f + c[8]
+    p = p * f + c[7]
+    p = p * f + c[6]
+    p = p * f + c[5]
+    p = p * f + c[4]
+    p = p * f + c[3]
+    p = p * f + c[2]
+    p = p * f + c[1]
+    p = p * f + c[0]
+    k_int = int(k)
+    half = k_int >> 1
+    return p * _power_of_two(half) * _power_of_two(k_int - half)
+
+
 # -- the kernel -------------------------------------------------------------------------
 
 
@@ -174,10 +249,10 @@ def advance(
     array must have ``n = len(h)`` rows: Numba does not check bounds, so call it through
     :func:`step` unless the shapes are known to be right. NaN inputs give NaN outputs.
     """
-    # The loop body has no early exit and only selects (no work skipped on a branch), and
-    # the signals are stored through a flat view at the constant stride _CHANNELS: as
-    # ``signals_out[i, k]``, the row stride is a run-time value and LLVM cannot vectorise
-    # the loop ("cannot identify array bounds"); as ``flat[4 * i + k]`` it can.
+    # The loop body has no early exit and no call LLVM cannot vectorise (exp2, not libm's
+    # exp), and the signals are stored through a flat view at the constant stride
+    # _CHANNELS: as ``signals_out[i, k]`` the row stride is a run-time value and LLVM
+    # cannot vectorise the loop ("cannot identify array bounds"); as flat[4 * i + k] it can.
     flat = signals_out.reshape(-1)
     for i in range(h.shape[0]):
         running = load[i]
@@ -186,7 +261,7 @@ def advance(
         heated_c = ambient_c + running * temp_rise_load_c[i]
         wear_heat_c = temp_rise_wear_c[i]
         temp_before_c = heated_c + h[i] * wear_heat_c
-        stress = running * math.exp(LN2_PER_10_C * (temp_before_c - temp_ref_c[i]))
+        stress = running * exp2((temp_before_c - temp_ref_c[i]) / 10.0)
         wear_time_s = stress * dt_s  # the Wiener process runs on the stress-scaled clock
         step_ = drift_per_s[i] * wear_time_s + sigma_per_sqrt_s[i] * math.sqrt(wear_time_s) * z[i]
         level = h[i] + step_
