@@ -1,0 +1,93 @@
+"""``traffic/sumo-net-v0`` through the ``twin`` command: a run, and one line per bad file."""
+
+import json
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.test_cli import twin_here
+from twin.traffic.sumo_tools import generate_grid, random_trips
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory) -> tuple[Path, Path]:
+    where = tmp_path_factory.mktemp("city")
+    net = generate_grid(where / "city.net.xml", columns=2, rows=2)
+    routes = random_trips(net, where / "city.rou.xml", end_s=300, period_s=3, seed=3)
+    return net, routes
+
+
+def config(tmp_path: Path, net: Path | str, routes: Path | str) -> Path:
+    path = tmp_path / "run.toml"
+    path.write_text(
+        textwrap.dedent(f"""\
+        seed = 5
+
+        [scenario]
+        id = "traffic/sumo-net-v0"
+        horizon_s = 900
+
+        [scenario.params]
+        net_file = "{net}"
+        route_files = ["{routes}"]
+
+        [policy]
+        id = "signals/fixed-time-v0"
+        """)
+    )
+    return path
+
+
+def test_an_imported_city_runs_from_a_config(city, tmp_path, capsys, monkeypatch):
+    net, routes = city
+    run = config(tmp_path, net, routes)
+    done = twin_here(capsys, monkeypatch, "run", str(run), "--out", "out", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    kpis = pd.read_parquet(tmp_path / "out" / "kpis.parquet")
+    values = dict(zip(kpis["kpi"], kpis["value"], strict=True))
+    assert values["trips_completed"] == 100  # one trip every 3 s for 300 s, all arrive
+    assert values["trip_duration_mean_s"] > 0
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["scenario"]["params"]["net_file"] == str(net)
+
+
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_a_network_file_that_is_not_a_sumo_net(city, tmp_path, capsys, monkeypatch, command):
+    _, routes = city
+    run = config(tmp_path, routes, routes)  # a route file where the network should be
+    extra = ["--out", "out"] if command == "run" else []
+    done = twin_here(capsys, monkeypatch, command, str(run), *extra, cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"twin: {run}: scenario.params.net_file: ")
+    assert f"{routes}: not a SUMO network (.net.xml): root element is <routes>" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_network_file(city, tmp_path, capsys, monkeypatch):
+    _, routes = city
+    run = config(tmp_path, tmp_path / "nowhere.net.xml", routes)
+    done = twin_here(capsys, monkeypatch, "validate", str(run), cwd=tmp_path)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert "scenario.params.net_file" in line
+    assert "nowhere.net.xml: no such file" in line
+
+
+def test_a_route_over_a_missing_edge(city, tmp_path, capsys, monkeypatch):
+    net, routes = city
+    bad = tmp_path / "bad.rou.xml"
+    text = routes.read_text()
+    start = text.index('edges="') + len('edges="')
+    first_edge = text[start:].split()[0]
+    bad.write_text(text.replace(f'edges="{first_edge} ', 'edges="Nowhere ', 1))
+    run = config(tmp_path, net, bad)
+    done = twin_here(capsys, monkeypatch, "run", str(run), "--out", "out", cwd=tmp_path)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"twin: {bad}: vehicle '0': route uses edge 'Nowhere'")
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
