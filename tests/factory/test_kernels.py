@@ -146,6 +146,27 @@ def test_jitted_kernel_equals_the_pure_python_reference(
     np.testing.assert_array_equal(failed, failed_ref)
 
 
+@pytest.mark.skipif(not JIT, reason="compares the compiled kernel with plain Python")
+@settings(max_examples=50)
+@given(n=st.integers(1, 300), seed=SEEDS, dt_s=st.floats(0.0, 3600.0))
+def test_vectorised_kernel_equals_itself_in_plain_python_bit_for_bit(
+    n: int, seed: int, dt_s: float
+) -> None:
+    # No fastmath: LLVM may vectorise but not reassociate or fuse, so a run does not
+    # depend on the JIT (or on how many machines a vector step takes).
+    rng = np.random.default_rng(seed)
+    params = random_params(rng, n)
+    state = random_state(rng, params)
+    results = []
+    for kernel in (advance, advance.py_func):
+        h = state["h"].copy()
+        signals, failed = outputs(n)
+        kernel(h, state["load"], 21.5, 40.0, state["z"], dt_s, *params.arrays(), signals, failed)
+        results.append((h, signals, failed))
+    for compiled, python in zip(*results, strict=True):
+        np.testing.assert_array_equal(compiled, python)
+
+
 # -- invariants -----------------------------------------------------------------------
 
 

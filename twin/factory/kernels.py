@@ -76,7 +76,7 @@ Performance
 -----------
 :func:`advance` reads 13 float64 values and writes 4 float64 signals, the new level and
 one bool per machine (145 bytes) in one pass, with no temporaries. LLVM vectorises the
-loop (4 machines per AVX2 step) because nothing in it stops that: the signals are
+loop (4 machines per 256-bit step) because nothing in it stops that: the signals are
 stored at a constant stride (a 2-D ``signals_out[i, k]`` has a run-time row stride,
 which kept the loop scalar), the clips are selects, and the temperature factor
 ``2 ** (dT / 10)`` is :func:`exp2`, plain arithmetic instead of a call to libm's
@@ -84,7 +84,7 @@ which kept the loop scalar), the clips are selects, and the temperature factor
 loop). With both, the kernel runs at about the speed of a STREAM triad moving the same
 bytes: memory-bound. No ``fastmath``: FMA contraction would make results depend on the
 CPU, and reassociation would change them between scalar and vector code; as written,
-results are the same bit for bit on any x86-64 CPU, with or without the JIT.
+the vectorised kernel and plain Python (``NUMBA_DISABLE_JIT=1``) give the same bits.
 ``benchmarks/degradation_kernel.py`` compares the kernel with a STREAM triad and with
 :func:`advance_reference`.
 """
