@@ -1,0 +1,1 @@
+"""ACME's maintenance rule for twin: an example of a third-party policy package."""
