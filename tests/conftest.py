@@ -9,3 +9,6 @@ from hypothesis import settings
 settings.register_profile("default", deadline=None)
 settings.register_profile("ci", deadline=None, derandomize=True)
 settings.load_profile("ci" if os.environ.get("CI") else "default")
+
+# pytester runs small pytest sessions in a subprocess-free sandbox (the kit's plugin test).
+pytest_plugins = ("pytester",)
