@@ -608,6 +608,10 @@ def _advance(
         unlink_head(lanes, veh, lane)
         append_tail(lanes, veh, nl, v)
         veh.pos[v] = new
+        # Entering a slower lane (a turn), the speed is at most its limit.
+        allowed = min(net.lane_speed[nl] * veh.speed_factor[v], vt.vmax[veh.vtype[v]])
+        if veh.speed[v] > allowed:
+            veh.speed[v] = allowed
         if m < 0:
             veh.route_k[v] += 1
         set_next_lane(net, lanes, veh, vt, v)
