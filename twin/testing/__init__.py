@@ -9,6 +9,7 @@ baseline on common random numbers with a paired one-sided test. Each raises
 loaded automatically) offers them as fixtures.
 """
 
+from twin.testing import strategies
 from twin.testing.comparison import ComparisonReport, PairedComparison, assert_not_worse
 from twin.testing.kits import PolicyKit, ScenarioKit, policy_kit, scenario_kit
 from twin.testing.policies import DecisionTimes, PolicyReport, check_policy
@@ -30,4 +31,5 @@ __all__ = [
     "check_scenario",
     "policy_kit",
     "scenario_kit",
+    "strategies",
 ]
