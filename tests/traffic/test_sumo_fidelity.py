@@ -58,14 +58,8 @@ def vehicle_type(directory: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize(
-    "period_s",
-    [
-        pytest.param(2.0, id="900-trips"),  # light: few queues outlast a green
-        pytest.param(1.0, id="1800-trips"),  # busy: queues, spillback at the border
-    ],
-)
-def test_twin_agrees_with_sumo_on_a_4x4_grid(grid4, tmp_path, period_s):
+def run_both(grid4: Path, tmp_path: Path, period_s: float) -> tuple[dict, dict, int]:
+    """SUMO's and twin's KPIs on the grid, with a trip every ``period_s`` for 30 min."""
     routes = random_trips(
         grid4, tmp_path / "grid4.rou.xml", end_s=DEMAND_S, period_s=period_s, seed=SEED
     )
@@ -92,11 +86,38 @@ def test_twin_agrees_with_sumo_on_a_4x4_grid(grid4, tmp_path, period_s):
     result = simulate(config, "signals/fixed-time-v0", SEED, registry=registry)
     twin = {name: kpi.value for name, kpi in result.kpis.items()}
     ref = sumo.trips.summary()
-
     print(f"\n4x4 grid, {trips} trips over {DEMAND_S:.0f} s, seed {SEED}")
     for name in REPORTED:
-        print(f"  {name:22s} SUMO {ref[name]:10.2f}   twin {twin[name]:10.2f}")
+        print(
+            f"  {name:22s} SUMO {ref[name]:10.2f}   twin {twin[name]:10.2f}"
+            f"   twin/SUMO {twin[name] / ref[name]:6.3f}"
+        )
+    return ref, twin, trips
+
+
+@pytest.mark.parametrize(
+    "period_s",
+    [
+        pytest.param(2.0, id="900-trips"),  # light: few queues outlast a green
+        pytest.param(1.0, id="1800-trips"),  # busy: queues, spillback at the border
+    ],
+)
+def test_twin_agrees_with_sumo_on_a_4x4_grid(grid4, tmp_path, period_s):
+    ref, twin, trips = run_both(grid4, tmp_path, period_s)
     assert twin["trips_completed"] == ref["trips_completed"] == trips
     assert twin["trips_unfinished"] == 0
     for name, tolerance in TOLERANCE.items():
         assert twin[name] == pytest.approx(ref[name], rel=tolerance), name
+
+
+def test_twin_flows_where_sumo_flows_near_saturation(grid4, tmp_path):
+    """At 1.33 trips/s SUMO still clears every trip (no teleports); so must twin.
+
+    A permissive left turn used to wait for a stopped oncoming vehicle that had no room
+    to go, and the grid locked up (1,047 of 2,400 trips arrived). The durations are not
+    held to the 15% band here: docs/VALIDATION.md gives them (twin's time loss is below
+    SUMO's by more than that near saturation).
+    """
+    ref, twin, trips = run_both(grid4, tmp_path, 0.75)
+    assert twin["trips_completed"] == ref["trips_completed"] == trips
+    assert twin["trips_unfinished"] == 0

@@ -238,7 +238,12 @@ def route_edge(veh: Vehicles, v: int, k: int) -> int:
 
 @numba.njit(cache=True)
 def must_yield(
-    net: NetArrays, lanes: Lanes, veh: Vehicles, mov_state: npt.NDArray[np.int8], m: int
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    m: int,
 ) -> bool:
     """Whether a vehicle about to take permissive movement ``m`` has to wait for a foe."""
     for k in range(net.yield_start[m], net.yield_start[m + 1]):
@@ -251,7 +256,14 @@ def must_yield(
         if h >= 0 and veh.next_lane[h] == net.mov_lane[j]:
             dist = net.lane_length[veh.lane[h]] - veh.pos[h]
             if dist < 2.0 or dist < CRITICAL_GAP_S * veh.speed[h]:
-                return True
+                # A foe with no room beyond the junction will not come (SUMO: a vehicle
+                # that may not enter does not announce itself to the link's foes).
+                th = veh.vtype[h]
+                down = choose_lane(
+                    net, lanes, veh, vt, net.mov_to_edge[j], route_edge(veh, h, veh.route_k[h] + 2)
+                )
+                if lane_room(net, lanes, veh, vt, down) - vt.min_gap[th] >= vt.length[th]:
+                    return True
     return False
 
 
@@ -348,7 +360,7 @@ def _limit(
                 # Stop if the model's comfortable braking suffices, else go on.
                 stop = stop_speed(dist, decel, tau, dt) >= speed - decel * dt
             else:
-                if state == PERMISSIVE and must_yield(net, lanes, veh, mov_state, m):
+                if state == PERMISSIVE and must_yield(net, lanes, veh, vt, mov_state, m):
                     stop = True
                 else:
                     # No entering a junction whose far side has no room for us.
