@@ -51,7 +51,7 @@ def sumo_tool(relative: str) -> Path:
     return path
 
 
-def _run(args: Sequence[str | Path], what: str) -> subprocess.CompletedProcess[str]:
+def run_program(args: Sequence[str | Path], what: str) -> subprocess.CompletedProcess[str]:
     """Run one SUMO program; a failure raises with the tail of its messages."""
     env = dict(os.environ, SUMO_HOME=str(sumo_home()))
     # The arguments are a list (no shell) of paths and numbers we composed ourselves.
@@ -102,7 +102,7 @@ def generate_grid(
     if signals:
         # Dead ends at the fringe get no light: SUMO drops a light that controls nothing.
         args += ["--default.junctions.type", "traffic_light"]
-    _run(args, "netgenerate")
+    run_program(args, "netgenerate")
     return out
 
 
@@ -140,7 +140,7 @@ def random_trips(
         args += ["--fringe-factor", "max"]
     if routes:
         args += ["--route-file", out]
-    _run(args, "randomTrips.py")
+    run_program(args, "randomTrips.py")
     return out
 
 
@@ -288,7 +288,7 @@ def run_sumo(
     if emissions:
         args += ["--device.emissions.probability", "1"]
     args += list(extra_args)
-    _run(args, "sumo")
+    run_program(args, "sumo")
     stats = read_statistics(statistics)
     return SumoRun(
         trips=read_tripinfo(tripinfo),
