@@ -7,10 +7,13 @@ import numpy as np
 import pytest
 import sumolib
 
+from models.signals.fixed_time import FixedTime
 from twin.core.errors import ConfigError
+from twin.core.world import World
+from twin.traffic.city import City
 from twin.traffic.demand import RateProfile, Router, TripTable, VehicleType, poisson_trips
 from twin.traffic.sumo import read_net, read_routes, write_routes
-from twin.traffic.sumo_tools import generate_grid, random_trips
+from twin.traffic.sumo_tools import generate_grid, random_trips, run_program, sumo_binary
 
 
 @pytest.fixture(scope="module")
@@ -300,3 +303,39 @@ def test_a_cycle_that_starts_in_yellow_keeps_its_timing(grid3, tmp_path):
         # At t = 0 the rotated programme is in its last 3 s (the yellow SUMO starts with).
         assert inter.program.offset_s == 87
         assert [p.yellow_s for p in inter.program.phases] == [3, 3]
+
+
+def test_two_lanes_sidewalks_and_priority_junctions(tmp_path):
+    """A mixed city: two lanes and a sidewalk per direction, one light, eight priority
+    junctions. Sidewalks are left out, lanes renumbered over the car lanes, and every
+    trip SUMO routes through it arrives in twin too."""
+    net_file = tmp_path / "mixed.net.xml"
+    run_program(
+        [
+            sumo_binary("netgenerate"), "--grid", "--grid.number", "3",
+            "--grid.length", "150", "--grid.attach-length", "100",
+            "--default.lanenumber", "2", "--sidewalks.guess", "true",
+            "--default.junctions.type", "priority", "--tls.set", "B1",
+            "--no-turnarounds", "true", "--output-file", str(net_file),
+        ],
+        "netgenerate",
+    )  # fmt: skip
+    net = read_net(net_file)
+    sumo = sumolib.net.readNet(str(net_file))
+    edge = sumo.getEdge("A0A1")
+    assert edge.getLaneNumber() == 3  # a sidewalk and two car lanes
+    assert not edge.getLane(0).allows("passenger")
+    assert {e.lanes for e in net.edges} == {2}
+    signalised = [i.id for i in net.intersections if i.program is not None]
+    assert signalised == ["B1"]
+    for inter in net.intersections:
+        state = inter.priority_state() if inter.program is None else inter.program.phases[0].state
+        assert inter.conflicting_greens(state) == []
+    routes = random_trips(net_file, tmp_path / "mixed.rou.xml", end_s=600, period_s=3, seed=2)
+    trips = read_routes(net, routes)
+    world = World(2, tick_s=60.0)
+    city = City(world, net, trips, FixedTime(FixedTime.Params()), tick_s=1.0)
+    world.run(1800.0)
+    kpis = city.kpis()
+    assert kpis["trips_completed"].value == len(trips) == 200
+    assert kpis["trips_unfinished"].value == 0
