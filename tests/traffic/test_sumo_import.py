@@ -339,3 +339,12 @@ def test_two_lanes_sidewalks_and_priority_junctions(tmp_path):
     kpis = city.kpis()
     assert kpis["trips_completed"].value == len(trips) == 200
     assert kpis["trips_unfinished"].value == 0
+
+
+def test_a_phase_without_a_signal_for_every_link_is_refused(grid3, tmp_path):
+    bad = tmp_path / "short.net.xml"
+    bad.write_text(grid3.read_text().replace('state="rrrGGgrrrGGg"', 'state="rrrGGg"'))
+    with pytest.raises(ConfigError) as error:
+        read_net(bad)
+    line = one_line(error)
+    assert line.startswith(f"{bad}: tlLogic 'A0' phase 2: state 'rrrGGg' has no signal for link")

@@ -248,7 +248,7 @@ class _NetBuilder:
                         continue
                     length, speed = self.path(conn)
                     turn = conn.getDirection().lower()
-                    if turn not in "srlt":
+                    if turn not in ("s", "r", "l", "t"):
                         turn = "s"  # SUMO's 'invalid' (no direction); twin needs a letter
                     links[key] = _Link(
                         Movement(key[0], key[1], key[2], turn, length, speed),
@@ -349,7 +349,7 @@ class _NetBuilder:
                     chars.append("g" if yields[k].any() else "G")
                     continue
                 found = {state[i] for i in link.tls_indices if 0 <= i < len(state)}
-                if len(found) != len(link.tls_indices) and not found:
+                if not found:
                     raise ConfigError(
                         self.source,
                         f"{where} phase {p}",
