@@ -25,13 +25,13 @@ def snapshot(city):
     return tuple(copy.deepcopy(x) for x in (city.lanes, city.veh, city.pending, city.counters))
 
 
-@settings(max_examples=8 if JIT else 3, deadline=None)
+@settings(max_examples=8 if JIT else 2, deadline=None)
 @given(
     seed=st.integers(0, 2**31 - 1),
-    rows=st.integers(1, 3),
+    rows=st.integers(1, 3 if JIT else 1),
     lanes=st.integers(1, 2),
     rate=st.floats(0.1, 2.0),
-    warm_ticks=st.integers(20, 200),
+    warm_ticks=st.integers(20, 200 if JIT else 40),
 )
 def test_compiled_kernel_equals_python_reference(seed, rows, lanes, rate, warm_ticks):
     world, city = small_city(seed, rows, 2, lanes, rate, horizon_s=300.0, policy=Erratic(seed))
@@ -42,7 +42,8 @@ def test_compiled_kernel_equals_python_reference(seed, rows, lanes, rate, warm_t
         city.signals.update(now)
         dawdle = rng.random(max(int(city.counters[1]), 1))
         states = []
-        for kernel in (step, step.py_func):
+        # Without the JIT (NUMBA_DISABLE_JIT=1) both are the plain Python function.
+        for kernel in (step, getattr(step, "py_func", step)):
             lanes, veh, pending, counters = snapshot(city)
             arrived = np.zeros_like(city.arrived)
             kernel(
@@ -63,7 +64,7 @@ def test_compiled_kernel_equals_python_reference(seed, rows, lanes, rate, warm_t
         city.counters[:] = c1
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200 if JIT else 50, deadline=None)
 @given(
     gap=st.floats(0.0, 300.0),
     decel=st.floats(1.0, 9.0),
