@@ -7,10 +7,13 @@ movements sharing a lane see the same queue.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+
+from twin.core.policy import InvalidActionError
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -70,3 +73,16 @@ class SignalAction(NamedTuple):
 
     phase: int
     duration_s: float
+
+
+def check_signal_action(action: object, phases: int, policy_id: str) -> tuple[int, float]:
+    """``(phase, duration_s)`` of ``action`` if a signal policy may answer it at an
+    intersection of ``phases`` phases; :class:`InvalidActionError` naming what is wrong."""
+    if not isinstance(action, SignalAction):
+        raise InvalidActionError(policy_id, action, "expected SignalAction(phase, duration_s)")
+    phase, duration = action
+    if not isinstance(phase, int | np.integer) or not 0 <= int(phase) < phases:
+        raise InvalidActionError(policy_id, action, f"phase must be an int in [0, {phases})")
+    if not (isinstance(duration, float | int) and math.isfinite(duration) and duration > 0):
+        raise InvalidActionError(policy_id, action, "duration_s must be finite and > 0")
+    return int(phase), float(duration)

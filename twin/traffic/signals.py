@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from twin.core.policy import InvalidActionError, Policy
+from twin.core.policy import Policy
 from twin.traffic.kernels import PERMISSIVE, PROTECTED, RED, YELLOW
 from twin.traffic.network import Intersection, Network, check_program
-from twin.traffic.observation import SignalAction, SignalObservation
+from twin.traffic.observation import SignalObservation, check_signal_action
 
 GREEN, CHANGE_YELLOW, CHANGE_ALL_RED = 0, 1, 2
 _CODES = {"G": PROTECTED, "g": PERMISSIVE, "r": RED}
@@ -146,18 +146,7 @@ class SignalBank:
             self._begin_change(i, target, now_s, duration)
 
     def _valid(self, action: object, phases: int) -> tuple[int, float]:
-        if not isinstance(action, SignalAction):
-            raise InvalidActionError(
-                self.policy_id, action, "expected SignalAction(phase, duration_s)"
-            )
-        phase, duration = action
-        if not isinstance(phase, int | np.integer) or not 0 <= int(phase) < phases:
-            raise InvalidActionError(
-                self.policy_id, action, f"phase must be an int in [0, {phases})"
-            )
-        if not (isinstance(duration, float | int) and math.isfinite(duration) and duration > 0):
-            raise InvalidActionError(self.policy_id, action, "duration_s must be finite and > 0")
-        return int(phase), float(duration)
+        return check_signal_action(action, phases, self.policy_id)
 
     def _begin_change(self, i: int, target: int, now_s: float, green_s: float) -> None:
         program = self.intersections[i].program
