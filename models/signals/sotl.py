@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from twin.core.policy import BasePolicy, PolicyParams
+from twin.core.policy import BasePolicy, PolicyContext, PolicyParams
 from twin.traffic.observation import SignalAction, SignalObservation
 
 
@@ -39,10 +39,17 @@ class Sotl(BasePolicy[SignalObservation, SignalAction]):
         self._accounts: dict[int, np.ndarray] = {}
         self._last: dict[int, float] = {}
 
+    def reset(self, context: PolicyContext) -> None:
+        super().reset(context)
+        self._accounts.clear()
+        self._last.clear()
+
     def act(self, obs: SignalObservation) -> SignalAction:
         p = self.params
         n = len(obs.green_s)
-        account = self._accounts.setdefault(obs.intersection, np.zeros(n))
+        account = self._accounts.get(obs.intersection)
+        if account is None or len(account) != n:
+            account = self._accounts[obs.intersection] = np.zeros(n)
         dt = obs.now_s - self._last.get(obs.intersection, obs.now_s)
         self._last[obs.intersection] = obs.now_s
         waiting = obs.phase_green.astype(np.float64) @ obs.vehicles
