@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from typing import Any, ClassVar
 
 from twin.core.policy import BasePolicy, PolicyContext
@@ -100,3 +101,13 @@ class _LeakyServers(Station):
             self.completed.count += 1
             if not jobs.items:
                 self.free_servers += 1
+
+
+class UsesTheClock(BasePolicy[StationObservation, StationAction]):
+    """Rejects when the nanosecond clock is odd: different answers on every replay."""
+
+    id: ClassVar[str] = "broken/uses-the-clock-v0"
+    domain: ClassVar[str] = "station"
+
+    def act(self, obs: StationObservation) -> StationAction:
+        return REJECT if time.perf_counter_ns() % 2 else ADMIT

@@ -120,3 +120,24 @@ def test_an_unknown_domain_says_which_kits_exist():
 
     with pytest.raises(KeyError, match="no policy kit for domain 'alien'; twin knows"):
         check_policy(Alien())
+
+
+def test_answers_that_change_on_every_call_are_caught_even_when_replays_disagree():
+    failures = failed("tests.testing.broken:UsesTheClock", run=False)
+    detail = failures["same seed, same actions (no global or hidden randomness)"]
+    assert "state" in detail
+    assert "unseeded randomness" in detail
+
+
+def test_every_signal_policy_of_an_intersection_is_judged_by_the_intersection_rule():
+    class OutOfPhase(BasePolicy[Any, Any]):
+        id: ClassVar[str] = "broken/out-of-phase-v0"
+        domain: ClassVar[str] = "traffic.signals"
+
+        def act(self, obs: Any) -> Any:
+            from twin.traffic.observation import SignalAction
+
+            return SignalAction(len(obs.green_s), 5.0)  # one past the last phase
+
+    with pytest.raises(CheckFailed, match=r"phase must be an int in \[0, 1\)"):
+        check_policy(OutOfPhase(), run=False, max_examples=20)

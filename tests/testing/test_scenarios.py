@@ -13,7 +13,13 @@ from twin.core.run import default_registry
 from twin.testing import CheckFailed, ScenarioKit, check_scenario
 from twin.testing.station import station_invariants, station_params
 
-EXAMPLES = {"factory/plant-1000-v0": 1, "factory/jobshop-agv-v0": 3}
+EXAMPLES = {
+    "factory/plant-1000-v0": 1,
+    "factory/jobshop-agv-v0": 3,
+    "traffic/grid10x10-v0": 1,
+    "traffic/grid4x4-peak-v0": 3,
+    "traffic/sumo-net-v0": 3,
+}
 
 
 @pytest.mark.parametrize("scenario_id", sorted(e.id for e in default_registry().scenarios()))

@@ -79,12 +79,20 @@ def policy_kit(domain: str) -> PolicyKit:
 
 def scenario_kit(scenario_id: str, domain: str) -> ScenarioKit:
     """The kit for a scenario: its own, else its domain's invariants over default params."""
-    from twin.testing import factory, station
+    from twin.testing import factory, station, traffic
 
-    by_id: dict[str, ScenarioKit] = {**station.SCENARIO_KITS, **factory.SCENARIO_KITS}
+    by_id: dict[str, ScenarioKit] = {
+        **station.SCENARIO_KITS,
+        **factory.SCENARIO_KITS,
+        **traffic.SCENARIO_KITS,
+    }
     if scenario_id in by_id:
         return by_id[scenario_id]
-    by_domain: dict[str, Invariants] = {**station.INVARIANTS, **factory.INVARIANTS}
+    by_domain: dict[str, Invariants] = {
+        **station.INVARIANTS,
+        **factory.INVARIANTS,
+        **traffic.INVARIANTS,
+    }
     if domain in by_domain:
         return ScenarioKit(invariants=by_domain[domain])
     return ScenarioKit()
@@ -109,7 +117,7 @@ def policy_reference(policy: Policy[Any, Any]) -> str:
 def _policy_kits() -> dict[str, PolicyKit]:
     # Imported here, not at module level, so importing the registry of kits does not
     # import every domain (and their Numba kernels) before one is needed.
-    from twin.testing import factory, station
+    from twin.testing import factory, station, traffic
 
-    kits = (station.ADMISSION, factory.MAINTENANCE, factory.DISPATCH)
+    kits = (station.ADMISSION, factory.MAINTENANCE, factory.DISPATCH, traffic.SIGNALS)
     return {kit.domain: kit for kit in kits}

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import Flaky
 from pydantic import BaseModel
 
 from twin.core.policy import InvalidActionError, Policy, PolicyContext
@@ -303,7 +304,28 @@ def _finding(check: str, property_: Any) -> Finding:
         property_()
     except _Violation as violation:
         return Finding(check, False, f"smallest failing example: {violation}")
+    except Flaky as flaky:
+        # The same example failed once and passed when replayed: the policy's answers
+        # change from call to call, which is a finding in itself.
+        first = _first_violation(flaky)
+        return Finding(
+            check,
+            False,
+            "failed, then passed on the same observations when replayed: the answers "
+            "depend on state kept between calls or on unseeded randomness\n"
+            f"  first failure: {first}",
+        )
     return Finding(check, True)
+
+
+def _first_violation(error: BaseException) -> str:
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            found = _first_violation(inner)
+            if found:
+                return found
+        return ""
+    return str(error) if isinstance(error, _Violation) else ""
 
 
 def _runs(

@@ -1,0 +1,214 @@
+"""Test kit of the city traffic twin (``traffic.signals`` policies, the grid scenarios)."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from twin.core.scenario import Scenario, ScenarioConfig
+from twin.core.world import World
+from twin.testing.kits import Invariants, PolicyKit, ScenarioKit
+from twin.traffic.kernels import ARRIVED, DRIVING, PENDING, PERMISSIVE, PROTECTED, WAITING
+from twin.traffic.observation import SignalObservation, check_signal_action
+
+EPS = 1e-6
+_INF = math.inf
+
+
+@st.composite
+def signal_observations(draw: st.DrawFn) -> SignalObservation:
+    """One intersection at a decision epoch: any programme, empty to jammed, detectors
+    delivering, lagging or dead."""
+    movements = draw(st.integers(1, 12))
+    phases = draw(st.integers(1, 4))
+    phase_green = np.array(
+        draw(st.lists(st.lists(st.booleans(), min_size=movements, max_size=movements),
+                      min_size=phases, max_size=phases)),
+        dtype=np.bool_,
+    )  # fmt: skip
+    min_green = draw(st.floats(1.0, 15.0))
+    max_green = draw(st.floats(min_green, 120.0))
+
+    def per_movement(low: float, high: float) -> np.ndarray:
+        values = st.floats(low, high, allow_nan=False)
+        return np.array(draw(st.lists(values, min_size=movements, max_size=movements)))
+
+    vehicles = np.floor(per_movement(0.0, 40.0))
+    queue = np.minimum(np.floor(per_movement(0.0, 40.0)), vehicles)
+    sensed = per_movement(-2.0, 45.0)  # detector noise can read below zero
+    dropped = np.array(draw(st.lists(st.booleans(), min_size=movements, max_size=movements)))
+    sensed[dropped] = np.nan
+    gap = per_movement(0.0, 600.0)
+    gap[np.array(draw(st.lists(st.booleans(), min_size=movements, max_size=movements)))] = _INF
+    return SignalObservation(
+        now_s=draw(st.floats(0.0, 1e6, allow_nan=False)),
+        intersection=draw(st.integers(0, 899)),
+        intersection_id=draw(st.sampled_from(["J0_0", "J3_2", "cluster_12_7"])),
+        phase=draw(st.integers(0, phases - 1)),
+        phase_elapsed_s=draw(st.floats(0.0, max_green + 10.0)),
+        min_green_s=min_green,
+        max_green_s=max_green,
+        phase_green=phase_green,
+        green_s=np.array(draw(st.lists(st.floats(1.0, 90.0), min_size=phases, max_size=phases))),
+        queue=queue,
+        vehicles=vehicles,
+        downstream=np.floor(per_movement(0.0, 40.0)),
+        gap_s=gap,
+        flow_per_s=per_movement(0.0, 0.6),
+        sensed_queue=sensed,
+    )
+
+
+def signal_edge_cases() -> list[SignalObservation]:
+    """An empty junction before any detection, a jammed one with full exits, a one-phase
+    programme, every detector dead, a phase held past its maximum green."""
+    green = np.array([[True, True, False, False], [False, False, True, True]])
+    zeros = np.zeros(4)
+    empty = SignalObservation(
+        0.0, 0, "J0_0", 0, 0.0, 5.0, 50.0, green, np.array([42.0, 42.0]),
+        zeros, zeros, zeros, np.full(4, _INF), zeros, np.full(4, np.nan),
+    )  # fmt: skip
+    jammed = empty._replace(
+        now_s=3600.0,
+        phase=1,
+        phase_elapsed_s=50.0,
+        queue=np.full(4, 40.0),
+        vehicles=np.full(4, 40.0),
+        downstream=np.full(4, 40.0),
+        gap_s=np.zeros(4),
+        flow_per_s=np.full(4, 0.5),
+        sensed_queue=np.full(4, 40.0),
+    )
+    single = empty._replace(
+        phase_green=np.ones((1, 4), dtype=np.bool_), green_s=np.array([60.0]), queue=np.ones(4)
+    )
+    dead = jammed._replace(sensed_queue=np.full(4, np.nan))
+    overdue = jammed._replace(phase_elapsed_s=500.0, gap_s=np.full(4, _INF))
+    return [empty, jammed, single, dead, overdue]
+
+
+def _check(action: object, obs: SignalObservation, policy_id: str) -> object:
+    return check_signal_action(action, len(obs.green_s), policy_id)
+
+
+def _run_config(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
+    # Fifteen minutes of the 4x4 grid: 16 junctions decide every few seconds.
+    return ScenarioConfig(id="traffic/grid4x4-v0", horizon_s=900.0, tick_s=60.0), None
+
+
+SIGNALS = PolicyKit(
+    domain="traffic.signals",
+    observations=signal_observations,
+    edge_cases=signal_edge_cases,
+    check_action=_check,
+    run_config=_run_config,
+)
+
+
+@st.composite
+def grid_params(draw: st.DrawFn) -> dict[str, Any]:
+    """Small grids (1-3 x 1-3 junctions, one or two lanes) from light to saturated demand."""
+    return {
+        "grid": {
+            "rows": draw(st.integers(1, 3)),
+            "cols": draw(st.integers(1, 3)),
+            "lanes": draw(st.integers(1, 2)),
+        },
+        "demand": {"rates_per_s": [draw(st.floats(0.05, 1.5))]},
+    }
+
+
+def city_invariants(scenario: Scenario[Any], world: World) -> list[str]:
+    """Vehicles are conserved, none overlaps its leader, speeds stay within [0, allowed],
+    and no two conflicting movements are green together."""
+    city = scenario.city  # type: ignore[attr-defined]
+    veh, arrays = city.veh, city.arrays
+    state = veh.state
+    problems = []
+    released = int(np.sum(state != PENDING))
+    accounted = int(np.sum(state == ARRIVED) + np.sum(state == DRIVING) + np.sum(state == WAITING))
+    if released != accounted:
+        problems.append(f"vehicles not conserved: released {released} != accounted {accounted}")
+    driving = np.flatnonzero(state == DRIVING)
+    ahead = veh.ahead[driving]
+    has = ahead >= 0
+    backs = veh.pos[ahead[has]] - city.vt.length[veh.vtype[ahead[has]]]
+    overlapping = int(np.sum(veh.pos[driving[has]] > backs + EPS))
+    if overlapping:
+        problems.append(f"{overlapping} vehicles overlap their leader")
+    speed = veh.speed[driving]
+    allowed = np.minimum(
+        arrays.lane_speed_mps[veh.lane[driving]] * veh.speed_factor[driving],
+        city.vt.vmax[veh.vtype[driving]],
+    )
+    if np.any(speed < 0.0) or np.any(speed > allowed + EPS):
+        problems.append(f"speeds outside [0, allowed]: {speed[(speed < 0) | (speed > allowed)]}")
+    bank = city.signals
+    for i, intersection in enumerate(bank.intersections):
+        shown = bank.mov_state[bank.movements[i]]
+        green = (shown == PROTECTED) | (shown == PERMISSIVE)
+        permissive = shown == PERMISSIVE
+        yielding = (permissive[:, None] & intersection.yields) | (
+            permissive[None, :] & intersection.yields.T
+        )
+        if np.any(green[:, None] & green[None, :] & intersection.foes & ~yielding):
+            problems.append(f"conflicting movements green together at {intersection.id}")
+    return problems
+
+
+INVARIANTS: dict[str, Invariants] = {"traffic.signals": city_invariants}
+_GRID = ScenarioKit(
+    params=grid_params, horizon_s=900.0, invariants=city_invariants, check_period_s=5.0
+)
+SCENARIO_KITS = {
+    "traffic/grid4x4-v0": _GRID,
+    "traffic/grid4x4-peak-v0": ScenarioKit(
+        horizon_s=900.0, invariants=city_invariants, check_period_s=5.0
+    ),
+    "traffic/grid10x10-v0": ScenarioKit(
+        horizon_s=600.0, invariants=city_invariants, check_period_s=30.0
+    ),
+}
+
+
+def _sumo_files(variant: tuple[int, int, int, float]) -> dict[str, Any]:
+    """A small SUMO grid and its random trips (``netgenerate``, ``randomTrips.py``), made
+    once per machine in the temporary directory, so a printed command still replays."""
+    from twin.traffic.sumo_tools import generate_grid, random_trips
+
+    columns, rows, seed, period_s = variant
+    folder = Path(tempfile.gettempdir()) / "twin-testing-sumo"
+    folder.mkdir(exist_ok=True)
+    name = f"grid{columns}x{rows}-seed{seed}-period{period_s:g}"
+    net = folder / f"{name}.net.xml"
+    routes = folder / f"{name}.rou.xml"
+    if not routes.exists():
+        # Written under a private name first: a half-made file is never taken for a net.
+        staging = Path(tempfile.mkdtemp(dir=folder))
+        generate_grid(staging / net.name, columns=columns, rows=rows, block_m=150.0)
+        random_trips(
+            staging / net.name, staging / routes.name, end_s=600.0, period_s=period_s, seed=seed
+        )
+        (staging / net.name).replace(net)
+        (staging / routes.name).replace(routes)
+        shutil.rmtree(staging, ignore_errors=True)
+    return {"net_file": str(net), "route_files": [str(routes)]}
+
+
+def sumo_net_params() -> st.SearchStrategy[dict[str, Any]]:
+    """Imported SUMO grids of 2-3 x 2 junctions with light to busy random trips."""
+    variants = st.tuples(
+        st.integers(2, 3), st.just(2), st.integers(0, 3), st.sampled_from([1.0, 3.0])
+    )
+    return variants.map(_sumo_files)
+
+
+SCENARIO_KITS["traffic/sumo-net-v0"] = ScenarioKit(
+    params=sumo_net_params, horizon_s=900.0, invariants=city_invariants, check_period_s=5.0
+)
