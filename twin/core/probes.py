@@ -113,7 +113,11 @@ class Level:
         return self._level
 
     def set(self, level: float) -> None:
-        now = self._clock.now
+        self.set_at(level, self._clock.now)
+
+    def set_at(self, level: float, now: float) -> None:
+        """``set`` at simulated time ``now`` (not before the last change): for a model
+        that advances several fixed ticks at once and records each tick's level after."""
         self._area += self._level * (now - self._last_s)
         self._last_s = now
         self._level = level
