@@ -28,18 +28,22 @@ from twin.traffic.kernels import (
     DRIVING,
     PENDING,
     STOP_LOOP,
+    TICK_COUNTERS,
     UPSTREAM_LOOP,
     WAITING,
     Lanes,
     NetArrays,
     Vehicles,
     VTypes,
-    step,
+    run_ticks,
 )
 from twin.traffic.network import Network
 from twin.traffic.observation import SignalObservation
-from twin.traffic.signals import SignalBank
+from twin.traffic.signals import EPS_S, SignalBank
 
+_MAX_BATCH_TICKS = 4096
+_TIME_GRAIN = 1024.0
+"""Tick times are exact in floating point if they are whole multiples of 1/1024 s."""
 UPSTREAM_LOOP_HEADWAY_S = 2.0
 """SUMO's actuated detectors sit ``detector-gap`` (2 s at the speed limit) upstream."""
 
@@ -112,6 +116,7 @@ class City:
             det_speed_sum=np.zeros((n_all, 2)),
             det_occupied=np.zeros((n_all, 2), dtype=np.int64),
             det_last_s=np.full((n_all, 2), -math.inf),
+            edge_blocked=np.zeros(len(network.edges), dtype=np.bool_),
         )
         vtypes = trips.vtypes
         self.vt = VTypes(
@@ -166,10 +171,16 @@ class City:
         self.emission = emissions.coefficients()
         self.mov_state = np.zeros(len(network.movements), dtype=np.int8)
         self.pending = np.zeros(max(n, 1), dtype=np.int64)
-        self.counters = np.zeros(5, dtype=np.int64)
+        self.counters = np.zeros(TICK_COUNTERS, dtype=np.int64)
         self.arrived = np.zeros(max(n, 1), dtype=np.int64)
-        self._released = 0
         self._dawdle_rng = world.streams["traffic.dawdle"]
+        self._dawdle = np.zeros(0)
+        self._history = np.zeros((_MAX_BATCH_TICKS, 3), dtype=np.int64)
+        self._next_tick_s = 0.0
+        self.kernel_calls = 0
+        # Several ticks per kernel call need exact tick times: env.now + (t - env.now)
+        # must give t back, which holds for a step of whole binary fractions of a second.
+        self.max_batch_ticks = _MAX_BATCH_TICKS if (tick_s * _TIME_GRAIN).is_integer() else 1
         self._stats_start_s = 0.0
         self._ticks = 0
         self._booked = np.zeros(n, dtype=np.bool_)
@@ -189,53 +200,84 @@ class City:
     # -- the tick ---------------------------------------------------------------------
 
     def run(self) -> simpy.events.ProcessGenerator:
-        """Tick the city forever (the world's horizon ends the run)."""
+        """Tick the city forever (the world's horizon ends the run).
+
+        Between two events of the rest of the simulation (signal events included),
+        one kernel call runs all the ticks (:func:`twin.traffic.kernels.run_ticks`):
+        nothing can observe or change the city in between, so this is the tick-by-tick
+        run, bit for bit, with the Python and call overhead paid once per call.
+        """
+        env = self.env
+        dt = self.tick_s
         while True:
-            self.tick()
-            yield self.env.timeout(self.tick_s)
+            now = float(env.now)
+            ticks = self._advance(self.max_batch_ticks)
+            if ticks == 1:
+                yield env.timeout(dt)
+            else:
+                yield env.timeout(self._next_tick_s - now)
 
     def tick(self) -> None:
         """One kernel step from now: releases, signals, vehicles, arrivals."""
-        now = float(self.env.now)
+        self._advance(1)
+
+    @property
+    def vehicle_updates(self) -> int:
+        """Vehicles on the network summed over ticks so far (SUMO's vehicle updates)."""
+        return int(self.counters[7])
+
+    def _advance(self, max_ticks: int) -> int:
+        """Signals due now, then up to ``max_ticks`` ticks; the number run."""
+        env = self.env
+        now = float(env.now)
         dt = self.tick_s
-        veh = self.veh
         counters = self.counters
-        # Trips due by the end of this tick join the insertion queue, in order.
-        due = int(np.searchsorted(self.trips.depart_s, now + dt, side="left"))
-        if due > self._released:
-            new = np.arange(self._released, due)
-            k = counters[0]
-            self.pending[k : k + len(new)] = new
-            veh.state[new] = WAITING
-            counters[0] += len(new)
-            self._released = due
         self.signals.update(now)
-        n_on = int(counters[1])
-        dawdle = self._dawdle_rng.random(max(n_on, 1))
-        step(
+        need = max(int(counters[1]), 1)
+        if int(counters[5]) + need > len(self._dawdle):
+            # One draw of many uniforms equals many draws of few (same stream order).
+            fresh = self._dawdle_rng.random(max(64 * need, 4096))
+            self._dawdle = np.concatenate((self._dawdle[int(counters[5]) :], fresh))
+            counters[5] = 0
+        if max_ticks > 1 and not (now * _TIME_GRAIN).is_integer():
+            max_ticks = 1
+        ticks = run_ticks(
             self.net,
             self.lanes,
-            veh,
+            self.veh,
             self.vt,
             self.mov_state,
             self.emission,
-            dawdle,
+            self._dawdle,
             self.pending,
             counters,
             self.arrived,
+            self._history,
             now,
             dt,
+            max_ticks,
+            float(env.peek()),
+            self.signals.next_due_s,
+            EPS_S,
         )
-        self._ticks += 1
-        n_arr = int(counters[2])
+        self._ticks += ticks
+        self.kernel_calls += 1
+        n_arr = int(counters[8])
         if n_arr:
             self.arrivals.add(n_arr)
-            self._book(self.arrived[:n_arr], now + dt)
-        self.on_network.set(float(counters[1]))
-        self.waiting_insert.set(float(counters[0]))
+            self._book(self.arrived[:n_arr])
+        history = self._history
+        t = now
+        for k in range(ticks):
+            self.on_network.set_at(float(history[k, 0]), t)
+            self.waiting_insert.set_at(float(history[k, 1]), t)
+            t = t + dt
+        self._next_tick_s = t
+        return ticks
 
-    def _book(self, vehicles: npt.NDArray[np.int64], at_s: float) -> None:
-        """Fuel of finished vehicles into the ledger, per vehicle."""
+    def _book(self, vehicles: npt.NDArray[np.int64], at_s: float | None = None) -> None:
+        """Fuel of finished vehicles into the ledger, per vehicle (at their arrival
+        unless ``at_s`` is given)."""
         ledger = self.world.ledger
         veh = self.veh
         density = emissions.FUEL_DENSITY_G_PER_L
@@ -247,7 +289,8 @@ class City:
             carrier = self.fuel_carrier[veh.vtype[v]]
             litres = veh.fuel_mg[v] / 1000.0 / density[carrier]
             if litres > 0:
-                ledger.use(carrier, litres, at_s=at_s, entity=f"vehicle{v}", state="driving")
+                at = float(veh.arrive_s[v]) if at_s is None else at_s
+                ledger.use(carrier, litres, at_s=at, entity=f"vehicle{v}", state="driving")
 
     def _restart_statistics(self) -> None:
         """At the end of the warm-up: fuel, distance and queues count from now on."""

@@ -82,6 +82,7 @@ class SignalBank:
         self.forced = 0
         self._next_due = 0.0
         self._checked: set[tuple[int, bytes]] = set()
+        self._changes: dict[tuple[int, int, int, bool], npt.NDArray[np.int8]] = {}
         for i, inter in enumerate(self.intersections):
             assert inter.program is not None
             self._start_green(i, 0, 0.0, inter.program.phases[0].green_s, offset=True)
@@ -89,6 +90,11 @@ class SignalBank:
 
     def __len__(self) -> int:
         return len(self.intersections)
+
+    @property
+    def next_due_s(self) -> float:
+        """When the next event of any intersection is due (``inf``: never)."""
+        return self._next_due
 
     # -- timing -------------------------------------------------------------------
 
@@ -161,9 +167,19 @@ class SignalBank:
             self._handle(i, now_s)
 
     def _show_change(self, i: int, *, yellow: bool) -> None:
+        key = (i, int(self.phase[i]), int(self.target[i]), yellow)
+        state = self._changes.get(key)
+        if state is None:
+            state = self._changes[key] = self._change_state(i, key[1], key[2], yellow=yellow)
+        self.mov_state[self.movements[i]] = state
+
+    def _change_state(
+        self, i: int, current: int, target: int, *, yellow: bool
+    ) -> npt.NDArray[np.int8]:
+        """The (checked) state shown while changing from ``current`` to ``target``."""
         codes = self.codes[i]
-        cur = codes[self.phase[i]]
-        nxt = codes[self.target[i]]
+        cur = codes[current]
+        nxt = codes[target]
         keep = (cur != RED) & (nxt != RED)
         state = np.where(keep, np.minimum(cur, nxt), RED).astype(np.int8)
         if yellow:
@@ -173,7 +189,7 @@ class SignalBank:
             state[losing] = YELLOW
         else:
             self.check_safe(i, state)
-        self.mov_state[self.movements[i]] = state
+        return state
 
     def _start_green(
         self, i: int, phase_index: int, now_s: float, green_s: float, offset: bool = False
