@@ -1,8 +1,10 @@
 """Is a run slower inside a Dask worker? The same runs timed in and out of one, alternating.
 
-Each round times the same station runs (50-100 ms each) three ways: in this process,
-as one Dask task on a one-worker LocalCluster, and through ``client.run`` (the worker's
-own thread). A ratio near 1 means a Dask worker adds no cost to the run itself, so what
+Each round times the same station runs (50-100 ms each) in this process, as one Dask
+task on a one-worker LocalCluster with dask's default settings, and as a task and through
+``client.run`` (the worker's own thread) on one with the settings twin's Dask executor
+gives its local cluster (``experiments.executors.QUIET_WORKERS``: no profiler, slower
+system monitors). A ratio near 1 means a Dask worker adds no cost to the run itself, so what
 the batch benchmark loses on Dask is the cluster's other processes and task traffic.
 
 Usage: python benchmarks/dask_worker_speed.py [--rounds R] [--runs N]
@@ -38,27 +40,48 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
+    import dask
     from dask.distributed import Client, LocalCluster
 
-    cluster = LocalCluster(
-        n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"
-    )
-    client = Client(cluster)
-    plain, task, run = [], [], []
+    from experiments.executors import QUIET_WORKERS
+
+    def one_worker(settings: dict[str, object]) -> tuple[LocalCluster, Client]:
+        with dask.config.set(settings):
+            cluster = LocalCluster(
+                n_workers=1,
+                threads_per_worker=1,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
+            )
+        return cluster, Client(cluster)
+
+    default_cluster, default_client = one_worker({})
+    quiet_cluster, quiet_client = one_worker(QUIET_WORKERS)
+    plain: list[float] = []
+    default_task: list[float] = []
+    quiet_task: list[float] = []
+    quiet_run: list[float] = []
     try:
         for _ in range(args.rounds):
             plain.append(timed_runs(args.runs))
-            task.append(client.submit(timed_runs, args.runs, pure=False).result())
-            run.append(next(iter(client.run(timed_runs, args.runs).values())))
+            default_task.append(default_client.submit(timed_runs, args.runs, pure=False).result())
+            quiet_task.append(quiet_client.submit(timed_runs, args.runs, pure=False).result())
+            quiet_run.append(next(iter(quiet_client.run(timed_runs, args.runs).values())))
     finally:
-        client.close()
-        cluster.close()
+        for client, cluster in ((default_client, default_cluster), (quiet_client, quiet_cluster)):
+            client.close()
+            cluster.close()
     anchor = statistics.median(plain)
     print(f"ms per run, median of {args.rounds} rounds of {args.runs} runs")
     print(f"plain process      {anchor:8.1f}  (anchor; min {min(plain):.1f}, max {max(plain):.1f})")
-    for name, values in (("dask task", task), ("dask client.run", run)):
+    rows = (
+        ("dask task, dask's default settings", default_task),
+        ("dask task, twin's QUIET_WORKERS", quiet_task),
+        ("client.run, twin's QUIET_WORKERS", quiet_run),
+    )
+    for name, values in rows:
         middle = statistics.median(values)
-        print(f"{name:<18} {middle:8.1f}  ratio {middle / anchor:.2f}")
+        print(f"{name:<36} {middle:8.1f}  ratio {middle / anchor:.2f}")
 
 
 if __name__ == "__main__":

@@ -214,6 +214,20 @@ class ProcessPoolExecutor(Executor):
         self._futures.clear()
 
 
+QUIET_WORKERS = {
+    # The statistical profiler samples every worker thread's stack every 10 ms, taking
+    # the GIL from the run each time; a batch of simulations has no use for it.
+    "distributed.worker.profile.enabled": False,
+    # psutil samples of CPU, memory and disk every 0.5 s, per worker and nanny.
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.admin.system-monitor.disk": False,
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+"""Settings of the local cluster's workers (passed on by each nanny): on a laptop they
+share the cores with the runs, so monitors that help a data-science session only slow a
+simulation batch down. A cluster named by --scheduler keeps its own settings."""
+
+
 class DaskExecutor(Executor):
     """A ``dask.distributed`` cluster: a scheduler address, or a local cluster on loopback."""
 
@@ -221,6 +235,7 @@ class DaskExecutor(Executor):
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None) -> None:
         try:
+            import dask
             from dask.distributed import Client, LocalCluster
         except ImportError:
             raise UserError(
@@ -231,13 +246,14 @@ class DaskExecutor(Executor):
             n = workers or os.cpu_count() or 1
             # Loopback only (scheduler, workers and the HTTP status pages): nothing listens
             # beyond this machine, and a random port never collides with another cluster.
-            self._cluster = LocalCluster(
-                n_workers=n,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address="127.0.0.1:0",
-            )
+            with dask.config.set(QUIET_WORKERS):
+                self._cluster = LocalCluster(
+                    n_workers=n,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address="127.0.0.1:0",
+                )
             self._client = Client(self._cluster)
         else:
             try:
