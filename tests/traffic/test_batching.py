@@ -69,3 +69,18 @@ def test_an_awkward_tick_runs_one_tick_per_call():
     world.run(60.0)
     assert city.max_batch_ticks == 1
     assert city.kernel_calls == city._ticks
+
+
+def test_observation_gathered_for_all_equals_one_by_one():
+    _world, city = run(5, "erratic", 1.0, True)
+    city._obs_caching = True
+    city.signals.due_count = len(city.signals)
+    for i in range(len(city.signals)):
+        gathered, alone = city.observe(i, 700.0), city._observe_one(i, 700.0)
+        for x, y in zip(gathered, alone, strict=True):
+            if isinstance(x, np.ndarray):
+                assert x.dtype == y.dtype
+                np.testing.assert_array_equal(x, y)
+            else:
+                assert x == y
+                assert type(x) is type(y)

@@ -44,6 +44,9 @@ from twin.traffic.signals import EPS_S, SignalBank
 _MAX_BATCH_TICKS = 4096
 _TIME_GRAIN = 1024.0
 """Tick times are exact in floating point if they are whole multiples of 1/1024 s."""
+_new_tuple = tuple.__new__
+_GATHER_ALL_FROM = 8
+"""From this many intersections deciding at one instant, one gather serves them all."""
 UPSTREAM_LOOP_HEADWAY_S = 2.0
 """SUMO's actuated detectors sit ``detector-gap`` (2 s at the speed limit) upstream."""
 
@@ -232,7 +235,13 @@ class City:
         now = float(env.now)
         dt = self.tick_s
         counters = self.counters
-        self.signals.update(now)
+        # Every intersection deciding now sees the same city: gather it once for all.
+        self._obs_caching = True
+        try:
+            self.signals.update(now)
+        finally:
+            self._obs_caching = False
+            self._obs_snapshot = None
         need = max(int(counters[1]), 1)
         if int(counters[5]) + need > len(self._dawdle):
             # One draw of many uniforms equals many draws of few (same stream order).
@@ -310,62 +319,165 @@ class City:
     # -- what policies see ----------------------------------------------------------------
 
     def _policy_cache(self) -> None:
+        """Index arrays of what every signalised intersection observes, all together:
+        one gather per decision instant serves every intersection deciding then."""
         net, arrays = self.network, self.arrays
         self._obs_lanes: list[npt.NDArray[np.int64]] = []
-        self._obs_down: list[tuple[npt.NDArray[np.int64], ...]] = []
         self._phase_green: list[npt.NDArray[np.bool_]] = []
         self._green_s: list[npt.NDArray[np.float64]] = []
+        self._phase_limits: list[list[tuple[float, float]]] = []
+        self._obs_bounds: list[tuple[int, int]] = []
         self._signalised = [i for i in net.intersections if i.program is not None]
+        self._signalised_ids = [i.id for i in self._signalised]
+        downs, counts_all = [], []
+        at = 0
         for inter in self._signalised:
             movs = np.array(inter.movements, dtype=np.int64)
             self._obs_lanes.append(arrays.mov_from_lane[movs])
+            self._obs_bounds.append((at, at + len(movs)))
+            at += len(movs)
             to_edge = arrays.mov_to_edge[movs]
             counts = arrays.edge_lanes[to_edge]
-            down = np.concatenate(
-                [
-                    np.arange(s, s + c)
-                    for s, c in zip(arrays.edge_lane_start[to_edge], counts, strict=True)
-                ]
+            downs.extend(
+                np.arange(s, s + c)
+                for s, c in zip(arrays.edge_lane_start[to_edge], counts, strict=True)
             )
-            offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
-            self._obs_down.append((down, offsets, counts))
+            counts_all.append(counts)
             assert inter.program is not None
-            self._phase_green.append(
-                np.array([[c != "r" for c in p.state] for p in inter.program.phases])
+            phases = inter.program.phases
+            green = np.array([[c != "r" for c in p.state] for p in phases])
+            green.setflags(write=False)
+            self._phase_green.append(green)
+            greens = np.array([p.green_s for p in phases])
+            greens.setflags(write=False)
+            self._green_s.append(greens)
+            self._phase_limits.append([(p.min_green_s, p.max_green_s) for p in phases])
+        empty = np.zeros(0, dtype=np.int64)
+        self._obs_from = np.concatenate(self._obs_lanes) if self._obs_lanes else empty
+        self._obs_down = np.concatenate(downs) if downs else empty
+        counts = np.concatenate(counts_all) if counts_all else empty
+        self._obs_down_counts = counts
+        self._obs_down_offsets = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+        self._obs_snapshot: tuple[float, tuple[npt.NDArray[np.float64], ...]] | None = None
+        self._obs_caching = False
+        # Per intersection: flat indices into the (lanes, 2) detector arrays, and its
+        # downstream lanes when every target edge has one lane (no averaging needed).
+        self._obs_one: list[tuple[Any, ...]] = []
+        for k, (a, b) in enumerate(self._obs_bounds):
+            from_lane = self._obs_lanes[k]
+            c = counts[a:b]
+            start = int(self._obs_down_offsets[a]) if b > a else 0
+            end = start + int(c.sum())
+            down = self._obs_down[start:end]
+            offsets = self._obs_down_offsets[a:b] - start
+            self._obs_one.append(
+                (
+                    from_lane,
+                    from_lane * 2 + UPSTREAM_LOOP,
+                    from_lane * 2 + STOP_LOOP,
+                    down,
+                    offsets,
+                    c,
+                    bool(np.all(c == 1)),
+                )
             )
-            self._green_s.append(np.array([p.green_s for p in inter.program.phases]))
+
+    def _observe_all(self, now_s: float) -> tuple[npt.NDArray[np.float64], ...]:
+        """Queue, vehicles, downstream, gap, flow and sensed queue of every movement of
+        every signalised intersection at ``now_s`` (read-only arrays)."""
+        lanes = self.lanes
+        from_lane = self._obs_from
+        n = len(from_lane)
+        if n:
+            down = lanes.count[self._obs_down]
+            downstream = np.add.reduceat(down, self._obs_down_offsets) / self._obs_down_counts
+        else:
+            downstream = np.zeros(0)
+        elapsed_run = max(now_s - self._stats_start_s, 1.0)
+        sensed = self.board.values[from_lane] if self.board is not None else np.full(n, np.nan)
+        values = (
+            lanes.halting[from_lane].astype(np.float64),
+            lanes.count[from_lane].astype(np.float64),
+            downstream,
+            now_s - lanes.det_last_s[from_lane, UPSTREAM_LOOP],
+            lanes.det_count[from_lane, STOP_LOOP] / elapsed_run,
+            sensed,
+        )
+        for array in values:
+            # Intersections share these arrays (as views): no policy may write to them.
+            array.setflags(write=False)
+        return values
 
     def observe(self, i: int, now_s: float) -> SignalObservation:
         """The observation of signalised intersection ``i`` at ``now_s``."""
-        lanes = self.lanes
-        from_lane = self._obs_lanes[i]
-        down, offsets, counts = self._obs_down[i]
-        downstream = np.add.reduceat(lanes.count[down], offsets) / counts
-        inter = self._signalised[i]
-        assert inter.program is not None
+        snapshot = self._obs_snapshot
+        if snapshot is not None and snapshot[0] == now_s:
+            values = snapshot[1]
+        elif self._obs_caching and self.signals.due_count >= _GATHER_ALL_FROM:
+            values = self._observe_all(now_s)
+            self._obs_snapshot = (now_s, values)
+        else:
+            return self._observe_one(i, now_s)
+        queue, vehicles, downstream, gap, flow, sensed = values
+        a, b = self._obs_bounds[i]
         phase = int(self.signals.phase[i])
-        program_phase = inter.program.phases[phase]
+        min_green, max_green = self._phase_limits[i][phase]
+        # tuple.__new__ skips NamedTuple's generated __new__: this runs at every decision.
+        return _new_tuple(
+            SignalObservation,
+            (
+                now_s,
+                i,
+                self._signalised_ids[i],
+                phase,
+                now_s - float(self.signals.green_start_s[i]),
+                min_green,
+                max_green,
+                self._phase_green[i],
+                self._green_s[i],
+                queue[a:b],
+                vehicles[a:b],
+                downstream[a:b],
+                gap[a:b],
+                flow[a:b],
+                sensed[a:b],
+            ),
+        )
+
+    def _observe_one(self, i: int, now_s: float) -> SignalObservation:
+        """``observe`` for one intersection alone (few decide at this instant)."""
+        lanes = self.lanes
+        from_lane, up, stop, down, offsets, counts, single = self._obs_one[i]
+        if single:
+            downstream = lanes.count[down].astype(np.float64)
+        else:
+            downstream = np.add.reduceat(lanes.count[down], offsets) / counts
         elapsed_run = max(now_s - self._stats_start_s, 1.0)
         if self.board is not None:
             sensed = self.board.values[from_lane]
         else:
             sensed = np.full(len(from_lane), np.nan)
-        return SignalObservation(
-            now_s=now_s,
-            intersection=i,
-            intersection_id=inter.id,
-            phase=phase,
-            phase_elapsed_s=now_s - float(self.signals.green_start_s[i]),
-            min_green_s=program_phase.min_green_s,
-            max_green_s=program_phase.max_green_s,
-            phase_green=self._phase_green[i],
-            green_s=self._green_s[i],
-            queue=lanes.halting[from_lane].astype(np.float64),
-            vehicles=lanes.count[from_lane].astype(np.float64),
-            downstream=downstream,
-            gap_s=now_s - lanes.det_last_s[from_lane, UPSTREAM_LOOP],
-            flow_per_s=lanes.det_count[from_lane, STOP_LOOP] / elapsed_run,
-            sensed_queue=sensed,
+        phase = int(self.signals.phase[i])
+        min_green, max_green = self._phase_limits[i][phase]
+        return _new_tuple(
+            SignalObservation,
+            (
+                now_s,
+                i,
+                self._signalised_ids[i],
+                phase,
+                now_s - float(self.signals.green_start_s[i]),
+                min_green,
+                max_green,
+                self._phase_green[i],
+                self._green_s[i],
+                lanes.halting[from_lane].astype(np.float64),
+                lanes.count[from_lane].astype(np.float64),
+                downstream,
+                now_s - lanes.det_last_s.reshape(-1)[up],
+                lanes.det_count.reshape(-1)[stop] / elapsed_run,
+                sensed,
+            ),
         )
 
     def _attach_sensors(self, config: SensorConfig) -> None:

@@ -82,6 +82,8 @@ class SignalBank:
         self.forced = 0
         self._next_due = 0.0
         self._checked: set[tuple[int, bytes]] = set()
+        self.due_count = 0
+        """How many intersections the current :meth:`update` round handles."""
         self._changes: dict[tuple[int, int, int, bool], npt.NDArray[np.int8]] = {}
         for i, inter in enumerate(self.intersections):
             assert inter.program is not None
@@ -106,6 +108,7 @@ class SignalBank:
             due = np.flatnonzero(self.next_event_s <= now_s + EPS_S)
             if due.size == 0:
                 break
+            self.due_count = int(due.size)
             for i in due:
                 self._handle(int(i), now_s)
         self._next_due = float(self.next_event_s.min())
