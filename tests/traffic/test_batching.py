@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.traffic.support import Cyclic, Erratic
+from tests.traffic.support import Cyclic, Erratic, small_city
 from twin.core.sensors import PipelineSpec, SensorConfig, SensorSpec
 from twin.core.world import World
 from twin.traffic.city import City
@@ -84,3 +84,27 @@ def test_observation_gathered_for_all_equals_one_by_one():
             else:
                 assert x == y
                 assert type(x) is type(y)
+
+
+# Recorded with the one-call-per-tick city of commit 7880be8 (before batching and the
+# kernels without reference counting): the same numbers, to the last bit.
+GOLDEN = {
+    (1, "cyclic"): (87.21929824561404, 48.49707815229563, 172.2102685837016, 57162.0),
+    (2, "erratic"): (115.89823008849558, 77.38200754492773, 218.57746195238374, 75422.0),
+    (3, "erratic"): (93.7758865248227, 55.525099249098055, 188.995491076665, 62964.0),
+}
+
+
+@pytest.mark.parametrize(("seed", "policy"), list(GOLDEN))
+def test_golden_values_of_the_tick_by_tick_city(seed, policy):
+    chosen = Erratic(seed) if policy == "erratic" else Cyclic()
+    world, city = small_city(seed, 3, 3, 1 + seed % 2, 0.8, 900.0, policy=chosen)
+    world.run(1200.0, warmup_s=120.0)
+    kpis = city.kpis()
+    got = (
+        kpis["trip_duration_mean_s"].value,
+        kpis["time_loss_mean_s"].value,
+        kpis["co2_kg"].value,
+        world.probes["vehicles_on_network"].integral(),
+    )
+    assert got == GOLDEN[(seed, policy)]
