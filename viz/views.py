@@ -1,0 +1,284 @@
+"""Domain views as pure functions from a running world to drawable data.
+
+Each domain has two functions: a *layout* read once per run (positions of machines,
+lane geometry: what never moves) and a *frame* read at every drawn tick (states, fill
+levels, vehicle positions). Both return plain arrays, so the drawing code
+(:mod:`viz.draw`) only hands them to matplotlib artists and a test can compare them
+with the engine's own state without drawing anything.
+
+Positions are metres in the plant's or the city's plane.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from twin.factory.observation import MACHINE_STATES
+from twin.factory.plant import Plant
+from twin.traffic.city import City
+from twin.traffic.kernels import DRIVING, PERMISSIVE, PROTECTED, RED, YELLOW
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+# -- factory -------------------------------------------------------------------------
+
+STATE_CODE = {state: k for k, state in enumerate(MACHINE_STATES)}
+"""Machine state -> its index in :data:`STATE_RGB`."""
+STATE_RGB = np.array(
+    [
+        (0.75, 0.75, 0.75),  # idle: grey
+        (0.55, 0.75, 0.95),  # starved: light blue
+        (0.20, 0.65, 0.25),  # busy: green
+        (0.95, 0.65, 0.10),  # blocked: orange
+        (0.85, 0.10, 0.10),  # failed: red
+        (0.60, 0.20, 0.70),  # repair: purple
+        (0.10, 0.35, 0.80),  # maintenance: blue
+    ]
+)
+HEALTH_SHADE = 0.6
+"""How much darker a machine at its failure threshold is drawn than a new one."""
+MACHINE_SPACING_M = 2.5
+"""Gap between the machines of one station, drawn side by side around its node."""
+STATION_SPACING_M = 15.0
+"""Gap between stations when the plant has no layout (drawn in a row)."""
+BUFFER_FULL_WHEN_UNBOUNDED = 10
+"""Parts that count as a full buffer when it has no places (direct hand-over only)."""
+
+
+@dataclass(frozen=True)
+class FactoryLayout:
+    """What does not move: machine and buffer positions, aisles, chargers."""
+
+    machine_xy: FloatArray  # (machines, 2)
+    machine_names: tuple[str, ...]
+    buffer_xy: FloatArray  # (stations, 2)
+    buffer_capacity: FloatArray  # (stations,)
+    aisles: FloatArray  # (aisles, 2, 2) segment end points
+    charger_xy: FloatArray  # (chargers, 2)
+    node_xy: dict[str, tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class FactoryFrame:
+    """The plant at one instant."""
+
+    now_s: float
+    state: IntArray  # machine -> index into MACHINE_STATES
+    wear: FloatArray  # machine -> health / failure threshold, clipped to [0, 1]
+    machine_rgb: FloatArray  # (machines, 3): state colour darkened by wear
+    buffer_fill: FloatArray  # station -> held / capacity, clipped to [0, 1]
+    buffer_held: IntArray
+    agv_xy: FloatArray  # (agvs, 2)
+    agv_soc: FloatArray  # state of charge 0..1
+    agv_loaded: npt.NDArray[np.bool_]
+
+
+def factory_layout(plant: Plant) -> FactoryLayout:
+    """Positions of the plant's machines and buffers (once per run)."""
+    params = plant.params
+    nodes = dict(params.layout.nodes) if params.layout is not None else {}
+    station_xy = np.array(
+        [
+            nodes[s.node] if s.node is not None and s.node in nodes else (k * STATION_SPACING_M, 0)
+            for k, s in enumerate(params.stations)
+        ],
+        dtype=np.float64,
+    ).reshape(-1, 2)
+    station_of = {s.name: k for k, s in enumerate(params.stations)}
+    machine_xy = np.empty((len(plant.machines), 2))
+    seen: dict[int, int] = {}
+    for machine in plant.machines:
+        k = station_of[machine.station.name]
+        j = seen.get(k, 0)
+        seen[k] = j + 1
+        offset = (j - (machine.station.machines - 1) / 2) * MACHINE_SPACING_M
+        machine_xy[machine.index] = station_xy[k] + (offset, MACHINE_SPACING_M)
+    edges = params.layout.edges if params.layout is not None else []
+    aisles = np.array([[nodes[e[0]], nodes[e[1]]] for e in edges], dtype=np.float64)
+    chargers = params.layout.chargers if params.layout is not None else []
+    capacity = np.array(
+        [b.capacity or BUFFER_FULL_WHEN_UNBOUNDED for b in plant.buffers], dtype=np.float64
+    )
+    return FactoryLayout(
+        machine_xy=machine_xy,
+        machine_names=tuple(m.name for m in plant.machines),
+        buffer_xy=station_xy - (0.0, MACHINE_SPACING_M),
+        buffer_capacity=capacity,
+        aisles=aisles.reshape(-1, 2, 2),
+        charger_xy=np.array([nodes[c] for c in chargers], dtype=np.float64).reshape(-1, 2),
+        node_xy={name: (float(x), float(y)) for name, (x, y) in nodes.items()},
+    )
+
+
+def machine_rgb(state: IntArray, wear: FloatArray) -> FloatArray:
+    """Each machine's state colour, darkened by its wear (1 = at the failure threshold)."""
+    return STATE_RGB[state] * (1.0 - HEALTH_SHADE * wear)[:, None]
+
+
+def factory_frame(plant: Plant, layout: FactoryLayout) -> FactoryFrame:
+    """The plant now: machine states and wear, buffer levels, AGVs (every drawn tick)."""
+    state = np.fromiter(
+        (STATE_CODE[m.meter.state] for m in plant.machines),
+        dtype=np.int64,
+        count=len(plant.machines),
+    )
+    wear = np.clip(plant.health / plant.degradation.threshold, 0.0, 1.0)
+    held = np.fromiter((len(b.items) for b in plant.buffers), np.int64, len(plant.buffers))
+    agvs = plant.fleet.agvs if plant.fleet is not None else []
+    nodes = layout.node_xy
+    agv_xy = np.empty((len(agvs), 2))
+    soc = np.empty(len(agvs))
+    loaded = np.zeros(len(agvs), dtype=np.bool_)
+    for k, agv in enumerate(agvs):
+        if agv.segment is not None:  # between two nodes: drawn half-way along the aisle
+            (xa, ya), (xb, yb) = nodes[agv.segment[0]], nodes[agv.segment[1]]
+            agv_xy[k] = ((xa + xb) / 2, (ya + yb) / 2)
+        else:
+            agv_xy[k] = nodes[agv.node]
+        soc[k] = agv.soc
+        loaded[k] = agv.state in ("loaded", "unloading")
+    return FactoryFrame(
+        now_s=float(plant.env.now),
+        state=state,
+        wear=wear,
+        machine_rgb=machine_rgb(state, wear),
+        buffer_fill=np.clip(held / layout.buffer_capacity, 0.0, 1.0),
+        buffer_held=held,
+        agv_xy=agv_xy,
+        agv_soc=soc,
+        agv_loaded=loaded,
+    )
+
+
+# -- traffic --------------------------------------------------------------------------
+
+SIGNAL_RGB = {
+    RED: (0.85, 0.10, 0.10),
+    YELLOW: (0.95, 0.80, 0.10),
+    PERMISSIVE: (0.55, 0.85, 0.45),
+    PROTECTED: (0.05, 0.60, 0.15),
+}
+"""Signal state of a movement -> colour (SUMO's r, y, g, G)."""
+SIGNAL_RGB_TABLE = np.array([SIGNAL_RGB[k] for k in sorted(SIGNAL_RGB)])
+LANE_OFFSET_M = 5.0
+"""Lateral offset of a lane's drawn centre line from its edge's axis, per lane."""
+
+
+@dataclass(frozen=True)
+class TrafficLayout:
+    """What does not move: the centre line of every lane (edge and internal)."""
+
+    lane_start: FloatArray  # (lanes, 2)
+    lane_vector: FloatArray  # (lanes, 2): end - start
+    lane_length_m: FloatArray  # the kernel's length of each lane
+    approach_lanes: IntArray  # edge lanes that end at a signalised intersection
+    signal_xy: FloatArray  # (movements, 2): where each movement's light is drawn
+    intersection_xy: FloatArray  # (intersections, 2)
+    intersection_ids: tuple[str, ...]
+
+    @property
+    def edge_segments(self) -> FloatArray:
+        """(lanes, 2, 2) start and end of every lane."""
+        return np.stack((self.lane_start, self.lane_start + self.lane_vector), axis=1)
+
+
+@dataclass(frozen=True)
+class TrafficFrame:
+    """The city at one instant."""
+
+    now_s: float
+    vehicles: IntArray  # trip indices of the vehicles on the network
+    vehicle_xy: FloatArray  # (vehicles, 2)
+    speed_mps: FloatArray
+    signal_state: npt.NDArray[np.int8]  # movement -> RED .. PROTECTED
+    signal_rgb: FloatArray  # (movements, 3)
+    approach_queue: FloatArray  # halting vehicles on each approach lane
+
+
+def traffic_layout(city: City) -> TrafficLayout:
+    """Lane centre lines and signal positions of the city (once per run)."""
+    net = city.network
+    arrays = city.arrays
+    node_xy = np.array([(n.x_m, n.y_m) for n in net.nodes], dtype=np.float64)
+    n_edge_lanes = arrays.n_lanes
+    total = arrays.total_lanes
+    start = np.zeros((total, 2))
+    vector = np.zeros((total, 2))
+    for k, edge in enumerate(net.edges):
+        a, b = node_xy[edge.from_node], node_xy[edge.to_node]
+        axis = b - a
+        length = math.hypot(*axis) or 1.0
+        unit = axis / length
+        right = np.array((unit[1], -unit[0]))
+        trim = min(2.5 * LANE_OFFSET_M * edge.lanes, 0.25 * length)
+        first = int(arrays.edge_lane_start[k])
+        for j in range(edge.lanes):
+            offset = right * LANE_OFFSET_M * (j + 0.5)
+            start[first + j] = a + unit * trim + offset
+            vector[first + j] = axis - 2 * unit * trim
+    for m, movement in enumerate(net.movements):
+        lane = n_edge_lanes + m
+        from_lane = int(arrays.mov_from_lane[m])
+        to_lane = int(arrays.edge_lane_start[movement.to_edge])
+        start[lane] = start[from_lane] + vector[from_lane]
+        vector[lane] = start[to_lane] - start[lane]
+    signalised = [i for i in net.intersections if i.program is not None]
+    approach = sorted(
+        {int(arrays.mov_from_lane[m]) for inter in signalised for m in inter.movements}
+    )
+    # A movement's light sits a quarter of the way into its path through the junction,
+    # so the lights of one approach fan out by turn.
+    mov_lanes = np.arange(n_edge_lanes, total)
+    signal_xy = start[mov_lanes] + 0.25 * vector[mov_lanes]
+    return TrafficLayout(
+        lane_start=start,
+        lane_vector=vector,
+        lane_length_m=arrays.lane_length_m.copy(),
+        approach_lanes=np.array(approach, dtype=np.int64),
+        signal_xy=signal_xy,
+        intersection_xy=node_xy[[i.node for i in net.intersections]].reshape(-1, 2),
+        intersection_ids=tuple(i.id for i in net.intersections),
+    )
+
+
+def traffic_frame(city: City, layout: TrafficLayout) -> TrafficFrame:
+    """Vehicles on the network at their positions, signal states, approach queues."""
+    veh = city.veh
+    on = np.flatnonzero(veh.state == DRIVING)
+    lane = veh.lane[on]
+    fraction = np.clip(veh.pos[on] / layout.lane_length_m[lane], 0.0, 1.0)
+    xy = layout.lane_start[lane] + layout.lane_vector[lane] * fraction[:, None]
+    state = city.mov_state.copy()
+    return TrafficFrame(
+        now_s=float(city.env.now),
+        vehicles=on,
+        vehicle_xy=xy,
+        speed_mps=veh.speed[on].copy(),
+        signal_state=state,
+        signal_rgb=SIGNAL_RGB_TABLE[state],
+        approach_queue=city.lanes.halting[layout.approach_lanes].astype(np.float64),
+    )
+
+
+# -- which view a scenario has --------------------------------------------------------
+
+
+def domain_of(scenario: Any) -> str:
+    """``"factory"`` or ``"traffic"``: which view draws this scenario's world.
+
+    Raises:
+        LookupError: the scenario has no view yet (e.g. the station queue).
+    """
+    if isinstance(getattr(scenario, "plant", None), Plant):
+        return "factory"
+    if isinstance(getattr(scenario, "city", None), City):
+        return "traffic"
+    raise LookupError(
+        f"scenario {scenario.id!r} has no domain view yet (factory and traffic scenarios do)"
+    )
