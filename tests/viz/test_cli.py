@@ -1,0 +1,78 @@
+"""``twin viz``: GIF export, and bad input as one line with exit code 2."""
+
+import ast
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from twin.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_record_writes_a_gif_with_the_frame_count(tmp_path, capsys):
+    out = tmp_path / "run.gif"
+    code = main(
+        ["viz", "factory/flowline-v0", "--record", str(out), "--frames", "4", "--every", "2"]
+    )
+    assert code == 0
+    with Image.open(out) as gif:
+        assert gif.format == "GIF"
+        assert gif.n_frames == 4
+    assert "4 frames" in capsys.readouterr().out
+    assert [p.name for p in tmp_path.iterdir()] == ["run.gif"]
+
+
+def test_compare_mode_records_both_arms_side_by_side(tmp_path):
+    out = tmp_path / "compare.gif"
+    argv = ["viz", "traffic/grid4x4-v0", "--compare", "signals/max-pressure-v0"]
+    assert main([*argv, "--record", str(out), "--frames", "3", "--seed", "2"]) == 0
+    with Image.open(out) as gif:
+        assert gif.n_frames == 3
+        width, height = gif.size
+    assert width == 2 * height
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["viz", "factory/flowline-v0"], "needs the 'viz' extra"),
+        (["viz", "factory/nope", "--record", "{out}"], "unknown scenario"),
+        (["viz", "station/mmc-v0", "--record", "{out}"], "no domain view"),
+        (["viz", "factory/flowline-v0", "--record", "{dir}/x.mp4"], "needs ffmpeg"),
+        (["viz", "factory/flowline-v0", "--record", "{dir}/x.png"], "unknown format"),
+        (
+            ["viz", "factory/flowline-v0", "--policy", "signals/sotl-v0", "--record", "{out}"],
+            "acts in domain",
+        ),
+        (["viz", "{dir}/missing.toml", "--record", "{out}"], "no such file"),
+        (["viz", "factory/flowline-v0", "--frames", "0", "--record", "{out}"], "--frames"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, argv, message):
+    out = tmp_path / "out.gif"
+    argv = [a.format(out=out, dir=tmp_path) for a in argv]
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # argparse's own errors
+        code = exit_.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert message in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_nothing_outside_viz_imports_viz():
+    offenders = []
+    for folder in ("twin", "models", "experiments"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names = [node.module]
+                offenders += [f"{path}: {n}" for n in names if n.split(".")[0] == "viz"]
+    assert offenders == []

@@ -1,0 +1,110 @@
+"""Session: the clock, reset with a seed, compare mode in lock-step, inspection."""
+
+import math
+
+import pytest
+
+from twin.core.run import simulate
+from twin.core.scenario import ScenarioConfig
+from viz.session import RecordingPolicy, Session
+
+FLOWLINE = "factory/flowline-v0"
+CBM = "maintenance/condition-based-v0"
+
+
+def config(scenario_id=FLOWLINE, horizon_s=4 * 3600.0, tick_s=120.0, **extra):
+    return ScenarioConfig(id=scenario_id, horizon_s=horizon_s, tick_s=tick_s, **extra)
+
+
+def test_step_advances_the_clock_by_the_tick():
+    run = Session(config(), [CBM], seed=3)
+    assert run.now_s == 0.0
+    run.step()
+    assert run.now_s == 120.0
+    run.step(4)
+    assert run.now_s == 600.0
+
+
+def test_steps_stop_at_the_horizon():
+    run = Session(config(horizon_s=300.0), [CBM], seed=3)
+    run.step(10)
+    assert run.now_s == 300.0
+    assert run.done
+
+
+def test_reset_with_a_seed_reproduces_kpis():
+    run = Session(config(), [CBM], seed=5)
+    run.step(30)
+    first = run.headline_kpis()
+    run.reset(6)
+    run.step(30)
+    other = run.headline_kpis()
+    run.reset(5)
+    assert run.now_s == 0.0
+    run.step(30)
+    assert run.headline_kpis() == first
+    assert other != first
+
+
+def test_a_watched_run_ends_with_the_kpis_of_simulate():
+    c = config(horizon_s=3600.0)
+    run = Session(c, [CBM], seed=2)
+    run.step(1000)
+    assert run.done
+    expected = simulate(c, CBM, 2).kpis
+    got = run.kpis()
+    for name in run.headline:
+        assert got[name].value == pytest.approx(expected[name].value, rel=1e-9), name
+
+
+def test_identical_policies_in_compare_mode_differ_by_zero():
+    run = Session(config(), [CBM, CBM], seed=4)
+    run.step(20)
+    assert run.compare
+    assert [arm.world.now_s for arm in run.arms] == [2400.0, 2400.0]
+    assert set(run.difference().values()) == {0.0}
+
+
+def test_compare_mode_runs_both_arms_in_lock_step_on_one_seed():
+    run = Session(config(), [CBM, "maintenance/run-to-failure-v0"], seed=4)
+    for _ in range(5):
+        run.step(3)
+        assert run.arms[0].world.now_s == run.arms[1].world.now_s == run.now_s
+    assert run.arms[0].world.seed == run.arms[1].world.seed == 4
+    difference = run.difference()
+    base, other = run.headline_kpis(0), run.headline_kpis(1)
+    for name, value in difference.items():
+        assert value == pytest.approx(other[name] - base[name]) or math.isnan(value)
+
+
+def test_inspecting_a_machine_shows_its_readings_and_the_policys_last_decision():
+    run = Session(config(), [CBM], seed=1)
+    run.step(20)
+    recorder = run.arms[0].recorder
+    assert isinstance(recorder, RecordingPolicy)
+    assert recorder.decisions > 0
+    entity = next(iter(recorder.last))
+    info = run.inspect(entity)
+    plant = run.arms[0].run.scenario.plant
+    index = int(entity.split(":")[1])
+    assert info["state"] == plant.machines[index].state
+    assert info["health"] == plant.health[index]
+    decision = info["last_decision"]
+    assert decision.observation.machine == index
+    assert decision.action is not None
+    assert len(info["readings"]) == 4
+
+
+def test_inspecting_an_intersection():
+    run = Session(
+        config("traffic/grid4x4-v0", horizon_s=600.0, tick_s=60.0),
+        ["signals/max-pressure-v0"],
+        seed=1,
+    )
+    run.step(5)
+    info = run.inspect("intersection:J1_1")
+    city = run.arms[0].run.scenario.city
+    assert info["movement_state"] == city.mov_state[city.signals.movements[5]].tolist()
+    assert info["last_decision"].observation.intersection_id == "J1_1"
+    with pytest.raises(ValueError, match="no signalised intersection"):
+        run.inspect("intersection:nowhere")
