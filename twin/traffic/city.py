@@ -65,6 +65,8 @@ class City:
         per_intersection_kpis: also report queue KPIs per intersection.
     """
 
+    _obs_snapshot: tuple[float, tuple[npt.NDArray[np.float64], ...]] | None
+
     def __init__(
         self,
         world: World,
@@ -282,7 +284,7 @@ class City:
             self.waiting_insert.set_at(float(history[k, 1]), t)
             t = t + dt
         self._next_tick_s = t
-        return ticks
+        return int(ticks)
 
     def _book(self, vehicles: npt.NDArray[np.int64], at_s: float | None = None) -> None:
         """Fuel of finished vehicles into the ledger, per vehicle (at their arrival
@@ -329,7 +331,8 @@ class City:
         self._obs_bounds: list[tuple[int, int]] = []
         self._signalised = [i for i in net.intersections if i.program is not None]
         self._signalised_ids = [i.id for i in self._signalised]
-        downs, counts_all = [], []
+        downs: list[npt.NDArray[np.int64]] = []
+        counts_all: list[npt.NDArray[np.int64]] = []
         at = 0
         for inter in self._signalised:
             movs = np.array(inter.movements, dtype=np.int64)
@@ -358,7 +361,7 @@ class City:
         counts = np.concatenate(counts_all) if counts_all else empty
         self._obs_down_counts = counts
         self._obs_down_offsets = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
-        self._obs_snapshot: tuple[float, tuple[npt.NDArray[np.float64], ...]] | None = None
+        self._obs_snapshot = None
         self._obs_caching = False
         # Per intersection: flat indices into the (lanes, 2) detector arrays, and its
         # downstream lanes when every target edge has one lane (no averaging needed).
