@@ -2,8 +2,9 @@
 
 A view is built once per run on an ``Axes``: the static parts (aisles, roads, chargers)
 become artists that are never touched again; :meth:`update` only sets the data of the
-dynamic artists (``set_offsets``, ``set_array``, ``set_facecolor``), so a frame costs
-what matplotlib needs to rasterise it, not a rebuild of the figure.
+dynamic artists (``set_offsets``, ``set_array``, ``set_facecolor``), listed in
+``dynamic`` so a renderer can blit them over a cached background
+(:class:`viz.record.Replay`) instead of redrawing the figure.
 """
 
 from __future__ import annotations
@@ -11,11 +12,19 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from matplotlib import colormaps
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
+from matplotlib.lines import Line2D
 
 from viz.views import (
+    BUFFER_LEVELS,
+    MACHINE_CLASS_RGB,
+    QUEUE_LEVELS,
+    SIGNAL_RGB_TABLE,
+    SPEED_LEVELS,
     FactoryFrame,
     FactoryLayout,
     TrafficFrame,
@@ -27,10 +36,63 @@ from viz.views import (
     traffic_layout,
 )
 
-SPEED_LIMIT_MPS = 14.0
-"""Top of the vehicle speed colour scale (50 km/h)."""
-QUEUE_FULL_VEH = 15.0
-"""Top of the approach queue colour scale: a 200 m block holds about 28 cars."""
+
+class ClassMarkers:
+    """Points drawn in a few colour classes: one marker line per class.
+
+    Agg stamps a line's marker from one cached raster, where a scatter with a colour per
+    point rasterises every marker: binning thousands of points into a few colours makes
+    a frame several times faster, and the frame data keeps the exact values.
+    """
+
+    def __init__(
+        self, ax: Axes, colours: Any, marker: str, size: float, zorder: float, **style: Any
+    ) -> None:
+        self.lines: list[Line2D] = [
+            ax.plot(
+                [],
+                [],
+                linestyle="none",
+                marker=marker,
+                markersize=size,
+                color=colour,
+                markeredgewidth=0,
+                zorder=zorder,
+                **style,
+            )[0]
+            for colour in colours
+        ]
+
+    def set(self, xy: np.ndarray, classes: np.ndarray) -> None:
+        """Draw point ``xy[i]`` in the colour of class ``classes[i]``."""
+        order = np.argsort(classes, kind="stable")
+        bounds = np.searchsorted(classes[order], np.arange(len(self.lines) + 1))
+        for k, line in enumerate(self.lines):
+            chosen = xy[order[bounds[k] : bounds[k + 1]]]
+            line.set_data(chosen[:, 0], chosen[:, 1])
+
+    def points(self, k: int) -> np.ndarray:
+        """The points drawn in class ``k``, ``(n, 2)`` (for tests)."""
+        x, y = self.lines[k].get_data()
+        return np.column_stack((x, y))
+
+
+class ClassSegments:
+    """Line segments in a few colour classes: one NaN-separated polyline per class."""
+
+    def __init__(self, ax: Axes, segments: np.ndarray, colours: Any, **style: Any) -> None:
+        self.segments = segments
+        self.lines: list[Line2D] = [ax.plot([], [], color=c, **style)[0] for c in colours]
+
+    def set(self, classes: np.ndarray) -> None:
+        """Draw segment ``i`` in class ``classes[i]``; class 0 is not drawn."""
+        for k, line in enumerate(self.lines):
+            if k == 0:
+                continue
+            chosen = self.segments[classes == k]
+            gaps = np.full((len(chosen), 1, 2), np.nan)
+            path = np.concatenate((chosen, gaps), axis=1).reshape(-1, 2)
+            line.set_data(path[:, 0], path[:, 1])
 
 
 class FactoryView:
@@ -49,25 +111,14 @@ class FactoryView:
         if len(layout.charger_xy):
             ax.scatter(*layout.charger_xy.T, marker="P", s=30, c="gold", zorder=1)
         size = _marker_size(len(layout.machine_xy))
-        self.machines = ax.scatter(
-            *layout.machine_xy.T, marker="s", s=size, c="0.75", linewidths=0, zorder=2
-        )
-        self.buffers = ax.scatter(
-            *layout.buffer_xy.T,
-            marker="o",
-            s=size,
-            c=np.zeros(len(layout.buffer_xy)),
-            cmap="Blues",
-            norm=Normalize(0.0, 1.0),
-            edgecolors="0.5",
-            linewidths=0.3,
-            zorder=2,
-        )
+        self.machines = ClassMarkers(ax, MACHINE_CLASS_RGB, "s", size, 2)
+        blues = colormaps["Blues"](np.linspace(0.1, 1.0, BUFFER_LEVELS))
+        self.buffers = ClassMarkers(ax, blues, "o", size, 2)
         self.agvs = ax.scatter(
             np.zeros(0),
             np.zeros(0),
             marker="^",
-            s=3 * size,
+            s=2 * size**2,
             c=np.zeros(0),
             cmap="RdYlGn",
             norm=Normalize(0.0, 1.0),
@@ -75,13 +126,14 @@ class FactoryView:
             zorder=3,
         )
         _fit(ax, np.vstack([layout.machine_xy, layout.buffer_xy, *layout.aisles]))
+        self.dynamic: list[Artist] = [*self.machines.lines, *self.buffers.lines, self.agvs]
 
     def frame(self) -> FactoryFrame:
         return factory_frame(self.plant, self.layout)
 
     def update(self, frame: FactoryFrame) -> None:
-        self.machines.set_facecolor(frame.machine_rgb)
-        self.buffers.set_array(frame.buffer_fill)
+        self.machines.set(self.layout.machine_xy, frame.machine_class)
+        self.buffers.set(self.layout.buffer_xy, frame.buffer_class)
         self.agvs.set_offsets(frame.agv_xy)
         self.agvs.set_array(frame.agv_soc)
         # A loaded AGV has a thick black outline, an empty one a thin one.
@@ -97,43 +149,29 @@ class TrafficView:
         layout = self.layout
         ax.set_aspect("equal")
         ax.set_axis_off()
-        ax.set_facecolor("white")
         segments = layout.edge_segments[: city.arrays.n_lanes]
         ax.add_collection(LineCollection(segments, colors="0.8", linewidths=1.0, zorder=0))
-        self.queues = LineCollection(
-            layout.edge_segments[layout.approach_lanes],
-            cmap="YlOrRd",
-            norm=Normalize(0.0, QUEUE_FULL_VEH),
-            linewidths=3.0,
-            alpha=0.8,
-            zorder=1,
+        heat = colormaps["YlOrRd"](np.linspace(0.0, 1.0, QUEUE_LEVELS))
+        self.queues = ClassSegments(
+            ax, layout.edge_segments[layout.approach_lanes], heat, linewidth=3.0, zorder=1
         )
-        self.queues.set_array(np.zeros(len(layout.approach_lanes)))
-        ax.add_collection(self.queues)
-        self.signals = ax.scatter(
-            *layout.signal_xy.T, marker="o", s=4, c="r", linewidths=0, zorder=3
-        )
-        self.vehicles = ax.scatter(
-            np.zeros(0),
-            np.zeros(0),
-            marker="o",
-            s=3,
-            c=np.zeros(0),
-            cmap="viridis",
-            norm=Normalize(0.0, SPEED_LIMIT_MPS),
-            linewidths=0,
-            zorder=2,
-        )
+        self.signals = ClassMarkers(ax, SIGNAL_RGB_TABLE, "o", 2.0, 3)
+        speeds = colormaps["viridis"](np.linspace(0.0, 1.0, SPEED_LEVELS))
+        self.vehicles = ClassMarkers(ax, speeds, "o", 1.8, 2)
         _fit(ax, np.vstack([layout.lane_start, layout.lane_start + layout.lane_vector]))
+        self.dynamic: list[Artist] = [
+            *self.queues.lines,
+            *self.vehicles.lines,
+            *self.signals.lines,
+        ]
 
     def frame(self) -> TrafficFrame:
         return traffic_frame(self.city, self.layout)
 
     def update(self, frame: TrafficFrame) -> None:
-        self.vehicles.set_offsets(frame.vehicle_xy)
-        self.vehicles.set_array(frame.speed_mps)
-        self.signals.set_facecolor(frame.signal_rgb)
-        self.queues.set_array(frame.approach_queue)
+        self.vehicles.set(frame.vehicle_xy, frame.speed_class)
+        self.signals.set(self.layout.signal_xy, frame.signal_state)
+        self.queues.set(frame.queue_class)
 
 
 DomainView = FactoryView | TrafficView
@@ -147,8 +185,8 @@ def view_for(ax: Axes, scenario: Any) -> DomainView:
 
 
 def _marker_size(n: int) -> float:
-    """Marker area in points^2: smaller the more markers share the axes."""
-    return float(np.clip(4000.0 / max(n, 1), 2.0, 60.0))
+    """Marker width in points: smaller the more markers share the axes."""
+    return float(np.clip(60.0 / np.sqrt(max(n, 1)), 1.5, 8.0))
 
 
 def _fit(ax: Axes, xy: np.ndarray) -> None:

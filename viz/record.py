@@ -1,7 +1,7 @@
 """Headless replay: a session drawn every N ticks into a GIF (matplotlib Agg + Pillow).
 
-One figure per run: one domain view per policy arm side by side, a title line with the
-clock and, in compare mode, the running difference of the headline KPIs. The GIF is
+One figure per run: one domain view per policy arm side by side, and a caption line with
+the clock and the headline KPIs or, in compare mode, their running difference. The GIF is
 written to a temporary file beside the target and renamed into place, so a failed or
 interrupted export leaves nothing half-written.
 """
@@ -13,11 +13,12 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from twin.core.files import current_umask
 from viz.draw import DomainView, view_for
@@ -42,8 +43,19 @@ class Replay:
         for ax, arm in zip(axes, session.arms, strict=True):
             ax.set_title(arm.label, fontsize=9)
             self.views.append(view_for(ax, arm.run.scenario))
-        self.caption = self.figure.text(0.01, 0.01, "", fontsize=8, family="monospace")
         self.figure.subplots_adjust(left=0.01, right=0.99, top=0.94, bottom=0.08, wspace=0.02)
+        self._background: Any = None
+        self._mark_dynamic()
+
+    def _mark_dynamic(self) -> None:
+        # Animated artists are left out of a full draw: the background holds only the
+        # static parts (roads, aisles, titles) and each frame blits the rest over it.
+        for artist in self._dynamic():
+            artist.set_animated(True)
+        self._background = None
+
+    def _dynamic(self) -> list[Any]:
+        return [a for view in self.views for a in view.dynamic]
 
     def rebind(self) -> None:
         """Rebuild the views after :meth:`Session.reset` (the worlds are new)."""
@@ -53,18 +65,28 @@ class Replay:
             ax.clear()
             ax.set_title(arm.label, fontsize=9)
             self.views[k] = view_for(ax, arm.run.scenario)
+        self._mark_dynamic()
 
-    def update(self, *, with_kpis: bool = True) -> None:
+    def update(self) -> None:
         """Set every dynamic artist to the worlds' current state."""
         for view in self.views:
             view.update(view.frame())
-        if with_kpis:
-            self.caption.set_text(caption(self.session))
 
     def render(self) -> np.ndarray:
-        """Rasterise the figure; ``(height, width, 4)`` uint8 RGBA."""
-        self.canvas.draw()
-        return np.asarray(self.canvas.buffer_rgba())
+        """Rasterise the figure; ``(height, width, 4)`` uint8 RGBA (a view of the canvas).
+
+        The static parts are drawn once and cached; a frame restores them and draws only
+        the dynamic artists on top (blitting).
+        """
+        canvas = self.canvas
+        if self._background is None:
+            canvas.draw()
+            self._background = canvas.copy_from_bbox(self.figure.bbox)
+        else:
+            canvas.restore_region(self._background)
+        for artist in self._dynamic():
+            self.figure.draw_artist(artist)
+        return np.asarray(canvas.buffer_rgba())
 
     def close(self) -> None:
         self.figure.clear()
@@ -107,8 +129,11 @@ def record_gif(
                     break
                 session.step(every)
             replay.update()
-            rgba = replay.render()
-            images.append(Image.fromarray(rgba[..., :3].copy()))
+            image = Image.fromarray(replay.render()[..., :3].copy())
+            # The caption is drawn by Pillow: its bitmap font costs well under a
+            # millisecond, where matplotlib lays out and rasterises every glyph anew.
+            ImageDraw.Draw(image).text((6, image.height - 16), caption(session), fill="black")
+            images.append(image)
             if progress is not None:
                 progress(k + 1)
     finally:

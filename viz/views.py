@@ -43,6 +43,18 @@ STATE_RGB = np.array(
 )
 HEALTH_SHADE = 0.6
 """How much darker a machine at its failure threshold is drawn than a new one."""
+WEAR_LEVELS = 4
+"""Shades of wear per state: a few colour classes draw much faster than one per machine."""
+MACHINE_CLASS_RGB = np.array(
+    [
+        rgb * (1.0 - HEALTH_SHADE * level / (WEAR_LEVELS - 1))
+        for rgb in STATE_RGB
+        for level in range(WEAR_LEVELS)
+    ]
+)
+"""Colour of machine class ``state * WEAR_LEVELS + wear level``."""
+BUFFER_LEVELS = 5
+"""Fill classes of a buffer: empty, up to a quarter, ..., full."""
 MACHINE_SPACING_M = 2.5
 """Gap between the machines of one station, drawn side by side around its node."""
 STATION_SPACING_M = 15.0
@@ -71,12 +83,18 @@ class FactoryFrame:
     now_s: float
     state: IntArray  # machine -> index into MACHINE_STATES
     wear: FloatArray  # machine -> health / failure threshold, clipped to [0, 1]
-    machine_rgb: FloatArray  # (machines, 3): state colour darkened by wear
+    machine_class: IntArray  # machine -> row of MACHINE_CLASS_RGB (state, wear level)
     buffer_fill: FloatArray  # station -> held / capacity, clipped to [0, 1]
+    buffer_class: IntArray  # station -> fill class 0 .. BUFFER_LEVELS - 1
     buffer_held: IntArray
     agv_xy: FloatArray  # (agvs, 2)
     agv_soc: FloatArray  # state of charge 0..1
     agv_loaded: npt.NDArray[np.bool_]
+
+    @property
+    def machine_rgb(self) -> FloatArray:
+        """(machines, 3): each machine's state colour, darkened by its wear."""
+        return MACHINE_CLASS_RGB[self.machine_class]
 
 
 def factory_layout(plant: Plant) -> FactoryLayout:
@@ -116,9 +134,11 @@ def factory_layout(plant: Plant) -> FactoryLayout:
     )
 
 
-def machine_rgb(state: IntArray, wear: FloatArray) -> FloatArray:
-    """Each machine's state colour, darkened by its wear (1 = at the failure threshold)."""
-    return STATE_RGB[state] * (1.0 - HEALTH_SHADE * wear)[:, None]
+def machine_class(state: IntArray, wear: FloatArray) -> IntArray:
+    """Colour class of each machine: its state, and its wear in :data:`WEAR_LEVELS` steps
+    (the last step only at the failure threshold's final stretch)."""
+    level = np.minimum((wear * WEAR_LEVELS).astype(np.int64), WEAR_LEVELS - 1)
+    return state * WEAR_LEVELS + level
 
 
 def factory_frame(plant: Plant, layout: FactoryLayout) -> FactoryFrame:
@@ -143,12 +163,14 @@ def factory_frame(plant: Plant, layout: FactoryLayout) -> FactoryFrame:
             agv_xy[k] = nodes[agv.node]
         soc[k] = agv.soc
         loaded[k] = agv.state in ("loaded", "unloading")
+    fill = np.clip(held / layout.buffer_capacity, 0.0, 1.0)
     return FactoryFrame(
         now_s=float(plant.env.now),
         state=state,
         wear=wear,
-        machine_rgb=machine_rgb(state, wear),
-        buffer_fill=np.clip(held / layout.buffer_capacity, 0.0, 1.0),
+        machine_class=machine_class(state, wear),
+        buffer_fill=fill,
+        buffer_class=np.minimum((fill * BUFFER_LEVELS).astype(np.int64), BUFFER_LEVELS - 1),
         buffer_held=held,
         agv_xy=agv_xy,
         agv_soc=soc,
@@ -166,6 +188,14 @@ SIGNAL_RGB = {
 }
 """Signal state of a movement -> colour (SUMO's r, y, g, G)."""
 SIGNAL_RGB_TABLE = np.array([SIGNAL_RGB[k] for k in sorted(SIGNAL_RGB)])
+SPEED_LEVELS = 8
+"""Speed classes of vehicles, 0 .. SPEED_TOP_MPS."""
+SPEED_TOP_MPS = 14.0
+"""Top of the speed scale (50 km/h, the grid's limit)."""
+QUEUE_LEVELS = 4
+"""Queue heat classes of an approach (class 0, no queue, is not drawn)."""
+QUEUE_FULL_VEH = 12.0
+"""Halting vehicles at which an approach is drawn in the hottest colour."""
 LANE_OFFSET_M = 5.0
 """Lateral offset of a lane's drawn centre line from its edge's axis, per lane."""
 
@@ -196,9 +226,15 @@ class TrafficFrame:
     vehicles: IntArray  # trip indices of the vehicles on the network
     vehicle_xy: FloatArray  # (vehicles, 2)
     speed_mps: FloatArray
+    speed_class: IntArray  # vehicle -> 0 .. SPEED_LEVELS - 1
     signal_state: npt.NDArray[np.int8]  # movement -> RED .. PROTECTED
-    signal_rgb: FloatArray  # (movements, 3)
     approach_queue: FloatArray  # halting vehicles on each approach lane
+    queue_class: IntArray  # approach lane -> 0 (no queue) .. QUEUE_LEVELS - 1
+
+    @property
+    def signal_rgb(self) -> FloatArray:
+        """(movements, 3): the colour of each movement's light."""
+        return SIGNAL_RGB_TABLE[self.signal_state]
 
 
 def traffic_layout(city: City) -> TrafficLayout:
@@ -254,15 +290,20 @@ def traffic_frame(city: City, layout: TrafficLayout) -> TrafficFrame:
     lane = veh.lane[on]
     fraction = np.clip(veh.pos[on] / layout.lane_length_m[lane], 0.0, 1.0)
     xy = layout.lane_start[lane] + layout.lane_vector[lane] * fraction[:, None]
-    state = city.mov_state.copy()
+    speed = veh.speed[on]
+    queue = city.lanes.halting[layout.approach_lanes].astype(np.float64)
+    hot = np.ceil(queue / QUEUE_FULL_VEH * (QUEUE_LEVELS - 1)).astype(np.int64)
     return TrafficFrame(
         now_s=float(city.env.now),
         vehicles=on,
         vehicle_xy=xy,
-        speed_mps=veh.speed[on].copy(),
-        signal_state=state,
-        signal_rgb=SIGNAL_RGB_TABLE[state],
-        approach_queue=city.lanes.halting[layout.approach_lanes].astype(np.float64),
+        speed_mps=speed,
+        speed_class=np.clip(
+            (speed / SPEED_TOP_MPS * SPEED_LEVELS).astype(np.int64), 0, SPEED_LEVELS - 1
+        ),
+        signal_state=city.mov_state.copy(),
+        approach_queue=queue,
+        queue_class=np.minimum(hot, QUEUE_LEVELS - 1),
     )
 
 

@@ -9,7 +9,14 @@ from twin.core.scenario import ScenarioConfig
 from twin.traffic.kernels import DRIVING
 from viz.draw import FactoryView, TrafficView
 from viz.session import Session
-from viz.views import MACHINE_STATES, SIGNAL_RGB_TABLE, STATE_RGB, machine_rgb
+from viz.views import (
+    MACHINE_CLASS_RGB,
+    MACHINE_STATES,
+    SIGNAL_RGB_TABLE,
+    STATE_RGB,
+    WEAR_LEVELS,
+    machine_class,
+)
 
 TICK_S = 60.0
 
@@ -48,10 +55,20 @@ def test_machine_colours_are_the_machines_states_shaded_by_wear(jobshop):
     assert states == [m.state for m in plant.machines]
     wear = np.clip(plant.health / plant.degradation.threshold, 0, 1)
     np.testing.assert_allclose(frame.wear, wear)
-    drawn = view.machines.get_facecolor()[:, :3]
-    np.testing.assert_allclose(drawn, machine_rgb(frame.state, wear))
-    # A new machine is drawn in its state's own colour.
-    np.testing.assert_allclose(machine_rgb(np.array([2]), np.array([0.0])), STATE_RGB[[2]])
+    classes = machine_class(frame.state, wear)
+    np.testing.assert_array_equal(classes // WEAR_LEVELS, frame.state)
+    # Each colour class's marker line holds exactly the machines of that state and wear.
+    for k, line in enumerate(view.machines.lines):
+        np.testing.assert_allclose(line.get_color(), MACHINE_CLASS_RGB[k])
+        drawn = view.machines.points(k)
+        expected = view.layout.machine_xy[classes == k]
+        np.testing.assert_array_equal(np.sort(drawn, axis=0), np.sort(expected, axis=0))
+    # A new machine is drawn in its state's own colour, a worn one darker.
+    np.testing.assert_allclose(
+        MACHINE_CLASS_RGB[machine_class(np.array([2]), np.zeros(1))], STATE_RGB[[2]]
+    )
+    worn = MACHINE_CLASS_RGB[machine_class(np.array([2]), np.ones(1))]
+    assert np.all(worn < STATE_RGB[[2]])
 
 
 def test_buffers_and_agvs_match_the_plant(jobshop):
@@ -78,9 +95,13 @@ def test_vehicles_drawn_are_the_vehicles_on_the_network(city):
     figure.canvas.draw()
     on_network = int((c.veh.state == DRIVING).sum())
     assert on_network > 0
-    assert len(view.vehicles.get_offsets()) == on_network == len(frame.speed_mps)
+    drawn = sum(len(view.vehicles.points(k)) for k in range(len(view.vehicles.lines)))
+    assert drawn == on_network == len(frame.speed_mps)
     assert on_network == int(c.lanes.count.sum())
-    np.testing.assert_allclose(view.vehicles.get_array(), c.veh.speed[c.veh.state == DRIVING])
+    np.testing.assert_allclose(frame.speed_mps, c.veh.speed[c.veh.state == DRIVING])
+    # Faster vehicles are never in a slower colour class.
+    order = np.argsort(frame.speed_mps)
+    assert np.all(np.diff(frame.speed_class[order]) >= 0)
     # Every vehicle is drawn on its lane's segment.
     layout = view.layout
     lanes = c.veh.lane[frame.vehicles]
@@ -96,8 +117,12 @@ def test_signal_colours_are_the_banks_movement_states(city):
     frame = view.frame()
     view.update(frame)
     np.testing.assert_array_equal(frame.signal_state, c.mov_state)
-    drawn = view.signals.get_facecolor()[:, :3]
-    np.testing.assert_allclose(drawn, SIGNAL_RGB_TABLE[c.mov_state])
+    for state, line in enumerate(view.signals.lines):
+        np.testing.assert_allclose(line.get_color(), SIGNAL_RGB_TABLE[state])
+        expected = view.layout.signal_xy[c.mov_state == state]
+        drawn = view.signals.points(state)
+        np.testing.assert_array_equal(np.sort(drawn, axis=0), np.sort(expected, axis=0))
+    np.testing.assert_allclose(frame.signal_rgb, SIGNAL_RGB_TABLE[c.mov_state])
     bank = c.signals
     for i, movements in enumerate(bank.movements):
         # The bank shows the codes of its current phase while green.

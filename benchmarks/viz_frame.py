@@ -1,0 +1,146 @@
+"""Time to draw one frame, and how much a view drawing every N ticks slows a played run.
+
+Two worlds: the 10x10 traffic grid (run until about 2,000 vehicles are on the network, or
+until ``--max-warm-s`` if the demand never puts that many on it) and the 1,000-machine
+plant. For each it prints the time to produce one frame (read the world into arrays,
+update the artists, rasterise with Agg; the KPI caption separately), then plays the same
+run on, alternating segments of N ticks headless and N ticks ending in a drawn frame
+(side by side in one process), and prints the slow-down.
+
+Targets (issue 6): <= 100 ms per frame; <= 20% slow-down.
+
+Usage: python benchmarks/viz_frame.py [--seed 1] [--ticks 60] [--every 1 5 10 30] [--rate 6.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Any
+
+from twin.core.scenario import ScenarioConfig
+from twin.traffic.kernels import DRIVING
+from viz.record import Replay, caption
+from viz.session import Session
+
+TARGET_FRAME_S = 0.100
+TARGET_SLOWDOWN = 0.20
+
+
+def on_network(session: Session) -> int:
+    return int((session.arms[0].run.scenario.city.veh.state == DRIVING).sum())
+
+
+def traffic(seed: int, rate: float, max_warm_s: float, vehicles: int) -> Session:
+    params: dict[str, Any] = {"demand": {"rates_per_s": [rate]}}
+    config = ScenarioConfig(
+        id="traffic/grid10x10-v0", params=params, horizon_s=86_400.0, tick_s=10.0
+    )
+    session = Session(config, ["signals/fixed-time-v0"], seed)
+    while on_network(session) < vehicles and session.now_s < max_warm_s:
+        session.step()
+    return session
+
+
+def plant(seed: int, warm_s: float) -> Session:
+    config = ScenarioConfig(id="factory/plant-1000-v0", horizon_s=30 * 86_400.0, tick_s=300.0)
+    session = Session(config, ["maintenance/condition-based-v0"], seed)
+    session.step(round(warm_s / config.tick_s))
+    return session
+
+
+def frame_times(session: Session, repeats: int) -> tuple[float, float]:
+    """Median seconds per frame (data + artists + Agg), and per KPI caption."""
+    replay = Replay(session)
+    replay.update()
+    replay.render()  # first draw builds the text and tick caches
+    draws, captions = [], []
+    for _ in range(repeats):
+        session.step()
+        start = time.perf_counter()
+        for view in replay.views:
+            view.update(view.frame())
+        replay.render()
+        middle = time.perf_counter()
+        caption(session)
+        captions.append(time.perf_counter() - middle)
+        draws.append(middle - start)
+    replay.close()
+    return statistics.median(draws), statistics.median(captions)
+
+
+def slowdown(session: Session, every: int, segments: int) -> tuple[float, float]:
+    """Wall seconds of headless and of drawn play, alternating segments of ``every`` ticks.
+
+    The same run plays on: a headless segment, then a segment that draws once at its
+    end, and so on, so both see the same (growing or steady) world, side by side.
+    """
+    replay = Replay(session)
+    replay.update()
+    replay.render()
+    headless_s = drawn_s = 0.0
+    for _ in range(segments):
+        start = time.perf_counter()
+        session.step(every)
+        headless_s += time.perf_counter() - start
+        start = time.perf_counter()
+        session.step(every)
+        replay.update()
+        replay.render()
+        caption(session)  # the KPIs a live chart would append
+        drawn_s += time.perf_counter() - start
+    replay.close()
+    return headless_s, drawn_s
+
+
+def report(name: str, session: Session, args: argparse.Namespace, count: str) -> None:
+    draw_s, caption_s = frame_times(session, args.repeats)
+    ok = "meets" if draw_s + caption_s <= TARGET_FRAME_S else "MISSES"
+    print(f"\n{name}: {count}")
+    print(f"  frame (world -> arrays -> artists -> Agg): {draw_s * 1000:7.1f} ms")
+    print(f"  KPIs for the caption (scenario + ledger) : {caption_s * 1000:7.1f} ms")
+    print(f"  one frame in all: {(draw_s + caption_s) * 1000:.1f} ms, {ok} <= 100 ms")
+    for every in args.every:
+        segments = max(1, args.ticks // every)
+        headless_s, drawn_s = slowdown(session, every, segments)
+        ticks = segments * every
+        ratio = drawn_s / headless_s - 1.0
+        # What the frame cost predicts, steadier than the measured ratio on a busy box.
+        predicted = (draw_s + caption_s) / (every * headless_s / ticks)
+        ok = "meets" if ratio <= TARGET_SLOWDOWN else "misses"
+        print(
+            f"  drawing every {every:>3} ticks: {ticks} ticks headless {headless_s:6.2f} s, "
+            f"drawn {drawn_s:6.2f} s wall, slow-down {ratio:+.0%} ({ok} <= 20%; "
+            f"frame / (N x tick) predicts {predicted:+.0%})"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--ticks", type=int, default=60, help="ticks per arm and N")
+    parser.add_argument("--every", type=int, nargs="+", default=[1, 5, 10, 30])
+    parser.add_argument("--repeats", type=int, default=10, help="frames timed per world")
+    parser.add_argument("--vehicles", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=6.5, help="trips/s (scenario's: 2)")
+    parser.add_argument("--max-warm-s", type=float, default=3600.0)
+    parser.add_argument("--plant-warm-s", type=float, default=6 * 3600.0)
+    args = parser.parse_args()
+
+    city = traffic(args.seed, args.rate, args.max_warm_s, args.vehicles)
+    count = (
+        f"{on_network(city)} vehicles on the network after {city.now_s:g} s "
+        f"at {args.rate:g} trips/s (the scenario's own 2 trips/s levels off near 650)"
+    )
+    report("traffic/grid10x10-v0 (10 s display tick)", city, args, count)
+    report(
+        "factory/plant-1000-v0 (300 s display tick)",
+        plant(args.seed, args.plant_warm_s),
+        args,
+        f"1000 machines, 100 AGVs, after {args.plant_warm_s:g} s",
+    )
+
+
+if __name__ == "__main__":
+    main()
