@@ -73,7 +73,10 @@ def _viz(args: argparse.Namespace) -> int:
         session = Session(config, policies, run_seed, [params], source=source)
     except LookupError as error:
         raise UserError(f"{args.target}: {error.args[0]}") from None
-    written = record_gif(session, out, frames=args.frames, every=args.every)
+    try:
+        written = record_gif(session, out, frames=args.frames, every=args.every)
+    except OSError as error:  # unwritable directory, disk full: the GIF was not written
+        raise UserError(f"--record {out}: cannot write ({error.strerror or error})") from None
     print(f"{out}: {written} frames, {session.now_s:g} s simulated ({', '.join(policies)})")
     return 0
 

@@ -76,3 +76,31 @@ def test_nothing_outside_viz_imports_viz():
                     names = [node.module]
                 offenders += [f"{path}: {n}" for n in names if n.split(".")[0] == "viz"]
     assert offenders == []
+
+
+def test_a_run_config_is_replayed_with_its_policy_and_seed(tmp_path, capsys):
+    config = tmp_path / "shop.toml"
+    config.write_text(
+        'seed = 3\n[scenario]\nid = "factory/flowline-v0"\nhorizon_s = 3600.0\ntick_s = 600.0\n'
+        '[policy]\nid = "maintenance/fixed-interval-v0"\n'
+    )
+    out = tmp_path / "shop.gif"
+    assert main(["viz", str(config), "--record", str(out), "--frames", "20"]) == 0
+    printed = capsys.readouterr().out
+    # The config's horizon (3600 s of 600 s ticks) ends the replay after 7 frames.
+    assert "7 frames, 3600 s simulated (maintenance/fixed-interval-v0)" in printed
+    with Image.open(out) as gif:
+        assert gif.n_frames == 7
+
+
+def test_a_failed_export_is_one_line_and_leaves_nothing_behind(tmp_path, monkeypatch, capsys):
+    def broken_save(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", broken_save)
+    out = tmp_path / "x.gif"
+    assert main(["viz", "factory/flowline-v0", "--record", str(out), "--frames", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "cannot write (No space left on device)" in err
+    assert list(tmp_path.iterdir()) == []

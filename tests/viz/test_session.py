@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from twin.core.run import simulate
@@ -108,3 +109,19 @@ def test_inspecting_an_intersection():
     assert info["last_decision"].observation.intersection_id == "J1_1"
     with pytest.raises(ValueError, match="no signalised intersection"):
         run.inspect("intersection:nowhere")
+
+
+def test_a_replay_follows_a_reset_session():
+    from viz.record import Replay
+
+    run = Session(config("traffic/grid4x4-v0", horizon_s=600.0, tick_s=60.0), ["signals/sotl-v0"])
+    replay = Replay(run)
+    run.step(3)
+    replay.update()
+    first = replay.render().copy()
+    run.reset(0)
+    replay.rebind()
+    run.step(3)
+    replay.update()
+    np.testing.assert_array_equal(replay.render(), first)
+    replay.close()
