@@ -48,10 +48,12 @@ def test_reset_with_a_seed_reproduces_kpis():
 
 
 def test_a_watched_run_ends_with_the_kpis_of_simulate():
-    c = config(horizon_s=3600.0)
+    # The warm-up ends between two display ticks: the session stops there to end it.
+    c = config(horizon_s=3600.0, warmup_s=650.0)
     run = Session(c, [CBM], seed=2)
     run.step(1000)
     assert run.done
+    assert run.arms[0].world.warmup_s == 650.0
     expected = simulate(c, CBM, 2).kpis
     got = run.kpis()
     for name in run.headline:
