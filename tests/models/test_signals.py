@@ -23,7 +23,8 @@ def obs(**over) -> SignalObservation:
         phase_green=np.array([[True, True, False, False], [False, False, True, True]]),
         green_s=np.array([42.0, 30.0]), queue=np.zeros(4), vehicles=np.zeros(4),
         downstream=np.zeros(4), gap_s=np.full(4, math.inf), flow_per_s=np.zeros(4),
-        sensed_queue=np.full(4, np.nan),
+        sensed_queue=np.full(4, np.nan), sensed_count=np.full((4, 2), np.nan),
+        sensed_occupancy=np.full((4, 2), np.nan), sensed_speed_mps=np.full((4, 2), np.nan),
     )  # fmt: skip
     base.update(over)
     return SignalObservation(**base)
@@ -140,3 +141,24 @@ def test_max_green_ends_a_phase_the_policy_would_hold_forever():
     assert city.signals.forced > 0
     starts = city.signals.green_start_s
     assert np.all(400.0 - starts <= 50.0 + 3.0 + 1.0)
+
+
+def test_actuated_with_sensors_reads_the_upstream_loops():
+    from models.signals.actuated import ActuatedParams
+
+    policy = Actuated(ActuatedParams(use_sensors=True))
+    quiet = np.zeros((4, 2))
+    # The exact gap says "busy", but the policy reads the loops: nobody came, gap out.
+    o = obs(gap_s=np.zeros(4), sensed_count=quiet, sensed_occupancy=quiet)
+    assert policy.act(o) == SignalAction(1, 1.0)
+    came = quiet.copy()
+    came[1, 1] = 1.0  # a car crossed the upstream loop of a served lane
+    assert policy.act(o._replace(sensed_count=came)).phase == 0
+    covered = quiet.copy()
+    covered[0, 1] = 0.3
+    assert policy.act(o._replace(sensed_occupancy=covered)).phase == 0
+    stop_line_only = quiet.copy()
+    stop_line_only[0, 0] = 4.0  # the stop-line loop does not extend the green
+    assert policy.act(o._replace(sensed_count=stop_line_only)).phase == 1
+    # No reading from a served lane's loop: a call (fail-safe recall).
+    assert policy.act(obs(gap_s=np.full(4, math.inf))).phase == 0

@@ -16,11 +16,19 @@ from twin.core.sensors import PipelineSpec, SensorConfig, SensorSpec
 from twin.core.world import World
 from twin.traffic.city import City
 from twin.traffic.demand import RateProfile, poisson_trips
+from twin.traffic.detectors import LoopDetectorConfig
 from twin.traffic.network import grid
 
 SENSORS = SensorConfig(
     sensor=SensorSpec(period_s=7.0, noise_std=0.5, dropout_prob=0.05, quantum=1.0),
     pipeline=PipelineSpec(latency_mean_s=0.5, latency_jitter_s=0.2),
+)
+
+LOOPS = LoopDetectorConfig(
+    count=SENSORS,
+    occupancy=SensorConfig(sensor=SensorSpec(period_s=3.0, noise_std=0.05)),
+    speed=SensorConfig(sensor=SensorSpec(period_s=5.0, dropout_prob=0.1)),
+    failed_fraction=0.2,
 )
 
 
@@ -31,7 +39,7 @@ def run(seed: int, policy: str, tick_s: float, batch: bool) -> tuple[World, City
         network, RateProfile((0.0,), (0.6,)), 500.0, world.streams["traffic.demand"]
     )
     chosen = Erratic(seed) if policy == "erratic" else Cyclic()
-    city = City(world, network, trips, chosen, tick_s=tick_s, sensors=SENSORS)
+    city = City(world, network, trips, chosen, tick_s=tick_s, sensors=SENSORS, loop_detectors=LOOPS)
     if not batch:
         city.max_batch_ticks = 1
     world.run(700.0, warmup_s=100.0)
@@ -51,6 +59,9 @@ def test_batched_ticks_equal_tick_by_tick(seed, policy, tick_s):
     np.testing.assert_array_equal(c1.counters[keep], c2.counters[keep])
     assert {k: v.value for k, v in c1.kpis().items()} == {k: v.value for k, v in c2.kpis().items()}
     np.testing.assert_array_equal(c1.board.values, c2.board.values)
+    for quantity, board in c1.loop_boards.items():
+        np.testing.assert_array_equal(board.values, c2.loop_boards[quantity].values)
+        assert board.totals() == c2.loop_boards[quantity].totals()
     assert w1.ledger.co2e_kg() == w2.ledger.co2e_kg()
     f1, f2 = w1.sampler.frame(), w2.sampler.frame()
     assert f1.equals(f2)

@@ -45,6 +45,14 @@ def signal_observations(draw: st.DrawFn) -> SignalObservation:
     dropped = np.array(draw(st.lists(st.booleans(), min_size=movements, max_size=movements)))
     sensed[dropped] = np.nan
     gap = per_movement(0.0, 600.0)
+
+    def per_loop(low: float, high: float) -> np.ndarray:
+        values = st.floats(low, high, allow_nan=False)
+        loops = np.array(draw(st.lists(values, min_size=2 * movements, max_size=2 * movements)))
+        dead = draw(st.lists(st.booleans(), min_size=2 * movements, max_size=2 * movements))
+        loops[np.array(dead)] = np.nan
+        return loops.reshape(movements, 2)
+
     gap[np.array(draw(st.lists(st.booleans(), min_size=movements, max_size=movements)))] = _INF
     return SignalObservation(
         now_s=draw(st.floats(0.0, 1e6, allow_nan=False)),
@@ -62,6 +70,9 @@ def signal_observations(draw: st.DrawFn) -> SignalObservation:
         gap_s=gap,
         flow_per_s=per_movement(0.0, 0.6),
         sensed_queue=sensed,
+        sensed_count=np.floor(per_loop(-1.0, 40.0)),  # noise can read below zero
+        sensed_occupancy=per_loop(-0.1, 1.1),
+        sensed_speed_mps=per_loop(-2.0, 40.0),
     )
 
 
@@ -70,9 +81,11 @@ def signal_edge_cases() -> list[SignalObservation]:
     programme, every detector dead, a phase held past its maximum green."""
     green = np.array([[True, True, False, False], [False, False, True, True]])
     zeros = np.zeros(4)
+    no_loops = np.full((4, 2), np.nan)
     empty = SignalObservation(
         0.0, 0, "J0_0", 0, 0.0, 5.0, 50.0, green, np.array([42.0, 42.0]),
         zeros, zeros, zeros, np.full(4, _INF), zeros, np.full(4, np.nan),
+        no_loops, no_loops, no_loops,
     )  # fmt: skip
     jammed = empty._replace(
         now_s=3600.0,
@@ -84,11 +97,19 @@ def signal_edge_cases() -> list[SignalObservation]:
         gap_s=np.zeros(4),
         flow_per_s=np.full(4, 0.5),
         sensed_queue=np.full(4, 40.0),
+        sensed_count=np.full((4, 2), 15.0),
+        sensed_occupancy=np.full((4, 2), 0.95),
+        sensed_speed_mps=np.full((4, 2), 0.5),
     )
     single = empty._replace(
         phase_green=np.ones((1, 4), dtype=np.bool_), green_s=np.array([60.0]), queue=np.ones(4)
     )
-    dead = jammed._replace(sensed_queue=np.full(4, np.nan))
+    dead = jammed._replace(
+        sensed_queue=np.full(4, np.nan),
+        sensed_count=no_loops,
+        sensed_occupancy=no_loops,
+        sensed_speed_mps=no_loops,
+    )
     overdue = jammed._replace(phase_elapsed_s=500.0, gap_s=np.full(4, _INF))
     return [empty, jammed, single, dead, overdue]
 

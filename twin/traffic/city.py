@@ -23,6 +23,7 @@ from twin.core.sensors import ReadingBoard, SensorConfig, SensorFeed
 from twin.core.world import World
 from twin.traffic import emissions
 from twin.traffic.demand import TripTable
+from twin.traffic.detectors import QUANTITIES, Clock, LoopDetectorConfig, LoopSignal
 from twin.traffic.kernels import (
     ARRIVED,
     DRIVING,
@@ -63,6 +64,9 @@ class City:
         sensors: detector model for the lane-area queue detectors seen by policies
             (``None``: no sensed readings, ``sensed_queue`` is NaN).
         per_intersection_kpis: also report queue KPIs per intersection.
+        loop_detectors: the stop-line and upstream induction loops seen by policies
+            (``None``: none; ``sensed_count``, ``sensed_occupancy`` and
+            ``sensed_speed_mps`` are NaN).
     """
 
     _obs_snapshot: tuple[float, tuple[npt.NDArray[np.float64], ...]] | None
@@ -77,6 +81,7 @@ class City:
         tick_s: float = 1.0,
         sensors: SensorConfig | None = None,
         per_intersection_kpis: bool = False,
+        loop_detectors: LoopDetectorConfig | None = None,
     ) -> None:
         self.world = world
         self.env: simpy.Environment = world.env
@@ -191,9 +196,15 @@ class City:
         self._booked = np.zeros(n, dtype=np.bool_)
         self._policy_cache()
         self.board: ReadingBoard | None = None
+        self.loop_boards: dict[str, ReadingBoard] = {}
+        self._loop_signals: list[LoopSignal] = []
+        self._loop_views: tuple[npt.NDArray[np.float64], ...] = ()
+        self.loop_failed: npt.NDArray[np.bool_] | None = None
         self.signals = SignalBank(network, self.mov_state, policy, self.observe)
         if sensors is not None:
             self._attach_sensors(sensors)
+        if loop_detectors is not None:
+            self._attach_loops(loop_detectors)
         probes = world.probes
         self.on_network = probes.level("vehicles_on_network")
         self.waiting_insert = probes.level("vehicles_waiting_to_insert")
@@ -313,6 +324,8 @@ class City:
         lanes.det_count[:] = 0
         lanes.det_speed_sum[:] = 0.0
         lanes.det_occupied[:] = 0
+        for signal in self._loop_signals:
+            signal.restart()
         self._stats_start_s = float(self.env.now)
         self._ticks = 0
         self._booked[:] = False
@@ -366,6 +379,7 @@ class City:
         # Per intersection: flat indices into the (lanes, 2) detector arrays, and its
         # downstream lanes when every target edge has one lane (no averaging needed).
         self._obs_one: list[tuple[Any, ...]] = []
+        self._loop_nan: list[tuple[npt.NDArray[np.float64], ...]] = []
         for k, (a, b) in enumerate(self._obs_bounds):
             from_lane = self._obs_lanes[k]
             c = counts[a:b]
@@ -373,6 +387,9 @@ class City:
             end = start + int(c.sum())
             down = self._obs_down[start:end]
             offsets = self._obs_down_offsets[a:b] - start
+            nan = np.full((b - a, 2), np.nan)
+            nan.setflags(write=False)
+            self._loop_nan.append((nan, nan, nan))
             self._obs_one.append(
                 (
                     from_lane,
@@ -386,8 +403,8 @@ class City:
             )
 
     def _observe_all(self, now_s: float) -> tuple[npt.NDArray[np.float64], ...]:
-        """Queue, vehicles, downstream, gap, flow and sensed queue of every movement of
-        every signalised intersection at ``now_s`` (read-only arrays)."""
+        """Queue, vehicles, downstream, gap, flow, sensed queue and sensed loops of every
+        movement of every signalised intersection at ``now_s`` (read-only arrays)."""
         lanes = self.lanes
         from_lane = self._obs_from
         n = len(from_lane)
@@ -405,6 +422,7 @@ class City:
             now_s - lanes.det_last_s[from_lane, UPSTREAM_LOOP],
             lanes.det_count[from_lane, STOP_LOOP] / elapsed_run,
             sensed,
+            *self._sensed_loops(from_lane),
         )
         for array in values:
             # Intersections share these arrays (as views): no policy may write to them.
@@ -421,7 +439,7 @@ class City:
             self._obs_snapshot = (now_s, values)
         else:
             return self._observe_one(i, now_s)
-        queue, vehicles, downstream, gap, flow, sensed = values
+        queue, vehicles, downstream, gap, flow, sensed, count, occupancy, speed = values
         a, b = self._obs_bounds[i]
         phase = int(self.signals.phase[i])
         min_green, max_green = self._phase_limits[i][phase]
@@ -444,6 +462,9 @@ class City:
                 gap[a:b],
                 flow[a:b],
                 sensed[a:b],
+                count[a:b],
+                occupancy[a:b],
+                speed[a:b],
             ),
         )
 
@@ -480,6 +501,7 @@ class City:
                 now_s - lanes.det_last_s.reshape(-1)[up],
                 lanes.det_count.reshape(-1)[stop] / elapsed_run,
                 sensed,
+                *self._sensed_loops(from_lane, i),
             ),
         )
 
@@ -492,6 +514,41 @@ class City:
         SensorFeed.attach(
             self.world, "traffic.queue", _QueueSignal(lanes, n), config, n, self.board
         )
+
+    def _attach_loops(self, config: LoopDetectorConfig) -> None:
+        """Stop-line and upstream loops on every edge lane: one feed per quantity, one
+        channel per loop (``2 * lane + loop``), dead loops drawn once per run."""
+        n = self.arrays.n_lanes
+        failed = self.world.streams["traffic.loop_failures"].random(2 * n) < (
+            config.failed_fraction
+        )
+        failed.setflags(write=False)
+        self.loop_failed = failed.reshape(n, 2)
+        clock = Clock(self.env)
+        views = []
+        for quantity in QUANTITIES:
+            board = ReadingBoard(2 * n)
+            signal = LoopSignal(self.lanes, n, quantity, self.tick_s, clock, failed)
+            SensorFeed.attach(
+                self.world, f"traffic.loop_{quantity}", signal, config.feed(quantity), 2 * n, board
+            )
+            self.loop_boards[quantity] = board
+            self._loop_signals.append(signal)
+            # A view: the board writes its values in place, so this follows deliveries.
+            views.append(board.values.reshape(n, 2))
+        self._loop_views = tuple(views)
+
+    def _sensed_loops(
+        self, from_lane: npt.NDArray[np.int64], i: int | None = None
+    ) -> tuple[npt.NDArray[np.float64], ...]:
+        """Delivered count, occupancy and speed of both loops of each lane in
+        ``from_lane`` (``(len, 2)`` each; NaN without loop detectors)."""
+        if self._loop_views:
+            return tuple(view[from_lane] for view in self._loop_views)
+        if i is not None:
+            return self._loop_nan[i]
+        nan = np.full((len(from_lane), 2), np.nan)
+        return (nan, nan, nan)
 
     # -- results ---------------------------------------------------------------------------
 

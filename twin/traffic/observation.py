@@ -18,6 +18,9 @@ from twin.core.policy import InvalidActionError
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
+LOOP_STOP_LINE, LOOP_UPSTREAM = 0, 1
+"""Columns of the ``sensed_count``, ``sensed_occupancy`` and ``sensed_speed_mps`` arrays."""
+
 
 class SignalObservation(NamedTuple):
     """One intersection at a decision epoch.
@@ -40,6 +43,14 @@ class SignalObservation(NamedTuple):
             the start of the run (or the warm-up), for Webster's formula.
         sensed_queue: ``queue`` as delivered by the detector pipeline (noise, dropout,
             latency); NaN where no reading has arrived or without detectors.
+        sensed_count: ``(movements, 2)``: vehicles that crossed the stop-line
+            (column :data:`LOOP_STOP_LINE`) and upstream (:data:`LOOP_UPSTREAM`) induction
+            loops of each movement's lane in the last loop period, as delivered by the
+            detector pipeline; NaN where no reading has arrived, the loop is dead, or
+            without loop detectors.
+        sensed_occupancy: same layout: fraction of the last period each loop was covered.
+        sensed_speed_mps: same layout: mean speed of the vehicles counted (the last
+            delivered one when a period counted none).
     """
 
     now_s: float
@@ -57,6 +68,9 @@ class SignalObservation(NamedTuple):
     gap_s: FloatArray
     flow_per_s: FloatArray
     sensed_queue: FloatArray
+    sensed_count: FloatArray
+    sensed_occupancy: FloatArray
+    sensed_speed_mps: FloatArray
 
 
 class SignalAction(NamedTuple):

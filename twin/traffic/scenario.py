@@ -24,6 +24,7 @@ from twin.traffic.demand import (
     check_route,
     poisson_trips,
 )
+from twin.traffic.detectors import LoopDetectorConfig
 from twin.traffic.network import (
     Network,
     NetworkError,
@@ -156,6 +157,10 @@ class TrafficParams(ScenarioParams):
     )
     tick_s: float = Field(default=1.0, gt=0, le=2.0, description="vehicle kernel step")
     detectors: SensorConfig | None = Field(default_factory=_sensors)
+    loop_detectors: LoopDetectorConfig | None = Field(
+        default_factory=LoopDetectorConfig,
+        description="stop-line and upstream induction loops seen by policies",
+    )
     per_intersection_kpis: bool = False
     demand_horizon_s: float = Field(
         default=3600.0, gt=0, description="Poisson trips depart in [0, demand_horizon_s)"
@@ -290,6 +295,7 @@ class GridCity(Scenario[TrafficParams]):
             policy,
             tick_s=self.params.tick_s,
             sensors=self.params.detectors,
+            loop_detectors=self.params.loop_detectors,
             per_intersection_kpis=self.params.per_intersection_kpis,
         )
 

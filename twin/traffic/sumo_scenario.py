@@ -33,6 +33,7 @@ from twin.core.scenario import KPI, Scenario, ScenarioParams
 from twin.core.sensors import SensorConfig
 from twin.core.world import World
 from twin.traffic.city import City
+from twin.traffic.detectors import LoopDetectorConfig
 from twin.traffic.network import Network
 from twin.traffic.scenario import GridCity, TrafficParams
 from twin.traffic.sumo import read_net, read_routes, root_tag
@@ -54,6 +55,10 @@ class SumoNetParams(ScenarioParams):
     detectors: SensorConfig | None = Field(
         default_factory=TrafficParams.model_fields["detectors"].default_factory,
         description="queue detectors seen by policies (as in traffic/grid4x4-v0)",
+    )
+    loop_detectors: LoopDetectorConfig | None = Field(
+        default_factory=LoopDetectorConfig,
+        description="stop-line and upstream induction loops seen by policies",
     )
     per_intersection_kpis: bool = Field(
         default=False, description="also report queue KPIs per intersection"
@@ -118,6 +123,7 @@ class SumoNet(Scenario[SumoNetParams]):
             policy,
             tick_s=params.tick_s,
             sensors=params.detectors,
+            loop_detectors=params.loop_detectors,
             per_intersection_kpis=params.per_intersection_kpis,
         )
 
