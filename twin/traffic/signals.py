@@ -85,9 +85,8 @@ class SignalBank:
         self.due_count = 0
         """How many intersections the current :meth:`update` round handles."""
         self._changes: dict[tuple[int, int, int, bool], npt.NDArray[np.int8]] = {}
-        for i, inter in enumerate(self.intersections):
-            assert inter.program is not None
-            self._start_green(i, 0, 0.0, inter.program.phases[0].green_s, offset=True)
+        for i in range(n):
+            self._start_at_offset(i)
         self._next_due = float(self.next_event_s.min()) if n else math.inf
 
     def __len__(self) -> int:
@@ -194,9 +193,46 @@ class SignalBank:
             self.check_safe(i, state)
         return state
 
-    def _start_green(
-        self, i: int, phase_index: int, now_s: float, green_s: float, offset: bool = False
-    ) -> None:
+    def _start_at_offset(self, i: int) -> None:
+        """Start intersection ``i`` at t = 0 where its programme is ``offset_s`` into
+        its cycle: in the green, yellow or all-red of whichever phase that falls in,
+        with that interval's elapsed time (the offset taken modulo the cycle)."""
+        program = self.intersections[i].program
+        assert program is not None
+        cycle = program.cycle_s
+        into = program.offset_s % cycle if cycle > 0 else 0.0
+        phases = program.phases
+        k = 0
+        # Walk the cycle to the phase whose green + yellow + all-red holds ``into``.
+        while k < len(phases) - 1:
+            span = phases[k].green_s + phases[k].yellow_s + phases[k].all_red_s
+            if into < span - EPS_S:
+                break
+            into -= span
+            k += 1
+        phase = phases[k]
+        nxt = (k + 1) % len(phases)
+        self._start_green(i, k, 0.0, phase.green_s)
+        # The green began ``into`` before t = 0 (elapsed green and max-out count from it).
+        self.green_start_s[i] = -into
+        if into < phase.green_s - EPS_S:
+            hold = min(max(phase.green_s, phase.min_green_s), phase.max_green_s)
+            self.next_event_s[i] = max(EPS_S, hold - into)
+            return
+        into -= phase.green_s
+        self.target[i] = nxt
+        self.target_green_s[i] = phases[nxt].green_s
+        if into < phase.yellow_s - EPS_S:
+            self._show_change(i, yellow=True)
+            self.stage[i] = CHANGE_YELLOW
+            self.next_event_s[i] = phase.yellow_s - into
+            return
+        into -= phase.yellow_s
+        self._show_change(i, yellow=False)
+        self.stage[i] = CHANGE_ALL_RED
+        self.next_event_s[i] = max(EPS_S, phase.all_red_s - into)
+
+    def _start_green(self, i: int, phase_index: int, now_s: float, green_s: float) -> None:
         program = self.intersections[i].program
         assert program is not None
         phase = program.phases[phase_index]
@@ -204,8 +240,6 @@ class SignalBank:
         self.stage[i] = GREEN
         self.green_start_s[i] = now_s
         hold = min(max(green_s, phase.min_green_s), phase.max_green_s)
-        if offset and program.offset_s:
-            hold = max(EPS_S, hold - program.offset_s % program.cycle_s)
         self.next_event_s[i] = now_s + hold
         self._show(i, self.codes[i][phase_index])
 
