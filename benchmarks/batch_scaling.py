@@ -57,10 +57,13 @@ print(json.dumps([time.perf_counter() - started, float(results.runs["wall_s"].su
 """
 
 CLUSTER = """
+import dask
 from dask.distributed import LocalCluster
-cluster = LocalCluster(
-    n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"
-)
+from experiments.executors import QUIET_WORKERS
+with dask.config.set(QUIET_WORKERS):  # as twin run --executor dask starts its cluster
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+    )
 print(cluster.scheduler_address, flush=True)
 input()
 cluster.close()

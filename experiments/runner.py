@@ -36,8 +36,6 @@ from twin.core.run import (
     package_versions,
 )
 
-TASK_TARGET_S = 0.05
-"""Runs are grouped so that a task lasts at least this long (per-task overhead is ~ms)."""
 MAX_LOSSES = 3
 """A run whose worker died this many times is recorded as lost (Dask's default too)."""
 LOST = "lost"
@@ -235,7 +233,7 @@ def _execute(
                 pool.submit([suspects.popleft()])
         else:
             while queue and pool.in_flight < 2 * pool.workers:
-                size = chunk_size(walls, len(queue), pool.workers)
+                size = chunk_size(walls, len(queue), pool.workers, pool.task_target_s)
                 pool.submit([queue.popleft() for _ in range(size)])
         try:
             outcomes = pool.next_done()
@@ -260,12 +258,12 @@ def _execute(
             consolidated_at = time.monotonic()
 
 
-def chunk_size(walls: list[float], queued: int, workers: int) -> int:
-    """Runs per task: enough to last :data:`TASK_TARGET_S`, but leave work for every worker."""
+def chunk_size(walls: list[float], queued: int, workers: int, target_s: float) -> int:
+    """Runs per task: enough to last ``target_s``, but leave work for every worker."""
     if not walls:
         return 1
     mean_wall = sum(walls[-100:]) / len(walls[-100:])
-    wanted = math.ceil(TASK_TARGET_S / mean_wall) if mean_wall > 0 else queued
+    wanted = math.ceil(target_s / mean_wall) if mean_wall > 0 else queued
     return max(1, min(wanted, queued // (2 * workers)))
 
 
