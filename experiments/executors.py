@@ -169,6 +169,7 @@ class ProcessPoolExecutor(Executor):
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
         self._futures: dict[cf.Future[list[RunOutcome]], list[RunSpec]] = {}
+        self._unstarted: list[list[RunSpec]] = []
         self._pool = self._start()
 
     def _start(self) -> cf.ProcessPoolExecutor:
@@ -185,9 +186,16 @@ class ProcessPoolExecutor(Executor):
         return pool
 
     def submit(self, chunk: list[RunSpec]) -> None:
-        self._futures[self._pool.submit(run_chunk, chunk)] = chunk
+        try:
+            self._futures[self._pool.submit(run_chunk, chunk)] = chunk
+        except cf.process.BrokenProcessPool:
+            # A worker died since the last result and the pool refuses new work. This
+            # chunk never started, so it is not lost: it waits for the next pool.
+            self._unstarted.append(chunk)
 
     def next_done(self) -> list[RunOutcome]:
+        if not self._futures:  # only unstarted chunks: the pool broke with nothing in it
+            self._restart()
         done, _ = cf.wait(self._futures, return_when=cf.FIRST_COMPLETED)
         future = next(iter(done))
         chunk = self._futures.pop(future)
@@ -198,13 +206,20 @@ class ProcessPoolExecutor(Executor):
             # the pool. Start a new pool so the batch can go on.
             lost = [chunk, *self._futures.values()]
             self._futures.clear()
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._start()
+            self._restart()
             raise WorkersLost(lost, retried=False) from None
+
+    def _restart(self) -> None:
+        """A new pool in place of a broken one, given the chunks the old one refused."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._start()
+        unstarted, self._unstarted = self._unstarted, []
+        for chunk in unstarted:
+            self.submit(chunk)
 
     @property
     def in_flight(self) -> int:
-        return len(self._futures)
+        return len(self._futures) + len(self._unstarted)
 
     def close(self, cancel: bool = False) -> None:
         if cancel:
@@ -215,6 +230,7 @@ class ProcessPoolExecutor(Executor):
                 process.terminate()
         self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
         self._futures.clear()
+        self._unstarted.clear()
 
 
 QUIET_WORKERS = {

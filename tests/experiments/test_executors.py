@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from experiments.design import RunSpec
+from experiments.executors import ProcessPoolExecutor, WorkersLost
 from experiments.runner import run_experiment
 from tests.experiments.support import station_experiment
 from twin.core.errors import UserError
+from twin.core.scenario import ScenarioConfig
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +76,29 @@ def scale_to_zero_after_a_run(cluster, parts: Path) -> None:
     while not list(parts.glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.05)
     cluster.scale(0)
+
+
+def spec(run_id: str, policy: str) -> RunSpec:
+    config = ScenarioConfig(id="station/mmc-v0", horizon_s=2_000.0)
+    return RunSpec(run_id, 0, "s", 0, run_id, policy, {}, 0, 1, config, False)
+
+
+def test_a_chunk_the_broken_pool_refused_runs_on_the_next_pool_and_is_not_lost():
+    # A worker can die between two results; the runner's next submit then meets a pool
+    # that refuses work. That chunk never started: it must run, not count as lost.
+    pool = ProcessPoolExecutor(workers=1)
+    try:
+        pool.submit([spec("killer", "tests.experiments.support:KillsItsWorker")])
+        deadline = time.monotonic() + 60
+        while not pool._pool._broken and time.monotonic() < deadline:  # the worker is dead
+            time.sleep(0.05)
+        pool.submit([spec("bystander", "admission/admit-all-v0")])
+        assert pool.in_flight == 2
+        with pytest.raises(WorkersLost) as lost:
+            pool.next_done()
+        assert [[s.run_id for s in chunk] for chunk in lost.value.chunks] == [["killer"]]
+        outcomes = pool.next_done()
+        assert [outcome.run_id for outcome in outcomes] == ["bystander"]
+        assert pool.in_flight == 0
+    finally:
+        pool.close(cancel=True)
