@@ -24,7 +24,14 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
 
-from twin.core.arguments import EXIT_USER_ERROR, OneLineParser, non_negative, positive, seed
+from twin.core.arguments import (
+    EXIT_USER_ERROR,
+    OneLineParser,
+    json_object,
+    non_negative,
+    positive,
+    seed,
+)
 from twin.core.config import RunConfig, load_run_config, parse_run_config, read_toml
 from twin.core.errors import UserError
 from twin.core.files import current_umask
@@ -105,9 +112,13 @@ def _build_parser(kinds: list[ConfigKind], broken: dict[str, str]) -> argparse.A
         "a single run without a config file (what twin.testing prints to reproduce a failure)"
     )
     inline.add_argument("--scenario", metavar="ID", help="scenario id instead of a CONFIG")
-    inline.add_argument("--params", metavar="JSON", help="the scenario's params, a JSON object")
+    inline.add_argument(
+        "--params", metavar="JSON", type=json_object, help="the scenario's params, a JSON object"
+    )
     inline.add_argument("--policy", metavar="REF", help="policy id or package.module:Class")
-    inline.add_argument("--policy-params", metavar="JSON", help="the policy's params (JSON)")
+    inline.add_argument(
+        "--policy-params", metavar="JSON", type=json_object, help="the policy's params (JSON)"
+    )
     inline.add_argument("--horizon-s", type=positive, help="simulated seconds (default: 1 day)")
     inline.add_argument("--warmup-s", type=non_negative, help="warm-up, excluded from KPIs")
     inline.add_argument("--tick-s", type=positive, help="simulated seconds per view step")
@@ -150,7 +161,7 @@ def _inline_config(args: argparse.Namespace) -> RunConfig:
     """The run config that ``--scenario`` and its companion options describe."""
     scenario: dict[str, Any] = {"id": args.scenario, "horizon_s": args.horizon_s or 86_400.0}
     if args.params is not None:
-        scenario["params"] = _json_object(args.params, "--params")
+        scenario["params"] = args.params
     if args.warmup_s is not None:
         scenario["warmup_s"] = args.warmup_s
     if args.tick_s is not None:
@@ -159,20 +170,10 @@ def _inline_config(args: argparse.Namespace) -> RunConfig:
     if args.policy is not None:
         data["policy"] = {"id": args.policy}
         if args.policy_params is not None:
-            data["policy"]["params"] = _json_object(args.policy_params, "--policy-params")
+            data["policy"]["params"] = args.policy_params
     elif args.policy_params is not None:
         raise UserError("--policy-params needs --policy")
     return parse_run_config(data, COMMAND_LINE)
-
-
-def _json_object(text: str, option: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise UserError(f"{option}: not valid JSON ({error})") from None
-    if not isinstance(value, dict):
-        raise UserError(f"{option}: expected a JSON object {{...}}, got {type(value).__name__}")
-    return value
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -36,8 +36,6 @@ added through ``downtime_cost_per_h`` or the cost overrides.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -48,7 +46,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
-from twin.core.errors import ConfigError, UserError
+from models.model_files import ModelFileError, read_json_model, save_json_model
+from twin.core.errors import ConfigError
 from twin.core.policy import BasePolicy, PolicyContext, PolicyParams
 from twin.factory.observation import (
     CONTINUE,
@@ -171,18 +170,6 @@ def decidable(obs: MaintenanceObservation, min_operating_h: float) -> bool:
 # -- the model --------------------------------------------------------------------------
 
 
-class ModelFileError(UserError):
-    """A model file that is missing, unreadable or not a valid risk model."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(path, problem)
-        self.path = path
-        self.problem = problem
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.problem}"
-
-
 @dataclass(frozen=True)
 class RiskModel:
     """Logistic failure-risk model: ``p = sigmoid(intercept + coef . (x - mean) / scale)``.
@@ -282,11 +269,7 @@ class RiskModel:
 
     def save(self, path: str | Path) -> None:
         """Write the model as JSON, atomically (a crash never leaves half a file)."""
-        target = Path(path)
-        temporary = target.with_name(target.name + ".tmp")
-        text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
-        temporary.write_text(text + "\n", encoding="utf-8")
-        temporary.replace(target)
+        save_json_model(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path, features: Sequence[str] = FEATURES) -> RiskModel:
@@ -297,16 +280,7 @@ class RiskModel:
             features: the feature names this code computes; the file must match them.
         """
         where = str(path)
-        try:
-            raw = Path(path).read_bytes()
-        except FileNotFoundError:
-            raise ModelFileError(where, "model file not found") from None
-        except OSError as error:
-            raise ModelFileError(where, f"cannot read model file: {error.strerror}") from None
-        try:
-            data = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise ModelFileError(where, f"not a JSON model file: {error}") from None
+        data, digest = read_json_model(path)
         try:
             model = cls.from_dict(data)
         except ValueError as error:
@@ -317,7 +291,6 @@ class RiskModel:
                 f"model features {list(model.feature_names)} differ from the features this "
                 f"version computes {list(features)}; retrain it",
             )
-        digest = hashlib.sha256(raw).hexdigest()
         return replace(model, metadata={**model.metadata, "sha256": digest})
 
 

@@ -30,7 +30,6 @@ randomness (lbfgs, fixed ``random_state``), so the same command writes the same 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import multiprocessing
 import os
@@ -57,7 +56,14 @@ from models.maintenance.predictive import (
     default_model_path,
 )
 from models.maintenance.run_to_failure import RunToFailure
-from twin.core.arguments import EXIT_USER_ERROR, OneLineParser, non_negative, positive
+from twin.core.arguments import (
+    OneLineParser,
+    count,
+    json_object,
+    non_negative,
+    positive,
+    run_command,
+)
 from twin.core.arguments import seed as seed_type
 from twin.core.errors import UserError
 from twin.core.policy import BasePolicy, PolicyContext
@@ -703,20 +709,10 @@ def _json_safe(value: Any) -> Any:
 # -- the command line -------------------------------------------------------------------
 
 
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"not JSON: {error}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("must be a JSON object, e.g. '{\"tick_s\": 60}'")
-    return value
-
-
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenario", help="scenario id (default: factory/flowline-v0)")
     parser.add_argument(
-        "--scenario-params", type=_json_object, help="scenario parameters as a JSON object"
+        "--scenario-params", type=json_object, help="scenario parameters as a JSON object"
     )
     parser.add_argument("--days", type=positive, help="simulated days per run (default 120)")
     parser.add_argument(
@@ -724,7 +720,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
         type=non_negative,
         help="ignore reports within this many operating hours of a restore (default 1)",
     )
-    parser.add_argument("--jobs", type=int, help="worker processes (default: one per run, <= CPUs)")
+    parser.add_argument(
+        "--jobs", type=count, help="worker processes (default: one per run, <= CPUs)"
+    )
     parser.add_argument("--failure-cost", type=positive, help="override C_failure")
     parser.add_argument("--preventive-cost", type=non_negative, help="override C_preventive")
     parser.add_argument(
@@ -765,20 +763,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    if args.jobs is not None and args.jobs < 1:
-        print(f"{PROG}: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    try:
-        result: int = args.handler(args, argv)
-    except UserError as error:
-        print(f"{PROG} {args.command}: {error}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    return result
+    return run_command(build_parser(), argv, PROG)
 
 
 if __name__ == "__main__":

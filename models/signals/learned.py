@@ -24,8 +24,6 @@ numpy: loading a model never runs code (no pickle).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -36,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
-from twin.core.errors import UserError
+from models.model_files import ModelFileError, read_json_model, save_json_model
 from twin.core.policy import BasePolicy, PolicyParams
 from twin.traffic.observation import SignalAction, SignalObservation
 
@@ -74,18 +72,6 @@ def default_model_path() -> Path:
     # Next to this module, so it works from a checkout and from an installed wheel
     # (the wheel carries models/signals/data/*.json as package data).
     return Path(__file__).resolve().parent / "data" / DEFAULT_MODEL_NAME
-
-
-class ModelFileError(UserError):
-    """A model file that is missing, unreadable or not a valid signal model."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        super().__init__(path, problem)
-        self.path = path
-        self.problem = problem
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.problem}"
 
 
 @dataclass(frozen=True)
@@ -156,31 +142,17 @@ class SignalModel:
 
     def save(self, path: str | Path) -> None:
         """Write the model as JSON, atomically (a crash never leaves half a file)."""
-        target = Path(path)
-        temporary = target.with_name(target.name + ".tmp")
-        text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
-        temporary.write_text(text + "\n", encoding="utf-8")
-        temporary.replace(target)
+        save_json_model(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | Path) -> SignalModel:
         """Read a model file: plain JSON, no code runs. Errors are one-line ``UserError``s."""
         where = str(path)
-        try:
-            raw = Path(path).read_bytes()
-        except FileNotFoundError:
-            raise ModelFileError(where, "model file not found") from None
-        except OSError as error:
-            raise ModelFileError(where, f"cannot read model file: {error.strerror}") from None
-        try:
-            data = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise ModelFileError(where, f"not a JSON model file: {error}") from None
+        data, digest = read_json_model(path)
         try:
             model = cls.from_dict(data)
         except ValueError as error:
             raise ModelFileError(where, f"invalid model: {error}") from None
-        digest = hashlib.sha256(raw).hexdigest()
         return replace(model, metadata={**model.metadata, "sha256": digest})
 
 

@@ -39,7 +39,6 @@ Budget: the default (10 generations x 11 policies x 3 seeds of a 30-minute run, 
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import shlex
@@ -62,7 +61,14 @@ from models.signals.learned import (
     default_model_path,
     weights_table,
 )
-from twin.core.arguments import EXIT_USER_ERROR, OneLineParser, count, non_negative, positive
+from twin.core.arguments import (
+    OneLineParser,
+    count,
+    json_object,
+    non_negative,
+    positive,
+    run_command,
+)
 from twin.core.arguments import seed as seed_type
 from twin.core.errors import UserError
 from twin.core.run import git_commit, installed_versions, simulate
@@ -428,16 +434,6 @@ def command_evaluate(args: argparse.Namespace, argv: Sequence[str]) -> int:
 # -- the command line -------------------------------------------------------------------
 
 
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"not JSON: {error}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError("must be a JSON object, e.g. '{\"tick_s\": 1}'")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0] if __doc__ else None)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
@@ -461,11 +457,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--scenario", help="scenario id (default traffic/grid4x4-v0)")
     train.add_argument(
         "--scenario-params",
-        type=_json_object,
+        type=json_object,
         help="scenario parameters as a JSON object",
     )
     train.add_argument("--init", help="retrain: start from this model's weights and recipe")
-    train.add_argument("--jobs", type=int, help="worker processes (default 2, <= CPUs)")
+    train.add_argument("--jobs", type=count, help="worker processes (default 2, <= CPUs)")
     train.set_defaults(handler=command_train)
     evaluate = commands.add_parser("evaluate", help="the model next to the baselines")
     evaluate.add_argument("--model", help="model JSON (default: the shipped model)")
@@ -475,27 +471,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--horizon-s", type=positive, default=4200.0, help="default 4200")
     evaluate.add_argument("--warmup-s", type=non_negative, default=600.0, help="default 600")
     evaluate.add_argument("--scenario", help="scenario id (default: the model's)")
-    evaluate.add_argument("--scenario-params", type=_json_object, help="JSON object")
-    evaluate.add_argument("--jobs", type=int, help="worker processes (default 2, <= CPUs)")
+    evaluate.add_argument("--scenario-params", type=json_object, help="JSON object")
+    evaluate.add_argument("--jobs", type=count, help="worker processes (default 2, <= CPUs)")
     evaluate.set_defaults(handler=command_evaluate)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    if args.jobs is not None and args.jobs < 1:
-        print(f"{PROG}: --jobs must be at least 1, got {args.jobs}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    try:
-        result: int = args.handler(args, argv)
-    except UserError as error:
-        print(f"{PROG} {args.command}: {error}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    return result
+    return run_command(build_parser(), argv, PROG)
 
 
 if __name__ == "__main__":

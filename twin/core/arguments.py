@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 import math
-from typing import NoReturn
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from twin.core.errors import UserError
 
 EXIT_USER_ERROR = 2
 
@@ -63,3 +68,32 @@ def _number(text: str) -> float:
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be finite, got {text}")
     return value
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """A JSON object given on the command line, e.g. ``'{"servers": 3}'``."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(
+            f"expected a JSON object {{...}}, got {type(value).__name__}"
+        )
+    return value
+
+
+def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None, prog: str) -> int:
+    """Parse ``argv`` and call the chosen sub-command's ``handler(args, argv)``: a user
+    error is one line and exit 2, Ctrl-C exit 130 (what every twin command does)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(arguments)
+    try:
+        result: int = args.handler(args, arguments)
+    except UserError as error:
+        print(f"{prog} {args.command}: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    return result
