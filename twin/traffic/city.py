@@ -439,8 +439,14 @@ class City:
             self._obs_snapshot = (now_s, values)
         else:
             return self._observe_one(i, now_s)
-        queue, vehicles, downstream, gap, flow, sensed, count, occupancy, speed = values
         a, b = self._obs_bounds[i]
+        return self._observation(i, now_s, tuple(array[a:b] for array in values))
+
+    def _observation(
+        self, i: int, now_s: float, lane_values: tuple[npt.NDArray[np.float64], ...]
+    ) -> SignalObservation:
+        """Intersection ``i``'s signal state with its movements' lane values (queue,
+        vehicles, downstream, gap, flow, sensed queue, loop count, occupancy, speed)."""
         phase = int(self.signals.phase[i])
         min_green, max_green = self._phase_limits[i][phase]
         # tuple.__new__ skips NamedTuple's generated __new__: this runs at every decision.
@@ -456,15 +462,7 @@ class City:
                 max_green,
                 self._phase_green[i],
                 self._green_s[i],
-                queue[a:b],
-                vehicles[a:b],
-                downstream[a:b],
-                gap[a:b],
-                flow[a:b],
-                sensed[a:b],
-                count[a:b],
-                occupancy[a:b],
-                speed[a:b],
+                *lane_values,
             ),
         )
 
@@ -481,29 +479,16 @@ class City:
             sensed = self.board.values[from_lane]
         else:
             sensed = np.full(len(from_lane), np.nan)
-        phase = int(self.signals.phase[i])
-        min_green, max_green = self._phase_limits[i][phase]
-        return _new_tuple(
-            SignalObservation,
-            (
-                now_s,
-                i,
-                self._signalised_ids[i],
-                phase,
-                now_s - float(self.signals.green_start_s[i]),
-                min_green,
-                max_green,
-                self._phase_green[i],
-                self._green_s[i],
-                lanes.halting[from_lane].astype(np.float64),
-                lanes.count[from_lane].astype(np.float64),
-                downstream,
-                now_s - lanes.det_last_s.reshape(-1)[up],
-                lanes.det_count.reshape(-1)[stop] / elapsed_run,
-                sensed,
-                *self._sensed_loops(from_lane, i),
-            ),
+        lane_values = (
+            lanes.halting[from_lane].astype(np.float64),
+            lanes.count[from_lane].astype(np.float64),
+            downstream,
+            now_s - lanes.det_last_s.reshape(-1)[up],
+            lanes.det_count.reshape(-1)[stop] / elapsed_run,
+            sensed,
+            *self._sensed_loops(from_lane, i),
         )
+        return self._observation(i, now_s, lane_values)
 
     def _attach_sensors(self, config: SensorConfig) -> None:
         """Lane-area queue detectors on every edge lane, through the sensor pipeline."""
