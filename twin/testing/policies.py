@@ -8,7 +8,7 @@ scenario, and a report says which properties held.
 from __future__ import annotations
 
 import contextlib
-import random
+import random  # only to disturb and restore the global state (seed_test); never drawn from
 import time
 import traceback
 from collections.abc import Iterator, Sequence
