@@ -1,25 +1,32 @@
 """``twin viz``: watch a run, plugged into the ``twin`` command through ``twin.commands``.
 
-``twin viz CONFIG_OR_SCENARIO_ID --record out.gif`` renders a run (or two policies on
-the same seed, ``--compare``) headless into a GIF. The interactive browser app comes
-with the ``viz`` extra; until it lands, ``twin viz`` without ``--record`` says so.
-The library never imports this module: ``twin.cli`` finds it by its entry point.
+``twin viz CONFIG_OR_SCENARIO_ID`` serves the browser app (:mod:`viz.app`) on
+localhost; ``--record out.gif|out.mp4`` renders a run (or two policies on the same seed,
+``--compare``) headless instead. The library never imports this module: ``twin.cli``
+finds it by its entry point.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import json
+import os
+import socket
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from twin.core.arguments import EXIT_USER_ERROR, count, positive, seed
+from twin.core.arguments import count, positive, seed
 from twin.core.config import load_run_config
 from twin.core.errors import UserError
 from twin.core.scenario import ScenarioConfig
 
 COMMAND_LINE = "<command line>"
 DEFAULT_FRAMES = 60
+DEFAULT_PORT = 8765
+LOCALHOST = "127.0.0.1"
 
 
 class VizCommands:
@@ -34,12 +41,22 @@ class VizCommands:
         return []
 
     def add_commands(self, commands: Any) -> None:
-        viz = commands.add_parser("viz", help="watch a run: replay it into a GIF (--record)")
+        viz = commands.add_parser(
+            "viz", help="watch a run in the browser, or render it into a GIF or MP4 (--record)"
+        )
         viz.add_argument("target", metavar="CONFIG_OR_SCENARIO_ID", help="run config or id")
         viz.add_argument("--policy", metavar="ID", help="policy (default: config's/scenario's)")
         viz.add_argument("--compare", metavar="ID", help="second policy, same seed, lock-step")
         viz.add_argument("--seed", type=seed, help="root seed (default: config's, or 0)")
-        viz.add_argument("--record", metavar="OUT.gif", help="render headless into this GIF")
+        viz.add_argument(
+            "--record", metavar="OUT.gif|OUT.mp4", help="render headless into this file"
+        )
+        viz.add_argument(
+            "--port", type=_port, default=DEFAULT_PORT, help=f"0: any free one; {DEFAULT_PORT}"
+        )
+        viz.add_argument(
+            "--host", default=LOCALHOST, help=f"address to serve on (default {LOCALHOST})"
+        )
         viz.add_argument("--every", type=count, default=1, help="display ticks between frames")
         viz.add_argument(
             "--frames", type=count, default=DEFAULT_FRAMES, help=f"default {DEFAULT_FRAMES}"
@@ -56,15 +73,10 @@ class VizCommands:
 
 def _viz(args: argparse.Namespace) -> int:
     if args.record is None:
-        print(
-            "twin: the interactive viz app needs the 'viz' extra, which is not available yet; "
-            "use --record OUT.gif to render a run headless",
-            file=sys.stderr,
-        )
-        return EXIT_USER_ERROR
+        return _serve(args)
     out = _check_out(Path(args.record))
     # Imported here: matplotlib and the engine load only when a run is drawn.
-    from viz.record import record_gif
+    from viz.record import record
     from viz.session import Session
 
     config, policy, params, run_seed, source = _run_of(args)
@@ -74,27 +86,89 @@ def _viz(args: argparse.Namespace) -> int:
     except LookupError as error:
         raise UserError(f"{args.target}: {error.args[0]}") from None
     try:
-        written = record_gif(session, out, frames=args.frames, every=args.every)
-    except OSError as error:  # unwritable directory, disk full: the GIF was not written
+        written = record(session, out, frames=args.frames, every=args.every)
+    except OSError as error:  # unwritable directory, disk full: nothing was written
         raise UserError(f"--record {out}: cannot write ({error.strerror or error})") from None
     print(f"{out}: {written} frames, {session.now_s:g} s simulated ({', '.join(policies)})")
     return 0
 
 
-def _check_out(out: Path) -> Path:
-    suffix = out.suffix.lower()
-    if suffix in (".mp4", ".webm", ".mkv", ".mov"):
-        from viz.record import ffmpeg_available
+def _serve(args: argparse.Namespace) -> int:
+    """Serve the browser app until Ctrl-C; everything is checked before it starts."""
+    from viz.app import TARGET_ENV
+    from viz.controller import AppTarget
+    from viz.session import Session
 
-        if not ffmpeg_available():
-            raise UserError(
-                f"--record {out}: {suffix} needs ffmpeg, which is not installed; use .gif"
-            )
-        raise UserError(f"--record {out}: video export is not implemented yet; use .gif")
-    if suffix != ".gif":
-        raise UserError(f"--record {out}: unknown format {suffix or '(none)'!r}; use OUT.gif")
+    config, policy, params, run_seed, source = _run_of(args)
+    policies = [policy] + ([args.compare] if args.compare else [])
+    try:
+        Session(config, policies, run_seed, [params], source=source)  # one line if bad
+    except LookupError as error:
+        raise UserError(f"{args.target}: {error.args[0]}") from None
+    port = _free_port(args.host, args.port)
+    target = AppTarget(config, policy, run_seed, args.compare, params, source)
+    environment = {
+        **os.environ,
+        TARGET_ENV: json.dumps(target.to_json()),
+        # A local tool stays local: no usage reports, no version check over the network.
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    }
+    command = [
+        *(sys.executable, "-m", "solara", "run", "viz.app"),
+        *("--host", args.host, "--port", str(port), "--production", "--no-open"),
+        *("--no-check-version", "--log-level", "warning"),
+    ]
+    if not _is_loopback(args.host):
+        print(f"twin viz: serving on {args.host}: anyone who can reach it can run simulations")
+    print(f"twin viz: {config.id} at http://{args.host}:{port}/ (Ctrl-C stops)", flush=True)
+    try:
+        return subprocess.run(command, env=environment, check=False).returncode  # noqa: S603
+    except KeyboardInterrupt:
+        return 130
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0..65535 (0: any free one), got {port}")
+    return port
+
+
+def _free_port(host: str, port: int) -> int:
+    """``port`` if it can be bound on ``host`` (any free port for 0), else one line."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host, port))
+            return int(probe.getsockname()[1])
+    except OSError as error:
+        raise UserError(
+            f"--port {port}: cannot serve on {host} ({error.strerror or error}); "
+            "choose another port, or --port 0 for any free one"
+        ) from None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_out(out: Path) -> Path:
+    from viz.record import FORMATS
+
+    suffix = out.suffix.lower()
+    if suffix not in FORMATS:
+        raise UserError(
+            f"--record {out}: unknown format {suffix or '(none)'!r}; use {' or '.join(FORMATS)}"
+        )
     if out.is_dir():
-        raise UserError(f"--record {out}: is a directory; give a file name ending in .gif")
+        raise UserError(f"--record {out}: is a directory; give a file name ending in {suffix}")
     return out
 
 

@@ -1,8 +1,11 @@
-"""``twin viz``: GIF export, and bad input as one line with exit code 2."""
+"""``twin viz``: GIF and MP4 export, and bad input as one line with exit code 2."""
 
 import ast
+import socket
+import subprocess
 from pathlib import Path
 
+import imageio_ffmpeg
 import pytest
 from PIL import Image
 
@@ -24,6 +27,23 @@ def test_record_writes_a_gif_with_the_frame_count(tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir()] == ["run.gif"]
 
 
+def test_record_writes_an_mp4_that_ffmpeg_reads_back_frame_by_frame(tmp_path, capsys):
+    out = tmp_path / "run.mp4"
+    argv = ["viz", "traffic/grid4x4-v0", "--compare", "signals/actuated-v0", "--frames", "5"]
+    assert main([*argv, "--record", str(out)]) == 0
+    assert "5 frames" in capsys.readouterr().out
+    probe = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-i", str(out), "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Video: h264" in probe.stderr
+    assert "960x480" in probe.stderr
+    assert imageio_ffmpeg.count_frames_and_secs(str(out))[0] == 5
+    assert [p.name for p in tmp_path.iterdir()] == ["run.mp4"]
+
+
 def test_compare_mode_records_both_arms_side_by_side(tmp_path):
     out = tmp_path / "compare.gif"
     argv = ["viz", "traffic/grid4x4-v0", "--compare", "signals/max-pressure-v0"]
@@ -37,10 +57,11 @@ def test_compare_mode_records_both_arms_side_by_side(tmp_path):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["viz", "factory/flowline-v0"], "needs the 'viz' extra"),
         (["viz", "factory/nope", "--record", "{out}"], "unknown scenario"),
         (["viz", "station/mmc-v0", "--record", "{out}"], "no domain view"),
-        (["viz", "factory/flowline-v0", "--record", "{dir}/x.mp4"], "needs ffmpeg"),
+        (["viz", "factory/flowline-v0", "--port", "70000"], "a port is 0..65535"),
+        (["viz", "factory/nope"], "unknown scenario"),
+        (["viz", "traffic/grid4x4-v0", "--compare", "maintenance/predictive-v0"], "acts in"),
         (["viz", "factory/flowline-v0", "--record", "{dir}/x.png"], "unknown format"),
         (
             ["viz", "factory/flowline-v0", "--policy", "signals/sotl-v0", "--record", "{out}"],
@@ -62,6 +83,17 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, argv
     assert err.count("\n") == 1, err
     assert message in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_port_in_use_is_one_line_before_any_server_starts(tmp_path, capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["viz", "traffic/grid4x4-v0", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"--port {port}: cannot serve on 127.0.0.1" in err
 
 
 def test_nothing_outside_viz_imports_viz():

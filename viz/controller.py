@@ -1,0 +1,322 @@
+"""What the browser app does, without the browser: step, play, pick, reset, click, chart.
+
+:class:`Controller` owns a :class:`~viz.session.Session` and its
+:class:`~viz.record.Replay` figure. The Solara page (:mod:`viz.app`) only binds buttons
+and widgets to its methods and shows what it returns, so every behaviour of the app can
+be tested here in plain Python, and the browser test checks only the wiring.
+
+Rendering is decoupled from simulating: while playing, a frame is drawn only when the
+time spent drawing so far stays within :attr:`FrameBudget.fraction` of the time spent
+simulating (:class:`FrameBudget`), so a watched run is never slowed by more than that
+fraction, however big the world; the KPI charts are sampled at the drawn frames.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from twin.core.errors import UserError
+from twin.core.registry import Registry
+from twin.core.run import build_scenario, default_registry
+from twin.core.scenario import ScenarioConfig
+from viz.record import Replay
+from viz.session import Session
+
+DRAW_FRACTION = 0.2
+"""At most this share of a played run's wall time goes to drawing (issue 6: <= 20%)."""
+PICK_RADIUS_PX = 25.0
+"""A click further than this from every machine or intersection selects nothing."""
+
+
+@dataclass(frozen=True)
+class AppTarget:
+    """What ``twin viz`` was asked to show: the run config, policies and seed."""
+
+    config: ScenarioConfig
+    policy: str
+    seed: int = 0
+    compare: str | None = None
+    policy_params: dict[str, Any] | None = None
+    source: str = "<command line>"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "config": self.config.model_dump(mode="json"),
+            "policy": self.policy,
+            "seed": self.seed,
+            "compare": self.compare,
+            "policy_params": self.policy_params,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AppTarget:
+        return cls(
+            config=ScenarioConfig.model_validate(data["config"]),
+            policy=data["policy"],
+            seed=int(data["seed"]),
+            compare=data.get("compare"),
+            policy_params=data.get("policy_params"),
+            source=data.get("source", "<command line>"),
+        )
+
+
+@dataclass
+class FrameBudget:
+    """Allows a frame only while drawing has cost at most ``fraction`` of simulating."""
+
+    fraction: float = DRAW_FRACTION
+    simulate_s: float = 0.0
+    draw_s: float = 0.0
+
+    def allows_frame(self) -> bool:
+        return self.draw_s <= self.fraction * self.simulate_s
+
+    @property
+    def slowdown(self) -> float:
+        """Wall time drawing / wall time simulating so far."""
+        return self.draw_s / self.simulate_s if self.simulate_s > 0 else 0.0
+
+
+@dataclass
+class KpiHistory:
+    """Headline KPIs of every arm at each drawn frame; charts append what is new."""
+
+    names: tuple[str, ...]
+    arms: tuple[str, ...]
+    rows: list[list[float]] = field(default_factory=list)
+    """``[now_s, arm 0 kpi 0, arm 0 kpi 1, ..., arm 1 kpi 0, ...]``; NaN = not yet."""
+
+    def append(self, now_s: float, per_arm: list[dict[str, float]]) -> None:
+        if self.rows and self.rows[-1][0] == now_s:
+            return  # the same instant drawn again (a click, a re-render): no new point
+        row = [now_s]
+        for values in per_arm:
+            row.extend(values.get(name, math.nan) for name in self.names)
+        self.rows.append(row)
+
+    def series(self, kpi: str, start: int = 0) -> list[list[float | None]]:
+        """``[[now_s, arm 0 value, arm 1 value], ...]`` from row ``start`` (JSON-safe)."""
+        k = self.names.index(kpi)
+        width = len(self.names)
+        return [
+            [row[0], *(_json_number(row[1 + a * width + k]) for a in range(len(self.arms)))]
+            for row in self.rows[start:]
+        ]
+
+
+class Controller:
+    """The state of one browser tab: a session, its figure, charts and selection.
+
+    Every public method holds the controller's lock: the play loop steps in a thread of
+    its own while button handlers run in the server's.
+    """
+
+    def __init__(self, target: AppTarget, registry: Registry | None = None) -> None:
+        self.target = target
+        self.registry = registry if registry is not None else default_registry()
+        self.lock = threading.RLock()
+        self.config = target.config
+        self.policy = target.policy
+        self.compare_policy = target.compare
+        self.policy_params = target.policy_params
+        self.seed = target.seed
+        self.ticks_per_frame = 1
+        self.selected: str | None = None
+        self.selected_arm = 0
+        self._start(self.seed)
+
+    # -- building -----------------------------------------------------------------
+    def _start(self, seed: int) -> None:
+        policies = [self.policy] + ([self.compare_policy] if self.compare_policy else [])
+        params: list[dict[str, Any] | None] = [self.policy_params, None]
+        self.session = Session(self.config, policies, seed, params, source=self.target.source)
+        self.seed = seed
+        self.replay = Replay(self.session)
+        self.history = KpiHistory(self.session.headline, tuple(policies))
+        self.budget = FrameBudget()
+        self.frames = 0
+        self._draw_cost_s = 0.0
+        self._png = b""
+        self._draw()
+
+    def reset(
+        self,
+        seed: int | None = None,
+        *,
+        policy: str | None = None,
+        compare: str | bool | None = False,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        """Start again at time zero, changing whatever is given.
+
+        ``compare=None`` leaves compare mode, a policy id enters it, ``False`` keeps it.
+        Raises :class:`~twin.core.errors.UserError` (one line) and keeps the running
+        session when the new choice is invalid.
+        """
+        with self.lock:
+            old = (self.config, self.policy, self.compare_policy, self.policy_params)
+            if params is not None:
+                self.config = self.config.model_copy(update={"params": params})
+                build_scenario(self.config, self.registry, "parameters")  # one line if bad
+            if policy is not None and policy != self.policy:
+                self.policy, self.policy_params = policy, None
+            if compare is not False:
+                self.compare_policy = compare or None
+            try:
+                self.replay.close()
+                self._start(self.seed if seed is None else seed)
+            except (UserError, LookupError) as error:
+                self.config, self.policy, self.compare_policy, self.policy_params = old
+                self._start(self.seed)
+                raise UserError(str(error)) from None
+
+    # -- running ------------------------------------------------------------------
+    def step(self, ticks: int = 1) -> None:
+        """Advance ``ticks`` display ticks and draw (a click on *step* always draws)."""
+        with self.lock:
+            self.session.step(ticks)
+            self._draw()
+
+    def start_playing(self) -> None:
+        """Play measures its own budget: clicks and resets before it do not count."""
+        with self.lock:
+            self.budget = FrameBudget()
+
+    def advance(self, ticks: int, pace_s: float | None = None) -> bool:
+        """Advance while playing, and draw if that does not slow the run. True if drawn.
+
+        Args:
+            ticks: display ticks to simulate.
+            pace_s: wall seconds the play loop allows these ticks at a chosen speed
+                (``None``: as fast as possible). A frame that fits in the time left
+                over is free; any other must fit the :class:`FrameBudget`.
+        """
+        with self.lock:
+            start = time.perf_counter()
+            self.session.step(ticks)
+            simulated_s = time.perf_counter() - start
+            self.budget.simulate_s += simulated_s
+            spare_s = -math.inf if pace_s is None else pace_s - simulated_s
+            if spare_s >= self._draw_cost_s or self.session.done:
+                self._draw()
+                return True
+            if self.budget.allows_frame():
+                self.budget.draw_s += self._draw()
+                return True
+            return False
+
+    def _draw(self) -> float:
+        """Draw a frame and sample the KPI charts; the wall seconds it took."""
+        start = time.perf_counter()
+        self.replay.update()
+        rgba = self.replay.render()
+        image = Image.fromarray(rgba[..., :3].copy())
+        buffer = io.BytesIO()
+        # Fast, lossless compression: a frame is sent once and never stored.
+        image.save(buffer, format="PNG", compress_level=1)
+        self._png = buffer.getvalue()
+        self.history.append(
+            self.session.now_s,
+            [self.session.headline_kpis(a) for a in range(len(self.session.arms))],
+        )
+        self.frames += 1
+        self._draw_cost_s = time.perf_counter() - start
+        return self._draw_cost_s
+
+    # -- reading ------------------------------------------------------------------
+    @property
+    def png(self) -> bytes:
+        """The latest frame."""
+        return self._png
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        width, height = self.replay.canvas.get_width_height()
+        return int(width), int(height)
+
+    def kpi_table(self) -> list[dict[str, Any]]:
+        """One row per headline KPI: unit, each arm's value, and the difference."""
+        with self.lock:
+            rows = []
+            per_arm = [self.session.kpis(a) for a in range(len(self.session.arms))]
+            for name in self.session.headline:
+                values = [kpis[name].value if name in kpis else math.nan for kpis in per_arm]
+                unit = next((kpis[name].unit for kpis in per_arm if name in kpis), "")
+                row: dict[str, Any] = {"kpi": name, "unit": unit, "values": values}
+                if self.session.compare:
+                    row["difference"] = values[1] - values[0]
+                rows.append(row)
+            return rows
+
+    def policy_choices(self) -> list[str]:
+        """Registered policies that act in this scenario's domain."""
+        domain = self.session.arms[0].run.scenario.domain
+        return sorted(e.id for e in self.registry.policies() if e.cls.domain == domain)
+
+    def resolved_params(self) -> dict[str, Any]:
+        """The scenario's parameters with every default filled in (JSON types)."""
+        scenario = self.session.arms[0].run.scenario
+        return dict(scenario.params.model_dump(mode="json"))
+
+    # -- inspecting ---------------------------------------------------------------
+    def click(self, x_px: float, y_px: float) -> str | None:
+        """Select the machine or intersection nearest a click on the frame image.
+
+        ``x_px``, ``y_px`` are image pixels from the top left, as the browser reports
+        them for the image at its natural size.
+        """
+        with self.lock:
+            _, height = self.image_size
+            display = np.array([x_px, height - y_px])  # matplotlib counts from the bottom
+            for arm, (ax, view) in enumerate(
+                zip(self.replay.figure.axes, self.replay.views, strict=False)
+            ):
+                if not ax.bbox.contains(*display):
+                    continue
+                entity = _nearest_entity(ax, view, display)
+                if entity is not None:
+                    self.selected, self.selected_arm = entity, arm
+                return entity
+            return None
+
+    def select(self, entity: str, arm: int = 0) -> None:
+        with self.lock:
+            self.session.inspect(entity, arm)  # ValueError for an unknown entity
+            self.selected, self.selected_arm = entity, arm
+
+    def inspection(self) -> dict[str, Any] | None:
+        """The selected entity's truth, readings and the policy's last decision."""
+        with self.lock:
+            if self.selected is None:
+                return None
+            return self.session.inspect(self.selected, self.selected_arm)
+
+
+def _nearest_entity(ax: Any, view: Any, display: np.ndarray) -> str | None:
+    layout = view.layout
+    if hasattr(layout, "machine_xy"):
+        points, names = layout.machine_xy, [f"machine:{k}" for k in range(len(layout.machine_xy))]
+    else:
+        ids = {i.id for i in view.city.signals.intersections}
+        keep = [k for k, name in enumerate(layout.intersection_ids) if name in ids]
+        points = layout.intersection_xy[keep]
+        names = [f"intersection:{layout.intersection_ids[k]}" for k in keep]
+    if not len(points):
+        return None
+    on_screen = ax.transData.transform(points)
+    distance = np.hypot(*(on_screen - display).T)
+    best = int(np.argmin(distance))
+    return names[best] if distance[best] <= PICK_RADIUS_PX else None
+
+
+def _json_number(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
