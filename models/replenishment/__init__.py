@@ -1,0 +1,1 @@
+"""Replenishment policies: how much each site orders at its review."""

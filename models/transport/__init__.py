@@ -1,0 +1,1 @@
+"""Transport policies: when waiting loads leave on a truck."""

@@ -1,0 +1,1 @@
+"""Supply chain: suppliers, plants, distribution centres, retailers, trucks and demand."""

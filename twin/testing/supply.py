@@ -1,0 +1,330 @@
+"""Test kit of the supply chain: replenishment and transport policies, the supply scenarios."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from hypothesis import strategies as st
+
+from twin.core.scenario import Scenario, ScenarioConfig
+from twin.core.world import World
+from twin.supply.observation import (
+    ReplenishmentObservation,
+    TransportObservation,
+    check_replenishment_action,
+    check_transport_action,
+)
+from twin.testing.kits import Invariants, PolicyKit, ScenarioKit
+
+DAY_S = 86_400.0
+_KINDS = ("plant", "dc", "retailer")
+
+
+def _history(max_size: int) -> st.SearchStrategy[list[float]]:
+    return st.lists(
+        st.one_of(st.integers(0, 200).map(float), st.floats(0.0, 1e7, allow_nan=False)),
+        max_size=max_size,
+    )
+
+
+@st.composite
+def replenishment_observations(draw: st.DrawFn) -> ReplenishmentObservation:
+    """A site at its review: any stock, backlog and history, priced and promoted or not."""
+    kind = draw(st.sampled_from(_KINDS))
+    history = draw(_history(120))
+    n = len(history)
+    priced = kind == "retailer" and draw(st.booleans())
+    prices = tuple(draw(st.lists(st.floats(0.5, 50.0), min_size=n, max_size=n))) if priced else ()
+    promotions = tuple(draw(st.lists(st.booleans(), min_size=n, max_size=n))) if priced else ()
+    plan = draw(st.integers(0, 28)) if priced else 0
+    on_hand = draw(st.integers(0, 10**6))
+    on_order = draw(st.integers(0, 10**6))
+    backorders = draw(st.integers(0, 10**6))
+    lead_mean = draw(st.floats(0.0, 60.0))
+    return ReplenishmentObservation(
+        now_s=draw(st.floats(0.0, 1e9)),
+        day=draw(st.integers(0, 10_000)),
+        site=draw(st.sampled_from(["store", "dc00", "plant", "r00-03"])),
+        kind=kind,
+        echelon=draw(st.integers(1, 5)),
+        review_period_days=draw(st.integers(1, 28)),
+        on_hand=on_hand,
+        on_order=on_order,
+        backorders=backorders,
+        inventory_position=on_hand + on_order - backorders,
+        lead_time_mean_days=lead_mean,
+        lead_time_std_days=draw(st.floats(0.0, 30.0)),
+        demand_history=tuple(history),
+        price_history=prices,
+        promotion_history=promotions,
+        price_plan=tuple(draw(st.lists(st.floats(0.5, 50.0), min_size=plan, max_size=plan))),
+        promotion_plan=tuple(draw(st.lists(st.booleans(), min_size=plan, max_size=plan))),
+        holding_cost_per_unit_day=draw(st.floats(0.0, 10.0)),
+        shortage_cost_per_unit=draw(st.floats(0.0, 100.0)),
+        order_cost=draw(st.floats(0.0, 1000.0)),
+        lost_sales=draw(st.booleans()),
+        shelf_life_days=draw(st.just(math.inf) | st.integers(1, 365).map(float)),
+    )
+
+
+def replenishment_edge_cases() -> list[ReplenishmentObservation]:
+    """No history at all, zero stock, huge backorders, a constant or a huge history,
+    a promotion on every planned day, free holding with a cost per order."""
+    empty = ReplenishmentObservation(
+        now_s=0.0,
+        day=0,
+        site="store",
+        kind="retailer",
+        echelon=1,
+        review_period_days=1,
+        on_hand=0,
+        on_order=0,
+        backorders=0,
+        inventory_position=0,
+        lead_time_mean_days=0.0,
+        lead_time_std_days=0.0,
+        demand_history=(),
+        price_history=(),
+        promotion_history=(),
+        price_plan=(),
+        promotion_plan=(),
+        holding_cost_per_unit_day=0.01,
+        shortage_cost_per_unit=1.0,
+        order_cost=0.0,
+        lost_sales=False,
+        shelf_life_days=math.inf,
+    )
+    flat = (20.0,) * 90
+    return [
+        empty,
+        empty._replace(kind="dc", echelon=2, review_period_days=7, lead_time_mean_days=14.0),
+        empty._replace(backorders=10**9, inventory_position=-(10**9), demand_history=flat),
+        empty._replace(demand_history=(0.0,) * 90, lost_sales=True, shelf_life_days=1.0),
+        empty._replace(demand_history=(1e9,) * 30, lead_time_std_days=30.0),
+        empty._replace(
+            day=400,
+            demand_history=flat,
+            price_history=(2.0,) * 90,
+            promotion_history=(True,) * 90,
+            price_plan=(1.6,) * 28,
+            promotion_plan=(True,) * 28,
+        ),
+        empty._replace(
+            demand_history=flat, holding_cost_per_unit_day=0.0, order_cost=500.0, on_hand=10**6
+        ),
+    ]
+
+
+def _replenishment_check(action: object, obs: ReplenishmentObservation, policy_id: str) -> object:
+    return check_replenishment_action(action, policy_id)
+
+
+def _replenishment_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
+    # Sixty days of the single store: a policy sees an empty history, then a full one.
+    return ScenarioConfig(id="supply/single-echelon-v0", horizon_s=60 * DAY_S), None
+
+
+REPLENISHMENT = PolicyKit(
+    domain="supply.replenishment",
+    observations=replenishment_observations,
+    edge_cases=replenishment_edge_cases,
+    check_action=_replenishment_check,
+    run_config=_replenishment_run,
+)
+
+
+@st.composite
+def transport_observations(draw: st.DrawFn) -> TransportObservation:
+    """Loads waiting on a lane: any amount, age, fleet state and destination stock."""
+    units = draw(st.integers(0, 10**6))
+    units_per_pallet = draw(st.integers(1, 100))
+    total = draw(st.integers(1, 10))
+    return TransportObservation(
+        now_s=draw(st.floats(0.0, 1e9)),
+        origin="dc00",
+        destination="r00-01",
+        distance_km=draw(st.floats(0.0, 2000.0)),
+        pending_units=units,
+        pending_pallets=math.ceil(units / units_per_pallet),
+        pending_kg=units * draw(st.floats(0.01, 100.0)),
+        oldest_wait_s=draw(st.floats(0.0, 1e7)),
+        shipments=draw(st.integers(0 if units == 0 else 1, 50)),
+        truck_capacity_pallets=draw(st.integers(1, 40)),
+        truck_capacity_kg=draw(st.floats(100.0, 40_000.0)),
+        trucks_idle=draw(st.integers(0, total)),
+        trucks_total=total,
+        destination_on_hand=draw(st.integers(0, 10**6)),
+        destination_backorders=draw(st.integers(0, 10**6)),
+    )
+
+
+def transport_edge_cases() -> list[TransportObservation]:
+    """Nothing waiting, one unit, far more than a truck, no idle truck, a destination out."""
+    one = TransportObservation(
+        0.0, "dc00", "r00-01", 0.0, 1, 1, 12.0, 0.0, 1, 33, 24_000.0, 1, 1, 50, 0
+    )
+    return [
+        one._replace(pending_units=0, pending_pallets=0, pending_kg=0.0, shipments=0),
+        one,
+        one._replace(pending_units=10**6, pending_pallets=25_000, pending_kg=1.2e7),
+        one._replace(trucks_idle=0, oldest_wait_s=1e7),
+        one._replace(destination_on_hand=0, destination_backorders=10**6),
+    ]
+
+
+def _transport_check(action: object, obs: TransportObservation, policy_id: str) -> object:
+    return check_transport_action(action, policy_id)
+
+
+def _transport_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
+    # The network resolves its transport policy by reference, so base stock decides the
+    # orders and the policy under test rides in the params.
+    config = ScenarioConfig(
+        id="supply/single-echelon-v0",
+        horizon_s=30 * DAY_S,
+        params={"transport_policy": policy_ref},
+    )
+    return config, "replenishment/base-stock-v0"
+
+
+def _transport_info() -> dict[str, Any]:
+    return {"lanes": 1}  # what the network tells its transport policy: the store's lane
+
+
+TRANSPORT = PolicyKit(
+    domain="supply.transport",
+    observations=transport_observations,
+    edge_cases=transport_edge_cases,
+    check_action=_transport_check,
+    run_config=_transport_run,
+    context_info=_transport_info,
+)
+
+
+def _lead_time() -> st.SearchStrategy[dict[str, Any]]:
+    return st.one_of(
+        st.builds(lambda d: {"kind": "deterministic", "value": d * DAY_S}, st.integers(0, 4)),
+        st.builds(
+            lambda m, cv: {"kind": "gamma", "mean": m * DAY_S, "cv": cv},
+            st.floats(0.1, 3.0),
+            st.floats(0.1, 1.5),
+        ),
+    )
+
+
+@st.composite
+def networks(draw: st.DrawFn) -> dict[str, Any]:
+    """Small valid networks: a supplier, maybe a plant, 0-2 DCs and 1-4 retailers, with
+    random lead times, review periods, lost sales or backorders, spoiling stock, few
+    and small trucks (so loads split), and either transport policy."""
+    sites: list[dict[str, Any]] = [
+        {"name": "sup", "kind": "supplier", "trucks": draw(st.integers(1, 3))}
+    ]
+    upstream = "sup"
+    if draw(st.booleans()):
+        sites.append(_stocked(draw, "plant", "plant", "sup"))
+        sites[-1]["capacity_units_per_day"] = draw(st.floats(5.0, 500.0))
+        upstream = "plant"
+    dcs = [f"dc{k}" for k in range(draw(st.integers(0, 2)))]
+    for dc in dcs:
+        sites.append(_stocked(draw, dc, "dc", upstream))
+    for k in range(draw(st.integers(1, 4))):
+        source = draw(st.sampled_from(dcs or [upstream]))
+        retailer = _stocked(draw, f"r{k}", "retailer", source)
+        retailer["trucks"] = 0
+        retailer["demand"] = {
+            "base_per_day": draw(st.floats(0.5, 60.0)),
+            "noise": draw(st.sampled_from(["poisson", "negative_binomial"])),
+            "promotion_probability": draw(st.sampled_from([0.0, 0.3])),
+            "trend_per_year": draw(st.floats(-0.5, 1.0)),
+        }
+        sites.append(retailer)
+    units_per_pallet = draw(st.integers(1, 20))
+    kg_per_unit = draw(st.floats(0.5, 50.0))
+    policy = draw(st.sampled_from(["transport/ship-now-v0", "transport/consolidate-v0"]))
+    return {
+        "sites": sites,
+        "product": {"units_per_pallet": units_per_pallet, "kg_per_unit": kg_per_unit},
+        "truck": {
+            "capacity_pallets": draw(st.integers(1, 4)),
+            "capacity_kg": units_per_pallet * kg_per_unit * draw(st.floats(1.0, 5.0)),
+        },
+        "transport_policy": policy,
+    }
+
+
+def _stocked(draw: st.DrawFn, name: str, kind: str, source: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "kind": kind,
+        "source": source,
+        "distance_km": draw(st.floats(0.0, 300.0)),
+        "lead_time": draw(_lead_time()),
+        "review_period_days": draw(st.integers(1, 7)),
+        "initial_on_hand": draw(st.integers(0, 300)),
+        "lost_sales": kind == "retailer" and draw(st.booleans()),
+        "shelf_life_days": draw(st.none() | st.integers(1, 10)),
+        "obsolescence_cost_per_unit": 1.0,
+        "shortage_cost_per_unit": 1.0,
+        "order_cost": draw(st.sampled_from([0.0, 25.0])),
+        "trucks": draw(st.integers(1, 3)),
+    }
+
+
+def network_invariants(scenario: Scenario[Any], world: World) -> list[str]:
+    """Stock is conserved at every site and over the network, never negative; truck
+    loads never exceed capacity; no load arrives before it left."""
+    network = scenario.network  # type: ignore[attr-defined]
+    problems: list[str] = []
+    shipped = received = backlog = on_order = 0
+    for site in network.sites:
+        shipped += site.shipped
+        if site.is_supplier:
+            continue
+        received += site.received
+        backlog += site.backlog_units
+        on_order += site.on_order
+        kept = site.stock + site.shipped + site.sold + site.scrapped
+        if site.initial + site.received != kept:
+            problems.append(
+                f"{site.name}: initial {site.initial} + received {site.received} != stock "
+                f"{site.stock} + shipped {site.shipped} + sold {site.sold} "
+                f"+ scrapped {site.scrapped}"
+            )
+        if min(site.on_hand, site.raw, site.on_order, site.backlog_units) < 0:
+            problems.append(
+                f"{site.name}: negative on hand {site.on_hand}, raw {site.raw}, on order "
+                f"{site.on_order} or backlog {site.backlog_units}"
+            )
+        if site.batches and sum(units for _, units in site.batches) != site.on_hand:
+            problems.append(f"{site.name}: batches do not add up to on hand {site.on_hand}")
+    in_transit = network.in_transit
+    if shipped - received != in_transit or in_transit < 0:
+        problems.append(f"shipped {shipped} - received {received} != in transit {in_transit}")
+    if on_order != in_transit + backlog:
+        problems.append(f"on order {on_order} != in transit {in_transit} + backlog {backlog}")
+    checks = network.transport_checks
+    truck = network.params.truck
+    if checks.max_pallets > truck.capacity_pallets or checks.max_kg > truck.capacity_kg + 1e-6:
+        problems.append(
+            f"a truck carried {checks.max_pallets} pallets / {checks.max_kg:g} kg of "
+            f"{truck.capacity_pallets} / {truck.capacity_kg:g}"
+        )
+    if checks.min_transit_s < 0:
+        problems.append(f"a load arrived {-checks.min_transit_s:g} s before it left")
+    return problems
+
+
+INVARIANTS: dict[str, Invariants] = {"supply.replenishment": network_invariants}
+SCENARIO_KITS = {
+    "supply/single-echelon-v0": ScenarioKit(
+        params=networks, horizon_s=60 * DAY_S, invariants=network_invariants, check_period_s=DAY_S
+    ),
+    "supply/beer-game-v0": ScenarioKit(
+        horizon_s=120 * DAY_S, invariants=network_invariants, check_period_s=DAY_S
+    ),
+    "supply/regional-v0": ScenarioKit(
+        horizon_s=20 * DAY_S, invariants=network_invariants, check_period_s=DAY_S
+    ),
+}
