@@ -127,3 +127,25 @@ def test_a_replay_follows_a_reset_session():
     replay.update()
     np.testing.assert_array_equal(replay.render(), first)
     replay.close()
+
+
+@pytest.mark.parametrize(
+    ("scenario_id", "policy", "tick_s"),
+    [
+        (FLOWLINE, CBM, 600.0),
+        ("factory/jobshop-agv-v0", "maintenance/fixed-interval-v0", 600.0),
+        ("traffic/grid4x4-v0", "signals/actuated-v0", 60.0),
+    ],
+)
+def test_reading_kpis_at_every_tick_does_not_change_the_run(scenario_id, policy, tick_s):
+    # The view reads KPIs at every frame; a reading that booked something for good (as
+    # the city once did with the fuel of vehicles still driving) would change the end.
+    watched = Session(config(scenario_id, horizon_s=40 * tick_s, tick_s=tick_s), [policy], 4)
+    unwatched = Session(config(scenario_id, horizon_s=40 * tick_s, tick_s=tick_s), [policy], 4)
+    while not watched.done:
+        watched.step()
+        watched.kpis()
+    unwatched.step(40)
+    assert {k: v.value for k, v in watched.kpis().items()} == pytest.approx(
+        {k: v.value for k, v in unwatched.kpis().items()}, rel=1e-12, nan_ok=True
+    )

@@ -193,7 +193,7 @@ class City:
         self.max_batch_ticks = _MAX_BATCH_TICKS if (tick_s * _TIME_GRAIN).is_integer() else 1
         self._stats_start_s = 0.0
         self._ticks = 0
-        self._booked = np.zeros(n, dtype=np.bool_)
+        self._booked_mg = np.zeros(n)  # fuel of each vehicle already in the ledger
         self._policy_cache()
         self.board: ReadingBoard | None = None
         self.loop_boards: dict[str, ReadingBoard] = {}
@@ -298,18 +298,23 @@ class City:
         return int(ticks)
 
     def _book(self, vehicles: npt.NDArray[np.int64], at_s: float | None = None) -> None:
-        """Fuel of finished vehicles into the ledger, per vehicle (at their arrival
-        unless ``at_s`` is given)."""
+        """The fuel ``vehicles`` burned since it was last booked into the ledger, per
+        vehicle (at their arrival unless ``at_s`` is given).
+
+        Booking only what is new keeps the ledger right however often KPIs are read
+        during a run (the browser view reads them at every frame).
+        """
         ledger = self.world.ledger
         veh = self.veh
         density = emissions.FUEL_DENSITY_G_PER_L
         for v in vehicles:
             v = int(v)
-            if self._booked[v]:
+            unbooked_mg = veh.fuel_mg[v] - self._booked_mg[v]
+            if unbooked_mg <= 0:
                 continue
-            self._booked[v] = True
+            self._booked_mg[v] = veh.fuel_mg[v]
             carrier = self.fuel_carrier[veh.vtype[v]]
-            litres = veh.fuel_mg[v] / 1000.0 / density[carrier]
+            litres = unbooked_mg / 1000.0 / density[carrier]
             if litres > 0:
                 at = float(veh.arrive_s[v]) if at_s is None else at_s
                 ledger.use(carrier, litres, at_s=at, entity=f"vehicle{v}", state="driving")
@@ -328,7 +333,7 @@ class City:
             signal.restart()
         self._stats_start_s = float(self.env.now)
         self._ticks = 0
-        self._booked[:] = False
+        self._booked_mg[:] = 0.0
         self.signals.decisions = self.signals.clamped = self.signals.forced = 0
 
     # -- what policies see ----------------------------------------------------------------
@@ -544,7 +549,7 @@ class City:
         now = float(self.env.now)
         done = (veh.state == ARRIVED) & (veh.arrive_s > warm)
         unfinished = (veh.state == DRIVING) | (veh.state == WAITING)
-        # Vehicles still driving burned fuel too: book it now, once.
+        # Vehicles still driving burned fuel too: book what they burned so far.
         self._book(np.flatnonzero(veh.state == DRIVING), now)
         duration = veh.arrive_s[done] - veh.insert_s[done]
         hours = max(now - warm, 1e-9) / 3600.0
