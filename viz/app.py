@@ -40,6 +40,7 @@ def FrameImage(src: str, event_pick: Callable[[dict[str, float]], None]) -> None
 @solara.component_vue(str(VUE / "kpi_chart.vue"))
 def KpiCanvas(
     title: str,
+    labels: list[str],
     chunk: dict[str, Any],
     event_resync: Callable[[dict[str, int]], None],
 ) -> None:
@@ -63,6 +64,7 @@ def KpiChart(controller: Controller, kpi: str, unit: str, version: int) -> None:
 
     KpiCanvas(
         title=f"{kpi} ({unit})" if unit else kpi,
+        labels=list(history.arms) if len(history.arms) > 1 else [],
         chunk={"start": start, "rows": rows, "version": version},
         event_resync=resync,
     )
@@ -92,27 +94,35 @@ def Page() -> None:
 
         return run
 
-    def play(cancel: threading.Event) -> None:
+    def play_loop(cancel: threading.Event) -> None:
         if not playing.value:
             return
-        controller.start_playing()
-        while not cancel.is_set() and not controller.session.done:
+        controller.play()
+        while not cancel.is_set():
             started = time.perf_counter()
             pace_s = None if speed.value == "max" else 1.0 / float(speed.value)
-            if controller.advance(1, pace_s=pace_s):
+            drawn = controller.advance(1, pace_s=pace_s)
+            if drawn is None:
+                break
+            if drawn:
                 redraw()
             if pace_s is not None:
                 cancel.wait(max(0.0, pace_s - (time.perf_counter() - started)))
-        if controller.session.done:
-            playing.value = False
+        playing.value = False
+        redraw()
 
-    solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
+    solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
+
+    def toggle_play() -> None:
+        if playing.value:
+            controller.pause()  # returns once the clock stands still
+        playing.value = not playing.value
 
     def step() -> None:
         controller.step(controller.ticks_per_frame)
 
     def reset() -> None:
-        playing.value = False
+        controller.pause()
         controller.reset(seed.value)
 
     def apply_params() -> None:
@@ -122,15 +132,15 @@ def Page() -> None:
             raise UserError(f"parameters: not JSON ({bad.msg} at line {bad.lineno})") from None
         if not isinstance(params, dict):
             raise UserError("parameters: expected a JSON object of scenario parameters")
-        playing.value = False
+        controller.pause()
         controller.reset(seed.value, params=params)
 
     def choose_policy(policy: str) -> None:
-        playing.value = False
+        controller.pause()
         controller.reset(seed.value, policy=policy)
 
     def choose_compare(policy: str) -> None:
-        playing.value = False
+        controller.pause()
         controller.reset(seed.value, compare=None if policy == NONE else policy)
 
     def pick(point: dict[str, float]) -> None:
@@ -144,7 +154,7 @@ def Page() -> None:
                 solara.Button("Step", on_click=guarded(step), disabled=playing.value)
                 solara.Button(
                     "Pause" if playing.value else "Play",
-                    on_click=lambda: playing.set(not playing.value),
+                    on_click=toggle_play,
                     color="primary",
                 )
                 solara.Button("Reset", on_click=guarded(reset))

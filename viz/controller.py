@@ -25,13 +25,15 @@ from PIL import Image
 
 from twin.core.errors import UserError
 from twin.core.registry import Registry
-from twin.core.run import build_scenario, default_registry
+from twin.core.run import default_registry
 from twin.core.scenario import ScenarioConfig
 from viz.record import Replay
 from viz.session import Session
 
 DRAW_FRACTION = 0.2
 """At most this share of a played run's wall time goes to drawing (issue 6: <= 20%)."""
+FRAME_SIZE_IN = 7.5
+"""Width of one arm's view in the browser (inches at the replay's 80 dpi: 600 px)."""
 PICK_RADIUS_PX = 25.0
 """A click further than this from every machine or intersection selects nothing."""
 
@@ -136,14 +138,30 @@ class Controller:
 
     # -- building -----------------------------------------------------------------
     def _start(self, seed: int) -> None:
-        policies = [self.policy] + ([self.compare_policy] if self.compare_policy else [])
-        params: list[dict[str, Any] | None] = [self.policy_params, None]
-        self.session = Session(self.config, policies, seed, params, source=self.target.source)
+        self.session = self._session(
+            self.config, self.policy, self.compare_policy, self.policy_params, seed
+        )
+        self._show(seed)
+
+    def _session(
+        self,
+        config: ScenarioConfig,
+        policy: str,
+        compare: str | None,
+        policy_params: dict[str, Any] | None,
+        seed: int,
+    ) -> Session:
+        policies = [policy] + ([compare] if compare else [])
+        params: list[dict[str, Any] | None] = [policy_params, None]
+        return Session(config, policies, seed, params, source=self.target.source)
+
+    def _show(self, seed: int) -> None:
         self.seed = seed
-        self.replay = Replay(self.session)
-        self.history = KpiHistory(self.session.headline, tuple(policies))
+        self.replay = Replay(self.session, size_in=FRAME_SIZE_IN)
+        self.history = KpiHistory(self.session.headline, tuple(self.session.policies))
         self.budget = FrameBudget()
         self.frames = 0
+        self.playing = False
         self._draw_cost_s = 0.0
         self._png = b""
         self._draw()
@@ -159,25 +177,27 @@ class Controller:
         """Start again at time zero, changing whatever is given.
 
         ``compare=None`` leaves compare mode, a policy id enters it, ``False`` keeps it.
-        Raises :class:`~twin.core.errors.UserError` (one line) and keeps the running
-        session when the new choice is invalid.
+        Raises :class:`~twin.core.errors.UserError` (one line) when the new choice is
+        invalid, and then leaves the running session as it was.
         """
         with self.lock:
-            old = (self.config, self.policy, self.compare_policy, self.policy_params)
+            config = self.config
             if params is not None:
-                self.config = self.config.model_copy(update={"params": params})
-                build_scenario(self.config, self.registry, "parameters")  # one line if bad
+                config = config.model_copy(update={"params": params})
+            chosen, policy_params = self.policy, self.policy_params
             if policy is not None and policy != self.policy:
-                self.policy, self.policy_params = policy, None
-            if compare is not False:
-                self.compare_policy = compare or None
+                chosen, policy_params = policy, None
+            compare_policy = self.compare_policy if compare is False else (compare or None)
+            seed = self.seed if seed is None else seed
             try:
-                self.replay.close()
-                self._start(self.seed if seed is None else seed)
-            except (UserError, LookupError) as error:
-                self.config, self.policy, self.compare_policy, self.policy_params = old
-                self._start(self.seed)
+                session = self._session(config, chosen, compare_policy, policy_params, seed)
+            except LookupError as error:
                 raise UserError(str(error)) from None
+            self.replay.close()
+            self.config, self.policy, self.compare_policy = config, chosen, compare_policy
+            self.policy_params = policy_params
+            self.session = session
+            self._show(seed)
 
     # -- running ------------------------------------------------------------------
     def step(self, ticks: int = 1) -> None:
@@ -186,26 +206,40 @@ class Controller:
             self.session.step(ticks)
             self._draw()
 
-    def start_playing(self) -> None:
-        """Play measures its own budget: clicks and resets before it do not count."""
+    def play(self) -> None:
+        """Start playing. Play measures its own budget: clicks before it do not count."""
         with self.lock:
+            self.playing = not self.session.done
             self.budget = FrameBudget()
 
-    def advance(self, ticks: int, pace_s: float | None = None) -> bool:
-        """Advance while playing, and draw if that does not slow the run. True if drawn.
+    def pause(self) -> None:
+        """Stop playing; once this returns, the clock stands still."""
+        with self.lock:
+            self.playing = False
+
+    def advance(self, ticks: int, pace_s: float | None = None) -> bool | None:
+        """One step of the play loop: simulate, and draw if that does not slow the run.
 
         Args:
             ticks: display ticks to simulate.
             pace_s: wall seconds the play loop allows these ticks at a chosen speed
                 (``None``: as fast as possible). A frame that fits in the time left
                 over is free; any other must fit the :class:`FrameBudget`.
+
+        Returns:
+            whether a frame was drawn; ``None`` when not playing (paused, or the run
+            reached its horizon), so the loop ends.
         """
         with self.lock:
+            if not self.playing:
+                return None
             start = time.perf_counter()
             self.session.step(ticks)
             simulated_s = time.perf_counter() - start
             self.budget.simulate_s += simulated_s
             spare_s = -math.inf if pace_s is None else pace_s - simulated_s
+            if self.session.done:
+                self.playing = False
             if spare_s >= self._draw_cost_s or self.session.done:
                 self._draw()
                 return True
@@ -249,7 +283,7 @@ class Controller:
             rows = []
             per_arm = [self.session.kpis(a) for a in range(len(self.session.arms))]
             for name in self.session.headline:
-                values = [kpis[name].value if name in kpis else math.nan for kpis in per_arm]
+                values = [float(kpis[name].value) if name in kpis else math.nan for kpis in per_arm]
                 unit = next((kpis[name].unit for kpis in per_arm if name in kpis), "")
                 row: dict[str, Any] = {"kpi": name, "unit": unit, "values": values}
                 if self.session.compare:
