@@ -25,8 +25,10 @@ DAY_S = 86_400.0
 def run_size(scale: int, days: float, seed: int, policy: str, transport: str) -> dict[str, float]:
     """Simulate ``scale`` times the regional network's DCs (and retailers) for ``days``."""
     sites = regional_sites(dcs=REGIONAL_DCS * scale, retailers_per_dc=REGIONAL_RETAILERS_PER_DC)
-    params = {"sites": [site.model_dump(mode="json") for site in sites]}
-    params["transport_policy"] = transport
+    params = {
+        "sites": [site.model_dump(mode="json") for site in sites],
+        "transport_policy": transport,
+    }
     config = ScenarioConfig(
         id="supply/regional-v0", params=params, horizon_s=days * DAY_S, warmup_s=28 * DAY_S
     )

@@ -35,6 +35,7 @@ from twin.supply.observation import (
     ReplenishmentObservation,
     check_replenishment_action,
 )
+from twin.supply.production import CapacityProduction, ProductionModel
 from twin.supply.transport import (
     Fleet,
     Lane,
@@ -66,6 +67,9 @@ class Site:
         self.on_hand = 0 if self.is_supplier else spec.initial_on_hand
         self.raw = 0
         """Raw material at a plant, waiting for capacity."""
+        self.production: ProductionModel | None = None
+        if spec.capacity_units_per_day is not None:
+            self.production = CapacityProduction(spec.capacity_units_per_day)
         self.batches: deque[list[int]] = deque()
         """``[day received, units]`` of stock that spoils, oldest first."""
         if spec.shelf_life_days is not None and self.on_hand:
@@ -266,10 +270,8 @@ class SupplyNetwork:
 
     def _start_of_day(self) -> None:
         for site in self.stocked:
-            if site.is_plant and site.raw:
-                capacity = site.spec.capacity_units_per_day
-                assert capacity is not None
-                made = min(site.raw, math.floor(capacity))
+            if site.production is not None and site.raw:
+                made = min(site.production.produce(self.day, site.raw), site.raw)
                 site.raw -= made
                 site.put(made, self.day)
                 if made:

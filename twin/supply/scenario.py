@@ -85,7 +85,7 @@ def _beer_game_sites() -> list[SiteSpec]:
     # Sterman (1989): four stages ordering weekly, two weeks' delay between stages,
     # 4 cases/week of demand stepping to 8 in week 5, 0.5 per case-week holding and
     # 1.0 per case-week backlog at every stage. Customer demand is Poisson around it.
-    stage = {
+    stage: dict[str, Any] = {
         "review_period_days": 7,
         "lead_time": Deterministic(value=2 * WEEK_S),
         "distance_km": 0.0,
