@@ -1,0 +1,94 @@
+"""What a scaling policy sees at each sync period, and what it may answer."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from twin.core.policy import InvalidActionError
+
+
+class ScalingObservation(NamedTuple):
+    """The cluster at a decision epoch (every ``sync_period_s``).
+
+    A tuple of numbers and tuples, so a policy cannot change what the cluster sees.
+
+    Attributes:
+        now_s: simulated time of the decision.
+        sync_period_s: time between decisions (the metric window).
+        min_nodes: fewest nodes the cluster may run.
+        max_nodes: most nodes the cluster may run.
+        current_nodes: nodes ready or starting (not draining): the current scale.
+        ready_nodes: nodes accepting requests.
+        starting_nodes: nodes launched but still in their cold start.
+        workers_per_node: requests a node serves at once.
+        cold_start_s: launch-to-ready delay of a new node.
+        utilisation: busy share of the ready nodes' workers over the last window (the
+            CPU metric); NaN when no node was ready during the window.
+        queue_lengths: requests waiting at each ready node now.
+        arrival_rates_per_s: arrivals per second of each past window, oldest first
+            (deferred batch work counted when released, not when it arrived).
+        hour_of_day: simulated hour of day, [0, 24).
+        carbon_intensity: grid kg CO2e per kWh now.
+        carbon_forecast: kg CO2e per kWh for this hour and the 23 after it.
+        deferred: batch work held back, oldest first: ``(requests, deadline_s)`` per
+            window it arrived in; the cluster releases it by itself shortly before the
+            deadline.
+    """
+
+    now_s: float
+    sync_period_s: float
+    min_nodes: int
+    max_nodes: int
+    current_nodes: int
+    ready_nodes: int
+    starting_nodes: int
+    workers_per_node: int
+    cold_start_s: float
+    utilisation: float
+    queue_lengths: tuple[int, ...]
+    arrival_rates_per_s: tuple[float, ...]
+    hour_of_day: float
+    carbon_intensity: float
+    carbon_forecast: tuple[float, ...]
+    deferred: tuple[tuple[int, float], ...]
+
+    @property
+    def deferred_requests(self) -> int:
+        """All deferred requests, over every window."""
+        return sum(count for count, _ in self.deferred)
+
+
+class ScalingAction(NamedTuple):
+    """The node count to run, and how much deferred batch work to release now.
+
+    Attributes:
+        desired_nodes: nodes to run (ready plus starting); the cluster launches or
+            drains nodes to reach it.
+        release_deferred: deferred requests to release now, oldest first; ``None``
+            releases all of them (a policy that does not defer).
+    """
+
+    desired_nodes: int
+    release_deferred: int | None = None
+
+
+def check_scaling_action(
+    action: object, obs: ScalingObservation | None, policy_id: str
+) -> ScalingAction:
+    """``action`` if the cluster can carry it out; :class:`InvalidActionError` if not."""
+    if type(action) is not ScalingAction:
+        raise InvalidActionError(policy_id, action, "expected ScalingAction(desired_nodes, ...)")
+    desired = action.desired_nodes
+    if type(desired) is not int:
+        raise InvalidActionError(policy_id, action, "desired_nodes must be an int")
+    if obs is not None and not obs.min_nodes <= desired <= obs.max_nodes:
+        raise InvalidActionError(
+            policy_id,
+            action,
+            f"desired_nodes {desired} outside [min_nodes, max_nodes] = "
+            f"[{obs.min_nodes}, {obs.max_nodes}]",
+        )
+    release = action.release_deferred
+    if release is not None and (type(release) is not int or release < 0):
+        raise InvalidActionError(policy_id, action, "release_deferred must be None or an int >= 0")
+    return action
