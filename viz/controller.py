@@ -122,7 +122,15 @@ class Controller:
     its own while button handlers run in the server's.
     """
 
-    def __init__(self, target: AppTarget, registry: Registry | None = None) -> None:
+    def __init__(
+        self,
+        target: AppTarget,
+        registry: Registry | None = None,
+        *,
+        session: Session | None = None,
+    ) -> None:
+        """Show ``target`` from time zero, or adopt ``session`` (built from ``target``,
+        e.g. already warmed up) as it stands."""
         self.target = target
         self.registry = registry if registry is not None else default_registry()
         self.lock = threading.RLock()
@@ -134,7 +142,11 @@ class Controller:
         self.ticks_per_frame = 1
         self.selected: str | None = None
         self.selected_arm = 0
-        self._start(self.seed)
+        if session is None:
+            self._start(self.seed)
+        else:
+            self.session = session
+            self._show(self.seed)
 
     # -- building -----------------------------------------------------------------
     def _start(self, seed: int) -> None:
