@@ -349,7 +349,10 @@ class Controller:
 
 def _nearest_entity(ax: Any, view: Any, display: np.ndarray) -> str | None:
     layout = view.layout
-    if hasattr(layout, "machine_xy"):
+    if hasattr(layout, "server_xy"):  # a station: any of its servers or its queue's head
+        points = np.vstack([layout.server_xy, layout.queue_xy[:1]])
+        names = ["station"] * len(points)
+    elif hasattr(layout, "machine_xy"):
         points, names = layout.machine_xy, [f"machine:{k}" for k in range(len(layout.machine_xy))]
     else:
         ids = {i.id for i in view.city.signals.intersections}

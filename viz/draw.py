@@ -25,13 +25,20 @@ from viz.views import (
     QUEUE_LEVELS,
     SIGNAL_RGB_TABLE,
     SPEED_LEVELS,
+    STATE_CODE,
+    STATION_SLOT_M,
+    WEAR_LEVELS,
     FactoryFrame,
     FactoryLayout,
+    StationFrame,
+    StationLayout,
     TrafficFrame,
     TrafficLayout,
     domain_of,
     factory_frame,
     factory_layout,
+    station_frame,
+    station_layout,
     traffic_frame,
     traffic_layout,
 )
@@ -174,13 +181,50 @@ class TrafficView:
         self.queues.set(frame.queue_class)
 
 
-DomainView = FactoryView | TrafficView
+STATE_IDLE_RGB = MACHINE_CLASS_RGB[STATE_CODE["idle"] * WEAR_LEVELS]
+STATE_BUSY_RGB = MACHINE_CLASS_RGB[STATE_CODE["busy"] * WEAR_LEVELS]
+"""A station's servers in the factory's idle grey and busy green."""
+
+
+class StationView:
+    """A queueing station on ``ax``: servers busy or idle, the jobs waiting in line."""
+
+    def __init__(self, ax: Axes, station: Any) -> None:
+        self.station = station
+        self.layout: StationLayout = station_layout(station)
+        layout = self.layout
+        # Not to scale: a row of waiting places and a column of servers fill the panel.
+        ax.set_axis_off()
+        if layout.capacity is not None and len(layout.queue_xy):
+            ax.plot(*layout.queue_xy.T, linestyle="none", marker="o", color="0.9", zorder=0)
+        self.servers = ClassMarkers(ax, [STATE_IDLE_RGB, STATE_BUSY_RGB], "s", 18.0, 2)
+        (self.queue,) = ax.plot([], [], linestyle="none", marker="o", color="tab:blue", ms=7)
+        self.count = ax.text(0.02, 0.9, "", fontsize=10, transform=ax.transAxes)
+        spread = float(np.abs(layout.server_xy[:, 1]).max()) + 2.0 * STATION_SLOT_M
+        left = float(layout.queue_xy[:, 0].min()) if len(layout.queue_xy) else -1.0
+        ax.set_xlim(left - STATION_SLOT_M, 2.0 * STATION_SLOT_M)
+        ax.set_ylim(-spread, spread)
+        self.dynamic: list[Artist] = [*self.servers.lines, self.queue, self.count]
+
+    def frame(self) -> StationFrame:
+        return station_frame(self.station, self.layout)
+
+    def update(self, frame: StationFrame) -> None:
+        self.servers.set(self.layout.server_xy, frame.busy.astype(np.int64))
+        self.queue.set_data(frame.queue_drawn[:, 0], frame.queue_drawn[:, 1])
+        self.count.set_text(f"{frame.queue_length} waiting, {frame.rejected} turned away")
+
+
+DomainView = FactoryView | TrafficView | StationView
 
 
 def view_for(ax: Axes, scenario: Any) -> DomainView:
     """The view of a built scenario's world on ``ax`` (``LookupError`` if none)."""
-    if domain_of(scenario) == "factory":
+    domain = domain_of(scenario)
+    if domain == "factory":
         return FactoryView(ax, scenario.plant)
+    if domain == "station":
+        return StationView(ax, scenario.station)
     return TrafficView(ax, scenario.city)
 
 

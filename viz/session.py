@@ -77,6 +77,8 @@ def entity_key(obs: Any) -> str:
         return f"intersection:{obs.intersection_id}"
     if hasattr(obs, "machine"):
         return f"machine:{obs.machine}"
+    if hasattr(obs, "busy_servers"):
+        return "station"
     return "policy"
 
 
@@ -204,8 +206,12 @@ class Session:
             info = _inspect_machine(scenario.plant, int(name))
         elif kind == "intersection":
             info = _inspect_intersection(scenario.city, name)
+        elif kind == "station" and hasattr(scenario, "station"):
+            info = _inspect_station(scenario.station)
         else:
-            raise ValueError(f"unknown entity {entity!r}; use machine:<index> or intersection:<id>")
+            raise ValueError(
+                f"unknown entity {entity!r}; use machine:<index>, intersection:<id> or station"
+            )
         decision = selected.recorder.last.get(entity)
         info["last_decision"] = decision
         return info
@@ -244,6 +250,22 @@ def _inspect_machine(plant: Any, index: int) -> dict[str, Any]:
         ),
         "measured_at_s": board.measured_at_s[first : first + channels].tolist(),
         "failures": machine.failures,
+    }
+
+
+def _inspect_station(station: Any) -> dict[str, Any]:
+    now = station.env.now
+    board = station.sensor_board
+    return {
+        "entity": "station",
+        "queue_length": len(station.jobs.items),
+        "busy_servers": station.params.servers - station.free_servers,
+        "servers": station.params.servers,
+        "capacity": station.params.capacity,
+        "sensed_queue_length": float(board.values[0]) if board is not None else None,
+        "arrived": int(station.arrived.value(now)),
+        "completed": int(station.completed.value(now)),
+        "rejected": int(station.rejected.value(now)),
     }
 
 

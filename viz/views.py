@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from twin.factory.observation import MACHINE_STATES
 from twin.factory.plant import Plant
+from twin.station.station import Station
 from twin.traffic.city import City
 from twin.traffic.kernels import DRIVING, PERMISSIVE, PROTECTED, RED, YELLOW
 
@@ -307,19 +308,75 @@ def traffic_frame(city: City, layout: TrafficLayout) -> TrafficFrame:
     )
 
 
+# -- station -------------------------------------------------------------------------
+
+STATION_SLOT_M = 1.0
+"""Spacing of the drawn servers and waiting places."""
+STATION_QUEUE_DRAWN = 60
+"""Waiting jobs drawn one by one; a longer queue is drawn as this many and counted."""
+
+
+@dataclass(frozen=True)
+class StationLayout:
+    """Server positions (a column) and the places of the queue (a row leading to them)."""
+
+    server_xy: FloatArray  # (servers, 2)
+    queue_xy: FloatArray  # (places drawn, 2), nearest the servers first
+    capacity: int | None
+
+
+@dataclass(frozen=True)
+class StationFrame:
+    """The station at one instant."""
+
+    now_s: float
+    busy: npt.NDArray[np.bool_]  # server -> serving a job
+    queue_length: int
+    queue_drawn: FloatArray  # (min(queue, places), 2) positions of the waiting jobs
+    rejected: int
+
+
+def station_layout(station: Station) -> StationLayout:
+    servers = station.params.servers
+    places = min(station.params.capacity or STATION_QUEUE_DRAWN, STATION_QUEUE_DRAWN)
+    server_xy = np.column_stack(
+        (np.zeros(servers), (np.arange(servers) - (servers - 1) / 2) * STATION_SLOT_M * 1.5)
+    )
+    queue_xy = np.column_stack(
+        (-STATION_SLOT_M * (2 + np.arange(places)), np.zeros(places))
+    ).astype(np.float64)
+    return StationLayout(server_xy, queue_xy, station.params.capacity)
+
+
+def station_frame(station: Station, layout: StationLayout) -> StationFrame:
+    servers = len(layout.server_xy)
+    busy_count = servers - station.free_servers
+    queue = len(station.jobs.items)
+    return StationFrame(
+        now_s=float(station.env.now),
+        busy=np.arange(servers) < busy_count,
+        queue_length=queue,
+        queue_drawn=layout.queue_xy[: min(queue, len(layout.queue_xy))],
+        rejected=int(station.rejected.value(station.env.now)),
+    )
+
+
 # -- which view a scenario has --------------------------------------------------------
 
 
 def domain_of(scenario: Any) -> str:
-    """``"factory"`` or ``"traffic"``: which view draws this scenario's world.
+    """``"factory"``, ``"traffic"`` or ``"station"``: which view draws this world.
 
     Raises:
-        LookupError: the scenario has no view yet (e.g. the station queue).
+        LookupError: the scenario has no view yet.
     """
     if isinstance(getattr(scenario, "plant", None), Plant):
         return "factory"
     if isinstance(getattr(scenario, "city", None), City):
         return "traffic"
+    if isinstance(getattr(scenario, "station", None), Station):
+        return "station"
     raise LookupError(
-        f"scenario {scenario.id!r} has no domain view yet (factory and traffic scenarios do)"
+        f"scenario {scenario.id!r} has no domain view yet "
+        "(factory, traffic and station scenarios do)"
     )

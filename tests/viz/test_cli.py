@@ -58,7 +58,7 @@ def test_compare_mode_records_both_arms_side_by_side(tmp_path):
     ("argv", "message"),
     [
         (["viz", "factory/nope", "--record", "{out}"], "unknown scenario"),
-        (["viz", "station/mmc-v0", "--record", "{out}"], "no domain view"),
+        (["viz", "tests.viz.support:Viewless", "--record", "{out}"], "no domain view"),
         (["viz", "factory/flowline-v0", "--port", "70000"], "a port is 0..65535"),
         (["viz", "factory/nope"], "unknown scenario"),
         (["viz", "traffic/grid4x4-v0", "--compare", "maintenance/predictive-v0"], "acts in"),

@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 
 from twin.core.scenario import ScenarioConfig
 from twin.traffic.kernels import DRIVING
-from viz.draw import FactoryView, TrafficView
+from viz.draw import FactoryView, StationView, TrafficView
 from viz.session import Session
 from viz.views import (
     MACHINE_CLASS_RGB,
@@ -130,3 +130,21 @@ def test_signal_colours_are_the_banks_movement_states(city):
             expected = bank.codes[i][bank.phase[i]]
             np.testing.assert_array_equal(frame.signal_state[movements], expected)
     np.testing.assert_array_equal(frame.approach_queue, c.lanes.halting[view.layout.approach_lanes])
+
+
+def test_a_station_draws_its_busy_servers_and_every_waiting_job():
+    run = session("station/mmc-v0", "admission/admit-all-v0", 40, seed=3)
+    station = run.arms[0].run.scenario.station
+    _, ax = axes()
+    view = StationView(ax, station)
+    frame = view.frame()
+    view.update(frame)
+    busy = station.params.servers - station.free_servers
+    assert frame.busy.sum() == busy
+    assert frame.queue_length == len(station.jobs.items) > 0
+    assert len(view.queue.get_xdata()) == frame.queue_length
+    assert len(view.servers.points(1)) == busy
+    assert view.count.get_text().startswith(f"{frame.queue_length} waiting")
+    info = run.inspect("station")
+    assert info["queue_length"] == frame.queue_length
+    assert info["last_decision"].observation.busy_servers <= station.params.servers
