@@ -15,7 +15,6 @@ the destination's lead time, and carried by trucks when the transport policy shi
 from __future__ import annotations
 
 import math
-import statistics
 from collections import deque
 from collections.abc import Generator
 from typing import Any
@@ -302,9 +301,7 @@ class SupplyNetwork:
 
     def observe(self, site: Site) -> ReplenishmentObservation:
         """What the replenishment policy sees at ``site``'s review."""
-        times = site.lead_times_days
-        mean_lt = statistics.fmean(times) if times else site.planned_lead_time_days
-        std_lt = statistics.stdev(times) if len(times) > 1 else 0.0
+        mean_lt, std_lt = _mean_and_std(site.lead_times_days, site.planned_lead_time_days)
         if site.is_retailer:
             k = site.retailer_index
             price_plan = tuple(self._plan_prices[k]) if self._plan_prices else ()
@@ -614,3 +611,17 @@ class SupplyNetwork:
                 ratio, "1", f"variance of weekly orders of echelon {echelon} / of weekly demand"
             )
         return kpis
+
+
+def _mean_and_std(values: deque[float], default: float) -> tuple[float, float]:
+    """Mean and sample standard deviation of a short series in plain floats (the
+    ``statistics`` module computes exactly, with fractions: a hundred times slower);
+    ``default`` and 0 when it is empty."""
+    n = len(values)
+    if n == 0:
+        return default, 0.0
+    mean = sum(values) / n
+    if n == 1:
+        return mean, 0.0
+    variance = sum((x - mean) ** 2 for x in values) / (n - 1)
+    return mean, math.sqrt(max(variance, 0.0))
