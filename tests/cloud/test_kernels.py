@@ -38,6 +38,7 @@ def batches(draw: st.DrawFn) -> dict:
         "queue_capacity": draw(st.integers(0, 6)),
         "slo_s": rng.uniform(0.5, 10.0, classes),
         "rr_next": draw(st.integers(0, slots - 1)),
+        "slots_used": draw(st.integers(1, slots)),
     }
 
 
@@ -62,7 +63,8 @@ def run_kernel(b: dict) -> dict:
     kernels.route_and_serve(
         b["times"], b["origins"], b["classes"], b["services"], b["ready_s"], b["drain_s"],
         s["free"], s["heap"], s["heap_size"], s["assigned_work"], s["first_start"], s["served"],
-        s["rr_next"], b["least_connections"], b["queue_capacity"], b["slo_s"], s["histogram"],
+        s["rr_next"], b["slots_used"], b["least_connections"], b["queue_capacity"], b["slo_s"],
+        s["histogram"],
         s["latency_sum"], s["violations"], s["assigned"], s["dropped"],
     )  # fmt: skip
     return state
@@ -77,7 +79,8 @@ def test_kernel_equals_the_pure_python_reference(b):
     in_node: list[list[float]] = [[] for _ in range(slots)]
     ref = kernels.route_and_serve_reference(
         b["times"], b["origins"], b["classes"], b["services"], b["ready_s"], b["drain_s"],
-        free, in_node, b["rr_next"], b["least_connections"], b["queue_capacity"], b["slo_s"],
+        free, in_node, b["rr_next"], b["slots_used"], b["least_connections"],
+        b["queue_capacity"], b["slo_s"],
     )  # fmt: skip
     np.testing.assert_array_equal(state["free"], np.array(free))
     assert state["rr_next"][0] == ref["rr_next"]
@@ -102,7 +105,10 @@ def test_kernel_equals_the_pure_python_reference(b):
         on_node = ref["node"] == n
         work = b["services"][on_node].sum()
         np.testing.assert_allclose(state["assigned_work"][n], work, rtol=1e-12, atol=1e-12)
-        # No request starts on a node before it is ready, or arrives after it drained.
+        # No request starts on a node before it is ready, or arrives after it drained;
+        # slots past slots_used get nothing.
+        if n >= b["slots_used"]:
+            assert not on_node.any()
         assert np.all(ref["start"][on_node] >= b["ready_s"][n])
         assert np.all(b["times"][on_node] < b["drain_s"][n])
         first = ref["start"][on_node].min() if on_node.any() else math.inf
@@ -117,7 +123,8 @@ def test_fcfs_per_node_and_queue_capacity_hold(b):
     in_node: list[list[float]] = [[] for _ in range(slots)]
     ref = kernels.route_and_serve_reference(
         b["times"], b["origins"], b["classes"], b["services"], b["ready_s"], b["drain_s"],
-        free, in_node, b["rr_next"], b["least_connections"], b["queue_capacity"], b["slo_s"],
+        free, in_node, b["rr_next"], b["slots_used"], b["least_connections"],
+        b["queue_capacity"], b["slo_s"],
     )  # fmt: skip
     for n in range(slots):
         on_node = np.flatnonzero(ref["node"] == n)

@@ -253,7 +253,7 @@ class Cluster(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
             kernels.route_and_serve(
                 times, origins, classes, services, self.ready_s, self.drain_s, self.free,
                 self.heap, self.heap_size, self.assigned_work, self.first_start, self.served,
-                self.rr_next, self.params.balancer == "least-connections",
+                self.rr_next, self._slots_used(), self.params.balancer == "least-connections",
                 self.params.node.queue_capacity, self.slo_s, self.histogram, self.latency_sum,
                 self.violations, self.assigned, self.dropped,
             )  # fmt: skip
@@ -263,6 +263,13 @@ class Cluster(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
             if node is not None:
                 self.account_node(node, end_s)
         self._book_window(start_s, end_s, book)
+
+    def _slots_used(self) -> int:
+        """One past the highest occupied slot (nodes take the lowest free slot)."""
+        for slot in range(self.slots - 1, -1, -1):
+            if self.nodes[slot] is not None:
+                return slot + 1
+        return 1
 
     def account_node(self, node: Node, until_s: float) -> None:
         """Add ``node``'s time, busy work and energy since it was last accounted."""

@@ -124,6 +124,7 @@ def route_and_serve(
     first_start: FloatArray,
     served: IntArray,
     rr_next: IntArray,
+    slots_used: int,
     least_connections: bool,
     queue_capacity: int,
     slo_s: FloatArray,
@@ -133,8 +134,13 @@ def route_and_serve(
     assigned: IntArray,
     dropped: IntArray,
 ) -> None:
-    """Route and serve requests in arrival order (``times`` non-decreasing); see module."""
-    slots = ready_s.shape[0]
+    """Route and serve requests in arrival order (``times`` non-decreasing); see module.
+
+    Only the first ``slots_used`` slots are looked at (nodes fill the lowest free slots,
+    so the rest are empty): a round robin over hundreds of empty slots would cost more
+    than serving the request.
+    """
+    slots = slots_used
     workers = free.shape[1]
     for i in range(times.shape[0]):
         arrival = times[i]
@@ -149,7 +155,7 @@ def route_and_serve(
                         fewest = heap_size[n]
                         node = n
         else:
-            start_slot = rr_next[0]
+            start_slot = rr_next[0] % slots
             for step in range(slots):
                 n = (start_slot + step) % slots
                 if ready_s[n] <= arrival < drain_s[n]:
@@ -196,6 +202,7 @@ def route_and_serve_reference(
     free: list[list[float]],
     in_node: list[list[float]],
     rr_next: int,
+    slots_used: int,
     least_connections: bool,
     queue_capacity: int,
     slo_s: FloatArray,
@@ -207,8 +214,8 @@ def route_and_serve_reference(
     ``node`` (-1 when dropped), ``start`` and ``end`` (NaN when dropped), the served
     count per node, and the next round-robin slot.
     """
-    slots = len(ready_s)
-    served = [0] * slots
+    slots = slots_used
+    served = [0] * len(ready_s)
     nodes, starts, ends = [], [], []
 
     def accepts(n: int, t: float) -> bool:
@@ -227,7 +234,7 @@ def route_and_serve_reference(
                 complete(n, arrival)
             node = min(candidates, key=lambda n: (len(in_node[n]), n))
         elif candidates:
-            ring = [(rr_next + s) % slots for s in range(slots)]
+            ring = [(rr_next % slots + s) % slots for s in range(slots)]
             node = next(n for n in ring if accepts(n, arrival))
             rr_next = (node + 1) % slots
             complete(node, arrival)
