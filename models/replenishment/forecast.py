@@ -36,8 +36,9 @@ class ForecastDriven(BasePolicy[ReplenishmentObservation, ReplenishmentAction]):
 
     The forecaster (:func:`models.replenishment.forecasting.fit_and_forecast`) is
     refitted at every review on the site's recent history, with the weekday, price and
-    promotion features a retailer knows, and the promotion calendar ahead. Upstream
-    sites forecast the orders they receive with level, trend and weekday alone.
+    promotion features a retailer knows, and the promotion calendar ahead. A site that
+    reviews less often than daily (upstream, where orders arrive at the customers'
+    reviews) forecasts totals per review period with level and trend alone.
     """
 
     id: ClassVar[str] = "replenishment/forecast-v0"
@@ -68,6 +69,7 @@ class ForecastDriven(BasePolicy[ReplenishmentObservation, ReplenishmentAction]):
             window_days=p.window_days,
             ridge=p.ridge,
             trend_damping=p.trend_damping,
+            period_days=obs.review_period_days,
         )
         expected = math.fsum(forecast.daily)
         spread = protection_std(forecast.error_std, expected / days, days, obs.lead_time_std_days)

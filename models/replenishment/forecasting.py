@@ -53,6 +53,7 @@ def fit_and_forecast(
     window_days: int = 56,
     ridge: float = 1.0,
     trend_damping: float = 0.5,
+    period_days: int = 1,
 ) -> Forecast:
     """Fit on the last ``window_days`` of ``demand`` (ending yesterday) and forecast
     ``horizon_days`` from ``today``.
@@ -68,7 +69,13 @@ def fit_and_forecast(
         window_days: how much history to fit on.
         ridge: L2 penalty on every coefficient but the level (keeps short windows sane).
         trend_damping: share of the fitted trend carried into the future.
+        period_days: a site that sees demand once a period (upstream sites see their
+            customers' orders at their reviews) is fitted on period totals, with level
+            and trend alone: the day-to-day pattern of such a stream is the customers'
+            review calendar, not demand. The forecast is spread evenly over the days.
     """
+    if period_days > 1:
+        return _forecast_by_period(demand, horizon_days, period_days, window_days, trend_damping)
     values = np.asarray(demand[-window_days:], dtype=np.float64)
     n = len(values)
     values = np.where(np.isfinite(values), values, 0.0)
@@ -128,3 +135,34 @@ def _regular_price(prices: FloatArray) -> float:
         return 1.0
     values, counts = np.unique(finite, return_counts=True)
     return float(values[int(np.argmax(counts))])
+
+
+def _forecast_by_period(
+    demand: tuple[float, ...],
+    horizon_days: int,
+    period_days: int,
+    window_days: int,
+    trend_damping: float,
+) -> Forecast:
+    """Level and trend fitted on totals of ``period_days`` (the newest ending yesterday),
+    per day; the error of one day is the period's error over ``sqrt(period_days)``."""
+    values = np.asarray(demand[-max(window_days, period_days) :], dtype=np.float64)
+    values = np.where(np.isfinite(values), values, 0.0)
+    buckets = len(values) // period_days
+    if buckets == 0:
+        mean = float(values.mean()) if len(values) else 0.0
+        return Forecast((mean,) * horizon_days, 0.0)
+    totals = values[len(values) - buckets * period_days :].reshape(buckets, period_days).sum(1)
+    if buckets < 3:
+        per_day = float(totals.mean()) / period_days
+        return Forecast((per_day,) * horizon_days, 0.0)
+    age = np.arange(buckets, dtype=np.float64) - buckets  # -buckets .. -1, next bucket is 0
+    x = np.column_stack([np.ones(buckets), age])
+    coef, *_ = np.linalg.lstsq(x, totals, rcond=None)
+    residual = totals - x @ coef
+    error = math.sqrt(float(residual @ residual) / (buckets - 2)) / math.sqrt(period_days)
+    ahead = (np.arange(horizon_days, dtype=np.float64) / period_days) * trend_damping
+    daily = np.maximum(coef[0] + coef[1] * ahead, 0.0) / period_days
+    if not np.all(np.isfinite(daily)):
+        daily = np.full(horizon_days, float(totals.mean()) / period_days)
+    return Forecast(tuple(daily.tolist()), error if math.isfinite(error) else 0.0)

@@ -106,6 +106,17 @@ def test_the_forecaster_learns_the_week_and_the_promotion_lift_from_history_alon
     assert 1.4 < lift < 2.1  # (8 / 10) ** -2.5 = 1.75
 
 
+def test_an_upstream_forecast_is_made_per_review_period_not_per_lumpy_day():
+    # Orders of 70 every seventh day, growing by 7 a week: 10 a day and rising.
+    history = tuple(70.0 + 7.0 * (d // 7) if d % 7 == 6 else 0.0 for d in range(56))
+    forecast = fit_and_forecast(history, 56, 14, period_days=7, trend_damping=1.0)
+    assert forecast.error_std == pytest.approx(0.0, abs=1e-9)
+    assert forecast.daily[0] == pytest.approx((70.0 + 7 * 8) / 7)
+    assert forecast.daily[13] > forecast.daily[0]
+    daily = fit_and_forecast(history, 56, 14)  # the same stream taken day by day
+    assert daily.error_std > 5.0
+
+
 def test_the_forecast_policy_stocks_up_before_a_planned_promotion():
     demand, prices, promoted, _ = weekly_promoted_history(91, seed=3)
     o = obs(
