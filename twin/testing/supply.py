@@ -111,7 +111,11 @@ def replenishment_edge_cases() -> list[ReplenishmentObservation]:
             promotion_plan=(True,) * 28,
         ),
         empty._replace(
-            demand_history=flat, holding_cost_per_unit_day=0.0, order_cost=500.0, on_hand=10**6
+            demand_history=flat,
+            holding_cost_per_unit_day=0.0,
+            order_cost=500.0,
+            on_hand=10**6,
+            inventory_position=10**6,
         ),
     ]
 

@@ -1,0 +1,95 @@
+"""The supply kits: a network that loses stock is caught by check_scenario with the
+command that replays it; actions outside the rules are refused; generated observations
+are consistent."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from twin.core.policy import BasePolicy, InvalidActionError
+from twin.supply.network import SupplyNetwork
+from twin.supply.observation import MAX_ORDER_UNITS, ReplenishmentAction
+from twin.supply.scenario import SingleEchelon
+from twin.testing import CheckFailed, check_scenario, strategies
+from twin.testing.supply import network_invariants
+
+
+class _LeakyNetwork(SupplyNetwork):
+    def _deliver(self, destination: int, units: int, lines: list[Any]) -> None:
+        # The bug: a unit falls off every truck that carries more than one.
+        super()._deliver(destination, units, lines)
+        if units > 1:
+            self.sites[destination].on_hand -= 1
+
+
+class LeakySupply(SingleEchelon):
+    """A store network whose trucks lose a unit per load."""
+
+    id = "tests/leaky-supply-v0"
+
+    def build(self, world, policy):
+        self.network = _LeakyNetwork(world, self.params, policy, self.id)
+
+
+def test_a_network_that_loses_stock_is_caught_with_the_command_that_replays_it():
+    from twin.testing.kits import ScenarioKit
+
+    kit = ScenarioKit(
+        params=lambda: st.just({}),  # the single store: its first load already leaks
+        horizon_s=10 * 86_400.0,
+        invariants=network_invariants,
+        check_period_s=86_400.0,
+    )
+    with pytest.raises(CheckFailed) as caught:
+        check_scenario(
+            "tests.testing.test_supply_kits:LeakySupply",
+            "replenishment/base-stock-v0",
+            kit=kit,
+            max_examples=4,
+        )
+    report = str(caught.value)
+    assert "store: initial 60 + received" in report
+    assert "smallest failing scenario: params" in report
+    assert "reproduce: twin run --scenario tests.testing.test_supply_kits:LeakySupply" in report
+
+
+class OrdersTooMuch(BasePolicy[Any, ReplenishmentAction]):
+    id: ClassVar[str] = "broken/orders-too-much-v0"
+    domain: ClassVar[str] = "supply.replenishment"
+
+    def act(self, obs: Any) -> ReplenishmentAction:
+        return ReplenishmentAction(MAX_ORDER_UNITS + 1)
+
+
+def test_orders_beyond_the_limit_negative_or_not_whole_are_refused():
+    from twin.supply.observation import check_replenishment_action
+
+    for action in (
+        OrdersTooMuch().act(None),
+        ReplenishmentAction(-1),
+        ReplenishmentAction(2.5),  # type: ignore[arg-type]
+        ReplenishmentAction(True),  # type: ignore[arg-type]
+        (5,),
+    ):
+        with pytest.raises(InvalidActionError):
+            check_replenishment_action(action, OrdersTooMuch.id)
+    assert check_replenishment_action(ReplenishmentAction(7), "x") == (7,)
+
+
+@settings(max_examples=30, deadline=None)
+@given(obs=strategies.observations("supply.replenishment"))
+def test_generated_observations_are_consistent(obs):
+    assert obs.inventory_position == obs.on_hand + obs.on_order - obs.backorders
+    assert len(obs.price_history) in (0, len(obs.demand_history))
+    assert len(obs.price_plan) == len(obs.promotion_plan)
+
+
+def test_an_invalid_transport_answer_is_refused():
+    from twin.supply.observation import check_transport_action
+
+    with pytest.raises(InvalidActionError, match="TransportAction"):
+        check_transport_action(True, "broken/v0")
