@@ -148,6 +148,7 @@ class Cluster(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
         """Released batch work spread over the next window: times, origins, classes, work."""
         self.pending_count = 0
         self.rate_history: deque[float] = deque(maxlen=params.rate_history_windows)
+        self._last_obs: ScalingObservation | None = None
 
         self.grid = EmissionFactor(
             carrier="electricity",
