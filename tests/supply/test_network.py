@@ -195,3 +195,5 @@ def test_echelons_and_bullwhip_kpis_follow_the_network_depth():
         "bullwhip_echelon_3",
     }
     assert all(kpis[f"bullwhip_echelon_{e}"].value >= 0 for e in (1, 2, 3))
+    by_echelon = sum(kpis[f"avg_inventory_echelon_{e}_units"].value for e in (1, 2, 3))
+    assert by_echelon == pytest.approx(kpis["avg_inventory_units"].value)

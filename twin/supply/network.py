@@ -223,6 +223,13 @@ class SupplyNetwork:
         self.stockout_cycles = probes.counter("stockout_cycles")
         self.orders_placed = probes.counter("orders_placed")
         self.inventory = probes.level("inventory_units", float(sum(s.stock for s in self.stocked)))
+        self.echelon_inventory = [
+            probes.level(
+                f"inventory_units.echelon_{e}",
+                float(sum(s.stock for s in self.stocked if s.echelon == e)),
+            )
+            for e in range(1, self.echelons + 1)
+        ]
         self.backorder_level = probes.level("backorders_units")
         self.closing_inventory = probes.tally("closing_inventory_units")
         self.order_lead_time = probes.tally("order_lead_time_s")
@@ -481,6 +488,7 @@ class SupplyNetwork:
         prices = self.demand.shelf_price(day).tolist() if self.retailers else []
         promoted = self.demand.promoted(day).tolist() if self.retailers else []
         stock_total = 0
+        by_echelon = [0] * (self.echelons + 1)
         backorders_total = 0
         for site in self.stocked:
             spec = site.spec
@@ -501,6 +509,7 @@ class SupplyNetwork:
                         )
             stock = site.stock
             stock_total += stock
+            by_echelon[site.echelon] += stock
             if spec.holding_cost_per_unit_day and stock:
                 ledger.charge("holding", spec.holding_cost_per_unit_day * stock, entity=site.name)
             backorders = site.backorders
@@ -522,6 +531,8 @@ class SupplyNetwork:
                 site.short_today = 0
             site.demand_today = 0
         self.inventory.set(float(stock_total))
+        for level, stock in zip(self.echelon_inventory, by_echelon[1:], strict=True):
+            level.set(float(stock))
         self.backorder_level.set(float(backorders_total))
         self.closing_inventory.observe(float(stock_total))
         self._order_rows.append(self._orders_today.copy())
@@ -606,6 +617,10 @@ class SupplyNetwork:
                 "mean share of a truck filled (pallets or weight, whichever binds)",
             ),
         }
+        for echelon, level in enumerate(self.echelon_inventory, start=1):
+            kpis[f"avg_inventory_echelon_{echelon}_units"] = KPI(
+                level.mean(), "units", f"time-weighted stock of echelon {echelon}"
+            )
         for echelon, ratio in self.bullwhip().items():
             kpis[f"bullwhip_echelon_{echelon}"] = KPI(
                 ratio, "1", f"variance of weekly orders of echelon {echelon} / of weekly demand"
