@@ -188,9 +188,12 @@ class SupplyParams(ScenarioParams):
             make_policy(
                 _transport_policy_class(self.transport_policy), dict(self.transport_policy_params)
             )
-        except ValueError as error:
-            problem = " ".join(str(error).split())
-            _refuse(("transport_policy_params",), problem, self.transport_policy_params)
+        except ValidationError as error:
+            first = error.errors(include_url=False)[0]
+            where = ("transport_policy_params", *first["loc"])
+            _refuse(where, first["msg"], first.get("input"))
+        except ValueError as error:  # a policy without parameters was given some
+            _refuse(("transport_policy_params",), str(error), self.transport_policy_params)
         return self
 
     @model_validator(mode="after")
