@@ -163,3 +163,18 @@ def test_latency_bins_are_log_spaced_and_clipped():
     assert kernels.latency_bin(1e-5) == 0
     assert kernels.latency_bin(1.0) == 5 * kernels.BINS_PER_DECADE
     assert kernels.latency_bin(1e9) == kernels.LATENCY_BINS - 1
+
+
+def test_histogram_quantiles_are_within_a_bin_of_the_exact_ones():
+    from twin.cloud.scenario import histogram_quantile
+
+    rng = np.random.default_rng(5)
+    latencies = rng.lognormal(-3.0, 1.0, 50_000)
+    histogram = np.bincount(
+        [kernels.latency_bin(x) for x in latencies], minlength=kernels.LATENCY_BINS
+    )
+    width = 10.0 ** (1.0 / kernels.BINS_PER_DECADE)  # one bin, 4.7%
+    for q in (0.5, 0.95, 0.99):
+        exact = np.quantile(latencies, q)
+        assert exact / width < histogram_quantile(histogram, q) < exact * width
+    assert math.isnan(histogram_quantile(np.zeros(kernels.LATENCY_BINS, dtype=np.int64), 0.5))
