@@ -130,3 +130,17 @@ def test_same_seed_same_kpis_and_arrivals_shared_across_policies():
     assert first == pytest.approx(again, nan_ok=True)
     threshold = kpis(config, "scaling/threshold-v0", seed=4)
     assert threshold["requests_arrived"] == first["requests_arrived"]
+
+
+def test_a_warm_up_off_the_sync_period_keeps_requests_conserved_and_in_order():
+    # Warm-up at 1,000 s (not a multiple of 15 s): the window it cuts short is served
+    # then, and released batch work due after it waits for the next window.
+    config = small(4 * 3600.0, 1_000.0)
+    from twin.core.run import prepare_run
+
+    run = prepare_run(config, "scaling/carbon-aware-v0", seed=3)
+    run.world.run(config.horizon_s, config.warmup_s)
+    assert cloud_kit.cloud_invariants(run.scenario, run.world) == []
+    k = {name: kpi.value for name, kpi in run.result(wall_s=0.0).kpis.items()}
+    assert k["node_hours"] > 0
+    assert k["requests_arrived"] > 0

@@ -229,13 +229,19 @@ class Cluster(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
             parts_o.append(times)
             parts_c.append(np.full(times.size, stream.index, dtype=np.int64))
             parts_s.append(services)
+        # Released work due in this window; a window cut short (the end of the warm-up
+        # off an epoch) leaves the rest for the next one, so times never go back.
+        later = []
         for times, origins, classes, services in self.pending:
-            parts_t.append(times)
-            parts_o.append(origins)
-            parts_c.append(classes)
-            parts_s.append(services)
-        self.pending = []
-        self.pending_count = 0
+            due = int(np.searchsorted(times, end_s))
+            parts_t.append(times[:due])
+            parts_o.append(origins[:due])
+            parts_c.append(classes[:due])
+            parts_s.append(services[:due])
+            if due < times.size:
+                later.append((times[due:], origins[due:], classes[due:], services[due:]))
+        self.pending = later
+        self.pending_count = sum(part[0].size for part in later)
         self.arrived_total += arrived
         self.arrived.count += arrived
         times = np.concatenate(parts_t) if parts_t else np.empty(0)
