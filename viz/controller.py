@@ -162,10 +162,11 @@ class Controller:
         compare: str | None,
         policy_params: dict[str, Any] | None,
         seed: int,
+        source: str | None = None,
     ) -> Session:
         policies = [policy] + ([compare] if compare else [])
         params: list[dict[str, Any] | None] = [policy_params, None]
-        return Session(config, policies, seed, params, source=self.target.source)
+        return Session(config, policies, seed, params, source=source or self.target.source)
 
     def _show(self, seed: int) -> None:
         self.seed = seed
@@ -202,7 +203,14 @@ class Controller:
             compare_policy = self.compare_policy if compare is False else (compare or None)
             seed = self.seed if seed is None else seed
             try:
-                session = self._session(config, chosen, compare_policy, policy_params, seed)
+                session = self._session(
+                    config,
+                    chosen,
+                    compare_policy,
+                    policy_params,
+                    seed,
+                    source="parameters" if params is not None else None,
+                )
             except LookupError as error:
                 raise UserError(str(error)) from None
             self.replay.close()
@@ -225,9 +233,12 @@ class Controller:
             self.budget = FrameBudget()
 
     def pause(self) -> None:
-        """Stop playing; once this returns, the clock stands still."""
+        """Stop playing; once this returns, the clock stands still and the frame shows it
+        (a frame the budget skipped is drawn now)."""
         with self.lock:
             self.playing = False
+            if self.history.rows and self.history.rows[-1][0] != self.session.now_s:
+                self._draw()
 
     def advance(self, ticks: int, pace_s: float | None = None) -> bool | None:
         """One step of the play loop: simulate, and draw if that does not slow the run.

@@ -51,6 +51,7 @@ def test_pause_stops_the_clock_and_play_ends_at_the_horizon():
     app.pause()
     assert app.advance(1) is None
     assert app.session.now_s == 60.0
+    assert app.history.rows[-1][0] == 60.0  # the picture shows where it stopped
     app.play()
     while app.advance(1) is not None:
         pass
@@ -86,7 +87,7 @@ def test_a_bad_choice_is_one_line_and_the_running_session_stays():
     app = controller()
     app.step(2)
     running = app.session
-    with pytest.raises(UserError, match=r"grid\.rows"):
+    with pytest.raises(UserError, match=r"^parameters: scenario\.params\.grid\.rows: "):
         app.reset(params={"grid": {"rows": -1}})
     with pytest.raises(UserError, match="acts in domain"):
         app.reset(policy="maintenance/predictive-v0")
