@@ -363,6 +363,10 @@ def _nearest_entity(ax: Any, view: Any, display: np.ndarray) -> str | None:
     if hasattr(layout, "server_xy"):  # a station: any of its servers or its queue's head
         points = np.vstack([layout.server_xy, layout.queue_xy[:1]])
         names = ["station"] * len(points)
+    elif hasattr(layout, "slot_xy"):  # a cluster: any node slot selects the cluster
+        points, names = layout.slot_xy, ["cluster"] * len(layout.slot_xy)
+    elif hasattr(layout, "site_names"):
+        points, names = layout.site_xy, [f"site:{name}" for name in layout.site_names]
     elif hasattr(layout, "machine_xy"):
         points, names = layout.machine_xy, [f"machine:{k}" for k in range(len(layout.machine_xy))]
     else:

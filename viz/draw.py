@@ -28,17 +28,25 @@ from viz.views import (
     STATE_CODE,
     STATION_SLOT_M,
     WEAR_LEVELS,
+    CloudFrame,
+    CloudLayout,
     FactoryFrame,
     FactoryLayout,
     StationFrame,
     StationLayout,
+    SupplyFrame,
+    SupplyLayout,
     TrafficFrame,
     TrafficLayout,
+    cloud_frame,
+    cloud_layout,
     domain_of,
     factory_frame,
     factory_layout,
     station_frame,
     station_layout,
+    supply_frame,
+    supply_layout,
     traffic_frame,
     traffic_layout,
 )
@@ -215,7 +223,88 @@ class StationView:
         self.count.set_text(f"{frame.queue_length} waiting, {frame.rejected} turned away")
 
 
-DomainView = FactoryView | TrafficView | StationView
+STOCK_RGB = [(0.85, 0.10, 0.10), (0.95, 0.65, 0.10), (0.20, 0.65, 0.25), (0.10, 0.35, 0.80)]
+"""Out of stock red, low orange, normal green, overstocked blue (``STOCK_LEVELS``)."""
+
+
+class SupplyView:
+    """A supply network on ``ax``: sites by echelon coloured by stock, trucks on lanes."""
+
+    def __init__(self, ax: Axes, network: Any) -> None:
+        self.network = network
+        self.layout: SupplyLayout = supply_layout(network)
+        layout = self.layout
+        ax.set_axis_off()
+        ax.add_collection(
+            LineCollection(layout.lane_segments, colors="0.85", linewidths=0.8, zorder=0)
+        )
+        size = float(np.clip(80.0 / np.sqrt(max(len(layout.site_xy), 1)), 4.0, 14.0))
+        suppliers = layout.site_xy[layout.supplier]
+        ax.plot(*suppliers.T, linestyle="none", marker="D", ms=size, color="0.55", zorder=2)
+        self.sites = ClassMarkers(ax, STOCK_RGB, "o", size, 2)
+        self.trucks = ClassMarkers(ax, ["0.6", "k"], ">", 0.6 * size, 3)
+        _fit(ax, layout.site_xy)
+        self.dynamic: list[Artist] = [*self.sites.lines, *self.trucks.lines]
+
+    def frame(self) -> SupplyFrame:
+        return supply_frame(self.network, self.layout)
+
+    def update(self, frame: SupplyFrame) -> None:
+        stocked = ~self.layout.supplier
+        self.sites.set(self.layout.site_xy[stocked], frame.stock_class[stocked])
+        self.trucks.set(frame.truck_xy, frame.truck_loaded.astype(np.int64))
+
+
+NODE_RGB = [
+    (0.55, 0.75, 0.95),  # starting: light blue
+    (0.95, 0.65, 0.10),  # draining: orange
+    (0.80, 0.80, 0.80),  # idle: grey
+    (0.60, 0.85, 0.55),  # lightly busy
+    (0.20, 0.65, 0.25),  # busy
+    (0.05, 0.40, 0.10),  # every worker busy
+]
+"""Colours of ``NODE_CLASSES``."""
+
+
+class CloudView:
+    """A cluster on ``ax``: node slots by state and load, queue marks above busy nodes."""
+
+    def __init__(self, ax: Axes, cluster: Any) -> None:
+        self.cluster = cluster
+        self.layout: CloudLayout = cloud_layout(cluster)
+        layout = self.layout
+        ax.set_axis_off()
+        ax.set_aspect("equal")
+        columns = int(layout.slot_xy[:, 0].max()) + 1
+        rows = int(-layout.slot_xy[:, 1].min()) + 1
+        ax.set_xlim(-1.0, columns)
+        ax.set_ylim(-rows, 1.0)
+        # A node fills about 60% of its cell (marker sizes are in points).
+        cell_pt = 72.0 * ax.figure.get_figwidth() / len(ax.figure.axes) / (max(columns, rows) + 1)
+        size = 0.6 * cell_pt
+        ax.plot(*layout.slot_xy.T, linestyle="none", marker="s", ms=size, color="0.95", zorder=0)
+        self.nodes = ClassMarkers(ax, NODE_RGB, "s", size, 2)
+        heat = colormaps["YlOrRd"](np.linspace(0.35, 1.0, 3))
+        self.queues = ClassMarkers(ax, ["none", *heat], "o", 0.35 * size, 3)
+        self.caption = ax.text(0.0, 0.0, "", fontsize=9, transform=ax.transAxes, va="top")
+        self.dynamic: list[Artist] = [*self.nodes.lines, *self.queues.lines, self.caption]
+
+    def frame(self) -> CloudFrame:
+        return cloud_frame(self.cluster, self.layout)
+
+    def update(self, frame: CloudFrame) -> None:
+        shown = frame.node_class >= 0
+        self.nodes.set(self.layout.slot_xy[shown], frame.node_class[shown])
+        above = self.layout.slot_xy + np.array([0.0, 0.3])  # the queue mark sits on top
+        self.queues.set(above, frame.queue_class)
+        counts = np.bincount(frame.node_class[shown], minlength=len(NODE_RGB))
+        self.caption.set_text(
+            f"{counts[2:].sum()} ready, {counts[0]} starting, {counts[1]} draining; "
+            f"{frame.waiting.sum()} queued, {frame.deferred} deferred"
+        )
+
+
+DomainView = FactoryView | TrafficView | StationView | SupplyView | CloudView
 
 
 def view_for(ax: Axes, scenario: Any) -> DomainView:
@@ -225,6 +314,10 @@ def view_for(ax: Axes, scenario: Any) -> DomainView:
         return FactoryView(ax, scenario.plant)
     if domain == "station":
         return StationView(ax, scenario.station)
+    if domain == "supply":
+        return SupplyView(ax, scenario.network)
+    if domain == "cloud":
+        return CloudView(ax, scenario.cluster)
     return TrafficView(ax, scenario.city)
 
 

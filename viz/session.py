@@ -79,6 +79,12 @@ def entity_key(obs: Any) -> str:
         return f"machine:{obs.machine}"
     if hasattr(obs, "busy_servers"):
         return "station"
+    if hasattr(obs, "inventory_position"):
+        return f"site:{obs.site}"
+    if hasattr(obs, "destination") and hasattr(obs, "origin"):
+        return f"lane:{obs.origin}->{obs.destination}"
+    if hasattr(obs, "ready_nodes") or hasattr(obs, "nodes_ready"):
+        return "cluster"
     return "policy"
 
 
@@ -208,9 +214,14 @@ class Session:
             info = _inspect_intersection(scenario.city, name)
         elif kind == "station" and hasattr(scenario, "station"):
             info = _inspect_station(scenario.station)
+        elif kind == "site" and hasattr(scenario, "network"):
+            info = _inspect_site(scenario.network, name)
+        elif kind == "cluster" and hasattr(scenario, "cluster"):
+            info = _inspect_cluster(scenario.cluster)
         else:
             raise ValueError(
-                f"unknown entity {entity!r}; use machine:<index>, intersection:<id> or station"
+                f"unknown entity {entity!r}; use machine:<index>, intersection:<id>, "
+                "station, site:<name> or cluster"
             )
         decision = selected.recorder.last.get(entity)
         info["last_decision"] = decision
@@ -266,6 +277,41 @@ def _inspect_station(station: Any) -> dict[str, Any]:
         "arrived": int(station.arrived.value(now)),
         "completed": int(station.completed.value(now)),
         "rejected": int(station.rejected.value(now)),
+    }
+
+
+def _inspect_site(network: Any, name: str) -> dict[str, Any]:
+    sites = {site.name: site for site in network.sites}
+    if name not in sites:
+        raise ValueError(f"no site {name!r}; e.g. {', '.join(list(sites)[:5])}")
+    site = sites[name]
+    return {
+        "entity": f"site:{name}",
+        "kind": site.kind,
+        "echelon": site.echelon,
+        "source": site.source.name if site.source is not None else None,
+        "on_hand": site.on_hand,
+        "on_order": site.on_order,
+        "backorders": site.backorders,
+        "inventory_position": site.inventory_position,
+        "demand_today": site.demand_today,
+        "short_today": site.short_today,
+        "received": site.received,
+        "shipped": site.shipped,
+    }
+
+
+def _inspect_cluster(cluster: Any) -> dict[str, Any]:
+    now = float(cluster.env.now)
+    states = [node.state for node in cluster.nodes if node is not None]
+    return {
+        "entity": "cluster",
+        "nodes": {state: states.count(state) for state in sorted(set(states))},
+        "busy_workers": int((cluster.free > now).sum()),
+        "workers_per_node": int(cluster.workers),
+        "requests_arrived": int(cluster.arrived_total),
+        "deferred": int(cluster.backlog.size),
+        "recent_rates_per_s": [round(r, 3) for r in list(cluster.rate_history)[-4:]],
     }
 
 

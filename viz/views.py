@@ -18,9 +18,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from twin.cloud.cluster import Cluster
 from twin.factory.observation import MACHINE_STATES
 from twin.factory.plant import Plant
 from twin.station.station import Station
+from twin.supply.network import SupplyNetwork
 from twin.traffic.city import City
 from twin.traffic.kernels import DRIVING, PERMISSIVE, PROTECTED, RED, YELLOW
 
@@ -361,11 +363,155 @@ def station_frame(station: Station, layout: StationLayout) -> StationFrame:
     )
 
 
+# -- supply chain ----------------------------------------------------------------------
+
+STOCK_LEVELS = ("out of stock", "below half its start", "normal", "over twice its start")
+"""Stock classes of a stocking site, by on-hand units against its initial stock."""
+SUPPLY_ECHELON_SPACING = 10.0
+"""Drawn distance between echelons (suppliers left, retailers right); not to scale."""
+
+
+@dataclass(frozen=True)
+class SupplyLayout:
+    """Sites in columns by echelon, and the lanes between them (origin, destination)."""
+
+    site_xy: FloatArray  # (sites, 2)
+    site_names: tuple[str, ...]
+    supplier: npt.NDArray[np.bool_]
+    lane_segments: FloatArray  # (lanes, 2, 2): origin -> destination
+
+
+@dataclass(frozen=True)
+class SupplyFrame:
+    """The network at one instant."""
+
+    now_s: float
+    on_hand: IntArray  # site -> units (0 for suppliers, which are never short)
+    stock_class: IntArray  # site -> index into STOCK_LEVELS; -1 for suppliers
+    truck_xy: FloatArray  # (trucks on the road, 2)
+    truck_loaded: npt.NDArray[np.bool_]
+
+
+def supply_layout(network: SupplyNetwork) -> SupplyLayout:
+    sites = network.sites
+    top = max(site.echelon for site in sites) + 1
+    column = [0 if site.is_supplier else top - site.echelon for site in sites]
+    xy = np.zeros((len(sites), 2))
+    for c in sorted(set(column)):
+        members = [k for k, col in enumerate(column) if col == c]
+        # Order a column by its sources' order, so lanes cross as little as possible.
+        members.sort(key=lambda k: (sites[k].source.index if sites[k].source else -1, k))
+        # Every column spans the same height, whatever its number of sites.
+        step = 2.0 * SUPPLY_ECHELON_SPACING / max(len(members) - 1, 1)
+        for j, k in enumerate(members):
+            xy[k] = (c * SUPPLY_ECHELON_SPACING, (j - (len(members) - 1) / 2) * step)
+    index = {site.name: k for k, site in enumerate(sites)}
+    segments = np.array(
+        [[xy[index[lane.origin]], xy[index[lane.destination]]] for lane in network.lanes]
+    ).reshape(-1, 2, 2)
+    return SupplyLayout(
+        site_xy=xy,
+        site_names=tuple(site.name for site in sites),
+        supplier=np.array([site.is_supplier for site in sites]),
+        lane_segments=segments,
+    )
+
+
+def supply_frame(network: SupplyNetwork, layout: SupplyLayout) -> SupplyFrame:
+    now = float(network.env.now)
+    on_hand = np.array([0 if s.is_supplier else s.on_hand for s in network.sites])
+    start = np.array([max(s.initial, 1) for s in network.sites], dtype=np.float64)
+    ratio = on_hand / start
+    stock_class = np.where(on_hand <= 0, 0, np.where(ratio < 0.5, 1, np.where(ratio > 2, 3, 2)))
+    stock_class[layout.supplier] = -1
+    xy, loaded = [], []
+    for k, lane in enumerate(network.lanes):
+        origin, destination = layout.lane_segments[k]
+        for departed_s, drive_s, full in lane.on_road.values():
+            share = min(max((now - departed_s) / drive_s, 0.0), 1.0) if drive_s > 0 else 1.0
+            start_xy, end_xy = (origin, destination) if full else (destination, origin)
+            xy.append(start_xy + share * (end_xy - start_xy))
+            loaded.append(full)
+    return SupplyFrame(
+        now_s=now,
+        on_hand=on_hand.astype(np.int64),
+        stock_class=stock_class.astype(np.int64),
+        truck_xy=np.array(xy, dtype=np.float64).reshape(-1, 2),
+        truck_loaded=np.array(loaded, dtype=np.bool_),
+    )
+
+
+# -- cloud cluster ---------------------------------------------------------------------
+
+NODE_CLASSES = ("starting", "draining", "idle", "busy < 50%", "busy < 100%", "all busy")
+"""Colour classes of a node slot that holds a node; empty slots are not drawn."""
+NODE_QUEUE_LEVELS = (1, 5, 20)
+"""Waiting requests at which a node's queue mark turns one class hotter."""
+
+
+@dataclass(frozen=True)
+class CloudLayout:
+    """One place per node slot, in a square grid (the cluster's maximum and spares)."""
+
+    slot_xy: FloatArray  # (slots, 2)
+    workers: int
+
+
+@dataclass(frozen=True)
+class CloudFrame:
+    """The cluster at one instant."""
+
+    now_s: float
+    node_class: IntArray  # slot -> index into NODE_CLASSES; -1 for an empty slot
+    busy_workers: IntArray  # slot -> workers serving a request
+    waiting: IntArray  # slot -> requests queued at the node
+    queue_class: IntArray  # slot -> 0 (none) .. len(NODE_QUEUE_LEVELS)
+    deferred: int  # deferrable requests held back by the policy
+
+
+def cloud_layout(cluster: Cluster) -> CloudLayout:
+    columns = math.ceil(math.sqrt(cluster.slots))
+    k = np.arange(cluster.slots)
+    xy = np.column_stack((k % columns, -(k // columns))).astype(np.float64)
+    return CloudLayout(slot_xy=xy, workers=int(cluster.workers))
+
+
+def cloud_frame(cluster: Cluster, layout: CloudLayout) -> CloudFrame:
+    """The cluster now. It serves each sync window's requests lazily, so the window so
+    far is served first (what its KPIs do too; it changes nothing a run ends with)."""
+    cluster.close()
+    now = float(cluster.env.now)
+    busy = (cluster.free > now).sum(axis=1)
+    # Completions not yet popped from a node's heap are done: count only those ahead.
+    in_node = np.array(
+        [(cluster.heap[s, : cluster.heap_size[s]] > now).sum() for s in range(cluster.slots)]
+    )
+    waiting = np.maximum(in_node - busy, 0)
+    node_class = np.full(cluster.slots, -1)
+    for slot, node in enumerate(cluster.nodes):
+        if node is None or node.state == "off":
+            continue
+        if node.state in ("starting", "draining"):
+            node_class[slot] = NODE_CLASSES.index(node.state)
+        else:
+            share = busy[slot] / layout.workers
+            node_class[slot] = 2 if share == 0 else 3 if share < 0.5 else 4 if share < 1 else 5
+    return CloudFrame(
+        now_s=now,
+        node_class=node_class.astype(np.int64),
+        busy_workers=busy.astype(np.int64),
+        waiting=waiting.astype(np.int64),
+        queue_class=np.searchsorted(NODE_QUEUE_LEVELS, waiting, side="right").astype(np.int64),
+        deferred=int(cluster.backlog.size),
+    )
+
+
 # -- which view a scenario has --------------------------------------------------------
 
 
 def domain_of(scenario: Any) -> str:
-    """``"factory"``, ``"traffic"`` or ``"station"``: which view draws this world.
+    """The domain whose view draws this scenario's world: ``"factory"``, ``"traffic"``,
+    ``"station"``, ``"supply"`` or ``"cloud"``.
 
     Raises:
         LookupError: the scenario has no view yet.
@@ -376,7 +522,11 @@ def domain_of(scenario: Any) -> str:
         return "traffic"
     if isinstance(getattr(scenario, "station", None), Station):
         return "station"
+    if isinstance(getattr(scenario, "network", None), SupplyNetwork):
+        return "supply"
+    if isinstance(getattr(scenario, "cluster", None), Cluster):
+        return "cloud"
     raise LookupError(
         f"scenario {scenario.id!r} has no domain view yet "
-        "(factory, traffic and station scenarios do)"
+        "(factory, traffic, station, supply and cloud scenarios do)"
     )

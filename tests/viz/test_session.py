@@ -135,6 +135,8 @@ def test_a_replay_follows_a_reset_session():
         (FLOWLINE, CBM, 600.0),
         ("factory/jobshop-agv-v0", "maintenance/fixed-interval-v0", 600.0),
         ("traffic/grid4x4-v0", "signals/actuated-v0", 60.0),
+        ("supply/beer-game-v0", "replenishment/forecast-v0", 86_400.0),
+        ("cloud/burst-v0", "scaling/hpa-v0", 300.0),
     ],
 )
 def test_reading_kpis_at_every_tick_does_not_change_the_run(scenario_id, policy, tick_s):

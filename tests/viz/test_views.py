@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 
 from twin.core.scenario import ScenarioConfig
 from twin.traffic.kernels import DRIVING
-from viz.draw import FactoryView, StationView, TrafficView
+from viz.draw import CloudView, FactoryView, StationView, SupplyView, TrafficView
 from viz.session import Session
 from viz.views import (
     MACHINE_CLASS_RGB,
@@ -148,3 +148,53 @@ def test_a_station_draws_its_busy_servers_and_every_waiting_job():
     info = run.inspect("station")
     assert info["queue_length"] == frame.queue_length
     assert info["last_decision"].observation.busy_servers <= station.params.servers
+
+
+def test_a_supply_network_colours_sites_by_stock_and_draws_trucks_on_their_lanes():
+    config = ScenarioConfig(id="supply/regional-v0", horizon_s=60 * 86_400.0, tick_s=3 * 3600.0)
+    run = Session(config, ["replenishment/base-stock-v0"], 2)
+    run.step(90)
+    network = run.arms[0].run.scenario.network
+    _, ax = axes()
+    view = SupplyView(ax, network)
+    frame = view.frame()
+    view.update(frame)
+    for k, site in enumerate(network.sites):
+        if site.is_supplier:
+            assert frame.stock_class[k] == -1
+        else:
+            assert frame.on_hand[k] == site.on_hand
+            assert (frame.stock_class[k] == 0) == (site.on_hand <= 0)
+    on_road = sum(len(lane.on_road) for lane in network.lanes)
+    assert on_road > 0
+    assert len(frame.truck_xy) == on_road
+    # Every truck is on the segment of its lane.
+    for xy in frame.truck_xy:
+        a, b = view.layout.lane_segments[:, 0], view.layout.lane_segments[:, 1]
+        t = np.clip(
+            np.einsum("ij,ij->i", xy - a, b - a) / np.einsum("ij,ij->i", b - a, b - a), 0, 1
+        )
+        assert np.min(np.hypot(*(a + t[:, None] * (b - a) - xy).T)) < 1e-9
+    assert (
+        run.inspect("site:dc01")["on_hand"]
+        == network.sites[[s.name for s in network.sites].index("dc01")].on_hand
+    )
+
+
+def test_a_cluster_shows_each_node_by_state_and_its_queue():
+    config = ScenarioConfig(id="cloud/burst-v0", horizon_s=86_400.0, tick_s=300.0)
+    run = Session(config, ["scaling/static-v0"], 3)
+    run.step(110)
+    cluster = run.arms[0].run.scenario.cluster
+    _, ax = axes()
+    view = CloudView(ax, cluster)
+    frame = view.frame()
+    view.update(frame)
+    now = cluster.env.now
+    live = [n for n in cluster.nodes if n is not None and n.state != "off"]
+    assert (frame.node_class >= 0).sum() == len(live)
+    for node in live:
+        assert frame.busy_workers[node.slot] == (cluster.free[node.slot] > now).sum()
+    assert frame.waiting.sum() > 0  # one static node under the burst: a queue
+    assert view.caption.get_text().startswith(f"{len(live)} ready")
+    assert run.inspect("cluster")["deferred"] == frame.deferred

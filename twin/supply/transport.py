@@ -116,6 +116,8 @@ class Lane:
     pending_units: int = 0
     in_flight_units: int = 0
     """Units dispatched and not yet unloaded (waiting for a truck, loading or on the road)."""
+    on_road: dict[int, tuple[float, float, bool]] = field(default_factory=dict)
+    """Truck number -> (departed at, driving seconds, loaded): where a view draws it."""
     _watching: bool = False
 
     def __post_init__(self) -> None:
@@ -218,6 +220,7 @@ class Lane:
         drive_s = self.distance_km / truck.speed_kmh * SECONDS_PER_HOUR
         yield env.timeout(handling_s)
         departed_s = env.now
+        self.on_road[number] = (departed_s, drive_s, True)
         weight_share = kg / truck.capacity_kg
         litres = self.distance_km * (
             truck.fuel_l_per_km_empty
@@ -246,6 +249,8 @@ class Lane:
             entity=entity,
             state="empty",
         )
+        self.on_road[number] = (float(env.now), drive_s, False)
         yield env.timeout(drive_s)
+        del self.on_road[number]
         self.fleet.give_back(number)
         self.fleet.resource.release(request)
