@@ -71,7 +71,7 @@ def small(horizon_s: float, warmup_s: float = 0.0) -> ScenarioConfig:
         id="cloud/diurnal-v0",
         horizon_s=horizon_s,
         warmup_s=warmup_s,
-        params={"classes": cloud_kit._small_classes(4.0), "max_nodes": 12},
+        params={"classes": cloud_kit.small_classes(4.0), "max_nodes": 12},
     )
 
 

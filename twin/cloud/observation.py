@@ -31,8 +31,8 @@ class ScalingObservation(NamedTuple):
         carbon_intensity: grid kg CO2e per kWh now.
         carbon_forecast: kg CO2e per kWh for this hour and the 23 after it.
         deferred: batch work held back, oldest first: ``(requests, deadline_s)`` per
-            window it arrived in; the cluster releases it by itself shortly before the
-            deadline.
+            hour of arrival (the deadline of its oldest request); the cluster releases
+            it by itself ``deadline_guard_s`` before the deadline.
     """
 
     now_s: float

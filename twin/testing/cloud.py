@@ -118,12 +118,13 @@ def _run_config(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
     config = ScenarioConfig(
         id="cloud/diurnal-v0",
         horizon_s=RUN_HORIZON_S,
-        params={"classes": _small_classes(10.0), "max_nodes": 12},
+        params={"classes": small_classes(10.0), "max_nodes": 12},
     )
     return config, None
 
 
-def _small_classes(scale: float) -> list[dict[str, Any]]:
+def small_classes(scale: float) -> list[dict[str, Any]]:
+    """Ingestion, inference and deferrable batch classes at ``scale`` x 14.1 requests/s."""
     return [
         {"name": "ingestion", "rate_per_s": 10.0 * scale, "slo_s": 0.1,
          "service": {"kind": "exponential", "mean": 0.005},
@@ -157,7 +158,7 @@ def cloud_params(draw: st.DrawFn) -> dict[str, Any]:
         for _ in range(draw(st.integers(0, 2)))
     ]  # fmt: skip
     return {
-        "classes": _small_classes(scale),
+        "classes": small_classes(scale),
         "workload": {
             "diurnal_amplitude": draw(st.floats(0.0, 1.0)),
             "peak_hour": draw(st.floats(0.0, 23.0)),
