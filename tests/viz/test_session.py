@@ -151,3 +151,23 @@ def test_reading_kpis_at_every_tick_does_not_change_the_run(scenario_id, policy,
     assert {k: v.value for k, v in watched.kpis().items()} == pytest.approx(
         {k: v.value for k, v in unwatched.kpis().items()}, rel=1e-12, nan_ok=True
     )
+
+
+def test_a_cluster_drawn_and_read_off_its_sync_period_ends_as_an_unwatched_one():
+    # The cluster serves each 15 s window lazily; drawing or reading it mid-window
+    # serves the window so far. Its arrivals are drawn when the window starts, and its
+    # levels stay sampled at the epochs, so looking changes nothing.
+    from viz.record import Replay
+
+    c = config("cloud/burst-v0", horizon_s=40 * 7.0, tick_s=7.0, warmup_s=24.5)
+    watched = Session(c, ["scaling/carbon-aware-v0"], 4)
+    unwatched = Session(c, ["scaling/carbon-aware-v0"], 4)
+    replay = Replay(watched)
+    while not watched.done:
+        watched.step()
+        replay.update()
+        watched.kpis()
+    unwatched.step(40)
+    assert {k: v.value for k, v in watched.kpis().items()} == pytest.approx(
+        {k: v.value for k, v in unwatched.kpis().items()}, rel=1e-12, nan_ok=True
+    )

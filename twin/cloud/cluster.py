@@ -183,6 +183,8 @@ class Cluster(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
             self._launch(ready_at_start=True)
         self._record_levels()
         self.window_start_s = 0.0
+        self._entered_in_window = 0
+        self._draw_window(0.0)
         self.process = world.env.process(self.autoscale())
 
     # -- the autoscaler -------------------------------------------------------------
@@ -194,6 +196,9 @@ class Cluster(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
             now = float(self.env.now)
             if now > self.window_start_s:  # else the warm-up has just closed the window
                 self.serve_window(self.window_start_s, now)
+            self.rate_history.append(self._entered_in_window / period)
+            self._entered_in_window = 0
+            self._draw_window(now)
             action = self.policy.act(self.observe(now))
             if type(action) is not ScalingAction or not (
                 self.params.min_nodes <= action.desired_nodes <= self.params.max_nodes
@@ -206,20 +211,33 @@ class Cluster(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
 
     def close(self, book: bool = True) -> None:
         """Serve the window so far, now: at the end of a run (SimPy stops before the
-        epoch at the horizon) and at the end of the warm-up (``book=False``: the
-        window's energy and cost belong to the warm-up). Calling it again does nothing."""
+        epoch at the horizon), at the end of the warm-up (``book=False``: the window's
+        energy and cost belong to the warm-up), and whenever KPIs or a view read the
+        cluster mid-window. The window's arrivals were drawn at its start, so serving
+        it in parts changes nothing. Calling it again does nothing."""
         now = float(self.env.now)
         if now > self.window_start_s:
             self.serve_window(self.window_start_s, now, book)
             self.window_start_s = now
-            self._record_levels()
+            # The levels (nodes, requests in system) stay sampled at the sync epochs:
+            # a sample taken only because someone looked would change their means.
+
+    def _draw_window(self, start_s: float) -> None:
+        """Draw every class's arrivals of the sync window starting at ``start_s`` at once,
+        so the window is the same random numbers however it is later served in parts."""
+        end_s = start_s + self.params.sync_period_s
+        self._drawn = [stream.window(self.pattern, start_s, end_s) for stream in self.class_streams]
 
     def serve_window(self, start_s: float, end_s: float, book: bool = True) -> None:
-        """Draw, route and serve the arrivals of ``[start_s, end_s)``; account the window."""
+        """Route and serve the arrivals of ``[start_s, end_s)`` (drawn when their sync
+        window began); account the time."""
         parts_t, parts_o, parts_c, parts_s = [], [], [], []
         arrived = 0
-        for stream in self.class_streams:
-            times, services = stream.window(self.pattern, start_s, end_s)
+        for stream, (drawn_times, drawn_services) in zip(
+            self.class_streams, self._drawn, strict=True
+        ):
+            first, last = np.searchsorted(drawn_times, (start_s, end_s))
+            times, services = drawn_times[first:last], drawn_services[first:last]
             arrived += times.size
             if stream.spec.deferrable:
                 assert stream.spec.deadline_s is not None
@@ -265,7 +283,7 @@ class Cluster(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
                 self.violations, self.assigned, self.dropped,
             )  # fmt: skip
         kernels.complete_until(end_s, self.heap, self.heap_size, self.served)
-        self.rate_history.append(entering / (end_s - start_s))
+        self._entered_in_window += entering
         for node in self.nodes:
             if node is not None:
                 self.account_node(node, end_s)
@@ -454,6 +472,9 @@ class Cluster(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
 
     def _restart_statistics(self) -> None:
         self.close(book=False)
+        # The world reset its probes before this hook: the arrivals close() just counted
+        # came before the warm-up's end.
+        self.arrived.reset(float(self.env.now))
         self._baseline = self._tallies()
         self.node_seconds = 0.0
         self.busy_worker_seconds = 0.0
