@@ -224,6 +224,17 @@ def test_manifest_is_pretty_json(report):
     assert '```json\n{\n  "config": {\n    "name": "demo <x>"' in markdown
 
 
+def test_a_zero_width_interval_off_by_rounding_still_draws(tmp_path, monkeypatch):
+    # Paired differences that are all equal: the interval's bounds equal the change
+    # up to rounding, and matplotlib refuses a negative error bar.
+    change = 0.1 + 0.2
+    monkeypatch.setitem(
+        CHANGES, ("condition", "cost_total"), (change, 0.3000000000000001, 0.3, 0.0)
+    )
+    files = write(tmp_path, summary=make_summary(ARMS[:2]), arms=ARMS[:2])
+    assert any("forest" in path.name or "change" in path.name for path in files.figures)
+
+
 def test_empty_timeseries_gives_no_timeseries_figure(tmp_path):
     summary = make_summary(ARMS[:2], kpis=("availability", "cost_energy"))
     files = write(tmp_path, summary=summary, timeseries=pd.DataFrame(), arms=ARMS[:2])

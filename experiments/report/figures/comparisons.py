@@ -102,9 +102,11 @@ def forest(
             ax.errorbar(
                 [stat.change_pct],
                 [y],
+                # Identical paired differences give a zero-width interval whose bounds
+                # may sit a rounding error on the wrong side of the mean.
                 xerr=[
-                    [stat.change_pct - stat.change_low_pct],
-                    [stat.change_high_pct - stat.change_pct],
+                    [max(stat.change_pct - stat.change_low_pct, 0.0)],
+                    [max(stat.change_high_pct - stat.change_pct, 0.0)],
                 ],
                 fmt="o",
                 color=color,
