@@ -7,6 +7,8 @@ Import what you need from here; each name lives in one obvious module:
 - :class:`Ledger` (``ledger.py``): money, energy, fuel and derived CO2e.
 - :class:`Probes` (``probes.py``): counters, tallies, time-weighted levels, sampler.
 - sensors (``sensors.py``): noisy sensors and the edge/compression/latency pipeline.
+- :class:`SensorTraffic` (``ports.py``): a sensor pipeline's message rate, the port by
+  which one domain's sensors load another (the cloud's ingestion).
 - :class:`Policy` (``policy.py``), :class:`Scenario` (``scenario.py``),
   :class:`Registry` (``registry.py``), configs (``config.py``), :func:`simulate` (``run.py``).
 """
@@ -16,6 +18,7 @@ from twin.core.distributions import Deterministic, Distribution, Exponential, Ga
 from twin.core.errors import ConfigError, UserError
 from twin.core.ledger import EmissionFactor, Ledger, PowerMeter
 from twin.core.policy import BasePolicy, InvalidActionError, Policy, PolicyContext, PolicyParams
+from twin.core.ports import SensorTraffic
 from twin.core.probes import Counter, Level, Probes, Sampler, Tally
 from twin.core.registry import Registry
 from twin.core.run import RunResult, simulate
@@ -65,6 +68,7 @@ __all__ = [
     "SensorFeed",
     "SensorModel",
     "SensorSpec",
+    "SensorTraffic",
     "Streams",
     "Tally",
     "UserError",

@@ -79,12 +79,14 @@ def policy_kit(domain: str) -> PolicyKit:
 
 def scenario_kit(scenario_id: str, domain: str) -> ScenarioKit:
     """The kit for a scenario: its own, else its domain's invariants over default params."""
-    from twin.testing import factory, station, traffic
+    from twin.testing import cloud, factory, station, supply, traffic
 
     by_id: dict[str, ScenarioKit] = {
         **station.SCENARIO_KITS,
         **factory.SCENARIO_KITS,
         **traffic.SCENARIO_KITS,
+        **supply.SCENARIO_KITS,
+        **cloud.SCENARIO_KITS,
     }
     if scenario_id in by_id:
         return by_id[scenario_id]
@@ -92,6 +94,8 @@ def scenario_kit(scenario_id: str, domain: str) -> ScenarioKit:
         **station.INVARIANTS,
         **factory.INVARIANTS,
         **traffic.INVARIANTS,
+        **supply.INVARIANTS,
+        **cloud.INVARIANTS,
     }
     if domain in by_domain:
         return ScenarioKit(invariants=by_domain[domain])
@@ -117,7 +121,9 @@ def policy_reference(policy: Policy[Any, Any]) -> str:
 def _policy_kits() -> dict[str, PolicyKit]:
     # Imported here, not at module level, so importing the registry of kits does not
     # import every domain (and their Numba kernels) before one is needed.
-    from twin.testing import factory, station, traffic
+    from twin.testing import cloud, factory, station, supply, traffic
 
     kits = (station.ADMISSION, factory.MAINTENANCE, factory.DISPATCH, traffic.SIGNALS)
+    kits += (supply.REPLENISHMENT, supply.TRANSPORT)
+    kits += (cloud.SCALING,)
     return {kit.domain: kit for kit in kits}
