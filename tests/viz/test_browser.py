@@ -203,8 +203,13 @@ def test_compare_mode_runs_two_policies_in_lock_step_with_their_difference(page)
     page.screenshot(path=ARTIFACTS / "04-compare.png", full_page=True)
 
 
-def test_play_runs_on_until_paused(page):
+def test_play_at_a_chosen_speed_runs_on_until_paused(page):
+    # Two display ticks per second: the run (55 more ticks to its horizon) is still
+    # playing when Pause is clicked, however slow the machine. Flat out it could end
+    # first, and the button would say Play again.
+    page.get_by_role("button", name="2", exact=True).click()
     before = clock_s(page)
+    started = time.monotonic()
     page.get_by_role("button", name="Play").click()
     page.wait_for_function(
         "t => Number(document.querySelector('[data-testid=clock]').dataset.nowS) > t + 600",
@@ -213,6 +218,8 @@ def test_play_runs_on_until_paused(page):
     page.get_by_role("button", name="Pause").click()
     page.wait_for_selector("[data-testid=state]:has-text('paused')")
     paused_at = clock_s(page)
+    # Paced: at most 2 ticks of 120 s per wall second (and one tick of slack).
+    assert paused_at - before <= (2 * (time.monotonic() - started) + 1) * TICK_S
     time.sleep(1.0)
     assert clock_s(page) == paused_at > before
     page.screenshot(path=ARTIFACTS / "05-played.png", full_page=True)
