@@ -173,6 +173,9 @@ def Page() -> None:
                 value=controller.compare_policy or NONE,
                 on_value=lambda p: guarded(lambda: choose_compare(p))(),
             )
+            with solara.Details("Parameters", expand=False):
+                for name, value in controller.scalar_params().items():
+                    ParameterInput(name, value, params_text)
             solara.InputTextArea("Scenario parameters (JSON overrides)", value=params_text)
             solara.Button("Apply parameters", on_click=guarded(apply_params))
             with solara.Details("All parameters (defaults filled in)"):
@@ -188,6 +191,36 @@ def Page() -> None:
                     with solara.Column(style={"width": "360px"}):
                         KpiChart(controller, row["kpi"], row["unit"], version.value)
             solara.HTML(tag="div", unsafe_innerHTML=_inspection_html(controller))
+
+
+@solara.component
+def ParameterInput(name: str, value: bool | int | float, overrides: Any) -> None:
+    """One top-level scenario parameter; a change is written into the JSON overrides,
+    which *Apply parameters* then validates and applies."""
+    current = _overrides(overrides.value).get(name, value)
+
+    def write(new: Any) -> None:
+        if new is None:
+            return
+        edited = _overrides(overrides.value)
+        edited[name] = new
+        overrides.value = json.dumps(edited, indent=1)
+
+    if isinstance(value, bool):
+        solara.Checkbox(label=name, value=bool(current), on_value=write)
+    elif isinstance(value, int):
+        solara.InputInt(name, value=int(current), on_value=write)
+    else:
+        solara.InputFloat(name, value=float(current), on_value=write)
+
+
+def _overrides(text: str) -> dict[str, Any]:
+    """The JSON overrides as a dict; empty while the text is not a JSON object."""
+    try:
+        parsed = json.loads(text or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def guarded_pick(

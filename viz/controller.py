@@ -324,6 +324,15 @@ class Controller:
         scenario = self.session.arms[0].run.scenario
         return dict(scenario.params.model_dump(mode="json"))
 
+    def scalar_params(self) -> dict[str, bool | int | float]:
+        """The scenario's top-level numbers and switches (resolved), for simple inputs;
+        nested parameters are edited as JSON."""
+        return {
+            name: value
+            for name, value in self.resolved_params().items()
+            if isinstance(value, bool | int | float)
+        }
+
     # -- inspecting ---------------------------------------------------------------
     def click(self, x_px: float, y_px: float) -> str | None:
         """Select the machine or intersection nearest a click on the frame image.

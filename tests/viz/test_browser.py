@@ -225,6 +225,33 @@ def test_play_at_a_chosen_speed_runs_on_until_paused(page):
     page.screenshot(path=ARTIFACTS / "05-played.png", full_page=True)
 
 
+def test_a_parameter_input_writes_the_overrides_and_apply_restarts_with_them(page):
+    page.get_by_text("Parameters", exact=True).click()
+    field = page.get_by_label("tick_s")
+    field.fill("0.5")
+    field.press("Enter")
+    area = page.locator("textarea")
+    page.wait_for_function("() => document.querySelector('textarea').value.includes('tick_s')")
+    assert '"tick_s": 0.5' in area.input_value()
+    page.get_by_role("button", name="Apply parameters").click()
+    wait_for_clock(page, 0.0)
+    page.get_by_role("button", name="Step").click()
+    wait_for_clock(page, TICK_S)
+    config = ScenarioConfig(
+        id=SCENARIO,
+        horizon_s=(FRAMES - 1) * TICK_S,
+        tick_s=TICK_S,
+        params={"tick_s": 0.5},
+    )
+    truth = Session(config, ["signals/actuated-v0", "signals/max-pressure-v0"], SEED)
+    truth.step(1)
+    assert_same(shown_kpis(page, 0), truth.headline_kpis(0))
+    # ... and not the run with the default 1 s kernel tick.
+    default = engine(["signals/actuated-v0", "signals/max-pressure-v0"], 1)
+    assert shown_kpis(page, 0)["co2_kg"] != default.headline_kpis(0)["co2_kg"]
+    page.screenshot(path=ARTIFACTS / "06-parameter.png", full_page=True)
+
+
 def test_a_bad_parameter_is_one_line_and_the_run_goes_on(page):
     before = clock_s(page)
     area = page.locator("textarea")
@@ -236,4 +263,4 @@ def test_a_bad_parameter_is_one_line_and_the_run_goes_on(page):
     assert error.inner_text().strip().startswith("parameters: scenario.params.grid.rows")
     assert "\n" not in error.inner_text().strip()
     assert clock_s(page) == before
-    page.screenshot(path=ARTIFACTS / "06-bad-parameter.png", full_page=True)
+    page.screenshot(path=ARTIFACTS / "07-bad-parameter.png", full_page=True)

@@ -129,3 +129,10 @@ def test_history_appends_one_row_per_frame_and_charts_get_only_new_rows():
     history.append(0.0, [{"a": 1.0}, {"a": math.nan}])
     history.append(0.0, [{"a": 5.0}, {"a": 6.0}])  # the same instant again: no new point
     assert history.series("a") == [[0.0, 1.0, None]]
+
+
+def test_scalar_parameters_are_the_top_level_numbers_and_switches():
+    scalars = controller().scalar_params()
+    assert scalars["tick_s"] == 1.0
+    assert scalars["per_intersection_kpis"] is False
+    assert "grid" not in scalars  # nested: edited as JSON
