@@ -1,4 +1,5 @@
-"""Watching runs: domain views, interactive sessions (compare mode) and GIF replays.
+"""Watching runs: the browser app (``twin viz``), domain views of every twin, sessions
+with compare mode, and GIF/MP4 replays.
 
 The top layer: it imports ``twin``, ``models`` and ``experiments``; nothing imports it.
 """
