@@ -24,53 +24,23 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Iterator
 
-import simpy
+from des_overhead import ARRIVAL_RATE, raw_simpy_counted
 
 from twin.core.run import prepare_run
 from twin.core.scenario import ScenarioConfig
-from twin.core.streams import Streams
 
 SEED = 12345
-BLOCK = 4096
 DEFAULT_RATES = {"ingestion": 100.0, "inference": 40.0, "dashboard": 5.0, "batch": 1.0}
 """The default diurnal cluster's weekday mean rates (146 requests/s), scaled below."""
 
 
-def blocks(rng, mean: float) -> Iterator[float]:
-    while True:
-        yield from rng.exponential(mean, BLOCK).tolist()
-
-
 def raw_simpy_mm1(requests: int) -> tuple[float, int, int, float]:
-    """Textbook M/M/1 at 90% load: (wall s, requests served, SimPy events, mean wait)."""
-    streams = Streams(SEED)
-    interarrival = blocks(streams["anchor.arrivals"], 1.0 / 0.9)
-    service = blocks(streams["anchor.service"], 1.0)
-    env = simpy.Environment()
-    server = simpy.Resource(env, capacity=1)
-    waits = [0.0, 0]
-
-    def job(service_s: float):
-        arrived = env.now
-        with server.request() as request:
-            yield request
-            waits[0] += env.now - arrived
-            waits[1] += 1
-            yield env.timeout(service_s)
-
-    def source():
-        while True:
-            yield env.timeout(next(interarrival))
-            env.process(job(next(service)))
-
-    env.process(source())
+    """Textbook M/M/1 at 90% load (``des_overhead``'s anchor): (wall s, requests served,
+    SimPy events scheduled, mean wait)."""
     started = time.perf_counter()
-    env.run(until=requests / 0.9)
-    wall = time.perf_counter() - started
-    scheduled = next(env._eid)  # SimPy numbers every scheduled event; read, not counted
-    return wall, int(waits[1]), scheduled, waits[0] / waits[1]
+    mean_wait, served, scheduled = raw_simpy_counted(requests / ARRIVAL_RATE)
+    return time.perf_counter() - started, served, scheduled, mean_wait
 
 
 def cloud_week(days: float, rate_per_s: float) -> dict[str, float]:
