@@ -10,8 +10,7 @@ interrupted export leaves nothing half-written.
 
 from __future__ import annotations
 
-import os
-import tempfile
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw
 
-from twin.core.files import current_umask
+from twin.core.files import staged
 from viz.draw import DomainView, view_for
 from viz.session import Session
 
@@ -160,13 +159,11 @@ def write_mp4_atomically(images: Iterator[Image.Image], out: Path, fps: float) -
     import imageio_ffmpeg
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".mp4", dir=out.parent)
-    os.close(handle)
     written = 0
-    try:
+    with staged(out) as staging:
         first = next(images)
         writer = imageio_ffmpeg.write_frames(
-            temporary,
+            str(staging),
             first.size,
             fps=fps,
             codec="libx264",
@@ -176,33 +173,21 @@ def write_mp4_atomically(images: Iterator[Image.Image], out: Path, fps: float) -
         )
         writer.send(None)  # start ffmpeg
         try:
-            for image in _chain(first, images):
+            for image in itertools.chain([first], images):
                 writer.send(image.tobytes())
                 written += 1
         finally:
             writer.close()
-        os.chmod(temporary, 0o666 & ~current_umask())
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return written
 
 
-def _chain(first: Image.Image, rest: Iterator[Image.Image]) -> Iterator[Image.Image]:
-    yield first
-    yield from rest
-
-
 def write_gif_atomically(images: list[Image.Image], out: Path, frame_ms: int) -> None:
-    """Write to a temporary file beside ``out`` and rename it into place."""
+    """Write the GIF beside ``out`` and rename it into place."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".gif", dir=out.parent)
-    os.close(handle)
-    try:
-        first, *rest = images
+    first, *rest = images
+    with staged(out) as staging:
         first.save(
-            temporary,
+            staging,
             format="GIF",
             save_all=True,
             append_images=rest,
@@ -210,8 +195,3 @@ def write_gif_atomically(images: list[Image.Image], out: Path, frame_ms: int) ->
             loop=0,
             disposal=1,
         )
-        os.chmod(temporary, 0o666 & ~current_umask())
-        os.replace(temporary, out)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -30,9 +32,22 @@ def write_atomically(path: Path, data: str | bytes) -> None:
 
 def write_parquet_atomically(frame: pd.DataFrame, path: Path) -> None:
     """``frame.to_parquet(path)`` (without the index), atomically."""
-    staging = path.with_name(f".tmp-{path.name}-{os.getpid()}")
-    try:
+    with staged(path) as staging:
         frame.to_parquet(staging, index=False)
+
+
+@contextmanager
+def staged(path: Path) -> Iterator[Path]:
+    """A file beside ``path`` for a writer that wants a path (Pillow, ffmpeg, parquet):
+    renamed onto ``path`` when the block ends, removed if it raises. It ends in
+    ``path``'s own name, so tools that go by the suffix see the right one.
+    """
+    descriptor, name = tempfile.mkstemp(prefix=".tmp-", suffix=f"-{path.name}", dir=path.parent)
+    os.close(descriptor)
+    staging = Path(name)
+    try:
+        yield staging
+        os.chmod(staging, 0o666 & ~current_umask())  # mkstemp makes it private
         os.replace(staging, path)
     except BaseException:
         staging.unlink(missing_ok=True)
