@@ -281,9 +281,15 @@ class Controller:
         # Fast, lossless compression: a frame is sent once and never stored.
         image.save(buffer, format="PNG", compress_level=1)
         self._png = buffer.getvalue()
+        # KPIs are read once per frame (a plant's cost tens of milliseconds): the table
+        # and the charts show them as of the frame.
+        self._kpi_table = self._read_kpi_table()
         self.history.append(
             self.session.now_s,
-            [self.session.headline_kpis(a) for a in range(len(self.session.arms))],
+            [
+                {row["kpi"]: row["values"][arm] for row in self._kpi_table}
+                for arm in range(len(self.session.arms))
+            ],
         )
         self.frames += 1
         self._draw_cost_s = time.perf_counter() - start
@@ -301,7 +307,11 @@ class Controller:
         return int(width), int(height)
 
     def kpi_table(self) -> list[dict[str, Any]]:
-        """One row per headline KPI: unit, each arm's value, and the difference."""
+        """One row per headline KPI as of the latest frame: unit, each arm's value, and
+        the difference."""
+        return self._kpi_table
+
+    def _read_kpi_table(self) -> list[dict[str, Any]]:
         with self.lock:
             rows = []
             per_arm = [self.session.kpis(a) for a in range(len(self.session.arms))]
