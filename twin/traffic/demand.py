@@ -17,6 +17,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +32,50 @@ FloatArray = npt.NDArray[np.float64]
 
 class DemandError(ValueError):
     """Demand that cannot be generated or driven (one line naming what is wrong)."""
+
+
+# How a trip enters the network (SUMO's depart attributes). A value >= 0 is an explicit
+# lane index / position (m, from the start of the first edge) / speed (m/s); a negative
+# value is one of SUMO's keywords below. SUMO's defaults: departLane="first",
+# departPos="base", departSpeed="0".
+DEPART_LANE_FIRST = -1
+DEPART_LANE_RANDOM = -2
+DEPART_LANE_FREE = -3
+DEPART_LANE_ALLOWED = -4
+DEPART_LANE_BEST = -5
+DEPART_LANE_CODES = {
+    "first": DEPART_LANE_FIRST,
+    "random": DEPART_LANE_RANDOM,
+    "free": DEPART_LANE_FREE,
+    "allowed": DEPART_LANE_ALLOWED,
+    "best": DEPART_LANE_BEST,
+}
+DEPART_POS_BASE = -1.0
+DEPART_POS_RANDOM = -2.0
+DEPART_POS_FREE = -3.0
+DEPART_POS_RANDOM_FREE = -4.0
+DEPART_POS_LAST = -5.0
+DEPART_POS_CODES = {
+    "base": DEPART_POS_BASE,
+    "random": DEPART_POS_RANDOM,
+    "free": DEPART_POS_FREE,
+    "random_free": DEPART_POS_RANDOM_FREE,
+    "last": DEPART_POS_LAST,
+}
+DEPART_SPEED_RANDOM = -2.0
+DEPART_SPEED_MAX = -3.0
+DEPART_SPEED_DESIRED = -4.0
+DEPART_SPEED_LIMIT = -5.0
+DEPART_SPEED_AVG = -6.0
+DEPART_SPEED_LAST = -7.0
+DEPART_SPEED_CODES = {
+    "random": DEPART_SPEED_RANDOM,
+    "max": DEPART_SPEED_MAX,
+    "desired": DEPART_SPEED_DESIRED,
+    "speedLimit": DEPART_SPEED_LIMIT,
+    "avg": DEPART_SPEED_AVG,
+    "last": DEPART_SPEED_LAST,
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +93,7 @@ class VehicleType:
         speed_factor_mean, speed_factor_std: each vehicle drives at ``factor x`` the
             speed limit, the factor normal, truncated to [0.2, 2] (SUMO ``speedFactor``).
         emission_class: a class of :mod:`twin.traffic.emissions`.
+        vclass: SUMO's vehicle class (``passenger``, ``truck``, ``bus``, ...).
     """
 
     id: str = "passenger"
@@ -62,6 +108,7 @@ class VehicleType:
     speed_factor_mean: float = 1.0
     speed_factor_std: float = 0.1
     emission_class: str = "PC_G_EU4"
+    vclass: str = "passenger"
 
     def __post_init__(self) -> None:
         positive = ("length_m", "accel_mps2", "decel_mps2", "max_speed_mps", "tau_s")
@@ -217,6 +264,10 @@ class TripTable:
         vtype: index into ``vtypes``.
         route_start: trip ``k`` drives ``route_edges[route_start[k]:route_start[k+1]]``.
         vtypes: the vehicle types.
+        depart_lane, depart_pos_m, depart_speed_mps: how each trip enters (a value or a
+            ``DEPART_*`` keyword code); ``None`` means SUMO's defaults for every trip.
+        skipped: what a reader left out on purpose, by element (e.g. ``{"person": 12}``),
+            for the run's manifest.
     """
 
     depart_s: FloatArray
@@ -224,6 +275,10 @@ class TripTable:
     route_start: IntArray
     route_edges: IntArray
     vtypes: tuple[VehicleType, ...] = field(default=(VehicleType(),))
+    depart_lane: IntArray | None = None
+    depart_pos_m: FloatArray | None = None
+    depart_speed_mps: FloatArray | None = None
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.depart_s)
@@ -277,8 +332,17 @@ class TripTable:
         vtype: IntArray,
         routes: Sequence[IntArray],
         vtypes: Sequence[VehicleType] = (VehicleType(),),
+        *,
+        depart_lane: IntArray | None = None,
+        depart_pos_m: FloatArray | None = None,
+        depart_speed_mps: FloatArray | None = None,
+        skipped: dict[str, int] | None = None,
     ) -> TripTable:
         order = np.argsort(depart_s, kind="stable")
+
+        def ordered(values: npt.NDArray[Any] | None, dtype: type) -> npt.NDArray[Any] | None:
+            return None if values is None else np.asarray(values, dtype=dtype)[order]
+
         lengths = np.array([len(routes[k]) for k in order], dtype=np.int64)
         start = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
         edges = (
@@ -292,6 +356,10 @@ class TripTable:
             route_start=start,
             route_edges=edges,
             vtypes=tuple(vtypes),
+            depart_lane=ordered(depart_lane, np.int64),
+            depart_pos_m=ordered(depart_pos_m, np.float64),
+            depart_speed_mps=ordered(depart_speed_mps, np.float64),
+            skipped=dict(skipped or {}),
         )
 
 
