@@ -66,8 +66,8 @@ KPIS = (
     "time_loss_mean_s",
     "waiting_time_mean_s",
     "depart_delay_mean_s",
-    "vehicle_km",
-    "co2_kg",
+    "trips_vehicle_km",
+    "trips_co2_kg",
 )
 
 
