@@ -8,6 +8,7 @@ package (``sumo.SUMO_HOME``), never through a path on one machine, so ``pip inst
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -49,6 +50,16 @@ def sumo_tool(relative: str) -> Path:
     if not path.is_file():
         raise UserError(f"SUMO tool {relative!r} not found in {path.parent}")
     return path
+
+
+def resco_configs() -> dict[str, Path]:
+    """RESCO's eight benchmark cities (Ault and Sharon 2021), name -> ``.sumocfg``, as the
+    ``sumo-rl`` package ships them in ``sumo_rl/nets/RESCO`` (found without importing it)."""
+    spec = importlib.util.find_spec("sumo_rl")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("RESCO's networks come with sumo-rl: pip install sumo-rl")
+    root = Path(next(iter(spec.submodule_search_locations))) / "nets" / "RESCO"
+    return {path.parent.name: path for path in sorted(root.glob("*/*.sumocfg"))}
 
 
 def run_program(args: Sequence[str | Path], what: str) -> subprocess.CompletedProcess[str]:
