@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import gzip
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
+import sumolib
 
+from tests.traffic.support import Cyclic
 from twin.core.errors import ConfigError
+from twin.core.registry import Registry
+from twin.core.run import RunResult, simulate
+from twin.core.scenario import ScenarioConfig
+from twin.traffic.kernels import PERMISSIVE, PROTECTED, RED, YELLOW
+from twin.traffic.signals import SignalBank
+from twin.traffic.sumo import read_net, read_routes, root_tag
+from twin.traffic.sumo_additional import AdditionalWarning
+from twin.traffic.sumo_scenario import SumoNet
+from twin.traffic.sumo_tools import read_statistics, run_program, sumo_binary
 from twin.traffic.sumocfg import read_sumocfg
 
 RESCO = Path("/tmp/resco")
@@ -128,3 +142,226 @@ def test_resco_configs_parse(name: str) -> None:
     assert config.route_files
     assert all(path.is_file() for path in config.route_files)
     assert config.duration_s == 3600.0
+
+
+# -- a small hand-built network, run by SUMO and by twin ----------------------------------
+
+NODES = """<nodes>
+    <node id="a" x="0" y="0"/>
+    <node id="b" x="300" y="0" type="traffic_light"/>
+    <node id="c" x="600" y="0"/>
+    <node id="d" x="300" y="300"/>
+    <node id="e" x="300" y="-300"/>
+</nodes>"""
+EDGES = """<edges>
+    <edge id="ab" from="a" to="b" numLanes="1" speed="13.89"/>
+    <edge id="bc" from="b" to="c" numLanes="1" speed="13.89"/>
+    <edge id="db" from="d" to="b" numLanes="1" speed="13.89"/>
+    <edge id="be" from="b" to="e" numLanes="1" speed="13.89"/>
+</edges>"""
+# A flow that starts before begin, vehicles before, just before and at begin (SUMO wants
+# a route file sorted by departure).
+ROUTES = """<routes>
+    <vType id="car" sigma="0"/>
+    <route id="south" edges="db be"/>
+    <flow id="f" type="car" begin="3" end="200" period="7" route="south"/>
+    <vehicle id="v0" type="car" depart="10"><route edges="ab bc"/></vehicle>
+    <vehicle id="v1" type="car" depart="49.5"><route edges="ab bc"/></vehicle>
+    <vehicle id="v2" type="car" depart="50"><route edges="ab bc"/></vehicle>
+    <vehicle id="v3" type="car" depart="120"><route edges="ab bc"/></vehicle>
+</routes>"""
+
+
+@pytest.fixture(scope="module")
+def tee(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A signalised T: west-east through ``b``, north-south through ``b`` (SUMO's guessed
+    programme: 42 s green, 3 s yellow per direction, 90 s cycle)."""
+    where = tmp_path_factory.mktemp("tee")
+    (where / "tee.nod.xml").write_text(NODES)
+    (where / "tee.edg.xml").write_text(EDGES)
+    net = where / "tee.net.xml"
+    run_program(
+        [sumo_binary("netconvert"), "-n", where / "tee.nod.xml", "-e", where / "tee.edg.xml",
+         "-o", net, "--no-turnarounds", "true"],
+        "netconvert",
+    )  # fmt: skip
+    (where / "tee.rou.xml").write_text(ROUTES)
+    return net
+
+
+def sumocfg(folder: Path, net: Path, *, begin: float, end: float, extra: str = "") -> Path:
+    return write(
+        folder / "run.sumocfg",
+        f"""<input>
+        <net-file value="{net}"/>
+        <route-files value="{net.with_name("tee.rou.xml")}"/>
+        {extra}
+    </input>
+    <time><begin value="{begin}"/><end value="{end}"/></time>""",
+    )
+
+
+def twin_run(cfg: Path, horizon_s: float, **params: object) -> RunResult:
+    registry = Registry()
+    registry.register_scenario(SumoNet)
+    config = ScenarioConfig(
+        id="traffic/sumo-net-v0", horizon_s=horizon_s, params={"sumocfg": str(cfg), **params}
+    )
+    return simulate(config, "signals/fixed-time-v0", 1, registry=registry)
+
+
+def test_departures_before_begin_are_not_driven(tee: Path, tmp_path: Path) -> None:
+    cfg = sumocfg(tmp_path, tee, begin=50, end=400)
+    stats = tmp_path / "stats.xml"
+    run_program(
+        [sumo_binary("sumo"), "-c", cfg, "--statistic-output", stats,
+         "--no-step-log", "true"],
+        "sumo",
+    )  # fmt: skip
+    sumo = read_statistics(stats)["vehicles"]
+    result = twin_run(cfg, 350)
+    assert result.kpis["trips_completed"].value == int(sumo["inserted"]) == 24
+    assert result.kpis["trips_unfinished"].value == int(sumo["running"]) == 0
+    inputs = result.manifest["scenario_inputs"]
+    # v0, v1 and the flow's departures at 3, 10, ..., 45 s.
+    assert inputs["skipped"] == {"depart before begin": 9}
+    assert (inputs["begin_s"], inputs["end_s"]) == (50.0, 400.0)
+
+
+TLS_ADD = """<additional>
+    <tlLogic id="b" type="static" programID="alt" offset="13">
+        <phase duration="20" state="GGrr"/>
+        <phase duration="4" state="yyrr"/>
+        <phase duration="2" state="rrrr"/>
+        <phase duration="30" state="rrGG"/>
+        <phase duration="4" state="rryy"/>
+    </tlLogic>
+</additional>"""
+
+
+@pytest.mark.parametrize(("programs", "begin"), [((), 1000.0), (("alt",), 1237.0)])
+def test_signals_at_begin_show_what_sumo_shows(
+    tee: Path, tmp_path: Path, programs: tuple[str, ...], begin: float
+) -> None:
+    """SUMO's SaveTLSStates against twin's signal bank, second by second over two
+    cycles from a begin that is no multiple of the cycle, for the net's programme and
+    for an additional programme (which SUMO makes the active one)."""
+    tls = tmp_path / "tls.add.xml"
+    tls.write_text(TLS_ADD)
+    extra = f'<additional-files value="{tls}"/>' if programs else ""
+    cfg = sumocfg(tmp_path, tee, begin=begin, end=begin + 180, extra=extra)
+    states = tmp_path / "states.xml"
+    save = tmp_path / "save.add.xml"
+    save.write_text(f'<additional><timedEvent type="SaveTLSStates" dest="{states}"/></additional>')
+    files = ",".join(str(p) for p in ((tls, save) if programs else (save,)))
+    run_program(
+        [sumo_binary("sumo"), "-c", cfg, "--additional-files", files, "--no-step-log", "true"],
+        "sumo",
+    )  # fmt: skip
+    sumo_states = {
+        round(float(row.time)): row.state
+        for row in sumolib.xml.parse_fast(str(states), "tlsState", ["time", "id", "state"])
+    }
+    scenario = SumoNet(SumoNet.Params(sumocfg=str(cfg)))
+    network = scenario._network()
+    (inter,) = [i for i in network.intersections if i.program is not None]
+    assert inter.program is not None
+    assert len(inter.program.phases) == 2
+    assert inter.program.phases[0].green_s == (20.0 if programs else 42.0)
+    mov_state = np.zeros(len(network.movements), dtype=np.int8)
+    holder: list[SignalBank] = []
+
+    def observe(i: int, now_s: float) -> SimpleNamespace:
+        program = holder[0].intersections[i].program
+        greens = np.array([p.green_s for p in program.phases])
+        return SimpleNamespace(phase=int(holder[0].phase[i]), green_s=greens)
+
+    holder.append(SignalBank(network, mov_state, Cyclic(), observe))  # type: ignore[arg-type]
+    chars = {RED: "r", YELLOW: "y", PERMISSIVE: "g", PROTECTED: "G"}
+    for t in range(180):
+        holder[0].update(float(t))
+        shown = "".join(chars[int(c)] for c in mov_state[holder[0].movements[0]])
+        assert shown == sumo_states[round(begin) + t], t
+
+
+def test_program_id_picks_the_nets_programme_over_the_additional_one(
+    tee: Path, tmp_path: Path
+) -> None:
+    tls = tmp_path / "tls.add.xml"
+    tls.write_text(TLS_ADD)
+    cfg = sumocfg(tmp_path, tee, begin=0, end=100, extra=f'<additional-files value="{tls}"/>')
+    network = SumoNet(SumoNet.Params(sumocfg=str(cfg), program_id="0"))._network()
+    (inter,) = [i for i in network.intersections if i.program is not None]
+    assert inter.program is not None
+    assert [p.green_s for p in inter.program.phases] == [42.0, 42.0]
+
+
+@pytest.mark.parametrize(
+    ("element", "says"),
+    [
+        ('<WAUT id="w" startProg="0" refTime="0"/>', "WAUT 'w': <WAUT>"),
+        ('<busStop id="s" lane="ab_0" startPos="10" endPos="30"/>', "busStop 's': <busStop>"),
+        (
+            '<tlLogic id="b" type="actuated" programID="x"><phase duration="5" state="GGrr"/>'
+            "</tlLogic>",
+            "tlLogic 'b' programID 'x': type 'actuated' is not supported",
+        ),
+        (
+            '<tlLogic id="b" programID="0"><phase duration="5" state="GGrr"/></tlLogic>',
+            "already has programme '0'",
+        ),
+        (
+            '<tlLogic id="nope" programID="1"><phase duration="5" state="GGrr"/></tlLogic>',
+            "no traffic light 'nope'",
+        ),
+    ],
+)
+def test_additional_elements_twin_cannot_run_are_one_line(
+    tee: Path, tmp_path: Path, element: str, says: str
+) -> None:
+    add = tmp_path / "x.add.xml"
+    add.write_text(f"<additional>{element}</additional>")
+    cfg = sumocfg(tmp_path, tee, begin=0, end=100, extra=f'<additional-files value="{add}"/>')
+    with pytest.raises(ConfigError) as info:
+        SumoNet(SumoNet.Params(sumocfg=str(cfg)))._network()
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"{add}: ")
+    assert says in message
+
+
+def test_output_only_elements_are_skipped_with_one_warning(tee: Path, tmp_path: Path) -> None:
+    add = tmp_path / "out.add.xml"
+    add.write_text(
+        '<additional><edgeData id="e" file="e.xml"/><edgeData id="f" file="f.xml"/>'
+        '<laneAreaDetector id="d" lane="ab_0" pos="10" endPos="50" file="d.xml"/></additional>'
+    )
+    cfg = sumocfg(tmp_path, tee, begin=0, end=100, extra=f'<additional-files value="{add}"/>')
+    with pytest.warns(AdditionalWarning) as caught:
+        scenario = SumoNet(SumoNet.Params(sumocfg=str(cfg)))
+    assert len(caught) == 1
+    assert str(caught[0].message) == (
+        f"{add}: skipped 2 <edgeData>, 1 <laneAreaDetector>: they only write SUMO output"
+    )
+    assert scenario.skipped == {"edgeData": 2, "laneAreaDetector": 1}
+
+
+def test_sumocfg_or_files_not_both(tee: Path, tmp_path: Path) -> None:
+    cfg = sumocfg(tmp_path, tee, begin=0, end=100)
+    with pytest.raises(ValueError, match="either sumocfg or net_file"):
+        SumoNet.Params(sumocfg=str(cfg), net_file=str(tee))
+    with pytest.raises(ValueError, match="step-length"):
+        SumoNet.Params(sumocfg=str(cfg), tick_s=0.5)
+
+
+def test_gzipped_network_and_routes_read(tee: Path, tmp_path: Path) -> None:
+    net_gz = tmp_path / "tee.net.xml.gz"
+    net_gz.write_bytes(gzip.compress(tee.read_bytes()))
+    routes_gz = tmp_path / "tee.rou.xml.gz"
+    routes_gz.write_bytes(gzip.compress(ROUTES.encode()))
+    assert root_tag(net_gz, ("net",), "SUMO network") == "net"
+    plain, packed = read_net(tee), read_net(net_gz)
+    assert packed.name == plain.name == "tee"
+    assert [e.id for e in packed.edges] == [e.id for e in plain.edges]
+    trips = read_routes(packed, routes_gz, end_s=300)
+    assert len(trips) == len(read_routes(plain, tee.with_name("tee.rou.xml"), end_s=300))
