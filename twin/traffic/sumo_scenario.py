@@ -62,11 +62,12 @@ from twin.core.sensors import SensorConfig
 from twin.core.world import World
 from twin.traffic.city import City
 from twin.traffic.demand import TripTable
-from twin.traffic.detectors import LoopDetectorConfig
+from twin.traffic.detectors import Clock, LoopDetectorConfig
+from twin.traffic.loops import LoopBank, loop_state
 from twin.traffic.network import Network
 from twin.traffic.scenario import GridCity, TrafficParams
-from twin.traffic.sumo import read_net, read_routes, root_tag
-from twin.traffic.sumo_additional import read_additional
+from twin.traffic.sumo import VEHICLE_CLASS, read_net, read_routes, root_tag
+from twin.traffic.sumo_additional import InductionLoop, read_additional
 from twin.traffic.sumocfg import SumoConfig, read_sumocfg
 
 
@@ -200,6 +201,14 @@ class SumoNet(Scenario[SumoNetParams]):
         trips = in_window(trips, config.begin_s, config.end_s)
         for what, n in trips.skipped.items():
             self.skipped[what] = self.skipped.get(what, 0) + n
+        loops = self.additional.loops
+        lanes = _loop_lanes(config.net_file, network, loops)
+        state = loop_state(
+            [lane for lane, _ in lanes],
+            [pos for _, pos in lanes],
+            network.compile().total_lanes,
+            len(trips),
+        )
         self.city = City(
             world,
             network,
@@ -209,10 +218,32 @@ class SumoNet(Scenario[SumoNetParams]):
             sensors=self.params.detectors,
             loop_detectors=self.params.loop_detectors,
             per_intersection_kpis=self.params.per_intersection_kpis,
+            loops=state,
         )
+        self.loops = LoopBank(
+            [loop.id for loop in loops],
+            [lane for lane, _ in lanes],
+            [loop.period_s for loop in loops],
+            state,
+            offset_s=config.begin_s,
+        )
+        clock = Clock(world.env)
+        for period in sorted({loop.period_s for loop in loops}):
+            world.env.process(self.loops.process(world.env, period, clock))
 
     def kpis(self, world: World) -> dict[str, KPI]:
-        return self.city.kpis()
+        kpis = self.city.kpis()
+        for loop_id, (count, speed, occupancy) in self.loops.totals(float(world.env.now)).items():
+            kpis[f"loop.{loop_id}.count"] = KPI(
+                float(count), "veh", "e1 nVehContrib summed over the run"
+            )
+            kpis[f"loop.{loop_id}.speed_mps"] = KPI(
+                speed, "m/s", "e1 speed: mean over the vehicles counted"
+            )
+            kpis[f"loop.{loop_id}.occupancy_pct"] = KPI(
+                occupancy, "%", "e1 occupancy: time-mean over the run"
+            )
+        return kpis
 
     def manifest(self) -> dict[str, Any]:
         config = self.config
@@ -226,6 +257,49 @@ class SumoNet(Scenario[SumoNetParams]):
             "ignored_options": list(config.ignored),
             "skipped": dict(sorted(self.skipped.items())),
         }
+
+
+def _loop_lanes(
+    net_file: Path, network: Network, loops: list[InductionLoop]
+) -> list[tuple[int, float]]:
+    """Kernel lane and position of every SUMO induction loop (SUMO lane ids resolved
+    over the car lanes twin imports; a negative ``pos`` counts from the lane's end)."""
+    if not loops:
+        return []
+    import sumolib  # optional dependency, present: the network was read with it
+
+    net = sumolib.net.readNet(str(net_file))
+    out = []
+    for loop in loops:
+        where = f"inductionLoop {loop.id!r}"
+        try:
+            lane = net.getLane(loop.lane)
+        except KeyError:
+            raise ConfigError(
+                loop.source, where, f"lane {loop.lane!r} is not a lane of {net_file}"
+            ) from None
+        edge = lane.getEdge()
+        car_lanes = [x.getID() for x in edge.getLanes() if x.allows(VEHICLE_CLASS)]
+        try:
+            e = network.edge_index(edge.getID())
+            k = car_lanes.index(loop.lane)
+        except (KeyError, ValueError):
+            raise ConfigError(
+                loop.source, where, f"lane {loop.lane!r} is not a car lane twin drives"
+            ) from None
+        length = float(lane.getLength())
+        pos = loop.pos_m + length if loop.pos_m < 0 else loop.pos_m
+        if not 0 <= pos <= length:
+            if not loop.friendly_pos:
+                raise ConfigError(
+                    loop.source,
+                    where,
+                    f"pos {loop.pos_m} is off lane {loop.lane!r} (length {length:.2f} m); "
+                    'set friendlyPos="true" to move it onto the lane',
+                )
+            pos = min(max(pos, 0.0), length)
+        out.append((network.lane(e, k), pos))
+    return out
 
 
 def _config_of(params: SumoNetParams) -> SumoConfig:
