@@ -440,3 +440,23 @@ def test_induction_loops_count_what_sumos_e1_detectors_count(tmp_path: Path) -> 
             assert speed == -1.0
     kpis = scenario.kpis(run.world)
     assert kpis["loop.mid.count"].value == sum(r[2] for r in sumo if r[1] == "mid") == 75
+
+
+def test_the_step_length_is_the_tick(tee: Path, tmp_path: Path) -> None:
+    cfg = sumocfg(tmp_path, tee, begin=0, end=100, extra="")
+    cfg.write_text(
+        cfg.read_text().replace("</configuration>", '<step-length value="0.5"/>\n</configuration>')
+    )
+    scenario = SumoNet(SumoNet.Params(sumocfg=str(cfg)))
+    assert scenario.policy_info()["tick_s"] == 0.5
+    assert scenario.config.step_length_s == 0.5
+
+
+def test_a_loop_without_period_reports_the_whole_run(tee: Path, tmp_path: Path) -> None:
+    add = tmp_path / "loop.add.xml"
+    add.write_text('<additional><inductionLoop id="w" lane="ab_0" pos="50" file="x"/></additional>')
+    cfg = sumocfg(tmp_path, tee, begin=50, end=400, extra=f'<additional-files value="{add}"/>')
+    result = twin_run(cfg, 350)
+    # v2 and v3 drive ab (the flow drives db): both pass the loop.
+    assert result.kpis["loop.w.count"].value == 2
+    assert result.kpis["loop.w.speed_mps"].value > 0

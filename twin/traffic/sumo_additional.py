@@ -95,7 +95,8 @@ class InductionLoop:
         pos_m: position on the lane from its start (a negative ``pos`` in the file
             counts from the lane's end, as SUMO reads it; resolved by the reader
             that knows the lane's length).
-        period_s: aggregation interval of SUMO's ``<interval>`` output.
+        period_s: aggregation interval of SUMO's ``<interval>`` output (``inf``:
+            SUMO's default, one interval for the whole run).
         file: the file SUMO would write (relative to the additional file's folder).
     """
 
@@ -230,11 +231,14 @@ def _loop(a: Any, where: str, source: str) -> InductionLoop:
         if key not in attrib:
             raise ConfigError(source, where, f"needs {key}=")
     pos = _number(attrib, "pos", where, source)
-    period = _number(attrib, "period", where, source) if "period" in attrib else 900.0
+    # SUMO's default period is the whole run (NLHandler::addE1Detector: SUMOTime_MAX_PERIOD).
+    period = _number(attrib, "period", where, source) if "period" in attrib else math.inf
     if "freq" in attrib and "period" not in attrib:
         period = _number(attrib, "freq", where, source)
-    if not (math.isfinite(period) and period > 0):
+    if not period > 0:
         raise ConfigError(source, where, f"period must be > 0 s, got {period}")
+    if float(attrib.get("length", "0") or 0) != 0:
+        raise ConfigError(source, where, "length= is not supported: twin's loops are points")
     if attrib.get("vTypes") or attrib.get("nextEdges") or attrib.get("detectPersons"):
         raise ConfigError(source, where, "vTypes=, nextEdges= and detectPersons= are not supported")
     friendly = attrib.get("friendlyPos", "false").lower() in ("true", "1", "yes", "on")

@@ -228,7 +228,7 @@ class SumoNet(Scenario[SumoNetParams]):
             offset_s=config.begin_s,
         )
         clock = Clock(world.env)
-        for period in sorted({loop.period_s for loop in loops}):
+        for period in sorted({loop.period_s for loop in loops if math.isfinite(loop.period_s)}):
             world.env.process(self.loops.process(world.env, period, clock))
 
     def kpis(self, world: World) -> dict[str, KPI]:
