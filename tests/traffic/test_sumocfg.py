@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import sumolib
 
+from tests.test_cli import twin_here
 from tests.traffic.support import Cyclic
 from twin.core.errors import ConfigError
 from twin.core.registry import Registry
@@ -450,6 +451,7 @@ def test_the_step_length_is_the_tick(tee: Path, tmp_path: Path) -> None:
     scenario = SumoNet(SumoNet.Params(sumocfg=str(cfg)))
     assert scenario.policy_info()["tick_s"] == 0.5
     assert scenario.config.step_length_s == 0.5
+    assert scenario.default_horizon_s() == 100.0
 
 
 def test_a_loop_without_period_reports_the_whole_run(tee: Path, tmp_path: Path) -> None:
@@ -460,3 +462,24 @@ def test_a_loop_without_period_reports_the_whole_run(tee: Path, tmp_path: Path) 
     # v2 and v3 drive ab (the flow drives db): both pass the loop.
     assert result.kpis["loop.w.count"].value == 2
     assert result.kpis["loop.w.speed_mps"].value > 0
+
+
+def test_the_command_line_reports_a_refused_option_in_one_line(
+    tee: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = sumocfg(tmp_path, tee, begin=0, end=100, extra="")
+    cfg.write_text(
+        cfg.read_text().replace(
+            "</configuration>", '<lateral-resolution value="0.8"/>\n</configuration>'
+        )
+    )
+    run = tmp_path / "run.toml"
+    run.write_text(
+        f'[scenario]\nid = "traffic/sumo-net-v0"\nhorizon_s = 100\n\n'
+        f'[scenario.params]\nsumocfg = "{cfg}"\n'
+    )
+    done = twin_here(capsys, monkeypatch, "validate", str(run), cwd=tmp_path)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"twin: {run}: scenario.params.sumocfg: ")
+    assert f"{cfg}: lateral-resolution: '0.8' is not supported: twin has no sublane model" in line

@@ -175,6 +175,15 @@ class SumoNet(Scenario[SumoNetParams]):
         self.additional = read_additional(self.config.additional_files)
         self.skipped: dict[str, int] = dict(self.additional.skipped)
 
+    def default_horizon_s(self) -> float | None:
+        """The horizon the SUMO configuration defines: ``end - begin`` (None: no end).
+
+        Not yet read by the runner: ``ScenarioConfig.horizon_s`` is still required;
+        give it this value.
+        """
+        duration = self.config.duration_s
+        return duration if math.isfinite(duration) else None
+
     def policy_info(self) -> dict[str, Any]:
         network = self._network()
         return {
