@@ -38,6 +38,7 @@ from twin.traffic.kernels import (
     VTypes,
     run_ticks,
 )
+from twin.traffic.loops import LoopState, no_loops
 from twin.traffic.network import Network
 from twin.traffic.observation import SignalObservation
 from twin.traffic.signals import EPS_S, SignalBank
@@ -67,6 +68,8 @@ class City:
         loop_detectors: the stop-line and upstream induction loops seen by policies
             (``None``: none; ``sensed_count``, ``sensed_occupancy`` and
             ``sensed_speed_mps`` are NaN).
+        loops: induction loops placed by the user (:func:`twin.traffic.loops.loop_state`,
+            sized for this network and these trips), counted by the kernel.
     """
 
     _obs_snapshot: tuple[float, tuple[npt.NDArray[np.float64], ...]] | None
@@ -82,6 +85,7 @@ class City:
         sensors: SensorConfig | None = None,
         per_intersection_kpis: bool = False,
         loop_detectors: LoopDetectorConfig | None = None,
+        loops: LoopState | None = None,
     ) -> None:
         self.world = world
         self.env: simpy.Environment = world.env
@@ -127,6 +131,7 @@ class City:
             det_occupied=np.zeros((n_all, 2), dtype=np.int64),
             det_last_s=np.full((n_all, 2), -math.inf),
             edge_blocked=np.zeros(len(network.edges), dtype=np.bool_),
+            **_loop_fields(no_loops(n_all) if loops is None else loops),
         )
         vtypes = trips.vtypes
         self.vt = VTypes(
@@ -658,3 +663,8 @@ class _QueueSignal:
 
     def __call__(self) -> npt.NDArray[np.float64]:
         return self.lanes.halting[: self.n].astype(np.float64)
+
+
+def _loop_fields(loops: LoopState) -> dict[str, Any]:
+    """A loop state as the kernel's ``Lanes`` fields (``loop_start``, ...)."""
+    return {f"loop_{name}": value for name, value in loops._asdict().items()}
