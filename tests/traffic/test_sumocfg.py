@@ -483,3 +483,39 @@ def test_the_command_line_reports_a_refused_option_in_one_line(
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"twin: {run}: scenario.params.sumocfg: ")
     assert f"{cfg}: lateral-resolution: '0.8' is not supported: twin has no sublane model" in line
+
+
+def test_a_typical_hand_written_config_loads(tmp_path: Path) -> None:
+    """Options seen in real configurations: processing, routing, report, GUI, output."""
+    cfg = write(
+        tmp_path / "city.sumocfg",
+        """<input><net-file value="city.net.xml.gz"/><route-files value="a.rou.xml,b.rou.xml"/>
+    </input>
+    <time><begin value="0"/><end value="7200"/><step-length value="1"/></time>
+    <processing>
+        <ignore-route-errors value="true"/>
+        <time-to-teleport value="300"/>
+        <time-to-teleport.highways value="0"/>
+        <collision.action value="warn"/>
+        <step-method.ballistic value="false"/>
+        <waiting-time-memory value="100"/>
+        <routing-algorithm value="dijkstra"/>
+    </processing>
+    <routing><device.rerouting.adaptation-steps value="18"/></routing>
+    <report><verbose value="true"/><no-step-log value="true"/>
+        <duration-log.statistics value="true"/></report>
+    <output><summary-output value="summary.xml"/><tripinfo-output value="trips.xml"/>
+        <tripinfo-output.write-unfinished value="true"/><fcd-output.geo value="true"/>
+        <statistic-output value="stats.xml"/></output>
+    <emissions><device.emissions.probability value="1"/></emissions>
+    <random_number><random value="false"/><seed value="23423"/></random_number>
+    <gui_only><gui-settings-file value="view.xml"/><start value="true"/></gui_only>""",
+    )
+    config = read_sumocfg(cfg)
+    assert config.time_to_teleport_s == 300.0
+    assert config.end_s == 7200.0
+    why = dict(entry.split(": ", 1) for entry in config.ignored)
+    assert why["seed"].startswith("SUMO's random numbers cannot be reproduced")
+    assert why["collision.action"] == "twin's vehicles never collide"
+    assert why["device.rerouting.adaptation-steps"].startswith("tunes rerouting")
+    assert why["summary-output"] == "output, log, GUI or client setting"
