@@ -240,15 +240,22 @@ TLS_ADD = """<additional>
 </additional>"""
 
 
-@pytest.mark.parametrize(("programs", "begin"), [((), 1000.0), (("alt",), 1237.0)])
+OFFSET_ADD = '<additional><tlLogic id="b" programID="0" offset="17"/></additional>'
+
+
+@pytest.mark.parametrize(
+    ("programs", "begin"),
+    [((), 1000.0), (("alt",), 1237.0), (("offset",), 1000.0)],
+)
 def test_signals_at_begin_show_what_sumo_shows(
     tee: Path, tmp_path: Path, programs: tuple[str, ...], begin: float
 ) -> None:
     """SUMO's SaveTLSStates against twin's signal bank, second by second over two
-    cycles from a begin that is no multiple of the cycle, for the net's programme and
-    for an additional programme (which SUMO makes the active one)."""
+    cycles from a begin that is no multiple of the cycle, for the net's programme, for
+    an additional programme (which SUMO makes the active one) and for an additional
+    offset-only programme (which moves the net's)."""
     tls = tmp_path / "tls.add.xml"
-    tls.write_text(TLS_ADD)
+    tls.write_text(OFFSET_ADD if programs == ("offset",) else TLS_ADD)
     extra = f'<additional-files value="{tls}"/>' if programs else ""
     cfg = sumocfg(tmp_path, tee, begin=begin, end=begin + 180, extra=extra)
     states = tmp_path / "states.xml"
@@ -268,7 +275,7 @@ def test_signals_at_begin_show_what_sumo_shows(
     (inter,) = [i for i in network.intersections if i.program is not None]
     assert inter.program is not None
     assert len(inter.program.phases) == 2
-    assert inter.program.phases[0].green_s == (20.0 if programs else 42.0)
+    assert inter.program.phases[0].green_s == (20.0 if programs == ("alt",) else 42.0)
     mov_state = np.zeros(len(network.movements), dtype=np.int8)
     holder: list[SignalBank] = []
 
@@ -314,6 +321,10 @@ def test_program_id_picks_the_nets_programme_over_the_additional_one(
         (
             '<tlLogic id="nope" programID="1"><phase duration="5" state="GGrr"/></tlLogic>',
             "no traffic light 'nope'",
+        ),
+        (
+            '<tlLogic id="b" programID="9" offset="4"/>',
+            "has no phases, so it can only change the offset of a programme the light has (0)",
         ),
     ],
 )

@@ -9,7 +9,8 @@ What an additional file may hold, and what twin does with it:
   are SUMO's own controllers (twin's ``signals/actuated-v0`` is twin's, with other
   rules); a programme of another type is refused in one line. A programme whose
   ``programID`` the light already has is refused, as SUMO refuses it
-  (``NLJunctionControlBuilder::closeTrafficLightLogic``).
+  (``NLJunctionControlBuilder::closeTrafficLightLogic``), unless it has no phases:
+  then it only changes that programme's offset (what ``tlsCoordinator.py`` writes).
 - ``<WAUT>`` (programme switching by time of day): refused in one line.
 - ``<inductionLoop>`` (or its old name ``<e1Detector>``): a twin induction loop
   (:class:`InductionLoop`), counted by the vehicle kernel as SUMO's e1 detector counts.
@@ -216,12 +217,10 @@ def _program(element: ET.Element, source: str) -> TlsProgram:
         min_dur = _number(p, "minDur", at, source) if "minDur" in p else None
         max_dur = _number(p, "maxDur", at, source) if "maxDur" in p else None
         phases.append((p["state"], duration, min_dur, max_dur))
-    if not phases or sum(row[1] for row in phases) <= 0:
-        raise ConfigError(
-            source,
-            where,
-            "has no phases with a duration (offset-only programmes are not supported)",
-        )
+    if phases and sum(row[1] for row in phases) <= 0:
+        raise ConfigError(source, where, "its phases last 0 s in total")
+    # No phases: only the offset of the light's programme ``programID`` changes
+    # (tlsCoordinator.py writes these; NLJunctionControlBuilder::closeTrafficLightLogic).
     return TlsProgram(tls_id, program_id, offset, tuple(phases), source)
 
 
@@ -266,6 +265,20 @@ def add_programs(net: Any, programs: list[TlsProgram]) -> dict[str, str]:
                 where,
                 f"the network has no traffic light {program.tls_id!r} (its lights: {known})",
             ) from None
+        if not program.phases:
+            existing = tls.getPrograms().get(program.program_id)
+            if existing is None:
+                raise ConfigError(
+                    program.source,
+                    where,
+                    "has no phases, so it can only change the offset of a programme the "
+                    f"light has ({', '.join(sorted(tls.getPrograms()))})",
+                )
+            moved = sumolib.net.TLSProgram(program.program_id, program.offset_s, "static")
+            for phase in existing.getPhases():
+                moved.addPhase(phase.state, phase.duration, phase.minDur, phase.maxDur)
+            tls.addProgram(moved)  # same id: replaces it, the active programme stays
+            continue
         if program.program_id in tls.getPrograms():
             raise ConfigError(
                 program.source,
