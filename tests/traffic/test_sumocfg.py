@@ -18,6 +18,7 @@ from twin.core.registry import Registry
 from twin.core.run import RunResult, prepare_run, simulate
 from twin.core.scenario import ScenarioConfig
 from twin.traffic.kernels import PERMISSIVE, PROTECTED, RED, YELLOW
+from twin.traffic.loops import write_e1
 from twin.traffic.signals import SignalBank
 from twin.traffic.sumo import read_net, read_routes, root_tag
 from twin.traffic.sumo_additional import AdditionalWarning
@@ -452,6 +453,15 @@ def test_induction_loops_count_what_sumos_e1_detectors_count(tmp_path: Path) -> 
             assert speed == -1.0
     kpis = scenario.kpis(run.world)
     assert kpis["loop.mid.count"].value == sum(r[2] for r in sumo if r[1] == "mid") == 75
+    written = write_e1(tmp_path / "twin_e1.xml", twin)
+    again = [
+        (float(r.begin), r.id, int(r.nVehContrib), float(r.speed))
+        for r in sumolib.xml.parse_fast(
+            str(written), "interval", ["begin", "id", "nVehContrib", "speed"]
+        )
+    ]
+    assert [(b, i, c) for b, i, c, _ in again] == [(r[0], r[1], r[2]) for r in sumo]
+    assert [s for *_, s in again] == pytest.approx([r[4] for r in sumo], abs=0.01)
 
 
 def test_the_step_length_is_the_tick(tee: Path, tmp_path: Path) -> None:
