@@ -384,13 +384,15 @@ LOOPS_ADD = """<additional>
     <inductionLoop id="mid" lane="ab_0" pos="100" period="60" file="e1.xml"/>
     <inductionLoop id="end" lane="ab_0" pos="-1" period="60" file="e1.xml"/>
     <inductionLoop id="out" lane="bc_0" pos="250.5" period="45" file="e1.xml"/>
+    <inductionLoop id="exit" lane="bc_0" pos="-1" period="60" file="e1.xml"/>
 </additional>"""
 
 
 def test_induction_loops_count_what_sumos_e1_detectors_count(tmp_path: Path) -> None:
     """One lane, 500 m to a priority junction and 500 m on; a car every 4 s from rest,
-    no dawdling. Three loops: mid-lane, 1 m before the junction (its cars leave it on
-    the junction), and after the junction, with a period that does not divide the end.
+    no dawdling. Four loops: mid-lane, 1 m before the junction (its cars leave it on
+    the junction), after the junction with a period that does not divide the end, and
+    1 m before the end of the route (its cars arrive on it).
     Every interval SUMO writes, twin reports: counts exact, speed and occupancy to
     SUMO's two decimals (occupancy: 0.02 points, 0.01 s of a 45 s interval)."""
     (tmp_path / "l.nod.xml").write_text(
@@ -409,7 +411,10 @@ def test_induction_loops_count_what_sumos_e1_detectors_count(tmp_path: Path) -> 
     )  # fmt: skip
     (tmp_path / "line.rou.xml").write_text(
         '<routes><vType id="car" sigma="0" speedDev="0"/><route id="r" edges="ab bc"/>'
-        '<flow id="f" type="car" begin="0" end="300" period="4" route="r" departSpeed="0"/>'
+        # departPos 5: the front where twin inserts it (SUMO's "base" is 0.1 m further on,
+        # which moves the crossings of the last loop, where cars arrive, by 7 ms).
+        '<flow id="f" type="car" begin="0" end="300" period="4" route="r" departSpeed="0" '
+        'departPos="5"/>'
         "</routes>"
     )
     (tmp_path / "loops.add.xml").write_text(LOOPS_ADD)
@@ -438,7 +443,10 @@ def test_induction_loops_count_what_sumos_e1_detectors_count(tmp_path: Path) -> 
     scenario = run.scenario
     assert isinstance(scenario, SumoNet)
     twin = scenario.loops.intervals_until(360.0)
-    assert len(twin) == len(sumo) == 20
+    assert len(twin) == len(sumo) == 26
+    # Cars arrive with their front at the end of bc: they never leave "exit" (SUMO counts
+    # them entered, in the occupancy, but not in nVehContrib).
+    assert {r[2] for r in sumo if r[1] == "exit"} == {0}
     for ours, (begin, loop_id, contrib, occupancy, speed, entered) in zip(
         sorted(twin, key=lambda r: (r.begin_s, r.id)), sumo, strict=True
     ):

@@ -15,7 +15,8 @@ reports what SUMO's e1 ``<interval>`` reports:
   the loop has covered it;
 - ``nVehEntered``: vehicles whose front passed the point in the interval.
 
-The kernel calls :func:`loop_move` for every vehicle it moves; the state is a
+The kernel calls :func:`loop_move` for every vehicle it moves and
+:func:`loop_arrive` for every vehicle that arrives; the state is a
 :class:`LoopState`, whose arrays the kernel's ``Lanes`` carries as its ``loop_*``
 fields. A vehicle is followed by one loop at a time (loops on one lane
 closer together than a vehicle length are not supported).
@@ -133,6 +134,22 @@ def loop_move(
                 _leave(lanes, k, v, now_s + r / speed)
             else:
                 lanes.loop_remaining_m[v] = r - moved
+
+
+@numba.njit(cache=True, _nrt=False)
+def loop_arrive(lanes: Any, v: int, at_s: float) -> None:
+    """Vehicle ``v`` arrived at ``at_s``: if it was on a loop, it leaves it then, counted
+    in the occupancy but not among the vehicles that passed (SUMO's ``notifyLeave``: a
+    vehicle that "left early")."""
+    if len(lanes.loop_pos_m) == 0:
+        return
+    k = lanes.loop_held[v]
+    if k < 0:
+        return
+    acc = lanes.loop_acc[k]
+    acc[OCCUPIED_S] += at_s - max(acc[SINCE_S], acc[ENTRY_S])
+    acc[ENTRY_S] = math.nan
+    lanes.loop_held[v] = -1
 
 
 @numba.njit(cache=True, _nrt=False)
