@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import math
 from pathlib import Path
 from types import SimpleNamespace
@@ -548,3 +549,21 @@ def test_a_typical_hand_written_config_loads(tmp_path: Path) -> None:
     assert why["collision.action"] == "twin's vehicles never collide"
     assert why["device.rerouting.adaptation-steps"].startswith("tunes rerouting")
     assert why["summary-output"] == "output, log, GUI or client setting"
+
+
+def test_a_sumocfg_runs_from_the_command_line_with_its_inputs_in_the_manifest(
+    tee: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = sumocfg(tmp_path, tee, begin=50, end=400)
+    run = tmp_path / "run.toml"
+    run.write_text(
+        f'seed = 3\n\n[scenario]\nid = "traffic/sumo-net-v0"\nhorizon_s = 350\n\n'
+        f'[scenario.params]\nsumocfg = "{cfg}"\n'
+    )
+    done = twin_here(capsys, monkeypatch, "run", str(run), "--out", "out", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    inputs = manifest["scenario_inputs"]
+    assert inputs["skipped"] == {"depart before begin": 9}
+    assert inputs["net_file"] == str(tee)
+    assert (inputs["begin_s"], inputs["end_s"], inputs["step_length_s"]) == (50.0, 400.0, 1.0)
