@@ -29,12 +29,12 @@ Every option a configuration sets falls in exactly one of three groups
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from twin.core.errors import ConfigError
 
@@ -225,7 +225,7 @@ class SumoConfig:
         return self.end_s - self.begin_s
 
 
-def open_xml(path: Path) -> IO[bytes]:
+def open_xml(path: Path) -> io.BufferedIOBase:
     """A SUMO XML file opened for reading, gzip-compressed or not (SUMO reads both)."""
     with path.open("rb") as probe:
         magic = probe.read(2)
@@ -274,9 +274,7 @@ def _options(path: Path) -> list[tuple[str, str]]:
     options: list[tuple[str, str]] = []
 
     def visit(element: ET.Element, section: str) -> None:
-        for child in element:
-            if not isinstance(child.tag, str):
-                continue  # comments
+        for child in element:  # (the parser drops comments)
             if "value" in child.attrib:
                 options.append((child.tag, child.attrib["value"]))
             elif len(child):
