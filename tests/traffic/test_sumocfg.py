@@ -567,3 +567,21 @@ def test_a_sumocfg_runs_from_the_command_line_with_its_inputs_in_the_manifest(
     assert inputs["skipped"] == {"depart before begin": 9}
     assert inputs["net_file"] == str(tee)
     assert (inputs["begin_s"], inputs["end_s"], inputs["step_length_s"]) == (50.0, 400.0, 1.0)
+
+
+def test_vehicle_types_in_additional_files_serve_the_routes(tee: Path, tmp_path: Path) -> None:
+    types = tmp_path / "types.add.xml"
+    types.write_text('<additional><vType id="slow" maxSpeed="5" sigma="0"/></additional>')
+    routes = tmp_path / "slow.rou.xml"
+    routes.write_text(
+        '<routes><vehicle id="s" type="slow" depart="0"><route edges="ab bc"/></vehicle></routes>'
+    )
+    cfg = write(
+        tmp_path / "slow.sumocfg",
+        f'<net-file value="{tee}"/><route-files value="slow.rou.xml"/>'
+        '<additional-files value="types.add.xml"/><end value="300"/>',
+    )
+    result = twin_run(cfg, 300)
+    # 600 m at 5 m/s, from rest, through one light: two minutes or a little more.
+    assert result.kpis["trips_completed"].value == 1
+    assert 120 <= result.kpis["trip_duration_mean_s"].value < 200
