@@ -549,7 +549,15 @@ class City:
     # -- results ---------------------------------------------------------------------------
 
     def kpis(self) -> dict[str, KPI]:
-        """SUMO-tripinfo KPIs of trips that ended after the warm-up, and network totals."""
+        """KPIs in two families, named so that nobody compares the wrong pair:
+
+        - **finished trips** (those that arrived after the warm-up), defined as SUMO's
+          ``--tripinfo-output`` and ``--duration-log.statistics`` define them: means
+          (``trip_duration_mean_s``, ``time_loss_mean_s``, ...) and sums over those trips
+          (``trips_*``: ``trips_co2_kg`` is what SUMO's tripinfo ``CO2_abs`` adds up to);
+        - **network totals** (``network_*``): every vehicle that drove after the warm-up,
+          finished or not (what a city emits, whatever the trips' fate).
+        """
         veh, lanes = self.veh, self.lanes
         warm = self._stats_start_s
         now = float(self.env.now)
@@ -562,7 +570,9 @@ class City:
         ticks = max(self._ticks, 1)
         approach = self._approach_lanes()
         queue_mean = lanes.queue_sum[approach] / ticks
-        total_fuel = self._fuel_l()
+        fuel_l = self._fuel_l_per_vehicle()
+        route_m = veh.dist_m[done]
+        depart_delay = (veh.insert_s - veh.depart_s)[done]
 
         def mean(x: npt.NDArray[Any]) -> float:
             return float(np.mean(x)) if len(x) else math.nan
@@ -581,9 +591,28 @@ class City:
             "stops_mean": KPI(
                 mean(veh.stops[done].astype(float)), "stops", "tripinfo waitingCount"
             ),
-            "depart_delay_mean_s": KPI(
-                mean((veh.insert_s - veh.depart_s)[done]), "s", "tripinfo departDelay"
+            "depart_delay_mean_s": KPI(mean(depart_delay), "s", "tripinfo departDelay"),
+            "route_length_mean_m": KPI(mean(route_m), "m", "tripinfo routeLength"),
+            "speed_mean_mps": KPI(
+                mean(route_m / np.maximum(duration, 1e-9)),
+                "m/s",
+                "mean of routeLength / duration (statistics Speed)",
             ),
+            "trips_duration_total_s": KPI(
+                float(duration.sum()), "s", "sum of tripinfo duration (totalTravelTime)"
+            ),
+            "trips_time_loss_total_s": KPI(
+                float(veh.time_loss_s[done].sum()), "s", "sum of tripinfo timeLoss"
+            ),
+            "trips_depart_delay_total_s": KPI(
+                float(depart_delay.sum()), "s", "sum of tripinfo departDelay (totalDepartDelay)"
+            ),
+            "trips_vehicle_km": KPI(float(route_m.sum()) / 1000.0, "km", "finished trips"),
+            "trips_fuel_l": KPI(float(fuel_l[done].sum()), "L", "fuel of finished trips"),
+            "trips_co2_kg": KPI(
+                float(veh.co2_mg[done].sum()) / 1e6, "kg", "CO2 of finished trips (tripinfo)"
+            ),
+            "trips_nox_g": KPI(float(veh.nox_mg[done].sum()) / 1e3, "g", "NOx of finished trips"),
             "queue_mean_veh": KPI(
                 mean(queue_mean), "veh", "time-mean halting vehicles per approach lane"
             ),
@@ -592,10 +621,10 @@ class City:
                 "veh",
                 "largest halting queue on any approach lane",
             ),
-            "vehicle_km": KPI(float(veh.dist_m.sum()) / 1000.0, "km", "all vehicles"),
-            "fuel_vehicles_l": KPI(total_fuel, "L", "HBEFA3 fuel of all vehicles"),
-            "co2_kg": KPI(float(veh.co2_mg.sum()) / 1e6, "kg", "HBEFA3 tailpipe CO2"),
-            "nox_g": KPI(float(veh.nox_mg.sum()) / 1e3, "g", "HBEFA3 NOx"),
+            "network_vehicle_km": KPI(float(veh.dist_m.sum()) / 1000.0, "km", "all vehicles"),
+            "network_fuel_l": KPI(float(fuel_l.sum()), "L", "fuel of all vehicles"),
+            "network_co2_kg": KPI(float(veh.co2_mg.sum()) / 1e6, "kg", "CO2 of all vehicles"),
+            "network_nox_g": KPI(float(veh.nox_mg.sum()) / 1e3, "g", "NOx of all vehicles"),
             "signal_decisions": KPI(float(self.signals.decisions), "decisions", ""),
             "signal_requests_clamped": KPI(
                 float(self.signals.clamped), "decisions", "changes asked before min green"
@@ -619,11 +648,11 @@ class City:
             return np.zeros(0, dtype=np.int64)
         return np.unique(np.concatenate(self._obs_lanes))
 
-    def _fuel_l(self) -> float:
+    def _fuel_l_per_vehicle(self) -> npt.NDArray[np.float64]:
         density = np.array(
             [emissions.FUEL_DENSITY_G_PER_L[c] for c in self.fuel_carrier], dtype=np.float64
         )
-        return float((self.veh.fuel_mg / 1000.0 / density[self.veh.vtype]).sum())
+        return self.veh.fuel_mg / 1000.0 / density[self.veh.vtype]
 
 
 class _QueueSignal:
