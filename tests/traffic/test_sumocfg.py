@@ -360,6 +360,13 @@ def test_output_only_elements_are_skipped_with_one_warning(tee: Path, tmp_path: 
     assert scenario.skipped == {"edgeData": 2, "laneAreaDetector": 1}
 
 
+def test_a_missing_file_names_the_config_and_its_option(tee: Path, tmp_path: Path) -> None:
+    cfg = sumocfg(tmp_path, tee, begin=0, end=100, extra='<additional-files value="no.add.xml"/>')
+    with pytest.raises(ValueError, match=r"additional-files: .*no\.add\.xml: no such file") as info:
+        SumoNet.Params(sumocfg=str(cfg))
+    assert str(cfg) in str(info.value)
+
+
 def test_sumocfg_or_files_not_both(tee: Path, tmp_path: Path) -> None:
     cfg = sumocfg(tmp_path, tee, begin=0, end=100)
     with pytest.raises(ValueError, match="either sumocfg or net_file"):
