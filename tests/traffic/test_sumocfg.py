@@ -311,6 +311,7 @@ def test_program_id_picks_the_nets_programme_over_the_additional_one(
     [
         ('<WAUT id="w" startProg="0" refTime="0"/>', "WAUT 'w': <WAUT>"),
         ('<busStop id="s" lane="ab_0" startPos="10" endPos="30"/>', "busStop 's': <busStop>"),
+        ('<include href="more.add.xml"/>', "include '': <include> is not supported"),
         (
             '<tlLogic id="b" type="actuated" programID="x"><phase duration="5" state="GGrr"/>'
             "</tlLogic>",
@@ -355,7 +356,8 @@ def test_output_only_elements_are_skipped_with_one_warning(tee: Path, tmp_path: 
         scenario = SumoNet(SumoNet.Params(sumocfg=str(cfg)))
     assert len(caught) == 1
     assert str(caught[0].message) == (
-        f"{add}: skipped 2 <edgeData>, 1 <laneAreaDetector>: they only write SUMO output"
+        f"{add}: skipped 2 <edgeData>, 1 <laneAreaDetector>: they only write SUMO output "
+        "or draw in its GUI"
     )
     assert scenario.skipped == {"edgeData": 2, "laneAreaDetector": 1}
 

@@ -16,11 +16,11 @@ What an additional file may hold, and what twin does with it:
   (:class:`InductionLoop`), counted by the vehicle kernel as SUMO's e1 detector counts.
 - ``<vType>``, ``<route>``, ``<vehicle>``, ``<trip>``, ``<flow>`` (and the demand
   reader's other elements): the file goes to the demand reader too.
-- Elements that only write output (``edgeData``, ``laneData``, ``e2``/``e3``
-  detectors, ``routeProbe``, ``timedEvent``, ...): skipped with one warning line
-  (counted in :attr:`Additional.skipped`).
+- Elements that only write output or draw in SUMO's GUI (``edgeData``, ``laneData``,
+  ``e2``/``e3`` detectors, ``routeProbe``, ``timedEvent``, ``poly``, ``poi``, ...):
+  skipped with one warning line (counted in :attr:`Additional.skipped`).
 - Everything else (``busStop``, ``rerouter``, ``calibrator``, ``variableSpeedSign``,
-  ...): refused in one line.
+  ``include``, ...): refused in one line.
 """
 
 from __future__ import annotations
@@ -66,9 +66,11 @@ OUTPUT_ONLY_TAGS = frozenset(
         "timedEvent",
         "vTypeProbe",
         "edgeFollowDetector",
+        "poly",  # shapes only the GUI draws
+        "poi",
     }
 )
-IGNORED_TAGS = frozenset({"param", "location", "include"})
+IGNORED_TAGS = frozenset({"param", "location"})
 """Elements that carry no traffic (metadata)."""
 LOOP_TAGS = frozenset({"inductionLoop", "e1Detector"})
 
@@ -177,7 +179,7 @@ def _read_one(path: Path, out: Additional) -> None:
     if skipped:
         listed = ", ".join(f"{n} <{t}>" for t, n in sorted(skipped.items()))
         warnings.warn(
-            f"{source}: skipped {listed}: they only write SUMO output",
+            f"{source}: skipped {listed}: they only write SUMO output or draw in its GUI",
             AdditionalWarning,
             stacklevel=3,
         )
