@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import math
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,6 +19,7 @@ from twin.core.registry import Registry
 from twin.core.run import RunResult, prepare_run, simulate
 from twin.core.scenario import ScenarioConfig
 from twin.traffic.kernels import PERMISSIVE, PROTECTED, RED, YELLOW
+from twin.traffic.loops import write_e1
 from twin.traffic.signals import SignalBank
 from twin.traffic.sumo import read_net, read_routes, root_tag
 from twin.traffic.sumo_additional import AdditionalWarning
@@ -240,15 +242,22 @@ TLS_ADD = """<additional>
 </additional>"""
 
 
-@pytest.mark.parametrize(("programs", "begin"), [((), 1000.0), (("alt",), 1237.0)])
+OFFSET_ADD = '<additional><tlLogic id="b" programID="0" offset="17"/></additional>'
+
+
+@pytest.mark.parametrize(
+    ("programs", "begin"),
+    [((), 1000.0), (("alt",), 1237.0), (("offset",), 1000.0)],
+)
 def test_signals_at_begin_show_what_sumo_shows(
     tee: Path, tmp_path: Path, programs: tuple[str, ...], begin: float
 ) -> None:
     """SUMO's SaveTLSStates against twin's signal bank, second by second over two
-    cycles from a begin that is no multiple of the cycle, for the net's programme and
-    for an additional programme (which SUMO makes the active one)."""
+    cycles from a begin that is no multiple of the cycle, for the net's programme, for
+    an additional programme (which SUMO makes the active one) and for an additional
+    offset-only programme (which moves the net's)."""
     tls = tmp_path / "tls.add.xml"
-    tls.write_text(TLS_ADD)
+    tls.write_text(OFFSET_ADD if programs == ("offset",) else TLS_ADD)
     extra = f'<additional-files value="{tls}"/>' if programs else ""
     cfg = sumocfg(tmp_path, tee, begin=begin, end=begin + 180, extra=extra)
     states = tmp_path / "states.xml"
@@ -268,7 +277,7 @@ def test_signals_at_begin_show_what_sumo_shows(
     (inter,) = [i for i in network.intersections if i.program is not None]
     assert inter.program is not None
     assert len(inter.program.phases) == 2
-    assert inter.program.phases[0].green_s == (20.0 if programs else 42.0)
+    assert inter.program.phases[0].green_s == (20.0 if programs == ("alt",) else 42.0)
     mov_state = np.zeros(len(network.movements), dtype=np.int8)
     holder: list[SignalBank] = []
 
@@ -302,6 +311,7 @@ def test_program_id_picks_the_nets_programme_over_the_additional_one(
     [
         ('<WAUT id="w" startProg="0" refTime="0"/>', "WAUT 'w': <WAUT>"),
         ('<busStop id="s" lane="ab_0" startPos="10" endPos="30"/>', "busStop 's': <busStop>"),
+        ('<include href="more.add.xml"/>', "include '': <include> is not supported"),
         (
             '<tlLogic id="b" type="actuated" programID="x"><phase duration="5" state="GGrr"/>'
             "</tlLogic>",
@@ -314,6 +324,10 @@ def test_program_id_picks_the_nets_programme_over_the_additional_one(
         (
             '<tlLogic id="nope" programID="1"><phase duration="5" state="GGrr"/></tlLogic>',
             "no traffic light 'nope'",
+        ),
+        (
+            '<tlLogic id="b" programID="9" offset="4"/>',
+            "has no phases, so it can only change the offset of a programme the light has (0)",
         ),
     ],
 )
@@ -342,9 +356,17 @@ def test_output_only_elements_are_skipped_with_one_warning(tee: Path, tmp_path: 
         scenario = SumoNet(SumoNet.Params(sumocfg=str(cfg)))
     assert len(caught) == 1
     assert str(caught[0].message) == (
-        f"{add}: skipped 2 <edgeData>, 1 <laneAreaDetector>: they only write SUMO output"
+        f"{add}: skipped 2 <edgeData>, 1 <laneAreaDetector>: they only write SUMO output "
+        "or draw in its GUI"
     )
     assert scenario.skipped == {"edgeData": 2, "laneAreaDetector": 1}
+
+
+def test_a_missing_file_names_the_config_and_its_option(tee: Path, tmp_path: Path) -> None:
+    cfg = sumocfg(tmp_path, tee, begin=0, end=100, extra='<additional-files value="no.add.xml"/>')
+    with pytest.raises(ValueError, match=r"additional-files: .*no\.add\.xml: no such file") as info:
+        SumoNet.Params(sumocfg=str(cfg))
+    assert str(cfg) in str(info.value)
 
 
 def test_sumocfg_or_files_not_both(tee: Path, tmp_path: Path) -> None:
@@ -372,13 +394,15 @@ LOOPS_ADD = """<additional>
     <inductionLoop id="mid" lane="ab_0" pos="100" period="60" file="e1.xml"/>
     <inductionLoop id="end" lane="ab_0" pos="-1" period="60" file="e1.xml"/>
     <inductionLoop id="out" lane="bc_0" pos="250.5" period="45" file="e1.xml"/>
+    <inductionLoop id="exit" lane="bc_0" pos="-1" period="60" file="e1.xml"/>
 </additional>"""
 
 
 def test_induction_loops_count_what_sumos_e1_detectors_count(tmp_path: Path) -> None:
     """One lane, 500 m to a priority junction and 500 m on; a car every 4 s from rest,
-    no dawdling. Three loops: mid-lane, 1 m before the junction (its cars leave it on
-    the junction), and after the junction, with a period that does not divide the end.
+    no dawdling. Four loops: mid-lane, 1 m before the junction (its cars leave it on
+    the junction), after the junction with a period that does not divide the end, and
+    1 m before the end of the route (its cars arrive on it).
     Every interval SUMO writes, twin reports: counts exact, speed and occupancy to
     SUMO's two decimals (occupancy: 0.02 points, 0.01 s of a 45 s interval)."""
     (tmp_path / "l.nod.xml").write_text(
@@ -397,7 +421,10 @@ def test_induction_loops_count_what_sumos_e1_detectors_count(tmp_path: Path) -> 
     )  # fmt: skip
     (tmp_path / "line.rou.xml").write_text(
         '<routes><vType id="car" sigma="0" speedDev="0"/><route id="r" edges="ab bc"/>'
-        '<flow id="f" type="car" begin="0" end="300" period="4" route="r" departSpeed="0"/>'
+        # departPos 5: the front where twin inserts it (SUMO's "base" is 0.1 m further on,
+        # which moves the crossings of the last loop, where cars arrive, by 7 ms).
+        '<flow id="f" type="car" begin="0" end="300" period="4" route="r" departSpeed="0" '
+        'departPos="5"/>'
         "</routes>"
     )
     (tmp_path / "loops.add.xml").write_text(LOOPS_ADD)
@@ -426,7 +453,10 @@ def test_induction_loops_count_what_sumos_e1_detectors_count(tmp_path: Path) -> 
     scenario = run.scenario
     assert isinstance(scenario, SumoNet)
     twin = scenario.loops.intervals_until(360.0)
-    assert len(twin) == len(sumo) == 20
+    assert len(twin) == len(sumo) == 26
+    # Cars arrive with their front at the end of bc: they never leave "exit" (SUMO counts
+    # them entered, in the occupancy, but not in nVehContrib).
+    assert {r[2] for r in sumo if r[1] == "exit"} == {0}
     for ours, (begin, loop_id, contrib, occupancy, speed, entered) in zip(
         sorted(twin, key=lambda r: (r.begin_s, r.id)), sumo, strict=True
     ):
@@ -441,6 +471,15 @@ def test_induction_loops_count_what_sumos_e1_detectors_count(tmp_path: Path) -> 
             assert speed == -1.0
     kpis = scenario.kpis(run.world)
     assert kpis["loop.mid.count"].value == sum(r[2] for r in sumo if r[1] == "mid") == 75
+    written = write_e1(tmp_path / "twin_e1.xml", twin)
+    again = [
+        (float(r.begin), r.id, int(r.nVehContrib), float(r.speed))
+        for r in sumolib.xml.parse_fast(
+            str(written), "interval", ["begin", "id", "nVehContrib", "speed"]
+        )
+    ]
+    assert [(b, i, c) for b, i, c, _ in again] == [(r[0], r[1], r[2]) for r in sumo]
+    assert [s for *_, s in again] == pytest.approx([r[4] for r in sumo], abs=0.01)
 
 
 def test_the_step_length_is_the_tick(tee: Path, tmp_path: Path) -> None:
@@ -483,3 +522,75 @@ def test_the_command_line_reports_a_refused_option_in_one_line(
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"twin: {run}: scenario.params.sumocfg: ")
     assert f"{cfg}: lateral-resolution: '0.8' is not supported: twin has no sublane model" in line
+
+
+def test_a_typical_hand_written_config_loads(tmp_path: Path) -> None:
+    """Options seen in real configurations: processing, routing, report, GUI, output."""
+    cfg = write(
+        tmp_path / "city.sumocfg",
+        """<input><net-file value="city.net.xml.gz"/><route-files value="a.rou.xml,b.rou.xml"/>
+    </input>
+    <time><begin value="0"/><end value="7200"/><step-length value="1"/></time>
+    <processing>
+        <ignore-route-errors value="true"/>
+        <time-to-teleport value="300"/>
+        <time-to-teleport.highways value="0"/>
+        <collision.action value="warn"/>
+        <step-method.ballistic value="false"/>
+        <waiting-time-memory value="100"/>
+        <routing-algorithm value="dijkstra"/>
+    </processing>
+    <routing><device.rerouting.adaptation-steps value="18"/></routing>
+    <report><verbose value="true"/><no-step-log value="true"/>
+        <duration-log.statistics value="true"/></report>
+    <output><summary-output value="summary.xml"/><tripinfo-output value="trips.xml"/>
+        <tripinfo-output.write-unfinished value="true"/><fcd-output.geo value="true"/>
+        <statistic-output value="stats.xml"/></output>
+    <emissions><device.emissions.probability value="1"/></emissions>
+    <random_number><random value="false"/><seed value="23423"/></random_number>
+    <gui_only><gui-settings-file value="view.xml"/><start value="true"/></gui_only>""",
+    )
+    config = read_sumocfg(cfg)
+    assert config.time_to_teleport_s == 300.0
+    assert config.end_s == 7200.0
+    why = dict(entry.split(": ", 1) for entry in config.ignored)
+    assert why["seed"].startswith("SUMO's random numbers cannot be reproduced")
+    assert why["collision.action"] == "twin's vehicles never collide"
+    assert why["device.rerouting.adaptation-steps"].startswith("tunes rerouting")
+    assert why["summary-output"] == "output, log, GUI or client setting"
+
+
+def test_a_sumocfg_runs_from_the_command_line_with_its_inputs_in_the_manifest(
+    tee: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = sumocfg(tmp_path, tee, begin=50, end=400)
+    run = tmp_path / "run.toml"
+    run.write_text(
+        f'seed = 3\n\n[scenario]\nid = "traffic/sumo-net-v0"\nhorizon_s = 350\n\n'
+        f'[scenario.params]\nsumocfg = "{cfg}"\n'
+    )
+    done = twin_here(capsys, monkeypatch, "run", str(run), "--out", "out", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    inputs = manifest["scenario_inputs"]
+    assert inputs["skipped"] == {"depart before begin": 9}
+    assert inputs["net_file"] == str(tee)
+    assert (inputs["begin_s"], inputs["end_s"], inputs["step_length_s"]) == (50.0, 400.0, 1.0)
+
+
+def test_vehicle_types_in_additional_files_serve_the_routes(tee: Path, tmp_path: Path) -> None:
+    types = tmp_path / "types.add.xml"
+    types.write_text('<additional><vType id="slow" maxSpeed="5" sigma="0"/></additional>')
+    routes = tmp_path / "slow.rou.xml"
+    routes.write_text(
+        '<routes><vehicle id="s" type="slow" depart="0"><route edges="ab bc"/></vehicle></routes>'
+    )
+    cfg = write(
+        tmp_path / "slow.sumocfg",
+        f'<net-file value="{tee}"/><route-files value="slow.rou.xml"/>'
+        '<additional-files value="types.add.xml"/><end value="300"/>',
+    )
+    result = twin_run(cfg, 300)
+    # 600 m at 5 m/s, from rest, through one light: two minutes or a little more.
+    assert result.kpis["trips_completed"].value == 1
+    assert 120 <= result.kpis["trip_duration_mean_s"].value < 200

@@ -96,6 +96,7 @@ class City:
         arrays = network.compile()
         self.arrays = arrays
         n_all = arrays.total_lanes
+        self.loops = no_loops(n_all) if loops is None else loops
         det = np.full((n_all, 2), -1.0)
         edge_lane = arrays.lane_edge >= 0
         length = arrays.lane_length_m
@@ -131,7 +132,7 @@ class City:
             det_occupied=np.zeros((n_all, 2), dtype=np.int64),
             det_last_s=np.full((n_all, 2), -math.inf),
             edge_blocked=np.zeros(len(network.edges), dtype=np.bool_),
-            **_loop_fields(no_loops(n_all) if loops is None else loops),
+            **_loop_fields(self.loops),
         )
         vtypes = trips.vtypes
         self.vt = VTypes(

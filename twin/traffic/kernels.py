@@ -60,7 +60,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from twin.traffic.loops import loop_move, no_loops
+from twin.traffic.loops import loop_arrive, loop_move, no_loops
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -557,6 +557,7 @@ def step(
                 break
             if veh.state[v] == ARRIVED:
                 veh.arrive_s[v] = now_s + dt
+                loop_arrive(lanes, v, now_s + dt)
                 arrived[n_arrived] = v
                 n_arrived += 1
     counters[2] = n_arrived

@@ -9,17 +9,18 @@ What an additional file may hold, and what twin does with it:
   are SUMO's own controllers (twin's ``signals/actuated-v0`` is twin's, with other
   rules); a programme of another type is refused in one line. A programme whose
   ``programID`` the light already has is refused, as SUMO refuses it
-  (``NLJunctionControlBuilder::closeTrafficLightLogic``).
+  (``NLJunctionControlBuilder::closeTrafficLightLogic``), unless it has no phases:
+  then it only changes that programme's offset (what ``tlsCoordinator.py`` writes).
 - ``<WAUT>`` (programme switching by time of day): refused in one line.
 - ``<inductionLoop>`` (or its old name ``<e1Detector>``): a twin induction loop
   (:class:`InductionLoop`), counted by the vehicle kernel as SUMO's e1 detector counts.
 - ``<vType>``, ``<route>``, ``<vehicle>``, ``<trip>``, ``<flow>`` (and the demand
   reader's other elements): the file goes to the demand reader too.
-- Elements that only write output (``edgeData``, ``laneData``, ``e2``/``e3``
-  detectors, ``routeProbe``, ``timedEvent``, ...): skipped with one warning line
-  (counted in :attr:`Additional.skipped`).
+- Elements that only write output or draw in SUMO's GUI (``edgeData``, ``laneData``,
+  ``e2``/``e3`` detectors, ``routeProbe``, ``timedEvent``, ``poly``, ``poi``, ...):
+  skipped with one warning line (counted in :attr:`Additional.skipped`).
 - Everything else (``busStop``, ``rerouter``, ``calibrator``, ``variableSpeedSign``,
-  ...): refused in one line.
+  ``include``, ...): refused in one line.
 """
 
 from __future__ import annotations
@@ -65,9 +66,11 @@ OUTPUT_ONLY_TAGS = frozenset(
         "timedEvent",
         "vTypeProbe",
         "edgeFollowDetector",
+        "poly",  # shapes only the GUI draws
+        "poi",
     }
 )
-IGNORED_TAGS = frozenset({"param", "location", "include"})
+IGNORED_TAGS = frozenset({"param", "location"})
 """Elements that carry no traffic (metadata)."""
 LOOP_TAGS = frozenset({"inductionLoop", "e1Detector"})
 
@@ -176,7 +179,7 @@ def _read_one(path: Path, out: Additional) -> None:
     if skipped:
         listed = ", ".join(f"{n} <{t}>" for t, n in sorted(skipped.items()))
         warnings.warn(
-            f"{source}: skipped {listed}: they only write SUMO output",
+            f"{source}: skipped {listed}: they only write SUMO output or draw in its GUI",
             AdditionalWarning,
             stacklevel=3,
         )
@@ -216,12 +219,10 @@ def _program(element: ET.Element, source: str) -> TlsProgram:
         min_dur = _number(p, "minDur", at, source) if "minDur" in p else None
         max_dur = _number(p, "maxDur", at, source) if "maxDur" in p else None
         phases.append((p["state"], duration, min_dur, max_dur))
-    if not phases or sum(row[1] for row in phases) <= 0:
-        raise ConfigError(
-            source,
-            where,
-            "has no phases with a duration (offset-only programmes are not supported)",
-        )
+    if phases and sum(row[1] for row in phases) <= 0:
+        raise ConfigError(source, where, "its phases last 0 s in total")
+    # No phases: only the offset of the light's programme ``programID`` changes
+    # (tlsCoordinator.py writes these; NLJunctionControlBuilder::closeTrafficLightLogic).
     return TlsProgram(tls_id, program_id, offset, tuple(phases), source)
 
 
@@ -266,6 +267,20 @@ def add_programs(net: Any, programs: list[TlsProgram]) -> dict[str, str]:
                 where,
                 f"the network has no traffic light {program.tls_id!r} (its lights: {known})",
             ) from None
+        if not program.phases:
+            existing = tls.getPrograms().get(program.program_id)
+            if existing is None:
+                raise ConfigError(
+                    program.source,
+                    where,
+                    "has no phases, so it can only change the offset of a programme the "
+                    f"light has ({', '.join(sorted(tls.getPrograms()))})",
+                )
+            moved = sumolib.net.TLSProgram(program.program_id, program.offset_s, "static")
+            for phase in existing.getPhases():
+                moved.addPhase(phase.state, phase.duration, phase.minDur, phase.maxDur)
+            tls.addProgram(moved)  # same id: replaces it, the active programme stays
+            continue
         if program.program_id in tls.getPrograms():
             raise ConfigError(
                 program.source,

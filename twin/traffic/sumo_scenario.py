@@ -39,7 +39,8 @@ departures from ``begin`` on), nor those departing at or after ``end``; every tr
 light is where SUMO has it at ``begin`` (``NLJunctionControlBuilder::
 closeTrafficLightLogic`` starts a programme ``(begin - offset) mod cycle`` into its
 cycle). Additional files give traffic-light programmes (the last loaded is active, as
-in SUMO), induction loops (KPIs ``loop.<id>.count``, ``.speed_mps``, ``.occupancy``) and
+in SUMO), induction loops (KPIs ``loop.<id>.count``, ``.speed_mps``, ``.occupancy_pct`` over
+the whole run, warm-up included, as SUMO's detectors know no warm-up) and
 vehicle types (:mod:`twin.traffic.sumo_additional`). What was left out is counted in
 the run manifest (``scenario_inputs.skipped``).
 """
@@ -111,9 +112,18 @@ class SumoNetParams(ScenarioParams):
     def _is_a_sumocfg(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                read_sumocfg(value)
+                config = read_sumocfg(value)
             except ConfigError as error:
                 raise ValueError(str(error)) from None
+            listed = (
+                ("net-file", (config.net_file,)),
+                ("route-files", config.route_files),
+                ("additional-files", config.additional_files),
+            )
+            for option, files in listed:
+                for path in files:
+                    if not path.is_file():
+                        raise ValueError(str(ConfigError(value, option, f"{path}: no such file")))
         return value
 
     @field_validator("net_file")
@@ -212,11 +222,15 @@ class SumoNet(Scenario[SumoNetParams]):
             self.skipped[what] = self.skipped.get(what, 0) + n
         loops = self.additional.loops
         lanes = _loop_lanes(config.net_file, network, loops)
-        state = loop_state(
-            [lane for lane, _ in lanes],
-            [pos for _, pos in lanes],
-            network.compile().total_lanes,
-            len(trips),
+        state = (
+            loop_state(
+                [lane for lane, _ in lanes],
+                [pos for _, pos in lanes],
+                network.compile().total_lanes,
+                len(trips),
+            )
+            if loops
+            else None
         )
         self.city = City(
             world,
@@ -233,7 +247,7 @@ class SumoNet(Scenario[SumoNetParams]):
             [loop.id for loop in loops],
             [lane for lane, _ in lanes],
             [loop.period_s for loop in loops],
-            state,
+            self.city.loops,
             offset_s=config.begin_s,
         )
         clock = Clock(world.env)

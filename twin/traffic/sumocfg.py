@@ -29,12 +29,12 @@ Every option a configuration sets falls in exactly one of three groups
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from twin.core.errors import ConfigError
 
@@ -73,8 +73,12 @@ _ONLY = {
     "device.rerouting.period": ("0", "twin does not reroute vehicles en route"),
     "eager-insert": ("false", "twin inserts as SUMO does by default"),
     "time-to-impatience": ("180", "twin has no impatience model"),
-    "pedestrian.model": ("striping", "twin drives no pedestrians"),
-    "persontrip.transfer.car-walk": ("parkingAreas", "twin drives no persons"),
+    "routing-algorithm": ("dijkstra", "twin routes trips by Dijkstra at free-flow speed"),
+    "weights.random-factor": ("1", "twin routes trips on the fastest path"),
+    "random-depart-offset": ("0", "twin departs vehicles at their given time"),
+    "lanechange.duration": ("0", "twin changes lanes in one step"),
+    "lanechange.overtake-right": ("false", "twin never overtakes on the right"),
+    "meso-junction-control": ("false", "twin is microscopic"),
 }
 
 # Option prefixes that only write files, log, draw or talk to clients (no traffic effect).
@@ -112,6 +116,12 @@ _NO_EFFECT_PREFIXES = (
     "device.tripinfo.",
     "device.vehroute.",
     "device.statistics.",
+    "device.rerouting.",  # tunes rerouting, which twin refuses (probability/explicit/period)
+    "time-to-teleport",
+    "collision.",
+    "pedestrian.",  # person demand is refused by the demand reader
+    "persontrip.",
+    "chargingstations-output",
 )
 _NO_EFFECT = frozenset(
     {
@@ -144,14 +154,8 @@ _NO_EFFECT = frozenset(
         "no-route-steps",
         "ignore-route-errors",
         "time-to-teleport",
-        "time-to-teleport.highways",
-        "time-to-teleport.disconnected",
-        "time-to-teleport.remove",
-        "collision.action",
-        "collision.check-junctions",
-        "collision.mingap-factor",
-        "collision.stoptime",
-        "device.rerouting.pre-period",
+        "waiting-time-memory",
+        "junction-taz",
         "configuration-file",
         "load-state.offset",
         "tls.actuated.show-detectors",
@@ -169,7 +173,15 @@ _WHY_NO_EFFECT = {
     "random": "SUMO's random numbers cannot be reproduced; twin uses the run's seed",
     "thread-rngs": "SUMO's random numbers cannot be reproduced; twin uses the run's seed",
     "time-to-teleport": "twin never teleports (as SUMO with -1)",
+    "waiting-time-memory": "changes how SUMO reports waiting time, not the traffic",
     "ignore-route-errors": "twin refuses a bad route when it reads it",
+}
+_WHY_PREFIX = {
+    "device.rerouting.": "tunes rerouting devices, which twin refuses",
+    "time-to-teleport": "twin never teleports (as SUMO with -1)",
+    "collision.": "twin's vehicles never collide",
+    "pedestrian.": "tunes persons, which twin refuses",
+    "persontrip.": "tunes persons, which twin refuses",
 }
 _TLS_ACTUATED = ("tls.actuated.", "tls.delay_based.")
 _TRUE = frozenset({"true", "1", "on", "yes"})
@@ -213,7 +225,7 @@ class SumoConfig:
         return self.end_s - self.begin_s
 
 
-def open_xml(path: Path) -> IO[bytes]:
+def open_xml(path: Path) -> io.BufferedIOBase:
     """A SUMO XML file opened for reading, gzip-compressed or not (SUMO reads both)."""
     with path.open("rb") as probe:
         magic = probe.read(2)
@@ -262,9 +274,7 @@ def _options(path: Path) -> list[tuple[str, str]]:
     options: list[tuple[str, str]] = []
 
     def visit(element: ET.Element, section: str) -> None:
-        for child in element:
-            if not isinstance(child.tag, str):
-                continue  # comments
+        for child in element:  # (the parser drops comments)
             if "value" in child.attrib:
                 options.append((child.tag, child.attrib["value"]))
             elif len(child):
@@ -359,7 +369,12 @@ def _classify(name: str, value: str, source: str) -> str:
             return "set to what twin does"
         raise ConfigError(source, name, f"{value!r} is not supported: {why} (only {wanted!r})")
     if name in _NO_EFFECT or name.startswith(_NO_EFFECT_PREFIXES) or name.endswith("-output"):
-        return _WHY_NO_EFFECT.get(name, "output, log, GUI or client setting")
+        if name in _WHY_NO_EFFECT:
+            return _WHY_NO_EFFECT[name]
+        for prefix, why in _WHY_PREFIX.items():
+            if name.startswith(prefix):
+                return why
+        return "output, log, GUI or client setting"
     if name.startswith(_TLS_ACTUATED):
         return "tunes SUMO's actuated lights; twin runs static programmes only"
     raise ConfigError(
