@@ -142,10 +142,13 @@ class City:
                 [emissions.class_index(t.emission_class) for t in vtypes], dtype=np.int64
             ),
         )
+        # Each type's fuel follows its emission class (None: the zero-emission class).
         self.fuel_carrier = [emissions.fuel_of(t.emission_class) for t in vtypes]
-        for carrier in set(self.fuel_carrier):
+        for carrier in set(self.fuel_carrier) - {None}:
             # A petrol car needs a petrol factor in the ledger; the core ships diesel.
             world.ledger.factors.setdefault(carrier, emissions.FUEL_FACTORS[carrier])
+        models = sorted({emissions.model_of(t.emission_class) for t in vtypes} - {"zero"})
+        self._emission_model = "+".join(models) or "zero-emission"
         n = len(trips)
         # Speed factors drawn once per trip, in trip order (common random numbers).
         rng = world.streams["traffic.speed_factor"]
@@ -314,6 +317,8 @@ class City:
                 continue
             self._booked_mg[v] = veh.fuel_mg[v]
             carrier = self.fuel_carrier[veh.vtype[v]]
+            if carrier is None:
+                continue
             litres = unbooked_mg / 1000.0 / density[carrier]
             if litres > 0:
                 at = float(veh.arrive_s[v]) if at_s is None else at_s
@@ -557,6 +562,7 @@ class City:
         approach = self._approach_lanes()
         queue_mean = lanes.queue_sum[approach] / ticks
         total_fuel = self._fuel_l()
+        model = self._emission_model
 
         def mean(x: npt.NDArray[Any]) -> float:
             return float(np.mean(x)) if len(x) else math.nan
@@ -587,9 +593,9 @@ class City:
                 "largest halting queue on any approach lane",
             ),
             "vehicle_km": KPI(float(veh.dist_m.sum()) / 1000.0, "km", "all vehicles"),
-            "fuel_vehicles_l": KPI(total_fuel, "L", "HBEFA3 fuel of all vehicles"),
-            "co2_kg": KPI(float(veh.co2_mg.sum()) / 1e6, "kg", "HBEFA3 tailpipe CO2"),
-            "nox_g": KPI(float(veh.nox_mg.sum()) / 1e3, "g", "HBEFA3 NOx"),
+            "fuel_vehicles_l": KPI(total_fuel, "L", f"{model} fuel of all vehicles"),
+            "co2_kg": KPI(float(veh.co2_mg.sum()) / 1e6, "kg", f"{model} tailpipe CO2"),
+            "nox_g": KPI(float(veh.nox_mg.sum()) / 1e3, "g", f"{model} NOx"),
             "signal_decisions": KPI(float(self.signals.decisions), "decisions", ""),
             "signal_requests_clamped": KPI(
                 float(self.signals.clamped), "decisions", "changes asked before min green"
@@ -615,7 +621,11 @@ class City:
 
     def _fuel_l(self) -> float:
         density = np.array(
-            [emissions.FUEL_DENSITY_G_PER_L[c] for c in self.fuel_carrier], dtype=np.float64
+            [
+                math.inf if c is None else emissions.FUEL_DENSITY_G_PER_L[c]
+                for c in self.fuel_carrier
+            ],
+            dtype=np.float64,
         )
         return float((self.veh.fuel_mg / 1000.0 / density[self.veh.vtype]).sum())
 
