@@ -80,7 +80,11 @@ DEPART_SPEED_CODES = {
 
 @dataclass(frozen=True)
 class VehicleType:
-    """A kind of vehicle. Defaults are SUMO's default passenger car (``DEFAULT_VEHTYPE``).
+    """A kind of vehicle. Defaults are SUMO's default passenger car (``DEFAULT_VEHTYPE``),
+    except the emission class: twin's own generated worlds (grids, Poisson demand) keep
+    HBEFA3 ``PC_G_EU4`` so that their figures do not move, while a type imported from
+    SUMO gets SUMO 1.28's default for its vehicle class (``HBEFA4/PC_petrol_Euro-4`` for
+    a passenger car: :func:`sumo_vclass_type`).
 
     Attributes:
         length_m: bumper to bumper.
@@ -123,6 +127,88 @@ class VehicleType:
                 f"vehicle type {self.id!r}: need min_gap_m >= 0 and "
                 "emergency_decel_mps2 >= decel_mps2"
             )
+
+
+SUMO_VCLASS_DEFAULTS: dict[str, dict[str, Any]] = {
+    "passenger": {},
+    "private": {},
+    "vip": {},
+    "hov": {},
+    "custom1": {},
+    "custom2": {},
+    "taxi": {"speed_factor_std": 0.05},
+    "evehicle": {"emission_class": "HBEFA4/zero"},
+    "truck": {
+        "length_m": 7.1,
+        "accel_mps2": 1.3,
+        "decel_mps2": 4.0,
+        "emergency_decel_mps2": 7.0,
+        "max_speed_mps": 130.0 / 3.6,
+        "speed_factor_std": 0.05,
+        "emission_class": "HBEFA4/RT_le7.5t_Euro-VI_A-C",
+    },
+    "trailer": {
+        "length_m": 16.5,
+        "accel_mps2": 1.1,
+        "decel_mps2": 4.0,
+        "emergency_decel_mps2": 7.0,
+        "max_speed_mps": 130.0 / 3.6,
+        "speed_factor_std": 0.05,
+        "emission_class": "HBEFA4/TT_AT_gt34-40t_Euro-VI_A-C",
+    },
+    "bus": {
+        "length_m": 12.0,
+        "accel_mps2": 1.2,
+        "decel_mps2": 4.0,
+        "emergency_decel_mps2": 7.0,
+        "max_speed_mps": 100.0 / 3.6,
+        "speed_factor_std": 0.0,
+        "emission_class": "HBEFA4/UBus_Std_gt15-18t_Euro-VI_A-C",
+    },
+    "coach": {
+        "length_m": 14.0,
+        "accel_mps2": 2.0,
+        "decel_mps2": 4.0,
+        "emergency_decel_mps2": 7.0,
+        "max_speed_mps": 100.0 / 3.6,
+        "speed_factor_std": 0.05,
+        "emission_class": "HBEFA4/Coach_3-Axes_gt18t_Euro-VI_A-C",
+    },
+    "delivery": {
+        "length_m": 6.5,
+        "speed_factor_std": 0.05,
+        "emission_class": "HBEFA4/LCV_diesel_N1-III_Euro-6ab",
+    },
+    "emergency": {
+        "length_m": 6.5,
+        "speed_factor_std": 0.0,
+        "emission_class": "HBEFA4/LCV_diesel_N1-III_Euro-6ab",
+    },
+    "motorcycle": {
+        "length_m": 2.2,
+        "accel_mps2": 6.0,
+        "decel_mps2": 10.0,
+        "emergency_decel_mps2": 10.0,
+        "emission_class": "HBEFA4/MC_4S_gt250cc_preEuro",
+    },
+}
+"""SUMO 1.28's defaults per vehicle class (``vClass``) where they differ from the
+passenger car's: ``src/utils/vehicle/SUMOVTypeParameter.cpp`` (``VClassDefaultValues``,
+``getDefaultAccel``/``Decel``/``EmergencyDecel``) and ``src/utils/common/
+SUMOVehicleClass.cpp`` (``getDefaultVehicleLength``). minGap 2.5 m, sigma 0.5 and tau 1 s
+are the same for all of these; SUMO's passenger car emits as ``HBEFA4/PC_petrol_Euro-4``."""
+SUMO_DEFAULT_EMISSION_CLASS = "HBEFA4/PC_petrol_Euro-4"
+
+
+def sumo_vclass_type(vclass: str, type_id: str) -> VehicleType:
+    """SUMO's default vehicle type of ``vclass`` (``DemandError`` for a class twin does
+    not drive, naming those it does)."""
+    if vclass not in SUMO_VCLASS_DEFAULTS:
+        raise DemandError(
+            f"vClass {vclass!r} is not driven by twin; it drives {', '.join(SUMO_VCLASS_DEFAULTS)}"
+        )
+    values = {"emission_class": SUMO_DEFAULT_EMISSION_CLASS, **SUMO_VCLASS_DEFAULTS[vclass]}
+    return VehicleType(id=type_id, vclass=vclass, **values)
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,7 @@ class SumoNet(Scenario[SumoNetParams]):
     def build(self, world: World, policy: Policy[Any, Any]) -> None:
         params = self.params
         network = self._network()
-        trips = read_routes(network, *params.route_files)
+        trips = read_routes(network, *params.route_files, rng=world.streams["traffic.demand.sumo"])
         self.city = City(
             world,
             network,
