@@ -165,10 +165,11 @@ def canonical(emission_class: str) -> str:
     """twin's name of ``emission_class`` (``ValueError`` naming the known classes).
 
     ``"HBEFA3/PC_G_EU4"`` and ``"PC_G_EU4"`` are the same class; HBEFA4 classes keep
-    their prefix; ``"zero"`` and ``"HBEFA4/zero"`` are the zero-emission class.
+    their prefix; ``"zero"``, ``"HBEFA4/zero"`` and ``"Zero/default"`` are the
+    zero-emission class.
     """
     name = emission_class.removeprefix(HBEFA3_PREFIX)
-    if name == "zero":
+    if name in ("zero", "Zero/default"):  # SUMO reports the zero class as Zero/default
         name = ZERO_CLASS
     if name in EMISSION_CLASSES:
         return name

@@ -1172,7 +1172,8 @@ def write_routes(path: str | Path, network: Network, trips: TripTable) -> Path:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<routes>"]
     for vt in trips.vtypes:
         lines.append(
-            f'    <vType id="{vt.id}" length="{vt.length_m!r}" minGap="{vt.min_gap_m!r}" '
+            f'    <vType id="{vt.id}" vClass="{vt.vclass}" length="{vt.length_m!r}" '
+            f'minGap="{vt.min_gap_m!r}" '
             f'accel="{vt.accel_mps2!r}" decel="{vt.decel_mps2!r}" '
             f'emergencyDecel="{vt.emergency_decel_mps2!r}" maxSpeed="{vt.max_speed_mps!r}" '
             f'sigma="{vt.sigma!r}" tau="{vt.tau_s!r}" speedFactor="{vt.speed_factor_mean!r}" '
@@ -1191,6 +1192,7 @@ def write_routes(path: str | Path, network: Network, trips: TripTable) -> Path:
 
 
 def _sumo_emission_class(vt: VehicleType) -> str:
-    """SUMO's name of a twin emission class (twin's classes are HBEFA3 names, unprefixed)."""
+    """SUMO's name of a twin emission class (HBEFA3 names are unprefixed in twin, HBEFA4
+    names and ``HBEFA4/zero`` carry their prefix)."""
     name = vt.emission_class
     return name if "/" in name else HBEFA3_PREFIX + name
