@@ -18,7 +18,8 @@ polynomial per pollutant, SUMO ``src/utils/emissions/HelpersHBEFA4.h`` ``compute
 
 and zero while the vehicle coasts: ``v > 0.5`` m/s and ``a`` below the coasting deceleration
 ``a_coast(v)`` (SUMO ``PollutantsInterface::Helper::getCoastingDecel``), which is linear
-in ``v`` from 10 km/h on and scaled down linearly to 0 at standstill below it. Its two
+in ``v`` from 10 km/h on (never above 0) and scaled down linearly to 0 at standstill
+below it. Its two
 coefficients depend on the vehicle's mass and frontal area; twin keeps one pair per
 class, measured from SUMO 1.28's ``emissionsMap`` with the class's default vehicle class
 (passenger for ``PC_*``, truck for ``RT_*``, ...). ``HBEFA4/zero`` (SUMO's class of
@@ -116,7 +117,7 @@ _HBEFA4: dict[str, tuple[_Row, _Row, _Row, tuple[float, float]]] = {
         (1405.0, 0.0, 744.2, 2.35, 0.02944, 0.0, 0.6179),
         (455.6, 0.0, 241.3, 0.762, 0.009544, 0.0, 0.2003),
         (0.5242, 0.0, 0.0, 0.01004, 6.851e-06, 0.1337, 0.001821),
-        (0.0, 0.0),
+        (-0.58212755, 0.04817332),
     ),
 }
 HBEFA4_PREFIX = "HBEFA4/"
@@ -225,10 +226,14 @@ def coefficients() -> np.ndarray:
 
 @numba.njit(cache=True, _nrt=False)
 def coasting_decel(k0: float, k1: float, speed: float) -> float:
-    """SUMO's coasting deceleration (negative, m/s²) at ``speed`` for coefficients k0, k1."""
+    """SUMO's coasting deceleration (<= 0, m/s²) at ``speed`` for coefficients k0, k1.
+
+    ``min(0, -(k0 + k1*v))`` from 10 km/h on, scaled linearly to 0 below it (a light
+    vehicle, e.g. a motorcycle, has a negative k0: at low speed any deceleration coasts).
+    """
     if speed < COAST_SPEED_MIN_MPS:
-        return speed / COAST_SPEED_MIN_MPS * -(k0 + k1 * COAST_SPEED_MIN_MPS)
-    return -(k0 + k1 * speed)
+        return speed / COAST_SPEED_MIN_MPS * min(0.0, -(k0 + k1 * COAST_SPEED_MIN_MPS))
+    return min(0.0, -(k0 + k1 * speed))
 
 
 @numba.njit(cache=True, _nrt=False)
