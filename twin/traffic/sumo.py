@@ -9,15 +9,18 @@ every traffic light's fixed-time programme a :class:`SignalProgram`: SUMO's ``G`
 ``r`` rows grouped into green phases with their yellow and all-red times.
 
 A SUMO route or trip file becomes a :class:`~twin.traffic.demand.TripTable`: vehicles
-with their routes (inline or by reference), trips routed by twin's fastest-route
-router, flows with a fixed spacing, and vehicle types (``vType``) with SUMO's defaults
-for what they leave out.
+with their routes (inline, by reference or drawn from a route distribution), trips
+routed by twin's fastest-route router, flows (fixed spacing, per-second probability or
+exponential gaps), vehicle types (``vType``, ``vTypeDistribution``) with SUMO's defaults
+of their vehicle class, and the depart lane, position and speed (see :func:`read_routes`).
+Persons and containers are skipped with a warning.
 
 What twin cannot represent is refused with one line naming the file, the element and
 what is allowed (a :class:`~twin.core.errors.ConfigError`), never silently dropped:
-stochastic flows, route distributions, non-numeric departure times, a traffic light
-without a programme. Things that are not cars (sidewalks, rails, crossings) are left out
-of the network, and a route over them is reported as using a missing edge.
+non-numeric departure times, stops, attributes that change the driving twin does not
+model (e.g. ``arrivalLane``, ``jmTimegapMinor``), a traffic light without a programme.
+Things that are not cars (sidewalks, rails, crossings) are left out of the network, and
+a route over them is reported as using a missing edge.
 """
 
 from __future__ import annotations
