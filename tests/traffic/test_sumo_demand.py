@@ -173,7 +173,7 @@ def test_probability_flow_is_a_bernoulli_draw_per_second_of_begin_to_end(fork, t
         tmp_path,
         '<route id="r" edges="a b"/>'
         '<flow id="p" begin="100" end="600" probability="0.2" route="r"/>'
-        '<flow id="q" begin="0" end="1000" probability="0.5" number="7" route="r"/>',
+        '<flow id="q" begin="0" probability="0.5" number="7" route="r"/>',
     )
     counts = []
     for seed in range(200):
@@ -187,6 +187,39 @@ def test_probability_flow_is_a_bernoulli_draw_per_second_of_begin_to_end(fork, t
     # 500 draws of p = 0.2 each: mean 100, sd 8.9; over 200 runs the mean is within 2.5.
     assert abs(np.mean(counts) - 100) < 2.5
     assert np.std(counts) == pytest.approx(math.sqrt(500 * 0.2 * 0.8), rel=0.2)
+
+
+def test_a_certain_flow_departs_each_whole_second_from_begin_as_in_sumo(fork, tmp_path):
+    # SUMO 1.28 on this file (tripinfo depart - departDelay): 101..104 and 200..205.
+    net = read_net(fork)
+    path = routes_file(
+        tmp_path,
+        '<route id="r" edges="a b"/>'
+        '<flow id="p" begin="100.5" end="105" probability="1" route="r"/>'
+        '<flow id="s" begin="200" end="205.5" probability="1" route="r"/>',
+    )
+    table = read_routes(net, path, rng=rng())
+    assert table.depart_s.tolist() == [101, 102, 103, 104, 200, 201, 202, 203, 204, 205]
+
+
+@pytest.mark.parametrize(
+    ("flow", "expected"),
+    [
+        ('end="9" number="3" period="2"', "with period= give end= or number=, not both"),
+        ('end="9" number="3" probability="0.5"', "with probability= give end= or number="),
+        ('period="2" vehsPerHour="100" end="9"', "give one of period, vehsPerHour"),
+        ('probability="1.5" end="9"', "probability must be in [0, 1]"),
+        ('period="exp(0)" end="9"', "the rate must be > 0"),
+    ],
+)
+def test_flows_sumo_refuses_are_one_line(fork, tmp_path, flow, expected):
+    net = read_net(fork)
+    path = routes_file(tmp_path, f'<route id="r" edges="a b"/><flow id="f" route="r" {flow}/>')
+    with pytest.raises(ConfigError) as error:
+        read_routes(net, path, rng=rng())
+    line = one_line(error)
+    assert line.startswith(f"{path}: flow 'f': ")
+    assert expected in line
 
 
 def test_exponential_flow_has_poisson_counts(fork, tmp_path):

@@ -148,7 +148,7 @@ def test_vehicle_types_flows_and_route_references(grid3, tmp_path):
             <flow id="g" begin="0" end="60" number="3">
                 <route edges="{route}"/>
             </flow>
-            <flow id="h" begin="0" end="3600" vehsPerHour="120" from="{net.edges[a].id}"
+            <flow id="h" begin="0" vehsPerHour="120" from="{net.edges[a].id}"
                   to="{net.edges[b].id}" number="2"/>
         </routes>
         """)

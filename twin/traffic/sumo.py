@@ -1085,6 +1085,15 @@ def _flow(
         raise ConfigError(
             source, where, "has no route (route=, an inner <route>, or from= and to=)"
         )
+    rate_keys = [k for k in ("period", "vehsPerHour", "perHour", "probability") if k in a]
+    if len(rate_keys) > 1:
+        raise ConfigError(source, where, f"give one of {', '.join(rate_keys)} (SUMO: at most one)")
+    if rate_keys and "end" in a and "number" in a:
+        raise ConfigError(
+            source,
+            where,
+            f"with {rate_keys[0]}= give end= or number=, not both (SUMO 1.28 refuses both)",
+        )
     begin = number("begin") if "begin" in a else 0.0
     end = number("end") if "end" in a else end_s
     limit = number("number") if "number" in a else math.inf
@@ -1112,13 +1121,19 @@ def _flow(
         p = number("probability")
         if not 0 <= p <= 1:
             raise ConfigError(source, where, f"probability must be in [0, 1], got {p}")
-        if not math.isfinite(end):
-            raise ConfigError(source, where, "probability= needs end= (SUMO requires it too)")
-        # One Bernoulli draw per 1-s step t in [begin, end), at most `number` vehicles
+        # One Bernoulli draw per 1-s step t >= begin, t < end, until `number` vehicles
         # (MSInsertionControl::determineCandidates, step length 1 s).
-        steps = np.arange(math.ceil(begin), math.ceil(end), dtype=np.float64)
-        times = steps[rng.random(len(steps)) < p]
-        departs = times[: int(min(limit, len(times)))].tolist()
+        if math.isfinite(end):
+            steps = np.arange(math.ceil(begin), math.ceil(end), dtype=np.float64)
+            departs = steps[rng.random(len(steps)) < p].tolist()
+        else:
+            departs = []
+            t = math.ceil(begin)
+            while p > 0 and len(departs) < limit:
+                if rng.random() < p:
+                    departs.append(float(t))
+                t += 1
+        departs = departs[: int(min(limit, len(departs)))]
     elif exp_rate is not None:
         # Poisson: the first departure one exponential gap after begin, then gaps of
         # mean 1/rate, while before end and at most `number` vehicles.
