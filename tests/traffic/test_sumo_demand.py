@@ -106,6 +106,27 @@ def test_vtype_distribution_by_list_and_probabilities(fork, tmp_path):
     assert within_binomial(ids.count("bus"), 2000, 0.25)
 
 
+def test_listed_members_weigh_by_their_own_probability_across_files(fork, tmp_path):
+    net = read_net(fork)
+    types = tmp_path / "types.add.xml"
+    types.write_text(
+        '<additional><vType id="car" probability="4"/><vType id="van" vClass="delivery" '
+        'probability="1"/><route id="e" edges="a b" probability="1"/>'
+        '<route id="n" edges="a c" probability="9"/></additional>'
+    )
+    path = routes_file(
+        tmp_path,
+        '<vTypeDistribution id="mix" vTypes="car van"/>'
+        '<routeDistribution id="d" routes="e n"/>'
+        '<flow id="f" begin="0" end="3000" period="1" type="mix" route="d"/>',
+    )
+    table = read_routes(net, types, path, rng=rng(4))
+    ids = [table.vtypes[k].id for k in table.vtype]
+    assert within_binomial(ids.count("van"), 3000, 0.2)
+    north = sum(net.edges[int(table.route(k)[-1])].id == "c" for k in range(3000))
+    assert within_binomial(north, 3000, 0.9)
+
+
 def test_route_distribution_nested_refs_and_inline_in_a_vehicle(fork, tmp_path):
     net = read_net(fork)
     path = routes_file(

@@ -654,6 +654,8 @@ class _Demand:
     route_choices: dict[str, _Choice] = field(default_factory=dict)
     pending: list[_Pending] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    type_weights: dict[str, float] = field(default_factory=dict)  # vType probability=
+    route_weights: dict[str, float] = field(default_factory=dict)  # route probability=
 
     def vehicle_type(self, type_id: str) -> VehicleType:
         """The type ``type_id``; a ``<vType>`` of a class twin does not drive is refused
@@ -924,8 +926,6 @@ def _read_route_file(
     stack: list[str] = []
     skipped: dict[str, int] = {}
     skipping = 0  # depth of a skipped person/container, 0 when not in one
-    type_weights: dict[str, float] = {}  # a vType's own probability attribute
-    route_weights: dict[str, float] = {}
     nested_types: list[tuple[str, float]] = []  # members of the open vTypeDistribution
     nested_routes: list[tuple[str, float]] = []  # members of the open routeDistribution
     inner_route: tuple[str, ...] | None = None  # the inner <route> of a vehicle or flow
@@ -961,12 +961,12 @@ def _read_route_file(
             else:  # refused when a vehicle uses it (a pedestrian type is no error)
                 demand.types[type_id] = a
             weight = _probability(a.get("probability", "1"), item, source)
-            type_weights[type_id] = weight
+            demand.type_weights[type_id] = weight
             if parent == "vTypeDistribution":
                 nested_types.append((type_id, weight))
         elif tag == "vTypeDistribution":
             demand.type_choices[a.get("id", "")] = _choice(
-                a, nested_types, "vTypes", type_weights, item, source
+                a, nested_types, "vTypes", demand.type_weights, item, source
             )
         elif tag == "route":
             weight = _probability(a.get("probability", "1"), item, source)
@@ -984,11 +984,11 @@ def _read_route_file(
                     inner_route = edges
                     continue
                 demand.routes[route_id] = edges
-                route_weights[route_id] = weight
+                demand.route_weights[route_id] = weight
             if parent == "routeDistribution":
                 nested_routes.append((route_id, weight))
         elif tag == "routeDistribution":
-            choice = _choice(a, nested_routes, "routes", route_weights, item, source)
+            choice = _choice(a, nested_routes, "routes", demand.route_weights, item, source)
             if depth == 3 and parent in ("vehicle", "flow"):
                 inner_choice = choice
             else:
