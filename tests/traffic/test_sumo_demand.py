@@ -578,3 +578,32 @@ def test_all_resco_route_files_are_demand_twin_reads(name):
     if name == "arterial4x4":
         assert {p.depart_pos for p in demand.pending} == {"random_free"}
         assert demand.vehicle_type("type1").emergency_decel_mps2 == 10.0  # max(9, decel)
+
+
+def test_a_city_charges_each_class_its_own_fuel(fork, tmp_path):
+    from models.signals.fixed_time import FixedTime
+    from twin.core.world import World
+    from twin.traffic.city import City
+
+    net = read_net(fork)
+    path = routes_file(
+        tmp_path,
+        '<vType id="bus" vClass="bus"/><vType id="ev" vClass="evehicle"/>'
+        '<route id="r" edges="a b"/><vehicle id="car" depart="0" route="r"/>'
+        '<vehicle id="bus" depart="20" type="bus" route="r"/>'
+        '<vehicle id="ev" depart="40" type="ev" route="r"/>',
+    )
+    trips = read_routes(net, path)
+    world = World(1, tick_s=60.0)
+    city = City(world, net, trips, FixedTime(FixedTime.Params()), tick_s=1.0)
+    world.run(300.0)
+    kpis = city.kpis()
+    assert kpis["trips_completed"].value == 3
+    assert kpis["co2_kg"].description == "HBEFA4 tailpipe CO2"
+    by_type = {trips.vtypes[int(t)].id: k for k, t in enumerate(trips.vtype)}
+    veh = city.veh
+    assert veh.fuel_mg[by_type["ev"]] == 0.0
+    assert veh.co2_mg[by_type["ev"]] == 0.0
+    assert veh.co2_mg[by_type["bus"]] > veh.co2_mg[by_type["DEFAULT_VEHTYPE"]] > 0
+    assert city.fuel_carrier == ["petrol", "diesel", None]
+    assert kpis["fuel_vehicles_l"].value > 0
