@@ -173,6 +173,15 @@ def test_draws_are_deterministic_in_file_order(fork, tmp_path):
     assert [one.vtypes[k].id for k in one.vtype] == ["x" if x < 0.5 else "y" for x in u[0::2]]
 
 
+def test_a_deterministic_type_distribution_is_one_line(fork, tmp_path):
+    net = read_net(fork)
+    path = routes_file(tmp_path, '<vTypeDistribution id="m" vTypes="x" deterministic="10"/>')
+    with pytest.raises(ConfigError) as error:
+        read_routes(net, path, rng=rng())
+    line = one_line(error)
+    assert line.startswith(f"{path}: vTypeDistribution 'm': attribute deterministic='10'")
+
+
 def test_a_distribution_without_rng_is_one_line(fork, tmp_path):
     net = read_net(fork)
     path = routes_file(
@@ -456,6 +465,7 @@ def test_without_depart_attributes_the_arrays_stay_none(fork, tmp_path):
         ('arrivalSpeed="0"', "arrivalSpeed='0' is not supported"),
         ('insertionChecks="none"', "insertionChecks='none' is not supported"),
         ('departEdge="1"', "departEdge='1' is not supported"),
+        ('arrivalEdge="0"', "arrivalEdge='0' is not supported"),
         ('speedFactor="1.2"', "attribute speedFactor='1.2' changes how SUMO drives"),
         ('reroute="true"', "attribute reroute='true' changes how SUMO drives"),
     ],

@@ -453,6 +453,8 @@ _VEHICLE_INERT = frozenset(
         "arrival",  # an output of an earlier run written back into the file
         "departPosLat",  # lateral position: ignored without SUMO's sublane model
         "arrivalPosLat",
+        "parkingBadges",  # which parking areas it may use (twin has none)
+        "routeLength",  # an output of duarouter written back into the file
     }
 )
 _DEFAULT_ONLY = {
@@ -461,6 +463,7 @@ _DEFAULT_ONLY = {
     "arrivalSpeed": ("current",),
     "insertionChecks": ("all",),
     "departEdge": ("0",),
+    "arrivalEdge": ("-1",),
 }
 # Attributes of <vType>: honoured, inert (looks, capacities, sublane-only), or refused.
 _VTYPE_FLOATS = {
@@ -500,6 +503,7 @@ _VTYPE_INERT = frozenset(
         "latAlignment",
     }
 )
+_DISTRIBUTION_HONOURED = frozenset({"id", "vTypes", "routes", "probabilities"})
 LANE_CHANGE_MODELS = ("LC2013", "default")
 """twin's lane changes stand for SUMO's default model (LC2013); SL2015/DK2008 are refused."""
 
@@ -965,6 +969,7 @@ def _read_route_file(
             if parent == "vTypeDistribution":
                 nested_types.append((type_id, weight))
         elif tag == "vTypeDistribution":
+            _check_attributes(a, _DISTRIBUTION_HONOURED, frozenset(), source, item)
             demand.type_choices[a.get("id", "")] = _choice(
                 a, nested_types, "vTypes", demand.type_weights, item, source
             )
@@ -988,6 +993,7 @@ def _read_route_file(
             if parent == "routeDistribution":
                 nested_routes.append((route_id, weight))
         elif tag == "routeDistribution":
+            _check_attributes(a, _DISTRIBUTION_HONOURED, frozenset({"last"}), source, item)
             choice = _choice(a, nested_routes, "routes", demand.route_weights, item, source)
             if depth == 3 and parent in ("vehicle", "flow"):
                 inner_choice = choice
