@@ -426,7 +426,7 @@ def test_depart_attributes_become_codes(fork, tmp_path):
     t = read_routes(net, path)
     assert (
         t.depart_lane.tolist()
-        == [dm.DEPART_LANE_BEST, 1, dm.DEPART_LANE_FIRST] + [dm.DEPART_LANE_FREE] * 2
+        == [dm.DEPART_LANE_BEST, 1, dm.DEPART_LANE_BEST_PROB] + [dm.DEPART_LANE_FREE] * 2
     )
     assert t.depart_pos_m.tolist() == [
         pytest.approx(length - 10),
@@ -437,18 +437,33 @@ def test_depart_attributes_become_codes(fork, tmp_path):
     ]
     assert (
         t.depart_speed_mps.tolist()
-        == [dm.DEPART_SPEED_MAX, 5.5, 0.0] + [dm.DEPART_SPEED_DESIRED] * 2
+        == [dm.DEPART_SPEED_MAX, 5.5, dm.DEPART_SPEED_AVG] + [dm.DEPART_SPEED_DESIRED] * 2
     )
 
 
-def test_without_depart_attributes_the_arrays_stay_none(fork, tmp_path):
+def test_without_depart_attributes_a_vehicle_departs_as_in_sumo_1_28(fork, tmp_path):
+    # SUMO 1.28's tripinfo for this very vehicle: departLane a_1 (best_prob), departPos
+    # 5.10 (base: its length + 0.1), departSpeed 13.89 (avg, the free road's limit).
     net = read_net(fork)
-    t = read_routes(
-        net, routes_file(tmp_path, '<vehicle id="0" depart="0"><route edges="a b"/></vehicle>')
+    path = routes_file(tmp_path, '<vehicle id="0" depart="0"><route edges="a b"/></vehicle>')
+    t = read_routes(net, path)
+    assert t.depart_lane.tolist() == [dm.DEPART_LANE_BEST_PROB]
+    assert t.depart_pos_m.tolist() == [dm.DEPART_POS_BASE]
+    assert t.depart_speed_mps.tolist() == [dm.DEPART_SPEED_AVG]
+
+
+def test_depart_attributes_are_written_back(fork, tmp_path):
+    net = read_net(fork)
+    path = routes_file(
+        tmp_path,
+        '<route id="r" edges="a b"/><vehicle id="0" depart="0" route="r" departLane="1" '
+        'departPos="-20" departSpeed="random"/><vehicle id="1" depart="1" route="r"/>',
     )
-    assert t.depart_lane is None
-    assert t.depart_pos_m is None
-    assert t.depart_speed_mps is None
+    table = read_routes(net, path)
+    again = read_routes(net, write_routes(tmp_path / "out.rou.xml", net, table))
+    assert again.depart_lane.tolist() == table.depart_lane.tolist()
+    assert again.depart_pos_m.tolist() == table.depart_pos_m.tolist()
+    assert again.depart_speed_mps.tolist() == table.depart_speed_mps.tolist()
 
 
 @pytest.mark.parametrize(

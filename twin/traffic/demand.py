@@ -36,19 +36,23 @@ class DemandError(ValueError):
 
 # How a trip enters the network (SUMO's depart attributes). A value >= 0 is an explicit
 # lane index / position (m, from the start of the first edge) / speed (m/s); a negative
-# value is one of SUMO's keywords below. SUMO's defaults: departLane="first",
-# departPos="base", departSpeed="0".
+# value is one of SUMO's keywords below. SUMO 1.28's defaults for a vehicle that gives
+# none (``sumo --save-template``: default.departlane "best_prob", default.departspeed
+# "avg"; departPos "base") are what twin's SUMO import records; twin's own demand leaves
+# the arrays None (first lane, base, speed 0).
 DEPART_LANE_FIRST = -1
 DEPART_LANE_RANDOM = -2
 DEPART_LANE_FREE = -3
 DEPART_LANE_ALLOWED = -4
 DEPART_LANE_BEST = -5
+DEPART_LANE_BEST_PROB = -6
 DEPART_LANE_CODES = {
     "first": DEPART_LANE_FIRST,
     "random": DEPART_LANE_RANDOM,
     "free": DEPART_LANE_FREE,
     "allowed": DEPART_LANE_ALLOWED,
     "best": DEPART_LANE_BEST,
+    "best_prob": DEPART_LANE_BEST_PROB,
 }
 DEPART_POS_BASE = -1.0
 DEPART_POS_RANDOM = -2.0
@@ -351,7 +355,9 @@ class TripTable:
         route_start: trip ``k`` drives ``route_edges[route_start[k]:route_start[k+1]]``.
         vtypes: the vehicle types.
         depart_lane, depart_pos_m, depart_speed_mps: how each trip enters (a value or a
-            ``DEPART_*`` keyword code); ``None`` means SUMO's defaults for every trip.
+            ``DEPART_*`` keyword code); ``None`` means twin's own insertion for every trip
+            (first lane, base, speed 0). SUMO demand always has them (SUMO 1.28's
+            defaults where a vehicle gives none: best_prob, base, avg).
         skipped: what a reader left out on purpose, by element (e.g. ``{"person": 12}``),
             for the run's manifest.
     """

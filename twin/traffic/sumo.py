@@ -42,8 +42,6 @@ from twin.core.errors import ConfigError
 from twin.traffic import emissions
 from twin.traffic.demand import (
     DEPART_LANE_CODES,
-    DEPART_LANE_FIRST,
-    DEPART_POS_BASE,
     DEPART_POS_CODES,
     DEPART_SPEED_CODES,
     SUMO_VCLASS_DEFAULTS,
@@ -642,9 +640,9 @@ class _Pending:
     route_ref: str | None = None  # a route or route distribution defined elsewhere by id
     stops: tuple[str, ...] = ()  # from, via..., to of a trip (routed by twin)
     choice: _Choice | None = None  # an inline route distribution
-    depart_lane: str = "first"
+    depart_lane: str = "best_prob"
     depart_pos: str = "base"
-    depart_speed: str = "0"
+    depart_speed: str = "avg"
 
 
 @dataclass
@@ -723,8 +721,8 @@ def read_routes(
     used: dict[str, int] = {}
     vtype = np.zeros(len(pending), dtype=np.int64)
     edge_routes: list[np.ndarray] = []
-    lane = np.full(len(pending), DEPART_LANE_FIRST, dtype=np.int64)
-    pos = np.full(len(pending), DEPART_POS_BASE, dtype=np.float64)
+    lane = np.zeros(len(pending), dtype=np.int64)
+    pos = np.zeros(len(pending), dtype=np.float64)
     speed = np.zeros(len(pending), dtype=np.float64)
     for k, p in enumerate(pending):
         type_id = p.vtype
@@ -742,17 +740,14 @@ def read_routes(
         first = network.edges[int(route[0])]
         lane[k], pos[k], speed[k] = _depart_codes(p, first, vt)
     types = tuple(demand.vehicle_type(t) for t in used) or (demand.vehicle_type(DEFAULT_VTYPE),)
-    defaults = (
-        np.all(lane == DEPART_LANE_FIRST) and np.all(pos == DEPART_POS_BASE) and not speed.any()
-    )
     return TripTable.from_arrays(
         np.array([p.depart_s for p in pending], dtype=np.float64),
         vtype,
         edge_routes,
         types,
-        depart_lane=None if defaults else lane,
-        depart_pos_m=None if defaults else pos,
-        depart_speed_mps=None if defaults else speed,
+        depart_lane=lane,
+        depart_pos_m=pos,
+        depart_speed_mps=speed,
         skipped=demand.skipped,
     )
 
@@ -1053,11 +1048,16 @@ def _read_route_file(
         )
 
 
+SUMO_DEPART_DEFAULTS = {"departLane": "best_prob", "departPos": "base", "departSpeed": "avg"}
+"""What SUMO 1.28 does with a vehicle that gives no depart lane, position or speed
+(``sumo --save-template``: ``default.departlane``, ``default.departspeed``)."""
+
+
 def _depart_attributes(a: dict[str, str]) -> dict[str, str]:
     return {
-        "depart_lane": a.get("departLane", "first"),
-        "depart_pos": a.get("departPos", "base"),
-        "depart_speed": a.get("departSpeed", "0"),
+        "depart_lane": a.get("departLane", SUMO_DEPART_DEFAULTS["departLane"]),
+        "depart_pos": a.get("departPos", SUMO_DEPART_DEFAULTS["departPos"]),
+        "depart_speed": a.get("departSpeed", SUMO_DEPART_DEFAULTS["departSpeed"]),
     }
 
 
@@ -1207,11 +1207,30 @@ def write_routes(path: str | Path, network: Network, trips: TripTable) -> Path:
         edges = " ".join(network.edges[e].id for e in trips.route(k))
         vt = trips.vtypes[int(trips.vtype[k])]
         depart = float(trips.depart_s[k])
-        lines.append(f'    <vehicle id="{k}" type="{vt.id}" depart="{depart!r}">')
+        lines.append(
+            f'    <vehicle id="{k}" type="{vt.id}" depart="{depart!r}"{_depart_xml(trips, k)}>'
+        )
         lines.append(f'        <route edges="{edges}"/>')
         lines.append("    </vehicle>")
     lines.append("</routes>")
     out.write_text("\n".join(lines) + "\n")
+    return out
+
+
+def _depart_xml(trips: TripTable, k: int) -> str:
+    """The depart attributes of trip ``k`` as SUMO writes them ("" for twin's own)."""
+    out = ""
+    for name, values, codes in (
+        ("departLane", trips.depart_lane, DEPART_LANE_CODES),
+        ("departPos", trips.depart_pos_m, DEPART_POS_CODES),
+        ("departSpeed", trips.depart_speed_mps, DEPART_SPEED_CODES),
+    ):
+        if values is None:
+            continue
+        value = values[k]
+        keyword = next((word for word, code in codes.items() if code == value), None)
+        number = int(value) if name == "departLane" else float(value)
+        out += f' {name}="{keyword if value < 0 and keyword else repr(number)}"'
     return out
 
 
