@@ -483,6 +483,7 @@ def test_depart_attributes_are_written_back(fork, tmp_path):
         ('arrivalEdge="0"', "arrivalEdge='0' is not supported"),
         ('speedFactor="1.2"', "attribute speedFactor='1.2' changes how SUMO drives"),
         ('reroute="true"', "attribute reroute='true' changes how SUMO drives"),
+        ('from="a"', "attribute from='a' changes how SUMO drives"),  # a vehicle has a route
     ],
 )
 def test_bad_or_unsupported_vehicle_attributes_are_one_line(fork, tmp_path, attributes, expected):

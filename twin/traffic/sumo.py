@@ -436,12 +436,11 @@ SKIPPED_TAGS = ("person", "personFlow", "container", "containerFlow")
 # Attributes of <vehicle>, <trip> and <flow>. Honoured ones shape the trip; inert ones do
 # not change how SUMO drives the vehicle (outputs, looks, passengers carried); the ones in
 # _DEFAULT_ONLY are accepted at SUMO's default value only; everything else is refused.
-_VEHICLE_HONOURED = frozenset(
-    {"id", "type", "depart", "route", "from", "to", "via", "departLane", "departPos"}
-    | {"departSpeed"}
-)
-_FLOW_HONOURED = frozenset({"begin", "end", "period", "vehsPerHour", "perHour", "number"})
-_FLOW_HONOURED |= {"probability"}
+_DEPART_KEYS = frozenset({"id", "type", "depart", "departLane", "departPos", "departSpeed"})
+_VEHICLE_HONOURED = _DEPART_KEYS | {"route"}
+_TRIP_HONOURED = _DEPART_KEYS | {"from", "to", "via"}
+_FLOW_HONOURED = (_VEHICLE_HONOURED | _TRIP_HONOURED | {"begin", "end", "period"}) - {"depart"}
+_FLOW_HONOURED |= {"vehsPerHour", "perHour", "number", "probability"}
 _VEHICLE_INERT = frozenset(
     {
         "color",  # drawing only
@@ -1018,7 +1017,7 @@ def _read_route_file(
             )
         elif depth == 2 and tag == "trip":
             where = f"trip {a.get('id', '')!r}"
-            _check_attributes(a, _VEHICLE_HONOURED, _VEHICLE_INERT, source, where, _DEFAULT_ONLY)
+            _check_attributes(a, _TRIP_HONOURED, _VEHICLE_INERT, source, where, _DEFAULT_ONLY)
             if "from" not in a or "to" not in a:
                 raise ConfigError(
                     source, where, "needs edges from= and to= (junction trips are not supported)"
@@ -1076,9 +1075,7 @@ def _flow(
     exponential gaps (SUMO's ``SUMOVehicleParserHelper::parseFlowAttributes`` and
     ``MSInsertionControl``)."""
     where = f"flow {a.get('id', '')!r}"
-    _check_attributes(
-        a, _VEHICLE_HONOURED | _FLOW_HONOURED, _VEHICLE_INERT, source, where, _DEFAULT_ONLY
-    )
+    _check_attributes(a, _FLOW_HONOURED, _VEHICLE_INERT, source, where, _DEFAULT_ONLY)
 
     def number(key: str) -> float:
         try:
