@@ -687,7 +687,11 @@ def read_routes(
     (exponential gaps from ``begin``); ``<vType>`` with SUMO's defaults of its
     ``vClass``; ``<vTypeDistribution>`` and ``<routeDistribution>`` (nested members with
     ``probability``, or ``vTypes``/``routes`` with ``probabilities``), from which every
-    vehicle draws its own; ``departLane``, ``departPos``, ``departSpeed``.
+    vehicle draws its own; ``departLane``, ``departPos``, ``departSpeed`` as the
+    ``DEPART_*`` codes of :mod:`twin.traffic.demand` (SUMO 1.28's defaults ``best_prob``,
+    ``base``, ``avg`` where a vehicle gives none; a negative ``departPos`` counts from
+    the end of the first edge; a numeric ``departLane`` is SUMO's lane index, which is
+    twin's only where the first edge has no lane closed to cars, e.g. a sidewalk).
     ``<person>``, ``<personFlow>``, ``<container>`` and ``<containerFlow>`` are skipped,
     counted in :attr:`TripTable.skipped` and warned about once per file
     (:class:`SkippedDemandWarning`). Anything else that would change the driving is
