@@ -64,7 +64,7 @@ def main() -> None:
     kpis = city.kpis()
     print(f"city: {args.rows}x{args.cols} grid, {len(city.trips)} trips over {args.hours} h")
     print(f"vehicle updates: {updates:,}  wall: {wall:.2f} s  ->  {updates / wall:,.0f} updates/s")
-    for name in ("trips_completed", "trip_duration_mean_s", "time_loss_mean_s", "co2_kg"):
+    for name in ("trips_completed", "trip_duration_mean_s", "time_loss_mean_s", "network_co2_kg"):
         print(f"  {name}: {kpis[name].value:.2f} {kpis[name].unit}")
 
 

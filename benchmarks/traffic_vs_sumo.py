@@ -21,10 +21,19 @@ Both run on one thread (``NUMBA_NUM_THREADS=1``; SUMO is single-threaded by defa
 both use 1 s steps, SUMO's default. Loading and routing are timed separately and left out
 of the ratio, as SUMO leaves them out of its own UPS.
 
+With ``--sumocfg CITY.sumocfg ...`` (or ``--resco`` for RESCO's eight networks from the
+``sumo-rl`` package) it measures real cities instead, through the path users run:
+``twin sumo-compare`` (:mod:`twin.traffic.compare`), SUMO on the config as it stands and
+twin on scenario ``traffic/sumo-net-v0`` with ``sumocfg =`` and the scenario's detectors
+on, alternating ``--repeats`` times.
+
 Usage:
     python benchmarks/traffic_vs_sumo.py                      # 10x10 and 30x30, 1 h
     python benchmarks/traffic_vs_sumo.py --sizes 10 --duration-s 600
-Target (issue 5): twin >= 5x SUMO's vehicle updates per second on one thread; aim 10x.
+    python benchmarks/traffic_vs_sumo.py --resco --repeats 2
+    python benchmarks/traffic_vs_sumo.py --sumocfg my_city.sumocfg
+Targets: grids (issue 5) twin >= 5x SUMO's vehicle updates per second on one thread;
+real networks (issue 15) >= 10x on each RESCO network, aim 20x.
 """
 
 from __future__ import annotations
@@ -54,6 +63,7 @@ from twin.traffic.sumo import read_net, read_routes
 from twin.traffic.sumo_tools import (
     generate_grid,
     random_trips,
+    resco_configs,
     run_sumo,
     sumo_home,
 )
@@ -66,8 +76,8 @@ KPIS = (
     "time_loss_mean_s",
     "waiting_time_mean_s",
     "depart_delay_mean_s",
-    "vehicle_km",
-    "co2_kg",
+    "trips_vehicle_km",
+    "trips_co2_kg",
 )
 
 
@@ -92,10 +102,13 @@ def fixed_time_policy() -> Any:
     return make_policy(Registry().policy(FIXED_TIME), {})
 
 
-def run_twin(net_file: Path, routes: Path, end_s: float, seed: int) -> TwinRun:
+def run_twin(
+    net_file: Path, routes: Path, end_s: float, seed: int, vtype: Path | None = None
+) -> TwinRun:
     start = time.perf_counter()
     network = read_net(net_file)
-    trips = read_routes(network, routes)
+    # The vType file SUMO gets too: without it twin, like SUMO, would charge HBEFA4.
+    trips = read_routes(network, *([vtype] if vtype is not None else []), routes)
     load_s = time.perf_counter() - start
     city, world = build_city(network, trips, seed)
     start = time.perf_counter()
@@ -153,7 +166,9 @@ def compare(size: int, args: argparse.Namespace, directory: Path) -> dict[str, A
                 extra_args=["--default.departspeed", "0", "--threads", "1"],
             )
         )
-        twin_runs.append(run_twin(net_file, routes, end_s, args.seed))
+        twin_runs.append(
+            run_twin(net_file, routes, end_s, args.seed, vtype=vehicle_type_file(where))
+        )
     return {
         "size": size,
         "trips": sumo_runs[0].inserted + sumo_runs[0].waiting,
@@ -194,6 +209,24 @@ def report(result: dict[str, Any]) -> None:
         print(f"{name:28s}{s:14.2f}{t:14.2f}   twin/SUMO {ratio:5.3f}")
 
 
+def compare_configs(configs: list[Path], repeats: int, seed: int) -> None:
+    """Each config ``repeats`` times, SUMO and twin alternating (``twin sumo-compare``)."""
+    from twin.traffic.compare import compare
+
+    print(f"{'config':24s}{'SUMO ups':>12s}{'twin ups':>12s}{'ratio':>8s}  per round")
+    for config in configs:
+        runs = [compare(config, seed=seed) for _ in range(repeats)]
+        sumo_ups = [run.sumo.updates_per_s for run in runs]
+        twin_ups = [run.twin.updates_per_s for run in runs]
+        ratios = " ".join(f"{t / s:.1f}x" for t, s in zip(twin_ups, sumo_ups, strict=True))
+        print(
+            f"{config.stem:24s}{statistics.median(sumo_ups):12,.0f}"
+            f"{statistics.median(twin_ups):12,.0f}"
+            f"{statistics.median(twin_ups) / statistics.median(sumo_ups):7.1f}x  {ratios}",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 30], help="grid sizes N")
@@ -204,8 +237,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeats", type=int, default=2, help="alternating runs of each")
     parser.add_argument("--keep", type=Path, default=None, help="keep the files here")
+    parser.add_argument("--sumocfg", type=Path, nargs="+", help="real cities instead of grids")
+    parser.add_argument("--resco", action="store_true", help="RESCO's eight networks")
     args = parser.parse_args()
     print(f"SUMO from {sumo_home()}; NUMBA_NUM_THREADS={os.environ['NUMBA_NUM_THREADS']}")
+    if args.sumocfg or args.resco:
+        configs = list(args.sumocfg or []) + (list(resco_configs().values()) if args.resco else [])
+        compare_configs(configs, args.repeats, args.seed)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         directory = args.keep or Path(tmp)
         directory.mkdir(parents=True, exist_ok=True)

@@ -112,7 +112,7 @@ REPORTED = (
     ("waiting_time_mean_s", "waiting s", "{:.1f}"),
     ("trip_duration_mean_s", "duration s", "{:.1f}"),
     ("trips_completed", "completed", "{:.0f}"),
-    ("co2_kg", "CO2 kg", "{:.1f}"),
+    ("network_co2_kg", "CO2 kg", "{:.1f}"),
 )
 
 PolicySpec = tuple[str, Any]

@@ -115,7 +115,7 @@ def test_golden_values_of_the_tick_by_tick_city(seed, policy):
     got = (
         kpis["trip_duration_mean_s"].value,
         kpis["time_loss_mean_s"].value,
-        kpis["co2_kg"].value,
+        kpis["network_co2_kg"].value,
         world.probes["vehicles_on_network"].integral(),
     )
     assert got == GOLDEN[(seed, policy)]

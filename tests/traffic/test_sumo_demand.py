@@ -625,14 +625,14 @@ def test_a_city_charges_each_class_its_own_fuel(fork, tmp_path):
     world.run(300.0)
     kpis = city.kpis()
     assert kpis["trips_completed"].value == 3
-    assert kpis["co2_kg"].description == "HBEFA4 tailpipe CO2"
+    assert kpis["network_co2_kg"].description == "HBEFA4 CO2 of all vehicles"
     by_type = {trips.vtypes[int(t)].id: k for k, t in enumerate(trips.vtype)}
     veh = city.veh
     assert veh.fuel_mg[by_type["ev"]] == 0.0
     assert veh.co2_mg[by_type["ev"]] == 0.0
     assert veh.co2_mg[by_type["bus"]] > veh.co2_mg[by_type["DEFAULT_VEHTYPE"]] > 0
     assert city.fuel_carrier == ["petrol", "diesel", None]
-    assert kpis["fuel_vehicles_l"].value > 0
+    assert kpis["network_fuel_l"].value > 0
 
 
 def test_co2_with_sumos_default_class_agrees_with_sumo(tmp_path):
@@ -659,6 +659,6 @@ def test_co2_with_sumos_default_class_agrees_with_sumo(tmp_path):
         params={"net_file": str(grid4), "route_files": [str(routes)]},
     )
     result = simulate(config, "signals/fixed-time-v0", 42, registry=registry)
-    ratio = result.kpis["co2_kg"].value / sumo.trips.summary()["co2_kg"]
+    ratio = result.kpis["trips_co2_kg"].value / sumo.trips.summary()["trips_co2_kg"]
     assert ratio == pytest.approx(1.0, abs=0.03)
-    assert result.kpis["co2_kg"].description == "HBEFA4 tailpipe CO2"
+    assert result.kpis["trips_co2_kg"].description == "HBEFA4 CO2 of finished trips (tripinfo)"

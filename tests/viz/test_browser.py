@@ -248,7 +248,7 @@ def test_a_parameter_input_writes_the_overrides_and_apply_restarts_with_them(pag
     assert_same(shown_kpis(page, 0), truth.headline_kpis(0))
     # ... and not the run with the default 1 s kernel tick.
     default = engine(["signals/actuated-v0", "signals/max-pressure-v0"], 1)
-    assert shown_kpis(page, 0)["co2_kg"] != default.headline_kpis(0)["co2_kg"]
+    assert shown_kpis(page, 0)["network_co2_kg"] != default.headline_kpis(0)["network_co2_kg"]
     page.screenshot(path=ARTIFACTS / "06-parameter.png", full_page=True)
 
 

@@ -116,6 +116,9 @@ class PreparedRun:
             wall_s=wall_s,
             factors=world.ledger.sources(),
         )
+        inputs = self.scenario.manifest()
+        if inputs:
+            manifest["scenario_inputs"] = inputs
         return RunResult(kpis=kpis, timeseries=timeseries, manifest=manifest)
 
 

@@ -79,6 +79,11 @@ class Scenario(ABC, Generic[ParamsT]):
         """Facts given to the policy at reset (``PolicyContext.info``)."""
         return {}
 
+    def manifest(self) -> dict[str, Any]:
+        """Facts about the run's inputs for its manifest (``scenario_inputs``): files
+        read, elements skipped. JSON-serialisable; empty by default."""
+        return {}
+
     @abstractmethod
     def build(self, world: World, policy: Policy[Any, Any]) -> None:
         """Create the entities and start their processes in ``world``."""

@@ -38,6 +38,7 @@ from twin.traffic.kernels import (
     VTypes,
     run_ticks,
 )
+from twin.traffic.loops import LoopState, no_loops
 from twin.traffic.network import Network
 from twin.traffic.observation import SignalObservation
 from twin.traffic.signals import EPS_S, SignalBank
@@ -67,6 +68,8 @@ class City:
         loop_detectors: the stop-line and upstream induction loops seen by policies
             (``None``: none; ``sensed_count``, ``sensed_occupancy`` and
             ``sensed_speed_mps`` are NaN).
+        loops: induction loops placed by the user (:func:`twin.traffic.loops.loop_state`,
+            sized for this network and these trips), counted by the kernel.
     """
 
     _obs_snapshot: tuple[float, tuple[npt.NDArray[np.float64], ...]] | None
@@ -82,6 +85,7 @@ class City:
         sensors: SensorConfig | None = None,
         per_intersection_kpis: bool = False,
         loop_detectors: LoopDetectorConfig | None = None,
+        loops: LoopState | None = None,
     ) -> None:
         self.world = world
         self.env: simpy.Environment = world.env
@@ -127,6 +131,7 @@ class City:
             det_occupied=np.zeros((n_all, 2), dtype=np.int64),
             det_last_s=np.full((n_all, 2), -math.inf),
             edge_blocked=np.zeros(len(network.edges), dtype=np.bool_),
+            **_loop_fields(no_loops(n_all) if loops is None else loops),
         )
         vtypes = trips.vtypes
         self.vt = VTypes(
@@ -548,7 +553,15 @@ class City:
     # -- results ---------------------------------------------------------------------------
 
     def kpis(self) -> dict[str, KPI]:
-        """SUMO-tripinfo KPIs of trips that ended after the warm-up, and network totals."""
+        """KPIs in two families, named so that nobody compares the wrong pair:
+
+        - **finished trips** (those that arrived after the warm-up), defined as SUMO's
+          ``--tripinfo-output`` and ``--duration-log.statistics`` define them: means
+          (``trip_duration_mean_s``, ``time_loss_mean_s``, ...) and sums over those trips
+          (``trips_*``: ``trips_co2_kg`` is what SUMO's tripinfo ``CO2_abs`` adds up to);
+        - **network totals** (``network_*``): every vehicle that drove after the warm-up,
+          finished or not (what a city emits, whatever the trips' fate).
+        """
         veh, lanes = self.veh, self.lanes
         warm = self._stats_start_s
         now = float(self.env.now)
@@ -561,7 +574,9 @@ class City:
         ticks = max(self._ticks, 1)
         approach = self._approach_lanes()
         queue_mean = lanes.queue_sum[approach] / ticks
-        total_fuel = self._fuel_l()
+        fuel_l = self._fuel_l_per_vehicle()
+        route_m = veh.dist_m[done]
+        depart_delay = (veh.insert_s - veh.depart_s)[done]
         model = self._emission_model
 
         def mean(x: npt.NDArray[Any]) -> float:
@@ -581,8 +596,31 @@ class City:
             "stops_mean": KPI(
                 mean(veh.stops[done].astype(float)), "stops", "tripinfo waitingCount"
             ),
-            "depart_delay_mean_s": KPI(
-                mean((veh.insert_s - veh.depart_s)[done]), "s", "tripinfo departDelay"
+            "depart_delay_mean_s": KPI(mean(depart_delay), "s", "tripinfo departDelay"),
+            "route_length_mean_m": KPI(mean(route_m), "m", "tripinfo routeLength"),
+            "speed_mean_mps": KPI(
+                mean(route_m / np.maximum(duration, 1e-9)),
+                "m/s",
+                "mean of routeLength / duration (statistics Speed)",
+            ),
+            "trips_duration_total_s": KPI(
+                float(duration.sum()), "s", "sum of tripinfo duration (totalTravelTime)"
+            ),
+            "trips_time_loss_total_s": KPI(
+                float(veh.time_loss_s[done].sum()), "s", "sum of tripinfo timeLoss"
+            ),
+            "trips_depart_delay_total_s": KPI(
+                float(depart_delay.sum()), "s", "sum of tripinfo departDelay (totalDepartDelay)"
+            ),
+            "trips_vehicle_km": KPI(float(route_m.sum()) / 1000.0, "km", "finished trips"),
+            "trips_fuel_l": KPI(float(fuel_l[done].sum()), "L", f"{model} fuel of finished trips"),
+            "trips_co2_kg": KPI(
+                float(veh.co2_mg[done].sum()) / 1e6,
+                "kg",
+                f"{model} CO2 of finished trips (tripinfo)",
+            ),
+            "trips_nox_g": KPI(
+                float(veh.nox_mg[done].sum()) / 1e3, "g", f"{model} NOx of finished trips"
             ),
             "queue_mean_veh": KPI(
                 mean(queue_mean), "veh", "time-mean halting vehicles per approach lane"
@@ -592,10 +630,14 @@ class City:
                 "veh",
                 "largest halting queue on any approach lane",
             ),
-            "vehicle_km": KPI(float(veh.dist_m.sum()) / 1000.0, "km", "all vehicles"),
-            "fuel_vehicles_l": KPI(total_fuel, "L", f"{model} fuel of all vehicles"),
-            "co2_kg": KPI(float(veh.co2_mg.sum()) / 1e6, "kg", f"{model} tailpipe CO2"),
-            "nox_g": KPI(float(veh.nox_mg.sum()) / 1e3, "g", f"{model} NOx"),
+            "network_vehicle_km": KPI(float(veh.dist_m.sum()) / 1000.0, "km", "all vehicles"),
+            "network_fuel_l": KPI(float(fuel_l.sum()), "L", f"{model} fuel of all vehicles"),
+            "network_co2_kg": KPI(
+                float(veh.co2_mg.sum()) / 1e6, "kg", f"{model} CO2 of all vehicles"
+            ),
+            "network_nox_g": KPI(
+                float(veh.nox_mg.sum()) / 1e3, "g", f"{model} NOx of all vehicles"
+            ),
             "signal_decisions": KPI(float(self.signals.decisions), "decisions", ""),
             "signal_requests_clamped": KPI(
                 float(self.signals.clamped), "decisions", "changes asked before min green"
@@ -619,7 +661,7 @@ class City:
             return np.zeros(0, dtype=np.int64)
         return np.unique(np.concatenate(self._obs_lanes))
 
-    def _fuel_l(self) -> float:
+    def _fuel_l_per_vehicle(self) -> npt.NDArray[np.float64]:
         density = np.array(
             [
                 math.inf if c is None else emissions.FUEL_DENSITY_G_PER_L[c]
@@ -627,7 +669,7 @@ class City:
             ],
             dtype=np.float64,
         )
-        return float((self.veh.fuel_mg / 1000.0 / density[self.veh.vtype]).sum())
+        return self.veh.fuel_mg / 1000.0 / density[self.veh.vtype]
 
 
 class _QueueSignal:
@@ -639,3 +681,8 @@ class _QueueSignal:
 
     def __call__(self) -> npt.NDArray[np.float64]:
         return self.lanes.halting[: self.n].astype(np.float64)
+
+
+def _loop_fields(loops: LoopState) -> dict[str, Any]:
+    """A loop state as the kernel's ``Lanes`` fields (``loop_start``, ...)."""
+    return {f"loop_{name}": value for name, value in loops._asdict().items()}

@@ -62,6 +62,7 @@ import numpy as np
 import numpy.typing as npt
 
 from twin.traffic.emissions import tick_rates_mg_s
+from twin.traffic.loops import loop_move, no_loops
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -78,6 +79,7 @@ CRITICAL_GAP_S = 4.1
 (HCM 2010 critical headway of a left turn from the major street)."""
 LOOKAHEAD_MIN_M = 30.0
 STOP_LOOP, UPSTREAM_LOOP = 0, 1
+_NO_LOOPS = no_loops()
 
 
 class NetArrays(NamedTuple):
@@ -152,7 +154,9 @@ class Lanes(NamedTuple):
     ``count``/``halting``: vehicles now, and those at <= 0.1 m/s; ``queue_sum``/
     ``queue_max``: sum and maximum of ``halting`` over ticks; ``det_*[l, k]``: loop
     detector k of lane l: vehicles passed, sum of their speeds, ticks occupied, time of
-    the last passage. ``edge_blocked`` is the insertion step's scratch, one per *edge*
+    the last passage. ``loop_*``: the user's induction loops (a
+    :class:`twin.traffic.loops.LoopState`'s arrays; none by default).
+    ``edge_blocked`` is the insertion step's scratch, one per *edge*
     (the kernels allocate nothing).
     """
 
@@ -167,6 +171,12 @@ class Lanes(NamedTuple):
     det_occupied: IntArray
     det_last_s: FloatArray
     edge_blocked: npt.NDArray[np.bool_]
+    loop_start: IntArray = _NO_LOOPS.start
+    loop_pos_m: FloatArray = _NO_LOOPS.pos_m
+    loop_length_m: FloatArray = _NO_LOOPS.length_m
+    loop_acc: FloatArray = _NO_LOOPS.acc
+    loop_held: IntArray = _NO_LOOPS.held
+    loop_remaining_m: FloatArray = _NO_LOOPS.remaining_m
 
 
 # -- small pure helpers ----------------------------------------------------------------
@@ -492,6 +502,7 @@ def step(
             veh.pos[v] = new
             veh.speed[v] = vn
             speed_new[v] = acc
+            loop_move(lanes, lane, v, old, new, vn, vt.length[t], now_s)
             allowed = min(net.lane_speed[lane] * veh.speed_factor[v], vt.vmax[t])
             veh.time_loss_s[v] += dt * max(0.0, 1.0 - vn / allowed)
             veh.dist_m[v] += vn * dt

@@ -245,7 +245,7 @@ class GridCity(Scenario[TrafficParams]):
         "waiting_time_mean_s",
         "queue_mean_veh",
         "trips_completed",
-        "co2_kg",
+        "network_co2_kg",
     )
 
     def policy_info(self) -> dict[str, Any]:

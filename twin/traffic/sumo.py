@@ -61,6 +61,8 @@ from twin.traffic.network import (
     Node,
     SignalProgram,
 )
+from twin.traffic.sumo_additional import TlsProgram, add_programs
+from twin.traffic.sumocfg import open_xml
 
 VEHICLE_CLASS = "passenger"
 """The SUMO vehicle class whose lanes twin imports."""
@@ -83,14 +85,15 @@ def root_tag(path: Path, expected: Sequence[str], what: str) -> str:
         raise ConfigError(source, "", f"not a file (a {what} is expected)")
     try:
         # Only the first start event is read: a SUMO file of any size is checked at once.
-        for _, element in ET.iterparse(path, events=("start",)):  # noqa: S314
-            tag = element.tag
-            break
-        else:
-            raise ConfigError(source, "", f"empty file; a {what} is expected")
+        with open_xml(path) as handle:
+            for _, element in ET.iterparse(handle, events=("start",)):  # noqa: S314
+                tag = element.tag
+                break
+            else:
+                raise ConfigError(source, "", f"empty file; a {what} is expected")
     except ET.ParseError as error:
         raise ConfigError(source, "", f"not a {what}: not XML ({error})") from None
-    except (OSError, UnicodeDecodeError) as error:
+    except (OSError, EOFError, UnicodeDecodeError) as error:
         raise ConfigError(source, "", f"cannot read: {error}") from None
     if tag not in expected:
         allowed = " or ".join(f"<{t}>" for t in expected)
@@ -99,9 +102,11 @@ def root_tag(path: Path, expected: Sequence[str], what: str) -> str:
 
 
 def _iter_elements(path: Path) -> Iterator[tuple[str, ET.Element]]:
-    """``("start"|"end", element)`` events of a well-formed file, errors as one line."""
+    """``("start"|"end", element)`` events of a well-formed file (gzipped or not),
+    errors as one line."""
     try:
-        yield from ET.iterparse(path, events=("start", "end"))  # noqa: S314
+        with open_xml(path) as handle:
+            yield from ET.iterparse(handle, events=("start", "end"))  # noqa: S314
     except ET.ParseError as error:
         raise ConfigError(str(path), "", f"malformed XML: {error}") from None
 
@@ -139,15 +144,22 @@ def _bit(row: str, index: int) -> bool:
 
 
 def read_net(
-    path: str | Path, *, name: str | None = None, program_id: str | None = None
+    path: str | Path,
+    *,
+    name: str | None = None,
+    program_id: str | None = None,
+    programs: Sequence[TlsProgram] = (),
 ) -> Network:
     """A twin network from a SUMO ``.net.xml``, with its traffic-light programmes.
 
     Args:
         path: the SUMO network file.
         name: the network's name (default: the file name without ``.net.xml``).
-        program_id: which programme of each traffic light to take (default: the first
-            one in the file, SUMO's ``"0"`` for a generated net).
+        program_id: which programme of each traffic light to take (default: the one
+            SUMO activates: the last one loaded from ``programs``, else the first in
+            the file, SUMO's ``"0"`` for a generated net).
+        programs: further ``<tlLogic>`` programmes from SUMO additional files
+            (:func:`twin.traffic.sumo_additional.read_additional`), in load order.
 
     Raises:
         ConfigError: the file is missing, not a SUMO network, or holds something twin
@@ -167,8 +179,11 @@ def read_net(
     except Exception as error:  # sumolib raises bare KeyErrors, ValueErrors, ...
         raise ConfigError(source, "", f"not a readable SUMO network: {error!r}") from None
     requests = _read_requests(file)
-    builder = _NetBuilder(source, net, requests, program_id)
-    network = builder.build(name or file.name.removesuffix(".xml").removesuffix(".net"))
+    active = add_programs(net, list(programs))
+    builder = _NetBuilder(source, net, requests, program_id, active)
+    network = builder.build(
+        name or file.name.removesuffix(".gz").removesuffix(".xml").removesuffix(".net")
+    )
     try:
         network.validate()
     except NetworkError as error:
@@ -185,11 +200,13 @@ class _NetBuilder:
         net: Any,
         requests: dict[str, dict[int, _Request]],
         program_id: str | None,
+        active: dict[str, str] | None = None,
     ) -> None:
         self.source = source
         self.net = net
         self.requests = requests
         self.program_id = program_id
+        self.active = active or {}
         self.nodes: list[Node] = []
         self.node_index: dict[str, int] = {}
         self.edges: list[Edge] = []
@@ -345,7 +362,9 @@ class _NetBuilder:
         programs = self.net.getTLS(tls_id).getPrograms()
         if not programs:
             raise ConfigError(self.source, where, "traffic light has no programme (<tlLogic>)")
-        if self.program_id is None:
+        if self.program_id is None and tls_id in self.active:
+            chosen = programs[self.active[tls_id]]  # SUMO: the last loaded is active
+        elif self.program_id is None:
             chosen = next(iter(programs.values()))
         elif self.program_id in programs:
             chosen = programs[self.program_id]

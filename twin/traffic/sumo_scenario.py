@@ -4,7 +4,8 @@ The network (with its signal programmes) comes from a SUMO ``.net.xml`` and the 
 from SUMO route/trip files, so twin runs exactly the city SUMO runs: this is the scenario
 of the fidelity check (``tests/traffic/test_sumo_fidelity.py``) and of the speed
 benchmark (``benchmarks/traffic_vs_sumo.py``). Paths are relative to the working
-directory. Reading SUMO networks needs ``sumolib`` (``pip install 'twin[sumo]'``).
+directory (a configuration's own paths are relative to its folder, as in SUMO).
+Reading SUMO networks needs ``sumolib`` (``pip install 'twin[sumo]'``).
 
 ```toml
 [scenario]
@@ -18,14 +19,41 @@ route_files = ["city.rou.xml"]
 [policy]
 id = "signals/fixed-time-v0"
 ```
+
+Or a SUMO run configuration, with its network, route and additional files, its time
+window and its step (:mod:`twin.traffic.sumocfg` says which options twin honours):
+
+```toml
+[scenario]
+id = "traffic/sumo-net-v0"
+horizon_s = 3600            # the config's end - begin
+
+[scenario.params]
+sumocfg = "cologne3/cologne3.sumocfg"
+```
+
+With a configuration, twin's clock starts at SUMO's ``begin``: twin's time ``t`` is
+SUMO's ``begin + t``. Vehicles departing before ``begin`` are not driven (SUMO drops
+them when it loads them, ``MSRouteHandler::closeVehicle``; a flow keeps only its
+departures from ``begin`` on), nor those departing at or after ``end``; every traffic
+light is where SUMO has it at ``begin`` (``NLJunctionControlBuilder::
+closeTrafficLightLogic`` starts a programme ``(begin - offset) mod cycle`` into its
+cycle). Additional files give traffic-light programmes (the last loaded is active, as
+in SUMO), induction loops (KPIs ``loop.<id>.count``, ``.speed_mps``, ``.occupancy``) and
+vehicle types (:mod:`twin.traffic.sumo_additional`). What was left out is counted in
+the run manifest (``scenario_inputs.skipped``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+import numpy as np
+import numpy.typing as npt
+from pydantic import Field, field_validator, model_validator
 
 from twin.core.errors import ConfigError
 from twin.core.policy import Policy
@@ -33,25 +61,39 @@ from twin.core.scenario import KPI, Scenario, ScenarioParams
 from twin.core.sensors import SensorConfig
 from twin.core.world import World
 from twin.traffic.city import City
-from twin.traffic.detectors import LoopDetectorConfig
+from twin.traffic.demand import TripTable
+from twin.traffic.detectors import Clock, LoopDetectorConfig
+from twin.traffic.loops import LoopBank, loop_state
 from twin.traffic.network import Network
 from twin.traffic.scenario import GridCity, TrafficParams
-from twin.traffic.sumo import read_net, read_routes, root_tag
+from twin.traffic.sumo import VEHICLE_CLASS, read_net, read_routes, root_tag
+from twin.traffic.sumo_additional import InductionLoop, read_additional
+from twin.traffic.sumocfg import SumoConfig, read_sumocfg
 
 
 class SumoNetParams(ScenarioParams):
     """Which SUMO files to import, and how to tick them."""
 
-    net_file: str = Field(description="SUMO network (.net.xml) with its traffic lights")
+    sumocfg: str | None = Field(
+        default=None,
+        description="SUMO run configuration (.sumocfg): network, routes, additional "
+        "files, begin/end and step length (instead of net_file and route_files)",
+    )
+    net_file: str | None = Field(
+        default=None, description="SUMO network (.net.xml[.gz]) with its traffic lights"
+    )
     route_files: tuple[str, ...] = Field(
-        min_length=1,
+        default=(),
         description="SUMO route/trip files (.rou.xml, .trips.xml), and additional files "
         "with vType definitions, read in this order",
     )
     program_id: str | None = Field(
-        default=None, description="traffic-light programme to take (default: the first)"
+        default=None,
+        description="traffic-light programme to take (default: the one SUMO activates)",
     )
-    tick_s: float = Field(default=1.0, gt=0, le=2.0, description="kernel time step")
+    tick_s: float = Field(
+        default=1.0, gt=0, le=2.0, description="kernel time step (a sumocfg: its step-length)"
+    )
     detectors: SensorConfig | None = Field(
         default_factory=TrafficParams.model_fields["detectors"].default_factory,
         description="queue detectors seen by policies (as in traffic/grid4x4-v0)",
@@ -64,10 +106,21 @@ class SumoNetParams(ScenarioParams):
         default=False, description="also report queue KPIs per intersection"
     )
 
+    @field_validator("sumocfg")
+    @classmethod
+    def _is_a_sumocfg(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                read_sumocfg(value)
+            except ConfigError as error:
+                raise ValueError(str(error)) from None
+        return value
+
     @field_validator("net_file")
     @classmethod
-    def _is_a_sumo_net(cls, value: str) -> str:
-        _check_root(value, ("net",), "SUMO network (.net.xml)")
+    def _is_a_sumo_net(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_root(value, ("net",), "SUMO network (.net.xml)")
         return value
 
     @field_validator("route_files")
@@ -76,6 +129,25 @@ class SumoNetParams(ScenarioParams):
         for path in value:
             _check_root(path, ("routes", "additional"), "SUMO route file (.rou.xml, .trips.xml)")
         return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SumoNetParams:
+        if self.sumocfg is not None:
+            given = [k for k in ("net_file", "route_files") if k in self.model_fields_set]
+            if given:
+                raise ValueError(
+                    f"give either sumocfg or net_file and route_files, not both "
+                    f"(sumocfg and {', '.join(given)})"
+                )
+            step = read_sumocfg(self.sumocfg).step_length_s
+            if "tick_s" in self.model_fields_set and self.tick_s != step:
+                raise ValueError(
+                    f"tick_s {self.tick_s} differs from the sumocfg's step-length {step}; "
+                    "leave tick_s out (the step length is the tick)"
+                )
+        elif self.net_file is None or not self.route_files:
+            raise ValueError("needs sumocfg, or net_file and route_files")
+        return self
 
 
 def _check_root(path: str, expected: tuple[str, ...], what: str) -> None:
@@ -96,36 +168,215 @@ class SumoNet(Scenario[SumoNetParams]):
     default_policy = GridCity.default_policy
     headline_kpis = GridCity.headline_kpis
 
+    def __init__(self, params: SumoNetParams) -> None:
+        super().__init__(params)
+        self.network: Network | None = None
+        self.config = _config_of(params)
+        self.additional = read_additional(self.config.additional_files)
+        self.skipped: dict[str, int] = dict(self.additional.skipped)
+
+    def default_horizon_s(self) -> float | None:
+        """The horizon the SUMO configuration defines: ``end - begin`` (None: no end).
+
+        Not yet read by the runner: ``ScenarioConfig.horizon_s`` is still required;
+        give it this value.
+        """
+        duration = self.config.duration_s
+        return duration if math.isfinite(duration) else None
+
     def policy_info(self) -> dict[str, Any]:
         network = self._network()
         return {
             "intersections": sum(1 for i in network.intersections if i.program is not None),
-            "tick_s": self.params.tick_s,
+            "tick_s": self.config.step_length_s,
+            "begin_s": self.config.begin_s,
         }
 
     def _network(self) -> Network:
         if self.network is None:
-            self.network = read_net(self.params.net_file, program_id=self.params.program_id)
+            network = read_net(
+                self.config.net_file,
+                program_id=self.params.program_id,
+                programs=self.additional.programs,
+            )
+            self.network = at_begin(network, self.config.begin_s)
         return self.network
 
-    def __init__(self, params: SumoNetParams) -> None:
-        super().__init__(params)
-        self.network: Network | None = None
-
     def build(self, world: World, policy: Policy[Any, Any]) -> None:
-        params = self.params
+        config = self.config
         network = self._network()
-        trips = read_routes(network, *params.route_files, rng=world.streams["traffic.demand.sumo"])
+        files = (*self.additional.demand_files, *config.route_files)
+        trips = read_routes(
+            network, *files, end_s=config.end_s, rng=world.streams["traffic.demand.sumo"]
+        )
+        trips = in_window(trips, config.begin_s, config.end_s)
+        for what, n in trips.skipped.items():
+            self.skipped[what] = self.skipped.get(what, 0) + n
+        loops = self.additional.loops
+        lanes = _loop_lanes(config.net_file, network, loops)
+        state = loop_state(
+            [lane for lane, _ in lanes],
+            [pos for _, pos in lanes],
+            network.compile().total_lanes,
+            len(trips),
+        )
         self.city = City(
             world,
             network,
             trips,
             policy,
-            tick_s=params.tick_s,
-            sensors=params.detectors,
-            loop_detectors=params.loop_detectors,
-            per_intersection_kpis=params.per_intersection_kpis,
+            tick_s=config.step_length_s,
+            sensors=self.params.detectors,
+            loop_detectors=self.params.loop_detectors,
+            per_intersection_kpis=self.params.per_intersection_kpis,
+            loops=state,
         )
+        self.loops = LoopBank(
+            [loop.id for loop in loops],
+            [lane for lane, _ in lanes],
+            [loop.period_s for loop in loops],
+            state,
+            offset_s=config.begin_s,
+        )
+        clock = Clock(world.env)
+        for period in sorted({loop.period_s for loop in loops if math.isfinite(loop.period_s)}):
+            world.env.process(self.loops.process(world.env, period, clock))
 
     def kpis(self, world: World) -> dict[str, KPI]:
-        return self.city.kpis()
+        kpis = self.city.kpis()
+        for loop_id, (count, speed, occupancy) in self.loops.totals(float(world.env.now)).items():
+            kpis[f"loop.{loop_id}.count"] = KPI(
+                float(count), "veh", "e1 nVehContrib summed over the run"
+            )
+            kpis[f"loop.{loop_id}.speed_mps"] = KPI(
+                speed, "m/s", "e1 speed: mean over the vehicles counted"
+            )
+            kpis[f"loop.{loop_id}.occupancy_pct"] = KPI(
+                occupancy, "%", "e1 occupancy: time-mean over the run"
+            )
+        return kpis
+
+    def manifest(self) -> dict[str, Any]:
+        config = self.config
+        return {
+            "net_file": str(config.net_file),
+            "route_files": [str(p) for p in config.route_files],
+            "additional_files": [str(p) for p in config.additional_files],
+            "begin_s": config.begin_s,
+            "end_s": config.end_s if math.isfinite(config.end_s) else None,
+            "step_length_s": config.step_length_s,
+            "ignored_options": list(config.ignored),
+            "skipped": dict(sorted(self.skipped.items())),
+        }
+
+
+def _loop_lanes(
+    net_file: Path, network: Network, loops: list[InductionLoop]
+) -> list[tuple[int, float]]:
+    """Kernel lane and position of every SUMO induction loop (SUMO lane ids resolved
+    over the car lanes twin imports; a negative ``pos`` counts from the lane's end)."""
+    if not loops:
+        return []
+    import sumolib  # optional dependency, present: the network was read with it
+
+    net = sumolib.net.readNet(str(net_file))
+    out = []
+    for loop in loops:
+        where = f"inductionLoop {loop.id!r}"
+        try:
+            lane = net.getLane(loop.lane)
+        except KeyError:
+            raise ConfigError(
+                loop.source, where, f"lane {loop.lane!r} is not a lane of {net_file}"
+            ) from None
+        edge = lane.getEdge()
+        car_lanes = [x.getID() for x in edge.getLanes() if x.allows(VEHICLE_CLASS)]
+        try:
+            e = network.edge_index(edge.getID())
+            k = car_lanes.index(loop.lane)
+        except (KeyError, ValueError):
+            raise ConfigError(
+                loop.source, where, f"lane {loop.lane!r} is not a car lane twin drives"
+            ) from None
+        length = float(lane.getLength())
+        pos = loop.pos_m + length if loop.pos_m < 0 else loop.pos_m
+        if not 0 <= pos <= length:
+            if not loop.friendly_pos:
+                raise ConfigError(
+                    loop.source,
+                    where,
+                    f"pos {loop.pos_m} is off lane {loop.lane!r} (length {length:.2f} m); "
+                    'set friendlyPos="true" to move it onto the lane',
+                )
+            pos = min(max(pos, 0.0), length)
+        out.append((network.lane(e, k), pos))
+    return out
+
+
+def _config_of(params: SumoNetParams) -> SumoConfig:
+    """The run configuration: the sumocfg's, or one made of the file parameters."""
+    if params.sumocfg is not None:
+        return read_sumocfg(params.sumocfg)
+    assert params.net_file is not None  # the model validator checked
+    return SumoConfig(
+        path=Path("<params>"),
+        net_file=Path(params.net_file),
+        route_files=tuple(Path(p) for p in params.route_files),
+        step_length_s=params.tick_s,
+    )
+
+
+def at_begin(network: Network, begin_s: float) -> Network:
+    """``network`` with every signal programme where SUMO has it at time ``begin_s``.
+
+    Twin's ``offset_s`` is how far into its cycle a programme is at twin's t = 0; SUMO
+    starts a static programme ``(begin - offset) mod cycle`` into its cycle
+    (``NLJunctionControlBuilder::closeTrafficLightLogic``), so with twin's t = 0 at
+    SUMO's ``begin`` every offset grows by ``begin``.
+    """
+    if begin_s == 0:
+        return network
+    intersections = []
+    for inter in network.intersections:
+        program = inter.program
+        if program is not None:
+            cycle = program.cycle_s
+            offset = (program.offset_s + begin_s) % cycle if cycle > 0 else 0.0
+            program = dataclasses.replace(program, offset_s=offset)
+        intersections.append(dataclasses.replace(inter, program=program))
+    return dataclasses.replace(network, intersections=tuple(intersections))
+
+
+def in_window(trips: TripTable, begin_s: float, end_s: float) -> TripTable:
+    """The trips departing in ``[begin_s, end_s)``, their times from ``begin_s`` on.
+
+    SUMO does not drive a vehicle that departs before ``begin``
+    (``MSRouteHandler::closeVehicle``) and never inserts one at or after ``end``; the
+    ones left out are counted in ``skipped`` (``"depart before begin"``, ``"depart at
+    or after end"``).
+    """
+    depart = trips.depart_s
+    early = depart < begin_s
+    late = depart >= end_s
+    if begin_s == 0 and not early.any() and not late.any():
+        return trips
+    keep = np.flatnonzero(~early & ~late)
+    skipped = dict(trips.skipped)
+    if early.any():
+        skipped["depart before begin"] = int(early.sum())
+    if late.any():
+        skipped["depart at or after end"] = int(late.sum())
+
+    def pick(values: npt.NDArray[Any] | None) -> npt.NDArray[Any] | None:
+        return None if values is None else values[keep]
+
+    return TripTable.from_arrays(
+        depart[keep] - begin_s,
+        trips.vtype[keep],
+        [trips.route(int(k)) for k in keep],
+        trips.vtypes,
+        depart_lane=pick(trips.depart_lane),
+        depart_pos_m=pick(trips.depart_pos_m),
+        depart_speed_mps=pick(trips.depart_speed_mps),
+        skipped=skipped,
+    )

@@ -8,6 +8,7 @@ package (``sumo.SUMO_HOME``), never through a path on one machine, so ``pip inst
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -49,6 +50,16 @@ def sumo_tool(relative: str) -> Path:
     if not path.is_file():
         raise UserError(f"SUMO tool {relative!r} not found in {path.parent}")
     return path
+
+
+def resco_configs() -> dict[str, Path]:
+    """RESCO's eight benchmark cities (Ault and Sharon 2021), name -> ``.sumocfg``, as the
+    ``sumo-rl`` package ships them in ``sumo_rl/nets/RESCO`` (found without importing it)."""
+    spec = importlib.util.find_spec("sumo_rl")
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError("RESCO's networks come with sumo-rl: pip install sumo-rl")
+    root = Path(next(iter(spec.submodule_search_locations))) / "nets" / "RESCO"
+    return {path.parent.name: path for path in sorted(root.glob("*/*.sumocfg"))}
 
 
 def run_program(args: Sequence[str | Path], what: str) -> subprocess.CompletedProcess[str]:
@@ -165,19 +176,28 @@ class TripInfo:
         return len(self.ids)
 
     def summary(self) -> dict[str, float]:
-        """Network-wide KPIs with SUMO's tripinfo definitions."""
+        """The finished-trip KPIs of :meth:`twin.traffic.city.City.kpis`, same names, from
+        SUMO's own tripinfo (sums and means as ``--duration-log.statistics`` forms them)."""
         n = len(self)
+
+        def mean(x: np.ndarray) -> float:
+            return float(x.mean()) if n else float("nan")
+
         return {
             "trips_completed": float(n),
-            "trip_duration_mean_s": float(self.duration_s.mean()) if n else float("nan"),
-            "time_loss_mean_s": float(self.time_loss_s.mean()) if n else float("nan"),
-            "waiting_time_mean_s": float(self.waiting_time_s.mean()) if n else float("nan"),
-            "stops_mean": float(self.waiting_count.mean()) if n else float("nan"),
-            "depart_delay_mean_s": float(self.depart_delay_s.mean()) if n else float("nan"),
-            "vehicle_km": float(self.route_length_m.sum() / 1000.0),
-            "co2_kg": float(self.co2_kg.sum()),
-            "fuel_kg": float(self.fuel_kg.sum()),
-            "nox_kg": float(self.nox_kg.sum()),
+            "trip_duration_mean_s": mean(self.duration_s),
+            "time_loss_mean_s": mean(self.time_loss_s),
+            "waiting_time_mean_s": mean(self.waiting_time_s),
+            "stops_mean": mean(self.waiting_count),
+            "depart_delay_mean_s": mean(self.depart_delay_s),
+            "route_length_mean_m": mean(self.route_length_m),
+            "speed_mean_mps": mean(self.route_length_m / np.maximum(self.duration_s, 1e-9)),
+            "trips_duration_total_s": float(self.duration_s.sum()),
+            "trips_time_loss_total_s": float(self.time_loss_s.sum()),
+            "trips_depart_delay_total_s": float(self.depart_delay_s.sum()),
+            "trips_vehicle_km": float(self.route_length_m.sum() / 1000.0),
+            "trips_co2_kg": float(self.co2_kg.sum()),
+            "trips_nox_g": float(self.nox_kg.sum() * 1000.0),
         }
 
 
@@ -268,23 +288,60 @@ def run_sumo(
         emissions: equip every vehicle with the emissions device.
         extra_args: further ``sumo`` options.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tripinfo = out_dir / "tripinfo.xml"
-    statistics = out_dir / "statistics.xml"
     args: list[str | Path] = [
-        sumo_binary("sumo"),
         "--net-file", net,
         "--route-files", routes,
         "--end", repr(end_s),
         "--step-length", repr(step_s),
+    ]  # fmt: skip
+    if additional:
+        args += ["--additional-files", ",".join(str(p) for p in additional)]
+    return _run_and_read(args, out_dir, seed=seed, emissions=emissions, extra_args=extra_args)
+
+
+def run_sumo_config(
+    sumocfg: Path,
+    out_dir: Path,
+    *,
+    seed: int = 0,
+    emissions: bool = True,
+    extra_args: Sequence[str] = (),
+) -> SumoRun:
+    """Run SUMO on a user's ``.sumocfg`` as it stands, adding only twin's outputs.
+
+    The config's own outputs are left as they are; tripinfo and statistics go to
+    ``out_dir`` (absolute paths, so the config's folder is not written to).
+    """
+    return _run_and_read(
+        ["--configuration-file", sumocfg.resolve()],
+        out_dir,
+        seed=seed,
+        emissions=emissions,
+        extra_args=extra_args,
+    )
+
+
+def _run_and_read(
+    inputs: Sequence[str | Path],
+    out_dir: Path,
+    *,
+    seed: int,
+    emissions: bool,
+    extra_args: Sequence[str],
+) -> SumoRun:
+    """``sumo`` with ``inputs`` plus tripinfo, statistics and (maybe) emissions; read back."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tripinfo = (out_dir / "tripinfo.xml").resolve()
+    statistics = (out_dir / "statistics.xml").resolve()
+    args: list[str | Path] = [
+        sumo_binary("sumo"),
+        *inputs,
         "--seed", str(seed),
         "--tripinfo-output", tripinfo,
         "--statistic-output", statistics,
         "--duration-log.statistics", "true",
         "--no-step-log", "true",
     ]  # fmt: skip
-    if additional:
-        args += ["--additional-files", ",".join(str(p) for p in additional)]
     if emissions:
         args += ["--device.emissions.probability", "1"]
     args += list(extra_args)

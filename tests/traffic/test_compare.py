@@ -1,0 +1,76 @@
+"""``twin sumo-compare``: SUMO and twin on one user config, side by side."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import twin_here
+from twin.traffic.compare import BANDS, COMPARED
+from twin.traffic.sumo_tools import generate_grid, random_trips
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory) -> Path:
+    """A user's folder: a 2x2 signalised grid, 5 minutes of trips, a config naming both
+    by relative paths (SUMO resolves them from the config's folder; so must twin)."""
+    where = tmp_path_factory.mktemp("compare")
+    net = generate_grid(where / "city.net.xml", columns=2, rows=2)
+    random_trips(net, where / "city.rou.xml", end_s=300, period_s=4, seed=3)
+    config = where / "city.sumocfg"
+    config.write_text(
+        "<configuration>\n"
+        '  <input><net-file value="city.net.xml"/><route-files value="city.rou.xml"/></input>\n'
+        '  <time><begin value="0"/><end value="900"/></time>\n'
+        "</configuration>\n"
+    )
+    return config
+
+
+def test_json_has_both_simulators_kpis_their_ratios_and_speeds(city, tmp_path, capsys, monkeypatch):
+    done = twin_here(capsys, monkeypatch, "sumo-compare", str(city), "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    for side in ("sumo", "twin"):
+        assert set(COMPARED) <= set(report[side]["kpis"])
+        assert report[side]["vehicle_updates"] > 0
+        assert report[side]["updates_per_s"] > 0
+    # 75 trips, every one finishes in 15 minutes in both simulators.
+    assert report["sumo"]["kpis"]["trips_completed"] == 75
+    assert report["twin"]["kpis"]["trips_completed"] == 75
+    assert report["ratio"]["trips_completed"] == 1.0
+    ratio = report["twin"]["kpis"]["time_loss_mean_s"] / report["sumo"]["kpis"]["time_loss_mean_s"]
+    assert report["ratio"]["time_loss_mean_s"] == pytest.approx(ratio)
+    assert report["speed_ratio"] == pytest.approx(
+        report["twin"]["updates_per_s"] / report["sumo"]["updates_per_s"]
+    )
+    assert set(report["bands"]) == set(BANDS)
+
+
+def test_table_names_every_kpi_and_the_speed(city, tmp_path, capsys, monkeypatch):
+    done = twin_here(capsys, monkeypatch, "sumo-compare", str(city), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    for name in (*COMPARED, "vehicle updates per s"):
+        assert name in done.stdout
+    assert "twin/SUMO" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        ("<routes/>", "configuration"),
+        ("not xml at all", "XML"),
+    ],
+)
+def test_bad_config_is_one_line_exit_2(tmp_path, capsys, monkeypatch, content, message):
+    path = tmp_path / "bad.sumocfg"
+    if content is not None:
+        path.write_text(content)
+    done = twin_here(capsys, monkeypatch, "sumo-compare", str(path), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert str(path) in lines[0]
+    assert message in lines[0]

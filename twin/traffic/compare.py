@@ -1,0 +1,214 @@
+"""``twin sumo-compare CITY.sumocfg``: SUMO and twin on the same files, side by side.
+
+SUMO runs the user's config as it stands (its own programmes, its own seed handling),
+with only twin's outputs added (tripinfo, statistics, the emissions device on every
+vehicle); twin runs the same config through the scenario users run
+(``traffic/sumo-net-v0`` with ``sumocfg = ...``) under ``signals/fixed-time-v0``, which
+shows each traffic light's programme as SUMO would. Both report the finished-trip KPIs
+SUMO's tripinfo defines (:meth:`twin.traffic.city.City.kpis`), their ratio twin / SUMO,
+and each simulator's vehicle updates per wall-clock second of its simulation loop
+(SUMO's own count from ``--statistic-output``; twin's: vehicles on the network summed over
+ticks, over the wall time of the run, the kernel compiled beforehand).
+
+The bands are the ones twin's validation holds on RESCO's networks (docs/VALIDATION.md);
+``--check`` makes a KPI outside its band an exit code 1, for a user's own CI.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from twin.core.errors import UserError
+from twin.core.run import prepare_run
+from twin.core.scenario import ScenarioConfig
+from twin.core.world import World
+from twin.traffic.sumo_tools import SumoRun, run_sumo_config
+
+SCENARIO_ID = "traffic/sumo-net-v0"
+DEFAULT_POLICY = "signals/fixed-time-v0"
+COMPARED = (
+    "trips_completed",
+    "trip_duration_mean_s",
+    "time_loss_mean_s",
+    "waiting_time_mean_s",
+    "stops_mean",
+    "depart_delay_mean_s",
+    "route_length_mean_m",
+    "speed_mean_mps",
+    "trips_vehicle_km",
+    "trips_co2_kg",
+    "trips_nox_g",
+)
+"""Finished-trip KPIs both simulators define the same way (SUMO's tripinfo)."""
+BANDS = {
+    "trips_completed": 0.01,
+    "trip_duration_mean_s": 0.10,
+    "time_loss_mean_s": 0.10,
+    "trips_co2_kg": 0.15,
+}
+"""Largest relative difference twin / SUMO - 1 that twin's validation holds."""
+
+
+@dataclass(frozen=True)
+class Side:
+    """One simulator's KPIs and speed on the config."""
+
+    kpis: dict[str, float]
+    vehicle_updates: int
+    wall_s: float
+    notes: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def updates_per_s(self) -> float:
+        return self.vehicle_updates / self.wall_s if self.wall_s > 0 else math.nan
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """SUMO and twin on one config."""
+
+    config: str
+    seed: int
+    policy: str
+    sumo: Side
+    twin: Side
+
+    def ratios(self) -> dict[str, float]:
+        """twin / SUMO for every compared KPI (NaN where SUMO's is 0 or missing)."""
+        out = {}
+        for name in COMPARED:
+            s, t = self.sumo.kpis.get(name, math.nan), self.twin.kpis.get(name, math.nan)
+            out[name] = t / s if s and math.isfinite(s) else math.nan
+        return out
+
+    def outside_bands(self) -> list[str]:
+        """KPIs whose ratio lies outside its validation band."""
+        ratios = self.ratios()
+        return [k for k, band in BANDS.items() if not abs(ratios[k] - 1.0) <= band]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "config": self.config,
+            "seed": self.seed,
+            "twin_policy": self.policy,
+            "sumo": {**asdict(self.sumo), "updates_per_s": self.sumo.updates_per_s},
+            "twin": {**asdict(self.twin), "updates_per_s": self.twin.updates_per_s},
+            "ratio": self.ratios(),
+            "speed_ratio": self.twin.updates_per_s / self.sumo.updates_per_s,
+            "bands": BANDS,
+            "outside_bands": self.outside_bands(),
+        }
+
+    def table(self) -> str:
+        ratios = self.ratios()
+        lines = [
+            f"{self.config}  (seed {self.seed}; twin runs {self.policy})",
+            "",
+            f"{'finished trips (tripinfo)':28s}{'SUMO':>14s}{'twin':>14s}{'twin/SUMO':>11s}  band",
+        ]
+        for name in COMPARED:
+            s, t = self.sumo.kpis.get(name, math.nan), self.twin.kpis.get(name, math.nan)
+            band = BANDS.get(name)
+            mark = ""
+            if band is not None:
+                inside = abs(ratios[name] - 1.0) <= band
+                mark = f"+-{band:.0%} {'ok' if inside else 'OUTSIDE'}"
+            lines.append(f"{name:28s}{s:14.6g}{t:14.6g}{ratios[name]:11.3f}  {mark}")
+        lines.append("")
+        for key, label in (("teleports", "SUMO teleports"), ("collisions", "SUMO collisions")):
+            if key in self.sumo.notes:
+                lines.append(f"{label:28s}{self.sumo.notes[key]:14.0f}")
+        for key, value in self.twin.notes.items():
+            lines.append(f"{'twin ' + key:28s}{'':14s}{value:14.0f}")
+        speed = self.twin.updates_per_s / self.sumo.updates_per_s
+        lines.append(
+            f"{'vehicle updates per s':28s}{self.sumo.updates_per_s:14,.0f}"
+            f"{self.twin.updates_per_s:14,.0f}{speed:10.1f}x"
+        )
+        return "\n".join(lines)
+
+
+def compare(
+    sumocfg: str | Path,
+    *,
+    seed: int = 0,
+    policy: str = DEFAULT_POLICY,
+    keep: Path | None = None,
+) -> Comparison:
+    """Run SUMO and twin on ``sumocfg``; see the module docstring."""
+    from twin.traffic.sumocfg import read_sumocfg  # the config reader reads the files
+
+    path = Path(sumocfg)
+    config = read_sumocfg(path)
+    with tempfile.TemporaryDirectory(prefix="twin-sumo-compare-") as tmp:
+        out = keep if keep is not None else Path(tmp)
+        try:
+            sumo_run = run_sumo_config(path, out / "sumo", seed=seed)
+        except RuntimeError as error:
+            raise UserError(f"{path}: SUMO could not run this config: {error}") from None
+    sumo = _sumo_side(sumo_run)
+    end_s = config.end_s
+    if not math.isfinite(end_s):
+        # SUMO without an end runs until the network is empty: twin runs as long.
+        end_s = float(sumo_run.trips.arrival_s.max(initial=config.begin_s)) + config.step_length_s
+    twin = _twin_side(path, seed, policy, end_s - config.begin_s)
+    return Comparison(str(path), seed, policy, sumo, twin)
+
+
+def _sumo_side(run: SumoRun) -> Side:
+    updates = round(run.updates_per_s * run.wall_s)
+    notes = {
+        "teleports": float(run.teleports),
+        "collisions": float(run.collisions),
+        "inserted": float(run.inserted),
+        "unfinished": float(run.running + run.waiting),
+    }
+    return Side(run.trips.summary(), updates, run.wall_s, notes)
+
+
+def _twin_side(sumocfg: Path, seed: int, policy: str, horizon_s: float) -> Side:
+    _compile_kernel()
+    scenario = ScenarioConfig(
+        id=SCENARIO_ID,
+        params={"sumocfg": str(sumocfg)},
+        horizon_s=horizon_s,
+        tick_s=min(60.0, horizon_s),
+    )
+    run = prepare_run(scenario, policy, seed, source=str(sumocfg))
+    started = time.perf_counter()
+    run.world.run(horizon_s)
+    wall_s = time.perf_counter() - started
+    city = run.scenario.city
+    kpis = {name: kpi.value for name, kpi in run.scenario.kpis(run.world).items()}
+    notes = {
+        "emergency_brakes": kpis.get("emergency_brakes", math.nan),
+        "unfinished": kpis.get("trips_unfinished", math.nan),
+    }
+    return Side(kpis, city.vehicle_updates, wall_s, notes)
+
+
+def _compile_kernel() -> None:
+    """One tiny city, so that loading the compiled kernel is not timed as twin's run."""
+    from twin.core.registry import Registry, make_policy
+    from twin.traffic.city import City
+    from twin.traffic.demand import Trip, TripTable
+    from twin.traffic.network import grid
+
+    network = grid(1, 1)
+    entry = network.entry_edges[0]
+    came_from = network.edges[entry].from_node
+    exit_edge = next(e for e in network.exit_edges if network.edges[e].to_node != came_from)
+    trips = TripTable.from_trips(network, [Trip(0.0, entry, exit_edge)])
+    world = World(0, tick_s=10.0)
+    City(world, network, trips, make_policy(Registry().policy(DEFAULT_POLICY), {}))
+    world.run(10.0)
+
+
+def format_json(comparison: Comparison) -> str:
+    return json.dumps(comparison.as_json(), indent=2, allow_nan=True)

@@ -1,0 +1,286 @@
+"""SUMO additional files (``<additional>``): traffic-light programmes, loops, demand.
+
+What an additional file may hold, and what twin does with it:
+
+- ``<tlLogic>``: a traffic-light programme. SUMO adds it to the light's programmes
+  and makes the last one loaded the active one (``MSTLLogicControl::TLSLogicVariants::
+  addLogic`` with ``isNewDefault``); twin does the same, and ``program_id`` may pick
+  another. Only ``type="static"`` is read: SUMO's actuated, delay-based and NEMA logics
+  are SUMO's own controllers (twin's ``signals/actuated-v0`` is twin's, with other
+  rules); a programme of another type is refused in one line. A programme whose
+  ``programID`` the light already has is refused, as SUMO refuses it
+  (``NLJunctionControlBuilder::closeTrafficLightLogic``).
+- ``<WAUT>`` (programme switching by time of day): refused in one line.
+- ``<inductionLoop>`` (or its old name ``<e1Detector>``): a twin induction loop
+  (:class:`InductionLoop`), counted by the vehicle kernel as SUMO's e1 detector counts.
+- ``<vType>``, ``<route>``, ``<vehicle>``, ``<trip>``, ``<flow>`` (and the demand
+  reader's other elements): the file goes to the demand reader too.
+- Elements that only write output (``edgeData``, ``laneData``, ``e2``/``e3``
+  detectors, ``routeProbe``, ``timedEvent``, ...): skipped with one warning line
+  (counted in :attr:`Additional.skipped`).
+- Everything else (``busStop``, ``rerouter``, ``calibrator``, ``variableSpeedSign``,
+  ...): refused in one line.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from twin.core.errors import ConfigError
+from twin.traffic.sumocfg import open_xml, parse_time
+
+DEMAND_TAGS = frozenset(
+    {
+        "vType",
+        "route",
+        "vehicle",
+        "trip",
+        "flow",
+        "routeDistribution",
+        "vTypeDistribution",
+        "person",
+        "personFlow",
+        "container",
+        "containerFlow",
+    }
+)
+OUTPUT_ONLY_TAGS = frozenset(
+    {
+        "edgeData",
+        "laneData",
+        "edgeRelations",
+        "tazRelations",
+        "meanData",
+        "laneAreaDetector",
+        "e2Detector",
+        "entryExitDetector",
+        "e3Detector",
+        "instantInductionLoop",
+        "routeProbe",
+        "timedEvent",
+        "vTypeProbe",
+        "edgeFollowDetector",
+    }
+)
+IGNORED_TAGS = frozenset({"param", "location", "include"})
+"""Elements that carry no traffic (metadata)."""
+LOOP_TAGS = frozenset({"inductionLoop", "e1Detector"})
+
+
+class AdditionalWarning(UserWarning):
+    """An additional-file element twin skips because it only writes SUMO output."""
+
+
+@dataclass(frozen=True)
+class TlsProgram:
+    """A ``<tlLogic>`` read from an additional file (SUMO's phases, unconverted)."""
+
+    tls_id: str
+    program_id: str
+    offset_s: float
+    phases: tuple[tuple[str, float, float | None, float | None], ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class InductionLoop:
+    """A SUMO ``<inductionLoop id lane pos period file>`` (SUMO's e1 detector).
+
+    Attributes:
+        pos_m: position on the lane from its start (a negative ``pos`` in the file
+            counts from the lane's end, as SUMO reads it; resolved by the reader
+            that knows the lane's length).
+        period_s: aggregation interval of SUMO's ``<interval>`` output (``inf``:
+            SUMO's default, one interval for the whole run).
+        file: the file SUMO would write (relative to the additional file's folder).
+    """
+
+    id: str
+    lane: str
+    pos_m: float
+    period_s: float
+    file: str
+    friendly_pos: bool
+    source: str
+
+
+@dataclass
+class Additional:
+    """What twin takes from a set of additional files."""
+
+    programs: list[TlsProgram] = field(default_factory=list)
+    loops: list[InductionLoop] = field(default_factory=list)
+    demand_files: list[Path] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def read_additional(paths: tuple[Path, ...] | list[Path]) -> Additional:
+    """Traffic-light programmes, induction loops and demand files of additional files."""
+    out = Additional()
+    for path in paths:
+        _read_one(Path(path), out)
+    return out
+
+
+def _read_one(path: Path, out: Additional) -> None:
+    source = str(path)
+    if not path.is_file():
+        raise ConfigError(source, "", "no such file (a SUMO additional file)")
+    try:
+        with open_xml(path) as handle:
+            root = ET.parse(handle).getroot()  # noqa: S314 - a local input file
+    except ET.ParseError as error:
+        raise ConfigError(source, "", f"not XML: {error}") from None
+    if root.tag not in ("additional", "routes"):
+        raise ConfigError(
+            source, "", f"root element is <{root.tag}>, expected <additional> (an additional file)"
+        )
+    has_demand = False
+    skipped: dict[str, int] = {}
+    for element in root:
+        tag = element.tag
+        if not isinstance(tag, str) or tag in IGNORED_TAGS:
+            continue
+        a = element.attrib
+        where = f"{tag} {a.get('id', '')!r}"
+        if tag == "tlLogic":
+            out.programs.append(_program(element, source))
+        elif tag in LOOP_TAGS:
+            out.loops.append(_loop(a, where, source))
+        elif tag in DEMAND_TAGS:
+            has_demand = True
+        elif tag == "WAUT":
+            raise ConfigError(
+                source,
+                where,
+                "<WAUT> (programme switching by time) is not supported; twin runs one "
+                "programme per light (choose it with program_id)",
+            )
+        elif tag in OUTPUT_ONLY_TAGS:
+            skipped[tag] = skipped.get(tag, 0) + 1
+        else:
+            raise ConfigError(
+                source,
+                where,
+                f"<{tag}> is not supported; twin reads <tlLogic type='static'>, "
+                "<inductionLoop>, demand (<vType>, <route>, <vehicle>, <trip>, <flow>) and "
+                "skips output-only elements",
+            )
+    if has_demand:
+        out.demand_files.append(path)
+    if skipped:
+        listed = ", ".join(f"{n} <{t}>" for t, n in sorted(skipped.items()))
+        warnings.warn(
+            f"{source}: skipped {listed}: they only write SUMO output",
+            AdditionalWarning,
+            stacklevel=3,
+        )
+        for tag, n in skipped.items():
+            out.skipped[tag] = out.skipped.get(tag, 0) + n
+
+
+def _number(a: dict[str, str], key: str, where: str, source: str) -> float:
+    try:
+        return parse_time(a[key], source, f"{where} {key}")
+    except ConfigError:
+        raise ConfigError(source, where, f"{key} {a[key]!r} is not a number") from None
+
+
+def _program(element: ET.Element, source: str) -> TlsProgram:
+    a = element.attrib
+    tls_id = a.get("id", "")
+    program_id = a.get("programID", "")
+    where = f"tlLogic {tls_id!r} programID {program_id!r}"
+    kind = a.get("type", "static")
+    if kind != "static":
+        raise ConfigError(
+            source,
+            where,
+            f"type {kind!r} is not supported: twin reads static programmes (SUMO's "
+            "actuated logics are SUMO's controllers; twin's own is policy "
+            "signals/actuated-v0)",
+        )
+    offset = _number(dict(a), "offset", where, source) if "offset" in a else 0.0
+    phases = []
+    for k, phase in enumerate(element.iter("phase")):
+        p = dict(phase.attrib)
+        at = f"{where} phase {k}"
+        if "state" not in p or "duration" not in p:
+            raise ConfigError(source, at, "needs state= and duration=")
+        duration = _number(p, "duration", at, source)
+        min_dur = _number(p, "minDur", at, source) if "minDur" in p else None
+        max_dur = _number(p, "maxDur", at, source) if "maxDur" in p else None
+        phases.append((p["state"], duration, min_dur, max_dur))
+    if not phases or sum(row[1] for row in phases) <= 0:
+        raise ConfigError(
+            source,
+            where,
+            "has no phases with a duration (offset-only programmes are not supported)",
+        )
+    return TlsProgram(tls_id, program_id, offset, tuple(phases), source)
+
+
+def _loop(a: Any, where: str, source: str) -> InductionLoop:
+    attrib = dict(a)
+    for key in ("id", "lane", "pos"):
+        if key not in attrib:
+            raise ConfigError(source, where, f"needs {key}=")
+    pos = _number(attrib, "pos", where, source)
+    # SUMO's default period is the whole run (NLHandler::addE1Detector: SUMOTime_MAX_PERIOD).
+    period = _number(attrib, "period", where, source) if "period" in attrib else math.inf
+    if "freq" in attrib and "period" not in attrib:
+        period = _number(attrib, "freq", where, source)
+    if not period > 0:
+        raise ConfigError(source, where, f"period must be > 0 s, got {period}")
+    if float(attrib.get("length", "0") or 0) != 0:
+        raise ConfigError(source, where, "length= is not supported: twin's loops are points")
+    if attrib.get("vTypes") or attrib.get("nextEdges") or attrib.get("detectPersons"):
+        raise ConfigError(source, where, "vTypes=, nextEdges= and detectPersons= are not supported")
+    friendly = attrib.get("friendlyPos", "false").lower() in ("true", "1", "yes", "on")
+    return InductionLoop(
+        attrib["id"], attrib["lane"], pos, period, attrib.get("file", ""), friendly, source
+    )
+
+
+def add_programs(net: Any, programs: list[TlsProgram]) -> dict[str, str]:
+    """Add ``programs`` to a sumolib network; the active programme id of each light.
+
+    SUMO's rule: the programme loaded last becomes the active one.
+    """
+    import sumolib  # optional dependency, present when a network was read
+
+    active: dict[str, str] = {}
+    for program in programs:
+        where = f"tlLogic {program.tls_id!r} programID {program.program_id!r}"
+        try:
+            tls = net.getTLS(program.tls_id)
+        except KeyError:
+            known = ", ".join(sorted(t.getID() for t in net.getTrafficLights())[:8])
+            raise ConfigError(
+                program.source,
+                where,
+                f"the network has no traffic light {program.tls_id!r} (its lights: {known})",
+            ) from None
+        if program.program_id in tls.getPrograms():
+            raise ConfigError(
+                program.source,
+                where,
+                f"traffic light {program.tls_id!r} already has programme "
+                f"{program.program_id!r} (SUMO refuses a second one with the same id)",
+            )
+        logic = sumolib.net.TLSProgram(program.program_id, program.offset_s, "static")
+        for state, duration, min_dur, max_dur in program.phases:
+            logic.addPhase(
+                state,
+                duration,
+                -1 if min_dur is None else min_dur,
+                -1 if max_dur is None else max_dur,
+            )
+        tls.addProgram(logic)
+        active[program.tls_id] = program.program_id
+    return active

@@ -1,0 +1,384 @@
+"""SUMO run configurations (``.sumocfg``): which files and which time window SUMO runs.
+
+:func:`read_sumocfg` reads a SUMO configuration file into a :class:`SumoConfig`. SUMO
+writes its options as ``<net-file value="city.net.xml"/>`` inside sections
+(``<input>``, ``<time>``, ...) or directly under ``<configuration>``; file lists are
+comma- (or space-) separated, and relative paths are relative to the folder of the
+configuration file (SUMO's rule, ``OptionsIO``/``FileHelpers::checkForRelativity``).
+
+Every option a configuration sets falls in exactly one of three groups
+(SUMO's option list: ``src/microsim/MSFrame.cpp``):
+
+- **honoured**: the files (``net-file``, ``route-files``, ``additional-files``), the
+  time window (``begin``, ``end``: the run covers ``[begin, end)``; departures before
+  ``begin`` are not driven, as ``MSRouteHandler::closeVehicle`` drops them) and
+  ``step-length`` (twin's kernel tick). Options set to the value twin behaves as
+  (``step-method.ballistic = false``, ``lateral-resolution = -1``, ...) are honoured.
+- **no effect on the traffic twin drives**: outputs, logs, reports, GUI and TraCI
+  settings, threads, and SUMO's random seed (``seed``, ``random``, ``thread-rngs``):
+  SUMO's random numbers cannot be reproduced, twin draws from its own named streams
+  under the run's seed. ``time-to-teleport``: twin never teleports a vehicle (as SUMO
+  with ``-1``); the value is kept in :attr:`SumoConfig.time_to_teleport_s` so a
+  comparison can run SUMO the same way. These are listed in :attr:`SumoConfig.ignored`.
+- **refused** with one line naming the file, the option and what twin supports:
+  anything that changes how SUMO drives and that twin does not do (ballistic update,
+  sublane model, an action step longer than the step, demand scaling, rerouting
+  devices, ...) and any option twin does not know.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from twin.core.errors import ConfigError
+
+_SYNONYMS = {
+    "n": "net-file",
+    "net": "net-file",
+    "r": "route-files",
+    "routes": "route-files",
+    "a": "additional-files",
+    "additional": "additional-files",
+    "b": "begin",
+    "e": "end",
+    "c": "configuration-file",
+    "configuration": "configuration-file",
+}
+
+_HONOURED = frozenset(
+    {"net-file", "route-files", "additional-files", "begin", "end", "step-length"}
+)
+
+# Options that change the traffic only away from one value: twin behaves as that value.
+_ONLY = {
+    "step-method.ballistic": ("false", "twin integrates positions by Euler steps"),
+    "lateral-resolution": ("-1", "twin has no sublane model"),
+    "no-internal-links": ("false", "twin drives junctions on internal lanes"),
+    "scale": ("1", "twin drives the demand as given"),
+    "max-depart-delay": ("-1", "twin keeps every vehicle waiting until it can enter"),
+    "ignore-junction-blocker": ("-1", "twin never ignores a blocking vehicle"),
+    "default.carfollowmodel": ("Krauss", "twin drives Krauss only"),
+    "default.emergencydecel": ("default", "twin uses the vType's emergencyDecel"),
+    "default.speeddev": ("-1", "give speedDev in the vType instead"),
+    "default.sigma": ("-1", "give sigma in the vType instead"),
+    "tls.all-off": ("false", "twin runs the traffic lights"),
+    "device.rerouting.probability": ("0", "twin does not reroute vehicles en route"),
+    "device.rerouting.explicit": ("", "twin does not reroute vehicles en route"),
+    "device.rerouting.period": ("0", "twin does not reroute vehicles en route"),
+    "eager-insert": ("false", "twin inserts as SUMO does by default"),
+    "time-to-impatience": ("180", "twin has no impatience model"),
+    "pedestrian.model": ("striping", "twin drives no pedestrians"),
+    "persontrip.transfer.car-walk": ("parkingAreas", "twin drives no persons"),
+}
+
+# Option prefixes that only write files, log, draw or talk to clients (no traffic effect).
+_NO_EFFECT_PREFIXES = (
+    "output.",
+    "save-",
+    "log",
+    "message-log",
+    "error-log",
+    "duration-log",
+    "step-log",
+    "xml-validation",
+    "gui",
+    "window-",
+    "tracker-",
+    "osg-",
+    "emission-output",
+    "vehroute-output",
+    "tripinfo-output",
+    "fcd-output",
+    "netstate-dump",
+    "edgedata-output",
+    "lanedata-output",
+    "statistic-output",
+    "summary-output",
+    "queue-output",
+    "person-summary-output",
+    "precision",
+    "device.emissions.",
+    "device.fcd.",
+    "device.ssm.",
+    "device.battery.",
+    "device.btreceiver.",
+    "device.btsender.",
+    "device.tripinfo.",
+    "device.vehroute.",
+    "device.statistics.",
+)
+_NO_EFFECT = frozenset(
+    {
+        "verbose",
+        "print-options",
+        "help",
+        "version",
+        "write-license",
+        "no-warnings",
+        "aggregate-warnings",
+        "no-duration-log",
+        "no-step-log",
+        "human-readable-time",
+        "output-prefix",
+        "start",
+        "quit-on-end",
+        "game",
+        "delay",
+        "breakpoints",
+        "demo",
+        "disable-textures",
+        "registry-viewport",
+        "remote-port",
+        "num-clients",
+        "threads",
+        "seed",
+        "random",
+        "thread-rngs",
+        "route-steps",
+        "no-route-steps",
+        "ignore-route-errors",
+        "time-to-teleport",
+        "time-to-teleport.highways",
+        "time-to-teleport.disconnected",
+        "time-to-teleport.remove",
+        "collision.action",
+        "collision.check-junctions",
+        "collision.mingap-factor",
+        "collision.stoptime",
+        "device.rerouting.pre-period",
+        "configuration-file",
+        "load-state.offset",
+        "tls.actuated.show-detectors",
+        "tls.actuated.detector-length",
+        "tls.actuated.jam-threshold",
+        "tls.actuated.detector-gap",
+        "tls.delay_based.detector-range",
+        "tls.actuated.passing-time",
+        "tls.actuated.max-gap",
+        "tls.minor-left.max-speed",
+    }
+)
+_WHY_NO_EFFECT = {
+    "seed": "SUMO's random numbers cannot be reproduced; twin uses the run's seed",
+    "random": "SUMO's random numbers cannot be reproduced; twin uses the run's seed",
+    "thread-rngs": "SUMO's random numbers cannot be reproduced; twin uses the run's seed",
+    "time-to-teleport": "twin never teleports (as SUMO with -1)",
+    "ignore-route-errors": "twin refuses a bad route when it reads it",
+}
+_TLS_ACTUATED = ("tls.actuated.", "tls.delay_based.")
+_TRUE = frozenset({"true", "1", "on", "yes"})
+_FALSE = frozenset({"false", "0", "off", "no"})
+_TIME = re.compile(r"^\s*(?:(\d+):)?(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)\s*$")
+
+
+@dataclass(frozen=True)
+class SumoConfig:
+    """What twin takes from a SUMO configuration file (paths resolved, times in s).
+
+    Attributes:
+        path: the configuration file.
+        net_file: the network (``net-file``).
+        route_files: demand files (``route-files``), in order.
+        additional_files: ``additional-files``, in order (SUMO loads them before the
+            route files; vTypes defined there serve the routes).
+        begin_s: simulation begin (``begin``, SUMO's default 0).
+        end_s: simulation end (``end``; ``inf`` when SUMO's default -1: until the last
+            vehicle has left).
+        step_length_s: SUMO's step (``step-length``, default 1 s): twin's kernel tick.
+        time_to_teleport_s: SUMO's ``time-to-teleport`` (default 300 s; twin never
+            teleports, so a comparison runs SUMO with -1 to match).
+        ignored: options read and known not to change the traffic twin drives, each
+            as ``"name: why"``.
+    """
+
+    path: Path
+    net_file: Path
+    route_files: tuple[Path, ...] = ()
+    additional_files: tuple[Path, ...] = ()
+    begin_s: float = 0.0
+    end_s: float = math.inf
+    step_length_s: float = 1.0
+    time_to_teleport_s: float = 300.0
+    ignored: tuple[str, ...] = ()
+
+    @property
+    def duration_s(self) -> float:
+        """``end - begin``: the horizon of a run of this configuration."""
+        return self.end_s - self.begin_s
+
+
+def open_xml(path: Path) -> IO[bytes]:
+    """A SUMO XML file opened for reading, gzip-compressed or not (SUMO reads both)."""
+    with path.open("rb") as probe:
+        magic = probe.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
+def parse_time(value: str, source: str, option: str) -> float:
+    """SUMO's time value: seconds, or ``[[d:]h:]m:s`` (``utils/common/StringUtils``)."""
+    text = value.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    match = _TIME.match(text)
+    if match is None:
+        raise ConfigError(source, option, f"{value!r} is not a time (seconds or h:m:s)")
+    d, h, m, s = match.groups()
+    if h is None:
+        d, h = None, d
+    return float(d or 0) * 86400.0 + float(h or 0) * 3600.0 + float(m) * 60.0 + float(s)
+
+
+def _file_list(value: str, base: Path) -> tuple[Path, ...]:
+    names = [n for n in re.split(r"[,\s]+", value.strip()) if n]
+    return tuple(Path(n) if Path(n).is_absolute() else base / n for n in names)
+
+
+def _options(path: Path) -> list[tuple[str, str]]:
+    """``(name, value)`` of every option, sections flattened, in file order."""
+    source = str(path)
+    if not path.is_file():
+        raise ConfigError(source, "", "no such file (a SUMO configuration, .sumocfg)")
+    try:
+        with open_xml(path) as handle:
+            root = ET.parse(handle).getroot()  # noqa: S314 - a local config file
+    except ET.ParseError as error:
+        raise ConfigError(source, "", f"not a SUMO configuration: not XML ({error})") from None
+    if root.tag not in ("configuration", "sumoConfiguration"):
+        raise ConfigError(
+            source,
+            "",
+            f"not a SUMO configuration: root element is <{root.tag}>, expected <configuration>",
+        )
+    options: list[tuple[str, str]] = []
+
+    def visit(element: ET.Element, section: str) -> None:
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue  # comments
+            if "value" in child.attrib:
+                options.append((child.tag, child.attrib["value"]))
+            elif len(child):
+                visit(child, child.tag)
+            elif (child.text or "").strip():
+                options.append((child.tag, (child.text or "").strip()))
+            else:
+                where = f"{section}/{child.tag}" if section else child.tag
+                raise ConfigError(source, where, 'an option needs value="..."')
+
+    visit(root, "")
+    return options
+
+
+def read_sumocfg(path: str | Path) -> SumoConfig:
+    """The files, time window and step of a SUMO configuration file.
+
+    Raises:
+        ConfigError: the file is missing or not a configuration, an option is not
+            readable, or an option asks for something twin does not do (one line).
+    """
+    file = Path(path)
+    source = str(file)
+    base = file.parent
+    net: Path | None = None
+    routes: tuple[Path, ...] = ()
+    additional: tuple[Path, ...] = ()
+    begin, end, step, teleport = 0.0, math.inf, 1.0, 300.0
+    action = 0.0  # SUMO's default: the action step is the simulation step
+    ignored: list[str] = []
+    for raw_name, value in _options(file):
+        name = _SYNONYMS.get(raw_name, raw_name)
+        if name == "net-file":
+            files = _file_list(value, base)
+            if len(files) != 1:
+                raise ConfigError(source, name, f"needs exactly one network, got {value!r}")
+            net = files[0]
+        elif name == "route-files":
+            routes = _file_list(value, base)
+        elif name == "additional-files":
+            additional = _file_list(value, base)
+        elif name == "begin":
+            begin = parse_time(value, source, name)
+        elif name == "end":
+            end = parse_time(value, source, name)
+            if end < 0:
+                end = math.inf  # SUMO's -1: run until every vehicle has left
+        elif name == "step-length":
+            step = parse_time(value, source, name)
+            if not 0 < step <= 2.0:
+                raise ConfigError(
+                    source, name, f"{value!r}: twin's kernel tick must be in (0, 2] s"
+                )
+        elif name == "default.action-step-length":
+            action = parse_time(value, source, name)
+        else:
+            why = _classify(name, value, source)
+            if name == "time-to-teleport":
+                teleport = parse_time(value, source, name)
+            ignored.append(f"{name}: {why}")
+    if action > 0 and not math.isclose(action, step):
+        raise ConfigError(
+            source,
+            "default.action-step-length",
+            f"{action!r} s differs from step-length {step!r} s; twin's vehicles decide "
+            "at every step (remove the option or set it to the step length)",
+        )
+    if net is None:
+        raise ConfigError(source, "net-file", "missing: twin needs the network")
+    if not end > begin:
+        raise ConfigError(source, "end", f"end ({end}) must be after begin ({begin})")
+    if begin < 0:
+        raise ConfigError(source, "begin", f"must be >= 0, got {begin}")
+    return SumoConfig(
+        path=file,
+        net_file=net,
+        route_files=routes,
+        additional_files=additional,
+        begin_s=begin,
+        end_s=end,
+        step_length_s=step,
+        time_to_teleport_s=teleport,
+        ignored=tuple(ignored),
+    )
+
+
+def _classify(name: str, value: str, source: str) -> str:
+    """Why option ``name`` does not change the traffic twin drives, or a ConfigError."""
+    if name in _ONLY:
+        wanted, why = _ONLY[name]
+        if _same(value, wanted):
+            return "set to what twin does"
+        raise ConfigError(source, name, f"{value!r} is not supported: {why} (only {wanted!r})")
+    if name in _NO_EFFECT or name.startswith(_NO_EFFECT_PREFIXES) or name.endswith("-output"):
+        return _WHY_NO_EFFECT.get(name, "output, log, GUI or client setting")
+    if name.startswith(_TLS_ACTUATED):
+        return "tunes SUMO's actuated lights; twin runs static programmes only"
+    raise ConfigError(
+        source,
+        name,
+        "option not supported: twin honours net-file, route-files, additional-files, "
+        "begin, end and step-length, and ignores outputs, logs and GUI settings",
+    )
+
+
+def _same(value: str, wanted: str) -> bool:
+    a, b = value.strip().lower(), wanted.strip().lower()
+    if a == b:
+        return True
+    if b in _FALSE:
+        return a in _FALSE
+    if b in _TRUE:
+        return a in _TRUE
+    try:
+        return float(a) == float(b) or (float(b) < 0 and float(a) < 0)
+    except ValueError:
+        return False
