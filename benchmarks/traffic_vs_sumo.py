@@ -102,10 +102,13 @@ def fixed_time_policy() -> Any:
     return make_policy(Registry().policy(FIXED_TIME), {})
 
 
-def run_twin(net_file: Path, routes: Path, end_s: float, seed: int) -> TwinRun:
+def run_twin(
+    net_file: Path, routes: Path, end_s: float, seed: int, vtype: Path | None = None
+) -> TwinRun:
     start = time.perf_counter()
     network = read_net(net_file)
-    trips = read_routes(network, routes)
+    # The vType file SUMO gets too: without it twin, like SUMO, would charge HBEFA4.
+    trips = read_routes(network, *([vtype] if vtype is not None else []), routes)
     load_s = time.perf_counter() - start
     city, world = build_city(network, trips, seed)
     start = time.perf_counter()
@@ -163,7 +166,9 @@ def compare(size: int, args: argparse.Namespace, directory: Path) -> dict[str, A
                 extra_args=["--default.departspeed", "0", "--threads", "1"],
             )
         )
-        twin_runs.append(run_twin(net_file, routes, end_s, args.seed))
+        twin_runs.append(
+            run_twin(net_file, routes, end_s, args.seed, vtype=vehicle_type_file(where))
+        )
     return {
         "size": size,
         "trips": sumo_runs[0].inserted + sumo_runs[0].waiting,

@@ -148,10 +148,13 @@ class City:
                 [emissions.class_index(t.emission_class) for t in vtypes], dtype=np.int64
             ),
         )
+        # Each type's fuel follows its emission class (None: the zero-emission class).
         self.fuel_carrier = [emissions.fuel_of(t.emission_class) for t in vtypes]
-        for carrier in set(self.fuel_carrier):
+        for carrier in set(self.fuel_carrier) - {None}:
             # A petrol car needs a petrol factor in the ledger; the core ships diesel.
             world.ledger.factors.setdefault(carrier, emissions.FUEL_FACTORS[carrier])
+        models = sorted({emissions.model_of(t.emission_class) for t in vtypes} - {"zero"})
+        self._emission_model = "+".join(models) or "zero-emission"
         n = len(trips)
         # Speed factors drawn once per trip, in trip order (common random numbers).
         rng = world.streams["traffic.speed_factor"]
@@ -320,6 +323,8 @@ class City:
                 continue
             self._booked_mg[v] = veh.fuel_mg[v]
             carrier = self.fuel_carrier[veh.vtype[v]]
+            if carrier is None:
+                continue
             litres = unbooked_mg / 1000.0 / density[carrier]
             if litres > 0:
                 at = float(veh.arrive_s[v]) if at_s is None else at_s
@@ -573,6 +578,7 @@ class City:
         fuel_l = self._fuel_l_per_vehicle()
         route_m = veh.dist_m[done]
         depart_delay = (veh.insert_s - veh.depart_s)[done]
+        model = self._emission_model
 
         def mean(x: npt.NDArray[Any]) -> float:
             return float(np.mean(x)) if len(x) else math.nan
@@ -608,11 +614,15 @@ class City:
                 float(depart_delay.sum()), "s", "sum of tripinfo departDelay (totalDepartDelay)"
             ),
             "trips_vehicle_km": KPI(float(route_m.sum()) / 1000.0, "km", "finished trips"),
-            "trips_fuel_l": KPI(float(fuel_l[done].sum()), "L", "fuel of finished trips"),
+            "trips_fuel_l": KPI(float(fuel_l[done].sum()), "L", f"{model} fuel of finished trips"),
             "trips_co2_kg": KPI(
-                float(veh.co2_mg[done].sum()) / 1e6, "kg", "CO2 of finished trips (tripinfo)"
+                float(veh.co2_mg[done].sum()) / 1e6,
+                "kg",
+                f"{model} CO2 of finished trips (tripinfo)",
             ),
-            "trips_nox_g": KPI(float(veh.nox_mg[done].sum()) / 1e3, "g", "NOx of finished trips"),
+            "trips_nox_g": KPI(
+                float(veh.nox_mg[done].sum()) / 1e3, "g", f"{model} NOx of finished trips"
+            ),
             "queue_mean_veh": KPI(
                 mean(queue_mean), "veh", "time-mean halting vehicles per approach lane"
             ),
@@ -622,9 +632,13 @@ class City:
                 "largest halting queue on any approach lane",
             ),
             "network_vehicle_km": KPI(float(veh.dist_m.sum()) / 1000.0, "km", "all vehicles"),
-            "network_fuel_l": KPI(float(fuel_l.sum()), "L", "fuel of all vehicles"),
-            "network_co2_kg": KPI(float(veh.co2_mg.sum()) / 1e6, "kg", "CO2 of all vehicles"),
-            "network_nox_g": KPI(float(veh.nox_mg.sum()) / 1e3, "g", "NOx of all vehicles"),
+            "network_fuel_l": KPI(float(fuel_l.sum()), "L", f"{model} fuel of all vehicles"),
+            "network_co2_kg": KPI(
+                float(veh.co2_mg.sum()) / 1e6, "kg", f"{model} CO2 of all vehicles"
+            ),
+            "network_nox_g": KPI(
+                float(veh.nox_mg.sum()) / 1e3, "g", f"{model} NOx of all vehicles"
+            ),
             "signal_decisions": KPI(float(self.signals.decisions), "decisions", ""),
             "signal_requests_clamped": KPI(
                 float(self.signals.clamped), "decisions", "changes asked before min green"
@@ -650,7 +664,11 @@ class City:
 
     def _fuel_l_per_vehicle(self) -> npt.NDArray[np.float64]:
         density = np.array(
-            [emissions.FUEL_DENSITY_G_PER_L[c] for c in self.fuel_carrier], dtype=np.float64
+            [
+                math.inf if c is None else emissions.FUEL_DENSITY_G_PER_L[c]
+                for c in self.fuel_carrier
+            ],
+            dtype=np.float64,
         )
         return self.veh.fuel_mg / 1000.0 / density[self.veh.vtype]
 

@@ -36,19 +36,23 @@ class DemandError(ValueError):
 
 # How a trip enters the network (SUMO's depart attributes). A value >= 0 is an explicit
 # lane index / position (m, from the start of the first edge) / speed (m/s); a negative
-# value is one of SUMO's keywords below. SUMO's defaults: departLane="first",
-# departPos="base", departSpeed="0".
+# value is one of SUMO's keywords below. SUMO 1.28's defaults for a vehicle that gives
+# none (``sumo --save-template``: default.departlane "best_prob", default.departspeed
+# "avg"; departPos "base") are what twin's SUMO import records; twin's own demand leaves
+# the arrays None (first lane, base, speed 0).
 DEPART_LANE_FIRST = -1
 DEPART_LANE_RANDOM = -2
 DEPART_LANE_FREE = -3
 DEPART_LANE_ALLOWED = -4
 DEPART_LANE_BEST = -5
+DEPART_LANE_BEST_PROB = -6
 DEPART_LANE_CODES = {
     "first": DEPART_LANE_FIRST,
     "random": DEPART_LANE_RANDOM,
     "free": DEPART_LANE_FREE,
     "allowed": DEPART_LANE_ALLOWED,
     "best": DEPART_LANE_BEST,
+    "best_prob": DEPART_LANE_BEST_PROB,
 }
 DEPART_POS_BASE = -1.0
 DEPART_POS_RANDOM = -2.0
@@ -80,7 +84,11 @@ DEPART_SPEED_CODES = {
 
 @dataclass(frozen=True)
 class VehicleType:
-    """A kind of vehicle. Defaults are SUMO's default passenger car (``DEFAULT_VEHTYPE``).
+    """A kind of vehicle. Defaults are SUMO's default passenger car (``DEFAULT_VEHTYPE``),
+    except the emission class: twin's own generated worlds (grids, Poisson demand) keep
+    HBEFA3 ``PC_G_EU4`` so that their figures do not move, while a type imported from
+    SUMO gets SUMO 1.28's default for its vehicle class (``HBEFA4/PC_petrol_Euro-4`` for
+    a passenger car: :func:`sumo_vclass_type`).
 
     Attributes:
         length_m: bumper to bumper.
@@ -123,6 +131,88 @@ class VehicleType:
                 f"vehicle type {self.id!r}: need min_gap_m >= 0 and "
                 "emergency_decel_mps2 >= decel_mps2"
             )
+
+
+SUMO_VCLASS_DEFAULTS: dict[str, dict[str, Any]] = {
+    "passenger": {},
+    "private": {},
+    "vip": {},
+    "hov": {},
+    "custom1": {},
+    "custom2": {},
+    "taxi": {"speed_factor_std": 0.05},
+    "evehicle": {"emission_class": "HBEFA4/zero"},
+    "truck": {
+        "length_m": 7.1,
+        "accel_mps2": 1.3,
+        "decel_mps2": 4.0,
+        "emergency_decel_mps2": 7.0,
+        "max_speed_mps": 130.0 / 3.6,
+        "speed_factor_std": 0.05,
+        "emission_class": "HBEFA4/RT_le7.5t_Euro-VI_A-C",
+    },
+    "trailer": {
+        "length_m": 16.5,
+        "accel_mps2": 1.1,
+        "decel_mps2": 4.0,
+        "emergency_decel_mps2": 7.0,
+        "max_speed_mps": 130.0 / 3.6,
+        "speed_factor_std": 0.05,
+        "emission_class": "HBEFA4/TT_AT_gt34-40t_Euro-VI_A-C",
+    },
+    "bus": {
+        "length_m": 12.0,
+        "accel_mps2": 1.2,
+        "decel_mps2": 4.0,
+        "emergency_decel_mps2": 7.0,
+        "max_speed_mps": 100.0 / 3.6,
+        "speed_factor_std": 0.0,
+        "emission_class": "HBEFA4/UBus_Std_gt15-18t_Euro-VI_A-C",
+    },
+    "coach": {
+        "length_m": 14.0,
+        "accel_mps2": 2.0,
+        "decel_mps2": 4.0,
+        "emergency_decel_mps2": 7.0,
+        "max_speed_mps": 100.0 / 3.6,
+        "speed_factor_std": 0.05,
+        "emission_class": "HBEFA4/Coach_3-Axes_gt18t_Euro-VI_A-C",
+    },
+    "delivery": {
+        "length_m": 6.5,
+        "speed_factor_std": 0.05,
+        "emission_class": "HBEFA4/LCV_diesel_N1-III_Euro-6ab",
+    },
+    "emergency": {
+        "length_m": 6.5,
+        "speed_factor_std": 0.0,
+        "emission_class": "HBEFA4/LCV_diesel_N1-III_Euro-6ab",
+    },
+    "motorcycle": {
+        "length_m": 2.2,
+        "accel_mps2": 6.0,
+        "decel_mps2": 10.0,
+        "emergency_decel_mps2": 10.0,
+        "emission_class": "HBEFA4/MC_4S_gt250cc_preEuro",
+    },
+}
+"""SUMO 1.28's defaults per vehicle class (``vClass``) where they differ from the
+passenger car's: ``src/utils/vehicle/SUMOVTypeParameter.cpp`` (``VClassDefaultValues``,
+``getDefaultAccel``/``Decel``/``EmergencyDecel``) and ``src/utils/common/
+SUMOVehicleClass.cpp`` (``getDefaultVehicleLength``). minGap 2.5 m, sigma 0.5 and tau 1 s
+are the same for all of these; SUMO's passenger car emits as ``HBEFA4/PC_petrol_Euro-4``."""
+SUMO_DEFAULT_EMISSION_CLASS = "HBEFA4/PC_petrol_Euro-4"
+
+
+def sumo_vclass_type(vclass: str, type_id: str) -> VehicleType:
+    """SUMO's default vehicle type of ``vclass`` (``DemandError`` for a class twin does
+    not drive, naming those it does)."""
+    if vclass not in SUMO_VCLASS_DEFAULTS:
+        raise DemandError(
+            f"vClass {vclass!r} is not driven by twin; it drives {', '.join(SUMO_VCLASS_DEFAULTS)}"
+        )
+    values = {"emission_class": SUMO_DEFAULT_EMISSION_CLASS, **SUMO_VCLASS_DEFAULTS[vclass]}
+    return VehicleType(id=type_id, vclass=vclass, **values)
 
 
 @dataclass(frozen=True)
@@ -265,7 +355,9 @@ class TripTable:
         route_start: trip ``k`` drives ``route_edges[route_start[k]:route_start[k+1]]``.
         vtypes: the vehicle types.
         depart_lane, depart_pos_m, depart_speed_mps: how each trip enters (a value or a
-            ``DEPART_*`` keyword code); ``None`` means SUMO's defaults for every trip.
+            ``DEPART_*`` keyword code); ``None`` means twin's own insertion for every trip
+            (first lane, base, speed 0). SUMO demand always has them (SUMO 1.28's
+            defaults where a vehicle gives none: best_prob, base, avg).
         skipped: what a reader left out on purpose, by element (e.g. ``{"person": 12}``),
             for the run's manifest.
     """

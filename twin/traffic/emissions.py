@@ -1,28 +1,60 @@
-"""Instantaneous emissions and fuel from speed and acceleration: SUMO's HBEFA3 model.
+"""Instantaneous emissions and fuel from speed and acceleration: SUMO's HBEFA3 and HBEFA4.
 
-Each pollutant is a polynomial in speed ``v`` (m/s) and acceleration ``a`` (m/s²)::
+**HBEFA3** classes (``PC_G_EU4``, also written ``HBEFA3/PC_G_EU4``): each pollutant is a
+polynomial in speed ``v`` (m/s) and acceleration ``a`` (m/s²)::
 
     E = max(0, (c0 + c1*a*v + c2*a²*v + c3*v + c4*v² + c5*v³) / 3.6)   [mg/s]
 
-with one row of coefficients per emission class and pollutant, fitted by DLR to the
-Handbook of Emission Factors for Road Transport (HBEFA) 3.1 and shipped in SUMO as the
-``HBEFA3/<class>`` emission classes (``src/utils/emissions/HelpersHBEFA3.cpp``). While
-decelerating (``a < 0``) the engine is taken to be coasting and emits nothing, as in
-SUMO's HBEFA helpers. Fuel is the ``mKr`` (fuel mass) polynomial, turned into volume with
-the fuel's density. Coefficients and sources: docs/PARAMETERS.md, section "Traffic".
+with coefficients fitted by DLR to the Handbook of Emission Factors for Road Transport
+(HBEFA) 3.1 (SUMO ``src/utils/emissions/HelpersHBEFA3.cpp``). twin takes the engine to
+be off while decelerating (``a < 0``) unless the vehicle is halting (``v <= 0.1`` m/s):
+SUMO's own coasting threshold (below) differs from this in gentle braking, a documented
+simplification kept so that twin's generated worlds keep their figures.
+
+**HBEFA4** classes (``HBEFA4/PC_petrol_Euro-4``, SUMO's default since 1.23): one
+polynomial per pollutant, SUMO ``src/utils/emissions/HelpersHBEFA4.h`` ``compute``::
+
+    E = max(0, f0 + f1*v + f2*a + f3*v² + f4*v³ + f5*a*v + f6*a*v²)   [mg/s]
+
+and zero while the vehicle coasts: ``v > 0.5`` m/s and ``a`` below the coasting deceleration
+``a_coast(v)`` (SUMO ``PollutantsInterface::Helper::getCoastingDecel``), which is linear
+in ``v`` from 10 km/h on (never above 0) and scaled down linearly to 0 at standstill
+below it. Its two
+coefficients depend on the vehicle's mass and frontal area; twin keeps one pair per
+class, measured from SUMO 1.28's ``emissionsMap`` with the class's default vehicle class
+(passenger for ``PC_*``, truck for ``RT_*``, ...). ``HBEFA4/zero`` (SUMO's class of
+electric vehicles, bicycles, ...) emits nothing.
+
+Fuel is the fuel-mass polynomial, turned into volume with the fuel's density. The
+per-tick computation is :func:`tick_rates_mg_s`, called by the vehicle kernel.
+Coefficients and sources: docs/PARAMETERS.md, section "Traffic".
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from twin.core.ledger import DIESEL_COMBUSTION, EmissionFactor
 
 POLLUTANTS = ("co2", "fuel", "nox")
-"""Rows of :data:`COEFFICIENTS` per class: CO2 (mg/s), fuel mass (mg/s), NOx (mg/s)."""
+"""Rows of :func:`coefficients` per class: CO2 (mg/s), fuel mass (mg/s), NOx (mg/s)."""
+
+MODEL_HBEFA3 = 0
+MODEL_HBEFA4 = 1
+MODEL_ZERO = 2
+HBEFA3_IDLE_MPS = 0.1
+"""Below this speed an HBEFA3 vehicle idles (emits) even while decelerating."""
+COAST_SPEED_MIN_MPS = 10.0 / 3.6
+"""Below this speed SUMO scales the coasting deceleration down linearly to 0."""
+HBEFA4_IDLE_MPS = 0.5
+"""At or below this speed an HBEFA4 vehicle never coasts: it idles (measured: SUMO 1.28's
+``emissionsMap`` emits at 0.5 m/s whatever the deceleration, and coasts from 0.501 m/s)."""
+
+_Row = tuple[float, ...]
 
 # HBEFA3 coefficients (c0..c5) as in SUMO's HelpersHBEFA3.cpp (CO2 total, mKr, NOx).
-_TABLE: dict[str, tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]] = {
+_HBEFA3: dict[str, tuple[_Row, _Row, _Row]] = {
     "PC_G_EU4": (
         (9449.0, 938.4, 0.0, -467.1, 28.26, 0.0),
         (3014.0, 299.3, 0.0, -149.0, 9.014, 0.0),
@@ -39,10 +71,71 @@ _TABLE: dict[str, tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]
         (16.31, 1.39, 0.0, -1.391, 0.05512, 0.0),
     ),
 }
-EMISSION_CLASSES: tuple[str, ...] = tuple(_TABLE)
+
+# HBEFA4 coefficients (f0..f6: 1, v, a, v², v³, a*v, a*v²) of CO2 (total), FC (fuel
+# mass) and NOx, as in SUMO's HelpersHBEFA4.cpp; then the coasting deceleration
+# a_coast(v) = -(k0 + k1*v) for v >= 10 km/h (k0, k1 measured from SUMO 1.28's
+# emissionsMap with the class's default vehicle class; see the module docstring).
+_HBEFA4: dict[str, tuple[_Row, _Row, _Row, tuple[float, float]]] = {
+    "PC_petrol_Euro-4": (
+        (1521.0, 15.59, 695.1, 0.0, 0.1199, 132.5, 3.434),
+        (493.1, 5.054, 225.3, 0.0, 0.03887, 42.96, 1.113),
+        (0.6117, 0.0, 0.0, 0.0, 5.485e-05, 0.04339, 0.002726),
+        (0.10794838, 0.01297663),
+    ),
+    "RT_le7.5t_Euro-VI_A-C": (
+        (1936.0, 0.0, 0.0, 16.21, 0.006403, 551.1, 12.03),
+        (622.1, 0.0, 0.0, 5.211, 0.002058, 177.1, 3.866),
+        (0.1158, 0.2321, 0.0, 0.0, 0.0, 0.0, 0.01005),
+        (0.14991786, 0.00927917),
+    ),
+    "TT_AT_gt34-40t_Euro-VI_A-C": (
+        (7734.0, 719.4, 18330.0, 0.0, 0.0, 1751.0, 0.0),
+        (2486.0, 231.2, 5891.0, 0.0, 0.0, 562.8, 0.0),
+        (6.535, 0.0, 0.1363, 0.0, 0.0, 0.0, 0.003652),
+        (0.12975619, 0.00575675),
+    ),
+    "UBus_Std_gt15-18t_Euro-VI_A-C": (
+        (2775.0, 651.0, 2643.0, 0.0, 0.0, 1627.0, 0.0),
+        (891.8, 209.2, 849.3, 0.0, 0.0, 522.9, 0.0),
+        (4.335, 0.0, 0.0, 0.0, 0.0006582, 0.0, 0.01626),
+        (0.15126443, 0.00521433),
+    ),
+    "Coach_3-Axes_gt18t_Euro-VI_A-C": (
+        (2381.0, 839.1, 4333.0, 0.0, 0.0, 2056.0, 0.0),
+        (765.1, 269.7, 1393.0, 0.0, 0.0, 660.8, 0.0),
+        (6.218, 0.0, 0.2816, 0.0, 4.322e-05, 0.0, 0.004579),
+        (0.05425692, 0.00313572),
+    ),
+    "LCV_diesel_N1-III_Euro-6ab": (
+        (1949.0, 34.07, 659.6, 0.0, 0.2332, 230.6, 8.244),
+        (626.5, 10.95, 212.0, 0.0, 0.07494, 74.1, 2.649),
+        (3.352, 0.0, 0.0, 0.0, 0.0006798, 0.264, 0.03613),
+        (0.15091296, 0.00896292),
+    ),
+    "MC_4S_gt250cc_preEuro": (
+        (1405.0, 0.0, 744.2, 2.35, 0.02944, 0.0, 0.6179),
+        (455.6, 0.0, 241.3, 0.762, 0.009544, 0.0, 0.2003),
+        (0.5242, 0.0, 0.0, 0.01004, 6.851e-06, 0.1337, 0.001821),
+        (-0.58212755, 0.04817332),
+    ),
+}
+HBEFA4_PREFIX = "HBEFA4/"
+HBEFA3_PREFIX = "HBEFA3/"
+ZERO_CLASS = "HBEFA4/zero"
+
+EMISSION_CLASSES: tuple[str, ...] = (
+    *_HBEFA3,
+    *(HBEFA4_PREFIX + name for name in _HBEFA4),
+    ZERO_CLASS,
+)
+"""twin's classes: HBEFA3 names unprefixed (as twin has always written them), HBEFA4
+names with SUMO's ``HBEFA4/`` prefix."""
+HBEFA3_CLASSES = tuple(_HBEFA3)
+HBEFA4_CLASSES = tuple(HBEFA4_PREFIX + name for name in _HBEFA4)
 
 FUEL_DENSITY_G_PER_L = {"petrol": 742.0, "diesel": 836.0}
-"""Densities SUMO uses to turn HBEFA3 fuel mass into volume."""
+"""Densities SUMO uses to turn fuel mass into volume (HBEFA3 and HBEFA4 helpers)."""
 
 PETROL_COMBUSTION = EmissionFactor(
     carrier="petrol",
@@ -56,33 +149,169 @@ PETROL_COMBUSTION = EmissionFactor(
 """Carbon factor of petrol, booked through the ledger (diesel: the core's factor)."""
 FUEL_FACTORS = {"petrol": PETROL_COMBUSTION, "diesel": DIESEL_COMBUSTION}
 
+# The fuel of each HBEFA4 class (SUMO's HelpersHBEFA4::getFuel reads it from the name;
+# heavy-duty and coach classes are diesel).
+_HBEFA4_FUEL = {
+    "PC_petrol_Euro-4": "petrol",
+    "RT_le7.5t_Euro-VI_A-C": "diesel",
+    "TT_AT_gt34-40t_Euro-VI_A-C": "diesel",
+    "UBus_Std_gt15-18t_Euro-VI_A-C": "diesel",
+    "Coach_3-Axes_gt18t_Euro-VI_A-C": "diesel",
+    "LCV_diesel_N1-III_Euro-6ab": "diesel",
+    "MC_4S_gt250cc_preEuro": "petrol",
+}
 
-def fuel_of(emission_class: str) -> str:
-    """``"diesel"`` for HBEFA diesel classes (``_D_``), else ``"petrol"``."""
-    return "diesel" if "_D_" in emission_class else "petrol"
+
+def canonical(emission_class: str) -> str:
+    """twin's name of ``emission_class`` (``ValueError`` naming the known classes).
+
+    ``"HBEFA3/PC_G_EU4"`` and ``"PC_G_EU4"`` are the same class; HBEFA4 classes keep
+    their prefix; ``"zero"``, ``"HBEFA4/zero"`` and ``"Zero/default"`` are the
+    zero-emission class.
+    """
+    name = emission_class.removeprefix(HBEFA3_PREFIX)
+    if name in ("zero", "Zero/default"):  # SUMO reports the zero class as Zero/default
+        name = ZERO_CLASS
+    if name in EMISSION_CLASSES:
+        return name
+    raise ValueError(
+        f"unknown emission class {emission_class!r}; twin knows: {', '.join(EMISSION_CLASSES)}"
+    )
 
 
 def class_index(emission_class: str) -> int:
-    """Index of ``emission_class`` (with or without the ``HBEFA3/`` prefix)."""
-    name = emission_class.removeprefix("HBEFA3/")
-    try:
-        return EMISSION_CLASSES.index(name)
-    except ValueError:
-        raise ValueError(
-            f"unknown emission class {emission_class!r}; known: {', '.join(EMISSION_CLASSES)}"
-        ) from None
+    """Index of ``emission_class`` in :data:`EMISSION_CLASSES` (see :func:`canonical`)."""
+    return EMISSION_CLASSES.index(canonical(emission_class))
+
+
+def fuel_of(emission_class: str) -> str | None:
+    """``"petrol"`` or ``"diesel"``; ``None`` for the zero-emission class (no fuel)."""
+    name = canonical(emission_class)
+    if name == ZERO_CLASS:
+        return None
+    if name.startswith(HBEFA4_PREFIX):
+        return _HBEFA4_FUEL[name.removeprefix(HBEFA4_PREFIX)]
+    return "diesel" if "_D_" in name else "petrol"
+
+
+def model_of(emission_class: str) -> str:
+    """``"HBEFA3"``, ``"HBEFA4"`` or ``"zero"``: the model family, for KPI descriptions."""
+    name = canonical(emission_class)
+    if name == ZERO_CLASS:
+        return "zero"
+    return "HBEFA4" if name.startswith(HBEFA4_PREFIX) else "HBEFA3"
 
 
 def coefficients() -> np.ndarray:
-    """``(classes, 3, 6)`` array: class x (co2, fuel, nox) x (c0..c5)."""
-    return np.array([_TABLE[name] for name in EMISSION_CLASSES], dtype=np.float64)
+    """``(classes, 4, 7)`` table for :func:`tick_rates_mg_s`.
+
+    Rows 0-2: the (co2, fuel, nox) coefficients of the class's model (HBEFA3: c0..c5
+    and a zero; HBEFA4: f0..f6); row 3: ``[model, k0, k1, 0, ...]``.
+    """
+    table = np.zeros((len(EMISSION_CLASSES), 4, 7), dtype=np.float64)
+    for i, name in enumerate(EMISSION_CLASSES):
+        if name in _HBEFA3:
+            for p, row in enumerate(_HBEFA3[name]):
+                table[i, p, :6] = row
+            table[i, 3, 0] = MODEL_HBEFA3
+        elif name == ZERO_CLASS:
+            table[i, 3, 0] = MODEL_ZERO
+        else:
+            *rows, coast = _HBEFA4[name.removeprefix(HBEFA4_PREFIX)]
+            for p, row in enumerate(rows):
+                table[i, p, :] = row
+            table[i, 3, :3] = (MODEL_HBEFA4, coast[0], coast[1])
+    return table
+
+
+@numba.njit(cache=True, _nrt=False)
+def coasting_decel(k0: float, k1: float, speed: float) -> float:
+    """SUMO's coasting deceleration (<= 0, m/s²) at ``speed`` for coefficients k0, k1.
+
+    ``min(0, -(k0 + k1*v))`` from 10 km/h on, scaled linearly to 0 below it (a light
+    vehicle, e.g. a motorcycle, has a negative k0: at low speed any deceleration coasts).
+    """
+    if speed < COAST_SPEED_MIN_MPS:
+        return speed / COAST_SPEED_MIN_MPS * min(0.0, -(k0 + k1 * COAST_SPEED_MIN_MPS))
+    return min(0.0, -(k0 + k1 * speed))
+
+
+@numba.njit(cache=True, _nrt=False)
+def tick_rates_mg_s(
+    table: np.ndarray, c: int, speed: float, accel: float
+) -> tuple[float, float, float]:
+    """CO2, fuel mass and NOx rates (mg/s) of a class-``c`` vehicle at (speed, accel).
+
+    Each class follows its own model's rule (module docstring): HBEFA3 off while
+    decelerating above the idle speed, HBEFA4 off while coasting, zero never emits.
+    """
+    model = table[c, 3, 0]
+    v = speed
+    a = accel
+    if model == MODEL_ZERO:
+        return 0.0, 0.0, 0.0
+    if model == MODEL_HBEFA3:
+        if a < 0.0 and v > HBEFA3_IDLE_MPS:
+            return 0.0, 0.0, 0.0
+        out0 = 0.0
+        out1 = 0.0
+        out2 = 0.0
+        for p in range(3):
+            f = table[c, p]
+            e = (
+                f[0] + f[1] * a * v + f[2] * a * a * v + f[3] * v + f[4] * v * v + f[5] * v * v * v
+            ) / 3.6
+            e = max(e, 0.0)
+            if p == 0:
+                out0 = e
+            elif p == 1:
+                out1 = e
+            else:
+                out2 = e
+        return out0, out1, out2
+    if v > HBEFA4_IDLE_MPS and a < coasting_decel(table[c, 3, 1], table[c, 3, 2], v):
+        return 0.0, 0.0, 0.0
+    out0 = 0.0
+    out1 = 0.0
+    out2 = 0.0
+    for p in range(3):
+        f = table[c, p]
+        e = (
+            f[0]
+            + f[1] * v
+            + f[2] * a
+            + f[3] * v * v
+            + f[4] * v * v * v
+            + f[5] * a * v
+            + f[6] * a * v * v
+        )
+        e = max(e, 0.0)
+        if p == 0:
+            out0 = e
+        elif p == 1:
+            out1 = e
+        else:
+            out2 = e
+    return out0, out1, out2
 
 
 def rates_mg_s(emission_class: str, speed_mps: float, accel_mps2: float) -> np.ndarray:
-    """CO2, fuel mass and NOx emission rates (mg/s) of one vehicle, in numpy."""
-    c = coefficients()[class_index(emission_class)]
-    v, a = speed_mps, accel_mps2
-    if a < 0:
-        return np.zeros(3)
-    terms = np.array([1.0, a * v, a * a * v, v, v * v, v * v * v])
-    return np.maximum(c @ terms / 3.6, 0.0)
+    """CO2, fuel mass and NOx emission rates (mg/s) of one vehicle."""
+    table = coefficients()
+    out = tick_rates_mg_s(table, class_index(emission_class), float(speed_mps), float(accel_mps2))
+    return np.array(out, dtype=np.float64)
+
+
+__all__ = [
+    "EMISSION_CLASSES",
+    "FUEL_DENSITY_G_PER_L",
+    "FUEL_FACTORS",
+    "POLLUTANTS",
+    "canonical",
+    "class_index",
+    "coefficients",
+    "fuel_of",
+    "model_of",
+    "rates_mg_s",
+    "tick_rates_mg_s",
+]

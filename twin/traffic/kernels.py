@@ -36,7 +36,8 @@ waits, and blocks later trips on the same edge (SUMO's insertion queue).
 Trip statistics follow SUMO's tripinfo: ``time_loss`` grows by ``dt * (1 - v/v_ideal)``
 with ``v_ideal`` the vehicle's own allowed speed; ``waiting`` counts time at
 ``v <= 0.1 m/s`` and ``stops`` the number of times it started waiting. Emissions per
-tick from :mod:`twin.traffic.emissions` (HBEFA3) at the new speed and acceleration.
+tick from :mod:`twin.traffic.emissions` (each class's HBEFA3/HBEFA4 rule) at the new
+speed and acceleration.
 
 Several ticks per call: :func:`run_ticks` releases due trips and calls :func:`step` tick
 after tick, for as long as nothing else in the simulation is due (the city tells it the
@@ -60,6 +61,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from twin.traffic.emissions import tick_rates_mg_s
 from twin.traffic.loops import loop_arrive, loop_move, no_loops
 
 FloatArray = npt.NDArray[np.float64]
@@ -446,7 +448,7 @@ def step(
 
     Args:
         mov_state: signal state of every movement (RED .. PROTECTED).
-        emission: ``(classes, 3, 6)`` HBEFA3 coefficients (co2, fuel, nox).
+        emission: :func:`twin.traffic.emissions.coefficients` (per-class model and rule).
         dawdle: at least ``counters[1]`` uniforms in [0, 1): one per vehicle on the
             network, used in lane order (head to tail, lanes in index order).
         pending: trips waiting to be inserted, in departure order, ``counters[0]`` of
@@ -512,25 +514,10 @@ def step(
                 halting += 1
             else:
                 veh.halting[v] = False
-            if acc >= 0.0 or vn <= HALTING_SPEED_MPS:
-                c = vt.emission_class[t]
-                for p in range(3):
-                    f = emission[c, p]
-                    e = (
-                        f[0]
-                        + f[1] * acc * vn
-                        + f[2] * acc * acc * vn
-                        + f[3] * vn
-                        + f[4] * vn * vn
-                        + f[5] * vn * vn * vn
-                    ) / 3.6
-                    if e > 0.0:
-                        if p == 0:
-                            veh.co2_mg[v] += e * dt
-                        elif p == 1:
-                            veh.fuel_mg[v] += e * dt
-                        else:
-                            veh.nox_mg[v] += e * dt
+            co2, fuel, nox = tick_rates_mg_s(emission, vt.emission_class[t], vn, acc)
+            veh.co2_mg[v] += co2 * dt
+            veh.fuel_mg[v] += fuel * dt
+            veh.nox_mg[v] += nox * dt
             if net.lane_edge[lane] >= 0:
                 front_len = vt.length[t]
                 for d in range(2):

@@ -9,24 +9,29 @@ every traffic light's fixed-time programme a :class:`SignalProgram`: SUMO's ``G`
 ``r`` rows grouped into green phases with their yellow and all-red times.
 
 A SUMO route or trip file becomes a :class:`~twin.traffic.demand.TripTable`: vehicles
-with their routes (inline or by reference), trips routed by twin's fastest-route
-router, flows with a fixed spacing, and vehicle types (``vType``) with SUMO's defaults
-for what they leave out.
+with their routes (inline, by reference or drawn from a route distribution), trips
+routed by twin's fastest-route router, flows (fixed spacing, per-second probability or
+exponential gaps), vehicle types (``vType``, ``vTypeDistribution``) with SUMO's defaults
+of their vehicle class, and the depart lane, position and speed (see :func:`read_routes`).
+Persons and containers are skipped with a warning.
 
 What twin cannot represent is refused with one line naming the file, the element and
 what is allowed (a :class:`~twin.core.errors.ConfigError`), never silently dropped:
-stochastic flows, route distributions, non-numeric departure times, a traffic light
-without a programme. Things that are not cars (sidewalks, rails, crossings) are left out
-of the network, and a route over them is reported as using a missing edge.
+non-numeric departure times, stops, attributes that change the driving twin does not
+model (e.g. ``arrivalLane``, ``jmTimegapMinor``), a traffic light without a programme.
+Things that are not cars (sidewalks, rails, crossings) are left out of the network, and
+a route over them is reported as using a missing edge.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -34,7 +39,19 @@ from typing import Any
 import numpy as np
 
 from twin.core.errors import ConfigError
-from twin.traffic.demand import DemandError, Router, TripTable, VehicleType, check_route
+from twin.traffic import emissions
+from twin.traffic.demand import (
+    DEPART_LANE_CODES,
+    DEPART_POS_CODES,
+    DEPART_SPEED_CODES,
+    SUMO_VCLASS_DEFAULTS,
+    DemandError,
+    Router,
+    TripTable,
+    VehicleType,
+    check_route,
+    sumo_vclass_type,
+)
 from twin.traffic.network import (
     Edge,
     Intersection,
@@ -427,19 +444,44 @@ class _Link:
 # -- demand --------------------------------------------------------------------------------
 
 
-def _speed_factor(value: str, where: str, source: str) -> tuple[float, float | None]:
-    """SUMO's ``speedFactor``: a number, or ``norm(mean, dev)``/``normc(mean, dev, ...)``."""
-    match = _NORMC.match(value)
-    try:
-        if match:
-            return float(match.group(1)), float(match.group(2))
-        return float(value), 0.0
-    except ValueError:
-        raise ConfigError(
-            source, where, f"speedFactor {value!r}: expected a number or normc(mean, dev, min, max)"
-        ) from None
+class SkippedDemandWarning(UserWarning):
+    """Demand a SUMO file holds that twin leaves out on purpose (persons, containers):
+    one ``warnings.warn`` per file, counted in :attr:`TripTable.skipped`."""
 
 
+SKIPPED_TAGS = ("person", "personFlow", "container", "containerFlow")
+"""Top-level elements twin skips (with a warning): it drives vehicles, not passengers."""
+
+# Attributes of <vehicle>, <trip> and <flow>. Honoured ones shape the trip; inert ones do
+# not change how SUMO drives the vehicle (outputs, looks, passengers carried); the ones in
+# _DEFAULT_ONLY are accepted at SUMO's default value only; everything else is refused.
+_DEPART_KEYS = frozenset({"id", "type", "depart", "departLane", "departPos", "departSpeed"})
+_VEHICLE_HONOURED = _DEPART_KEYS | {"route"}
+_TRIP_HONOURED = _DEPART_KEYS | {"from", "to", "via"}
+_FLOW_HONOURED = (_VEHICLE_HONOURED | _TRIP_HONOURED | {"begin", "end", "period"}) - {"depart"}
+_FLOW_HONOURED |= {"vehsPerHour", "perHour", "number", "probability"}
+_VEHICLE_INERT = frozenset(
+    {
+        "color",  # drawing only
+        "line",  # a public-transport line name (matters to persons only)
+        "personNumber",  # passengers on board (no weight or behaviour in SUMO's Krauss)
+        "containerNumber",
+        "arrival",  # an output of an earlier run written back into the file
+        "departPosLat",  # lateral position: ignored without SUMO's sublane model
+        "arrivalPosLat",
+        "parkingBadges",  # which parking areas it may use (twin has none)
+        "routeLength",  # an output of duarouter written back into the file
+    }
+)
+_DEFAULT_ONLY = {
+    "arrivalPos": ("max",),  # leave at the end of the last edge (twin's rule)
+    "arrivalLane": ("current",),
+    "arrivalSpeed": ("current",),
+    "insertionChecks": ("all",),
+    "departEdge": ("0",),
+    "arrivalEdge": ("-1",),
+}
+# Attributes of <vType>: honoured, inert (looks, capacities, sublane-only), or refused.
 _VTYPE_FLOATS = {
     "length": "length_m",
     "minGap": "min_gap_m",
@@ -451,20 +493,105 @@ _VTYPE_FLOATS = {
     "tau": "tau_s",
     "speedDev": "speed_factor_std",
 }
+_VTYPE_HONOURED = frozenset(_VTYPE_FLOATS) | {
+    "id",
+    "vClass",
+    "speedFactor",
+    "emissionClass",
+    "carFollowModel",
+    "laneChangeModel",
+    "probability",
+}
+_VTYPE_INERT = frozenset(
+    {
+        "color",
+        "guiShape",
+        "imgFile",
+        "osgFile",
+        "width",
+        "height",
+        "personCapacity",
+        "containerCapacity",
+        "boardingDuration",
+        "loadingDuration",
+        "minGapLat",  # the next three: SUMO's sublane model only
+        "maxSpeedLat",
+        "latAlignment",
+    }
+)
+_DISTRIBUTION_HONOURED = frozenset({"id", "vTypes", "routes", "probabilities"})
+LANE_CHANGE_MODELS = ("LC2013", "default")
+"""twin's lane changes stand for SUMO's default model (LC2013); SL2015/DK2008 are refused."""
+
+
+def _speed_factor(value: str, where: str, source: str) -> tuple[float, float | None]:
+    """SUMO's ``speedFactor``: a number, or ``norm(mean, dev)``/``normc(mean, dev, ...)``."""
+    match = _NORMC.match(value)
+    try:
+        if match:
+            return float(match.group(1)), float(match.group(2))
+        return float(value), None
+    except ValueError:
+        raise ConfigError(
+            source, where, f"speedFactor {value!r}: expected a number or normc(mean, dev, min, max)"
+        ) from None
+
+
+def _check_attributes(
+    a: dict[str, str],
+    honoured: frozenset[str],
+    inert: frozenset[str],
+    source: str,
+    where: str,
+    default_only: dict[str, tuple[str, ...]] | None = None,
+) -> None:
+    """Refuse, with one line, an attribute that would change the driving twin cannot do."""
+    default_only = default_only or {}
+    for key, value in a.items():
+        if key in honoured or key in inert:
+            continue
+        if key in default_only:
+            if value in default_only[key]:
+                continue
+            raise ConfigError(
+                source,
+                where,
+                f"{key}={value!r} is not supported; twin drives {key}="
+                f"{' or '.join(repr(v) for v in default_only[key])} (SUMO's default) only",
+            )
+        raise ConfigError(
+            source,
+            where,
+            f"attribute {key}={value!r} changes how SUMO drives and twin does not model it; "
+            f"twin reads {', '.join(sorted(honoured - {'id'}))}",
+        )
 
 
 def _vehicle_type(attrib: dict[str, str], source: str) -> VehicleType:
-    """A twin vehicle type from a SUMO ``<vType>``; SUMO's defaults fill what is missing."""
+    """A twin vehicle type from a SUMO ``<vType>``: SUMO's defaults of its ``vClass``
+    (passenger if none) for what it leaves out, the explicit attributes over them."""
     type_id = attrib.get("id", "")
     where = f"vType {type_id!r}"
+    _check_attributes(attrib, _VTYPE_HONOURED, _VTYPE_INERT, source, where)
     model = attrib.get("carFollowModel", "Krauss")
     if model != "Krauss":
         raise ConfigError(source, where, f"carFollowModel {model!r}: twin drives Krauss only")
-    values: dict[str, Any] = {"id": type_id}
-    for name, field in _VTYPE_FLOATS.items():
+    lane_change = attrib.get("laneChangeModel", "LC2013")
+    if lane_change not in LANE_CHANGE_MODELS:
+        raise ConfigError(
+            source,
+            where,
+            f"laneChangeModel {lane_change!r}: twin changes lanes as SUMO's default LC2013 only",
+        )
+    try:
+        base = sumo_vclass_type(attrib.get("vClass", "passenger"), type_id)
+    except DemandError as error:
+        raise ConfigError(source, where, str(error)) from None
+    values: dict[str, Any] = {}
+    for name, key in _VTYPE_FLOATS.items():
         if name in attrib:
             try:
-                values[field] = float(attrib[name])
+                values[key] = float(attrib[name])
             except ValueError:
                 raise ConfigError(
                     source, where, f"{name} {attrib[name]!r} is not a number"
@@ -475,13 +602,16 @@ def _vehicle_type(attrib: dict[str, str], source: str) -> VehicleType:
         if dev is not None and "speedDev" not in attrib:
             values["speed_factor_std"] = dev
     if "emissionClass" in attrib:
-        emission = attrib["emissionClass"]
-        values["emission_class"] = emission.removeprefix(HBEFA3_PREFIX)
+        try:
+            values["emission_class"] = emissions.canonical(attrib["emissionClass"])
+        except ValueError as error:
+            raise ConfigError(source, where, str(error)) from None
     if "emergencyDecel" not in attrib and "decel" in attrib:
-        # SUMO's default emergency deceleration is 9 m/s², never below decel.
-        values["emergency_decel_mps2"] = max(9.0, values["decel_mps2"])
+        # SUMO (getDefaultEmergencyDecel): the class's emergency deceleration, never
+        # below decel.
+        values["emergency_decel_mps2"] = max(base.emergency_decel_mps2, values["decel_mps2"])
     try:
-        return VehicleType(**values)
+        return replace(base, **values)
     except DemandError as error:
         raise ConfigError(source, where, str(error)) from None
 
@@ -500,17 +630,61 @@ def _depart(value: str | None, where: str, source: str) -> float:
     return depart
 
 
+@dataclass
+class _Choice:
+    """A ``<vTypeDistribution>`` or ``<routeDistribution>``: members and their weights."""
+
+    members: list[str]
+    weights: list[float]
+    where: str
+    source: str
+
+    def draw(self, u: float) -> str:
+        """The member a uniform ``u`` in [0, 1) picks (members in file order)."""
+        cumulative = np.cumsum(self.weights)
+        k = int(np.searchsorted(cumulative, u * cumulative[-1], side="right"))
+        return self.members[min(k, len(self.members) - 1)]
+
+
 @dataclass(frozen=True)
 class _Pending:
-    """A departure read from a file, before its route is resolved to edge indices."""
+    """A departure read from a file, before its type and route are resolved."""
 
     depart_s: float
     vtype: str
     where: str
     source: str
     edges: tuple[str, ...] | None = None  # an explicit route
-    route_ref: str | None = None  # a route defined elsewhere by id
+    route_ref: str | None = None  # a route or route distribution defined elsewhere by id
     stops: tuple[str, ...] = ()  # from, via..., to of a trip (routed by twin)
+    choice: _Choice | None = None  # an inline route distribution
+    depart_lane: str = "best_prob"
+    depart_pos: str = "base"
+    depart_speed: str = "avg"
+
+
+@dataclass
+class _Demand:
+    """Everything read so far from the files of one :func:`read_routes` call."""
+
+    types: dict[str, VehicleType | dict[str, str]]
+    type_sources: dict[str, str] = field(default_factory=dict)
+    type_choices: dict[str, _Choice] = field(default_factory=dict)
+    routes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    route_choices: dict[str, _Choice] = field(default_factory=dict)
+    pending: list[_Pending] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    type_weights: dict[str, float] = field(default_factory=dict)  # vType probability=
+    route_weights: dict[str, float] = field(default_factory=dict)  # route probability=
+
+    def vehicle_type(self, type_id: str) -> VehicleType:
+        """The type ``type_id``; a ``<vType>`` of a class twin does not drive is refused
+        here, when a vehicle uses it (so a pedestrian type in the file is no error)."""
+        t = self.types[type_id]
+        if isinstance(t, dict):
+            t = _vehicle_type(t, self.type_sources[type_id])
+            self.types[type_id] = t
+        return t
 
 
 def read_routes(
@@ -519,14 +693,32 @@ def read_routes(
     vtypes: Sequence[VehicleType] = (),
     router: Router | None = None,
     end_s: float = math.inf,
+    rng: np.random.Generator | None = None,
 ) -> TripTable:
     """Twin's trips from SUMO route, trip and additional files (read in the order given).
 
-    ``<vehicle>`` with an inline ``<route edges>`` or a ``route`` id, ``<trip from to
-    [via]>`` (routed by twin's :class:`Router`, fastest at free flow, as ``duarouter``
-    does without traffic), ``<flow>`` with ``period``, ``vehsPerHour`` or ``number``
-    (evenly spaced, as SUMO inserts them), and ``<vType>`` are read; everything else that
-    creates vehicles is refused with one line.
+    Read: ``<vehicle>`` with an inline ``<route edges>``, an inline
+    ``<routeDistribution>`` or a ``route`` id (of a route or a route distribution);
+    ``<trip from to [via]>`` (routed by twin's :class:`Router`, fastest at free flow, as
+    ``duarouter`` does without traffic); ``<flow>`` with ``period``, ``vehsPerHour`` or
+    ``number`` (evenly spaced, as SUMO inserts them), ``probability`` (a Bernoulli draw
+    each second of [begin, end), at most ``number``) or ``period="exp(rate)"``
+    (exponential gaps from ``begin``); ``<vType>`` with SUMO's defaults of its
+    ``vClass``; ``<vTypeDistribution>`` and ``<routeDistribution>`` (nested members with
+    ``probability``, or ``vTypes``/``routes`` with ``probabilities``), from which every
+    vehicle draws its own; ``departLane``, ``departPos``, ``departSpeed`` as the
+    ``DEPART_*`` codes of :mod:`twin.traffic.demand` (SUMO 1.28's defaults ``best_prob``,
+    ``base``, ``avg`` where a vehicle gives none; a negative ``departPos`` counts from
+    the end of the first edge; a numeric ``departLane`` is SUMO's lane index, which is
+    twin's only where the first edge has no lane closed to cars, e.g. a sidewalk).
+    ``<person>``, ``<personFlow>``, ``<container>`` and ``<containerFlow>`` are skipped,
+    counted in :attr:`TripTable.skipped` and warned about once per file
+    (:class:`SkippedDemandWarning`). Anything else that would change the driving is
+    refused with one line naming the file, the element and what twin reads.
+
+    Random draws come from ``rng`` in file order (the scenario passes
+    ``world.streams["traffic.demand.sumo"]``): first the random flows while reading,
+    then, vehicle by vehicle in file order, its type then its route.
 
     Args:
         network: the network the routes run on (edges are found by SUMO id).
@@ -534,33 +726,134 @@ def read_routes(
         vtypes: further vehicle types, found by id (a file's ``vType`` wins).
         router: a shared router, so cached routes are reused.
         end_s: flows without an end stop here (SUMO: the end of the simulation).
+        rng: the stream random flows and distributions draw from; without it such
+            demand is refused.
     """
     if not paths:
         raise ValueError("read_routes needs at least one file")
-    types: dict[str, VehicleType] = {t.id: t for t in vtypes}
-    routes: dict[str, tuple[str, ...]] = {}
-    pending: list[_Pending] = []
+    demand = _Demand(types={t.id: t for t in vtypes})
     for path in paths:
-        _read_route_file(Path(path), types, routes, pending, end_s)
-    if DEFAULT_VTYPE not in types and any(p.vtype == DEFAULT_VTYPE for p in pending):
-        # SUMO's default car; twin's VehicleType defaults are SUMO's (except the emission
-        # class: twin's HBEFA3 PC_G_EU4, SUMO >= 1.23 HBEFA4 PC_petrol_Euro-4).
-        types[DEFAULT_VTYPE] = VehicleType(id=DEFAULT_VTYPE)
-    type_ids = list(types)
+        _read_route_file(Path(path), demand, end_s, rng)
+    if DEFAULT_VTYPE not in demand.types:
+        # SUMO's default car (SUMO 1.28: HBEFA4/PC_petrol_Euro-4, see sumo_vclass_type).
+        demand.types[DEFAULT_VTYPE] = sumo_vclass_type("passenger", DEFAULT_VTYPE)
     router = router if router is not None else Router(network)
-    depart = np.array([p.depart_s for p in pending], dtype=np.float64)
+    pending = demand.pending
+    draws = _draws(demand, rng)
+    used: dict[str, int] = {}
     vtype = np.zeros(len(pending), dtype=np.int64)
     edge_routes: list[np.ndarray] = []
+    lane = np.zeros(len(pending), dtype=np.int64)
+    pos = np.zeros(len(pending), dtype=np.float64)
+    speed = np.zeros(len(pending), dtype=np.float64)
     for k, p in enumerate(pending):
-        if p.vtype not in types:
+        type_id = p.vtype
+        if type_id in demand.type_choices:
+            type_id = demand.type_choices[type_id].draw(next(draws))
+        if type_id not in demand.types:
+            known = [*demand.types, *demand.type_choices]
+            raise ConfigError(
+                p.source, p.where, f"unknown vehicle type {type_id!r}; defined: {', '.join(known)}"
+            )
+        vt = demand.vehicle_type(type_id)
+        vtype[k] = used.setdefault(type_id, len(used))
+        route = _resolve(network, router, p, demand, draws)
+        edge_routes.append(route)
+        first = network.edges[int(route[0])]
+        lane[k], pos[k], speed[k] = _depart_codes(p, first, vt)
+    types = tuple(demand.vehicle_type(t) for t in used) or (demand.vehicle_type(DEFAULT_VTYPE),)
+    return TripTable.from_arrays(
+        np.array([p.depart_s for p in pending], dtype=np.float64),
+        vtype,
+        edge_routes,
+        types,
+        depart_lane=lane,
+        depart_pos_m=pos,
+        depart_speed_mps=speed,
+        skipped=demand.skipped,
+    )
+
+
+def _draws(demand: _Demand, rng: np.random.Generator | None) -> Iterator[float]:
+    """Uniforms for the distributions, one at a time (an error names the first user)."""
+    if rng is None:
+        for p in demand.pending:
+            if (
+                p.vtype in demand.type_choices
+                or p.choice is not None
+                or p.route_ref in demand.route_choices
+            ):
+                raise ConfigError(
+                    p.source,
+                    p.where,
+                    "draws from a vTypeDistribution/routeDistribution, but read_routes was "
+                    "given no rng (the scenario passes streams['traffic.demand.sumo'])",
+                )
+        return iter(())
+    return (float(rng.random()) for _ in itertools.count())
+
+
+def _depart_codes(p: _Pending, edge: Edge, vt: VehicleType) -> tuple[int, float, float]:
+    """departLane, departPos (m from the first edge's start) and departSpeed as the
+    ``DEPART_*`` codes of :mod:`twin.traffic.demand`, validated against the first edge."""
+    if p.depart_lane in DEPART_LANE_CODES:
+        lane = DEPART_LANE_CODES[p.depart_lane]
+    else:
+        try:
+            lane = int(p.depart_lane)
+        except ValueError:
             raise ConfigError(
                 p.source,
                 p.where,
-                f"unknown vehicle type {p.vtype!r}; defined: {', '.join(type_ids)}",
+                f"departLane {p.depart_lane!r}: expected a lane index or one of "
+                f"{', '.join(DEPART_LANE_CODES)}",
+            ) from None
+        if not 0 <= lane < edge.lanes:
+            raise ConfigError(
+                p.source,
+                p.where,
+                f"departLane {lane} does not exist on edge {edge.id!r} ({edge.lanes} car lanes)",
             )
-        vtype[k] = type_ids.index(p.vtype)
-        edge_routes.append(_resolve(network, router, p, routes))
-    return TripTable.from_arrays(depart, vtype, edge_routes, tuple(types.values()))
+    if p.depart_pos in DEPART_POS_CODES:
+        pos = DEPART_POS_CODES[p.depart_pos]
+    else:
+        try:
+            pos = float(p.depart_pos)
+        except ValueError:
+            raise ConfigError(
+                p.source,
+                p.where,
+                f"departPos {p.depart_pos!r}: expected metres or one of "
+                f"{', '.join(DEPART_POS_CODES)}",
+            ) from None
+        if pos < 0:  # SUMO: a negative position counts from the end of the lane
+            pos += edge.length_m
+        if not (math.isfinite(pos) and 0 <= pos <= edge.length_m):
+            raise ConfigError(
+                p.source,
+                p.where,
+                f"departPos {p.depart_pos!r} is off edge {edge.id!r} ({edge.length_m:g} m long)",
+            )
+    if p.depart_speed in DEPART_SPEED_CODES:
+        speed = DEPART_SPEED_CODES[p.depart_speed]
+    else:
+        try:
+            speed = float(p.depart_speed)
+        except ValueError:
+            raise ConfigError(
+                p.source,
+                p.where,
+                f"departSpeed {p.depart_speed!r}: expected m/s or one of "
+                f"{', '.join(DEPART_SPEED_CODES)}",
+            ) from None
+        if not (math.isfinite(speed) and 0 <= speed <= vt.max_speed_mps):
+            raise ConfigError(
+                p.source,
+                p.where,
+                f"departSpeed {p.depart_speed!r} must be in [0, {vt.max_speed_mps:g}] m/s "
+                f"(the type's maxSpeed)",
+            )
+    return lane, pos, speed
 
 
 def _edge(network: Network, edge_id: str, p: _Pending) -> int:
@@ -577,15 +870,18 @@ def _edge(network: Network, edge_id: str, p: _Pending) -> int:
 
 
 def _resolve(
-    network: Network, router: Router, p: _Pending, routes: dict[str, tuple[str, ...]]
+    network: Network, router: Router, p: _Pending, demand: _Demand, draws: Iterator[float]
 ) -> np.ndarray:
-    """Edge indices of a pending departure's route."""
-    if p.route_ref is not None:
-        if p.route_ref not in routes:
-            raise ConfigError(
-                p.source, p.where, f"uses route {p.route_ref!r}, which is not defined"
-            )
-        edge_ids = routes[p.route_ref]
+    """Edge indices of a pending departure's route (drawn if it is a distribution)."""
+    if p.choice is not None or p.route_ref is not None:
+        ref = p.route_ref
+        if p.choice is not None:
+            ref = p.choice.draw(next(draws))
+        elif ref in demand.route_choices:
+            ref = demand.route_choices[ref].draw(next(draws))
+        if ref not in demand.routes:
+            raise ConfigError(p.source, p.where, f"uses route {ref!r}, which is not defined")
+        edge_ids = demand.routes[ref]
     elif p.edges is not None:
         edge_ids = p.edges
     else:
@@ -605,86 +901,204 @@ def _resolve(
     return np.asarray(edges, dtype=np.int64)
 
 
+def _probability(value: str, where: str, source: str) -> float:
+    try:
+        weight = float(value)
+    except ValueError:
+        raise ConfigError(source, where, f"probability {value!r} is not a number") from None
+    if not (math.isfinite(weight) and weight >= 0):
+        raise ConfigError(source, where, f"probability must be >= 0, got {value!r}")
+    return weight
+
+
+def _choice(
+    a: dict[str, str],
+    nested: list[tuple[str, float]],
+    list_key: str,
+    weights_of: dict[str, float],
+    where: str,
+    source: str,
+) -> _Choice:
+    """A distribution from nested members or from ``vTypes``/``routes`` + ``probabilities``."""
+    members = [m for m, _ in nested]
+    weights = [w for _, w in nested]
+    if list_key in a:
+        listed = a[list_key].split()
+        if "probabilities" in a:
+            probs = a["probabilities"].split()
+            if len(probs) != len(listed):
+                raise ConfigError(source, where, f"{list_key} and probabilities differ in length")
+            weights += [_probability(x, where, source) for x in probs]
+        else:
+            weights += [weights_of.get(m, 1.0) for m in listed]
+        members += listed
+    if not members:
+        raise ConfigError(source, where, "has no members")
+    if sum(weights) <= 0:
+        raise ConfigError(source, where, "its probabilities sum to 0")
+    return _Choice(members, weights, where, source)
+
+
 def _read_route_file(
-    path: Path,
-    types: dict[str, VehicleType],
-    routes: dict[str, tuple[str, ...]],
-    pending: list[_Pending],
-    end_s: float,
+    path: Path, demand: _Demand, end_s: float, rng: np.random.Generator | None
 ) -> None:
     source = str(path)
     root_tag(path, ("routes", "additional"), "SUMO route file (.rou.xml, .trips.xml)")
-    depth = 0
-    vehicle_route: tuple[str, ...] | None = None  # the inner <route> of a vehicle or flow
+    stack: list[str] = []
+    skipped: dict[str, int] = {}
+    skipping = 0  # depth of a skipped person/container, 0 when not in one
+    nested_types: list[tuple[str, float]] = []  # members of the open vTypeDistribution
+    nested_routes: list[tuple[str, float]] = []  # members of the open routeDistribution
+    inner_route: tuple[str, ...] | None = None  # the inner <route> of a vehicle or flow
+    inner_choice: _Choice | None = None  # the inner <routeDistribution> of one
+    anonymous = 0
     for event, element in _iter_elements(path):
         tag = element.tag
+        a = dict(element.attrib)
         if event == "start":
-            depth += 1
-            if depth == 2 and tag in ("vehicle", "flow"):
-                vehicle_route = None
+            stack.append(tag)
+            if len(stack) == 2 and tag in SKIPPED_TAGS:
+                skipping = 2
+                skipped[tag] = skipped.get(tag, 0) + 1
+            if len(stack) == 2 and tag in ("vehicle", "flow", "trip"):
+                inner_route, inner_choice = None, None
+            if tag in ("vTypeDistribution", "routeDistribution"):
+                nested_types, nested_routes = [], []
             continue
-        depth -= 1
-        a = element.attrib
+        stack.pop()
+        depth = len(stack) + 1  # the depth of this element (root = 1)
+        parent = stack[-1] if stack else ""
+        if skipping:
+            if depth == skipping:
+                skipping = 0
+                element.clear()
+            continue
+        item = f"{tag} {a.get('id', '')!r}"
         if tag == "vType":
-            types[a.get("id", "")] = _vehicle_type(dict(a), source)
-        elif tag == "route":
-            edges = tuple(a.get("edges", "").split())
-            if not edges:
-                raise ConfigError(source, f"route {a.get('id', '')!r}", "has no edges")
-            if depth == 1:
-                routes[a.get("id", "")] = edges
-            else:
-                vehicle_route = edges
-        elif tag in ("routeDistribution", "vTypeDistribution", "person", "container", "personFlow"):
-            raise ConfigError(
-                source,
-                f"{tag} {a.get('id', '')!r}",
-                f"<{tag}> is not supported; twin reads "
-                "<vehicle>, <trip>, <flow>, <route> and <vType>",
+            type_id = a.get("id", "")
+            demand.type_sources[type_id] = source
+            if a.get("vClass", "passenger") in SUMO_VCLASS_DEFAULTS:
+                demand.types[type_id] = _vehicle_type(a, source)
+            else:  # refused when a vehicle uses it (a pedestrian type is no error)
+                demand.types[type_id] = a
+            weight = _probability(a.get("probability", "1"), item, source)
+            demand.type_weights[type_id] = weight
+            if parent == "vTypeDistribution":
+                nested_types.append((type_id, weight))
+        elif tag == "vTypeDistribution":
+            _check_attributes(a, _DISTRIBUTION_HONOURED, frozenset(), source, item)
+            demand.type_choices[a.get("id", "")] = _choice(
+                a, nested_types, "vTypes", demand.type_weights, item, source
             )
-        elif tag == "vehicle" and depth == 1:
+        elif tag == "route":
+            weight = _probability(a.get("probability", "1"), item, source)
+            if "refId" in a:
+                route_id = a["refId"]
+            else:
+                edges = tuple(a.get("edges", "").split())
+                if not edges:
+                    raise ConfigError(source, item, "has no edges")
+                route_id = a.get("id", "")
+                if parent == "routeDistribution" and not route_id:
+                    anonymous += 1
+                    route_id = f"{source}#route{anonymous}"
+                if parent in ("vehicle", "flow") and depth == 3:
+                    inner_route = edges
+                    continue
+                demand.routes[route_id] = edges
+                demand.route_weights[route_id] = weight
+            if parent == "routeDistribution":
+                nested_routes.append((route_id, weight))
+        elif tag == "routeDistribution":
+            _check_attributes(a, _DISTRIBUTION_HONOURED, frozenset({"last"}), source, item)
+            choice = _choice(a, nested_routes, "routes", demand.route_weights, item, source)
+            if depth == 3 and parent in ("vehicle", "flow"):
+                inner_choice = choice
+            else:
+                demand.route_choices[a.get("id", "")] = choice
+        elif tag in ("stop", "interval") or (depth == 2 and tag == "include"):
+            raise ConfigError(
+                source, item, f"<{tag}> is not supported (twin drives vehicles without stops)"
+            )
+        elif depth == 2 and tag == "vehicle":
             where = f"vehicle {a.get('id', '')!r}"
-            route = vehicle_route
+            _check_attributes(a, _VEHICLE_HONOURED, _VEHICLE_INERT, source, where, _DEFAULT_ONLY)
             ref = a.get("route")
-            if route is None and ref is None:
+            if inner_route is None and inner_choice is None and ref is None:
                 raise ConfigError(source, where, "has no route (an inner <route edges> or route=)")
-            pending.append(
+            demand.pending.append(
                 _Pending(
                     _depart(a.get("depart"), where, source),
                     a.get("type", DEFAULT_VTYPE),
                     where,
                     source,
-                    edges=route,
-                    route_ref=None if route is not None else ref,
+                    edges=inner_route,
+                    route_ref=None if (inner_route or inner_choice) else ref,
+                    choice=inner_choice,
+                    **_depart_attributes(a),
                 )
             )
-        elif tag == "trip" and depth == 1:
+        elif depth == 2 and tag == "trip":
             where = f"trip {a.get('id', '')!r}"
+            _check_attributes(a, _TRIP_HONOURED, _VEHICLE_INERT, source, where, _DEFAULT_ONLY)
             if "from" not in a or "to" not in a:
                 raise ConfigError(
                     source, where, "needs edges from= and to= (junction trips are not supported)"
                 )
             stops = (a["from"], *a.get("via", "").split(), a["to"])
-            pending.append(
+            demand.pending.append(
                 _Pending(
                     _depart(a.get("depart"), where, source),
                     a.get("type", DEFAULT_VTYPE),
                     where,
                     source,
                     stops=stops,
+                    **_depart_attributes(a),
                 )
             )
-        elif tag == "flow" and depth == 1:
-            pending.extend(_flow(dict(a), vehicle_route, source, end_s))
-        if depth <= 1:
+        elif depth == 2 and tag == "flow":
+            demand.pending.extend(_flow(a, inner_route, inner_choice, source, end_s, rng))
+        if depth <= 2:
             element.clear()
+    if skipped:
+        demand.skipped.update({tag: demand.skipped.get(tag, 0) + n for tag, n in skipped.items()})
+        what = ", ".join(f"{n} <{tag}>" for tag, n in skipped.items())
+        warnings.warn(
+            f"{source}: skipped {what} (twin drives vehicles; their vehicles still drive)",
+            SkippedDemandWarning,
+            stacklevel=3,
+        )
+
+
+SUMO_DEPART_DEFAULTS = {"departLane": "best_prob", "departPos": "base", "departSpeed": "avg"}
+"""What SUMO 1.28 does with a vehicle that gives no depart lane, position or speed
+(``sumo --save-template``: ``default.departlane``, ``default.departspeed``)."""
+
+
+def _depart_attributes(a: dict[str, str]) -> dict[str, str]:
+    return {
+        "depart_lane": a.get("departLane", SUMO_DEPART_DEFAULTS["departLane"]),
+        "depart_pos": a.get("departPos", SUMO_DEPART_DEFAULTS["departPos"]),
+        "depart_speed": a.get("departSpeed", SUMO_DEPART_DEFAULTS["departSpeed"]),
+    }
+
+
+_EXP_PERIOD = re.compile(r"^\s*exp\(\s*([^()]+)\s*\)\s*$")
 
 
 def _flow(
-    a: dict[str, str], inner_route: tuple[str, ...] | None, source: str, end_s: float
+    a: dict[str, str],
+    inner_route: tuple[str, ...] | None,
+    inner_choice: _Choice | None,
+    source: str,
+    end_s: float,
+    rng: np.random.Generator | None,
 ) -> list[_Pending]:
-    """The departures of a ``<flow>`` with a fixed spacing."""
+    """The departures of a ``<flow>``: evenly spaced, Bernoulli per second, or with
+    exponential gaps (SUMO's ``SUMOVehicleParserHelper::parseFlowAttributes`` and
+    ``MSInsertionControl``)."""
     where = f"flow {a.get('id', '')!r}"
+    _check_attributes(a, _FLOW_HONOURED, _VEHICLE_INERT, source, where, _DEFAULT_ONLY)
 
     def number(key: str) -> float:
         try:
@@ -692,52 +1106,105 @@ def _flow(
         except ValueError:
             raise ConfigError(source, where, f"{key} {a[key]!r} is not a number") from None
 
-    if "probability" in a or a.get("period", "").startswith("exp("):
-        raise ConfigError(
-            source,
-            where,
-            "random flows (probability=, period=exp(...)) are not supported; "
-            "use period=, vehsPerHour= or number=, or randomTrips.py",
-        )
-    begin = number("begin") if "begin" in a else 0.0
-    end = number("end") if "end" in a else end_s
-    if "period" in a:
-        period = number("period")
-    elif "vehsPerHour" in a:
-        vph = number("vehsPerHour")
-        period = 3600.0 / vph if vph > 0 else math.inf
-    elif "number" in a:
-        count = number("number")
-        if not math.isfinite(end):
-            raise ConfigError(source, where, "number= needs end= too")
-        period = (end - begin) / count if count > 0 else math.inf
-    else:
-        raise ConfigError(source, where, "needs period=, vehsPerHour= or number=")
-    if not (period > 0):
-        raise ConfigError(source, where, f"spacing must be > 0 s, got {period}")
-    limit = number("number") if "number" in a else math.inf
-    if not math.isfinite(end) and not math.isfinite(limit):
-        raise ConfigError(source, where, "needs end= or number= (or give read_routes an end_s)")
-    if inner_route is None and "route" not in a and not ("from" in a and "to" in a):
+    routed = inner_route is not None or inner_choice is not None or "route" in a
+    if not routed and not ("from" in a and "to" in a):
         raise ConfigError(
             source, where, "has no route (route=, an inner <route>, or from= and to=)"
         )
-    out = []
-    k = 0
-    while k < limit:
-        depart = begin + k * period
-        if depart >= end:
-            break
-        if inner_route is not None:
-            p = _Pending(depart, a.get("type", DEFAULT_VTYPE), where, source, edges=inner_route)
-        elif "route" in a:
-            p = _Pending(depart, a.get("type", DEFAULT_VTYPE), where, source, route_ref=a["route"])
+    rate_keys = [k for k in ("period", "vehsPerHour", "perHour", "probability") if k in a]
+    if len(rate_keys) > 1:
+        raise ConfigError(source, where, f"give one of {', '.join(rate_keys)} (SUMO: at most one)")
+    if rate_keys and "end" in a and "number" in a:
+        raise ConfigError(
+            source,
+            where,
+            f"with {rate_keys[0]}= give end= or number=, not both (SUMO 1.28 refuses both)",
+        )
+    begin = number("begin") if "begin" in a else 0.0
+    end = number("end") if "end" in a else end_s
+    limit = number("number") if "number" in a else math.inf
+    exp_rate = None
+    if "period" in a and (match := _EXP_PERIOD.match(a["period"])):
+        try:
+            exp_rate = float(match.group(1))
+        except ValueError:
+            raise ConfigError(
+                source, where, f"period {a['period']!r}: exp(rate) needs a number"
+            ) from None
+        if not (math.isfinite(exp_rate) and exp_rate > 0):
+            raise ConfigError(source, where, f"period {a['period']!r}: the rate must be > 0")
+    if "probability" in a or exp_rate is not None:
+        if rng is None:
+            raise ConfigError(
+                source,
+                where,
+                "is a random flow but read_routes was given no rng "
+                "(the scenario passes streams['traffic.demand.sumo'])",
+            )
+        if not math.isfinite(end) and not math.isfinite(limit):
+            raise ConfigError(source, where, "needs end= or number= (or give read_routes an end_s)")
+    if "probability" in a:
+        p = number("probability")
+        if not 0 <= p <= 1:
+            raise ConfigError(source, where, f"probability must be in [0, 1], got {p}")
+        # One Bernoulli draw per 1-s step t >= begin, t < end, until `number` vehicles
+        # (MSInsertionControl::determineCandidates, step length 1 s).
+        if math.isfinite(end):
+            steps = np.arange(math.ceil(begin), math.ceil(end), dtype=np.float64)
+            departs = steps[rng.random(len(steps)) < p].tolist()
         else:
-            stops = (a["from"], *a.get("via", "").split(), a["to"])
-            p = _Pending(depart, a.get("type", DEFAULT_VTYPE), where, source, stops=stops)
-        out.append(p)
-        k += 1
-    return out
+            departs = []
+            t = math.ceil(begin)
+            while p > 0 and len(departs) < limit:
+                if rng.random() < p:
+                    departs.append(float(t))
+                t += 1
+        departs = departs[: int(min(limit, len(departs)))]
+    elif exp_rate is not None:
+        # Poisson: the first departure one exponential gap after begin, then gaps of
+        # mean 1/rate, while before end and at most `number` vehicles.
+        departs = []
+        t = begin
+        while len(departs) < limit:
+            t += float(rng.exponential(1.0 / exp_rate))
+            if t >= end:
+                break
+            departs.append(t)
+    else:
+        if "period" in a:
+            period = number("period")
+        elif "vehsPerHour" in a or "perHour" in a:
+            vph = number("vehsPerHour" if "vehsPerHour" in a else "perHour")
+            period = 3600.0 / vph if vph > 0 else math.inf
+        elif "number" in a:
+            if not math.isfinite(end):
+                raise ConfigError(source, where, "number= needs end= too")
+            period = (end - begin) / limit if limit > 0 else math.inf
+        else:
+            raise ConfigError(source, where, "needs period=, vehsPerHour=, number= or probability=")
+        if not (period > 0):
+            raise ConfigError(source, where, f"spacing must be > 0 s, got {period}")
+        if not math.isfinite(end) and not math.isfinite(limit):
+            raise ConfigError(source, where, "needs end= or number= (or give read_routes an end_s)")
+        departs = []
+        k = 0
+        while k < limit:
+            depart = begin + k * period
+            if depart >= end:
+                break
+            departs.append(depart)
+            k += 1
+    vtype = a.get("type", DEFAULT_VTYPE)
+    extra = _depart_attributes(a)
+    if inner_route is not None:
+        route: dict[str, Any] = {"edges": inner_route}
+    elif inner_choice is not None:
+        route = {"choice": inner_choice}
+    elif "route" in a:
+        route = {"route_ref": a["route"]}
+    else:
+        route = {"stops": (a["from"], *a.get("via", "").split(), a["to"])}
+    return [_Pending(t, vtype, where, source, **route, **extra) for t in departs]
 
 
 # -- writing (so twin's own demand can run in SUMO) ----------------------------------------
@@ -749,7 +1216,8 @@ def write_routes(path: str | Path, network: Network, trips: TripTable) -> Path:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<routes>"]
     for vt in trips.vtypes:
         lines.append(
-            f'    <vType id="{vt.id}" length="{vt.length_m!r}" minGap="{vt.min_gap_m!r}" '
+            f'    <vType id="{vt.id}" vClass="{vt.vclass}" length="{vt.length_m!r}" '
+            f'minGap="{vt.min_gap_m!r}" '
             f'accel="{vt.accel_mps2!r}" decel="{vt.decel_mps2!r}" '
             f'emergencyDecel="{vt.emergency_decel_mps2!r}" maxSpeed="{vt.max_speed_mps!r}" '
             f'sigma="{vt.sigma!r}" tau="{vt.tau_s!r}" speedFactor="{vt.speed_factor_mean!r}" '
@@ -759,7 +1227,9 @@ def write_routes(path: str | Path, network: Network, trips: TripTable) -> Path:
         edges = " ".join(network.edges[e].id for e in trips.route(k))
         vt = trips.vtypes[int(trips.vtype[k])]
         depart = float(trips.depart_s[k])
-        lines.append(f'    <vehicle id="{k}" type="{vt.id}" depart="{depart!r}">')
+        lines.append(
+            f'    <vehicle id="{k}" type="{vt.id}" depart="{depart!r}"{_depart_xml(trips, k)}>'
+        )
         lines.append(f'        <route edges="{edges}"/>')
         lines.append("    </vehicle>")
     lines.append("</routes>")
@@ -767,7 +1237,25 @@ def write_routes(path: str | Path, network: Network, trips: TripTable) -> Path:
     return out
 
 
+def _depart_xml(trips: TripTable, k: int) -> str:
+    """The depart attributes of trip ``k`` as SUMO writes them ("" for twin's own)."""
+    out = ""
+    for name, values, codes in (
+        ("departLane", trips.depart_lane, DEPART_LANE_CODES),
+        ("departPos", trips.depart_pos_m, DEPART_POS_CODES),
+        ("departSpeed", trips.depart_speed_mps, DEPART_SPEED_CODES),
+    ):
+        if values is None:
+            continue
+        value = values[k]
+        keyword = next((word for word, code in codes.items() if code == value), None)
+        number = int(value) if name == "departLane" else float(value)
+        out += f' {name}="{keyword if value < 0 and keyword else repr(number)}"'
+    return out
+
+
 def _sumo_emission_class(vt: VehicleType) -> str:
-    """SUMO's name of a twin emission class (twin's classes are HBEFA3 names, unprefixed)."""
+    """SUMO's name of a twin emission class (HBEFA3 names are unprefixed in twin, HBEFA4
+    names and ``HBEFA4/zero`` carry their prefix)."""
     name = vt.emission_class
     return name if "/" in name else HBEFA3_PREFIX + name

@@ -216,7 +216,9 @@ class SumoNet(Scenario[SumoNetParams]):
         config = self.config
         network = self._network()
         files = (*self.additional.demand_files, *config.route_files)
-        trips = read_routes(network, *files, end_s=config.end_s)
+        trips = read_routes(
+            network, *files, end_s=config.end_s, rng=world.streams["traffic.demand.sumo"]
+        )
         trips = in_window(trips, config.begin_s, config.end_s)
         for what, n in trips.skipped.items():
             self.skipped[what] = self.skipped.get(what, 0) + n
