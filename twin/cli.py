@@ -119,7 +119,12 @@ def _build_parser(kinds: list[ConfigKind], broken: dict[str, str]) -> argparse.A
     inline.add_argument(
         "--policy-params", metavar="JSON", type=json_object, help="the policy's params (JSON)"
     )
-    inline.add_argument("--horizon-s", type=positive, help="simulated seconds (default: 1 day)")
+    inline.add_argument(
+        "--horizon-s",
+        type=positive,
+        help="simulated seconds (default: the scenario's own, e.g. a sumocfg's end - begin; "
+        "else 1 day)",
+    )
     inline.add_argument("--warmup-s", type=non_negative, help="warm-up, excluded from KPIs")
     inline.add_argument("--tick-s", type=positive, help="simulated seconds per view step")
     plugin_options = [dest for kind in kinds for dest in kind.add_run_options(run)]
@@ -162,6 +167,14 @@ def _inline_config(args: argparse.Namespace) -> RunConfig:
     scenario: dict[str, Any] = {"id": args.scenario, "horizon_s": args.horizon_s or 86_400.0}
     if args.params is not None:
         scenario["params"] = args.params
+    if args.horizon_s is None:
+        # The scenario's own inputs may say how long a run is (a SUMO config's window).
+        probe = build_scenario(
+            parse_run_config({"scenario": scenario}, COMMAND_LINE).scenario,
+            default_registry(),
+            COMMAND_LINE,
+        )
+        scenario["horizon_s"] = probe.default_horizon_s() or scenario["horizon_s"]
     if args.warmup_s is not None:
         scenario["warmup_s"] = args.warmup_s
     if args.tick_s is not None:

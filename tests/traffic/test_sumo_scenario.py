@@ -91,3 +91,17 @@ def test_a_route_over_a_missing_edge(city, tmp_path, capsys, monkeypatch):
     assert line.startswith(f"twin: {bad}: vehicle '0': route uses edge 'Nowhere'")
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_command_line_run_of_a_sumocfg_lasts_its_window(city, tmp_path, capsys, monkeypatch):
+    net, routes = city
+    (tmp_path / "city.sumocfg").write_text(
+        f'<configuration><net-file value="{net}"/><route-files value="{routes}"/>'
+        '<begin value="60"/><end value="660"/></configuration>'
+    )
+    params = json.dumps({"sumocfg": "city.sumocfg"})
+    args = ("run", "--scenario", "traffic/sumo-net-v0", "--params", params, "--out", "out")
+    done = twin_here(capsys, monkeypatch, *args, "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["scenario"]["horizon_s"] == 600.0  # end - begin, not a day

@@ -79,6 +79,11 @@ class Scenario(ABC, Generic[ParamsT]):
         """Facts given to the policy at reset (``PolicyContext.info``)."""
         return {}
 
+    def default_horizon_s(self) -> float | None:
+        """The horizon the scenario's own inputs define (a SUMO config's ``end - begin``),
+        used when a command line gives none; None: no such horizon."""
+        return None
+
     def manifest(self) -> dict[str, Any]:
         """Facts about the run's inputs for its manifest (``scenario_inputs``): files
         read, elements skipped. JSON-serialisable; empty by default."""

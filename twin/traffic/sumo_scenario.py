@@ -188,8 +188,8 @@ class SumoNet(Scenario[SumoNetParams]):
     def default_horizon_s(self) -> float | None:
         """The horizon the SUMO configuration defines: ``end - begin`` (None: no end).
 
-        Not yet read by the runner: ``ScenarioConfig.horizon_s`` is still required;
-        give it this value.
+        ``twin run --scenario`` takes it when ``--horizon-s`` is not given; a TOML config
+        still states ``horizon_s``.
         """
         duration = self.config.duration_s
         return duration if math.isfinite(duration) else None
