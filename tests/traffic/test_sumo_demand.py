@@ -662,3 +662,38 @@ def test_co2_with_sumos_default_class_agrees_with_sumo(tmp_path):
     ratio = result.kpis["trips_co2_kg"].value / sumo.trips.summary()["trips_co2_kg"]
     assert ratio == pytest.approx(1.0, abs=0.03)
     assert result.kpis["trips_co2_kg"].description == "HBEFA4 CO2 of finished trips (tripinfo)"
+
+
+def test_the_scenario_draws_sumo_demand_from_its_stream_and_reports_persons(fork, tmp_path):
+    from twin.core.registry import Registry
+    from twin.core.run import simulate
+    from twin.core.scenario import ScenarioConfig
+    from twin.traffic.sumo_scenario import SumoNet
+
+    path = routes_file(
+        tmp_path,
+        '<vTypeDistribution id="mix"><vType id="car" probability="3"/>'
+        '<vType id="bus" vClass="bus" probability="1"/></vTypeDistribution>'
+        '<routeDistribution id="d"><route id="e" edges="a b" probability="1"/>'
+        '<route id="n" edges="a c" probability="1"/></routeDistribution>'
+        '<person id="p" depart="0"><walk edges="a b"/></person>'
+        '<flow id="f" begin="0" end="600" probability="0.2" type="mix" route="d"/>',
+    )
+    registry = Registry()
+    registry.register_scenario(SumoNet)
+    config = ScenarioConfig(
+        id="traffic/sumo-net-v0",
+        horizon_s=900,
+        params={"net_file": str(fork), "route_files": [str(path)]},
+    )
+
+    def run(seed: int) -> tuple[float, dict]:
+        with pytest.warns(SkippedDemandWarning):
+            result = simulate(config, "signals/fixed-time-v0", seed, registry=registry)
+        return result.kpis["trips_completed"].value, result.manifest["scenario_inputs"]
+
+    trips, inputs = run(1)
+    assert inputs["skipped"] == {"person": 1}
+    assert within_binomial(int(trips), 600, 0.2)
+    assert run(1)[0] == trips  # the same seed draws the same demand
+    assert {run(seed)[0] for seed in (2, 3, 4)} != {trips}

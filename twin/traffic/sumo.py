@@ -1064,7 +1064,7 @@ def _read_route_file(
         demand.skipped.update({tag: demand.skipped.get(tag, 0) + n for tag, n in skipped.items()})
         what = ", ".join(f"{n} <{tag}>" for tag, n in skipped.items())
         warnings.warn(
-            f"{source}: skipped {what} (twin drives vehicles; their vehicles still drive)",
+            f"{source}: skipped {what}: twin drives vehicles only (theirs still drive)",
             SkippedDemandWarning,
             stacklevel=3,
         )
