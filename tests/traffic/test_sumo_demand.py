@@ -364,7 +364,7 @@ def test_explicit_attributes_override_the_class_and_emergency_decel_follows_dece
         tmp_path,
         """
         <vType id="fast_bus" vClass="bus" decel="8" length="18"/>
-        <vType id="soft_truck" vClass="truck" decel="3"/>
+        <vType id="soft_truck" vClass="truck" decel="3" speedFactor="1.3"/>
         <vType id="car" emissionClass="HBEFA3/PC_D_EU6"/>
         <route id="r" edges="a b"/>
         <vehicle id="0" depart="0" type="fast_bus" route="r"/>
@@ -385,6 +385,11 @@ def test_explicit_attributes_override_the_class_and_emergency_decel_follows_dece
         emission_class="HBEFA4/UBus_Std_gt15-18t_Euro-VI_A-C",
     )
     assert types["soft_truck"].emergency_decel_mps2 == 7.0
+    # A plain speedFactor is the mean; the deviation stays the class's (SUMO's TraCI: 0.05).
+    assert (types["soft_truck"].speed_factor_mean, types["soft_truck"].speed_factor_std) == (
+        1.3,
+        0.05,
+    )
     assert types["car"].emission_class == "PC_D_EU6"
     assert fuel_of(types["car"].emission_class) == "diesel"
     assert fuel_of(types["fast_bus"].emission_class) == "diesel"
@@ -519,6 +524,8 @@ def test_attributes_that_do_not_change_the_driving_are_accepted(fork, tmp_path):
         ('actionStepLength="2"', "attribute actionStepLength='2'"),
         ('emissionClass="PHEMlight/PC_G_EU4"', "unknown emission class 'PHEMlight/PC_G_EU4'"),
         ('vClass="truck" emergencyDecel="2"', "need min_gap_m >= 0 and emergency_decel_mps2"),
+        ('speedFactor="normc(1,0.1,0.5,1.5)"', "twin cuts speed factors at [0.2, 2]"),
+        ('speedFactor="fast"', "speedFactor 'fast': expected a number or normc"),
     ],
 )
 def test_vtype_attributes_twin_does_not_model_are_one_line(fork, tmp_path, vtype, expected):

@@ -525,16 +525,26 @@ LANE_CHANGE_MODELS = ("LC2013", "default")
 
 
 def _speed_factor(value: str, where: str, source: str) -> tuple[float, float | None]:
-    """SUMO's ``speedFactor``: a number, or ``norm(mean, dev)``/``normc(mean, dev, ...)``."""
+    """SUMO's ``speedFactor``: a number (the mean; the deviation stays the class's, as
+    SUMO's ``Distribution_Parameterized::parse`` does), or ``norm(mean, dev)`` /
+    ``normc(mean, dev, min, max)`` with twin's cut-off [0.2, 2] (SUMO's default)."""
     match = _NORMC.match(value)
     try:
-        if match:
-            return float(match.group(1)), float(match.group(2))
-        return float(value), None
+        if not match:
+            return float(value), None
+        inner = value[value.index("(") + 1 : value.rindex(")")]
+        mean, dev, *bounds = (float(x) for x in inner.split(","))
     except ValueError:
         raise ConfigError(
             source, where, f"speedFactor {value!r}: expected a number or normc(mean, dev, min, max)"
         ) from None
+    if bounds and bounds != [0.2, 2.0]:
+        raise ConfigError(
+            source,
+            where,
+            f"speedFactor {value!r}: twin cuts speed factors at [0.2, 2] (SUMO's default) only",
+        )
+    return mean, dev
 
 
 def _check_attributes(
