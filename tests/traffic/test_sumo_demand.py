@@ -503,6 +503,33 @@ def test_bad_or_unsupported_vehicle_attributes_are_one_line(fork, tmp_path, attr
     assert expected in line
 
 
+def test_a_krauss_child_element_sets_the_types_parameters(fork, tmp_path):
+    net = read_net(fork)
+    path = routes_file(
+        tmp_path,
+        '<vType id="t" length="4"><carFollowing-Krauss accel="1.5" sigma="0.3"/>'
+        '<param key="parking.anywhere" value="1"/></vType>'
+        '<route id="r" edges="a b"/><vehicle id="v" depart="0" route="r" type="t"/>',
+    )
+    (t,) = read_routes(net, path).vtypes
+    assert (t.length_m, t.accel_mps2, t.sigma) == (4.0, 1.5, 0.3)
+
+
+@pytest.mark.parametrize(
+    ("inner", "expected"),
+    [
+        ('<carFollowing-IDM accel="1"/>', "vType 't': <carFollowing-IDM>: twin drives Krauss"),
+        ('<param key="has.rerouting.device" value="true"/>', "vType 't': param 'has.rerouting"),
+    ],
+)
+def test_vtype_children_twin_does_not_model_are_one_line(fork, tmp_path, inner, expected):
+    net = read_net(fork)
+    path = routes_file(tmp_path, f'<vType id="t">{inner}</vType>')
+    with pytest.raises(ConfigError) as error:
+        read_routes(net, path)
+    assert expected in one_line(error)
+
+
 def test_attributes_that_do_not_change_the_driving_are_accepted(fork, tmp_path):
     net = read_net(fork)
     path = routes_file(
