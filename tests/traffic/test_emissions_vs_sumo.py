@@ -11,6 +11,7 @@ from twin.traffic.emissions import (
     class_index,
     coasting_decel,
     coefficients,
+    fuel_of,
     rates_mg_s,
 )
 from twin.traffic.sumo_tools import run_program, sumo_binary
@@ -90,7 +91,9 @@ def test_braking_at_town_speeds_emits_nothing_in_both(tmp_path, emission_class):
 @pytest.mark.parametrize("emission_class", HBEFA4_CLASSES)
 def test_hbefa4_accelerating_and_cruising_rates_equal_sumos(tmp_path, emission_class):
     # SUMO prints six significant digits: twin agrees to that (5e-6 relative).
-    table = sumo_map(tmp_path, emission_class, 0.0, 3.0, vclass=DEFAULT_VCLASS[emission_class])
+    table = sumo_map(
+        tmp_path, emission_class, 0.0, 3.0, vclass=DEFAULT_VCLASS.get(emission_class, "passenger")
+    )
     assert len(table) == 41 * 13
     for (v, a), sumo in table.items():
         twin = rates_mg_s(emission_class, v, a)
@@ -103,7 +106,12 @@ def test_hbefa4_decelerating_and_coasting_equal_sumos(tmp_path, emission_class):
     # Gentle braking emits, harder braking coasts (zero), standstill idles: the
     # threshold follows speed. Points within 1e-4 m/s² of the threshold are left out.
     table = sumo_map(
-        tmp_path, emission_class, -1.0, -0.01, 0.01, vclass=DEFAULT_VCLASS[emission_class]
+        tmp_path,
+        emission_class,
+        -1.0,
+        -0.01,
+        0.01,
+        vclass=DEFAULT_VCLASS.get(emission_class, "passenger"),
     )
     row = coefficients()[class_index(emission_class), 3]
     zero = emitting = 0
@@ -126,3 +134,14 @@ def test_hbefa4_coasting_threshold_is_linear_in_speed_above_10_kmh():
     at_min = coasting_decel(row[1], row[2], COAST_SPEED_MIN_MPS)
     assert coasting_decel(row[1], row[2], COAST_SPEED_MIN_MPS / 2) == pytest.approx(at_min / 2)
     assert coasting_decel(row[1], row[2], 0.0) == 0.0
+
+
+def test_class_names_as_sumo_and_twin_write_them():
+    assert class_index("HBEFA3/PC_G_EU4") == class_index("PC_G_EU4")
+    assert class_index("HBEFA4/zero") == class_index("zero") == class_index("Zero/default")
+    assert class_index("HBEFA4/PC_petrol_Euro-4") != class_index("PC_G_EU4")
+    assert fuel_of("HBEFA4/PC_diesel_Euro-6d") == "diesel"
+    assert fuel_of("HBEFA4/PC_petrol_Euro-6d") == "petrol"
+    assert fuel_of("HBEFA4/zero") is None
+    with pytest.raises(ValueError, match="unknown emission class 'HBEFA4/PC_CNG_petrol_Euro-6_"):
+        class_index("HBEFA4/PC_CNG_petrol_Euro-6_(CNG)")

@@ -364,7 +364,7 @@ def test_explicit_attributes_override_the_class_and_emergency_decel_follows_dece
         tmp_path,
         """
         <vType id="fast_bus" vClass="bus" decel="8" length="18"/>
-        <vType id="soft_truck" vClass="truck" decel="3"/>
+        <vType id="soft_truck" vClass="truck" decel="3" speedFactor="1.3"/>
         <vType id="car" emissionClass="HBEFA3/PC_D_EU6"/>
         <route id="r" edges="a b"/>
         <vehicle id="0" depart="0" type="fast_bus" route="r"/>
@@ -385,6 +385,11 @@ def test_explicit_attributes_override_the_class_and_emergency_decel_follows_dece
         emission_class="HBEFA4/UBus_Std_gt15-18t_Euro-VI_A-C",
     )
     assert types["soft_truck"].emergency_decel_mps2 == 7.0
+    # A plain speedFactor is the mean; the deviation stays the class's (SUMO's TraCI: 0.05).
+    assert (types["soft_truck"].speed_factor_mean, types["soft_truck"].speed_factor_std) == (
+        1.3,
+        0.05,
+    )
     assert types["car"].emission_class == "PC_D_EU6"
     assert fuel_of(types["car"].emission_class) == "diesel"
     assert fuel_of(types["fast_bus"].emission_class) == "diesel"
@@ -498,6 +503,33 @@ def test_bad_or_unsupported_vehicle_attributes_are_one_line(fork, tmp_path, attr
     assert expected in line
 
 
+def test_a_krauss_child_element_sets_the_types_parameters(fork, tmp_path):
+    net = read_net(fork)
+    path = routes_file(
+        tmp_path,
+        '<vType id="t" length="4"><carFollowing-Krauss accel="1.5" sigma="0.3"/>'
+        '<param key="parking.anywhere" value="1"/></vType>'
+        '<route id="r" edges="a b"/><vehicle id="v" depart="0" route="r" type="t"/>',
+    )
+    (t,) = read_routes(net, path).vtypes
+    assert (t.length_m, t.accel_mps2, t.sigma) == (4.0, 1.5, 0.3)
+
+
+@pytest.mark.parametrize(
+    ("inner", "expected"),
+    [
+        ('<carFollowing-IDM accel="1"/>', "vType 't': <carFollowing-IDM>: twin drives Krauss"),
+        ('<param key="has.rerouting.device" value="true"/>', "vType 't': param 'has.rerouting"),
+    ],
+)
+def test_vtype_children_twin_does_not_model_are_one_line(fork, tmp_path, inner, expected):
+    net = read_net(fork)
+    path = routes_file(tmp_path, f'<vType id="t">{inner}</vType>')
+    with pytest.raises(ConfigError) as error:
+        read_routes(net, path)
+    assert expected in one_line(error)
+
+
 def test_attributes_that_do_not_change_the_driving_are_accepted(fork, tmp_path):
     net = read_net(fork)
     path = routes_file(
@@ -519,6 +551,8 @@ def test_attributes_that_do_not_change_the_driving_are_accepted(fork, tmp_path):
         ('actionStepLength="2"', "attribute actionStepLength='2'"),
         ('emissionClass="PHEMlight/PC_G_EU4"', "unknown emission class 'PHEMlight/PC_G_EU4'"),
         ('vClass="truck" emergencyDecel="2"', "need min_gap_m >= 0 and emergency_decel_mps2"),
+        ('speedFactor="normc(1,0.1,0.5,1.5)"', "twin cuts speed factors at [0.2, 2]"),
+        ('speedFactor="fast"', "speedFactor 'fast': expected a number or normc"),
     ],
 )
 def test_vtype_attributes_twin_does_not_model_are_one_line(fork, tmp_path, vtype, expected):
@@ -662,3 +696,38 @@ def test_co2_with_sumos_default_class_agrees_with_sumo(tmp_path):
     ratio = result.kpis["trips_co2_kg"].value / sumo.trips.summary()["trips_co2_kg"]
     assert ratio == pytest.approx(1.0, abs=0.03)
     assert result.kpis["trips_co2_kg"].description == "HBEFA4 CO2 of finished trips (tripinfo)"
+
+
+def test_the_scenario_draws_sumo_demand_from_its_stream_and_reports_persons(fork, tmp_path):
+    from twin.core.registry import Registry
+    from twin.core.run import simulate
+    from twin.core.scenario import ScenarioConfig
+    from twin.traffic.sumo_scenario import SumoNet
+
+    path = routes_file(
+        tmp_path,
+        '<vTypeDistribution id="mix"><vType id="car" probability="3"/>'
+        '<vType id="bus" vClass="bus" probability="1"/></vTypeDistribution>'
+        '<routeDistribution id="d"><route id="e" edges="a b" probability="1"/>'
+        '<route id="n" edges="a c" probability="1"/></routeDistribution>'
+        '<person id="p" depart="0"><walk edges="a b"/></person>'
+        '<flow id="f" begin="0" end="600" probability="0.2" type="mix" route="d"/>',
+    )
+    registry = Registry()
+    registry.register_scenario(SumoNet)
+    config = ScenarioConfig(
+        id="traffic/sumo-net-v0",
+        horizon_s=900,
+        params={"net_file": str(fork), "route_files": [str(path)]},
+    )
+
+    def run(seed: int) -> tuple[float, dict]:
+        with pytest.warns(SkippedDemandWarning):
+            result = simulate(config, "signals/fixed-time-v0", seed, registry=registry)
+        return result.kpis["trips_completed"].value, result.manifest["scenario_inputs"]
+
+    trips, inputs = run(1)
+    assert inputs["skipped"] == {"person": 1}
+    assert within_binomial(int(trips), 600, 0.2)
+    assert run(1)[0] == trips  # the same seed draws the same demand
+    assert {run(seed)[0] for seed in (2, 3, 4)} != {trips}

@@ -525,16 +525,26 @@ LANE_CHANGE_MODELS = ("LC2013", "default")
 
 
 def _speed_factor(value: str, where: str, source: str) -> tuple[float, float | None]:
-    """SUMO's ``speedFactor``: a number, or ``norm(mean, dev)``/``normc(mean, dev, ...)``."""
+    """SUMO's ``speedFactor``: a number (the mean; the deviation stays the class's, as
+    SUMO's ``Distribution_Parameterized::parse`` does), or ``norm(mean, dev)`` /
+    ``normc(mean, dev, min, max)`` with twin's cut-off [0.2, 2] (SUMO's default)."""
     match = _NORMC.match(value)
     try:
-        if match:
-            return float(match.group(1)), float(match.group(2))
-        return float(value), None
+        if not match:
+            return float(value), None
+        inner = value[value.index("(") + 1 : value.rindex(")")]
+        mean, dev, *bounds = (float(x) for x in inner.split(","))
     except ValueError:
         raise ConfigError(
             source, where, f"speedFactor {value!r}: expected a number or normc(mean, dev, min, max)"
         ) from None
+    if bounds and bounds != [0.2, 2.0]:
+        raise ConfigError(
+            source,
+            where,
+            f"speedFactor {value!r}: twin cuts speed factors at [0.2, 2] (SUMO's default) only",
+        )
+    return mean, dev
 
 
 def _check_attributes(
@@ -944,19 +954,22 @@ def _read_route_file(
 ) -> None:
     source = str(path)
     root_tag(path, ("routes", "additional"), "SUMO route file (.rou.xml, .trips.xml)")
-    stack: list[str] = []
+    stack: list[str] = []  # tags of the open elements
+    ids: list[str] = []  # and their ids
     skipped: dict[str, int] = {}
     skipping = 0  # depth of a skipped person/container, 0 when not in one
     nested_types: list[tuple[str, float]] = []  # members of the open vTypeDistribution
     nested_routes: list[tuple[str, float]] = []  # members of the open routeDistribution
     inner_route: tuple[str, ...] | None = None  # the inner <route> of a vehicle or flow
     inner_choice: _Choice | None = None  # the inner <routeDistribution> of one
+    krauss: dict[str, str] = {}  # attributes of a vType's inner <carFollowing-Krauss>
     anonymous = 0
     for event, element in _iter_elements(path):
         tag = element.tag
         a = dict(element.attrib)
         if event == "start":
             stack.append(tag)
+            ids.append(element.attrib.get("id", ""))
             if len(stack) == 2 and tag in SKIPPED_TAGS:
                 skipping = 2
                 skipped[tag] = skipped.get(tag, 0) + 1
@@ -964,10 +977,14 @@ def _read_route_file(
                 inner_route, inner_choice = None, None
             if tag in ("vTypeDistribution", "routeDistribution"):
                 nested_types, nested_routes = [], []
+            if tag == "vType":
+                krauss = {}
             continue
         stack.pop()
+        ids.pop()
         depth = len(stack) + 1  # the depth of this element (root = 1)
         parent = stack[-1] if stack else ""
+        owner = f"{parent} {ids[-1]!r}" if ids else ""  # the parent, as errors name it
         if skipping:
             if depth == skipping:
                 skipping = 0
@@ -975,6 +992,7 @@ def _read_route_file(
             continue
         item = f"{tag} {a.get('id', '')!r}"
         if tag == "vType":
+            a = {**a, **krauss}  # SUMO's older form: <carFollowing-Krauss> inside the vType
             type_id = a.get("id", "")
             demand.type_sources[type_id] = source
             if a.get("vClass", "passenger") in SUMO_VCLASS_DEFAULTS:
@@ -1016,6 +1034,18 @@ def _read_route_file(
                 inner_choice = choice
             else:
                 demand.route_choices[a.get("id", "")] = choice
+        elif tag.startswith("carFollowing-") and parent == "vType":
+            if tag != "carFollowing-Krauss":
+                raise ConfigError(source, owner, f"<{tag}>: twin drives Krauss only")
+            krauss = a
+        elif tag == "param" and parent in ("vType", "vehicle", "trip", "flow"):
+            key = a.get("key", "")
+            if key.startswith(("device.", "has.")):
+                raise ConfigError(
+                    source,
+                    owner,
+                    f"param {key!r} equips a SUMO device (rerouting, ...) twin does not model",
+                )
         elif tag in ("stop", "interval") or (depth == 2 and tag == "include"):
             raise ConfigError(
                 source, item, f"<{tag}> is not supported (twin drives vehicles without stops)"
@@ -1064,7 +1094,7 @@ def _read_route_file(
         demand.skipped.update({tag: demand.skipped.get(tag, 0) + n for tag, n in skipped.items()})
         what = ", ".join(f"{n} <{tag}>" for tag, n in skipped.items())
         warnings.warn(
-            f"{source}: skipped {what} (twin drives vehicles; their vehicles still drive)",
+            f"{source}: skipped {what}: twin drives vehicles only (theirs still drive)",
             SkippedDemandWarning,
             stacklevel=3,
         )
