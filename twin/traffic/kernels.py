@@ -28,10 +28,9 @@ while a foe it yields to is in the junction or will reach its stop line within
 for it (SUMO's junction-blocking avoidance), which is how queues spill back.
 
 Arrival: when the front passes the end of the last edge of its route (SUMO's
-``arrivalPos="max"``). Insertion: at the start of its first edge with speed 0 and its
-back at position 0 (SUMO's ``departPos="base"``, ``departSpeed="0"``), on the lane with
-most room among those that serve its next turn, if there is room; otherwise the trip
-waits, and blocks later trips on the same edge (SUMO's insertion queue).
+``arrivalPos="max"``). Insertion, at the start of each tick, before anyone moves: each
+waiting trip tries once, with its depart lane, position and speed and SUMO's checks
+(:mod:`twin.traffic.insertion`).
 
 Trip statistics follow SUMO's tripinfo: ``time_loss`` grows by ``dt * (1 - v/v_ideal)``
 with ``v_ideal`` the vehicle's own allowed speed; ``waiting`` counts time at
@@ -48,7 +47,7 @@ is passed as named tuples of arrays; with reference counting on, Numba increment
 decrements (atomically) the count of every array it takes out of a tuple in every
 helper call, which cost three quarters of the kernel's time on the 10x10 city (1.2 ms
 against 0.29 ms a tick at ~600 vehicles). The kernels never allocate, so they need no
-reference counting: scratch space lives in the state (``Lanes.edge_blocked``).
+reference counting: scratch space, if any, lives in the state.
 """
 
 from __future__ import annotations
@@ -149,8 +148,7 @@ class Lanes(NamedTuple):
     ``count``/``halting``: vehicles now, and those at <= 0.1 m/s; ``queue_sum``/
     ``queue_max``: sum and maximum of ``halting`` over ticks; ``det_*[l, k]``: loop
     detector k of lane l: vehicles passed, sum of their speeds, ticks occupied, time of
-    the last passage. ``edge_blocked`` is the insertion step's scratch, one per *edge*
-    (the kernels allocate nothing).
+    the last passage.
     """
 
     head: IntArray
@@ -163,7 +161,6 @@ class Lanes(NamedTuple):
     det_speed_sum: FloatArray
     det_occupied: IntArray
     det_last_s: FloatArray
-    edge_blocked: npt.NDArray[np.bool_]
 
 
 # -- small pure helpers ----------------------------------------------------------------
@@ -430,20 +427,31 @@ def step(
     arrived: IntArray,
     now_s: float,
     dt: float,
+    departs: Departs,
 ) -> None:
-    """Advance every vehicle by ``dt`` from ``now_s``, then insert waiting trips.
+    """Insert waiting trips at ``now_s``, then advance every vehicle by ``dt``.
 
     Args:
         mov_state: signal state of every movement (RED .. PROTECTED).
         emission: ``(classes, 3, 6)`` HBEFA3 coefficients (co2, fuel, nox).
-        dawdle: at least ``counters[1]`` uniforms in [0, 1): one per vehicle on the
-            network, used in lane order (head to tail, lanes in index order).
+        dawdle: at least ``counters[1] + counters[0]`` uniforms in [0, 1): one per
+            vehicle on the network after the insertions, used in lane order (head to
+            tail, lanes in index order).
         pending: trips waiting to be inserted, in departure order, ``counters[0]`` of
             them; compacted in place.
         counters: [0] waiting trips, [1] vehicles on the network, [2] arrivals this tick
             (their indices in ``arrived``), [3] emergency brakes (cumulative),
             [4] insertions this tick.
+        departs: how trips enter (:class:`twin.traffic.insertion.Departs`).
     """
+    # 0) insert waiting trips at now_s, before anyone moves (SUMO inserts after the
+    # moves of its step, which is the state this tick starts from)
+    kept, inserted = insert_pending(
+        net, lanes, veh, vt, mov_state, departs, pending, counters[0], now_s, dt
+    )
+    counters[0] = kept
+    counters[4] = inserted
+    counters[1] += inserted
     n_lanes = len(lanes.head)
     speed_new = veh.accel  # reuse: holds the new speed until the move, then acceleration
     # 1) new speeds from the current state
@@ -559,42 +567,7 @@ def step(
                     veh.pos[v] = back
                     veh.speed[v] = min(veh.speed[v], veh.speed[a])
             v = veh.behind[v]
-    # 5) insert waiting trips, first come first served per edge
-    n_pending = counters[0]
-    kept = 0
-    inserted = 0
-    edge_blocked = lanes.edge_blocked
-    for e in range(len(edge_blocked)):
-        edge_blocked[e] = False
-    for i in range(n_pending):
-        v = pending[i]
-        edge = veh.route_edges[veh.route_start[v]]
-        ok = False
-        if not edge_blocked[edge]:
-            t = veh.vtype[v]
-            lane = choose_lane(net, lanes, veh, vt, edge, route_edge(veh, v, 1))
-            room = lane_room(net, lanes, veh, vt, lane)
-            if lanes.tail[lane] >= 0:
-                room -= vt.min_gap[t]
-            if room >= vt.length[t]:
-                veh.pos[v] = min(vt.length[t], net.lane_length[lane])
-                veh.speed[v] = 0.0
-                veh.accel[v] = 0.0
-                veh.route_k[v] = 0
-                append_tail(lanes, veh, lane, v)
-                set_next_lane(net, lanes, veh, vt, v)
-                veh.state[v] = DRIVING
-                veh.insert_s[v] = now_s + dt
-                ok = True
-                inserted += 1
-            else:
-                edge_blocked[edge] = True
-        if not ok:
-            pending[kept] = v
-            kept += 1
-    counters[0] = kept
-    counters[4] = inserted
-    counters[1] += inserted - n_arrived
+    counters[1] -= n_arrived
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -668,15 +641,19 @@ def run_ticks(
     stop_before_s: float,
     signal_due_s: float,
     signal_eps_s: float,
+    departs: Departs,
 ) -> int:
     """Run up to ``max_ticks`` ticks from ``now_s``; the number of ticks run.
 
-    Each tick first releases the trips due by its end (``depart_s < now + dt``) into the
+    Each tick first releases the trips due by its start (``depart_s <= now``, SUMO's
+    rule: a vehicle departs in the first step at or after its depart time) into the
     insertion queue, in departure order, then calls :func:`step`. The first tick always
     runs; a later tick at ``t`` runs only if ``t < stop_before_s`` (the next event of the
     rest of the simulation), ``t + signal_eps_s < signal_due_s`` (no signal event due:
     the signal bank's own test) and ``dawdle`` still holds ``max(vehicles, 1)`` unused
-    uniforms for it (what one ``Generator.random`` call per tick would have drawn).
+    uniforms for it, counting every waiting trip as a vehicle (it may be inserted);
+    a tick uses ``max(vehicles moved, 1)`` of them (what one ``Generator.random`` call
+    per tick would have drawn).
 
     Args:
         dawdle: uniforms from stream ``traffic.dawdle``, used from ``counters[5]`` on.
@@ -694,20 +671,22 @@ def run_ticks(
     while ticks < max_ticks:
         if ticks > 0 and not (now < stop_before_s and now + signal_eps_s < signal_due_s):
             break
-        need = max(counters[1], 1)
-        r = counters[5]
-        if r + need > len(dawdle):
-            break
         released = counters[6]
+        due = released
+        while due < n_trips and veh.depart_s[due] <= now:
+            due += 1
+        r = counters[5]
+        if r + max(counters[1] + counters[0] + due - released, 1) > len(dawdle):
+            break
         k = counters[0]
-        while released < n_trips and veh.depart_s[released] < now + dt:
+        while released < due:
             pending[k] = released
             veh.state[released] = WAITING
             k += 1
             released += 1
         counters[0] = k
         counters[6] = released
-        counters[7] += counters[1]
+        on_before = counters[1]
         step(
             net,
             lanes,
@@ -715,14 +694,17 @@ def run_ticks(
             vt,
             mov_state,
             emission,
-            dawdle[r : r + need],
+            dawdle[r:],
             pending,
             counters,
             arrived[total_arrived:],
             now,
             dt,
+            departs,
         )
-        counters[5] = r + need
+        moved = on_before + counters[4]
+        counters[7] += moved
+        counters[5] = r + max(moved, 1)
         total_arrived += counters[2]
         history[ticks, 0] = counters[1]
         history[ticks, 1] = counters[0]
@@ -731,3 +713,7 @@ def run_ticks(
         now = now + dt
     counters[8] = total_arrived
     return ticks
+
+
+# The insertion phase lives in its own module, which builds on the helpers above.
+from twin.traffic.insertion import Departs, insert_pending  # noqa: E402
