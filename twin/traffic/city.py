@@ -40,6 +40,7 @@ from twin.traffic.kernels import (
     VTypes,
     run_ticks,
 )
+from twin.traffic.lane_change import lane_change_state
 from twin.traffic.network import Network
 from twin.traffic.observation import SignalObservation
 from twin.traffic.signals import EPS_S, SignalBank
@@ -180,6 +181,7 @@ class City:
             nox_mg=np.zeros(n),
         )
         self.departs = _departs(trips, arrays, world.streams["traffic.depart"])
+        self.lane_change = lane_change_state(n, len(vtypes))
         self.emission = emissions.coefficients()
         self.mov_state = np.zeros(len(network.movements), dtype=np.int8)
         self.pending = np.zeros(max(n, 1), dtype=np.int64)
@@ -286,6 +288,7 @@ class City:
             self.signals.next_due_s,
             EPS_S,
             self.departs,
+            self.lane_change,
         )
         self._ticks += ticks
         self.kernel_calls += 1
@@ -601,6 +604,7 @@ class City:
             ),
             "signal_max_outs": KPI(float(self.signals.forced), "phases", "ended at max green"),
             "emergency_brakes": KPI(float(self.counters[3]), "events", "harder than decel"),
+            "lane_changes": KPI(float(self.counters[9]), "changes", "LC2013 essentials"),
         }
         if self.per_intersection_kpis:
             for i, inter in enumerate(self._signalised):

@@ -487,11 +487,6 @@ def insert_pending(
                 lane = choose_lane(net, lanes, veh, vt, edge, route_edge(veh, v, 1))
             else:  # DEPART_LANE_FIRST
                 lane = start
-            nxt = route_edge(veh, v, 1)
-            if nxt >= 0 and find_movement(net, lane, nxt) < 0:
-                # Until vehicles change lanes, one on a lane that does not lead on
-                # along its route could not follow it: the best lane instead.
-                lane = choose_lane(net, lanes, veh, vt, edge, nxt)
             ok = _insert_on_lane(net, lanes, veh, vt, mov_state, departs, v, lane, now_s, dt)
         if ok:
             inserted += 1

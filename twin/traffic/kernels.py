@@ -72,6 +72,9 @@ HALTING_SPEED_MPS = 0.1
 CRITICAL_GAP_S = 4.1
 """A permissive left turn goes only if every foe is further than this from the junction
 (HCM 2010 critical headway of a left turn from the major street)."""
+NO_CONTINUATION = -2
+"""``next_lane`` of a vehicle whose lane has no connection to the next edge of its
+route: it stops at the lane's end until it has changed lanes (-1: its route ends)."""
 LOOKAHEAD_MIN_M = 30.0
 STOP_LOOP, UPSTREAM_LOOP = 0, 1
 
@@ -319,7 +322,7 @@ def set_next_lane(net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, v: in
             veh.next_lane[v] = -1
         else:
             mv = find_movement(net, lane, nxt)
-            veh.next_lane[v] = net.mov_lane[mv] if mv >= 0 else -1
+            veh.next_lane[v] = net.mov_lane[mv] if mv >= 0 else NO_CONTINUATION
     else:  # an internal lane: next is a lane of the movement's target edge
         to_edge = net.mov_to_edge[m]
         veh.next_lane[v] = choose_lane(
@@ -354,6 +357,8 @@ def _limit(
     lane = veh.lane[v]
     dist = net.lane_length[lane] - veh.pos[v]
     nl = veh.next_lane[v]
+    if nl == NO_CONTINUATION:  # on a lane that does not lead on: stop at its end
+        return stop_speed(dist, decel, tau, dt), max(dist, 0.0) / dt
     k = veh.route_k[v]
     needed = speed * tau + speed * speed / (2.0 * decel) + speed * dt + LOOKAHEAD_MIN_M
     hops = 0
@@ -428,6 +433,7 @@ def step(
     now_s: float,
     dt: float,
     departs: Departs,
+    lc: LaneChange,
 ) -> None:
     """Insert waiting trips at ``now_s``, then advance every vehicle by ``dt``.
 
@@ -441,8 +447,9 @@ def step(
             them; compacted in place.
         counters: [0] waiting trips, [1] vehicles on the network, [2] arrivals this tick
             (their indices in ``arrived``), [3] emergency brakes (cumulative),
-            [4] insertions this tick.
+            [4] insertions this tick, [9] lane changes (cumulative).
         departs: how trips enter (:class:`twin.traffic.insertion.Departs`).
+        lc: lane-changing state (:class:`twin.traffic.lane_change.LaneChange`).
     """
     # 0) insert waiting trips at now_s, before anyone moves (SUMO inserts after the
     # moves of its step, which is the state this tick starts from)
@@ -465,6 +472,8 @@ def step(
             decel = vt.decel[t]
             allowed = min(net.lane_speed[lane] * veh.speed_factor[v], vt.vmax[t])
             limit, cap = _limit(net, lanes, veh, vt, mov_state, v, dt)
+            limit = min(limit, lc.cap[v])  # a lane changer's request (lane_change.py)
+            lc.cap[v] = math.inf
             v_max = min(speed + accel * dt, allowed, limit)
             base = accel if v_max >= accel else v_max
             v_dawdle = max(0.0, v_max - vt.sigma[t] * dt * base * dawdle[r])
@@ -567,6 +576,8 @@ def step(
                     veh.pos[v] = back
                     veh.speed[v] = min(veh.speed[v], veh.speed[a])
             v = veh.behind[v]
+    # 5) lane changes, at most one per vehicle (SUMO changes lanes after the moves)
+    counters[9] += change_lanes(net, lanes, veh, vt, departs, lc, dt)
     counters[1] -= n_arrived
 
 
@@ -586,6 +597,10 @@ def _advance(
         if veh.pos[v] <= length or lanes.head[lane] != v:
             return True
         nl = veh.next_lane[v]
+        if nl == NO_CONTINUATION:
+            veh.pos[v] = length  # waits at the end of its lane for a lane change
+            veh.speed[v] = 0.0
+            return False
         if nl < 0:
             unlink_head(lanes, veh, lane)
             veh.state[v] = ARRIVED
@@ -642,6 +657,7 @@ def run_ticks(
     signal_due_s: float,
     signal_eps_s: float,
     departs: Departs,
+    lc: LaneChange,
 ) -> int:
     """Run up to ``max_ticks`` ticks from ``now_s``; the number of ticks run.
 
@@ -701,6 +717,7 @@ def run_ticks(
             now,
             dt,
             departs,
+            lc,
         )
         moved = on_before + counters[4]
         counters[7] += moved
@@ -715,5 +732,6 @@ def run_ticks(
     return ticks
 
 
-# The insertion phase lives in its own module, which builds on the helpers above.
+# Insertion and lane changing live in their own modules, which builds on the helpers above.
 from twin.traffic.insertion import Departs, insert_pending  # noqa: E402
+from twin.traffic.lane_change import LaneChange, change_lanes  # noqa: E402
