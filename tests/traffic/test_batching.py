@@ -97,13 +97,13 @@ def test_observation_gathered_for_all_equals_one_by_one():
                 assert type(x) is type(y)
 
 
-# Recorded by this test at commit cc582fa (SUMO's insertion: trips enter at the step they
-# are due, every waiting trip tries every tick); test_batched_ticks_equal_tick_by_tick
+# Recorded by this test with SUMO's insertion (commit cc582fa) and LC2013-style lane
+# changing on the 2-lane cities (seeds 1 and 3); test_batched_ticks_equal_tick_by_tick
 # holds batched runs to the tick-by-tick ones, bit for bit.
 GOLDEN = {
-    (1, "cyclic"): (86.63065693430657, 47.900669426835044, 170.84611014266483, 56152.0),
+    (1, "cyclic"): (86.4108187134503, 47.67678789087958, 170.9183438370952, 55989.0),
     (2, "erratic"): (116.78466076696165, 78.27575360960606, 220.27594174988928, 75420.0),
-    (3, "erratic"): (94.54751773049645, 56.310550599518116, 190.65743158746966, 62824.0),
+    (3, "erratic"): (91.99289772727273, 53.72425905500529, 186.25845616418312, 61044.0),
 }
 
 
