@@ -230,32 +230,51 @@ def insertion_speed(
         if gap < need:
             return -1.0
         return speed
+    if approaching(net, lanes, veh, vt, departs, lane, back, speed, decel, dt):
+        return -1.0
+    return speed
+
+
+@numba.njit(cache=True, _nrt=False)
+def approaching(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    departs: Departs,
+    lane: int,
+    back: float,
+    speed: float,
+    decel: float,
+    dt: float,
+) -> bool:
+    """Whether a vehicle coming onto ``lane`` through the junction behind it (the first
+    on each internal lane ending there, or else the first before that lane's stop line,
+    if it is headed for ``lane``) lacks its secure gap to a back at ``back`` moving at
+    ``speed`` (``MSLane::getFollowersOnConsecutive``, one junction deep). Which lane a
+    vehicle before the stop line takes is decided as it enters the junction: it counts
+    if it would take ``lane`` now."""
     edge = net.lane_edge[lane]
     for k in range(departs.in_start[edge], departs.in_start[edge + 1]):
         il = departs.in_lanes[k]
-        u = lanes.tail[il]
-        if u >= 0 and veh.next_lane[u] == lane:
-            tu = veh.vtype[u]
-            gap = back + net.lane_length[il] - veh.pos[u] - vt.min_gap[tu]
-            need = secure_gap(veh.speed[u], speed, vt.decel[tu], decel, vt.tau[tu], dt)
-            if gap < need:
-                return -1.0
-        elif u < 0:
-            # Nobody on the junction: the last vehicle before its stop line, if it is
-            # headed there.
-            m = net.lane_movement[il]
-            fl = net.mov_from_lane[m]
-            h = lanes.tail[fl]
-            if h >= 0 and veh.next_lane[h] == il:
-                nxt = choose_lane(net, lanes, veh, vt, edge, route_edge(veh, h, veh.route_k[h] + 2))
-                if nxt == lane:
-                    th = veh.vtype[h]
-                    gap = back + net.lane_length[il] + net.lane_length[fl] - veh.pos[h]
-                    gap -= vt.min_gap[th]
-                    need = secure_gap(veh.speed[h], speed, vt.decel[th], decel, vt.tau[th], dt)
-                    if gap < need:
-                        return -1.0
-    return speed
+        u = lanes.head[il]
+        gap = back + net.lane_length[il]
+        if u < 0:
+            fl = net.mov_from_lane[net.lane_movement[il]]
+            u = lanes.head[fl]
+            if u < 0 or veh.next_lane[u] != il:
+                continue
+            gap += net.lane_length[fl]
+            after = route_edge(veh, u, veh.route_k[u] + 2)
+            if choose_lane(net, lanes, veh, vt, edge, after) != lane:
+                continue
+        elif veh.next_lane[u] != lane:
+            continue
+        tu = veh.vtype[u]
+        gap -= veh.pos[u] + vt.min_gap[tu]
+        if gap < secure_gap(veh.speed[u], speed, vt.decel[tu], decel, vt.tau[tu], dt):
+            return True
+    return False
 
 
 @numba.njit(cache=True, _nrt=False)

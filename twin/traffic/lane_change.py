@@ -39,7 +39,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from twin.traffic.insertion import Departs, secure_gap, vehicle_lane_speed
+from twin.traffic.insertion import Departs, approaching, secure_gap, vehicle_lane_speed
 from twin.traffic.kernels import (
     Lanes,
     NetArrays,
@@ -193,17 +193,8 @@ def _blocked(
         need = secure_gap(veh.speed[follower], speed, vt.decel[tf], vt.decel[t], vt.tau[tf], dt)
         by_follower = gap < 0.0 or gap < need
     else:
-        # A vehicle coming onto the target lane through the junction behind.
-        edge = net.lane_edge[target]
-        for k in range(departs.in_start[edge], departs.in_start[edge + 1]):
-            il = departs.in_lanes[k]
-            u = lanes.tail[il]
-            if u >= 0 and veh.next_lane[u] == target:
-                tu = veh.vtype[u]
-                gap = back + net.lane_length[il] - veh.pos[u] - vt.min_gap[tu]
-                need = secure_gap(veh.speed[u], speed, vt.decel[tu], vt.decel[t], vt.tau[tu], dt)
-                if gap < 0.0 or gap < need:
-                    by_follower = True
+        decel = vt.decel[t]
+        by_follower = approaching(net, lanes, veh, vt, departs, target, back, speed, decel, dt)
     return by_leader, by_follower
 
 
