@@ -156,7 +156,8 @@ def _lane_vsafe(
     if leader >= 0:
         gap = veh.pos[leader] - vt.length[veh.vtype[leader]] - veh.pos[v] - vt.min_gap[t]
         vs = min(vs, safe_speed(speed, veh.speed[leader], gap, vt.decel[t], vt.tau[t], dt))
-    else:
+    elif reach < _brake_gap_of(vs, vt.decel[t], vt.tau[t], dt) + vs * dt:
+        # The lane ends (along the route) within reach of braking from vs.
         vs = min(vs, stop_speed(reach, vt.decel[t], vt.tau[t], dt))
     return vs
 
