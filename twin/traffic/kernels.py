@@ -3,7 +3,13 @@
 Vehicles are a struct of arrays indexed by trip (:class:`Vehicles`); each lane keeps its
 vehicles as a doubly linked list from its head (nearest the stop line) to its tail
 (``ahead``/``behind``), so no per-tick sorting is needed: vehicles never overtake inside
-a lane, enter at the tail and leave at the head.
+a lane and leave it at the head; they enter at the tail from a junction, and anywhere
+along it by insertion or a lane change, linked in at their position
+(:mod:`twin.traffic.insertion`, :mod:`twin.traffic.lane_change`).
+
+A tick: insert waiting trips (0), new speeds (1), moves (2), on to the next lane or
+arrive (3), gaps restored (4), lane changes (5) -- SUMO's order within a step, with its
+insertion at the end of one step being the start of the next tick here.
 
 Car following is the Krauss model (Krauß 1998), SUMO's default, chosen over IDM so that
 twin's numbers compare with SUMO's on the same network (the fidelity check) and because
