@@ -62,9 +62,15 @@ def both(net: Path, routes: Path, tmp_path: Path, lane_codes: dict[str, int], en
 
 
 def test_a_motorway_with_an_on_ramp_and_trucks_carries_sumos_volumes(tmp_path):
-    """3-lane motorway, a 1-lane on-ramp joining as a 300 m acceleration lane that ends
-    (its traffic must merge left: strategic changes), 10% trucks at 90 km/h among cars
-    (speed-gain and keep-right changes); 2,250 cars/h, 360 trucks/h, 800 ramp cars/h."""
+    """3-lane motorway, a 1-lane on-ramp joining as a 300 m acceleration lane that ends,
+    10% trucks at 90 km/h among cars (speed-gain and keep-right changes); 2,250 cars/h,
+    360 trucks/h, 800 ramp cars/h.
+
+    In SUMO the ramp cars enter the acceleration lane and must merge left (strategic
+    changes). Twin's junction still sends a car onto the lane of the next edge with most
+    room among those that lead on, so its ramp cars skip the acceleration lane; they
+    will merge by strategic changes once movements follow SUMO's connections lane by
+    lane (the arterial test below shows strategic changes against SUMO)."""
     net = netconvert(
         tmp_path,
         '<nodes><node id="A" x="0" y="0"/><node id="R" x="600" y="-100"/>'
@@ -101,7 +107,7 @@ def test_a_motorway_with_an_on_ramp_and_trucks_carries_sumos_volumes(tmp_path):
     assert twin["trip_duration_mean_s"] == pytest.approx(ref["trip_duration_mean_s"], rel=0.02)
     assert twin["time_loss_mean_s"] == pytest.approx(ref["time_loss_mean_s"], rel=0.15)
     assert twin["depart_delay_mean_s"] == pytest.approx(ref["depart_delay_mean_s"], rel=0.10)
-    assert twin["lane_changes"] >= 200  # every ramp car merged at least once
+    assert twin["lane_changes"] >= 200  # cars pass the trucks and return to the right
 
 
 def test_turning_traffic_on_a_two_lane_arterial_reaches_its_turn_lane(tmp_path):
