@@ -55,8 +55,12 @@ def check_tick(city, lane_before, next_before) -> None:
     assert np.all(speed <= allowed + EPS)
     assert np.all(veh.pos[driving] <= arrays.lane_length_m[veh.lane[driving]] + EPS)
     # Never across a red stop line: a vehicle that left an edge lane this tick for a
-    # junction entered a movement that was not red.
-    moved = np.flatnonzero((lane_before >= 0) & (veh.lane != lane_before))
+    # junction entered a movement that was not red (a lane change stays on the edge).
+    edge_now = np.where(veh.lane >= 0, arrays.lane_edge[veh.lane], -2)
+    edge_before = np.where(lane_before >= 0, arrays.lane_edge[lane_before], -3)
+    moved = np.flatnonzero(
+        (lane_before >= 0) & (veh.lane != lane_before) & (edge_now != edge_before)
+    )
     for v in moved:
         if arrays.lane_movement[lane_before[v]] < 0 and next_before[v] >= 0:
             m = arrays.lane_movement[next_before[v]]

@@ -40,15 +40,16 @@ def test_compiled_kernel_equals_python_reference(seed, rows, lanes, rate, warm_t
     for k in range(5):
         now = float(world.env.now) + k
         city.signals.update(now)
-        dawdle = rng.random(max(int(city.counters[1]), 1))
+        dawdle = rng.random(max(int(city.counters[1] + city.counters[0]), 1))
         states = []
         # Without the JIT (NUMBA_DISABLE_JIT=1) both are the plain Python function.
         for kernel in (step, getattr(step, "py_func", step)):
             lanes, veh, pending, counters = snapshot(city)
+            lc = copy.deepcopy(city.lane_change)
             arrived = np.zeros_like(city.arrived)
             kernel(
                 city.net, lanes, veh, city.vt, city.mov_state, city.emission, dawdle,
-                pending, counters, arrived, now, city.tick_s,
+                pending, counters, arrived, now, city.tick_s, city.departs, lc,
             )  # fmt: skip
             states.append((lanes, veh, pending, counters, arrived))
         (l1, v1, p1, c1, a1), (l2, v2, p2, c2, a2) = states

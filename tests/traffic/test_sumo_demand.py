@@ -672,7 +672,8 @@ def test_a_city_charges_each_class_its_own_fuel(fork, tmp_path):
 def test_co2_with_sumos_default_class_agrees_with_sumo(tmp_path):
     # The fidelity test's 4x4 grid and 900 random trips, but no emissionClass in either
     # simulator: both charge SUMO 1.28's default HBEFA4/PC_petrol_Euro-4. Measured: SUMO
-    # 295.1 kg, twin 296.4 kg (1.004); as HBEFA3 twin's rule gives 0.943 (VALIDATION.md).
+    # 274.5 kg, twin 274.1 kg (0.999, both at SUMO 1.28's depart defaults; 1.004 when both
+    # departed at speed 0); as HBEFA3 twin's rule gives 0.943 (VALIDATION.md).
     from twin.core.registry import Registry
     from twin.core.run import simulate
     from twin.core.scenario import ScenarioConfig
@@ -681,10 +682,8 @@ def test_co2_with_sumos_default_class_agrees_with_sumo(tmp_path):
 
     grid4 = generate_grid(tmp_path / "grid4.net.xml", columns=4, rows=4)
     routes = random_trips(grid4, tmp_path / "grid4.rou.xml", end_s=1800, period_s=2.0, seed=42)
-    sumo = run_sumo(
-        grid4, routes, tmp_path / "sumo", end_s=3600, seed=42,
-        extra_args=["--default.departspeed", "0"],
-    )  # fmt: skip
+    # Both at SUMO 1.28's depart defaults (speed "avg", lane "best_prob").
+    sumo = run_sumo(grid4, routes, tmp_path / "sumo", end_s=3600, seed=42)
     registry = Registry()
     registry.register_scenario(SumoNet)
     config = ScenarioConfig(

@@ -17,13 +17,15 @@ import numpy as np
 import numpy.typing as npt
 import simpy
 
+from twin.core.errors import ConfigError
 from twin.core.policy import Policy
 from twin.core.scenario import KPI
 from twin.core.sensors import ReadingBoard, SensorConfig, SensorFeed
 from twin.core.world import World
 from twin.traffic import emissions
-from twin.traffic.demand import TripTable
+from twin.traffic.demand import DEPART_LANE_FIRST, DEPART_POS_BASE, TripTable
 from twin.traffic.detectors import QUANTITIES, Clock, LoopDetectorConfig, LoopSignal
+from twin.traffic.insertion import N_DRAWS, Departs
 from twin.traffic.kernels import (
     ARRIVED,
     DRIVING,
@@ -38,6 +40,7 @@ from twin.traffic.kernels import (
     VTypes,
     run_ticks,
 )
+from twin.traffic.lane_change import lane_change_state
 from twin.traffic.loops import LoopState, no_loops
 from twin.traffic.network import Network
 from twin.traffic.observation import SignalObservation
@@ -131,7 +134,6 @@ class City:
             det_speed_sum=np.zeros((n_all, 2)),
             det_occupied=np.zeros((n_all, 2), dtype=np.int64),
             det_last_s=np.full((n_all, 2), -math.inf),
-            edge_blocked=np.zeros(len(network.edges), dtype=np.bool_),
             **_loop_fields(self.loops),
         )
         vtypes = trips.vtypes
@@ -187,6 +189,8 @@ class City:
             fuel_mg=np.zeros(n),
             nox_mg=np.zeros(n),
         )
+        self.departs = _departs(trips, arrays, world.streams["traffic.depart"])
+        self.lane_change = lane_change_state(n, len(vtypes))
         self.emission = emissions.coefficients()
         self.mov_state = np.zeros(len(network.movements), dtype=np.int8)
         self.pending = np.zeros(max(n, 1), dtype=np.int64)
@@ -264,7 +268,9 @@ class City:
         finally:
             self._obs_caching = False
             self._obs_snapshot = None
-        need = max(int(counters[1]), 1)
+        # Every trip waiting or due now may be inserted and move this tick.
+        due = int(np.searchsorted(self.veh.depart_s, now, side="right")) - int(counters[6])
+        need = max(int(counters[1]) + int(counters[0]) + due, 1)
         if int(counters[5]) + need > len(self._dawdle):
             # One draw of many uniforms equals many draws of few (same stream order).
             fresh = self._dawdle_rng.random(max(64 * need, 4096))
@@ -290,6 +296,8 @@ class City:
             float(env.peek()),
             self.signals.next_due_s,
             EPS_S,
+            self.departs,
+            self.lane_change,
         )
         self._ticks += ticks
         self.kernel_calls += 1
@@ -645,6 +653,7 @@ class City:
             ),
             "signal_max_outs": KPI(float(self.signals.forced), "phases", "ended at max green"),
             "emergency_brakes": KPI(float(self.counters[3]), "events", "harder than decel"),
+            "lane_changes": KPI(float(self.counters[9]), "changes", "LC2013 essentials"),
         }
         if self.per_intersection_kpis:
             for i, inter in enumerate(self._signalised):
@@ -671,6 +680,40 @@ class City:
             dtype=np.float64,
         )
         return self.veh.fuel_mg / 1000.0 / density[self.veh.vtype]
+
+
+def _departs(trips: TripTable, arrays: Any, rng: np.random.Generator) -> Departs:
+    """The depart codes of every trip (SUMO's defaults where the table has none), the
+    uniforms their random choices use (stream ``traffic.depart``, ``N_DRAWS`` per trip
+    in trip order) and, per edge, the internal lanes that end on it."""
+    n = len(trips)
+    lane = trips.depart_lane if trips.depart_lane is not None else np.full(n, DEPART_LANE_FIRST)
+    pos = trips.depart_pos_m if trips.depart_pos_m is not None else np.full(n, DEPART_POS_BASE)
+    speed = trips.depart_speed_mps if trips.depart_speed_mps is not None else np.zeros(n)
+    first_edge = trips.route_edges[trips.route_start[:-1]] if n else np.zeros(0, np.int64)
+    n_lanes = arrays.edge_lanes[first_edge]
+    bad = np.flatnonzero(lane >= n_lanes)
+    if len(bad):
+        k = int(bad[0])
+        raise ConfigError(
+            "<trips>",
+            f"trip {k}.departLane",
+            f"lane {int(lane[k])} on an edge with {int(n_lanes[k])} lane(s); "
+            "twin needs an index below the edge's lane count or a keyword",
+        )
+    draws = rng.random((n, N_DRAWS))
+    to_edge = arrays.mov_to_edge
+    order = np.argsort(to_edge, kind="stable")
+    in_start = np.zeros(len(arrays.edge_lanes) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(to_edge, minlength=len(arrays.edge_lanes)), out=in_start[1:])
+    return Departs(
+        np.ascontiguousarray(lane, dtype=np.int64),
+        np.ascontiguousarray(pos, dtype=np.float64),
+        np.ascontiguousarray(speed, dtype=np.float64),
+        draws,
+        in_start,
+        np.ascontiguousarray(arrays.mov_lane[order], dtype=np.int64),
+    )
 
 
 class _QueueSignal:

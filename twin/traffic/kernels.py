@@ -3,7 +3,13 @@
 Vehicles are a struct of arrays indexed by trip (:class:`Vehicles`); each lane keeps its
 vehicles as a doubly linked list from its head (nearest the stop line) to its tail
 (``ahead``/``behind``), so no per-tick sorting is needed: vehicles never overtake inside
-a lane, enter at the tail and leave at the head.
+a lane and leave it at the head; they enter at the tail from a junction, and anywhere
+along it by insertion or a lane change, linked in at their position
+(:mod:`twin.traffic.insertion`, :mod:`twin.traffic.lane_change`).
+
+A tick: insert waiting trips (0), new speeds (1), moves (2), on to the next lane or
+arrive (3), gaps restored (4), lane changes (5) -- SUMO's order within a step, with its
+insertion at the end of one step being the start of the next tick here.
 
 Car following is the Krauss model (Krauß 1998), SUMO's default, chosen over IDM so that
 twin's numbers compare with SUMO's on the same network (the fidelity check) and because
@@ -28,10 +34,9 @@ while a foe it yields to is in the junction or will reach its stop line within
 for it (SUMO's junction-blocking avoidance), which is how queues spill back.
 
 Arrival: when the front passes the end of the last edge of its route (SUMO's
-``arrivalPos="max"``). Insertion: at the start of its first edge with speed 0 and its
-back at position 0 (SUMO's ``departPos="base"``, ``departSpeed="0"``), on the lane with
-most room among those that serve its next turn, if there is room; otherwise the trip
-waits, and blocks later trips on the same edge (SUMO's insertion queue).
+``arrivalPos="max"``). Insertion, at the start of each tick, before anyone moves: each
+waiting trip tries once, with its depart lane, position and speed and SUMO's checks
+(:mod:`twin.traffic.insertion`).
 
 Trip statistics follow SUMO's tripinfo: ``time_loss`` grows by ``dt * (1 - v/v_ideal)``
 with ``v_ideal`` the vehicle's own allowed speed; ``waiting`` counts time at
@@ -49,18 +54,20 @@ is passed as named tuples of arrays; with reference counting on, Numba increment
 decrements (atomically) the count of every array it takes out of a tuple in every
 helper call, which cost three quarters of the kernel's time on the 10x10 city (1.2 ms
 against 0.29 ms a tick at ~600 vehicles). The kernels never allocate, so they need no
-reference counting: scratch space lives in the state (``Lanes.edge_blocked``).
+reference counting: scratch space, if any, lives in the state.
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import NamedTuple
 
 import numba
 import numpy as np
 import numpy.typing as npt
 
+from twin.core.jit import drop_stale_numba_cache
 from twin.traffic.emissions import tick_rates_mg_s
 from twin.traffic.loops import loop_arrive, loop_move, no_loops
 
@@ -77,6 +84,9 @@ HALTING_SPEED_MPS = 0.1
 CRITICAL_GAP_S = 4.1
 """A permissive left turn goes only if every foe is further than this from the junction
 (HCM 2010 critical headway of a left turn from the major street)."""
+NO_CONTINUATION = -2
+"""``next_lane`` of a vehicle whose lane has no connection to the next edge of its
+route: it stops at the lane's end until it has changed lanes (-1: its route ends)."""
 LOOKAHEAD_MIN_M = 30.0
 STOP_LOOP, UPSTREAM_LOOP = 0, 1
 _NO_LOOPS = no_loops()
@@ -156,8 +166,6 @@ class Lanes(NamedTuple):
     detector k of lane l: vehicles passed, sum of their speeds, ticks occupied, time of
     the last passage. ``loop_*``: the user's induction loops (a
     :class:`twin.traffic.loops.LoopState`'s arrays; none by default).
-    ``edge_blocked`` is the insertion step's scratch, one per *edge*
-    (the kernels allocate nothing).
     """
 
     head: IntArray
@@ -170,7 +178,6 @@ class Lanes(NamedTuple):
     det_speed_sum: FloatArray
     det_occupied: IntArray
     det_last_s: FloatArray
-    edge_blocked: npt.NDArray[np.bool_]
     loop_start: IntArray = _NO_LOOPS.start
     loop_pos_m: FloatArray = _NO_LOOPS.pos_m
     loop_length_m: FloatArray = _NO_LOOPS.length_m
@@ -335,7 +342,7 @@ def set_next_lane(net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, v: in
             veh.next_lane[v] = -1
         else:
             mv = find_movement(net, lane, nxt)
-            veh.next_lane[v] = net.mov_lane[mv] if mv >= 0 else -1
+            veh.next_lane[v] = net.mov_lane[mv] if mv >= 0 else NO_CONTINUATION
     else:  # an internal lane: next is a lane of the movement's target edge
         to_edge = net.mov_to_edge[m]
         veh.next_lane[v] = choose_lane(
@@ -370,6 +377,8 @@ def _limit(
     lane = veh.lane[v]
     dist = net.lane_length[lane] - veh.pos[v]
     nl = veh.next_lane[v]
+    if nl == NO_CONTINUATION:  # on a lane that does not lead on: stop at its end
+        return stop_speed(dist, decel, tau, dt), max(dist, 0.0) / dt
     k = veh.route_k[v]
     needed = speed * tau + speed * speed / (2.0 * decel) + speed * dt + LOOKAHEAD_MIN_M
     hops = 0
@@ -443,20 +452,33 @@ def step(
     arrived: IntArray,
     now_s: float,
     dt: float,
+    departs: Departs,
+    lc: LaneChange,
 ) -> None:
-    """Advance every vehicle by ``dt`` from ``now_s``, then insert waiting trips.
+    """Insert waiting trips at ``now_s``, then advance every vehicle by ``dt``.
 
     Args:
         mov_state: signal state of every movement (RED .. PROTECTED).
         emission: :func:`twin.traffic.emissions.coefficients` (per-class model and rule).
-        dawdle: at least ``counters[1]`` uniforms in [0, 1): one per vehicle on the
-            network, used in lane order (head to tail, lanes in index order).
+        dawdle: at least ``counters[1] + counters[0]`` uniforms in [0, 1): one per
+            vehicle on the network after the insertions, used in lane order (head to
+            tail, lanes in index order).
         pending: trips waiting to be inserted, in departure order, ``counters[0]`` of
             them; compacted in place.
         counters: [0] waiting trips, [1] vehicles on the network, [2] arrivals this tick
             (their indices in ``arrived``), [3] emergency brakes (cumulative),
-            [4] insertions this tick.
+            [4] insertions this tick, [9] lane changes (cumulative).
+        departs: how trips enter (:class:`twin.traffic.insertion.Departs`).
+        lc: lane-changing state (:class:`twin.traffic.lane_change.LaneChange`).
     """
+    # 0) insert waiting trips at now_s, before anyone moves (SUMO inserts after the
+    # moves of its step, which is the state this tick starts from)
+    kept, inserted = insert_pending(
+        net, lanes, veh, vt, mov_state, departs, pending, counters[0], now_s, dt
+    )
+    counters[0] = kept
+    counters[4] = inserted
+    counters[1] += inserted
     n_lanes = len(lanes.head)
     speed_new = veh.accel  # reuse: holds the new speed until the move, then acceleration
     # 1) new speeds from the current state
@@ -470,6 +492,8 @@ def step(
             decel = vt.decel[t]
             allowed = min(net.lane_speed[lane] * veh.speed_factor[v], vt.vmax[t])
             limit, cap = _limit(net, lanes, veh, vt, mov_state, v, dt)
+            limit = min(limit, lc.cap[v])  # a lane changer's request (lane_change.py)
+            lc.cap[v] = math.inf
             v_max = min(speed + accel * dt, allowed, limit)
             base = accel if v_max >= accel else v_max
             v_dawdle = max(0.0, v_max - vt.sigma[t] * dt * base * dawdle[r])
@@ -559,42 +583,9 @@ def step(
                     veh.pos[v] = back
                     veh.speed[v] = min(veh.speed[v], veh.speed[a])
             v = veh.behind[v]
-    # 5) insert waiting trips, first come first served per edge
-    n_pending = counters[0]
-    kept = 0
-    inserted = 0
-    edge_blocked = lanes.edge_blocked
-    for e in range(len(edge_blocked)):
-        edge_blocked[e] = False
-    for i in range(n_pending):
-        v = pending[i]
-        edge = veh.route_edges[veh.route_start[v]]
-        ok = False
-        if not edge_blocked[edge]:
-            t = veh.vtype[v]
-            lane = choose_lane(net, lanes, veh, vt, edge, route_edge(veh, v, 1))
-            room = lane_room(net, lanes, veh, vt, lane)
-            if lanes.tail[lane] >= 0:
-                room -= vt.min_gap[t]
-            if room >= vt.length[t]:
-                veh.pos[v] = min(vt.length[t], net.lane_length[lane])
-                veh.speed[v] = 0.0
-                veh.accel[v] = 0.0
-                veh.route_k[v] = 0
-                append_tail(lanes, veh, lane, v)
-                set_next_lane(net, lanes, veh, vt, v)
-                veh.state[v] = DRIVING
-                veh.insert_s[v] = now_s + dt
-                ok = True
-                inserted += 1
-            else:
-                edge_blocked[edge] = True
-        if not ok:
-            pending[kept] = v
-            kept += 1
-    counters[0] = kept
-    counters[4] = inserted
-    counters[1] += inserted - n_arrived
+    # 5) lane changes, at most one per vehicle (SUMO changes lanes after the moves)
+    counters[9] += change_lanes(net, lanes, veh, vt, departs, lc, dt)
+    counters[1] -= n_arrived
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -613,6 +604,10 @@ def _advance(
         if veh.pos[v] <= length or lanes.head[lane] != v:
             return True
         nl = veh.next_lane[v]
+        if nl == NO_CONTINUATION:
+            veh.pos[v] = length  # waits at the end of its lane for a lane change
+            veh.speed[v] = 0.0
+            return False
         if nl < 0:
             unlink_head(lanes, veh, lane)
             veh.state[v] = ARRIVED
@@ -668,15 +663,20 @@ def run_ticks(
     stop_before_s: float,
     signal_due_s: float,
     signal_eps_s: float,
+    departs: Departs,
+    lc: LaneChange,
 ) -> int:
     """Run up to ``max_ticks`` ticks from ``now_s``; the number of ticks run.
 
-    Each tick first releases the trips due by its end (``depart_s < now + dt``) into the
+    Each tick first releases the trips due by its start (``depart_s <= now``, SUMO's
+    rule: a vehicle departs in the first step at or after its depart time) into the
     insertion queue, in departure order, then calls :func:`step`. The first tick always
     runs; a later tick at ``t`` runs only if ``t < stop_before_s`` (the next event of the
     rest of the simulation), ``t + signal_eps_s < signal_due_s`` (no signal event due:
     the signal bank's own test) and ``dawdle`` still holds ``max(vehicles, 1)`` unused
-    uniforms for it (what one ``Generator.random`` call per tick would have drawn).
+    uniforms for it, counting every waiting trip as a vehicle (it may be inserted);
+    a tick uses ``max(vehicles moved, 1)`` of them (what one ``Generator.random`` call
+    per tick would have drawn).
 
     Args:
         dawdle: uniforms from stream ``traffic.dawdle``, used from ``counters[5]`` on.
@@ -694,20 +694,22 @@ def run_ticks(
     while ticks < max_ticks:
         if ticks > 0 and not (now < stop_before_s and now + signal_eps_s < signal_due_s):
             break
-        need = max(counters[1], 1)
-        r = counters[5]
-        if r + need > len(dawdle):
-            break
         released = counters[6]
+        due = released
+        while due < n_trips and veh.depart_s[due] <= now:
+            due += 1
+        r = counters[5]
+        if r + max(counters[1] + counters[0] + due - released, 1) > len(dawdle):
+            break
         k = counters[0]
-        while released < n_trips and veh.depart_s[released] < now + dt:
+        while released < due:
             pending[k] = released
             veh.state[released] = WAITING
             k += 1
             released += 1
         counters[0] = k
         counters[6] = released
-        counters[7] += counters[1]
+        on_before = counters[1]
         step(
             net,
             lanes,
@@ -715,14 +717,18 @@ def run_ticks(
             vt,
             mov_state,
             emission,
-            dawdle[r : r + need],
+            dawdle[r:],
             pending,
             counters,
             arrived[total_arrived:],
             now,
             dt,
+            departs,
+            lc,
         )
-        counters[5] = r + need
+        moved = on_before + counters[4]
+        counters[7] += moved
+        counters[5] = r + max(moved, 1)
         total_arrived += counters[2]
         history[ticks, 0] = counters[1]
         history[ticks, 1] = counters[0]
@@ -731,3 +737,15 @@ def run_ticks(
         now = now + dt
     counters[8] = total_arrived
     return ticks
+
+
+# Insertion and lane changing live in their own modules, which builds on the helpers above.
+from twin.traffic.insertion import Departs, insert_pending  # noqa: E402
+from twin.traffic.lane_change import LaneChange, change_lanes  # noqa: E402
+
+# The tick compiles the functions of these modules into itself; Numba's cache would not
+# see a change in any but this file (twin.core.jit).
+drop_stale_numba_cache(
+    Path(__file__).with_name(name)
+    for name in ("kernels.py", "insertion.py", "lane_change.py", "emissions.py", "loops.py")
+)

@@ -1,0 +1,146 @@
+"""Insertion as SUMO does it: depart lane, position and speed per trip, SUMO's checks.
+
+SUMO 1.28's defaults are ``departSpeed="avg"`` and ``departLane="best_prob"`` (changed
+from "0" and "first"), so the SUMO files here spell out what they mean. The SUMO
+comparisons run both simulators on a hand-built road (netconvert from plain
+XML in ``tmp_path``) with deterministic drivers (``sigma=0``, ``speedDev=0``), so the
+insertion times can be compared trip by trip.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.signals.fixed_time import FixedTime
+from twin.core.errors import ConfigError
+from twin.core.world import World
+from twin.traffic.city import City
+from twin.traffic.demand import (
+    DEPART_LANE_RANDOM,
+    DEPART_POS_BASE,
+    DEPART_POS_RANDOM_FREE,
+    DEPART_SPEED_MAX,
+)
+from twin.traffic.sumo import read_net, read_routes
+from twin.traffic.sumo_tools import run_program, run_sumo, sumo_binary
+
+VTYPE = '<vType id="det" sigma="0" speedDev="0"/>'
+
+
+def straight_road(directory: Path, lanes: int = 1) -> Path:
+    """Two 500 m edges A->B->C, ``lanes`` lanes, 13.89 m/s, a priority junction at B."""
+    (directory / "n.nod.xml").write_text(
+        '<nodes><node id="A" x="0" y="0"/><node id="B" x="500" y="0" type="priority"/>'
+        '<node id="C" x="1000" y="0"/></nodes>'
+    )
+    (directory / "n.edg.xml").write_text(
+        f'<edges><edge id="AB" from="A" to="B" numLanes="{lanes}" speed="13.89"/>'
+        f'<edge id="BC" from="B" to="C" numLanes="{lanes}" speed="13.89"/></edges>'
+    )
+    net = directory / "n.net.xml"
+    run_program(
+        [sumo_binary("netconvert"), "-n", directory / "n.nod.xml", "-e",
+         directory / "n.edg.xml", "-o", net],
+        "netconvert",
+    )  # fmt: skip
+    return net
+
+
+def burst(directory: Path, n: int, attrs: str) -> Path:
+    """``n`` vehicles all due at t=0 on A->B->C, with the given depart attributes."""
+    lines = [f"<routes>{VTYPE}"]
+    for k in range(n):
+        lines.append(
+            f'<vehicle id="{k}" type="det" depart="0" departLane="first" {attrs}>'
+            '<route edges="AB BC"/></vehicle>'
+        )
+    lines.append("</routes>")
+    path = directory / "burst.rou.xml"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def twin_city(net: Path, routes: Path, seed: int = 1, **depart: np.ndarray) -> tuple[World, City]:
+    network = read_net(net)
+    trips = dataclasses.replace(read_routes(network, routes), **depart)
+    world = World(seed, tick_s=60.0)
+    return world, City(world, network, trips, FixedTime())
+
+
+@pytest.mark.parametrize(
+    ("attrs", "speed_code"),
+    [
+        pytest.param('departSpeed="0"', 0.0, id="speed-0"),
+        pytest.param('departSpeed="max"', DEPART_SPEED_MAX, id="speed-max"),
+    ],
+)
+def test_a_burst_enters_a_free_road_when_sumo_lets_it(tmp_path, attrs, speed_code):
+    """Ten cars due at once on one lane: each enters as soon as SUMO's checks against
+    the car ahead allow, at the same second as in SUMO."""
+    net = straight_road(tmp_path)
+    routes = burst(tmp_path, 10, attrs)
+    sumo = run_sumo(net, routes, tmp_path / "sumo", end_s=300.0, emissions=False)
+    world, city = twin_city(net, routes, depart_speed_mps=np.full(10, speed_code))
+    world.run(300.0)
+    np.testing.assert_array_equal(np.sort(city.veh.insert_s), np.sort(sumo.trips.depart_s))
+
+
+def test_a_trip_due_at_a_step_enters_at_that_step(tmp_path):
+    """SUMO inserts a vehicle in the first step at or after its depart time: a free road
+    gives zero depart delay for whole seconds and the rest of the second otherwise."""
+    net = straight_road(tmp_path)
+    routes = tmp_path / "r.rou.xml"
+    routes.write_text(
+        f"<routes>{VTYPE}"
+        '<vehicle id="a" type="det" depart="3"><route edges="AB BC"/></vehicle>'
+        '<vehicle id="b" type="det" depart="20.25"><route edges="AB BC"/></vehicle></routes>'
+    )
+    world, city = twin_city(net, routes)
+    world.run(200.0)
+    np.testing.assert_array_equal(city.veh.insert_s, [3.0, 21.0])
+
+
+def test_random_lanes_and_positions_come_from_the_depart_stream(tmp_path):
+    net = straight_road(tmp_path, lanes=3)
+    routes = burst(tmp_path, 30, "")
+    codes = {
+        "depart_lane": np.full(30, DEPART_LANE_RANDOM),
+        "depart_pos_m": np.full(30, DEPART_POS_RANDOM_FREE),
+    }
+    runs = []
+    for _ in range(2):
+        _world, city = twin_city(net, routes, seed=5, **codes)
+        city.tick()  # insert at t=0, then one move
+        runs.append((city.veh.lane.copy(), city.veh.pos.copy()))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    np.testing.assert_array_equal(runs[0][1], runs[1][1])
+    lane, pos = runs[0]
+    pos = pos - city.veh.dist_m  # where they were inserted
+    on = (lane >= 0) & (city.arrays.lane_edge[lane] == 0)  # inserted, and still on AB
+    assert on.sum() >= 20  # random_free finds room for most at once on 3 x 500 m
+    assert len(np.unique(lane[on])) == 3
+    assert np.ptp(pos[on]) > 200.0  # spread along the edge, not all at its start
+    # No two vehicles overlap on a lane.
+    for ln in np.unique(lane[on]):
+        p = np.sort(pos[on & (lane == ln)])
+        assert np.all(np.diff(p) >= 5.0 + 2.5 - 1e-9)
+
+
+def test_base_position_puts_the_back_just_past_the_lane_start(tmp_path):
+    net = straight_road(tmp_path)
+    routes = burst(tmp_path, 1, "")
+    _world, city = twin_city(net, routes, depart_pos_m=np.full(1, DEPART_POS_BASE))
+    city.tick()
+    inserted_at = city.veh.pos[0] - city.veh.dist_m[0]
+    assert inserted_at == pytest.approx(5.1)  # length + SUMO's POSITION_EPS
+
+
+def test_a_depart_lane_the_edge_does_not_have_is_refused(tmp_path):
+    net = straight_road(tmp_path)
+    routes = burst(tmp_path, 2, "")
+    with pytest.raises(ConfigError, match=r"trip 0\.departLane"):
+        twin_city(net, routes, depart_lane=np.array([1, 0]))

@@ -1,0 +1,543 @@
+"""Insertion as SUMO does it: depart lane, position and speed per trip, with SUMO's checks.
+
+Every tick, before vehicles move, each trip waiting to enter tries once, in departure
+order (SUMO's ``MSInsertionControl::emitVehicles``: every pending vehicle tries every
+step; one that fails does not stop a later trip on the same edge from trying). A trip
+released at ``t`` is inserted at ``t`` if it fits (SUMO inserts a vehicle whose
+``depart <= t`` in step ``t``, after that step's moves; twin's tick from ``t`` starts
+with the state after the previous tick's moves, which is the same state).
+
+The depart attributes of :class:`twin.traffic.demand.TripTable` select, per trip
+(SUMO's ``MSEdge::getDepartLane``, ``MSLane::insertVehicle``, ``getDepartSpeed``):
+
+- lane: a given index; ``first`` (the rightmost); ``random``; ``free`` (most room);
+  ``allowed`` (each lane from the right until one succeeds); ``best`` (most room among
+  lanes that lead to the next edge of the route); ``best_prob`` (SUMO 1.28's default: one
+  of the lanes that lead to the next edge, drawn at random; SUMO weights them by the
+  distance each allows without a lane change, twin weights them equally).
+- position (of the front): a given one; ``base`` (back at the lane start plus
+  ``POSITION_EPS``: ``length + 0.1`` m); ``random``; ``free`` (the first gap, from the
+  lane start, with safe gaps to both neighbours, ``MSLane::freeInsertion``);
+  ``random_free`` (ten random positions, then ``free``); ``last`` (behind the last
+  vehicle).
+- speed: a given one (``patchSpeed`` off: the trip waits until that speed is safe);
+  ``0`` (SUMO's default); ``random``, ``max`` (lowered to what is safe, ``patchSpeed``
+  on); ``desired`` and ``speedLimit`` (not lowered); ``avg`` and ``last`` (the mean
+  and the last vehicle's speed on the lane, lowered if needed).
+
+The checks (``MSLane::isInsertionSuccess``, re-derived): the leader on the lane (or, if
+none, along the route ahead as far as the vehicle's brake gap reaches: the last vehicle
+of each next lane, a closed or yielding stop line, a slower next lane) must allow the
+insertion speed (Krauss safe speed; with ``patchSpeed`` the speed is lowered, otherwise
+the trip waits); the follower on the lane, or a vehicle approaching it through the
+junction behind, must have its secure gap (``MSCFModel::getSecureGap``) to the new
+vehicle. Random choices use uniforms drawn per trip at the city's construction from
+stream ``traffic.depart`` (``Departs.draws``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from twin.traffic.demand import (
+    DEPART_LANE_ALLOWED,
+    DEPART_LANE_BEST,
+    DEPART_LANE_BEST_PROB,
+    DEPART_LANE_FREE,
+    DEPART_LANE_RANDOM,
+    DEPART_POS_FREE,
+    DEPART_POS_LAST,
+    DEPART_POS_RANDOM,
+    DEPART_POS_RANDOM_FREE,
+    DEPART_SPEED_AVG,
+    DEPART_SPEED_DESIRED,
+    DEPART_SPEED_LAST,
+    DEPART_SPEED_LIMIT,
+    DEPART_SPEED_MAX,
+    DEPART_SPEED_RANDOM,
+)
+from twin.traffic.kernels import (
+    DRIVING,
+    PROTECTED,
+    Lanes,
+    NetArrays,
+    Vehicles,
+    VTypes,
+    brake_gap,
+    choose_lane,
+    find_movement,
+    route_edge,
+    safe_speed,
+    set_next_lane,
+    stop_speed,
+)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+POSITION_EPS_M = 0.1
+"""SUMO's ``POSITION_EPS``: ``departPos="base"`` puts the front at ``length + 0.1``."""
+RANDOM_FREE_TRIES = 10
+"""``departPos="random_free"`` tries this many random positions before ``free``."""
+DRAW_LANE, DRAW_SPEED, DRAW_POS = 0, 1, 2
+N_DRAWS = DRAW_POS + RANDOM_FREE_TRIES
+"""Uniforms per trip in ``Departs.draws``: lane, speed, then one per position try."""
+_LOOKAHEAD_HOPS = 6
+
+
+class Departs(NamedTuple):
+    """How each trip enters, and the junction links the follower check needs.
+
+    ``lane``/``pos``/``speed``: the TripTable's depart codes (``DEPART_*`` of
+    :mod:`twin.traffic.demand`, or a value >= 0), defaults filled in; ``draws``:
+    ``(trips, N_DRAWS)`` uniforms in [0, 1); ``in_start``/``in_lanes``: per edge (CSR),
+    the internal lanes that end on it.
+    """
+
+    lane: IntArray
+    pos: FloatArray
+    speed: FloatArray
+    draws: FloatArray
+    in_start: IntArray
+    in_lanes: IntArray
+
+
+@numba.njit(cache=True, _nrt=False)
+def secure_gap(
+    speed: float, leader_speed: float, decel: float, leader_decel: float, tau: float, dt: float
+) -> float:
+    """Gap a follower at ``speed`` needs behind a leader at ``leader_speed``: its brake
+    gap with reaction time minus the leader's at the harder of both decelerations
+    (``MSCFModel::getSecureGap``)."""
+    follower = brake_gap(speed, decel, dt) + speed * tau
+    leader = brake_gap(leader_speed, max(decel, leader_decel), dt)
+    return max(0.0, follower - leader)
+
+
+@numba.njit(cache=True, _nrt=False)
+def vehicle_lane_speed(net: NetArrays, veh: Vehicles, vt: VTypes, v: int, lane: int) -> float:
+    """The speed ``v`` wants on ``lane`` (``MSLane::getVehicleMaxSpeed``)."""
+    return min(net.lane_speed[lane] * veh.speed_factor[v], vt.vmax[veh.vtype[v]])
+
+
+@numba.njit(cache=True, _nrt=False)
+def _check(speed: float, nspeed: float, patch: bool) -> float:
+    """``MSLane::checkFailure``: the speed that passes, or -1 (the trip must wait)."""
+    if nspeed < speed:
+        if patch:
+            return max(nspeed, 0.0)
+        if speed > 0.0:
+            return -1.0
+    return speed
+
+
+@numba.njit(cache=True, _nrt=False)
+def _neighbours(lanes: Lanes, veh: Vehicles, lane: int, pos: float) -> tuple[int, int]:
+    """(follower, leader) of a front position ``pos`` on ``lane`` (-1: none)."""
+    follower = -1
+    c = lanes.tail[lane]
+    while c >= 0 and veh.pos[c] < pos:
+        follower = c
+        c = veh.ahead[c]
+    return follower, c
+
+
+@numba.njit(cache=True, _nrt=False)
+def insertion_speed(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    departs: Departs,
+    v: int,
+    lane: int,
+    pos: float,
+    speed: float,
+    patch: bool,
+    dt: float,
+) -> float:
+    """The speed ``v`` may enter ``lane`` with, front at ``pos``, or -1 if it may not
+    (``MSLane::isInsertionSuccess``, re-derived)."""
+    t = veh.vtype[v]
+    decel = vt.decel[t]
+    tau = vt.tau[t]
+    min_gap = vt.min_gap[t]
+    length = vt.length[t]
+    pos = min(max(pos, 0.0), net.lane_length[lane])
+    follower, leader = _neighbours(lanes, veh, lane, pos)
+    if leader >= 0:
+        gap = veh.pos[leader] - vt.length[veh.vtype[leader]] - pos - min_gap
+        if gap < 0.0:
+            return -1.0
+        speed = _check(speed, safe_speed(speed, veh.speed[leader], gap, decel, tau, dt), patch)
+        if speed < 0.0:
+            return -1.0
+    else:
+        # Along the route ahead, as far as the brake gap reaches.
+        seen = net.lane_length[lane] - pos
+        cur = lane
+        k = 0
+        hops = 0
+        while seen < brake_gap(speed, decel, dt) + speed * tau + min_gap and hops < _LOOKAHEAD_HOPS:
+            hops += 1
+            m_cur = net.lane_movement[cur]
+            if m_cur < 0:
+                nxt_edge = route_edge(veh, v, k + 1)
+                if nxt_edge < 0:
+                    break  # the route ends on this lane
+                mv = find_movement(net, cur, nxt_edge)
+                if mv < 0:
+                    # This lane does not continue along the route: stop at its end.
+                    speed = _check(speed, stop_speed(seen, decel, tau, dt), patch)
+                    if speed < 0.0:
+                        return -1.0
+                    break
+                if mov_state[mv] != PROTECTED:
+                    # Red, yellow or a link that yields: able to stop at the line.
+                    speed = _check(speed, stop_speed(seen, decel, tau, dt), patch)
+                    if speed < 0.0:
+                        return -1.0
+                    break
+                nl = net.mov_lane[mv]
+            else:
+                k += 1
+                nl = choose_lane(
+                    net, lanes, veh, vt, net.mov_to_edge[m_cur], route_edge(veh, v, k + 1)
+                )
+            tl = lanes.tail[nl]
+            if tl >= 0:
+                gap = seen + veh.pos[tl] - vt.length[veh.vtype[tl]] - min_gap
+                nspeed = safe_speed(speed, veh.speed[tl], gap, decel, tau, dt) if gap >= 0 else 0.0
+                speed = _check(speed, nspeed, patch)
+                if speed < 0.0:
+                    return -1.0
+                break
+            slower = vehicle_lane_speed(net, veh, vt, v, nl)
+            if slower < speed and patch:
+                bdt = decel * dt
+                reach = np.sqrt(bdt * bdt + slower * slower + 2.0 * decel * seen) - bdt
+                speed = min(speed, max(reach, slower))
+            seen += net.lane_length[nl]
+            cur = nl
+    # The follower on the lane, or a vehicle coming through the junction behind.
+    back = pos - length
+    if follower >= 0:
+        tf = veh.vtype[follower]
+        gap = back - veh.pos[follower] - vt.min_gap[tf]
+        need = secure_gap(veh.speed[follower], speed, vt.decel[tf], decel, vt.tau[tf], dt)
+        if gap < need:
+            return -1.0
+        return speed
+    if approaching(net, lanes, veh, vt, departs, lane, back, speed, decel, dt):
+        return -1.0
+    return speed
+
+
+@numba.njit(cache=True, _nrt=False)
+def approaching(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    departs: Departs,
+    lane: int,
+    back: float,
+    speed: float,
+    decel: float,
+    dt: float,
+) -> bool:
+    """Whether a vehicle coming onto ``lane`` through the junction behind it (the first
+    on each internal lane ending there, or else the first before that lane's stop line,
+    if it is headed for ``lane``) lacks its secure gap to a back at ``back`` moving at
+    ``speed`` (``MSLane::getFollowersOnConsecutive``, one junction deep). Which lane a
+    vehicle before the stop line takes is decided as it enters the junction: it counts
+    if it would take ``lane`` now."""
+    edge = net.lane_edge[lane]
+    for k in range(departs.in_start[edge], departs.in_start[edge + 1]):
+        il = departs.in_lanes[k]
+        u = lanes.head[il]
+        gap = back + net.lane_length[il]
+        if u < 0:
+            fl = net.mov_from_lane[net.lane_movement[il]]
+            u = lanes.head[fl]
+            if u < 0 or veh.next_lane[u] != il:
+                continue
+            gap += net.lane_length[fl]
+            after = route_edge(veh, u, veh.route_k[u] + 2)
+            if choose_lane(net, lanes, veh, vt, edge, after) != lane:
+                continue
+        elif veh.next_lane[u] != lane:
+            continue
+        tu = veh.vtype[u]
+        gap -= veh.pos[u] + vt.min_gap[tu]
+        if gap < secure_gap(veh.speed[u], speed, vt.decel[tu], decel, vt.tau[tu], dt):
+            return True
+    return False
+
+
+@numba.njit(cache=True, _nrt=False)
+def _link(lanes: Lanes, veh: Vehicles, lane: int, v: int, follower: int, leader: int) -> None:
+    """Put ``v`` on ``lane`` between ``follower`` (behind) and ``leader`` (ahead)."""
+    veh.ahead[v] = leader
+    veh.behind[v] = follower
+    if leader >= 0:
+        veh.behind[leader] = v
+    else:
+        lanes.head[lane] = v
+    if follower >= 0:
+        veh.ahead[follower] = v
+    else:
+        lanes.tail[lane] = v
+    veh.lane[v] = lane
+    lanes.count[lane] += 1
+
+
+@numba.njit(cache=True, _nrt=False)
+def _try_at(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    departs: Departs,
+    v: int,
+    lane: int,
+    pos: float,
+    speed: float,
+    patch: bool,
+    now_s: float,
+    dt: float,
+) -> bool:
+    pos = min(max(pos, 0.0), net.lane_length[lane])
+    s = insertion_speed(net, lanes, veh, vt, mov_state, departs, v, lane, pos, speed, patch, dt)
+    if s < 0.0:
+        return False
+    follower, leader = _neighbours(lanes, veh, lane, pos)
+    veh.pos[v] = pos
+    veh.speed[v] = s
+    veh.accel[v] = 0.0
+    veh.route_k[v] = 0
+    _link(lanes, veh, lane, v, follower, leader)
+    set_next_lane(net, lanes, veh, vt, v)
+    veh.state[v] = DRIVING
+    veh.insert_s[v] = now_s
+    return True
+
+
+@numba.njit(cache=True, _nrt=False)
+def _depart_speed(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, departs: Departs, vt: VTypes, v: int, lane: int
+) -> tuple[float, bool]:
+    """(speed, patch) of ``MSLane::getDepartSpeed``."""
+    code = departs.speed[v]
+    vmax = vehicle_lane_speed(net, veh, vt, v, lane)
+    if code >= 0.0:
+        return code, False
+    if code == DEPART_SPEED_RANDOM:
+        return departs.draws[v, DRAW_SPEED] * vmax, True
+    if code == DEPART_SPEED_MAX:
+        return vmax, True
+    if code == DEPART_SPEED_DESIRED:
+        return vmax, False
+    if code == DEPART_SPEED_LIMIT:
+        return net.lane_speed[lane], False
+    if code == DEPART_SPEED_LAST:
+        c = lanes.tail[lane]
+        return (min(veh.speed[c], vmax) if c >= 0 else vmax), True
+    if code == DEPART_SPEED_AVG:
+        c = lanes.tail[lane]
+        if c < 0:
+            return vmax, True
+        total = 0.0
+        n = 0
+        while c >= 0:
+            total += veh.speed[c]
+            n += 1
+            c = veh.ahead[c]
+        return min(total / n, vmax), True
+    return 0.0, False
+
+
+@numba.njit(cache=True, _nrt=False)
+def _insert_on_lane(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    departs: Departs,
+    v: int,
+    lane: int,
+    now_s: float,
+    dt: float,
+) -> bool:
+    """``MSLane::insertVehicle``: position by the trip's code, then the checks."""
+    t = veh.vtype[v]
+    length = vt.length[t]
+    lane_len = net.lane_length[lane]
+    speed, patch = _depart_speed(net, lanes, veh, departs, vt, v, lane)
+    code = departs.pos[v]
+    base = min(length + POSITION_EPS_M, lane_len)
+    if code >= 0.0:
+        pos = code
+    elif code == DEPART_POS_RANDOM:
+        pos = departs.draws[v, DRAW_POS] * lane_len
+    elif code == DEPART_POS_RANDOM_FREE:
+        for i in range(RANDOM_FREE_TRIES):
+            pos = departs.draws[v, DRAW_POS + i] * lane_len
+            if _try_at(
+                net, lanes, veh, vt, mov_state, departs, v, lane, pos, speed, patch, now_s, dt
+            ):
+                return True
+        return _free(net, lanes, veh, vt, mov_state, departs, v, lane, speed, patch, now_s, dt)
+    elif code == DEPART_POS_FREE:
+        return _free(net, lanes, veh, vt, mov_state, departs, v, lane, speed, patch, now_s, dt)
+    elif code == DEPART_POS_LAST:
+        tl = lanes.tail[lane]
+        pos = base
+        if tl >= 0:
+            pos = max(veh.pos[tl] - vt.length[veh.vtype[tl]] - vt.min_gap[t], 0.0)
+            if patch:
+                speed = min(speed, veh.speed[tl])
+    else:
+        pos = base
+    return _try_at(net, lanes, veh, vt, mov_state, departs, v, lane, pos, speed, patch, now_s, dt)
+
+
+@numba.njit(cache=True, _nrt=False)
+def _free(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    departs: Departs,
+    v: int,
+    lane: int,
+    speed: float,
+    patch: bool,
+    now_s: float,
+    dt: float,
+) -> bool:
+    """``MSLane::freeInsertion``: at the lane start if it is free, else the first gap
+    (from the lane start) with safe gaps to the vehicles on both sides."""
+    t = veh.vtype[v]
+    length = vt.length[t]
+    decel = vt.decel[t]
+    tau = vt.tau[t]
+    min_gap = vt.min_gap[t]
+    lane_len = net.lane_length[lane]
+    min_pos = min(length, lane_len)
+    tl = lanes.tail[lane]
+    if tl < 0:
+        return _try_at(
+            net, lanes, veh, vt, mov_state, departs, v, lane, min_pos, speed, patch, now_s, dt
+        )
+    # Behind the last vehicle, if it leaves room for the secure gap.
+    ttl = veh.vtype[tl]
+    s = veh.speed[tl] if patch else speed
+    front_needed = secure_gap(s, veh.speed[tl], decel, vt.decel[ttl], tau, dt) + min_gap
+    tail_back = veh.pos[tl] - vt.length[ttl]
+    if tail_back >= front_needed:
+        ts = min(safe_speed(speed, veh.speed[tl], front_needed, decel, tau, dt), speed)
+        if _try_at(net, lanes, veh, vt, mov_state, departs, v, lane, min_pos, ts, patch, now_s, dt):
+            return True
+    f = tl
+    while f >= 0:
+        leader = veh.ahead[f]
+        s = speed
+        front_max = lane_len
+        if leader >= 0:
+            tlead = veh.vtype[leader]
+            if patch:
+                s = min(veh.speed[leader], speed)
+            front_max = veh.pos[leader] - vt.length[tlead]
+            front_max -= secure_gap(s, veh.speed[leader], decel, vt.decel[tlead], tau, dt) + min_gap
+        tf = veh.vtype[f]
+        back_min = veh.pos[f] + vt.min_gap[tf] + length
+        back_min += secure_gap(veh.speed[f], s, vt.decel[tf], decel, vt.tau[tf], dt)
+        if front_max > min_pos and back_min + POSITION_EPS_M < front_max:
+            pos = back_min + POSITION_EPS_M
+            if _try_at(net, lanes, veh, vt, mov_state, departs, v, lane, pos, s, patch, now_s, dt):
+                return True
+        f = leader
+    return False
+
+
+@numba.njit(cache=True, _nrt=False)
+def _random_continuing_lane(
+    net: NetArrays, start: int, n_lanes: int, next_edge: int, uniform: float
+) -> int:
+    """One of the edge's lanes that lead to ``next_edge`` (all lanes where the route
+    ends), chosen by ``uniform``; the first lane if none leads on."""
+    count = 0
+    for lane in range(start, start + n_lanes):
+        if next_edge < 0 or find_movement(net, lane, next_edge) >= 0:
+            count += 1
+    if count == 0:
+        return start
+    pick = min(int(uniform * count), count - 1)
+    for lane in range(start, start + n_lanes):
+        if next_edge < 0 or find_movement(net, lane, next_edge) >= 0:
+            if pick == 0:
+                return lane
+            pick -= 1
+    return start
+
+
+@numba.njit(cache=True, _nrt=False)
+def insert_pending(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    departs: Departs,
+    pending: IntArray,
+    n_pending: int,
+    now_s: float,
+    dt: float,
+) -> tuple[int, int]:
+    """Every waiting trip tries once, in departure order; (still waiting, inserted).
+    ``pending`` is compacted in place."""
+    kept = 0
+    inserted = 0
+    for i in range(n_pending):
+        v = pending[i]
+        edge = veh.route_edges[veh.route_start[v]]
+        start = net.edge_lane_start[edge]
+        n_lanes = net.edge_lanes[edge]
+        code = departs.lane[v]
+        ok = False
+        if code == DEPART_LANE_ALLOWED:
+            for lane in range(start, start + n_lanes):
+                if _insert_on_lane(net, lanes, veh, vt, mov_state, departs, v, lane, now_s, dt):
+                    ok = True
+                    break
+        else:
+            if code >= 0:
+                lane = start + code
+            elif code == DEPART_LANE_RANDOM:
+                lane = start + min(int(departs.draws[v, DRAW_LANE] * n_lanes), n_lanes - 1)
+            elif code == DEPART_LANE_FREE:
+                lane = choose_lane(net, lanes, veh, vt, edge, -1)
+            elif code == DEPART_LANE_BEST:
+                lane = choose_lane(net, lanes, veh, vt, edge, route_edge(veh, v, 1))
+            elif code == DEPART_LANE_BEST_PROB:
+                lane = _random_continuing_lane(
+                    net, start, n_lanes, route_edge(veh, v, 1), departs.draws[v, DRAW_LANE]
+                )
+            else:  # DEPART_LANE_FIRST
+                lane = start
+            ok = _insert_on_lane(net, lanes, veh, vt, mov_state, departs, v, lane, now_s, dt)
+        if ok:
+            inserted += 1
+        else:
+            pending[kept] = v
+            kept += 1
+    return kept, inserted

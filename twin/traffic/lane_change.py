@@ -1,0 +1,447 @@
+"""Lane changing: the essentials of SUMO's LC2013 model, one instantaneous change a tick.
+
+After the tick's moves (SUMO: ``MSEdge::changeLanes`` after ``executeMovements``), every
+vehicle on an edge lane of a multi-lane edge may move to a neighbouring lane of the same
+edge, at its position, if the gaps there are safe (``MSLaneChanger``, no sublane model:
+the change is instantaneous). It is unlinked from its lane's list and linked into the
+target lane's at its position. Why it changes (``src/microsim/lcmodels/MSLCM_LC2013.cpp``,
+re-derived; ``lcStrategic``, ``lcCooperative``, ``lcSpeedGain``, ``lcKeepRight`` all 1, the
+defaults of ``MSLCM_LC2013.h``):
+
+- strategic: its lane has no connection to the next edge of its route. It changes
+  towards the nearest lane that has, whenever the gaps allow. A vehicle on such a lane
+  stops at the lane's end (:data:`NO_CONTINUATION` in ``next_lane``) and waits for a gap.
+  Within ``laDist = max(v, 5 m/s) * 10 s`` of the end (x2 to the left: LC2013's
+  ``LOOK_FORWARD`` and ``lookaheadLeft``) a blocked changer is urgent: it slows to get
+  behind the neighbour lane's leader (``informLeader``) and asks that lane's follower to
+  let it in (``informFollower``: the follower treats it as its leader next tick, if it
+  can do so braking no harder than its comfortable deceleration; cooperative).
+- speed gain: ``mySpeedGainProbability`` accumulates the relative gain
+  ``(v_neigh - v_here) / max(v_neigh, 10 m/s)`` of the safe speeds on the two lanes
+  (halved per second while the own lane is better); it changes left above 0.2 and right
+  below -2.0 (``myChangeProbThresholdLeft/Right``), if the neighbour lane goes on for
+  20 s at its speed.
+- keep right: ``myKeepRightProbability`` falls by ``2 * dt * (s / acceptance) / 5 s``
+  per tick while the right lane is free at full speed for ``s`` of the next
+  ``acceptance = 7 * vMax * max(1, v) / limit`` seconds; below -2.0 it changes right.
+
+Only lanes that lead on along the route are targets (``changeToBest``): a vehicle on a
+good lane never leaves it for one that does not continue. Both probabilities restart
+at zero after a change (LC2013's ``changed``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from twin.traffic.insertion import Departs, approaching, secure_gap, vehicle_lane_speed
+from twin.traffic.kernels import (
+    Lanes,
+    NetArrays,
+    Vehicles,
+    VTypes,
+    find_movement,
+    route_edge,
+    safe_speed,
+    set_next_lane,
+    stop_speed,
+)
+
+FloatArray = npt.NDArray[np.float64]
+
+LOOK_FORWARD_S = 10.0
+"""LC2013 ``LOOK_FORWARD``: strategic look-ahead in seconds at the look-ahead speed."""
+LOOKAHEAD_LEFT = 2.0
+"""LC2013 ``lcLookaheadLeft``: left changes look twice as far ahead."""
+LOOK_AHEAD_MIN_SPEED_MPS = 5.0
+"""LC2013 ``LOOK_AHEAD_MIN_SPEED``."""
+RELGAIN_NORMALIZATION_MIN_SPEED_MPS = 10.0
+"""LC2013 ``RELGAIN_NORMALIZATION_MIN_SPEED``."""
+KEEP_RIGHT_TIME_S = 5.0
+"""LC2013 ``KEEP_RIGHT_TIME``."""
+KEEP_RIGHT_ACCEPTANCE = 7.0
+"""LC2013 ``KEEP_RIGHT_ACCEPTANCE``."""
+SPEED_GAIN_MIN_TIME_S = 20.0
+"""A speed-gain change needs the neighbour lane to go on this long at the speed now."""
+RIGHT_DISCOUNT_MPS = 5.0 / 3.6
+"""LC2013: the right lane counts as no worse unless 5 km/h slower."""
+
+
+class LaneChange(NamedTuple):
+    """Lane-changing state per vehicle, and the model's parameters per vehicle type.
+
+    ``speed_gain``/``keep_right``: LC2013's ``mySpeedGainProbability`` and
+    ``myKeepRightProbability``; ``cap``: a speed limit for the next tick asked by a lane
+    changer (cooperation) or by its own urgent change (``inf``: none).
+    """
+
+    speed_gain: FloatArray
+    keep_right: FloatArray
+    cap: FloatArray
+    strategic: FloatArray
+    cooperative: FloatArray
+    speed_gain_param: FloatArray
+    keep_right_param: FloatArray
+
+
+def lane_change_state(n_trips: int, n_types: int) -> LaneChange:
+    """Fresh state for ``n_trips`` vehicles, SUMO's default parameters for every type."""
+    ones = np.ones(n_types)
+    return LaneChange(
+        np.zeros(n_trips),
+        np.zeros(n_trips),
+        np.full(n_trips, math.inf),
+        ones.copy(),
+        ones.copy(),
+        ones.copy(),
+        ones.copy(),
+    )
+
+
+@numba.njit(cache=True, _nrt=False)
+def leads_on(net: NetArrays, veh: Vehicles, v: int, lane: int) -> bool:
+    """Whether ``lane`` (of ``v``'s edge) connects to the next edge of ``v``'s route."""
+    nxt = route_edge(veh, v, veh.route_k[v] + 1)
+    return nxt < 0 or find_movement(net, lane, nxt) >= 0
+
+
+@numba.njit(cache=True, _nrt=False)
+def _neighbours(lanes: Lanes, veh: Vehicles, lane: int, pos: float) -> tuple[int, int]:
+    """(follower, leader) on ``lane`` of a front at ``pos``: the vehicles whose fronts
+    are behind / at or ahead of it."""
+    follower = -1
+    c = lanes.tail[lane]
+    while c >= 0 and veh.pos[c] < pos:
+        follower = c
+        c = veh.ahead[c]
+    return follower, c
+
+
+@numba.njit(cache=True, _nrt=False)
+def _continues(net: NetArrays, veh: Vehicles, v: int, lane: int) -> float:
+    """How far ``v`` can drive on ``lane`` along its route: to the lane's end, plus the
+    next edge if the lane leads there (LC2013's ``neighDist``, one edge deep)."""
+    dist = net.lane_length[lane] - veh.pos[v]
+    nxt = route_edge(veh, v, veh.route_k[v] + 1)
+    if nxt < 0:
+        return 1e9
+    m = find_movement(net, lane, nxt)
+    if m >= 0:
+        dist += net.lane_length[net.mov_lane[m]]
+        dist += net.lane_length[net.edge_lane_start[nxt]]
+    return dist
+
+
+@numba.njit(cache=True, _nrt=False)
+def _lane_vsafe(
+    net: NetArrays,
+    veh: Vehicles,
+    vt: VTypes,
+    v: int,
+    lane: int,
+    leader: int,
+    reach: float,
+    dt: float,
+) -> float:
+    """The speed ``v`` could drive on ``lane`` next tick: its limit, the leader there
+    (``leader``, -1: none) and the lane's reach along the route."""
+    t = veh.vtype[v]
+    speed = veh.speed[v]
+    vs = vehicle_lane_speed(net, veh, vt, v, lane)
+    if leader >= 0:
+        gap = veh.pos[leader] - vt.length[veh.vtype[leader]] - veh.pos[v] - vt.min_gap[t]
+        vs = min(vs, safe_speed(speed, veh.speed[leader], gap, vt.decel[t], vt.tau[t], dt))
+    elif reach < _brake_gap_of(vs, vt.decel[t], vt.tau[t], dt) + vs * dt:
+        # The lane ends (along the route) within reach of braking from vs.
+        vs = min(vs, stop_speed(reach, vt.decel[t], vt.tau[t], dt))
+    return vs
+
+
+@numba.njit(cache=True, _nrt=False)
+def _blocked(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    departs: Departs,
+    v: int,
+    target: int,
+    follower: int,
+    leader: int,
+    dt: float,
+) -> tuple[bool, bool]:
+    """(blocked by the target lane's leader, by its follower): their gaps to ``v``
+    below the secure gaps (``MSLaneChanger::checkChange``)."""
+    t = veh.vtype[v]
+    pos = veh.pos[v]
+    speed = veh.speed[v]
+    back = pos - vt.length[t]
+    by_leader = False
+    by_follower = False
+    if leader >= 0:
+        tl = veh.vtype[leader]
+        gap = veh.pos[leader] - vt.length[tl] - pos - vt.min_gap[t]
+        need = secure_gap(speed, veh.speed[leader], vt.decel[t], vt.decel[tl], vt.tau[t], dt)
+        by_leader = gap < 0.0 or gap < need
+    if follower >= 0:
+        tf = veh.vtype[follower]
+        gap = back - veh.pos[follower] - vt.min_gap[tf]
+        need = secure_gap(veh.speed[follower], speed, vt.decel[tf], vt.decel[t], vt.tau[tf], dt)
+        by_follower = gap < 0.0 or gap < need
+    else:
+        decel = vt.decel[t]
+        by_follower = approaching(net, lanes, veh, vt, departs, target, back, speed, decel, dt)
+    return by_leader, by_follower
+
+
+@numba.njit(cache=True, _nrt=False)
+def _unlink(lanes: Lanes, veh: Vehicles, v: int) -> None:
+    lane = veh.lane[v]
+    a = veh.ahead[v]
+    b = veh.behind[v]
+    if a >= 0:
+        veh.behind[a] = b
+    else:
+        lanes.head[lane] = b
+    if b >= 0:
+        veh.ahead[b] = a
+    else:
+        lanes.tail[lane] = a
+    veh.ahead[v] = -1
+    veh.behind[v] = -1
+    lanes.count[lane] -= 1
+
+
+@numba.njit(cache=True, _nrt=False)
+def _move_to(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    lc: LaneChange,
+    v: int,
+    target: int,
+    follower: int,
+    leader: int,
+) -> None:
+    _unlink(lanes, veh, v)
+    veh.ahead[v] = leader
+    veh.behind[v] = follower
+    if leader >= 0:
+        veh.behind[leader] = v
+    else:
+        lanes.head[target] = v
+    if follower >= 0:
+        veh.ahead[follower] = v
+    else:
+        lanes.tail[target] = v
+    veh.lane[v] = target
+    lanes.count[target] += 1
+    set_next_lane(net, lanes, veh, vt, v)
+    lc.speed_gain[v] = 0.0
+    lc.keep_right[v] = 0.0
+
+
+@numba.njit(cache=True, _nrt=False)
+def _cooperate(
+    veh: Vehicles, vt: VTypes, lc: LaneChange, v: int, follower: int, leader: int, dt: float
+) -> None:
+    """An urgent changer blocked on the target lane: it falls in behind the leader
+    there; the follower there lets it in if that costs no more than its comfortable
+    braking, else the changer waits for it to pass."""
+    t = veh.vtype[v]
+    speed = veh.speed[v]
+    if leader >= 0:
+        tl = veh.vtype[leader]
+        gap = veh.pos[leader] - vt.length[tl] - veh.pos[v] - vt.min_gap[t]
+        behind = safe_speed(speed, veh.speed[leader], max(gap, 0.0), vt.decel[t], vt.tau[t], dt)
+        lc.cap[v] = min(lc.cap[v], max(behind, speed - vt.decel[t] * dt))
+    if follower >= 0:
+        tf = veh.vtype[follower]
+        if lc.cooperative[tf] <= 0.0:
+            return
+        fs = veh.speed[follower]
+        gap = veh.pos[v] - vt.length[t] - veh.pos[follower] - vt.min_gap[tf]
+        let_in = safe_speed(fs, speed, gap, vt.decel[tf], vt.tau[tf], dt) if gap > 0 else 0.0
+        if let_in >= fs - vt.decel[tf] * dt:
+            lc.cap[follower] = min(lc.cap[follower], let_in)
+        else:
+            lc.cap[v] = min(lc.cap[v], max(speed - vt.decel[t] * dt, 0.0))
+
+
+@numba.njit(cache=True, _nrt=False)
+def change_lanes(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    departs: Departs,
+    lc: LaneChange,
+    dt: float,
+) -> int:
+    """At most one lane change per vehicle; the number of changes made.
+
+    Lanes are visited in index order, each from its head (the vehicle nearest the stop
+    line) back; a vehicle that changed is not looked at again this tick.
+    """
+    changes = 0
+    n_edge_lanes = len(net.edge_lanes)
+    for e in range(n_edge_lanes):
+        n = net.edge_lanes[e]
+        if n < 2:
+            continue
+        start = net.edge_lane_start[e]
+        for lane in range(start, start + n):
+            v = lanes.head[lane]
+            while v >= 0:
+                nxt_v = veh.behind[v]
+                if veh.lane[v] == lane and _consider(
+                    net, lanes, veh, vt, departs, lc, v, start, n, dt
+                ):
+                    changes += 1
+                    # It now sits on another lane; carry on behind where it was.
+                v = nxt_v
+    return changes
+
+
+@numba.njit(cache=True, _nrt=False)
+def _consider(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    departs: Departs,
+    lc: LaneChange,
+    v: int,
+    start: int,
+    n: int,
+    dt: float,
+) -> bool:
+    """LC2013's wish for ``v`` and, if the gaps allow, the change. True if it changed."""
+    lane = veh.lane[v]
+    i = lane - start
+    t = veh.vtype[v]
+    speed = veh.speed[v]
+    pos = veh.pos[v]
+    if not leads_on(net, veh, v, lane):
+        # Strategic: towards the nearest lane that leads on.
+        best = -1
+        for d in range(1, n):
+            if i - d >= 0 and leads_on(net, veh, v, lane - d):
+                best = lane - d
+                break
+            if i + d < n and leads_on(net, veh, v, lane + d):
+                best = lane + d
+                break
+        if best < 0:
+            return False
+        target = lane - 1 if best < lane else lane + 1
+        follower, leader = _neighbours(lanes, veh, target, pos)
+        by_leader, by_follower = _blocked(
+            net, lanes, veh, vt, departs, v, target, follower, leader, dt
+        )
+        if not by_leader and not by_follower:
+            _move_to(net, lanes, veh, vt, lc, v, target, follower, leader)
+            return True
+        look = max(speed, LOOK_AHEAD_MIN_SPEED_MPS) * LOOK_FORWARD_S * lc.strategic[t]
+        if target > lane:
+            look *= LOOKAHEAD_LEFT
+        if net.lane_length[lane] - pos < look * abs(best - lane):
+            _cooperate(
+                veh,
+                vt,
+                lc,
+                v,
+                follower if by_follower else -1,
+                leader if by_leader else -1,
+                dt,
+            )
+        return False
+    # On a lane that leads on: speed gain and keep right, towards lanes that lead on too.
+    here_leader = veh.ahead[v]
+    here_reach = _continues(net, veh, v, lane)
+    v_here = _lane_vsafe(net, veh, vt, v, lane, here_leader, here_reach, dt)
+    v_max = vehicle_lane_speed(net, veh, vt, v, lane)
+    threshold_right = 2.0 * lc.keep_right_param[t] / max(lc.speed_gain_param[t], 1e-6)
+    threshold_left = 0.2 / max(lc.speed_gain_param[t], 1e-6)
+    if i > 0 and leads_on(net, veh, v, lane - 1):
+        target = lane - 1
+        follower, leader = _neighbours(lanes, veh, target, pos)
+        reach = _continues(net, veh, v, target)
+        v_there = _lane_vsafe(net, veh, vt, v, target, leader, reach, dt)
+        gain = (v_there - v_here) / max(v_there, RELGAIN_NORMALIZATION_MIN_SPEED_MPS)
+        want_right = False
+        if v_here - RIGHT_DISCOUNT_MPS > v_there:
+            if lc.speed_gain[v] < 0.0:
+                lc.speed_gain[v] *= 0.5**dt
+        else:
+            if lc.speed_gain[v] < 0.0 or gain > 0.0:
+                lc.speed_gain[v] -= dt * gain
+            limit = net.lane_speed[lane]
+            acceptance = KEEP_RIGHT_ACCEPTANCE * v_max * max(1.0, speed) / limit
+            bg = _brake_gap_of(v_max, vt.decel[t], vt.tau[t], dt)
+            full_gap = max(0.0, reach - bg)
+            seconds = min(acceptance, full_gap / v_max)
+            if leader >= 0 and veh.speed[leader] < v_max:
+                tl = veh.vtype[leader]
+                lgap = veh.pos[leader] - vt.length[tl] - pos - vt.min_gap[t]
+                sg = secure_gap(v_max, veh.speed[leader], vt.decel[t], vt.decel[tl], vt.tau[t], dt)
+                full_gap = max(0.0, min(full_gap, lgap - sg))
+                seconds = min(seconds, full_gap / (v_max - veh.speed[leader]))
+            delta = threshold_right * dt * (seconds / acceptance) / KEEP_RIGHT_TIME_S
+            lc.keep_right[v] -= dt * delta
+            want_right = lc.keep_right[v] * lc.keep_right_param[t] < -threshold_right
+        far = reach / max(0.1, speed) > SPEED_GAIN_MIN_TIME_S
+        want_right = want_right or (lc.speed_gain[v] < -threshold_right and far)
+        if want_right and _try(net, lanes, veh, vt, departs, lc, v, target, follower, leader, dt):
+            return True
+    if i < n - 1 and leads_on(net, veh, v, lane + 1):
+        target = lane + 1
+        follower, leader = _neighbours(lanes, veh, target, pos)
+        reach = _continues(net, veh, v, target)
+        v_there = _lane_vsafe(net, veh, vt, v, target, leader, reach, dt)
+        gain = (v_there - v_here) / max(v_there, RELGAIN_NORMALIZATION_MIN_SPEED_MPS)
+        if v_here > v_there:
+            if lc.speed_gain[v] > 0.0:
+                lc.speed_gain[v] *= 0.5**dt
+        else:
+            lc.speed_gain[v] += dt * gain
+        far = reach / max(0.1, speed) > SPEED_GAIN_MIN_TIME_S
+        want_left = lc.speed_gain[v] > threshold_left and gain > 1e-9 and far
+        if want_left and _try(net, lanes, veh, vt, departs, lc, v, target, follower, leader, dt):
+            return True
+    return False
+
+
+@numba.njit(cache=True, _nrt=False)
+def _brake_gap_of(speed: float, decel: float, tau: float, dt: float) -> float:
+    """SUMO's ``brakeGap(speed)`` with the reaction time: Euler braking plus ``v*tau``."""
+    b = decel * dt
+    steps = math.floor(speed / b)
+    return dt * (steps * speed - b * steps * (steps + 1) / 2.0) + speed * tau
+
+
+@numba.njit(cache=True, _nrt=False)
+def _try(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    departs: Departs,
+    lc: LaneChange,
+    v: int,
+    target: int,
+    follower: int,
+    leader: int,
+    dt: float,
+) -> bool:
+    by_leader, by_follower = _blocked(net, lanes, veh, vt, departs, v, target, follower, leader, dt)
+    if by_leader or by_follower:
+        return False
+    _move_to(net, lanes, veh, vt, lc, v, target, follower, leader)
+    return True
