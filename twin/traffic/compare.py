@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.core.errors import UserError
-from twin.core.run import prepare_run
+from twin.core.run import PreparedRun, prepare_run
 from twin.core.scenario import ScenarioConfig
 from twin.core.world import World
 from twin.traffic.sumo_tools import SumoRun, run_sumo_config
@@ -146,19 +146,32 @@ def compare(
 
     path = Path(sumocfg)
     config = read_sumocfg(path)
+    # twin reads and builds first: a file twin refuses is refused before SUMO runs.
+    prepared = _prepare_twin(path, seed, policy, config.duration_s)
     with tempfile.TemporaryDirectory(prefix="twin-sumo-compare-") as tmp:
         out = keep if keep is not None else Path(tmp)
         try:
             sumo_run = run_sumo_config(path, out / "sumo", seed=seed)
         except RuntimeError as error:
-            raise UserError(f"{path}: SUMO could not run this config: {error}") from None
+            raise UserError(f"{path}: SUMO could not run this config: {_one_line(error)}") from None
     sumo = _sumo_side(sumo_run)
     end_s = config.end_s
     if not math.isfinite(end_s):
         # SUMO without an end runs until the network is empty: twin runs as long.
         end_s = float(sumo_run.trips.arrival_s.max(initial=config.begin_s)) + config.step_length_s
-    twin = _twin_side(path, seed, policy, end_s - config.begin_s)
+    twin = _twin_side(prepared, end_s - config.begin_s)
     return Comparison(str(path), seed, policy, sumo, twin)
+
+
+def _one_line(error: RuntimeError) -> str:
+    """SUMO's own error lines (``Error: ...``), joined into one line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("Error:")]
+    if any("No option with the name" in line for line in errors):
+        errors.append(
+            "(sumo, not sumo-gui, runs the comparison: remove the GUI-only option to compare)"
+        )
+    return " ".join(errors or lines[-1:] or ["no message"])
 
 
 def _sumo_side(run: SumoRun) -> Side:
@@ -172,15 +185,20 @@ def _sumo_side(run: SumoRun) -> Side:
     return Side(run.trips.summary(), updates, run.wall_s, notes)
 
 
-def _twin_side(sumocfg: Path, seed: int, policy: str, horizon_s: float) -> Side:
-    _compile_kernel()
+def _prepare_twin(sumocfg: Path, seed: int, policy: str, duration_s: float) -> PreparedRun:
+    """twin's run of the config, read and built (not yet run)."""
+    tick_s = min(60.0, duration_s)
     scenario = ScenarioConfig(
         id=SCENARIO_ID,
         params={"sumocfg": str(sumocfg)},
-        horizon_s=horizon_s,
-        tick_s=min(60.0, horizon_s),
+        horizon_s=duration_s if math.isfinite(duration_s) else tick_s,
+        tick_s=tick_s,
     )
-    run = prepare_run(scenario, policy, seed, source=str(sumocfg))
+    return prepare_run(scenario, policy, seed, source=str(sumocfg))
+
+
+def _twin_side(run: PreparedRun, horizon_s: float) -> Side:
+    _compile_kernel()
     started = time.perf_counter()
     run.world.run(horizon_s)
     wall_s = time.perf_counter() - started

@@ -1,0 +1,111 @@
+"""SUMO's own game scenarios (``tools/game`` of the eclipse-sumo wheel) through
+``twin sumo-compare``: each one runs, or ends in one line that names the file, the element
+or option and what twin supports (exit 2); never a traceback, never a silent drop.
+
+The game configs are written for ``sumo-gui`` and the TraCI-driven games: GUI-only
+options, ``<add>`` additional files holding output elements, switched-off lights, persons.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import twin_here
+from twin.traffic.sumo_additional import read_additional
+from twin.traffic.sumo_tools import generate_grid, random_trips, sumo_home
+
+pytest.importorskip("sumo")
+
+GAME = sumo_home() / "tools" / "game"
+CONFIGS = sorted(GAME.rglob("*.sumocfg"))
+SHOWN = ("trips_completed", "trip_duration_mean_s", "time_loss_mean_s", "trips_co2_kg")
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory) -> Path:
+    """A 2x2 signalised grid with two minutes of trips."""
+    where = tmp_path_factory.mktemp("game")
+    net = generate_grid(where / "city.net.xml", columns=2, rows=2)
+    random_trips(net, where / "city.rou.xml", end_s=120, period_s=4, seed=3)
+    return where
+
+
+def config(where: Path, extra: str = "", additional: str = "") -> Path:
+    path = where / "city.sumocfg"
+    files = f'<additional-files value="{additional}"/>' if additional else ""
+    path.write_text(
+        "<configuration>\n"
+        f'  <input><net-file value="city.net.xml"/><route-files value="city.rou.xml"/>{files}'
+        "</input>\n"
+        f'  <time><end value="600"/></time>{extra}\n'
+        "</configuration>\n"
+    )
+    return path
+
+
+def test_an_additional_file_rooted_add_is_read_as_sumo_reads_it(tmp_path):
+    """SUMO does not check an additional file's root element (the game scenarios'
+    ``input_additional.add.xml`` is an ``<add>``): twin reads its elements."""
+    path = tmp_path / "input.add.xml"
+    path.write_text(
+        '<add>\n  <edgeData id="dump" file="netstate.xml"/>\n'
+        '  <timedEvent type="SaveTLSSwitchStates" dest="tls.xml"/>\n</add>\n'
+    )
+    with pytest.warns(UserWarning, match="skipped 1 <edgeData>, 1 <timedEvent>"):
+        additional = read_additional([path])
+    assert additional.skipped == {"edgeData": 1, "timedEvent": 1}
+
+
+def test_a_network_given_as_additional_file_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "city.net.xml"
+    path.write_text("<net/>")
+    with pytest.raises(Exception, match=r"root element is <net>: a SUMO network"):
+        read_additional([path])
+
+
+def test_a_gui_only_option_sumo_refuses_is_one_line_exit_2(city, capsys, monkeypatch):
+    """``osg-view`` (the 3D view of sumo-gui) is unknown to ``sumo``: SUMO itself stops;
+    the comparison says so in one line, naming the option."""
+    path = config(city, "<gui_only><osg-view value='true'/></gui_only>")
+    done = twin_here(capsys, monkeypatch, "sumo-compare", str(path), cwd=city)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert f"{path}: SUMO could not run this config" in lines[0]
+    assert "'osg-view'" in lines[0]
+    assert "sumo-gui" in lines[0]
+
+
+def test_a_file_twin_refuses_is_refused_before_sumo_runs(city, capsys, monkeypatch):
+    """twin reads every file before SUMO runs: a refusal costs no SUMO run."""
+    add = city / "stops.add.xml"
+    add.write_text(
+        '<additional><busStop id="s1" lane="x_0" startPos="0" endPos="10"/></additional>'
+    )
+    path = config(city, additional="stops.add.xml")
+    calls = []
+    monkeypatch.setattr("twin.traffic.compare.run_sumo_config", lambda *a, **k: calls.append(a))
+    done = twin_here(capsys, monkeypatch, "sumo-compare", str(path), cwd=city)
+    assert done.returncode == 2
+    assert calls == []
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert f"{add}: busStop 's1': <busStop> is not supported" in lines[0]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", CONFIGS, ids=[str(p.relative_to(GAME)) for p in CONFIGS])
+def test_game_config_runs_or_is_refused_in_one_line(path, tmp_path, capsys, monkeypatch):
+    done = twin_here(capsys, monkeypatch, "sumo-compare", str(path), "--json", cwd=tmp_path)
+    assert done.returncode in (0, 2), done.stderr
+    if done.returncode == 2:
+        assert done.stdout == ""
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1, done.stderr
+        assert lines[0].startswith("twin: /"), lines[0]  # names the file
+        print(f"\n{path.name}: refused: {lines[0]}")
+        return
+    ratio = json.loads(done.stdout)["ratio"]
+    shown = ", ".join(f"{k} {ratio[k]:.3f}" for k in SHOWN)
+    print(f"\n{path.name}: runs; twin/SUMO {shown}")
