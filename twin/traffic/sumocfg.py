@@ -80,7 +80,7 @@ _ONLY = {
     "lanechange.overtake-right": ("false", "twin never overtakes on the right"),
     "meso-junction-control": ("false", "twin is microscopic"),
     # SUMO 1.28's defaults for vehicles without departSpeed/departLane (changed from "0"
-    # and "first" in SUMO 1.26); twin's demand reader reads a vehicle without them so.
+    # and "first", SUMO ChangeLog #16888); twin's demand reader reads vehicles so.
     "default.departspeed": ("avg", "give departSpeed on the vehicles instead"),
     "default.departlane": ("best_prob", "give departLane on the vehicles instead"),
 }
