@@ -9,15 +9,25 @@ for bicycles and pedestrians, so the passenger network is one two-way street of 
 segments (``244341734#0..2``) joined by two priority junctions, with a dead-end
 turnaround at each end: trips that start and end on it turn at the dead ends.
 
-SUMO (1.28) finishes all 1,800 trips (no teleports). twin today finishes 94 (seed 0):
-trips are inserted at the start of an edge with speed 0 while a vehicle coming through
-the junction behind is a few metres upstream at ~13 m/s (twin's insertion checks only the
-room ahead, not the follower: SUMO's ``MSLane::isInsertionSuccess`` also checks the
-followers on the lanes before, ``getFollowersOnConsecutive``, and waits when one could not
-brake), the follower brakes hard (twin counts 43 emergency brakes), queues form at both
-priority junctions and at the turnarounds, and after ~10 minutes every lane of the
-street is full: each queue's head waits at its stop line for room on the next lane,
-which is the tail of the next queue around the loop (a ring gridlock).
+SUMO (1.28) finishes all 1,800 trips (no teleports, no vehicle ever waits). twin today
+finishes 94 (seed 0), then gridlocks. What differs, traced vehicle by vehicle:
+
+- SUMO 1.28 inserts a vehicle without ``departSpeed``/``departLane`` at ``avg`` speed
+  on the ``best_prob`` lane (its defaults since ChangeLog #16888; here 13-14 m/s,
+  tripinfo ``departSpeed``). twin's demand reader reads these codes, but the kernel's
+  insertion puts every vehicle at speed 0.
+- With ``--default.departspeed 0`` SUMO still finishes all 1,800 (mean depart delay
+  66 s): its insertion also checks the followers on the lanes before
+  (``MSLane::isInsertionSuccess``, ``getFollowersOnConsecutive``) and holds a trip back
+  while one could not brake. twin checks only the room ahead and inserts in front of a
+  vehicle coming through the junction at ~13 m/s (43 emergency brakes).
+- That vehicle then stops at the stop line (twin's junction-blocking rule: less than
+  its length + minGap free behind the freshly inserted, slow leader), where SUMO's
+  ``MSVehicle::checkRewindLinkLanes`` (as we read it) counts the room a moving leader
+  will free (its brake gap) as available.
+  Queues form at both priority junctions and at the dead-end turnarounds; after about
+  ten minutes every lane of the street is full and each queue's head waits for room at
+  the tail of the next queue around the loop (a ring gridlock).
 """
 
 import pytest
@@ -61,9 +71,9 @@ def test_sumo_finishes_every_trip_of_the_osm_city(comparison):
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="twin finishes 94 of the 1,800 trips SUMO finishes (seed 0): insertion ignores "
-    "the follower upstream (SUMO's MSLane::isInsertionSuccess follower check), queues at "
-    "the priority junctions and dead-end turnarounds, then a ring gridlock of the street",
+    reason="twin finishes 94 of the 1,800 trips SUMO finishes (seed 0): twin inserts at "
+    "speed 0 (SUMO 1.28: departSpeed 'avg') without SUMO's follower check, approaching "
+    "vehicles stop at the junctions behind the inserted ones, then a ring gridlock",
 )
 def test_twin_finishes_every_trip_sumo_finishes(comparison):
     assert comparison.twin.kpis["trips_completed"] == comparison.sumo.kpis["trips_completed"]
