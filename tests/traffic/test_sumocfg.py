@@ -109,6 +109,8 @@ def test_options_at_twins_value_are_accepted(tmp_path: Path) -> None:
         ("device.rerouting.probability", "0.5", "reroute"),
         ("mesosim", "true", "option not supported"),
         ("step-length", "5", "(0, 2]"),
+        ("default.departspeed", "0", "give departSpeed on the vehicles instead (only 'avg')"),
+        ("default.departlane", "first", "give departLane on the vehicles instead"),
     ],
 )
 def test_refusals_name_file_and_option(tmp_path: Path, option: str, value: str, says: str) -> None:
@@ -603,3 +605,16 @@ def test_vehicle_types_in_additional_files_serve_the_routes(tee: Path, tmp_path:
     ))  # fmt: skip
     assert result.kpis["trips_completed"].value == 1
     assert result.kpis["trip_duration_mean_s"].value == pytest.approx(sumo_duration, abs=1.0)
+
+
+def test_sumo_default_depart_options_at_their_default_are_honoured(tmp_path: Path) -> None:
+    """SUMO 1.28's defaults (``avg``, ``best_prob``) are what twin's demand reader applies."""
+    cfg = write(
+        tmp_path / "run.sumocfg",
+        '<net-file value="x.net.xml"/><default.departspeed value="avg"/>'
+        '<default.departlane value="best_prob"/>',
+    )
+    assert read_sumocfg(cfg).ignored == (
+        "default.departspeed: set to what twin does",
+        "default.departlane: set to what twin does",
+    )

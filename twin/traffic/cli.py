@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +54,15 @@ class TrafficCommands:
 def _sumo_compare(args: argparse.Namespace) -> int:
     from twin.traffic.compare import DEFAULT_POLICY, compare, format_json
 
-    result = compare(
-        args.sumocfg, seed=args.seed, policy=args.policy or DEFAULT_POLICY, keep=args.keep
-    )
+    # What the readers skip (output-only elements, persons) is said in one line each,
+    # before the result or the error, not as Python's two-line warning with a source line.
+    with warnings.catch_warnings(record=True) as caught:
+        try:
+            result = compare(
+                args.sumocfg, seed=args.seed, policy=args.policy or DEFAULT_POLICY, keep=args.keep
+            )
+        finally:
+            for warning in caught:
+                print(f"twin: warning: {warning.message}", file=sys.stderr)
     print(format_json(result) if args.json else result.table())
     return 1 if args.check and result.outside_bands() else 0

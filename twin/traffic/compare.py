@@ -2,7 +2,9 @@
 
 SUMO runs the user's config as it stands (its own programmes, its own seed handling),
 with only twin's outputs added (tripinfo, statistics, the emissions device on every
-vehicle); twin runs the same config through the scenario users run
+vehicle) and, with a warning, without options only sumo-gui knows (``osg-view``:
+:func:`twin.traffic.sumo_tools.runnable_config`). twin reads every file first, so a
+config twin refuses costs no SUMO run; twin runs the same config through the scenario users run
 (``traffic/sumo-net-v0`` with ``sumocfg = ...``) under ``signals/fixed-time-v0``, which
 shows each traffic light's programme as SUMO would. Both report the finished-trip KPIs
 SUMO's tripinfo defines (:meth:`twin.traffic.city.City.kpis`), their ratio twin / SUMO,
@@ -20,15 +22,16 @@ import json
 import math
 import tempfile
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from twin.core.errors import UserError
-from twin.core.run import prepare_run
+from twin.core.run import PreparedRun, prepare_run
 from twin.core.scenario import ScenarioConfig
 from twin.core.world import World
-from twin.traffic.sumo_tools import SumoRun, run_sumo_config
+from twin.traffic.sumo_tools import SumoRun, run_sumo_config, runnable_config
 
 SCENARIO_ID = "traffic/sumo-net-v0"
 DEFAULT_POLICY = "signals/fixed-time-v0"
@@ -53,6 +56,10 @@ BANDS = {
     "trips_co2_kg": 0.15,
 }
 """Largest relative difference twin / SUMO - 1 that twin's validation holds."""
+
+
+class SumoGuiOptionWarning(UserWarning):
+    """An option of the user's config that only sumo-gui knows, left out of SUMO's run."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,12 @@ class Comparison:
             out[name] = t / s if s and math.isfinite(s) else math.nan
         return out
 
+    def speed_ratio(self) -> float:
+        """twin's vehicle updates per second over SUMO's (NaN when SUMO reports none:
+        SUMO's clock can read 0 ms on a short run)."""
+        sumo = self.sumo.updates_per_s
+        return self.twin.updates_per_s / sumo if sumo > 0 else math.nan
+
     def outside_bands(self) -> list[str]:
         """KPIs whose ratio lies outside its validation band."""
         ratios = self.ratios()
@@ -100,7 +113,7 @@ class Comparison:
             "sumo": {**asdict(self.sumo), "updates_per_s": self.sumo.updates_per_s},
             "twin": {**asdict(self.twin), "updates_per_s": self.twin.updates_per_s},
             "ratio": self.ratios(),
-            "speed_ratio": self.twin.updates_per_s / self.sumo.updates_per_s,
+            "speed_ratio": self.speed_ratio(),
             "bands": BANDS,
             "outside_bands": self.outside_bands(),
         }
@@ -126,7 +139,7 @@ class Comparison:
                 lines.append(f"{label:28s}{self.sumo.notes[key]:14.0f}")
         for key, value in self.twin.notes.items():
             lines.append(f"{'twin ' + key:28s}{'':14s}{value:14.0f}")
-        speed = self.twin.updates_per_s / self.sumo.updates_per_s
+        speed = self.speed_ratio()
         lines.append(
             f"{'vehicle updates per s':28s}{self.sumo.updates_per_s:14,.0f}"
             f"{self.twin.updates_per_s:14,.0f}{speed:10.1f}x"
@@ -146,19 +159,40 @@ def compare(
 
     path = Path(sumocfg)
     config = read_sumocfg(path)
+    # twin reads and builds first: a file twin refuses is refused before SUMO runs.
+    prepared = _prepare_twin(path, seed, policy, config.duration_s)
     with tempfile.TemporaryDirectory(prefix="twin-sumo-compare-") as tmp:
         out = keep if keep is not None else Path(tmp)
+        runnable, dropped = runnable_config(path, out / "sumo")
+        for name in dropped:
+            warnings.warn(
+                f"{path}: {name}: not an option of SUMO's command-line binary (sumo-gui's "
+                "own); SUMO runs without it",
+                SumoGuiOptionWarning,
+                stacklevel=2,
+            )
         try:
-            sumo_run = run_sumo_config(path, out / "sumo", seed=seed)
+            sumo_run = run_sumo_config(runnable, out / "sumo", seed=seed)
         except RuntimeError as error:
-            raise UserError(f"{path}: SUMO could not run this config: {error}") from None
+            raise UserError(f"{path}: SUMO could not run this config: {_one_line(error)}") from None
     sumo = _sumo_side(sumo_run)
     end_s = config.end_s
     if not math.isfinite(end_s):
         # SUMO without an end runs until the network is empty: twin runs as long.
         end_s = float(sumo_run.trips.arrival_s.max(initial=config.begin_s)) + config.step_length_s
-    twin = _twin_side(path, seed, policy, end_s - config.begin_s)
+    twin = _twin_side(prepared, end_s - config.begin_s)
     return Comparison(str(path), seed, policy, sumo, twin)
+
+
+def _one_line(error: RuntimeError) -> str:
+    """SUMO's own error lines (``Error: ...``), joined into one line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("Error:")]
+    if any("No option with the name" in line for line in errors):
+        errors.append(
+            "(sumo, not sumo-gui, runs the comparison: remove the GUI-only option to compare)"
+        )
+    return " ".join(errors or lines[-1:] or ["no message"])
 
 
 def _sumo_side(run: SumoRun) -> Side:
@@ -172,15 +206,20 @@ def _sumo_side(run: SumoRun) -> Side:
     return Side(run.trips.summary(), updates, run.wall_s, notes)
 
 
-def _twin_side(sumocfg: Path, seed: int, policy: str, horizon_s: float) -> Side:
-    _compile_kernel()
+def _prepare_twin(sumocfg: Path, seed: int, policy: str, duration_s: float) -> PreparedRun:
+    """twin's run of the config, read and built (not yet run)."""
+    tick_s = min(60.0, duration_s)
     scenario = ScenarioConfig(
         id=SCENARIO_ID,
         params={"sumocfg": str(sumocfg)},
-        horizon_s=horizon_s,
-        tick_s=min(60.0, horizon_s),
+        horizon_s=duration_s if math.isfinite(duration_s) else tick_s,
+        tick_s=tick_s,
     )
-    run = prepare_run(scenario, policy, seed, source=str(sumocfg))
+    return prepare_run(scenario, policy, seed, source=str(sumocfg))
+
+
+def _twin_side(run: PreparedRun, horizon_s: float) -> Side:
+    _compile_kernel()
     started = time.perf_counter()
     run.world.run(horizon_s)
     wall_s = time.perf_counter() - started

@@ -73,6 +73,15 @@ OUTPUT_ONLY_TAGS = frozenset(
 IGNORED_TAGS = frozenset({"param", "location"})
 """Elements that carry no traffic (metadata)."""
 LOOP_TAGS = frozenset({"inductionLoop", "e1Detector"})
+OTHER_FILE_ROOTS = {
+    "net": "a SUMO network (give it as net-file)",
+    "configuration": "a SUMO configuration",
+    "sumoConfiguration": "a SUMO configuration",
+}
+"""Root elements of files that are not additional files. Any other root is read as one:
+SUMO's handlers act on the elements they know and do not check the root (the game
+scenarios' ``input_additional.add.xml`` is an ``<add>``), so twin reads every child and
+accepts, skips (with a warning) or refuses each one."""
 
 
 class AdditionalWarning(UserWarning):
@@ -139,9 +148,12 @@ def _read_one(path: Path, out: Additional) -> None:
             root = ET.parse(handle).getroot()  # noqa: S314 - a local input file
     except ET.ParseError as error:
         raise ConfigError(source, "", f"not XML: {error}") from None
-    if root.tag not in ("additional", "routes"):
+    if root.tag in OTHER_FILE_ROOTS:
         raise ConfigError(
-            source, "", f"root element is <{root.tag}>, expected <additional> (an additional file)"
+            source,
+            "",
+            f"root element is <{root.tag}>: {OTHER_FILE_ROOTS[root.tag]}, not an additional file "
+            "(<additional>)",
         )
     has_demand = False
     skipped: dict[str, int] = {}

@@ -8,10 +8,12 @@ package (``sumo.SUMO_HOME``), never through a path on one machine, so ``pip inst
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -319,6 +321,58 @@ def run_sumo_config(
         emissions=emissions,
         extra_args=extra_args,
     )
+
+
+@functools.cache
+def sumo_options() -> dict[str, str]:
+    """Every option of the ``sumo`` binary, synonyms included -> its type (``FILE``,
+    ``BOOL``, ...), as ``sumo --save-template`` lists them."""
+    with tempfile.TemporaryDirectory(prefix="twin-sumo-template-") as tmp:
+        template = Path(tmp) / "template.sumocfg"
+        run_program([sumo_binary("sumo"), "--save-template", template], "sumo --save-template")
+        root = ET.parse(template).getroot()  # noqa: S314  (SUMO's own output)
+    options: dict[str, str] = {}
+    for section in root:
+        for option in section:
+            kind = option.attrib.get("type", "")
+            for name in (option.tag, *option.attrib.get("synonymes", "").split()):
+                options[name] = kind
+    return options
+
+
+def runnable_config(sumocfg: Path, out_dir: Path) -> tuple[Path, tuple[str, ...]]:
+    """``sumocfg`` as SUMO's command-line binary can load it, and the options left out.
+
+    A config written for ``sumo-gui`` may set options only the GUI knows (``osg-view``,
+    the 3D view of SUMO's game scenarios); ``sumo`` stops on them ("No option with the
+    name ... exists"). Those options are left out of a copy written to ``out_dir``, whose
+    file options (type ``FILE``) are made absolute against the config's folder, as SUMO
+    resolves them. Returns the config itself, and no names, when ``sumo`` knows every
+    option.
+    """
+    known = sumo_options()
+    tree = ET.parse(sumocfg)  # noqa: S314 - a local config file (read_sumocfg read it)
+    base = sumocfg.resolve().parent
+    dropped: list[str] = []
+
+    def visit(element: ET.Element) -> None:
+        for child in list(element):
+            if "value" not in child.attrib:
+                visit(child)
+            elif child.tag not in known:
+                dropped.append(child.tag)
+                element.remove(child)
+            elif known[child.tag] == "FILE":
+                names = [n for n in child.attrib["value"].replace(",", " ").split() if n]
+                child.set("value", ",".join(str(base / n) for n in names))
+
+    visit(tree.getroot())
+    if not dropped:
+        return sumocfg, ()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    copy = out_dir / sumocfg.name
+    tree.write(copy, encoding="utf-8", xml_declaration=True)
+    return copy, tuple(dropped)
 
 
 def _run_and_read(

@@ -79,6 +79,10 @@ _ONLY = {
     "lanechange.duration": ("0", "twin changes lanes in one step"),
     "lanechange.overtake-right": ("false", "twin never overtakes on the right"),
     "meso-junction-control": ("false", "twin is microscopic"),
+    # SUMO 1.28's defaults for vehicles without departSpeed/departLane (changed from "0"
+    # and "first", SUMO ChangeLog #16888); twin's demand reader reads vehicles so.
+    "default.departspeed": ("avg", "give departSpeed on the vehicles instead"),
+    "default.departlane": ("best_prob", "give departLane on the vehicles instead"),
 }
 
 # Option prefixes that only write files, log, draw or talk to clients (no traffic effect).
