@@ -114,6 +114,7 @@ class City:
             arrays.yield_start,
             arrays.yield_to,
             det,
+            arrays.mov_to_lane,
         )
         self.lanes = Lanes(
             head=np.full(n_all, -1, dtype=np.int64),

@@ -80,8 +80,9 @@ STOP_LOOP, UPSTREAM_LOOP = 0, 1
 class NetArrays(NamedTuple):
     """The network in the kernel's terms (see :class:`twin.traffic.network.NetworkArrays`).
 
-    ``det_pos_m[l, k]``: position on lane ``l`` of its stop-line loop (k=0) and its
-    upstream loop (k=1).
+    ``mov_to_lane[m]``: the edge lane movement ``m`` enters (SUMO's connection target
+    lane), or -1 when the vehicle chooses it. ``det_pos_m[l, k]``: position on lane
+    ``l`` of its stop-line loop (k=0) and its upstream loop (k=1).
     """
 
     lane_length: FloatArray
@@ -98,6 +99,7 @@ class NetArrays(NamedTuple):
     yield_start: IntArray
     yield_to: IntArray
     det_pos_m: FloatArray
+    mov_to_lane: IntArray
 
 
 class VTypes(NamedTuple):
@@ -205,7 +207,7 @@ def safe_speed(v: float, v_leader: float, gap: float, decel: float, tau: float, 
 
 @numba.njit(cache=True, _nrt=False)
 def find_movement(net: NetArrays, lane: int, to_edge: int) -> int:
-    """The movement from edge lane ``lane`` onto ``to_edge``, or -1."""
+    """Some movement (the first) from edge lane ``lane`` onto ``to_edge``, or -1."""
     for k in range(net.lane_out_start[lane], net.lane_out_start[lane + 1]):
         m = net.out_movements[k]
         if net.mov_to_edge[m] == to_edge:
@@ -242,6 +244,53 @@ def choose_lane(
 
 
 @numba.njit(cache=True, _nrt=False)
+def target_lane(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, m: int, after_edge: int
+) -> int:
+    """The lane of movement ``m``'s target edge a vehicle enters: the connection's own
+    target lane, or (``mov_to_lane`` -1) the lane with most room towards ``after_edge``."""
+    tl = net.mov_to_lane[m]
+    if tl >= 0:
+        return tl
+    return choose_lane(net, lanes, veh, vt, net.mov_to_edge[m], after_edge)
+
+
+@numba.njit(cache=True, _nrt=False)
+def choose_movement(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    lane: int,
+    to_edge: int,
+    after_edge: int,
+) -> int:
+    """The connection from edge lane ``lane`` to ``to_edge`` a vehicle takes, or -1.
+
+    Among the connections to ``to_edge``, those whose target lane has a connection to
+    ``after_edge`` (the route's edge after ``to_edge``; -1: any) come first, and among
+    them the one whose target lane has most room; ties go to the lowest link index.
+    """
+    best = -1
+    best_room = -1e300
+    best_ok = False
+    for k in range(net.lane_out_start[lane], net.lane_out_start[lane + 1]):
+        m = net.out_movements[k]
+        if net.mov_to_edge[m] != to_edge:
+            continue
+        tl = net.mov_to_lane[m]
+        if tl < 0:
+            return m  # the target lane is chosen on entry: one movement per edge
+        ok = after_edge < 0 or find_movement(net, tl, after_edge) >= 0
+        room = lane_room(net, lanes, veh, vt, tl)
+        if best < 0 or (ok and not best_ok) or (ok == best_ok and room > best_room):
+            best = m
+            best_room = room
+            best_ok = ok
+    return best
+
+
+@numba.njit(cache=True, _nrt=False)
 def route_edge(veh: Vehicles, v: int, k: int) -> int:
     """Edge ``k`` of vehicle ``v``'s route, or -1 past its end."""
     start = veh.route_start[v]
@@ -273,9 +322,7 @@ def must_yield(
                 # A foe with no room beyond the junction will not come (SUMO: a vehicle
                 # that may not enter does not announce itself to the link's foes).
                 th = veh.vtype[h]
-                down = choose_lane(
-                    net, lanes, veh, vt, net.mov_to_edge[j], route_edge(veh, h, veh.route_k[h] + 2)
-                )
+                down = target_lane(net, lanes, veh, vt, j, route_edge(veh, h, veh.route_k[h] + 2))
                 if lane_room(net, lanes, veh, vt, down) - vt.min_gap[th] >= vt.length[th]:
                     return True
     return False
@@ -321,13 +368,12 @@ def set_next_lane(net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, v: in
         if nxt < 0:
             veh.next_lane[v] = -1
         else:
-            mv = find_movement(net, lane, nxt)
+            after = route_edge(veh, v, veh.route_k[v] + 2)
+            mv = choose_movement(net, lanes, veh, vt, lane, nxt, after)
             veh.next_lane[v] = net.mov_lane[mv] if mv >= 0 else -1
     else:  # an internal lane: next is a lane of the movement's target edge
-        to_edge = net.mov_to_edge[m]
-        veh.next_lane[v] = choose_lane(
-            net, lanes, veh, vt, to_edge, route_edge(veh, v, veh.route_k[v] + 2)
-        )
+        after = route_edge(veh, v, veh.route_k[v] + 2)
+        veh.next_lane[v] = target_lane(net, lanes, veh, vt, m, after)
 
 
 # -- the tick ------------------------------------------------------------------------------
@@ -378,8 +424,7 @@ def _limit(
                     stop = True
                 else:
                     # No entering a junction whose far side has no room for us.
-                    to_edge = net.mov_to_edge[m]
-                    down = choose_lane(net, lanes, veh, vt, to_edge, route_edge(veh, v, k + 2))
+                    down = target_lane(net, lanes, veh, vt, m, route_edge(veh, v, k + 2))
                     room = lane_room(net, lanes, veh, vt, down) - vt.min_gap[t]
                     if room < vt.length[t]:
                         stop = True
@@ -401,9 +446,8 @@ def _limit(
         dist += net.lane_length[nl]
         # The lane after nl, as the vehicle would choose it now.
         if m >= 0:
-            to_edge = net.mov_to_edge[m]
             lane = nl
-            nl = choose_lane(net, lanes, veh, vt, to_edge, route_edge(veh, v, k + 2))
+            nl = target_lane(net, lanes, veh, vt, m, route_edge(veh, v, k + 2))
             k += 1
         else:
             nxt = route_edge(veh, v, k + 1)
@@ -411,7 +455,7 @@ def _limit(
             if nxt < 0:
                 nl = -1
             else:
-                mv = find_movement(net, nl, nxt)
+                mv = choose_movement(net, lanes, veh, vt, nl, nxt, route_edge(veh, v, k + 2))
                 nl = net.mov_lane[mv] if mv >= 0 else -1
     return limit, cap
 

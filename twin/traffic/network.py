@@ -12,10 +12,13 @@ Conventions (SUMO's where SUMO has one):
   for people, configs and importers (``Network.edge_index(id)``).
 - Lanes of an edge are numbered ``0 .. lanes-1`` from the right (SUMO's lane index).
 - A **movement** is one way through an intersection: from one lane of an incoming edge
-  to an outgoing edge (SUMO's connection, without the target lane: twin puts an entering
-  vehicle on the target edge's lane with the most room that serves its next turn). It has
-  its own path through the junction (``length_m``, ``speed_mps``), which the kernel
-  treats as an internal lane, as SUMO does.
+  to one lane of an outgoing edge (SUMO's connection, lane to lane). ``to_lane = -1``
+  leaves the target lane open (twin's own generator): the kernel then puts an entering
+  vehicle on the target edge's lane with the most room that serves its next turn. A
+  vehicle heading for edge ``e`` takes, among its lane's connections to ``e``, the one
+  whose target lane has a connection to the edge after ``e`` on its route, with most
+  room. A movement has its own path through the junction (``length_m``, ``speed_mps``),
+  which the kernel treats as an internal lane, as SUMO does.
 - Within an intersection its movements are numbered ``0 .. M-1`` (SUMO's ``linkIndex``);
   that number is the position of the movement's character in a phase ``state`` string.
 - **Foes**: ``foes[i, j]`` is true when the paths of movements ``i`` and ``j`` cross or
@@ -92,6 +95,9 @@ class Movement:
     """A turning movement: from lane ``from_lane`` of edge ``from_edge`` onto ``to_edge``.
 
     Attributes:
+        to_lane: the lane of ``to_edge`` it leads to (SUMO's connection ``toLane``), or
+            -1: the vehicle picks the lane of ``to_edge`` with most room that serves its
+            next turn.
         turn: SUMO's direction letter: ``'s'`` straight, ``'r'`` right, ``'l'`` left,
             ``'t'`` turnaround.
         length_m: path length through the junction (the internal lane), > 0.
@@ -104,6 +110,7 @@ class Movement:
     turn: str
     length_m: float
     speed_mps: float
+    to_lane: int = -1
 
 
 @dataclass(frozen=True)
@@ -341,6 +348,11 @@ class Network:
                 raise NetworkError(
                     f"movement {k} joins edge {src.id!r} to {dst.id!r}, which do not meet"
                 )
+            if not -1 <= m.to_lane < dst.lanes:
+                raise NetworkError(
+                    f"movement {k} enters lane {m.to_lane} of edge {dst.id!r}, "
+                    f"which has {dst.lanes} lane(s)"
+                )
             if not (m.length_m > 0 and m.speed_mps > 0):
                 raise NetworkError(f"movement {k} needs length_m > 0 and speed_mps > 0")
         owned = [0] * len(self.movements)
@@ -422,8 +434,9 @@ class NetworkArrays:
         edge_lane_start, edge_lanes: lanes of each edge are ``start .. start+lanes-1``.
         lane_out_start: movements leaving edge lane ``l`` are
             ``out_movements[lane_out_start[l]:lane_out_start[l+1]]``.
-        mov_to_edge, mov_from_lane, mov_lane: per movement; ``mov_lane`` is its internal
-            lane, ``mov_from_lane`` the global edge lane it leaves.
+        mov_to_edge, mov_from_lane, mov_lane, mov_to_lane: per movement; ``mov_lane`` is
+            its internal lane, ``mov_from_lane`` the global edge lane it leaves,
+            ``mov_to_lane`` the global edge lane it enters (-1: the vehicle chooses).
         yield_start, yield_to: movement ``m`` yields to ``yield_to[yield_start[m]:...]``.
         edge_out_start, edge_out: successors of each edge (for routing).
     """
@@ -444,6 +457,7 @@ class NetworkArrays:
     mov_lane: IntArray
     yield_start: IntArray
     yield_to: IntArray
+    mov_to_lane: IntArray
 
     @property
     def total_lanes(self) -> int:
@@ -498,6 +512,10 @@ class NetworkArrays:
             mov_lane=np.arange(n_lanes, n_lanes + n_mov, dtype=np.int64),
             yield_start=yield_start.astype(np.int64),
             yield_to=yield_to,
+            mov_to_lane=np.array(
+                [net.lane(m.to_edge, m.to_lane) if m.to_lane >= 0 else -1 for m in net.movements],
+                dtype=np.int64,
+            ),
         )
 
 

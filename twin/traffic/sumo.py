@@ -219,8 +219,8 @@ class _NetBuilder:
         )
 
     def links_at(self, sumo_node: Any) -> list[_Link]:
-        """The node's car movements in SUMO link-index order, one per (lane, to edge)."""
-        links: dict[tuple[int, int, int], _Link] = {}
+        """The node's car movements in SUMO link-index order, one per connection."""
+        links: dict[tuple[int, int, int, int], _Link] = {}
         for edge in sumo_node.getIncoming():
             if edge.getID() not in self.edge_index:
                 continue
@@ -238,20 +238,15 @@ class _NetBuilder:
                         self.edge_index[edge.getID()],
                         self.lane_index[lane.getID()],
                         self.edge_index[to_edge],
+                        self.lane_index[conn.getToLane().getID()],
                     )
                     index = sumo_node.getLinkIndex(conn)
-                    if key in links:
-                        # SUMO may connect one lane to several lanes of one edge; twin
-                        # picks the target lane itself, so they are one movement.
-                        links[key].junction_indices.append(index)
-                        links[key].tls_indices.append(conn.getTLLinkIndex())
-                        continue
                     length, speed = self.path(conn)
                     turn = conn.getDirection().lower()
                     if turn not in ("s", "r", "l", "t"):
                         turn = "s"  # SUMO's 'invalid' (no direction); twin needs a letter
                     links[key] = _Link(
-                        Movement(key[0], key[1], key[2], turn, length, speed),
+                        Movement(key[0], key[1], key[2], turn, length, speed, to_lane=key[3]),
                         [index],
                         conn.getTLSID() or None,
                         [conn.getTLLinkIndex()],
