@@ -22,10 +22,11 @@ advance by Euler, ``x += v_next * dt`` (SUMO's default update).
 
 Stop lines: a vehicle whose next movement is red stops at the stop line (and cannot pass
 it: its speed is also capped at ``distance / dt``); at yellow it stops if it can do so
-with its comfortable deceleration, else it goes; at a permissive green (``'g'``) it stops
-while a foe it yields to is in the junction or will reach its stop line within
-:data:`CRITICAL_GAP_S`; and it does not enter a junction the far side of which has no room
-for it (SUMO's junction-blocking avoidance), which is how queues spill back.
+with its comfortable deceleration, else it goes; at ``'s'`` (:data:`STOP`) it first
+halts at the line; under any green it stops while a foe it yields to (the junction's
+response, whatever the letter) is in the junction or will reach its stop line within
+:data:`CRITICAL_GAP_S`; and it does not enter a junction the far side of which has no
+room for it (SUMO's junction-blocking avoidance), which is how queues spill back.
 
 Arrival: when the front passes the end of the last edge of its route (SUMO's
 ``arrivalPos="max"``). Insertion: at the start of its first edge with speed 0 and its
@@ -66,14 +67,22 @@ IntArray = npt.NDArray[np.int64]
 PENDING, WAITING, DRIVING, ARRIVED = 0, 1, 2, 3
 """Vehicle states: trip not yet due; due but waiting to be inserted; on the network;
 arrived."""
-RED, YELLOW, PERMISSIVE, PROTECTED = 0, 1, 2, 3
-"""Signal state of a movement (``'r'``, ``'y'``, ``'g'``, ``'G'``)."""
+RED, YELLOW, PERMISSIVE, PROTECTED, STOP, OFF_BLINKING, OFF = 0, 1, 2, 3, 4, 5, 6
+"""Signal state of a movement: SUMO's link states ``'r'``, ``'y'``, ``'g'``, ``'G'``,
+``'s'`` (stop at the line, then go as a minor link: right on red), ``'o'`` (light off,
+blinking), ``'O'`` (light off). Every state but red and yellow gives way to the foes the
+junction's response makes the movement yield to (src/microsim/MSLink.cpp ``opened``)."""
+STATE_LETTERS = "rygGsoO"
+"""The letter of each state code, by code."""
 HALTING_SPEED_MPS = 0.1
 """SUMO's halting threshold (tripinfo ``waitingTime``, lane-area ``jamThreshold``)."""
 CRITICAL_GAP_S = 4.1
 """A permissive left turn goes only if every foe is further than this from the junction
 (HCM 2010 critical headway of a left turn from the major street)."""
 LOOKAHEAD_MIN_M = 30.0
+STOP_LINE_REACH_M = 1.0
+"""A vehicle halted within this of the stop line has stopped at it (SUMO's
+``jmStoplineGap`` default, src/utils/vehicle/SUMOVTypeParameter.cpp)."""
 STOP_LOOP, UPSTREAM_LOOP = 0, 1
 
 
@@ -81,7 +90,9 @@ class NetArrays(NamedTuple):
     """The network in the kernel's terms (see :class:`twin.traffic.network.NetworkArrays`).
 
     ``mov_to_lane[m]``: the edge lane movement ``m`` enters (SUMO's connection target
-    lane), or -1 when the vehicle chooses it. ``det_pos_m[l, k]``: position on lane
+    lane), or -1 when the vehicle chooses it. ``yield_mutual[k]``: foe ``yield_to[k]``
+    yields to the movement too (then a major state, ``'G'``/``'O'``, goes first).
+    ``det_pos_m[l, k]``: position on lane
     ``l`` of its stop-line loop (k=0) and its upstream loop (k=1).
     """
 
@@ -100,6 +111,7 @@ class NetArrays(NamedTuple):
     yield_to: IntArray
     det_pos_m: FloatArray
     mov_to_lane: IntArray
+    yield_mutual: IntArray
 
 
 class VTypes(NamedTuple):
@@ -308,10 +320,12 @@ def must_yield(
     mov_state: npt.NDArray[np.int8],
     m: int,
 ) -> bool:
-    """Whether a vehicle about to take permissive movement ``m`` has to wait for a foe."""
+    """Whether a vehicle about to take movement ``m`` has to wait for a foe it yields to
+    (under any signal but red and yellow)."""
+    major = mov_state[m] == PROTECTED or mov_state[m] == OFF
     for k in range(net.yield_start[m], net.yield_start[m + 1]):
         j = net.yield_to[k]
-        if mov_state[j] == RED:
+        if mov_state[j] == RED or (major and net.yield_mutual[k] != 0):
             continue
         if lanes.head[net.mov_lane[j]] >= 0:
             return True
@@ -420,7 +434,11 @@ def _limit(
                 # Stop if the model's comfortable braking suffices, else go on.
                 stop = stop_speed(dist, decel, tau, dt) >= speed - decel * dt
             else:
-                if state == PERMISSIVE and must_yield(net, lanes, veh, vt, mov_state, m):
+                if state == STOP and not (veh.halting[v] and dist < STOP_LINE_REACH_M):
+                    # A stop link opens once the vehicle has halted at the line
+                    # (MSLink::opened: waitingTime >= jmStopSignWait, one step).
+                    stop = True
+                elif must_yield(net, lanes, veh, vt, mov_state, m):
                     stop = True
                 else:
                     # No entering a junction whose far side has no room for us.

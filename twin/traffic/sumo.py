@@ -289,11 +289,11 @@ class _NetBuilder:
         mutual = yields & yields.T
         tls_ids = {link.tls for link in links if link.tls}
         if tls_ids:
-            # At a traffic light SUMO marks both links of a conflicting pair as braking
-            # for each other when the programme never shows them green together: the
-            # signal, not a priority rule, separates them. (Should a programme show such
-            # a pair green together, twin's safety check refuses it as conflicting.)
-            yields &= ~mutual
+            # At a traffic light two links may brake for each other (netconvert writes
+            # the rules of the light switched off): the letters then decide, a major
+            # one ('G', 'O') going first (Intersection.gives_way). A phase showing both
+            # major is refused as a conflicting green.
+            pass
         elif mutual.any():
             i, j = (int(v) for v in np.argwhere(mutual)[0])
             raise ConfigError(
@@ -381,7 +381,7 @@ def _start_on_green(
     """
 
     def is_green(state: str) -> bool:
-        return any(c in "GgsOo" for c in state) and not any(c in "yYu" for c in state)
+        return any(c in "GgOo" for c in state) and not any(c in "yYu" for c in state)
 
     start = next((k for k, row in enumerate(rows) if is_green(row[0])), 0)
     if start == 0:
