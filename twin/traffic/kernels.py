@@ -260,11 +260,19 @@ def target_lane(
     net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, m: int, after_edge: int
 ) -> int:
     """The lane of movement ``m``'s target edge a vehicle enters: the connection's own
-    target lane, or (``mov_to_lane`` -1) the lane with most room towards ``after_edge``."""
+    target lane, or (``mov_to_lane`` -1) the lane with most room towards ``after_edge``.
+
+    A connection whose target lane has no way on to ``after_edge`` (the vehicle took the
+    only connection its lane has) puts the vehicle on the lane of the target edge that
+    has, with most room: twin has no lane change between junctions yet, and otherwise
+    the trip would end there (a vehicle with no way on arrives)."""
     tl = net.mov_to_lane[m]
-    if tl >= 0:
+    if tl >= 0 and (after_edge < 0 or find_movement(net, tl, after_edge) >= 0):
         return tl
-    return choose_lane(net, lanes, veh, vt, net.mov_to_edge[m], after_edge)
+    alt = choose_lane(net, lanes, veh, vt, net.mov_to_edge[m], after_edge)
+    if tl >= 0 and find_movement(net, alt, after_edge) < 0:
+        return tl
+    return alt
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -312,6 +320,38 @@ def route_edge(veh: Vehicles, v: int, k: int) -> int:
 
 
 @numba.njit(cache=True, _nrt=False)
+def room_beyond(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, v: int, lane: int, k: int
+) -> float:
+    """Free length vehicle ``v`` finds from the start of edge lane ``lane`` (edge ``k``
+    of its route) on: the lane's room, and while the lane is empty and shorter than the
+    vehicle and its gap, the lanes after it on the route (a short lane, as between the
+    junctions of a cluster, is crossed with the vehicle spanning it, as in SUMO)."""
+    t = veh.vtype[v]
+    need = vt.length[t] + vt.min_gap[t]
+    total = 0.0
+    for _ in range(8):
+        if lanes.tail[lane] >= 0:
+            return total + lane_room(net, lanes, veh, vt, lane)
+        total += net.lane_length[lane]
+        if total >= need:
+            return total
+        m = net.lane_movement[lane]
+        if m < 0:
+            nxt = route_edge(veh, v, k + 1)
+            if nxt < 0:
+                return 1e300  # the vehicle arrives at the end of this lane
+            mv = choose_movement(net, lanes, veh, vt, lane, nxt, route_edge(veh, v, k + 2))
+            if mv < 0:
+                return 1e300  # no way on from this lane: the kernel ends the trip here
+            lane = net.mov_lane[mv]
+        else:
+            lane = target_lane(net, lanes, veh, vt, m, route_edge(veh, v, k + 2))
+            k += 1
+    return total
+
+
+@numba.njit(cache=True, _nrt=False)
 def must_yield(
     net: NetArrays,
     lanes: Lanes,
@@ -337,7 +377,8 @@ def must_yield(
                 # that may not enter does not announce itself to the link's foes).
                 th = veh.vtype[h]
                 down = target_lane(net, lanes, veh, vt, j, route_edge(veh, h, veh.route_k[h] + 2))
-                if lane_room(net, lanes, veh, vt, down) - vt.min_gap[th] >= vt.length[th]:
+                room = room_beyond(net, lanes, veh, vt, h, down, veh.route_k[h] + 1)
+                if room - vt.min_gap[th] >= vt.length[th]:
                     return True
     return False
 
@@ -443,7 +484,7 @@ def _limit(
                 else:
                     # No entering a junction whose far side has no room for us.
                     down = target_lane(net, lanes, veh, vt, m, route_edge(veh, v, k + 2))
-                    room = lane_room(net, lanes, veh, vt, down) - vt.min_gap[t]
+                    room = room_beyond(net, lanes, veh, vt, v, down, k + 1) - vt.min_gap[t]
                     if room < vt.length[t]:
                         stop = True
             if stop:
