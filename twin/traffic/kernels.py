@@ -68,11 +68,15 @@ PENDING, WAITING, DRIVING, ARRIVED = 0, 1, 2, 3
 """Vehicle states: trip not yet due; due but waiting to be inserted; on the network;
 arrived."""
 RED, YELLOW, PERMISSIVE, PROTECTED, STOP, OFF_BLINKING, OFF = 0, 1, 2, 3, 4, 5, 6
-"""Signal state of a movement: SUMO's link states ``'r'``, ``'y'``, ``'g'``, ``'G'``,
-``'s'`` (stop at the line, then go as a minor link: right on red), ``'o'`` (light off,
-blinking), ``'O'`` (light off). Every state but red and yellow gives way to the foes the
+MAJOR, MINOR, EQUAL, ALLWAY_STOP, ZIPPER = 7, 8, 9, 10, 11
+"""State of a movement: SUMO's link states (src/utils/xml/SUMOXMLDefinitions.h).
+Signals: ``'r'``, ``'y'``, ``'g'``, ``'G'``, ``'s'`` (stop at the line, then go as a
+minor link: right on red), ``'o'`` (light off, blinking), ``'O'`` (light off).
+Unsignalised junctions: ``'M'`` major (priority road), ``'m'`` minor, ``'='``
+(right before left), ``'w'`` (all-way stop: stop, then first come first served),
+``'Z'`` (zipper: alternate). Every state but red and yellow gives way to the foes the
 junction's response makes the movement yield to (src/microsim/MSLink.cpp ``opened``)."""
-STATE_LETTERS = "rygGsoO"
+STATE_LETTERS = "rygGsoOMm=wZ"
 """The letter of each state code, by code."""
 HALTING_SPEED_MPS = 0.1
 """SUMO's halting threshold (tripinfo ``waitingTime``, lane-area ``jamThreshold``)."""
@@ -80,6 +84,20 @@ CRITICAL_GAP_S = 4.1
 """A permissive left turn goes only if every foe is further than this from the junction
 (HCM 2010 critical headway of a left turn from the major street)."""
 LOOKAHEAD_MIN_M = 30.0
+TIMEGAP_MINOR_S = 1.0
+"""A minor link goes only if no foe arrives before it has left the junction plus this
+(SUMO's ``jmTimegapMinor`` default, MSLink::blockedByFoe)."""
+VISIBILITY_M = 4.5
+"""A vehicle on a minor link approaches slowly enough to stop at the line until it is
+this close (netconvert's default connection ``visibility``, SUMO's
+MSVehicle::planMoveInternal ``determinedFoePresence``)."""
+TIME_TO_IMPATIENCE_S = 180.0
+"""A vehicle's impatience grows to 1 over this much waiting (SUMO's
+``--time-to-impatience`` default, MSVehicle::getImpatience; twin counts the trip's
+waiting time so far)."""
+ZIPPER_LOOKAHEAD_S = 4.0
+"""Foes of a zipper link count when they arrive within this (MSLink
+``myLookaheadTimeZipper``)."""
 STOP_LINE_REACH_M = 1.0
 """A vehicle halted within this of the stop line has stopped at it (SUMO's
 ``jmStoplineGap`` default, src/utils/vehicle/SUMOVTypeParameter.cpp)."""
@@ -352,6 +370,17 @@ def room_beyond(
 
 
 @numba.njit(cache=True, _nrt=False)
+def arrival_s(dist: float, speed: float, accel: float) -> float:
+    """When a vehicle ``dist`` from its stop line reaches it: at its speed, or from rest
+    with its acceleration."""
+    if dist <= 0.0:
+        return 0.0
+    if speed > HALTING_SPEED_MPS:
+        return dist / speed
+    return math.sqrt(2.0 * dist / accel)
+
+
+@numba.njit(cache=True, _nrt=False)
 def must_yield(
     net: NetArrays,
     lanes: Lanes,
@@ -359,10 +388,37 @@ def must_yield(
     vt: VTypes,
     mov_state: npt.NDArray[np.int8],
     m: int,
+    v: int,
+    dist_v: float,
 ) -> bool:
-    """Whether a vehicle about to take movement ``m`` has to wait for a foe it yields to
-    (under any signal but red and yellow)."""
-    major = mov_state[m] == PROTECTED or mov_state[m] == OFF
+    """Whether vehicle ``v``, ``dist_v`` before the stop line of movement ``m``, has to
+    wait for a foe it yields to (under any state but red and yellow).
+
+    A foe in the junction always blocks; an approaching foe (the head of its lane,
+    heading for the foe movement, with room beyond the junction: a vehicle that may not
+    enter does not announce itself) blocks by the rule of ``m``'s state, re-derived from
+    src/microsim/MSLink.cpp ``blockedByFoe``: minor links (``'m'``, ``'='``, ``'o'``,
+    ``'s'``) go only if the foe arrives later than they leave plus
+    :data:`TIMEGAP_MINOR_S`; ``'w'``: the foe that has waited longer goes first (twin
+    compares the trips' waiting times), a foe still moving at its line blocks; ``'Z'``:
+    the one arriving first goes, ties to the lower link index (impatience, from the
+    waiting time, makes a minor link accept shorter gaps); traffic-light greens
+    keep twin's :data:`CRITICAL_GAP_S` test. A major state (``'G'``, ``'O'``, ``'M'``)
+    does not wait for a foe that yields to it too."""
+    state = mov_state[m]
+    major = state in (PROTECTED, OFF, MAJOR)
+    minor = state in (MINOR, EQUAL, OFF_BLINKING, STOP)
+    signal = state in (PERMISSIVE, PROTECTED, OFF)
+    t = veh.vtype[v]
+    t_arrive = arrival_s(dist_v, veh.speed[v], vt.accel[t])
+    v_arrive = dist_v / t_arrive if t_arrive > 0.0 else veh.speed[v]
+    cross = net.lane_length[net.mov_lane[m]] + vt.length[t]
+    v_leave = min(
+        net.lane_speed[net.mov_lane[m]],
+        math.sqrt(v_arrive * v_arrive + 2.0 * vt.accel[t] * cross),
+    )
+    t_leave = t_arrive + cross / max(0.5 * (v_arrive + v_leave), 0.1)
+    impatience = min(1.0, veh.waiting_s[v] / TIME_TO_IMPATIENCE_S)
     for k in range(net.yield_start[m], net.yield_start[m + 1]):
         j = net.yield_to[k]
         if mov_state[j] == RED or (major and net.yield_mutual[k] != 0):
@@ -370,16 +426,44 @@ def must_yield(
         if lanes.head[net.mov_lane[j]] >= 0:
             return True
         h = lanes.head[net.mov_from_lane[j]]
-        if h >= 0 and veh.next_lane[h] == net.mov_lane[j]:
-            dist = net.lane_length[veh.lane[h]] - veh.pos[h]
-            if dist < 2.0 or dist < CRITICAL_GAP_S * veh.speed[h]:
-                # A foe with no room beyond the junction will not come (SUMO: a vehicle
-                # that may not enter does not announce itself to the link's foes).
-                th = veh.vtype[h]
-                down = target_lane(net, lanes, veh, vt, j, route_edge(veh, h, veh.route_k[h] + 2))
-                room = room_beyond(net, lanes, veh, vt, h, down, veh.route_k[h] + 1)
-                if room - vt.min_gap[th] >= vt.length[th]:
-                    return True
+        if h < 0 or veh.next_lane[h] != net.mov_lane[j]:
+            continue
+        th = veh.vtype[h]
+        dist = net.lane_length[veh.lane[h]] - veh.pos[h]
+        t_foe = arrival_s(dist, veh.speed[h], vt.accel[th])
+        if minor:
+            # Impatience (SUMO's default: waiting time / --time-to-impatience 180 s)
+            # moves the foe's arrival towards its arrival if it braked hard (here:
+            # braking to a stop at the line, twice the time).
+            t_foe = t_foe * (1.0 + impatience)
+            leave_foe = t_foe + (net.lane_length[net.mov_lane[j]] + vt.length[th]) / max(
+                veh.speed[h], 1.0
+            )
+            near = (dist < 2.0 or t_foe < t_leave + TIMEGAP_MINOR_S) and leave_foe >= t_arrive
+        elif state == ALLWAY_STOP:
+            if dist >= 2.0:
+                near = False
+            elif not veh.halting[h]:
+                near = True  # it has stopped and goes: wait for it
+            else:
+                near = veh.waiting_s[h] > veh.waiting_s[v] or (
+                    veh.waiting_s[h] == veh.waiting_s[v] and h < v
+                )
+        elif state == ZIPPER:
+            near = t_foe < ZIPPER_LOOKAHEAD_S and (
+                t_foe < t_arrive or (t_foe == t_arrive and j < m)
+            )
+        else:
+            near = dist < 2.0 or dist < CRITICAL_GAP_S * veh.speed[h]
+        if near and (signal or dist < 2.0 or veh.halting[h]):
+            # A foe held at its line with no room beyond will not come; one still
+            # moving will find the room its leader leaves (signals: twin's older test).
+            down = target_lane(net, lanes, veh, vt, j, route_edge(veh, h, veh.route_k[h] + 2))
+            room = room_beyond(net, lanes, veh, vt, h, down, veh.route_k[h] + 1)
+            if room - vt.min_gap[th] >= vt.length[th]:
+                return True
+        elif near:
+            return True
     return False
 
 
@@ -475,11 +559,22 @@ def _limit(
                 # Stop if the model's comfortable braking suffices, else go on.
                 stop = stop_speed(dist, decel, tau, dt) >= speed - decel * dt
             else:
-                if state == STOP and not (veh.halting[v] and dist < STOP_LINE_REACH_M):
+                slow = state in (MINOR, EQUAL, ALLWAY_STOP, STOP, OFF_BLINKING)
+                if slow and dist > VISIBILITY_M:
+                    # A minor link: approach slowly enough to stop at the line until
+                    # close enough to see the foes (MSVehicle::planMoveInternal).
+                    v_vis = stop_speed(VISIBILITY_M, decel, tau, dt)
+                    bdt = decel * dt
+                    gap = dist - VISIBILITY_M
+                    reach = math.sqrt(bdt * bdt + v_vis * v_vis + 2.0 * decel * gap) - bdt
+                    limit = min(limit, max(reach, v_vis))
+                if state in (STOP, ALLWAY_STOP) and not (
+                    veh.halting[v] and dist < STOP_LINE_REACH_M
+                ):
                     # A stop link opens once the vehicle has halted at the line
                     # (MSLink::opened: waitingTime >= jmStopSignWait, one step).
                     stop = True
-                elif must_yield(net, lanes, veh, vt, mov_state, m):
+                elif must_yield(net, lanes, veh, vt, mov_state, m, v, dist):
                     stop = True
                 else:
                     # No entering a junction whose far side has no room for us.

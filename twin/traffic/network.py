@@ -66,8 +66,13 @@ green, ``'s'`` stop then go (right on red), ``'o'`` off and blinking (minor), ``
 off (no signal). Under each the movement still gives way to the foes its junction's
 ``response`` makes it yield to (:attr:`Intersection.yields`)."""
 STATE_CHARS = GREEN_CHARS | {"r"}
-MAJOR_CHARS = frozenset("GO")
+MAJOR_CHARS = frozenset("GOM")
 """Letters with priority over a foe that yields to them when they yield to it too."""
+PRIORITY_CHARS = frozenset("GgMm=swZo")
+"""Link letters of an unsignalised junction (SUMO's ``<connection state>``): ``'M'``
+major, ``'m'`` minor, ``'='`` right before left, ``'s'`` stop (``priority_stop``),
+``'w'`` all-way stop, ``'Z'`` zipper, ``'o'`` yield; ``'G'``/``'g'`` are twin's own
+(the movement has, or has not, a foe to yield to)."""
 
 
 class NetworkError(ValueError):
@@ -229,6 +234,10 @@ class Intersection:
         program: the signal programme; ``None`` for an unsignalised (priority)
             intersection, where every movement always has green, ``'g'`` (yield) for
             movements that yield to a foe and ``'G'`` for the others.
+        link_states: for an unsignalised intersection, SUMO's letter of each movement
+            (:data:`PRIORITY_CHARS`, e.g. ``'M'``/``'m'`` at a priority junction,
+            ``'='`` right before left, ``'w'`` all-way stop, ``'Z'`` zipper); empty:
+            ``'g'``/``'G'`` as above.
     """
 
     id: str
@@ -237,6 +246,7 @@ class Intersection:
     foes: BoolArray
     yields: BoolArray
     program: SignalProgram | None = None
+    link_states: str = ""
 
     @property
     def signalised(self) -> bool:
@@ -244,6 +254,8 @@ class Intersection:
 
     def priority_state(self) -> str:
         """The always-green state of an unsignalised intersection."""
+        if self.link_states:
+            return self.link_states
         return "".join("g" if self.yields[i].any() else "G" for i in range(len(self.movements)))
 
     def gives_way(self, major: BoolArray) -> BoolArray:
@@ -260,7 +272,7 @@ class Intersection:
     def conflicting_greens(self, state: str) -> list[tuple[int, int]]:
         """Pairs of link indices that ``state`` would let go together unsafely: foes
         that may both go (:data:`GREEN_CHARS`) while neither gives way to the other."""
-        going = np.array([c in GREEN_CHARS for c in state], dtype=np.bool_)
+        going = np.array([c != "r" for c in state], dtype=np.bool_)
         major = np.array([c in MAJOR_CHARS for c in state], dtype=np.bool_)
         bad = np.argwhere(np.triu(self.conflicts(going, major)))
         return [(int(i), int(j)) for i, j in bad]
@@ -393,8 +405,20 @@ class Network:
             raise NetworkError(f"intersection {inter.id!r}: foes and yields must be {m}x{m}")
         if not np.array_equal(inter.foes, inter.foes.T):
             raise NetworkError(f"intersection {inter.id!r}: foes must be symmetric")
-        if inter.program is None and np.any(inter.yields & inter.yields.T):
-            raise NetworkError(f"intersection {inter.id!r}: two movements yield to each other")
+        if inter.program is None:
+            state = inter.priority_state()
+            if len(state) != m or set(state) - PRIORITY_CHARS:
+                raise NetworkError(
+                    f"intersection {inter.id!r}: link_states {state!r} needs one of "
+                    f"{''.join(sorted(PRIORITY_CHARS))!r} per movement ({m})"
+                )
+            bad = inter.conflicting_greens(state)
+            if bad:
+                i, j = bad[0]
+                raise NetworkError(
+                    f"intersection {inter.id!r}: movements {i} and {j} cross and neither "
+                    f"gives way to the other ({state[i]!r}, {state[j]!r})"
+                )
         if inter.program is not None:
             check_program(inter, inter.program)
 

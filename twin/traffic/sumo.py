@@ -36,6 +36,7 @@ import numpy as np
 from twin.core.errors import ConfigError
 from twin.traffic.demand import DemandError, Router, TripTable, VehicleType, check_route
 from twin.traffic.network import (
+    PRIORITY_CHARS,
     Edge,
     Intersection,
     Movement,
@@ -250,6 +251,7 @@ class _NetBuilder:
                         [index],
                         conn.getTLSID() or None,
                         [conn.getTLLinkIndex()],
+                        conn.getState() or "",
                     )
         return sorted(links.values(), key=lambda link: min(link.junction_indices))
 
@@ -286,23 +288,15 @@ class _NetBuilder:
                 yields[i, j] = any(_bit(rows[x].response, y) for x, y in pairs if x in rows)
         foes |= foes.T
         yields &= foes
-        mutual = yields & yields.T
+        # Two links may yield to each other: at a traffic light (netconvert writes the
+        # rules of the light switched off) and at zipper and all-way-stop junctions. The
+        # letters then decide (Intersection.gives_way): a major one goes first; 'Z' and
+        # 'w' by arrival and waiting; two major letters would conflict, refused when
+        # the network is checked.
         tls_ids = {link.tls for link in links if link.tls}
-        if tls_ids:
-            # At a traffic light two links may brake for each other (netconvert writes
-            # the rules of the light switched off): the letters then decide, a major
-            # one ('G', 'O') going first (Intersection.gives_way). A phase showing both
-            # major is refused as a conflicting green.
-            pass
-        elif mutual.any():
-            i, j = (int(v) for v in np.argwhere(mutual)[0])
-            raise ConfigError(
-                self.source,
-                f"junction {node_id!r}",
-                f"links {min(links[i].junction_indices)} and {min(links[j].junction_indices)} "
-                f"yield to each other (junction type {sumo_node.getType()!r}); twin needs one "
-                "of two crossing movements to have priority",
-            )
+        link_states = ""
+        if not tls_ids:
+            link_states = "".join(self.link_state(sumo_node, link) for link in links)
         program = None
         if tls_ids:
             if len(tls_ids) > 1:
@@ -314,7 +308,26 @@ class _NetBuilder:
                 )
             program = self.program(tls_ids.pop(), links, yields)
         return Intersection(
-            node_id, self.node_index[node_id], tuple(range(first, first + m)), foes, yields, program
+            node_id,
+            self.node_index[node_id],
+            tuple(range(first, first + m)),
+            foes,
+            yields,
+            program,
+            link_states,
+        )
+
+    def link_state(self, sumo_node: Any, link: _Link) -> str:
+        """The letter of an unsignalised link (SUMO's ``<connection state>``)."""
+        state = link.state
+        if state in PRIORITY_CHARS:
+            return state
+        raise ConfigError(
+            self.source,
+            f"junction {sumo_node.getID()!r}",
+            f"link {link.junction_indices[0]} has state {state!r} (junction type "
+            f"{sumo_node.getType()!r}); twin drives links "
+            f"{', '.join(repr(c) for c in sorted(PRIORITY_CHARS))} at unsignalised junctions",
         )
 
     def program(self, tls_id: str, links: list[_Link], yields: np.ndarray) -> SignalProgram:
@@ -398,6 +411,7 @@ class _Link:
     junction_indices: list[int]
     tls: str | None
     tls_indices: list[int]
+    state: str = ""
 
 
 # -- demand --------------------------------------------------------------------------------
