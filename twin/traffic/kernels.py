@@ -95,9 +95,6 @@ TIME_TO_IMPATIENCE_S = 180.0
 """A vehicle's impatience grows to 1 over this much waiting (SUMO's
 ``--time-to-impatience`` default, MSVehicle::getImpatience; twin counts the trip's
 waiting time so far)."""
-ZIPPER_LOOKAHEAD_S = 4.0
-"""Foes of a zipper link count when they arrive within this (MSLink
-``myLookaheadTimeZipper``)."""
 STOP_LINE_REACH_M = 1.0
 """A vehicle halted within this of the stop line has stopped at it (SUMO's
 ``jmStoplineGap`` default, src/utils/vehicle/SUMOVTypeParameter.cpp)."""
@@ -399,10 +396,10 @@ def must_yield(
     enter does not announce itself) blocks by the rule of ``m``'s state, re-derived from
     src/microsim/MSLink.cpp ``blockedByFoe``: minor links (``'m'``, ``'='``, ``'o'``,
     ``'s'``) go only if the foe arrives later than they leave plus
-    :data:`TIMEGAP_MINOR_S`; ``'w'``: the foe that has waited longer goes first (twin
-    compares the trips' waiting times), a foe still moving at its line blocks; ``'Z'``:
-    the one arriving first goes, ties to the lower link index (impatience, from the
-    waiting time, makes a minor link accept shorter gaps); traffic-light greens
+    :data:`TIMEGAP_MINOR_S` (impatience, from the waiting time, makes them accept
+    shorter gaps); ``'w'``: the foe that has waited longer goes first (twin compares
+    the trips' waiting times), a foe still moving at its line blocks; traffic-light
+    greens
     keep twin's :data:`CRITICAL_GAP_S` test. A major state (``'G'``, ``'O'``, ``'M'``)
     does not wait for a foe that yields to it too."""
     state = mov_state[m]
@@ -449,10 +446,6 @@ def must_yield(
                 near = veh.waiting_s[h] > veh.waiting_s[v] or (
                     veh.waiting_s[h] == veh.waiting_s[v] and h < v
                 )
-        elif state == ZIPPER:
-            near = t_foe < ZIPPER_LOOKAHEAD_S and (
-                t_foe < t_arrive or (t_foe == t_arrive and j < m)
-            )
         else:
             near = dist < 2.0 or dist < CRITICAL_GAP_S * veh.speed[h]
         if near and (signal or dist < 2.0 or veh.halting[h]):
@@ -465,6 +458,45 @@ def must_yield(
         elif near:
             return True
     return False
+
+
+@numba.njit(cache=True, _nrt=False)
+def zipper_speed(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    m: int,
+    v: int,
+    dist_v: float,
+    dt: float,
+) -> float:
+    """Safe speed of vehicle ``v``, ``dist_v`` before zipper link ``m``: a foe nearer to
+    the merge (the end of the junction) is followed as a leader on the merged lane,
+    ties to the lower link index (SUMO's zipper: foes become leaders, MSLink
+    ``getLeaderInfo``)."""
+    t = veh.vtype[v]
+    d_v = dist_v + net.lane_length[net.mov_lane[m]]
+    limit = 1e300
+    for k in range(net.yield_start[m], net.yield_start[m + 1]):
+        j = net.yield_to[k]
+        inner = net.mov_lane[j]
+        for c in range(2):
+            h = lanes.tail[inner] if c == 0 else lanes.head[net.mov_from_lane[j]]
+            if h < 0:
+                continue
+            if c == 0:
+                d_h = net.lane_length[inner] - veh.pos[h]
+            else:
+                if veh.next_lane[h] != inner:
+                    continue
+                d_h = net.lane_length[veh.lane[h]] - veh.pos[h] + net.lane_length[inner]
+            if d_h > d_v or (d_h == d_v and j > m):
+                continue
+            gap = d_v - d_h - vt.length[veh.vtype[h]] - vt.min_gap[t]
+            speed = safe_speed(veh.speed[v], veh.speed[h], gap, vt.decel[t], vt.tau[t], dt)
+            limit = min(limit, speed)
+    return limit
 
 
 # -- linked-list operations --------------------------------------------------------------
@@ -563,24 +595,32 @@ def _limit(
                 if slow and dist > VISIBILITY_M:
                     # A minor link: approach slowly enough to stop at the line until
                     # close enough to see the foes (MSVehicle::planMoveInternal).
-                    v_vis = stop_speed(VISIBILITY_M, decel, tau, dt)
+                    # The speed that stops within the visibility distance without
+                    # reaction time (maximumSafeStopSpeed with headway 0).
+                    v_vis = stop_speed(VISIBILITY_M, decel, 1e-9, dt)
                     bdt = decel * dt
                     gap = dist - VISIBILITY_M
                     reach = math.sqrt(bdt * bdt + v_vis * v_vis + 2.0 * decel * gap) - bdt
                     limit = min(limit, max(reach, v_vis))
+                if state == ZIPPER:
+                    limit = min(limit, zipper_speed(net, lanes, veh, vt, m, v, dist, dt))
                 if state in (STOP, ALLWAY_STOP) and not (
                     veh.halting[v] and dist < STOP_LINE_REACH_M
                 ):
                     # A stop link opens once the vehicle has halted at the line
                     # (MSLink::opened: waitingTime >= jmStopSignWait, one step).
                     stop = True
-                elif must_yield(net, lanes, veh, vt, mov_state, m, v, dist):
+                elif state != ZIPPER and must_yield(net, lanes, veh, vt, mov_state, m, v, dist):
                     stop = True
                 else:
                     # No entering a junction whose far side has no room for us.
                     down = target_lane(net, lanes, veh, vt, m, route_edge(veh, v, k + 2))
                     room = room_beyond(net, lanes, veh, vt, v, down, k + 1) - vt.min_gap[t]
-                    if room < vt.length[t]:
+                    tl = lanes.tail[down]
+                    # At a zipper a vehicle merges behind a moving leader (car following
+                    # keeps it apart); elsewhere it waits for room.
+                    merging = state == ZIPPER and tl >= 0 and veh.speed[tl] > HALTING_SPEED_MPS
+                    if room < vt.length[t] and not merging:
                         stop = True
             if stop:
                 limit = min(limit, stop_speed(dist, decel, tau, dt))
