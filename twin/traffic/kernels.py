@@ -378,6 +378,29 @@ def arrival_s(dist: float, speed: float, accel: float) -> float:
 
 
 @numba.njit(cache=True, _nrt=False)
+def held(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, mov_state: npt.NDArray[np.int8], j: int, v: int
+) -> bool:
+    """Whether movement ``j`` is held by a foe it yields to (a vehicle in that foe's
+    path, or at its line, other than ``v``)."""
+    for k in range(net.yield_start[j], net.yield_start[j + 1]):
+        f = net.yield_to[k]
+        if mov_state[f] == RED:
+            continue
+        if lanes.head[net.mov_lane[f]] >= 0:
+            return True
+        h = lanes.head[net.mov_from_lane[f]]
+        if (
+            h >= 0
+            and h != v
+            and veh.next_lane[h] == net.mov_lane[f]
+            and net.lane_length[veh.lane[h]] - veh.pos[h] < 2.0
+        ):
+            return True
+    return False
+
+
+@numba.njit(cache=True, _nrt=False)
 def must_yield(
     net: NetArrays,
     lanes: Lanes,
@@ -437,6 +460,22 @@ def must_yield(
                 veh.speed[h], 1.0
             )
             near = (dist < 2.0 or t_foe < t_leave + TIMEGAP_MINOR_S) and leave_foe >= t_arrive
+            if (
+                near
+                and state == EQUAL
+                and dist < 2.0
+                and dist_v < 2.0
+                and veh.halting[h]
+                and veh.halting[v]
+                and (
+                    veh.waiting_s[v] > veh.waiting_s[h]
+                    or (veh.waiting_s[v] == veh.waiting_s[h] and v < h)
+                )
+                and held(net, lanes, veh, mov_state, j, v)
+            ):
+                # Right before left all round: the foe waits for its own right, so
+                # the one that has waited longest goes (twin's deadlock breaker).
+                near = False
         elif state == ALLWAY_STOP:
             if dist >= 2.0:
                 near = False
