@@ -5,8 +5,10 @@ a lane that cars may use becomes an :class:`Edge` (lanes renumbered from the rig
 the car lanes only), every connection a :class:`Movement` (its length and speed those of
 its internal lanes, ``via``), every junction with connections an :class:`Intersection`
 whose conflicts come from SUMO's own junction logic (``<request foes response>``), and
-every traffic light's fixed-time programme a :class:`SignalProgram`: SUMO's ``G``/``y``/
-``r`` rows grouped into green phases with their yellow and all-red times.
+every traffic light's fixed-time programme a :class:`SignalProgram`: SUMO's rows grouped
+into green phases with their yellow and all-red times, the letters kept (``G``, ``g``,
+``s``, ``o``, ``O``, ``r``). An unsignalised junction keeps each connection's letter
+(``M``, ``m``, ``=``, ``s``, ``w``, ``Z``: ``Intersection.link_states``).
 
 A SUMO route or trip file becomes a :class:`~twin.traffic.demand.TripTable`: vehicles
 with their routes (inline or by reference), trips routed by twin's fastest-route
@@ -248,12 +250,12 @@ class _NetBuilder:
                         turn = "s"  # SUMO's 'invalid' (no direction); twin needs a letter
                     links[key] = _Link(
                         Movement(key[0], key[1], key[2], turn, length, speed, to_lane=key[3]),
-                        [index],
+                        index,
                         conn.getTLSID() or None,
-                        [conn.getTLLinkIndex()],
+                        conn.getTLLinkIndex(),
                         conn.getState() or "",
                     )
-        return sorted(links.values(), key=lambda link: min(link.junction_indices))
+        return sorted(links.values(), key=lambda link: link.index)
 
     def path(self, conn: Any) -> tuple[float, float]:
         """Length and speed of a connection's way through the junction (its ``via`` lanes)."""
@@ -283,9 +285,10 @@ class _NetBuilder:
             for j, b in enumerate(links):
                 if i == j:
                     continue
-                pairs = [(x, y) for x in a.junction_indices for y in b.junction_indices]
-                foes[i, j] = any(_bit(rows[x].foes, y) for x, y in pairs if x in rows)
-                yields[i, j] = any(_bit(rows[x].response, y) for x, y in pairs if x in rows)
+                row = rows.get(a.index)
+                if row is not None:
+                    foes[i, j] = _bit(row.foes, b.index)
+                    yields[i, j] = _bit(row.response, b.index)
         foes |= foes.T
         yields &= foes
         # Two links may yield to each other: at a traffic light (netconvert writes the
@@ -325,7 +328,7 @@ class _NetBuilder:
         raise ConfigError(
             self.source,
             f"junction {sumo_node.getID()!r}",
-            f"link {link.junction_indices[0]} has state {state!r} (junction type "
+            f"link {link.index} has state {state!r} (junction type "
             f"{sumo_node.getType()!r}); twin drives links "
             f"{', '.join(repr(c) for c in sorted(PRIORITY_CHARS))} at unsignalised junctions",
         )
@@ -356,15 +359,13 @@ class _NetBuilder:
                     # SUMO's junction logic says so (SUMO's 'O'/'o' links).
                     chars.append("g" if yields[k].any() else "G")
                     continue
-                found = {state[i] for i in link.tls_indices if 0 <= i < len(state)}
-                if not found:
+                if not 0 <= link.tls_index < len(state):
                     raise ConfigError(
                         self.source,
                         f"{where} phase {p}",
-                        f"state {state!r} has no signal for link {link.tls_indices[0]}",
+                        f"state {state!r} has no signal for link {link.tls_index}",
                     )
-                # Several SUMO links merged into one movement: the most restrictive shows.
-                chars.append(min(found, key=_RESTRICTIVENESS.index, default="r"))
+                chars.append(state[link.tls_index])
             min_dur = phase.minDur if phase.minDur is not None and phase.minDur >= 0 else None
             max_dur = phase.maxDur if phase.maxDur is not None and phase.maxDur >= 0 else None
             rows.append(("".join(chars), float(phase.duration), min_dur, max_dur))
@@ -377,10 +378,6 @@ class _NetBuilder:
             return SignalProgram.from_sumo(rows, offset)
         except NetworkError as error:
             raise ConfigError(self.source, where, str(error)) from None
-
-
-# Characters from most to least restrictive: a merged movement shows the first present.
-_RESTRICTIVENESS = "rRuyYsoOgG"
 
 
 def _start_on_green(
@@ -405,12 +402,13 @@ def _start_on_green(
 
 @dataclass
 class _Link:
-    """A movement with the SUMO links (connections) it stands for."""
+    """A movement with the SUMO connection it stands for: its junction link index, its
+    traffic light and index there, and its state letter."""
 
     movement: Movement
-    junction_indices: list[int]
+    index: int
     tls: str | None
-    tls_indices: list[int]
+    tls_index: int
     state: str = ""
 
 
