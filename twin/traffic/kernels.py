@@ -84,6 +84,10 @@ CRITICAL_GAP_S = 4.1
 """A permissive left turn goes only if every foe is further than this from the junction
 (HCM 2010 critical headway of a left turn from the major street)."""
 LOOKAHEAD_MIN_M = 30.0
+LANE_CHOICE_ROOM_M = 7.5
+"""A vehicle leaves its connection's target lane for a lane with more room than this
+(one default car and its gap) more: twin's stand-in for SUMO's lane changes between
+junctions (modelling choice)."""
 TIMEGAP_MINOR_S = 1.0
 """A minor link goes only if no foe arrives before it has left the junction plus this
 (SUMO's ``jmTimegapMinor`` default, MSLink::blockedByFoe)."""
@@ -277,15 +281,22 @@ def target_lane(
     """The lane of movement ``m``'s target edge a vehicle enters: the connection's own
     target lane, or (``mov_to_lane`` -1) the lane with most room towards ``after_edge``.
 
-    A connection whose target lane has no way on to ``after_edge`` (the vehicle took the
-    only connection its lane has) puts the vehicle on the lane of the target edge that
-    has, with most room: twin has no lane change between junctions yet, and otherwise
-    the trip would end there (a vehicle with no way on arrives)."""
+    Twin has no lane change between junctions yet, so the vehicle does here what SUMO's
+    lane-change model would do on the edge: a connection whose target lane has no way
+    on to ``after_edge`` puts it on the lane that has (else the trip would end there: a
+    vehicle with no way on arrives), and a lane that continues the route with more room
+    than the connection's by over :data:`LANE_CHOICE_ROOM_M` is taken instead. (RESCO
+    cologne1: mean time loss 81.9 s with the connection's lane always, 51.8 s so, SUMO
+    38.4 s.)"""
     tl = net.mov_to_lane[m]
-    if tl >= 0 and (after_edge < 0 or find_movement(net, tl, after_edge) >= 0):
-        return tl
     alt = choose_lane(net, lanes, veh, vt, net.mov_to_edge[m], after_edge)
-    if tl >= 0 and find_movement(net, alt, after_edge) < 0:
+    if tl < 0:
+        return alt
+    continues = after_edge < 0 or find_movement(net, tl, after_edge) >= 0
+    room = lane_room(net, lanes, veh, vt, tl)
+    if continues and room >= lane_room(net, lanes, veh, vt, alt) - LANE_CHOICE_ROOM_M:
+        return tl
+    if after_edge >= 0 and find_movement(net, alt, after_edge) < 0:
         return tl
     return alt
 
