@@ -24,7 +24,21 @@ from twin.factory.plant import Plant
 from twin.station.station import Station
 from twin.supply.network import SupplyNetwork
 from twin.traffic.city import City
-from twin.traffic.kernels import DRIVING, PERMISSIVE, PROTECTED, RED, YELLOW
+from twin.traffic.kernels import (
+    ALLWAY_STOP,
+    DRIVING,
+    EQUAL,
+    MAJOR,
+    MINOR,
+    OFF,
+    OFF_BLINKING,
+    PERMISSIVE,
+    PROTECTED,
+    RED,
+    STOP,
+    YELLOW,
+    ZIPPER,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -188,8 +202,16 @@ SIGNAL_RGB = {
     YELLOW: (0.95, 0.80, 0.10),
     PERMISSIVE: (0.55, 0.85, 0.45),
     PROTECTED: (0.05, 0.60, 0.15),
+    STOP: (0.50, 0.25, 0.55),
+    OFF_BLINKING: (0.95, 0.65, 0.10),
+    OFF: (0.45, 0.45, 0.45),
+    MAJOR: (0.05, 0.60, 0.15),
+    MINOR: (0.55, 0.85, 0.45),
+    EQUAL: (0.40, 0.70, 0.90),
+    ALLWAY_STOP: (0.50, 0.25, 0.55),
+    ZIPPER: (0.95, 0.65, 0.10),
 }
-"""Signal state of a movement -> colour (SUMO's r, y, g, G)."""
+"""State of a movement -> colour (SUMO's r, y, g, G, s, o, O, M, m, =, w, Z)."""
 SIGNAL_RGB_TABLE = np.array([SIGNAL_RGB[k] for k in sorted(SIGNAL_RGB)])
 SPEED_LEVELS = 8
 """Speed classes of vehicles, 0 .. SPEED_TOP_MPS."""

@@ -15,10 +15,11 @@ from tests.traffic.support import Erratic, small_city
 from twin.traffic.kernels import (
     ARRIVED,
     DRIVING,
+    OFF,
     PENDING,
-    PERMISSIVE,
     PROTECTED,
     RED,
+    STATE_LETTERS,
     WAITING,
     YELLOW,
 )
@@ -68,10 +69,9 @@ def check_tick(city, lane_before, next_before) -> None:
 
 
 def safe_pairs(state, inter) -> np.ndarray:
-    green = (state == PROTECTED) | (state == PERMISSIVE)
-    permissive = state == PERMISSIVE
-    ok = (permissive[:, None] & inter.yields) | (permissive[None, :] & inter.yields.T)
-    return ~(green[:, None] & green[None, :] & inter.foes & ~ok)
+    # Every state but red and yellow may go, giving way to the foes it yields to.
+    green = (state != RED) & (state != YELLOW)
+    return ~inter.conflicts(green, (state == PROTECTED) | (state == OFF))
 
 
 def check_greens(bank: SignalBank) -> None:
@@ -81,10 +81,9 @@ def check_greens(bank: SignalBank) -> None:
         assert np.all(safe_pairs(state, inter))
         # A yellow movement only shares the junction with greens it was safely green with
         # in some phase of the programme (it is clearing, not starting).
-        codes = [np.array(["rgG".index(c) * 1 for c in p.state]) for p in inter.program.phases]
+        codes = [np.array([STATE_LETTERS.index(c) for c in p.state]) for p in inter.program.phases]
         allowed = np.zeros_like(inter.foes)
-        for code in codes:
-            mapped = np.where(code == 2, PROTECTED, np.where(code == 1, PERMISSIVE, RED))
+        for mapped in codes:
             both = (mapped != RED)[:, None] & (mapped != RED)[None, :]
             allowed |= both & safe_pairs(mapped, inter)
         yellow = state == YELLOW

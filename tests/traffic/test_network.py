@@ -37,6 +37,35 @@ def test_a_programme_with_conflicting_greens_is_refused_in_one_line():
     assert "\n" not in str(info.value)
 
 
+def test_the_response_not_the_letter_decides_who_yields():
+    """A left turn shown 'G' with the oncoming straight is safe: the junction's response
+    makes it yield, whatever its letter (the kernel waits for the foe). Two straights
+    crossing at 'G' are not: neither yields."""
+    inter = grid(1, 1).intersections[0]
+    ns_phase = inter.program.phases[0].state
+    assert "g" in ns_phase
+    check_program(inter, SignalProgram((Phase(ns_phase.replace("g", "G"), 30.0),)))
+    # Where two links yield to each other (netconvert's rules for a light switched
+    # off), the major letter goes first: 'G' over 's', and 'G' with 'G' conflicts.
+    left = ns_phase.index("g")
+    (straight,) = [j for j in np.flatnonzero(inter.yields[left]) if ns_phase[j] == "G"][:1]
+    mutual = inter.yields.copy()
+    mutual[straight, left] = True
+    both = type(inter)(inter.id, inter.node, inter.movements, inter.foes, mutual)
+    assert both.conflicting_greens(ns_phase.replace("g", "s")) == []
+    assert (min(left, straight), max(left, straight)) in both.conflicting_greens(
+        ns_phase.replace("g", "G")
+    )
+
+
+def test_sumo_letters_are_kept():
+    program = SignalProgram.from_sumo(
+        [("GsrO", 30, None, None), ("ysrO", 3, None, None), ("rGso", 30, None, None)]
+    )
+    assert [p.state for p in program.phases] == ["GsrO", "rGso"]
+    assert program.phases[0].yellow_s == 3
+
+
 def test_from_sumo_groups_green_yellow_and_all_red():
     program = SignalProgram.from_sumo(
         [("GGgrrr", 31, 5, 50), ("yyyrrr", 4, None, None), ("rrrrrr", 2, None, None),

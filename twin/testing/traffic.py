@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from twin.core.scenario import Scenario, ScenarioConfig
 from twin.core.world import World
 from twin.testing.kits import Invariants, PolicyKit, ScenarioKit
-from twin.traffic.kernels import ARRIVED, DRIVING, PENDING, PERMISSIVE, PROTECTED, WAITING
+from twin.traffic.kernels import ARRIVED, DRIVING, OFF, PENDING, PROTECTED, RED, WAITING, YELLOW
 from twin.traffic.observation import SignalObservation, check_signal_action
 
 EPS = 1e-6
@@ -173,12 +173,10 @@ def city_invariants(scenario: Scenario[Any], world: World) -> list[str]:
     bank = city.signals
     for i, intersection in enumerate(bank.intersections):
         shown = bank.mov_state[bank.movements[i]]
-        green = (shown == PROTECTED) | (shown == PERMISSIVE)
-        permissive = shown == PERMISSIVE
-        yielding = (permissive[:, None] & intersection.yields) | (
-            permissive[None, :] & intersection.yields.T
-        )
-        if np.any(green[:, None] & green[None, :] & intersection.foes & ~yielding):
+        # Movements that may go (any state but red and yellow) give way to the foes the
+        # junction makes them yield to; two foes going with neither yielding conflict.
+        green = (shown != RED) & (shown != YELLOW)
+        if np.any(intersection.conflicts(green, (shown == PROTECTED) | (shown == OFF))):
             problems.append(f"conflicting movements green together at {intersection.id}")
     return problems
 

@@ -122,6 +122,8 @@ class City:
             arrays.yield_start,
             arrays.yield_to,
             det,
+            arrays.mov_to_lane,
+            arrays.yield_mutual,
         )
         self.lanes = Lanes(
             head=np.full(n_all, -1, dtype=np.int64),

@@ -28,10 +28,11 @@ advance by Euler, ``x += v_next * dt`` (SUMO's default update).
 
 Stop lines: a vehicle whose next movement is red stops at the stop line (and cannot pass
 it: its speed is also capped at ``distance / dt``); at yellow it stops if it can do so
-with its comfortable deceleration, else it goes; at a permissive green (``'g'``) it stops
-while a foe it yields to is in the junction or will reach its stop line within
-:data:`CRITICAL_GAP_S`; and it does not enter a junction the far side of which has no room
-for it (SUMO's junction-blocking avoidance), which is how queues spill back.
+with its comfortable deceleration, else it goes; at ``'s'`` (:data:`STOP`) it first
+halts at the line; under any green it stops while a foe it yields to (the junction's
+response, whatever the letter) is in the junction or will reach its stop line within
+:data:`CRITICAL_GAP_S`; and it does not enter a junction the far side of which has no
+room for it (SUMO's junction-blocking avoidance), which is how queues spill back.
 
 Arrival: when the front passes the end of the last edge of its route (SUMO's
 ``arrivalPos="max"``). Insertion, at the start of each tick, before anyone moves: each
@@ -77,8 +78,17 @@ IntArray = npt.NDArray[np.int64]
 PENDING, WAITING, DRIVING, ARRIVED = 0, 1, 2, 3
 """Vehicle states: trip not yet due; due but waiting to be inserted; on the network;
 arrived."""
-RED, YELLOW, PERMISSIVE, PROTECTED = 0, 1, 2, 3
-"""Signal state of a movement (``'r'``, ``'y'``, ``'g'``, ``'G'``)."""
+RED, YELLOW, PERMISSIVE, PROTECTED, STOP, OFF_BLINKING, OFF = 0, 1, 2, 3, 4, 5, 6
+MAJOR, MINOR, EQUAL, ALLWAY_STOP, ZIPPER = 7, 8, 9, 10, 11
+"""State of a movement: SUMO's link states (src/utils/xml/SUMOXMLDefinitions.h).
+Signals: ``'r'``, ``'y'``, ``'g'``, ``'G'``, ``'s'`` (stop at the line, then go as a
+minor link: right on red), ``'o'`` (light off, blinking), ``'O'`` (light off).
+Unsignalised junctions: ``'M'`` major (priority road), ``'m'`` minor, ``'='``
+(right before left), ``'w'`` (all-way stop: stop, then first come first served),
+``'Z'`` (zipper: alternate). Every state but red and yellow gives way to the foes the
+junction's response makes the movement yield to (src/microsim/MSLink.cpp ``opened``)."""
+STATE_LETTERS = "rygGsoOMm=wZ"
+"""The letter of each state code, by code."""
 HALTING_SPEED_MPS = 0.1
 """SUMO's halting threshold (tripinfo ``waitingTime``, lane-area ``jamThreshold``)."""
 CRITICAL_GAP_S = 4.1
@@ -88,6 +98,24 @@ NO_CONTINUATION = -2
 """``next_lane`` of a vehicle whose lane has no connection to the next edge of its
 route: it stops at the lane's end until it has changed lanes (-1: its route ends)."""
 LOOKAHEAD_MIN_M = 30.0
+LANE_CHOICE_ROOM_M = 7.5
+"""A vehicle leaves its connection's target lane for a lane with more room than this
+(one default car and its gap) more: twin's stand-in for SUMO's lane changes between
+junctions (modelling choice)."""
+TIMEGAP_MINOR_S = 1.0
+"""A minor link goes only if no foe arrives before it has left the junction plus this
+(SUMO's ``jmTimegapMinor`` default, MSLink::blockedByFoe)."""
+VISIBILITY_M = 4.5
+"""A vehicle on a minor link approaches slowly enough to stop at the line until it is
+this close (netconvert's default connection ``visibility``, SUMO's
+MSVehicle::planMoveInternal ``determinedFoePresence``)."""
+TIME_TO_IMPATIENCE_S = 180.0
+"""A vehicle's impatience grows to 1 over this much waiting (SUMO's
+``--time-to-impatience`` default, MSVehicle::getImpatience; twin counts the trip's
+waiting time so far)."""
+STOP_LINE_REACH_M = 1.0
+"""A vehicle halted within this of the stop line has stopped at it (SUMO's
+``jmStoplineGap`` default, src/utils/vehicle/SUMOVTypeParameter.cpp)."""
 STOP_LOOP, UPSTREAM_LOOP = 0, 1
 _NO_LOOPS = no_loops()
 
@@ -95,8 +123,11 @@ _NO_LOOPS = no_loops()
 class NetArrays(NamedTuple):
     """The network in the kernel's terms (see :class:`twin.traffic.network.NetworkArrays`).
 
-    ``det_pos_m[l, k]``: position on lane ``l`` of its stop-line loop (k=0) and its
-    upstream loop (k=1).
+    ``mov_to_lane[m]``: the edge lane movement ``m`` enters (SUMO's connection target
+    lane), or -1 when the vehicle chooses it. ``yield_mutual[k]``: foe ``yield_to[k]``
+    yields to the movement too (then a major state, ``'G'``/``'O'``, goes first).
+    ``det_pos_m[l, k]``: position on lane
+    ``l`` of its stop-line loop (k=0) and its upstream loop (k=1).
     """
 
     lane_length: FloatArray
@@ -113,6 +144,8 @@ class NetArrays(NamedTuple):
     yield_start: IntArray
     yield_to: IntArray
     det_pos_m: FloatArray
+    mov_to_lane: IntArray
+    yield_mutual: IntArray
 
 
 class VTypes(NamedTuple):
@@ -225,7 +258,7 @@ def safe_speed(v: float, v_leader: float, gap: float, decel: float, tau: float, 
 
 @numba.njit(cache=True, _nrt=False)
 def find_movement(net: NetArrays, lane: int, to_edge: int) -> int:
-    """The movement from edge lane ``lane`` onto ``to_edge``, or -1."""
+    """Some movement (the first) from edge lane ``lane`` onto ``to_edge``, or -1."""
     for k in range(net.lane_out_start[lane], net.lane_out_start[lane + 1]):
         m = net.out_movements[k]
         if net.mov_to_edge[m] == to_edge:
@@ -262,12 +295,140 @@ def choose_lane(
 
 
 @numba.njit(cache=True, _nrt=False)
+def target_lane(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, m: int, after_edge: int
+) -> int:
+    """The lane of movement ``m``'s target edge a vehicle enters: the connection's own
+    target lane, or (``mov_to_lane`` -1) the lane with most room towards ``after_edge``.
+
+    Twin has no lane change between junctions yet, so the vehicle does here what SUMO's
+    lane-change model would do on the edge: a connection whose target lane has no way
+    on to ``after_edge`` puts it on the lane that has (else the trip would end there: a
+    vehicle with no way on arrives), and a lane that continues the route with more room
+    than the connection's by over :data:`LANE_CHOICE_ROOM_M` is taken instead. (RESCO
+    cologne1: mean time loss 81.9 s with the connection's lane always, 51.8 s so, SUMO
+    38.4 s.)"""
+    tl = net.mov_to_lane[m]
+    alt = choose_lane(net, lanes, veh, vt, net.mov_to_edge[m], after_edge)
+    if tl < 0:
+        return alt
+    continues = after_edge < 0 or find_movement(net, tl, after_edge) >= 0
+    room = lane_room(net, lanes, veh, vt, tl)
+    if continues and room >= lane_room(net, lanes, veh, vt, alt) - LANE_CHOICE_ROOM_M:
+        return tl
+    if after_edge >= 0 and find_movement(net, alt, after_edge) < 0:
+        return tl
+    return alt
+
+
+@numba.njit(cache=True, _nrt=False)
+def choose_movement(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    lane: int,
+    to_edge: int,
+    after_edge: int,
+) -> int:
+    """The connection from edge lane ``lane`` to ``to_edge`` a vehicle takes, or -1.
+
+    Among the connections to ``to_edge``, those whose target lane has a connection to
+    ``after_edge`` (the route's edge after ``to_edge``; -1: any) come first, and among
+    them the one whose target lane has most room; ties go to the lowest link index.
+    """
+    best = -1
+    best_room = -1e300
+    best_ok = False
+    for k in range(net.lane_out_start[lane], net.lane_out_start[lane + 1]):
+        m = net.out_movements[k]
+        if net.mov_to_edge[m] != to_edge:
+            continue
+        tl = net.mov_to_lane[m]
+        if tl < 0:
+            return m  # the target lane is chosen on entry: one movement per edge
+        ok = after_edge < 0 or find_movement(net, tl, after_edge) >= 0
+        room = lane_room(net, lanes, veh, vt, tl)
+        if best < 0 or (ok and not best_ok) or (ok == best_ok and room > best_room):
+            best = m
+            best_room = room
+            best_ok = ok
+    return best
+
+
+@numba.njit(cache=True, _nrt=False)
 def route_edge(veh: Vehicles, v: int, k: int) -> int:
     """Edge ``k`` of vehicle ``v``'s route, or -1 past its end."""
     start = veh.route_start[v]
     if start + k >= veh.route_start[v + 1]:
         return -1
     return veh.route_edges[start + k]
+
+
+@numba.njit(cache=True, _nrt=False)
+def room_beyond(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, v: int, lane: int, k: int
+) -> float:
+    """Free length vehicle ``v`` finds from the start of edge lane ``lane`` (edge ``k``
+    of its route) on: the lane's room, and while the lane is empty and shorter than the
+    vehicle and its gap, the lanes after it on the route (a short lane, as between the
+    junctions of a cluster, is crossed with the vehicle spanning it, as in SUMO)."""
+    t = veh.vtype[v]
+    need = vt.length[t] + vt.min_gap[t]
+    total = 0.0
+    for _ in range(8):
+        if lanes.tail[lane] >= 0:
+            return total + lane_room(net, lanes, veh, vt, lane)
+        total += net.lane_length[lane]
+        if total >= need:
+            return total
+        m = net.lane_movement[lane]
+        if m < 0:
+            nxt = route_edge(veh, v, k + 1)
+            if nxt < 0:
+                return 1e300  # the vehicle arrives at the end of this lane
+            mv = choose_movement(net, lanes, veh, vt, lane, nxt, route_edge(veh, v, k + 2))
+            if mv < 0:
+                return 1e300  # no way on from this lane: the kernel ends the trip here
+            lane = net.mov_lane[mv]
+        else:
+            lane = target_lane(net, lanes, veh, vt, m, route_edge(veh, v, k + 2))
+            k += 1
+    return total
+
+
+@numba.njit(cache=True, _nrt=False)
+def arrival_s(dist: float, speed: float, accel: float) -> float:
+    """When a vehicle ``dist`` from its stop line reaches it: at its speed, or from rest
+    with its acceleration."""
+    if dist <= 0.0:
+        return 0.0
+    if speed > HALTING_SPEED_MPS:
+        return dist / speed
+    return math.sqrt(2.0 * dist / accel)
+
+
+@numba.njit(cache=True, _nrt=False)
+def held(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, mov_state: npt.NDArray[np.int8], j: int, v: int
+) -> bool:
+    """Whether movement ``j`` is held by a foe it yields to (a vehicle in that foe's
+    path, or at its line, other than ``v``)."""
+    for k in range(net.yield_start[j], net.yield_start[j + 1]):
+        f = net.yield_to[k]
+        if mov_state[f] == RED:
+            continue
+        if lanes.head[net.mov_lane[f]] >= 0:
+            return True
+        h = lanes.head[net.mov_from_lane[f]]
+        if (
+            h >= 0
+            and h != v
+            and veh.next_lane[h] == net.mov_lane[f]
+            and net.lane_length[veh.lane[h]] - veh.pos[h] < 2.0
+        ):
+            return True
+    return False
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -278,27 +439,134 @@ def must_yield(
     vt: VTypes,
     mov_state: npt.NDArray[np.int8],
     m: int,
+    v: int,
+    dist_v: float,
 ) -> bool:
-    """Whether a vehicle about to take permissive movement ``m`` has to wait for a foe."""
+    """Whether vehicle ``v``, ``dist_v`` before the stop line of movement ``m``, has to
+    wait for a foe it yields to (under any state but red and yellow).
+
+    A foe in the junction always blocks; an approaching foe (the head of its lane,
+    heading for the foe movement, with room beyond the junction: a vehicle that may not
+    enter does not announce itself) blocks by the rule of ``m``'s state, re-derived from
+    src/microsim/MSLink.cpp ``blockedByFoe``: minor links (``'m'``, ``'='``, ``'o'``,
+    ``'s'``) go only if the foe arrives later than they leave plus
+    :data:`TIMEGAP_MINOR_S` (impatience, from the waiting time, makes them accept
+    shorter gaps); ``'w'``: the foe that has waited longer goes first (twin compares
+    the trips' waiting times), a foe still moving at its line blocks; traffic-light
+    greens
+    keep twin's :data:`CRITICAL_GAP_S` test. A major state (``'G'``, ``'O'``, ``'M'``)
+    does not wait for a foe that yields to it too."""
+    state = mov_state[m]
+    major = state in (PROTECTED, OFF, MAJOR)
+    minor = state in (MINOR, EQUAL, OFF_BLINKING, STOP)
+    signal = state in (PERMISSIVE, PROTECTED, OFF)
+    t = veh.vtype[v]
+    t_arrive = arrival_s(dist_v, veh.speed[v], vt.accel[t])
+    v_arrive = dist_v / t_arrive if t_arrive > 0.0 else veh.speed[v]
+    cross = net.lane_length[net.mov_lane[m]] + vt.length[t]
+    v_leave = min(
+        net.lane_speed[net.mov_lane[m]],
+        math.sqrt(v_arrive * v_arrive + 2.0 * vt.accel[t] * cross),
+    )
+    t_leave = t_arrive + cross / max(0.5 * (v_arrive + v_leave), 0.1)
+    impatience = min(1.0, veh.waiting_s[v] / TIME_TO_IMPATIENCE_S)
     for k in range(net.yield_start[m], net.yield_start[m + 1]):
         j = net.yield_to[k]
-        if mov_state[j] == RED:
+        if mov_state[j] == RED or (major and net.yield_mutual[k] != 0):
             continue
         if lanes.head[net.mov_lane[j]] >= 0:
             return True
         h = lanes.head[net.mov_from_lane[j]]
-        if h >= 0 and veh.next_lane[h] == net.mov_lane[j]:
-            dist = net.lane_length[veh.lane[h]] - veh.pos[h]
-            if dist < 2.0 or dist < CRITICAL_GAP_S * veh.speed[h]:
-                # A foe with no room beyond the junction will not come (SUMO: a vehicle
-                # that may not enter does not announce itself to the link's foes).
-                th = veh.vtype[h]
-                down = choose_lane(
-                    net, lanes, veh, vt, net.mov_to_edge[j], route_edge(veh, h, veh.route_k[h] + 2)
+        if h < 0 or veh.next_lane[h] != net.mov_lane[j]:
+            continue
+        th = veh.vtype[h]
+        dist = net.lane_length[veh.lane[h]] - veh.pos[h]
+        t_foe = arrival_s(dist, veh.speed[h], vt.accel[th])
+        if minor:
+            # Impatience (SUMO's default: waiting time / --time-to-impatience 180 s)
+            # moves the foe's arrival towards its arrival if it braked hard (here:
+            # braking to a stop at the line, twice the time).
+            t_foe = t_foe * (1.0 + impatience)
+            leave_foe = t_foe + (net.lane_length[net.mov_lane[j]] + vt.length[th]) / max(
+                veh.speed[h], 1.0
+            )
+            near = (dist < 2.0 or t_foe < t_leave + TIMEGAP_MINOR_S) and leave_foe >= t_arrive
+            if (
+                near
+                and state == EQUAL
+                and dist < 2.0
+                and dist_v < 2.0
+                and veh.halting[h]
+                and veh.halting[v]
+                and (
+                    veh.waiting_s[v] > veh.waiting_s[h]
+                    or (veh.waiting_s[v] == veh.waiting_s[h] and v < h)
                 )
-                if lane_room(net, lanes, veh, vt, down) - vt.min_gap[th] >= vt.length[th]:
-                    return True
+                and held(net, lanes, veh, mov_state, j, v)
+            ):
+                # Right before left all round: the foe waits for its own right, so
+                # the one that has waited longest goes (twin's deadlock breaker).
+                near = False
+        elif state == ALLWAY_STOP:
+            if dist >= 2.0:
+                near = False
+            elif not veh.halting[h]:
+                near = True  # it has stopped and goes: wait for it
+            else:
+                near = veh.waiting_s[h] > veh.waiting_s[v] or (
+                    veh.waiting_s[h] == veh.waiting_s[v] and h < v
+                )
+        else:
+            near = dist < 2.0 or dist < CRITICAL_GAP_S * veh.speed[h]
+        if near and (signal or dist < 2.0 or veh.halting[h]):
+            # A foe held at its line with no room beyond will not come; one still
+            # moving will find the room its leader leaves (signals: twin's older test).
+            down = target_lane(net, lanes, veh, vt, j, route_edge(veh, h, veh.route_k[h] + 2))
+            room = room_beyond(net, lanes, veh, vt, h, down, veh.route_k[h] + 1)
+            if room - vt.min_gap[th] >= vt.length[th]:
+                return True
+        elif near:
+            return True
     return False
+
+
+@numba.njit(cache=True, _nrt=False)
+def zipper_speed(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    m: int,
+    v: int,
+    dist_v: float,
+    dt: float,
+) -> float:
+    """Safe speed of vehicle ``v``, ``dist_v`` before zipper link ``m``: a foe nearer to
+    the merge (the end of the junction) is followed as a leader on the merged lane,
+    ties to the lower link index (SUMO's zipper: foes become leaders, MSLink
+    ``getLeaderInfo``)."""
+    t = veh.vtype[v]
+    d_v = dist_v + net.lane_length[net.mov_lane[m]]
+    limit = 1e300
+    for k in range(net.yield_start[m], net.yield_start[m + 1]):
+        j = net.yield_to[k]
+        inner = net.mov_lane[j]
+        for c in range(2):
+            h = lanes.tail[inner] if c == 0 else lanes.head[net.mov_from_lane[j]]
+            if h < 0:
+                continue
+            if c == 0:
+                d_h = net.lane_length[inner] - veh.pos[h]
+            else:
+                if veh.next_lane[h] != inner:
+                    continue
+                d_h = net.lane_length[veh.lane[h]] - veh.pos[h] + net.lane_length[inner]
+            if d_h > d_v or (d_h == d_v and j > m):
+                continue
+            gap = d_v - d_h - vt.length[veh.vtype[h]] - vt.min_gap[t]
+            speed = safe_speed(veh.speed[v], veh.speed[h], gap, vt.decel[t], vt.tau[t], dt)
+            limit = min(limit, speed)
+    return limit
 
 
 # -- linked-list operations --------------------------------------------------------------
@@ -341,13 +609,12 @@ def set_next_lane(net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, v: in
         if nxt < 0:
             veh.next_lane[v] = -1
         else:
-            mv = find_movement(net, lane, nxt)
+            after = route_edge(veh, v, veh.route_k[v] + 2)
+            mv = choose_movement(net, lanes, veh, vt, lane, nxt, after)
             veh.next_lane[v] = net.mov_lane[mv] if mv >= 0 else NO_CONTINUATION
     else:  # an internal lane: next is a lane of the movement's target edge
-        to_edge = net.mov_to_edge[m]
-        veh.next_lane[v] = choose_lane(
-            net, lanes, veh, vt, to_edge, route_edge(veh, v, veh.route_k[v] + 2)
-        )
+        after = route_edge(veh, v, veh.route_k[v] + 2)
+        veh.next_lane[v] = target_lane(net, lanes, veh, vt, m, after)
 
 
 # -- the tick ------------------------------------------------------------------------------
@@ -396,14 +663,36 @@ def _limit(
                 # Stop if the model's comfortable braking suffices, else go on.
                 stop = stop_speed(dist, decel, tau, dt) >= speed - decel * dt
             else:
-                if state == PERMISSIVE and must_yield(net, lanes, veh, vt, mov_state, m):
+                slow = state in (MINOR, EQUAL, ALLWAY_STOP, STOP, OFF_BLINKING)
+                if slow and dist > VISIBILITY_M:
+                    # A minor link: approach slowly enough to stop at the line until
+                    # close enough to see the foes (MSVehicle::planMoveInternal).
+                    # The speed that stops within the visibility distance without
+                    # reaction time (maximumSafeStopSpeed with headway 0).
+                    v_vis = stop_speed(VISIBILITY_M, decel, 1e-9, dt)
+                    bdt = decel * dt
+                    gap = dist - VISIBILITY_M
+                    reach = math.sqrt(bdt * bdt + v_vis * v_vis + 2.0 * decel * gap) - bdt
+                    limit = min(limit, max(reach, v_vis))
+                if state == ZIPPER:
+                    limit = min(limit, zipper_speed(net, lanes, veh, vt, m, v, dist, dt))
+                if state in (STOP, ALLWAY_STOP) and not (
+                    veh.halting[v] and dist < STOP_LINE_REACH_M
+                ):
+                    # A stop link opens once the vehicle has halted at the line
+                    # (MSLink::opened: waitingTime >= jmStopSignWait, one step).
+                    stop = True
+                elif state != ZIPPER and must_yield(net, lanes, veh, vt, mov_state, m, v, dist):
                     stop = True
                 else:
                     # No entering a junction whose far side has no room for us.
-                    to_edge = net.mov_to_edge[m]
-                    down = choose_lane(net, lanes, veh, vt, to_edge, route_edge(veh, v, k + 2))
-                    room = lane_room(net, lanes, veh, vt, down) - vt.min_gap[t]
-                    if room < vt.length[t]:
+                    down = target_lane(net, lanes, veh, vt, m, route_edge(veh, v, k + 2))
+                    room = room_beyond(net, lanes, veh, vt, v, down, k + 1) - vt.min_gap[t]
+                    tl = lanes.tail[down]
+                    # At a zipper a vehicle merges behind a moving leader (car following
+                    # keeps it apart); elsewhere it waits for room.
+                    merging = state == ZIPPER and tl >= 0 and veh.speed[tl] > HALTING_SPEED_MPS
+                    if room < vt.length[t] and not merging:
                         stop = True
             if stop:
                 limit = min(limit, stop_speed(dist, decel, tau, dt))
@@ -423,9 +712,8 @@ def _limit(
         dist += net.lane_length[nl]
         # The lane after nl, as the vehicle would choose it now.
         if m >= 0:
-            to_edge = net.mov_to_edge[m]
             lane = nl
-            nl = choose_lane(net, lanes, veh, vt, to_edge, route_edge(veh, v, k + 2))
+            nl = target_lane(net, lanes, veh, vt, m, route_edge(veh, v, k + 2))
             k += 1
         else:
             nxt = route_edge(veh, v, k + 1)
@@ -433,7 +721,7 @@ def _limit(
             if nxt < 0:
                 nl = -1
             else:
-                mv = find_movement(net, nl, nxt)
+                mv = choose_movement(net, lanes, veh, vt, nl, nxt, route_edge(veh, v, k + 2))
                 nl = net.mov_lane[mv] if mv >= 0 else -1
     return limit, cap
 

@@ -12,22 +12,29 @@ Conventions (SUMO's where SUMO has one):
   for people, configs and importers (``Network.edge_index(id)``).
 - Lanes of an edge are numbered ``0 .. lanes-1`` from the right (SUMO's lane index).
 - A **movement** is one way through an intersection: from one lane of an incoming edge
-  to an outgoing edge (SUMO's connection, without the target lane: twin puts an entering
-  vehicle on the target edge's lane with the most room that serves its next turn). It has
-  its own path through the junction (``length_m``, ``speed_mps``), which the kernel
-  treats as an internal lane, as SUMO does.
+  to one lane of an outgoing edge (SUMO's connection, lane to lane). ``to_lane = -1``
+  leaves the target lane open (twin's own generator): the kernel then puts an entering
+  vehicle on the target edge's lane with the most room that serves its next turn. A
+  vehicle heading for edge ``e`` takes, among its lane's connections to ``e``, the one
+  whose target lane has a connection to the edge after ``e`` on its route, with most
+  room. A movement has its own path through the junction (``length_m``, ``speed_mps``),
+  which the kernel treats as an internal lane, as SUMO does.
 - Within an intersection its movements are numbered ``0 .. M-1`` (SUMO's ``linkIndex``);
   that number is the position of the movement's character in a phase ``state`` string.
 - **Foes**: ``foes[i, j]`` is true when the paths of movements ``i`` and ``j`` cross or
   merge (SUMO's ``<request foes=...>``). **Yields**: ``yields[i, j]`` is true when ``i``
-  must give way to ``j`` if both have green (SUMO's ``response``). Two foes may be green
-  together only if one of them is a permissive green (``'g'``) that yields to the other;
-  anything else is a conflicting green, refused when a programme is built and never
-  shown by the signal controller.
-- A **phase** is a green state (one character per movement: ``'G'`` protected green,
-  ``'g'`` permissive green that yields, ``'r'`` red) with its green, yellow and all-red
-  times and its minimum and maximum green. Yellow is shown to movements that lose green
-  when the controller leaves the phase; all-red follows the yellow.
+  must give way to ``j`` if both may go (SUMO's ``response``). At a traffic light two
+  movements may yield to each other (netconvert writes the junction's rules for the
+  light switched off, src/netbuild/NBRequest.cpp); then the letters decide, as in
+  src/microsim/MSLink.cpp ``opened``: a major letter (``'G'``, ``'O'``) has priority
+  over its foe. Otherwise, whatever the letter (``'G'`` included), a movement gives way
+  to the foes it yields to. Two foes that may go together while neither gives way to
+  the other are a conflicting green, refused when a programme is built and never shown
+  by the signal controller (:meth:`Intersection.conflicts`).
+- A **phase** is a green state (one character per movement, :data:`GREEN_CHARS` or
+  ``'r'`` red) with its green, yellow and all-red times and its minimum and maximum
+  green. Yellow is shown to movements that lose green when the controller leaves the
+  phase; all-red follows the yellow.
 
 Defaults and their sources: docs/PARAMETERS.md, section "Traffic".
 """
@@ -52,8 +59,20 @@ CORNER_RADIUS_M = 4.0
 """SUMO's default junction corner radius (netconvert ``default.junctions.radius``)."""
 TURN_LATERAL_ACCEL_MPS2 = 5.5
 """Turn speed limit ``sqrt(a * radius)`` (netconvert ``junctions.limit-turn-speed``)."""
-GREEN_CHARS = frozenset("Gg")
-STATE_CHARS = frozenset("Ggr")
+GREEN_CHARS = frozenset("GgsoO")
+"""Signal letters under which a movement may enter the junction (SUMO's
+``LinkState``, utils/xml/SUMOXMLDefinitions.h): ``'G'`` major green, ``'g'`` minor
+green, ``'s'`` stop then go (right on red), ``'o'`` off and blinking (minor), ``'O'``
+off (no signal). Under each the movement still gives way to the foes its junction's
+``response`` makes it yield to (:attr:`Intersection.yields`)."""
+STATE_CHARS = GREEN_CHARS | {"r"}
+MAJOR_CHARS = frozenset("GOM")
+"""Letters with priority over a foe that yields to them when they yield to it too."""
+PRIORITY_CHARS = frozenset("GgMm=swZo")
+"""Link letters of an unsignalised junction (SUMO's ``<connection state>``): ``'M'``
+major, ``'m'`` minor, ``'='`` right before left, ``'s'`` stop (``priority_stop``),
+``'w'`` all-way stop, ``'Z'`` zipper, ``'o'`` yield; ``'G'``/``'g'`` are twin's own
+(the movement has, or has not, a foe to yield to)."""
 
 
 class NetworkError(ValueError):
@@ -92,6 +111,9 @@ class Movement:
     """A turning movement: from lane ``from_lane`` of edge ``from_edge`` onto ``to_edge``.
 
     Attributes:
+        to_lane: the lane of ``to_edge`` it leads to (SUMO's connection ``toLane``), or
+            -1: the vehicle picks the lane of ``to_edge`` with most room that serves its
+            next turn.
         turn: SUMO's direction letter: ``'s'`` straight, ``'r'`` right, ``'l'`` left,
             ``'t'`` turnaround.
         length_m: path length through the junction (the internal lane), > 0.
@@ -104,6 +126,7 @@ class Movement:
     turn: str
     length_m: float
     speed_mps: float
+    to_lane: int = -1
 
 
 @dataclass(frozen=True)
@@ -151,16 +174,17 @@ class SignalProgram:
     ) -> SignalProgram:
         """A programme from SUMO ``<phase state duration minDur maxDur>`` rows, in order.
 
-        A phase with a ``'G'``/``'g'`` and no ``'y'`` is a green phase; the ``'y'`` phase
-        after it is its yellow; phases of only ``'r'`` (and ``'s'``/``'o'``/``'O'``) after
-        that are its all-red. SUMO's ``'s'`` and ``'O'``/``'o'`` (priority, off) are read
-        as ``'G'``, ``'g'`` respectively; yellow ``'Y'``/``'u'`` as yellow.
+        A phase with a ``'G'``/``'g'``/``'o'``/``'O'`` and no yellow is a green phase; the
+        yellow (``'y'``/``'Y'``) phase after it is its yellow; phases of only ``'r'`` and
+        ``'s'`` after that are its all-red. Letters are kept as SUMO writes them
+        (:data:`GREEN_CHARS`), except red-yellow ``'u'``, read as red. During twin's
+        yellow and all-red a movement that is ``'s'`` in both the phase and the next
+        keeps ``'s'``; otherwise the change interval shows yellow, then red.
         """
         greens: list[Phase] = []
         for state, duration, min_dur, max_dur in phases:
-            norm = state.replace("s", "G").replace("O", "G").replace("o", "g")
-            norm = norm.replace("Y", "y").replace("u", "r")
-            if "y" in norm:
+            norm = state.replace("u", "r")
+            if "y" in norm or "Y" in norm:
                 if not greens:
                     continue  # a cycle that starts in yellow: the last green owns it
                 last = greens[-1]
@@ -172,7 +196,7 @@ class SignalProgram:
                     last.min_green_s,
                     last.max_green_s,
                 )
-            elif any(c in GREEN_CHARS for c in norm):
+            elif any(c in "GgoO" for c in norm):
                 greens.append(
                     Phase(
                         norm,
@@ -210,6 +234,10 @@ class Intersection:
         program: the signal programme; ``None`` for an unsignalised (priority)
             intersection, where every movement always has green, ``'g'`` (yield) for
             movements that yield to a foe and ``'G'`` for the others.
+        link_states: for an unsignalised intersection, SUMO's letter of each movement
+            (:data:`PRIORITY_CHARS`, e.g. ``'M'``/``'m'`` at a priority junction,
+            ``'='`` right before left, ``'w'`` all-way stop, ``'Z'`` zipper); empty:
+            ``'g'``/``'G'`` as above.
     """
 
     id: str
@@ -218,6 +246,7 @@ class Intersection:
     foes: BoolArray
     yields: BoolArray
     program: SignalProgram | None = None
+    link_states: str = ""
 
     @property
     def signalised(self) -> bool:
@@ -225,22 +254,28 @@ class Intersection:
 
     def priority_state(self) -> str:
         """The always-green state of an unsignalised intersection."""
+        if self.link_states:
+            return self.link_states
         return "".join("g" if self.yields[i].any() else "G" for i in range(len(self.movements)))
 
+    def gives_way(self, major: BoolArray) -> BoolArray:
+        """``(M, M)``: ``i`` gives way to ``j`` under a state whose major letters
+        (:data:`MAJOR_CHARS`) are ``major``: ``i`` yields to ``j``, unless they yield
+        to each other and ``i``'s letter is major (MSLink::opened: a major link goes)."""
+        return self.yields & ~(major[:, None] & self.yields.T)
+
+    def conflicts(self, going: BoolArray, major: BoolArray) -> BoolArray:
+        """``(M, M)``: foes that may both go (``going``) while neither gives way."""
+        way = self.gives_way(major)
+        return going[:, None] & going[None, :] & self.foes & ~(way | way.T)
+
     def conflicting_greens(self, state: str) -> list[tuple[int, int]]:
-        """Pairs of link indices that ``state`` would show green together unsafely."""
-        green = [i for i, c in enumerate(state) if c in GREEN_CHARS]
-        bad = []
-        for a, i in enumerate(green):
-            for j in green[a + 1 :]:
-                if not self.foes[i, j]:
-                    continue
-                ok = (state[i] == "g" and self.yields[i, j]) or (
-                    state[j] == "g" and self.yields[j, i]
-                )
-                if not ok:
-                    bad.append((i, j))
-        return bad
+        """Pairs of link indices that ``state`` would let go together unsafely: foes
+        that may both go (:data:`GREEN_CHARS`) while neither gives way to the other."""
+        going = np.array([c != "r" for c in state], dtype=np.bool_)
+        major = np.array([c in MAJOR_CHARS for c in state], dtype=np.bool_)
+        bad = np.argwhere(np.triu(self.conflicts(going, major)))
+        return [(int(i), int(j)) for i, j in bad]
 
 
 @dataclass(frozen=True, eq=False)
@@ -341,6 +376,11 @@ class Network:
                 raise NetworkError(
                     f"movement {k} joins edge {src.id!r} to {dst.id!r}, which do not meet"
                 )
+            if not -1 <= m.to_lane < dst.lanes:
+                raise NetworkError(
+                    f"movement {k} enters lane {m.to_lane} of edge {dst.id!r}, "
+                    f"which has {dst.lanes} lane(s)"
+                )
             if not (m.length_m > 0 and m.speed_mps > 0):
                 raise NetworkError(f"movement {k} needs length_m > 0 and speed_mps > 0")
         owned = [0] * len(self.movements)
@@ -365,8 +405,20 @@ class Network:
             raise NetworkError(f"intersection {inter.id!r}: foes and yields must be {m}x{m}")
         if not np.array_equal(inter.foes, inter.foes.T):
             raise NetworkError(f"intersection {inter.id!r}: foes must be symmetric")
-        if np.any(inter.yields & inter.yields.T):
-            raise NetworkError(f"intersection {inter.id!r}: two movements yield to each other")
+        if inter.program is None:
+            state = inter.priority_state()
+            if len(state) != m or set(state) - PRIORITY_CHARS:
+                raise NetworkError(
+                    f"intersection {inter.id!r}: link_states {state!r} needs one of "
+                    f"{''.join(sorted(PRIORITY_CHARS))!r} per movement ({m})"
+                )
+            bad = inter.conflicting_greens(state)
+            if bad:
+                i, j = bad[0]
+                raise NetworkError(
+                    f"intersection {inter.id!r}: movements {i} and {j} cross and neither "
+                    f"gives way to the other ({state[i]!r}, {state[j]!r})"
+                )
         if inter.program is not None:
             check_program(inter, inter.program)
 
@@ -390,7 +442,9 @@ def check_program(inter: Intersection, program: SignalProgram) -> None:
                 f"{where}: state {phase.state!r} has {len(phase.state)} signals for {m} movements"
             )
         if set(phase.state) - STATE_CHARS:
-            raise NetworkError(f"{where}: state {phase.state!r} may only use 'G', 'g' and 'r'")
+            raise NetworkError(
+                f"{where}: state {phase.state!r} may only use 'G', 'g', 's', 'o', 'O' and 'r'"
+            )
         times = (phase.green_s, phase.yellow_s, phase.all_red_s, phase.min_green_s)
         if any(not math.isfinite(t) or t < 0 for t in (*times, phase.max_green_s)):
             raise NetworkError(f"{where}: times must be finite and >= 0")
@@ -406,7 +460,7 @@ def check_program(inter: Intersection, program: SignalProgram) -> None:
             i, j = bad[0]
             raise NetworkError(
                 f"{where}: conflicting greens: movements {i} and {j} cross and are both "
-                f"green in {phase.state!r} without one yielding ('g') to the other"
+                f"green in {phase.state!r} without the junction making one yield to the other"
             )
 
 
@@ -422,9 +476,11 @@ class NetworkArrays:
         edge_lane_start, edge_lanes: lanes of each edge are ``start .. start+lanes-1``.
         lane_out_start: movements leaving edge lane ``l`` are
             ``out_movements[lane_out_start[l]:lane_out_start[l+1]]``.
-        mov_to_edge, mov_from_lane, mov_lane: per movement; ``mov_lane`` is its internal
-            lane, ``mov_from_lane`` the global edge lane it leaves.
-        yield_start, yield_to: movement ``m`` yields to ``yield_to[yield_start[m]:...]``.
+        mov_to_edge, mov_from_lane, mov_lane, mov_to_lane: per movement; ``mov_lane`` is
+            its internal lane, ``mov_from_lane`` the global edge lane it leaves,
+            ``mov_to_lane`` the global edge lane it enters (-1: the vehicle chooses).
+        yield_start, yield_to: movement ``m`` yields to ``yield_to[yield_start[m]:...]``;
+            ``yield_mutual`` (0/1, same entries): that foe yields to ``m`` too.
         edge_out_start, edge_out: successors of each edge (for routing).
     """
 
@@ -444,6 +500,8 @@ class NetworkArrays:
     mov_lane: IntArray
     yield_start: IntArray
     yield_to: IntArray
+    mov_to_lane: IntArray
+    yield_mutual: IntArray
 
     @property
     def total_lanes(self) -> int:
@@ -476,9 +534,11 @@ class NetworkArrays:
         lane_out_start = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
         # Yield lists in global movement indices.
         yield_lists: list[list[int]] = [[] for _ in range(n_mov)]
+        mutual_lists: list[list[int]] = [[] for _ in range(n_mov)]
         for inter in net.intersections:
             for i, j in zip(*np.nonzero(inter.yields), strict=True):
                 yield_lists[inter.movements[i]].append(inter.movements[j])
+                mutual_lists[inter.movements[i]].append(int(inter.yields[j, i]))
         yield_start = np.concatenate(([0], np.cumsum([len(y) for y in yield_lists])))
         yield_to = np.array([j for y in yield_lists for j in y], dtype=np.int64)
         return cls(
@@ -498,6 +558,11 @@ class NetworkArrays:
             mov_lane=np.arange(n_lanes, n_lanes + n_mov, dtype=np.int64),
             yield_start=yield_start.astype(np.int64),
             yield_to=yield_to,
+            mov_to_lane=np.array(
+                [net.lane(m.to_edge, m.to_lane) if m.to_lane >= 0 else -1 for m in net.movements],
+                dtype=np.int64,
+            ),
+            yield_mutual=np.array([f for y in mutual_lists for f in y], dtype=np.int64),
         )
 
 

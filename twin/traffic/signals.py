@@ -20,12 +20,26 @@ import numpy as np
 import numpy.typing as npt
 
 from twin.core.policy import Policy
-from twin.traffic.kernels import PERMISSIVE, PROTECTED, RED, YELLOW
+from twin.traffic.kernels import (
+    OFF,
+    OFF_BLINKING,
+    PERMISSIVE,
+    PROTECTED,
+    RED,
+    STATE_LETTERS,
+    STOP,
+    YELLOW,
+)
 from twin.traffic.network import Intersection, Network, check_program
 from twin.traffic.observation import SignalObservation, check_signal_action
 
 GREEN, CHANGE_YELLOW, CHANGE_ALL_RED = 0, 1, 2
-_CODES = {"G": PROTECTED, "g": PERMISSIVE, "r": RED}
+_CODES = {c: k for k, c in enumerate(STATE_LETTERS)}
+_RANK = np.zeros(len(STATE_LETTERS), dtype=np.int64)
+# From most to least restrictive: a movement green in a phase and the next keeps the
+# more restrictive of its two states during the change interval.
+for _rank, _code in enumerate((RED, YELLOW, STOP, OFF_BLINKING, PERMISSIVE, OFF, PROTECTED)):
+    _RANK[_code] = _rank
 EPS_S = 1e-9
 
 Observer = Callable[[int, float], SignalObservation]
@@ -183,7 +197,8 @@ class SignalBank:
         cur = codes[current]
         nxt = codes[target]
         keep = (cur != RED) & (nxt != RED)
-        state = np.where(keep, np.minimum(cur, nxt), RED).astype(np.int8)
+        stricter = np.where(_RANK[cur] <= _RANK[nxt], cur, nxt)
+        state = np.where(keep, stricter, RED).astype(np.int8)
         if yellow:
             losing = (cur != RED) & ~keep
             # Yellow movements keep their phase's right of way (protected or yielding).
@@ -248,7 +263,9 @@ class SignalBank:
         self.mov_state[self.movements[i]] = state
 
     def check_safe(self, i: int, state: npt.NDArray[np.int8]) -> None:
-        """Raise ``RuntimeError`` if ``state`` shows two foes green unsafely.
+        """Raise ``RuntimeError`` if ``state`` lets two foes go while neither yields to
+        the other (every state but red counts as going; yellow is checked with the
+        letter of the phase it ends).
 
         A state already checked at this intersection is not checked again (the set of
         states a programme can show is small), so the check costs nothing per tick.
@@ -256,12 +273,9 @@ class SignalBank:
         key = (i, state.tobytes())
         if key in self._checked:
             return
-        green = state != RED
         inter = self.intersections[i]
-        permissive = state == PERMISSIVE
-        # A pair is fine if one side is permissive and yields to the other.
-        ok = (permissive[:, None] & inter.yields) | (permissive[None, :] & inter.yields.T)
-        bad = green[:, None] & green[None, :] & inter.foes & ~ok
+        # A pair is fine if one side gives way to the other (the kernel makes it wait).
+        bad = inter.conflicts(state != RED, (state == PROTECTED) | (state == OFF))
         if bad.any():
             a, b = np.argwhere(bad)[0]
             raise RuntimeError(

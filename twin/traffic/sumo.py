@@ -5,8 +5,10 @@ a lane that cars may use becomes an :class:`Edge` (lanes renumbered from the rig
 the car lanes only), every connection a :class:`Movement` (its length and speed those of
 its internal lanes, ``via``), every junction with connections an :class:`Intersection`
 whose conflicts come from SUMO's own junction logic (``<request foes response>``), and
-every traffic light's fixed-time programme a :class:`SignalProgram`: SUMO's ``G``/``y``/
-``r`` rows grouped into green phases with their yellow and all-red times.
+every traffic light's fixed-time programme a :class:`SignalProgram`: SUMO's rows grouped
+into green phases with their yellow and all-red times, the letters kept (``G``, ``g``,
+``s``, ``o``, ``O``, ``r``). An unsignalised junction keeps each connection's letter
+(``M``, ``m``, ``=``, ``s``, ``w``, ``Z``: ``Intersection.link_states``).
 
 A SUMO route or trip file becomes a :class:`~twin.traffic.demand.TripTable`: vehicles
 with their routes (inline, by reference or drawn from a route distribution), trips
@@ -53,6 +55,7 @@ from twin.traffic.demand import (
     sumo_vclass_type,
 )
 from twin.traffic.network import (
+    PRIORITY_CHARS,
     Edge,
     Intersection,
     Movement,
@@ -253,8 +256,8 @@ class _NetBuilder:
         )
 
     def links_at(self, sumo_node: Any) -> list[_Link]:
-        """The node's car movements in SUMO link-index order, one per (lane, to edge)."""
-        links: dict[tuple[int, int, int], _Link] = {}
+        """The node's car movements in SUMO link-index order, one per connection."""
+        links: dict[tuple[int, int, int, int], _Link] = {}
         for edge in sumo_node.getIncoming():
             if edge.getID() not in self.edge_index:
                 continue
@@ -272,25 +275,21 @@ class _NetBuilder:
                         self.edge_index[edge.getID()],
                         self.lane_index[lane.getID()],
                         self.edge_index[to_edge],
+                        self.lane_index[conn.getToLane().getID()],
                     )
                     index = sumo_node.getLinkIndex(conn)
-                    if key in links:
-                        # SUMO may connect one lane to several lanes of one edge; twin
-                        # picks the target lane itself, so they are one movement.
-                        links[key].junction_indices.append(index)
-                        links[key].tls_indices.append(conn.getTLLinkIndex())
-                        continue
                     length, speed = self.path(conn)
                     turn = conn.getDirection().lower()
                     if turn not in ("s", "r", "l", "t"):
                         turn = "s"  # SUMO's 'invalid' (no direction); twin needs a letter
                     links[key] = _Link(
-                        Movement(key[0], key[1], key[2], turn, length, speed),
-                        [index],
+                        Movement(key[0], key[1], key[2], turn, length, speed, to_lane=key[3]),
+                        index,
                         conn.getTLSID() or None,
-                        [conn.getTLLinkIndex()],
+                        conn.getTLLinkIndex(),
+                        conn.getState() or "",
                     )
-        return sorted(links.values(), key=lambda link: min(link.junction_indices))
+        return sorted(links.values(), key=lambda link: link.index)
 
     def path(self, conn: Any) -> tuple[float, float]:
         """Length and speed of a connection's way through the junction (its ``via`` lanes)."""
@@ -320,28 +319,21 @@ class _NetBuilder:
             for j, b in enumerate(links):
                 if i == j:
                     continue
-                pairs = [(x, y) for x in a.junction_indices for y in b.junction_indices]
-                foes[i, j] = any(_bit(rows[x].foes, y) for x, y in pairs if x in rows)
-                yields[i, j] = any(_bit(rows[x].response, y) for x, y in pairs if x in rows)
+                row = rows.get(a.index)
+                if row is not None:
+                    foes[i, j] = _bit(row.foes, b.index)
+                    yields[i, j] = _bit(row.response, b.index)
         foes |= foes.T
         yields &= foes
-        mutual = yields & yields.T
+        # Two links may yield to each other: at a traffic light (netconvert writes the
+        # rules of the light switched off) and at zipper and all-way-stop junctions. The
+        # letters then decide (Intersection.gives_way): a major one goes first; 'Z' and
+        # 'w' by arrival and waiting; two major letters would conflict, refused when
+        # the network is checked.
         tls_ids = {link.tls for link in links if link.tls}
-        if tls_ids:
-            # At a traffic light SUMO marks both links of a conflicting pair as braking
-            # for each other when the programme never shows them green together: the
-            # signal, not a priority rule, separates them. (Should a programme show such
-            # a pair green together, twin's safety check refuses it as conflicting.)
-            yields &= ~mutual
-        elif mutual.any():
-            i, j = (int(v) for v in np.argwhere(mutual)[0])
-            raise ConfigError(
-                self.source,
-                f"junction {node_id!r}",
-                f"links {min(links[i].junction_indices)} and {min(links[j].junction_indices)} "
-                f"yield to each other (junction type {sumo_node.getType()!r}); twin needs one "
-                "of two crossing movements to have priority",
-            )
+        link_states = ""
+        if not tls_ids:
+            link_states = "".join(self.link_state(sumo_node, link) for link in links)
         program = None
         if tls_ids:
             if len(tls_ids) > 1:
@@ -353,7 +345,26 @@ class _NetBuilder:
                 )
             program = self.program(tls_ids.pop(), links, yields)
         return Intersection(
-            node_id, self.node_index[node_id], tuple(range(first, first + m)), foes, yields, program
+            node_id,
+            self.node_index[node_id],
+            tuple(range(first, first + m)),
+            foes,
+            yields,
+            program,
+            link_states,
+        )
+
+    def link_state(self, sumo_node: Any, link: _Link) -> str:
+        """The letter of an unsignalised link (SUMO's ``<connection state>``)."""
+        state = link.state
+        if state in PRIORITY_CHARS:
+            return state
+        raise ConfigError(
+            self.source,
+            f"junction {sumo_node.getID()!r}",
+            f"link {link.index} has state {state!r} (junction type "
+            f"{sumo_node.getType()!r}); twin drives links "
+            f"{', '.join(repr(c) for c in sorted(PRIORITY_CHARS))} at unsignalised junctions",
         )
 
     def program(self, tls_id: str, links: list[_Link], yields: np.ndarray) -> SignalProgram:
@@ -384,15 +395,13 @@ class _NetBuilder:
                     # SUMO's junction logic says so (SUMO's 'O'/'o' links).
                     chars.append("g" if yields[k].any() else "G")
                     continue
-                found = {state[i] for i in link.tls_indices if 0 <= i < len(state)}
-                if not found:
+                if not 0 <= link.tls_index < len(state):
                     raise ConfigError(
                         self.source,
                         f"{where} phase {p}",
-                        f"state {state!r} has no signal for link {link.tls_indices[0]}",
+                        f"state {state!r} has no signal for link {link.tls_index}",
                     )
-                # Several SUMO links merged into one movement: the most restrictive shows.
-                chars.append(min(found, key=_RESTRICTIVENESS.index, default="r"))
+                chars.append(state[link.tls_index])
             min_dur = phase.minDur if phase.minDur is not None and phase.minDur >= 0 else None
             max_dur = phase.maxDur if phase.maxDur is not None and phase.maxDur >= 0 else None
             rows.append(("".join(chars), float(phase.duration), min_dur, max_dur))
@@ -407,10 +416,6 @@ class _NetBuilder:
             raise ConfigError(self.source, where, str(error)) from None
 
 
-# Characters from most to least restrictive: a merged movement shows the first present.
-_RESTRICTIVENESS = "rRuyYsoOgG"
-
-
 def _start_on_green(
     rows: list[tuple[str, float, float | None, float | None]], offset_s: float
 ) -> tuple[list[tuple[str, float, float | None, float | None]], float]:
@@ -422,7 +427,7 @@ def _start_on_green(
     """
 
     def is_green(state: str) -> bool:
-        return any(c in "GgsOo" for c in state) and not any(c in "yYu" for c in state)
+        return any(c in "GgOo" for c in state) and not any(c in "yYu" for c in state)
 
     start = next((k for k, row in enumerate(rows) if is_green(row[0])), 0)
     if start == 0:
@@ -433,12 +438,14 @@ def _start_on_green(
 
 @dataclass
 class _Link:
-    """A movement with the SUMO links (connections) it stands for."""
+    """A movement with the SUMO connection it stands for: its junction link index, its
+    traffic light and index there, and its state letter."""
 
     movement: Movement
-    junction_indices: list[int]
+    index: int
     tls: str | None
-    tls_indices: list[int]
+    tls_index: int
+    state: str = ""
 
 
 # -- demand --------------------------------------------------------------------------------
