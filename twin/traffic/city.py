@@ -136,6 +136,7 @@ class City:
             det_speed_sum=np.zeros((n_all, 2)),
             det_occupied=np.zeros((n_all, 2), dtype=np.int64),
             det_last_s=np.full((n_all, 2), -math.inf),
+            insert_failed=np.zeros(n_all, dtype=np.bool_),
             **_loop_fields(self.loops),
         )
         vtypes = trips.vtypes

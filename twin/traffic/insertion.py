@@ -1,8 +1,11 @@
 """Insertion as SUMO does it: depart lane, position and speed per trip, with SUMO's checks.
 
 Every tick, before vehicles move, each trip waiting to enter tries once, in departure
-order (SUMO's ``MSInsertionControl::emitVehicles``: every pending vehicle tries every
-step; one that fails does not stop a later trip on the same edge from trying). A trip
+order (SUMO's ``MSInsertionControl::emitVehicles``), except that once an insertion has
+failed on a lane in a tick, later trips choosing that lane of that edge wait without
+trying (SUMO's ``MSEdge::insertVehicle`` remembers the lanes that refused a vehicle in the
+current step, ``myFailedInsertionMemory``, unless ``--eager-insertion``): a queue of trips
+behind a blocked start waits in order, as in SUMO, and costs one check per lane. A trip
 released at ``t`` is inserted at ``t`` if it fits (SUMO inserts a vehicle whose
 ``depart <= t`` in step ``t``, after that step's moves; twin's tick from ``t`` starts
 with the state after the previous tick's moves, which is the same state).
@@ -507,6 +510,9 @@ def insert_pending(
     ``pending`` is compacted in place."""
     kept = 0
     inserted = 0
+    failed = lanes.insert_failed
+    for lane in range(len(failed)):
+        failed[lane] = False
     for i in range(n_pending):
         v = pending[i]
         edge = veh.route_edges[veh.route_start[v]]
@@ -516,9 +522,12 @@ def insert_pending(
         ok = False
         if code == DEPART_LANE_ALLOWED:
             for lane in range(start, start + n_lanes):
+                if failed[lane]:
+                    continue
                 if _insert_on_lane(net, lanes, veh, vt, mov_state, departs, v, lane, now_s, dt):
                     ok = True
                     break
+                failed[lane] = True
         else:
             if code >= 0:
                 lane = start + code
@@ -534,7 +543,9 @@ def insert_pending(
                 )
             else:  # DEPART_LANE_FIRST
                 lane = start
-            ok = _insert_on_lane(net, lanes, veh, vt, mov_state, departs, v, lane, now_s, dt)
+            if not failed[lane]:
+                ok = _insert_on_lane(net, lanes, veh, vt, mov_state, departs, v, lane, now_s, dt)
+                failed[lane] = not ok
         if ok:
             inserted += 1
         else:

@@ -199,6 +199,8 @@ class Lanes(NamedTuple):
     detector k of lane l: vehicles passed, sum of their speeds, ticks occupied, time of
     the last passage. ``loop_*``: the user's induction loops (a
     :class:`twin.traffic.loops.LoopState`'s arrays; none by default).
+    ``insert_failed``: the insertion step's scratch, a lane on which an insertion failed
+    this tick (the kernels allocate nothing).
     """
 
     head: IntArray
@@ -211,6 +213,7 @@ class Lanes(NamedTuple):
     det_speed_sum: FloatArray
     det_occupied: IntArray
     det_last_s: FloatArray
+    insert_failed: npt.NDArray[np.bool_]
     loop_start: IntArray = _NO_LOOPS.start
     loop_pos_m: FloatArray = _NO_LOOPS.pos_m
     loop_length_m: FloatArray = _NO_LOOPS.length_m
