@@ -284,7 +284,9 @@ def approaching(
 
 
 @numba.njit(cache=True, _nrt=False)
-def _link(lanes: Lanes, veh: Vehicles, lane: int, v: int, follower: int, leader: int) -> None:
+def link_between(
+    lanes: Lanes, veh: Vehicles, lane: int, v: int, follower: int, leader: int
+) -> None:
     """Put ``v`` on ``lane`` between ``follower`` (behind) and ``leader`` (ahead)."""
     veh.ahead[v] = leader
     veh.behind[v] = follower
@@ -325,7 +327,7 @@ def _try_at(
     veh.speed[v] = s
     veh.accel[v] = 0.0
     veh.route_k[v] = 0
-    _link(lanes, veh, lane, v, follower, leader)
+    link_between(lanes, veh, lane, v, follower, leader)
     set_next_lane(net, lanes, veh, vt, v)
     veh.state[v] = DRIVING
     veh.insert_s[v] = now_s

@@ -39,7 +39,13 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from twin.traffic.insertion import Departs, approaching, secure_gap, vehicle_lane_speed
+from twin.traffic.insertion import (
+    Departs,
+    approaching,
+    link_between,
+    secure_gap,
+    vehicle_lane_speed,
+)
 from twin.traffic.kernels import (
     Lanes,
     NetArrays,
@@ -230,18 +236,7 @@ def _move_to(
     leader: int,
 ) -> None:
     _unlink(lanes, veh, v)
-    veh.ahead[v] = leader
-    veh.behind[v] = follower
-    if leader >= 0:
-        veh.behind[leader] = v
-    else:
-        lanes.head[target] = v
-    if follower >= 0:
-        veh.ahead[follower] = v
-    else:
-        lanes.tail[target] = v
-    veh.lane[v] = target
-    lanes.count[target] += 1
+    link_between(lanes, veh, target, v, follower, leader)
     set_next_lane(net, lanes, veh, vt, v)
     lc.speed_gain[v] = 0.0
     lc.keep_right[v] = 0.0
