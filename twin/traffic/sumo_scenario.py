@@ -251,6 +251,8 @@ class SumoNet(Scenario[SumoNetParams]):
             [loop.period_s for loop in loops],
             self.city.loops,
             offset_s=config.begin_s,
+            step_s=config.step_length_s,
+            end_s=config.end_s - config.begin_s,
         )
         clock = Clock(world.env)
         for period in sorted({loop.period_s for loop in loops if math.isfinite(loop.period_s)}):
