@@ -32,8 +32,9 @@ passes the point in the tick ending exactly at an interval's end in the earlier 
 The kernel calls :func:`loop_move` for every vehicle it moves and
 :func:`loop_arrive` for every vehicle that arrives; the state is a
 :class:`LoopState`, whose arrays the kernel's ``Lanes`` carries as its ``loop_*``
-fields. A vehicle is followed by one loop at a time (loops on one lane
-closer together than a vehicle length are not supported).
+fields. A vehicle is followed by one loop at a time: loops a vehicle could cover at
+once (closer than the longest vehicle, on one lane or across a junction) would get
+wrong times, and the SUMO scenario refuses them (``sumo_scenario._check_loop_spacing``).
 """
 
 from __future__ import annotations
