@@ -495,6 +495,23 @@ def test_the_step_length_is_the_tick(tee: Path, tmp_path: Path) -> None:
     assert scenario.default_horizon_s() == 100.0
 
 
+def test_loops_a_vehicle_could_cover_at_once_are_refused(tee: Path, tmp_path: Path) -> None:
+    """twin follows one loop per vehicle: two loops closer than the longest vehicle (5 m
+    here) would give wrong times, so they are refused in one line naming the second."""
+    add = tmp_path / "loops.add.xml"
+    add.write_text(
+        '<additional><inductionLoop id="w" lane="ab_0" pos="50" period="60" file="x"/>'
+        '<inductionLoop id="w2" lane="ab_0" pos="54.5" period="30" file="y"/></additional>'
+    )
+    cfg = sumocfg(tmp_path, tee, begin=0, end=100, extra=f'<additional-files value="{add}"/>')
+    with pytest.raises(ConfigError) as info:
+        twin_run(cfg, 100)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"{add}: inductionLoop 'w2': 4.50 m after inductionLoop 'w'")
+    assert "longest vehicle (5.00 m)" in message
+
+
 def test_a_loop_without_period_reports_the_whole_run(tee: Path, tmp_path: Path) -> None:
     add = tmp_path / "loop.add.xml"
     add.write_text('<additional><inductionLoop id="w" lane="ab_0" pos="50" file="x"/></additional>')

@@ -817,7 +817,8 @@ def step(
             veh.pos[v] = new
             veh.speed[v] = vn
             speed_new[v] = acc
-            loop_move(lanes, lane, v, old, new, vn, vt.length[t], now_s)
+            # SUMO's e1 times a move by its step's time, the end of the move here
+            loop_move(lanes, lane, v, old, new, vn, vt.length[t], now_s + dt)
             allowed = min(net.lane_speed[lane] * veh.speed_factor[v], vt.vmax[t])
             veh.time_loss_s[v] += dt * max(0.0, 1.0 - vn / allowed)
             veh.dist_m[v] += vn * dt
@@ -859,7 +860,8 @@ def step(
                 break
             if veh.state[v] == ARRIVED:
                 veh.arrive_s[v] = now_s + dt
-                loop_arrive(lanes, v, now_s + dt)
+                # SUMO's step at now_s + dt: its e1 lets an arrival leave at SIMTIME + TS
+                loop_arrive(lanes, v, now_s + 2.0 * dt)
                 arrived[n_arrived] = v
                 n_arrived += 1
     counters[2] = n_arrived

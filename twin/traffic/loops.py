@@ -15,11 +15,26 @@ reports what SUMO's e1 ``<interval>`` reports:
   the loop has covered it;
 - ``nVehEntered``: vehicles whose front passed the point in the interval.
 
+Time as SUMO's e1 tells it. SUMO's step at time ``t`` moves every vehicle from its state
+at ``t - dt`` to its state at ``t`` (what its fcd output shows at ``t``), and the loop
+stamps a passing during that move ``t + distance / speed`` (``SIMTIME`` plus the passing
+time), i.e. one step later than the passing happened; an interval ending at ``t`` is
+written between the insertions of step ``t - dt`` and the moves of step ``t``. Twin's
+tick from ``now_s`` moves vehicles from their state at ``now_s`` to ``now_s + dt`` after
+inserting at ``now_s``: it is SUMO's insertion at ``now_s`` plus SUMO's moves at
+``now_s + dt``. So the kernel stamps a tick's passings with ``now_s + dt`` (the time of
+SUMO's step making that move), and :class:`LoopBank` closes the interval ending at ``t``
+at ``t - dt``, before that tick's moves (a SimPy event the tick batch stops at). Stamping
+with ``now_s`` instead gives the same trajectories but counts a vehicle whose front
+passes the point in the tick ending exactly at an interval's end in the earlier interval
+(SUMO: the later one): one vehicle moves between two intervals.
+
 The kernel calls :func:`loop_move` for every vehicle it moves and
 :func:`loop_arrive` for every vehicle that arrives; the state is a
 :class:`LoopState`, whose arrays the kernel's ``Lanes`` carries as its ``loop_*``
-fields. A vehicle is followed by one loop at a time (loops on one lane
-closer together than a vehicle length are not supported).
+fields. A vehicle is followed by one loop at a time: loops a vehicle could cover at
+once (closer than the longest vehicle, on one lane or across a junction) would get
+wrong times, and the SUMO scenario refuses them (``sumo_scenario._check_loop_spacing``).
 """
 
 from __future__ import annotations
@@ -103,8 +118,9 @@ def loop_move(
     length: float,
     now_s: float,
 ) -> None:
-    """Vehicle ``v`` moved on ``lane`` from ``old`` to ``new`` at ``speed`` in the step
-    from ``now_s``: count its front entering and its back leaving loops.
+    """Vehicle ``v`` moved on ``lane`` from ``old`` to ``new`` at ``speed`` in SUMO's
+    step at ``now_s`` (twin's tick from ``now_s - dt``, see the module docstring): count
+    its front entering and its back leaving loops.
 
     ``lanes`` is the kernel's :class:`~twin.traffic.kernels.Lanes`: its ``loop_*``
     fields are a :class:`LoopState`'s arrays.
@@ -138,9 +154,10 @@ def loop_move(
 
 @numba.njit(cache=True, _nrt=False)
 def loop_arrive(lanes: Any, v: int, at_s: float) -> None:
-    """Vehicle ``v`` arrived at ``at_s``: if it was on a loop, it leaves it then, counted
-    in the occupancy but not among the vehicles that passed (SUMO's ``notifyLeave``: a
-    vehicle that "left early")."""
+    """Vehicle ``v`` arrived: if it was on a loop, it leaves it at ``at_s``, counted in
+    the occupancy but not among the vehicles that passed (SUMO's ``notifyLeave``: a
+    vehicle that "left early", at ``SIMTIME + TS`` of the step it arrived in, which the
+    kernel passes: the end of its tick plus one tick)."""
     if len(lanes.loop_pos_m) == 0:
         return
     k = lanes.loop_held[v]
@@ -186,6 +203,10 @@ class LoopBank:
         state: the kernel state.
         offset_s: added to every reported time (SUMO's ``begin`` when twin's clock
             starts there).
+        step_s: the tick: an interval ending at ``t`` is closed at ``t - step_s``,
+            before the tick whose moves are SUMO's step at ``t`` (module docstring).
+        end_s: SUMO's ``end`` on twin's clock: every interval is closed then (at
+            ``end_s - step_s``), as SUMO closes its detectors after its last step.
     """
 
     def __init__(
@@ -195,6 +216,8 @@ class LoopBank:
         periods_s: Sequence[float],
         state: LoopState,
         offset_s: float = 0.0,
+        step_s: float = 0.0,
+        end_s: float = math.inf,
     ) -> None:
         order = np.argsort(np.asarray(lanes, dtype=np.int64), kind="stable")
         self.row = {ids[int(i)]: r for r, i in enumerate(order)}  # loop id -> state row
@@ -202,6 +225,8 @@ class LoopBank:
         self.periods = dict(zip(ids, periods_s, strict=True))
         self.state = state
         self.offset_s = offset_s
+        self.step_s = step_s
+        self.end_s = end_s
         self.intervals: list[LoopInterval] = []
 
     def read(self, loop_ids: Sequence[str], now_s: float) -> None:
@@ -225,7 +250,7 @@ class LoopBank:
             return None
         occupied = float(a[OCCUPIED_S])
         if not math.isnan(a[ENTRY_S]):
-            occupied += now_s - max(since, float(a[ENTRY_S]))
+            occupied += max(0.0, now_s - max(since, float(a[ENTRY_S])))
         left = int(a[LEFT])
         return LoopInterval(
             since + self.offset_s,
@@ -248,11 +273,17 @@ class LoopBank:
         return sorted(out, key=lambda r: (r.begin_s, r.id))
 
     def process(self, env: object, period_s: float, clock: Callable[[], float]):  # type: ignore[no-untyped-def]
-        """A SimPy process closing the intervals of every loop of ``period_s``."""
+        """A SimPy process closing the intervals of every loop of ``period_s`` at every
+        multiple ``t`` of it (and at ``end_s``), ``step_s`` early (module docstring)."""
         ids = [i for i in self.ids if self.periods[i] == period_s]
+        k = 0
         while True:
-            yield env.timeout(period_s)  # type: ignore[attr-defined]
-            self.read(ids, clock())
+            k += 1
+            close = min(k * period_s, self.end_s)
+            yield env.timeout(max(0.0, close - self.step_s - clock()))  # type: ignore[attr-defined]
+            self.read(ids, close)
+            if close >= self.end_s:
+                return
 
     def totals(self, now_s: float) -> dict[str, tuple[int, float, float]]:
         """Per loop until ``now_s``: vehicles, mean speed, time-mean occupancy (%)."""

@@ -224,6 +224,8 @@ class SumoNet(Scenario[SumoNetParams]):
             self.skipped[what] = self.skipped.get(what, 0) + n
         loops = self.additional.loops
         lanes = _loop_lanes(config.net_file, network, loops)
+        longest = max((trips.vtypes[int(t)].length_m for t in np.unique(trips.vtype)), default=0.0)
+        _check_loop_spacing(network, loops, lanes, longest)
         state = (
             loop_state(
                 [lane for lane, _ in lanes],
@@ -251,6 +253,8 @@ class SumoNet(Scenario[SumoNetParams]):
             [loop.period_s for loop in loops],
             self.city.loops,
             offset_s=config.begin_s,
+            step_s=config.step_length_s,
+            end_s=config.end_s - config.begin_s,
         )
         clock = Clock(world.env)
         for period in sorted({loop.period_s for loop in loops if math.isfinite(loop.period_s)}):
@@ -325,6 +329,41 @@ def _loop_lanes(
             pos = min(max(pos, 0.0), length)
         out.append((network.lane(e, k), pos))
     return out
+
+
+def _check_loop_spacing(
+    network: Network, loops: list[InductionLoop], lanes: list[tuple[int, float]], longest_m: float
+) -> None:
+    """Refuse two loops a vehicle could cover at once: twin follows one loop per vehicle
+    (:mod:`twin.traffic.loops`), so loops must be at least the longest vehicle apart, on
+    one lane or from a lane through a junction onto the next."""
+    if len(loops) < 2:
+        return
+    arrays = network.compile()
+    by_lane: dict[int, list[int]] = {}
+    for i, (lane, _) in enumerate(lanes):
+        by_lane.setdefault(lane, []).append(i)
+    for i, (lane, pos) in enumerate(lanes):
+        # (loop j, distance from loop i to loop j along the way) for every j downstream
+        ahead = [(j, lanes[j][1] - pos) for j in by_lane[lane] if j != i and lanes[j][1] >= pos]
+        to_end = float(arrays.lane_length_m[lane]) - pos
+        out = arrays.out_movements[arrays.lane_out_start[lane] : arrays.lane_out_start[lane + 1]]
+        for m in out:
+            through = to_end + float(arrays.lane_length_m[arrays.mov_lane[m]])
+            edge = int(arrays.mov_to_edge[m])
+            start = int(arrays.edge_lane_start[edge])
+            for down in range(start, start + int(arrays.edge_lanes[edge])):
+                ahead += [(j, through + lanes[j][1]) for j in by_lane.get(down, [])]
+        for j, distance in ahead:
+            if distance < longest_m:
+                loop = loops[j]
+                raise ConfigError(
+                    loop.source,
+                    f"inductionLoop {loop.id!r}",
+                    f"{distance:.2f} m after inductionLoop {loops[i].id!r}, closer than the "
+                    f"longest vehicle ({longest_m:.2f} m), which would cover both at once; "
+                    "twin follows one loop per vehicle: place loops at least that far apart",
+                )
 
 
 def _config_of(params: SumoNetParams) -> SumoConfig:
