@@ -3,7 +3,10 @@
 Each network is plain ``.nod``/``.edg`` XML with the junction type under test; SUMO and
 twin drive the same explicit vehicles on it (SUMO's default car, departing at speed 0 in
 both), and the stream the rule is about is compared trip by trip: trips completed equal,
-its mean time loss within the band each test states.
+its mean time loss within the band each test states. The departure speed is written on
+the vehicles (``departSpeed="0"``), so both simulators read the same attribute; a
+SUMO-only ``--default.departspeed 0`` left twin at SUMO 1.28's default ``avg``, and every
+stream 2.8 s of time loss short of SUMO's.
 """
 
 from __future__ import annotations
@@ -75,7 +78,8 @@ def cross(tmp_path: Path, junction_type: str, *extra: str) -> Path:
 
 def write_vehicles(path: Path, streams: dict[str, tuple[str, float, float]], end_s: float) -> dict:
     """Vehicles of each stream ``name -> (edges, first departure, headway)`` until
-    ``end_s``, written in departure order; returns stream -> trip indices."""
+    ``end_s``, written in departure order, each departing at speed 0; returns stream ->
+    trip indices."""
     rows = []
     for name, (edges, first, headway) in streams.items():
         t = first
@@ -86,7 +90,9 @@ def write_vehicles(path: Path, streams: dict[str, tuple[str, float, float]], end
     lines = ["<routes>"]
     index: dict[str, list[int]] = {name: [] for name in streams}
     for k, (t, name, edges) in enumerate(rows):
-        lines.append(f'  <vehicle id="{k}" depart="{t!r}"><route edges="{edges}"/></vehicle>')
+        lines.append(
+            f'  <vehicle id="{k}" depart="{t!r}" departSpeed="0"><route edges="{edges}"/></vehicle>'
+        )
         index[name].append(k)
     lines.append("</routes>")
     path.write_text("\n".join(lines) + "\n")
@@ -107,10 +113,7 @@ def compare(tmp_path: Path, net: Path, streams: dict, demand_s: float, end_s: fl
     mean time loss, mean waiting)}``, printed."""
     routes = tmp_path / "streams.rou.xml"
     index = write_vehicles(routes, streams, demand_s)
-    sumo = run_sumo(
-        net, routes, tmp_path / "sumo", end_s=end_s, seed=SEED, emissions=False,
-        extra_args=["--default.departspeed", "0"],
-    )  # fmt: skip
+    sumo = run_sumo(net, routes, tmp_path / "sumo", end_s=end_s, seed=SEED, emissions=False)
     assert sumo.collisions == 0
     assert sumo.teleports == 0
     by_id = {int(i): k for k, i in enumerate(sumo.trips.ids)}
@@ -331,15 +334,15 @@ def test_unsignalised_grid_against_sumo(tmp_path, junction_type, loss_band, wait
     test_sumo_fidelity: all complete in both; mean time loss and waiting time within
     the bands (the issue asks 10%; the right-before-left grid is not there yet)."""
     net = unsignalised_grid(tmp_path / "grid.net.xml", junction_type)
-    routes = random_trips(net, tmp_path / "grid.rou.xml", end_s=1800.0, period_s=2.0, seed=42)
+    routes = random_trips(
+        net, tmp_path / "grid.rou.xml", end_s=1800.0, period_s=2.0, seed=42,
+        trip_attributes='departSpeed="0"',
+    )  # fmt: skip
     vtype = tmp_path / "vtype.add.xml"
     vtype.write_text(
         '<additional><vType id="DEFAULT_VEHTYPE" emissionClass="HBEFA3/PC_G_EU4"/></additional>\n'
     )
-    sumo = run_sumo(
-        net, routes, tmp_path / "sumo", end_s=3600.0, additional=[vtype], seed=42,
-        extra_args=["--default.departspeed", "0"],
-    )  # fmt: skip
+    sumo = run_sumo(net, routes, tmp_path / "sumo", end_s=3600.0, additional=[vtype], seed=42)
     ref = sumo.trips.summary()
     registry = Registry()
     registry.register_scenario(SumoNet)
