@@ -31,6 +31,7 @@ from twin.traffic.sumo_scenario import SumoNet
 from twin.traffic.sumo_tools import (
     generate_grid,
     random_trips,
+    resco_configs,
     run_program,
     run_sumo,
     sumo_binary,
@@ -259,9 +260,6 @@ def test_zipper_merge_alternates_as_in_sumo(tmp_path):
 
 # -- RESCO benchmark networks -----------------------------------------------------------
 
-RESCO = Path("/tmp/resco")
-"""RESCO's networks (from the ``sumo-rl`` package), unpacked; the test skips without."""
-
 
 @pytest.mark.parametrize(
     ("name", "routes", "end_s", "sumo_completed"),
@@ -279,9 +277,8 @@ def test_resco_networks_with_right_on_red_and_shared_greens_run(
     greens that SUMO's response separates; ingolstadt7 turns two lanes into one edge.
     All three import and flow under the fixed-time programme (no gridlock): twin
     completes at least 85% of the trips SUMO completes in the same time."""
-    directory = RESCO / name
-    if not directory.exists():
-        pytest.skip(f"{directory} is not unpacked")
+    # RESCO's files as sumo-rl ships them (the dev extra), found by resco_configs.
+    directory = resco_configs()[name].parent
     world = World(SEED, tick_s=60.0)
     network = read_net(directory / f"{name}.net.xml")
     city = City(world, network, read_routes(network, directory / routes), Cyclic())
