@@ -149,6 +149,8 @@ def compare(size: int, args: argparse.Namespace, directory: Path) -> dict[str, A
         end_s=args.duration_s,
         period_s=args.period_s,
         seed=args.seed,
+        # On the trips, so SUMO and twin both read it (twin reads no SUMO option).
+        trip_attributes='departSpeed="0"',
     )
     routing_s = time.perf_counter() - start
     end_s = args.end_s if args.end_s is not None else 2 * args.duration_s
@@ -163,7 +165,7 @@ def compare(size: int, args: argparse.Namespace, directory: Path) -> dict[str, A
                 end_s=end_s,
                 additional=[vehicle_type_file(where)],
                 seed=args.seed,
-                extra_args=["--default.departspeed", "0", "--threads", "1"],
+                extra_args=["--threads", "1"],
             )
         )
         twin_runs.append(

@@ -404,3 +404,38 @@ def test_offsets_anywhere_in_the_cycle_show_what_sumo_shows(grid3, tmp_path, sum
         for i, inter in enumerate(holder[0].intersections):
             shown = "".join(chars[int(c)] for c in mov_state[holder[0].movements[i]])
             assert shown == sumo_states[(inter.id, t)], (sumo_offset, inter.id, t)
+
+
+def test_of_several_programmes_in_the_net_the_last_one_runs(grid3, tmp_path):
+    """SUMO adds a light's programmes in file order, each as the new default
+    (MSTLLogicControl::add), so the last one runs; SaveTLSStates shows its id. Twin's
+    ``read_net`` takes it too, unless ``program_id`` says otherwise."""
+    text = grid3.read_text()
+    start = text.index('<tlLogic id="A0"')
+    end = text.index("</tlLogic>", start) + len("</tlLogic>")
+    short = (
+        text[start:end]
+        .replace('programID="0"', 'programID="short"')
+        .replace('duration="42"', 'duration="20"')
+    )
+    net_file = tmp_path / "programmes.net.xml"
+    net_file.write_text(text[:end] + "\n    " + short + text[end:])
+    states = tmp_path / "tls.xml"
+    additional = tmp_path / "save.add.xml"
+    additional.write_text(
+        f'<additional><timedEvent type="SaveTLSStates" source="A0" dest="{states}"/></additional>'
+    )
+    run_program(
+        [sumo_binary("sumo"), "-n", net_file, "-a", additional, "--end", "2",
+         "--no-step-log", "true"],
+        "sumo",
+    )  # fmt: skip
+    rows = list(sumolib.xml.parse_fast(str(states), "tlsState", ["id", "programID"]))
+    assert {row.programID for row in rows} == {"short"}
+
+    def a0(network):
+        return next(i for i in network.intersections if i.id == "A0")
+
+    # 20 + 3 + 20 + 3 s (twin's yellow is part of its phase), against 42 + 3 + 42 + 3.
+    assert a0(read_net(net_file)).program.cycle_s == 46.0
+    assert a0(read_net(net_file, program_id="0")).program.cycle_s == 90.0

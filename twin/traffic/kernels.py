@@ -304,13 +304,16 @@ def target_lane(
     """The lane of movement ``m``'s target edge a vehicle enters: the connection's own
     target lane, or (``mov_to_lane`` -1) the lane with most room towards ``after_edge``.
 
-    Twin has no lane change between junctions yet, so the vehicle does here what SUMO's
-    lane-change model would do on the edge: a connection whose target lane has no way
-    on to ``after_edge`` puts it on the lane that has (else the trip would end there: a
-    vehicle with no way on arrives), and a lane that continues the route with more room
-    than the connection's by over :data:`LANE_CHOICE_ROOM_M` is taken instead. (RESCO
-    cologne1: mean time loss 81.9 s with the connection's lane always, 51.8 s so, SUMO
-    38.4 s.)"""
+    The vehicle does here what SUMO's lane-change model does on the edge (SUMO's best
+    lanes look several edges ahead): a connection whose target lane has no way on to
+    ``after_edge`` puts it on the lane that has, and a lane that continues the route
+    with more room than the connection's by over :data:`LANE_CHOICE_ROOM_M` is taken
+    instead. Kept with LC2013 (:mod:`twin.traffic.lane_change`) in place, because it
+    agrees better with SUMO: ``twin sumo-compare``, seed 0, trips completed and mean
+    time loss twin/SUMO, with it / with the connection's lane always and LC2013 alone:
+    RESCO cologne1 1.002, 1.18 / 0.922, 1.84; cologne3 0.998, 1.63 / 0.465, 0.74;
+    ingolstadt7 0.960, 1.27 / 0.370, 1.04 (the last two lock up without it: 1,548 and
+    1,983 trips unfinished)."""
     tl = net.mov_to_lane[m]
     alt = choose_lane(net, lanes, veh, vt, net.mov_to_edge[m], after_edge)
     if tl < 0:

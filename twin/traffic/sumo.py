@@ -159,8 +159,8 @@ def read_net(
         path: the SUMO network file.
         name: the network's name (default: the file name without ``.net.xml``).
         program_id: which programme of each traffic light to take (default: the one
-            SUMO activates: the last one loaded from ``programs``, else the first in
-            the file, SUMO's ``"0"`` for a generated net).
+            SUMO activates: the last one loaded, from ``programs``, else the last in the
+            net file; SUMO's ``"0"`` for a generated net, which has one).
         programs: further ``<tlLogic>`` programmes from SUMO additional files
             (:func:`twin.traffic.sumo_additional.read_additional`), in load order.
 
@@ -376,7 +376,10 @@ class _NetBuilder:
         if self.program_id is None and tls_id in self.active:
             chosen = programs[self.active[tls_id]]  # SUMO: the last loaded is active
         elif self.program_id is None:
-            chosen = next(iter(programs.values()))
+            # SUMO adds the net's programmes in file order, each as the new default
+            # (MSTLLogicControl::add, newDefault=true; TLSLogicVariants::addLogic makes
+            # it current), so the last one in the file runs. sumolib keeps file order.
+            chosen = list(programs.values())[-1]
         elif self.program_id in programs:
             chosen = programs[self.program_id]
         else:

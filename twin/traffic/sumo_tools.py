@@ -129,12 +129,14 @@ def random_trips(
     begin_s: float = 0.0,
     fringe_only: bool = True,
     routes: bool = True,
+    trip_attributes: str = "",
 ) -> Path:
     """Random trips by SUMO's ``randomTrips.py``, routed by ``duarouter`` when ``routes``.
 
     One trip every ``period_s`` seconds from ``begin_s`` to ``end_s``; with ``fringe_only``
-    every trip starts and ends on a street at the edge of the network. Returns the route
-    file (``routes``) or the trip file.
+    every trip starts and ends on a street at the edge of the network. ``trip_attributes``
+    (e.g. ``'departSpeed="0"'``) are written on every trip, so SUMO and twin read the same
+    departure attributes. Returns the route file (``routes``) or the trip file.
     """
     trips = out.with_name(out.name.replace(".rou.xml", "") + ".trips.xml") if routes else out
     args: list[str | Path] = [
@@ -151,6 +153,8 @@ def random_trips(
     ]  # fmt: skip
     if fringe_only:
         args += ["--fringe-factor", "max"]
+    if trip_attributes:
+        args += ["--trip-attributes", trip_attributes]
     if routes:
         args += ["--route-file", out]
     run_program(args, "randomTrips.py")
