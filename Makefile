@@ -24,7 +24,8 @@ demo: $(STAMP)
 # the pure-Python semantics and the compiled code are both checked.
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto
-	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/factory/test_kernels.py tests/traffic/test_kernels.py tests/cloud/test_kernels.py
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/factory/test_kernels.py tests/traffic/test_kernels.py tests/cloud/test_kernels.py \
+		tests/traffic/test_insertion.py tests/traffic/test_lane_change.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports
