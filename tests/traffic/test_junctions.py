@@ -171,6 +171,26 @@ def test_a_movement_is_one_connection_with_its_own_request_bits(tmp_path):
 # -- signal letters ---------------------------------------------------------------------
 
 
+def test_a_foe_inside_the_junction_clears_once_its_back_has_passed_the_crossing(tmp_path):
+    """``Intersection.clear_m`` from the paths' shapes: on a priority cross, the minor
+    straight S-N crosses the major W-E near the middle of W-E's path, so a W-E vehicle
+    holds S-N until its back is past that point plus half a lane (1.6 m); a foe whose
+    path merges with ours (the left turn W-N against S-N onto CN) holds while it is
+    anywhere inside the junction (src/microsim/MSLink.cpp ``getLeaderInfo``)."""
+    network = read_net(cross(tmp_path, "priority"))
+    (inter,) = network.intersections
+    moves = [network.movements[m] for m in inter.movements]
+    name = {e: edge.id for e, edge in enumerate(network.edges)}
+    index = {(name[m.from_edge], name[m.to_edge]): k for k, m in enumerate(moves)}
+    sn, we, wn = index["SC", "CN"], index["WC", "CE"], index["WC", "CN"]
+    assert inter.yields[sn, we]
+    crossing = inter.clear_m[sn, we] - 1.6
+    assert 0.3 * moves[we].length_m < crossing < 0.7 * moves[we].length_m
+    assert inter.yields[sn, wn]
+    assert inter.clear_m[sn, wn] == np.inf
+    assert np.isinf(inter.clear_m[~inter.yields]).all()
+
+
 def test_right_on_red_stops_then_turns(tmp_path):
     """``traffic_light_right_on_red``: netconvert writes ``'s'`` for the right turns while
     their road has red. A minor-road right turn then halts at the line and turns when

@@ -127,7 +127,9 @@ class NetArrays(NamedTuple):
     lane), or -1 when the vehicle chooses it. ``yield_mutual[k]``: foe ``yield_to[k]``
     yields to the movement too (then a major state, ``'G'``/``'O'``, goes first).
     ``det_pos_m[l, k]``: position on lane
-    ``l`` of its stop-line loop (k=0) and its upstream loop (k=1).
+    ``l`` of its stop-line loop (k=0) and its upstream loop (k=1). ``yield_clear_m[k]``:
+    a vehicle of foe ``yield_to[k]`` whose back is this far along its path through the
+    junction has passed the crossing (``Intersection.clear_m``).
     """
 
     lane_length: FloatArray
@@ -146,6 +148,7 @@ class NetArrays(NamedTuple):
     det_pos_m: FloatArray
     mov_to_lane: IntArray
     yield_mutual: IntArray
+    yield_clear_m: FloatArray
 
 
 class VTypes(NamedTuple):
@@ -415,8 +418,32 @@ def arrival_s(dist: float, speed: float, accel: float) -> float:
 
 
 @numba.njit(cache=True, _nrt=False)
+def in_conflict(net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, k: int) -> bool:
+    """Whether the vehicles inside the junction on the path of foe ``yield_to[k]`` still
+    hold its yielding movement: any of them moving, or the last one standing with its
+    back short of the crossing (``yield_clear_m[k]``). SUMO lets a vehicle go on once
+    a foe inside the junction has passed the conflict point (src/microsim/MSLink.cpp
+    ``getLeaderInfo``: a foe whose back is past the crossing is no junction leader);
+    twin keeps waiting for a moving one, which will be gone within a second or two (its
+    older rule, which the SUMO junction tests confirm), and lets a standing one that
+    has passed the crossing be -- a queue backing up into the junction does not stop
+    the cross traffic behind it."""
+    u = lanes.tail[net.mov_lane[net.yield_to[k]]]
+    if u < 0:
+        return False
+    back = veh.pos[u] - vt.length[veh.vtype[u]]
+    return veh.speed[u] >= HALTING_SPEED_MPS or back < net.yield_clear_m[k]
+
+
+@numba.njit(cache=True, _nrt=False)
 def held(
-    net: NetArrays, lanes: Lanes, veh: Vehicles, mov_state: npt.NDArray[np.int8], j: int, v: int
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    j: int,
+    v: int,
 ) -> bool:
     """Whether movement ``j`` is held by a foe it yields to (a vehicle in that foe's
     path, or at its line, other than ``v``)."""
@@ -424,7 +451,7 @@ def held(
         f = net.yield_to[k]
         if mov_state[f] == RED:
             continue
-        if lanes.head[net.mov_lane[f]] >= 0:
+        if in_conflict(net, lanes, veh, vt, k):
             return True
         h = lanes.head[net.mov_from_lane[f]]
         if (
@@ -451,7 +478,8 @@ def must_yield(
     """Whether vehicle ``v``, ``dist_v`` before the stop line of movement ``m``, has to
     wait for a foe it yields to (under any state but red and yellow).
 
-    A foe in the junction always blocks; an approaching foe (the head of its lane,
+    A foe in the junction blocks until it has passed the crossing
+    (:func:`in_conflict`); an approaching foe (the head of its lane,
     heading for the foe movement, with room beyond the junction: a vehicle that may not
     enter does not announce itself) blocks by the rule of ``m``'s state, re-derived from
     src/microsim/MSLink.cpp ``blockedByFoe``: minor links (``'m'``, ``'='``, ``'o'``,
@@ -480,7 +508,7 @@ def must_yield(
         j = net.yield_to[k]
         if mov_state[j] == RED or (major and net.yield_mutual[k] != 0):
             continue
-        if lanes.head[net.mov_lane[j]] >= 0:
+        if in_conflict(net, lanes, veh, vt, k):
             return True
         h = lanes.head[net.mov_from_lane[j]]
         if h < 0 or veh.next_lane[h] != net.mov_lane[j]:
@@ -508,7 +536,7 @@ def must_yield(
                     veh.waiting_s[v] > veh.waiting_s[h]
                     or (veh.waiting_s[v] == veh.waiting_s[h] and v < h)
                 )
-                and held(net, lanes, veh, mov_state, j, v)
+                and held(net, lanes, veh, vt, mov_state, j, v)
             ):
                 # Right before left all round: the foe waits for its own right, so
                 # the one that has waited longest goes (twin's deadlock breaker).
