@@ -79,12 +79,10 @@ def test_sumo_finishes_every_trip_of_the_osm_city(comparison):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="twin finishes 247 of the 1,800 trips SUMO finishes (seed 0), gridlocked from "
-    "~870 s: twin's junction-blocking rule (kernels._limit) stops vehicles at the stop line "
-    "when a *moving* vehicle is less than length + minGap past the junction; SUMO's "
-    "checkRewindLinkLanes counts space up to the last standing vehicle only",
-)
 def test_twin_finishes_every_trip_sumo_finishes(comparison):
+    """Every trip SUMO finishes (1,800, seed 0). With twin's older junction-blocking
+    rule (no entering while a *moving* vehicle was less than length + minGap past the
+    junction) twin finished 247 and gridlocked from ~870 s; with SUMO's
+    (kernels.withdraws: room up to the last standing vehicle) all 1,800, mean duration
+    60.2 s against SUMO's 60.8 s, time loss 10.9 s against 11.6 s, 26 emergency brakes."""
     assert comparison.twin.kpis["trips_completed"] == comparison.sumo.kpis["trips_completed"]

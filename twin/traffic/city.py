@@ -124,6 +124,7 @@ class City:
             det,
             arrays.mov_to_lane,
             arrays.yield_mutual,
+            arrays.yield_clear_m,
         )
         self.lanes = Lanes(
             head=np.full(n_all, -1, dtype=np.int64),

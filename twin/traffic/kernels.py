@@ -31,8 +31,10 @@ it: its speed is also capped at ``distance / dt``); at yellow it stops if it can
 with its comfortable deceleration, else it goes; at ``'s'`` (:data:`STOP`) it first
 halts at the line; under any green it stops while a foe it yields to (the junction's
 response, whatever the letter) is in the junction or will reach its stop line within
-:data:`CRITICAL_GAP_S`; and it does not enter a junction the far side of which has no
-room for it (SUMO's junction-blocking avoidance), which is how queues spill back.
+:data:`CRITICAL_GAP_S` (a foe inside the junction holds it until it has passed the
+crossing, :func:`in_conflict`); and it does not enter a junction the far side of which
+has no room for it while it can still stop (SUMO's junction-blocking avoidance,
+:func:`withdraws`), which is how queues spill back.
 
 Arrival: when the front passes the end of the last edge of its route (SUMO's
 ``arrivalPos="max"``). Insertion, at the start of each tick, before anyone moves: each
@@ -116,6 +118,11 @@ waiting time so far)."""
 STOP_LINE_REACH_M = 1.0
 """A vehicle halted within this of the stop line has stopped at it (SUMO's
 ``jmStoplineGap`` default, src/utils/vehicle/SUMOVTypeParameter.cpp)."""
+POSITION_EPS_M = 0.1
+"""SUMO's ``POSITION_EPS`` (src/utils/common/StdDefs.h)."""
+CRLL_LOOK_AHEAD = 5
+"""The junction-blocking rule looks this many vehicle lengths of lanes beyond a junction
+ahead (src/microsim/MSVehicle.cpp ``CRLL_LOOK_AHEAD``)."""
 STOP_LOOP, UPSTREAM_LOOP = 0, 1
 _NO_LOOPS = no_loops()
 
@@ -127,7 +134,9 @@ class NetArrays(NamedTuple):
     lane), or -1 when the vehicle chooses it. ``yield_mutual[k]``: foe ``yield_to[k]``
     yields to the movement too (then a major state, ``'G'``/``'O'``, goes first).
     ``det_pos_m[l, k]``: position on lane
-    ``l`` of its stop-line loop (k=0) and its upstream loop (k=1).
+    ``l`` of its stop-line loop (k=0) and its upstream loop (k=1). ``yield_clear_m[k]``:
+    a vehicle of foe ``yield_to[k]`` whose back is this far along its path through the
+    junction has passed the crossing (``Intersection.clear_m``).
     """
 
     lane_length: FloatArray
@@ -146,6 +155,7 @@ class NetArrays(NamedTuple):
     det_pos_m: FloatArray
     mov_to_lane: IntArray
     yield_mutual: IntArray
+    yield_clear_m: FloatArray
 
 
 class VTypes(NamedTuple):
@@ -372,35 +382,130 @@ def route_edge(veh: Vehicles, v: int, k: int) -> int:
 
 
 @numba.njit(cache=True, _nrt=False)
-def room_beyond(
-    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, v: int, lane: int, k: int
-) -> float:
-    """Free length vehicle ``v`` finds from the start of edge lane ``lane`` (edge ``k``
-    of its route) on: the lane's room, and while the lane is empty and shorter than the
-    vehicle and its gap, the lanes after it on the route (a short lane, as between the
-    junctions of a cluster, is crossed with the vehicle spanning it, as in SUMO)."""
-    t = veh.vtype[v]
-    need = vt.length[t] + vt.min_gap[t]
+def space_till_last_standing(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, lane: int, ego: int, dt: float
+) -> tuple[float, bool]:
+    """(space, found): the room on ``lane`` up to its last standing vehicle (speed below
+    :data:`HALTING_SPEED_MPS`, not ``ego``), less the lengths and gaps of the moving
+    vehicles behind it; with none standing, the lane's length less the lengths and gaps
+    of all its vehicles (src/microsim/MSLane.cpp ``getSpaceTillLastStanding``)."""
+    lengths = 0.0
+    u = lanes.tail[lane]
+    while u >= 0:
+        tu = veh.vtype[u]
+        if u != ego and veh.speed[u] < HALTING_SPEED_MPS:
+            back = veh.pos[u] - vt.length[tu]
+            return back + brake_gap(veh.speed[u], vt.decel[tu], dt) - lengths, True
+        lengths += vt.length[tu] + vt.min_gap[tu]
+        u = veh.ahead[u]
+    return net.lane_length[lane] - lengths, False
+
+
+@numba.njit(cache=True, _nrt=False)
+def lane_brutto_m(lanes: Lanes, veh: Vehicles, vt: VTypes, lane: int) -> float:
+    """Lengths plus minimum gaps of the vehicles on ``lane`` (SUMO's
+    ``getBruttoVehLenSum``)."""
     total = 0.0
-    for _ in range(8):
-        if lanes.tail[lane] >= 0:
-            return total + lane_room(net, lanes, veh, vt, lane)
-        total += net.lane_length[lane]
-        if total >= need:
-            return total
-        m = net.lane_movement[lane]
-        if m < 0:
-            nxt = route_edge(veh, v, k + 1)
-            if nxt < 0:
-                return 1e300  # the vehicle arrives at the end of this lane
-            mv = choose_movement(net, lanes, veh, vt, lane, nxt, route_edge(veh, v, k + 2))
-            if mv < 0:
-                return 1e300  # no way on from this lane: the kernel ends the trip here
-            lane = net.mov_lane[mv]
-        else:
-            lane = target_lane(net, lanes, veh, vt, m, route_edge(veh, v, k + 2))
-            k += 1
+    u = lanes.head[lane]
+    while u >= 0:
+        total += vt.length[veh.vtype[u]] + vt.min_gap[veh.vtype[u]]
+        u = veh.behind[u]
     return total
+
+
+@numba.njit(cache=True, _nrt=False)
+def junction_space(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    v: int,
+    m: int,
+    k: int,
+    in_front: float,
+    dt: float,
+) -> tuple[float, bool]:
+    """(space, found): the room vehicle ``v`` finds beyond movement ``m`` (entered from
+    edge ``k`` of its route), and whether a standing vehicle or a closed link bounds it.
+
+    Re-derived from src/microsim/MSVehicle.cpp ``checkRewindLinkLanes``: the space starts
+    at minus ``in_front`` (the lengths and gaps of the vehicles ahead of ``v`` on its lane,
+    which go first), loses the vehicles inside the junction (a keep-clear link:
+    ``getBruttoVehLenSum`` of the internal lane) and gains the room on the lane beyond
+    up to its last standing vehicle (:func:`space_till_last_standing`; a whole empty
+    lane). A last vehicle that waits at a red light counts as standing
+    (``myHaveToWaitOnNextLink``). While nothing standing is found the look-ahead goes on
+    along the route, over at most ``CRLL_LOOK_AHEAD`` vehicle lengths of lanes beyond
+    (MSVehicle::planMoveInternal), and a red link ahead ends it as found (the backward
+    pass's ``!opened``)."""
+    t = veh.vtype[v]
+    length = vt.length[t]
+    seen = -in_front
+    seen_edges = 0.0
+    seen_internal = 0.0
+    for _ in range(4):
+        inner = net.mov_lane[m]
+        seen -= lane_brutto_m(lanes, veh, vt, inner)
+        seen_internal += net.lane_length[inner]
+        down = target_lane(net, lanes, veh, vt, m, route_edge(veh, v, k + 2))
+        k += 1
+        last = lanes.tail[down]
+        if last < 0 or last == v:
+            seen += net.lane_length[down]
+        else:
+            space, stopped = space_till_last_standing(net, lanes, veh, vt, down, v, dt)
+            seen += space
+            nl = veh.next_lane[last]
+            waits = nl >= 0 and net.lane_movement[nl] >= 0
+            if stopped or (waits and mov_state[net.lane_movement[nl]] == RED):
+                return seen, True
+        seen_edges += net.lane_length[down]
+        if seen_edges > max(CRLL_LOOK_AHEAD * length, length + seen_internal):
+            break
+        nxt = route_edge(veh, v, k + 1)
+        if nxt < 0:
+            break
+        m = choose_movement(net, lanes, veh, vt, down, nxt, route_edge(veh, v, k + 2))
+        if m < 0:
+            break
+        if mov_state[m] == RED:
+            return seen - lane_brutto_m(lanes, veh, vt, net.mov_lane[m]), True
+    return seen, False
+
+
+@numba.njit(cache=True, _nrt=False)
+def withdraws(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    v: int,
+    m: int,
+    k: int,
+    dist: float,
+    in_front: float,
+    dt: float,
+) -> bool:
+    """Whether vehicle ``v``, ``dist`` before the stop line of movement ``m``, does not
+    enter the junction for want of room beyond (SUMO's junction-blocking avoidance,
+    src/microsim/MSVehicle.cpp ``checkRewindLinkLanes``): only when a standing vehicle or
+    a closed link bounds the room (:func:`junction_space`), the room is less than its
+    length and minimum gap, and it can still stop at the line with its ``decel``
+    (``myDistance >= brakeGap + POSITION_EPS``); a vehicle that cannot stop goes on, and
+    one inside a junction never stops for room (it has no stop line ahead of it here).
+    A halted vehicle counts as able to stop however close to the line it stands (twin
+    halts vehicles anywhere within :data:`STOP_LINE_REACH_M`; held to the 0.1 m, a
+    halted foe with no room announced itself and blocked the permissive left turns of
+    the near-saturation grid for good). :func:`must_yield` asks it of a foe too: a foe
+    that withdraws does not come."""
+    t = veh.vtype[v]
+    speed = veh.speed[v]
+    if speed >= HALTING_SPEED_MPS and dist < brake_gap(speed, vt.decel[t], dt) + POSITION_EPS_M:
+        return False  # it cannot stop before the line any more (a halted one has)
+    space, found = junction_space(net, lanes, veh, vt, mov_state, v, m, k, in_front, dt)
+    return found and space < vt.length[t] + vt.min_gap[t]
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -415,8 +520,32 @@ def arrival_s(dist: float, speed: float, accel: float) -> float:
 
 
 @numba.njit(cache=True, _nrt=False)
+def in_conflict(net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, k: int) -> bool:
+    """Whether the vehicles inside the junction on the path of foe ``yield_to[k]`` still
+    hold its yielding movement: any of them moving, or the last one standing with its
+    back short of the crossing (``yield_clear_m[k]``). SUMO lets a vehicle go on once
+    a foe inside the junction has passed the conflict point (src/microsim/MSLink.cpp
+    ``getLeaderInfo``: a foe whose back is past the crossing is no junction leader);
+    twin keeps waiting for a moving one, which will be gone within a second or two (its
+    older rule, which the SUMO junction tests confirm), and lets a standing one that
+    has passed the crossing be -- a queue backing up into the junction does not stop
+    the cross traffic behind it."""
+    u = lanes.tail[net.mov_lane[net.yield_to[k]]]
+    if u < 0:
+        return False
+    back = veh.pos[u] - vt.length[veh.vtype[u]]
+    return veh.speed[u] >= HALTING_SPEED_MPS or back < net.yield_clear_m[k]
+
+
+@numba.njit(cache=True, _nrt=False)
 def held(
-    net: NetArrays, lanes: Lanes, veh: Vehicles, mov_state: npt.NDArray[np.int8], j: int, v: int
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    j: int,
+    v: int,
 ) -> bool:
     """Whether movement ``j`` is held by a foe it yields to (a vehicle in that foe's
     path, or at its line, other than ``v``)."""
@@ -424,7 +553,7 @@ def held(
         f = net.yield_to[k]
         if mov_state[f] == RED:
             continue
-        if lanes.head[net.mov_lane[f]] >= 0:
+        if in_conflict(net, lanes, veh, vt, k):
             return True
         h = lanes.head[net.mov_from_lane[f]]
         if (
@@ -447,11 +576,13 @@ def must_yield(
     m: int,
     v: int,
     dist_v: float,
+    dt: float,
 ) -> bool:
     """Whether vehicle ``v``, ``dist_v`` before the stop line of movement ``m``, has to
     wait for a foe it yields to (under any state but red and yellow).
 
-    A foe in the junction always blocks; an approaching foe (the head of its lane,
+    A foe in the junction blocks until it has passed the crossing
+    (:func:`in_conflict`); an approaching foe (the head of its lane,
     heading for the foe movement, with room beyond the junction: a vehicle that may not
     enter does not announce itself) blocks by the rule of ``m``'s state, re-derived from
     src/microsim/MSLink.cpp ``blockedByFoe``: minor links (``'m'``, ``'='``, ``'o'``,
@@ -480,7 +611,7 @@ def must_yield(
         j = net.yield_to[k]
         if mov_state[j] == RED or (major and net.yield_mutual[k] != 0):
             continue
-        if lanes.head[net.mov_lane[j]] >= 0:
+        if in_conflict(net, lanes, veh, vt, k):
             return True
         h = lanes.head[net.mov_from_lane[j]]
         if h < 0 or veh.next_lane[h] != net.mov_lane[j]:
@@ -508,7 +639,7 @@ def must_yield(
                     veh.waiting_s[v] > veh.waiting_s[h]
                     or (veh.waiting_s[v] == veh.waiting_s[h] and v < h)
                 )
-                and held(net, lanes, veh, mov_state, j, v)
+                and held(net, lanes, veh, vt, mov_state, j, v)
             ):
                 # Right before left all round: the foe waits for its own right, so
                 # the one that has waited longest goes (twin's deadlock breaker).
@@ -517,7 +648,9 @@ def must_yield(
             if dist >= 2.0:
                 near = False
             elif not veh.halting[h]:
-                near = True  # it has stopped and goes: wait for it
+                # Still approaching: it stops at its line first (one that has stopped
+                # and goes is inside the junction within the tick, in_conflict).
+                near = False
             else:
                 near = veh.waiting_s[h] > veh.waiting_s[v] or (
                     veh.waiting_s[h] == veh.waiting_s[v] and h < v
@@ -525,11 +658,9 @@ def must_yield(
         else:
             near = dist < 2.0 or dist < CRITICAL_GAP_S * veh.speed[h]
         if near and (signal or dist < 2.0 or veh.halting[h]):
-            # A foe held at its line with no room beyond will not come; one still
-            # moving will find the room its leader leaves (signals: twin's older test).
-            down = target_lane(net, lanes, veh, vt, j, route_edge(veh, h, veh.route_k[h] + 2))
-            room = room_beyond(net, lanes, veh, vt, h, down, veh.route_k[h] + 1)
-            if room - vt.min_gap[th] >= vt.length[th]:
+            # A foe that withdrew its request for want of room beyond will not come
+            # (checkRewindLinkLanes: it sets no request, so it blocks no one).
+            if not withdraws(net, lanes, veh, vt, mov_state, h, j, veh.route_k[h], dist, 0.0, dt):
                 return True
         elif near:
             return True
@@ -635,25 +766,35 @@ def _limit(
     mov_state: npt.NDArray[np.int8],
     v: int,
     dt: float,
+    in_front: float,
 ) -> tuple[float, float]:
-    """(safe-speed limit, hard cap) of vehicle ``v`` from its leader, signals, room."""
+    """(safe-speed limit, hard cap) of vehicle ``v`` from its leader, signals, room;
+    ``in_front``: the lengths and minimum gaps of the vehicles ahead of it on its lane."""
     t = veh.vtype[v]
     speed = veh.speed[v]
     decel = vt.decel[t]
     tau = vt.tau[t]
     limit = 1e300
     cap = 1e300
-    a = veh.ahead[v]
-    if a >= 0:
-        gap = veh.pos[a] - vt.length[veh.vtype[a]] - veh.pos[v] - vt.min_gap[t]
-        return safe_speed(speed, veh.speed[a], gap, decel, tau, dt), cap
     lane = veh.lane[v]
     dist = net.lane_length[lane] - veh.pos[v]
     nl = veh.next_lane[v]
-    if nl == NO_CONTINUATION:  # on a lane that does not lead on: stop at its end
-        return stop_speed(dist, decel, tau, dt), max(dist, 0.0) / dt
     k = veh.route_k[v]
     needed = speed * tau + speed * speed / (2.0 * decel) + speed * dt + LOOKAHEAD_MIN_M
+    a = veh.ahead[v]
+    if a >= 0:
+        gap = veh.pos[a] - vt.length[veh.vtype[a]] - veh.pos[v] - vt.min_gap[t]
+        limit = safe_speed(speed, veh.speed[a], gap, decel, tau, dt)
+        if nl >= 0 and dist < needed and net.lane_movement[lane] < 0:
+            # The junction-blocking rule holds for the vehicles behind the head too,
+            # with the room their leaders on the lane take first (SUMO's
+            # ``lengthsInFront``).
+            m = net.lane_movement[nl]
+            if m >= 0 and withdraws(net, lanes, veh, vt, mov_state, v, m, k, dist, in_front, dt):
+                limit = min(limit, stop_speed(dist, decel, tau, dt))
+        return limit, cap
+    if nl == NO_CONTINUATION:  # on a lane that does not lead on: stop at its end
+        return stop_speed(dist, decel, tau, dt), max(dist, 0.0) / dt
     hops = 0
     while nl >= 0 and dist < needed and hops < 4:
         hops += 1
@@ -688,18 +829,11 @@ def _limit(
                     # A stop link opens once the vehicle has halted at the line
                     # (MSLink::opened: waitingTime >= jmStopSignWait, one step).
                     stop = True
-                elif state != ZIPPER and must_yield(net, lanes, veh, vt, mov_state, m, v, dist):
+                elif state != ZIPPER and must_yield(net, lanes, veh, vt, mov_state, m, v, dist, dt):
                     stop = True
-                else:
+                elif withdraws(net, lanes, veh, vt, mov_state, v, m, k, dist, in_front, dt):
                     # No entering a junction whose far side has no room for us.
-                    down = target_lane(net, lanes, veh, vt, m, route_edge(veh, v, k + 2))
-                    room = room_beyond(net, lanes, veh, vt, v, down, k + 1) - vt.min_gap[t]
-                    tl = lanes.tail[down]
-                    # At a zipper a vehicle merges behind a moving leader (car following
-                    # keeps it apart); elsewhere it waits for room.
-                    merging = state == ZIPPER and tl >= 0 and veh.speed[tl] > HALTING_SPEED_MPS
-                    if room < vt.length[t] and not merging:
-                        stop = True
+                    stop = True
             if stop:
                 limit = min(limit, stop_speed(dist, decel, tau, dt))
                 break
@@ -779,13 +913,15 @@ def step(
     r = 0
     for lane in range(n_lanes):
         v = lanes.head[lane]
+        in_front = 0.0
         while v >= 0:
             t = veh.vtype[v]
             speed = veh.speed[v]
             accel = vt.accel[t]
             decel = vt.decel[t]
             allowed = min(net.lane_speed[lane] * veh.speed_factor[v], vt.vmax[t])
-            limit, cap = _limit(net, lanes, veh, vt, mov_state, v, dt)
+            limit, cap = _limit(net, lanes, veh, vt, mov_state, v, dt, in_front)
+            in_front += vt.length[t] + vt.min_gap[t]
             limit = min(limit, lc.cap[v])  # a lane changer's request (lane_change.py)
             lc.cap[v] = math.inf
             v_max = min(speed + accel * dt, allowed, limit)

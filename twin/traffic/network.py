@@ -238,6 +238,12 @@ class Intersection:
             (:data:`PRIORITY_CHARS`, e.g. ``'M'``/``'m'`` at a priority junction,
             ``'='`` right before left, ``'w'`` all-way stop, ``'Z'`` zipper); empty:
             ``'g'``/``'G'`` as above.
+        clear_m: ``(M, M)`` or ``None``: ``clear_m[i, j]``, for ``i`` yielding to
+            ``j``, how far along ``j``'s path through the junction a vehicle of ``j``
+            must have moved its back before it no longer holds ``i`` (past the point
+            where the paths cross, SUMO's ``lengthBehindCrossing``); ``inf`` (and
+            ``None``: every pair) while it is anywhere inside the junction, as for
+            paths that merge.
     """
 
     id: str
@@ -247,6 +253,7 @@ class Intersection:
     yields: BoolArray
     program: SignalProgram | None = None
     link_states: str = ""
+    clear_m: FloatArray | None = None
 
     @property
     def signalised(self) -> bool:
@@ -480,7 +487,8 @@ class NetworkArrays:
             its internal lane, ``mov_from_lane`` the global edge lane it leaves,
             ``mov_to_lane`` the global edge lane it enters (-1: the vehicle chooses).
         yield_start, yield_to: movement ``m`` yields to ``yield_to[yield_start[m]:...]``;
-            ``yield_mutual`` (0/1, same entries): that foe yields to ``m`` too.
+            ``yield_mutual`` (0/1, same entries): that foe yields to ``m`` too;
+            ``yield_clear_m`` (same entries): ``Intersection.clear_m`` of the pair.
         edge_out_start, edge_out: successors of each edge (for routing).
     """
 
@@ -502,6 +510,7 @@ class NetworkArrays:
     yield_to: IntArray
     mov_to_lane: IntArray
     yield_mutual: IntArray
+    yield_clear_m: FloatArray
 
     @property
     def total_lanes(self) -> int:
@@ -535,10 +544,13 @@ class NetworkArrays:
         # Yield lists in global movement indices.
         yield_lists: list[list[int]] = [[] for _ in range(n_mov)]
         mutual_lists: list[list[int]] = [[] for _ in range(n_mov)]
+        clear_lists: list[list[float]] = [[] for _ in range(n_mov)]
         for inter in net.intersections:
             for i, j in zip(*np.nonzero(inter.yields), strict=True):
                 yield_lists[inter.movements[i]].append(inter.movements[j])
                 mutual_lists[inter.movements[i]].append(int(inter.yields[j, i]))
+                clear = math.inf if inter.clear_m is None else float(inter.clear_m[i, j])
+                clear_lists[inter.movements[i]].append(clear)
         yield_start = np.concatenate(([0], np.cumsum([len(y) for y in yield_lists])))
         yield_to = np.array([j for y in yield_lists for j in y], dtype=np.int64)
         return cls(
@@ -563,6 +575,7 @@ class NetworkArrays:
                 dtype=np.int64,
             ),
             yield_mutual=np.array([f for y in mutual_lists for f in y], dtype=np.int64),
+            yield_clear_m=np.array([c for y in clear_lists for c in y], dtype=np.float64),
         )
 
 

@@ -278,7 +278,7 @@ class _NetBuilder:
                         self.lane_index[conn.getToLane().getID()],
                     )
                     index = sumo_node.getLinkIndex(conn)
-                    length, speed = self.path(conn)
+                    length, speed, shape = self.path(conn)
                     turn = conn.getDirection().lower()
                     if turn not in ("s", "r", "l", "t"):
                         turn = "s"  # SUMO's 'invalid' (no direction); twin needs a letter
@@ -288,26 +288,31 @@ class _NetBuilder:
                         conn.getTLSID() or None,
                         conn.getTLLinkIndex(),
                         conn.getState() or "",
+                        shape,
                     )
         return sorted(links.values(), key=lambda link: link.index)
 
-    def path(self, conn: Any) -> tuple[float, float]:
-        """Length and speed of a connection's way through the junction (its ``via`` lanes)."""
+    def path(self, conn: Any) -> tuple[float, float, tuple[tuple[float, float], ...]]:
+        """Length, speed and shape (scaled to the length) of a connection's way through
+        the junction (its ``via`` lanes)."""
         length = 0.0
         time = 0.0
         via = conn.getViaLaneID()
         seen = 0
+        points: list[tuple[float, float]] = []
         while via and seen < 8:
             lane = self.net.getLane(via)
             length += lane.getLength()
             time += lane.getLength() / max(lane.getSpeed(), 0.1)
+            points.extend((float(x), float(y)) for x, y, *_ in lane.getShape())
             outgoing = lane.getOutgoing()
             via = outgoing[0].getViaLaneID() if outgoing else ""
             seen += 1
         if length <= 0:
             to_lane = conn.getToLane()
-            return MIN_PATH_M, float(min(conn.getFromLane().getSpeed(), to_lane.getSpeed()))
-        return length, length / time
+            speed = float(min(conn.getFromLane().getSpeed(), to_lane.getSpeed()))
+            return MIN_PATH_M, speed, ()
+        return length, length / time, tuple(points)
 
     def intersection(self, sumo_node: Any, links: list[_Link], first: int) -> Intersection:
         node_id = sumo_node.getID()
@@ -344,6 +349,9 @@ class _NetBuilder:
                     "twin runs one programme per junction",
                 )
             program = self.program(tls_ids.pop(), links, yields)
+        clear = np.full((m, m), np.inf)
+        for i, j in zip(*np.nonzero(yields), strict=True):
+            clear[i, j] = _clear_distance(links[i], links[j])
         return Intersection(
             node_id,
             self.node_index[node_id],
@@ -352,6 +360,7 @@ class _NetBuilder:
             yields,
             program,
             link_states,
+            clear,
         )
 
     def link_state(self, sumo_node: Any, link: _Link) -> str:
@@ -449,6 +458,60 @@ class _Link:
     tls: str | None
     tls_index: int
     state: str = ""
+    shape: tuple[tuple[float, float], ...] = ()
+
+
+CROSSING_CLEAR_M = 1.6
+"""A foe's back has cleared a crossing this far past the point where the centre lines
+cross: half of SUMO's default lane width, 3.2 m (netconvert ``--default.lanewidth``)."""
+
+
+_Point = tuple[float, float]
+
+
+def _polyline_length(shape: Sequence[_Point]) -> float:
+    return sum(math.dist(a, b) for a, b in pairwise(shape))
+
+
+def _clear_distance(link: _Link, foe: _Link) -> float:
+    """How far along ``foe``'s path its back must be before it no longer holds ``link``:
+    the first point where the centre lines of their paths cross, measured along the
+    foe's path (scaled to its length), plus :data:`CROSSING_CLEAR_M`; ``inf`` where
+    they do not cross inside the junction (they merge: the foe holds while inside)."""
+    a, b = link.shape, foe.shape
+    total = _polyline_length(b)
+    if len(a) < 2 or len(b) < 2 or total <= 0.0:
+        return math.inf
+    along = 0.0
+    for q0, q1 in pairwise(b):
+        seg = math.dist(q0, q1)
+        best = math.inf
+        for p0, p1 in pairwise(a):
+            t = _segment_cut(q0, q1, p0, p1)
+            if t is not None:
+                best = min(best, t)
+        if best < math.inf:
+            crossing = (along + best * seg) * foe.movement.length_m / total
+            if crossing >= foe.movement.length_m - 0.01:
+                return math.inf  # they meet at the end: a merge
+            return crossing + CROSSING_CLEAR_M
+        along += seg
+    return math.inf
+
+
+def _segment_cut(q0: _Point, q1: _Point, p0: _Point, p1: _Point) -> float | None:
+    """Where segment q0-q1 crosses segment p0-p1, as a fraction of q0-q1, or None."""
+    rx, ry = q1[0] - q0[0], q1[1] - q0[1]
+    sx, sy = p1[0] - p0[0], p1[1] - p0[1]
+    den = rx * sy - ry * sx
+    if abs(den) < 1e-12:
+        return None
+    qpx, qpy = p0[0] - q0[0], p0[1] - q0[1]
+    t = (qpx * sy - qpy * sx) / den
+    u = (qpx * ry - qpy * rx) / den
+    if 0.0 <= t <= 1.0 and 0.0 <= u <= 1.0:
+        return t
+    return None
 
 
 # -- demand --------------------------------------------------------------------------------
