@@ -139,8 +139,9 @@ def _check(speed: float, nspeed: float, patch: bool) -> float:
 
 
 @numba.njit(cache=True, _nrt=False)
-def _neighbours(lanes: Lanes, veh: Vehicles, lane: int, pos: float) -> tuple[int, int]:
-    """(follower, leader) of a front position ``pos`` on ``lane`` (-1: none)."""
+def neighbours(lanes: Lanes, veh: Vehicles, lane: int, pos: float) -> tuple[int, int]:
+    """(follower, leader) on ``lane`` of a front at ``pos``: the vehicles whose fronts
+    are behind / at or ahead of it (-1: none)."""
     follower = -1
     c = lanes.tail[lane]
     while c >= 0 and veh.pos[c] < pos:
@@ -172,7 +173,7 @@ def insertion_speed(
     min_gap = vt.min_gap[t]
     length = vt.length[t]
     pos = min(max(pos, 0.0), net.lane_length[lane])
-    follower, leader = _neighbours(lanes, veh, lane, pos)
+    follower, leader = neighbours(lanes, veh, lane, pos)
     if leader >= 0:
         gap = veh.pos[leader] - vt.length[veh.vtype[leader]] - pos - min_gap
         if gap < 0.0:
@@ -322,7 +323,7 @@ def _try_at(
     s = insertion_speed(net, lanes, veh, vt, mov_state, departs, v, lane, pos, speed, patch, dt)
     if s < 0.0:
         return False
-    follower, leader = _neighbours(lanes, veh, lane, pos)
+    follower, leader = neighbours(lanes, veh, lane, pos)
     veh.pos[v] = pos
     veh.speed[v] = s
     veh.accel[v] = 0.0

@@ -43,6 +43,7 @@ from twin.traffic.insertion import (
     Departs,
     approaching,
     link_between,
+    neighbours,
     secure_gap,
     vehicle_lane_speed,
 )
@@ -114,18 +115,6 @@ def leads_on(net: NetArrays, veh: Vehicles, v: int, lane: int) -> bool:
     """Whether ``lane`` (of ``v``'s edge) connects to the next edge of ``v``'s route."""
     nxt = route_edge(veh, v, veh.route_k[v] + 1)
     return nxt < 0 or find_movement(net, lane, nxt) >= 0
-
-
-@numba.njit(cache=True, _nrt=False)
-def _neighbours(lanes: Lanes, veh: Vehicles, lane: int, pos: float) -> tuple[int, int]:
-    """(follower, leader) on ``lane`` of a front at ``pos``: the vehicles whose fronts
-    are behind / at or ahead of it."""
-    follower = -1
-    c = lanes.tail[lane]
-    while c >= 0 and veh.pos[c] < pos:
-        follower = c
-        c = veh.ahead[c]
-    return follower, c
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -336,7 +325,7 @@ def _consider(
         if best < 0:
             return False
         target = lane - 1 if best < lane else lane + 1
-        follower, leader = _neighbours(lanes, veh, target, pos)
+        follower, leader = neighbours(lanes, veh, target, pos)
         by_leader, by_follower = _blocked(
             net, lanes, veh, vt, departs, v, target, follower, leader, dt
         )
@@ -366,7 +355,7 @@ def _consider(
     threshold_left = 0.2 / max(lc.speed_gain_param[t], 1e-6)
     if i > 0 and leads_on(net, veh, v, lane - 1):
         target = lane - 1
-        follower, leader = _neighbours(lanes, veh, target, pos)
+        follower, leader = neighbours(lanes, veh, target, pos)
         reach = _continues(net, veh, v, target)
         v_there = _lane_vsafe(net, veh, vt, v, target, leader, reach, dt)
         gain = (v_there - v_here) / max(v_there, RELGAIN_NORMALIZATION_MIN_SPEED_MPS)
@@ -397,7 +386,7 @@ def _consider(
             return True
     if i < n - 1 and leads_on(net, veh, v, lane + 1):
         target = lane + 1
-        follower, leader = _neighbours(lanes, veh, target, pos)
+        follower, leader = neighbours(lanes, veh, target, pos)
         reach = _continues(net, veh, v, target)
         v_there = _lane_vsafe(net, veh, vt, v, target, leader, reach, dt)
         gain = (v_there - v_here) / max(v_there, RELGAIN_NORMALIZATION_MIN_SPEED_MPS)
