@@ -12,6 +12,7 @@ import argparse
 import ipaddress
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -121,10 +122,35 @@ def _serve(args: argparse.Namespace) -> int:
     if not _is_loopback(args.host):
         print(f"twin viz: serving on {args.host}: anyone who can reach it can run simulations")
     print(f"twin viz: {config.id} at http://{args.host}:{port}/ (Ctrl-C stops)", flush=True)
+    return _run_server(command, environment)
+
+
+def _run_server(command: list[str], environment: dict[str, str]) -> int:
+    """Run the server until it exits, Ctrl-C or SIGTERM; it never outlives this process.
+
+    Python's default SIGTERM ends this process at once and would leave the server child
+    running (found by the browser test, which stops ``twin viz`` with SIGTERM): here
+    SIGTERM is turned into an exit that stops the child first.
+    """
+
+    def _exit_on_sigterm(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    server = subprocess.Popen(command, env=environment)  # noqa: S603
     try:
-        return subprocess.run(command, env=environment, check=False).returncode  # noqa: S603
+        return server.wait()
     except KeyboardInterrupt:
         return 130
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _port(text: str) -> int:

@@ -136,3 +136,42 @@ def test_a_failed_export_is_one_line_and_leaves_nothing_behind(tmp_path, monkeyp
     assert err.count("\n") == 1
     assert "cannot write (No space left on device)" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_terminated_twin_viz_stops_its_server_too():
+    """SIGTERM to ``twin viz`` (what a test fixture or a process manager sends) must not
+    leave the Solara server it started running."""
+    import signal
+    import sys
+    import time
+
+    import psutil
+
+    children: list[psutil.Process] = []
+    viz = subprocess.Popen(
+        [sys.executable, "-m", "twin", "viz", "station/mmc-v0", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert viz.stdout is not None
+        assert "twin viz:" in viz.stdout.readline()
+        deadline = time.monotonic() + 30
+        while not children and time.monotonic() < deadline:
+            children = psutil.Process(viz.pid).children(recursive=True)
+            time.sleep(0.1)
+        assert children, "twin viz started no server"
+        viz.send_signal(signal.SIGTERM)
+        viz.wait(timeout=30)
+        _, alive = psutil.wait_procs(children, timeout=15)
+        assert alive == []
+    finally:
+        # Even when the check fails, no server outlives the test.
+        for child in children:
+            if child.is_running():
+                child.kill()
+        if viz.poll() is None:
+            viz.kill()
+            viz.wait()
