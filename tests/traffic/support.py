@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -9,8 +10,10 @@ import numpy as np
 from twin.core.world import World
 from twin.traffic.city import City
 from twin.traffic.demand import RateProfile, poisson_trips
-from twin.traffic.network import grid
+from twin.traffic.kernels import STATE_LETTERS
+from twin.traffic.network import Network, grid
 from twin.traffic.observation import SignalAction, SignalObservation
+from twin.traffic.signals import SignalBank
 
 
 class Cyclic:
@@ -63,3 +66,24 @@ def small_city(
     )
     city = City(world, network, trips, policy if policy is not None else Cyclic(), tick_s=tick_s)
     return world, city
+
+
+def programme_letters(network: Network, seconds: int) -> list[list[str]]:
+    """What each signalised intersection's own programme shows, in SUMO's letters, at
+    t = 0, 1, ..., ``seconds - 1``: the signal bank under :class:`Cyclic`, as SUMO's
+    ``SaveTLSStates`` records a light (one list per second, intersections in bank order)."""
+    mov_state = np.zeros(len(network.movements), dtype=np.int8)
+    holder: list[SignalBank] = []
+
+    def observe(i: int, now_s: float) -> SimpleNamespace:
+        program = holder[0].intersections[i].program
+        greens = np.array([p.green_s for p in program.phases])
+        return SimpleNamespace(phase=int(holder[0].phase[i]), green_s=greens)
+
+    bank = SignalBank(network, mov_state, Cyclic(), observe)  # type: ignore[arg-type]
+    holder.append(bank)
+    shown = []
+    for t in range(seconds):
+        bank.update(float(t))
+        shown.append(["".join(STATE_LETTERS[int(c)] for c in mov_state[m]) for m in bank.movements])
+    return shown

@@ -362,11 +362,7 @@ def test_a_phase_without_a_signal_for_every_link_is_refused(grid3, tmp_path):
 def test_offsets_anywhere_in_the_cycle_show_what_sumo_shows(grid3, tmp_path, sumo_offset):
     """SUMO's SaveTLSStates against twin's signal bank, second by second for two
     cycles, for offsets in the first green, its yellow and the second phase."""
-    from types import SimpleNamespace
-
-    from tests.traffic.support import Cyclic
-    from twin.traffic.kernels import PERMISSIVE, PROTECTED, RED, YELLOW
-    from twin.traffic.signals import SignalBank
+    from tests.traffic.support import programme_letters
 
     net_file = tmp_path / "offset.net.xml"
     net_file.write_text(
@@ -389,20 +385,9 @@ def test_offsets_anywhere_in_the_cycle_show_what_sumo_shows(grid3, tmp_path, sum
         sumo_states[(row.id, round(float(row.time)))] = row.state
 
     network = read_net(net_file)
-    mov_state = np.zeros(len(network.movements), dtype=np.int8)
-    holder: list[SignalBank] = []
-
-    def observe(i: int, now_s: float) -> SimpleNamespace:
-        program = holder[0].intersections[i].program
-        greens = np.array([p.green_s for p in program.phases])
-        return SimpleNamespace(phase=int(holder[0].phase[i]), green_s=greens)
-
-    holder.append(SignalBank(network, mov_state, Cyclic(), observe))  # type: ignore[arg-type]
-    chars = {RED: "r", YELLOW: "y", PERMISSIVE: "g", PROTECTED: "G"}
-    for t in range(180):
-        holder[0].update(float(t))
-        for i, inter in enumerate(holder[0].intersections):
-            shown = "".join(chars[int(c)] for c in mov_state[holder[0].movements[i]])
+    signalised = [inter for inter in network.intersections if inter.program is not None]
+    for t, letters in enumerate(programme_letters(network, 180)):
+        for inter, shown in zip(signalised, letters, strict=True):
             assert shown == sumo_states[(inter.id, t)], (sumo_offset, inter.id, t)
 
 

@@ -6,21 +6,17 @@ import gzip
 import json
 import math
 from pathlib import Path
-from types import SimpleNamespace
 
-import numpy as np
 import pytest
 import sumolib
 
 from tests.test_cli import twin_here
-from tests.traffic.support import Cyclic
+from tests.traffic.support import programme_letters
 from twin.core.errors import ConfigError
 from twin.core.registry import Registry
 from twin.core.run import RunResult, prepare_run, simulate
 from twin.core.scenario import ScenarioConfig
-from twin.traffic.kernels import PERMISSIVE, PROTECTED, RED, YELLOW
 from twin.traffic.loops import write_e1
-from twin.traffic.signals import SignalBank
 from twin.traffic.sumo import read_net, read_routes, root_tag
 from twin.traffic.sumo_additional import AdditionalWarning
 from twin.traffic.sumo_scenario import SumoNet
@@ -280,20 +276,8 @@ def test_signals_at_begin_show_what_sumo_shows(
     assert inter.program is not None
     assert len(inter.program.phases) == 2
     assert inter.program.phases[0].green_s == (20.0 if programs == ("alt",) else 42.0)
-    mov_state = np.zeros(len(network.movements), dtype=np.int8)
-    holder: list[SignalBank] = []
-
-    def observe(i: int, now_s: float) -> SimpleNamespace:
-        program = holder[0].intersections[i].program
-        greens = np.array([p.green_s for p in program.phases])
-        return SimpleNamespace(phase=int(holder[0].phase[i]), green_s=greens)
-
-    holder.append(SignalBank(network, mov_state, Cyclic(), observe))  # type: ignore[arg-type]
-    chars = {RED: "r", YELLOW: "y", PERMISSIVE: "g", PROTECTED: "G"}
-    for t in range(180):
-        holder[0].update(float(t))
-        shown = "".join(chars[int(c)] for c in mov_state[holder[0].movements[0]])
-        assert shown == sumo_states[round(begin) + t], t
+    for t, letters in enumerate(programme_letters(network, 180)):
+        assert letters[0] == sumo_states[round(begin) + t], t
 
 
 def test_program_id_picks_the_nets_programme_over_the_additional_one(
