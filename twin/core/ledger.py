@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from twin.core.clock import Clock
-
-SECONDS_PER_HOUR = 3600.0
-SECONDS_PER_DAY = 86400.0
+from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 
 COST_CATEGORIES = (
     "maintenance",

@@ -1,8 +1,9 @@
-"""Find scenarios and policies by versioned id, entry point or ``package.module:Class``.
+"""Find scenarios, policies and domains by id, entry point or ``package.module:Class``.
 
-Our own scenarios and policies are registered through the same entry-point groups a
-third-party package uses (``twin.scenarios``, ``twin.policies``), so the core never
-imports a domain or a model and a user's package needs no change to twin.
+Our own scenarios, policies and domains are registered through the same entry-point
+groups a third-party package uses (``twin.scenarios``, ``twin.policies``,
+``twin.domains``), so the core never imports a domain or a model and a user's package
+needs no change to twin.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, TypeVar
 
+from twin.core.domain import Domain
 from twin.core.errors import UserError
 from twin.core.policy import BasePolicy, Policy
 from twin.core.scenario import Scenario
 
 SCENARIO_GROUP = "twin.scenarios"
 POLICY_GROUP = "twin.policies"
+DOMAIN_GROUP = "twin.domains"
+DOMAIN_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*(/[a-z0-9][a-z0-9_.-]*)*-v\d+$")
 REFERENCE_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
@@ -57,6 +61,8 @@ class Registry:
         self._loaded = False
         self._scenarios: dict[str, Entry] = {}
         self._policies: dict[str, Entry] = {}
+        self._domains: dict[str, Domain[Any]] = {}
+        self._domains_loaded = False
         self.broken: dict[str, str] = {}
 
     def register_scenario(self, cls: type[Scenario[Any]], origin: str = "python") -> None:
@@ -72,6 +78,44 @@ class Registry:
     def policy(self, ref: str) -> type[Any]:
         """The policy class for an id or a ``package.module:Class`` reference."""
         return self._lookup(self._policies, ref, "policy", _is_policy)
+
+    def register_domain(self, domain: Domain[Any], origin: str = "python") -> None:
+        """Add a domain (a notebook's, a test's); its name must be new."""
+        if not isinstance(domain, Domain):
+            raise ValueError(f"{origin} is a {type(domain).__name__}, not a twin Domain")
+        if not DOMAIN_NAME_PATTERN.match(domain.name):
+            raise ValueError(f"domain name {domain.name!r} is not a lower-case identifier")
+        existing = self._domains.get(domain.name)
+        if existing is not None and existing is not domain:
+            raise ValueError(f"domain {domain.name!r} is registered twice (again by {origin})")
+        self._domains[domain.name] = domain
+
+    def domains(self) -> list[Domain[Any]]:
+        """Every registered domain, by name."""
+        if self._discover and not self._domains_loaded:
+            self._domains_loaded = True
+            for point in entry_points(group=DOMAIN_GROUP):
+                origin = f"entry point {point.name!r} ({point.value})"
+                try:
+                    domain = point.load()
+                    if getattr(domain, "name", None) != point.name:
+                        raise ValueError(
+                            f"domain name {getattr(domain, 'name', None)!r} differs from its "
+                            "entry point's name"
+                        )
+                    self.register_domain(domain, origin)
+                except Exception as error:  # a broken plug-in must not break the others
+                    self.broken[f"domain {point.name}"] = f"{origin} failed to load: {error}"
+        return [self._domains[name] for name in sorted(self._domains)]
+
+    def domain(self, name: str) -> Domain[Any]:
+        """The domain called ``name`` or owning the decision area ``name``
+        (``"factory"``, ``"factory.maintenance"``, a scenario's or policy's ``domain``)."""
+        for domain in self.domains():
+            if domain.owns(name):
+                return domain
+        known = ", ".join(d.name for d in self.domains()) or "none"
+        raise UnknownIdError(f"no registered domain owns {name!r}; registered: {known}")
 
     def scenarios(self) -> list[Entry]:
         self._load()

@@ -142,6 +142,7 @@ def prepare_run(
         tick_s=scenario_config.tick_s,
         sample_period_s=scenario_config.sample_period_s,
         replication=replication,
+        registry=registry,
     )
     policy_obj.reset(
         PolicyContext(

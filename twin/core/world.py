@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import mesa
 import simpy
 
-from twin.core.ledger import SECONDS_PER_HOUR, EmissionFactor, Ledger, PoolPowerMeter, PowerMeter
+from twin.core.ledger import EmissionFactor, Ledger, PoolPowerMeter, PowerMeter
 from twin.core.probes import Level, Probes, Sampler
 from twin.core.streams import Streams
+from twin.core.units import SECONDS_PER_HOUR
+
+if TYPE_CHECKING:
+    from twin.core.entity import Entity
+    from twin.core.registry import Registry
+
+AgentT = TypeVar("AgentT")
 
 
 class World(mesa.Model):  # type: ignore[misc]  # mesa ships no type hints
@@ -22,6 +30,8 @@ class World(mesa.Model):  # type: ignore[misc]  # mesa ships no type hints
         factors: emission factors by carrier (the ledger's defaults when ``None``).
         replication: spawn-key prefix, so replication ``i`` of every policy arm shares
             its random numbers (common random numbers) while replications differ.
+        registry: where the run's scenarios look up their second policies (an AGV
+            dispatcher, a transport rule); the installed entry points when ``None``.
     """
 
     def __init__(
@@ -32,6 +42,7 @@ class World(mesa.Model):  # type: ignore[misc]  # mesa ships no type hints
         sample_period_s: float | None = None,
         factors: Mapping[str, EmissionFactor] | None = None,
         replication: tuple[int, ...] = (),
+        registry: Registry | None = None,
     ) -> None:
         if tick_s <= 0:
             raise ValueError(f"tick_s must be > 0, got {tick_s}")
@@ -41,6 +52,7 @@ class World(mesa.Model):  # type: ignore[misc]  # mesa ships no type hints
         self.streams = streams
         self.seed = seed
         self.tick_s = tick_s
+        self._registry = registry
         self.env = simpy.Environment()
         self.ledger = Ledger(factors)
         self.probes = Probes(self.env)
@@ -55,6 +67,52 @@ class World(mesa.Model):  # type: ignore[misc]  # mesa ships no type hints
     def now_s(self) -> float:
         """The simulated clock, in seconds."""
         return float(self.env.now)
+
+    @property
+    def registry(self) -> Registry:
+        """The run's registry of scenarios, policies and domains."""
+        if self._registry is None:
+            from twin.core.run import default_registry  # run builds worlds: import late
+
+            self._registry = default_registry()
+        return self._registry
+
+    def entity(self, name: str) -> Entity:
+        """The entity (agent) called ``name``.
+
+        Raises:
+            KeyError: no entity has that name; the message lists a few that do.
+        """
+        from twin.core.entity import Entity
+
+        entities = self.agents.select(agent_type=Entity)
+        found = entities.select(lambda agent: agent.name == name, at_most=1)
+        if len(found) == 0:
+            known = sorted(str(agent.name) for agent in entities)
+            shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+            raise KeyError(f"no entity {name!r}; this world has {shown or 'none'}")
+        entity: Entity = next(iter(found))
+        return entity
+
+    def the(self, agent_type: type[AgentT]) -> AgentT:
+        """The one agent of ``agent_type`` (a domain's plant, city or network).
+
+        Raises:
+            LookupError: there is none, or more than one.
+        """
+        found = list(self.agents.select(agent_type=agent_type))
+        if len(found) != 1:
+            raise LookupError(
+                f"expected one {agent_type.__name__} in the world, found {len(found)}"
+            )
+        agent: AgentT = found[0]
+        return agent
+
+    def entities(self) -> list[Any]:
+        """Every entity, in the order they were created."""
+        from twin.core.entity import Entity
+
+        return sorted(self.agents.select(agent_type=Entity), key=lambda agent: agent.unique_id)
 
     def step(self) -> None:
         """Advance the clock by one display tick (what Mesa's views and batch tools call)."""

@@ -1,0 +1,168 @@
+"""What a domain's view draws, as plain data: no plotting library here.
+
+A domain describes its world in a few layers of marks (machines, vehicles, sites) and
+line segments (lanes, queues), each in a handful of colour classes with a legend label
+per class. :class:`SceneLayout` is read once per run (what never moves: positions,
+geometry, palettes); :class:`SceneFrame` at every drawn tick (which point is in which
+class now, where the moving ones are). ``viz`` draws any domain from these alone, and a
+test compares them with the engine's state without drawing anything.
+
+Positions are metres in the domain's plane.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+Colour = str | tuple[float, float, float] | tuple[float, float, float, float]
+"""A matplotlib colour: a name (``"0.8"``, ``"gold"``, ``"none"``) or RGB(A) in 0..1."""
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Static line segments (aisles, lanes, roads), drawn once under everything else."""
+
+    segments: FloatArray  # (n, 2, 2) end points
+    colour: Colour = "0.85"
+    width: float = 0.8
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Marks:
+    """Static points (chargers, suppliers, empty places), drawn once."""
+
+    xy: FloatArray  # (n, 2)
+    marker: str = "o"
+    colour: Colour = "0.9"
+    size_pt: float | None = None
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class PointLayer:
+    """Points that change class (and may move) from frame to frame.
+
+    Attributes:
+        name: key of the layer's data in :attr:`SceneFrame.points`.
+        colours: the colour of each class; class ``k`` is drawn in ``colours[k]``.
+        labels: the legend entry of each class (``""``: not in the legend).
+        marker: a matplotlib marker (``"o"``, ``"s"``, ``"^"``, ``">"``, ``"D"``).
+        size_pt: marker width in points; ``None``: sized by how many points share the
+            view, or by ``size_m`` when given.
+        size_m: marker width in metres of the plane (a node that fills its cell).
+        zorder: higher layers are drawn on top.
+    """
+
+    name: str
+    colours: tuple[Colour, ...]
+    labels: tuple[str, ...]
+    marker: str = "o"
+    size_pt: float | None = None
+    size_m: float | None = None
+    zorder: float = 2.0
+
+    def __post_init__(self) -> None:
+        if len(self.labels) != len(self.colours):
+            raise ValueError(
+                f"layer {self.name!r}: {len(self.colours)} colours, {len(self.labels)} labels"
+            )
+
+
+@dataclass(frozen=True)
+class SegmentLayer:
+    """Fixed segments (approach lanes) whose class changes; class 0 is not drawn."""
+
+    name: str
+    segments: FloatArray  # (n, 2, 2)
+    colours: tuple[Colour, ...]
+    labels: tuple[str, ...]
+    width: float = 3.0
+    zorder: float = 1.0
+
+    def __post_init__(self) -> None:
+        if len(self.labels) != len(self.colours):
+            raise ValueError(
+                f"layer {self.name!r}: {len(self.colours)} colours, {len(self.labels)} labels"
+            )
+
+
+@dataclass(frozen=True)
+class SceneLayout:
+    """What does not move, and how the moving layers are drawn.
+
+    Attributes:
+        static: lines and marks drawn once.
+        layers: the dynamic layers, bottom to top.
+        bounds: ``(x_min, x_max, y_min, y_max)`` of the plane worth showing, metres.
+        equal_aspect: a metre is as long across as up (a floor plan, a road map); false
+            for schematic views that fill their panel.
+        pick_xy: points a click selects an entity at (``(n, 2)``), and
+        pick_names: the entity (agent name) each one selects (``world.entity(name)``).
+    """
+
+    static: tuple[Lines | Marks, ...]
+    layers: tuple[PointLayer | SegmentLayer, ...]
+    bounds: tuple[float, float, float, float]
+    equal_aspect: bool = True
+    pick_xy: FloatArray = field(default_factory=lambda: np.zeros((0, 2)))
+    pick_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = [layer.name for layer in self.layers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"layer names repeat: {names}")
+        if len(self.pick_xy) != len(self.pick_names):
+            raise ValueError(f"{len(self.pick_xy)} pick points, {len(self.pick_names)} names")
+
+
+@dataclass(frozen=True)
+class SceneFrame:
+    """The world at one instant.
+
+    Attributes:
+        now_s: simulated time of the frame.
+        points: point layer name -> ``(xy (n, 2), class (n,))``.
+        segments: segment layer name -> the class of each of its segments.
+        caption: one line of text drawn over the view ("3 waiting, 1 turned away").
+    """
+
+    now_s: float
+    points: Mapping[str, tuple[FloatArray, IntArray]]
+    segments: Mapping[str, IntArray] = field(default_factory=dict)
+    caption: str = ""
+
+
+class View(Protocol):
+    """A built world as a domain draws it: one layout, a frame whenever asked."""
+
+    layout: SceneLayout
+
+    def frame(self) -> SceneFrame:
+        """The world now."""
+        ...
+
+
+def fit_bounds(
+    xy: FloatArray, pad_fraction: float = 0.05, pad_m: float = 5.0
+) -> tuple[float, float, float, float]:
+    """Bounds around points, padded (the whole plane when there are none)."""
+    points = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    points = points[np.isfinite(points).all(axis=1)]
+    if not len(points):
+        return (-1.0, 1.0, -1.0, 1.0)
+    low, high = points.min(axis=0), points.max(axis=0)
+    pad = pad_fraction * float(max(high - low)) + pad_m
+    return (float(low[0] - pad), float(high[0] + pad), float(low[1] - pad), float(high[1] + pad))
+
+
+def classes_from_levels(values: FloatArray, bounds: FloatArray) -> IntArray:
+    """The class of each value: how many of the ascending ``bounds`` it reaches."""
+    return np.searchsorted(bounds, values, side="right").astype(np.int64)
