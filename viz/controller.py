@@ -379,26 +379,12 @@ class Controller:
 
 def _nearest_entity(ax: Any, view: Any, display: np.ndarray) -> str | None:
     layout = view.layout
-    if hasattr(layout, "server_xy"):  # a station: any of its servers or its queue's head
-        points = np.vstack([layout.server_xy, layout.queue_xy[:1]])
-        names = ["station"] * len(points)
-    elif hasattr(layout, "slot_xy"):  # a cluster: any node slot selects the cluster
-        points, names = layout.slot_xy, ["cluster"] * len(layout.slot_xy)
-    elif hasattr(layout, "site_names"):
-        points, names = layout.site_xy, [f"site:{name}" for name in layout.site_names]
-    elif hasattr(layout, "machine_xy"):
-        points, names = layout.machine_xy, [f"machine:{k}" for k in range(len(layout.machine_xy))]
-    else:
-        ids = {i.id for i in view.city.signals.intersections}
-        keep = [k for k, name in enumerate(layout.intersection_ids) if name in ids]
-        points = layout.intersection_xy[keep]
-        names = [f"intersection:{layout.intersection_ids[k]}" for k in keep]
-    if not len(points):
+    if not len(layout.pick_xy):
         return None
-    on_screen = ax.transData.transform(points)
+    on_screen = ax.transData.transform(layout.pick_xy)
     distance = np.hypot(*(on_screen - display).T)
     best = int(np.argmin(distance))
-    return names[best] if distance[best] <= PICK_RADIUS_PX else None
+    return str(layout.pick_names[best]) if distance[best] <= PICK_RADIUS_PX else None
 
 
 def _json_number(x: float) -> float | None:

@@ -1,10 +1,10 @@
-"""Matplotlib artists for the domain views: static parts built once, dynamic data updated.
+"""Draw any domain's scene with matplotlib: static parts once, dynamic layers per frame.
 
-A view is built once per run on an ``Axes``: the static parts (aisles, roads, chargers)
-become artists that are never touched again; :meth:`update` only sets the data of the
-dynamic artists (``set_offsets``, ``set_array``, ``set_facecolor``), listed in
-``dynamic`` so a renderer can blit them over a cached background
-(:class:`viz.record.Replay`) instead of redrawing the figure.
+A domain describes its world as plain data (:mod:`twin.core.scene`); this module is the
+only place that turns it into artists, for every domain alike. The static parts (aisles,
+roads, chargers) become artists never touched again; :meth:`SceneArtists.update` only
+sets the data of the dynamic artists, listed in ``dynamic`` so a renderer can blit them
+over a cached background (:class:`viz.record.Replay`) instead of redrawing the figure.
 """
 
 from __future__ import annotations
@@ -12,44 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from matplotlib import colormaps
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
-from matplotlib.colors import Normalize
 from matplotlib.lines import Line2D
 
-from viz.views import (
-    BUFFER_LEVELS,
-    MACHINE_CLASS_RGB,
-    QUEUE_LEVELS,
-    SIGNAL_RGB_TABLE,
-    SPEED_LEVELS,
-    STATE_CODE,
-    STATION_SLOT_M,
-    WEAR_LEVELS,
-    CloudFrame,
-    CloudLayout,
-    FactoryFrame,
-    FactoryLayout,
-    StationFrame,
-    StationLayout,
-    SupplyFrame,
-    SupplyLayout,
-    TrafficFrame,
-    TrafficLayout,
-    cloud_frame,
-    cloud_layout,
-    domain_of,
-    factory_frame,
-    factory_layout,
-    station_frame,
-    station_layout,
-    supply_frame,
-    supply_layout,
-    traffic_frame,
-    traffic_layout,
-)
+from twin.core.domain import Domain
+from twin.core.scene import Lines, Marks, PointLayer, SceneFrame, SceneLayout, View
+from twin.core.world import World
+
+LEGEND_FONT_PT = 7.0
 
 
 class ClassMarkers:
@@ -80,8 +52,9 @@ class ClassMarkers:
 
     def set(self, xy: np.ndarray, classes: np.ndarray) -> None:
         """Draw point ``xy[i]`` in the colour of class ``classes[i]``."""
+        xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         order = np.argsort(classes, kind="stable")
-        bounds = np.searchsorted(classes[order], np.arange(len(self.lines) + 1))
+        bounds = np.searchsorted(np.asarray(classes)[order], np.arange(len(self.lines) + 1))
         for k, line in enumerate(self.lines):
             chosen = xy[order[bounds[k] : bounds[k + 1]]]
             line.set_data(chosen[:, 0], chosen[:, 1])
@@ -96,7 +69,7 @@ class ClassSegments:
     """Line segments in a few colour classes: one NaN-separated polyline per class."""
 
     def __init__(self, ax: Axes, segments: np.ndarray, colours: Any, **style: Any) -> None:
-        self.segments = segments
+        self.segments = np.asarray(segments, dtype=np.float64).reshape(-1, 2, 2)
         self.lines: list[Line2D] = [ax.plot([], [], color=c, **style)[0] for c in colours]
 
     def set(self, classes: np.ndarray) -> None:
@@ -110,227 +83,137 @@ class ClassSegments:
             line.set_data(path[:, 0], path[:, 1])
 
 
-class FactoryView:
-    """The factory floor of one plant on ``ax``."""
+class SceneArtists:
+    """One domain's view of one world, drawn on ``ax``."""
 
-    def __init__(self, ax: Axes, plant: Any) -> None:
-        self.plant = plant
-        self.layout: FactoryLayout = factory_layout(plant)
+    def __init__(self, ax: Axes, view: View) -> None:
+        self.view = view
+        self.layout: SceneLayout = view.layout
         layout = self.layout
-        ax.set_aspect("equal")
         ax.set_axis_off()
-        if len(layout.aisles):
-            ax.add_collection(
-                LineCollection(layout.aisles, colors="0.85", linewidths=0.8, zorder=0)
+        if layout.equal_aspect:
+            ax.set_aspect("equal")
+        x_min, x_max, y_min, y_max = layout.bounds
+        ax.set_xlim(x_min, x_max)
+        ax.set_ylim(y_min, y_max)
+        legend: list[Artist] = []
+        for part in layout.static:
+            legend += _draw_static(ax, part)
+        first = view.frame()
+        self.markers: dict[str, ClassMarkers] = {}
+        self.segments: dict[str, ClassSegments] = {}
+        for layer in layout.layers:
+            if isinstance(layer, PointLayer):
+                count = len(first.points.get(layer.name, (np.zeros((0, 2)), None))[0])
+                size = _point_size(ax, layer, count)
+                drawn = ClassMarkers(ax, layer.colours, layer.marker, size, layer.zorder)
+                self.markers[layer.name] = drawn
+                lines = drawn.lines
+            else:
+                drawn_segments = ClassSegments(
+                    ax, layer.segments, layer.colours, linewidth=layer.width, zorder=layer.zorder
+                )
+                self.segments[layer.name] = drawn_segments
+                lines = drawn_segments.lines
+            for line, label in zip(lines, layer.labels, strict=True):
+                if label:
+                    legend.append(_legend_handle(line, label))
+        self.caption = ax.text(0.01, 0.99, "", fontsize=9, transform=ax.transAxes, va="top")
+        if legend:
+            ax.legend(
+                handles=legend,
+                loc="lower left",
+                fontsize=LEGEND_FONT_PT,
+                framealpha=0.85,
+                ncols=2 if len(legend) > 8 else 1,
             )
-        if len(layout.charger_xy):
-            ax.scatter(*layout.charger_xy.T, marker="P", s=30, c="gold", zorder=1)
-        size = _marker_size(len(layout.machine_xy))
-        self.machines = ClassMarkers(ax, MACHINE_CLASS_RGB, "s", size, 2)
-        blues = colormaps["Blues"](np.linspace(0.1, 1.0, BUFFER_LEVELS))
-        self.buffers = ClassMarkers(ax, blues, "o", size, 2)
-        self.agvs = ax.scatter(
-            np.zeros(0),
-            np.zeros(0),
-            marker="^",
-            s=2 * size**2,
-            c=np.zeros(0),
-            cmap="RdYlGn",
-            norm=Normalize(0.0, 1.0),
-            edgecolors="k",
-            zorder=3,
-        )
-        _fit(ax, np.vstack([layout.machine_xy, layout.buffer_xy, *layout.aisles]))
-        self.dynamic: list[Artist] = [*self.machines.lines, *self.buffers.lines, self.agvs]
-
-    def frame(self) -> FactoryFrame:
-        return factory_frame(self.plant, self.layout)
-
-    def update(self, frame: FactoryFrame) -> None:
-        self.machines.set(self.layout.machine_xy, frame.machine_class)
-        self.buffers.set(self.layout.buffer_xy, frame.buffer_class)
-        self.agvs.set_offsets(frame.agv_xy)
-        self.agvs.set_array(frame.agv_soc)
-        # A loaded AGV has a thick black outline, an empty one a thin one.
-        self.agvs.set_linewidths(np.where(frame.agv_loaded, 1.5, 0.3))
-
-
-class TrafficView:
-    """The traffic grid of one city on ``ax``."""
-
-    def __init__(self, ax: Axes, city: Any) -> None:
-        self.city = city
-        self.layout: TrafficLayout = traffic_layout(city)
-        layout = self.layout
-        ax.set_aspect("equal")
-        ax.set_axis_off()
-        segments = layout.edge_segments[: city.arrays.n_lanes]
-        ax.add_collection(LineCollection(segments, colors="0.8", linewidths=1.0, zorder=0))
-        heat = colormaps["YlOrRd"](np.linspace(0.0, 1.0, QUEUE_LEVELS))
-        self.queues = ClassSegments(
-            ax, layout.edge_segments[layout.approach_lanes], heat, linewidth=3.0, zorder=1
-        )
-        self.signals = ClassMarkers(ax, SIGNAL_RGB_TABLE, "o", 2.0, 3)
-        speeds = colormaps["viridis"](np.linspace(0.0, 1.0, SPEED_LEVELS))
-        self.vehicles = ClassMarkers(ax, speeds, "o", 1.8, 2)
-        _fit(ax, np.vstack([layout.lane_start, layout.lane_start + layout.lane_vector]))
         self.dynamic: list[Artist] = [
-            *self.queues.lines,
-            *self.vehicles.lines,
-            *self.signals.lines,
+            *(line for drawn in self.segments.values() for line in drawn.lines),
+            *(line for drawn in self.markers.values() for line in drawn.lines),
+            self.caption,
         ]
+        self.update(first)
 
-    def frame(self) -> TrafficFrame:
-        return traffic_frame(self.city, self.layout)
+    def frame(self) -> SceneFrame:
+        return self.view.frame()
 
-    def update(self, frame: TrafficFrame) -> None:
-        self.vehicles.set(frame.vehicle_xy, frame.speed_class)
-        self.signals.set(self.layout.signal_xy, frame.signal_state)
-        self.queues.set(frame.queue_class)
-
-
-STATE_IDLE_RGB = MACHINE_CLASS_RGB[STATE_CODE["idle"] * WEAR_LEVELS]
-STATE_BUSY_RGB = MACHINE_CLASS_RGB[STATE_CODE["busy"] * WEAR_LEVELS]
-"""A station's servers in the factory's idle grey and busy green."""
-
-
-class StationView:
-    """A queueing station on ``ax``: servers busy or idle, the jobs waiting in line."""
-
-    def __init__(self, ax: Axes, station: Any) -> None:
-        self.station = station
-        self.layout: StationLayout = station_layout(station)
-        layout = self.layout
-        # Not to scale: a row of waiting places and a column of servers fill the panel.
-        ax.set_axis_off()
-        if layout.capacity is not None and len(layout.queue_xy):
-            ax.plot(*layout.queue_xy.T, linestyle="none", marker="o", color="0.9", zorder=0)
-        self.servers = ClassMarkers(ax, [STATE_IDLE_RGB, STATE_BUSY_RGB], "s", 18.0, 2)
-        (self.queue,) = ax.plot([], [], linestyle="none", marker="o", color="tab:blue", ms=7)
-        self.count = ax.text(0.02, 0.9, "", fontsize=10, transform=ax.transAxes)
-        spread = float(np.abs(layout.server_xy[:, 1]).max()) + 2.0 * STATION_SLOT_M
-        left = float(layout.queue_xy[:, 0].min()) if len(layout.queue_xy) else -1.0
-        ax.set_xlim(left - STATION_SLOT_M, 2.0 * STATION_SLOT_M)
-        ax.set_ylim(-spread, spread)
-        self.dynamic: list[Artist] = [*self.servers.lines, self.queue, self.count]
-
-    def frame(self) -> StationFrame:
-        return station_frame(self.station, self.layout)
-
-    def update(self, frame: StationFrame) -> None:
-        self.servers.set(self.layout.server_xy, frame.busy.astype(np.int64))
-        self.queue.set_data(frame.queue_drawn[:, 0], frame.queue_drawn[:, 1])
-        self.count.set_text(f"{frame.queue_length} waiting, {frame.rejected} turned away")
+    def update(self, frame: SceneFrame) -> None:
+        """Set every dynamic artist to ``frame``."""
+        for name, drawn in self.markers.items():
+            if name in frame.points:
+                xy, classes = frame.points[name]
+                drawn.set(xy, classes)
+        for name, drawn_segments in self.segments.items():
+            if name in frame.segments:
+                drawn_segments.set(frame.segments[name])
+        self.caption.set_text(frame.caption)
 
 
-STOCK_RGB = [(0.85, 0.10, 0.10), (0.95, 0.65, 0.10), (0.20, 0.65, 0.25), (0.10, 0.35, 0.80)]
-"""Out of stock red, low orange, normal green, overstocked blue (``STOCK_LEVELS``)."""
+def view_for(ax: Axes, world: World, domain: Domain[Any]) -> SceneArtists:
+    """The view of a built world of ``domain`` on ``ax``."""
+    return SceneArtists(ax, domain.view_of(world))
 
 
-class SupplyView:
-    """A supply network on ``ax``: sites by echelon coloured by stock, trucks on lanes."""
-
-    def __init__(self, ax: Axes, network: Any) -> None:
-        self.network = network
-        self.layout: SupplyLayout = supply_layout(network)
-        layout = self.layout
-        ax.set_axis_off()
-        ax.add_collection(
-            LineCollection(layout.lane_segments, colors="0.85", linewidths=0.8, zorder=0)
+def _draw_static(ax: Axes, part: Lines | Marks) -> list[Artist]:
+    if isinstance(part, Lines):
+        if not len(part.segments):
+            return []
+        collection = LineCollection(
+            part.segments, colors=part.colour, linewidths=part.width, zorder=0
         )
-        size = float(np.clip(80.0 / np.sqrt(max(len(layout.site_xy), 1)), 4.0, 14.0))
-        suppliers = layout.site_xy[layout.supplier]
-        ax.plot(*suppliers.T, linestyle="none", marker="D", ms=size, color="0.55", zorder=2)
-        self.sites = ClassMarkers(ax, STOCK_RGB, "o", size, 2)
-        self.trucks = ClassMarkers(ax, ["0.6", "k"], ">", 0.6 * size, 3)
-        _fit(ax, layout.site_xy)
-        self.dynamic: list[Artist] = [*self.sites.lines, *self.trucks.lines]
-
-    def frame(self) -> SupplyFrame:
-        return supply_frame(self.network, self.layout)
-
-    def update(self, frame: SupplyFrame) -> None:
-        stocked = ~self.layout.supplier
-        self.sites.set(self.layout.site_xy[stocked], frame.stock_class[stocked])
-        self.trucks.set(frame.truck_xy, frame.truck_loaded.astype(np.int64))
-
-
-NODE_RGB = [
-    (0.55, 0.75, 0.95),  # starting: light blue
-    (0.95, 0.65, 0.10),  # draining: orange
-    (0.80, 0.80, 0.80),  # idle: grey
-    (0.60, 0.85, 0.55),  # lightly busy
-    (0.20, 0.65, 0.25),  # busy
-    (0.05, 0.40, 0.10),  # every worker busy
-]
-"""Colours of ``NODE_CLASSES``."""
-
-
-class CloudView:
-    """A cluster on ``ax``: node slots by state and load, queue marks above busy nodes."""
-
-    def __init__(self, ax: Axes, cluster: Any) -> None:
-        self.cluster = cluster
-        self.layout: CloudLayout = cloud_layout(cluster)
-        layout = self.layout
-        ax.set_axis_off()
-        ax.set_aspect("equal")
-        columns = int(layout.slot_xy[:, 0].max()) + 1
-        rows = int(-layout.slot_xy[:, 1].min()) + 1
-        ax.set_xlim(-1.0, columns)
-        ax.set_ylim(-rows, 1.0)
-        # A node fills about 60% of its cell (marker sizes are in points).
-        cell_pt = 72.0 * ax.figure.get_figwidth() / len(ax.figure.axes) / (max(columns, rows) + 1)
-        size = 0.6 * cell_pt
-        ax.plot(*layout.slot_xy.T, linestyle="none", marker="s", ms=size, color="0.95", zorder=0)
-        self.nodes = ClassMarkers(ax, NODE_RGB, "s", size, 2)
-        heat = colormaps["YlOrRd"](np.linspace(0.35, 1.0, 3))
-        self.queues = ClassMarkers(ax, ["none", *heat], "o", 0.35 * size, 3)
-        self.caption = ax.text(0.0, 0.0, "", fontsize=9, transform=ax.transAxes, va="top")
-        self.dynamic: list[Artist] = [*self.nodes.lines, *self.queues.lines, self.caption]
-
-    def frame(self) -> CloudFrame:
-        return cloud_frame(self.cluster, self.layout)
-
-    def update(self, frame: CloudFrame) -> None:
-        shown = frame.node_class >= 0
-        self.nodes.set(self.layout.slot_xy[shown], frame.node_class[shown])
-        above = self.layout.slot_xy + np.array([0.0, 0.3])  # the queue mark sits on top
-        self.queues.set(above, frame.queue_class)
-        counts = np.bincount(frame.node_class[shown], minlength=len(NODE_RGB))
-        self.caption.set_text(
-            f"{counts[2:].sum()} ready, {counts[0]} starting, {counts[1]} draining; "
-            f"{frame.waiting.sum()} queued, {frame.deferred} deferred"
+        ax.add_collection(collection)
+        handle: Artist = Line2D([], [], color=part.colour, linewidth=part.width)
+    else:
+        if not len(part.xy):
+            return []
+        size = part.size_pt if part.size_pt is not None else _marker_size(len(part.xy))
+        (handle,) = ax.plot(
+            *np.asarray(part.xy).reshape(-1, 2).T,
+            linestyle="none",
+            marker=part.marker,
+            markersize=size,
+            color=part.colour,
+            zorder=0.5,
         )
+    if not part.label:
+        return []
+    return [_legend_handle(handle, part.label)]
 
 
-DomainView = FactoryView | TrafficView | StationView | SupplyView | CloudView
+def _legend_handle(artist: Any, label: str) -> Line2D:
+    """A legend entry that looks like ``artist`` but never changes with the frames."""
+    if isinstance(artist, Line2D) and artist.get_marker() not in (None, "None", "none", ""):
+        return Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker=artist.get_marker(),
+            markersize=6.0,
+            color=artist.get_color(),
+            label=label,
+        )
+    colour = artist.get_color() if isinstance(artist, Line2D) else "0.5"
+    return Line2D([], [], color=colour, linewidth=2.5, label=label)
 
 
-def view_for(ax: Axes, scenario: Any) -> DomainView:
-    """The view of a built scenario's world on ``ax`` (``LookupError`` if none)."""
-    domain = domain_of(scenario)
-    if domain == "factory":
-        return FactoryView(ax, scenario.plant)
-    if domain == "station":
-        return StationView(ax, scenario.station)
-    if domain == "supply":
-        return SupplyView(ax, scenario.network)
-    if domain == "cloud":
-        return CloudView(ax, scenario.cluster)
-    return TrafficView(ax, scenario.city)
+def _point_size(ax: Axes, layer: PointLayer, count: int) -> float:
+    if layer.size_pt is not None:
+        return layer.size_pt
+    if layer.size_m is not None:
+        return layer.size_m * _points_per_metre(ax)
+    return _marker_size(count)
+
+
+def _points_per_metre(ax: Axes) -> float:
+    """How many points a metre of the plane spans on ``ax`` (the tighter axis)."""
+    box = ax.get_position()
+    width_in = box.width * ax.figure.get_figwidth()
+    height_in = box.height * ax.figure.get_figheight()
+    x_min, x_max = ax.get_xlim()
+    y_min, y_max = ax.get_ylim()
+    return 72.0 * min(width_in / (x_max - x_min), height_in / (y_max - y_min))
 
 
 def _marker_size(n: int) -> float:
     """Marker width in points: smaller the more markers share the axes."""
     return float(np.clip(60.0 / np.sqrt(max(n, 1)), 1.5, 8.0))
-
-
-def _fit(ax: Axes, xy: np.ndarray) -> None:
-    xy = xy.reshape(-1, 2)
-    if not len(xy):
-        return
-    low, high = xy.min(axis=0), xy.max(axis=0)
-    pad = 0.05 * float(max(high - low)) + 5.0
-    ax.set_xlim(low[0] - pad, high[0] + pad)
-    ax.set_ylim(low[1] - pad, high[1] + pad)

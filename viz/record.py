@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageDraw
 
 from twin.core.files import staged
-from viz.draw import DomainView, view_for
+from viz.draw import SceneArtists, view_for
 from viz.session import Session
 
 FORMATS = (".gif", ".mp4")
@@ -40,10 +40,10 @@ class Replay:
         self.figure = Figure(figsize=(size_in * arms, size_in), dpi=FRAME_DPI)
         self.canvas = FigureCanvasAgg(self.figure)
         axes = self.figure.subplots(1, arms, squeeze=False)[0]
-        self.views: list[DomainView] = []
+        self.views: list[SceneArtists] = []
         for ax, arm in zip(axes, session.arms, strict=True):
             ax.set_title(arm.label, fontsize=9)
-            self.views.append(view_for(ax, arm.run.scenario))
+            self.views.append(view_for(ax, arm.world, session.domain))
         self.figure.subplots_adjust(left=0.01, right=0.99, top=0.94, bottom=0.08, wspace=0.02)
         self._background: Any = None
         self._mark_dynamic()
@@ -65,7 +65,7 @@ class Replay:
         ):
             ax.clear()
             ax.set_title(arm.label, fontsize=9)
-            self.views[k] = view_for(ax, arm.run.scenario)
+            self.views[k] = view_for(ax, arm.world, self.session.domain)
         self._mark_dynamic()
 
     def update(self) -> None:

@@ -9,11 +9,11 @@ random numbers), and it never draws anything itself.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
+from twin.core.domain import Domain
 from twin.core.policy import Policy, PolicyContext
 from twin.core.registry import Registry
 from twin.core.run import (
@@ -24,7 +24,6 @@ from twin.core.run import (
     resolve_policy,
 )
 from twin.core.scenario import KPI, ScenarioConfig
-from viz.views import domain_of
 
 EXTRA_KPIS = ("cost_total", "co2e_kg")
 """Every report leads with the scenario's headline KPIs plus cost and emissions."""
@@ -57,35 +56,27 @@ class Decision:
 
 
 class RecordingPolicy(PolicyWrapper):
-    """Keeps the latest observation and action per entity (machine, intersection)."""
+    """Keeps the latest observation and action per entity (machine, intersection).
 
-    def __init__(self, policy: Policy[Any, Any]) -> None:
+    Args:
+        policy: the policy to record.
+        entity_of: the name of the entity an observation is about (the decision area's
+            :attr:`~twin.core.domain.DecisionArea.entity_of`).
+    """
+
+    def __init__(self, policy: Policy[Any, Any], entity_of: Callable[[Any], str]) -> None:
         super().__init__(policy)
+        self.entity_of = entity_of
         self.last: dict[str, Decision] = {}
         self.decisions = 0
 
     def act(self, obs: Any) -> Any:
         action = self.policy.act(obs)
         self.decisions += 1
-        self.last[entity_key(obs)] = Decision(float(getattr(obs, "now_s", math.nan)), obs, action)
+        self.last[self.entity_of(obs)] = Decision(
+            float(getattr(obs, "now_s", math.nan)), obs, action
+        )
         return action
-
-
-def entity_key(obs: Any) -> str:
-    """``intersection:<id>``, ``machine:<index>``, or ``policy`` for other observations."""
-    if hasattr(obs, "intersection_id"):
-        return f"intersection:{obs.intersection_id}"
-    if hasattr(obs, "machine"):
-        return f"machine:{obs.machine}"
-    if hasattr(obs, "busy_servers"):
-        return "station"
-    if hasattr(obs, "inventory_position"):
-        return f"site:{obs.site}"
-    if hasattr(obs, "destination") and hasattr(obs, "origin"):
-        return f"lane:{obs.origin}->{obs.destination}"
-    if hasattr(obs, "ready_nodes") or hasattr(obs, "nodes_ready"):
-        return "cluster"
-    return "policy"
 
 
 @dataclass
@@ -124,6 +115,7 @@ class Session:
     policy_params: list[dict[str, Any] | None] = field(default_factory=list)
     source: str = "<session>"
     arms: list[Arm] = field(init=False, default_factory=list)
+    domain: Domain[Any] = field(init=False, repr=False)
     _registry: Registry = field(init=False, repr=False, default_factory=default_registry)
 
     def __post_init__(self) -> None:
@@ -137,17 +129,24 @@ class Session:
         if seed is not None:
             self.seed = seed
         self.arms = []
+        scenario_cls = self._registry.scenario(self.config.id)
+        self.domain = self._registry.domain(scenario_cls.domain)
         for k, ref in enumerate(self.policies):
             params = self.policy_params[k] if k < len(self.policy_params) else None
             policy = resolve_policy(ref, params or {}, self._registry, self.source)
             # The recorder has the policy's id, so prepare_run gives it the same named
             # stream: a watched run draws exactly the random numbers of an unwatched one.
-            recorder = RecordingPolicy(policy)
+            # An incompatible policy is refused by prepare_run with a clear message.
+            entity_of = (
+                self.domain.area(policy.domain).entity_of
+                if self.domain.owns(policy.domain)
+                else _no_entity
+            )
+            recorder = RecordingPolicy(policy, entity_of)
             run = prepare_run(
                 self.config, recorder, self.seed, registry=self._registry, source=self.source
             )
             self.arms.append(Arm(ref, run, recorder))
-        domain_of(self.arms[0].run.scenario)  # LookupError now, not at the first frame
 
     def step(self, n: int = 1) -> None:
         """Advance every arm by ``n`` display ticks, arm by arm, tick by tick."""
@@ -203,29 +202,25 @@ class Session:
         return {name: other[name] - base[name] for name in base if name in other}
 
     def inspect(self, entity: str, arm: int = 0) -> dict[str, Any]:
-        """What is known of ``machine:<index>`` or ``intersection:<id>``: the truth the
-        engine holds, the latest sensor readings, and the policy's last decision."""
-        kind, _, name = entity.partition(":")
+        """What is known of an entity (``machine:3``, ``intersection:B2``, ``station``): the
+        truth the engine holds, its latest sensor readings, and the policy's last decision
+        about it.
+
+        Raises:
+            ValueError: the world has no entity of that name.
+        """
         selected = self.arms[arm]
-        scenario = selected.run.scenario
-        if kind == "machine":
-            info = _inspect_machine(scenario.plant, int(name))
-        elif kind == "intersection":
-            info = _inspect_intersection(scenario.city, name)
-        elif kind == "station" and hasattr(scenario, "station"):
-            info = _inspect_station(scenario.station)
-        elif kind == "site" and hasattr(scenario, "network"):
-            info = _inspect_site(scenario.network, name)
-        elif kind == "cluster" and hasattr(scenario, "cluster"):
-            info = _inspect_cluster(scenario.cluster)
-        else:
-            raise ValueError(
-                f"unknown entity {entity!r}; use machine:<index>, intersection:<id>, "
-                "station, site:<name> or cluster"
-            )
-        decision = selected.recorder.last.get(entity)
-        info["last_decision"] = decision
+        try:
+            found = selected.world.entity(entity)
+        except KeyError as error:
+            raise ValueError(error.args[0]) from None
+        info = found.inspect()
+        info["last_decision"] = selected.recorder.last.get(entity)
         return info
+
+
+def _no_entity(obs: Any) -> str:
+    return "policy"
 
 
 def _step(arm: Arm, config: ScenarioConfig) -> None:
@@ -237,99 +232,3 @@ def _step(arm: Arm, config: ScenarioConfig) -> None:
         arm.warmed_up = True
     if target > world.now_s:
         world.env.run(until=target)
-
-
-def _inspect_machine(plant: Any, index: int) -> dict[str, Any]:
-    from twin.factory.kernels import SENSOR_CHANNELS
-
-    if not 0 <= index < len(plant.machines):
-        raise ValueError(f"no machine {index}; the plant has {len(plant.machines)}")
-    machine = plant.machines[index]
-    channels = len(SENSOR_CHANNELS)
-    first = index * channels
-    board = plant.board
-    return {
-        "entity": f"machine:{index}",
-        "name": machine.name,
-        "station": machine.station.name,
-        "state": machine.state,
-        "health": float(plant.health[index]),
-        "failure_threshold": float(plant.degradation.threshold[index]),
-        "true_signals": dict(zip(SENSOR_CHANNELS, plant.signals[index].tolist(), strict=True)),
-        "readings": dict(
-            zip(SENSOR_CHANNELS, board.values[first : first + channels].tolist(), strict=True)
-        ),
-        "measured_at_s": board.measured_at_s[first : first + channels].tolist(),
-        "failures": machine.failures,
-    }
-
-
-def _inspect_station(station: Any) -> dict[str, Any]:
-    now = station.env.now
-    board = station.sensor_board
-    return {
-        "entity": "station",
-        "queue_length": len(station.jobs.items),
-        "busy_servers": station.params.servers - station.free_servers,
-        "servers": station.params.servers,
-        "capacity": station.params.capacity,
-        "sensed_queue_length": float(board.values[0]) if board is not None else None,
-        "arrived": int(station.arrived.value(now)),
-        "completed": int(station.completed.value(now)),
-        "rejected": int(station.rejected.value(now)),
-    }
-
-
-def _inspect_site(network: Any, name: str) -> dict[str, Any]:
-    sites = {site.name: site for site in network.sites}
-    if name not in sites:
-        raise ValueError(f"no site {name!r}; e.g. {', '.join(list(sites)[:5])}")
-    site = sites[name]
-    return {
-        "entity": f"site:{name}",
-        "kind": site.kind,
-        "echelon": site.echelon,
-        "source": site.source.name if site.source is not None else None,
-        "on_hand": site.on_hand,
-        "on_order": site.on_order,
-        "backorders": site.backorders,
-        "inventory_position": site.inventory_position,
-        "demand_today": site.demand_today,
-        "short_today": site.short_today,
-        "received": site.received,
-        "shipped": site.shipped,
-    }
-
-
-def _inspect_cluster(cluster: Any) -> dict[str, Any]:
-    now = float(cluster.env.now)
-    states = [node.state for node in cluster.nodes if node is not None]
-    return {
-        "entity": "cluster",
-        "nodes": {state: states.count(state) for state in sorted(set(states))},
-        "busy_workers": int((cluster.free > now).sum()),
-        "workers_per_node": int(cluster.workers),
-        "requests_arrived": int(cluster.arrived_total),
-        "deferred": int(cluster.backlog.size),
-        "recent_rates_per_s": [round(r, 3) for r in list(cluster.rate_history)[-4:]],
-    }
-
-
-def _inspect_intersection(city: Any, inter_id: str) -> dict[str, Any]:
-    bank = city.signals
-    ids = [i.id for i in bank.intersections]
-    if inter_id not in ids:
-        raise ValueError(f"no signalised intersection {inter_id!r}; e.g. {', '.join(ids[:5])}")
-    i = ids.index(inter_id)
-    movements = bank.movements[i]
-    lanes = city.arrays.mov_from_lane[movements]
-    sensed = city.board.values[lanes] if city.board is not None else np.full(len(lanes), np.nan)
-    return {
-        "entity": f"intersection:{inter_id}",
-        "phase": int(bank.phase[i]),
-        "stage": int(bank.stage[i]),
-        "movement_state": city.mov_state[movements].tolist(),
-        "queue_veh": city.lanes.halting[lanes].tolist(),
-        "vehicles": city.lanes.count[lanes].tolist(),
-        "sensed_queue_veh": sensed.tolist(),
-    }

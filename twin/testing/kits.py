@@ -1,51 +1,40 @@
-"""What the checkers need to know about a domain, and where they find it.
+"""What the checkers need to know about a domain, read from the domain's contract.
 
-A :class:`PolicyKit` knows a policy domain's observations (with the edge cases a policy
-must survive), the rule its actions obey, and a small run to exercise a policy in. A
-:class:`ScenarioKit` knows a scenario's parameters worth varying, its invariants and a
-short horizon. The kits of twin's own domains are listed here; a third-party domain
-passes its own kit to the checkers.
+A policy is checked against its :class:`~twin.core.domain.DecisionArea` (observations
+with edge cases, the rule its actions obey, a short run to try it in); a scenario against
+its domain's invariants and :class:`~twin.core.domain.ScenarioChecks`. Every registered
+domain (``twin.domains`` entry point) has them: the checkers name no domain. A user may
+still pass an ad-hoc kit (``PolicyKit``, ``ScenarioKit``) for a domain they are writing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import strategies as st
 
+from twin.core.domain import DecisionArea
 from twin.core.policy import Policy
-from twin.core.scenario import Scenario, ScenarioConfig
+from twin.core.registry import Registry, UnknownIdError
+from twin.core.run import default_registry
+from twin.core.scenario import Scenario
 from twin.core.world import World
 
+PolicyKit = DecisionArea
+"""How to test a policy of one decision area without knowing the policy."""
+
 Invariants = Callable[[Scenario[Any], World], list[str]]
-"""The violations of a domain's invariants in a world (empty when all hold)."""
+"""The violations of a scenario's invariants in a world (empty when all hold)."""
 
 
-@dataclass(frozen=True)
-class PolicyKit:
-    """How to test a policy of one domain without knowing the policy.
+def _no_params() -> st.SearchStrategy[dict[str, Any]]:
+    return st.just({})
 
-    Attributes:
-        domain: the policy domain (``Policy.domain``), e.g. ``"factory.maintenance"``.
-        observations: a strategy for valid observations, edge cases included.
-        edge_cases: observations every policy must answer, tried before generated ones.
-        check_action: ``(action, obs, policy_id)`` -> raises
-            :class:`~twin.core.policy.InvalidActionError` when the domain would refuse it.
-        run_config: ``(policy reference)`` -> the scenario config and the policy (id or
-            reference) of a short run in which the policy decides; the policy being
-            checked is run in place of ``None``.
-        context_info: the facts a run gives the policy at reset
-            (``PolicyContext.info``); the run scenario's ``policy_info()`` when ``None``.
-    """
 
-    domain: str
-    observations: Callable[[], st.SearchStrategy[Any]]
-    edge_cases: Callable[[], Sequence[Any]]
-    check_action: Callable[[object, Any, str], object]
-    run_config: Callable[[str], tuple[ScenarioConfig, str | None]]
-    context_info: Callable[[], dict[str, Any]] | None = None
+def _nothing_broken(scenario: Scenario[Any], world: World) -> list[str]:
+    return []
 
 
 @dataclass(frozen=True)
@@ -60,54 +49,51 @@ class ScenarioKit:
         check_period_s: simulated seconds between invariant checks.
     """
 
-    params: Callable[[], st.SearchStrategy[dict[str, Any]]] = field(default=lambda: st.just({}))
+    params: Callable[[], st.SearchStrategy[dict[str, Any]]] = field(default=_no_params)
     horizon_s: float = 86_400.0
-    invariants: Invariants = field(default=lambda scenario, world: [])
+    invariants: Invariants = field(default=_nothing_broken)
     check_period_s: float = 600.0
 
 
-def policy_kit(domain: str) -> PolicyKit:
-    """The kit of one of twin's policy domains; a clear error for any other."""
-    kits = _policy_kits()
-    if domain not in kits:
+def policy_kit(area: str, registry: Registry | None = None) -> DecisionArea:
+    """The decision area ``area`` (a policy's ``domain``) of a registered domain."""
+    registry = registry if registry is not None else default_registry()
+    try:
+        return registry.domain(area).area(area)
+    except (UnknownIdError, KeyError) as error:
         raise KeyError(
-            f"no policy kit for domain {domain!r}; twin knows {', '.join(sorted(kits))}; "
-            "pass kit=PolicyKit(...) for your own domain"
-        )
-    return kits[domain]
+            f"no registered domain decides {area!r} ({error}); register your domain through "
+            "the 'twin.domains' entry point, or pass kit=PolicyKit(...)"
+        ) from None
 
 
-def scenario_kit(scenario_id: str, domain: str) -> ScenarioKit:
-    """The kit for a scenario: its own, else its domain's invariants over default params."""
-    from twin.testing import cloud, factory, station, supply, traffic
+def scenario_kit(scenario_id: str, area: str, registry: Registry | None = None) -> ScenarioKit:
+    """How to check a scenario: its domain's invariants and its own checks (params,
+    horizon, check period); no invariants for a scenario of an unregistered domain."""
+    registry = registry if registry is not None else default_registry()
+    try:
+        domain = registry.domain(area)
+    except UnknownIdError:
+        return ScenarioKit()
+    checks = domain.scenario_checks.get(scenario_id)
+    if checks is None:
+        checks = domain.checks_for(registry.scenario(scenario_id))
 
-    by_id: dict[str, ScenarioKit] = {
-        **station.SCENARIO_KITS,
-        **factory.SCENARIO_KITS,
-        **traffic.SCENARIO_KITS,
-        **supply.SCENARIO_KITS,
-        **cloud.SCENARIO_KITS,
-    }
-    if scenario_id in by_id:
-        return by_id[scenario_id]
-    by_domain: dict[str, Invariants] = {
-        **station.INVARIANTS,
-        **factory.INVARIANTS,
-        **traffic.INVARIANTS,
-        **supply.INVARIANTS,
-        **cloud.INVARIANTS,
-    }
-    if domain in by_domain:
-        return ScenarioKit(invariants=by_domain[domain])
-    return ScenarioKit()
+    def invariants(scenario: Scenario[Any], world: World) -> list[str]:
+        return domain.check_world(world)
+
+    invariants.__qualname__ = f"{domain.name}.invariants"
+    return ScenarioKit(
+        params=checks.params if checks.params is not None else _no_params,
+        horizon_s=checks.horizon_s,
+        invariants=invariants,
+        check_period_s=checks.check_period_s,
+    )
 
 
 def policy_reference(policy: Policy[Any, Any]) -> str:
     """How a config names ``policy``: its registered id when the registry maps that id to
     its class, else ``package.module:Class``."""
-    from twin.core.registry import UnknownIdError
-    from twin.core.run import default_registry
-
     cls = type(policy)
     try:
         registered = default_registry().policy(cls.id)
@@ -116,14 +102,3 @@ def policy_reference(policy: Policy[Any, Any]) -> str:
     if registered is cls:
         return cls.id
     return f"{cls.__module__}:{cls.__qualname__}"
-
-
-def _policy_kits() -> dict[str, PolicyKit]:
-    # Imported here, not at module level, so importing the registry of kits does not
-    # import every domain (and their Numba kernels) before one is needed.
-    from twin.testing import cloud, factory, station, supply, traffic
-
-    kits = (station.ADMISSION, factory.MAINTENANCE, factory.DISPATCH, traffic.SIGNALS)
-    kits += (supply.REPLENISHMENT, supply.TRANSPORT)
-    kits += (cloud.SCALING,)
-    return {kit.domain: kit for kit in kits}
