@@ -48,7 +48,7 @@ def invariants(belt: ConveyorBelt, world: World) -> list[str]:
         problems.append(f"{len(positions)} items on a belt of {belt.places} places")
     if any(not 0.0 <= x < belt.params.length_m for x in positions):
         problems.append(f"an item off the belt: {positions}")
-    gaps = [b - a for a, b in itertools.pairwise(positions)]
+    gaps = [a - b for a, b in itertools.pairwise(positions)]  # oldest (furthest) first
     if any(gap < belt.params.item_pitch_m - 1e-9 for gap in gaps):
         problems.append(f"items closer than the pitch: gaps {gaps}")
     if len(belt.waiting) > belt.params.infeed_places:
