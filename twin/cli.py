@@ -137,8 +137,12 @@ def _build_parser(kinds: list[ConfigKind], broken: dict[str, str]) -> argparse.A
     for kind in kinds:
         kind.add_commands(commands)
 
-    listing = commands.add_parser("list", help="registered scenarios and policies")
+    listing = commands.add_parser("list", help="registered domains, scenarios and policies")
     listing.set_defaults(handler=_list)
+
+    docs = commands.add_parser("docs", help="write a reference page per registered domain")
+    docs.add_argument("--out", default="docs/domains", help="directory (default: docs/domains)")
+    docs.set_defaults(handler=_docs)
     return parser
 
 
@@ -311,6 +315,10 @@ def _format_table(result: RunResult, config: RunConfig, seed: int) -> str:
 
 def _list(args: argparse.Namespace) -> int:
     registry = default_registry()
+    print("domains:")
+    for domain in registry.domains():
+        areas = ", ".join(area.name for area in domain.areas)
+        print(f"  {domain.name:<32} [{areas}] {domain.description}")
     print("scenarios:")
     for entry in registry.scenarios():
         print(f"  {entry.id:<32} {entry.description}")
@@ -320,6 +328,14 @@ def _list(args: argparse.Namespace) -> int:
         print(f"  {entry.id:<32} [{domain}] {entry.description}")
     for name, problem in sorted({**registry.broken, **args.broken}.items()):
         print(f"  {name:<32} BROKEN: {problem}")
+    return 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from twin.reference import write_pages
+
+    for path in write_pages(Path(args.out), default_registry()):
+        print(f"wrote {path}")
     return 0
 
 

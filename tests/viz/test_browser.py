@@ -165,8 +165,8 @@ def test_clicking_an_intersection_shows_its_state_and_the_policys_last_decision(
     )
     layout_of = Controller(target)
     view, ax = layout_of.replay.views[0], layout_of.replay.figure.axes[0]
-    k = view.layout.intersection_ids.index("J1_1")
-    x, y = ax.transData.transform(view.layout.intersection_xy[k])
+    k = view.layout.pick_names.index("intersection:J1_1")
+    x, y = ax.transData.transform(view.layout.pick_xy[k])
     _, height = layout_of.image_size
     image = page.locator("[data-testid=frame]")
     scale = image.bounding_box()["width"] / layout_of.image_size[0]

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
+from twin.core.ledger import ledger_kpi_is_cost
 from twin.core.scenario import Scenario, ScenarioConfig
 from twin.core.scene import View
 from twin.core.world import World
@@ -178,6 +179,13 @@ class Domain(Generic[ModelT]):
     def view_of(self, world: World) -> View:
         """The view of a built world."""
         return self.view(self.model_of(world))
+
+    def better(self, kpi: str) -> Better | None:
+        """Which way ``kpi`` improves: the domain's word, ``"lower"`` for the ledger's
+        money, energy and emissions, ``None`` when neither way is better."""
+        if kpi in self.kpis:
+            return self.kpis[kpi]
+        return "lower" if ledger_kpi_is_cost(kpi) else None
 
     def checks_for(self, scenario: type[Scenario[Any]] | Scenario[Any]) -> ScenarioChecks:
         """How to property-test ``scenario``: its own entry, else a day at default params."""

@@ -27,6 +27,18 @@ COST_CATEGORIES = (
     "material",
     "other",
 )
+
+
+def ledger_kpi_is_cost(name: str) -> bool:
+    """Whether ``name`` is one of the ledger's KPIs (money, energy, fuel, emissions), all
+    of which are better lower."""
+    return (
+        name in ("cost_total", "energy_kwh", "fuel_l", "co2e_kg")
+        or name in {f"cost_{category}" for category in COST_CATEGORIES}
+        or (name.startswith("co2e_") and name.endswith("_kg"))
+    )
+
+
 """Top-level money categories. A domain adds detail with ``item`` (e.g. ``"parts"``)."""
 
 

@@ -1,0 +1,186 @@
+"""A third-party domain plugs in through entry points alone: examples/conveyor, installed
+as its own package, gets twin's policy and scenario checkers, `twin viz` (browser and
+--record), `twin list` and a reference page without a line of twin knowing it."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "conveyor"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The example installed (without dependencies: twin is here) into its own directory,
+    and the environment that puts it on the path, as a user's machine would have it."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(EXAMPLE),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return {**os.environ, "PYTHONPATH": str(target)}
+
+
+def twin(installed: dict[str, str], cwd: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "twin", *arguments],
+        cwd=cwd,
+        env=installed,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+def test_twin_lists_the_domain_its_scenario_and_its_policies(installed, tmp_path):
+    done = twin(installed, tmp_path, "list")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^  conveyor +\[conveyor\] a conveyor belt", done.stdout, re.M)
+    assert "conveyor/belt-v0" in done.stdout
+    assert "conveyor/slow-when-crowded-v0" in done.stdout
+    assert "BROKEN" not in done.stdout
+
+
+@pytest.mark.slow
+def test_the_example_passes_its_own_tests_with_twins_kit(installed, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
+        cwd=tmp_path,
+        env=installed,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "3 passed" in done.stdout
+
+
+def test_twin_viz_records_the_domain_side_by_side(installed, tmp_path):
+    out = tmp_path / "belt.gif"
+    done = twin(
+        installed,
+        tmp_path,
+        *("viz", "conveyor/belt-v0", "--compare", "conveyor/slow-when-crowded-v0"),
+        *("--record", str(out), "--frames", "6", "--tick-s", "60"),
+    )
+    assert done.returncode == 0, done.stderr
+    from PIL import Image
+
+    with Image.open(out) as gif:
+        assert gif.n_frames == 6
+
+
+def test_twin_docs_writes_the_domains_reference_page(installed, tmp_path):
+    done = twin(installed, tmp_path, "docs", "--out", str(tmp_path / "pages"))
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "pages" / "conveyor.md").read_text()
+    assert "| `speed` | `float` | 1 | 0.2 .. 1 | current share of top speed |" in page
+    assert "| `jams` | jams | lower | jams after the warm-up |" in page
+    assert "items are conserved: arrived = delivered + lost + on belt + waiting" in page
+    assert 'id: ClassVar[str] = "conveyor/full-speed-v0"' in page
+    assert "[conveyor](conveyor.md)" in (tmp_path / "pages" / "README.md").read_text()
+
+
+def _belt_pixel(installed: dict[str, str]) -> tuple[float, float, float]:
+    """Where the belt's pick point is on the app's frame image, pixels from the top left,
+    and the image's width."""
+    script = (
+        "from twin.core.scenario import ScenarioConfig\n"
+        "from viz.controller import AppTarget, Controller\n"
+        "config = ScenarioConfig(id='conveyor/belt-v0', horizon_s=29 * 60.0, tick_s=60.0)\n"
+        "c = Controller(AppTarget(config, 'conveyor/full-speed-v0', 0))\n"
+        "view, ax = c.replay.views[0], c.replay.figure.axes[0]\n"
+        "x, y = ax.transData.transform(view.layout.pick_xy[0])\n"
+        "width, height = c.image_size\n"
+        "print(x, height - y, width)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=installed, capture_output=True, text=True, check=True
+    )
+    x, y, width = (float(v) for v in done.stdout.split())
+    return x, y, width
+
+
+@pytest.mark.slow
+def test_the_browser_app_draws_the_domain_and_inspects_its_belt(installed, tmp_path):
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must have Debian's chromium (.ci/run installs it)")
+        pytest.skip("no chromium on this machine (apt-get install chromium)")
+    command = [sys.executable, "-m", "twin", "viz", "conveyor/belt-v0", "--port", "0"]
+    command += ["--tick-s", "60", "--frames", "30"]
+    server = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=installed
+    )
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()
+        match = re.search(r"at (http://127\.0\.0\.1:\d+/)", first)
+        assert match, f"twin viz printed {first!r}"
+        url = match.group(1)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5):
+                    break
+            except OSError:
+                assert server.poll() is None, server.stdout.read()
+                assert time.monotonic() < deadline, "the app did not answer within 90 s"
+                time.sleep(0.5)
+        with playwright_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1600, "height": 1200})
+            page.set_default_timeout(60_000)
+            page.goto(url)
+            page.wait_for_selector("[data-testid=clock]")
+            for _ in range(3):
+                page.get_by_role("button", name="Step").click()
+            page.wait_for_function(
+                "() => Number(document.querySelector('[data-testid=clock]').dataset.nowS) === 180"
+            )
+            rows = page.locator("[data-testid=kpis] tr[data-kpi]")
+            shown = {rows.nth(k).get_attribute("data-kpi") for k in range(rows.count())}
+            assert {"delivered_per_h", "jams", "time_in_system_mean_s"} <= shown
+            image = page.locator("[data-testid=frame]")
+            box = image.bounding_box()
+            assert box is not None
+            assert box["width"] > 100
+            # A click on the belt selects it: where that is on the image comes from the
+            # layout the app drew (computed where the example is installed).
+            x, y, width = _belt_pixel(installed)
+            scale = box["width"] / width
+            image.click(position={"x": x * scale, "y": y * scale})
+            page.wait_for_selector("[data-testid=inspect][data-entity='belt']")
+            text = page.locator("[data-testid=inspect]").inner_text()
+            assert "items_on_belt:" in text
+            assert "policy's last action" in text
+            page.screenshot(path=tmp_path / "conveyor.png", full_page=True)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
