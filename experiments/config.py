@@ -2,32 +2,32 @@
 
 An experiment compares policy arms on the same random numbers::
 
-    name = "flow-line maintenance"
+    name = "belt speed"     # the conveyor of examples/conveyor
     seed = 2026
 
     [[scenarios]]
-    id = "factory/flowline-v0"
-    horizon_s = 7_862_400
-    warmup_s = 604_800
+    id = "conveyor/belt-v0"
+    horizon_s = 604_800
+    warmup_s = 3_600
 
     [[arms]]
-    name = "run-to-failure"
-    policy = "maintenance/run-to-failure-v0"
+    name = "full-speed"
+    policy = "conveyor/full-speed-v0"
 
     [[arms]]
-    name = "condition-based"
-    policy = "maintenance/condition-based-v0"
-    params = { vibration_limit_mm_s = 4.5 }
+    name = "slow-when-crowded"
+    policy = "conveyor/slow-when-crowded-v0"
+    params = { crowded_share = 0.5 }
 
     [replications]
     count = 10              # or: target = { kpi = "cost_total", halfwidth_pct = 2 }, max = 40
 
     [statistics]
-    baseline = "run-to-failure"
+    baseline = "full-speed"
 
 A ``[design]`` table adds design points: a full-factorial ``grid``, a Latin hypercube
 (``lhs``) or a ``list`` of points, each setting keys of the scenario entry such as
-``params.downtime_cost_per_h`` or ``horizon_s``.
+``params.jams_per_h`` or ``horizon_s``.
 """
 
 from __future__ import annotations

@@ -56,3 +56,50 @@ def test_a_domain_importing_a_model_would_be_caught(tmp_path):
     )
     assert done.returncode != 0
     assert "twin.station.bad_import -> models.admission.admit_all" in done.stdout
+
+
+GENERIC = ("twin/testing", "twin/reference.py", "twin/cli.py", "viz", "experiments")
+"""What must work for any registered domain, and so may name none of them."""
+
+
+def domain_names() -> list[str]:
+    from twin.core.registry import Registry
+
+    return [domain.name for domain in Registry().domains()]
+
+
+def named_domains(path: Path, names: list[str], root: Path = ROOT) -> list[str]:
+    """Lines of ``path`` that name a domain: a word, an import, a scenario id."""
+    import re
+
+    word = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b", re.IGNORECASE)
+    return [
+        f"{path.relative_to(root)}:{number}: {line.strip()}"
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if word.search(line)
+    ]
+
+
+def test_twins_own_domains_are_all_registered():
+    assert set(domain_names()) >= {"station", "factory", "traffic", "supply", "cloud"}
+
+
+def test_no_generic_module_names_a_domain():
+    names = domain_names()
+    found = []
+    for part in GENERIC:
+        root = ROOT / part
+        files = (
+            [root] if root.is_file() else sorted(root.rglob("*.py")) + sorted(root.rglob("*.vue"))
+        )
+        for path in files:
+            found += named_domains(path, names)
+    assert not found, "generic code names a domain:\n" + "\n".join(found)
+
+
+def test_the_domain_check_would_catch_a_named_domain(tmp_path):
+    sneaky = tmp_path / "sneaky.py"
+    sneaky.write_text('if scenario.domain == "factory.maintenance":\n    pass  # factoryish\n')
+    assert named_domains(sneaky, ["factory"], tmp_path) == [
+        'sneaky.py:1: if scenario.domain == "factory.maintenance":'
+    ]

@@ -202,7 +202,7 @@ class Session:
         return {name: other[name] - base[name] for name in base if name in other}
 
     def inspect(self, entity: str, arm: int = 0) -> dict[str, Any]:
-        """What is known of an entity (``machine:3``, ``intersection:B2``, ``station``): the
+        """What is known of an entity (``machine:3``, ``intersection:B2``, ``belt``): the
         truth the engine holds, its latest sensor readings, and the policy's last decision
         about it.
 

@@ -3,7 +3,7 @@
 from hypothesis import given
 from twin.testing import strategies
 
-@given(strategies.observations("factory.maintenance"), strategies.seeds())
+@given(strategies.observations("conveyor"), strategies.seeds())  # examples/conveyor
 def test_my_rule(obs, seed): ...
 """
 
