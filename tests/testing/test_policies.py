@@ -87,12 +87,15 @@ def test_a_policy_that_mutates_its_observation_is_caught():
         return action
 
     kit = PolicyKit(
-        domain="test.arrays",
+        name="test.arrays",
+        observation=dict,
+        action=bool,
+        check_action=check_bool,
+        entity_of=lambda obs: "load",
         observations=lambda: st.lists(st.floats(0.1, 1.0), min_size=1).map(
             lambda xs: {"load": np.array(xs)}
         ),
         edge_cases=lambda: [],
-        check_action=check_bool,
         run_config=lambda ref: (ScenarioConfig(id="station/mmc-v0", horizon_s=1.0), None),
         context_info=dict,
     )
@@ -110,7 +113,7 @@ def test_the_global_random_state_of_the_caller_is_left_alone():
     assert random.random() == expected
 
 
-def test_an_unknown_domain_says_which_kits_exist():
+def test_an_unknown_domain_says_which_domains_are_registered():
     class Alien(BasePolicy[Any, Any]):
         id: ClassVar[str] = "alien/v0"
         domain: ClassVar[str] = "alien"
@@ -118,7 +121,9 @@ def test_an_unknown_domain_says_which_kits_exist():
         def act(self, obs: Any) -> Any:
             return obs
 
-    with pytest.raises(KeyError, match="no policy kit for domain 'alien'; twin knows"):
+    with pytest.raises(
+        KeyError, match="no registered domain decides 'alien'.*registered: .*station"
+    ):
         check_policy(Alien())
 
 

@@ -87,7 +87,8 @@ def check_policy(
         policy: an instance, or a registered id / ``package.module:Class``.
         domain: the policy domain; ``policy.domain`` when omitted.
         params: the policy's params when ``policy`` is given by id.
-        kit: how to test the domain; twin's own domains have one.
+        kit: how to test the decision area; every registered domain declares its own
+            (``DecisionArea``), so this is only for a domain still being written.
         max_examples: generated observation sequences per property.
         seed: the root seed of the policy's random stream and of the runs.
         run: also run the policy in the kit's short scenario.

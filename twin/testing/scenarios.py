@@ -49,8 +49,9 @@ def check_scenario(
         scenario_id: a registered scenario id or ``package.module:Class``.
         policy: the policy to run (instance or id); the scenario's default when omitted.
         params: the policy's params when ``policy`` is given by id.
-        kit: what to vary and check; twin's scenarios have one, others get their
-            domain's invariants over their default params.
+        kit: what to vary and check; by default the scenario's registered domain says
+            (its invariants and ``ScenarioChecks``; a day at default params when the
+            domain lists no checks for the scenario).
         max_examples: generated runs.
         horizon_s: simulated seconds per run; the kit's short horizon when omitted.
         raise_on_failure: raise :class:`CheckFailed` with the report when a check fails.
