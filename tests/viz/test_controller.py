@@ -108,8 +108,8 @@ def test_a_click_on_an_intersection_selects_it_and_a_click_on_nothing_does_not()
     app = controller()
     app.step(2)
     view, ax = app.replay.views[0], app.replay.figure.axes[0]
-    k = view.layout.intersection_ids.index("J2_1")
-    x, y = ax.transData.transform(view.layout.intersection_xy[k])
+    k = view.layout.pick_names.index("intersection:J2_1")
+    x, y = ax.transData.transform(view.layout.pick_xy[k])
     _, height = app.image_size
     assert app.click(x + 3, height - y - 3) == "intersection:J2_1"
     info = app.inspection()
