@@ -286,7 +286,10 @@ def _kpi_table_html(controller: Controller) -> str:
 def _inspection_html(controller: Controller) -> str:
     info = controller.inspection()
     if info is None:
-        return '<div data-testid="inspect">Click something in the view (a machine, an intersection, a site) to inspect it.</div>'
+        return (
+            '<div data-testid="inspect">Click something in the view (a machine, an '
+            "intersection, a site) to inspect it.</div>"
+        )
     decision = info.pop("last_decision", None)
     lines = [f"{key}: {_short(value)}" for key, value in info.items()]
     if decision is None:

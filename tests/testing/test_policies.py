@@ -122,7 +122,7 @@ def test_an_unknown_domain_says_which_domains_are_registered():
             return obs
 
     with pytest.raises(
-        KeyError, match="no registered domain decides 'alien'.*registered: .*station"
+        KeyError, match=r"no registered domain decides 'alien'.*registered: .*station"
     ):
         check_policy(Alien())
 

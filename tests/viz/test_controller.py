@@ -133,6 +133,6 @@ def test_history_appends_one_row_per_frame_and_charts_get_only_new_rows():
 
 def test_scalar_parameters_are_the_top_level_numbers_and_switches():
     scalars = controller().scalar_params()
-    assert scalars["tick_s"] == 1.0
+    assert scalars["step_s"] == 1.0
     assert scalars["per_intersection_kpis"] is False
     assert "grid" not in scalars  # nested: edited as JSON

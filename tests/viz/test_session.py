@@ -109,7 +109,9 @@ def test_inspecting_an_intersection():
     city = run.arms[0].run.scenario.city
     assert info["movement_state"] == city.mov_state[city.signals.movements[5]].tolist()
     assert info["last_decision"].observation.intersection_id == "J1_1"
-    with pytest.raises(ValueError, match="no signalised intersection"):
+    with pytest.raises(
+        ValueError, match="no entity 'intersection:nowhere'; this world has city, intersection:J0_0"
+    ):
         run.inspect("intersection:nowhere")
 
 
