@@ -36,6 +36,7 @@ class LampObservation(NamedTuple):
     bulbs: int
     watts: npt.NDArray[np.float64]
     spare: int | None
+    pairs: tuple[tuple[int, float], ...]
 
 
 class LampAction(NamedTuple):
@@ -136,6 +137,14 @@ def test_spaces_follow_the_field_types_and_quantities():
     assert isinstance(space["watts"], spaces.Sequence)
     assert space["watts"].feature_space == spaces.Box(0.0, 100.0, shape=(), dtype=np.float64)
     assert space["spare"].dtype == np.int64  # int | None: the space of int, unbounded
+    assert space["pairs"] == spaces.Sequence(
+        spaces.Tuple(
+            (
+                spaces.Box(*_int64_range(), shape=(), dtype=np.int64),
+                spaces.Box(-math.inf, math.inf, shape=(), dtype=np.float64),
+            )
+        )
+    )
     assert AREA.action_space() == spaces.Dict({"on": spaces.Discrete(2)})
 
 
@@ -145,3 +154,8 @@ def test_the_domain_says_which_way_a_kpi_is_better_and_the_ledger_covers_money()
     assert LAMPS.better("co2e_kg") == "lower"
     assert LAMPS.better("cost_energy") == "lower"
     assert LAMPS.better("bulbs") is None
+
+
+def _int64_range() -> tuple[int, int]:
+    info = np.iinfo(np.int64)
+    return int(info.min), int(info.max)

@@ -4,7 +4,7 @@ A field's Python type says what kind of space it is; its :class:`~twin.core.doma
 says the range. ``float`` -> ``Box``; ``int`` -> ``Discrete`` over a finite range, else an
 integer ``Box``; ``bool`` -> ``Discrete(2)``; ``str`` -> ``Discrete`` over its choices,
 else ``Text``; a NumPy array or ``tuple[X, ...]`` -> ``Sequence`` of ``X``; a nested
-``NamedTuple`` -> ``Dict``. ``X | None`` has the space of ``X`` (``Quantity.missing``
+``NamedTuple`` -> ``Dict``. ``tuple[X, Y]`` -> ``Tuple``; ``X | None`` has the space of ``X`` (``Quantity.missing``
 says ``None`` is allowed). Fields of other types (a layout object handed to a policy for
 its distance method) have no space and are left out. Needs ``gymnasium`` (the ``rl``
 extra).
@@ -79,6 +79,9 @@ def _field_space(hint: Any, quantity: Quantity, fields: Mapping[str, Quantity], 
     if origin is tuple and len(arguments) == 2 and arguments[1] is Ellipsis:
         element = _field_space(arguments[0], quantity, fields, prefix)
         return spaces.Sequence(element) if element is not None else None
+    if origin is tuple and arguments and Ellipsis not in arguments:
+        parts = [_field_space(a, quantity, fields, prefix) for a in arguments]
+        return spaces.Tuple(parts) if all(p is not None for p in parts) else None
     if isinstance(hint, type) and hasattr(hint, "_fields"):
         return space_of(hint, fields, prefix)
     return None
