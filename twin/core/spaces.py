@@ -4,10 +4,10 @@ A field's Python type says what kind of space it is; its :class:`~twin.core.doma
 says the range. ``float`` -> ``Box``; ``int`` -> ``Discrete`` over a finite range, else an
 integer ``Box``; ``bool`` -> ``Discrete(2)``; ``str`` -> ``Discrete`` over its choices,
 else ``Text``; a NumPy array or ``tuple[X, ...]`` -> ``Sequence`` of ``X``; a nested
-``NamedTuple`` -> ``Dict``. ``tuple[X, Y]`` -> ``Tuple``; ``X | None`` has the space of ``X`` (``Quantity.missing``
-says ``None`` is allowed). Fields of other types (a layout object handed to a policy for
-its distance method) have no space and are left out. Needs ``gymnasium`` (the ``rl``
-extra).
+``NamedTuple`` -> ``Dict``; ``tuple[X, Y]`` -> ``Tuple``. ``X | None`` has the space of
+``X`` (``Quantity.missing`` says ``None`` is allowed). Fields of other types (a layout
+object handed to a policy for its distance method) have no space and are left out.
+Needs ``gymnasium`` (the ``rl`` extra).
 """
 
 from __future__ import annotations
