@@ -21,10 +21,11 @@ import simpy
 
 from twin.cloud import kernels
 from twin.cloud.observation import ScalingAction, ScalingObservation, check_scaling_action
-from twin.cloud.workload import SECONDS_PER_DAY, SECONDS_PER_HOUR, Backlog, LoadPattern
+from twin.cloud.workload import Backlog, LoadPattern
 from twin.cloud.workload import class_streams as make_class_streams
 from twin.core.ledger import EmissionFactor
 from twin.core.policy import Policy
+from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 
 if TYPE_CHECKING:
     from twin.cloud.config import CloudParams

@@ -13,9 +13,9 @@ from twin.cloud.cluster import Cluster
 from twin.cloud.config import CloudParams, Workload
 from twin.core.policy import Policy
 from twin.core.scenario import KPI, Scenario
+from twin.core.units import SECONDS_PER_HOUR
 from twin.core.world import World
 
-SECONDS_PER_HOUR = 3600.0
 QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 
 
