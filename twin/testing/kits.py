@@ -79,14 +79,14 @@ def policy_kit(domain: str) -> PolicyKit:
 
 def scenario_kit(scenario_id: str, domain: str) -> ScenarioKit:
     """The kit for a scenario: its own, else its domain's invariants over default params."""
-    from twin.testing import cloud, factory, station, supply, traffic
+    from twin.testing import factory, station, supply, traffic
 
     by_id: dict[str, ScenarioKit] = {
         **station.SCENARIO_KITS,
         **factory.SCENARIO_KITS,
         **traffic.SCENARIO_KITS,
         **supply.SCENARIO_KITS,
-        **cloud.SCENARIO_KITS,
+        **_domain_scenario_kits(),
     }
     if scenario_id in by_id:
         return by_id[scenario_id]
@@ -95,7 +95,7 @@ def scenario_kit(scenario_id: str, domain: str) -> ScenarioKit:
         **factory.INVARIANTS,
         **traffic.INVARIANTS,
         **supply.INVARIANTS,
-        **cloud.INVARIANTS,
+        **_domain_invariants(),
     }
     if domain in by_domain:
         return ScenarioKit(invariants=by_domain[domain])
@@ -121,9 +121,64 @@ def policy_reference(policy: Policy[Any, Any]) -> str:
 def _policy_kits() -> dict[str, PolicyKit]:
     # Imported here, not at module level, so importing the registry of kits does not
     # import every domain (and their Numba kernels) before one is needed.
-    from twin.testing import cloud, factory, station, supply, traffic
+    from twin.testing import factory, station, supply, traffic
 
     kits = (station.ADMISSION, factory.MAINTENANCE, factory.DISPATCH, traffic.SIGNALS)
     kits += (supply.REPLENISHMENT, supply.TRANSPORT)
-    kits += (cloud.SCALING,)
+    kits += tuple(_domain_policy_kits())
     return {kit.domain: kit for kit in kits}
+
+
+# -- kits read from domains that declare themselves (twin.core.domain) -----------------
+# Interim, until every domain has a contract and this module reads them all.
+
+
+def _contract_domains() -> list[Any]:
+    from twin.cloud.domain import DOMAIN as cloud
+
+    return [cloud]
+
+
+def _domain_policy_kits() -> list[PolicyKit]:
+    return [
+        PolicyKit(
+            domain=area.name,
+            observations=area.observations,
+            edge_cases=area.edge_cases,
+            check_action=area.check_action,
+            run_config=area.run_config,
+            context_info=area.context_info,
+        )
+        for domain in _contract_domains()
+        for area in domain.areas
+    ]
+
+
+def _domain_scenario_kits() -> dict[str, ScenarioKit]:
+    kits = {}
+    for domain in _contract_domains():
+        invariants = _scenario_invariants(domain)
+        for scenario_id, checks in domain.scenario_checks.items():
+            kits[scenario_id] = ScenarioKit(
+                params=checks.params or (lambda: st.just({})),
+                horizon_s=checks.horizon_s,
+                invariants=invariants,
+                check_period_s=checks.check_period_s,
+            )
+    return kits
+
+
+def _domain_invariants() -> dict[str, Invariants]:
+    return {
+        area.name: _scenario_invariants(domain)
+        for domain in _contract_domains()
+        for area in domain.areas
+    }
+
+
+def _scenario_invariants(domain: Any) -> Invariants:
+    def invariants(scenario: Scenario[Any], world: World) -> list[str]:
+        problems: list[str] = domain.check_world(world)
+        return problems
+
+    return invariants
