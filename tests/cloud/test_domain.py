@@ -108,3 +108,21 @@ def test_the_kpi_directions_name_kpis_a_run_reports(run):
     assert set(DOMAIN.kpis) <= set(kpis)
     assert DOMAIN.kpis["latency_p95_s"] == "lower"
     assert DOMAIN.kpis["throughput_per_s"] == "higher"
+
+
+def test_a_run_finds_its_policy_in_the_registry_it_is_given():
+    # The cluster has no second policy; its one policy comes from the run's registry.
+    from models.scaling.static import Static
+    from twin.cloud.scenario import DiurnalCloud
+    from twin.core.registry import Registry
+    from twin.core.run import simulate
+
+    registry = Registry(discover=False)
+    registry.register_scenario(DiurnalCloud)
+    registry.register_policy(Static)
+    config = ScenarioConfig(id="cloud/diurnal-v0", horizon_s=600.0)
+    assert simulate(config, "scaling/static-v0", 1, registry=registry).kpis["node_hours"].value > 0
+    with pytest.raises(
+        Exception, match=r"unknown policy 'scaling/hpa-v0'; known: scaling/static-v0"
+    ):
+        simulate(config, "scaling/hpa-v0", 1, registry=registry)

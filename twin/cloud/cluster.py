@@ -1,8 +1,8 @@
 """The cluster: nodes with cold starts, a load balancer, an autoscaler process, accounting.
 
-SimPy owns time. A :class:`Node` is an entity whose process is its cold start (a
-timeout before it accepts work) and, once drained, the wait for its last request before
-it powers off. The :class:`Cluster`'s autoscaler process wakes every sync period: it
+SimPy owns time. A :class:`Node` is one launch of a VM in a slot; its process is its
+cold start (a timeout before it accepts work) and, once drained, the wait for its last
+request before it powers off. The :class:`Cluster`'s autoscaler process wakes every sync period: it
 draws the window's arrivals, routes and serves them in one kernel call
 (:mod:`twin.cloud.kernels`), books energy, cost and CO2e, observes, asks the policy and
 launches or drains nodes. Requests are not SimPy events; node launches, readiness,
