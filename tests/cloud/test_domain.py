@@ -6,6 +6,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from twin.cloud import Cluster, NodeSlot, ScalingAction
 from twin.cloud.domain import DOMAIN
@@ -69,6 +71,7 @@ def test_a_run_keeps_its_invariants_and_names_its_entities(run):
     assert DOMAIN.check_world(world) == []
     obs = cluster.observe(world.now_s)
     assert world.entity(DOMAIN.area("cloud.scaling").entity_of(obs)) is cluster
+    assert_in_ranges(obs)
 
 
 def test_each_entity_kind_inspects(run):
@@ -126,3 +129,26 @@ def test_a_run_finds_its_policy_in_the_registry_it_is_given():
         Exception, match=r"unknown policy 'scaling/hpa-v0'; known: scaling/static-v0"
     ):
         simulate(config, "scaling/hpa-v0", 1, registry=registry)
+
+
+def within(value: float, quantity) -> bool:
+    if value is None or value != value:  # None or NaN
+        return quantity.missing
+    return quantity.low <= value <= quantity.high
+
+
+@settings(max_examples=60)
+@given(st.data())
+def test_generated_observations_and_edge_cases_lie_in_the_declared_ranges(data):
+    area = DOMAIN.area("cloud.scaling")
+    obs = data.draw(st.one_of(area.observations(), st.sampled_from(area.edge_cases())))
+    assert_in_ranges(obs)
+
+
+def assert_in_ranges(obs) -> None:
+    for name, quantity in DOMAIN.area("cloud.scaling").observation_fields.items():
+        value = getattr(obs, name)
+        values = value if isinstance(value, tuple) else (value,)
+        if name == "deferred":
+            values = [count for count, _ in value]
+        assert all(within(v, quantity) for v in values), (name, value)
