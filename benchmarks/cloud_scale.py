@@ -29,6 +29,7 @@ from des_overhead import ARRIVAL_RATE, raw_simpy_counted
 
 from twin.core.run import prepare_run
 from twin.core.scenario import ScenarioConfig
+from twin.core.units import SECONDS_PER_DAY
 
 SEED = 12345
 DEFAULT_RATES = {"ingestion": 100.0, "inference": 40.0, "dashboard": 5.0, "batch": 1.0}
@@ -47,7 +48,7 @@ def cloud_week(days: float, rate_per_s: float) -> dict[str, float]:
     scale = rate_per_s / sum(DEFAULT_RATES.values())
     config = ScenarioConfig(
         id="cloud/diurnal-v0",
-        horizon_s=days * 86_400.0,
+        horizon_s=days * SECONDS_PER_DAY,
         params={
             "classes": _scaled_classes(scale),
             "min_nodes": 2,

@@ -32,6 +32,7 @@ import simpy
 from twin.core.run import simulate
 from twin.core.scenario import ScenarioConfig
 from twin.core.streams import Streams
+from twin.core.units import SECONDS_PER_HOUR
 
 ARRIVAL_RATE = 0.9
 SERVICE_MEAN_S = 1.0
@@ -119,7 +120,7 @@ def through_twin(horizon_s: float) -> tuple[float, int]:
         horizon_s=horizon_s,
     )
     result = simulate(config, "admission/admit-all-v0", SEED)
-    served = int(result.kpis["throughput_per_h"].value * horizon_s / 3600 + 0.5)
+    served = int(result.kpis["throughput_per_h"].value * horizon_s / SECONDS_PER_HOUR + 0.5)
     return result.kpis["wait_mean_s"].value, served
 
 

@@ -16,6 +16,7 @@ import time
 
 from twin.core.run import simulate
 from twin.core.scenario import ScenarioConfig
+from twin.core.units import SECONDS_PER_DAY
 
 
 def main() -> None:
@@ -24,7 +25,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--policy", default="maintenance/run-to-failure-v0")
     args = parser.parse_args()
-    horizon_s = args.days * 86_400
+    horizon_s = args.days * SECONDS_PER_DAY
     config = ScenarioConfig(id="factory/plant-1000-v0", horizon_s=horizon_s)
     last = [0.0]
 

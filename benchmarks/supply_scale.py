@@ -17,9 +17,8 @@ import time
 
 from twin.core.run import prepare_run
 from twin.core.scenario import ScenarioConfig
+from twin.core.units import SECONDS_PER_DAY
 from twin.supply.scenario import REGIONAL_DCS, REGIONAL_RETAILERS_PER_DC, regional_sites
-
-DAY_S = 86_400.0
 
 
 def run_size(scale: int, days: float, seed: int, policy: str, transport: str) -> dict[str, float]:
@@ -30,7 +29,10 @@ def run_size(scale: int, days: float, seed: int, policy: str, transport: str) ->
         "transport_policy": transport,
     }
     config = ScenarioConfig(
-        id="supply/regional-v0", params=params, horizon_s=days * DAY_S, warmup_s=28 * DAY_S
+        id="supply/regional-v0",
+        params=params,
+        horizon_s=days * SECONDS_PER_DAY,
+        warmup_s=28 * SECONDS_PER_DAY,
     )
     started = time.perf_counter()
     run = prepare_run(config, policy, seed)

@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 from twin.core.scenario import ScenarioConfig
+from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from twin.traffic.kernels import DRIVING
 from viz.controller import AppTarget, Controller
 from viz.record import Replay, caption
@@ -40,7 +41,7 @@ def on_network(session: Session) -> int:
 def traffic(seed: int, rate: float, max_warm_s: float, vehicles: int) -> Session:
     params: dict[str, Any] = {"demand": {"rates_per_s": [rate]}}
     config = ScenarioConfig(
-        id="traffic/grid10x10-v0", params=params, horizon_s=86_400.0, tick_s=10.0
+        id="traffic/grid10x10-v0", params=params, horizon_s=SECONDS_PER_DAY, tick_s=10.0
     )
     session = Session(config, ["signals/fixed-time-v0"], seed)
     while on_network(session) < vehicles and session.now_s < max_warm_s:
@@ -49,7 +50,9 @@ def traffic(seed: int, rate: float, max_warm_s: float, vehicles: int) -> Session
 
 
 def plant(seed: int, warm_s: float) -> Session:
-    config = ScenarioConfig(id="factory/plant-1000-v0", horizon_s=30 * 86_400.0, tick_s=300.0)
+    config = ScenarioConfig(
+        id="factory/plant-1000-v0", horizon_s=30 * SECONDS_PER_DAY, tick_s=300.0
+    )
     session = Session(config, ["maintenance/condition-based-v0"], seed)
     session.step(round(warm_s / config.tick_s))
     return session
@@ -156,8 +159,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10, help="frames timed per world")
     parser.add_argument("--vehicles", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=6.5, help="trips/s (scenario's: 2)")
-    parser.add_argument("--max-warm-s", type=float, default=3600.0)
-    parser.add_argument("--plant-warm-s", type=float, default=6 * 3600.0)
+    parser.add_argument("--max-warm-s", type=float, default=SECONDS_PER_HOUR)
+    parser.add_argument("--plant-warm-s", type=float, default=6 * SECONDS_PER_HOUR)
     args = parser.parse_args()
 
     city = traffic(args.seed, args.rate, args.max_warm_s, args.vehicles)

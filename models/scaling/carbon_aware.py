@@ -23,8 +23,7 @@ from pydantic import Field
 from models.scaling.hpa import Hpa, HpaParams
 from twin.cloud import ScalingAction, ScalingObservation
 from twin.core.policy import BasePolicy, PolicyContext, PolicyParams
-
-SECONDS_PER_HOUR = 3600.0
+from twin.core.units import SECONDS_PER_HOUR
 
 
 class CarbonAwareParams(PolicyParams):
@@ -86,7 +85,9 @@ class CarbonAware(BasePolicy[ScalingObservation, ScalingAction]):
             return 0
         deadline_s = obs.deferred[0][1]
         forecast = obs.carbon_forecast
-        hours_ahead = min(len(forecast), max(1, math.ceil((deadline_s - obs.now_s) / 3600.0)))
+        hours_ahead = min(
+            len(forecast), max(1, math.ceil((deadline_s - obs.now_s) / SECONDS_PER_HOUR))
+        )
         cleanest = min(forecast[:hours_ahead])
         threshold = cleanest * (1.0 + self.params.slack)
         if obs.carbon_intensity > threshold:

@@ -69,7 +69,9 @@ class Predictive(BasePolicy[ScalingObservation, ScalingAction]):
             steps = math.ceil((obs.cold_start_s + obs.sync_period_s) / obs.sync_period_s)
             rate = holt_forecast(tuple(rates), steps, params.alpha, params.beta)
             capacity_s = obs.workers_per_node * params.target_utilisation
-            desired = max(desired, math.ceil(rate * self.work_per_request_s / capacity_s))
+            needed = rate * self.work_per_request_s / capacity_s
+            if math.isfinite(needed):  # a rate near zero can make the estimate overflow
+                desired = max(desired, math.ceil(needed))
         desired = self.stabiliser.stabilise(obs.now_s, desired, obs.current_nodes)
         return ScalingAction(min(max(desired, obs.min_nodes), obs.max_nodes))
 
@@ -78,6 +80,8 @@ class Predictive(BasePolicy[ScalingObservation, ScalingAction]):
         if not rates or rates[-1] <= 0 or obs.ready_nodes == 0 or math.isnan(obs.utilisation):
             return
         estimate = obs.utilisation * obs.ready_nodes * obs.workers_per_node / rates[-1]
+        if not math.isfinite(estimate):  # a subnormal rate: no information about the work
+            return
         if math.isnan(self.work_per_request_s):
             self.work_per_request_s = estimate
         else:

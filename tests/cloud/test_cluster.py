@@ -7,10 +7,11 @@ import math
 import pytest
 
 from tests.cloud.support import poisson_class, static_cluster
+from twin.cloud import kit as cloud_kit
+from twin.cloud.domain import DOMAIN
 from twin.core.run import simulate
 from twin.core.scenario import ScenarioConfig
 from twin.testing import check_scenario
-from twin.testing import cloud as cloud_kit
 
 POLICIES = [
     "scaling/static-v0",
@@ -23,7 +24,7 @@ POLICIES = [
 
 @pytest.mark.parametrize("policy", POLICIES)
 def test_every_scaling_policy_keeps_the_cluster_invariants(policy):
-    # Hypothesis-generated clusters and workloads (twin.testing.cloud.cloud_params):
+    # Hypothesis-generated clusters and workloads (twin.cloud.kit.cloud_params):
     # requests conserved, node count in [min, max], no work before a node is ready.
     assert check_scenario("cloud/burst-v0", policy, max_examples=3, horizon_s=7_200.0).ok
 
@@ -140,7 +141,7 @@ def test_a_warm_up_off_the_sync_period_keeps_requests_conserved_and_in_order():
 
     run = prepare_run(config, "scaling/carbon-aware-v0", seed=3)
     run.world.run(config.horizon_s, config.warmup_s)
-    assert cloud_kit.cloud_invariants(run.scenario, run.world) == []
+    assert DOMAIN.check_world(run.world) == []
     k = {name: kpi.value for name, kpi in run.result(wall_s=0.0).kpis.items()}
     assert k["node_hours"] > 0
     assert k["requests_arrived"] > 0

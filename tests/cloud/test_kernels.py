@@ -157,6 +157,30 @@ def test_complete_until_pops_exactly_the_completions_due():
     assert heap[1, 0] == 9.0
 
 
+@settings(max_examples=60)
+@given(
+    st.lists(st.lists(st.floats(0.0, 100.0), max_size=12), min_size=1, max_size=4),
+    st.floats(-1.0, 101.0),
+)
+def test_complete_until_equals_counting_the_sorted_completions(values, now_s):
+    # Reference: a node's completions as a sorted list; those <= now are served.
+    heap = np.zeros((len(values), 12))
+    sizes = np.zeros(len(values), dtype=np.int64)
+    served = np.zeros(len(values), dtype=np.int64)
+    for node, items in enumerate(values):
+        for value in items:
+            kernels._heap_push(heap, sizes, node, value)
+    total = kernels.complete_until(now_s, heap, sizes, served)
+    due = [sum(v <= now_s for v in items) for items in values]
+    assert total == sum(due)
+    np.testing.assert_array_equal(served, due)
+    for node, items in enumerate(values):
+        left = heap[node, : sizes[node]]
+        assert sorted(left.tolist()) == sorted(v for v in items if v > now_s)
+        children = np.arange(1, left.size)
+        assert (left[(children - 1) // 2] <= left[children]).all()  # still a min-heap
+
+
 def test_latency_bins_are_log_spaced_and_clipped():
     assert kernels.latency_bin(0.0) == 0
     assert kernels.latency_bin(1e-9) == 0

@@ -70,6 +70,16 @@ def carbon_obs(hour: float, deferred, **fields) -> ScalingObservation:
                carbon_forecast=forecast, deferred=deferred, **fields)  # fmt: skip
 
 
+def test_predictive_ignores_a_rate_so_small_its_work_estimate_overflows():
+    # Found by check_policy: a subnormal rate made work per request infinite, and
+    # math.ceil(inf) raised. Such a window says nothing about the work per request.
+    policy = reset(Predictive(PredictiveParams()))
+    tiny = obs(max_nodes=1, current_nodes=1, ready_nodes=1, queue_lengths=(0,), utilisation=1.0,
+               cold_start_s=0.0, arrival_rates_per_s=(2.2250738585072014e-308,))  # fmt: skip
+    assert policy.act(tiny).desired_nodes == 1
+    assert math.isnan(policy.work_per_request_s)
+
+
 def test_carbon_aware_holds_work_while_a_cleaner_hour_comes_before_the_deadline():
     policy = reset(CarbonAware(CarbonAwareParams()))
     deadline = 20 * 3600.0  # noon is before it

@@ -1,12 +1,16 @@
 """The cluster: nodes with cold starts, a load balancer, an autoscaler process, accounting.
 
-SimPy owns time. A :class:`Node` is an entity whose process is its cold start (a
-timeout before it accepts work) and, once drained, the wait for its last request before
-it powers off. The :class:`Cluster`'s autoscaler process wakes every sync period: it
+SimPy owns time. A :class:`Node` is one launch of a VM in a slot; its process is its
+cold start (a timeout before it accepts work) and, once drained, the wait for its last
+request before it powers off. The :class:`Cluster`'s autoscaler process wakes every sync period: it
 draws the window's arrivals, routes and serves them in one kernel call
 (:mod:`twin.cloud.kernels`), books energy, cost and CO2e, observes, asks the policy and
 launches or drains nodes. Requests are not SimPy events; node launches, readiness,
 drains and power-offs are.
+
+The cluster is the entity ``"cluster"``; each of its node slots is the entity
+``"node:<slot>"`` (:class:`NodeSlot`, a view over the cluster's arrays that shows
+whichever node holds the slot now), placed on the grid the view draws.
 """
 
 from __future__ import annotations
@@ -15,16 +19,17 @@ import math
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-import mesa
 import numpy as np
 import simpy
 
 from twin.cloud import kernels
 from twin.cloud.observation import ScalingAction, ScalingObservation, check_scaling_action
-from twin.cloud.workload import SECONDS_PER_DAY, SECONDS_PER_HOUR, Backlog, LoadPattern
+from twin.cloud.workload import Backlog, LoadPattern
 from twin.cloud.workload import class_streams as make_class_streams
+from twin.core.entity import Entity
 from twin.core.ledger import EmissionFactor
 from twin.core.policy import Policy
+from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 
 if TYPE_CHECKING:
     from twin.cloud.config import CloudParams
@@ -103,11 +108,50 @@ class Node:
         return float(cluster.assigned_work[self.slot] - remaining)
 
 
-class Cluster(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
+def slot_positions(slots: int) -> np.ndarray:
+    """Where each node slot sits, in metres: a square grid, 1 m a cell, row 0 on top."""
+    columns = math.ceil(math.sqrt(slots))
+    k = np.arange(slots)
+    return np.column_stack((k % columns, -(k // columns))).astype(np.float64)
+
+
+class NodeSlot(Entity):
+    """One slot of the cluster (``"node:<slot>"``) and the node in it now, if any.
+
+    Nodes come and go (a launch takes the lowest free slot, a power-off frees it), so
+    the entity a person selects is the slot; it holds no state of its own.
+    """
+
+    def __init__(self, cluster: Cluster, slot: int, pos: tuple[float, float]) -> None:
+        super().__init__(cluster.world, f"node:{slot}", pos)
+        self.cluster = cluster
+        self.slot = slot
+
+    def inspect(self) -> dict[str, Any]:
+        """The node in the slot as of the last served window (a view closes it first)."""
+        cluster, slot = self.cluster, self.slot
+        node = cluster.nodes[slot]
+        now = float(cluster.env.now)
+        busy = int((cluster.free[slot] > now).sum())
+        # Completions not yet popped from the node's heap are done: count only those ahead.
+        in_node = int((cluster.heap[slot, : cluster.heap_size[slot]] > now).sum())
+        return {
+            "entity": self.name,
+            "state": "empty" if node is None else node.state,
+            "busy_workers": busy if node is not None else 0,
+            "workers": int(cluster.workers),
+            "waiting": max(in_node - busy, 0) if node is not None else 0,
+            "launched_s": node.launched_s if node is not None else None,
+            "ready_s": node.ready_s if node is not None and math.isfinite(node.ready_s) else None,
+            "served_in_slot": int(cluster.served[slot]),
+        }
+
+
+class Cluster(Entity):
     """Nodes behind a load balancer, scaled by ``policy`` every ``sync_period_s``."""
 
     def __init__(self, world: World, params: CloudParams, policy: Policy[Any, Any]) -> None:
-        super().__init__(world)
+        super().__init__(world, "cluster")
         self.world = world
         self.env = world.env
         self.params = params
@@ -128,6 +172,10 @@ class Cluster(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
         """Requests completed, by slot, over the whole run (kept when a slot is reused)."""
         self.rr_next = np.zeros(1, dtype=np.int64)
         self.nodes: list[Node | None] = [None] * self.slots
+        self.slot_xy = slot_positions(self.slots)
+        self.node_slots = [
+            NodeSlot(self, slot, (float(x), float(y))) for slot, (x, y) in enumerate(self.slot_xy)
+        ]
 
         n_classes = len(params.classes)
         self.class_names = [c.name for c in params.classes]
@@ -438,6 +486,20 @@ class Cluster(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
         self.drain_s[node.slot] = INF
 
     # -- statistics -----------------------------------------------------------------
+    def inspect(self) -> dict[str, Any]:
+        """Nodes by state, busy workers, arrivals, deferred work and the latest rates."""
+        now = float(self.env.now)
+        states = [node.state for node in self.nodes if node is not None]
+        return {
+            "entity": self.name,
+            "nodes": {state: states.count(state) for state in sorted(set(states))},
+            "busy_workers": int((self.free > now).sum()),
+            "workers_per_node": int(self.workers),
+            "requests_arrived": int(self.arrived_total),
+            "deferred": int(self.backlog.size),
+            "recent_rates_per_s": [round(r, 3) for r in list(self.rate_history)[-4:]],
+        }
+
     def requests_in_system(self) -> int:
         """Requests in nodes, held back, or released and not yet routed."""
         return int(self.heap_size.sum()) + self.backlog.size + self.pending_count

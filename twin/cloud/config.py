@@ -192,3 +192,14 @@ class CloudParams(ScenarioParams):
         if request_class.name == "ingestion" and self.ingestion_from is not None:
             return self.ingestion_from.messages_per_s
         return request_class.rate_per_s
+
+
+def _burst_workload() -> Workload:
+    return Workload(random_bursts_per_day=6.0, random_burst_duration_s=900.0,
+                    random_burst_multiplier=3.0)  # fmt: skip
+
+
+class BurstParams(CloudParams):
+    """The diurnal cluster's params with about six 15-minute bursts a day at 3x the load."""
+
+    workload: Workload = Field(default_factory=_burst_workload)

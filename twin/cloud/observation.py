@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from twin.core.domain import Quantity
 from twin.core.policy import InvalidActionError
+
+MOST_NODES = 1000
+"""The config's upper bound on ``max_nodes`` (:class:`~twin.cloud.config.CloudParams`)."""
+MOST_WAITING = 100_000
+"""The config's upper bound on a node's ``queue_capacity``."""
 
 
 class ScalingObservation(NamedTuple):
@@ -92,3 +98,47 @@ def check_scaling_action(
     if release is not None and (type(release) is not int or release < 0):
         raise InvalidActionError(policy_id, action, "release_deferred must be None or an int >= 0")
     return action
+
+
+SCALING_OBSERVATION_FIELDS: dict[str, Quantity] = {
+    "now_s": Quantity("s", 0.0, description="simulated time of the decision"),
+    "sync_period_s": Quantity("s", 0.0, description="time between decisions (metric window)"),
+    "min_nodes": Quantity("", 1, MOST_NODES, description="fewest nodes the cluster may run"),
+    "max_nodes": Quantity("", 1, MOST_NODES, description="most nodes the cluster may run"),
+    "current_nodes": Quantity("", 0, MOST_NODES, description="nodes ready or starting"),
+    "ready_nodes": Quantity("", 0, MOST_NODES, description="nodes accepting requests"),
+    "starting_nodes": Quantity("", 0, MOST_NODES, description="nodes in their cold start"),
+    "workers_per_node": Quantity("", 1, 256, description="requests a node serves at once"),
+    "cold_start_s": Quantity("s", 0.0, description="launch-to-ready delay of a new node"),
+    "utilisation": Quantity(
+        "", 0.0, 1.0, missing=True,
+        description="busy share of ready workers over the last window; NaN if none was ready",
+    ),
+    "queue_lengths": Quantity(
+        "", 0, MOST_WAITING, description="requests waiting at each ready node now"
+    ),
+    "arrival_rates_per_s": Quantity(
+        "1/s", 0.0, description="arrivals per second of each past window, oldest first"
+    ),
+    "hour_of_day": Quantity("h", 0.0, 24.0, description="simulated hour of day"),
+    "carbon_intensity": Quantity("kg CO2e/kWh", 0.0, description="grid intensity now"),
+    "carbon_forecast": Quantity(
+        "kg CO2e/kWh", 0.0, description="grid intensity of this hour and the 23 after it"
+    ),
+    "deferred": Quantity(
+        "", 0.0,
+        description="batch work held back, oldest first: (requests, deadline_s) per hour",
+    ),
+}  # fmt: skip
+"""What each field of :class:`ScalingObservation` means (units and ranges)."""
+
+SCALING_ACTION_FIELDS: dict[str, Quantity] = {
+    "desired_nodes": Quantity(
+        "", 1, MOST_NODES, description="nodes to run, within [min_nodes, max_nodes]"
+    ),
+    "release_deferred": Quantity(
+        "", 0, missing=True,
+        description="deferred requests to release now, oldest first; None: all of them",
+    ),
+}  # fmt: skip
+"""What each field of :class:`ScalingAction` means."""

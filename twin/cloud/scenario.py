@@ -6,16 +6,15 @@ import math
 from typing import Any
 
 import numpy as np
-from pydantic import Field
 
 from twin.cloud import kernels
 from twin.cloud.cluster import Cluster
-from twin.cloud.config import CloudParams, Workload
+from twin.cloud.config import BurstParams, CloudParams
 from twin.core.policy import Policy
 from twin.core.scenario import KPI, Scenario
+from twin.core.units import SECONDS_PER_HOUR
 from twin.core.world import World
 
-SECONDS_PER_HOUR = 3600.0
 QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 
 
@@ -126,15 +125,6 @@ class DiurnalCloud(Scenario[CloudParams]):
             float(cluster.forced_releases.count), "requests", "batch work the deadline released"
         )
         return kpis
-
-
-def _burst_workload() -> Workload:
-    return Workload(random_bursts_per_day=6.0, random_burst_duration_s=900.0,
-                    random_burst_multiplier=3.0)  # fmt: skip
-
-
-class BurstParams(CloudParams):
-    workload: Workload = Field(default_factory=_burst_workload)
 
 
 class BurstCloud(DiurnalCloud):

@@ -18,10 +18,9 @@ import numpy.typing as npt
 from twin.cloud.config import CloudParams, RequestClass, Workload
 from twin.core.distributions import Deterministic, Distribution, Exponential, Gamma, Lognormal
 from twin.core.streams import Streams
+from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 
 FloatArray = npt.NDArray[np.float64]
-SECONDS_PER_HOUR = 3600.0
-SECONDS_PER_DAY = 86_400.0
 WEEKEND_DAYS = (5, 6)
 """Day 0 of simulated time is a Monday."""
 

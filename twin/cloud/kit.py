@@ -1,4 +1,7 @@
-"""Test kit of the cloud cluster (``cloud.scaling`` policies, ``cloud/*`` scenarios)."""
+"""Test kit of the cloud cluster: generated observations of ``cloud.scaling`` policies,
+their edge cases, the short run a policy is tried in, and small clusters for the
+``cloud/*`` scenarios' property tests. :mod:`twin.cloud.domain` declares them (lazily:
+hypothesis is only in the ``testing`` extra)."""
 
 from __future__ import annotations
 
@@ -7,13 +10,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from twin.cloud.observation import ScalingObservation, check_scaling_action
-from twin.core.scenario import Scenario, ScenarioConfig
-from twin.core.world import World
-from twin.testing.kits import Invariants, PolicyKit, ScenarioKit
-
-HOUR_S = 3600.0
-RUN_HORIZON_S = 4 * HOUR_S
+from twin.cloud.domain import RUN_HORIZON_S
+from twin.cloud.observation import ScalingObservation
+from twin.core.scenario import ScenarioConfig
+from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 
 
 def _observation(
@@ -31,7 +31,7 @@ def _observation(
     workers: int = 4,
     cold_start_s: float = 100.0,
 ) -> ScalingObservation:
-    hour = (now_s % 86_400.0) / HOUR_S
+    hour = (now_s % SECONDS_PER_DAY) / SECONDS_PER_HOUR
     return ScalingObservation(
         now_s=now_s,
         sync_period_s=15.0,
@@ -66,7 +66,7 @@ def scaling_observations(draw: st.DrawFn) -> ScalingObservation:
     rates = tuple(draw(st.lists(st.floats(0.0, 1e5, allow_nan=False), max_size=60)))
     carbon = tuple(draw(st.lists(st.floats(0.0, 1.5), min_size=24, max_size=24)))
     now_s = draw(st.floats(0.0, 1e8, allow_nan=False))
-    deadlines = draw(st.lists(st.floats(0.0, 86_400.0), max_size=14))
+    deadlines = draw(st.lists(st.floats(0.0, SECONDS_PER_DAY), max_size=14))
     deferred = tuple(
         (draw(st.integers(1, 1_000_000)), now_s + offset) for offset in sorted(deadlines)
     )
@@ -107,11 +107,8 @@ def scaling_edge_cases() -> list[ScalingObservation]:
     ]  # fmt: skip
 
 
-def _check(action: object, obs: ScalingObservation, policy_id: str) -> object:
-    return check_scaling_action(action, obs, policy_id)
-
-
-def _run_config(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
+def run_config(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
+    """The short run a scaling policy is tried in (the policy checked runs in it)."""
     # Four hours from midnight at ten times the small load, up to 12 nodes: the load
     # falls into the night trough and batch work arrives against a night-time grid, so a
     # policy scales down, and a carbon-aware one has work to hold back.
@@ -137,15 +134,6 @@ def small_classes(scale: float) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-SCALING = PolicyKit(
-    domain="cloud.scaling",
-    observations=scaling_observations,
-    edge_cases=scaling_edge_cases,
-    check_action=_check,
-    run_config=_run_config,
-)
-
-
 @st.composite
 def cloud_params(draw: st.DrawFn) -> dict[str, Any]:
     """Small clusters under small, bursty workloads: overload, tiny queues, cold starts."""
@@ -153,8 +141,8 @@ def cloud_params(draw: st.DrawFn) -> dict[str, Any]:
     max_nodes = draw(st.integers(min_nodes, 6))
     scale = draw(st.floats(0.05, 3.0))
     bursts = [
-        {"start_s": draw(st.floats(0.0, 3 * HOUR_S)), "duration_s": draw(st.floats(60.0, 1800.0)),
-         "multiplier": draw(st.floats(1.0, 10.0))}
+        {"start_s": draw(st.floats(0.0, 3 * SECONDS_PER_HOUR)),
+         "duration_s": draw(st.floats(60.0, 1800.0)), "multiplier": draw(st.floats(1.0, 10.0))}
         for _ in range(draw(st.integers(0, 2)))
     ]  # fmt: skip
     return {
@@ -175,49 +163,3 @@ def cloud_params(draw: st.DrawFn) -> dict[str, Any]:
         "balancer": draw(st.sampled_from(["round-robin", "least-connections"])),
         "deadline_guard_s": draw(st.floats(0.0, 3600.0)),
     }
-
-
-def cloud_invariants(scenario: Scenario[Any], world: World) -> list[str]:
-    """Requests conserved; node count within [min, max]; no work before a node is ready;
-    no node holds more than its workers plus its queue."""
-    cluster = scenario.cluster  # type: ignore[attr-defined]
-    params = cluster.params
-    problems = []
-    in_system = cluster.requests_in_system()
-    dropped = cluster.dropped_total()
-    if cluster.arrived_total != cluster.served_total + dropped + in_system:
-        problems.append(
-            f"requests not conserved: arrived {cluster.arrived_total} != served "
-            f"{cluster.served_total} + dropped {dropped} + in system {in_system}"
-        )
-    live = len(cluster.live_nodes())
-    if not params.min_nodes <= live <= params.max_nodes:
-        problems.append(f"{live} nodes outside [{params.min_nodes}, {params.max_nodes}]")
-    now = world.now_s
-    for node in cluster.nodes:
-        if node is None:
-            continue
-        first = cluster.first_start[node.slot]
-        if first < node.ready_s:
-            problems.append(
-                f"node in slot {node.slot} served a request at {first:g} s, before it was "
-                f"ready at {node.ready_s:g} s"
-            )
-        held = int(cluster.heap_size[node.slot])
-        if held > cluster.workers + params.node.queue_capacity:
-            problems.append(f"node in slot {node.slot} holds {held} requests")
-        if cluster.waiting(node.slot, now) < 0:
-            problems.append(f"node in slot {node.slot} has a negative queue")
-    return problems
-
-
-INVARIANTS: dict[str, Invariants] = {"cloud.scaling": cloud_invariants}
-SCENARIO_KITS = {
-    scenario_id: ScenarioKit(
-        params=cloud_params,
-        horizon_s=RUN_HORIZON_S,
-        invariants=cloud_invariants,
-        check_period_s=97.0,  # off the 15 s epochs, so checks also fall between them
-    )
-    for scenario_id in ("cloud/diurnal-v0", "cloud/burst-v0")
-}

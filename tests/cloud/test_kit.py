@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 
 from twin.cloud import ScalingAction, ScalingObservation, check_scaling_action
+from twin.cloud.kit import scaling_edge_cases
 from twin.core.policy import BasePolicy, InvalidActionError
 from twin.testing import CheckFailed, check_policy, strategies
-from twin.testing.cloud import scaling_edge_cases
 
 
 @settings(max_examples=80)
