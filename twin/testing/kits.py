@@ -15,6 +15,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from twin.core.domain import Domain
 from twin.core.policy import Policy
 from twin.core.scenario import Scenario, ScenarioConfig
 from twin.core.world import World
@@ -79,10 +80,11 @@ def policy_kit(domain: str) -> PolicyKit:
 
 def scenario_kit(scenario_id: str, domain: str) -> ScenarioKit:
     """The kit for a scenario: its own, else its domain's invariants over default params."""
-    from twin.testing import cloud, factory, station, supply, traffic
+    from twin.station.domain import DOMAIN as station
+    from twin.testing import cloud, factory, supply, traffic
 
     by_id: dict[str, ScenarioKit] = {
-        **station.SCENARIO_KITS,
+        **_scenario_kits(station),
         **factory.SCENARIO_KITS,
         **traffic.SCENARIO_KITS,
         **supply.SCENARIO_KITS,
@@ -91,7 +93,7 @@ def scenario_kit(scenario_id: str, domain: str) -> ScenarioKit:
     if scenario_id in by_id:
         return by_id[scenario_id]
     by_domain: dict[str, Invariants] = {
-        **station.INVARIANTS,
+        **{area.name: _invariants(station) for area in station.areas},
         **factory.INVARIANTS,
         **traffic.INVARIANTS,
         **supply.INVARIANTS,
@@ -121,9 +123,44 @@ def policy_reference(policy: Policy[Any, Any]) -> str:
 def _policy_kits() -> dict[str, PolicyKit]:
     # Imported here, not at module level, so importing the registry of kits does not
     # import every domain (and their Numba kernels) before one is needed.
-    from twin.testing import cloud, factory, station, supply, traffic
+    from twin.station.domain import DOMAIN as station
+    from twin.testing import cloud, factory, supply, traffic
 
-    kits = (station.ADMISSION, factory.MAINTENANCE, factory.DISPATCH, traffic.SIGNALS)
+    kits = (*_policy_kits_of(station), factory.MAINTENANCE, factory.DISPATCH, traffic.SIGNALS)
     kits += (supply.REPLENISHMENT, supply.TRANSPORT)
     kits += (cloud.SCALING,)
     return {kit.domain: kit for kit in kits}
+
+
+# The domains that declare a Domain (twin/<domain>/domain.py) are read through it.
+def _policy_kits_of(domain: Domain[Any]) -> tuple[PolicyKit, ...]:
+    return tuple(
+        PolicyKit(
+            domain=area.name,
+            observations=area.observations,
+            edge_cases=area.edge_cases,
+            check_action=area.check_action,
+            run_config=area.run_config,
+            context_info=area.context_info,
+        )
+        for area in domain.areas
+    )
+
+
+def _invariants(domain: Domain[Any]) -> Invariants:
+    def invariants(scenario: Scenario[Any], world: World) -> list[str]:
+        return domain.check_world(world)
+
+    return invariants
+
+
+def _scenario_kits(domain: Domain[Any]) -> dict[str, ScenarioKit]:
+    return {
+        scenario_id: ScenarioKit(
+            params=checks.params or (lambda: st.just({})),
+            horizon_s=checks.horizon_s,
+            invariants=_invariants(domain),
+            check_period_s=checks.check_period_s,
+        )
+        for scenario_id, checks in domain.scenario_checks.items()
+    }
