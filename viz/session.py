@@ -281,7 +281,7 @@ def _inspect_station(station: Any) -> dict[str, Any]:
 
 
 def _inspect_site(network: Any, name: str) -> dict[str, Any]:
-    sites = {site.name: site for site in network.sites}
+    sites = {site.site_name: site for site in network.sites}
     if name not in sites:
         raise ValueError(f"no site {name!r}; e.g. {', '.join(list(sites)[:5])}")
     site = sites[name]
@@ -289,7 +289,7 @@ def _inspect_site(network: Any, name: str) -> dict[str, Any]:
         "entity": f"site:{name}",
         "kind": site.kind,
         "echelon": site.echelon,
-        "source": site.source.name if site.source is not None else None,
+        "source": site.source.site_name if site.source is not None else None,
         "on_hand": site.on_hand,
         "on_order": site.on_order,
         "backorders": site.backorders,

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from twin.core.ledger import DIESEL_COMBUSTION
 from twin.core.run import prepare_run, simulate
 from twin.core.scenario import ScenarioConfig
-from twin.testing.supply import network_invariants, networks
+from twin.supply.kit import network_invariants, networks
+from twin.supply.network import SupplyNetwork
 
 DAY_S = 86_400.0
 POLICIES = ("replenishment/base-stock-v0", "replenishment/min-max-v0", "replenishment/forecast-v0")
@@ -33,12 +34,12 @@ def test_invariants_hold_every_few_hours_of_generated_networks(params, policy, s
     def watch():
         while True:
             yield run.world.env.timeout(5 * 3600.0)
-            broken.extend(network_invariants(run.scenario, run.world))
+            broken.extend(network_invariants(run.world.the(SupplyNetwork), run.world))
 
     run.world.env.process(watch())
     run.world.run(40 * DAY_S)
     assert not broken, broken[:3]
-    assert not network_invariants(run.scenario, run.world)
+    assert not network_invariants(run.world.the(SupplyNetwork), run.world)
     network = run.scenario.network
     assert all(site.on_hand >= 0 for site in network.sites)
 
@@ -46,11 +47,11 @@ def test_invariants_hold_every_few_hours_of_generated_networks(params, policy, s
 def test_the_invariants_catch_lost_stock_and_an_overloaded_truck():
     run = prepared({}, "replenishment/base-stock-v0", 1, 10)
     run.world.run(10 * DAY_S)
-    assert network_invariants(run.scenario, run.world) == []
+    assert network_invariants(run.world.the(SupplyNetwork), run.world) == []
     network = run.scenario.network
     network.sites[1].on_hand -= 1
     network.transport_checks.max_pallets = 34
-    problems = network_invariants(run.scenario, run.world)
+    problems = network_invariants(run.world.the(SupplyNetwork), run.world)
     assert any(p.startswith("store: initial 60 + received") for p in problems), problems
     assert any("a truck carried 34 pallets" in p for p in problems), problems
 
@@ -85,7 +86,7 @@ def test_an_order_larger_than_a_truck_is_split_and_no_truck_is_overloaded():
     kpis = run.result(wall_s=0.0).kpis
     assert kpis["truck_trips"].value > 30  # 20 units a day and more: more than a trip a day
     assert 0 < kpis["load_factor"].value <= 1.0
-    assert network_invariants(run.scenario, run.world) == []
+    assert network_invariants(run.world.the(SupplyNetwork), run.world) == []
 
 
 def test_fuel_and_co2e_follow_load_and_distance():

@@ -81,13 +81,14 @@ def policy_kit(domain: str) -> PolicyKit:
 def scenario_kit(scenario_id: str, domain: str) -> ScenarioKit:
     """The kit for a scenario: its own, else its domain's invariants over default params."""
     from twin.station.domain import DOMAIN as station
-    from twin.testing import cloud, factory, supply, traffic
+    from twin.supply.domain import DOMAIN as supply
+    from twin.testing import cloud, factory, traffic
 
     by_id: dict[str, ScenarioKit] = {
         **_scenario_kits(station),
         **factory.SCENARIO_KITS,
         **traffic.SCENARIO_KITS,
-        **supply.SCENARIO_KITS,
+        **_scenario_kits(supply),
         **cloud.SCENARIO_KITS,
     }
     if scenario_id in by_id:
@@ -96,7 +97,7 @@ def scenario_kit(scenario_id: str, domain: str) -> ScenarioKit:
         **{area.name: _invariants(station) for area in station.areas},
         **factory.INVARIANTS,
         **traffic.INVARIANTS,
-        **supply.INVARIANTS,
+        **{area.name: _invariants(supply) for area in supply.areas},
         **cloud.INVARIANTS,
     }
     if domain in by_domain:
@@ -124,10 +125,11 @@ def _policy_kits() -> dict[str, PolicyKit]:
     # Imported here, not at module level, so importing the registry of kits does not
     # import every domain (and their Numba kernels) before one is needed.
     from twin.station.domain import DOMAIN as station
-    from twin.testing import cloud, factory, supply, traffic
+    from twin.supply.domain import DOMAIN as supply
+    from twin.testing import cloud, factory, traffic
 
     kits = (*_policy_kits_of(station), factory.MAINTENANCE, factory.DISPATCH, traffic.SIGNALS)
-    kits += (supply.REPLENISHMENT, supply.TRANSPORT)
+    kits += _policy_kits_of(supply)
     kits += (cloud.SCALING,)
     return {kit.domain: kit for kit in kits}
 
