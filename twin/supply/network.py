@@ -270,7 +270,6 @@ class SupplyNetwork(Entity):
         self.order_lead_time = probes.tally("order_lead_time_s")
         self.retailer_lead_time = probes.tally("retailer_order_lead_time_s")
         self.customer_demand_by_day: list[float] = []
-        self.orders_by_echelon_day = np.zeros((self.echelons + 1, 0))
         self._orders_today = np.zeros(self.echelons + 1)
         self._order_rows: list[np.ndarray] = []
         self.stats_start_day = 0

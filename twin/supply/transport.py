@@ -49,13 +49,11 @@ class TransportStats:
 
     trips: int = 0
     km: float = 0.0
-    loaded_km: float = 0.0
     load_factor_sum: float = 0.0
-    units: int = 0
 
     def reset(self) -> None:
-        self.trips = self.units = 0
-        self.km = self.loaded_km = self.load_factor_sum = 0.0
+        self.trips = 0
+        self.km = self.load_factor_sum = 0.0
 
 
 @dataclass
@@ -273,8 +271,6 @@ class Lane(Entity):
         )
         stats.trips += 1
         stats.km += 2 * self.distance_km
-        stats.loaded_km += self.distance_km
-        stats.units += units
         stats.load_factor_sum += max(pallets / truck.capacity_pallets, weight_share)
         yield env.timeout(drive_s + handling_s)
         checks.min_transit_s = min(checks.min_transit_s, env.now - departed_s)
