@@ -16,7 +16,7 @@ from twin.core.policy import BasePolicy
 from twin.core.registry import Registry
 from twin.core.run import prepare_run, simulate
 from twin.core.scenario import ScenarioConfig
-from twin.core.units import SECONDS_PER_DAY
+from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from twin.supply.domain import DOMAIN
 from twin.supply.network import Site, SupplyNetwork
 from twin.supply.observation import SHIP, WAIT, TransportAction, TransportObservation
@@ -28,7 +28,7 @@ from twin.supply.transport import Lane
 def regional():
     config = ScenarioConfig(id="supply/regional-v0", horizon_s=10 * SECONDS_PER_DAY)
     run = prepare_run(config, DOMAIN.area("supply.replenishment").baseline, seed=2)
-    run.world.run(6 * SECONDS_PER_DAY + 7 * 3600.0)  # trucks on the road mid-morning
+    run.world.run(6 * SECONDS_PER_DAY + 7 * SECONDS_PER_HOUR)  # trucks on the road mid-morning
     return run
 
 
