@@ -427,13 +427,13 @@ def supply_layout(network: SupplyNetwork) -> SupplyLayout:
         step = 2.0 * SUPPLY_ECHELON_SPACING / max(len(members) - 1, 1)
         for j, k in enumerate(members):
             xy[k] = (c * SUPPLY_ECHELON_SPACING, (j - (len(members) - 1) / 2) * step)
-    index = {site.name: k for k, site in enumerate(sites)}
+    index = {site.site_name: k for k, site in enumerate(sites)}
     segments = np.array(
         [[xy[index[lane.origin]], xy[index[lane.destination]]] for lane in network.lanes]
     ).reshape(-1, 2, 2)
     return SupplyLayout(
         site_xy=xy,
-        site_names=tuple(site.name for site in sites),
+        site_names=tuple(site.site_name for site in sites),
         supplier=np.array([site.is_supplier for site in sites]),
         lane_segments=segments,
     )

@@ -8,6 +8,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from twin.core.policy import BasePolicy, PolicyParams
+from twin.core.units import SECONDS_PER_DAY
 from twin.supply.observation import SHIP, WAIT, TransportAction, TransportObservation
 
 
@@ -16,7 +17,9 @@ class ConsolidateParams(PolicyParams):
         default=0.8, gt=0, le=1, description="ship once this share of a truck is waiting"
     )
     max_wait_s: float = Field(
-        default=86_400.0, ge=0, description="ship anyway once the oldest load waited this long"
+        default=SECONDS_PER_DAY,
+        ge=0,
+        description="ship anyway once the oldest load waited this long",
     )
     expedite_when_out: bool = Field(
         default=True, description="ship at once when the destination has no stock"

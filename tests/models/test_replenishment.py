@@ -14,8 +14,8 @@ from models.replenishment.forecast import ForecastDriven
 from models.replenishment.forecasting import fit_and_forecast
 from models.replenishment.min_max import MinMax, MinMaxParams
 from models.replenishment.planning import daily_mean_and_std, protection_days
+from twin.supply.kit import replenishment_edge_cases
 from twin.supply.observation import ReplenishmentObservation
-from twin.testing.supply import replenishment_edge_cases
 
 BASE = replenishment_edge_cases()[0]
 

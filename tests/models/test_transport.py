@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from models.transport.consolidate import Consolidate, ConsolidateParams
 from models.transport.ship_now import ShipNow
+from twin.supply.kit import transport_edge_cases
 from twin.supply.observation import SHIP, WAIT
-from twin.testing.supply import transport_edge_cases
 
 ONE = transport_edge_cases()[1]  # one unit waiting, 33-pallet truck, destination stocked
 

@@ -13,14 +13,17 @@ from hypothesis import strategies as st
 from twin.core.ledger import DIESEL_COMBUSTION
 from twin.core.run import prepare_run, simulate
 from twin.core.scenario import ScenarioConfig
-from twin.testing.supply import network_invariants, networks
+from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
+from twin.supply.kit import network_invariants, networks
+from twin.supply.network import SupplyNetwork
 
-DAY_S = 86_400.0
 POLICIES = ("replenishment/base-stock-v0", "replenishment/min-max-v0", "replenishment/forecast-v0")
 
 
 def prepared(params: dict[str, Any], policy: str, seed: int, days: float):
-    config = ScenarioConfig(id="supply/single-echelon-v0", params=params, horizon_s=days * DAY_S)
+    config = ScenarioConfig(
+        id="supply/single-echelon-v0", params=params, horizon_s=days * SECONDS_PER_DAY
+    )
     return prepare_run(config, policy, seed)
 
 
@@ -32,25 +35,25 @@ def test_invariants_hold_every_few_hours_of_generated_networks(params, policy, s
 
     def watch():
         while True:
-            yield run.world.env.timeout(5 * 3600.0)
-            broken.extend(network_invariants(run.scenario, run.world))
+            yield run.world.env.timeout(5 * SECONDS_PER_HOUR)
+            broken.extend(network_invariants(run.world.the(SupplyNetwork), run.world))
 
     run.world.env.process(watch())
-    run.world.run(40 * DAY_S)
+    run.world.run(40 * SECONDS_PER_DAY)
     assert not broken, broken[:3]
-    assert not network_invariants(run.scenario, run.world)
+    assert not network_invariants(run.world.the(SupplyNetwork), run.world)
     network = run.scenario.network
     assert all(site.on_hand >= 0 for site in network.sites)
 
 
 def test_the_invariants_catch_lost_stock_and_an_overloaded_truck():
     run = prepared({}, "replenishment/base-stock-v0", 1, 10)
-    run.world.run(10 * DAY_S)
-    assert network_invariants(run.scenario, run.world) == []
+    run.world.run(10 * SECONDS_PER_DAY)
+    assert network_invariants(run.world.the(SupplyNetwork), run.world) == []
     network = run.scenario.network
     network.sites[1].on_hand -= 1
     network.transport_checks.max_pallets = 34
-    problems = network_invariants(run.scenario, run.world)
+    problems = network_invariants(run.world.the(SupplyNetwork), run.world)
     assert any(p.startswith("store: initial 60 + received") for p in problems), problems
     assert any("a truck carried 34 pallets" in p for p in problems), problems
 
@@ -76,7 +79,7 @@ def test_an_order_larger_than_a_truck_is_split_and_no_truck_is_overloaded():
     params["truck"] = {"capacity_pallets": 2, "capacity_kg": 2000.0}
     params["product"] = {"units_per_pallet": 10, "kg_per_unit": 40.0}  # 400 kg a pallet
     run = prepared(params, "replenishment/base-stock-v0", 3, 30)
-    run.world.run(30 * DAY_S)
+    run.world.run(30 * SECONDS_PER_DAY)
     network = run.scenario.network
     # Four pallets fit by weight, two by floor space: 20 units a truck.
     assert network.lanes[0].units_per_truck == 20
@@ -85,12 +88,12 @@ def test_an_order_larger_than_a_truck_is_split_and_no_truck_is_overloaded():
     kpis = run.result(wall_s=0.0).kpis
     assert kpis["truck_trips"].value > 30  # 20 units a day and more: more than a trip a day
     assert 0 < kpis["load_factor"].value <= 1.0
-    assert network_invariants(run.scenario, run.world) == []
+    assert network_invariants(run.world.the(SupplyNetwork), run.world) == []
 
 
 def test_fuel_and_co2e_follow_load_and_distance():
     kpis = simulate(
-        ScenarioConfig(id="supply/single-echelon-v0", horizon_s=30 * DAY_S),
+        ScenarioConfig(id="supply/single-echelon-v0", horizon_s=30 * SECONDS_PER_DAY),
         "replenishment/base-stock-v0",
         2,
     ).kpis
@@ -106,12 +109,17 @@ def test_consolidation_trades_trips_for_lead_time_on_the_same_demand():
     def run(transport: str, **extra: Any):
         params = {"transport_policy": transport, **extra}
         config = ScenarioConfig(
-            id="supply/regional-v0", params=params, horizon_s=60 * DAY_S, warmup_s=14 * DAY_S
+            id="supply/regional-v0",
+            params=params,
+            horizon_s=60 * SECONDS_PER_DAY,
+            warmup_s=14 * SECONDS_PER_DAY,
         )
         return simulate(config, "replenishment/base-stock-v0", 5).kpis
 
     now = run("transport/ship-now-v0")
-    later = run("transport/consolidate-v0", transport_policy_params={"max_wait_s": 2 * DAY_S})
+    later = run(
+        "transport/consolidate-v0", transport_policy_params={"max_wait_s": 2 * SECONDS_PER_DAY}
+    )
     assert later["demand_units"].value == now["demand_units"].value  # common random numbers
     assert later["truck_km"].value < 0.7 * now["truck_km"].value
     assert later["load_factor"].value > now["load_factor"].value
@@ -122,10 +130,12 @@ def test_consolidation_trades_trips_for_lead_time_on_the_same_demand():
 def test_lost_sales_are_lost_and_backorders_wait():
     def run(lost: bool):
         params = one_store(initial_on_hand=0, lost_sales=lost, shortage_cost_per_unit=1.0)
-        config = ScenarioConfig(id="supply/single-echelon-v0", params=params, horizon_s=20 * DAY_S)
+        config = ScenarioConfig(
+            id="supply/single-echelon-v0", params=params, horizon_s=20 * SECONDS_PER_DAY
+        )
         # S = 10 against 20 a day: every day ends short.
         r = prepare_run(config, "replenishment/base-stock-v0", 4, policy_params={"order_up_to": 10})
-        r.world.run(20 * DAY_S)
+        r.world.run(20 * SECONDS_PER_DAY)
         return r
 
     lost = run(True)
@@ -142,7 +152,7 @@ def test_lost_sales_are_lost_and_backorders_wait():
 def test_stock_past_its_shelf_life_is_scrapped_and_written_off():
     params = one_store(initial_on_hand=500, shelf_life_days=3, obsolescence_cost_per_unit=2.0)
     run = prepared(params, "replenishment/base-stock-v0", 1, 10)
-    run.world.run(10 * DAY_S)
+    run.world.run(10 * SECONDS_PER_DAY)
     store = run.scenario.network.sites[1]
     kpis = run.result(wall_s=0).kpis
     assert store.scrapped > 300  # 500 units, about 60 sold before day 3 closes
@@ -163,7 +173,7 @@ def test_a_plant_makes_no_more_than_its_capacity():
         },
     ]
     run = prepared({"sites": sites}, "replenishment/base-stock-v0", 1, 60)
-    run.world.run(60 * DAY_S)
+    run.world.run(60 * SECONDS_PER_DAY)
     plant = run.scenario.network.sites[1]
     made = plant.received - plant.raw
     assert made <= 15 * 60
@@ -173,7 +183,7 @@ def test_a_plant_makes_no_more_than_its_capacity():
 
 
 def test_the_same_seed_gives_the_same_kpis_and_policies_share_demand():
-    config = ScenarioConfig(id="supply/regional-v0", horizon_s=20 * DAY_S)
+    config = ScenarioConfig(id="supply/regional-v0", horizon_s=20 * SECONDS_PER_DAY)
     first = simulate(config, "replenishment/forecast-v0", 9).kpis
     again = simulate(config, "replenishment/forecast-v0", 9).kpis
     other = simulate(config, "replenishment/min-max-v0", 9).kpis
@@ -185,7 +195,9 @@ def test_the_same_seed_gives_the_same_kpis_and_policies_share_demand():
 
 def test_echelons_and_bullwhip_kpis_follow_the_network_depth():
     kpis = simulate(
-        ScenarioConfig(id="supply/regional-v0", horizon_s=50 * DAY_S, warmup_s=7 * DAY_S),
+        ScenarioConfig(
+            id="supply/regional-v0", horizon_s=50 * SECONDS_PER_DAY, warmup_s=7 * SECONDS_PER_DAY
+        ),
         "replenishment/base-stock-v0",
         1,
     ).kpis

@@ -16,8 +16,8 @@ from scipy import stats
 
 from twin.core.run import RunResult, simulate
 from twin.core.scenario import ScenarioConfig
+from twin.core.units import SECONDS_PER_DAY
 
-DAY_S = 86_400.0
 SEEDS = range(1, 7)
 DEMAND_PER_DAY = 20.0
 HOLDING = 20.0 * 0.25 / 365  # the single-echelon store's holding cost per unit-day
@@ -45,8 +45,8 @@ def run(params: dict[str, Any], order_up_to: int, seed: int, days: int, warmup_d
     config = ScenarioConfig(
         id="supply/single-echelon-v0",
         params=params,
-        horizon_s=days * DAY_S,
-        warmup_s=warmup_days * DAY_S,
+        horizon_s=days * SECONDS_PER_DAY,
+        warmup_s=warmup_days * SECONDS_PER_DAY,
     )
     return simulate(
         config, "replenishment/base-stock-v0", seed, policy_params={"order_up_to": order_up_to}
@@ -112,7 +112,7 @@ def test_the_newsvendor_critical_fractile_is_the_cheapest_stock_and_costs_what_t
 
 BACKORDER = 0.5
 BASE_STOCK = store_network(
-    lead_time={"kind": "deterministic", "value": 2 * DAY_S},
+    lead_time={"kind": "deterministic", "value": 2 * SECONDS_PER_DAY},
     shortage_cost_per_unit=BACKORDER,
     holding_cost_per_unit_day=HOLDING,
     initial_on_hand=60,
@@ -179,8 +179,8 @@ def test_beer_game_order_variance_grows_upstream_under_order_up_to_with_forecast
     config = ScenarioConfig(
         id="supply/beer-game-v0",
         params=stationary_beer_game(40.0),
-        horizon_s=728 * DAY_S,
-        warmup_s=112 * DAY_S,
+        horizon_s=728 * SECONDS_PER_DAY,
+        warmup_s=112 * SECONDS_PER_DAY,
     )
     for seed in (1, 2, 3):
         kpis = simulate(config, "replenishment/base-stock-v0", seed).kpis
@@ -199,8 +199,8 @@ def test_the_retailer_amplifies_at_least_as_much_as_chen_et_al_bound():
     config = ScenarioConfig(
         id="supply/beer-game-v0",
         params=stationary_beer_game(8.0),
-        horizon_s=728 * DAY_S,
-        warmup_s=112 * DAY_S,
+        horizon_s=728 * SECONDS_PER_DAY,
+        warmup_s=112 * SECONDS_PER_DAY,
     )
     ratios = [
         simulate(config, "replenishment/base-stock-v0", seed).kpis["bullwhip_echelon_1"].value

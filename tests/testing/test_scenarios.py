@@ -10,8 +10,8 @@ import pytest
 
 from twin.cli import main
 from twin.core.run import default_registry
+from twin.station.kit import scenario_invariants, station_params
 from twin.testing import CheckFailed, ScenarioKit, check_scenario
-from twin.testing.station import station_invariants, station_params
 
 EXAMPLES = {
     "factory/plant-1000-v0": 1,
@@ -37,7 +37,7 @@ LEAKY = "tests.testing.broken:LeakyStation"
 
 
 def leak_report() -> str:
-    kit = ScenarioKit(params=station_params, invariants=station_invariants, horizon_s=86_400.0)
+    kit = ScenarioKit(params=station_params, invariants=scenario_invariants, horizon_s=86_400.0)
     with pytest.raises(CheckFailed) as caught:
         check_scenario(LEAKY, kit=kit, max_examples=30)
     return str(caught.value)

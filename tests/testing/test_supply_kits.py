@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from twin.core.policy import BasePolicy, InvalidActionError
+from twin.supply.kit import replenishment_edge_cases, scenario_invariants, transport_edge_cases
 from twin.supply.network import SupplyNetwork
 from twin.supply.observation import MAX_ORDER_UNITS, ReplenishmentAction
 from twin.supply.scenario import SingleEchelon
 from twin.testing import CheckFailed, check_scenario, strategies
-from twin.testing.supply import network_invariants
 
 
 class _LeakyNetwork(SupplyNetwork):
@@ -41,7 +41,7 @@ def test_a_network_that_loses_stock_is_caught_with_the_command_that_replays_it()
     kit = ScenarioKit(
         params=lambda: st.just({}),  # the single store: its first load already leaks
         horizon_s=10 * 86_400.0,
-        invariants=network_invariants,
+        invariants=scenario_invariants,
         check_period_s=86_400.0,
     )
     with pytest.raises(CheckFailed) as caught:
@@ -76,8 +76,10 @@ def test_orders_beyond_the_limit_negative_or_not_whole_are_refused():
         (5,),
     ):
         with pytest.raises(InvalidActionError):
-            check_replenishment_action(action, OrdersTooMuch.id)
-    assert check_replenishment_action(ReplenishmentAction(7), "x") == (7,)
+            check_replenishment_action(action, replenishment_edge_cases()[0], OrdersTooMuch.id)
+    assert check_replenishment_action(
+        ReplenishmentAction(7), replenishment_edge_cases()[0], "x"
+    ) == (7,)
 
 
 @settings(max_examples=30, deadline=None)
@@ -92,4 +94,4 @@ def test_an_invalid_transport_answer_is_refused():
     from twin.supply.observation import check_transport_action
 
     with pytest.raises(InvalidActionError, match="TransportAction"):
-        check_transport_action(True, "broken/v0")
+        check_transport_action(True, transport_edge_cases()[0], "broken/v0")

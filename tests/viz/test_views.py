@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 
 from twin.core.scenario import ScenarioConfig
 from twin.traffic.kernels import DRIVING
-from viz.draw import CloudView, FactoryView, StationView, SupplyView, TrafficView
+from viz.draw import CloudView, FactoryView, TrafficView
 from viz.session import Session
 from viz.views import (
     MACHINE_CLASS_RGB,
@@ -130,55 +130,6 @@ def test_signal_colours_are_the_banks_movement_states(city):
             expected = bank.codes[i][bank.phase[i]]
             np.testing.assert_array_equal(frame.signal_state[movements], expected)
     np.testing.assert_array_equal(frame.approach_queue, c.lanes.halting[view.layout.approach_lanes])
-
-
-def test_a_station_draws_its_busy_servers_and_every_waiting_job():
-    run = session("station/mmc-v0", "admission/admit-all-v0", 40, seed=3)
-    station = run.arms[0].run.scenario.station
-    _, ax = axes()
-    view = StationView(ax, station)
-    frame = view.frame()
-    view.update(frame)
-    busy = station.params.servers - station.free_servers
-    assert frame.busy.sum() == busy
-    assert frame.queue_length == len(station.jobs.items) > 0
-    assert len(view.queue.get_xdata()) == frame.queue_length
-    assert len(view.servers.points(1)) == busy
-    assert view.count.get_text().startswith(f"{frame.queue_length} waiting")
-    info = run.inspect("station")
-    assert info["queue_length"] == frame.queue_length
-    assert info["last_decision"].observation.busy_servers <= station.params.servers
-
-
-def test_a_supply_network_colours_sites_by_stock_and_draws_trucks_on_their_lanes():
-    config = ScenarioConfig(id="supply/regional-v0", horizon_s=60 * 86_400.0, tick_s=3 * 3600.0)
-    run = Session(config, ["replenishment/base-stock-v0"], 2)
-    run.step(90)
-    network = run.arms[0].run.scenario.network
-    _, ax = axes()
-    view = SupplyView(ax, network)
-    frame = view.frame()
-    view.update(frame)
-    for k, site in enumerate(network.sites):
-        if site.is_supplier:
-            assert frame.stock_class[k] == -1
-        else:
-            assert frame.on_hand[k] == site.on_hand
-            assert (frame.stock_class[k] == 0) == (site.on_hand <= 0)
-    on_road = sum(len(lane.on_road) for lane in network.lanes)
-    assert on_road > 0
-    assert len(frame.truck_xy) == on_road
-    # Every truck is on the segment of its lane.
-    for xy in frame.truck_xy:
-        a, b = view.layout.lane_segments[:, 0], view.layout.lane_segments[:, 1]
-        t = np.clip(
-            np.einsum("ij,ij->i", xy - a, b - a) / np.einsum("ij,ij->i", b - a, b - a), 0, 1
-        )
-        assert np.min(np.hypot(*(a + t[:, None] * (b - a) - xy).T)) < 1e-9
-    assert (
-        run.inspect("site:dc01")["on_hand"]
-        == network.sites[[s.name for s in network.sites].index("dc01")].on_hand
-    )
 
 
 def test_a_cluster_shows_each_node_by_state_and_its_queue():

@@ -158,13 +158,14 @@ def prepare_run(
 def build_scenario(
     config: ScenarioConfig, registry: Registry, source: str = "<config>"
 ) -> Scenario[Any]:
-    """The scenario instance for ``config``, its params validated by the scenario's model."""
+    """The scenario instance for ``config``, its params validated by the scenario's model
+    (with ``registry`` in the validation context, for params that name a second policy)."""
     try:
         cls = registry.scenario(config.id)
     except UnknownIdError as error:
         raise ConfigError(source, "scenario.id", str(error)) from None
     try:
-        params = cls.Params.model_validate(config.params)
+        params = cls.Params.model_validate(config.params, context={"registry": registry})
     except ValidationError as error:
         raise validation_error_to_config_error(
             error, source, prefix=("scenario", "params"), model=cls.Params

@@ -42,8 +42,11 @@ ADMIT = StationAction(admit=True)
 REJECT = StationAction(admit=False)
 
 
-def check_station_action(action: object, policy_id: str) -> StationAction:
-    """``action`` if an admission policy may answer it; :class:`InvalidActionError` if not."""
+def check_station_action(
+    action: object, observation: StationObservation, policy_id: str
+) -> StationAction:
+    """``action`` if an admission policy may answer it at ``observation``;
+    :class:`InvalidActionError` if not (any station may admit or turn away any job)."""
     if type(action) is not StationAction or type(action.admit) is not bool:
         raise InvalidActionError(policy_id, action, "expected StationAction(admit=True|False)")
     return action

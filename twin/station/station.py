@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-import mesa
 import numpy as np
 import simpy
 
 from twin.core.distributions import Exponential
+from twin.core.entity import Entity
 from twin.core.policy import Policy
+from twin.core.scenario import KPI
+from twin.core.units import SECONDS_PER_HOUR
 from twin.station.observation import (
     ADMIT,
     REJECT,
@@ -21,26 +23,29 @@ from twin.station.observation import (
 if TYPE_CHECKING:
     from twin.core.sensors import ReadingBoard
     from twin.core.world import World
-    from twin.station.scenario import StationParams
+    from twin.station.config import StationParams
 
 _new_tuple = tuple.__new__
 
 
-class Station(mesa.Agent):
-    """A multi-server FIFO queue whose arrivals pass an admission policy.
+class Station(Entity):
+    """A multi-server FIFO queue whose arrivals pass an admission policy (entity ``station``).
 
     Each server is a SimPy process that takes the oldest waiting job from a store, as
     the machines of SimPy's machine-shop example do; an arrival that finds a server
     free claims it at once. Every arrival draws its service time whether or not it is
     admitted, so two policies run with the same seed serve the same jobs (common
     random numbers).
+
+    Its ``pos`` is the centre of the column of servers, where its view draws them.
     """
 
     def __init__(self, world: World, params: StationParams, policy: Policy[Any, Any]) -> None:
-        super().__init__(world)
+        super().__init__(world, "station", (0.0, 0.0))
         self.world = world
         self.params = params
         self.policy = policy
+        self._policy_id: str = getattr(policy, "id", type(policy).__name__)
         self.env = world.env
         self.jobs: simpy.Store = simpy.Store(world.env)
         """Admitted jobs not yet taken by a server, oldest first: (arrived_s, service_s)."""
@@ -82,9 +87,10 @@ class Station(mesa.Agent):
             yield env.timeout(next(interarrival))
             service_s = next(service)
             self.arrived.count += 1
-            action = self.policy.act(self.observe())
+            observation = self.observe()
+            action = self.policy.act(observation)
             if action is not ADMIT and action is not REJECT:
-                self._check(action)
+                check_station_action(action, observation, self._policy_id)
             if not action.admit or (capacity is not None and self.in_system >= capacity):
                 self._reject()
                 continue
@@ -138,9 +144,6 @@ class Station(mesa.Agent):
         """The true queue length, as the station's sensor measures it."""
         return np.array([float(len(self.jobs.items))])
 
-    def _check(self, action: object) -> None:
-        check_station_action(action, getattr(self.policy, "id", type(self.policy).__name__))
-
     def _reject(self) -> None:
         self.rejected.count += 1
         if self.params.rejection_cost:
@@ -150,3 +153,49 @@ class Station(mesa.Agent):
 
     def _restart_service_sum(self) -> None:
         self.served_service_s = 0.0
+
+    def inspect(self) -> dict[str, Any]:
+        """The queue, the servers, the sensed queue and the job counts so far."""
+        now = self.env.now
+        board = self.sensor_board
+        return {
+            "entity": self.name,
+            "queue_length": len(self.jobs.items),
+            "busy_servers": self.params.servers - self.free_servers,
+            "servers": self.params.servers,
+            "capacity": self.params.capacity,
+            "sensed_queue_length": float(board.values[0]) if board is not None else None,
+            "arrived": int(self.arrived.value(now)),
+            "completed": int(self.completed.value(now)),
+            "rejected": int(self.rejected.value(now)),
+        }
+
+    def kpis(self) -> dict[str, KPI]:
+        """The station's KPIs since the end of the warm-up (the one place they are computed)."""
+        span_s = self.world.now_s - self.world.warmup_s
+        arrived = self.arrived.count
+        rejected = self.rejected.count
+        completed = self.completed.count
+        service_mean_s = self.served_service_s / completed if completed else float("nan")
+        return {
+            "wait_mean_s": KPI(self.wait.mean, "s", "mean wait in queue of served jobs (Wq)"),
+            "wait_p95_s": KPI(self.wait.quantile(0.95), "s", "95th percentile of wait"),
+            "sojourn_mean_s": KPI(
+                self.wait.mean + service_mean_s, "s", "mean time in station (W = Wq + S)"
+            ),
+            "queue_length_mean": KPI(self.queue.mean(), "jobs", "time-average queue (Lq)"),
+            "in_system_mean": KPI(
+                self.queue.mean() + self.busy.mean(), "jobs", "time-average in station (L)"
+            ),
+            "utilisation": KPI(
+                self.busy.mean() / self.params.servers, "1", "share of server time busy"
+            ),
+            "throughput_per_h": KPI(
+                self.completed.count / span_s * SECONDS_PER_HOUR, "jobs/h", "completed jobs"
+            ),
+            "arrived": KPI(float(arrived), "jobs", "arrivals after the warm-up"),
+            "rejected": KPI(float(rejected), "jobs", "arrivals turned away"),
+            "rejected_share": KPI(
+                rejected / arrived if arrived else 0.0, "1", "share of arrivals turned away"
+            ),
+        }

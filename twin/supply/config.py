@@ -7,13 +7,14 @@ Defaults and their sources: docs/PARAMETERS.md (section "Supply chain").
 from __future__ import annotations
 
 import math
-from typing import Literal, NoReturn
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -21,9 +22,12 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from twin.core.distributions import Deterministic, Distribution
 from twin.core.scenario import ScenarioParams
+from twin.core.units import SECONDS_PER_HOUR
+
+if TYPE_CHECKING:
+    from twin.core.registry import Registry
 
 SiteKind = Literal["supplier", "plant", "dc", "retailer"]
-DAY_S = 86_400.0
 
 _NAME = r"^[a-z0-9][a-z0-9_-]*$"
 
@@ -160,7 +164,9 @@ class SupplyParams(ScenarioParams):
     )
     transport_policy_params: dict[str, object] = Field(default_factory=dict)
     transport_review_s: float = Field(
-        default=4 * 3600.0, gt=0, description="how often waiting loads are reconsidered"
+        default=4 * SECONDS_PER_HOUR,
+        gt=0,
+        description="how often waiting loads are reconsidered",
     )
     history_days: int = Field(
         default=91, ge=7, le=3650, description="days of demand history a policy is shown"
@@ -168,10 +174,11 @@ class SupplyParams(ScenarioParams):
 
     @field_validator("transport_policy")
     @classmethod
-    def _a_transport_policy(cls, reference: str) -> str:
-        # Resolved here, not when the run is built, so that a wrong id is reported against
-        # this key like every other mistake in the config.
-        policy_cls = _transport_policy_class(reference)
+    def _a_transport_policy(cls, reference: str, info: ValidationInfo) -> str:
+        # Checked here, not only when the run is built, so that a wrong id is reported
+        # against this key like every other mistake in the config. The run itself
+        # resolves the id again in its own registry (``world.registry``).
+        policy_cls = _transport_policy_class(reference, info)
         domain = getattr(policy_cls, "domain", None)
         if domain != "supply.transport":
             raise ValueError(
@@ -181,13 +188,15 @@ class SupplyParams(ScenarioParams):
         return reference
 
     @model_validator(mode="after")
-    def _transport_params_fit(self) -> SupplyParams:
+    def _transport_params_fit(self, info: ValidationInfo) -> SupplyParams:
         from twin.core.registry import make_policy
 
         try:
-            make_policy(
-                _transport_policy_class(self.transport_policy), dict(self.transport_policy_params)
-            )
+            policy_cls = _transport_policy_class(self.transport_policy, info)
+        except ValueError as error:  # the default id, unknown to the registry in use
+            _refuse(("transport_policy",), str(error), self.transport_policy)
+        try:
+            make_policy(policy_cls, dict(self.transport_policy_params))
         except ValidationError as error:
             first = error.errors(include_url=False)[0]
             where = ("transport_policy_params", *first["loc"])
@@ -235,14 +244,26 @@ class SupplyParams(ScenarioParams):
         return self
 
 
-def _transport_policy_class(reference: str) -> type[object]:
+def _transport_policy_class(reference: str, info: ValidationInfo) -> type[object]:
+    """The policy class ``reference`` names in the registry the params are validated
+    against: the run's (``model_validate(..., context={"registry": registry})``), else
+    the installed entry points."""
     from twin.core.registry import UnknownIdError
-    from twin.core.run import default_registry
 
     try:
-        return default_registry().policy(reference)
+        return _registry(info).policy(reference)
     except UnknownIdError as error:
         raise ValueError(str(error)) from None
+
+
+def _registry(info: ValidationInfo) -> Registry:
+    context = info.context
+    registry: Registry | None = context.get("registry") if isinstance(context, dict) else None
+    if registry is None:
+        from twin.core.run import default_registry
+
+        registry = default_registry()
+    return registry
 
 
 def _refuse(loc: tuple[str | int, ...], message: str, value: object) -> NoReturn:

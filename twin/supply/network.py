@@ -23,12 +23,14 @@ import numpy as np
 import simpy
 
 from twin.core.distributions import Distribution
+from twin.core.entity import Entity
 from twin.core.policy import Policy, PolicyContext
-from twin.core.run import default_registry, resolve_policy
+from twin.core.run import resolve_policy
 from twin.core.scenario import KPI
 from twin.core.streams import Draws
+from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from twin.core.world import World
-from twin.supply.config import DAY_S, SiteSpec, SupplyParams
+from twin.supply.config import SiteSpec, SupplyParams
 from twin.supply.demand import DemandModel
 from twin.supply.observation import (
     ReplenishmentObservation,
@@ -44,19 +46,24 @@ from twin.supply.transport import (
     TransportStats,
 )
 
-NOON_S = DAY_S / 2
-CLOSE_S = DAY_S - 1.0
+NOON_S = SECONDS_PER_DAY / 2
+CLOSE_S = SECONDS_PER_DAY - 1.0
 LEAD_TIMES_KEPT = 30
 """Completed orders a site's observed lead time is averaged over."""
+ECHELON_SPACING_M = 10.0
+"""Drawn distance between echelons (suppliers left, retailers right); not to scale."""
 
 
-class Site:
-    """One site: its stock, what it has on order, what it owes, and its history."""
+class Site(Entity):
+    """One site (entity ``site:<name>``): its stock, what it has on order, what it owes,
+    and its history. ``site_name`` is the config's name (``"dc01"``), which observations,
+    lanes and the ledger use; ``pos`` is where the network's schematic view draws it."""
 
-    def __init__(self, index: int, spec: SiteSpec, history_days: int) -> None:
+    def __init__(self, world: World, index: int, spec: SiteSpec, history_days: int) -> None:
+        super().__init__(world, f"site:{spec.name}")
         self.index = index
         self.spec = spec
-        self.name = spec.name
+        self.site_name = spec.name
         self.kind = spec.kind
         self.source: Site | None = None
         self.echelon = 0
@@ -127,9 +134,29 @@ class Site:
         if self.spec.shelf_life_days is not None:
             self.batches.append([day, units])
 
+    def inspect(self) -> dict[str, Any]:
+        """The site's stock, orders, backorders and today's demand."""
+        return {
+            "entity": self.name,
+            "kind": self.kind,
+            "echelon": self.echelon,
+            "source": self.source.site_name if self.source is not None else None,
+            "on_hand": self.on_hand,
+            "on_order": self.on_order,
+            "backorders": self.backorders,
+            "inventory_position": self.inventory_position,
+            "demand_today": self.demand_today,
+            "short_today": self.short_today,
+            "received": self.received,
+            "shipped": self.shipped,
+        }
 
-class SupplyNetwork:
-    """Builds the network of ``params`` in ``world`` and runs it under two policies.
+
+class SupplyNetwork(Entity):
+    """Builds the network of ``params`` in ``world`` and runs it under two policies
+    (entity ``network``; its sites and lanes are entities too).
+
+    The transport policy is looked up in the run's registry (``world.registry``).
 
     Args:
         world: the run's world.
@@ -145,18 +172,23 @@ class SupplyNetwork:
         policy: Policy[Any, Any],
         scenario_id: str = "supply",
     ) -> None:
+        super().__init__(world, "network")
         self.world = world
         self.env = world.env
         self.params = params
         self.policy = policy
         self.policy_id = getattr(policy, "id", type(policy).__name__)
         self.day = 0
-        self.sites = [Site(i, spec, params.history_days) for i, spec in enumerate(params.sites)]
-        by_name = {site.name: site for site in self.sites}
+        self.sites = [
+            Site(world, i, spec, params.history_days) for i, spec in enumerate(params.sites)
+        ]
+        by_name = {site.site_name: site for site in self.sites}
         for site in self.sites:
             if site.spec.source is not None:
                 site.source = by_name[site.spec.source]
         self._set_echelons()
+        for site, xy in zip(self.sites, schematic_positions(self.sites), strict=True):
+            site.pos = (float(xy[0]), float(xy[1]))
         self.stocked = [site for site in self.sites if not site.is_supplier]
         self.retailers = [site for site in self.sites if site.is_retailer]
         for k, site in enumerate(self.retailers):
@@ -173,7 +205,7 @@ class SupplyNetwork:
         self._order_numbers = 0
 
         transport = resolve_policy(
-            params.transport_policy, dict(params.transport_policy_params), default_registry()
+            params.transport_policy, dict(params.transport_policy_params), world.registry
         )
         transport.reset(
             PolicyContext(
@@ -184,7 +216,7 @@ class SupplyNetwork:
         self.transport_stats = TransportStats()
         self.transport_checks = TransportChecks()
         self.fleets = {
-            site.name: Fleet(self.env, site.name, site.spec.trucks)
+            site.site_name: Fleet(self.env, site.site_name, site.spec.trucks)
             for site in self.sites
             if site.spec.trucks
         }
@@ -194,11 +226,12 @@ class SupplyNetwork:
             assert site.source is not None
             lane = Lane(
                 world=world,
-                origin=site.source.name,
-                destination=site.name,
+                pos=_midpoint(site.source.pos, site.pos),
+                origin=site.source.site_name,
+                destination=site.site_name,
                 destination_index=site.index,
                 distance_km=site.spec.distance_km,
-                fleet=self.fleets[site.source.name],
+                fleet=self.fleets[site.source.site_name],
                 truck=truck,
                 product=params.product,
                 policy=transport,
@@ -210,9 +243,11 @@ class SupplyNetwork:
             )
             site.lane = lane
             self.lanes.append(lane)
-            site.lead_time = self._draws(f"supply.lead_times.{site.name}", site.spec.lead_time)
-            travel_s = site.spec.distance_km / truck.speed_kmh * 3600.0 + 2 * truck.dock_time_s
-            site.planned_lead_time_days = (site.spec.lead_time.mean_s + travel_s) / DAY_S
+            site.lead_time = self._draws(f"supply.lead_times.{site.site_name}", site.spec.lead_time)
+            travel_s = (
+                site.spec.distance_km / truck.speed_kmh * SECONDS_PER_HOUR + 2 * truck.dock_time_s
+            )
+            site.planned_lead_time_days = (site.spec.lead_time.mean_s + travel_s) / SECONDS_PER_DAY
 
         probes = world.probes
         self.demand_units = probes.counter("demand_units")
@@ -235,7 +270,6 @@ class SupplyNetwork:
         self.order_lead_time = probes.tally("order_lead_time_s")
         self.retailer_lead_time = probes.tally("retailer_order_lead_time_s")
         self.customer_demand_by_day: list[float] = []
-        self.orders_by_echelon_day = np.zeros((self.echelons + 1, 0))
         self._orders_today = np.zeros(self.echelons + 1)
         self._order_rows: list[np.ndarray] = []
         self.stats_start_day = 0
@@ -243,6 +277,23 @@ class SupplyNetwork:
         """Units shipped by a source and waiting out the destination's lead time."""
         world.at_warmup_end(self._restart_statistics)
         self.env.process(self._days())
+
+    def inspect(self) -> dict[str, Any]:
+        """The whole network today: stock, backorders, goods on the way, trucks out."""
+        stocked = self.stocked
+        return {
+            "entity": self.name,
+            "day": self.day,
+            "sites": len(self.sites),
+            "lanes": len(self.lanes),
+            "inventory_units": sum(site.stock for site in stocked),
+            "backorders_units": sum(site.backorders for site in stocked),
+            "in_transit_units": self.in_transit,
+            "trucks_on_road": sum(len(lane.on_road) for lane in self.lanes),
+            "demand_units": self.demand_units.count,
+            "lost_sales_units": self.lost_units.count,
+            "transport_policy": self.transport_policy.id,
+        }
 
     # -- structure -------------------------------------------------------------------------
     def _set_echelons(self) -> None:
@@ -259,7 +310,7 @@ class SupplyNetwork:
         return distribution.draws(self.world.streams[stream], block=256)
 
     def _restart_statistics(self) -> None:
-        self.stats_start_day = math.ceil(self.env.now / DAY_S)
+        self.stats_start_day = math.ceil(self.env.now / SECONDS_PER_DAY)
         self.transport_stats.reset()
 
     # -- the day -----------------------------------------------------------------------------
@@ -271,7 +322,7 @@ class SupplyNetwork:
             self._customer_demand()
             yield env.timeout(CLOSE_S - NOON_S)
             self._close_day()
-            yield env.timeout(DAY_S - CLOSE_S)
+            yield env.timeout(SECONDS_PER_DAY - CLOSE_S)
             self.day += 1
 
     def _start_of_day(self) -> None:
@@ -319,7 +370,7 @@ class SupplyNetwork:
         return ReplenishmentObservation(
             now_s=self.world.now_s,
             day=self.day,
-            site=site.name,
+            site=site.site_name,
             kind=site.kind,
             echelon=site.echelon,
             review_period_days=spec.review_period_days,
@@ -351,7 +402,10 @@ class SupplyNetwork:
                     self.stockout_cycles.count += 1
             site.reviewed_once = True
             site.short_in_cycle = False
-        action = check_replenishment_action(self.policy.act(self.observe(site)), self.policy_id)
+        observation = self.observe(site)
+        action = check_replenishment_action(
+            self.policy.act(observation), observation, self.policy_id
+        )
         if action.order_units:
             self.place_order(site, action.order_units)
 
@@ -367,7 +421,7 @@ class SupplyNetwork:
         self._orders_today[site.echelon] += units
         if site.spec.order_cost:
             self.world.ledger.charge(
-                "other", site.spec.order_cost, entity=site.name, item="ordering"
+                "other", site.spec.order_cost, entity=site.site_name, item="ordering"
             )
         source.demand_today += units
         if source.is_supplier:
@@ -438,7 +492,7 @@ class SupplyNetwork:
                 self.order_lead_time.observe(lead_s)
                 if site.is_retailer:
                     self.retailer_lead_time.observe(lead_s)
-                site.lead_times_days.append(lead_s / DAY_S)
+                site.lead_times_days.append(lead_s / SECONDS_PER_DAY)
         if site.is_retailer:
             served = min(site.on_hand, site.customer_backorders)
             if served:
@@ -474,7 +528,7 @@ class SupplyNetwork:
                         self.world.ledger.charge(
                             "shortage",
                             site.spec.shortage_cost_per_unit * short,
-                            entity=site.name,
+                            entity=site.site_name,
                             item="lost_sales",
                         )
                 else:
@@ -504,21 +558,23 @@ class SupplyNetwork:
                         ledger.charge(
                             "material",
                             spec.obsolescence_cost_per_unit * expired,
-                            entity=site.name,
+                            entity=site.site_name,
                             item="obsolescence",
                         )
             stock = site.stock
             stock_total += stock
             by_echelon[site.echelon] += stock
             if spec.holding_cost_per_unit_day and stock:
-                ledger.charge("holding", spec.holding_cost_per_unit_day * stock, entity=site.name)
+                ledger.charge(
+                    "holding", spec.holding_cost_per_unit_day * stock, entity=site.site_name
+                )
             backorders = site.backorders
             backorders_total += backorders
             if backorders and not spec.lost_sales and spec.shortage_cost_per_unit:
                 ledger.charge(
                     "shortage",
                     spec.shortage_cost_per_unit * backorders,
-                    entity=site.name,
+                    entity=site.site_name,
                     item="backorders",
                 )
             site.history.append(float(site.demand_today))
@@ -604,10 +660,10 @@ class SupplyNetwork:
                 "stock scrapped at the end of its shelf life",
             ),
             "order_lead_time_days": KPI(
-                self.order_lead_time.mean / DAY_S, "d", "order placed to fully received"
+                self.order_lead_time.mean / SECONDS_PER_DAY, "d", "order placed to fully received"
             ),
             "retailer_order_lead_time_days": KPI(
-                self.retailer_lead_time.mean / DAY_S, "d", "the same, retailer orders"
+                self.retailer_lead_time.mean / SECONDS_PER_DAY, "d", "the same, retailer orders"
             ),
             "truck_trips": KPI(float(stats.trips), "trips", "loaded truck trips"),
             "truck_km": KPI(stats.km, "km", "truck kilometres, empty returns included"),
@@ -626,6 +682,37 @@ class SupplyNetwork:
                 ratio, "1", f"variance of weekly orders of echelon {echelon} / of weekly demand"
             )
         return kpis
+
+
+def schematic_positions(sites: list[Site]) -> np.ndarray:
+    """Where a schematic of the network draws each site, ``(sites, 2)`` metres.
+
+    Suppliers in the left column, then one column per echelon with retailers on the
+    right; a column is ordered by its sources' order (so lanes cross as little as
+    possible) and spans the same height whatever its number of sites.
+    """
+    top = max(site.echelon for site in sites) + 1
+    column = [0 if site.is_supplier else top - site.echelon for site in sites]
+    xy = np.zeros((len(sites), 2))
+    for c in sorted(set(column)):
+        members = [k for k, col in enumerate(column) if col == c]
+        members.sort(key=lambda k: (_source_index(sites[k]), k))
+        step = 2.0 * ECHELON_SPACING_M / max(len(members) - 1, 1)
+        for j, k in enumerate(members):
+            xy[k] = (c * ECHELON_SPACING_M, (j - (len(members) - 1) / 2) * step)
+    return xy
+
+
+def _midpoint(
+    a: tuple[float, float] | None, b: tuple[float, float] | None
+) -> tuple[float, float] | None:
+    if a is None or b is None:
+        return None
+    return ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+
+
+def _source_index(site: Site) -> int:
+    return site.source.index if site.source is not None else -1
 
 
 def _mean_and_std(values: deque[float], default: float) -> tuple[float, float]:

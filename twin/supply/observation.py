@@ -77,8 +77,11 @@ class ReplenishmentAction(NamedTuple):
 NO_ORDER = ReplenishmentAction(order_units=0)
 
 
-def check_replenishment_action(action: object, policy_id: str) -> ReplenishmentAction:
-    """``action`` if a site can place it; :class:`InvalidActionError` if not."""
+def check_replenishment_action(
+    action: object, observation: ReplenishmentObservation, policy_id: str
+) -> ReplenishmentAction:
+    """``action`` if the site of ``observation`` can place it; :class:`InvalidActionError`
+    if not (a whole number of units in ``[0, MAX_ORDER_UNITS]``)."""
     if type(action) is not ReplenishmentAction or type(action.order_units) is not int:
         raise InvalidActionError(
             policy_id, action, "expected ReplenishmentAction(order_units=<int>)"
@@ -139,8 +142,11 @@ SHIP = TransportAction(ship=True)
 WAIT = TransportAction(ship=False)
 
 
-def check_transport_action(action: object, policy_id: str) -> TransportAction:
-    """``action`` if a lane can carry it out; :class:`InvalidActionError` if not."""
+def check_transport_action(
+    action: object, observation: TransportObservation, policy_id: str
+) -> TransportAction:
+    """``action`` if the lane of ``observation`` can carry it out (any lane may ship or
+    wait); :class:`InvalidActionError` if not."""
     if type(action) is not TransportAction or type(action.ship) is not bool:
         raise InvalidActionError(policy_id, action, "expected TransportAction(ship=True|False)")
     return action

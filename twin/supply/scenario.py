@@ -10,8 +10,9 @@ from pydantic import Field
 from twin.core.distributions import Deterministic, Gamma
 from twin.core.policy import Policy
 from twin.core.scenario import KPI, Scenario
+from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_WEEK
 from twin.core.world import World
-from twin.supply.config import DAY_S, DemandSpec, SiteSpec, SupplyParams
+from twin.supply.config import DemandSpec, SiteSpec, SupplyParams
 from twin.supply.network import SupplyNetwork
 
 HOLDING_RATE_PER_YEAR = 0.25
@@ -32,7 +33,7 @@ def _single_echelon_sites() -> list[SiteSpec]:
             kind="retailer",
             source="supplier",
             distance_km=40.0,
-            lead_time=Deterministic(value=2 * DAY_S),
+            lead_time=Deterministic(value=2 * SECONDS_PER_DAY),
             initial_on_hand=60,
             holding_cost_per_unit_day=holding_per_day(20.0),
             shortage_cost_per_unit=0.5,
@@ -78,16 +79,13 @@ class SingleEchelon(SupplyScenario):
     Params = SingleEchelonParams
 
 
-WEEK_S = 7 * DAY_S
-
-
 def _beer_game_sites() -> list[SiteSpec]:
     # Sterman (1989): four stages ordering weekly, two weeks' delay between stages,
     # 4 cases/week of demand stepping to 8 in week 5, 0.5 per case-week holding and
     # 1.0 per case-week backlog at every stage. Customer demand is Poisson around it.
     stage: dict[str, Any] = {
         "review_period_days": 7,
-        "lead_time": Deterministic(value=2 * WEEK_S),
+        "lead_time": Deterministic(value=2 * SECONDS_PER_WEEK),
         "distance_km": 0.0,
         "initial_on_hand": 12,
         "holding_cost_per_unit_day": 0.5 / 7,
@@ -159,7 +157,7 @@ def regional_sites(
             kind="plant",
             source="supplier",
             distance_km=120.0,
-            lead_time=Gamma(mean=3 * DAY_S, cv=0.3),
+            lead_time=Gamma(mean=3 * SECONDS_PER_DAY, cv=0.3),
             review_period_days=7,
             initial_on_hand=round(total * 14),
             holding_cost_per_unit_day=holding * 0.5,
@@ -178,7 +176,7 @@ def regional_sites(
                 kind="dc",
                 source="plant",
                 distance_km=round(ROAD_CIRCUITY * math.hypot(dc_x, dc_y), 1),
-                lead_time=Gamma(mean=0.5 * DAY_S, cv=0.5),
+                lead_time=Gamma(mean=0.5 * SECONDS_PER_DAY, cv=0.5),
                 review_period_days=2,
                 initial_on_hand=round(total_per_dc * 10),
                 holding_cost_per_unit_day=holding * 0.8,
@@ -194,7 +192,7 @@ def regional_sites(
                     kind="retailer",
                     source=dc,
                     distance_km=round(ROAD_CIRCUITY * radius, 1),
-                    lead_time=Gamma(mean=0.25 * DAY_S, cv=0.5),
+                    lead_time=Gamma(mean=0.25 * SECONDS_PER_DAY, cv=0.5),
                     review_period_days=1,
                     initial_on_hand=round(retailer_means[r] * 5),
                     holding_cost_per_unit_day=holding,

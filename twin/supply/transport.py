@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import simpy
 
+from twin.core.entity import Entity
 from twin.core.policy import Policy
+from twin.core.units import SECONDS_PER_HOUR
 from twin.core.world import World
 from twin.supply.config import ProductSpec, TruckSpec
 from twin.supply.observation import TransportObservation, check_transport_action
-
-SECONDS_PER_HOUR = 3600.0
 
 
 @dataclass(slots=True, eq=False)
@@ -49,13 +49,11 @@ class TransportStats:
 
     trips: int = 0
     km: float = 0.0
-    loaded_km: float = 0.0
     load_factor_sum: float = 0.0
-    units: int = 0
 
     def reset(self) -> None:
-        self.trips = self.units = 0
-        self.km = self.loaded_km = self.load_factor_sum = 0.0
+        self.trips = 0
+        self.km = self.load_factor_sum = 0.0
 
 
 @dataclass
@@ -94,38 +92,76 @@ DestinationState = Callable[[int], tuple[int, int]]
 """``state(destination)`` -> (on hand, backorders) shown to the transport policy."""
 
 
-@dataclass(eq=False)
-class Lane:
-    """Loads waiting at ``origin`` for ``destination``, and the trips that carry them."""
+class Lane(Entity):
+    """Loads waiting at ``origin`` for ``destination``, and the trips that carry them
+    (entity ``lane:<origin>-><destination>``, drawn at the midpoint of its two sites)."""
 
-    world: World
-    origin: str
-    destination: str
-    destination_index: int
-    distance_km: float
-    fleet: Fleet
-    truck: TruckSpec
-    product: ProductSpec
-    policy: Policy[Any, Any]
-    review_s: float
-    deliver: Deliver
-    destination_state: DestinationState
-    stats: TransportStats
-    checks: TransportChecks
-    pending: list[Shipment] = field(default_factory=list)
-    pending_units: int = 0
-    in_flight_units: int = 0
-    """Units dispatched and not yet unloaded (waiting for a truck, loading or on the road)."""
-    on_road: dict[int, tuple[float, float, bool]] = field(default_factory=dict)
-    """Truck number -> (departed at, driving seconds, loaded): where a view draws it."""
-    _watching: bool = False
-
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        world: World,
+        origin: str,
+        destination: str,
+        destination_index: int,
+        distance_km: float,
+        fleet: Fleet,
+        truck: TruckSpec,
+        product: ProductSpec,
+        policy: Policy[Any, Any],
+        review_s: float,
+        deliver: Deliver,
+        destination_state: DestinationState,
+        stats: TransportStats,
+        checks: TransportChecks,
+        pos: tuple[float, float] | None = None,
+    ) -> None:
+        super().__init__(world, f"lane:{origin}->{destination}", pos)
+        self.world = world
+        self.origin = origin
+        self.destination = destination
+        self.destination_index = destination_index
+        self.distance_km = distance_km
+        self.fleet = fleet
+        self.truck = truck
+        self.product = product
+        self.policy = policy
+        self.policy_id: str = getattr(policy, "id", type(policy).__name__)
+        self.review_s = review_s
+        self.deliver = deliver
+        self.destination_state = destination_state
+        self.stats = stats
+        self.checks = checks
+        self.pending: list[Shipment] = []
+        self.pending_units = 0
+        self.in_flight_units = 0
+        """Units dispatched and not yet unloaded (waiting for a truck, loading or on the road)."""
+        self.on_road: dict[int, tuple[float, float, bool]] = {}
+        """Truck number -> (departed at, driving seconds, loaded): where a view draws it."""
+        self._watching = False
         self.units_per_truck = min(
-            self.truck.capacity_pallets * self.product.units_per_pallet,
-            int(self.truck.capacity_kg // self.product.kg_per_unit),
+            truck.capacity_pallets * product.units_per_pallet,
+            int(truck.capacity_kg // product.kg_per_unit),
         )
-        self.entity = f"trucks.{self.origin}"
+        self.entity = f"trucks.{origin}"
+        """The ledger's name for this lane's trucks (``trucks.<origin>.<number>``)."""
+
+    def inspect(self) -> dict[str, Any]:
+        """What waits on the lane, what is on its way, and its trucks on the road."""
+        now = self.world.now_s
+        return {
+            "entity": self.name,
+            "origin": self.origin,
+            "destination": self.destination,
+            "distance_km": self.distance_km,
+            "pending_units": self.pending_units,
+            "shipments_waiting": len(self.pending),
+            "oldest_wait_s": now - self.pending[0].ready_s if self.pending else 0.0,
+            "in_flight_units": self.in_flight_units,
+            "trucks_loaded": sum(loaded for _, _, loaded in self.on_road.values()),
+            "trucks_returning": sum(not loaded for _, _, loaded in self.on_road.values()),
+            "trucks_idle": self.fleet.idle,
+            "trucks_total": self.fleet.count,
+        }
 
     def add(self, shipment: Shipment) -> None:
         """A shipment is ready to load: ask the policy now, and again while loads wait."""
@@ -170,8 +206,8 @@ class Lane:
         """Ask the transport policy; dispatch everything waiting if it says ship."""
         if not self.pending:
             return True
-        policy_id = getattr(self.policy, "id", type(self.policy).__name__)
-        action = check_transport_action(self.policy.act(self.observation()), policy_id)
+        observation = self.observation()
+        action = check_transport_action(self.policy.act(observation), observation, self.policy_id)
         if not action.ship:
             return False
         for units, lines in self._loads():
@@ -235,8 +271,6 @@ class Lane:
         )
         stats.trips += 1
         stats.km += 2 * self.distance_km
-        stats.loaded_km += self.distance_km
-        stats.units += units
         stats.load_factor_sum += max(pallets / truck.capacity_pallets, weight_share)
         yield env.timeout(drive_s + handling_s)
         checks.min_transit_s = min(checks.min_transit_s, env.now - departed_s)

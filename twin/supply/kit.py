@@ -1,4 +1,8 @@
-"""Test kit of the supply chain: replenishment and transport policies, the supply scenarios."""
+"""Test kit of the supply chain: generated observations and edge cases of replenishment
+and transport policies, generated networks, the network's invariants.
+
+Imports hypothesis (the ``testing`` extra): :mod:`twin.supply.domain` imports it lazily.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,11 @@ from typing import Any
 from hypothesis import strategies as st
 
 from twin.core.scenario import Scenario, ScenarioConfig
+from twin.core.units import SECONDS_PER_DAY
 from twin.core.world import World
-from twin.supply.observation import (
-    ReplenishmentObservation,
-    TransportObservation,
-    check_replenishment_action,
-    check_transport_action,
-)
-from twin.testing.kits import Invariants, PolicyKit, ScenarioKit
+from twin.supply.network import SupplyNetwork
+from twin.supply.observation import ReplenishmentObservation, TransportObservation
 
-DAY_S = 86_400.0
 _KINDS = ("plant", "dc", "retailer")
 
 
@@ -120,22 +119,9 @@ def replenishment_edge_cases() -> list[ReplenishmentObservation]:
     ]
 
 
-def _replenishment_check(action: object, obs: ReplenishmentObservation, policy_id: str) -> object:
-    return check_replenishment_action(action, policy_id)
-
-
-def _replenishment_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
+def replenishment_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
     # Sixty days of the single store: a policy sees an empty history, then a full one.
-    return ScenarioConfig(id="supply/single-echelon-v0", horizon_s=60 * DAY_S), None
-
-
-REPLENISHMENT = PolicyKit(
-    domain="supply.replenishment",
-    observations=replenishment_observations,
-    edge_cases=replenishment_edge_cases,
-    check_action=_replenishment_check,
-    run_config=_replenishment_run,
-)
+    return ScenarioConfig(id="supply/single-echelon-v0", horizon_s=60 * SECONDS_PER_DAY), None
 
 
 @st.composite
@@ -177,40 +163,28 @@ def transport_edge_cases() -> list[TransportObservation]:
     ]
 
 
-def _transport_check(action: object, obs: TransportObservation, policy_id: str) -> object:
-    return check_transport_action(action, policy_id)
-
-
-def _transport_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
+def transport_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
     # The network resolves its transport policy by reference, so base stock decides the
     # orders and the policy under test rides in the params.
     config = ScenarioConfig(
         id="supply/single-echelon-v0",
-        horizon_s=30 * DAY_S,
+        horizon_s=30 * SECONDS_PER_DAY,
         params={"transport_policy": policy_ref},
     )
     return config, "replenishment/base-stock-v0"
 
 
-def _transport_info() -> dict[str, Any]:
+def transport_info() -> dict[str, Any]:
     return {"lanes": 1}  # what the network tells its transport policy: the store's lane
-
-
-TRANSPORT = PolicyKit(
-    domain="supply.transport",
-    observations=transport_observations,
-    edge_cases=transport_edge_cases,
-    check_action=_transport_check,
-    run_config=_transport_run,
-    context_info=_transport_info,
-)
 
 
 def _lead_time() -> st.SearchStrategy[dict[str, Any]]:
     return st.one_of(
-        st.builds(lambda d: {"kind": "deterministic", "value": d * DAY_S}, st.integers(0, 4)),
         st.builds(
-            lambda m, cv: {"kind": "gamma", "mean": m * DAY_S, "cv": cv},
+            lambda d: {"kind": "deterministic", "value": d * SECONDS_PER_DAY}, st.integers(0, 4)
+        ),
+        st.builds(
+            lambda m, cv: {"kind": "gamma", "mean": m * SECONDS_PER_DAY, "cv": cv},
             st.floats(0.1, 3.0),
             st.floats(0.1, 1.5),
         ),
@@ -276,10 +250,9 @@ def _stocked(draw: st.DrawFn, name: str, kind: str, source: str) -> dict[str, An
     }
 
 
-def network_invariants(scenario: Scenario[Any], world: World) -> list[str]:
+def network_invariants(network: SupplyNetwork, world: World) -> list[str]:
     """Stock is conserved at every site and over the network, never negative; truck
     loads never exceed capacity; no load arrives before it left."""
-    network = scenario.network  # type: ignore[attr-defined]
     problems: list[str] = []
     shipped = received = backlog = on_order = 0
     for site in network.sites:
@@ -292,17 +265,17 @@ def network_invariants(scenario: Scenario[Any], world: World) -> list[str]:
         kept = site.stock + site.shipped + site.sold + site.scrapped
         if site.initial + site.received != kept:
             problems.append(
-                f"{site.name}: initial {site.initial} + received {site.received} != stock "
+                f"{site.site_name}: initial {site.initial} + received {site.received} != stock "
                 f"{site.stock} + shipped {site.shipped} + sold {site.sold} "
                 f"+ scrapped {site.scrapped}"
             )
         if min(site.on_hand, site.raw, site.on_order, site.backlog_units) < 0:
             problems.append(
-                f"{site.name}: negative on hand {site.on_hand}, raw {site.raw}, on order "
+                f"{site.site_name}: negative on hand {site.on_hand}, raw {site.raw}, on order "
                 f"{site.on_order} or backlog {site.backlog_units}"
             )
         if site.batches and sum(units for _, units in site.batches) != site.on_hand:
-            problems.append(f"{site.name}: batches do not add up to on hand {site.on_hand}")
+            problems.append(f"{site.site_name}: batches do not add up to on hand {site.on_hand}")
     in_transit = network.in_transit
     if shipped - received != in_transit or in_transit < 0:
         problems.append(f"shipped {shipped} - received {received} != in transit {in_transit}")
@@ -320,15 +293,6 @@ def network_invariants(scenario: Scenario[Any], world: World) -> list[str]:
     return problems
 
 
-INVARIANTS: dict[str, Invariants] = {"supply.replenishment": network_invariants}
-SCENARIO_KITS = {
-    "supply/single-echelon-v0": ScenarioKit(
-        params=networks, horizon_s=60 * DAY_S, invariants=network_invariants, check_period_s=DAY_S
-    ),
-    "supply/beer-game-v0": ScenarioKit(
-        horizon_s=120 * DAY_S, invariants=network_invariants, check_period_s=DAY_S
-    ),
-    "supply/regional-v0": ScenarioKit(
-        horizon_s=20 * DAY_S, invariants=network_invariants, check_period_s=DAY_S
-    ),
-}
+def scenario_invariants(scenario: Scenario[Any], world: World) -> list[str]:
+    """:func:`network_invariants` of the network in ``world`` (what a ``ScenarioKit`` calls)."""
+    return network_invariants(world.the(SupplyNetwork), world)

@@ -1,4 +1,8 @@
-"""Test kit of the queueing station (``station`` policies, ``station/mmc-v0``)."""
+"""Test kit of the queueing station: generated observations and edge cases of
+``station`` policies, generated ``station/mmc-v0`` params, the station's invariants.
+
+Imports hypothesis (the ``testing`` extra): :mod:`twin.station.domain` imports it lazily.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,10 @@ from typing import Any
 from hypothesis import strategies as st
 
 from twin.core.scenario import Scenario, ScenarioConfig
+from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from twin.core.world import World
-from twin.station.observation import StationObservation, check_station_action
-from twin.testing.kits import Invariants, PolicyKit, ScenarioKit
-
-DAY_S = 86_400.0
+from twin.station.observation import StationObservation
+from twin.station.station import Station
 
 
 @st.composite
@@ -37,23 +40,19 @@ def station_edge_cases() -> list[StationObservation]:
     return [
         StationObservation(0.0, 0, 0, 1, None, math.nan),
         StationObservation(0.0, 0, 0, 2, 2, 0.0),
-        StationObservation(3600.0, 0, 2, 2, 2, math.nan),
-        StationObservation(3600.0, 10_000, 50, 50, None, math.nan),
-        StationObservation(3600.0, 8, 2, 2, 10, -0.7),
+        StationObservation(SECONDS_PER_HOUR, 0, 2, 2, 2, math.nan),
+        StationObservation(SECONDS_PER_HOUR, 10_000, 50, 50, None, math.nan),
+        StationObservation(SECONDS_PER_HOUR, 8, 2, 2, 10, -0.7),
         StationObservation(1e9, 5, 3, 3, None, 1e6),
     ]
 
 
-def _check(action: object, obs: StationObservation, policy_id: str) -> object:
-    return check_station_action(action, policy_id)
-
-
-def _run_config(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
+def run_config(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
     # A busy two-server station with a queue sensor: both the true and the sensed queue
     # vary, and 1,400 arrivals a day give a policy many decisions.
     config = ScenarioConfig(
         id="station/mmc-v0",
-        horizon_s=DAY_S,
+        horizon_s=SECONDS_PER_DAY,
         params={
             "arrival_rate_per_s": 1 / 60,
             "servers": 2,
@@ -66,15 +65,6 @@ def _run_config(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
         },
     )
     return config, None
-
-
-ADMISSION = PolicyKit(
-    domain="station",
-    observations=station_observations,
-    edge_cases=station_edge_cases,
-    check_action=_check,
-    run_config=_run_config,
-)
 
 
 @st.composite
@@ -101,9 +91,8 @@ def station_params(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-def station_invariants(scenario: Scenario[Any], world: World) -> list[str]:
+def station_invariants(station: Station, world: World) -> list[str]:
     """Jobs are conserved; queue, busy servers and occupancy stay within the station."""
-    station = scenario.station  # type: ignore[attr-defined]
     params = station.params
     problems = []
     accounted = station.rejected.count + station.completed.count + station.in_system
@@ -124,12 +113,6 @@ def station_invariants(scenario: Scenario[Any], world: World) -> list[str]:
     return problems
 
 
-INVARIANTS: dict[str, Invariants] = {"station": station_invariants}
-SCENARIO_KITS = {
-    "station/mmc-v0": ScenarioKit(
-        params=station_params,
-        horizon_s=DAY_S,
-        invariants=station_invariants,
-        check_period_s=60.0,
-    )
-}
+def scenario_invariants(scenario: Scenario[Any], world: World) -> list[str]:
+    """:func:`station_invariants` of the station in ``world`` (what a ``ScenarioKit`` calls)."""
+    return station_invariants(world.the(Station), world)

@@ -1,0 +1,114 @@
+"""The queueing station as a domain: its admission decision, invariants, view and KPIs.
+
+Hypothesis is imported only when a strategy is asked for (from :mod:`twin.station.kit`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from twin.core.domain import DecisionArea, Domain, Quantity, ScenarioChecks
+from twin.core.scenario import ScenarioConfig
+from twin.core.units import SECONDS_PER_DAY
+from twin.core.world import World
+from twin.station.observation import StationAction, StationObservation, check_station_action
+from twin.station.station import Station
+from twin.station.view import StationView
+
+
+def _entity_of(observation: StationObservation) -> str:
+    return "station"
+
+
+def _edge_cases() -> Sequence[StationObservation]:
+    from twin.station.kit import station_edge_cases
+
+    return station_edge_cases()
+
+
+def _observations() -> Any:
+    from twin.station.kit import station_observations
+
+    return station_observations()
+
+
+def _run_config(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
+    from twin.station.kit import run_config
+
+    return run_config(policy_ref)
+
+
+def _params() -> Any:
+    from twin.station.kit import station_params
+
+    return station_params()
+
+
+def _invariants(station: Station, world: World) -> list[str]:
+    from twin.station.kit import station_invariants
+
+    return station_invariants(station, world)
+
+
+OBSERVATION_FIELDS = {
+    "now_s": Quantity("s", 0.0, description="simulated time of the arrival"),
+    "queue_length": Quantity(low=0, description="jobs waiting, not in service"),
+    "busy_servers": Quantity(low=0, description="servers serving a job"),
+    "servers": Quantity(low=1, high=10_000, description="servers in the station"),
+    "capacity": Quantity(
+        low=1, missing=True, description="most jobs held, waiting plus in service; None: no limit"
+    ),
+    "sensed_queue_length": Quantity(
+        missing=True,
+        description="last sensed queue length (noisy, may read below 0); NaN: no reading",
+    ),
+}
+ACTION_FIELDS = {
+    "admit": Quantity(description="admit the arriving job (True) or turn it away (False)"),
+}
+
+ADMISSION = DecisionArea(
+    name="station",
+    observation=StationObservation,
+    action=StationAction,
+    check_action=check_station_action,
+    entity_of=_entity_of,
+    edge_cases=_edge_cases,
+    observations=_observations,
+    run_config=_run_config,
+    observation_fields=OBSERVATION_FIELDS,
+    action_fields=ACTION_FIELDS,
+    baseline="admission/admit-all-v0",
+    description="admit or turn away each arriving job",
+)
+
+DOMAIN: Domain[Station] = Domain(
+    name="station",
+    description="a queueing station (M/M/c, M/G/c, M/M/c/K) with an admission policy",
+    model=Station,
+    areas=(ADMISSION,),
+    invariants=_invariants,
+    view=StationView,
+    invariant_rules=(
+        "jobs are conserved: arrived = turned away + completed + in the station",
+        "busy servers lie between 0 and the number of servers",
+        "waiting jobs + busy servers = jobs in the station",
+        "a bounded station never holds more jobs than its capacity",
+    ),
+    scenario_checks={
+        "station/mmc-v0": ScenarioChecks(
+            params=_params, horizon_s=SECONDS_PER_DAY, check_period_s=60.0
+        ),
+    },
+    kpis={
+        "wait_mean_s": "lower",
+        "wait_p95_s": "lower",
+        "sojourn_mean_s": "lower",
+        "queue_length_mean": "lower",
+        "in_system_mean": "lower",
+        "throughput_per_h": "higher",
+        "rejected": "lower",
+        "rejected_share": "lower",
+    },
+)

@@ -1,0 +1,225 @@
+"""The supply chain as a domain: replenishment and transport decisions, the network's
+invariants, its schematic view and which way its KPIs are better.
+
+Hypothesis is imported only when a strategy is asked for (from :mod:`twin.supply.kit`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from twin.core.domain import DecisionArea, Domain, Quantity, ScenarioChecks
+from twin.core.scenario import ScenarioConfig
+from twin.core.units import SECONDS_PER_DAY
+from twin.core.world import World
+from twin.supply.network import SupplyNetwork
+from twin.supply.observation import (
+    MAX_ORDER_UNITS,
+    ReplenishmentAction,
+    ReplenishmentObservation,
+    TransportAction,
+    TransportObservation,
+    check_replenishment_action,
+    check_transport_action,
+)
+from twin.supply.view import SupplyView
+
+KINDS = ("plant", "dc", "retailer")
+"""The kinds of site that stock, order and so decide (suppliers never do)."""
+
+
+def _site_of(observation: ReplenishmentObservation) -> str:
+    return f"site:{observation.site}"
+
+
+def _lane_of(observation: TransportObservation) -> str:
+    return f"lane:{observation.origin}->{observation.destination}"
+
+
+def _replenishment_edge_cases() -> Sequence[ReplenishmentObservation]:
+    from twin.supply.kit import replenishment_edge_cases
+
+    return replenishment_edge_cases()
+
+
+def _replenishment_observations() -> Any:
+    from twin.supply.kit import replenishment_observations
+
+    return replenishment_observations()
+
+
+def _replenishment_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
+    from twin.supply.kit import replenishment_run
+
+    return replenishment_run(policy_ref)
+
+
+def _transport_edge_cases() -> Sequence[TransportObservation]:
+    from twin.supply.kit import transport_edge_cases
+
+    return transport_edge_cases()
+
+
+def _transport_observations() -> Any:
+    from twin.supply.kit import transport_observations
+
+    return transport_observations()
+
+
+def _transport_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
+    from twin.supply.kit import transport_run
+
+    return transport_run(policy_ref)
+
+
+def _transport_info() -> dict[str, Any]:
+    from twin.supply.kit import transport_info
+
+    return transport_info()
+
+
+def _networks() -> Any:
+    from twin.supply.kit import networks
+
+    return networks()
+
+
+def _invariants(network: SupplyNetwork, world: World) -> list[str]:
+    from twin.supply.kit import network_invariants
+
+    return network_invariants(network, world)
+
+
+def _units(description: str) -> Quantity:
+    return Quantity(low=0, description=description)
+
+
+REPLENISHMENT_FIELDS = {
+    "now_s": Quantity("s", 0.0, description="simulated time of the review"),
+    "day": Quantity("d", 0, description="days since the start (day 0 is a Monday)"),
+    "site": Quantity(description="the reviewing site's name"),
+    "kind": Quantity(choices=KINDS, description="what the site is"),
+    "echelon": Quantity(low=1, description="1 for retailers, 2 for their sources, and so on"),
+    "review_period_days": Quantity("d", 1, 365, description="days until the next review"),
+    "on_hand": _units("units in stock (at a plant: finished goods plus raw material)"),
+    "on_order": _units("units ordered and not yet received"),
+    "backorders": _units("units owed to customers or downstream sites"),
+    "inventory_position": Quantity(description="on hand + on order - backorders, units"),
+    "lead_time_mean_days": Quantity(
+        "d", 0.0, description="mean order-to-receipt time of recent orders (planned before any)"
+    ),
+    "lead_time_std_days": Quantity("d", 0.0, description="standard deviation of the same"),
+    "demand_history": Quantity(
+        low=0.0, description="daily demand (units), oldest first, ending yesterday"
+    ),
+    "price_history": Quantity(low=0.0, description="the retailer's shelf price on those days"),
+    "promotion_history": Quantity(description="whether each of those days was a promotion"),
+    "price_plan": Quantity(low=0.0, description="the shelf price from today, as far as planned"),
+    "promotion_plan": Quantity(description="promotion days from today, as far as planned"),
+    "holding_cost_per_unit_day": Quantity(low=0.0, description="money per unit on hand per day"),
+    "shortage_cost_per_unit": Quantity(
+        low=0.0, description="money per unit lost, or per unit backordered per day"
+    ),
+    "order_cost": Quantity(low=0.0, description="fixed money per order placed"),
+    "lost_sales": Quantity(description="unmet demand is lost (else backordered)"),
+    "shelf_life_days": Quantity(
+        "d", 1.0, description="days stock keeps after receipt; inf when it does not spoil"
+    ),
+}
+TRANSPORT_FIELDS = {
+    "now_s": Quantity("s", 0.0, description="simulated time of the decision"),
+    "origin": Quantity(description="the shipping site's name"),
+    "destination": Quantity(description="the receiving site's name"),
+    "distance_km": Quantity("km", 0.0, 20_000.0, description="road distance of the lane"),
+    "pending_units": _units("units waiting to be loaded for this destination"),
+    "pending_pallets": _units("pallets they fill (whole pallets per shipment)"),
+    "pending_kg": Quantity("kg", 0.0, description="their weight"),
+    "oldest_wait_s": Quantity("s", 0.0, description="how long the oldest shipment has waited"),
+    "shipments": _units("shipments waiting"),
+    "truck_capacity_pallets": Quantity(low=1, high=1000, description="pallets a truck carries"),
+    "truck_capacity_kg": Quantity("kg", 0.0, description="kilograms a truck carries"),
+    "trucks_idle": _units("trucks of the origin's fleet not on a trip"),
+    "trucks_total": _units("trucks of the origin's fleet"),
+    "destination_on_hand": _units("units the destination has in stock"),
+    "destination_backorders": _units("units the destination owes its own customers"),
+}
+
+REPLENISHMENT = DecisionArea(
+    name="supply.replenishment",
+    observation=ReplenishmentObservation,
+    action=ReplenishmentAction,
+    check_action=check_replenishment_action,
+    entity_of=_site_of,
+    edge_cases=_replenishment_edge_cases,
+    observations=_replenishment_observations,
+    run_config=_replenishment_run,
+    observation_fields=REPLENISHMENT_FIELDS,
+    action_fields={
+        "order_units": Quantity(
+            low=0, high=MAX_ORDER_UNITS, description="units to order from the source now"
+        ),
+    },
+    baseline="replenishment/base-stock-v0",
+    description="how much each stocking site orders from its source at its review",
+)
+TRANSPORT = DecisionArea(
+    name="supply.transport",
+    observation=TransportObservation,
+    action=TransportAction,
+    check_action=check_transport_action,
+    entity_of=_lane_of,
+    edge_cases=_transport_edge_cases,
+    observations=_transport_observations,
+    run_config=_transport_run,
+    context_info=_transport_info,
+    observation_fields=TRANSPORT_FIELDS,
+    action_fields={
+        "ship": Quantity(description="dispatch every waiting load of the lane now, or wait"),
+    },
+    baseline="transport/ship-now-v0",
+    description="when the loads waiting on a lane leave",
+)
+
+DOMAIN: Domain[SupplyNetwork] = Domain(
+    name="supply",
+    description="a supply network: suppliers, plants, DCs and retailers linked by truck lanes",
+    model=SupplyNetwork,
+    areas=(REPLENISHMENT, TRANSPORT),
+    invariants=_invariants,
+    view=SupplyView,
+    invariant_rules=(
+        "stock is conserved at every site: initial + received = stock + shipped + sold + scrapped",
+        "no site holds negative stock, raw material, orders or backlog",
+        "a site's spoiling batches add up to its stock on hand",
+        "shipped - received = units in transit (being prepared, waiting or on a truck)",
+        "units on order = units in transit + units backlogged at the sources",
+        "no truck carries more pallets or kilograms than its capacity",
+        "no load arrives before it left",
+    ),
+    scenario_checks={
+        "supply/single-echelon-v0": ScenarioChecks(
+            params=_networks, horizon_s=60 * SECONDS_PER_DAY, check_period_s=SECONDS_PER_DAY
+        ),
+        "supply/beer-game-v0": ScenarioChecks(
+            horizon_s=120 * SECONDS_PER_DAY, check_period_s=SECONDS_PER_DAY
+        ),
+        "supply/regional-v0": ScenarioChecks(
+            horizon_s=20 * SECONDS_PER_DAY, check_period_s=SECONDS_PER_DAY
+        ),
+    },
+    kpis={
+        "fill_rate": "higher",
+        "cycle_service_level": "higher",
+        "stockout_days": "lower",
+        "lost_sales_units": "lower",
+        "avg_inventory_units": "lower",
+        "inventory_turns": "higher",
+        "cost_ordering": "lower",
+        "cost_obsolescence": "lower",
+        "order_lead_time_days": "lower",
+        "retailer_order_lead_time_days": "lower",
+        "truck_km": "lower",
+        "load_factor": "higher",
+    },
+)
