@@ -99,18 +99,18 @@ def check_greens(bank: SignalBank) -> None:
     cols=st.integers(1, 3),
     lanes=st.integers(1, 2),
     rate=st.floats(0.05, 1.5),
-    tick_s=st.sampled_from([0.5, 1.0]),
+    step_s=st.sampled_from([0.5, 1.0]),
     erratic=st.booleans(),
 )
-def test_invariants_hold_every_tick(seed, rows, cols, lanes, rate, tick_s, erratic):
+def test_invariants_hold_every_tick(seed, rows, cols, lanes, rate, step_s, erratic):
     policy = Erratic(seed) if erratic else None
     world, city = small_city(
-        seed, rows, cols, lanes, rate, horizon_s=250.0, policy=policy, tick_s=tick_s
+        seed, rows, cols, lanes, rate, horizon_s=250.0, policy=policy, step_s=step_s
     )
-    for _ in range(int(300 / tick_s)):
+    for _ in range(int(300 / step_s)):
         lane_before = city.veh.lane.copy()
         next_before = city.veh.next_lane.copy()
-        world.env.run(until=world.env.now + tick_s)
+        world.env.run(until=world.env.now + step_s)
         check_tick(city, lane_before, next_before)
         check_greens(city.signals)
 

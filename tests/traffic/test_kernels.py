@@ -49,7 +49,7 @@ def test_compiled_kernel_equals_python_reference(seed, rows, lanes, rate, warm_t
             arrived = np.zeros_like(city.arrived)
             kernel(
                 city.net, lanes, veh, city.vt, city.mov_state, city.emission, dawdle,
-                pending, counters, arrived, now, city.tick_s, city.departs, lc,
+                pending, counters, arrived, now, city.step_s, city.departs, lc,
             )  # fmt: skip
             states.append((lanes, veh, pending, counters, arrived))
         (l1, v1, p1, c1, a1), (l2, v2, p2, c2, a2) = states

@@ -1,6 +1,6 @@
 """The city: a network, its trips, its signals and one SimPy process that ticks them.
 
-One SimPy process (:meth:`City.run`) advances the whole city every ``tick_s``: it
+One SimPy process (:meth:`City.run`) advances the whole city every ``step_s``: it
 releases due trips into the insertion queue, lets due signal controllers act, draws the
 dawdling random numbers for every vehicle on the network from stream
 ``traffic.dawdle``, and calls the Numba kernel (:func:`twin.traffic.kernels.step`),
@@ -11,20 +11,23 @@ vehicles; arrivals are booked into the ledger one by one (fuel litres per vehicl
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import simpy
 
+from twin.core.entity import Entity
 from twin.core.errors import ConfigError
 from twin.core.policy import Policy
 from twin.core.scenario import KPI
 from twin.core.sensors import ReadingBoard, SensorConfig, SensorFeed
 from twin.core.world import World
 from twin.traffic import emissions
-from twin.traffic.demand import DEPART_LANE_FIRST, DEPART_POS_BASE, TripTable
+from twin.traffic.demand import DEPART_LANE_FIRST, DEPART_POS_BASE, TripTable, VehicleType
 from twin.traffic.detectors import QUANTITIES, Clock, LoopDetectorConfig, LoopSignal
+from twin.traffic.entities import Fleet, Junction
 from twin.traffic.insertion import N_DRAWS, Departs
 from twin.traffic.kernels import (
     ARRIVED,
@@ -56,7 +59,7 @@ UPSTREAM_LOOP_HEADWAY_S = 2.0
 """SUMO's actuated detectors sit ``detector-gap`` (2 s at the speed limit) upstream."""
 
 
-class City:
+class City(Entity):
     """A traffic network with its vehicles and signals, running in ``world``.
 
     Args:
@@ -64,7 +67,7 @@ class City:
         network: the road network.
         trips: every trip of the run.
         policy: the signal policy (asked at decision epochs of each intersection).
-        tick_s: kernel time step.
+        step_s: the vehicle kernel's time step (not the display tick).
         sensors: detector model for the lane-area queue detectors seen by policies
             (``None``: no sensed readings, ``sensed_queue`` is NaN).
         per_intersection_kpis: also report queue KPIs per intersection.
@@ -84,30 +87,60 @@ class City:
         trips: TripTable,
         policy: Policy[Any, Any],
         *,
-        tick_s: float = 1.0,
+        step_s: float = 1.0,
         sensors: SensorConfig | None = None,
         per_intersection_kpis: bool = False,
         loop_detectors: LoopDetectorConfig | None = None,
         loops: LoopState | None = None,
     ) -> None:
+        super().__init__(world, "city")
         self.world = world
         self.env: simpy.Environment = world.env
         self.network = network
         self.trips = trips
-        self.tick_s = tick_s
+        self.step_s = step_s
         self.per_intersection_kpis = per_intersection_kpis
-        arrays = network.compile()
-        self.arrays = arrays
-        n_all = arrays.total_lanes
-        self.loops = no_loops(n_all) if loops is None else loops
-        det = np.full((n_all, 2), -1.0)
+        self.arrays = network.compile()
+        self.loops = no_loops(self.arrays.total_lanes) if loops is None else loops
+        self.net = self._build_net()
+        self.lanes = self._build_lanes()
+        self._build_vehicle_types(trips.vtypes)
+        self.veh = self._build_vehicles()
+        self.departs = _departs(trips, self.arrays, world.streams["traffic.depart"])
+        self.lane_change = lane_change_state(len(trips), len(trips.vtypes))
+        self.emission = emissions.coefficients()
+        self.mov_state = np.zeros(len(network.movements), dtype=np.int8)
+        self._build_tick_state()
+        self._policy_cache()
+        self.board: ReadingBoard | None = None
+        self.loop_boards: dict[str, ReadingBoard] = {}
+        self._loop_signals: list[LoopSignal] = []
+        self._loop_views: tuple[npt.NDArray[np.float64], ...] = ()
+        self.loop_failed: npt.NDArray[np.bool_] | None = None
+        self.signals = SignalBank(network, self.mov_state, policy, self.observe)
+        if sensors is not None:
+            self._attach_sensors(sensors)
+        if loop_detectors is not None:
+            self._attach_loops(loop_detectors)
+        self._build_probes()
+        self._build_entities()
+        world.at_warmup_end(self._restart_statistics)
+        self.process = self.env.process(self.run())
+
+    # -- building -------------------------------------------------------------------------
+
+    def _build_net(self) -> NetArrays:
+        """The kernel's view of the network, with a stop-line and an upstream loop
+        (policies' detectors) on every edge lane."""
+        arrays = self.arrays
+        det = np.full((arrays.total_lanes, 2), -1.0)
         edge_lane = arrays.lane_edge >= 0
         length = arrays.lane_length_m
         det[edge_lane, STOP_LOOP] = np.maximum(length[edge_lane] - 1.0, 0.0)
         det[edge_lane, UPSTREAM_LOOP] = np.maximum(
             length[edge_lane] - UPSTREAM_LOOP_HEADWAY_S * arrays.lane_speed_mps[edge_lane], 0.0
         )
-        self.net = NetArrays(
+        return NetArrays(
             arrays.lane_length_m,
             arrays.lane_speed_mps,
             arrays.lane_edge,
@@ -126,7 +159,11 @@ class City:
             arrays.yield_mutual,
             arrays.yield_clear_m,
         )
-        self.lanes = Lanes(
+
+    def _build_lanes(self) -> Lanes:
+        """Empty lanes: no vehicle, no queue, nothing detected yet."""
+        n_all = self.arrays.total_lanes
+        return Lanes(
             head=np.full(n_all, -1, dtype=np.int64),
             tail=np.full(n_all, -1, dtype=np.int64),
             count=np.zeros(n_all, dtype=np.int64),
@@ -140,7 +177,10 @@ class City:
             insert_failed=np.zeros(n_all, dtype=np.bool_),
             **_loop_fields(self.loops),
         )
-        vtypes = trips.vtypes
+
+    def _build_vehicle_types(self, vtypes: Sequence[VehicleType]) -> None:
+        """The kernel's vehicle types, the fuel each burns and the emission model named
+        in the KPIs' descriptions."""
         self.vt = VTypes(
             length=np.array([t.length_m for t in vtypes]),
             min_gap=np.array([t.min_gap_m for t in vtypes]),
@@ -158,16 +198,21 @@ class City:
         self.fuel_carrier = [emissions.fuel_of(t.emission_class) for t in vtypes]
         for carrier in set(self.fuel_carrier) - {None}:
             # A petrol car needs a petrol factor in the ledger; the core ships diesel.
-            world.ledger.factors.setdefault(carrier, emissions.FUEL_FACTORS[carrier])
+            self.world.ledger.factors.setdefault(carrier, emissions.FUEL_FACTORS[carrier])
         models = sorted({emissions.model_of(t.emission_class) for t in vtypes} - {"zero"})
         self._emission_model = "+".join(models) or "zero-emission"
+
+    def _build_vehicles(self) -> Vehicles:
+        """Every trip's vehicle, pending; speed factors drawn once per trip, in trip
+        order, from stream ``traffic.speed_factor`` (common random numbers)."""
+        trips = self.trips
+        vtypes = trips.vtypes
         n = len(trips)
-        # Speed factors drawn once per trip, in trip order (common random numbers).
-        rng = world.streams["traffic.speed_factor"]
+        rng = self.world.streams["traffic.speed_factor"]
         mean = np.array([t.speed_factor_mean for t in vtypes])[trips.vtype]
         std = np.array([t.speed_factor_std for t in vtypes])[trips.vtype]
         factor = np.clip(mean + std * rng.standard_normal(n), 0.2, 2.0)
-        self.veh = Vehicles(
+        return Vehicles(
             state=np.full(n, PENDING, dtype=np.int8),
             lane=np.full(n, -1, dtype=np.int64),
             pos=np.zeros(n),
@@ -193,42 +238,43 @@ class City:
             fuel_mg=np.zeros(n),
             nox_mg=np.zeros(n),
         )
-        self.departs = _departs(trips, arrays, world.streams["traffic.depart"])
-        self.lane_change = lane_change_state(n, len(vtypes))
-        self.emission = emissions.coefficients()
-        self.mov_state = np.zeros(len(network.movements), dtype=np.int8)
+
+    def _build_tick_state(self) -> None:
+        """What :meth:`run` keeps between kernel calls: the pending queue, the counters,
+        the arrivals, the dawdling uniforms drawn ahead, the per-tick history."""
+        n = len(self.trips)
         self.pending = np.zeros(max(n, 1), dtype=np.int64)
         self.counters = np.zeros(TICK_COUNTERS, dtype=np.int64)
         self.arrived = np.zeros(max(n, 1), dtype=np.int64)
-        self._dawdle_rng = world.streams["traffic.dawdle"]
+        self._dawdle_rng = self.world.streams["traffic.dawdle"]
         self._dawdle = np.zeros(0)
         self._history = np.zeros((_MAX_BATCH_TICKS, 3), dtype=np.int64)
         self._next_tick_s = 0.0
         self.kernel_calls = 0
         # Several ticks per kernel call need exact tick times: env.now + (t - env.now)
         # must give t back, which holds for a step of whole binary fractions of a second.
-        self.max_batch_ticks = _MAX_BATCH_TICKS if (tick_s * _TIME_GRAIN).is_integer() else 1
+        whole = (self.step_s * _TIME_GRAIN).is_integer()
+        self.max_batch_ticks = _MAX_BATCH_TICKS if whole else 1
         self._stats_start_s = 0.0
         self._ticks = 0
         self._booked_mg = np.zeros(n)  # fuel of each vehicle already in the ledger
-        self._policy_cache()
-        self.board: ReadingBoard | None = None
-        self.loop_boards: dict[str, ReadingBoard] = {}
-        self._loop_signals: list[LoopSignal] = []
-        self._loop_views: tuple[npt.NDArray[np.float64], ...] = ()
-        self.loop_failed: npt.NDArray[np.bool_] | None = None
-        self.signals = SignalBank(network, self.mov_state, policy, self.observe)
-        if sensors is not None:
-            self._attach_sensors(sensors)
-        if loop_detectors is not None:
-            self._attach_loops(loop_detectors)
-        probes = world.probes
+
+    def _build_probes(self) -> None:
+        probes = self.world.probes
         self.on_network = probes.level("vehicles_on_network")
         self.waiting_insert = probes.level("vehicles_waiting_to_insert")
         self.arrivals = probes.counter("trips_arrived")
         self.halting_total = probes.level("vehicles_halting")
-        world.at_warmup_end(self._restart_statistics)
-        self.process = self.env.process(self.run())
+
+    def _build_entities(self) -> None:
+        """A :class:`~twin.traffic.entities.Junction` per intersection and one
+        :class:`~twin.traffic.entities.Fleet` for the vehicles (no random draws)."""
+        signalised = {inter.id: k for k, inter in enumerate(self.signals.intersections)}
+        self.junctions = [
+            Junction(self, k, signalised.get(inter.id))
+            for k, inter in enumerate(self.network.intersections)
+        ]
+        self.fleet = Fleet(self)
 
     # -- the tick ---------------------------------------------------------------------
 
@@ -241,7 +287,7 @@ class City:
         run, bit for bit, with the Python and call overhead paid once per call.
         """
         env = self.env
-        dt = self.tick_s
+        dt = self.step_s
         while True:
             now = float(env.now)
             ticks = self._advance(self.max_batch_ticks)
@@ -263,7 +309,7 @@ class City:
         """Signals due now, then up to ``max_ticks`` ticks; the number run."""
         env = self.env
         now = float(env.now)
-        dt = self.tick_s
+        dt = self.step_s
         counters = self.counters
         # Every intersection deciding now sees the same city: gather it once for all.
         self._obs_caching = True
@@ -541,7 +587,7 @@ class City:
         views = []
         for quantity in QUANTITIES:
             board = ReadingBoard(2 * n)
-            signal = LoopSignal(self.lanes, n, quantity, self.tick_s, clock, failed)
+            signal = LoopSignal(self.lanes, n, quantity, self.step_s, clock, failed)
             SensorFeed.attach(
                 self.world, f"traffic.loop_{quantity}", signal, config.feed(quantity), 2 * n, board
             )
