@@ -16,7 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.traffic.support import Erratic, small_city
-from twin.traffic.kernels import brake_gap, safe_speed, step, stop_speed
+from twin.traffic.kernels import (
+    ARRIVALS_THIS_TICK,
+    VEHICLES_ON_NETWORK,
+    WAITING_TRIPS,
+    brake_gap,
+    safe_speed,
+    step,
+    stop_speed,
+)
 
 JIT = not numba.config.DISABLE_JIT
 
@@ -40,7 +48,9 @@ def test_compiled_kernel_equals_python_reference(seed, rows, lanes, rate, warm_t
     for k in range(5):
         now = float(world.env.now) + k
         city.signals.update(now)
-        dawdle = rng.random(max(int(city.counters[1] + city.counters[0]), 1))
+        dawdle = rng.random(
+            max(int(city.counters[VEHICLES_ON_NETWORK] + city.counters[WAITING_TRIPS]), 1)
+        )
         states = []
         # Without the JIT (NUMBA_DISABLE_JIT=1) both are the plain Python function.
         for kernel in (step, getattr(step, "py_func", step)):
@@ -56,8 +66,8 @@ def test_compiled_kernel_equals_python_reference(seed, rows, lanes, rate, warm_t
         for x, y in zip((*l1, *v1), (*l2, *v2), strict=True):
             np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-9, equal_nan=True)
         np.testing.assert_array_equal(c1, c2)
-        np.testing.assert_array_equal(p1[: c1[0]], p2[: c2[0]])
-        np.testing.assert_array_equal(a1[: c1[2]], a2[: c2[2]])
+        np.testing.assert_array_equal(p1[: c1[WAITING_TRIPS]], p2[: c2[WAITING_TRIPS]])
+        np.testing.assert_array_equal(a1[: c1[ARRIVALS_THIS_TICK]], a2[: c2[ARRIVALS_THIS_TICK]])
         # Carry on from the compiled result.
         for target, source in zip((*city.lanes, *city.veh), (*l1, *v1), strict=True):
             target[...] = source

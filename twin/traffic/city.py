@@ -30,13 +30,21 @@ from twin.traffic.detectors import QUANTITIES, Clock, LoopDetectorConfig, LoopSi
 from twin.traffic.entities import Fleet, Junction
 from twin.traffic.insertion import N_DRAWS, Departs
 from twin.traffic.kernels import (
+    ARRIVALS_THIS_CALL,
     ARRIVED,
     DRIVING,
+    EMERGENCY_BRAKES,
+    LANE_CHANGES,
+    NEXT_DAWDLE,
     PENDING,
     STOP_LOOP,
     TICK_COUNTERS,
+    TRIPS_RELEASED,
     UPSTREAM_LOOP,
+    VEHICLE_UPDATES,
+    VEHICLES_ON_NETWORK,
     WAITING,
+    WAITING_TRIPS,
     Lanes,
     NetArrays,
     Vehicles,
@@ -303,7 +311,7 @@ class City(Entity):
     @property
     def vehicle_updates(self) -> int:
         """Vehicles on the network summed over ticks so far (SUMO's vehicle updates)."""
-        return int(self.counters[7])
+        return int(self.counters[VEHICLE_UPDATES])
 
     def _advance(self, max_ticks: int) -> int:
         """Signals due now, then up to ``max_ticks`` ticks; the number run."""
@@ -319,13 +327,15 @@ class City(Entity):
             self._obs_caching = False
             self._obs_snapshot = None
         # Every trip waiting or due now may be inserted and move this tick.
-        due = int(np.searchsorted(self.veh.depart_s, now, side="right")) - int(counters[6])
-        need = max(int(counters[1]) + int(counters[0]) + due, 1)
-        if int(counters[5]) + need > len(self._dawdle):
+        due = int(np.searchsorted(self.veh.depart_s, now, side="right")) - int(
+            counters[TRIPS_RELEASED]
+        )
+        need = max(int(counters[VEHICLES_ON_NETWORK]) + int(counters[WAITING_TRIPS]) + due, 1)
+        if int(counters[NEXT_DAWDLE]) + need > len(self._dawdle):
             # One draw of many uniforms equals many draws of few (same stream order).
             fresh = self._dawdle_rng.random(max(64 * need, 4096))
-            self._dawdle = np.concatenate((self._dawdle[int(counters[5]) :], fresh))
-            counters[5] = 0
+            self._dawdle = np.concatenate((self._dawdle[int(counters[NEXT_DAWDLE]) :], fresh))
+            counters[NEXT_DAWDLE] = 0
         if max_ticks > 1 and not (now * _TIME_GRAIN).is_integer():
             max_ticks = 1
         ticks = run_ticks(
@@ -351,7 +361,7 @@ class City(Entity):
         )
         self._ticks += ticks
         self.kernel_calls += 1
-        n_arr = int(counters[8])
+        n_arr = int(counters[ARRIVALS_THIS_CALL])
         if n_arr:
             self.arrivals.add(n_arr)
             self._book(self.arrived[:n_arr])
@@ -702,8 +712,10 @@ class City(Entity):
                 float(self.signals.clamped), "decisions", "changes asked before min green"
             ),
             "signal_max_outs": KPI(float(self.signals.forced), "phases", "ended at max green"),
-            "emergency_brakes": KPI(float(self.counters[3]), "events", "harder than decel"),
-            "lane_changes": KPI(float(self.counters[9]), "changes", "LC2013 essentials"),
+            "emergency_brakes": KPI(
+                float(self.counters[EMERGENCY_BRAKES]), "events", "harder than decel"
+            ),
+            "lane_changes": KPI(float(self.counters[LANE_CHANGES]), "changes", "LC2013 essentials"),
         }
         if self.per_intersection_kpis:
             for i, inter in enumerate(self._signalised):
