@@ -13,6 +13,7 @@ import argparse
 import time
 
 from models.signals.fixed_time import FixedTime
+from twin.core.units import SECONDS_PER_HOUR
 from twin.core.world import World
 from twin.traffic.city import City
 from twin.traffic.demand import RateProfile, TripTable, poisson_trips
@@ -26,7 +27,10 @@ def build(
     world = World(seed, tick_s=60.0)
     network = grid(rows, cols, 200.0, 1)
     trips = poisson_trips(
-        network, RateProfile((0.0,), (rate_per_s,)), hours * 3600.0, world.streams["traffic.demand"]
+        network,
+        RateProfile((0.0,), (rate_per_s,)),
+        hours * SECONDS_PER_HOUR,
+        world.streams["traffic.demand"],
     )
     return world, City(world, network, trips, FixedTime())
 
@@ -60,7 +64,7 @@ def main() -> None:
     warm_world, warm_city = build(2, 2, 0.2, 0.05)
     run_city(warm_world, warm_city, 120.0)  # compile (or load) the kernel first
     world, city = build(args.rows, args.cols, args.rate, args.hours)
-    updates, wall = run_city(world, city, args.hours * 3600.0)
+    updates, wall = run_city(world, city, args.hours * SECONDS_PER_HOUR)
     kpis = city.kpis()
     print(f"city: {args.rows}x{args.cols} grid, {len(city.trips)} trips over {args.hours} h")
     print(f"vehicle updates: {updates:,}  wall: {wall:.2f} s  ->  {updates / wall:,.0f} updates/s")

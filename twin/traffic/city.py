@@ -1,11 +1,12 @@
 """The city: a network, its trips, its signals and one SimPy process that ticks them.
 
 One SimPy process (:meth:`City.run`) advances the whole city every ``step_s``: it
-releases due trips into the insertion queue, lets due signal controllers act, draws the
-dawdling random numbers for every vehicle on the network from stream
-``traffic.dawdle``, and calls the Numba kernel (:func:`twin.traffic.kernels.step`),
-which moves every vehicle. Python work per tick does not depend on the number of
-vehicles; arrivals are booked into the ledger one by one (fuel litres per vehicle).
+lets due signal controllers act, draws the dawdling random numbers for every vehicle
+on the network from stream ``traffic.dawdle``, and calls the Numba kernel
+(:func:`twin.traffic.kernels.run_ticks`), which releases due trips into the insertion
+queue and moves every vehicle, tick by tick (:func:`twin.traffic.kernels.step`), until
+something else is due. Python work per tick does not depend on the number of vehicles;
+arrivals are booked into the ledger one by one (fuel litres per vehicle).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from twin.core.errors import ConfigError
 from twin.core.policy import Policy
 from twin.core.scenario import KPI
 from twin.core.sensors import ReadingBoard, SensorConfig, SensorFeed
+from twin.core.units import METRES_PER_KM, SECONDS_PER_HOUR
 from twin.core.world import World
 from twin.traffic import emissions
 from twin.traffic.demand import DEPART_LANE_FIRST, DEPART_POS_BASE, TripTable, VehicleType
@@ -639,7 +641,7 @@ class City(Entity):
         # Vehicles still driving burned fuel too: book what they burned so far.
         self._book(np.flatnonzero(veh.state == DRIVING), now)
         duration = veh.arrive_s[done] - veh.insert_s[done]
-        hours = max(now - warm, 1e-9) / 3600.0
+        hours = max(now - warm, 1e-9) / SECONDS_PER_HOUR
         ticks = max(self._ticks, 1)
         approach = self._approach_lanes()
         queue_mean = lanes.queue_sum[approach] / ticks
@@ -681,7 +683,7 @@ class City(Entity):
             "trips_depart_delay_total_s": KPI(
                 float(depart_delay.sum()), "s", "sum of tripinfo departDelay (totalDepartDelay)"
             ),
-            "trips_vehicle_km": KPI(float(route_m.sum()) / 1000.0, "km", "finished trips"),
+            "trips_vehicle_km": KPI(float(route_m.sum()) / METRES_PER_KM, "km", "finished trips"),
             "trips_fuel_l": KPI(float(fuel_l[done].sum()), "L", f"{model} fuel of finished trips"),
             "trips_co2_kg": KPI(
                 float(veh.co2_mg[done].sum()) / 1e6,
@@ -699,7 +701,9 @@ class City(Entity):
                 "veh",
                 "largest halting queue on any approach lane",
             ),
-            "network_vehicle_km": KPI(float(veh.dist_m.sum()) / 1000.0, "km", "all vehicles"),
+            "network_vehicle_km": KPI(
+                float(veh.dist_m.sum()) / METRES_PER_KM, "km", "all vehicles"
+            ),
             "network_fuel_l": KPI(float(fuel_l.sum()), "L", f"{model} fuel of all vehicles"),
             "network_co2_kg": KPI(
                 float(veh.co2_mg.sum()) / 1e6, "kg", f"{model} CO2 of all vehicles"
@@ -779,7 +783,7 @@ def _departs(trips: TripTable, arrays: Any, rng: np.random.Generator) -> Departs
 
 
 class _QueueSignal:
-    """The true halting count of every edge lane (a named callable: runs pickle)."""
+    """The true halting count of every edge lane: what the queue detectors measure."""
 
     def __init__(self, lanes: Lanes, n: int) -> None:
         self.lanes = lanes
