@@ -6,13 +6,11 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from twin.core.scenario import ScenarioConfig
-from twin.traffic.kernels import DRIVING
-from viz.draw import CloudView, FactoryView, StationView, SupplyView, TrafficView
+from viz.draw import CloudView, FactoryView, StationView, SupplyView
 from viz.session import Session
 from viz.views import (
     MACHINE_CLASS_RGB,
     MACHINE_STATES,
-    SIGNAL_RGB_TABLE,
     STATE_RGB,
     WEAR_LEVELS,
     machine_class,
@@ -31,11 +29,6 @@ def session(scenario_id, policy, steps, seed=1):
 @pytest.fixture(scope="module")
 def jobshop():
     return session("factory/jobshop-agv-v0", "maintenance/run-to-failure-v0", 60)
-
-
-@pytest.fixture(scope="module")
-def city():
-    return session("traffic/grid4x4-v0", "signals/fixed-time-v0", 10)
 
 
 def axes():
@@ -84,52 +77,6 @@ def test_buffers_and_agvs_match_the_plant(jobshop):
     for xy, agv in zip(frame.agv_xy, plant.fleet.agvs, strict=True):
         if agv.segment is None:
             assert tuple(xy) == nodes[agv.node]
-
-
-def test_vehicles_drawn_are_the_vehicles_on_the_network(city):
-    c = city.arms[0].run.scenario.city
-    figure, ax = axes()
-    view = TrafficView(ax, c)
-    frame = view.frame()
-    view.update(frame)
-    figure.canvas.draw()
-    on_network = int((c.veh.state == DRIVING).sum())
-    assert on_network > 0
-    drawn = sum(len(view.vehicles.points(k)) for k in range(len(view.vehicles.lines)))
-    assert drawn == on_network == len(frame.speed_mps)
-    assert on_network == int(c.lanes.count.sum())
-    np.testing.assert_allclose(frame.speed_mps, c.veh.speed[c.veh.state == DRIVING])
-    # Faster vehicles are never in a slower colour class.
-    order = np.argsort(frame.speed_mps)
-    assert np.all(np.diff(frame.speed_class[order]) >= 0)
-    # Every vehicle is drawn on its lane's segment.
-    layout = view.layout
-    lanes = c.veh.lane[frame.vehicles]
-    low = np.minimum(layout.lane_start, layout.lane_start + layout.lane_vector)[lanes]
-    high = np.maximum(layout.lane_start, layout.lane_start + layout.lane_vector)[lanes]
-    assert np.all((frame.vehicle_xy >= low - 1e-6) & (frame.vehicle_xy <= high + 1e-6))
-
-
-def test_signal_colours_are_the_banks_movement_states(city):
-    c = city.arms[0].run.scenario.city
-    _, ax = axes()
-    view = TrafficView(ax, c)
-    frame = view.frame()
-    view.update(frame)
-    np.testing.assert_array_equal(frame.signal_state, c.mov_state)
-    for state, line in enumerate(view.signals.lines):
-        np.testing.assert_allclose(line.get_color(), SIGNAL_RGB_TABLE[state])
-        expected = view.layout.signal_xy[c.mov_state == state]
-        drawn = view.signals.points(state)
-        np.testing.assert_array_equal(np.sort(drawn, axis=0), np.sort(expected, axis=0))
-    np.testing.assert_allclose(frame.signal_rgb, SIGNAL_RGB_TABLE[c.mov_state])
-    bank = c.signals
-    for i, movements in enumerate(bank.movements):
-        # The bank shows the codes of its current phase while green.
-        if bank.stage[i] == 0:
-            expected = bank.codes[i][bank.phase[i]]
-            np.testing.assert_array_equal(frame.signal_state[movements], expected)
-    np.testing.assert_array_equal(frame.approach_queue, c.lanes.halting[view.layout.approach_lanes])
 
 
 def test_a_station_draws_its_busy_servers_and_every_waiting_job():
