@@ -946,6 +946,42 @@ def step(
 
 
 @numba.njit(cache=True, _nrt=False)
+def krauss_speed(
+    speed: float,
+    accel: float,
+    decel: float,
+    emergency_decel: float,
+    sigma: float,
+    allowed: float,
+    limit: float,
+    cap: float,
+    dt: float,
+    u: float,
+) -> tuple[float, bool]:
+    """One vehicle's speed after a tick (SUMO's Krauss model) and whether it had to
+    brake harder than ``decel``.
+
+    Args:
+        speed: its speed now.
+        allowed: the lane's limit times its speed factor, at most its maximum speed.
+        limit: the safe speed (leaders, stop lines, junctions, a lane changer's request).
+        cap: a hard upper bound applied last (a stop the vehicle must make).
+        u: a uniform in [0, 1) for the dawdling.
+    """
+    v_max = min(speed + accel * dt, allowed, limit)
+    base = accel if v_max >= accel else v_max
+    v_dawdle = max(0.0, v_max - sigma * dt * base * u)
+    v_min = max(0.0, speed - decel * dt)
+    emergency = False
+    if v_max < v_min:
+        nxt = max(v_max, speed - emergency_decel * dt, 0.0)
+        emergency = nxt < v_min - 1e-9
+    else:
+        nxt = max(v_dawdle, v_min)
+    return min(max(nxt, 0.0), cap), emergency
+
+
+@numba.njit(cache=True, _nrt=False)
 def _new_speeds(
     net: NetArrays,
     lanes: Lanes,
@@ -974,18 +1010,13 @@ def _new_speeds(
             in_front += vt.length[t] + vt.min_gap[t]
             limit = min(limit, lc.cap[v])  # a lane changer's request (lane_change.py)
             lc.cap[v] = math.inf
-            v_max = min(speed + accel * dt, allowed, limit)
-            base = accel if v_max >= accel else v_max
-            v_dawdle = max(0.0, v_max - vt.sigma[t] * dt * base * dawdle[r])
+            nxt, emergency = krauss_speed(
+                speed, accel, decel, vt.emergency_decel[t], vt.sigma[t], allowed, limit, cap,
+                dt, dawdle[r],
+            )  # fmt: skip
             r += 1
-            v_min = max(0.0, speed - decel * dt)
-            if v_max < v_min:
-                nxt = max(v_max, speed - vt.emergency_decel[t] * dt, 0.0)
-                if nxt < v_min - 1e-9:
-                    brakes += 1
-            else:
-                nxt = max(v_dawdle, v_min)
-            speed_new[v] = min(max(nxt, 0.0), cap)
+            brakes += emergency
+            speed_new[v] = nxt
             v = veh.behind[v]
     return brakes
 
