@@ -120,7 +120,30 @@ def test_the_vehicles_inspect_as_a_summary_of_the_arrays(run):
     assert info["finished"] == int((veh.state == ARRIVED).sum())
     assert info["halting"] == int(veh.halting[on].sum())
     assert info["speed_mean_mps"] == pytest.approx(float(veh.speed[on].mean()))
-    assert run.world.entity("city").inspect() == {"entity": "city"}
+    info = run.world.entity("city").inspect()
+    assert info["entity"] == "city"
+    assert info["intersections"] == len(city.network.intersections) == 16
+    assert info["signalised"] == len(city.signals)
+    assert info["trips"] == len(veh.state)
+
+
+def test_a_run_needs_nothing_outside_the_registry_it_is_given():
+    """The city resolves no second policy: a registry holding only the scenario and
+    one policy runs it, and an id it lacks is refused by that registry."""
+    from models.signals.fixed_time import FixedTime
+    from twin.core.errors import ConfigError
+    from twin.core.registry import Registry
+    from twin.core.run import simulate
+    from twin.traffic.scenario import GridCity
+
+    registry = Registry(discover=False)
+    registry.register_scenario(GridCity)
+    registry.register_policy(FixedTime)
+    config = ScenarioConfig(id="traffic/grid4x4-v0", horizon_s=120.0, tick_s=60.0)
+    result = simulate(config, "signals/fixed-time-v0", seed=1, registry=registry)
+    assert result.kpis["signal_decisions"].value > 0
+    with pytest.raises(ConfigError, match="unknown policy 'signals/max-pressure-v0'"):
+        simulate(config, "signals/max-pressure-v0", seed=1, registry=registry)
 
 
 def test_the_view_of_a_built_world_draws_it(run):

@@ -286,6 +286,18 @@ class City(Entity):
         ]
         self.fleet = Fleet(self)
 
+    def inspect(self) -> dict[str, Any]:
+        """The network's size and the signal controllers' decisions so far."""
+        return {
+            "entity": self.name,
+            "network": self.network.name,
+            "intersections": len(self.network.intersections),
+            "signalised": len(self.signals),
+            "lanes": int(self.arrays.n_lanes),
+            "trips": len(self.trips),
+            "signal_decisions": int(self.signals.decisions),
+        }
+
     # -- the tick ---------------------------------------------------------------------
 
     def run(self) -> simpy.events.ProcessGenerator:
