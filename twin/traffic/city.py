@@ -54,7 +54,7 @@ from twin.traffic.kernels import (
     run_ticks,
 )
 from twin.traffic.lane_change import lane_change_state
-from twin.traffic.loops import LoopState, no_loops
+from twin.traffic.loops import LoopBank, LoopState, no_loops
 from twin.traffic.network import Network
 from twin.traffic.observation import SignalObservation
 from twin.traffic.signals import EPS_S, SignalBank
@@ -134,6 +134,9 @@ class City(Entity):
             self._attach_loops(loop_detectors)
         self._build_probes()
         self._build_entities()
+        self.loop_bank: LoopBank | None = None
+        """The user's induction loops as SUMO reports them (a SUMO scenario sets it);
+        their totals are KPIs."""
         world.at_warmup_end(self._restart_statistics)
         self.process = self.env.process(self.run())
 
@@ -644,6 +647,10 @@ class City(Entity):
           (``trips_*``: ``trips_co2_kg`` is what SUMO's tripinfo ``CO2_abs`` adds up to);
         - **network totals** (``network_*``): every vehicle that drove after the warm-up,
           finished or not (what a city emits, whatever the trips' fate).
+
+        Then queues per intersection (if asked) and the user's induction loops
+        (``loop.<id>.*``, whole run, warm-up included, as SUMO's detectors know none).
+        This is the one place the traffic KPIs are computed; the scenarios return it.
         """
         veh, lanes = self.veh, self.lanes
         warm = self._stats_start_s
@@ -741,6 +748,17 @@ class City(Entity):
                 )
                 kpis[f"queue_max_veh.{inter.id}"] = KPI(
                     float(lanes.queue_max[lanes_i].max()), "veh", "largest approach queue"
+                )
+        if self.loop_bank is not None:
+            for loop_id, (count, speed, occupancy) in self.loop_bank.totals(now).items():
+                kpis[f"loop.{loop_id}.count"] = KPI(
+                    float(count), "veh", "e1 nVehContrib summed over the run"
+                )
+                kpis[f"loop.{loop_id}.speed_mps"] = KPI(
+                    speed, "m/s", "e1 speed: mean over the vehicles counted"
+                )
+                kpis[f"loop.{loop_id}.occupancy_pct"] = KPI(
+                    occupancy, "%", "e1 occupancy: time-mean over the run"
                 )
         return kpis
 

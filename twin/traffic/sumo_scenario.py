@@ -150,7 +150,7 @@ class SumoNet(Scenario[SumoNetParams]):
             per_intersection_kpis=self.params.per_intersection_kpis,
             loops=state,
         )
-        self.loops = LoopBank(
+        self.loops = self.city.loop_bank = LoopBank(
             [loop.id for loop in loops],
             [lane for lane, _ in lanes],
             [loop.period_s for loop in loops],
@@ -164,18 +164,7 @@ class SumoNet(Scenario[SumoNetParams]):
             world.env.process(self.loops.process(world.env, period, clock))
 
     def kpis(self, world: World) -> dict[str, KPI]:
-        kpis = self.city.kpis()
-        for loop_id, (count, speed, occupancy) in self.loops.totals(float(world.env.now)).items():
-            kpis[f"loop.{loop_id}.count"] = KPI(
-                float(count), "veh", "e1 nVehContrib summed over the run"
-            )
-            kpis[f"loop.{loop_id}.speed_mps"] = KPI(
-                speed, "m/s", "e1 speed: mean over the vehicles counted"
-            )
-            kpis[f"loop.{loop_id}.occupancy_pct"] = KPI(
-                occupancy, "%", "e1 occupancy: time-mean over the run"
-            )
-        return kpis
+        return self.city.kpis()
 
     def manifest(self) -> dict[str, Any]:
         config = self.config
