@@ -1,9 +1,11 @@
-"""The vehicle kernel: compiled code equals its pure-Python reference; braking laws.
+"""The vehicle kernel: compiled code equals its own Python source; braking laws.
 
-The reference is the kernel's own Python source run by the interpreter
+Here the comparison is with the kernel's own Python source run by the interpreter
 (``step.py_func``), on a copy of the same state: it checks that compilation (typing,
 integer and float semantics, in-place updates through the named tuples) changes
-nothing. This file also runs under ``NUMBA_DISABLE_JIT=1`` (``make test``).
+nothing. The independent plain-Python reference of the car-following laws is
+``twin.traffic.reference`` (``test_reference.py``). This file also runs under
+``NUMBA_DISABLE_JIT=1`` (``make test``).
 """
 
 from __future__ import annotations
