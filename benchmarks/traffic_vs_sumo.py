@@ -117,7 +117,7 @@ def run_twin(
     veh = city.veh
     inserted = ~np.isnan(veh.insert_s)
     left = np.where(veh.state == ARRIVED, veh.arrive_s, end_s)
-    updates = int(np.round((left[inserted] - veh.insert_s[inserted]) / city.tick_s).sum())
+    updates = int(np.round((left[inserted] - veh.insert_s[inserted]) / city.step_s).sum())
     kpis = {name: kpi.value for name, kpi in city.kpis().items()}
     return TwinRun(updates, wall_s, load_s, kpis)
 
@@ -125,7 +125,7 @@ def run_twin(
 def build_city(network: Network, trips: TripTable, seed: int) -> tuple[City, World]:
     world = World(seed, tick_s=60.0)
     policy = fixed_time_policy()
-    city = City(world, network, trips, policy, tick_s=1.0)
+    city = City(world, network, trips, policy, step_s=1.0)
     return city, world
 
 

@@ -27,7 +27,7 @@ from twin.core.run import default_registry, simulate
 from twin.core.scenario import ScenarioConfig
 from twin.core.streams import replication_seed
 from twin.testing import check_policy
-from twin.testing.traffic import signal_edge_cases, signal_observations
+from twin.traffic.kit import signal_edge_cases, signal_observations
 from twin.traffic.observation import SignalAction, check_signal_action
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ def test_the_shipped_model_loads_and_answers_valid_actions():
     for obs in signal_edge_cases():
         action = policy.act(obs)
         assert isinstance(action, SignalAction)
-        check_signal_action(action, len(obs.green_s), policy.id)
+        check_signal_action(action, obs, policy.id)
 
 
 def test_the_shipped_model_records_how_it_was_trained_on_seeds_the_experiment_never_uses():

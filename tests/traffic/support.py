@@ -57,14 +57,14 @@ def small_city(
     horizon_s: float = 600.0,
     policy: Any = None,
     block_m: float = 120.0,
-    tick_s: float = 1.0,
+    step_s: float = 1.0,
 ) -> tuple[World, City]:
     world = World(seed, tick_s=60.0)
     network = grid(rows, cols, block_m, lanes)
     trips = poisson_trips(
         network, RateProfile((0.0,), (rate,)), horizon_s, world.streams["traffic.demand"]
     )
-    city = City(world, network, trips, policy if policy is not None else Cyclic(), tick_s=tick_s)
+    city = City(world, network, trips, policy if policy is not None else Cyclic(), step_s=step_s)
     return world, city
 
 

@@ -20,7 +20,9 @@ from twin.traffic.kernels import (
     PROTECTED,
     RED,
     STATE_LETTERS,
+    VEHICLES_ON_NETWORK,
     WAITING,
+    WAITING_TRIPS,
     YELLOW,
 )
 from twin.traffic.signals import SignalBank
@@ -36,8 +38,8 @@ def check_tick(city, lane_before, next_before) -> None:
     assert released == (
         np.sum(state == ARRIVED) + np.sum(state == DRIVING) + np.sum(state == WAITING)
     )
-    assert city.counters[1] == np.sum(state == DRIVING)
-    assert city.counters[0] == np.sum(state == WAITING)
+    assert city.counters[VEHICLES_ON_NETWORK] == np.sum(state == DRIVING)
+    assert city.counters[WAITING_TRIPS] == np.sum(state == WAITING)
     assert int(lanes.count.sum()) == int(np.sum(state == DRIVING))
     driving = np.flatnonzero(state == DRIVING)
     # No overlap: every follower's front is behind its leader's back.
@@ -99,18 +101,18 @@ def check_greens(bank: SignalBank) -> None:
     cols=st.integers(1, 3),
     lanes=st.integers(1, 2),
     rate=st.floats(0.05, 1.5),
-    tick_s=st.sampled_from([0.5, 1.0]),
+    step_s=st.sampled_from([0.5, 1.0]),
     erratic=st.booleans(),
 )
-def test_invariants_hold_every_tick(seed, rows, cols, lanes, rate, tick_s, erratic):
+def test_invariants_hold_every_tick(seed, rows, cols, lanes, rate, step_s, erratic):
     policy = Erratic(seed) if erratic else None
     world, city = small_city(
-        seed, rows, cols, lanes, rate, horizon_s=250.0, policy=policy, tick_s=tick_s
+        seed, rows, cols, lanes, rate, horizon_s=250.0, policy=policy, step_s=step_s
     )
-    for _ in range(int(300 / tick_s)):
+    for _ in range(int(300 / step_s)):
         lane_before = city.veh.lane.copy()
         next_before = city.veh.next_lane.copy()
-        world.env.run(until=world.env.now + tick_s)
+        world.env.run(until=world.env.now + step_s)
         check_tick(city, lane_before, next_before)
         check_greens(city.signals)
 
@@ -138,7 +140,7 @@ def test_spillback_a_full_exit_stops_entry_and_queues_grow_upstream():
     world.run(900.0)
     kpis = city.kpis()
     assert kpis["trips_unfinished"].value > 0.3 * len(city.trips)
-    assert city.counters[0] > 0  # trips wait at the boundary: the entry lanes are full
+    assert city.counters[WAITING_TRIPS] > 0  # trips wait at the boundary: the entry lanes are full
     full = (
         city.lanes.count[: city.arrays.n_lanes] * 7.5
         >= city.arrays.lane_length_m[: city.arrays.n_lanes] - 7.5

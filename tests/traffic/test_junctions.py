@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -23,8 +22,8 @@ from twin.core.registry import Registry
 from twin.core.run import simulate
 from twin.core.scenario import ScenarioConfig
 from twin.core.world import World
-from twin.testing.traffic import city_invariants
 from twin.traffic.city import City
+from twin.traffic.domain import invariants
 from twin.traffic.kernels import ARRIVED
 from twin.traffic.sumo import read_net, read_routes
 from twin.traffic.sumo_scenario import SumoNet
@@ -104,7 +103,7 @@ def run_twin(net: Path, routes: Path, end_s: float) -> City:
     world = World(SEED, tick_s=60.0)
     network = read_net(net)
     trips = read_routes(network, routes)
-    city = City(world, network, trips, Cyclic(), tick_s=1.0)
+    city = City(world, network, trips, Cyclic(), step_s=1.0)
     world.run(end_s)
     return city
 
@@ -314,15 +313,14 @@ def test_resco_networks_with_right_on_red_and_shared_greens_run(
     world = World(SEED, tick_s=60.0)
     network = read_net(directory / f"{name}.net.xml")
     city = City(world, network, read_routes(network, directory / routes), Cyclic())
-    # twin.testing's invariants (no conflicting greens, no overlaps) every 30 s.
-    holder = SimpleNamespace(city=city)
+    # The domain's invariants (no conflicting greens, no overlaps) every 30 s.
     first = float(city.trips.depart_s.min())
     if first > 0:
         world.run(first)
     for t in np.arange(first + 30.0, end_s + 1.0, 30.0):
         world.run(float(t))
         if city.veh.state.max() > 0:
-            assert city_invariants(holder, world) == [], t  # type: ignore[arg-type]
+            assert invariants(city, world) == [], t
     completed = city.kpis()["trips_completed"].value
     print(f"{name}: twin {completed:.0f} trips completed, SUMO {sumo_completed}")
     assert completed >= 0.85 * sumo_completed

@@ -1,9 +1,11 @@
-"""The vehicle kernel: compiled code equals its pure-Python reference; braking laws.
+"""The vehicle kernel: compiled code equals its own Python source; braking laws.
 
-The reference is the kernel's own Python source run by the interpreter
+Here the comparison is with the kernel's own Python source run by the interpreter
 (``step.py_func``), on a copy of the same state: it checks that compilation (typing,
 integer and float semantics, in-place updates through the named tuples) changes
-nothing. This file also runs under ``NUMBA_DISABLE_JIT=1`` (``make test``).
+nothing. The independent plain-Python reference of the car-following laws is
+``twin.traffic.reference`` (``test_reference.py``). This file also runs under
+``NUMBA_DISABLE_JIT=1`` (``make test``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.traffic.support import Erratic, small_city
-from twin.traffic.kernels import brake_gap, safe_speed, step, stop_speed
+from twin.traffic.kernels import (
+    ARRIVALS_THIS_TICK,
+    VEHICLES_ON_NETWORK,
+    WAITING_TRIPS,
+    brake_gap,
+    safe_speed,
+    step,
+    stop_speed,
+)
 
 JIT = not numba.config.DISABLE_JIT
 
@@ -40,7 +50,9 @@ def test_compiled_kernel_equals_python_reference(seed, rows, lanes, rate, warm_t
     for k in range(5):
         now = float(world.env.now) + k
         city.signals.update(now)
-        dawdle = rng.random(max(int(city.counters[1] + city.counters[0]), 1))
+        dawdle = rng.random(
+            max(int(city.counters[VEHICLES_ON_NETWORK] + city.counters[WAITING_TRIPS]), 1)
+        )
         states = []
         # Without the JIT (NUMBA_DISABLE_JIT=1) both are the plain Python function.
         for kernel in (step, getattr(step, "py_func", step)):
@@ -49,15 +61,15 @@ def test_compiled_kernel_equals_python_reference(seed, rows, lanes, rate, warm_t
             arrived = np.zeros_like(city.arrived)
             kernel(
                 city.net, lanes, veh, city.vt, city.mov_state, city.emission, dawdle,
-                pending, counters, arrived, now, city.tick_s, city.departs, lc,
+                pending, counters, arrived, now, city.step_s, city.departs, lc,
             )  # fmt: skip
             states.append((lanes, veh, pending, counters, arrived))
         (l1, v1, p1, c1, a1), (l2, v2, p2, c2, a2) = states
         for x, y in zip((*l1, *v1), (*l2, *v2), strict=True):
             np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-9, equal_nan=True)
         np.testing.assert_array_equal(c1, c2)
-        np.testing.assert_array_equal(p1[: c1[0]], p2[: c2[0]])
-        np.testing.assert_array_equal(a1[: c1[2]], a2[: c2[2]])
+        np.testing.assert_array_equal(p1[: c1[WAITING_TRIPS]], p2[: c2[WAITING_TRIPS]])
+        np.testing.assert_array_equal(a1[: c1[ARRIVALS_THIS_TICK]], a2[: c2[ARRIVALS_THIS_TICK]])
         # Carry on from the compiled result.
         for target, source in zip((*city.lanes, *city.veh), (*l1, *v1), strict=True):
             target[...] = source

@@ -61,7 +61,7 @@ def test_ideal_loops_deliver_the_true_count_occupancy_and_speed_of_each_period()
         np.testing.assert_array_equal(boards["count"].values, passed)
         if now_s > 0:
             np.testing.assert_allclose(
-                boards["occupancy"].values, (occupied - previous[2]) * c.tick_s / 10.0
+                boards["occupancy"].values, (occupied - previous[2]) * c.step_s / 10.0
             )
         moved = passed > 0
         np.testing.assert_allclose(

@@ -655,7 +655,7 @@ def test_a_city_charges_each_class_its_own_fuel(fork, tmp_path):
     )
     trips = read_routes(net, path)
     world = World(1, tick_s=60.0)
-    city = City(world, net, trips, FixedTime(FixedTime.Params()), tick_s=1.0)
+    city = City(world, net, trips, FixedTime(FixedTime.Params()), step_s=1.0)
     world.run(300.0)
     kpis = city.kpis()
     assert kpis["trips_completed"].value == 3

@@ -342,7 +342,7 @@ def test_two_lanes_sidewalks_and_priority_junctions(tmp_path):
     routes = random_trips(net_file, tmp_path / "mixed.rou.xml", end_s=600, period_s=3, seed=2)
     trips = read_routes(net, routes)
     world = World(2, tick_s=60.0)
-    city = City(world, net, trips, FixedTime(FixedTime.Params()), tick_s=1.0)
+    city = City(world, net, trips, FixedTime(FixedTime.Params()), step_s=1.0)
     world.run(1800.0)
     kpis = city.kpis()
     assert kpis["trips_completed"].value == len(trips) == 200

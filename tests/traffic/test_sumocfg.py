@@ -360,7 +360,7 @@ def test_sumocfg_or_files_not_both(tee: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="either sumocfg or net_file"):
         SumoNet.Params(sumocfg=str(cfg), net_file=str(tee))
     with pytest.raises(ValueError, match="step-length"):
-        SumoNet.Params(sumocfg=str(cfg), tick_s=0.5)
+        SumoNet.Params(sumocfg=str(cfg), step_s=0.5)
 
 
 def test_gzipped_network_and_routes_read(tee: Path, tmp_path: Path) -> None:
@@ -474,7 +474,7 @@ def test_the_step_length_is_the_tick(tee: Path, tmp_path: Path) -> None:
         cfg.read_text().replace("</configuration>", '<step-length value="0.5"/>\n</configuration>')
     )
     scenario = SumoNet(SumoNet.Params(sumocfg=str(cfg)))
-    assert scenario.policy_info()["tick_s"] == 0.5
+    assert scenario.policy_info()["step_s"] == 0.5
     assert scenario.config.step_length_s == 0.5
     assert scenario.default_horizon_s() == 100.0
 

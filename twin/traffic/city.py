@@ -1,39 +1,52 @@
 """The city: a network, its trips, its signals and one SimPy process that ticks them.
 
-One SimPy process (:meth:`City.run`) advances the whole city every ``tick_s``: it
-releases due trips into the insertion queue, lets due signal controllers act, draws the
-dawdling random numbers for every vehicle on the network from stream
-``traffic.dawdle``, and calls the Numba kernel (:func:`twin.traffic.kernels.step`),
-which moves every vehicle. Python work per tick does not depend on the number of
-vehicles; arrivals are booked into the ledger one by one (fuel litres per vehicle).
+One SimPy process (:meth:`City.run`) advances the whole city every ``step_s``: it
+lets due signal controllers act, draws the dawdling random numbers for every vehicle
+on the network from stream ``traffic.dawdle``, and calls the Numba kernel
+(:func:`twin.traffic.kernels.run_ticks`), which releases due trips into the insertion
+queue and moves every vehicle, tick by tick (:func:`twin.traffic.kernels.step`), until
+something else is due. Python work per tick does not depend on the number of vehicles;
+arrivals are booked into the ledger one by one (fuel litres per vehicle).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import simpy
 
+from twin.core.entity import Entity
 from twin.core.errors import ConfigError
 from twin.core.policy import Policy
 from twin.core.scenario import KPI
 from twin.core.sensors import ReadingBoard, SensorConfig, SensorFeed
+from twin.core.units import METRES_PER_KM, SECONDS_PER_HOUR
 from twin.core.world import World
 from twin.traffic import emissions
-from twin.traffic.demand import DEPART_LANE_FIRST, DEPART_POS_BASE, TripTable
+from twin.traffic.demand import DEPART_LANE_FIRST, DEPART_POS_BASE, TripTable, VehicleType
 from twin.traffic.detectors import QUANTITIES, Clock, LoopDetectorConfig, LoopSignal
+from twin.traffic.entities import Fleet, Junction
 from twin.traffic.insertion import N_DRAWS, Departs
 from twin.traffic.kernels import (
+    ARRIVALS_THIS_CALL,
     ARRIVED,
     DRIVING,
+    EMERGENCY_BRAKES,
+    LANE_CHANGES,
+    NEXT_DAWDLE,
     PENDING,
     STOP_LOOP,
     TICK_COUNTERS,
+    TRIPS_RELEASED,
     UPSTREAM_LOOP,
+    VEHICLE_UPDATES,
+    VEHICLES_ON_NETWORK,
     WAITING,
+    WAITING_TRIPS,
     Lanes,
     NetArrays,
     Vehicles,
@@ -41,7 +54,7 @@ from twin.traffic.kernels import (
     run_ticks,
 )
 from twin.traffic.lane_change import lane_change_state
-from twin.traffic.loops import LoopState, no_loops
+from twin.traffic.loops import LoopBank, LoopState, no_loops
 from twin.traffic.network import Network
 from twin.traffic.observation import SignalObservation
 from twin.traffic.signals import EPS_S, SignalBank
@@ -56,7 +69,7 @@ UPSTREAM_LOOP_HEADWAY_S = 2.0
 """SUMO's actuated detectors sit ``detector-gap`` (2 s at the speed limit) upstream."""
 
 
-class City:
+class City(Entity):
     """A traffic network with its vehicles and signals, running in ``world``.
 
     Args:
@@ -64,7 +77,7 @@ class City:
         network: the road network.
         trips: every trip of the run.
         policy: the signal policy (asked at decision epochs of each intersection).
-        tick_s: kernel time step.
+        step_s: the vehicle kernel's time step (not the display tick).
         sensors: detector model for the lane-area queue detectors seen by policies
             (``None``: no sensed readings, ``sensed_queue`` is NaN).
         per_intersection_kpis: also report queue KPIs per intersection.
@@ -84,30 +97,63 @@ class City:
         trips: TripTable,
         policy: Policy[Any, Any],
         *,
-        tick_s: float = 1.0,
+        step_s: float = 1.0,
         sensors: SensorConfig | None = None,
         per_intersection_kpis: bool = False,
         loop_detectors: LoopDetectorConfig | None = None,
         loops: LoopState | None = None,
     ) -> None:
+        super().__init__(world, "city")
         self.world = world
         self.env: simpy.Environment = world.env
         self.network = network
         self.trips = trips
-        self.tick_s = tick_s
+        self.step_s = step_s
         self.per_intersection_kpis = per_intersection_kpis
-        arrays = network.compile()
-        self.arrays = arrays
-        n_all = arrays.total_lanes
-        self.loops = no_loops(n_all) if loops is None else loops
-        det = np.full((n_all, 2), -1.0)
+        self.arrays = network.compile()
+        self.loops = no_loops(self.arrays.total_lanes) if loops is None else loops
+        self.net = self._build_net()
+        self.lanes = self._build_lanes()
+        self._build_vehicle_types(trips.vtypes)
+        self.veh = self._build_vehicles()
+        self.departs = _departs(trips, self.arrays, world.streams["traffic.depart"])
+        self.lane_change = lane_change_state(len(trips), len(trips.vtypes))
+        self.emission = emissions.coefficients()
+        self.mov_state = np.zeros(len(network.movements), dtype=np.int8)
+        self._build_tick_state()
+        self._policy_cache()
+        self.board: ReadingBoard | None = None
+        self.loop_boards: dict[str, ReadingBoard] = {}
+        self._loop_signals: list[LoopSignal] = []
+        self._loop_views: tuple[npt.NDArray[np.float64], ...] = ()
+        self.loop_failed: npt.NDArray[np.bool_] | None = None
+        self.signals = SignalBank(network, self.mov_state, policy, self.observe)
+        if sensors is not None:
+            self._attach_sensors(sensors)
+        if loop_detectors is not None:
+            self._attach_loops(loop_detectors)
+        self._build_probes()
+        self._build_entities()
+        self.loop_bank: LoopBank | None = None
+        """The user's induction loops as SUMO reports them (a SUMO scenario sets it);
+        their totals are KPIs."""
+        world.at_warmup_end(self._restart_statistics)
+        self.process = self.env.process(self.run())
+
+    # -- building -------------------------------------------------------------------------
+
+    def _build_net(self) -> NetArrays:
+        """The kernel's view of the network, with a stop-line and an upstream loop
+        (policies' detectors) on every edge lane."""
+        arrays = self.arrays
+        det = np.full((arrays.total_lanes, 2), -1.0)
         edge_lane = arrays.lane_edge >= 0
         length = arrays.lane_length_m
         det[edge_lane, STOP_LOOP] = np.maximum(length[edge_lane] - 1.0, 0.0)
         det[edge_lane, UPSTREAM_LOOP] = np.maximum(
             length[edge_lane] - UPSTREAM_LOOP_HEADWAY_S * arrays.lane_speed_mps[edge_lane], 0.0
         )
-        self.net = NetArrays(
+        return NetArrays(
             arrays.lane_length_m,
             arrays.lane_speed_mps,
             arrays.lane_edge,
@@ -126,7 +172,11 @@ class City:
             arrays.yield_mutual,
             arrays.yield_clear_m,
         )
-        self.lanes = Lanes(
+
+    def _build_lanes(self) -> Lanes:
+        """Empty lanes: no vehicle, no queue, nothing detected yet."""
+        n_all = self.arrays.total_lanes
+        return Lanes(
             head=np.full(n_all, -1, dtype=np.int64),
             tail=np.full(n_all, -1, dtype=np.int64),
             count=np.zeros(n_all, dtype=np.int64),
@@ -140,7 +190,10 @@ class City:
             insert_failed=np.zeros(n_all, dtype=np.bool_),
             **_loop_fields(self.loops),
         )
-        vtypes = trips.vtypes
+
+    def _build_vehicle_types(self, vtypes: Sequence[VehicleType]) -> None:
+        """The kernel's vehicle types, the fuel each burns and the emission model named
+        in the KPIs' descriptions."""
         self.vt = VTypes(
             length=np.array([t.length_m for t in vtypes]),
             min_gap=np.array([t.min_gap_m for t in vtypes]),
@@ -158,16 +211,21 @@ class City:
         self.fuel_carrier = [emissions.fuel_of(t.emission_class) for t in vtypes]
         for carrier in set(self.fuel_carrier) - {None}:
             # A petrol car needs a petrol factor in the ledger; the core ships diesel.
-            world.ledger.factors.setdefault(carrier, emissions.FUEL_FACTORS[carrier])
+            self.world.ledger.factors.setdefault(carrier, emissions.FUEL_FACTORS[carrier])
         models = sorted({emissions.model_of(t.emission_class) for t in vtypes} - {"zero"})
         self._emission_model = "+".join(models) or "zero-emission"
+
+    def _build_vehicles(self) -> Vehicles:
+        """Every trip's vehicle, pending; speed factors drawn once per trip, in trip
+        order, from stream ``traffic.speed_factor`` (common random numbers)."""
+        trips = self.trips
+        vtypes = trips.vtypes
         n = len(trips)
-        # Speed factors drawn once per trip, in trip order (common random numbers).
-        rng = world.streams["traffic.speed_factor"]
+        rng = self.world.streams["traffic.speed_factor"]
         mean = np.array([t.speed_factor_mean for t in vtypes])[trips.vtype]
         std = np.array([t.speed_factor_std for t in vtypes])[trips.vtype]
         factor = np.clip(mean + std * rng.standard_normal(n), 0.2, 2.0)
-        self.veh = Vehicles(
+        return Vehicles(
             state=np.full(n, PENDING, dtype=np.int8),
             lane=np.full(n, -1, dtype=np.int64),
             pos=np.zeros(n),
@@ -193,42 +251,55 @@ class City:
             fuel_mg=np.zeros(n),
             nox_mg=np.zeros(n),
         )
-        self.departs = _departs(trips, arrays, world.streams["traffic.depart"])
-        self.lane_change = lane_change_state(n, len(vtypes))
-        self.emission = emissions.coefficients()
-        self.mov_state = np.zeros(len(network.movements), dtype=np.int8)
+
+    def _build_tick_state(self) -> None:
+        """What :meth:`run` keeps between kernel calls: the pending queue, the counters,
+        the arrivals, the dawdling uniforms drawn ahead, the per-tick history."""
+        n = len(self.trips)
         self.pending = np.zeros(max(n, 1), dtype=np.int64)
         self.counters = np.zeros(TICK_COUNTERS, dtype=np.int64)
         self.arrived = np.zeros(max(n, 1), dtype=np.int64)
-        self._dawdle_rng = world.streams["traffic.dawdle"]
+        self._dawdle_rng = self.world.streams["traffic.dawdle"]
         self._dawdle = np.zeros(0)
         self._history = np.zeros((_MAX_BATCH_TICKS, 3), dtype=np.int64)
         self._next_tick_s = 0.0
         self.kernel_calls = 0
         # Several ticks per kernel call need exact tick times: env.now + (t - env.now)
         # must give t back, which holds for a step of whole binary fractions of a second.
-        self.max_batch_ticks = _MAX_BATCH_TICKS if (tick_s * _TIME_GRAIN).is_integer() else 1
+        whole = (self.step_s * _TIME_GRAIN).is_integer()
+        self.max_batch_ticks = _MAX_BATCH_TICKS if whole else 1
         self._stats_start_s = 0.0
         self._ticks = 0
         self._booked_mg = np.zeros(n)  # fuel of each vehicle already in the ledger
-        self._policy_cache()
-        self.board: ReadingBoard | None = None
-        self.loop_boards: dict[str, ReadingBoard] = {}
-        self._loop_signals: list[LoopSignal] = []
-        self._loop_views: tuple[npt.NDArray[np.float64], ...] = ()
-        self.loop_failed: npt.NDArray[np.bool_] | None = None
-        self.signals = SignalBank(network, self.mov_state, policy, self.observe)
-        if sensors is not None:
-            self._attach_sensors(sensors)
-        if loop_detectors is not None:
-            self._attach_loops(loop_detectors)
-        probes = world.probes
+
+    def _build_probes(self) -> None:
+        probes = self.world.probes
         self.on_network = probes.level("vehicles_on_network")
         self.waiting_insert = probes.level("vehicles_waiting_to_insert")
         self.arrivals = probes.counter("trips_arrived")
         self.halting_total = probes.level("vehicles_halting")
-        world.at_warmup_end(self._restart_statistics)
-        self.process = self.env.process(self.run())
+
+    def _build_entities(self) -> None:
+        """A :class:`~twin.traffic.entities.Junction` per intersection and one
+        :class:`~twin.traffic.entities.Fleet` for the vehicles (no random draws)."""
+        signalised = {inter.id: k for k, inter in enumerate(self.signals.intersections)}
+        self.junctions = [
+            Junction(self, k, signalised.get(inter.id))
+            for k, inter in enumerate(self.network.intersections)
+        ]
+        self.fleet = Fleet(self)
+
+    def inspect(self) -> dict[str, Any]:
+        """The network's size and the signal controllers' decisions so far."""
+        return {
+            "entity": self.name,
+            "network": self.network.name,
+            "intersections": len(self.network.intersections),
+            "signalised": len(self.signals),
+            "lanes": int(self.arrays.n_lanes),
+            "trips": len(self.trips),
+            "signal_decisions": int(self.signals.decisions),
+        }
 
     # -- the tick ---------------------------------------------------------------------
 
@@ -241,7 +312,7 @@ class City:
         run, bit for bit, with the Python and call overhead paid once per call.
         """
         env = self.env
-        dt = self.tick_s
+        dt = self.step_s
         while True:
             now = float(env.now)
             ticks = self._advance(self.max_batch_ticks)
@@ -257,13 +328,13 @@ class City:
     @property
     def vehicle_updates(self) -> int:
         """Vehicles on the network summed over ticks so far (SUMO's vehicle updates)."""
-        return int(self.counters[7])
+        return int(self.counters[VEHICLE_UPDATES])
 
     def _advance(self, max_ticks: int) -> int:
         """Signals due now, then up to ``max_ticks`` ticks; the number run."""
         env = self.env
         now = float(env.now)
-        dt = self.tick_s
+        dt = self.step_s
         counters = self.counters
         # Every intersection deciding now sees the same city: gather it once for all.
         self._obs_caching = True
@@ -273,13 +344,15 @@ class City:
             self._obs_caching = False
             self._obs_snapshot = None
         # Every trip waiting or due now may be inserted and move this tick.
-        due = int(np.searchsorted(self.veh.depart_s, now, side="right")) - int(counters[6])
-        need = max(int(counters[1]) + int(counters[0]) + due, 1)
-        if int(counters[5]) + need > len(self._dawdle):
+        due = int(np.searchsorted(self.veh.depart_s, now, side="right")) - int(
+            counters[TRIPS_RELEASED]
+        )
+        need = max(int(counters[VEHICLES_ON_NETWORK]) + int(counters[WAITING_TRIPS]) + due, 1)
+        if int(counters[NEXT_DAWDLE]) + need > len(self._dawdle):
             # One draw of many uniforms equals many draws of few (same stream order).
             fresh = self._dawdle_rng.random(max(64 * need, 4096))
-            self._dawdle = np.concatenate((self._dawdle[int(counters[5]) :], fresh))
-            counters[5] = 0
+            self._dawdle = np.concatenate((self._dawdle[int(counters[NEXT_DAWDLE]) :], fresh))
+            counters[NEXT_DAWDLE] = 0
         if max_ticks > 1 and not (now * _TIME_GRAIN).is_integer():
             max_ticks = 1
         ticks = run_ticks(
@@ -305,7 +378,7 @@ class City:
         )
         self._ticks += ticks
         self.kernel_calls += 1
-        n_arr = int(counters[8])
+        n_arr = int(counters[ARRIVALS_THIS_CALL])
         if n_arr:
             self.arrivals.add(n_arr)
             self._book(self.arrived[:n_arr])
@@ -541,7 +614,7 @@ class City:
         views = []
         for quantity in QUANTITIES:
             board = ReadingBoard(2 * n)
-            signal = LoopSignal(self.lanes, n, quantity, self.tick_s, clock, failed)
+            signal = LoopSignal(self.lanes, n, quantity, self.step_s, clock, failed)
             SensorFeed.attach(
                 self.world, f"traffic.loop_{quantity}", signal, config.feed(quantity), 2 * n, board
             )
@@ -574,6 +647,10 @@ class City:
           (``trips_*``: ``trips_co2_kg`` is what SUMO's tripinfo ``CO2_abs`` adds up to);
         - **network totals** (``network_*``): every vehicle that drove after the warm-up,
           finished or not (what a city emits, whatever the trips' fate).
+
+        Then queues per intersection (if asked) and the user's induction loops
+        (``loop.<id>.*``, whole run, warm-up included, as SUMO's detectors know none).
+        This is the one place the traffic KPIs are computed; the scenarios return it.
         """
         veh, lanes = self.veh, self.lanes
         warm = self._stats_start_s
@@ -583,7 +660,7 @@ class City:
         # Vehicles still driving burned fuel too: book what they burned so far.
         self._book(np.flatnonzero(veh.state == DRIVING), now)
         duration = veh.arrive_s[done] - veh.insert_s[done]
-        hours = max(now - warm, 1e-9) / 3600.0
+        hours = max(now - warm, 1e-9) / SECONDS_PER_HOUR
         ticks = max(self._ticks, 1)
         approach = self._approach_lanes()
         queue_mean = lanes.queue_sum[approach] / ticks
@@ -625,7 +702,7 @@ class City:
             "trips_depart_delay_total_s": KPI(
                 float(depart_delay.sum()), "s", "sum of tripinfo departDelay (totalDepartDelay)"
             ),
-            "trips_vehicle_km": KPI(float(route_m.sum()) / 1000.0, "km", "finished trips"),
+            "trips_vehicle_km": KPI(float(route_m.sum()) / METRES_PER_KM, "km", "finished trips"),
             "trips_fuel_l": KPI(float(fuel_l[done].sum()), "L", f"{model} fuel of finished trips"),
             "trips_co2_kg": KPI(
                 float(veh.co2_mg[done].sum()) / 1e6,
@@ -643,7 +720,9 @@ class City:
                 "veh",
                 "largest halting queue on any approach lane",
             ),
-            "network_vehicle_km": KPI(float(veh.dist_m.sum()) / 1000.0, "km", "all vehicles"),
+            "network_vehicle_km": KPI(
+                float(veh.dist_m.sum()) / METRES_PER_KM, "km", "all vehicles"
+            ),
             "network_fuel_l": KPI(float(fuel_l.sum()), "L", f"{model} fuel of all vehicles"),
             "network_co2_kg": KPI(
                 float(veh.co2_mg.sum()) / 1e6, "kg", f"{model} CO2 of all vehicles"
@@ -656,8 +735,10 @@ class City:
                 float(self.signals.clamped), "decisions", "changes asked before min green"
             ),
             "signal_max_outs": KPI(float(self.signals.forced), "phases", "ended at max green"),
-            "emergency_brakes": KPI(float(self.counters[3]), "events", "harder than decel"),
-            "lane_changes": KPI(float(self.counters[9]), "changes", "LC2013 essentials"),
+            "emergency_brakes": KPI(
+                float(self.counters[EMERGENCY_BRAKES]), "events", "harder than decel"
+            ),
+            "lane_changes": KPI(float(self.counters[LANE_CHANGES]), "changes", "LC2013 essentials"),
         }
         if self.per_intersection_kpis:
             for i, inter in enumerate(self._signalised):
@@ -667,6 +748,17 @@ class City:
                 )
                 kpis[f"queue_max_veh.{inter.id}"] = KPI(
                     float(lanes.queue_max[lanes_i].max()), "veh", "largest approach queue"
+                )
+        if self.loop_bank is not None:
+            for loop_id, (count, speed, occupancy) in self.loop_bank.totals(now).items():
+                kpis[f"loop.{loop_id}.count"] = KPI(
+                    float(count), "veh", "e1 nVehContrib summed over the run"
+                )
+                kpis[f"loop.{loop_id}.speed_mps"] = KPI(
+                    speed, "m/s", "e1 speed: mean over the vehicles counted"
+                )
+                kpis[f"loop.{loop_id}.occupancy_pct"] = KPI(
+                    occupancy, "%", "e1 occupancy: time-mean over the run"
                 )
         return kpis
 
@@ -721,7 +813,7 @@ def _departs(trips: TripTable, arrays: Any, rng: np.random.Generator) -> Departs
 
 
 class _QueueSignal:
-    """The true halting count of every edge lane (a named callable: runs pickle)."""
+    """The true halting count of every edge lane: what the queue detectors measure."""
 
     def __init__(self, lanes: Lanes, n: int) -> None:
         self.lanes = lanes

@@ -256,28 +256,6 @@ class RateProfile:
         )
 
 
-def morning_peak(
-    base_per_s: float, peak_per_s: float, peak_start_s: float, peak_end_s: float, ramp_s: float
-) -> RateProfile:
-    """Base rate, a linear ramp (in four steps) up to the peak, the peak, and back down."""
-    times = [0.0]
-    rates = [base_per_s]
-    steps = 4
-    for k in range(1, steps + 1):
-        times.append(peak_start_s - ramp_s + (k - 1) * ramp_s / steps)
-        rates.append(base_per_s + (peak_per_s - base_per_s) * k / (steps + 1))
-    times.append(peak_start_s)
-    rates.append(peak_per_s)
-    for k in range(steps, 0, -1):
-        times.append(peak_end_s + (steps - k) * ramp_s / steps)
-        rates.append(base_per_s + (peak_per_s - base_per_s) * k / (steps + 1))
-    times.append(peak_end_s + ramp_s)
-    rates.append(base_per_s)
-    if times[1] <= 0:
-        raise DemandError("the peak's ramp must start after time 0")
-    return RateProfile(tuple(times), tuple(rates))
-
-
 class Router:
     """Fastest routes at free-flow speed between edges, cached per origin-destination.
 

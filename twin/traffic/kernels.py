@@ -124,6 +124,30 @@ CRLL_LOOK_AHEAD = 5
 """The junction-blocking rule looks this many vehicle lengths of lanes beyond a junction
 ahead (src/microsim/MSVehicle.cpp ``CRLL_LOOK_AHEAD``)."""
 STOP_LOOP, UPSTREAM_LOOP = 0, 1
+# Slots of the ``counters`` array that :class:`twin.traffic.city.City` keeps between
+# kernel calls (:func:`step` and :func:`run_ticks` read and write them).
+WAITING_TRIPS = 0
+"""Trips released and waiting to be inserted (the first ones of ``pending``)."""
+VEHICLES_ON_NETWORK = 1
+"""Vehicles on the network."""
+ARRIVALS_THIS_TICK = 2
+"""Arrivals of the last tick (the first ones of ``arrived`` of that tick)."""
+EMERGENCY_BRAKES = 3
+"""Brakings harder than the vehicle's ``decel`` (cumulative)."""
+INSERTIONS_THIS_TICK = 4
+"""Trips inserted in the last tick."""
+NEXT_DAWDLE = 5
+"""Index of the next unused dawdling uniform."""
+TRIPS_RELEASED = 6
+"""Trips released into the insertion queue so far (trip order is departure order)."""
+VEHICLE_UPDATES = 7
+"""Vehicles on the network summed over ticks (SUMO's vehicle updates)."""
+ARRIVALS_THIS_CALL = 8
+"""Arrivals of all ticks of the last :func:`run_ticks` call (in ``arrived``, in order)."""
+LANE_CHANGES = 9
+"""Lane changes (cumulative)."""
+TICK_COUNTERS = 10
+"""Length of the ``counters`` array."""
 _NO_LOOPS = no_loops()
 
 
@@ -888,30 +912,92 @@ def step(
     Args:
         mov_state: signal state of every movement (RED .. PROTECTED).
         emission: :func:`twin.traffic.emissions.coefficients` (per-class model and rule).
-        dawdle: at least ``counters[1] + counters[0]`` uniforms in [0, 1): one per
-            vehicle on the network after the insertions, used in lane order (head to
-            tail, lanes in index order).
-        pending: trips waiting to be inserted, in departure order, ``counters[0]`` of
-            them; compacted in place.
-        counters: [0] waiting trips, [1] vehicles on the network, [2] arrivals this tick
-            (their indices in ``arrived``), [3] emergency brakes (cumulative),
-            [4] insertions this tick, [9] lane changes (cumulative).
+        dawdle: at least ``counters[VEHICLES_ON_NETWORK] + counters[WAITING_TRIPS]``
+            uniforms in [0, 1): one per vehicle on the network after the insertions,
+            used in lane order (head to tail, lanes in index order).
+        pending: trips waiting to be inserted, in departure order,
+            ``counters[WAITING_TRIPS]`` of them; compacted in place.
+        counters: reads and writes :data:`WAITING_TRIPS`, :data:`VEHICLES_ON_NETWORK`,
+            :data:`ARRIVALS_THIS_TICK` (their indices in ``arrived``),
+            :data:`EMERGENCY_BRAKES`, :data:`INSERTIONS_THIS_TICK`, :data:`LANE_CHANGES`.
         departs: how trips enter (:class:`twin.traffic.insertion.Departs`).
         lc: lane-changing state (:class:`twin.traffic.lane_change.LaneChange`).
     """
     # 0) insert waiting trips at now_s, before anyone moves (SUMO inserts after the
     # moves of its step, which is the state this tick starts from)
     kept, inserted = insert_pending(
-        net, lanes, veh, vt, mov_state, departs, pending, counters[0], now_s, dt
+        net, lanes, veh, vt, mov_state, departs, pending, counters[WAITING_TRIPS], now_s, dt
     )
-    counters[0] = kept
-    counters[4] = inserted
-    counters[1] += inserted
-    n_lanes = len(lanes.head)
-    speed_new = veh.accel  # reuse: holds the new speed until the move, then acceleration
+    counters[WAITING_TRIPS] = kept
+    counters[INSERTIONS_THIS_TICK] = inserted
+    counters[VEHICLES_ON_NETWORK] += inserted
     # 1) new speeds from the current state
+    counters[EMERGENCY_BRAKES] += _new_speeds(net, lanes, veh, vt, mov_state, dawdle, dt, lc)
+    # 2) move, with the tick's statistics and emissions
+    _move(net, lanes, veh, vt, emission, now_s, dt)
+    # 3) vehicles past the end of their lane: on to the next lane, or arrive
+    n_arrived = _leave_lanes(net, lanes, veh, vt, mov_state, arrived, now_s, dt)
+    counters[ARRIVALS_THIS_TICK] = n_arrived
+    # 4) restore gaps behind vehicles that could not leave their lane
+    _restore_gaps(lanes, veh, vt)
+    # 5) lane changes, at most one per vehicle (SUMO changes lanes after the moves)
+    counters[LANE_CHANGES] += change_lanes(net, lanes, veh, vt, departs, lc, dt)
+    counters[VEHICLES_ON_NETWORK] -= n_arrived
+
+
+@numba.njit(cache=True, _nrt=False)
+def krauss_speed(
+    speed: float,
+    accel: float,
+    decel: float,
+    emergency_decel: float,
+    sigma: float,
+    allowed: float,
+    limit: float,
+    cap: float,
+    dt: float,
+    u: float,
+) -> tuple[float, bool]:
+    """One vehicle's speed after a tick (SUMO's Krauss model) and whether it had to
+    brake harder than ``decel``.
+
+    Args:
+        speed: its speed now.
+        allowed: the lane's limit times its speed factor, at most its maximum speed.
+        limit: the safe speed (leaders, stop lines, junctions, a lane changer's request).
+        cap: a hard upper bound applied last (a stop the vehicle must make).
+        u: a uniform in [0, 1) for the dawdling.
+    """
+    v_max = min(speed + accel * dt, allowed, limit)
+    base = accel if v_max >= accel else v_max
+    v_dawdle = max(0.0, v_max - sigma * dt * base * u)
+    v_min = max(0.0, speed - decel * dt)
+    emergency = False
+    if v_max < v_min:
+        nxt = max(v_max, speed - emergency_decel * dt, 0.0)
+        emergency = nxt < v_min - 1e-9
+    else:
+        nxt = max(v_dawdle, v_min)
+    return min(max(nxt, 0.0), cap), emergency
+
+
+@numba.njit(cache=True, _nrt=False)
+def _new_speeds(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    dawdle: FloatArray,
+    dt: float,
+    lc: LaneChange,
+) -> int:
+    """The speed of every vehicle after this tick (Krauss with dawdling), written into
+    ``veh.accel`` (which holds it until :func:`_move`); the emergency brakes taken."""
+    speed_new = veh.accel  # reuse: holds the new speed until the move, then acceleration
+    brakes = 0
     r = 0
-    for lane in range(n_lanes):
+    for lane in range(len(lanes.head)):
         v = lanes.head[lane]
         in_front = 0.0
         while v >= 0:
@@ -924,21 +1010,32 @@ def step(
             in_front += vt.length[t] + vt.min_gap[t]
             limit = min(limit, lc.cap[v])  # a lane changer's request (lane_change.py)
             lc.cap[v] = math.inf
-            v_max = min(speed + accel * dt, allowed, limit)
-            base = accel if v_max >= accel else v_max
-            v_dawdle = max(0.0, v_max - vt.sigma[t] * dt * base * dawdle[r])
+            nxt, emergency = krauss_speed(
+                speed, accel, decel, vt.emergency_decel[t], vt.sigma[t], allowed, limit, cap,
+                dt, dawdle[r],
+            )  # fmt: skip
             r += 1
-            v_min = max(0.0, speed - decel * dt)
-            if v_max < v_min:
-                nxt = max(v_max, speed - vt.emergency_decel[t] * dt, 0.0)
-                if nxt < v_min - 1e-9:
-                    counters[3] += 1
-            else:
-                nxt = max(v_dawdle, v_min)
-            speed_new[v] = min(max(nxt, 0.0), cap)
+            brakes += emergency
+            speed_new[v] = nxt
             v = veh.behind[v]
-    # 2) move, with the tick's statistics and emissions
-    for lane in range(n_lanes):
+    return brakes
+
+
+@numba.njit(cache=True, _nrt=False)
+def _move(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    emission: FloatArray,
+    now_s: float,
+    dt: float,
+) -> None:
+    """Move every vehicle at its new speed (never into its leader), then book the
+    tick's statistics: time loss, distance, halting and stops, emissions, detectors,
+    each lane's queue."""
+    speed_new = veh.accel
+    for lane in range(len(lanes.head)):
         v = lanes.head[lane]
         halting = 0
         while v >= 0:
@@ -974,23 +1071,52 @@ def step(
             veh.fuel_mg[v] += fuel * dt
             veh.nox_mg[v] += nox * dt
             if net.lane_edge[lane] >= 0:
-                front_len = vt.length[t]
-                for d in range(2):
-                    x = net.det_pos_m[lane, d]
-                    if old < x <= new:
-                        lanes.det_count[lane, d] += 1
-                        lanes.det_speed_sum[lane, d] += vn
-                        lanes.det_last_s[lane, d] = now_s + dt
-                    if new - front_len < x <= new:
-                        lanes.det_occupied[lane, d] += 1
+                _detect(net, lanes, lane, old, new, vn, vt.length[t], now_s + dt)
             v = veh.behind[v]
         lanes.halting[lane] = halting
         lanes.queue_sum[lane] += halting
         if halting > lanes.queue_max[lane]:
             lanes.queue_max[lane] = halting
-    # 3) vehicles past the end of their lane: on to the next lane, or arrive
+
+
+@numba.njit(cache=True, _nrt=False)
+def _detect(
+    net: NetArrays,
+    lanes: Lanes,
+    lane: int,
+    old: float,
+    new: float,
+    speed: float,
+    length: float,
+    at_s: float,
+) -> None:
+    """A move from ``old`` to ``new`` over the policies' two loops of an edge lane:
+    crossings (count, speed, last time) and occupancy of each."""
+    for d in range(2):
+        x = net.det_pos_m[lane, d]
+        if old < x <= new:
+            lanes.det_count[lane, d] += 1
+            lanes.det_speed_sum[lane, d] += speed
+            lanes.det_last_s[lane, d] = at_s
+        if new - length < x <= new:
+            lanes.det_occupied[lane, d] += 1
+
+
+@numba.njit(cache=True, _nrt=False)
+def _leave_lanes(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    arrived: IntArray,
+    now_s: float,
+    dt: float,
+) -> int:
+    """Vehicles past the end of their lane go on to the next one or arrive; the
+    arrivals (their indices in ``arrived``, in order)."""
     n_arrived = 0
-    for lane in range(n_lanes):
+    for lane in range(len(lanes.head)):
         while True:
             v = lanes.head[lane]
             if v < 0 or veh.pos[v] <= net.lane_length[lane]:
@@ -1003,9 +1129,14 @@ def step(
                 loop_arrive(lanes, v, now_s + 2.0 * dt)
                 arrived[n_arrived] = v
                 n_arrived += 1
-    counters[2] = n_arrived
-    # 4) restore gaps behind vehicles that could not leave their lane
-    for lane in range(n_lanes):
+    return n_arrived
+
+
+@numba.njit(cache=True, _nrt=False)
+def _restore_gaps(lanes: Lanes, veh: Vehicles, vt: VTypes) -> None:
+    """Put a vehicle that ends up in its leader (which could not leave its lane) back
+    behind it, no faster than it."""
+    for lane in range(len(lanes.head)):
         v = lanes.head[lane]
         while v >= 0:
             a = veh.ahead[v]
@@ -1015,9 +1146,6 @@ def step(
                     veh.pos[v] = back
                     veh.speed[v] = min(veh.speed[v], veh.speed[a])
             v = veh.behind[v]
-    # 5) lane changes, at most one per vehicle (SUMO changes lanes after the moves)
-    counters[9] += change_lanes(net, lanes, veh, vt, departs, lc, dt)
-    counters[1] -= n_arrived
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -1072,10 +1200,6 @@ def _advance(
         set_next_lane(net, lanes, veh, vt, v)
 
 
-TICK_COUNTERS = 10
-"""Length of the ``counters`` array of :func:`run_ticks` (see there)."""
-
-
 @numba.njit(cache=True, _nrt=False)
 def run_ticks(
     net: NetArrays,
@@ -1111,11 +1235,11 @@ def run_ticks(
     per tick would have drawn).
 
     Args:
-        dawdle: uniforms from stream ``traffic.dawdle``, used from ``counters[5]`` on.
-        counters: as in :func:`step` ([0] .. [4]), and [5] next unused ``dawdle``
-            index, [6] trips released so far, [7] vehicle updates so far (vehicles on
-            the network summed over ticks), [8] arrivals of all ticks of this call (in
-            ``arrived``, in order).
+        dawdle: uniforms from stream ``traffic.dawdle``, used from
+            ``counters[NEXT_DAWDLE]`` on.
+        counters: as in :func:`step`, and :data:`NEXT_DAWDLE`, :data:`TRIPS_RELEASED`,
+            :data:`VEHICLE_UPDATES`, :data:`ARRIVALS_THIS_CALL` (in ``arrived``, in
+            order).
         history: ``(rows >= max_ticks, 3)``: after each tick, vehicles on the network,
             trips waiting to be inserted, arrivals.
     """
@@ -1126,22 +1250,23 @@ def run_ticks(
     while ticks < max_ticks:
         if ticks > 0 and not (now < stop_before_s and now + signal_eps_s < signal_due_s):
             break
-        released = counters[6]
+        released = counters[TRIPS_RELEASED]
         due = released
         while due < n_trips and veh.depart_s[due] <= now:
             due += 1
-        r = counters[5]
-        if r + max(counters[1] + counters[0] + due - released, 1) > len(dawdle):
+        r = counters[NEXT_DAWDLE]
+        may_move = counters[VEHICLES_ON_NETWORK] + counters[WAITING_TRIPS] + due - released
+        if r + max(may_move, 1) > len(dawdle):
             break
-        k = counters[0]
+        k = counters[WAITING_TRIPS]
         while released < due:
             pending[k] = released
             veh.state[released] = WAITING
             k += 1
             released += 1
-        counters[0] = k
-        counters[6] = released
-        on_before = counters[1]
+        counters[WAITING_TRIPS] = k
+        counters[TRIPS_RELEASED] = released
+        on_before = counters[VEHICLES_ON_NETWORK]
         step(
             net,
             lanes,
@@ -1158,16 +1283,16 @@ def run_ticks(
             departs,
             lc,
         )
-        moved = on_before + counters[4]
-        counters[7] += moved
-        counters[5] = r + max(moved, 1)
-        total_arrived += counters[2]
-        history[ticks, 0] = counters[1]
-        history[ticks, 1] = counters[0]
-        history[ticks, 2] = counters[2]
+        moved = on_before + counters[INSERTIONS_THIS_TICK]
+        counters[VEHICLE_UPDATES] += moved
+        counters[NEXT_DAWDLE] = r + max(moved, 1)
+        total_arrived += counters[ARRIVALS_THIS_TICK]
+        history[ticks, 0] = counters[VEHICLES_ON_NETWORK]
+        history[ticks, 1] = counters[WAITING_TRIPS]
+        history[ticks, 2] = counters[ARRIVALS_THIS_TICK]
         ticks += 1
         now = now + dt
-    counters[8] = total_arrived
+    counters[ARRIVALS_THIS_CALL] = total_arrived
     return ticks
 
 

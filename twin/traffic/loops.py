@@ -50,6 +50,8 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from twin.core.units import SECONDS_PER_HOUR
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -313,7 +315,7 @@ def write_e1(path: str | Path, intervals: Sequence[LoopInterval]) -> Path:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<detector>"]
     for r in intervals:
         span = r.end_s - r.begin_s
-        flow = r.n_veh_contrib / span * 3600.0 if span > 0 else 0.0
+        flow = r.n_veh_contrib / span * SECONDS_PER_HOUR if span > 0 else 0.0
         speed = -1.0 if math.isnan(r.speed_mps) else r.speed_mps
         lines.append(
             f'    <interval begin="{r.begin_s:.2f}" end="{r.end_s:.2f}" id={quoteattr(r.id)} '

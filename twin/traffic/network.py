@@ -345,13 +345,6 @@ class Network:
         """Edges no movement leaves: where trips leave the network."""
         return tuple(k for k, s in enumerate(self.successors) if not s)
 
-    def intersection_of_movement(self) -> IntArray:
-        """For each movement, the intersection it belongs to."""
-        owner = np.full(len(self.movements), -1, dtype=np.int64)
-        for k, inter in enumerate(self.intersections):
-            owner[list(inter.movements)] = k
-        return owner
-
     # -- checks -------------------------------------------------------------------
 
     def validate(self) -> None:

@@ -89,9 +89,13 @@ class SignalAction(NamedTuple):
     duration_s: float
 
 
-def check_signal_action(action: object, phases: int, policy_id: str) -> tuple[int, float]:
-    """``(phase, duration_s)`` of ``action`` if a signal policy may answer it at an
-    intersection of ``phases`` phases; :class:`InvalidActionError` naming what is wrong."""
+def check_signal_action(
+    action: object, observation: SignalObservation, policy_id: str
+) -> tuple[int, float]:
+    """``(phase, duration_s)`` of ``action`` if a signal policy may answer it to
+    ``observation`` (a phase of the intersection's programme, one per row of ``green_s``);
+    :class:`InvalidActionError` naming what is wrong."""
+    phases = len(observation.green_s)
     if not isinstance(action, SignalAction):
         raise InvalidActionError(policy_id, action, "expected SignalAction(phase, duration_s)")
     phase, duration = action

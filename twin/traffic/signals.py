@@ -153,9 +153,10 @@ class SignalBank:
             nxt = (current + 1) % len(program.phases)
             self._begin_change(i, nxt, now_s, program.phases[nxt].green_s)
             return
-        action = self.policy.act(self.observe(i, now_s))
+        observation = self.observe(i, now_s)
+        action = self.policy.act(observation)
         self.decisions += 1
-        target, duration = self._valid(action, len(program.phases))
+        target, duration = check_signal_action(action, observation, self.policy_id)
         if target == current:
             end = min(now_s + duration, self.green_start_s[i] + phase.max_green_s)
             self.next_event_s[i] = max(end, now_s + EPS_S * 10)
@@ -166,9 +167,6 @@ class SignalBank:
             self.next_event_s[i] = self.green_start_s[i] + phase.min_green_s
         else:
             self._begin_change(i, target, now_s, duration)
-
-    def _valid(self, action: object, phases: int) -> tuple[int, float]:
-        return check_signal_action(action, phases, self.policy_id)
 
     def _begin_change(self, i: int, target: int, now_s: float, green_s: float) -> None:
         program = self.intersections[i].program

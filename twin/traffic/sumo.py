@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from twin.core.errors import ConfigError
+from twin.core.units import SECONDS_PER_HOUR
 from twin.traffic import emissions
 from twin.traffic.demand import (
     DEPART_LANE_CODES,
@@ -1278,7 +1279,7 @@ def _flow(
             period = number("period")
         elif "vehsPerHour" in a or "perHour" in a:
             vph = number("vehsPerHour" if "vehsPerHour" in a else "perHour")
-            period = 3600.0 / vph if vph > 0 else math.inf
+            period = SECONDS_PER_HOUR / vph if vph > 0 else math.inf
         elif "number" in a:
             if not math.isfinite(end):
                 raise ConfigError(source, where, "number= needs end= too")

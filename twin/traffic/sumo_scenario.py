@@ -54,118 +54,21 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import Field, field_validator, model_validator
 
 from twin.core.errors import ConfigError
 from twin.core.policy import Policy
-from twin.core.scenario import KPI, Scenario, ScenarioParams
-from twin.core.sensors import SensorConfig
+from twin.core.scenario import KPI, Scenario
 from twin.core.world import World
 from twin.traffic.city import City
+from twin.traffic.config import SumoNetParams
 from twin.traffic.demand import TripTable
-from twin.traffic.detectors import Clock, LoopDetectorConfig
+from twin.traffic.detectors import Clock
 from twin.traffic.loops import LoopBank, loop_state
 from twin.traffic.network import Network
-from twin.traffic.scenario import GridCity, TrafficParams
-from twin.traffic.sumo import VEHICLE_CLASS, read_net, read_routes, root_tag
+from twin.traffic.scenario import GridCity
+from twin.traffic.sumo import VEHICLE_CLASS, read_net, read_routes
 from twin.traffic.sumo_additional import InductionLoop, read_additional
 from twin.traffic.sumocfg import SumoConfig, read_sumocfg
-
-
-class SumoNetParams(ScenarioParams):
-    """Which SUMO files to import, and how to tick them."""
-
-    sumocfg: str | None = Field(
-        default=None,
-        description="SUMO run configuration (.sumocfg): network, routes, additional "
-        "files, begin/end and step length (instead of net_file and route_files)",
-    )
-    net_file: str | None = Field(
-        default=None, description="SUMO network (.net.xml[.gz]) with its traffic lights"
-    )
-    route_files: tuple[str, ...] = Field(
-        default=(),
-        description="SUMO route/trip files (.rou.xml, .trips.xml), and additional files "
-        "with vType definitions, read in this order",
-    )
-    program_id: str | None = Field(
-        default=None,
-        description="traffic-light programme to take (default: the one SUMO activates)",
-    )
-    tick_s: float = Field(
-        default=1.0, gt=0, le=2.0, description="kernel time step (a sumocfg: its step-length)"
-    )
-    detectors: SensorConfig | None = Field(
-        default_factory=TrafficParams.model_fields["detectors"].default_factory,
-        description="queue detectors seen by policies (as in traffic/grid4x4-v0)",
-    )
-    loop_detectors: LoopDetectorConfig | None = Field(
-        default_factory=LoopDetectorConfig,
-        description="stop-line and upstream induction loops seen by policies",
-    )
-    per_intersection_kpis: bool = Field(
-        default=False, description="also report queue KPIs per intersection"
-    )
-
-    @field_validator("sumocfg")
-    @classmethod
-    def _is_a_sumocfg(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                config = read_sumocfg(value)
-            except ConfigError as error:
-                raise ValueError(str(error)) from None
-            listed = (
-                ("net-file", (config.net_file,)),
-                ("route-files", config.route_files),
-                ("additional-files", config.additional_files),
-            )
-            for option, files in listed:
-                for path in files:
-                    if not path.is_file():
-                        raise ValueError(str(ConfigError(value, option, f"{path}: no such file")))
-        return value
-
-    @field_validator("net_file")
-    @classmethod
-    def _is_a_sumo_net(cls, value: str | None) -> str | None:
-        if value is not None:
-            _check_root(value, ("net",), "SUMO network (.net.xml)")
-        return value
-
-    @field_validator("route_files")
-    @classmethod
-    def _are_sumo_routes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for path in value:
-            _check_root(path, ("routes", "additional"), "SUMO route file (.rou.xml, .trips.xml)")
-        return value
-
-    @model_validator(mode="after")
-    def _one_source(self) -> SumoNetParams:
-        if self.sumocfg is not None:
-            given = [k for k in ("net_file", "route_files") if k in self.model_fields_set]
-            if given:
-                raise ValueError(
-                    f"give either sumocfg or net_file and route_files, not both "
-                    f"(sumocfg and {', '.join(given)})"
-                )
-            step = read_sumocfg(self.sumocfg).step_length_s
-            if "tick_s" in self.model_fields_set and self.tick_s != step:
-                raise ValueError(
-                    f"tick_s {self.tick_s} differs from the sumocfg's step-length {step}; "
-                    "leave tick_s out (the step length is the tick)"
-                )
-        elif self.net_file is None or not self.route_files:
-            raise ValueError("needs sumocfg, or net_file and route_files")
-        return self
-
-
-def _check_root(path: str, expected: tuple[str, ...], what: str) -> None:
-    """The file exists and is the right kind of SUMO file (its first element only)."""
-    try:
-        root_tag(Path(path), expected, what)
-    except ConfigError as error:
-        raise ValueError(str(error)) from None
 
 
 class SumoNet(Scenario[SumoNetParams]):
@@ -198,7 +101,7 @@ class SumoNet(Scenario[SumoNetParams]):
         network = self._network()
         return {
             "intersections": sum(1 for i in network.intersections if i.program is not None),
-            "tick_s": self.config.step_length_s,
+            "step_s": self.config.step_length_s,
             "begin_s": self.config.begin_s,
         }
 
@@ -241,13 +144,13 @@ class SumoNet(Scenario[SumoNetParams]):
             network,
             trips,
             policy,
-            tick_s=config.step_length_s,
+            step_s=config.step_length_s,
             sensors=self.params.detectors,
             loop_detectors=self.params.loop_detectors,
             per_intersection_kpis=self.params.per_intersection_kpis,
             loops=state,
         )
-        self.loops = LoopBank(
+        self.loops = self.city.loop_bank = LoopBank(
             [loop.id for loop in loops],
             [lane for lane, _ in lanes],
             [loop.period_s for loop in loops],
@@ -261,18 +164,7 @@ class SumoNet(Scenario[SumoNetParams]):
             world.env.process(self.loops.process(world.env, period, clock))
 
     def kpis(self, world: World) -> dict[str, KPI]:
-        kpis = self.city.kpis()
-        for loop_id, (count, speed, occupancy) in self.loops.totals(float(world.env.now)).items():
-            kpis[f"loop.{loop_id}.count"] = KPI(
-                float(count), "veh", "e1 nVehContrib summed over the run"
-            )
-            kpis[f"loop.{loop_id}.speed_mps"] = KPI(
-                speed, "m/s", "e1 speed: mean over the vehicles counted"
-            )
-            kpis[f"loop.{loop_id}.occupancy_pct"] = KPI(
-                occupancy, "%", "e1 occupancy: time-mean over the run"
-            )
-        return kpis
+        return self.city.kpis()
 
     def manifest(self) -> dict[str, Any]:
         config = self.config
@@ -375,7 +267,7 @@ def _config_of(params: SumoNetParams) -> SumoConfig:
         path=Path("<params>"),
         net_file=Path(params.net_file),
         route_files=tuple(Path(p) for p in params.route_files),
-        step_length_s=params.tick_s,
+        step_length_s=params.step_s,
     )
 
 

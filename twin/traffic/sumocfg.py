@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from twin.core.errors import ConfigError
+from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR, SECONDS_PER_MINUTE
 
 _SYNONYMS = {
     "n": "net-file",
@@ -251,7 +252,12 @@ def parse_time(value: str, source: str, option: str) -> float:
     d, h, m, s = match.groups()
     if h is None:
         d, h = None, d
-    return float(d or 0) * 86400.0 + float(h or 0) * 3600.0 + float(m) * 60.0 + float(s)
+    return (
+        float(d or 0) * SECONDS_PER_DAY
+        + float(h or 0) * SECONDS_PER_HOUR
+        + float(m) * SECONDS_PER_MINUTE
+        + float(s)
+    )
 
 
 def _file_list(value: str, base: Path) -> tuple[Path, ...]:

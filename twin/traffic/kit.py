@@ -1,4 +1,6 @@
-"""Test kit of the city traffic twin (``traffic.signals`` policies, the grid scenarios)."""
+"""Hypothesis strategies and edge cases of the traffic domain (``traffic.signals``
+observations, the grid and SUMO scenarios' params), read by :mod:`twin.traffic.domain`
+when a policy or scenario is checked (needs the ``testing`` extra)."""
 
 from __future__ import annotations
 
@@ -11,13 +13,8 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from twin.core.scenario import Scenario, ScenarioConfig
-from twin.core.world import World
-from twin.testing.kits import Invariants, PolicyKit, ScenarioKit
-from twin.traffic.kernels import ARRIVED, DRIVING, OFF, PENDING, PROTECTED, RED, WAITING, YELLOW
-from twin.traffic.observation import SignalObservation, check_signal_action
+from twin.traffic.observation import SignalObservation
 
-EPS = 1e-6
 _INF = math.inf
 
 
@@ -114,24 +111,6 @@ def signal_edge_cases() -> list[SignalObservation]:
     return [empty, jammed, single, dead, overdue]
 
 
-def _check(action: object, obs: SignalObservation, policy_id: str) -> object:
-    return check_signal_action(action, len(obs.green_s), policy_id)
-
-
-def _run_config(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
-    # Fifteen minutes of the 4x4 grid: 16 junctions decide every few seconds.
-    return ScenarioConfig(id="traffic/grid4x4-v0", horizon_s=900.0, tick_s=60.0), None
-
-
-SIGNALS = PolicyKit(
-    domain="traffic.signals",
-    observations=signal_observations,
-    edge_cases=signal_edge_cases,
-    check_action=_check,
-    run_config=_run_config,
-)
-
-
 @st.composite
 def grid_params(draw: st.DrawFn) -> dict[str, Any]:
     """Small grids (1-3 x 1-3 junctions, one or two lanes) from light to saturated demand."""
@@ -143,57 +122,6 @@ def grid_params(draw: st.DrawFn) -> dict[str, Any]:
         },
         "demand": {"rates_per_s": [draw(st.floats(0.05, 1.5))]},
     }
-
-
-def city_invariants(scenario: Scenario[Any], world: World) -> list[str]:
-    """Vehicles are conserved, none overlaps its leader, speeds stay within [0, allowed],
-    and no two conflicting movements are green together."""
-    city = scenario.city  # type: ignore[attr-defined]
-    veh, arrays = city.veh, city.arrays
-    state = veh.state
-    problems = []
-    released = int(np.sum(state != PENDING))
-    accounted = int(np.sum(state == ARRIVED) + np.sum(state == DRIVING) + np.sum(state == WAITING))
-    if released != accounted:
-        problems.append(f"vehicles not conserved: released {released} != accounted {accounted}")
-    driving = np.flatnonzero(state == DRIVING)
-    ahead = veh.ahead[driving]
-    has = ahead >= 0
-    backs = veh.pos[ahead[has]] - city.vt.length[veh.vtype[ahead[has]]]
-    overlapping = int(np.sum(veh.pos[driving[has]] > backs + EPS))
-    if overlapping:
-        problems.append(f"{overlapping} vehicles overlap their leader")
-    speed = veh.speed[driving]
-    allowed = np.minimum(
-        arrays.lane_speed_mps[veh.lane[driving]] * veh.speed_factor[driving],
-        city.vt.vmax[veh.vtype[driving]],
-    )
-    if np.any(speed < 0.0) or np.any(speed > allowed + EPS):
-        problems.append(f"speeds outside [0, allowed]: {speed[(speed < 0) | (speed > allowed)]}")
-    bank = city.signals
-    for i, intersection in enumerate(bank.intersections):
-        shown = bank.mov_state[bank.movements[i]]
-        # Movements that may go (any state but red and yellow) give way to the foes the
-        # junction makes them yield to; two foes going with neither yielding conflict.
-        green = (shown != RED) & (shown != YELLOW)
-        if np.any(intersection.conflicts(green, (shown == PROTECTED) | (shown == OFF))):
-            problems.append(f"conflicting movements green together at {intersection.id}")
-    return problems
-
-
-INVARIANTS: dict[str, Invariants] = {"traffic.signals": city_invariants}
-_GRID = ScenarioKit(
-    params=grid_params, horizon_s=900.0, invariants=city_invariants, check_period_s=5.0
-)
-SCENARIO_KITS = {
-    "traffic/grid4x4-v0": _GRID,
-    "traffic/grid4x4-peak-v0": ScenarioKit(
-        horizon_s=900.0, invariants=city_invariants, check_period_s=5.0
-    ),
-    "traffic/grid10x10-v0": ScenarioKit(
-        horizon_s=600.0, invariants=city_invariants, check_period_s=30.0
-    ),
-}
 
 
 def _sumo_files(variant: tuple[int, int, int, float]) -> dict[str, Any]:
@@ -226,8 +154,3 @@ def sumo_net_params() -> st.SearchStrategy[dict[str, Any]]:
         st.integers(2, 3), st.just(2), st.integers(0, 3), st.sampled_from([1.0, 3.0])
     )
     return variants.map(_sumo_files)
-
-
-SCENARIO_KITS["traffic/sumo-net-v0"] = ScenarioKit(
-    params=sumo_net_params, horizon_s=900.0, invariants=city_invariants, check_period_s=5.0
-)
