@@ -97,7 +97,7 @@ def test_availability_of_a_saturated_machine_is_mtbf_over_mtbf_plus_mttr():
     )
     params = line(
         [station],
-        tick_s=60.0,
+        degradation_step_s=60.0,
         crew=CrewSpec(
             technicians=1,
             repair=Exponential(mean=repair_h * 3600),

@@ -11,16 +11,23 @@ from __future__ import annotations
 
 import itertools
 import math
-from numbers import Integral
-from typing import TYPE_CHECKING, NamedTuple, NoReturn, cast
+from typing import TYPE_CHECKING
 
 import mesa
 import simpy
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from twin.core.policy import InvalidActionError, Policy
+from twin.core.policy import Policy
 from twin.core.scenario import KPI
+from twin.core.units import METRES_PER_KM, SECONDS_PER_HOUR
 from twin.factory.layout import Layout
+from twin.factory.observation import (
+    WAIT,
+    AgvView,
+    DispatchAction,
+    DispatchObservation,
+    TransportRequest,
+    check_dispatch_action,
+)
 
 if TYPE_CHECKING:
     from simpy.events import ProcessGenerator
@@ -28,189 +35,12 @@ if TYPE_CHECKING:
     from twin.core.ledger import PowerMeter
     from twin.core.probes import Tally
     from twin.core.world import World
+    from twin.factory.config import AgvSpec
 
 _new_tuple = tuple.__new__
 
-SECONDS_PER_HOUR = 3600.0
-
-AGV_STATES = ("idle", "to_pickup", "loading", "loaded", "unloading", "to_charger", "charging")
-"""What an AGV is doing. ``loaded`` is loaded travel; ``to_charger`` includes queueing
-for a busy charger."""
 _WORKING = frozenset(("to_pickup", "loading", "loaded", "unloading"))
 _CHARGING = frozenset(("to_charger", "charging"))
-
-
-class AgvSpec(BaseModel):
-    """The AGV fleet: size, speed, battery and handling times.
-
-    Defaults and their sources are listed in docs/PARAMETERS.md.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    count: int = Field(default=2, ge=0, le=10_000, description="vehicles in the fleet")
-    speed_mps: float = Field(
-        default=1.0, gt=0, allow_inf_nan=False, description="travel speed, m/s"
-    )
-    battery_kwh: float = Field(
-        default=1.2, gt=0, allow_inf_nan=False, description="usable battery energy, kWh"
-    )
-    consumption_kwh_per_m: float = Field(
-        default=5e-5, ge=0, allow_inf_nan=False, description="battery energy per metre driven"
-    )
-    charge_power_kw: float = Field(
-        default=1.0, gt=0, allow_inf_nan=False, description="charger power (grid side), kW"
-    )
-    recharge_below_soc: float = Field(
-        default=0.2, gt=0, lt=1, description="after a job, go charging below this state of charge"
-    )
-    charge_to_soc: float = Field(
-        default=0.9, gt=0, le=1, description="charge up to this state of charge (also the start)"
-    )
-    load_time_s: float = Field(default=15.0, ge=0, allow_inf_nan=False, description="to load")
-    unload_time_s: float = Field(default=15.0, ge=0, allow_inf_nan=False, description="to unload")
-    home_nodes: list[str] | None = Field(
-        default=None,
-        min_length=1,
-        description="start nodes, AGV i at home_nodes[i % len]; default: the chargers",
-    )
-
-    @model_validator(mode="after")
-    def _charge_above_threshold(self) -> AgvSpec:
-        if self.charge_to_soc <= self.recharge_below_soc:
-            raise ValueError(
-                f"charge_to_soc ({self.charge_to_soc}) must be above "
-                f"recharge_below_soc ({self.recharge_below_soc})"
-            )
-        return self
-
-
-class TransportRequest(NamedTuple):
-    """A waiting transport request, as a dispatch policy sees it.
-
-    Attributes:
-        number: serial number of the request in the run, from 0.
-        pickup: node where the load is picked up.
-        drop: node where it is dropped.
-        requested_s: when it was requested.
-        trip_m: shortest-path length from pickup to drop (the loaded travel).
-    """
-
-    number: int
-    pickup: str
-    drop: str
-    requested_s: float
-    trip_m: float
-
-
-class AgvView(NamedTuple):
-    """One AGV, as a dispatch policy sees it.
-
-    Attributes:
-        id: the AGV's number in the fleet, from 0 (what an assignment names).
-        node: the node it is at (when moving: the last node it reached).
-        idle: whether it may be assigned a request.
-        soc: state of charge, 0..1.
-        range_m: metres it can still drive on its charge (infinite if driving is free).
-        state: one of :data:`AGV_STATES`.
-    """
-
-    id: int
-    node: str
-    idle: bool
-    soc: float
-    range_m: float
-    state: str
-
-
-class DispatchObservation(NamedTuple):
-    """The fleet at a decision epoch: a request arrived, or an AGV became idle.
-
-    Attributes:
-        now_s: simulated time.
-        requests: waiting requests, oldest first; an assignment names a position here.
-        agvs: every AGV, by id.
-        layout: the plant layout, for path distances (read only).
-    """
-
-    now_s: float
-    requests: tuple[TransportRequest, ...]
-    agvs: tuple[AgvView, ...]
-    layout: Layout
-
-    def pickup_distance_m(self, agv: AgvView, request: TransportRequest) -> float:
-        """Empty travel of ``agv`` to the pickup of ``request``, metres."""
-        return self.layout.distance_m(agv.node, request.pickup)
-
-    def can_serve(self, agv: AgvView, request: TransportRequest) -> bool:
-        """Whether ``agv`` can do ``request`` and then reach a charger without charging first.
-
-        An AGV that cannot is still assignable: it charges first, then does the job.
-        """
-        return _enough_range(self.layout, agv.node, request.pickup, request.drop, agv.range_m)
-
-
-class DispatchAction(NamedTuple):
-    """Assignments ``(request position in obs.requests, AGV id)``; empty means wait."""
-
-    assignments: tuple[tuple[int, int], ...] = ()
-
-
-WAIT = DispatchAction(())
-"""Assign nothing now."""
-
-
-def check_dispatch_action(
-    action: object, obs: DispatchObservation, policy_id: str
-) -> list[tuple[int, int]]:
-    """The ``(request, agv)`` pairs of ``action`` if a dispatch policy may answer it to
-    ``obs``; :class:`InvalidActionError` naming what is wrong if not."""
-
-    def invalid(reason: str) -> NoReturn:
-        raise InvalidActionError(policy_id, action, reason)
-
-    if type(action) is not DispatchAction:
-        invalid("expected DispatchAction(assignments=((request, agv), ...))")
-    assignments = action.assignments
-    if type(assignments) is not tuple:
-        invalid("assignments must be a tuple of (request, agv) pairs")
-    n_requests = len(obs.requests)
-    n_agvs = len(obs.agvs)
-    pairs: list[tuple[int, int]] = []
-    requests: set[int] = set()
-    agvs: set[int] = set()
-    # Checked as untyped values: a policy may return anything (numpy ints are fine).
-    for pair in cast("tuple[object, ...]", assignments):
-        if not (type(pair) is tuple and len(pair) == 2 and all(map(_is_index, pair))):
-            invalid(f"assignment {pair!r} is not a (request, agv) pair of ints")
-        r, a = int(pair[0]), int(pair[1])
-        if not 0 <= r < n_requests:
-            invalid(f"unknown request {r}: {n_requests} requests wait (0..{n_requests - 1})")
-        if r in requests:
-            invalid(f"request {r} is assigned twice")
-        if not 0 <= a < n_agvs:
-            invalid(f"unknown AGV {a}: the fleet has AGVs 0..{n_agvs - 1}")
-        if a in agvs:
-            invalid(f"AGV {a} is assigned twice")
-        if not obs.agvs[a].idle:
-            invalid(f"AGV {a} is busy ({obs.agvs[a].state}), not idle")
-        requests.add(r)
-        agvs.add(a)
-        pairs.append((r, a))
-    return pairs
-
-
-def _enough_range(layout: Layout, node: str, pickup: str, drop: str, range_m: float) -> bool:
-    """Whether ``range_m`` covers node -> pickup -> drop -> nearest charger."""
-    if math.isinf(range_m):
-        return True
-    need_m = (
-        layout.distance_m(node, pickup)
-        + layout.distance_m(pickup, drop)
-        + layout.charger_distance_m(drop)
-    )
-    # A relative slack of 1e-9: a job sized exactly to the battery must not fail on rounding.
-    return need_m <= range_m * (1.0 + 1e-9)
 
 
 _Leg = tuple[str, float, float, simpy.Resource]
@@ -505,7 +335,7 @@ class AgvFleet:
                 "1",
                 "share of metres driven without a load (to pickups and chargers)",
             ),
-            f"{n}_km": KPI(driven_m / 1000.0, "km", "distance driven by the fleet"),
+            f"{n}_km": KPI(driven_m / METRES_PER_KM, "km", "distance driven by the fleet"),
             f"{n}_deliveries": KPI(float(self.deliveries.count), "loads", "loads dropped"),
             f"{n}_request_wait_mean_s": KPI(
                 self.request_wait.mean, "s", "mean time from request to assignment of an AGV"
@@ -574,9 +404,7 @@ class AgvFleet:
         view = job.view
         self.request_wait.observe(self.env.now - view.requested_s)
         agv.job = job
-        agv._charge_first = not _enough_range(
-            self.layout, agv.node, view.pickup, view.drop, agv.range_m
-        )
+        agv._charge_first = not self.layout.covers(agv.node, view.pickup, view.drop, agv.range_m)
         self._switch(agv, "to_charger" if agv._charge_first else "to_pickup")
         if agv._wake is not None:
             agv._wake.succeed()
@@ -620,17 +448,13 @@ class AgvFleet:
         if per_m and self.spec.count:
             full_m = self.spec.charge_to_soc * self.spec.battery_kwh / per_m
             for charger in layout.chargers:
-                if not _enough_range(layout, charger, pickup, drop, full_m):
+                if not layout.covers(charger, pickup, drop, full_m):
                     raise ValueError(
                         f"request {pickup!r} -> {drop!r} is beyond the range of an AGV charged "
                         f"to {self.spec.charge_to_soc:.0%} at charger {charger!r} "
                         f"({full_m:.0f} m); use a larger battery or add chargers"
                     )
         self._feasible.add(key)
-
-
-def _is_index(x: object) -> bool:
-    return isinstance(x, Integral) and not isinstance(x, bool)
 
 
 def _kind(state: str) -> str:

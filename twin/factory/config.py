@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from twin.core.distributions import Distribution, Exponential, Lognormal
 from twin.core.scenario import ScenarioParams
 from twin.core.sensors import PipelineSpec, SensorConfig, SensorSpec
-from twin.factory.agv import AgvSpec
 from twin.factory.layout import LayoutSpec
 
 
@@ -111,6 +110,51 @@ def _default_sensors() -> SensorConfig:
     )
 
 
+class AgvSpec(BaseModel):
+    """The AGV fleet: size, speed, battery and handling times.
+
+    Defaults and their sources are listed in docs/PARAMETERS.md.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    count: int = Field(default=2, ge=0, le=10_000, description="vehicles in the fleet")
+    speed_mps: float = Field(
+        default=1.0, gt=0, allow_inf_nan=False, description="travel speed, m/s"
+    )
+    battery_kwh: float = Field(
+        default=1.2, gt=0, allow_inf_nan=False, description="usable battery energy, kWh"
+    )
+    consumption_kwh_per_m: float = Field(
+        default=5e-5, ge=0, allow_inf_nan=False, description="battery energy per metre driven"
+    )
+    charge_power_kw: float = Field(
+        default=1.0, gt=0, allow_inf_nan=False, description="charger power (grid side), kW"
+    )
+    recharge_below_soc: float = Field(
+        default=0.2, gt=0, lt=1, description="after a job, go charging below this state of charge"
+    )
+    charge_to_soc: float = Field(
+        default=0.9, gt=0, le=1, description="charge up to this state of charge (also the start)"
+    )
+    load_time_s: float = Field(default=15.0, ge=0, allow_inf_nan=False, description="to load")
+    unload_time_s: float = Field(default=15.0, ge=0, allow_inf_nan=False, description="to unload")
+    home_nodes: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="start nodes, AGV i at home_nodes[i % len]; default: the chargers",
+    )
+
+    @model_validator(mode="after")
+    def _charge_above_threshold(self) -> AgvSpec:
+        if self.charge_to_soc <= self.recharge_below_soc:
+            raise ValueError(
+                f"charge_to_soc ({self.charge_to_soc}) must be above "
+                f"recharge_below_soc ({self.recharge_below_soc})"
+            )
+        return self
+
+
 class PlantParams(ScenarioParams):
     """A plant: what is made, where, by what, and who keeps it running."""
 
@@ -118,7 +162,9 @@ class PlantParams(ScenarioParams):
     stations: list[StationSpec] = Field(min_length=1)
     crew: CrewSpec = Field(default_factory=CrewSpec)
     sensors: SensorConfig = Field(default_factory=_default_sensors)
-    tick_s: float = Field(default=60.0, gt=0, description="degradation kernel time step")
+    degradation_step_s: float = Field(
+        default=60.0, gt=0, description="time step of the wear and sensor-signal kernel"
+    )
     ambient_c: float = Field(default=22.0, description="shop-floor temperature")
     ambient_humidity_pct: float = Field(default=45.0, ge=0, le=100)
     downtime_cost_per_h: float = Field(

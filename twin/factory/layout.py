@@ -211,6 +211,19 @@ class Layout:
         """Path length from ``node`` to its nearest charger (infinite without chargers)."""
         return self._to_charger[self.index(node)][0]
 
+    def covers(self, node: str, pickup: str, drop: str, range_m: float) -> bool:
+        """Whether ``range_m`` covers node -> pickup -> drop -> nearest charger."""
+        if math.isinf(range_m):
+            return True
+        need_m = (
+            self.distance_m(node, pickup)
+            + self.distance_m(pickup, drop)
+            + self.charger_distance_m(drop)
+        )
+        # A relative slack of 1e-9: a job sized exactly to the battery must not fail on
+        # rounding.
+        return need_m <= range_m * (1.0 + 1e-9)
+
 
 def _listing(names: Iterable[str]) -> str:
     names = list(names)

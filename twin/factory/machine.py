@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from twin.factory.plant import Part, Plant
 
 ProcessGenerator = Generator[simpy.Event, Any, None]
-SECONDS_PER_HOUR = 3600.0
 
 
 class Machine(mesa.Agent):

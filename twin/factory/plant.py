@@ -2,7 +2,7 @@
 
 Discrete events (arrivals, processing, failures, repairs, maintenance) are SimPy
 events; the wear and the sensor signals of all machines are advanced together every
-``tick_s`` by the Numba kernel in :mod:`twin.factory.kernels`, and a threshold
+``degradation_step_s`` by the Numba kernel in :mod:`twin.factory.kernels`, and a threshold
 crossing found by the kernel becomes a failure event.
 """
 
@@ -22,6 +22,7 @@ from twin.core.run import default_registry, resolve_policy
 from twin.core.scenario import KPI
 from twin.core.sensors import ReadingBoard, SensorFeed
 from twin.core.streams import Draws
+from twin.core.units import SECONDS_PER_HOUR
 from twin.core.world import World
 from twin.factory import kernels
 from twin.factory.agv import AgvFleet
@@ -39,7 +40,6 @@ from twin.factory.observation import (
     check_maintenance_action,
 )
 
-SECONDS_PER_HOUR = 3600.0
 CHANNELS = len(kernels.SENSOR_CHANNELS)
 _new_tuple = tuple.__new__
 
@@ -219,16 +219,16 @@ class Plant:
 
     # -- wear, failures and sensors ---------------------------------------------------
     def _degrade(self) -> Generator[simpy.Event, Any, None]:
-        tick = self.params.tick_s
+        step_s = self.params.degradation_step_s
         while True:
-            yield self.env.timeout(tick)
-            self._advance(tick)
+            yield self.env.timeout(step_s)
+            self._advance(step_s)
 
-    def _advance(self, tick_s: float) -> None:
+    def _advance(self, step_s: float) -> None:
         now = self.env.now
         in_progress = now - self.busy_since_s
         busy_total = self.busy_s + np.where(np.isnan(in_progress), 0.0, in_progress)
-        np.divide(busy_total - self._busy_mark_s, tick_s, out=self._load)
+        np.divide(busy_total - self._busy_mark_s, step_s, out=self._load)
         self._busy_mark_s = busy_total
         z = self._degradation_rng.standard_normal(len(self.machines))
         kernels.step(
@@ -237,7 +237,7 @@ class Plant:
             self.params.ambient_c,
             self.params.ambient_humidity_pct,
             z,
-            tick_s,
+            step_s,
             self.degradation,
             self.signals,
             self._failed,
@@ -255,9 +255,12 @@ class Plant:
     def _on_report(self, now_s: float, channels: np.ndarray) -> None:
         for index in np.unique(channels // CHANNELS):
             machine = self.machines[int(index)]
-            action = self.policy.act(self.observe(machine))
+            observation = self.observe(machine)
+            action = self.policy.act(observation)
             self.decisions.count += 1
-            wants = action is MAINTAIN or (action is not CONTINUE and self._valid(action).maintain)
+            wants = action is MAINTAIN or (
+                action is not CONTINUE and self._valid(action, observation).maintain
+            )
             if wants and machine.state not in DOWN_STATES and not machine.pm_requested:
                 machine.interrupt_for("maintenance")
 
@@ -289,8 +292,8 @@ class Plant:
             ),
         )
 
-    def _valid(self, action: object) -> MaintenanceAction:
-        return check_maintenance_action(action, self.policy_id)
+    def _valid(self, action: object, observation: MaintenanceObservation) -> MaintenanceAction:
+        return check_maintenance_action(action, observation, self.policy_id)
 
     # -- accounting -----------------------------------------------------------------
     def record_failure(self, machine: Machine) -> None:

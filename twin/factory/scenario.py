@@ -12,8 +12,7 @@ from twin.core.policy import Policy
 from twin.core.scenario import KPI, Scenario
 from twin.core.sensors import PipelineSpec, SensorConfig, SensorSpec
 from twin.core.world import World
-from twin.factory.agv import AgvSpec
-from twin.factory.config import CrewSpec, PlantParams, ProductSpec, StationSpec
+from twin.factory.config import AgvSpec, CrewSpec, PlantParams, ProductSpec, StationSpec
 from twin.factory.layout import LayoutSpec
 from twin.factory.plant import Plant
 
@@ -218,7 +217,7 @@ class Plant1000Params(PlantParams):
     )
     crew: CrewSpec = Field(default_factory=lambda: CrewSpec(technicians=20))
     sensors: SensorConfig = Field(default_factory=_plant_sensors)
-    tick_s: float = Field(default=300.0, gt=0)
+    degradation_step_s: float = Field(default=300.0, gt=0)
 
 
 class LargePlant(FlowLine):

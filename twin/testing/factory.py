@@ -9,23 +9,21 @@ import numpy as np
 from hypothesis import strategies as st
 
 from twin.core.scenario import Scenario, ScenarioConfig
+from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from twin.core.world import World
-from twin.factory.agv import (
-    AgvView,
-    DispatchObservation,
-    TransportRequest,
-    check_dispatch_action,
-)
 from twin.factory.layout import Layout, LayoutSpec
 from twin.factory.observation import (
     DOWN_STATES,
     MACHINE_STATES,
+    AgvView,
+    DispatchObservation,
     MaintenanceObservation,
+    TransportRequest,
+    check_dispatch_action,
     check_maintenance_action,
 )
 from twin.testing.kits import Invariants, PolicyKit, ScenarioKit
 
-DAY_S = 86_400.0
 _NAN = math.nan
 
 
@@ -92,13 +90,14 @@ def maintenance_edge_cases() -> list[MaintenanceObservation]:
 
 
 def _maintenance_check(action: object, obs: MaintenanceObservation, policy_id: str) -> object:
-    return check_maintenance_action(action, policy_id)
+    return check_maintenance_action(action, obs, policy_id)
 
 
 def _maintenance_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
     # Three days of the default flow line: every machine reports many times, and wear
     # moves far enough for condition rules to act.
-    return ScenarioConfig(id="factory/flowline-v0", horizon_s=3 * DAY_S, tick_s=600.0), None
+    config = ScenarioConfig(id="factory/flowline-v0", horizon_s=3 * SECONDS_PER_DAY, tick_s=600.0)
+    return config, None
 
 
 MAINTENANCE = PolicyKit(
@@ -174,7 +173,7 @@ def _dispatch_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
     # the scenario's default and the policy under test rides in the params.
     config = ScenarioConfig(
         id="factory/jobshop-agv-v0",
-        horizon_s=DAY_S,
+        horizon_s=SECONDS_PER_DAY,
         tick_s=600.0,
         params={"dispatch_policy": policy_ref},
     )
@@ -260,11 +259,11 @@ def plant_invariants(scenario: Scenario[Any], world: World) -> list[str]:
 INVARIANTS: dict[str, Invariants] = {"factory.maintenance": plant_invariants}
 SCENARIO_KITS = {
     "factory/flowline-v0": ScenarioKit(
-        params=flow_line_params, horizon_s=DAY_S, invariants=plant_invariants
+        params=flow_line_params, horizon_s=SECONDS_PER_DAY, invariants=plant_invariants
     ),
-    "factory/jobshop-agv-v0": ScenarioKit(horizon_s=DAY_S, invariants=plant_invariants),
+    "factory/jobshop-agv-v0": ScenarioKit(horizon_s=SECONDS_PER_DAY, invariants=plant_invariants),
     # 1,000 machines: a few simulated hours are already many thousand events.
     "factory/plant-1000-v0": ScenarioKit(
-        horizon_s=6 * 3600.0, invariants=plant_invariants, check_period_s=1800.0
+        horizon_s=6 * SECONDS_PER_HOUR, invariants=plant_invariants, check_period_s=1800.0
     ),
 }
