@@ -240,28 +240,10 @@ def _step(arm: Arm, config: ScenarioConfig) -> None:
 
 
 def _inspect_machine(plant: Any, index: int) -> dict[str, Any]:
-    from twin.factory.kernels import SENSOR_CHANNELS
-
     if not 0 <= index < len(plant.machines):
         raise ValueError(f"no machine {index}; the plant has {len(plant.machines)}")
-    machine = plant.machines[index]
-    channels = len(SENSOR_CHANNELS)
-    first = index * channels
-    board = plant.board
-    return {
-        "entity": f"machine:{index}",
-        "name": machine.name,
-        "station": machine.station.name,
-        "state": machine.state,
-        "health": float(plant.health[index]),
-        "failure_threshold": float(plant.degradation.threshold[index]),
-        "true_signals": dict(zip(SENSOR_CHANNELS, plant.signals[index].tolist(), strict=True)),
-        "readings": dict(
-            zip(SENSOR_CHANNELS, board.values[first : first + channels].tolist(), strict=True)
-        ),
-        "measured_at_s": board.measured_at_s[first : first + channels].tolist(),
-        "failures": machine.failures,
-    }
+    info: dict[str, Any] = plant.machines[index].inspect()
+    return info
 
 
 def _inspect_station(station: Any) -> dict[str, Any]:

@@ -142,7 +142,7 @@ def factory_layout(plant: Plant) -> FactoryLayout:
     )
     return FactoryLayout(
         machine_xy=machine_xy,
-        machine_names=tuple(m.name for m in plant.machines),
+        machine_names=tuple(m.label for m in plant.machines),
         buffer_xy=station_xy - (0.0, MACHINE_SPACING_M),
         buffer_capacity=capacity,
         aisles=aisles.reshape(-1, 2, 2),

@@ -14,10 +14,17 @@ from twin.core.policy import BasePolicy, InvalidActionError, PolicyContext
 from twin.core.run import simulate
 from twin.core.scenario import ScenarioConfig
 from twin.core.world import World
-from twin.factory.config import CrewSpec, DegradationSpec, PlantParams, ProductSpec, StationSpec
+from twin.factory.config import (
+    CrewSpec,
+    DegradationSpec,
+    FlowLineParams,
+    PlantParams,
+    ProductSpec,
+    StationSpec,
+)
 from twin.factory.kernels import first_passage_mean_reflected_s
 from twin.factory.observation import MACHINE_STATES, MaintenanceObservation
-from twin.factory.scenario import FlowLine, FlowLineParams
+from twin.factory.scenario import FlowLine
 
 
 def run_plant(params: PlantParams, policy: Any, seed: int, horizon_s: float, warmup_s: float = 0.0):
@@ -206,7 +213,8 @@ def test_a_negative_buffer_is_a_config_error():
 
 
 def test_the_job_shop_carries_every_part_by_agv_and_conserves_parts():
-    from twin.factory.scenario import JobShop, JobShopParams
+    from twin.factory.config import JobShopParams
+    from twin.factory.scenario import JobShop
 
     scenario = JobShop(JobShopParams())
     world = World(seed=2)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import mesa
 import simpy
 
+from twin.core.entity import Entity
 from twin.core.policy import Policy
 from twin.core.scenario import KPI
 from twin.core.units import METRES_PER_KM, SECONDS_PER_HOUR
@@ -65,8 +65,11 @@ class _Job:
         self.picked_up = picked_up
 
 
-class Agv(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
+class Agv(Entity):
     """One vehicle: a SimPy process that serves the jobs the fleet gives it.
+
+    The entity ``<fleet prefix>:<index>`` (``agv:3``); its ``pos`` is its node's position,
+    or the middle of the aisle it is driving.
 
     Attributes:
         index: its number in the fleet (the ``id`` a policy sees).
@@ -75,10 +78,11 @@ class Agv(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
         energy_kwh: energy left in the battery.
         odometer_m: metres driven since the start (not reset by the warm-up).
         job: the request it is serving, if any.
+        entity: how the ledger names it (``agv3``).
     """
 
     def __init__(self, fleet: AgvFleet, index: int, node: str) -> None:
-        super().__init__(fleet.world)
+        super().__init__(fleet.world, f"{fleet.prefix}:{index}", fleet.position(node))
         spec = fleet.spec
         self.fleet = fleet
         self.index = index
@@ -88,7 +92,7 @@ class Agv(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
         self.energy_kwh = spec.charge_to_soc * spec.battery_kwh
         self.odometer_m = 0.0
         self.job: _Job | None = None
-        self.entity = f"{fleet.name}{index}"
+        self.entity = f"{fleet.prefix}{index}"
         self._charge_first = False
         self._wake: simpy.Event | None = None
         self._meter: PowerMeter = fleet.world.power_meter(
@@ -113,6 +117,27 @@ class Agv(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
             AgvView,
             (self.index, self.node, self.state == "idle", self.soc, self.range_m, self.state),
         )
+
+    def inspect(self) -> dict[str, Any]:
+        """Where it is, what it does, its battery and its job."""
+        job = self.job
+        return {
+            "entity": self.name,
+            "state": self.state,
+            "node": self.node,
+            "segment": list(self.segment) if self.segment is not None else None,
+            "soc": self.soc,
+            "range_m": self.range_m,
+            "odometer_m": self.odometer_m,
+            "job": None
+            if job is None
+            else {
+                "request": job.view.number,
+                "pickup": job.view.pickup,
+                "drop": job.view.drop,
+                "requested_s": job.view.requested_s,
+            },
+        }
 
     def run(self) -> ProcessGenerator:
         fleet = self.fleet
@@ -158,10 +183,12 @@ class Agv(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
             with lane.request() as claim:
                 yield claim
                 self.segment = (self.node, to)
+                self.pos = self.fleet.position(self.node, to)
                 yield env.timeout(duration_s)
                 self.segment = None
             self._use_energy(length_m)
             self.node = to
+            self.pos = self.fleet.position(to)
             self.fleet._views = None
             driven_m += length_m
         self.odometer_m += driven_m
@@ -197,16 +224,17 @@ class Agv(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
         self.fleet._views = None
 
 
-class AgvFleet:
-    """A fleet of AGVs on a layout, dispatched by a policy.
+class AgvFleet(Entity):
+    """A fleet of AGVs on a layout, dispatched by a policy; the entity ``fleet:<name>``.
 
     Args:
         world: the run's world.
         layout: the plant layout (paths, chargers).
         spec: the fleet's parameters.
         policy: the dispatch policy (domain ``"factory.dispatch"``).
-        name: prefix of probe names, KPI names and ledger entities (``agv`` gives
-            ``agv_busy``, ``agv_utilisation``, ``agv0``); two fleets need two names.
+        name: prefix of probe names, KPI names, ledger entities and entity names
+            (``agv`` gives ``agv_busy``, ``agv_utilisation``, ``agv0``, ``agv:0``); two
+            fleets need two names.
 
     The policy is called when a request arrives and when an AGV becomes idle, as long as
     a request waits and an AGV is idle.
@@ -221,13 +249,14 @@ class AgvFleet:
         *,
         name: str = "agv",
     ) -> None:
+        super().__init__(world, f"fleet:{name}")
         self.world = world
         self.env = world.env
         self.layout = layout
         self.spec = spec
         self.policy = policy
         self.policy_id: str = getattr(policy, "id", type(policy).__name__)
-        self.name = name
+        self.prefix = name
         homes = self._homes()
         self.lanes = {seg: simpy.Resource(self.env, capacity=1) for seg in layout.edge_lengths_m}
         """One single-vehicle resource per directed segment."""
@@ -262,6 +291,15 @@ class AgvFleet:
         self.agvs = [Agv(self, i, homes[i % len(homes)]) for i in range(spec.count)]
 
     # -- public API ------------------------------------------------------------------
+    def position(self, node: str, towards: str | None = None) -> tuple[float, float]:
+        """Where an AGV at ``node`` stands, or half-way to ``towards`` while driving there."""
+        nodes = self.layout.spec.nodes
+        xa, ya = nodes[node]
+        if towards is None:
+            return (float(xa), float(ya))
+        xb, yb = nodes[towards]
+        return ((xa + xb) / 2, (ya + yb) / 2)
+
     def request(
         self,
         pickup: str,
@@ -306,6 +344,20 @@ class AgvFleet:
             ),
         )
 
+    def inspect(self) -> dict[str, Any]:
+        """Vehicles by activity, requests waiting, in progress and delivered."""
+        return {
+            "entity": self.name,
+            "agvs": self.spec.count,
+            "idle": self._counts["idle"],
+            "working": self._counts["working"],
+            "charging": self._counts["charging"],
+            "requests_waiting": len(self.waiting),
+            "requests_in_progress": self.in_progress,
+            "requested": self.requested_total,
+            "delivered": self.delivered_total,
+        }
+
     @property
     def in_progress(self) -> int:
         """Requests assigned to an AGV and not yet dropped."""
@@ -313,7 +365,7 @@ class AgvFleet:
 
     def kpis(self) -> dict[str, KPI]:
         """The fleet's KPIs since the start (or the end of the warm-up)."""
-        n = self.name
+        n = self.prefix
         empty_m = _total(self.empty_m.mean, self.empty_m.count)
         loaded_m = _total(self.loaded_m.mean, self.loaded_m.count)
         driven_m = empty_m + loaded_m
