@@ -246,7 +246,7 @@ def test_a_station_at_an_unknown_node_is_a_config_error():
 
 
 def test_agv_served_stations_need_a_buffer_place():
-    from twin.factory.scenario import _jobshop_stations
+    from twin.factory.config import _jobshop_stations
 
     stations = [s.model_dump() for s in _jobshop_stations()]
     stations[0]["buffer"] = 0

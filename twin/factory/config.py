@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from twin.core.distributions import Distribution, Exponential, Gamma, Lognormal
 from twin.core.scenario import ScenarioParams
 from twin.core.sensors import PipelineSpec, SensorConfig, SensorSpec
-from twin.factory.layout import LayoutSpec
+from twin.factory.layout import Edge, LayoutSpec
 
 
 class _Spec(BaseModel):
@@ -279,7 +279,7 @@ def _jobshop_layout() -> LayoutSpec:
         for row, line in enumerate(names)
         for col, name in enumerate(line)
     }
-    edges = [(line[c], line[c + 1]) for line in names for c in range(2)]
+    edges: list[Edge] = [(line[c], line[c + 1]) for line in names for c in range(2)]
     edges += [(names[r][c], names[r + 1][c]) for r in range(2) for c in range(3)]
     return LayoutSpec(nodes=nodes, edges=edges, chargers=["charger"])
 
@@ -359,7 +359,7 @@ def _plant_layout() -> LayoutSpec:
     # Each line is a row of aisle nodes 15 m apart, rows 12 m apart, joined by cross
     # aisles at both ends and in the middle; a charger every fifth row.
     nodes: dict[str, tuple[float, float]] = {}
-    edges: list[tuple[str, str]] = []
+    edges: list[Edge] = []
     for line in range(PLANT_LINES):
         name = _line_name(line)
         row = (

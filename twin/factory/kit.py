@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from twin.factory.layout import Layout, LayoutSpec
+from twin.factory.layout import Edge, Layout, LayoutSpec
 from twin.factory.observation import (
     DOWN_STATES,
     MACHINE_STATES,
@@ -88,7 +88,7 @@ def maintenance_edge_cases() -> list[MaintenanceObservation]:
 
 def _grid_layout(columns: int, rows: int) -> Layout:
     nodes = {f"n{x}_{y}": (10.0 * x, 8.0 * y) for x in range(columns) for y in range(rows)}
-    edges: list[tuple[str, str]] = []
+    edges: list[Edge] = []
     for x in range(columns):
         for y in range(rows):
             if x + 1 < columns:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import simpy
@@ -185,7 +185,7 @@ class Machine(Entity):
             part: Part = yield get
         except simpy.Interrupt:
             if get.triggered:  # the part was handed over in the same instant: keep it
-                part = get.value
+                part = cast("Part", get.value)
             else:
                 self.input.cancel_get(get)
                 return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from twin.core.policy import Policy
 from twin.core.scenario import KPI, Scenario
@@ -17,7 +17,7 @@ class FlowLine(Scenario[PlantParams]):
     id = "factory/flowline-v0"
     domain = "factory.maintenance"
     description = "5-station machining flow line: degrading machines, sensors, repair crew"
-    Params = FlowLineParams
+    Params: ClassVar[type[PlantParams]] = FlowLineParams
     default_policy = "maintenance/run-to-failure-v0"
     headline_kpis = ("throughput_per_h", "oee", "unplanned_failures", "productivity_index")
 
