@@ -80,7 +80,8 @@ def test_agvs_are_where_the_fleet_says_coloured_by_charge_and_load(jobshop: Plan
     assert fleet is not None
     xy, classes = FactoryView(jobshop).frame().points["agvs"]
     assert len(xy) == len(fleet.agvs) == 5
-    nodes = jobshop.params.layout.nodes  # type: ignore[union-attr]
+    assert jobshop.params.layout is not None
+    nodes = jobshop.params.layout.nodes
     for k, agv in enumerate(fleet.agvs):
         if agv.segment is None:
             assert tuple(xy[k]) == nodes[agv.node]

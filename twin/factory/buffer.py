@@ -122,6 +122,7 @@ class Buffer:
 
     @property
     def blocked_putters(self) -> int:
+        """Parts waiting to be put (their machines blocked) because the buffer is full."""
         return len(self._putters)
 
     def _changed(self) -> None:
@@ -137,7 +138,8 @@ class BufferEntity(Entity):
         self.buffer = buffer
 
     def inspect(self) -> dict[str, Any]:
-        """Parts held, places, places promised to parts on their way."""
+        """Parts held, places, places promised to parts on their way, machines upstream
+        blocked because it is full."""
         buffer = self.buffer
         return {
             "entity": self.name,
@@ -145,4 +147,5 @@ class BufferEntity(Entity):
             "held": len(buffer.items),
             "capacity": buffer.capacity,
             "reserved": buffer.reserved,
+            "blocked_putters": buffer.blocked_putters,
         }

@@ -80,7 +80,11 @@ CONTINUE = MaintenanceAction(maintain=False)
 def check_maintenance_action(
     action: object, observation: MaintenanceObservation, policy_id: str
 ) -> MaintenanceAction:
-    """``action`` if a maintenance policy may answer it; :class:`InvalidActionError` if not."""
+    """``action`` if a maintenance policy may answer it; :class:`InvalidActionError` if not.
+
+    Either answer is valid whatever ``observation`` shows (a request to maintain a machine
+    that is already down is ignored), so only the action's type is checked.
+    """
     if type(action) is not MaintenanceAction or type(action.maintain) is not bool:
         raise InvalidActionError(
             policy_id, action, "expected MaintenanceAction(maintain=True|False)"
