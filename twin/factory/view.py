@@ -179,7 +179,7 @@ class FactoryView:
         down = int(np.isin(state, [STATE_CODE[s] for s in ("failed", "repair")]).sum())
         caption = (
             f"{plant.finished.count} good, {plant.scrapped.count} scrapped, "
-            f"{plant.wip.level} in process, {down} machines down"
+            f"{plant.wip.level:g} in process, {down} machines failed or in repair"
         )
         return SceneFrame(
             now_s=float(plant.env.now),
