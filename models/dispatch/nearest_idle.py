@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from twin.core.policy import BasePolicy
-from twin.factory.agv import WAIT, AgvView, DispatchAction, DispatchObservation
+from twin.factory.observation import WAIT, AgvView, DispatchAction, DispatchObservation
 
 
 class NearestIdle(BasePolicy[DispatchObservation, DispatchAction]):

@@ -49,6 +49,7 @@ from pydantic import Field
 from models.model_files import ModelFileError, read_json_model, save_json_model
 from twin.core.errors import ConfigError
 from twin.core.policy import BasePolicy, PolicyContext, PolicyParams
+from twin.core.units import SECONDS_PER_HOUR
 from twin.factory.observation import (
     CONTINUE,
     DOWN_STATES,
@@ -62,7 +63,6 @@ FloatArray = npt.NDArray[np.float64]
 MODEL_FORMAT = "twin.maintenance.logistic-risk"
 MODEL_FORMAT_VERSION = 1
 DEFAULT_MODEL_NAME = "flowline-predictive-v0.json"
-SECONDS_PER_HOUR = 3600.0
 
 FEATURES = (
     "vibration_mm_s",

@@ -76,12 +76,11 @@ from twin.core.run import (
     simulate,
 )
 from twin.core.scenario import ScenarioConfig
+from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from twin.core.world import World
 from twin.factory.observation import MaintenanceAction, MaintenanceObservation
 
 FloatArray = npt.NDArray[np.float64]
-SECONDS_PER_DAY = 86_400.0
-SECONDS_PER_HOUR = 3_600.0
 PROG = "python -m models.maintenance.train"
 
 DEFAULTS: dict[str, Any] = {

@@ -8,8 +8,8 @@ import pytest
 from twin.core.ports import SensorTraffic
 from twin.core.run import simulate
 from twin.core.scenario import ScenarioConfig
+from twin.factory.config import Plant1000Params
 from twin.factory.kernels import SENSOR_CHANNELS
-from twin.factory.scenario import Plant1000Params
 
 
 def test_the_1000_machine_plant_sets_the_ingestion_rate():

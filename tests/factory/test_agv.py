@@ -13,16 +13,16 @@ from models.dispatch.nearest_idle import NearestIdle
 from tests.factory.strategies import connected_graphs
 from twin.core.policy import BasePolicy, InvalidActionError
 from twin.core.world import World
-from twin.factory.agv import (
+from twin.factory.agv import AgvFleet
+from twin.factory.config import AgvSpec
+from twin.factory.layout import Layout, LayoutSpec
+from twin.factory.observation import (
     WAIT,
-    AgvFleet,
-    AgvSpec,
     AgvView,
     DispatchAction,
     DispatchObservation,
     TransportRequest,
 )
-from twin.factory.layout import Layout, LayoutSpec
 
 
 def line(*xs: float, chargers=("n0",)) -> Layout:

@@ -14,10 +14,17 @@ from twin.core.policy import BasePolicy, InvalidActionError, PolicyContext
 from twin.core.run import simulate
 from twin.core.scenario import ScenarioConfig
 from twin.core.world import World
-from twin.factory.config import CrewSpec, DegradationSpec, PlantParams, ProductSpec, StationSpec
+from twin.factory.config import (
+    CrewSpec,
+    DegradationSpec,
+    FlowLineParams,
+    PlantParams,
+    ProductSpec,
+    StationSpec,
+)
 from twin.factory.kernels import first_passage_mean_reflected_s
 from twin.factory.observation import MACHINE_STATES, MaintenanceObservation
-from twin.factory.scenario import FlowLine, FlowLineParams
+from twin.factory.scenario import FlowLine
 
 
 def run_plant(params: PlantParams, policy: Any, seed: int, horizon_s: float, warmup_s: float = 0.0):
@@ -97,7 +104,7 @@ def test_availability_of_a_saturated_machine_is_mtbf_over_mtbf_plus_mttr():
     )
     params = line(
         [station],
-        tick_s=60.0,
+        degradation_step_s=60.0,
         crew=CrewSpec(
             technicians=1,
             repair=Exponential(mean=repair_h * 3600),
@@ -206,7 +213,8 @@ def test_a_negative_buffer_is_a_config_error():
 
 
 def test_the_job_shop_carries_every_part_by_agv_and_conserves_parts():
-    from twin.factory.scenario import JobShop, JobShopParams
+    from twin.factory.config import JobShopParams
+    from twin.factory.scenario import JobShop
 
     scenario = JobShop(JobShopParams())
     world = World(seed=2)
@@ -238,7 +246,7 @@ def test_a_station_at_an_unknown_node_is_a_config_error():
 
 
 def test_agv_served_stations_need_a_buffer_place():
-    from twin.factory.scenario import _jobshop_stations
+    from twin.factory.config import _jobshop_stations
 
     stations = [s.model_dump() for s in _jobshop_stations()]
     stations[0]["buffer"] = 0

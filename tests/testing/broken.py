@@ -8,8 +8,14 @@ from typing import Any, ClassVar
 
 from twin.core.policy import BasePolicy, PolicyContext
 from twin.core.world import World
-from twin.factory.agv import DispatchAction, DispatchObservation
-from twin.factory.observation import CONTINUE, MAINTAIN, MaintenanceAction, MaintenanceObservation
+from twin.factory.observation import (
+    CONTINUE,
+    MAINTAIN,
+    DispatchAction,
+    DispatchObservation,
+    MaintenanceAction,
+    MaintenanceObservation,
+)
 from twin.station import ADMIT, REJECT, StationAction, StationObservation
 from twin.station.scenario import StationScenario
 from twin.station.station import Station

@@ -11,16 +11,23 @@ from __future__ import annotations
 
 import itertools
 import math
-from numbers import Integral
-from typing import TYPE_CHECKING, NamedTuple, NoReturn, cast
+from typing import TYPE_CHECKING, Any
 
-import mesa
 import simpy
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from twin.core.policy import InvalidActionError, Policy
+from twin.core.entity import Entity
+from twin.core.policy import Policy
 from twin.core.scenario import KPI
+from twin.core.units import METRES_PER_KM, SECONDS_PER_HOUR
 from twin.factory.layout import Layout
+from twin.factory.observation import (
+    WAIT,
+    AgvView,
+    DispatchAction,
+    DispatchObservation,
+    TransportRequest,
+    check_dispatch_action,
+)
 
 if TYPE_CHECKING:
     from simpy.events import ProcessGenerator
@@ -28,189 +35,12 @@ if TYPE_CHECKING:
     from twin.core.ledger import PowerMeter
     from twin.core.probes import Tally
     from twin.core.world import World
+    from twin.factory.config import AgvSpec
 
 _new_tuple = tuple.__new__
 
-SECONDS_PER_HOUR = 3600.0
-
-AGV_STATES = ("idle", "to_pickup", "loading", "loaded", "unloading", "to_charger", "charging")
-"""What an AGV is doing. ``loaded`` is loaded travel; ``to_charger`` includes queueing
-for a busy charger."""
 _WORKING = frozenset(("to_pickup", "loading", "loaded", "unloading"))
 _CHARGING = frozenset(("to_charger", "charging"))
-
-
-class AgvSpec(BaseModel):
-    """The AGV fleet: size, speed, battery and handling times.
-
-    Defaults and their sources are listed in docs/PARAMETERS.md.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    count: int = Field(default=2, ge=0, le=10_000, description="vehicles in the fleet")
-    speed_mps: float = Field(
-        default=1.0, gt=0, allow_inf_nan=False, description="travel speed, m/s"
-    )
-    battery_kwh: float = Field(
-        default=1.2, gt=0, allow_inf_nan=False, description="usable battery energy, kWh"
-    )
-    consumption_kwh_per_m: float = Field(
-        default=5e-5, ge=0, allow_inf_nan=False, description="battery energy per metre driven"
-    )
-    charge_power_kw: float = Field(
-        default=1.0, gt=0, allow_inf_nan=False, description="charger power (grid side), kW"
-    )
-    recharge_below_soc: float = Field(
-        default=0.2, gt=0, lt=1, description="after a job, go charging below this state of charge"
-    )
-    charge_to_soc: float = Field(
-        default=0.9, gt=0, le=1, description="charge up to this state of charge (also the start)"
-    )
-    load_time_s: float = Field(default=15.0, ge=0, allow_inf_nan=False, description="to load")
-    unload_time_s: float = Field(default=15.0, ge=0, allow_inf_nan=False, description="to unload")
-    home_nodes: list[str] | None = Field(
-        default=None,
-        min_length=1,
-        description="start nodes, AGV i at home_nodes[i % len]; default: the chargers",
-    )
-
-    @model_validator(mode="after")
-    def _charge_above_threshold(self) -> AgvSpec:
-        if self.charge_to_soc <= self.recharge_below_soc:
-            raise ValueError(
-                f"charge_to_soc ({self.charge_to_soc}) must be above "
-                f"recharge_below_soc ({self.recharge_below_soc})"
-            )
-        return self
-
-
-class TransportRequest(NamedTuple):
-    """A waiting transport request, as a dispatch policy sees it.
-
-    Attributes:
-        number: serial number of the request in the run, from 0.
-        pickup: node where the load is picked up.
-        drop: node where it is dropped.
-        requested_s: when it was requested.
-        trip_m: shortest-path length from pickup to drop (the loaded travel).
-    """
-
-    number: int
-    pickup: str
-    drop: str
-    requested_s: float
-    trip_m: float
-
-
-class AgvView(NamedTuple):
-    """One AGV, as a dispatch policy sees it.
-
-    Attributes:
-        id: the AGV's number in the fleet, from 0 (what an assignment names).
-        node: the node it is at (when moving: the last node it reached).
-        idle: whether it may be assigned a request.
-        soc: state of charge, 0..1.
-        range_m: metres it can still drive on its charge (infinite if driving is free).
-        state: one of :data:`AGV_STATES`.
-    """
-
-    id: int
-    node: str
-    idle: bool
-    soc: float
-    range_m: float
-    state: str
-
-
-class DispatchObservation(NamedTuple):
-    """The fleet at a decision epoch: a request arrived, or an AGV became idle.
-
-    Attributes:
-        now_s: simulated time.
-        requests: waiting requests, oldest first; an assignment names a position here.
-        agvs: every AGV, by id.
-        layout: the plant layout, for path distances (read only).
-    """
-
-    now_s: float
-    requests: tuple[TransportRequest, ...]
-    agvs: tuple[AgvView, ...]
-    layout: Layout
-
-    def pickup_distance_m(self, agv: AgvView, request: TransportRequest) -> float:
-        """Empty travel of ``agv`` to the pickup of ``request``, metres."""
-        return self.layout.distance_m(agv.node, request.pickup)
-
-    def can_serve(self, agv: AgvView, request: TransportRequest) -> bool:
-        """Whether ``agv`` can do ``request`` and then reach a charger without charging first.
-
-        An AGV that cannot is still assignable: it charges first, then does the job.
-        """
-        return _enough_range(self.layout, agv.node, request.pickup, request.drop, agv.range_m)
-
-
-class DispatchAction(NamedTuple):
-    """Assignments ``(request position in obs.requests, AGV id)``; empty means wait."""
-
-    assignments: tuple[tuple[int, int], ...] = ()
-
-
-WAIT = DispatchAction(())
-"""Assign nothing now."""
-
-
-def check_dispatch_action(
-    action: object, obs: DispatchObservation, policy_id: str
-) -> list[tuple[int, int]]:
-    """The ``(request, agv)`` pairs of ``action`` if a dispatch policy may answer it to
-    ``obs``; :class:`InvalidActionError` naming what is wrong if not."""
-
-    def invalid(reason: str) -> NoReturn:
-        raise InvalidActionError(policy_id, action, reason)
-
-    if type(action) is not DispatchAction:
-        invalid("expected DispatchAction(assignments=((request, agv), ...))")
-    assignments = action.assignments
-    if type(assignments) is not tuple:
-        invalid("assignments must be a tuple of (request, agv) pairs")
-    n_requests = len(obs.requests)
-    n_agvs = len(obs.agvs)
-    pairs: list[tuple[int, int]] = []
-    requests: set[int] = set()
-    agvs: set[int] = set()
-    # Checked as untyped values: a policy may return anything (numpy ints are fine).
-    for pair in cast("tuple[object, ...]", assignments):
-        if not (type(pair) is tuple and len(pair) == 2 and all(map(_is_index, pair))):
-            invalid(f"assignment {pair!r} is not a (request, agv) pair of ints")
-        r, a = int(pair[0]), int(pair[1])
-        if not 0 <= r < n_requests:
-            invalid(f"unknown request {r}: {n_requests} requests wait (0..{n_requests - 1})")
-        if r in requests:
-            invalid(f"request {r} is assigned twice")
-        if not 0 <= a < n_agvs:
-            invalid(f"unknown AGV {a}: the fleet has AGVs 0..{n_agvs - 1}")
-        if a in agvs:
-            invalid(f"AGV {a} is assigned twice")
-        if not obs.agvs[a].idle:
-            invalid(f"AGV {a} is busy ({obs.agvs[a].state}), not idle")
-        requests.add(r)
-        agvs.add(a)
-        pairs.append((r, a))
-    return pairs
-
-
-def _enough_range(layout: Layout, node: str, pickup: str, drop: str, range_m: float) -> bool:
-    """Whether ``range_m`` covers node -> pickup -> drop -> nearest charger."""
-    if math.isinf(range_m):
-        return True
-    need_m = (
-        layout.distance_m(node, pickup)
-        + layout.distance_m(pickup, drop)
-        + layout.charger_distance_m(drop)
-    )
-    # A relative slack of 1e-9: a job sized exactly to the battery must not fail on rounding.
-    return need_m <= range_m * (1.0 + 1e-9)
 
 
 _Leg = tuple[str, float, float, simpy.Resource]
@@ -235,8 +65,11 @@ class _Job:
         self.picked_up = picked_up
 
 
-class Agv(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
+class Agv(Entity):
     """One vehicle: a SimPy process that serves the jobs the fleet gives it.
+
+    The entity ``<fleet prefix>:<index>`` (``agv:3``); its ``pos`` is its node's position,
+    or the middle of the aisle it is driving.
 
     Attributes:
         index: its number in the fleet (the ``id`` a policy sees).
@@ -245,10 +78,11 @@ class Agv(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
         energy_kwh: energy left in the battery.
         odometer_m: metres driven since the start (not reset by the warm-up).
         job: the request it is serving, if any.
+        entity: how the ledger names it (``agv3``).
     """
 
     def __init__(self, fleet: AgvFleet, index: int, node: str) -> None:
-        super().__init__(fleet.world)
+        super().__init__(fleet.world, f"{fleet.prefix}:{index}", fleet.position(node))
         spec = fleet.spec
         self.fleet = fleet
         self.index = index
@@ -258,7 +92,7 @@ class Agv(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
         self.energy_kwh = spec.charge_to_soc * spec.battery_kwh
         self.odometer_m = 0.0
         self.job: _Job | None = None
-        self.entity = f"{fleet.name}{index}"
+        self.entity = f"{fleet.prefix}{index}"
         self._charge_first = False
         self._wake: simpy.Event | None = None
         self._meter: PowerMeter = fleet.world.power_meter(
@@ -283,6 +117,27 @@ class Agv(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
             AgvView,
             (self.index, self.node, self.state == "idle", self.soc, self.range_m, self.state),
         )
+
+    def inspect(self) -> dict[str, Any]:
+        """Where it is, what it does, its battery and its job."""
+        job = self.job
+        return {
+            "entity": self.name,
+            "state": self.state,
+            "node": self.node,
+            "segment": list(self.segment) if self.segment is not None else None,
+            "soc": self.soc,
+            "range_m": self.range_m,
+            "odometer_m": self.odometer_m,
+            "job": None
+            if job is None
+            else {
+                "request": job.view.number,
+                "pickup": job.view.pickup,
+                "drop": job.view.drop,
+                "requested_s": job.view.requested_s,
+            },
+        }
 
     def run(self) -> ProcessGenerator:
         fleet = self.fleet
@@ -328,10 +183,12 @@ class Agv(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
             with lane.request() as claim:
                 yield claim
                 self.segment = (self.node, to)
+                self.pos = self.fleet.position(self.node, to)
                 yield env.timeout(duration_s)
                 self.segment = None
             self._use_energy(length_m)
             self.node = to
+            self.pos = self.fleet.position(to)
             self.fleet._views = None
             driven_m += length_m
         self.odometer_m += driven_m
@@ -367,16 +224,17 @@ class Agv(mesa.Agent):  # type: ignore[misc]  # mesa ships no type hints
         self.fleet._views = None
 
 
-class AgvFleet:
-    """A fleet of AGVs on a layout, dispatched by a policy.
+class AgvFleet(Entity):
+    """A fleet of AGVs on a layout, dispatched by a policy; the entity ``fleet:<name>``.
 
     Args:
         world: the run's world.
         layout: the plant layout (paths, chargers).
         spec: the fleet's parameters.
         policy: the dispatch policy (domain ``"factory.dispatch"``).
-        name: prefix of probe names, KPI names and ledger entities (``agv`` gives
-            ``agv_busy``, ``agv_utilisation``, ``agv0``); two fleets need two names.
+        name: prefix of probe names, KPI names, ledger entities and entity names
+            (``agv`` gives ``agv_busy``, ``agv_utilisation``, ``agv0``, ``agv:0``); two
+            fleets need two names.
 
     The policy is called when a request arrives and when an AGV becomes idle, as long as
     a request waits and an AGV is idle.
@@ -391,13 +249,14 @@ class AgvFleet:
         *,
         name: str = "agv",
     ) -> None:
+        super().__init__(world, f"fleet:{name}")
         self.world = world
         self.env = world.env
         self.layout = layout
         self.spec = spec
         self.policy = policy
         self.policy_id: str = getattr(policy, "id", type(policy).__name__)
-        self.name = name
+        self.prefix = name
         homes = self._homes()
         self.lanes = {seg: simpy.Resource(self.env, capacity=1) for seg in layout.edge_lengths_m}
         """One single-vehicle resource per directed segment."""
@@ -432,6 +291,15 @@ class AgvFleet:
         self.agvs = [Agv(self, i, homes[i % len(homes)]) for i in range(spec.count)]
 
     # -- public API ------------------------------------------------------------------
+    def position(self, node: str, towards: str | None = None) -> tuple[float, float]:
+        """Where an AGV at ``node`` stands, or half-way to ``towards`` while driving there."""
+        nodes = self.layout.spec.nodes
+        xa, ya = nodes[node]
+        if towards is None:
+            return (float(xa), float(ya))
+        xb, yb = nodes[towards]
+        return ((xa + xb) / 2, (ya + yb) / 2)
+
     def request(
         self,
         pickup: str,
@@ -476,6 +344,20 @@ class AgvFleet:
             ),
         )
 
+    def inspect(self) -> dict[str, Any]:
+        """Vehicles by activity, requests waiting, in progress and delivered."""
+        return {
+            "entity": self.name,
+            "agvs": self.spec.count,
+            "idle": self._counts["idle"],
+            "working": self._counts["working"],
+            "charging": self._counts["charging"],
+            "requests_waiting": len(self.waiting),
+            "requests_in_progress": self.in_progress,
+            "requested": self.requested_total,
+            "delivered": self.delivered_total,
+        }
+
     @property
     def in_progress(self) -> int:
         """Requests assigned to an AGV and not yet dropped."""
@@ -483,7 +365,7 @@ class AgvFleet:
 
     def kpis(self) -> dict[str, KPI]:
         """The fleet's KPIs since the start (or the end of the warm-up)."""
-        n = self.name
+        n = self.prefix
         empty_m = _total(self.empty_m.mean, self.empty_m.count)
         loaded_m = _total(self.loaded_m.mean, self.loaded_m.count)
         driven_m = empty_m + loaded_m
@@ -505,7 +387,7 @@ class AgvFleet:
                 "1",
                 "share of metres driven without a load (to pickups and chargers)",
             ),
-            f"{n}_km": KPI(driven_m / 1000.0, "km", "distance driven by the fleet"),
+            f"{n}_km": KPI(driven_m / METRES_PER_KM, "km", "distance driven by the fleet"),
             f"{n}_deliveries": KPI(float(self.deliveries.count), "loads", "loads dropped"),
             f"{n}_request_wait_mean_s": KPI(
                 self.request_wait.mean, "s", "mean time from request to assignment of an AGV"
@@ -574,9 +456,7 @@ class AgvFleet:
         view = job.view
         self.request_wait.observe(self.env.now - view.requested_s)
         agv.job = job
-        agv._charge_first = not _enough_range(
-            self.layout, agv.node, view.pickup, view.drop, agv.range_m
-        )
+        agv._charge_first = not self.layout.covers(agv.node, view.pickup, view.drop, agv.range_m)
         self._switch(agv, "to_charger" if agv._charge_first else "to_pickup")
         if agv._wake is not None:
             agv._wake.succeed()
@@ -620,17 +500,13 @@ class AgvFleet:
         if per_m and self.spec.count:
             full_m = self.spec.charge_to_soc * self.spec.battery_kwh / per_m
             for charger in layout.chargers:
-                if not _enough_range(layout, charger, pickup, drop, full_m):
+                if not layout.covers(charger, pickup, drop, full_m):
                     raise ValueError(
                         f"request {pickup!r} -> {drop!r} is beyond the range of an AGV charged "
                         f"to {self.spec.charge_to_soc:.0%} at charger {charger!r} "
                         f"({full_m:.0f} m); use a larger battery or add chargers"
                     )
         self._feasible.add(key)
-
-
-def _is_index(x: object) -> bool:
-    return isinstance(x, Integral) and not isinstance(x, bool)
 
 
 def _kind(state: str) -> str:

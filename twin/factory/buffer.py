@@ -9,11 +9,15 @@ machine is waiting for a part or there is room.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from twin.core.entity import Entity
 from twin.core.probes import Level
+
+if TYPE_CHECKING:
+    from twin.core.world import World
 
 
 class Buffer:
@@ -118,8 +122,30 @@ class Buffer:
 
     @property
     def blocked_putters(self) -> int:
+        """Parts waiting to be put (their machines blocked) because the buffer is full."""
         return len(self._putters)
 
     def _changed(self) -> None:
         if self._level is not None:
             self._level.set(len(self.items))
+
+
+class BufferEntity(Entity):
+    """A station's input buffer as an entity, ``buffer:<station>``, for inspection."""
+
+    def __init__(self, world: World, buffer: Buffer, pos: tuple[float, float] | None) -> None:
+        super().__init__(world, f"buffer:{buffer.name}", pos)
+        self.buffer = buffer
+
+    def inspect(self) -> dict[str, Any]:
+        """Parts held, places, places promised to parts on their way, machines upstream
+        blocked because it is full."""
+        buffer = self.buffer
+        return {
+            "entity": self.name,
+            "station": buffer.name,
+            "held": len(buffer.items),
+            "capacity": buffer.capacity,
+            "reserved": buffer.reserved,
+            "blocked_putters": buffer.blocked_putters,
+        }

@@ -1,17 +1,19 @@
-"""The plant as a config: products and routes, stations, buffers, crew, costs.
+"""The plant as a config: products and routes, stations, buffers, crew, costs, AGVs;
+and the params of each registered factory scenario.
 
 Defaults and their sources: docs/PARAMETERS.md (section "Factory").
 """
 
 from __future__ import annotations
 
+import itertools
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from twin.core.distributions import Distribution, Exponential, Lognormal
+from twin.core.distributions import Distribution, Exponential, Gamma, Lognormal
 from twin.core.scenario import ScenarioParams
 from twin.core.sensors import PipelineSpec, SensorConfig, SensorSpec
-from twin.factory.agv import AgvSpec
-from twin.factory.layout import LayoutSpec
+from twin.factory.layout import Edge, LayoutSpec
 
 
 class _Spec(BaseModel):
@@ -111,6 +113,51 @@ def _default_sensors() -> SensorConfig:
     )
 
 
+class AgvSpec(BaseModel):
+    """The AGV fleet: size, speed, battery and handling times.
+
+    Defaults and their sources are listed in docs/PARAMETERS.md.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    count: int = Field(default=2, ge=0, le=10_000, description="vehicles in the fleet")
+    speed_mps: float = Field(
+        default=1.0, gt=0, allow_inf_nan=False, description="travel speed, m/s"
+    )
+    battery_kwh: float = Field(
+        default=1.2, gt=0, allow_inf_nan=False, description="usable battery energy, kWh"
+    )
+    consumption_kwh_per_m: float = Field(
+        default=5e-5, ge=0, allow_inf_nan=False, description="battery energy per metre driven"
+    )
+    charge_power_kw: float = Field(
+        default=1.0, gt=0, allow_inf_nan=False, description="charger power (grid side), kW"
+    )
+    recharge_below_soc: float = Field(
+        default=0.2, gt=0, lt=1, description="after a job, go charging below this state of charge"
+    )
+    charge_to_soc: float = Field(
+        default=0.9, gt=0, le=1, description="charge up to this state of charge (also the start)"
+    )
+    load_time_s: float = Field(default=15.0, ge=0, allow_inf_nan=False, description="to load")
+    unload_time_s: float = Field(default=15.0, ge=0, allow_inf_nan=False, description="to unload")
+    home_nodes: list[str] | None = Field(
+        default=None,
+        min_length=1,
+        description="start nodes, AGV i at home_nodes[i % len]; default: the chargers",
+    )
+
+    @model_validator(mode="after")
+    def _charge_above_threshold(self) -> AgvSpec:
+        if self.charge_to_soc <= self.recharge_below_soc:
+            raise ValueError(
+                f"charge_to_soc ({self.charge_to_soc}) must be above "
+                f"recharge_below_soc ({self.recharge_below_soc})"
+            )
+        return self
+
+
 class PlantParams(ScenarioParams):
     """A plant: what is made, where, by what, and who keeps it running."""
 
@@ -118,7 +165,9 @@ class PlantParams(ScenarioParams):
     stations: list[StationSpec] = Field(min_length=1)
     crew: CrewSpec = Field(default_factory=CrewSpec)
     sensors: SensorConfig = Field(default_factory=_default_sensors)
-    tick_s: float = Field(default=60.0, gt=0, description="degradation kernel time step")
+    degradation_step_s: float = Field(
+        default=60.0, gt=0, description="time step of the wear and sensor-signal kernel"
+    )
     ambient_c: float = Field(default=22.0, description="shop-floor temperature")
     ambient_humidity_pct: float = Field(default=45.0, ge=0, le=100)
     downtime_cost_per_h: float = Field(
@@ -186,3 +235,166 @@ class PlantParams(ScenarioParams):
                         f"stations: {', '.join(names)}"
                     )
         return self
+
+
+# -- the params of the registered scenarios ---------------------------------------------
+
+
+def _flowline_stations() -> list[StationSpec]:
+    # A five-step machining line; the mill (two machines, 160 s) is the bottleneck at
+    # about 88% utilisation for one order every 90 s.
+    return [
+        StationSpec(name="saw", machines=1, processing=Gamma(mean=55.0, cv=0.3), buffer=5),
+        StationSpec(name="mill", machines=2, processing=Gamma(mean=160.0, cv=0.3), buffer=5),
+        StationSpec(name="drill", machines=1, processing=Gamma(mean=70.0, cv=0.3), buffer=5),
+        StationSpec(name="wash", machines=1, processing=Gamma(mean=45.0, cv=0.2), buffer=5),
+        StationSpec(name="assemble", machines=1, processing=Gamma(mean=75.0, cv=0.4), buffer=5),
+    ]
+
+
+def _flowline_products() -> list[ProductSpec]:
+    return [
+        ProductSpec(
+            name="housing",
+            route=["saw", "mill", "drill", "wash", "assemble"],
+            interarrival=Exponential(mean=90.0),
+        )
+    ]
+
+
+class FlowLineParams(PlantParams):
+    products: list[ProductSpec] = Field(default_factory=_flowline_products, min_length=1)
+    stations: list[StationSpec] = Field(default_factory=_flowline_stations, min_length=1)
+
+
+def _jobshop_layout() -> LayoutSpec:
+    # A 3 x 3 grid of aisles, 20 m apart: stores and shipping in opposite corners.
+    names = [
+        ["stores", "lathe", "mill"],
+        ["grind", "hub", "drill"],
+        ["inspect", "charger", "shipping"],
+    ]
+    nodes = {
+        name: (20.0 * col, 20.0 * row)
+        for row, line in enumerate(names)
+        for col, name in enumerate(line)
+    }
+    edges: list[Edge] = [(line[c], line[c + 1]) for line in names for c in range(2)]
+    edges += [(names[r][c], names[r + 1][c]) for r in range(2) for c in range(3)]
+    return LayoutSpec(nodes=nodes, edges=edges, chargers=["charger"])
+
+
+def _jobshop_stations() -> list[StationSpec]:
+    return [
+        StationSpec(name="lathe", machines=2, processing=Gamma(mean=180.0, cv=0.4), node="lathe"),
+        StationSpec(name="mill", machines=2, processing=Gamma(mean=200.0, cv=0.4), node="mill"),
+        StationSpec(name="grind", machines=1, processing=Gamma(mean=120.0, cv=0.3), node="grind"),
+        StationSpec(name="drill", machines=1, processing=Gamma(mean=100.0, cv=0.3), node="drill"),
+        StationSpec(
+            name="inspect", machines=1, processing=Gamma(mean=60.0, cv=0.2), node="inspect"
+        ),
+    ]
+
+
+def _jobshop_products() -> list[ProductSpec]:
+    return [
+        ProductSpec(
+            name="shaft", route=["lathe", "grind", "inspect"], interarrival=Exponential(mean=240.0)
+        ),
+        ProductSpec(
+            name="bracket", route=["mill", "drill", "inspect"], interarrival=Exponential(mean=300.0)
+        ),
+        ProductSpec(
+            name="flange",
+            route=["lathe", "mill", "drill", "inspect"],
+            interarrival=Exponential(mean=400.0),
+        ),
+    ]
+
+
+class JobShopParams(PlantParams):
+    products: list[ProductSpec] = Field(default_factory=_jobshop_products, min_length=1)
+    stations: list[StationSpec] = Field(default_factory=_jobshop_stations, min_length=1)
+    layout: LayoutSpec | None = Field(default_factory=_jobshop_layout)
+    agvs: AgvSpec | None = Field(default_factory=lambda: AgvSpec(count=5, speed_mps=1.5))
+    source_node: str | None = "stores"
+    sink_node: str | None = "shipping"
+
+
+PLANT_LINES = 100
+PLANT_STATIONS_PER_LINE = 10
+
+
+def _line_name(line: int) -> str:
+    return f"L{line:02d}"
+
+
+def _plant_stations() -> list[StationSpec]:
+    return [
+        StationSpec(
+            name=f"{_line_name(line)}S{step}",
+            processing=Gamma(mean=3000.0, cv=0.3),
+            buffer=3,
+            node=f"{_line_name(line)}S{step}",
+        )
+        for line in range(PLANT_LINES)
+        for step in range(PLANT_STATIONS_PER_LINE)
+    ]
+
+
+def _plant_products() -> list[ProductSpec]:
+    return [
+        ProductSpec(
+            name=f"P{line:02d}",
+            route=[f"{_line_name(line)}S{step}" for step in range(PLANT_STATIONS_PER_LINE)],
+            interarrival=Exponential(mean=3600.0),
+            source_node=f"{_line_name(line)}in",
+            sink_node=f"{_line_name(line)}out",
+        )
+        for line in range(PLANT_LINES)
+    ]
+
+
+def _plant_layout() -> LayoutSpec:
+    # Each line is a row of aisle nodes 15 m apart, rows 12 m apart, joined by cross
+    # aisles at both ends and in the middle; a charger every fifth row.
+    nodes: dict[str, tuple[float, float]] = {}
+    edges: list[Edge] = []
+    for line in range(PLANT_LINES):
+        name = _line_name(line)
+        row = (
+            [f"{name}in"] + [f"{name}S{s}" for s in range(PLANT_STATIONS_PER_LINE)] + [f"{name}out"]
+        )
+        for col, node in enumerate(row):
+            nodes[node] = (15.0 * col, 12.0 * line)
+        edges += list(itertools.pairwise(row))
+        if line:
+            previous = _line_name(line - 1)
+            edges += [(f"{previous}in", f"{name}in"), (f"{previous}out", f"{name}out")]
+            edges.append((f"{previous}S5", f"{name}S5"))
+    chargers = [f"{_line_name(line)}in" for line in range(0, PLANT_LINES, 5)]
+    return LayoutSpec(nodes=nodes, edges=edges, chargers=chargers)
+
+
+def _plant_sensors() -> SensorConfig:
+    return SensorConfig(
+        sensor=SensorSpec(period_s=3600.0, noise_std=0.2, dropout_prob=0.01),
+        pipeline=PipelineSpec(moving_average_window=3, latency_mean_s=2.0),
+    )
+
+
+class Plant1000Params(PlantParams):
+    products: list[ProductSpec] = Field(default_factory=_plant_products, min_length=1)
+    stations: list[StationSpec] = Field(default_factory=_plant_stations, min_length=1)
+    layout: LayoutSpec | None = Field(default_factory=_plant_layout)
+    agvs: AgvSpec | None = Field(
+        default_factory=lambda: AgvSpec(
+            count=100,
+            speed_mps=1.5,
+            charge_power_kw=3.0,
+            home_nodes=[f"{_line_name(line)}in" for line in range(PLANT_LINES)],
+        )
+    )
+    crew: CrewSpec = Field(default_factory=lambda: CrewSpec(technicians=20))
+    sensors: SensorConfig = Field(default_factory=_plant_sensors)
+    degradation_step_s: float = Field(default=300.0, gt=0)

@@ -8,14 +8,12 @@ from typing import Any
 import simpy
 
 from twin.core.probes import Level
+from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from twin.factory.config import CrewSpec
 
 CORRECTIVE = 0
 PREVENTIVE = 1
 _OFF_SHIFT = -1  # placeholders that hold a technician while the shift is off
-
-SECONDS_PER_HOUR = 3600.0
-SECONDS_PER_DAY = 86400.0
 
 
 class Crew:

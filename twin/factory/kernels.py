@@ -102,6 +102,8 @@ import numpy.typing as npt
 from numba import types
 from numba.extending import intrinsic, overload
 
+from twin.core.units import SECONDS_PER_HOUR
+
 if TYPE_CHECKING:
     from twin.factory.config import DegradationSpec
 
@@ -111,8 +113,6 @@ BoolArray = npt.NDArray[np.bool_]
 SENSOR_CHANNELS = ("vibration_rms_mm_s", "temperature_c", "pressure_bar", "humidity_pct")
 """The columns of ``signals_out``, in order."""
 _CHANNELS = len(SENSOR_CHANNELS)
-
-SECONDS_PER_HOUR = 3600.0
 
 VIB_IDLE_SHARE = 0.3
 """Share of the base vibration an idle (running, unloaded) machine shows. Modelling choice."""

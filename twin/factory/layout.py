@@ -10,11 +10,18 @@ import math
 from collections import deque
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
+
+if TYPE_CHECKING:
+    from twin.factory.config import PlantParams
+
+FloatArray = npt.NDArray[np.float64]
 
 Edge = tuple[str, str] | tuple[str, str, float]
 """An aisle ``(a, b)`` of Euclidean length, or ``(a, b, length_m)`` of explicit length."""
@@ -210,6 +217,57 @@ class Layout:
     def charger_distance_m(self, node: str) -> float:
         """Path length from ``node`` to its nearest charger (infinite without chargers)."""
         return self._to_charger[self.index(node)][0]
+
+    def covers(self, node: str, pickup: str, drop: str, range_m: float) -> bool:
+        """Whether ``range_m`` covers node -> pickup -> drop -> nearest charger."""
+        if math.isinf(range_m):
+            return True
+        need_m = (
+            self.distance_m(node, pickup)
+            + self.distance_m(pickup, drop)
+            + self.charger_distance_m(drop)
+        )
+        # A relative slack of 1e-9: a job sized exactly to the battery must not fail on
+        # rounding.
+        return need_m <= range_m * (1.0 + 1e-9)
+
+
+# -- where things stand on the floor (what the view draws, what entities' pos says) ----
+
+MACHINE_SPACING_M = 2.5
+"""Gap between the machines of one station, set side by side around its node; also how
+far the machines stand behind the node and the buffer in front of it."""
+STATION_SPACING_M = 15.0
+"""Gap between stations when the plant has no layout (set in a row along x)."""
+
+
+def station_positions(params: PlantParams) -> FloatArray:
+    """``(stations, 2)``: each station's layout node, or a place in a row without one."""
+    nodes = dict(params.layout.nodes) if params.layout is not None else {}
+    return np.array(
+        [
+            nodes[s.node] if s.node is not None and s.node in nodes else (k * STATION_SPACING_M, 0)
+            for k, s in enumerate(params.stations)
+        ],
+        dtype=np.float64,
+    ).reshape(-1, 2)
+
+
+def machine_positions(params: PlantParams) -> FloatArray:
+    """``(machines, 2)`` in machine-index order: a station's machines side by side,
+    :data:`MACHINE_SPACING_M` behind its node."""
+    stations = station_positions(params)
+    rows = [
+        stations[k] + ((j - (station.machines - 1) / 2) * MACHINE_SPACING_M, MACHINE_SPACING_M)
+        for k, station in enumerate(params.stations)
+        for j in range(station.machines)
+    ]
+    return np.array(rows, dtype=np.float64).reshape(-1, 2)
+
+
+def buffer_positions(params: PlantParams) -> FloatArray:
+    """``(stations, 2)``: each station's input buffer, in front of its node."""
+    return station_positions(params) - (0.0, MACHINE_SPACING_M)
 
 
 def _listing(names: Iterable[str]) -> str:

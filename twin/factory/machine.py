@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-import mesa
 import numpy as np
 import simpy
 
+from twin.core.entity import Entity
 from twin.factory.crew import CORRECTIVE, PREVENTIVE
+from twin.factory.kernels import SENSOR_CHANNELS
 
 if TYPE_CHECKING:
     from twin.core.ledger import PowerMeter
@@ -19,30 +20,81 @@ if TYPE_CHECKING:
     from twin.factory.plant import Part, Plant
 
 ProcessGenerator = Generator[simpy.Event, Any, None]
-SECONDS_PER_HOUR = 3600.0
+CHANNELS = len(SENSOR_CHANNELS)
 
 
-class Machine(mesa.Agent):
-    """One machine of a station.
+class MachineTable:
+    """The per-machine arrays the degradation kernel advances for all machines at once.
 
-    Its health lives in the plant's arrays (advanced for all machines at once by the
-    degradation kernel); the machine is the SimPy process that acts on it. Work
-    interrupted by a failure resumes after the repair.
+    The plant owns the table and runs the kernel on it; a machine changes its own row
+    only through these methods, never by indexing the arrays.
+
+    Attributes:
+        health: wear of each machine, 0 = new; failure at its threshold.
+        busy_s: processing seconds of each machine before the part in progress.
+        busy_since_s: when the part in progress started; NaN while not processing.
+        signals: ``(machines, channels)`` true sensor signals
+            (:data:`twin.factory.kernels.SENSOR_CHANNELS`).
+    """
+
+    def __init__(self, machines: int) -> None:
+        self.health = np.zeros(machines)
+        self.busy_s = np.zeros(machines)
+        self.busy_since_s = np.full(machines, np.nan)
+        self.signals = np.zeros((machines, CHANNELS))
+
+    def start_busy(self, index: int, now_s: float) -> None:
+        """Machine ``index`` starts processing at ``now_s``."""
+        self.busy_since_s[index] = now_s
+
+    def stop_busy(self, index: int, now_s: float) -> float:
+        """Machine ``index`` stops processing at ``now_s``; returns the seconds it was busy."""
+        busy_s = now_s - float(self.busy_since_s[index])
+        self.busy_s[index] += busy_s
+        self.busy_since_s[index] = np.nan
+        return busy_s
+
+    def busy_running_s(self, index: int, now_s: float) -> float:
+        """Seconds machine ``index`` has been processing its current part."""
+        running_s: float = now_s - self.busy_since_s[index]
+        return running_s
+
+    def renew(self, index: int) -> None:
+        """Machine ``index`` is as good as new (repaired or maintained)."""
+        self.health[index] = 0.0
+
+
+class Machine(Entity):
+    """One machine of a station, the entity ``machine:<index>``.
+
+    Its health lives in the plant's :class:`MachineTable` (advanced for all machines at
+    once by the degradation kernel); the machine is the SimPy process that acts on it.
+    Work interrupted by a failure resumes after the repair.
+
+    Attributes:
+        label: ``<station>.<index>``, how the ledger and the power meter name it.
     """
 
     def __init__(
-        self, plant: Plant, index: int, station: StationSpec, input_buffer: Buffer
+        self,
+        plant: Plant,
+        index: int,
+        station: StationSpec,
+        input_buffer: Buffer,
+        table: MachineTable,
+        pos: tuple[float, float] | None = None,
     ) -> None:
-        super().__init__(plant.world)
+        super().__init__(plant.world, f"machine:{index}", pos)
         self.plant = plant
         self.index = index
         self.station = station
         self.input = input_buffer
         self.env = plant.world.env
-        self.name = f"{station.name}.{index}"
+        self.label = f"{station.name}.{index}"
+        self._table = table
         power = station.power
         self.meter: PowerMeter = plant.world.power_meter(
-            self.name,
+            self.label,
             {
                 "idle": power.idle_kw,
                 "starved": power.idle_kw,
@@ -72,22 +124,42 @@ class Machine(mesa.Agent):
 
     def set_state(self, state: str) -> None:
         now = self.env.now
-        plant = self.plant
         if self.meter.state == "busy":
-            busy_s = now - float(plant.busy_since_s[self.index])
-            plant.busy_s[self.index] += busy_s
-            self.operating_s_since_maintenance += busy_s
-            plant.busy_since_s[self.index] = np.nan
+            self.operating_s_since_maintenance += self._table.stop_busy(self.index, now)
         if state == "busy":
-            plant.busy_since_s[self.index] = now
+            self._table.start_busy(self.index, now)
         self.meter.switch(state)
 
     def operating_s(self) -> float:
         """Processing time since the last maintenance, including the part in progress."""
         running = (
-            self.env.now - self.plant.busy_since_s[self.index] if self.state == "busy" else 0.0
+            self._table.busy_running_s(self.index, self.env.now) if self.state == "busy" else 0.0
         )
         return self.operating_s_since_maintenance + running
+
+    def inspect(self) -> dict[str, Any]:
+        """The truth the engine holds (health, true signals) beside what the sensors
+        delivered (readings, when they were measured)."""
+        index = self.index
+        plant = self.plant
+        first = index * CHANNELS
+        board = plant.board
+        return {
+            "entity": self.name,
+            "name": self.label,
+            "station": self.station.name,
+            "state": self.state,
+            "health": float(self._table.health[index]),
+            "failure_threshold": float(plant.degradation.threshold[index]),
+            "true_signals": dict(
+                zip(SENSOR_CHANNELS, self._table.signals[index].tolist(), strict=True)
+            ),
+            "readings": dict(
+                zip(SENSOR_CHANNELS, board.values[first : first + CHANNELS].tolist(), strict=True)
+            ),
+            "measured_at_s": board.measured_at_s[first : first + CHANNELS].tolist(),
+            "failures": self.failures,
+        }
 
     def run(self) -> ProcessGenerator:
         while True:
@@ -102,7 +174,7 @@ class Machine(mesa.Agent):
             self.set_state("busy")
             yield from self._process(next(self._processing))
             self.parts_since_maintenance += 1
-            if self.plant.inspect(self, part):
+            if self.plant.check_quality(self, part):
                 self.set_state("blocked")
                 yield from self._hand_on(part)
 
@@ -113,7 +185,7 @@ class Machine(mesa.Agent):
             part: Part = yield get
         except simpy.Interrupt:
             if get.triggered:  # the part was handed over in the same instant: keep it
-                part = get.value
+                part = cast("Part", get.value)
             else:
                 self.input.cancel_get(get)
                 return None
@@ -196,7 +268,7 @@ class Machine(mesa.Agent):
 
     def _restore(self) -> None:
         """As good as new: health, counters since maintenance, pending flags."""
-        self.plant.health[self.index] = 0.0
+        self._table.renew(self.index)
         self.pm_requested = False
         self.failure_pending = False
         self.parts_since_maintenance = 0

@@ -1,10 +1,17 @@
-"""What a maintenance policy sees at each sensor report, and what it may answer."""
+"""What the factory's policies see and may answer, and the checks of their answers.
+
+Two decision areas: ``factory.maintenance`` (a machine at each sensor report: maintain
+it or not) and ``factory.dispatch`` (the AGV fleet when a transport request waits and a
+vehicle is idle: which vehicle takes which request).
+"""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from numbers import Integral
+from typing import NamedTuple, NoReturn, cast
 
 from twin.core.policy import InvalidActionError
+from twin.factory.layout import Layout
 
 MACHINE_STATES = ("idle", "starved", "busy", "blocked", "failed", "repair", "maintenance")
 """idle: stopped, waiting for a planned-maintenance technician or not yet started;
@@ -13,6 +20,10 @@ room for; failed: down, waiting for a spare part or a technician; repair: under
 corrective repair; maintenance: under preventive maintenance."""
 
 DOWN_STATES = frozenset({"failed", "repair", "maintenance", "idle"})
+
+AGV_STATES = ("idle", "to_pickup", "loading", "loaded", "unloading", "to_charger", "charging")
+"""What an AGV is doing. ``loaded`` is loaded travel; ``to_charger`` includes queueing
+for a busy charger."""
 
 
 class MaintenanceObservation(NamedTuple):
@@ -66,10 +77,138 @@ MAINTAIN = MaintenanceAction(maintain=True)
 CONTINUE = MaintenanceAction(maintain=False)
 
 
-def check_maintenance_action(action: object, policy_id: str) -> MaintenanceAction:
-    """``action`` if a maintenance policy may answer it; :class:`InvalidActionError` if not."""
+def check_maintenance_action(
+    action: object, observation: MaintenanceObservation, policy_id: str
+) -> MaintenanceAction:
+    """``action`` if a maintenance policy may answer it; :class:`InvalidActionError` if not.
+
+    Either answer is valid whatever ``observation`` shows (a request to maintain a machine
+    that is already down is ignored), so only the action's type is checked.
+    """
     if type(action) is not MaintenanceAction or type(action.maintain) is not bool:
         raise InvalidActionError(
             policy_id, action, "expected MaintenanceAction(maintain=True|False)"
         )
     return action
+
+
+# -- AGV dispatch ----------------------------------------------------------------------
+
+
+class TransportRequest(NamedTuple):
+    """A waiting transport request, as a dispatch policy sees it.
+
+    Attributes:
+        number: serial number of the request in the run, from 0.
+        pickup: node where the load is picked up.
+        drop: node where it is dropped.
+        requested_s: when it was requested.
+        trip_m: shortest-path length from pickup to drop (the loaded travel).
+    """
+
+    number: int
+    pickup: str
+    drop: str
+    requested_s: float
+    trip_m: float
+
+
+class AgvView(NamedTuple):
+    """One AGV, as a dispatch policy sees it.
+
+    Attributes:
+        id: the AGV's number in the fleet, from 0 (what an assignment names).
+        node: the node it is at (when moving: the last node it reached).
+        idle: whether it may be assigned a request.
+        soc: state of charge, 0..1.
+        range_m: metres it can still drive on its charge (infinite if driving is free).
+        state: one of :data:`AGV_STATES`.
+    """
+
+    id: int
+    node: str
+    idle: bool
+    soc: float
+    range_m: float
+    state: str
+
+
+class DispatchObservation(NamedTuple):
+    """The fleet at a decision epoch: a request arrived, or an AGV became idle.
+
+    Attributes:
+        now_s: simulated time.
+        requests: waiting requests, oldest first; an assignment names a position here.
+        agvs: every AGV, by id.
+        layout: the plant layout, for path distances (read only).
+    """
+
+    now_s: float
+    requests: tuple[TransportRequest, ...]
+    agvs: tuple[AgvView, ...]
+    layout: Layout
+
+    def pickup_distance_m(self, agv: AgvView, request: TransportRequest) -> float:
+        """Empty travel of ``agv`` to the pickup of ``request``, metres."""
+        return self.layout.distance_m(agv.node, request.pickup)
+
+    def can_serve(self, agv: AgvView, request: TransportRequest) -> bool:
+        """Whether ``agv`` can do ``request`` and then reach a charger without charging first.
+
+        An AGV that cannot is still assignable: it charges first, then does the job.
+        """
+        return self.layout.covers(agv.node, request.pickup, request.drop, agv.range_m)
+
+
+class DispatchAction(NamedTuple):
+    """Assignments ``(request position in obs.requests, AGV id)``; empty means wait."""
+
+    assignments: tuple[tuple[int, int], ...] = ()
+
+
+WAIT = DispatchAction(())
+"""Assign nothing now."""
+
+
+def check_dispatch_action(
+    action: object, obs: DispatchObservation, policy_id: str
+) -> list[tuple[int, int]]:
+    """The ``(request, agv)`` pairs of ``action`` if a dispatch policy may answer it to
+    ``obs``; :class:`InvalidActionError` naming what is wrong if not."""
+
+    def invalid(reason: str) -> NoReturn:
+        raise InvalidActionError(policy_id, action, reason)
+
+    if type(action) is not DispatchAction:
+        invalid("expected DispatchAction(assignments=((request, agv), ...))")
+    assignments = action.assignments
+    if type(assignments) is not tuple:
+        invalid("assignments must be a tuple of (request, agv) pairs")
+    n_requests = len(obs.requests)
+    n_agvs = len(obs.agvs)
+    pairs: list[tuple[int, int]] = []
+    requests: set[int] = set()
+    agvs: set[int] = set()
+    # Checked as untyped values: a policy may return anything (numpy ints are fine).
+    for pair in cast("tuple[object, ...]", assignments):
+        if not (type(pair) is tuple and len(pair) == 2 and all(map(_is_index, pair))):
+            invalid(f"assignment {pair!r} is not a (request, agv) pair of ints")
+        r, a = int(pair[0]), int(pair[1])
+        if not 0 <= r < n_requests:
+            invalid(f"unknown request {r}: {n_requests} requests wait (0..{n_requests - 1})")
+        if r in requests:
+            invalid(f"request {r} is assigned twice")
+        if not 0 <= a < n_agvs:
+            invalid(f"unknown AGV {a}: the fleet has AGVs 0..{n_agvs - 1}")
+        if a in agvs:
+            invalid(f"AGV {a} is assigned twice")
+        if not obs.agvs[a].idle:
+            invalid(f"AGV {a} is busy ({obs.agvs[a].state}), not idle")
+        requests.add(r)
+        agvs.add(a)
+        pairs.append((r, a))
+    return pairs
+
+
+def _is_index(x: object) -> bool:
+    return isinstance(x, Integral) and not isinstance(x, bool)

@@ -2,7 +2,7 @@
 
 Discrete events (arrivals, processing, failures, repairs, maintenance) are SimPy
 events; the wear and the sensor signals of all machines are advanced together every
-``tick_s`` by the Numba kernel in :mod:`twin.factory.kernels`, and a threshold
+``degradation_step_s`` by the Numba kernel in :mod:`twin.factory.kernels`, and a threshold
 crossing found by the kernel becomes a failure event.
 """
 
@@ -17,29 +17,31 @@ import numpy as np
 import simpy
 
 from twin.core.distributions import Distribution
+from twin.core.entity import Entity
 from twin.core.policy import Policy, PolicyContext
-from twin.core.run import default_registry, resolve_policy
+from twin.core.run import resolve_policy
 from twin.core.scenario import KPI
 from twin.core.sensors import ReadingBoard, SensorFeed
 from twin.core.streams import Draws
+from twin.core.units import SECONDS_PER_HOUR
 from twin.core.world import World
 from twin.factory import kernels
 from twin.factory.agv import AgvFleet
-from twin.factory.buffer import Buffer
+from twin.factory.buffer import Buffer, BufferEntity
 from twin.factory.config import PlantParams
 from twin.factory.crew import Crew
-from twin.factory.layout import Layout
-from twin.factory.machine import Machine
+from twin.factory.layout import Layout, buffer_positions, machine_positions
+from twin.factory.machine import Machine, MachineTable
 from twin.factory.observation import (
     CONTINUE,
     DOWN_STATES,
+    MACHINE_STATES,
     MAINTAIN,
     MaintenanceAction,
     MaintenanceObservation,
     check_maintenance_action,
 )
 
-SECONDS_PER_HOUR = 3600.0
 CHANNELS = len(kernels.SENSOR_CHANNELS)
 _new_tuple = tuple.__new__
 
@@ -54,8 +56,13 @@ class Part:
     step: int = 0
 
 
-class Plant:
-    """Builds and runs the plant of ``params`` in ``world`` under a maintenance policy."""
+class Plant(Entity):
+    """Builds and runs the plant of ``params`` in ``world`` under a maintenance policy.
+
+    The entity ``plant``; its machines (``machine:<index>``), the stations' input
+    buffers (``buffer:<station>``), the AGV fleet (``fleet:agv``) and its vehicles
+    (``agv:<index>``) are entities too.
+    """
 
     def __init__(
         self,
@@ -64,6 +71,7 @@ class Plant:
         policy: Policy[Any, Any],
         scenario_id: str = "factory",
     ) -> None:
+        super().__init__(world, "plant")
         self.world = world
         self.env = world.env
         self.params = params
@@ -97,16 +105,25 @@ class Plant:
             Buffer(world.env, s.name, s.buffer, probes.level(f"buffer.{s.name}"))
             for s in params.stations
         ]
+        n = sum(station.machines for station in params.stations)
+        self.table = MachineTable(n)
+        """Health, busy time and true signals of every machine (the kernel's arrays)."""
+        self.health = self.table.health
+        self.signals = self.table.signals
+        machine_xy = machine_positions(params)
         self.machines: list[Machine] = []
         for station, buffer in zip(params.stations, self.buffers, strict=True):
             for _ in range(station.machines):
-                self.machines.append(Machine(self, len(self.machines), station, buffer))
-        n = len(self.machines)
-        self.health = np.zeros(n)
-        self.busy_s = np.zeros(n)
-        self.busy_since_s = np.full(n, np.nan)  # NaN while a machine is not processing
+                index = len(self.machines)
+                x, y = machine_xy[index]
+                self.machines.append(
+                    Machine(self, index, station, buffer, self.table, (float(x), float(y)))
+                )
+        self.buffer_entities = [
+            BufferEntity(world, buffer, (float(x), float(y)))
+            for buffer, (x, y) in zip(self.buffers, buffer_positions(params), strict=True)
+        ]
         self._busy_mark_s = np.zeros(n)
-        self.signals = np.zeros((n, CHANNELS))
         self._failed = np.zeros(n, dtype=np.bool_)
         self._load = np.zeros(n)
         self.degradation = kernels.DegradationParams.for_machines(
@@ -117,7 +134,7 @@ class Plant:
 
         self.fleet: AgvFleet | None = None
         if params.agvs is not None and params.layout is not None:
-            dispatch = resolve_policy(params.dispatch_policy, {}, default_registry())
+            dispatch = resolve_policy(params.dispatch_policy, {}, world.registry)
             dispatch.reset(
                 PolicyContext(
                     scenario_id, streams[f"policy.{dispatch.id}"], {"agvs": params.agvs.count}
@@ -136,6 +153,29 @@ class Plant:
             route = tuple(station_index[name] for name in product.route)
             self.env.process(self._source(index, route))
         self.env.process(self._degrade())
+
+    def inspect(self) -> dict[str, Any]:
+        """Parts in and out, machines by state, the crew and the AGV fleet now."""
+        states = {state: 0 for state in MACHINE_STATES}
+        for machine in self.machines:
+            states[machine.state] += 1
+        info: dict[str, Any] = {
+            "entity": self.name,
+            "machines": len(self.machines),
+            "machines_by_state": states,
+            "parts_released": self.released.count,
+            "parts_good": self.finished.count,
+            "parts_scrapped": self.scrapped.count,
+            "wip": self.wip.level,
+            "failures": self.failures.count,
+            "preventive_actions": self.preventive_actions.count,
+            "technicians_free": self.crew.free,
+            "maintenance_queue": self.crew.waiting,
+        }
+        if self.fleet is not None:
+            info["agvs"] = len(self.fleet.agvs)
+            info["transport_requests_waiting"] = len(self.fleet.waiting)
+        return info
 
     # -- randomness ---------------------------------------------------------------
     def draws(self, stream: str, distribution: Distribution) -> Draws:
@@ -196,7 +236,7 @@ class Plant:
         else:
             buffer.put_reserved(part)
 
-    def inspect(self, machine: Machine, part: Part) -> bool:
+    def check_quality(self, machine: Machine, part: Part) -> bool:
         """Quality check after processing: worn machines make more scrap."""
         self.processed.count += 1
         i = machine.index
@@ -219,16 +259,17 @@ class Plant:
 
     # -- wear, failures and sensors ---------------------------------------------------
     def _degrade(self) -> Generator[simpy.Event, Any, None]:
-        tick = self.params.tick_s
+        step_s = self.params.degradation_step_s
         while True:
-            yield self.env.timeout(tick)
-            self._advance(tick)
+            yield self.env.timeout(step_s)
+            self._advance(step_s)
 
-    def _advance(self, tick_s: float) -> None:
+    def _advance(self, step_s: float) -> None:
         now = self.env.now
-        in_progress = now - self.busy_since_s
-        busy_total = self.busy_s + np.where(np.isnan(in_progress), 0.0, in_progress)
-        np.divide(busy_total - self._busy_mark_s, tick_s, out=self._load)
+        table = self.table
+        in_progress = now - table.busy_since_s
+        busy_total = table.busy_s + np.where(np.isnan(in_progress), 0.0, in_progress)
+        np.divide(busy_total - self._busy_mark_s, step_s, out=self._load)
         self._busy_mark_s = busy_total
         z = self._degradation_rng.standard_normal(len(self.machines))
         kernels.step(
@@ -237,7 +278,7 @@ class Plant:
             self.params.ambient_c,
             self.params.ambient_humidity_pct,
             z,
-            tick_s,
+            step_s,
             self.degradation,
             self.signals,
             self._failed,
@@ -255,9 +296,12 @@ class Plant:
     def _on_report(self, now_s: float, channels: np.ndarray) -> None:
         for index in np.unique(channels // CHANNELS):
             machine = self.machines[int(index)]
-            action = self.policy.act(self.observe(machine))
+            observation = self.observe(machine)
+            action = self.policy.act(observation)
             self.decisions.count += 1
-            wants = action is MAINTAIN or (action is not CONTINUE and self._valid(action).maintain)
+            wants = action is MAINTAIN or (
+                action is not CONTINUE and self._valid(action, observation).maintain
+            )
             if wants and machine.state not in DOWN_STATES and not machine.pm_requested:
                 machine.interrupt_for("maintenance")
 
@@ -289,8 +333,8 @@ class Plant:
             ),
         )
 
-    def _valid(self, action: object) -> MaintenanceAction:
-        return check_maintenance_action(action, self.policy_id)
+    def _valid(self, action: object, observation: MaintenanceObservation) -> MaintenanceAction:
+        return check_maintenance_action(action, observation, self.policy_id)
 
     # -- accounting -----------------------------------------------------------------
     def record_failure(self, machine: Machine) -> None:
@@ -308,8 +352,8 @@ class Plant:
     ) -> None:
         ledger = self.world.ledger
         labour = self.params.crew.wage_per_h * work_s / SECONDS_PER_HOUR
-        ledger.charge("maintenance", part_cost, entity=machine.name, item=f"{kind}_parts")
-        ledger.charge("maintenance", labour, entity=machine.name, item=f"{kind}_labour")
+        ledger.charge("maintenance", part_cost, entity=machine.label, item=f"{kind}_parts")
+        ledger.charge("maintenance", labour, entity=machine.label, item=f"{kind}_labour")
 
     def book_downtime(self, machine: Machine, down_s: float) -> None:
         """Production lost while a machine was down, at the plant's downtime rate."""
@@ -318,7 +362,7 @@ class Plant:
             self.world.ledger.charge(
                 "lost_production",
                 rate * down_s / SECONDS_PER_HOUR,
-                entity=machine.name,
+                entity=machine.label,
                 item="downtime",
             )
 

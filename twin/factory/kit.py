@@ -1,31 +1,26 @@
-"""Test kit of the factory: maintenance and AGV-dispatch policies, the factory scenarios."""
+"""Hypothesis strategies and edge cases of the factory (needs the ``testing`` extra).
+
+:mod:`twin.factory.domain` imports this module only when a strategy or an edge case is
+asked for, so importing the domain does not import hypothesis.
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
-import numpy as np
 from hypothesis import strategies as st
 
-from twin.core.scenario import Scenario, ScenarioConfig
-from twin.core.world import World
-from twin.factory.agv import (
-    AgvView,
-    DispatchObservation,
-    TransportRequest,
-    check_dispatch_action,
-)
-from twin.factory.layout import Layout, LayoutSpec
+from twin.factory.layout import Edge, Layout, LayoutSpec
 from twin.factory.observation import (
     DOWN_STATES,
     MACHINE_STATES,
+    AgvView,
+    DispatchObservation,
     MaintenanceObservation,
-    check_maintenance_action,
+    TransportRequest,
 )
-from twin.testing.kits import Invariants, PolicyKit, ScenarioKit
 
-DAY_S = 86_400.0
 _NAN = math.nan
 
 
@@ -91,28 +86,9 @@ def maintenance_edge_cases() -> list[MaintenanceObservation]:
     ]
 
 
-def _maintenance_check(action: object, obs: MaintenanceObservation, policy_id: str) -> object:
-    return check_maintenance_action(action, policy_id)
-
-
-def _maintenance_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
-    # Three days of the default flow line: every machine reports many times, and wear
-    # moves far enough for condition rules to act.
-    return ScenarioConfig(id="factory/flowline-v0", horizon_s=3 * DAY_S, tick_s=600.0), None
-
-
-MAINTENANCE = PolicyKit(
-    domain="factory.maintenance",
-    observations=maintenance_observations,
-    edge_cases=maintenance_edge_cases,
-    check_action=_maintenance_check,
-    run_config=_maintenance_run,
-)
-
-
 def _grid_layout(columns: int, rows: int) -> Layout:
     nodes = {f"n{x}_{y}": (10.0 * x, 8.0 * y) for x in range(columns) for y in range(rows)}
-    edges: list[tuple[str, str]] = []
+    edges: list[Edge] = []
     for x in range(columns):
         for y in range(rows):
             if x + 1 < columns:
@@ -165,36 +141,6 @@ def dispatch_edge_cases() -> list[DispatchObservation]:
     ]
 
 
-def _dispatch_check(action: object, obs: DispatchObservation, policy_id: str) -> object:
-    return check_dispatch_action(action, obs, policy_id)
-
-
-def _dispatch_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
-    # The plant resolves its dispatch policy by reference, so the maintenance policy is
-    # the scenario's default and the policy under test rides in the params.
-    config = ScenarioConfig(
-        id="factory/jobshop-agv-v0",
-        horizon_s=DAY_S,
-        tick_s=600.0,
-        params={"dispatch_policy": policy_ref},
-    )
-    return config, "maintenance/run-to-failure-v0"
-
-
-def _dispatch_info() -> dict[str, Any]:
-    return {"agvs": 5}  # what the plant tells its dispatcher: the job shop's fleet size
-
-
-DISPATCH = PolicyKit(
-    domain="factory.dispatch",
-    observations=dispatch_observations,
-    edge_cases=dispatch_edge_cases,
-    check_action=_dispatch_check,
-    run_config=_dispatch_run,
-    context_info=_dispatch_info,
-)
-
-
 @st.composite
 def flow_line_params(draw: st.DrawFn) -> dict[str, Any]:
     """Short lines of 1-3 stations with 1-2 machines, buffers of 0-3 places (0: blocking
@@ -221,50 +167,3 @@ def flow_line_params(draw: st.DrawFn) -> dict[str, Any]:
         "stations": stations,
         "crew": {"technicians": draw(st.integers(1, 2))},
     }
-
-
-def plant_invariants(scenario: Scenario[Any], world: World) -> list[str]:
-    """Parts are conserved; every machine is in one state; crew, buffers, AGV lanes and
-    batteries stay within their capacity; health never goes below new."""
-    plant = scenario.plant  # type: ignore[attr-defined]
-    problems = []
-    accounted = plant.finished.count + plant.scrapped.count + plant.wip.level
-    if plant.released.count != accounted:
-        problems.append(
-            f"parts not conserved: released {plant.released.count} != good "
-            f"{plant.finished.count} + scrapped {plant.scrapped.count} + WIP {plant.wip.level}"
-        )
-    for machine in plant.machines:
-        if machine.state not in MACHINE_STATES:
-            problems.append(f"machine {machine.name} in unknown state {machine.state!r}")
-    technicians = plant.params.crew.technicians
-    if not 0 <= plant.crew.busy.level <= technicians:
-        problems.append(f"{plant.crew.busy.level} technicians busy of {technicians}")
-    for buffer in plant.buffers:
-        if not 0 <= buffer.held <= buffer.capacity:
-            problems.append(f"buffer {buffer.name} holds {buffer.held} of {buffer.capacity}")
-    if not bool(np.all(plant.health >= 0.0)):
-        problems.append(f"negative health {plant.health.min()}")
-    fleet = getattr(plant, "fleet", None)
-    if fleet is not None:
-        for segment, lane in fleet.lanes.items():
-            if lane.count > 1:
-                problems.append(f"{lane.count} AGVs on segment {segment} at once")
-        battery_kwh = fleet.spec.battery_kwh
-        for agv in fleet.agvs:
-            if not -1e-9 <= agv.energy_kwh <= battery_kwh + 1e-9:
-                problems.append(f"AGV {agv.index} holds {agv.energy_kwh} kWh of {battery_kwh}")
-    return problems
-
-
-INVARIANTS: dict[str, Invariants] = {"factory.maintenance": plant_invariants}
-SCENARIO_KITS = {
-    "factory/flowline-v0": ScenarioKit(
-        params=flow_line_params, horizon_s=DAY_S, invariants=plant_invariants
-    ),
-    "factory/jobshop-agv-v0": ScenarioKit(horizon_s=DAY_S, invariants=plant_invariants),
-    # 1,000 machines: a few simulated hours are already many thousand events.
-    "factory/plant-1000-v0": ScenarioKit(
-        horizon_s=6 * 3600.0, invariants=plant_invariants, check_period_s=1800.0
-    ),
-}

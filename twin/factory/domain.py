@@ -1,0 +1,269 @@
+"""The factory as a domain: its two decision areas, invariants, view and KPIs, declared once.
+
+Registered through the entry point ``twin.domains: factory``. Hypothesis is imported only
+when a strategy or an edge case is asked for (:mod:`twin.factory.kit`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from twin.core.domain import Better, DecisionArea, Domain, Quantity, ScenarioChecks
+from twin.core.scenario import ScenarioConfig
+from twin.core.scene import View
+from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
+from twin.core.world import World
+from twin.factory.observation import (
+    AGV_STATES,
+    MACHINE_STATES,
+    DispatchAction,
+    DispatchObservation,
+    MaintenanceAction,
+    MaintenanceObservation,
+    check_dispatch_action,
+    check_maintenance_action,
+)
+from twin.factory.plant import Plant
+
+# -- decision areas ------------------------------------------------------------------
+
+
+def _maintenance_edge_cases() -> list[MaintenanceObservation]:
+    from twin.factory import kit
+
+    return kit.maintenance_edge_cases()
+
+
+def _maintenance_observations() -> Any:
+    from twin.factory import kit
+
+    return kit.maintenance_observations()  # hypothesis only where policies are checked
+
+
+def _maintenance_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
+    # Three days of the default flow line: every machine reports many times, and wear
+    # moves far enough for condition rules to act.
+    config = ScenarioConfig(id="factory/flowline-v0", horizon_s=3 * SECONDS_PER_DAY, tick_s=600.0)
+    return config, None
+
+
+def _dispatch_edge_cases() -> list[DispatchObservation]:
+    from twin.factory import kit
+
+    return kit.dispatch_edge_cases()
+
+
+def _dispatch_observations() -> Any:
+    from twin.factory import kit
+
+    return kit.dispatch_observations()  # hypothesis only where policies are checked
+
+
+def _dispatch_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
+    # The plant resolves its dispatch policy by reference, so the maintenance policy is
+    # the scenario's default and the policy under test rides in the params.
+    config = ScenarioConfig(
+        id="factory/jobshop-agv-v0",
+        horizon_s=SECONDS_PER_DAY,
+        tick_s=600.0,
+        params={"dispatch_policy": policy_ref},
+    )
+    return config, "maintenance/run-to-failure-v0"
+
+
+def _dispatch_info() -> dict[str, Any]:
+    return {"agvs": 5}  # what the plant tells its dispatcher: the job shop's fleet size
+
+
+_COUNT = Quantity(low=0)
+
+MAINTENANCE_FIELDS = {
+    "now_s": Quantity("s", low=0, description="simulated time of the decision"),
+    "machine": Quantity(low=0, description="index of the machine in the plant, from 0"),
+    "station": Quantity(description="the station the machine belongs to"),
+    "state": Quantity(choices=MACHINE_STATES, description="what the machine is doing"),
+    "vibration_mm_s": Quantity(
+        "mm/s", missing=True, description="delivered vibration RMS (noisy; NaN on dropout)"
+    ),
+    "temperature_c": Quantity(
+        "degC", missing=True, description="delivered housing temperature (noisy; NaN on dropout)"
+    ),
+    "pressure_bar": Quantity(
+        "bar", missing=True, description="delivered hydraulic pressure (noisy; NaN on dropout)"
+    ),
+    "humidity_pct": Quantity(
+        "%", missing=True, description="delivered relative humidity (noisy; NaN on dropout)"
+    ),
+    "reading_age_s": Quantity(
+        "s", low=0, missing=True, description="time since the readings were measured"
+    ),
+    "operating_h": Quantity("h", low=0, description="processing hours since the last service"),
+    "calendar_h": Quantity("h", low=0, description="hours since the last service or the start"),
+    "parts": Quantity(low=0, description="parts processed since the last service"),
+    "failures": Quantity(low=0, description="unplanned failures of this machine so far"),
+    "technicians_free": Quantity(low=0, description="technicians on shift and not working"),
+    "maintenance_queue": Quantity(low=0, description="machines waiting for a technician"),
+}
+
+MAINTENANCE = DecisionArea(
+    name="factory.maintenance",
+    observation=MaintenanceObservation,
+    action=MaintenanceAction,
+    check_action=check_maintenance_action,
+    entity_of=lambda obs: f"machine:{obs.machine}",
+    edge_cases=_maintenance_edge_cases,
+    observations=_maintenance_observations,
+    run_config=_maintenance_run,
+    observation_fields=MAINTENANCE_FIELDS,
+    action_fields={
+        "maintain": Quantity(description="stop the machine for maintenance after its part")
+    },
+    baseline="maintenance/run-to-failure-v0",
+    description="at each sensor report of a machine: maintain it now, or let it run",
+)
+
+DISPATCH_FIELDS = {
+    "now_s": Quantity("s", low=0, description="simulated time of the decision"),
+    "requests": Quantity(description="waiting transport requests, oldest first"),
+    "requests.number": Quantity(low=0, description="serial number of the request, from 0"),
+    "requests.pickup": Quantity(description="layout node where the load is picked up"),
+    "requests.drop": Quantity(description="layout node where the load is dropped"),
+    "requests.requested_s": Quantity("s", low=0, description="when it was requested"),
+    "requests.trip_m": Quantity("m", low=0, description="shortest path pickup -> drop"),
+    "agvs": Quantity(description="every AGV of the fleet, by id"),
+    "agvs.id": Quantity(low=0, description="the AGV's number in the fleet, from 0"),
+    "agvs.node": Quantity(description="node it is at, or the last one it reached"),
+    "agvs.idle": Quantity(description="whether it may be assigned a request"),
+    "agvs.soc": Quantity("1", low=0, high=1, description="state of charge"),
+    "agvs.range_m": Quantity(
+        "m", low=0, description="metres it can still drive (infinite if driving is free)"
+    ),
+    "agvs.state": Quantity(choices=AGV_STATES, description="what it is doing"),
+    "layout": Quantity(description="the plant layout, for path distances (no space: read only)"),
+}
+
+DISPATCH = DecisionArea(
+    name="factory.dispatch",
+    observation=DispatchObservation,
+    action=DispatchAction,
+    check_action=check_dispatch_action,
+    entity_of=lambda obs: "fleet:agv",
+    edge_cases=_dispatch_edge_cases,
+    observations=_dispatch_observations,
+    run_config=_dispatch_run,
+    context_info=_dispatch_info,
+    observation_fields=DISPATCH_FIELDS,
+    action_fields={
+        "assignments": Quantity(
+            description="(request position in requests, AGV id) pairs; empty: wait"
+        ),
+    },
+    baseline="dispatch/nearest-idle-v0",
+    description="when a request waits and an AGV is idle: which AGV takes which request",
+)
+
+# -- invariants ------------------------------------------------------------------------
+
+INVARIANT_RULES = (
+    "parts are conserved: released = good + scrapped + in process",
+    "every machine is in one of the machine states",
+    "busy technicians are between 0 and the crew size",
+    "every buffer holds between 0 and its capacity",
+    "health never goes below new (0)",
+    "at most one AGV drives each direction of an aisle at a time",
+    "every AGV battery holds between 0 and its capacity",
+)
+
+
+def plant_invariants(plant: Plant, world: World) -> list[str]:
+    """The violations of :data:`INVARIANT_RULES` in ``plant`` now (empty when all hold)."""
+    problems = []
+    accounted = plant.finished.count + plant.scrapped.count + plant.wip.level
+    if plant.released.count != accounted:
+        problems.append(
+            f"parts not conserved: released {plant.released.count} != good "
+            f"{plant.finished.count} + scrapped {plant.scrapped.count} + WIP {plant.wip.level}"
+        )
+    for machine in plant.machines:
+        if machine.state not in MACHINE_STATES:
+            problems.append(f"machine {machine.label} in unknown state {machine.state!r}")
+    technicians = plant.params.crew.technicians
+    if not 0 <= plant.crew.busy.level <= technicians:
+        problems.append(f"{plant.crew.busy.level} technicians busy of {technicians}")
+    for buffer in plant.buffers:
+        if not 0 <= buffer.held <= buffer.capacity:
+            problems.append(f"buffer {buffer.name} holds {buffer.held} of {buffer.capacity}")
+    if not bool(np.all(plant.health >= 0.0)):
+        problems.append(f"negative health {plant.health.min()}")
+    fleet = plant.fleet
+    if fleet is not None:
+        for segment, lane in fleet.lanes.items():
+            if lane.count > 1:
+                problems.append(f"{lane.count} AGVs on segment {segment} at once")
+        battery_kwh = fleet.spec.battery_kwh
+        for agv in fleet.agvs:
+            if not -1e-9 <= agv.energy_kwh <= battery_kwh + 1e-9:
+                problems.append(f"AGV {agv.index} holds {agv.energy_kwh} kWh of {battery_kwh}")
+    return problems
+
+
+# -- view, scenario checks, KPIs -------------------------------------------------------
+
+
+def plant_view(plant: Plant) -> View:
+    """The plant's floor (:class:`twin.factory.view.FactoryView`)."""
+    from twin.factory.view import FactoryView
+
+    return FactoryView(plant)
+
+
+def _flow_line_params() -> Any:
+    from twin.factory import kit
+
+    return kit.flow_line_params()
+
+
+SCENARIO_CHECKS = {
+    "factory/flowline-v0": ScenarioChecks(params=_flow_line_params, horizon_s=SECONDS_PER_DAY),
+    "factory/jobshop-agv-v0": ScenarioChecks(horizon_s=SECONDS_PER_DAY),
+    # 1,000 machines: a few simulated hours are already many thousand events.
+    "factory/plant-1000-v0": ScenarioChecks(horizon_s=6 * SECONDS_PER_HOUR, check_period_s=1800.0),
+}
+
+KPIS: dict[str, Better] = {
+    "throughput_per_h": "higher",
+    "oee": "higher",
+    "availability": "higher",
+    "performance": "higher",
+    "quality": "higher",
+    "mtbf_h": "higher",
+    "mttr_h": "lower",
+    "unplanned_failures": "lower",
+    "downtime_h": "lower",
+    "wip_mean": "lower",
+    "lead_time_mean_s": "lower",
+    "parts_good": "higher",
+    "parts_scrapped": "lower",
+    "maintenance_corrective_cost": "lower",
+    "maintenance_preventive_cost": "lower",
+    "maintenance_parts_cost": "lower",
+    "maintenance_labour_cost": "lower",
+    "productivity_index": "higher",
+    "agv_empty_travel_share": "lower",
+    "agv_request_wait_mean_s": "lower",
+    "agv_charging_kwh": "lower",
+}
+
+DOMAIN: Domain[Plant] = Domain(
+    name="factory",
+    description="machines that wear and fail, sensors, a repair crew, buffers and AGVs",
+    model=Plant,
+    areas=(MAINTENANCE, DISPATCH),
+    invariants=plant_invariants,
+    view=plant_view,
+    invariant_rules=INVARIANT_RULES,
+    scenario_checks=SCENARIO_CHECKS,
+    kpis=KPIS,
+)
