@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 
 from twin.core.errors import ConfigError
 from twin.core.scenario import ScenarioConfig
@@ -153,3 +153,31 @@ def _model_members(annotation: Any) -> list[type[BaseModel]]:
 def _tag(model: type[BaseModel]) -> str | None:
     kind = model.model_fields.get("kind")
     return str(kind.default) if kind is not None else None
+
+
+def policy_in_params(reference: str, info: ValidationInfo, area: str) -> type[Any]:
+    """The class of a second policy a scenario's params name (an AGV dispatcher, a
+    transport rule), looked up in the registry the params are validated against
+    (``model_validate(..., context={"registry": registry})``, what ``build_scenario``
+    passes), else the installed entry points.
+
+    Raises:
+        ValueError: unknown id, or a policy of another decision area (pydantic reports it
+            against the field, like any other mistake in the config).
+    """
+    from twin.core.registry import Registry, UnknownIdError
+
+    context = info.context
+    registry = context.get("registry") if isinstance(context, dict) else None
+    if not isinstance(registry, Registry):
+        from twin.core.run import default_registry  # run validates configs: import late
+
+        registry = default_registry()
+    try:
+        cls = registry.policy(reference)
+    except UnknownIdError as error:
+        raise ValueError(str(error)) from None
+    domain = getattr(cls, "domain", None)
+    if domain != area:
+        raise ValueError(f"policy {reference!r} acts in {domain!r}; a {area} policy is needed here")
+    return cls

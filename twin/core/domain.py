@@ -69,8 +69,9 @@ class DecisionArea:
         entity_of: the name of the entity (agent) an observation is about, so a view
             can show each entity's last decision.
         edge_cases: observations every policy must answer, tried before generated ones.
-        observations: a hypothesis strategy for valid observations, edge cases included
-            (built on call, so hypothesis is imported only where policies are checked).
+        observations: a hypothesis strategy for valid generated observations (built on
+            call, so hypothesis is imported only where policies are checked); the
+            checkers try the edge cases first and mix them in.
         run_config: ``(policy reference)`` -> the scenario config and the policy (id or
             reference) of a short run in which the policy decides; the policy being
             checked is run in place of ``None``.

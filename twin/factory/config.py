@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import itertools
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from twin.core.config import policy_in_params
 from twin.core.distributions import Distribution, Exponential, Gamma, Lognormal
 from twin.core.scenario import ScenarioParams
 from twin.core.sensors import PipelineSpec, SensorConfig, SensorSpec
@@ -183,6 +184,14 @@ class PlantParams(ScenarioParams):
     dispatch_policy: str = Field(
         default="dispatch/nearest-idle-v0", description="AGV dispatching policy id"
     )
+
+    @field_validator("dispatch_policy")
+    @classmethod
+    def _a_dispatch_policy(cls, reference: str, info: ValidationInfo) -> str:
+        # Checked here so a wrong id is reported against this key; the plant resolves
+        # it again in the run's registry (``world.registry``).
+        policy_in_params(reference, info, "factory.dispatch")
+        return reference
 
     @model_validator(mode="after")
     def _agvs_have_a_floor(self) -> PlantParams:

@@ -94,9 +94,13 @@ AGV_CLASS_RGB = np.array(
     [rgb for rgb in SOC_RGB] + [tuple(c * (1.0 - LOADED_SHADE) for c in rgb) for rgb in SOC_RGB]
 )
 """Colour of AGV class ``loaded * len(SOC_RGB) + charge class``."""
-AGV_LABELS = tuple(f"AGV empty, {soc}" for soc in SOC_LABELS) + tuple(
-    f"AGV loaded, {soc}" for soc in SOC_LABELS
+AGV_LABELS = (
+    *(f"AGV, {soc}" for soc in SOC_LABELS),
+    "AGV loaded (darker)",
+    *("" for _ in SOC_LABELS[1:]),
 )
+"""A legend entry per charge class, one for loaded AGVs: a legend of every class would
+cover the floor."""
 LOADED_STATES = ("loaded", "unloading")
 
 
@@ -143,9 +147,7 @@ class FactoryView:
             static.append(
                 Marks(charger_xy, marker="P", colour="gold", size_pt=30**0.5, label="charger")
             )
-        machine_labels = tuple(
-            f"{state}, {wear}" for state in MACHINE_STATES for wear in WEAR_LABELS
-        )
+        machine_labels = _machine_labels()
         layers = (
             PointLayer("machines", _colours(MACHINE_CLASS_RGB), machine_labels, marker="s"),
             PointLayer("buffers", _colours(BUFFER_RGB), BUFFER_LABELS, marker="o"),
@@ -190,3 +192,18 @@ class FactoryView:
             },
             caption=caption,
         )
+
+
+def _machine_labels() -> tuple[str, ...]:
+    """A legend entry per machine state (as new), one for wear: 28 classes listed one by
+    one would cover the floor they describe."""
+    labels = []
+    for state in MACHINE_STATES:
+        for level, _ in enumerate(WEAR_LABELS):
+            if level == 0:
+                labels.append(state)
+            elif state == MACHINE_STATES[0] and level == len(WEAR_LABELS) - 1:
+                labels.append(f"darker: more worn ({WEAR_LABELS[-1]})")
+            else:
+                labels.append("")
+    return tuple(labels)

@@ -20,12 +20,13 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from twin.core.config import policy_in_params
 from twin.core.distributions import Deterministic, Distribution
 from twin.core.scenario import ScenarioParams
 from twin.core.units import SECONDS_PER_HOUR
 
 if TYPE_CHECKING:
-    from twin.core.registry import Registry
+    pass
 
 SiteKind = Literal["supplier", "plant", "dc", "retailer"]
 
@@ -178,13 +179,7 @@ class SupplyParams(ScenarioParams):
         # Checked here, not only when the run is built, so that a wrong id is reported
         # against this key like every other mistake in the config. The run itself
         # resolves the id again in its own registry (``world.registry``).
-        policy_cls = _transport_policy_class(reference, info)
-        domain = getattr(policy_cls, "domain", None)
-        if domain != "supply.transport":
-            raise ValueError(
-                f"policy {reference!r} acts in domain {domain!r}; a supply.transport policy "
-                "is needed here"
-            )
+        _transport_policy_class(reference, info)
         return reference
 
     @model_validator(mode="after")
@@ -245,25 +240,7 @@ class SupplyParams(ScenarioParams):
 
 
 def _transport_policy_class(reference: str, info: ValidationInfo) -> type[object]:
-    """The policy class ``reference`` names in the registry the params are validated
-    against: the run's (``model_validate(..., context={"registry": registry})``), else
-    the installed entry points."""
-    from twin.core.registry import UnknownIdError
-
-    try:
-        return _registry(info).policy(reference)
-    except UnknownIdError as error:
-        raise ValueError(str(error)) from None
-
-
-def _registry(info: ValidationInfo) -> Registry:
-    context = info.context
-    registry: Registry | None = context.get("registry") if isinstance(context, dict) else None
-    if registry is None:
-        from twin.core.run import default_registry
-
-        registry = default_registry()
-    return registry
+    return policy_in_params(reference, info, "supply.transport")
 
 
 def _refuse(loc: tuple[str | int, ...], message: str, value: object) -> NoReturn:
