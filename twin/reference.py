@@ -11,9 +11,12 @@ from __future__ import annotations
 import inspect
 import math
 import textwrap
+import types
 import typing
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from twin.core.domain import DecisionArea, Domain, Quantity
 from twin.core.errors import UserError
@@ -90,8 +93,20 @@ def _field_table(cls: type[Any], fields: dict[str, Quantity] | Any) -> list[str]
 
 
 def _type_name(hint: Any) -> str:
-    text = getattr(hint, "__name__", None) if isinstance(hint, type) else None
-    return text or str(hint).replace("typing.", "").replace("numpy.", "np.")
+    """``float``, ``int | None``, ``array[float64]``, ``tuple[TransportRequest, ...]``."""
+    origin = typing.get_origin(hint)
+    arguments = typing.get_args(hint)
+    if origin is np.ndarray:
+        dtype = typing.get_args(arguments[1])[0] if len(arguments) > 1 else None
+        return f"array[{getattr(dtype, '__name__', 'any').rstrip('_')}]"
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(_type_name(a) for a in arguments)
+    if origin is tuple:
+        inner = ", ".join("..." if a is Ellipsis else _type_name(a) for a in arguments)
+        return f"tuple[{inner}]"
+    if hint is type(None):
+        return "None"
+    return getattr(hint, "__name__", str(hint))
 
 
 def _range(quantity: Quantity) -> str:

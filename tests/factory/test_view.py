@@ -58,11 +58,27 @@ def test_machine_classes_are_the_machines_states_shaded_by_wear(jobshop: Plant) 
     assert np.all(worn < STATE_RGB[[2]])
 
 
-def test_every_colour_class_has_a_legend_label(jobshop: Plant) -> None:
-    layout = FactoryView(jobshop).layout
-    for layer in layout.layers:
-        assert all(layer.labels), layer.name
-        assert len(set(layer.labels)) == len(layer.labels), layer.name
+def test_the_legend_names_every_state_fill_and_charge_once_and_says_darker_is_worn(
+    jobshop: Plant,
+) -> None:
+    layers = {layer.name: layer for layer in FactoryView(jobshop).layout.layers}
+    for layer in layers.values():
+        named = [label for label in layer.labels if label]
+        assert len(set(named)) == len(named), layer.name
+    machine_labels = [label for label in layers["machines"].labels if label]
+    assert machine_labels == [
+        *MACHINE_STATES[:1],
+        "darker: more worn (wear >= 75%)",
+        *MACHINE_STATES[1:],
+    ]
+    assert all(layers["buffers"].labels)
+    assert [label for label in layers["agvs"].labels if label] == [
+        "AGV, charge < 20%",
+        "AGV, charge 20-50%",
+        "AGV, charge 50-80%",
+        "AGV, charge >= 80%",
+        "AGV loaded (darker)",
+    ]
 
 
 def test_buffers_match_the_plant(jobshop: Plant) -> None:

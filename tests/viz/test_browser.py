@@ -227,12 +227,12 @@ def test_play_at_a_chosen_speed_runs_on_until_paused(page):
 
 def test_a_parameter_input_writes_the_overrides_and_apply_restarts_with_them(page):
     page.get_by_text("Parameters", exact=True).click()
-    field = page.get_by_label("tick_s")
+    field = page.get_by_label("step_s")
     field.fill("0.5")
     field.press("Enter")
     area = page.locator("textarea")
-    page.wait_for_function("() => document.querySelector('textarea').value.includes('tick_s')")
-    assert '"tick_s": 0.5' in area.input_value()
+    page.wait_for_function("() => document.querySelector('textarea').value.includes('step_s')")
+    assert '"step_s": 0.5' in area.input_value()
     page.get_by_role("button", name="Apply parameters").click()
     wait_for_clock(page, 0.0)
     page.get_by_role("button", name="Step").click()
@@ -241,12 +241,12 @@ def test_a_parameter_input_writes_the_overrides_and_apply_restarts_with_them(pag
         id=SCENARIO,
         horizon_s=(FRAMES - 1) * TICK_S,
         tick_s=TICK_S,
-        params={"tick_s": 0.5},
+        params={"step_s": 0.5},
     )
     truth = Session(config, ["signals/actuated-v0", "signals/max-pressure-v0"], SEED)
     truth.step(1)
     assert_same(shown_kpis(page, 0), truth.headline_kpis(0))
-    # ... and not the run with the default 1 s kernel tick.
+    # ... and not the run with the default 1 s kernel step.
     default = engine(["signals/actuated-v0", "signals/max-pressure-v0"], 1)
     assert shown_kpis(page, 0)["network_co2_kg"] != default.headline_kpis(0)["network_co2_kg"]
     page.screenshot(path=ARTIFACTS / "06-parameter.png", full_page=True)
