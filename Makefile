@@ -23,7 +23,7 @@ demo: $(STAMP)
 # The kernel tests run twice: compiled, and as plain Python under NUMBA_DISABLE_JIT=1, so
 # the pure-Python semantics and the compiled code are both checked.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist loadscope
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/factory/test_kernels.py tests/traffic/test_kernels.py tests/cloud/test_kernels.py \
 		tests/traffic/test_insertion.py tests/traffic/test_lane_change.py
 

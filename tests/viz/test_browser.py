@@ -41,6 +41,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
+# One app and one page serve the module's tests in order (compare mode, then parameters):
+# they stay together on one xdist worker (`--dist loadscope` in the Makefile).
 pytestmark = pytest.mark.slow
 
 
