@@ -159,3 +159,15 @@ def test_the_domain_says_which_way_a_kpi_is_better_and_the_ledger_covers_money()
 def _int64_range() -> tuple[int, int]:
     info = np.iinfo(np.int64)
     return int(info.min), int(info.max)
+
+
+def test_a_deferred_function_is_imported_only_when_called():
+    import sys
+
+    from twin.core.domain import Deferred
+
+    sys.modules.pop("colorsys", None)
+    hls = Deferred("colorsys:rgb_to_hls")
+    assert "colorsys" not in sys.modules
+    assert hls(1.0, 0.0, 0.0) == (0.0, 0.5, 1.0)
+    assert "colorsys" in sys.modules

@@ -17,8 +17,7 @@ from twin.cloud.observation import (
     check_scaling_action,
 )
 from twin.cloud.view import CloudView
-from twin.core.domain import Better, DecisionArea, Domain, ScenarioChecks
-from twin.core.scenario import ScenarioConfig
+from twin.core.domain import Better, DecisionArea, Deferred, Domain, ScenarioChecks
 from twin.core.units import SECONDS_PER_HOUR
 from twin.core.world import World
 
@@ -82,28 +81,16 @@ def _entity_of(observation: ScalingObservation) -> str:
     return "cluster"
 
 
-def _edge_cases() -> list[ScalingObservation]:
-    from twin.cloud.kit import scaling_edge_cases
-
-    return scaling_edge_cases()
+_edge_cases = Deferred("twin.cloud.kit:scaling_edge_cases")
 
 
-def _observations() -> Any:
-    from twin.cloud.kit import scaling_observations
-
-    return scaling_observations()
+_observations = Deferred("twin.cloud.kit:scaling_observations")
 
 
-def _run_config(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
-    from twin.cloud.kit import run_config
-
-    return run_config(policy_ref)
+_run_config = Deferred("twin.cloud.kit:run_config")
 
 
-def _params() -> Any:
-    from twin.cloud.kit import cloud_params
-
-    return cloud_params()
+_params = Deferred("twin.cloud.kit:cloud_params")
 
 
 def _scenario_checks() -> dict[str, ScenarioChecks]:

@@ -14,6 +14,7 @@ point.
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,24 @@ if TYPE_CHECKING:
     from gymnasium import spaces
 
 ModelT = TypeVar("ModelT")
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A function named ``"package.module:function"``, imported when first called.
+
+    A domain's contract points at its hypothesis strategies and edge cases this way, so
+    importing the contract imports neither hypothesis nor anything else the checkers
+    need (``edge_cases=Deferred("twin.station.kit:station_edge_cases")``).
+    """
+
+    reference: str
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        module_name, _, name = self.reference.partition(":")
+        function = getattr(importlib.import_module(module_name), name)
+        return function(*args, **kwargs)
+
 
 Better = Literal["lower", "higher"]
 """Which way a KPI improves."""

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from twin.core.domain import Better, DecisionArea, Domain, Quantity, ScenarioChecks
+from twin.core.domain import Better, DecisionArea, Deferred, Domain, Quantity, ScenarioChecks
 from twin.core.scenario import ScenarioConfig
 from twin.core.scene import View
 from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
@@ -30,16 +30,10 @@ from twin.factory.plant import Plant
 # -- decision areas ------------------------------------------------------------------
 
 
-def _maintenance_edge_cases() -> list[MaintenanceObservation]:
-    from twin.factory import kit
-
-    return kit.maintenance_edge_cases()
+_maintenance_edge_cases = Deferred("twin.factory.kit:maintenance_edge_cases")
 
 
-def _maintenance_observations() -> Any:
-    from twin.factory import kit
-
-    return kit.maintenance_observations()  # hypothesis only where policies are checked
+_maintenance_observations = Deferred("twin.factory.kit:maintenance_observations")
 
 
 def _maintenance_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
@@ -49,16 +43,10 @@ def _maintenance_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
     return config, None
 
 
-def _dispatch_edge_cases() -> list[DispatchObservation]:
-    from twin.factory import kit
-
-    return kit.dispatch_edge_cases()
+_dispatch_edge_cases = Deferred("twin.factory.kit:dispatch_edge_cases")
 
 
-def _dispatch_observations() -> Any:
-    from twin.factory import kit
-
-    return kit.dispatch_observations()  # hypothesis only where policies are checked
+_dispatch_observations = Deferred("twin.factory.kit:dispatch_observations")
 
 
 def _dispatch_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
@@ -219,10 +207,7 @@ def plant_view(plant: Plant) -> View:
     return FactoryView(plant)
 
 
-def _flow_line_params() -> Any:
-    from twin.factory import kit
-
-    return kit.flow_line_params()
+_flow_line_params = Deferred("twin.factory.kit:flow_line_params")
 
 
 SCENARIO_CHECKS = {

@@ -5,13 +5,8 @@ Hypothesis is imported only when a strategy is asked for (from :mod:`twin.statio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from twin.core.domain import DecisionArea, Domain, Quantity, ScenarioChecks
-from twin.core.scenario import ScenarioConfig
+from twin.core.domain import DecisionArea, Deferred, Domain, Quantity, ScenarioChecks
 from twin.core.units import SECONDS_PER_DAY
-from twin.core.world import World
 from twin.station.observation import StationAction, StationObservation, check_station_action
 from twin.station.station import Station
 from twin.station.view import StationView
@@ -21,34 +16,19 @@ def _entity_of(observation: StationObservation) -> str:
     return "station"
 
 
-def _edge_cases() -> Sequence[StationObservation]:
-    from twin.station.kit import station_edge_cases
-
-    return station_edge_cases()
+_edge_cases = Deferred("twin.station.kit:station_edge_cases")
 
 
-def _observations() -> Any:
-    from twin.station.kit import station_observations
-
-    return station_observations()
+_observations = Deferred("twin.station.kit:station_observations")
 
 
-def _run_config(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
-    from twin.station.kit import run_config
-
-    return run_config(policy_ref)
+_run_config = Deferred("twin.station.kit:run_config")
 
 
-def _params() -> Any:
-    from twin.station.kit import station_params
-
-    return station_params()
+_params = Deferred("twin.station.kit:station_params")
 
 
-def _invariants(station: Station, world: World) -> list[str]:
-    from twin.station.kit import station_invariants
-
-    return station_invariants(station, world)
+_invariants = Deferred("twin.station.kit:station_invariants")
 
 
 OBSERVATION_FIELDS = {

@@ -6,13 +6,8 @@ Hypothesis is imported only when a strategy is asked for (from :mod:`twin.supply
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from twin.core.domain import DecisionArea, Domain, Quantity, ScenarioChecks
-from twin.core.scenario import ScenarioConfig
+from twin.core.domain import DecisionArea, Deferred, Domain, Quantity, ScenarioChecks
 from twin.core.units import SECONDS_PER_DAY
-from twin.core.world import World
 from twin.supply.network import SupplyNetwork
 from twin.supply.observation import (
     MAX_ORDER_UNITS,
@@ -37,58 +32,31 @@ def _lane_of(observation: TransportObservation) -> str:
     return f"lane:{observation.origin}->{observation.destination}"
 
 
-def _replenishment_edge_cases() -> Sequence[ReplenishmentObservation]:
-    from twin.supply.kit import replenishment_edge_cases
-
-    return replenishment_edge_cases()
+_replenishment_edge_cases = Deferred("twin.supply.kit:replenishment_edge_cases")
 
 
-def _replenishment_observations() -> Any:
-    from twin.supply.kit import replenishment_observations
-
-    return replenishment_observations()
+_replenishment_observations = Deferred("twin.supply.kit:replenishment_observations")
 
 
-def _replenishment_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
-    from twin.supply.kit import replenishment_run
-
-    return replenishment_run(policy_ref)
+_replenishment_run = Deferred("twin.supply.kit:replenishment_run")
 
 
-def _transport_edge_cases() -> Sequence[TransportObservation]:
-    from twin.supply.kit import transport_edge_cases
-
-    return transport_edge_cases()
+_transport_edge_cases = Deferred("twin.supply.kit:transport_edge_cases")
 
 
-def _transport_observations() -> Any:
-    from twin.supply.kit import transport_observations
-
-    return transport_observations()
+_transport_observations = Deferred("twin.supply.kit:transport_observations")
 
 
-def _transport_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
-    from twin.supply.kit import transport_run
-
-    return transport_run(policy_ref)
+_transport_run = Deferred("twin.supply.kit:transport_run")
 
 
-def _transport_info() -> dict[str, Any]:
-    from twin.supply.kit import transport_info
-
-    return transport_info()
+_transport_info = Deferred("twin.supply.kit:transport_info")
 
 
-def _networks() -> Any:
-    from twin.supply.kit import networks
-
-    return networks()
+_networks = Deferred("twin.supply.kit:networks")
 
 
-def _invariants(network: SupplyNetwork, world: World) -> list[str]:
-    from twin.supply.kit import network_invariants
-
-    return network_invariants(network, world)
+_invariants = Deferred("twin.supply.kit:network_invariants")
 
 
 def _units(description: str) -> Quantity:

@@ -9,11 +9,9 @@ entities are the intersections (``intersection:<id>``) and the vehicles as a who
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from twin.core.domain import DecisionArea, Domain, Quantity, ScenarioChecks
+from twin.core.domain import DecisionArea, Deferred, Domain, Quantity, ScenarioChecks
 from twin.core.scenario import ScenarioConfig
 from twin.core.world import World
 from twin.traffic.city import City
@@ -117,16 +115,10 @@ def _entity_of(observation: SignalObservation) -> str:
     return f"intersection:{observation.intersection_id}"
 
 
-def _edge_cases() -> list[SignalObservation]:
-    from twin.traffic.kit import signal_edge_cases
-
-    return signal_edge_cases()
+_edge_cases = Deferred("twin.traffic.kit:signal_edge_cases")
 
 
-def _observations() -> Any:
-    from twin.traffic.kit import signal_observations
-
-    return signal_observations()
+_observations = Deferred("twin.traffic.kit:signal_observations")
 
 
 def _run_config(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
@@ -134,16 +126,10 @@ def _run_config(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
     return ScenarioConfig(id="traffic/grid4x4-v0", horizon_s=900.0, tick_s=60.0), None
 
 
-def _grid_params() -> Any:
-    from twin.traffic.kit import grid_params
-
-    return grid_params()
+_grid_params = Deferred("twin.traffic.kit:grid_params")
 
 
-def _sumo_net_params() -> Any:
-    from twin.traffic.kit import sumo_net_params
-
-    return sumo_net_params()
+_sumo_net_params = Deferred("twin.traffic.kit:sumo_net_params")
 
 
 SIGNALS = DecisionArea(

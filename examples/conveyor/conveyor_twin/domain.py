@@ -3,38 +3,23 @@
 from __future__ import annotations
 
 import itertools
-from typing import Any
 
 from conveyor_twin.belt import ConveyorBelt
 from conveyor_twin.observation import BeltAction, BeltObservation, check_belt_action
 from conveyor_twin.view import BeltView
-from twin.core.domain import DecisionArea, Domain, Quantity, ScenarioChecks
-from twin.core.scenario import ScenarioConfig
+from twin.core.domain import DecisionArea, Deferred, Domain, Quantity, ScenarioChecks
 from twin.core.world import World
 
-
-def _observations() -> Any:
-    from conveyor_twin.kit import observations  # hypothesis only where policies are checked
-
-    return observations()
+_observations = Deferred("conveyor_twin.kit:observations")
 
 
-def _edge_cases() -> list[BeltObservation]:
-    from conveyor_twin.kit import edge_cases
-
-    return edge_cases()
+_edge_cases = Deferred("conveyor_twin.kit:edge_cases")
 
 
-def _run_config(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
-    from conveyor_twin.kit import run_config
-
-    return run_config(policy_ref)
+_run_config = Deferred("conveyor_twin.kit:run_config")
 
 
-def _params() -> Any:
-    from conveyor_twin.kit import params
-
-    return params()
+_params = Deferred("conveyor_twin.kit:params")
 
 
 def _belt_of(observation: BeltObservation) -> str:
