@@ -9,11 +9,11 @@ import re
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.support import install_example, served
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "conveyor"
@@ -22,25 +22,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The example installed (without dependencies: twin is here) into its own directory,
-    and the environment that puts it on the path, as a user's machine would have it."""
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--target",
-            str(target),
-            str(EXAMPLE),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return {**os.environ, "PYTHONPATH": str(target)}
+    return install_example(EXAMPLE, tmp_path_factory.mktemp("site"))
 
 
 def twin(installed: dict[str, str], cwd: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -132,55 +114,33 @@ def test_the_browser_app_draws_the_domain_and_inspects_its_belt(installed, tmp_p
         if os.environ.get("CI"):
             pytest.fail("CI must have Debian's chromium (.ci/run installs it)")
         pytest.skip("no chromium on this machine (apt-get install chromium)")
-    command = [sys.executable, "-m", "twin", "viz", "conveyor/belt-v0", "--port", "0"]
-    command += ["--tick-s", "60", "--frames", "30"]
-    server = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=installed
-    )
-    try:
-        assert server.stdout is not None
-        first = server.stdout.readline()
-        match = re.search(r"at (http://127\.0\.0\.1:\d+/)", first)
-        assert match, f"twin viz printed {first!r}"
-        url = match.group(1)
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=5):
-                    break
-            except OSError:
-                assert server.poll() is None, server.stdout.read()
-                assert time.monotonic() < deadline, "the app did not answer within 90 s"
-                time.sleep(0.5)
-        with playwright_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1600, "height": 1200})
-            page.set_default_timeout(60_000)
-            page.goto(url)
-            page.wait_for_selector("[data-testid=clock]")
-            for _ in range(3):
-                page.get_by_role("button", name="Step").click()
-            page.wait_for_function(
-                "() => Number(document.querySelector('[data-testid=clock]').dataset.nowS) === 180"
-            )
-            rows = page.locator("[data-testid=kpis] tr[data-kpi]")
-            shown = {rows.nth(k).get_attribute("data-kpi") for k in range(rows.count())}
-            assert {"delivered_per_h", "jams", "time_in_system_mean_s"} <= shown
-            image = page.locator("[data-testid=frame]")
-            box = image.bounding_box()
-            assert box is not None
-            assert box["width"] > 100
-            # A click on the belt selects it: where that is on the image comes from the
-            # layout the app drew (computed where the example is installed).
-            x, y, width = _belt_pixel(installed)
-            scale = box["width"] / width
-            image.click(position={"x": x * scale, "y": y * scale})
-            page.wait_for_selector("[data-testid=inspect][data-entity='belt']")
-            text = page.locator("[data-testid=inspect]").inner_text()
-            assert "items_on_belt:" in text
-            assert "policy's last action" in text
-            page.screenshot(path=tmp_path / "conveyor.png", full_page=True)
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    arguments = ["conveyor/belt-v0", "--tick-s", "60", "--frames", "30"]
+    with served(arguments, env=installed) as url, playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1200})
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        page.wait_for_selector("[data-testid=clock]")
+        for _ in range(3):
+            page.get_by_role("button", name="Step").click()
+        page.wait_for_function(
+            "() => Number(document.querySelector('[data-testid=clock]').dataset.nowS) === 180"
+        )
+        rows = page.locator("[data-testid=kpis] tr[data-kpi]")
+        shown = {rows.nth(k).get_attribute("data-kpi") for k in range(rows.count())}
+        assert {"delivered_per_h", "jams", "time_in_system_mean_s"} <= shown
+        image = page.locator("[data-testid=frame]")
+        box = image.bounding_box()
+        assert box is not None
+        assert box["width"] > 100
+        # A click on the belt selects it: where that is on the image comes from the
+        # layout the app drew (computed where the example is installed).
+        x, y, width = _belt_pixel(installed)
+        scale = box["width"] / width
+        image.click(position={"x": x * scale, "y": y * scale})
+        page.wait_for_selector("[data-testid=inspect][data-entity='belt']")
+        text = page.locator("[data-testid=inspect]").inner_text()
+        assert "items_on_belt:" in text
+        assert "policy's last action" in text
+        page.screenshot(path=tmp_path / "conveyor.png", full_page=True)
+        browser.close()

@@ -3,37 +3,20 @@ finds its policy through the entry point, and its tests pass using the kit's fix
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support import install_example
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "my_policy"
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The example installed (without dependencies: twin is here) into its own directory,
-    and the environment that puts it on the path, as a user's CI would have it."""
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--target",
-            str(target),
-            str(EXAMPLE),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return {**os.environ, "PYTHONPATH": str(target)}
+    return install_example(EXAMPLE, tmp_path_factory.mktemp("site"))
 
 
 @pytest.mark.slow

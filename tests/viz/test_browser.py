@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import shutil
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support import served
 from twin.core.scenario import ScenarioConfig
 from viz.controller import AppTarget, Controller
 from viz.session import Session
@@ -57,30 +54,9 @@ def _chromium() -> str:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    command = [sys.executable, "-m", "twin", "viz", SCENARIO, "--port", "0"]
-    command += ["--tick-s", str(TICK_S), "--frames", str(FRAMES), "--seed", str(SEED)]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT
-    )
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        match = re.search(r"at (http://127\.0\.0\.1:\d+/)", first)
-        assert match, f"twin viz printed {first!r}"
-        url = match.group(1)
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=5):
-                    break
-            except OSError:
-                assert process.poll() is None, process.stdout.read()
-                assert time.monotonic() < deadline, "the app did not answer within 90 s"
-                time.sleep(0.5)
+    arguments = [SCENARIO, "--tick-s", str(TICK_S), "--frames", str(FRAMES), "--seed", str(SEED)]
+    with served(arguments) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
