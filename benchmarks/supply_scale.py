@@ -18,7 +18,7 @@ import time
 from twin.core.run import prepare_run
 from twin.core.scenario import ScenarioConfig
 from twin.core.units import SECONDS_PER_DAY
-from twin.supply.scenario import REGIONAL_DCS, REGIONAL_RETAILERS_PER_DC, regional_sites
+from twin.supply.config import REGIONAL_DCS, REGIONAL_RETAILERS_PER_DC, regional_sites
 
 
 def run_size(scale: int, days: float, seed: int, policy: str, transport: str) -> dict[str, float]:

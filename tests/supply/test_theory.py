@@ -161,7 +161,7 @@ def test_base_stock_reaches_the_analytic_optimal_cost(base_stock_runs):
 def stationary_beer_game(cases_per_week: float) -> dict[str, Any]:
     """The beer game without the week-5 step: Poisson demand around a constant mean, every
     stage starting with five weeks of it, so what is measured is the stationary effect."""
-    from twin.supply.scenario import BeerGameParams
+    from twin.supply.config import BeerGameParams
 
     sites = BeerGameParams().model_dump(mode="json")["sites"]
     for site in sites:
