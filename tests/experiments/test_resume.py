@@ -49,7 +49,11 @@ def test_ctrl_c_keeps_the_finished_runs_and_says_how_to_resume(tmp_path):
     runner = start_and_wait_for_runs(command, tmp_path / "out", tmp_path)
     runner.send_signal(signal.SIGINT)
     _, stderr = runner.communicate(timeout=60)
-    assert runner.returncode == 130
+    parts = len(list((tmp_path / "out" / "parts").glob("*.json")))
+    assert runner.returncode == 130, (
+        f"exit {runner.returncode} with {parts} of {RUNS} runs finished; SIGINT here is "
+        f"{signal.getsignal(signal.SIGINT)}; stderr: {stderr[-800:]}"
+    )
     assert "run the same command again to resume" in stderr
     assert "Traceback" not in stderr
     kept = pd.read_parquet(tmp_path / "out" / "runs.parquet")
@@ -74,6 +78,9 @@ def start_and_wait_for_runs(command: list[str], out: Path, cwd: Path) -> subproc
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As from a terminal: Ctrl-C interrupts. A process started with SIGINT ignored
+        # (as this test's pytest worker may be, after other tests) would finish instead.
+        preexec_fn=_interruptible,
     )
     deadline = time.monotonic() + 120
     while len(list((out / "parts").glob("*.json"))) < STARTED_RUNS:
@@ -81,6 +88,10 @@ def start_and_wait_for_runs(command: list[str], out: Path, cwd: Path) -> subproc
         assert time.monotonic() < deadline, "no run finished within 120 s"
         time.sleep(0.05)
     return runner
+
+
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def worker_pids(parent: int) -> list[int]:
