@@ -14,7 +14,8 @@ from twin.core.ledger import DIESEL_COMBUSTION
 from twin.core.run import prepare_run, simulate
 from twin.core.scenario import ScenarioConfig
 from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
-from twin.supply.kit import network_invariants, networks
+from twin.supply.domain import network_invariants
+from twin.supply.kit import networks
 from twin.supply.network import SupplyNetwork
 
 POLICIES = ("replenishment/base-stock-v0", "replenishment/min-max-v0", "replenishment/forecast-v0")

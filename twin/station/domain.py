@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from twin.core.domain import DecisionArea, Deferred, Domain, Quantity, ScenarioChecks
 from twin.core.units import SECONDS_PER_DAY
+from twin.core.world import World
 from twin.station.observation import StationAction, StationObservation, check_station_action
 from twin.station.station import Station
 from twin.station.view import StationView
@@ -28,7 +29,26 @@ _run_config = Deferred("twin.station.kit:run_config")
 _params = Deferred("twin.station.kit:station_params")
 
 
-_invariants = Deferred("twin.station.kit:station_invariants")
+def station_invariants(station: Station, world: World) -> list[str]:
+    """Jobs are conserved; queue, busy servers and occupancy stay within the station."""
+    params = station.params
+    problems = []
+    accounted = station.rejected.count + station.completed.count + station.in_system
+    if station.arrived.count != accounted:
+        problems.append(
+            f"jobs not conserved: arrived {station.arrived.count} != rejected "
+            f"{station.rejected.count} + completed {station.completed.count} + in station "
+            f"{station.in_system}"
+        )
+    busy = params.servers - station.free_servers
+    if not 0 <= busy <= params.servers:
+        problems.append(f"{busy} busy servers outside [0, {params.servers}]")
+    waiting = len(station.jobs.items)
+    if waiting < 0 or waiting + busy != station.in_system:
+        problems.append(f"waiting {waiting} + in service {busy} != in station {station.in_system}")
+    if params.capacity is not None and station.in_system > params.capacity:
+        problems.append(f"{station.in_system} jobs in a station of capacity {params.capacity}")
+    return problems
 
 
 OBSERVATION_FIELDS = {
@@ -68,7 +88,7 @@ DOMAIN: Domain[Station] = Domain(
     description="a queueing station (M/M/c, M/G/c, M/M/c/K) with an admission policy",
     model=Station,
     areas=(ADMISSION,),
-    invariants=_invariants,
+    invariants=station_invariants,
     view=StationView,
     invariant_rules=(
         "jobs are conserved: arrived = turned away + completed + in the station",

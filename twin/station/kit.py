@@ -1,5 +1,6 @@
 """Test kit of the queueing station: generated observations and edge cases of
-``station`` policies, generated ``station/mmc-v0`` params, the station's invariants.
+``station`` policies, generated ``station/mmc-v0`` params, and the invariants as a
+``ScenarioKit`` calls them.
 
 Imports hypothesis (the ``testing`` extra): :mod:`twin.station.domain` imports it lazily.
 """
@@ -91,28 +92,8 @@ def station_params(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-def station_invariants(station: Station, world: World) -> list[str]:
-    """Jobs are conserved; queue, busy servers and occupancy stay within the station."""
-    params = station.params
-    problems = []
-    accounted = station.rejected.count + station.completed.count + station.in_system
-    if station.arrived.count != accounted:
-        problems.append(
-            f"jobs not conserved: arrived {station.arrived.count} != rejected "
-            f"{station.rejected.count} + completed {station.completed.count} + in station "
-            f"{station.in_system}"
-        )
-    busy = params.servers - station.free_servers
-    if not 0 <= busy <= params.servers:
-        problems.append(f"{busy} busy servers outside [0, {params.servers}]")
-    waiting = len(station.jobs.items)
-    if waiting < 0 or waiting + busy != station.in_system:
-        problems.append(f"waiting {waiting} + in service {busy} != in station {station.in_system}")
-    if params.capacity is not None and station.in_system > params.capacity:
-        problems.append(f"{station.in_system} jobs in a station of capacity {params.capacity}")
-    return problems
-
-
 def scenario_invariants(scenario: Scenario[Any], world: World) -> list[str]:
     """:func:`station_invariants` of the station in ``world`` (what a ``ScenarioKit`` calls)."""
+    from twin.station.domain import station_invariants  # the contract imports this kit lazily
+
     return station_invariants(world.the(Station), world)

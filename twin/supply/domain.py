@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from twin.core.domain import DecisionArea, Deferred, Domain, Quantity, ScenarioChecks
 from twin.core.units import SECONDS_PER_DAY
+from twin.core.world import World
 from twin.supply.network import SupplyNetwork
 from twin.supply.observation import (
     MAX_ORDER_UNITS,
@@ -19,6 +20,50 @@ from twin.supply.observation import (
     check_transport_action,
 )
 from twin.supply.view import SupplyView
+
+
+def network_invariants(network: SupplyNetwork, world: World) -> list[str]:
+    """Stock is conserved at every site and over the network, never negative; truck
+    loads never exceed capacity; no load arrives before it left."""
+    problems: list[str] = []
+    shipped = received = backlog = on_order = 0
+    for site in network.sites:
+        shipped += site.shipped
+        if site.is_supplier:
+            continue
+        received += site.received
+        backlog += site.backlog_units
+        on_order += site.on_order
+        kept = site.stock + site.shipped + site.sold + site.scrapped
+        if site.initial + site.received != kept:
+            problems.append(
+                f"{site.site_name}: initial {site.initial} + received {site.received} != stock "
+                f"{site.stock} + shipped {site.shipped} + sold {site.sold} "
+                f"+ scrapped {site.scrapped}"
+            )
+        if min(site.on_hand, site.raw, site.on_order, site.backlog_units) < 0:
+            problems.append(
+                f"{site.site_name}: negative on hand {site.on_hand}, raw {site.raw}, on order "
+                f"{site.on_order} or backlog {site.backlog_units}"
+            )
+        if site.batches and sum(units for _, units in site.batches) != site.on_hand:
+            problems.append(f"{site.site_name}: batches do not add up to on hand {site.on_hand}")
+    in_transit = network.in_transit
+    if shipped - received != in_transit or in_transit < 0:
+        problems.append(f"shipped {shipped} - received {received} != in transit {in_transit}")
+    if on_order != in_transit + backlog:
+        problems.append(f"on order {on_order} != in transit {in_transit} + backlog {backlog}")
+    checks = network.transport_checks
+    truck = network.params.truck
+    if checks.max_pallets > truck.capacity_pallets or checks.max_kg > truck.capacity_kg + 1e-6:
+        problems.append(
+            f"a truck carried {checks.max_pallets} pallets / {checks.max_kg:g} kg of "
+            f"{truck.capacity_pallets} / {truck.capacity_kg:g}"
+        )
+    if checks.min_transit_s < 0:
+        problems.append(f"a load arrived {-checks.min_transit_s:g} s before it left")
+    return problems
+
 
 KINDS = ("plant", "dc", "retailer")
 """The kinds of site that stock, order and so decide (suppliers never do)."""
@@ -54,9 +99,6 @@ _transport_info = Deferred("twin.supply.kit:transport_info")
 
 
 _networks = Deferred("twin.supply.kit:networks")
-
-
-_invariants = Deferred("twin.supply.kit:network_invariants")
 
 
 def _units(description: str) -> Quantity:
@@ -154,7 +196,7 @@ DOMAIN: Domain[SupplyNetwork] = Domain(
     description="a supply network: suppliers, plants, DCs and retailers linked by truck lanes",
     model=SupplyNetwork,
     areas=(REPLENISHMENT, TRANSPORT),
-    invariants=_invariants,
+    invariants=network_invariants,
     view=SupplyView,
     invariant_rules=(
         "stock is conserved at every site: initial + received = stock + shipped + sold + scrapped",
