@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from twin.core.ledger import ledger_kpi_is_cost
-from twin.core.scenario import Scenario, ScenarioConfig
+from twin.core.scenario import ScenarioConfig
 from twin.core.scene import View
 from twin.core.world import World
 
@@ -207,6 +207,6 @@ class Domain(Generic[ModelT]):
             return self.kpis[kpi]
         return "lower" if ledger_kpi_is_cost(kpi) else None
 
-    def checks_for(self, scenario: type[Scenario[Any]] | Scenario[Any]) -> ScenarioChecks:
-        """How to property-test ``scenario``: its own entry, else a day at default params."""
-        return self.scenario_checks.get(scenario.id, ScenarioChecks())
+    def checks_for(self, scenario_id: str) -> ScenarioChecks:
+        """How to property-test a scenario: its own entry, else a day at default params."""
+        return self.scenario_checks.get(scenario_id, ScenarioChecks())

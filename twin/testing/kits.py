@@ -75,9 +75,7 @@ def scenario_kit(scenario_id: str, area: str, registry: Registry | None = None) 
         domain = registry.domain(area)
     except UnknownIdError:
         return ScenarioKit()
-    checks = domain.scenario_checks.get(scenario_id)
-    if checks is None:
-        checks = domain.checks_for(registry.scenario(scenario_id))
+    checks = domain.checks_for(scenario_id)
 
     def invariants(scenario: Scenario[Any], world: World) -> list[str]:
         return domain.check_world(world)
