@@ -147,13 +147,13 @@ class Session:
                 self.config, recorder, self.seed, registry=self._registry, source=self.source
             )
             self.arms.append(Arm(ref, run, recorder))
-        model = self.domain.model
-        found = len(self.arms[0].world.agents.select(agent_type=model))
-        if found != 1:  # now, not at the first frame
+        try:  # now, not at the first frame
+            self.domain.model_of(self.arms[0].world)
+        except LookupError as error:
             raise LookupError(
                 f"scenario {self.config.id!r} has no domain view: the {self.domain.name} "
-                f"domain draws a world with one {model.__name__}, this one has {found}"
-            )
+                f"domain draws its model, and {error.args[0]}"
+            ) from None
 
     def step(self, n: int = 1) -> None:
         """Advance every arm by ``n`` display ticks, arm by arm, tick by tick."""
