@@ -58,7 +58,7 @@ def test_a_domain_importing_a_model_would_be_caught(tmp_path):
     assert "twin.station.bad_import -> models.admission.admit_all" in done.stdout
 
 
-GENERIC = ("twin/testing", "twin/reference.py", "twin/cli.py", "viz", "experiments")
+GENERIC = ("twin/testing", "twin/rl", "twin/reference.py", "twin/cli.py", "viz", "experiments")
 """What must work for any registered domain, and so may name none of them."""
 
 

@@ -1,0 +1,106 @@
+"""DecisionStream: a run's decisions made outside it, one at a time, without changing the
+run: answered like the policy would, every scenario gives that policy's KPIs exactly."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from twin.core.policy import InvalidActionError, PolicyContext
+from twin.core.registry import make_policy
+from twin.core.run import default_registry, simulate
+from twin.core.scenario import ScenarioConfig
+from twin.rl import DecisionStream
+
+SHORT = {"factory": 86_400.0, "traffic": 600.0, "station": 86_400.0, "supply": 20 * 86_400.0}
+SHORT["cloud"] = 3 * 3_600.0
+NEEDS_INPUTS = {"traffic/sumo-net-v0"}  # a SUMO network of the user's
+STATION = ScenarioConfig(id="station/mmc-v0", horizon_s=3_600.0)
+
+
+def scenarios() -> list[str]:
+    return [e.id for e in default_registry().scenarios() if e.id not in NEEDS_INPUTS]
+
+
+def short(scenario_id: str) -> ScenarioConfig:
+    horizon = SHORT.get(scenario_id.split("/")[0], 3_600.0)
+    if scenario_id in ("factory/plant-1000-v0", "traffic/grid10x10-v0"):
+        horizon /= 8
+    return ScenarioConfig(id=scenario_id, horizon_s=horizon)
+
+
+def answered_by(stream: DecisionStream, policy_id: str) -> int:
+    """Answer every decision as ``policy_id`` would in the run; the number of decisions."""
+    policy = make_policy(default_registry().policy(policy_id), {})
+    rng = stream.world.streams[f"policy.{policy.id}"]
+    policy.reset(PolicyContext(stream.config.id, rng, stream.run.scenario.policy_info()))
+    decisions = 0
+    while (obs := stream.next()) is not None:
+        stream.answer(policy.act(obs))
+        decisions += 1
+    return decisions
+
+
+@pytest.mark.parametrize("scenario_id", scenarios())
+def test_answering_like_the_default_policy_gives_its_kpis_to_the_last_bit(scenario_id):
+    config = short(scenario_id)
+    policy_id = default_registry().scenario(scenario_id).default_policy
+    inside = simulate(config, policy_id, 5)
+    with DecisionStream(config, 5) as stream:
+        decisions = answered_by(stream, policy_id)
+        outside = stream.result()
+    assert decisions > 0
+    assert {k: repr(v.value) for k, v in outside.kpis.items()} == {
+        k: repr(v.value) for k, v in inside.kpis.items()
+    }
+
+
+def test_two_agents_on_one_seed_meet_the_same_arrivals():
+    from twin.station.observation import ADMIT, REJECT
+
+    arrivals: dict[str, list[float]] = {}
+    for name, action in (("admit", ADMIT), ("reject", REJECT)):
+        with DecisionStream(STATION, 3) as stream:
+            seen = []
+            while (obs := stream.next()) is not None:
+                seen.append(obs.now_s)
+                stream.answer(action)
+        arrivals[name] = seen
+    assert len(arrivals["admit"]) > 50
+    assert arrivals["admit"] == arrivals["reject"]
+
+
+def test_closing_mid_run_stops_the_runs_thread():
+    before = threading.active_count()
+    stream = DecisionStream(STATION, 0)
+    assert stream.next() is not None
+    stream.close()
+    stream.close()  # idempotent
+    assert threading.active_count() == before
+    assert stream.next() is None
+
+
+def test_closing_before_the_first_decision_stops_the_runs_thread():
+    before = threading.active_count()
+    DecisionStream(STATION, 0).close()
+    assert threading.active_count() == before
+
+
+def test_an_action_the_domain_refuses_is_raised_from_next_naming_the_seat():
+    with DecisionStream(STATION, 0) as stream:
+        stream.next()
+        stream.answer("admit, please")
+        with pytest.raises(InvalidActionError, match="rl/external-v0"):
+            stream.next()
+
+
+def test_turns_are_kept():
+    with DecisionStream(STATION, 0) as stream:
+        with pytest.raises(RuntimeError, match="call next\\(\\) first"):
+            stream.answer(None)
+        stream.next()
+        with pytest.raises(RuntimeError, match="answer\\(\\) the last observation"):
+            stream.next()
+        with pytest.raises(RuntimeError, match="has not reached its horizon"):
+            stream.result()
