@@ -30,6 +30,14 @@ from twin.factory.plant import Plant
 # -- decision areas ------------------------------------------------------------------
 
 
+def _machine_of(observation: MaintenanceObservation) -> str:
+    return f"machine:{observation.machine}"
+
+
+def _fleet_of(observation: DispatchObservation) -> str:
+    return "fleet:agv"  # a dispatch decision is about the whole fleet
+
+
 _maintenance_edge_cases = Deferred("twin.factory.kit:maintenance_edge_cases")
 
 
@@ -100,7 +108,7 @@ MAINTENANCE = DecisionArea(
     observation=MaintenanceObservation,
     action=MaintenanceAction,
     check_action=check_maintenance_action,
-    entity_of=lambda obs: f"machine:{obs.machine}",
+    entity_of=_machine_of,
     edge_cases=_maintenance_edge_cases,
     observations=_maintenance_observations,
     run_config=_maintenance_run,
@@ -137,7 +145,7 @@ DISPATCH = DecisionArea(
     observation=DispatchObservation,
     action=DispatchAction,
     check_action=check_dispatch_action,
-    entity_of=lambda obs: "fleet:agv",
+    entity_of=_fleet_of,
     edge_cases=_dispatch_edge_cases,
     observations=_dispatch_observations,
     run_config=_dispatch_run,
