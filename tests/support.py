@@ -53,3 +53,30 @@ def served(arguments: list[str], env: dict[str, str] | None = None) -> Iterator[
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def run_example_tests(
+    example: Path, env: dict[str, str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    """The example's own test suite, run as its user would, where it is installed."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(example / "tests")],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def twin(env: dict[str, str], cwd: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """``twin ARGUMENTS`` in ``cwd`` with ``env`` (an installed example on the path)."""
+    return subprocess.run(
+        [sys.executable, "-m", "twin", *arguments],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import install_example, served
+from tests.support import install_example, run_example_tests, served, twin
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "conveyor"
@@ -23,18 +23,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return install_example(EXAMPLE, tmp_path_factory.mktemp("site"))
-
-
-def twin(installed: dict[str, str], cwd: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "twin", *arguments],
-        cwd=cwd,
-        env=installed,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
 
 
 def test_twin_lists_the_domain_its_scenario_and_its_policies(installed, tmp_path):
@@ -48,14 +36,7 @@ def test_twin_lists_the_domain_its_scenario_and_its_policies(installed, tmp_path
 
 @pytest.mark.slow
 def test_the_example_passes_its_own_tests_with_twins_kit(installed, tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(EXAMPLE / "tests")],
-        cwd=tmp_path,
-        env=installed,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_example_tests(EXAMPLE, installed, tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert "3 passed" in done.stdout
 
