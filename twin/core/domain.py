@@ -28,6 +28,8 @@ from twin.core.world import World
 if TYPE_CHECKING:
     from gymnasium import spaces
 
+    from twin.core.learning import LearningInterface
+
 ModelT = TypeVar("ModelT")
 
 
@@ -100,6 +102,9 @@ class DecisionArea:
             Gymnasium spaces are derived from.
         baseline: id of the simplest policy of the area (shown on the reference page).
         description: one line for the reference page.
+        learning: ``()`` -> how a learning agent sees, answers and is rewarded
+            (:class:`~twin.core.learning.LearningInterface`), usually a
+            :class:`Deferred`; ``None``: the area has no Gymnasium environment.
     """
 
     name: str
@@ -115,6 +120,7 @@ class DecisionArea:
     action_fields: Mapping[str, Quantity] = field(default_factory=dict)
     baseline: str = ""
     description: str = ""
+    learning: Callable[[], LearningInterface[Any]] | None = None
 
     def observation_space(self) -> spaces.Space[Any]:
         """The Gymnasium space of :attr:`observation` (needs the ``rl`` extra)."""
