@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from PIL import Image, ImageDraw
 
 from twin.core.files import staged
-from viz.draw import SceneArtists, view_for
+from twin.core.draw import SceneArtists, view_for
 from viz.session import Session
 
 FORMATS = (".gif", ".mp4")

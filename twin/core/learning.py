@@ -86,6 +86,8 @@ class LearningInterface(Generic[ModelT]):
             the agent the observation is about.
         rewards: name -> :class:`Reward`.
         default_reward: the reward used when a config names none.
+        episode_s: simulated seconds of an episode when the environment is made without
+            a horizon (a day unless the domain says otherwise).
         description: one line for the reference page: what the vector holds and what the
             choices are.
     """
@@ -97,6 +99,7 @@ class LearningInterface(Generic[ModelT]):
     decode: Callable[[ModelT, Any, int], Any]
     rewards: Mapping[str, Reward]
     default_reward: str
+    episode_s: float = 86_400.0
     description: str = ""
 
     def reward(self, name: str | None) -> Reward:

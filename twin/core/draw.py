@@ -1,5 +1,8 @@
 """Draw any domain's scene with matplotlib: static parts once, dynamic layers per frame.
 
+In ``twin.core`` because both the browser app (``viz``) and the Gymnasium environments'
+``render()`` (``twin.rl``) draw with it.
+
 A domain describes its world as plain data (:mod:`twin.core.scene`); this module is the
 only place that turns it into artists, for every domain alike. The static parts (aisles,
 roads, chargers) become artists never touched again; :meth:`SceneArtists.update` only
@@ -159,7 +162,7 @@ def _draw_static(ax: Axes, part: Lines | Marks) -> list[Artist]:
         if not len(part.segments):
             return []
         collection = LineCollection(
-            part.segments, colors=part.colour, linewidths=part.width, zorder=0
+            list(part.segments), colors=part.colour, linewidths=part.width, zorder=0
         )
         ax.add_collection(collection)
         handle: Artist = Line2D([], [], color=part.colour, linewidth=part.width)
@@ -207,11 +210,12 @@ def _point_size(ax: Axes, layer: PointLayer, count: int) -> float:
 def _points_per_metre(ax: Axes) -> float:
     """How many points a metre of the plane spans on ``ax`` (the tighter axis)."""
     box = ax.get_position()
-    width_in = box.width * ax.figure.get_figwidth()
-    height_in = box.height * ax.figure.get_figheight()
+    width_px, height_px = ax.figure.bbox.size  # a subfigure's box too, in display pixels
+    dpi = ax.figure.dpi
+    width_in, height_in = box.width * width_px / dpi, box.height * height_px / dpi
     x_min, x_max = ax.get_xlim()
     y_min, y_max = ax.get_ylim()
-    return 72.0 * min(width_in / (x_max - x_min), height_in / (y_max - y_min))
+    return 72.0 * float(min(width_in / (x_max - x_min), height_in / (y_max - y_min)))
 
 
 def _marker_size(n: int) -> float:
