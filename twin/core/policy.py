@@ -52,6 +52,16 @@ class Policy(Protocol[ObsT_contra, ActT_co]):
     def act(self, obs: ObsT_contra) -> ActT_co: ...
 
 
+@runtime_checkable
+class BindsModel(Protocol):
+    """A policy that reads the built world's fixed structure (a learned agent's encoding
+    needs lane lengths, sensor ranges): handed the domain's model once the world is
+    built, before the run starts. It may read only what does not change in a run; what
+    changes it sees through its observations, like every policy."""
+
+    def bind(self, model: Any) -> None: ...
+
+
 class InvalidActionError(RuntimeError):
     """A policy returned an action the domain cannot carry out.
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from twin.core.config import validation_error_to_config_error
 from twin.core.errors import ConfigError
 from twin.core.ledger import COST_CATEGORIES
-from twin.core.policy import Policy, PolicyContext
+from twin.core.policy import BindsModel, Policy, PolicyContext
 from twin.core.registry import Registry, UnknownIdError, make_policy
 from twin.core.scenario import KPI, Scenario, ScenarioConfig
 from twin.core.world import World
@@ -152,6 +152,8 @@ def prepare_run(
         )
     )
     scenario.build(world, policy_obj)
+    if isinstance(policy_obj, BindsModel):
+        policy_obj.bind(registry.domain(scenario.domain).model_of(world))
     return PreparedRun(scenario_config, scenario, policy_obj, world, seed, replication)
 
 

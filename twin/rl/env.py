@@ -1,0 +1,158 @@
+"""A Gymnasium environment on any registered scenario: one step per decision.
+
+``gymnasium.make("twin/traffic-grid4x4-v0")`` (after ``import twin.rl``, or as
+``gymnasium.make("twin.rl:twin/traffic-grid4x4-v0")``) is :class:`TwinEnv` on
+``traffic/grid4x4-v0``. A step is one decision of the scenario's main decision area, at
+the domain's own epochs (a signal's phase end, a machine's part, a site's review). Where
+the world has several deciders (16 intersections) the environment is one policy shared by
+all of them, taking their turns in event order: the observation is the deciding agent's
+vector, zero-padded to the largest agent's, followed by a one-hot of which agent it is;
+the action space is the largest agent's, and an index past a decider's last choice means
+its last choice. The reward is the whole world's (the interface's measure with no agent).
+For one learner per decider use :class:`twin.rl.parallel.TwinParallelEnv`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import gymnasium
+import numpy as np
+import numpy.typing as npt
+from gymnasium import spaces
+
+from twin.core.registry import Registry
+from twin.rl.episode import Episode, check_index, resolve, seed_from
+from twin.rl.layout import InputLayout
+from twin.rl.render import SceneRenderer
+
+Vector = npt.NDArray[np.float32]
+
+
+class TwinEnv(gymnasium.Env[Vector, np.int64]):
+    """One scenario as a single-agent Gymnasium environment.
+
+    Args:
+        scenario: registered scenario id (``"factory/flowline-v0"``).
+        params: the scenario's params, as in an experiment config.
+        horizon_s: simulated seconds per episode (the interface's ``episode_s`` if
+            omitted); reaching it truncates the episode.
+        warmup_s: statistics (the KPIs in the final ``info``) start after this.
+        reward: a reward name of the decision area (its default if omitted).
+        render_mode: ``"rgb_array"`` draws the domain's view of the world.
+        registry: where ids are looked up (the installed entry points by default).
+
+    ``reset(seed=s)`` runs the world of root seed ``s``: two environments (or an
+    environment and ``twin run --seed s``) on one seed see the same arrivals, failures and
+    demand whatever they decide. ``info`` carries the deciding ``agent``, the simulated
+    ``time_s``, the step's ledger increments (``cost``, ``energy_kwh``, ``co2e_kg``) and,
+    at the end, the run's ``kpis``.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 4}
+
+    def __init__(
+        self,
+        scenario: str,
+        *,
+        params: dict[str, Any] | None = None,
+        horizon_s: float | None = None,
+        warmup_s: float = 0.0,
+        reward: str | None = None,
+        render_mode: str | None = None,
+        registry: Registry | None = None,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
+        self.setup = resolve(
+            scenario,
+            params=params,
+            horizon_s=horizon_s,
+            warmup_s=warmup_s,
+            reward=reward,
+            registry=registry,
+        )
+        self.render_mode = render_mode
+        agents = self.setup.agents
+        self._index = {agent: k for k, agent in enumerate(agents)}
+        boxes = [self.setup.observation_spaces[a] for a in agents]
+        width = max(box.shape[0] for box in boxes)
+        self.layout = InputLayout("shared" if len(agents) > 1 else "single", width, agents)
+        self._choices = [self.setup.action_spaces[a].n for a in agents]
+        low = np.zeros((len(boxes), width), dtype=np.float32)
+        high = np.zeros((len(boxes), width), dtype=np.float32)
+        for k, box in enumerate(boxes):
+            low[k, : box.shape[0]] = box.low
+            high[k, : box.shape[0]] = box.high
+        one_hot = self.layout.size - width
+        self.observation_space = spaces.Box(
+            np.concatenate((low.min(axis=0), np.zeros(one_hot, np.float32))),
+            np.concatenate((high.max(axis=0), np.ones(one_hot, np.float32))),
+            dtype=np.float32,
+        )
+        self.action_space = spaces.Discrete(max(int(n) for n in self._choices))
+        self._episode: Episode | None = None
+        self._vector: Vector = np.zeros(self.observation_space.shape, np.float32)
+        self._measure = 0.0
+        self._ledger: dict[str, float] = {}
+        self._renderer: SceneRenderer | None = None
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Vector, dict[str, Any]]:
+        super().reset(seed=seed)
+        self._close_episode()
+        root = seed if seed is not None else seed_from(self.np_random)
+        episode = Episode(self.setup, root)
+        self._episode = episode
+        if not episode.next():
+            raise RuntimeError(
+                f"{self.setup.name}: no decision within horizon_s={self.setup.config.horizon_s}"
+            )
+        self._measure = episode.measure(None)
+        self._ledger = episode.ledger()
+        self._vector = self._observe(episode)
+        return self._vector, {"agent": episode.agent, "time_s": episode.now_s(), "seed": root}
+
+    def step(self, action: Any) -> tuple[Vector, float, bool, bool, dict[str, Any]]:
+        episode = self._episode
+        if episode is None:
+            raise RuntimeError(f"{self.setup.name}: call reset() before step()")
+        agent = episode.agent
+        index = check_index(self.setup, agent, action, self.action_space)
+        episode.answer(min(index, self._choices[self._index[agent]] - 1))
+        running = episode.next()
+        measure = episode.measure(None)
+        reward = self.setup.reward.value(self._measure, measure)
+        self._measure = measure
+        ledger = episode.ledger()
+        increments = {key: ledger[key] - self._ledger[key] for key in ledger}
+        self._ledger = ledger
+        info: dict[str, Any] = {"agent": agent, "time_s": episode.now_s(), "ledger": increments}
+        if running:
+            self._vector = self._observe(episode)
+        else:
+            info["kpis"] = episode.kpis()
+        return self._vector, float(reward), False, not running, info
+
+    def render(self) -> npt.NDArray[np.uint8] | None:
+        if self.render_mode is None or self._episode is None:
+            return None
+        if self._renderer is None:
+            self._renderer = SceneRenderer(self.setup.domain.view_of(self._episode.stream.world))
+        return self._renderer.draw()
+
+    def close(self) -> None:
+        self._close_episode()
+        super().close()
+
+    def _observe(self, episode: Episode) -> Vector:
+        return self.layout.assemble(episode.agent, episode.encoded())
+
+    def _close_episode(self) -> None:
+        if self._episode is not None:
+            self._episode.close()
+            self._episode = None
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None

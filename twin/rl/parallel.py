@@ -1,0 +1,186 @@
+"""A PettingZoo Parallel environment on any registered scenario: one agent per decider.
+
+Every intersection, machine, site or cluster of the scenario's main decision area is an
+agent with its own spaces. twin's deciders act at their own epochs, one at a time (a
+signal when its phase ends, a machine after each part), and the world cannot go on
+until the decider has answered, so a parallel step resolves exactly one decision: the
+agent whose turn it is acts, the other agents' actions are ignored (sumo-rl does the
+same with agents whose ``time_to_act`` is false). ``infos[agent]["acts"]`` says whose
+action will count at the next step; that agent's observation is fresh, every other
+agent's is the one from its own last turn (before its first: the point of its space
+nearest zero).
+
+An agent's reward arrives at its turn and covers the time since its previous turn
+(``"drop"`` rewards: the fall of its measure over that interval; ``"level"`` rewards:
+its measure at the turn); it is 0 at other steps, and at the horizon every agent gets
+the reward of its last interval and is truncated.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+from twin.core.registry import Registry
+from twin.rl.episode import Episode, check_index, resolve, seed_from
+from twin.rl.render import SceneRenderer
+
+Vector = npt.NDArray[np.float32]
+
+
+class TwinParallelEnv(ParallelEnv[str, Vector, np.int64]):
+    """One scenario as a PettingZoo Parallel environment (arguments as
+    :class:`twin.rl.env.TwinEnv`)."""
+
+    metadata: ClassVar[dict[str, Any]] = {
+        "name": "twin_parallel_v0",
+        "render_modes": ["rgb_array"],
+        "render_fps": 4,
+        "is_parallelizable": True,
+    }
+
+    def __init__(
+        self,
+        scenario: str,
+        *,
+        params: dict[str, Any] | None = None,
+        horizon_s: float | None = None,
+        warmup_s: float = 0.0,
+        reward: str | None = None,
+        render_mode: str | None = None,
+        registry: Registry | None = None,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
+        self.setup = resolve(
+            scenario,
+            params=params,
+            horizon_s=horizon_s,
+            warmup_s=warmup_s,
+            reward=reward,
+            registry=registry,
+        )
+        self.render_mode = render_mode
+        self.possible_agents: list[str] = list(self.setup.agents)
+        self.agents: list[str] = []
+        self._episode: Episode | None = None
+        self._observations: dict[str, Vector] = {}
+        self._measures: dict[str, float] = {}
+        self._renderer: SceneRenderer | None = None
+        self._np_random = np.random.default_rng()
+
+    def observation_space(self, agent: str) -> spaces.Box:
+        return self.setup.observation_spaces[agent]
+
+    def action_space(self, agent: str) -> spaces.Discrete:
+        return self.setup.action_spaces[agent]
+
+    def reset(
+        self, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Vector], dict[str, dict[str, Any]]]:
+        self._close_episode()
+        if seed is not None:
+            self._np_random = np.random.default_rng(seed)
+        root = seed if seed is not None else seed_from(self._np_random)
+        episode = Episode(self.setup, root)
+        self._episode = episode
+        self.agents = list(self.possible_agents)
+        self._observations = {
+            a: _before_first_turn(self.setup.observation_spaces[a]) for a in self.agents
+        }
+        self._measures = {}
+        if not episode.next():
+            raise RuntimeError(
+                f"{self.setup.name}: no decision within horizon_s={self.setup.config.horizon_s}"
+            )
+        self._take_turn(episode)
+        return dict(self._observations), self._infos(episode)
+
+    def step(
+        self, actions: dict[str, Any]
+    ) -> tuple[
+        dict[str, Vector],
+        dict[str, float],
+        dict[str, bool],
+        dict[str, bool],
+        dict[str, dict[str, Any]],
+    ]:
+        episode = self._episode
+        if episode is None or not self.agents:
+            raise RuntimeError(f"{self.setup.name}: call reset() before step()")
+        agent = episode.agent
+        if agent not in actions:
+            raise ValueError(
+                f"{self.setup.name}: it is agent {agent!r}'s turn but actions has no entry "
+                f"for it (got {sorted(actions)[:5]}...)"
+            )
+        episode.answer(check_index(self.setup, agent, actions[agent], self.action_space(agent)))
+        rewards = dict.fromkeys(self.agents, 0.0)
+        if episode.next():
+            rewards[episode.agent] = self._take_turn(episode)
+            infos = self._infos(episode)
+            done = dict.fromkeys(self.agents, False)
+            return dict(self._observations), rewards, done, dict(done), infos
+        # The horizon: every agent's last interval, then all are truncated.
+        for name in self.agents:
+            if name in self._measures:
+                rewards[name] = self._reward(episode, name)
+        kpis = episode.kpis()
+        infos = {
+            name: {"acts": False, "time_s": episode.now_s(), "kpis": kpis} for name in self.agents
+        }
+        observations = dict(self._observations)
+        finished = dict.fromkeys(self.agents, False)
+        truncated = dict.fromkeys(self.agents, True)
+        self.agents = []
+        return observations, rewards, finished, truncated, infos
+
+    def render(self) -> npt.NDArray[np.uint8] | None:
+        if self.render_mode is None or self._episode is None:
+            return None
+        if self._renderer is None:
+            self._renderer = SceneRenderer(self.setup.domain.view_of(self._episode.stream.world))
+        return self._renderer.draw()
+
+    def close(self) -> None:
+        self._close_episode()
+
+    def _take_turn(self, episode: Episode) -> float:
+        """The deciding agent's fresh observation, and its reward since its last turn."""
+        agent = episode.agent
+        self._observations[agent] = episode.encoded().astype(np.float32, copy=False)
+        if agent not in self._measures:
+            self._measures[agent] = episode.measure(agent)
+            return 0.0
+        return self._reward(episode, agent)
+
+    def _reward(self, episode: Episode, agent: str) -> float:
+        measure = episode.measure(agent)
+        reward = self.setup.reward.value(self._measures[agent], measure)
+        self._measures[agent] = measure
+        return float(reward)
+
+    def _infos(self, episode: Episode) -> dict[str, dict[str, Any]]:
+        now = episode.now_s()
+        return {name: {"acts": name == episode.agent, "time_s": now} for name in self.agents}
+
+    def _close_episode(self) -> None:
+        if self._episode is not None:
+            self._episode.close()
+            self._episode = None
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+
+def _before_first_turn(space: spaces.Box) -> Vector:
+    return np.clip(np.zeros(space.shape, np.float32), space.low, space.high)
+
+
+def parallel_env(scenario: str, **kwargs: Any) -> TwinParallelEnv:
+    """PettingZoo's constructor convention: ``twin.rl.parallel_env("traffic/grid4x4-v0")``."""
+    return TwinParallelEnv(scenario, **kwargs)
