@@ -20,8 +20,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw
 
-from twin.core.files import staged
 from twin.core.draw import SceneArtists, view_for
+from twin.core.files import staged
 from viz.session import Session
 
 FORMATS = (".gif", ".mp4")

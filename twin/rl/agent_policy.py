@@ -26,7 +26,6 @@ from pydantic import Field
 
 from twin.core.learning import LearningInterface
 from twin.core.policy import BasePolicy, PolicyParams
-from twin.core.run import default_registry
 from twin.rl.layout import InputLayout
 
 MODEL_FORMAT = "twin.rl.dense-network"
@@ -196,9 +195,9 @@ class AgentPolicy(BasePolicy[Any, Any]):
         """The network file this policy runs."""
         return Path(getattr(self.params, "model", ""))
 
-    def bind(self, model: Any) -> None:
+    def bind(self, world: Any, model: Any) -> None:
         """The built world's model: the encoding reads its fixed structure."""
-        registry = default_registry()
+        registry = world.registry
         area = registry.domain(self.network.area).area(self.network.area)
         if area.learning is None:
             raise ModelFileError(f"{self.model_path()}: {area.name!r} has no learning interface")

@@ -115,8 +115,8 @@ class TwinParallelEnv(ParallelEnv[str, Vector, np.int64]):
         agent = episode.agent
         if agent not in actions:
             raise ValueError(
-                f"{self.setup.name}: it is agent {agent!r}'s turn but actions has no entry "
-                f"for it (got {sorted(actions)[:5]}...)"
+                f"{self.setup.name}: agent {agent!r} decides now, but actions has no entry "
+                f"for it (got {sorted(actions)[:5]})"
             )
         episode.answer(check_index(self.setup, agent, actions[agent], self.action_space(agent)))
         rewards = dict.fromkeys(self.agents, 0.0)

@@ -1,0 +1,122 @@
+"""AgentPolicy: a trained network from a plain .npz file, deciding as a twin policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.admission.queue_cap import QueueCap, QueueCapParams
+from tests.rl.learning_world import SCENARIO, registry
+from twin.core.run import simulate
+from twin.core.scenario import ScenarioConfig
+from twin.rl.agent_policy import (
+    AgentParams,
+    AgentPolicy,
+    DenseNetwork,
+    ModelFileError,
+    load_network,
+)
+from twin.rl.layout import InputLayout
+
+SINGLE = InputLayout("single", 2, ("station",))
+
+
+def queue_cap_network(area: str = "station") -> DenseNetwork:
+    """Reject (output 0) when ``10 * queue/10 + 10 * busy/servers >= 12.5``: with two
+    servers, exactly when both are busy and at least 3 jobs wait (QueueCap(max_queue=3))."""
+    return DenseNetwork(
+        weights=(np.array([[10.0, 0.0], [10.0, 0.0]], np.float32),),
+        biases=(np.array([0.0, 12.5], np.float32),),
+        activation="relu",
+        area=area,
+        scenario=SCENARIO,
+        layout=SINGLE,
+        training={"algorithm": "by hand"},
+    )
+
+
+def test_a_saved_network_loads_as_it_was(tmp_path: Path) -> None:
+    network = queue_cap_network()
+    loaded = load_network(network.save(tmp_path / "cap.npz"))
+    assert loaded.layout == network.layout
+    assert loaded.training == {"algorithm": "by hand"}
+    assert (loaded.area, loaded.scenario, loaded.activation) == ("station", SCENARIO, "relu")
+    for ours, theirs in zip(
+        loaded.weights + loaded.biases, network.weights + network.biases, strict=True
+    ):
+        assert np.array_equal(ours, theirs)
+
+
+def test_hidden_layers_apply_the_activation_and_the_last_does_not() -> None:
+    rng = np.random.default_rng(0)
+    w0, b0 = rng.normal(size=(3, 4)).astype(np.float32), rng.normal(size=4).astype(np.float32)
+    w1, b1 = rng.normal(size=(4, 2)).astype(np.float32), rng.normal(size=2).astype(np.float32)
+    x = rng.normal(size=3).astype(np.float32)
+    layout = InputLayout("single", 3, ("a",))
+    tanh = DenseNetwork((w0, w1), (b0, b1), "tanh", "station", SCENARIO, layout)
+    relu = DenseNetwork((w0, w1), (b0, b1), "relu", "station", SCENARIO, layout)
+    np.testing.assert_allclose(tanh.outputs(x), np.tanh(x @ w0 + b0) @ w1 + b1, rtol=1e-6)
+    np.testing.assert_allclose(relu.outputs(x), np.maximum(x @ w0 + b0, 0) @ w1 + b1, rtol=1e-6)
+
+
+def test_decides_exactly_like_the_rule_its_weights_encode(tmp_path: Path) -> None:
+    path = queue_cap_network().save(tmp_path / "cap.npz")
+    config = ScenarioConfig(id=SCENARIO, horizon_s=86_400.0)
+    agent = simulate(config, AgentPolicy(AgentParams(model=str(path))), 5, registry=registry())
+    rule = simulate(config, QueueCap(QueueCapParams(max_queue=3)), 5, registry=registry())
+    assert agent.kpis["rejected"].value > 0
+    np.testing.assert_equal(
+        {k: v.value for k, v in agent.kpis.items()}, {k: v.value for k, v in rule.kpis.items()}
+    )
+
+
+def test_a_network_trained_for_another_area_is_refused(tmp_path: Path) -> None:
+    path = queue_cap_network(area="traffic.signals").save(tmp_path / "signals.npz")
+
+    class StationAgent(AgentPolicy):
+        id = "admission/agent-test-v0"
+        domain = "station"
+
+    with pytest.raises(ModelFileError, match=r"signals.npz: trained for 'traffic.signals'"):
+        StationAgent(AgentParams(model=str(path)))
+
+
+def test_a_file_with_pickled_objects_is_refused_without_running_them(tmp_path: Path) -> None:
+    path = tmp_path / "pickled.npz"
+    np.savez(path, header=np.array([{"format": "twin.rl.dense-network"}], dtype=object))
+    with pytest.raises(ModelFileError, match=r"pickled.npz: "):
+        load_network(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"not a zip", "not a twin network"),
+        (None, "no such file"),
+    ],
+)
+def test_an_unreadable_file_is_one_line(
+    tmp_path: Path, content: bytes | None, problem: str
+) -> None:
+    path = tmp_path / "model.npz"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ModelFileError, match=problem) as error:
+        load_network(path)
+    assert "\n" not in str(error.value)
+
+
+def test_layers_that_do_not_chain_are_refused(tmp_path: Path) -> None:
+    network = queue_cap_network()
+    broken = DenseNetwork(
+        weights=(network.weights[0], np.ones((3, 2), np.float32)),
+        biases=(network.biases[0], np.zeros(2, np.float32)),
+        activation="relu",
+        area="station",
+        scenario=SCENARIO,
+        layout=SINGLE,
+    )
+    with pytest.raises(ModelFileError, match="layer 1 has shape"):
+        load_network(broken.save(tmp_path / "broken.npz"))

@@ -1,0 +1,86 @@
+"""TwinParallelEnv: one PettingZoo agent per decider, one decision resolved per step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pettingzoo.test import parallel_api_test, parallel_seed_test
+
+from tests.rl.learning_world import PLANT_SCENARIO, plant_registry
+from twin.core.run import simulate
+from twin.core.scenario import ScenarioConfig
+from twin.rl.parallel import TwinParallelEnv
+
+CONTINUE, MAINTAIN = 0, 1
+DAY_S = 86_400.0
+
+
+def make(horizon_s: float = DAY_S) -> TwinParallelEnv:
+    return TwinParallelEnv(PLANT_SCENARIO, registry=plant_registry(), horizon_s=horizon_s)
+
+
+def test_passes_pettingzoos_parallel_api_test() -> None:
+    env = make(horizon_s=3_600.0)
+    try:
+        parallel_api_test(env, num_cycles=300)
+    finally:
+        env.close()
+
+
+def test_passes_pettingzoos_seed_test() -> None:
+    parallel_seed_test(lambda: make(horizon_s=3_600.0), num_cycles=200)
+
+
+def test_every_machine_is_an_agent_with_its_own_spaces() -> None:
+    env = make()
+    assert env.possible_agents == [f"machine:{k}" for k in range(len(env.possible_agents))]
+    assert len(env.possible_agents) > 1
+    assert all(env.action_space(a).n == 2 for a in env.possible_agents)
+
+
+def test_one_agent_acts_per_step_and_only_its_observation_is_fresh() -> None:
+    env = make(horizon_s=3_600.0)
+    observations, infos = env.reset(seed=3)
+    for _ in range(50):
+        acting = [a for a, info in infos.items() if info["acts"]]
+        assert len(acting) == 1
+        before = observations
+        observations, _, _, truncated, infos = env.step(dict.fromkeys(env.agents, CONTINUE))
+        if any(truncated.values()):
+            break
+        now_acting = next(a for a, info in infos.items() if info["acts"])
+        for agent in env.agents:
+            if agent != now_acting:
+                assert np.array_equal(observations[agent], before[agent])
+    env.close()
+
+
+def test_answering_like_a_policy_gives_that_policys_run_exactly() -> None:
+    horizon_s = 10 * DAY_S  # long enough for a machine to fail
+    config = ScenarioConfig(id=PLANT_SCENARIO, horizon_s=horizon_s)
+    expected = simulate(config, "maintenance/run-to-failure-v0", seed=6, registry=plant_registry())
+    env = make(horizon_s)
+    env.reset(seed=6)
+    totals: dict[str, float] = {}
+    while env.agents:
+        _, rewards, _, _, infos = env.step(dict.fromkeys(env.agents, CONTINUE))
+        for agent, reward in rewards.items():
+            totals[agent] = totals.get(agent, 0.0) + reward
+    kpis = next(iter(infos.values()))["kpis"]
+    np.testing.assert_equal(kpis, {name: kpi.value for name, kpi in expected.kpis.items()})
+    # Each agent's rewards add up to minus its machine's failures (none fails before its
+    # first turn, after its first part).
+    assert expected.kpis["unplanned_failures"].value > 0
+    assert sum(totals.values()) == -expected.kpis["unplanned_failures"].value
+    env.close()
+
+
+def test_the_acting_agent_must_be_given_an_action() -> None:
+    env = make()
+    _, infos = env.reset(seed=0)
+    acting = next(a for a, info in infos.items() if info["acts"])
+    with pytest.raises(
+        ValueError, match=f"agent '{acting}' decides now, but actions has no entry for it"
+    ):
+        env.step({})
+    env.close()
