@@ -118,6 +118,8 @@ class TwinEnv(gymnasium.Env[Vector, np.int64]):
         episode = self._episode
         if episode is None:
             raise RuntimeError(f"{self.setup.name}: call reset() before step()")
+        if episode.finished:
+            raise RuntimeError(f"{self.setup.name}: the episode has ended; call reset()")
         agent = episode.agent
         index = check_index(self.setup, agent, action, self.action_space)
         episode.answer(min(index, self._choices[self._index[agent]] - 1))

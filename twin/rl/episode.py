@@ -131,11 +131,13 @@ class Episode:
             )
         self.observation: Any = None
         self.agent = ""
+        self.finished = False
 
     def next(self) -> bool:
         """Run to the next decision; ``False`` when the horizon is reached."""
         observation = self.stream.next()
         if observation is None:
+            self.finished = True
             return False
         self.observation = observation
         self.agent = self.setup.area.entity_of(observation)
