@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.cloud.support import poisson_class
-from twin.cloud import Cluster, ScalingAction
+from twin.cloud import Cluster, ScalingAction, ScalingObservation
 from twin.cloud.domain import DOMAIN
 from twin.cloud.kit import _observation
 from twin.cloud.learning import (
@@ -23,6 +23,7 @@ from twin.cloud.learning import (
     slo_penalty,
 )
 from twin.core.learning import COST, LearningInterface
+from twin.core.policy import BasePolicy
 from twin.core.run import prepare_run
 from twin.core.scenario import ScenarioConfig
 
@@ -63,6 +64,28 @@ def overloaded():
 
 def cluster_of(prepared) -> Cluster:
     return prepared.world.the(Cluster)
+
+
+class RandomIndices(BasePolicy[ScalingObservation, ScalingAction]):
+    """What an untrained agent does: encode, pick any index, decode."""
+
+    id = "test/random-indices"
+    domain = "cloud.scaling"
+
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        self.rng = np.random.default_rng(seed)
+        self.model: Cluster | None = None
+        self.seen: list[tuple[ScalingObservation, np.ndarray, ScalingAction]] = []
+
+    def act(self, obs: ScalingObservation) -> ScalingAction:
+        assert self.model is not None
+        agent = AREA.entity_of(obs)
+        vector = LEARNING.encode(self.model, obs)
+        index = int(self.rng.integers(LEARNING.action_space(self.model, agent).n))
+        action = LEARNING.decode(self.model, obs, index)
+        self.seen.append((obs, vector, action))
+        return action
 
 
 def test_the_domain_points_at_the_interface_without_importing_it():
@@ -207,3 +230,20 @@ def test_the_slo_penalty_is_a_node_for_one_epoch_per_missed_or_dropped_request(o
     cost_slo = LEARNING.reward("cost-slo").measure(world, cluster, None)
     assert cost_slo == pytest.approx(world.ledger.cost() + 0.192 * 15.0 / 3600.0 * missed)
     assert cost_slo > 2 * world.ledger.cost()  # the misses, not the one node, dominate
+
+
+def test_random_indices_drive_the_cluster_within_its_invariants():
+    config, _ = AREA.run_config("scaling/static-v0")
+    policy = RandomIndices(seed=4)
+    prepared = prepare_run(config, policy, seed=4)
+    cluster = cluster_of(prepared)
+    policy.model = cluster
+    prepared.world.run(1800.0)
+    space = LEARNING.observation_space(cluster, "cluster")
+    assert len(policy.seen) == 1800 / 15 - 1  # every epoch before the horizon
+    for obs, _, action in policy.seen:
+        assert abs(action.desired_nodes - obs.current_nodes) <= 2
+    assert all(space.contains(vector) for _, vector, _ in policy.seen)
+    assert {a.release_deferred for _, _, a in policy.seen} == {None, 0}
+    assert len({a.desired_nodes for _, _, a in policy.seen}) > 3  # it did scale
+    assert DOMAIN.check_world(prepared.world) == []

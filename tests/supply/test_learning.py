@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from twin.core.learning import COST, LearningInterface
+from twin.core.policy import BasePolicy
 from twin.core.run import prepare_run
 from twin.core.scenario import ScenarioConfig
 from twin.core.units import SECONDS_PER_DAY
@@ -24,7 +25,11 @@ from twin.supply.learning import (
     site_scales,
 )
 from twin.supply.network import SupplyNetwork
-from twin.supply.observation import MAX_ORDER_UNITS, ReplenishmentAction
+from twin.supply.observation import (
+    MAX_ORDER_UNITS,
+    ReplenishmentAction,
+    ReplenishmentObservation,
+)
 
 AREA = DOMAIN.area("supply.replenishment")
 LEARNING = replenishment_learning()
@@ -36,6 +41,28 @@ def run(scenario_id: str, days: int) -> tuple[object, SupplyNetwork]:
     prepared = prepare_run(config, "replenishment/base-stock-v0", seed=2)
     prepared.world.run(days * SECONDS_PER_DAY)
     return prepared, prepared.world.the(SupplyNetwork)
+
+
+class RandomIndices(BasePolicy[ReplenishmentObservation, ReplenishmentAction]):
+    """What untrained agents do: encode, pick any index, decode."""
+
+    id = "test/random-indices"
+    domain = "supply.replenishment"
+
+    def __init__(self, seed: int) -> None:
+        super().__init__()
+        self.rng = np.random.default_rng(seed)
+        self.model: SupplyNetwork | None = None
+        self.seen: list[tuple[str, np.ndarray, ReplenishmentAction]] = []
+
+    def act(self, obs: ReplenishmentObservation) -> ReplenishmentAction:
+        assert self.model is not None
+        agent = AREA.entity_of(obs)
+        vector = LEARNING.encode(self.model, obs)
+        index = int(self.rng.integers(LEARNING.action_space(self.model, agent).n))
+        action = LEARNING.decode(self.model, obs, index)
+        self.seen.append((agent, vector, action))
+        return action
 
 
 @pytest.fixture(scope="module")
@@ -218,3 +245,21 @@ def test_rewards_are_the_ledger_s_money_by_category(store, beer):
         assert COST.value(0.0, measures["cost"]) == pytest.approx(-measures["cost"])
     _, game = beer
     assert LEARNING.reward("shortage").measure(beer[0].world, game, "site:retailer") > 0
+
+
+def test_random_indices_drive_the_beer_game_within_its_invariants():
+    config = ScenarioConfig(id="supply/beer-game-v0", horizon_s=400 * SECONDS_PER_DAY)
+    policy = RandomIndices(seed=7)
+    prepared = prepare_run(config, policy, seed=7)
+    network = prepared.world.the(SupplyNetwork)
+    policy.model = network
+    prepared.world.run(70 * SECONDS_PER_DAY)
+    agents = LEARNING.agents(network)
+    # Every stage reviews weekly, days 0, 7, .., 63: ten turns each.
+    assert sorted({agent for agent, _, _ in policy.seen}) == sorted(agents)
+    assert len(policy.seen) == 10 * len(agents)
+    for agent, vector, action in policy.seen:
+        assert LEARNING.observation_space(network, agent).contains(vector)
+        assert action.order_units in range(0, 17, 2)  # lots of 2 cases
+    assert DOMAIN.check_world(prepared.world) == []
+    assert LEARNING.reward(None).measure(prepared.world, network, None) > 0

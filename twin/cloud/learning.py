@@ -67,8 +67,6 @@ from twin.core.learning import COST, LearningInterface, Reward
 from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from twin.core.world import World
 
-AGENT = "cluster"
-"""The one decider: the cluster entity (what ``cloud.scaling``'s ``entity_of`` names)."""
 NODE_CHANGES = (-2, -1, 0, 1, 2)
 """Node-count changes an action asks for: two nodes a 15 s epoch either way is eight a
 minute, faster than a cold start (100 s) lets new nodes matter, and keeps the space small."""
@@ -109,7 +107,7 @@ for _name in ("carbon_now", "carbon_mean_24h", "carbon_min_24h"):
 
 
 def agents(cluster: Cluster) -> tuple[str, ...]:
-    """The cluster, the one decider."""
+    """The cluster entity (``"cluster"``, as ``entity_of`` names it), the one decider."""
     return (cluster.name,)
 
 
