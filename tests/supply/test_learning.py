@@ -82,7 +82,7 @@ def test_the_domain_points_at_the_interface_without_importing_it():
     assert isinstance(interface, LearningInterface)
     assert interface.default_reward == "cost"
     assert interface.rewards["cost"] is COST
-    assert set(interface.rewards) == {"cost", "holding", "shortage", "transport"}
+    assert set(interface.rewards) == {"cost", "site-cost", "holding", "shortage", "transport"}
     code = (
         "import sys, twin.supply.domain\n"
         "assert 'twin.supply.learning' not in sys.modules\n"
@@ -236,8 +236,10 @@ def test_rewards_are_the_ledger_s_money_by_category(store, beer):
         assert measures["cost"] == pytest.approx(
             measures["holding"] + measures["shortage"] + measures["transport"]
         )
-        # Each site's holding and shortage add up to the network's.
-        for name in ("holding", "shortage"):
+        # Sites book holding and shortage (and here nothing else); trucks book trips.
+        assert measures["site-cost"] == pytest.approx(measures["holding"] + measures["shortage"])
+        # Each site's own add up to the network's.
+        for name in ("site-cost", "holding", "shortage"):
             reward = LEARNING.reward(name)
             by_site = [reward.measure(world, network, a) for a in LEARNING.agents(network)]
             assert sum(by_site) == pytest.approx(measures[name])
@@ -263,3 +265,17 @@ def test_random_indices_drive_the_beer_game_within_its_invariants():
         assert action.order_units in range(0, 17, 2)  # lots of 2 cases
     assert DOMAIN.check_world(prepared.world) == []
     assert LEARNING.reward(None).measure(prepared.world, network, None) > 0
+
+
+def test_in_the_regional_network_site_costs_include_ordering_and_leave_out_only_trips():
+    prepared, network = run("supply/regional-v0", 10)
+    world = prepared.world
+    site_cost = LEARNING.reward("site-cost")
+    ordering = sum(v for c, i, _, v in world.ledger.money_rows() if (c, i) == ("other", "ordering"))
+    assert ordering > 0
+    whole = site_cost.measure(world, network, None)
+    assert whole == pytest.approx(world.ledger.cost() - world.ledger.cost("transport"))
+    by_site = [site_cost.measure(world, network, a) for a in LEARNING.agents(network)]
+    assert sum(by_site) == pytest.approx(whole)
+    # A DC pays for its orders (100 each) and its stock; a retailer for its own.
+    assert site_cost.measure(world, network, "site:dc00") >= 100.0

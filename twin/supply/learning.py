@@ -63,8 +63,10 @@ review period, so the choices run from no order to four periods' demand (capped 
 booked (holding, shortage, truck trips, ordering, obsolescence) -- the issue's
 "replenishment: negative holding + shortage + transport"; ``"holding"`` and
 ``"shortage"``: minus that category, booked at the agent's own site (the whole
-network's when the agent is ``None``); ``"transport"``: minus the truck trips' money
-of the whole network (trips are booked against the trucks, not one site).
+network's when the agent is ``None``); ``"site-cost"``: minus all money booked at the
+agent's own site (holding, shortage, ordering, obsolescence: a beer-game stage's own
+cost, for independent learners); ``"transport"``: minus the truck trips' money of the
+whole network (trips are booked against the trucks, not one site).
 """
 
 from __future__ import annotations
@@ -288,6 +290,17 @@ def shortage_cost(world: World, network: SupplyNetwork, agent: str | None) -> fl
     return _booked(world, "shortage", agent)
 
 
+def site_cost(world: World, network: SupplyNetwork, agent: str | None) -> float:
+    """Money booked under the agent's site's name (holding, shortage, ordering,
+    obsolescence); under every stocking site's name for ``None``."""
+    names = (
+        {site.site_name for site in network.stocked}
+        if agent is None
+        else {agent.removeprefix("site:")}
+    )
+    return sum(amount for _, _, entity, amount in world.ledger.money_rows() if entity in names)
+
+
 def transport_cost(world: World, network: SupplyNetwork, agent: str | None) -> float:
     """Truck trip money booked by the whole network."""
     return world.ledger.cost("transport")
@@ -309,6 +322,14 @@ SHORTAGE = Reward(
     measure=shortage_cost,
     kind="drop",
 )
+SITE_COST = Reward(
+    name="site-cost",
+    description="minus the money booked at the agent's site since the previous turn "
+    "(holding, shortage, ordering, obsolescence: the per-stage cost of the beer game, "
+    "Sterman 1989); every site's without an agent; truck trips are left out",
+    measure=site_cost,
+    kind="drop",
+)
 TRANSPORT = Reward(
     name="transport",
     description="minus the truck trip cost booked since the previous turn (fixed cost "
@@ -326,7 +347,13 @@ def replenishment_learning() -> LearningInterface[SupplyNetwork]:
         encode=encode,
         action_space=action_space,
         decode=decode,
-        rewards={"cost": COST, "holding": HOLDING, "shortage": SHORTAGE, "transport": TRANSPORT},
+        rewards={
+            "cost": COST,
+            "site-cost": SITE_COST,
+            "holding": HOLDING,
+            "shortage": SHORTAGE,
+            "transport": TRANSPORT,
+        },
         default_reward="cost",
         description="37 bounded elements per site (stock, orders, backorders and position "
         "over demand across lead time + review, two weeks of demand, lead times, prices, "
