@@ -25,7 +25,8 @@ names them in order):
                                   default) / capacity, [0, :data:`RATE_CLIP`]
  18   ``hour_sin``                sin(2 pi hour / 24)
  19   ``hour_cos``                cos(2 pi hour / 24)
- 20   ``weekend``                 1 on Saturday and Sunday (day 0 is a Monday), else 0
+ 20   ``weekend``                 1 on Saturday and Sunday (day 0 is a Monday), when the
+                                  workload's ``weekend_factor`` applies; else 0
  21   ``carbon_now``              grid intensity now / :data:`CARBON_SCALE_KG_PER_KWH`,
                                   [0, :data:`CARBON_CLIP`]
  22   ``carbon_mean_24h``         mean of the 24-hour forecast, same scale
@@ -63,6 +64,7 @@ from gymnasium import spaces
 
 from twin.cloud.cluster import Cluster
 from twin.cloud.observation import ScalingAction, ScalingObservation
+from twin.cloud.workload import WEEKEND_DAYS
 from twin.core.learning import COST, LearningInterface, Reward
 from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from twin.core.world import World
@@ -172,7 +174,7 @@ def encode(cluster: Cluster, obs: ScalingObservation) -> npt.NDArray[np.float32]
     angle = 2.0 * math.pi * (obs.hour_of_day % 24.0) / 24.0
     v[18] = math.sin(angle)
     v[19] = math.cos(angle)
-    v[20] = 1.0 if int(obs.now_s // SECONDS_PER_DAY) % 7 >= 5 else 0.0
+    v[20] = 1.0 if int(obs.now_s // SECONDS_PER_DAY) % 7 in WEEKEND_DAYS else 0.0
     forecast = obs.carbon_forecast or (obs.carbon_intensity,)
     v[21] = _unit(obs.carbon_intensity / CARBON_SCALE_KG_PER_KWH, CARBON_CLIP)
     v[22] = _unit(sum(forecast) / len(forecast) / CARBON_SCALE_KG_PER_KWH, CARBON_CLIP)
