@@ -93,6 +93,9 @@ _run_config = Deferred("twin.cloud.kit:run_config")
 _params = Deferred("twin.cloud.kit:cloud_params")
 
 
+_learning = Deferred("twin.cloud.learning:scaling_learning")
+
+
 def _scenario_checks() -> dict[str, ScenarioChecks]:
     return {
         scenario_id: ScenarioChecks(
@@ -132,6 +135,7 @@ SCALING = DecisionArea(
     baseline="scaling/static-v0",
     description="how many nodes to run, and how much deferred batch work to release, "
     "every sync period",
+    learning=_learning,
 )
 
 DOMAIN: Domain[Cluster] = Domain(

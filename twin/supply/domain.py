@@ -101,6 +101,9 @@ _transport_info = Deferred("twin.supply.kit:transport_info")
 _networks = Deferred("twin.supply.kit:networks")
 
 
+_replenishment_learning = Deferred("twin.supply.learning:replenishment_learning")
+
+
 def _units(description: str) -> Quantity:
     return Quantity(low=0, description=description)
 
@@ -172,6 +175,7 @@ REPLENISHMENT = DecisionArea(
     },
     baseline="replenishment/base-stock-v0",
     description="how much each stocking site orders from its source at its review",
+    learning=_replenishment_learning,
 )
 TRANSPORT = DecisionArea(
     name="supply.transport",
