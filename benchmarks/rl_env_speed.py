@@ -1,0 +1,175 @@
+"""twin's RL environments against sumo-rl's: environment speed on the same RESCO network.
+
+In one process, side by side, ``--repeats`` times alternating:
+
+1. **sumo-rl** (PyPI ``sumo-rl``, SUMO through ``libsumo``: ``LIBSUMO_AS_TRACI=1``, its
+   fastest mode): ``SumoEnvironment`` on a RESCO network (``--network``, default
+   grid4x4) as ``sumo_rl.environment.resco_envs`` sets it up (its ``.net.xml`` and
+   ``_1.rou.xml``, 3600 s), with its defaults: the default observation, reward
+   ``diff-waiting-time``, ``delta_time`` 5 s, yellow 2 s, min green 5 s; every agent that may
+   act gets a uniformly random action at every step.
+2. **twin**: :class:`twin.rl.parallel.TwinParallelEnv` on ``traffic/sumo-net-v0`` with the
+   same two files and horizon, the traffic signals' learning interface (sumo-rl's
+   observation and ``diff-waiting-time`` reward, 5 s per decision); the deciding agent gets
+   a uniformly random action at every step.
+
+One episode each, from ``reset`` to the horizon; the wall time covers ``reset`` (SUMO's
+start and network load; twin's world build) and every ``step``. Reported: simulated
+seconds per wall second (the ratio is the speed-up at equal simulated time), and agent
+decisions per second (sumo-rl: the agents whose ``time_to_act`` was true at a step;
+twin: one per step). Numba compiles before the clock starts (a first, untimed episode).
+Then the factory (``factory/flowline-v0``) and cloud (``cloud/diurnal-v0``) Gymnasium
+environments' steps per second with random actions, which have no sumo-rl counterpart.
+
+Usage:
+    python benchmarks/rl_env_speed.py                     # grid4x4, 2 repeats
+    python benchmarks/rl_env_speed.py --network arterial4x4 --repeats 3
+Target (issue 17): twin >= 10x sumo-rl's simulated seconds per wall second, aim 20x.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Both sides on one thread; libsumo instead of a TraCI socket: sumo-rl's fastest setting.
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+os.environ["LIBSUMO_AS_TRACI"] = "1"
+
+import argparse
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+HORIZON_S = 3_600
+"""RESCO's episode: sumo-rl's resco_envs set ``num_seconds=3600``."""
+
+
+@dataclass(frozen=True)
+class Speed:
+    wall_s: float
+    simulated_s: float
+    decisions: int
+
+    @property
+    def sim_per_wall(self) -> float:
+        return self.simulated_s / self.wall_s
+
+    @property
+    def decisions_per_s(self) -> float:
+        return self.decisions / self.wall_s
+
+
+def resco_files(network: str) -> tuple[Path, Path]:
+    from twin.traffic.sumo_tools import resco_configs
+
+    folder = resco_configs()[network].parent
+    return folder / f"{network}.net.xml", folder / f"{network}_1.rou.xml"
+
+
+def sumo_rl_episode(network: str, seed: int) -> Speed:
+    from sumo_rl import SumoEnvironment
+
+    net, routes = resco_files(network)
+    rng = np.random.default_rng(seed)
+    started = time.perf_counter()
+    env = SumoEnvironment(
+        net_file=str(net),
+        route_file=str(routes),
+        num_seconds=HORIZON_S,
+        single_agent=False,
+        sumo_seed=seed,
+        sumo_warnings=False,
+        add_per_agent_info=False,
+    )
+    observations = env.reset()
+    decisions = len(observations)
+    done = False
+    while not done:
+        actions = {ts: int(rng.integers(env.action_spaces(ts).n)) for ts in observations}
+        observations, _, dones, _ = env.step(actions)
+        decisions += len(observations)
+        done = dones["__all__"]
+    simulated = env.sim_step
+    env.close()
+    return Speed(time.perf_counter() - started, simulated, decisions)
+
+
+def twin_episode(network: str, seed: int, horizon_s: float = HORIZON_S) -> Speed:
+    from twin.rl.parallel import TwinParallelEnv
+
+    net, routes = resco_files(network)
+    rng = np.random.default_rng(seed)
+    started = time.perf_counter()
+    env = TwinParallelEnv(
+        "traffic/sumo-net-v0",
+        params={"net_file": str(net), "route_files": [str(routes)]},
+        horizon_s=horizon_s,
+    )
+    _, infos = env.reset(seed=seed)
+    decisions = 0
+    while env.agents:
+        acting = next(a for a, info in infos.items() if info["acts"])
+        actions = {acting: int(rng.integers(env.action_space(acting).n))}
+        _, _, _, _, infos = env.step(actions)
+        decisions += 1
+    env.close()
+    return Speed(time.perf_counter() - started, horizon_s, decisions)
+
+
+def gym_steps_per_s(scenario: str, horizon_s: float, seed: int) -> tuple[float, int]:
+    from twin.rl.env import TwinEnv
+
+    env = TwinEnv(scenario, horizon_s=horizon_s)
+    rng = np.random.default_rng(seed)
+    started = time.perf_counter()
+    env.reset(seed=seed)
+    steps = 0
+    truncated = False
+    while not truncated:
+        _, _, _, truncated, _ = env.step(int(rng.integers(env.action_space.n)))
+        steps += 1
+    env.close()
+    return steps / (time.perf_counter() - started), steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--network", default="grid4x4", help="a RESCO network name")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    twin_episode(args.network, args.seed, horizon_s=60.0)  # Numba compiles here, untimed
+    sumo, ours = [], []
+    for k in range(args.repeats):
+        sumo.append(sumo_rl_episode(args.network, args.seed + k))
+        ours.append(twin_episode(args.network, args.seed + k))
+        print(
+            f"repeat {k + 1}: sumo-rl {sumo[-1].sim_per_wall:8.1f} sim-s/s "
+            f"{sumo[-1].decisions_per_s:8.1f} decisions/s | twin {ours[-1].sim_per_wall:8.1f} "
+            f"sim-s/s {ours[-1].decisions_per_s:8.1f} decisions/s",
+            flush=True,
+        )
+    sumo_speed = statistics.median(s.sim_per_wall for s in sumo)
+    twin_speed = statistics.median(s.sim_per_wall for s in ours)
+    sumo_decisions = statistics.median(s.decisions_per_s for s in sumo)
+    twin_decisions = statistics.median(s.decisions_per_s for s in ours)
+    print(
+        f"\n{args.network}, {HORIZON_S} s episode, median of {args.repeats}:\n"
+        f"  sumo-rl (libsumo): {sumo_speed:9.1f} simulated s per wall s, "
+        f"{sumo_decisions:9.1f} agent decisions/s\n"
+        f"  twin             : {twin_speed:9.1f} simulated s per wall s, "
+        f"{twin_decisions:9.1f} agent decisions/s\n"
+        f"  ratio twin / sumo-rl (simulated time): {twin_speed / sumo_speed:.1f}x "
+        f"(target >= 10x, aim 20x); decisions/s: {twin_decisions / sumo_decisions:.1f}x"
+    )
+    for scenario, horizon in (("factory/flowline-v0", 7 * 86_400.0), ("cloud/diurnal-v0", 86_400.0)):
+        rate, steps = gym_steps_per_s(scenario, horizon, args.seed)
+        print(f"  {scenario}: {rate:9.1f} env steps/s ({steps} steps, random actions)")
+
+
+if __name__ == "__main__":
+    main()
