@@ -201,3 +201,26 @@ def test_availability_is_one_for_a_machine_up_zero_for_one_down_and_the_share_fo
         assert availability.measure(world, plant, None) == pytest.approx(sum(values) / 3)
         down_seen = 0.0 in values
     assert down_seen  # a machine that wears out in ~20 h is down within three days
+
+
+def test_a_run_answered_through_the_interface_sees_only_vectors_in_the_space():
+    # What twin.rl's environments do at each report: encode, pick an index, decode.
+    from twin.rl import DecisionStream
+
+    config = ScenarioConfig(id="factory/flowline-v0", horizon_s=86_400.0, tick_s=600.0)
+    pick = np.random.default_rng(0)
+    with DecisionStream(config, seed=1) as stream:
+        plant = DOMAIN.model_of(stream.world)
+        agents = set(LEARNING.agents(plant))
+        decisions = 0
+        while (obs := stream.next()) is not None:
+            agent = AREA.entity_of(obs)
+            assert agent in agents
+            assert LEARNING.observation_space(plant, agent).contains(LEARNING.encode(plant, obs))
+            # Maintain rarely (1 in 50 reports), as a learner early in training might.
+            index = int(pick.random() < 0.02)
+            stream.answer(LEARNING.decode(plant, obs, index))
+            decisions += 1
+        kpis = stream.result().kpis
+    assert decisions == 6 * 144  # six machines reporting every 600 s for a day
+    assert kpis["preventive_actions"].value > 0

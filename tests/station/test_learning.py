@@ -136,3 +136,23 @@ def test_throughput_rewards_each_turn_with_the_jobs_completed_since_the_last():
 def test_an_unknown_reward_names_the_known_ones():
     with pytest.raises(KeyError, match="cost, throughput"):
         LEARNING.reward("queue")
+
+
+def test_a_run_answered_through_the_interface_sees_only_vectors_in_the_space():
+    # What twin.rl's environment does at each arrival: encode, pick an index, decode.
+    from twin.rl import DecisionStream
+
+    config = ScenarioConfig(id="station/mmc-v0", horizon_s=3600.0, params={"capacity": 6})
+    pick = np.random.default_rng(0)
+    with DecisionStream(config, seed=1) as stream:
+        station = DOMAIN.model_of(stream.world)
+        box = LEARNING.observation_space(station, "station")
+        decisions = 0
+        while (obs := stream.next()) is not None:
+            assert AREA.entity_of(obs) in LEARNING.agents(station)
+            assert box.contains(LEARNING.encode(station, obs))
+            stream.answer(LEARNING.decode(station, obs, int(pick.integers(2))))
+            decisions += 1
+        kpis = stream.result().kpis
+    assert decisions == kpis["arrived"].value > 0
+    assert 0 < kpis["rejected"].value < decisions  # about half turned away at random
