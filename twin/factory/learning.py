@@ -65,14 +65,14 @@ VIBRATION_RANGE_MM_S = (0.0, 20.0)
 boundary of ISO 10816-3 is 11 mm/s; 20 leaves room for overload and noise."""
 
 TEMPERATURE_RANGE_C = (-20.0, 120.0)
-"""Housing temperature that spans 0-1: from an unheated hall in winter to above the
-usual bearing-housing alarm levels (80-100 degC); the model's worn machine at nominal
-load runs 35 K above the shop's ambient."""
+"""Housing temperature that spans 0-1: from an unheated hall in winter to above usual
+bearing-housing alarm settings (below 100 degC); the model's worn machine at nominal
+load runs 35 K above the shop's ambient (57 degC in the default 22 degC shop)."""
 
 PRESSURE_RANGE_BAR = (0.0, 10.0)
 """Hydraulic/pneumatic pressure that spans 0-1: the model's nominal 6 bar shop air
-(:data:`twin.factory.kernels.DEFAULT_PRESSURE_NOMINAL_BAR`) below the 10 bar rating of
-usual shop compressors; a stopped machine reads 0."""
+(:data:`twin.factory.kernels.DEFAULT_PRESSURE_NOMINAL_BAR`) is well inside the up to
+about 10 bar that usual shop compressors deliver; a stopped machine reads 0."""
 
 HUMIDITY_RANGE_PCT = (0.0, 100.0)
 """Relative humidity spans its whole physical range."""
@@ -81,14 +81,15 @@ SENSOR_RANGES = (VIBRATION_RANGE_MM_S, TEMPERATURE_RANGE_C, PRESSURE_RANGE_BAR, 
 """The ranges of the four readings, in the observation's order."""
 
 AGE_SCALE_PERIODS = 4.0
-"""Sensor periods of reading age that fill element 15: a fresh report is a few seconds
-old (pipeline latency); four missed periods in a row (1% dropout) mean the readings
-are stale whatever their exact age."""
+"""Sensor periods of reading age that fill element 15: a report is normally as old as
+the pipeline's latency (2 s by default, so element 15 stays near 0); readings four
+periods old are stale whatever their exact age."""
 
 LIFE_CLIP = 2.0
-"""Nominal lives at which elements 17-19 stop growing: with the default wear a machine
-lasts about 0.6 nominal lives (wear heating, :mod:`twin.factory.kernels`), so one that
-has run two without a failure is far out in the tail already."""
+"""Nominal lives at which elements 17-19 stop growing: wear heating shortens a machine's
+mean life to about half its nominal life (265 h of 500 h at nominal load in the default
+22 degC shop, :mod:`twin.factory.kernels`), so one that has run two nominal lives
+without a failure or a service is far out in the tail already."""
 
 OBSERVATION_SIZE = len(MACHINE_STATES) + 2 * len(SENSOR_RANGES) + 2 + 3 + 1 + 2 + 2
 """25 elements (see the module docstring)."""
@@ -97,6 +98,8 @@ _LOW = np.zeros(OBSERVATION_SIZE, dtype=np.float32)
 _LOW[-2:] = -1.0
 _HIGH = np.ones(OBSERVATION_SIZE, dtype=np.float32)
 _HIGH[17:20] = LIFE_CLIP
+_LOW.setflags(write=False)  # shared by every agent's space
+_HIGH.setflags(write=False)
 
 _STATE_INDEX = {state: k for k, state in enumerate(MACHINE_STATES)}
 
