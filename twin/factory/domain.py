@@ -51,6 +51,9 @@ def _maintenance_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
     return config, None
 
 
+_maintenance_learning = Deferred("twin.factory.learning:maintenance_learning")
+
+
 _dispatch_edge_cases = Deferred("twin.factory.kit:dispatch_edge_cases")
 
 
@@ -118,6 +121,7 @@ MAINTENANCE = DecisionArea(
     },
     baseline="maintenance/run-to-failure-v0",
     description="at each sensor report of a machine: maintain it now, or let it run",
+    learning=_maintenance_learning,
 )
 
 DISPATCH_FIELDS = {
@@ -158,6 +162,11 @@ DISPATCH = DecisionArea(
     },
     baseline="dispatch/nearest-idle-v0",
     description="when a request waits and an AGV is idle: which AGV takes which request",
+    # No learning interface yet: an answer assigns any number of the waiting requests to
+    # any of the idle AGVs, a set whose size changes with every decision, which a fixed
+    # Discrete(n) cannot index without a flattening (one request at a time, or a pointer
+    # network) that is a design of its own.
+    learning=None,
 )
 
 # -- invariants ------------------------------------------------------------------------

@@ -26,6 +26,9 @@ _observations = Deferred("twin.station.kit:station_observations")
 _run_config = Deferred("twin.station.kit:run_config")
 
 
+_learning = Deferred("twin.station.learning:station_learning")
+
+
 _params = Deferred("twin.station.kit:station_params")
 
 
@@ -81,6 +84,7 @@ ADMISSION = DecisionArea(
     action_fields=ACTION_FIELDS,
     baseline="admission/admit-all-v0",
     description="admit or turn away each arriving job",
+    learning=_learning,
 )
 
 DOMAIN: Domain[Station] = Domain(
