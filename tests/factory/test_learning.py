@@ -17,7 +17,7 @@ from twin.core.learning import COST
 from twin.core.run import prepare_run
 from twin.core.scenario import ScenarioConfig
 from twin.factory.domain import DOMAIN
-from twin.factory.learning import maintenance_learning, nominal_life_h
+from twin.factory.learning import UPKEEP, maintenance_learning, nominal_life_h
 from twin.factory.observation import CONTINUE, DOWN_STATES, MAINTAIN, MaintenanceObservation
 from twin.factory.plant import Plant
 
@@ -158,8 +158,21 @@ def test_index_zero_lets_the_machine_run_and_one_maintains_it(flowline):
         LEARNING.decode(flowline, AREA.edge_cases()[0], -1)
 
 
-def test_cost_is_the_default_and_is_the_plants_money_for_material_and_scrap():
-    assert LEARNING.reward(None) is COST
+def test_upkeep_is_the_default_and_is_all_money_but_raw_material():
+    assert LEARNING.reward(None) is UPKEEP
+    run = build(params={**fast_wear_line(), "downtime_cost_per_h": 100.0})
+    world = run.world
+    plant = DOMAIN.model_of(world)
+    world.run(2 * 86_400.0)
+    ledger = world.ledger
+    assert ledger.cost("material") > 0
+    assert ledger.cost("maintenance") > 0
+    expected = ledger.cost("maintenance") + ledger.cost("lost_production") + ledger.cost("energy")
+    assert UPKEEP.measure(world, plant, None) == pytest.approx(expected)
+    assert UPKEEP.measure(world, plant, "machine:2") == UPKEEP.measure(world, plant, None)
+
+
+def test_cost_is_the_plants_money_for_material_and_scrap():
     run = build()
     world = run.world
     plant = DOMAIN.model_of(world)

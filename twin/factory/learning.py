@@ -199,6 +199,12 @@ def decode_maintenance(
     return ACTIONS[int(index)]
 
 
+EPISODE_S = 7 * 86_400.0
+"""A week: long enough for a machine to wear (nominal life 500 operating hours is about
+three weeks at the flow line's load) and to see maintenance pay off, short enough for
+many episodes."""
+
+
 def machines_up(world: World, model: Plant, agent: str | None) -> float:
     """1 if the agent's machine is up (not failed, under repair or maintenance, or
     stopped waiting for a technician), else 0; for the whole plant, the share of
@@ -224,7 +230,31 @@ AVAILABILITY = Reward(
 """Up as the plant's ``availability`` KPI counts it (all states but
 :data:`~twin.factory.observation.DOWN_STATES`), read at the agent's turn."""
 
-REWARDS: dict[str, Reward] = {COST.name: COST, AVAILABILITY.name: AVAILABILITY}
+
+def upkeep_cost(world: World, model: Plant, agent: str | None) -> float:
+    """Money booked so far but raw material: maintenance, lost production, energy."""
+    ledger = world.ledger
+    return ledger.cost() - ledger.cost("material")
+
+
+UPKEEP = Reward(
+    name="upkeep-cost",
+    description=(
+        "minus the money booked since the agent's previous turn except raw material "
+        "(repairs, preventive maintenance, downtime and scrap, energy); whole plant. "
+        "Material is bought per part released, so with it a policy that stops the line "
+        "would earn a reward for producing less"
+    ),
+    measure=upkeep_cost,
+    kind="drop",
+)
+"""The maintenance decision's cost: what keeping the machines running costs."""
+
+REWARDS: dict[str, Reward] = {
+    UPKEEP.name: UPKEEP,
+    COST.name: COST,
+    AVAILABILITY.name: AVAILABILITY,
+}
 
 
 def maintenance_learning() -> LearningInterface[Plant]:
@@ -246,7 +276,8 @@ def maintenance_learning() -> LearningInterface[Plant]:
         action_space=maintenance_action_space,
         decode=decode_maintenance,
         rewards=REWARDS,
-        default_reward=COST.name,
+        default_reward=UPKEEP.name,
+        episode_s=EPISODE_S,
         description=(
             "machine state one-hot, 4 sensor readings over their physical ranges with "
             "missing flags, reading age, wear counters over the nominal life, failures, "

@@ -339,6 +339,11 @@ TRANSPORT = Reward(
 )
 
 
+EPISODE_S = 182 * 86_400.0
+"""Half a year of daily reviews: the beer game's classic run is 36 to 52 weeks (Sterman
+1989), and half a year holds a season of the regional network's demand."""
+
+
 def replenishment_learning() -> LearningInterface[SupplyNetwork]:
     """``supply.replenishment`` for :mod:`twin.rl` (the module's docstring)."""
     return LearningInterface(
@@ -355,6 +360,7 @@ def replenishment_learning() -> LearningInterface[SupplyNetwork]:
             "transport": TRANSPORT,
         },
         default_reward="cost",
+        episode_s=EPISODE_S,
         description="37 bounded elements per site (stock, orders, backorders and position "
         "over demand across lead time + review, two weeks of demand, lead times, prices, "
         "promotions, costs); 9 choices: order 0..8 lots of half a review period's demand",
