@@ -45,6 +45,8 @@ class TrainingRun:
     curve_path: Path
     returns: list[tuple[int, float]]
     agreement: float
+    agent: Any
+    """The trained Stable-Baselines3 agent (to save in its own format, or compare)."""
 
 
 def train(
@@ -65,11 +67,12 @@ def train(
     import stable_baselines3
     import torch
     from stable_baselines3.common.env_util import make_vec_env
-    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
     if algo not in ALGORITHMS:
         raise ValueError(f"--algo must be one of {ALGORITHMS}, got {algo!r}")
     kwargs = dict(env_kwargs or {})
+    gamma = float((algo_kwargs or {}).get("gamma", 0.99))
     probe = TwinEnv(scenario, **kwargs)  # fails here, with one line, on a bad config
     layout = probe.layout
     probe.close()
@@ -82,6 +85,11 @@ def train(
         env_kwargs={"scenario": scenario, **kwargs},
         vec_env_cls=SubprocVecEnv if subprocess else DummyVecEnv,
     )
+    # Rewards in money per decision run from cents to thousands: the agent learns on
+    # rewards scaled by their running standard deviation. Observations are not
+    # normalised (the learning interfaces already bound them), so the exported network
+    # takes the environment's vectors as they are.
+    vec_env = VecNormalize(vec_env, norm_obs=False, norm_reward=True, gamma=gamma)
     algorithm = {"ppo": stable_baselines3.PPO, "dqn": stable_baselines3.DQN}[algo]
     agent = algorithm("MlpPolicy", vec_env, seed=seed, verbose=0, **(algo_kwargs or {}))
     curve = _Curve(steps, progress)
@@ -113,7 +121,7 @@ def train(
     model_path = network.save(out)
     agreement = _agreement(agent, load_network(model_path), curve.observations)
     curve_path = _plot(curve.returns, model_path.with_suffix(".png"), scenario, algo)
-    return TrainingRun(model_path, curve_path, curve.returns, agreement)
+    return TrainingRun(model_path, curve_path, curve.returns, agreement, agent)
 
 
 class _Curve:
@@ -138,7 +146,8 @@ class _Curve:
                 self.running = np.zeros(self.training_env.num_envs)
 
             def _on_step(self) -> bool:
-                rewards = self.locals["rewards"]
+                # The environment's own rewards, not the normalised ones the agent sees.
+                rewards = self.training_env.get_original_reward()
                 dones = self.locals["dones"]
                 self.running += rewards
                 for k in np.flatnonzero(dones):
