@@ -107,6 +107,14 @@ def test_one_hot_flag_density_and_queue_on_a_hand_made_observation(empty):
     assert LEARNING.encode(city, hand._replace(phase_elapsed_s=4.9))[2] == 0.0
 
 
+def test_a_nan_count_reads_empty_and_an_infinite_one_full(empty):
+    _world, city = empty
+    observation = city.observe(0, 0.0)
+    bad = np.repeat([np.nan, np.inf, -np.inf, 1e300], 3)
+    vector = LEARNING.encode(city, observation._replace(vehicles=bad, queue=bad))
+    np.testing.assert_array_equal(vector[3:], [0.0, 1.0, 0.0, 1.0] * 2)
+
+
 def test_a_busy_network_encodes_what_the_lanes_hold(busy):
     world, city = busy
     now = float(world.env.now)
@@ -270,3 +278,70 @@ def test_a_mixed_fleet_counts_each_lanes_mean_vehicle_length_as_sumo_does():
         capacity = city.arrays.lane_length_m[lane] / (MIN_GAP_M + mean)
         assert vector[phases + 1 + j] == pytest.approx(min(len(on) / capacity, 1.0), rel=1e-6)
     assert len({int(t) for t in veh.vtype[_driving_on(city, lanes)]}) == 2  # both types seen
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("network", ["grid4x4", "arterial4x4"])
+def test_on_resco_networks_the_spaces_lanes_and_out_lanes_are_sumo_rls(network, monkeypatch):
+    """sumo-rl's own TrafficSignal (on SUMO) and twin's interface (on twin's import of the
+    same files) give every agent the same phases, incoming lanes in the same order, the
+    same lane lengths and the same outgoing lanes: the vectors mean the same thing."""
+    from twin.traffic.sumo_tools import resco_configs, sumo_home
+
+    monkeypatch.setenv("SUMO_HOME", str(sumo_home()))
+    pytest.importorskip("sumo_rl")
+    import sumolib
+    from sumo_rl.environment.env import SumoEnvironment
+
+    sumocfg = resco_configs()[network]
+    config = ScenarioConfig(
+        id="traffic/sumo-net-v0", horizon_s=60.0, params={"sumocfg": str(sumocfg)}
+    )
+    _world, city = build(config)
+    net_file = next(sumocfg.parent.glob("*.net.xml"))
+    route_file = next(sumocfg.parent.glob("*.rou.xml"))
+    env = SumoEnvironment(
+        net_file=str(net_file), route_file=str(route_file), num_seconds=60, sumo_warnings=False
+    )
+    try:
+        env.reset()
+        signals = env.traffic_signals
+        net = sumolib.net.readNet(str(net_file))
+        lane_id = {}  # twin's lane number -> SUMO's lane id (twin keeps the car lanes)
+        for e, edge in enumerate(city.network.edges):
+            car_lanes = [x for x in net.getEdge(edge.id).getLanes() if x.allows("passenger")]
+            for k in range(edge.lanes):
+                lane_id[city.network.lane(e, k)] = car_lanes[k].getID()
+        agents = LEARNING.agents(city)
+        assert sorted(agents) == sorted(f"intersection:{ts}" for ts in signals)
+        for k, agent in enumerate(agents):
+            ts = signals[agent.removeprefix("intersection:")]
+            box = LEARNING.observation_space(city, agent)
+            assert box.shape == ts.observation_space.shape
+            assert LEARNING.action_space(city, agent) == ts.action_space
+            observation = city.observe(k, 0.0)
+            one_each = LEARNING.encode(
+                city, observation._replace(vehicles=np.ones(len(observation.vehicles)))
+            )
+            lanes = [lane_id[int(x)] for x in dict.fromkeys(
+                city.arrays.mov_from_lane[list(city.signalised[k].movements)].tolist()
+            )]  # fmt: skip
+            assert lanes == ts.lanes
+            # One vehicle per lane reads (MIN_GAP + 5 m) / the lane's length in both.
+            expected = [(MIN_GAP_M + 5.0) / ts.lanes_length[lane] for lane in ts.lanes]
+            start = ts.num_green_phases + 1
+            np.testing.assert_allclose(one_each[start : start + len(lanes)], expected, rtol=1e-5)
+            outgoing = {
+                lane_id[int(x)] for m in city.signalised[k].movements for x in _targets(city, m)
+            }
+            assert outgoing == set(ts.out_lanes)
+    finally:
+        env.close()
+
+
+def _targets(city, m):
+    arrays = city.arrays
+    if arrays.mov_to_lane[m] >= 0:
+        return [arrays.mov_to_lane[m]]
+    start = arrays.edge_lane_start[arrays.mov_to_edge[m]]
+    return range(start, start + arrays.edge_lanes[arrays.mov_to_edge[m]])

@@ -24,7 +24,7 @@ The incoming lanes are the distinct lanes the intersection's movements leave fro
 link-index order of their first movement (sumo-rl's ``dict.fromkeys(getControlledLanes)``);
 movements sharing a lane share its reading. The observation uses the true lane counts
 (``queue``, ``vehicles``), as sumo-rl does, never the sensed ones, so no element can be
-missing; a NaN or infinite count would still encode as 0 (never NaN).
+missing; a NaN count would still encode as 0 and an infinite one as 1 (never NaN).
 
 **Actions**: ``Discrete(P)``; index ``k`` is ``SignalAction(phase=k,
 duration_s=DECISION_STEP_S)``: show green phase ``k`` (row ``k`` of ``phase_green``) for
@@ -91,6 +91,8 @@ class _Junction:
         out_lanes: its distinct outgoing edge lanes (sumo-rl's ``out_lanes``): each
             movement's target lane, every lane of its target edge where the vehicle
             chooses the lane (``to_lane = -1``).
+        scale: per incoming lane, footprint / length (a vehicle's share of the lane)
+            when the fleet has one vehicle length; ``None`` for a mixed fleet.
     """
 
     phases: int
@@ -99,6 +101,7 @@ class _Junction:
     first: IntArray
     length_m: FloatArray
     out_lanes: IntArray
+    scale: FloatArray | None
 
     @property
     def size(self) -> int:
@@ -152,6 +155,10 @@ def _layout(city: City) -> _Layout:
 def _build_layout(city: City) -> _Layout:
     arrays = city.arrays
     owner = np.full(arrays.total_lanes, -1, dtype=np.int64)
+    # The vehicle lengths of the trips (of the types, when there is no trip at all).
+    lengths = city.vt.length[city.veh.vtype] if len(city.veh.vtype) else city.vt.length
+    distinct = np.unique(lengths)
+    footprint = MIN_GAP_M + float(distinct[0]) if len(distinct) == 1 else None
     junctions = []
     for k, inter in enumerate(city.signalised):
         assert inter.program is not None
@@ -178,13 +185,12 @@ def _build_layout(city: City) -> _Layout:
                 first=first.astype(np.int64),
                 length_m=arrays.lane_length_m[lanes],
                 out_lanes=np.array(sorted(set(out)), dtype=np.int64),
+                scale=None if footprint is None else footprint / arrays.lane_length_m[lanes],
             )
         )
     ids = [inter.id for inter in city.signalised]
     agents = tuple(AGENT_PREFIX + i for i in ids)
-    trip_lengths = city.vt.length[city.veh.vtype]
-    distinct = np.unique(trip_lengths)
-    mean_length = float(trip_lengths.mean()) if len(trip_lengths) else 0.0
+    mean_length = float(lengths.mean()) if len(lengths) else 0.0
     empty = np.zeros(0, dtype=np.int64)
     return _Layout(
         agents=agents,
@@ -194,7 +200,7 @@ def _build_layout(city: City) -> _Layout:
         owner=owner,
         incoming=np.concatenate([j.lanes for j in junctions]) if junctions else empty,
         outgoing=np.concatenate([j.out_lanes for j in junctions]) if junctions else empty,
-        footprint_m=MIN_GAP_M + float(distinct[0]) if len(distinct) <= 1 else None,
+        footprint_m=footprint,
         mean_length_m=mean_length,
     )
 
@@ -248,18 +254,16 @@ def _per_lane(values: FloatArray, junction: _Junction) -> FloatArray:
     """
     n = len(values)
     if n == junction.movements:
-        picked = values[junction.first]
-    else:
-        picked = np.zeros(len(junction.lanes))
-        covered = junction.first < n
-        picked[covered] = values[junction.first[covered]]
-    return np.nan_to_num(picked.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        return values[junction.first]
+    picked = np.zeros(len(junction.lanes))
+    covered = junction.first < n
+    picked[covered] = values[junction.first[covered]]
+    return picked
 
 
-def _footprint_m(city: City, layout: _Layout, junction: _Junction) -> FloatArray | float:
-    """``MIN_GAP_M`` + the mean length of the vehicles on each incoming lane now."""
-    if layout.footprint_m is not None:
-        return layout.footprint_m
+def _footprint_m(city: City, layout: _Layout, junction: _Junction) -> FloatArray:
+    """``MIN_GAP_M`` + the mean length of the vehicles on each incoming lane now (a
+    mixed fleet)."""
     veh = city.veh
     on = np.flatnonzero(veh.state == DRIVING)
     lane = veh.lane[on]
@@ -287,12 +291,15 @@ def encode_signal(city: City, observation: SignalObservation) -> npt.NDArray[np.
         vector[phase] = 1.0
     if observation.phase_elapsed_s + _EPS_S >= observation.min_green_s:
         vector[phases] = 1.0
-    scale = _footprint_m(city, layout, junction) / junction.length_m
-    vehicles = _per_lane(np.asarray(observation.vehicles), junction)
-    queue = _per_lane(np.asarray(observation.queue), junction)
+    scale = junction.scale
+    if scale is None:
+        scale = _footprint_m(city, layout, junction) / junction.length_m
     start = phases + 1
-    vector[start : start + n_lanes] = np.clip(vehicles * scale, 0.0, 1.0)
-    vector[start + n_lanes :] = np.clip(queue * scale, 0.0, 1.0)
+    # fmax/fmin drop NaN: a NaN count reads 0, an infinite one a full lane.
+    vehicles = _per_lane(observation.vehicles, junction) * scale
+    vector[start : start + n_lanes] = np.fmin(np.fmax(vehicles, 0.0), 1.0)
+    queue = _per_lane(observation.queue, junction) * scale
+    vector[start + n_lanes :] = np.fmin(np.fmax(queue, 0.0), 1.0)
     return vector
 
 
