@@ -31,7 +31,12 @@ duration_s=DECISION_STEP_S)``: show green phase ``k`` (row ``k`` of ``phase_gree
 the next :data:`DECISION_STEP_S` seconds. The controller does the rest (see
 :class:`~twin.traffic.observation.SignalAction`): the same phase is extended; another
 phase gets yellow and all-red first; a change before min green is held until min green;
-max green forces the programme's next phase.
+max green forces the programme's next phase. Timing differs from sumo-rl's in two ways:
+sumo-rl's ``delta_time`` includes the yellow (a switch gives ``5 - yellow_time`` s of
+green before the next decision), twin's 5 s are green after the yellow and all-red; and
+yellow, all-red, min and max green are the programme's (SUMO's ``tlLogic``, twin's grid
+``yellow_s``/``min_green_s``/``max_green_s``), not sumo-rl's ``yellow_time=2``,
+``min_green=5``, ``max_green=50`` arguments.
 
 **Rewards** (per intersection; ``agent=None``: the sum over all intersections):
 ``"diff-waiting-time"`` (default), ``"queue"``, ``"pressure"``, ``"average-speed"``,
@@ -252,6 +257,7 @@ def _per_lane(values: FloatArray, junction: _Junction) -> FloatArray:
     never the city's own) reads 0 on the lanes it does not cover; extra movements are
     ignored.
     """
+    values = np.asarray(values, dtype=np.float64)
     n = len(values)
     if n == junction.movements:
         return values[junction.first]
@@ -365,7 +371,8 @@ def average_speed(world: World, city: City, agent: str | None) -> float:
         city.arrays.lane_speed_mps[veh.lane[vehicles]] * veh.speed_factor[vehicles],
         vt.vmax[veh.vtype[vehicles]],
     )
-    ratio = veh.speed[vehicles] / np.maximum(allowed, 1e-9)
+    # allowed > 0: speed limits, speed factors (>= 0.2) and maximum speeds are positive.
+    ratio = veh.speed[vehicles] / allowed
     n = len(layout.junctions)
     total = np.bincount(owner, weights=ratio, minlength=n)
     count = np.bincount(owner, minlength=n)
