@@ -345,3 +345,33 @@ def _targets(city, m):
         return [arrays.mov_to_lane[m]]
     start = arrays.edge_lane_start[arrays.mov_to_edge[m]]
     return range(start, start + arrays.edge_lanes[arrays.mov_to_edge[m]])
+
+
+def test_an_agent_deciding_through_the_interface_drives_the_grid():
+    """Ten minutes of the grid decided from outside (twin.rl.DecisionStream): every
+    observation is one of the agents', encodes inside its space, and a phase asked for
+    once the min-green flag is 1 is the phase the intersection shows at its next turn."""
+    from twin.rl.stream import DecisionStream
+
+    config = GRID.model_copy(update={"horizon_s": 600.0})
+    with DecisionStream(config, seed=3) as stream:
+        city = stream.world.the(City)
+        agents = set(LEARNING.agents(city))
+        switch_to: dict[str, int] = {}  # agent -> the phase it last asked to switch to
+        switches = 0
+        while (observation := stream.next()) is not None:
+            agent = SIGNALS.entity_of(observation)
+            assert agent in agents
+            vector = LEARNING.encode(city, observation)
+            assert LEARNING.observation_space(city, agent).contains(vector)
+            if agent in switch_to:
+                # A switch asked after min green is obeyed: yellow, then that phase.
+                assert observation.phase == switch_to.pop(agent)
+                switches += 1
+            choice = 1 - observation.phase  # always ask for the other phase
+            if vector[2] == 1.0:
+                switch_to[agent] = choice
+            stream.answer(LEARNING.decode(city, observation, choice))
+        result = stream.result()
+    assert switches > 16
+    assert math.isfinite(result.kpis["trips_completed"].value)
