@@ -75,8 +75,8 @@ WAITING_SCALE = 0.01
 """sumo-rl divides the accumulated waiting time by 100 before differencing it."""
 
 EPISODE_S = 3600.0
-"""An episode is an hour: RESCO's episodes (``end_time`` 3600 of its maps) and the
-demand horizon of twin's grids."""
+"""An episode is an hour: each of RESCO's eight ``.sumocfg`` runs one hour (``end`` -
+``begin`` = 3600 s, as sumo-rl ships them), and twin's grids' demand lasts an hour."""
 
 _EPS_S = 1e-9
 """Slack of the min-green comparison (the signal controller's ``EPS_S``)."""
