@@ -284,8 +284,8 @@ def test_a_mixed_fleet_counts_each_lanes_mean_vehicle_length_as_sumo_does():
 @pytest.mark.parametrize("network", ["grid4x4", "arterial4x4"])
 def test_on_resco_networks_the_spaces_lanes_and_out_lanes_are_sumo_rls(network, monkeypatch):
     """sumo-rl's own TrafficSignal (on SUMO) and twin's interface (on twin's import of the
-    same files) give every agent the same phases, incoming lanes in the same order, the
-    same lane lengths and the same outgoing lanes: the vectors mean the same thing."""
+    same files) give every agent the same phases, incoming lanes in the same order and the
+    same outgoing lanes, and SUMO's lane counts encoded by twin are sumo-rl's vector."""
     from twin.traffic.sumo_tools import resco_configs, sumo_home
 
     monkeypatch.setenv("SUMO_HOME", str(sumo_home()))
@@ -301,11 +301,13 @@ def test_on_resco_networks_the_spaces_lanes_and_out_lanes_are_sumo_rls(network, 
     net_file = next(sumocfg.parent.glob("*.net.xml"))
     route_file = next(sumocfg.parent.glob("*.rou.xml"))
     env = SumoEnvironment(
-        net_file=str(net_file), route_file=str(route_file), num_seconds=60, sumo_warnings=False
+        net_file=str(net_file), route_file=str(route_file), num_seconds=400, sumo_warnings=False
     )
     try:
         env.reset()
-        signals = env.traffic_signals
+        for _ in range(40):  # 200 s of SUMO under sumo-rl, every agent holding phase 0
+            env.step({ts: 0 for ts in env.ts_ids})
+        signals, sumo = env.traffic_signals, env.sumo
         net = sumolib.net.readNet(str(net_file))
         lane_id = {}  # twin's lane number -> SUMO's lane id (twin keeps the car lanes)
         for e, edge in enumerate(city.network.edges):
@@ -314,27 +316,31 @@ def test_on_resco_networks_the_spaces_lanes_and_out_lanes_are_sumo_rls(network, 
                 lane_id[city.network.lane(e, k)] = car_lanes[k].getID()
         agents = LEARNING.agents(city)
         assert sorted(agents) == sorted(f"intersection:{ts}" for ts in signals)
+        seen = 0
         for k, agent in enumerate(agents):
             ts = signals[agent.removeprefix("intersection:")]
             box = LEARNING.observation_space(city, agent)
             assert box.shape == ts.observation_space.shape
             assert LEARNING.action_space(city, agent) == ts.action_space
-            observation = city.observe(k, 0.0)
-            one_each = LEARNING.encode(
-                city, observation._replace(vehicles=np.ones(len(observation.vehicles)))
+            movements = list(city.signalised[k].movements)
+            from_lane = [lane_id[int(x)] for x in city.arrays.mov_from_lane[movements]]
+            assert list(dict.fromkeys(from_lane)) == ts.lanes
+            # SUMO's lane counts in twin's observation encode as sumo-rl's observation.
+            sumo_counts = city.observe(k, 0.0)._replace(
+                phase=ts.green_phase,
+                vehicles=np.array([sumo.lane.getLastStepVehicleNumber(x) for x in from_lane]),
+                queue=np.array([sumo.lane.getLastStepHaltingNumber(x) for x in from_lane]),
             )
-            lanes = [lane_id[int(x)] for x in dict.fromkeys(
-                city.arrays.mov_from_lane[list(city.signalised[k].movements)].tolist()
-            )]  # fmt: skip
-            assert lanes == ts.lanes
-            # One vehicle per lane reads (MIN_GAP + 5 m) / the lane's length in both.
-            expected = [(MIN_GAP_M + 5.0) / ts.lanes_length[lane] for lane in ts.lanes]
-            start = ts.num_green_phases + 1
-            np.testing.assert_allclose(one_each[start : start + len(lanes)], expected, rtol=1e-5)
+            ours, theirs = LEARNING.encode(city, sumo_counts), ts.compute_observation()
+            phases = ts.num_green_phases
+            np.testing.assert_array_equal(ours[:phases], theirs[:phases])
+            np.testing.assert_allclose(ours[phases + 1 :], theirs[phases + 1 :], rtol=1e-5)
+            seen += int(np.count_nonzero(theirs[phases + 1 :]))
             outgoing = {
                 lane_id[int(x)] for m in city.signalised[k].movements for x in _targets(city, m)
             }
             assert outgoing == set(ts.out_lanes)
+        assert seen > 0  # some lanes held vehicles
     finally:
         env.close()
 
