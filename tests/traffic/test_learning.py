@@ -288,6 +288,7 @@ def test_on_resco_networks_the_spaces_lanes_and_out_lanes_are_sumo_rls(network, 
     same outgoing lanes, and SUMO's lane counts encoded by twin are sumo-rl's vector."""
     from twin.traffic.sumo_tools import resco_configs, sumo_home
 
+    pytest.importorskip("sumo")  # eclipse-sumo, then sumo-rl (which needs SUMO_HOME set)
     monkeypatch.setenv("SUMO_HOME", str(sumo_home()))
     pytest.importorskip("sumo_rl")
     import sumolib
