@@ -37,8 +37,9 @@ green before the next decision), twin's 5 s are green after the yellow and all-r
 yellow, all-red, min and max green are the programme's (SUMO's ``tlLogic``, twin's grid
 ``yellow_s``/``min_green_s``/``max_green_s``), not sumo-rl's ``yellow_time=2``,
 ``min_green=5``, ``max_green=50`` arguments. A phase of a static SUMO ``tlLogic``
-without ``minDur``/``maxDur`` (RESCO's grid4x4 and arterial4x4) has min = max green =
-its duration: the controller ends it itself and never asks the agent.
+without ``minDur``/``maxDur`` (every phase of RESCO's grid4x4, arterial4x4,
+ingolstadt1 and ingolstadt7) has min = max green = its duration: the controller ends it
+itself and never asks the agent.
 
 **Rewards** (per intersection; ``agent=None``: the sum over all intersections):
 ``"diff-waiting-time"`` (default), ``"queue"``, ``"pressure"``, ``"average-speed"``,
