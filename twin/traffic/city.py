@@ -55,7 +55,7 @@ from twin.traffic.kernels import (
 )
 from twin.traffic.lane_change import lane_change_state
 from twin.traffic.loops import LoopBank, LoopState, no_loops
-from twin.traffic.network import Network
+from twin.traffic.network import Intersection, Network
 from twin.traffic.observation import SignalObservation
 from twin.traffic.signals import EPS_S, SignalBank
 
@@ -324,6 +324,12 @@ class City(Entity):
     def tick(self) -> None:
         """One kernel step from now: releases, signals, vehicles, arrivals."""
         self._advance(1)
+
+    @property
+    def signalised(self) -> tuple[Intersection, ...]:
+        """The signalised intersections, in the order policies index them
+        (``SignalObservation.intersection``)."""
+        return tuple(self._signalised)
 
     @property
     def vehicle_updates(self) -> int:

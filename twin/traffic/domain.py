@@ -132,6 +132,9 @@ _grid_params = Deferred("twin.traffic.kit:grid_params")
 _sumo_net_params = Deferred("twin.traffic.kit:sumo_net_params")
 
 
+_learning = Deferred("twin.traffic.learning:signal_learning")
+
+
 SIGNALS = DecisionArea(
     name="traffic.signals",
     observation=SignalObservation,
@@ -145,6 +148,7 @@ SIGNALS = DecisionArea(
     action_fields=ACTION_FIELDS,
     baseline="signals/fixed-time-v0",
     description="a signal controller picks its intersection's next green phase and its length",
+    learning=_learning,
 )
 
 DOMAIN: Domain[City] = Domain(

@@ -1,0 +1,458 @@
+"""``traffic.signals`` as a learning agent sees it: sumo-rl's observation, actions and rewards.
+
+One agent per signalised intersection (``intersection:<id>``). The definitions are
+sumo-rl's (``sumo_rl/environment/traffic_signal.py`` and ``observations.py``, version
+1.4), so an agent trained on twin and one trained on sumo-rl on the same RESCO network
+see the same vector and are paid the same reward; where twin computes a quantity
+differently from SUMO, the docstring or the reward's description says how.
+
+**Observation** (``float32``, every element in ``[0, 1]``; ``P`` green phases, ``L``
+incoming lanes of the intersection):
+
+- ``[0, P)``: one-hot of the green phase being shown (``SignalObservation.phase``);
+- ``[P]``: min-green flag, 1 when the phase has been green at least its minimum green
+  (a request to switch now is obeyed, not clamped), else 0; sumo-rl's
+  ``time_since_last_phase_change >= min_green + yellow_time`` counts from the start of
+  the yellow, twin's ``phase_elapsed_s`` from the start of the green: the same instant;
+- ``[P + 1, P + 1 + L)``: density of each incoming lane, ``vehicles * (MIN_GAP_M + mean
+  vehicle length on the lane) / lane length``, capped at 1 (sumo-rl's
+  ``get_lanes_density``);
+- ``[P + 1 + L, P + 1 + 2L)``: queue of each incoming lane, halting vehicles (<= 0.1 m/s)
+  times the same footprint over the lane length, capped at 1 (``get_lanes_queue``).
+
+The incoming lanes are the distinct lanes the intersection's movements leave from, in
+link-index order of their first movement (sumo-rl's ``dict.fromkeys(getControlledLanes)``);
+movements sharing a lane share its reading. The observation uses the true lane counts
+(``queue``, ``vehicles``), as sumo-rl does, never the sensed ones, so no element can be
+missing; a NaN count would still encode as 0 and an infinite one as 1 (never NaN).
+
+**Actions**: ``Discrete(P)``; index ``k`` is ``SignalAction(phase=k,
+duration_s=DECISION_STEP_S)``: show green phase ``k`` (row ``k`` of ``phase_green``) for
+the next :data:`DECISION_STEP_S` seconds. The controller does the rest (see
+:class:`~twin.traffic.observation.SignalAction`): the same phase is extended; another
+phase gets yellow and all-red first; a change before min green is held until min green;
+max green forces the programme's next phase. Timing differs from sumo-rl's in two ways:
+sumo-rl's ``delta_time`` includes the yellow (a switch gives ``5 - yellow_time`` s of
+green before the next decision), twin's 5 s are green after the yellow and all-red; and
+yellow, all-red, min and max green are the programme's (SUMO's ``tlLogic``, twin's grid
+``yellow_s``/``min_green_s``/``max_green_s``), not sumo-rl's ``yellow_time=2``,
+``min_green=5``, ``max_green=50`` arguments. A phase of a static SUMO ``tlLogic``
+without ``minDur``/``maxDur`` (every phase of RESCO's grid4x4, arterial4x4,
+ingolstadt1 and ingolstadt7) has min = max green = its duration: the controller ends it
+itself and never asks the agent.
+
+**Rewards** (per intersection; ``agent=None``: the sum over all intersections):
+``"diff-waiting-time"`` (default), ``"queue"``, ``"pressure"``, ``"average-speed"``,
+as defined in :data:`REWARDS`.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from gymnasium import spaces
+
+from twin.core.learning import LearningInterface, Reward
+from twin.core.world import World
+from twin.traffic.city import City
+from twin.traffic.kernels import DRIVING
+from twin.traffic.observation import SignalAction, SignalObservation
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+DECISION_STEP_S = 5.0
+"""Green asked for at each decision: sumo-rl's default ``delta_time`` (5 s between an
+agent's actions, ``SumoEnvironment(delta_time=5)``)."""
+
+MIN_GAP_M = 2.5
+"""Gap counted behind every vehicle in the density and queue: sumo-rl's
+``TrafficSignal.MIN_GAP`` (SUMO's default ``minGap``), whatever the vehicle type's."""
+
+WAITING_SCALE = 0.01
+"""sumo-rl divides the accumulated waiting time by 100 before differencing it."""
+
+EPISODE_S = 3600.0
+"""An episode is an hour: each of RESCO's eight ``.sumocfg`` runs one hour (``end`` -
+``begin`` = 3600 s, as sumo-rl ships them), and twin's grids' demand lasts an hour."""
+
+_EPS_S = 1e-9
+"""Slack of the min-green comparison (the signal controller's ``EPS_S``)."""
+
+AGENT_PREFIX = "intersection:"
+"""Agents are named as ``traffic.signals``' ``entity_of`` names intersections."""
+
+
+@dataclass(frozen=True)
+class _Junction:
+    """What one signalised intersection's vector is made of.
+
+    Attributes:
+        phases: its green phases (``P``).
+        movements: its movements (link indices).
+        lanes: its distinct incoming edge lanes, in link-index order of first use (``L``).
+        first: per incoming lane, the first movement (link index) leaving from it.
+        length_m: per incoming lane, its length.
+        out_lanes: its distinct outgoing edge lanes (sumo-rl's ``out_lanes``): each
+            movement's target lane, every lane of its target edge where the vehicle
+            chooses the lane (``to_lane = -1``).
+        scale: per incoming lane, footprint / length (a vehicle's share of the lane)
+            when the fleet has one vehicle length; ``None`` for a mixed fleet.
+    """
+
+    phases: int
+    movements: int
+    lanes: IntArray
+    first: IntArray
+    length_m: FloatArray
+    out_lanes: IntArray
+    scale: FloatArray | None
+
+    @property
+    def size(self) -> int:
+        """Length of the observation vector."""
+        return self.phases + 1 + 2 * len(self.lanes)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Per built city: the agents and every junction's lanes (computed once).
+
+    Attributes:
+        agents: agent names, in the order of the signalised intersections.
+        index: agent name -> index among the signalised intersections.
+        by_id: intersection id -> the same index.
+        junctions: per signalised intersection.
+        owner: per lane (edge and internal), the intersection it is an incoming lane of
+            (-1: none).
+        incoming, outgoing: every junction's incoming (outgoing) lanes, concatenated.
+        footprint_m: ``MIN_GAP_M`` + the vehicle length when every trip's vehicle type
+            has the same length; ``None`` for a mixed fleet (the mean length of the
+            vehicles on each lane is then read at each encode, as SUMO's
+            ``getLastStepLength``).
+        mean_length_m: the trips' mean vehicle length, the mixed fleet's length on a lane
+            with no vehicle.
+    """
+
+    agents: tuple[str, ...]
+    index: dict[str, int]
+    by_id: dict[str, int]
+    junctions: tuple[_Junction, ...]
+    owner: IntArray
+    incoming: IntArray
+    outgoing: IntArray
+    footprint_m: float | None
+    mean_length_m: float
+
+
+_LAYOUTS: weakref.WeakKeyDictionary[City, _Layout] = weakref.WeakKeyDictionary()
+
+
+def _layout(city: City) -> _Layout:
+    """The city's layout, built on first use and kept as long as the city lives."""
+    layout = _LAYOUTS.get(city)
+    if layout is None:
+        layout = _build_layout(city)
+        _LAYOUTS[city] = layout
+    return layout
+
+
+def _build_layout(city: City) -> _Layout:
+    arrays = city.arrays
+    owner = np.full(arrays.total_lanes, -1, dtype=np.int64)
+    # The vehicle lengths of the trips (of the types, when there is no trip at all).
+    lengths = city.vt.length[city.veh.vtype] if len(city.veh.vtype) else city.vt.length
+    distinct = np.unique(lengths)
+    footprint = MIN_GAP_M + float(distinct[0]) if len(distinct) == 1 else None
+    junctions = []
+    for k, inter in enumerate(city.signalised):
+        assert inter.program is not None
+        movements = np.array(inter.movements, dtype=np.int64)
+        from_lane = arrays.mov_from_lane[movements]
+        lanes, first = np.unique(from_lane, return_index=True)
+        order = np.argsort(first, kind="stable")
+        lanes, first = lanes[order], first[order]
+        owner[lanes] = k
+        out: list[int] = []
+        for m in movements:
+            to_lane = int(arrays.mov_to_lane[m])
+            if to_lane >= 0:
+                out.append(to_lane)
+            else:
+                edge = int(arrays.mov_to_edge[m])
+                start = int(arrays.edge_lane_start[edge])
+                out.extend(range(start, start + int(arrays.edge_lanes[edge])))
+        junctions.append(
+            _Junction(
+                phases=len(inter.program.phases),
+                movements=len(movements),
+                lanes=lanes.astype(np.int64),
+                first=first.astype(np.int64),
+                length_m=arrays.lane_length_m[lanes],
+                out_lanes=np.array(sorted(set(out)), dtype=np.int64),
+                scale=None if footprint is None else footprint / arrays.lane_length_m[lanes],
+            )
+        )
+    ids = [inter.id for inter in city.signalised]
+    agents = tuple(AGENT_PREFIX + i for i in ids)
+    mean_length = float(lengths.mean()) if len(lengths) else 0.0
+    empty = np.zeros(0, dtype=np.int64)
+    return _Layout(
+        agents=agents,
+        index={a: k for k, a in enumerate(agents)},
+        by_id={i: k for k, i in enumerate(ids)},
+        junctions=tuple(junctions),
+        owner=owner,
+        incoming=np.concatenate([j.lanes for j in junctions]) if junctions else empty,
+        outgoing=np.concatenate([j.out_lanes for j in junctions]) if junctions else empty,
+        footprint_m=footprint,
+        mean_length_m=mean_length,
+    )
+
+
+def _unknown(layout: _Layout, agent: str) -> KeyError:
+    shown = ", ".join(layout.agents[:5]) + (", ..." if len(layout.agents) > 5 else "")
+    return KeyError(f"traffic.signals has no agent {agent!r} in this city; its agents: {shown}")
+
+
+def _agent_index(layout: _Layout, agent: str) -> int:
+    k = layout.index.get(agent)
+    if k is None:
+        raise _unknown(layout, agent)
+    return k
+
+
+def _junction_of(layout: _Layout, observation: SignalObservation) -> _Junction:
+    k = layout.by_id.get(observation.intersection_id)
+    if k is None:
+        raise _unknown(layout, AGENT_PREFIX + str(observation.intersection_id))
+    return layout.junctions[k]
+
+
+# -- the interface ------------------------------------------------------------------------
+
+
+def signal_agents(city: City) -> tuple[str, ...]:
+    """Every signalised intersection, ``intersection:<id>``, in the city's order."""
+    return _layout(city).agents
+
+
+def signal_observation_space(city: City, agent: str) -> spaces.Box:
+    """``Box(0, 1, (P + 1 + 2L,))`` of the agent's intersection (module docstring)."""
+    layout = _layout(city)
+    size = layout.junctions[_agent_index(layout, agent)].size
+    return spaces.Box(0.0, 1.0, shape=(size,), dtype=np.float32)
+
+
+def signal_action_space(city: City, agent: str) -> spaces.Discrete:
+    """``Discrete(P)``: one index per green phase of the agent's intersection."""
+    layout = _layout(city)
+    return spaces.Discrete(layout.junctions[_agent_index(layout, agent)].phases)
+
+
+def _per_lane(values: FloatArray, junction: _Junction) -> FloatArray:
+    """A per-movement lane reading as one value per incoming lane (its first movement's).
+
+    An observation with fewer movements than the intersection (hand-made or generated,
+    never the city's own) reads 0 on the lanes it does not cover; extra movements are
+    ignored.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n = len(values)
+    if n == junction.movements:
+        return values[junction.first]
+    picked = np.zeros(len(junction.lanes))
+    covered = junction.first < n
+    picked[covered] = values[junction.first[covered]]
+    return picked
+
+
+def _footprint_m(city: City, layout: _Layout, junction: _Junction) -> FloatArray:
+    """``MIN_GAP_M`` + the mean length of the vehicles on each incoming lane now (a
+    mixed fleet)."""
+    veh = city.veh
+    on = np.flatnonzero(veh.state == DRIVING)
+    lane = veh.lane[on]
+    mine = layout.owner[lane] >= 0
+    total = np.bincount(
+        lane[mine], weights=city.vt.length[veh.vtype[on[mine]]], minlength=len(layout.owner)
+    )[junction.lanes]
+    count = np.bincount(lane[mine], minlength=len(layout.owner))[junction.lanes]
+    mean = np.where(count > 0, total / np.maximum(count, 1), layout.mean_length_m)
+    return MIN_GAP_M + mean
+
+
+def encode_signal(city: City, observation: SignalObservation) -> npt.NDArray[np.float32]:
+    """The observation as sumo-rl's default vector (module docstring), in ``[0, 1]``.
+
+    Raises ``KeyError`` naming the city's agents for an intersection the city does not
+    have.
+    """
+    layout = _layout(city)
+    junction = _junction_of(layout, observation)
+    phases, n_lanes = junction.phases, len(junction.lanes)
+    vector = np.zeros(junction.size, dtype=np.float32)
+    phase = observation.phase
+    if 0 <= phase < phases:
+        vector[phase] = 1.0
+    if observation.phase_elapsed_s + _EPS_S >= observation.min_green_s:
+        vector[phases] = 1.0
+    scale = junction.scale
+    if scale is None:
+        scale = _footprint_m(city, layout, junction) / junction.length_m
+    start = phases + 1
+    # fmax/fmin drop NaN: a NaN count reads 0, an infinite one a full lane.
+    vehicles = _per_lane(observation.vehicles, junction) * scale
+    vector[start : start + n_lanes] = np.fmin(np.fmax(vehicles, 0.0), 1.0)
+    queue = _per_lane(observation.queue, junction) * scale
+    vector[start + n_lanes :] = np.fmin(np.fmax(queue, 0.0), 1.0)
+    return vector
+
+
+def decode_signal(city: City, observation: SignalObservation, index: int) -> SignalAction:
+    """Index ``k``: ``SignalAction(k, DECISION_STEP_S)``, green phase ``k`` for the next
+    5 s. For an observation with fewer phases than its intersection (hand-made, never the
+    city's own) an index past them holds the current phase."""
+    k = int(index)
+    if not 0 <= k < len(observation.green_s):
+        k = int(observation.phase)
+    return SignalAction(k, DECISION_STEP_S)
+
+
+# -- rewards ------------------------------------------------------------------------------
+
+
+def _incoming_vehicles(city: City, layout: _Layout) -> tuple[IntArray, IntArray]:
+    """Vehicles driving on an incoming lane of a signalised intersection, and which."""
+    veh = city.veh
+    on = np.flatnonzero(veh.state == DRIVING)
+    owner = layout.owner[veh.lane[on]]
+    mine = owner >= 0
+    return on[mine], owner[mine]
+
+
+def waiting_time(world: World, city: City, agent: str | None) -> float:
+    """Seconds waited (<= 0.1 m/s) so far by the vehicles now on the incoming lanes."""
+    layout = _layout(city)
+    vehicles, owner = _incoming_vehicles(city, layout)
+    if agent is not None:
+        vehicles = vehicles[owner == _agent_index(layout, agent)]
+    return float(city.veh.waiting_s[vehicles].sum())
+
+
+def halting_vehicles(world: World, city: City, agent: str | None) -> float:
+    """Minus the vehicles halting (<= 0.1 m/s) on the incoming lanes."""
+    layout = _layout(city)
+    lanes = (
+        layout.incoming if agent is None else layout.junctions[_agent_index(layout, agent)].lanes
+    )
+    return 0.0 - float(city.lanes.halting[lanes].sum())  # 0.0, not -0.0, when none halts
+
+
+def pressure(world: World, city: City, agent: str | None) -> float:
+    """Vehicles on the outgoing lanes minus vehicles on the incoming lanes."""
+    layout = _layout(city)
+    if agent is None:
+        incoming, outgoing = layout.incoming, layout.outgoing
+    else:
+        junction = layout.junctions[_agent_index(layout, agent)]
+        incoming, outgoing = junction.lanes, junction.out_lanes
+    count = city.lanes.count
+    return float(count[outgoing].sum() - count[incoming].sum())
+
+
+def average_speed(world: World, city: City, agent: str | None) -> float:
+    """Mean of speed / allowed speed over the vehicles on the incoming lanes (1 if none);
+    summed over intersections for the whole city."""
+    layout = _layout(city)
+    vehicles, owner = _incoming_vehicles(city, layout)
+    veh, vt = city.veh, city.vt
+    allowed = np.minimum(
+        city.arrays.lane_speed_mps[veh.lane[vehicles]] * veh.speed_factor[vehicles],
+        vt.vmax[veh.vtype[vehicles]],
+    )
+    # allowed > 0: speed limits, speed factors (>= 0.2) and maximum speeds are positive.
+    ratio = veh.speed[vehicles] / allowed
+    n = len(layout.junctions)
+    total = np.bincount(owner, weights=ratio, minlength=n)
+    count = np.bincount(owner, minlength=n)
+    mean = np.where(count > 0, total / np.maximum(count, 1), 1.0)
+    if agent is None:
+        return float(mean.sum())
+    return float(mean[_agent_index(layout, agent)])
+
+
+DIFF_WAITING_TIME = Reward(
+    name="diff-waiting-time",
+    description=(
+        "sumo-rl's default: the drop, since the agent's previous turn, of the waiting time "
+        "(s at <= 0.1 m/s) of the vehicles on the incoming lanes, /100. twin sums each "
+        "vehicle's whole-trip waiting time (tripinfo waitingTime, never forgotten); sumo-rl "
+        "reads SUMO's getAccumulatedWaitingTime (waiting within the last 100 s, "
+        "--waiting-time-memory) and credits each lane only what was not already credited to "
+        "the vehicle's earlier lanes, so in twin a vehicle arriving with waiting from an "
+        "upstream junction lowers this junction's reward by it, and raises it again as it "
+        "leaves"
+    ),
+    measure=waiting_time,
+    kind="drop",
+    scale=WAITING_SCALE,
+)
+QUEUE = Reward(
+    name="queue",
+    description=(
+        "sumo-rl's 'queue': minus the vehicles halting (<= 0.1 m/s) on the incoming lanes "
+        "(get_total_queued), at the turn"
+    ),
+    measure=halting_vehicles,
+    kind="level",
+)
+PRESSURE = Reward(
+    name="pressure",
+    description=(
+        "sumo-rl's 'pressure' (get_pressure): vehicles on the outgoing lanes minus vehicles "
+        "on the incoming lanes, at the turn; an outgoing lane is each movement's target "
+        "lane, or every lane of its target edge where twin lets the vehicle choose"
+    ),
+    measure=pressure,
+    kind="level",
+)
+AVERAGE_SPEED = Reward(
+    name="average-speed",
+    description=(
+        "sumo-rl's 'average-speed' (get_average_speed): mean over the vehicles on the "
+        "incoming lanes of speed / allowed speed (min(lane limit x speed factor, vehicle's "
+        "maximum), SUMO's getAllowedSpeed), 1 with no vehicle, at the turn; whole city: "
+        "the sum over intersections"
+    ),
+    measure=average_speed,
+    kind="level",
+)
+
+REWARDS = {r.name: r for r in (DIFF_WAITING_TIME, QUEUE, PRESSURE, AVERAGE_SPEED)}
+"""sumo-rl's four reward functions (``TrafficSignal.reward_fns``), by its names. No
+``"cost"``: the traffic scenarios book fuel litres and CO2e in the ledger but set no
+fuel price, so its money stays 0 (checked on grid4x4), and sumo-rl pays for none."""
+
+
+def signal_learning() -> LearningInterface[City]:
+    """``traffic.signals`` for Gymnasium and PettingZoo: sumo-rl's definitions (module
+    docstring)."""
+    return LearningInterface(
+        agents=signal_agents,
+        observation_space=signal_observation_space,
+        encode=encode_signal,
+        action_space=signal_action_space,
+        decode=decode_signal,
+        rewards=REWARDS,
+        default_reward=DIFF_WAITING_TIME.name,
+        episode_s=EPISODE_S,
+        description=(
+            "sumo-rl's default observation (green phase one-hot, min-green flag, density "
+            "and queue of each incoming lane, all in [0, 1]); index k: green phase k for "
+            f"the next {DECISION_STEP_S:g} s"
+        ),
+    )
