@@ -10,8 +10,9 @@ In one process, side by side, ``--repeats`` times alternating:
    act gets a uniformly random action at every step.
 2. **twin**: :class:`twin.rl.parallel.TwinParallelEnv` on ``traffic/sumo-net-v0`` with the
    same two files and horizon, the traffic signals' learning interface (sumo-rl's
-   observation and ``diff-waiting-time`` reward, 5 s per decision); the deciding agent gets
-   a uniformly random action at every step.
+   observation and ``diff-waiting-time`` reward, 5 s per decision, phases free between
+   sumo-rl's 5 s min and 50 s max green: ``adaptive_green_s``); the deciding agent gets a
+   uniformly random action at every step.
 
 One episode each, from ``reset`` to the horizon; the wall time covers ``reset`` (SUMO's
 start and network load; twin's world build) and every ``step``. Reported: simulated
@@ -105,7 +106,8 @@ def twin_episode(network: str, seed: int, horizon_s: float = HORIZON_S) -> Speed
     started = time.perf_counter()
     env = TwinParallelEnv(
         "traffic/sumo-net-v0",
-        params={"net_file": str(net), "route_files": [str(routes)]},
+        # sumo-rl's min_green 5 s and max_green 50 s for RESCO's static programmes.
+        params={"net_file": str(net), "route_files": [str(routes)], "adaptive_green_s": [5, 50]},
         horizon_s=horizon_s,
     )
     _, infos = env.reset(seed=seed)
@@ -166,7 +168,8 @@ def main() -> None:
         f"  ratio twin / sumo-rl (simulated time): {twin_speed / sumo_speed:.1f}x "
         f"(target >= 10x, aim 20x); decisions/s: {twin_decisions / sumo_decisions:.1f}x"
     )
-    for scenario, horizon in (("factory/flowline-v0", 7 * 86_400.0), ("cloud/diurnal-v0", 86_400.0)):
+    others = (("factory/flowline-v0", 7 * 86_400.0), ("cloud/diurnal-v0", 86_400.0))
+    for scenario, horizon in others:
         rate, steps = gym_steps_per_s(scenario, horizon, args.seed)
         print(f"  {scenario}: {rate:9.1f} env steps/s ({steps} steps, random actions)")
 

@@ -22,7 +22,10 @@ REGISTRY = default_registry()
 SCENARIOS = [entry.id for entry in REGISTRY.scenarios()]
 PARAMS: dict[str, dict[str, Any]] = {
     # The one scenario without a default world: RESCO's grid, as sumo-rl ships it.
-    "traffic/sumo-net-v0": {"sumocfg": str(resco_configs()["grid4x4"])}
+    "traffic/sumo-net-v0": {
+        "sumocfg": str(resco_configs()["grid4x4"]),
+        "adaptive_green_s": [5.0, 50.0],
+    }
 }
 CHECK_HORIZON_S = 86_400.0
 """A day: every scenario's deciders decide several times in it (supply sites review daily)."""

@@ -105,3 +105,47 @@ def test_a_command_line_run_of_a_sumocfg_lasts_its_window(city, tmp_path, capsys
     assert done.returncode == 0, done.stderr
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["scenario"]["horizon_s"] == 600.0  # end - begin, not a day
+
+
+def test_adaptive_greens_free_the_fixed_phases_of_a_static_programme_only():
+    from twin.traffic.network import Phase, SignalProgram
+    from twin.traffic.sumo_scenario import with_adaptive_greens
+
+    static = Phase("GGrr", 10.0, min_green_s=10.0, max_green_s=10.0)
+    long_static = Phase("rrGG", 70.0, min_green_s=70.0, max_green_s=70.0)
+    actuated = Phase("GrGr", 20.0, min_green_s=8.0, max_green_s=40.0)
+    program = SignalProgram((static, long_static, actuated))
+    network = _one_signal_network(program)
+
+    freed = with_adaptive_greens(network, 5.0, 50.0)
+
+    phases = next(i.program for i in freed.intersections if i.program is not None).phases
+    assert [(p.min_green_s, p.max_green_s) for p in phases] == [
+        (5.0, 50.0),
+        (5.0, 70.0),
+        (8.0, 40.0),
+    ]
+    assert [p.green_s for p in phases] == [10.0, 70.0, 20.0]  # fixed-time unchanged
+
+
+def _one_signal_network(program):
+    import dataclasses
+
+    from twin.traffic.network import grid
+
+    network = grid(1, 1)
+    intersections = tuple(
+        dataclasses.replace(i, program=program) if i.program is not None else i
+        for i in network.intersections
+    )
+    return dataclasses.replace(network, intersections=intersections)
+
+
+@pytest.mark.parametrize("value", [[0, 50], [60, 50], [5, float("inf")]])
+def test_adaptive_greens_must_be_a_range_of_seconds(value):
+    from pydantic import ValidationError
+
+    from twin.traffic.config import SumoNetParams
+
+    with pytest.raises(ValidationError, match=r"must be \(min, max\) seconds with 0 < min <= max"):
+        SumoNetParams(net_file=None, adaptive_green_s=value)

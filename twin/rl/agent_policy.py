@@ -161,7 +161,9 @@ def _relu(x: Matrix) -> Matrix:
 
 
 class AgentParams(PolicyParams):
-    model: str = Field(description="path of the network's .npz file")
+    model: str = Field(
+        default="", description="path of the network's .npz file (a shipped agent's own if empty)"
+    )
 
 
 class AgentPolicy(BasePolicy[Any, Any]):
@@ -191,9 +193,17 @@ class AgentPolicy(BasePolicy[Any, Any]):
         self._model: Any = None
         self._choices: dict[str, int] = {}
 
+    shipped_model: ClassVar[Path | None] = None
+    """A shipped agent's network, run when ``params.model`` is empty."""
+
     def model_path(self) -> Path:
         """The network file this policy runs."""
-        return Path(getattr(self.params, "model", ""))
+        chosen = getattr(self.params, "model", "")
+        if chosen:
+            return Path(chosen)
+        if self.shipped_model is None:
+            raise ModelFileError(f"{self.id}: params.model must name a network's .npz file")
+        return self.shipped_model
 
     def bind(self, world: Any, model: Any) -> None:
         """The built world's model: the encoding reads its fixed structure."""

@@ -6,6 +6,7 @@ Defaults and their sources: docs/PARAMETERS.md, section "Traffic".
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -265,6 +266,13 @@ class SumoNetParams(ScenarioParams):
         default=None,
         description="traffic-light programme to take (default: the one SUMO activates)",
     )
+    adaptive_green_s: tuple[float, float] | None = Field(
+        default=None,
+        description="(min, max) green of the phases SUMO's programme leaves no freedom "
+        "(a static programme: no minDur/maxDur), within which a deciding policy (max-pressure, "
+        "an RL agent) may hold them; omitted: they run as SUMO runs them, and no policy is "
+        "ever asked at them",
+    )
     step_s: float = Field(
         default=1.0, gt=0, le=2.0, description="vehicle kernel step (a sumocfg: its step-length)"
     )
@@ -297,6 +305,13 @@ class SumoNetParams(ScenarioParams):
                 for path in files:
                     if not path.is_file():
                         raise ValueError(str(ConfigError(value, option, f"{path}: no such file")))
+        return value
+
+    @field_validator("adaptive_green_s")
+    @classmethod
+    def _green_range(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not 0.0 < value[0] <= value[1] < math.inf:
+            raise ValueError("must be (min, max) seconds with 0 < min <= max, e.g. [5, 50]")
         return value
 
     @field_validator("net_file")

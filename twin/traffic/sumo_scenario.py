@@ -112,6 +112,8 @@ class SumoNet(Scenario[SumoNetParams]):
                 program_id=self.params.program_id,
                 programs=self.additional.programs,
             )
+            if self.params.adaptive_green_s is not None:
+                network = with_adaptive_greens(network, *self.params.adaptive_green_s)
             self.network = at_begin(network, self.config.begin_s)
         return self.network
 
@@ -269,6 +271,30 @@ def _config_of(params: SumoNetParams) -> SumoConfig:
         route_files=tuple(Path(p) for p in params.route_files),
         step_length_s=params.step_s,
     )
+
+
+def with_adaptive_greens(network: Network, min_green_s: float, max_green_s: float) -> Network:
+    """``network`` with every phase whose minimum and maximum green are equal (SUMO gives a
+    static programme's phases neither ``minDur`` nor ``maxDur``, so twin holds them for
+    their duration and never asks a policy) given ``[min_green_s, max_green_s]``, widened
+    to hold the programme's own green: fixed-time control runs unchanged."""
+    intersections = []
+    for inter in network.intersections:
+        program = inter.program
+        if program is not None:
+            phases = tuple(
+                dataclasses.replace(
+                    phase,
+                    min_green_s=min(min_green_s, phase.green_s),
+                    max_green_s=max(max_green_s, phase.green_s),
+                )
+                if phase.min_green_s == phase.max_green_s
+                else phase
+                for phase in program.phases
+            )
+            program = dataclasses.replace(program, phases=phases)
+        intersections.append(dataclasses.replace(inter, program=program))
+    return dataclasses.replace(network, intersections=tuple(intersections))
 
 
 def at_begin(network: Network, begin_s: float) -> Network:
