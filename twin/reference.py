@@ -76,7 +76,29 @@ def _area_section(area: DecisionArea, registry: Registry) -> list[str]:
         source = textwrap.dedent(inspect.getsource(cls))
         lines += [f"The simplest policy, `{area.baseline}`:", "", "```python", source.rstrip()]
         lines += ["```"]
-    return lines
+    return lines + _learning_section(area)
+
+
+def _learning_section(area: DecisionArea) -> list[str]:
+    """What a learning agent sees, answers and earns here (Gymnasium/PettingZoo)."""
+    if area.learning is None:
+        return ["", "No learning interface: no Gymnasium or PettingZoo environment.", ""]
+    interface = area.learning()
+    lines = ["", f"### Learning agents: `{area.name}`", ""]
+    lines += [
+        f"Vector and choices: {interface.description}." if interface.description else "",
+        "",
+        f"An episode lasts {interface.episode_s:g} s unless the environment is given "
+        f"`horizon_s`. Rewards (`reward=` in the environment; default "
+        f"`{interface.default_reward}`):",
+        "",
+        "| reward | kind | definition |",
+        "| --- | --- | --- |",
+    ]
+    for name, reward in interface.rewards.items():
+        scale = f", x{reward.scale:g}" if reward.scale != 1.0 else ""
+        lines.append(f"| `{name}` | {reward.kind}{scale} | {reward.description} |")
+    return [*lines, ""]
 
 
 def _field_table(cls: type[Any], fields: dict[str, Quantity] | Any) -> list[str]:

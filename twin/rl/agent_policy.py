@@ -26,6 +26,7 @@ from pydantic import Field
 
 from twin.core.learning import LearningInterface
 from twin.core.policy import BasePolicy, PolicyParams
+from twin.core.scenario import ScenarioConfig
 from twin.rl.layout import InputLayout
 
 MODEL_FORMAT = "twin.rl.dense-network"
@@ -204,6 +205,12 @@ class AgentPolicy(BasePolicy[Any, Any]):
         if self.shipped_model is None:
             raise ModelFileError(f"{self.id}: params.model must name a network's .npz file")
         return self.shipped_model
+
+    def home_config(self, horizon_s: float) -> ScenarioConfig:
+        """The scenario, with its params, the network was trained on (where
+        ``check_policy`` checks it)."""
+        params = self.network.training.get("env", {}).get("params", {})
+        return ScenarioConfig(id=self.network.scenario, params=params, horizon_s=horizon_s)
 
     def bind(self, world: Any, model: Any) -> None:
         """The built world's model: the encoding reads its fixed structure."""

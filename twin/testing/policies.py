@@ -21,8 +21,14 @@ from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 from pydantic import BaseModel
 
-from twin.core.policy import InvalidActionError, Policy, PolicyContext
-from twin.core.run import build_scenario, default_registry, resolve_policy, simulate
+from twin.core.policy import BindsModel, InvalidActionError, Policy, PolicyContext
+from twin.core.run import (
+    build_scenario,
+    default_registry,
+    prepare_run,
+    resolve_policy,
+    simulate,
+)
 from twin.core.streams import Streams
 from twin.testing.kits import PolicyKit, policy_kit, policy_reference
 from twin.testing.report import CheckFailed, CheckReport, Finding, describe, reproduce_command
@@ -101,6 +107,9 @@ def check_policy(
     policy_id = getattr(instance, "id", type(instance).__name__)
     reference = policy if isinstance(policy, str) else policy_reference(instance)
     config, main_policy = kit.run_config(reference)
+    home = getattr(instance, "home_config", None)
+    if isinstance(instance, BindsModel) and home is not None:
+        config = home(config.horizon_s)  # the world it was made for
     info = kit.context_info() if kit.context_info else _scenario_info(config)
     context = _ContextFactory(config.id, f"policy.{policy_id}", seed, info)
     times: list[int] = []
@@ -112,9 +121,17 @@ def check_policy(
         report_multiple_bugs=False,
         suppress_health_check=list(HealthCheck),
     )
-    sequences = st.lists(kit.observations(), min_size=1, max_size=SEQUENCE_LENGTH)
+    observations = kit.observations()
+    cases: Sequence[Any] = kit.edge_cases()
+    if isinstance(instance, BindsModel):
+        # A policy bound to a world (a trained network reading its intersections' lanes)
+        # answers that world's observations: the properties draw from a real run of it.
+        cases = _observations_of_run(config, kit, main_policy, seed)
+        observations = st.sampled_from(cases)
+        prepare_run(config, instance, seed)  # binds it
+    sequences = st.lists(observations, min_size=1, max_size=SEQUENCE_LENGTH)
     findings = [
-        _edge_cases(instance, kit, context, policy_id),
+        _edge_cases(instance, kit, context, policy_id, cases),
         _valid_actions(instance, kit, context, policy_id, sequences, settings_, times),
         _unchanged_observations(instance, context, sequences, settings_),
         _reproducible(instance, context, sequences, settings_),
@@ -131,6 +148,43 @@ def check_policy(
     if raise_on_failure and not report.ok:
         raise CheckFailed(report)
     return report
+
+
+RUN_OBSERVATIONS = 200
+"""Observations recorded from a real run for a policy bound to a world."""
+
+
+class _Recorder:
+    """The area's baseline policy, keeping the first observations it is handed."""
+
+    def __init__(self, policy: Policy[Any, Any]) -> None:
+        self.policy = policy
+        self.id = policy.id
+        self.domain = policy.domain
+        self.seen: list[Any] = []
+
+    def reset(self, context: PolicyContext) -> None:
+        self.policy.reset(context)
+
+    def act(self, obs: Any) -> Any:
+        if len(self.seen) < RUN_OBSERVATIONS:
+            self.seen.append(obs)
+        return self.policy.act(obs)
+
+
+def _observations_of_run(
+    config: Any, kit: PolicyKit, main_policy: str | None, seed: int
+) -> list[Any]:
+    """Observations of ``config``'s world, as the area's baseline policy meets them."""
+    registry = default_registry()
+    recorder = _Recorder(resolve_policy(kit.baseline, {}, registry, "check_policy"))
+    if main_policy is None:
+        simulate(config, recorder, seed)  # type: ignore[arg-type]
+    else:
+        raise ValueError("a policy bound to a world is checked in its scenario's main area")
+    if not recorder.seen:
+        raise ValueError(f"{config.id} made no decision of {kit.name!r} to check the policy on")
+    return recorder.seen
 
 
 def _instance(policy: Policy[Any, Any] | str, params: dict[str, Any] | None) -> Policy[Any, Any]:
@@ -159,9 +213,12 @@ class _ContextFactory:
 
 
 def _edge_cases(
-    policy: Policy[Any, Any], kit: PolicyKit, context: _ContextFactory, policy_id: str
+    policy: Policy[Any, Any],
+    kit: PolicyKit,
+    context: _ContextFactory,
+    policy_id: str,
+    cases: Sequence[Any],
 ) -> Finding:
-    cases: Sequence[Any] = kit.edge_cases()
     problems = []
     for obs in cases:
         policy.reset(context())

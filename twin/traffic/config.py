@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from twin.core.errors import ConfigError
+from twin.core.errors import ConfigError, UserError
 from twin.core.scenario import ScenarioParams
 from twin.core.sensors import PipelineSpec, SensorConfig, SensorSpec
 from twin.traffic.demand import DemandError, RateProfile, VehicleType, check_route
@@ -249,6 +249,12 @@ class PeakParams(TrafficParams):
 class SumoNetParams(ScenarioParams):
     """Which SUMO files to import, and the kernel step to drive them with."""
 
+    resco: str | None = Field(
+        default=None,
+        description="one of RESCO's eight benchmark networks by name (grid4x4, arterial4x4, "
+        "cologne1, cologne3, cologne8, ingolstadt1, ingolstadt7, ingolstadt21), as the "
+        "sumo-rl package ships them: its sumocfg, wherever sumo-rl is installed",
+    )
     sumocfg: str | None = Field(
         default=None,
         description="SUMO run configuration (.sumocfg): network, routes, additional "
@@ -287,6 +293,24 @@ class SumoNetParams(ScenarioParams):
     per_intersection_kpis: bool = Field(
         default=False, description="also report queue KPIs per intersection"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resco_is_its_sumocfg(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("resco") is not None:
+            from twin.traffic.sumo_tools import resco_configs
+
+            if "sumocfg" in data:
+                raise ValueError("give either resco or sumocfg, not both")
+            try:
+                configs = resco_configs()
+            except UserError as error:
+                raise ValueError(str(error)) from None
+            name = data["resco"]
+            if name not in configs:
+                raise ValueError(f"resco {name!r} is not one of RESCO's: {', '.join(configs)}")
+            data = {**data, "sumocfg": str(configs[name])}
+        return data
 
     @field_validator("sumocfg")
     @classmethod
