@@ -644,6 +644,20 @@ class City(Entity):
 
     # -- results ---------------------------------------------------------------------------
 
+    def _resco_delay(self, done: npt.NDArray[np.bool_], now: float) -> float:
+        """RESCO's delay metric (``resco_benchmark/utils/readXML.py``): timeLoss plus
+        departDelay of every finished trip, and for every trip due but never inserted the
+        time from its departure to the end, over the finished and never-inserted trips;
+        trips still driving at the end are left out, as SUMO writes them no tripinfo."""
+        veh = self.veh
+        stuck = (veh.state == WAITING) & (veh.depart_s >= self._stats_start_s)
+        total = float(
+            (veh.time_loss_s[done] + (veh.insert_s - veh.depart_s)[done]).sum()
+            + (now - veh.depart_s[stuck]).sum()
+        )
+        trips = int(done.sum() + stuck.sum())
+        return total / trips if trips else math.nan
+
     def kpis(self) -> dict[str, KPI]:
         """KPIs in two families, named so that nobody compares the wrong pair:
 
@@ -693,6 +707,9 @@ class City(Entity):
                 mean(veh.stops[done].astype(float)), "stops", "tripinfo waitingCount"
             ),
             "depart_delay_mean_s": KPI(mean(depart_delay), "s", "tripinfo departDelay"),
+            "resco_delay_mean_s": KPI(
+                self._resco_delay(done, now), "s", "RESCO's average delay (Ault & Sharon 2021)"
+            ),
             "route_length_mean_m": KPI(mean(route_m), "m", "tripinfo routeLength"),
             "speed_mean_mps": KPI(
                 mean(route_m / np.maximum(duration, 1e-9)),

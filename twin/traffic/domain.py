@@ -174,6 +174,7 @@ DOMAIN: Domain[City] = Domain(
         "trip_duration_mean_s": "lower",
         "time_loss_mean_s": "lower",
         "waiting_time_mean_s": "lower",
+        "resco_delay_mean_s": "lower",
         "stops_mean": "lower",
         "depart_delay_mean_s": "lower",
         "speed_mean_mps": "higher",
