@@ -76,3 +76,13 @@ def test_parallel_env_passes_parallel_api_test(scenario: str) -> None:
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_parallel_env_passes_seed_test(scenario: str) -> None:
     parallel_seed_test(lambda: TwinParallelEnv(scenario, **kwargs(scenario)), FEW_CYCLES)
+
+
+def test_gymnasium_imports_twin_itself_given_the_module_prefix() -> None:
+    env = gymnasium.make("twin.rl:twin/station-mmc-v0", horizon_s=3_600.0)
+    try:
+        observation, info = env.reset(seed=1)
+        assert env.observation_space.contains(observation)
+        assert info["agent"] == "station"
+    finally:
+        env.close()

@@ -199,10 +199,11 @@ def decode_maintenance(
     return ACTIONS[int(index)]
 
 
-EPISODE_S = 7 * 86_400.0
-"""A week: long enough for a machine to wear (nominal life 500 operating hours is about
-three weeks at the flow line's load) and to see maintenance pay off, short enough for
-many episodes."""
+EPISODE_S = 28 * 86_400.0
+"""Four weeks: a machine's mean life is about 265 operating hours (11 days at the flow
+line's load), so an episode sees machines wear out and fail and lets a preventive stop
+pay off inside it; in one-week episodes from new machines failures are rare and PPO
+learns never to maintain (docs/RL.md)."""
 
 
 def machines_up(world: World, model: Plant, agent: str | None) -> float:
