@@ -4,12 +4,12 @@ In one process, side by side, ``--repeats`` times alternating:
 
 1. **sumo-rl** (PyPI ``sumo-rl``, SUMO through ``libsumo``: ``LIBSUMO_AS_TRACI=1``, its
    fastest mode): ``SumoEnvironment`` on a RESCO network (``--network``, default
-   grid4x4) as ``sumo_rl.environment.resco_envs`` sets it up (its ``.net.xml`` and
-   ``_1.rou.xml``, 3600 s), with its defaults: the default observation, reward
-   ``diff-waiting-time``, ``delta_time`` 5 s, yellow 2 s, min green 5 s; every agent that may
-   act gets a uniformly random action at every step.
+   grid4x4) with the network, routes and begin time of its ``.sumocfg`` and 3600 s (as
+   ``sumo_rl.environment.resco_envs`` sets them up), with its defaults: the default
+   observation, reward ``diff-waiting-time``, ``delta_time`` 5 s, yellow 2 s, min green
+   5 s; every agent that may act gets a uniformly random action at every step.
 2. **twin**: :class:`twin.rl.parallel.TwinParallelEnv` on ``traffic/sumo-net-v0`` with the
-   same two files and horizon, the traffic signals' learning interface (sumo-rl's
+   same ``.sumocfg`` and horizon, the traffic signals' learning interface (sumo-rl's
    observation and ``diff-waiting-time`` reward, 5 s per decision, phases free between
    sumo-rl's 5 s min and 50 s max green: ``adaptive_green_s``); the deciding agent gets a
    uniformly random action at every step.
@@ -63,22 +63,28 @@ class Speed:
         return self.decisions / self.wall_s
 
 
-def resco_files(network: str) -> tuple[Path, Path]:
+def resco_files(network: str) -> tuple[Path, tuple[Path, ...], float]:
+    """The network, route files and begin time of a RESCO network's ``.sumocfg``."""
     from twin.traffic.sumo_tools import resco_configs
+    from twin.traffic.sumocfg import read_sumocfg
 
-    folder = resco_configs()[network].parent
-    return folder / f"{network}.net.xml", folder / f"{network}_1.rou.xml"
+    config = read_sumocfg(resco_configs()[network])
+    return config.net_file, tuple(config.route_files), config.begin_s
 
 
 def sumo_rl_episode(network: str, seed: int) -> Speed:
+    from twin.traffic.sumo_tools import sumo_home
+
+    os.environ.setdefault("SUMO_HOME", str(sumo_home()))  # the eclipse-sumo wheel's
     from sumo_rl import SumoEnvironment
 
-    net, routes = resco_files(network)
+    net, routes, begin_s = resco_files(network)
     rng = np.random.default_rng(seed)
     started = time.perf_counter()
     env = SumoEnvironment(
         net_file=str(net),
-        route_file=str(routes),
+        route_file=",".join(str(r) for r in routes),
+        begin_time=int(begin_s),
         num_seconds=HORIZON_S,
         single_agent=False,
         sumo_seed=seed,
@@ -93,7 +99,7 @@ def sumo_rl_episode(network: str, seed: int) -> Speed:
         observations, _, dones, _ = env.step(actions)
         decisions += len(observations)
         done = dones["__all__"]
-    simulated = env.sim_step
+    simulated = env.sim_step - begin_s
     env.close()
     return Speed(time.perf_counter() - started, simulated, decisions)
 
@@ -101,13 +107,13 @@ def sumo_rl_episode(network: str, seed: int) -> Speed:
 def twin_episode(network: str, seed: int, horizon_s: float = HORIZON_S) -> Speed:
     from twin.rl.parallel import TwinParallelEnv
 
-    net, routes = resco_files(network)
     rng = np.random.default_rng(seed)
     started = time.perf_counter()
     env = TwinParallelEnv(
         "traffic/sumo-net-v0",
-        # sumo-rl's min_green 5 s and max_green 50 s for RESCO's static programmes.
-        params={"net_file": str(net), "route_files": [str(routes)], "adaptive_green_s": [5, 50]},
+        # The network's own sumocfg (files and time window); sumo-rl's min_green 5 s and
+        # max_green 50 s for RESCO's static programmes.
+        params={"resco": network, "adaptive_green_s": [5, 50]},
         horizon_s=horizon_s,
     )
     _, infos = env.reset(seed=seed)

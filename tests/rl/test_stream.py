@@ -71,7 +71,7 @@ def test_two_agents_on_one_seed_meet_the_same_arrivals():
     assert arrivals["admit"] == arrivals["reject"]
 
 
-def test_closing_mid_run_stops_the_runs_thread():
+def test_closing_mid_run_unwinds_the_run_and_leaves_no_thread():
     before = threading.active_count()
     stream = DecisionStream(STATION, 0)
     assert stream.next() is not None
@@ -81,7 +81,7 @@ def test_closing_mid_run_stops_the_runs_thread():
     assert stream.next() is None
 
 
-def test_closing_before_the_first_decision_stops_the_runs_thread():
+def test_closing_before_the_first_decision_leaves_no_thread():
     before = threading.active_count()
     DecisionStream(STATION, 0).close()
     assert threading.active_count() == before
