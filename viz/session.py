@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twin.core.domain import Domain
-from twin.core.policy import Policy, PolicyContext
+from twin.core.policy import BindsModel, Policy, PolicyContext
 from twin.core.registry import Registry
 from twin.core.run import (
     PreparedRun,
@@ -44,6 +44,11 @@ class PolicyWrapper:
 
     def act(self, obs: Any) -> Any:
         return self.policy.act(obs)
+
+    def bind(self, world: Any, model: Any) -> None:
+        """Hand the built world on to a policy that reads it (a trained network)."""
+        if isinstance(self.policy, BindsModel):
+            self.policy.bind(world, model)
 
 
 @dataclass(frozen=True)

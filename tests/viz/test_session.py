@@ -173,3 +173,15 @@ def test_a_cluster_drawn_and_read_off_its_sync_period_ends_as_an_unwatched_one()
     assert {k: v.value for k, v in watched.kpis().items()} == pytest.approx(
         {k: v.value for k, v in unwatched.kpis().items()}, rel=1e-12, nan_ok=True
     )
+
+
+def test_a_trained_network_is_watched_in_compare_mode_as_it_runs_unwatched():
+    # A network reads the world it was built for: the session hands it on.
+    c = config(horizon_s=4 * 3600.0)
+    run = Session(c, ["maintenance/ppo-v0", "maintenance/run-to-failure-v0"], seed=3)
+    run.step(1000)
+    assert run.done
+    expected = simulate(c, "maintenance/ppo-v0", 3).kpis
+    got = run.kpis(0)
+    for name in run.headline:
+        assert got[name].value == pytest.approx(expected[name].value, rel=1e-9), name

@@ -48,7 +48,7 @@ class DenseNetwork:
     Attributes:
         weights, biases: layer ``k`` maps ``x`` to ``x @ weights[k] + biases[k]``.
         activation: applied after every layer but the last.
-        area: the decision area it decides in (``"traffic.signals"``).
+        area: the decision area it decides in (``"acme.dispatch"``).
         scenario: the scenario it was trained on.
         layout: how its input is built from a decider's vector.
         training: how it was trained (algorithm, steps, seeds, library versions).

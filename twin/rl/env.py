@@ -1,8 +1,8 @@
 """A Gymnasium environment on any registered scenario: one step per decision.
 
-``gymnasium.make("twin/traffic-grid4x4-v0")`` (after ``import twin.rl``, or as
-``gymnasium.make("twin.rl:twin/traffic-grid4x4-v0")``) is :class:`TwinEnv` on
-``traffic/grid4x4-v0``. A step is one decision of the scenario's main decision area, at
+``gymnasium.make("twin/acme-line-v0")`` (after ``import twin.rl``, or as
+``gymnasium.make("twin.rl:twin/acme-line-v0")``) is :class:`TwinEnv` on
+``acme/line-v0``. A step is one decision of the scenario's main decision area, at
 the domain's own epochs (a signal's phase end, a machine's part, a site's review). Where
 the world has several deciders (16 intersections) the environment is one policy shared by
 all of them, taking their turns in event order: the observation is the deciding agent's
@@ -33,7 +33,7 @@ class TwinEnv(gymnasium.Env[Vector, np.int64]):
     """One scenario as a single-agent Gymnasium environment.
 
     Args:
-        scenario: registered scenario id (``"factory/flowline-v0"``).
+        scenario: registered scenario id (``"acme/line-v0"``).
         params: the scenario's params, as in an experiment config.
         horizon_s: simulated seconds per episode (the interface's ``episode_s`` if
             omitted); reaching it truncates the episode.

@@ -26,7 +26,7 @@ from twin.core.scenario import ScenarioConfig
 from twin.rl.stream import DecisionStream, _Seat
 
 ENV_NAMESPACE = "twin"
-"""Gymnasium namespace of twin's environments: ``twin/traffic-grid4x4-v0``."""
+"""Gymnasium namespace of twin's environments: ``twin/acme-line-v0`` is ``acme/line-v0``."""
 
 
 def env_id(scenario_id: str) -> str:

@@ -182,5 +182,5 @@ def _before_first_turn(space: spaces.Box) -> Vector:
 
 
 def parallel_env(scenario: str, **kwargs: Any) -> TwinParallelEnv:
-    """PettingZoo's constructor convention: ``twin.rl.parallel_env("traffic/grid4x4-v0")``."""
+    """PettingZoo's constructor convention: ``twin.rl.parallel_env("acme/line-v0")``."""
     return TwinParallelEnv(scenario, **kwargs)

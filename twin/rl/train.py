@@ -1,7 +1,6 @@
 """Train an agent in a twin scenario with Stable-Baselines3 and export it as ``.npz``.
 
-    python -m twin.rl.train --scenario factory/flowline-v0 --algo ppo --steps 50000 \\
-        --out models/maintenance/data/ppo-flowline.npz
+    python -m twin.rl.train --scenario acme/line-v0 --algo ppo --steps 50000 --out agent.npz
 
 Needs the ``rl-train`` extra (stable-baselines3, which brings PyTorch). The agent trains
 in :class:`~twin.rl.env.TwinEnv` (``--envs K`` copies, seeds ``seed``..``seed+K-1``,
