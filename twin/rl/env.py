@@ -22,14 +22,14 @@ import numpy.typing as npt
 from gymnasium import spaces
 
 from twin.core.registry import Registry
-from twin.rl.episode import Episode, check_index, resolve, seed_from
+from twin.rl.episode import Episode, check_index, seed_from
+from twin.rl.host import RENDER_MODES, EpisodeHost
 from twin.rl.layout import InputLayout
-from twin.rl.render import SceneRenderer
 
 Vector = npt.NDArray[np.float32]
 
 
-class TwinEnv(gymnasium.Env[Vector, np.int64]):
+class TwinEnv(EpisodeHost, gymnasium.Env[Vector, np.int64]):
     """One scenario as a single-agent Gymnasium environment.
 
     Args:
@@ -49,7 +49,7 @@ class TwinEnv(gymnasium.Env[Vector, np.int64]):
     at the end, the run's ``kpis``.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": list(RENDER_MODES), "render_fps": 4}
 
     def __init__(
         self,
@@ -62,17 +62,16 @@ class TwinEnv(gymnasium.Env[Vector, np.int64]):
         render_mode: str | None = None,
         registry: Registry | None = None,
     ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
-        self.setup = resolve(
+        EpisodeHost.__init__(
+            self,
             scenario,
             params=params,
             horizon_s=horizon_s,
             warmup_s=warmup_s,
             reward=reward,
+            render_mode=render_mode,
             registry=registry,
         )
-        self.render_mode = render_mode
         agents = self.setup.agents
         self._index = {agent: k for k, agent in enumerate(agents)}
         boxes = [self.setup.observation_spaces[a] for a in agents]
@@ -91,20 +90,16 @@ class TwinEnv(gymnasium.Env[Vector, np.int64]):
             dtype=np.float32,
         )
         self.action_space = spaces.Discrete(max(int(n) for n in self._choices))
-        self._episode: Episode | None = None
         self._vector: Vector = np.zeros(self.observation_space.shape, np.float32)
         self._measure = 0.0
         self._ledger: dict[str, float] = {}
-        self._renderer: SceneRenderer | None = None
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Vector, dict[str, Any]]:
-        super().reset(seed=seed)
-        self._close_episode()
+        gymnasium.Env.reset(self, seed=seed)
         root = seed if seed is not None else seed_from(self.np_random)
-        episode = Episode(self.setup, root)
-        self._episode = episode
+        episode = self._start_episode(root)
         if not episode.next():
             raise RuntimeError(
                 f"{self.setup.name}: no decision within horizon_s={self.setup.config.horizon_s}"
@@ -137,24 +132,9 @@ class TwinEnv(gymnasium.Env[Vector, np.int64]):
             info["kpis"] = episode.kpis()
         return self._vector, float(reward), False, not running, info
 
-    def render(self) -> npt.NDArray[np.uint8] | None:
-        if self.render_mode is None or self._episode is None:
-            return None
-        if self._renderer is None:
-            self._renderer = SceneRenderer(self.setup.domain.view_of(self._episode.stream.world))
-        return self._renderer.draw()
-
     def close(self) -> None:
         self._close_episode()
-        super().close()
+        gymnasium.Env.close(self)
 
     def _observe(self, episode: Episode) -> Vector:
         return self.layout.assemble(episode.agent, episode.encoded())
-
-    def _close_episode(self) -> None:
-        if self._episode is not None:
-            self._episode.close()
-            self._episode = None
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None

@@ -26,19 +26,19 @@ from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
 from twin.core.registry import Registry
-from twin.rl.episode import Episode, check_index, resolve, seed_from
-from twin.rl.render import SceneRenderer
+from twin.rl.episode import Episode, check_index, seed_from
+from twin.rl.host import RENDER_MODES, EpisodeHost
 
 Vector = npt.NDArray[np.float32]
 
 
-class TwinParallelEnv(ParallelEnv[str, Vector, np.int64]):
+class TwinParallelEnv(EpisodeHost, ParallelEnv[str, Vector, np.int64]):
     """One scenario as a PettingZoo Parallel environment (arguments as
     :class:`twin.rl.env.TwinEnv`)."""
 
     metadata: ClassVar[dict[str, Any]] = {
         "name": "twin_parallel_v0",
-        "render_modes": ["rgb_array"],
+        "render_modes": list(RENDER_MODES),
         "render_fps": 4,
         "is_parallelizable": True,
     }
@@ -54,23 +54,20 @@ class TwinParallelEnv(ParallelEnv[str, Vector, np.int64]):
         render_mode: str | None = None,
         registry: Registry | None = None,
     ) -> None:
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
-        self.setup = resolve(
+        EpisodeHost.__init__(
+            self,
             scenario,
             params=params,
             horizon_s=horizon_s,
             warmup_s=warmup_s,
             reward=reward,
+            render_mode=render_mode,
             registry=registry,
         )
-        self.render_mode = render_mode
         self.possible_agents: list[str] = list(self.setup.agents)
         self.agents: list[str] = []
-        self._episode: Episode | None = None
         self._observations: dict[str, Vector] = {}
         self._measures: dict[str, float] = {}
-        self._renderer: SceneRenderer | None = None
         self._np_random = np.random.default_rng()
 
     def observation_space(self, agent: str) -> spaces.Box:
@@ -82,12 +79,10 @@ class TwinParallelEnv(ParallelEnv[str, Vector, np.int64]):
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, Vector], dict[str, dict[str, Any]]]:
-        self._close_episode()
         if seed is not None:
             self._np_random = np.random.default_rng(seed)
         root = seed if seed is not None else seed_from(self._np_random)
-        episode = Episode(self.setup, root)
-        self._episode = episode
+        episode = self._start_episode(root)
         self.agents = list(self.possible_agents)
         self._observations = {
             a: _before_first_turn(self.setup.observation_spaces[a]) for a in self.agents
@@ -139,13 +134,6 @@ class TwinParallelEnv(ParallelEnv[str, Vector, np.int64]):
         self.agents = []
         return observations, rewards, finished, truncated, infos
 
-    def render(self) -> npt.NDArray[np.uint8] | None:
-        if self.render_mode is None or self._episode is None:
-            return None
-        if self._renderer is None:
-            self._renderer = SceneRenderer(self.setup.domain.view_of(self._episode.stream.world))
-        return self._renderer.draw()
-
     def close(self) -> None:
         self._close_episode()
 
@@ -167,14 +155,6 @@ class TwinParallelEnv(ParallelEnv[str, Vector, np.int64]):
     def _infos(self, episode: Episode) -> dict[str, dict[str, Any]]:
         now = episode.now_s()
         return {name: {"acts": name == episode.agent, "time_s": now} for name in self.agents}
-
-    def _close_episode(self) -> None:
-        if self._episode is not None:
-            self._episode.close()
-            self._episode = None
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
 
 
 def _before_first_turn(space: spaces.Box) -> Vector:
