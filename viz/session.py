@@ -45,10 +45,10 @@ class PolicyWrapper:
     def act(self, obs: Any) -> Any:
         return self.policy.act(obs)
 
-    def bind(self, world: Any, model: Any) -> None:
+    def bind(self, world: Any) -> None:
         """Hand the built world on to a policy that reads it (a trained network)."""
         if isinstance(self.policy, BindsModel):
-            self.policy.bind(world, model)
+            self.policy.bind(world)
 
 
 @dataclass(frozen=True)

@@ -55,11 +55,11 @@ class Policy(Protocol[ObsT_contra, ActT_co]):
 @runtime_checkable
 class BindsModel(Protocol):
     """A policy that reads the built world's fixed structure (a learned agent's encoding
-    needs lane lengths, sensor ranges): handed the world and its domain's model once the
-    world is built, before the run starts. It may read only what does not change in a run; what
-    changes it sees through its observations, like every policy."""
+    needs lane lengths, sensor ranges): handed the world once it is built, before the run
+    starts. It may read only what does not change in a run; what changes it sees through
+    its observations, like every policy."""
 
-    def bind(self, world: Any, model: Any) -> None: ...
+    def bind(self, world: Any) -> None: ...
 
 
 class InvalidActionError(RuntimeError):

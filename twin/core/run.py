@@ -153,7 +153,7 @@ def prepare_run(
     )
     scenario.build(world, policy_obj)
     if isinstance(policy_obj, BindsModel):
-        policy_obj.bind(world, registry.domain(scenario.domain).model_of(world))
+        policy_obj.bind(world)
     return PreparedRun(scenario_config, scenario, policy_obj, world, seed, replication)
 
 

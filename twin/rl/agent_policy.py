@@ -212,10 +212,11 @@ class AgentPolicy(BasePolicy[Any, Any]):
         params = self.network.training.get("env", {}).get("params", {})
         return ScenarioConfig(id=self.network.scenario, params=params, horizon_s=horizon_s)
 
-    def bind(self, world: Any, model: Any) -> None:
-        """The built world's model: the encoding reads its fixed structure."""
-        registry = world.registry
-        area = registry.domain(self.network.area).area(self.network.area)
+    def bind(self, world: Any) -> None:
+        """The built world: the encoding reads its model's fixed structure."""
+        domain = world.registry.domain(self.network.area)
+        area = domain.area(self.network.area)
+        model = domain.model_of(world)
         if area.learning is None:
             raise ModelFileError(f"{self.model_path()}: {area.name!r} has no learning interface")
         interface = area.learning()
