@@ -131,7 +131,14 @@ def check_policy(
         prepare_run(config, instance, seed)  # binds it
     sequences = st.lists(observations, min_size=1, max_size=SEQUENCE_LENGTH)
     findings = [
-        _edge_cases(instance, kit, context, policy_id, cases),
+        _edge_cases(
+            instance,
+            kit,
+            context,
+            policy_id,
+            cases,
+            "recorded-run" if isinstance(instance, BindsModel) else "edge-case",
+        ),
         _valid_actions(instance, kit, context, policy_id, sequences, settings_, times),
         _unchanged_observations(instance, context, sequences, settings_),
         _reproducible(instance, context, sequences, settings_),
@@ -218,6 +225,7 @@ def _edge_cases(
     context: _ContextFactory,
     policy_id: str,
     cases: Sequence[Any],
+    what: str = "edge-case",
 ) -> Finding:
     problems = []
     for obs in cases:
@@ -228,7 +236,7 @@ def _edge_cases(
     detail = "\n".join(problems[:3])
     if len(problems) > 3:
         detail += f"\n... and {len(problems) - 3} more edge cases"
-    return Finding(f"answers the {len(cases)} edge-case observations", not problems, detail)
+    return Finding(f"answers the {len(cases)} {what} observations", not problems, detail)
 
 
 def _act_validly(
