@@ -9,6 +9,7 @@ import pytest
 
 from models.admission.queue_cap import QueueCap, QueueCapParams
 from tests.rl.learning_world import SCENARIO, registry
+from twin.core.errors import UserError
 from twin.core.run import simulate
 from twin.core.scenario import ScenarioConfig
 from twin.rl.agent_policy import (
@@ -120,3 +121,24 @@ def test_layers_that_do_not_chain_are_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ModelFileError, match="layer 1 has shape"):
         load_network(broken.save(tmp_path / "broken.npz"))
+
+
+def test_a_network_run_on_a_world_it_was_not_trained_for_is_one_line(tmp_path: Path) -> None:
+    shared = DenseNetwork(
+        weights=(np.zeros((4, 2), np.float32),),
+        biases=(np.zeros(2, np.float32),),
+        activation="relu",
+        area="station",
+        scenario=SCENARIO,
+        layout=InputLayout("shared", 2, ("station:a", "station:b")),
+        training={"env": {"params": {"servers": 3}}},
+    )
+    path = shared.save(tmp_path / "two.npz")
+    config = ScenarioConfig(id=SCENARIO, horizon_s=600.0)
+    with pytest.raises(ModelFileError) as error:
+        simulate(config, AgentPolicy(AgentParams(model=str(path))), 1, registry=registry())
+    assert str(error.value) == (
+        f"{path}: trained for the deciders 2 (station:a, station:b) of {SCENARIO} "
+        "{'servers': 3}; this world has 1 (station)"
+    )
+    assert isinstance(error.value, UserError)  # the command line prints it as one line

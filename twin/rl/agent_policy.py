@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
+from twin.core.errors import UserError
 from twin.core.learning import LearningInterface
 from twin.core.policy import BasePolicy, PolicyParams
 from twin.core.scenario import ScenarioConfig
@@ -37,8 +38,9 @@ ACTIVATIONS = ("tanh", "relu")
 Matrix = npt.NDArray[np.float32]
 
 
-class ModelFileError(ValueError):
-    """A model file that cannot be used: one line naming the file and what is wrong."""
+class ModelFileError(UserError, ValueError):
+    """A model file that cannot be used: one line naming the file and what is wrong (a
+    ``ValueError`` too, so a policy's params validation reports it at its key)."""
 
 
 @dataclass(frozen=True)
@@ -224,9 +226,10 @@ class AgentPolicy(BasePolicy[Any, Any]):
         if layout.kind == "shared":
             agents = tuple(interface.agents(model))
             if agents != layout.agents:
+                home = self.home_config(1.0)
                 raise ModelFileError(
-                    f"{self.model_path()}: trained for the deciders {_few(layout.agents)}, "
-                    f"this world has {_few(agents)}"
+                    f"{self.model_path()}: trained for the deciders {_few(layout.agents)} "
+                    f"of {home.id} {home.params}; this world has {_few(agents)}"
                 )
         self._interface = interface
         self._entity_of = area.entity_of
