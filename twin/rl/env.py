@@ -14,16 +14,15 @@ For one learner per decider use :class:`twin.rl.parallel.TwinParallelEnv`.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 
 import gymnasium
 import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 
-from twin.core.registry import Registry
 from twin.rl.episode import Episode, check_index, seed_from
-from twin.rl.host import RENDER_MODES, EpisodeHost
+from twin.rl.host import RENDER_MODES, EnvOptions, EpisodeHost
 from twin.rl.layout import InputLayout
 
 Vector = npt.NDArray[np.float32]
@@ -51,27 +50,8 @@ class TwinEnv(EpisodeHost, gymnasium.Env[Vector, np.int64]):
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": list(RENDER_MODES), "render_fps": 4}
 
-    def __init__(
-        self,
-        scenario: str,
-        *,
-        params: dict[str, Any] | None = None,
-        horizon_s: float | None = None,
-        warmup_s: float = 0.0,
-        reward: str | None = None,
-        render_mode: str | None = None,
-        registry: Registry | None = None,
-    ) -> None:
-        EpisodeHost.__init__(
-            self,
-            scenario,
-            params=params,
-            horizon_s=horizon_s,
-            warmup_s=warmup_s,
-            reward=reward,
-            render_mode=render_mode,
-            registry=registry,
-        )
+    def __init__(self, scenario: str, **options: Unpack[EnvOptions]) -> None:
+        EpisodeHost.__init__(self, scenario, **options)
         agents = self.setup.agents
         self._index = {agent: k for k, agent in enumerate(agents)}
         boxes = [self.setup.observation_spaces[a] for a in agents]

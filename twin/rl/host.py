@@ -3,7 +3,7 @@ hold the running episode, draw it, and unwind it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +16,17 @@ RENDER_MODES = ("rgb_array",)
 """``render_mode`` values: ``"rgb_array"`` draws the domain's view of the world."""
 
 
+class EnvOptions(TypedDict, total=False):
+    """What both environments take besides the scenario (see :class:`twin.rl.env.TwinEnv`)."""
+
+    params: dict[str, Any] | None
+    horizon_s: float | None
+    warmup_s: float
+    reward: str | None
+    render_mode: str | None
+    registry: Registry | None
+
+
 class EpisodeHost:
     """An environment's scenario setup and its current episode (arguments as
     :class:`twin.rl.env.TwinEnv`)."""
@@ -24,12 +35,12 @@ class EpisodeHost:
         self,
         scenario: str,
         *,
-        params: dict[str, Any] | None,
-        horizon_s: float | None,
-        warmup_s: float,
-        reward: str | None,
-        render_mode: str | None,
-        registry: Registry | None,
+        params: dict[str, Any] | None = None,
+        horizon_s: float | None = None,
+        warmup_s: float = 0.0,
+        reward: str | None = None,
+        render_mode: str | None = None,
+        registry: Registry | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in RENDER_MODES:
             raise ValueError(f"render_mode must be one of {list(RENDER_MODES)}")

@@ -18,16 +18,15 @@ the reward of its last interval and is truncated.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Unpack
 
 import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-from twin.core.registry import Registry
 from twin.rl.episode import Episode, check_index, seed_from
-from twin.rl.host import RENDER_MODES, EpisodeHost
+from twin.rl.host import RENDER_MODES, EnvOptions, EpisodeHost
 
 Vector = npt.NDArray[np.float32]
 
@@ -43,27 +42,8 @@ class TwinParallelEnv(EpisodeHost, ParallelEnv[str, Vector, np.int64]):
         "is_parallelizable": True,
     }
 
-    def __init__(
-        self,
-        scenario: str,
-        *,
-        params: dict[str, Any] | None = None,
-        horizon_s: float | None = None,
-        warmup_s: float = 0.0,
-        reward: str | None = None,
-        render_mode: str | None = None,
-        registry: Registry | None = None,
-    ) -> None:
-        EpisodeHost.__init__(
-            self,
-            scenario,
-            params=params,
-            horizon_s=horizon_s,
-            warmup_s=warmup_s,
-            reward=reward,
-            render_mode=render_mode,
-            registry=registry,
-        )
+    def __init__(self, scenario: str, **options: Unpack[EnvOptions]) -> None:
+        EpisodeHost.__init__(self, scenario, **options)
         self.possible_agents: list[str] = list(self.setup.agents)
         self.agents: list[str] = []
         self._observations: dict[str, Vector] = {}
