@@ -53,11 +53,10 @@ class TwinEnv(EpisodeHost, gymnasium.Env[Vector, np.int64]):
     def __init__(self, scenario: str, **options: Unpack[EnvOptions]) -> None:
         EpisodeHost.__init__(self, scenario, **options)
         agents = self.setup.agents
-        self._index = {agent: k for k, agent in enumerate(agents)}
         boxes = [self.setup.observation_spaces[a] for a in agents]
         width = max(box.shape[0] for box in boxes)
         self.layout = InputLayout("shared" if len(agents) > 1 else "single", width, agents)
-        self._choices = [self.setup.action_spaces[a].n for a in agents]
+        self._choices = {a: int(self.setup.action_spaces[a].n) for a in agents}
         low = np.zeros((len(boxes), width), dtype=np.float32)
         high = np.zeros((len(boxes), width), dtype=np.float32)
         for k, box in enumerate(boxes):
@@ -69,7 +68,7 @@ class TwinEnv(EpisodeHost, gymnasium.Env[Vector, np.int64]):
             np.concatenate((high.max(axis=0), np.ones(one_hot, np.float32))),
             dtype=np.float32,
         )
-        self.action_space = spaces.Discrete(max(int(n) for n in self._choices))
+        self.action_space = spaces.Discrete(max(self._choices.values()))
         self._vector: Vector = np.zeros(self.observation_space.shape, np.float32)
         self._measure = 0.0
         self._ledger: dict[str, float] = {}
@@ -97,7 +96,7 @@ class TwinEnv(EpisodeHost, gymnasium.Env[Vector, np.int64]):
             raise RuntimeError(f"{self.setup.name}: the episode has ended; call reset()")
         agent = episode.agent
         index = check_index(self.setup, agent, action, self.action_space)
-        episode.answer(min(index, self._choices[self._index[agent]] - 1))
+        episode.answer(min(index, self._choices[agent] - 1))
         running = episode.next()
         measure = episode.measure(None)
         reward = self.setup.reward.value(self._measure, measure)

@@ -23,7 +23,7 @@ from twin.core.learning import LearningInterface, Reward
 from twin.core.registry import Registry, UnknownIdError
 from twin.core.run import default_registry, prepare_run
 from twin.core.scenario import ScenarioConfig
-from twin.rl.stream import DecisionStream, _Seat
+from twin.rl.stream import DecisionStream, Seat
 
 ENV_NAMESPACE = "twin"
 """Gymnasium namespace of twin's environments: ``twin/acme-line-v0`` is ``acme/line-v0``."""
@@ -95,7 +95,7 @@ def resolve(
         id=scenario, params=dict(params or {}), horizon_s=horizon, warmup_s=warmup_s
     )
     # A world built but not run: the deciders and their spaces.
-    built = prepare_run(config, _Seat(scenario_cls.domain), 0, registry=registry)
+    built = prepare_run(config, Seat(scenario_cls.domain), 0, registry=registry)
     model = domain.model_of(built.world)
     agents = tuple(interface.agents(model))
     if not agents:

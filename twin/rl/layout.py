@@ -3,6 +3,7 @@ that train a network and the :class:`~twin.rl.agent_policy.AgentPolicy` that run
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,5 +36,10 @@ class InputLayout:
             return vector.astype(np.float32, copy=False)
         out = np.zeros(self.size, np.float32)
         out[: len(vector)] = vector
-        out[self.width + self.agents.index(agent)] = 1.0
+        out[self.width + self._positions[agent]] = 1.0
         return out
+
+    @functools.cached_property
+    def _positions(self) -> dict[str, int]:
+        # A dict, not tuple.index: a plant has a thousand deciders.
+        return {agent: k for k, agent in enumerate(self.agents)}

@@ -42,7 +42,7 @@ class _Failed:
     error: BaseException
 
 
-class _Seat:
+class Seat:
     """The run's policy: hands each observation to the caller and returns its answer."""
 
     id: ClassVar[str] = SEAT_ID
@@ -89,7 +89,7 @@ class DecisionStream:
         registry = registry if registry is not None else default_registry()
         scenario_cls = registry.scenario(config.id)
         self.config = config
-        self._seat = _Seat(scenario_cls.domain)
+        self._seat = Seat(scenario_cls.domain)
         self.run: PreparedRun = prepare_run(
             config, self._seat, seed, registry=registry, replication=replication
         )
