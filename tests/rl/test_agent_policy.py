@@ -142,3 +142,28 @@ def test_a_network_run_on_a_world_it_was_not_trained_for_is_one_line(tmp_path: P
         "{'servers': 3}; this world has 1 (station)"
     )
     assert isinstance(error.value, UserError)  # the command line prints it as one line
+
+
+def test_a_network_of_one_deciders_vector_decides_for_every_decider_of_that_width(
+    tmp_path: Path,
+) -> None:
+    from tests.rl.learning_world import PLANT_SCENARIO, plant_registry
+
+    # Equal outputs: argmax takes index 0, "continue", for every machine.
+    network = DenseNetwork(
+        weights=(np.zeros((1, 2), np.float32),),
+        biases=(np.zeros(2, np.float32),),
+        activation="relu",
+        area="factory.maintenance",
+        scenario=PLANT_SCENARIO,
+        layout=InputLayout("agent", 1, ("machine:1",)),
+    )
+    path = network.save(tmp_path / "machine.npz")
+    config = ScenarioConfig(id=PLANT_SCENARIO, horizon_s=86_400.0)
+    agent = simulate(
+        config, AgentPolicy(AgentParams(model=str(path))), 2, registry=plant_registry()
+    )
+    rule = simulate(config, "maintenance/run-to-failure-v0", 2, registry=plant_registry())
+    np.testing.assert_equal(
+        {k: v.value for k, v in agent.kpis.items()}, {k: v.value for k, v in rule.kpis.items()}
+    )

@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from tests.rl.learning_world import SCENARIO, registry
+from tests.rl.learning_world import PLANT_SCENARIO, SCENARIO, plant_registry, registry
 from twin.core.run import simulate
 from twin.core.scenario import ScenarioConfig
 from twin.rl.env import TwinEnv
 from twin.rl.episode import EnvConfigError, env_id
 
 ADMIT, REJECT = 1, 0
+CONTINUE_MACHINE = 0
 
 
 def make(**kwargs: object) -> TwinEnv:
@@ -153,3 +154,31 @@ def test_a_vector_of_envs_differs_only_by_seed(vector_class: type) -> None:
             for step in steps:
                 obs, *_ = alone.step(ADMIT)
                 assert np.array_equal(step[k], obs)
+
+
+def test_a_gym_env_for_one_learner_hands_out_its_turns_only_and_lets_the_baseline_answer() -> None:
+    horizon_s = 2 * 86_400.0
+    env = TwinEnv(
+        PLANT_SCENARIO, registry=plant_registry(), horizon_s=horizon_s, learner="machine:1"
+    )
+    assert env.observation_space.shape == (1,)  # the machine's own vector, no one-hot
+    _, info = env.reset(seed=8)
+    agents = {info["agent"]}
+    while True:
+        _, _, _, truncated, info = env.step(CONTINUE_MACHINE)
+        if truncated:
+            break
+        agents.add(info["agent"])
+    env.close()
+    assert agents == {"machine:1"}
+    # Every machine answered "continue" (the learner) or by run-to-failure (the others).
+    config = ScenarioConfig(id=PLANT_SCENARIO, horizon_s=horizon_s)
+    expected = simulate(config, "maintenance/run-to-failure-v0", seed=8, registry=plant_registry())
+    np.testing.assert_equal(info["kpis"], {k: v.value for k, v in expected.kpis.items()})
+
+
+def test_a_learner_that_is_no_decider_is_one_line() -> None:
+    with pytest.raises(
+        EnvConfigError, match=r"learner 'machine:99' is not a decider of this world \("
+    ):
+        TwinEnv(PLANT_SCENARIO, registry=plant_registry(), learner="machine:99")

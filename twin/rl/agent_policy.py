@@ -231,6 +231,16 @@ class AgentPolicy(BasePolicy[Any, Any]):
                     f"{self.model_path()}: trained for the deciders {_few(layout.agents)} "
                     f"of {home.id} {home.params}; this world has {_few(agents)}"
                 )
+        if layout.kind == "agent":
+            widths = {
+                a: interface.observation_space(model, a).shape[0] for a in interface.agents(model)
+            }
+            other = sorted(a for a, width in widths.items() if width != layout.width)
+            if other:
+                raise ModelFileError(
+                    f"{self.model_path()}: reads a decider's vector of {layout.width} numbers; "
+                    f"{_few(other)} of this world have others"
+                )
         self._interface = interface
         self._entity_of = area.entity_of
         self._model = model

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 
-from twin.rl.episode import Episode, check_index, seed_from
+from twin.rl.episode import EnvConfigError, Episode, check_index, seed_from
 from twin.rl.host import RENDER_MODES, EnvOptions, EpisodeHost
 from twin.rl.layout import InputLayout
 
@@ -40,6 +40,13 @@ class TwinEnv(EpisodeHost, gymnasium.Env[Vector, np.int64]):
         reward: a reward name of the decision area (its default if omitted).
         render_mode: ``"rgb_array"`` draws the domain's view of the world.
         registry: where ids are looked up (the installed entry points by default).
+        learner: one decider to learn for (``"intersection:A0"``): the environment hands
+            out its turns only and rewards it with its own measure, while ``others`` (a
+            policy id; the decision area's baseline by default) answers every other
+            decider. The network then reads a decider's own vector (layout ``"agent"``)
+            and, through :class:`~twin.rl.agent_policy.AgentPolicy`, can decide for every
+            decider of the same width.
+        others: see ``learner``.
 
     ``reset(seed=s)`` runs the world of root seed ``s``: two environments (or an
     environment and ``twin run --seed s``) on one seed see the same arrivals, failures and
@@ -50,12 +57,28 @@ class TwinEnv(EpisodeHost, gymnasium.Env[Vector, np.int64]):
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": list(RENDER_MODES), "render_fps": 4}
 
-    def __init__(self, scenario: str, **options: Unpack[EnvOptions]) -> None:
+    def __init__(
+        self,
+        scenario: str,
+        *,
+        learner: str | None = None,
+        others: str | None = None,
+        **options: Unpack[EnvOptions],
+    ) -> None:
         EpisodeHost.__init__(self, scenario, **options)
-        agents = self.setup.agents
+        if learner is not None and learner not in self.setup.agents:
+            few = ", ".join(self.setup.agents[:3])
+            raise EnvConfigError(
+                f"{self.setup.name}: learner {learner!r} is not a decider of this world "
+                f"({len(self.setup.agents)}: {few}{', ...' if len(self.setup.agents) > 3 else ''})"
+            )
+        self.learner = learner
+        self.others = others
+        agents = self.setup.agents if learner is None else (learner,)
         boxes = [self.setup.observation_spaces[a] for a in agents]
         width = max(box.shape[0] for box in boxes)
-        self.layout = InputLayout("shared" if len(agents) > 1 else "single", width, agents)
+        kind = "agent" if learner is not None else "shared" if len(agents) > 1 else "single"
+        self.layout = InputLayout(kind, width, agents)
         self._choices = {a: int(self.setup.action_spaces[a].n) for a in agents}
         low = np.zeros((len(boxes), width), dtype=np.float32)
         high = np.zeros((len(boxes), width), dtype=np.float32)
@@ -78,12 +101,12 @@ class TwinEnv(EpisodeHost, gymnasium.Env[Vector, np.int64]):
     ) -> tuple[Vector, dict[str, Any]]:
         gymnasium.Env.reset(self, seed=seed)
         root = seed if seed is not None else seed_from(self.np_random)
-        episode = self._start_episode(root)
+        episode = self._start_episode(root, self.learner, self.others)
         if not episode.next():
             raise RuntimeError(
                 f"{self.setup.name}: no decision within horizon_s={self.setup.config.horizon_s}"
             )
-        self._measure = episode.measure(None)
+        self._measure = episode.measure(self.learner)
         self._ledger = episode.ledger()
         self._vector = self._observe(episode)
         return self._vector, {"agent": episode.agent, "time_s": episode.now_s(), "seed": root}
@@ -98,7 +121,7 @@ class TwinEnv(EpisodeHost, gymnasium.Env[Vector, np.int64]):
         index = check_index(self.setup, agent, action, self.action_space)
         episode.answer(min(index, self._choices[agent] - 1))
         running = episode.next()
-        measure = episode.measure(None)
+        measure = episode.measure(self.learner)
         reward = self.setup.reward.value(self._measure, measure)
         self._measure = measure
         ledger = episode.ledger()

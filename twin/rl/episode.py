@@ -20,8 +20,9 @@ from gymnasium import spaces
 
 from twin.core.domain import DecisionArea, Domain
 from twin.core.learning import LearningInterface, Reward
+from twin.core.policy import BindsModel, PolicyContext
 from twin.core.registry import Registry, UnknownIdError
-from twin.core.run import default_registry, prepare_run
+from twin.core.run import default_registry, prepare_run, resolve_policy
 from twin.core.scenario import ScenarioConfig
 from twin.rl.stream import DecisionStream, Seat
 
@@ -115,12 +116,21 @@ def resolve(
 
 
 class Episode:
-    """One run of the setup's scenario on one seed, decision by decision."""
+    """One run of the setup's scenario on one seed, decision by decision.
 
-    def __init__(self, setup: EnvSetup, seed: int) -> None:
+    With a ``learner``, only that decider's turns are handed out; every other decider is
+    answered by ``others`` (a policy id, the decision area's baseline when ``None``),
+    which draws from its own named stream as it would in any run.
+    """
+
+    def __init__(
+        self, setup: EnvSetup, seed: int, learner: str | None = None, others: str | None = None
+    ) -> None:
         self.setup = setup
         self.stream = DecisionStream(setup.config, seed, registry=setup.registry)
         self.model = setup.domain.model_of(self.stream.world)
+        self.learner = learner
+        self.others = _others_policy(setup, self.stream, others) if learner else None
         agents = tuple(setup.interface.agents(self.model))
         if agents != setup.agents:
             self.stream.close()
@@ -134,14 +144,18 @@ class Episode:
         self.finished = False
 
     def next(self) -> bool:
-        """Run to the next decision; ``False`` when the horizon is reached."""
-        observation = self.stream.next()
-        if observation is None:
-            self.finished = True
-            return False
-        self.observation = observation
-        self.agent = self.setup.area.entity_of(observation)
-        return True
+        """Run to the next decision (the learner's, with one); ``False`` when the horizon
+        is reached."""
+        entity_of = self.setup.area.entity_of
+        while (observation := self.stream.next()) is not None:
+            agent = entity_of(observation)
+            if self.others is None or agent == self.learner:
+                self.observation = observation
+                self.agent = agent
+                return True
+            self.stream.answer(self.others.act(observation))
+        self.finished = True
+        return False
 
     def encoded(self) -> npt.NDArray[np.float32]:
         """The pending decision's observation as its agent's vector."""
@@ -174,6 +188,29 @@ class Episode:
 
     def close(self) -> None:
         self.stream.close()
+
+
+def _others_policy(setup: EnvSetup, stream: DecisionStream, reference: str | None) -> Any:
+    """The policy answering every decider but the learner, reset as a run resets it."""
+    reference = reference or setup.area.baseline
+    policy = resolve_policy(reference, {}, setup.registry, setup.name)
+    if policy.domain != setup.area.name:
+        raise EnvConfigError(
+            f"{setup.name}: others policy {reference!r} decides in {policy.domain!r}, "
+            f"not {setup.area.name!r}"
+        )
+    world = stream.world
+    scenario = stream.run.scenario
+    policy.reset(
+        PolicyContext(
+            scenario_id=scenario.id,
+            rng=world.streams[f"policy.{policy.id}"],
+            info=scenario.policy_info(),
+        )
+    )
+    if isinstance(policy, BindsModel):
+        policy.bind(world)
+    return policy
 
 
 def check_index(setup: EnvSetup, agent: str, action: Any, space: spaces.Discrete) -> int:

@@ -64,9 +64,11 @@ class EpisodeHost:
             self._renderer = SceneRenderer(self.setup.domain.view_of(self._episode.stream.world))
         return self._renderer.draw()
 
-    def _start_episode(self, seed: int) -> Episode:
+    def _start_episode(
+        self, seed: int, learner: str | None = None, others: str | None = None
+    ) -> Episode:
         self._close_episode()
-        self._episode = Episode(self.setup, seed)
+        self._episode = Episode(self.setup, seed, learner, others)
         return self._episode
 
     def _close_episode(self) -> None:

@@ -231,6 +231,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--subprocess", action="store_true", help="envs in worker processes")
     parser.add_argument("--reward", help="reward name (the decision area's default if omitted)")
     parser.add_argument("--horizon-s", type=float, help="simulated seconds per episode")
+    parser.add_argument("--learner", help="learn for this decider alone (others: --others)")
+    parser.add_argument("--others", help="policy id answering the other deciders")
     parser.add_argument("--params", default="{}", help="the scenario's params as JSON")
     parser.add_argument("--algo-params", default="{}", help="the algorithm's kwargs as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -245,6 +247,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         env_kwargs["reward"] = args.reward
     if args.horizon_s:
         env_kwargs["horizon_s"] = args.horizon_s
+    if args.learner:
+        env_kwargs["learner"] = args.learner
+    if args.others:
+        env_kwargs["others"] = args.others
     if args.steps <= 0 or args.envs <= 0:
         print("error: --steps and --envs must be positive", file=sys.stderr)
         return 2
