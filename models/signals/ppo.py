@@ -1,13 +1,14 @@
 """A signal agent trained with PPO in the twin on RESCO's grid4x4 (``signals/ppo-v0``).
 
-One network shared by the sixteen intersections of RESCO's grid4x4 (sumo-rl's copy),
-reading sumo-rl's observation (phase one-hot, min-green flag, lane density and queue:
-``twin/traffic/learning.py``) and choosing the next green phase every 5 s, trained on
-sumo-rl's ``diff-waiting-time`` reward with the static programme's phases free between
-5 s and 50 s of green (``adaptive_green_s``). The exact command, seeds and library
+One network deciding for each of the sixteen intersections of RESCO's grid4x4
+(sumo-rl's copy) from that intersection's own vector, sumo-rl's observation (phase
+one-hot, min-green flag, lane density and queue: ``twin/traffic/learning.py``), choosing
+the next green phase every 5 s. It was trained on sumo-rl's ``diff-waiting-time`` reward
+for one interior intersection while fixed-time control ran the others, with the static
+programme's phases free between 5 s and 50 s of green (``adaptive_green_s``). The exact command, seeds and library
 versions are in the model file's header (``load_network(path).training``) and in
-``docs/RL.md``. It runs with numpy alone, and only on that network (its input names the
-grid's intersections).
+``docs/RL.md``. It runs with numpy alone, on any network whose intersections read vectors of its
+width (it was checked only on grid4x4).
 """
 
 from __future__ import annotations
