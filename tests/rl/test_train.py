@@ -19,22 +19,31 @@ SCENARIO = "station/mmc-v0"
 ENV = {"horizon_s": 3_600.0, "params": {"rejection_cost": 5.0}, "reward": "throughput"}
 
 
+TINY = {
+    "ppo": {"n_steps": 256, "batch_size": 64, "n_epochs": 2},
+    "dqn": {"learning_starts": 128},
+}
+"""Small enough for CI: a few hundred steps, still some gradient updates."""
+
+
 @pytest.mark.slow
-def test_a_tiny_ppo_training_exports_a_network_that_takes_the_agents_actions(
-    tmp_path: Path,
+@pytest.mark.parametrize(("algo", "activation"), [("ppo", "tanh"), ("dqn", "relu")])
+def test_a_tiny_training_exports_a_network_that_takes_the_agents_actions(
+    tmp_path: Path, algo: str, activation: str
 ) -> None:
     run = train(
         SCENARIO,
-        algo="ppo",
+        algo=algo,
         steps=512,
         out=tmp_path / "station.npz",
         seed=3,
         env_kwargs=ENV,
-        algo_kwargs={"n_steps": 256, "batch_size": 64, "n_epochs": 2},
+        algo_kwargs=TINY[algo],
         progress=False,
     )
     network = load_network(run.model_path)
     assert network.area == "station"
+    assert network.activation == activation
     assert network.training["steps"] == 512
     assert run.curve_path.is_file()
     assert run.model_path.with_suffix(".csv").read_text().startswith("step,episode_return\n")
