@@ -5,10 +5,10 @@ One network deciding for each of the sixteen intersections of RESCO's grid4x4
 one-hot, min-green flag, lane density and queue: ``twin/traffic/learning.py``), choosing
 the next green phase every 5 s. It was trained on sumo-rl's ``diff-waiting-time`` reward
 for one interior intersection while fixed-time control ran the others, with the static
-programme's phases free between 5 s and 50 s of green (``adaptive_green_s``). The exact command, seeds and library
-versions are in the model file's header (``load_network(path).training``) and in
-``docs/RL.md``. It runs with numpy alone, on any network whose intersections read vectors of its
-width (it was checked only on grid4x4).
+programme's phases free between 5 s and 50 s of green (``adaptive_green_s``). The exact
+command, seeds and library versions are in the model file's header
+(``load_network(path).training``) and in ``docs/RL.md``. It runs with numpy alone, on any
+network whose intersections read vectors of its width (it was checked only on grid4x4).
 """
 
 from __future__ import annotations
