@@ -183,12 +183,10 @@ def _observations_of_run(
     config: Any, kit: PolicyKit, main_policy: str | None, seed: int
 ) -> list[Any]:
     """Observations of ``config``'s world, as the area's baseline policy meets them."""
-    registry = default_registry()
-    recorder = _Recorder(resolve_policy(kit.baseline, {}, registry, "check_policy"))
-    if main_policy is None:
-        simulate(config, recorder, seed)  # type: ignore[arg-type]
-    else:
+    if main_policy is not None:
         raise ValueError("a policy bound to a world is checked in its scenario's main area")
+    recorder = _Recorder(resolve_policy(kit.baseline, {}, default_registry(), "check_policy"))
+    simulate(config, recorder, seed)  # type: ignore[arg-type]
     if not recorder.seen:
         raise ValueError(f"{config.id} made no decision of {kit.name!r} to check the policy on")
     return recorder.seen
