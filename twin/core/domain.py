@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from gymnasium import spaces
 
     from twin.core.learning import LearningInterface
+    from twin.core.live import LiveInterface
 
 ModelT = TypeVar("ModelT")
 
@@ -171,6 +172,9 @@ class Domain(Generic[ModelT]):
             domain not listed is run with its default params for a day.
         kpis: KPI name -> which way it is better (``"lower"`` or ``"higher"``); KPIs not
             listed have no better direction (counts, configuration echoes).
+        live: ``()`` -> how a live twin measures, estimates and corrects this domain's
+            world (:class:`~twin.core.live.LiveInterface`), usually a :class:`Deferred`;
+            ``None``: the domain cannot be shadowed.
     """
 
     name: str
@@ -182,6 +186,7 @@ class Domain(Generic[ModelT]):
     invariant_rules: tuple[str, ...] = ()
     scenario_checks: Mapping[str, ScenarioChecks] = field(default_factory=dict)
     kpis: Mapping[str, Better] = field(default_factory=dict)
+    live: Callable[[], LiveInterface[Any]] | None = None
 
     def area(self, name: str) -> DecisionArea:
         """The decision area called ``name`` (``KeyError`` if the domain has none)."""
