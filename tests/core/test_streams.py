@@ -5,6 +5,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from twin.core.distributions import Exponential
 from twin.core.streams import Draws, Streams, stream_key
 
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789._-/", min_size=1, max_size=30)
@@ -67,3 +68,25 @@ def test_draws_serve_the_block_sequence_in_order(block, count):
     draws = Draws(lambda n: rng.exponential(2.0, n), block)
     got = [next(draws) for _ in range(count)]
     assert got == expected[:count].tolist()
+
+
+def test_a_diverged_family_draws_other_numbers_and_drops_what_was_drawn_ahead() -> None:
+    trunk, branch, sibling = Streams(9), Streams(9), Streams(9)
+    draws = [Exponential(mean=1.0).draws(s["gaps"], block=8) for s in (trunk, branch, sibling)]
+    assert len({next(d) for d in draws}) == 1
+    branch.diverge(1)
+    sibling.diverge(1)
+    after = [next(d) for d in draws]
+    assert after[0] != after[1], "the block drawn ahead was dropped and drawn anew"
+    assert after[1] == after[2], "the same branch number is the same future"
+    assert branch["new-stream"].random() == sibling["new-stream"].random()
+    assert branch["new-stream"].random() != trunk["new-stream"].random()
+
+
+def test_the_state_digest_follows_the_draws() -> None:
+    one, other = Streams(9), Streams(9)
+    one["a"].random(3)
+    other["a"].random(3)
+    assert one.state_digest() == other.state_digest()
+    other["a"].random()
+    assert one.state_digest() != other.state_digest()

@@ -4,6 +4,8 @@ import mesa
 import pytest
 
 from twin.core.ledger import EmissionFactor
+from twin.core.run import prepare_run, simulate
+from twin.core.scenario import ScenarioConfig
 from twin.core.world import World
 
 
@@ -92,3 +94,13 @@ def test_progress_reports_every_percent_and_changes_nothing():
     assert seen[-1] == 1.0
     assert seen == sorted(seen)
     assert len(seen) == 100  # the warm-up stop falls on a percent mark here
+
+
+def test_advancing_in_steps_is_the_same_run_as_one_run() -> None:
+    config = ScenarioConfig(id="station/mmc-v0", horizon_s=20_000.0, warmup_s=3_000.0)
+    straight = simulate(config, "admission/admit-all-v0", 4)
+    stepped = prepare_run(config, "admission/admit-all-v0", 4)
+    for until_s in (1_000.0, 3_000.0, 3_000.0, 11_111.1, 20_000.0):
+        stepped.world.advance(until_s, config.warmup_s)
+    stepped.world.finish()
+    assert stepped.result(wall_s=0.0).kpi_frame().equals(straight.kpi_frame())

@@ -48,7 +48,7 @@ class Exponential(_Distribution):
 
     def draws(self, rng: np.random.Generator, block: int = 4096) -> Draws:
         mean = self.mean
-        return Draws(lambda n: rng.exponential(mean, n), block)
+        return Draws(lambda n: rng.exponential(mean, n), block, source=rng)
 
 
 class Deterministic(_Distribution):
@@ -86,7 +86,7 @@ class Gamma(_Distribution):
     def draws(self, rng: np.random.Generator, block: int = 4096) -> Draws:
         shape = 1.0 / self.cv**2
         scale = self.mean / shape
-        return Draws(lambda n: rng.gamma(shape, scale, n), block)
+        return Draws(lambda n: rng.gamma(shape, scale, n), block, source=rng)
 
 
 class Lognormal(_Distribution):
@@ -108,7 +108,7 @@ class Lognormal(_Distribution):
         sigma2 = math.log1p(self.cv**2)
         mu = math.log(self.mean) - sigma2 / 2
         sigma = math.sqrt(sigma2)
-        return Draws(lambda n: rng.lognormal(mu, sigma, n), block)
+        return Draws(lambda n: rng.lognormal(mu, sigma, n), block, source=rng)
 
 
 class Uniform(_Distribution):
@@ -132,7 +132,7 @@ class Uniform(_Distribution):
 
     def draws(self, rng: np.random.Generator, block: int = 4096) -> Draws:
         low, high = self.low, self.high
-        return Draws(lambda n: rng.uniform(low, high, n), block)
+        return Draws(lambda n: rng.uniform(low, high, n), block, source=rng)
 
 
 Distribution = Annotated[

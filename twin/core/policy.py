@@ -62,6 +62,46 @@ class BindsModel(Protocol):
     def bind(self, world: Any) -> None: ...
 
 
+class PolicySwitch:
+    """A policy that hands every decision to another, which can be changed while the
+    world runs (a live twin's what-if branch, a snapshot's policy history).
+
+    The world is built with the switch, so the entities that ask it never learn that the
+    policy behind it changed. Same ``id``, ``domain`` and ``params`` as the policy it holds.
+    """
+
+    def __init__(self, policy: Policy[Any, Any]) -> None:
+        self.policy = policy
+        self.id = policy.id
+        self.domain = policy.domain
+        self.params = getattr(policy, "params", None)
+
+    def reset(self, context: PolicyContext) -> None:
+        self.policy.reset(context)
+
+    def act(self, obs: Any) -> Any:
+        return self.policy.act(obs)
+
+    def bind(self, world: Any) -> None:
+        if isinstance(self.policy, BindsModel):
+            self.policy.bind(world)
+
+    def switch(self, policy: Policy[Any, Any], context: PolicyContext, world: Any) -> None:
+        """Answer every later decision with ``policy``: reset with ``context``, handed the
+        world if it reads it; ``policy`` must act in the same domain."""
+        if policy.domain != self.domain:
+            raise ValueError(
+                f"cannot switch from a {self.domain!r} policy to {policy.id!r}, "
+                f"which acts in {policy.domain!r}"
+            )
+        policy.reset(context)
+        if isinstance(policy, BindsModel):
+            policy.bind(world)
+        self.policy = policy
+        self.id = policy.id
+        self.params = getattr(policy, "params", None)
+
+
 class InvalidActionError(RuntimeError):
     """A policy returned an action the domain cannot carry out.
 

@@ -9,8 +9,9 @@ failures and demand wherever they draw from the same stream names.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
-from typing import Any
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -18,6 +19,8 @@ BlockDraw = Callable[[int], "np.ndarray[Any, np.dtype[np.float64]]"]
 """Draws ``size`` values in one call, e.g. ``lambda n: rng.exponential(2.0, n)``."""
 
 STREAM_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-/")
+DIVERGED = 0x7B1A_9C3D
+"""Spawn-key word that marks a diverged branch's streams (:meth:`Streams.diverge`)."""
 SEED_BOUND = 2**63
 """Root seeds are in [0, 2**63): what a config and ``twin run --seed`` accept."""
 
@@ -54,6 +57,7 @@ class Streams:
             raise ValueError(f"seed must be a non-negative integer, got {seed}")
         self.seed = seed
         self.path = path
+        self._branch: tuple[int, ...] = ()
         self._generators: dict[str, np.random.Generator] = {}
 
     def __getitem__(self, name: str) -> np.random.Generator:
@@ -63,10 +67,38 @@ class Streams:
                 raise ValueError(
                     f"stream name {name!r} must be non-empty lowercase letters, digits and . _ - /"
                 )
-            sequence = np.random.SeedSequence(self.seed, spawn_key=(*self.path, *stream_key(name)))
-            generator = np.random.Generator(np.random.PCG64(sequence))
+            generator = np.random.Generator(np.random.PCG64(self._sequence(name)))
             self._generators[name] = generator
         return generator
+
+    def _sequence(self, name: str) -> np.random.SeedSequence:
+        return np.random.SeedSequence(
+            self.seed, spawn_key=(*self.path, *stream_key(name), *self._branch)
+        )
+
+    def diverge(self, branch: int) -> None:
+        """Give every stream, from now on, draws of its own for what-if branch ``branch``.
+
+        A forked world shares its future random numbers with its sibling branches
+        (common random numbers); a branch that should see another possible future (a
+        replication of a look-ahead) diverges. Generators are re-seeded in place, so the
+        entities holding them draw the new numbers. Values drawn ahead in blocks are
+        dropped where the :class:`Draws` names its source; arrays a model drew ahead
+        itself stay as drawn.
+        """
+        if branch < 0:
+            raise ValueError(f"branch must be a non-negative integer, got {branch}")
+        self._branch = (DIVERGED, branch)
+        for name, generator in self._generators.items():
+            generator.bit_generator.state = np.random.PCG64(self._sequence(name)).state
+        Draws.forget_drawn(self._generators.values())
+
+    def state_digest(self) -> str:
+        """A hash of every stream's position: two worlds that drew the same numbers in
+        the same order have the same digest (a resumed snapshot proves it is exact)."""
+        states = {name: self._generators[name].bit_generator.state for name in self.names()}
+        text = repr(sorted(states.items()))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def child(self, *path: int) -> Streams:
         """Streams for a sub-run (e.g. replication ``i``): same names, independent draws."""
@@ -89,14 +121,35 @@ class Draws:
         >>> next(gaps)
     """
 
-    __slots__ = ("_block", "_draw", "_iterator")
+    __slots__ = ("__weakref__", "_block", "_draw", "_iterator", "_source")
 
-    def __init__(self, draw_block: BlockDraw, block: int = 4096) -> None:
+    # Every Draws with a source, so that a diverging branch (Streams.diverge) can drop
+    # the values drawn ahead from its streams. Weak: a Draws lives as long as its user.
+    _with_source: ClassVar[weakref.WeakSet[Draws]] = weakref.WeakSet()
+
+    def __init__(
+        self,
+        draw_block: BlockDraw,
+        block: int = 4096,
+        *,
+        source: np.random.Generator | None = None,
+    ) -> None:
         if block < 1:
             raise ValueError(f"block must be at least 1, got {block}")
         self._draw = draw_block
         self._block = block
         self._iterator: Iterator[float] = iter(())
+        self._source = source
+        if source is not None:
+            Draws._with_source.add(self)
+
+    @classmethod
+    def forget_drawn(cls, sources: Iterable[np.random.Generator]) -> None:
+        """Drop the values drawn ahead from ``sources``: the next value is drawn anew."""
+        wanted = {id(source) for source in sources}
+        for draws in list(cls._with_source):
+            if id(draws._source) in wanted:
+                draws._iterator = iter(())
 
     def __iter__(self) -> Draws:
         return self

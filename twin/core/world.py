@@ -131,22 +131,43 @@ class World(mesa.Model):  # type: ignore[misc]  # mesa ships no type hints
         hundredth of the horizon; running in such slices processes exactly the same
         events in the same order, so results do not depend on it.
         """
+        if not 0.0 <= warmup_s < until_s:
+            raise ValueError(f"warm-up must be in [0, {until_s}) s, got {warmup_s}")
+        self.advance(until_s, warmup_s, progress)
+        self.finish()
+
+    def advance(
+        self,
+        until_s: float,
+        warmup_s: float = 0.0,
+        progress: Callable[[float], None] | None = None,
+    ) -> None:
+        """Process every event before ``until_s`` and stop there, mid-run: a live twin
+        advances in steps, changing policy or correcting state between them. Stopping
+        does not change which events happen or their order, so ``advance(t)`` then
+        ``advance(T)`` is the same run as ``advance(T)``. The warm-up ends when
+        ``warmup_s`` is crossed; nothing is booked for states in progress (:meth:`finish`).
+        """
         start_s = self.now_s
         if until_s < start_s:
             raise ValueError(f"cannot run back in time: now {start_s} s, until {until_s} s")
-        if not 0.0 <= warmup_s < until_s:
-            raise ValueError(f"warm-up must be in [0, {until_s}) s, got {warmup_s}")
+        if warmup_s < 0.0:
+            raise ValueError(f"warm-up must be >= 0 s, got {warmup_s}")
         stops = {until_s}
-        if warmup_s > start_s:
+        if start_s < warmup_s <= until_s:
             stops.add(warmup_s)
-        if progress is not None:
+        if progress is not None and until_s > start_s:
             stops.update(start_s + (until_s - start_s) * k / 100 for k in range(1, 100))
         for stop_s in sorted(stops):
-            self.env.run(until=stop_s)
+            if stop_s > self.env.now:  # SimPy refuses to run to the present
+                self.env.run(until=stop_s)
             if stop_s == warmup_s:
                 self.end_warmup()
-            if progress is not None:
+            if progress is not None and until_s > start_s:
                 progress((stop_s - start_s) / (until_s - start_s))
+
+    def finish(self) -> None:
+        """End the run: book the energy of states in progress and take the last sample."""
         self.flush()
         if self.sampler is not None:
             self.sampler.sample_once_at_end()

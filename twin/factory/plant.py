@@ -82,7 +82,9 @@ class Plant(Entity):
         self.spare_part_lead = self.draws("factory.spare_part_lead", crew.spare_part_lead)
         self.repair_time = self.draws("factory.repair_time", crew.repair)
         self.preventive_time = self.draws("factory.preventive_time", crew.preventive)
-        self._quality = Draws(lambda n: streams["factory.quality"].random(n))
+        self._quality = Draws(
+            lambda n: streams["factory.quality"].random(n), source=streams["factory.quality"]
+        )
         self._degradation_rng = streams["factory.degradation"]
 
         probes = world.probes
