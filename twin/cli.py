@@ -29,6 +29,7 @@ from twin.core.arguments import (
     OneLineParser,
     json_object,
     non_negative,
+    policy_change,
     positive,
     seed,
 )
@@ -108,6 +109,12 @@ def _build_parser(kinds: list[ConfigKind], broken: dict[str, str]) -> argparse.A
     )
     run.add_argument("--seed", type=seed, help="override the config's seed")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--from",
+        dest="snapshot",
+        metavar="SNAPSHOT",
+        help="resume a snapshot (`twin snapshot`) to its horizon instead of a CONFIG",
+    )
     inline = run.add_argument_group(
         "a single run without a config file (what twin.testing prints to reproduce a failure)"
     )
@@ -129,6 +136,23 @@ def _build_parser(kinds: list[ConfigKind], broken: dict[str, str]) -> argparse.A
     inline.add_argument("--tick-s", type=positive, help="simulated seconds per view step")
     plugin_options = [dest for kind in kinds for dest in kind.add_run_options(run)]
     run.set_defaults(handler=_run, plugin_options=plugin_options)
+
+    snapshot = commands.add_parser(
+        "snapshot", help="run a config to a time and write a snapshot `twin run --from` resumes"
+    )
+    snapshot.add_argument("config", help="single-run config (TOML)")
+    snapshot.add_argument("--at-s", type=non_negative, required=True, help="simulated seconds")
+    snapshot.add_argument("--out", required=True, help="snapshot file to write (JSON)")
+    snapshot.add_argument("--seed", type=seed, help="override the config's seed")
+    snapshot.add_argument(
+        "--switch",
+        action="append",
+        default=[],
+        metavar="SECONDS=POLICY",
+        type=policy_change,
+        help="change to POLICY (id, default params) at SECONDS; repeatable",
+    )
+    snapshot.set_defaults(handler=_snapshot)
 
     validate = commands.add_parser("validate", help="check a config without running it")
     validate.add_argument("config", help="run or experiment config (TOML)")
@@ -207,6 +231,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     given_inline = [name for name in INLINE_OPTIONS if getattr(args, name) is not None]
+    if args.snapshot is not None:
+        return _resume(args, given_inline)
     if args.scenario is not None:
         if args.config is not None:
             raise UserError(f"{args.config}: give a CONFIG file or --scenario, not both")
@@ -241,6 +267,72 @@ def _run(args: argparse.Namespace) -> int:
     )
     _write_atomically(result, out)
     print(_format_table(result, config, seed))
+    print(f"\nresults: {out.resolve()}")
+    return 0
+
+
+def _single_run_config(path: str) -> RunConfig:
+    """The single-run config in ``path`` (an experiment config is refused in one line)."""
+    data = read_toml(path)
+    kind = _kind_of_data(data)
+    if kind is not None:
+        raise UserError(f"{path}: is an experiment config; snapshots are of single runs")
+    return _resolve(load_run_config(path), path)
+
+
+def _kind_of_data(data: dict[str, Any]) -> ConfigKind | None:
+    kinds, _ = _load_kinds()
+    return next((kind for kind in kinds if kind.accepts(data)), None)
+
+
+def _snapshot(args: argparse.Namespace) -> int:
+    from twin.live.branches import LiveRun
+    from twin.live.snapshot import write_snapshot
+
+    config = _single_run_config(args.config)
+    if args.at_s > config.scenario.horizon_s:
+        raise UserError(
+            f"--at-s: {args.at_s:g} s is past the horizon ({config.scenario.horizon_s:g} s)"
+        )
+    for at_s, _ in args.switch:
+        if at_s > args.at_s:
+            raise UserError(f"--switch: {at_s:g} s is after --at-s {args.at_s:g} s")
+    scenario_cls = default_registry().scenario(config.scenario.id)
+    run = LiveRun(
+        config.scenario,
+        config.policy.id if config.policy else scenario_cls.default_policy,
+        args.seed if args.seed is not None else config.seed,
+        policy_params=config.policy.params if config.policy else None,
+        source=args.config,
+    )
+    for at_s, policy in sorted(args.switch, key=lambda change: change[0]):
+        run.advance(at_s)
+        run.switch_policy(policy)
+    run.advance(args.at_s)
+    path = write_snapshot(run, args.out)
+    print(
+        f"snapshot of {config.scenario.id} at {run.now_s:g} s ({len(run.log)} log entries): {path}"
+    )
+    return 0
+
+
+def _resume(args: argparse.Namespace, given_inline: list[str]) -> int:
+    from twin.live.snapshot import read_snapshot, resume
+
+    if args.config is not None or args.scenario is not None or given_inline:
+        raise UserError(f"{args.snapshot}: --from resumes a snapshot; give no CONFIG or --scenario")
+    if args.seed is not None:
+        raise UserError(f"{args.snapshot}: --seed: a snapshot's seed is its own")
+    _refuse_plugin_options(args)
+    snapshot = read_snapshot(args.snapshot)
+    config = RunConfig(scenario=snapshot.scenario, seed=snapshot.seed)
+    out = Path(args.out) if args.out else _default_out(config, snapshot.seed)
+    _check_out(out)
+    run = resume(snapshot, source=args.snapshot)
+    result = run.finish()
+    result.manifest["resumed_from"] = {"snapshot": str(args.snapshot), "at_s": snapshot.at_s}
+    _write_atomically(result, out)
+    print(_format_table(result, config, snapshot.seed))
     print(f"\nresults: {out.resolve()}")
     return 0
 

@@ -53,6 +53,14 @@ def non_negative(text: str) -> float:
     return value
 
 
+def policy_change(text: str) -> tuple[float, str]:
+    """``SECONDS=POLICY``: a policy change at a simulated time."""
+    at, sep, policy = text.partition("=")
+    if not sep or not policy.strip():
+        raise argparse.ArgumentTypeError(f"expected SECONDS=POLICY, got {text!r}")
+    return non_negative(at), policy.strip()
+
+
 def _integer(text: str, expected: str) -> int:
     try:
         return int(text)
