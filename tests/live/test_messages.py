@@ -4,6 +4,7 @@ bytes at all can make it raise."""
 import json
 import logging
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -208,3 +209,11 @@ def test_arbitrary_json_never_raises_and_only_finite_readings_in_time_order_pass
         times = [r.at_s for r in accepted if r.channel == channel]
         assert times == sorted(set(times))  # strictly increasing per channel
     assert all(math.isfinite(r.at_s) and math.isfinite(r.value) for r in accepted)
+
+
+def test_the_schema_page_lists_every_field_and_every_rejection() -> None:
+    page = (Path(__file__).parents[2] / "docs" / "LIVE_MESSAGES.md").read_text()
+    for field in READING_SCHEMA["required"]:
+        assert f"| `{field}` |" in page
+    for reason in REJECTIONS:
+        assert f"| `{reason}` |" in page
