@@ -96,3 +96,12 @@ def test_a_closed_recorder_refuses_more(tmp_path: Path) -> None:
     recorder.close()
     with pytest.raises(UserError, match="closed"):
         recorder.record("p/readings", b"late")
+
+
+def test_replay_follows_the_sequence_numbers_not_the_file_names(tmp_path: Path) -> None:
+    with Recorder(tmp_path / "session", flush_every=2) as recorder:
+        for topic, payload in MESSAGES[:6]:
+            recorder.record(topic, payload)
+    session = tmp_path / "session"
+    (session / "part-00000.parquet").rename(session / "part-00009.parquet")
+    assert list(replay(session)) == MESSAGES[:6]

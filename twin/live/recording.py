@@ -120,10 +120,15 @@ class Recorder:
 def read_recording(path: str | Path) -> pa.Table:
     """Every flushed message of a recording, in the order received (by ``seq``)."""
     directory = Path(path)
-    parts = sorted(directory.glob("part-*.parquet"))
+    # By (length, name): part-100000 comes after part-99999.
+    parts = sorted(directory.glob("part-*.parquet"), key=lambda part: (len(part.name), part.name))
     if not directory.is_dir() or not parts:
         raise UserError(f"{directory}: not a recording (no part-*.parquet files)")
-    table = pa.concat_tables([pq.read_table(part, schema=SCHEMA) for part in parts])
+    # ParquetFile.read, not read_table: the dataset layer took 4x as long on small parts.
+    table = pa.concat_tables([pq.ParquetFile(part).read() for part in parts]).cast(SCHEMA)
+    seq = table.column("seq").to_numpy()
+    if (seq[1:] > seq[:-1]).all():  # written in order: spare a copy of every payload
+        return table
     return table.sort_by("seq")
 
 
