@@ -68,7 +68,9 @@ class Broker:
         binary: the mosquitto binary; found on PATH or its usual places when None.
 
     Use as a context manager (``with Broker() as broker: ...``); leaving the block stops
-    the process.
+    the process and deletes its config and log. (:meth:`start` and :meth:`stop` alone
+    leave them in the temporary directory.) The broker stays in its parent's process
+    group, so a Ctrl-C reaches it too; a parent killed with SIGKILL leaves it running.
     """
 
     def __init__(

@@ -87,8 +87,10 @@ class MqttClient:
             the broker drop one of them).
         connect_timeout_s: how long to wait for the first connection.
 
-    paho's network thread receives messages into a thread-safe queue; :meth:`get` takes
-    them out. Use as a context manager, or call :meth:`close`.
+    paho's network thread receives messages into a thread-safe queue, unbounded: the
+    caller must keep taking them out with :meth:`get`. Publish from one thread (the
+    counters ``published`` and ``publish_failures`` are not locked). Use as a context
+    manager, or call :meth:`close`.
     """
 
     def __init__(
