@@ -1,5 +1,5 @@
 """Recordings of a shadow session: what is written, when it is readable, and that a
-replay gives back exactly what was received."""
+replay gives back exactly what was received (and, through the intake, the same readings)."""
 
 import os
 import signal
@@ -12,6 +12,10 @@ import pandas as pd
 import pytest
 
 from twin.core.errors import UserError
+from twin.core.live import Channel, Reading
+from twin.live.broker import Broker
+from twin.live.messages import Intake, encode_readings, readings_topic
+from twin.live.mqtt import MqttClient
 from twin.live.recording import Recorder, read_recording, replay
 
 MESSAGES = [
@@ -105,3 +109,33 @@ def test_replay_follows_the_sequence_numbers_not_the_file_names(tmp_path: Path) 
     session = tmp_path / "session"
     (session / "part-00000.parquet").rename(session / "part-00009.parquet")
     assert list(replay(session)) == MESSAGES[:6]
+
+
+def test_a_recorded_mqtt_session_replays_to_the_same_readings(
+    broker: Broker, tmp_path: Path
+) -> None:
+    channel = Channel("m1/vibration", "m1", "m/s^2", alarm=1.0)
+    sent = [
+        encode_readings([Reading(channel.name, float(t), 0.1 * t)], {channel.name: channel.unit})
+        for t in (1, 2, 2, 3)  # the second 2 is a redelivery
+    ]
+    live, received = Intake({channel.name: channel}), []
+    with (
+        MqttClient(broker.host, broker.port, "twin") as twin,
+        MqttClient(broker.host, broker.port, "plant") as plant,
+        Recorder(tmp_path / "session") as recorder,
+    ):
+        assert twin.subscribe(readings_topic("plant"))
+        for payload in [*sent, b"garbage"]:
+            assert plant.publish(readings_topic("plant"), payload)
+        for _ in range(5):
+            message = twin.get(timeout_s=5)
+            assert message is not None
+            readings = live.accept(message[1])
+            recorder.record(*message, accepted=len(readings))
+            received += readings
+    again = Intake({channel.name: channel})
+    replayed = [r for _, payload in replay(tmp_path / "session") for r in again.accept(payload)]
+    assert replayed == received == [Reading(channel.name, t, 0.1 * t) for t in (1.0, 2.0, 3.0)]
+    assert again.counts() == live.counts()
+    assert read_recording(tmp_path / "session").column("accepted").to_pylist() == [1, 1, 0, 1, 0]
