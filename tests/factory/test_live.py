@@ -254,3 +254,21 @@ def _default_stations() -> list[dict]:
     from twin.factory.config import FlowLineParams
 
     return FlowLineParams().model_dump()["stations"]
+
+
+def test_asking_for_estimates_does_not_change_the_filter():
+    run = flowline(seed=2, horizon_s=DAY_S)
+    readings = record(run, DAY_S)
+    half = [r for r in readings if r.at_s < DAY_S / 2]
+
+    def estimate(asks: int) -> dict[str, float]:
+        estimator = live.estimator(plant_of(flowline()), {"particles": 200})
+        for reading in half:
+            estimator.ingest(reading)
+        for k in range(asks):
+            estimator.estimates(DAY_S / 2 + k * 600.0)
+        for reading in readings[len(half) :]:
+            estimator.ingest(reading)
+        return estimator.estimates(DAY_S)
+
+    assert estimate(0) == estimate(5)

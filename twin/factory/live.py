@@ -420,12 +420,27 @@ class MachineFilter:
             total -= 0.5 * np.min(residual * residual, axis=1) / var
         return total, load
 
-    def health(self) -> float:
-        return float(np.dot(np.exp(self.log_w), self.h))
+    def drifted(self, t_s: float) -> FloatArray:
+        """The particles carried to ``t_s`` by the drift alone, the filter unchanged: what
+        is reported between readings, so asking for estimates draws no random numbers
+        and the filter does not depend on how often it is asked."""
+        dt = t_s - self.last_s
+        if dt <= 0.0:
+            return self.h
+        m = self.model
+        running = self.h < m.threshold
+        moved: FloatArray = self.h + m.drift_per_s * self.stress_now() * dt * running
+        return moved
 
-    def rul(self) -> float:
+    def health(self, t_s: float) -> float:
+        """Posterior mean wear at ``t_s``."""
+        return float(np.dot(np.exp(self.log_w), self.drifted(t_s)))
+
+    def rul(self, t_s: float) -> float:
+        """Posterior mean RUL at ``t_s`` (module docstring)."""
         mean_load = self.load_sum / self.load_count if self.load_count else LOAD_PRIOR
-        return float(np.dot(np.exp(self.log_w), rul_s(self.model, self.h, mean_load)))
+        ruls = rul_s(self.model, self.drifted(t_s), mean_load)
+        return float(np.dot(np.exp(self.log_w), ruls))
 
 
 _MACHINE_KEY = "factory.live.machine"
@@ -473,17 +488,15 @@ class WearEstimator:
         self._flush_all()
         out: dict[str, float] = {}
         for i, f in enumerate(self.filters):
-            f.predict_to(now_s)
-            out[f"machine:{i}/health"] = f.health()
-            out[f"machine:{i}/rul_s"] = f.rul()
+            out[f"machine:{i}/health"] = f.health(now_s)
+            out[f"machine:{i}/rul_s"] = f.rul(now_s)
         return out
 
     def correction(self, now_s: float) -> dict[str, Any]:
         self._flush_all()
         health = {}
         for i, f in enumerate(self.filters):
-            f.predict_to(now_s)
-            health[f"machine:{i}"] = f.health()
+            health[f"machine:{i}"] = f.health(now_s)
         return {"health": health}
 
 
