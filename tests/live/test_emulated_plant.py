@@ -2,11 +2,14 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from twin.core.errors import UserError
+from twin.core.run import prepare_run
 from twin.core.scenario import ScenarioConfig
 from twin.factory import live
+from twin.factory.plant import Plant
 from twin.live.emulated_plant import emulate, merge
 
 CONFIG = ScenarioConfig(id="factory/flowline-v0", horizon_s=86_400.0)
@@ -112,3 +115,24 @@ def test_merge_merges_tables_and_same_length_lists_of_tables_and_replaces_the_re
         "k": {"z": 1},
     }
     assert base["a"] == {"x": 1, "y": 2}  # not changed in place
+
+
+def test_a_twin_corrected_from_the_plants_readings_keeps_track_of_its_wear():
+    """The shadow loop without MQTT: readings of a plant that wears 1.3x faster feed the
+    twin's estimator, and every hour its correction goes into the running twin."""
+    config = CONFIG.model_copy(update={"horizon_s": 3 * 86_400.0})
+    plant = emulate(config, RUN_TO_FAILURE, 11, FASTER_WEAR, 3600.0)
+    corrected, alone = (prepare_run(config, RUN_TO_FAILURE, 1) for _ in range(2))
+    twin = corrected.world.the(Plant)
+    estimator = live.estimator(twin, {})
+    for batch in plant:
+        for reading in batch:
+            estimator.ingest(reading)
+        corrected.world.run(plant.now_s)
+        alone.world.run(plant.now_s)
+        live.correct(twin, estimator.correction(plant.now_s))
+    truth = np.array([plant.truth()[f"machine:{i}/health"] for i in range(6)])
+    # Measured: 0.019 corrected, 0.083 left alone.
+    error = np.abs(twin.health - truth).mean()
+    assert error < 0.04
+    assert np.abs(alone.world.the(Plant).health - truth).mean() > 2 * error

@@ -23,7 +23,13 @@ explains temperature and vibration for that particle; the share of the averaging
 window the machine ran, which scales pressure, likewise). Resampling is systematic
 (Kitagawa 1996, *J. Comput. Graph. Stat.* 5:1-25) when the effective sample size falls
 below half the particles (Doucet & Johansen 2009, "A tutorial on particle filtering
-and smoothing", section 3.5).
+and smoothing", section 3.5). Between readings, estimates are the particles carried by
+the drift alone, so asking for them changes nothing in the filter.
+
+On 5 days of ``factory/flowline-v0`` (seed 1) it ends with a mean absolute wear error
+of 0.0065 (the prior mean is off by 0.23), 0.0095 when the plant wears 1.3 times
+faster than the twin believes (``tests/factory/test_live.py``); about 35 µs a reading
+with 500 particles.
 
 Remaining useful life
 ---------------------
