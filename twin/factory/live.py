@@ -27,7 +27,7 @@ and smoothing", section 3.5). Between readings, estimates are the particles carr
 the drift alone, so asking for them changes nothing in the filter.
 
 On 5 days of ``factory/flowline-v0`` (seed 1) it ends with a mean absolute wear error
-of 0.0065 (the prior mean is off by 0.23), 0.0095 when the plant wears 1.3 times
+of 0.0089 (the prior mean is off by 0.23), 0.0131 when the plant wears 1.3 times
 faster than the twin believes (``tests/factory/test_live.py``); about 35 µs a reading
 with 500 particles.
 
