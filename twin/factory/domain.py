@@ -268,4 +268,5 @@ DOMAIN: Domain[Plant] = Domain(
     invariant_rules=INVARIANT_RULES,
     scenario_checks=SCENARIO_CHECKS,
     kpis=KPIS,
+    live=Deferred("twin.factory.live:factory_live"),
 )
