@@ -84,6 +84,19 @@ def test_predict_is_nan_until_a_period_is_whole_then_tiles_the_loop_counts():
     assert counted == last_close - first_close
 
 
+def test_the_sumo_reality_publishes_exactly_the_twins_channels():
+    pytest.importorskip("libsumo")
+    pytest.importorskip("sumo_rl")
+    from twin.live.sumo_reality import SumoReality, channel_names
+
+    run = city_run("traffic/sumo-net-v0", 1, seed=0, resco="grid4x4")
+    twin_channels = {c.name for c in traffic_live().channels(run.scenario.city)}
+    with SumoReality("grid4x4", seed=0) as reality:
+        published = {r.channel for r in reality.step_period()}
+    assert published == channel_names(reality.detectors) == twin_channels
+    assert len(twin_channels) == 2 * 16 * 4 * 3
+
+
 def feed_itself(minutes: int, seed: int):  # type: ignore[no-untyped-def]
     """The estimator fed the twin's own predictions each period: its inflow estimate at
     the end against the true inflow (upstream loops) over the second half, and each

@@ -1,0 +1,1 @@
+"""The live twin: fork, snapshot and shadow a running world (issue 18)."""
