@@ -46,7 +46,7 @@ def test_channels_are_a_count_and_an_occupancy_per_incoming_lane_with_poisson_al
     occupancy = next(c for c in channels if c.name.endswith("/occupancy"))
     # 3 sqrt(E), E = half of 1900 veh/h over 60 s = 15.83 vehicles.
     assert count.alarm == pytest.approx(3 * math.sqrt(1900 / 3600 * 60 / 2))
-    assert (count.unit, occupancy.unit, occupancy.alarm) == ("veh", "%", 25.0)
+    assert (count.unit, occupancy.unit, occupancy.alarm) == ("veh", "%", 50.0)
     assert {c.entity for c in channels} == set(detector_lanes(city))
     assert traffic_live(period_s=10.0).channels(grid(1, seed=0).scenario.city)[0].alarm == 5.0
 
