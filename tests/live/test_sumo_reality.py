@@ -156,3 +156,23 @@ def test_traci_runs_sumo_as_a_child_process_that_closing_ends():
             # The same city through libsumo reads the same.
             assert reality.step_period() == in_process.step_period()
     assert not os.path.exists(f"/proc/{pid}")
+
+
+def test_kpis_are_sumos_tripinfo(tmp_path):
+    from twin.live.sumo_reality import resolve_config
+    from twin.traffic.sumo_tools import read_tripinfo, run_program, sumo_binary
+
+    tripinfo = tmp_path / "tripinfo.xml"
+    plain = [sumo_binary("sumo"), "-c", resolve_config(CITY), "--seed", "1"]
+    run_program([*plain, "--tripinfo-output", tripinfo, "--no-step-log", "true"], "sumo")
+    trips = read_tripinfo(tripinfo).summary()
+    with SumoReality(CITY, seed=1) as reality:
+        for _ in range(60):  # the config's hour
+            reality.step_period()
+        kpis = reality.kpis()
+    # The loops change nothing: the same vehicles arrive, waiting the same.
+    assert kpis["arrived"] == trips["trips_completed"]
+    assert kpis["waiting_time_mean_s"] == pytest.approx(trips["waiting_time_mean_s"], abs=1e-9)
+    # Time loss is read a step before arrival: measured 91.63 s against tripinfo's 91.68 s.
+    assert kpis["time_loss_mean_s"] == pytest.approx(trips["time_loss_mean_s"], rel=2e-3)
+    assert kpis["time_loss_mean_s"] < trips["time_loss_mean_s"]

@@ -84,17 +84,27 @@ def test_predict_is_nan_until_a_period_is_whole_then_tiles_the_loop_counts():
     assert counted == last_close - first_close
 
 
-def test_the_sumo_reality_publishes_exactly_the_twins_channels():
+RESCO = (
+    "arterial4x4", "cologne1", "cologne3", "cologne8",
+    "grid4x4", "ingolstadt1", "ingolstadt21", "ingolstadt7",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("network", RESCO)
+def test_the_sumo_reality_publishes_exactly_the_twins_channels_and_phases(network):
     pytest.importorskip("libsumo")
     pytest.importorskip("sumo_rl")
     from twin.live.sumo_reality import SumoReality, channel_names
 
-    run = city_run("traffic/sumo-net-v0", 1, seed=0, resco="grid4x4")
-    twin_channels = {c.name for c in traffic_live().channels(run.scenario.city)}
-    with SumoReality("grid4x4", seed=0) as reality:
+    run = city_run("traffic/sumo-net-v0", 1, seed=0, resco=network)
+    city = run.scenario.city
+    twin_channels = {c.name for c in traffic_live().channels(city)}
+    with SumoReality(network, seed=0) as reality:
         published = {r.channel for r in reality.step_period()}
+        green_rows = {node: len(j.green_rows) for node, j in reality.junctions.items()}
     assert published == channel_names(reality.detectors) == twin_channels
-    assert len(twin_channels) == 2 * 16 * 4 * 3
+    # Twin phase p is SUMO's green row p at every signalised junction.
+    assert green_rows == {i.id: len(i.program.phases) for i in city.signalised}
 
 
 def feed_itself(minutes: int, seed: int):  # type: ignore[no-untyped-def]

@@ -7,7 +7,8 @@ decisions as plain values; the publishing loop lives in the live twin's MQTT bri
 **Detectors.** One e1 induction loop (SUMO's ``<inductionLoop>``, written into an
 additional file in a temporary folder and appended to the configuration's own
 ``--additional-files``) sits 2 m before the stop line of every incoming car lane of
-every traffic light: 1 m behind the front of a car halted at the line, as the twin's
+every signalised junction (the lanes the twin imports, whether a light controls their
+links or not): 1 m behind the front of a car halted at the line, as the twin's
 stop-line loop is (:meth:`twin.traffic.city.City._build_net`: 1 m before the line, where
 the twin halts cars). SUMO halts them ``jmStoplineGap`` = 1 m before the line, so a loop
 1 m before it would sit exactly under the halted car's front, never covered: over an
@@ -101,6 +102,7 @@ class _Junction:
 
     tls: str
     links: tuple[int, ...]
+    free: int = 0  # links at the junction no light controls: always green for the twin
     green_rows: tuple[int, ...] = ()
 
 
@@ -231,7 +233,10 @@ class SumoReality:
             rows = []
             for r, phase in enumerate(logic.phases):
                 state = "".join(phase.state[i] for i in junction.links).replace("u", "r")
-                if not any(c in "yY" for c in state) and any(c in "GgoO" for c in state):
+                # A link no light controls shows green in the twin in every row.
+                if not any(c in "yY" for c in state) and (
+                    junction.free > 0 or any(c in "GgoO" for c in state)
+                ):
                     rows.append(r)
             junction.green_rows = tuple(rows)
 
@@ -441,34 +446,51 @@ class SumoReality:
 
 
 def _layout(net_file: Path) -> tuple[list[Detector], dict[str, _Junction]]:
-    """The loops (one per incoming car lane of every traffic light, in the order the
-    lights list their links) and the signalised junctions, from the network file."""
+    """The loops and the signalised junctions, from the network file, as the twin imports
+    them (``twin.traffic.sumo._NetBuilder.links_at``): a junction's links are the
+    connections from car lanes of its normal incoming edges to car lanes of normal edges;
+    it is signalised if a traffic light controls one of them, and then every from-lane
+    of its links gets a loop, controlled or not."""
     import sumolib  # type: ignore[import-untyped]
 
     net = sumolib.net.readNet(str(net_file), withPrograms=False)
-    detectors: dict[str, Detector] = {}
-    links: dict[str, list[int]] = {}
-    tls_of: dict[str, str] = {}
-    for tls in net.getTrafficLights():
-        for in_lane, _out, index in tls.getConnections():
-            edge = in_lane.getEdge()
-            if not in_lane.allows(CAR):
-                continue
-            node = edge.getToNode().getID()
-            links.setdefault(node, []).append(int(index))
-            tls_of[node] = tls.getID()
-            lane_id = in_lane.getID()
-            if lane_id not in detectors:
-                cars = [x.getID() for x in edge.getLanes() if x.allows(CAR)]
-                pos = max(float(in_lane.getLength()) - STOP_LINE_LOOP_M, 0.0)
-                detectors[lane_id] = Detector(
-                    f"twin_{lane_id}", lane_id, pos, lane_entity(edge.getID(), cars.index(lane_id))
-                )
-    junctions = {
-        node: _Junction(tls_of[node], tuple(sorted(set(indices))))
-        for node, indices in links.items()
-    }
-    return list(detectors.values()), junctions
+
+    def car_lanes(edge: Any) -> list[Any]:
+        if edge.getFunction() not in ("", "normal"):
+            return []
+        return [lane for lane in edge.getLanes() if lane.allows(CAR)]
+
+    detectors: list[Detector] = []
+    junctions: dict[str, _Junction] = {}
+    for node in net.getNodes():
+        lanes: dict[str, Detector] = {}
+        controlled: list[tuple[str, int]] = []
+        free = 0
+        for edge in node.getIncoming():
+            cars = car_lanes(edge)
+            for k, lane in enumerate(cars):
+                for conn in lane.getOutgoing():
+                    if conn.getToLane() not in car_lanes(conn.getToLane().getEdge()):
+                        continue
+                    if conn.getTLSID():
+                        controlled.append((conn.getTLSID(), int(conn.getTLLinkIndex())))
+                    else:
+                        free += 1
+                    if lane.getID() not in lanes:
+                        pos = max(float(lane.getLength()) - STOP_LINE_LOOP_M, 0.0)
+                        entity = lane_entity(edge.getID(), k)
+                        lanes[lane.getID()] = Detector(
+                            f"twin_{lane.getID()}", lane.getID(), pos, entity
+                        )
+        if not controlled:
+            continue
+        tls_ids = sorted({tls for tls, _ in controlled})
+        if len(tls_ids) > 1:
+            raise UserError(f"junction {node.getID()!r} has links of lights {tls_ids}: one only")
+        indices = tuple(sorted({index for _, index in controlled}))
+        junctions[node.getID()] = _Junction(tls_ids[0], indices, free)
+        detectors.extend(lanes.values())
+    return detectors, junctions
 
 
 def channel_names(detectors: Sequence[Detector]) -> set[str]:
