@@ -84,6 +84,19 @@ def test_predict_is_nan_until_a_period_is_whole_then_tiles_the_loop_counts():
     assert counted == last_close - first_close
 
 
+def test_watching_a_city_changes_nothing_it_does():
+    def kpis(watched: bool) -> dict[str, float]:
+        config = ScenarioConfig(id="traffic/grid4x4-v0", horizon_s=900.0)
+        run = prepare_run(config, "signals/max-pressure-v0", 3)
+        if watched:
+            traffic_live().channels(run.scenario.city)  # starts the period recorder
+        run.world.run(900.0)
+        return {name: kpi.value for name, kpi in run.scenario.kpis(run.world).items()}
+
+    # The recorder's events split the kernel's batches; every KPI stays bit for bit.
+    assert kpis(watched=True) == kpis(watched=False)
+
+
 RESCO = (
     "arterial4x4", "cologne1", "cologne3", "cologne8",
     "grid4x4", "ingolstadt1", "ingolstadt21", "ingolstadt7",

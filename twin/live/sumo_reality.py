@@ -110,10 +110,10 @@ def resolve_config(source: str | Path) -> Path:
     """A ``.sumocfg`` path, or a RESCO network name (``grid4x4``, ...) resolved to the
     sumocfg sumo-rl ships (as ``SumoNetParams.resco`` does)."""
     path = Path(source)
-    if path.suffix == ".sumocfg" or path.exists():
-        if not path.is_file():
-            raise UserError(f"{source}: no such SUMO configuration")
+    if path.is_file():
         return path
+    if path.suffix == ".sumocfg":
+        raise UserError(f"{source}: no such SUMO configuration")
     from twin.traffic.sumo_tools import resco_configs
 
     configs = resco_configs()
