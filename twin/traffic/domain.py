@@ -167,6 +167,7 @@ DOMAIN: Domain[City] = Domain(
             _sumo_net_params, horizon_s=900.0, check_period_s=5.0
         ),
     },
+    live=Deferred("twin.traffic.live:traffic_live"),
     kpis={
         "trips_completed": "higher",
         "throughput_per_h": "higher",
