@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from twin.core.arguments import (
     EXIT_USER_ERROR,
     OneLineParser,
+    count,
     json_object,
     non_negative,
     policy_change,
@@ -153,6 +154,29 @@ def _build_parser(kinds: list[ConfigKind], broken: dict[str, str]) -> argparse.A
         help="change to POLICY (id, default params) at SECONDS; repeatable",
     )
     snapshot.set_defaults(handler=_snapshot)
+
+    shadow = commands.add_parser(
+        "shadow", help="run a twin beside a real system (MQTT or a recording) and recommend"
+    )
+    shadow.add_argument("config", help="single-run config (TOML): the twin and its first policy")
+    shadow.add_argument(
+        "--source",
+        required=True,
+        help="mqtt://127.0.0.1:1883/<prefix> (readings on <prefix>/readings) or a recording dir",
+    )
+    shadow.add_argument("--out", required=True, help="session directory to write")
+    shadow.add_argument(
+        "--candidates", required=True, help="comma-separated policy ids the branches try"
+    )
+    shadow.add_argument("--kpi", default="cost_total", help="KPI to choose by (cost_total)")
+    shadow.add_argument("--decision-period-s", type=positive, required=True)
+    shadow.add_argument("--look-ahead-s", type=positive, required=True)
+    shadow.add_argument("--correction-period-s", type=positive, help="default: at decisions")
+    shadow.add_argument("--replications", type=count, default=4, help="futures per candidate")
+    shadow.add_argument(
+        "--idle-timeout-s", type=positive, default=30.0, help="end after this long without data"
+    )
+    shadow.set_defaults(handler=_shadow)
 
     validate = commands.add_parser("validate", help="check a config without running it")
     validate.add_argument("config", help="run or experiment config (TOML)")
@@ -313,6 +337,48 @@ def _snapshot(args: argparse.Namespace) -> int:
     print(
         f"snapshot of {config.scenario.id} at {run.now_s:g} s ({len(run.log)} log entries): {path}"
     )
+    return 0
+
+
+def _shadow(args: argparse.Namespace) -> int:
+    from twin.live.branches import LiveRun
+    from twin.live.session import run_session
+    from twin.live.shadow import Shadow, ShadowOptions
+
+    config = _single_run_config(args.config)
+    registry = default_registry()
+    candidates = tuple(c.strip() for c in args.candidates.split(",") if c.strip())
+    for candidate in candidates:
+        resolve_policy(candidate, {}, registry, source="--candidates")
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        raise UserError(f"{out}: exists and is not empty; choose another --out")
+    run = LiveRun(
+        config.scenario,
+        config.policy.id if config.policy else registry.scenario(config.scenario.id).default_policy,
+        config.seed,
+        policy_params=config.policy.params if config.policy else None,
+        source=args.config,
+    )
+    options = ShadowOptions(
+        candidates=candidates,
+        kpi=args.kpi,
+        decision_period_s=args.decision_period_s,
+        look_ahead_s=args.look_ahead_s,
+        correction_period_s=args.correction_period_s,
+        replications=args.replications,
+    )
+    try:
+        shadow = Shadow(run, options)
+    except ValueError as error:
+        raise UserError(f"{args.config}: {error}") from None
+    summary = run_session(shadow, args.source, out, idle_timeout_s=args.idle_timeout_s)
+    counts = ", ".join(f"{name} {number}" for name, number in summary["messages"].items() if number)
+    print(f"shadow of {config.scenario.id}: twin at {summary['now_s']:g} s; messages: {counts}")
+    print(
+        f"alarms: {sum(summary['alarms'].values())}; recommendations: {summary['recommendations']}"
+    )
+    print(f"policy now: {summary['policy_now']}\nsession: {out.resolve()}")
     return 0
 
 

@@ -62,7 +62,7 @@ class Snapshot(BaseModel):
 def snapshot_of(run: LiveRun) -> Snapshot:
     """The snapshot of ``run`` where it stands now."""
     return Snapshot(
-        format=SNAPSHOT_FORMAT,
+        format="twin-snapshot/1",
         scenario=run.config,
         seed=run.seed,
         at_s=run.now_s,
