@@ -153,16 +153,18 @@ def plot_divergence(divergence: pd.DataFrame, shadow: Shadow, path: Path) -> Non
     top.set_ylabel("|measured - twin| / threshold\n(mean of 12 readings)")
     top.legend(fontsize=7, ncol=2, loc="upper left")
     top.set_title(f"{shadow.run.config.id}: the twin against the measurements")
+    # One kind of estimate (the first by name: "health", "inflow_veh_s", ...), a few series.
     series: dict[str, list[tuple[float, float]]] = {}
-    for t_s, values in shadow.estimates:
-        for name, value in values.items():
-            if name.endswith("/health"):
+    kinds = sorted({name.rsplit("/", 1)[-1] for _, named in shadow.estimates for name in named})
+    for t_s, named in shadow.estimates:
+        for name, value in named.items():
+            if kinds and name.rsplit("/", 1)[-1] == kinds[0]:
                 series.setdefault(name, []).append((t_s / 3600.0, value))
-    for name, points in sorted(series.items())[:10]:
+    for name, points in sorted(series.items())[:8]:
         hours, values = zip(*points, strict=True)
         bottom.plot(hours, values, marker=".", linewidth=1, label=name)
     if series:
-        bottom.set_ylabel("estimated health (wear)")
+        bottom.set_ylabel(f"estimated {kinds[0]}")
         bottom.legend(fontsize=7, ncol=3, loc="upper left")
     for recommendation in shadow.recommendations:
         if recommendation["policy"] != recommendation["previous"]:

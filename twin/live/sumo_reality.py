@@ -1,8 +1,16 @@
 """SUMO as the real city: it runs a SUMO configuration, measures it with induction loops
 as a city would, and takes the signal plans a shadow twin recommends.
 
-No MQTT here: :class:`SumoReality` returns the readings of each period and takes the
-decisions as plain values; the publishing loop lives in the live twin's MQTT bridge.
+:class:`SumoReality` returns the readings of each period and takes the decisions as
+plain values; as a command it is the real city of the live demo, over MQTT::
+
+    python -m twin.live.sumo_reality grid4x4 mqtt://127.0.0.1:1883/city --duration-s 3600
+
+publishes each period's loop readings on ``city/readings`` (times on the twin's clock:
+SUMO's minus the configuration's ``begin``), applies the decisions of each
+recommendation on ``city/recommendation`` (waiting for the shadow's decision after each
+decision epoch, so the loop is closed in simulated time; ``--open-loop`` never waits
+and applies nothing), and prints SUMO's own KPIs at the end as one JSON line.
 
 **Detectors.** One e1 induction loop (SUMO's ``<inductionLoop>``, written into an
 additional file in a temporary folder and appended to the configuration's own
@@ -60,9 +68,13 @@ leaving the ``with`` block) ends it. SUMO's ``--seed`` makes a run deterministic
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import shutil
+import sys
 import tempfile
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -496,3 +508,83 @@ def _layout(net_file: Path) -> tuple[list[Detector], dict[str, _Junction]]:
 def channel_names(detectors: Sequence[Detector]) -> set[str]:
     """Every channel the loops publish."""
     return {f"{d.entity}/{q}" for d in detectors for q in ("count", "occupancy")}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from twin.core.arguments import EXIT_USER_ERROR, OneLineParser, positive, seed
+
+    parser = OneLineParser(prog="python -m twin.live.sumo_reality", description=__doc__)
+    parser.add_argument("source", help="a .sumocfg or a RESCO network name (grid4x4, ...)")
+    parser.add_argument("broker", help="mqtt://127.0.0.1:<port>/<prefix>")
+    parser.add_argument("--seed", type=seed, default=1, help="SUMO's --seed")
+    parser.add_argument("--period-s", type=positive, default=60.0, help="detector period")
+    parser.add_argument("--duration-s", type=positive, default=3600.0, help="simulated s")
+    parser.add_argument("--decision-period-s", type=positive, default=300.0)
+    parser.add_argument("--wait-s", type=positive, default=120.0, help="for a recommendation")
+    parser.add_argument("--open-loop", action="store_true", help="SUMO's own programmes")
+    args = parser.parse_args(argv)
+    try:
+        return _serve(args)
+    except UserError as error:
+        print(f"sumo reality: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+def _serve(args: Any) -> int:
+    from twin.live.messages import encode_readings, readings_topic
+    from twin.live.mqtt import MqttClient, parse_source
+
+    where = parse_source(args.broker)
+    followed = 0
+    with SumoReality(args.source, seed=args.seed, period_s=args.period_s) as reality:
+        begin_s = reality.config.begin_s
+        units = {}
+        for name in channel_names(reality.detectors):
+            units[name] = "veh" if name.endswith("/count") else "%"
+        with MqttClient(where.host, where.port, f"sumo-reality-{os.getpid()}") as client:
+            if not client.subscribe(f"{where.topic}/recommendation", timeout_s=10.0):
+                raise UserError(f"{args.broker}: no MQTT broker answered")
+            next_epoch_s = args.decision_period_s
+            while reality.now_s - begin_s < args.duration_s - 1e-9:
+                readings = [
+                    Reading(r.channel, r.at_s - begin_s, r.value) for r in reality.step_period()
+                ]
+                client.publish(readings_topic(where.topic), encode_readings(readings, units))
+                now_s = reality.now_s - begin_s
+                # The shadow decides when a reading measured after its epoch arrives.
+                if args.open_loop or now_s < next_epoch_s + args.period_s - 1e-9:
+                    continue
+                if now_s >= args.duration_s - 1e-9:
+                    break
+                recommendation = _await_recommendation(client, next_epoch_s, args.wait_s)
+                if recommendation is not None:
+                    reality.apply(
+                        {
+                            "entity": d["entity"],
+                            "at_s": float(d["t"]) + begin_s,
+                            "action": d["action"],
+                        }
+                        for d in recommendation.get("decisions", [])
+                        if str(d.get("entity", "")).startswith("intersection:")
+                    )
+                    followed += 1
+                next_epoch_s += args.decision_period_s
+        kpis = reality.kpis()
+    print(json.dumps({"followed": followed, **kpis}))
+    return 0
+
+
+def _await_recommendation(client: Any, epoch_s: float, wait_s: float) -> dict[str, Any] | None:
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        received = client.get(timeout_s=0.5)
+        if received is None:
+            continue
+        recommendation: dict[str, Any] = json.loads(received[1])
+        if float(recommendation.get("t", -1.0)) >= epoch_s - 1e-6:
+            return recommendation
+    return None
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
