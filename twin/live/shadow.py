@@ -52,6 +52,9 @@ class ShadowOptions:
         alarm_after: consecutive readings of a channel beyond its threshold that raise an
             alarm (one spike of a noisy sensor is not a lost twin; a stuck or drifting
             sensor, or a twin that no longer follows the plant, is).
+        settle_readings: the first readings of each channel never count towards an
+            alarm: a sensor pipeline's filters start empty (a moving average of 3 readings
+            reads 0, then a third, then two thirds of the value).
         estimator: options for the domain's estimator (particles, seed).
         fork: ``"auto"``, ``"process"`` or ``"replay"`` (see :class:`LiveRun`).
     """
@@ -64,6 +67,7 @@ class ShadowOptions:
     replications: int = 4
     confidence: float = 0.95
     alarm_after: int = 3
+    settle_readings: int = 3
     estimator: Mapping[str, Any] = field(default_factory=dict)
     fork: str = "auto"
 
@@ -126,6 +130,7 @@ class Shadow:
         self.divergences: list[Divergence] = []
         self.alarms: dict[str, int] = {}
         self._beyond: dict[str, int] = {}
+        self._seen: dict[str, int] = {}
         self.recommendations: list[dict[str, Any]] = []
         self.estimates: list[tuple[float, dict[str, float]]] = []
         self.next_epoch_s = run.now_s + options.decision_period_s
@@ -175,7 +180,9 @@ class Shadow:
         entry = Divergence(reading.at_s, reading.channel, reading.value, predicted)
         self.divergences.append(entry)
         channel = self.channels[reading.channel]
-        beyond = math.isfinite(predicted) and entry.gap > channel.alarm
+        seen = self._seen[reading.channel] = self._seen.get(reading.channel, 0) + 1
+        settled = seen > self.options.settle_readings
+        beyond = settled and math.isfinite(predicted) and entry.gap > channel.alarm
         streak = self._beyond.get(reading.channel, 0) + 1 if beyond else 0
         self._beyond[reading.channel] = streak
         if streak == self.options.alarm_after:  # once per run of readings beyond
