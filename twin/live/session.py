@@ -39,10 +39,17 @@ def messages_from_recording(path: str | Path) -> Iterator[tuple[str, bytes]]:
     yield from replay(path)
 
 
-def messages_from_mqtt(client: MqttClient, idle_timeout_s: float) -> Iterator[tuple[str, bytes]]:
-    """Messages as they arrive, until none came for ``idle_timeout_s`` wall seconds."""
+def messages_from_mqtt(
+    client: MqttClient, idle_timeout_s: float, status_topic: str
+) -> Iterator[tuple[str, bytes]]:
+    """Messages as they arrive, until none came for ``idle_timeout_s`` wall seconds.
+    After each reconnection the shadow says again that it is listening."""
     last = time.monotonic()
+    reconnects = client.reconnects
     while True:
+        if client.reconnects != reconnects and client.connected:
+            reconnects = client.reconnects
+            client.publish(status_topic, encode_json({"state": "listening", "again": True}))
         received = client.get(timeout_s=0.5)
         if received is not None:
             last = time.monotonic()
@@ -77,8 +84,9 @@ def run_session(
                 raise UserError(f"{source}: no MQTT broker answered at {where.host}:{where.port}")
             shadow.publish = _publisher(client, where.topic)
             # Tell whoever waits (a demo, a reality) that readings will now be heard.
-            client.publish(f"{where.topic}/{STATUS_SUFFIX}", encode_json({"state": "listening"}))
-            messages = messages_from_mqtt(client, idle_timeout_s)
+            status_topic = f"{where.topic}/{STATUS_SUFFIX}"
+            client.publish(status_topic, encode_json({"state": "listening"}))
+            messages = messages_from_mqtt(client, idle_timeout_s, status_topic)
         else:
             messages = messages_from_recording(source)
         for topic, payload in messages:
