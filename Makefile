@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.twin-installed
 EXTRAS ?= dev
 
-.PHONY: demo test lint bench constraints clean
+.PHONY: demo demo-live test lint bench constraints clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	$(BIN)/twin run experiments/factory_maintenance.toml
+
+# The live twin's two closed loops, every part a real process on a local mosquitto
+# (Debian: apt-get install mosquitto; macOS: brew install mosquitto): SUMO as the real
+# city, then an emulated plant as the real factory, each beside its shadow twin.
+demo-live: $(STAMP)
+	rm -rf results/live-city results/live-plant
+	$(BIN)/python -m twin.live.demo_city --seeds 1,2,3
+	$(BIN)/python -m twin.live.demo_plant --days 14
 
 # The kernel tests run twice: compiled, and as plain Python under NUMBA_DISABLE_JIT=1, so
 # the pure-Python semantics and the compiled code are both checked.
