@@ -45,7 +45,17 @@ class VizCommands:
         viz = commands.add_parser(
             "viz", help="watch a run in the browser, or render it into a GIF or MP4 (--record)"
         )
-        viz.add_argument("target", metavar="CONFIG_OR_SCENARIO_ID", help="run config or id")
+        viz.add_argument(
+            "target",
+            metavar="CONFIG_OR_SCENARIO_ID",
+            help="run config or id; with --shadow, a `twin shadow` session directory",
+        )
+        viz.add_argument(
+            "--shadow",
+            action="store_true",
+            help="show a `twin shadow` session (the twin against the measurements, the "
+            "branches' forecasts), redrawn while it runs",
+        )
         viz.add_argument("--policy", metavar="ID", help="policy (default: config's/scenario's)")
         viz.add_argument("--compare", metavar="ID", help="second policy, same seed, lock-step")
         viz.add_argument("--seed", type=seed, help="root seed (default: config's, or 0)")
@@ -73,6 +83,8 @@ class VizCommands:
 
 
 def _viz(args: argparse.Namespace) -> int:
+    if args.shadow:
+        return _serve_shadow(args)
     if args.record is None:
         return _serve(args)
     out = _check_out(Path(args.record))
@@ -122,6 +134,37 @@ def _serve(args: argparse.Namespace) -> int:
     if not _is_loopback(args.host):
         print(f"twin viz: serving on {args.host}: anyone who can reach it can run simulations")
     print(f"twin viz: {config.id} at http://{args.host}:{port}/ (Ctrl-C stops)", flush=True)
+    return _run_server(command, environment)
+
+
+def _serve_shadow(args: argparse.Namespace) -> int:
+    """Serve the shadow page of a session directory until Ctrl-C."""
+    from viz.shadow_app import SESSION_ENV
+
+    directory = Path(args.target)
+    if not directory.is_dir():
+        raise UserError(f"{args.target}: not a directory; --shadow shows a `twin shadow` --out")
+    for option in ("policy", "compare", "seed", "record", "tick_s"):
+        if getattr(args, option) is not None:
+            flag = "--" + option.replace("_", "-")
+            raise UserError(f"{flag} does not go with --shadow, which shows a session")
+    port = _free_port(args.host, args.port)
+    environment = {
+        **os.environ,
+        SESSION_ENV: str(directory.resolve()),
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    }
+    command = [
+        *(sys.executable, "-m", "solara", "run", "viz.shadow_app"),
+        *("--host", args.host, "--port", str(port), "--production", "--no-open"),
+        *("--no-check-version", "--log-level", "warning"),
+    ]
+    if not _is_loopback(args.host):
+        print(f"twin viz: serving on {args.host}: anyone who can reach it can read the session")
+    print(
+        f"twin viz: shadow session {directory} at http://{args.host}:{port}/ (Ctrl-C stops)",
+        flush=True,
+    )
     return _run_server(command, environment)
 
 

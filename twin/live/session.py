@@ -4,14 +4,18 @@ recording, record what it receives, and write what it found.
 A session's directory holds ``recording/`` (every message received, in order: replay it
 with ``--source <dir>/recording``), ``summary.json`` (message counts by reason, alarms,
 the log of policy changes and corrections), ``recommendations.json``,
-``divergence.parquet`` (each reading against the twin's value), ``estimates.parquet`` and
-``divergence.png``.
+``divergence.parquet`` (each reading against the twin's value), ``estimates.parquet``,
+``channels.json`` (unit and alarm threshold of each channel), ``divergence.png`` and
+``branches.png``. All but the pictures are rewritten at every decision, so ``twin viz
+--shadow`` can show a session while it runs.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +26,7 @@ import pandas as pd
 from twin.core.errors import UserError
 from twin.live.messages import encode_json, readings_topic
 from twin.live.mqtt import MqttClient, parse_source
+from twin.live.plots import branches_figure, divergence_figure
 from twin.live.recording import Recorder, replay
 from twin.live.shadow import Shadow
 
@@ -89,9 +94,13 @@ def run_session(
             messages = messages_from_mqtt(client, idle_timeout_s, status_topic)
         else:
             messages = messages_from_recording(source)
+        decided = 0
         for topic, payload in messages:
             accepted = shadow.receive(payload)
             recorder.record(topic, payload, accepted)
+            if len(shadow.recommendations) != decided:  # what a viewer of the session sees
+                decided = len(shadow.recommendations)
+                write_session(shadow, shadow.summary(), out, plots=False)
             if shadow.run.now_s >= shadow.run.horizon_s:
                 break
     finally:
@@ -114,11 +123,33 @@ def _publisher(client: MqttClient, prefix: str) -> Any:
     return publish
 
 
-def write_session(shadow: Shadow, summary: dict[str, Any], out: Path) -> None:
-    """The session's files (see the module's docstring)."""
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    (out / "recommendations.json").write_bytes(encode_json(shadow.recommendations) + b"\n")
-    divergence = pd.DataFrame(
+def write_session(
+    shadow: Shadow, summary: dict[str, Any], out: Path, *, plots: bool = True
+) -> None:
+    """The session's files (see the module's docstring); each replaced whole, so a viewer
+    reading them while the session runs never sees half a file."""
+    _replace(out / "summary.json", (json.dumps(summary, indent=2, default=str) + "\n").encode())
+    _replace(out / "recommendations.json", encode_json(shadow.recommendations) + b"\n")
+    channels = {name: {"unit": c.unit, "alarm": c.alarm} for name, c in shadow.channels.items()}
+    _replace(out / "channels.json", encode_json(channels) + b"\n")
+    divergence = divergence_frame(shadow)
+    _replace(out / "divergence.parquet", _parquet(divergence))
+    estimates = pd.DataFrame(
+        [(t, name, value) for t, values in shadow.estimates for name, value in values.items()],
+        columns=["t_s", "name", "value"],
+    )
+    _replace(out / "estimates.parquet", _parquet(estimates))
+    if plots:
+        alarms = {name: c.alarm for name, c in shadow.channels.items()}
+        title = shadow.run.config.id
+        divergence_figure(divergence, alarms, estimates, shadow.recommendations, title).savefig(
+            out / "divergence.png", dpi=110
+        )
+        branches_figure(shadow.recommendations).savefig(out / "branches.png", dpi=110)
+
+
+def divergence_frame(shadow: Shadow) -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "t_s": [d.at_s for d in shadow.divergences],
             "channel": [d.channel for d in shadow.divergences],
@@ -126,62 +157,15 @@ def write_session(shadow: Shadow, summary: dict[str, Any], out: Path) -> None:
             "predicted": [d.predicted for d in shadow.divergences],
         }
     )
-    divergence.to_parquet(out / "divergence.parquet", index=False)
-    estimates = pd.DataFrame(
-        [(t, name, value) for t, values in shadow.estimates for name, value in values.items()],
-        columns=["t_s", "name", "value"],
-    )
-    estimates.to_parquet(out / "estimates.parquet", index=False)
-    if not divergence.empty:
-        plot_divergence(divergence, shadow, out / "divergence.png")
 
 
-def plot_divergence(divergence: pd.DataFrame, shadow: Shadow, path: Path) -> None:
-    """Top: how far the twin is from each measured channel, as a share of its alarm
-    threshold (1 = alarm), for the channels that diverged most. Bottom: the estimated
-    hidden quantities at each decision epoch."""
-    import matplotlib
+def _parquet(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    alarm = divergence["channel"].map({name: c.alarm for name, c in shadow.channels.items()})
-    share = (divergence["measured"] - divergence["predicted"]).abs() / alarm
-    frame = divergence.assign(share=share)
-    worst = frame.groupby("channel")["share"].mean().sort_values(ascending=False).index[:6]
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
-    highest = 2.0
-    for name in worst:
-        rows = frame[frame["channel"] == name]
-        smooth = rows["share"].rolling(12, min_periods=1).mean()
-        top.plot(rows["t_s"] / 3600.0, smooth, linewidth=1, label=name)
-        highest = max(highest, float(smooth.quantile(0.99)))
-    top.set_ylim(0.0, highest * 1.1)  # a start-up transient must not flatten the rest
-    top.axhline(1.0, color="tab:red", linestyle="--", linewidth=1, label="alarm threshold")
-    top.set_ylabel("|measured - twin| / threshold\n(mean of 12 readings)")
-    top.legend(fontsize=7, ncol=2, loc="upper left")
-    top.set_title(f"{shadow.run.config.id}: the twin against the measurements")
-    # One kind of estimate (the first by name: "health", "inflow_veh_s", ...), a few series.
-    series: dict[str, list[tuple[float, float]]] = {}
-    kinds = sorted({name.rsplit("/", 1)[-1] for _, named in shadow.estimates for name in named})
-    for t_s, named in shadow.estimates:
-        for name, value in named.items():
-            if kinds and name.rsplit("/", 1)[-1] == kinds[0]:
-                series.setdefault(name, []).append((t_s / 3600.0, value))
-    for name, points in sorted(series.items())[:8]:
-        hours, values = zip(*points, strict=True)
-        bottom.plot(hours, values, marker=".", linewidth=1, label=name)
-    if series:
-        bottom.set_ylabel(f"estimated {kinds[0]}")
-        bottom.legend(fontsize=7, ncol=3, loc="upper left")
-    for recommendation in shadow.recommendations:
-        if recommendation["policy"] != recommendation["previous"]:
-            bottom.axvline(recommendation["t"] / 3600.0, color="grey", linewidth=0.8)
-            bottom.annotate(
-                recommendation["policy"], (recommendation["t"] / 3600.0, 0.0), fontsize=7,
-                rotation=90, va="bottom",
-            )  # fmt: skip
-    bottom.set_xlabel("time [h]")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+def _replace(path: Path, data: bytes) -> None:
+    staging = path.with_name(f".{path.name}.{os.getpid()}")
+    staging.write_bytes(data)
+    os.replace(staging, path)
