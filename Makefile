@@ -26,7 +26,7 @@ demo: $(STAMP)
 demo-live: $(STAMP)
 	rm -rf results/live-city results/live-plant
 	$(BIN)/python -m twin.live.demo_city --seeds 1,2,3
-	$(BIN)/python -m twin.live.demo_plant --days 14
+	$(BIN)/python -m twin.live.demo_plant --days 14 --seeds 11,12,13
 
 # The kernel tests run twice: compiled, and as plain Python under NUMBA_DISABLE_JIT=1, so
 # the pure-Python semantics and the compiled code are both checked.

@@ -348,8 +348,13 @@ def _shadow(args: argparse.Namespace) -> int:
     config = _single_run_config(args.config)
     registry = default_registry()
     candidates = tuple(c.strip() for c in args.candidates.split(",") if c.strip())
+    area = registry.scenario(config.scenario.id).domain
     for candidate in candidates:
-        resolve_policy(candidate, {}, registry, source="--candidates")
+        policy = resolve_policy(candidate, {}, registry, source="--candidates")
+        if policy.domain != area:
+            raise UserError(
+                f"--candidates: {candidate!r} acts in {policy.domain!r}, the scenario in {area!r}"
+            )
     out = Path(args.out)
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out}: exists and is not empty; choose another --out")

@@ -33,7 +33,17 @@ def test_sumo_applies_the_shadows_plans_and_its_own_kpis_change(tmp_path: Path) 
 @pytest.mark.slow
 def test_the_emulated_plant_follows_the_shadow_over_mqtt(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "twin.live.demo_plant", "--days", "3", "--out", "session"],
+        [
+            sys.executable,
+            "-m",
+            "twin.live.demo_plant",
+            "--days",
+            "3",
+            "--seeds",
+            "11",
+            "--out",
+            "session",
+        ],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -41,5 +51,6 @@ def test_the_emulated_plant_follows_the_shadow_over_mqtt(tmp_path: Path) -> None
         timeout=600,
     )
     assert done.returncode == 0, done.stderr
-    assert "(2 recommendations followed)" in done.stdout
-    assert (tmp_path / "session" / "divergence.png").exists()
+    seed_row = next(line for line in done.stdout.splitlines() if line.split()[:1] == ["11"])
+    assert seed_row.split()[-1] == "2"  # recommendations followed: after days 1 and 2
+    assert (tmp_path / "session" / "seed11" / "branches.png").exists()

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from twin.core.scenario import ScenarioConfig
 from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from twin.factory import live as factory_live
@@ -81,3 +83,39 @@ def test_a_shadow_survives_a_broker_restart_and_loses_nothing_it_received(
     rejected = {k: v for k, v in summary["messages"].items() if v and k != "accepted"}
     assert set(rejected) <= {"duplicate", "out-of-order"}
     assert summary["messages"]["accepted"] > readings / 2
+
+
+@pytest.mark.parametrize(
+    ("config", "options", "message"),
+    [
+        (CONFIG, ["--source", "nowhere"], "nowhere: --source is neither mqtt://"),
+        (
+            CONFIG,
+            ["--source", "nowhere", "--candidates", "signals/actuated-v0"],
+            "--candidates: 'signals/actuated-v0' acts in 'traffic.signals'",
+        ),
+        (CONFIG, ["--source", "nowhere", "--kpi", "nope"], "--kpi: no KPI 'nope'"),
+        (
+            CONFIG.replace("factory/flowline-v0", "station/mmc-v0").replace(
+                "maintenance/run-to-failure-v0", "admission/admit-all-v0"
+            ),
+            ["--source", "nowhere", "--candidates", "admission/admit-all-v0"],
+            "domain 'station' cannot be shadowed",
+        ),
+    ],
+)
+def test_bad_shadow_input_is_one_line_exit_2_and_writes_nothing(
+    tmp_path: Path, config: str, options: list[str], message: str
+) -> None:
+    (tmp_path / "twin.toml").write_text(config)
+    command = [sys.executable, "-m", "twin", "shadow", "twin.toml", "--out", "session"]
+    command += ["--decision-period-s", "86400", "--look-ahead-s", "3600"]
+    if "--candidates" not in options:
+        command += ["--candidates", "maintenance/run-to-failure-v0"]
+    done = subprocess.run(
+        [*command, *options], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "session").exists()

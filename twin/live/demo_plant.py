@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from twin.core.scenario import ScenarioConfig
 from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
@@ -28,6 +29,7 @@ from twin.live.emulated_plant import emulate
 from twin.live.mqtt import MqttClient
 from twin.live.session import STATUS_SUFFIX
 
+BASELINES = ("maintenance/run-to-failure-v0", "maintenance/condition-based-v0")
 CANDIDATES = (
     "maintenance/run-to-failure-v0",
     "maintenance/condition-based-v0",
@@ -59,14 +61,33 @@ def plant_alone(days: float, seed: int, wear_factor: float, policy: str) -> floa
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=float, default=8.0)
-    parser.add_argument("--seed", type=int, default=11, help="the plant's seed")
+    parser.add_argument("--days", type=float, default=14.0)
+    parser.add_argument("--seeds", default="11", help="the plant's seeds, comma-separated")
     parser.add_argument("--wear-factor", type=float, default=1.3)
     parser.add_argument("--out", default="results/live-plant")
     args = parser.parse_args()
     out = Path(args.out)
     if out.exists():
         raise SystemExit(f"{out}: exists; remove it or choose another --out")
+    rows = []
+    for seed in (int(text) for text in args.seeds.split(",")):
+        loop = closed_loop(args, seed, out / f"seed{seed}")
+        alone = [plant_alone(args.days, seed, args.wear_factor, p) for p in BASELINES]
+        rows.append((seed, loop, alone))
+    print(f"\nthe plant ({args.days:g} days, wear x{args.wear_factor}), its own cost:")
+    print(f"{'seed':>5} {'with the twin':>14} {'run-to-failure':>15} {'change':>8} "
+          f"{'condition-based':>16} {'change':>8} {'followed':>9}")  # fmt: skip
+    for seed, loop, (failure, condition) in rows:
+        cost = loop["cost_total"]
+        print(f"{seed:>5} {cost:>14,.0f} {failure:>15,.0f} {(cost - failure) / failure:>+8.2%} "
+              f"{condition:>16,.0f} {(cost - condition) / condition:>+8.2%} "
+              f"{loop['followed']:>9}")  # fmt: skip
+    print(f"sessions (divergence.png, branches.png, recording/): {out.resolve()}")
+    return 0
+
+
+def closed_loop(args: argparse.Namespace, seed: int, out: Path) -> dict[str, Any]:
+    """The emulated plant with seed ``seed`` following the shadow over a fresh broker."""
     with Broker() as broker, tempfile.TemporaryDirectory() as scratch:
         url = f"{broker.url}/plant"
         config = Path(scratch) / "twin.toml"
@@ -79,39 +100,28 @@ def main() -> int:
         ]  # fmt: skip
         plant_command = [
             sys.executable, "-m", "twin.live.emulated_plant", url, "--days", str(args.days),
-            "--seed", str(args.seed), "--wear-factor", str(args.wear_factor),
+            "--seed", str(seed), "--wear-factor", str(args.wear_factor),
         ]  # fmt: skip
-        print(f"broker: {broker.url}\nshadow: {' '.join(shadow_command[2:])}")
         watcher = MqttClient(broker.host, broker.port, "demo-watcher")
         watcher.subscribe(f"plant/{STATUS_SUFFIX}")
-        shadow = subprocess.Popen(shadow_command)  # noqa: S603 - our own command
+        shadow = subprocess.Popen(shadow_command, stdout=subprocess.DEVNULL)  # noqa: S603
         try:
             # The plant's first readings must find the shadow listening.
             if watcher.get(timeout_s=60.0) is None:
                 raise SystemExit("the shadow did not start listening within 60 s")
-            watcher.close()
-            print(f"plant:  {' '.join(plant_command[2:])}")
             done = subprocess.run(  # noqa: S603 - our own command
                 plant_command, capture_output=True, text=True, check=False, timeout=1800
             )
             if done.returncode != 0:
                 raise SystemExit(f"emulated plant failed:\n{done.stderr}")
-            loop = json.loads(done.stdout.strip().splitlines()[-1])
+            loop: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
             shadow.wait(timeout=120)
         finally:
             watcher.close()
             if shadow.poll() is None:
                 shadow.terminate()
                 shadow.wait(timeout=10)
-    print(f"\nthe plant ({args.days:g} days, wear x{args.wear_factor}, seed {args.seed}):")
-    print(f"  with the twin's recommendations  cost {loop['cost_total']:>12,.0f}  "
-          f"({loop['followed']} recommendations followed)")  # fmt: skip
-    for policy in ("maintenance/run-to-failure-v0", "maintenance/condition-based-v0"):
-        cost = plant_alone(args.days, args.seed, args.wear_factor, policy)
-        change = (loop["cost_total"] - cost) / cost
-        print(f"  {policy:<32} cost {cost:>12,.0f}  (loop {change:+.2%})")
-    print(f"session (divergence.png, recommendations.json, recording/): {out.resolve()}")
-    return 0
+    return loop
 
 
 if __name__ == "__main__":

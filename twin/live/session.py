@@ -37,13 +37,6 @@ ALARM_SUFFIX = "alarm"
 STATUS_SUFFIX = "status"
 
 
-def messages_from_recording(path: str | Path) -> Iterator[tuple[str, bytes]]:
-    """Every message of a recording, in the order it was received."""
-    if not Path(path).is_dir():
-        raise UserError(f"{path}: --source is neither mqtt://... nor a recording directory")
-    yield from replay(path)
-
-
 def messages_from_mqtt(
     client: MqttClient, idle_timeout_s: float, status_topic: str
 ) -> Iterator[tuple[str, bytes]]:
@@ -78,22 +71,30 @@ def run_session(
     With an MQTT source, recommendations and alarms are published on
     ``<prefix>/recommendation`` and ``<prefix>/alarm``.
     """
-    out.mkdir(parents=True, exist_ok=True)
-    recorder = Recorder(out / "recording")
     client: MqttClient | None = None
+    recorder: Recorder | None = None
     try:
+        # The source is checked (a broker answers, a recording exists) before anything
+        # is written: a wrong --source leaves no session behind.
         if source.startswith("mqtt://"):
             where = parse_source(source)
             client = MqttClient(where.host, where.port, client_id)
             if not client.subscribe(readings_topic(where.topic), timeout_s=10.0):
                 raise UserError(f"{source}: no MQTT broker answered at {where.host}:{where.port}")
             shadow.publish = _publisher(client, where.topic)
-            # Tell whoever waits (a demo, a reality) that readings will now be heard.
             status_topic = f"{where.topic}/{STATUS_SUFFIX}"
-            client.publish(status_topic, encode_json({"state": "listening"}))
             messages = messages_from_mqtt(client, idle_timeout_s, status_topic)
         else:
-            messages = messages_from_recording(source)
+            if not Path(source).is_dir():
+                raise UserError(
+                    f"{source}: --source is neither mqtt://... nor a recording directory"
+                )
+            messages = replay(source)
+        out.mkdir(parents=True, exist_ok=True)
+        recorder = Recorder(out / "recording")
+        if client is not None:
+            # Tell whoever waits (a demo, a reality) that readings will now be heard.
+            client.publish(status_topic, encode_json({"state": "listening"}))
         decided = 0
         for topic, payload in messages:
             accepted = shadow.receive(payload)
@@ -104,7 +105,8 @@ def run_session(
             if shadow.run.now_s >= shadow.run.horizon_s:
                 break
     finally:
-        recorder.close()
+        if recorder is not None:
+            recorder.close()
         if client is not None:
             client.close()
     summary = shadow.summary()

@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from twin.core.errors import UserError
 from twin.core.live import Channel, LiveInterface, Reading, StateEstimator
-from twin.live.branches import Branch, BranchResult, LiveRun
+from twin.live.branches import Branch, BranchResult, ForkMethod, LiveRun
 from twin.live.messages import Intake
 
 Publish = Callable[[str, dict[str, Any]], None]
@@ -69,7 +70,7 @@ class ShadowOptions:
     alarm_after: int = 3
     settle_readings: int = 3
     estimator: Mapping[str, Any] = field(default_factory=dict)
-    fork: str = "auto"
+    fork: ForkMethod = "auto"
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ class Shadow:
         self._seen: dict[str, int] = {}
         self.recommendations: list[dict[str, Any]] = []
         self.estimates: list[tuple[float, dict[str, float]]] = []
+        self._check_kpi()
         self.next_epoch_s = run.now_s + options.decision_period_s
         period = options.correction_period_s
         self.next_correction_s = run.now_s + period if period else math.inf
@@ -223,7 +225,7 @@ class Shadow:
             for policy in policies
             for k in range(self.options.replications)
         ]
-        results = self.run.fork(branches, end_s, method=self.options.fork)  # type: ignore[arg-type]
+        results = self.run.fork(branches, end_s, method=self.options.fork)
         by_policy = {
             policy: [self._kpi(r) for r in results if r.branch.name == policy]
             for policy in policies
@@ -261,11 +263,18 @@ class Shadow:
             self.publish("recommendation", recommendation)
         return recommendation
 
+    def _check_kpi(self) -> None:
+        # One look-ahead names the KPIs: a wrong --kpi is refused before the session
+        # starts, not at its first decision.
+        until_s = min(self.run.now_s + self.options.look_ahead_s, self.run.horizon_s)
+        (probe,) = self.run.fork([Branch("kpi names")], until_s, method=self.options.fork)
+        self._kpi(probe)
+
     def _kpi(self, result: BranchResult) -> float:
         kpis = result.result.kpis
         if self.options.kpi not in kpis:
             known = ", ".join(sorted(kpis))
-            raise ValueError(f"no KPI {self.options.kpi!r}; this scenario reports {known}")
+            raise UserError(f"--kpi: no KPI {self.options.kpi!r}; this scenario reports {known}")
         return float(kpis[self.options.kpi].value)
 
     def _compare_policy(
