@@ -46,6 +46,14 @@ was drawn at its start, so a correction takes effect from the next window drawn 
 
 **Truth** (:func:`truth`): the multiplier each class is drawn at now (1.0 unless
 corrected) and its expected rate, with multipliers, over the last complete period.
+
+**Measured** (``tests/cloud/test_live.py``). Fed four hours of per-minute rates of a
+cluster built with 1.5x every class's rate (seeds 10-19), the multiplier ends within
+0.0056 (ingestion), 0.015 (inference), 0.044 (dashboard) and 0.126 (batch) of 1.5,
+about two posterior sigmas. After a step in the load the estimate closes 90% of the gap
+in 35 readings (``900 s x ln 10``). A shadow corrected every 5 min on such a cluster
+raises its one alarm at 6 min and none after the first quarter hour. ``predict`` takes
+about 20 µs and ``ingest`` 4 µs (``cloud/burst-v0`` at 12 h).
 """
 
 from __future__ import annotations
