@@ -52,7 +52,7 @@ cluster built with 1.5x every class's rate (seeds 10-19), the multiplier ends wi
 0.0056 (ingestion), 0.015 (inference), 0.044 (dashboard) and 0.126 (batch) of 1.5,
 about two posterior sigmas. After a step in the load the estimate closes 90% of the gap
 in 35 readings (``900 s x ln 10``). A shadow corrected every 5 min on such a cluster
-raises its one alarm at 6 min and none after the first quarter hour. ``predict`` takes
+raises alarms in its first quarter hour only (ingestion at 6 min). ``predict`` takes
 about 20 µs and ``ingest`` 4 µs (``cloud/burst-v0`` at 12 h).
 """
 
