@@ -209,6 +209,8 @@ class Cluster(Entity):
 
         # Lifetime totals (never reset): the conservation invariant holds across warm-up.
         self.arrived_total = 0
+        self.arrived_by_class = np.zeros(n_classes, dtype=np.int64)
+        """Arrivals per class before the served windows' end (lifetime, as measured)."""
         self.forced_total = 0
         probes = world.probes
         self.arrived = probes.counter("requests_arrived")
@@ -287,6 +289,7 @@ class Cluster(Entity):
             first, last = np.searchsorted(drawn_times, (start_s, end_s))
             times, services = drawn_times[first:last], drawn_services[first:last]
             arrived += times.size
+            self.arrived_by_class[stream.index] += times.size
             if stream.spec.deferrable:
                 assert stream.spec.deadline_s is not None
                 self.backlog.add(times, services, stream.index, stream.spec.deadline_s)

@@ -149,4 +149,5 @@ DOMAIN: Domain[Cluster] = Domain(
     view=CloudView,
     scenario_checks=_scenario_checks(),
     kpis=_kpis(),
+    live=Deferred("twin.cloud.live:cloud_live"),
 )

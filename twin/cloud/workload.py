@@ -106,10 +106,17 @@ class ClassStream:
         self.index = index
         self.spec = spec
         self.rate_per_s = rate_per_s
+        self.multiplier = 1.0
+        """Scales every window drawn from now on: the live twin's correction of the rate
+        (:mod:`twin.cloud.live`); 1.0 draws exactly what the pattern alone draws."""
+        self.applied: list[tuple[float, float]] = [(0.0, 1.0)]
+        """``(window start, multiplier)`` whenever a drawn window's multiplier changed,
+        so the rate each past window was drawn at can be told afterwards."""
         self._arrivals = streams[f"cloud.arrivals.{spec.name}"]
         self._service = block_sampler(spec.service, streams[f"cloud.service.{spec.name}"])
 
     def rate_at(self, pattern: LoadPattern, time_s: float) -> float:
+        """The pattern's rate at ``time_s`` (without :attr:`multiplier`)."""
         rate = self.rate_per_s
         if self.spec.follows_diurnal:
             rate *= pattern.daily(time_s)
@@ -121,7 +128,9 @@ class ClassStream:
         self, pattern: LoadPattern, start_s: float, end_s: float
     ) -> tuple[FloatArray, FloatArray]:
         """Sorted arrival times in ``[start_s, end_s)`` and their service times."""
-        rate = self.rate_at(pattern, 0.5 * (start_s + end_s))
+        rate = self.rate_at(pattern, 0.5 * (start_s + end_s)) * self.multiplier
+        if self.multiplier != self.applied[-1][1]:
+            self.applied.append((start_s, self.multiplier))
         count = int(self._arrivals.poisson(rate * (end_s - start_s))) if rate > 0 else 0
         if count == 0:
             empty = np.empty(0)
