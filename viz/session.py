@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twin.core.domain import Domain
-from twin.core.policy import BindsModel, Policy, PolicyContext
+from twin.core.policy import Policy, PolicySwitch
 from twin.core.registry import Registry
 from twin.core.run import (
     PreparedRun,
@@ -29,26 +29,11 @@ EXTRA_KPIS = ("cost_total", "co2e_kg")
 """Every report leads with the scenario's headline KPIs plus cost and emissions."""
 
 
-class PolicyWrapper:
+class PolicyWrapper(PolicySwitch):
     """A policy wrapping another: same id, domain and params; every method forwarded
-    explicitly (no ``__getattr__``), so a subclass overrides exactly one of them."""
-
-    def __init__(self, policy: Policy[Any, Any]) -> None:
-        self.policy = policy
-        self.id = policy.id
-        self.domain = policy.domain
-        self.params = getattr(policy, "params", None)
-
-    def reset(self, context: PolicyContext) -> None:
-        self.policy.reset(context)
-
-    def act(self, obs: Any) -> Any:
-        return self.policy.act(obs)
-
-    def bind(self, world: Any) -> None:
-        """Hand the built world on to a policy that reads it (a trained network)."""
-        if isinstance(self.policy, BindsModel):
-            self.policy.bind(world)
+    explicitly (no ``__getattr__``), so a subclass overrides exactly one of them. The
+    engine's :class:`~twin.core.policy.PolicySwitch`, whose policy a session never
+    switches."""
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.live.broker import Broker
-from twin.live.mqtt import MqttClient
-from twin.live.session import STATUS_SUFFIX
+from twin.live.reality import beside_shadow
 
 CANDIDATES = (
     "signals/fixed-time-v0",
@@ -62,27 +61,19 @@ def city_run(args: argparse.Namespace, seed: int, *, closed: bool, out: Path) ->
         config.write_text(TWIN_CONFIG.format(horizon_s=args.duration_s, network=args.network))
         shadow_command = [
             sys.executable, "-m", "twin", "shadow", str(config), "--source", url,
-            "--out", str(out), "--candidates", ",".join(CANDIDATES), "--kpi", "resco_delay_mean_s",
+            "--out", str(out), "--candidates", ",".join(candidates(args.network)),
+            "--kpi", "resco_delay_mean_s",
             "--decision-period-s", str(args.decision_period_s),
             "--look-ahead-s", str(args.look_ahead_s), "--replications", "2",
             "--idle-timeout-s", "20",
         ]  # fmt: skip
-        watcher = MqttClient(broker.host, broker.port, "demo-watcher")
-        watcher.subscribe(f"city/{STATUS_SUFFIX}")
-        shadow = subprocess.Popen(shadow_command, stdout=subprocess.DEVNULL)  # noqa: S603
-        try:
-            if watcher.get(timeout_s=60.0) is None:
-                raise SystemExit("the shadow did not start listening within 60 s")
-            done = subprocess.run(  # noqa: S603 - our own command
-                reality, capture_output=True, text=True, check=False, timeout=1800
-            )
-            shadow.wait(timeout=120)
-        finally:
-            watcher.close()
-            if shadow.poll() is None:
-                shadow.terminate()
-                shadow.wait(timeout=10)
-        return _finished(done)
+        return beside_shadow(broker, "city", shadow_command, reality)
+
+
+def candidates(network: str) -> tuple[str, ...]:
+    """The policies the shadow tries; the shipped PPO network reads grid4x4's lanes only."""
+    trained_for = "grid4x4"
+    return tuple(c for c in CANDIDATES if c != "signals/ppo-v0" or network == trained_for)
 
 
 def _finished(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:

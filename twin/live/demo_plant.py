@@ -15,8 +15,6 @@ Every process started here is stopped here, also on Ctrl-C or an error.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -26,8 +24,7 @@ from twin.core.scenario import ScenarioConfig
 from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from twin.live.broker import Broker
 from twin.live.emulated_plant import emulate
-from twin.live.mqtt import MqttClient
-from twin.live.session import STATUS_SUFFIX
+from twin.live.reality import beside_shadow
 
 BASELINES = ("maintenance/run-to-failure-v0", "maintenance/condition-based-v0")
 CANDIDATES = (
@@ -102,25 +99,7 @@ def closed_loop(args: argparse.Namespace, seed: int, out: Path) -> dict[str, Any
             sys.executable, "-m", "twin.live.emulated_plant", url, "--days", str(args.days),
             "--seed", str(seed), "--wear-factor", str(args.wear_factor),
         ]  # fmt: skip
-        watcher = MqttClient(broker.host, broker.port, "demo-watcher")
-        watcher.subscribe(f"plant/{STATUS_SUFFIX}")
-        shadow = subprocess.Popen(shadow_command, stdout=subprocess.DEVNULL)  # noqa: S603
-        try:
-            # The plant's first readings must find the shadow listening.
-            if watcher.get(timeout_s=60.0) is None:
-                raise SystemExit("the shadow did not start listening within 60 s")
-            done = subprocess.run(  # noqa: S603 - our own command
-                plant_command, capture_output=True, text=True, check=False, timeout=1800
-            )
-            if done.returncode != 0:
-                raise SystemExit(f"emulated plant failed:\n{done.stderr}")
-            loop: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-            shadow.wait(timeout=120)
-        finally:
-            watcher.close()
-            if shadow.poll() is None:
-                shadow.terminate()
-                shadow.wait(timeout=10)
+        loop = beside_shadow(broker, "plant", shadow_command, plant_command)
     return loop
 
 

@@ -23,7 +23,6 @@ import json
 import math
 import os
 import sys
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -40,6 +39,7 @@ from twin.factory.observation import DOWN_STATES
 from twin.factory.plant import Plant
 from twin.live.messages import encode_readings, readings_topic
 from twin.live.mqtt import MqttClient, parse_source
+from twin.live.reality import await_recommendation
 
 CHANNELS = len(SENSOR_CHANNELS)
 
@@ -249,16 +249,10 @@ def _serve(args: argparse.Namespace) -> int:
             crossed = plant.now_s >= next_epoch_s + args.period_s
             if args.open_loop or not crossed or plant.now_s >= config.horizon_s:
                 continue
-            deadline = time.monotonic() + args.wait_s
-            while time.monotonic() < deadline:
-                received = client.get(timeout_s=0.5)
-                if received is None:
-                    continue
-                recommendation = json.loads(received[1])
-                if float(recommendation.get("t", -1.0)) >= next_epoch_s - 1e-6:
-                    plant.follow(recommendation)
-                    followed += 1
-                    break
+            recommendation = await_recommendation(client, next_epoch_s, args.wait_s)
+            if recommendation is not None:
+                plant.follow(recommendation)
+                followed += 1
             next_epoch_s += args.decision_period_s
     plant.run.world.finish()
     result = plant.run.result(wall_s=0.0)

@@ -74,7 +74,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -533,6 +532,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(args: Any) -> int:
     from twin.live.messages import encode_readings, readings_topic
     from twin.live.mqtt import MqttClient, parse_source
+    from twin.live.reality import await_recommendation
 
     where = parse_source(args.broker)
     followed = 0
@@ -556,7 +556,7 @@ def _serve(args: Any) -> int:
                     continue
                 if now_s >= args.duration_s - 1e-9:
                     break
-                recommendation = _await_recommendation(client, next_epoch_s, args.wait_s)
+                recommendation = await_recommendation(client, next_epoch_s, args.wait_s)
                 if recommendation is not None:
                     reality.apply(
                         {
@@ -572,18 +572,6 @@ def _serve(args: Any) -> int:
         kpis = reality.kpis()
     print(json.dumps({"followed": followed, **kpis}))
     return 0
-
-
-def _await_recommendation(client: Any, epoch_s: float, wait_s: float) -> dict[str, Any] | None:
-    deadline = time.monotonic() + wait_s
-    while time.monotonic() < deadline:
-        received = client.get(timeout_s=0.5)
-        if received is None:
-            continue
-        recommendation: dict[str, Any] = json.loads(received[1])
-        if float(recommendation.get("t", -1.0)) >= epoch_s - 1e-6:
-            return recommendation
-    return None
 
 
 if __name__ == "__main__":
