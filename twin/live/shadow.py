@@ -132,6 +132,8 @@ class Shadow:
         self.alarms: dict[str, int] = {}
         self._beyond: dict[str, int] = {}
         self._seen: dict[str, int] = {}
+        self._predicted: dict[str, float] = {}
+        self._predicted_at = math.nan
         self.recommendations: list[dict[str, Any]] = []
         self.estimates: list[tuple[float, dict[str, float]]] = []
         self._check_kpi()
@@ -176,9 +178,15 @@ class Shadow:
         correction = self.estimator.correction(self.run.now_s)
         if correction:
             self.run.correct(correction)
+            self._predicted_at = math.nan  # the twin's state changed under the prediction
 
     def _compare(self, reading: Reading) -> None:
-        predicted = self.live.predict(self.model).get(reading.channel, math.nan)
+        # One prediction of every channel serves all readings taken at the same twin time
+        # (a batch is mostly so): predicting per reading cost channels x readings.
+        if self._predicted_at != self.run.now_s:
+            self._predicted = self.live.predict(self.model)
+            self._predicted_at = self.run.now_s
+        predicted = self._predicted.get(reading.channel, math.nan)
         entry = Divergence(reading.at_s, reading.channel, reading.value, predicted)
         self.divergences.append(entry)
         channel = self.channels[reading.channel]
