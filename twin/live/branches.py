@@ -170,12 +170,17 @@ class LiveRun:
             raise ValueError(f"cannot run past the horizon {self.horizon_s} s (asked {until_s} s)")
         self.world.advance(until_s, self.config.warmup_s)
 
-    def finish(self) -> RunResult:
-        """Run to the horizon and return the result; its manifest carries the log."""
-        self.advance(self.horizon_s)
+    def finish(self, until_s: float | None = None) -> RunResult:
+        """Run to ``until_s`` (the horizon by default), end the run there and return its
+        result; the manifest carries the log, and where the run stopped if not at the
+        horizon."""
+        end_s = self.horizon_s if until_s is None else until_s
+        self.advance(end_s)
         self.world.finish()
         result = self.prepared.result(wall_s=time.perf_counter() - self._started)
         result.manifest["live_log"] = [entry.to_json() for entry in self.log]
+        if end_s < self.horizon_s:
+            result.manifest["stopped_at_s"] = end_s
         return result
 
     def switch_policy(
@@ -278,19 +283,9 @@ class LiveRun:
         recorder = None
         if branch.record_until_s is not None:
             recorder = _DecisionRecorder(self, branch.record_until_s)
-        result = self._finish_at(until_s)
+        result = self.finish(until_s)
         decisions = tuple(recorder.decisions) if recorder else ()
         return BranchResult(branch, result, decisions, time.perf_counter() - started)
-
-    def _finish_at(self, until_s: float) -> RunResult:
-        if until_s >= self.horizon_s:
-            return self.finish()
-        self.advance(until_s)
-        self.world.finish()
-        result = self.prepared.result(wall_s=time.perf_counter() - self._started)
-        result.manifest["live_log"] = [entry.to_json() for entry in self.log]
-        result.manifest["stopped_at_s"] = until_s
-        return result
 
     def _replayed(self, branch: Branch, until_s: float) -> BranchResult:
         copy = LiveRun.replay(
