@@ -126,6 +126,9 @@ class Layout:
         self.nodes: tuple[str, ...] = tuple(spec.nodes)
         self.chargers: tuple[str, ...] = tuple(spec.chargers)
         self._index = {name: i for i, name in enumerate(self.nodes)}
+        self.node_index: Mapping[str, int] = MappingProxyType(self._index)
+        """Position of every node in :attr:`nodes` (read only; :meth:`index` names unknown
+        nodes, this is the plain look-up for loops over a fleet)."""
         n = len(self.nodes)
         edge_lengths_m: dict[tuple[str, str], float] = {}
         rows: list[int] = []

@@ -191,7 +191,9 @@ def check_dispatch_action(
     agvs: set[int] = set()
     # Checked as untyped values: a policy may return anything (numpy ints are fine).
     for pair in cast("tuple[object, ...]", assignments):
-        if not (type(pair) is tuple and len(pair) == 2 and all(map(_is_index, pair))):
+        if not (
+            type(pair) is tuple and len(pair) == 2 and _is_index(pair[0]) and _is_index(pair[1])
+        ):
             invalid(f"assignment {pair!r} is not a (request, agv) pair of ints")
         r, a = int(pair[0]), int(pair[1])
         if not 0 <= r < n_requests:
@@ -211,4 +213,9 @@ def check_dispatch_action(
 
 
 def _is_index(x: object) -> bool:
-    return isinstance(x, Integral) and not isinstance(x, bool)
+    # Plain ints first: this runs for every assignment at every dispatch, and the ABC
+    # check behind isinstance(x, Integral) costs more than the rest of the check.
+    kind = type(x)
+    if kind is int:
+        return True
+    return kind is not bool and isinstance(x, Integral)
