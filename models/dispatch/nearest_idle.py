@@ -6,7 +6,14 @@ import math
 from typing import ClassVar
 
 from twin.core.policy import BasePolicy
-from twin.factory.observation import WAIT, AgvView, DispatchAction, DispatchObservation
+from twin.factory.layout import Layout
+from twin.factory.observation import (
+    WAIT,
+    AgvView,
+    DispatchAction,
+    DispatchObservation,
+    TransportRequest,
+)
 
 _SLACK = 1.0 + 1e-9
 """A job sized exactly to the battery must not count as short of charge through rounding."""
@@ -25,37 +32,64 @@ class NearestIdle(BasePolicy[DispatchObservation, DispatchAction]):
     description: ClassVar[str] = "baseline: oldest request to the nearest idle AGV with charge"
 
     def act(self, obs: DispatchObservation) -> DispatchAction:
-        idle: list[AgvView] = [agv for agv in obs.agvs if agv.idle]
-        if not idle:
+        # Idle vehicles by node, so each request walks the layout outward from its pickup
+        # and stops at the first vehicle with the charge, instead of measuring the whole
+        # idle fleet (80 of 100 AGVs in the large plant, at every request).
+        at_node: dict[str, list[AgvView]] = {}
+        idle_count = 0
+        for agv in obs.agvs:
+            if agv.idle:
+                idle_count += 1
+                at_node.setdefault(agv.node, []).append(agv)
+        if not idle_count:
             return WAIT
         layout = obs.layout
-        node_index = layout.node_index
         assignments: list[tuple[int, int]] = []
         for position, request in enumerate(obs.requests):
-            # One row of distances to the pickup serves every vehicle: this runs at every
-            # epoch over the whole idle fleet (100 AGVs in the large plant), so the order
-            # (has the charge, shortest way, lowest id) is kept by hand, without a tuple
-            # per vehicle.
-            to_pickup = layout.distances_from(request.pickup)
-            onward_m = request.trip_m + layout.charger_distance_m(request.drop)
-            with_charge: AgvView | None = None
-            with_charge_m = math.inf
-            short: AgvView | None = None
-            short_m = math.inf
-            for agv in idle:
-                empty_m = to_pickup[node_index[agv.node]]
-                if empty_m + onward_m > agv.range_m * _SLACK:
-                    if empty_m < short_m or (
-                        empty_m == short_m and short is not None and agv.id < short.id
-                    ):
-                        short, short_m = agv, empty_m
-                elif empty_m < with_charge_m or (
-                    empty_m == with_charge_m and with_charge is not None and agv.id < with_charge.id
-                ):
-                    with_charge, with_charge_m = agv, empty_m
-            chosen = with_charge or short or idle[0]
+            chosen = _nearest(request, at_node, idle_count, layout)
             assignments.append((position, chosen.id))
-            idle.remove(chosen)
-            if not idle:
+            others = at_node[chosen.node]
+            others.remove(chosen)
+            if not others:
+                del at_node[chosen.node]
+            idle_count -= 1
+            if not idle_count:
                 break
         return DispatchAction(tuple(assignments))
+
+
+def _nearest(
+    request: TransportRequest, at_node: dict[str, list[AgvView]], idle_count: int, layout: Layout
+) -> AgvView:
+    """The idle AGV first by (short of charge, metres to the pickup, id)."""
+    to_pickup = layout.distances_from(request.pickup)
+    onward_m = request.trip_m + layout.charger_distance_m(request.drop)
+    nodes = layout.nodes
+    with_charge: AgvView | None = None
+    with_charge_m = math.inf
+    short: AgvView | None = None
+    short_m = math.inf
+    seen = 0
+    for j in layout.nearest_first(request.pickup):
+        empty_m = to_pickup[j]
+        if empty_m > with_charge_m:
+            break  # every vehicle from here on is farther than one that can do the job
+        agvs = at_node.get(nodes[j])
+        if agvs is None:
+            continue
+        for agv in agvs:
+            if empty_m + onward_m > agv.range_m * _SLACK:
+                if short is None or empty_m < short_m or (empty_m == short_m and agv.id < short.id):
+                    short, short_m = agv, empty_m
+            elif (
+                with_charge is None
+                or empty_m < with_charge_m
+                or (empty_m == with_charge_m and agv.id < with_charge.id)
+            ):
+                with_charge, with_charge_m = agv, empty_m
+        seen += len(agvs)
+        if seen == idle_count:
+            break
+    chosen = with_charge or short
+    assert chosen is not None  # the walk covers every node, so every idle vehicle
+    return chosen

@@ -225,6 +225,52 @@ def test_nearest_idle_breaks_ties_by_id_and_skips_agvs_short_of_charge():
     assert policy.act(busy) == WAIT
 
 
+def brute_force_nearest_idle(obs: DispatchObservation) -> DispatchAction:
+    """The policy's rule measured on every idle vehicle: (short of charge, metres, id)."""
+    idle = [agv for agv in obs.agvs if agv.idle]
+    pairs = []
+    for position, request in enumerate(obs.requests):
+        if not idle:
+            break
+        onward_m = request.trip_m + obs.layout.charger_distance_m(request.drop)
+
+        def rank(agv: AgvView, onward_m: float = onward_m, pickup: str = request.pickup):
+            empty_m = obs.layout.distance_m(agv.node, pickup)
+            return (empty_m + onward_m > agv.range_m * (1 + 1e-9), empty_m, agv.id)
+
+        chosen = min(idle, key=rank)
+        pairs.append((position, chosen.id))
+        idle.remove(chosen)
+    return DispatchAction(tuple(pairs)) if pairs else WAIT
+
+
+@settings(max_examples=200)
+@given(data=st.data(), graph=connected_graphs(min_nodes=2, max_nodes=7, grid=3, max_extra=5))
+def test_nearest_idle_walking_outward_chooses_as_measuring_every_vehicle(data, graph):
+    # Several vehicles per node, ties in distance (unit grid), some short of charge.
+    names, cells, pairs = graph
+    layout = Layout(
+        LayoutSpec(
+            nodes={name: (10.0 * x, 10.0 * y) for name, (x, y) in zip(names, cells, strict=True)},
+            edges=[(names[a], names[b]) for a, b in pairs],
+            chargers=[names[0]],
+        )
+    )
+    node = st.sampled_from(names)
+    agvs = tuple(
+        AgvView(i, data.draw(node), data.draw(st.booleans()), 0.5, range_m, "idle")
+        for i, range_m in enumerate(
+            data.draw(st.lists(st.sampled_from([0.0, 30.0, 60.0, math.inf]), max_size=8))
+        )
+    )
+    requests = tuple(
+        TransportRequest(k, pickup, drop, 0.0, layout.distance_m(pickup, drop))
+        for k, (pickup, drop) in enumerate(data.draw(st.lists(st.tuples(node, node), max_size=5)))
+    )
+    obs = DispatchObservation(0.0, requests, agvs, layout)
+    assert NearestIdle().act(obs) == brute_force_nearest_idle(obs)
+
+
 class Broken(BasePolicy[DispatchObservation, DispatchAction]):
     """Returns whatever it was built with, whatever it sees."""
 

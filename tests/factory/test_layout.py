@@ -48,6 +48,20 @@ def test_nearest_and_chargers():
         layout.nearest("a", [])
 
 
+def test_nearest_first_orders_nodes_by_path_length_then_index():
+    # a - b - c in a line (10 m apart) and d 10 m off b: from b, a, c and d tie at 10 m.
+    layout = Layout(
+        LayoutSpec(
+            nodes={"a": (0, 0), "b": (10, 0), "c": (20, 0), "d": (10, 10)},
+            edges=[("a", "b"), ("b", "c"), ("b", "d")],
+        )
+    )
+    assert layout.nearest_first("b") == (1, 0, 2, 3)
+    assert layout.nearest_first("a") == (0, 1, 2, 3)
+    assert layout.nearest_first("a") is layout.nearest_first("a")
+    assert layout.node_index["c"] == 2
+
+
 def test_paths_are_cached_not_recomputed_per_trip():
     layout = Layout(HAND)
     assert layout.route("a", "d") is layout.route("a", "d")

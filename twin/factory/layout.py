@@ -152,6 +152,7 @@ class Layout:
         pred.setflags(write=False)
         self._pred: np.ndarray = pred
         self._paths: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._nearest_first: dict[int, tuple[int, ...]] = {}
         no_charger: tuple[float, str | None] = (math.inf, None)
         self._to_charger = [
             min(((row[self._index[c]], c) for c in self.chargers), default=no_charger)
@@ -185,6 +186,19 @@ class Layout:
         serves a dispatcher comparing every vehicle's way to one pickup.
         """
         return self._dist[self.index(node)]
+
+    def nearest_first(self, node: str) -> tuple[int, ...]:
+        """Every node's :meth:`index`, nearest to ``node`` first (ties by index), cached.
+
+        Lets a dispatcher stop at the first idle vehicle instead of measuring the whole
+        fleet: walking this order, the first vehicle found is a nearest one.
+        """
+        i = self.index(node)
+        order = self._nearest_first.get(i)
+        if order is None:
+            row = np.asarray(self._dist[i])
+            order = self._nearest_first[i] = tuple(np.argsort(row, kind="stable").tolist())
+        return order
 
     def path(self, a: str, b: str) -> list[str]:
         """The nodes of the shortest path from ``a`` to ``b``, both included."""
