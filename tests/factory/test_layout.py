@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from tests.factory.strategies import connected_graphs
+from twin.factory import layout as layout_module
 from twin.factory.layout import Layout, LayoutSpec
 
 # A 3-4-5 triangle a-b-c plus a spur c-d of explicit length (a bent aisle).
@@ -68,6 +69,17 @@ def test_paths_are_cached_not_recomputed_per_trip():
     returned = layout.path("a", "d")
     returned.append("x")  # a caller's copy; the cache is untouched
     assert layout.path("a", "d") == ["a", "c", "d"]
+
+
+def test_the_route_cache_keeps_a_bounded_number_of_pairs(monkeypatch):
+    # A year of trips asks for ever more pairs; the oldest route goes first.
+    monkeypatch.setattr(layout_module, "ROUTE_CACHE_SIZE", 2)
+    layout = Layout(HAND)
+    first = layout.route("a", "d")
+    layout.route("b", "d")
+    layout.route("c", "a")
+    assert list(layout._routes) == [("b", "d"), ("c", "a")]
+    assert layout.route("a", "d") == first  # recomputed, the same
 
 
 def test_unknown_nodes_in_queries_name_the_known_ones():

@@ -20,7 +20,7 @@ from twin.core.entity import Entity
 from twin.core.policy import Policy
 from twin.core.scenario import KPI
 from twin.core.units import METRES_PER_KM, SECONDS_PER_HOUR
-from twin.factory.layout import Layout
+from twin.factory.layout import Layout, keep_bounded
 from twin.factory.observation import (
     WAIT,
     AgvView,
@@ -453,17 +453,18 @@ class AgvFleet(Entity):
 
     # -- the vehicles call these ----------------------------------------------------
     def _legs(self, start: str, target: str) -> tuple[_Leg, ...]:
-        """``(to, length_m, duration_s, lane)`` per segment of the path, cached per pair."""
+        """``(to, length_m, duration_s, lane)`` per segment of the path, cached per pair
+        (as many pairs as the layout keeps routes)."""
         key = (start, target)
         legs = self._legs_cache.get(key)
         if legs is None:
-            route = self.layout.route(start, target)
             lengths = self.layout.edge_lengths_m
             speed = self.spec.speed_mps
-            legs = self._legs_cache[key] = tuple(
+            legs = tuple(
                 (b, lengths[(a, b)], lengths[(a, b)] / speed, self.lanes[(a, b)])
-                for a, b in itertools.pairwise(route)
+                for a, b in itertools.pairwise(self.layout.route(start, target))
             )
+            keep_bounded(self._legs_cache, key, legs)
         return legs
 
     def _switch(self, agv: Agv, state: str) -> None:

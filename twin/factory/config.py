@@ -7,6 +7,7 @@ Defaults and their sources: docs/PARAMETERS.md (section "Factory").
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -338,7 +339,7 @@ def _line_name(line: int) -> str:
     return f"L{line:02d}"
 
 
-def _plant_stations() -> list[StationSpec]:
+def _plant_stations(lines: int = PLANT_LINES) -> list[StationSpec]:
     return [
         StationSpec(
             name=f"{_line_name(line)}S{step}",
@@ -346,12 +347,12 @@ def _plant_stations() -> list[StationSpec]:
             buffer=3,
             node=f"{_line_name(line)}S{step}",
         )
-        for line in range(PLANT_LINES)
+        for line in range(lines)
         for step in range(PLANT_STATIONS_PER_LINE)
     ]
 
 
-def _plant_products() -> list[ProductSpec]:
+def _plant_products(lines: int = PLANT_LINES) -> list[ProductSpec]:
     return [
         ProductSpec(
             name=f"P{line:02d}",
@@ -360,16 +361,16 @@ def _plant_products() -> list[ProductSpec]:
             source_node=f"{_line_name(line)}in",
             sink_node=f"{_line_name(line)}out",
         )
-        for line in range(PLANT_LINES)
+        for line in range(lines)
     ]
 
 
-def _plant_layout() -> LayoutSpec:
+def _plant_layout(lines: int = PLANT_LINES) -> LayoutSpec:
     # Each line is a row of aisle nodes 15 m apart, rows 12 m apart, joined by cross
     # aisles at both ends and in the middle; a charger every fifth row.
     nodes: dict[str, tuple[float, float]] = {}
     edges: list[Edge] = []
-    for line in range(PLANT_LINES):
+    for line in range(lines):
         name = _line_name(line)
         row = (
             [f"{name}in"] + [f"{name}S{s}" for s in range(PLANT_STATIONS_PER_LINE)] + [f"{name}out"]
@@ -381,7 +382,7 @@ def _plant_layout() -> LayoutSpec:
             previous = _line_name(line - 1)
             edges += [(f"{previous}in", f"{name}in"), (f"{previous}out", f"{name}out")]
             edges.append((f"{previous}S5", f"{name}S5"))
-    chargers = [f"{_line_name(line)}in" for line in range(0, PLANT_LINES, 5)]
+    chargers = [f"{_line_name(line)}in" for line in range(0, lines, 5)]
     return LayoutSpec(nodes=nodes, edges=edges, chargers=chargers)
 
 
@@ -392,18 +393,35 @@ def _plant_sensors() -> SensorConfig:
     )
 
 
+def _plant_agvs(lines: int = PLANT_LINES) -> AgvSpec:
+    return AgvSpec(
+        count=lines,
+        speed_mps=1.5,
+        charge_power_kw=3.0,
+        home_nodes=[f"{_line_name(line)}in" for line in range(lines)],
+    )
+
+
+def plant_of_lines(lines: int) -> dict[str, Any]:
+    """Params of ``factory/plant-1000-v0`` grown or shrunk to ``lines`` lines of ten
+    machines: one AGV per line and one technician per five lines, as in the 1,000-machine
+    plant, so cost per machine can be compared across sizes (``benchmarks/plant_scale.py``)."""
+    if lines < 1:
+        raise ValueError(f"a plant needs at least one line, got {lines}")
+    return {
+        "stations": [spec.model_dump(mode="json") for spec in _plant_stations(lines)],
+        "products": [spec.model_dump(mode="json") for spec in _plant_products(lines)],
+        "layout": _plant_layout(lines).model_dump(mode="json"),
+        "agvs": _plant_agvs(lines).model_dump(mode="json"),
+        "crew": CrewSpec(technicians=max(1, lines // 5)).model_dump(mode="json"),
+    }
+
+
 class Plant1000Params(PlantParams):
     products: list[ProductSpec] = Field(default_factory=_plant_products, min_length=1)
     stations: list[StationSpec] = Field(default_factory=_plant_stations, min_length=1)
     layout: LayoutSpec | None = Field(default_factory=_plant_layout)
-    agvs: AgvSpec | None = Field(
-        default_factory=lambda: AgvSpec(
-            count=100,
-            speed_mps=1.5,
-            charge_power_kw=3.0,
-            home_nodes=[f"{_line_name(line)}in" for line in range(PLANT_LINES)],
-        )
-    )
+    agvs: AgvSpec | None = Field(default_factory=_plant_agvs)
     crew: CrewSpec = Field(default_factory=lambda: CrewSpec(technicians=20))
     sensors: SensorConfig = Field(default_factory=_plant_sensors)
     degradation_step_s: float = Field(default=300.0, gt=0)

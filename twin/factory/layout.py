@@ -10,7 +10,7 @@ import math
 from collections import deque
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -114,6 +114,18 @@ class LayoutSpec(BaseModel):
         return next((name for name in self.nodes if name not in reached), None)
 
 
+ROUTE_CACHE_SIZE = 1 << 16
+"""Routes kept per layout, the oldest dropped first. A plant-year asks for hundreds of
+thousands of (from, to) pairs; an unbounded cache grew the memory with the horizon."""
+
+
+def keep_bounded(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    """Store ``value`` in ``cache``, dropping the oldest entry beyond ROUTE_CACHE_SIZE."""
+    if len(cache) >= ROUTE_CACHE_SIZE:
+        del cache[next(iter(cache))]
+    cache[key] = value
+
+
 class Layout:
     """A validated layout with all-pairs shortest paths, computed once.
 
@@ -151,7 +163,7 @@ class Layout:
         self._dist: list[list[float]] = dist.tolist()
         pred.setflags(write=False)
         self._pred: np.ndarray = pred
-        self._paths: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._routes: dict[tuple[str, str], tuple[str, ...]] = {}
         self._nearest_first: dict[int, tuple[int, ...]] = {}
         no_charger: tuple[float, str | None] = (math.inf, None)
         self._to_charger = [
@@ -207,15 +219,16 @@ class Layout:
     def route(self, a: str, b: str) -> tuple[str, ...]:
         """Like :meth:`path`, as the cached tuple itself (no copy; for the hot path)."""
         key = (a, b)
-        cached = self._paths.get(key)
-        if cached is None:
+        route = self._routes.get(key)
+        if route is None:
             i, j = self.index(a), self.index(b)
             reversed_nodes = [b]
             while j != i:
                 j = int(self._pred[i, j])
                 reversed_nodes.append(self.nodes[j])
-            cached = self._paths[key] = tuple(reversed(reversed_nodes))
-        return cached
+            route = tuple(reversed(reversed_nodes))
+            keep_bounded(self._routes, key, route)
+        return route
 
     def nearest(self, from_node: str, candidates: list[str] | tuple[str, ...]) -> str:
         """The candidate closest to ``from_node`` by path; ties go to the earlier one."""
