@@ -102,7 +102,6 @@ def _nearest(
     layout: Layout,
 ) -> AgvView:
     """The idle AGV not ``taken`` first by (short of charge, metres to the pickup, id)."""
-    to_pickup = layout.distances_from(request.pickup)
     onward_m = request.trip_m + layout.charger_distance_m(request.drop)
     nodes = layout.nodes
     with_charge: AgvView | None = None
@@ -110,8 +109,7 @@ def _nearest(
     short: AgvView | None = None
     short_m = math.inf
     seen = 0
-    for j in layout.nearest_first(request.pickup):
-        empty_m = to_pickup[j]
+    for j, empty_m in layout.walk_outward(request.pickup):
         if empty_m > with_charge_m:
             break  # every vehicle from here on is farther than one that can do the job
         agvs = at_node.get(nodes[j])

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from twin.factory import layout as layout_module
+from twin.factory.layout import Layout, LayoutSpec
+
 
 @st.composite
 def connected_graphs(
@@ -23,3 +26,13 @@ def connected_graphs(
     extra = draw(st.lists(st.tuples(node, node), max_size=max_extra))
     pairs |= {(min(a, b), max(a, b)) for a, b in extra if a != b}
     return names, cells, sorted(pairs)
+
+
+def layout_in_mode(spec: LayoutSpec, *, all_pairs: bool) -> Layout:
+    """``spec`` as a small layout (every path up front) or as a large one (searched)."""
+    saved = layout_module.ALL_PAIRS_MAX_NODES
+    layout_module.ALL_PAIRS_MAX_NODES = len(spec.nodes) if all_pairs else 0
+    try:
+        return Layout(spec)
+    finally:
+        layout_module.ALL_PAIRS_MAX_NODES = saved

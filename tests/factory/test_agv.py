@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from models.dispatch.nearest_idle import NearestIdle
-from tests.factory.strategies import connected_graphs
+from tests.factory.strategies import connected_graphs, layout_in_mode
 from twin.core.policy import BasePolicy, InvalidActionError
 from twin.core.world import World
 from twin.factory.agv import AgvFleet
@@ -244,20 +244,20 @@ def brute_force_nearest_idle(obs: DispatchObservation) -> DispatchAction:
     return DispatchAction(tuple(pairs)) if pairs else WAIT
 
 
-@settings(max_examples=150)
+@pytest.mark.parametrize("all_pairs", [True, False], ids=["all-pairs", "searched"])
+@settings(max_examples=100)
 @given(data=st.data(), graph=connected_graphs(min_nodes=2, max_nodes=7, grid=3, max_extra=5))
-def test_nearest_idle_walking_outward_chooses_as_measuring_every_vehicle(data, graph):
+def test_nearest_idle_walking_outward_chooses_as_measuring_every_vehicle(all_pairs, data, graph):
     # One policy sees a run of epochs in which some vehicles change and the others keep
     # their very view (as the fleet hands them over); several vehicles per node, ties in
     # distance (unit grid), some short of charge.
     names, cells, pairs = graph
-    layout = Layout(
-        LayoutSpec(
-            nodes={name: (10.0 * x, 10.0 * y) for name, (x, y) in zip(names, cells, strict=True)},
-            edges=[(names[a], names[b]) for a, b in pairs],
-            chargers=[names[0]],
-        )
+    spec = LayoutSpec(
+        nodes={name: (10.0 * x, 10.0 * y) for name, (x, y) in zip(names, cells, strict=True)},
+        edges=[(names[a], names[b]) for a, b in pairs],
+        chargers=[names[0]],
     )
+    layout = layout_in_mode(spec, all_pairs=all_pairs)
     node = st.sampled_from(names)
     range_m = st.sampled_from([0.0, 30.0, 60.0, math.inf])
 

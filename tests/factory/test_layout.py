@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from tests.factory.strategies import connected_graphs
+from tests.factory.strategies import connected_graphs, layout_in_mode
 from twin.factory import layout as layout_module
 from twin.factory.layout import Layout, LayoutSpec
 
@@ -173,9 +173,11 @@ def connected_layouts(draw):
     return LayoutSpec(nodes=dict(zip(names, cells, strict=True)), edges=edges)
 
 
-@given(connected_layouts())
-def test_distances_match_floyd_warshall_and_paths_follow_aisles(spec):
-    layout = Layout(spec)
+@pytest.mark.parametrize("all_pairs", [True, False], ids=["all-pairs", "searched"])
+@given(spec=connected_layouts())
+def test_distances_match_floyd_warshall_and_paths_follow_aisles(all_pairs, spec):
+    layout = layout_in_mode(spec, all_pairs=all_pairs)
+    assert layout.all_pairs is all_pairs
     names = list(spec.nodes)
     lengths = {}
     for k, edge in enumerate(spec.edges):
@@ -192,3 +194,45 @@ def test_distances_match_floyd_warshall_and_paths_follow_aisles(spec):
         assert path[-1] == b
         driven = sum(lengths[(u, v)] for u, v in itertools.pairwise(path))
         assert driven == pytest.approx(reference[(a, b)])
+
+
+@given(connected_layouts(), st.lists(st.integers(0, 7), min_size=1, max_size=3, unique=True))
+def test_a_searched_layout_answers_as_the_all_pairs_one(spec, charger_picks):
+    # Large layouts search when asked; every answer must be the one computed up front:
+    # distances, the walk outward (nearest first, ties by index), nearest chargers.
+    names = list(spec.nodes)
+    chargers = sorted({names[k % len(names)] for k in charger_picks})
+    spec = spec.model_copy(update={"chargers": chargers})
+    small = layout_in_mode(spec, all_pairs=True)
+    large = layout_in_mode(spec, all_pairs=False)
+    for a in names:
+        walked = list(large.walk_outward(a))
+        assert [j for j, _ in walked] == list(small.nearest_first(a))
+        assert [d for _, d in walked] == pytest.approx(
+            [small.distance_m(a, n) for n in [names[j] for j, _ in walked]]
+        )
+        assert large.distances_from(a) == pytest.approx(small.distances_from(a))
+        assert large.charger_distance_m(a) == pytest.approx(small.charger_distance_m(a))
+        if chargers:
+            nearest = large.nearest_charger(a)
+            assert large.distance_m(a, nearest) == pytest.approx(small.charger_distance_m(a))
+        for b in names:
+            assert large.distance_m(a, b) == pytest.approx(small.distance_m(a, b))
+
+
+def test_a_large_layout_searches_only_as_far_as_asked():
+    # A line of 5,000 nodes, 1 m apart: far beyond the all-pairs size.
+    names = [f"n{i}" for i in range(5_000)]
+    layout = Layout(
+        LayoutSpec(
+            nodes={name: (float(i), 0.0) for i, name in enumerate(names)},
+            edges=list(itertools.pairwise(names)),
+            chargers=["n0"],
+        )
+    )
+    assert not layout.all_pairs
+    walk = layout.walk_outward("n2500")
+    assert [next(walk) for _ in range(3)] == [(2500, 0.0), (2499, 1.0), (2501, 1.0)]
+    assert layout.distance_m("n10", "n4990") == 4980.0
+    assert layout.route("n3", "n0") == ("n3", "n2", "n1", "n0")
+    assert layout.charger_distance_m("n4999") == 4999.0

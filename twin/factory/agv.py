@@ -556,13 +556,21 @@ class AgvFleet(Entity):
         per_m = self.spec.consumption_kwh_per_m
         if per_m and self.spec.count:
             full_m = self.spec.charge_to_soc * self.spec.battery_kwh / per_m
-            for charger in layout.chargers:
-                if not layout.covers(charger, pickup, drop, full_m):
-                    raise ValueError(
-                        f"request {pickup!r} -> {drop!r} is beyond the range of an AGV charged "
-                        f"to {self.spec.charge_to_soc:.0%} at charger {charger!r} "
-                        f"({full_m:.0f} m); use a larger battery or add chargers"
-                    )
+            need_m = (
+                layout.farthest_charger_m(pickup)
+                + layout.distance_m(pickup, drop)
+                + layout.charger_distance_m(drop)
+            )
+            if need_m > full_m * (1.0 + 1e-9):  # the slack of Layout.covers
+                # Only now find which charger: on a large layout that is a search each.
+                charger = next(
+                    c for c in layout.chargers if not layout.covers(c, pickup, drop, full_m)
+                )
+                raise ValueError(
+                    f"request {pickup!r} -> {drop!r} is beyond the range of an AGV charged "
+                    f"to {self.spec.charge_to_soc:.0%} at charger {charger!r} "
+                    f"({full_m:.0f} m); use a larger battery or add chargers"
+                )
         self._feasible.add(key)
 
 

@@ -6,9 +6,10 @@ vehicle's route is a dictionary look-up rather than a search per trip.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -119,15 +120,31 @@ ROUTE_CACHE_SIZE = 1 << 16
 thousands of (from, to) pairs; an unbounded cache grew the memory with the horizon."""
 
 
-def keep_bounded(cache: dict[Any, Any], key: Any, value: Any) -> None:
-    """Store ``value`` in ``cache``, dropping the oldest entry beyond ROUTE_CACHE_SIZE."""
-    if len(cache) >= ROUTE_CACHE_SIZE:
+ROW_CACHE_SIZE = 64
+"""Whole distance rows kept by a large layout (a row of 12,000 nodes is ~400 kB)."""
+
+
+def keep_bounded(cache: dict[Any, Any], key: Any, value: Any, size: int | None = None) -> None:
+    """Store ``value`` in ``cache``, dropping the oldest entry beyond ``size`` entries
+    (``ROUTE_CACHE_SIZE`` by default)."""
+    if len(cache) >= (ROUTE_CACHE_SIZE if size is None else size):
         del cache[next(iter(cache))]
     cache[key] = value
 
 
+ALL_PAIRS_MAX_NODES = 2_500
+"""Up to this many nodes a layout computes every shortest path once, up front (2,500
+nodes: about 200 MB of distances); a larger one searches outward from a node when asked,
+so a 12,000-node plant of 10,000 machines fits in memory and builds in a second."""
+
+
 class Layout:
-    """A validated layout with all-pairs shortest paths, computed once.
+    """A validated layout with its shortest paths.
+
+    Small layouts (up to :data:`ALL_PAIRS_MAX_NODES` nodes) hold all-pairs distances and
+    predecessors; larger ones run a Dijkstra search from the asking node, stopping as soon
+    as the answer is known (routes and distances are cached per pair, bounded). Both give
+    shortest paths; on ties between equally short routes they may pick different ones.
 
     Args:
         spec: the layout's nodes, aisles and chargers.
@@ -143,34 +160,72 @@ class Layout:
         nodes, this is the plain look-up for loops over a fleet)."""
         n = len(self.nodes)
         edge_lengths_m: dict[tuple[str, str], float] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        lengths: list[float] = []
+        neighbours: list[list[tuple[int, float]]] = [[] for _ in range(n)]
         for k, edge in enumerate(spec.edges):
             a, b = edge[0], edge[1]
             length = spec.edge_length_m(k)
             edge_lengths_m[(a, b)] = edge_lengths_m[(b, a)] = length
-            rows += [self._index[a], self._index[b]]
-            cols += [self._index[b], self._index[a]]
-            lengths += [length, length]
+            i, j = self._index[a], self._index[b]
+            neighbours[i].append((j, length))
+            neighbours[j].append((i, length))
         # Read-only, because the layout is shared with every policy's observation.
         self.edge_lengths_m: Mapping[tuple[str, str], float] = MappingProxyType(edge_lengths_m)
         """Length of every directed segment ``(from, to)``; both directions of each aisle."""
-        graph = csr_matrix((lengths, (rows, cols)), shape=(n, n))
-        dist, pred = dijkstra(graph, directed=True, return_predecessors=True)
-        # Python lists: a scalar look-up in a list is several times cheaper than in numpy,
-        # and distances are read at every dispatch decision.
-        self._dist: list[list[float]] = dist.tolist()
-        pred.setflags(write=False)
-        self._pred: np.ndarray = pred
+        self._neighbours = neighbours
+        self._csr = self._graph()
+        self.all_pairs = n <= ALL_PAIRS_MAX_NODES
+        """Whether every shortest path was computed up front (see the class doc)."""
         self._routes: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._distances: dict[tuple[int, int], float] = {}
+        self._rows: dict[int, list[float]] = {}
         self._nearest_first: dict[int, tuple[int, ...]] = {}
-        no_charger: tuple[float, str | None] = (math.inf, None)
-        self._to_charger = [
-            min(((row[self._index[c]], c) for c in self.chargers), default=no_charger)
-            for row in self._dist
-        ]
-        """Per node: (distance to the nearest charger, that charger)."""
+        self._dist: list[list[float]] = []
+        self._pred: np.ndarray = np.empty((0, 0), dtype=np.int32)
+        if self.all_pairs:
+            dist, pred = dijkstra(self._csr, directed=True, return_predecessors=True)
+            # Python lists: a scalar look-up in a list is several times cheaper than in
+            # numpy, and distances are read at every dispatch decision.
+            self._dist = dist.tolist()
+            pred.setflags(write=False)
+            self._pred = pred
+            no_charger: tuple[float, str | None] = (math.inf, None)
+            self._to_charger = [
+                min(((row[self._index[c]], c) for c in self.chargers), default=no_charger)
+                for row in self._dist
+            ]
+        else:
+            self._to_charger = self._nearest_chargers()
+        """Per node: (distance to the nearest charger, that charger); ties by name."""
+
+    def _graph(self) -> csr_matrix:
+        rows: list[int] = []
+        cols: list[int] = []
+        lengths: list[float] = []
+        for i, out in enumerate(self._neighbours):
+            for j, length in out:
+                rows.append(i)
+                cols.append(j)
+                lengths.append(length)
+        n = len(self.nodes)
+        return csr_matrix((lengths, (rows, cols)), shape=(n, n))
+
+    def _nearest_chargers(self) -> list[tuple[float, str | None]]:
+        """One search from all chargers at once, keyed (distance, charger name): each node
+        is settled by its nearest charger, ties to the first name, as the all-pairs rule."""
+        best: list[tuple[float, str | None]] = [(math.inf, None)] * len(self.nodes)
+        heap = [(0.0, charger, self._index[charger]) for charger in self.chargers]
+        heapq.heapify(heap)
+        settled = [False] * len(self.nodes)
+        while heap:
+            d, charger, u = heapq.heappop(heap)
+            if settled[u]:
+                continue
+            settled[u] = True
+            best[u] = (d, charger)
+            for v, length in self._neighbours[u]:
+                if not settled[v]:
+                    heapq.heappush(heap, (d + length, charger, v))
+        return best
 
     def __repr__(self) -> str:
         return (
@@ -189,15 +244,54 @@ class Layout:
 
     def distance_m(self, a: str, b: str) -> float:
         """Length of the shortest path from ``a`` to ``b``, metres."""
-        return self._dist[self.index(a)][self.index(b)]
+        i, j = self.index(a), self.index(b)
+        if self.all_pairs:
+            return self._dist[i][j]
+        key = (i, j) if i <= j else (j, i)  # aisles run both ways: one search per pair
+        distance = self._distances.get(key)
+        if distance is None:
+            distance = self._search(key[0], key[1])[0]
+        return distance
 
     def distances_from(self, node: str) -> list[float]:
         """Path lengths from ``node`` to every node, by :meth:`index` (read only).
 
         Graphs here are undirected, so this is also the distance *to* ``node``: one row
-        serves a dispatcher comparing every vehicle's way to one pickup.
+        serves a dispatcher comparing every vehicle's way to one pickup. On a large layout
+        this is a whole search (see :meth:`walk_outward` for one that stops early).
         """
-        return self._dist[self.index(node)]
+        i = self.index(node)
+        if self.all_pairs:
+            return self._dist[i]
+        row = self._rows.get(i)
+        if row is None:
+            row = dijkstra(self._csr, directed=True, indices=i).tolist()
+            keep_bounded(self._rows, i, row, ROW_CACHE_SIZE)
+        return row
+
+    def walk_outward(self, node: str) -> Iterator[tuple[int, float]]:
+        """``(index, metres)`` of every node, nearest to ``node`` first (ties by index).
+
+        A dispatcher stops at the first idle vehicle it meets; on a large layout only the
+        nodes up to there are searched.
+        """
+        if self.all_pairs:
+            row = self._dist[self.index(node)]
+            for j in self.nearest_first(node):
+                yield j, row[j]
+            return
+        heap = [(0.0, self.index(node))]
+        settled = [False] * len(self.nodes)
+        neighbours = self._neighbours
+        while heap:
+            d, u = heapq.heappop(heap)
+            if settled[u]:
+                continue
+            settled[u] = True
+            yield u, d
+            for v, length in neighbours[u]:
+                if not settled[v]:
+                    heapq.heappush(heap, (d + length, v))
 
     def nearest_first(self, node: str) -> tuple[int, ...]:
         """Every node's :meth:`index`, nearest to ``node`` first (ties by index), cached.
@@ -208,8 +302,9 @@ class Layout:
         i = self.index(node)
         order = self._nearest_first.get(i)
         if order is None:
-            row = np.asarray(self._dist[i])
-            order = self._nearest_first[i] = tuple(np.argsort(row, kind="stable").tolist())
+            row = np.asarray(self.distances_from(node))
+            order = tuple(np.argsort(row, kind="stable").tolist())
+            keep_bounded(self._nearest_first, i, order, ROW_CACHE_SIZE)
         return order
 
     def path(self, a: str, b: str) -> list[str]:
@@ -222,20 +317,58 @@ class Layout:
         route = self._routes.get(key)
         if route is None:
             i, j = self.index(a), self.index(b)
-            reversed_nodes = [b]
-            while j != i:
-                j = int(self._pred[i, j])
-                reversed_nodes.append(self.nodes[j])
-            route = tuple(reversed(reversed_nodes))
+            if self.all_pairs:
+                reversed_nodes = [b]
+                while j != i:
+                    j = int(self._pred[i, j])
+                    reversed_nodes.append(self.nodes[j])
+                route = tuple(reversed(reversed_nodes))
+            else:
+                route = tuple(self.nodes[k] for k in self._search(i, j)[1])
             keep_bounded(self._routes, key, route)
         return route
+
+    def _search(self, i: int, j: int) -> tuple[float, list[int]]:
+        """Dijkstra from ``i``, stopped when ``j`` is settled: its distance and the path."""
+        best = {i: 0.0}
+        came_from: dict[int, int] = {}
+        heap = [(0.0, i)]
+        settled: set[int] = set()
+        neighbours = self._neighbours
+        while heap:
+            d, u = heapq.heappop(heap)
+            if u in settled:
+                continue
+            if u == j:
+                break
+            settled.add(u)
+            for v, length in neighbours[u]:
+                candidate = d + length
+                if candidate < best.get(v, math.inf):
+                    best[v] = candidate
+                    came_from[v] = u
+                    heapq.heappush(heap, (candidate, v))
+        path = [j]
+        while path[-1] != i:
+            path.append(came_from[path[-1]])
+        path.reverse()
+        keep_bounded(self._distances, (i, j) if i <= j else (j, i), best[j])
+        return best[j], path
+
+    def farthest_charger_m(self, node: str) -> float:
+        """Path length from the charger farthest from ``node`` (0 without chargers): what
+        a vehicle leaving any charger may have to drive to get there."""
+        i = self.index(node)
+        if self.all_pairs:
+            return max((self._dist[self._index[c]][i] for c in self.chargers), default=0.0)
+        row = self.distances_from(node)  # one search, not one per charger
+        return max((row[self._index[c]] for c in self.chargers), default=0.0)
 
     def nearest(self, from_node: str, candidates: list[str] | tuple[str, ...]) -> str:
         """The candidate closest to ``from_node`` by path; ties go to the earlier one."""
         if not candidates:
             raise ValueError(f"no candidates to choose the nearest to {from_node!r} from")
-        row = self._dist[self.index(from_node)]
-        return min(candidates, key=lambda c: row[self.index(c)])
+        return min(candidates, key=lambda c: self.distance_m(from_node, c))
 
     def nearest_charger(self, node: str) -> str:
         """The charger closest to ``node``; ``ValueError`` when the layout has none."""
