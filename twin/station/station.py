@@ -79,15 +79,25 @@ class Station(Entity):
         self.server_processes = [world.env.process(self.serve()) for _ in range(params.servers)]
 
     def arrive(self) -> simpy.events.ProcessGenerator:
+        # Everything read per arrival is bound once: this loop runs once per job and
+        # each attribute lookup is a measurable share of twin's cost over raw SimPy.
         env = self.env
+        timeout = env.timeout
         interarrival = self._interarrival
         service = self._service
+        servers = self.params.servers
         capacity = self.params.capacity
+        put = self.jobs.put
+        waiting = self.jobs.items
+        arrived = self.arrived
+        busy = self.busy
+        queue = self.queue
         while True:
-            yield env.timeout(next(interarrival))
+            yield timeout(next(interarrival))
+            now = env.now  # a property: read once per arrival
             service_s = next(service)
-            self.arrived.count += 1
-            observation = self.observe()
+            arrived.count += 1
+            observation = self._observe_now(now, len(waiting), servers - self.free_servers)
             action = self.policy.act(observation)
             if action is not ADMIT and action is not REJECT:
                 check_station_action(action, observation, self._policy_id)
@@ -95,49 +105,56 @@ class Station(Entity):
                 self._reject()
                 continue
             self.in_system += 1
-            self.jobs.put((env.now, service_s))
+            put((now, service_s))
             if self.free_servers:
                 self.free_servers -= 1
-                self.busy.set(self.params.servers - self.free_servers)
+                busy.set_at(servers - self.free_servers, now)
             else:
-                self.queue.set(len(self.jobs.items))
+                queue.set_at(len(waiting), now)
 
     def serve(self) -> simpy.events.ProcessGenerator:
         """One server: take the oldest job, serve it, repeat."""
         env = self.env
-        jobs = self.jobs
+        timeout = env.timeout
+        get = self.jobs.get
+        waiting = self.jobs.items
         queue = self.queue
+        busy = self.busy
+        observe_wait = self.wait.observe
+        completed = self.completed
+        servers = self.params.servers
         while True:
-            arrived_s, service_s = yield jobs.get()
-            wait_s = env.now - arrived_s
+            arrived_s, service_s = yield get()
+            now = env.now
+            wait_s = now - arrived_s
             if wait_s:  # it waited in the queue, which is now one shorter
-                queue.set(len(jobs.items))
-            self.wait.observe(wait_s)
-            yield env.timeout(service_s)
+                queue.set_at(len(waiting), now)
+            observe_wait(wait_s)
+            yield timeout(service_s)
             self.in_system -= 1
-            self.completed.count += 1
+            completed.count += 1
             self.served_service_s += service_s
-            if not jobs.items:
+            if not waiting:
                 self.free_servers += 1
-                self.busy.set(self.params.servers - self.free_servers)
+                busy.set(servers - self.free_servers)
 
     def observe(self) -> StationObservation:
+        """The station as an arrival would find it now."""
+        return self._observe_now(
+            self.env.now, len(self.jobs.items), self.params.servers - self.free_servers
+        )
+
+    def _observe_now(self, now_s: float, queue_length: int, busy: int) -> StationObservation:
         sensed = math.nan
-        if self.sensor_board is not None:
-            sensed = float(self.sensor_board.values[0])
+        board = self.sensor_board
+        if board is not None:
+            sensed = float(board.values[0])
         params = self.params
         # tuple.__new__ skips NamedTuple's generated __new__, a third of the cost of an
         # observation, and this runs at every arrival.
         return _new_tuple(
             StationObservation,
-            (
-                self.env.now,
-                len(self.jobs.items),
-                params.servers - self.free_servers,
-                params.servers,
-                params.capacity,
-                sensed,
-            ),
+            (now_s, queue_length, busy, params.servers, params.capacity, sensed),
         )
 
     def queue_length_signal(self) -> np.ndarray:
