@@ -13,10 +13,13 @@ they are the same model.
   power, so energy and CO2e are booked) and the time series off.
 
 Runs rotate through the three, so drift in machine speed hits all; ratios are medians
-of per-round ratios.
+of per-round ratios. The same rotation at a quarter and a half of the jobs gives the
+growth plot (docs/benchmarks/des_overhead.png: seconds per run against jobs).
 
 Usage: python benchmarks/des_overhead.py [--jobs N] [--rounds R]
-Target (issue 2): twin <= 1.15x raw SimPy; stretch 1.05x.
+Targets: issue 2, twin <= 1.15x raw SimPy (textbook); issue 19, twin <= 1.05x raw SimPy of
+the same structure (server processes), probes and ledger on. The last line printed is
+that ratio.
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ import argparse
 import math
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import simpy
+from growth import save_growth_plot
 
 from twin.core.run import simulate
 from twin.core.scenario import ScenarioConfig
@@ -124,29 +128,49 @@ def through_twin(horizon_s: float) -> tuple[float, int]:
     return result.kpis["wait_mean_s"].value, served
 
 
+Model = Callable[[float], tuple[float, int]]
+
+
+def rotate(
+    models: dict[str, Model], horizon_s: float, rounds: int, label: str
+) -> tuple[dict[str, list[float]], dict[str, float], int]:
+    """``rounds`` rounds of every model in turn: seconds per run, last mean waits, jobs."""
+    seconds: dict[str, list[float]] = {name: [] for name in models}
+    waits: dict[str, float] = {}
+    jobs = 0
+    for round_ in range(rounds):
+        for name, model in models.items():
+            start = time.perf_counter()
+            waits[name], jobs = model(horizon_s)
+            seconds[name].append(time.perf_counter() - start)
+        timings = ", ".join(f"{name} {s[-1]:.3f} s" for name, s in seconds.items())
+        print(f"{label} round {round_ + 1}/{rounds}: {timings}", flush=True)
+    return seconds, waits, jobs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=200_000, help="jobs per run (about)")
     parser.add_argument("--rounds", type=int, default=7, help="rounds of the three runs")
     args = parser.parse_args()
     horizon_s = args.jobs / ARRIVAL_RATE
-    models = {
+    models: dict[str, Model] = {
         "raw SimPy, textbook": raw_simpy,
         "raw SimPy, server processes": raw_simpy_servers,
         "twin": through_twin,
     }
 
     through_twin(1_000.0)  # import and first-call costs are not what we measure
-    seconds: dict[str, list[float]] = {name: [] for name in models}
-    waits: dict[str, float] = {}
-    jobs = 0
-    for round_ in range(args.rounds):
-        for name, model in models.items():
-            start = time.perf_counter()
-            waits[name], jobs = model(horizon_s)
-            seconds[name].append(time.perf_counter() - start)
-        timings = ", ".join(f"{name} {s[-1]:.3f} s" for name, s in seconds.items())
-        print(f"round {round_ + 1}/{args.rounds}: {timings}", flush=True)
+    growth: dict[str, list[tuple[float, float]]] = {name: [] for name in models}
+    for share in (4, 2):  # smaller runs, for the growth plot only
+        small, _, small_jobs = rotate(
+            models, horizon_s / share, max(1, args.rounds // 2), f"1/{share} of the jobs,"
+        )
+        for name, times in small.items():
+            growth[name].append((small_jobs, statistics.median(times)))
+    seconds, waits, jobs = rotate(models, horizon_s, args.rounds, "all jobs,")
+    for name, times in seconds.items():
+        growth[name].append((jobs, statistics.median(times)))
 
     print()
     print(f"M/M/1, rho = {ARRIVAL_RATE * SERVICE_MEAN_S}, about {jobs} jobs per run, seed {SEED}")
@@ -157,13 +181,22 @@ def main() -> None:
         )
     same = all(math.isclose(w, waits["twin"], rel_tol=1e-9) for w in waits.values())
     print(f"same model (equal mean waits): {'yes' if same else 'NO'}")
+    save_growth_plot(
+        "des_overhead",
+        x_label="jobs per run",
+        y_label="wall s per run (median)",
+        series=growth,
+        title="M/M/1: twin against raw SimPy",
+    )
+    print(
+        "targets: twin / raw SimPy (textbook) <= 1.15; twin / raw SimPy (server processes) <= 1.05"
+    )
     for anchor in ("raw SimPy, textbook", "raw SimPy, server processes"):
         ratios = [t / r for t, r in zip(seconds["twin"], seconds[anchor], strict=True)]
         print(
             f"ratio twin / {anchor}: median {statistics.median(ratios):.3f} "
             f"(min {min(ratios):.3f}, max {max(ratios):.3f})"
         )
-    print("target: twin / raw SimPy (textbook) <= 1.15, stretch <= 1.05")
 
 
 if __name__ == "__main__":
