@@ -33,9 +33,13 @@ class Station(Entity):
 
     Each server is a SimPy process that takes the oldest waiting job from a store, as
     the machines of SimPy's machine-shop example do; an arrival that finds a server
-    free claims it at once. Every arrival draws its service time whether or not it is
-    admitted, so two policies run with the same seed serve the same jobs (common
-    random numbers).
+    free claims it at once. Only an idle server waits on the store: a job that finds
+    every server busy joins the store's list of items without a SimPy event, and a
+    server that ends a service with jobs waiting takes the oldest at once (nothing can
+    happen between the two at the same instant but other events of that instant, so
+    results are those of ``put`` and ``get`` with two events fewer per queued job).
+    Every arrival draws its service time whether or not it is admitted, so two
+    policies run with the same seed serve the same jobs (common random numbers).
 
     Its ``pos`` is the centre of the column of servers, where its view draws them.
     """
@@ -105,11 +109,12 @@ class Station(Entity):
                 self._reject()
                 continue
             self.in_system += 1
-            put((now, service_s))
             if self.free_servers:
+                put((now, service_s))  # an idle server waits on the store: this wakes it
                 self.free_servers -= 1
                 busy.set_at(servers - self.free_servers, now)
-            else:
+            else:  # no server waits on the store: the job only joins the queue
+                waiting.append((now, service_s))
                 queue.set_at(len(waiting), now)
 
     def serve(self) -> simpy.events.ProcessGenerator:
@@ -124,7 +129,10 @@ class Station(Entity):
         completed = self.completed
         servers = self.params.servers
         while True:
-            arrived_s, service_s = yield get()
+            if waiting:  # the oldest job is taken at once, as get() would hand it over
+                arrived_s, service_s = waiting.pop(0)
+            else:
+                arrived_s, service_s = yield get()
             now = env.now
             wait_s = now - arrived_s
             if wait_s:  # it waited in the queue, which is now one shorter
