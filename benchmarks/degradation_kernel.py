@@ -16,7 +16,7 @@ Kernel and triad repetitions alternate, so drift in the machine's speed hits bot
 times are medians after a warm-up call (which also compiles), and bandwidth ratios
 are medians of per-round ratios. The same alternation at 10^4 and 10^5 machines (the
 same number of rounds) gives the growth plot, docs/benchmarks/degradation_kernel.png:
-nanoseconds per machine update and per triad element against machines.
+milliseconds per call against machines (triad: elements).
 
 Usage: python benchmarks/degradation_kernel.py [--machines N] [--repeats R]
 Targets: kernel bandwidth >= 90% of the same-length triad's (issue 19; 50% in issue 2);
@@ -128,8 +128,8 @@ def main() -> None:
     for size in (10_000, 100_000):  # smaller plants, for the growth plot only
         if size < n:
             small_kernel_s, small_triad_s = alternate(Plant(size), triad_arrays(size), args.repeats)
-            growth["kernel"].append((size, statistics.median(small_kernel_s) / size * 1e9))
-            growth["STREAM triad"].append((size, statistics.median(small_triad_s) / size * 1e9))
+            growth["kernel"].append((size, statistics.median(small_kernel_s) * 1e3))
+            growth["STREAM triad"].append((size, statistics.median(small_triad_s) * 1e3))
 
     plant = Plant(n)
     read_bytes, written_bytes = plant.bytes_per_update()
@@ -223,14 +223,19 @@ def main() -> None:
         f"  per call at 100 machines: kernel {direct_s * 1e6:.1f} us, "
         f"step() with its checks {wrapped_s * 1e6:.1f} us"
     )
-    growth["kernel"].append((n, kernel_median / n * 1e9))
-    growth["STREAM triad"].append((n, statistics.median(triad_s) / n * 1e9))
+    growth["kernel"].append((n, kernel_median * 1e3))
+    growth["STREAM triad"].append((n, statistics.median(triad_s) * 1e3))
     for name, points in growth.items():
-        print(f"  growth, {name}: " + ", ".join(f"{size:,} {ns:.2f} ns" for size, ns in points))
+        print(
+            f"  growth, {name}: "
+            + ", ".join(
+                f"{size:,} {ms:.3f} ms ({ms / size * 1e6:.2f} ns each)" for size, ms in points
+            )
+        )
     save_growth_plot(
         "degradation_kernel",
         x_label="machines (triad: elements)",
-        y_label="ns per update (median)",
+        y_label="ms per call (median)",
         series=growth,
         title="degradation kernel against a STREAM triad, one thread",
     )
