@@ -5,7 +5,7 @@ streams, in the same blocks), so their mean waits must agree: that is the check 
 they are the same model.
 
 - raw SimPy, textbook: a Resource and a process per job, as SimPy's bank and carwash
-  examples write it. This is the anchor of the target.
+  examples write it: the anchor of issue 2's target.
 - raw SimPy, server processes: servers are processes that take every job from a
   Store (two SimPy events per job for the hand-over), with no instrumentation: twin's
   structure until issue 19, and the anchor of issue 19's target.
