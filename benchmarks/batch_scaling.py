@@ -19,7 +19,10 @@ wrote byte-identical ``kpis.parquet``.
   and no executor can beat it.
 
 Executors rotate within each round so that drift in machine speed hits all of them;
-figures are medians over rounds.
+figures are medians over rounds. After the rounds, one smaller batch per executor at a
+quarter and a half of the replications gives the growth plot
+docs/benchmarks/batch_scaling.png (wall seconds against runs per batch; its third point
+is the rounds' median). The last line printed is the parallel efficiency.
 
 Usage: python benchmarks/batch_scaling.py [--rounds R] [--replications N] [--horizon-s S]
 Target (issue 4): parallel efficiency >= 85% on 2 cores.
@@ -37,6 +40,8 @@ import tempfile
 import time
 import tomllib
 from pathlib import Path
+
+from growth import save_growth_plot
 
 from experiments.config import ExperimentConfig, parse_experiment
 from twin.core.scenario import ScenarioConfig
@@ -90,10 +95,7 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=100)
     parser.add_argument("--horizon-s", type=float, default=300_000.0)
     args = parser.parse_args()
-    data = tomllib.loads(EXAMPLE.read_text())
-    data["scenarios"][0]["horizon_s"] = args.horizon_s
-    data["replications"] = {"count": args.replications}
-    config = parse_experiment(data, str(EXAMPLE))
+    config = experiment(args.horizon_s, args.replications)
     runs = 2 * args.replications
 
     started = time.perf_counter()
@@ -128,6 +130,14 @@ def main() -> None:
                     for name, _, _ in executors[1:]
                 )
             ceilings.append(hardware_ceiling(config.scenarios[0], args.replications))
+        growth: dict[str, list[tuple[float, float]]] = {name: [] for name, _, _ in executors}
+        for share in (4, 2):
+            replications = max(2, args.replications // share)
+            small = experiment(args.horizon_s, replications)
+            with tempfile.TemporaryDirectory() as scratch:
+                for name, workers, scheduler in executors:
+                    wall, _ = time_batch(small, Path(scratch) / name, name, workers, scheduler)
+                    growth[name].append((2 * replications, wall))
     finally:
         cluster.communicate("stop\n")
 
@@ -145,10 +155,31 @@ def main() -> None:
         print(f"{name:<12} {workers:>7} {wall:>8.2f} {efficiency:>10.1%} {overhead_ms:>10.1f} ms")
     ceiling = statistics.median(ceilings)
     print(f"{'anchor':<12} {2:>7} {'':>8} {ceiling:>10.1%}   two bare loops side by side")
+    efficiencies = []
     for name, workers, _ in executors[1:]:
         efficiency = t1 / (workers * statistics.median(walls[name]))
+        efficiencies.append(f"{name} {efficiency:.1%}")
         print(f"{name} efficiency / anchor: {efficiency / ceiling:.1%}")
+    for name, points in growth.items():
+        points.append((runs, statistics.median(walls[name])))
+        print(f"growth, {name}: " + ", ".join(f"{n} runs {s:.2f} s" for n, s in points))
+    save_growth_plot(
+        "batch_scaling",
+        x_label="runs per batch",
+        y_label="wall s per batch",
+        series=growth,
+        title=f"batch of station runs ({mean_run_ms:.0f} ms each) by executor",
+    )
     print("target: parallel efficiency >= 85% on 2 workers")
+    print(f"parallel efficiency on 2 workers: {', '.join(efficiencies)} (anchor {ceiling:.1%})")
+
+
+def experiment(horizon_s: float, replications: int) -> ExperimentConfig:
+    """The example experiment with ``replications`` paired replications of ``horizon_s``."""
+    data = tomllib.loads(EXAMPLE.read_text())
+    data["scenarios"][0]["horizon_s"] = horizon_s
+    data["replications"] = {"count": replications}
+    return parse_experiment(data, str(EXAMPLE))
 
 
 def time_batch(

@@ -17,7 +17,12 @@ node-level changes go through SimPy, so it is compared on three counts, all prin
 
 Simulated seconds per wall second are printed for the twin.
 
+The same week at smaller rates (``--growth-rates``) and the anchor at a third of its
+requests give docs/benchmarks/cloud_scale.png: wall seconds against requests simulated.
+The last line printed is the like-for-like ratio (requests per wall second).
+
 Usage: python benchmarks/cloud_scale.py [--days D] [--rate R] [--anchor-requests N]
+    [--growth-rates R ...]
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import argparse
 import time
 
 from des_overhead import ARRIVAL_RATE, raw_simpy_counted
+from growth import save_growth_plot
 
 from twin.core.run import prepare_run
 from twin.core.scenario import ScenarioConfig
@@ -95,9 +101,29 @@ def main() -> None:
     parser.add_argument(
         "--anchor-requests", type=int, default=300_000, help="requests in the raw-SimPy run"
     )
+    parser.add_argument(
+        "--growth-rates",
+        type=float,
+        nargs="*",
+        default=[100.0, 300.0],
+        help="smaller weekday mean rates, run for the growth plot only",
+    )
     args = parser.parse_args()
 
+    growth: dict[str, list[tuple[float, float]]] = {"twin cloud/diurnal-v0": [], "raw SimPy": []}
+    small_wall, small_served, _, _ = raw_simpy_mm1(args.anchor_requests // 3)
+    growth["raw SimPy"].append((small_served, small_wall))
+    for rate in args.growth_rates:
+        small = cloud_week(args.days, rate)
+        growth["twin cloud/diurnal-v0"].append((small["requests"], small["wall_s"]))
+        print(
+            f"growth: twin at {rate:,.0f} requests/s weekday mean, {small['requests']:,.0f} "
+            f"requests in {small['wall_s']:.1f} s wall",
+            flush=True,
+        )
+
     raw_wall, raw_served, raw_events, raw_wait = raw_simpy_mm1(args.anchor_requests)
+    growth["raw SimPy"].append((raw_served, raw_wall))
     raw_requests_per_s = raw_served / raw_wall
     raw_events_per_s = raw_events / raw_wall
     print(
@@ -118,11 +144,8 @@ def main() -> None:
         f"{wall:.1f} s wall, mean {week['nodes_mean']:.1f} nodes, "
         f"p95 latency {week['latency_p95_s'] * 1000:.0f} ms"
     )
+    growth["twin cloud/diurnal-v0"].append((requests, wall))
     print(f"  simulated seconds per wall second: {week['simulated_s'] / wall:,.0f}")
-    print(
-        f"  requests per wall second: {requests / wall:,.0f} = "
-        f"{requests / wall / raw_requests_per_s:.1f}x raw SimPy"
-    )
     print(
         f"  model events (arrival + completion) per wall second: {model_events / wall:,.0f} = "
         f"{model_events / wall / raw_events_per_s:.1f}x raw SimPy's SimPy events/s"
@@ -130,6 +153,17 @@ def main() -> None:
     print(
         f"  SimPy events the twin scheduled: {week['simpy_events']:,.0f} "
         f"({week['simpy_events'] / wall:,.0f}/s; epochs and node changes only)"
+    )
+    save_growth_plot(
+        "cloud_scale",
+        x_label="requests simulated",
+        y_label="wall s",
+        series=growth,
+        title=f"cloud: {args.days:g} simulated days against raw SimPy M/M/1",
+    )
+    print(
+        f"requests per wall second: twin {requests / wall:,.0f}, raw SimPy "
+        f"{raw_requests_per_s:,.0f}: {requests / wall / raw_requests_per_s:.1f}x raw SimPy"
     )
 
 

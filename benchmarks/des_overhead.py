@@ -1,22 +1,28 @@
 """Overhead of twin over raw SimPy on the same M/M/1 model, measured side by side.
 
-Three versions of one model draw the same random numbers (the same named numpy
+Four versions of one model draw the same random numbers (the same named numpy
 streams, in the same blocks), so their mean waits must agree: that is the check that
 they are the same model.
 
 - raw SimPy, textbook: a Resource and a process per job, as SimPy's bank and carwash
-  examples write it. This is the anchor of the target.
-- raw SimPy, server processes: the structure twin's station uses (servers are
-  processes that take jobs from a Store), with no instrumentation. twin against this
-  one is the pure cost of twin's probes, ledger, policy call and observation.
+  examples write it: the anchor of issue 2's target.
+- raw SimPy, server processes: servers are processes that take every job from a
+  Store (two SimPy events per job for the hand-over), with no instrumentation: twin's
+  structure until issue 19, and the anchor of issue 19's target.
+- raw SimPy, hand-off: the structure twin's station has used since issue 19: only an
+  idle server waits on the Store; a job that finds every server busy joins its list
+  without a SimPy event and a server ending a service takes the next job at once (two
+  events fewer per queued job). twin against this one is the instrumentation alone.
 - twin: ``simulate`` on ``station/mmc-v0`` with probes and ledger on (the server draws
   power, so energy and CO2e are booked) and the time series off.
 
-Runs rotate through the three, so drift in machine speed hits all; ratios are medians
-of per-round ratios.
+Runs rotate through the four, so drift in machine speed hits all; ratios are medians
+of per-round ratios. The same rotation at a quarter and a half of the jobs gives the
+growth plot (docs/benchmarks/des_overhead.png: seconds per run against jobs).
 
 Usage: python benchmarks/des_overhead.py [--jobs N] [--rounds R]
-Target (issue 2): twin <= 1.15x raw SimPy; stretch 1.05x.
+Targets: issue 2, twin <= 1.15x raw SimPy (textbook); issue 19, twin <= 1.05x raw SimPy
+with server processes, probes and ledger on. The last line printed is that ratio.
 """
 
 from __future__ import annotations
@@ -25,9 +31,10 @@ import argparse
 import math
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import simpy
+from growth import save_growth_plot
 
 from twin.core.run import simulate
 from twin.core.scenario import ScenarioConfig
@@ -107,6 +114,46 @@ def raw_simpy_servers(horizon_s: float) -> tuple[float, int]:
     return waits[0] / waits[1], int(waits[1])
 
 
+def raw_simpy_handoff(horizon_s: float) -> tuple[float, int]:
+    """Server processes as twin's station runs them: only an idle server waits on the
+    Store; a job that finds every server busy joins its list without an event, and a
+    server ending a service with jobs waiting takes the oldest at once."""
+    streams = Streams(SEED)
+    interarrival = blocks(streams["station.arrivals"], 1.0 / ARRIVAL_RATE)
+    service = blocks(streams["station.service"], SERVICE_MEAN_S)
+    env = simpy.Environment()
+    jobs = simpy.Store(env)
+    waiting = jobs.items
+    idle = [1]
+    waits = [0.0, 0]
+
+    def source():
+        while True:
+            yield env.timeout(next(interarrival))
+            if idle[0]:
+                idle[0] -= 1
+                jobs.put((env.now, next(service)))
+            else:
+                waiting.append((env.now, next(service)))
+
+    def server():
+        while True:
+            if waiting:
+                arrived, service_s = waiting.pop(0)
+            else:
+                arrived, service_s = yield jobs.get()
+            waits[0] += env.now - arrived
+            waits[1] += 1
+            yield env.timeout(service_s)
+            if not waiting:
+                idle[0] += 1
+
+    env.process(source())
+    env.process(server())
+    env.run(until=horizon_s)
+    return waits[0] / waits[1], int(waits[1])
+
+
 def through_twin(horizon_s: float) -> tuple[float, int]:
     config = ScenarioConfig(
         id="station/mmc-v0",
@@ -124,29 +171,50 @@ def through_twin(horizon_s: float) -> tuple[float, int]:
     return result.kpis["wait_mean_s"].value, served
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=200_000, help="jobs per run (about)")
-    parser.add_argument("--rounds", type=int, default=7, help="rounds of the three runs")
-    args = parser.parse_args()
-    horizon_s = args.jobs / ARRIVAL_RATE
-    models = {
-        "raw SimPy, textbook": raw_simpy,
-        "raw SimPy, server processes": raw_simpy_servers,
-        "twin": through_twin,
-    }
+Model = Callable[[float], tuple[float, int]]
 
-    through_twin(1_000.0)  # import and first-call costs are not what we measure
+
+def rotate(
+    models: dict[str, Model], horizon_s: float, rounds: int, label: str
+) -> tuple[dict[str, list[float]], dict[str, float], int]:
+    """``rounds`` rounds of every model in turn: seconds per run, last mean waits, jobs."""
     seconds: dict[str, list[float]] = {name: [] for name in models}
     waits: dict[str, float] = {}
     jobs = 0
-    for round_ in range(args.rounds):
+    for round_ in range(rounds):
         for name, model in models.items():
             start = time.perf_counter()
             waits[name], jobs = model(horizon_s)
             seconds[name].append(time.perf_counter() - start)
         timings = ", ".join(f"{name} {s[-1]:.3f} s" for name, s in seconds.items())
-        print(f"round {round_ + 1}/{args.rounds}: {timings}", flush=True)
+        print(f"{label} round {round_ + 1}/{rounds}: {timings}", flush=True)
+    return seconds, waits, jobs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=200_000, help="jobs per run (about)")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds of the four runs")
+    args = parser.parse_args()
+    horizon_s = args.jobs / ARRIVAL_RATE
+    models: dict[str, Model] = {
+        "raw SimPy, textbook": raw_simpy,
+        "raw SimPy, server processes": raw_simpy_servers,
+        "raw SimPy, hand-off": raw_simpy_handoff,
+        "twin": through_twin,
+    }
+
+    through_twin(1_000.0)  # import and first-call costs are not what we measure
+    growth: dict[str, list[tuple[float, float]]] = {name: [] for name in models}
+    for share in (4, 2):  # smaller runs, for the growth plot only
+        small, _, small_jobs = rotate(
+            models, horizon_s / share, max(1, args.rounds // 2), f"1/{share} of the jobs,"
+        )
+        for name, times in small.items():
+            growth[name].append((small_jobs, statistics.median(times)))
+    seconds, waits, jobs = rotate(models, horizon_s, args.rounds, "all jobs,")
+    for name, times in seconds.items():
+        growth[name].append((jobs, statistics.median(times)))
 
     print()
     print(f"M/M/1, rho = {ARRIVAL_RATE * SERVICE_MEAN_S}, about {jobs} jobs per run, seed {SEED}")
@@ -157,13 +225,25 @@ def main() -> None:
         )
     same = all(math.isclose(w, waits["twin"], rel_tol=1e-9) for w in waits.values())
     print(f"same model (equal mean waits): {'yes' if same else 'NO'}")
-    for anchor in ("raw SimPy, textbook", "raw SimPy, server processes"):
+    save_growth_plot(
+        "des_overhead",
+        x_label="jobs per run",
+        y_label="wall s per run (median)",
+        series=growth,
+        title="M/M/1: twin against raw SimPy",
+    )
+    print(
+        "targets: twin / raw SimPy (textbook) <= 1.15 (issue 2); "
+        "twin / raw SimPy (server processes) <= 1.05 (issue 19)"
+    )
+    ratio_lines = []
+    for anchor in ("raw SimPy, textbook", "raw SimPy, hand-off", "raw SimPy, server processes"):
         ratios = [t / r for t, r in zip(seconds["twin"], seconds[anchor], strict=True)]
-        print(
+        ratio_lines.append(
             f"ratio twin / {anchor}: median {statistics.median(ratios):.3f} "
             f"(min {min(ratios):.3f}, max {max(ratios):.3f})"
         )
-    print("target: twin / raw SimPy (textbook) <= 1.15, stretch <= 1.05")
+    print("\n".join(ratio_lines))
 
 
 if __name__ == "__main__":

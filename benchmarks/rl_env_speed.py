@@ -22,6 +22,10 @@ twin: one per step). Numba compiles before the clock starts (a first, untimed ep
 Then the factory (``factory/flowline-v0``) and cloud (``cloud/diurnal-v0``) Gymnasium
 environments' steps per second with random actions, which have no sumo-rl counterpart.
 
+Episodes of a quarter and a half of the horizon, the same repeats, give
+docs/benchmarks/rl_env_speed.png: wall seconds per episode against simulated seconds.
+The ratio twin / sumo-rl (simulated seconds per wall second) is printed last.
+
 Usage:
     python benchmarks/rl_env_speed.py                     # grid4x4, 2 repeats
     python benchmarks/rl_env_speed.py --network arterial4x4 --repeats 3
@@ -43,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from growth import save_growth_plot
 
 HORIZON_S = 3_600
 """RESCO's episode: sumo-rl's resco_envs set ``num_seconds=3600``."""
@@ -72,7 +77,7 @@ def resco_files(network: str) -> tuple[Path, tuple[Path, ...], float]:
     return config.net_file, tuple(config.route_files), config.begin_s
 
 
-def sumo_rl_episode(network: str, seed: int) -> Speed:
+def sumo_rl_episode(network: str, seed: int, horizon_s: int = HORIZON_S) -> Speed:
     from twin.traffic.sumo_tools import sumo_home
 
     os.environ.setdefault("SUMO_HOME", str(sumo_home()))  # the eclipse-sumo wheel's
@@ -85,7 +90,7 @@ def sumo_rl_episode(network: str, seed: int) -> Speed:
         net_file=str(net),
         route_file=",".join(str(r) for r in routes),
         begin_time=int(begin_s),
-        num_seconds=HORIZON_S,
+        num_seconds=horizon_s,
         single_agent=False,
         sumo_seed=seed,
         sumo_warnings=False,
@@ -161,6 +166,17 @@ def main() -> None:
             f"sim-s/s {ours[-1].decisions_per_s:8.1f} decisions/s",
             flush=True,
         )
+    growth: dict[str, list[tuple[float, float]]] = {"twin": [], "sumo-rl (libsumo)": []}
+    for share in (4, 2):  # shorter episodes, for the growth plot only
+        horizon_s = HORIZON_S // share
+        short_sumo, short_twin = [], []
+        for k in range(args.repeats):
+            short_sumo.append(sumo_rl_episode(args.network, args.seed + k, horizon_s).wall_s)
+            short_twin.append(twin_episode(args.network, args.seed + k, horizon_s).wall_s)
+        growth["sumo-rl (libsumo)"].append((horizon_s, statistics.median(short_sumo)))
+        growth["twin"].append((horizon_s, statistics.median(short_twin)))
+    growth["sumo-rl (libsumo)"].append((HORIZON_S, statistics.median(s.wall_s for s in sumo)))
+    growth["twin"].append((HORIZON_S, statistics.median(s.wall_s for s in ours)))
     sumo_speed = statistics.median(s.sim_per_wall for s in sumo)
     twin_speed = statistics.median(s.sim_per_wall for s in ours)
     sumo_decisions = statistics.median(s.decisions_per_s for s in sumo)
@@ -171,13 +187,23 @@ def main() -> None:
         f"{sumo_decisions:9.1f} agent decisions/s\n"
         f"  twin             : {twin_speed:9.1f} simulated s per wall s, "
         f"{twin_decisions:9.1f} agent decisions/s\n"
-        f"  ratio twin / sumo-rl (simulated time): {twin_speed / sumo_speed:.1f}x "
-        f"(target >= 10x, aim 20x); decisions/s: {twin_decisions / sumo_decisions:.1f}x"
+        f"  decisions/s twin / sumo-rl: {twin_decisions / sumo_decisions:.1f}x"
     )
     others = (("factory/flowline-v0", 7 * 86_400.0), ("cloud/diurnal-v0", 86_400.0))
     for scenario, horizon in others:
         rate, steps = gym_steps_per_s(scenario, horizon, args.seed)
         print(f"  {scenario}: {rate:9.1f} env steps/s ({steps} steps, random actions)")
+    save_growth_plot(
+        "rl_env_speed",
+        x_label="simulated s per episode",
+        y_label="wall s per episode (median)",
+        series=growth,
+        title=f"RL environment on RESCO {args.network}, random actions",
+    )
+    print(
+        f"ratio twin / sumo-rl (simulated s per wall s): {twin_speed / sumo_speed:.1f}x "
+        "(target >= 10x, aim 20x)"
+    )
 
 
 if __name__ == "__main__":

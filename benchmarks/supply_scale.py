@@ -4,6 +4,9 @@ Prints, for each size, the sites, the wall time, simulated days per wall second,
 microseconds per site-day (flat when the cost grows linearly with the network) and the
 SimPy events processed per wall second, with a few KPIs to check the figures for sense.
 All sizes run in one process, one after the other, so the ratios compare like with like.
+The sizes are drawn in docs/benchmarks/supply_scale.png (wall seconds per simulated day
+against stocked sites); the last line printed is the growth of the cost per site-day
+from the smallest to the largest network (1.00x: linear).
 
 Usage: python benchmarks/supply_scale.py [--days 365] [--scales 1 3 10] [--seed 1]
 """
@@ -14,6 +17,8 @@ import argparse
 import resource
 import sys
 import time
+
+from growth import save_growth_plot
 
 from twin.core.run import prepare_run
 from twin.core.scenario import ScenarioConfig
@@ -82,6 +87,15 @@ def main() -> None:
             f"{row['fill_rate']:>6.3f} {row['truck_km']:>12,.0f} {row['cost_total']:>12,.0f}",
             flush=True,
         )
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"peak memory (RSS): {peak_mib:,.0f} MiB")
+    save_growth_plot(
+        "supply_scale",
+        x_label="stocked sites",
+        y_label="wall s per simulated day",
+        series={"twin": [(row["sites"], row["wall_s"] / args.days) for row in rows]},
+        title=f"supply/regional-v0 scaled, {args.days:g} days",
+    )
     if len(rows) > 1:
         first, last = rows[0], rows[-1]
         print(
@@ -89,8 +103,6 @@ def main() -> None:
             f"{last['wall_s'] / first['wall_s']:.1f}x the wall time "
             f"(per site-day: {last['us_per_site_day'] / first['us_per_site_day']:.2f}x)"
         )
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(f"peak memory (RSS): {peak_mib:,.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,10 @@ Last, the browser app's own play loop (:class:`viz.controller.Controller`, which
 only while drawing stays within 20% of simulating) against headless stepping, in
 alternating segments of the same run.
 
+While the city warms up, one frame is also timed as it passes 500 and 1,000 vehicles:
+docs/benchmarks/viz_frame.png draws a frame's cost against the vehicles on the network.
+The last line printed is each world's frame time and the app loop's slow-down.
+
 Targets (issue 6): <= 100 ms per frame; <= 20% slow-down.
 
 Usage: python benchmarks/viz_frame.py [--seed 1] [--ticks 60] [--every 1 5 10 30] [--rate 6.5]
@@ -22,6 +26,8 @@ import argparse
 import statistics
 import time
 from typing import Any
+
+from growth import save_growth_plot
 
 from twin.core.scenario import ScenarioConfig
 from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
@@ -38,15 +44,30 @@ def on_network(session: Session) -> int:
     return int((session.arms[0].run.scenario.city.veh.state == DRIVING).sum())
 
 
-def traffic(seed: int, rate: float, max_warm_s: float, vehicles: int) -> Session:
+GROWTH_VEHICLES = (500, 1000)
+"""Vehicle counts at which the warming city's frame is timed too, for the growth plot."""
+
+
+def traffic(
+    seed: int, rate: float, max_warm_s: float, vehicles: int, repeats: int
+) -> tuple[Session, list[tuple[float, float]]]:
+    """The city warmed up to ``vehicles`` on the network, and (vehicles, frame ms) timed
+    on the way at :data:`GROWTH_VEHICLES` (each timing steps ``repeats`` ticks on)."""
     params: dict[str, Any] = {"demand": {"rates_per_s": [rate]}}
     config = ScenarioConfig(
         id="traffic/grid10x10-v0", params=params, horizon_s=SECONDS_PER_DAY, tick_s=10.0
     )
     session = Session(config, ["signals/fixed-time-v0"], seed)
+    growth: list[tuple[float, float]] = []
+    pending = [n for n in GROWTH_VEHICLES if n < vehicles]
     while on_network(session) < vehicles and session.now_s < max_warm_s:
         session.step()
-    return session
+        if pending and on_network(session) >= pending[0]:
+            pending.pop(0)
+            on = on_network(session)
+            draw_s, caption_s = frame_times(session, repeats)
+            growth.append((on, (draw_s + caption_s) * 1000))
+    return session, growth
 
 
 def plant(seed: int, warm_s: float) -> Session:
@@ -120,7 +141,11 @@ def app_slowdown(session: Session, ticks: int, segments: int) -> tuple[float, fl
     return headless_s, played_s, app.frames - frames
 
 
-def report(name: str, session: Session, args: argparse.Namespace, count: str) -> None:
+def report(
+    name: str, session: Session, args: argparse.Namespace, count: str
+) -> tuple[float, float]:
+    """Print the world's figures; return its frame seconds (with KPIs) and the app
+    loop's slow-down."""
     draw_s, caption_s = frame_times(session, args.repeats)
     ok = "meets" if draw_s + caption_s <= TARGET_FRAME_S else "MISSES"
     print(f"\n{name}: {count}")
@@ -149,6 +174,7 @@ def report(name: str, session: Session, args: argparse.Namespace, count: str) ->
         f"{headless_s:6.2f} s, played {played_s:6.2f} s with {frames} frames, "
         f"slow-down {ratio:+.0%} ({ok} <= 20%)"
     )
+    return draw_s + caption_s, ratio
 
 
 def main() -> None:
@@ -163,17 +189,37 @@ def main() -> None:
     parser.add_argument("--plant-warm-s", type=float, default=6 * SECONDS_PER_HOUR)
     args = parser.parse_args()
 
-    city = traffic(args.seed, args.rate, args.max_warm_s, args.vehicles)
+    city, growth = traffic(args.seed, args.rate, args.max_warm_s, args.vehicles, args.repeats)
+    vehicles = on_network(city)
     count = (
-        f"{on_network(city)} vehicles on the network after {city.now_s:g} s "
+        f"{vehicles} vehicles on the network after {city.now_s:g} s "
         f"at {args.rate:g} trips/s (the scenario's own 2 trips/s levels off near 650)"
     )
-    report("traffic/grid10x10-v0 (10 s display tick)", city, args, count)
-    report(
+    city_frame_s, city_slowdown = report(
+        "traffic/grid10x10-v0 (10 s display tick)", city, args, count
+    )
+    growth.append((vehicles, city_frame_s * 1000))
+    plant_frame_s, plant_slowdown = report(
         "factory/plant-1000-v0 (300 s display tick)",
         plant(args.seed, args.plant_warm_s),
         args,
         f"1000 machines, 100 AGVs, after {args.plant_warm_s:g} s",
+    )
+    print(
+        "\ngrowth, city frame with KPIs: "
+        + ", ".join(f"{n:g} vehicles {ms:.1f} ms" for n, ms in growth)
+    )
+    save_growth_plot(
+        "viz_frame",
+        x_label="vehicles on the network (traffic/grid10x10-v0)",
+        y_label="ms per frame with KPIs (median)",
+        series={"frame": growth},
+        title="one frame of the 10x10 city",
+    )
+    print(
+        f"frame with KPIs: city {city_frame_s * 1000:.1f} ms, plant {plant_frame_s * 1000:.1f} ms"
+        f" (target <= 100 ms); app loop slow-down: city {city_slowdown:+.0%}, plant "
+        f"{plant_slowdown:+.0%} (target <= 20%)"
     )
 
 
