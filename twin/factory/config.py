@@ -7,6 +7,7 @@ Defaults and their sources: docs/PARAMETERS.md (section "Factory").
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -228,8 +229,8 @@ class PlantParams(ScenarioParams):
     def _routes_name_stations(self) -> PlantParams:
         names = [station.name for station in self.stations]
         # Names key random streams, which are lowercase: "Mill" and "mill" would share one.
-        folded = [name.lower() for name in names]
-        duplicates = sorted({n for n, f in zip(names, folded, strict=True) if folded.count(f) > 1})
+        folded = Counter(name.lower() for name in names)
+        duplicates = sorted({name for name in names if folded[name.lower()] > 1})
         if duplicates:
             raise ValueError(
                 f"station names must be unique (ignoring case); repeated: {', '.join(duplicates)}"
