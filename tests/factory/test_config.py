@@ -24,3 +24,11 @@ def test_a_plant_of_three_lines_keeps_the_ratios_per_line():
 def test_a_plant_needs_a_line():
     with pytest.raises(ValueError, match="at least one line, got 0"):
         plant_of_lines(0)
+
+
+def test_station_names_must_differ_ignoring_case():
+    # Names key random streams, which are lowercase: "L00S1" and "l00s1" would share one.
+    params = plant_of_lines(1)
+    params["stations"][2]["name"] = "l00s1"
+    with pytest.raises(ValueError, match="repeated: L00S1, l00s1"):
+        Plant1000Params(**params)
