@@ -85,8 +85,9 @@ class Lane:
         return len(self._queue)
 
 
-_Leg = tuple[str, float, float, Lane]
-"""One segment of a route: ``(to, length_m, duration_s, lane)``."""
+_Leg = tuple[str, float, float, Lane, tuple[float, float], tuple[float, float]]
+"""One segment of a route: ``(to, length_m, duration_s, lane, halfway, arrival)``, the
+last two the positions shown while driving it and once there."""
 
 
 class _Job:
@@ -219,21 +220,20 @@ class Agv(Entity):
             return
         env = self.fleet.env
         driven_m = 0.0
-        for to, length_m, duration_s, lane in legs:
+        for to, length_m, duration_s, lane, halfway, arrival in legs:
             # Claim the segment at its entry node and release it on arrival: a vehicle
             # waiting for a segment holds nothing, so there is no hold-and-wait.
             turn = lane.claim()
             if turn is not None:
                 yield turn
             self.segment = (self.node, to)
-            self.pos = self.fleet.position(self.node, to)
+            self.pos = halfway
             yield env.timeout(duration_s)
             self.segment = None
             lane.release()
-            self._use_energy(length_m)
+            self._use_energy(length_m)  # marks the view out of date, with the new node
             self.node = to
-            self.pos = self.fleet.position(to)
-            self.fleet._changed(self)
+            self.pos = arrival
             driven_m += length_m
         self.odometer_m += driven_m
         metres.observe(driven_m)
@@ -334,7 +334,7 @@ class AgvFleet(Entity):
         """Metres of each loaded trip."""
         self.agvs = [Agv(self, i, homes[i % len(homes)]) for i in range(spec.count)]
         self._view_list: list[AgvView] = [agv.view() for agv in self.agvs]
-        self._stale: list[int] = []
+        self._stale: set[int] = set()
 
     # -- public API ------------------------------------------------------------------
     def position(self, node: str, towards: str | None = None) -> tuple[float, float]:
@@ -373,7 +373,7 @@ class AgvFleet(Entity):
 
     def _changed(self, agv: Agv) -> None:
         """``agv``'s state, node or charge changed: its view is out of date."""
-        self._stale.append(agv.index)
+        self._stale.add(agv.index)
         self._views = None
 
     def _agv_views(self) -> tuple[AgvView, ...]:
@@ -453,7 +453,7 @@ class AgvFleet(Entity):
 
     # -- the vehicles call these ----------------------------------------------------
     def _legs(self, start: str, target: str) -> tuple[_Leg, ...]:
-        """``(to, length_m, duration_s, lane)`` per segment of the path, cached per pair
+        """:data:`_Leg` per segment of the path, cached per pair
         (as many pairs as the layout keeps routes)."""
         key = (start, target)
         legs = self._legs_cache.get(key)
@@ -461,7 +461,14 @@ class AgvFleet(Entity):
             lengths = self.layout.edge_lengths_m
             speed = self.spec.speed_mps
             legs = tuple(
-                (b, lengths[(a, b)], lengths[(a, b)] / speed, self.lanes[(a, b)])
+                (
+                    b,
+                    lengths[(a, b)],
+                    lengths[(a, b)] / speed,
+                    self.lanes[(a, b)],
+                    self.position(a, b),
+                    self.position(b),
+                )
                 for a, b in itertools.pairwise(self.layout.route(start, target))
             )
             keep_bounded(self._legs_cache, key, legs)
