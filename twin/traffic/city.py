@@ -51,6 +51,7 @@ from twin.traffic.kernels import (
     NetArrays,
     Vehicles,
     VTypes,
+    occupied_words,
     run_ticks,
 )
 from twin.traffic.lane_change import lane_change_state
@@ -188,6 +189,7 @@ class City(Entity):
             det_occupied=np.zeros((n_all, 2), dtype=np.int64),
             det_last_s=np.full((n_all, 2), -math.inf),
             insert_failed=np.zeros(n_all, dtype=np.bool_),
+            occupied=occupied_words(n_all),
             **_loop_fields(self.loops),
         )
 

@@ -234,7 +234,11 @@ class Lanes(NamedTuple):
     the last passage. ``loop_*``: the user's induction loops (a
     :class:`twin.traffic.loops.LoopState`'s arrays; none by default).
     ``insert_failed``: the insertion step's scratch, a lane on which an insertion failed
-    this tick (the kernels allocate nothing).
+    this tick (the kernels allocate nothing). ``occupied``: a bit per lane
+    (:data:`OCCUPIED_BITS` lanes per word), set when a vehicle enters the lane and
+    cleared by the move step once the lane is empty, so the per-tick walks visit the
+    lanes that hold vehicles (and a few just emptied) in index order, not every lane
+    (:func:`next_occupied`).
     """
 
     head: IntArray
@@ -248,6 +252,7 @@ class Lanes(NamedTuple):
     det_occupied: IntArray
     det_last_s: FloatArray
     insert_failed: npt.NDArray[np.bool_]
+    occupied: IntArray
     loop_start: IntArray = _NO_LOOPS.start
     loop_pos_m: FloatArray = _NO_LOOPS.pos_m
     loop_length_m: FloatArray = _NO_LOOPS.length_m
@@ -730,6 +735,71 @@ def zipper_speed(
     return limit
 
 
+# -- the lanes that hold vehicles ---------------------------------------------------------
+
+OCCUPIED_BITS = 32
+"""Lanes per word of ``Lanes.occupied``: 32 of an int64's bits, so that every word and
+mask is a small non-negative integer, the same in compiled code and in plain Python
+(``NUMBA_DISABLE_JIT=1``)."""
+
+
+def occupied_words(n_lanes: int) -> IntArray:
+    """An empty ``Lanes.occupied`` for ``n_lanes`` lanes."""
+    return np.zeros((n_lanes + OCCUPIED_BITS - 1) // OCCUPIED_BITS, dtype=np.int64)
+
+
+@numba.njit(cache=True, _nrt=False)
+def mark_occupied(lanes: Lanes, lane: int) -> None:
+    """A vehicle entered ``lane``: the walks visit it from now on."""
+    lanes.occupied[lane // OCCUPIED_BITS] |= 1 << (lane % OCCUPIED_BITS)
+
+
+@numba.njit(cache=True, _nrt=False)
+def _lowest_bit(word: int) -> int:
+    """Index of the lowest set bit of ``0 < word < 2**32`` (a binary search)."""
+    n = 0
+    if word & 0xFFFF == 0:
+        n += 16
+        word >>= 16
+    if word & 0xFF == 0:
+        n += 8
+        word >>= 8
+    if word & 0xF == 0:
+        n += 4
+        word >>= 4
+    if word & 0x3 == 0:
+        n += 2
+        word >>= 2
+    if word & 0x1 == 0:
+        n += 1
+    return n
+
+
+@numba.njit(cache=True, _nrt=False)
+def next_occupied(lanes: Lanes, lane: int) -> int:
+    """The first lane from ``lane`` on whose bit is set, or the number of lanes.
+
+    It reads the bits afresh at every call, so a walk ``lane = next_occupied(lanes,
+    lane + 1)`` also visits a lane a vehicle entered during the walk further on, as the
+    walk over every lane in index order did (a vehicle moving on to a later lane in the
+    same pass is moved again there)."""
+    occ = lanes.occupied
+    n_lanes = len(lanes.head)
+    w = lane // OCCUPIED_BITS
+    if w >= len(occ):
+        return n_lanes
+    word = occ[w] >> (lane % OCCUPIED_BITS)
+    if word != 0:
+        return lane + _lowest_bit(word)
+    w += 1
+    while w < len(occ):
+        word = occ[w]
+        if word != 0:
+            return w * OCCUPIED_BITS + _lowest_bit(word)
+        w += 1
+    return n_lanes
+
+
 # -- linked-list operations --------------------------------------------------------------
 
 
@@ -758,6 +828,7 @@ def append_tail(lanes: Lanes, veh: Vehicles, lane: int, v: int) -> None:
     lanes.tail[lane] = v
     veh.lane[v] = lane
     lanes.count[lane] += 1
+    mark_occupied(lanes, lane)
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -997,7 +1068,9 @@ def _new_speeds(
     speed_new = veh.accel  # reuse: holds the new speed until the move, then acceleration
     brakes = 0
     r = 0
-    for lane in range(len(lanes.head)):
+    n_lanes = len(lanes.head)
+    lane = next_occupied(lanes, 0)
+    while lane < n_lanes:
         v = lanes.head[lane]
         in_front = 0.0
         while v >= 0:
@@ -1018,6 +1091,7 @@ def _new_speeds(
             brakes += emergency
             speed_new[v] = nxt
             v = veh.behind[v]
+        lane = next_occupied(lanes, lane + 1)
     return brakes
 
 
@@ -1035,7 +1109,9 @@ def _move(
     tick's statistics: time loss, distance, halting and stops, emissions, detectors,
     each lane's queue."""
     speed_new = veh.accel
-    for lane in range(len(lanes.head)):
+    n_lanes = len(lanes.head)
+    lane = next_occupied(lanes, 0)
+    while lane < n_lanes:
         v = lanes.head[lane]
         halting = 0
         while v >= 0:
@@ -1077,6 +1153,11 @@ def _move(
         lanes.queue_sum[lane] += halting
         if halting > lanes.queue_max[lane]:
             lanes.queue_max[lane] = halting
+        if lanes.head[lane] < 0:
+            # Empty (its halting count is zero now): no walk needs it until a vehicle
+            # enters (mark_occupied), and the counts of an empty lane stay as they are.
+            lanes.occupied[lane // OCCUPIED_BITS] &= ~(1 << (lane % OCCUPIED_BITS))
+        lane = next_occupied(lanes, lane + 1)
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -1116,7 +1197,9 @@ def _leave_lanes(
     """Vehicles past the end of their lane go on to the next one or arrive; the
     arrivals (their indices in ``arrived``, in order)."""
     n_arrived = 0
-    for lane in range(len(lanes.head)):
+    n_lanes = len(lanes.head)
+    lane = next_occupied(lanes, 0)
+    while lane < n_lanes:
         while True:
             v = lanes.head[lane]
             if v < 0 or veh.pos[v] <= net.lane_length[lane]:
@@ -1129,6 +1212,7 @@ def _leave_lanes(
                 loop_arrive(lanes, v, now_s + 2.0 * dt)
                 arrived[n_arrived] = v
                 n_arrived += 1
+        lane = next_occupied(lanes, lane + 1)
     return n_arrived
 
 
@@ -1136,7 +1220,9 @@ def _leave_lanes(
 def _restore_gaps(lanes: Lanes, veh: Vehicles, vt: VTypes) -> None:
     """Put a vehicle that ends up in its leader (which could not leave its lane) back
     behind it, no faster than it."""
-    for lane in range(len(lanes.head)):
+    n_lanes = len(lanes.head)
+    lane = next_occupied(lanes, 0)
+    while lane < n_lanes:
         v = lanes.head[lane]
         while v >= 0:
             a = veh.ahead[v]
@@ -1146,6 +1232,7 @@ def _restore_gaps(lanes: Lanes, veh: Vehicles, vt: VTypes) -> None:
                     veh.pos[v] = back
                     veh.speed[v] = min(veh.speed[v], veh.speed[a])
             v = veh.behind[v]
+        lane = next_occupied(lanes, lane + 1)
 
 
 @numba.njit(cache=True, _nrt=False)
