@@ -261,6 +261,62 @@ class Lanes(NamedTuple):
     loop_remaining_m: FloatArray = _NO_LOOPS.remaining_m
 
 
+class Snapshots(NamedTuple):
+    """The detector state the kernel copies in the middle of a batch, for the city's own
+    sensor feeds, which sample while the city has run ahead of them
+    (:class:`twin.traffic.feeds.OwnFeeds`).
+
+    ``queue_s``: the times (ascending; ``inf`` after the last) at which the queue feed
+    samples; before the first tick at or after each, ``halting`` of the edge lanes is
+    copied into that row of ``queue_halting`` (the state a sample at that time sees).
+    ``loop_s`` likewise for the loop feeds: ``det_count``, ``det_speed_sum`` and
+    ``det_occupied`` of the edge lanes into ``loop_count``, ``loop_speed_sum``,
+    ``loop_occupied``. ``taken``: the rows written of each (queue, loops).
+    """
+
+    queue_s: FloatArray
+    queue_halting: IntArray
+    loop_s: FloatArray
+    loop_count: IntArray
+    loop_speed_sum: FloatArray
+    loop_occupied: IntArray
+    taken: IntArray
+
+
+def snapshots(n_edge_lanes: int, rows: int) -> Snapshots:
+    """Room for ``rows`` samples of each kind of ``n_edge_lanes`` lanes, none due."""
+    return Snapshots(
+        np.full(rows, math.inf),
+        np.zeros((rows, n_edge_lanes), dtype=np.int64),
+        np.full(rows, math.inf),
+        np.zeros((rows, n_edge_lanes, 2), dtype=np.int64),
+        np.zeros((rows, n_edge_lanes, 2)),
+        np.zeros((rows, n_edge_lanes, 2), dtype=np.int64),
+        np.zeros(2, dtype=np.int64),
+    )
+
+
+@numba.njit(cache=True, _nrt=False)
+def take_snapshots(snaps: Snapshots, lanes: Lanes, now_s: float) -> None:
+    """Before the tick at ``now_s``: copy what the samples due by then see."""
+    n = snaps.queue_halting.shape[1]
+    k = snaps.taken[0]
+    while k < len(snaps.queue_s) and snaps.queue_s[k] <= now_s:
+        for lane in range(n):
+            snaps.queue_halting[k, lane] = lanes.halting[lane]
+        k += 1
+    snaps.taken[0] = k
+    k = snaps.taken[1]
+    while k < len(snaps.loop_s) and snaps.loop_s[k] <= now_s:
+        for lane in range(n):
+            for d in range(2):
+                snaps.loop_count[k, lane, d] = lanes.det_count[lane, d]
+                snaps.loop_speed_sum[k, lane, d] = lanes.det_speed_sum[lane, d]
+                snaps.loop_occupied[k, lane, d] = lanes.det_occupied[lane, d]
+        k += 1
+    snaps.taken[1] = k
+
+
 # -- small pure helpers ----------------------------------------------------------------
 
 
@@ -1308,6 +1364,7 @@ def run_ticks(
     signal_eps_s: float,
     departs: Departs,
     lc: LaneChange,
+    snaps: Snapshots,
 ) -> int:
     """Run up to ``max_ticks`` ticks from ``now_s``; the number of ticks run.
 
@@ -1329,6 +1386,8 @@ def run_ticks(
             order).
         history: ``(rows >= max_ticks, 3)``: after each tick, vehicles on the network,
             trips waiting to be inserted, arrivals.
+        snaps: detector state to copy before the ticks at or after given times
+            (:func:`take_snapshots`).
     """
     n_trips = len(veh.depart_s)
     now = now_s
@@ -1337,6 +1396,7 @@ def run_ticks(
     while ticks < max_ticks:
         if ticks > 0 and not (now < stop_before_s and now + signal_eps_s < signal_due_s):
             break
+        take_snapshots(snaps, lanes, now)
         released = counters[TRIPS_RELEASED]
         due = released
         while due < n_trips and veh.depart_s[due] <= now:

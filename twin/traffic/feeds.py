@@ -1,0 +1,185 @@
+"""The city's own detector feeds, whose SimPy events the batched kernel may run past.
+
+The city runs the kernel for as many ticks as nothing else in the simulation can see it
+(:meth:`twin.traffic.city.City.run`). Its own queue and loop detector feeds sample every
+few seconds and deliver their readings a fraction of a second later; stopping the
+kernel at each of those events cost the scenarios with detectors (the default) most of
+their speed on small cities, and they need not stop it:
+
+- a *sample* reads the detector state at its time: the kernel copies that state when a
+  batch passes the time (:class:`twin.traffic.kernels.Snapshots`) and the feed's signal
+  reads the copy (:meth:`OwnFeeds.queue_halting`, :meth:`OwnFeeds.loop_state`);
+- a *delivery* only writes a reading board, which policies read at their decisions, and
+  decisions stop the kernel anyway (unless someone subscribed to the board: then a
+  delivery may read the city, and the kernel stops at the feed's samples and deliveries).
+
+Every other event of the simulation (signal changes, the sampler, the warm-up end, the
+horizon, a user's induction-loop intervals, other processes) still stops the kernel.
+When the city wakes at an instant where one of its own events is still queued, it lets
+it go first (:meth:`OwnFeeds.due_now`), as it went first when the kernel stopped
+at every event. So every reading, counter and KPI is what it was, bit for bit
+(``tests/traffic/test_batching.py`` holds batched runs to tick-by-tick ones).
+
+Seeing what is queued needs SimPy's event queue (``Environment._queue``, not public):
+without it, with a long queue (other domains' many events: scanning would cost more than
+it saves) or with a feed sampling faster than the kernel ticks, the city stops at every
+event as before.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from twin.core.sensors import SensorFeed
+from twin.traffic.kernels import Lanes, Snapshots, snapshots
+
+SNAPSHOT_ROWS = 16
+"""Samples of each kind (queue, loops) a batch may run past; it stops before the next."""
+MAX_SCANNED_EVENTS = 64
+"""A longer event queue is not scanned: the kernel stops at every event."""
+
+Kind = Literal["queue", "loop"]
+
+
+class OwnFeeds:
+    """The city's detector feeds and the kernel's copies of what they sample.
+
+    Args:
+        env: the SimPy environment.
+        step_s: the kernel's tick.
+        n_edge_lanes: lanes the detectors cover (the first lanes).
+    """
+
+    def __init__(self, env: Any, step_s: float, n_edge_lanes: int) -> None:
+        self.env = env
+        self.step_s = step_s
+        self.snaps: Snapshots = snapshots(n_edge_lanes, 0)
+        self._n = n_edge_lanes
+        self._kind: dict[int, tuple[SensorFeed, Kind, bool]] = {}
+        self._feeds: list[SensorFeed] = []
+        self._queue_times: list[float] = []
+        self._loop_times: list[float] = []
+
+    def add(self, feed: SensorFeed, kind: Kind) -> None:
+        """Follow ``feed`` (its samples and deliveries) as one of the city's own."""
+        if not self._feeds:
+            self.snaps = snapshots(self._n, SNAPSHOT_ROWS)
+        self._feeds.append(feed)
+        # A sample is the feed's process resuming; a delivery is a callback of the feed.
+        self._kind[id(feed.process)] = (feed, kind, True)
+        self._kind[id(feed)] = (feed, kind, False)
+
+    @property
+    def runs_ahead(self) -> bool:
+        """Whether the kernel may run past these feeds' events at all: each samples no
+        faster than the kernel ticks (a faster one would see two samples between ticks,
+        and the order of same-time events would need more care than it is worth)."""
+        return bool(self._feeds) and all(
+            feed.model.spec.period_s >= self.step_s for feed in self._feeds
+        )
+
+    def _owner(self, event: Any) -> tuple[SensorFeed, Kind, bool] | None:
+        """(feed, kind, is a sample) of one of our events, or None (someone else's)."""
+        callbacks = event.callbacks
+        if not callbacks or len(callbacks) != 1:
+            return None
+        callback = callbacks[0]
+        target = getattr(getattr(callback, "func", callback), "__self__", None)
+        owner = self._kind.get(id(target))
+        if owner is None:
+            return None
+        if owner[0].board._subscribers:
+            # Someone acts on its deliveries (made by a delivery event, or by the sample
+            # itself when there is no latency) and may read the city then.
+            return None
+        return owner
+
+    def _scannable(self) -> list[tuple[float, int, int, Any]] | None:
+        """SimPy's queued events, if the kernel may run past ours at all."""
+        queue: list[tuple[float, int, int, Any]] | None = getattr(self.env, "_queue", None)
+        if queue is None or len(queue) > MAX_SCANNED_EVENTS or not self.runs_ahead:
+            return None
+        return queue
+
+    def due_now(self, now_s: float) -> bool:
+        """Whether one of our events is still queued at ``now_s``: the city wakes after
+        running past others, and it goes first (as it did when the kernel stopped at
+        each), so the city yields and comes back after it."""
+        queue = self._scannable()
+        if queue is None:
+            return False
+        return any(at_s <= now_s and self._owner(event) for at_s, _, _, event in queue)
+
+    def plan(self, now_s: float, run_ahead: bool = True) -> float:
+        """The time of the next event the kernel must stop at.
+
+        With ``run_ahead``, our own events are passed over: the times of the samples the
+        batch from ``now_s`` may pass are set in :attr:`snaps`, at most
+        :data:`SNAPSHOT_ROWS` of each kind (the batch stops before the next). The copies
+        of the previous batch are forgotten: its samples were all taken before ``now_s``.
+        """
+        env = self.env
+        snaps = self.snaps
+        snaps.taken[:] = 0
+        snaps.queue_s[:] = math.inf
+        snaps.loop_s[:] = math.inf
+        self._queue_times.clear()
+        self._loop_times.clear()
+        queue = self._scannable() if run_ahead else None
+        if queue is None:
+            return float(env.peek())
+        stop = math.inf
+        samples: list[tuple[float, SensorFeed, Kind]] = []
+        for at_s, _priority, _eid, event in queue:
+            owner = self._owner(event)
+            if owner is None:
+                stop = min(stop, at_s)
+            elif owner[2]:
+                samples.append((at_s, owner[0], owner[1]))
+        for at_s, feed, kind in samples:
+            times = self._queue_times if kind == "queue" else self._loop_times
+            period_s = feed.model.spec.period_s
+            for _ in range(SNAPSHOT_ROWS + 1):
+                if at_s >= stop:
+                    break
+                times.append(at_s)
+                at_s = at_s + period_s  # SimPy's own arithmetic: now + period
+        for times, due in ((self._queue_times, snaps.queue_s), (self._loop_times, snaps.loop_s)):
+            unique = sorted(set(times))
+            if len(unique) > SNAPSHOT_ROWS:
+                stop = min(stop, unique[SNAPSHOT_ROWS])
+                unique = unique[:SNAPSHOT_ROWS]
+            due[: len(unique)] = unique
+            times[:] = unique
+        return stop
+
+    def _row(self, times: list[float], now_s: float, taken: int) -> int:
+        """The copy for a sample at ``now_s``, or -1: the kernel has not passed it, so
+        the live state is the state at ``now_s``."""
+        for k in range(min(len(times), taken)):
+            if times[k] == now_s:
+                return k
+        return -1
+
+    def queue_halting(self, lanes: Lanes, now_s: float) -> npt.NDArray[np.int64]:
+        """Halting vehicles of every edge lane at ``now_s`` (a sample's view)."""
+        k = self._row(self._queue_times, now_s, int(self.snaps.taken[0]))
+        if k < 0:
+            return lanes.halting[: self._n]
+        return self.snaps.queue_halting[k]
+
+    def loop_state(
+        self, lanes: Lanes, now_s: float
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """The policies' loops' cumulative count, speed sum and occupied ticks of every
+        edge lane at ``now_s``, ``(n, 2)`` each (a sample's view)."""
+        k = self._row(self._loop_times, now_s, int(self.snaps.taken[1]))
+        if k < 0:
+            n = self._n
+            return lanes.det_count[:n], lanes.det_speed_sum[:n], lanes.det_occupied[:n]
+        snaps = self.snaps
+        return snaps.loop_count[k], snaps.loop_speed_sum[k], snaps.loop_occupied[k]
