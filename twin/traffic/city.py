@@ -354,7 +354,7 @@ class City(Entity):
         if max_ticks > 1 and not (now * _TIME_GRAIN).is_integer():
             max_ticks = 1
         run_ahead = max_ticks > 1
-        if run_ahead and self.own_feeds.due_now(now):
+        if run_ahead and self.own_feeds.scan(now):
             return 0
         # Every intersection deciding now sees the same city: gather it once for all.
         self._obs_caching = True
@@ -373,7 +373,7 @@ class City(Entity):
             fresh = self._dawdle_rng.random(max(64 * need, 4096))
             self._dawdle = np.concatenate((self._dawdle[int(counters[NEXT_DAWDLE]) :], fresh))
             counters[NEXT_DAWDLE] = 0
-        stop_before_s = self.own_feeds.plan(now, run_ahead)
+        stop_before_s = self.own_feeds.plan(now, self.signals.next_due_s, run_ahead)
         ticks = run_ticks(
             self.net,
             self.lanes,

@@ -16,7 +16,7 @@ their speed on small cities, and they need not stop it:
 Every other event of the simulation (signal changes, the sampler, the warm-up end, the
 horizon, a user's induction-loop intervals, other processes) still stops the kernel.
 When the city wakes at an instant where one of its own events is still queued, it lets
-it go first (:meth:`OwnFeeds.due_now`), as it went first when the kernel stopped
+it go first (:meth:`OwnFeeds.scan`), as it went first when the kernel stopped
 at every event. So every reading, counter and KPI is what it was, bit for bit
 (``tests/traffic/test_batching.py`` holds batched runs to tick-by-tick ones).
 
@@ -61,8 +61,16 @@ class OwnFeeds:
         self._n = n_edge_lanes
         self._kind: dict[int, tuple[SensorFeed, Kind, bool]] = {}
         self._feeds: list[SensorFeed] = []
+        self._period_s: dict[int, float] = {}
         self._queue_times: list[float] = []
         self._loop_times: list[float] = []
+        self._heads: list[tuple[float, SensorFeed, Kind]] = []
+        self._stop_s = math.inf
+        self._scanned: int | None = None
+        self.runs_ahead = False
+        """Whether the kernel may run past these feeds' events at all: each samples no
+        faster than the kernel ticks (a faster one would see two samples between ticks,
+        and the order of same-time events would need more care than it is worth)."""
 
     def add(self, feed: SensorFeed, kind: Kind) -> None:
         """Follow ``feed`` (its samples and deliveries) as one of the city's own."""
@@ -72,15 +80,8 @@ class OwnFeeds:
         # A sample is the feed's process resuming; a delivery is a callback of the feed.
         self._kind[id(feed.process)] = (feed, kind, True)
         self._kind[id(feed)] = (feed, kind, False)
-
-    @property
-    def runs_ahead(self) -> bool:
-        """Whether the kernel may run past these feeds' events at all: each samples no
-        faster than the kernel ticks (a faster one would see two samples between ticks,
-        and the order of same-time events would need more care than it is worth)."""
-        return bool(self._feeds) and all(
-            feed.model.spec.period_s >= self.step_s for feed in self._feeds
-        )
+        self._period_s[id(feed)] = feed.model.spec.period_s
+        self.runs_ahead = all(p >= self.step_s for p in self._period_s.values())
 
     def _owner(self, event: Any) -> tuple[SensorFeed, Kind, bool] | None:
         """(feed, kind, is a sample) of one of our events, or None (someone else's)."""
@@ -105,56 +106,72 @@ class OwnFeeds:
             return None
         return queue
 
-    def due_now(self, now_s: float) -> bool:
-        """Whether one of our events is still queued at ``now_s``: the city wakes after
-        running past others, and it goes first (as it did when the kernel stopped at
-        each), so the city yields and comes back after it."""
+    def scan(self, now_s: float) -> bool:
+        """Look at what is queued; whether one of our events is still due at ``now_s``.
+
+        If so, it goes first: the city wakes there after running past others, and it
+        went first when the kernel stopped at each, so the city yields and comes back
+        after it. Otherwise remembers the next event of someone else and our feeds'
+        next samples, for :meth:`plan`.
+        """
+        self._heads.clear()
+        self._stop_s = math.inf
         queue = self._scannable()
+        self._scanned = None if queue is None else len(queue)
         if queue is None:
             return False
-        return any(at_s <= now_s and self._owner(event) for at_s, _, _, event in queue)
-
-    def plan(self, now_s: float, run_ahead: bool = True) -> float:
-        """The time of the next event the kernel must stop at.
-
-        With ``run_ahead``, our own events are passed over: the times of the samples the
-        batch from ``now_s`` may pass are set in :attr:`snaps`, at most
-        :data:`SNAPSHOT_ROWS` of each kind (the batch stops before the next). The copies
-        of the previous batch are forgotten: its samples were all taken before ``now_s``.
-        """
-        env = self.env
-        snaps = self.snaps
-        snaps.taken[:] = 0
-        snaps.queue_s[:] = math.inf
-        snaps.loop_s[:] = math.inf
-        self._queue_times.clear()
-        self._loop_times.clear()
-        queue = self._scannable() if run_ahead else None
-        if queue is None:
-            return float(env.peek())
-        stop = math.inf
-        samples: list[tuple[float, SensorFeed, Kind]] = []
         for at_s, _priority, _eid, event in queue:
             owner = self._owner(event)
             if owner is None:
-                stop = min(stop, at_s)
+                self._stop_s = min(self._stop_s, at_s)
+            elif at_s <= now_s:
+                return True
             elif owner[2]:
-                samples.append((at_s, owner[0], owner[1]))
-        for at_s, feed, kind in samples:
+                self._heads.append((at_s, owner[0], owner[1]))
+        return False
+
+    def plan(self, now_s: float, until_s: float, run_ahead: bool = True) -> float:
+        """The time of the next event the kernel must stop at, the kernel running no
+        tick at or after ``until_s`` anyway (the next signal event).
+
+        With ``run_ahead`` (after :meth:`scan` at ``now_s``), our own events are passed
+        over: the times of the samples the batch may pass are set in :attr:`snaps`, at
+        most :data:`SNAPSHOT_ROWS` of each kind (the batch stops before the next). The
+        copies of the previous batch are forgotten: its samples were all taken before
+        ``now_s``.
+        """
+        env = self.env
+        snaps = self.snaps
+        if self._queue_times or self._loop_times:
+            snaps.queue_s[:] = math.inf
+            snaps.loop_s[:] = math.inf
+            self._queue_times.clear()
+            self._loop_times.clear()
+        snaps.taken[:] = 0
+        queue = getattr(env, "_queue", None)
+        if not run_ahead or self._scanned is None or queue is None:
+            return float(env.peek())
+        if len(queue) != self._scanned:  # the signal decisions scheduled something
+            self.scan(now_s)
+        stop = self._stop_s
+        horizon = min(stop, until_s)
+        for at_s, feed, kind in self._heads:
             times = self._queue_times if kind == "queue" else self._loop_times
-            period_s = feed.model.spec.period_s
+            period_s = self._period_s[id(feed)]
             for _ in range(SNAPSHOT_ROWS + 1):
-                if at_s >= stop:
+                if at_s >= horizon:
                     break
                 times.append(at_s)
                 at_s = at_s + period_s  # SimPy's own arithmetic: now + period
         for times, due in ((self._queue_times, snaps.queue_s), (self._loop_times, snaps.loop_s)):
-            unique = sorted(set(times))
-            if len(unique) > SNAPSHOT_ROWS:
-                stop = min(stop, unique[SNAPSHOT_ROWS])
-                unique = unique[:SNAPSHOT_ROWS]
-            due[: len(unique)] = unique
-            times[:] = unique
+            if not times:
+                continue
+            if len(times) > 1:
+                times[:] = sorted(set(times))
+            if len(times) > SNAPSHOT_ROWS:
+                stop = min(stop, times[SNAPSHOT_ROWS])
+                del times[SNAPSHOT_ROWS:]
+            due[: len(times)] = times
         return stop
 
     def _row(self, times: list[float], now_s: float, taken: int) -> int:
