@@ -799,6 +799,10 @@ mask is a small non-negative integer, the same in compiled code and in plain Pyt
 (``NUMBA_DISABLE_JIT=1``)."""
 
 
+_WORD_SHIFT = 5  # lane >> 5 is its word, lane & 31 its bit
+_BIT_MASK = OCCUPIED_BITS - 1
+
+
 def occupied_words(n_lanes: int) -> IntArray:
     """An empty ``Lanes.occupied`` for ``n_lanes`` lanes."""
     return np.zeros((n_lanes + OCCUPIED_BITS - 1) // OCCUPIED_BITS, dtype=np.int64)
@@ -807,28 +811,29 @@ def occupied_words(n_lanes: int) -> IntArray:
 @numba.njit(cache=True, _nrt=False)
 def mark_occupied(lanes: Lanes, lane: int) -> None:
     """A vehicle entered ``lane``: the walks visit it from now on."""
-    lanes.occupied[lane // OCCUPIED_BITS] |= 1 << (lane % OCCUPIED_BITS)
+    lanes.occupied[lane >> _WORD_SHIFT] |= 1 << (lane & _BIT_MASK)
+
+
+_DE_BRUIJN = np.array(
+    [0, 1, 28, 2, 29, 14, 24, 3, 30, 22, 20, 15, 25, 17, 4, 8,
+     31, 27, 13, 23, 21, 19, 16, 7, 26, 12, 18, 6, 11, 5, 10, 9],
+    dtype=np.int64,
+)  # fmt: skip
+"""Bit index by the top five bits of ``lowest bit * 0x077CB531`` (a de Bruijn
+sequence), a lookup instead of a branch per halving."""
+
+
+@numba.njit(cache=True, _nrt=False)
+def _bit_of(low: int) -> int:
+    """Index of the one set bit of ``low`` (a power of two below 2**32). The product
+    stays below 2**59, so no integer wraps, compiled or not."""
+    return _DE_BRUIJN[((low * 0x077CB531) & 0xFFFFFFFF) >> 27]
 
 
 @numba.njit(cache=True, _nrt=False)
 def _lowest_bit(word: int) -> int:
-    """Index of the lowest set bit of ``0 < word < 2**32`` (a binary search)."""
-    n = 0
-    if word & 0xFFFF == 0:
-        n += 16
-        word >>= 16
-    if word & 0xFF == 0:
-        n += 8
-        word >>= 8
-    if word & 0xF == 0:
-        n += 4
-        word >>= 4
-    if word & 0x3 == 0:
-        n += 2
-        word >>= 2
-    if word & 0x1 == 0:
-        n += 1
-    return n
+    """Index of the lowest set bit of ``0 < word < 2**32``."""
+    return _bit_of(word & -word)
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -840,20 +845,19 @@ def next_occupied(lanes: Lanes, lane: int) -> int:
     walk over every lane in index order did (a vehicle moving on to a later lane in the
     same pass is moved again there)."""
     occ = lanes.occupied
-    n_lanes = len(lanes.head)
-    w = lane // OCCUPIED_BITS
+    w = lane >> _WORD_SHIFT
     if w >= len(occ):
-        return n_lanes
-    word = occ[w] >> (lane % OCCUPIED_BITS)
+        return len(lanes.head)
+    word = occ[w] >> (lane & _BIT_MASK)
     if word != 0:
         return lane + _lowest_bit(word)
     w += 1
     while w < len(occ):
         word = occ[w]
         if word != 0:
-            return w * OCCUPIED_BITS + _lowest_bit(word)
+            return (w << _WORD_SHIFT) + _lowest_bit(word)
         w += 1
-    return n_lanes
+    return len(lanes.head)
 
 
 # -- linked-list operations --------------------------------------------------------------
@@ -1124,30 +1128,33 @@ def _new_speeds(
     speed_new = veh.accel  # reuse: holds the new speed until the move, then acceleration
     brakes = 0
     r = 0
-    n_lanes = len(lanes.head)
-    lane = next_occupied(lanes, 0)
-    while lane < n_lanes:
-        v = lanes.head[lane]
-        in_front = 0.0
-        while v >= 0:
-            t = veh.vtype[v]
-            speed = veh.speed[v]
-            accel = vt.accel[t]
-            decel = vt.decel[t]
-            allowed = min(net.lane_speed[lane] * veh.speed_factor[v], vt.vmax[t])
-            limit, cap = _limit(net, lanes, veh, vt, mov_state, v, dt, in_front)
-            in_front += vt.length[t] + vt.min_gap[t]
-            limit = min(limit, lc.cap[v])  # a lane changer's request (lane_change.py)
-            lc.cap[v] = math.inf
-            nxt, emergency = krauss_speed(
-                speed, accel, decel, vt.emergency_decel[t], vt.sigma[t], allowed, limit, cap,
-                dt, dawdle[r],
-            )  # fmt: skip
-            r += 1
-            brakes += emergency
-            speed_new[v] = nxt
-            v = veh.behind[v]
-        lane = next_occupied(lanes, lane + 1)
+    occ = lanes.occupied
+    for w in range(len(occ)):
+        word = occ[w]
+        while word != 0:  # its lanes that hold vehicles, in index order
+            low = word & -word
+            word ^= low
+            lane = (w << _WORD_SHIFT) + _bit_of(low)
+            v = lanes.head[lane]
+            in_front = 0.0
+            while v >= 0:
+                t = veh.vtype[v]
+                speed = veh.speed[v]
+                accel = vt.accel[t]
+                decel = vt.decel[t]
+                allowed = min(net.lane_speed[lane] * veh.speed_factor[v], vt.vmax[t])
+                limit, cap = _limit(net, lanes, veh, vt, mov_state, v, dt, in_front)
+                in_front += vt.length[t] + vt.min_gap[t]
+                limit = min(limit, lc.cap[v])  # a lane changer's request (lane_change.py)
+                lc.cap[v] = math.inf
+                nxt, emergency = krauss_speed(
+                    speed, accel, decel, vt.emergency_decel[t], vt.sigma[t], allowed, limit, cap,
+                    dt, dawdle[r],
+                )  # fmt: skip
+                r += 1
+                brakes += emergency
+                speed_new[v] = nxt
+                v = veh.behind[v]
     return brakes
 
 
@@ -1165,55 +1172,58 @@ def _move(
     tick's statistics: time loss, distance, halting and stops, emissions, detectors,
     each lane's queue."""
     speed_new = veh.accel
-    n_lanes = len(lanes.head)
-    lane = next_occupied(lanes, 0)
-    while lane < n_lanes:
-        v = lanes.head[lane]
-        halting = 0
-        while v >= 0:
-            t = veh.vtype[v]
-            old = veh.pos[v]
-            vn = speed_new[v]
-            new = old + vn * dt
-            a = veh.ahead[v]
-            if a >= 0:  # never into the leader (it has moved already)
-                back = veh.pos[a] - vt.length[veh.vtype[a]]
-                if new > back:
-                    new = max(back, old)
-                    vn = (new - old) / dt
-            acc = (vn - veh.speed[v]) / dt
-            veh.pos[v] = new
-            veh.speed[v] = vn
-            speed_new[v] = acc
-            # SUMO's e1 times a move by its step's time, the end of the move here
-            loop_move(lanes, lane, v, old, new, vn, vt.length[t], now_s + dt)
-            allowed = min(net.lane_speed[lane] * veh.speed_factor[v], vt.vmax[t])
-            veh.time_loss_s[v] += dt * max(0.0, 1.0 - vn / allowed)
-            veh.dist_m[v] += vn * dt
-            if vn <= HALTING_SPEED_MPS:
-                veh.waiting_s[v] += dt
-                if not veh.halting[v]:
-                    veh.stops[v] += 1
-                veh.halting[v] = True
-                halting += 1
-            else:
-                veh.halting[v] = False
-            co2, fuel, nox = tick_rates_mg_s(emission, vt.emission_class[t], vn, acc)
-            veh.co2_mg[v] += co2 * dt
-            veh.fuel_mg[v] += fuel * dt
-            veh.nox_mg[v] += nox * dt
-            if net.lane_edge[lane] >= 0:
-                _detect(net, lanes, lane, old, new, vn, vt.length[t], now_s + dt)
-            v = veh.behind[v]
-        lanes.halting[lane] = halting
-        lanes.queue_sum[lane] += halting
-        if halting > lanes.queue_max[lane]:
-            lanes.queue_max[lane] = halting
-        if lanes.head[lane] < 0:
-            # Empty (its halting count is zero now): no walk needs it until a vehicle
-            # enters (mark_occupied), and the counts of an empty lane stay as they are.
-            lanes.occupied[lane // OCCUPIED_BITS] &= ~(1 << (lane % OCCUPIED_BITS))
-        lane = next_occupied(lanes, lane + 1)
+    occ = lanes.occupied
+    for w in range(len(occ)):
+        word = occ[w]
+        while word != 0:  # its lanes that hold vehicles, in index order
+            low = word & -word
+            word ^= low
+            lane = (w << _WORD_SHIFT) + _bit_of(low)
+            v = lanes.head[lane]
+            halting = 0
+            while v >= 0:
+                t = veh.vtype[v]
+                old = veh.pos[v]
+                vn = speed_new[v]
+                new = old + vn * dt
+                a = veh.ahead[v]
+                if a >= 0:  # never into the leader (it has moved already)
+                    back = veh.pos[a] - vt.length[veh.vtype[a]]
+                    if new > back:
+                        new = max(back, old)
+                        vn = (new - old) / dt
+                acc = (vn - veh.speed[v]) / dt
+                veh.pos[v] = new
+                veh.speed[v] = vn
+                speed_new[v] = acc
+                # SUMO's e1 times a move by its step's time, the end of the move here
+                loop_move(lanes, lane, v, old, new, vn, vt.length[t], now_s + dt)
+                allowed = min(net.lane_speed[lane] * veh.speed_factor[v], vt.vmax[t])
+                veh.time_loss_s[v] += dt * max(0.0, 1.0 - vn / allowed)
+                veh.dist_m[v] += vn * dt
+                if vn <= HALTING_SPEED_MPS:
+                    veh.waiting_s[v] += dt
+                    if not veh.halting[v]:
+                        veh.stops[v] += 1
+                    veh.halting[v] = True
+                    halting += 1
+                else:
+                    veh.halting[v] = False
+                co2, fuel, nox = tick_rates_mg_s(emission, vt.emission_class[t], vn, acc)
+                veh.co2_mg[v] += co2 * dt
+                veh.fuel_mg[v] += fuel * dt
+                veh.nox_mg[v] += nox * dt
+                if net.lane_edge[lane] >= 0:
+                    _detect(net, lanes, lane, old, new, vn, vt.length[t], now_s + dt)
+                v = veh.behind[v]
+            lanes.halting[lane] = halting
+            lanes.queue_sum[lane] += halting
+            if halting > lanes.queue_max[lane]:
+                lanes.queue_max[lane] = halting
+            if lanes.head[lane] < 0:
+                # Empty (its halting count is zero now): no walk needs it until a vehicle
+                # enters (mark_occupied), and the counts of an empty lane stay as they are.
+                lanes.occupied[lane >> _WORD_SHIFT] &= ~(1 << (lane & _BIT_MASK))
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -1276,19 +1286,22 @@ def _leave_lanes(
 def _restore_gaps(lanes: Lanes, veh: Vehicles, vt: VTypes) -> None:
     """Put a vehicle that ends up in its leader (which could not leave its lane) back
     behind it, no faster than it."""
-    n_lanes = len(lanes.head)
-    lane = next_occupied(lanes, 0)
-    while lane < n_lanes:
-        v = lanes.head[lane]
-        while v >= 0:
-            a = veh.ahead[v]
-            if a >= 0:
-                back = veh.pos[a] - vt.length[veh.vtype[a]]
-                if veh.pos[v] > back:
-                    veh.pos[v] = back
-                    veh.speed[v] = min(veh.speed[v], veh.speed[a])
-            v = veh.behind[v]
-        lane = next_occupied(lanes, lane + 1)
+    occ = lanes.occupied
+    for w in range(len(occ)):
+        word = occ[w]
+        while word != 0:  # its lanes that hold vehicles, in index order
+            low = word & -word
+            word ^= low
+            lane = (w << _WORD_SHIFT) + _bit_of(low)
+            v = lanes.head[lane]
+            while v >= 0:
+                a = veh.ahead[v]
+                if a >= 0:
+                    back = veh.pos[a] - vt.length[veh.vtype[a]]
+                    if veh.pos[v] > back:
+                        veh.pos[v] = back
+                        veh.speed[v] = min(veh.speed[v], veh.speed[a])
+                v = veh.behind[v]
 
 
 @numba.njit(cache=True, _nrt=False)
