@@ -59,9 +59,8 @@ class OwnFeeds:
         self.step_s = step_s
         self.snaps: Snapshots = snapshots(n_edge_lanes, 0)
         self._n = n_edge_lanes
-        self._kind: dict[int, tuple[SensorFeed, Kind, bool]] = {}
         self._feeds: list[SensorFeed] = []
-        self._period_s: dict[int, float] = {}
+        self._targets: list[tuple[object, SensorFeed, Kind, bool]] = []
         self._queue_times: list[float] = []
         self._loop_times: list[float] = []
         self._heads: list[tuple[float, SensorFeed, Kind]] = []
@@ -78,10 +77,10 @@ class OwnFeeds:
             self.snaps = snapshots(self._n, SNAPSHOT_ROWS)
         self._feeds.append(feed)
         # A sample is the feed's process resuming; a delivery is a callback of the feed.
-        self._kind[id(feed.process)] = (feed, kind, True)
-        self._kind[id(feed)] = (feed, kind, False)
-        self._period_s[id(feed)] = feed.model.spec.period_s
-        self.runs_ahead = all(p >= self.step_s for p in self._period_s.values())
+        # Held as objects, not ids, so the table stays right in a copied world (a fork).
+        self._targets.append((feed.process, feed, kind, True))
+        self._targets.append((feed, feed, kind, False))
+        self.runs_ahead = all(f.model.spec.period_s >= self.step_s for f in self._feeds)
 
     def _owner(self, event: Any) -> tuple[SensorFeed, Kind, bool] | None:
         """(feed, kind, is a sample) of one of our events, or None (someone else's)."""
@@ -90,7 +89,7 @@ class OwnFeeds:
             return None
         callback = callbacks[0]
         target = getattr(getattr(callback, "func", callback), "__self__", None)
-        owner = self._kind.get(id(target))
+        owner = next((t[1:] for t in self._targets if t[0] is target), None)
         if owner is None:
             return None
         if owner[0].board._subscribers:
@@ -157,7 +156,7 @@ class OwnFeeds:
         horizon = min(stop, until_s)
         for at_s, feed, kind in self._heads:
             times = self._queue_times if kind == "queue" else self._loop_times
-            period_s = self._period_s[id(feed)]
+            period_s = feed.model.spec.period_s
             for _ in range(SNAPSHOT_ROWS + 1):
                 if at_s >= horizon:
                     break
