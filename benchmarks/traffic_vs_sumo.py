@@ -33,7 +33,9 @@ Usage:
     python benchmarks/traffic_vs_sumo.py --resco --repeats 2
     python benchmarks/traffic_vs_sumo.py --sumocfg my_city.sumocfg
 Targets: grids (issue 5) twin >= 5x SUMO's vehicle updates per second on one thread;
-real networks (issue 15) >= 10x on each RESCO network, aim 20x.
+real networks (issue 15) >= 10x on each RESCO network, aim 20x. The grid runs write
+``docs/benchmarks/traffic_vs_sumo.png`` (wall time of both against junctions) and print
+the per-grid twin / SUMO ratios last; the config runs print the median ratio last.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from growth import save_growth_plot
 
 from twin.core.registry import Registry, make_policy
 from twin.core.world import World
@@ -181,7 +184,9 @@ def compare(size: int, args: argparse.Namespace, directory: Path) -> dict[str, A
     }
 
 
-def report(result: dict[str, Any]) -> None:
+def report(result: dict[str, Any]) -> tuple[float, float, float]:
+    """Print one grid's table; (median SUMO wall s, median twin wall s, median of the
+    per-round twin / SUMO updates/s ratios)."""
     sumo_runs, twin_runs = result["sumo_runs"], result["twin_runs"]
     sumo_ups = [run.updates_per_s for run in sumo_runs]
     twin_ups = [run.updates / run.wall_s for run in twin_runs]
@@ -209,13 +214,20 @@ def report(result: dict[str, Any]) -> None:
         s, t = summary[name], twin.kpis[name]
         ratio = t / s if s else float("nan")
         print(f"{name:28s}{s:14.2f}{t:14.2f}   twin/SUMO {ratio:5.3f}")
+    return (
+        statistics.median(run.wall_s for run in sumo_runs),
+        statistics.median(run.wall_s for run in twin_runs),
+        statistics.median(ratios),
+    )
 
 
 def compare_configs(configs: list[Path], repeats: int, seed: int) -> None:
-    """Each config ``repeats`` times, SUMO and twin alternating (``twin sumo-compare``)."""
+    """Each config ``repeats`` times, SUMO and twin alternating (``twin sumo-compare``);
+    the median over configs of their median ratio, last."""
     from twin.traffic.compare import compare
 
     print(f"{'config':24s}{'SUMO ups':>12s}{'twin ups':>12s}{'ratio':>8s}  per round")
+    medians = []
     for config in configs:
         runs = [compare(config, seed=seed) for _ in range(repeats)]
         sumo_ups = [run.sumo.updates_per_s for run in runs]
@@ -227,6 +239,11 @@ def compare_configs(configs: list[Path], repeats: int, seed: int) -> None:
             f"{statistics.median(twin_ups) / statistics.median(sumo_ups):7.1f}x  {ratios}",
             flush=True,
         )
+        medians.append(statistics.median(twin_ups) / statistics.median(sumo_ups))
+    print(
+        f"twin / SUMO vehicle updates per second, median over {len(configs)} "
+        f"config(s): {statistics.median(medians):.2f}"
+    )
 
 
 def main() -> None:
@@ -251,8 +268,21 @@ def main() -> None:
         directory = args.keep or Path(tmp)
         directory.mkdir(parents=True, exist_ok=True)
         warm_up(directory)
-        for size in args.sizes:
-            report(compare(size, args, directory))
+        summary = {size: report(compare(size, args, directory)) for size in args.sizes}
+    save_growth_plot(
+        "traffic_vs_sumo",
+        x_label="junctions (N x N grid)",
+        y_label="wall s of the simulation loop",
+        series={
+            "SUMO": [(size * size, sumo_s) for size, (sumo_s, _, _) in summary.items()],
+            "twin": [(size * size, twin_s) for size, (_, twin_s, _) in summary.items()],
+        },
+        title=f"one trip every {args.period_s:g} s for {args.duration_s:g} s, medians",
+    )
+    print()
+    for size, (_, _, ratio) in summary.items():
+        print(f"twin / SUMO vehicle updates per second, {size}x{size} (median of rounds): "
+              f"{ratio:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":

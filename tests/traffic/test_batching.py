@@ -15,6 +15,7 @@ from tests.traffic.support import Cyclic, Erratic, small_city
 from twin.core.sensors import PipelineSpec, SensorConfig, SensorSpec
 from twin.core.world import World
 from twin.traffic.city import City
+from twin.traffic.config import SumoNetParams
 from twin.traffic.demand import RateProfile, poisson_trips
 from twin.traffic.detectors import LoopDetectorConfig
 from twin.traffic.kernels import NEXT_DAWDLE, TICK_COUNTERS
@@ -69,6 +70,24 @@ def test_batched_ticks_equal_tick_by_tick(seed, policy, step_s):
     for name in ("vehicles_on_network", "vehicles_waiting_to_insert"):
         p1, p2 = w1.probes[name], w2.probes[name]
         assert (p1.integral(), p1.maximum) == (p2.integral(), p2.maximum)
+
+
+def test_the_detector_feeds_do_not_split_the_kernels_batches():
+    # Their samples read the kernel's copies and their deliveries only write boards
+    # (twin.traffic.feeds): with or without the scenarios' default detectors, the kernel
+    # stops at the same events (signals, the sampler, the warm-up end).
+    calls = []
+    default_sensors = SumoNetParams.model_fields["detectors"].get_default(call_default_factory=True)
+    for sensors, loops in ((default_sensors, LoopDetectorConfig()), (None, None)):
+        world = World(1, tick_s=60.0, sample_period_s=45.0)
+        network = grid(2, 3, 150.0, 1)
+        trips = poisson_trips(
+            network, RateProfile((0.0,), (0.6,)), 500.0, world.streams["traffic.demand"]
+        )
+        city = City(world, network, trips, Cyclic(), sensors=sensors, loop_detectors=loops)
+        world.run(700.0, warmup_s=100.0)
+        calls.append(city.kernel_calls)
+    assert calls[0] == calls[1]
 
 
 def test_an_awkward_tick_runs_one_tick_per_call():

@@ -15,6 +15,7 @@ from tests.traffic.support import Erratic, small_city
 from twin.traffic.kernels import (
     ARRIVED,
     DRIVING,
+    OCCUPIED_BITS,
     OFF,
     PENDING,
     PROTECTED,
@@ -41,6 +42,10 @@ def check_tick(city, lane_before, next_before) -> None:
     assert city.counters[VEHICLES_ON_NETWORK] == np.sum(state == DRIVING)
     assert city.counters[WAITING_TRIPS] == np.sum(state == WAITING)
     assert int(lanes.count.sum()) == int(np.sum(state == DRIVING))
+    # Every lane that holds a vehicle is marked, so the kernel's walks reach it.
+    held = np.flatnonzero(lanes.head >= 0)
+    words = lanes.occupied[held // OCCUPIED_BITS]
+    assert np.all((words >> (held % OCCUPIED_BITS)) & 1 == 1)
     driving = np.flatnonzero(state == DRIVING)
     # No overlap: every follower's front is behind its leader's back.
     ahead = veh.ahead[driving]

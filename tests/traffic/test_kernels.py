@@ -11,6 +11,7 @@ nothing. The independent plain-Python reference of the car-following laws is
 from __future__ import annotations
 
 import copy
+from collections import namedtuple
 
 import numba
 import numpy as np
@@ -23,6 +24,9 @@ from twin.traffic.kernels import (
     VEHICLES_ON_NETWORK,
     WAITING_TRIPS,
     brake_gap,
+    mark_occupied,
+    next_occupied,
+    occupied_words,
     safe_speed,
     step,
     stop_speed,
@@ -100,3 +104,30 @@ def test_safe_speed_behind_a_stopped_leader_is_the_stop_speed(v, decel, dt):
     assert safe_speed(v, 0.0, 25.0, decel, 1.0, dt) == stop_speed(25.0, decel, 1.0, dt)
     # A faster leader leaves more room.
     assert safe_speed(v, 10.0, 25.0, decel, 1.0, dt) > stop_speed(25.0, decel, 1.0, dt)
+
+
+_Walk = namedtuple("_Walk", "head occupied")
+"""The two ``Lanes`` fields the walk reads."""
+
+
+@settings(max_examples=50 if JIT else 20, deadline=None)
+@given(
+    n_lanes=st.integers(1, 200),
+    marked=st.lists(st.integers(0, 199), max_size=40),
+    start=st.integers(0, 210),
+)
+def test_next_occupied_finds_the_first_marked_lane_from_start(n_lanes, marked, start):
+    marked = sorted({lane for lane in marked if lane < n_lanes})
+    expected = next((lane for lane in marked if lane >= start), n_lanes)
+    # Compiled and as plain Python (the same function without the JIT).
+    for mark, find in (
+        (mark_occupied, next_occupied),
+        (
+            getattr(mark_occupied, "py_func", mark_occupied),
+            getattr(next_occupied, "py_func", next_occupied),
+        ),
+    ):
+        lanes = _Walk(np.full(n_lanes, -1, dtype=np.int64), occupied_words(n_lanes))
+        for lane in marked:
+            mark(lanes, lane)
+        assert find(lanes, start) == expected

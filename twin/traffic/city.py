@@ -30,6 +30,7 @@ from twin.traffic import emissions
 from twin.traffic.demand import DEPART_LANE_FIRST, DEPART_POS_BASE, TripTable, VehicleType
 from twin.traffic.detectors import QUANTITIES, Clock, LoopDetectorConfig, LoopSignal
 from twin.traffic.entities import Fleet, Junction
+from twin.traffic.feeds import OwnFeeds
 from twin.traffic.insertion import N_DRAWS, Departs
 from twin.traffic.kernels import (
     ARRIVALS_THIS_CALL,
@@ -51,6 +52,7 @@ from twin.traffic.kernels import (
     NetArrays,
     Vehicles,
     VTypes,
+    occupied_words,
     run_ticks,
 )
 from twin.traffic.lane_change import lane_change_state
@@ -127,6 +129,8 @@ class City(Entity):
         self._loop_signals: list[LoopSignal] = []
         self._loop_views: tuple[npt.NDArray[np.float64], ...] = ()
         self.loop_failed: npt.NDArray[np.bool_] | None = None
+        self.own_feeds = OwnFeeds(self.env, step_s, self.arrays.n_lanes)
+        """The detector feeds below, whose events the kernel runs past."""
         self.signals = SignalBank(network, self.mov_state, policy, self.observe)
         if sensors is not None:
             self._attach_sensors(sensors)
@@ -188,6 +192,7 @@ class City(Entity):
             det_occupied=np.zeros((n_all, 2), dtype=np.int64),
             det_last_s=np.full((n_all, 2), -math.inf),
             insert_failed=np.zeros(n_all, dtype=np.bool_),
+            occupied=occupied_words(n_all),
             **_loop_fields(self.loops),
         )
 
@@ -316,7 +321,9 @@ class City(Entity):
         while True:
             now = float(env.now)
             ticks = self._advance(self.max_batch_ticks)
-            if ticks == 1:
+            if ticks == 0:  # the city's own detector event due now goes first
+                yield env.timeout(0.0)
+            elif ticks == 1:
                 yield env.timeout(dt)
             else:
                 yield env.timeout(self._next_tick_s - now)
@@ -337,11 +344,18 @@ class City(Entity):
         return int(self.counters[VEHICLE_UPDATES])
 
     def _advance(self, max_ticks: int) -> int:
-        """Signals due now, then up to ``max_ticks`` ticks; the number run."""
+        """Signals due now, then up to ``max_ticks`` ticks; the number run (0: one of
+        the city's own detector events is due now and goes first, see
+        :mod:`twin.traffic.feeds`)."""
         env = self.env
         now = float(env.now)
         dt = self.step_s
         counters = self.counters
+        if max_ticks > 1 and not (now * _TIME_GRAIN).is_integer():
+            max_ticks = 1
+        run_ahead = max_ticks > 1
+        if run_ahead and self.own_feeds.scan(now):
+            return 0
         # Every intersection deciding now sees the same city: gather it once for all.
         self._obs_caching = True
         try:
@@ -359,8 +373,7 @@ class City(Entity):
             fresh = self._dawdle_rng.random(max(64 * need, 4096))
             self._dawdle = np.concatenate((self._dawdle[int(counters[NEXT_DAWDLE]) :], fresh))
             counters[NEXT_DAWDLE] = 0
-        if max_ticks > 1 and not (now * _TIME_GRAIN).is_integer():
-            max_ticks = 1
+        stop_before_s = self.own_feeds.plan(now, self.signals.next_due_s, run_ahead)
         ticks = run_ticks(
             self.net,
             self.lanes,
@@ -376,11 +389,12 @@ class City(Entity):
             now,
             dt,
             max_ticks,
-            float(env.peek()),
+            stop_before_s,
             self.signals.next_due_s,
             EPS_S,
             self.departs,
             self.lane_change,
+            self.own_feeds.snaps,
         )
         self._ticks += ticks
         self.kernel_calls += 1
@@ -603,9 +617,9 @@ class City(Entity):
         lanes = self.lanes
 
         self.board = ReadingBoard(n)
-        SensorFeed.attach(
-            self.world, "traffic.queue", _QueueSignal(lanes, n), config, n, self.board
-        )
+        signal = _QueueSignal(lanes, self.own_feeds, Clock(self.env))
+        feed = SensorFeed.attach(self.world, "traffic.queue", signal, config, n, self.board)
+        self.own_feeds.add(feed, "queue")
 
     def _attach_loops(self, config: LoopDetectorConfig) -> None:
         """Stop-line and upstream loops on every edge lane: one feed per quantity, one
@@ -620,10 +634,11 @@ class City(Entity):
         views = []
         for quantity in QUANTITIES:
             board = ReadingBoard(2 * n)
-            signal = LoopSignal(self.lanes, n, quantity, self.step_s, clock, failed)
-            SensorFeed.attach(
+            signal = LoopSignal(self.lanes, n, quantity, self.step_s, clock, failed, self.own_feeds)
+            feed = SensorFeed.attach(
                 self.world, f"traffic.loop_{quantity}", signal, config.feed(quantity), 2 * n, board
             )
+            self.own_feeds.add(feed, "loop")
             self.loop_boards[quantity] = board
             self._loop_signals.append(signal)
             # A view: the board writes its values in place, so this follows deliveries.
@@ -836,14 +851,16 @@ def _departs(trips: TripTable, arrays: Any, rng: np.random.Generator) -> Departs
 
 
 class _QueueSignal:
-    """The true halting count of every edge lane: what the queue detectors measure."""
+    """The true halting count of every edge lane: what the queue detectors measure (at
+    the sample's time, which the kernel may have run past: :mod:`twin.traffic.feeds`)."""
 
-    def __init__(self, lanes: Lanes, n: int) -> None:
+    def __init__(self, lanes: Lanes, feeds: OwnFeeds, clock: Clock) -> None:
         self.lanes = lanes
-        self.n = n
+        self.feeds = feeds
+        self.clock = clock
 
     def __call__(self) -> npt.NDArray[np.float64]:
-        return self.lanes.halting[: self.n].astype(np.float64)
+        return self.feeds.queue_halting(self.lanes, self.clock()).astype(np.float64)
 
 
 def _loop_fields(loops: LoopState) -> dict[str, Any]:

@@ -20,7 +20,7 @@ failed loop here is a dead one.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -28,6 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from twin.core.sensors import PipelineSpec, SensorConfig, SensorSpec
 from twin.traffic.kernels import Lanes
+
+if TYPE_CHECKING:
+    from twin.traffic.feeds import OwnFeeds
 
 Quantity = Literal["count", "occupancy", "speed"]
 QUANTITIES: tuple[Quantity, ...] = ("count", "occupancy", "speed")
@@ -93,6 +96,8 @@ class LoopSignal:
         tick_s: the kernel step (occupancy counts occupied ticks).
         clock: returns the simulated time now.
         failed: ``(2 * n,)`` bool: dead loops (always NaN).
+        feeds: the city's own feeds, whose copies of the counters give the state at the
+            sample's time when the kernel has run past it (None: ``lanes`` as they are).
     """
 
     def __init__(
@@ -103,8 +108,10 @@ class LoopSignal:
         tick_s: float,
         clock: Clock,
         failed: npt.NDArray[np.bool_],
+        feeds: OwnFeeds | None = None,
     ) -> None:
         self.lanes = lanes
+        self.feeds = feeds
         self.n = n
         self.quantity = quantity
         self.tick_s = tick_s
@@ -123,9 +130,13 @@ class LoopSignal:
     def __call__(self) -> npt.NDArray[np.float64]:
         lanes, n = self.lanes, self.n
         now = self.clock()
-        count = lanes.det_count[:n].reshape(-1).copy()
-        speed_sum = lanes.det_speed_sum[:n].reshape(-1).copy()
-        occupied = lanes.det_occupied[:n].reshape(-1).copy()
+        if self.feeds is None:
+            counts = lanes.det_count[:n], lanes.det_speed_sum[:n], lanes.det_occupied[:n]
+        else:
+            counts = self.feeds.loop_state(lanes, now)
+        count = counts[0].reshape(-1).copy()
+        speed_sum = counts[1].reshape(-1).copy()
+        occupied = counts[2].reshape(-1).copy()
         passed = count - self.last_count
         if self.quantity == "count":
             values = passed.astype(np.float64)

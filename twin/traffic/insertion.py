@@ -73,6 +73,7 @@ from twin.traffic.kernels import (
     brake_gap,
     choose_lane,
     find_movement,
+    mark_occupied,
     route_edge,
     safe_speed,
     set_next_lane,
@@ -301,6 +302,7 @@ def link_between(
         lanes.tail[lane] = v
     veh.lane[v] = lane
     lanes.count[lane] += 1
+    mark_occupied(lanes, lane)
 
 
 @numba.njit(cache=True, _nrt=False)

@@ -234,7 +234,11 @@ class Lanes(NamedTuple):
     the last passage. ``loop_*``: the user's induction loops (a
     :class:`twin.traffic.loops.LoopState`'s arrays; none by default).
     ``insert_failed``: the insertion step's scratch, a lane on which an insertion failed
-    this tick (the kernels allocate nothing).
+    this tick (the kernels allocate nothing). ``occupied``: a bit per lane
+    (:data:`OCCUPIED_BITS` lanes per word), set when a vehicle enters the lane and
+    cleared by the move step once the lane is empty, so the per-tick walks visit the
+    lanes that hold vehicles (and a few just emptied) in index order, not every lane
+    (:func:`next_occupied`).
     """
 
     head: IntArray
@@ -248,12 +252,69 @@ class Lanes(NamedTuple):
     det_occupied: IntArray
     det_last_s: FloatArray
     insert_failed: npt.NDArray[np.bool_]
+    occupied: IntArray
     loop_start: IntArray = _NO_LOOPS.start
     loop_pos_m: FloatArray = _NO_LOOPS.pos_m
     loop_length_m: FloatArray = _NO_LOOPS.length_m
     loop_acc: FloatArray = _NO_LOOPS.acc
     loop_held: IntArray = _NO_LOOPS.held
     loop_remaining_m: FloatArray = _NO_LOOPS.remaining_m
+
+
+class Snapshots(NamedTuple):
+    """The detector state the kernel copies in the middle of a batch, for the city's own
+    sensor feeds, which sample while the city has run ahead of them
+    (:class:`twin.traffic.feeds.OwnFeeds`).
+
+    ``queue_s``: the times (ascending; ``inf`` after the last) at which the queue feed
+    samples; before the first tick at or after each, ``halting`` of the edge lanes is
+    copied into that row of ``queue_halting`` (the state a sample at that time sees).
+    ``loop_s`` likewise for the loop feeds: ``det_count``, ``det_speed_sum`` and
+    ``det_occupied`` of the edge lanes into ``loop_count``, ``loop_speed_sum``,
+    ``loop_occupied``. ``taken``: the rows written of each (queue, loops).
+    """
+
+    queue_s: FloatArray
+    queue_halting: IntArray
+    loop_s: FloatArray
+    loop_count: IntArray
+    loop_speed_sum: FloatArray
+    loop_occupied: IntArray
+    taken: IntArray
+
+
+def snapshots(n_edge_lanes: int, rows: int) -> Snapshots:
+    """Room for ``rows`` samples of each kind of ``n_edge_lanes`` lanes, none due."""
+    return Snapshots(
+        np.full(rows, math.inf),
+        np.zeros((rows, n_edge_lanes), dtype=np.int64),
+        np.full(rows, math.inf),
+        np.zeros((rows, n_edge_lanes, 2), dtype=np.int64),
+        np.zeros((rows, n_edge_lanes, 2)),
+        np.zeros((rows, n_edge_lanes, 2), dtype=np.int64),
+        np.zeros(2, dtype=np.int64),
+    )
+
+
+@numba.njit(cache=True, _nrt=False)
+def take_snapshots(snaps: Snapshots, lanes: Lanes, now_s: float) -> None:
+    """Before the tick at ``now_s``: copy what the samples due by then see."""
+    n = snaps.queue_halting.shape[1]
+    k = snaps.taken[0]
+    while k < len(snaps.queue_s) and snaps.queue_s[k] <= now_s:
+        for lane in range(n):
+            snaps.queue_halting[k, lane] = lanes.halting[lane]
+        k += 1
+    snaps.taken[0] = k
+    k = snaps.taken[1]
+    while k < len(snaps.loop_s) and snaps.loop_s[k] <= now_s:
+        for lane in range(n):
+            for d in range(2):
+                snaps.loop_count[k, lane, d] = lanes.det_count[lane, d]
+                snaps.loop_speed_sum[k, lane, d] = lanes.det_speed_sum[lane, d]
+                snaps.loop_occupied[k, lane, d] = lanes.det_occupied[lane, d]
+        k += 1
+    snaps.taken[1] = k
 
 
 # -- small pure helpers ----------------------------------------------------------------
@@ -730,6 +791,75 @@ def zipper_speed(
     return limit
 
 
+# -- the lanes that hold vehicles ---------------------------------------------------------
+
+OCCUPIED_BITS = 32
+"""Lanes per word of ``Lanes.occupied``: 32 of an int64's bits, so that every word and
+mask is a small non-negative integer, the same in compiled code and in plain Python
+(``NUMBA_DISABLE_JIT=1``)."""
+
+
+_WORD_SHIFT = 5  # lane >> 5 is its word, lane & 31 its bit
+_BIT_MASK = OCCUPIED_BITS - 1
+
+
+def occupied_words(n_lanes: int) -> IntArray:
+    """An empty ``Lanes.occupied`` for ``n_lanes`` lanes."""
+    return np.zeros((n_lanes + OCCUPIED_BITS - 1) // OCCUPIED_BITS, dtype=np.int64)
+
+
+@numba.njit(cache=True, _nrt=False)
+def mark_occupied(lanes: Lanes, lane: int) -> None:
+    """A vehicle entered ``lane``: the walks visit it from now on."""
+    lanes.occupied[lane >> _WORD_SHIFT] |= 1 << (lane & _BIT_MASK)
+
+
+_DE_BRUIJN = np.array(
+    [0, 1, 28, 2, 29, 14, 24, 3, 30, 22, 20, 15, 25, 17, 4, 8,
+     31, 27, 13, 23, 21, 19, 16, 7, 26, 12, 18, 6, 11, 5, 10, 9],
+    dtype=np.int64,
+)  # fmt: skip
+"""Bit index by the top five bits of ``lowest bit * 0x077CB531`` (a de Bruijn
+sequence), a lookup instead of a branch per halving."""
+
+
+@numba.njit(cache=True, _nrt=False)
+def _bit_of(low: int) -> int:
+    """Index of the one set bit of ``low`` (a power of two below 2**32). The product
+    stays below 2**59, so no integer wraps, compiled or not."""
+    return _DE_BRUIJN[((low * 0x077CB531) & 0xFFFFFFFF) >> 27]
+
+
+@numba.njit(cache=True, _nrt=False)
+def _lowest_bit(word: int) -> int:
+    """Index of the lowest set bit of ``0 < word < 2**32``."""
+    return _bit_of(word & -word)
+
+
+@numba.njit(cache=True, _nrt=False)
+def next_occupied(lanes: Lanes, lane: int) -> int:
+    """The first lane from ``lane`` on whose bit is set, or the number of lanes.
+
+    It reads the bits afresh at every call, so a walk ``lane = next_occupied(lanes,
+    lane + 1)`` also visits a lane a vehicle entered during the walk further on, as the
+    walk over every lane in index order did (a vehicle moving on to a later lane in the
+    same pass is moved again there)."""
+    occ = lanes.occupied
+    w = lane >> _WORD_SHIFT
+    if w >= len(occ):
+        return len(lanes.head)
+    word = occ[w] >> (lane & _BIT_MASK)
+    if word != 0:
+        return lane + _lowest_bit(word)
+    w += 1
+    while w < len(occ):
+        word = occ[w]
+        if word != 0:
+            return (w << _WORD_SHIFT) + _lowest_bit(word)
+        w += 1
+    return len(lanes.head)
+
+
 # -- linked-list operations --------------------------------------------------------------
 
 
@@ -758,6 +888,7 @@ def append_tail(lanes: Lanes, veh: Vehicles, lane: int, v: int) -> None:
     lanes.tail[lane] = v
     veh.lane[v] = lane
     lanes.count[lane] += 1
+    mark_occupied(lanes, lane)
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -997,27 +1128,33 @@ def _new_speeds(
     speed_new = veh.accel  # reuse: holds the new speed until the move, then acceleration
     brakes = 0
     r = 0
-    for lane in range(len(lanes.head)):
-        v = lanes.head[lane]
-        in_front = 0.0
-        while v >= 0:
-            t = veh.vtype[v]
-            speed = veh.speed[v]
-            accel = vt.accel[t]
-            decel = vt.decel[t]
-            allowed = min(net.lane_speed[lane] * veh.speed_factor[v], vt.vmax[t])
-            limit, cap = _limit(net, lanes, veh, vt, mov_state, v, dt, in_front)
-            in_front += vt.length[t] + vt.min_gap[t]
-            limit = min(limit, lc.cap[v])  # a lane changer's request (lane_change.py)
-            lc.cap[v] = math.inf
-            nxt, emergency = krauss_speed(
-                speed, accel, decel, vt.emergency_decel[t], vt.sigma[t], allowed, limit, cap,
-                dt, dawdle[r],
-            )  # fmt: skip
-            r += 1
-            brakes += emergency
-            speed_new[v] = nxt
-            v = veh.behind[v]
+    occ = lanes.occupied
+    for w in range(len(occ)):
+        word = occ[w]
+        while word != 0:  # its lanes that hold vehicles, in index order
+            low = word & -word
+            word ^= low
+            lane = (w << _WORD_SHIFT) + _bit_of(low)
+            v = lanes.head[lane]
+            in_front = 0.0
+            while v >= 0:
+                t = veh.vtype[v]
+                speed = veh.speed[v]
+                accel = vt.accel[t]
+                decel = vt.decel[t]
+                allowed = min(net.lane_speed[lane] * veh.speed_factor[v], vt.vmax[t])
+                limit, cap = _limit(net, lanes, veh, vt, mov_state, v, dt, in_front)
+                in_front += vt.length[t] + vt.min_gap[t]
+                limit = min(limit, lc.cap[v])  # a lane changer's request (lane_change.py)
+                lc.cap[v] = math.inf
+                nxt, emergency = krauss_speed(
+                    speed, accel, decel, vt.emergency_decel[t], vt.sigma[t], allowed, limit, cap,
+                    dt, dawdle[r],
+                )  # fmt: skip
+                r += 1
+                brakes += emergency
+                speed_new[v] = nxt
+                v = veh.behind[v]
     return brakes
 
 
@@ -1035,48 +1172,58 @@ def _move(
     tick's statistics: time loss, distance, halting and stops, emissions, detectors,
     each lane's queue."""
     speed_new = veh.accel
-    for lane in range(len(lanes.head)):
-        v = lanes.head[lane]
-        halting = 0
-        while v >= 0:
-            t = veh.vtype[v]
-            old = veh.pos[v]
-            vn = speed_new[v]
-            new = old + vn * dt
-            a = veh.ahead[v]
-            if a >= 0:  # never into the leader (it has moved already)
-                back = veh.pos[a] - vt.length[veh.vtype[a]]
-                if new > back:
-                    new = max(back, old)
-                    vn = (new - old) / dt
-            acc = (vn - veh.speed[v]) / dt
-            veh.pos[v] = new
-            veh.speed[v] = vn
-            speed_new[v] = acc
-            # SUMO's e1 times a move by its step's time, the end of the move here
-            loop_move(lanes, lane, v, old, new, vn, vt.length[t], now_s + dt)
-            allowed = min(net.lane_speed[lane] * veh.speed_factor[v], vt.vmax[t])
-            veh.time_loss_s[v] += dt * max(0.0, 1.0 - vn / allowed)
-            veh.dist_m[v] += vn * dt
-            if vn <= HALTING_SPEED_MPS:
-                veh.waiting_s[v] += dt
-                if not veh.halting[v]:
-                    veh.stops[v] += 1
-                veh.halting[v] = True
-                halting += 1
-            else:
-                veh.halting[v] = False
-            co2, fuel, nox = tick_rates_mg_s(emission, vt.emission_class[t], vn, acc)
-            veh.co2_mg[v] += co2 * dt
-            veh.fuel_mg[v] += fuel * dt
-            veh.nox_mg[v] += nox * dt
-            if net.lane_edge[lane] >= 0:
-                _detect(net, lanes, lane, old, new, vn, vt.length[t], now_s + dt)
-            v = veh.behind[v]
-        lanes.halting[lane] = halting
-        lanes.queue_sum[lane] += halting
-        if halting > lanes.queue_max[lane]:
-            lanes.queue_max[lane] = halting
+    occ = lanes.occupied
+    for w in range(len(occ)):
+        word = occ[w]
+        while word != 0:  # its lanes that hold vehicles, in index order
+            low = word & -word
+            word ^= low
+            lane = (w << _WORD_SHIFT) + _bit_of(low)
+            v = lanes.head[lane]
+            halting = 0
+            while v >= 0:
+                t = veh.vtype[v]
+                old = veh.pos[v]
+                vn = speed_new[v]
+                new = old + vn * dt
+                a = veh.ahead[v]
+                if a >= 0:  # never into the leader (it has moved already)
+                    back = veh.pos[a] - vt.length[veh.vtype[a]]
+                    if new > back:
+                        new = max(back, old)
+                        vn = (new - old) / dt
+                acc = (vn - veh.speed[v]) / dt
+                veh.pos[v] = new
+                veh.speed[v] = vn
+                speed_new[v] = acc
+                # SUMO's e1 times a move by its step's time, the end of the move here
+                loop_move(lanes, lane, v, old, new, vn, vt.length[t], now_s + dt)
+                allowed = min(net.lane_speed[lane] * veh.speed_factor[v], vt.vmax[t])
+                veh.time_loss_s[v] += dt * max(0.0, 1.0 - vn / allowed)
+                veh.dist_m[v] += vn * dt
+                if vn <= HALTING_SPEED_MPS:
+                    veh.waiting_s[v] += dt
+                    if not veh.halting[v]:
+                        veh.stops[v] += 1
+                    veh.halting[v] = True
+                    halting += 1
+                else:
+                    veh.halting[v] = False
+                co2, fuel, nox = tick_rates_mg_s(emission, vt.emission_class[t], vn, acc)
+                veh.co2_mg[v] += co2 * dt
+                veh.fuel_mg[v] += fuel * dt
+                veh.nox_mg[v] += nox * dt
+                if net.lane_edge[lane] >= 0:
+                    _detect(net, lanes, lane, old, new, vn, vt.length[t], now_s + dt)
+                v = veh.behind[v]
+            lanes.halting[lane] = halting
+            lanes.queue_sum[lane] += halting
+            if halting > lanes.queue_max[lane]:
+                lanes.queue_max[lane] = halting
+            if lanes.head[lane] < 0:
+                # Empty (its halting count is zero now): no walk needs it until a vehicle
+                # enters (mark_occupied), and the counts of an empty lane stay as they are.
+                lanes.occupied[lane >> _WORD_SHIFT] &= ~(1 << (lane & _BIT_MASK))
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -1116,7 +1263,9 @@ def _leave_lanes(
     """Vehicles past the end of their lane go on to the next one or arrive; the
     arrivals (their indices in ``arrived``, in order)."""
     n_arrived = 0
-    for lane in range(len(lanes.head)):
+    n_lanes = len(lanes.head)
+    lane = next_occupied(lanes, 0)
+    while lane < n_lanes:
         while True:
             v = lanes.head[lane]
             if v < 0 or veh.pos[v] <= net.lane_length[lane]:
@@ -1129,6 +1278,7 @@ def _leave_lanes(
                 loop_arrive(lanes, v, now_s + 2.0 * dt)
                 arrived[n_arrived] = v
                 n_arrived += 1
+        lane = next_occupied(lanes, lane + 1)
     return n_arrived
 
 
@@ -1136,16 +1286,22 @@ def _leave_lanes(
 def _restore_gaps(lanes: Lanes, veh: Vehicles, vt: VTypes) -> None:
     """Put a vehicle that ends up in its leader (which could not leave its lane) back
     behind it, no faster than it."""
-    for lane in range(len(lanes.head)):
-        v = lanes.head[lane]
-        while v >= 0:
-            a = veh.ahead[v]
-            if a >= 0:
-                back = veh.pos[a] - vt.length[veh.vtype[a]]
-                if veh.pos[v] > back:
-                    veh.pos[v] = back
-                    veh.speed[v] = min(veh.speed[v], veh.speed[a])
-            v = veh.behind[v]
+    occ = lanes.occupied
+    for w in range(len(occ)):
+        word = occ[w]
+        while word != 0:  # its lanes that hold vehicles, in index order
+            low = word & -word
+            word ^= low
+            lane = (w << _WORD_SHIFT) + _bit_of(low)
+            v = lanes.head[lane]
+            while v >= 0:
+                a = veh.ahead[v]
+                if a >= 0:
+                    back = veh.pos[a] - vt.length[veh.vtype[a]]
+                    if veh.pos[v] > back:
+                        veh.pos[v] = back
+                        veh.speed[v] = min(veh.speed[v], veh.speed[a])
+                v = veh.behind[v]
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -1221,6 +1377,7 @@ def run_ticks(
     signal_eps_s: float,
     departs: Departs,
     lc: LaneChange,
+    snaps: Snapshots,
 ) -> int:
     """Run up to ``max_ticks`` ticks from ``now_s``; the number of ticks run.
 
@@ -1242,6 +1399,8 @@ def run_ticks(
             order).
         history: ``(rows >= max_ticks, 3)``: after each tick, vehicles on the network,
             trips waiting to be inserted, arrivals.
+        snaps: detector state to copy before the ticks at or after given times
+            (:func:`take_snapshots`).
     """
     n_trips = len(veh.depart_s)
     now = now_s
@@ -1250,6 +1409,7 @@ def run_ticks(
     while ticks < max_ticks:
         if ticks > 0 and not (now < stop_before_s and now + signal_eps_s < signal_due_s):
             break
+        take_snapshots(snaps, lanes, now)
         released = counters[TRIPS_RELEASED]
         due = released
         while due < n_trips and veh.depart_s[due] <= now:

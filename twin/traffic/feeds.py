@@ -1,0 +1,201 @@
+"""The city's own detector feeds, whose SimPy events the batched kernel may run past.
+
+The city runs the kernel for as many ticks as nothing else in the simulation can see it
+(:meth:`twin.traffic.city.City.run`). Its own queue and loop detector feeds sample every
+few seconds and deliver their readings a fraction of a second later; stopping the
+kernel at each of those events cost the scenarios with detectors (the default) most of
+their speed on small cities, and they need not stop it:
+
+- a *sample* reads the detector state at its time: the kernel copies that state when a
+  batch passes the time (:class:`twin.traffic.kernels.Snapshots`) and the feed's signal
+  reads the copy (:meth:`OwnFeeds.queue_halting`, :meth:`OwnFeeds.loop_state`);
+- a *delivery* only writes a reading board, which policies read at their decisions, and
+  decisions stop the kernel anyway (unless someone subscribed to the board: then a
+  delivery may read the city, and the kernel stops at the feed's samples and deliveries).
+
+Every other event of the simulation (signal changes, the sampler, the warm-up end, the
+horizon, a user's induction-loop intervals, other processes) still stops the kernel.
+When the city wakes at an instant where one of its own events is still queued, it lets
+it go first (:meth:`OwnFeeds.scan`), as it went first when the kernel stopped
+at every event. So every reading, counter and KPI is what it was, bit for bit
+(``tests/traffic/test_batching.py`` holds batched runs to tick-by-tick ones).
+
+Seeing what is queued needs SimPy's event queue (``Environment._queue``, not public):
+without it, with a long queue (other domains' many events: scanning would cost more than
+it saves) or with a feed sampling faster than the kernel ticks, the city stops at every
+event as before.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from twin.core.sensors import SensorFeed
+from twin.traffic.kernels import Lanes, Snapshots, snapshots
+
+SNAPSHOT_ROWS = 16
+"""Samples of each kind (queue, loops) a batch may run past; it stops before the next."""
+MAX_SCANNED_EVENTS = 64
+"""A longer event queue is not scanned: the kernel stops at every event."""
+
+Kind = Literal["queue", "loop"]
+
+
+class OwnFeeds:
+    """The city's detector feeds and the kernel's copies of what they sample.
+
+    Args:
+        env: the SimPy environment.
+        step_s: the kernel's tick.
+        n_edge_lanes: lanes the detectors cover (the first lanes).
+    """
+
+    def __init__(self, env: Any, step_s: float, n_edge_lanes: int) -> None:
+        self.env = env
+        self.step_s = step_s
+        self.snaps: Snapshots = snapshots(n_edge_lanes, 0)
+        self._n = n_edge_lanes
+        self._feeds: list[SensorFeed] = []
+        self._targets: list[tuple[object, SensorFeed, Kind, bool]] = []
+        self._queue_times: list[float] = []
+        self._loop_times: list[float] = []
+        self._heads: list[tuple[float, SensorFeed, Kind]] = []
+        self._stop_s = math.inf
+        self._scanned: int | None = None
+        self.runs_ahead = False
+        """Whether the kernel may run past these feeds' events at all: each samples no
+        faster than the kernel ticks (a faster one would see two samples between ticks,
+        and the order of same-time events would need more care than it is worth)."""
+
+    def add(self, feed: SensorFeed, kind: Kind) -> None:
+        """Follow ``feed`` (its samples and deliveries) as one of the city's own."""
+        if not self._feeds:
+            self.snaps = snapshots(self._n, SNAPSHOT_ROWS)
+        self._feeds.append(feed)
+        # A sample is the feed's process resuming; a delivery is a callback of the feed.
+        # Held as objects, not ids, so the table stays right in a copied world (a fork).
+        self._targets.append((feed.process, feed, kind, True))
+        self._targets.append((feed, feed, kind, False))
+        self.runs_ahead = all(f.model.spec.period_s >= self.step_s for f in self._feeds)
+
+    def _owner(self, event: Any) -> tuple[SensorFeed, Kind, bool] | None:
+        """(feed, kind, is a sample) of one of our events, or None (someone else's)."""
+        callbacks = event.callbacks
+        if not callbacks or len(callbacks) != 1:
+            return None
+        callback = callbacks[0]
+        target = getattr(getattr(callback, "func", callback), "__self__", None)
+        owner = next((t[1:] for t in self._targets if t[0] is target), None)
+        if owner is None:
+            return None
+        if owner[0].board._subscribers:
+            # Someone acts on its deliveries (made by a delivery event, or by the sample
+            # itself when there is no latency) and may read the city then.
+            return None
+        return owner
+
+    def _scannable(self) -> list[tuple[float, int, int, Any]] | None:
+        """SimPy's queued events, if the kernel may run past ours at all."""
+        queue: list[tuple[float, int, int, Any]] | None = getattr(self.env, "_queue", None)
+        if queue is None or len(queue) > MAX_SCANNED_EVENTS or not self.runs_ahead:
+            return None
+        return queue
+
+    def scan(self, now_s: float) -> bool:
+        """Look at what is queued; whether one of our events is still due at ``now_s``.
+
+        If so, it goes first: the city wakes there after running past others, and it
+        went first when the kernel stopped at each, so the city yields and comes back
+        after it. Otherwise remembers the next event of someone else and our feeds'
+        next samples, for :meth:`plan`.
+        """
+        self._heads.clear()
+        self._stop_s = math.inf
+        queue = self._scannable()
+        self._scanned = None if queue is None else len(queue)
+        if queue is None:
+            return False
+        for at_s, _priority, _eid, event in queue:
+            owner = self._owner(event)
+            if owner is None:
+                self._stop_s = min(self._stop_s, at_s)
+            elif at_s <= now_s:
+                return True
+            elif owner[2]:
+                self._heads.append((at_s, owner[0], owner[1]))
+        return False
+
+    def plan(self, now_s: float, until_s: float, run_ahead: bool = True) -> float:
+        """The time of the next event the kernel must stop at, the kernel running no
+        tick at or after ``until_s`` anyway (the next signal event).
+
+        With ``run_ahead`` (after :meth:`scan` at ``now_s``), our own events are passed
+        over: the times of the samples the batch may pass are set in :attr:`snaps`, at
+        most :data:`SNAPSHOT_ROWS` of each kind (the batch stops before the next). The
+        copies of the previous batch are forgotten: its samples were all taken before
+        ``now_s``.
+        """
+        env = self.env
+        snaps = self.snaps
+        if self._queue_times or self._loop_times:
+            snaps.queue_s[:] = math.inf
+            snaps.loop_s[:] = math.inf
+            self._queue_times.clear()
+            self._loop_times.clear()
+        snaps.taken[:] = 0
+        queue = getattr(env, "_queue", None)
+        if not run_ahead or self._scanned is None or queue is None:
+            return float(env.peek())
+        if len(queue) != self._scanned:  # the signal decisions scheduled something
+            self.scan(now_s)
+        stop = self._stop_s
+        horizon = min(stop, until_s)
+        for at_s, feed, kind in self._heads:
+            times = self._queue_times if kind == "queue" else self._loop_times
+            period_s = feed.model.spec.period_s
+            for _ in range(SNAPSHOT_ROWS + 1):
+                if at_s >= horizon:
+                    break
+                times.append(at_s)
+                at_s = at_s + period_s  # SimPy's own arithmetic: now + period
+        for times, due in ((self._queue_times, snaps.queue_s), (self._loop_times, snaps.loop_s)):
+            if not times:
+                continue
+            if len(times) > 1:
+                times[:] = sorted(set(times))
+            if len(times) > SNAPSHOT_ROWS:
+                stop = min(stop, times[SNAPSHOT_ROWS])
+                del times[SNAPSHOT_ROWS:]
+            due[: len(times)] = times
+        return stop
+
+    def _row(self, times: list[float], now_s: float, taken: int) -> int:
+        """The copy for a sample at ``now_s``, or -1: the kernel has not passed it, so
+        the live state is the state at ``now_s``."""
+        for k in range(min(len(times), taken)):
+            if times[k] == now_s:
+                return k
+        return -1
+
+    def queue_halting(self, lanes: Lanes, now_s: float) -> npt.NDArray[np.int64]:
+        """Halting vehicles of every edge lane at ``now_s`` (a sample's view)."""
+        k = self._row(self._queue_times, now_s, int(self.snaps.taken[0]))
+        if k < 0:
+            return lanes.halting[: self._n]
+        return self.snaps.queue_halting[k]
+
+    def loop_state(
+        self, lanes: Lanes, now_s: float
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """The policies' loops' cumulative count, speed sum and occupied ticks of every
+        edge lane at ``now_s``, ``(n, 2)`` each (a sample's view)."""
+        k = self._row(self._loop_times, now_s, int(self.snaps.taken[1]))
+        if k < 0:
+            n = self._n
+            return lanes.det_count[:n], lanes.det_speed_sum[:n], lanes.det_occupied[:n]
+        snaps = self.snaps
+        return snaps.loop_count[k], snaps.loop_speed_sum[k], snaps.loop_occupied[k]
