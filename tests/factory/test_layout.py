@@ -57,8 +57,8 @@ def test_nearest_first_orders_nodes_by_path_length_then_index():
             edges=[("a", "b"), ("b", "c"), ("b", "d")],
         )
     )
-    assert layout.nearest_first("b") == (1, 0, 2, 3)
-    assert layout.nearest_first("a") == (0, 1, 2, 3)
+    assert list(layout.nearest_first("b")) == [1, 0, 2, 3]
+    assert list(layout.nearest_first("a")) == [0, 1, 2, 3]
     assert layout.nearest_first("a") is layout.nearest_first("a")
     assert layout.node_index["c"] == 2
 
@@ -69,6 +69,16 @@ def test_paths_are_cached_not_recomputed_per_trip():
     returned = layout.path("a", "d")
     returned.append("x")  # a caller's copy; the cache is untouched
     assert layout.path("a", "d") == ["a", "c", "d"]
+
+
+def test_a_small_layout_keeps_the_order_of_every_node_it_was_asked(monkeypatch):
+    # The dispatcher asks for every pickup's order, all day: dropping them re-sorted a row
+    # per request (a plant-year slowed fourfold once the pickups outnumbered the cache).
+    monkeypatch.setattr(layout_module, "ROW_CACHE_SIZE", 1)
+    layout = Layout(HAND)
+    first = layout.nearest_first("a")
+    layout.nearest_first("b")
+    assert layout.nearest_first("a") is first
 
 
 def test_the_route_cache_keeps_a_bounded_number_of_pairs(monkeypatch):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import heapq
 import math
+from array import array
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -178,7 +179,7 @@ class Layout:
         self._routes: dict[tuple[str, str], tuple[str, ...]] = {}
         self._distances: dict[tuple[int, int], float] = {}
         self._rows: dict[int, list[float]] = {}
-        self._nearest_first: dict[int, tuple[int, ...]] = {}
+        self._nearest_first: dict[int, array[int]] = {}
         self._dist: list[list[float]] = []
         self._pred: np.ndarray = np.empty((0, 0), dtype=np.int32)
         if self.all_pairs:
@@ -293,7 +294,7 @@ class Layout:
                 if not settled[v]:
                     heapq.heappush(heap, (d + length, v))
 
-    def nearest_first(self, node: str) -> tuple[int, ...]:
+    def nearest_first(self, node: str) -> Sequence[int]:
         """Every node's :meth:`index`, nearest to ``node`` first (ties by index), cached.
 
         Lets a dispatcher stop at the first idle vehicle instead of measuring the whole
@@ -303,8 +304,13 @@ class Layout:
         order = self._nearest_first.get(i)
         if order is None:
             row = np.asarray(self.distances_from(node))
-            order = tuple(np.argsort(row, kind="stable").tolist())
-            keep_bounded(self._nearest_first, i, order, ROW_CACHE_SIZE)
+            # Packed (4 bytes a node): a small layout keeps one order per node it is asked
+            # about, at most all of them; a large one keeps as many as it keeps rows.
+            order = array("i", np.argsort(row, kind="stable").astype(np.int32).tobytes())
+            if self.all_pairs:
+                self._nearest_first[i] = order
+            else:
+                keep_bounded(self._nearest_first, i, order, ROW_CACHE_SIZE)
         return order
 
     def path(self, a: str, b: str) -> list[str]:
