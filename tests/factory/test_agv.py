@@ -5,6 +5,7 @@ import math
 from typing import ClassVar
 
 import pytest
+import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -13,7 +14,7 @@ from models.dispatch.nearest_idle import NearestIdle
 from tests.factory.strategies import connected_graphs, layout_in_mode
 from twin.core.policy import BasePolicy, InvalidActionError
 from twin.core.world import World
-from twin.factory.agv import AgvFleet
+from twin.factory.agv import AgvFleet, Lane
 from twin.factory.config import AgvSpec
 from twin.factory.layout import Layout, LayoutSpec
 from twin.factory.observation import (
@@ -91,6 +92,28 @@ def test_two_agvs_queue_for_one_segment_but_pass_in_opposite_lanes():
     opposite = fleet_on(line(0, 10), count=2, home_nodes=["n0", "n1"])
     done = deliveries(*opposite, [(0, "n0", "n1", "east"), (0, "n1", "n0", "west")])
     assert done == {"east": 10.0, "west": 10.0}
+
+
+def test_a_lane_is_held_by_one_vehicle_and_handed_over_first_come_first_served():
+    env = simpy.Environment()
+    lane = Lane(env)
+    entered: list[tuple[str, float]] = []
+
+    def vehicle(name: str, arrive_s: float, drive_s: float):
+        yield env.timeout(arrive_s)
+        turn = lane.claim()
+        if turn is not None:
+            yield turn
+        entered.append((name, env.now))
+        assert lane.count == 1
+        yield env.timeout(drive_s)
+        lane.release()
+
+    for name, arrive_s in (("a", 0.0), ("b", 1.0), ("c", 2.0)):
+        env.process(vehicle(name, arrive_s, 10.0))
+    env.run()
+    assert entered == [("a", 0.0), ("b", 10.0), ("c", 20.0)]
+    assert lane.count == 0
 
 
 def test_a_requests_waits_fifo_for_a_busy_agv():

@@ -79,11 +79,6 @@ class Lane:
             self.count += 1
             self._queue.popleft().succeed()
 
-    @property
-    def queue_length(self) -> int:
-        """Vehicles waiting at the entry."""
-        return len(self._queue)
-
 
 _Leg = tuple[str, float, float, Lane, tuple[float, float], tuple[float, float]]
 """One segment of a route: ``(to, length_m, duration_s, lane, halfway, arrival)``, the
