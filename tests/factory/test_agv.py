@@ -22,6 +22,7 @@ from twin.factory.observation import (
     AgvView,
     DispatchAction,
     DispatchObservation,
+    FleetViews,
     TransportRequest,
 )
 
@@ -92,6 +93,19 @@ def test_two_agvs_queue_for_one_segment_but_pass_in_opposite_lanes():
     opposite = fleet_on(line(0, 10), count=2, home_nodes=["n0", "n1"])
     done = deliveries(*opposite, [(0, "n0", "n1", "east"), (0, "n1", "n0", "west")])
     assert done == {"east": 10.0, "west": 10.0}
+
+
+def test_the_fleet_names_the_views_that_changed_since_its_last_observation():
+    _world, fleet = fleet_on(line(0, 10, 20), count=3, home_nodes=["n0", "n1", "n2"])
+    first = fleet.observe().agvs
+    assert isinstance(first, FleetViews)
+    assert fleet.observe().agvs is first  # nothing changed: the same views
+    fleet.request("n1", "n2", "x")  # AGV 1 (at n1) takes it
+    second = fleet.observe().agvs
+    assert second.fleet is first.fleet
+    assert second.version == first.version + 1
+    assert second.changed == {1}
+    assert [a is b for a, b in zip(first, second, strict=True)] == [True, False, True]
 
 
 def test_a_lane_is_held_by_one_vehicle_and_handed_over_first_come_first_served():
@@ -290,16 +304,24 @@ def test_nearest_idle_walking_outward_chooses_as_measuring_every_vehicle(all_pai
 
     policy = NearestIdle()
     agvs = [view(i) for i in range(data.draw(st.integers(0, 8)))]
-    for _epoch in range(data.draw(st.integers(1, 4))):
+    # As a fleet hands them over (naming the views that changed), or as plain tuples.
+    fleet_views = data.draw(st.booleans())
+    token = object()
+    for version in range(data.draw(st.integers(1, 4))):
+        changed = set()
         for i in data.draw(st.lists(st.integers(0, max(len(agvs) - 1, 0)), max_size=3)):
             if agvs:
                 agvs[i] = view(i)
+                changed.add(i)
         pickups = st.lists(st.tuples(node, node), max_size=5)
         requests = tuple(
             TransportRequest(k, pickup, drop, 0.0, layout.distance_m(pickup, drop))
             for k, (pickup, drop) in enumerate(data.draw(pickups))
         )
-        obs = DispatchObservation(0.0, requests, tuple(agvs), layout)
+        views = (
+            FleetViews.of(agvs, token, version, frozenset(changed)) if fleet_views else tuple(agvs)
+        )
+        obs = DispatchObservation(0.0, requests, views, layout)
         assert policy.act(obs) == brute_force_nearest_idle(obs)
 
 

@@ -223,6 +223,7 @@ def test_a_searched_layout_answers_as_the_all_pairs_one(spec, charger_picks):
         )
         assert large.distances_from(a) == pytest.approx(small.distances_from(a))
         assert large.charger_distance_m(a) == pytest.approx(small.charger_distance_m(a))
+        assert large.farthest_charger_m(a) == pytest.approx(small.farthest_charger_m(a))
         if chargers:
             nearest = large.nearest_charger(a)
             assert large.distance_m(a, nearest) == pytest.approx(small.charger_distance_m(a))

@@ -26,6 +26,7 @@ from twin.factory.observation import (
     AgvView,
     DispatchAction,
     DispatchObservation,
+    FleetViews,
     TransportRequest,
     check_dispatch_action,
 )
@@ -308,7 +309,7 @@ class AgvFleet(Entity):
         self._legs_cache: dict[tuple[str, str], tuple[_Leg, ...]] = {}
         self._feasible: set[tuple[str, str]] = set()
         self._counts = {"idle": spec.count, "working": 0, "charging": 0}
-        self._views: tuple[AgvView, ...] | None = None
+        self._views: FleetViews | None = None
 
         probes = world.probes
         self.busy = probes.level(f"{name}_busy")
@@ -330,6 +331,8 @@ class AgvFleet(Entity):
         self.agvs = [Agv(self, i, homes[i % len(homes)]) for i in range(spec.count)]
         self._view_list: list[AgvView] = [agv.view() for agv in self.agvs]
         self._stale: set[int] = set()
+        self._version = 0
+        self._views_token = object()  # names this fleet's views, and holds nothing
 
     # -- public API ------------------------------------------------------------------
     def position(self, node: str, towards: str | None = None) -> tuple[float, float]:
@@ -371,7 +374,7 @@ class AgvFleet(Entity):
         self._stale.add(agv.index)
         self._views = None
 
-    def _agv_views(self) -> tuple[AgvView, ...]:
+    def _agv_views(self) -> FleetViews:
         # Requests arrive far more often than vehicles change state, node or charge, and
         # a change is one vehicle's: only the views of vehicles that changed are rebuilt
         # (100 AGVs in the large plant; rebuilding all of them was half a plant-day's time).
@@ -379,8 +382,11 @@ class AgvFleet(Entity):
             views = self._view_list
             for index in self._stale:
                 views[index] = self.agvs[index].view()
+            self._version += 1
+            self._views = FleetViews.of(
+                views, self._views_token, self._version, frozenset(self._stale)
+            )
             self._stale.clear()
-            self._views = tuple(views)
         return self._views
 
     def observe(self) -> DispatchObservation:

@@ -180,6 +180,7 @@ class Layout:
         self._distances: dict[tuple[int, int], float] = {}
         self._rows: dict[int, list[float]] = {}
         self._nearest_first: dict[int, array[int]] = {}
+        self._farthest_charger: list[float] | None = None
         self._dist: list[list[float]] = []
         self._pred: np.ndarray = np.empty((0, 0), dtype=np.int32)
         if self.all_pairs:
@@ -282,16 +283,16 @@ class Layout:
                 yield j, row[j]
             return
         heap = [(0.0, self.index(node))]
-        settled = [False] * len(self.nodes)
+        settled: set[int] = set()  # a walk usually stops after a few nodes of thousands
         neighbours = self._neighbours
         while heap:
             d, u = heapq.heappop(heap)
-            if settled[u]:
+            if u in settled:
                 continue
-            settled[u] = True
+            settled.add(u)
             yield u, d
             for v, length in neighbours[u]:
-                if not settled[v]:
+                if v not in settled:
                     heapq.heappush(heap, (d + length, v))
 
     def nearest_first(self, node: str) -> Sequence[int]:
@@ -367,8 +368,16 @@ class Layout:
         i = self.index(node)
         if self.all_pairs:
             return max((self._dist[self._index[c]][i] for c in self.chargers), default=0.0)
-        row = self.distances_from(node)  # one search, not one per charger
-        return max((row[self._index[c]] for c in self.chargers), default=0.0)
+        if self._farthest_charger is None:
+            # Once for every node: a search from each charger (200 in a 10,000-machine
+            # plant), where asking per pickup was a whole search per new pickup.
+            if self.chargers:
+                sources = [self._index[c] for c in self.chargers]
+                rows = dijkstra(self._csr, directed=True, indices=sources)
+                self._farthest_charger = rows.max(axis=0).tolist()
+            else:
+                self._farthest_charger = [0.0] * len(self.nodes)
+        return self._farthest_charger[i]
 
     def nearest(self, from_node: str, candidates: list[str] | tuple[str, ...]) -> str:
         """The candidate closest to ``from_node`` by path; ties go to the earlier one."""

@@ -133,13 +133,39 @@ class AgvView(NamedTuple):
     state: str
 
 
+class FleetViews(tuple[AgvView, ...]):
+    """Every AGV's view, by id: a tuple, that also says which views changed since the
+    fleet's previous one, so a dispatcher can keep an index up to date at the cost of the
+    changes instead of the fleet (1,000 AGVs in a 10,000-machine plant, every request).
+
+    Attributes:
+        fleet: a token of the fleet that made it (compare with ``is``).
+        version: counts the fleet's views; the one before this has ``version - 1``.
+        changed: ids whose view is another object than in version ``version - 1``.
+    """
+
+    fleet: object
+    version: int
+    changed: frozenset[int]
+
+    @classmethod
+    def of(
+        cls, views: list[AgvView], fleet: object, version: int, changed: frozenset[int]
+    ) -> FleetViews:
+        made = cls(views)
+        made.fleet = fleet
+        made.version = version
+        made.changed = changed
+        return made
+
+
 class DispatchObservation(NamedTuple):
     """The fleet at a decision epoch: a request arrived, or an AGV became idle.
 
     Attributes:
         now_s: simulated time.
         requests: waiting requests, oldest first; an assignment names a position here.
-        agvs: every AGV, by id.
+        agvs: every AGV, by id (from a fleet, a :class:`FleetViews`).
         layout: the plant layout, for path distances (read only).
     """
 
