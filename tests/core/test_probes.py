@@ -1,5 +1,7 @@
 """Probes: counters, tallies and time-weighted levels, and the sampler's time series."""
 
+import math
+
 import numpy as np
 import pytest
 import simpy
@@ -79,3 +81,16 @@ def test_sampler_yields_a_tidy_series():
     assert frame["time_s"].tolist() == [10.0, 20.0, 30.0]
     # The sample at 10 s includes the arrival at 10 s.
     assert frame["value"].tolist() == [10.0, 20.0, 30.0]
+
+
+def test_a_tally_without_values_keeps_count_and_mean_in_flat_memory():
+    kept, counted = Tally("kept"), Tally("counted", keep_values=False)
+    for x in (3.0, 1.0, 2.0, 10.0):
+        kept.observe(x)
+        counted.observe(x)
+    assert (counted.count, counted.mean) == (kept.count, kept.mean) == (4, 4.0)
+    with pytest.raises(ValueError, match="tally 'counted' keeps no values"):
+        counted.quantile(0.5)
+    counted.reset(0.0)
+    assert counted.count == 0
+    assert math.isnan(counted.mean)

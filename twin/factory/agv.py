@@ -320,13 +320,13 @@ class AgvFleet(Entity):
         self.requests = probes.counter(f"{name}_requests")
         self.deliveries = probes.counter(f"{name}_deliveries")
         self.charges = probes.counter(f"{name}_charges")
-        self.request_wait = probes.tally(f"{name}_request_wait_s")
+        self.request_wait = probes.tally(f"{name}_request_wait_s", keep_values=False)
         """Time from request to assignment."""
-        self.lead_time = probes.tally(f"{name}_lead_time_s")
+        self.lead_time = probes.tally(f"{name}_lead_time_s", keep_values=False)
         """Time from request to drop."""
-        self.empty_m = probes.tally(f"{name}_empty_m")
+        self.empty_m = probes.tally(f"{name}_empty_m", keep_values=False)
         """Metres of each empty trip (to a pickup or a charger)."""
-        self.loaded_m = probes.tally(f"{name}_loaded_m")
+        self.loaded_m = probes.tally(f"{name}_loaded_m", keep_values=False)
         """Metres of each loaded trip."""
         self.agvs = [Agv(self, i, homes[i % len(homes)]) for i in range(spec.count)]
         self._view_list: list[AgvView] = [agv.view() for agv in self.agvs]

@@ -93,10 +93,10 @@ class Plant(Entity):
         self.scrapped = probes.counter("parts_scrapped")
         self.processed = probes.counter("parts_processed")
         self.wip = probes.level("wip")
-        self.lead_time = probes.tally("lead_time_s")
+        self.lead_time = probes.tally("lead_time_s", keep_values=False)
         self.failures = probes.counter("failures")
         self.preventive_actions = probes.counter("preventive_actions")
-        self.repair_downtime = probes.tally("repair_downtime_s")
+        self.repair_downtime = probes.tally("repair_downtime_s", keep_values=False)
         self.decisions = probes.counter("maintenance_decisions")
         self.failure_log: list[tuple[float, int]] = []
         """Every unplanned failure as (time_s, machine index), warm-up included."""
