@@ -21,6 +21,8 @@ import argparse
 import resource
 import sys
 import time
+from collections.abc import Generator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +30,7 @@ import simpy
 from growth import save_growth_plot
 
 from twin.core.run import prepare_run
-from twin.core.scenario import ScenarioConfig
+from twin.core.scenario import KPI, ScenarioConfig
 from twin.core.units import SECONDS_PER_DAY
 from twin.factory.config import PLANT_LINES, PLANT_STATIONS_PER_LINE, plant_of_lines
 
@@ -44,7 +46,19 @@ def rss_mib() -> float:
     return float("nan")
 
 
-def run_plant(lines: int, days: float, seed: int, policy: str, report: bool) -> dict[str, float]:
+@dataclass
+class PlantRun:
+    """One run's cost: wall time, SimPy events, memory along the way, its KPIs."""
+
+    machines: int
+    build_s: float
+    wall_s: float
+    events: int
+    samples: list[tuple[float, float]]  # (simulated day, resident MiB)
+    kpis: dict[str, KPI]
+
+
+def run_plant(lines: int, days: float, seed: int, policy: str, report: bool) -> PlantRun:
     """Simulate the plant of ``lines`` lines for ``days``; wall time, events, memory samples."""
     horizon_s = days * SECONDS_PER_DAY
     params = {} if lines == PLANT_LINES else plant_of_lines(lines)
@@ -68,15 +82,14 @@ def run_plant(lines: int, days: float, seed: int, policy: str, report: bool) -> 
     run.world.run(horizon_s, 0.0, progress=progress)
     wall_s = time.perf_counter() - started
     kpis = run.result(wall_s=wall_s).kpis
-    return {
-        "lines": lines,
-        "machines": lines * PLANT_STATIONS_PER_LINE,
-        "build_s": started - built_at,
-        "wall_s": wall_s,
-        "events": float(next(run.world.env._eid)),  # SimPy numbers every event it schedules
-        "samples": samples,  # type: ignore[dict-item]
-        "kpis": kpis,  # type: ignore[dict-item]
-    }
+    return PlantRun(
+        machines=lines * PLANT_STATIONS_PER_LINE,
+        build_s=started - built_at,
+        wall_s=wall_s,
+        events=next(run.world.env._eid),  # SimPy numbers every event it schedules
+        samples=samples,
+        kpis=kpis,
+    )
 
 
 def simpy_floor_us(events: int, processes: int, seed: int) -> float:
@@ -86,7 +99,7 @@ def simpy_floor_us(events: int, processes: int, seed: int) -> float:
     gaps = np.random.default_rng(np.random.SeedSequence(seed)).exponential(1.0, events).tolist()
     per_process = max(events // processes, 1)
 
-    def waiter(k: int):
+    def waiter(k: int) -> Generator[simpy.Event, None, None]:
         for gap in gaps[k * per_process : (k + 1) * per_process]:
             yield env.timeout(gap)
 
@@ -136,10 +149,9 @@ def main() -> None:
         f"policy {args.policy}"
     )
     row = run_plant(args.plant_lines, args.days, args.seed, args.policy, report=True)
-    wall_s = row["wall_s"]
-    events = int(row["events"])
-    samples = row["samples"]
-    kpis = row["kpis"]
+    wall_s = row.wall_s
+    events = row.events
+    kpis = row.kpis
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     sizes = []
     if args.lines:
@@ -149,11 +161,11 @@ def main() -> None:
         )
         for lines in args.lines:
             size = run_plant(lines, args.size_days, args.seed, args.policy, report=False)
-            per_day = size["wall_s"] / args.size_days
-            sizes.append((size["machines"], per_day))
+            per_day = size.wall_s / args.size_days
+            sizes.append((size.machines, per_day))
             print(
-                f"{size['machines']:>9,.0f} {lines:>5} {size['build_s']:>8.2f} {per_day:>11.3f} "
-                f"{per_day / size['machines'] * 1e6:>15.1f}"
+                f"{size.machines:>9,} {lines:>5} {size.build_s:>8.2f} {per_day:>11.3f} "
+                f"{per_day / size.machines * 1e6:>15.1f}"
             )
 
     processes = machines + args.plant_lines  # machines and AGVs
@@ -162,8 +174,8 @@ def main() -> None:
     year_s = wall_s / args.days * 365.0
     print()
     for name in ("throughput_per_h", "oee", "unplanned_failures", "agv_utilisation", "co2e_kg"):
-        print(f"{name:<26}: {kpis[name].value:,.4g} {kpis[name].unit}")  # type: ignore[index]
-    print(f"build (layout, kernels)   : {row['build_s']:.1f} s")
+        print(f"{name:<26}: {kpis[name].value:,.4g} {kpis[name].unit}")
+    print(f"build (layout, kernels)   : {row.build_s:.1f} s")
     print(f"wall time                 : {wall_s:.1f} s")
     print(f"simulated s / wall s      : {args.days * SECONDS_PER_DAY / wall_s:,.0f}")
     if args.plant_lines == PLANT_LINES:
@@ -171,7 +183,9 @@ def main() -> None:
     print(f"SimPy events              : {events:,} ({events / args.days:,.0f} per day)")
     print(f"wall per event            : {wall_s / events * 1e6:.2f} us")
     print(f"peak memory (RSS)         : {peak_mib:,.0f} MiB")
-    print(f"RSS growth after 1/10     : {slope_mib_per_day(samples):+.2f} MiB per simulated day")  # type: ignore[arg-type]
+    print(
+        f"RSS growth after 1/10     : {slope_mib_per_day(row.samples):+.2f} MiB per simulated day"
+    )
     print(
         f"SimPy floor               : {floor_us:.2f} us/event -> {floor_s:,.1f} s for these events"
     )
