@@ -138,6 +138,50 @@ class DecisionArea:
         return space
 
 
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+CLOCK_UNITS = {"s": 1.0, "min": 60.0, "h": 3_600.0, "d": 86_400.0}
+
+
+@dataclass(frozen=True)
+class Clock:
+    """How a domain's time reads to people: traffic in seconds, a plant in hours, a
+    supply chain in days (with its weekday: its day 0 is a Monday).
+
+    Attributes:
+        unit: the natural unit of the domain's clock (``"s"``, ``"min"``, ``"h"``, ``"d"``).
+        display_tick_s: simulated seconds per display tick a view starts with: one
+            tick should show something change (a supply chain reviews once a day).
+        weekday_of_day0: the weekday of simulated day 0 (0 = Monday) where the domain
+            has a calendar; ``None`` where it has none.
+    """
+
+    unit: Literal["s", "min", "h", "d"] = "s"
+    display_tick_s: float = 60.0
+    weekday_of_day0: int | None = None
+
+    def in_unit(self, now_s: float) -> float:
+        """``now_s`` in :attr:`unit`."""
+        return now_s / CLOCK_UNITS[self.unit]
+
+    def format(self, now_s: float) -> str:
+        """``now_s`` as people of the domain read it: ``"day 12 (Saturday) 06:00"``,
+        ``"36.50 h"``, ``"1,234 s"``."""
+        if self.unit == "d":
+            day, rest = divmod(now_s, 86_400.0)
+            hours, minutes = divmod(int(rest // 60), 60)
+            weekday = (
+                ""
+                if self.weekday_of_day0 is None
+                else f" ({WEEKDAYS[(int(day) + self.weekday_of_day0) % 7]})"
+            )
+            return f"day {int(day)}{weekday} {hours:02d}:{minutes:02d}"
+        if self.unit == "h":
+            return f"{self.in_unit(now_s):,.2f} h"
+        if self.unit == "min":
+            return f"{self.in_unit(now_s):,.1f} min"
+        return f"{now_s:,.0f} s"
+
+
 @dataclass(frozen=True)
 class ScenarioChecks:
     """How ``check_scenario`` exercises one scenario.
@@ -172,6 +216,7 @@ class Domain(Generic[ModelT]):
             domain not listed is run with its default params for a day.
         kpis: KPI name -> which way it is better (``"lower"`` or ``"higher"``); KPIs not
             listed have no better direction (counts, configuration echoes).
+        clock: how the domain's time reads and the display tick its view starts with.
         live: ``()`` -> how a live twin measures, estimates and corrects this domain's
             world (:class:`~twin.core.live.LiveInterface`), usually a :class:`Deferred`;
             ``None``: the domain cannot be shadowed.
@@ -186,6 +231,7 @@ class Domain(Generic[ModelT]):
     invariant_rules: tuple[str, ...] = ()
     scenario_checks: Mapping[str, ScenarioChecks] = field(default_factory=dict)
     kpis: Mapping[str, Better] = field(default_factory=dict)
+    clock: Clock = Clock()
     live: Callable[[], LiveInterface[Any]] | None = None
 
     def area(self, name: str) -> DecisionArea:
