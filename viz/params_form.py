@@ -85,15 +85,16 @@ class ParamField:
 
     def _range(self) -> str:
         unit = f" {self.unit}" if self.unit else ""
-        low = f"{_number(self.minimum)} {'<' if self.exclusive_minimum else '<='} "
-        high = f" {'<' if self.exclusive_maximum else '<='} {_number(self.maximum)}"
-        if self.minimum is None and self.maximum is None:
-            return ""
-        if self.minimum is None:
-            return f", x{high}{unit}"
-        if self.maximum is None:
-            return f", x {'>' if self.exclusive_minimum else '>='} {_number(self.minimum)}{unit}"
-        return f", {low}x{high}{unit}"
+        low, high = _number(self.minimum), _number(self.maximum)
+        if self.minimum is not None and self.maximum is not None:
+            below = "<" if self.exclusive_minimum else "<="
+            above = "<" if self.exclusive_maximum else "<="
+            return f", {low} {below} x {above} {high}{unit}"
+        if self.minimum is not None:
+            return f", x {'>' if self.exclusive_minimum else '>='} {low}{unit}"
+        if self.maximum is not None:
+            return f", x {'<' if self.exclusive_maximum else '<='} {high}{unit}"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -323,7 +324,7 @@ def _unit_of_description(description: str) -> str:
 
 
 def _per_time(phrase: str) -> str:
-    """ "units per day" -> "units/d", "jobs per second" -> "jobs/s"; else empty."""
+    """A count per unit of time as a unit: ``units per day`` is units/d; else empty."""
     match = re.fullmatch(r"([a-z]+) per (second|minute|hour|day|week)", phrase)
     return f"{match[1]}/{_TIME_WORDS[match[2]]}" if match else ""
 
@@ -385,11 +386,15 @@ def apply_edit(
     except _Rejected as reason:
         return EditResult(dict(overrides), f"{dotted}: {reason} (allowed: {field.allowed()})")
     edited = copy.deepcopy(overrides)
-    _set(edited, path, value, _resolved(model_cls, overrides))
+    try:
+        _set(edited, path, value, _resolved(model_cls, overrides))
+        text = json.dumps(edited, allow_nan=False)
+    except (_Rejected, LookupError, TypeError, ValueError) as reason:
+        return EditResult(dict(overrides), f"{dotted}: {reason} (allowed: {field.allowed()})")
     try:
         # JSON mode, strict: tuples arrive as JSON lists (allowed), strings are never
         # coerced to numbers or bools, and the whole model's validators run.
-        model_cls.model_validate_json(json.dumps(edited, allow_nan=False), strict=True)
+        model_cls.model_validate_json(text, strict=True)
     except ValidationError as invalid:
         return EditResult(dict(overrides), _one_line(invalid, path, field))
     return EditResult(edited)

@@ -270,6 +270,17 @@ def test_a_check_inside_a_nested_model_is_named_by_that_model() -> None:
     assert result.overrides == {}
 
 
+def test_a_path_into_a_list_edits_that_item_and_keeps_its_siblings_values() -> None:
+    model = params("traffic/grid4x4-v0")
+    result = apply_edit(model, {}, ("vehicle_types", 0, "length_m"), "6")
+    assert result.error is None
+    car = model.model_validate(result.overrides).vehicle_types[0]  # type: ignore[attr-defined]
+    assert (car.id, car.length_m, car.min_gap_m) == ("passenger", 6.0, 2.5)
+    missing = apply_edit(model, {}, ("vehicle_types", 5, "length_m"), "6")
+    assert missing.error == "vehicle_types.5.length_m: list index out of range (allowed: JSON)"
+    assert missing.overrides == {}
+
+
 def test_the_edit_is_made_on_a_copy() -> None:
     before = {"grid": {"rows": 3}}
     result = apply_edit(params("traffic/grid4x4-v0"), before, ("grid", "rows"), "5")
