@@ -551,6 +551,10 @@ def ParameterForm(
         )
 
 
+_UNKNOWN = object()
+"""A field the running run's resolved params do not hold (a form for another scenario)."""
+
+
 def _resolved_or(
     model_cls: type[BaseModel], overrides: dict[str, Any], resolved: dict[str, Any]
 ) -> dict[str, Any]:
@@ -576,7 +580,7 @@ def _Item(
             for child in item.fields:
                 _Item(model_cls, overrides, child, resolved).key(_key(child))
     else:
-        _FieldInput(model_cls, overrides, item, _get(resolved, item.path, None))
+        _FieldInput(model_cls, overrides, item, _get(resolved, item.path, _UNKNOWN))
 
 
 @solara.component
@@ -631,12 +635,16 @@ def _FieldInput(
                         on_value=edit,
                     )
                 solara.InputText(
-                    "exact", value=text, on_value=edit, error=bool(rejected.value), dense=True
+                    f"exact ({field.unit})" if field.unit else "exact",
+                    value=text,
+                    on_value=edit,
+                    error=bool(rejected.value),
+                    dense=True,
                 )
         else:
             solara.InputText(label, value=text, on_value=edit, error=bool(rejected.value))
         notes = [field.description] if field.description else []
-        if running is not None and running != field.value:
+        if running is not _UNKNOWN and running != field.value:
             notes.append(f"edited; the run uses {_show(running)} until applied")
         if notes:
             # Text children: Vue escapes them, so a description is never read as HTML.

@@ -346,6 +346,8 @@ def test_the_form_marks_a_rejected_value_keeps_the_old_one_and_applies_the_valid
     text.fire_event("keyup.enter", {})
     error("grid.rows").assert_empty()
     assert overrides.value["grid"]["rows"] == 7
+    note = box("grid.rows").find(v.Html, class_="text-caption").widget
+    assert note.children == ["edited; the run uses 10 until applied"]
     assert applied == []  # nothing runs until applied
     rc.find(v.Btn, children=["Apply parameters"]).widget.click()
     assert applied == [overrides.value]
@@ -354,4 +356,27 @@ def test_the_form_marks_a_rejected_value_keeps_the_old_one_and_applies_the_valid
     speed = box("grid.speed_mps").find(v.Slider).widget
     assert (speed.min, speed.max, speed.step) == (0.1, 40.0, 0.1)
     assert "(m/s)" in speed.label
+    rc.close()
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_the_form_draws_every_field_of_each_domain_with_its_description(scenario: str) -> None:
+    solara = pytest.importorskip("solara")
+    v = pytest.importorskip("ipyvuetify")
+    from viz.params_form import ParameterForm
+
+    model = params(scenario)
+    resolved = model().model_dump(mode="json")
+    form = ParameterForm(model, solara.Reactive({}), lambda _: None, resolved)
+    _, rc = solara.render(form, handle_error=False)
+    expected = list(flat(fields_of(model, resolved)))
+    drawn = [w.attributes["data-testid"] for w in rc.find(v.Html).widgets if w.attributes]
+    assert sorted(drawn) == sorted(f"param-{f.dotted}" for f in expected)  # found breadth first
+    for item in expected:
+        notes = rc.find(v.Html, attributes={"data-testid": f"param-{item.dotted}"}).find(
+            v.Html, class_="text-caption"
+        )
+        assert [w.children for w in notes.widgets] == (
+            [[item.description]] if item.description else []
+        )
     rc.close()
