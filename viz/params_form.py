@@ -540,9 +540,14 @@ def ParameterForm(
     """The scenario's parameters as inputs; edits land in ``overrides`` when valid and
     take effect when "Apply parameters" calls ``on_apply`` with them. ``resolved`` is
     what the running run uses: a field edited but not applied says so."""
-    current = _resolved_or(model_cls, overrides.value, resolved)
+    # The page redraws often (the clock); reading a 1,000-machine plant's model does not
+    # need to follow it, only the model, the edits and the run's values.
+    items = solara.use_memo(
+        lambda: fields_of(model_cls, _resolved_or(model_cls, overrides.value, resolved)),
+        dependencies=[model_cls, overrides.value, resolved],
+    )
     with solara.Column(gap="6px"):
-        for item in fields_of(model_cls, current):
+        for item in items:
             _Item(model_cls, overrides, item, resolved).key(_key(item))
         solara.Button(
             "Apply parameters",
