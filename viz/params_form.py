@@ -620,9 +620,11 @@ def _FieldInput(
         elif field.kind == "choice":
             solara.Select(label=label, values=list(field.choices), value=field.value, on_value=edit)
         elif field.kind == "json":
-            solara.InputTextArea(
-                label, value=text, on_value=edit, rows=2, error=bool(rejected.value)
-            )
+            # Lists and unions can run to pages (a plant's 1,000 stations): folded away.
+            with solara.Details(summary=f"{label}: JSON", expand=bool(rejected.value)):
+                solara.InputTextArea(
+                    label, value=text, on_value=edit, rows=3, error=bool(rejected.value)
+                )
         elif field.slider and field.value is not None:
             low, high = field.slider_range()
             with solara.Row(gap="8px", style={"align-items": "center"}):
