@@ -1,20 +1,20 @@
-"""The browser app (Solara): one :class:`~viz.controller.Controller` per browser tab.
+"""The browser app (Solara): the page of the one run ``twin viz`` serves.
 
 Started by ``twin viz`` (:mod:`viz.cli`), which hands the run over in the environment
-variable :data:`TARGET_ENV`. The page only binds widgets to the controller; what the app
-does is in :mod:`viz.controller`. ``data-testid`` attributes are the hooks of the browser
-test (``tests/viz/test_browser.py``).
+variable :data:`TARGET_ENV`. The server holds one :class:`~viz.controller.Controller`
+(:func:`shared_controller`), so a reloaded page, or a second tab, reattaches to the run
+where it is. The page only binds widgets to the controller and polls what it publishes;
+what the app does is in :mod:`viz.controller`. ``data-testid`` attributes are the hooks of
+the browser test (``tests/viz/test_browser.py``).
 """
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import math
 import os
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,24 +22,53 @@ from typing import Any
 import solara
 
 from twin.core.errors import UserError
-from viz.controller import AppTarget, Controller
+from viz.controller import SPEEDS, AppTarget, Controller
+from viz.inspect_format import format_value
+from viz.params_form import ParameterForm
 
 TARGET_ENV = "TWIN_VIZ_TARGET"
 """JSON of the :class:`AppTarget` the server shows (set by ``twin viz``)."""
-SPEEDS = ("2", "10", "50", "max")
-"""Display ticks per wall second while playing; ``max``: as fast as the engine goes."""
+POLL_S = 0.05
+"""How often a page looks for what the controller published (frames at most 20/s)."""
 VUE = Path(__file__).parent / "vue"
 NONE = "(none)"
+PAGE_CSS = VUE / "page.css"
+
+_controller: Controller | None = None
+_controller_lock = threading.Lock()
 
 
-@solara.component_vue(str(VUE / "frame_image.vue"))
-def FrameImage(src: str, event_pick: Callable[[dict[str, float]], None]) -> None:
+def shared_controller() -> Controller:
+    """The server's one controller, built on first use from :data:`TARGET_ENV`."""
+    global _controller
+    with _controller_lock:
+        if _controller is None:
+            raw = os.environ.get(TARGET_ENV)
+            if raw is None:
+                raise RuntimeError(f"start the app with `twin viz` (it sets {TARGET_ENV})")
+            _controller = Controller(AppTarget.from_json(json.loads(raw)))
+        return _controller
+
+
+@solara.component_vue(str(VUE / "scene_map.vue"))
+def SceneMap(
+    scene: dict[str, Any],
+    frames: list[dict[str, Any]],
+    arm_labels: list[str],
+    selected: dict[str, Any] | None,
+    hover_info: dict[str, Any] | None,
+    event_select: Callable[[dict[str, Any]], None],
+    event_hover: Callable[[dict[str, Any]], None],
+) -> None:
     pass
 
 
 @solara.component_vue(str(VUE / "kpi_chart.vue"))
 def KpiCanvas(
     title: str,
+    unit: str,
+    better: str,
+    time_unit: str,
     labels: list[str],
     chunk: dict[str, Any],
     event_resync: Callable[[dict[str, int]], None],
@@ -48,11 +77,12 @@ def KpiCanvas(
 
 
 @solara.component
-def KpiChart(controller: Controller, kpi: str, unit: str, version: int) -> None:
+def KpiChart(controller: Controller, row: dict[str, Any], version: int) -> None:
     """A live chart of one KPI that sends the browser only the points it has not seen."""
     sent = solara.use_ref((0, 0))  # (id of the history, rows sent)
     resyncs = solara.use_reactive(0)
     history = controller.history
+    kpi = row["kpi"]
     seen_history, seen_rows = sent.current
     start = seen_rows if seen_history == id(history) and seen_rows <= len(history.rows) else 0
     rows = history.series(kpi, start)
@@ -63,200 +93,223 @@ def KpiChart(controller: Controller, kpi: str, unit: str, version: int) -> None:
         resyncs.value += 1
 
     KpiCanvas(
-        title=f"{kpi} ({unit})" if unit else kpi,
+        title=kpi,
+        unit=row["unit"],
+        better=row["better"] or "",
+        time_unit=controller.clock.unit,
         labels=list(history.arms) if len(history.arms) > 1 else [],
         chunk={"start": start, "rows": rows, "version": version},
         event_resync=resync,
     )
 
 
+def speed_label(speed: float | None) -> str:
+    """A real-time factor as people say it: ``x60 (1 min per s)``, ``as fast as it goes``."""
+    if speed is None:
+        return "max (as fast as it goes)"
+    for unit, seconds in (("d", 86_400.0), ("h", 3_600.0), ("min", 60.0)):
+        if speed >= seconds:
+            return f"x{speed:,.0f} ({speed / seconds:g} {unit} per s)"
+    return f"x{speed:g}"
+
+
+def default_speed(controller: Controller) -> float | None:
+    """Two display ticks per wall second, the nearest speed the slider offers."""
+    wanted = 2.0 * controller.session.tick_s
+    offered = [s for s in SPEEDS if s is not None]
+    return min(offered, key=lambda s: abs(math.log(s / wanted)))
+
+
 @solara.component
 def Page() -> None:
-    controller = solara.use_memo(_new_controller, dependencies=[])
-    version = solara.use_reactive(0)
-    playing = solara.use_reactive(False)
-    speed = solara.use_reactive("max")
-    seed = solara.use_reactive(controller.seed)
+    controller = shared_controller()
     error = solara.use_reactive("")
-    params_text = solara.use_reactive(json.dumps(controller.config.params, indent=1))
-
-    def redraw() -> None:
-        version.value += 1
+    generation = solara.use_reactive(0)  # one per restart: the form starts afresh
+    seed = solara.use_reactive(controller.seed)
+    tick = solara.use_reactive(controller.session.tick_s)
+    overrides = solara.use_reactive(dict(controller.config.params))
 
     def guarded(action: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
-            try:
-                action()
-                error.value = ""
-            except (UserError, ValueError) as failure:
-                error.value = str(failure).splitlines()[0]
-            redraw()
+            _guarded(action, error)()
+            if not error.value:
+                generation.value += 1
 
         return run
 
-    def play_loop(cancel: threading.Event) -> None:
-        if not playing.value:
-            return
-        controller.play()
-        while not cancel.is_set():
-            started = time.perf_counter()
-            pace_s = None if speed.value == "max" else 1.0 / float(speed.value)
-            drawn = controller.advance(1, pace_s=pace_s)
-            if drawn is None:
-                break
-            if drawn:
-                redraw()
-            if pace_s is not None:
-                cancel.wait(max(0.0, pace_s - (time.perf_counter() - started)))
-        playing.value = False
-        redraw()
-
-    solara.use_thread(play_loop, dependencies=[playing.value], intrusive_cancel=False)
-
-    def toggle_play() -> None:
-        if playing.value:
-            controller.pause()  # returns once the clock stands still
-        playing.value = not playing.value
-
-    def step() -> None:
-        controller.step(controller.ticks_per_frame)
-
     def reset() -> None:
-        controller.pause()
-        controller.reset(seed.value)
+        controller.reset(seed.value, tick_s=float(tick.value))
 
-    def apply_params() -> None:
-        try:
-            params = json.loads(params_text.value or "{}")
-        except json.JSONDecodeError as bad:
-            raise UserError(f"parameters: not JSON ({bad.msg} at line {bad.lineno})") from None
-        if not isinstance(params, dict):
-            raise UserError("parameters: expected a JSON object of scenario parameters")
-        controller.pause()
-        controller.reset(seed.value, params=params)
-
-    def choose_policy(policy: str) -> None:
-        controller.pause()
-        controller.reset(seed.value, policy=policy)
-
-    def choose_compare(policy: str) -> None:
-        controller.pause()
-        controller.reset(seed.value, compare=None if policy == NONE else policy)
-
-    def pick(point: dict[str, float]) -> None:
-        controller.click(float(point["x"]), float(point["y"]))
+    def apply_params(params: dict[str, Any]) -> None:
+        guarded(lambda: controller.reset(seed.value, params=params))()
 
     choices = controller.policy_choices()
-    with solara.Columns([1, 3]):
-        with solara.Column():
-            solara.Markdown(f"**{controller.config.id}**")
-            with solara.Row():
-                solara.Button("Step", on_click=guarded(step), disabled=playing.value)
-                solara.Button(
-                    "Pause" if playing.value else "Play",
-                    on_click=toggle_play,
-                    color="primary",
-                )
-                solara.Button("Reset", on_click=guarded(reset))
-            solara.Text("Speed (display ticks per second)")
-            solara.ToggleButtonsSingle(value=speed, values=list(SPEEDS))
+    solara.Title(f"twin: {controller.config.id}")
+    solara.Style(PAGE_CSS)
+    with solara.Row(classes=["twin-page"], style={"align-items": "flex-start", "gap": "12px"}):
+        with solara.Column(style={"width": "340px", "flex": "none"}):
+            solara.HTML(tag="h3", unsafe_innerHTML=html.escape(controller.config.id))
             solara.InputInt("Seed", value=seed)
+            solara.InputFloat("Display tick tick_s (s)", value=tick)
+            solara.Button("Reset", on_click=guarded(reset))
             solara.Select(
                 "Policy",
                 values=choices,
                 value=controller.policy,
-                on_value=lambda p: guarded(lambda: choose_policy(p))(),
+                on_value=lambda p: guarded(lambda: controller.reset(seed.value, policy=p))(),
             )
             solara.Select(
                 "Compare with",
                 values=[NONE, *choices],
                 value=controller.compare_policy or NONE,
-                on_value=lambda p: guarded(lambda: choose_compare(p))(),
+                on_value=lambda p: guarded(
+                    lambda: controller.reset(seed.value, compare=None if p == NONE else p)
+                )(),
             )
-            with solara.Details("Parameters", expand=False):
-                for name, value in controller.scalar_params().items():
-                    ParameterInput(name, value, params_text)
-            solara.InputTextArea("Scenario parameters (JSON overrides)", value=params_text)
-            solara.Button("Apply parameters", on_click=guarded(apply_params))
-            with solara.Details("All parameters (defaults filled in)"):
-                solara.Preformatted(json.dumps(controller.resolved_params(), indent=1))
             if error.value:
                 solara.Error(error.value)
-        with solara.Column():
-            solara.HTML(tag="div", unsafe_innerHTML=_status_html(controller, playing.value))
-            FrameImage(src=_data_url(controller.png), event_pick=guarded_pick(pick, redraw))
-            solara.HTML(tag="div", unsafe_innerHTML=_kpi_table_html(controller))
-            with solara.Row(style={"flex-wrap": "wrap"}):
-                for row in controller.kpi_table():
-                    with solara.Column(style={"width": "360px"}):
-                        KpiChart(controller, row["kpi"], row["unit"], version.value)
-            solara.HTML(tag="div", unsafe_innerHTML=_inspection_html(controller))
+            solara.HTML(tag="b", unsafe_innerHTML="Scenario parameters")
+            ParameterForm(
+                controller.params_model(),
+                overrides,
+                apply_params,
+                controller.resolved_params(),
+            ).key(f"parameters-{generation.value}")
+        LiveView(controller, error)
 
 
 @solara.component
-def ParameterInput(name: str, value: bool | int | float, overrides: Any) -> None:
-    """One top-level scenario parameter; a change is written into the JSON overrides,
-    which *Apply parameters* then validates and applies."""
-    current = _overrides(overrides.value).get(name, value)
+def LiveView(controller: Controller, error: Any) -> None:
+    """Everything that changes while the run plays: polled, so it updates whatever the
+    frame rate, and only this part of the page re-renders."""
+    seen = solara.use_reactive(controller.version)
+    speed = solara.use_reactive(default_speed(controller))
 
-    def write(new: Any) -> None:
-        if new is None:
-            return
-        edited = _overrides(overrides.value)
-        edited[name] = new
-        overrides.value = json.dumps(edited, indent=1)
+    def poll(cancel: threading.Event) -> None:
+        while not cancel.wait(POLL_S):
+            if controller.version != seen.value:
+                seen.value = controller.version
 
-    if isinstance(value, bool):
-        solara.Checkbox(label=name, value=bool(current), on_value=write)
-    elif isinstance(value, int):
-        solara.InputInt(name, value=int(current), on_value=write)
-    else:
-        solara.InputFloat(name, value=float(current), on_value=write)
-
-
-def _overrides(text: str) -> dict[str, Any]:
-    """The JSON overrides as a dict; empty while the text is not a JSON object."""
-    try:
-        parsed = json.loads(text or "{}")
-    except json.JSONDecodeError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
+    solara.use_thread(poll, dependencies=[controller], intrusive_cancel=False)
+    version = seen.value  # reading it subscribes the view to the polled version
+    with solara.Row(style={"flex": "1", "min-width": "0", "align-items": "flex-start"}):
+        with solara.Column(style={"flex": "1", "min-width": "0"}):
+            RunControls(controller, speed, error, version)
+            RunPicture(controller, error, version)
+        with solara.Column(style={"width": "360px", "flex": "none"}):
+            solara.HTML(tag="div", unsafe_innerHTML=_inspection_html(controller))
 
 
-def guarded_pick(
-    pick: Callable[[dict[str, float]], None], redraw: Callable[[], None]
-) -> Callable[[dict[str, float]], None]:
-    def run(point: dict[str, float]) -> None:
-        pick(point)
-        redraw()
+def _guarded(action: Callable[[], None], error: Any) -> Callable[[], None]:
+    """``action`` with a bad choice shown as one line instead of raised."""
+
+    def run() -> None:
+        try:
+            action()
+            error.value = ""
+        except (UserError, ValueError) as failure:
+            error.value = str(failure).splitlines()[0]
 
     return run
 
 
-def _new_controller() -> Controller:
-    raw = os.environ.get(TARGET_ENV)
-    if raw is None:
-        raise RuntimeError(f"start the app with `twin viz` (it sets {TARGET_ENV})")
-    return Controller(AppTarget.from_json(json.loads(raw)))
+@solara.component
+def RunControls(controller: Controller, speed: Any, error: Any, version: int) -> None:
+    """Step, play or pause, the speed (a real-time factor), and the status line."""
+
+    def toggle_play() -> None:
+        if controller.playing:
+            controller.pause()
+        else:
+            controller.play(speed.value)
+
+    def choose_speed(index: int) -> None:
+        speed.value = SPEEDS[index]
+        controller.set_speed(speed.value)
+
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+        solara.Button(
+            "Step",
+            on_click=_guarded(lambda: controller.step(1), error),
+            disabled=controller.playing,
+        )
+        solara.Button(
+            "Pause" if controller.playing else "Play",
+            on_click=_guarded(toggle_play, error),
+            color="primary",
+        )
+        with solara.Column(style={"width": "320px"}):
+            solara.SliderInt(
+                f"Speed {speed_label(speed.value)}",
+                value=SPEEDS.index(speed.value),
+                min=0,
+                max=len(SPEEDS) - 1,
+                on_value=choose_speed,
+            )
+    solara.HTML(tag="div", unsafe_innerHTML=_status_html(controller, controller.status))
 
 
-def _data_url(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+@solara.component
+def RunPicture(controller: Controller, error: Any, version: int) -> None:
+    """The map (hover asks the server for readings, a click selects), the KPI table
+    and the charts."""
+    hover_info = solara.use_reactive(None)
+
+    def select(picked: dict[str, Any]) -> None:
+        controller.select(str(picked["name"]), int(picked["arm"]))
+
+    def hover(picked: dict[str, Any]) -> None:
+        arm, name = int(picked["arm"]), str(picked["name"])
+        hover_info.value = {"arm": arm, "name": name, "lines": controller.tooltip(name, arm)}
+
+    selected = (
+        {"arm": controller.selected_arm, "name": controller.selected}
+        if controller.selected is not None
+        else None
+    )
+    SceneMap(
+        scene=controller.layout,
+        frames=controller.frames,
+        arm_labels=[arm.label for arm in controller.session.arms],
+        selected=selected,
+        hover_info=hover_info.value,
+        event_select=guarded_event(select, error),
+        event_hover=guarded_event(hover, error),
+    )
+    solara.HTML(tag="div", unsafe_innerHTML=_kpi_table_html(controller))
+    with solara.Row(style={"flex-wrap": "wrap"}):
+        for row in controller.kpi_table():
+            with solara.Column(style={"width": "340px"}):
+                KpiChart(controller, row, len(controller.history.rows))
 
 
-def _status_html(controller: Controller, playing: bool) -> str:
+def guarded_event(
+    handle: Callable[[dict[str, Any]], None], error: Any
+) -> Callable[[dict[str, Any]], None]:
+    def run(payload: dict[str, Any]) -> None:
+        try:
+            handle(payload)
+        except (UserError, ValueError, KeyError) as failure:
+            error.value = str(failure).splitlines()[0]
+
+    return run
+
+
+def _status_html(controller: Controller, status: Any) -> str:
     session = controller.session
     arms = " vs ".join(html.escape(arm.label) for arm in session.arms)
-    state = "done" if session.done else ("playing" if playing else "paused")
+    rtf = status.measured_rtf
+    measured = "" if rtf is None else f" &middot; running at x{rtf:,.1f} real time"
     return (
-        f'<div style="font-family: monospace">'
-        f'<span data-testid="clock" data-now-s="{session.now_s!r}">'
-        f"t = {session.now_s:,.0f} s ({session.now_s / 3600:.3f} h)</span>"
-        f' &middot; <span data-testid="state">{state}</span>'
+        f'<div class="twin-status">'
+        f'<span data-testid="clock" data-now-s="{status.now_s!r}">'
+        f"{html.escape(status.clock)}</span>"
+        f' &middot; <span data-testid="state">{status.state}</span>'
         f' &middot; seed <span data-testid="seed">{controller.seed}</span>'
         f' &middot; <span data-testid="policies">{arms}</span>'
-        f" &middot; frames {controller.frames}, drawing {controller.budget.slowdown:.0%}"
-        " of simulating</div>"
+        f'<span data-testid="rtf">{measured}</span>'
+        f" &middot; {controller.frames_published} frames, publishing "
+        f"{controller.budget.slowdown:.0%} of simulating</div>"
     )
 
 
@@ -268,9 +321,13 @@ def _kpi_table_html(controller: Controller) -> str:
     body = []
     for row in controller.kpi_table():
         values = list(row["values"]) + ([row["difference"]] if "difference" in row else [])
+        verdict = _verdict(row) if "difference" in row else ""
         cells = "".join(
-            f'<td data-arm="{k}" data-value="{value!r}" style="text-align:right">'
-            f"{_number(value)}</td>"
+            f'<td data-arm="{k}" data-value="{value!r}"'
+            + (f' class="{verdict}" data-verdict="{verdict}"' if k == 2 and verdict else "")
+            + f">{_number(value)}"
+            + (f" {verdict}" if k == 2 and verdict in ("better", "worse") else "")
+            + "</td>"
             for k, value in enumerate(values)
         )
         body.append(
@@ -278,37 +335,40 @@ def _kpi_table_html(controller: Controller) -> str:
             f"<td>{html.escape(row['unit'])}</td>{cells}</tr>"
         )
     return (
-        '<table data-testid="kpis" style="font-family: monospace; font-size: 13px">'
+        '<table data-testid="kpis" class="twin-kpis">'
         f"<tr><th>KPI</th><th>unit</th>{heads}</tr>{''.join(body)}</table>"
     )
 
 
+def _verdict(row: dict[str, Any]) -> str:
+    """``better``, ``worse`` or ``same`` for the second arm, by the KPI's direction."""
+    difference, better = row["difference"], row["better"]
+    if better is None or not math.isfinite(difference):
+        return ""
+    if difference == 0:
+        return "same"
+    return "better" if (difference < 0) == (better == "lower") else "worse"
+
+
 def _inspection_html(controller: Controller) -> str:
-    info = controller.inspection()
-    if info is None:
+    rows = controller.inspection_rows()
+    if not rows:
         return (
-            '<div data-testid="inspect">Click something in the view (a machine, an '
-            "intersection, a site) to inspect it.</div>"
+            '<div data-testid="inspect"><b>Inspector</b><br>Click something on the map '
+            "(a machine, an intersection, a site) to inspect it here.</div>"
         )
-    decision = info.pop("last_decision", None)
-    lines = [f"{key}: {_short(value)}" for key, value in info.items()]
-    if decision is None:
-        lines.append("policy: no decision for it yet")
-    else:
-        lines.append(f"policy's last observation (t = {decision.now_s:g} s):")
-        lines.append(f"  {_short(decision.observation, 600)}")
-        lines.append(f"policy's last action: {_short(decision.action)}")
+    cells = "".join(
+        f'<tr data-key="{html.escape(row.key)}"><td class="key">{html.escape(row.key)}</td>'
+        f'<td class="value">{html.escape(row.text)}</td>'
+        f'<td class="unit">{html.escape(row.unit)}</td></tr>'
+        for row in rows
+    )
+    entity = html.escape(str(controller.selected))
     return (
-        f'<pre data-testid="inspect" data-entity="{html.escape(str(info["entity"]))}">'
-        + html.escape("\n".join(lines))
-        + "</pre>"
+        f'<div data-testid="inspect" data-entity="{entity}"><b>{entity}</b>'
+        f'<table class="twin-inspect">{cells}</table></div>'
     )
 
 
 def _number(value: float) -> str:
-    return "–" if not math.isfinite(value) else f"{value:.6g}"
-
-
-def _short(value: Any, limit: int = 200) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return format_value(float(value))

@@ -125,6 +125,7 @@ def _serve(args: argparse.Namespace) -> int:
         TARGET_ENV: json.dumps(target.to_json()),
         # A local tool stays local: no usage reports, no version check over the network.
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "SOLARA_THEME_SHOW_BANNER": "False",  # its badge covered the map
     }
     command = [
         *(sys.executable, "-m", "solara", "run", "viz.app"),
@@ -153,6 +154,7 @@ def _serve_shadow(args: argparse.Namespace) -> int:
         **os.environ,
         SESSION_ENV: str(directory.resolve()),
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "SOLARA_THEME_SHOW_BANNER": "False",  # its badge covered the map
     }
     command = [
         *(sys.executable, "-m", "solara", "run", "viz.shadow_app"),

@@ -1,41 +1,53 @@
-"""What the browser app does, without the browser: step, play, pick, reset, click, chart.
+"""What the browser app does, without the browser: step, play, pace, pick, reset, chart.
 
-:class:`Controller` owns a :class:`~viz.session.Session` and its
-:class:`~viz.record.Replay` figure. The Solara page (:mod:`viz.app`) only binds buttons
-and widgets to its methods and shows what it returns, so every behaviour of the app can
-be tested here in plain Python, and the browser test checks only the wiring.
+:class:`Controller` owns a :class:`~viz.session.Session` and everything the page shows of
+it: the map's layout and latest frames (:mod:`viz.scene_data`: data, not images), the
+status line (clock, measured real-time factor), the KPI table and chart history, and the
+selection. The Solara page (:mod:`viz.app`) only binds widgets to its methods and shows
+what it publishes, so every behaviour can be tested here in plain Python, and the browser
+test checks only the wiring.
 
-Rendering is decoupled from simulating: while playing, a frame is drawn only when the
-time spent drawing so far stays within :attr:`FrameBudget.fraction` of the time spent
-simulating (:class:`FrameBudget`), so a watched run is never slowed by more than that
-fraction, however big the world; the KPI charts are sampled at the drawn frames.
+Playing runs in a thread of the controller's own, not the page's: a reloaded page finds
+the run where it is. The loop paces the simulation at the chosen real-time factor (or
+flat out), publishes a frame at most :data:`MAX_FPS` times a second and only while doing
+so costs at most :attr:`FrameBudget.fraction` of simulating (frames that fit in time the
+paced loop would wait anyway are free), and refreshes the clock and KPIs at least every
+:data:`STATUS_PERIOD_S`, whatever the frame rate.
 """
 
 from __future__ import annotations
 
-import io
 import math
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-from PIL import Image
-
+from twin.core.domain import Clock
 from twin.core.errors import UserError
 from twin.core.registry import Registry
 from twin.core.run import default_registry
 from twin.core.scenario import ScenarioConfig
-from viz.record import Replay
+from viz.inspect_format import Row, entity_rows
+from viz.scene_data import frame_data, layout_data
 from viz.session import Session
 
-DRAW_FRACTION = 0.2
-"""At most this share of a played run's wall time goes to drawing (issue 6: <= 20%)."""
-FRAME_SIZE_IN = 7.5
-"""Width of one arm's view in the browser (inches at the replay's 80 dpi: 600 px)."""
-PICK_RADIUS_PX = 25.0
-"""A click further than this from every machine or intersection selects nothing."""
+DRAW_FRACTION = 0.1
+"""At most this share of a played run's wall time goes to publishing frames (issue 20:
+a browser attached slows the simulation by <= 10%)."""
+MAX_FPS = 20.0
+"""Frames published per wall second at most: smooth to the eye, and no more data than
+a browser draws."""
+STATUS_PERIOD_S = 0.4
+"""The clock and KPIs refresh at least this often while playing (>= twice a second)."""
+RTF_WINDOW_S = 2.0
+"""The measured real-time factor is simulated over wall time across this last window."""
+SPEEDS: tuple[float | None, ...] = (
+    1, 2, 5, 10, 30, 60, 120, 300, 600, 1_800, 3_600, 7_200, 21_600, 86_400, 604_800, None,
+)  # fmt: skip
+"""Real-time factors the speed slider offers (simulated seconds per wall second);
+``None``: as fast as the engine goes."""
 
 
 @dataclass(frozen=True)
@@ -116,10 +128,12 @@ class KpiHistory:
 
 
 class Controller:
-    """The state of one browser tab: a session, its figure, charts and selection.
+    """The state of the app: a session, what the page shows of it, and the selection.
 
     Every public method holds the controller's lock: the play loop steps in a thread of
-    its own while button handlers run in the server's.
+    its own while button handlers run in the server's. What the page reads
+    (:attr:`frames`, :attr:`status`, :meth:`kpi_table`) is replaced whole when published,
+    so reading it needs no lock; :attr:`version` counts publications.
     """
 
     def __init__(
@@ -139,9 +153,13 @@ class Controller:
         self.compare_policy = target.compare
         self.policy_params = target.policy_params
         self.seed = target.seed
-        self.ticks_per_frame = 1
         self.selected: str | None = None
         self.selected_arm = 0
+        self.version = 0
+        self.speed: float | None = None
+        self._pace_from: tuple[float, float] | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
         if session is None:
             self._start(self.seed)
         else:
@@ -170,14 +188,23 @@ class Controller:
 
     def _show(self, seed: int) -> None:
         self.seed = seed
-        self.replay = Replay(self.session, size_in=FRAME_SIZE_IN)
+        self.views = [self.session.domain.view_of(arm.world) for arm in self.session.arms]
+        first = self.views[0].frame()
+        self.layout = layout_data(self.views[0].layout, first)
         self.history = KpiHistory(self.session.headline, tuple(self.session.policies))
         self.budget = FrameBudget()
-        self.frames = 0
+        self.frames_published = 0
         self.playing = False
-        self._draw_cost_s = 0.0
-        self._png = b""
-        self._draw()
+        self._publish_cost_s = 0.0
+        self._rtf_samples: deque[tuple[float, float]] = deque()
+        self.frames: list[dict[str, Any]] = []
+        self._publish_frame()
+        self._refresh_status()
+
+    @property
+    def clock(self) -> Clock:
+        """How the domain reads time (unit, display tick, calendar)."""
+        return self.session.domain.clock
 
     def reset(
         self,
@@ -186,6 +213,7 @@ class Controller:
         policy: str | None = None,
         compare: str | bool | None = False,
         params: dict[str, Any] | None = None,
+        tick_s: float | None = None,
     ) -> None:
         """Start again at time zero, changing whatever is given.
 
@@ -193,10 +221,15 @@ class Controller:
         Raises :class:`~twin.core.errors.UserError` (one line) when the new choice is
         invalid, and then leaves the running session as it was.
         """
+        self.pause()
         with self.lock:
             config = self.config
             if params is not None:
                 config = config.model_copy(update={"params": params})
+            if tick_s is not None:
+                if not (math.isfinite(tick_s) and tick_s > 0):
+                    raise UserError(f"tick_s: {tick_s!r} is not a positive number of seconds")
+                config = config.model_copy(update={"tick_s": float(tick_s)})
             chosen, policy_params = self.policy, self.policy_params
             if policy is not None and policy != self.policy:
                 chosen, policy_params = policy, None
@@ -213,76 +246,147 @@ class Controller:
                 )
             except LookupError as error:
                 raise UserError(str(error)) from None
-            self.replay.close()
             self.config, self.policy, self.compare_policy = config, chosen, compare_policy
             self.policy_params = policy_params
             self.session = session
             self._show(seed)
+            if self.selected is not None and self.selected not in self.layout["picks"]["names"]:
+                self.selected = None
 
     # -- running ------------------------------------------------------------------
     def step(self, ticks: int = 1) -> None:
-        """Advance ``ticks`` display ticks and draw (a click on *step* always draws)."""
+        """Advance ``ticks`` display ticks and publish (a click on *step* always draws)."""
         with self.lock:
             self.session.step(ticks)
-            self._draw()
+            self._publish_frame()
+            self._refresh_status()
 
-    def play(self) -> None:
-        """Start playing. Play measures its own budget: clicks before it do not count."""
+    def play(self, speed: float | bool | None = False) -> None:
+        """Start playing in the controller's thread, at ``speed`` (a real-time factor;
+        ``None``: flat out; ``False``: the speed chosen before). Play measures its own
+        budget: clicks before it do not count."""
         with self.lock:
-            self.playing = not self.session.done
+            if speed is not False:
+                self.speed = _checked_speed(speed)
+            if self.session.done or self._thread is not None:
+                return
+            self.playing = True
             self.budget = FrameBudget()
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._play_loop, name="twin-play", daemon=True)
+            self._thread.start()
+
+    def set_speed(self, speed: float | None) -> None:
+        """Change the real-time factor, playing or not."""
+        with self.lock:
+            self.speed = _checked_speed(speed)
+            self._rtf_samples.clear()
+            self._pace_from = None
 
     def pause(self) -> None:
-        """Stop playing; once this returns, the clock stands still and the frame shows it
-        (a frame the budget skipped is drawn now)."""
+        """Stop playing; once this returns, the clock stands still and the page shows it
+        (a frame the budget skipped is published now)."""
+        thread = self._thread
+        self._stop.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        with self.lock:
+            self._thread = None
+            self.playing = False
+            if not self.frames or self.frames[0]["now_s"] != self.session.now_s:
+                self._publish_frame()
+            self._refresh_status()
+
+    def close(self) -> None:
+        """Stop the play thread (the server is shutting down)."""
+        self.pause()
+
+    def _play_loop(self) -> None:
+        self._pace_from = None
+        while not self._stop.is_set():
+            if self.advance() is None:
+                break
+            with self.lock:
+                speed, now_s = self.speed, self.session.now_s
+                if speed is None:
+                    continue
+                wall = time.perf_counter()
+                if self._pace_from is None:
+                    self._pace_from = (wall, now_s)
+                wall_0, sim_0 = self._pace_from
+                wait_s = wall_0 + (now_s - sim_0) / speed - wall
+                if wait_s < -1.0:  # fell behind (a slow world): pace from here on
+                    self._pace_from = (wall, now_s)
+            if wait_s > 0:
+                self._stop.wait(wait_s)
         with self.lock:
             self.playing = False
-            if self.history.rows and self.history.rows[-1][0] != self.session.now_s:
-                self._draw()
+            self._refresh_status()
 
-    def advance(self, ticks: int, pace_s: float | None = None) -> bool | None:
-        """One step of the play loop: simulate, and draw if that does not slow the run.
+    def advance(self, simulate_s: float | None = None) -> bool | None:
+        """One step of the play loop: simulate, and publish if that does not slow the run.
 
         Args:
-            ticks: display ticks to simulate.
-            pace_s: wall seconds the play loop allows these ticks at a chosen speed
-                (``None``: as fast as possible). A frame that fits in the time left
-                over is free; any other must fit the :class:`FrameBudget`.
+            simulate_s: simulated seconds to advance; by default one display tick flat
+                out, or what the chosen speed covers in one frame (a smooth picture at
+                a slow speed, however long the display tick).
 
         Returns:
-            whether a frame was drawn; ``None`` when not playing (paused, or the run
+            whether a frame was published; ``None`` when not playing (paused, or the run
             reached its horizon), so the loop ends.
         """
         with self.lock:
             if not self.playing:
                 return None
+            if simulate_s is None:
+                tick_s = self.session.tick_s
+                simulate_s = tick_s if self.speed is None else min(tick_s, self.speed / MAX_FPS)
             start = time.perf_counter()
-            self.session.step(ticks)
+            self.session.advance(simulate_s)
             simulated_s = time.perf_counter() - start
             self.budget.simulate_s += simulated_s
-            spare_s = -math.inf if pace_s is None else pace_s - simulated_s
-            if self.session.done:
+            done = self.session.done
+            if done:
                 self.playing = False
-            if spare_s >= self._draw_cost_s or self.session.done:
-                self._draw()
-                return True
-            if self.budget.allows_frame():
-                self.budget.draw_s += self._draw()
-                return True
-            return False
+            published = False
+            since_frame_s = start - self._last_frame_wall
+            if done:
+                self._publish_frame()
+                published = True
+            elif since_frame_s >= 1.0 / MAX_FPS:
+                ahead_s = self._ahead_of_pace_s()
+                if ahead_s >= self._publish_cost_s:
+                    self._publish_frame()  # in time the loop would wait anyway: free
+                    published = True
+                elif self.budget.allows_frame():
+                    self.budget.draw_s += self._publish_frame()
+                    published = True
+            if done or time.perf_counter() - self._last_status_wall >= STATUS_PERIOD_S:
+                self.budget.draw_s += self._refresh_status()
+            return published
 
-    def _draw(self) -> float:
-        """Draw a frame and sample the KPI charts; the wall seconds it took."""
+    def _ahead_of_pace_s(self) -> float:
+        """Wall seconds the paced loop is ahead of its schedule (-inf flat out)."""
+        pace = self._pace_from
+        if self.speed is None or pace is None:
+            return -math.inf
+        wall_0, sim_0 = pace
+        return wall_0 + (self.session.now_s - sim_0) / self.speed - time.perf_counter()
+
+    def _publish_frame(self) -> float:
+        """Read every arm's view into frame data; the wall seconds it took."""
         start = time.perf_counter()
-        self.replay.update()
-        rgba = self.replay.render()
-        image = Image.fromarray(rgba[..., :3].copy())
-        buffer = io.BytesIO()
-        # Fast, lossless compression: a frame is sent once and never stored.
-        image.save(buffer, format="PNG", compress_level=1)
-        self._png = buffer.getvalue()
-        # KPIs are read once per frame (a plant's cost tens of milliseconds): the table
-        # and the charts show them as of the frame.
+        self.frames = [frame_data(view.frame()) for view in self.views]
+        self.frames_published += 1
+        self.version += 1
+        self._last_frame_wall = time.perf_counter()
+        self._publish_cost_s = self._last_frame_wall - start
+        return self._publish_cost_s
+
+    def _refresh_status(self) -> float:
+        """Read the clock and KPIs (tens of milliseconds for a plant), append the chart
+        history; the wall seconds it took."""
+        start = time.perf_counter()
         self._kpi_table = self._read_kpi_table()
         self.history.append(
             self.session.now_s,
@@ -291,83 +395,67 @@ class Controller:
                 for arm in range(len(self.session.arms))
             ],
         )
-        self.frames += 1
-        self._draw_cost_s = time.perf_counter() - start
-        return self._draw_cost_s
+        wall = time.perf_counter()
+        samples = self._rtf_samples
+        samples.append((wall, self.session.now_s))
+        while len(samples) > 2 and wall - samples[0][0] > RTF_WINDOW_S:
+            samples.popleft()
+        self.status = Status(
+            now_s=self.session.now_s,
+            clock=self.clock.format(self.session.now_s),
+            state="done" if self.session.done else ("playing" if self.playing else "paused"),
+            measured_rtf=_rate(samples) if self.playing else None,
+        )
+        self.version += 1
+        self._last_status_wall = time.perf_counter()
+        return self._last_status_wall - start
 
     # -- reading ------------------------------------------------------------------
-    @property
-    def png(self) -> bytes:
-        """The latest frame."""
-        return self._png
-
-    @property
-    def image_size(self) -> tuple[int, int]:
-        width, height = self.replay.canvas.get_width_height()
-        return int(width), int(height)
-
     def kpi_table(self) -> list[dict[str, Any]]:
-        """One row per headline KPI as of the latest frame: unit, each arm's value, and
-        the difference."""
+        """One row per headline KPI as of the latest status: unit, which way is better,
+        each arm's value, and the difference."""
         return self._kpi_table
 
     def _read_kpi_table(self) -> list[dict[str, Any]]:
-        with self.lock:
-            rows = []
-            per_arm = [self.session.kpis(a) for a in range(len(self.session.arms))]
-            for name in self.session.headline:
-                values = [float(kpis[name].value) if name in kpis else math.nan for kpis in per_arm]
-                unit = next((kpis[name].unit for kpis in per_arm if name in kpis), "")
-                row: dict[str, Any] = {"kpi": name, "unit": unit, "values": values}
-                if self.session.compare:
-                    row["difference"] = values[1] - values[0]
-                rows.append(row)
-            return rows
+        rows = []
+        per_arm = [self.session.kpis(a) for a in range(len(self.session.arms))]
+        domain = self.session.domain
+        for name in self.session.headline:
+            values = [float(kpis[name].value) if name in kpis else math.nan for kpis in per_arm]
+            unit = next((kpis[name].unit for kpis in per_arm if name in kpis), "")
+            row: dict[str, Any] = {
+                "kpi": name,
+                "unit": unit,
+                "better": domain.better(name),
+                "values": values,
+            }
+            if self.session.compare:
+                row["difference"] = values[1] - values[0]
+            rows.append(row)
+        return rows
 
     def policy_choices(self) -> list[str]:
         """Registered policies that act in this scenario's domain."""
         domain = self.session.arms[0].run.scenario.domain
         return sorted(e.id for e in self.registry.policies() if e.cls.domain == domain)
 
+    def params_model(self) -> Any:
+        """The pydantic model of the scenario's parameters."""
+        return type(self.session.arms[0].run.scenario.params)
+
     def resolved_params(self) -> dict[str, Any]:
         """The scenario's parameters with every default filled in (JSON types)."""
         scenario = self.session.arms[0].run.scenario
         return dict(scenario.params.model_dump(mode="json"))
 
-    def scalar_params(self) -> dict[str, bool | int | float]:
-        """The scenario's top-level numbers and switches (resolved), for simple inputs;
-        nested parameters are edited as JSON."""
-        return {
-            name: value
-            for name, value in self.resolved_params().items()
-            if isinstance(value, bool | int | float)
-        }
-
     # -- inspecting ---------------------------------------------------------------
-    def click(self, x_px: float, y_px: float) -> str | None:
-        """Select the machine or intersection nearest a click on the frame image.
-
-        ``x_px``, ``y_px`` are image pixels from the top left, as the browser reports
-        them for the image at its natural size.
-        """
+    def select(self, entity: str | None, arm: int = 0) -> None:
+        """Select an entity (``None``: nothing); ValueError for an unknown one."""
         with self.lock:
-            _, height = self.image_size
-            display = np.array([x_px, height - y_px])  # matplotlib counts from the bottom
-            for arm, (ax, view) in enumerate(
-                zip(self.replay.figure.axes, self.replay.views, strict=False)
-            ):
-                if not ax.bbox.contains(*display):
-                    continue
-                entity = _nearest_entity(ax, view, display)
-                if entity is not None:
-                    self.selected, self.selected_arm = entity, arm
-                return entity
-            return None
-
-    def select(self, entity: str, arm: int = 0) -> None:
-        with self.lock:
-            self.session.inspect(entity, arm)  # ValueError for an unknown entity
+            if entity is not None:
+                self.session.inspect(entity, arm)
             self.selected, self.selected_arm = entity, arm
+            self.version += 1
 
     def inspection(self) -> dict[str, Any] | None:
         """The selected entity's truth, readings and the policy's last decision."""
@@ -376,15 +464,54 @@ class Controller:
                 return None
             return self.session.inspect(self.selected, self.selected_arm)
 
+    def inspection_rows(self) -> list[Row]:
+        """The selected entity as table rows (units, rounded), or none."""
+        info = self.inspection()
+        if info is None:
+            return []
+        area = self._area()
+        return entity_rows(info, area)
 
-def _nearest_entity(ax: Any, view: Any, display: np.ndarray) -> str | None:
-    layout = view.layout
-    if not len(layout.pick_xy):
+    def tooltip(self, entity: str, arm: int = 0, limit: int = 6) -> list[str]:
+        """A few lines on ``entity`` for a hover: its name, state and key readings."""
+        with self.lock:
+            try:
+                info = self.session.inspect(entity, arm)
+            except ValueError:
+                return []
+        rows = entity_rows(info, None, with_decision=False)
+        return [f"{row.key}: {row.text}" for row in rows[:limit]]
+
+    def _area(self) -> Any:
+        policy_domain = self.session.arms[self.selected_arm].recorder.policy.domain
+        domain = self.session.domain
+        return domain.area(policy_domain) if policy_domain != domain.name else None
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the status line shows, refreshed at least every :data:`STATUS_PERIOD_S`."""
+
+    now_s: float
+    clock: str
+    state: str
+    measured_rtf: float | None
+
+
+def _rate(samples: deque[tuple[float, float]]) -> float | None:
+    """Simulated seconds per wall second across the samples."""
+    if len(samples) < 2:
         return None
-    on_screen = ax.transData.transform(layout.pick_xy)
-    distance = np.hypot(*(on_screen - display).T)
-    best = int(np.argmin(distance))
-    return str(layout.pick_names[best]) if distance[best] <= PICK_RADIUS_PX else None
+    (wall_0, sim_0), (wall_1, sim_1) = samples[0], samples[-1]
+    return (sim_1 - sim_0) / (wall_1 - wall_0) if wall_1 > wall_0 else None
+
+
+def _checked_speed(speed: float | bool | None) -> float | None:
+    if speed is None:
+        return None
+    if isinstance(speed, bool) or not (math.isfinite(speed) and speed > 0):
+        raise UserError(f"speed: {speed!r} is not a positive real-time factor")
+    return float(speed)
 
 
 def _json_number(x: float) -> float | None:

@@ -148,10 +148,18 @@ class Session:
     def step(self, n: int = 1) -> None:
         """Advance every arm by ``n`` display ticks, arm by arm, tick by tick."""
         for _ in range(n):
-            if self.done:
-                return
-            for arm in self.arms:
-                _step(arm, self.config)
+            self.advance(self.config.tick_s)
+
+    def advance(self, seconds: float) -> None:
+        """Advance every arm by ``seconds`` of simulated time (to the horizon at most).
+
+        Stopping a run at any instant and going on gives the run that never stopped
+        (the engine's clock is exact), so a view may step in pieces of a tick.
+        """
+        if self.done:
+            return
+        for arm in self.arms:
+            _advance(arm, self.config, seconds)
 
     @property
     def now_s(self) -> float:
@@ -220,9 +228,9 @@ def _no_entity(obs: Any) -> str:
     return "policy"
 
 
-def _step(arm: Arm, config: ScenarioConfig) -> None:
+def _advance(arm: Arm, config: ScenarioConfig, seconds: float) -> None:
     world = arm.world
-    target = min(world.now_s + config.tick_s, config.horizon_s)
+    target = min(world.now_s + seconds, config.horizon_s)
     if not arm.warmed_up and config.warmup_s > 0 and world.now_s < config.warmup_s <= target:
         world.env.run(until=config.warmup_s)
         world.end_warmup()

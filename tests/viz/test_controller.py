@@ -1,12 +1,14 @@
-"""The browser app's behaviour without a browser: play budget, pause, reset, pick, charts."""
+"""The browser app's behaviour without a browser: play budget, pacing, pause, reset, select,
+charts, the map's data."""
 
 import math
+import time
 
 import pytest
 
 from twin.core.errors import UserError
 from twin.core.scenario import ScenarioConfig
-from viz.controller import AppTarget, Controller, FrameBudget, KpiHistory
+from viz.controller import MAX_FPS, AppTarget, Controller, FrameBudget, KpiHistory
 from viz.session import Session
 
 GRID = "traffic/grid4x4-v0"
@@ -28,36 +30,93 @@ def test_a_frame_is_allowed_only_while_drawing_stays_within_its_share():
     assert budget.slowdown == pytest.approx(0.21)
 
 
-def test_playing_flat_out_keeps_drawing_within_a_fifth_of_simulating():
+def test_playing_flat_out_keeps_publishing_within_a_tenth_of_simulating():
     app = controller()
-    app.play()
-    drawn = [app.advance(1) for _ in range(40)]
-    assert any(drawn)
-    assert app.budget.slowdown <= 0.2 + app._draw_cost_s / app.budget.simulate_s
+    app.playing = True  # the play loop's steps, driven here without its thread
+    published = [app.advance() for _ in range(40)]
+    assert any(published)
+    assert app.budget.slowdown <= 0.1 + app._publish_cost_s / app.budget.simulate_s
 
 
-def test_a_paced_speed_draws_every_frame_in_its_spare_time():
+def test_frames_are_published_at_most_max_fps_times_a_second():
+    app = controller(tick_s=1.0, horizon_s=7200.0)
+    app.playing = True
+    started, before = time.perf_counter(), app.frames_published
+    while time.perf_counter() - started < 0.5 and app.advance() is not None:
+        pass
+    elapsed = time.perf_counter() - started
+    assert app.frames_published - before <= MAX_FPS * elapsed + 1
+
+
+def test_play_paces_the_run_at_the_chosen_real_time_factor():
+    app = controller(horizon_s=86_400.0)
+    app.play(600.0)  # ten simulated minutes per wall second
+    time.sleep(1.5)
+    app.pause()
+    # At most what the speed allows in the time played (plus one step of 600 / MAX_FPS
+    # s), and well under flat out, which runs this city hours ahead in 1.5 s.
+    assert 0 < app.session.now_s <= 600.0 * 1.6 + 600.0 / MAX_FPS
+    assert app.status.state == "paused"
+
+
+def test_the_clock_and_kpis_refresh_while_frames_are_refused():
+    app = controller(horizon_s=86_400.0, tick_s=10.0)
+    app.playing = True
+    app.budget.draw_s = 1e9  # the budget refuses every frame from now on
+    frames = app.frames_published
+    started = time.perf_counter()
+    while time.perf_counter() - started < 1.0:
+        app.advance()
+    assert app.frames_published == frames
+    assert app.status.now_s > 0.0  # the status line still moved on
+    assert len(app.history.rows) >= 3  # ... and the charts got points
+
+
+def test_the_measured_real_time_factor_is_simulated_over_wall_seconds():
+    app = controller(horizon_s=86_400.0)
+    app.play(300.0)
+    time.sleep(1.6)
+    measured = app.status.measured_rtf
+    app.pause()
+    assert measured == pytest.approx(300.0, rel=0.25)
+    assert app.status.measured_rtf is None  # paused: nothing to measure
+
+
+def test_time_reads_in_the_domains_natural_unit():
     app = controller()
-    app.play()
-    assert all(app.advance(1, pace_s=10.0) for _ in range(5))
-    assert app.budget.draw_s == 0.0  # frames drawn while the loop would wait are free
+    app.step(2)
+    assert app.status.clock == "120 s"
+    assert app.clock.unit == "s"
 
 
 def test_pause_stops_the_clock_and_play_ends_at_the_horizon():
     app = controller(horizon_s=300.0)
-    assert app.advance(1) is None  # not playing yet
-    app.play()
-    app.advance(1)
+    assert app.advance() is None  # not playing yet
+    app.play(60.0)
+    time.sleep(0.3)
     app.pause()
-    assert app.advance(1) is None
-    assert app.session.now_s == 60.0
-    assert app.history.rows[-1][0] == 60.0  # the picture shows where it stopped
-    app.play()
-    while app.advance(1) is not None:
-        pass
+    stopped = app.session.now_s
+    time.sleep(0.3)
+    assert app.session.now_s == stopped
+    assert app.frames[0]["now_s"] == stopped  # the picture shows where it stopped
+    app.play(None)
+    deadline = time.monotonic() + 60
+    while app.playing and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert app.session.done
     assert app.session.now_s == 300.0
+    assert app.status.state == "done"
+
+
+def test_a_reset_while_playing_stops_the_play_thread_first():
+    app = controller(horizon_s=86_400.0)
+    app.play(None)
+    time.sleep(0.2)
+    app.reset(seed=4)
+    assert app.session.now_s == 0.0
     assert not app.playing
+    time.sleep(0.2)
+    assert app.session.now_s == 0.0
 
 
 def test_the_kpi_table_shows_the_engines_values_and_the_difference():
@@ -104,22 +163,43 @@ def test_policy_choices_are_the_registered_policies_of_the_domain():
     assert not [c for c in choices if not c.startswith("signals/")]
 
 
-def test_a_click_on_an_intersection_selects_it_and_a_click_on_nothing_does_not():
+def test_selecting_an_intersection_inspects_it_as_rows_with_units():
     app = controller()
     app.step(2)
-    view, ax = app.replay.views[0], app.replay.figure.axes[0]
-    k = view.layout.pick_names.index("intersection:J2_1")
-    x, y = ax.transData.transform(view.layout.pick_xy[k])
-    _, height = app.image_size
-    assert app.click(x + 3, height - y - 3) == "intersection:J2_1"
+    app.select("intersection:J2_1")
     info = app.inspection()
     assert info["entity"] == "intersection:J2_1"
     assert info["last_decision"] is not None
-    assert app.click(2, 2) is None  # the corner of the image: nothing there
-    assert app.selected == "intersection:J2_1"  # the selection stays
+    rows = {row.key: row for row in app.inspection_rows()}
+    assert rows["entity"].text == "intersection:J2_1"
+    assert rows["decided at"].unit == "s"
+    assert any(key.startswith("observation.") for key in rows)
+    assert any(key.startswith("action") for key in rows)
+    with pytest.raises(ValueError, match="nowhere"):
+        app.select("intersection:nowhere")
+    assert app.selected == "intersection:J2_1"  # a bad selection leaves the old one
 
 
-def test_history_appends_one_row_per_frame_and_charts_get_only_new_rows():
+def test_a_hover_tooltip_is_a_few_lines_of_name_and_readings():
+    app = controller()
+    app.step(1)
+    lines = app.tooltip("intersection:J1_1")
+    assert lines[0] == "entity: intersection:J1_1"
+    assert 1 < len(lines) <= 6
+    assert app.tooltip("intersection:nowhere") == []
+
+
+def test_the_map_gets_the_layout_once_and_each_arms_frame_as_data():
+    app = controller(compare="signals/actuated-v0")
+    assert app.layout["picks"]["names"][:1] == ["intersection:J0_0"]
+    assert app.layout["picks"]["labels"][:1] == ["J0_0"]
+    app.step(3)
+    assert [frame["now_s"] for frame in app.frames] == [180.0, 180.0]
+    vehicles = app.frames[0]["points"]["vehicles"]
+    assert len(vehicles["xy"]) == 2 * len(vehicles["classes"])
+
+
+def test_history_appends_one_row_per_step_and_charts_get_only_new_rows():
     app = controller()
     app.step(1)
     app.step(1)
@@ -129,10 +209,3 @@ def test_history_appends_one_row_per_frame_and_charts_get_only_new_rows():
     history.append(0.0, [{"a": 1.0}, {"a": math.nan}])
     history.append(0.0, [{"a": 5.0}, {"a": 6.0}])  # the same instant again: no new point
     assert history.series("a") == [[0.0, 1.0, None]]
-
-
-def test_scalar_parameters_are_the_top_level_numbers_and_switches():
-    scalars = controller().scalar_params()
-    assert scalars["step_s"] == 1.0
-    assert scalars["per_intersection_kpis"] is False
-    assert "grid" not in scalars  # nested: edited as JSON
