@@ -238,7 +238,7 @@ def RunControls(controller: Controller, speed: Any, error: Any, version: int) ->
             on_click=_guarded(toggle_play, error),
             color="primary",
         )
-        with solara.Column(style={"width": "320px"}):
+        with solara.v.Html(tag="div", style_="width: 320px", attributes={"data-testid": "speed"}):
             solara.SliderInt(
                 f"Speed {speed_label(speed.value)}",
                 value=SPEEDS.index(speed.value),
@@ -300,6 +300,7 @@ def _status_html(controller: Controller, status: Any) -> str:
     arms = " vs ".join(html.escape(arm.label) for arm in session.arms)
     rtf = status.measured_rtf
     measured = "" if rtf is None else f" &middot; running at x{rtf:,.1f} real time"
+    rtf_value = "" if rtf is None else repr(rtf)
     return (
         f'<div class="twin-status">'
         f'<span data-testid="clock" data-now-s="{status.now_s!r}">'
@@ -307,7 +308,7 @@ def _status_html(controller: Controller, status: Any) -> str:
         f' &middot; <span data-testid="state">{status.state}</span>'
         f' &middot; seed <span data-testid="seed">{controller.seed}</span>'
         f' &middot; <span data-testid="policies">{arms}</span>'
-        f'<span data-testid="rtf">{measured}</span>'
+        f'<span data-testid="rtf" data-rtf="{rtf_value}">{measured}</span>'
         f" &middot; {controller.frames_published} frames, publishing "
         f"{controller.budget.slowdown:.0%} of simulating</div>"
     )

@@ -67,24 +67,22 @@ def test_twin_docs_writes_the_domains_reference_page(installed, tmp_path):
     assert "[conveyor](conveyor.md)" in (tmp_path / "pages" / "README.md").read_text()
 
 
-def _belt_pixel(installed: dict[str, str]) -> tuple[float, float, float]:
-    """Where the belt's pick point is on the app's frame image, pixels from the top left,
-    and the image's width."""
+def _belt_xy(installed: dict[str, str]) -> tuple[float, float]:
+    """Where the belt's pick point is in the domain's plane (computed where the example
+    is installed)."""
     script = (
         "from twin.core.scenario import ScenarioConfig\n"
         "from viz.controller import AppTarget, Controller\n"
         "config = ScenarioConfig(id='conveyor/belt-v0', horizon_s=29 * 60.0, tick_s=60.0)\n"
         "c = Controller(AppTarget(config, 'conveyor/full-speed-v0', 0))\n"
-        "view, ax = c.replay.views[0], c.replay.figure.axes[0]\n"
-        "x, y = ax.transData.transform(view.layout.pick_xy[0])\n"
-        "width, height = c.image_size\n"
-        "print(x, height - y, width)\n"
+        "x, y = c.layout['picks']['xy'][:2]\n"
+        "print(x, y)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], env=installed, capture_output=True, text=True, check=True
     )
-    x, y, width = (float(v) for v in done.stdout.split())
-    return x, y, width
+    x, y = (float(v) for v in done.stdout.split())
+    return x, y
 
 
 @pytest.mark.slow
@@ -110,18 +108,23 @@ def test_the_browser_app_draws_the_domain_and_inspects_its_belt(installed, tmp_p
         rows = page.locator("[data-testid=kpis] tr[data-kpi]")
         shown = {rows.nth(k).get_attribute("data-kpi") for k in range(rows.count())}
         assert {"delivered_per_h", "jams", "time_in_system_mean_s"} <= shown
-        image = page.locator("[data-testid=frame]")
-        box = image.bounding_box()
-        assert box is not None
-        assert box["width"] > 100
-        # A click on the belt selects it: where that is on the image comes from the
-        # layout the app drew (computed where the example is installed).
-        x, y, width = _belt_pixel(installed)
-        scale = box["width"] / width
-        image.click(position={"x": x * scale, "y": y * scale})
+        canvas = page.locator("[data-testid=map-0]")
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=map-0]').dataset.frameNowS === '180'"
+        )
+        assert int(canvas.get_attribute("data-marks")) > 0
+        assert page.locator("[data-testid=legend] .twin-legend-entry").count() > 0
+        # A click on the belt selects it: where that is on screen comes from the layout
+        # the app drew.
+        x, y = _belt_xy(installed)
+        sx, sy = page.evaluate(
+            "([x, y]) => document.querySelector('[data-testid=map-0]').twinToScreen(x, y)",
+            [x, y],
+        )
+        canvas.click(position={"x": sx, "y": sy})
         page.wait_for_selector("[data-testid=inspect][data-entity='belt']")
-        text = page.locator("[data-testid=inspect]").inner_text()
-        assert "items_on_belt:" in text
-        assert "policy's last action" in text
+        inspect = page.locator("[data-testid=inspect]")
+        assert inspect.locator("tr[data-key='items_on_belt']").count() == 1
+        assert inspect.locator("tr[data-key='decided at']").count() == 1
         page.screenshot(path=tmp_path / "conveyor.png", full_page=True)
         browser.close()

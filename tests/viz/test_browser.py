@@ -2,7 +2,9 @@
 
 Playwright drives Debian's ``chromium`` (``.ci/run`` installs it; Playwright's own
 browser download cannot work offline). Every value read off the page is checked against
-the engine's own for the same seed. Screenshots go to ``artifacts/viz/``.
+the engine's own for the same seed, the map's marks against the engine's frame. The page
+must log no console error and make no request that fails or leaves 127.0.0.1.
+Screenshots go to ``artifacts/viz/``.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
 from tests.support import served
 from twin.core.scenario import ScenarioConfig
-from viz.controller import AppTarget, Controller
+from viz.controller import SPEEDS
+from viz.scene_data import frame_data
 from viz.session import Session
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +42,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
+KNOWN_WARNINGS = (
+    # Solara's own router component (solara/widgets/vue/navigator.vue) predates
+    # `module.exports`; ipyvue warns once and loads it the old way. Not twin's code.
+    "Failed to evaluate Vue script and find module.exports",
+)
 # One app and one page serve the module's tests in order (compare mode, then parameters):
 # they stay together on one xdist worker (`--dist loadscope` in the Makefile).
 pytestmark = pytest.mark.slow
@@ -59,8 +68,44 @@ def server() -> Iterator[str]:
         yield url
 
 
+class Watched:
+    """The page and everything it logged: console errors and warnings, failed
+    requests, and requests to any host but 127.0.0.1."""
+
+    def __init__(self, tab) -> None:
+        self.tab = tab
+        self.problems: list[str] = []
+        tab.on("console", self._console)
+        tab.on("requestfailed", self._failed)
+        tab.on("response", self._response)
+        tab.on("request", self._request)
+        tab.on("pageerror", lambda e: self.problems.append(f"page error {e}"))
+
+    def _console(self, message) -> None:
+        if message.type == "error" or (
+            message.type == "warning" and not message.text.startswith(KNOWN_WARNINGS)
+        ):
+            self.problems.append(f"console {message.type}: {message.text}")
+
+    def _failed(self, request) -> None:
+        # A reload cancels the old page's "close session" beacon as the page goes away:
+        # the browser aborting its own request, not a request the server failed.
+        leaving = "/_solara/api/close/" in request.url and request.failure == "net::ERR_ABORTED"
+        if not leaving:
+            self.problems.append(f"failed request {request.url} ({request.failure})")
+
+    def _response(self, response) -> None:
+        if response.status >= 400:
+            self.problems.append(f"HTTP {response.status} {response.url}")
+
+    def _request(self, request) -> None:
+        host = urlparse(request.url).hostname
+        if request.url.startswith(("http", "ws")) and host != "127.0.0.1":
+            self.problems.append(f"request left 127.0.0.1: {request.url}")
+
+
 @pytest.fixture(scope="module")
-def page(server: str) -> Iterator[object]:
+def watched(server: str) -> Iterator[Watched]:
     playwright_api = pytest.importorskip("playwright.sync_api")
     executable = _chromium()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -68,18 +113,42 @@ def page(server: str) -> Iterator[object]:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         tab = browser.new_page(viewport={"width": 1600, "height": 1200})
         tab.set_default_timeout(60_000)
+        seen = Watched(tab)
         tab.goto(server)
         tab.wait_for_selector("[data-testid=clock]")
-        yield tab
+        tab.wait_for_selector("[data-testid=map-0][data-marks]")
+        yield seen
         browser.close()
 
 
-def engine(policies: list[str], ticks: int) -> Session:
+@pytest.fixture
+def page(watched: Watched):
+    return watched.tab
+
+
+def engine(policies: list[str], ticks: int, seed: int = SEED, **params: object) -> Session:
     """The engine's own run: the same scenario, seed and ticks, without any browser."""
-    config = ScenarioConfig(id=SCENARIO, horizon_s=(FRAMES - 1) * TICK_S, tick_s=TICK_S, params={})
-    session = Session(config, policies, SEED)
+    config = ScenarioConfig(
+        id=SCENARIO, horizon_s=(FRAMES - 1) * TICK_S, tick_s=TICK_S, params=dict(params)
+    )
+    session = Session(config, policies, seed)
     session.step(ticks)
     return session
+
+
+def engine_marks(session: Session, arm: int = 0) -> int:
+    """Marks of the engine's frame the map must draw: finite, in a visible class."""
+    view = session.domain.view_of(session.arms[arm].world)
+    frame = frame_data(view.frame())
+    count = 0
+    for layer in view.layout.layers:
+        data = frame["points"].get(layer.name)
+        if data is None:
+            continue
+        for k, c in enumerate(data["classes"]):
+            visible = str(layer.colours[c]).lower() != "none"
+            count += data["xy"][2 * k] is not None and visible
+    return count
 
 
 def clock_s(page) -> float:
@@ -93,6 +162,36 @@ def wait_for_clock(page, now_s: float) -> None:
     )
 
 
+def map_attribute(page, name: str, arm: int = 0) -> str:
+    return page.locator(f"[data-testid=map-{arm}]").get_attribute(f"data-{name}")
+
+
+def wait_for_marks(page, now_s: float, arm: int = 0) -> None:
+    page.wait_for_function(
+        "([t, arm]) => Number(document.querySelector(`[data-testid=map-${arm}]`)"
+        ".dataset.frameNowS) === t",
+        arg=[now_s, arm],
+    )
+
+
+def on_screen(page, x: float, y: float, arm: int = 0) -> tuple[float, float]:
+    """Where world point (x, y) is on the page, in page pixels."""
+    sx, sy = page.evaluate(
+        "([x, y, arm]) => document.querySelector(`[data-testid=map-${arm}]`).twinToScreen(x, y)",
+        [x, y, arm],
+    )
+    box = page.locator(f"[data-testid=map-{arm}]").bounding_box()
+    return box["x"] + sx, box["y"] + sy
+
+
+def intersection_xy(name: str) -> tuple[float, float]:
+    session = engine(["signals/fixed-time-v0"], 0)
+    layout = session.domain.view_of(session.arms[0].world).layout
+    k = layout.pick_names.index(name)
+    x, y = layout.pick_xy[k]
+    return float(x), float(y)
+
+
 def shown_kpis(page, arm: int) -> dict[str, float]:
     cells = page.locator(f"[data-testid=kpis] tr[data-kpi] td[data-arm='{arm}']")
     rows = page.locator("[data-testid=kpis] tr[data-kpi]")
@@ -103,7 +202,7 @@ def shown_kpis(page, arm: int) -> dict[str, float]:
 
 
 def chart_points(page, kpi: str) -> int:
-    chart = page.locator(f".twin-kpi-chart[data-kpi^='{kpi} ']")
+    chart = page.locator(f".twin-kpi-chart[data-kpi='{kpi}']")
     return int(chart.get_attribute("data-points"))
 
 
@@ -121,124 +220,217 @@ def choose(page, label: str, option: str) -> None:
     page.locator(".menuable__content__active .v-list-item", has_text=option).first.click()
 
 
-def test_step_advances_the_clock_and_shows_the_engines_kpis(page):
-    assert clock_s(page) == 0.0
-    for k in range(1, 5):
+def step(page, times: int) -> None:
+    start = clock_s(page)
+    for k in range(1, times + 1):
         page.get_by_role("button", name="Step").click()
-        wait_for_clock(page, k * TICK_S)
+        wait_for_clock(page, start + k * TICK_S)
+    wait_for_marks(page, start + times * TICK_S)
+
+
+def test_the_map_opens_with_a_legend_labels_and_every_mark_of_the_engines_frame(page):
+    assert clock_s(page) == 0.0
+    legend = page.locator("[data-testid=legend] .twin-legend-entry")
+    labels = [legend.nth(k).get_attribute("data-label") for k in range(legend.count())]
+    assert "lanes" in labels
+    assert "red (r)" in labels
+    assert "green, protected (G)" in labels
+    assert int(map_attribute(page, "labels")) == 16  # J0_0 .. J3_3, none over another
+    assert int(map_attribute(page, "marks")) == engine_marks(engine(["signals/fixed-time-v0"], 0))
+    page.screenshot(path=ARTIFACTS / "00-opened.png", full_page=True)
+
+
+def test_step_advances_the_clock_and_shows_the_engines_kpis_and_marks(page):
+    step(page, 4)
     truth = engine(["signals/fixed-time-v0"], 4)
     assert truth.now_s == clock_s(page) == 4 * TICK_S
     shown = shown_kpis(page, 0)
     assert_same(shown, truth.headline_kpis(0))
     assert math.isfinite(shown["trip_duration_mean_s"])  # trips finished: KPIs advanced
+    assert int(map_attribute(page, "marks")) == engine_marks(truth)  # vehicles included
     assert chart_points(page, "co2e_kg") == 5  # the first frame and one per step
+    assert page.locator("[data-testid=clock]").inner_text() == "480 s"
     page.screenshot(path=ARTIFACTS / "01-stepped.png", full_page=True)
 
 
-def test_clicking_an_intersection_shows_its_state_and_the_policys_last_decision(page):
-    target = AppTarget(
-        ScenarioConfig(id=SCENARIO, horizon_s=(FRAMES - 1) * TICK_S, tick_s=TICK_S),
-        "signals/fixed-time-v0",
-        SEED,
+def test_zoom_buttons_and_the_wheel_zoom_the_map_and_fit_shows_it_all(page):
+    west, east = intersection_xy("intersection:J0_0"), intersection_xy("intersection:J0_1")
+    before = on_screen(page, *east)[0] - on_screen(page, *west)[0]
+    page.get_by_test_id("zoom-in").click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=map-0]').dataset.zoom === '1.600'"
     )
-    layout_of = Controller(target)
-    view, ax = layout_of.replay.views[0], layout_of.replay.figure.axes[0]
-    k = view.layout.pick_names.index("intersection:J1_1")
-    x, y = ax.transData.transform(view.layout.pick_xy[k])
-    _, height = layout_of.image_size
-    image = page.locator("[data-testid=frame]")
-    scale = image.bounding_box()["width"] / layout_of.image_size[0]
-    image.click(position={"x": x * scale, "y": (height - y) * scale})
-    inspect = page.locator("[data-testid=inspect]")
+    after = on_screen(page, *east)[0] - on_screen(page, *west)[0]
+    assert after == pytest.approx(1.6 * before, rel=1e-6)
+    page.screenshot(path=ARTIFACTS / "02-zoomed.png", full_page=True)
+    x, y = on_screen(page, *intersection_xy("intersection:J1_1"))
+    page.mouse.move(x, y)
+    page.mouse.wheel(0, -300)  # towards the reader: in
+    page.wait_for_function(
+        "() => Number(document.querySelector('[data-testid=map-0]').dataset.zoom) > 1.6"
+    )
+    # The point under the pointer stays under it.
+    assert on_screen(page, *intersection_xy("intersection:J1_1")) == pytest.approx((x, y), abs=1)
+    page.get_by_test_id("zoom-fit").click()
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=map-0]').dataset.zoom === '1.000'"
+    )
+
+
+def test_hovering_an_intersection_shows_its_name_and_readings(page):
+    page.mouse.move(*on_screen(page, *intersection_xy("intersection:J1_1")))
+    tooltip = page.get_by_test_id("tooltip")
+    tooltip.get_by_text("entity: intersection:J1_1").wait_for()
+    text = tooltip.inner_text()
+    assert text.splitlines()[0] == "intersection:J1_1"
+    assert "phase" in text
+    page.screenshot(path=ARTIFACTS / "03-hover.png", full_page=True)
+    page.mouse.move(5, 5)
+    tooltip.wait_for(state="detached")
+
+
+def test_clicking_an_intersection_rings_it_and_opens_the_inspector_beside_the_map(page):
+    x, y = on_screen(page, *intersection_xy("intersection:J1_1"))
+    page.mouse.click(x, y)
     page.wait_for_selector("[data-testid=inspect][data-entity='intersection:J1_1']")
-    assert "phase:" in inspect.inner_text()
-    assert "policy's last action" in inspect.inner_text()
-    page.screenshot(path=ARTIFACTS / "02-inspect.png", full_page=True)
+    page.wait_for_selector("[data-testid=map][data-selected='intersection:J1_1']")
+    inspect = page.get_by_test_id("inspect")
+    keys = inspect.locator("tr[data-key]")
+    shown = [keys.nth(k).get_attribute("data-key") for k in range(keys.count())]
+    assert "decided at" in shown
+    assert any(key.startswith("observation.") for key in shown)
+    assert any(key.startswith("action") for key in shown)
+    assert "SignalObservation(" not in inspect.inner_text()  # a table, not a repr
+    decided = inspect.locator("tr[data-key='decided at'] td")
+    assert decided.nth(2).inner_text() == "s"
+    # The ring: yellow pixels 13 px from the centre (drawn at the device pixel ratio).
+    box = inspect.bounding_box()
+    assert box["x"] > page.get_by_test_id("map-0").bounding_box()["x"]  # beside the map
+    ring = page.evaluate(
+        """([x, y]) => {
+            const c = document.querySelector('[data-testid=map-0]');
+            const r = c.getBoundingClientRect(), k = window.devicePixelRatio || 1;
+            const at = [(x - r.left + 13) * k, (y - r.top) * k];
+            const d = c.getContext('2d').getImageData(at[0], at[1], 1, 1).data;
+            return [d[0], d[1], d[2]];
+        }""",
+        [x, y],
+    )
+    red, green, blue = ring
+    assert (red > 200, green > 170, blue < 80) == (True, True, True), ring
+    page.screenshot(path=ARTIFACTS / "04-inspect.png", full_page=True)
+
+
+def test_a_reloaded_page_reattaches_to_the_running_session(page):
+    before = clock_s(page)
+    assert before > 0
+    page.reload()
+    page.wait_for_selector("[data-testid=clock]")
+    assert clock_s(page) == before
+    page.wait_for_selector("[data-testid=inspect][data-entity='intersection:J1_1']")
 
 
 def test_switching_the_policy_restarts_on_the_same_seed(page):
     choose(page, "Policy", "signals/actuated-v0")
     page.wait_for_selector("[data-testid=policies]:has-text('signals/actuated-v0')")
     assert clock_s(page) == 0.0
-    for k in range(1, 4):
-        page.get_by_role("button", name="Step").click()
-        wait_for_clock(page, k * TICK_S)
+    step(page, 3)
     assert_same(shown_kpis(page, 0), engine(["signals/actuated-v0"], 3).headline_kpis(0))
-    page.screenshot(path=ARTIFACTS / "03-actuated.png", full_page=True)
+    page.screenshot(path=ARTIFACTS / "05-actuated.png", full_page=True)
 
 
-def test_compare_mode_runs_two_policies_in_lock_step_with_their_difference(page):
+def test_compare_mode_draws_both_arms_and_colours_the_difference_by_direction(page):
     choose(page, "Compare with", "signals/max-pressure-v0")
     page.wait_for_selector("[data-testid=policies]:has-text('signals/max-pressure-v0')")
-    for k in range(1, 5):
-        page.get_by_role("button", name="Step").click()
-        wait_for_clock(page, k * TICK_S)
+    step(page, 4)
     truth = engine(["signals/actuated-v0", "signals/max-pressure-v0"], 4)
     assert_same(shown_kpis(page, 0), truth.headline_kpis(0))
     assert_same(shown_kpis(page, 1), truth.headline_kpis(1))
     assert_same(shown_kpis(page, 2), truth.difference())
+    wait_for_marks(page, 4 * TICK_S, arm=1)
+    assert int(map_attribute(page, "marks", arm=1)) == engine_marks(truth, arm=1)
     assert chart_points(page, "time_loss_mean_s") == 5  # started again with compare mode
-    page.screenshot(path=ARTIFACTS / "04-compare.png", full_page=True)
+    # time_loss_mean_s: lower is better; the cell says which, in colour and in a word.
+    difference = truth.difference()["time_loss_mean_s"]
+    verdict = "better" if difference < 0 else "worse" if difference > 0 else "same"
+    cell = page.locator("[data-testid=kpis] tr[data-kpi='time_loss_mean_s'] td[data-arm='2']")
+    assert cell.get_attribute("data-verdict") == verdict
+    if verdict != "same":
+        assert verdict in cell.inner_text()
+    chart = page.locator(".twin-kpi-chart[data-kpi='time_loss_mean_s']")
+    assert chart.get_attribute("data-verdict") == verdict
+    page.screenshot(path=ARTIFACTS / "06-compare.png", full_page=True)
 
 
-def test_play_at_a_chosen_speed_runs_on_until_paused(page):
-    # Two display ticks per second: the run (55 more ticks to its horizon) is still
-    # playing when Pause is clicked, however slow the machine. Flat out it could end
-    # first, and the button would say Play again.
-    page.get_by_role("button", name="2", exact=True).click()
-    before = clock_s(page)
-    started = time.monotonic()
+def measured_rtf(page) -> float:
+    page.wait_for_function("() => document.querySelector('[data-testid=rtf]').dataset.rtf !== ''")
+    return float(page.get_by_test_id("rtf").get_attribute("data-rtf"))
+
+
+def test_play_at_two_speeds_shows_each_measured_and_pause_stops_the_clock(page):
+    slider = page.get_by_test_id("speed").get_by_role("slider")
+    first = SPEEDS.index(300)
+    assert int(slider.get_attribute("aria-valuenow")) == first  # 2 ticks per second
     page.get_by_role("button", name="Play").click()
-    page.wait_for_function(
-        "t => Number(document.querySelector('[data-testid=clock]').dataset.nowS) > t + 600",
-        arg=before,
-    )
+    page.wait_for_selector("[data-testid=state]:has-text('playing')")
+    time.sleep(2.5)
+    assert measured_rtf(page) == pytest.approx(300, rel=0.3)
+    slider.focus()
+    page.keyboard.press("ArrowRight")  # the next speed: x600
+    page.get_by_test_id("speed").get_by_text("x600").wait_for()
+    time.sleep(2.5)
+    assert measured_rtf(page) == pytest.approx(600, rel=0.3)
     page.get_by_role("button", name="Pause").click()
     page.wait_for_selector("[data-testid=state]:has-text('paused')")
     paused_at = clock_s(page)
-    # Paced: at most 2 ticks of 120 s per wall second (and one tick of slack).
-    assert paused_at - before <= (2 * (time.monotonic() - started) + 1) * TICK_S
     time.sleep(1.0)
-    assert clock_s(page) == paused_at > before
-    page.screenshot(path=ARTIFACTS / "05-played.png", full_page=True)
+    assert clock_s(page) == paused_at > 4 * TICK_S
+    page.screenshot(path=ARTIFACTS / "07-played.png", full_page=True)
 
 
-def test_a_parameter_input_writes_the_overrides_and_apply_restarts_with_them(page):
-    page.get_by_text("Parameters", exact=True).click()
-    field = page.get_by_label("step_s")
+def test_reset_with_a_seed_starts_the_run_again_on_it(page):
+    seed = page.get_by_label("Seed")
+    seed.fill("9")
+    seed.press("Enter")
+    page.get_by_role("button", name="Reset").click()
+    page.wait_for_selector("[data-testid=seed]:text-is('9')")
+    wait_for_clock(page, 0.0)
+    step(page, 2)
+    truth = engine(["signals/actuated-v0", "signals/max-pressure-v0"], 2, seed=9)
+    assert_same(shown_kpis(page, 0), truth.headline_kpis(0))
+
+
+def test_a_parameter_out_of_range_is_shown_rejected_and_the_run_keeps_its_value(page):
+    before = clock_s(page)
+    field = page.get_by_test_id("param-step_s").locator("input[type=text]")
+    field.fill("5")
+    field.press("Enter")
+    error = page.get_by_test_id("param-error-step_s")
+    error.wait_for()
+    assert error.inner_text().strip() == (
+        "step_s: 5.0 rejected, input should be less than or equal to 2 "
+        "(allowed: finite number, 0 < x <= 2 s)"
+    )
+    assert clock_s(page) == before
+    page.screenshot(path=ARTIFACTS / "08-rejected.png", full_page=True)
+
+
+def test_a_parameter_applied_restarts_the_run_with_it(page):
+    field = page.get_by_test_id("param-step_s").locator("input[type=text]")
     field.fill("0.5")
     field.press("Enter")
-    area = page.locator("textarea")
-    page.wait_for_function("() => document.querySelector('textarea').value.includes('step_s')")
-    assert '"step_s": 0.5' in area.input_value()
-    page.get_by_role("button", name="Apply parameters").click()
+    page.get_by_test_id("param-error-step_s").wait_for(state="detached")
+    page.get_by_test_id("param-apply").click()
     wait_for_clock(page, 0.0)
-    page.get_by_role("button", name="Step").click()
-    wait_for_clock(page, TICK_S)
-    config = ScenarioConfig(
-        id=SCENARIO,
-        horizon_s=(FRAMES - 1) * TICK_S,
-        tick_s=TICK_S,
-        params={"step_s": 0.5},
-    )
-    truth = Session(config, ["signals/actuated-v0", "signals/max-pressure-v0"], SEED)
-    truth.step(1)
+    step(page, 1)
+    policies = ["signals/actuated-v0", "signals/max-pressure-v0"]
+    truth = engine(policies, 1, seed=9, step_s=0.5)
     assert_same(shown_kpis(page, 0), truth.headline_kpis(0))
     # ... and not the run with the default 1 s kernel step.
-    default = engine(["signals/actuated-v0", "signals/max-pressure-v0"], 1)
+    default = engine(policies, 1, seed=9)
     assert shown_kpis(page, 0)["network_co2_kg"] != default.headline_kpis(0)["network_co2_kg"]
-    page.screenshot(path=ARTIFACTS / "06-parameter.png", full_page=True)
+    page.screenshot(path=ARTIFACTS / "09-parameter.png", full_page=True)
 
 
-def test_a_bad_parameter_is_one_line_and_the_run_goes_on(page):
-    before = clock_s(page)
-    area = page.locator("textarea")
-    area.fill('{"grid": {"rows": -1}}')
-    area.blur()
-    page.get_by_role("button", name="Apply parameters").click()
-    error = page.locator(".v-alert", has_text="grid.rows")
-    error.wait_for()
-    assert error.inner_text().strip().startswith("parameters: scenario.params.grid.rows")
-    assert "\n" not in error.inner_text().strip()
-    assert clock_s(page) == before
-    page.screenshot(path=ARTIFACTS / "07-bad-parameter.png", full_page=True)
+def test_the_page_logged_no_error_and_requested_nothing_beyond_localhost(watched):
+    assert watched.problems == []

@@ -138,9 +138,11 @@ def test_a_failed_export_is_one_line_and_leaves_nothing_behind(tmp_path, monkeyp
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_terminated_twin_viz_stops_its_server_too():
-    """SIGTERM to ``twin viz`` (what a test fixture or a process manager sends) must not
-    leave the Solara server it started running."""
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+def test_a_stopped_twin_viz_stops_every_process_it_started(signal_name):
+    """SIGTERM (what a test fixture or a process manager sends) or SIGINT (Ctrl-C) to
+    ``twin viz`` must not leave the Solara server it started, or any other child,
+    running."""
     import signal
     import sys
     import time
@@ -163,7 +165,7 @@ def test_a_terminated_twin_viz_stops_its_server_too():
             children = psutil.Process(viz.pid).children(recursive=True)
             time.sleep(0.1)
         assert children, "twin viz started no server"
-        viz.send_signal(signal.SIGTERM)
+        viz.send_signal(getattr(signal, signal_name))
         viz.wait(timeout=30)
         _, alive = psutil.wait_procs(children, timeout=15)
         assert alive == []
