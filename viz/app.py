@@ -301,11 +301,12 @@ def _status_html(controller: Controller, status: Any) -> str:
     rtf = status.measured_rtf
     measured = "" if rtf is None else f" &middot; running at x{rtf:,.1f} real time"
     rtf_value = "" if rtf is None else repr(rtf)
+    played = "" if controller.last_play is None else " ".join(map(repr, controller.last_play))
     return (
         f'<div class="twin-status">'
         f'<span data-testid="clock" data-now-s="{status.now_s!r}">'
         f"{html.escape(status.clock)}</span>"
-        f' &middot; <span data-testid="state">{status.state}</span>'
+        f' &middot; <span data-testid="state" data-played="{played}">{status.state}</span>'
         f' &middot; seed <span data-testid="seed">{controller.seed}</span>'
         f' &middot; <span data-testid="policies">{arms}</span>'
         f'<span data-testid="rtf" data-rtf="{rtf_value}">{measured}</span>'

@@ -157,6 +157,9 @@ class Controller:
         self.selected_arm = 0
         self.version = 0
         self.speed: float | None = None
+        self.last_play: tuple[float, float, float] | None = None
+        """The last play: simulated seconds it started and ended at, and its wall seconds
+        (what ``benchmarks/viz_frame.py`` reads off the page)."""
         self._pace_from: tuple[float, float] | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -303,6 +306,7 @@ class Controller:
 
     def _play_loop(self) -> None:
         self._pace_from = None
+        wall_0, sim_0 = time.perf_counter(), self.session.now_s
         while not self._stop.is_set():
             if self.advance() is None:
                 break
@@ -320,6 +324,7 @@ class Controller:
             if wait_s > 0:
                 self._stop.wait(wait_s)
         with self.lock:
+            self.last_play = (sim_0, self.session.now_s, time.perf_counter() - wall_0)
             self.playing = False
             self._refresh_status()
 
