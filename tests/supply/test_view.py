@@ -64,6 +64,11 @@ def test_a_supply_network_colours_sites_by_stock_and_draws_trucks_on_their_lanes
     np.testing.assert_array_equal(layout.pick_xy[sites:], view.lane_segments.mean(axis=1))
     for name in layout.pick_names:
         run.world.entity(name)
+    # Sites are labelled by their names; lanes, named by the sites they join, are not.
+    assert layout.point_labels == (
+        *(site.site_name for site in network.sites),
+        *("" for _ in network.lanes),
+    )
     (supplier_marks,) = [m for m in layout.static if getattr(m, "label", "") == "supplier"]
     assert len(supplier_marks.xy) == sum(site.is_supplier for site in network.sites)
     for layer in layout.layers:

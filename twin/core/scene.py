@@ -107,7 +107,8 @@ class SceneLayout:
         pick_xy: points a click selects an entity at (``(n, 2)``), and
         pick_names: the entity (agent name) each one selects (``world.entity(name)``).
         pick_labels: what people call each pick point where its name after the first
-            ``":"`` is not it (``()``: none given); :attr:`point_labels` reads them.
+            ``":"`` is not it (``()``: none given; ``""``: a point not worth a label);
+            :attr:`point_labels` reads them.
     """
 
     static: tuple[Lines | Marks, ...]

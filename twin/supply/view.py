@@ -172,6 +172,9 @@ class SupplyView:
                 *(site.name for site in sites),
                 *(lane.name for lane in network.lanes),
             ),
+            # A lane is named by the two sites it joins, labelled already: fifty lane
+            # labels would bury the retailers they lead to.
+            pick_labels=(*(site.site_name for site in sites), *("" for _ in network.lanes)),
         )
 
     def _received(self) -> np.ndarray:
