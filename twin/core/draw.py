@@ -18,13 +18,21 @@ import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
+from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
 
 from twin.core.domain import Domain
 from twin.core.scene import Lines, Marks, PointLayer, SceneFrame, SceneLayout, View
 from twin.core.world import World
 
 LEGEND_FONT_PT = 7.0
+LABEL_FONT_PT = 6.0
+LABEL_CHAR_WIDTH = 0.6
+"""Width of a character of the label font in font sizes (an estimate that needs no
+renderer: a label that would overlap another is left out either way)."""
+LABEL_GAP_PT = 2.0
+"""Between a pick point and the top of its label, below it."""
 
 
 class ClassMarkers:
@@ -87,16 +95,24 @@ class ClassSegments:
 
 
 class SceneArtists:
-    """One domain's view of one world, drawn on ``ax``."""
+    """One domain's view of one world, drawn on ``ax``, its pick points labelled where
+    the labels fit (``labels=False``: none).
 
-    def __init__(self, ax: Axes, view: View) -> None:
+    Attributes:
+        labels: the text of each pick point label drawn (static).
+        legend: the legend, an entry per labelled class and static part (``None``: none).
+        dynamic: what changes from frame to frame, in drawing order.
+    """
+
+    def __init__(self, ax: Axes, view: View, *, labels: bool = True) -> None:
         self.view = view
         self.layout: SceneLayout = view.layout
         layout = self.layout
         ax.set_axis_off()
+        x_min, x_max, y_min, y_max = layout.bounds
         if layout.equal_aspect:
             ax.set_aspect("equal")
-        x_min, x_max, y_min, y_max = layout.bounds
+            x_min, x_max, y_min, y_max = _fill_panel(ax, layout.bounds)
         ax.set_xlim(x_min, x_max)
         ax.set_ylim(y_min, y_max)
         legend: list[Artist] = []
@@ -122,8 +138,12 @@ class SceneArtists:
                 if label:
                     legend.append(_legend_handle(line, label))
         self.caption = ax.text(0.01, 0.99, "", fontsize=9, transform=ax.transAxes, va="top")
+        # Labels go below the largest marker: the markers are drawn over them.
+        largest = max((line.get_markersize() for line in self._marker_lines()), default=0.0)
+        self.labels: list[Text] = pick_labels(ax, layout, largest / 2) if labels else []
+        self.legend: Legend | None = None
         if legend:
-            ax.legend(
+            self.legend = ax.legend(
                 handles=legend,
                 loc="lower left",
                 fontsize=LEGEND_FONT_PT,
@@ -134,11 +154,17 @@ class SceneArtists:
             *(line for drawn in self.segments.values() for line in drawn.lines),
             *(line for drawn in self.markers.values() for line in drawn.lines),
             self.caption,
+            # Last: a renderer that blits the dynamic artists draws the legend over the
+            # marks under it, not hidden by them.
+            *([self.legend] if self.legend is not None else []),
         ]
         self.update(first)
 
     def frame(self) -> SceneFrame:
         return self.view.frame()
+
+    def _marker_lines(self) -> list[Line2D]:
+        return [line for drawn in self.markers.values() for line in drawn.lines]
 
     def update(self, frame: SceneFrame) -> None:
         """Set every dynamic artist to ``frame``."""
@@ -150,6 +176,64 @@ class SceneArtists:
             if name in frame.segments:
                 drawn_segments.set(frame.segments[name])
         self.caption.set_text(frame.caption)
+
+
+def pick_labels(ax: Axes, layout: SceneLayout, below_pt: float = 0.0) -> list[Text]:
+    """Label the pick points of ``layout`` on ``ax`` in a small font, ``below_pt`` points
+    (half a marker) and a small gap below each point.
+
+    Greedily in order: a label that would overlap one already placed, or leave the axes,
+    is left out, so a crowded view stays readable and a sparse one is fully named.
+    """
+    names = layout.point_labels
+    if not names:
+        return []
+    ax.apply_aspect()  # where an equal-aspect plane will be drawn, before any draw
+    to_pixels = ax.figure.dpi / 72.0
+    height = 1.2 * LABEL_FONT_PT * to_pixels
+    gap = (below_pt + LABEL_GAP_PT) * to_pixels
+    points = np.asarray(layout.pick_xy, dtype=np.float64).reshape(-1, 2)
+    centres = ax.transData.transform(points)
+    box = ax.get_window_extent()
+    placed = np.zeros((0, 4))  # x0, x1, y0, y1 in display pixels
+    texts: list[Text] = []
+    for (x, y), (x_m, y_m), name in zip(centres, points, names, strict=True):
+        if not name or not np.isfinite((x, y)).all():
+            continue
+        half = 0.5 * len(name) * LABEL_CHAR_WIDTH * LABEL_FONT_PT * to_pixels
+        candidate = np.array([x - half, x + half, y - gap - height, y - gap])
+        inside = (
+            candidate[0] >= box.x0
+            and candidate[1] <= box.x1
+            and candidate[2] >= box.y0
+            and candidate[3] <= box.y1
+        )
+        if not inside:
+            continue
+        overlaps = (
+            (placed[:, 0] < candidate[1])
+            & (candidate[0] < placed[:, 1])
+            & (placed[:, 2] < candidate[3])
+            & (candidate[2] < placed[:, 3])
+        )
+        if overlaps.any():
+            continue
+        placed = np.vstack((placed, candidate))
+        texts.append(
+            ax.annotate(
+                name,
+                (float(x_m), float(y_m)),
+                xytext=(0.0, -below_pt - LABEL_GAP_PT),
+                textcoords="offset points",
+                ha="center",
+                va="top",
+                fontsize=LABEL_FONT_PT,
+                color="0.25",
+                zorder=4.0,
+                annotation_clip=False,
+            )
+        )
+    return texts
 
 
 def view_for(ax: Axes, world: World, domain: Domain[Any]) -> SceneArtists:
@@ -197,6 +281,24 @@ def _legend_handle(artist: Any, label: str) -> Line2D:
         )
     colour = artist.get_color() if isinstance(artist, Line2D) else "0.5"
     return Line2D([], [], color=colour, linewidth=2.5, label=label)
+
+
+def _fill_panel(
+    ax: Axes, bounds: tuple[float, float, float, float]
+) -> tuple[float, float, float, float]:
+    """``bounds`` widened about their centre to the panel's shape: the plane fills the
+    panel rather than the panel shrinking to the plane, so a long, flat floor keeps room
+    above and below it for the legend and the caption."""
+    x_min, x_max, y_min, y_max = bounds
+    box = ax.get_position()
+    width_px, height_px = ax.figure.bbox.size
+    panel = (box.height * height_px) / (box.width * width_px)  # height per width
+    width, height = x_max - x_min, y_max - y_min
+    if height < width * panel:
+        grow = (width * panel - height) / 2
+        return x_min, x_max, y_min - grow, y_max + grow
+    grow = (height / panel - width) / 2
+    return x_min - grow, x_max + grow, y_min, y_max
 
 
 def _point_size(ax: Axes, layer: PointLayer, count: int) -> float:

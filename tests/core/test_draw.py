@@ -1,0 +1,54 @@
+"""Pick point labels on a drawn scene: every one where they fit, none over another."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from twin.core.draw import SceneArtists
+from twin.core.scene import PointLayer, SceneFrame, SceneLayout
+
+
+class Dots:
+    """The smallest view: fixed dots, each a pick point."""
+
+    def __init__(self, xy, labels, bounds=(0.0, 10.0, 0.0, 10.0)) -> None:
+        self.xy = np.asarray(xy, dtype=np.float64)
+        self.layout = SceneLayout(
+            static=(),
+            layers=(PointLayer("dots", ("k",), ("dot",), size_pt=6.0),),
+            bounds=bounds,
+            pick_xy=self.xy,
+            pick_names=tuple(f"dot:{label}" for label in labels),
+        )
+
+    def frame(self) -> SceneFrame:
+        return SceneFrame(0.0, {"dots": (self.xy, np.zeros(len(self.xy), np.int64))})
+
+
+def _drawn(view, **options):
+    figure = Figure(figsize=(4.0, 4.0), dpi=80)
+    FigureCanvasAgg(figure)
+    return SceneArtists(figure.add_axes((0.0, 0.0, 1.0, 1.0)), view, **options)
+
+
+def test_points_apart_are_each_labelled_below_their_marker():
+    artists = _drawn(Dots([(2.0, 5.0), (8.0, 5.0)], ["a", "b"]))
+    assert [text.get_text() for text in artists.labels] == ["a", "b"]
+    assert [text.xy for text in artists.labels] == [(2.0, 5.0), (8.0, 5.0)]
+    assert [text.xyann for text in artists.labels] == [(0.0, -5.0)] * 2  # 3 pt + 2 pt gap
+
+
+def test_a_label_that_would_overlap_an_earlier_one_is_left_out():
+    artists = _drawn(Dots([(5.0, 5.0), (5.1, 5.0), (5.0, 8.0)], ["first", "second", "third"]))
+    assert [text.get_text() for text in artists.labels] == ["first", "third"]
+
+
+def test_a_label_that_would_leave_the_panel_is_left_out():
+    artists = _drawn(Dots([(0.05, 5.0), (5.0, 5.0)], ["cut-off-label", "whole"]))
+    assert [text.get_text() for text in artists.labels] == ["whole"]
+
+
+def test_labels_can_be_turned_off():
+    assert _drawn(Dots([(5.0, 5.0)], ["a"]), labels=False).labels == []
