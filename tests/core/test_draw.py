@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from twin.core.draw import SceneArtists
+from twin.core.draw import LABELLED_POINTS_AT_MOST, SceneArtists
 from twin.core.scene import PointLayer, SceneFrame, SceneLayout
 
 
@@ -48,6 +48,13 @@ def test_a_label_that_would_overlap_an_earlier_one_is_left_out():
 def test_a_label_that_would_leave_the_panel_is_left_out():
     artists = _drawn(Dots([(0.05, 5.0), (5.0, 5.0)], ["cut-off-label", "whole"]))
     assert [text.get_text() for text in artists.labels] == ["whole"]
+
+
+def test_a_view_of_too_many_points_to_name_gets_no_labels():
+    many = LABELLED_POINTS_AT_MOST + 1
+    xy = np.column_stack((np.linspace(0.5, 9.5, many), np.full(many, 5.0)))
+    assert _drawn(Dots(xy, [str(k) for k in range(many)])).labels == []
+    assert len(_drawn(Dots(xy[:-1], [str(k) for k in range(many - 1)])).labels) > 0
 
 
 def test_labels_can_be_turned_off():

@@ -32,6 +32,9 @@ LABEL_CHAR_WIDTH = 0.6
 """Width of a character of the label font in font sizes (an estimate that needs no
 renderer: a label that would overlap another is left out either way)."""
 LABEL_GAP_PT = 2.0
+LABELLED_POINTS_AT_MOST = 200
+"""Beyond this many, no point is labelled: a thousand machines are read by their colours,
+and labels on a few of them would be a wall of text hiding the rest."""
 """Between a pick point and the top of its label, below it."""
 
 
@@ -183,10 +186,11 @@ def pick_labels(ax: Axes, layout: SceneLayout, below_pt: float = 0.0) -> list[Te
     (half a marker) and a small gap below each point.
 
     Greedily in order: a label that would overlap one already placed, or leave the axes,
-    is left out, so a crowded view stays readable and a sparse one is fully named.
+    is left out, so a crowded view stays readable and a sparse one is fully named; a
+    view of more than :data:`LABELLED_POINTS_AT_MOST` labelled points gets none.
     """
     names = layout.point_labels
-    if not names:
+    if sum(1 for name in names if name) > LABELLED_POINTS_AT_MOST:
         return []
     ax.apply_aspect()  # where an equal-aspect plane will be drawn, before any draw
     to_pixels = ax.figure.dpi / 72.0
