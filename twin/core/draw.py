@@ -32,10 +32,10 @@ LABEL_CHAR_WIDTH = 0.6
 """Width of a character of the label font in font sizes (an estimate that needs no
 renderer: a label that would overlap another is left out either way)."""
 LABEL_GAP_PT = 2.0
+"""Between a pick point's marker and the top of its label, below it."""
 LABELLED_POINTS_AT_MOST = 200
 """Beyond this many, no point is labelled: a thousand machines are read by their colours,
 and labels on a few of them would be a wall of text hiding the rest."""
-"""Between a pick point and the top of its label, below it."""
 
 
 class ClassMarkers:
