@@ -59,3 +59,16 @@ def test_a_view_of_too_many_points_to_name_gets_no_labels():
 
 def test_labels_can_be_turned_off():
     assert _drawn(Dots([(5.0, 5.0)], ["a"]), labels=False).labels == []
+
+
+def test_the_plane_is_drawn_clear_of_the_caption_above_and_the_legend_below():
+    # A point on each edge of the bounds: neither is hidden under the text.
+    view = Dots([(5.0, 0.0), (5.0, 10.0)], ["low", "high"], bounds=(0.0, 10.0, 0.0, 10.0))
+    artists = _drawn(view)
+    ax = artists.caption.axes
+    renderer = ax.figure.canvas.get_renderer()
+    (_, low), (_, high) = ax.transData.transform(view.xy)
+    legend = artists.legend.get_window_extent(renderer)
+    assert low > legend.y1
+    caption_bottom = ax.get_window_extent().y1 - 1.4 * 9.0 * ax.figure.dpi / 72.0
+    assert high < caption_bottom

@@ -49,9 +49,6 @@ QUEUE_SIZE_M = 0.35 * NODE_SIZE_M
 QUEUE_OFFSET_M = 0.3
 """The queue mark sits this far above its node's centre."""
 MARGIN_M = 0.3
-CAPTION_M = 0.6
-LEGEND_ROOM = 0.4
-"""Room below the grid for the legend, as a share of the grid's height."""
 
 
 class CloudView:
@@ -74,13 +71,12 @@ class CloudView:
                     "queues", QUEUE_RGB, QUEUE_LABELS, marker="o", size_m=QUEUE_SIZE_M, zorder=3
                 ),
             ),
-            # Every square whole, the queue marks above the top row, and room for the
-            # caption above and the legend below the grid.
+            # Every square whole, and the queue marks above the top row.
             bounds=(
                 float(x_min - half - MARGIN_M),
                 float(x_max + half + MARGIN_M),
-                float(y_min - half - MARGIN_M - LEGEND_ROOM * (y_max - y_min + 1.0)),
-                float(y_max + QUEUE_OFFSET_M + QUEUE_SIZE_M / 2 + CAPTION_M),
+                float(y_min - half - MARGIN_M),
+                float(y_max + QUEUE_OFFSET_M + QUEUE_SIZE_M / 2 + MARGIN_M),
             ),
             equal_aspect=True,
             pick_xy=self.slot_xy,

@@ -27,6 +27,10 @@ from twin.core.scene import Lines, Marks, PointLayer, SceneFrame, SceneLayout, V
 from twin.core.world import World
 
 LEGEND_FONT_PT = 7.0
+CAPTION_FONT_PT = 9.0
+LEGEND_ROOM_AT_MOST = 0.45
+"""The largest share of a panel's height kept clear for the legend under the plane; a
+taller legend is drawn over it."""
 LABEL_FONT_PT = 6.0
 LABEL_CHAR_WIDTH = 0.6
 """Width of a character of the label font in font sizes (an estimate that needs no
@@ -112,12 +116,9 @@ class SceneArtists:
         self.layout: SceneLayout = view.layout
         layout = self.layout
         ax.set_axis_off()
-        x_min, x_max, y_min, y_max = layout.bounds
         if layout.equal_aspect:
             ax.set_aspect("equal")
-            x_min, x_max, y_min, y_max = _fill_panel(ax, layout.bounds)
-        ax.set_xlim(x_min, x_max)
-        ax.set_ylim(y_min, y_max)
+        _set_limits(ax, layout)
         legend: list[Artist] = []
         for part in layout.static:
             legend += _draw_static(ax, part)
@@ -140,10 +141,9 @@ class SceneArtists:
             for line, label in zip(lines, layer.labels, strict=True):
                 if label:
                     legend.append(_legend_handle(line, label))
-        self.caption = ax.text(0.01, 0.99, "", fontsize=9, transform=ax.transAxes, va="top")
-        # Labels go below the largest marker: the markers are drawn over them.
-        largest = max((line.get_markersize() for line in self._marker_lines()), default=0.0)
-        self.labels: list[Text] = pick_labels(ax, layout, largest / 2) if labels else []
+        self.caption = ax.text(
+            0.01, 0.99, "", fontsize=CAPTION_FONT_PT, transform=ax.transAxes, va="top"
+        )
         self.legend: Legend | None = None
         if legend:
             self.legend = ax.legend(
@@ -153,6 +153,17 @@ class SceneArtists:
                 framealpha=0.85,
                 ncols=2 if len(legend) > 8 else 1,
             )
+        # The plane is drawn clear of the caption above it and the legend below it, so
+        # neither hides a machine or a node; marks sized in metres follow the new scale.
+        _set_limits(ax, layout, _clear_of_text(ax, layout.bounds, self.legend))
+        for layer in layout.layers:
+            if isinstance(layer, PointLayer) and layer.size_pt is None and layer.size_m:
+                size = layer.size_m * _points_per_metre(ax)
+                for line in self.markers[layer.name].lines:
+                    line.set_markersize(size)
+        # Labels go below the largest marker: the markers are drawn over them.
+        largest = max((line.get_markersize() for line in self._marker_lines()), default=0.0)
+        self.labels: list[Text] = pick_labels(ax, layout, largest / 2) if labels else []
         self.dynamic: list[Artist] = [
             *(line for drawn in self.segments.values() for line in drawn.lines),
             *(line for drawn in self.markers.values() for line in drawn.lines),
@@ -285,6 +296,40 @@ def _legend_handle(artist: Any, label: str) -> Line2D:
         )
     colour = artist.get_color() if isinstance(artist, Line2D) else "0.5"
     return Line2D([], [], color=colour, linewidth=2.5, label=label)
+
+
+def _set_limits(
+    ax: Axes, layout: SceneLayout, bounds: tuple[float, float, float, float] | None = None
+) -> None:
+    """Show ``bounds`` (the layout's by default), widened to the panel's shape where a
+    metre is as long across as up."""
+    bounds = layout.bounds if bounds is None else bounds
+    x_min, x_max, y_min, y_max = _fill_panel(ax, bounds) if layout.equal_aspect else bounds
+    ax.set_xlim(x_min, x_max)
+    ax.set_ylim(y_min, y_max)
+
+
+def _clear_of_text(
+    ax: Axes, bounds: tuple[float, float, float, float], legend: Legend | None
+) -> tuple[float, float, float, float]:
+    """``bounds`` grown down and up so that what they hold is drawn below the caption
+    line and above the legend's top (unchanged where the legend would take more than
+    :data:`LEGEND_ROOM_AT_MOST` of the panel, or without a renderer to measure it)."""
+    get_renderer = getattr(ax.figure.canvas, "get_renderer", None)
+    if get_renderer is None:
+        return bounds
+    panel = ax.get_window_extent()
+    to_pixels = ax.figure.dpi / 72.0
+    top = (0.01 * panel.height + 1.4 * CAPTION_FONT_PT * to_pixels) / panel.height
+    bottom = 0.0
+    if legend is not None:
+        legend_top = legend.get_window_extent(get_renderer()).y1
+        bottom = (legend_top - panel.y0) / panel.height + 0.01
+        if bottom > LEGEND_ROOM_AT_MOST:
+            bottom = 0.0
+    x_min, x_max, y_min, y_max = bounds
+    height = (y_max - y_min) / (1.0 - bottom - top)
+    return x_min, x_max, y_min - bottom * height, y_max + top * height
 
 
 def _fill_panel(

@@ -55,8 +55,6 @@ SITE_SIZE_M = 0.6
 TRUCK_SIZE_M = 0.35
 SUPPLIER_SIZE_PT = 8.0
 MARGIN_M = 1.0
-CAPTION_M = 1.0
-"""Room above the top row for the caption line."""
 
 
 def stock_class(on_hand: np.ndarray, initial: np.ndarray) -> np.ndarray:
@@ -164,7 +162,7 @@ class SupplyView:
                 float(x_min - MARGIN_M),
                 float(x_max + MARGIN_M),
                 float(y_min - MARGIN_M),
-                float(y_max + MARGIN_M + CAPTION_M),
+                float(y_max + MARGIN_M),
             ),
             equal_aspect=False,
             pick_xy=np.concatenate((self.site_xy, lane_mid)),
