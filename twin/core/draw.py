@@ -107,7 +107,8 @@ class SceneArtists:
 
     Attributes:
         labels: the text of each pick point label drawn (static).
-        legend: the legend, an entry per labelled class and static part (``None``: none).
+        legend: the legend, an entry per labelled class and static part (``None``: none);
+            static, below the plane (drawn per frame it would cost ten times the marks).
         dynamic: what changes from frame to frame, in drawing order.
     """
 
@@ -168,9 +169,6 @@ class SceneArtists:
             *(line for drawn in self.segments.values() for line in drawn.lines),
             *(line for drawn in self.markers.values() for line in drawn.lines),
             self.caption,
-            # Last: a renderer that blits the dynamic artists draws the legend over the
-            # marks under it, not hidden by them.
-            *([self.legend] if self.legend is not None else []),
         ]
         self.update(first)
 
