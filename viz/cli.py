@@ -72,7 +72,11 @@ class VizCommands:
         viz.add_argument(
             "--frames", type=count, default=DEFAULT_FRAMES, help=f"default {DEFAULT_FRAMES}"
         )
-        viz.add_argument("--tick-s", type=positive, help="simulated seconds per display tick")
+        viz.add_argument(
+            "--tick-s",
+            type=positive,
+            help="simulated seconds per display tick (default: the domain's display tick)",
+        )
         viz.set_defaults(handler=_viz)
 
     def validate(self, path: str, data: dict[str, Any]) -> str:  # pragma: no cover
