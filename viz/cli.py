@@ -72,7 +72,11 @@ class VizCommands:
         viz.add_argument(
             "--frames", type=count, default=DEFAULT_FRAMES, help=f"default {DEFAULT_FRAMES}"
         )
-        viz.add_argument("--tick-s", type=positive, help="simulated seconds per display tick")
+        viz.add_argument(
+            "--tick-s",
+            type=positive,
+            help="simulated seconds per display tick (default: the domain's display tick)",
+        )
         viz.set_defaults(handler=_viz)
 
     def validate(self, path: str, data: dict[str, Any]) -> str:  # pragma: no cover
@@ -243,6 +247,14 @@ def _check_out(out: Path) -> Path:
     return out
 
 
+def _display_tick_s(scenario_id: str) -> float:
+    """Simulated seconds per display tick the scenario's domain starts its view with."""
+    from twin.core.run import default_registry
+
+    registry = default_registry()
+    return registry.domain(registry.scenario(scenario_id).domain).clock.display_tick_s
+
+
 def _run_of(
     args: argparse.Namespace,
 ) -> tuple[ScenarioConfig, str, dict[str, Any] | None, int, str]:
@@ -260,7 +272,9 @@ def _run_of(
         run_seed = args.seed if args.seed is not None else run.seed
         source = target
     else:
-        tick_s = args.tick_s or ScenarioConfig.model_fields["tick_s"].default
+        # A bare id moves at its domain's display tick (a day a tick where sites review
+        # daily), not at ScenarioConfig's 60 s, unless --tick-s says otherwise.
+        tick_s = args.tick_s or _display_tick_s(target)
         horizon_s = max(args.frames - 1, 1) * args.every * tick_s
         config = ScenarioConfig(id=target, horizon_s=horizon_s, tick_s=tick_s)
         policy, params, run_seed, source = args.policy, None, args.seed or 0, COMMAND_LINE

@@ -40,11 +40,12 @@ class Replay:
         self.figure = Figure(figsize=(size_in * arms, size_in), dpi=FRAME_DPI)
         self.canvas = FigureCanvasAgg(self.figure)
         axes = self.figure.subplots(1, arms, squeeze=False)[0]
+        # Before the views: they size markers and place labels by where the axes sit.
+        self.figure.subplots_adjust(left=0.01, right=0.99, top=0.94, bottom=0.08, wspace=0.02)
         self.views: list[SceneArtists] = []
         for ax, arm in zip(axes, session.arms, strict=True):
             ax.set_title(arm.label, fontsize=9)
             self.views.append(view_for(ax, arm.world, session.domain))
-        self.figure.subplots_adjust(left=0.01, right=0.99, top=0.94, bottom=0.08, wspace=0.02)
         self._background: Any = None
         self._mark_dynamic()
 
@@ -94,8 +95,9 @@ class Replay:
 
 
 def caption(session: Session) -> str:
-    """Clock and headline KPIs (or their running difference in compare mode)."""
-    clock = f"t = {session.now_s / 3600:7.3f} h"
+    """Clock in the domain's own unit and headline KPIs (or their running difference in
+    compare mode)."""
+    clock = session.domain.clock.format(session.now_s)
     if session.compare:
         values = session.difference()
         label = f"{session.arms[1].label} - {session.arms[0].label}:"

@@ -112,3 +112,17 @@ def test_the_layout_places_each_slot_where_its_entity_is_and_sizes_nodes_in_metr
     assert nodes.size_pt is None
     assert queues.labels[0] == ""
     assert all(queues.labels[1:])
+
+
+def test_every_node_and_queue_mark_is_whole_inside_the_bounds_and_nodes_are_labelled():
+    run = built("scaling/static-v0", 60.0)
+    view = CloudView(run.scenario.cluster)
+    layout = view.layout
+    x_min, x_max, y_min, y_max = layout.bounds
+    nodes, queues = layout.layers
+    for xy, layer in ((view.slot_xy, nodes), (view.queue_xy, queues)):
+        half = layer.size_m / 2
+        assert (xy - half >= (x_min, y_min)).all()
+        assert (xy + half <= (x_max, y_max)).all()
+    assert layout.point_labels[:3] == ("node 0", "node 1", "node 2")
+    assert len(set(layout.point_labels)) == len(layout.pick_names) == 80

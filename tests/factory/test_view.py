@@ -117,6 +117,12 @@ def test_a_click_picks_the_machine_or_buffer_drawn_there(jobshop: Plant) -> None
     for xy, name in zip(layout.pick_xy, layout.pick_names, strict=True):
         assert world.entity(name).pos == tuple(xy)
     assert len(layout.pick_names) == len(jobshop.machines) + len(jobshop.buffers)
+    # Labelled as the ledger names a machine, and a buffer by its station.
+    assert layout.point_labels == (
+        *(machine.label for machine in jobshop.machines),
+        *(f"{spec.name} buffer" for spec in jobshop.params.stations),
+    )
+    assert layout.point_labels[0] == "lathe.0"
 
 
 def test_a_plant_without_layout_stands_in_a_row(flowline: Plant) -> None:

@@ -31,6 +31,8 @@ def test_a_station_draws_its_busy_servers_and_every_waiting_job():
     for layer in view.layout.layers:
         assert all(layer.labels)
     assert view.layout.pick_names == ("station",) * station.params.servers
+    # A label tells the servers apart.
+    assert view.layout.point_labels == ("server 1", "server 2")
 
 
 def test_a_bounded_station_shows_its_empty_places():

@@ -1,5 +1,6 @@
 """``twin viz``: GIF and MP4 export, and bad input as one line with exit code 2."""
 
+import argparse
 import ast
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import pytest
 from PIL import Image
 
 from twin.cli import main
+from viz.cli import _run_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -177,3 +179,20 @@ def test_a_stopped_twin_viz_stops_every_process_it_started(signal_name):
         if viz.poll() is None:
             viz.kill()
             viz.wait()
+
+
+def _bare(target, tick_s=None):
+    return argparse.Namespace(
+        target=target, tick_s=tick_s, frames=3, every=1, policy=None, seed=None
+    )
+
+
+def test_a_bare_scenario_moves_at_its_domains_display_tick():
+    config = _run_of(_bare("supply/beer-game-v0"))[0]
+    assert (config.tick_s, config.horizon_s) == (86_400.0, 2 * 86_400.0)
+    assert _run_of(_bare("factory/flowline-v0"))[0].tick_s == 600.0
+
+
+def test_tick_s_overrides_the_domains_display_tick():
+    config = _run_of(_bare("supply/beer-game-v0", tick_s=3_600.0))[0]
+    assert (config.tick_s, config.horizon_s) == (3_600.0, 7_200.0)

@@ -17,7 +17,7 @@ from twin.cloud.observation import (
     check_scaling_action,
 )
 from twin.cloud.view import CloudView
-from twin.core.domain import Better, DecisionArea, Deferred, Domain, ScenarioChecks
+from twin.core.domain import Better, Clock, DecisionArea, Deferred, Domain, ScenarioChecks
 from twin.core.units import SECONDS_PER_HOUR
 from twin.core.world import World
 
@@ -140,6 +140,8 @@ SCALING = DecisionArea(
 
 DOMAIN: Domain[Cluster] = Domain(
     name="cloud",
+    # Load follows the hour of day; a minute spans four sync windows and most of a cold start.
+    clock=Clock(unit="h", display_tick_s=60.0),
     description="an elastic edge/cloud cluster: request classes, cold starts, load "
     "balancing, energy and carbon",
     model=Cluster,

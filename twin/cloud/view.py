@@ -48,6 +48,7 @@ NODE_SIZE_M = 0.6
 QUEUE_SIZE_M = 0.35 * NODE_SIZE_M
 QUEUE_OFFSET_M = 0.3
 """The queue mark sits this far above its node's centre."""
+MARGIN_M = 0.3
 
 
 class CloudView:
@@ -57,8 +58,9 @@ class CloudView:
         self.cluster = cluster
         self.slot_xy = cluster.slot_xy
         self.queue_xy = self.slot_xy + np.array([0.0, QUEUE_OFFSET_M])
-        columns = int(self.slot_xy[:, 0].max()) + 1
-        rows = int(-self.slot_xy[:, 1].min()) + 1
+        x_min, y_min = self.slot_xy.min(axis=0)
+        x_max, y_max = self.slot_xy.max(axis=0)
+        half = NODE_SIZE_M / 2
         self.layout = SceneLayout(
             static=(),
             layers=(
@@ -69,10 +71,17 @@ class CloudView:
                     "queues", QUEUE_RGB, QUEUE_LABELS, marker="o", size_m=QUEUE_SIZE_M, zorder=3
                 ),
             ),
-            bounds=(-1.0, float(columns), float(-rows), 1.0),
+            # Every square whole, and the queue marks above the top row.
+            bounds=(
+                float(x_min - half - MARGIN_M),
+                float(x_max + half + MARGIN_M),
+                float(y_min - half - MARGIN_M),
+                float(y_max + QUEUE_OFFSET_M + QUEUE_SIZE_M / 2 + MARGIN_M),
+            ),
             equal_aspect=True,
             pick_xy=self.slot_xy,
             pick_names=tuple(entity.name for entity in cluster.node_slots),
+            pick_labels=tuple(f"node {slot}" for slot in range(len(self.slot_xy))),
         )
 
     def frame(self) -> SceneFrame:

@@ -18,13 +18,28 @@ import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
+from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
+from matplotlib.text import Text
 
 from twin.core.domain import Domain
 from twin.core.scene import Lines, Marks, PointLayer, SceneFrame, SceneLayout, View
 from twin.core.world import World
 
 LEGEND_FONT_PT = 7.0
+CAPTION_FONT_PT = 9.0
+LEGEND_ROOM_AT_MOST = 0.45
+"""The largest share of a panel's height kept clear for the legend under the plane; a
+taller legend is drawn over it."""
+LABEL_FONT_PT = 6.0
+LABEL_CHAR_WIDTH = 0.6
+"""Width of a character of the label font in font sizes (an estimate that needs no
+renderer: a label that would overlap another is left out either way)."""
+LABEL_GAP_PT = 2.0
+"""Between a pick point's marker and the top of its label, below it."""
+LABELLED_POINTS_AT_MOST = 200
+"""Beyond this many, no point is labelled: a thousand machines are read by their colours,
+and labels on a few of them would be a wall of text hiding the rest."""
 
 
 class ClassMarkers:
@@ -87,18 +102,24 @@ class ClassSegments:
 
 
 class SceneArtists:
-    """One domain's view of one world, drawn on ``ax``."""
+    """One domain's view of one world, drawn on ``ax``, its pick points labelled where
+    the labels fit (``labels=False``: none).
 
-    def __init__(self, ax: Axes, view: View) -> None:
+    Attributes:
+        labels: the text of each pick point label drawn (static).
+        legend: the legend, an entry per labelled class and static part (``None``: none);
+            static, below the plane (drawn per frame it would cost ten times the marks).
+        dynamic: what changes from frame to frame, in drawing order.
+    """
+
+    def __init__(self, ax: Axes, view: View, *, labels: bool = True) -> None:
         self.view = view
         self.layout: SceneLayout = view.layout
         layout = self.layout
         ax.set_axis_off()
         if layout.equal_aspect:
             ax.set_aspect("equal")
-        x_min, x_max, y_min, y_max = layout.bounds
-        ax.set_xlim(x_min, x_max)
-        ax.set_ylim(y_min, y_max)
+        _set_limits(ax, layout)
         legend: list[Artist] = []
         for part in layout.static:
             legend += _draw_static(ax, part)
@@ -121,15 +142,29 @@ class SceneArtists:
             for line, label in zip(lines, layer.labels, strict=True):
                 if label:
                     legend.append(_legend_handle(line, label))
-        self.caption = ax.text(0.01, 0.99, "", fontsize=9, transform=ax.transAxes, va="top")
+        self.caption = ax.text(
+            0.01, 0.99, "", fontsize=CAPTION_FONT_PT, transform=ax.transAxes, va="top"
+        )
+        self.legend: Legend | None = None
         if legend:
-            ax.legend(
+            self.legend = ax.legend(
                 handles=legend,
                 loc="lower left",
                 fontsize=LEGEND_FONT_PT,
                 framealpha=0.85,
                 ncols=2 if len(legend) > 8 else 1,
             )
+        # The plane is drawn clear of the caption above it and the legend below it, so
+        # neither hides a machine or a node; marks sized in metres follow the new scale.
+        _set_limits(ax, layout, _clear_of_text(ax, layout.bounds, self.legend))
+        for layer in layout.layers:
+            if isinstance(layer, PointLayer) and layer.size_pt is None and layer.size_m:
+                size = layer.size_m * _points_per_metre(ax)
+                for line in self.markers[layer.name].lines:
+                    line.set_markersize(size)
+        # Labels go below the largest marker: the markers are drawn over them.
+        largest = max((line.get_markersize() for line in self._marker_lines()), default=0.0)
+        self.labels: list[Text] = pick_labels(ax, layout, largest / 2) if labels else []
         self.dynamic: list[Artist] = [
             *(line for drawn in self.segments.values() for line in drawn.lines),
             *(line for drawn in self.markers.values() for line in drawn.lines),
@@ -139,6 +174,9 @@ class SceneArtists:
 
     def frame(self) -> SceneFrame:
         return self.view.frame()
+
+    def _marker_lines(self) -> list[Line2D]:
+        return [line for drawn in self.markers.values() for line in drawn.lines]
 
     def update(self, frame: SceneFrame) -> None:
         """Set every dynamic artist to ``frame``."""
@@ -150,6 +188,65 @@ class SceneArtists:
             if name in frame.segments:
                 drawn_segments.set(frame.segments[name])
         self.caption.set_text(frame.caption)
+
+
+def pick_labels(ax: Axes, layout: SceneLayout, below_pt: float = 0.0) -> list[Text]:
+    """Label the pick points of ``layout`` on ``ax`` in a small font, ``below_pt`` points
+    (half a marker) and a small gap below each point.
+
+    Greedily in order: a label that would overlap one already placed, or leave the axes,
+    is left out, so a crowded view stays readable and a sparse one is fully named; a
+    view of more than :data:`LABELLED_POINTS_AT_MOST` labelled points gets none.
+    """
+    names = layout.point_labels
+    if sum(1 for name in names if name) > LABELLED_POINTS_AT_MOST:
+        return []
+    ax.apply_aspect()  # where an equal-aspect plane will be drawn, before any draw
+    to_pixels = ax.figure.dpi / 72.0
+    height = 1.2 * LABEL_FONT_PT * to_pixels
+    gap = (below_pt + LABEL_GAP_PT) * to_pixels
+    points = np.asarray(layout.pick_xy, dtype=np.float64).reshape(-1, 2)
+    centres = ax.transData.transform(points)
+    box = ax.get_window_extent()
+    placed = np.zeros((0, 4))  # x0, x1, y0, y1 in display pixels
+    texts: list[Text] = []
+    for (x, y), (x_m, y_m), name in zip(centres, points, names, strict=True):
+        if not name or not np.isfinite((x, y)).all():
+            continue
+        half = 0.5 * len(name) * LABEL_CHAR_WIDTH * LABEL_FONT_PT * to_pixels
+        candidate = np.array([x - half, x + half, y - gap - height, y - gap])
+        inside = (
+            candidate[0] >= box.x0
+            and candidate[1] <= box.x1
+            and candidate[2] >= box.y0
+            and candidate[3] <= box.y1
+        )
+        if not inside:
+            continue
+        overlaps = (
+            (placed[:, 0] < candidate[1])
+            & (candidate[0] < placed[:, 1])
+            & (placed[:, 2] < candidate[3])
+            & (candidate[2] < placed[:, 3])
+        )
+        if overlaps.any():
+            continue
+        placed = np.vstack((placed, candidate))
+        texts.append(
+            ax.annotate(
+                name,
+                (float(x_m), float(y_m)),
+                xytext=(0.0, -below_pt - LABEL_GAP_PT),
+                textcoords="offset points",
+                ha="center",
+                va="top",
+                fontsize=LABEL_FONT_PT,
+                color="0.25",
+                zorder=4.0,
+                annotation_clip=False,
+            )
+        )
+    return texts
 
 
 def view_for(ax: Axes, world: World, domain: Domain[Any]) -> SceneArtists:
@@ -197,6 +294,58 @@ def _legend_handle(artist: Any, label: str) -> Line2D:
         )
     colour = artist.get_color() if isinstance(artist, Line2D) else "0.5"
     return Line2D([], [], color=colour, linewidth=2.5, label=label)
+
+
+def _set_limits(
+    ax: Axes, layout: SceneLayout, bounds: tuple[float, float, float, float] | None = None
+) -> None:
+    """Show ``bounds`` (the layout's by default), widened to the panel's shape where a
+    metre is as long across as up."""
+    bounds = layout.bounds if bounds is None else bounds
+    x_min, x_max, y_min, y_max = _fill_panel(ax, bounds) if layout.equal_aspect else bounds
+    ax.set_xlim(x_min, x_max)
+    ax.set_ylim(y_min, y_max)
+
+
+def _clear_of_text(
+    ax: Axes, bounds: tuple[float, float, float, float], legend: Legend | None
+) -> tuple[float, float, float, float]:
+    """``bounds`` grown down and up so that what they hold is drawn below the caption
+    line and above the legend's top (unchanged where the legend would take more than
+    :data:`LEGEND_ROOM_AT_MOST` of the panel, or without a renderer to measure it)."""
+    get_renderer = getattr(ax.figure.canvas, "get_renderer", None)
+    if get_renderer is None:
+        return bounds
+    panel = ax.get_window_extent()
+    to_pixels = ax.figure.dpi / 72.0
+    top = (0.01 * panel.height + 1.4 * CAPTION_FONT_PT * to_pixels) / panel.height
+    bottom = 0.0
+    if legend is not None:
+        legend_top = legend.get_window_extent(get_renderer()).y1
+        bottom = (legend_top - panel.y0) / panel.height + 0.01
+        if bottom > LEGEND_ROOM_AT_MOST:
+            bottom = 0.0
+    x_min, x_max, y_min, y_max = bounds
+    height = (y_max - y_min) / (1.0 - bottom - top)
+    return x_min, x_max, y_min - bottom * height, y_max + top * height
+
+
+def _fill_panel(
+    ax: Axes, bounds: tuple[float, float, float, float]
+) -> tuple[float, float, float, float]:
+    """``bounds`` widened about their centre to the panel's shape: the plane fills the
+    panel rather than the panel shrinking to the plane, so a long, flat floor keeps room
+    above and below it for the legend and the caption."""
+    x_min, x_max, y_min, y_max = bounds
+    box = ax.get_position()
+    width_px, height_px = ax.figure.bbox.size
+    panel = (box.height * height_px) / (box.width * width_px)  # height per width
+    width, height = x_max - x_min, y_max - y_min
+    if height < width * panel:
+        grow = (width * panel - height) / 2
+        return x_min, x_max, y_min - grow, y_max + grow
+    grow = (height / panel - width) / 2
+    return x_min - grow, x_max + grow, y_min, y_max
 
 
 def _point_size(ax: Axes, layer: PointLayer, count: int) -> float:

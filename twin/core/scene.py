@@ -106,6 +106,9 @@ class SceneLayout:
             for schematic views that fill their panel.
         pick_xy: points a click selects an entity at (``(n, 2)``), and
         pick_names: the entity (agent name) each one selects (``world.entity(name)``).
+        pick_labels: what people call each pick point where its name after the first
+            ``":"`` is not it (``()``: none given; ``""``: a point not worth a label);
+            :attr:`point_labels` reads them.
     """
 
     static: tuple[Lines | Marks, ...]
@@ -114,6 +117,7 @@ class SceneLayout:
     equal_aspect: bool = True
     pick_xy: FloatArray = field(default_factory=lambda: np.zeros((0, 2)))
     pick_names: tuple[str, ...] = ()
+    pick_labels: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         names = [layer.name for layer in self.layers]
@@ -121,6 +125,16 @@ class SceneLayout:
             raise ValueError(f"layer names repeat: {names}")
         if len(self.pick_xy) != len(self.pick_names):
             raise ValueError(f"{len(self.pick_xy)} pick points, {len(self.pick_names)} names")
+        if self.pick_labels and len(self.pick_labels) != len(self.pick_names):
+            raise ValueError(f"{len(self.pick_names)} pick points, {len(self.pick_labels)} labels")
+
+    @property
+    def point_labels(self) -> tuple[str, ...]:
+        """A short label per pick point: its explicit one, or its entity name after the
+        first ``":"`` (``"intersection:J1_1"`` -> ``"J1_1"``)."""
+        if self.pick_labels:
+            return self.pick_labels
+        return tuple(name.partition(":")[2] or name for name in self.pick_names)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from twin.core.domain import Better, DecisionArea, Deferred, Domain, Quantity, ScenarioChecks
+from twin.core.domain import Better, Clock, DecisionArea, Deferred, Domain, Quantity, ScenarioChecks
 from twin.core.scenario import ScenarioConfig
 from twin.core.scene import View
 from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
@@ -260,6 +260,8 @@ KPIS: dict[str, Better] = {
 
 DOMAIN: Domain[Plant] = Domain(
     name="factory",
+    # Parts take one to three minutes a station: ten minutes shows every machine change state.
+    clock=Clock(unit="h", display_tick_s=600.0),
     description="machines that wear and fail, sensors, a repair crew, buffers and AGVs",
     model=Plant,
     areas=(MAINTENANCE, DISPATCH),

@@ -161,6 +161,9 @@ class FactoryView:
             pick_xy=np.vstack([self.machine_xy, self.buffer_xy]),
             pick_names=tuple(m.name for m in plant.machines)
             + tuple(b.name for b in plant.buffer_entities),
+            # "saw.0", as the ledger and the power meter name a machine, not "0".
+            pick_labels=tuple(m.label for m in plant.machines)
+            + tuple(f"{b.name.partition(':')[2]} buffer" for b in plant.buffer_entities),
         )
 
     def frame(self) -> SceneFrame:

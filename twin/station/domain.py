@@ -5,7 +5,7 @@ Hypothesis is imported only when a strategy is asked for (from :mod:`twin.statio
 
 from __future__ import annotations
 
-from twin.core.domain import DecisionArea, Deferred, Domain, Quantity, ScenarioChecks
+from twin.core.domain import Clock, DecisionArea, Deferred, Domain, Quantity, ScenarioChecks
 from twin.core.units import SECONDS_PER_DAY
 from twin.core.world import World
 from twin.station.observation import StationAction, StationObservation, check_station_action
@@ -89,6 +89,8 @@ ADMISSION = DecisionArea(
 
 DOMAIN: Domain[Station] = Domain(
     name="station",
+    # A job arrives about once a minute and takes under two: a tick of one shows the queue move.
+    clock=Clock(unit="min", display_tick_s=60.0),
     description="a queueing station (M/M/c, M/G/c, M/M/c/K) with an admission policy",
     model=Station,
     areas=(ADMISSION,),

@@ -17,6 +17,7 @@ IDLE_RGB = (0.75, 0.75, 0.75)
 BUSY_RGB = (0.20, 0.65, 0.25)
 """A station's servers in the factory's idle grey and busy green."""
 SERVER_SIZE_PT = 18.0
+LABEL_ROOM_M = 6.0 * SLOT_M
 JOB_SIZE_PT = 7.0
 
 
@@ -65,10 +66,13 @@ class StationView:
                     zorder=3.0,
                 ),
             ),
-            bounds=(left - SLOT_M, 2.0 * SLOT_M, -spread, spread),
+            # Room right of the servers for their labels, centred under them.
+            bounds=(left - SLOT_M, LABEL_ROOM_M, -spread, spread),
             equal_aspect=False,
             pick_xy=self.server_xy.copy(),
             pick_names=(station.name,) * servers,
+            # Every server selects the station; a label tells the servers apart.
+            pick_labels=tuple(f"server {k + 1}" for k in range(servers)),
         )
 
     def frame(self) -> SceneFrame:

@@ -6,7 +6,7 @@ Hypothesis is imported only when a strategy is asked for (from :mod:`twin.supply
 
 from __future__ import annotations
 
-from twin.core.domain import DecisionArea, Deferred, Domain, Quantity, ScenarioChecks
+from twin.core.domain import Clock, DecisionArea, Deferred, Domain, Quantity, ScenarioChecks
 from twin.core.units import SECONDS_PER_DAY
 from twin.core.world import World
 from twin.supply.network import SupplyNetwork
@@ -197,6 +197,8 @@ TRANSPORT = DecisionArea(
 
 DOMAIN: Domain[SupplyNetwork] = Domain(
     name="supply",
+    # Sites review once a day, and day 0 is a Monday (twin/supply/learning.py).
+    clock=Clock(unit="d", display_tick_s=SECONDS_PER_DAY, weekday_of_day0=0),
     description="a supply network: suppliers, plants, DCs and retailers linked by truck lanes",
     model=SupplyNetwork,
     areas=(REPLENISHMENT, TRANSPORT),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.core.domain import DecisionArea, Deferred, Domain, Quantity, ScenarioChecks
+from twin.core.domain import Clock, DecisionArea, Deferred, Domain, Quantity, ScenarioChecks
 from twin.core.scenario import ScenarioConfig
 from twin.core.world import World
 from twin.traffic.city import City
@@ -153,6 +153,8 @@ SIGNALS = DecisionArea(
 
 DOMAIN: Domain[City] = Domain(
     name="traffic",
+    # Signals cycle in about a minute: a tick of one shows phases change and queues form.
+    clock=Clock(unit="s", display_tick_s=60.0),
     description="city traffic: a road network, car-following vehicles, signalised junctions",
     model=City,
     areas=(SIGNALS,),
