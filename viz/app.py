@@ -15,6 +15,7 @@ import json
 import math
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from twin.core.errors import UserError
 from viz.controller import SPEEDS, AppTarget, Controller
 from viz.inspect_format import format_value
 from viz.params_form import ParameterForm
+from viz.widgets import LiveWidgets
 
 TARGET_ENV = "TWIN_VIZ_TARGET"
 """JSON of the :class:`AppTarget` the server shows (set by ``twin viz``)."""
@@ -48,59 +50,6 @@ def shared_controller() -> Controller:
                 raise RuntimeError(f"start the app with `twin viz` (it sets {TARGET_ENV})")
             _controller = Controller(AppTarget.from_json(json.loads(raw)))
         return _controller
-
-
-@solara.component_vue(str(VUE / "scene_map.vue"))
-def SceneMap(
-    scene: dict[str, Any],
-    frames: list[dict[str, Any]],
-    arm_labels: list[str],
-    selected: dict[str, Any] | None,
-    hover_info: dict[str, Any] | None,
-    event_select: Callable[[dict[str, Any]], None],
-    event_hover: Callable[[dict[str, Any]], None],
-) -> None:
-    pass
-
-
-@solara.component_vue(str(VUE / "kpi_chart.vue"))
-def KpiCanvas(
-    title: str,
-    unit: str,
-    better: str,
-    time_unit: str,
-    labels: list[str],
-    chunk: dict[str, Any],
-    event_resync: Callable[[dict[str, int]], None],
-) -> None:
-    pass
-
-
-@solara.component
-def KpiChart(controller: Controller, row: dict[str, Any], version: int) -> None:
-    """A live chart of one KPI that sends the browser only the points it has not seen."""
-    sent = solara.use_ref((0, 0))  # (id of the history, rows sent)
-    resyncs = solara.use_reactive(0)
-    history = controller.history
-    kpi = row["kpi"]
-    seen_history, seen_rows = sent.current
-    start = seen_rows if seen_history == id(history) and seen_rows <= len(history.rows) else 0
-    rows = history.series(kpi, start)
-    sent.current = (id(history), len(history.rows))
-
-    def resync(_: dict[str, int]) -> None:
-        sent.current = (0, 0)
-        resyncs.value += 1
-
-    KpiCanvas(
-        title=kpi,
-        unit=row["unit"],
-        better=row["better"] or "",
-        time_unit=controller.clock.unit,
-        labels=list(history.arms) if len(history.arms) > 1 else [],
-        chunk={"start": start, "rows": rows, "version": version},
-        event_resync=resync,
-    )
 
 
 def speed_label(speed: float | None) -> str:
@@ -180,42 +129,74 @@ def Page() -> None:
 
 @solara.component
 def LiveView(controller: Controller, error: Any) -> None:
-    """Everything that changes while the run plays: polled, so it updates whatever the
-    frame rate, and only this part of the page re-renders."""
-    seen = solara.use_reactive(controller.version)
+    """Everything that changes while the run plays.
+
+    It renders only when its structure changes (a restart, play or pause); in between,
+    a poll pushes what the controller published (frames, status, KPI table, chart
+    points, inspector) into the widgets of :class:`~viz.widgets.LiveWidgets`, whatever
+    the frame rate. The time a push takes is booked against the controller's frame
+    budget.
+    """
+    structure = solara.use_reactive(controller.structure_key())
+    structure.value  # noqa: B018  (reading it subscribes the view to restarts, play, pause)
     speed = solara.use_reactive(default_speed(controller))
+
+    def select(picked: dict[str, Any]) -> None:
+        try:
+            controller.select(str(picked["name"]), int(picked["arm"]))
+        except ValueError as failure:
+            error.value = str(failure).splitlines()[0]
+            return
+        live.push_selection(
+            {"arm": controller.selected_arm, "name": controller.selected},
+            _inspection_html(controller),
+        )
+
+    def hover(picked: dict[str, Any]) -> None:
+        arm, name = int(picked["arm"]), str(picked["name"])
+        live.push_hover({"arm": arm, "name": name, "lines": controller.tooltip(name, arm)})
+
+    def build() -> LiveWidgets:
+        history = controller.history
+        labels = list(history.arms) if len(history.arms) > 1 else []
+        return LiveWidgets(
+            scene_json=controller.layout_json,
+            frames_json=controller.frames_json,
+            arm_labels=[arm.label for arm in controller.session.arms],
+            charts={
+                row["kpi"]: (row["unit"], row["better"] or "", controller.clock.unit, labels)
+                for row in controller.kpi_table()
+            },
+            series=lambda kpi, start: controller.history.series(kpi, start),
+            on_select=select,
+            on_hover=hover,
+        )
+
+    live = solara.use_memo(build, dependencies=[controller.restarts])
+    solara.use_effect(lambda: live.close, [live])
 
     def poll(cancel: threading.Event) -> None:
         while not cancel.wait(POLL_S):
-            if controller.version != seen.value:
-                seen.value = controller.version
+            key = controller.structure_key()
+            if key != structure.value:
+                structure.value = key  # renders the view here; pushes resume after
+                continue
+            # CPU time of this thread, not wall time: waiting for the interpreter while
+            # the simulation holds it costs the simulation nothing.
+            started = time.thread_time()
+            pushed = live.push_frame(controller.frame_version, controller.frames_json)
+            status_version = controller.status_version
+            if status_version != live.status_version:
+                html = {
+                    "status": _status_html(controller, controller.status),
+                    "table": _kpi_table_html(controller),
+                    "inspector": _inspection_html(controller),
+                }
+                pushed |= live.push_status(status_version, html, len(controller.history.rows))
+            if pushed:
+                controller.charge_view(time.thread_time() - started)
 
-    solara.use_thread(poll, dependencies=[controller], intrusive_cancel=False)
-    version = seen.value  # reading it subscribes the view to the polled version
-    with solara.Row(style={"flex": "1", "min-width": "0", "align-items": "flex-start"}):
-        with solara.Column(style={"flex": "1", "min-width": "0"}):
-            RunControls(controller, speed, error, version)
-            RunPicture(controller, error, version)
-        with solara.Column(style={"width": "360px", "flex": "none"}):
-            solara.HTML(tag="div", unsafe_innerHTML=_inspection_html(controller))
-
-
-def _guarded(action: Callable[[], None], error: Any) -> Callable[[], None]:
-    """``action`` with a bad choice shown as one line instead of raised."""
-
-    def run() -> None:
-        try:
-            action()
-            error.value = ""
-        except (UserError, ValueError) as failure:
-            error.value = str(failure).splitlines()[0]
-
-    return run
-
-
-@solara.component
-def RunControls(controller: Controller, speed: Any, error: Any, version: int) -> None:
-    """Step, play or pause, the speed (a real-time factor), and the status line."""
+    solara.use_thread(poll, dependencies=[controller, live], intrusive_cancel=False)
 
     def toggle_play() -> None:
         if controller.playing:
@@ -227,69 +208,48 @@ def RunControls(controller: Controller, speed: Any, error: Any, version: int) ->
         speed.value = SPEEDS[index]
         controller.set_speed(speed.value)
 
-    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-        solara.Button(
-            "Step",
-            on_click=_guarded(lambda: controller.step(1), error),
-            disabled=controller.playing,
-        )
-        solara.Button(
-            "Pause" if controller.playing else "Play",
-            on_click=_guarded(toggle_play, error),
-            color="primary",
-        )
-        with solara.v.Html(tag="div", style_="width: 320px", attributes={"data-testid": "speed"}):
-            solara.SliderInt(
-                f"Speed {speed_label(speed.value)}",
-                value=SPEEDS.index(speed.value),
-                min=0,
-                max=len(SPEEDS) - 1,
-                on_value=choose_speed,
+    with solara.Row(style={"flex": "1", "min-width": "0", "align-items": "flex-start"}):
+        with solara.Column(style={"flex": "1", "min-width": "0"}):
+            with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+                solara.Button(
+                    "Step",
+                    on_click=_guarded(lambda: controller.step(1), error),
+                    disabled=controller.playing,
+                )
+                solara.Button(
+                    "Pause" if controller.playing else "Play",
+                    on_click=_guarded(toggle_play, error),
+                    color="primary",
+                )
+                with solara.v.Html(
+                    tag="div", style_="width: 320px", attributes={"data-testid": "speed"}
+                ):
+                    solara.SliderInt(
+                        f"Speed {speed_label(speed.value)}",
+                        value=SPEEDS.index(speed.value),
+                        min=0,
+                        max=len(SPEEDS) - 1,
+                        on_value=choose_speed,
+                    )
+            solara.Column(children=[live.status, live.scene, live.table], gap="4px")
+            solara.Row(
+                children=[
+                    solara.Column(children=[chart], style={"width": "340px"})
+                    for chart in live.charts.values()
+                ],
+                style={"flex-wrap": "wrap"},
             )
-    solara.HTML(tag="div", unsafe_innerHTML=_status_html(controller, controller.status))
+        solara.Column(children=[live.inspector], style={"width": "360px", "flex": "none"})
 
 
-@solara.component
-def RunPicture(controller: Controller, error: Any, version: int) -> None:
-    """The map (hover asks the server for readings, a click selects), the KPI table
-    and the charts."""
-    hover_info = solara.use_reactive(None)
+def _guarded(action: Callable[[], None], error: Any) -> Callable[[], None]:
+    """``action`` with a bad choice shown as one line instead of raised."""
 
-    def select(picked: dict[str, Any]) -> None:
-        controller.select(str(picked["name"]), int(picked["arm"]))
-
-    def hover(picked: dict[str, Any]) -> None:
-        arm, name = int(picked["arm"]), str(picked["name"])
-        hover_info.value = {"arm": arm, "name": name, "lines": controller.tooltip(name, arm)}
-
-    selected = (
-        {"arm": controller.selected_arm, "name": controller.selected}
-        if controller.selected is not None
-        else None
-    )
-    SceneMap(
-        scene=controller.layout,
-        frames=controller.frames,
-        arm_labels=[arm.label for arm in controller.session.arms],
-        selected=selected,
-        hover_info=hover_info.value,
-        event_select=guarded_event(select, error),
-        event_hover=guarded_event(hover, error),
-    )
-    solara.HTML(tag="div", unsafe_innerHTML=_kpi_table_html(controller))
-    with solara.Row(style={"flex-wrap": "wrap"}):
-        for row in controller.kpi_table():
-            with solara.Column(style={"width": "340px"}):
-                KpiChart(controller, row, len(controller.history.rows))
-
-
-def guarded_event(
-    handle: Callable[[dict[str, Any]], None], error: Any
-) -> Callable[[dict[str, Any]], None]:
-    def run(payload: dict[str, Any]) -> None:
+    def run() -> None:
         try:
-            handle(payload)
-        except (UserError, ValueError, KeyError) as failure:
+            action()
+            error.value = ""
+        except (UserError, ValueError) as failure:
             error.value = str(failure).splitlines()[0]
 
     return run

@@ -17,6 +17,7 @@ paced loop would wait anyway are free), and refreshes the clock and KPIs at leas
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -33,12 +34,18 @@ from viz.inspect_format import Row, entity_rows
 from viz.scene_data import frame_data, layout_data
 from viz.session import Session
 
-DRAW_FRACTION = 0.1
-"""At most this share of a played run's wall time goes to publishing frames (issue 20:
-a browser attached slows the simulation by <= 10%)."""
+DRAW_FRACTION = 0.08
+"""At most this share of a played run's wall time goes to publishing frames and pushing
+them to pages (issue 20: a browser attached slows the simulation by <= 10%). Below 10%
+because the hand-offs of the interpreter between the play thread and the page's threads
+cost the simulation time neither thread can measure: at 0.10 the attached browser cost
++11.3% (``benchmarks/viz_frame.py``, 2,000-3,500 vehicles, 2026-12-04)."""
 MAX_FPS = 20.0
 """Frames published per wall second at most: smooth to the eye, and no more data than
 a browser draws."""
+FRAME_SPACING_S = 0.9 / MAX_FPS
+"""Frames are published at least this far apart: a paced loop's steps come 1 / MAX_FPS
+apart give or take a millisecond, and a spacing of exactly that would skip every other."""
 STATUS_PERIOD_S = 0.4
 """The clock and KPIs refresh at least this often while playing (>= twice a second)."""
 RTF_WINDOW_S = 2.0
@@ -133,7 +140,9 @@ class Controller:
     Every public method holds the controller's lock: the play loop steps in a thread of
     its own while button handlers run in the server's. What the page reads
     (:attr:`frames`, :attr:`status`, :meth:`kpi_table`) is replaced whole when published,
-    so reading it needs no lock; :attr:`version` counts publications.
+    so reading it needs no lock; :attr:`frame_version`, :attr:`status_version` and
+    :attr:`selection_version` count what was published, so a page re-renders only what
+    changed.
     """
 
     def __init__(
@@ -155,7 +164,11 @@ class Controller:
         self.seed = target.seed
         self.selected: str | None = None
         self.selected_arm = 0
-        self.version = 0
+        self.frame_version = 0
+        self.restarts = 0
+        self.status_version = 0
+        self.selection_version = 0
+        self._budget_lock = threading.Lock()
         self.speed: float | None = None
         self.last_play: tuple[float, float, float] | None = None
         """The last play: simulated seconds it started and ended at, and its wall seconds
@@ -191,9 +204,13 @@ class Controller:
 
     def _show(self, seed: int) -> None:
         self.seed = seed
+        self.restarts += 1
         self.views = [self.session.domain.view_of(arm.world) for arm in self.session.arms]
         first = self.views[0].frame()
         self.layout = layout_data(self.views[0].layout, first)
+        # Sent as text: the page's renderer would otherwise walk every number of it on
+        # every render, looking for widgets.
+        self.layout_json = json.dumps(self.layout, separators=(",", ":"))
         self.history = KpiHistory(self.session.headline, tuple(self.session.policies))
         self.budget = FrameBudget()
         self.frames_published = 0
@@ -203,6 +220,11 @@ class Controller:
         self.frames: list[dict[str, Any]] = []
         self._publish_frame()
         self._refresh_status()
+
+    def structure_key(self) -> tuple[int, bool]:
+        """Changes when a page must render afresh rather than take pushes: a restart,
+        play or pause."""
+        return (self.restarts, self.playing)
 
     @property
     def clock(self) -> Clock:
@@ -278,6 +300,7 @@ class Controller:
             self._stop.clear()
             self._thread = threading.Thread(target=self._play_loop, name="twin-play", daemon=True)
             self._thread.start()
+            self._refresh_status()  # the page says "playing" at once
 
     def set_speed(self, speed: float | None) -> None:
         """Change the real-time factor, playing or not."""
@@ -305,8 +328,8 @@ class Controller:
         self.pause()
 
     def _play_loop(self) -> None:
-        self._pace_from = None
-        wall_0, sim_0 = time.perf_counter(), self.session.now_s
+        started_wall, started_s = time.perf_counter(), self.session.now_s
+        self._pace_from = (started_wall, started_s)
         while not self._stop.is_set():
             if self.advance() is None:
                 break
@@ -315,16 +338,16 @@ class Controller:
                 if speed is None:
                     continue
                 wall = time.perf_counter()
-                if self._pace_from is None:
+                if self._pace_from is None:  # the speed changed: pace from here
                     self._pace_from = (wall, now_s)
-                wall_0, sim_0 = self._pace_from
-                wait_s = wall_0 + (now_s - sim_0) / speed - wall
+                pace_wall, pace_s = self._pace_from
+                wait_s = pace_wall + (now_s - pace_s) / speed - wall
                 if wait_s < -1.0:  # fell behind (a slow world): pace from here on
                     self._pace_from = (wall, now_s)
             if wait_s > 0:
                 self._stop.wait(wait_s)
         with self.lock:
-            self.last_play = (sim_0, self.session.now_s, time.perf_counter() - wall_0)
+            self.last_play = (started_s, self.session.now_s, time.perf_counter() - started_wall)
             self.playing = False
             self._refresh_status()
 
@@ -358,17 +381,25 @@ class Controller:
             if done:
                 self._publish_frame()
                 published = True
-            elif since_frame_s >= 1.0 / MAX_FPS:
+            elif since_frame_s >= FRAME_SPACING_S:
                 ahead_s = self._ahead_of_pace_s()
                 if ahead_s >= self._publish_cost_s:
                     self._publish_frame()  # in time the loop would wait anyway: free
                     published = True
                 elif self.budget.allows_frame():
-                    self.budget.draw_s += self._publish_frame()
+                    self.charge_view(self._publish_frame())
                     published = True
             if done or time.perf_counter() - self._last_status_wall >= STATUS_PERIOD_S:
-                self.budget.draw_s += self._refresh_status()
+                self.charge_view(self._refresh_status())
             return published
+
+    def charge_view(self, seconds: float) -> None:
+        """Book wall seconds a page spent showing what was published (its re-render and
+        the message to the browser run in the server's threads and hold the interpreter
+        the simulation needs): frames are allowed only while these and publishing
+        together stay within the budget."""
+        with self._budget_lock:
+            self.budget.draw_s += seconds
 
     def _ahead_of_pace_s(self) -> float:
         """Wall seconds the paced loop is ahead of its schedule (-inf flat out)."""
@@ -382,8 +413,9 @@ class Controller:
         """Read every arm's view into frame data; the wall seconds it took."""
         start = time.perf_counter()
         self.frames = [frame_data(view.frame()) for view in self.views]
+        self.frames_json = json.dumps(self.frames, separators=(",", ":"))
         self.frames_published += 1
-        self.version += 1
+        self.frame_version += 1
         self._last_frame_wall = time.perf_counter()
         self._publish_cost_s = self._last_frame_wall - start
         return self._publish_cost_s
@@ -411,7 +443,7 @@ class Controller:
             state="done" if self.session.done else ("playing" if self.playing else "paused"),
             measured_rtf=_rate(samples) if self.playing else None,
         )
-        self.version += 1
+        self.status_version += 1
         self._last_status_wall = time.perf_counter()
         return self._last_status_wall - start
 
@@ -460,7 +492,7 @@ class Controller:
             if entity is not None:
                 self.session.inspect(entity, arm)
             self.selected, self.selected_arm = entity, arm
-            self.version += 1
+            self.selection_version += 1
 
     def inspection(self) -> dict[str, Any] | None:
         """The selected entity's truth, readings and the policy's last decision."""

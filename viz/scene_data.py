@@ -118,18 +118,9 @@ def layout_data(layout: SceneLayout, first: SceneFrame) -> dict[str, Any]:
         "picks": {
             "xy": _flat(layout.pick_xy),
             "names": list(layout.pick_names),
-            "labels": pick_labels(layout),
+            "labels": list(layout.point_labels),  # "": no label
         },
     }
-
-
-def pick_labels(layout: SceneLayout) -> list[str]:
-    """The short label of each pick point: the layout's own where it gives one, else the
-    entity's name after its kind (``"intersection:J1_1"`` -> ``"J1_1"``)."""
-    explicit = tuple(getattr(layout, "pick_labels", ()) or ())
-    if len(explicit) == len(layout.pick_names):
-        return [str(label) for label in explicit]
-    return [name.split(":", 1)[-1] for name in layout.pick_names]
 
 
 def frame_data(frame: SceneFrame) -> dict[str, Any]:

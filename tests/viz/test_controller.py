@@ -8,7 +8,15 @@ import pytest
 
 from twin.core.errors import UserError
 from twin.core.scenario import ScenarioConfig
-from viz.controller import MAX_FPS, AppTarget, Controller, FrameBudget, KpiHistory
+from viz.controller import (
+    DRAW_FRACTION,
+    FRAME_SPACING_S,
+    MAX_FPS,
+    AppTarget,
+    Controller,
+    FrameBudget,
+    KpiHistory,
+)
 from viz.session import Session
 
 GRID = "traffic/grid4x4-v0"
@@ -30,22 +38,22 @@ def test_a_frame_is_allowed_only_while_drawing_stays_within_its_share():
     assert budget.slowdown == pytest.approx(0.21)
 
 
-def test_playing_flat_out_keeps_publishing_within_a_tenth_of_simulating():
+def test_playing_flat_out_keeps_publishing_within_its_share_of_simulating():
     app = controller()
     app.playing = True  # the play loop's steps, driven here without its thread
     published = [app.advance() for _ in range(40)]
     assert any(published)
-    assert app.budget.slowdown <= 0.1 + app._publish_cost_s / app.budget.simulate_s
+    assert app.budget.slowdown <= DRAW_FRACTION + app._publish_cost_s / app.budget.simulate_s
 
 
-def test_frames_are_published_at_most_max_fps_times_a_second():
+def test_frames_are_published_at_most_about_max_fps_times_a_second():
     app = controller(tick_s=1.0, horizon_s=7200.0)
     app.playing = True
     started, before = time.perf_counter(), app.frames_published
     while time.perf_counter() - started < 0.5 and app.advance() is not None:
         pass
     elapsed = time.perf_counter() - started
-    assert app.frames_published - before <= MAX_FPS * elapsed + 1
+    assert app.frames_published - before <= elapsed / FRAME_SPACING_S + 1
 
 
 def test_play_paces_the_run_at_the_chosen_real_time_factor():
