@@ -103,14 +103,14 @@ def test_the_browser_app_draws_the_domain_and_inspects_its_belt(installed, tmp_p
         for _ in range(3):
             page.get_by_role("button", name="Step").click()
         page.wait_for_function(
-            "() => Number(document.querySelector('[data-testid=clock]').dataset.nowS) === 180"
+            "() => Number(document.querySelector('[data-testid=clock]')?.dataset?.nowS) === 180"
         )
         rows = page.locator("[data-testid=kpis] tr[data-kpi]")
         shown = {rows.nth(k).get_attribute("data-kpi") for k in range(rows.count())}
         assert {"delivered_per_h", "jams", "time_in_system_mean_s"} <= shown
         canvas = page.locator("[data-testid=map-0]")
         page.wait_for_function(
-            "() => document.querySelector('[data-testid=map-0]').dataset.frameNowS === '180'"
+            "() => document.querySelector('[data-testid=map-0]')?.dataset?.frameNowS === '180'"
         )
         assert int(canvas.get_attribute("data-marks")) > 0
         assert page.locator("[data-testid=legend] .twin-legend-entry").count() > 0

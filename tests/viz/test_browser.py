@@ -94,7 +94,7 @@ def clock_s(page) -> float:
 
 def wait_for_clock(page, now_s: float) -> None:
     page.wait_for_function(
-        "t => Number(document.querySelector('[data-testid=clock]').dataset.nowS) === t",
+        "t => Number(document.querySelector('[data-testid=clock]')?.dataset?.nowS) === t",
         arg=now_s,
     )
 
@@ -106,7 +106,7 @@ def map_attribute(page, name: str, arm: int = 0) -> str:
 def wait_for_marks(page, now_s: float, arm: int = 0) -> None:
     page.wait_for_function(
         "([t, arm]) => Number(document.querySelector(`[data-testid=map-${arm}]`)"
-        ".dataset.frameNowS) === t",
+        "?.dataset?.frameNowS) === t",
         arg=[now_s, arm],
     )
 
@@ -195,7 +195,7 @@ def test_zoom_buttons_and_the_wheel_zoom_the_map_and_fit_shows_it_all(page):
     before = on_screen(page, *east)[0] - on_screen(page, *west)[0]
     page.get_by_test_id("zoom-in").click()
     page.wait_for_function(
-        "() => document.querySelector('[data-testid=map-0]').dataset.zoom === '1.600'"
+        "() => document.querySelector('[data-testid=map-0]')?.dataset?.zoom === '1.600'"
     )
     after = on_screen(page, *east)[0] - on_screen(page, *west)[0]
     assert after == pytest.approx(1.6 * before, rel=1e-6)
@@ -204,13 +204,13 @@ def test_zoom_buttons_and_the_wheel_zoom_the_map_and_fit_shows_it_all(page):
     page.mouse.move(x, y)
     page.mouse.wheel(0, -300)  # towards the reader: in
     page.wait_for_function(
-        "() => Number(document.querySelector('[data-testid=map-0]').dataset.zoom) > 1.6"
+        "() => Number(document.querySelector('[data-testid=map-0]')?.dataset?.zoom) > 1.6"
     )
     # The point under the pointer stays under it.
     assert on_screen(page, *intersection_xy("intersection:J1_1")) == pytest.approx((x, y), abs=1)
     page.get_by_test_id("zoom-fit").click()
     page.wait_for_function(
-        "() => document.querySelector('[data-testid=map-0]').dataset.zoom === '1.000'"
+        "() => document.querySelector('[data-testid=map-0]')?.dataset?.zoom === '1.000'"
     )
 
 
@@ -300,7 +300,9 @@ def test_compare_mode_draws_both_arms_and_colours_the_difference_by_direction(pa
 
 
 def measured_rtf(page) -> float:
-    page.wait_for_function("() => document.querySelector('[data-testid=rtf]').dataset.rtf !== ''")
+    page.wait_for_function(
+        "() => (document.querySelector('[data-testid=rtf]')?.dataset?.rtf ?? '') !== ''"
+    )
     return float(page.get_by_test_id("rtf").get_attribute("data-rtf"))
 
 

@@ -71,12 +71,12 @@ def test_a_domains_view_opened_cold_explains_itself(domain, scenario):
         for k in range(1, STEPS + 1):
             page.get_by_role("button", name="Step").click()
             page.wait_for_function(
-                "t => Number(document.querySelector('[data-testid=clock]').dataset.nowS) === t",
+                "t => Number(document.querySelector('[data-testid=clock]')?.dataset?.nowS) === t",
                 arg=k * clock.display_tick_s,
             )
             page.wait_for_function(
                 "t => Number(document.querySelector('[data-testid=map-0]')"
-                ".dataset.frameNowS) === t",
+                "?.dataset?.frameNowS) === t",
                 arg=k * clock.display_tick_s,
             )
             pictures.append(page.get_by_test_id("map-0").evaluate("c => c.toDataURL()"))

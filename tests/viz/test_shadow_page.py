@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import served
-from tests.viz.test_browser import CHROMIUM_ARGS, _chromium
+from tests.viz.browser import CHROMIUM_ARGS, chromium
 from twin.core.scenario import ScenarioConfig
 from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from twin.factory import live as factory_live
@@ -69,7 +69,7 @@ def test_a_missing_session_is_one_line_and_exit_2(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_the_page_shows_the_session_and_follows_it_as_it_grows(tmp_path: Path) -> None:
     playwright_api = pytest.importorskip("playwright.sync_api")
-    executable = _chromium()
+    executable = chromium()
     shadow_session(1.0, tmp_path / "session")
     longer = shadow_session(2.0, tmp_path / "longer")
     with (
