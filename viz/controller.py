@@ -170,9 +170,10 @@ class Controller:
         self.selection_version = 0
         self._budget_lock = threading.Lock()
         self.speed: float | None = None
-        self.last_play: tuple[float, float, float] | None = None
-        """The last play: simulated seconds it started and ended at, and its wall seconds
-        (what ``benchmarks/viz_frame.py`` reads off the page)."""
+        self.last_play: tuple[float, float, float, float, float] | None = None
+        """The last play: simulated seconds it started and ended at, its wall seconds, the
+        CPU seconds of the play thread and of the whole server process (what
+        ``benchmarks/viz_frame.py`` reads off the page)."""
         self._pace_from: tuple[float, float] | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -329,6 +330,7 @@ class Controller:
 
     def _play_loop(self) -> None:
         started_wall, started_s = time.perf_counter(), self.session.now_s
+        started_cpu, started_thread = time.process_time(), time.thread_time()
         self._pace_from = (started_wall, started_s)
         while not self._stop.is_set():
             if self.advance() is None:
@@ -347,7 +349,13 @@ class Controller:
             if wait_s > 0:
                 self._stop.wait(wait_s)
         with self.lock:
-            self.last_play = (started_s, self.session.now_s, time.perf_counter() - started_wall)
+            self.last_play = (
+                started_s,
+                self.session.now_s,
+                time.perf_counter() - started_wall,
+                time.thread_time() - started_thread,
+                time.process_time() - started_cpu,
+            )
             self.playing = False
             self._refresh_status()
 
