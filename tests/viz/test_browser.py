@@ -214,6 +214,19 @@ def test_zoom_buttons_and_the_wheel_zoom_the_map_and_fit_shows_it_all(page):
     )
 
 
+def test_dragging_pans_the_map_by_the_drag(page):
+    j11 = intersection_xy("intersection:J1_1")
+    x, y = on_screen(page, *j11)
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 40, y + 10, steps=5)
+    page.mouse.move(x + 80, y + 30, steps=5)
+    page.mouse.up()
+    assert on_screen(page, *j11) == pytest.approx((x + 80, y + 30), abs=1)
+    page.get_by_test_id("zoom-fit").click()
+    assert on_screen(page, *j11) == pytest.approx((x, y), abs=1)
+
+
 def test_hovering_an_intersection_shows_its_name_and_readings(page):
     page.mouse.move(*on_screen(page, *intersection_xy("intersection:J1_1")))
     tooltip = page.get_by_test_id("tooltip")
@@ -325,6 +338,42 @@ def test_play_at_two_speeds_shows_each_measured_and_pause_stops_the_clock(page):
     time.sleep(1.0)
     assert clock_s(page) == paused_at > 4 * TICK_S
     page.screenshot(path=ARTIFACTS / "07-played.png", full_page=True)
+
+
+def test_the_clock_moves_at_least_twice_a_second_flat_out_whatever_the_frames(page):
+    slider = page.get_by_test_id("speed").get_by_role("slider")
+    slider.focus()
+    page.keyboard.press("End")  # flat out: frames only within the budget
+    page.get_by_test_id("speed").get_by_text("max").wait_for()
+    page.get_by_role("button", name="Play").click()
+    page.wait_for_selector("[data-testid=state]:has-text('playing')")
+    seen = []
+    started = time.monotonic()
+    while time.monotonic() - started < 2.0:
+        seen.append(page.get_by_test_id("clock").inner_text())
+        if page.get_by_test_id("state").inner_text() == "done":
+            break
+        time.sleep(0.05)
+    sampled_s = time.monotonic() - started
+    if page.get_by_test_id("state").inner_text() != "done":
+        page.get_by_role("button", name="Pause").click()
+        page.wait_for_selector("[data-testid=state]:has-text('paused')")
+    # Each clock text is a moment: at least two a second while it played.
+    assert len(set(seen)) >= 2 * sampled_s, (sampled_s, seen)
+
+
+def test_hovering_a_chart_reads_its_values_out(page):
+    chart = page.locator(".twin-kpi-chart[data-kpi='time_loss_mean_s'] canvas")
+    box = chart.bounding_box()
+    page.mouse.move(box["x"] + 0.9 * box["width"], box["y"] + 0.5 * box["height"])
+    hover = page.locator(".twin-kpi-chart[data-kpi='time_loss_mean_s'] [data-testid=chart-hover]")
+    hover.wait_for()
+    lines = hover.inner_text().splitlines()
+    assert lines[0].endswith(" s")  # the time, in the domain's unit
+    assert lines[1].startswith("signals/actuated-v0: ")
+    assert lines[2].startswith("signals/max-pressure-v0: ")
+    assert lines[3].startswith("difference: ")
+    page.mouse.move(5, 5)
 
 
 def test_reset_with_a_seed_starts_the_run_again_on_it(page):
