@@ -28,16 +28,10 @@ Usage: python benchmarks/viz_frame.py [--seed 1] [--ticks 60] [--every 1 5 10 30
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +42,7 @@ from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from twin.traffic.kernels import DRIVING
 from viz.controller import DRAW_FRACTION, SPEEDS, AppTarget, Controller
 from viz.record import Replay, caption
+from viz.served import served
 from viz.session import Session
 
 TARGET_FRAME_S = 0.100
@@ -158,30 +153,6 @@ def app_slowdown(session: Session, ticks: int, segments: int) -> tuple[float, fl
             app.advance()
         played_s += time.perf_counter() - start
     return headless_s, played_s, app.frames_published - frames
-
-
-@contextmanager
-def served(arguments: list[str]) -> Iterator[str]:
-    """``twin viz ARGUMENTS`` on a free localhost port until the block ends."""
-    command = [sys.executable, "-m", "twin", "viz", *arguments, "--port", "0"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert process.stdout is not None
-        match = re.search(r"at (http://127\.0\.0\.1:\d+/)", process.stdout.readline())
-        assert match, "twin viz printed no address"
-        url = match.group(1)
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=5):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "the app did not answer within 90 s"
-                time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def browser_figures(args: argparse.Namespace) -> tuple[float, float, int]:

@@ -1,17 +1,16 @@
 """Helpers several test packages share: an example installed as a user would have it,
-and `twin viz` served for a browser test."""
+and `twin viz` served for a browser test (:func:`viz.served.served`)."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
 import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
+
+from viz.served import served
+
+__all__ = ["install_example", "run_example_tests", "served", "twin"]
 
 
 def install_example(example: Path, target: Path) -> dict[str, str]:
@@ -24,35 +23,6 @@ def install_example(example: Path, target: Path) -> dict[str, str]:
         capture_output=True,
     )
     return {**os.environ, "PYTHONPATH": str(target)}
-
-
-@contextlib.contextmanager
-def served(arguments: list[str], env: dict[str, str] | None = None) -> Iterator[str]:
-    """``twin viz ... --port 0`` running until the block ends; yields its URL once the
-    app answers. The server is stopped however the block ends."""
-    command = [sys.executable, "-m", "twin", "viz", *arguments, "--port", "0"]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    )
-    try:
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        match = re.search(r"at (http://127\.0\.0\.1:\d+/)", first)
-        assert match, f"twin viz printed {first!r}"
-        url = match.group(1)
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=5):
-                    break
-            except OSError:
-                assert process.poll() is None, process.stdout.read()
-                assert time.monotonic() < deadline, "the app did not answer within 90 s"
-                time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def run_example_tests(

@@ -3,8 +3,10 @@ error, failed request and request beyond 127.0.0.1."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from collections.abc import Iterator
 from urllib.parse import urlparse
 
 import pytest
@@ -70,3 +72,21 @@ class Watched:
         host = urlparse(request.url).hostname
         if request.url.startswith(("http", "ws")) and host != "127.0.0.1":
             self.problems.append(f"request left 127.0.0.1: {request.url}")
+
+
+@contextlib.contextmanager
+def opened(url: str, width: int = 1600, height: int = 1200) -> Iterator[Watched]:
+    """``url`` in a fresh headless chromium, watched; closed however the block ends."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    executable = chromium()
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            tab = browser.new_page(viewport={"width": width, "height": height})
+            tab.set_default_timeout(60_000)
+            seen = Watched(tab)
+            tab.goto(url)
+            tab.wait_for_selector("[data-testid=map-0][data-marks]")
+            yield seen
+        finally:
+            browser.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import served
-from tests.viz.browser import CHROMIUM_ARGS, Watched, chromium
+from tests.viz.browser import Watched, opened
 from twin.core.scenario import ScenarioConfig
 from viz.controller import SPEEDS
 from viz.scene_data import frame_data
@@ -43,19 +43,9 @@ def server() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def watched(server: str) -> Iterator[Watched]:
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    executable = chromium()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        tab = browser.new_page(viewport={"width": 1600, "height": 1200})
-        tab.set_default_timeout(60_000)
-        seen = Watched(tab)
-        tab.goto(server)
-        tab.wait_for_selector("[data-testid=clock]")
-        tab.wait_for_selector("[data-testid=map-0][data-marks]")
+    with opened(server) as seen:
         yield seen
-        browser.close()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import served
-from tests.viz.browser import CHROMIUM_ARGS, Watched, chromium
+from tests.viz.browser import opened
 from twin.core.run import default_registry
 from twin.core.scenario import ScenarioConfig
 from viz.controller import AppTarget, Controller
@@ -42,8 +42,6 @@ def legend_labels(layout: dict) -> set[str]:
 
 @pytest.mark.parametrize(("domain", "scenario"), default_scenarios())
 def test_a_domains_view_opened_cold_explains_itself(domain, scenario):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    executable = chromium()
     registry = default_registry()
     clock = registry.domain(domain).clock
     config = ScenarioConfig(
@@ -53,16 +51,8 @@ def test_a_domains_view_opened_cold_explains_itself(domain, scenario):
     )
     truth = Controller(AppTarget(config, registry.scenario(scenario).default_policy, 0))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with (
-        served([scenario, "--frames", str(FRAMES)]) as url,
-        playwright_api.sync_playwright() as playwright,
-    ):
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1600, "height": 1100})
-        page.set_default_timeout(60_000)
-        watched = Watched(page)
-        page.goto(url)
-        page.wait_for_selector("[data-testid=map-0][data-marks]")
+    with served([scenario, "--frames", str(FRAMES)]) as url, opened(url, height=1100) as watched:
+        page = watched.tab
         legend = page.locator("[data-testid=legend] .twin-legend-entry")
         shown = {legend.nth(k).get_attribute("data-label") for k in range(legend.count())}
         assert shown == legend_labels(layout_data(truth.views[0].layout, truth.views[0].frame()))
@@ -91,5 +81,4 @@ def test_a_domains_view_opened_cold_explains_itself(domain, scenario):
         }
         assert units == {row["kpi"]: row["unit"] for row in truth.kpi_table()}
         page.screenshot(path=ARTIFACTS / f"{domain}.png", full_page=True)
-        browser.close()
-    assert watched.problems == []
+        assert watched.problems == []
