@@ -1,16 +1,21 @@
 """Reference pages generated from the domain contract: one Markdown page per domain.
 
 Each page lists what a policy of the domain sees and answers (fields, units, ranges),
-the KPIs its scenarios report (unit, which way is better), the invariants
-``check_scenario`` holds it to, and the simplest policy of each decision area, in
-source. Nothing here names a domain: it reads every registered one (``twin docs``).
+which actions the domain refuses (the reasons its check gives, read from the check's
+source), when a policy is asked (the observation's own words, and a count from the
+area's short run), the simplest policy of each decision area as a module that runs as
+written and the command that runs it, the KPIs its scenarios report (unit, which way is
+better) and the invariants ``check_scenario`` holds it to. Nothing here names a domain:
+it reads every registered one (``twin docs``).
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
+import json
 import math
+import shlex
 import sys
 import textwrap
 import types
@@ -46,6 +51,7 @@ def domain_page(domain: Domain[Any], registry: Registry) -> str:
         "|---|---|",
     ]
     lines += [f"| `{e.id}` | {e.description} |" for e in scenarios]
+    lines += ["", *WRITING_A_POLICY]
     for area in domain.areas:
         lines += ["", *_area_section(area, registry)]
     lines += ["", "## KPIs", "", *_kpi_table(domain, [e.id for e in scenarios], registry)]
@@ -83,9 +89,9 @@ def _area_section(area: DecisionArea, registry: Registry) -> list[str]:
 def _validity_section(area: DecisionArea) -> list[str]:
     """The reasons the area's ``check_action`` gives for refusing an action."""
     lines = [
-        "An action outside the ranges above, or of another type, is refused: the run stops "
-        "with `InvalidActionError` naming the policy, the action and the reason. "
-        "The domain's check gives these reasons:",
+        "The domain checks every answer; one it refuses stops the run with "
+        "`InvalidActionError` naming the policy, the action and the reason. Its check "
+        "gives these reasons:",
         "",
     ]
     return lines + [f"- {reason}" for reason in refusal_reasons(area.check_action)]
@@ -100,22 +106,59 @@ def _epochs_section(area: DecisionArea, registry: Registry) -> list[str]:
     return lines if epochs is None else [*lines, "", str(epochs)]
 
 
+WRITING_A_POLICY = [
+    "## Writing a policy",
+    "",
+    'A policy is a class with a versioned `id` (`"acme/my-rule-v0"`), the decision area it '
+    "acts in (`domain`: one of the `Decisions` sections below) and `act(obs) -> action`, "
+    "called at each decision epoch. `twin.core.BasePolicy` keeps its parameters "
+    "(`Params`, a `twin.core.PolicyParams`: frozen, unknown keys refused) as `self.params`. "
+    "`reset(context)` is called as a run starts: `context.rng` is the policy's own random "
+    "stream (draw only from it) and `context.info` the scenario's facts. Read `obs`, never "
+    "change it, and answer a new action. `twin.testing.check_policy(MyPolicy())` checks "
+    "all of this on the area's edge cases and generated observations, then in a short run. "
+    "A package makes the policy known by its id through a `twin.policies` entry point "
+    "(`examples/my_policy`, `examples/signal_policy`).",
+]
+"""The policy protocol in a paragraph, the same on every page."""
+
+
 def _minimal_policy_section(area: DecisionArea, registry: Registry) -> list[str]:
-    """The simplest policy of the area as a module that runs on its own."""
+    """The simplest policy of the area as a module that runs on its own, and the command
+    that runs it in the area's short run."""
     cls = registry.policy(area.baseline)
     module = "my_" + area.name.rsplit(".", 1)[-1]
     return [
         f"### A minimal policy: `{area.name}`",
         "",
-        f"The simplest policy, `{area.baseline}`, with the imports it needs: save it as "
-        f"`{module}.py`, check it with `twin.testing.check_policy({cls.__name__}())` and run "
-        f"it with `twin run --scenario <id> --policy {module}:{cls.__name__}` (give your copy "
-        "its own `id`).",
+        f"The simplest policy, `{area.baseline}`, with the imports it needs. Save it as "
+        f"`{module}.py` (give your copy its own `id`), check it with "
+        f"`twin.testing.check_policy({cls.__name__}())` and run it from its folder:",
+        "",
+        "```bash",
+        run_command(area, f"{module}:{cls.__name__}"),
+        "```",
         "",
         "```python",
         policy_module_source(cls).rstrip(),
         "```",
     ]
+
+
+def run_command(area: DecisionArea, reference: str) -> str:
+    """``twin run`` of the policy ``reference`` (a module in the current folder) in the
+    area's short run: as the run's policy, or as the scenario parameter that names it
+    when another area's policy runs the scenario."""
+    config, main = area.run_config(reference)
+    arguments = ["twin", "run", "--scenario", config.id]
+    if main is None:
+        arguments += ["--policy", reference]
+    else:
+        named = {k: v for k, v in config.params.items() if v == reference}
+        arguments += ["--params", json.dumps(named), "--policy", main]
+    horizon = config.horizon_s
+    arguments += ["--horizon-s", str(int(horizon)) if horizon.is_integer() else repr(horizon)]
+    return "PYTHONPATH=. " + shlex.join(arguments)
 
 
 def _first_paragraph(cls: type[Any]) -> str:
@@ -290,13 +333,16 @@ class Epochs:
     policy: str
     decisions: int
     entities: int
+    kind: str
+    """What each entity is (``intersection`` from ``intersection:J0_0``)."""
     interval_s: tuple[float, float, float] | None
     """Shortest, median and longest time between two decisions of one entity."""
 
     def __str__(self) -> str:
         text = (
-            f"In a {_duration(self.horizon_s)} run of `{self.scenario}` under `{self.policy}`, "
-            f"{self.entities} {'entity was' if self.entities == 1 else 'entities were'} asked "
+            f"Running `{self.scenario}` for {_duration(self.horizon_s)} under `{self.policy}`, "
+            f"{self.entities} {_plural(self.kind, self.entities)} "
+            f"{'was' if self.entities == 1 else 'were'} asked "
             f"{self.decisions:,} times"
         )
         if self.interval_s is None:
@@ -326,7 +372,9 @@ def measured_epochs(area: DecisionArea, registry: Registry) -> Epochs | None:
         times.setdefault(entity, []).append(now_s)
     intervals = np.concatenate([np.diff(t) for t in times.values()] or [np.empty(0)])
     intervals = intervals[intervals > 0]  # several answers at one instant: one epoch
+    kinds = {entity.partition(":")[0] for entity in times}
     return Epochs(
+        kind=kinds.pop() if len(kinds) == 1 else "entity",
         scenario=config.id,
         horizon_s=config.horizon_s,
         policy=area.baseline,
@@ -357,6 +405,12 @@ class _Recorder:
     def act(self, obs: Any) -> Any:
         self.seen.append((self.area.entity_of(obs), float(getattr(obs, "now_s", math.nan))))
         return self.policy.act(obs)
+
+
+def _plural(noun: str, count: int) -> str:
+    if count == 1:
+        return noun
+    return noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
 
 
 def _duration(seconds: float) -> str:
