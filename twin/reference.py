@@ -441,11 +441,21 @@ def policy_module_source(cls: type[Any]) -> str:
         origin = getattr(thing, "__module__", None)
         defined_there = origin in sys.modules and getattr(sys.modules[origin], name, None) is thing
         named.setdefault(origin if defined_there else home.__name__, set()).add(name)
-    imports = sorted(plain) + [
-        f"from {m} import {', '.join(sorted(n))}" for m, n in sorted(named.items())
-    ]
+    imports = sorted(plain) + [_from_import(m, sorted(n)) for m, n in sorted(named.items())]
     # The standard library first, as isort and ruff order them.
     standard = [i for i in imports if i.split()[1].split(".")[0] in sys.stdlib_module_names]
     others = [i for i in imports if i not in standard]
     head = ["from __future__ import annotations", "", *standard, "", *others]
     return "\n".join([*head, "", "", source])
+
+
+LINE_LENGTH = 100
+"""The repository's line length: the page's code blocks are formatted as its code is."""
+
+
+def _from_import(module: str, names: list[str]) -> str:
+    """``from module import a, b``, or one name a line in parentheses when too long."""
+    line = f"from {module} import {', '.join(names)}"
+    if len(line) <= LINE_LENGTH:
+        return line
+    return "\n".join([f"from {module} import (", *(f"    {n}," for n in names), ")"])
