@@ -1,18 +1,27 @@
 """Reference pages generated from the domain contract: one Markdown page per domain.
 
 Each page lists what a policy of the domain sees and answers (fields, units, ranges),
-the KPIs its scenarios report (unit, which way is better), the invariants
-``check_scenario`` holds it to, and the simplest policy of each decision area, in
-source. Nothing here names a domain: it reads every registered one (``twin docs``).
+which actions the domain refuses (the reasons its check gives, read from the check's
+source), when a policy is asked (the observation's own words, and a count from the
+area's short run), the simplest policy of each decision area as a module that runs as
+written and the command that runs it, the KPIs its scenarios report (unit, which way is
+better) and the invariants ``check_scenario`` holds it to. Nothing here names a domain:
+it reads every registered one (``twin docs``).
 """
 
 from __future__ import annotations
 
+import ast
 import inspect
+import json
 import math
+import shlex
+import sys
 import textwrap
 import types
 import typing
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +51,7 @@ def domain_page(domain: Domain[Any], registry: Registry) -> str:
         "|---|---|",
     ]
     lines += [f"| `{e.id}` | {e.description} |" for e in scenarios]
+    lines += ["", *WRITING_A_POLICY]
     for area in domain.areas:
         lines += ["", *_area_section(area, registry)]
     lines += ["", "## KPIs", "", *_kpi_table(domain, [e.id for e in scenarios], registry)]
@@ -70,13 +80,90 @@ def _area_section(area: DecisionArea, registry: Registry) -> list[str]:
     lines += _field_table(area.observation, area.observation_fields)
     lines += ["", f"and answers `{area.action.__name__}`:", ""]
     lines += _field_table(area.action, area.action_fields)
-    lines += ["", "An action the domain would refuse raises `InvalidActionError`.", ""]
+    lines += ["", *_validity_section(area), "", *_epochs_section(area, registry)]
     if area.baseline:
-        cls = registry.policy(area.baseline)
-        source = textwrap.dedent(inspect.getsource(cls))
-        lines += [f"The simplest policy, `{area.baseline}`:", "", "```python", source.rstrip()]
-        lines += ["```"]
+        lines += ["", *_minimal_policy_section(area, registry)]
     return lines + _learning_section(area)
+
+
+def _validity_section(area: DecisionArea) -> list[str]:
+    """The reasons the area's ``check_action`` gives for refusing an action."""
+    lines = [
+        "The domain checks every answer; one it refuses stops the run with "
+        "`InvalidActionError` naming the policy, the action and the reason. Its check "
+        "gives these reasons:",
+        "",
+    ]
+    return lines + [f"- {reason}" for reason in refusal_reasons(area.check_action)]
+
+
+def _epochs_section(area: DecisionArea, registry: Registry) -> list[str]:
+    """When the policy is asked: the observation's own words, and a short run's count."""
+    lines = [f"### When a decision is made: `{area.name}`", ""]
+    lines += [_first_paragraph(area.observation), ""]
+    lines += [f"The answer: {_first_paragraph(area.action)}"]
+    epochs = measured_epochs(area, registry)
+    return lines if epochs is None else [*lines, "", str(epochs)]
+
+
+WRITING_A_POLICY = [
+    "## Writing a policy",
+    "",
+    'A policy is a class with a versioned `id` (`"acme/my-rule-v0"`), the decision area it '
+    "acts in (`domain`: one of the `Decisions` sections below) and `act(obs) -> action`, "
+    "called at each decision epoch. `twin.core.BasePolicy` keeps its parameters "
+    "(`Params`, a `twin.core.PolicyParams`: frozen, unknown keys refused) as `self.params`. "
+    "`reset(context)` is called as a run starts: `context.rng` is the policy's own random "
+    "stream (draw only from it) and `context.info` the scenario's facts. Read `obs`, never "
+    "change it, and answer a new action. `twin.testing.check_policy(MyPolicy())` checks "
+    "all of this on the area's edge cases and generated observations, then in a short run. "
+    "A package makes the policy known by its id through a `twin.policies` entry point "
+    "(`examples/my_policy`, `examples/signal_policy`).",
+]
+"""The policy protocol in a paragraph, the same on every page."""
+
+
+def _minimal_policy_section(area: DecisionArea, registry: Registry) -> list[str]:
+    """The simplest policy of the area as a module that runs on its own, and the command
+    that runs it in the area's short run."""
+    cls = registry.policy(area.baseline)
+    module = "my_" + area.name.rsplit(".", 1)[-1]
+    return [
+        f"### A minimal policy: `{area.name}`",
+        "",
+        f"The simplest policy, `{area.baseline}`, with the imports it needs. Save it as "
+        f"`{module}.py` (give your copy its own `id`), check it with "
+        f"`twin.testing.check_policy({cls.__name__}())` and run it from its folder:",
+        "",
+        "```bash",
+        run_command(area, f"{module}:{cls.__name__}"),
+        "```",
+        "",
+        "```python",
+        policy_module_source(cls).rstrip(),
+        "```",
+    ]
+
+
+def run_command(area: DecisionArea, reference: str) -> str:
+    """``twin run`` of the policy ``reference`` (a module in the current folder) in the
+    area's short run: as the run's policy, or as the scenario parameter that names it
+    when another area's policy runs the scenario."""
+    config, main = area.run_config(reference)
+    arguments = ["twin", "run", "--scenario", config.id]
+    if main is None:
+        arguments += ["--policy", reference]
+    else:
+        named = {k: v for k, v in config.params.items() if v == reference}
+        arguments += ["--params", json.dumps(named), "--policy", main]
+    horizon = config.horizon_s
+    arguments += ["--horizon-s", str(int(horizon)) if horizon.is_integer() else repr(horizon)]
+    return "PYTHONPATH=. " + shlex.join(arguments)
+
+
+def _first_paragraph(cls: type[Any]) -> str:
+    doc = inspect.getdoc(cls) or ""
+    return " ".join(doc.split("\n\n")[0].split())
 
 
 def _learning_section(area: DecisionArea) -> list[str]:
@@ -159,3 +246,216 @@ def _kpi_table(domain: Domain[Any], scenario_ids: list[str], registry: Registry)
         better = domain.better(name) or "–"
         rows.append(f"| `{name}` | {kpi.unit} | {better} | {kpi.description} |")
     return rows
+
+
+def refusal_reasons(check: Callable[..., object]) -> list[str]:
+    """The reasons ``check`` (an area's ``check_action``) and the functions it calls give
+    when they refuse an action, read from their source: the page can never list a rule
+    the check does not hold. A value computed in the check reads as its expression."""
+    reasons: list[str] = []
+    _collect_reasons(check, reasons, set(), CHECK_DEPTH)
+    return reasons or ["(the check names no reason of its own)"]
+
+
+CHECK_DEPTH = 2
+"""How many calls deep the reasons are looked for (a contract's check usually delegates
+to the domain's ``check_<area>_action``)."""
+
+
+def _collect_reasons(
+    function: Callable[..., object], reasons: list[str], seen: set[object], depth: int
+) -> None:
+    if function in seen:
+        return
+    seen.add(function)
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError):
+        return  # built in or generated: nothing to read
+    names = getattr(function, "__globals__", {})
+    local = {
+        node.targets[0].id: ast.unparse(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+    }
+    # A reason is a string given to an exception being raised, or to a helper the check
+    # defines for raising one (``invalid("...")``); other strings (``cast``) are not.
+    helpers = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    raised = {id(n.exc) for n in ast.walk(tree) if isinstance(n, ast.Raise) and n.exc}
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    for node in sorted(calls, key=lambda n: (n.lineno, n.col_offset)):  # in reading order
+        to_helper = isinstance(node.func, ast.Name) and node.func.id in helpers
+        for argument in node.args if id(node) in raised or to_helper else []:
+            text = _reason_text(argument, names, local)
+            if text and text not in reasons:
+                reasons.append(text)
+        callee = names.get(node.func.id) if isinstance(node.func, ast.Name) else None
+        if depth > 0 and inspect.isfunction(callee):
+            _collect_reasons(callee, reasons, seen, depth - 1)
+
+
+def _reason_text(node: ast.expr, names: dict[str, Any], local: dict[str, str]) -> str | None:
+    """A string argument as a reader reads it: module constants filled in, other values
+    as the expression they stand for (``len(observation.green_s)``)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if not isinstance(node, ast.JoinedStr):
+        return None
+    parts = []
+    for value in node.values:
+        if isinstance(value, ast.Constant):
+            parts.append(str(value.value))
+        elif isinstance(value, ast.FormattedValue):
+            expression = value.value
+            if isinstance(expression, ast.Name) and isinstance(
+                names.get(expression.id), int | float
+            ):
+                parts.append(str(names[expression.id]))
+            elif isinstance(expression, ast.Name) and expression.id in local:
+                parts.append(f"`{local[expression.id]}`")
+            else:
+                parts.append(f"`{ast.unparse(expression)}`")
+    return "".join(parts)
+
+
+EPOCH_SEED = 0
+"""Seed of the short run that counts an area's decisions."""
+
+
+@dataclass(frozen=True)
+class Epochs:
+    """How often the entities of a decision area were asked in a short run."""
+
+    scenario: str
+    horizon_s: float
+    policy: str
+    decisions: int
+    entities: int
+    kind: str
+    """What each entity is (``intersection`` from ``intersection:J0_0``)."""
+    interval_s: tuple[float, float, float] | None
+    """Shortest, median and longest time between two decisions of one entity."""
+
+    def __str__(self) -> str:
+        text = (
+            f"Running `{self.scenario}` for {_duration(self.horizon_s)} under `{self.policy}`, "
+            f"{self.entities} {_plural(self.kind, self.entities)} "
+            f"{'was' if self.entities == 1 else 'were'} asked "
+            f"{self.decisions:,} times"
+        )
+        if self.interval_s is None:
+            return text + "."
+        low, median, high = self.interval_s
+        if low == high:
+            return f"{text}: each every {_duration(median)}."
+        return (
+            f"{text}: each again after {_duration(median)} (median; from "
+            f"{_duration(low)} to {_duration(high)})."
+        )
+
+
+def measured_epochs(area: DecisionArea, registry: Registry) -> Epochs | None:
+    """Decisions of ``area``'s baseline in the area's own short run (the one
+    ``check_policy`` uses); ``None`` when the area is not the run's main decision (its
+    policy is then a scenario parameter, not the run's policy) or it has no baseline."""
+    if not area.baseline:
+        return None
+    config, main = area.run_config(area.baseline)
+    if main is not None:
+        return None
+    recorder = _Recorder(registry.policy(area.baseline)(), area)
+    simulate(config, recorder, EPOCH_SEED, registry=registry)  # type: ignore[arg-type]
+    times: dict[str, list[float]] = {}
+    for entity, now_s in recorder.seen:
+        times.setdefault(entity, []).append(now_s)
+    intervals = np.concatenate([np.diff(t) for t in times.values()] or [np.empty(0)])
+    intervals = intervals[intervals > 0]  # several answers at one instant: one epoch
+    kinds = {entity.partition(":")[0] for entity in times}
+    return Epochs(
+        kind=kinds.pop() if len(kinds) == 1 else "entity",
+        scenario=config.id,
+        horizon_s=config.horizon_s,
+        policy=area.baseline,
+        decisions=len(recorder.seen),
+        entities=len(times),
+        interval_s=(
+            (float(intervals.min()), float(np.median(intervals)), float(intervals.max()))
+            if intervals.size
+            else None
+        ),
+    )
+
+
+class _Recorder:
+    """A policy that records who was asked when, and answers as ``policy`` does."""
+
+    def __init__(self, policy: Any, area: DecisionArea) -> None:
+        self.policy = policy
+        self.area = area
+        self.id = policy.id
+        self.domain = policy.domain
+        self.params = policy.params
+        self.seen: list[tuple[str, float]] = []
+
+    def reset(self, context: Any) -> None:
+        self.policy.reset(context)
+
+    def act(self, obs: Any) -> Any:
+        self.seen.append((self.area.entity_of(obs), float(getattr(obs, "now_s", math.nan))))
+        return self.policy.act(obs)
+
+
+def _plural(noun: str, count: int) -> str:
+    if count == 1:
+        return noun
+    return noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+
+
+def _duration(seconds: float) -> str:
+    """``"27 s"``, ``"900 s = 15 min"``, ``"86,400 s = 1 d"``: SI first, then what
+    people of the domain read."""
+    text = f"{seconds:,.3g} s" if seconds < 10 else f"{seconds:,.0f} s"
+    for unit, size in (("d", 86_400.0), ("h", 3_600.0), ("min", 60.0)):
+        if seconds >= size:
+            return f"{text} = {seconds / size:,.3g} {unit}"
+    return text
+
+
+def policy_module_source(cls: type[Any]) -> str:
+    """``cls``'s source preceded by the imports it needs: a module that runs as written."""
+    source = textwrap.dedent(inspect.getsource(cls))
+    home = sys.modules[cls.__module__]
+    used = {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+    plain: set[str] = set()
+    named: dict[str, set[str]] = {}
+    for name in sorted(used - {cls.__name__}):
+        if name not in vars(home):
+            continue  # a builtin or a local
+        thing = vars(home)[name]
+        if inspect.ismodule(thing):
+            alias = "" if thing.__name__ == name else f" as {name}"
+            plain.add(f"import {thing.__name__}{alias}")
+            continue
+        origin = getattr(thing, "__module__", None)
+        defined_there = origin in sys.modules and getattr(sys.modules[origin], name, None) is thing
+        named.setdefault(origin if defined_there else home.__name__, set()).add(name)
+    imports = sorted(plain) + [_from_import(m, sorted(n)) for m, n in sorted(named.items())]
+    # The standard library first, as isort and ruff order them.
+    standard = [i for i in imports if i.split()[1].split(".")[0] in sys.stdlib_module_names]
+    others = [i for i in imports if i not in standard]
+    head = ["from __future__ import annotations", "", *standard, "", *others]
+    return "\n".join([*head, "", "", source])
+
+
+LINE_LENGTH = 100
+"""The repository's line length: the page's code blocks are formatted as its code is."""
+
+
+def _from_import(module: str, names: list[str]) -> str:
+    """``from module import a, b``, or one name a line in parentheses when too long."""
+    line = f"from {module} import {', '.join(names)}"
+    if len(line) <= LINE_LENGTH:
+        return line
+    return "\n".join([f"from {module} import (", *(f"    {n}," for n in names), ")"])

@@ -1,0 +1,1 @@
+"""ACME's signal controller for twin: an example of a third-party policy package."""
