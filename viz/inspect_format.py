@@ -49,6 +49,8 @@ def format_value(value: Any) -> str:
             return "-"
         if math.isinf(number):
             return "∞" if number > 0 else "-∞"
+        if number == 0:
+            return "0"  # and never "-0"
         if number != 0 and (abs(number) >= 1e4 or number == round(number)):
             return f"{number:,.0f}" if abs(number) < 1e15 else f"{number:.4g}"
         return f"{number:.4g}"

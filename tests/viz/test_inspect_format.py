@@ -1,0 +1,52 @@
+"""The inspector's numbers as people read them."""
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from twin.core.domain import Quantity
+from viz.inspect_format import Row, entity_rows, format_value
+
+
+def test_numbers_are_rounded_to_four_digits_and_separated_in_thousands():
+    assert format_value(0.123456) == "0.1235"
+    assert format_value(12_345.678) == "12,346"
+    assert format_value(3.0) == "3"
+    assert format_value(-0.0) == "0"
+    assert format_value(math.nan) == "-"
+    assert format_value(True) == "yes"
+    assert format_value(np.int64(1200)) == "1,200"
+
+
+def test_long_arrays_show_their_first_values_and_length():
+    assert format_value(np.arange(12.0)) == "[0, 1, 2, 3, 4, ... (12 values)]"
+    assert format_value([1.5, 2.25]) == "[1.5, 2.25]"
+
+
+class Seen(NamedTuple):
+    now_s: float
+    queue_veh: int
+
+
+def test_a_decision_is_shown_field_by_field_with_the_contracts_units():
+    class Decision(NamedTuple):
+        now_s: float
+        observation: Seen
+        action: int
+
+    info = {"entity": "x:1", "wait_s": 2.5, "last_decision": Decision(60.0, Seen(60.0, 3), 1)}
+
+    class Area:
+        observation_fields = {"queue_veh": Quantity(unit="veh")}
+        action_fields: dict[str, Quantity] = {}
+
+    rows = entity_rows(info, Area())  # type: ignore[arg-type]
+    assert rows == [
+        Row("entity", "x:1", ""),
+        Row("wait_s", "2.5", "s"),
+        Row("decided at", "60", "s"),
+        Row("observation.now_s", "60", "s"),
+        Row("observation.queue_veh", "3", "veh"),
+        Row("action", "1", ""),
+    ]
