@@ -13,7 +13,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from experiments.report.blocks import Image
-from experiments.report.figures.breakdowns import cost_breakdown, emissions_breakdown
+from experiments.report.figures.breakdowns import (
+    cost_breakdown,
+    emissions_breakdown,
+    emissions_panels,
+)
 from experiments.report.figures.comparisons import forest, kpi_bars
 from experiments.report.figures.style import png_bytes
 from experiments.report.figures.timeseries import timeseries_figure
@@ -60,11 +64,12 @@ def draw_figures(
             cost_breakdown(experiment, scenario, shown),
             f"Cost by category, mean per arm; diamonds are the total with its CI.{note}",
         )
+        panels = " and ".join(emissions_panels(experiment, scenario, shown)) or "emissions"
         add(
             scenario,
             "emissions",
             emissions_breakdown(experiment, scenario, shown),
-            f"Emissions by carrier and energy by machine state, mean per arm.{note}",
+            f"{panels[0].upper()}{panels[1:]}, mean per arm.{note}",
         )
         for point in shown:
             add(
