@@ -94,8 +94,6 @@ class Experiment:
     better: dict[str, str] = field(default_factory=dict)
     """KPI -> ``"lower"`` or ``"higher"``, from the domain contract (the summary's
     ``better`` column); a KPI not listed has no better direction."""
-    domains: dict[str, str] = field(default_factory=dict)
-    """Scenario -> its domain's name (the summary's ``domain`` column), for captions."""
 
     @classmethod
     def from_summary(cls, summary: pd.DataFrame, points: pd.DataFrame, baseline: str) -> Experiment:
@@ -105,7 +103,6 @@ class Experiment:
         units: dict[str, str] = {}
         groups: dict[str, str] = {}
         better: dict[str, str] = {}
-        domains: dict[str, str] = {}
         for record in records:
             key = (str(record["scenario"]), int(record["point"]), str(record["arm"]))
             kpi = str(record["kpi"])
@@ -115,8 +112,6 @@ class Experiment:
             groups.setdefault(kpi, str(record.get("group", "")))
             if record.get("better") in ("lower", "higher"):
                 better.setdefault(kpi, str(record["better"]))
-            if isinstance(domain := record.get("domain"), str) and domain:
-                domains.setdefault(key[0], domain)
         scenarios = tuple(dict.fromkeys(key[0] for key in stats_by_key))
         return cls(
             stats=stats_by_key,
@@ -132,7 +127,6 @@ class Experiment:
             groups=groups,
             point_parameters=_point_parameters(points),
             better=better,
-            domains=domains,
         )
 
     def stat(self, scenario: str, point: int, arm: str, kpi: str) -> Stat:

@@ -204,14 +204,9 @@ EMISSIONS = {
 @pytest.mark.parametrize(
     ("domain", "kpis", "caption"),
     [
-        # A traffic run books fuel by carrier and has no machines.
+        # A traffic run books fuel by carrier and records no energy by state.
         ("traffic", ("co2e_kg", "co2e_diesel_kg"), "Emissions by carrier, mean per arm."),
-        (
-            "factory",
-            tuple(EMISSIONS),
-            "Emissions by carrier and energy by machine state, mean per arm.",
-        ),
-        ("station", tuple(EMISSIONS), "Emissions by carrier and energy by server state"),
+        ("factory", tuple(EMISSIONS), "Emissions by carrier and energy by state, mean per arm."),
     ],
 )
 def test_the_emissions_caption_names_what_the_domain_recorded(tmp_path, domain, kpis, caption):
@@ -219,7 +214,7 @@ def test_the_emissions_caption_names_what_the_domain_recorded(tmp_path, domain, 
     page, _ = report(tmp_path, frame, headline=("co2e_kg",))
     assert f"<figcaption>{caption}" in page
     if domain == "traffic":
-        assert "machine" not in page
+        assert "energy by" not in page
 
 
 def test_a_batch_summary_carries_each_kpis_direction_from_the_domain(tmp_path):

@@ -33,17 +33,6 @@ def cost_breakdown(experiment: Experiment, scenario: str, points: Sequence[int])
     )
 
 
-STATE_OWNERS = {"factory": "machine", "station": "server", "cloud": "server"}
-"""Whose state ``energy_<state>_kwh`` splits energy by, per domain name; other domains
-(and a summary without domains) say just "state"."""
-
-
-def energy_states_label(experiment: Experiment, scenario: str) -> str:
-    """``"energy by machine state"`` in a factory, ``"energy by state"`` where unknown."""
-    owner = STATE_OWNERS.get(experiment.domains.get(scenario, ""))
-    return f"energy by {owner} state" if owner else "energy by state"
-
-
 def emissions_panels(experiment: Experiment, scenario: str, points: Sequence[int]) -> list[str]:
     """What the emissions figure shows, e.g. ``["emissions by carrier"]``: only the
     breakdowns with a non-zero part, so its caption never names a panel it lacks."""
@@ -59,15 +48,16 @@ def _emissions_rows(
 ) -> list[tuple[re.Pattern[str], str, str]]:
     return [
         (CO2E_CARRIER, "co2e_kg", "emissions by carrier"),
-        (ENERGY_STATE, "energy_kwh", energy_states_label(experiment, scenario)),
+        # Generic code names no domain: whose state it is (a machine's, a server's) the
+        # KPI names do not say, so neither does the caption.
+        (ENERGY_STATE, "energy_kwh", "energy by state"),
     ]
 
 
 def emissions_breakdown(
     experiment: Experiment, scenario: str, points: Sequence[int]
 ) -> Figure | None:
-    """Emissions by carrier and, when recorded, energy by state (the domain's word for
-    whose state: machine, server) below it."""
+    """Emissions by carrier and, when recorded, energy by state below it."""
     rows = _emissions_rows(experiment, scenario)
     shown = emissions_panels(experiment, scenario, points)
     return _breakdown_figure(
