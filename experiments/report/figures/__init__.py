@@ -45,16 +45,19 @@ def draw_figures(
     for scenario in experiment.scenarios:
         shown = experiment.points[scenario][:MAX_FIGURE_POINTS]
         note = _points_note(experiment, scenario)
+        # A KPI zero in every arm and point is an empty panel; the tables name it.
+        zero = set.intersection(*(set(experiment.zero_kpis(scenario, p, headline)) for p in shown))
+        drawn = [kpi for kpi in headline if kpi not in zero]
         add(
             scenario,
             "kpis",
-            kpi_bars(experiment, scenario, shown, headline),
+            kpi_bars(experiment, scenario, shown, drawn),
             f"Headline KPIs per arm: mean with {CONFIDENCE:.0%} CI.{note}",
         )
         add(
             scenario,
             "changes",
-            forest(experiment, scenario, shown, headline),
+            forest(experiment, scenario, shown, drawn),
             f"Change against the baseline in % with {CONFIDENCE:.0%} CI; filled markers "
             f"are significant.{note}",
         )
