@@ -9,6 +9,7 @@ until a CI half-width target holds (:mod:`experiments.replications`).
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import sys
 import time
@@ -29,6 +30,8 @@ from experiments.replications import replications_needed
 from experiments.report import ReportFiles, format_headline, write_report
 from experiments.stats import summarize
 from experiments.store import KIND, ResultStore
+from twin.core.domain import Domain
+from twin.core.errors import UserError
 from twin.core.files import write_parquet_atomically
 from twin.core.run import (
     default_registry,
@@ -56,10 +59,13 @@ class ExperimentResults:
     headline_kpis: tuple[str, ...]
     report: ReportFiles | None
 
-    def headline(self) -> str:
-        """The headline table as text."""
+    def headline(self, color: bool | None = None) -> str:
+        """The headline table as text; ``color``: better and worse coloured apart
+        (default: when standard output is a terminal and ``NO_COLOR`` is not set)."""
+        if color is None:
+            color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         return format_headline(
-            self.summary, self.points, self.config.baseline, list(self.headline_kpis)
+            self.summary, self.points, self.config.baseline, list(self.headline_kpis), color=color
         )
 
 
@@ -297,6 +303,7 @@ def summarize_directory(
     arms = [arm.name for arm in config.arms]
     summary = summarize(runs, kpis, config.baseline, arms) if not runs.empty else pd.DataFrame()
     if not summary.empty:
+        summary = with_directions(summary, config)
         write_parquet_atomically(summary, directory / "summary.parquet")
     points_frame = _points_frame(config, points)
     files = None
@@ -315,6 +322,24 @@ def summarize_directory(
             title=config.name,
         )
     return ExperimentResults(directory, config, runs, kpis, summary, points_frame, headline, files)
+
+
+def with_directions(summary: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:
+    """``summary`` with each scenario's ``domain`` and each KPI's ``better`` direction
+    (``"lower"``, ``"higher"`` or ``""``) from the domain contract, so the report and
+    ``summary.parquet`` tell an improvement from a worsening."""
+    registry = default_registry()
+    domains: dict[str, Domain[Any] | None] = {}
+    for entry in config.scenarios:
+        try:
+            domains[entry.name] = registry.domain(registry.scenario(entry.id).domain)
+        except UserError:  # a plug-in scenario whose domain is not registered: no directions
+            domains[entry.name] = None
+    pairs = zip(summary["scenario"], summary["kpi"], strict=True)
+    return summary.assign(
+        domain=[(d.name if (d := domains.get(s)) else "") for s in summary["scenario"]],
+        better=[((d.better(k) or "") if (d := domains.get(s)) else "") for s, k in pairs],
+    )
 
 
 def _after_warmup(

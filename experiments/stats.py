@@ -70,11 +70,24 @@ def paired_difference(
     if a.shape != b.shape:
         raise ValueError(f"paired arms need the same replications, got {a.shape} and {b.shape}")
     difference = estimate(a - b, confidence)
-    # Identical arms give t = 0/0; they show no evidence of a difference.
-    p_value = 1.0 if np.all(a == b) else float(stats.ttest_rel(a, b).pvalue)
+    if identical(a, b):
+        # Identical arms give t = 0/0, and arms equal up to rounding a zero-width interval
+        # a hair off 0 (p < 0.001 for nothing): neither is evidence of a difference.
+        return PairedDifference(Estimate(0.0, 0.0, len(a)), 1.0, 0.0 if b.mean() else math.nan)
+    p_value = float(stats.ttest_rel(a, b).pvalue)
     base_mean = float(b.mean())
     relative = difference.mean / abs(base_mean) if base_mean else math.nan
     return PairedDifference(difference, p_value, relative)
+
+
+ROUNDING = 1e-12
+"""Paired values closer than this, relative to the largest of them, are the same number."""
+
+
+def identical(arm: np.ndarray, baseline: np.ndarray) -> bool:
+    """Whether paired replications agree up to floating-point rounding."""
+    scale = float(np.max(np.abs(np.concatenate([arm, baseline])), initial=0.0))
+    return bool(np.all(np.abs(arm - baseline) <= ROUNDING * scale))
 
 
 def compare_arms(

@@ -19,6 +19,7 @@ import os
 import shutil
 import sys
 import tempfile
+import textwrap
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -452,8 +453,13 @@ def _write_atomically(result: RunResult, out: Path) -> None:
     try:
         staging.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; results are not
         result.kpi_frame().to_parquet(staging / "kpis.parquet", index=False)
-        if not result.timeseries.empty:
-            result.timeseries.to_parquet(staging / "timeseries.parquet", index=False)
+        # The README promises timeseries.parquet whenever the scenario asks for a time
+        # series (sample_period_s), even one whose probes recorded nothing.
+        if not result.timeseries.empty or result.manifest["scenario"].get("sample_period_s"):
+            timeseries = result.timeseries
+            if timeseries.columns.empty:
+                timeseries = timeseries.reindex(columns=["time_s", "probe", "value"])
+            timeseries.to_parquet(staging / "timeseries.parquet", index=False)
         (staging / MANIFEST_NAME).write_text(json.dumps(result.manifest, indent=2) + "\n")
         if out.exists():
             retired = out.with_name(f".{out.name}.old-{os.getpid()}")
@@ -468,12 +474,35 @@ def _write_atomically(result: RunResult, out: Path) -> None:
 
 
 def _format_table(result: RunResult, config: RunConfig, seed: int) -> str:
+    """The KPIs, one a line with which way is better (the domain's word); the KPIs that
+    are zero named on one line rather than a column of zeros."""
     policy = result.manifest["policy"]["id"]
     lines = [f"{config.scenario.id} | policy {policy} | seed {seed}", ""]
-    width = max(len(name) for name in result.kpis)
-    for name, kpi in result.kpis.items():
-        lines.append(f"  {name:<{width}}  {kpi.value:>14.6g}  {kpi.unit}")
+    better = _kpi_directions(config.scenario.id, list(result.kpis))
+    zero = [name for name, kpi in result.kpis.items() if kpi.value == 0]
+    shown = {name: kpi for name, kpi in result.kpis.items() if name not in zero}
+    width = max((len(name) for name in shown), default=0)
+    units = max((len(kpi.unit) for kpi in shown.values()), default=0)
+    for name, kpi in shown.items():
+        direction = f"{better[name]} is better" if better.get(name) else ""
+        line = f"  {name:<{width}}  {kpi.value:>14.6g}  {kpi.unit:<{units}}  {direction}"
+        lines.append(line.rstrip())
+    if zero:
+        lines += textwrap.wrap(
+            f"zero: {', '.join(zero)}", 100, initial_indent="  ", subsequent_indent="        "
+        )
     return "\n".join(lines)
+
+
+def _kpi_directions(scenario_id: str, kpis: list[str]) -> dict[str, str]:
+    """KPI -> "lower" or "higher" from the scenario's domain; none for a domain that is
+    not registered (a plug-in scenario on its own)."""
+    registry = default_registry()
+    try:
+        domain = registry.domain(registry.scenario(scenario_id).domain)
+    except UserError:
+        return {}
+    return {kpi: direction for kpi in kpis if (direction := domain.better(kpi))}
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -22,6 +22,8 @@ class Cell:
     text: str
     numeric: bool = False
     significant: bool = False
+    verdict: str | None = None
+    """"better" or "worse" (coloured apart), "changed" (no better direction) or None."""
 
 
 @dataclass(frozen=True)

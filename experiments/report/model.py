@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
-from typing import Any, TypeAlias
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,10 @@ GROUP_ORDER = ("efficiency", "cost", "emissions")
 StatKey: TypeAlias = tuple[str, int, str, str]
 """``(scenario, point, arm, kpi)``."""
 
+Verdict: TypeAlias = Literal["better", "worse", "changed"]
+"""What a significant change means: by the KPI's direction, or "changed" when neither
+way is better (a count, a configuration echo)."""
+
 
 @dataclass(frozen=True)
 class Stat:
@@ -30,6 +34,7 @@ class Stat:
     ci_low: float
     ci_high: float
     n: float
+    diff: float
     diff_low: float
     diff_high: float
     p_value: float
@@ -46,8 +51,18 @@ class Stat:
         return (self.change_high_pct - self.change_low_pct) / 2
 
     @property
+    def zero(self) -> bool:
+        """The mean is 0 and so is its interval (or it has none): nothing happened."""
+        return self.mean == 0 and all(
+            bound == 0 or math.isnan(bound) for bound in (self.ci_low, self.ci_high)
+        )
+
+    @property
     def significant(self) -> bool:
         """The paired CI of the change excludes 0 (a NaN bound never counts)."""
+        if self.diff == 0:
+            # Identical arms: a zero-width interval at 0 is no evidence of a change.
+            return False
         for low, high in (
             (self.diff_low, self.diff_high),
             (self.change_low_pct, self.change_high_pct),
@@ -76,6 +91,9 @@ class Experiment:
     units: dict[str, str]
     groups: dict[str, str]
     point_parameters: dict[tuple[str, int], dict[str, str]]
+    better: dict[str, str] = field(default_factory=dict)
+    """KPI -> ``"lower"`` or ``"higher"``, from the domain contract (the summary's
+    ``better`` column); a KPI not listed has no better direction."""
 
     @classmethod
     def from_summary(cls, summary: pd.DataFrame, points: pd.DataFrame, baseline: str) -> Experiment:
@@ -84,6 +102,7 @@ class Experiment:
         stats_by_key: dict[StatKey, Stat] = {}
         units: dict[str, str] = {}
         groups: dict[str, str] = {}
+        better: dict[str, str] = {}
         for record in records:
             key = (str(record["scenario"]), int(record["point"]), str(record["arm"]))
             kpi = str(record["kpi"])
@@ -91,6 +110,8 @@ class Experiment:
             unit = record.get("unit")
             units.setdefault(kpi, unit if isinstance(unit, str) else "")
             groups.setdefault(kpi, str(record.get("group", "")))
+            if record.get("better") in ("lower", "higher"):
+                better.setdefault(kpi, str(record["better"]))
         scenarios = tuple(dict.fromkeys(key[0] for key in stats_by_key))
         return cls(
             stats=stats_by_key,
@@ -105,6 +126,7 @@ class Experiment:
             units=units,
             groups=groups,
             point_parameters=_point_parameters(points),
+            better=better,
         )
 
     def stat(self, scenario: str, point: int, arm: str, kpi: str) -> Stat:
@@ -114,6 +136,38 @@ class Experiment:
         """The wanted KPIs that exist, by group, keeping the caller's order within one."""
         present = [kpi for kpi in dict.fromkeys(wanted) if kpi in self.units]
         return _by_group(present, self.groups)
+
+    def verdict(self, scenario: str, point: int, arm: str, kpi: str) -> Verdict | None:
+        """Whether ``arm`` changed ``kpi`` for the better or the worse against the
+        baseline; ``None`` for the baseline itself and for a change that is not
+        significant (a KPI that is zero in both arms never is)."""
+        if arm == self.baseline:
+            return None
+        stat = self.stat(scenario, point, arm, kpi)
+        if not stat.significant or (
+            stat.zero and self.stat(scenario, point, self.baseline, kpi).zero
+        ):
+            return None
+        direction = self.better.get(kpi)
+        if direction is None:
+            return "changed"
+        rising = stat.diff > 0 if not math.isnan(stat.diff) else stat.change_pct > 0
+        return "better" if rising == (direction == "higher") else "worse"
+
+    def zero_kpis(self, scenario: str, point: int, kpis: Sequence[str]) -> tuple[str, ...]:
+        """The ``kpis`` that are zero in every arm of this scenario and point: rows of
+        zeros and p = 1.000 say nothing, so the report names them on one line."""
+        arms = self.arms[scenario]
+        return tuple(
+            kpi
+            for kpi in kpis
+            if any((scenario, point, arm, kpi) in self.stats for arm in arms)
+            and all(
+                self.stat(scenario, point, arm, kpi).zero
+                for arm in arms
+                if (scenario, point, arm, kpi) in self.stats
+            )
+        )
 
     def unit(self, kpi: str) -> str:
         return self.units.get(kpi, "")

@@ -15,12 +15,14 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; co
 h1 { border-bottom: 2px solid #ddd; padding-bottom: .2em; }
 h2 { border-bottom: 1px solid #eee; margin-top: 2em; }
 .scroll { overflow-x: auto; }
-table { border-collapse: collapse; margin: .5em 0 1.5em; font-size: .88em; }
+table { border-collapse: collapse; margin: .5em 0 1.5em; font-size: .88em; max-width: 100%; }
 th, td { border: 1px solid #d0d0d0; padding: 3px 8px; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; }
 tbody tr:nth-child(even) td { background: #fafafa; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tbody tr td.sig { font-weight: 600; background: #fff3c4; }
+tbody tr td.sig { font-weight: 600; }
+tbody tr td.better { color: #0072B2; background: #e3f0f8; }
+tbody tr td.worse { color: #D55E00; background: #fbe9dd; }
 figure { margin: 1.5em 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
 figcaption { font-size: .9em; color: #555; }
@@ -68,9 +70,15 @@ def _html_block(block: Block) -> str:
 
 
 def _html_cell(cell: Cell) -> str:
-    classes = " ".join(
-        name for name, on in (("num", cell.numeric), ("sig", cell.significant)) if on
+    # Okabe-Ito blue and vermilion (as in viz) tell better from worse to every eye, and
+    # the cell's own word says it again for a printout in grey.
+    flags = (
+        ("num", cell.numeric),
+        ("sig", cell.significant),
+        ("better", cell.verdict == "better"),
+        ("worse", cell.verdict == "worse"),
     )
+    classes = " ".join(name for name, on in flags if on)
     attribute = f' class="{classes}"' if classes else ""
     return f"<td{attribute}>{html.escape(cell.text)}</td>"
 

@@ -29,8 +29,11 @@ def intro(baseline: str) -> list[Block]:
             "(shown as mean ± half-width). A change is the paired difference arm − baseline, "
             f"replication by replication, against the baseline arm '{baseline}', in percent "
             f"of the baseline mean, with its {CONFIDENCE:.0%} CI and paired-t p-value. A change "
-            f"whose CI excludes 0 is marked {SIGNIFICANT} (significant). The report shows the "
-            "sign of a change only: whether higher is better depends on the KPI."
+            f"whose CI excludes 0 is marked {SIGNIFICANT} (significant) and, when its KPI has "
+            "a better direction (the domain's contract), called better (blue) or worse "
+            "(vermilion); a change that is not significant is not highlighted. A change "
+            "from a baseline of 0 is shown as the difference itself (vs 0), never in "
+            "percent. KPIs that are zero in every arm are listed on one line."
         ),
     ]
 
@@ -43,34 +46,62 @@ def headline_section(experiment: Experiment, headline_kpis: Sequence[str]) -> li
     for scenario in experiment.scenarios:
         for point in experiment.points[scenario]:
             blocks.append(Heading(3, experiment.block_title(scenario, point)))
-            blocks.append(_headline_table(experiment, scenario, point, kpis))
+            zero = experiment.zero_kpis(scenario, point, kpis)
+            shown = [kpi for kpi in kpis if kpi not in zero]
+            if shown:
+                blocks.append(_headline_table(experiment, scenario, point, shown))
+            blocks += _all_zero(zero)
     return blocks
+
+
+HEADLINE_COLUMNS = (
+    "group",
+    "KPI",
+    "unit",
+    "better",
+    "arm",
+    "mean ± CI",
+    f"change % [{CONFIDENCE:.0%} CI]",
+    "p",
+)
+"""Arms are rows, so the table is as wide with ten arms as with two."""
 
 
 def _headline_table(
     experiment: Experiment, scenario: str, point: int, kpis: Sequence[str]
 ) -> Table:
-    """KPIs as rows; per arm its mean ± CI, and for the others the change and p."""
-    arms = experiment.arms[scenario]
-    columns = ["group", "KPI", "unit"]
-    for arm in arms:
-        columns.append(f"{arm_label(arm, experiment.baseline)}: mean ± CI")
-        if arm != experiment.baseline:
-            columns += [f"{arm}: change % [{CONFIDENCE:.0%} CI]", f"{arm}: p"]
+    """A row per KPI and arm: its mean ± CI and, for the others, the change and p."""
     rows = []
     for i, kpi in enumerate(kpis):
         group = experiment.groups[kpi]
-        # The group is named once, on its first row, so the table reads as sections.
-        shown = group if i == 0 or experiment.groups[kpis[i - 1]] != group else ""
-        cells = [Cell(shown), Cell(kpi), Cell(experiment.unit(kpi))]
-        for arm in arms:
+        # Group and KPI are named once, on their first row, so the table reads as sections.
+        first_of_group = i == 0 or experiment.groups[kpis[i - 1]] != group
+        for j, arm in enumerate(experiment.arms[scenario]):
             stat = experiment.stat(scenario, point, arm, kpi)
-            cells.append(Cell(mean_ci(stat), numeric=True))
-            if arm != experiment.baseline:
-                cells.append(Cell(change_ci(stat), numeric=True, significant=stat.significant))
-                cells.append(Cell(format_p(stat.p_value), numeric=True))
-        rows.append(tuple(cells))
-    return Table(tuple(columns), tuple(rows))
+            is_baseline = arm == experiment.baseline
+            verdict = experiment.verdict(scenario, point, arm, kpi)
+            rows.append(
+                (
+                    Cell(group if first_of_group and j == 0 else ""),
+                    Cell(kpi if j == 0 else ""),
+                    Cell(experiment.unit(kpi) if j == 0 else ""),
+                    Cell(experiment.better.get(kpi, MISSING) if j == 0 else ""),
+                    Cell(arm_label(arm, experiment.baseline)),
+                    Cell(mean_ci(stat), numeric=True),
+                    Cell(
+                        "" if is_baseline else change_ci(stat, verdict),
+                        numeric=True,
+                        significant=verdict is not None,
+                        verdict=verdict,
+                    ),
+                    Cell("" if is_baseline else format_p(stat.p_value), numeric=True),
+                )
+            )
+    return Table(HEADLINE_COLUMNS, tuple(rows))
+
+
+def _all_zero(kpis: Sequence[str]) -> list[Block]:
+    return [Paragraph(f"all zero: {', '.join(kpis)}")] if kpis else []
 
 
 def figure_section(images: Sequence[tuple[str, Image]], several: bool) -> list[Block]:
@@ -109,23 +140,28 @@ def statistics_section(experiment: Experiment) -> list[Block]:
     blocks: list[Block] = [Heading(2, "All statistics")]
     for scenario in experiment.scenarios:
         for point in experiment.points[scenario]:
+            zero = experiment.zero_kpis(scenario, point, experiment.kpis)
             keys = [
                 (scenario, point, arm, kpi)
                 for kpi in experiment.kpis
+                if kpi not in zero
                 for arm in experiment.arms[scenario]
             ]
             rows = tuple(
                 _statistics_row(experiment, key) for key in keys if key in experiment.stats
             )
             blocks.append(Heading(3, experiment.block_title(scenario, point)))
-            blocks.append(Table(_STATISTICS_COLUMNS, rows))
+            if rows:
+                blocks.append(Table(_STATISTICS_COLUMNS, rows))
+            blocks += _all_zero(zero)
     return blocks
 
 
 def _statistics_row(experiment: Experiment, key: StatKey) -> tuple[Cell, ...]:
-    _, _, arm, kpi = key
+    scenario, point, arm, kpi = key
     stat = experiment.stats[key]
     is_baseline = arm == experiment.baseline
+    verdict = experiment.verdict(scenario, point, arm, kpi)
     mean = (
         f"{format_number(stat.mean)} [{format_number(stat.ci_low)}, {format_number(stat.ci_high)}]"
     )
@@ -137,9 +173,10 @@ def _statistics_row(experiment: Experiment, key: StatKey) -> tuple[Cell, ...]:
         Cell(format_number(stat.n), numeric=True),
         Cell(mean, numeric=True),
         Cell(
-            MISSING if is_baseline else change_ci(stat),
+            MISSING if is_baseline else change_ci(stat, verdict),
             numeric=True,
-            significant=not is_baseline and stat.significant,
+            significant=verdict is not None,
+            verdict=verdict,
         ),
         Cell(MISSING if is_baseline else format_p(stat.p_value), numeric=True),
     )

@@ -681,7 +681,10 @@ class City(Entity):
           (``trip_duration_mean_s``, ``time_loss_mean_s``, ...) and sums over those trips
           (``trips_*``: ``trips_co2_kg`` is what SUMO's tripinfo ``CO2_abs`` adds up to);
         - **network totals** (``network_*``): every vehicle that drove after the warm-up,
-          finished or not (what a city emits, whatever the trips' fate).
+          finished or not (what a city emits, whatever the trips' fate). Their fuel is
+          booked into the ledger, so the run's ``fuel_l`` and ``co2e_kg`` are the network's
+          fuel and its CO2e by the fuel's factor; ``network_co2_kg`` is the emission
+          model's tailpipe CO2, the figure SUMO would report.
 
         Then queues per intersection (if asked) and the user's induction loops
         (``loop.<id>.*``, whole run, warm-up included, as SUMO's detectors know none).
@@ -761,9 +764,12 @@ class City(Entity):
             "network_vehicle_km": KPI(
                 float(veh.dist_m.sum()) / METRES_PER_KM, "km", "all vehicles"
             ),
-            "network_fuel_l": KPI(float(fuel_l.sum()), "L", f"{model} fuel of all vehicles"),
+            # No network fuel total: it is the ledger's fuel_l, booked from the same litres.
             "network_co2_kg": KPI(
-                float(veh.co2_mg.sum()) / 1e6, "kg", f"{model} CO2 of all vehicles"
+                float(veh.co2_mg.sum()) / 1e6,
+                "kg",
+                f"{model} tailpipe CO2 of all vehicles, from speed and acceleration "
+                "(co2e_kg is the ledger's: fuel_l x the fuel's CO2e factor)",
             ),
             "network_nox_g": KPI(
                 float(veh.nox_mg.sum()) / 1e3, "g", f"{model} NOx of all vehicles"

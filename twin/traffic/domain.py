@@ -183,7 +183,6 @@ DOMAIN: Domain[City] = Domain(
         "speed_mean_mps": "higher",
         "queue_mean_veh": "lower",
         "queue_max_veh": "lower",
-        "network_fuel_l": "lower",
         "network_co2_kg": "lower",
         "network_nox_g": "lower",
         "emergency_brakes": "lower",

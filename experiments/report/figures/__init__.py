@@ -13,7 +13,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from experiments.report.blocks import Image
-from experiments.report.figures.breakdowns import cost_breakdown, emissions_breakdown
+from experiments.report.figures.breakdowns import (
+    cost_breakdown,
+    emissions_breakdown,
+    emissions_panels,
+)
 from experiments.report.figures.comparisons import forest, kpi_bars
 from experiments.report.figures.style import png_bytes
 from experiments.report.figures.timeseries import timeseries_figure
@@ -41,16 +45,19 @@ def draw_figures(
     for scenario in experiment.scenarios:
         shown = experiment.points[scenario][:MAX_FIGURE_POINTS]
         note = _points_note(experiment, scenario)
+        # A KPI zero in every arm and point is an empty panel; the tables name it.
+        zero = set.intersection(*(set(experiment.zero_kpis(scenario, p, headline)) for p in shown))
+        drawn = [kpi for kpi in headline if kpi not in zero]
         add(
             scenario,
             "kpis",
-            kpi_bars(experiment, scenario, shown, headline),
+            kpi_bars(experiment, scenario, shown, drawn),
             f"Headline KPIs per arm: mean with {CONFIDENCE:.0%} CI.{note}",
         )
         add(
             scenario,
             "changes",
-            forest(experiment, scenario, shown, headline),
+            forest(experiment, scenario, shown, drawn),
             f"Change against the baseline in % with {CONFIDENCE:.0%} CI; filled markers "
             f"are significant.{note}",
         )
@@ -60,11 +67,12 @@ def draw_figures(
             cost_breakdown(experiment, scenario, shown),
             f"Cost by category, mean per arm; diamonds are the total with its CI.{note}",
         )
+        panels = " and ".join(emissions_panels(experiment, scenario, shown)) or "emissions"
         add(
             scenario,
             "emissions",
             emissions_breakdown(experiment, scenario, shown),
-            f"Emissions by carrier and energy by machine state, mean per arm.{note}",
+            f"{panels[0].upper()}{panels[1:]}, mean per arm.{note}",
         )
         for point in shown:
             add(

@@ -33,19 +33,39 @@ def cost_breakdown(experiment: Experiment, scenario: str, points: Sequence[int])
     )
 
 
+def emissions_panels(experiment: Experiment, scenario: str, points: Sequence[int]) -> list[str]:
+    """What the emissions figure shows, e.g. ``["emissions by carrier"]``: only the
+    breakdowns with a non-zero part, so its caption never names a panel it lacks."""
+    return [
+        name
+        for pattern, _, name in _emissions_rows(experiment, scenario)
+        if _breakdown(experiment, scenario, points, pattern) is not None
+    ]
+
+
+def _emissions_rows(
+    experiment: Experiment, scenario: str
+) -> list[tuple[re.Pattern[str], str, str]]:
+    return [
+        (CO2E_CARRIER, "co2e_kg", "emissions by carrier"),
+        # Generic code names no domain: whose state it is (a machine's, a server's) the
+        # KPI names do not say, so neither does the caption.
+        (ENERGY_STATE, "energy_kwh", "energy by state"),
+    ]
+
+
 def emissions_breakdown(
     experiment: Experiment, scenario: str, points: Sequence[int]
 ) -> Figure | None:
-    """Emissions by carrier and, when recorded, energy by machine state below it."""
+    """Emissions by carrier and, when recorded, energy by state below it."""
+    rows = _emissions_rows(experiment, scenario)
+    shown = emissions_panels(experiment, scenario, points)
     return _breakdown_figure(
         experiment,
         scenario,
         points,
-        [
-            (CO2E_CARRIER, "co2e_kg", "emissions by carrier (mean per arm)"),
-            (ENERGY_STATE, "energy_kwh", "energy by machine state (mean per arm)"),
-        ],
-        f"{scenario}: emissions and energy breakdown",
+        [(pattern, total, f"{name} (mean per arm)") for pattern, total, name in rows],
+        f"{scenario}: " + " and ".join(shown or ["emissions"]),
     )
 
 

@@ -116,7 +116,7 @@ def forest(
             if len(points) == 1:
                 # KPIs differ in scale, so small changes sit squeezed near 0: print them.
                 ax.annotate(
-                    plain(change_ci(stat)),
+                    plain(change_ci(stat, experiment.verdict(scenario, point, arm, kpi))),
                     xy=(1.02, y),
                     xycoords=("axes fraction", "data"),
                     va="center",
