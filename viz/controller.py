@@ -46,7 +46,7 @@ a browser draws."""
 FRAME_SPACING_S = 0.9 / MAX_FPS
 """Frames are published at least this far apart: a paced loop's steps come 1 / MAX_FPS
 apart give or take a millisecond, and a spacing of exactly that would skip every other."""
-STATUS_PERIOD_S = 0.4
+STATUS_PERIOD_S = 0.3
 """The clock and KPIs refresh at least this often while playing (>= twice a second)."""
 RTF_WINDOW_S = 2.0
 """The measured real-time factor is simulated over wall time across this last window."""

@@ -1,6 +1,6 @@
 """The live parts of the page as ipyvue widgets the server updates in place.
 
-A played run publishes a frame up to 20 times a second and its status every 0.4 s.
+A played run publishes a frame up to 20 times a second and its status every 0.3 s.
 Re-rendering the Solara page for each cost the simulation tens of milliseconds (the
 renderer walks the whole page); :class:`LiveWidgets` instead holds the widgets of one
 run's view (map, status line, KPI table, charts, inspector) and :meth:`LiveWidgets.push`

@@ -335,21 +335,24 @@ def test_the_clock_moves_at_least_twice_a_second_flat_out_whatever_the_frames(pa
     slider.focus()
     page.keyboard.press("End")  # flat out: frames only within the budget
     page.get_by_test_id("speed").get_by_text("max").wait_for()
+    # The page itself notes when the status line changes (no round trips to measure).
+    page.evaluate(
+        """() => {
+            window.twinClock = [];
+            const line = document.querySelector('[data-testid=clock]').closest('.twin-status');
+            new MutationObserver(() => window.twinClock.push(performance.now()))
+                .observe(line.parentElement, {subtree: true, childList: true, characterData: true});
+        }"""
+    )
     page.get_by_role("button", name="Play").click()
-    page.wait_for_selector("[data-testid=state]:has-text('playing')")
-    seen = []
-    started = time.monotonic()
-    while time.monotonic() - started < 2.0:
-        seen.append(page.get_by_test_id("clock").inner_text())
-        if page.get_by_test_id("state").inner_text() == "done":
-            break
-        time.sleep(0.05)
-    sampled_s = time.monotonic() - started
+    time.sleep(2.0)
     if page.get_by_test_id("state").inner_text() != "done":
         page.get_by_role("button", name="Pause").click()
         page.wait_for_selector("[data-testid=state]:has-text('paused')")
-    # Each clock text is a moment: at least two a second while it played.
-    assert len(set(seen)) >= 2 * sampled_s, (sampled_s, seen)
+    changes_ms = page.evaluate("() => window.twinClock")
+    spans_s = (changes_ms[-1] - changes_ms[0]) / 1000
+    assert spans_s > 0.3, changes_ms
+    assert (len(changes_ms) - 1) / spans_s >= 2.0, changes_ms
 
 
 def test_hovering_a_chart_reads_its_values_out(page):

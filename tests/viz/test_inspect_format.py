@@ -1,6 +1,7 @@
 """The inspector's numbers as people read them."""
 
 import math
+from types import SimpleNamespace
 from typing import NamedTuple
 
 import numpy as np
@@ -37,11 +38,8 @@ def test_a_decision_is_shown_field_by_field_with_the_contracts_units():
 
     info = {"entity": "x:1", "wait_s": 2.5, "last_decision": Decision(60.0, Seen(60.0, 3), 1)}
 
-    class Area:
-        observation_fields = {"queue_veh": Quantity(unit="veh")}
-        action_fields: dict[str, Quantity] = {}
-
-    rows = entity_rows(info, Area())  # type: ignore[arg-type]
+    area = SimpleNamespace(observation_fields={"queue_veh": Quantity(unit="veh")}, action_fields={})
+    rows = entity_rows(info, area)  # type: ignore[arg-type]
     assert rows == [
         Row("entity", "x:1", ""),
         Row("wait_s", "2.5", "s"),
