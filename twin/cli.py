@@ -36,7 +36,7 @@ from twin.core.arguments import (
 )
 from twin.core.config import RunConfig, load_run_config, parse_run_config, read_toml
 from twin.core.errors import UserError
-from twin.core.files import current_umask
+from twin.core.files import check_output_dir, current_umask
 from twin.core.run import RunResult, build_scenario, default_registry, resolve_policy, simulate
 
 MANIFEST_NAME = "manifest.json"
@@ -434,13 +434,18 @@ def _default_out(config: RunConfig, seed: int) -> Path:
 
 
 def _check_out(out: Path) -> None:
-    """Refuse to overwrite a directory that is not a previous twin run."""
+    """Refuse to overwrite a directory that is not a previous twin run, or a place no
+    directory can be written."""
+    check_output_dir(out)
     if out.exists() and (
         not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST_NAME).exists())
     ):
         raise UserError(f"{out}: exists and is not a twin results directory; choose another --out")
     manifest = out / MANIFEST_NAME
-    kind = json.loads(manifest.read_text()).get("kind") if manifest.exists() else None
+    try:
+        kind = json.loads(manifest.read_text()).get("kind") if manifest.exists() else None
+    except (OSError, ValueError, AttributeError):
+        raise UserError(f"{out}: its {MANIFEST_NAME} is unreadable; choose another --out") from None
     if kind is not None:  # a single run's manifest has no kind; a plug-in's results do
         raise UserError(f"{out}: holds results of kind {kind!r}, not a run's; choose another --out")
 

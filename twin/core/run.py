@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import io
 import json
 import platform
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -17,8 +19,8 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ValidationError
 
-from twin.core.config import validation_error_to_config_error
-from twin.core.errors import ConfigError
+from twin.core.config import check_numbers, validate_strictly, validation_error_to_config_error
+from twin.core.errors import ConfigError, UserError
 from twin.core.ledger import COST_CATEGORIES
 from twin.core.policy import BindsModel, Policy, PolicyContext
 from twin.core.registry import Registry, UnknownIdError, make_policy
@@ -162,12 +164,11 @@ def build_scenario(
 ) -> Scenario[Any]:
     """The scenario instance for ``config``, its params validated by the scenario's model
     (with ``registry`` in the validation context, for params that name a second policy)."""
-    try:
+    with importing(config.id, source, "scenario.id"):
         cls = registry.scenario(config.id)
-    except UnknownIdError as error:
-        raise ConfigError(source, "scenario.id", str(error)) from None
+    check_numbers(config.params, source, ("scenario", "params"))
     try:
-        params = cls.Params.model_validate(config.params, context={"registry": registry})
+        params = validate_strictly(cls.Params, config.params, context={"registry": registry})
     except ValidationError as error:
         raise validation_error_to_config_error(
             error, source, prefix=("scenario", "params"), model=cls.Params
@@ -183,18 +184,58 @@ def resolve_policy(
 ) -> Policy[Any, Any]:
     if not isinstance(policy, str):
         return policy
-    try:
+    with importing(policy, source, "policy.id"):
         cls = registry.policy(policy)
-    except UnknownIdError as error:
-        raise ConfigError(source, "policy.id", str(error)) from None
+    check_numbers(params, source, ("policy", "params"))
+    params_model = getattr(cls, "Params", None)
     try:
+        if isinstance(params_model, type) and issubclass(params_model, BaseModel):
+            validate_strictly(params_model, params)  # no coercion; make_policy then builds it
         return make_policy(cls, params)
+    except UserError as error:  # a file the params name (a model file) is unusable
+        if isinstance(error, ConfigError):
+            raise
+        named = [
+            key for key, value in params.items() if isinstance(value, str) and value in str(error)
+        ]
+        key_path = ".".join(("policy", "params", *named[:1]))
+        raise ConfigError(source, key_path, str(error)) from None
     except ValueError as error:
         if not isinstance(error, ValidationError):
             raise ConfigError(source, "policy.params", str(error)) from None
         raise validation_error_to_config_error(
             error, source, prefix=("policy", "params"), model=getattr(cls, "Params", None)
         ) from None
+
+
+@contextlib.contextmanager
+def importing(reference: str, source: str, key_path: str) -> Iterator[None]:
+    """Look up ``reference`` (an id or ``package.module:Class``) with whatever the module
+    prints on import captured, and any failure as one :class:`ConfigError` line.
+
+    A module may print pages on import (``this`` prints the Zen of Python) or raise
+    anything at all; neither may reach the terminal as more than one line.
+    """
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            yield
+    except UnknownIdError as error:
+        raise ConfigError(source, key_path, _with_output(str(error), printed)) from None
+    except (Exception, SystemExit) as error:
+        problem = f"importing {reference!r} failed: {type(error).__name__}: {error}"
+        raise ConfigError(source, key_path, _with_output(_one_line(problem), printed)) from None
+
+
+def _with_output(problem: str, printed: io.StringIO) -> str:
+    lines = printed.getvalue().count("\n")
+    return f"{problem} (it printed {lines} lines on import, not shown)" if lines else problem
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """``text`` on one line, cut to ``limit`` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def check_compatible(scenario: Scenario[Any], policy: Policy[Any, Any], source: str) -> None:

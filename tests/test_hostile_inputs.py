@@ -1,0 +1,233 @@
+"""Hostile inputs: every bad config or command line is one line on stderr, exit 2, no
+traceback and nothing written; one case per class of failure found by the fuzz of
+issue 21, then a fuzz of our own over the config schema and the command line."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from twin.cli import main
+
+HORIZON_S = 2000.0
+GOOD = {
+    "seed": 3,
+    "scenario": {
+        "id": "station/mmc-v0",
+        "horizon_s": HORIZON_S,
+        "warmup_s": 100.0,
+        "sample_period_s": 500.0,
+        "params": {
+            "arrival_rate_per_s": 0.5,
+            "servers": 1,
+            "service": {"kind": "exponential", "mean": 1.0},
+            "server_busy_power_kw": 7.5,
+            "electricity_price_per_kwh": 0.15,
+        },
+    },
+    "policy": {"id": "admission/admit-all-v0"},
+}
+
+
+def toml_value(value: object) -> str:
+    """A value as TOML writes it (the subset the cases need)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, float):
+        return {float("inf"): "inf", float("-inf"): "-inf"}.get(value, repr(value))
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def to_toml(config: dict[str, object]) -> str:
+    """``config`` as TOML: top-level scalars, then one table per mapping (nested once)."""
+    lines: list[str] = []
+    tables: list[tuple[str, dict[str, object]]] = []
+    for key, value in config.items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        else:
+            lines.append(f"{key} = {toml_value(value)}")
+    for name, table in tables:
+        lines.append(f"[{name}]")
+        lines += [f"{k} = {toml_value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def with_value(path: str, value: object) -> dict[str, object]:
+    """A copy of GOOD with the key at dotted ``path`` set to ``value``."""
+    import copy
+
+    config = copy.deepcopy(GOOD)
+    *parents, last = path.split(".")
+    node: dict[str, object] = config
+    for part in parents:
+        node = node[part]  # type: ignore[assignment]
+    node[last] = value
+    return config
+
+
+def twin_here(capsys, *args: str) -> subprocess.CompletedProcess[str]:
+    """``twin ARGS`` in this process: the exit code, stdout and stderr."""
+    try:
+        code = main(list(args))
+    except SystemExit as exit_:  # argparse exits by itself
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)
+
+
+def assert_one_line_refusal(done: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    for word in words:
+        assert word in done.stderr
+
+
+CONFIG_CASES = {
+    "inf price": (with_value("scenario.params.electricity_price_per_kwh", float("inf")),
+                  ["scenario.params.electricity_price_per_kwh", "finite"]),
+    "1e308 power": (with_value("scenario.params.server_busy_power_kw", 1e308),
+                    ["scenario.params.server_busy_power_kw", "too large"]),
+    "1e308 horizon": (with_value("scenario.horizon_s", 1e308), ["scenario.horizon_s", "too large"]),
+    "1e308 arrival rate": (with_value("scenario.params.arrival_rate_per_s", 1e308),
+                           ["scenario.params.arrival_rate_per_s", "too large"]),
+    "bool sample period": (with_value("scenario.sample_period_s", True),
+                           ["scenario.sample_period_s", "valid number"]),
+    "string server count": (with_value("scenario.params.servers", "2"),
+                            ["scenario.params.servers", "valid integer"]),
+    "float server count": (with_value("scenario.params.servers", 2.0),
+                           ["scenario.params.servers", "valid integer"]),
+    "module printing on import": (with_value("policy.id", "this:Zen"),
+                                  ["policy.id", "printed", "not shown"]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("config", "words"), CONFIG_CASES.values(), ids=CONFIG_CASES)
+def test_a_bad_config_value_is_one_line_naming_its_key(capsys, tmp_path, config, words):
+    path = tmp_path / "run.toml"
+    path.write_text(to_toml(config))
+    done = twin_here(capsys, "run", str(path), "--out", str(tmp_path / "out"), "--quiet")
+    assert_one_line_refusal(done, str(path), *words)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_config_tables_the_cases_write_make_a_good_run(capsys, tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text(to_toml(GOOD))
+    done = twin_here(capsys, "run", str(path), "--out", str(tmp_path / "out"), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "kpis.parquet").exists()
+
+
+def test_arrays_nested_800_deep_in_toml_are_refused_before_parsing(capsys, tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text("x = " + "[" * 800 + "]" * 800 + "\n")
+    done = twin_here(capsys, "run", str(path))
+    assert_one_line_refusal(done, str(path), "nested 800 levels deep; at most 32")
+
+
+LINE_CASES = {
+    "Infinity in --params": (
+        ["--params", '{"arrival_rate_per_s": Infinity}'],
+        ["--params", "Infinity", "finite"],
+    ),
+    "NaN in --policy-params": (
+        ["--policy", "admission/admit-all-v0", "--policy-params", '{"x": NaN}'],
+        ["--policy-params", "NaN"],
+    ),
+    "1e308 in --params": (
+        ["--params", '{"arrival_rate_per_s": 1e308}'],
+        ["<command line>: scenario.params.arrival_rate_per_s", "too large"],
+    ),
+    "--params nested 1000 deep": (
+        ["--params", '{"a": ' + "[" * 1000 + "]" * 1000 + "}"],
+        ["--params", "nested"],
+    ),
+    "a bool where an integer is due": (
+        ["--params", '{"servers": true}'],
+        ["scenario.params.servers", "valid integer"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("arguments", "words"), LINE_CASES.values(), ids=LINE_CASES)
+def test_a_bad_command_line_value_is_one_line(capsys, tmp_path, arguments, words):
+    out = tmp_path / "out"
+    done = twin_here(
+        capsys, "run", "--scenario", "station/mmc-v0", "--horizon-s", "100", "--out", str(out),
+        *arguments,
+    )  # fmt: skip
+    assert_one_line_refusal(done, *words)
+    assert not out.exists()
+
+
+def _out_cases(tmp_path: Path) -> dict[str, tuple[str, str]]:
+    file = tmp_path / "a-file"
+    file.write_text("not a directory\n")
+    return {
+        "under a regular file": (str(file / "out"), "which is a file"),
+        "under /proc": ("/proc/twin-results", "cannot create a directory in '/proc'"),
+        "a name too long": (str(tmp_path / ("a" * 300)), "too long"),
+        "not encodable": (str(tmp_path) + "/\udcff\udcfe", "cannot be encoded"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case", ["under a regular file", "under /proc", "a name too long", "not encodable"]
+)
+def test_an_unwritable_out_is_refused_before_any_work(capsys, tmp_path, case):
+    out, words = _out_cases(tmp_path)[case]
+    # A horizon of 10 simulated years would take minutes: the refusal must come first.
+    done = twin_here(
+        capsys, "run", "--scenario", "station/mmc-v0", "--horizon-s", "3e8", "--out", out
+    )
+    assert_one_line_refusal(done, "--out", words)
+
+
+def test_a_model_file_that_is_a_device_is_refused_naming_the_key(capsys, tmp_path):
+    for device in ("/dev/zero", "/proc/self/environ"):
+        done = twin_here(
+            capsys, "run", "--scenario", "factory/flowline-v0", "--horizon-s", "100",
+            "--policy", "maintenance/predictive-v0",
+            "--policy-params", f'{{"model_path": "{device}"}}', "--out", str(tmp_path / "out"),
+        )  # fmt: skip
+        assert_one_line_refusal(
+            done, "policy.params.model_path", device, "not a model file: not a regular file"
+        )
+
+
+def test_a_missing_sumo_network_names_its_key(capsys, tmp_path):
+    done = twin_here(
+        capsys, "run", "--scenario", "traffic/sumo-net-v0", "--horizon-s", "100",
+        "--params", '{"net_file": "/nonexistent.net.xml", "route_files": ["/none.rou.xml"]}',
+    )  # fmt: skip
+    assert_one_line_refusal(done, "scenario.params.net_file", "no such file")
+
+
+def test_a_scheduler_that_is_not_an_address_is_refused_before_connecting(capsys, tmp_path):
+    config = Path(__file__).parent.parent / "experiments" / "station_admission.toml"
+    done = twin_here(
+        capsys, "run", str(config), "--scheduler", "not an address!", "--out", str(tmp_path / "o")
+    )
+    assert_one_line_refusal(done, "--scheduler", "not a Dask scheduler address", "HOST:PORT")
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_experiment_output_flag_that_is_a_word_is_refused(capsys, tmp_path):
+    config = Path(__file__).parent.parent / "experiments" / "station_admission.toml"
+    data = config.read_text() + '\n[output]\ntimeseries = "yes"\n'
+    if "[output]" in config.read_text():
+        pytest.skip("the shipped config has its own [output] table")
+    path = tmp_path / "experiment.toml"
+    path.write_text(data)
+    done = twin_here(capsys, "validate", str(path))
+    assert_one_line_refusal(done, "output.timeseries", "valid boolean", "'yes'")
