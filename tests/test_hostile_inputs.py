@@ -4,12 +4,16 @@ issue 21, then a fuzz of our own over the config schema and the command line."""
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 from twin.cli import main
+from twin.core.policy import BasePolicy
+from twin.station import StationAction, StationObservation
 
 HORIZON_S = 2000.0
 GOOD = {
@@ -231,3 +235,64 @@ def test_an_experiment_output_flag_that_is_a_word_is_refused(capsys, tmp_path):
     path.write_text(data)
     done = twin_here(capsys, "validate", str(path))
     assert_one_line_refusal(done, "output.timeseries", "valid boolean", "'yes'")
+
+
+class AnswersNonsense(BasePolicy[StationObservation, StationAction]):
+    """Answers with a word where the station expects ADMIT or REJECT."""
+
+    id: ClassVar[str] = "broken/nonsense-v0"
+    domain: ClassVar[str] = "station"
+
+    def act(self, obs: StationObservation) -> StationAction:
+        return "maybe"  # type: ignore[return-value]
+
+
+RUNTIME_CASES = {
+    "a policy that raises": (
+        "tests.testing.broken:CrashesOnEmptyQueue",
+        ["policy 'broken/empty-queue-v0' failed at t = ", "ZeroDivisionError: division by zero"],
+    ),
+    "a policy that answers an invalid action": (
+        "tests.test_hostile_inputs:AnswersNonsense",
+        ["policy 'broken/nonsense-v0' failed at t = ", "maybe"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("policy", "words"), RUNTIME_CASES.values(), ids=RUNTIME_CASES)
+def test_a_failing_policy_ends_the_run_with_one_line_and_exit_3(capsys, tmp_path, policy, words):
+    out = tmp_path / "out"
+    arguments = ["run", "--scenario", "station/mmc-v0", "--horizon-s", "1000"]
+    done = twin_here(capsys, *arguments, "--policy", policy, "--out", str(out))
+    assert done.returncode == 3
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    for word in words:
+        assert word in done.stderr
+    assert "last observation: StationObservation(now_s=" in done.stderr
+    replay = shlex.join(["twin", *arguments, "--policy", policy, "--out", str(out), "--debug"])
+    assert done.stderr.endswith(f"; replay: {replay}\n")
+    assert not out.exists()
+
+
+def test_debug_shows_the_traceback_before_the_line(capsys, tmp_path):
+    done = twin_here(
+        capsys, "run", "--scenario", "station/mmc-v0", "--horizon-s", "1000", "--debug",
+        "--policy", "tests.testing.broken:CrashesOnEmptyQueue", "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert done.returncode == 3
+    traceback, line = done.stderr.rstrip("\n").rsplit("\n", 1)
+    assert traceback.startswith("Traceback")
+    assert "obs.busy_servers / obs.queue_length" in traceback
+    assert line.startswith("twin: policy 'broken/empty-queue-v0' failed")
+
+
+def test_a_failed_run_leaves_the_previous_results_untouched(capsys, tmp_path):
+    out = tmp_path / "out"
+    good = ["run", "--scenario", "station/mmc-v0", "--horizon-s", "1000", "--out", str(out)]
+    assert twin_here(capsys, *good).returncode == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    policy = "tests.testing.broken:CrashesOnEmptyQueue"
+    assert twin_here(capsys, *good, "--policy", policy).returncode == 3
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]  # no staging left

@@ -7,6 +7,8 @@ config (experiments: scenarios x points x policy arms x replications) and their 
 runner that sits above it.
 
 Exit codes: 0 success, 2 a user error (one line on stderr, nothing written),
+3 a run that failed while simulating (one line with the command replaying it; the
+traceback with ``--debug``),
 1 a bug in twin or a plug-in (with its traceback) or runs of a batch that failed,
 130 interrupted (a batch resumes where it stopped).
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -25,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from twin.core.arguments import (
+    EXIT_RUNTIME_ERROR,
     EXIT_USER_ERROR,
     OneLineParser,
     count,
@@ -35,7 +39,7 @@ from twin.core.arguments import (
     seed,
 )
 from twin.core.config import RunConfig, load_run_config, parse_run_config, read_toml
-from twin.core.errors import UserError
+from twin.core.errors import RunFailure, UserError
 from twin.core.files import check_output_dir, current_umask
 from twin.core.run import RunResult, build_scenario, default_registry, resolve_policy, simulate
 
@@ -73,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as error:
         print(f"twin: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except RunFailure as error:
+        return _report_failure(error, args, list(sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:
         print("twin: interrupted", file=sys.stderr)
         return 130
@@ -82,6 +88,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     return result
+
+
+def _report_failure(error: RunFailure, args: argparse.Namespace, argv: list[str]) -> int:
+    """One line for a run that failed while simulating, with the command that replays
+    it with the traceback; the traceback itself only with ``--debug``."""
+    if getattr(args, "debug", False):
+        print(error.details, end="", file=sys.stderr)
+    replay = shlex.join(["twin", *argv, *([] if "--debug" in argv else ["--debug"])])
+    print(f"twin: {error}; replay: {replay}", file=sys.stderr)
+    return EXIT_RUNTIME_ERROR
 
 
 def _load_kinds() -> tuple[list[ConfigKind], dict[str, str]]:
@@ -110,6 +126,9 @@ def _build_parser(kinds: list[ConfigKind], broken: dict[str, str]) -> argparse.A
     )
     run.add_argument("--seed", type=seed, help="override the config's seed")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--debug", action="store_true", help="a run that fails prints its traceback too"
+    )
     run.add_argument(
         "--from",
         dest="snapshot",

@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 from twin.core.errors import UserError
 
 EXIT_USER_ERROR = 2
+EXIT_RUNTIME_ERROR = 3  # the run started and failed: a policy raised, or its action was refused
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -10,6 +10,7 @@ import json
 import platform
 import subprocess
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -20,7 +21,7 @@ import pandas as pd
 from pydantic import BaseModel, ValidationError
 
 from twin.core.config import check_numbers, validate_strictly, validation_error_to_config_error
-from twin.core.errors import ConfigError, UserError
+from twin.core.errors import ConfigError, RunFailure, UserError
 from twin.core.ledger import COST_CATEGORIES
 from twin.core.policy import BindsModel, Policy, PolicyContext
 from twin.core.registry import Registry, UnknownIdError, make_policy
@@ -88,8 +89,50 @@ def simulate(
         registry=registry,
         source=source,
     )
-    run.world.run(scenario_config.horizon_s, scenario_config.warmup_s, progress)
+    with reporting_failures(run.policy, run.world):
+        run.world.run(scenario_config.horizon_s, scenario_config.warmup_s, progress)
     return run.result(wall_s=time.perf_counter() - started)
+
+
+@contextlib.contextmanager
+def reporting_failures(policy: Policy[Any, Any], world: World) -> Iterator[None]:
+    """Run the block with ``policy``'s observations remembered, and turn an exception
+    from the simulation into one :class:`RunFailure` naming the policy, the simulated
+    time, the last observation and the exception (a ``UserError`` stays what it is).
+
+    ``act`` is wrapped on the instance for the block only: domains call
+    ``self.policy.act(...)`` afresh at every decision, so they see the wrapper.
+    """
+    seen: list[Any] = []
+    act = policy.act
+
+    def watched(observation: Any) -> Any:
+        seen[:] = [observation]
+        return act(observation)
+
+    try:
+        setattr(policy, "act", watched)  # noqa: B010 - mypy refuses assigning to a method
+        wrapped = True
+    except (AttributeError, TypeError):  # a frozen or slotted policy: no observation shown
+        wrapped = False
+    try:
+        yield
+    except (UserError, RunFailure):
+        raise
+    except Exception as error:
+        # SimPy re-raises a process's exception as a copy whose cause is the original.
+        original = error.__cause__
+        cause = original if original is not None and type(original) is type(error) else error
+        raise RunFailure(
+            policy.id,
+            world.now_s,
+            _one_line(repr(seen[0]), 200) if seen else "none yet",
+            _one_line(f"{type(cause).__name__}: {cause}"),
+            "".join(traceback.format_exception(cause)),
+        ) from error
+    finally:
+        if wrapped:
+            delattr(policy, "act")
 
 
 @dataclass
