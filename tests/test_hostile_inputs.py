@@ -4,12 +4,20 @@ issue 21, then a fuzz of our own over the config schema and the command line."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import re
 import shlex
 import subprocess
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from twin.cli import main
 from twin.core.policy import BasePolicy
@@ -45,6 +53,8 @@ def toml_value(value: object) -> str:
         return {float("inf"): "inf", float("-inf"): "-inf"}.get(value, repr(value))
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, Nested):
+        return value.text
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     return repr(value)
@@ -296,3 +306,124 @@ def test_a_failed_run_leaves_the_previous_results_untouched(capsys, tmp_path):
     assert twin_here(capsys, *good, "--policy", policy).returncode == 3
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]  # no staging left
+
+
+# The fuzz: a valid config mutated at one key (or a hostile --out), run through the CLI in
+# this process. Whatever the mutation, the answer is a run (exit 0, the input happened to
+# be valid) or one line and exit 2, with nothing written.
+
+
+def leaf_paths(node: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every key path of ``node``, tables included."""
+    paths: list[tuple[str, ...]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            paths.append((*prefix, key))
+            paths += leaf_paths(value, (*prefix, key))
+    return paths
+
+
+KEY_PATHS = leaf_paths(GOOD)
+
+
+@dataclass(frozen=True)
+class Nested:
+    """``[[...[1]...]]``, ``depth`` deep: written as text, since neither hypothesis's
+    printer nor the json module can recurse that deep."""
+
+    depth: int
+
+    @property
+    def text(self) -> str:
+        return "[" * self.depth + "1" + "]" * self.depth
+
+
+def to_json(value: object) -> str:
+    text = json.dumps(value, default=lambda nested: f"@nested{nested.depth}@")
+    return re.sub(r'"@nested(\d+)@"', lambda match: Nested(int(match[1])).text, text)
+
+
+HOSTILE_VALUES = st.one_of(
+    st.sampled_from([float("inf"), float("-inf"), float("nan"), 1e308, -1e308, 1e16]),
+    st.floats(min_value=1e16, max_value=1e300),
+    st.sampled_from(["yes", "true", "1", "", "1e308", "inf", "/dev/zero", "this:Zen"]),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=-1),
+    st.lists(st.integers(0, 3), max_size=3),
+    st.dictionaries(st.sampled_from(["a", "kind", "mean"]), st.integers(0, 3), max_size=2),
+    st.builds(Nested, st.integers(min_value=33, max_value=1000)),
+)
+
+
+@st.composite
+def mutated_configs(draw: st.DrawFn) -> dict[str, object]:
+    import copy
+
+    config = copy.deepcopy(GOOD)
+    path = draw(st.sampled_from(KEY_PATHS))
+    node: dict[str, object] = config
+    for part in path[:-1]:
+        node = node[part]  # type: ignore[assignment]
+    mutation = draw(st.sampled_from(["value", "unknown key", "remove"]))
+    if mutation == "value":
+        node[path[-1]] = draw(HOSTILE_VALUES)
+    elif mutation == "unknown key":
+        node[draw(st.sampled_from(["colour", "horizon", "servers_", "ID"]))] = 1
+    else:
+        del node[path[-1]]
+    return config
+
+
+def run_in_process(*args: str) -> tuple[int, str]:
+    """``twin ARGS`` here: the exit code and stderr (capsys cannot span hypothesis examples)."""
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:
+            code = exit_.code
+    return int(code or 0), err.getvalue()
+
+
+def assert_refused_or_run(code: int, stderr: str, out: Path) -> None:
+    assert "Traceback" not in stderr
+    if code == 0:
+        return
+    assert code == 2, stderr
+    assert stderr.count("\n") == 1, stderr
+    assert stderr.endswith("\n")
+    assert not out.exists()
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(config=mutated_configs())
+def test_fuzz_a_mutated_config_is_run_or_refused_in_one_line(config):
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "run.toml"
+        path.write_text(to_toml(config))
+        out = Path(scratch) / "out"
+        code, stderr = run_in_process("run", str(path), "--out", str(out), "--quiet")
+        assert_refused_or_run(code, stderr, out)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    params=st.dictionaries(
+        st.sampled_from(["arrival_rate_per_s", "servers", "service", "capacity", "nope"]),
+        HOSTILE_VALUES,
+        min_size=1,
+        max_size=2,
+    ),
+    out_name=st.one_of(
+        st.just("out"),
+        st.text(min_size=1, max_size=300).filter(lambda name: "/" not in name and "\0" not in name),
+    ),
+)
+def test_fuzz_hostile_command_lines_are_refused_in_one_line(params, out_name):
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / out_name
+        code, stderr = run_in_process(
+            "run", "--scenario", "station/mmc-v0", "--horizon-s", "100", "--quiet",
+            "--params", to_json(params), "--out", str(out),
+        )  # fmt: skip
+        assert_refused_or_run(code, stderr, out)
