@@ -11,6 +11,7 @@ import re
 import shlex
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -427,3 +428,29 @@ def test_fuzz_hostile_command_lines_are_refused_in_one_line(params, out_name):
             "--params", to_json(params), "--out", str(out),
         )  # fmt: skip
         assert_refused_or_run(code, stderr, out)
+
+
+HANGS = {
+    "a horizon of 1e15 s": ["--horizon-s", "1e15"],
+    "1e14 arrivals a second": ["--horizon-s", "1000", "--params", '{"arrival_rate_per_s": 1e14}'],
+}
+
+
+@pytest.mark.parametrize("arguments", HANGS.values(), ids=HANGS)
+def test_a_run_that_would_never_end_is_refused_up_front(capsys, tmp_path, arguments):
+    out = tmp_path / "out"
+    started = time.perf_counter()
+    done = twin_here(capsys, "run", "--scenario", "station/mmc-v0", *arguments, "--out", str(out))
+    assert time.perf_counter() - started < 30
+    assert_one_line_refusal(done, "<command line>: scenario.horizon_s: this run would", "days")
+    assert not out.exists()
+
+
+def test_a_run_estimated_past_an_hour_says_so_before_it_starts(capsys, monkeypatch, tmp_path):
+    import twin.cli
+
+    monkeypatch.setattr(twin.cli, "LONG_RUN_S", 0.0)  # every run is "long"
+    done = twin_here(capsys, "run", "--scenario", "station/mmc-v0", "--horizon-s", "1000",
+                     "--out", str(tmp_path / "out"))  # fmt: skip
+    assert done.returncode == 0
+    assert done.stderr.startswith("twin: this run will take about 0.0 h of wall time\n")

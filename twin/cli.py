@@ -307,6 +307,7 @@ def _run(args: argparse.Namespace) -> int:
         policy_params=config.policy.params if config.policy else None,
         source=source,
         progress=None if args.quiet or not sys.stderr.isatty() else _show_progress,
+        on_estimate=lambda wall_s: _check_estimate(wall_s, source),
     )
     _write_atomically(result, out)
     print(_format_table(result, config, seed))
@@ -434,6 +435,27 @@ def _refuse_plugin_options(args: argparse.Namespace) -> None:
             flag = "--" + option.replace("_", "-")
             where = args.config or COMMAND_LINE
             raise UserError(f"{where}: {flag} applies to experiment configs only")
+
+
+LONG_RUN_S = 3600.0
+NEVER_ENDING_S = 30 * 86_400.0
+
+
+def _check_estimate(wall_s: float, source: str) -> None:
+    """Say up front that a run will take over an hour; refuse one that would take a month
+    (a horizon or a rate far beyond the intended: it would look like a hang)."""
+    if wall_s > NEVER_ENDING_S:
+        took = (
+            "would never end"
+            if wall_s == float("inf")
+            else f"would take {wall_s / 86_400:.3g} days"
+        )
+        raise UserError(
+            f"{source}: scenario.horizon_s: this run {took} at the pace of its first half "
+            "second; shorten it or lower the rates in scenario.params"
+        )
+    if wall_s > LONG_RUN_S:
+        print(f"twin: this run will take about {wall_s / 3600:.1f} h of wall time", file=sys.stderr)
 
 
 def _show_progress(fraction: float) -> None:

@@ -7,6 +7,7 @@ import functools
 import hashlib
 import io
 import json
+import math
 import platform
 import subprocess
 import time
@@ -66,6 +67,7 @@ def simulate(
     registry: Registry | None = None,
     source: str = "<config>",
     progress: Callable[[float], None] | None = None,
+    on_estimate: Callable[[float], None] | None = None,
 ) -> RunResult:
     """Run one scenario under one policy with one seed.
 
@@ -78,6 +80,9 @@ def simulate(
         registry: where ids are looked up (the installed entry points by default).
         source: the file the config came from, for error messages.
         progress: called with the fraction of the horizon simulated, every 1%.
+        on_estimate: called, before the run goes on, with the wall seconds the whole run
+            will take, extrapolated from its first half second (:func:`estimate_wall_s`);
+            it may raise to stop a run that would never end.
     """
     started = time.perf_counter()
     run = prepare_run(
@@ -90,6 +95,10 @@ def simulate(
         source=source,
     )
     with reporting_failures(run.policy, run.world):
+        if on_estimate is not None:
+            on_estimate(
+                estimate_wall_s(run.world, scenario_config.horizon_s, scenario_config.warmup_s)
+            )
         run.world.run(scenario_config.horizon_s, scenario_config.warmup_s, progress)
     return run.result(wall_s=time.perf_counter() - started)
 
@@ -133,6 +142,33 @@ def reporting_failures(policy: Policy[Any, Any], world: World) -> Iterator[None]
     finally:
         if wrapped:
             delattr(policy, "act")
+
+
+def estimate_wall_s(
+    world: World, until_s: float, warmup_s: float = 0.0, budget_s: float = 0.5
+) -> float:
+    """Run ``world`` for up to ``budget_s`` of wall time and extrapolate how long it would
+    take to reach ``until_s``: ``inf`` when simulated time did not move.
+
+    The events are processed one by one, exactly as ``World.run`` would process them,
+    and never past the warm-up's end (which ``World.run`` handles), so the run that
+    follows is the same run. A rate of 1e14 arrivals a second is seen in half a second,
+    not after the first of its billions of events' slices.
+    """
+    env = world.env
+    limit = warmup_s if warmup_s > env.now else until_s
+    start_s = env.now
+    started = time.perf_counter()
+    steps = 0
+    while env.peek() < limit:
+        env.step()
+        steps += 1
+        if steps % 256 == 0 and time.perf_counter() - started > budget_s:
+            break
+    simulated_s = env.now - start_s
+    if simulated_s <= 0.0:
+        return 0.0 if env.peek() >= limit else math.inf
+    return (time.perf_counter() - started) * (until_s - start_s) / simulated_s
 
 
 @dataclass
