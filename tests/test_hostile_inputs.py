@@ -220,12 +220,21 @@ def test_a_model_file_that_is_a_device_is_refused_naming_the_key(capsys, tmp_pat
         )
 
 
-def test_a_missing_sumo_network_names_its_key(capsys, tmp_path):
+SUMO_FILES = {
+    "a missing net_file": (
+        '{"net_file": "/nonexistent.net.xml", "route_files": ["/none.rou.xml"]}',
+        "scenario.params.net_file",
+    ),
+    "a missing route file": ('{"route_files": ["/none.rou.xml"]}', "scenario.params.route_files"),
+}
+
+
+@pytest.mark.parametrize(("params", "key"), SUMO_FILES.values(), ids=SUMO_FILES)
+def test_a_missing_sumo_file_names_its_key(capsys, params, key):
     done = twin_here(
-        capsys, "run", "--scenario", "traffic/sumo-net-v0", "--horizon-s", "100",
-        "--params", '{"net_file": "/nonexistent.net.xml", "route_files": ["/none.rou.xml"]}',
-    )  # fmt: skip
-    assert_one_line_refusal(done, "scenario.params.net_file", "no such file")
+        capsys, "run", "--scenario", "traffic/sumo-net-v0", "--horizon-s", "100", "--params", params
+    )
+    assert_one_line_refusal(done, key, "no such file")
 
 
 def test_a_scheduler_that_is_not_an_address_is_refused_before_connecting(capsys, tmp_path):
