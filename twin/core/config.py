@@ -154,7 +154,7 @@ def validate_strictly(model: type[ModelT], data: Any, context: Any = None) -> Mo
     rewrites its input sends plain Python data on (a list where a tuple is due).
     """
     result = model.model_validate(data, context=context)
-    text = json.dumps(data, default=str)
+    text = json.dumps(data, default=_plain)
     try:
         model.model_validate_json(text, strict=True, context=context)
     except ValidationError as error:
@@ -166,6 +166,20 @@ def validate_strictly(model: type[ModelT], data: Any, context: Any = None) -> Mo
         if coerced:
             raise ValidationError.from_exception_data(error.title, coerced) from None
     return result
+
+
+def _plain(value: Any) -> Any:
+    """JSON's form of what a caller in Python may pass: NumPy scalars and arrays as the
+    numbers they hold; anything else (a model instance, a date) as text, which strict
+    mode then reports as a wrong type that is not a coercion, so it is ignored."""
+    for method in ("item", "tolist"):
+        convert = getattr(value, method, None)
+        if callable(convert):
+            try:
+                return convert()
+            except (TypeError, ValueError):
+                break
+    return str(value)
 
 
 # What strict mode refuses that lax mode would have converted.
