@@ -308,6 +308,7 @@ def _run(args: argparse.Namespace) -> int:
         source=source,
         progress=None if args.quiet or not sys.stderr.isatty() else _show_progress,
         on_estimate=lambda wall_s: _check_estimate(wall_s, source),
+        report_failures=True,
     )
     _write_atomically(result, out)
     print(_format_table(result, config, seed))

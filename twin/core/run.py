@@ -68,6 +68,7 @@ def simulate(
     source: str = "<config>",
     progress: Callable[[float], None] | None = None,
     on_estimate: Callable[[float], None] | None = None,
+    report_failures: bool = False,
 ) -> RunResult:
     """Run one scenario under one policy with one seed.
 
@@ -83,6 +84,9 @@ def simulate(
         on_estimate: called, before the run goes on, with the wall seconds the whole run
             will take, extrapolated from its first half second (:func:`estimate_wall_s`);
             it may raise to stop a run that would never end.
+        report_failures: an exception from the simulation becomes one
+            :class:`RunFailure` line (what ``twin run`` shows); otherwise it propagates
+            as raised (a batch records its traceback, a test expects its type).
     """
     started = time.perf_counter()
     run = prepare_run(
@@ -94,7 +98,8 @@ def simulate(
         registry=registry,
         source=source,
     )
-    with reporting_failures(run.policy, run.world):
+    watching = reporting_failures(run.policy, run.world) if report_failures else None
+    with watching or contextlib.nullcontext():
         if on_estimate is not None:
             on_estimate(
                 estimate_wall_s(run.world, scenario_config.horizon_s, scenario_config.warmup_s)
