@@ -463,3 +463,22 @@ def test_a_run_estimated_past_an_hour_says_so_before_it_starts(capsys, monkeypat
                      "--out", str(tmp_path / "out"))  # fmt: skip
     assert done.returncode == 0
     assert done.stderr.startswith("twin: this run will take about 0.0 h of wall time\n")
+
+
+SHIPPED = Path(__file__).parent.parent / "experiments"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["snapshot", str(SHIPPED / "station_run.toml"), "--at-s", "100"],
+        ["run", str(SHIPPED / "station_admission.toml")],
+    ],
+    ids=["snapshot", "experiment"],
+)
+def test_other_commands_check_out_before_any_work(capsys, tmp_path, command):
+    file = tmp_path / "a-file"
+    file.write_text("not a directory\n")
+    for out, words in [(file / "out", "which is a file"), ("/proc/twin-out", "'/proc'")]:
+        done = twin_here(capsys, *command, "--out", str(out))
+        assert_one_line_refusal(done, "--out", words)

@@ -335,6 +335,7 @@ def _snapshot(args: argparse.Namespace) -> int:
     from twin.live.snapshot import write_snapshot
 
     config = _single_run_config(args.config)
+    check_output_dir(Path(args.out), file=True)
     if args.at_s > config.scenario.horizon_s:
         raise UserError(
             f"--at-s: {args.at_s:g} s is past the horizon ({config.scenario.horizon_s:g} s)"

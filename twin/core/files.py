@@ -64,8 +64,9 @@ def current_umask() -> int:
     return current
 
 
-def check_output_dir(out: Path, option: str = "--out") -> None:
-    """Refuse, before any work, a results directory that could not be written.
+def check_output_dir(out: Path, option: str = "--out", *, file: bool = False) -> None:
+    """Refuse, before any work, a results directory (``file``: a file) that could not be
+    written.
 
     Checks that the name is encodable and within the file system's limits, that no
     existing part of the path is a file, and that a directory can be made where ``out``
@@ -94,10 +95,10 @@ def check_output_dir(out: Path, option: str = "--out") -> None:
     existing = absolute
     while not existing.exists():
         existing = existing.parent
-    if not existing.is_dir():
+    if not existing.is_dir() and not (file and existing == absolute):
         raise UserError(f"{option}: {shown} is under {str(existing)!r}, which is a file")
     if existing == absolute:
-        existing = absolute.parent  # out itself is replaced, so its parent must take a directory
+        existing = absolute.parent  # out itself is replaced, so its parent must take one
     try:
         Path(tempfile.mkdtemp(prefix=".twin-probe-", dir=existing)).rmdir()
     except OSError as error:
