@@ -15,8 +15,10 @@ from typing import Any
 
 from experiments.checks import check_experiment
 from experiments.config import is_experiment, parse_experiment
+from experiments.executors import check_scheduler_address
 from experiments.runner import ExperimentResults, run_experiment, summarize_directory
 from twin.core.arguments import count
+from twin.core.files import check_output_dir
 
 
 class ExperimentCommands:
@@ -63,9 +65,14 @@ class ExperimentCommands:
         config = parse_experiment(data, args.config)
         if args.seed is not None:
             config = config.model_copy(update={"seed": args.seed})
+        # Checked before any work: a batch may run for hours before first writing.
+        if args.scheduler is not None:
+            check_scheduler_address(args.scheduler)
+        out = Path(args.out) if args.out else Path("results") / Path(args.config).stem
+        check_output_dir(out)
         results = run_experiment(
             config,
-            args.out or Path("results") / Path(args.config).stem,
+            out,
             executor=args.executor,
             workers=args.workers,
             scheduler=args.scheduler,

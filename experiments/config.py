@@ -38,7 +38,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from twin.core.config import read_toml, validation_error_to_config_error
+from twin.core.config import (
+    check_numbers,
+    read_toml,
+    validate_strictly,
+    validation_error_to_config_error,
+)
 from twin.core.errors import ConfigError
 from twin.core.run import canonical_hash
 from twin.core.scenario import ScenarioConfig
@@ -214,8 +219,9 @@ def load_experiment(path: str | Path) -> ExperimentConfig:
 
 
 def parse_experiment(data: dict[str, Any], source: str = "<config>") -> ExperimentConfig:
+    check_numbers(data, source)
     try:
-        config = ExperimentConfig.model_validate(data)
+        config = validate_strictly(ExperimentConfig, data)
     except ValidationError as error:
         raise validation_error_to_config_error(error, source, model=ExperimentConfig) from None
     _check_references(config, source)

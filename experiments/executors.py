@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import threading
@@ -29,6 +30,29 @@ from twin.core.errors import UserError
 from twin.core.run import simulate
 
 CONNECT_TIMEOUT_S = 10.0
+
+# What Dask's Client takes for a scheduler: [protocol://]host:port, host a name, an IPv4
+# address or a bracketed IPv6 one.
+SCHEDULER_ADDRESS = re.compile(
+    r"^(?:(?:tcp|tls|ws|wss|ucx)://)?(?P<host>[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>\d{1,5})$"
+)
+
+
+def check_scheduler_address(address: str) -> str:
+    """``address`` if it is a Dask scheduler address, before anything connects to it.
+
+    Raises:
+        UserError: one line saying what form is allowed.
+    """
+    match = SCHEDULER_ADDRESS.match(address)
+    if match is None or not 0 < int(match["port"]) < 65536:
+        raise UserError(
+            f"--scheduler: {address!r} is not a Dask scheduler address; expected "
+            "[tcp://]HOST:PORT with PORT in 1-65535, e.g. tcp://10.0.0.5:8786"
+        )
+    return address
+
+
 POLL_S = 5.0
 NO_WORKERS_S = 60.0
 
@@ -279,6 +303,7 @@ class DaskExecutor(Executor):
                 )
             self._client = Client(self._cluster)
         else:
+            check_scheduler_address(scheduler)
             try:
                 self._client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
             except (OSError, TimeoutError) as error:

@@ -11,8 +11,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from twin.core.errors import UserError
-from twin.core.files import write_atomically
+from twin.core.config import check_nesting
+from twin.core.errors import ConfigError, UserError
+from twin.core.files import TooLargeError, read_capped, write_atomically
+
+# The largest learned model twin writes is a few hundred kilobytes; 64 MB is far above
+# any and far below a file that would exhaust memory.
+MAX_MODEL_BYTES = 64_000_000
 
 
 class ModelFileError(UserError):
@@ -40,13 +45,18 @@ def read_json_model(path: str | Path) -> tuple[Any, str]:
     """
     where = str(path)
     try:
-        raw = Path(path).read_bytes()
+        raw = read_capped(path, MAX_MODEL_BYTES)
     except FileNotFoundError:
         raise ModelFileError(where, "model file not found") from None
     except OSError as error:
         raise ModelFileError(where, f"cannot read model file: {error.strerror}") from None
+    except TooLargeError as error:
+        raise ModelFileError(where, f"not a model file: {error}") from None
     try:
+        check_nesting(raw.decode("utf-8"), where)
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ModelFileError(where, f"not a JSON model file: {error}") from None
+    except ConfigError:
+        raise ModelFileError(where, "not a model file (nested too deeply)") from None
     return data, hashlib.sha256(raw).hexdigest()

@@ -7,6 +7,8 @@ config (experiments: scenarios x points x policy arms x replications) and their 
 runner that sits above it.
 
 Exit codes: 0 success, 2 a user error (one line on stderr, nothing written),
+3 a run that failed while simulating (one line with the command replaying it; the
+traceback with ``--debug``),
 1 a bug in twin or a plug-in (with its traceback) or runs of a batch that failed,
 130 interrupted (a batch resumes where it stopped).
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import sys
 import tempfile
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from twin.core.arguments import (
+    EXIT_RUNTIME_ERROR,
     EXIT_USER_ERROR,
     OneLineParser,
     count,
@@ -36,8 +40,8 @@ from twin.core.arguments import (
     seed,
 )
 from twin.core.config import RunConfig, load_run_config, parse_run_config, read_toml
-from twin.core.errors import UserError
-from twin.core.files import current_umask
+from twin.core.errors import RunFailure, UserError
+from twin.core.files import check_output_dir, current_umask
 from twin.core.run import RunResult, build_scenario, default_registry, resolve_policy, simulate
 
 MANIFEST_NAME = "manifest.json"
@@ -74,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as error:
         print(f"twin: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except RunFailure as error:
+        return _report_failure(error, args, list(sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:
         print("twin: interrupted", file=sys.stderr)
         return 130
@@ -83,6 +89,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     return result
+
+
+def _report_failure(error: RunFailure, args: argparse.Namespace, argv: list[str]) -> int:
+    """One line for a run that failed while simulating, with the command that replays
+    it with the traceback; the traceback itself only with ``--debug``."""
+    if getattr(args, "debug", False):
+        print(error.details, end="", file=sys.stderr)
+    replay = shlex.join(["twin", *argv, *([] if "--debug" in argv else ["--debug"])])
+    print(f"twin: {error}; replay: {replay}", file=sys.stderr)
+    return EXIT_RUNTIME_ERROR
 
 
 def _load_kinds() -> tuple[list[ConfigKind], dict[str, str]]:
@@ -111,6 +127,9 @@ def _build_parser(kinds: list[ConfigKind], broken: dict[str, str]) -> argparse.A
     )
     run.add_argument("--seed", type=seed, help="override the config's seed")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--debug", action="store_true", help="a run that fails prints its traceback too"
+    )
     run.add_argument(
         "--from",
         dest="snapshot",
@@ -289,6 +308,8 @@ def _run(args: argparse.Namespace) -> int:
         policy_params=config.policy.params if config.policy else None,
         source=source,
         progress=None if args.quiet or not sys.stderr.isatty() else _show_progress,
+        on_estimate=lambda wall_s: _check_estimate(wall_s, source),
+        report_failures=True,
     )
     _write_atomically(result, out)
     print(_format_table(result, config, seed))
@@ -315,6 +336,7 @@ def _snapshot(args: argparse.Namespace) -> int:
     from twin.live.snapshot import write_snapshot
 
     config = _single_run_config(args.config)
+    check_output_dir(Path(args.out), file=True)
     if args.at_s > config.scenario.horizon_s:
         raise UserError(
             f"--at-s: {args.at_s:g} s is past the horizon ({config.scenario.horizon_s:g} s)"
@@ -418,6 +440,27 @@ def _refuse_plugin_options(args: argparse.Namespace) -> None:
             raise UserError(f"{where}: {flag} applies to experiment configs only")
 
 
+LONG_RUN_S = 3600.0
+NEVER_ENDING_S = 30 * 86_400.0
+
+
+def _check_estimate(wall_s: float, source: str) -> None:
+    """Say up front that a run will take over an hour; refuse one that would take a month
+    (a horizon or a rate far beyond the intended: it would look like a hang)."""
+    if wall_s > NEVER_ENDING_S:
+        took = (
+            "would never end"
+            if wall_s == float("inf")
+            else f"would take {wall_s / 86_400:.3g} days"
+        )
+        raise UserError(
+            f"{source}: scenario.horizon_s: this run {took} at the pace of its first half "
+            "second; shorten it or lower the rates in scenario.params"
+        )
+    if wall_s > LONG_RUN_S:
+        print(f"twin: this run will take about {wall_s / 3600:.1f} h of wall time", file=sys.stderr)
+
+
 def _show_progress(fraction: float) -> None:
     width = 40
     filled = int(fraction * width)
@@ -435,13 +478,18 @@ def _default_out(config: RunConfig, seed: int) -> Path:
 
 
 def _check_out(out: Path) -> None:
-    """Refuse to overwrite a directory that is not a previous twin run."""
+    """Refuse to overwrite a directory that is not a previous twin run, or a place no
+    directory can be written."""
+    check_output_dir(out)
     if out.exists() and (
         not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST_NAME).exists())
     ):
         raise UserError(f"{out}: exists and is not a twin results directory; choose another --out")
     manifest = out / MANIFEST_NAME
-    kind = json.loads(manifest.read_text()).get("kind") if manifest.exists() else None
+    try:
+        kind = json.loads(manifest.read_text()).get("kind") if manifest.exists() else None
+    except (OSError, ValueError, AttributeError):
+        raise UserError(f"{out}: its {MANIFEST_NAME} is unreadable; choose another --out") from None
     if kind is not None:  # a single run's manifest has no kind; a plug-in's results do
         raise UserError(f"{out}: holds results of kind {kind!r}, not a run's; choose another --out")
 

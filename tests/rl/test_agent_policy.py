@@ -167,3 +167,9 @@ def test_a_network_of_one_deciders_vector_decides_for_every_decider_of_that_widt
     np.testing.assert_equal(
         {k: v.value for k, v in agent.kpis.items()}, {k: v.value for k, v in rule.kpis.items()}
     )
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/proc/self/environ"])
+def test_a_device_as_a_network_is_refused_without_reading_it(device: str) -> None:
+    with pytest.raises(ModelFileError, match=f"{device}: not a twin network .*not a regular file"):
+        load_network(device)

@@ -146,3 +146,25 @@ def test_every_signal_policy_of_an_intersection_is_judged_by_the_intersection_ru
 
     with pytest.raises(CheckFailed, match=r"phase must be an int in \[0, 1\)"):
         check_policy(OutOfPhase(), run=False, max_examples=20)
+
+
+class RaisesOnReset(BasePolicy[Any, Any]):
+    """Cannot even be reset."""
+
+    id: ClassVar[str] = "broken/raises-on-reset-v0"
+    domain: ClassVar[str] = "station"
+
+    def reset(self, context: Any) -> None:
+        raise RuntimeError("no reset for me")
+
+    def act(self, obs: Any) -> Any:
+        raise AssertionError("never asked")
+
+
+def test_a_policy_whose_reset_raises_gets_the_report_not_an_escape():
+    report = check_policy(RaisesOnReset(), max_examples=5, raise_on_failure=False)
+    details = {finding.check: finding.detail for finding in report.failures}
+    assert len(details) == len(report.findings)  # every check fails, none escapes
+    assert all("RuntimeError: no reset for me" in detail for detail in details.values())
+    run = next(detail for check, detail in details.items() if check.startswith("runs in"))
+    assert "reproduce: twin run --scenario" in run

@@ -64,3 +64,18 @@ def test_the_printed_command_replays_that_scenario_and_seed(tmp_path, monkeypatc
     assert manifest["seed"] == int(seed_text)
     assert manifest["scenario"]["params"] == json.loads(params_text)
     assert manifest["scenario"]["horizon_s"] == 86_400.0
+
+
+def test_a_policy_that_raises_gives_the_report_with_a_replay_command_not_an_escape():
+    report = check_scenario(
+        "station/mmc-v0",
+        "tests.testing.broken:CrashesOnEmptyQueue",
+        max_examples=2,
+        raise_on_failure=False,
+    )
+    assert not report.ok
+    details = {finding.check: finding.detail for finding in report.failures}
+    same_seed = details["the same seed gives the same KPIs"]
+    assert "the run raised ZeroDivisionError: division by zero at t = " in same_seed
+    assert "reproduce: twin run --scenario station/mmc-v0 " in same_seed
+    assert "--policy tests.testing.broken:CrashesOnEmptyQueue" in same_seed

@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 from twin.core.errors import UserError
 
 EXIT_USER_ERROR = 2
+EXIT_RUNTIME_ERROR = 3  # the run started and failed: a policy raised, or its action was refused
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -79,16 +80,33 @@ def _number(text: str) -> float:
 
 
 def json_object(text: str) -> dict[str, Any]:
-    """A JSON object given on the command line, e.g. ``'{"servers": 3}'``."""
+    """A JSON object given on the command line, e.g. ``'{"servers": 3}'``: at most
+    ``MAX_INPUT_BYTES`` long and ``MAX_NESTING`` deep (checked before parsing), and
+    without ``NaN`` or ``Infinity``, which JSON does not have but Python's parser takes."""
+    from twin.core.config import MAX_INPUT_BYTES, MAX_NESTING, check_nesting
+    from twin.core.errors import ConfigError
+
+    if len(text) > MAX_INPUT_BYTES:
+        raise argparse.ArgumentTypeError(f"longer than {MAX_INPUT_BYTES} characters")
     try:
-        value = json.loads(text)
+        check_nesting(text, "JSON")
+    except ConfigError:
+        raise argparse.ArgumentTypeError(f"nested more than {MAX_NESTING} levels deep") from None
+    try:
+        value = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as error:
         raise argparse.ArgumentTypeError(f"not valid JSON ({error})") from None
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError(
             f"expected a JSON object {{...}}, got {type(value).__name__}"
         )
     return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number; every number must be finite")
 
 
 def run_command(parser: argparse.ArgumentParser, argv: Sequence[str] | None, prog: str) -> int:

@@ -19,12 +19,15 @@ parameters) and a seed::
 
 from __future__ import annotations
 
+import json
+import math
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
+from pydantic_core import InitErrorDetails
 
 from twin.core.errors import ConfigError
 from twin.core.scenario import ScenarioConfig
@@ -51,21 +54,136 @@ class RunConfig(BaseModel):
     )
 
 
+# Limits on what a config may hold. A config is a page of settings: a megabyte or 32
+# levels of nesting is far beyond any real one, and checking them before parsing keeps
+# a hostile file from exhausting memory or the parser's recursion.
+MAX_INPUT_BYTES = 1_000_000
+MAX_NESTING = 32
+# No quantity in a twin input (seconds, kW, prices, rates) is meaningful beyond 1e15;
+# larger ones overflow to inf in sums (1e308 kW x 1 h) or never finish (a horizon).
+MAX_MAGNITUDE = 1e15
+MAX_INTEGER = 2**63  # seeds use all 63 bits
+
+
 def read_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file, turning every failure into a one-line :class:`ConfigError`."""
+    """Parse a TOML file, turning every failure into a one-line :class:`ConfigError`.
+
+    The file is refused before parsing when it is larger than ``MAX_INPUT_BYTES`` or
+    nested deeper than ``MAX_NESTING``.
+    """
     source = str(path)
     file = Path(path)
-    if not file.exists():
-        raise ConfigError(source, "", "no such file")
-    if not file.is_file():
-        raise ConfigError(source, "", "not a file (a TOML config file is expected)")
     try:
+        if not file.exists():
+            raise ConfigError(source, "", "no such file")
+        if not file.is_file():
+            raise ConfigError(source, "", "not a file (a TOML config file is expected)")
         with file.open("rb") as handle:
-            return tomllib.load(handle)
+            raw = handle.read(MAX_INPUT_BYTES + 1)
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeError, ValueError) as error:
+        # ValueError: a name the file system cannot take (an embedded NUL, say).
+        raise ConfigError(source, "", f"cannot read: {error}") from None
+    if len(raw) > MAX_INPUT_BYTES:
+        raise ConfigError(source, "", f"larger than {MAX_INPUT_BYTES} bytes; not a config file")
+    check_nesting(text, source)
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(source, "", f"malformed TOML: {error}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(source, "", f"cannot read: {error}") from None
+
+
+def check_nesting(text: str, source: str, key_path: str = "") -> None:
+    """Refuse ``text`` (TOML or JSON) whose brackets nest deeper than ``MAX_NESTING``.
+
+    Brackets inside strings are counted too: a cheap over-estimate that only a config
+    with dozens of unbalanced brackets in one string would notice.
+    """
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    if deepest > MAX_NESTING:
+        raise ConfigError(
+            source, key_path, f"nested {deepest} levels deep; at most {MAX_NESTING} are allowed"
+        )
+
+
+def check_numbers(data: Any, source: str, prefix: Sequence[str | int] = ()) -> None:
+    """Refuse any number in ``data`` that is not finite or whose magnitude is beyond
+    ``MAX_MAGNITUDE`` (integers: ``MAX_INTEGER``), naming its key path."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, tuple(prefix))]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((item, (*path, str(key))) for key, item in value.items())
+        elif isinstance(value, list | tuple):
+            stack.extend((item, (*path, index)) for index, item in enumerate(value))
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(source, _dotted(path), f"must be a finite number, got {value}")
+        elif isinstance(value, float) and abs(value) > MAX_MAGNITUDE:
+            raise ConfigError(
+                source, _dotted(path), f"{value:g} is too large; at most {MAX_MAGNITUDE:g} in size"
+            )
+        elif isinstance(value, int) and abs(value) >= MAX_INTEGER:
+            raise ConfigError(
+                source, _dotted(path), f"{value} is too large; integers are below 2**63"
+            )
+
+
+def _dotted(path: Sequence[str | int]) -> str:
+    return ".".join(str(part) for part in path)
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def validate_strictly(model: type[ModelT], data: Any, context: Any = None) -> ModelT:
+    """``model`` from ``data`` with no coercion: ``"yes"`` is not a bool, ``true`` not a
+    number, ``"3"`` or ``3.0`` not an integer.
+
+    Validated as usual first (so real mistakes are reported as before), then again as
+    JSON in pydantic's strict mode, which still takes a list for a tuple, a string for a
+    path or an enum and an integer for a float, as TOML and JSON write them; of its
+    complaints only the coercions count, since a ``mode="before"`` validator that
+    rewrites its input sends plain Python data on (a list where a tuple is due).
+    """
+    result = model.model_validate(data, context=context)
+    text = json.dumps(data, default=_plain)
+    try:
+        model.model_validate_json(text, strict=True, context=context)
+    except ValidationError as error:
+        coerced: list[InitErrorDetails] = [
+            {"type": problem["type"], "loc": problem["loc"], "input": problem["input"]}
+            for problem in error.errors()
+            if problem["type"] in _COERCIONS
+        ]
+        if coerced:
+            raise ValidationError.from_exception_data(error.title, coerced) from None
+    return result
+
+
+def _plain(value: Any) -> Any:
+    """JSON's form of what a caller in Python may pass: NumPy scalars and arrays as the
+    numbers they hold; anything else (a model instance, a date) as text, which strict
+    mode then reports as a wrong type that is not a coercion, so it is ignored."""
+    for method in ("item", "tolist"):
+        convert = getattr(value, method, None)
+        if callable(convert):
+            try:
+                return convert()
+            except (TypeError, ValueError):
+                break
+    return str(value)
+
+
+# What strict mode refuses that lax mode would have converted.
+_COERCIONS = frozenset({"bool_type", "int_type", "float_type", "string_type"})
 
 
 def load_run_config(path: str | Path) -> RunConfig:
@@ -75,8 +193,9 @@ def load_run_config(path: str | Path) -> RunConfig:
 
 def parse_run_config(data: dict[str, Any], source: str) -> RunConfig:
     """Validate a run config given as a mapping (from a file or the command line)."""
+    check_numbers(data, source)
     try:
-        return RunConfig.model_validate(data)
+        return validate_strictly(RunConfig, data)
     except ValidationError as error:
         raise validation_error_to_config_error(error, source, model=RunConfig) from None
 

@@ -27,3 +27,32 @@ class ConfigError(UserError):
     def __str__(self) -> str:
         where = f"{self.source}: {self.key_path}" if self.key_path else self.source
         return f"{where}: {self.problem}"
+
+
+class RunFailure(Exception):
+    """A run that failed while simulating: its policy raised, or the domain refused what
+    the policy answered. The CLI prints ``str(error)`` and exits with 3.
+
+    Args:
+        policy: the policy's id.
+        now_s: simulated time of the failure.
+        observation: a short one-line form of the policy's last observation.
+        problem: the exception, as ``Type: message``.
+        details: the exception's traceback (shown with ``--debug``, kept in a batch).
+    """
+
+    def __init__(
+        self, policy: str, now_s: float, observation: str, problem: str, details: str = ""
+    ) -> None:
+        super().__init__(policy, now_s, observation, problem, details)  # see ConfigError
+        self.policy = policy
+        self.now_s = now_s
+        self.observation = observation
+        self.problem = problem
+        self.details = details
+
+    def __str__(self) -> str:
+        return (
+            f"policy {self.policy!r} failed at t = {self.now_s:g} s: {self.problem}; "
+            f"last observation: {self.observation}"
+        )

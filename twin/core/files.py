@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
+
+from twin.core.errors import UserError
 
 
 def write_atomically(path: Path, data: str | bytes) -> None:
@@ -59,3 +62,77 @@ def current_umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+def check_output_dir(out: Path, option: str = "--out", *, file: bool = False) -> None:
+    """Refuse, before any work, a results directory (``file``: a file) that could not be
+    written.
+
+    Checks that the name is encodable and within the file system's limits, that no
+    existing part of the path is a file, and that a directory can be made where ``out``
+    would go (tried with a probe directory that is removed at once: permission bits do
+    not tell, since root may write anywhere but /proc and read-only mounts).
+
+    Raises:
+        UserError: one line naming ``option``, the path and what is wrong.
+    """
+    shown = repr(str(out))
+    try:
+        # Strictly: bytes that are not UTF-8 arrive as surrogates, which os takes
+        # but Arrow and JSON writers refuse after the run.
+        str(out).encode("utf-8")
+    except UnicodeError:
+        raise UserError(
+            f"{option}: {shown} cannot be encoded as a file name; use other characters"
+        ) from None
+    absolute = Path(os.path.abspath(out))
+    longest = max((len(os.fsencode(part)) for part in absolute.parts), default=0)
+    if longest > NAME_MAX or len(os.fsencode(absolute)) > PATH_MAX:
+        raise UserError(
+            f"{option}: {shown} is too long (at most {NAME_MAX} bytes a name, "
+            f"{PATH_MAX} in all); choose a shorter one"
+        )
+    existing = absolute
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() and not (file and existing == absolute):
+        raise UserError(f"{option}: {shown} is under {str(existing)!r}, which is a file")
+    if existing == absolute:
+        existing = absolute.parent  # out itself is replaced, so its parent must take one
+    try:
+        Path(tempfile.mkdtemp(prefix=".twin-probe-", dir=existing)).rmdir()
+    except OSError as error:
+        raise UserError(
+            f"{option}: cannot create a directory in {str(existing)!r} ({error.strerror}); "
+            "choose a writable place"
+        ) from None
+
+
+# Linux's limits (pathconf would ask the file system, but the path may not exist yet).
+NAME_MAX = 255
+PATH_MAX = 4096
+
+
+class TooLargeError(ValueError):
+    """A file that is not a regular file, or larger than its reader's cap."""
+
+
+def read_capped(path: str | Path, limit: int) -> bytes:
+    """The bytes of the regular file ``path``, refusing one larger than ``limit`` bytes.
+
+    A device or pseudo-file (``/dev/zero``, ``/proc/...``) is refused without reading:
+    the first never ends and the second reports a size of 0 whatever it holds.
+
+    Raises:
+        OSError: missing or unreadable.
+        TooLargeError: not a regular file, or too large (the message says which).
+    """
+    file = Path(path)
+    with file.open("rb") as handle:
+        status = os.fstat(handle.fileno())
+        if not stat.S_ISREG(status.st_mode) or str(file.resolve()).startswith(("/proc/", "/sys/")):
+            raise TooLargeError("not a regular file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise TooLargeError(f"larger than {limit} bytes")
+    return data

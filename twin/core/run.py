@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import io
 import json
+import math
 import platform
 import subprocess
 import time
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -17,8 +21,8 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ValidationError
 
-from twin.core.config import validation_error_to_config_error
-from twin.core.errors import ConfigError
+from twin.core.config import check_numbers, validate_strictly, validation_error_to_config_error
+from twin.core.errors import ConfigError, RunFailure, UserError
 from twin.core.ledger import COST_CATEGORIES
 from twin.core.policy import BindsModel, Policy, PolicyContext
 from twin.core.registry import Registry, UnknownIdError, make_policy
@@ -63,6 +67,8 @@ def simulate(
     registry: Registry | None = None,
     source: str = "<config>",
     progress: Callable[[float], None] | None = None,
+    on_estimate: Callable[[float], None] | None = None,
+    report_failures: bool = False,
 ) -> RunResult:
     """Run one scenario under one policy with one seed.
 
@@ -75,6 +81,12 @@ def simulate(
         registry: where ids are looked up (the installed entry points by default).
         source: the file the config came from, for error messages.
         progress: called with the fraction of the horizon simulated, every 1%.
+        on_estimate: called, before the run goes on, with the wall seconds the whole run
+            will take, extrapolated from its first half second (:func:`estimate_wall_s`);
+            it may raise to stop a run that would never end.
+        report_failures: an exception from the simulation becomes one
+            :class:`RunFailure` line (what ``twin run`` shows); otherwise it propagates
+            as raised (a batch records its traceback, a test expects its type).
     """
     started = time.perf_counter()
     run = prepare_run(
@@ -86,8 +98,82 @@ def simulate(
         registry=registry,
         source=source,
     )
-    run.world.run(scenario_config.horizon_s, scenario_config.warmup_s, progress)
+    watching = reporting_failures(run.policy, run.world) if report_failures else None
+    with watching or contextlib.nullcontext():
+        if on_estimate is not None:
+            on_estimate(
+                estimate_wall_s(run.world, scenario_config.horizon_s, scenario_config.warmup_s)
+            )
+        run.world.run(scenario_config.horizon_s, scenario_config.warmup_s, progress)
     return run.result(wall_s=time.perf_counter() - started)
+
+
+@contextlib.contextmanager
+def reporting_failures(policy: Policy[Any, Any], world: World) -> Iterator[None]:
+    """Run the block with ``policy``'s observations remembered, and turn an exception
+    from the simulation into one :class:`RunFailure` naming the policy, the simulated
+    time, the last observation and the exception (a ``UserError`` stays what it is).
+
+    ``act`` is wrapped on the instance for the block only: domains call
+    ``self.policy.act(...)`` afresh at every decision, so they see the wrapper.
+    """
+    seen: list[Any] = []
+    act = policy.act
+
+    def watched(observation: Any) -> Any:
+        seen[:] = [observation]
+        return act(observation)
+
+    try:
+        setattr(policy, "act", watched)  # noqa: B010 - mypy refuses assigning to a method
+        wrapped = True
+    except (AttributeError, TypeError):  # a frozen or slotted policy: no observation shown
+        wrapped = False
+    try:
+        yield
+    except (UserError, RunFailure):
+        raise
+    except Exception as error:
+        # SimPy re-raises a process's exception as a copy whose cause is the original.
+        original = error.__cause__
+        cause = original if original is not None and type(original) is type(error) else error
+        raise RunFailure(
+            policy.id,
+            world.now_s,
+            _one_line(repr(seen[0]), 200) if seen else "none yet",
+            _one_line(f"{type(cause).__name__}: {cause}"),
+            "".join(traceback.format_exception(cause)),
+        ) from error
+    finally:
+        if wrapped:
+            delattr(policy, "act")
+
+
+def estimate_wall_s(
+    world: World, until_s: float, warmup_s: float = 0.0, budget_s: float = 0.5
+) -> float:
+    """Run ``world`` for up to ``budget_s`` of wall time and extrapolate how long it would
+    take to reach ``until_s``: ``inf`` when simulated time did not move.
+
+    The events are processed one by one, exactly as ``World.run`` would process them,
+    and never past the warm-up's end (which ``World.run`` handles), so the run that
+    follows is the same run. A rate of 1e14 arrivals a second is seen in half a second,
+    not after the first of its billions of events' slices.
+    """
+    env = world.env
+    limit = warmup_s if warmup_s > env.now else until_s
+    start_s = env.now
+    started = time.perf_counter()
+    steps = 0
+    while env.peek() < limit:
+        env.step()
+        steps += 1
+        if steps % 256 == 0 and time.perf_counter() - started > budget_s:
+            break
+    simulated_s = env.now - start_s
+    if simulated_s <= 0.0:
+        return 0.0 if env.peek() >= limit else math.inf
+    return (time.perf_counter() - started) * (until_s - start_s) / simulated_s
 
 
 @dataclass
@@ -162,12 +248,11 @@ def build_scenario(
 ) -> Scenario[Any]:
     """The scenario instance for ``config``, its params validated by the scenario's model
     (with ``registry`` in the validation context, for params that name a second policy)."""
-    try:
+    with importing(config.id, source, "scenario.id"):
         cls = registry.scenario(config.id)
-    except UnknownIdError as error:
-        raise ConfigError(source, "scenario.id", str(error)) from None
+    check_numbers(config.params, source, ("scenario", "params"))
     try:
-        params = cls.Params.model_validate(config.params, context={"registry": registry})
+        params = validate_strictly(cls.Params, config.params, context={"registry": registry})
     except ValidationError as error:
         raise validation_error_to_config_error(
             error, source, prefix=("scenario", "params"), model=cls.Params
@@ -183,18 +268,58 @@ def resolve_policy(
 ) -> Policy[Any, Any]:
     if not isinstance(policy, str):
         return policy
-    try:
+    with importing(policy, source, "policy.id"):
         cls = registry.policy(policy)
-    except UnknownIdError as error:
-        raise ConfigError(source, "policy.id", str(error)) from None
+    check_numbers(params, source, ("policy", "params"))
+    params_model = getattr(cls, "Params", None)
     try:
+        if isinstance(params_model, type) and issubclass(params_model, BaseModel):
+            validate_strictly(params_model, params)  # no coercion; make_policy then builds it
         return make_policy(cls, params)
+    except UserError as error:  # a file the params name (a model file) is unusable
+        if isinstance(error, ConfigError):
+            raise
+        named = [
+            key for key, value in params.items() if isinstance(value, str) and value in str(error)
+        ]
+        key_path = ".".join(("policy", "params", *named[:1]))
+        raise ConfigError(source, key_path, str(error)) from None
     except ValueError as error:
         if not isinstance(error, ValidationError):
             raise ConfigError(source, "policy.params", str(error)) from None
         raise validation_error_to_config_error(
             error, source, prefix=("policy", "params"), model=getattr(cls, "Params", None)
         ) from None
+
+
+@contextlib.contextmanager
+def importing(reference: str, source: str, key_path: str) -> Iterator[None]:
+    """Look up ``reference`` (an id or ``package.module:Class``) with whatever the module
+    prints on import captured, and any failure as one :class:`ConfigError` line.
+
+    A module may print pages on import (``this`` prints the Zen of Python) or raise
+    anything at all; neither may reach the terminal as more than one line.
+    """
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            yield
+    except UnknownIdError as error:
+        raise ConfigError(source, key_path, _with_output(str(error), printed)) from None
+    except (Exception, SystemExit) as error:
+        problem = f"importing {reference!r} failed: {type(error).__name__}: {error}"
+        raise ConfigError(source, key_path, _with_output(_one_line(problem), printed)) from None
+
+
+def _with_output(problem: str, printed: io.StringIO) -> str:
+    lines = printed.getvalue().count("\n")
+    return f"{problem} (it printed {lines} lines on import, not shown)" if lines else problem
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """``text`` on one line, cut to ``limit`` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def check_compatible(scenario: Scenario[Any], policy: Policy[Any, Any], source: str) -> None:

@@ -14,6 +14,7 @@ deterministic action of a PPO or DQN agent), decode it. It is a policy like any 
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ import numpy.typing as npt
 from pydantic import Field
 
 from twin.core.errors import UserError
+from twin.core.files import read_capped
 from twin.core.learning import LearningInterface
 from twin.core.policy import BasePolicy, PolicyParams
 from twin.core.scenario import ScenarioConfig
@@ -103,6 +105,10 @@ class DenseNetwork:
         return path
 
 
+# The networks twin trains are kilobytes to a few megabytes.
+MAX_NETWORK_BYTES = 256_000_000
+
+
 def load_network(path: str | Path) -> DenseNetwork:
     """Read a network saved by :meth:`DenseNetwork.save`; :class:`ModelFileError` naming
     the file and the problem when it is not one."""
@@ -112,7 +118,9 @@ def load_network(path: str | Path) -> DenseNetwork:
         return ModelFileError(f"{path}: {reason}")
 
     try:
-        with np.load(path, allow_pickle=False) as data:
+        # Read capped first: a device (/dev/zero) or a huge file is refused, not read.
+        raw = read_capped(path, MAX_NETWORK_BYTES)
+        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
     except FileNotFoundError:
         raise invalid("no such file") from None

@@ -227,7 +227,11 @@ def _edge_cases(
 ) -> Finding:
     problems = []
     for obs in cases:
-        policy.reset(context())
+        try:
+            policy.reset(context())
+        except Exception as error:  # the finding, like an exception from act()
+            problems.append(f"reset() raised {type(error).__name__}: {error} at {_where(error)}")
+            break
         problem = _act_validly(policy, kit, obs, policy_id, times=None)
         if problem:
             problems.append(problem)
@@ -368,6 +372,8 @@ def _finding(check: str, property_: Any) -> Finding:
         property_()
     except _Violation as violation:
         return Finding(check, False, f"smallest failing example: {violation}")
+    except Exception as error:  # reset() raising, say: a finding of the report, not an escape
+        return Finding(check, False, f"raised {type(error).__name__}: {error} at {_where(error)}")
     except Flaky as flaky:
         # The same example failed once and passed when replayed: the policy's answers
         # change from call to call, which is a finding in itself.

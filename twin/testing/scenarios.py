@@ -168,9 +168,16 @@ def _same_seed_same_kpis(config: ScenarioConfig, policy: Policy[Any, Any], comma
     check = "the same seed gives the same KPIs"
     kpis = []
     for _ in range(2):
-        run = prepare_run(config, policy, 0, source="check_scenario")
-        run.world.run(config.horizon_s)
-        kpis.append({name: snapshot(kpi.value) for name, kpi in run.result(wall_s=0).kpis.items()})
+        run = None
+        try:
+            run = prepare_run(config, policy, 0, source="check_scenario")
+            run.world.run(config.horizon_s)
+            result = run.result(wall_s=0)
+        except Exception as error:  # a crash is a finding of the report, not an escape
+            at = f" at t = {run.world.now_s:g} s" if run is not None else " building the run"
+            detail = f"the run raised {type(error).__name__}: {error}{at}\n  reproduce: {command}"
+            return Finding(check, False, detail)
+        kpis.append({name: snapshot(kpi.value) for name, kpi in result.kpis.items()})
     if kpis[0] == kpis[1]:
         return Finding(check, True)
     differ = sorted(name for name in kpis[0] if kpis[0][name] != kpis[1].get(name))
