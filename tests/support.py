@@ -7,10 +7,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from viz.served import served
 
-__all__ = ["install_example", "run_example_tests", "served", "twin"]
+__all__ = ["install_example", "run_example_tests", "served", "twin", "twin_in_process"]
 
 
 def install_example(example: Path, target: Path) -> dict[str, str]:
@@ -50,3 +51,16 @@ def twin(env: dict[str, str], cwd: Path, *arguments: str) -> subprocess.Complete
         check=False,
         timeout=600,
     )
+
+
+def twin_in_process(capsys: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    """``twin ARGS`` in this process (faster than a child, for the many bad-input
+    cases): the exit code, stdout and stderr."""
+    from twin.cli import main
+
+    try:
+        code = main(list(args))
+    except SystemExit as exit_:  # argparse exits by itself
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, out, err)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tests.experiments.support import station_experiment
-from twin.cli import main
+from tests.support import twin_in_process
 
 GOOD = """
 seed = 3
@@ -41,12 +41,7 @@ def twin(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def twin_here(capsys, monkeypatch, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """The same command run in this process: faster, for the many bad-input cases."""
     monkeypatch.chdir(cwd)
-    try:
-        code = main(list(args))
-    except SystemExit as exit_:  # argparse exits by itself
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return subprocess.CompletedProcess(args, code, out, err)
+    return twin_in_process(capsys, *args)
 
 
 def write(tmp_path: Path, text: str, name: str = "run.toml") -> Path:

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support import twin_in_process
 from twin.cli import main
 from twin.core.policy import BasePolicy
 from twin.station import StationAction, StationObservation
@@ -91,12 +92,7 @@ def with_value(path: str, value: object) -> dict[str, object]:
 
 def twin_here(capsys, *args: str) -> subprocess.CompletedProcess[str]:
     """``twin ARGS`` in this process: the exit code, stdout and stderr."""
-    try:
-        code = main(list(args))
-    except SystemExit as exit_:  # argparse exits by itself
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return subprocess.CompletedProcess(args, code, out, err)
+    return twin_in_process(capsys, *args)
 
 
 def assert_one_line_refusal(done: subprocess.CompletedProcess[str], *words: str) -> None:

@@ -11,7 +11,7 @@ import pytest
 from experiments.report import format_headline, write_report
 from experiments.report.sections import HEADLINE_COLUMNS
 from experiments.report.text import ANSI_COLORS
-from experiments.stats import compare_arms, paired_difference
+from experiments.stats import PAIRED_COLUMNS, compare_arms, paired_difference
 
 BASELINE = "fixed"
 POINTS = pd.DataFrame({"scenario": ["grid"], "point": [0]})
@@ -58,16 +58,7 @@ def summary(arms=(BASELINE, "adaptive"), kpis=KPIS):
                 low, high = ci if ci else (100 * diff / base - 5, 100 * diff / base + 5)
                 paired = (diff, low * base / 100, high * base / 100, 0.01 if ci else 0.4)
                 paired += (100 * diff / base, low, high)
-            names = (
-                "diff",
-                "diff_low",
-                "diff_high",
-                "p_value",
-                "change_pct",
-                "change_low_pct",
-                "change_high_pct",
-            )
-            rows.append(row | dict(zip(names, paired, strict=True)))
+            rows.append(row | dict(zip(PAIRED_COLUMNS, paired, strict=True)))
     return pd.DataFrame(rows)
 
 
