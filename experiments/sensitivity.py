@@ -4,8 +4,11 @@ The batch runner ran every design point like any other point (resumable, the sam
 every executor); this module reads the results and asks SALib how the variance of
 each KPI divides among the factors. A point's output is its KPI averaged over its
 replications, so replication noise shrinks with more replications; what is left of it
-shows as ``noise_share`` (the part of the variance of those means that is noise) and
-as indices that do not add up.
+shows as ``noise_share``: the mean replication variance of a point mean (s^2 / n)
+against the variance of the point means. Every point runs on the same replication
+seeds (common random numbers), which makes part of the noise common to all points and
+leaves the indices; so the share is an upper bound on the part of the spread that is
+noise.
 
 Indices are estimated per scenario, arm and KPI. Their confidence intervals are
 SALib's bootstrap intervals at :data:`experiments.stats.CONFIDENCE`, drawn from a

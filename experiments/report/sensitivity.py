@@ -43,6 +43,16 @@ GUIDES = {
 }
 
 
+SHORT_NAMES = {"S1": "first-order (S1)", "ST": "total (ST)", "mu_star": "mu*", "sigma": "sigma"}
+"""Legend labels; the section's text says what each measure is."""
+
+
+def _axis_label(method: str, unit: str) -> str:
+    if method == "morris":
+        return f"effect per factor range ({unit})" if unit else "effect per factor range"
+    return "share of the KPI's variance"
+
+
 def sensitivity_section(results: SensitivityResults, points: int) -> list[Block]:
     """The section's blocks; figures are Image blocks (written to ``figures/``)."""
     method = results.method
@@ -52,9 +62,11 @@ def sensitivity_section(results: SensitivityResults, points: int) -> list[Block]
             f"{GUIDES[method]} Factors: {', '.join(results.factors)}, sampled uniformly over "
             f"their ranges at {points} design points. A point's KPI is its mean over the "
             f"point's replications; the whiskers and brackets are {CONFIDENCE:.0%} bootstrap "
-            "confidence intervals. Noise share: the part of the variance of the point means "
-            "that is replication noise (near 0: the indices describe the model; large: add "
-            "replications)."
+            "confidence intervals. Noise share: the replication variance of a point mean "
+            "(s²/n, averaged over points) against the variance of the point means; common "
+            "random numbers make the noise partly shared between points, so this is an upper "
+            "bound on the part of the spread that is noise (near 0: the indices describe the "
+            "model; large: add replications)."
         ),
     ]
     outputs = results.outputs
@@ -68,12 +80,14 @@ def sensitivity_section(results: SensitivityResults, points: int) -> list[Block]
         of_cell = outputs[(outputs["scenario"] == scenario) & (outputs["arm"] == arm)]
         if not indices.empty:
             measures = results.measures
+            units = dict(zip(of_cell["kpi"], of_cell["unit"], strict=True))
             figure = index_bars(
                 indices,
                 results.factors,
                 measures,
-                {m: f"{MEASURE_NAMES[m]}" for m in measures},
+                {m: SHORT_NAMES[m] for m in measures},
                 f"{title}: {method} sensitivity",
+                {kpi: _axis_label(method, unit) for kpi, unit in units.items()},
             )
             if figure is not None:
                 blocks.append(
@@ -161,23 +175,28 @@ def format_sensitivity(results: SensitivityResults) -> str:
     measures = results.measures
     lines: list[str] = []
     by_key = results.indices.set_index(["scenario", "arm", "kpi", "factor", "measure"])
-    for row in results.outputs.itertuples():
-        header = f"== {row.scenario} · {row.arm} · {row.kpi}"
-        if row.note:
-            lines += [f"{header}: not analysed ({row.note})", ""]
+    for row in results.outputs.to_dict("records"):
+        header = f"== {row['scenario']} · {row['arm']} · {row['kpi']}"
+        if row["note"]:
+            lines += [f"{header}: not analysed ({row['note']})", ""]
             continue
-        lines.append(f"{header} ({results.method}, noise share {_percent(row.noise_share)}) ==")
-        width = max(len(f) for f in results.factors)
-        lines.append(f"{'factor':<{width}}  " + "  ".join(f"{m:>28}" for m in measures))
+        share = _percent(row["noise_share"])
+        lines.append(f"{header} ({results.method}, noise share at most {share}) ==")
+        table = [["factor", *measures]]
         for factor in results.factors:
-            texts = []
+            texts = [factor]
             for measure in measures:
-                key = (row.scenario, row.arm, row.kpi, factor, measure)
+                key = (row["scenario"], row["arm"], row["kpi"], factor, measure)
                 found = key in by_key.index
                 value = by_key.loc[key, "value"] if found else math.nan
                 conf = by_key.loc[key, "conf"] if found else math.nan
-                texts.append(f"{_with_ci(value, conf):>28}")
-            lines.append(f"{factor:<{width}}  " + "  ".join(texts))
+                texts.append(_with_ci(value, conf))
+            table.append(texts)
+        widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+        for line in table:
+            cells = [line[0].ljust(widths[0])]
+            cells += [text.rjust(width) for text, width in zip(line[1:], widths[1:], strict=True)]
+            lines.append("  ".join(cells))
         lines.append("")
     names = "; ".join(MEASURE_NAMES[m] for m in measures)
     lines.append(f"[{CONFIDENCE:.0%} bootstrap CI]; {names}")

@@ -23,6 +23,7 @@ def index_bars(
     measures: Sequence[str],
     labels: dict[str, str],
     title: str,
+    xlabels: dict[str, str],
 ) -> Figure | None:
     """A panel per KPI: a pair of bars per factor (one per measure) with CI whiskers.
 
@@ -32,6 +33,7 @@ def index_bars(
         measures: the two measures drawn side by side.
         labels: a legend label per measure.
         title: the figure's title.
+        xlabels: the x-axis label of each KPI's panel (what the measures are in).
     """
     kpis = list(dict.fromkeys(indices["kpi"]))
     if not kpis:
@@ -57,10 +59,11 @@ def index_bars(
                 color=MEASURE_COLORS[i % len(MEASURE_COLORS)],
                 label=plain(labels[measure]),
             )
-        ax.set_yticks(y, [wrapped(f, 24) for f in factors], fontsize=8)
+        ax.set_yticks(y, [wrapped(f, 30) for f in factors], fontsize=8)
         ax.set_ylim(len(factors) - 0.5, -0.5)  # first factor on top, as in the table
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_title(wrapped(kpi), fontsize=10)
+        ax.set_xlabel(plain(xlabels.get(kpi, "")), fontsize=9)
         ax.xaxis.set_major_formatter(FuncFormatter(tick))
         ax.grid(axis="x", alpha=0.3)
     for ax in axes[len(kpis) :]:
@@ -68,7 +71,7 @@ def index_bars(
     handles, legend = axes[0].get_legend_handles_labels()
     figure.legend(handles, legend, loc="outside lower center", ncols=len(measures))
     figure.suptitle(
-        f"{wrapped(title, 28 * columns)}\nwhiskers: {CONFIDENCE:.0%} bootstrap CI", fontsize=10
+        f"{wrapped(title, 60 * columns)}\nwhiskers: {CONFIDENCE:.0%} bootstrap CI", fontsize=10
     )
     return figure
 
