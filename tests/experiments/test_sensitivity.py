@@ -12,6 +12,7 @@ import pytest
 
 from experiments.config import parse_experiment
 from experiments.runner import run_experiment
+from experiments.sensitivity import analyse
 from twin.core.errors import ConfigError
 from twin.testing.analytic import ishigami_indices
 
@@ -191,6 +192,8 @@ def test_an_output_that_never_varies_is_noted_not_analysed(tmp_path):
     assert set(results.sensitivity.indices["kpi"]) == {"y"}
     report = (tmp_path / "out" / "report.md").read_text()
     assert "Not analysed: cost_total: the same at every point" in report
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert page.count('<img src="data:image/png;base64,') == 1  # the bars with CIs
 
 
 def problem(tmp_path: Path, design: str) -> str:
@@ -233,3 +236,21 @@ def test_an_unknown_kpi_to_analyse_is_refused_before_anything_runs(tmp_path):
         run_experiment(path, tmp_path / "out")
     assert "design.kpis: unknown KPI 'z'; the scenarios report:" in str(caught.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_point_without_a_finished_run_stops_the_analysis_of_its_output_with_a_note(tmp_path):
+    config_path = ishigami_experiment(tmp_path, 'kind = "sobol"\nsamples = 8')
+    results = run_experiment(config_path, tmp_path / "out", executor="inprocess", report=False)
+    runs = results.runs.copy()
+    # One replication of point 3 failed: its other replication still stands for it.
+    runs.loc[(runs["point"] == 3) & (runs["replication"] == 0), "status"] = "failed"
+    partly = analyse(results.config, runs, results.kpis, ["y"])
+    assert partly.outputs["note"].tolist() == [""]
+    assert partly.outputs["replications"].tolist() == [1]
+    # Both failed: every point is needed, so the output is noted, not analysed.
+    runs.loc[runs["point"] == 3, "status"] = "failed"
+    broken = analyse(results.config, runs, results.kpis, ["y"])
+    assert broken.indices.empty
+    assert broken.outputs["note"].tolist() == [
+        "1 of 40 points have no finished value; every point is needed (rerun with --retry-failed)"
+    ]
