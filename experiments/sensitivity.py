@@ -6,13 +6,15 @@ each KPI divides among the factors. A point's output is its KPI averaged over it
 replications, so replication noise shrinks with more replications; what is left of it
 shows as ``noise_share``: the mean replication variance of a point mean (s^2 / n)
 against the variance of the point means. Every point runs on the same replication
-seeds (common random numbers), which makes part of the noise common to all points and
-leaves the indices; so the share is an upper bound on the part of the spread that is
-noise.
+seeds (common random numbers); noise common to all points shifts every output alike
+and leaves the indices, so the share is an upper bound on the part that matters.
 
-Indices are estimated per scenario, arm and KPI. Their confidence intervals are
-SALib's bootstrap intervals at :data:`experiments.stats.CONFIDENCE`, drawn from a
-named stream of the experiment seed, so the same results give the same intervals.
+Indices are estimated per scenario, arm and KPI, and, with several arms, for each
+arm's paired difference to the baseline (``arm − baseline``, replication by
+replication on common random numbers): which factor decides how much a policy gains.
+Their confidence intervals are SALib's bootstrap intervals at
+:data:`experiments.stats.CONFIDENCE`, drawn from a named stream of the experiment
+seed, so the same results give the same intervals.
 """
 
 from __future__ import annotations
@@ -103,18 +105,23 @@ def analyse(
         raise ValueError(f"not a sensitivity design: {type(design).__name__}")
     unit_x = sensitivity_sample(design, config.seed)
     seed = int(Streams(config.seed)["experiment.sensitivity.bootstrap"].integers(1, 2**31))
-    means = _point_means(runs, kpis, names)
+    values = _values(runs, kpis, names)
+    means = _point_means(pd.concat([values, _paired_differences(values, config.baseline)]))
+    arms = [arm.name for arm in config.arms]
+    # Each arm, then each arm's paired change against the baseline: which factor decides
+    # how much a policy gains.
+    outputs = arms + [f"{arm} − {config.baseline}" for arm in arms if arm != config.baseline]
     index_rows: list[dict[str, Any]] = []
     output_rows: list[dict[str, Any]] = []
     for entry in config.scenarios:
-        for arm in config.arms:
+        for arm_name in outputs:
             for kpi in names:
                 cell = means[
                     (means["scenario"] == entry.name)
-                    & (means["arm"] == arm.name)
+                    & (means["arm"] == arm_name)
                     & (means["kpi"] == kpi)
                 ]
-                output, y = _output(entry.name, arm.name, kpi, cell, len(unit_x))
+                output, y = _output(entry.name, arm_name, kpi, cell, len(unit_x))
                 output_rows.append(output)
                 if y is None:
                     continue
@@ -122,7 +129,7 @@ def analyse(
                     index_rows.append(
                         {
                             "scenario": entry.name,
-                            "arm": arm.name,
+                            "arm": arm_name,
                             "kpi": kpi,
                             "factor": factor,
                             "measure": measure,
@@ -138,13 +145,36 @@ def analyse(
     )
 
 
-def _point_means(runs: pd.DataFrame, kpis: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
-    """Mean, variance and count over the replications of every point, arm and KPI."""
-    columns = ["scenario", "arm", "kpi", "point", "unit", "mean", "var", "n"]
+def _values(runs: pd.DataFrame, kpis: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """The KPIs ``names`` of every finished run, with its scenario, arm, point, replication."""
+    columns = ["scenario", "arm", "kpi", "point", "replication", "unit", "value"]
     if runs.empty or kpis.empty:
         return pd.DataFrame(columns=columns)
-    ok = runs.loc[runs["status"] == "ok", ["run_id", "scenario", "arm", "point"]]
-    values = kpis[kpis["kpi"].isin(list(names))].merge(ok, on="run_id")
+    keys = ["run_id", "scenario", "arm", "point", "replication"]
+    ok = runs.loc[runs["status"] == "ok", keys]
+    return kpis[kpis["kpi"].isin(list(names))].merge(ok, on="run_id")[columns]
+
+
+def _paired_differences(values: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """``arm − baseline`` replication by replication, as the values of an arm of that name.
+
+    Replication i of every arm ran on the same random numbers, so the difference is
+    what the arm changes at that point, with the noise the arms share cancelled.
+    """
+    keys = ["scenario", "kpi", "point", "replication"]
+    base = values[values["arm"] == baseline][[*keys, "value"]]
+    others = values[values["arm"] != baseline]
+    paired = others.merge(base, on=keys, suffixes=("", "_baseline"))
+    return paired.assign(
+        arm=paired["arm"] + f" − {baseline}", value=paired["value"] - paired["value_baseline"]
+    ).drop(columns="value_baseline")
+
+
+def _point_means(values: pd.DataFrame) -> pd.DataFrame:
+    """Mean, variance and count over the replications of every point, arm and KPI."""
+    columns = ["scenario", "arm", "kpi", "point", "unit", "mean", "var", "n"]
+    if values.empty:
+        return pd.DataFrame(columns=columns)
     grouped = values.groupby(["scenario", "arm", "kpi", "point"], sort=True)
     frame = grouped.agg(
         unit=("unit", "first"), mean=("value", "mean"), var=("value", "var"), n=("value", "size")
@@ -174,8 +204,8 @@ def _output(
     finite = cell[np.isfinite(cell["mean"])]
     if len(finite) < n_points:
         row["note"] = (
-            f"{n_points - len(finite)} of {n_points} points have no finished value; "
-            "every point is needed (rerun with --retry-failed)"
+            f"{n_points - len(finite)} of {n_points} points have no value (their runs "
+            "failed, or the KPI is undefined there); the analysis needs every point"
         )
         return row, None
     y = finite.sort_values("point")["mean"].to_numpy(dtype=float)

@@ -70,6 +70,14 @@ def sensitivity_section(results: SensitivityResults, points: int) -> list[Block]
         ),
     ]
     outputs = results.outputs
+    if outputs["arm"].str.contains(" − ", regex=False).any():
+        blocks.append(
+            Paragraph(
+                "'arm − baseline' is the arm's paired change against the baseline, replication "
+                "by replication on common random numbers: its indices say which factor decides "
+                "how much the arm gains or loses."
+            )
+        )
     cells = list(dict.fromkeys(zip(outputs["scenario"], outputs["arm"], strict=True)))
     for scenario, arm in cells:
         title = f"{scenario} · {arm}" if len(cells) > 1 else scenario

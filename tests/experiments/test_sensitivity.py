@@ -13,6 +13,7 @@ import pytest
 from experiments.config import parse_experiment
 from experiments.runner import run_experiment
 from experiments.sensitivity import analyse
+from tests.experiments.support import station_experiment
 from twin.core.errors import ConfigError
 from twin.testing.analytic import ishigami_indices
 
@@ -252,5 +253,31 @@ def test_a_point_without_a_finished_run_stops_the_analysis_of_its_output_with_a_
     broken = analyse(results.config, runs, results.kpis, ["y"])
     assert broken.indices.empty
     assert broken.outputs["note"].tolist() == [
-        "1 of 40 points have no finished value; every point is needed (rerun with --retry-failed)"
+        "1 of 40 points have no value (their runs failed, or the KPI is undefined there); "
+        "the analysis needs every point"
     ]
+
+
+def test_with_two_arms_the_paired_change_against_the_baseline_is_analysed_too(tmp_path):
+    design = textwrap.dedent(
+        """
+        [design]
+        kind = "morris"
+        trajectories = 4
+        kpis = ["wait_mean_s"]
+        factors = { "params.arrival_rate_per_s" = { low = 0.008, high = 0.016 }, \
+"params.servers" = { low = 2, high = 3, integer = true } }
+        """
+    )
+    path = station_experiment(tmp_path, extra=design)
+    results = run_experiment(path, tmp_path / "out", executor="inprocess", report=False)
+    assert results.sensitivity is not None
+    outputs = results.sensitivity.outputs
+    assert outputs["arm"].tolist() == ["admit-all", "cap-3", "cap-3 − admit-all"]
+    assert (outputs["note"] == "").all()
+    # Every run finished, so the change at a point is the difference of the arms' means.
+    change = outputs.set_index("arm")["mean"]
+    assert change["cap-3 − admit-all"] == pytest.approx(change["cap-3"] - change["admit-all"])
+    indices = results.sensitivity.indices
+    assert set(indices["arm"]) == {"admit-all", "cap-3", "cap-3 − admit-all"}
+    assert len(indices) == 3 * 2 * 3  # outputs x factors x (mu*, sigma, mu)
