@@ -37,7 +37,14 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from twin.core.config import (
     check_numbers,
@@ -160,15 +167,16 @@ class SobolDesign(SensitivityDesign):
     samples: int = Field(ge=2, le=2**20, description="base sample size N, a power of two")
     second_order: bool = Field(default=False, description="also estimate pairwise indices")
 
-    @model_validator(mode="after")
-    def _power_of_two(self) -> SobolDesign:
-        if self.samples & (self.samples - 1):
-            lower = 1 << (self.samples.bit_length() - 1)
+    @field_validator("samples")
+    @classmethod
+    def _power_of_two(cls, samples: int) -> int:
+        if samples & (samples - 1):
+            lower = 1 << (samples.bit_length() - 1)
             raise ValueError(
-                f"samples ({self.samples}) must be a power of two (e.g. {lower} or "
-                f"{lower * 2}): a Sobol' sequence is balanced only at powers of two"
+                f"must be a power of two (e.g. {lower} or {lower * 2}): a Sobol' sequence "
+                "is balanced only at powers of two"
             )
-        return self
+        return samples
 
 
 class MorrisDesign(SensitivityDesign):
@@ -179,14 +187,15 @@ class MorrisDesign(SensitivityDesign):
     trajectories: int = Field(ge=2, le=100_000, description="one-at-a-time paths, r")
     levels: int = Field(default=4, ge=2, le=100, description="grid levels per factor, p")
 
-    @model_validator(mode="after")
-    def _even_levels(self) -> MorrisDesign:
-        if self.levels % 2:
+    @field_validator("levels")
+    @classmethod
+    def _even_levels(cls, levels: int) -> int:
+        if levels % 2:
             raise ValueError(
-                f"levels ({self.levels}) must be even: with an odd p the jumps of p/(2(p-1)) "
-                "do not sample every level equally (Morris 1991)"
+                "must be even: with an odd p the jumps of p/(2(p-1)) do not sample every "
+                "level equally (Morris 1991)"
             )
-        return self
+        return levels
 
 
 class FastDesign(SensitivityDesign):
@@ -207,8 +216,6 @@ class FastDesign(SensitivityDesign):
             )
         return self
 
-
-SENSITIVITY_KINDS = (SobolDesign, MorrisDesign, FastDesign)
 
 Design = Annotated[
     GridDesign | LatinHypercubeDesign | ListDesign | SobolDesign | MorrisDesign | FastDesign,
