@@ -195,6 +195,18 @@ def test_an_output_that_never_varies_is_noted_not_analysed(tmp_path):
     assert "Not analysed: cost_total: the same at every point" in report
     page = (tmp_path / "out" / "report.html").read_text()
     assert page.count('<img src="data:image/png;base64,') == 1  # the bars with CIs
+    written = {path.name for path in (tmp_path / "out").iterdir()}
+    assert written == {
+        "manifest.json",
+        "parts",
+        "runs.parquet",
+        "kpis.parquet",
+        "sensitivity.parquet",  # in place of summary.parquet
+        "sensitivity_outputs.parquet",
+        "report.html",
+        "report.md",
+        "figures",
+    }
 
 
 def problem(tmp_path: Path, design: str) -> str:
