@@ -142,7 +142,7 @@ class SensitivityDesign(Strict):
 
     factors: dict[str, Range] = Field(description="key path -> {low, high}, sampled uniformly")
     kpis: list[str] | None = Field(
-        default=None, description="KPIs to analyse; default: the headline KPIs"
+        default=None, min_length=1, description="KPIs to analyse; default: the headline KPIs"
     )
     resamples: int = Field(
         default=1000, ge=10, le=100_000, description="bootstrap resamples for the index CIs"

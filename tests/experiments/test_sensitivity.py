@@ -145,14 +145,15 @@ def test_fast_first_order_indices_of_the_ishigami_function_are_close_to_the_anal
         assert indices.loc[factor, "value"] == pytest.approx(first, abs=0.03)
 
 
+@pytest.mark.slow  # a process pool starts: about 10 s on a busy machine
 def test_the_analysis_of_one_worker_equals_that_of_two_and_a_resume_adds_nothing(tmp_path):
     design = 'kind = "sobol"\nsamples = 16'
     config = ishigami_experiment(tmp_path, design, noise_sd=0.5)
-    run_experiment(config, tmp_path / "one", executor="inprocess", workers=1)
+    run_experiment(config, tmp_path / "one", executor="inprocess", workers=1, report=False)
     run_experiment(config, tmp_path / "two", executor="process", workers=2, report=False)
     for name in ("sensitivity.parquet", "sensitivity_outputs.parquet", "kpis.parquet"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
-    resumed = run_experiment(config, tmp_path / "one", executor="inprocess")
+    resumed = run_experiment(config, tmp_path / "one", executor="inprocess", report=False)
     assert len(resumed.runs) == 16 * 5 * 2
     assert (tmp_path / "one" / "sensitivity.parquet").read_bytes() == (
         tmp_path / "two" / "sensitivity.parquet"
