@@ -295,3 +295,11 @@ def test_with_two_arms_the_paired_change_against_the_baseline_is_analysed_too(tm
     indices = results.sensitivity.indices
     assert set(indices["arm"]) == {"admit-all", "cap-3", "cap-3 − admit-all"}
     assert len(indices) == 3 * 2 * 3  # outputs x factors x (mu*, sigma, mu)
+
+
+def test_only_scenario_keys_can_be_sensitivity_factors(tmp_path):
+    path = ishigami_experiment(tmp_path, 'kind = "morris"\ntrajectories = 4')
+    text = path.read_text().replace('"params.x3"', '"seed"')
+    with pytest.raises(ConfigError) as caught:
+        parse_experiment(tomllib.loads(text), str(path))
+    assert "design: cannot vary 'seed'; allowed: 'params.<name>" in str(caught.value)
