@@ -1,0 +1,90 @@
+"""``twin optimize``: the known optimum of an M/M/c station, resume, executors."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from experiments.search import study as study_module
+from experiments.search.optimize import run_optimization
+from tests.experiments.search.support import station_search
+from twin.core.queueing import mmc
+
+ARRIVAL_RATE_PER_S = 1 / 60
+SERVICE_MEAN_S = 100.0
+WAIT_LIMIT_S = 30.0
+
+
+def fewest_servers_for_wait(limit_s: float) -> int:
+    """Erlang C: the least servers whose mean wait is within ``limit_s``."""
+    servers = 1
+    while servers <= ARRIVAL_RATE_PER_S * SERVICE_MEAN_S or (
+        mmc(ARRIVAL_RATE_PER_S, SERVICE_MEAN_S, servers).wait_s > limit_s
+    ):
+        servers += 1
+    return servers
+
+
+def test_finds_the_erlang_c_server_count_within_twelve_trials(tmp_path):
+    # Every server adds idle power, so the cheapest station that keeps the mean wait
+    # within 30 s has exactly the Erlang C count (3: 2 wait 227 s, 3 wait 22.5 s).
+    assert fewest_servers_for_wait(WAIT_LIMIT_S) == 3
+    results = run_optimization(station_search(tmp_path), tmp_path / "out", executor="inprocess")
+    assert results.winner_values == {"scenario.params.servers": 3}
+    assert results.verdict.startswith("incumbent")
+    comparison = results.comparison.set_index(["arm", "kpi"])
+    # The baseline (2 servers) misses the wait limit; the winner meets it and costs more.
+    assert comparison.loc[("baseline", "wait_mean_s"), "mean"] > WAIT_LIMIT_S
+    assert comparison.loc[(results.winner, "wait_mean_s"), "mean"] <= WAIT_LIMIT_S
+    assert comparison.loc[(results.winner, "cost_total"), "diff_low"] > 0
+    assert (results.directory / "study.db").exists()
+    page = (results.directory / "report.html").read_text()
+    assert "Optimisation history" in page
+    assert "Winner against the baseline" in page
+
+
+def test_a_repeated_point_reuses_the_runs_of_its_first_trial(tmp_path):
+    results = run_optimization(station_search(tmp_path), tmp_path / "out", executor="inprocess")
+    trials = results.trials
+    repeats = trials[trials["same_as"] >= 0]
+    assert not repeats.empty  # eight integer values in twelve trials
+    for _, row in repeats.iterrows():
+        first = trials.loc[row["same_as"]]
+        assert first["scenario.params.servers"] == row["scenario.params.servers"]
+        assert first["value"] == row["value"]
+
+
+def test_an_interrupted_study_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch):
+    config = station_search(tmp_path)
+    whole = run_optimization(config, tmp_path / "whole", executor="inprocess", report=False)
+
+    real_evaluate = study_module.evaluate
+    calls = {"n": 0}
+
+    def interrupted_in_second_batch(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second batch was asked and not told
+            raise KeyboardInterrupt
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(study_module, "evaluate", interrupted_in_second_batch)
+    with pytest.raises(KeyboardInterrupt):
+        run_optimization(config, tmp_path / "resumed", executor="inprocess", report=False)
+    monkeypatch.setattr(study_module, "evaluate", real_evaluate)
+    resumed = run_optimization(config, tmp_path / "resumed", executor="inprocess", report=False)
+
+    pd.testing.assert_frame_equal(resumed.trials, whole.trials)
+    pd.testing.assert_frame_equal(resumed.recheck, whole.recheck)
+    assert resumed.winner_values == whole.winner_values
+
+
+@pytest.mark.slow
+def test_a_process_pool_gives_the_same_study_as_one_process(tmp_path):
+    config = station_search(tmp_path)
+    alone = run_optimization(config, tmp_path / "alone", executor="inprocess", report=False)
+    pool = run_optimization(config, tmp_path / "pool", executor="process", workers=2, report=False)
+    pd.testing.assert_frame_equal(pool.trials, alone.trials)
+    pd.testing.assert_frame_equal(pool.comparison, alone.comparison)
+    assert pd.read_parquet(tmp_path / "pool" / "trials.parquet").equals(
+        pd.read_parquet(tmp_path / "alone" / "trials.parquet")
+    )
