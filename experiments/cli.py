@@ -19,7 +19,9 @@ from experiments.executors import check_scheduler_address
 from experiments.runner import ExperimentResults, run_experiment, summarize_directory
 from twin.core.arguments import count, seed
 from twin.core.config import read_toml
+from twin.core.errors import UserError
 from twin.core.files import check_output_dir
+from twin.core.run import default_registry
 
 
 class ExperimentCommands:
@@ -28,7 +30,7 @@ class ExperimentCommands:
     name = "experiments"
 
     def accepts(self, data: dict[str, Any]) -> bool:
-        return is_experiment(data)
+        return is_experiment(data) or search_kind(data) is not None
 
     def add_run_options(self, run: argparse.ArgumentParser) -> list[str]:
         """Add the batch options to ``twin run``; return their ``dest`` names."""
@@ -70,6 +72,9 @@ class ExperimentCommands:
         calibrate.set_defaults(handler=_calibrate)
 
     def validate(self, path: str, data: dict[str, Any]) -> str:
+        kind = search_kind(data)
+        if kind is not None:
+            return _validate_search(kind, path, data)
         experiment = parse_experiment(data, path)
         check_experiment(experiment, path)
         arms = ", ".join(arm.name for arm in experiment.arms)
@@ -78,6 +83,11 @@ class ExperimentCommands:
         )
 
     def run(self, args: argparse.Namespace, data: dict[str, Any]) -> int:
+        kind = search_kind(data)
+        if kind is not None:
+            raise UserError(
+                f"{args.config}: is a config for 'twin {kind}'; run: twin {kind} {args.config}"
+            )
         config = parse_experiment(data, args.config)
         if args.seed is not None:
             config = config.model_copy(update={"seed": args.seed})
@@ -98,6 +108,39 @@ class ExperimentCommands:
             source=args.config,
         )
         return _print_results(results)
+
+
+def search_kind(data: dict[str, Any]) -> str | None:
+    """``"optimize"`` or ``"calibrate"`` for a search config (parameters and an objective
+    or targets), else None."""
+    if "parameters" not in data or "arms" in data:
+        return None
+    if "objective" in data:
+        return "optimize"
+    if "targets" in data:
+        return "calibrate"
+    return None
+
+
+def _validate_search(kind: str, path: str, data: dict[str, Any]) -> str:
+    # Imported here: Optuna takes a second to import, which no other command needs.
+    from experiments.search.checks import check_calibrate, check_optimize
+    from experiments.search.config import parse_calibrate, parse_optimize
+
+    registry = default_registry()
+    if kind == "optimize":
+        config = parse_optimize(data, path)
+        direction = check_optimize(config, path, registry)
+        goal = f"{direction} {config.objective.kpi}"
+    else:
+        calibration = parse_calibrate(data, path)
+        check_calibrate(calibration, path, registry)
+        config = calibration
+        goal = "fit " + ", ".join(target.name for target in calibration.targets)
+    return (
+        f"{kind} {config.name!r}: {goal} over {', '.join(config.parameters)} "
+        f"({config.search.trials} trials x {config.replications.count} replications)"
+    )
 
 
 def _add_search_options(command: argparse.ArgumentParser) -> None:
@@ -124,6 +167,7 @@ def _search_out(args: argparse.Namespace) -> Path:
 
 
 def _optimize(args: argparse.Namespace) -> int:
+    # Imported here: Optuna takes a second to import, which no other command needs.
     from experiments.search.config import parse_optimize
     from experiments.search.optimize import run_optimization
 

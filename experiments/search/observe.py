@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from experiments.search.checks import check_calibrate
 from experiments.search.config import CalibrateConfig, parse_calibrate
 from experiments.search.space import candidate
 from twin.core.arguments import seed
@@ -36,6 +37,7 @@ from twin.core.run import default_registry, simulate
 def observe(config: CalibrateConfig, truth: dict[str, Any], seed: int) -> pd.DataFrame:
     """The targets of ``config`` as observed in one run with ``truth`` set."""
     registry = default_registry()
+    check_calibrate(config, "<config>", registry)
     point = candidate(config, truth, "truth", registry)
     result = simulate(
         point.scenario, config.policy.id, seed, policy_params=point.policy_params, registry=registry
