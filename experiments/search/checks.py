@@ -12,7 +12,6 @@ from typing import Any
 
 from experiments.search.config import CalibrateConfig, OptimizeConfig, SearchConfig
 from experiments.search.space import baseline, candidate, corners
-from experiments.search.study import check_sampler
 from twin.core.errors import ConfigError, UserError
 from twin.core.registry import Registry
 from twin.core.run import build_scenario, check_compatible, resolve_policy, simulate
@@ -48,7 +47,6 @@ def check_search(
                 raise ConfigError(
                     source, where, f"{value!r} does not fit the scenario: {error.problem}"
                 ) from None
-    check_sampler(config)
     return _dry_run_names(config, registry, source)
 
 

@@ -128,7 +128,9 @@ class Constraint(Strict):
 
 class Search(Strict):
     sampler: Literal["tpe", "cmaes", "random"] = Field(
-        default="tpe", description="TPE; CMA-ES for continuous parameters only"
+        default="tpe",
+        description="TPE; CMA-ES for continuous parameters only (batch = its population "
+        "4 + 3 ln(parameters) fits it best)",
     )
     trials: int = Field(default=40, ge=1, le=100_000, description="candidates evaluated")
     batch: int = Field(

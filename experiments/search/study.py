@@ -37,6 +37,7 @@ from optuna.trial import FrozenTrial, Trial, TrialState
 from tqdm import tqdm
 
 from experiments.executors import Executor
+from experiments.search.cmaes import ReplayCmaEsSampler
 from experiments.search.config import SearchConfig
 from experiments.search.evaluate import Evaluation, evaluate
 from experiments.search.space import Candidate, candidate, distributions
@@ -168,7 +169,7 @@ def make_sampler(config: SearchConfig, trial_number: int) -> BaseSampler:
         if search.sampler == "random":
             return RandomSampler(seed=seed)
         if search.sampler == "cmaes":
-            return _cmaes_sampler(seed, search.startup_trials)
+            return ReplayCmaEsSampler(distributions(config), seed)
         return TPESampler(
             seed=seed,
             n_startup_trials=search.startup_trials,
@@ -177,24 +178,6 @@ def make_sampler(config: SearchConfig, trial_number: int) -> BaseSampler:
             # the liar keeps TPE from proposing the same point k times.
             constant_liar=True,
         )
-
-
-def _cmaes_sampler(seed: int, startup_trials: int) -> BaseSampler:
-    try:
-        import cmaes  # noqa: F401  (Optuna's CMA-ES sampler needs it)
-    except ImportError:
-        raise UserError(
-            "search.sampler 'cmaes' needs the cmaes package (pip install cmaes); "
-            "or use sampler 'tpe'"
-        ) from None
-    from optuna.samplers import CmaEsSampler
-
-    return CmaEsSampler(seed=seed, n_startup_trials=startup_trials, warn_independent_sampling=False)
-
-
-def check_sampler(config: SearchConfig) -> None:
-    """Make the sampler once, so a missing package is said before any work."""
-    make_sampler(config, 0)
 
 
 def run_study(
