@@ -345,7 +345,8 @@ def _fit_images(fit: pd.DataFrame) -> list[Block]:
             ax.plot([row.observed], [0], marker="D", color=INFEASIBLE_COLOR, label="observed")
             ax.set_yticks([0], [plain(str(row.target))])
             ax.grid(axis="x", alpha=0.3)
-        axes[0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(0, 1.9), ncols=2)
+        handles, labels = axes[0].get_legend_handles_labels()
+        figure.legend(handles, labels, fontsize=8, loc="outside upper center", ncols=2)
         images.append(
             Image("fit_kpis.png", "Observed KPIs against the best fit's.", png_bytes(figure))
         )

@@ -218,12 +218,17 @@ def run_study(
         if start >= total:
             break
         end = min(total, (start // batch + 1) * batch)
+        # Trials an interrupted session asked keep their parameters; Optuna has no public
+        # way back from a stored trial to an askable one but its storage id.
         asked: list[Trial] = [Trial(study, t._trial_id) for t in running]
         for number in range(len(trials), end):
             study.sampler = make_sampler(config, number)
             asked.append(study.ask(space))
         # A point evaluated before gives the same runs again (same seeds): reuse it.
-        earlier = {_key(t.params): t for t in trials if t.state.is_finished()}
+        earlier: dict[str, FrozenTrial] = {}
+        for t in trials:
+            if t.state.is_finished():
+                earlier.setdefault(_key(t.params), t)
         fresh: dict[str, Trial] = {}
         for trial in asked:
             fresh.setdefault(_key(trial.params), trial)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import tomllib
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,8 +12,8 @@ import pytest
 from experiments.search.calibrate import Observed, read_observed, run_calibration
 from experiments.search.config import parse_calibrate
 from experiments.search.observe import main as observe_main
+from experiments.search.observe import observe
 from tests.experiments.search.support import station_search
-from twin.core.config import read_toml
 from twin.core.errors import UserError
 
 FIT_STATION = """
@@ -119,6 +121,41 @@ def test_a_target_missing_from_the_data_is_refused_before_any_run(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_the_shipped_configs_parse():
-    for name in ("experiments/calibrate_flowline.toml",):
-        parse_calibrate(read_toml(name), name)
+ROOT = Path(__file__).resolve().parents[3]
+FLOWLINE_TRUTH = {
+    "scenario.params.products.0.interarrival.mean": 110.0,
+    "scenario.params.stations.*.degradation.drift_per_h": 0.004,
+}
+
+
+@pytest.mark.slow
+def test_recovers_the_flow_lines_order_interval_and_wear_rate(tmp_path):
+    # The shipped calibration, smaller: 15-day runs fitted to the throughput and mean
+    # time between failures of a 60-day observed run (rates, so the lengths may differ).
+    # Failures are few (about ten per candidate), so the wear rate is known to about a
+    # quarter: the stated errors are 10% for the order interval and 30% for the wear.
+    shipped = (ROOT / "experiments" / "calibrate_flowline.toml").read_text()
+    fitted = (
+        shipped.replace("horizon_s = 2_592_000", "horizon_s = 1_296_000")
+        .replace('[[targets]]\nprobe = "parts_released"', "")
+        .replace("trials = 48", "trials = 36")
+        .replace("count = 3", "count = 2")
+    )
+    assert fitted.count("[[targets]]") == 2
+    config = parse_calibrate(tomllib.loads(fitted), "fitted.toml")
+    reality = parse_calibrate(
+        tomllib.loads(fitted.replace("horizon_s = 1_296_000", "horizon_s = 5_184_000")), "real"
+    )
+    observed = observe(reality, FLOWLINE_TRUTH, seed=99)
+    data = tmp_path / "observed.parquet"
+    observed.to_parquet(data)
+    results = run_calibration(
+        config, data, tmp_path / "out", executor="process", workers=2, report=False
+    )
+    interval, wear = FLOWLINE_TRUTH.values()
+    assert results.best["scenario.params.products.0.interarrival.mean"] == pytest.approx(
+        interval, rel=0.10
+    )
+    assert results.best["scenario.params.stations.*.degradation.drift_per_h"] == pytest.approx(
+        wear, rel=0.30
+    )

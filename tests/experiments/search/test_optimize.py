@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from experiments.search import study as study_module
-from experiments.search.optimize import run_optimization
+from experiments.search.optimize import describe_best, run_optimization
+from experiments.search.study import open_study
 from tests.experiments.search.support import station_search
 from twin.core.queueing import mmc
 
@@ -87,4 +88,15 @@ def test_a_process_pool_gives_the_same_study_as_one_process(tmp_path):
     pd.testing.assert_frame_equal(pool.comparison, alone.comparison)
     assert pd.read_parquet(tmp_path / "pool" / "trials.parquet").equals(
         pd.read_parquet(tmp_path / "alone" / "trials.parquet")
+    )
+
+
+def test_the_live_best_so_far_names_the_best_feasible_point(tmp_path):
+    results = run_optimization(
+        station_search(tmp_path), tmp_path / "out", executor="inprocess", report=False
+    )
+    study = open_study(results.directory, "minimize")
+    best = results.trials[results.trials["feasible"]].sort_values(["value", "trial"]).iloc[0]
+    assert describe_best(study, results.config) == (
+        f"trial 12/12 | best cost_total {best['value']:.5g} (trial {best['trial']}: servers=3)"
     )
