@@ -121,7 +121,8 @@ class CalibrationResults:
     directory: Path
     config: CalibrateConfig
     trials: pd.DataFrame
-    """One row per trial: parameters, loss and each target's distance."""
+    """One row per trial: parameters, loss, each target's distance (``d <target>``),
+    ``same_as`` (the earlier trial whose point it repeats; -1: none) and any error."""
     estimates: pd.DataFrame
     """One row per parameter: best fit, and mean, sd, min, max over per-seed fits."""
     per_seed: pd.DataFrame
@@ -333,6 +334,7 @@ def trials_frame(study: optuna.Study, config: CalibrateConfig) -> pd.DataFrame:
                 **{key: trial.params.get(key) for key in config.parameters},
                 "loss": float(trial.value) if trial.value is not None else math.nan,
                 **{f"d {t.name}": float(found.get(t.name, math.nan)) for t in config.targets},
+                "same_as": trial.user_attrs.get("same_as", -1),
                 "error": trial.user_attrs.get("error"),
             }
         )

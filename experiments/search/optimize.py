@@ -55,7 +55,9 @@ class OptimizationResults:
     config: OptimizeConfig
     direction: str
     trials: pd.DataFrame
-    """One row per trial: number, state, parameters, value, constraint means, feasible."""
+    """One row per trial: number, state, parameters, value, constraint means, feasible,
+    best so far, ``same_as`` (the earlier trial whose point it repeats and whose runs it
+    reuses; -1: none) and the error of a failed trial."""
     recheck: pd.DataFrame
     """One row per re-checked point: its mean on fresh replications and paired test
     against the incumbent."""

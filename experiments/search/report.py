@@ -129,7 +129,8 @@ def _best_trials_table(results: OptimizationResults) -> list[Block]:
     trials = results.trials
     done = trials[trials["feasible"]]
     ascending = results.direction == "minimize"
-    top = done.sort_values(["value", "trial"], ascending=[ascending, True]).head(10)
+    distinct = done[done["same_as"] < 0]  # a repeated point is shown once, as first tried
+    top = distinct.sort_values(["value", "trial"], ascending=[ascending, True]).head(10)
     constraint_columns = [f"{c.kpi} mean" for c in results.config.constraints]
     columns = ("trial", *results.config.parameters, "mean " + results.config.objective.kpi)
     columns = (*columns, *constraint_columns)
@@ -145,7 +146,7 @@ def _best_trials_table(results: OptimizationResults) -> list[Block]:
     failed = int((trials["state"] == "fail").sum())
     note = f" {failed} trial(s) failed (their errors are in trials.parquet)." if failed else ""
     return [
-        Heading(3, "Best feasible trials of the search"),
+        Heading(3, "Best feasible points of the search"),
         Paragraph(f"{len(done)} of {len(trials)} trials met every constraint.{note}"),
         Table(columns, rows),
     ]

@@ -26,11 +26,18 @@ def fewest_servers_for_wait(limit_s: float) -> int:
     return servers
 
 
-def test_finds_the_erlang_c_server_count_within_twelve_trials(tmp_path):
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    """The servers search of tests.experiments.search.support, run once for the module."""
+    directory = tmp_path_factory.mktemp("servers")
+    return run_optimization(station_search(directory), directory / "out", executor="inprocess")
+
+
+def test_finds_the_erlang_c_server_count_within_twelve_trials(searched):
     # Every server adds idle power, so the cheapest station that keeps the mean wait
     # within 30 s has exactly the Erlang C count (3: 2 wait 227 s, 3 wait 22.5 s).
     assert fewest_servers_for_wait(WAIT_LIMIT_S) == 3
-    results = run_optimization(station_search(tmp_path), tmp_path / "out", executor="inprocess")
+    results = searched
     assert results.winner_values == {"scenario.params.servers": 3}
     assert results.verdict.startswith("incumbent")
     comparison = results.comparison.set_index(["arm", "kpi"])
@@ -44,9 +51,8 @@ def test_finds_the_erlang_c_server_count_within_twelve_trials(tmp_path):
     assert "Winner against the baseline" in page
 
 
-def test_a_repeated_point_reuses_the_runs_of_its_first_trial(tmp_path):
-    results = run_optimization(station_search(tmp_path), tmp_path / "out", executor="inprocess")
-    trials = results.trials
+def test_a_repeated_point_reuses_the_runs_of_its_first_trial(searched):
+    trials = searched.trials
     repeats = trials[trials["same_as"] >= 0]
     assert not repeats.empty  # eight integer values in twelve trials
     for _, row in repeats.iterrows():
@@ -91,10 +97,8 @@ def test_a_process_pool_gives_the_same_study_as_one_process(tmp_path):
     )
 
 
-def test_the_live_best_so_far_names_the_best_feasible_point(tmp_path):
-    results = run_optimization(
-        station_search(tmp_path), tmp_path / "out", executor="inprocess", report=False
-    )
+def test_the_live_best_so_far_names_the_best_feasible_point(searched):
+    results = searched
     study = open_study(results.directory, "minimize")
     best = results.trials[results.trials["feasible"]].sort_values(["value", "trial"]).iloc[0]
     assert describe_best(study, results.config) == (
