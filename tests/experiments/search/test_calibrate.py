@@ -159,3 +159,17 @@ def test_recovers_the_flow_lines_order_interval_and_wear_rate(tmp_path):
     assert results.best["scenario.params.stations.*.degradation.drift_per_h"] == pytest.approx(
         wear, rel=0.30
     )
+
+
+def test_observe_refuses_a_truth_that_is_not_a_parameter(tmp_path, capsys):
+    config = station_search(tmp_path, FIT_STATION)
+    out = tmp_path / "observed.parquet"
+    code = observe_main(
+        [str(config), "--truth", "scenario.params.servers=3", "--seed", "1", "--out", str(out)]
+    )
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        "observe: --truth: scenario.params.servers not among the parameters: "
+        "scenario.params.arrival_rate_per_s, scenario.params.service.mean"
+    )
+    assert not out.exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import filecmp
+
 import pandas as pd
 import pytest
 
@@ -85,16 +87,16 @@ def test_an_interrupted_study_resumes_to_the_uninterrupted_result(tmp_path, monk
     assert resumed.winner_values == whole.winner_values
 
 
+RESULT_FILES = ("trials.parquet", "recheck.parquet", "comparison.parquet")
+
+
 @pytest.mark.slow
-def test_a_process_pool_gives_the_same_study_as_one_process(tmp_path):
-    config = station_search(tmp_path)
-    alone = run_optimization(config, tmp_path / "alone", executor="inprocess", report=False)
-    pool = run_optimization(config, tmp_path / "pool", executor="process", workers=2, report=False)
-    pd.testing.assert_frame_equal(pool.trials, alone.trials)
-    pd.testing.assert_frame_equal(pool.comparison, alone.comparison)
-    assert pd.read_parquet(tmp_path / "pool" / "trials.parquet").equals(
-        pd.read_parquet(tmp_path / "alone" / "trials.parquet")
-    )
+@pytest.mark.parametrize("executor", ["process", "dask"])
+def test_another_executor_writes_byte_identical_results(searched, tmp_path, executor):
+    config = searched.directory.parent / "search.toml"
+    other = run_optimization(config, tmp_path / executor, executor=executor, workers=2)
+    for name in RESULT_FILES:
+        assert filecmp.cmp(searched.directory / name, other.directory / name, shallow=False), name
 
 
 def test_the_live_best_so_far_names_the_best_feasible_point(searched):
