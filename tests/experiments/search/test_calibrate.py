@@ -124,29 +124,26 @@ def test_a_target_missing_from_the_data_is_refused_before_any_run(tmp_path):
 ROOT = Path(__file__).resolve().parents[3]
 FLOWLINE_TRUTH = {
     "scenario.params.products.0.interarrival.mean": 110.0,
-    "scenario.params.stations.*.degradation.drift_per_h": 0.004,
+    "scenario.params.stations.*.degradation.drift_per_h": 0.02,
 }
 
 
 @pytest.mark.slow
 def test_recovers_the_flow_lines_order_interval_and_wear_rate(tmp_path):
-    # The shipped calibration, smaller: 15-day runs fitted to the throughput and mean
-    # time between failures of a 60-day observed run (rates, so the lengths may differ).
-    # Failures are few (about ten per candidate), so the wear rate is known to about a
-    # quarter: the stated errors are 10% for the order interval and 30% for the wear.
+    # The shipped calibration on 15 days, observed for 15 days. Released parts pin the
+    # order interval; the wear is read from failure counts: at 0.02/h (a mean life of
+    # 50 h) the observation holds about 30 failures and a candidate's three runs about
+    # 90, so the mean time between failures is known to about 21% (Poisson counts). The
+    # stated errors: 10% for the order interval, 40% (about 2 of those) for the wear.
     shipped = (ROOT / "experiments" / "calibrate_flowline.toml").read_text()
     fitted = (
         shipped.replace("horizon_s = 2_592_000", "horizon_s = 1_296_000")
-        .replace('[[targets]]\nprobe = "parts_released"', "")
+        .replace("low = 0.0005, high = 0.02", "low = 0.002, high = 0.08")
         .replace("trials = 48", "trials = 36")
-        .replace("count = 3", "count = 2")
     )
-    assert fitted.count("[[targets]]") == 2
+    assert "high = 0.08" in fitted
     config = parse_calibrate(tomllib.loads(fitted), "fitted.toml")
-    reality = parse_calibrate(
-        tomllib.loads(fitted.replace("horizon_s = 1_296_000", "horizon_s = 5_184_000")), "real"
-    )
-    observed = observe(reality, FLOWLINE_TRUTH, seed=99)
+    observed = observe(config, FLOWLINE_TRUTH, seed=99)
     data = tmp_path / "observed.parquet"
     observed.to_parquet(data)
     results = run_calibration(
@@ -157,7 +154,7 @@ def test_recovers_the_flow_lines_order_interval_and_wear_rate(tmp_path):
         interval, rel=0.10
     )
     assert results.best["scenario.params.stations.*.degradation.drift_per_h"] == pytest.approx(
-        wear, rel=0.30
+        wear, rel=0.40
     )
 
 
