@@ -90,8 +90,7 @@ def test_an_interrupted_study_resumes_to_the_uninterrupted_result(tmp_path, monk
 RESULT_FILES = ("trials.parquet", "recheck.parquet", "comparison.parquet")
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("executor", ["process", "dask"])
+@pytest.mark.parametrize("executor", ["process", pytest.param("dask", marks=pytest.mark.slow)])
 def test_another_executor_writes_byte_identical_results(searched, tmp_path, executor):
     config = searched.directory.parent / "search.toml"
     other = run_optimization(config, tmp_path / executor, executor=executor, workers=2)
