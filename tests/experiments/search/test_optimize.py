@@ -10,7 +10,8 @@ import pytest
 from experiments.search import study as study_module
 from experiments.search.optimize import describe_best, run_optimization
 from experiments.search.study import open_study
-from tests.experiments.search.support import station_search
+from tests.experiments.search.support import SERVERS, station_search
+from tests.support import twin_in_process
 from twin.core.queueing import mmc
 
 ARRIVAL_RATE_PER_S = 1 / 60
@@ -105,3 +106,21 @@ def test_the_live_best_so_far_names_the_best_feasible_point(searched):
     assert describe_best(study, results.config) == (
         f"trial 12/12 | best cost_total {best['value']:.5g} (trial {best['trial']}: servers=3)"
     )
+
+
+def test_maximises_a_kpi_without_a_better_direction_when_told_to(tmp_path, capsys):
+    # Utilisation has no better direction in the domain contract: the config must say.
+    # The busiest station that keeps the wait within 30 s is again the Erlang C count.
+    body = SERVERS.replace('kpi = "cost_total"', 'kpi = "utilisation"')
+    config = station_search(tmp_path, body)
+    result = twin_in_process(capsys, "validate", str(config))
+    assert result.returncode == 2
+    assert "objective.direction: 'utilisation' has no better direction" in result.stderr
+    config = station_search(
+        tmp_path, body.replace("[objective]", '[objective]\ndirection = "maximize"')
+    )
+    results = run_optimization(config, tmp_path / "out", executor="inprocess", report=False)
+    assert results.direction == "maximize"
+    assert results.winner_values == {"scenario.params.servers": 3}
+    curve = results.trials["best_so_far"].dropna().to_numpy()
+    assert (curve[1:] >= curve[:-1]).all()  # the best so far only grows
