@@ -13,7 +13,9 @@ target of the config gets a normalised distance between observation and simulati
 The loss Optuna minimises is ``sum(weight * d**2)``, so a 10% miss of a KPI weighs as
 much as a series off by 10% of its level. The estimate is the best trial's parameters;
 their spread over seeds is that of the per-replication fits: for each replication
-alone, the trial whose runs on that seed fit best.
+alone, the trial whose runs on that seed fit best. Those fits are chosen among the
+points the search tried, so where its trials cluster the spread understates the
+uncertainty; more trials, or a wider re-run, tell more.
 """
 
 from __future__ import annotations
