@@ -296,7 +296,8 @@ def write_calibration_report(results: CalibrationResults, manifest: dict[str, An
         Heading(2, "Estimates"),
         Paragraph(
             "The best fit pools every replication; the spread is that of the fits to each "
-            "replication's seed alone (the best trial for that seed)."
+            "replication's seed alone (the best trial for that seed). Those are chosen among "
+            "the points the search tried, so the spread is a lower bound on the uncertainty."
         ),
         _estimates_table(results.estimates),
         Heading(2, "Observed against simulated"),
