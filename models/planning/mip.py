@@ -393,15 +393,20 @@ class LotSizingMip(BasePolicy[PlanningObservation, PlanningAction]):
             return PlanningAction(
                 tuple(releases), planned_tardiness_s(obs, releases), fallback=True
             )
-        releases = plan_releases(model, solution.buckets)
+        releases = plan_releases(model, solution.buckets, obs)
         return PlanningAction(
             tuple(releases), model.tardiness_s(solution.buckets), solution.mip_gap
         )
 
 
-def plan_releases(model: BucketModel, buckets: Sequence[int]) -> list[Release]:
-    """Each order released at the start of its bucket (or its release date), a bucket's
-    orders grouped by product so they share a changeover, products and orders by due date."""
+def plan_releases(
+    model: BucketModel, buckets: Sequence[int], obs: PlanningObservation
+) -> list[Release]:
+    """The plan as releases: a bucket's orders grouped by product so they share a
+    changeover (products, then orders, by due date), each released when the list
+    schedule of that sequence has its first station free, never before its bucket. The
+    pacing keeps a bucket's orders from flooding the buffers all at once, where
+    first-in first-out would mix products again and undo the grouping."""
     first_due: dict[tuple[int, int], float] = {}
     for i, t in enumerate(buckets):
         key = (t, model.products[i])
@@ -412,11 +417,14 @@ def plan_releases(model: BucketModel, buckets: Sequence[int]) -> list[Release]:
         order = model.orders[i]
         return (t, first_due[(t, p)], p, order.due_s, order.number)
 
+    ordered = sorted(range(len(buckets)), key=sequence)
+    position = {order.number: i for i, order in enumerate(obs.orders)}
+    paced = list_schedule(obs, edd_key, [position[model.orders[i].number] for i in ordered])
     return [
         Release(
-            model.orders[i].number,
-            max(model.orders[i].ready_s, model.start_s(buckets[i])),
+            release.order,
+            max(release.release_s, model.start_s(buckets[i])),
             float(model.done_s[i, buckets[i]]),
         )
-        for i in sorted(range(len(buckets)), key=sequence)
+        for i, release in zip(ordered, paced, strict=True)
     ]

@@ -545,12 +545,18 @@ def _orders_products() -> list[ProductSpec]:
 
 
 def _orders_book() -> OrderBookSpec:
-    # One order of each product every 90 minutes on average, 5-20 parts, due one to
-    # three days after its release date: the mill runs at about 80% with a changeover
-    # per order, so how orders are batched and sequenced decides tardiness.
+    # One order of each product every two hours on average, 5-20 parts, due half a day
+    # to two days after its release date. Processing alone fills about a third of the
+    # mills' and the drill's week; changeovers (20-30 min on lathes and mills, each time
+    # the product changes) fill as much again when products are mixed, so batching and
+    # sequencing decide whether orders are late.
     return OrderBookSpec(
         streams=[
-            OrderStreamSpec(product=name, interarrival=Exponential(mean=5400.0))
+            OrderStreamSpec(
+                product=name,
+                interarrival=Exponential(mean=2 * 3600.0),
+                due_after=Uniform(low=12 * 3600.0, high=48 * 3600.0),
+            )
             for name in ("shaft", "bracket", "flange")
         ]
     )

@@ -51,7 +51,8 @@ class Order:
         planned_done_s: when the plan that released it expected it done (NaN: no plan).
         good: good parts made so far.
         done_s: when its last good part left the plant (NaN: not yet).
-        parts: its parts in the plant now.
+        parts: its parts in the plant now, by ``id`` (parts compare by value: two of
+            an order at the same step are equal).
     """
 
     number: int
@@ -63,7 +64,7 @@ class Order:
     planned_done_s: float = math.nan
     good: int = 0
     done_s: float = math.nan
-    parts: list[Part] = field(default_factory=list)
+    parts: dict[int, Part] = field(default_factory=dict)
 
     def tardiness_s(self, now_s: float) -> float:
         """Lateness past the due date: of the finished order, or, while it is not
@@ -191,7 +192,7 @@ class OrderBook:
         backlog = np.zeros(len(self.plant.params.stations))
         for order in self.orders:
             work = self._work_s[order.product]
-            for part in order.parts:
+            for part in order.parts.values():
                 for step in range(part.step, len(part.route)):
                     backlog[part.route[step]] += work[step]
         return backlog
@@ -216,12 +217,12 @@ class OrderBook:
 
     def _start_part(self, order: Order) -> None:
         part = self.plant.release_part(order.product, order)
-        order.parts.append(part)
+        order.parts[id(part)] = part
 
     # -- parts leaving, changeovers -------------------------------------------------------
     def part_left(self, order: Order, part: Part, *, good: bool) -> None:
         """A part of ``order`` left the plant; a scrapped one is made again."""
-        order.parts.remove(part)
+        del order.parts[id(part)]
         if not good:
             self._start_part(order)
             return
