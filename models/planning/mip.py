@@ -43,6 +43,7 @@ import logging
 import math
 import os
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -93,6 +94,12 @@ class LotSizingParams(PolicyParams):
     )
     mip_rel_gap: float = Field(
         default=0.01, ge=0, le=1, description="stop when the proven relative gap is below this"
+    )
+    mip_abs_gap_h: float = Field(
+        default=0.5,
+        ge=0,
+        allow_inf_nan=False,
+        description="or when the proven gap is below this many hours of tardiness",
     )
     solver_seed: int = Field(default=0, ge=0, le=2**31 - 1, description="HiGHS random_seed")
 
@@ -152,6 +159,21 @@ class BucketModel:
         completion_h = float((done - self.now_s).sum()) / SECONDS_PER_HOUR
         setup_h = sum(float(self.setup_load_s[p].sum()) for p, _ in present) / SECONDS_PER_HOUR
         return tardiness_h + COMPLETION_WEIGHT * completion_h + SETUP_WEIGHT * setup_h
+
+    def subset(self, orders: Sequence[int]) -> BucketModel:
+        """The model of ``orders`` alone (positions in :attr:`orders`), every station kept."""
+        rows = list(orders)
+        return BucketModel(
+            self.now_s,
+            self.bucket_s,
+            tuple(self.orders[i] for i in rows),
+            self.done_s[rows],
+            self.load_s[rows],
+            tuple(self.products[i] for i in rows),
+            self.product_names,
+            self.setup_load_s,
+            self.capacity_s,
+        )
 
     def tardiness_s(self, buckets: Sequence[int]) -> float:
         done = self.done_s[np.arange(len(buckets)), list(buckets)]
@@ -218,20 +240,72 @@ class Solution:
 
 
 def solve(model: BucketModel, params: LotSizingParams) -> Solution:
-    """Solve ``model`` with HiGHS: one thread, ``params``' seed, node and time limits."""
+    """Solve ``model`` with HiGHS: one thread, ``params``' seed, node and time limits.
+
+    Products that share no station (the lines of a plant) make independent models: each
+    is solved on its own, one after the other within the one time limit, which a solver
+    closes far sooner than their union. The gap reported is the whole plan's.
+    """
     try:
         import highspy
     except ImportError:
         return Solution(None, "solver missing (pip install 'twin[solvers]')")
     if not model.orders:
         return Solution((), "Optimal", 0.0, 0.0)
+    deadline = time.perf_counter() + params.time_limit_s
+    buckets = [0] * len(model.orders)
+    objective = bound = 0.0
+    statuses: list[str] = []
+    for orders in independent_orders(model):
+        part = model.subset(orders)
+        left_s = max(deadline - time.perf_counter(), 1e-3)
+        solution, part_bound = _solve_one(part, params, highspy, left_s)
+        if solution.buckets is None:
+            return solution
+        for i, t in zip(orders, solution.buckets, strict=True):
+            buckets[i] = t
+        objective += solution.objective
+        bound += part_bound
+        statuses.append(solution.status)
+    gap = max(0.0, (objective - bound) / abs(objective)) if objective else 0.0
+    status = next((s for s in statuses if s != "Optimal"), "Optimal")
+    return Solution(tuple(buckets), status, gap, objective)
+
+
+def independent_orders(model: BucketModel) -> list[list[int]]:
+    """The orders in groups whose products share no station with another group's."""
+    parent = list(range(len(model.product_names)))
+
+    def root(p: int) -> int:
+        while parent[p] != p:
+            parent[p] = parent[parent[p]]
+            p = parent[p]
+        return p
+
+    owner: dict[int, int] = {}
+    for i in range(len(model.orders)):
+        for station in np.flatnonzero(model.load_s[i] > 0):
+            p = root(model.products[i])
+            q = root(owner.setdefault(int(station), p))
+            parent[max(p, q)] = min(p, q)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(model.orders)):
+        groups.setdefault(root(model.products[i]), []).append(i)
+    return [groups[key] for key in sorted(groups)]
+
+
+def _solve_one(
+    model: BucketModel, params: LotSizingParams, highspy: ModuleType, time_limit_s: float
+) -> tuple[Solution, float]:
+    """One model through HiGHS: its solution and the proven lower bound."""
     highs = _quiet_highs(highspy)
     for name, value in (
         ("threads", 1),
         ("random_seed", params.solver_seed),
-        ("time_limit", params.time_limit_s),
+        ("time_limit", time_limit_s),
         ("mip_max_nodes", params.max_nodes),
         ("mip_rel_gap", params.mip_rel_gap),
+        ("mip_abs_gap", params.mip_abs_gap_h),
     ):
         highs.setOptionValue(name, value)
     columns = _Columns(model)
@@ -252,18 +326,25 @@ def solve(model: BucketModel, params: LotSizingParams) -> Solution:
     )
     lower, upper, starts, indices, values = _rows(model, columns, inf)
     highs.addRows(len(lower), lower, upper, len(indices), starts, indices, values)
+    start = greedy_buckets(model)
+    if start is not None:  # the solver starts from the greedy plan and improves on it
+        incumbent = highspy.HighsSolution()
+        incumbent.col_value = columns.values_of(model, start).tolist()
+        highs.setSolution(incumbent)
     highs.run()
     status = highs.modelStatusToString(highs.getModelStatus())
     info = highs.getInfo()
     if info.primal_solution_status != 2:  # 2: feasible
-        return Solution(None, status)
+        return Solution(None, status), math.nan
     x = np.asarray(highs.getSolution().col_value)
     buckets = tuple(
         max(allowed, key=lambda t: x[columns.x[(i, t)]])
         for i, allowed in enumerate(columns.allowed)
     )
+    objective = float(info.objective_function_value)
+    bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else objective
     gap = max(0.0, float(info.mip_gap)) if math.isfinite(info.mip_gap) else math.nan
-    return Solution(buckets, status, gap, float(info.objective_function_value))
+    return Solution(buckets, status, gap, objective), min(bound, objective)
 
 
 def _quiet_highs(highspy: ModuleType) -> Any:
@@ -281,6 +362,27 @@ def _quiet_highs(highspy: ModuleType) -> Any:
         os.dup2(saved, 1)
         os.close(saved)
     return highs
+
+
+def greedy_buckets(model: BucketModel) -> list[int] | None:
+    """Orders by due date, each into the earliest bucket it fits (its changeover included
+    when its product is new there); None when one fits nowhere. The solver's first
+    incumbent, so that a solve stopped by its limits is never worse than this."""
+    load = np.zeros_like(model.capacity_s)
+    present: set[tuple[int, int]] = set()
+    buckets = [-1] * len(model.orders)
+    for i in sorted(range(len(model.orders)), key=lambda i: model.orders[i].due_s):
+        p = model.products[i]
+        for t in np.flatnonzero(~np.isnan(model.done_s[i])):
+            extra = model.load_s[i] + (0.0 if (p, t) in present else model.setup_load_s[p])
+            if (load[:, t] + extra <= model.capacity_s[:, t] + 1e-6).all():
+                load[:, t] += extra
+                present.add((p, int(t)))
+                buckets[i] = int(t)
+                break
+        else:
+            return None
+    return buckets
 
 
 class _Columns:
@@ -301,7 +403,8 @@ class _Columns:
                     COMPLETION_WEIGHT * (model.done_s[i, t] - model.now_s) / SECONDS_PER_HOUR
                 )
         self.y: dict[tuple[int, int], int] = {}
-        for p in range(len(model.product_names)):
+        self.products = sorted(set(model.products))
+        for p in self.products:
             for t in range(n_buckets):
                 self.y[(p, t)] = len(cost)
                 cost.append(SETUP_WEIGHT * float(model.setup_load_s[p].sum()) / SECONDS_PER_HOUR)
@@ -312,6 +415,16 @@ class _Columns:
         self.cost = np.array(cost)
         self.upper = np.concatenate([np.ones(n_binary), np.full(n_orders, np.inf)])
         self.integer = np.arange(self.count) < n_binary
+
+    def values_of(self, model: BucketModel, buckets: Sequence[int]) -> np.ndarray:
+        """The column values of the plan ``buckets``."""
+        values = np.zeros(self.count)
+        for i, t in enumerate(buckets):
+            values[self.x[(i, t)]] = 1.0
+            values[self.y[(model.products[i], t)]] = 1.0
+            due = model.orders[i].due_s
+            values[self.tardiness[i]] = max(0.0, float(model.done_s[i, t]) - due)
+        return values
 
 
 def _rows(
@@ -351,7 +464,7 @@ def _rows(
             ]
             entries += [
                 (columns.y[(p, t)], float(model.setup_load_s[p, s]))
-                for p in range(len(model.product_names))
+                for p in columns.products
                 if model.setup_load_s[p, s] > 0
             ]
             if entries:

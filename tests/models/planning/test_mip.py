@@ -11,7 +11,14 @@ import sys
 import numpy as np
 import pytest
 
-from models.planning.mip import LotSizingMip, LotSizingParams, build_model, solve
+from models.planning.mip import (
+    LotSizingMip,
+    LotSizingParams,
+    build_model,
+    greedy_buckets,
+    independent_orders,
+    solve,
+)
 from models.planning.rules import Edd
 from twin.core.policy import PolicyContext
 from twin.factory.observation import (
@@ -57,7 +64,9 @@ def _random_orders(seed: int, count: int) -> list[OpenOrder]:
     return orders
 
 
-TINY = LotSizingParams(bucket_s=HOUR, horizon_s=4 * HOUR, load_factor=1.0, mip_rel_gap=0.0)
+TINY = LotSizingParams(
+    bucket_s=HOUR, horizon_s=4 * HOUR, load_factor=1.0, mip_rel_gap=0.0, mip_abs_gap_h=0.0
+)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -134,10 +143,18 @@ def test_a_missing_solver_falls_back_to_edd(
 def test_a_time_limit_without_a_solution_falls_back_to_edd(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    params = LotSizingParams(bucket_s=HOUR, horizon_s=48 * HOUR, time_limit_s=1e-9)
-    obs = _observation(_random_orders(1, 60))
+    # Eight orders of 1500 s of cutting, due first, then eight of 2100 s, into eight
+    # one-hour buckets: only 1500 + 2100 in every bucket fits, which the greedy start (by
+    # due date, earliest bucket) misses, so the solver starts with no plan, and a limit
+    # that stops it at once leaves it none.
+    orders = [OpenOrder(n, "A", 15 if n < 8 else 21, 0.0, (1 + n / 100) * HOUR) for n in range(16)]
+    obs = _observation(orders, setup_s=0.0)
+    eight_hours = TINY.model_copy(update={"horizon_s": 8 * HOUR})
+    assert greedy_buckets(build_model(obs, eight_hours)) is None
+    assert not LotSizingMip(eight_hours).act(obs).fallback  # given time, it plans
+    stopped = eight_hours.model_copy(update={"time_limit_s": 1e-9})
     with caplog.at_level(logging.WARNING, logger="models.planning"):
-        action = LotSizingMip(params).act(obs)
+        action = LotSizingMip(stopped).act(obs)
     assert action.fallback
     assert "Time limit" in caplog.records[0].getMessage()
 
@@ -151,3 +168,25 @@ def test_the_same_observation_gives_the_same_plan() -> None:
         policy.reset(PolicyContext("factory/orders-small-v0", np.random.default_rng(0)))
         plans.append(policy.act(obs))
     assert plans[0] == plans[1]
+
+
+def test_lines_that_share_no_station_are_solved_apart_and_joined() -> None:
+    products = (*PRODUCTS, ProductPlanView("C", ("press",), (100.0,)))
+    stations = (*_stations(), StationPlanView("press", 1, 1, 1.0, 600.0, 0.0))
+    orders = [
+        *_random_orders(3, 4),
+        OpenOrder(4, "C", 10, 0.0, HOUR),
+        OpenOrder(5, "C", 5, 0.0, HOUR),
+    ]
+    obs = PlanningObservation(0.0, 86_400.0, tuple(orders), stations, products)
+    model = build_model(obs, TINY)
+    assert independent_orders(model) == [[0, 1, 2, 3], [4, 5]]
+    joined = solve(model, TINY)
+    assert joined.buckets is not None
+    best = min(
+        value
+        for b in itertools.product(range(model.buckets), repeat=6)
+        if (value := model.objective(b)) is not None
+    )
+    assert model.objective(joined.buckets) == pytest.approx(best, rel=1e-9)
+    assert joined.mip_gap == pytest.approx(0.0, abs=1e-9)
