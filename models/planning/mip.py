@@ -52,7 +52,6 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from models.planning.schedule import Instance, edd_key, list_schedule, planned_tardiness_s
 from twin.core.policy import BasePolicy, PolicyParams
 from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from twin.factory.observation import (
@@ -61,6 +60,7 @@ from twin.factory.observation import (
     PlanningObservation,
     Release,
 )
+from twin.factory.schedule import Instance, edd_key, list_schedule, planned_tardiness_s
 
 logger = logging.getLogger("models.planning")
 

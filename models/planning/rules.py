@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from models.planning.schedule import (
-    Instance,
+from twin.core.policy import BasePolicy
+from twin.factory.observation import PlanningAction, PlanningObservation
+from twin.factory.schedule import (
     RuleKey,
     edd_key,
     fifo_key,
     list_schedule,
     planned_tardiness_s,
+    spt_key,
 )
-from twin.core.policy import BasePolicy
-from twin.factory.observation import OpenOrder, PlanningAction, PlanningObservation
-
-
-def spt_key(order: OpenOrder, instance: Instance) -> tuple[float, ...]:
-    """Shortest processing time (the order's whole work over its route) first."""
-    return (order.quantity * instance.part_work_s[order.product], order.number)
 
 
 class _RuleRelease(BasePolicy[PlanningObservation, PlanningAction]):

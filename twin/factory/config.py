@@ -130,8 +130,8 @@ class OrderStreamSpec(_Spec):
         default_factory=lambda: Exponential(mean=4 * 3600.0),
         description="time between the release dates of consecutive orders, s",
     )
-    quantity_min: int = Field(default=5, ge=1, le=100_000, description="fewest parts an order")
-    quantity_max: int = Field(default=20, ge=1, le=100_000, description="most parts an order")
+    min_quantity: int = Field(default=5, ge=1, le=100_000, description="fewest parts an order")
+    max_quantity: int = Field(default=20, ge=1, le=100_000, description="most parts an order")
     due_after: Distribution = Field(
         default_factory=lambda: Uniform(low=86_400.0, high=3 * 86_400.0),
         description="due date minus release date, s",
@@ -139,10 +139,10 @@ class OrderStreamSpec(_Spec):
 
     @model_validator(mode="after")
     def _quantities_ordered(self) -> OrderStreamSpec:
-        if self.quantity_max < self.quantity_min:
+        if self.max_quantity < self.min_quantity:
             raise ValueError(
-                f"quantity_max ({self.quantity_max}) must be at least "
-                f"quantity_min ({self.quantity_min})"
+                f"max_quantity ({self.max_quantity}) must be at least "
+                f"min_quantity ({self.min_quantity})"
             )
         return self
 
@@ -545,6 +545,8 @@ def _orders_products() -> list[ProductSpec]:
 
 
 def _orders_book() -> OrderBookSpec:
+    # Re-planned every shift (a rolling horizon); the book's default is weekly, and
+    # experiments/planning.toml compares weekly and daily planning.
     # One order of each product every two hours on average, 5-20 parts, due half a day
     # to two days after its release date. Processing alone fills about a third of the
     # mills' and the drill's week; changeovers (20-30 min on lathes and mills, each time
@@ -558,7 +560,8 @@ def _orders_book() -> OrderBookSpec:
                 due_after=Uniform(low=12 * 3600.0, high=48 * 3600.0),
             )
             for name in ("shaft", "bracket", "flange")
-        ]
+        ],
+        planning_period_s=8 * 3600.0,
     )
 
 
@@ -588,14 +591,14 @@ def _small_book() -> OrderBookSpec:
             OrderStreamSpec(
                 product=name,
                 interarrival=Exponential(mean=3 * 3600.0),
-                quantity_min=2,
-                quantity_max=8,
+                min_quantity=2,
+                max_quantity=8,
                 due_after=Uniform(low=4 * 3600.0, high=12 * 3600.0),
             )
             for name in ("A", "B")
         ],
         horizon_s=86_400.0,
-        planning_period_s=86_400.0,
+        planning_period_s=8 * 3600.0,
     )
 
 

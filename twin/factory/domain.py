@@ -238,8 +238,9 @@ PLANNING = DecisionArea(
     },
     baseline="planning/fifo-v0",
     description="at each planning epoch: which open orders to release when, in which sequence",
-    # No learning interface: an answer is a sequence over a changing set of orders.
-    learning=None,
+    # An answer is a sequence over a changing set of orders: a learning agent chooses
+    # the release rule that makes it.
+    learning=Deferred("twin.factory.planning_learning:planning_learning"),
 )
 
 # -- invariants ------------------------------------------------------------------------

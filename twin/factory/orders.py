@@ -85,7 +85,7 @@ def draw_orders(spec: OrderBookSpec, params: PlantParams, world: World) -> list[
         due_after = stream.due_after.draws(rng)
         ready_s = next(gaps)
         while ready_s < spec.horizon_s:
-            quantity = int(rng.integers(stream.quantity_min, stream.quantity_max + 1))
+            quantity = int(rng.integers(stream.min_quantity, stream.max_quantity + 1))
             drawn.append((ready_s, product, quantity, ready_s + next(due_after)))
             ready_s += next(gaps)
     drawn.sort(key=lambda row: (row[0], row[1]))
@@ -243,9 +243,8 @@ class OrderBook:
         done = [o for o in orders if not math.isnan(o.done_s)]
         late = sum(1 for o in orders if o.tardiness_s(now) > 0)
         tardiness_h = sum(o.tardiness_s(now) for o in orders) / SECONDS_PER_HOUR
-        makespan_s = max((o.done_s for o in done), default=math.nan)
-        if len(done) < len(orders):
-            makespan_s = math.nan  # not every order finished: no makespan
+        # Until every order is done the makespan is at least the time now.
+        makespan_s = max((o.done_s for o in done), default=0.0) if len(done) == len(orders) else now
         planned = [o for o in orders if not math.isnan(o.planned_done_s)]
         planned_h = sum(max(0.0, o.planned_done_s - o.due_s) for o in planned) / SECONDS_PER_HOUR
         real_h = sum(o.tardiness_s(now) for o in planned) / SECONDS_PER_HOUR
@@ -256,15 +255,17 @@ class OrderBook:
             "orders_late": KPI(
                 float(late), "orders", "finished after the due date, or open and past it"
             ),
-            "late_share": KPI(late / count if count else math.nan, "1", "orders late / orders"),
+            "late_share": KPI(late / count if count else 0.0, "1", "orders late / orders"),
             "tardiness_h": KPI(
                 tardiness_h, "h", "sum over orders of time past the due date (open: until now)"
             ),
             "tardiness_mean_h": KPI(
-                tardiness_h / count if count else math.nan, "h", "tardiness per order"
+                tardiness_h / count if count else 0.0, "h", "tardiness per order"
             ),
             "makespan_h": KPI(
-                makespan_s / SECONDS_PER_HOUR, "h", "start to the last order done (NaN: not all)"
+                makespan_s / SECONDS_PER_HOUR,
+                "h",
+                "start to the last order done (now, while some are open)",
             ),
             "setups": KPI(float(self.setups), "changeovers", "machine product changes"),
             "setup_h": KPI(self.setup_s / SECONDS_PER_HOUR, "machine-h", "changeover time"),

@@ -107,5 +107,5 @@ class SmallOrders(JobShopOrders):
     """Two products on two machines, a day of orders: the smallest make-to-order plant."""
 
     id = "factory/orders-small-v0"
-    description = "two machines making two products to order, a day of orders, daily plan"
+    description = "two machines making two products to order: a day of orders, a plan per shift"
     Params = SmallOrdersParams

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from models.planning.rules import Edd, Fifo, Spt
-from models.planning.schedule import fifo_key, list_schedule
 from twin.factory.observation import (
     OpenOrder,
     PlanningObservation,
@@ -13,6 +12,7 @@ from twin.factory.observation import (
     StationPlanView,
     check_planning_action,
 )
+from twin.factory.schedule import fifo_key, list_schedule
 
 STATION = (StationPlanView("cut", 2, 2, 1.0, 0.0, 0.0),)
 PRODUCTS = (ProductPlanView("A", ("cut",), (100.0,)),)

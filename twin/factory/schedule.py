@@ -1,4 +1,5 @@
-"""What every planning policy needs from an observation: each order's work per station,
+"""What every planning policy needs from an observation (``models/planning`` and the
+learning interface's rule choice): each order's work per station,
 the stations' capacity, and a forward list schedule that turns a rule into releases.
 
 The list schedule treats a station as one server ``machines x availability`` times as
@@ -76,6 +77,11 @@ def fifo_key(order: OpenOrder, instance: Instance) -> tuple[float, ...]:
 def edd_key(order: OpenOrder, instance: Instance) -> tuple[float, ...]:
     """Earliest due date first."""
     return (order.due_s, order.number)
+
+
+def spt_key(order: OpenOrder, instance: Instance) -> tuple[float, ...]:
+    """Shortest processing time (the order's whole work over its route) first."""
+    return (order.quantity * instance.part_work_s[order.product], order.number)
 
 
 def list_schedule(
