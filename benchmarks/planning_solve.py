@@ -105,7 +105,7 @@ def main() -> None:
             at_100 = solved - started
     save_growth_plot(
         "planning_solve",
-        x_label="orders in the week (10 machines per 60 orders)",
+        x_label="orders in the week (about 48 per 10 machines)",
         y_label="wall s per planning epoch",
         series={"lot-sizing MIP, HiGHS 1 thread": points},
         title="planning MIP: build + solve per epoch",
