@@ -274,7 +274,9 @@ class OrderBook:
                 float(self.fallbacks), "epochs", "plans made by the fallback rule (solver failed)"
             ),
             "planning_mip_gap": KPI(
-                self.mip_gap_max, "1", "largest relative MIP gap of a plan (0: all optimal)"
+                self.mip_gap_max,
+                "1",
+                "largest relative MIP gap of a plan (0: all optimal, or no solver)",
             ),
             "planned_tardiness_h": KPI(
                 planned_h, "h", "tardiness the plans expected of the orders they released"
