@@ -12,7 +12,6 @@ from twin.factory.observation import (
     StationPlanView,
     check_planning_action,
 )
-from twin.factory.schedule import fifo_key, list_schedule
 
 STATION = (StationPlanView("cut", 2, 2, 1.0, 0.0, 0.0),)
 PRODUCTS = (ProductPlanView("A", ("cut",), (100.0,)),)
@@ -47,24 +46,3 @@ def test_planned_tardiness_is_what_the_schedule_expects():
     # FIFO: order 1 finishes at 3000 s, 500 s past its due date; the others are early.
     assert Fifo().act(OBS).planned_tardiness_s == pytest.approx(500.0)
     assert Edd().act(OBS).planned_tardiness_s == 0.0
-
-
-def test_an_order_not_ready_yet_does_not_hold_up_one_that_is():
-    later = OBS._replace(orders=(ORDERS[0]._replace(ready_s=10_000.0), ORDERS[2]))
-    releases = list_schedule(later, fifo_key)
-    assert [(r.order, r.release_s) for r in releases] == [(2, 0.0), (0, 10_000.0)]
-
-
-def test_released_work_delays_the_first_release():
-    busy = OBS._replace(stations=(STATION[0]._replace(backlog_s=3000.0),))
-    assert Fifo().act(busy).releases[0].release_s == pytest.approx(1500.0)
-
-
-def test_a_changeover_counts_when_the_product_changes():
-    products = (*PRODUCTS, ProductPlanView("B", ("cut",), (100.0,)))
-    station = (STATION[0]._replace(setup_s=600.0),)
-    orders = (ORDERS[2], ORDERS[2]._replace(number=3, product="B"))
-    obs = OBS._replace(orders=orders, stations=station, products=products)
-    releases = list_schedule(obs, fifo_key)
-    # 10 parts x 100 s + 600 s changeover, over two machines, for each order.
-    assert [r.planned_done_s for r in releases] == pytest.approx([800.0, 1600.0])
