@@ -71,8 +71,8 @@ def test_a_changeover_is_made_each_time_a_machine_changes_product() -> None:
     assert all(not math.isnan(o.done_s) for o in book.orders)
     products = [o.product for o in sorted(book.orders, key=lambda o: o.number)]
     changes = 1 + sum(1 for a, b in itertools.pairwise(products) if a != b)
-    assert book.setups == 2 * changes  # both stations see the same sequence
-    assert book.setup_s == changes * (900.0 + 300.0)
+    assert plant.setups == 2 * changes  # both stations see the same sequence
+    assert plant.setup_total_s == changes * (900.0 + 300.0)
     assert plant.kpis()["setup_h"].value == pytest.approx(changes * 1200.0 / 3600.0)
 
 

@@ -126,8 +126,6 @@ class OrderBook:
         self.epochs = 0
         self.fallbacks = 0
         self.mip_gap_max = 0.0
-        self.setups = 0
-        self.setup_s = 0.0
         self._plan = 0  # the epoch whose releases stand; older ones are superseded
         station_index = {station.name: i for i, station in enumerate(params.stations)}
         self._work_s = [
@@ -219,7 +217,7 @@ class OrderBook:
         part = self.plant.release_part(order.product, order)
         order.parts[id(part)] = part
 
-    # -- parts leaving, changeovers -------------------------------------------------------
+    # -- parts leaving --------------------------------------------------------------------
     def part_left(self, order: Order, part: Part, *, good: bool) -> None:
         """A part of ``order`` left the plant; a scrapped one is made again."""
         del order.parts[id(part)]
@@ -230,13 +228,9 @@ class OrderBook:
         if order.good == order.quantity:
             order.done_s = self.env.now
 
-    def record_setup(self, setup_s: float) -> None:
-        self.setups += 1
-        self.setup_s += setup_s
-
     # -- KPIs -----------------------------------------------------------------------------
     def kpis(self) -> dict[str, KPI]:
-        """Tardiness, late and finished orders, makespan, changeovers, and the planned
+        """Tardiness, late and finished orders, makespan, and the planned
         tardiness of the released orders next to what they really had."""
         now = self.env.now
         orders = self.orders
@@ -267,8 +261,6 @@ class OrderBook:
                 "h",
                 "start to the last order done (now, while some are open)",
             ),
-            "setups": KPI(float(self.setups), "changeovers", "machine product changes"),
-            "setup_h": KPI(self.setup_s / SECONDS_PER_HOUR, "machine-h", "changeover time"),
             "planning_epochs": KPI(float(self.epochs), "epochs"),
             "planning_fallbacks": KPI(
                 float(self.fallbacks), "epochs", "plans made by the fallback rule (solver failed)"

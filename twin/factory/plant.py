@@ -157,6 +157,9 @@ class Plant(Entity):
         self.routes = [
             tuple(station_index[name] for name in product.route) for product in params.products
         ]
+        self.setups = 0
+        self.setup_total_s = 0.0
+        """Changeovers and their machine time (stations with ``setup_s``)."""
         self.order_book: OrderBook | None = None
         if params.orders is None:
             for index, route in enumerate(self.routes):
@@ -280,8 +283,8 @@ class Plant(Entity):
 
     def record_setup(self, setup_s: float) -> None:
         """A machine changed over to another product."""
-        if self.order_book is not None:
-            self.order_book.record_setup(setup_s)
+        self.setups += 1
+        self.setup_total_s += setup_s
 
     def check_quality(self, machine: Machine, part: Part) -> bool:
         """Quality check after processing: worn machines make more scrap."""
@@ -487,6 +490,11 @@ class Plant(Entity):
             kpis[f"energy_{state}_kwh"] = KPI(ledger.energy_kwh(state=state), "kWh")
         if self.fleet is not None:
             kpis.update(self.fleet.kpis())
+        if any(station.setup_s for station in self.params.stations):
+            kpis["setups"] = KPI(float(self.setups), "changeovers", "machine product changes")
+            kpis["setup_h"] = KPI(
+                self.setup_total_s / SECONDS_PER_HOUR, "machine-h", "changeover time"
+            )
         if self.order_book is not None:
             kpis.update(self.order_book.kpis())
         return kpis
