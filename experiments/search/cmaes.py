@@ -1,121 +1,54 @@
 """CMA-ES for continuous parameters, its state rebuilt from the study's trials.
 
-Optuna's own ``CmaEsSampler`` needs the ``cmaes`` package and keeps its state as a pickle
-in the study database, which twin never loads (a results directory may come from
-anyone). This sampler keeps no state at all: the (mu/mu_w, lambda)-CMA-ES state after
-generation g is a function of the starting point and the candidates of generations
-0..g with their values, so it is replayed from the finished trials each time a
-candidate is asked. That also makes it resume exactly, as the rest of a search does.
+The algorithm is the ``cmaes`` package's ``CMA`` (the one Optuna's ``CmaEsSampler``
+runs). Optuna's sampler keeps that optimiser as a pickle in the study database, which
+twin never loads (a results directory may come from anyone). This sampler keeps no
+state at all: an optimiser made with the same seed, asked and told the same
+generations, is in the same state, so it is rebuilt for every candidate by replaying
+the finished generations of the study: ask a whole population (which advances its
+random generator exactly as the original asks did), check the points are the trials'
+stored parameters, tell their ranks. That also makes a search resume exactly, as the
+rest of a search does.
 
-The algorithm and its default constants are Hansen's, *The CMA Evolution Strategy: A
-Tutorial* (arXiv:1604.00772, 2016), Table 1 and Fig. 7 ("purecma"). Parameters are
-searched in the unit cube (a log axis for ``log = true``), starting at its centre with
-step size 1/6 of it, as Optuna's ``CmaEsSampler`` starts.
+Parameters are searched in the unit cube (a log axis for ``log = true``), starting at
+its centre with step size 1/6 of it, as Optuna's ``CmaEsSampler`` starts; the population
+is the search's batch, so a batch is one generation.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import sys
 from typing import Any
 
 import numpy as np
 import optuna
+from cmaes import CMA
 from optuna.distributions import BaseDistribution, FloatDistribution
 from optuna.samplers import BaseSampler, RandomSampler
 from optuna.trial import FrozenTrial, TrialState
 
 SIGMA0 = 1 / 6
-MAX_RESAMPLES = 100
-
-
-@dataclass
-class CmaState:
-    """The search distribution N(mean, sigma^2 C) and its evolution paths."""
-
-    dimension: int
-    mean: np.ndarray
-    sigma: float
-    cov: np.ndarray = field(init=False)
-    path_c: np.ndarray = field(init=False)
-    path_sigma: np.ndarray = field(init=False)
-    generation: int = 0
-
-    def __post_init__(self) -> None:
-        n = self.dimension
-        self.cov = np.eye(n)
-        self.path_c = np.zeros(n)
-        self.path_sigma = np.zeros(n)
-        self.population = 4 + int(3 * math.log(n))
-        self.parents = self.population // 2
-        weights = math.log(self.parents + 0.5) - np.log(np.arange(1, self.parents + 1))
-        self.weights = weights / weights.sum()
-        self.mu_eff = 1.0 / float(np.sum(self.weights**2))
-        mu_eff = self.mu_eff
-        self.c_c = (4 + mu_eff / n) / (n + 4 + 2 * mu_eff / n)
-        self.c_sigma = (mu_eff + 2) / (n + mu_eff + 5)
-        self.c_1 = 2 / ((n + 1.3) ** 2 + mu_eff)
-        self.c_mu = min(1 - self.c_1, 2 * (mu_eff - 2 + 1 / mu_eff) / ((n + 2) ** 2 + mu_eff))
-        self.damping = 1 + 2 * max(0.0, math.sqrt((mu_eff - 1) / (n + 1)) - 1) + self.c_sigma
-        self.chi_n = math.sqrt(n) * (1 - 1 / (4 * n) + 1 / (21 * n**2))
-
-    def tell(self, ranked_points: Sequence[np.ndarray]) -> None:
-        """Update from one generation's points, best first."""
-        n = self.dimension
-        old_mean = self.mean
-        best = np.array(ranked_points[: self.parents])
-        self.mean = self.weights @ best
-        step = (self.mean - old_mean) / self.sigma
-        eigenvalues, basis = np.linalg.eigh(self.cov)
-        inverse_root = basis @ np.diag(1 / np.sqrt(np.maximum(eigenvalues, 1e-20))) @ basis.T
-        self.path_sigma = (1 - self.c_sigma) * self.path_sigma + math.sqrt(
-            self.c_sigma * (2 - self.c_sigma) * self.mu_eff
-        ) * (inverse_root @ step)
-        self.generation += 1
-        norm = float(np.linalg.norm(self.path_sigma))
-        stalled = norm / math.sqrt(1 - (1 - self.c_sigma) ** (2 * self.generation)) / self.chi_n
-        h_sigma = 1.0 if stalled < 1.4 + 2 / (n + 1) else 0.0
-        self.path_c = (1 - self.c_c) * self.path_c + h_sigma * math.sqrt(
-            self.c_c * (2 - self.c_c) * self.mu_eff
-        ) * step
-        offsets = (best - old_mean) / self.sigma
-        rank_mu = (offsets.T * self.weights) @ offsets
-        self.cov = (
-            (1 - self.c_1 - self.c_mu) * self.cov
-            + self.c_1
-            * (
-                np.outer(self.path_c, self.path_c)
-                + (1 - h_sigma) * self.c_c * (2 - self.c_c) * self.cov
-            )
-            + self.c_mu * rank_mu
-        )
-        self.cov = (self.cov + self.cov.T) / 2
-        self.sigma *= math.exp((self.c_sigma / self.damping) * (norm / self.chi_n - 1))
-
-    def sample(self, rng: np.random.Generator) -> np.ndarray:
-        """A point of N(mean, sigma^2 C) inside the unit cube (resampled, then clipped)."""
-        eigenvalues, basis = np.linalg.eigh(self.cov)
-        root = basis @ np.diag(np.sqrt(np.maximum(eigenvalues, 0.0)))
-        point = self.mean
-        for _ in range(MAX_RESAMPLES):
-            point = self.mean + self.sigma * (root @ rng.standard_normal(self.dimension))
-            if np.all((point >= 0) & (point <= 1)):
-                return point
-        return np.clip(point, 0.0, 1.0)
+MIN_POPULATION = 4
+"""``cmaes.CMA`` with fewer than 4 has no rank-mu update (its learning rate is 0)."""
 
 
 class ReplayCmaEsSampler(BaseSampler):
-    """CMA-ES over ``space`` (float ranges only), replayed from the finished trials.
+    """CMA-ES over ``space`` (float ranges only), replayed from the study's trials.
 
-    Finished trials, in trial order, form the generations (``population`` each); a
-    failed trial ranks last, an infeasible one (Optuna constraints > 0) after every
-    feasible one, by its total violation.
+    Trials, in trial order, form the generations of ``population`` candidates each. A
+    generation is told once all its trials finished: a failed trial ranks last, an
+    infeasible one (Optuna constraints > 0) after every feasible one, by its total
+    violation. ``seed`` must be the same for every trial of a study (it seeds the
+    optimiser that is replayed).
     """
 
-    def __init__(self, space: dict[str, BaseDistribution], seed: int) -> None:
+    def __init__(self, space: dict[str, BaseDistribution], population: int, seed: int) -> None:
+        if population < MIN_POPULATION:
+            raise ValueError(f"CMA-ES needs a population of at least {MIN_POPULATION}")
         self._space = {key: d for key, d in space.items() if isinstance(d, FloatDistribution)}
-        self._rng = np.random.default_rng(seed)
+        self._population = population
+        self._seed = seed
         self._fallback = RandomSampler(seed=seed)
 
     def infer_relative_search_space(
@@ -129,8 +62,12 @@ class ReplayCmaEsSampler(BaseSampler):
         if not search_space:
             return {}
         keys = list(search_space)
-        state = replay(study, keys, search_space)
-        unit = state.sample(self._rng)
+        optimizer, siblings = replay(study, trial.number, keys, search_space, self)
+        # Asked again in order, the earlier candidates of this generation come out as
+        # they were first asked; the next one is this trial's.
+        for sibling in siblings:
+            _check_replayed(optimizer.ask(), sibling, keys, search_space)
+        unit = optimizer.ask()
         return {key: from_unit(search_space[key], u) for key, u in zip(keys, unit, strict=True)}
 
     def sample_independent(
@@ -142,22 +79,84 @@ class ReplayCmaEsSampler(BaseSampler):
     ) -> Any:
         return self._fallback.sample_independent(study, trial, param_name, param_distribution)
 
+    @property
+    def population(self) -> int:
+        return self._population
 
-def replay(study: optuna.Study, keys: list[str], space: dict[str, BaseDistribution]) -> CmaState:
-    """The CMA-ES state after every complete generation of the study's finished trials."""
-    state = CmaState(len(keys), np.full(len(keys), 0.5), SIGMA0)
-    finished = sorted(
-        (t for t in study.get_trials(deepcopy=False) if t.state.is_finished()),
+    def optimizer(self, dimension: int) -> CMA:
+        """The optimiser before the first generation."""
+        return CMA(
+            mean=np.full(dimension, 0.5),
+            sigma=SIGMA0,
+            bounds=np.array([[0.0, 1.0]] * dimension),
+            seed=self._seed,
+            population_size=self._population,
+        )
+
+
+def replay(
+    study: optuna.Study,
+    before: int,
+    keys: list[str],
+    space: dict[str, BaseDistribution],
+    sampler: ReplayCmaEsSampler,
+) -> tuple[CMA, list[FrozenTrial]]:
+    """The optimiser after every generation wholly before trial ``before``, and the
+    trials of ``before``'s generation asked before it (in order).
+
+    Raises:
+        RuntimeError: a trial of an earlier generation has not finished (twin's search
+            loop tells a whole batch before asking the next).
+    """
+    population = sampler.population
+    trials = sorted(
+        (t for t in study.get_trials(deepcopy=False) if t.number < before),
         key=lambda t: t.number,
     )
+    optimizer = sampler.optimizer(len(keys))
     sign = 1.0 if study.direction == optuna.study.StudyDirection.MINIMIZE else -1.0
-    size = state.population
-    for start in range(0, len(finished) - size + 1, size):
-        generation = finished[start : start + size]
-        ranked = sorted(generation, key=lambda t: _rank_key(t, sign))
-        points = [np.array([to_unit(space[key], t.params[key]) for key in keys]) for t in ranked]
-        state.tell(points)
-    return state
+    complete = (before // population) * population
+    for start in range(0, complete, population):
+        generation = trials[start : start + population]
+        unfinished = [t.number for t in generation if not t.state.is_finished()]
+        if unfinished:
+            raise RuntimeError(
+                f"CMA-ES: trial {before} asked before trials {unfinished} of an earlier "
+                "generation finished"
+            )
+        points = [_check_replayed(optimizer.ask(), t, keys, space) for t in generation]
+        # CMA-ES uses only the order within a generation: telling each point its rank
+        # orders failed and infeasible trials as twin ranks them.
+        order = sorted(range(population), key=lambda i: _rank_key(generation[i], sign))
+        rank = {index: position for position, index in enumerate(order)}
+        optimizer.tell([(points[i], float(rank[i])) for i in range(population)])
+    return optimizer, trials[complete:]
+
+
+def _check_replayed(
+    point: np.ndarray, trial: FrozenTrial, keys: list[str], space: dict[str, BaseDistribution]
+) -> np.ndarray:
+    """The unit-cube point of ``trial``: the replayed ``point`` when the trial holds it,
+    else (the trial was proposed by other code) its stored parameters, said once."""
+    replayed = [from_unit(space[key], u) for key, u in zip(keys, point, strict=True)]
+    stored = [float(trial.params[key]) for key in keys]
+    if replayed == stored:
+        return point
+    _say_once(
+        "twin: warning: the study holds CMA-ES candidates this code does not replay (made "
+        "by another twin or cmaes version); the search goes on from the points as "
+        "evaluated; use --force-new to start over"
+    )
+    return np.array([to_unit(space[key], value) for key, value in zip(keys, stored, strict=True)])
+
+
+_said: set[str] = set()
+
+
+def _say_once(message: str) -> None:
+    if message not in _said:
+        _said.add(message)
+        print(message, file=sys.stderr)
 
 
 def _rank_key(trial: FrozenTrial, sign: float) -> tuple[int, float, int]:

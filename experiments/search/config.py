@@ -44,6 +44,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from experiments.config import ExecutorConfig
+from experiments.search.cmaes import MIN_POPULATION
 from twin.core.config import (
     PolicyRef,
     check_numbers,
@@ -129,8 +130,8 @@ class Constraint(Strict):
 class Search(Strict):
     sampler: Literal["tpe", "cmaes", "random"] = Field(
         default="tpe",
-        description="TPE; CMA-ES for continuous parameters only (batch = its population "
-        "4 + 3 ln(parameters) fits it best)",
+        description="TPE; CMA-ES for continuous parameters only (batch = its population, "
+        "at least 4; Hansen's default is 4 + 3 ln(parameters))",
     )
     trials: int = Field(default=40, ge=1, le=100_000, description="candidates evaluated")
     batch: int = Field(
@@ -224,6 +225,13 @@ def _parse(model: type[SearchConfig], data: dict[str, Any], source: str) -> Sear
         config = validate_strictly(model, data)
     except ValidationError as error:
         raise validation_error_to_config_error(error, source, model=model) from None
+    if config.search.sampler == "cmaes" and config.search.batch < MIN_POPULATION:
+        raise ConfigError(
+            source,
+            "search.batch",
+            f"is {config.search.batch}; CMA-ES asks a batch as one generation, which needs "
+            f"at least {MIN_POPULATION} candidates (4 + 3 ln(parameters) is its default)",
+        )
     for key, parameter in config.parameters.items():
         if not KEY_PATTERN.match(key):
             raise ConfigError(

@@ -5,7 +5,8 @@ the executor, and the results are told in trial order. Two things make the outco
 independent of executors and interruptions:
 
 - the sampler is made afresh for every trial, seeded from the config's seed and the
-  trial's number; what it proposes then depends only on the trials in the storage,
+  trial's number (CMA-ES: from the config's seed alone, replaying its optimiser from
+  the stored trials); what it proposes then depends only on the trials in the storage,
   never on how many proposals an earlier process drew from one generator;
 - batches are fixed blocks of trial numbers (``[0, batch)``, ``[batch, 2 batch)``, ...).
   A trial asked but not told when the search was interrupted is still in the storage
@@ -169,7 +170,8 @@ def make_sampler(config: SearchConfig, trial_number: int) -> BaseSampler:
         if search.sampler == "random":
             return RandomSampler(seed=seed)
         if search.sampler == "cmaes":
-            return ReplayCmaEsSampler(distributions(config), seed)
+            # CMA-ES replays one optimiser through the study: one seed for every trial.
+            return ReplayCmaEsSampler(distributions(config), search.batch, study_seed(config))
         return TPESampler(
             seed=seed,
             n_startup_trials=search.startup_trials,
@@ -178,6 +180,12 @@ def make_sampler(config: SearchConfig, trial_number: int) -> BaseSampler:
             # the liar keeps TPE from proposing the same point k times.
             constant_liar=True,
         )
+
+
+def study_seed(config: SearchConfig) -> int:
+    """The seed of a sampler that is the same for every trial (CMA-ES's optimiser)."""
+    state = np.random.SeedSequence(config.seed, spawn_key=(SAMPLER_STREAM,))
+    return int(state.generate_state(1, np.uint32)[0])
 
 
 def run_study(

@@ -56,6 +56,11 @@ def replaced(old: str, new: str) -> str:
             "only",
         ),
         (
+            replaced("batch = 4", 'batch = 3\nsampler = "cmaes"'),
+            "search.toml: search.batch: is 3; CMA-ES asks a batch as one generation, which "
+            "needs at least 4 candidates",
+        ),
+        (
             replaced("[recheck]", "[recheck]\nchalengers = 2"),
             "search.toml: recheck: unknown key 'chalengers'; allowed: challengers, replications",
         ),
