@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from experiments.search import study as study_module
 from experiments.search.calibrate import Observed, read_observed, run_calibration
 from experiments.search.config import parse_calibrate
 from experiments.search.observe import main as observe_main
@@ -61,6 +62,36 @@ def test_recovers_arrival_rate_and_service_time_within_ten_percent(tmp_path):
     assert set(results.fit["target"]) == {"throughput_per_h", "utilisation"}
     page = (results.directory / "report.html").read_text()
     assert "Observed against simulated" in page
+
+
+def test_a_cma_es_calibration_interrupted_mid_generation_resumes_to_the_same_trials(
+    tmp_path, monkeypatch
+):
+    # Stopped while asking its second generation (two of four candidates asked): the
+    # resumed search replays the optimiser, checks those two and asks the rest as the
+    # uninterrupted search did.
+    body = FIT_STATION.replace("trials = 48", 'trials = 12\nsampler = "cmaes"')
+    config = station_search(tmp_path, body, horizon_s=2 * 86_400)
+    data = observed_file(config, tmp_path)
+    whole = run_calibration(config, data, tmp_path / "whole", executor="inprocess", report=False)
+
+    real_make_sampler = study_module.make_sampler
+
+    def interrupted_at_trial_six(config, trial_number):
+        if trial_number == 6:
+            raise KeyboardInterrupt
+        return real_make_sampler(config, trial_number)
+
+    monkeypatch.setattr(study_module, "make_sampler", interrupted_at_trial_six)
+    with pytest.raises(KeyboardInterrupt):
+        run_calibration(config, data, tmp_path / "resumed", executor="inprocess", report=False)
+    monkeypatch.setattr(study_module, "make_sampler", real_make_sampler)
+    resumed = run_calibration(
+        config, data, tmp_path / "resumed", executor="inprocess", report=False
+    )
+
+    pd.testing.assert_frame_equal(resumed.trials, whole.trials)
+    assert resumed.best == whole.best
 
 
 def test_fits_a_time_series_target_by_its_normalised_rmse(tmp_path):

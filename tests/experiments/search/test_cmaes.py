@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import optuna
 import pytest
+from cmaes import CMA
 from optuna.distributions import BaseDistribution, FloatDistribution
 from optuna.trial import TrialState
 
@@ -50,6 +51,27 @@ def test_finds_the_minimum_of_a_shifted_sphere_within_a_hundred_and_twenty_trial
     assert best["x"] == pytest.approx(1.5, abs=0.05)
     assert np.log10(best["y"]) == pytest.approx(1.0, abs=0.05)
     assert study.best_value < 1e-2
+
+
+def test_the_study_holds_what_cmaes_proposes_in_its_own_ask_and_tell_loop():
+    study = minimise(18, fresh_sampler_each_trial=True)
+    optimizer = CMA(
+        mean=np.full(2, 0.5),
+        sigma=1 / 6,
+        bounds=np.array([[0.0, 1.0], [0.0, 1.0]]),
+        seed=1,
+        population_size=POPULATION,
+    )
+    expected = []
+    for _ in range(3):
+        points = [optimizer.ask() for _ in range(POPULATION)]
+        told = []
+        for point in points:
+            proposed = {key: from_unit(SPACE[key], u) for key, u in zip(SPACE, point, strict=True)}
+            expected.append(proposed)
+            told.append((point, shifted_sphere(proposed)))
+        optimizer.tell(told)
+    assert params(study) == expected
 
 
 def test_a_sampler_made_afresh_for_every_trial_proposes_what_one_kept_sampler_does():
