@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from twin.core.policy import Policy
+from twin.core.policy import Policy, PolicyContext
+from twin.core.run import resolve_policy
 from twin.core.scenario import KPI, Scenario
 from twin.core.world import World
-from twin.factory.config import FlowLineParams, JobShopParams, Plant1000Params, PlantParams
+from twin.factory.config import (
+    FlowLineParams,
+    JobShopDispatchParams,
+    JobShopParams,
+    Plant1000Params,
+    PlantParams,
+)
 from twin.factory.plant import Plant
 
 
@@ -60,3 +67,31 @@ class LargePlant(FlowLine):
     id = "factory/plant-1000-v0"
     description = "1,000 machines in 100 lines of 10 stations, 100 AGVs, 20 technicians"
     Params = Plant1000Params
+
+
+class JobShopDispatch(FlowLine):
+    """The AGV job shop, where the run's policy dispatches the AGVs: dispatchers compared
+    on the same parts, failures and repairs (run-to-failure maintenance by default)."""
+
+    id = "factory/jobshop-dispatch-v0"
+    domain = "factory.dispatch"
+    description = "the AGV job shop; the run's policy dispatches its 5 AGVs"
+    Params = JobShopDispatchParams
+    params: JobShopDispatchParams
+    default_policy = "dispatch/nearest-idle-v0"
+    headline_kpis = ("throughput_per_h", "lead_time_mean_s", "agv_km", "agv_request_wait_mean_s")
+
+    def policy_info(self) -> dict[str, Any]:
+        """What the plant tells its dispatcher: the fleet size."""
+        agvs = self.params.agvs
+        return {"agvs": agvs.count if agvs is not None else 0}
+
+    def build(self, world: World, policy: Policy[Any, Any]) -> None:
+        params = self.params
+        maintenance = resolve_policy(
+            params.maintenance_policy, dict(params.maintenance_policy_params), world.registry
+        )
+        maintenance.reset(
+            PolicyContext(self.id, world.streams[f"policy.{maintenance.id}"], super().policy_info())
+        )
+        self.plant = Plant(world, params, maintenance, self.id, dispatch=policy)

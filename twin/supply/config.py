@@ -484,3 +484,35 @@ def regional_sites(
 
 class RegionalParams(SupplyParams):
     sites: list[SiteSpec] = Field(default_factory=regional_sites, min_length=2)
+
+
+class RegionalTransportParams(RegionalParams):
+    """The regional network with the transport policy as the run's policy (the arm of an
+    experiment), and the replenishment policy that places the orders named here."""
+
+    replenishment_policy: str = Field(
+        default="replenishment/base-stock-v0", description="policy placing the sites' orders"
+    )
+    replenishment_policy_params: dict[str, object] = Field(default_factory=dict)
+
+    @field_validator("replenishment_policy")
+    @classmethod
+    def _a_replenishment_policy(cls, reference: str, info: ValidationInfo) -> str:
+        policy_in_params(reference, info, "supply.replenishment")
+        return reference
+
+    @model_validator(mode="after")
+    def _transport_is_the_run_policy(self) -> RegionalTransportParams:
+        if "transport_policy" in self.model_fields_set or self.transport_policy_params:
+            key = (
+                "transport_policy"
+                if "transport_policy" in self.model_fields_set
+                else ("transport_policy_params")
+            )
+            _refuse(
+                (key,),
+                "in this scenario the transport policy is the run's policy (an experiment's "
+                "arm); set replenishment_policy for the orders",
+                getattr(self, key),
+            )
+        return self

@@ -164,6 +164,8 @@ class SupplyNetwork(Entity):
         params: sites, product, trucks and the transport policy's id.
         policy: the replenishment policy every stocking site asks at its review.
         scenario_id: told to the transport policy at reset.
+        transport: the transport policy, already reset (a scenario whose run policy it
+            is); by default the one ``params`` names, looked up and reset here.
     """
 
     def __init__(
@@ -172,6 +174,8 @@ class SupplyNetwork(Entity):
         params: SupplyParams,
         policy: Policy[Any, Any],
         scenario_id: str = "supply",
+        *,
+        transport: Policy[Any, Any] | None = None,
     ) -> None:
         super().__init__(world, "network")
         self.world = world
@@ -205,14 +209,15 @@ class SupplyNetwork(Entity):
         self._plan_promotions: list[list[bool]] = []
         self._order_numbers = 0
 
-        transport = resolve_policy(
-            params.transport_policy, dict(params.transport_policy_params), world.registry
-        )
-        transport.reset(
-            PolicyContext(
-                scenario_id, streams[f"policy.{transport.id}"], {"lanes": len(self.stocked)}
+        if transport is None:
+            transport = resolve_policy(
+                params.transport_policy, dict(params.transport_policy_params), world.registry
             )
-        )
+            transport.reset(
+                PolicyContext(
+                    scenario_id, streams[f"policy.{transport.id}"], {"lanes": len(self.stocked)}
+                )
+            )
         self.transport_policy = transport
         self.transport_stats = TransportStats()
         self.transport_checks = TransportChecks()
