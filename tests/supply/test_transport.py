@@ -124,3 +124,21 @@ def test_the_transport_scenario_refuses_a_transport_policy_in_its_params():
         RegionalTransportParams(transport_policy="transport/consolidate-v0")
     with pytest.raises(ValidationError, match=r"a supply\.replenishment policy is needed"):
         RegionalTransportParams(replenishment_policy="transport/consolidate-v0")
+
+
+def test_variable_travel_times_delay_routes_against_their_plan():
+    sites = [s.model_dump(mode="json") for s in regional_sites(dcs=2, retailers_per_dc=4)]
+    config = ScenarioConfig(
+        id="supply/regional-v0",
+        horizon_s=30 * SECONDS_PER_DAY,
+        params={
+            "sites": sites,
+            "transport_policy": "transport/cvrptw-v0",
+            "truck": {"travel_time_cv": 0.3},
+        },
+    )
+    kpis = simulate(config, "replenishment/base-stock-v0", seed=2).kpis
+    # The same roads: the km are as planned; the arrivals are not.
+    assert kpis["routed_km"].value == pytest.approx(kpis["planned_route_km"].value, rel=1e-12)
+    assert kpis["route_arrival_delay_mean_h"].value != 0.0
+    assert kpis["truck_km"].value > 0

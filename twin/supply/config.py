@@ -149,6 +149,13 @@ class TruckSpec(_Spec):
     handling_s_per_pallet: float = Field(default=60.0, ge=0)
     fuel_l_per_km_empty: float = Field(default=0.24, ge=0)
     fuel_l_per_km_full: float = Field(default=0.33, ge=0)
+    travel_time_cv: float = Field(
+        default=0.0,
+        ge=0,
+        le=2,
+        description="variability of each leg's driving time (lognormal around distance / speed; "
+        "0: every leg as planned)",
+    )
 
     @model_validator(mode="after")
     def _fuel_ordered(self) -> TruckSpec:

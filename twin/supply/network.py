@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from twin.core.distributions import Distribution
+from twin.core.distributions import Distribution, Lognormal
 from twin.core.entity import Entity
 from twin.core.policy import Policy, PolicyContext
 from twin.core.run import resolve_policy
@@ -255,6 +255,12 @@ class SupplyNetwork(Entity):
             )
             site.planned_lead_time_days = (site.spec.lead_time.mean_s + travel_s) / SECONDS_PER_DAY
         self.depots = self._depots()
+        if truck.travel_time_cv > 0:  # else no draws: runs without it stay as they were
+            travel = Lognormal(mean=1.0, cv=truck.travel_time_cv).draws(
+                streams["supply.travel"], block=256
+            )
+            for lane in self.lanes:
+                lane.travel = travel
 
         probes = world.probes
         self.demand_units = probes.counter("demand_units")

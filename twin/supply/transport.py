@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,6 +169,8 @@ class Lane(Entity):
         self._watching = False
         self.depot: Depot | None = None
         """The origin's depot, which ships routes across its lanes (set by the network)."""
+        self.travel: Iterator[float] | None = None
+        """Factors on each leg's driving time (traffic, weather), mean 1; None: none."""
         self.units_per_truck = min(
             truck.capacity_pallets * product.units_per_pallet,
             int(truck.capacity_kg // product.kg_per_unit),
@@ -329,7 +331,8 @@ class Lane(Entity):
         drive_s = self.distance_km / truck.speed_kmh * SECONDS_PER_HOUR
         yield env.timeout(handling_s)
         departed_s = env.now
-        self.on_road[number] = (departed_s, drive_s, True)
+        out_s = drive_s if self.travel is None else drive_s * next(self.travel)
+        self.on_road[number] = (departed_s, out_s, True)
         weight_share = kg / truck.capacity_kg
         litres = self.distance_km * (
             truck.fuel_l_per_km_empty
@@ -345,7 +348,7 @@ class Lane(Entity):
         stats.trips += 1
         stats.km += 2 * self.distance_km
         stats.load_factor_sum += max(pallets / truck.capacity_pallets, weight_share)
-        yield env.timeout(drive_s + handling_s)
+        yield env.timeout(out_s + handling_s)
         checks.min_transit_s = min(checks.min_transit_s, env.now - departed_s)
         self.in_flight_units -= units
         self.deliver(self.destination_index, units, lines)
@@ -356,8 +359,9 @@ class Lane(Entity):
             entity=entity,
             state="empty",
         )
-        self.on_road[number] = (float(env.now), drive_s, False)
-        yield env.timeout(drive_s)
+        back_s = drive_s if self.travel is None else drive_s * next(self.travel)
+        self.on_road[number] = (float(env.now), back_s, False)
+        yield env.timeout(back_s)
         del self.on_road[number]
         self.fleet.give_back(number)
         self.fleet.resource.release(request)
@@ -482,6 +486,8 @@ class Depot:
             )
             ledger.use("diesel", litres, at_s=env.now, entity=entity, state="loaded")
             drive_s = legs[k] / truck.speed_kmh * SECONDS_PER_HOUR
+            if first.travel is not None:
+                drive_s *= next(first.travel)
             lane.on_road[number] = (float(env.now), drive_s, True)
             yield env.timeout(drive_s)
             del lane.on_road[number]
@@ -502,6 +508,8 @@ class Depot:
             state="empty",
         )
         drive_s = legs[-1] / truck.speed_kmh * SECONDS_PER_HOUR
+        if first.travel is not None:
+            drive_s *= next(first.travel)
         last.on_road[number] = (float(env.now), drive_s, False)
         yield env.timeout(drive_s)
         del last.on_road[number]
