@@ -141,4 +141,7 @@ def test_variable_travel_times_delay_routes_against_their_plan():
     # The same roads: the km are as planned; the arrivals are not.
     assert kpis["routed_km"].value == pytest.approx(kpis["planned_route_km"].value, rel=1e-12)
     assert kpis["route_arrival_delay_mean_h"].value != 0.0
+    assert kpis["route_arrival_deviation_mean_h"].value > abs(
+        kpis["route_arrival_delay_mean_h"].value
+    )
     assert kpis["truck_km"].value > 0

@@ -263,6 +263,9 @@ DOMAIN: Domain[SupplyNetwork] = Domain(
         "planned_route_km": "lower",
         "routed_km": "lower",
         "route_arrival_delay_mean_h": "lower",
+        "route_arrival_deviation_mean_h": "lower",
+        "route_late_stops_planned_share": "lower",
+        "route_late_stops_share": "lower",
         "transport_plan_fallbacks": "lower",
     },
 )

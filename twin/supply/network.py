@@ -744,6 +744,22 @@ class SupplyNetwork(Entity):
             "h",
             "mean arrival at a routed stop after its planned arrival",
         )
+        stops = stats.route_stops
+        kpis["route_arrival_deviation_mean_h"] = KPI(
+            stats.arrival_deviation_s / stops / SECONDS_PER_HOUR if stops else math.nan,
+            "h",
+            "mean |arrival - planned arrival| at a routed stop",
+        )
+        kpis["route_late_stops_planned_share"] = KPI(
+            stats.late_planned / stops if stops else math.nan,
+            "1",
+            "share of routed stops the plan reached after their orders' due time",
+        )
+        kpis["route_late_stops_share"] = KPI(
+            stats.late / stops if stops else math.nan,
+            "1",
+            "share of routed stops the trucks reached after their orders' due time",
+        )
         kpis["transport_plan_fallbacks"] = KPI(
             float(stats.plan_fallbacks), "decisions", "planner answers that fell back to its rule"
         )

@@ -76,11 +76,19 @@ class TransportStats:
     """Stops reached by a tour that had a planned arrival time."""
     arrival_delay_s: float = 0.0
     """Sum over those stops of arrival - planned arrival."""
+    arrival_deviation_s: float = 0.0
+    """Sum over those stops of |arrival - planned arrival|."""
+    late_planned: int = 0
+    """Those stops planned to be reached after the due time of their orders."""
+    late: int = 0
+    """Those stops reached after the due time of their orders."""
 
     def reset(self) -> None:
         self.trips = self.routes = self.plan_fallbacks = self.route_stops = 0
+        self.late_planned = self.late = 0
         self.km = self.load_factor_sum = 0.0
-        self.planned_route_km = self.routed_km = self.arrival_delay_s = 0.0
+        self.planned_route_km = self.routed_km = 0.0
+        self.arrival_delay_s = self.arrival_deviation_s = 0.0
 
 
 @dataclass
@@ -493,8 +501,13 @@ class Depot:
             del lane.on_road[number]
             checks.min_transit_s = min(checks.min_transit_s, env.now - departed_s)
             if planned:
+                delay_s = env.now - planned[k]
+                due_s = min(order.due_s for order, _ in lines)
                 stats.route_stops += 1
-                stats.arrival_delay_s += env.now - planned[k]
+                stats.arrival_delay_s += delay_s
+                stats.arrival_deviation_s += abs(delay_s)
+                stats.late_planned += planned[k] > due_s
+                stats.late += env.now > due_s
             yield env.timeout(truck.dock_time_s + truck.handling_s_per_pallet * pallets[k])
             lane.in_flight_units -= units
             lane.deliver(lane.destination_index, units, lines)

@@ -202,6 +202,8 @@ def test_without_disturbances_the_twin_drives_the_planned_km_and_arrives_on_plan
     assert all(planned == driven for _, planned, driven in routes)  # to the bit
     kpis = run.result(wall_s=0.0).kpis
     assert kpis["route_arrival_delay_mean_h"].value == pytest.approx(0.0, abs=1e-9)
+    assert kpis["route_arrival_deviation_mean_h"].value == pytest.approx(0.0, abs=1e-9)
+    assert kpis["route_late_stops_share"].value == kpis["route_late_stops_planned_share"].value
     assert kpis["planned_route_km"].value == pytest.approx(kpis["routed_km"].value, rel=1e-12)
     assert kpis["transport_plan_fallbacks"].value == 0.0
 
