@@ -258,7 +258,8 @@ def _lead_time() -> st.SearchStrategy[dict[str, Any]]:
 def networks(draw: st.DrawFn) -> dict[str, Any]:
     """Small valid networks: a supplier, maybe a plant, 0-2 DCs and 1-4 retailers, with
     random lead times, review periods, lost sales or backorders, spoiling stock, few
-    and small trucks (so loads split), and either transport policy."""
+    and small trucks (so loads split), and any of the transport policies (the route
+    planner among them, so that tours meet the invariants)."""
     sites: list[dict[str, Any]] = [
         {"name": "sup", "kind": "supplier", "trucks": draw(st.integers(1, 3))}
     ]
@@ -283,7 +284,11 @@ def networks(draw: st.DrawFn) -> dict[str, Any]:
         sites.append(retailer)
     units_per_pallet = draw(st.integers(1, 20))
     kg_per_unit = draw(st.floats(0.5, 50.0))
-    policy = draw(st.sampled_from(["transport/ship-now-v0", "transport/consolidate-v0"]))
+    policy = draw(
+        st.sampled_from(
+            ["transport/ship-now-v0", "transport/consolidate-v0", "transport/cvrptw-v0"]
+        )
+    )
     return {
         "sites": sites,
         "product": {"units_per_pallet": units_per_pallet, "kg_per_unit": kg_per_unit},
