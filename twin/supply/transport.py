@@ -209,6 +209,8 @@ class Lane(Entity):
         shipment.ready_s = self.world.now_s
         self.pending.append(shipment)
         self.pending_units += shipment.units
+        if self.depot is not None:
+            self.depot.loaded.add(self.depot.index[self.destination])
         if self._watching:
             self._decide()
         else:
@@ -395,13 +397,23 @@ class Depot:
         self.by_destination = {lane.destination: lane for lane in lanes}
         self.index = {lane.destination: k for k, lane in enumerate(lanes)}
         self.road_km = road_km
+        self.loaded: set[int] = set()
+        """Lanes (by position) that may have loads waiting: every lane a load was added
+        to since it was last found empty. A decision reads only these, not all the
+        origin's lanes (a plant serving fifty DCs asks at every load)."""
+
+    def _loaded(self) -> list[int]:
+        lanes = self.lanes
+        empty = [k for k in self.loaded if not lanes[k].pending_units]
+        self.loaded.difference_update(empty)
+        return sorted(self.loaded)
 
     def waiting(self) -> tuple[WaitingLoad, ...]:
-        return tuple(lane.waiting_load() for lane in self.lanes if lane.pending_units)
+        return tuple(self.lanes[k].waiting_load() for k in self._loaded())
 
     def road_km_between(self) -> tuple[tuple[float, ...], ...]:
         """Road km between the destinations with loads waiting, in :meth:`waiting` order."""
-        rows = [self.index[lane.destination] for lane in self.lanes if lane.pending_units]
+        rows = self._loaded()
         return tuple(tuple(self.road_km[i][j] for j in rows) for i in rows)
 
     def leg_km(self, a: Lane | None, b: Lane | None) -> float:
