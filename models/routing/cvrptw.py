@@ -95,9 +95,14 @@ class Cvrptw(BasePolicy[TransportObservation, TransportAction]):
     Params = CvrptwParams
     params: CvrptwParams
 
+    def __init__(self, params: PolicyParams | None = None) -> None:
+        super().__init__(params)
+        self._warned: set[str] = set()
+        """Failure reasons already warned about in this run: one line each."""
+
     def reset(self, context: PolicyContext) -> None:
         super().reset(context)
-        self._warned: set[str] = set()
+        self._warned = set()
 
     def act(self, obs: TransportObservation) -> TransportAction:
         if not obs.waiting:  # no view of the origin: only this lane, as ship-now would
