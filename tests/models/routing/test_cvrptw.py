@@ -214,3 +214,40 @@ def test_the_same_seed_gives_the_same_routes():
     assert {k: v.value for k, v in first.kpis.items()} == pytest.approx(
         {k: v.value for k, v in again.kpis.items()}, nan_ok=True, rel=0, abs=0
     )
+
+
+ROUTING_BATCH = """
+name = "routing batch"
+seed = 11
+
+[[scenarios]]
+id = "twin.supply.scenario:RegionalTransport"
+horizon_s = 864_000
+
+[scenarios.params]
+truck = { travel_time_cv = 0.3 }
+
+[[arms]]
+name = "ship-now"
+policy = "transport/ship-now-v0"
+
+[[arms]]
+name = "cvrptw"
+policy = "transport/cvrptw-v0"
+
+[replications]
+count = 2
+"""
+
+
+@pytest.mark.slow
+def test_a_batch_of_routing_runs_is_byte_identical_in_one_process_and_in_a_pool(tmp_path):
+    import filecmp
+
+    from experiments.runner import run_experiment
+
+    config = tmp_path / "routing.toml"
+    config.write_text(ROUTING_BATCH)
+    run_experiment(config, tmp_path / "inprocess", executor="inprocess", report=False)
+    run_experiment(config, tmp_path / "pool", executor="process", workers=2, report=False)
+    assert filecmp.cmp(tmp_path / "inprocess/kpis.parquet", tmp_path / "pool/kpis.parquet", False)
