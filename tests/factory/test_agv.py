@@ -24,6 +24,7 @@ from twin.factory.observation import (
     DispatchObservation,
     FleetViews,
     TransportRequest,
+    check_dispatch_action,
 )
 
 
@@ -520,3 +521,38 @@ def test_fleet_invariants_hold_at_every_event(plant):
     assert 0.0 <= kpis["agv_utilisation"].value <= 1.0 + 1e-12
     assert kpis["agv_deliveries"].value == len(requests)
     assert kpis["agv_km"].value * 1000 == pytest.approx(sum(a.odometer_m for a in fleet.agvs))
+
+
+class _AfterTwoAsks(BasePolicy[DispatchObservation, DispatchAction]):
+    """Waits 3 s twice, then hands every request to the nearest idle AGV, saying it fell back."""
+
+    id: ClassVar[str] = "test/after-two-asks-v0"
+    domain: ClassVar[str] = "factory.dispatch"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked_at: list[float] = []
+
+    def act(self, obs: DispatchObservation) -> DispatchAction:
+        self.asked_at.append(obs.now_s)
+        if len(self.asked_at) <= 2:
+            return DispatchAction((), ask_again_in_s=3.0)
+        return DispatchAction(NearestIdle().act(obs).assignments, fallback="test")
+
+
+def test_a_dispatcher_that_asks_again_is_asked_again_and_its_fallbacks_counted():
+    policy = _AfterTwoAsks()
+    world, fleet = fleet_on(line(0.0, 10.0), policy, count=1, speed_mps=1.0)
+    done = deliveries(world, fleet, [(1.0, "n0", "n1", "x")])
+    assert policy.asked_at == [1.0, 4.0, 7.0]
+    assert done == {"x": 17.0}
+    assert fleet.dispatch_fallbacks.count == 1
+    kpis = fleet.kpis()
+    assert kpis["agv_dispatch_fallbacks"].value == 1.0
+    assert kpis["agv_planned_empty_km"].value == 0.0  # the AGV stood at the pickup
+
+
+def test_asking_again_in_no_time_is_refused():
+    obs = DispatchObservation(0.0, (), (), line(0.0, 10.0))
+    with pytest.raises(InvalidActionError, match="ask_again_in_s"):
+        check_dispatch_action(DispatchAction((), ask_again_in_s=0.0), obs, "p")

@@ -328,6 +328,12 @@ class AgvFleet(Entity):
         """Metres of each empty trip (to a pickup or a charger)."""
         self.loaded_m = probes.tally(f"{name}_loaded_m", keep_values=False)
         """Metres of each loaded trip."""
+        self.planned_empty_m = probes.tally(f"{name}_planned_empty_m", keep_values=False)
+        """Metres from the AGV to the pickup at each assignment: what the dispatch planned."""
+        self.dispatch_fallbacks = probes.counter(f"{name}_dispatch_fallbacks")
+        """Dispatch answers in which a planner fell back to its rule."""
+        self._ask_at_s = math.inf
+        """When a batching dispatcher asked to be asked again (inf: it did not)."""
         self.agvs = [Agv(self, i, homes[i % len(homes)]) for i in range(spec.count)]
         self._view_list: list[AgvView] = [agv.view() for agv in self.agvs]
         self._stale: set[int] = set()
@@ -445,6 +451,19 @@ class AgvFleet(Entity):
                 "share of metres driven without a load (to pickups and chargers)",
             ),
             f"{n}_km": KPI(driven_m / METRES_PER_KM, "km", "distance driven by the fleet"),
+            f"{n}_empty_km": KPI(
+                empty_m / METRES_PER_KM, "km", "distance driven without a load (pickups, chargers)"
+            ),
+            f"{n}_planned_empty_km": KPI(
+                _total(self.planned_empty_m.mean, self.planned_empty_m.count) / METRES_PER_KM,
+                "km",
+                "empty km to the pickups as assigned (the dispatch plan; charging detours not in)",
+            ),
+            f"{n}_dispatch_fallbacks": KPI(
+                float(self.dispatch_fallbacks.count),
+                "decisions",
+                "dispatch answers that fell back to the planner's rule",
+            ),
             f"{n}_deliveries": KPI(float(self.deliveries.count), "loads", "loads dropped"),
             f"{n}_request_wait_mean_s": KPI(
                 self.request_wait.mean, "s", "mean time from request to assignment of an AGV"
@@ -508,6 +527,10 @@ class AgvFleet(Entity):
         if action is WAIT:
             return
         pairs = self._check(action, obs)
+        if action.fallback:
+            self.dispatch_fallbacks.count += 1
+        if action.ask_again_in_s < math.inf:
+            self._ask_again(self.env.now + action.ask_again_in_s)
         if not pairs:
             return
         taken = set()
@@ -517,9 +540,23 @@ class AgvFleet(Entity):
         self.waiting = [job for k, job in enumerate(self.waiting) if k not in taken]
         self.queue.set(len(self.waiting))
 
+    def _ask_again(self, at_s: float) -> None:
+        """Ask the dispatcher again at ``at_s`` (one timer: the earliest asked for)."""
+        if at_s >= self._ask_at_s:
+            return
+        self._ask_at_s = at_s
+        self.env.process(self._asking(at_s))
+
+    def _asking(self, at_s: float) -> ProcessGenerator:
+        yield self.env.timeout(at_s - self.env.now)
+        if self._ask_at_s == at_s:  # not superseded by an earlier one
+            self._ask_at_s = math.inf
+            self._dispatch()
+
     def _assign(self, agv: Agv, job: _Job) -> None:
         view = job.view
         self.request_wait.observe(self.env.now - view.requested_s)
+        self.planned_empty_m.observe(self.layout.distance_m(agv.node, view.pickup))
         agv.job = job
         agv._charge_first = not self.layout.covers(agv.node, view.pickup, view.drop, agv.range_m)
         self._switch(agv, "to_charger" if agv._charge_first else "to_pickup")

@@ -624,3 +624,28 @@ def deterministic_orders_params(**changes: Any) -> dict[str, Any]:
         for spec in _small_stations()
     ]
     return {"stations": stations, **changes}
+
+
+class JobShopDispatchParams(JobShopParams):
+    """The AGV job shop with the dispatcher as the run's policy (an experiment's arm),
+    and the maintenance policy named here."""
+
+    maintenance_policy: str = Field(
+        default="maintenance/run-to-failure-v0", description="policy maintaining the machines"
+    )
+    maintenance_policy_params: dict[str, object] = Field(default_factory=dict)
+
+    @field_validator("maintenance_policy")
+    @classmethod
+    def _a_maintenance_policy(cls, reference: str, info: ValidationInfo) -> str:
+        policy_in_params(reference, info, "factory.maintenance")
+        return reference
+
+    @model_validator(mode="after")
+    def _dispatch_is_the_run_policy(self) -> JobShopDispatchParams:
+        if "dispatch_policy" in self.model_fields_set:
+            raise ValueError(
+                "in this scenario the dispatcher is the run's policy (an experiment's arm); "
+                "set maintenance_policy for the machines"
+            )
+        return self

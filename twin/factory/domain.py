@@ -162,6 +162,10 @@ DISPATCH = DecisionArea(
         "assignments": Quantity(
             description="(request position in requests, AGV id) pairs; empty: wait"
         ),
+        "ask_again_in_s": Quantity(
+            "s", low=0.0, description="ask again this much later if nothing happens (inf: never)"
+        ),
+        "fallback": Quantity(description="why a planner fell back to its rule ('' if it did not)"),
     },
     baseline="dispatch/nearest-idle-v0",
     description="when a request waits and an AGV is idle: which AGV takes which request",
@@ -351,6 +355,9 @@ KPIS: dict[str, Better] = {
     "planned_tardiness_h": "lower",
     "planned_orders_tardiness_h": "lower",
     "plan_gap_h": "lower",
+    "agv_empty_km": "lower",
+    "agv_planned_empty_km": "lower",
+    "agv_dispatch_fallbacks": "lower",
 }
 
 DOMAIN: Domain[Plant] = Domain(

@@ -189,9 +189,17 @@ class DispatchObservation(NamedTuple):
 
 
 class DispatchAction(NamedTuple):
-    """Assignments ``(request position in obs.requests, AGV id)``; empty means wait."""
+    """Assignments ``(request position in obs.requests, AGV id)``; empty means wait.
+
+    A policy that batches requests over a window answers ``ask_again_in_s``: the fleet
+    asks it again that much later even if no request arrives and no AGV frees up
+    (``inf``: only at those events). ``fallback`` says why a planner answered with its
+    fallback rule instead of its plan ("" when it did not); the fleet counts these.
+    """
 
     assignments: tuple[tuple[int, int], ...] = ()
+    ask_again_in_s: float = math.inf
+    fallback: str = ""
 
 
 WAIT = DispatchAction(())
@@ -209,6 +217,10 @@ def check_dispatch_action(
 
     if type(action) is not DispatchAction:
         invalid("expected DispatchAction(assignments=((request, agv), ...))")
+    if not isinstance(action.ask_again_in_s, (int, float)) or not action.ask_again_in_s > 0:
+        invalid("ask_again_in_s must be a number of seconds > 0 (inf: never)")
+    if type(action.fallback) is not str:
+        invalid("fallback must be a str")
     assignments = action.assignments
     if type(assignments) is not tuple:
         invalid("assignments must be a tuple of (request, agv) pairs")

@@ -73,6 +73,8 @@ class Plant(Entity):
         policy: Policy[Any, Any],
         scenario_id: str = "factory",
         planner: Policy[Any, Any] | None = None,
+        *,
+        dispatch: Policy[Any, Any] | None = None,
     ) -> None:
         super().__init__(world, "plant")
         self.world = world
@@ -139,12 +141,13 @@ class Plant(Entity):
 
         self.fleet: AgvFleet | None = None
         if params.agvs is not None and params.layout is not None:
-            dispatch = resolve_policy(params.dispatch_policy, {}, world.registry)
-            dispatch.reset(
-                PolicyContext(
-                    scenario_id, streams[f"policy.{dispatch.id}"], {"agvs": params.agvs.count}
+            if dispatch is None:  # else the run's own policy, reset by the run
+                dispatch = resolve_policy(params.dispatch_policy, {}, world.registry)
+                dispatch.reset(
+                    PolicyContext(
+                        scenario_id, streams[f"policy.{dispatch.id}"], {"agvs": params.agvs.count}
+                    )
                 )
-            )
             self.fleet = AgvFleet(world, Layout(params.layout), params.agvs, dispatch)
 
         if params.electricity_price_per_kwh:

@@ -10,6 +10,7 @@ from twin.core.scenario import KPI, Scenario
 from twin.core.world import World
 from twin.factory.config import (
     FlowLineParams,
+    JobShopDispatchParams,
     JobShopOrdersParams,
     JobShopParams,
     OrdersParams,
@@ -109,3 +110,31 @@ class SmallOrders(JobShopOrders):
     id = "factory/orders-small-v0"
     description = "two machines making two products to order: a day of orders, a plan per shift"
     Params = SmallOrdersParams
+
+
+class JobShopDispatch(FlowLine):
+    """The AGV job shop, where the run's policy dispatches the AGVs: dispatchers compared
+    on the same parts, failures and repairs (run-to-failure maintenance by default)."""
+
+    id = "factory/jobshop-dispatch-v0"
+    domain = "factory.dispatch"
+    description = "the AGV job shop; the run's policy dispatches its 5 AGVs"
+    Params = JobShopDispatchParams
+    params: JobShopDispatchParams
+    default_policy = "dispatch/nearest-idle-v0"
+    headline_kpis = ("throughput_per_h", "lead_time_mean_s", "agv_km", "agv_request_wait_mean_s")
+
+    def policy_info(self) -> dict[str, Any]:
+        """What the plant tells its dispatcher: the fleet size."""
+        agvs = self.params.agvs
+        return {"agvs": agvs.count if agvs is not None else 0}
+
+    def build(self, world: World, policy: Policy[Any, Any]) -> None:
+        params = self.params
+        maintenance = resolve_policy(
+            params.maintenance_policy, dict(params.maintenance_policy_params), world.registry
+        )
+        maintenance.reset(
+            PolicyContext(self.id, world.streams[f"policy.{maintenance.id}"], super().policy_info())
+        )
+        self.plant = Plant(world, params, maintenance, self.id, dispatch=policy)

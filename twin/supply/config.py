@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    FiniteFloat,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -95,6 +96,11 @@ class SiteSpec(_Spec):
         default=None, description="the site this one orders from; none for a supplier"
     )
     distance_km: float = Field(default=50.0, ge=0, le=20_000, description="road km from source")
+    location_km: tuple[FiniteFloat, FiniteFloat] | None = Field(
+        default=None,
+        description="map position (x, y) in km; sites with one are a stop-to-stop leg apart "
+        "of road_circuity x the straight line (multi-stop truck routes)",
+    )
     lead_time: Distribution = Field(
         default_factory=lambda: Deterministic(value=0.0),
         description="time the source takes to prepare this site's shipments before loading, s",
@@ -143,12 +149,23 @@ class TruckSpec(_Spec):
     handling_s_per_pallet: float = Field(default=60.0, ge=0)
     fuel_l_per_km_empty: float = Field(default=0.24, ge=0)
     fuel_l_per_km_full: float = Field(default=0.33, ge=0)
+    travel_time_cv: float = Field(
+        default=0.0,
+        ge=0,
+        le=2,
+        description="variability of each leg's driving time (lognormal around distance / speed; "
+        "0: every leg as planned)",
+    )
 
     @model_validator(mode="after")
     def _fuel_ordered(self) -> TruckSpec:
         if self.fuel_l_per_km_full < self.fuel_l_per_km_empty:
             raise ValueError("fuel_l_per_km_full must be at least fuel_l_per_km_empty")
         return self
+
+
+ROAD_CIRCUITY = 1.3
+"""Road distance over straight-line distance (see docs/PARAMETERS.md)."""
 
 
 class SupplyParams(ScenarioParams):
@@ -168,6 +185,17 @@ class SupplyParams(ScenarioParams):
     )
     history_days: int = Field(
         default=91, ge=7, le=3650, description="days of demand history a policy is shown"
+    )
+    road_circuity: float = Field(
+        default=ROAD_CIRCUITY,
+        ge=1.0,
+        le=5.0,
+        description="road km over straight-line km between two sites with a location_km",
+    )
+    delivery_slack_s: float = Field(
+        default=SECONDS_PER_DAY,
+        ge=0,
+        description="an order is due this long after its planned lead time (lateness KPIs)",
     )
 
     @field_validator("transport_policy")
@@ -360,9 +388,9 @@ class BeerGameParams(SupplyParams):
 
 
 REGIONAL_DCS = 5
+GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))
+"""Bearing step between a DC's retailers (Vogel's sunflower: even spread over a disc)."""
 REGIONAL_RETAILERS_PER_DC = 10
-ROAD_CIRCUITY = 1.3
-"""Road distance over straight-line distance (see docs/PARAMETERS.md)."""
 
 
 def regional_sites(
@@ -371,7 +399,9 @@ def regional_sites(
     """A supplier, a plant, ``dcs`` distribution centres and their retailers.
 
     DCs sit on a ring 150 km around the plant, each DC's retailers 8-60 km from it
-    (spread evenly over the disc's area); retailers differ in size (30-90 units a day) and all
+    (spread evenly over the disc's area, at golden-angle bearings so that they also
+    spread around it: their map positions set the stop-to-stop legs of multi-stop
+    routes); retailers differ in size (30-90 units a day) and all
     share a grocery-like week, a winter peak, growth and price promotions. Starting
     stock is about two weeks of each site's demand, so the warm-up is short.
     """
@@ -410,6 +440,7 @@ def regional_sites(
                 kind="dc",
                 source="plant",
                 distance_km=round(ROAD_CIRCUITY * math.hypot(dc_x, dc_y), 1),
+                location_km=(round(dc_x, 1), round(dc_y, 1)),
                 lead_time=Gamma(mean=0.5 * SECONDS_PER_DAY, cv=0.5),
                 review_period_days=2,
                 initial_on_hand=round(total_per_dc * 10),
@@ -420,12 +451,17 @@ def regional_sites(
         )
         for r in range(retailers_per_dc):
             radius = 8.0 + 52.0 * math.sqrt((r + 0.5) / retailers_per_dc)
+            bearing = GOLDEN_ANGLE * r
             sites.append(
                 SiteSpec(
                     name=f"r{d:02d}-{r:02d}",
                     kind="retailer",
                     source=dc,
                     distance_km=round(ROAD_CIRCUITY * radius, 1),
+                    location_km=(
+                        round(dc_x + radius * math.cos(bearing), 1),
+                        round(dc_y + radius * math.sin(bearing), 1),
+                    ),
                     lead_time=Gamma(mean=0.25 * SECONDS_PER_DAY, cv=0.5),
                     review_period_days=1,
                     initial_on_hand=round(retailer_means[r] * 5),
@@ -455,3 +491,35 @@ def regional_sites(
 
 class RegionalParams(SupplyParams):
     sites: list[SiteSpec] = Field(default_factory=regional_sites, min_length=2)
+
+
+class RegionalTransportParams(RegionalParams):
+    """The regional network with the transport policy as the run's policy (the arm of an
+    experiment), and the replenishment policy that places the orders named here."""
+
+    replenishment_policy: str = Field(
+        default="replenishment/base-stock-v0", description="policy placing the sites' orders"
+    )
+    replenishment_policy_params: dict[str, object] = Field(default_factory=dict)
+
+    @field_validator("replenishment_policy")
+    @classmethod
+    def _a_replenishment_policy(cls, reference: str, info: ValidationInfo) -> str:
+        policy_in_params(reference, info, "supply.replenishment")
+        return reference
+
+    @model_validator(mode="after")
+    def _transport_is_the_run_policy(self) -> RegionalTransportParams:
+        if "transport_policy" in self.model_fields_set or self.transport_policy_params:
+            key = (
+                "transport_policy"
+                if "transport_policy" in self.model_fields_set
+                else ("transport_policy_params")
+            )
+            _refuse(
+                (key,),
+                "in this scenario the transport policy is the run's policy (an experiment's "
+                "arm); set replenishment_policy for the orders",
+                getattr(self, key),
+            )
+        return self

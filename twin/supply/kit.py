@@ -16,7 +16,11 @@ from twin.core.scenario import Scenario, ScenarioConfig
 from twin.core.units import SECONDS_PER_DAY
 from twin.core.world import World
 from twin.supply.network import SupplyNetwork
-from twin.supply.observation import ReplenishmentObservation, TransportObservation
+from twin.supply.observation import (
+    ReplenishmentObservation,
+    TransportObservation,
+    WaitingLoad,
+)
 
 _KINDS = ("plant", "dc", "retailer")
 
@@ -127,33 +131,89 @@ def replenishment_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
 
 @st.composite
 def transport_observations(draw: st.DrawFn) -> TransportObservation:
-    """Loads waiting on a lane: any amount, age, fleet state and destination stock."""
-    units = draw(st.integers(0, 10**6))
+    """Loads waiting on a lane and on up to four other lanes of its origin: any amount,
+    age, due time, fleet state and destination stock, on a map or not."""
     units_per_pallet = draw(st.integers(1, 100))
+    kg_per_unit = draw(st.floats(0.01, 100.0))
+    capacity_pallets = draw(st.integers(1, 40))
+    capacity_kg = units_per_pallet * kg_per_unit * draw(st.floats(1.0, 40.0))
+    per_truck = min(capacity_pallets * units_per_pallet, int(capacity_kg // kg_per_unit))
+    now_s = draw(st.floats(0.0, 1e9))
     total = draw(st.integers(1, 10))
+    names = ["r00-01", *(f"r00-{k:02d}" for k in range(2, 2 + draw(st.integers(0, 4))))]
+    loads = []
+    for name in names:
+        units = draw(st.integers(0 if name == names[0] else 1, 10**6))
+        if units == 0:
+            continue
+        full, part = divmod(units, per_truck)
+        loads.append(
+            WaitingLoad(
+                destination=name,
+                distance_km=draw(st.floats(0.0, 2000.0)),
+                units=units,
+                full_loads=full,
+                part_units=part,
+                part_pallets=math.ceil(part / units_per_pallet),
+                part_kg=part * kg_per_unit,
+                oldest_wait_s=draw(st.floats(0.0, 1e7)),
+                due_s=draw(st.sampled_from([math.inf, now_s]) | st.floats(0.0, 2e9)),
+            )
+        )
+    here = next((load for load in loads if load.destination == names[0]), None)
+    units = here.units if here is not None else 0
+    # Symmetric road km within what going back through the origin takes.
+    road = [[0.0] * len(loads) for _ in loads]
+    for i, a in enumerate(loads):
+        for j in range(i + 1, len(loads)):
+            share = draw(st.floats(0.0, 1.0))
+            road[i][j] = road[j][i] = share * (a.distance_km + loads[j].distance_km)
     return TransportObservation(
-        now_s=draw(st.floats(0.0, 1e9)),
+        now_s=now_s,
         origin="dc00",
-        destination="r00-01",
-        distance_km=draw(st.floats(0.0, 2000.0)),
+        destination=names[0],
+        distance_km=here.distance_km if here is not None else draw(st.floats(0.0, 2000.0)),
         pending_units=units,
         pending_pallets=math.ceil(units / units_per_pallet),
-        pending_kg=units * draw(st.floats(0.01, 100.0)),
-        oldest_wait_s=draw(st.floats(0.0, 1e7)),
+        pending_kg=units * kg_per_unit,
+        oldest_wait_s=here.oldest_wait_s if here is not None else 0.0,
         shipments=draw(st.integers(0 if units == 0 else 1, 50)),
-        truck_capacity_pallets=draw(st.integers(1, 40)),
-        truck_capacity_kg=draw(st.floats(100.0, 40_000.0)),
+        truck_capacity_pallets=capacity_pallets,
+        truck_capacity_kg=capacity_kg,
         trucks_idle=draw(st.integers(0, total)),
         trucks_total=total,
         destination_on_hand=draw(st.integers(0, 10**6)),
         destination_backorders=draw(st.integers(0, 10**6)),
+        waiting=tuple(loads),
+        road_km=tuple(tuple(row) for row in road),
+        truck_speed_kmh=draw(st.floats(1.0, 200.0)),
+        truck_dock_time_s=draw(st.floats(0.0, 3600.0)),
+        truck_handling_s_per_pallet=draw(st.floats(0.0, 600.0)),
+        truck_fixed_cost=draw(st.floats(0.0, 1000.0)),
+        truck_cost_per_km=draw(st.floats(0.0, 10.0)),
     )
 
 
 def transport_edge_cases() -> list[TransportObservation]:
-    """Nothing waiting, one unit, far more than a truck, no idle truck, a destination out."""
+    """Nothing waiting, one unit, far more than a truck, no idle truck, a destination out;
+    then an origin with three waiting lanes: on a map, overdue, and more than a fleet."""
     one = TransportObservation(
         0.0, "dc00", "r00-01", 0.0, 1, 1, 12.0, 0.0, 1, 33, 24_000.0, 1, 1, 50, 0
+    )
+    loads = (
+        WaitingLoad("r00-01", 20.0, 80, 0, 80, 2, 960.0, 3600.0, 2 * SECONDS_PER_DAY),
+        WaitingLoad("r00-02", 35.0, 1400, 1, 80, 2, 960.0, 0.0, -SECONDS_PER_DAY),
+        WaitingLoad("r00-03", 50.0, 1320, 1, 0, 0, 0.0, 7200.0, math.inf),
+    )
+    road = ((0.0, 18.5, 40.0), (18.5, 0.0, 30.0), (40.0, 30.0, 0.0))
+    three = one._replace(
+        distance_km=20.0,
+        pending_units=80,
+        pending_pallets=2,
+        pending_kg=960.0,
+        oldest_wait_s=3600.0,
+        waiting=loads,
+        road_km=road,
     )
     return [
         one._replace(pending_units=0, pending_pallets=0, pending_kg=0.0, shipments=0),
@@ -161,6 +221,8 @@ def transport_edge_cases() -> list[TransportObservation]:
         one._replace(pending_units=10**6, pending_pallets=25_000, pending_kg=1.2e7),
         one._replace(trucks_idle=0, oldest_wait_s=1e7),
         one._replace(destination_on_hand=0, destination_backorders=10**6),
+        three,
+        three._replace(trucks_idle=0, trucks_total=1, truck_capacity_pallets=3),
     ]
 
 
@@ -196,7 +258,8 @@ def _lead_time() -> st.SearchStrategy[dict[str, Any]]:
 def networks(draw: st.DrawFn) -> dict[str, Any]:
     """Small valid networks: a supplier, maybe a plant, 0-2 DCs and 1-4 retailers, with
     random lead times, review periods, lost sales or backorders, spoiling stock, few
-    and small trucks (so loads split), and either transport policy."""
+    and small trucks (so loads split), and any of the transport policies (the route
+    planner among them, so that tours meet the invariants)."""
     sites: list[dict[str, Any]] = [
         {"name": "sup", "kind": "supplier", "trucks": draw(st.integers(1, 3))}
     ]
@@ -221,7 +284,11 @@ def networks(draw: st.DrawFn) -> dict[str, Any]:
         sites.append(retailer)
     units_per_pallet = draw(st.integers(1, 20))
     kg_per_unit = draw(st.floats(0.5, 50.0))
-    policy = draw(st.sampled_from(["transport/ship-now-v0", "transport/consolidate-v0"]))
+    policy = draw(
+        st.sampled_from(
+            ["transport/ship-now-v0", "transport/consolidate-v0", "transport/cvrptw-v0"]
+        )
+    )
     return {
         "sites": sites,
         "product": {"units_per_pallet": units_per_pallet, "kg_per_unit": kg_per_unit},

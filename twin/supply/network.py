@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from twin.core.distributions import Distribution
+from twin.core.distributions import Distribution, Lognormal
 from twin.core.entity import Entity
 from twin.core.policy import Policy, PolicyContext
 from twin.core.run import resolve_policy
@@ -38,6 +38,7 @@ from twin.supply.observation import (
 )
 from twin.supply.production import CapacityProduction, ProductionModel
 from twin.supply.transport import (
+    Depot,
     Fleet,
     Lane,
     Order,
@@ -163,6 +164,8 @@ class SupplyNetwork(Entity):
         params: sites, product, trucks and the transport policy's id.
         policy: the replenishment policy every stocking site asks at its review.
         scenario_id: told to the transport policy at reset.
+        transport: the transport policy, already reset (a scenario whose run policy it
+            is); by default the one ``params`` names, looked up and reset here.
     """
 
     def __init__(
@@ -171,6 +174,8 @@ class SupplyNetwork(Entity):
         params: SupplyParams,
         policy: Policy[Any, Any],
         scenario_id: str = "supply",
+        *,
+        transport: Policy[Any, Any] | None = None,
     ) -> None:
         super().__init__(world, "network")
         self.world = world
@@ -204,14 +209,15 @@ class SupplyNetwork(Entity):
         self._plan_promotions: list[list[bool]] = []
         self._order_numbers = 0
 
-        transport = resolve_policy(
-            params.transport_policy, dict(params.transport_policy_params), world.registry
-        )
-        transport.reset(
-            PolicyContext(
-                scenario_id, streams[f"policy.{transport.id}"], {"lanes": len(self.stocked)}
+        if transport is None:
+            transport = resolve_policy(
+                params.transport_policy, dict(params.transport_policy_params), world.registry
             )
-        )
+            transport.reset(
+                PolicyContext(
+                    scenario_id, streams[f"policy.{transport.id}"], {"lanes": len(self.stocked)}
+                )
+            )
         self.transport_policy = transport
         self.transport_stats = TransportStats()
         self.transport_checks = TransportChecks()
@@ -248,6 +254,13 @@ class SupplyNetwork(Entity):
                 site.spec.distance_km / truck.speed_kmh * SECONDS_PER_HOUR + 2 * truck.dock_time_s
             )
             site.planned_lead_time_days = (site.spec.lead_time.mean_s + travel_s) / SECONDS_PER_DAY
+        self.depots = self._depots()
+        if truck.travel_time_cv > 0:  # else no draws: runs without it stay as they were
+            travel = Lognormal(mean=1.0, cv=truck.travel_time_cv).draws(
+                streams["supply.travel"], block=256
+            )
+            for lane in self.lanes:
+                lane.travel = travel
 
         probes = world.probes
         self.demand_units = probes.counter("demand_units")
@@ -268,6 +281,8 @@ class SupplyNetwork(Entity):
         self.backorder_level = probes.level("backorders_units")
         self.closing_inventory = probes.tally("closing_inventory_units")
         self.order_lead_time = probes.tally("order_lead_time_s")
+        self.order_lateness = probes.tally("order_lateness_s", keep_values=False)
+        self.late_orders = probes.counter("late_orders")
         self.retailer_lead_time = probes.tally("retailer_order_lead_time_s")
         self.customer_demand_by_day: list[float] = []
         self._orders_today = np.zeros(self.echelons + 1)
@@ -305,6 +320,34 @@ class SupplyNetwork(Entity):
                     level += 1
                     current.echelon = max(current.echelon, level)
                 site.echelon = max(site.echelon, 1)
+
+    def _depots(self) -> dict[str, Depot]:
+        """One depot per shipping site: its lanes and the road km between their ends."""
+        by_origin: dict[str, list[Lane]] = {}
+        for lane in self.lanes:
+            by_origin.setdefault(lane.origin, []).append(lane)
+        sites = {site.site_name: site for site in self.sites}
+        depots = {}
+        for origin, lanes in by_origin.items():
+            ends = [sites[lane.destination].spec for lane in lanes]
+            road_km = [[self._road_km(a, b) for b in ends] for a in ends]
+            depot = Depot(self.world, lanes, road_km)
+            for lane in lanes:
+                lane.depot = depot
+            depots[origin] = depot
+        return depots
+
+    def _road_km(self, a: SiteSpec, b: SiteSpec) -> float:
+        """Road km between two sites served from one origin: ``road_circuity`` x the
+        straight line where both are on the map, never more than going back through
+        the origin (which is all that is known without a map)."""
+        via_origin = a.distance_km + b.distance_km
+        if a.name == b.name:
+            return 0.0
+        if a.location_km is None or b.location_km is None:
+            return via_origin
+        (xa, ya), (xb, yb) = a.location_km, b.location_km
+        return min(self.params.road_circuity * math.hypot(xa - xb, ya - yb), via_origin)
 
     def _draws(self, stream: str, distribution: Distribution) -> Draws:
         return distribution.draws(self.world.streams[stream], block=256)
@@ -415,7 +458,9 @@ class SupplyNetwork(Entity):
         source = site.source
         assert source is not None
         self._order_numbers += 1
-        order = Order(self._order_numbers, site.index, units, self.world.now_s, units)
+        now = self.world.now_s
+        due_s = now + site.planned_lead_time_days * SECONDS_PER_DAY + self.params.delivery_slack_s
+        order = Order(self._order_numbers, site.index, units, now, units, due_s)
         site.on_order += units
         self.orders_placed.count += 1
         self._orders_today[site.echelon] += units
@@ -490,6 +535,10 @@ class SupplyNetwork(Entity):
             if order.outstanding == 0:
                 lead_s = now - order.placed_s
                 self.order_lead_time.observe(lead_s)
+                late_s = max(now - order.due_s, 0.0)
+                self.order_lateness.observe(late_s)
+                if late_s > 0.0:
+                    self.late_orders.count += 1
                 if site.is_retailer:
                     self.retailer_lead_time.observe(lead_s)
                 site.lead_times_days.append(lead_s / SECONDS_PER_DAY)
@@ -673,6 +722,47 @@ class SupplyNetwork(Entity):
                 "mean share of a truck filled (pallets or weight, whichever binds)",
             ),
         }
+        completed = self.order_lateness.count
+        kpis["late_order_share"] = KPI(
+            self.late_orders.count / completed if completed else math.nan,
+            "1",
+            "share of orders fully received after their due time",
+        )
+        kpis["order_lateness_mean_h"] = KPI(
+            self.order_lateness.mean / SECONDS_PER_HOUR if completed else math.nan,
+            "h",
+            "mean time orders were received after their due time (on time counts 0)",
+        )
+        kpis["planned_route_km"] = KPI(
+            stats.planned_route_km, "km", "km the dispatched routes were planned at"
+        )
+        kpis["routed_km"] = KPI(stats.routed_km, "km", "km the trucks of those routes drove")
+        kpis["route_arrival_delay_mean_h"] = KPI(
+            stats.arrival_delay_s / stats.route_stops / SECONDS_PER_HOUR
+            if stats.route_stops
+            else math.nan,
+            "h",
+            "mean arrival at a routed stop after its planned arrival",
+        )
+        stops = stats.route_stops
+        kpis["route_arrival_deviation_mean_h"] = KPI(
+            stats.arrival_deviation_s / stops / SECONDS_PER_HOUR if stops else math.nan,
+            "h",
+            "mean |arrival - planned arrival| at a routed stop",
+        )
+        kpis["route_late_stops_planned_share"] = KPI(
+            stats.late_planned / stops if stops else math.nan,
+            "1",
+            "share of routed stops the plan reached after their orders' due time",
+        )
+        kpis["route_late_stops_share"] = KPI(
+            stats.late / stops if stops else math.nan,
+            "1",
+            "share of routed stops the trucks reached after their orders' due time",
+        )
+        kpis["transport_plan_fallbacks"] = KPI(
+            float(stats.plan_fallbacks), "decisions", "planner answers that fell back to its rule"
+        )
         for echelon, level in enumerate(self.echelon_inventory, start=1):
             kpis[f"avg_inventory_echelon_{echelon}_units"] = KPI(
                 level.mean(), "units", f"time-weighted stock of echelon {echelon}"

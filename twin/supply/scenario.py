@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from twin.core.policy import Policy
+from twin.core.policy import Policy, PolicyContext
+from twin.core.run import resolve_policy
 from twin.core.scenario import KPI, Scenario
 from twin.core.world import World
-from twin.supply.config import BeerGameParams, RegionalParams, SingleEchelonParams, SupplyParams
+from twin.supply.config import (
+    BeerGameParams,
+    RegionalParams,
+    RegionalTransportParams,
+    SingleEchelonParams,
+    SupplyParams,
+)
 from twin.supply.network import SupplyNetwork
 
 
@@ -57,3 +64,30 @@ class Regional(SupplyScenario):
     id = "supply/regional-v0"
     description = "supplier -> plant -> 5 DCs -> 50 retailers; seasonal, promoted demand"
     Params = RegionalParams
+
+
+class RegionalTransport(SupplyScenario):
+    """The regional network, where the run's policy decides the trucks: route planners
+    and dispatch rules compared on the same orders (base stock by default)."""
+
+    id = "supply/regional-transport-v0"
+    domain = "supply.transport"
+    default_policy = "transport/ship-now-v0"
+    description = "the regional network; the run's policy dispatches its trucks"
+    Params = RegionalTransportParams
+    params: RegionalTransportParams
+    headline_kpis = ("truck_km", "load_factor", "co2e_kg", "late_order_share")
+
+    def policy_info(self) -> dict[str, Any]:
+        """What the network tells its transport policy: its lanes."""
+        return {"lanes": sum(site.kind != "supplier" for site in self.params.sites)}
+
+    def build(self, world: World, policy: Policy[Any, Any]) -> None:
+        params = self.params
+        orders = resolve_policy(
+            params.replenishment_policy, dict(params.replenishment_policy_params), world.registry
+        )
+        orders.reset(
+            PolicyContext(self.id, world.streams[f"policy.{orders.id}"], super().policy_info())
+        )
+        self.network = SupplyNetwork(world, params, orders, self.id, transport=policy)

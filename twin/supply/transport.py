@@ -3,13 +3,19 @@
 A truck trip is one load from an origin to one destination and back empty: dock and
 handle the pallets, drive, dock and unload, drive back. Fuel is booked per leg by load
 (litres per km rising linearly with the weight carried); the ledger derives CO2e.
+
+A transport policy that plans routes answers with :class:`Route` s: the origin's
+:class:`Depot` then sends each route's part loads on one truck that visits its stops in
+order (a tour) and its full loads direct, and keeps what the route was planned at next to
+what the trucks did.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import simpy
@@ -19,7 +25,13 @@ from twin.core.policy import Policy
 from twin.core.units import SECONDS_PER_HOUR
 from twin.core.world import World
 from twin.supply.config import ProductSpec, TruckSpec
-from twin.supply.observation import TransportObservation, check_transport_action
+from twin.supply.observation import (
+    Route,
+    TransportAction,
+    TransportObservation,
+    WaitingLoad,
+    check_transport_action,
+)
 
 
 @dataclass(slots=True, eq=False)
@@ -31,6 +43,8 @@ class Order:
     units: int
     placed_s: float
     outstanding: int
+    due_s: float = math.inf
+    """When it should be fully received (planned lead time + the network's slack)."""
 
 
 @dataclass(slots=True, eq=False)
@@ -50,10 +64,31 @@ class TransportStats:
     trips: int = 0
     km: float = 0.0
     load_factor_sum: float = 0.0
+    routes: int = 0
+    """Routes dispatched (a planner's answers)."""
+    planned_route_km: float = 0.0
+    """Km the dispatched routes were planned at."""
+    routed_km: float = 0.0
+    """Km the trucks of those routes drove (tours and their stops' full loads)."""
+    plan_fallbacks: int = 0
+    """Decisions a planner answered with its fallback rule."""
+    route_stops: int = 0
+    """Stops reached by a tour that had a planned arrival time."""
+    arrival_delay_s: float = 0.0
+    """Sum over those stops of arrival - planned arrival."""
+    arrival_deviation_s: float = 0.0
+    """Sum over those stops of |arrival - planned arrival|."""
+    late_planned: int = 0
+    """Those stops planned to be reached after the due time of their orders."""
+    late: int = 0
+    """Those stops reached after the due time of their orders."""
 
     def reset(self) -> None:
-        self.trips = 0
+        self.trips = self.routes = self.plan_fallbacks = self.route_stops = 0
+        self.late_planned = self.late = 0
         self.km = self.load_factor_sum = 0.0
+        self.planned_route_km = self.routed_km = 0.0
+        self.arrival_delay_s = self.arrival_deviation_s = 0.0
 
 
 @dataclass
@@ -64,6 +99,8 @@ class TransportChecks:
     max_kg: float = 0.0
     min_transit_s: float = math.inf
     """Shortest arrival - departure over all trips."""
+    route_km: list[tuple[tuple[str, ...], float, float]] = field(default_factory=list)
+    """``(stops, planned km, driven km)`` of every route dispatched, in order."""
 
 
 class Fleet:
@@ -138,6 +175,10 @@ class Lane(Entity):
         self.on_road: dict[int, tuple[float, float, bool]] = {}
         """Truck number -> (departed at, driving seconds, loaded): where a view draws it."""
         self._watching = False
+        self.depot: Depot | None = None
+        """The origin's depot, which ships routes across its lanes (set by the network)."""
+        self.travel: Iterator[float] | None = None
+        """Factors on each leg's driving time (traffic, weather), mean 1; None: none."""
         self.units_per_truck = min(
             truck.capacity_pallets * product.units_per_pallet,
             int(truck.capacity_kg // product.kg_per_unit),
@@ -168,6 +209,8 @@ class Lane(Entity):
         shipment.ready_s = self.world.now_s
         self.pending.append(shipment)
         self.pending_units += shipment.units
+        if self.depot is not None:
+            self.depot.loaded.add(self.depot.index[self.destination])
         if self._watching:
             self._decide()
         else:
@@ -200,6 +243,33 @@ class Lane(Entity):
             trucks_total=self.fleet.count,
             destination_on_hand=on_hand,
             destination_backorders=backorders,
+            waiting=self.depot.waiting() if self.depot is not None else (),
+            road_km=self.depot.road_km_between() if self.depot is not None else (),
+            truck_speed_kmh=self.truck.speed_kmh,
+            truck_dock_time_s=self.truck.dock_time_s,
+            truck_handling_s_per_pallet=self.truck.handling_s_per_pallet,
+            truck_fixed_cost=self.truck.fixed_cost_per_trip,
+            truck_cost_per_km=self.truck.cost_per_km,
+        )
+
+    def waiting_load(self) -> WaitingLoad:
+        """What waits on this lane, cut into full truckloads and a part load."""
+        units = self.pending_units
+        full, part = divmod(units, self.units_per_truck)
+        due_s = min(
+            (order.due_s for shipment in self.pending for order, _ in shipment.lines),
+            default=math.inf,
+        )
+        return WaitingLoad(
+            destination=self.destination,
+            distance_km=self.distance_km,
+            units=units,
+            full_loads=full,
+            part_units=part,
+            part_pallets=math.ceil(part / self.product.units_per_pallet),
+            part_kg=part * self.product.kg_per_unit,
+            oldest_wait_s=self.world.now_s - self.pending[0].ready_s if self.pending else 0.0,
+            due_s=due_s,
         )
 
     def _decide(self) -> bool:
@@ -208,14 +278,29 @@ class Lane(Entity):
             return True
         observation = self.observation()
         action = check_transport_action(self.policy.act(observation), observation, self.policy_id)
+        if action.fallback:
+            self.stats.plan_fallbacks += 1
         if not action.ship:
             return False
+        if action.routes:
+            assert self.depot is not None  # the checker accepts routes only to stops it shows
+            self.depot.ship(action)
+            return not self.pending
         for units, lines in self._loads():
             self.in_flight_units += units
             self.world.env.process(self._trip(units, lines))
         self.pending = []
         self.pending_units = 0
         return True
+
+    def take_loads(self) -> list[tuple[int, list[tuple[Order, int]]]]:
+        """Every waiting load, cut into truckloads (the last may be a part load); the lane
+        is empty afterwards and the units count as in flight."""
+        loads = self._loads()
+        self.in_flight_units += self.pending_units
+        self.pending = []
+        self.pending_units = 0
+        return loads
 
     def _loads(self) -> list[tuple[int, list[tuple[Order, int]]]]:
         """The waiting units cut into truck loads, oldest first; an order may span two."""
@@ -256,7 +341,8 @@ class Lane(Entity):
         drive_s = self.distance_km / truck.speed_kmh * SECONDS_PER_HOUR
         yield env.timeout(handling_s)
         departed_s = env.now
-        self.on_road[number] = (departed_s, drive_s, True)
+        out_s = drive_s if self.travel is None else drive_s * next(self.travel)
+        self.on_road[number] = (departed_s, out_s, True)
         weight_share = kg / truck.capacity_kg
         litres = self.distance_km * (
             truck.fuel_l_per_km_empty
@@ -272,7 +358,7 @@ class Lane(Entity):
         stats.trips += 1
         stats.km += 2 * self.distance_km
         stats.load_factor_sum += max(pallets / truck.capacity_pallets, weight_share)
-        yield env.timeout(drive_s + handling_s)
+        yield env.timeout(out_s + handling_s)
         checks.min_transit_s = min(checks.min_transit_s, env.now - departed_s)
         self.in_flight_units -= units
         self.deliver(self.destination_index, units, lines)
@@ -283,8 +369,174 @@ class Lane(Entity):
             entity=entity,
             state="empty",
         )
-        self.on_road[number] = (float(env.now), drive_s, False)
-        yield env.timeout(drive_s)
+        back_s = drive_s if self.travel is None else drive_s * next(self.travel)
+        self.on_road[number] = (float(env.now), back_s, False)
+        yield env.timeout(back_s)
         del self.on_road[number]
         self.fleet.give_back(number)
         self.fleet.resource.release(request)
+
+
+_Stop = tuple[Lane, int, list[tuple[Order, int]]]
+"""A tour's stop: the lane of its destination, the units of its part load and their lines."""
+
+
+class Depot:
+    """The lanes leaving one origin: what waits on all of them, the road km between their
+    destinations, and the routes a planner sends across them.
+
+    Args:
+        world: the run's world.
+        lanes: the origin's lanes, in site order.
+        road_km: ``road_km[i][j]`` between the destinations of ``lanes[i]`` and ``lanes[j]``.
+    """
+
+    def __init__(self, world: World, lanes: list[Lane], road_km: list[list[float]]) -> None:
+        self.world = world
+        self.lanes = lanes
+        self.by_destination = {lane.destination: lane for lane in lanes}
+        self.index = {lane.destination: k for k, lane in enumerate(lanes)}
+        self.road_km = road_km
+        self.loaded: set[int] = set()
+        """Lanes (by position) that may have loads waiting: every lane a load was added
+        to since it was last found empty. A decision reads only these, not all the
+        origin's lanes (a plant serving fifty DCs asks at every load)."""
+
+    def _loaded(self) -> list[int]:
+        lanes = self.lanes
+        empty = [k for k in self.loaded if not lanes[k].pending_units]
+        self.loaded.difference_update(empty)
+        return sorted(self.loaded)
+
+    def waiting(self) -> tuple[WaitingLoad, ...]:
+        return tuple(self.lanes[k].waiting_load() for k in self._loaded())
+
+    def road_km_between(self) -> tuple[tuple[float, ...], ...]:
+        """Road km between the destinations with loads waiting, in :meth:`waiting` order."""
+        rows = self._loaded()
+        return tuple(tuple(self.road_km[i][j] for j in rows) for i in rows)
+
+    def leg_km(self, a: Lane | None, b: Lane | None) -> float:
+        """Road km from ``a``'s destination to ``b``'s (``None``: the origin)."""
+        if a is None:
+            assert b is not None
+            return b.distance_km
+        if b is None:
+            return a.distance_km
+        return self.road_km[self.index[a.destination]][self.index[b.destination]]
+
+    def ship(self, action: TransportAction) -> None:
+        """Send every route of ``action``: its tour first, then its stops' full loads."""
+        env = self.world.env
+        for route in action.routes:
+            lanes = [self.by_destination[stop] for stop in route.stops]
+            stops: list[_Stop] = []
+            direct: list[tuple[Lane, int, list[tuple[Order, int]]]] = []
+            legs: list[float] = []
+            for lane in lanes:
+                loads = lane.take_loads()
+                full = [load for load in loads if load[0] == lane.units_per_truck]
+                part = [load for load in loads if load[0] != lane.units_per_truck]
+                direct.extend((lane, units, lines) for units, lines in full)
+                if full:  # one term per stop, as a planner sums it (see Route.planned_km)
+                    legs.append(2 * lane.distance_km * len(full))
+                stops.extend((lane, units, lines) for units, lines in part)
+            tour = self.tour_legs([stop[0] for stop in stops])
+            legs.extend(tour)
+            driven_km = math.fsum(legs)
+            stats = lanes[0].stats
+            stats.routes += 1
+            stats.planned_route_km += route.planned_km
+            stats.routed_km += driven_km
+            lanes[0].checks.route_km.append((route.stops, route.planned_km, driven_km))
+            if stops:
+                env.process(self._tour(stops, tour, route))
+            for lane, units, lines in direct:
+                env.process(lane._trip(units, lines))
+
+    def tour_legs(self, lanes: list[Lane]) -> list[float]:
+        """Km of each leg of a tour through ``lanes``' destinations and back."""
+        if not lanes:
+            return []
+        path: list[Lane | None] = [None, *lanes, None]
+        return [self.leg_km(a, b) for a, b in itertools.pairwise(path)]
+
+    def _tour(
+        self, stops: list[_Stop], legs: list[float], route: Route
+    ) -> Generator[simpy.Event, Any, None]:
+        env = self.world.env
+        ledger = self.world.ledger
+        first = stops[0][0]
+        truck = first.truck
+        product = first.product
+        fleet = first.fleet
+        stats = first.stats
+        checks = first.checks
+        request = fleet.resource.request()
+        yield request
+        number = fleet.take()
+        entity = f"{first.entity}.{number}"
+        pallets = [math.ceil(units / product.units_per_pallet) for _, units, _ in stops]
+        weights = [units * product.kg_per_unit for _, units, _ in stops]
+        total_pallets = sum(pallets)
+        carried_kg = math.fsum(weights)
+        checks.max_pallets = max(checks.max_pallets, total_pallets)
+        checks.max_kg = max(checks.max_kg, carried_kg)
+        yield env.timeout(truck.dock_time_s + truck.handling_s_per_pallet * total_pallets)
+        departed_s = env.now
+        km = math.fsum(legs)
+        ledger.charge(
+            "transport",
+            truck.fixed_cost_per_trip + truck.cost_per_km * km,
+            entity=entity,
+            item="trip",
+        )
+        stats.trips += 1
+        stats.km += km
+        stats.load_factor_sum += max(
+            total_pallets / truck.capacity_pallets, carried_kg / truck.capacity_kg
+        )
+        planned = route.planned_arrivals_s
+        for k, (lane, units, lines) in enumerate(stops):
+            litres = legs[k] * (
+                truck.fuel_l_per_km_empty
+                + (truck.fuel_l_per_km_full - truck.fuel_l_per_km_empty)
+                * carried_kg
+                / truck.capacity_kg
+            )
+            ledger.use("diesel", litres, at_s=env.now, entity=entity, state="loaded")
+            drive_s = legs[k] / truck.speed_kmh * SECONDS_PER_HOUR
+            if first.travel is not None:
+                drive_s *= next(first.travel)
+            lane.on_road[number] = (float(env.now), drive_s, True)
+            yield env.timeout(drive_s)
+            del lane.on_road[number]
+            checks.min_transit_s = min(checks.min_transit_s, env.now - departed_s)
+            if planned:
+                delay_s = env.now - planned[k]
+                due_s = min(order.due_s for order, _ in lines)
+                stats.route_stops += 1
+                stats.arrival_delay_s += delay_s
+                stats.arrival_deviation_s += abs(delay_s)
+                stats.late_planned += planned[k] > due_s
+                stats.late += env.now > due_s
+            yield env.timeout(truck.dock_time_s + truck.handling_s_per_pallet * pallets[k])
+            lane.in_flight_units -= units
+            lane.deliver(lane.destination_index, units, lines)
+            carried_kg -= weights[k]
+        last = stops[-1][0]
+        ledger.use(
+            "diesel",
+            legs[-1] * truck.fuel_l_per_km_empty,
+            at_s=env.now,
+            entity=entity,
+            state="empty",
+        )
+        drive_s = legs[-1] / truck.speed_kmh * SECONDS_PER_HOUR
+        if first.travel is not None:
+            drive_s *= next(first.travel)
+        last.on_road[number] = (float(env.now), drive_s, False)
+        yield env.timeout(drive_s)
+        del last.on_road[number]
+        fleet.give_back(number)
+        fleet.resource.release(request)

@@ -1,0 +1,1 @@
+"""Route planning: truck routes from a vehicle-routing solver."""
