@@ -218,7 +218,7 @@ class Region(Scenario[RegionParams]):
             if domain == "unattributed" and not any(row.values()):
                 continue
             kpis[f"cost_{domain}"] = KPI(row["cost"], currency, f"money booked by the {domain}")
-            kpis[f"co2e_kg_{domain}"] = KPI(row["co2e_kg"], "kg", f"CO2e of the {domain}")
+            kpis[f"co2e_{domain}_kg"] = KPI(row["co2e_kg"], "kg", f"CO2e booked by the {domain}")
             kpis[f"energy_kwh_{domain}"] = KPI(row["energy_kwh"], "kWh", "electricity")
         drives = self.road.counts.duration_s
         free_flow = self._free_flow_s()

@@ -176,6 +176,10 @@ class CityRoad:
         """The ledger's names of the truck trips (the city books their fuel)."""
         return frozenset(f"vehicle{t}" for t in self.trucks)
 
+    def length_m(self, trip: int) -> float:
+        """The route length of truck trip ``trip``."""
+        return self._length_m[trip]
+
     @property
     def in_city(self) -> int:
         """Trucks sent and not yet arrived."""
