@@ -9,16 +9,20 @@ its own classes, with the small hooks they offer (a plant's ``outbox``, a site's
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from twin.cloud.cluster import NODE_ENTITY
 from twin.cloud.config import CloudParams
+from twin.cloud.domain import DOMAIN as CLOUD
 from twin.cloud.scenario import DiurnalCloud
+from twin.core.domain import Domain
+from twin.core.ledger import ledger_kpi_is_cost
 from twin.core.policy import Policy, PolicyContext
 from twin.core.ports import GoodsOutbox
 from twin.core.run import resolve_policy
 from twin.core.scenario import KPI, Scenario
 from twin.core.world import World
+from twin.factory.domain import DOMAIN as FACTORY
 from twin.factory.plant import Plant
 from twin.factory.scenario import FlowLine
 from twin.region.config import RegionParams, SmallRegionParams
@@ -32,13 +36,27 @@ from twin.region.wiring import (
     with_on_call_trips,
 )
 from twin.supply.config import SupplyParams
+from twin.supply.domain import DOMAIN as SUPPLY
 from twin.supply.network import SupplyNetwork
 from twin.supply.scenario import SupplyScenario
 from twin.traffic.city import City
 from twin.traffic.demand import Router
+from twin.traffic.domain import DOMAIN as TRAFFIC
 from twin.traffic.scenario import GridCity
 
 DOMAINS = ("factory", "supply", "traffic", "cloud")
+CONTRACTS: dict[str, Domain[Any]] = {
+    "factory": FACTORY,
+    "supply": SUPPLY,
+    "traffic": TRAFFIC,
+    "cloud": CLOUD,
+}
+REGION_KPIS: dict[str, Literal["lower", "higher"]] = {
+    "service_level": "higher",
+    "order_lead_time_days": "lower",
+    "truck_drive_mean_s": "lower",
+    "truck_drive_over_model": "lower",
+}
 
 
 class Region(Scenario[RegionParams]):
@@ -62,6 +80,21 @@ class Region(Scenario[RegionParams]):
     def policy_info(self) -> dict[str, Any]:
         """The plant's facts: the run's policy decides its maintenance."""
         return FlowLine(self.params.factory).policy_info()
+
+    @classmethod
+    def better(cls, kpi: str) -> Literal["lower", "higher"] | None:
+        """A domain's KPI (``supply.fill_rate``) as its contract says; the region's own
+        as :data:`REGION_KPIS` says; cost and electricity by domain are better lower."""
+        domain, _, name = kpi.partition(".")
+        if name and domain in CONTRACTS:
+            return CONTRACTS[domain].better(name)
+        if kpi in REGION_KPIS:
+            return REGION_KPIS[kpi]
+        if kpi.startswith(("cost_", "energy_kwh_")) and kpi.rsplit("_", 1)[-1] in DOMAINS:
+            return "lower"
+        if ledger_kpi_is_cost(kpi):
+            return "lower"
+        return None
 
     def build(self, world: World, policy: Policy[Any, Any]) -> None:
         params = self.params

@@ -26,7 +26,7 @@ from twin.factory.config import PlantParams
 from twin.factory.kernels import SENSOR_CHANNELS
 from twin.traffic.city import City
 from twin.traffic.config import TrafficParams
-from twin.traffic.demand import Router, TripTable, VehicleType
+from twin.traffic.demand import DemandError, Router, TripTable, VehicleType
 from twin.traffic.detectors import QUANTITIES
 from twin.traffic.network import Network
 
@@ -69,8 +69,9 @@ def route_between(network: Network, router: Router, origin: str, destination: st
     best: CityRoute | None = None
     for first in leaving:
         for last in entering:
-            edges = router.route(first, last)
-            if network.edges[edges[0]].from_node != a:
+            try:
+                edges = router.route(first, last)
+            except DemandError:  # no way from this edge to that one (no U-turns)
                 continue
             length = route_length_m(network, edges)
             if best is None or length < best.length_m:
