@@ -13,6 +13,7 @@ from experiments.report.figures import draw_figures
 from experiments.report.model import Experiment
 from experiments.report.render import render_html, render_markdown
 from experiments.report.sections import (
+    effects_section,
     figure_section,
     headline_section,
     intro,
@@ -68,6 +69,7 @@ def write_report(
     blocks = [
         *intro(baseline),
         *headline_section(experiment, headline_kpis),
+        *effects_section(experiment, headline_kpis),
         *figure_section(images, several=len(experiment.scenarios) > 1),
         *statistics_section(experiment),
         *runs_section(runs),
