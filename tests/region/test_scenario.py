@@ -13,18 +13,18 @@ from twin.region.scenario import DOMAINS, Region
 from twin.traffic.kernels import ARRIVED, DRIVING, PENDING, WAITING
 
 SMALL = "region/coupled-small-v0"
-FIVE_DAYS_S = 5 * 86_400.0
+HORIZON_S = 7 * 86_400.0
 """The supply network's base-stock reviews learn demand first: the plant orders raw
-material on day 3 and turns the factory's parts into stock from day 4."""
+material on day 5 and turns the factory's parts into stock from day 6."""
 
 pytestmark = pytest.mark.slow  # each coupled run simulates days of four twins
 
 
 def run_small(params: dict | None = None, seed: int = 1, policy: str = "region/policy-set-v0"):
     run = prepare_run(
-        ScenarioConfig(id=SMALL, params=params or {}, horizon_s=FIVE_DAYS_S), policy, seed
+        ScenarioConfig(id=SMALL, params=params or {}, horizon_s=HORIZON_S), policy, seed
     )
-    run.world.run(FIVE_DAYS_S)
+    run.world.run(HORIZON_S)
     return run
 
 

@@ -89,3 +89,43 @@ def test_a_truck_cannot_be_sent_twice_and_running_out_names_the_key():
     with pytest.raises(KeyError, match="no route"):
         road.drive("b", "a")
     assert math.isfinite(city.veh.depart_s[trip])
+
+
+def test_readings_reach_the_policies_after_the_clouds_ingestion_latency():
+    from types import SimpleNamespace
+
+    from twin.region.wiring import IngestionLatency
+
+    cluster = SimpleNamespace(
+        class_names=["ingestion", "dashboard"],
+        latency_sum=np.array([0.0, 0.0]),
+        assigned=np.array([0, 0]),
+    )
+    latency = IngestionLatency(cluster)
+    assert latency() == 0.0  # nothing ingested yet
+    cluster.latency_sum[0], cluster.assigned[0] = 2.0, 4
+    assert latency() == 0.5
+    assert latency() == 0.5  # nothing new: the last value holds
+    cluster.latency_sum[0], cluster.assigned[0] = 2.0 + 3.0, 5
+    assert latency() == 3.0  # the one request since
+
+
+def test_a_feed_with_a_backend_delivers_that_much_later():
+    from twin.core.sensors import PipelineSpec, SensorConfig, SensorFeed, SensorSpec
+
+    def delivered_at(backend_s: float | None) -> float:
+        world = World(1)
+        config = SensorConfig(
+            sensor=SensorSpec(period_s=10.0, noise_std=0.0),
+            pipeline=PipelineSpec(latency_mean_s=1.0, latency_jitter_s=0.0),
+        )
+        feed = SensorFeed.attach(world, "probe", lambda: np.array([1.0]), config, 1)
+        if backend_s is not None:
+            feed.backend_delay = lambda: backend_s
+        seen: list[float] = []
+        feed.board.subscribe(lambda now_s, channels: seen.append(now_s))
+        world.run(5.0)
+        return seen[0]
+
+    assert delivered_at(None) == 1.0
+    assert delivered_at(2.5) == 3.5

@@ -88,7 +88,7 @@ def _region_sites(dcs: int = 2, retailers_per_dc: int = 3) -> list[SiteSpec]:
             distance_km=80.0,
             lead_time=Exponential(mean=4 * 3600.0),
             review_period_days=1,
-            initial_on_hand=300,
+            initial_on_hand=2100,
             holding_cost_per_unit_day=holding * 0.5,
             order_cost=100.0,
             capacity_units_per_day=5000.0,
@@ -104,7 +104,7 @@ def _region_sites(dcs: int = 2, retailers_per_dc: int = 3) -> list[SiteSpec]:
                 source="plant",
                 lead_time=Exponential(mean=2 * 3600.0),
                 review_period_days=1,
-                initial_on_hand=round(per_retailer * retailers_per_dc * 0.5),
+                initial_on_hand=round(per_retailer * retailers_per_dc * 2),
                 holding_cost_per_unit_day=holding * 0.8,
                 order_cost=50.0,
                 trucks=retailers_per_dc,
@@ -118,7 +118,7 @@ def _region_sites(dcs: int = 2, retailers_per_dc: int = 3) -> list[SiteSpec]:
                     source=dc,
                     lead_time=Exponential(mean=3600.0),
                     review_period_days=1,
-                    initial_on_hand=round(per_retailer * 0.5),
+                    initial_on_hand=round(per_retailer * 1.5),
                     holding_cost_per_unit_day=holding,
                     order_cost=10.0,
                     shortage_cost_per_unit=2.0,
@@ -197,6 +197,9 @@ class RegionParams(ScenarioParams):
             between two placed sites (a truck drive takes one; running out is an error
             that names this key).
         units_per_part: supply units one good part of the plant makes.
+        readings_through_cloud: the plant's and the city's sensor readings reach the
+            maintenance and signal policies only after the cloud has ingested them (each
+            delivery is delayed by the cloud's current ingestion latency).
     """
 
     factory: PlantParams = Field(default_factory=FlowLineParams)
@@ -207,6 +210,10 @@ class RegionParams(ScenarioParams):
     truck: TruckVehicleSpec = Field(default_factory=TruckVehicleSpec)
     on_call_trips_per_lane: int = Field(default=120, ge=1, le=100_000)
     units_per_part: int = Field(default=1, ge=1, le=10_000)
+    readings_through_cloud: bool = Field(
+        default=True,
+        description="sensor readings reach the policies only after the cloud's ingestion latency",
+    )
 
     @model_validator(mode="after")
     def _places_fit(self) -> RegionParams:

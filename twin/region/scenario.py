@@ -30,6 +30,7 @@ from twin.region.policies import PolicySetParams
 from twin.region.wiring import (
     CityRoad,
     CityRoute,
+    IngestionLatency,
     PlantOutput,
     route_between,
     sensor_traffic,
@@ -144,6 +145,13 @@ class Region(Scenario[RegionParams]):
         scaling = self._member("scaling", DiurnalCloud(cloud).policy_info(), world)
         self.cloud = DiurnalCloud(cloud)
         self.cloud.build(world, scaling)
+        self.ingestion_latency = IngestionLatency(self.cloud.cluster)
+        if params.readings_through_cloud:
+            # A late reading is a late decision: maintenance and signal policies see the
+            # sensors only once the cloud has ingested them.
+            self.plant.feed.backend_delay = self.ingestion_latency
+            for feed in self.city.own_feeds.feeds:
+                feed.backend_delay = self.ingestion_latency
 
     # -- building --------------------------------------------------------------------------
     def _member(self, area: str, info: dict[str, Any], world: World) -> Policy[Any, Any]:

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import simpy
 
+from twin.cloud.cluster import Cluster
 from twin.core.ports import Drive, GoodsOutbox, SensorTraffic
 from twin.core.sensors import SensorConfig
 from twin.factory.config import PlantParams
@@ -225,6 +226,27 @@ class CityRoad:
             self.env.timeout(max(arrived_s - now, 0.0)).callbacks.append(
                 lambda _, done=drive.done, record=record: done.succeed(record)
             )
+
+
+class IngestionLatency:
+    """The cloud's ingestion latency now: the mean latency of the ingestion requests the
+    cluster served since it was last asked (the last value while none were served), so a
+    reading the plant or the city sends is seen that much later by the policies."""
+
+    def __init__(self, cluster: Cluster, request_class: str = "ingestion") -> None:
+        self.cluster = cluster
+        self.index = cluster.class_names.index(request_class)
+        self._sum = 0.0
+        self._served = 0
+        self.latency_s = 0.0
+
+    def __call__(self) -> float:
+        served = int(self.cluster.assigned[self.index])
+        if served > self._served:
+            total = float(self.cluster.latency_sum[self.index])
+            self.latency_s = (total - self._sum) / (served - self._served)
+            self._sum, self._served = total, served
+        return self.latency_s
 
 
 def sensor_traffic(

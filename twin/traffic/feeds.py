@@ -71,6 +71,11 @@ class OwnFeeds:
         faster than the kernel ticks (a faster one would see two samples between ticks,
         and the order of same-time events would need more care than it is worth)."""
 
+    @property
+    def feeds(self) -> tuple[SensorFeed, ...]:
+        """The city's own detector feeds, in the order they were added."""
+        return tuple(self._feeds)
+
     def add(self, feed: SensorFeed, kind: Kind) -> None:
         """Follow ``feed`` (its samples and deliveries) as one of the city's own."""
         if not self._feeds:
