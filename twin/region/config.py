@@ -218,7 +218,7 @@ class RegionParams(ScenarioParams):
     @model_validator(mode="after")
     def _places_fit(self) -> RegionParams:
         sites = {site.name: site for site in self.supply.sites}
-        junctions = {node.id for node in self.city.network().nodes}
+        junctions = {junction.id for junction in self.city.network().intersections}
         for name, junction in self.places.items():
             if name not in sites:
                 raise ValueError(
