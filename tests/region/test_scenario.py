@@ -108,3 +108,18 @@ def test_a_run_is_a_function_of_its_seed():
         not (math.isnan(v.value) and math.isnan(values[k])) and v.value != values[k]
         for k, v in other.items()
     )
+
+
+def test_the_city_runs_past_the_plant_and_the_cloud_and_the_run_is_the_same():
+    def one_day(run_past: bool):
+        run = prepare_run(ScenarioConfig(id=SMALL, horizon_s=86_400.0), "region/policy-set-v0", 5)
+        if not run_past:
+            run.scenario.city.own_feeds.passable = None
+        run.world.run(86_400.0)
+        kpis = {k: v.value for k, v in run.result(wall_s=0.0).kpis.items()}
+        return kpis, run.scenario.city.kernel_calls
+
+    passing, fewer_calls = one_day(run_past=True)
+    stopping, calls = one_day(run_past=False)
+    assert passing == pytest.approx(stopping, nan_ok=True, rel=0, abs=0)
+    assert fewer_calls < calls / 2

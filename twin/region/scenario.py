@@ -30,6 +30,7 @@ from twin.region.policies import PolicySetParams
 from twin.region.wiring import (
     CityRoad,
     CityRoute,
+    ElsewhereInTheRegion,
     IngestionLatency,
     PlantOutput,
     route_between,
@@ -152,6 +153,10 @@ class Region(Scenario[RegionParams]):
             self.plant.feed.backend_delay = self.ingestion_latency
             for feed in self.city.own_feeds.feeds:
                 feed.backend_delay = self.ingestion_latency
+        # Nothing of the plant or the cloud touches the city: its kernel runs past them.
+        self.city.own_feeds.passable = ElsewhereInTheRegion(
+            ("twin.factory.", "twin.cloud."), [self.plant.feed]
+        )
 
     # -- building --------------------------------------------------------------------------
     def _member(self, area: str, info: dict[str, Any], world: World) -> Policy[Any, Any]:

@@ -249,6 +249,51 @@ class IngestionLatency:
         return self.latency_s
 
 
+class ElsewhereInTheRegion:
+    """Whether an event belongs only to parts of the region that never read or change the
+    city (the plant and the cloud), so the city's kernel may run past it: the city's run
+    is the same, in fewer kernel calls. Anything else, and anything not recognised, stops
+    the kernel as usual (the supply chain's events may send a truck).
+
+    Args:
+        modules: module prefixes of the objects whose processes and callbacks pass.
+        objects: single objects whose callbacks pass too (the plant's sensor feed).
+    """
+
+    def __init__(self, modules: tuple[str, ...], objects: Iterable[object] = ()) -> None:
+        self.modules = modules
+        self.objects = list(objects)
+        self._known: dict[int, tuple[object, bool]] = {}
+
+    def __call__(self, event: simpy.Event) -> bool:
+        callbacks = event.callbacks
+        if callbacks is None:
+            return False
+        return all(self._passes(callback) for callback in callbacks)
+
+    def _passes(self, callback: object) -> bool:
+        target = getattr(getattr(callback, "func", callback), "__self__", None)
+        if target is None:
+            return False
+        known = self._known.get(id(target))
+        if known is not None and known[0] is target:
+            return known[1]
+        passes = self._classify(target)
+        self._known[id(target)] = (target, passes)
+        return passes
+
+    def _classify(self, target: object) -> bool:
+        if any(target is obj for obj in self.objects):
+            return True
+        if isinstance(target, simpy.Process):
+            frame = getattr(target._generator, "gi_frame", None)
+            owner = frame.f_locals.get("self") if frame is not None else None
+            if owner is None:
+                return False
+            target = owner
+        return type(target).__module__.startswith(self.modules)
+
+
 def sensor_traffic(
     plant: PlantParams, machines: int, city: TrafficParams, lanes: int
 ) -> list[SensorTraffic]:
