@@ -126,6 +126,10 @@ def _check_kpi_names(
                 raise unknown("statistics.headline", name, kpis, "KPI")
     if config.statistics.progress_kpi not in kpis:
         raise unknown("statistics.progress_kpi", config.statistics.progress_kpi, kpis, "KPI")
+    analysed = getattr(config.design, "kpis", None) or []
+    for name in analysed:
+        if name not in kpis:
+            raise unknown("design.kpis", name, kpis, "KPI")
     target = config.replications.target
     if target is not None and target.kpi not in kpis:
         raise unknown("replications.target.kpi", target.kpi, kpis, "KPI")

@@ -27,7 +27,8 @@ An experiment compares policy arms on the same random numbers::
 
 A ``[design]`` table adds design points: a full-factorial ``grid``, a Latin hypercube
 (``lhs``) or a ``list`` of points, each setting keys of the scenario entry such as
-``params.jams_per_h`` or ``horizon_s``.
+``params.jams_per_h`` or ``horizon_s``. A sensitivity design (``sobol``, ``morris`` or
+``fast``) samples factor ranges for SALib and adds the indices to the report.
 """
 
 from __future__ import annotations
@@ -36,7 +37,14 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from twin.core.config import (
     check_numbers,
@@ -125,7 +133,94 @@ class ListDesign(Strict):
     points: list[dict[str, Any]] = Field(min_length=1)
 
 
-Design = Annotated[GridDesign | LatinHypercubeDesign | ListDesign, Field(discriminator="kind")]
+class SensitivityDesign(Strict):
+    """What every sensitivity design shares: uniform factor ranges and what to analyse.
+
+    Each point's KPI is the mean over its replications; SALib estimates the indices from
+    those means (:mod:`experiments.sensitivity`), with bootstrap confidence intervals.
+    """
+
+    factors: dict[str, Range] = Field(description="key path -> {low, high}, sampled uniformly")
+    kpis: list[str] | None = Field(
+        default=None, min_length=1, description="KPIs to analyse; default: the headline KPIs"
+    )
+    resamples: int = Field(
+        default=1000, ge=10, le=100_000, description="bootstrap resamples for the index CIs"
+    )
+
+    @model_validator(mode="after")
+    def _two_factors(self) -> SensitivityDesign:
+        if len(self.factors) < 2:
+            raise ValueError(
+                "a sensitivity design needs at least two factors to apportion the variance "
+                "among; vary one factor with a 'grid' design"
+            )
+        return self
+
+
+class SobolDesign(SensitivityDesign):
+    """Sobol' indices from Saltelli's sampling (Saltelli et al. 2010): first-order and total
+    (and second-order with ``second_order``) from ``samples * (D + 2)`` points
+    (``samples * (2D + 2)`` with second order) for D factors."""
+
+    kind: Literal["sobol"]
+    samples: int = Field(ge=2, le=2**20, description="base sample size N, a power of two")
+    second_order: bool = Field(default=False, description="also estimate pairwise indices")
+
+    @field_validator("samples")
+    @classmethod
+    def _power_of_two(cls, samples: int) -> int:
+        if samples & (samples - 1):
+            lower = 1 << (samples.bit_length() - 1)
+            raise ValueError(
+                f"must be a power of two (e.g. {lower} or {lower * 2}): a Sobol' sequence "
+                "is balanced only at powers of two"
+            )
+        return samples
+
+
+class MorrisDesign(SensitivityDesign):
+    """Morris elementary effects (Morris 1991; mu* of Campolongo et al. 2007): a screening
+    from ``trajectories * (D + 1)`` points on a grid of ``levels`` levels per factor."""
+
+    kind: Literal["morris"]
+    trajectories: int = Field(ge=2, le=100_000, description="one-at-a-time paths, r")
+    levels: int = Field(default=4, ge=2, le=100, description="grid levels per factor, p")
+
+    @field_validator("levels")
+    @classmethod
+    def _even_levels(cls, levels: int) -> int:
+        if levels % 2:
+            raise ValueError(
+                "must be even: with an odd p the jumps of p/(2(p-1)) do not sample every "
+                "level equally (Morris 1991)"
+            )
+        return levels
+
+
+class FastDesign(SensitivityDesign):
+    """Extended FAST (Saltelli et al. 1999): first-order and total indices from
+    ``samples * D`` points on search curves."""
+
+    kind: Literal["fast"]
+    samples: int = Field(ge=1, le=1_000_000, description="points per factor, N > 4 M^2")
+    interference: int = Field(default=4, ge=1, le=10, description="harmonics kept, M")
+
+    @model_validator(mode="after")
+    def _enough_samples(self) -> FastDesign:
+        least = 4 * self.interference**2
+        if self.samples <= least:
+            raise ValueError(
+                f"samples ({self.samples}) must exceed 4 * interference^2 = {least} "
+                "(the Nyquist condition of the Fourier analysis)"
+            )
+        return self
+
+
+Design = Annotated[
+    GridDesign | LatinHypercubeDesign | ListDesign | SobolDesign | MorrisDesign | FastDesign,
+    Field(discriminator="kind"),
+]
 
 
 class Target(Strict):
@@ -239,7 +334,7 @@ def _check_references(config: ExperimentConfig, source: str) -> None:
         )
     design = config.design
     keys: list[str] = []
-    if isinstance(design, GridDesign | LatinHypercubeDesign):
+    if isinstance(design, GridDesign | LatinHypercubeDesign | SensitivityDesign):
         keys = list(design.factors)
     elif isinstance(design, ListDesign):
         keys = sorted({key for point in design.points for key in point})

@@ -12,13 +12,20 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from experiments.config import (
     Design,
     ExperimentConfig,
+    FastDesign,
     GridDesign,
     LatinHypercubeDesign,
     ListDesign,
+    MorrisDesign,
+    Range,
     ScenarioEntry,
+    SensitivityDesign,
+    SobolDesign,
 )
 from twin.core.scenario import ScenarioConfig
 from twin.core.streams import Streams, replication_seed
@@ -51,8 +58,53 @@ def design_points(design: Design | None, seed: int) -> list[dict[str, Any]]:
         return [dict(zip(keys, combo, strict=True)) for combo in combos]
     if isinstance(design, LatinHypercubeDesign):
         return _latin_hypercube(design, seed)
+    if isinstance(design, SensitivityDesign):
+        unit = sensitivity_sample(design, seed)
+        return [_scaled(design.factors, row) for row in unit]
     assert isinstance(design, ListDesign)
     return [dict(point) for point in design.points]
+
+
+def unit_problem(design: SensitivityDesign) -> dict[str, Any]:
+    """SALib's problem over the unit hypercube, one dimension per factor in file order.
+
+    Sampling and analysing in [0, 1]^D, and mapping to the ranges only to run, keeps the
+    analysis the same for integer factors (Morris reads the steps from the samples) and
+    puts every Morris effect on one scale: the output change over the whole range.
+    """
+    names = list(design.factors)
+    return {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
+
+
+def sensitivity_sample(design: SensitivityDesign, seed: int) -> np.ndarray:
+    """The design's points in the unit hypercube (rows in SALib's order), from ``seed``."""
+    # Imported here, as scipy.stats below: SALib imports scipy and pandas plotting.
+    from SALib.sample import fast_sampler, morris, sobol
+
+    problem = unit_problem(design)
+    rng = Streams(seed)[f"experiment.design.{design.kind}"]
+    if isinstance(design, SobolDesign):
+        return sobol.sample(
+            problem, design.samples, calc_second_order=design.second_order, seed=rng
+        )
+    if isinstance(design, MorrisDesign):
+        return morris.sample(problem, design.trajectories, num_levels=design.levels, seed=rng)
+    assert isinstance(design, FastDesign)
+    return fast_sampler.sample(problem, design.samples, M=design.interference, seed=rng)
+
+
+def _scaled(factors: dict[str, Range], row: np.ndarray) -> dict[str, Any]:
+    values = zip(factors.items(), row, strict=True)
+    return {key: _value(spec, float(u)) for (key, spec), u in values}
+
+
+def _value(spec: Range, u: float) -> float | int:
+    """The factor value at ``u`` in [0, 1] of its range."""
+    if spec.integer:
+        # Every whole number in [low, high] gets an equal share of the unit interval.
+        span = math.floor(spec.high) - math.ceil(spec.low) + 1
+        return math.ceil(spec.low) + min(int(u * span), span - 1)
+    return spec.low + u * (spec.high - spec.low)
 
 
 def _latin_hypercube(design: LatinHypercubeDesign, seed: int) -> list[dict[str, Any]]:
@@ -63,19 +115,7 @@ def _latin_hypercube(design: LatinHypercubeDesign, seed: int) -> list[dict[str, 
     keys = list(design.factors)
     rng = Streams(seed)["experiment.design.lhs"]
     unit = qmc.LatinHypercube(d=len(keys), rng=rng).random(design.samples)
-    points = []
-    for row in unit:
-        point: dict[str, Any] = {}
-        for key, u in zip(keys, row, strict=True):
-            spec = design.factors[key]
-            if spec.integer:
-                # Every whole number in [low, high] gets an equal share of the unit interval.
-                span = math.floor(spec.high) - math.ceil(spec.low) + 1
-                point[key] = math.ceil(spec.low) + min(int(u * span), span - 1)
-            else:
-                point[key] = spec.low + float(u) * (spec.high - spec.low)
-        points.append(point)
-    return points
+    return [_scaled(design.factors, row) for row in unit]
 
 
 def apply_point(entry: ScenarioEntry, point: dict[str, Any]) -> ScenarioConfig:

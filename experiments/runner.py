@@ -22,14 +22,15 @@ from typing import Any
 import pandas as pd
 
 from experiments.checks import check_experiment, headline_kpis
-from experiments.config import ExperimentConfig, load_experiment
+from experiments.config import ExperimentConfig, SensitivityDesign, load_experiment
 from experiments.design import RunSpec, apply_point, design_points, plan_runs
 from experiments.executors import Executor, RunOutcome, WorkersLost, make_executor
 from experiments.progress import BatchProgress
 from experiments.replications import replications_needed
-from experiments.report import ReportFiles, format_headline, write_report
+from experiments.report import ReportFiles, format_headline, format_sensitivity, write_report
+from experiments.sensitivity import SensitivityResults, analyse
 from experiments.stats import summarize
-from experiments.store import KIND, ResultStore
+from experiments.store import KIND, SENSITIVITY_FILES, ResultStore
 from twin.core.domain import Domain
 from twin.core.errors import UserError
 from twin.core.files import write_parquet_atomically
@@ -59,10 +60,15 @@ class ExperimentResults:
     points: pd.DataFrame
     headline_kpis: tuple[str, ...]
     report: ReportFiles | None
+    sensitivity: SensitivityResults | None = None
+    """The indices of a sensitivity design (its ``summary`` is then empty)."""
 
     def headline(self, color: bool | None = None) -> str:
         """The headline table as text; ``color``: better and worse coloured apart
-        (default: when standard output is a terminal and ``NO_COLOR`` is not set)."""
+        (default: when standard output is a terminal and ``NO_COLOR`` is not set).
+        A sensitivity design's headline is its table of indices."""
+        if self.sensitivity is not None:
+            return format_sensitivity(self.sensitivity)
         if color is None:
             color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         return format_headline(
@@ -302,13 +308,23 @@ def summarize_directory(
     points = design_points(config.design, config.seed)
     runs, kpis = store.consolidate((records or store.finished()).values())
     arms = [arm.name for arm in config.arms]
-    summary = summarize(runs, kpis, config.baseline, arms) if not runs.empty else pd.DataFrame()
+    sensitivity = None
+    summary = pd.DataFrame()
+    if isinstance(config.design, SensitivityDesign):
+        # Its statistics are the indices: a paired comparison at each of hundreds of
+        # sampled points would cost more than the runs and be read by nobody.
+        if not runs.empty:
+            sensitivity = analyse(config, runs, kpis, config.design.kpis or headline)
+            write_parquet_atomically(sensitivity.indices, directory / SENSITIVITY_FILES[0])
+            write_parquet_atomically(sensitivity.outputs, directory / SENSITIVITY_FILES[1])
+    elif not runs.empty:
+        summary = summarize(runs, kpis, config.baseline, arms)
     if not summary.empty:
         summary = with_directions(summary, config)
         write_parquet_atomically(summary, directory / "summary.parquet")
     points_frame = _points_frame(config, points)
     files = None
-    if write and not summary.empty:
+    if write and (not summary.empty or sensitivity is not None):
         shutil.rmtree(directory / "figures", ignore_errors=True)  # figures of an older report
         files = write_report(
             directory,
@@ -321,8 +337,11 @@ def summarize_directory(
             headline_kpis=list(headline),
             timeseries_probes=config.output.timeseries_probes,
             title=config.name,
+            sensitivity=sensitivity,
         )
-    return ExperimentResults(directory, config, runs, kpis, summary, points_frame, headline, files)
+    return ExperimentResults(
+        directory, config, runs, kpis, summary, points_frame, headline, files, sensitivity
+    )
 
 
 def with_directions(summary: pd.DataFrame, config: ExperimentConfig) -> pd.DataFrame:

@@ -11,6 +11,9 @@ Layout of ``DIR``:
 - ``kpis.parquet``: tidy ``run_id, kpi, value, unit``, in the same order.
 - ``timeseries/<run_id>.parquet``: a run's KPI time series, when kept.
 - ``summary.parquet``, ``report.html``, ``report.md``, ``figures/``: statistics and report.
+- ``sensitivity.parquet``, ``sensitivity_outputs.parquet``: a sensitivity design's indices
+  and what each analysed KPI rests on (:mod:`experiments.sensitivity`), instead of
+  ``summary.parquet``.
 
 Resuming reads the parts: a finished run is never run (or written) twice.
 """
@@ -35,7 +38,9 @@ MANIFEST = "manifest.json"
 PARTS = "parts"
 TIMESERIES = "timeseries"
 KIND = "twin-experiment"
+SENSITIVITY_FILES = ("sensitivity.parquet", "sensitivity_outputs.parquet")
 DERIVED = (
+    *SENSITIVITY_FILES,
     "runs.parquet",
     "kpis.parquet",
     "summary.parquet",

@@ -11,6 +11,7 @@ Where to look:
 - ``text``: the plain-text headline table for the terminal.
 - ``blocks``, ``sections``: the report as blocks, section by section.
 - ``render``: those blocks as HTML and as markdown.
+- ``sensitivity``: the section of a sensitivity design (indices, their CIs, what they rest on).
 - ``figures``: the matplotlib figures, one module per kind.
 - ``write``: ``write_report``, which puts it all together on disk.
 
@@ -18,6 +19,7 @@ Only the names below are the package's interface; the modules are its internals.
 """
 
 from experiments.report.numbers import format_change, format_number, format_p
+from experiments.report.sensitivity import format_sensitivity
 from experiments.report.text import format_headline
 from experiments.report.write import ReportFiles, write_report
 
@@ -27,5 +29,6 @@ __all__ = [
     "format_headline",
     "format_number",
     "format_p",
+    "format_sensitivity",
     "write_report",
 ]

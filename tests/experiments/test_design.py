@@ -6,8 +6,22 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from experiments.config import GridDesign, LatinHypercubeDesign, ListDesign, parse_experiment
-from experiments.design import apply_point, design_points, plan_runs, replication_seed
+from experiments.config import (
+    FastDesign,
+    GridDesign,
+    LatinHypercubeDesign,
+    ListDesign,
+    MorrisDesign,
+    SobolDesign,
+    parse_experiment,
+)
+from experiments.design import (
+    apply_point,
+    design_points,
+    plan_runs,
+    replication_seed,
+    sensitivity_sample,
+)
 from tests.experiments.support import station_experiment
 
 
@@ -79,3 +93,53 @@ def test_more_replications_never_renumber_finished_runs(tmp_path):
     order_of = {spec.run_id: spec.order for spec in more}
     assert all(order_of[spec.run_id] == spec.order for spec in few)
     assert [spec.order for spec in more] == sorted(spec.order for spec in more)
+
+
+SENSITIVITY_FACTORS = {
+    "params.arrival_rate_per_s": {"low": 0.01, "high": 0.02},
+    "params.servers": {"low": 1, "high": 3, "integer": True},
+    "horizon_s": {"low": 3_600.0, "high": 7_200.0},
+}
+
+
+def test_a_sobol_design_has_n_times_d_plus_two_points_inside_the_ranges():
+    design = SobolDesign(kind="sobol", samples=16, factors=SENSITIVITY_FACTORS)
+    points = design_points(design, seed=4)
+    assert len(points) == 16 * (3 + 2)
+    assert points == design_points(design, seed=4)  # reproducible from the experiment seed
+    assert points != design_points(design, seed=5)
+    rates = [point["params.arrival_rate_per_s"] for point in points]
+    assert min(rates) >= 0.01
+    assert max(rates) <= 0.02
+    assert {point["params.servers"] for point in points} == {1, 2, 3}
+    assert all(isinstance(point["params.servers"], int) for point in points)
+    second_order = design.model_copy(update={"second_order": True})
+    assert len(design_points(second_order, seed=4)) == 16 * (2 * 3 + 2)
+
+
+def test_morris_and_fast_designs_have_the_documented_number_of_points():
+    morris = MorrisDesign(kind="morris", trajectories=5, factors=SENSITIVITY_FACTORS)
+    assert len(design_points(morris, seed=1)) == 5 * (3 + 1)
+    fast = FastDesign(kind="fast", samples=70, factors=SENSITIVITY_FACTORS)
+    assert len(design_points(fast, seed=1)) == 70 * 3
+
+
+def test_a_morris_trajectory_moves_one_factor_at_a_time_on_the_grid():
+    design = MorrisDesign(kind="morris", trajectories=3, levels=4, factors=SENSITIVITY_FACTORS)
+    unit = sensitivity_sample(design, seed=2)
+    assert set(np.round(unit.ravel() * 3, 9)) <= {0.0, 1.0, 2.0, 3.0}
+    for trajectory in unit.reshape(3, 4, 3):
+        steps = np.diff(trajectory, axis=0)
+        assert ((steps != 0).sum(axis=1) == 1).all()
+
+
+def test_sensitivity_points_keep_their_run_ids_when_replications_are_added(tmp_path):
+    config = config_of(tmp_path)
+    design = SobolDesign(kind="sobol", samples=4, factors=SENSITIVITY_FACTORS)
+    config = config.model_copy(update={"design": design})
+    points = design_points(design, config.seed)
+    two = plan_runs(config, points, dict.fromkeys(((0, p) for p in range(len(points))), 2))
+    three = plan_runs(config, points, dict.fromkeys(((0, p) for p in range(len(points))), 3))
+    orders = {spec.run_id: spec.order for spec in three}
+    assert all(orders[spec.run_id] == spec.order for spec in two)
+    assert two[-1].run_id == f"s0-p{len(points) - 1}-r0001-cap-3"

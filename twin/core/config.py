@@ -271,7 +271,11 @@ def _model_members(annotation: Any) -> list[type[BaseModel]]:
 
 def _tag(model: type[BaseModel]) -> str | None:
     kind = model.model_fields.get("kind")
-    return str(kind.default) if kind is not None else None
+    if kind is None:
+        return None
+    # A required tag (``kind: Literal["grid"]``) has no default: its one literal is the tag.
+    choices = get_args(kind.annotation)
+    return str(choices[0]) if len(choices) == 1 else str(kind.default)
 
 
 def policy_in_params(reference: str, info: ValidationInfo, area: str) -> type[Any]:

@@ -1,4 +1,4 @@
-"""The factory as a domain: its two decision areas, invariants, view and KPIs, declared once.
+"""The factory as a domain: its three decision areas, invariants, view and KPIs, declared once.
 
 Registered through the entry point ``twin.domains: factory``. Hypothesis is imported only
 when a strategy or an edge case is asked for (:mod:`twin.factory.kit`).
@@ -22,8 +22,11 @@ from twin.factory.observation import (
     DispatchObservation,
     MaintenanceAction,
     MaintenanceObservation,
+    PlanningAction,
+    PlanningObservation,
     check_dispatch_action,
     check_maintenance_action,
+    check_planning_action,
 )
 from twin.factory.plant import Plant
 
@@ -169,6 +172,77 @@ DISPATCH = DecisionArea(
     learning=None,
 )
 
+_planning_edge_cases = Deferred("twin.factory.kit:planning_edge_cases")
+
+
+_planning_observations = Deferred("twin.factory.kit:planning_observations")
+
+
+def _plant_of(observation: PlanningObservation) -> str:
+    return "plant"  # a plan is about the whole plant
+
+
+def _planning_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
+    # Two days of the smallest make-to-order plant: two planning epochs.
+    config = ScenarioConfig(
+        id="factory/orders-small-v0", horizon_s=2 * SECONDS_PER_DAY, tick_s=600.0
+    )
+    return config, None
+
+
+PLANNING_FIELDS = {
+    "now_s": Quantity("s", low=0, description="simulated time of the planning epoch"),
+    "period_s": Quantity("s", low=0, description="time until the next epoch re-plans"),
+    "orders": Quantity(description="open orders (not yet released), by number"),
+    "orders.number": Quantity(low=0, description="serial number of the order, from 0"),
+    "orders.product": Quantity(description="the product ordered"),
+    "orders.quantity": Quantity("parts", low=1, description="good parts ordered"),
+    "orders.ready_s": Quantity("s", low=0, description="release date: not before"),
+    "orders.due_s": Quantity("s", low=0, description="due date"),
+    "stations": Quantity(description="every station"),
+    "stations.name": Quantity(description="the station"),
+    "stations.machines": Quantity(low=1, description="machines in the station"),
+    "stations.machines_up": Quantity(low=0, description="machines not down now"),
+    "stations.availability": Quantity(
+        "1", low=0, high=1, description="forecast long-run share of machine time up"
+    ),
+    "stations.setup_s": Quantity("s", low=0, description="changeover time per product change"),
+    "stations.backlog_s": Quantity(
+        "s", low=0, description="processing still owed here to released parts"
+    ),
+    "products": Quantity(description="every product: route and mean processing times"),
+    "products.name": Quantity(description="the product"),
+    "products.route": Quantity(description="station names, in processing order"),
+    "products.work_s": Quantity("s", low=0, description="mean processing time per step"),
+}
+
+PLANNING = DecisionArea(
+    name="factory.planning",
+    observation=PlanningObservation,
+    action=PlanningAction,
+    check_action=check_planning_action,
+    entity_of=_plant_of,
+    edge_cases=_planning_edge_cases,
+    observations=_planning_observations,
+    run_config=_planning_run,
+    observation_fields=PLANNING_FIELDS,
+    action_fields={
+        "releases": Quantity(
+            description="Release(order, release_s, planned_done_s) in sequence; unnamed stay open"
+        ),
+        "planned_tardiness_s": Quantity(
+            "s", low=0, missing=True, description="the plan's own tardiness estimate"
+        ),
+        "mip_gap": Quantity("1", low=0, missing=True, description="proven relative MIP gap"),
+        "fallback": Quantity(description="made by the fallback rule because the optimiser failed"),
+    },
+    baseline="planning/fifo-v0",
+    description="at each planning epoch: which open orders to release when, in which sequence",
+    # An answer is a sequence over a changing set of orders: a learning agent chooses
+    # the release rule that makes it.
+    learning=Deferred("twin.factory.planning_learning:planning_learning"),
+)
+
 # -- invariants ------------------------------------------------------------------------
 
 INVARIANT_RULES = (
@@ -179,6 +253,7 @@ INVARIANT_RULES = (
     "health never goes below new (0)",
     "at most one AGV drives each direction of an aisle at a time",
     "every AGV battery holds between 0 and its capacity",
+    "no order has more good parts than it ordered",
 )
 
 
@@ -211,6 +286,11 @@ def plant_invariants(plant: Plant, world: World) -> list[str]:
         for agv in fleet.agvs:
             if not -1e-9 <= agv.energy_kwh <= battery_kwh + 1e-9:
                 problems.append(f"AGV {agv.index} holds {agv.energy_kwh} kWh of {battery_kwh}")
+    book = plant.order_book
+    if book is not None:
+        for order in book.orders:
+            if order.good > order.quantity:
+                problems.append(f"order {order.number} has {order.good} of {order.quantity} parts")
     return problems
 
 
@@ -232,6 +312,8 @@ SCENARIO_CHECKS = {
     "factory/jobshop-agv-v0": ScenarioChecks(horizon_s=SECONDS_PER_DAY),
     # 1,000 machines: a few simulated hours are already many thousand events.
     "factory/plant-1000-v0": ScenarioChecks(horizon_s=6 * SECONDS_PER_HOUR, check_period_s=1800.0),
+    "factory/jobshop-orders-v0": ScenarioChecks(horizon_s=SECONDS_PER_DAY),
+    "factory/orders-small-v0": ScenarioChecks(horizon_s=SECONDS_PER_DAY),
 }
 
 KPIS: dict[str, Better] = {
@@ -256,6 +338,19 @@ KPIS: dict[str, Better] = {
     "agv_empty_travel_share": "lower",
     "agv_request_wait_mean_s": "lower",
     "agv_charging_kwh": "lower",
+    "orders_done": "higher",
+    "orders_late": "lower",
+    "late_share": "lower",
+    "tardiness_h": "lower",
+    "tardiness_mean_h": "lower",
+    "makespan_h": "lower",
+    "setups": "lower",
+    "setup_h": "lower",
+    "planning_fallbacks": "lower",
+    "planning_mip_gap": "lower",
+    "planned_tardiness_h": "lower",
+    "planned_orders_tardiness_h": "lower",
+    "plan_gap_h": "lower",
 }
 
 DOMAIN: Domain[Plant] = Domain(
@@ -264,7 +359,7 @@ DOMAIN: Domain[Plant] = Domain(
     clock=Clock(unit="h", display_tick_s=600.0),
     description="machines that wear and fail, sensors, a repair crew, buffers and AGVs",
     model=Plant,
-    areas=(MAINTENANCE, DISPATCH),
+    areas=(MAINTENANCE, DISPATCH, PLANNING),
     invariants=plant_invariants,
     view=plant_view,
     invariant_rules=INVARIANT_RULES,

@@ -18,6 +18,10 @@ from twin.factory.observation import (
     AgvView,
     DispatchObservation,
     MaintenanceObservation,
+    OpenOrder,
+    PlanningObservation,
+    ProductPlanView,
+    StationPlanView,
     TransportRequest,
 )
 
@@ -167,3 +171,77 @@ def flow_line_params(draw: st.DrawFn) -> dict[str, Any]:
         "stations": stations,
         "crew": {"technicians": draw(st.integers(1, 2))},
     }
+
+
+# -- production planning ----------------------------------------------------------------
+
+_PLAN_STATIONS = ("lathe", "mill", "drill")
+_PLAN_PRODUCTS = (
+    ProductPlanView("shaft", ("lathe", "drill"), (180.0, 100.0)),
+    ProductPlanView("bracket", ("mill", "drill"), (200.0, 100.0)),
+    ProductPlanView("flange", ("lathe", "mill", "drill", "lathe"), (90.0, 200.0, 100.0, 60.0)),
+)
+
+
+@st.composite
+def planning_observations(draw: st.DrawFn) -> PlanningObservation:
+    """A planning epoch: up to a dozen open orders of three products (one revisits a
+    station), released or due in the past or the future, stations with machines down,
+    long backlogs and no availability forecast to speak of."""
+    now_s = draw(st.floats(0.0, 1e7, allow_nan=False))
+    stations = []
+    for name in _PLAN_STATIONS:
+        machines = draw(st.integers(1, 4))
+        stations.append(
+            StationPlanView(
+                name,
+                machines,
+                draw(st.integers(0, machines)),
+                draw(st.floats(0.0, 1.0)),
+                draw(st.sampled_from([0.0, 600.0, 1800.0])),
+                draw(st.floats(0.0, 1e6, allow_nan=False)),
+            )
+        )
+    count = draw(st.integers(0, 12))
+    orders = []
+    for number in sorted(draw(st.sets(st.integers(0, 10_000), min_size=count, max_size=count))):
+        ready_s = draw(st.floats(max(0.0, now_s - 1e6), now_s + 1e6, allow_nan=False))
+        orders.append(
+            OpenOrder(
+                number,
+                draw(st.sampled_from([p.name for p in _PLAN_PRODUCTS])),
+                draw(st.integers(1, 50)),
+                ready_s,
+                ready_s + draw(st.floats(0.0, 5e5, allow_nan=False)),
+            )
+        )
+    return PlanningObservation(
+        now_s,
+        draw(st.sampled_from([86_400.0, 604_800.0])),
+        tuple(orders),
+        tuple(stations),
+        _PLAN_PRODUCTS,
+    )
+
+
+def planning_edge_cases() -> list[PlanningObservation]:
+    """No open orders; one order already late; every machine of a station down; an order
+    book far beyond the capacity of the planning horizon; orders all ready at once."""
+    stations = tuple(StationPlanView(name, 2, 2, 0.98, 900.0, 0.0) for name in _PLAN_STATIONS)
+    empty = PlanningObservation(0.0, 86_400.0, (), stations, _PLAN_PRODUCTS)
+    late = empty._replace(now_s=200_000.0, orders=(OpenOrder(3, "shaft", 10, 0.0, 100_000.0),))
+    down = late._replace(
+        stations=(stations[0]._replace(machines_up=0, backlog_s=50_000.0), *stations[1:])
+    )
+    flood = empty._replace(
+        orders=tuple(
+            OpenOrder(n, _PLAN_PRODUCTS[n % 3].name, 5_000, 0.0, 3_600.0) for n in range(20)
+        )
+    )
+    together = empty._replace(
+        orders=tuple(
+            OpenOrder(n, _PLAN_PRODUCTS[n % 3].name, 5 + n, 0.0, 86_400.0 - 1000.0 * n)
+            for n in range(9)
+        )
+    )
+    return [empty, late, down, flood, together]

@@ -115,6 +115,8 @@ class Machine(Entity):
         self.parts_since_maintenance = 0
         self.operating_s_since_maintenance = 0.0
         self.last_maintenance_s = 0.0
+        self.set_up_for: int | None = None
+        """The product the machine is set up for (None: none yet)."""
         self._waiting_get: simpy.Event | None = None
         self.process = self.env.process(self.run())
 
@@ -172,7 +174,13 @@ class Machine(Entity):
             if self.failure_pending:
                 yield from self._fail()
             self.set_state("busy")
-            yield from self._process(next(self._processing))
+            work_s = next(self._processing)
+            if self.station.setup_s and part.product != self.set_up_for:
+                # A changeover keeps the machine busy (and wearing) like processing.
+                work_s += self.station.setup_s
+                self.plant.record_setup(self.station.setup_s)
+            self.set_up_for = part.product
+            yield from self._process(work_s)
             self.parts_since_maintenance += 1
             if self.plant.check_quality(self, part):
                 self.set_state("blocked")

@@ -1,13 +1,15 @@
 """What the factory's policies see and may answer, and the checks of their answers.
 
-Two decision areas: ``factory.maintenance`` (a machine at each sensor report: maintain
-it or not) and ``factory.dispatch`` (the AGV fleet when a transport request waits and a
-vehicle is idle: which vehicle takes which request).
+Three decision areas: ``factory.maintenance`` (a machine at each sensor report: maintain
+it or not), ``factory.dispatch`` (the AGV fleet when a transport request waits and a
+vehicle is idle: which vehicle takes which request) and ``factory.planning`` (the order
+book at each planning epoch: which orders to release when, in which sequence).
 """
 
 from __future__ import annotations
 
-from numbers import Integral
+import math
+from numbers import Integral, Real
 from typing import NamedTuple, NoReturn, cast
 
 from twin.core.policy import InvalidActionError
@@ -245,3 +247,166 @@ def _is_index(x: object) -> bool:
     if kind is int:
         return True
     return kind is not bool and isinstance(x, Integral)
+
+
+# -- production planning ---------------------------------------------------------------
+
+
+class OpenOrder(NamedTuple):
+    """An order not yet released into the plant, as a planning policy sees it.
+
+    Attributes:
+        number: serial number of the order in the book, from 0 (what a release names).
+        product: the product ordered (a name in ``PlanningObservation.products``).
+        quantity: good parts ordered.
+        ready_s: its release date: it may not enter the plant before this.
+        due_s: when it is due.
+    """
+
+    number: int
+    product: str
+    quantity: int
+    ready_s: float
+    due_s: float
+
+
+class StationPlanView(NamedTuple):
+    """One station as a planner sees it.
+
+    Attributes:
+        name: the station.
+        machines: machines in it.
+        machines_up: machines not down now (failed, under repair or maintenance).
+        availability: forecast long-run share of machine time up, from the machines'
+            wear rate and the crew's repair and spare-part times.
+        setup_s: changeover time of a machine before a part of another product.
+        backlog_s: processing time still owed here to parts already released.
+    """
+
+    name: str
+    machines: int
+    machines_up: int
+    availability: float
+    setup_s: float
+    backlog_s: float
+
+
+class ProductPlanView(NamedTuple):
+    """One product's route and its mean processing time at each step.
+
+    Attributes:
+        name: the product.
+        route: station names, in processing order.
+        work_s: mean processing time of one part at each step of ``route``.
+    """
+
+    name: str
+    route: tuple[str, ...]
+    work_s: tuple[float, ...]
+
+
+class PlanningObservation(NamedTuple):
+    """The plant at a planning epoch.
+
+    Attributes:
+        now_s: simulated time of the epoch.
+        period_s: time until the next epoch, when the plan is made again.
+        orders: the open orders (not yet released), by number.
+        stations: every station.
+        products: every product.
+    """
+
+    now_s: float
+    period_s: float
+    orders: tuple[OpenOrder, ...]
+    stations: tuple[StationPlanView, ...]
+    products: tuple[ProductPlanView, ...]
+
+
+class Release(NamedTuple):
+    """Release order ``order`` into the plant at ``release_s``; the policy expects it
+    done by ``planned_done_s`` (NaN: no expectation), which the plan-vs-reality KPIs use."""
+
+    order: int
+    release_s: float
+    planned_done_s: float = math.nan
+
+
+class PlanningAction(NamedTuple):
+    """Which open orders to release when, in this sequence; orders not named stay open.
+
+    Orders released at the same instant enter in the order listed (the plant's buffers are
+    first-in first-out, so the release sequence is the processing sequence). Releases
+    after the next epoch are superseded by the plan made then.
+
+    Attributes:
+        releases: the releases, in sequence.
+        planned_tardiness_s: the plan's own estimate of the tardiness of the orders it
+            releases (NaN: none).
+        mip_gap: the relative optimality gap the solver proved (0: optimal; NaN: no solver).
+        fallback: the plan is the fallback rule's, because the optimiser failed.
+    """
+
+    releases: tuple[Release, ...] = ()
+    planned_tardiness_s: float = math.nan
+    mip_gap: float = math.nan
+    fallback: bool = False
+
+
+HOLD = PlanningAction()
+"""Release nothing now."""
+
+
+def check_planning_action(
+    action: object, obs: PlanningObservation, policy_id: str
+) -> list[Release]:
+    """The releases of ``action`` if a planning policy may answer it to ``obs``;
+    :class:`InvalidActionError` naming what is wrong if not."""
+
+    def invalid(reason: str) -> NoReturn:
+        raise InvalidActionError(policy_id, action, reason)
+
+    if type(action) is not PlanningAction:
+        invalid("expected PlanningAction(releases=(Release(order, release_s), ...))")
+    if type(action.releases) is not tuple:
+        invalid("releases must be a tuple of Release(order, release_s, planned_done_s)")
+    if type(action.fallback) is not bool:
+        invalid("fallback must be True or False")
+    for name in ("planned_tardiness_s", "mip_gap"):
+        value = getattr(action, name)
+        if not isinstance(value, Real) or (not math.isnan(value) and value < 0):
+            invalid(f"{name} must be a number >= 0 or NaN")
+    open_orders = {order.number: order for order in obs.orders}
+    seen: set[int] = set()
+    releases: list[Release] = []
+    for release in cast("tuple[object, ...]", action.releases):
+        if type(release) is not Release or not _is_index(release.order):
+            invalid(f"{release!r} is not a Release(order, release_s, planned_done_s)")
+        number = int(release.order)
+        order = open_orders.get(number)
+        if order is None:
+            invalid(f"order {number} is not open (open: {_numbers(open_orders)})")
+        if number in seen:
+            invalid(f"order {number} is released twice")
+        release_s: object = release.release_s  # a policy may put anything in it
+        if not isinstance(release_s, Real) or not math.isfinite(release_s):
+            invalid(f"order {number}: release_s must be a finite number of seconds")
+        if release_s < obs.now_s or release_s < order.ready_s:
+            invalid(
+                f"order {number} released at {release_s} s, before now ({obs.now_s} s) "
+                f"or its release date ({order.ready_s} s)"
+            )
+        planned_done_s: object = release.planned_done_s
+        if not isinstance(planned_done_s, Real):
+            invalid(f"order {number}: planned_done_s must be a number (NaN: none)")
+        seen.add(number)
+        releases.append(Release(number, float(release_s), float(planned_done_s)))
+    return releases
+
+
+def _numbers(orders: dict[int, OpenOrder]) -> str:
+    numbers = sorted(orders)
+    if not numbers:
+        return "none"
+    shown = ", ".join(str(n) for n in numbers[:10])
+    return shown + (", ..." if len(numbers) > 10 else "")

@@ -42,6 +42,7 @@ from twin.factory.observation import (
     MaintenanceObservation,
     check_maintenance_action,
 )
+from twin.factory.orders import Order, OrderBook
 
 CHANNELS = len(kernels.SENSOR_CHANNELS)
 _new_tuple = tuple.__new__
@@ -55,6 +56,7 @@ class Part:
     route: tuple[int, ...]
     released_s: float
     step: int = 0
+    order: Order | None = None
 
 
 class Plant(Entity):
@@ -71,6 +73,7 @@ class Plant(Entity):
         params: PlantParams,
         policy: Policy[Any, Any],
         scenario_id: str = "factory",
+        planner: Policy[Any, Any] | None = None,
     ) -> None:
         super().__init__(world, "plant")
         self.world = world
@@ -155,9 +158,20 @@ class Plant(Entity):
         )
         self.board: ReadingBoard = self.feed.board
         self.board.subscribe(self._on_report)
-        for index, product in enumerate(params.products):
-            route = tuple(station_index[name] for name in product.route)
-            self.env.process(self._source(index, route))
+        self.routes = [
+            tuple(station_index[name] for name in product.route) for product in params.products
+        ]
+        self.setups = 0
+        self.setup_total_s = 0.0
+        """Changeovers and their machine time (stations with ``setup_s``)."""
+        self.order_book: OrderBook | None = None
+        if params.orders is None:
+            for index, route in enumerate(self.routes):
+                self.env.process(self._source(index, route))
+        else:
+            if planner is None:
+                raise ValueError("a plant with an order book needs a planning policy")
+            self.order_book = OrderBook(self, params.orders, planner)
         self.env.process(self._degrade())
 
     def inspect(self) -> dict[str, Any]:
@@ -191,18 +205,26 @@ class Plant(Entity):
     def _source(self, product: int, route: tuple[int, ...]) -> Generator[simpy.Event, Any, None]:
         spec = self.params.products[product]
         gaps = self.draws(f"factory.orders.{spec.name.lower()}", spec.interarrival)
-        first = self.buffers[route[0]]
         while True:
             yield self.env.timeout(next(gaps))
-            self.released.count += 1
-            self.wip.add(1)
-            self.world.ledger.charge("material", spec.material_cost, item=spec.name)
-            part = Part(product, route, self.env.now)
-            if self.fleet is None:
-                first.put(part)  # waits in the order backlog if the buffer is full
-            else:
-                origin = spec.source_node or self.params.source_node
-                self._carry(part, origin, route[0], None)
+            self.release_part(product, None, route)
+
+    def release_part(
+        self, product: int, order: Order | None = None, route: tuple[int, ...] | None = None
+    ) -> Part:
+        """A new part of ``product`` (for ``order``) enters the plant now."""
+        spec = self.params.products[product]
+        route = route if route is not None else self.routes[product]
+        self.released.count += 1
+        self.wip.add(1)
+        self.world.ledger.charge("material", spec.material_cost, item=spec.name)
+        part = Part(product, route, self.env.now, order=order)
+        if self.fleet is None:
+            self.buffers[route[0]].put(part)  # waits in the order backlog if the buffer is full
+        else:
+            origin = spec.source_node or self.params.source_node
+            self._carry(part, origin, route[0], None)
+        return part
 
     def forward(self, machine: Machine, part: Part) -> simpy.Event:
         """Move a finished part on: to the next station's buffer, or out of the plant.
@@ -263,6 +285,11 @@ class Plant(Entity):
         else:
             delivered.callbacks.append(lambda _: buffer.put_reserved(part))
 
+    def record_setup(self, setup_s: float) -> None:
+        """A machine changed over to another product."""
+        self.setups += 1
+        self.setup_total_s += setup_s
+
     def check_quality(self, machine: Machine, part: Part) -> bool:
         """Quality check after processing: worn machines make more scrap."""
         self.processed.count += 1
@@ -285,6 +312,9 @@ class Plant(Entity):
             self.scrapped.count += 1
             product = self.params.products[part.product]
             self.world.ledger.charge("lost_production", product.material_cost, item="scrap")
+        if part.order is not None:
+            assert self.order_book is not None
+            self.order_book.part_left(part.order, part, good=good)
 
     # -- wear, failures and sensors ---------------------------------------------------
     def _degrade(self) -> Generator[simpy.Event, Any, None]:
@@ -466,4 +496,11 @@ class Plant(Entity):
             kpis[f"energy_{state}_kwh"] = KPI(ledger.energy_kwh(state=state), "kWh")
         if self.fleet is not None:
             kpis.update(self.fleet.kpis())
+        if any(station.setup_s for station in self.params.stations):
+            kpis["setups"] = KPI(float(self.setups), "changeovers", "machine product changes")
+            kpis["setup_h"] = KPI(
+                self.setup_total_s / SECONDS_PER_HOUR, "machine-h", "changeover time"
+            )
+        if self.order_book is not None:
+            kpis.update(self.order_book.kpis())
         return kpis

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from twin.core.policy import Policy
+from twin.core.policy import Policy, PolicyContext
+from twin.core.run import resolve_policy
 from twin.core.scenario import KPI, Scenario
 from twin.core.world import World
-from twin.factory.config import FlowLineParams, JobShopParams, Plant1000Params, PlantParams
+from twin.factory.config import (
+    FlowLineParams,
+    JobShopOrdersParams,
+    JobShopParams,
+    OrdersParams,
+    Plant1000Params,
+    PlantParams,
+    SmallOrdersParams,
+)
 from twin.factory.plant import Plant
 
 
@@ -60,3 +69,43 @@ class LargePlant(FlowLine):
     id = "factory/plant-1000-v0"
     description = "1,000 machines in 100 lines of 10 stations, 100 AGVs, 20 technicians"
     Params = Plant1000Params
+
+
+class JobShopOrders(FlowLine):
+    """Make-to-order job shop: a week of orders with due dates, changeovers between
+    products, released by the run's planning policy; machines wear and fail."""
+
+    id = "factory/jobshop-orders-v0"
+    domain = "factory.planning"
+    description = "job shop making to order: a week of orders, changeovers, a planner"
+    Params: ClassVar[type[PlantParams]] = JobShopOrdersParams
+    default_policy = "planning/edd-v0"
+    headline_kpis = ("tardiness_h", "orders_late", "setup_h", "throughput_per_h")
+
+    def policy_info(self) -> dict[str, Any]:
+        """What a planner is told at reset: the stations and the planning period."""
+        params = self.params
+        assert isinstance(params, OrdersParams)
+        assert params.orders is not None
+        return {
+            "stations": [station.name for station in params.stations],
+            "machines": sum(station.machines for station in params.stations),
+            "planning_period_s": params.orders.planning_period_s,
+        }
+
+    def build(self, world: World, policy: Policy[Any, Any]) -> None:
+        params = self.params
+        assert isinstance(params, OrdersParams)
+        maintenance = resolve_policy(params.maintenance_policy, {}, world.registry)
+        maintenance.reset(
+            PolicyContext(self.id, world.streams[f"policy.{maintenance.id}"], super().policy_info())
+        )
+        self.plant = Plant(world, params, maintenance, self.id, planner=policy)
+
+
+class SmallOrders(JobShopOrders):
+    """Two products on two machines, a day of orders: the smallest make-to-order plant."""
+
+    id = "factory/orders-small-v0"
+    description = "two machines making two products to order: a day of orders, a plan per shift"
+    Params = SmallOrdersParams
