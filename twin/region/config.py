@@ -258,7 +258,7 @@ class SmallRegionParams(RegionParams):
         default_factory=lambda: TrafficParams(
             grid=GridSpec(rows=3, cols=3),
             demand=CityDemandSpec(rates_per_s=[0.05]),
-            demand_horizon_s=3 * SECONDS_PER_DAY,
+            demand_horizon_s=7 * SECONDS_PER_DAY,
             loop_detectors=None,
         )
     )
