@@ -39,6 +39,7 @@ from twin.core.run import (
     git_commit,
     package_versions,
 )
+from twin.core.scenario import Scenario
 
 MAX_LOSSES = 3
 """A run whose worker died this many times is recorded as lost (Dask's default too)."""
@@ -349,15 +350,26 @@ def with_directions(summary: pd.DataFrame, config: ExperimentConfig) -> pd.DataF
     ``summary.parquet`` tell an improvement from a worsening."""
     registry = default_registry()
     domains: dict[str, Domain[Any] | None] = {}
+    scenarios: dict[str, type[Scenario[Any]]] = {}
     for entry in config.scenarios:
+        scenarios[entry.name] = registry.scenario(entry.id)
         try:
-            domains[entry.name] = registry.domain(registry.scenario(entry.id).domain)
+            domains[entry.name] = registry.domain(scenarios[entry.name].domain)
         except UserError:  # a plug-in scenario whose domain is not registered: no directions
             domains[entry.name] = None
+
+    def better(scenario: str, kpi: str) -> str:
+        # The scenario first: one that joins domains knows their KPIs' directions.
+        known = scenarios[scenario].better(kpi)
+        if known is not None:
+            return known
+        domain = domains.get(scenario)
+        return (domain.better(kpi) or "") if domain is not None else ""
+
     pairs = zip(summary["scenario"], summary["kpi"], strict=True)
     return summary.assign(
         domain=[(d.name if (d := domains.get(s)) else "") for s in summary["scenario"]],
-        better=[((d.better(k) or "") if (d := domains.get(s)) else "") for s, k in pairs],
+        better=[better(s, k) for s, k in pairs],
     )
 
 

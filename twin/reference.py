@@ -232,6 +232,7 @@ def _range(quantity: Quantity) -> str:
 
 def _kpi_table(domain: Domain[Any], scenario_ids: list[str], registry: Registry) -> list[str]:
     kpis: dict[str, KPI] = {}
+    directions: dict[str, str | None] = {}
     for scenario_id in scenario_ids:
         cls = registry.scenario(scenario_id)
         try:
@@ -241,9 +242,11 @@ def _kpi_table(domain: Domain[Any], scenario_ids: list[str], registry: Registry)
             continue  # a scenario that needs the user's inputs (a SUMO network)
         for name, kpi in result.kpis.items():
             kpis.setdefault(name, kpi)
+            # A scenario joining several domains knows its KPIs' directions better.
+            directions.setdefault(name, cls.better(name))
     rows = ["| KPI | unit | better | meaning |", "|---|---|---|---|"]
     for name, kpi in kpis.items():
-        better = domain.better(name) or "–"
+        better = directions.get(name) or domain.better(name) or "–"
         rows.append(f"| `{name}` | {kpi.unit} | {better} | {kpi.description} |")
     return rows
 

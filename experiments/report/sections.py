@@ -7,6 +7,7 @@ manifest. The numbers come from ``Experiment``; nothing here knows HTML or markd
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +16,7 @@ import pandas as pd
 from experiments.report.blocks import Block, Cell, Code, Heading, Image, Paragraph, Table
 from experiments.report.cells import SIGNIFICANT, arm_label, change_ci, mean_ci
 from experiments.report.model import Experiment, StatKey
-from experiments.report.numbers import MISSING, format_number, format_p
+from experiments.report.numbers import MISSING, format_change, format_number, format_p
 from experiments.stats import CONFIDENCE
 
 
@@ -98,6 +99,54 @@ def _headline_table(
                 )
             )
     return Table(HEADLINE_COLUMNS, tuple(rows))
+
+
+def effects_section(experiment: Experiment, headline_kpis: Sequence[str]) -> list[Block]:
+    """Each arm's change against the baseline in every headline KPI, one row per arm: with
+    arms that each change one thing (a policy area, a parameter), a row is that change's
+    effect across the board, gains and losses side by side. Only with two or more arms
+    besides the baseline (otherwise the headline table says it all)."""
+    kpis = experiment.headline(headline_kpis)
+    blocks: list[Block] = []
+    for scenario in experiment.scenarios:
+        arms = [arm for arm in experiment.arms[scenario] if arm != experiment.baseline]
+        if len(arms) < 2 or not kpis:
+            continue
+        for point in experiment.points[scenario]:
+            if not blocks:
+                blocks += [
+                    Heading(2, "Effects"),
+                    Paragraph(
+                        f"Change % against '{experiment.baseline}' (paired, "
+                        f"{CONFIDENCE:.0%} CI in the headline table); {SIGNIFICANT} marks a "
+                        "change whose CI excludes 0, coloured better or worse where the KPI "
+                        "has a direction."
+                    ),
+                ]
+            blocks.append(Heading(3, experiment.block_title(scenario, point)))
+            rows = []
+            for arm in arms:
+                cells = [Cell(arm)]
+                for kpi in kpis:
+                    stat = experiment.stat(scenario, point, arm, kpi)
+                    verdict = experiment.verdict(scenario, point, arm, kpi)
+                    cells.append(
+                        Cell(
+                            _short_change(stat.change_pct, stat.significant),
+                            numeric=True,
+                            significant=verdict is not None,
+                            verdict=verdict,
+                        )
+                    )
+                rows.append(tuple(cells))
+            blocks.append(Table(("arm", *kpis), tuple(rows)))
+    return blocks
+
+
+def _short_change(change_pct: float, significant: bool) -> str:
+    if math.isnan(change_pct):
+        return MISSING
+    return format_change(change_pct) + (f" {SIGNIFICANT}" if significant else "")
 
 
 def _all_zero(kpis: Sequence[str]) -> list[Block]:

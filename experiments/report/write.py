@@ -14,6 +14,7 @@ from experiments.report.figures import draw_figures
 from experiments.report.model import Experiment
 from experiments.report.render import render_html, render_markdown
 from experiments.report.sections import (
+    effects_section,
     figure_section,
     headline_section,
     intro,
@@ -84,6 +85,7 @@ def write_report(
         blocks = [
             *intro(baseline),
             *headline_section(experiment, headline_kpis),
+            *effects_section(experiment, headline_kpis),
             *figure_section(drawn, several=len(experiment.scenarios) > 1),
             *statistics_section(experiment),
             *runs_section(runs),

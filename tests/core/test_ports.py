@@ -69,3 +69,25 @@ def test_a_board_without_samples_has_no_fraction():
 
     with pytest.raises(ValueError, match="no surviving samples"):
         sent_fraction_of(ReadingBoard(3))
+
+
+def test_an_outbox_hands_over_what_was_put_and_keeps_the_rest():
+    from twin.core.ports import GoodsOutbox
+
+    outbox = GoodsOutbox()
+    outbox.put()
+    outbox.put(4)
+    assert outbox.take(3) == 3
+    assert (outbox.produced, outbox.taken, outbox.level) == (5, 3, 2)
+    assert outbox.take(10) == 2
+    assert outbox.take(1) == 0
+    assert outbox.level == 0
+    with pytest.raises(ValueError, match="cannot put -1"):
+        outbox.put(-1)
+
+
+def test_a_drive_lasts_from_request_to_arrival():
+    from twin.core.ports import Drive
+
+    drive = Drive("vehicle7", requested_s=100.0, entered_s=101.0, arrived_s=160.5, distance_m=700.0)
+    assert drive.duration_s == 60.5

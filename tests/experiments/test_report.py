@@ -297,3 +297,26 @@ def test_format_headline_orders_kpis_by_group():
 )
 def test_format_number(value, expected):
     assert format_number(value) == expected
+
+
+def test_effects_put_each_arms_change_in_every_headline_kpi_on_one_row(report):
+    _, _, page, markdown = report
+    effects = markdown.split("## Effects", 1)[1].split("\n## ", 1)[0]
+    header = next(line for line in effects.splitlines() if line.startswith("| arm"))
+    assert header.split("|")[2:-1] == [
+        f" {kpi} " for kpi in ("availability", "throughput_parts", "cost_total", "co2e_kg")
+    ]
+    condition = next(line for line in effects.splitlines() if line.startswith("| condition"))
+    assert condition.split("|")[1:-1] == [
+        " condition ",
+        " -3.2% ",
+        " +1.0% ",
+        r" +12.5% \* ",
+        " +1.0% ",
+    ]
+    assert "Effects" in page
+
+
+def test_no_effects_table_with_a_single_arm_against_the_baseline(tmp_path):
+    markdown = write(tmp_path, arms=(BASELINE, "condition")).markdown.read_text("utf-8")
+    assert "## Effects" not in markdown

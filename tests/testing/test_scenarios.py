@@ -19,6 +19,8 @@ EXAMPLES = {
     "traffic/grid10x10-v0": 1,
     "traffic/grid4x4-peak-v0": 3,
     "traffic/sumo-net-v0": 3,
+    "region/coupled-v0": 1,
+    "region/coupled-small-v0": 2,
 }
 
 

@@ -4,13 +4,17 @@ A domain never imports another domain. When the sensors of a plant load the clou
 ingests their readings, the plant's side states its sensor traffic as a
 :class:`SensorTraffic` (built from its own :class:`~twin.core.sensors.SensorConfig`) and
 the cloud's side reads the message rate from it; only a scenario (or a test) holds both.
+The same holds for goods (:class:`GoodsOutbox`: a factory's output is a supply plant's
+production) and vehicles (:class:`Road`: a supply chain's trucks drive through a city).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Protocol
 
+import simpy
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from twin.core.sensors import ReadingBoard, SensorConfig
@@ -100,3 +104,66 @@ def sent_fraction_of(board: ReadingBoard) -> float:
     if not math.isfinite(fraction) or fraction <= 0:
         raise ValueError(f"no sample was sent ({totals['sent']} of {surviving})")
     return fraction
+
+
+class GoodsOutbox:
+    """Finished goods one domain makes and another takes (a plant's output feeding a
+    supply chain's plant site). Whole units; what is put and not yet taken is the
+    producer's stock. Counts are kept from the start of the run (never reset at the end
+    of a warm-up), so a scenario can check that goods are conserved across the border.
+    """
+
+    def __init__(self) -> None:
+        self.produced = 0
+        self.taken = 0
+
+    @property
+    def level(self) -> int:
+        """Units put and not yet taken."""
+        return self.produced - self.taken
+
+    def put(self, units: int = 1) -> None:
+        if units < 0:
+            raise ValueError(f"cannot put {units} units")
+        self.produced += units
+
+    def take(self, at_most: int) -> int:
+        """Take up to ``at_most`` units (all there are if fewer); how many were taken."""
+        units = max(0, min(at_most, self.level))
+        self.taken += units
+        return units
+
+
+@dataclass(frozen=True)
+class Drive:
+    """One finished drive of a vehicle through another domain's road network.
+
+    Attributes:
+        vehicle: the road domain's name for the vehicle (what its ledger rows name).
+        requested_s: when the drive was asked for.
+        entered_s: when the vehicle entered the network (later if the entry was blocked).
+        arrived_s: when it reached the destination.
+        distance_m: metres driven.
+    """
+
+    vehicle: str
+    requested_s: float
+    entered_s: float
+    arrived_s: float
+    distance_m: float
+
+    @property
+    def duration_s(self) -> float:
+        """Request to arrival: what the caller waited."""
+        return self.arrived_s - self.requested_s
+
+
+class Road(Protocol):
+    """A road network other domains' vehicles drive through (the consuming side of the
+    vehicle port: a supply chain's trucks in a city). The road books the vehicle's fuel
+    in the run's ledger, as it does for its own vehicles."""
+
+    def drive(self, origin: str, destination: str) -> simpy.Event:
+        """Send a vehicle from ``origin`` to ``destination`` (places the road knows) now:
+        an event that succeeds with the :class:`Drive` when it has arrived."""
+        ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -78,6 +78,13 @@ class Scenario(ABC, Generic[ParamsT]):
     def policy_info(self) -> dict[str, Any]:
         """Facts given to the policy at reset (``PolicyContext.info``)."""
         return {}
+
+    @classmethod
+    def better(cls, kpi: str) -> Literal["lower", "higher"] | None:
+        """Which way ``kpi`` improves, where the scenario knows and its domain's contract
+        does not (a scenario joining several domains names their KPIs itself); ``None``:
+        the contract says (``Domain.better``)."""
+        return None
 
     def default_horizon_s(self) -> float | None:
         """The horizon the scenario's own inputs define (a SUMO config's ``end - begin``),

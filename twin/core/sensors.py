@@ -513,6 +513,10 @@ class SensorFeed:
         self.latency_mean_s = latency_mean_s
         self.latency_jitter_s = latency_jitter_s
         self._latency_rng = latency_rng
+        self.backend_delay: Callable[[], float] | None = None
+        """Seconds a reading spends behind the transmission before anyone sees it (a
+        cloud's ingestion latency now), added to every delayed sample's delay; a scenario
+        that wires a backend sets it. ``None``: the transmission delay alone."""
         self._last_arrival_s = -math.inf
         self.process = env.process(self._run())
 
@@ -588,9 +592,11 @@ class SensorFeed:
             return None
         # Drawn for every sample, even an empty one, so delays stay aligned across arms.
         tail = self._latency_rng.standard_exponential()
-        if self.latency_mean_s == 0.0:
+        if self.latency_mean_s == 0.0 and self.backend_delay is None:
             return None
         delay_s = self.latency_mean_s - self.latency_jitter_s + self.latency_jitter_s * tail
+        if self.backend_delay is not None:
+            delay_s += max(self.backend_delay(), 0.0)
         if now_s + delay_s < self._last_arrival_s:
             delay_s = self._last_arrival_s - now_s
             # SimPy schedules at now + delay; nudge until that float is not early, so a

@@ -19,6 +19,7 @@ import simpy
 from twin.core.distributions import Distribution
 from twin.core.entity import Entity
 from twin.core.policy import Policy, PolicyContext
+from twin.core.ports import GoodsOutbox
 from twin.core.run import resolve_policy
 from twin.core.scenario import KPI
 from twin.core.sensors import ReadingBoard, SensorFeed
@@ -105,6 +106,9 @@ class Plant(Entity):
         self.decisions = probes.counter("maintenance_decisions")
         self.failure_log: list[tuple[float, int]] = []
         """Every unplanned failure as (time_s, machine index), warm-up included."""
+        self.outbox: GoodsOutbox | None = None
+        """Where good parts go when a scenario wires the plant to a consumer (a supply
+        chain's plant site); ``None``: they just leave."""
         self.crew = Crew(world.env, crew, probes.level("technicians_busy"))
 
         station_index = {station.name: i for i, station in enumerate(params.stations)}
@@ -305,6 +309,8 @@ class Plant(Entity):
         self.lead_time.observe(self.env.now - part.released_s)
         if good:
             self.finished.count += 1
+            if self.outbox is not None:
+                self.outbox.put(1)
         else:
             self.scrapped.count += 1
             product = self.params.products[part.product]

@@ -22,6 +22,7 @@ import simpy
 
 from twin.core.entity import Entity
 from twin.core.policy import Policy
+from twin.core.ports import Road
 from twin.core.units import SECONDS_PER_HOUR
 from twin.core.world import World
 from twin.supply.config import ProductSpec, TruckSpec
@@ -185,6 +186,12 @@ class Lane(Entity):
         )
         self.entity = f"trucks.{origin}"
         """The ledger's name for this lane's trucks (``trucks.<origin>.<number>``)."""
+        self.road: Road | None = None
+        """Where the trucks drive when a scenario wires the lane to a road network (a
+        city): the drive's time is the road's and the road books the fuel. ``None``:
+        distance / speed, fuel by load (this module's model)."""
+        self.drives: list[tuple[float, float]] = []
+        """(departed, arrived) of every loaded drive on the road, when there is one."""
 
     def inspect(self) -> dict[str, Any]:
         """What waits on the lane, what is on its way, and its trucks on the road."""
@@ -344,11 +351,12 @@ class Lane(Entity):
         out_s = drive_s if self.travel is None else drive_s * next(self.travel)
         self.on_road[number] = (departed_s, out_s, True)
         weight_share = kg / truck.capacity_kg
-        litres = self.distance_km * (
-            truck.fuel_l_per_km_empty
-            + (truck.fuel_l_per_km_full - truck.fuel_l_per_km_empty) * weight_share
-        )
-        ledger.use("diesel", litres, at_s=departed_s, entity=entity, state="loaded")
+        if self.road is None:
+            litres = self.distance_km * (
+                truck.fuel_l_per_km_empty
+                + (truck.fuel_l_per_km_full - truck.fuel_l_per_km_empty) * weight_share
+            )
+            ledger.use("diesel", litres, at_s=departed_s, entity=entity, state="loaded")
         ledger.charge(
             "transport",
             truck.fixed_cost_per_trip + truck.cost_per_km * 2 * self.distance_km,
@@ -358,20 +366,29 @@ class Lane(Entity):
         stats.trips += 1
         stats.km += 2 * self.distance_km
         stats.load_factor_sum += max(pallets / truck.capacity_pallets, weight_share)
-        yield env.timeout(out_s + handling_s)
+        if self.road is None:
+            yield env.timeout(out_s + handling_s)
+        else:
+            yield self.road.drive(self.origin, self.destination)
+            self.drives.append((departed_s, float(env.now)))
+            yield env.timeout(handling_s)
         checks.min_transit_s = min(checks.min_transit_s, env.now - departed_s)
         self.in_flight_units -= units
         self.deliver(self.destination_index, units, lines)
-        ledger.use(
-            "diesel",
-            self.distance_km * truck.fuel_l_per_km_empty,
-            at_s=env.now,
-            entity=entity,
-            state="empty",
-        )
+        if self.road is None:
+            ledger.use(
+                "diesel",
+                self.distance_km * truck.fuel_l_per_km_empty,
+                at_s=env.now,
+                entity=entity,
+                state="empty",
+            )
         back_s = drive_s if self.travel is None else drive_s * next(self.travel)
         self.on_road[number] = (float(env.now), back_s, False)
-        yield env.timeout(back_s)
+        if self.road is None:
+            yield env.timeout(back_s)
+        else:
+            yield self.road.drive(self.destination, self.origin)
         del self.on_road[number]
         self.fleet.give_back(number)
         self.fleet.resource.release(request)

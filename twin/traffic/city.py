@@ -12,7 +12,7 @@ arrivals are booked into the ledger one by one (fuel litres per vehicle).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -141,6 +141,12 @@ class City(Entity):
         self.loop_bank: LoopBank | None = None
         """The user's induction loops as SUMO reports them (a SUMO scenario sets it);
         their totals are KPIs."""
+        self.arrival_listeners: list[Callable[[npt.NDArray[np.int64]], None]] = []
+        """Called with the vehicles that arrived, after each kernel call (their
+        ``veh.arrive_s`` says when): how a scenario learns that a vehicle it sent
+        with :meth:`dispatch` has arrived."""
+        self.dispatched = 0
+        """On-call trips sent so far (:meth:`dispatch`)."""
         world.at_warmup_end(self._restart_statistics)
         self.process = self.env.process(self.run())
 
@@ -332,6 +338,24 @@ class City(Entity):
         """One kernel step from now: releases, signals, vehicles, arrivals."""
         self._advance(1)
 
+    def dispatch(self, trip: int) -> None:
+        """Send on-call trip ``trip`` now: a trip of the table whose departure is
+        ``inf`` (it waits for a caller, e.g. a supply chain's truck); it queues for
+        insertion behind the trips already waiting, as a trip due now would.
+
+        Raises:
+            ValueError: the trip is not on call, or was sent already.
+        """
+        veh = self.veh
+        if not (math.isinf(veh.depart_s[trip]) and veh.state[trip] == PENDING):
+            raise ValueError(f"trip {trip} is not an on-call trip waiting to be sent")
+        veh.depart_s[trip] = float(self.env.now)
+        veh.state[trip] = WAITING
+        waiting = int(self.counters[WAITING_TRIPS])
+        self.pending[waiting] = trip
+        self.counters[WAITING_TRIPS] = waiting + 1
+        self.dispatched += 1
+
     @property
     def signalised(self) -> tuple[Intersection, ...]:
         """The signalised intersections, in the order policies index them
@@ -367,7 +391,15 @@ class City(Entity):
         due = int(np.searchsorted(self.veh.depart_s, now, side="right")) - int(
             counters[TRIPS_RELEASED]
         )
-        need = max(int(counters[VEHICLES_ON_NETWORK]) + int(counters[WAITING_TRIPS]) + due, 1)
+        # Sent on-call trips sit among later trips in departure order, so ``due`` may miss
+        # or count some of them: counting them all keeps enough uniforms drawn ahead.
+        need = max(
+            int(counters[VEHICLES_ON_NETWORK])
+            + int(counters[WAITING_TRIPS])
+            + due
+            + self.dispatched,
+            1,
+        )
         if int(counters[NEXT_DAWDLE]) + need > len(self._dawdle):
             # One draw of many uniforms equals many draws of few (same stream order).
             fresh = self._dawdle_rng.random(max(64 * need, 4096))
@@ -402,6 +434,8 @@ class City(Entity):
         if n_arr:
             self.arrivals.add(n_arr)
             self._book(self.arrived[:n_arr])
+            for listener in self.arrival_listeners:
+                listener(self.arrived[:n_arr])
         history = self._history
         t = now
         for k in range(ticks):

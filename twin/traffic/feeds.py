@@ -29,6 +29,7 @@ event as before.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -70,6 +71,16 @@ class OwnFeeds:
         """Whether the kernel may run past these feeds' events at all: each samples no
         faster than the kernel ticks (a faster one would see two samples between ticks,
         and the order of same-time events would need more care than it is worth)."""
+        self.passable: Callable[[Any], bool] | None = None
+        """Which events of the rest of the world the kernel may run past too: a scenario
+        that knows they can neither read nor change the city sets it (a region: its
+        plant's and its cloud's events). ``None``: the kernel stops at every event that
+        is not one of its own feeds'."""
+
+    @property
+    def feeds(self) -> tuple[SensorFeed, ...]:
+        """The city's own detector feeds, in the order they were added."""
+        return tuple(self._feeds)
 
     def add(self, feed: SensorFeed, kind: Kind) -> None:
         """Follow ``feed`` (its samples and deliveries) as one of the city's own."""
@@ -120,6 +131,8 @@ class OwnFeeds:
         if queue is None:
             return False
         for at_s, _priority, _eid, event in queue:
+            if self.passable is not None and self.passable(event):
+                continue  # never one of ours: the scenario vouches it cannot touch the city
             owner = self._owner(event)
             if owner is None:
                 self._stop_s = min(self._stop_s, at_s)

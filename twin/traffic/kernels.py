@@ -1420,9 +1420,11 @@ def run_ticks(
             break
         k = counters[WAITING_TRIPS]
         while released < due:
-            pending[k] = released
-            veh.state[released] = WAITING
-            k += 1
+            # A trip sent early by City.dispatch (an on-call trip) is already on its way.
+            if veh.state[released] == PENDING:
+                pending[k] = released
+                veh.state[released] = WAITING
+                k += 1
             released += 1
         counters[WAITING_TRIPS] = k
         counters[TRIPS_RELEASED] = released

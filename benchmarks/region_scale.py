@@ -1,0 +1,136 @@
+"""The coupled region against the sum of its parts run alone.
+
+The region (``region/coupled-v0`` by default) runs the plant, the supply network, the
+city and the cloud in one World. Each part is then run alone, in a World of its own,
+with the same params for the same horizon:
+
+- the plant: ``factory/flowline-v0`` with the region's factory params;
+- the supply network: its own scenario class with the region's supply params (the city
+  road lengths on the placed lanes, trucks on the distance / speed model, production by
+  capacity);
+- the city: the region's city params on ``traffic/grid4x4-v0`` (background trips only,
+  no trucks);
+- the cloud: ``cloud/diurnal-v0`` with the region's cloud params and the ingestion rate
+  the region sets from the sensors.
+
+Wall times are medians over rounds (parts and region alternate within a round, so drift
+of the machine hits both); each part is warmed up once first (Numba compiles its
+kernels), as is the region. The ratio printed last is region wall / sum of the parts'
+walls: the price of coupling (ports, on-call truck trips, one event calendar for all).
+
+Usage: python benchmarks/region_scale.py [--scenario ID] [--days D] [--rounds R]
+Target (issue 22): ratio <= 1.2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Any
+
+from twin.core.policy import PolicyContext
+from twin.core.run import default_registry, prepare_run, resolve_policy, simulate
+from twin.core.scenario import ScenarioConfig
+from twin.core.units import SECONDS_PER_DAY
+from twin.core.world import World
+from twin.region.scenario import Region
+from twin.supply.config import SupplyParams
+from twin.supply.scenario import SupplyScenario
+
+
+def parts(region: Region) -> dict[str, tuple[str, dict[str, Any], str]]:
+    """Scenario id, params and policy of each part, from a built region."""
+    supply = region.network.params.model_copy(update={"transport_policy": "transport/ship-now-v0"})
+    return {
+        "factory": (
+            "factory/flowline-v0",
+            region.plant.params.model_dump(mode="json"),
+            "maintenance/run-to-failure-v0",
+        ),
+        "supply": ("supply", supply.model_dump(mode="json"), "replenishment/base-stock-v0"),
+        "traffic": (
+            "traffic/grid4x4-v0",
+            region.params.city.model_dump(mode="json"),
+            "signals/fixed-time-v0",
+        ),
+        "cloud": (
+            "cloud/diurnal-v0",
+            region.cloud.params.model_dump(mode="json"),
+            "scaling/hpa-v0",
+        ),
+    }
+
+
+class _RegionSupply(SupplyScenario):
+    """The region's supply network as a scenario of its own (any sites allowed)."""
+
+    id = "supply/region-part"
+
+
+def run_part(
+    scenario_id: str, params: dict[str, Any], policy: str, horizon_s: float, seed: int
+) -> float:
+    """Wall seconds of one part run alone (build, run, KPIs), as ``simulate`` times it."""
+    if scenario_id != "supply":
+        started = time.perf_counter()
+        simulate(ScenarioConfig(id=scenario_id, params=params, horizon_s=horizon_s), policy, seed)
+        return time.perf_counter() - started
+    # The region's network is no registered scenario's: build its world as prepare_run does.
+    started = time.perf_counter()
+    world = World(seed, registry=default_registry())
+    scenario = _RegionSupply(SupplyParams.model_validate(params))
+    member = resolve_policy(policy, {}, world.registry)
+    member.reset(
+        PolicyContext(scenario.id, world.streams[f"policy.{member.id}"], scenario.policy_info())
+    )
+    scenario.build(world, member)
+    world.run(horizon_s)
+    scenario.kpis(world)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default="region/coupled-v0")
+    parser.add_argument("--days", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    horizon_s = args.days * SECONDS_PER_DAY
+    config = ScenarioConfig(id=args.scenario, horizon_s=horizon_s)
+    built = prepare_run(config, "region/policy-set-v0", 1, registry=default_registry())
+    assert isinstance(built.scenario, Region)
+    pieces = parts(built.scenario)
+
+    def region_wall() -> float:
+        started = time.perf_counter()
+        simulate(config, "region/policy-set-v0", 1)
+        return time.perf_counter() - started
+
+    print(f"warming up (Numba) on {args.scenario}, {args.days:g} simulated days per run")
+    region_wall()
+    for sid, params, policy in pieces.values():
+        run_part(sid, params, policy, SECONDS_PER_DAY / 4, 1)
+    region_walls: list[float] = []
+    part_walls: dict[str, list[float]] = {name: [] for name in pieces}
+    for r in range(args.rounds):
+        region_walls.append(region_wall())
+        for name, (sid, params, policy) in pieces.items():
+            part_walls[name].append(run_part(sid, params, policy, horizon_s, 1))
+        print(
+            f"round {r + 1}: region {region_walls[-1]:.2f} s, parts "
+            + ", ".join(f"{n} {w[-1]:.2f} s" for n, w in part_walls.items())
+        )
+    region_s = statistics.median(region_walls)
+    medians = {name: statistics.median(w) for name, w in part_walls.items()}
+    parts_s = sum(medians.values())
+    print(f"{'part':<10} {'wall s':>8} {'sim days/s':>11}")
+    for name, wall in medians.items():
+        print(f"{name:<10} {wall:>8.2f} {args.days / wall:>11.2f}")
+    print(f"{'sum':<10} {parts_s:>8.2f} {args.days / parts_s:>11.2f}")
+    print(f"{'region':<10} {region_s:>8.2f} {args.days / region_s:>11.2f}")
+    print(f"coupled region / sum of parts: {region_s / parts_s:.2f}x (target <= 1.2x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+"""The coupled region: one world in which goods, trucks and sensor messages cross borders."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from twin.core.run import prepare_run, simulate
+from twin.core.scenario import ScenarioConfig
+from twin.region.scenario import DOMAINS, Region
+from twin.traffic.kernels import ARRIVED, DRIVING, PENDING, WAITING
+
+SMALL = "region/coupled-small-v0"
+HORIZON_S = 7 * 86_400.0
+"""The supply network's base-stock reviews learn demand first: the plant orders raw
+material on day 5 and turns the factory's parts into stock from day 6."""
+
+pytestmark = pytest.mark.slow  # each coupled run simulates days of four twins
+
+
+def run_small(params: dict | None = None, seed: int = 1, policy: str = "region/policy-set-v0"):
+    run = prepare_run(
+        ScenarioConfig(id=SMALL, params=params or {}, horizon_s=HORIZON_S), policy, seed
+    )
+    run.world.run(HORIZON_S)
+    return run
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    return run_small()
+
+
+def test_one_world_holds_every_domain(small_run):
+    scenario: Region = small_run.scenario
+    world = small_run.world
+    assert scenario.plant.env is world.env
+    assert scenario.city.env is world.env
+    assert scenario.network.env is world.env
+    assert scenario.cloud.cluster.world is world
+
+
+def test_goods_made_by_the_plant_are_shipped_or_in_stock(small_run):
+    scenario: Region = small_run.scenario
+    outbox = scenario.outbox
+    assert outbox.produced == scenario.plant.finished.count > 0
+    assert outbox.produced == outbox.taken + outbox.level
+    plant = next(site for site in scenario.network.sites if site.is_plant)
+    made = outbox.taken * scenario.params.units_per_part
+    assert made > 0
+    assert plant.initial + made == plant.on_hand + plant.shipped + plant.scrapped
+
+
+def test_every_truck_that_leaves_arrives_or_is_still_in_the_city(small_run):
+    scenario: Region = small_run.scenario
+    road = scenario.road
+    assert road.counts.sent > 0
+    assert road.counts.sent == road.counts.arrived + road.in_city
+    state = scenario.city.veh.state[sorted(road.trucks)]
+    assert int(np.sum(state == ARRIVED)) == road.counts.arrived
+    assert int(np.sum((state == DRIVING) | (state == WAITING))) == road.in_city
+    assert int(np.sum(state == PENDING)) == len(road.trucks) - road.counts.sent
+    # Each loaded trip drives there and back: two drives per trip, the last maybe unfinished.
+    trips = sum(len(lane.drives) for lane in scenario.network.lanes)
+    assert trips <= road.counts.sent <= 2 * scenario.network.transport_stats.trips
+
+
+def test_money_energy_and_co2e_by_domain_sum_to_the_ledger(small_run):
+    scenario: Region = small_run.scenario
+    ledger = small_run.world.ledger
+    accounts = scenario.accounts(small_run.world)
+    assert not any(accounts["unattributed"].values())
+    assert sum(accounts[d]["cost"] for d in DOMAINS) == pytest.approx(ledger.cost(), rel=1e-12)
+    assert sum(accounts[d]["co2e_kg"] for d in DOMAINS) == pytest.approx(
+        ledger.co2e_kg(), rel=1e-12
+    )
+    assert sum(accounts[d]["energy_kwh"] for d in DOMAINS) == pytest.approx(
+        ledger.energy_kwh(), rel=1e-12
+    )
+    # Every domain spent something, and the trucks' diesel is the supply chain's.
+    assert all(accounts[d]["cost"] > 0 for d in ("factory", "supply", "cloud"))
+    assert accounts["supply"]["fuel_l"] > 0
+    assert accounts["traffic"]["fuel_l"] > 0
+
+
+def test_the_cloud_ingests_what_the_plant_and_city_sensors_send(small_run):
+    scenario: Region = small_run.scenario
+    rate = sum(s.messages_per_s for s in scenario.sensors)
+    classes = {c.name: c for c in scenario.cloud.params.classes}
+    assert classes["ingestion"].rate_per_s == rate
+    machines = len(scenario.plant.machines)
+    plant_rate = machines * 4 / 600.0 * (1 - 0.01)
+    lanes = int(scenario.city.arrays.n_lanes)
+    city_rate = lanes / 5.0 * (1 - 0.02)
+    assert rate == pytest.approx(plant_rate + city_rate, rel=1e-12)
+
+
+def test_a_run_is_a_function_of_its_seed():
+    config = ScenarioConfig(id=SMALL, horizon_s=86_400.0)
+    first = simulate(config, "region/policy-set-v0", 3).kpis
+    again = simulate(config, "region/policy-set-v0", 3).kpis
+    other = simulate(config, "region/policy-set-v0", 4).kpis
+    values = {k: v.value for k, v in first.items()}
+    assert values == pytest.approx({k: v.value for k, v in again.items()}, nan_ok=True)
+    assert any(
+        not (math.isnan(v.value) and math.isnan(values[k])) and v.value != values[k]
+        for k, v in other.items()
+    )
+
+
+def test_the_city_runs_past_the_plant_and_the_cloud_and_the_run_is_the_same():
+    def one_day(run_past: bool):
+        run = prepare_run(ScenarioConfig(id=SMALL, horizon_s=86_400.0), "region/policy-set-v0", 5)
+        if not run_past:
+            run.scenario.city.own_feeds.passable = None
+        run.world.run(86_400.0)
+        kpis = {k: v.value for k, v in run.result(wall_s=0.0).kpis.items()}
+        return kpis, run.scenario.city.kernel_calls
+
+    passing, fewer_calls = one_day(run_past=True)
+    stopping, calls = one_day(run_past=False)
+    assert passing == pytest.approx(stopping, nan_ok=True, rel=0, abs=0)
+    assert fewer_calls < calls / 2

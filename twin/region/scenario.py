@@ -1,0 +1,328 @@
+"""The region scenarios: a plant, its supply chain, the city its trucks drive through and
+the cloud its sensors load, in one World (one SimPy clock, one ledger).
+
+The wiring (:mod:`twin.region.wiring`) goes through ports only; each domain is built by
+its own classes, with the small hooks they offer (a plant's ``outbox``, a site's
+``production``, a lane's ``road``, a city's on-call trips and arrival listeners).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar, Literal
+
+from twin.cloud.cluster import NODE_ENTITY
+from twin.cloud.config import CloudParams
+from twin.cloud.domain import DOMAIN as CLOUD
+from twin.cloud.scenario import DiurnalCloud
+from twin.core.domain import Domain
+from twin.core.ledger import ledger_kpi_is_cost
+from twin.core.policy import Policy, PolicyContext
+from twin.core.ports import GoodsOutbox
+from twin.core.run import resolve_policy
+from twin.core.scenario import KPI, Scenario
+from twin.core.world import World
+from twin.factory.domain import DOMAIN as FACTORY
+from twin.factory.plant import Plant
+from twin.factory.scenario import FlowLine
+from twin.region.config import RegionParams, SmallRegionParams
+from twin.region.policies import PolicySetParams
+from twin.region.wiring import (
+    CityRoad,
+    CityRoute,
+    ElsewhereInTheRegion,
+    IngestionLatency,
+    PlantOutput,
+    route_between,
+    sensor_traffic,
+    with_on_call_trips,
+)
+from twin.supply.config import SupplyParams
+from twin.supply.domain import DOMAIN as SUPPLY
+from twin.supply.network import SupplyNetwork
+from twin.supply.scenario import SupplyScenario
+from twin.traffic.city import City
+from twin.traffic.demand import Router
+from twin.traffic.domain import DOMAIN as TRAFFIC
+from twin.traffic.scenario import GridCity
+
+DOMAINS = ("factory", "supply", "traffic", "cloud")
+CONTRACTS: dict[str, Domain[Any]] = {
+    "factory": FACTORY,
+    "supply": SUPPLY,
+    "traffic": TRAFFIC,
+    "cloud": CLOUD,
+}
+REGION_KPIS: dict[str, Literal["lower", "higher"]] = {
+    "service_level": "higher",
+    "order_lead_time_days": "lower",
+    "truck_drive_mean_s": "lower",
+    "truck_drive_over_model": "lower",
+}
+
+
+class Region(Scenario[RegionParams]):
+    """A plant feeding a supply chain whose trucks drive through a city, with every
+    sensor's readings ingested by a cloud."""
+
+    id = "region/coupled-v0"
+    domain = "factory.maintenance"
+    description = "flow line -> supply chain (2 DCs, 6 retailers) trucked through a 4x4 city; cloud"
+    Params: ClassVar[type[RegionParams]] = RegionParams
+    default_policy = "region/policy-set-v0"
+    headline_kpis = (
+        "service_level",
+        "order_lead_time_days",
+        "truck_drive_mean_s",
+        "factory.throughput_per_h",
+        "traffic.time_loss_mean_s",
+        "cloud.latency_p95_s",
+    )
+
+    def policy_info(self) -> dict[str, Any]:
+        """The plant's facts: the run's policy decides its maintenance."""
+        return FlowLine(self.params.factory).policy_info()
+
+    @classmethod
+    def better(cls, kpi: str) -> Literal["lower", "higher"] | None:
+        """A domain's KPI (``supply.fill_rate``) as its contract says; the region's own
+        as :data:`REGION_KPIS` says; cost and electricity by domain are better lower."""
+        domain, _, name = kpi.partition(".")
+        if name and domain in CONTRACTS:
+            return CONTRACTS[domain].better(name)
+        if kpi in REGION_KPIS:
+            return REGION_KPIS[kpi]
+        if kpi.startswith(("cost_", "energy_kwh_")) and kpi.rsplit("_", 1)[-1] in DOMAINS:
+            return "lower"
+        if ledger_kpi_is_cost(kpi):
+            return "lower"
+        return None
+
+    def build(self, world: World, policy: Policy[Any, Any]) -> None:
+        params = self.params
+        chosen = getattr(policy, "params", None)
+        self.areas = chosen if isinstance(chosen, PolicySetParams) else PolicySetParams()
+        areas = self.areas
+
+        factory = params.factory.model_copy(update={"dispatch_policy": areas.dispatch})
+        self.plant = Plant(world, factory, policy, self.id)
+        self.outbox = GoodsOutbox()
+        self.plant.outbox = self.outbox
+
+        network = params.city.network()
+        router = Router(network)
+        self.routes = self._routes(network, router)
+        background = GridCity(params.city).trips(world, network)
+        trips, slots = with_on_call_trips(
+            background, self.routes, params.truck.build(), params.on_call_trips_per_lane
+        )
+        self.background_trips = len(background)
+        signals = self._member("signals", GridCity(params.city).policy_info(), world)
+        self.city = City(
+            world,
+            network,
+            trips,
+            signals,
+            step_s=params.city.step_s,
+            sensors=params.city.detectors,
+            per_intersection_kpis=params.city.per_intersection_kpis,
+            loop_detectors=params.city.loop_detectors,
+        )
+        self.road = CityRoad(self.city, slots, self.routes)
+
+        supply = self._supply_params()
+        replenishment = self._member("replenishment", SupplyScenario(supply).policy_info(), world)
+        self.network = SupplyNetwork(world, supply, replenishment, self.id)
+        plant_site = next(site for site in self.network.sites if site.is_plant)
+        plant_site.production = PlantOutput(self.outbox, params.units_per_part)
+        for lane in self.network.lanes:
+            if (lane.origin, lane.destination) in self.routes:
+                lane.road = self.road
+
+        self.sensors = sensor_traffic(
+            factory, len(self.plant.machines), params.city, int(self.city.arrays.n_lanes)
+        )
+        cloud = self._cloud_params(sum(s.messages_per_s for s in self.sensors))
+        scaling = self._member("scaling", DiurnalCloud(cloud).policy_info(), world)
+        self.cloud = DiurnalCloud(cloud)
+        self.cloud.build(world, scaling)
+        self.ingestion_latency = IngestionLatency(self.cloud.cluster)
+        if params.readings_through_cloud:
+            # A late reading is a late decision: maintenance and signal policies see the
+            # sensors only once the cloud has ingested them.
+            self.plant.feed.backend_delay = self.ingestion_latency
+            for feed in self.city.own_feeds.feeds:
+                feed.backend_delay = self.ingestion_latency
+        # Nothing of the plant or the cloud touches the city: its kernel runs past them.
+        self.city.own_feeds.passable = ElsewhereInTheRegion(
+            ("twin.factory.", "twin.cloud."), [self.plant.feed]
+        )
+
+    # -- building --------------------------------------------------------------------------
+    def _member(self, area: str, info: dict[str, Any], world: World) -> Policy[Any, Any]:
+        """The area's policy from the set, resolved in the run's registry and started."""
+        member = resolve_policy(
+            getattr(self.areas, area), self.areas.params_of(area), world.registry
+        )
+        member.reset(PolicyContext(self.id, world.streams[f"policy.{member.id}"], info))
+        return member
+
+    def _routes(self, network: Any, router: Router) -> dict[tuple[str, str], CityRoute]:
+        """Both directions of every lane between two placed sites."""
+        places = self.params.places
+        routes: dict[tuple[str, str], CityRoute] = {}
+        for site in self.params.supply.sites:
+            source = site.source
+            if source is None or site.name not in places or source not in places:
+                continue
+            for a, b in ((source, site.name), (site.name, source)):
+                routes[(a, b)] = route_between(network, router, places[a], places[b])
+        return routes
+
+    def _supply_params(self) -> SupplyParams:
+        """The supply network with the city's road lengths on its placed lanes, the
+        truck's speed at the city's limit (the supply twin's own model of the same drive)
+        and the set's transport policy."""
+        supply = self.params.supply
+        sites = []
+        for site in supply.sites:
+            route = self.routes.get((site.source, site.name)) if site.source else None
+            if route is not None:
+                site = site.model_copy(update={"distance_km": round(route.length_m / 1000, 4)})
+            sites.append(site)
+        limit_kmh = min(self.params.city.grid.speed_mps, self.params.truck.max_speed_mps) * 3.6
+        truck = supply.truck.model_copy(update={"speed_kmh": limit_kmh})
+        return supply.model_copy(
+            update={
+                "sites": sites,
+                "truck": truck,
+                "transport_policy": self.areas.transport,
+                "transport_policy_params": self.areas.params_of("transport"),
+            }
+        )
+
+    def _cloud_params(self, ingestion_per_s: float) -> CloudParams:
+        cloud = self.params.cloud
+        classes = [
+            c.model_copy(update={"rate_per_s": ingestion_per_s}) if c.name == "ingestion" else c
+            for c in cloud.classes
+        ]
+        return cloud.model_copy(update={"classes": classes})
+
+    # -- results ---------------------------------------------------------------------------
+    def accounts(self, world: World) -> dict[str, dict[str, float]]:
+        """Cost, energy (kWh), fuel (L) and CO2e (kg) by domain, from the ledger's rows;
+        ``unattributed`` holds whatever no domain booked (nothing, unless a hook is wrong)."""
+        domain_of = self._domain_of_entity()
+        totals = {
+            d: {"cost": 0.0, "energy_kwh": 0.0, "fuel_l": 0.0, "co2e_kg": 0.0}
+            for d in (*DOMAINS, "unattributed")
+        }
+        for category, _item, entity, amount in world.ledger.money_rows():
+            totals[domain_of(entity, category)]["cost"] += amount
+        for carrier, entity, _state, amount, kg in world.ledger.use_rows():
+            row = totals[domain_of(entity, "")]
+            row["co2e_kg"] += kg
+            row["fuel_l" if carrier in ("diesel", "petrol") else "energy_kwh"] += amount
+        return totals
+
+    def _domain_of_entity(self) -> Any:
+        supply_names = {site.site_name for site in self.network.sites}
+        trucks = self.road.vehicle_names()
+        factory_names = {machine.label for machine in self.plant.machines}
+        if self.plant.fleet is not None:
+            factory_names |= {agv.entity for agv in self.plant.fleet.agvs}
+
+        def domain_of(entity: str, category: str) -> str:
+            if entity in supply_names or entity.startswith("trucks.") or entity in trucks:
+                return "supply"
+            if entity.startswith("vehicle"):
+                return "traffic"
+            if entity == NODE_ENTITY:
+                return "cloud"
+            # The plant books material and scrap for the plant as a whole (no entity).
+            if entity in factory_names or (entity == "" and category != ""):
+                return "factory"
+            return "unattributed"
+
+        return domain_of
+
+    def kpis(self, world: World) -> dict[str, KPI]:
+        kpis: dict[str, KPI] = {}
+        parts = {
+            "factory": self.plant.kpis(),
+            "supply": self.network.kpis(),
+            "traffic": self.city.kpis(),
+            "cloud": self.cloud.kpis(world),
+        }
+        for domain, values in parts.items():
+            for name, kpi in values.items():
+                kpis[f"{domain}.{name}"] = kpi
+        supply = parts["supply"]
+        currency = world.ledger.currency
+        for domain, row in self.accounts(world).items():
+            if domain == "unattributed" and not any(row.values()):
+                continue
+            kpis[f"cost_{domain}"] = KPI(row["cost"], currency, f"money booked by the {domain}")
+            kpis[f"co2e_{domain}_kg"] = KPI(row["co2e_kg"], "kg", f"CO2e booked by the {domain}")
+            kpis[f"energy_kwh_{domain}"] = KPI(row["energy_kwh"], "kWh", "electricity")
+        drives = self.road.counts.duration_s
+        free_flow = self._free_flow_s()
+        kpis.update(
+            {
+                "service_level": KPI(
+                    supply["fill_rate"].value, "1", "share of customer demand served on the day"
+                ),
+                "order_lead_time_days": KPI(
+                    supply["retailer_order_lead_time_days"].value,
+                    "d",
+                    "retailer order placed to received: plant, DC, trucks and city",
+                ),
+                "truck_drive_mean_s": KPI(
+                    sum(drives) / len(drives) if drives else math.nan,
+                    "s",
+                    "truck drives through the city, request to arrival",
+                ),
+                "truck_drive_over_model": KPI(
+                    self._drive_over_model(free_flow),
+                    "1",
+                    "city drive time / the supply twin's distance-over-speed time",
+                ),
+                "trucks_sent": KPI(float(self.road.counts.sent), "drives", "into the city"),
+                "trucks_in_city": KPI(
+                    float(self.road.in_city), "drives", "still driving at the end"
+                ),
+                "plant_stock_units": KPI(
+                    float(self.outbox.level * self.params.units_per_part),
+                    "units",
+                    "made by the factory, not yet taken by the supply plant",
+                ),
+                "ingestion_per_s": KPI(
+                    sum(s.messages_per_s for s in self.sensors),
+                    "1/s",
+                    "sensor messages the plant and the city send to the cloud",
+                ),
+            }
+        )
+        return kpis
+
+    def _free_flow_s(self) -> dict[tuple[str, str], float]:
+        limit = min(self.params.city.grid.speed_mps, self.params.truck.max_speed_mps)
+        return {key: route.length_m / limit for key, route in self.routes.items()}
+
+    def _drive_over_model(self, free_flow: dict[tuple[str, str], float]) -> float:
+        ratios = []
+        for lane in self.network.lanes:
+            model_s = free_flow.get((lane.origin, lane.destination))
+            if model_s is None:
+                continue
+            ratios.extend((arrived - departed) / model_s for departed, arrived in lane.drives)
+        return sum(ratios) / len(ratios) if ratios else math.nan
+
+
+class SmallRegion(Region):
+    """The region for tests: a 3x3 town, one DC, two retailers."""
+
+    id = "region/coupled-small-v0"
+    description = "flow line -> supply chain (1 DC, 2 retailers) trucked through a 3x3 city; cloud"
+    Params = SmallRegionParams
