@@ -21,7 +21,6 @@ uncertainty; more trials, or a wider re-run, tell more.
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,6 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from experiments.executors import make_executor
 from experiments.search.checks import check_calibrate, describe_values
 from experiments.search.config import CalibrateConfig, Target, parse_calibrate
 from experiments.search.evaluate import Evaluation, evaluate
@@ -42,6 +40,7 @@ from experiments.search.study import (
     ranked,
     read_manifest,
     run_study,
+    search_executor,
 )
 from twin.core.config import read_toml
 from twin.core.errors import UserError
@@ -183,10 +182,7 @@ def run_calibration(
     prepare_directory(directory, KIND, config, source, force_new, data_hash(observed))
     study = open_study(directory, "minimize")
     settings = config.executor
-    pool = make_executor(
-        executor or settings.kind, workers or settings.workers, scheduler or settings.scheduler
-    )
-    try:
+    with search_executor(settings, executor, workers, scheduler, directory) as pool:
         bar = run_study(
             study,
             config,
@@ -217,16 +213,6 @@ def run_calibration(
             )
         finally:
             bar.close()
-    except KeyboardInterrupt:
-        pool.close(cancel=True)
-        print(
-            f"twin: interrupted; the study is kept in {directory}: run the same command again "
-            "to resume",
-            file=sys.stderr,
-        )
-        raise
-    finally:
-        pool.close()
     trials = trials_frame(study, config)
     per_seed = per_seed_fits(study, config)
     estimates = estimates_frame(config, best, per_seed)

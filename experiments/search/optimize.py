@@ -13,8 +13,7 @@ as paired differences with confidence intervals (:mod:`experiments.stats`).
 from __future__ import annotations
 
 import math
-import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from experiments.executors import make_executor
 from experiments.search.checks import check_optimize, describe_values
 from experiments.search.config import OptimizeConfig, parse_optimize
 from experiments.search.evaluate import Evaluation, evaluate
@@ -37,6 +35,7 @@ from experiments.search.study import (
     ranked,
     read_manifest,
     run_study,
+    search_executor,
 )
 from experiments.stats import compare_arms, paired_difference
 from twin.core.config import read_toml
@@ -111,10 +110,7 @@ def run_optimization(
     prepare_directory(directory, KIND, config, source, force_new)
     study = open_study(directory, direction)
     recheck_runs = _recheck_replications(config) * (2 + config.recheck.challengers)
-    pool = make_executor(
-        executor or settings.kind, workers or settings.workers, scheduler or settings.scheduler
-    )
-    try:
+    with search_executor(settings, executor, workers, scheduler, directory) as pool:
         bar = run_study(
             study,
             config,
@@ -131,16 +127,6 @@ def run_optimization(
             )
         finally:
             bar.close()
-    except KeyboardInterrupt:
-        pool.close(cancel=True)
-        print(
-            f"twin: interrupted; the study is kept in {directory}: run the same command again "
-            "to resume",
-            file=sys.stderr,
-        )
-        raise
-    finally:
-        pool.close()
     trials = trials_frame(study, config)
     write_parquet_atomically(trials, directory / "trials.parquet")
     write_parquet_atomically(recheck, directory / "recheck.parquet")
@@ -165,18 +151,7 @@ def run_optimization(
         from experiments.search.report import write_optimization_report
 
         page = write_optimization_report(results, study, read_manifest(directory))
-        results = OptimizationResults(
-            directory,
-            config,
-            direction,
-            trials,
-            recheck,
-            comparison,
-            winner,
-            winner_values,
-            verdict,
-            page,
-        )
+        results = replace(results, report=page)
     return results
 
 

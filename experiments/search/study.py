@@ -24,7 +24,8 @@ import math
 import shutil
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +38,8 @@ from optuna.samplers import BaseSampler, RandomSampler, TPESampler
 from optuna.trial import FrozenTrial, Trial, TrialState
 from tqdm import tqdm
 
-from experiments.executors import Executor
+from experiments.config import ExecutorConfig
+from experiments.executors import Executor, make_executor
 from experiments.search.cmaes import ReplayCmaEsSampler
 from experiments.search.config import SearchConfig
 from experiments.search.evaluate import Evaluation, evaluate
@@ -333,3 +335,30 @@ def best_so_far(study: optuna.Study) -> list[float]:
 
 def candidate_of(config: SearchConfig, trial: FrozenTrial, registry: Registry) -> Candidate:
     return candidate(config, dict(trial.params), f"trial-{trial.number}", registry)
+
+
+@contextmanager
+def search_executor(
+    settings: ExecutorConfig,
+    executor: str | None,
+    workers: int | None,
+    scheduler: str | None,
+    directory: Path,
+) -> Iterator[Executor]:
+    """The executor a search runs on (the command line's choice over the config's), closed
+    after; on Ctrl-C its queued runs are cancelled and the user is told how to resume."""
+    pool = make_executor(
+        executor or settings.kind, workers or settings.workers, scheduler or settings.scheduler
+    )
+    try:
+        yield pool
+    except KeyboardInterrupt:
+        pool.close(cancel=True)
+        print(
+            f"twin: interrupted; the study is kept in {directory}: run the same command again "
+            "to resume",
+            file=sys.stderr,
+        )
+        raise
+    finally:
+        pool.close()

@@ -503,19 +503,27 @@ class Plant1000Params(PlantParams):
 # -- make-to-order scenarios: an order book released by a planning policy ----------------
 
 
-class OrdersParams(PlantParams):
-    """A plant that makes to order: the planning policy of the run releases the orders;
-    machines are maintained by ``maintenance_policy``."""
+class MaintainedBy(BaseModel):
+    """Params of a scenario whose run policy makes another kind of decision (planning,
+    dispatch): the machines are maintained by the policy named here."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     maintenance_policy: str = Field(
-        default="maintenance/run-to-failure-v0", description="maintenance policy id"
+        default="maintenance/run-to-failure-v0", description="policy maintaining the machines"
     )
+    maintenance_policy_params: dict[str, object] = Field(default_factory=dict)
 
     @field_validator("maintenance_policy")
     @classmethod
     def _a_maintenance_policy(cls, reference: str, info: ValidationInfo) -> str:
         policy_in_params(reference, info, "factory.maintenance")
         return reference
+
+
+class OrdersParams(PlantParams, MaintainedBy):
+    """A plant that makes to order: the planning policy of the run releases the orders;
+    machines are maintained by ``maintenance_policy``."""
 
     @model_validator(mode="after")
     def _has_orders(self) -> OrdersParams:
@@ -626,20 +634,9 @@ def deterministic_orders_params(**changes: Any) -> dict[str, Any]:
     return {"stations": stations, **changes}
 
 
-class JobShopDispatchParams(JobShopParams):
+class JobShopDispatchParams(JobShopParams, MaintainedBy):
     """The AGV job shop with the dispatcher as the run's policy (an experiment's arm),
     and the maintenance policy named here."""
-
-    maintenance_policy: str = Field(
-        default="maintenance/run-to-failure-v0", description="policy maintaining the machines"
-    )
-    maintenance_policy_params: dict[str, object] = Field(default_factory=dict)
-
-    @field_validator("maintenance_policy")
-    @classmethod
-    def _a_maintenance_policy(cls, reference: str, info: ValidationInfo) -> str:
-        policy_in_params(reference, info, "factory.maintenance")
-        return reference
 
     @model_validator(mode="after")
     def _dispatch_is_the_run_policy(self) -> JobShopDispatchParams:

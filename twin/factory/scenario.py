@@ -13,6 +13,7 @@ from twin.factory.config import (
     JobShopDispatchParams,
     JobShopOrdersParams,
     JobShopParams,
+    MaintainedBy,
     OrdersParams,
     Plant1000Params,
     PlantParams,
@@ -97,10 +98,7 @@ class JobShopOrders(FlowLine):
     def build(self, world: World, policy: Policy[Any, Any]) -> None:
         params = self.params
         assert isinstance(params, OrdersParams)
-        maintenance = resolve_policy(params.maintenance_policy, {}, world.registry)
-        maintenance.reset(
-            PolicyContext(self.id, world.streams[f"policy.{maintenance.id}"], super().policy_info())
-        )
+        maintenance = _maintenance_policy(self, params, world)
         self.plant = Plant(world, params, maintenance, self.id, planner=policy)
 
 
@@ -131,10 +129,18 @@ class JobShopDispatch(FlowLine):
 
     def build(self, world: World, policy: Policy[Any, Any]) -> None:
         params = self.params
-        maintenance = resolve_policy(
-            params.maintenance_policy, dict(params.maintenance_policy_params), world.registry
-        )
-        maintenance.reset(
-            PolicyContext(self.id, world.streams[f"policy.{maintenance.id}"], super().policy_info())
-        )
+        maintenance = _maintenance_policy(self, params, world)
         self.plant = Plant(world, params, maintenance, self.id, dispatch=policy)
+
+
+def _maintenance_policy(scenario: FlowLine, params: MaintainedBy, world: World) -> Policy[Any, Any]:
+    """The policy ``params`` name for the machines, told what a maintenance policy is told
+    in the flow line (its own streams, so the run's policy draws are unchanged)."""
+    maintenance = resolve_policy(
+        params.maintenance_policy, dict(params.maintenance_policy_params), world.registry
+    )
+    context = PolicyContext(
+        scenario.id, world.streams[f"policy.{maintenance.id}"], FlowLine.policy_info(scenario)
+    )
+    maintenance.reset(context)
+    return maintenance
