@@ -12,10 +12,13 @@ target of the config gets a normalised distance between observation and simulati
 
 The loss Optuna minimises is ``sum(weight * d**2)``, so a 10% miss of a KPI weighs as
 much as a series off by 10% of its level. The estimate is the best trial's parameters;
-their spread over seeds is that of the per-replication fits: for each replication
-alone, the trial whose runs on that seed fit best. Those fits are chosen among the
-points the search tried, so where its trials cluster the spread understates the
-uncertainty; more trials, or a wider re-run, tell more.
+their spread over seeds is that of the per-replication fits. On common random numbers
+every trial ran each replication's seed, so the trials are points on that replication's
+own loss surface: a quadratic fitted by least squares to the trials nearest the
+replication's best (response-surface methodology) and minimised within the bounds is
+that replication's estimate, between the points tried. Where the quadratic is not a
+bowl (too few trials, a categorical parameter, a surface that is not convex there) the
+replication's best trial stands, and ``per_seed.parquet`` says which (``method``).
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
+from scipy.optimize import minimize
 
 from experiments.search.checks import check_calibrate, describe_values
-from experiments.search.config import CalibrateConfig, Target, parse_calibrate
+from experiments.search.config import CalibrateConfig, Parameter, Target, parse_calibrate
 from experiments.search.evaluate import Evaluation, evaluate
 from experiments.search.study import (
     Score,
@@ -330,7 +334,7 @@ def trials_frame(study: optuna.Study, config: CalibrateConfig) -> pd.DataFrame:
 
 
 def per_seed_fits(study: optuna.Study, config: CalibrateConfig) -> pd.DataFrame:
-    """For each replication alone: the trial that fits its runs best, and its parameters."""
+    """For each replication alone: the parameters that fit its runs best (module docstring)."""
     complete = ranked(study)
     rows = []
     for r in range(config.replications.count):
@@ -342,8 +346,83 @@ def per_seed_fits(study: optuna.Study, config: CalibrateConfig) -> pd.DataFrame:
         if not scored:
             continue
         value, _, trial = min(scored, key=lambda item: (item[0], item[1]))
-        rows.append({"replication": r, "trial": trial.number, "loss": value, **dict(trial.params)})
+        row = {"replication": r, "trial": trial.number, "loss": value, "method": "best trial"}
+        surface = _surface_minimum(config, [(t.params, loss) for loss, _, t in scored], trial)
+        if surface is None:
+            rows.append({**row, **dict(trial.params)})
+        else:
+            params, loss = surface
+            rows.append({**row, "loss": loss, "method": "surface", **params})
     return pd.DataFrame(rows)
+
+
+def _surface_minimum(
+    config: CalibrateConfig,
+    points: list[tuple[dict[str, Any], float]],
+    best: optuna.trial.FrozenTrial,
+) -> tuple[dict[str, Any], float] | None:
+    """The minimum of a quadratic fitted to the points nearest ``best``, or None where the
+    fit cannot be trusted (see the module docstring)."""
+    parameters = config.parameters
+    if any(parameter.choices is not None for parameter in parameters.values()):
+        return None
+    keys = list(parameters)
+    dimension = len(keys)
+    terms = 1 + dimension + dimension * (dimension + 1) // 2
+    if len(points) < 2 * terms:
+        return None
+    units = np.array([[_to_unit(parameters[k], params[k]) for k in keys] for params, _ in points])
+    losses = np.array([loss for _, loss in points])
+    centre = np.array([_to_unit(parameters[k], best.params[k]) for k in keys])
+    nearest = np.argsort(np.linalg.norm(units - centre, axis=1), kind="stable")[: 2 * terms]
+    features = np.array([_quadratic_features(u) for u in units[nearest]])
+    coefficients, *_ = np.linalg.lstsq(features, losses[nearest], rcond=None)
+    hessian = _hessian(coefficients, dimension)
+    if np.linalg.eigvalsh(hessian).min() <= 0:
+        return None
+    solution = minimize(
+        lambda u: float(_quadratic_features(u) @ coefficients),
+        centre,
+        jac=lambda u: coefficients[1 : 1 + dimension] + hessian @ u,
+        bounds=[(0.0, 1.0)] * dimension,
+        method="L-BFGS-B",
+    )
+    params = {k: _from_unit(parameters[k], float(u)) for k, u in zip(keys, solution.x, strict=True)}
+    return params, max(float(solution.fun), 0.0)
+
+
+def _quadratic_features(u: np.ndarray) -> np.ndarray:
+    """1, u_i, and u_i * u_j for i <= j (the squares halved, so the Hessian reads off)."""
+    pairs = [
+        u[i] * u[j] * (0.5 if i == j else 1.0) for i in range(len(u)) for j in range(i, len(u))
+    ]
+    return np.concatenate([[1.0], u, pairs])
+
+
+def _hessian(coefficients: np.ndarray, dimension: int) -> np.ndarray:
+    hessian = np.zeros((dimension, dimension))
+    index = 1 + dimension
+    for i in range(dimension):
+        for j in range(i, dimension):
+            hessian[i, j] = hessian[j, i] = coefficients[index]
+            index += 1
+    return hessian
+
+
+def _to_unit(parameter: Parameter, value: float) -> float:
+    low, high = float(parameter.low or 0.0), float(parameter.high or 0.0)
+    if parameter.log:
+        return (math.log(value) - math.log(low)) / (math.log(high) - math.log(low))
+    return (value - low) / (high - low)
+
+
+def _from_unit(parameter: Parameter, u: float) -> float | int:
+    low, high = float(parameter.low or 0.0), float(parameter.high or 0.0)
+    if parameter.log:
+        value = math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
+    else:
+        value = low + u * (high - low)
+    return round(value) if parameter.integer else value
 
 
 def estimates_frame(

@@ -296,8 +296,10 @@ def write_calibration_report(results: CalibrationResults, manifest: dict[str, An
         Heading(2, "Estimates"),
         Paragraph(
             "The best fit pools every replication; the spread is that of the fits to each "
-            "replication's seed alone (the best trial for that seed). Those are chosen among "
-            "the points the search tried, so the spread is a lower bound on the uncertainty."
+            "replication's seed alone: the minimum of a quadratic fitted to the trials "
+            "nearest that seed's best (every trial ran every seed), or that best trial "
+            "where the quadratic is not a bowl (per_seed.parquet, column method). It "
+            "measures the simulation's noise, not the noise in the observed data."
         ),
         _estimates_table(results.estimates),
         Heading(2, "Observed against simulated"),

@@ -6,14 +6,16 @@ import math
 import tomllib
 from pathlib import Path
 
+import optuna
 import pandas as pd
 import pytest
 
 from experiments.search import study as study_module
-from experiments.search.calibrate import Observed, read_observed, run_calibration
+from experiments.search.calibrate import Observed, per_seed_fits, read_observed, run_calibration
 from experiments.search.config import parse_calibrate
 from experiments.search.observe import main as observe_main
 from experiments.search.observe import observe
+from experiments.search.space import distributions
 from tests.experiments.search.support import station_search
 from twin.core.errors import UserError
 
@@ -201,3 +203,70 @@ def test_observe_refuses_a_truth_that_is_not_a_parameter(tmp_path, capsys):
         "scenario.params.arrival_rate_per_s, scenario.params.service.mean"
     )
     assert not out.exists()
+
+
+def test_each_seed_is_fitted_at_the_minimum_of_its_own_loss_surface(tmp_path):
+    # Every trial ran every seed; seed r's loss is a bowl whose minimum lies between the
+    # points tried, at arrival rate 0.012 + 0.002 r (log axis) and service 80 + 10 r s.
+    config = parse_calibrate(
+        tomllib.loads(station_search(tmp_path, FIT_STATION).read_text()), "fit.toml"
+    )
+    low, high = math.log(0.008), math.log(0.03)
+
+    def unit_rate(rate):
+        return (math.log(rate) - low) / (high - low)
+
+    def loss(r, rate, service):
+        return (
+            0.5
+            + 3.0 * (unit_rate(rate) - unit_rate(0.012 + 0.002 * r)) ** 2
+            + 2.0 * ((service - 80 - 10 * r) / 100) ** 2
+        )
+
+    study = optuna.create_study()
+    grid = [(rate, service) for rate in (0.009, 0.011, 0.015, 0.02) for service in (60, 95, 130)]
+    for rate, service in grid:
+        params = {
+            "scenario.params.arrival_rate_per_s": rate,
+            "scenario.params.service.mean": float(service),
+        }
+        losses = [loss(r, rate, service) for r in range(3)]
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=params,
+                distributions=distributions(config),
+                value=sum(losses) / 3,
+                user_attrs={"replication_losses": losses},
+            )
+        )
+    fits = per_seed_fits(study, config)
+    assert list(fits["method"]) == ["surface"] * 3
+    for r, row in fits.iterrows():
+        assert row["scenario.params.arrival_rate_per_s"] == pytest.approx(0.012 + 0.002 * r)
+        assert row["scenario.params.service.mean"] == pytest.approx(80 + 10 * r)
+        assert row["loss"] == pytest.approx(0.5)
+
+
+def test_a_seed_whose_surface_is_not_a_bowl_keeps_its_best_trial(tmp_path):
+    config = parse_calibrate(
+        tomllib.loads(station_search(tmp_path, FIT_STATION).read_text()), "fit.toml"
+    )
+    study = optuna.create_study()
+    for rate in (0.009, 0.011, 0.015, 0.02):
+        for service in (60, 95, 130):
+            saddle = 1.0 + (rate - 0.014) ** 2 * 1e4 - ((service - 95) / 100) ** 2
+            study.add_trial(
+                optuna.trial.create_trial(
+                    params={
+                        "scenario.params.arrival_rate_per_s": rate,
+                        "scenario.params.service.mean": float(service),
+                    },
+                    distributions=distributions(config),
+                    value=saddle,
+                    user_attrs={"replication_losses": [saddle, saddle, saddle]},
+                )
+            )
+    fits = per_seed_fits(study, config)
+    best = min(study.trials, key=lambda t: (t.value, t.number))
+    assert list(fits["method"]) == ["best trial"] * 3
+    assert list(fits["trial"]) == [best.number] * 3
