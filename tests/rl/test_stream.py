@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from twin.core.policy import InvalidActionError, PolicyContext
+from twin.core.policy import BindsModel, InvalidActionError, PolicyContext
 from twin.core.registry import make_policy
 from twin.core.run import default_registry, simulate
 from twin.core.scenario import ScenarioConfig
@@ -35,6 +35,8 @@ def answered_by(stream: DecisionStream, policy_id: str) -> int:
     policy = make_policy(default_registry().policy(policy_id), {})
     rng = stream.world.streams[f"policy.{policy.id}"]
     policy.reset(PolicyContext(stream.config.id, rng, stream.run.scenario.policy_info()))
+    if isinstance(policy, BindsModel):  # as a run hands its policy the built world
+        policy.bind(stream.world)
     decisions = 0
     while (obs := stream.next()) is not None:
         stream.answer(policy.act(obs))

@@ -187,9 +187,10 @@ def _plant_of(observation: PlanningObservation) -> str:
 
 
 def _planning_run(policy_ref: str) -> tuple[ScenarioConfig, str | None]:
-    # Two days of the smallest make-to-order plant: two planning epochs.
+    # Two days of the make-to-order job shop, six planning epochs: loaded enough that
+    # plans differ (on the two-machine plant every release rule gives the same run).
     config = ScenarioConfig(
-        id="factory/orders-small-v0", horizon_s=2 * SECONDS_PER_DAY, tick_s=600.0
+        id="factory/jobshop-orders-v0", horizon_s=2 * SECONDS_PER_DAY, tick_s=600.0
     )
     return config, None
 
