@@ -184,10 +184,7 @@ def _optimize(args: argparse.Namespace) -> int:
         progress=not args.quiet and sys.stderr.isatty(),
         source=args.config,
     )
-    print(results.headline())
-    if results.report is not None:
-        print(f"\nreport: {results.report.resolve()}")
-    print(f"results: {results.directory.resolve()}")
+    _print_search(results)
     return 0 if results.winner is not None else 1
 
 
@@ -211,11 +208,16 @@ def _calibrate(args: argparse.Namespace) -> int:
         source=args.config,
         data_source=args.data,
     )
+    _print_search(results)
+    return 0
+
+
+def _print_search(results: Any) -> None:
+    """A search's headline, then where its report and results are."""
     print(results.headline())
     if results.report is not None:
         print(f"\nreport: {results.report.resolve()}")
     print(f"results: {results.directory.resolve()}")
-    return 0
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -39,6 +39,7 @@ from experiments.search.evaluate import Evaluation, evaluate
 from experiments.search.study import (
     Score,
     candidate_of,
+    config_and_directory,
     open_study,
     prepare_directory,
     ranked,
@@ -170,13 +171,9 @@ def run_calibration(
         UserError: a config, data or argument problem, before anything is written.
         KeyboardInterrupt: interrupted; the study keeps every told trial for a resume.
     """
-    if isinstance(config, CalibrateConfig):
-        source = source or "<config>"
-        directory = Path(out) if out is not None else Path("results") / config.name
-    else:
-        source = str(config)
-        directory = Path(out) if out is not None else Path("results") / Path(config).stem
-        config = parse_calibrate(read_toml(config), source)
+    config, source, directory = config_and_directory(
+        config, out, source, CalibrateConfig, lambda path: parse_calibrate(read_toml(path), path)
+    )
     if not isinstance(observed, Observed):
         observed = read_observed(observed)
     registry = default_registry()

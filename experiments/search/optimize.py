@@ -29,6 +29,7 @@ from experiments.search.study import (
     Score,
     best_so_far,
     candidate_of,
+    config_and_directory,
     is_feasible,
     open_study,
     prepare_directory,
@@ -97,13 +98,9 @@ def run_optimization(
         UserError: a config or argument problem, before anything is written.
         KeyboardInterrupt: interrupted; the study keeps every told trial for a resume.
     """
-    if isinstance(config, OptimizeConfig):
-        source = source or "<config>"
-        directory = Path(out) if out is not None else Path("results") / config.name
-    else:
-        source = str(config)
-        directory = Path(out) if out is not None else Path("results") / Path(config).stem
-        config = load_optimize(config)
+    config, source, directory = config_and_directory(
+        config, out, source, OptimizeConfig, load_optimize
+    )
     registry = default_registry()
     direction = check_optimize(config, source, registry)
     settings = config.executor

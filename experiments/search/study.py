@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import optuna
@@ -362,3 +362,27 @@ def search_executor(
         raise
     finally:
         pool.close()
+
+
+class _Named(Protocol):
+    name: str
+
+
+ConfigT = TypeVar("ConfigT", bound=_Named)
+
+
+def config_and_directory(
+    config: ConfigT | str | Path,
+    out: str | Path | None,
+    source: str | None,
+    parsed: type[ConfigT],
+    load: Callable[[str], ConfigT],
+) -> tuple[ConfigT, str, Path]:
+    """A search's config (parsed from its file when given a path), the source its errors
+    name, and its results directory (``out``, else ``results/<config file stem or name>``)."""
+    if isinstance(config, parsed):
+        directory = Path(out) if out is not None else Path("results") / config.name
+        return config, source or "<config>", directory
+    assert isinstance(config, str | Path)
+    directory = Path(out) if out is not None else Path("results") / Path(config).stem
+    return load(str(config)), str(config), directory
