@@ -424,3 +424,17 @@ def test_of_several_programmes_in_the_net_the_last_one_runs(grid3, tmp_path):
     # 20 + 3 + 20 + 3 s (twin's yellow is part of its phase), against 42 + 3 + 42 + 3.
     assert a0(read_net(net_file)).program.cycle_s == 46.0
     assert a0(read_net(net_file, program_id="0")).program.cycle_s == 90.0
+
+
+def test_a_network_is_imported_once_per_content(grid3, tmp_path):
+    # A learning environment builds a world at every reset: the same file gives the same
+    # (immutable) network without a second import; an edit, however quick, gives a new one.
+    copy = tmp_path / "grid3.net.xml"
+    copy.write_bytes(grid3.read_bytes())
+    first = read_net(copy)
+    assert read_net(copy) is first
+    assert read_net(copy, name="other") is not first
+    copy.write_text(grid3.read_text().replace('offset="0"', 'offset="10"', 1))
+    edited = read_net(copy)
+    assert edited is not first
+    assert edited.intersections != first.intersections

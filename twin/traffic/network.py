@@ -426,8 +426,14 @@ class Network:
 
     def compile(self) -> NetworkArrays:
         """Validate and flatten into the arrays :mod:`twin.traffic.kernels` reads."""
-        self.validate()
+        self._validation  # noqa: B018 (computed once)
         return NetworkArrays.build(self)
+
+    @cached_property
+    def _validation(self) -> None:
+        # Once per network: it is immutable, and an imported one is shared by every run
+        # of the process (twin.traffic.sumo.read_net).
+        self.validate()
 
 
 def check_program(inter: Intersection, program: SignalProgram) -> None:

@@ -27,6 +27,7 @@ a route over them is reported as using a missing edge.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import re
@@ -170,8 +171,50 @@ def read_net(
             cannot drive (one line naming the file and the element).
     """
     file = Path(path)
-    source = str(file)
     root_tag(file, ("net",), "SUMO network (.net.xml)")
+    key = _ImportKey(str(file), _digest(file), name, program_id, tuple(programs))
+    network = _imported.get(key)
+    if network is None:
+        network = _import_net(file, name, program_id, programs)
+        _imported[key] = network
+        while len(_imported) > IMPORTED_NETWORKS_KEPT:
+            del _imported[next(iter(_imported))]
+    return network
+
+
+IMPORTED_NETWORKS_KEPT = 8
+"""Imported networks kept per process. A network is immutable, and a learning
+environment builds a fresh world at every reset (as a batch worker does for every run):
+reading RESCO's grid4x4 with sumolib and deriving its junctions' conflicts takes over a
+second, longer than a five-minute episode drives."""
+
+
+@dataclass(frozen=True)
+class _ImportKey:
+    file: str
+    content: bytes
+    name: str | None
+    program_id: str | None
+    programs: tuple[TlsProgram, ...]
+
+
+_imported: dict[_ImportKey, Network] = {}
+
+
+def _digest(file: Path) -> bytes:
+    """The file's content, hashed: an edited file is another key however quickly it was
+    rewritten (a hash of a city's network costs milliseconds, its import seconds)."""
+    try:
+        with file.open("rb") as handle:
+            return hashlib.file_digest(handle, "blake2b").digest()
+    except OSError as error:
+        raise ConfigError(str(file), "", f"cannot read: {error}") from None
+
+
+def _import_net(
+    file: Path, name: str | None, program_id: str | None, programs: Sequence[TlsProgram]
+) -> Network:
+    source = str(file)
     try:
         import sumolib  # optional dependency: the `sumo` extra
     except ImportError:
