@@ -15,7 +15,6 @@ import json
 import math
 import os
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -134,8 +133,8 @@ def LiveView(controller: Controller, error: Any) -> None:
     It renders only when its structure changes (a restart, play or pause); in between,
     a poll pushes what the controller published (frames, status, KPI table, chart
     points, inspector) into the widgets of :class:`~viz.widgets.LiveWidgets`, whatever
-    the frame rate. The time a push takes is booked against the controller's frame
-    budget.
+    the frame rate. What a push costs the simulation is booked against the controller's
+    frame budget (:meth:`~viz.controller.Controller.advance`).
     """
     structure = solara.use_reactive(controller.structure_key())
     structure.value  # noqa: B018  (reading it subscribes the view to restarts, play, pause)
@@ -181,10 +180,9 @@ def LiveView(controller: Controller, error: Any) -> None:
             if key != structure.value:
                 structure.value = key  # renders the view here; pushes resume after
                 continue
-            # CPU time of this thread, not wall time: waiting for the interpreter while
-            # the simulation holds it costs the simulation nothing.
-            started = time.thread_time()
-            pushed = live.push_frame(controller.frame_version, controller.frames_json)
+            # What pushing costs the simulation (the interpreter it holds, the browser's
+            # drawing) is booked where it shows: as the simulation's lost wall time.
+            live.push_frame(controller.frame_version, controller.frames_json)
             status_version = controller.status_version
             if status_version != live.status_version:
                 html = {
@@ -192,9 +190,7 @@ def LiveView(controller: Controller, error: Any) -> None:
                     "table": _kpi_table_html(controller),
                     "inspector": _inspection_html(controller),
                 }
-                pushed |= live.push_status(status_version, html, len(controller.history.rows))
-            if pushed:
-                controller.charge_view(time.thread_time() - started)
+                live.push_status(status_version, html, len(controller.history.rows))
 
     solara.use_thread(poll, dependencies=[controller, live], intrusive_cancel=False)
 

@@ -2,6 +2,7 @@
 charts, the map's data."""
 
 import math
+import threading
 import time
 
 import pytest
@@ -9,7 +10,6 @@ import pytest
 from twin.core.errors import UserError
 from twin.core.scenario import ScenarioConfig
 from viz.controller import (
-    DRAW_FRACTION,
     FRAME_SPACING_S,
     MAX_FPS,
     AppTarget,
@@ -38,12 +38,40 @@ def test_a_frame_is_allowed_only_while_drawing_stays_within_its_share():
     assert budget.slowdown == pytest.approx(0.21)
 
 
-def test_playing_flat_out_keeps_publishing_within_its_share_of_simulating():
-    app = controller()
-    app.playing = True  # the play loop's steps, driven here without its thread
-    published = [app.advance() for _ in range(40)]
-    assert any(published)
-    assert app.budget.slowdown <= DRAW_FRACTION + app._publish_cost_s / app.budget.simulate_s
+def test_flat_out_the_map_moves_at_least_once_a_second_whatever_the_budget():
+    app = controller(horizon_s=86_400.0, tick_s=10.0)
+    app.playing = True
+    app.advance()  # the first tick (kernels compiled, caches filled) is not the subject
+    app.budget.draw_s = 1e9  # the budget refuses every frame from now on
+    frames = app.frames_published
+    started = time.perf_counter()
+    while time.perf_counter() - started < 3.2:
+        app.advance()
+    assert 2 <= app.frames_published - frames <= 4
+
+
+def test_time_the_simulation_loses_to_the_page_counts_against_the_frame_budget():
+    # The web server's threads (and the browser, on the same cores) take the interpreter
+    # and the CPU from the simulation; a thread spinning beside the play loop stands in
+    # for them: what the simulation lost is charged, so frames stop.
+    app = controller(horizon_s=86_400.0, tick_s=10.0)
+    app.playing = True
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    try:
+        for _ in range(30):
+            app.advance()
+    finally:
+        stop.set()
+        spinner.join()
+    assert app.budget.draw_s > 0.1 * app.budget.simulate_s
+    assert not app.budget.allows_frame()
 
 
 def test_frames_are_published_at_most_about_max_fps_times_a_second():
@@ -73,9 +101,9 @@ def test_the_clock_and_kpis_refresh_while_frames_are_refused():
     app.budget.draw_s = 1e9  # the budget refuses every frame from now on
     frames = app.frames_published
     started = time.perf_counter()
-    while time.perf_counter() - started < 1.0:
+    while time.perf_counter() - started < 0.9:
         app.advance()
-    assert app.frames_published == frames
+    assert app.frames_published == frames  # the once-a-second frame is not due yet
     assert app.status.now_s > 0.0  # the status line still moved on
     assert len(app.history.rows) >= 3  # ... and the charts got points
 
