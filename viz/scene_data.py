@@ -154,6 +154,6 @@ def frame_data(frame: SceneFrame, highlight: Highlight | None = None) -> dict[st
     }
     if frame.pick_names:
         data["picks"] = {"xy": _flat(frame.pick_xy), "names": list(frame.pick_names)}
-    if highlight is not None and (len(highlight.segments) or len(highlight.xy)):
+    if highlight is not None and not highlight.empty:
         data["highlight"] = {"segments": _flat(highlight.segments), "xy": _flat(highlight.xy)}
     return data

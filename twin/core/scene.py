@@ -174,6 +174,11 @@ class Highlight:
     segments: FloatArray = field(default_factory=lambda: np.zeros((0, 2, 2)))
     xy: FloatArray = field(default_factory=lambda: np.zeros((0, 2)))
 
+    @property
+    def empty(self) -> bool:
+        """Nothing to emphasise."""
+        return not (len(self.segments) or len(self.xy))
+
 
 class View(Protocol):
     """A built world as a domain draws it: one layout, a frame whenever asked."""
