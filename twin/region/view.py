@@ -167,9 +167,11 @@ class RegionCityView:
                     zorder=4.0,
                 ),
             ),
-            pick_xy=np.concatenate((base.pick_xy, site_xy)),
-            pick_names=(*base.pick_names, *(SITE_PREFIX + name for name in sites)),
-            pick_labels=(*base.point_labels, *sites),
+            # Sites first: where a site's label and its junction's would overlap, the
+            # label placed first (the site's) is the one drawn.
+            pick_xy=np.concatenate((site_xy, base.pick_xy)),
+            pick_names=(*(SITE_PREFIX + name for name in sites), *base.pick_names),
+            pick_labels=(*sites, *base.point_labels),
         )
         edges = city_view.city.network.edges
         starts = city_view.city.arrays.edge_lane_start
