@@ -5,9 +5,9 @@ against one display tick of the coupled run it shows, measured side by side.
 The run is warmed up past the first day, on until a supply truck drives in the city,
 then ``--ticks`` times: step one display tick headless, then publish a frame (every
 panel), each timed. It prints the median and minimum milliseconds of each, per panel
-too, and their ratio: the share of simulating a frame per tick would cost. The app publishes a frame only while that share
-stays within ``viz.controller.DRAW_FRACTION`` (it skips frames otherwise), so a ratio
-above it means fewer frames, not a slower run.
+too, and their ratio: the share of simulating a frame per tick would cost. The app
+publishes a frame only while that share stays within ``viz.controller.DRAW_FRACTION``
+(it skips frames otherwise), so a ratio above it means fewer frames, not a slower run.
 
 Usage: python benchmarks/region_view.py [--scenario region/coupled-v0] [--seed 1]
        [--tick-s 60] [--ticks 40] [--warm-s 86400]
