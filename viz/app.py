@@ -159,8 +159,10 @@ def LiveView(controller: Controller, error: Any) -> None:
         history = controller.history
         labels = list(history.arms) if len(history.arms) > 1 else []
         return LiveWidgets(
-            scene_json=controller.layout_json,
-            frames_json=controller.frames_json,
+            panels=[
+                (panel.name, panel.title, panel.layout_json, panel.frames_json)
+                for panel in controller.panels
+            ],
             arm_labels=[arm.label for arm in controller.session.arms],
             charts={
                 row["kpi"]: (row["unit"], row["better"] or "", controller.clock.unit, labels)
@@ -182,7 +184,7 @@ def LiveView(controller: Controller, error: Any) -> None:
                 continue
             # What pushing costs the simulation (the interpreter it holds, the browser's
             # drawing) is booked where it shows: as the simulation's lost wall time.
-            live.push_frame(controller.frame_version, controller.frames_json)
+            live.push_frame(controller.frame_version, controller.panel_frames_json)
             status_version = controller.status_version
             if status_version != live.status_version:
                 html = {
@@ -227,7 +229,15 @@ def LiveView(controller: Controller, error: Any) -> None:
                         max=len(SPEEDS) - 1,
                         on_value=choose_speed,
                     )
-            solara.Column(children=[live.status, live.scene, live.table], gap="4px")
+            # Panels side by side while each gets 360 px, wrapping on a narrow page.
+            panels = solara.Row(
+                children=[
+                    solara.Column(children=[scene], style={"flex": "1 1 360px", "min-width": "0"})
+                    for scene in live.scenes
+                ],
+                style={"flex-wrap": "wrap", "align-items": "flex-start"},
+            )
+            solara.Column(children=[live.status, panels, live.table], gap="4px")
             solara.Row(
                 children=[
                     solara.Column(children=[chart], style={"width": "340px"})

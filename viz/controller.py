@@ -30,6 +30,7 @@ from twin.core.errors import UserError
 from twin.core.registry import Registry
 from twin.core.run import default_registry
 from twin.core.scenario import ScenarioConfig
+from twin.core.scene import Highlight, HighlightingView, Panel, View
 from viz.inspect_format import Row, entity_rows
 from viz.scene_data import frame_data, layout_data
 from viz.session import Session
@@ -210,12 +211,9 @@ class Controller:
     def _show(self, seed: int) -> None:
         self.seed = seed
         self.restarts += 1
-        self.views = [self.session.domain.view_of(arm.world) for arm in self.session.arms]
-        first = self.views[0].frame()
-        self.layout = layout_data(self.views[0].layout, first)
-        # Sent as text: the page's renderer would otherwise walk every number of it on
-        # every render, looking for widgets.
-        self.layout_json = json.dumps(self.layout, separators=(",", ":"))
+        self.panels = self._panels()
+        main = self.panels[0]
+        self.views, self.layout, self.layout_json = main.views, main.layout, main.layout_json
         self.history = KpiHistory(self.session.headline, tuple(self.session.policies))
         self.budget = FrameBudget()
         self.frames_published = 0
@@ -225,6 +223,25 @@ class Controller:
         self.frames: list[dict[str, Any]] = []
         self._publish_frame()
         self._refresh_status()
+
+    def _panels(self) -> list[PanelShow]:
+        """What the page draws: the scenario's panels (a region: plant, city, network),
+        or its domain's one view; each with a view per arm."""
+        per_arm = []
+        for arm in self.session.arms:
+            panels = arm.run.scenario.panels(arm.world)
+            if not panels:
+                panels = (Panel("map", "", self.session.domain.view_of(arm.world)),)
+            per_arm.append(panels)
+        shows = []
+        for panels in zip(*per_arm, strict=True):
+            views = [panel.view for panel in panels]
+            layout = layout_data(views[0].layout, views[0].frame())
+            # Sent as text: the page's renderer would otherwise walk every number of it
+            # on every render, looking for widgets.
+            layout_json = json.dumps(layout, separators=(",", ":"))
+            shows.append(PanelShow(panels[0].name, panels[0].title, views, layout, layout_json))
+        return shows
 
     def structure_key(self) -> tuple[int, bool]:
         """Changes when a page must render afresh rather than take pushes: a restart,
@@ -280,7 +297,7 @@ class Controller:
             self.policy_params = policy_params
             self.session = session
             self._show(seed)
-            if self.selected is not None and self.selected not in self.layout["picks"]["names"]:
+            if self.selected is not None and not self._shown(self.selected):
                 self.selected = None
 
     # -- running ------------------------------------------------------------------
@@ -433,10 +450,17 @@ class Controller:
         return wall_0 + (self.session.now_s - sim_0) / self.speed - time.perf_counter()
 
     def _publish_frame(self) -> float:
-        """Read every arm's view into frame data; the wall seconds it took."""
+        """Read every arm's view of every panel into frame data (with what the
+        selection highlights); the wall seconds it took."""
         start = time.perf_counter()
-        self.frames = [frame_data(view.frame()) for view in self.views]
-        self.frames_json = json.dumps(self.frames, separators=(",", ":"))
+        for panel in self.panels:
+            panel.frames = [
+                frame_data(view.frame(), self._highlight(view, arm))
+                for arm, view in enumerate(panel.views)
+            ]
+            panel.frames_json = json.dumps(panel.frames, separators=(",", ":"))
+        self.frames, self.frames_json = self.panels[0].frames, self.panels[0].frames_json
+        self.panel_frames_json = [panel.frames_json for panel in self.panels]
         self.frames_published += 1
         self.frame_version += 1
         self._last_frame_wall = time.perf_counter()
@@ -470,6 +494,21 @@ class Controller:
         self._last_status_wall = time.perf_counter()
         return self._last_status_wall - start
 
+    def _highlight(self, view: View, arm: int) -> Highlight | None:
+        if self.selected is None or arm != self.selected_arm:
+            return None
+        if not isinstance(view, HighlightingView):
+            return None
+        return view.highlight(self.selected)
+
+    def _shown(self, entity: str) -> bool:
+        """Whether a panel shows ``entity`` now (a fixed pick point or a moving one)."""
+        return any(
+            entity in panel.layout["picks"]["names"]
+            or any(entity in frame.get("picks", {}).get("names", ()) for frame in panel.frames)
+            for panel in self.panels
+        )
+
     # -- reading ------------------------------------------------------------------
     def kpi_table(self) -> list[dict[str, Any]]:
         """One row per headline KPI as of the latest status: unit, which way is better,
@@ -480,13 +519,14 @@ class Controller:
         rows = []
         per_arm = [self.session.kpis(a) for a in range(len(self.session.arms))]
         domain = self.session.domain
+        scenario = self.session.arms[0].run.scenario
         for name in self.session.headline:
             values = [float(kpis[name].value) if name in kpis else math.nan for kpis in per_arm]
             unit = next((kpis[name].unit for kpis in per_arm if name in kpis), "")
             row: dict[str, Any] = {
                 "kpi": name,
                 "unit": unit,
-                "better": domain.better(name),
+                "better": scenario.better(name) or domain.better(name),
                 "values": values,
             }
             if self.session.compare:
@@ -510,12 +550,14 @@ class Controller:
 
     # -- inspecting ---------------------------------------------------------------
     def select(self, entity: str | None, arm: int = 0) -> None:
-        """Select an entity (``None``: nothing); ValueError for an unknown one."""
+        """Select an entity (``None``: nothing); ValueError for an unknown one. The
+        frame is published again, with what each panel highlights for it."""
         with self.lock:
             if entity is not None:
                 self.session.inspect(entity, arm)
             self.selected, self.selected_arm = entity, arm
             self.selection_version += 1
+            self._publish_frame()
 
     def inspection(self) -> dict[str, Any] | None:
         """The selected entity's truth, readings and the policy's last decision."""
@@ -546,6 +588,20 @@ class Controller:
         policy_domain = self.session.arms[self.selected_arm].recorder.policy.domain
         domain = self.session.domain
         return domain.area(policy_domain) if policy_domain != domain.name else None
+
+
+@dataclass
+class PanelShow:
+    """One panel of the page: its views (one per arm), its layout and latest frames as
+    the map reads them (:mod:`viz.scene_data`)."""
+
+    name: str
+    title: str
+    views: list[View]
+    layout: dict[str, Any]
+    layout_json: str
+    frames: list[dict[str, Any]] = field(default_factory=list)
+    frames_json: str = "[]"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,15 @@ from typing import Any
 import numpy as np
 from matplotlib.colors import to_hex
 
-from twin.core.scene import Colour, Lines, Marks, PointLayer, SceneFrame, SceneLayout
+from twin.core.scene import (
+    Colour,
+    Highlight,
+    Lines,
+    Marks,
+    PointLayer,
+    SceneFrame,
+    SceneLayout,
+)
 
 POINTS_PER_PX = 0.75
 """CSS pixels are 1/96 inch, points 1/72: a marker of ``s`` points is ``s / 0.75`` px."""
@@ -123,9 +131,10 @@ def layout_data(layout: SceneLayout, first: SceneFrame) -> dict[str, Any]:
     }
 
 
-def frame_data(frame: SceneFrame) -> dict[str, Any]:
+def frame_data(frame: SceneFrame, highlight: Highlight | None = None) -> dict[str, Any]:
     """One instant as the map reads it: flat ``xy`` and ``classes`` per point layer,
-    the class of each segment per segment layer, and the caption."""
+    the class of each segment per segment layer, and the caption; the moving entities
+    a click selects (``picks``) and what the selection highlights, where there are any."""
     points = {
         name: {
             "xy": _flat(xy),
@@ -137,9 +146,14 @@ def frame_data(frame: SceneFrame) -> dict[str, Any]:
         name: np.asarray(classes, dtype=np.int64).ravel().tolist()
         for name, classes in frame.segments.items()
     }
-    return {
+    data: dict[str, Any] = {
         "now_s": float(frame.now_s),
         "points": points,
         "segments": segments,
         "caption": frame.caption,
     }
+    if frame.pick_names:
+        data["picks"] = {"xy": _flat(frame.pick_xy), "names": list(frame.pick_names)}
+    if highlight is not None and not highlight.empty:
+        data["highlight"] = {"segments": _flat(highlight.segments), "xy": _flat(highlight.xy)}
+    return data

@@ -26,6 +26,8 @@ class SceneMapWidget(ipyvue.VueTemplate):  # type: ignore[misc]
     """The map (``vue/scene_map.vue``): layout and frames as JSON text."""
 
     template_file = (__file__, str(VUE / "scene_map.vue"))
+    panel = traitlets.Unicode("map").tag(sync=True)
+    title = traitlets.Unicode("").tag(sync=True)
     scene_json = traitlets.Unicode("{}").tag(sync=True)
     frames_json = traitlets.Unicode("[]").tag(sync=True)
     arm_labels = traitlets.List().tag(sync=True)
@@ -78,7 +80,7 @@ class LiveWidgets:
     """The widgets of one run's view and what they were last sent.
 
     Args:
-        render: ``() -> {"status": html, "table": html, "inspector": html}`` as of now.
+        panels: ``(name, title, layout JSON, frames JSON)`` of each map panel, in order.
         charts: ``kpi -> (unit, better, time unit, arm labels)``.
         rows: chart history as ``(kpi, start) -> rows from start`` and its length.
         on_select, on_hover: what a click and a hover on the map do.
@@ -87,8 +89,7 @@ class LiveWidgets:
     def __init__(
         self,
         *,
-        scene_json: str,
-        frames_json: str,
+        panels: list[tuple[str, str, str, str]],
         arm_labels: list[str],
         charts: dict[str, tuple[str, str, str, list[str]]],
         series: Callable[[str, int], list[list[float | None]]],
@@ -97,13 +98,19 @@ class LiveWidgets:
     ) -> None:
         self.lock = threading.Lock()
         self.series = series
-        self.scene = SceneMapWidget(
-            on_select,
-            on_hover,
-            scene_json=scene_json,
-            frames_json=frames_json,
-            arm_labels=arm_labels,
-        )
+        self.scenes = [
+            SceneMapWidget(
+                on_select,
+                on_hover,
+                panel=name,
+                title=title,
+                scene_json=scene_json,
+                frames_json=frames_json,
+                arm_labels=arm_labels,
+            )
+            for name, title, scene_json, frames_json in panels
+        ]
+        self.scene = self.scenes[0]
         self.status = LiveHtmlWidget()
         self.table = LiveHtmlWidget()
         self.inspector = LiveHtmlWidget()
@@ -123,13 +130,15 @@ class LiveWidgets:
         self.frame_version = -1
         self.status_version = -1
 
-    def push_frame(self, version: int, frames_json: str) -> bool:
-        """Send the frame of ``version`` unless it was sent; whether it was."""
+    def push_frame(self, version: int, frames_json: list[str]) -> bool:
+        """Send the frames of ``version`` (one JSON text per panel) unless they were
+        sent; whether they were."""
         with self.lock:
             if version == self.frame_version:
                 return False
             self.frame_version = version
-            self.scene.frames_json = frames_json
+            for scene, frames in zip(self.scenes, frames_json, strict=True):
+                scene.frames_json = frames
             return True
 
     def push_status(self, version: int, html: dict[str, str], rows: int) -> bool:
@@ -151,12 +160,14 @@ class LiveWidgets:
 
     def push_selection(self, selected: dict[str, Any] | None, inspector_html: str) -> None:
         with self.lock:
-            self.scene.selected = selected
+            for scene in self.scenes:
+                scene.selected = selected
             self.inspector.html = inspector_html
 
     def push_hover(self, info: dict[str, Any]) -> None:
         with self.lock:
-            self.scene.hover_info = info
+            for scene in self.scenes:
+                scene.hover_info = info
 
     def resync(self, kpi: str) -> None:
         """A chart missed a chunk: send it everything with the next status."""
@@ -165,5 +176,6 @@ class LiveWidgets:
             self.status_version = -1
 
     def close(self) -> None:
-        for widget in (self.scene, self.status, self.table, self.inspector, *self.charts.values()):
+        widgets = (*self.scenes, self.status, self.table, self.inspector, *self.charts.values())
+        for widget in widgets:
             widget.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twin.core.scene import SceneLayout
+from twin.core.scene import Highlight, SceneFrame, SceneLayout
 
 
 def _layout(names, labels=()):
@@ -31,3 +31,11 @@ def test_explicit_labels_replace_the_names():
 def test_labels_must_be_one_per_pick_point():
     with pytest.raises(ValueError, match="2 pick points, 1 labels"):
         _layout(("node:0", "node:1"), ("n0",))
+
+
+def test_a_frame_names_every_moving_pick_point_and_a_highlight_knows_when_it_is_empty():
+    with pytest.raises(ValueError, match="2 pick points, 1 names"):
+        SceneFrame(0.0, {}, pick_xy=np.zeros((2, 2)), pick_names=("truck:a.0",))
+    assert Highlight().empty
+    assert not Highlight(xy=np.zeros((1, 2))).empty
+    assert not Highlight(segments=np.zeros((1, 2, 2))).empty

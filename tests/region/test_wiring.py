@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.traffic.support import Cyclic
-from twin.core.ports import Drive, GoodsOutbox
+from twin.core.ports import Cargo, Drive, GoodsOutbox
 from twin.core.world import World
 from twin.region.config import TruckVehicleSpec
 from twin.region.wiring import CityRoad, PlantOutput, route_between, with_on_call_trips
@@ -75,6 +75,28 @@ def test_a_sent_truck_drives_its_route_and_the_event_carries_the_drive():
     assert road.counts.sent == road.counts.arrived == 1
     assert road.in_city == 0
     assert world.ledger.fuel_l(entity=f"vehicle{trip}") > 0
+
+
+def test_a_drive_keeps_what_its_sender_said_it_carries_under_the_senders_name():
+    world, city, road, _ = town()
+    cargo = Cargo("trucks.dc.0", departed_s=5.0, units=40, pallets=2, kg=480.0, orders=(7,))
+
+    def send():
+        yield world.env.timeout(10.0)
+        yield road.drive("a", "b", cargo)
+
+    world.env.process(send())
+    world.run(11.0)
+    (drive,) = road.drives_now()
+    assert road.by_vehicle["trucks.dc.0"] is drive
+    assert (drive.origin, drive.destination, drive.cargo) == ("a", "b", cargo)
+    assert drive.requested_s == 10.0
+    assert math.isnan(drive.arrived_s)
+    assert road.route_of(drive) is road.routes[("a", "b")]
+    world.run(600.0)
+    assert road.drives_now() == []
+    # The last drive stays readable after the arrival, with its time.
+    assert road.by_vehicle["trucks.dc.0"].arrived_s == city.veh.arrive_s[drive.trip]
 
 
 def test_a_truck_cannot_be_sent_twice_and_running_out_names_the_key():

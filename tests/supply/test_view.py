@@ -134,3 +134,23 @@ def test_a_lane_is_drawn_when_its_destination_received_since_the_last_frame():
     # every day once the first orders arrive.
     assert np.any(delivered, axis=0)[retailer_lanes].all()
     assert all(d.any() for d in delivered[4:])
+
+
+def test_sites_placed_on_a_map_are_drawn_there_at_its_scale():
+    _, schematic = _regional(dcs=1, retailers_per_dc=2)
+    network = schematic.network
+    placed = np.array([(100.0 * k, -50.0 * k) for k in range(len(network.sites))])
+    view = SupplyView(network, site_xy=placed, cell_m=40.0)
+    assert (view.site_xy == placed).all()
+    assert view.layout.equal_aspect  # metres of a real plane, not a schematic
+    assert not schematic.layout.equal_aspect
+    sizes = {layer.name: layer.size_m for layer in view.layout.layers if layer.name != "deliveries"}
+    plain = {
+        layer.name: layer.size_m for layer in schematic.layout.layers if layer.name != "deliveries"
+    }
+    assert sizes == {name: 40.0 * size for name, size in plain.items()}
+    lane = network.lanes[0]
+    index = {site.site_name: k for k, site in enumerate(network.sites)}
+    assert (view.lane_segments[0] == placed[[index[lane.origin], index[lane.destination]]]).all()
+    last = len(network.sites) - 1
+    assert view.layout.bounds == (-40.0, 100.0 * last + 40.0, -50.0 * last - 40.0, 40.0)

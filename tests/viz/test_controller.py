@@ -245,3 +245,13 @@ def test_history_appends_one_row_per_step_and_charts_get_only_new_rows():
     history.append(0.0, [{"a": 1.0}, {"a": math.nan}])
     history.append(0.0, [{"a": 5.0}, {"a": 6.0}])  # the same instant again: no new point
     assert history.series("a") == [[0.0, 1.0, None]]
+
+
+def test_a_scenario_of_one_domain_is_drawn_in_one_panel_its_domains_view():
+    app = controller(horizon_s=600.0)
+    (panel,) = app.panels
+    assert (panel.name, panel.title) == ("map", "")
+    assert panel.layout is app.layout
+    assert app.panel_frames_json == [app.frames_json]
+    app.select("intersection:J1_1")
+    assert "highlight" not in app.frames[0]  # a view that highlights nothing

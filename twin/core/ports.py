@@ -158,12 +158,40 @@ class Drive:
         return self.arrived_s - self.requested_s
 
 
+@dataclass(frozen=True)
+class Cargo:
+    """What a vehicle sent on a :class:`Road` carries, in the sending domain's words.
+
+    The road never reads it to drive; it keeps it beside the drive so whoever watches
+    the run (an inspector) can say what the vehicle on its network is carrying, from
+    where to where, and how long its sender expected the drive to take.
+
+    Attributes:
+        vehicle: the sender's name for the vehicle (``trucks.plant.2``: its ledger name).
+        departed_s: when it left its dock, loaded (or empty, for a return).
+        units: units on board (0: running empty).
+        pallets: pallets on board.
+        kg: payload mass.
+        orders: the sender's numbers of the orders the load fills.
+        model_drive_s: the sender's own estimate of the drive (its distance over its speed).
+    """
+
+    vehicle: str
+    departed_s: float
+    units: int = 0
+    pallets: int = 0
+    kg: float = 0.0
+    orders: tuple[int, ...] = ()
+    model_drive_s: float = math.nan
+
+
 class Road(Protocol):
     """A road network other domains' vehicles drive through (the consuming side of the
     vehicle port: a supply chain's trucks in a city). The road books the vehicle's fuel
     in the run's ledger, as it does for its own vehicles."""
 
-    def drive(self, origin: str, destination: str) -> simpy.Event:
-        """Send a vehicle from ``origin`` to ``destination`` (places the road knows) now:
-        an event that succeeds with the :class:`Drive` when it has arrived."""
+    def drive(self, origin: str, destination: str, cargo: Cargo | None = None) -> simpy.Event:
+        """Send a vehicle from ``origin`` to ``destination`` (places the road knows) now,
+        carrying ``cargo`` (what it is, for people; ``None``: not said): an event that
+        succeeds with the :class:`Drive` when it has arrived."""
         ...

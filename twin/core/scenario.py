@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from twin.core.policy import Policy
+from twin.core.scene import Panel
 from twin.core.world import World
 
 
@@ -90,6 +91,12 @@ class Scenario(ABC, Generic[ParamsT]):
         """The horizon the scenario's own inputs define (a SUMO config's ``end - begin``),
         used when a command line gives none; None: no such horizon."""
         return None
+
+    def panels(self, world: World) -> tuple[Panel, ...]:
+        """The views a person watches the built run in, side by side; none: the
+        domain's own view (:meth:`~twin.core.domain.Domain.view_of`). A scenario that
+        joins several domains draws each of them in a panel of its own."""
+        return ()
 
     def manifest(self) -> dict[str, Any]:
         """Facts about the run's inputs for its manifest (``scenario_inputs``): files

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -146,12 +146,38 @@ class SceneFrame:
         points: point layer name -> ``(xy (n, 2), class (n,))``.
         segments: segment layer name -> the class of each of its segments.
         caption: one line of text drawn over the view ("3 waiting, 1 turned away").
+        pick_xy: points a click selects a moving entity at now (a truck), with
+        pick_names: the entity each selects; the layout's pick points are the fixed ones.
     """
 
     now_s: float
     points: Mapping[str, tuple[FloatArray, IntArray]]
     segments: Mapping[str, IntArray] = field(default_factory=dict)
     caption: str = ""
+    pick_xy: FloatArray = field(default_factory=lambda: np.zeros((0, 2)))
+    pick_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.pick_xy) != len(self.pick_names):
+            raise ValueError(f"{len(self.pick_xy)} pick points, {len(self.pick_names)} names")
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """What a view emphasises for a selected entity: its route, its vehicles.
+
+    Attributes:
+        segments: ``(n, 2, 2)`` lines drawn over everything (the edges a truck drives).
+        xy: ``(m, 2)`` points ringed (the trucks of a selected site, a selected truck).
+    """
+
+    segments: FloatArray = field(default_factory=lambda: np.zeros((0, 2, 2)))
+    xy: FloatArray = field(default_factory=lambda: np.zeros((0, 2)))
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to emphasise."""
+        return not (len(self.segments) or len(self.xy))
 
 
 class View(Protocol):
@@ -162,6 +188,32 @@ class View(Protocol):
     def frame(self) -> SceneFrame:
         """The world now."""
         ...
+
+
+@runtime_checkable
+class HighlightingView(View, Protocol):
+    """A view that shows, beside its frame, what belongs to a selected entity, wherever
+    in the run it was selected (a truck picked on one panel is highlighted on each)."""
+
+    def highlight(self, entity: str) -> Highlight:
+        """What to emphasise now for ``entity`` (nothing when it is not in this view)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One of several views a scenario is drawn in side by side (a region: its plant,
+    its city, its supply network).
+
+    Attributes:
+        name: a short key (``"city"``).
+        title: what the panel's heading says.
+        view: the view drawn in it.
+    """
+
+    name: str
+    title: str
+    view: View
 
 
 def fit_bounds(

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar, Literal
 
+import numpy as np
+
 from twin.cloud.cluster import NODE_ENTITY
 from twin.cloud.config import CloudParams
 from twin.cloud.domain import DOMAIN as CLOUD
@@ -21,12 +23,14 @@ from twin.core.policy import Policy, PolicyContext
 from twin.core.ports import GoodsOutbox
 from twin.core.run import resolve_policy
 from twin.core.scenario import KPI, Scenario
+from twin.core.scene import Panel
 from twin.core.world import World
 from twin.factory.domain import DOMAIN as FACTORY
 from twin.factory.plant import Plant
 from twin.factory.scenario import FlowLine
 from twin.region.config import RegionParams, SmallRegionParams
 from twin.region.policies import PolicySetParams
+from twin.region.view import RegionCityView, RegionNetworkView, Truck, make_trucks
 from twin.region.wiring import (
     CityRoad,
     CityRoute,
@@ -41,10 +45,12 @@ from twin.supply.config import SupplyParams
 from twin.supply.domain import DOMAIN as SUPPLY
 from twin.supply.network import SupplyNetwork
 from twin.supply.scenario import SupplyScenario
+from twin.supply.view import SupplyView
 from twin.traffic.city import City
 from twin.traffic.demand import Router
 from twin.traffic.domain import DOMAIN as TRAFFIC
 from twin.traffic.scenario import GridCity
+from twin.traffic.view import TrafficView
 
 DOMAINS = ("factory", "supply", "traffic", "cloud")
 CONTRACTS: dict[str, Domain[Any]] = {
@@ -77,6 +83,10 @@ class Region(Scenario[RegionParams]):
         "factory.throughput_per_h",
         "traffic.time_loss_mean_s",
         "cloud.latency_p95_s",
+        "co2e_factory_kg",
+        "co2e_supply_kg",
+        "co2e_traffic_kg",
+        "co2e_cloud_kg",
     )
 
     def policy_info(self) -> dict[str, Any]:
@@ -157,6 +167,8 @@ class Region(Scenario[RegionParams]):
         self.city.own_feeds.passable = ElsewhereInTheRegion(
             ("twin.factory.", "twin.cloud."), [self.plant.feed]
         )
+        # Last, so every agent built before keeps its unique_id.
+        make_trucks(world, self.network, self.road, self._limit_mps())
 
     # -- building --------------------------------------------------------------------------
     def _member(self, area: str, info: dict[str, Any], world: World) -> Policy[Any, Any]:
@@ -190,7 +202,7 @@ class Region(Scenario[RegionParams]):
             if route is not None:
                 site = site.model_copy(update={"distance_km": round(route.length_m / 1000, 4)})
             sites.append(site)
-        limit_kmh = min(self.params.city.grid.speed_mps, self.params.truck.max_speed_mps) * 3.6
+        limit_kmh = self._limit_mps() * 3.6
         truck = supply.truck.model_copy(update={"speed_kmh": limit_kmh})
         return supply.model_copy(
             update={
@@ -306,9 +318,53 @@ class Region(Scenario[RegionParams]):
         )
         return kpis
 
+    def _limit_mps(self) -> float:
+        """The trucks' free-flow speed: the city's limit, or the truck's own if lower."""
+        return min(self.params.city.grid.speed_mps, self.params.truck.max_speed_mps)
+
     def _free_flow_s(self) -> dict[tuple[str, str], float]:
-        limit = min(self.params.city.grid.speed_mps, self.params.truck.max_speed_mps)
+        limit = self._limit_mps()
         return {key: route.length_m / limit for key, route in self.routes.items()}
+
+    # -- views -----------------------------------------------------------------------------
+    def panels(self, world: World) -> tuple[Panel, ...]:
+        """The plant as the factory draws it, the city with the supply trucks, and the
+        supply network on the city's plane; a truck selected on one is highlighted on
+        each (:mod:`twin.region.view`)."""
+        city_view = TrafficView(self.city)
+        nodes = {node.id: (node.x_m, node.y_m) for node in self.city.network.nodes}
+        placed = {
+            site.site_name: nodes[self.params.places[site.site_name]]
+            for site in self.network.sites
+            if site.site_name in self.params.places
+        }
+        block_m = self.params.city.grid.block_m
+        x_min, _, y_min, y_max = city_view.layout.bounds
+        outside = [site for site in self.network.sites if site.site_name not in placed]
+        # Sites outside the city (the supplier) stand in a column left of it.
+        for k, site in enumerate(outside):
+            y = (y_min + y_max) / 2 + (k - (len(outside) - 1) / 2) * block_m
+            placed[site.site_name] = (x_min - block_m, y)
+        site_xy = np.array([placed[site.site_name] for site in self.network.sites])
+        trucks = frozenset(
+            truck.name for truck in world.agents.select(agent_type=Truck) if truck.road is self.road
+        )
+        in_city = {name: xy for name, xy in placed.items() if name in self.params.places}
+        return (
+            Panel("plant", "Plant: the flow line", FACTORY.view(self.plant)),
+            Panel(
+                "city",
+                "City: traffic and supply trucks",
+                RegionCityView(city_view, self.road, in_city),
+            ),
+            Panel(
+                "network",
+                "Supply network: stock and trucks",
+                RegionNetworkView(
+                    SupplyView(self.network, site_xy, block_m / 4), self.road, trucks
+                ),
+            ),
+        )
 
     def _drive_over_model(self, free_flow: dict[tuple[str, str], float]) -> float:
         ratios = []

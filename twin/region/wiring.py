@@ -21,7 +21,7 @@ import numpy.typing as npt
 import simpy
 
 from twin.cloud.cluster import Cluster
-from twin.core.ports import Drive, GoodsOutbox, SensorTraffic
+from twin.core.ports import Cargo, Drive, GoodsOutbox, SensorTraffic
 from twin.core.sensors import SensorConfig
 from twin.factory.config import PlantParams
 from twin.factory.kernels import SENSOR_CHANNELS
@@ -126,11 +126,16 @@ def with_on_call_trips(
 
 @dataclass
 class TruckDrive:
-    """A truck on its way through the city."""
+    """A truck on its way through the city: the on-call trip it drives, between which
+    sites, and what its sender said it carries."""
 
     trip: int
     requested_s: float
     done: simpy.Event
+    origin: str = ""
+    destination: str = ""
+    cargo: Cargo | None = None
+    arrived_s: float = math.nan
 
 
 @dataclass
@@ -171,6 +176,9 @@ class CityRoad:
             trip: routes[key].length_m for key, trips in slots.items() for trip in trips
         }
         self._driving: dict[int, TruckDrive] = {}
+        self.by_vehicle: dict[str, TruckDrive] = {}
+        """The sender's vehicle name (``Cargo.vehicle``) -> its drive in the city now, or
+        its last one (``arrived_s`` set): what an inspector of that truck reads."""
         self.counts = RoadCounts()
         city.arrival_listeners.append(self._arrived)
 
@@ -187,7 +195,15 @@ class CityRoad:
         """Trucks sent and not yet arrived."""
         return len(self._driving)
 
-    def drive(self, origin: str, destination: str) -> simpy.Event:
+    def drives_now(self) -> list[TruckDrive]:
+        """The drives sent and not yet arrived, in the order they were sent."""
+        return list(self._driving.values())
+
+    def route_of(self, drive: TruckDrive) -> CityRoute:
+        """The city route ``drive`` follows."""
+        return self.routes[(drive.origin, drive.destination)]
+
+    def drive(self, origin: str, destination: str, cargo: Cargo | None = None) -> simpy.Event:
         free = self.slots.get((origin, destination))
         if free is None:
             raise KeyError(f"the city has no route from {origin!r} to {destination!r}")
@@ -199,7 +215,10 @@ class CityRoad:
         trip = free.popleft()
         now = float(self.env.now)
         done = self.env.event()
-        self._driving[trip] = TruckDrive(trip, now, done)
+        drive = TruckDrive(trip, now, done, origin, destination, cargo)
+        self._driving[trip] = drive
+        if cargo is not None:
+            self.by_vehicle[cargo.vehicle] = drive
         self.city.dispatch(trip)
         self.counts.sent += 1
         return done
@@ -212,6 +231,7 @@ class CityRoad:
             if drive is None:
                 continue
             arrived_s = float(veh.arrive_s[v])
+            drive.arrived_s = arrived_s
             record = Drive(
                 vehicle=f"vehicle{v}",
                 requested_s=drive.requested_s,

@@ -22,7 +22,7 @@ import simpy
 
 from twin.core.entity import Entity
 from twin.core.policy import Policy
-from twin.core.ports import Road
+from twin.core.ports import Cargo, Road
 from twin.core.units import SECONDS_PER_HOUR
 from twin.core.world import World
 from twin.supply.config import ProductSpec, TruckSpec
@@ -369,7 +369,16 @@ class Lane(Entity):
         if self.road is None:
             yield env.timeout(out_s + handling_s)
         else:
-            yield self.road.drive(self.origin, self.destination)
+            cargo = Cargo(
+                entity,
+                float(departed_s),
+                units,
+                pallets,
+                float(kg),
+                tuple(sorted({order.number for order, _ in lines})),
+                drive_s,
+            )
+            yield self.road.drive(self.origin, self.destination, cargo)
             self.drives.append((departed_s, float(env.now)))
             yield env.timeout(handling_s)
         checks.min_transit_s = min(checks.min_transit_s, env.now - departed_s)
@@ -388,7 +397,8 @@ class Lane(Entity):
         if self.road is None:
             yield env.timeout(back_s)
         else:
-            yield self.road.drive(self.destination, self.origin)
+            empty = Cargo(entity, float(env.now), model_drive_s=drive_s)
+            yield self.road.drive(self.destination, self.origin, empty)
         del self.on_road[number]
         self.fleet.give_back(number)
         self.fleet.resource.release(request)

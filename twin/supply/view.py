@@ -105,16 +105,34 @@ def grid_positions(sites: list[Site]) -> np.ndarray:
 class SupplyView:
     """The network's sites and trucks (``layout`` once, :meth:`frame` per tick).
 
+    Args:
+        network: the built network.
+        site_xy: where to draw each site, in metres of a real plane (a scenario that
+            places the sites on a map); ``None``: the schematic of :func:`grid_positions`.
+        cell_m: the spacing of neighbouring sites in that plane: markers and margins are
+            sized by it.
+
     Attributes:
         site_xy: ``(sites, 2)`` where each site is drawn, in the network's order.
         lane_segments: ``(lanes, 2, 2)`` origin -> destination of each lane.
         stocked: which sites hold stock (all but suppliers), drawn in the ``sites`` layer.
     """
 
-    def __init__(self, network: SupplyNetwork) -> None:
+    def __init__(
+        self,
+        network: SupplyNetwork,
+        site_xy: np.ndarray | None = None,
+        cell_m: float = CELL_M,
+    ) -> None:
         self.network = network
         sites = network.sites
-        self.site_xy = grid_positions(sites)
+        on_a_map = site_xy is not None
+        self.site_xy = (
+            np.asarray(site_xy, dtype=np.float64).reshape(-1, 2)
+            if on_a_map
+            else grid_positions(sites)
+        )
+        scale = cell_m / CELL_M
         index = {site.site_name: k for k, site in enumerate(sites)}
         self.lane_segments = np.array(
             [
@@ -148,23 +166,25 @@ class SupplyView:
                 SegmentLayer(
                     "deliveries", self.lane_segments, DELIVERY_RGB, DELIVERY_CLASSES, width=1.5
                 ),
-                PointLayer("sites", STOCK_RGB, STOCK_LEVELS, marker="o", size_m=SITE_SIZE_M),
+                PointLayer(
+                    "sites", STOCK_RGB, STOCK_LEVELS, marker="o", size_m=SITE_SIZE_M * scale
+                ),
                 PointLayer(
                     "trucks",
                     TRUCK_RGB,
                     TRUCK_CLASSES,
                     marker=">",
-                    size_m=TRUCK_SIZE_M,
+                    size_m=TRUCK_SIZE_M * scale,
                     zorder=3.0,
                 ),
             ),
             bounds=(
-                float(x_min - MARGIN_M),
-                float(x_max + MARGIN_M),
-                float(y_min - MARGIN_M),
-                float(y_max + MARGIN_M),
+                float(x_min - MARGIN_M * scale),
+                float(x_max + MARGIN_M * scale),
+                float(y_min - MARGIN_M * scale),
+                float(y_max + MARGIN_M * scale),
             ),
-            equal_aspect=False,
+            equal_aspect=on_a_map,
             pick_xy=np.concatenate((self.site_xy, lane_mid)),
             pick_names=(
                 *(site.name for site in sites),
