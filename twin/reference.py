@@ -184,7 +184,8 @@ WRITING_A_POLICY = [
     "    params: MyParams",
     "",
     "    def act(self, obs: Observation) -> Action:",
-    "        ...  # read self.params.threshold_s and obs; return a new Action",
+    "        # Read self.params.threshold_s and obs, and return a new Action.",
+    "        ...",
     "```",
     "",
     "**Checking it.** `twin.testing.check_policy(MyPolicy())` answers the area's edge cases "
