@@ -276,7 +276,10 @@ RUNTIME_CASES = {
 
 
 @pytest.mark.parametrize(("policy", "words"), RUNTIME_CASES.values(), ids=RUNTIME_CASES)
-def test_a_failing_policy_ends_the_run_with_one_line_and_exit_3(capsys, tmp_path, policy, words):
+def test_a_failing_policy_ends_the_run_with_one_line_and_exit_3(
+    capsys, tmp_path, monkeypatch, policy, words
+):
+    monkeypatch.delenv("PYTHONPATH", raising=False)
     out = tmp_path / "out"
     arguments = ["run", "--scenario", "station/mmc-v0", "--horizon-s", "1000"]
     done = twin_here(capsys, *arguments, "--policy", policy, "--out", str(out))
@@ -289,6 +292,21 @@ def test_a_failing_policy_ends_the_run_with_one_line_and_exit_3(capsys, tmp_path
     replay = shlex.join(["twin", *arguments, "--policy", policy, "--out", str(out), "--debug"])
     assert done.stderr.endswith(f"; replay: {replay}\n")
     assert not out.exists()
+
+
+def test_the_replay_line_keeps_the_pythonpath_a_policy_module_was_found_on(
+    capsys, tmp_path, monkeypatch
+):
+    # `PYTHONPATH=. twin run --policy broken:Broken` from the policy's folder: the line
+    # pasted without the PYTHONPATH fails with "No module named 'broken'".
+    monkeypatch.setenv("PYTHONPATH", ". extra")
+    out = tmp_path / "out"
+    arguments = ["run", "--scenario", "station/mmc-v0", "--horizon-s", "1000", "--out", str(out)]
+    policy = "tests.testing.broken:CrashesOnEmptyQueue"
+    done = twin_here(capsys, *arguments, "--policy", policy)
+    assert done.returncode == 3
+    replay = shlex.join(["twin", *arguments, "--policy", policy, "--debug"])
+    assert done.stderr.endswith(f"; replay: PYTHONPATH='. extra' {replay}\n")
 
 
 def test_debug_shows_the_traceback_before_the_line(capsys, tmp_path):

@@ -135,3 +135,52 @@ def test_the_command_on_the_page_runs_the_saved_minimal_policy(page, area, tmp_p
     # The run's policy is the copy (by its id), or the scenario names the copy's module.
     manifest = (tmp_path / "out" / "manifest.json").read_text()
     assert '"newcomer/copy-v0"' in manifest or f'"{module_name}:' in manifest
+
+
+PAGES = sorted((ROOT / "docs" / "domains").glob("*.md"))
+
+
+def areas_on(page: Path) -> list[str]:
+    return re.findall(r"^### A minimal policy: `([\w.]+)`$", page.read_text(), re.M)
+
+
+@pytest.mark.parametrize(
+    ("page", "area"), [(page, area) for page in PAGES for area in areas_on(page)]
+)
+def test_the_minimal_policy_needs_twin_alone_and_imports_it_by_its_public_path(page, area):
+    # A newcomer has twin, not the shipped models: helpers are copied in.
+    code = minimal_policy(page, area)
+    imported = re.findall(r"^(?:from|import) ([\w.]+)", code, re.M)
+    assert not [m for m in imported if m.split(".")[0] == "models"], imported
+    assert "twin.core.policy" not in imported  # `from twin.core import BasePolicy`
+
+
+def comparison(page: Path, area: str, language: str) -> str:
+    section = page.read_text().split(f"### Comparing with the baseline: `{area}`", 1)[1]
+    return section.split(f"```{language}\n", 1)[1].split("\n```", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("page", "area"), [(page, area) for page in PAGES for area in areas_on(page)]
+)
+def test_the_comparison_on_the_page_is_a_valid_config_naming_the_saved_policy(
+    page, area, tmp_path, monkeypatch, capsys
+):
+    from tests.support import twin_in_process
+
+    commands = comparison(page, area, "bash")
+    module_name = re.search(r"(my_\w+):", minimal_policy(page, area, "bash")).group(1)
+    (tmp_path / f"{module_name}.py").write_text(minimal_policy(page, area))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    experiment = re.search(r"twin run (compare_\w+\.toml)", commands)
+    if experiment:
+        name = experiment.group(1)
+        (tmp_path / name).write_text(comparison(page, area, "toml"))
+        done = twin_in_process(capsys, "validate", name)
+        assert done.returncode == 0, done.stderr
+    else:  # two runs on one seed: each a valid command line
+        lines = commands.splitlines()
+        assert len(lines) == 2
+        assert all(line.startswith("PYTHONPATH=. twin run ") for line in lines)
+        assert {re.search(r"--seed (\d+)", line).group(1) for line in lines} == {"1"}

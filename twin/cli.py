@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import shutil
 import sys
 import tempfile
@@ -42,6 +41,7 @@ from twin.core.arguments import (
 from twin.core.config import RunConfig, load_run_config, parse_run_config, read_toml
 from twin.core.errors import RunFailure, UserError
 from twin.core.files import check_output_dir, current_umask
+from twin.core.registry import replay_command
 from twin.core.run import RunResult, build_scenario, default_registry, resolve_policy, simulate
 
 MANIFEST_NAME = "manifest.json"
@@ -96,7 +96,7 @@ def _report_failure(error: RunFailure, args: argparse.Namespace, argv: list[str]
     it with the traceback; the traceback itself only with ``--debug``."""
     if getattr(args, "debug", False):
         print(error.details, end="", file=sys.stderr)
-    replay = shlex.join(["twin", *argv, *([] if "--debug" in argv else ["--debug"])])
+    replay = replay_command(["twin", *argv, *([] if "--debug" in argv else ["--debug"])])
     print(f"twin: {error}; replay: {replay}", file=sys.stderr)
     return EXIT_RUNTIME_ERROR
 

@@ -12,6 +12,7 @@ it reads every registered one (``twin docs``).
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 import json
 import math
@@ -30,7 +31,7 @@ import numpy as np
 from twin.core.domain import DecisionArea, Domain, Quantity
 from twin.core.errors import UserError
 from twin.core.registry import Registry
-from twin.core.run import simulate
+from twin.core.run import build_scenario, simulate
 from twin.core.scenario import KPI, ScenarioConfig
 from twin.core.units import SECONDS_PER_HOUR
 
@@ -80,10 +81,45 @@ def _area_section(area: DecisionArea, registry: Registry) -> list[str]:
     lines += _field_table(area.observation, area.observation_fields)
     lines += ["", f"and answers `{area.action.__name__}`:", ""]
     lines += _field_table(area.action, area.action_fields)
+    if area.notes:
+        lines += ["", "What the fields do not say:", "", *(f"- {note}" for note in area.notes)]
     lines += ["", *_validity_section(area), "", *_epochs_section(area, registry)]
+    lines += ["", *_context_section(area, registry)]
     if area.baseline:
         lines += ["", *_minimal_policy_section(area, registry)]
+        lines += ["", *_comparison_section(area, registry)]
     return lines + _learning_section(area)
+
+
+def _context_section(area: DecisionArea, registry: Registry) -> list[str]:
+    """What ``context.info`` holds in the area's short run."""
+    config, _ = area.run_config(area.baseline)
+    info = context_info(area, registry)
+    lines = [f"### What `context.info` holds: `{area.name}`", ""]
+    if not info:
+        return [*lines, f"Nothing: in `{config.id}` the policy is told no facts at reset."]
+    lines += [
+        f"In the area's short run (`{config.id}` at its default parameters), `reset` gets "
+        "these facts; another scenario or parameters give other values:",
+        "",
+        "| key | value |",
+        "|---|---|",
+    ]
+    return lines + [f"| `{key}` | `{_short(value)}` |" for key, value in info.items()]
+
+
+def context_info(area: DecisionArea, registry: Registry) -> dict[str, Any]:
+    """The facts a policy of ``area`` is given at reset in the area's short run."""
+    if area.context_info is not None:
+        return area.context_info()
+    config, _ = area.run_config(area.baseline)
+    info: dict[str, Any] = build_scenario(config, registry, source="twin docs").policy_info()
+    return info
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _validity_section(area: DecisionArea) -> list[str]:
@@ -109,31 +145,89 @@ def _epochs_section(area: DecisionArea, registry: Registry) -> list[str]:
 WRITING_A_POLICY = [
     "## Writing a policy",
     "",
+    "Commands on this page are written as with the clone's virtual environment active "
+    "(`. .venv/bin/activate` in the clone's root, once `make demo` or `make test` has made "
+    "it); without it, write `.venv/bin/twin` and `.venv/bin/python`, as the README does.",
+    "",
     'A policy is a class with a versioned `id` (`"acme/my-rule-v0"`), the decision area it '
     "acts in (`domain`: one of the `Decisions` sections below) and `act(obs) -> action`, "
     "called at each decision epoch. `twin.core.BasePolicy` keeps its parameters "
     "(`Params`, a `twin.core.PolicyParams`: frozen, unknown keys refused) as `self.params`. "
     "`reset(context)` is called as a run starts: `context.rng` is the policy's own random "
-    "stream (draw only from it) and `context.info` the scenario's facts. Read `obs`, never "
-    "change it, and answer a new action. `twin.testing.check_policy(MyPolicy())` checks "
-    "all of this on the area's edge cases and generated observations, then in a short run. "
-    "A package makes the policy known by its id through a `twin.policies` entry point "
-    "(`examples/my_policy`, `examples/signal_policy`).",
+    "stream (draw only from it) and `context.info` the scenario's facts (each area below "
+    "lists them). Read `obs`, never change it, and answer a new action. A package makes "
+    "the policy known by its id through a `twin.policies` entry point "
+    "(`examples/my_policy`, `examples/signal_policy`); a module of your own is found as "
+    "`module:Class` with `PYTHONPATH=.` from its folder.",
+    "",
+    "Parameters are pydantic fields of a `PolicyParams` subclass, each with its default, "
+    "bounds and meaning; `--policy-params '{\"threshold_s\": 8}'` on `twin run` (or "
+    "`params = {threshold_s = 8}` in a config's `[policy]` or `[[arms]]`) sets them, and a "
+    "value out of bounds is refused before the run starts:",
+    "",
+    "```python",
+    "from typing import ClassVar",
+    "",
+    "from pydantic import Field",
+    "",
+    "from twin.core import BasePolicy, PolicyParams",
+    "",
+    "",
+    "class MyParams(PolicyParams):",
+    '    threshold_s: float = Field(default=5.0, ge=0.0, description="what it is, in s")',
+    "",
+    "",
+    "class MyPolicy(BasePolicy[Observation, Action]):  # the area's two types, below",
+    '    id: ClassVar[str] = "acme/my-rule-v0"',
+    '    domain: ClassVar[str] = "area.name"  # the area, as its section names it',
+    "    Params = MyParams",
+    "    params: MyParams",
+    "",
+    "    def act(self, obs: Observation) -> Action:",
+    "        # Read self.params.threshold_s and obs, and return a new Action.",
+    "        ...",
+    "```",
+    "",
+    "**Checking it.** `twin.testing.check_policy(MyPolicy())` answers the area's edge cases "
+    "and generated observations, checks that the policy leaves them unchanged and answers "
+    "the same with the same seed, then runs it in the area's short run (twice, for the same "
+    "KPIs). It returns a report: `print(report)` lists each property as `ok` or `FAIL` with "
+    "what failed, and the decision time per call; `report.ok` says whether all held. A "
+    "failure raises `twin.testing.CheckFailed` (an `AssertionError` whose message is the "
+    "report, with the smallest failing observation and a `reproduce:` command), as a test "
+    "wants; `check_policy(policy, raise_on_failure=False)` returns the report instead. "
+    "Each area below says how long the check of its baseline took. The first run after "
+    "installing or changing twin also compiles the simulator's kernels and caches them "
+    "on disk, which can take minutes; on a terminal `check_policy` prints each property "
+    "as it is done (`progress=True` forces it).",
+    "",
+    "**Horizon and warm-up.** `--horizon-s` (`horizon_s` in a config) is the whole "
+    "simulated time, warm-up included; KPIs count only what happens after `--warmup-s` "
+    "(`warmup_s`, default 0, less than the horizon). `twin run --scenario ID` without "
+    "`--horizon-s` runs for one day (86,400 s) unless the scenario's own inputs give a "
+    "window (a SUMO config's end - begin); a config file always states `horizon_s`.",
+    "",
+    "**When a run fails.** A policy that raises or answers an action the domain refuses "
+    "ends `twin run` with exit code 3 and one line: the policy, the simulated time, the "
+    "last observation, the reason and a `replay:` command (with the `PYTHONPATH` the run "
+    "had) that shows the traceback.",
 ]
-"""The policy protocol in a paragraph, the same on every page."""
+"""The policy protocol, the same on every page."""
 
 
 def _minimal_policy_section(area: DecisionArea, registry: Registry) -> list[str]:
-    """The simplest policy of the area as a module that runs on its own, and the command
-    that runs it in the area's short run."""
+    """The area's baseline as a module that runs on its own with twin alone, and the
+    command that runs it in the area's short run."""
     cls = registry.policy(area.baseline)
     module = "my_" + area.name.rsplit(".", 1)[-1]
     return [
         f"### A minimal policy: `{area.name}`",
         "",
-        f"The simplest policy, `{area.baseline}`, with the imports it needs. Save it as "
-        f"`{module}.py` (give your copy its own `id`), check it with "
-        f"`twin.testing.check_policy({cls.__name__}())` and run it from its folder:",
+        f"The area's baseline, `{area.baseline}` ({_what(cls.description)}): the "
+        "one the comparison below measures yours against. Here it is with everything it "
+        "needs; helpers it shares with the other shipped policies are copied in, so it runs "
+        f"with twin alone. Save it as `{module}.py`, give your copy its own `id`, check it "
+        f"with `twin.testing.check_policy({cls.__name__}())` and run it from its folder:",
         "",
         "```bash",
         run_command(area, f"{module}:{cls.__name__}"),
@@ -142,10 +236,121 @@ def _minimal_policy_section(area: DecisionArea, registry: Registry) -> list[str]
         "```python",
         policy_module_source(cls).rstrip(),
         "```",
+        *_check_time(area, cls.__name__),
     ]
 
 
-def run_command(area: DecisionArea, reference: str) -> str:
+CHECK_MACHINE = "a 2-core machine shared with other jobs"
+"""Where the ``check_policy_s`` figures of the contracts were measured."""
+
+
+def _check_time(area: DecisionArea, class_name: str) -> list[str]:
+    if area.check_policy_s is None:
+        return []
+    return [
+        "",
+        f"`check_policy({class_name}())` took {_duration(area.check_policy_s)} on "
+        f"{CHECK_MACHINE}, with the kernels already compiled.",
+    ]
+
+
+def _what(description: str) -> str:
+    """A policy's description as a parenthesis after its id: ``"baseline: "`` goes."""
+    text = description.removeprefix("baseline: ")
+    return text[:1].lower() + text[1:]
+
+
+COMPARISON_REPLICATIONS = 10
+"""Paired replications of the comparison recipe on each page."""
+
+
+def _comparison_section(area: DecisionArea, registry: Registry) -> list[str]:
+    """How to measure a policy against the area's baseline: an experiment with two arms
+    on common random numbers where the policy is the run's, else two runs on one seed."""
+    cls = registry.policy(area.baseline)
+    name = area.name.rsplit(".", 1)[-1]
+    mine = f"my_{name}:{cls.__name__}"
+    config, main = area.run_config(mine)
+    lines = [f"### Comparing with the baseline: `{area.name}`", ""]
+    if main is not None:
+        baseline = run_command(area, area.baseline, seed=1, out=f"results/{name}-baseline")
+        yours = run_command(area, mine, seed=1, out=f"results/{name}-mine")
+        return [
+            *lines,
+            "This area's policy is a parameter of the scenario, not the run's policy, so "
+            "compare two runs on the same seed (common random numbers: the world draws the "
+            "same) and read the two KPI tables they print side by side; repeat with other "
+            "seeds before you trust a difference:",
+            "",
+            "```bash",
+            baseline,
+            yours,
+            "```",
+        ]
+    experiment = f"compare_{name}.toml"
+    toml = [
+        f'name = "{name}: mine against {area.baseline}"',
+        "seed = 1",
+        "",
+        "[[scenarios]]",
+        f'id = "{config.id}"',
+        f"horizon_s = {_number(config.horizon_s)}",
+    ]
+    if config.warmup_s:
+        toml.append(f"warmup_s = {_number(config.warmup_s)}")
+    if config.params:
+        toml.append(f"params = {_toml(config.params)}")
+    toml += [
+        "",
+        "[[arms]]",
+        'name = "baseline"',
+        f'policy = "{area.baseline}"',
+        "",
+        "[[arms]]",
+        'name = "mine"',
+        f'policy = "{mine}"',
+        "",
+        "[replications]",
+        f"count = {COMPARISON_REPLICATIONS}",
+    ]
+    return [
+        *lines,
+        f"Save this experiment as `{experiment}` next to `my_{name}.py`: both arms run "
+        f"replication *i* on the same random numbers, so each KPI's difference is paired "
+        f"and the report gives it with its 95% confidence interval, marked better or worse. "
+        f"The short run's horizon keeps it quick; lengthen `horizon_s` (and add a "
+        f"`warmup_s`) before you trust a result.",
+        "",
+        "```toml",
+        *toml,
+        "```",
+        "",
+        "```bash",
+        f"PYTHONPATH=. twin run {experiment} --out results/compare_{name}",
+        "```",
+        "",
+        f"`results/compare_{name}/report.md` (and `report.html`) holds the comparison.",
+    ]
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(value)
+
+
+def _toml(value: Any) -> str:
+    """``value`` as a TOML inline value (tables inline, strings in double quotes)."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def run_command(
+    area: DecisionArea, reference: str, *, seed: int | None = None, out: str | None = None
+) -> str:
     """``twin run`` of the policy ``reference`` (a module in the current folder) in the
     area's short run: as the run's policy, or as the scenario parameter that names it
     when another area's policy runs the scenario."""
@@ -156,8 +361,11 @@ def run_command(area: DecisionArea, reference: str) -> str:
     else:
         named = {k: v for k, v in config.params.items() if v == reference}
         arguments += ["--params", json.dumps(named), "--policy", main]
-    horizon = config.horizon_s
-    arguments += ["--horizon-s", str(int(horizon)) if horizon.is_integer() else repr(horizon)]
+    arguments += ["--horizon-s", _number(config.horizon_s)]
+    if config.warmup_s:
+        arguments += ["--warmup-s", _number(config.warmup_s)]
+    arguments += [] if seed is None else ["--seed", str(seed)]
+    arguments += [] if out is None else ["--out", out]
     return "PYTHONPATH=. " + shlex.join(arguments)
 
 
@@ -427,29 +635,106 @@ def _duration(seconds: float) -> str:
 
 
 def policy_module_source(cls: type[Any]) -> str:
-    """``cls``'s source preceded by the imports it needs: a module that runs as written."""
-    source = textwrap.dedent(inspect.getsource(cls))
-    home = sys.modules[cls.__module__]
-    used = {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
-    plain: set[str] = set()
-    named: dict[str, set[str]] = {}
-    for name in sorted(used - {cls.__name__}):
-        if name not in vars(home):
-            continue  # a builtin or a local
-        thing = vars(home)[name]
+    """``cls``'s source as a module that runs as written with twin alone: what it uses
+    from its own package (``models``, which a reader of the page may not have) is copied
+    in, helpers first; everything else is imported from the shortest public path
+    (``twin.core``, not ``twin.core.policy``)."""
+    package = cls.__module__.split(".")[0]
+    order: list[str] = []
+    sources: dict[str, str] = {}
+    imports: dict[str, str] = {}  # name -> the module it is imported from ("" = a module)
+    modules: dict[str, str] = {}  # alias -> module, for plain imports
+
+    def visit(name: str, module: types.ModuleType) -> None:
+        if name in sources or name in imports or name in modules:
+            return
+        thing = vars(module)[name]
         if inspect.ismodule(thing):
-            alias = "" if thing.__name__ == name else f" as {name}"
-            plain.add(f"import {thing.__name__}{alias}")
-            continue
-        origin = getattr(thing, "__module__", None)
-        defined_there = origin in sys.modules and getattr(sys.modules[origin], name, None) is thing
-        named.setdefault(origin if defined_there else home.__name__, set()).add(name)
-    imports = sorted(plain) + [_from_import(m, sorted(n)) for m, n in sorted(named.items())]
+            modules[name] = thing.__name__
+            return
+        origin = _imported_from(module, name) or module.__name__
+        if origin.split(".")[0] != package:
+            imports[name] = _public_module(origin, name, thing)
+            return
+        home = sys.modules[origin]
+        source = _definition_source(home, name)
+        sources[name] = source
+        for used in _names_used(source):
+            if used != name and used in vars(home):
+                visit(used, home)
+        order.append(name)
+
+    visit(cls.__name__, sys.modules[cls.__module__])
+    plain = [
+        f"import {m}" if m == alias else f"import {m} as {alias}" for alias, m in modules.items()
+    ]
+    named: dict[str, list[str]] = {}
+    for name, module_name in imports.items():
+        named.setdefault(module_name, []).append(name)
+    lines = sorted(plain) + [_from_import(m, sorted(n)) for m, n in sorted(named.items())]
     # The standard library first, as isort and ruff order them.
-    standard = [i for i in imports if i.split()[1].split(".")[0] in sys.stdlib_module_names]
-    others = [i for i in imports if i not in standard]
+    standard = [i for i in lines if i.split()[1].split(".")[0] in sys.stdlib_module_names]
+    others = [i for i in lines if i not in standard]
     head = ["from __future__ import annotations", "", *standard, "", *others]
-    return "\n".join([*head, "", "", source])
+    body = "\n\n\n".join(sources[name].rstrip() for name in order)
+    return "\n".join([*head, "", "", body]) + "\n"
+
+
+def _names_used(source: str) -> list[str]:
+    """The names ``source`` reads, in reading order (so the page is the same each time)."""
+    nodes = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)]
+    nodes.sort(key=lambda n: (n.lineno, n.col_offset))
+    return list(dict.fromkeys(n.id for n in nodes))
+
+
+def _imported_from(module: types.ModuleType, name: str) -> str | None:
+    """The module ``module``'s own ``from X import name`` names, if it imports ``name``."""
+    for node in ast.parse(inspect.getsource(module)).body:
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.level == 0
+            and any((a.asname or a.name) == name for a in node.names)
+        ):
+            return node.module
+    return None
+
+
+def _public_module(origin: str, name: str, thing: object) -> str:
+    """The shortest module on the way to ``origin`` that exports ``thing`` as ``name``
+    (``twin.core`` for ``twin.core.policy``'s ``BasePolicy``)."""
+    parts = origin.split(".")
+    for length in range(1, len(parts)):
+        candidate = ".".join(parts[:length])
+        try:
+            module = importlib.import_module(candidate)
+        except ImportError:
+            continue
+        public = getattr(module, "__all__", None)
+        if getattr(module, name, None) is thing and (public is None or name in public):
+            return candidate
+    return origin
+
+
+def _definition_source(module: types.ModuleType, name: str) -> str:
+    """The source of ``name``'s definition in ``module``: a class, a function or a
+    constant (with the docstring under it)."""
+    thing = vars(module)[name]
+    if inspect.isclass(thing) or inspect.isfunction(thing):
+        return textwrap.dedent(inspect.getsource(thing))
+    text = inspect.getsource(module)
+    body = ast.parse(text).body
+    for k, node in enumerate(body):
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if isinstance(node, ast.Assign | ast.AnnAssign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in targets
+        ):
+            last = body[k + 1] if k + 1 < len(body) else None
+            is_doc = isinstance(last, ast.Expr) and isinstance(last.value, ast.Constant)
+            end = last if is_doc and last is not None else node
+            lines = text.splitlines()[node.lineno - 1 : end.end_lineno]
+            return "\n".join(lines)
+    raise ValueError(f"{module.__name__} defines no {name!r} that a page could copy")
 
 
 LINE_LENGTH = 100

@@ -25,6 +25,7 @@ def obs(**over) -> SignalObservation:
         downstream=np.zeros(4), gap_s=np.full(4, math.inf), flow_per_s=np.zeros(4),
         sensed_queue=np.full(4, np.nan), sensed_count=np.full((4, 2), np.nan),
         sensed_occupancy=np.full((4, 2), np.nan), sensed_speed_mps=np.full((4, 2), np.nan),
+        lane=np.arange(4),
     )  # fmt: skip
     base.update(over)
     return SignalObservation(**base)

@@ -161,6 +161,19 @@ def test_stock_past_its_shelf_life_is_scrapped_and_written_off():
     assert kpis["cost_material"].value == kpis["cost_obsolescence"].value
 
 
+def test_the_fixed_cost_of_orders_is_cost_ordering_booked_once_as_cost_other():
+    run = prepared(one_store(order_cost=25.0), "replenishment/base-stock-v0", 1, 10)
+    run.world.run(10 * SECONDS_PER_DAY)
+    kpis = run.result(wall_s=0).kpis
+    orders = run.scenario.network.orders_placed.count
+    assert orders > 0
+    assert kpis["cost_ordering"].value == 25.0 * orders
+    assert kpis["cost_other"].value == kpis["cost_ordering"].value
+    categories = [v.value for k, v in kpis.items() if k.startswith("cost_") and k != "cost_total"]
+    details = kpis["cost_ordering"].value + kpis["cost_obsolescence"].value
+    assert kpis["cost_total"].value == pytest.approx(sum(categories) - details)
+
+
 def test_a_plant_makes_no_more_than_its_capacity():
     sites = [
         {"name": "sup", "kind": "supplier"},

@@ -168,3 +168,18 @@ def test_a_policy_whose_reset_raises_gets_the_report_not_an_escape():
     assert all("RuntimeError: no reset for me" in detail for detail in details.values())
     run = next(detail for check, detail in details.items() if check.startswith("runs in"))
     assert "reproduce: twin run --scenario" in run
+
+
+def test_progress_says_each_property_as_it_is_done(capsys):
+    check_policy("admission/admit-all-v0", max_examples=3, progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 6
+    assert all(line.startswith("check_policy 'admission/admit-all-v0': ") for line in lines)
+    assert "1/5 ok   answers the " in lines[0]
+    assert lines[4].endswith("running station/mmc-v0 for 86400 simulated s, twice ...")
+    assert "5/5 ok   runs in station/mmc-v0" in lines[5]
+
+
+def test_no_progress_unless_asked_or_on_a_terminal(capsys):
+    check_policy("admission/admit-all-v0", max_examples=3, run=False)
+    assert capsys.readouterr().err == ""

@@ -82,12 +82,27 @@ def test_orders_beyond_the_limit_negative_or_not_whole_are_refused():
     ) == (7,)
 
 
+def assert_as_a_run_observes(obs):
+    """What holds of every review in a run: reviews at 00:00 of the day, a day of
+    history a day, retailers (the only priced sites) at echelon 1."""
+    assert obs.inventory_position == obs.on_hand + obs.on_order - obs.backorders
+    assert obs.now_s == obs.day * 86_400.0
+    assert len(obs.demand_history) <= obs.day
+    assert (obs.echelon == 1) == (obs.kind == "retailer")
+    assert len(obs.price_history) in (0, len(obs.demand_history))
+    assert obs.kind == "retailer" or not (obs.price_history or obs.price_plan)
+    assert len(obs.price_plan) == len(obs.promotion_plan)
+
+
 @settings(max_examples=30, deadline=None)
 @given(obs=strategies.observations("supply.replenishment"))
 def test_generated_observations_are_consistent(obs):
-    assert obs.inventory_position == obs.on_hand + obs.on_order - obs.backorders
-    assert len(obs.price_history) in (0, len(obs.demand_history))
-    assert len(obs.price_plan) == len(obs.promotion_plan)
+    assert_as_a_run_observes(obs)
+
+
+@pytest.mark.parametrize("obs", replenishment_edge_cases())
+def test_edge_cases_are_consistent(obs):
+    assert_as_a_run_observes(obs)
 
 
 def test_an_invalid_transport_answer_is_refused():

@@ -147,6 +147,22 @@ def test_observation_carries_the_loops_of_each_movement_lane():
     assert obs.sensed_count.shape == (len(obs.queue), 2)
 
 
+def test_movements_sharing_a_lane_share_its_number_and_its_values():
+    world, c = city(5, loops(5.0))
+    world.run(300.0)
+    for i in range(len(c.signals)):
+        obs = c.observe(i, 300.0)
+        lanes = c._obs_lanes[i]  # the network's lane of each movement
+        # Same number exactly where the same lane; numbered 0, 1, ... in lane order.
+        np.testing.assert_array_equal(lanes[:, None] == lanes, obs.lane[:, None] == obs.lane)
+        assert sorted(set(obs.lane.tolist())) == list(range(len(set(lanes.tolist()))))
+        first = np.unique(obs.lane, return_index=True)[1]
+        for field in (obs.queue, obs.vehicles, obs.gap_s, obs.flow_per_s, obs.sensed_count):
+            np.testing.assert_array_equal(field, field[first][obs.lane])
+    # One lane per approach: the left, through and right of an approach share it.
+    assert len(obs.lane) > len(set(obs.lane.tolist()))
+
+
 def test_actuated_gaps_out_on_the_sensed_upstream_loop():
     sensed = Actuated(ActuatedParams(use_sensors=True))
     world, with_loops = city(6, loops(1.0), policy=sensed, rate=0.15)

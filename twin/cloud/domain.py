@@ -133,6 +133,7 @@ SCALING = DecisionArea(
     observation_fields=SCALING_OBSERVATION_FIELDS,
     action_fields=SCALING_ACTION_FIELDS,
     baseline="scaling/static-v0",
+    check_policy_s=21.0,  # s on a shared 2-core machine, 2026-12-04
     description="how many nodes to run, and how much deferred batch work to release, "
     "every sync period",
     learning=_learning,

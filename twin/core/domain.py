@@ -103,6 +103,12 @@ class DecisionArea:
             Gymnasium spaces are derived from.
         baseline: id of the simplest policy of the area (shown on the reference page).
         description: one line for the reference page.
+        check_policy_s: wall time of ``check_policy`` on the baseline (default
+            arguments, compiled kernels cached), as measured on the machine the page
+            names; ``None``: not measured.
+        notes: what a policy's author must know that no single field says (who decides,
+            how the domain carries an answer out, what the observation leaves out), one
+            sentence or two each, listed on the reference page.
         learning: ``()`` -> how a learning agent sees, answers and is rewarded
             (:class:`~twin.core.learning.LearningInterface`), usually a
             :class:`Deferred`; ``None``: the area has no Gymnasium environment.
@@ -121,6 +127,8 @@ class DecisionArea:
     action_fields: Mapping[str, Quantity] = field(default_factory=dict)
     baseline: str = ""
     description: str = ""
+    notes: tuple[str, ...] = ()
+    check_policy_s: float | None = None
     learning: Callable[[], LearningInterface[Any]] | None = None
 
     def observation_space(self) -> spaces.Space[Any]:

@@ -9,7 +9,9 @@ needs no change to twin.
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -188,6 +190,15 @@ class Registry:
                 f"unknown {kind} {ref!r}; known: {known} (or a 'package.module:Class' reference)"
             )
         return entry.cls
+
+
+def replay_command(arguments: list[str]) -> str:
+    """The shell line that runs ``arguments`` again as this process ran: a
+    ``module:Class`` reference found through ``PYTHONPATH`` (``PYTHONPATH=. twin run
+    --policy my_rule:Mine``) fails with "No module named" when pasted without it."""
+    line = shlex.join(arguments)
+    path = os.environ.get("PYTHONPATH")
+    return f"PYTHONPATH={shlex.quote(path)} {line}" if path else line
 
 
 def _import_reference(ref: str, kind: str) -> type[Any]:

@@ -346,7 +346,11 @@ def ledger_kpis(world: World) -> dict[str, KPI]:
     # Every category and carrier is reported, zero or not, so that every run of a batch
     # has the same KPIs and arms can be paired KPI by KPI.
     for category in COST_CATEGORIES:
-        kpis[f"cost_{category}"] = KPI(ledger.cost(category), currency, f"{category} cost")
+        kpis[f"cost_{category}"] = KPI(
+            ledger.cost(category),
+            currency,
+            f"money booked as {category}; cost_total is the sum of these categories",
+        )
     for carrier in sorted(ledger.factors):
         kpis[f"co2e_{carrier}_kg"] = KPI(
             ledger.co2e_kg(carrier=carrier), "kg CO2e", f"emissions from {carrier}"

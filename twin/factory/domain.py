@@ -123,6 +123,7 @@ MAINTENANCE = DecisionArea(
         "maintain": Quantity(description="stop the machine for maintenance after its part")
     },
     baseline="maintenance/run-to-failure-v0",
+    check_policy_s=25.0,  # s on a shared 2-core machine, 2026-12-04
     description="at each sensor report of a machine: maintain it now, or let it run",
     learning=_maintenance_learning,
 )
@@ -168,6 +169,7 @@ DISPATCH = DecisionArea(
         "fallback": Quantity(description="why a planner fell back to its rule ('' if it did not)"),
     },
     baseline="dispatch/nearest-idle-v0",
+    check_policy_s=30.0,  # s on a shared 2-core machine, 2026-12-04
     description="when a request waits and an AGV is idle: which AGV takes which request",
     # No learning interface yet: an answer assigns any number of the waiting requests to
     # any of the idle AGVs, a set whose size changes with every decision, which a fixed
@@ -242,6 +244,7 @@ PLANNING = DecisionArea(
         "fallback": Quantity(description="made by the fallback rule because the optimiser failed"),
     },
     baseline="planning/fifo-v0",
+    check_policy_s=60.0,  # s on a shared 2-core machine, 2026-12-04
     description="at each planning epoch: which open orders to release when, in which sequence",
     # An answer is a sequence over a changing set of orders: a learning agent chooses
     # the release rule that makes it.

@@ -83,6 +83,7 @@ ADMISSION = DecisionArea(
     observation_fields=OBSERVATION_FIELDS,
     action_fields=ACTION_FIELDS,
     baseline="admission/admit-all-v0",
+    check_policy_s=12.0,  # s on a shared 2-core machine, 2026-12-04
     description="admit or turn away each arriving job",
     learning=_learning,
 )

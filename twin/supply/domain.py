@@ -124,17 +124,37 @@ REPLENISHMENT_FIELDS = {
     ),
     "lead_time_std_days": Quantity("d", 0.0, description="standard deviation of the same"),
     "demand_history": Quantity(
-        low=0.0, description="daily demand (units), oldest first, ending yesterday"
+        low=0.0,
+        description="daily demand (units), oldest first, ending yesterday: one value a day "
+        "since the start, the last `history_days` (91) at most; at a retailer what its "
+        "customers asked (served or not), at a DC or plant the units its downstream sites "
+        "ordered from it that day",
     ),
-    "price_history": Quantity(low=0.0, description="the retailer's shelf price on those days"),
-    "promotion_history": Quantity(description="whether each of those days was a promotion"),
-    "price_plan": Quantity(low=0.0, description="the shelf price from today, as far as planned"),
-    "promotion_plan": Quantity(description="promotion days from today, as far as planned"),
+    "price_history": Quantity(
+        low=0.0, description="the retailer's shelf price on those days; empty at DCs and plants"
+    ),
+    "promotion_history": Quantity(
+        description="whether each of those days was a promotion; empty at DCs and plants"
+    ),
+    "price_plan": Quantity(
+        low=0.0,
+        description="the shelf price from today for the retailer's promotion notice days; "
+        "empty at DCs and plants and without notice",
+    ),
+    "promotion_plan": Quantity(
+        description="promotion days from today, as far as price_plan; empty where it is"
+    ),
     "holding_cost_per_unit_day": Quantity(low=0.0, description="money per unit on hand per day"),
     "shortage_cost_per_unit": Quantity(
-        low=0.0, description="money per unit lost, or per unit backordered per day"
+        low=0.0,
+        description="money per unit lost, or per unit backordered per day; 0 where the "
+        "scenario books none (the DCs and plant of supply/regional-v0)",
     ),
-    "order_cost": Quantity(low=0.0, description="fixed money per order placed"),
+    "order_cost": Quantity(
+        low=0.0,
+        description="fixed money per order placed (KPI cost_ordering); 0 in "
+        "supply/single-echelon-v0; the truck trips an order causes cost more (below)",
+    ),
     "lost_sales": Quantity(description="unmet demand is lost (else backordered)"),
     "shelf_life_days": Quantity(
         "d", 1.0, description="days stock keeps after receipt; inf when it does not spoil"
@@ -174,6 +194,25 @@ TRANSPORT_FIELDS = {
     "truck_cost_per_km": Quantity(low=0.0, description="money per km driven"),
 }
 
+REPLENISHMENT_NOTES = (
+    "Every site that holds stock decides for itself: retailers, DCs and plants (suppliers "
+    "never). A site reviews at 00:00 of each day that is a multiple of its "
+    "`review_period_days`, so `now_s` is `day` x 86,400 s; customers buy at noon and the "
+    "day closes (holding and shortage costs, the history) one second before midnight. "
+    "What a review orders joins `on_order` at once.",
+    "An order is carried by the source's trucks: when they leave is the transport policy's "
+    "decision (a scenario parameter, `transport/ship-now-v0` by default), and every truck "
+    "trip costs `fixed_cost_per_trip` + `cost_per_km` x km (60 + 1.3/km by default, KPI "
+    "`cost_transport`). The observation shows none of this, yet many small orders mean "
+    "many trips: in `supply/single-echelon-v0` transport is nearly all of `cost_total` "
+    "(99.7% over 60 days under the baseline), and 85% over 30 days of `supply/regional-v0`.",
+    "A plant's `on_hand` includes raw material waiting for its daily capacity; what it "
+    "orders arrives as raw material.",
+    "`supply/regional-v0` has a plant, DCs and 50 retailers: run `twin run --scenario "
+    "supply/regional-v0 --policy my_replenishment:BaseStock --horizon-s 2592000` (30 days) "
+    "with `PYTHONPATH=.` to see a policy decide at every echelon.",
+)
+
 REPLENISHMENT = DecisionArea(
     name="supply.replenishment",
     observation=ReplenishmentObservation,
@@ -190,7 +229,9 @@ REPLENISHMENT = DecisionArea(
         ),
     },
     baseline="replenishment/base-stock-v0",
+    check_policy_s=60.0,  # s on a shared 2-core machine, 2026-12-04
     description="how much each stocking site orders from its source at its review",
+    notes=REPLENISHMENT_NOTES,
     learning=_replenishment_learning,
 )
 TRANSPORT = DecisionArea(
@@ -213,6 +254,7 @@ TRANSPORT = DecisionArea(
         "fallback": Quantity(description="why a planner fell back to its rule ('' if it did not)"),
     },
     baseline="transport/ship-now-v0",
+    check_policy_s=45.0,  # s on a shared 2-core machine, 2026-12-04
     description="when the loads waiting on a lane leave",
 )
 

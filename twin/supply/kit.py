@@ -32,12 +32,24 @@ def _history(max_size: int) -> st.SearchStrategy[list[float]]:
     )
 
 
+HISTORY_DAYS = 91
+"""Days of demand history a network shows by default (``history_days``)."""
+
+
+def on_day(observation: ReplenishmentObservation, day: int) -> ReplenishmentObservation:
+    """``observation`` as a review on ``day`` makes it: sites review at 00:00."""
+    return observation._replace(day=day, now_s=day * SECONDS_PER_DAY)
+
+
 @st.composite
 def replenishment_observations(draw: st.DrawFn) -> ReplenishmentObservation:
-    """A site at its review: any stock, backlog and history, priced and promoted or not."""
+    """A site at its review: any stock, backlog and history, priced and promoted or not;
+    the time, day, history length and echelon agree as in a run."""
     kind = draw(st.sampled_from(_KINDS))
     history = draw(_history(120))
     n = len(history)
+    # A site has seen one day of history a day, so the review is on day n or later.
+    day = draw(st.integers(n, 10_000) if n < HISTORY_DAYS else st.integers(n, n + 10_000))
     priced = kind == "retailer" and draw(st.booleans())
     prices = tuple(draw(st.lists(st.floats(0.5, 50.0), min_size=n, max_size=n))) if priced else ()
     promotions = tuple(draw(st.lists(st.booleans(), min_size=n, max_size=n))) if priced else ()
@@ -47,11 +59,11 @@ def replenishment_observations(draw: st.DrawFn) -> ReplenishmentObservation:
     backorders = draw(st.integers(0, 10**6))
     lead_mean = draw(st.floats(0.0, 60.0))
     return ReplenishmentObservation(
-        now_s=draw(st.floats(0.0, 1e9)),
-        day=draw(st.integers(0, 10_000)),
+        now_s=day * SECONDS_PER_DAY,
+        day=day,
         site=draw(st.sampled_from(["store", "dc00", "plant", "r00-03"])),
         kind=kind,
-        echelon=draw(st.integers(1, 5)),
+        echelon=1 if kind == "retailer" else draw(st.integers(2, 5)),
         review_period_days=draw(st.integers(1, 28)),
         on_hand=on_hand,
         on_order=on_order,
@@ -99,22 +111,28 @@ def replenishment_edge_cases() -> list[ReplenishmentObservation]:
         lost_sales=False,
         shelf_life_days=math.inf,
     )
-    flat = (20.0,) * 90
+    flat = (20.0,) * HISTORY_DAYS
+    priced = on_day(empty, 400)._replace(
+        demand_history=flat,
+        price_history=(2.0,) * HISTORY_DAYS,
+        promotion_history=(True,) * HISTORY_DAYS,
+        price_plan=(1.6,) * 28,
+        promotion_plan=(True,) * 28,
+    )
     return [
         empty,
-        empty._replace(kind="dc", echelon=2, review_period_days=7, lead_time_mean_days=14.0),
-        empty._replace(backorders=10**9, inventory_position=-(10**9), demand_history=flat),
-        empty._replace(demand_history=(0.0,) * 90, lost_sales=True, shelf_life_days=1.0),
-        empty._replace(demand_history=(1e9,) * 30, lead_time_std_days=30.0),
         empty._replace(
-            day=400,
-            demand_history=flat,
-            price_history=(2.0,) * 90,
-            promotion_history=(True,) * 90,
-            price_plan=(1.6,) * 28,
-            promotion_plan=(True,) * 28,
+            kind="dc", site="dc00", echelon=2, review_period_days=7, lead_time_mean_days=14.0
         ),
-        empty._replace(
+        on_day(empty, 91)._replace(
+            backorders=10**9, inventory_position=-(10**9), demand_history=flat
+        ),
+        on_day(empty, 91)._replace(
+            demand_history=(0.0,) * HISTORY_DAYS, lost_sales=True, shelf_life_days=1.0
+        ),
+        on_day(empty, 30)._replace(demand_history=(1e9,) * 30, lead_time_std_days=30.0),
+        priced,
+        on_day(empty, 91)._replace(
             demand_history=flat,
             holding_cost_per_unit_day=0.0,
             order_cost=500.0,

@@ -701,12 +701,14 @@ class SupplyNetwork(Entity):
             "cost_ordering": KPI(
                 sum(v for c, i, _, v in money if c == "other" and i == "ordering"),
                 self.world.ledger.currency,
-                "fixed cost of orders placed",
+                "fixed cost of orders placed: booked as cost_other, which holds nothing else "
+                "in a supply network (cost_total counts it once)",
             ),
             "cost_obsolescence": KPI(
                 sum(v for c, i, _, v in money if c == "material" and i == "obsolescence"),
                 self.world.ledger.currency,
-                "stock scrapped at the end of its shelf life",
+                "stock scrapped at the end of its shelf life: booked as cost_material, which "
+                "holds nothing else in a supply network (cost_total counts it once)",
             ),
             "order_lead_time_days": KPI(
                 self.order_lead_time.mean / SECONDS_PER_DAY, "d", "order placed to fully received"

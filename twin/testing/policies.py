@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import random  # only to disturb and restore the global state (seed_test); never drawn from
+import sys
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +80,7 @@ def check_policy(
     seed: int = 0,
     run: bool = True,
     raise_on_failure: bool = True,
+    progress: bool | None = None,
 ) -> PolicyReport:
     """Check that a policy is safe to put in a twin.
 
@@ -100,6 +102,8 @@ def check_policy(
         run: also run the policy in the kit's short scenario.
         raise_on_failure: raise :class:`CheckFailed` (an ``AssertionError``) with the
             report when a property fails, as a test wants; else just return the report.
+        progress: print a line to stderr as each property is done (the short run may take
+            minutes); ``None``: when stderr is a terminal.
     """
     instance = _instance(policy, params)
     domain = domain or instance.domain
@@ -130,21 +134,25 @@ def check_policy(
         observations = st.sampled_from(cases)
         prepare_run(config, instance, seed)  # binds it
     sequences = st.lists(observations, min_size=1, max_size=SEQUENCE_LENGTH)
-    findings = [
-        _edge_cases(
-            instance,
-            kit,
-            context,
-            policy_id,
-            cases,
-            "recorded-run" if isinstance(instance, BindsModel) else "edge-case",
-        ),
-        _valid_actions(instance, kit, context, policy_id, sequences, settings_, times),
-        _unchanged_observations(instance, context, sequences, settings_),
-        _reproducible(instance, context, sequences, settings_),
+    what = "recorded-run" if isinstance(instance, BindsModel) else "edge-case"
+    steps: list[Callable[[], Finding]] = [
+        lambda: _edge_cases(instance, kit, context, policy_id, cases, what),
+        lambda: _valid_actions(instance, kit, context, policy_id, sequences, settings_, times),
+        lambda: _unchanged_observations(instance, context, sequences, settings_),
+        lambda: _reproducible(instance, context, sequences, settings_),
     ]
     if run:
-        findings.append(_runs(instance, config, main_policy, reference, seed))
+        steps.append(lambda: _runs(instance, config, main_policy, reference, seed))
+    say = _progress(sys.stderr.isatty() if progress is None else progress, policy_id)
+    findings = []
+    for number, step in enumerate(steps, 1):
+        if run and number == len(steps):
+            say(f"running {config.id} for {config.horizon_s:g} simulated s, twice ...")
+        started = time.perf_counter()
+        finding = step()
+        findings.append(finding)
+        mark = "ok  " if finding.passed else "FAIL"
+        say(f"{number}/{len(steps)} {mark} {finding.check} ({time.perf_counter() - started:.1f} s)")
     decision_times = _decision_times(times)
     report = PolicyReport(
         subject=f"check_policy {policy_id!r} (domain {domain!r}, seed {seed})",
@@ -155,6 +163,14 @@ def check_policy(
     if raise_on_failure and not report.ok:
         raise CheckFailed(report)
     return report
+
+
+def _progress(on: bool, policy_id: str) -> Callable[[str], None]:
+    def say(line: str) -> None:
+        if on:
+            print(f"check_policy {policy_id!r}: {line}", file=sys.stderr, flush=True)
+
+    return say
 
 
 RUN_OBSERVATIONS = 200

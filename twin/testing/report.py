@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from twin.core.registry import replay_command
 from twin.core.scenario import ScenarioConfig
 
 
@@ -72,7 +72,7 @@ def reproduce_command(
     if config.warmup_s:
         args += ["--warmup-s", _number(config.warmup_s)]
     args += ["--tick-s", _number(config.tick_s), "--seed", str(seed)]
-    return shlex.join(args)
+    return replay_command(args)
 
 
 def _number(value: float) -> str:

@@ -494,6 +494,7 @@ class City(Entity):
         net, arrays = self.network, self.arrays
         self._obs_lanes: list[npt.NDArray[np.int64]] = []
         self._phase_green: list[npt.NDArray[np.bool_]] = []
+        self._movement_lane: list[npt.NDArray[np.int64]] = []
         self._green_s: list[npt.NDArray[np.float64]] = []
         self._phase_limits: list[list[tuple[float, float]]] = []
         self._obs_bounds: list[tuple[int, int]] = []
@@ -505,6 +506,10 @@ class City(Entity):
         for inter in self._signalised:
             movs = np.array(inter.movements, dtype=np.int64)
             self._obs_lanes.append(arrays.mov_from_lane[movs])
+            # Movements leaving from one lane share its number: 0, 1, ... in lane order.
+            lane = np.unique(self._obs_lanes[-1], return_inverse=True)[1].astype(np.int64)
+            lane.setflags(write=False)
+            self._movement_lane.append(lane)
             self._obs_bounds.append((at, at + len(movs)))
             at += len(movs)
             to_edge = arrays.mov_to_edge[movs]
@@ -601,7 +606,8 @@ class City(Entity):
         self, i: int, now_s: float, lane_values: tuple[npt.NDArray[np.float64], ...]
     ) -> SignalObservation:
         """Intersection ``i``'s signal state with its movements' lane values (queue,
-        vehicles, downstream, gap, flow, sensed queue, loop count, occupancy, speed)."""
+        vehicles, downstream, gap, flow, sensed queue, loop count, occupancy, speed) and
+        which movements share a lane."""
         phase = int(self.signals.phase[i])
         min_green, max_green = self._phase_limits[i][phase]
         # tuple.__new__ skips NamedTuple's generated __new__: this runs at every decision.
@@ -618,6 +624,7 @@ class City(Entity):
                 self._phase_green[i],
                 self._green_s[i],
                 *lane_values,
+                self._movement_lane[i],
             ),
         )
 
@@ -808,11 +815,19 @@ class City(Entity):
             "network_nox_g": KPI(
                 float(veh.nox_mg.sum()) / 1e3, "g", f"{model} NOx of all vehicles"
             ),
-            "signal_decisions": KPI(float(self.signals.decisions), "decisions", ""),
-            "signal_requests_clamped": KPI(
-                float(self.signals.clamped), "decisions", "changes asked before min green"
+            "signal_decisions": KPI(
+                float(self.signals.decisions), "decisions", "times a signal policy was asked"
             ),
-            "signal_max_outs": KPI(float(self.signals.forced), "phases", "ended at max green"),
+            "signal_requests_clamped": KPI(
+                float(self.signals.clamped),
+                "decisions",
+                "changes asked before the phase's min green (it stayed until min green)",
+            ),
+            "signal_max_outs": KPI(
+                float(self.signals.forced),
+                "phases",
+                "ended at max green by the controller, the policy not asked",
+            ),
             "emergency_brakes": KPI(
                 float(self.counters[EMERGENCY_BRAKES]), "events", "harder than decel"
             ),

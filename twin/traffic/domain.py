@@ -22,7 +22,10 @@ from twin.traffic.view import TrafficView
 EPS = 1e-6
 """Slack of the invariants' comparisons (metres, metres per second)."""
 
-_LANE = "of each movement's lane"
+_LANE = (
+    "of each movement's lane: movements leaving from one lane repeat its value (`lane` "
+    "says which), so a sum over movements counts that lane once per movement"
+)
 _LOOPS = "(movements, 2): stop-line and upstream loop of each movement's lane"
 OBSERVATION_FIELDS = {
     "now_s": Quantity("s", 0.0, description="simulated time"),
@@ -31,14 +34,29 @@ OBSERVATION_FIELDS = {
     ),
     "intersection_id": Quantity(description="the intersection's id (the network's)"),
     "phase": Quantity("", 0.0, description="the green phase being shown"),
-    "phase_elapsed_s": Quantity("s", 0.0, description="how long it has been green"),
-    "min_green_s": Quantity("s", 0.0, description="the current phase's minimum green"),
-    "max_green_s": Quantity("s", 0.0, description="the current phase's maximum green"),
+    "phase_elapsed_s": Quantity(
+        "s", 0.0, description="how long it has been green; max green counts from the same start"
+    ),
+    "min_green_s": Quantity(
+        "s",
+        0.0,
+        description="the current phase's minimum green (each phase has its own: a SUMO "
+        "programme's minDur, else its duration; every phase of a grid has the grid's, 5 s); "
+        "finite, <= max_green_s",
+    ),
+    "max_green_s": Quantity(
+        "s",
+        0.0,
+        description="the current phase's maximum green (a SUMO programme's maxDur, else its "
+        "duration; a grid's, 50 s); finite",
+    ),
     "phase_green": Quantity(description="(phases, movements): the movements each phase serves"),
     "green_s": Quantity("s", 0.0, description="fixed-time green of each phase (the programme)"),
     "queue": Quantity("", 0.0, description=f"halting vehicles (<= 0.1 m/s) {_LANE}"),
     "vehicles": Quantity("", 0.0, description=f"vehicles {_LANE}"),
-    "downstream": Quantity("", 0.0, description="vehicles per lane on each movement's exit"),
+    "downstream": Quantity(
+        "", 0.0, description="vehicles per lane on each movement's exit (its edge's mean)"
+    ),
     "gap_s": Quantity(
         "s", 0.0, description="time since a vehicle last crossed the upstream loop (inf: never)"
     ),
@@ -57,11 +75,39 @@ OBSERVATION_FIELDS = {
     "sensed_speed_mps": Quantity(
         "m/s", missing=True, description=f"mean speed of the vehicles counted, {_LOOPS}"
     ),
+    "lane": Quantity(
+        "",
+        0.0,
+        description="the lane each movement leaves from, numbered 0, 1, ... per intersection: "
+        "movements with one number share that lane's values (count it once)",
+    ),
 }
 ACTION_FIELDS = {
     "phase": Quantity("", 0.0, description="the phase to show: a row of phase_green"),
-    "duration_s": Quantity("s", 0.0, description="green before the next decision (finite, > 0)"),
+    "duration_s": Quantity(
+        "s",
+        0.0,
+        description="green before the next decision (finite, > 0); kept within the phase's "
+        "[min green, max green] as below",
+    ),
 }
+NOTES = (
+    "Decisions come at the end of each green the controller holds, never during yellow or "
+    "all-red. At t = 0 each intersection starts its programme where its offset falls and "
+    "holds that phase's programmed green, so the first decision comes at the end of it "
+    "(42 s into `traffic/grid4x4-v0`, whose greens are 42 s).",
+    "Same phase answered: it stays green for `duration_s` more, but never past max green "
+    "counted from the start of its green (`phase_elapsed_s`).",
+    "Another phase answered before the current phase's min green: the request is clamped "
+    "(KPI `signal_requests_clamped`): the phase stays until its min green and the policy "
+    "is asked again then. After min green: yellow and all-red of the current phase, then "
+    "the new phase for `duration_s` clamped to its own [min green, max green].",
+    "At max green the controller ends the phase without asking (KPI `signal_max_outs`) "
+    "and shows the next phase of the programme, `(phase + 1) % len(green_s)`, for its "
+    "programmed `green_s`; the policy is asked at the end of that green.",
+    "Only the current phase's min and max green are in the observation; another phase's "
+    "limits are seen when it is shown.",
+)
 
 
 def invariants(city: City, world: World) -> list[str]:
@@ -147,7 +193,9 @@ SIGNALS = DecisionArea(
     observation_fields=OBSERVATION_FIELDS,
     action_fields=ACTION_FIELDS,
     baseline="signals/fixed-time-v0",
+    check_policy_s=61.0,  # s on a shared 2-core machine, 2026-12-04
     description="a signal controller picks its intersection's next green phase and its length",
+    notes=NOTES,
     learning=_learning,
 )
 

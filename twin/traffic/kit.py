@@ -32,25 +32,33 @@ def signal_observations(draw: st.DrawFn) -> SignalObservation:
     min_green = draw(st.floats(1.0, 15.0))
     max_green = draw(st.floats(min_green, 120.0))
 
+    # Movements leaving from one lane (a left, a through and a right on a one-lane
+    # approach) see that lane's values: draw per lane, then spread to its movements.
+    lane = np.array(draw(st.lists(st.integers(0, movements - 1), min_size=movements,
+                                  max_size=movements)))  # fmt: skip
+    lane = np.unique(lane, return_inverse=True)[1].astype(np.int64)
+    lanes = int(lane.max()) + 1
+
+    def per_lane(draw_one: st.SearchStrategy[Any]) -> np.ndarray:
+        return np.array(draw(st.lists(draw_one, min_size=lanes, max_size=lanes)))[lane]
+
     def per_movement(low: float, high: float) -> np.ndarray:
-        values = st.floats(low, high, allow_nan=False)
-        return np.array(draw(st.lists(values, min_size=movements, max_size=movements)))
+        return per_lane(st.floats(low, high, allow_nan=False))
 
     vehicles = np.floor(per_movement(0.0, 40.0))
     queue = np.minimum(np.floor(per_movement(0.0, 40.0)), vehicles)
     sensed = per_movement(-2.0, 45.0)  # detector noise can read below zero
-    dropped = np.array(draw(st.lists(st.booleans(), min_size=movements, max_size=movements)))
-    sensed[dropped] = np.nan
+    sensed[per_lane(st.booleans())] = np.nan
     gap = per_movement(0.0, 600.0)
 
     def per_loop(low: float, high: float) -> np.ndarray:
         values = st.floats(low, high, allow_nan=False)
-        loops = np.array(draw(st.lists(values, min_size=2 * movements, max_size=2 * movements)))
-        dead = draw(st.lists(st.booleans(), min_size=2 * movements, max_size=2 * movements))
+        loops = np.array(draw(st.lists(values, min_size=2 * lanes, max_size=2 * lanes)))
+        dead = draw(st.lists(st.booleans(), min_size=2 * lanes, max_size=2 * lanes))
         loops[np.array(dead)] = np.nan
-        return loops.reshape(movements, 2)
+        return loops.reshape(lanes, 2)[lane]
 
-    gap[np.array(draw(st.lists(st.booleans(), min_size=movements, max_size=movements)))] = _INF
+    gap[per_lane(st.booleans())] = _INF
     return SignalObservation(
         now_s=draw(st.floats(0.0, 1e6, allow_nan=False)),
         intersection=draw(st.integers(0, 899)),
@@ -63,26 +71,31 @@ def signal_observations(draw: st.DrawFn) -> SignalObservation:
         green_s=np.array(draw(st.lists(st.floats(1.0, 90.0), min_size=phases, max_size=phases))),
         queue=queue,
         vehicles=vehicles,
-        downstream=np.floor(per_movement(0.0, 40.0)),
+        # An exit is a movement's own: movements sharing an entry lane may part.
+        downstream=np.floor(
+            np.array(draw(st.lists(st.floats(0.0, 40.0), min_size=movements, max_size=movements)))
+        ),
         gap_s=gap,
         flow_per_s=per_movement(0.0, 0.6),
         sensed_queue=sensed,
         sensed_count=np.floor(per_loop(-1.0, 40.0)),  # noise can read below zero
         sensed_occupancy=per_loop(-0.1, 1.1),
         sensed_speed_mps=per_loop(-2.0, 40.0),
+        lane=lane,
     )
 
 
 def signal_edge_cases() -> list[SignalObservation]:
     """An empty junction before any detection, a jammed one with full exits, a one-phase
-    programme, every detector dead, a phase held past its maximum green."""
+    programme, every detector dead, a phase held past its maximum green, all movements
+    from one lane."""
     green = np.array([[True, True, False, False], [False, False, True, True]])
     zeros = np.zeros(4)
     no_loops = np.full((4, 2), np.nan)
     empty = SignalObservation(
         0.0, 0, "J0_0", 0, 0.0, 5.0, 50.0, green, np.array([42.0, 42.0]),
         zeros, zeros, zeros, np.full(4, _INF), zeros, np.full(4, np.nan),
-        no_loops, no_loops, no_loops,
+        no_loops, no_loops, no_loops, np.arange(4),
     )  # fmt: skip
     jammed = empty._replace(
         now_s=3600.0,
@@ -108,7 +121,8 @@ def signal_edge_cases() -> list[SignalObservation]:
         sensed_speed_mps=no_loops,
     )
     overdue = jammed._replace(phase_elapsed_s=500.0, gap_s=np.full(4, _INF))
-    return [empty, jammed, single, dead, overdue]
+    one_lane = jammed._replace(lane=np.zeros(4, dtype=np.int64))
+    return [empty, jammed, single, dead, overdue, one_lane]
 
 
 @st.composite

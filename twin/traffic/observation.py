@@ -17,6 +17,7 @@ from twin.core.policy import InvalidActionError
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
 
 LOOP_STOP_LINE, LOOP_UPSTREAM = 0, 1
 """Columns of the ``sensed_count``, ``sensed_occupancy`` and ``sensed_speed_mps`` arrays."""
@@ -51,6 +52,10 @@ class SignalObservation(NamedTuple):
         sensed_occupancy: same layout: fraction of the last period each loop was covered.
         sensed_speed_mps: same layout: mean speed of the vehicles counted (the last
             delivered one when a period counted none).
+        lane: the lane each movement leaves from, numbered ``0, 1, ...`` among the
+            intersection's approach lanes: movements with the same number share a lane
+            and so its queue, vehicles, gap, flow and sensed values (count a lane once:
+            ``np.unique(lane, return_index=True)``).
     """
 
     now_s: float
@@ -71,6 +76,7 @@ class SignalObservation(NamedTuple):
     sensed_count: FloatArray
     sensed_occupancy: FloatArray
     sensed_speed_mps: FloatArray
+    lane: IntArray
 
 
 class SignalAction(NamedTuple):
@@ -78,9 +84,9 @@ class SignalAction(NamedTuple):
 
     Same phase: extend it by ``duration_s`` (never past its maximum green). Another
     phase: end the current one (yellow, then all-red) and start ``phase``, which then
-    stays green for ``max(duration_s, its min green)`` before the next epoch. A request
-    to change before the current phase's minimum green is *clamped*: the phase stays
-    until its minimum green, when the policy is asked again. At maximum green the
+    stays green for ``duration_s`` kept within its [min green, max green] before the next
+    epoch. A request to change before the current phase's minimum green is *clamped*: the
+    phase stays until its minimum green, when the policy is asked again. At maximum green the
     controller ends the phase whatever the policy wants (max-out) and moves to the next
     phase of the programme for its programmed green.
     """
