@@ -13,7 +13,7 @@ from twin.core.world import World
 from twin.region.config import TruckVehicleSpec
 from twin.region.wiring import CityRoad, PlantOutput, route_between, with_on_call_trips
 from twin.traffic.city import City
-from twin.traffic.demand import RateProfile, Router, poisson_trips
+from twin.traffic.demand import RateProfile, Router, TripTable, poisson_trips
 from twin.traffic.kernels import ARRIVED, PENDING
 from twin.traffic.network import grid
 
@@ -48,6 +48,35 @@ def test_on_call_trips_wait_at_the_end_of_the_table_until_sent():
     world.run(900.0)
     assert np.all(city.veh.state[background:] == PENDING)  # nobody called them
     assert road.counts.sent == 0
+
+
+def test_the_on_call_table_is_the_citys_own_followed_by_each_routes_trucks():
+    world = World(2)
+    network = grid(2, 2, 120.0, 1)
+    background = poisson_trips(
+        network, RateProfile((0.0,), (0.3,)), 600.0, world.streams["traffic.demand"]
+    )
+    router = Router(network)
+    routes = {
+        ("a", "b"): route_between(network, router, "J0_0", "J1_1"),
+        ("b", "a"): route_between(network, router, "J1_1", "J0_0"),
+    }
+    truck = TruckVehicleSpec().build()
+    table, slots = with_on_call_trips(background, routes, truck, 3)
+    n = len(background)
+    assert slots == {("a", "b"): [n, n + 1, n + 2], ("b", "a"): [n + 3, n + 4, n + 5]}
+    # The same table as one built trip by trip.
+    one_by_one = TripTable.from_arrays(
+        np.concatenate([background.depart_s, np.full(6, math.inf)]),
+        np.concatenate([background.vtype, np.full(6, len(background.vtypes))]),
+        [background.route(k) for k in range(n)]
+        + [routes[("a", "b")].edges] * 3
+        + [routes[("b", "a")].edges] * 3,
+        (*background.vtypes, truck),
+    )
+    for name in ("depart_s", "vtype", "route_start", "route_edges"):
+        assert np.array_equal(getattr(table, name), getattr(one_by_one, name)), name
+    assert table.vtypes == one_by_one.vtypes
 
 
 def test_a_sent_truck_drives_its_route_and_the_event_carries_the_drive():

@@ -5,7 +5,14 @@ The region sits above the domains (it imports them; no domain imports it) and be
 ``models`` and ``experiments``.
 """
 
-from twin.region.config import RegionParams, SmallRegionParams
+from twin.region.config import RegionParams, SmallAgvRegionParams, SmallRegionParams
 from twin.region.policies import AREAS, PolicySet, PolicySetParams
 
-__all__ = ["AREAS", "PolicySet", "PolicySetParams", "RegionParams", "SmallRegionParams"]
+__all__ = [
+    "AREAS",
+    "PolicySet",
+    "PolicySetParams",
+    "RegionParams",
+    "SmallAgvRegionParams",
+    "SmallRegionParams",
+]

@@ -8,7 +8,7 @@ that they fit together. Defaults and their sources: docs/PARAMETERS.md, section 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -16,7 +16,7 @@ from twin.cloud.config import CloudParams, RequestClass
 from twin.core.distributions import Exponential, Lognormal
 from twin.core.scenario import ScenarioParams
 from twin.core.units import SECONDS_PER_DAY
-from twin.factory.config import FlowLineParams, PlantParams
+from twin.factory.config import FlowLineParams, JobShopParams, PlantParams
 from twin.supply.config import DemandSpec, SiteSpec, SupplyParams, TruckSpec, holding_per_day
 from twin.traffic.config import DemandSpec as CityDemandSpec
 from twin.traffic.config import GridSpec, TrafficParams
@@ -182,8 +182,29 @@ def _region_cloud() -> CloudParams:
     )
 
 
+DOMAIN_TABLES = ("factory", "supply", "city", "cloud")
+"""The region's fields that hold a whole domain's params."""
+
+
+def amended(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """``defaults`` with the keys ``given`` names replaced, tables amended key by key
+    (lists and values are replaced whole)."""
+    merged = dict(defaults)
+    for key, value in given.items():
+        default = merged.get(key)
+        if isinstance(value, dict) and isinstance(default, dict):
+            merged[key] = amended(default, value)
+        else:
+            merged[key] = value
+    return merged
+
+
 class RegionParams(ScenarioParams):
     """The four twins of a region and what joins them.
+
+    A domain's table amends the region's own default of it: ``city =
+    {demand_horizon_s = 1_209_600}`` keeps the region's town and only lengthens its trips
+    (the domain's own defaults are another town).
 
     Attributes:
         factory: the plant (its good parts are the supply plant's production).
@@ -214,6 +235,19 @@ class RegionParams(ScenarioParams):
         default=True,
         description="sensor readings reach the policies only after the cloud's ingestion latency",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tables_amend_the_regions_own(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for key in DOMAIN_TABLES:
+            given = data.get(key)
+            if isinstance(given, dict):
+                default = cls.model_fields[key].get_default(call_default_factory=True)
+                data[key] = amended(default.model_dump(), given)
+        return data
 
     @model_validator(mode="after")
     def _places_fit(self) -> RegionParams:
@@ -266,3 +300,11 @@ class SmallRegionParams(RegionParams):
         default_factory=lambda: {"plant": "J0_0", "dc0": "J2_2", "r00": "J0_2", "r01": "J2_0"}
     )
     on_call_trips_per_lane: int = Field(default=40, ge=1, le=100_000)
+
+
+class SmallAgvRegionParams(SmallRegionParams):
+    """The small region whose plant is the AGV job shop: three products on five stations,
+    parts carried between them by five AGVs (``factory/jobshop-agv-v0``), so the region
+    has a dispatch decision."""
+
+    factory: PlantParams = Field(default_factory=JobShopParams)

@@ -33,6 +33,7 @@ class PolicySetParams(PolicyParams):
     maintenance: str = "maintenance/run-to-failure-v0"
     maintenance_params: dict[str, Any] = Field(default_factory=dict)
     dispatch: str = "dispatch/nearest-idle-v0"
+    dispatch_params: dict[str, Any] = Field(default_factory=dict)
     signals: str = "signals/fixed-time-v0"
     signals_params: dict[str, Any] = Field(default_factory=dict)
     replenishment: str = "replenishment/base-stock-v0"
@@ -50,7 +51,7 @@ class PolicySetParams(PolicyParams):
         return reference
 
     def params_of(self, area: str) -> dict[str, Any]:
-        """The params given for ``area``'s policy (none for the dispatcher)."""
+        """The params given for ``area``'s policy."""
         params: dict[str, Any] = getattr(self, f"{area}_params", {})
         return dict(params)
 

@@ -28,7 +28,7 @@ from twin.core.world import World
 from twin.factory.domain import DOMAIN as FACTORY
 from twin.factory.plant import Plant
 from twin.factory.scenario import FlowLine
-from twin.region.config import RegionParams, SmallRegionParams
+from twin.region.config import RegionParams, SmallAgvRegionParams, SmallRegionParams
 from twin.region.policies import PolicySetParams
 from twin.region.view import RegionCityView, RegionNetworkView, Truck, make_trucks
 from twin.region.wiring import (
@@ -115,7 +115,11 @@ class Region(Scenario[RegionParams]):
         areas = self.areas
 
         factory = params.factory.model_copy(update={"dispatch_policy": areas.dispatch})
-        self.plant = Plant(world, factory, policy, self.id)
+        dispatch = None
+        if factory.agvs is not None:
+            # Resolved here, as the plant would, so that the set's params reach it.
+            dispatch = self._member("dispatch", {"agvs": factory.agvs.count}, world)
+        self.plant = Plant(world, factory, policy, self.id, dispatch=dispatch)
         self.outbox = GoodsOutbox()
         self.plant.outbox = self.outbox
 
@@ -382,3 +386,13 @@ class SmallRegion(Region):
     id = "region/coupled-small-v0"
     description = "flow line -> supply chain (1 DC, 2 retailers) trucked through a 3x3 city; cloud"
     Params = SmallRegionParams
+
+
+class SmallAgvRegion(SmallRegion):
+    """The small region with the AGV job shop as its plant: the dispatch area decides."""
+
+    id = "region/coupled-agv-small-v0"
+    description = (
+        "AGV job shop -> supply chain (1 DC, 2 retailers) trucked through a 3x3 city; cloud"
+    )
+    Params = SmallAgvRegionParams
