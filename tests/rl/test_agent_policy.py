@@ -181,11 +181,13 @@ def test_a_device_as_a_network_is_refused_without_reading_it(device: str) -> Non
 def zip_bomb(path: Path, zeros: int) -> Path:
     """An .npz whose one deflated member inflates to ``zeros`` bytes of zeros (about a
     thousandth of that on disk), written in chunks so the test never holds it whole."""
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("weight_0.npy", "w", force_zip64=True) as member:
-            chunk = bytes(1 << 20)
-            for _ in range(zeros // len(chunk)):
-                member.write(chunk)
+    with (
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("weight_0.npy", "w", force_zip64=True) as member,
+    ):
+        chunk = bytes(1 << 20)
+        for _ in range(zeros // len(chunk)):
+            member.write(chunk)
     return path
 
 
