@@ -135,6 +135,10 @@ SCALING = DecisionArea(
     baseline="scaling/static-v0",
     description="how many nodes to run, and how much deferred batch work to release, "
     "every sync period",
+    epochs=(
+        "Periodic: every `sync_period_s` (scenario params) of simulated time, for the whole "
+        "cluster at once."
+    ),
     learning=_learning,
 )
 

@@ -103,6 +103,9 @@ class DecisionArea:
             Gymnasium spaces are derived from.
         baseline: id of the simplest policy of the area (shown on the reference page).
         description: one line for the reference page.
+        epochs: when the domain asks a policy of this area, in one plain sentence:
+            event-driven on what, or periodic with which period key (shown on the
+            reference page above the count measured in a short run).
         learning: ``()`` -> how a learning agent sees, answers and is rewarded
             (:class:`~twin.core.learning.LearningInterface`), usually a
             :class:`Deferred`; ``None``: the area has no Gymnasium environment.
@@ -121,6 +124,7 @@ class DecisionArea:
     action_fields: Mapping[str, Quantity] = field(default_factory=dict)
     baseline: str = ""
     description: str = ""
+    epochs: str = ""
     learning: Callable[[], LearningInterface[Any]] | None = None
 
     def observation_space(self) -> spaces.Space[Any]:

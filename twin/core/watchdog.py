@@ -43,6 +43,9 @@ STUCK_IN_C_GRACE_S = 2.0
 """How long after interrupting a decision the watchdog waits for it to end before it
 says that the policy is stuck where it cannot be interrupted."""
 
+REFIRE_S = 5.0
+"""How long an interrupted decision has to unwind before it is interrupted again."""
+
 IDLE_EXIT_S = 30.0
 """The watchdog thread ends after this long with nothing to watch (a new watch starts it)."""
 
@@ -213,10 +216,10 @@ class _Watchdog:
             decisions.warned = False
             return
         stuck_s = now - decisions.seen_at
-        # Again after each further limit while it is stuck (a policy may swallow even
-        # this), never sooner: a second exception must not hit the unwinding of the
-        # first, outside the decision.
-        if stuck_s >= decisions.timeout_s * (decisions.fired + 1):
+        # Again every REFIRE_S while it is stuck (a policy may swallow even this), never
+        # sooner: a second exception must not hit the unwinding of the first, outside
+        # the decision, in a process the machine is starving of CPU.
+        if stuck_s >= decisions.timeout_s + REFIRE_S * decisions.fired:
             with self.lock:
                 if decisions.closed or decisions.count != count:
                     return

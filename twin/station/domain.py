@@ -84,6 +84,7 @@ ADMISSION = DecisionArea(
     action_fields=ACTION_FIELDS,
     baseline="admission/admit-all-v0",
     description="admit or turn away each arriving job",
+    epochs=("Event-driven: once per arriving job, as it arrives and before it joins the queue."),
     learning=_learning,
 )
 

@@ -191,6 +191,9 @@ REPLENISHMENT = DecisionArea(
     },
     baseline="replenishment/base-stock-v0",
     description="how much each stocking site orders from its source at its review",
+    epochs=(
+        "Periodic, per stocking site: at its review, every `review_period_days` days at 00:00."
+    ),
     learning=_replenishment_learning,
 )
 TRANSPORT = DecisionArea(
@@ -214,6 +217,10 @@ TRANSPORT = DecisionArea(
     },
     baseline="transport/ship-now-v0",
     description="when the loads waiting on a lane leave",
+    epochs=(
+        "Event-driven and periodic, per lane: when a load is added to the lane, and every "
+        "`transport_review_s` while any load waits on it."
+    ),
 )
 
 DOMAIN: Domain[SupplyNetwork] = Domain(

@@ -148,6 +148,11 @@ SIGNALS = DecisionArea(
     action_fields=ACTION_FIELDS,
     baseline="signals/fixed-time-v0",
     description="a signal controller picks its intersection's next green phase and its length",
+    epochs=(
+        "Event-driven, per intersection: when its current green has lasted the duration last "
+        "chosen (at the start, the first phase's `green_s` from the program's offset); a green "
+        "that has reached its phase's `max_green_s` moves on to the next phase without asking."
+    ),
     learning=_learning,
 )
 
