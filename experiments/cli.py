@@ -91,6 +91,11 @@ class ExperimentCommands:
         config = parse_experiment(data, args.config)
         if args.seed is not None:
             config = config.model_copy(update={"seed": args.seed})
+        if args.decision_timeout_s is not None:
+            executor = config.executor.model_copy(
+                update={"decision_timeout_s": args.decision_timeout_s}
+            )
+            config = config.model_copy(update={"executor": executor})
         # Checked before any work: a batch may run for hours before first writing.
         if args.scheduler is not None:
             check_scheduler_address(args.scheduler)

@@ -55,6 +55,7 @@ from twin.core.config import (
 from twin.core.errors import ConfigError
 from twin.core.run import canonical_hash
 from twin.core.scenario import ScenarioConfig
+from twin.core.watchdog import DEFAULT_DECISION_TIMEOUT_S
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 FACTOR_PATTERN = re.compile(r"^(params(\.[A-Za-z0-9_-]+)+|horizon_s|warmup_s)$")
@@ -268,6 +269,11 @@ class ExecutorConfig(Strict):
     kind: Literal["inprocess", "process", "dask"] = "process"
     workers: int | None = Field(default=None, ge=1, description="default: all cores")
     scheduler: str | None = Field(default=None, description="dask scheduler address")
+    decision_timeout_s: float = Field(
+        default=DEFAULT_DECISION_TIMEOUT_S,
+        gt=0,
+        description="wall seconds a policy may take for one decision before its run fails",
+    )
 
 
 class ExperimentConfig(Strict):

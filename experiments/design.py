@@ -29,6 +29,7 @@ from experiments.config import (
 )
 from twin.core.scenario import ScenarioConfig
 from twin.core.streams import Streams, replication_seed
+from twin.core.watchdog import DEFAULT_DECISION_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class RunSpec:
     seed: int
     scenario_config: ScenarioConfig
     keep_timeseries: bool
+    decision_timeout_s: float = DEFAULT_DECISION_TIMEOUT_S
 
 
 def design_points(design: Design | None, seed: int) -> list[dict[str, Any]]:
@@ -163,6 +165,7 @@ def plan_runs(
                             seed=replication_seed(config.seed, r),
                             scenario_config=scenario_config,
                             keep_timeseries=config.output.timeseries,
+                            decision_timeout_s=config.executor.decision_timeout_s,
                         )
                     )
     return specs

@@ -78,6 +78,7 @@ def run_one(spec: RunSpec) -> RunOutcome:
             spec.policy,
             spec.seed,
             policy_params=spec.policy_params,
+            decision_timeout_s=spec.decision_timeout_s,
         )
     except Exception:
         return RunOutcome(

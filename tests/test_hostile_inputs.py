@@ -309,6 +309,22 @@ def test_the_replay_line_keeps_the_pythonpath_a_policy_module_was_found_on(
     assert done.stderr.endswith(f"; replay: PYTHONPATH='. extra' {replay}\n")
 
 
+def test_a_policy_that_never_answers_ends_the_run_with_one_line_and_exit_3(capsys, tmp_path):
+    out = tmp_path / "out"
+    arguments = ["run", "--scenario", "station/mmc-v0", "--horizon-s", "1000"]
+    policy = ["--policy", "tests.testing.broken:NeverAnswers", "--decision-timeout-s", "0.3"]
+    done = twin_here(capsys, *arguments, *policy, "--out", str(out))
+    assert done.returncode == 3
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("twin: policy 'broken/never-answers-v0' failed at t = ")
+    assert ": did not answer within 0.3 s; last observation: StationObservation(" in done.stderr
+    replay = shlex.join(["twin", *arguments, *policy, "--out", str(out), "--debug"])
+    assert done.stderr.endswith(f"; replay: {replay}\n")
+    assert not out.exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == []  # no staging left
+
+
 def test_debug_shows_the_traceback_before_the_line(capsys, tmp_path):
     done = twin_here(
         capsys, "run", "--scenario", "station/mmc-v0", "--horizon-s", "1000", "--debug",

@@ -33,6 +33,21 @@ def test_the_committed_domain_pages_are_up_to_date(tmp_path):
             assert committed.read_text() == path.read_text(), f"{committed} is stale: `twin docs`"
 
 
+def test_every_registered_area_declares_its_decision_epochs_in_one_sentence():
+    registry = default_registry()
+    areas = [area for domain in registry.domains() for area in domain.areas]
+    assert areas
+    for area in areas:
+        assert area.epochs.startswith(("Event-driven", "Periodic")), area.name
+        assert area.epochs.endswith("."), area.name
+        assert "\n" not in area.epochs, area.name
+    # The page shows the declared sentence first, under the section's heading.
+    station = next(area for area in areas if area.name == "station")
+    page = (ROOT / "docs" / "domains" / "station.md").read_text()
+    section = page.split("### When a decision is made: `station`\n\n", 1)[1]
+    assert section.startswith(station.epochs + "\n\nThe observation: ")
+
+
 def registry_names(registry) -> list[str]:
     return [d.name for d in registry.domains()]
 

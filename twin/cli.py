@@ -43,6 +43,7 @@ from twin.core.errors import RunFailure, UserError
 from twin.core.files import check_output_dir, current_umask
 from twin.core.registry import replay_command
 from twin.core.run import RunResult, build_scenario, default_registry, resolve_policy, simulate
+from twin.core.watchdog import DEFAULT_DECISION_TIMEOUT_S
 
 MANIFEST_NAME = "manifest.json"
 COMMANDS_GROUP = "twin.commands"
@@ -129,6 +130,13 @@ def _build_parser(kinds: list[ConfigKind], broken: dict[str, str]) -> argparse.A
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument(
         "--debug", action="store_true", help="a run that fails prints its traceback too"
+    )
+    run.add_argument(
+        "--decision-timeout-s",
+        type=positive,
+        metavar="SECONDS",
+        help="wall seconds a policy may take for one decision before the run fails "
+        f"(default: {DEFAULT_DECISION_TIMEOUT_S:g}; an experiment's [executor] decision_timeout_s)",
     )
     run.add_argument(
         "--from",
@@ -310,6 +318,7 @@ def _run(args: argparse.Namespace) -> int:
         progress=None if args.quiet or not sys.stderr.isatty() else _show_progress,
         on_estimate=lambda wall_s: _check_estimate(wall_s, source),
         report_failures=True,
+        decision_timeout_s=args.decision_timeout_s or DEFAULT_DECISION_TIMEOUT_S,
     )
     _write_atomically(result, out)
     print(_format_table(result, config, seed))

@@ -134,9 +134,11 @@ def _validity_section(area: DecisionArea) -> list[str]:
 
 
 def _epochs_section(area: DecisionArea, registry: Registry) -> list[str]:
-    """When the policy is asked: the observation's own words, and a short run's count."""
+    """When the policy is asked: the area's declared epochs, the observation's own words,
+    and a short run's count."""
     lines = [f"### When a decision is made: `{area.name}`", ""]
-    lines += [_first_paragraph(area.observation), ""]
+    lines += [area.epochs, ""]
+    lines += [f"The observation: {_first_paragraph(area.observation)}", ""]
     lines += [f"The answer: {_first_paragraph(area.action)}"]
     epochs = measured_epochs(area, registry)
     return lines if epochs is None else [*lines, "", str(epochs)]

@@ -231,3 +231,22 @@ def test_two_scenarios_without_labels_must_differ_by_id(tmp_path):
     path.write_text(text.replace(entry, entry + entry))
     with pytest.raises(ConfigError, match="scenarios must differ by id or label"):
         run_experiment(path, tmp_path / "out", **QUIET)
+
+
+def test_a_run_whose_policy_never_answers_fails_alone_and_the_batch_finishes(tmp_path):
+    config = tmp_path / "stuck.toml"
+    config.write_text(
+        'name = "stuck"\nseed = 1\n'
+        '[[scenarios]]\nid = "station/mmc-v0"\nhorizon_s = 2000\n'
+        '[[arms]]\nname = "admit-all"\npolicy = "admission/admit-all-v0"\n'
+        '[[arms]]\nname = "stuck"\npolicy = "tests.testing.broken:NeverAnswers"\n'
+        "[replications]\ncount = 2\n"  # the fewest a config takes
+        "[executor]\ndecision_timeout_s = 0.3\n"
+    )
+    results = run_experiment(config, tmp_path / "out", **QUIET)
+    runs = results.runs
+    assert list(runs.loc[runs["arm"] == "admit-all", "status"]) == ["ok", "ok"]
+    assert list(runs.loc[runs["arm"] == "stuck", "status"]) == ["failed", "failed"]
+    for error in runs.loc[runs["arm"] == "stuck", "error"]:
+        assert "DecisionTimeout: policy 'broken/never-answers-v0' failed at t = " in error
+        assert ": did not answer within 0.3 s; last observation: " in error

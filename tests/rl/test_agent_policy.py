@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ from tests.rl.learning_world import SCENARIO, registry
 from twin.core.errors import UserError
 from twin.core.run import simulate
 from twin.core.scenario import ScenarioConfig
+from twin.rl import agent_policy
 from twin.rl.agent_policy import (
     AgentParams,
     AgentPolicy,
@@ -173,3 +176,64 @@ def test_a_network_of_one_deciders_vector_decides_for_every_decider_of_that_widt
 def test_a_device_as_a_network_is_refused_without_reading_it(device: str) -> None:
     with pytest.raises(ModelFileError, match=f"{device}: not a twin network .*not a regular file"):
         load_network(device)
+
+
+def zip_bomb(path: Path, zeros: int) -> Path:
+    """An .npz whose one deflated member inflates to ``zeros`` bytes of zeros (about a
+    thousandth of that on disk), written in chunks so the test never holds it whole."""
+    with (
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("weight_0.npy", "w", force_zip64=True) as member,
+    ):
+        chunk = bytes(1 << 20)
+        for _ in range(zeros // len(chunk)):
+            member.write(chunk)
+    return path
+
+
+def test_an_archive_declaring_more_than_the_cap_is_refused_before_inflating(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(agent_policy, "MAX_NETWORK_BYTES", 2_000_000)
+    bomb = zip_bomb(tmp_path / "bomb.npz", 4 << 20)
+    assert bomb.stat().st_size < 20_000
+    with pytest.raises(ModelFileError) as error:
+        load_network(bomb)
+    assert str(error.value) == (
+        f"{bomb}: not a twin network (.npz of plain arrays): archive member 'weight_0.npy' "
+        "would inflate the "
+        "archive to more than 2000000 bytes"
+    )
+
+
+def test_a_large_member_that_inflates_more_than_the_ratio_allows_is_refused(
+    tmp_path: Path,
+) -> None:
+    bomb = zip_bomb(tmp_path / "bomb.npz", 8 << 20)  # under the cap, but ~1000:1
+    with pytest.raises(ModelFileError, match=r"'weight_0.npy' inflates \d+:1 \(at most 100:1"):
+        load_network(bomb)
+
+
+def test_a_member_larger_than_its_declared_size_is_not_read_past_it(tmp_path: Path) -> None:
+    saved = queue_cap_network().save(tmp_path / "saved.npz")
+    path = tmp_path / "cap.npz"
+    # The same members without numpy's zip64 fields, so the 4-byte sizes are the real ones.
+    with zipfile.ZipFile(saved) as source, zipfile.ZipFile(path, "w") as copy:
+        for name in source.namelist():
+            copy.writestr(name, source.read(name))
+    raw = bytearray(path.read_bytes())
+    # Halve weight_0's uncompressed size in its local header and the central directory:
+    # the reader stops there and the checksum no longer matches.
+    with zipfile.ZipFile(path) as archive:
+        member = archive.getinfo("weight_0.npy")
+    local = member.header_offset
+    declared = struct.unpack_from("<I", raw, local + 22)[0]
+    struct.pack_into("<I", raw, local + 22, declared // 2)
+    central = raw.index(b"PK\x01\x02")  # the central directory's entries, in order
+    while raw[central + 46 : central + 46 + len(b"weight_0.npy")] != b"weight_0.npy":
+        central = raw.index(b"PK\x01\x02", central + 4)
+    struct.pack_into("<I", raw, central + 24, declared // 2)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ModelFileError, match=r"'weight_0.npy': Bad CRC-32") as error:
+        load_network(path)
+    assert "\n" not in str(error.value)

@@ -117,3 +117,14 @@ class UsesTheClock(BasePolicy[StationObservation, StationAction]):
 
     def act(self, obs: StationObservation) -> StationAction:
         return REJECT if time.perf_counter_ns() % 2 else ADMIT
+
+
+class NeverAnswers(BasePolicy[StationObservation, StationAction]):
+    """Loops forever in its first decision (pure Python: the watchdog can interrupt it)."""
+
+    id: ClassVar[str] = "broken/never-answers-v0"
+    domain: ClassVar[str] = "station"
+
+    def act(self, obs: StationObservation) -> StationAction:
+        while True:
+            pass

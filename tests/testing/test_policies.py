@@ -183,3 +183,17 @@ def test_progress_says_each_property_as_it_is_done(capsys):
 def test_no_progress_unless_asked_or_on_a_terminal(capsys):
     check_policy("admission/admit-all-v0", max_examples=3, run=False)
     assert capsys.readouterr().err == ""
+
+
+def test_a_policy_that_never_answers_is_reported_and_not_asked_again():
+    report = check_policy(
+        "tests.testing.broken:NeverAnswers", decision_timeout_s=0.3, raise_on_failure=False
+    )
+    edge_cases, valid, unchanged, reproducible, run = report.findings
+    assert not any(finding.passed for finding in report.findings)
+    assert edge_cases.detail.startswith("did not answer within 0.3 s on StationObservation(")
+    for finding in (valid, unchanged, reproducible):
+        assert finding.detail == f"not checked: {edge_cases.detail}"
+    assert "DecisionTimeout: policy 'broken/never-answers-v0' failed at t = " in run.detail
+    assert run.detail.endswith(" --decision-timeout-s 0.3")
+    assert "reproduce: twin run --scenario station/mmc-v0 " in run.detail

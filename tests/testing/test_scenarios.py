@@ -81,3 +81,23 @@ def test_a_policy_that_raises_gives_the_report_with_a_replay_command_not_an_esca
     assert "the run raised ZeroDivisionError: division by zero at t = " in same_seed
     assert "reproduce: twin run --scenario station/mmc-v0 " in same_seed
     assert "--policy tests.testing.broken:CrashesOnEmptyQueue" in same_seed
+
+
+def test_a_policy_that_never_answers_gives_the_report_with_a_replay_command():
+    report = check_scenario(
+        "station/mmc-v0",
+        "tests.testing.broken:NeverAnswers",
+        max_examples=3,
+        raise_on_failure=False,
+        decision_timeout_s=0.3,
+    )
+    invariants, same_seed = report.findings
+    assert not invariants.passed
+    assert invariants.detail.startswith("policy 'broken/never-answers-v0' failed at t = ")
+    assert ": did not answer within 0.3 s; last observation: " in invariants.detail
+    assert "reproduce: twin run --scenario station/mmc-v0 " in invariants.detail
+    assert invariants.detail.endswith(" --decision-timeout-s 0.3")
+    assert (same_seed.passed, same_seed.detail) == (
+        False,
+        "not checked: a run above did not finish",
+    )

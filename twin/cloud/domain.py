@@ -136,6 +136,10 @@ SCALING = DecisionArea(
     check_policy_s=21.0,  # s on a shared 2-core machine, 2026-12-04
     description="how many nodes to run, and how much deferred batch work to release, "
     "every sync period",
+    epochs=(
+        "Periodic: every `sync_period_s` (scenario params) of simulated time, for the whole "
+        "cluster at once."
+    ),
     learning=_learning,
 )
 

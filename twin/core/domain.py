@@ -109,6 +109,9 @@ class DecisionArea:
         notes: what a policy's author must know that no single field says (who decides,
             how the domain carries an answer out, what the observation leaves out), one
             sentence or two each, listed on the reference page.
+        epochs: when the domain asks a policy of this area, in one plain sentence:
+            event-driven on what, or periodic with which period key (shown on the
+            reference page above the count measured in a short run).
         learning: ``()`` -> how a learning agent sees, answers and is rewarded
             (:class:`~twin.core.learning.LearningInterface`), usually a
             :class:`Deferred`; ``None``: the area has no Gymnasium environment.
@@ -129,6 +132,7 @@ class DecisionArea:
     description: str = ""
     notes: tuple[str, ...] = ()
     check_policy_s: float | None = None
+    epochs: str = ""
     learning: Callable[[], LearningInterface[Any]] | None = None
 
     def observation_space(self) -> spaces.Space[Any]:

@@ -56,3 +56,9 @@ class RunFailure(Exception):
             f"policy {self.policy!r} failed at t = {self.now_s:g} s: {self.problem}; "
             f"last observation: {self.observation}"
         )
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` on one line, cut to ``limit`` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

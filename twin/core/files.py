@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from twin.core.errors import UserError
@@ -136,3 +142,73 @@ def read_capped(path: str | Path, limit: int) -> bytes:
     if len(data) > limit:
         raise TooLargeError(f"larger than {limit} bytes")
     return data
+
+
+MAX_INFLATION_RATIO = 100
+"""The most a large compressed archive member may expand (deflate tops out near 1,030:1
+on zeros; weights and counts compress about 1.1:1)."""
+
+RATIO_CHECKED_ABOVE_BYTES = 1_000_000
+"""Members smaller than this inflate to nothing worth refusing, whatever their ratio (a
+small all-zero bias vector compresses well)."""
+
+
+def read_npz(raw: bytes, limit: int) -> dict[str, npt.NDArray[Any]]:
+    """The arrays of the ``.npz`` archive ``raw`` (plain arrays only, nothing pickled),
+    refusing an archive that would inflate past ``limit`` bytes before inflating it.
+
+    Every member's declared size, their total and a large member's compression ratio
+    are checked against the zip directory first (a zip bomb declares its sizes
+    honestly or is refused by them); then each member is read through a reader that
+    stops at its declared size, so a lying directory cannot make it read more.
+
+    Raises:
+        TooLargeError: it declares more than ``limit`` bytes, or a ratio above
+            :data:`MAX_INFLATION_RATIO` (the message says which member).
+        ValueError: not a zip archive of ``.npy`` arrays.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(raw))
+    except zipfile.BadZipFile as error:
+        raise ValueError(f"not an .npz archive ({error})") from None
+    with archive:
+        members = archive.infolist()
+        total = 0
+        for member in members:
+            total += member.file_size
+            if member.file_size > limit or total > limit:
+                raise TooLargeError(
+                    f"archive member {member.filename!r} would inflate the archive to more "
+                    f"than {limit} bytes"
+                )
+            ratio = member.file_size / max(member.compress_size, 1)
+            if member.file_size > RATIO_CHECKED_ABOVE_BYTES and ratio > MAX_INFLATION_RATIO:
+                raise TooLargeError(
+                    f"archive member {member.filename!r} inflates {ratio:.0f}:1 "
+                    f"(at most {MAX_INFLATION_RATIO}:1 is accepted): a zip bomb?"
+                )
+        arrays = {}
+        for member in members:
+            name = member.filename.removesuffix(".npy")
+            try:
+                with archive.open(member) as stream:
+                    data = _read_at_most(stream, member.file_size)
+                arrays[name] = np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+                raise ValueError(f"archive member {member.filename!r}: {error}") from None
+    return arrays
+
+
+def _read_at_most(stream: IO[bytes], size: int, chunk: int = 1 << 20) -> bytes:
+    """``size`` bytes of ``stream`` in chunks; more than that is an error, not a read."""
+    parts = []
+    left = size
+    while left > 0:
+        part = stream.read(min(chunk, left))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    if stream.read(1):
+        raise ValueError(f"archive member is larger than the {size} bytes it declares")
+    return b"".join(parts)

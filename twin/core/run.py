@@ -22,11 +22,12 @@ import pandas as pd
 from pydantic import BaseModel, ValidationError
 
 from twin.core.config import check_numbers, validate_strictly, validation_error_to_config_error
-from twin.core.errors import ConfigError, RunFailure, UserError
+from twin.core.errors import ConfigError, RunFailure, UserError, one_line
 from twin.core.ledger import COST_CATEGORIES
 from twin.core.policy import BindsModel, Policy, PolicyContext
 from twin.core.registry import Registry, UnknownIdError, make_policy
 from twin.core.scenario import KPI, Scenario, ScenarioConfig
+from twin.core.watchdog import DEFAULT_DECISION_TIMEOUT_S, watching
 from twin.core.world import World
 
 MANIFEST_PACKAGES = ("twin", "simpy", "mesa", "numpy", "numba", "pandas", "pydantic", "scipy")
@@ -69,6 +70,7 @@ def simulate(
     progress: Callable[[float], None] | None = None,
     on_estimate: Callable[[float], None] | None = None,
     report_failures: bool = False,
+    decision_timeout_s: float | None = DEFAULT_DECISION_TIMEOUT_S,
 ) -> RunResult:
     """Run one scenario under one policy with one seed.
 
@@ -87,6 +89,8 @@ def simulate(
         report_failures: an exception from the simulation becomes one
             :class:`RunFailure` line (what ``twin run`` shows); otherwise it propagates
             as raised (a batch records its traceback, a test expects its type).
+        decision_timeout_s: wall seconds the policy may take for one decision before the
+            run ends with :class:`DecisionTimeout` (:mod:`twin.core.watchdog`); None: no limit.
     """
     started = time.perf_counter()
     run = prepare_run(
@@ -98,8 +102,7 @@ def simulate(
         registry=registry,
         source=source,
     )
-    watching = reporting_failures(run.policy, run.world) if report_failures else None
-    with watching or contextlib.nullcontext():
+    with run.watched(decision_timeout_s, report_failures=report_failures):
         if on_estimate is not None:
             on_estimate(
                 estimate_wall_s(run.world, scenario_config.horizon_s, scenario_config.warmup_s)
@@ -109,44 +112,50 @@ def simulate(
 
 
 @contextlib.contextmanager
-def reporting_failures(policy: Policy[Any, Any], world: World) -> Iterator[None]:
-    """Run the block with ``policy``'s observations remembered, and turn an exception
-    from the simulation into one :class:`RunFailure` naming the policy, the simulated
-    time, the last observation and the exception (a ``UserError`` stays what it is).
+def watching_policy(
+    policy: Policy[Any, Any],
+    world: World,
+    timeout_s: float | None = DEFAULT_DECISION_TIMEOUT_S,
+    *,
+    report_failures: bool = False,
+) -> Iterator[None]:
+    """Run the block with ``policy``'s decisions watched: one that takes longer than
+    ``timeout_s`` wall seconds ends the block with :class:`DecisionTimeout`; with
+    ``report_failures`` any other exception from the simulation becomes one
+    :class:`RunFailure` naming the policy, the simulated time, the last observation and
+    the exception (a ``UserError`` stays what it is).
 
     ``act`` is wrapped on the instance for the block only: domains call
     ``self.policy.act(...)`` afresh at every decision, so they see the wrapper.
     """
-    seen: list[Any] = []
-    act = policy.act
-
-    def watched(observation: Any) -> Any:
-        seen[:] = [observation]
-        return act(observation)
-
-    try:
-        setattr(policy, "act", watched)  # noqa: B010 - mypy refuses assigning to a method
-        wrapped = True
-    except (AttributeError, TypeError):  # a frozen or slotted policy: no observation shown
-        wrapped = False
-    try:
-        yield
-    except (UserError, RunFailure):
-        raise
-    except Exception as error:
-        # SimPy re-raises a process's exception as a copy whose cause is the original.
-        original = error.__cause__
-        cause = original if original is not None and type(original) is type(error) else error
-        raise RunFailure(
-            policy.id,
-            world.now_s,
-            _one_line(repr(seen[0]), 200) if seen else "none yet",
-            _one_line(f"{type(cause).__name__}: {cause}"),
-            "".join(traceback.format_exception(cause)),
-        ) from error
-    finally:
-        if wrapped:
-            delattr(policy, "act")
+    with watching(policy.id, timeout_s, lambda: world.now_s) as decisions:
+        act = policy.act
+        try:
+            setattr(policy, "act", decisions.wrap(act))  # noqa: B010 - mypy refuses assigning to a method
+            wrapped = True
+        except (AttributeError, TypeError):  # a frozen or slotted policy: not watched
+            wrapped = False
+        try:
+            yield
+        except (UserError, RunFailure):
+            raise
+        except Exception as error:
+            if not report_failures:
+                raise
+            # SimPy re-raises a process's exception as a copy whose cause is the original.
+            original = error.__cause__
+            cause = original if original is not None and type(original) is type(error) else error
+            seen = decisions.observation
+            raise RunFailure(
+                policy.id,
+                world.now_s,
+                "none yet" if seen is None else one_line(repr(seen), 200),
+                one_line(f"{type(cause).__name__}: {cause}"),
+                "".join(traceback.format_exception(cause)),
+            ) from error
+        finally:
+            if wrapped:
+                delattr(policy, "act")
 
 
 def estimate_wall_s(
@@ -206,6 +215,18 @@ class PreparedRun:
         if inputs:
             manifest["scenario_inputs"] = inputs
         return RunResult(kpis=kpis, timeseries=timeseries, manifest=manifest)
+
+    def watched(
+        self,
+        decision_timeout_s: float | None = DEFAULT_DECISION_TIMEOUT_S,
+        *,
+        report_failures: bool = False,
+    ) -> contextlib.AbstractContextManager[None]:
+        """A block in which the policy's decisions are watched (:func:`watching_policy`):
+        run the world inside it."""
+        return watching_policy(
+            self.policy, self.world, decision_timeout_s, report_failures=report_failures
+        )
 
 
 def prepare_run(
@@ -308,18 +329,12 @@ def importing(reference: str, source: str, key_path: str) -> Iterator[None]:
         raise ConfigError(source, key_path, _with_output(str(error), printed)) from None
     except (Exception, SystemExit) as error:
         problem = f"importing {reference!r} failed: {type(error).__name__}: {error}"
-        raise ConfigError(source, key_path, _with_output(_one_line(problem), printed)) from None
+        raise ConfigError(source, key_path, _with_output(one_line(problem), printed)) from None
 
 
 def _with_output(problem: str, printed: io.StringIO) -> str:
     lines = printed.getvalue().count("\n")
     return f"{problem} (it printed {lines} lines on import, not shown)" if lines else problem
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    """``text`` on one line, cut to ``limit`` characters."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def check_compatible(scenario: Scenario[Any], policy: Policy[Any, Any], source: str) -> None:

@@ -125,6 +125,11 @@ MAINTENANCE = DecisionArea(
     baseline="maintenance/run-to-failure-v0",
     check_policy_s=25.0,  # s on a shared 2-core machine, 2026-12-04
     description="at each sensor report of a machine: maintain it now, or let it run",
+    epochs=(
+        "Event-driven, per machine: whenever the sensor board delivers a report of the "
+        "machine's channels (every `sensors.sensor.period_s`, after the pipeline's latency), "
+        "once per machine in the report."
+    ),
     learning=_maintenance_learning,
 )
 
@@ -168,6 +173,10 @@ DISPATCH = DecisionArea(
         ),
         "fallback": Quantity(description="why a planner fell back to its rule ('' if it did not)"),
     },
+    epochs=(
+        "Event-driven: when a transport request arrives or an AGV becomes idle, and again after"
+        " `ask_again_in_s` when the last answer asked for it."
+    ),
     baseline="dispatch/nearest-idle-v0",
     check_policy_s=30.0,  # s on a shared 2-core machine, 2026-12-04
     description="when a request waits and an AGV is idle: which AGV takes which request",
@@ -243,6 +252,10 @@ PLANNING = DecisionArea(
         "mip_gap": Quantity("1", low=0, missing=True, description="proven relative MIP gap"),
         "fallback": Quantity(description="made by the fallback rule because the optimiser failed"),
     },
+    epochs=(
+        "Periodic: at the start of the run and then every `order_book.planning_period_s`, for "
+        "the whole order book at once."
+    ),
     baseline="planning/fifo-v0",
     check_policy_s=60.0,  # s on a shared 2-core machine, 2026-12-04
     description="at each planning epoch: which open orders to release when, in which sequence",

@@ -14,7 +14,6 @@ deterministic action of a PPO or DQN agent), decode it. It is a policy like any 
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ import numpy.typing as npt
 from pydantic import Field
 
 from twin.core.errors import UserError
-from twin.core.files import read_capped
+from twin.core.files import read_capped, read_npz
 from twin.core.learning import LearningInterface
 from twin.core.policy import BasePolicy, PolicyParams
 from twin.core.scenario import ScenarioConfig
@@ -120,8 +119,7 @@ def load_network(path: str | Path) -> DenseNetwork:
     try:
         # Read capped first: a device (/dev/zero) or a huge file is refused, not read.
         raw = read_capped(path, MAX_NETWORK_BYTES)
-        with np.load(io.BytesIO(raw), allow_pickle=False) as data:
-            arrays = {name: data[name] for name in data.files}
+        arrays = read_npz(raw, MAX_NETWORK_BYTES)
     except FileNotFoundError:
         raise invalid("no such file") from None
     except (OSError, ValueError) as error:

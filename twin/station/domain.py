@@ -85,6 +85,7 @@ ADMISSION = DecisionArea(
     baseline="admission/admit-all-v0",
     check_policy_s=12.0,  # s on a shared 2-core machine, 2026-12-04
     description="admit or turn away each arriving job",
+    epochs=("Event-driven: once per arriving job, as it arrives and before it joins the queue."),
     learning=_learning,
 )
 

@@ -232,6 +232,9 @@ REPLENISHMENT = DecisionArea(
     check_policy_s=60.0,  # s on a shared 2-core machine, 2026-12-04
     description="how much each stocking site orders from its source at its review",
     notes=REPLENISHMENT_NOTES,
+    epochs=(
+        "Periodic, per stocking site: at its review, every `review_period_days` days at 00:00."
+    ),
     learning=_replenishment_learning,
 )
 TRANSPORT = DecisionArea(
@@ -256,6 +259,10 @@ TRANSPORT = DecisionArea(
     baseline="transport/ship-now-v0",
     check_policy_s=45.0,  # s on a shared 2-core machine, 2026-12-04
     description="when the loads waiting on a lane leave",
+    epochs=(
+        "Event-driven and periodic, per lane: when a load is added to the lane, and every "
+        "`transport_review_s` while any load waits on it."
+    ),
 )
 
 DOMAIN: Domain[SupplyNetwork] = Domain(

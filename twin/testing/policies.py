@@ -31,6 +31,7 @@ from twin.core.run import (
     simulate,
 )
 from twin.core.streams import Streams
+from twin.core.watchdog import DEFAULT_DECISION_TIMEOUT_S, DecisionTimeout, watching
 from twin.testing.kits import PolicyKit, policy_kit, policy_reference
 from twin.testing.report import CheckFailed, CheckReport, Finding, describe, reproduce_command
 from twin.testing.snapshot import snapshot
@@ -41,6 +42,10 @@ order, between two resets)."""
 
 REPEATS = 4
 """How many times over the reproducibility property feeds a sequence to the policy."""
+
+VALID_ACTIONS = "valid actions on generated observations, no exception"
+UNCHANGED = "leaves observations unchanged"
+REPRODUCIBLE = "same seed, same actions (no global or hidden randomness)"
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,7 @@ def check_policy(
     seed: int = 0,
     run: bool = True,
     raise_on_failure: bool = True,
+    decision_timeout_s: float = DEFAULT_DECISION_TIMEOUT_S,
     progress: bool | None = None,
 ) -> PolicyReport:
     """Check that a policy is safe to put in a twin.
@@ -102,6 +108,8 @@ def check_policy(
         run: also run the policy in the kit's short scenario.
         raise_on_failure: raise :class:`CheckFailed` (an ``AssertionError``) with the
             report when a property fails, as a test wants; else just return the report.
+        decision_timeout_s: wall seconds one answer may take; a policy that does not
+            answer within it is a finding, and is not asked again by the properties.
         progress: print a line to stderr as each property is done (the short run may take
             minutes); ``None``: when stderr is a terminal.
     """
@@ -134,22 +142,42 @@ def check_policy(
         observations = st.sampled_from(cases)
         prepare_run(config, instance, seed)  # binds it
     sequences = st.lists(observations, min_size=1, max_size=SEQUENCE_LENGTH)
-    what = "recorded-run" if isinstance(instance, BindsModel) else "edge-case"
-    steps: list[Callable[[], Finding]] = [
-        lambda: _edge_cases(instance, kit, context, policy_id, cases, what),
-        lambda: _valid_actions(instance, kit, context, policy_id, sequences, settings_, times),
-        lambda: _unchanged_observations(instance, context, sequences, settings_),
-        lambda: _reproducible(instance, context, sequences, settings_),
+    asked = _Answering(instance, policy_id, decision_timeout_s)
+    kind = "recorded-run" if isinstance(instance, BindsModel) else "edge-case"
+    # (property, its proof, skipped once the policy is stuck): the edge cases come first;
+    # a policy stuck there would wait out the limit at every later answer.
+    steps: list[tuple[str, Callable[[], Finding], bool]] = [
+        ("", lambda: _edge_cases(asked, kit, context, policy_id, cases, kind), False),
+        (
+            VALID_ACTIONS,
+            lambda: _valid_actions(asked, kit, context, policy_id, sequences, settings_, times),
+            True,
+        ),
+        (UNCHANGED, lambda: _unchanged_observations(asked, context, sequences, settings_), True),
+        (REPRODUCIBLE, lambda: _reproducible(asked, context, sequences, settings_), True),
     ]
     if run:
-        steps.append(lambda: _runs(instance, config, main_policy, reference, seed))
+        steps.append(
+            (
+                "",
+                lambda: _runs(instance, config, main_policy, reference, seed, decision_timeout_s),
+                False,
+            )
+        )
     say = _progress(sys.stderr.isatty() if progress is None else progress, policy_id)
-    findings = []
-    for number, step in enumerate(steps, 1):
+    findings: list[Finding] = []
+    for number, (check, prove, skipped_when_stuck) in enumerate(steps, 1):
         if run and number == len(steps):
             say(f"running {config.id} for {config.horizon_s:g} simulated s, twice ...")
         started = time.perf_counter()
-        finding = step()
+        if skipped_when_stuck and asked.stuck is not None:
+            finding = Finding(check, False, f"not checked: {asked.stuck}")
+        else:
+            finding = prove()
+            if skipped_when_stuck and asked.stuck is not None:
+                # A property that met the timeout may have absorbed it (the
+                # reproducibility property compares exceptions): the timeout is its finding.
+                finding = Finding(check, False, asked.stuck)
         findings.append(finding)
         mark = "ok  " if finding.passed else "FAIL"
         say(f"{number}/{len(steps)} {mark} {finding.check} ({time.perf_counter() - started:.1f} s)")
@@ -171,6 +199,35 @@ def _progress(on: bool, policy_id: str) -> Callable[[str], None]:
             print(f"check_policy {policy_id!r}: {line}", file=sys.stderr, flush=True)
 
     return say
+
+
+class _Answering:
+    """The checked policy, each answer watched: one that does not answer within the
+    limit fails there and is not asked again (``stuck`` says why)."""
+
+    def __init__(self, policy: Policy[Any, Any], policy_id: str, timeout_s: float) -> None:
+        self.policy = policy
+        self.id = policy_id
+        self.domain = policy.domain
+        self.timeout_s = timeout_s
+        self.stuck: str | None = None
+
+    def reset(self, context: PolicyContext) -> None:
+        self.policy.reset(context)
+
+    def act(self, obs: Any) -> Any:
+        if self.stuck is not None:
+            raise DecisionTimeoutError(self.stuck)
+        try:
+            with watching(self.id, self.timeout_s) as decisions:
+                return decisions.ask(self.policy.act, obs)
+        except DecisionTimeout:
+            self.stuck = f"did not answer within {self.timeout_s:g} s on {describe(obs, 300)}"
+            raise DecisionTimeoutError(self.stuck) from None
+
+
+class DecisionTimeoutError(Exception):
+    """What a property sees when the policy did not answer in time."""
 
 
 RUN_OBSERVATIONS = 200
@@ -251,6 +308,8 @@ def _edge_cases(
         problem = _act_validly(policy, kit, obs, policy_id, times=None)
         if problem:
             problems.append(problem)
+        if isinstance(policy, _Answering) and policy.stuck is not None:
+            break  # not asked again
     detail = "\n".join(problems[:3])
     if len(problems) > 3:
         detail += f"\n... and {len(problems) - 3} more edge cases"
@@ -264,6 +323,8 @@ def _act_validly(
     started = time.perf_counter_ns()
     try:
         action = policy.act(obs)
+    except DecisionTimeoutError as error:
+        return str(error)
     except Exception as error:  # any exception is the finding
         return f"raised {type(error).__name__}: {error}\n  on {describe(obs)}\n  at {_where(error)}"
     if times is not None:
@@ -301,7 +362,7 @@ def _valid_actions(
             if problem:
                 raise _Violation(problem)
 
-    return _finding("valid actions on generated observations, no exception", property_)
+    return _finding(VALID_ACTIONS, property_)
 
 
 def _unchanged_observations(
@@ -321,7 +382,7 @@ def _unchanged_observations(
             if snapshot(obs) != before:
                 raise _Violation(f"act() changed the observation it was given: {describe(obs)}")
 
-    return _finding("leaves observations unchanged", property_)
+    return _finding(UNCHANGED, property_)
 
 
 def _reproducible(
@@ -365,7 +426,7 @@ def _reproducible(
             f"  first observation: {describe(observations[0])}"
         )
 
-    return _finding("same seed, same actions (no global or hidden randomness)", property_)
+    return _finding(REPRODUCIBLE, property_)
 
 
 @contextlib.contextmanager
@@ -420,17 +481,26 @@ def _runs(
     main_policy: str | None,
     reference: str,
     seed: int,
+    decision_timeout_s: float,
 ) -> Finding:
     check = f"runs in {config.id} for {config.horizon_s:g} s, twice alike"
     runner: Policy[Any, Any] | str = main_policy if main_policy is not None else policy
     params = policy.params if main_policy is None else None
     policy_params = params.model_dump(mode="json") if isinstance(params, BaseModel) else None
-    command = reproduce_command(config, main_policy or reference, seed, policy_params)
+    command = reproduce_command(
+        config, main_policy or reference, seed, policy_params, decision_timeout_s
+    )
     kpis = []
     for global_seed in (1, 2):
         with _global_random_state(global_seed):
             try:
-                result = simulate(config, runner, seed, source="check_policy")
+                result = simulate(
+                    config,
+                    runner,
+                    seed,
+                    source="check_policy",
+                    decision_timeout_s=decision_timeout_s,
+                )
             except Exception as error:  # the failure is the finding
                 detail = f"raised {type(error).__name__}: {error}\n  reproduce: {command}"
                 return Finding(check, False, detail)

@@ -8,6 +8,7 @@ from typing import Any
 
 from twin.core.registry import replay_command
 from twin.core.scenario import ScenarioConfig
+from twin.core.watchdog import DEFAULT_DECISION_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,10 @@ def reproduce_command(
     policy: str | None,
     seed: int,
     policy_params: dict[str, Any] | None = None,
+    decision_timeout_s: float = DEFAULT_DECISION_TIMEOUT_S,
 ) -> str:
-    """The one ``twin run`` command that replays a run exactly."""
+    """The one ``twin run`` command that replays a run exactly (with the checker's
+    decision timeout, where it is not twin's default)."""
     args = ["twin", "run", "--scenario", config.id]
     if config.params:
         args += ["--params", json.dumps(config.params, separators=(",", ":"), default=str)]
@@ -72,6 +75,8 @@ def reproduce_command(
     if config.warmup_s:
         args += ["--warmup-s", _number(config.warmup_s)]
     args += ["--tick-s", _number(config.tick_s), "--seed", str(seed)]
+    if decision_timeout_s != DEFAULT_DECISION_TIMEOUT_S:
+        args += ["--decision-timeout-s", _number(decision_timeout_s)]
     return replay_command(args)
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from twin.core.policy import Policy
 from twin.core.run import PreparedRun, default_registry, prepare_run, resolve_policy
 from twin.core.scenario import ScenarioConfig
+from twin.core.watchdog import DEFAULT_DECISION_TIMEOUT_S, DecisionTimeout
 from twin.testing.kits import ScenarioKit, policy_reference, scenario_kit
 from twin.testing.report import CheckFailed, CheckReport, Finding, reproduce_command
 from twin.testing.snapshot import snapshot
@@ -36,6 +37,7 @@ def check_scenario(
     max_examples: int = 10,
     horizon_s: float | None = None,
     raise_on_failure: bool = True,
+    decision_timeout_s: float = DEFAULT_DECISION_TIMEOUT_S,
 ) -> CheckReport:
     """Check a scenario's invariants under a policy on generated variants and seeds.
 
@@ -55,6 +57,8 @@ def check_scenario(
         max_examples: generated runs.
         horizon_s: simulated seconds per run; the kit's short horizon when omitted.
         raise_on_failure: raise :class:`CheckFailed` with the report when a check fails.
+        decision_timeout_s: wall seconds the policy may take for one decision; a run in
+            which it does not answer within it is a finding, and no further run is made.
     """
     scenario_cls = default_registry().scenario(scenario_id)
     kit = kit or scenario_kit(scenario_cls.id, scenario_cls.domain)
@@ -72,9 +76,12 @@ def check_scenario(
         return ScenarioConfig(id=scenario_id, params=scenario_params, horizon_s=horizon)
 
     def command(scenario_params: dict[str, Any], seed: int) -> str:
-        return reproduce_command(config(scenario_params), reference, seed, policy_params)
+        return reproduce_command(
+            config(scenario_params), reference, seed, policy_params, decision_timeout_s
+        )
 
     failure: list[str] = []
+    timed_out: list[str] = []
 
     @settings(
         max_examples=max_examples,
@@ -86,7 +93,17 @@ def check_scenario(
     )
     @given(kit.params(), SEEDS)
     def invariants_hold(scenario_params: dict[str, Any], seed: int) -> None:
-        problem = _watch(config(scenario_params), instance, seed, kit)
+        if timed_out:
+            # Every further run would wait out the limit again (and shrinking makes many):
+            # the first timeout is the finding; hypothesis shrinks through instant failures.
+            raise AssertionError(timed_out[0])
+        problem = _watch(config(scenario_params), instance, seed, kit, decision_timeout_s)
+        if isinstance(problem, DecisionTimeout):
+            timed_out.append(
+                f"{problem}\n  scenario: params {json.dumps(scenario_params, default=str)}, "
+                f"seed {seed}\n  reproduce: {command(scenario_params, seed)}"
+            )
+            raise AssertionError(str(problem))
         if problem is not None:
             # Hypothesis replays the smallest failing example last: that is the one kept.
             failure[:] = [
@@ -101,9 +118,12 @@ def check_scenario(
         invariants_hold()
     except (AssertionError, Flaky):
         detail = failure[0] if failure else "failed once, then passed when replayed"
-        findings = [Finding(invariants, False, detail)]
+        findings = [Finding(invariants, False, timed_out[0] if timed_out else detail)]
     else:
         findings = [Finding(invariants, True)]
+    if timed_out:
+        findings.append(Finding(SAME_KPIS, False, "not checked: a run above did not finish"))
+        return _reported(scenario_id, instance, findings, raise_on_failure)
     # The kit's simplest variant (hypothesis's first example) with seed 0, run twice.
     simplest: list[dict[str, Any]] = []
 
@@ -113,9 +133,19 @@ def check_scenario(
         simplest.append(scenario_params)
 
     first_example()
-    findings.append(_same_seed_same_kpis(config(simplest[0]), instance, command(simplest[0], 0)))
+    findings.append(
+        _same_seed_same_kpis(
+            config(simplest[0]), instance, command(simplest[0], 0), decision_timeout_s
+        )
+    )
+    return _reported(scenario_id, instance, findings, raise_on_failure)
+
+
+def _reported(
+    scenario_id: str, policy: Policy[Any, Any], findings: list[Finding], raise_on_failure: bool
+) -> CheckReport:
     report = CheckReport(
-        subject=f"check_scenario {scenario_id!r} under {instance.id!r}",
+        subject=f"check_scenario {scenario_id!r} under {policy.id!r}",
         findings=tuple(findings),
     )
     if raise_on_failure and not report.ok:
@@ -124,9 +154,14 @@ def check_scenario(
 
 
 def _watch(
-    config: ScenarioConfig, policy: Policy[Any, Any], seed: int, kit: ScenarioKit
-) -> str | None:
-    """Run ``config`` checking the invariants as it goes; what broke first, or None."""
+    config: ScenarioConfig,
+    policy: Policy[Any, Any],
+    seed: int,
+    kit: ScenarioKit,
+    decision_timeout_s: float,
+) -> str | DecisionTimeout | None:
+    """Run ``config`` checking the invariants as it goes; what broke first (the timeout
+    itself when the policy did not answer in time), or None."""
     try:
         run = prepare_run(config, policy, seed, source="check_scenario")
     except Exception as error:  # a generated variant the scenario refuses is a finding too
@@ -134,10 +169,13 @@ def _watch(
     broken: list[str] = []
     run.world.env.process(_monitor(run, kit, broken))
     try:
-        run.world.run(config.horizon_s)
+        with run.watched(decision_timeout_s):
+            run.world.run(config.horizon_s)
         run.result(wall_s=0.0)
     except _Broken:
         pass
+    except DecisionTimeout as timeout:
+        return timeout
     except Exception as error:  # the scenario crashing under the policy is a finding
         return f"the run raised {type(error).__name__}: {error} at t = {run.world.now_s:g} s"
     if not broken:
@@ -164,14 +202,20 @@ def _monitor(
             raise _Broken
 
 
-def _same_seed_same_kpis(config: ScenarioConfig, policy: Policy[Any, Any], command: str) -> Finding:
-    check = "the same seed gives the same KPIs"
+SAME_KPIS = "the same seed gives the same KPIs"
+
+
+def _same_seed_same_kpis(
+    config: ScenarioConfig, policy: Policy[Any, Any], command: str, decision_timeout_s: float
+) -> Finding:
+    check = SAME_KPIS
     kpis = []
     for _ in range(2):
         run = None
         try:
             run = prepare_run(config, policy, 0, source="check_scenario")
-            run.world.run(config.horizon_s)
+            with run.watched(decision_timeout_s):
+                run.world.run(config.horizon_s)
             result = run.result(wall_s=0)
         except Exception as error:  # a crash is a finding of the report, not an escape
             at = f" at t = {run.world.now_s:g} s" if run is not None else " building the run"

@@ -196,6 +196,11 @@ SIGNALS = DecisionArea(
     check_policy_s=61.0,  # s on a shared 2-core machine, 2026-12-04
     description="a signal controller picks its intersection's next green phase and its length",
     notes=NOTES,
+    epochs=(
+        "Event-driven, per intersection: when its current green has lasted the duration last "
+        "chosen (at the start, the first phase's `green_s` from the program's offset); a green "
+        "that has reached its phase's `max_green_s` moves on to the next phase without asking."
+    ),
     learning=_learning,
 )
 

@@ -67,6 +67,9 @@ BELT_SPEED = DecisionArea(
     action_fields={"speed": Quantity("1", 0.2, 1.0, description="share of top speed")},
     baseline="conveyor/full-speed-v0",
     description="the belt's speed, chosen every decision period",
+    epochs=(
+        "Periodic: at the start of the run and then every `decision_period_s` (scenario params)."
+    ),
 )
 
 DOMAIN = Domain(
