@@ -233,7 +233,8 @@ def test_two_scenarios_without_labels_must_differ_by_id(tmp_path):
         run_experiment(path, tmp_path / "out", **QUIET)
 
 
-def test_a_run_whose_policy_never_answers_fails_alone_and_the_batch_finishes(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_run_whose_policy_never_answers_fails_alone_and_the_batch_finishes(tmp_path, workers):
     config = tmp_path / "stuck.toml"
     config.write_text(
         'name = "stuck"\nseed = 1\n'
@@ -241,7 +242,7 @@ def test_a_run_whose_policy_never_answers_fails_alone_and_the_batch_finishes(tmp
         '[[arms]]\nname = "admit-all"\npolicy = "admission/admit-all-v0"\n'
         '[[arms]]\nname = "stuck"\npolicy = "tests.testing.broken:NeverAnswers"\n'
         "[replications]\ncount = 2\n"  # the fewest a config takes
-        "[executor]\ndecision_timeout_s = 0.3\n"
+        f"[executor]\nworkers = {workers}\ndecision_timeout_s = 0.3\n"
     )
     results = run_experiment(config, tmp_path / "out", **QUIET)
     runs = results.runs
