@@ -88,7 +88,29 @@ def _area_section(area: DecisionArea, registry: Registry) -> list[str]:
     if area.baseline:
         lines += ["", *_minimal_policy_section(area, registry)]
         lines += ["", *_comparison_section(area, registry)]
+    lines += ["", *_shipped_section(area, registry)]
     return lines + _learning_section(area)
+
+
+def _shipped_section(area: DecisionArea, registry: Registry) -> list[str]:
+    """Every installed policy of the area: what yours can be measured against besides the
+    baseline, each by the id a config names."""
+    entries = [
+        entry
+        for entry in registry.policies()
+        if getattr(entry.cls, "domain", None) == area.name
+        and not entry.cls.__module__.startswith("tests.")
+    ]
+    lines = [f"### Policies to compare with: `{area.name}`", ""]
+    lines += [
+        "Installed with twin (any of them can be an arm of the comparison above):",
+        "",
+    ]
+    return lines + [
+        f"- `{entry.id}`{' (the baseline)' if entry.id == area.baseline else ''}: "
+        f"{entry.description}"
+        for entry in sorted(entries, key=lambda entry: entry.id)
+    ]
 
 
 def _context_section(area: DecisionArea, registry: Registry) -> list[str]:
@@ -190,6 +212,24 @@ WRITING_A_POLICY = [
     "        ...",
     "```",
     "",
+    "One policy object answers every decider of its area in a run (every intersection, "
+    "every site, every machine): state a policy keeps between decisions belongs in a dict "
+    "keyed by the decider the observation names, started afresh in `reset`, which "
+    "`BasePolicy` implements as `self.context = context` (keep that line when you "
+    "override it). `description` is the one line `twin list` shows for the policy:",
+    "",
+    "```python",
+    "from twin.core import PolicyContext",
+    "",
+    "",
+    "class MyStatefulPolicy(MyPolicy):",
+    '    description: ClassVar[str] = "my rule, remembering each decider"',
+    "",
+    "    def reset(self, context: PolicyContext) -> None:",
+    "        super().reset(context)  # self.context: .rng, .info (a dict), .scenario_id",
+    "        self.last_seen: dict[object, float] = {}",
+    "```",
+    "",
     "**Checking it.** `twin.testing.check_policy(MyPolicy())` answers the area's edge cases "
     "and generated observations, checks that the policy leaves them unchanged and answers "
     "the same with the same seed, then runs it in the area's short run (twice, for the same "
@@ -207,7 +247,9 @@ WRITING_A_POLICY = [
     "simulated time, warm-up included; KPIs count only what happens after `--warmup-s` "
     "(`warmup_s`, default 0, less than the horizon). `twin run --scenario ID` without "
     "`--horizon-s` runs for one day (86,400 s) unless the scenario's own inputs give a "
-    "window (a SUMO config's end - begin); a config file always states `horizon_s`.",
+    "window (a SUMO config's end - begin); a config file always states `horizon_s`. "
+    "A run writes its KPIs, time series and report to `--out`, by default "
+    "`results/<scenario>-seed<N>` (a config's: `results/<config name>`).",
     "",
     "**When a run fails.** A policy that raises or answers an action the domain refuses "
     "ends `twin run` with exit code 3 and one line: the policy, the simulated time, the "

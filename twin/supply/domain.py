@@ -208,6 +208,14 @@ REPLENISHMENT_NOTES = (
     "(99.7% over 60 days under the baseline), and 85% over 30 days of `supply/regional-v0`.",
     "A plant's `on_hand` includes raw material waiting for its daily capacity; what it "
     "orders arrives as raw material.",
+    "Trucks carry whole pallets: a shipment of u units takes ceil(u / `units_per_pallet`) "
+    "of a truck's `truck_capacity_pallets` (both in `context.info` in every supply "
+    "scenario, one value each for the whole network; 40 and 33 in `supply/regional-v0`); "
+    "`load_factor` is the mean over trips of the larger of the pallet and weight shares "
+    "used.",
+    "A DC's or plant's demand is what its downstream sites ordered, on their review days "
+    "only: lumpy, with zeros between reviews. Estimate its daily rate over whole review "
+    "periods, as the baseline's `daily_mean_and_std` does.",
     "`supply/regional-v0` has a plant, DCs and 50 retailers: run `twin run --scenario "
     "supply/regional-v0 --policy my_replenishment:BaseStock --horizon-s 2592000` (30 days) "
     "with `PYTHONPATH=.` to see a policy decide at every echelon.",

@@ -107,6 +107,14 @@ NOTES = (
     "programmed `green_s`; the policy is asked at the end of that green.",
     "Only the current phase's min and max green are in the observation; another phase's "
     "limits are seen when it is shown.",
+    "`queue`, `vehicles`, `downstream`, `gap_s` and `flow_per_s` are the engine's exact "
+    "state (never NaN); only the `sensed_*` fields carry the detectors' noise, dropout and "
+    "lag. The upstream loop behind `gap_s` sits 2 s of travel at the lane's speed limit "
+    "before the stop line (SUMO's actuated `detector-gap`; 28 m at 50 km/h); SUMO's "
+    "actuated controller extends a green while gaps stay under its `max-gap`, 3 s.",
+    "Movements that share a lane repeat its value in every per-movement lane field; count "
+    "each lane once with `lane`: vehicles halting for phase `p` are "
+    "`sum(obs.queue[obs.lane == k][0] for k in set(obs.lane[obs.phase_green[p]]))`.",
 )
 
 
