@@ -8,10 +8,11 @@ import math
 import pytest
 
 from models.dispatch.assignment import MinCostAssignment
+from tests.region.support import assert_domains_sum_to_the_ledger
 from twin.core.run import prepare_run, simulate
 from twin.core.scenario import ScenarioConfig
 from twin.region.config import SmallAgvRegionParams, SmallRegionParams
-from twin.region.scenario import DOMAINS, Region
+from twin.region.scenario import Region
 
 AGV = "region/coupled-agv-small-v0"
 HORIZON_S = 7 * 86_400.0
@@ -92,17 +93,7 @@ def test_every_truck_that_leaves_arrives_or_is_still_in_the_city(week):
 
 @pytest.mark.slow
 def test_the_agvs_electricity_is_the_factorys_and_the_domains_sum_to_the_ledger(week):
-    scenario: Region = week.scenario
-    ledger = week.world.ledger
-    accounts = scenario.accounts(week.world)
-    assert not any(accounts["unattributed"].values())
-    assert sum(accounts[d]["cost"] for d in DOMAINS) == pytest.approx(ledger.cost(), rel=1e-12)
-    assert sum(accounts[d]["co2e_kg"] for d in DOMAINS) == pytest.approx(
-        ledger.co2e_kg(), rel=1e-12
-    )
-    assert sum(accounts[d]["energy_kwh"] for d in DOMAINS) == pytest.approx(
-        ledger.energy_kwh(), rel=1e-12
-    )
+    assert_domains_sum_to_the_ledger(week.scenario, week.world)
     kpis = week.result(wall_s=0.0).kpis
     assert kpis["factory.agv_km"].value > 0
 

@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pytest
 
+from tests.region.support import assert_domains_sum_to_the_ledger
 from twin.core.run import prepare_run, simulate
 from twin.core.scenario import ScenarioConfig
-from twin.region.scenario import DOMAINS, Region
+from twin.region.scenario import Region
 from twin.traffic.kernels import ARRIVED, DRIVING, PENDING, WAITING
 
 SMALL = "region/coupled-small-v0"
@@ -68,17 +69,7 @@ def test_every_truck_that_leaves_arrives_or_is_still_in_the_city(small_run):
 
 
 def test_money_energy_and_co2e_by_domain_sum_to_the_ledger(small_run):
-    scenario: Region = small_run.scenario
-    ledger = small_run.world.ledger
-    accounts = scenario.accounts(small_run.world)
-    assert not any(accounts["unattributed"].values())
-    assert sum(accounts[d]["cost"] for d in DOMAINS) == pytest.approx(ledger.cost(), rel=1e-12)
-    assert sum(accounts[d]["co2e_kg"] for d in DOMAINS) == pytest.approx(
-        ledger.co2e_kg(), rel=1e-12
-    )
-    assert sum(accounts[d]["energy_kwh"] for d in DOMAINS) == pytest.approx(
-        ledger.energy_kwh(), rel=1e-12
-    )
+    accounts = assert_domains_sum_to_the_ledger(small_run.scenario, small_run.world)
     # Every domain spent something, and the trucks' diesel is the supply chain's.
     assert all(accounts[d]["cost"] > 0 for d in ("factory", "supply", "cloud"))
     assert accounts["supply"]["fuel_l"] > 0
