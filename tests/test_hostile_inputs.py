@@ -512,3 +512,24 @@ def test_other_commands_check_out_before_any_work(capsys, tmp_path, command):
     for out, words in [(file / "out", "which is a file"), ("/proc/twin-out", "'/proc'")]:
         done = twin_here(capsys, *command, "--out", str(out))
         assert_one_line_refusal(done, "--out", words)
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda tmp: Path("/dev/zero"), ["/dev/zero", "not a regular file"]),
+        (lambda tmp: _written(tmp / "deep.json", "[" * 5000 + "]" * 5000), ["nested", "deep"]),
+        (lambda tmp: _written(tmp / "text.json", "not json"), ["not a twin snapshot (JSON)"]),
+    ],
+    ids=["device", "nested 5000 deep", "not JSON"],
+)
+def test_a_snapshot_that_is_not_one_is_one_line(capsys, tmp_path, make, words):
+    out = tmp_path / "out"
+    done = twin_here(capsys, "run", "--from", str(make(tmp_path)), "--out", str(out))
+    assert_one_line_refusal(done, *words)
+    assert not out.exists()
+
+
+def _written(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path

@@ -17,8 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from twin.core.config import validation_error_to_config_error
+from twin.core.config import check_nesting, validation_error_to_config_error
 from twin.core.errors import UserError
+from twin.core.files import TooLargeError, read_capped
 from twin.core.registry import Registry
 from twin.core.run import git_commit, package_versions
 from twin.core.scenario import ScenarioConfig
@@ -88,14 +89,21 @@ def write_snapshot(run: LiveRun, path: str | Path) -> Path:
     return target
 
 
+MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024
+"""A snapshot is a config and its log of switches and corrections (about 200 bytes an
+entry): a million entries fit many times over; /dev/zero or a stray disk image does not."""
+
+
 def read_snapshot(path: str | Path) -> Snapshot:
     """The snapshot in ``path``; a user error (one line) when it is not one."""
     source = str(path)
     try:
-        data = json.loads(Path(path).read_text())
+        text = read_capped(path, MAX_SNAPSHOT_BYTES).decode("utf-8")
+        check_nesting(text, source)
+        data = json.loads(text)
     except FileNotFoundError:
         raise UserError(f"{source}: no such snapshot file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TooLargeError) as error:
         raise UserError(f"{source}: not a twin snapshot (JSON): {error}") from None
     if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
         found = data.get("format") if isinstance(data, dict) else type(data).__name__
