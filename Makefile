@@ -31,7 +31,7 @@ demo-live: $(STAMP)
 # The kernel tests run twice: compiled, and as plain Python under NUMBA_DISABLE_JIT=1, so
 # the pure-Python semantics and the compiled code are both checked.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist loadscope
+	$(BIN)/python -m pytest -n auto --dist loadscope --durations=25
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/factory/test_kernels.py tests/traffic/test_kernels.py tests/cloud/test_kernels.py \
 		tests/traffic/test_insertion.py tests/traffic/test_lane_change.py
 

@@ -98,9 +98,9 @@ def test_the_agvs_electricity_is_the_factorys_and_the_domains_sum_to_the_ledger(
     assert kpis["factory.agv_km"].value > 0
 
 
-@pytest.mark.slow  # two coupled region-days with AGVs, twice, and a third with another seed
+@pytest.mark.slow  # six coupled region-hours with AGVs, twice, and a third with another seed
 def test_an_agv_region_run_is_a_function_of_its_seed():
-    config = ScenarioConfig(id=AGV, horizon_s=86_400.0)
+    config = ScenarioConfig(id=AGV, horizon_s=21_600.0)
     policy = {"dispatch": "dispatch/min-cost-assignment-v0"}
     first = simulate(config, "region/policy-set-v0", 3, policy_params=policy).kpis
     again = simulate(config, "region/policy-set-v0", 3, policy_params=policy).kpis
