@@ -20,3 +20,15 @@ def assert_domains_sum_to_the_ledger(scenario: Region, world: World) -> dict[str
         ledger.energy_kwh(), rel=1e-12
     )
     return accounts
+
+
+def assert_goods_cross_the_border(scenario: Region) -> None:
+    """Every part the plant finished is in the outbox or was taken by the supply plant,
+    and the supply plant's units are made, in stock, shipped or scrapped; some were made."""
+    outbox = scenario.outbox
+    assert outbox.produced == scenario.plant.finished.count > 0
+    assert outbox.produced == outbox.taken + outbox.level
+    plant = next(site for site in scenario.network.sites if site.is_plant)
+    made = outbox.taken * scenario.params.units_per_part
+    assert made > 0
+    assert plant.initial + made == plant.on_hand + plant.shipped + plant.scrapped

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from models.dispatch.assignment import MinCostAssignment
-from tests.region.support import assert_domains_sum_to_the_ledger
+from tests.region.support import assert_domains_sum_to_the_ledger, assert_goods_cross_the_border
 from twin.core.run import prepare_run, simulate
 from twin.core.scenario import ScenarioConfig
 from twin.region.config import SmallAgvRegionParams, SmallRegionParams
@@ -74,14 +74,7 @@ def week():
 
 @pytest.mark.slow  # a week of the coupled region with AGVs
 def test_goods_the_agvs_bring_to_shipping_are_shipped_or_in_stock(week):
-    scenario: Region = week.scenario
-    outbox = scenario.outbox
-    assert outbox.produced == scenario.plant.finished.count > 0
-    assert outbox.produced == outbox.taken + outbox.level
-    plant = next(site for site in scenario.network.sites if site.is_plant)
-    made = outbox.taken * scenario.params.units_per_part
-    assert made > 0
-    assert plant.initial + made == plant.on_hand + plant.shipped + plant.scrapped
+    assert_goods_cross_the_border(week.scenario)
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tests.region.support import assert_domains_sum_to_the_ledger
+from tests.region.support import assert_domains_sum_to_the_ledger, assert_goods_cross_the_border
 from twin.core.run import prepare_run, simulate
 from twin.core.scenario import ScenarioConfig
 from twin.region.scenario import Region
@@ -44,14 +44,7 @@ def test_one_world_holds_every_domain(small_run):
 
 
 def test_goods_made_by_the_plant_are_shipped_or_in_stock(small_run):
-    scenario: Region = small_run.scenario
-    outbox = scenario.outbox
-    assert outbox.produced == scenario.plant.finished.count > 0
-    assert outbox.produced == outbox.taken + outbox.level
-    plant = next(site for site in scenario.network.sites if site.is_plant)
-    made = outbox.taken * scenario.params.units_per_part
-    assert made > 0
-    assert plant.initial + made == plant.on_hand + plant.shipped + plant.scrapped
+    assert_goods_cross_the_border(small_run.scenario)
 
 
 def test_every_truck_that_leaves_arrives_or_is_still_in_the_city(small_run):
