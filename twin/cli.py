@@ -360,6 +360,7 @@ def _snapshot(args: argparse.Namespace) -> int:
         args.seed if args.seed is not None else config.seed,
         policy_params=config.policy.params if config.policy else None,
         source=args.config,
+        report_failures=True,
     )
     for at_s, policy in sorted(args.switch, key=lambda change: change[0]):
         run.advance(at_s)
@@ -396,6 +397,7 @@ def _shadow(args: argparse.Namespace) -> int:
         config.seed,
         policy_params=config.policy.params if config.policy else None,
         source=args.config,
+        report_failures=True,
     )
     options = ShadowOptions(
         candidates=candidates,
@@ -431,7 +433,12 @@ def _resume(args: argparse.Namespace, given_inline: list[str]) -> int:
     config = RunConfig(scenario=snapshot.scenario, seed=snapshot.seed)
     out = Path(args.out) if args.out else _default_out(config, snapshot.seed)
     _check_out(out)
-    run = resume(snapshot, source=args.snapshot)
+    run = resume(
+        snapshot,
+        source=args.snapshot,
+        decision_timeout_s=args.decision_timeout_s or DEFAULT_DECISION_TIMEOUT_S,
+        report_failures=True,
+    )
     result = run.finish()
     result.manifest["resumed_from"] = {"snapshot": str(args.snapshot), "at_s": snapshot.at_s}
     _write_atomically(result, out)

@@ -272,7 +272,8 @@ def _status_html(controller: Controller, status: Any) -> str:
         f'<div class="twin-status">'
         f'<span data-testid="clock" data-now-s="{status.now_s!r}">'
         f"{html.escape(status.clock)}</span>"
-        f' &middot; <span data-testid="state" data-played="{played}">{status.state}</span>'
+        f' &middot; <span data-testid="state" data-played="{played}">'
+        f"{html.escape(status.state)}</span>"
         f' &middot; seed <span data-testid="seed">{controller.seed}</span>'
         f' &middot; <span data-testid="policies">{arms}</span>'
         f'<span data-testid="rtf" data-rtf="{rtf_value}">{measured}</span>'

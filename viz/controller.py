@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twin.core.domain import Clock
-from twin.core.errors import UserError
+from twin.core.errors import RunFailure, UserError
 from twin.core.registry import Registry
 from twin.core.run import default_registry
 from twin.core.scenario import ScenarioConfig
@@ -304,7 +304,11 @@ class Controller:
     def step(self, ticks: int = 1) -> None:
         """Advance ``ticks`` display ticks and publish (a click on *step* always draws)."""
         with self.lock:
-            self.session.step(ticks)
+            try:
+                self.session.step(ticks)
+            except RunFailure as failure:
+                self._refresh_status()
+                raise UserError(str(failure)) from None
             self._publish_frame()
             self._refresh_status()
 
@@ -399,7 +403,12 @@ class Controller:
                 tick_s = self.session.tick_s
                 simulate_s = tick_s if self.speed is None else min(tick_s, self.speed / MAX_FPS)
             start, start_cpu = time.perf_counter(), time.thread_time()
-            self.session.advance(simulate_s)
+            try:
+                self.session.advance(simulate_s)
+            except RunFailure:  # the status line says why; the loop ends
+                self.playing = False
+                self._refresh_status()
+                return None
             self._book_simulation(time.perf_counter() - start, time.thread_time() - start_cpu)
             done = self.session.done
             published = False
@@ -467,6 +476,12 @@ class Controller:
         self._publish_cost_s = self._last_frame_wall - start
         return self._publish_cost_s
 
+    def _state(self) -> str:
+        session = self.session
+        if session.failure is not None:
+            return f"failed: {session.failure}"
+        return "done" if session.done else ("playing" if self.playing else "paused")
+
     def _refresh_status(self) -> float:
         """Read the clock and KPIs (tens of milliseconds for a plant), append the chart
         history; the wall seconds it took."""
@@ -487,7 +502,7 @@ class Controller:
         self.status = Status(
             now_s=self.session.now_s,
             clock=self.clock.format(self.session.now_s),
-            state="done" if self.session.done else ("playing" if self.playing else "paused"),
+            state=self._state(),
             measured_rtf=_rate(samples) if self.playing else None,
         )
         self.status_version += 1

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from twin.core.domain import Domain
+from twin.core.errors import RunFailure
 from twin.core.policy import Policy, PolicySwitch
 from twin.core.registry import Registry
 from twin.core.run import (
@@ -105,6 +106,8 @@ class Session:
     policy_params: list[dict[str, Any] | None] = field(default_factory=list)
     source: str = "<session>"
     arms: list[Arm] = field(init=False, default_factory=list)
+    failure: RunFailure | None = field(init=False, default=None)
+    """Why the run stopped before its horizon: a policy raised or did not answer."""
     domain: Domain[Any] = field(init=False, repr=False)
     _registry: Registry = field(init=False, repr=False, default_factory=default_registry)
 
@@ -119,6 +122,7 @@ class Session:
         if seed is not None:
             self.seed = seed
         self.arms = []
+        self.failure = None
         scenario_cls = self._registry.scenario(self.config.id)
         self.domain = self._registry.domain(scenario_cls.domain)
         for k, ref in enumerate(self.policies):
@@ -155,11 +159,19 @@ class Session:
 
         Stopping a run at any instant and going on gives the run that never stopped
         (the engine's clock is exact), so a view may step in pieces of a tick.
+
+        Raises:
+            RunFailure: a policy raised or did not answer within the decision limit
+                (one line, kept in :attr:`failure`; the run goes no further).
         """
         if self.done:
             return
         for arm in self.arms:
-            _advance(arm, self.config, seconds)
+            try:
+                _advance(arm, self.config, seconds)
+            except RunFailure as failure:
+                self.failure = failure
+                raise
 
     @property
     def now_s(self) -> float:
@@ -171,8 +183,8 @@ class Session:
 
     @property
     def done(self) -> bool:
-        """The horizon is reached: stepping further does nothing."""
-        return self.now_s >= self.config.horizon_s - 1e-9
+        """The horizon is reached, or the run failed: stepping further does nothing."""
+        return self.failure is not None or self.now_s >= self.config.horizon_s - 1e-9
 
     @property
     def compare(self) -> bool:
@@ -229,6 +241,12 @@ def _no_entity(obs: Any) -> str:
 
 
 def _advance(arm: Arm, config: ScenarioConfig, seconds: float) -> None:
+    # Watched as `twin run` is: a policy that raises or hangs ends the run with one line.
+    with arm.run.watched(report_failures=True):
+        _run_on(arm, config, seconds)
+
+
+def _run_on(arm: Arm, config: ScenarioConfig, seconds: float) -> None:
     world = arm.world
     target = min(world.now_s + seconds, config.horizon_s)
     if not arm.warmed_up and config.warmup_s > 0 and world.now_s < config.warmup_s <= target:

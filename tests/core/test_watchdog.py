@@ -91,3 +91,75 @@ def test_the_observation_is_kept_for_the_message_and_nothing_is_pending_after():
     assert decisions.observation == 21
     assert decisions.count == 2  # in and out: not deciding
     time.sleep(0.3)  # a late interruption would land here, outside the block
+
+
+class Member:
+    """A policy another policy asks (as a policy set asks its maintenance member)."""
+
+    id = "test/member"
+
+    def act(self, obs: int) -> int:
+        if obs < 0:
+            raise ValueError("negative")
+        while obs == 0:
+            pass
+        return obs
+
+
+class AsksMember:
+    id = "test/outer"
+
+    def __init__(self, member: Member) -> None:
+        self.member = member
+
+    def act(self, obs: int) -> int:
+        return self.member.act(obs) + 1
+
+
+def test_a_failure_inside_a_nested_decision_names_the_inner_policy():
+    member = Member()
+    outer = AsksMember(member)
+    with watching(outer.id, 5.0) as decisions:
+        decisions.watch(outer)
+        decisions.watch(member)
+        assert outer.act(1) == 2
+        assert decisions.count == 2  # the member's answer is counted within the outer one
+        with pytest.raises(ValueError, match="negative") as raised:
+            outer.act(-1)
+        assert decisions.blame(raised.value) == ("test/member", -1)
+        decisions.release()
+    assert "act" not in vars(outer)
+    assert "act" not in vars(member)
+
+
+def test_a_nested_decision_that_never_answers_times_out_naming_the_inner_policy():
+    member = Member()
+    outer = AsksMember(member)
+    decisions = watching(outer.id, 0.2)
+    with pytest.raises(DecisionTimeout) as raised, decisions as watched:  # noqa: PT012
+        watched.watch(outer)
+        watched.watch(member)
+        outer.act(0)
+    watched.release()
+    assert raised.value.policy == "test/member"
+    assert raised.value.observation == "0"
+
+
+def test_a_failure_between_decisions_names_the_policy_that_decided_last():
+    member = Member()
+    with watching("test/run-policy", 5.0) as decisions:
+        decisions.watch(member)
+        member.act(7)
+        decisions.release()
+    assert decisions.blame(RuntimeError("the domain refused the answer")) == ("test/member", 7)
+
+
+def test_releasing_restores_a_wrapper_that_was_there_before():
+    member = Member()
+    before = member.act
+    member.act = before  # type: ignore[method-assign]  # an instance attribute, as a recorder's
+    with watching(member.id, 5.0) as decisions:
+        decisions.watch(member)
+        assert member.act is not before
+        decisions.release()
+    assert vars(member)["act"] is before

@@ -6,6 +6,7 @@ import pytest
 from twin.core.ledger import EmissionFactor
 from twin.core.run import prepare_run, simulate
 from twin.core.scenario import ScenarioConfig
+from twin.core.watchdog import watching
 from twin.core.world import World
 
 
@@ -104,3 +105,25 @@ def test_advancing_in_steps_is_the_same_run_as_one_run() -> None:
         stepped.world.advance(until_s, config.warmup_s)
     stepped.world.finish()
     assert stepped.result(wall_s=0.0).kpi_frame().equals(straight.kpi_frame())
+
+
+def test_a_policy_added_while_the_world_is_watched_is_watched_from_then_on():
+    class Doubles:
+        id = "test/doubles"
+
+        def act(self, obs: int) -> int:
+            return 2 * obs
+
+    world = World(0)
+    early, late = Doubles(), Doubles()
+    world.add_policy(early)
+    world.add_policy(early)  # once only
+    assert world.policies == [early]
+    with watching("test/run", 5.0) as decisions:
+        world.watch_policies(decisions)
+        world.add_policy(late)
+        assert early.act(1) + late.act(2) == 6
+        assert decisions.count == 4  # two decisions, each counted in and out
+        world.watch_policies(None)
+    assert "act" not in vars(early)
+    assert "act" not in vars(late)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from twin.core.errors import UserError
+from twin.core.errors import RunFailure, UserError
 from twin.core.scenario import ScenarioConfig
 from twin.live.branches import LiveRun
 from twin.live.snapshot import read_snapshot, resume, write_snapshot
@@ -26,9 +27,17 @@ id = "admission/admit-all-v0"
 """
 
 
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
 def twin(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "twin", *args], cwd=cwd, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "twin", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},  # for tests.testing.broken
     )
 
 
@@ -107,3 +116,31 @@ def test_a_bad_snapshot_is_one_line_and_exit_2(tmp_path: Path, text: str, messag
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "results").exists()
+
+
+CRASHES = CONFIG.replace('"admission/admit-all-v0"', '"tests.testing.broken:CrashesOnEmptyQueue"')
+
+
+def test_a_policy_that_raises_after_the_snapshot_ends_the_resumed_run_in_one_line(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "run.toml").write_text(CRASHES)
+    taken = twin("snapshot", "run.toml", "--at-s", "0", "--out", "at.json", cwd=tmp_path)
+    assert taken.returncode == 0, taken.stderr
+    resumed = twin("run", "--from", "at.json", "--out", "resumed", "--quiet", cwd=tmp_path)
+    assert resumed.returncode == 3
+    assert resumed.stderr.count("\n") == 1
+    assert resumed.stderr.startswith(
+        "twin: policy 'broken/empty-queue-v0' failed at t = 208.812 s: "
+        "ZeroDivisionError: division by zero; last observation: StationObservation("
+    )
+    assert not (tmp_path / "resumed").exists()
+
+
+def test_a_live_run_keeps_the_reference_a_plugin_policy_was_given_by() -> None:
+    reference = "tests.testing.broken:CrashesOnEmptyQueue"
+    run = LiveRun(ScenarioConfig(id="station/mmc-v0", horizon_s=600.0), reference, 5)
+    assert run.log[0].policy == reference  # an id no registry lists could not be replayed
+    run.report_failures = True
+    with pytest.raises(RunFailure, match=r"^policy 'broken/empty-queue-v0' failed at t = 208\.8"):
+        run.finish()

@@ -128,3 +128,24 @@ class NeverAnswers(BasePolicy[StationObservation, StationAction]):
     def act(self, obs: StationObservation) -> StationAction:
         while True:
             pass
+
+
+class DispatchNeverAnswers(BasePolicy[DispatchObservation, DispatchAction]):
+    """An AGV dispatcher that loops forever in its first decision."""
+
+    id: ClassVar[str] = "broken/dispatch-never-answers-v0"
+    domain: ClassVar[str] = "factory.dispatch"
+
+    def act(self, obs: DispatchObservation) -> DispatchAction:
+        while True:
+            pass
+
+
+class MaintenanceRaises(BasePolicy[MaintenanceObservation, MaintenanceAction]):
+    """Raises in its first decision: a bug in a policy's own code."""
+
+    id: ClassVar[str] = "broken/maintenance-raises-v0"
+    domain: ClassVar[str] = "factory.maintenance"
+
+    def act(self, obs: MaintenanceObservation) -> MaintenanceAction:
+        raise KeyError("machine_health")

@@ -255,3 +255,19 @@ def test_a_scenario_of_one_domain_is_drawn_in_one_panel_its_domains_view():
     assert app.panel_frames_json == [app.frames_json]
     app.select("intersection:J1_1")
     assert "highlight" not in app.frames[0]  # a view that highlights nothing
+
+
+def test_a_policy_that_raises_is_one_line_on_step_and_ends_play_with_the_reason():
+    config = ScenarioConfig(id="factory/flowline-v0", horizon_s=4 * 3600.0, tick_s=120.0)
+    target = AppTarget(config, "tests.testing.broken:MaintenanceRaises", 3, None)
+    stepped = Controller(target)
+    with pytest.raises(UserError, match=r"^policy 'broken/maintenance-raises-v0' failed at t = "):
+        stepped.step(120)
+    assert stepped.status.state.startswith("failed: policy 'broken/maintenance-raises-v0'")
+    played = Controller(target)
+    played.play(None)
+    deadline = time.monotonic() + 60
+    while played.playing and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not played.playing
+    assert played.status.state == stepped.status.state

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from twin.core.errors import RunFailure
 from twin.core.run import simulate
 from twin.core.scenario import ScenarioConfig
 from viz.session import RecordingPolicy, Session
@@ -185,3 +186,16 @@ def test_a_trained_network_is_watched_in_compare_mode_as_it_runs_unwatched():
     got = run.kpis(0)
     for name in run.headline:
         assert got[name].value == pytest.approx(expected[name].value, rel=1e-9), name
+
+
+def test_a_policy_that_raises_stops_the_session_with_one_line():
+    run = Session(config(), ["tests.testing.broken:MaintenanceRaises"], seed=3)
+    with pytest.raises(RunFailure) as raised:
+        run.step(120)
+    assert raised.value.policy == "broken/maintenance-raises-v0"
+    assert raised.value.problem == "KeyError: 'machine_health'"
+    assert run.failure is raised.value
+    assert run.done
+    stopped = run.now_s
+    run.step()
+    assert run.now_s == stopped

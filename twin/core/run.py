@@ -125,16 +125,14 @@ def watching_policy(
     :class:`RunFailure` naming the policy, the simulated time, the last observation and
     the exception (a ``UserError`` stays what it is).
 
-    ``act`` is wrapped on the instance for the block only: domains call
-    ``self.policy.act(...)`` afresh at every decision, so they see the wrapper.
+    Every policy of the world is watched alike (:meth:`World.add_policy`): the run's and
+    those its scenario resolved for areas of its own; a failure names the policy whose
+    decision raised. ``act`` is wrapped on each instance for the block only: domains
+    call ``policy.act(...)`` afresh at every decision, so they see the wrapper.
     """
     with watching(policy.id, timeout_s, lambda: world.now_s) as decisions:
-        act = policy.act
-        try:
-            setattr(policy, "act", decisions.wrap(act))  # noqa: B010 - mypy refuses assigning to a method
-            wrapped = True
-        except (AttributeError, TypeError):  # a frozen or slotted policy: not watched
-            wrapped = False
+        decisions.watch(policy)
+        world.watch_policies(decisions)
         try:
             yield
         except (UserError, RunFailure):
@@ -145,17 +143,17 @@ def watching_policy(
             # SimPy re-raises a process's exception as a copy whose cause is the original.
             original = error.__cause__
             cause = original if original is not None and type(original) is type(error) else error
-            seen = decisions.observation
+            deciding, seen = decisions.blame(cause)
             raise RunFailure(
-                policy.id,
+                deciding,
                 world.now_s,
                 "none yet" if seen is None else one_line(repr(seen), 200),
                 one_line(f"{type(cause).__name__}: {cause}"),
                 "".join(traceback.format_exception(cause)),
             ) from error
         finally:
-            if wrapped:
-                delattr(policy, "act")
+            world.watch_policies(None)
+            decisions.release()
 
 
 def estimate_wall_s(
@@ -258,10 +256,28 @@ def prepare_run(
             info=scenario.policy_info(),
         )
     )
+    world.add_policy(policy_obj)
     scenario.build(world, policy_obj)
     if isinstance(policy_obj, BindsModel):
         policy_obj.bind(world)
     return PreparedRun(scenario_config, scenario, policy_obj, world, seed, replication)
+
+
+def start_policy(
+    world: World,
+    reference: str,
+    params: dict[str, Any],
+    scenario_id: str,
+    info: dict[str, Any],
+) -> Policy[Any, Any]:
+    """A policy a scenario resolves for an area of its own (a flow line's maintenance
+    rule, an AGV dispatcher, a network's transport planner): looked up in the run's
+    registry, started with ``info`` on its own named stream (so the run's policy draws
+    the same numbers with or without it) and watched with the run's policy."""
+    policy = resolve_policy(reference, params, world.registry)
+    policy.reset(PolicyContext(scenario_id, world.streams[f"policy.{policy.id}"], info))
+    world.add_policy(policy)
+    return policy
 
 
 def build_scenario(

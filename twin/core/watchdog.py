@@ -79,8 +79,10 @@ class Decisions:
     """
 
     __slots__ = (
+        "blamed",
         "closed",
         "count",
+        "deciding",
         "fired",
         "fired_at",
         "now_s",
@@ -91,6 +93,7 @@ class Decisions:
         "thread_id",
         "timeout_s",
         "warned",
+        "wrapped",
     )
 
     def __init__(self, policy: str, timeout_s: float, now_s: Callable[[], float]) -> None:
@@ -106,35 +109,111 @@ class Decisions:
         self.fired = 0
         self.warned = False
         self.closed = False
+        self.deciding: Any = policy
+        """The policy deciding now (or last; its id, or itself: a policy switch changes
+        its id), the innermost of nested decisions."""
+        self.blamed: tuple[Any, Any, BaseException] | None = None
+        """The policy, observation and exception of the last decision that raised."""
+        self.wrapped: list[tuple[Any, Any]] = []
 
-    def wrap(self, act: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        """``act``, counted in and out and its observation kept (the hot path: a
-        decision pays two increments and an attribute store)."""
+    def wrap(self, act: Callable[[Any], Any], policy: Any = None) -> Callable[[Any], Any]:
+        """``act`` (of ``policy``: an id, or an object with one; the watched policy's id
+        if None), counted in and out
+        and its observation kept (the hot path: a decision pays two increments and three
+        attribute stores).
+
+        A policy may ask another (a policy set asks its maintenance member): a decision
+        inside a decision of the same thread is not counted again, so the outer one's
+        clock runs on, but a failure or a timeout inside it names the inner policy.
+        """
+        name = self.policy if policy is None else policy
 
         def watched(observation: Any) -> Any:
+            if self.count % 2:
+                return self._within(act, name, observation)
+            self.deciding = name
             self.observation = observation
             self.count += 1
             try:
                 return act(observation)
+            except BaseException as error:
+                self._blame(name, observation, error)
+                raise
             finally:
                 self.count += 1
 
         return watched
 
+    def _within(self, act: Callable[[Any], Any], name: Any, observation: Any) -> Any:
+        outer = self.deciding, self.observation
+        self.deciding, self.observation = name, observation
+        try:
+            return act(observation)
+        except BaseException as error:
+            self._blame(name, observation, error)
+            raise
+        finally:
+            self.deciding, self.observation = outer
+
+    def _blame(self, name: Any, observation: Any, error: BaseException) -> None:
+        # The innermost decision sees the exception first; the ones around it let it pass.
+        if self.blamed is None or self.blamed[2] is not error:
+            self.blamed = (name, observation, error)
+
+    def blame(self, error: BaseException) -> tuple[str, Any]:
+        """The policy whose decision raised ``error`` and what it was deciding on; if
+        no decision raised it, the policy that decided last and its observation (the
+        domain refused what it answered, most often)."""
+        blamed = self.blamed
+        # SimPy re-raises a process's exception as a copy whose cause is the original.
+        if blamed is not None and blamed[2] in (error, error.__cause__):
+            return _id_of(blamed[0]), blamed[1]
+        return _id_of(self.deciding), self.observation
+
     def ask(self, act: Callable[[Any], Any], observation: Any) -> Any:
         """One watched decision, for callers that ask a policy directly (checkers)."""
         return self.wrap(act)(observation)
 
+    def watch(self, policy: Any) -> None:
+        """Watch every decision of ``policy`` (an object with ``id`` and ``act``) until
+        :meth:`release`: ``act`` is wrapped on the instance, so callers that look it up
+        at each decision (every domain does) see the wrapper. A frozen or slotted
+        policy cannot be wrapped and is not watched."""
+        if any(watched is policy for watched, _ in self.wrapped):
+            return
+        before = vars(policy).get("act", _NOT_SET) if hasattr(policy, "__dict__") else _NOT_SET
+        try:
+            setattr(policy, "act", self.wrap(policy.act, policy))  # noqa: B010 - mypy refuses assigning to a method
+        except (AttributeError, TypeError):
+            return
+        self.wrapped.append((policy, before))
+
+    def release(self) -> None:
+        """Give every watched policy its own ``act`` back (or the wrapper found before)."""
+        for policy, before in reversed(self.wrapped):
+            if before is _NOT_SET:
+                delattr(policy, "act")
+            else:
+                setattr(policy, "act", before)  # noqa: B010 - as in watch
+        self.wrapped.clear()
+
     def timeout(self, interrupted: BaseException) -> DecisionTimeout:
         """The one-line failure for a decision the watchdog interrupted."""
-        seen = self.observation
+        policy, seen = self.blame(interrupted)
         return DecisionTimeout(
-            self.policy,
+            policy,
             self.now_s(),
             "none yet" if seen is None else one_line(repr(seen), 200),
             self.timeout_s,
             "".join(traceback.format_exception(interrupted)),
         )
+
+
+_NOT_SET = object()
+
+
+def _id_of(policy: Any) -> str:
+    return policy if isinstance(policy, str) else str(getattr(policy, "id", policy))
 
 
 @contextlib.contextmanager
@@ -230,8 +309,9 @@ class _Watchdog:
         fired_at = decisions.fired_at
         if fired_at is not None and not decisions.warned and now - fired_at >= STUCK_IN_C_GRACE_S:
             decisions.warned = True
+            deciding = _id_of(decisions.deciding)
             print(
-                f"twin: policy {decisions.policy!r} has not answered for {stuck_s:.0f} s at "
+                f"twin: policy {deciding!r} has not answered for {stuck_s:.0f} s at "
                 f"t = {decisions.now_s():g} s and cannot be interrupted (it is inside C code: "
                 "numpy, a sleep, a native solver; or it swallows the interruption); "
                 "still waiting, Ctrl-C stops it",

@@ -15,7 +15,9 @@ from twin.core.units import SECONDS_PER_HOUR
 
 if TYPE_CHECKING:
     from twin.core.entity import Entity
+    from twin.core.policy import Policy
     from twin.core.registry import Registry
+    from twin.core.watchdog import Decisions
 
 AgentT = TypeVar("AgentT")
 
@@ -60,8 +62,32 @@ class World(mesa.Model):  # type: ignore[misc]  # mesa ships no type hints
         self.warmup_s = 0.0
         self._meters: list[PowerMeter | PoolPowerMeter] = []
         self._warmup_hooks: list[Callable[[], None]] = []
+        self.policies: list[Policy[Any, Any]] = []
+        """Every policy deciding in this world (see :meth:`add_policy`)."""
+        self._decisions: Decisions | None = None
         if self.ledger.factor("electricity").varies_by_hour:
             self.env.process(self._flush_hourly())
+
+    def add_policy(self, policy: Policy[Any, Any]) -> None:
+        """Count ``policy`` among those deciding in this world: the run's own and every
+        one a scenario resolves for an area of its own (a flow line's maintenance rule,
+        an AGV dispatcher, a transport planner). A watched run watches them all: a
+        dispatcher stuck in a loop ends the run as the run's own policy would."""
+        if any(known is policy for known in self.policies):
+            return
+        self.policies.append(policy)
+        if self._decisions is not None:
+            self._decisions.watch(policy)
+
+    def watch_policies(self, decisions: Decisions | None) -> None:
+        """Watch every policy of the world, and every one added later, with
+        ``decisions`` (:mod:`twin.core.watchdog`); ``None`` stops watching."""
+        if self._decisions is not None:
+            self._decisions.release()
+        self._decisions = decisions
+        if decisions is not None:
+            for policy in self.policies:
+                decisions.watch(policy)
 
     @property
     def now_s(self) -> float:

@@ -18,9 +18,9 @@ import simpy
 
 from twin.core.distributions import Distribution
 from twin.core.entity import Entity
-from twin.core.policy import Policy, PolicyContext
+from twin.core.policy import Policy
 from twin.core.ports import GoodsOutbox
-from twin.core.run import resolve_policy
+from twin.core.run import start_policy
 from twin.core.scenario import KPI
 from twin.core.sensors import ReadingBoard, SensorFeed
 from twin.core.streams import Draws
@@ -146,11 +146,8 @@ class Plant(Entity):
         self.fleet: AgvFleet | None = None
         if params.agvs is not None and params.layout is not None:
             if dispatch is None:  # else the run's own policy, reset by the run
-                dispatch = resolve_policy(params.dispatch_policy, {}, world.registry)
-                dispatch.reset(
-                    PolicyContext(
-                        scenario_id, streams[f"policy.{dispatch.id}"], {"agvs": params.agvs.count}
-                    )
+                dispatch = start_policy(
+                    world, params.dispatch_policy, {}, scenario_id, {"agvs": params.agvs.count}
                 )
             self.fleet = AgvFleet(world, Layout(params.layout), params.agvs, dispatch)
 

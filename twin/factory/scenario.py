@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from twin.core.policy import Policy, PolicyContext
-from twin.core.run import resolve_policy
+from twin.core.policy import Policy
+from twin.core.run import start_policy
 from twin.core.scenario import KPI, Scenario
 from twin.core.world import World
 from twin.factory.config import (
@@ -136,11 +136,10 @@ class JobShopDispatch(FlowLine):
 def _maintenance_policy(scenario: FlowLine, params: MaintainedBy, world: World) -> Policy[Any, Any]:
     """The policy ``params`` name for the machines, told what a maintenance policy is told
     in the flow line (its own streams, so the run's policy draws are unchanged)."""
-    maintenance = resolve_policy(
-        params.maintenance_policy, dict(params.maintenance_policy_params), world.registry
+    return start_policy(
+        world,
+        params.maintenance_policy,
+        dict(params.maintenance_policy_params),
+        scenario.id,
+        FlowLine.policy_info(scenario),
     )
-    context = PolicyContext(
-        scenario.id, world.streams[f"policy.{maintenance.id}"], FlowLine.policy_info(scenario)
-    )
-    maintenance.reset(context)
-    return maintenance

@@ -36,6 +36,7 @@ from twin.core.run import (
     resolve_policy,
 )
 from twin.core.scenario import ScenarioConfig
+from twin.core.watchdog import DEFAULT_DECISION_TIMEOUT_S
 
 ForkMethod = Literal["auto", "process", "replay"]
 
@@ -120,6 +121,11 @@ class LiveRun:
         policy_params: parameters of ``policy`` when given by id.
         registry: where ids are looked up.
         source: the config's file, for error messages.
+        decision_timeout_s: wall seconds a policy may take for one decision
+            (:mod:`twin.core.watchdog`); None: no limit.
+        report_failures: a policy that raises ends the run with one
+            :class:`~twin.core.errors.RunFailure` line (``twin run --from``); otherwise
+            the exception propagates as raised.
     """
 
     def __init__(
@@ -131,11 +137,15 @@ class LiveRun:
         policy_params: Mapping[str, Any] | None = None,
         registry: Registry | None = None,
         source: str = "<config>",
+        decision_timeout_s: float | None = DEFAULT_DECISION_TIMEOUT_S,
+        report_failures: bool = False,
     ) -> None:
         self.registry = registry if registry is not None else default_registry()
         self.config = config
         self.seed = seed
         self.source = source
+        self.decision_timeout_s = decision_timeout_s
+        self.report_failures = report_failures
         first = resolve_policy(policy, dict(policy_params or {}), self.registry, source)
         self.switch = PolicySwitch(first)
         self.prepared: PreparedRun = prepare_run(
@@ -145,8 +155,9 @@ class LiveRun:
             registry=self.registry,
             source=source,
         )
+        self.world.add_policy(first)
         self.log: list[LogEntry] = [
-            LogEntry(0.0, "policy", policy=first.id, params=_params_of(first))
+            LogEntry(0.0, "policy", policy=_reference(policy, first), params=_params_of(first))
         ]
         self._started = time.perf_counter()
 
@@ -168,7 +179,8 @@ class LiveRun:
         """Run on to ``until_s`` (at most the horizon)."""
         if until_s > self.horizon_s:
             raise ValueError(f"cannot run past the horizon {self.horizon_s} s (asked {until_s} s)")
-        self.world.advance(until_s, self.config.warmup_s)
+        with self.prepared.watched(self.decision_timeout_s, report_failures=self.report_failures):
+            self.world.advance(until_s, self.config.warmup_s)
 
     def finish(self, until_s: float | None = None) -> RunResult:
         """Run to ``until_s`` (the horizon by default), end the run there and return its
@@ -194,7 +206,10 @@ class LiveRun:
             info=self.prepared.scenario.policy_info(),
         )
         self.switch.switch(new, context, self.world)
-        self.log.append(LogEntry(self.now_s, "policy", policy=new.id, params=_params_of(new)))
+        self.world.add_policy(new)  # watched inside the switch: a failure names it
+        self.log.append(
+            LogEntry(self.now_s, "policy", policy=_reference(policy, new), params=_params_of(new))
+        )
 
     def correct(self, payload: Mapping[str, Any]) -> None:
         """Put the domain's correction (its ``LiveInterface.correct`` JSON) into the world
@@ -222,14 +237,24 @@ class LiveRun:
         *,
         registry: Registry | None = None,
         source: str = "<config>",
+        decision_timeout_s: float | None = DEFAULT_DECISION_TIMEOUT_S,
+        report_failures: bool = False,
     ) -> LiveRun:
         """The run that ``config``, ``seed`` and ``log`` describe, advanced to ``until_s``:
-        each entry applied at its time, in the order it was logged."""
+        each entry applied at its time, in the order it was logged (the last two
+        arguments as the constructor's)."""
         if not log or log[0].kind != "policy" or log[0].at_s != 0.0:
             raise ValueError("a live run's log starts with its policy at 0 s")
         first = log[0]
         run = cls(
-            config, first.policy, seed, policy_params=first.params, registry=registry, source=source
+            config,
+            first.policy,
+            seed,
+            policy_params=first.params,
+            registry=registry,
+            source=source,
+            decision_timeout_s=decision_timeout_s,
+            report_failures=report_failures,
         )
         for entry in log[1:]:
             if entry.at_s > until_s:
@@ -289,7 +314,14 @@ class LiveRun:
 
     def _replayed(self, branch: Branch, until_s: float) -> BranchResult:
         copy = LiveRun.replay(
-            self.config, self.seed, self.log, self.now_s, registry=self.registry, source=self.source
+            self.config,
+            self.seed,
+            self.log,
+            self.now_s,
+            registry=self.registry,
+            source=self.source,
+            decision_timeout_s=self.decision_timeout_s,
+            report_failures=self.report_failures,
         )
         return copy.run_branch(branch, until_s)
 
@@ -388,6 +420,13 @@ def jsonable(value: Any) -> Any:
     if hasattr(value, "item") and callable(value.item):  # numpy scalars
         return jsonable(value.item())
     return value
+
+
+def _reference(given: str | Policy[Any, Any], policy: Policy[Any, Any]) -> str:
+    """What the log keeps to find ``policy`` again on replay: the reference it was given
+    by (an installed id, or a ``package.module:Class`` that no registry lists), else
+    its id."""
+    return given if isinstance(given, str) else policy.id
 
 
 def _params_of(policy: Policy[Any, Any]) -> dict[str, Any]:

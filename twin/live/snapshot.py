@@ -23,6 +23,7 @@ from twin.core.files import TooLargeError, read_capped
 from twin.core.registry import Registry
 from twin.core.run import git_commit, package_versions
 from twin.core.scenario import ScenarioConfig
+from twin.core.watchdog import DEFAULT_DECISION_TIMEOUT_S
 from twin.live.branches import LiveRun, LogEntry
 
 SNAPSHOT_FORMAT = "twin-snapshot/1"
@@ -115,9 +116,15 @@ def read_snapshot(path: str | Path) -> Snapshot:
 
 
 def resume(
-    snapshot: Snapshot, *, registry: Registry | None = None, source: str = "<snapshot>"
+    snapshot: Snapshot,
+    *,
+    registry: Registry | None = None,
+    source: str = "<snapshot>",
+    decision_timeout_s: float | None = DEFAULT_DECISION_TIMEOUT_S,
+    report_failures: bool = False,
 ) -> LiveRun:
-    """The run ``snapshot`` describes, replayed to its time and checked against its digest."""
+    """The run ``snapshot`` describes, replayed to its time and checked against its
+    digest; its decisions watched as :class:`LiveRun`'s."""
     run = LiveRun.replay(
         snapshot.scenario,
         snapshot.seed,
@@ -125,6 +132,8 @@ def resume(
         snapshot.at_s,
         registry=registry,
         source=source,
+        decision_timeout_s=decision_timeout_s,
+        report_failures=report_failures,
     )
     if run.state_digest() != snapshot.digest:
         raise UserError(

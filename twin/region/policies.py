@@ -81,6 +81,7 @@ class PolicySet:
         self.maintenance = resolve_policy(
             self.params.maintenance, self.params.params_of("maintenance"), world.registry
         )
+        world.add_policy(self.maintenance)  # watched with the set: a failure names the member
         if self._context is not None:
             self._reset_member(self._context)
 

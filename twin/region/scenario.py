@@ -19,9 +19,9 @@ from twin.cloud.domain import DOMAIN as CLOUD
 from twin.cloud.scenario import DiurnalCloud
 from twin.core.domain import Domain
 from twin.core.ledger import ledger_kpi_is_cost
-from twin.core.policy import Policy, PolicyContext
+from twin.core.policy import Policy
 from twin.core.ports import GoodsOutbox
-from twin.core.run import resolve_policy
+from twin.core.run import start_policy
 from twin.core.scenario import KPI, Scenario
 from twin.core.scene import Panel
 from twin.core.world import World
@@ -177,11 +177,9 @@ class Region(Scenario[RegionParams]):
     # -- building --------------------------------------------------------------------------
     def _member(self, area: str, info: dict[str, Any], world: World) -> Policy[Any, Any]:
         """The area's policy from the set, resolved in the run's registry and started."""
-        member = resolve_policy(
-            getattr(self.areas, area), self.areas.params_of(area), world.registry
+        return start_policy(
+            world, getattr(self.areas, area), self.areas.params_of(area), self.id, info
         )
-        member.reset(PolicyContext(self.id, world.streams[f"policy.{member.id}"], info))
-        return member
 
     def _routes(self, network: Any, router: Router) -> dict[tuple[str, str], CityRoute]:
         """Both directions of every lane between two placed sites."""

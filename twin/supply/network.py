@@ -24,8 +24,8 @@ import simpy
 
 from twin.core.distributions import Distribution, Lognormal
 from twin.core.entity import Entity
-from twin.core.policy import Policy, PolicyContext
-from twin.core.run import resolve_policy
+from twin.core.policy import Policy
+from twin.core.run import start_policy
 from twin.core.scenario import KPI
 from twin.core.streams import Draws
 from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
@@ -210,13 +210,12 @@ class SupplyNetwork(Entity):
         self._order_numbers = 0
 
         if transport is None:
-            transport = resolve_policy(
-                params.transport_policy, dict(params.transport_policy_params), world.registry
-            )
-            transport.reset(
-                PolicyContext(
-                    scenario_id, streams[f"policy.{transport.id}"], {"lanes": len(self.stocked)}
-                )
+            transport = start_policy(
+                world,
+                params.transport_policy,
+                dict(params.transport_policy_params),
+                scenario_id,
+                {"lanes": len(self.stocked)},
             )
         self.transport_policy = transport
         self.transport_stats = TransportStats()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from twin.core.policy import Policy, PolicyContext
-from twin.core.run import resolve_policy
+from twin.core.policy import Policy
+from twin.core.run import start_policy
 from twin.core.scenario import KPI, Scenario
 from twin.core.world import World
 from twin.supply.config import (
@@ -84,10 +84,11 @@ class RegionalTransport(SupplyScenario):
 
     def build(self, world: World, policy: Policy[Any, Any]) -> None:
         params = self.params
-        orders = resolve_policy(
-            params.replenishment_policy, dict(params.replenishment_policy_params), world.registry
-        )
-        orders.reset(
-            PolicyContext(self.id, world.streams[f"policy.{orders.id}"], super().policy_info())
+        orders = start_policy(
+            world,
+            params.replenishment_policy,
+            dict(params.replenishment_policy_params),
+            self.id,
+            super().policy_info(),
         )
         self.network = SupplyNetwork(world, params, orders, self.id, transport=policy)
