@@ -203,6 +203,7 @@ def browser_figures(args: argparse.Namespace) -> tuple[float, float, int]:
             """Play for ``seconds`` (or until 2,000 vehicles); the simulated interval,
             the app's wall seconds for it, and frames the map drew."""
             drawn = int(page.get_by_test_id("map-0").get_attribute("data-frames-drawn") or 0)
+            before = page.get_by_test_id("state").get_attribute("data-played")
             page.get_by_role("button", name="Play").click()
             if seconds is None:
                 deadline = time.monotonic() + 600
@@ -212,7 +213,16 @@ def browser_figures(args: argparse.Namespace) -> tuple[float, float, int]:
             else:
                 time.sleep(seconds)
             page.get_by_role("button", name="Pause").click()
-            page.wait_for_selector("[data-testid=state][data-played]:has-text('paused')")
+            # This play's record, not the last one's: a loaded page may never have shown
+            # "playing" in between, and its "paused" would be the previous play's.
+            page.wait_for_function(
+                """(before) => {
+                    const state = document.querySelector("[data-testid=state]");
+                    return state !== null && state.textContent.includes("paused")
+                        && state.getAttribute("data-played") !== before;
+                }""",
+                arg=before,
+            )
             played = page.get_by_test_id("state").get_attribute("data-played")
             start_s, end_s, wall_s, play_cpu_s, server_cpu_s = (float(v) for v in played.split())
             cpu.append((play_cpu_s, server_cpu_s))
