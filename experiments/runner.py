@@ -34,6 +34,7 @@ from experiments.store import KIND, SENSITIVITY_FILES, ResultStore
 from twin.core.domain import Domain
 from twin.core.errors import UserError
 from twin.core.files import write_parquet_atomically
+from twin.core.registry import plugin_sources
 from twin.core.run import (
     default_registry,
     git_commit,
@@ -124,6 +125,8 @@ def run_experiment(
     )
     manifest = make_manifest(config, source)
     if previous and previous.get("config_hash") == manifest["config_hash"]:
+        if not force_new:
+            _refuse_if_plugins_changed(previous, manifest, directory)
         _warn_if_code_changed(previous, manifest)
     try:
         store = ResultStore.create_or_resume(directory, manifest, force_new)
@@ -150,6 +153,22 @@ def run_experiment(
     return summarize_directory(directory, write=report, headline=headline, records=records)
 
 
+def _refuse_if_plugins_changed(
+    previous: dict[str, Any], current: dict[str, Any], directory: Path
+) -> None:
+    """A user who edits their policy and runs the comparison again wants the edited
+    policy's results, not the finished runs of the one before: refuse to reuse them."""
+    before = previous.get("plugin_sources", {})
+    changed = [
+        name for name, digest in current["plugin_sources"].items() if before.get(name) != digest
+    ]
+    if changed:
+        raise UserError(
+            f"{directory}: holds runs made before {', '.join(changed)} changed (its source "
+            "differs); use --force-new to run them again, or choose another --out"
+        )
+
+
 def _warn_if_code_changed(previous: dict[str, Any], current: dict[str, Any]) -> None:
     """Resuming after a code change mixes versions in one batch: say so, do not refuse."""
     before = previous.get("versions", {})
@@ -174,6 +193,7 @@ def make_manifest(config: ExperimentConfig, source: str) -> dict[str, Any]:
         "source": source,
         "config": config.model_dump(mode="json"),
         "config_hash": config.config_hash(),
+        "plugin_sources": plugin_sources(config.model_dump(mode="json")),
         "versions": package_versions(),
         "git_commit": git_commit(),
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -203,6 +223,12 @@ def _execute_rounds(
     )
     for spec in done:
         bar.add(records[spec.run_id], counted=True)
+    if done:
+        print(
+            f"twin: resuming: {len(done)} of {len(specs)} runs already finished in "
+            f"{store.directory} are reused (--force-new runs them again)",
+            file=sys.stderr,
+        )
     try:
         while True:
             pending = [spec for spec in specs if spec.run_id not in records]

@@ -82,6 +82,48 @@ def test_a_resumed_batch_runs_only_what_is_missing(tmp_path):
     pd.testing.assert_frame_equal(first.kpis, second.kpis)
 
 
+def test_a_resume_says_how_many_finished_runs_it_reuses(tmp_path, capsys):
+    config = station_experiment(tmp_path)
+    run_experiment(config, tmp_path / "out", **QUIET)
+    (tmp_path / "out" / "parts" / "s0-p0-r0003-admit-all.json").unlink()
+    capsys.readouterr()
+    run_experiment(config, tmp_path / "out", **QUIET)
+    assert capsys.readouterr().err == (
+        f"twin: resuming: 7 of 8 runs already finished in {tmp_path / 'out'} are reused "
+        "(--force-new runs them again)\n"
+    )
+
+
+PLUGIN = """
+from typing import ClassVar
+
+from twin.core.policy import BasePolicy
+from twin.station import ADMIT
+
+
+class Mine(BasePolicy):
+    id: ClassVar[str] = "test/mine-v0"
+    domain: ClassVar[str] = "station"
+
+    def act(self, obs):
+        return ADMIT  # {version}
+"""
+
+
+def test_runs_made_before_a_plugin_policy_changed_are_not_reused(tmp_path, monkeypatch):
+    plugin = tmp_path / "plugin_for_resume.py"
+    plugin.write_text(PLUGIN.format(version="first"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    arm = '[[arms]]\nname = "mine"\npolicy = "plugin_for_resume:Mine"\n'
+    config = station_experiment(tmp_path, extra=arm)
+    run_experiment(config, tmp_path / "out", **QUIET)
+    run_experiment(config, tmp_path / "out", **QUIET)  # unchanged: resumed
+    plugin.write_text(PLUGIN.format(version="edited"))
+    with pytest.raises(UserError, match=r"holds runs made before plugin_for_resume changed"):
+        run_experiment(config, tmp_path / "out", **QUIET)
+    assert len(run_experiment(config, tmp_path / "out", force_new=True, **QUIET).runs) == 12
+
+
 def test_another_config_is_refused_unless_forced_new(tmp_path):
     run_experiment(station_experiment(tmp_path), tmp_path / "out", **QUIET)
     changed = station_experiment(tmp_path, replications="[replications]\ncount = 3", name="b.toml")

@@ -8,10 +8,12 @@ needs no change to twin.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import re
 import shlex
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
@@ -199,6 +201,36 @@ def replay_command(arguments: list[str]) -> str:
     line = shlex.join(arguments)
     path = os.environ.get("PYTHONPATH")
     return f"PYTHONPATH={shlex.quote(path)} {line}" if path else line
+
+
+REFERENCE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
+"""A ``package.module:Class`` reference to a plug-in outside the registry."""
+
+
+def plugin_sources(payload: Any) -> dict[str, str]:
+    """A digest of the source file of every plug-in module a config names by
+    ``package.module:Class`` (in any value, at any depth) and that is imported now,
+    by module name: results made by a plug-in whose file changed since are not results
+    of this plug-in. twin's own modules are left out (its version and commit say
+    those), as are modules without a source file.
+    """
+    found: dict[str, str] = {}
+    stack = [payload]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+        elif isinstance(value, str) and REFERENCE.fullmatch(value):
+            name = value.partition(":")[0]
+            module = sys.modules.get(name)
+            file = getattr(module, "__file__", None)
+            if name.split(".")[0] == "twin" or file is None or not os.path.isfile(file):
+                continue
+            with open(file, "rb") as source:
+                found[name] = hashlib.sha256(source.read()).hexdigest()
+    return dict(sorted(found.items()))
 
 
 def _import_reference(ref: str, kind: str) -> type[Any]:
