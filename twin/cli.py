@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -305,10 +306,14 @@ def _run(args: argparse.Namespace) -> int:
         source = args.config
         config = _resolve(load_run_config(args.config), source)
     seed = args.seed if args.seed is not None else config.seed
-    out = Path(args.out) if args.out else _default_out(config, seed)
-    _check_out(out)
     policy_id = config.policy.id if config.policy else None
     scenario_cls = default_registry().scenario(config.scenario.id)
+    out = (
+        Path(args.out)
+        if args.out
+        else _default_out(config, policy_id or scenario_cls.default_policy, seed)
+    )
+    _check_out(out)
     result = simulate(
         config.scenario,
         policy_id or scenario_cls.default_policy,
@@ -431,7 +436,8 @@ def _resume(args: argparse.Namespace, given_inline: list[str]) -> int:
     _refuse_plugin_options(args)
     snapshot = read_snapshot(args.snapshot)
     config = RunConfig(scenario=snapshot.scenario, seed=snapshot.seed)
-    out = Path(args.out) if args.out else _default_out(config, snapshot.seed)
+    first = snapshot.entries()[0].policy
+    out = Path(args.out) if args.out else _default_out(config, first or "policy", snapshot.seed)
     _check_out(out)
     run = resume(
         snapshot,
@@ -489,8 +495,11 @@ def _show_progress(fraction: float) -> None:
     )
 
 
-def _default_out(config: RunConfig, seed: int) -> Path:
-    return Path("results") / f"{config.scenario.id.replace('/', '-')}-seed{seed}"
+def _default_out(config: RunConfig, policy: str, seed: int) -> Path:
+    """``results/<scenario>-<policy>-seed<N>``: a second policy's run on the same
+    scenario and seed must not overwrite the first's."""
+    name = f"{config.scenario.id}-{policy}-seed{seed}"
+    return Path("results") / re.sub(r"[/:\\]", "-", name)
 
 
 def _check_out(out: Path) -> None:

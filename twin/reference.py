@@ -12,6 +12,7 @@ it reads every registered one (``twin docs``).
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib
 import inspect
 import json
@@ -163,7 +164,63 @@ def _epochs_section(area: DecisionArea, registry: Registry) -> list[str]:
     lines += [f"The observation: {_first_paragraph(area.observation)}", ""]
     lines += [f"The answer: {_first_paragraph(area.action)}"]
     epochs = measured_epochs(area, registry)
-    return lines if epochs is None else [*lines, "", str(epochs)]
+    if epochs is None:
+        return lines
+    return [*lines, "", str(epochs), "", *_first_observation_table(epochs)]
+
+
+def _first_observation_table(epochs: Epochs) -> list[str]:
+    """The first observation of the short run, field by field: the scenario's own
+    numbers (costs, stock, lead times) that a policy is sized from."""
+    observation = epochs.first_observation
+    if observation is None:
+        return []
+    if dataclasses.is_dataclass(observation):
+        names = [field.name for field in dataclasses.fields(observation)]
+    else:  # a class with slots, or a named tuple
+        names = list(getattr(observation, "_fields", None) or _slots(type(observation)))
+    if not names:
+        return []
+    values = {name: getattr(observation, name) for name in names}
+    lines = [
+        f"The first observation of that run (seed {EPOCH_SEED}), as `act` receives it:",
+        "",
+        "| field | value |",
+        "|---|---|",
+    ]
+    lines += [f"| `{name}` | {_shown(value)} |" for name, value in values.items()]
+    return lines
+
+
+def _slots(cls: type[Any]) -> list[str]:
+    return [
+        name
+        for klass in reversed(cls.__mro__)
+        for name in getattr(klass, "__slots__", ())
+        if not name.startswith("_")
+    ]
+
+
+def _shown(value: Any) -> str:
+    """A value for one table cell: numbers in full, long sequences cut."""
+    if isinstance(value, bool) or value is None:
+        return f"`{value}`"
+    if isinstance(value, float | np.floating):
+        return f"`{float(value):.6g}`"
+    if isinstance(value, int | np.integer):
+        return f"`{value}`"
+    if isinstance(value, np.ndarray):
+        text = np.array2string(
+            value, max_line_width=10**6, threshold=16, edgeitems=3, precision=4, separator=", "
+        )
+        text = " ".join(text.split())
+        return f"`{text}` ({value.dtype}, shape {value.shape})" if value.ndim > 1 else f"`{text}`"
+    if isinstance(value, tuple | list) and value and not dataclasses.is_dataclass(value[0]):
+        shown = ", ".join(_shown(item).strip("`") for item in value[:4])
+        more = f", ... ({len(value)} values)" if len(value) > 4 else ","[: len(value) == 1]
+        return f"`({shown}{more})`"
+    text = repr(value).replace("|", "\\|")
+    return f"`{text[:117]}...`" if len(text) > 120 else f"`{text}`"
 
 
 WRITING_A_POLICY = [
@@ -182,7 +239,8 @@ WRITING_A_POLICY = [
     "lists them). Read `obs`, never change it, and answer a new action. A package makes "
     "the policy known by its id through a `twin.policies` entry point "
     "(`examples/my_policy`, `examples/signal_policy`); a module of your own is found as "
-    "`module:Class` with `PYTHONPATH=.` from its folder.",
+    "`module:Class` (`package.module:Class` in a package folder) with `PYTHONPATH=.` "
+    "from its folder.",
     "",
     "Parameters are pydantic fields of a `PolicyParams` subclass, each with its default, "
     "bounds and meaning; `--policy-params '{\"threshold_s\": 8}'` on `twin run` (or "
@@ -249,7 +307,11 @@ WRITING_A_POLICY = [
     "`--horizon-s` runs for one day (86,400 s) unless the scenario's own inputs give a "
     "window (a SUMO config's end - begin); a config file always states `horizon_s`. "
     "A run writes its KPIs, time series and report to `--out`, by default "
-    "`results/<scenario>-seed<N>` (a config's: `results/<config name>`).",
+    "`results/<scenario>-<policy>-seed<N>` (`/` and `:` as `-`; an experiment "
+    "config's: `results/<config name>`). Running an experiment again into the same "
+    "`--out` resumes it: finished runs are reused (it says how many), unless a "
+    "`package.module:Class` policy's file changed since, which it refuses; "
+    "`--force-new` runs everything again.",
     "",
     "**When a run fails.** A policy that raises or answers an action the domain refuses "
     "ends `twin run` with exit code 3 and one line: the policy, the simulated time, the "
@@ -592,6 +654,8 @@ class Epochs:
     """What each entity is (``intersection`` from ``intersection:J0_0``)."""
     interval_s: tuple[float, float, float] | None
     """Shortest, median and longest time between two decisions of one entity."""
+    first_observation: Any = None
+    """What the policy was shown first."""
 
     def __str__(self) -> str:
         text = (
@@ -640,6 +704,7 @@ def measured_epochs(area: DecisionArea, registry: Registry) -> Epochs | None:
             if intervals.size
             else None
         ),
+        first_observation=recorder.first,
     )
 
 
@@ -653,11 +718,14 @@ class _Recorder:
         self.domain = policy.domain
         self.params = policy.params
         self.seen: list[tuple[str, float]] = []
+        self.first: Any = None
 
     def reset(self, context: Any) -> None:
         self.policy.reset(context)
 
     def act(self, obs: Any) -> Any:
+        if self.first is None:
+            self.first = obs
         self.seen.append((self.area.entity_of(obs), float(getattr(obs, "now_s", math.nan))))
         return self.policy.act(obs)
 
