@@ -30,7 +30,7 @@ from twin.core.errors import RunFailure, UserError
 from twin.core.registry import Registry
 from twin.core.run import default_registry
 from twin.core.scenario import ScenarioConfig
-from twin.core.scene import Highlight, HighlightingView, Panel, View
+from twin.core.scene import Highlight, HighlightingView, View
 from viz.inspect_format import Row, entity_rows
 from viz.scene_data import frame_data, layout_data
 from viz.session import Session
@@ -227,12 +227,7 @@ class Controller:
     def _panels(self) -> list[PanelShow]:
         """What the page draws: the scenario's panels (a region: plant, city, network),
         or its domain's one view; each with a view per arm."""
-        per_arm = []
-        for arm in self.session.arms:
-            panels = arm.run.scenario.panels(arm.world)
-            if not panels:
-                panels = (Panel("map", "", self.session.domain.view_of(arm.world)),)
-            per_arm.append(panels)
+        per_arm = [self.session.panels(arm) for arm in range(len(self.session.arms))]
         shows = []
         for panels in zip(*per_arm, strict=True):
             views = [panel.view for panel in panels]

@@ -71,6 +71,11 @@ def test_compare_mode_records_both_arms_side_by_side(tmp_path):
         ),
         (["viz", "{dir}/missing.toml", "--record", "{out}"], "no such file"),
         (["viz", "factory/flowline-v0", "--frames", "0", "--record", "{out}"], "--frames"),
+        (
+            ["viz", "factory/flowline-v0", "--select", "machine:99", "--record", "{out}"],
+            "--select machine:99: no entity 'machine:99'",
+        ),
+        (["viz", "factory/flowline-v0", "--select", "machine:0"], "--select goes with --record"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, argv, message):
