@@ -582,7 +582,7 @@ class Controller:
         if info is None:
             return []
         area = self._area()
-        return entity_rows(info, area)
+        return entity_rows(info, area, clock=self.clock)
 
     def tooltip(self, entity: str, arm: int = 0, limit: int = 6) -> list[str]:
         """A few lines on ``entity`` for a hover: its name, state and key readings."""
@@ -591,7 +591,7 @@ class Controller:
                 info = self.session.inspect(entity, arm)
             except ValueError:
                 return []
-        rows = entity_rows(info, None, with_decision=False)
+        rows = entity_rows(info, None, with_decision=False, clock=self.clock)
         return [f"{row.key}: {row.text}" for row in rows[:limit]]
 
     def _area(self) -> Any:

@@ -14,6 +14,7 @@ from tests.viz.browser import opened
 from twin.core.scenario import ScenarioConfig
 from twin.region.view import truck_name
 from twin.traffic.kernels import DRIVING
+from viz.inspect_format import duration
 from viz.session import Session
 
 SMALL = "region/coupled-small-v0"
@@ -93,7 +94,9 @@ def test_the_region_shows_three_panels_and_a_clicked_truck_shows_its_order():
         assert shown("order.to") == order["to"]
         assert shown("order.units") == f"{order['units']:,}"
         assert shown("state") == truth["state"]
-        assert inspect.locator("tr[data-key='delay.late_by_s'] td.unit").inner_text() == "s"
+        late = inspect.locator("tr[data-key='delay.late_by_s'] td.unit").inner_text()
+        assert late == duration(truth["delay"]["late_by_s"])[1]
+        assert shown("order.dispatched_at_s") == f"{order['dispatched_at_s'] / 3_600:,.2f} h"
         # The route is highlighted on the city, the truck on the network.
         for name in ("city", "network"):
             page.wait_for_function(
