@@ -86,6 +86,7 @@ def test_a_selection_draws_its_route_and_rings_its_points_and_the_selected_entit
     # The highlighted point, then the selected entity at its pick point.
     np.testing.assert_array_equal(artists.highlight.ringed(), [[4.0, 6.0], [8.0, 5.0]])
     assert set(artists.highlight.lines) <= set(artists.dynamic)
+    assert all(line.get_visible() for line in artists.highlight.lines)
 
 
 def test_nothing_is_emphasised_without_a_selection_or_where_the_view_lacks_it():
@@ -94,3 +95,5 @@ def test_nothing_is_emphasised_without_a_selection_or_where_the_view_lacks_it():
     artists.update(artists.frame(), None, "dot:elsewhere")
     assert len(artists.highlight.route()) == 0
     assert len(artists.highlight.ringed()) == 0
+    # Hidden, so that a blitted frame without a selection draws nothing more.
+    assert not any(line.get_visible() for line in artists.highlight.lines)

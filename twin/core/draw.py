@@ -233,14 +233,13 @@ class Emphasis:
         segments = np.asarray(highlight.segments, dtype=np.float64).reshape(-1, 2, 2)
         gaps = np.full((len(segments), 1, 2), np.nan)
         path = np.concatenate((segments, gaps), axis=1).reshape(-1, 2)
-        for line in self.routes:
-            line.set_data(path[:, 0], path[:, 1])
         xy = np.asarray(highlight.xy, dtype=np.float64).reshape(-1, 2)
-        for line in self.rings:
-            line.set_data(xy[:, 0], xy[:, 1])
         chosen = np.zeros((0, 2)) if selected_xy is None else np.reshape(selected_xy, (1, 2))
-        for line in self.selection:
-            line.set_data(chosen[:, 0], chosen[:, 1])
+        for lines, points in ((self.routes, path), (self.rings, xy), (self.selection, chosen)):
+            for line in lines:
+                line.set_data(points[:, 0], points[:, 1])
+                # Hidden when empty: a blitted frame skips them at no cost.
+                line.set_visible(len(points) > 0)
 
     def route(self) -> np.ndarray:
         """The highlighted route as drawn: NaN-separated points (for tests)."""
