@@ -63,6 +63,12 @@ class VizCommands:
             "--record", metavar="OUT.gif|OUT.mp4", help="render headless into this file"
         )
         viz.add_argument(
+            "--select",
+            metavar="ENTITY",
+            help="with --record: emphasise an entity as the page does when it is clicked "
+            "(a region's truck:dc0.1: its route through the city, its place on the network)",
+        )
+        viz.add_argument(
             "--port", type=_port, default=DEFAULT_PORT, help=f"0: any free one; {DEFAULT_PORT}"
         )
         viz.add_argument(
@@ -90,6 +96,8 @@ def _viz(args: argparse.Namespace) -> int:
     if args.shadow:
         return _serve_shadow(args)
     if args.record is None:
+        if args.select is not None:
+            raise UserError("--select goes with --record; on the page, click the entity")
         return _serve(args)
     out = _check_out(Path(args.record))
     # Imported here: matplotlib and the engine load only when a run is drawn.
@@ -102,8 +110,13 @@ def _viz(args: argparse.Namespace) -> int:
         session = Session(config, policies, run_seed, [params], source=source)
     except LookupError as error:
         raise UserError(f"{args.target}: {error.args[0]}") from None
+    if args.select is not None:
+        try:
+            session.inspect(args.select)
+        except ValueError as error:
+            raise UserError(f"--select {args.select}: {error.args[0]}") from None
     try:
-        written = record(session, out, frames=args.frames, every=args.every)
+        written = record(session, out, frames=args.frames, every=args.every, selected=args.select)
     except OSError as error:  # unwritable directory, disk full: nothing was written
         raise UserError(f"--record {out}: cannot write ({error.strerror or error})") from None
     print(f"{out}: {written} frames, {session.now_s:g} s simulated ({', '.join(policies)})")
@@ -149,7 +162,7 @@ def _serve_shadow(args: argparse.Namespace) -> int:
     directory = Path(args.target)
     if not directory.is_dir():
         raise UserError(f"{args.target}: not a directory; --shadow shows a `twin shadow` --out")
-    for option in ("policy", "compare", "seed", "record", "tick_s"):
+    for option in ("policy", "compare", "seed", "record", "tick_s", "select"):
         if getattr(args, option) is not None:
             flag = "--" + option.replace("_", "-")
             raise UserError(f"{flag} does not go with --shadow, which shows a session")

@@ -30,7 +30,7 @@ from twin.core.errors import RunFailure, UserError
 from twin.core.registry import Registry
 from twin.core.run import default_registry
 from twin.core.scenario import ScenarioConfig
-from twin.core.scene import Highlight, HighlightingView, Panel, View
+from twin.core.scene import Highlight, HighlightingView, View
 from viz.inspect_format import Row, entity_rows
 from viz.scene_data import frame_data, layout_data
 from viz.session import Session
@@ -227,12 +227,7 @@ class Controller:
     def _panels(self) -> list[PanelShow]:
         """What the page draws: the scenario's panels (a region: plant, city, network),
         or its domain's one view; each with a view per arm."""
-        per_arm = []
-        for arm in self.session.arms:
-            panels = arm.run.scenario.panels(arm.world)
-            if not panels:
-                panels = (Panel("map", "", self.session.domain.view_of(arm.world)),)
-            per_arm.append(panels)
+        per_arm = [self.session.panels(arm) for arm in range(len(self.session.arms))]
         shows = []
         for panels in zip(*per_arm, strict=True):
             views = [panel.view for panel in panels]
@@ -587,7 +582,7 @@ class Controller:
         if info is None:
             return []
         area = self._area()
-        return entity_rows(info, area)
+        return entity_rows(info, area, clock=self.clock)
 
     def tooltip(self, entity: str, arm: int = 0, limit: int = 6) -> list[str]:
         """A few lines on ``entity`` for a hover: its name, state and key readings."""
@@ -596,7 +591,7 @@ class Controller:
                 info = self.session.inspect(entity, arm)
             except ValueError:
                 return []
-        rows = entity_rows(info, None, with_decision=False)
+        rows = entity_rows(info, None, with_decision=False, clock=self.clock)
         return [f"{row.key}: {row.text}" for row in rows[:limit]]
 
     def _area(self) -> Any:

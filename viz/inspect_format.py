@@ -5,7 +5,10 @@ observation as a ``NamedTuple``); :func:`entity_rows` turns it into ``(key, text
 rows for the inspector beside the map and the hover tooltip. Units come from the
 domain contract where it declares them (an observation's or action's
 :class:`~twin.core.domain.Quantity`), else from the key's SI suffix (``_s``, ``_m``,
-``_kwh``: :func:`viz.units.unit_of`), as twin names every quantity.
+``_kwh``: :func:`viz.units.unit_of`), as twin names every quantity. Times read as
+people read them: a duration in seconds in the unit that suits its size (``24.84 h``, not
+``89,438 s``), an instant (``now_s``, a key ending ``_at_s``) as the page's clock reads
+it (:meth:`~twin.core.domain.Clock.format`), so it compares with the clock at a glance.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from twin.core.domain import DecisionArea
+from twin.core.domain import Clock, DecisionArea
 from viz.units import unit_of
 
 LIST_SHOWN = 5
 """An array longer than this shows its first values and its length."""
 TEXT_LIMIT = 80
+DURATION_UNITS = (("d", 86_400.0), ("h", 3_600.0), ("min", 60.0))
+"""A duration reads in the largest of these units it spans at least two of (150 min reads
+2.5 h, 90 min stays 90 min); under two minutes, in seconds."""
 
 
 @dataclass(frozen=True)
@@ -63,16 +69,37 @@ def format_value(value: Any) -> str:
     return text if len(text) <= TEXT_LIMIT else text[: TEXT_LIMIT - 3] + "..."
 
 
+def duration(seconds: float) -> tuple[str, str]:
+    """A duration as text and unit, in the unit that suits its size: 89,438 s is
+    ``("24.84", "h")``."""
+    for unit, size in DURATION_UNITS:
+        if abs(seconds) >= 2 * size:
+            return format_value(seconds / size), unit
+    return format_value(seconds), "s"
+
+
+def is_instant(key: str) -> bool:
+    """Whether a field in seconds is an instant of the run (``now_s``,
+    ``dispatched_at_s``) rather than a duration (``wait_s``, ``late_by_s``)."""
+    name = key.rsplit(".", 1)[-1]
+    return name == "now_s" or name.endswith("_at_s")
+
+
 def entity_rows(
-    info: Mapping[str, Any], area: DecisionArea | None, *, with_decision: bool = True
+    info: Mapping[str, Any],
+    area: DecisionArea | None,
+    *,
+    with_decision: bool = True,
+    clock: Clock | None = None,
 ) -> list[Row]:
     """The rows of an inspection: the entity's own fields, then (``with_decision``) the
-    policy's last observation and action, field by field."""
+    policy's last observation and action, field by field; instants read on ``clock``
+    (``None``: as durations since time zero)."""
     rows: list[Row] = []
     for key, value in info.items():
         if key == "last_decision":
             continue
-        rows.extend(_rows(key, value, {}))
+        rows.extend(_rows(key, value, {}, clock))
     if not with_decision:
         return rows
     decision = info.get("last_decision")
@@ -81,26 +108,45 @@ def entity_rows(
         return rows
     observed = dict(area.observation_fields) if area is not None else {}
     acted = dict(area.action_fields) if area is not None else {}
-    rows.append(Row("decided at", format_value(float(decision.now_s)), "s"))
-    rows.extend(_rows("observation", decision.observation, observed))
-    rows.extend(_rows("action", decision.action, acted))
+    rows.append(_seconds("decided at", float(decision.now_s), clock, instant=True))
+    rows.extend(_rows("observation", decision.observation, observed, clock))
+    rows.extend(_rows("action", decision.action, acted, clock))
     return rows
 
 
-def _rows(key: str, value: Any, units: Mapping[str, Any]) -> list[Row]:
+def _seconds(key: str, seconds: float, clock: Clock | None, *, instant: bool) -> Row:
+    if instant and clock is not None and math.isfinite(seconds):
+        return Row(key, clock.format(seconds))
+    if not math.isfinite(seconds):
+        return Row(key, format_value(seconds), "s")
+    return Row(key, *duration(seconds))
+
+
+def _rows(key: str, value: Any, units: Mapping[str, Any], clock: Clock | None) -> list[Row]:
     """``value`` under ``key``: one row, or one per field of a record or mapping."""
     if _is_record(value):
         fields = value._asdict() if hasattr(value, "_asdict") else vars(value)
         return [
             row
             for name, item in fields.items()
-            for row in _rows(f"{key}.{name}", item, {"": units.get(name)})
+            for row in _rows(f"{key}.{name}", item, {"": units.get(name)}, clock)
         ]
     if isinstance(value, Mapping) and value and len(value) <= 20:
-        return [row for name, item in value.items() for row in _rows(f"{key}.{name}", item, {})]
+        return [
+            row for name, item in value.items() for row in _rows(f"{key}.{name}", item, {}, clock)
+        ]
     quantity = units.get("")
     unit = getattr(quantity, "unit", "") if quantity is not None else ""
-    return [Row(key, format_value(value), unit or unit_of(key.rsplit(".", 1)[-1]))]
+    unit = unit or unit_of(key.rsplit(".", 1)[-1])
+    if unit == "s" and _is_number(value):
+        return [_seconds(key, float(value), clock, instant=is_instant(key))]
+    return [Row(key, format_value(value), unit)]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
 
 
 def _is_record(value: Any) -> bool:

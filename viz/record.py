@@ -1,7 +1,9 @@
 """Headless replay: a session drawn every N ticks into a GIF or an MP4.
 
-One figure per run: one domain view per policy arm side by side, and a caption line with
-the clock and the headline KPIs or, in compare mode, their running difference. Frames are
+One figure per run, drawing what the page draws: each policy arm in its scenario's
+panels (one domain view, or a region's plant, city and network side by side), a selected
+entity emphasised as the page emphasises it, and a caption line with the clock and the
+headline KPIs or, in compare mode, their running difference. Frames are
 rasterised by matplotlib's Agg; a GIF is written by Pillow, an MP4 (H.264) by the ffmpeg
 binary that the ``imageio-ffmpeg`` package carries, so no system ffmpeg is needed. Either
 is written to a temporary file beside the target and renamed into place, so a failed or
@@ -20,8 +22,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw
 
-from twin.core.draw import SceneArtists, view_for
+from twin.core.draw import SceneArtists
 from twin.core.files import staged
+from twin.core.scene import Highlight, HighlightingView, View
 from viz.session import Session
 
 FORMATS = (".gif", ".mp4")
@@ -30,23 +33,49 @@ VIDEO_FPS = 10
 
 
 class Replay:
-    """The figure of a session: one view per arm, built once, updated per frame."""
+    """The figure of a session, built once and updated per frame: what the page shows.
 
-    def __init__(self, session: Session, size_in: float = 6.0) -> None:
+    Each arm is drawn in its scenario's panels (:meth:`Session.panels`): one panel's
+    arms side by side, or, where a scenario draws several (a region's plant, city and
+    network), a row of panels per arm. ``selected`` names an entity every panel
+    emphasises as the page does (a truck: its route on the city, its place on the
+    network), in every arm, each arm's own.
+    """
+
+    def __init__(self, session: Session, size_in: float = 6.0, selected: str | None = None) -> None:
         self.session = session
+        self.selected = selected
         arms = len(session.arms)
+        panels = len(session.panels(0))
+        rows, columns = (1, arms) if panels == 1 else (arms, panels)
         # A bare Figure on an Agg canvas, not pyplot: no global figure registry and no
         # backend switch, so a session can draw headless in any process.
-        self.figure = Figure(figsize=(size_in * arms, size_in), dpi=FRAME_DPI)
+        self.figure = Figure(figsize=(size_in * columns, size_in * rows), dpi=FRAME_DPI)
         self.canvas = FigureCanvasAgg(self.figure)
-        axes = self.figure.subplots(1, arms, squeeze=False)[0]
+        self.axes = list(self.figure.subplots(rows, columns, squeeze=False).ravel())
         # Before the views: they size markers and place labels by where the axes sit.
-        self.figure.subplots_adjust(left=0.01, right=0.99, top=0.94, bottom=0.08, wspace=0.02)
+        self.figure.subplots_adjust(
+            left=0.01, right=0.99, top=1 - 0.06 / rows, bottom=0.08 / rows, wspace=0.02, hspace=0.1
+        )
         self.views: list[SceneArtists] = []
-        for ax, arm in zip(axes, session.arms, strict=True):
-            ax.set_title(arm.label, fontsize=9)
-            self.views.append(view_for(ax, arm.world, session.domain))
+        self.titles: list[str] = []
         self._background: Any = None
+        self._build()
+
+    def _build(self) -> None:
+        """Draw every arm's panels on the axes, arm after arm."""
+        self.views, self.titles = [], []
+        drawn = [
+            (arm, panel)
+            for k, arm in enumerate(self.session.arms)
+            for panel in self.session.panels(k)
+        ]
+        for ax, (arm, panel) in zip(self.axes, drawn, strict=True):
+            ax.clear()
+            title = f"{arm.label}: {panel.title}" if panel.title else arm.label
+            ax.set_title(title, fontsize=9)
+            self.titles.append(title)
+            self.views.append(SceneArtists(ax, panel.view))
         self._mark_dynamic()
 
     def _mark_dynamic(self) -> None:
@@ -61,18 +90,17 @@ class Replay:
 
     def rebind(self) -> None:
         """Rebuild the views after :meth:`Session.reset` (the worlds are new)."""
-        for ax, arm, k in zip(
-            self.figure.axes, self.session.arms, range(len(self.views)), strict=False
-        ):
-            ax.clear()
-            ax.set_title(arm.label, fontsize=9)
-            self.views[k] = view_for(ax, arm.world, self.session.domain)
-        self._mark_dynamic()
+        self._build()
 
     def update(self) -> None:
-        """Set every dynamic artist to the worlds' current state."""
+        """Set every dynamic artist to the worlds' current state (and the selection's)."""
         for view in self.views:
-            view.update(view.frame())
+            view.update(view.frame(), self._highlight(view.view), self.selected)
+
+    def _highlight(self, view: View) -> Highlight | None:
+        if self.selected is None or not isinstance(view, HighlightingView):
+            return None
+        return view.highlight(self.selected)
 
     def render(self) -> np.ndarray:
         """Rasterise the figure; ``(height, width, 4)`` uint8 RGBA (a view of the canvas).
@@ -116,15 +144,17 @@ def record(
     every: int = 1,
     frame_ms: int = 100,
     progress: Callable[[int], None] | None = None,
+    selected: str | None = None,
 ) -> int:
-    """Draw ``frames`` frames, ``every`` display ticks apart, into ``out`` (.gif or .mp4).
+    """Draw ``frames`` frames, ``every`` display ticks apart, into ``out`` (.gif or .mp4),
+    with what ``selected`` (an entity) highlights, as the page shows a selection.
 
     Returns:
         the number of frames written (fewer when the run reaches its horizon).
     """
     out = Path(out)
     suffix = out.suffix.lower()
-    images = _frames(session, frames, every, progress)
+    images = _frames(session, frames, every, progress, selected)
     if suffix == ".gif":
         drawn = list(images)
         write_gif_atomically(drawn, out, frame_ms)
@@ -135,9 +165,13 @@ def record(
 
 
 def _frames(
-    session: Session, frames: int, every: int, progress: Callable[[int], None] | None
+    session: Session,
+    frames: int,
+    every: int,
+    progress: Callable[[int], None] | None,
+    selected: str | None,
 ) -> Iterator[Image.Image]:
-    replay = Replay(session)
+    replay = Replay(session, selected=selected)
     try:
         for k in range(frames):
             if k:

@@ -25,6 +25,7 @@ from twin.core.run import (
     resolve_policy,
 )
 from twin.core.scenario import KPI, ScenarioConfig
+from twin.core.scene import Panel
 
 EXTRA_KPIS = ("cost_total", "co2e_kg")
 """Every report leads with the scenario's headline KPIs plus cost and emissions."""
@@ -217,6 +218,14 @@ class Session:
             raise ValueError("difference() needs two policies (compare mode)")
         base, other = self.headline_kpis(0), self.headline_kpis(1)
         return {name: other[name] - base[name] for name in base if name in other}
+
+    def panels(self, arm: int = 0) -> tuple[Panel, ...]:
+        """What an arm is watched in, side by side: its scenario's panels (a region: its
+        plant, city and network), or one panel of its domain's view (named ``map``).
+        The page and the recordings both draw these."""
+        world = self.arms[arm].world
+        panels = self.arms[arm].run.scenario.panels(world)
+        return panels or (Panel("map", "", self.domain.view_of(world)),)
 
     def inspect(self, entity: str, arm: int = 0) -> dict[str, Any]:
         """What is known of an entity (``machine:3``, ``intersection:B2``, ``belt``): the

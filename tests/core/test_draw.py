@@ -1,4 +1,5 @@
-"""Pick point labels on a drawn scene: every one where they fit, none over another."""
+"""A drawn scene: pick point labels where they fit, none over another; a selection
+emphasised as the page emphasises it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from twin.core.draw import LABELLED_POINTS_AT_MOST, SceneArtists
-from twin.core.scene import PointLayer, SceneFrame, SceneLayout
+from twin.core.scene import Highlight, PointLayer, SceneFrame, SceneLayout
 
 
 class Dots:
@@ -72,3 +73,27 @@ def test_the_plane_is_drawn_clear_of_the_caption_above_and_the_legend_below():
     assert low > legend.y1
     caption_bottom = ax.get_window_extent().y1 - 1.4 * 9.0 * ax.figure.dpi / 72.0
     assert high < caption_bottom
+
+
+def test_a_selection_draws_its_route_and_rings_its_points_and_the_selected_entity():
+    artists = _drawn(Dots([(2.0, 5.0), (8.0, 5.0)], ["a", "b"]))
+    route = np.array([[[1.0, 1.0], [4.0, 1.0]], [[4.0, 1.0], [4.0, 6.0]]])
+    artists.update(artists.frame(), Highlight(route, np.array([[4.0, 6.0]])), "dot:b")
+    np.testing.assert_array_equal(
+        artists.highlight.route(),
+        [[1.0, 1.0], [4.0, 1.0], [np.nan, np.nan], [4.0, 1.0], [4.0, 6.0], [np.nan, np.nan]],
+    )
+    # The highlighted point, then the selected entity at its pick point.
+    np.testing.assert_array_equal(artists.highlight.ringed(), [[4.0, 6.0], [8.0, 5.0]])
+    assert set(artists.highlight.lines) <= set(artists.dynamic)
+    assert all(line.get_visible() for line in artists.highlight.lines)
+
+
+def test_nothing_is_emphasised_without_a_selection_or_where_the_view_lacks_it():
+    artists = _drawn(Dots([(2.0, 5.0)], ["a"]))
+    artists.update(artists.frame(), Highlight(np.zeros((1, 2, 2)), np.ones((1, 2))), "dot:a")
+    artists.update(artists.frame(), None, "dot:elsewhere")
+    assert len(artists.highlight.route()) == 0
+    assert len(artists.highlight.ringed()) == 0
+    # Hidden, so that a blitted frame without a selection draws nothing more.
+    assert not any(line.get_visible() for line in artists.highlight.lines)

@@ -1,5 +1,6 @@
 """The region's run view as data: three panels whose marks are the engine's state, and
-a truck that is one selection on the city and the network (no browser)."""
+a truck that is one selection on the city and the network, in the page, in compare mode
+and in a recording (no browser)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from twin.region.scenario import Region
 from twin.region.view import RegionCityView, RegionNetworkView, Truck, truck_name
 from twin.traffic.kernels import DRIVING
 from viz.controller import AppTarget, Controller
+from viz.inspect_format import duration
+from viz.record import Replay
 
 SMALL = "region/coupled-small-v0"
 FIRST_DAY_S = 86_400.0
@@ -146,7 +149,7 @@ def test_a_selected_truck_is_inspected_as_its_order_its_route_and_its_delay(app)
     assert info["state"] == f"driving loaded to {lane.destination}"
     order = info["order"]
     assert (order["from"], order["to"]) == (lane.origin, lane.destination)
-    assert order["dispatched_s"] == departed_s
+    assert order["dispatched_at_s"] == departed_s
     assert order["units"] == drive.cargo.units
     assert order["units"] > 0
     assert order["pallets"] == -(-order["units"] // region.network.params.product.units_per_pallet)
@@ -159,13 +162,20 @@ def test_a_selected_truck_is_inspected_as_its_order_its_route_and_its_delay(app)
     assert delay["model_s"] == model_s
     assert delay["driving_s"] == now - drive.requested_s
     remaining_s = (route.length_m - info["route"]["driven_m"]) / region._limit_mps()
-    assert delay["expected_arrival_s"] == pytest.approx(now + remaining_s)
+    assert delay["expected_arrival_at_s"] == pytest.approx(now + remaining_s)
     assert delay["late_by_s"] == pytest.approx(
-        delay["expected_arrival_s"] - drive.requested_s - model_s
+        delay["expected_arrival_at_s"] - drive.requested_s - model_s
     )
     rows = {row.key: (row.text, row.unit) for row in _rows_of(app, name)}
     assert rows["order.from"] == (lane.origin, "")
-    assert rows["delay.model_s"][1] == "s"
+    # Instants read as the page's clock does, durations in the unit that suits them.
+    assert rows["order.dispatched_at_s"] == (app.clock.format(departed_s), "")
+    assert rows["delay.expected_arrival_at_s"] == (
+        app.clock.format(delay["expected_arrival_at_s"]),
+        "",
+    )
+    assert rows["delay.model_s"] == duration(model_s)
+    assert rows["delay.driving_s"] == duration(delay["driving_s"])
 
 
 def _rows_of(app: Controller, name: str):
@@ -232,3 +242,56 @@ def test_region_kpis_are_charted_with_co2e_by_domain_and_their_directions(app):
         row = rows[f"co2e_{domain}_kg"]
         assert row["better"] == "lower"
         assert row["values"] == [pytest.approx(kpis[f"co2e_{domain}_kg"].value)]
+
+
+def test_a_recording_highlights_a_selected_truck_as_the_page_does(app):
+    name, _ = _loaded_truck(app)
+    app.select(name)
+    replay = Replay(app.session, selected=name)
+    try:
+        replay.update()
+        plant, city, network = replay.views
+        for drawn, panel in ((city, "city"), (network, "network")):
+            shown = _panel(app, panel).frames[0]["highlight"]
+            route = drawn.highlight.route()
+            drawn_route = np.round(route[~np.isnan(route).any(axis=1)], 2).ravel().tolist()
+            assert drawn_route == shown["segments"]
+            # The truck is ringed twice: as what the selection highlights, and as the
+            # selected entity itself.
+            ringed = np.round(drawn.highlight.ringed(), 2).tolist()
+            assert ringed == [shown["xy"], shown["xy"]]
+        assert len(city.highlight.route()) > 0
+        assert len(plant.highlight.ringed()) == len(plant.highlight.route()) == 0
+    finally:
+        replay.close()
+        app.select(None)
+
+
+def test_in_compare_mode_a_truck_selected_on_one_arm_is_highlighted_on_that_arm_only():
+    config = ScenarioConfig(id=SMALL, horizon_s=3 * FIRST_DAY_S, tick_s=30.0)
+    compare = Controller(
+        AppTarget(config, "region/policy-set-v0", seed=1, compare="maintenance/predictive-v0")
+    )
+    second = compare.session.arms[1].run.scenario
+    compare.session.advance(FIRST_DAY_S)
+    name = None
+    while name is None and not compare.session.done:
+        compare.step(1)
+        name = next(
+            (
+                truck_name(d.cargo.vehicle)
+                for d in second.road.drives_now()
+                if d.cargo is not None
+                and d.cargo.units > 0
+                and int(second.city.veh.state[d.trip]) == DRIVING
+            ),
+            None,
+        )
+    assert name is not None, "no loaded truck drove the second arm's city in two days"
+    compare.select(name, arm=1)
+    assert compare.inspection() == compare.session.inspect(name, 1)
+    for panel in ("city", "network"):
+        first, other = _panel(compare, panel).frames
+        assert "highlight" not in first
+        k = other["picks"]["names"].index(name)
+        assert other["highlight"]["xy"] == other["picks"]["xy"][2 * k : 2 * k + 2]

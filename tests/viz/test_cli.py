@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import imageio_ffmpeg
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -71,6 +72,11 @@ def test_compare_mode_records_both_arms_side_by_side(tmp_path):
         ),
         (["viz", "{dir}/missing.toml", "--record", "{out}"], "no such file"),
         (["viz", "factory/flowline-v0", "--frames", "0", "--record", "{out}"], "--frames"),
+        (
+            ["viz", "factory/flowline-v0", "--select", "machine:99", "--record", "{out}"],
+            "--select machine:99: no entity 'machine:99'",
+        ),
+        (["viz", "factory/flowline-v0", "--select", "machine:0"], "--select goes with --record"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, argv, message):
@@ -196,3 +202,17 @@ def test_a_bare_scenario_moves_at_its_domains_display_tick():
 def test_tick_s_overrides_the_domains_display_tick():
     config = _run_of(_bare("supply/beer-game-v0", tick_s=3_600.0))[0]
     assert (config.tick_s, config.horizon_s) == (3_600.0, 7_200.0)
+
+
+def test_a_selected_entity_is_ringed_in_yellow_in_the_recording(tmp_path):
+    def yellow_pixels(out: Path) -> int:
+        with Image.open(out) as gif:
+            rgb = np.asarray(gif.convert("RGB"), dtype=np.int64)
+        # The ring's yellow (#ffd400), which no class of the plant's view is drawn in.
+        return int((np.abs(rgb - (255, 212, 0)).sum(axis=2) < 30).sum())
+
+    argv = ["viz", "factory/flowline-v0", "--frames", "1"]
+    assert main([*argv, "--record", str(tmp_path / "plain.gif")]) == 0
+    assert main([*argv, "--select", "machine:0", "--record", str(tmp_path / "ringed.gif")]) == 0
+    assert yellow_pixels(tmp_path / "plain.gif") == 0
+    assert yellow_pixels(tmp_path / "ringed.gif") > 20

@@ -1,6 +1,7 @@
 """The browser app's behaviour without a browser: play budget, pacing, pause, reset, select,
 charts, the map's data."""
 
+import json
 import math
 import threading
 import time
@@ -17,6 +18,7 @@ from viz.controller import (
     FrameBudget,
     KpiHistory,
 )
+from viz.scene_data import frame_data
 from viz.session import Session
 
 GRID = "traffic/grid4x4-v0"
@@ -208,7 +210,8 @@ def test_selecting_an_intersection_inspects_it_as_rows_with_units():
     assert info["last_decision"] is not None
     rows = {row.key: row for row in app.inspection_rows()}
     assert rows["entity"].text == "intersection:J2_1"
-    assert rows["decided at"].unit == "s"
+    # An instant reads as the clock does (traffic's: seconds).
+    assert rows["decided at"].text == f"{info['last_decision'].now_s:,.0f} s"
     assert any(key.startswith("observation.") for key in rows)
     assert any(key.startswith("action") for key in rows)
     with pytest.raises(ValueError, match="nowhere"):
@@ -271,3 +274,21 @@ def test_a_policy_that_raises_is_one_line_on_step_and_ends_play_with_the_reason(
         time.sleep(0.05)
     assert not played.playing
     assert played.status.state == stepped.status.state
+
+
+def test_in_compare_mode_each_panel_of_a_region_shows_each_arms_own_world():
+    config = ScenarioConfig(id="region/coupled-small-v0", horizon_s=600.0, tick_s=60.0)
+    compare = "maintenance/predictive-v0"
+    app = Controller(AppTarget(config, "region/policy-set-v0", 1, compare))
+    app.step(2)
+    assert [panel.name for panel in app.panels] == ["plant", "city", "network"]
+    for panel in app.panels:
+        assert [frame["now_s"] for frame in panel.frames] == [120.0, 120.0]
+        # Each arm's frame is its own view's, of its own world.
+        assert panel.frames == [frame_data(view.frame()) for view in panel.views]
+        assert json.loads(panel.frames_json) == panel.frames
+    cities = next(panel for panel in app.panels if panel.name == "city").views
+    assert [city.road for city in cities] == [arm.run.scenario.road for arm in app.session.arms]
+    assert app.panel_frames_json == [panel.frames_json for panel in app.panels]
+    app.reset(compare=None)
+    assert all(len(panel.frames) == 1 for panel in app.panels)

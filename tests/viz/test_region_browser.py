@@ -1,7 +1,8 @@
-"""The region's run view in Chromium: three panels side by side, and a truck clicked on
-the city panel is inspected (its order, from the engine's own run of the same seed) and
-highlighted on the city and the network. The page logs no error and asks nothing of any
-host but 127.0.0.1. Screenshots go to ``artifacts/viz/region/``."""
+"""The region's run view in Chromium: three panels side by side, each with both policies
+in compare mode, and a truck clicked on the city panel is inspected (its order, from the
+engine's own run of the same seed) and highlighted on the city and the network. The page
+logs no error and asks nothing of any host but 127.0.0.1. Screenshots go to
+``artifacts/viz/region/``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tests.viz.browser import opened
 from twin.core.scenario import ScenarioConfig
 from twin.region.view import truck_name
 from twin.traffic.kernels import DRIVING
+from viz.inspect_format import duration
 from viz.session import Session
 
 SMALL = "region/coupled-small-v0"
@@ -93,7 +95,9 @@ def test_the_region_shows_three_panels_and_a_clicked_truck_shows_its_order():
         assert shown("order.to") == order["to"]
         assert shown("order.units") == f"{order['units']:,}"
         assert shown("state") == truth["state"]
-        assert inspect.locator("tr[data-key='delay.late_by_s'] td.unit").inner_text() == "s"
+        late = inspect.locator("tr[data-key='delay.late_by_s'] td.unit").inner_text()
+        assert late == duration(truth["delay"]["late_by_s"])[1]
+        assert shown("order.dispatched_at_s") == f"{order['dispatched_at_s'] / 3_600:,.2f} h"
         # The route is highlighted on the city, the truck on the network.
         for name in ("city", "network"):
             page.wait_for_function(
@@ -101,4 +105,24 @@ def test_the_region_shows_three_panels_and_a_clicked_truck_shows_its_order():
                 "[data-testid=map-0]')?.dataset?.highlighted) > 0"
             )
         page.screenshot(path=ARTIFACTS / "region-truck.png", full_page=True)
+        assert watched.problems == []
+
+
+def test_in_compare_mode_each_panel_draws_both_policies_worlds():
+    compare = "maintenance/predictive-v0"
+    arguments = [SMALL, "--seed", str(SEED), "--tick-s", "60", "--frames", "3"]
+    with served([*arguments, "--compare", compare]) as url, opened(url) as watched:
+        page = watched.tab
+        policies = page.get_by_test_id("policies")
+        assert policies.inner_text() == f"region/policy-set-v0 vs {compare}"
+        page.get_by_role("button", name="Step").click()
+        for name in ("plant", "city", "network"):
+            for arm, policy in enumerate(("region/policy-set-v0", compare)):
+                page.wait_for_function(
+                    f"() => Number(document.querySelector('[data-panel={name}] "
+                    f"[data-testid=map-{arm}]')?.dataset?.frameNowS) === 60"
+                )
+                caption = panel(page, name).locator(".twin-map-caption").nth(arm)
+                assert caption.inner_text().startswith(f"{policy}: ")
+        page.screenshot(path=ARTIFACTS / "region-compare.png", full_page=True)
         assert watched.problems == []

@@ -22,9 +22,15 @@ from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
 
-from twin.core.domain import Domain
-from twin.core.scene import Lines, Marks, PointLayer, SceneFrame, SceneLayout, View
-from twin.core.world import World
+from twin.core.scene import (
+    Highlight,
+    Lines,
+    Marks,
+    PointLayer,
+    SceneFrame,
+    SceneLayout,
+    View,
+)
 
 LEGEND_FONT_PT = 7.0
 CAPTION_FONT_PT = 9.0
@@ -40,6 +46,17 @@ LABEL_GAP_PT = 2.0
 LABELLED_POINTS_AT_MOST = 200
 """Beyond this many, no point is labelled: a thousand machines are read by their colours,
 and labels on a few of them would be a wall of text hiding the rest."""
+HIGHLIGHT_COLOURS = ("#000000", "#ffd400")
+"""A selection is drawn yellow over black, as the browser's map draws it: it stands out
+on a light floor and on a dark road alike."""
+HIGHLIGHT_WIDTH_PT = (5.25, 3.0)
+"""Route lines, black under yellow: the browser's 7 px and 4 px in points."""
+RING_EDGE_PT = (3.75, 1.9)
+"""A ring's black and yellow strokes: the browser's 5 px and 2.5 px in points."""
+HIGHLIGHT_RING_PT = 13.5
+"""Diameter of the ring round each highlighted point (the browser's 9 px radius)."""
+SELECTED_RING_PT = 19.5
+"""Diameter of the ring round the selected entity itself (the browser's 13 px radius)."""
 
 
 class ClassMarkers:
@@ -145,6 +162,7 @@ class SceneArtists:
         self.caption = ax.text(
             0.01, 0.99, "", fontsize=CAPTION_FONT_PT, transform=ax.transAxes, va="top"
         )
+        self.highlight = Emphasis(ax)
         self.legend: Legend | None = None
         if legend:
             self.legend = ax.legend(
@@ -168,6 +186,7 @@ class SceneArtists:
         self.dynamic: list[Artist] = [
             *(line for drawn in self.segments.values() for line in drawn.lines),
             *(line for drawn in self.markers.values() for line in drawn.lines),
+            *self.highlight.lines,
             self.caption,
         ]
         self.update(first)
@@ -178,8 +197,11 @@ class SceneArtists:
     def _marker_lines(self) -> list[Line2D]:
         return [line for drawn in self.markers.values() for line in drawn.lines]
 
-    def update(self, frame: SceneFrame) -> None:
-        """Set every dynamic artist to ``frame``."""
+    def update(
+        self, frame: SceneFrame, highlight: Highlight | None = None, selected: str | None = None
+    ) -> None:
+        """Set every dynamic artist to ``frame``, with what a selection highlights on
+        this view and a ring round the ``selected`` entity where this view shows it."""
         for name, drawn in self.markers.items():
             if name in frame.points:
                 xy, classes = frame.points[name]
@@ -188,6 +210,75 @@ class SceneArtists:
             if name in frame.segments:
                 drawn_segments.set(frame.segments[name])
         self.caption.set_text(frame.caption)
+        place = pick_point(self.layout, frame, selected) if selected is not None else None
+        self.highlight.set(highlight if highlight is not None else Highlight(), place)
+
+
+class Emphasis:
+    """What a selection emphasises on one view: route lines and ringed points, yellow
+    over black (:data:`HIGHLIGHT_COLOURS`); empty when nothing is selected."""
+
+    def __init__(self, ax: Axes) -> None:
+        style: dict[str, Any] = {"solid_capstyle": "round", "zorder": 5.0}
+        self.routes = [
+            ax.plot([], [], color=colour, linewidth=width, **style)[0]
+            for colour, width in zip(HIGHLIGHT_COLOURS, HIGHLIGHT_WIDTH_PT, strict=True)
+        ]
+        self.rings = _rings(ax, HIGHLIGHT_RING_PT)
+        self.selection = _rings(ax, SELECTED_RING_PT)
+        self.lines: list[Line2D] = [*self.routes, *self.rings, *self.selection]
+
+    def set(self, highlight: Highlight, selected_xy: np.ndarray | None = None) -> None:
+        """Show ``highlight``, and a ring at ``selected_xy`` (``None``: none)."""
+        segments = np.asarray(highlight.segments, dtype=np.float64).reshape(-1, 2, 2)
+        gaps = np.full((len(segments), 1, 2), np.nan)
+        path = np.concatenate((segments, gaps), axis=1).reshape(-1, 2)
+        xy = np.asarray(highlight.xy, dtype=np.float64).reshape(-1, 2)
+        chosen = np.zeros((0, 2)) if selected_xy is None else np.reshape(selected_xy, (1, 2))
+        for lines, points in ((self.routes, path), (self.rings, xy), (self.selection, chosen)):
+            for line in lines:
+                line.set_data(points[:, 0], points[:, 1])
+                # Hidden when empty: a blitted frame skips them at no cost.
+                line.set_visible(len(points) > 0)
+
+    def route(self) -> np.ndarray:
+        """The highlighted route as drawn: NaN-separated points (for tests)."""
+        x, y = self.routes[-1].get_data()
+        return np.column_stack((x, y))
+
+    def ringed(self) -> np.ndarray:
+        """The ringed points, ``(n, 2)``, then the selected one if shown (for tests)."""
+        points = [np.column_stack(line.get_data()) for line in (self.rings[-1], self.selection[-1])]
+        return np.concatenate(points).reshape(-1, 2)
+
+
+def _rings(ax: Axes, diameter_pt: float) -> list[Line2D]:
+    """Hollow circles, a black stroke under a yellow one; no points yet."""
+    return [
+        ax.plot(
+            [],
+            [],
+            linestyle="none",
+            marker="o",
+            markersize=diameter_pt,
+            markerfacecolor="none",
+            markeredgecolor=colour,
+            markeredgewidth=edge,
+            zorder=5.5,
+        )[0]
+        for colour, edge in zip(HIGHLIGHT_COLOURS, RING_EDGE_PT, strict=True)
+    ]
+
+
+def pick_point(layout: SceneLayout, frame: SceneFrame, entity: str) -> np.ndarray | None:
+    """Where ``entity`` is drawn now: its moving pick point in ``frame``, else its fixed
+    one in ``layout``; ``None`` where this view does not show it."""
+    for names, xy in ((frame.pick_names, frame.pick_xy), (layout.pick_names, layout.pick_xy)):
+        if entity in names:
+            points = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+            place: np.ndarray = points[names.index(entity)].copy()
+            return place
+    return None
 
 
 def pick_labels(ax: Axes, layout: SceneLayout, below_pt: float = 0.0) -> list[Text]:
@@ -247,11 +338,6 @@ def pick_labels(ax: Axes, layout: SceneLayout, below_pt: float = 0.0) -> list[Te
             )
         )
     return texts
-
-
-def view_for(ax: Axes, world: World, domain: Domain[Any]) -> SceneArtists:
-    """The view of a built world of ``domain`` on ``ax``."""
-    return SceneArtists(ax, domain.view_of(world))
 
 
 def _draw_static(ax: Axes, part: Lines | Marks) -> list[Artist]:

@@ -99,7 +99,7 @@ class Truck(Entity):
             "pallets": cargo.pallets if cargo is not None else None,
             "payload_kg": cargo.kg if cargo is not None else None,
             "orders": list(cargo.orders) if cargo is not None else [],
-            "dispatched_s": cargo.departed_s if cargo is not None else None,
+            "dispatched_at_s": cargo.departed_s if cargo is not None else None,
         }
         driven_m = self.driven_m(drive)
         end_s = drive.arrived_s if arrived else now
@@ -113,7 +113,7 @@ class Truck(Entity):
         info["delay"] = {
             "driving_s": end_s - drive.requested_s,
             "model_s": model_s,
-            "expected_arrival_s": expected_s,
+            "expected_arrival_at_s": expected_s,
             "late_by_s": expected_s - (drive.requested_s + model_s),
         }
         return info
