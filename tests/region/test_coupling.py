@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.region.support import assert_a_free_flow_drive
 from twin.core.run import prepare_run
 from twin.core.scenario import ScenarioConfig
 from twin.core.units import SECONDS_PER_HOUR
@@ -39,8 +40,6 @@ def test_in_a_free_flow_city_a_drive_is_the_supply_model_plus_starting_and_red_l
     scenario = run.scenario
     city, truck = scenario.city, scenario.params.truck
     limit_mps = min(scenario.params.city.grid.speed_mps, truck.max_speed_mps)
-    start_loss_s = limit_mps / (2 * truck.accel_mps2)
-    entry_m = truck.length_m + 0.1  # a vehicle enters with its back at the edge's start
     for lane in scenario.network.lanes:
         if lane.road is not None:  # the supply twin's own model is the same drive
             model_s = lane.distance_km / lane.truck.speed_kmh * SECONDS_PER_HOUR
@@ -50,15 +49,7 @@ def test_in_a_free_flow_city_a_drive_is_the_supply_model_plus_starting_and_red_l
     arrived = [t for t in sorted(scenario.road.trucks) if veh.state[t] == ARRIVED]
     assert len(arrived) >= 4
     for trip in arrived:
-        model_s = scenario.road.length_m(trip) / limit_mps
-        drive_s = veh.arrive_s[trip] - veh.depart_s[trip]
-        moving_s = drive_s - veh.waiting_s[trip]
-        stops = int(veh.stops[trip])
-        stop_loss_s = start_loss_s + limit_mps / (2 * truck.decel_mps2)
-        allowance_s = start_loss_s + stops * stop_loss_s + 2 * city.step_s
-        assert -entry_m / limit_mps <= moving_s - model_s <= allowance_s
-        if stops == 0:
-            assert drive_s == pytest.approx(model_s, abs=start_loss_s + 2 * city.step_s)
+        assert_a_free_flow_drive(scenario, trip, scenario.road.length_m(trip) / limit_mps)
 
 
 def test_another_signal_plan_changes_the_trucks_and_the_supply_chain():

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
-from tests.region.support import assert_domains_sum_to_the_ledger, assert_goods_cross_the_border
+from tests.region.support import (
+    assert_domains_sum_to_the_ledger,
+    assert_every_truck_arrives_or_is_in_the_city,
+    assert_goods_cross_the_border,
+)
 from twin.core.run import prepare_run, simulate
 from twin.core.scenario import ScenarioConfig
 from twin.region.scenario import Region
-from twin.traffic.kernels import ARRIVED, DRIVING, PENDING, WAITING
 
 SMALL = "region/coupled-small-v0"
 HORIZON_S = 7 * 86_400.0
@@ -50,12 +52,7 @@ def test_goods_made_by_the_plant_are_shipped_or_in_stock(small_run):
 def test_every_truck_that_leaves_arrives_or_is_still_in_the_city(small_run):
     scenario: Region = small_run.scenario
     road = scenario.road
-    assert road.counts.sent > 0
-    assert road.counts.sent == road.counts.arrived + road.in_city
-    state = scenario.city.veh.state[sorted(road.trucks)]
-    assert int(np.sum(state == ARRIVED)) == road.counts.arrived
-    assert int(np.sum((state == DRIVING) | (state == WAITING))) == road.in_city
-    assert int(np.sum(state == PENDING)) == len(road.trucks) - road.counts.sent
+    assert_every_truck_arrives_or_is_in_the_city(scenario)
     # Each loaded trip drives there and back: two drives per trip, the last maybe unfinished.
     trips = sum(len(lane.drives) for lane in scenario.network.lanes)
     assert trips <= road.counts.sent <= 2 * scenario.network.transport_stats.trips

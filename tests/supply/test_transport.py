@@ -3,12 +3,13 @@ drives single loads, and the scenario whose run policy dispatches the trucks."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
 from twin.core.policy import BasePolicy, InvalidActionError
-from twin.core.run import simulate
+from twin.core.ports import Cargo, Drive
+from twin.core.run import prepare_run, simulate
 from twin.core.scenario import ScenarioConfig
 from twin.core.units import SECONDS_PER_DAY
 from twin.supply.config import regional_sites
@@ -145,3 +146,48 @@ def test_variable_travel_times_delay_routes_against_their_plan():
         kpis["route_arrival_delay_mean_h"].value
     )
     assert kpis["truck_km"].value > 0
+
+
+class _TimedRoad:
+    """A road where every drive takes ``drive_s``; it keeps what it was asked, in order."""
+
+    def __init__(self, env: Any, drive_s: float) -> None:
+        self.env = env
+        self.drive_s = drive_s
+        self.asked: list[tuple[str, str, Cargo]] = []
+
+    def drive(self, origin: str, destination: str, cargo: Cargo | None = None) -> Any:
+        assert cargo is not None
+        self.asked.append((origin, destination, cargo))
+        now = float(self.env.now)
+        done = Drive(f"car{len(self.asked)}", now, now, now + self.drive_s, 1000.0)
+        return self.env.timeout(self.drive_s, value=done)
+
+
+def test_on_a_road_every_leg_of_a_tour_is_a_drive_and_the_road_books_the_fuel():
+    run = prepare_run(small_region("transport/cvrptw-v0", days=6), "replenishment/base-stock-v0", 2)
+    depot = run.scenario.network.depots["dc00"]
+    road = _TimedRoad(run.world.env, drive_s=600.0)
+    for lane in depot.lanes:
+        lane.road = road
+    run.world.run(6 * SECONDS_PER_DAY)
+
+    on_board: dict[str, int] = {}  # truck -> units on board on its last drive
+    where: dict[str, str] = {}
+    stop_to_stop = 0
+    for origin, destination, cargo in road.asked:
+        truck = cargo.vehicle
+        assert origin == where.get(truck, "dc00")  # each drive starts where the last ended
+        where[truck] = destination
+        if destination == "dc00":
+            assert cargo.units == 0  # back to the depot empty
+        else:
+            assert cargo.units > 0
+        if "dc00" not in (origin, destination):  # a tour's next stop: what it did not unload
+            assert 0 < cargo.units < on_board[truck]
+            stop_to_stop += 1
+        on_board[truck] = cargo.units
+    assert stop_to_stop > 0, "no multi-stop tour was driven"
+    fuel = {entity for _, entity, _, _, _ in run.world.ledger.use_rows()}
+    assert not any(entity.startswith("trucks.dc00.") for entity in fuel)
+    assert any(entity.startswith("trucks.dc01.") for entity in fuel)  # no road: its own model

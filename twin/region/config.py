@@ -215,8 +215,9 @@ class RegionParams(ScenarioParams):
             city (a supplier far away), and its lanes keep the supply twin's own model.
         truck: the truck as a city vehicle.
         on_call_trips_per_lane: trips the city keeps ready per direction of a lane
-            between two placed sites (a truck drive takes one; running out is an error
-            that names this key).
+            between two placed sites, and per direction between two placed sites one
+            source serves (a multi-stop tour's legs); a truck drive takes one; running
+            out is an error that names this key.
         units_per_part: supply units one good part of the plant makes.
         readings_through_cloud: the plant's and the city's sensor readings reach the
             maintenance and signal policies only after the cloud has ingested them (each

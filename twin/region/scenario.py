@@ -8,6 +8,7 @@ its own classes, with the small hooks they offer (a plant's ``outbox``, a site's
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any, ClassVar, Literal
 
@@ -152,6 +153,7 @@ class Region(Scenario[RegionParams]):
         for lane in self.network.lanes:
             if (lane.origin, lane.destination) in self.routes:
                 lane.road = self.road
+        self._set_tour_km()
 
         self.sensors = sensor_traffic(
             factory, len(self.plant.machines), params.city, int(self.city.arrays.n_lanes)
@@ -182,16 +184,34 @@ class Region(Scenario[RegionParams]):
         )
 
     def _routes(self, network: Any, router: Router) -> dict[tuple[str, str], CityRoute]:
-        """Both directions of every lane between two placed sites."""
+        """Both directions of every lane between two placed sites, then both directions
+        between every two placed sites one source serves (the legs of a tour)."""
         places = self.params.places
         routes: dict[tuple[str, str], CityRoute] = {}
+        served: dict[str, list[str]] = {}
         for site in self.params.supply.sites:
             source = site.source
             if source is None or site.name not in places or source not in places:
                 continue
+            served.setdefault(source, []).append(site.name)
             for a, b in ((source, site.name), (site.name, source)):
                 routes[(a, b)] = route_between(network, router, places[a], places[b])
+        # After the lanes' routes, so the lanes' on-call trips keep their numbers.
+        for ends in served.values():
+            for a, b in itertools.permutations(ends, 2):
+                routes[(a, b)] = route_between(network, router, places[a], places[b])
         return routes
+
+    def _set_tour_km(self) -> None:
+        """Each depot's road km between its destinations: the city's route lengths, as
+        the lanes' own distances are (:meth:`_supply_params`)."""
+        for depot in self.network.depots.values():
+            ends = [lane.destination for lane in depot.lanes]
+            for i, a in enumerate(ends):
+                for j, b in enumerate(ends):
+                    route = self.routes.get((a, b))
+                    if route is not None:
+                        depot.road_km[i][j] = _km(route)
 
     def _supply_params(self) -> SupplyParams:
         """The supply network with the city's road lengths on its placed lanes, the
@@ -202,7 +222,7 @@ class Region(Scenario[RegionParams]):
         for site in supply.sites:
             route = self.routes.get((site.source, site.name)) if site.source else None
             if route is not None:
-                site = site.model_copy(update={"distance_km": round(route.length_m / 1000, 4)})
+                site = site.model_copy(update={"distance_km": _km(route)})
             sites.append(site)
         limit_kmh = self._limit_mps() * 3.6
         truck = supply.truck.model_copy(update={"speed_kmh": limit_kmh})
@@ -369,13 +389,21 @@ class Region(Scenario[RegionParams]):
         )
 
     def _drive_over_model(self, free_flow: dict[tuple[str, str], float]) -> float:
+        """Mean over loaded drives (a trip's way out, a tour's legs to its stops)."""
         ratios = []
         for lane in self.network.lanes:
             model_s = free_flow.get((lane.origin, lane.destination))
             if model_s is None:
                 continue
             ratios.extend((arrived - departed) / model_s for departed, arrived in lane.drives)
+        for depot in self.network.depots.values():
+            ratios.extend(drive.duration_s / free_flow[(a, b)] for a, b, drive in depot.drives)
         return sum(ratios) / len(ratios) if ratios else math.nan
+
+
+def _km(route: CityRoute) -> float:
+    """A city route's length as the supply twin's road km."""
+    return round(route.length_m / 1000, 4)
 
 
 class SmallRegion(Region):

@@ -8,6 +8,10 @@ A transport policy that plans routes answers with :class:`Route` s: the origin's
 :class:`Depot` then sends each route's part loads on one truck that visits its stops in
 order (a tour) and its full loads direct, and keeps what the route was planned at next to
 what the trucks did.
+
+Where a scenario wires the lanes to a road network (``Lane.road``, a city), a trip and
+every leg of a tour are drives on it: their times are the road's, and the road books
+their fuel (this module books none for them).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import simpy
 
 from twin.core.entity import Entity
 from twin.core.policy import Policy
-from twin.core.ports import Cargo, Road
+from twin.core.ports import Cargo, Drive, Road
 from twin.core.units import SECONDS_PER_HOUR
 from twin.core.world import World
 from twin.supply.config import ProductSpec, TruckSpec
@@ -415,7 +419,8 @@ class Depot:
     Args:
         world: the run's world.
         lanes: the origin's lanes, in site order.
-        road_km: ``road_km[i][j]`` between the destinations of ``lanes[i]`` and ``lanes[j]``.
+        road_km: ``road_km[i][j]`` between the destinations of ``lanes[i]`` and ``lanes[j]``
+            (a scenario whose lanes drive a road network sets the network's lengths).
     """
 
     def __init__(self, world: World, lanes: list[Lane], road_km: list[list[float]]) -> None:
@@ -424,6 +429,8 @@ class Depot:
         self.by_destination = {lane.destination: lane for lane in lanes}
         self.index = {lane.destination: k for k, lane in enumerate(lanes)}
         self.road_km = road_km
+        self.drives: list[tuple[str, str, Drive]] = []
+        """(from, to, the road's drive) of every loaded leg a tour drove on the road."""
         self.loaded: set[int] = set()
         """Lanes (by position) that may have loads waiting: every lane a load was added
         to since it was last found empty. A decision reads only these, not all the
@@ -524,20 +531,30 @@ class Depot:
             total_pallets / truck.capacity_pallets, carried_kg / truck.capacity_kg
         )
         planned = route.planned_arrivals_s
+        road = _road_of(stops)
+        here = first.origin
         for k, (lane, units, lines) in enumerate(stops):
-            litres = legs[k] * (
-                truck.fuel_l_per_km_empty
-                + (truck.fuel_l_per_km_full - truck.fuel_l_per_km_empty)
-                * carried_kg
-                / truck.capacity_kg
-            )
-            ledger.use("diesel", litres, at_s=env.now, entity=entity, state="loaded")
             drive_s = legs[k] / truck.speed_kmh * SECONDS_PER_HOUR
-            if first.travel is not None:
-                drive_s *= next(first.travel)
-            lane.on_road[number] = (float(env.now), drive_s, True)
-            yield env.timeout(drive_s)
+            if road is None:
+                litres = legs[k] * (
+                    truck.fuel_l_per_km_empty
+                    + (truck.fuel_l_per_km_full - truck.fuel_l_per_km_empty)
+                    * carried_kg
+                    / truck.capacity_kg
+                )
+                ledger.use("diesel", litres, at_s=env.now, entity=entity, state="loaded")
+                if first.travel is not None:
+                    drive_s *= next(first.travel)
+                lane.on_road[number] = (float(env.now), drive_s, True)
+                yield env.timeout(drive_s)
+            else:
+                leg_s = float(env.now)
+                lane.on_road[number] = (leg_s, drive_s, True)
+                cargo = _on_board(entity, leg_s, stops[k:], pallets[k:], carried_kg, drive_s)
+                drive: Drive = yield road.drive(here, lane.destination, cargo)
+                self.drives.append((here, lane.destination, drive))
             del lane.on_road[number]
+            here = lane.destination
             checks.min_transit_s = min(checks.min_transit_s, env.now - departed_s)
             if planned:
                 delay_s = env.now - planned[k]
@@ -552,18 +569,53 @@ class Depot:
             lane.deliver(lane.destination_index, units, lines)
             carried_kg -= weights[k]
         last = stops[-1][0]
-        ledger.use(
-            "diesel",
-            legs[-1] * truck.fuel_l_per_km_empty,
-            at_s=env.now,
-            entity=entity,
-            state="empty",
-        )
         drive_s = legs[-1] / truck.speed_kmh * SECONDS_PER_HOUR
-        if first.travel is not None:
-            drive_s *= next(first.travel)
-        last.on_road[number] = (float(env.now), drive_s, False)
-        yield env.timeout(drive_s)
+        if road is None:
+            ledger.use(
+                "diesel",
+                legs[-1] * truck.fuel_l_per_km_empty,
+                at_s=env.now,
+                entity=entity,
+                state="empty",
+            )
+            if first.travel is not None:
+                drive_s *= next(first.travel)
+            last.on_road[number] = (float(env.now), drive_s, False)
+            yield env.timeout(drive_s)
+        else:
+            last.on_road[number] = (float(env.now), drive_s, False)
+            empty = Cargo(entity, float(env.now), model_drive_s=drive_s)
+            yield road.drive(last.destination, first.origin, empty)
         del last.on_road[number]
         fleet.give_back(number)
         fleet.resource.release(request)
+
+
+def _road_of(stops: list[_Stop]) -> Road | None:
+    """The road network a tour through ``stops`` drives: their lanes' one road; ``None``
+    (distance / speed) when a stop's lane has none or the lanes do not share one."""
+    roads = {id(lane.road): lane.road for lane, _, _ in stops}
+    if len(roads) != 1:
+        return None
+    return next(iter(roads.values()))
+
+
+def _on_board(
+    vehicle: str,
+    departed_s: float,
+    stops: list[_Stop],
+    pallets: list[int],
+    kg: float,
+    model_drive_s: float,
+) -> Cargo:
+    """What a tour's truck carries on a leg: the part loads of ``stops``, the ones still
+    to come (a truck with any of them on board drives loaded)."""
+    return Cargo(
+        vehicle,
+        departed_s,
+        sum(units for _, units, _ in stops),
+        sum(pallets),
+        float(kg),
+        tuple(sorted({order.number for _, _, lines in stops for order, _ in lines})),
+        model_drive_s,
+    )
