@@ -118,9 +118,8 @@ class Decisions:
 
     def wrap(self, act: Callable[[Any], Any], policy: Any = None) -> Callable[[Any], Any]:
         """``act`` (of ``policy``: an id, or an object with one; the watched policy's id
-        if None), counted in and out
-        and its observation kept (the hot path: a decision pays two increments and three
-        attribute stores).
+        if None), counted in and out and its observation kept (the hot path: a decision
+        pays two increments and two attribute stores).
 
         A policy may ask another (a policy set asks its maintenance member): a decision
         inside a decision of the same thread is not counted again, so the outer one's
