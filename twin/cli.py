@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -548,22 +549,27 @@ def _write_atomically(result: RunResult, out: Path) -> None:
 
 def _format_table(result: RunResult, config: RunConfig, seed: int) -> str:
     """The KPIs, one a line with which way is better (the domain's word); the KPIs that
-    are zero named on one line rather than a column of zeros."""
+    are zero, and those with nothing to measure in this run (NaN: no route delays
+    without routes), named on a line each rather than a column of zeros and NaNs."""
     policy = result.manifest["policy"]["id"]
     lines = [f"{config.scenario.id} | policy {policy} | seed {seed}", ""]
     better = _kpi_directions(config.scenario.id, list(result.kpis))
     zero = [name for name, kpi in result.kpis.items() if kpi.value == 0]
-    shown = {name: kpi for name, kpi in result.kpis.items() if name not in zero}
+    undefined = [name for name, kpi in result.kpis.items() if math.isnan(kpi.value)]
+    shown = {
+        name: kpi for name, kpi in result.kpis.items() if name not in zero and name not in undefined
+    }
     width = max((len(name) for name in shown), default=0)
     units = max((len(kpi.unit) for kpi in shown.values()), default=0)
     for name, kpi in shown.items():
         direction = f"{better[name]} is better" if better.get(name) else ""
         line = f"  {name:<{width}}  {kpi.value:>14.6g}  {kpi.unit:<{units}}  {direction}"
         lines.append(line.rstrip())
-    if zero:
-        lines += textwrap.wrap(
-            f"zero: {', '.join(zero)}", 100, initial_indent="  ", subsequent_indent="        "
-        )
+    for label, names in (("zero", zero), ("nothing to measure in this run", undefined)):
+        if names:
+            lines += textwrap.wrap(
+                f"{label}: {', '.join(names)}", 100, initial_indent="  ", subsequent_indent="    "
+            )
     return "\n".join(lines)
 
 
