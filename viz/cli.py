@@ -83,6 +83,11 @@ class VizCommands:
             type=positive,
             help="simulated seconds per display tick (default: the domain's display tick)",
         )
+        viz.add_argument(
+            "--debug",
+            action="store_true",
+            help="a recording whose policy fails prints the traceback too",
+        )
         viz.set_defaults(handler=_viz)
 
     def validate(self, path: str, data: dict[str, Any]) -> str:  # pragma: no cover

@@ -216,3 +216,17 @@ def test_a_selected_entity_is_ringed_in_yellow_in_the_recording(tmp_path):
     assert main([*argv, "--select", "machine:0", "--record", str(tmp_path / "ringed.gif")]) == 0
     assert yellow_pixels(tmp_path / "plain.gif") == 0
     assert yellow_pixels(tmp_path / "ringed.gif") > 20
+
+
+def test_a_recording_whose_policy_raises_is_one_line_exit_3_and_nothing_written(tmp_path, capsys):
+    out = tmp_path / "run.gif"
+    argv = ["viz", "factory/flowline-v0", "--policy", "tests.testing.broken:MaintenanceRaises"]
+    argv += ["--record", str(out), "--frames", "40", "--tick-s", "600"]
+    assert main(argv) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("twin: policy 'broken/maintenance-raises-v0' failed at t = ")
+    assert err.rstrip().endswith("--debug")  # a replay that parses: twin viz takes --debug
+    assert list(tmp_path.iterdir()) == []
+    assert main([*argv, "--debug"]) == 3
+    assert "Traceback" in capsys.readouterr().err
