@@ -1,9 +1,13 @@
-"""twin's HBEFA3 and HBEFA4 emission rates against SUMO's own ``emissionsMap``."""
+"""twin's HBEFA3 and HBEFA4 emission rates against SUMO's own ``emissionsMap``, and a
+40 t truck's whole drive against SUMO's tripinfo."""
 
+import xml.etree.ElementTree as ET
 from collections import defaultdict
 
 import pytest
 
+from twin.core.run import prepare_run
+from twin.core.scenario import ScenarioConfig
 from twin.traffic.emissions import (
     COAST_SPEED_MIN_MPS,
     HBEFA3_CLASSES,
@@ -14,6 +18,7 @@ from twin.traffic.emissions import (
     fuel_of,
     rates_mg_s,
 )
+from twin.traffic.kernels import ARRIVED
 from twin.traffic.sumo_tools import run_program, sumo_binary
 
 POLLUTANTS = ("CO2", "fuel", "NOx")  # the order of rates_mg_s
@@ -145,3 +150,86 @@ def test_class_names_as_sumo_and_twin_write_them():
     assert fuel_of("HBEFA4/zero") is None
     with pytest.raises(ValueError, match="unknown emission class 'HBEFA4/PC_CNG_petrol_Euro-6_"):
         class_index("HBEFA4/PC_CNG_petrol_Euro-6_(CNG)")
+
+
+TRUCK_40T = (
+    '<vType id="truck" vClass="trailer" length="16.5" minGap="2.5" accel="1.0" decel="4.0" '
+    'emergencyDecel="7.0" maxSpeed="25.0" sigma="0" tau="1.0" speedFactor="1" speedDev="0" '
+    'emissionClass="HBEFA4/TT_AT_gt34-40t_Euro-VI_A-C"/>'
+)
+"""The region's supply truck (twin.region.config.TruckVehicleSpec) without dawdling."""
+
+
+def one_truck_on_a_straight_road(tmp_path, length_m: float, depart_speed: str) -> None:
+    """A road of one edge at 50 km/h, no junction on it, and one truck: a sumocfg."""
+    (tmp_path / "road.nod.xml").write_text(
+        f'<nodes><node id="a" x="0" y="0"/><node id="b" x="{length_m}" y="0"/></nodes>'
+    )
+    (tmp_path / "road.edg.xml").write_text(
+        '<edges><edge id="ab" from="a" to="b" numLanes="1" speed="13.89"/></edges>'
+    )
+    run_program(
+        [
+            sumo_binary("netconvert"),
+            "--node-files", str(tmp_path / "road.nod.xml"),
+            "--edge-files", str(tmp_path / "road.edg.xml"),
+            "--output-file", str(tmp_path / "road.net.xml"),
+        ],
+        "netconvert",
+    )  # fmt: skip
+    (tmp_path / "road.rou.xml").write_text(
+        f'<routes>{TRUCK_40T}<vehicle id="t" type="truck" depart="0" '
+        f'departSpeed="{depart_speed}"><route edges="ab"/></vehicle></routes>'
+    )
+    (tmp_path / "road.sumocfg").write_text(
+        '<configuration><input><net-file value="road.net.xml"/>'
+        '<route-files value="road.rou.xml"/></input>'
+        '<time><begin value="0"/><end value="200"/></time></configuration>'
+    )
+
+
+def sumo_trip_co2_kg(tmp_path) -> float:
+    tripinfo = tmp_path / "tripinfo.xml"
+    run_program(
+        [
+            sumo_binary("sumo"), "-c", str(tmp_path / "road.sumocfg"),
+            "--device.emissions.probability", "1", "--tripinfo-output", str(tripinfo),
+            "--no-step-log", "true",
+        ],
+        "sumo",
+    )  # fmt: skip
+    emissions = ET.parse(tripinfo).getroot().find("tripinfo/emissions")
+    assert emissions is not None
+    return float(emissions.get("CO2_abs", "nan")) / 1e6
+
+
+def twin_trip_co2_kg(tmp_path) -> float:
+    config = ScenarioConfig(
+        id="traffic/sumo-net-v0",
+        params={"sumocfg": str(tmp_path / "road.sumocfg")},
+        horizon_s=200.0,
+    )
+    run = prepare_run(config, "signals/fixed-time-v0", 1)
+    run.world.run(200.0)
+    veh = run.scenario.city.veh
+    assert veh.state[0] == ARRIVED
+    return float(veh.co2_mg[0]) / 1e6
+
+
+@pytest.mark.parametrize(
+    ("depart_speed", "expected_kg"),
+    [
+        # Entering at 50 km/h: cruise, 17.73 g/s over 383.4 m (its front starts 16.6 m in).
+        ("max", 0.49634105),
+        # From rest, as the region's trucks leave a site: the 14 s at 1 m/s² to 50 km/h
+        # cost as much again, so a 400 m leg books 2.6 kg/km against the cruise's 1.29.
+        ("0", 0.99158039),
+    ],
+)
+def test_a_40t_trucks_400_m_drive_emits_what_sumos_tripinfo_says(
+    tmp_path, depart_speed, expected_kg
+):
+    one_truck_on_a_straight_road(tmp_path, 400.0, depart_speed)
+    sumo = sumo_trip_co2_kg(tmp_path)
+    assert sumo == pytest.approx(expected_kg, rel=1e-6)
+    assert twin_trip_co2_kg(tmp_path) == pytest.approx(sumo, rel=1e-6)
