@@ -11,13 +11,19 @@ emitted, so the figure can be checked against SUMO rather than trusted:
 - the background is twin's own Poisson trips of the region's city (seed ``--seed``),
   written to SUMO as routes;
 - the trucks are the region's truck vType (``TruckVehicleSpec``, emission class
-  ``HBEFA4/TT_AT_gt34-40t_Euro-VI_A-C``; SUMO vClass ``trailer``) on the region's eight
-  site-to-site routes, one per route every ``--every-s`` (937 s: not a multiple of the 90 s light cycle, so the trucks meet every phase) from the first hour;
-- ``--free-flow`` adds one truck on a straight road with no lights and no traffic, at the
+  ``HBEFA4/TT_AT_gt34-40t_Euro-VI_A-C``; SUMO vClass ``trailer``) between every two of
+  the four placed sites (12 routes; the region's lanes and tour legs drive 8 of them),
+  one per route every ``--every-s`` from the first hour (937 s: not a multiple of the
+  90 s light cycle, so the trucks meet every phase of the lights);
+- ``--region`` runs the small region itself (2 days, ``transport/cvrptw-v0``) and lists
+  every truck drive: km booked and driven, time waiting to enter, driving and standing,
+  CO2 (HBEFA) and the ledger's CO2e (litres x the diesel factor);
+- ``--free-flow`` puts one truck on a straight road with no lights and no traffic, at the
   city's 50 km/h and at the truck's 90 km/h, in both simulators.
 
     .venv/bin/python benchmarks/region_truck_co2_vs_sumo.py            # ~2 min
     .venv/bin/python benchmarks/region_truck_co2_vs_sumo.py --free-flow
+    .venv/bin/python benchmarks/region_truck_co2_vs_sumo.py --region  # ~5 min, no SUMO
 
 Needs the ``sumo`` extra (eclipse-sumo). Nothing is timed: the figures are emissions.
 """
@@ -393,6 +399,77 @@ def free_flow(args: argparse.Namespace) -> None:
         )
 
 
+def region_trips(args: argparse.Namespace) -> None:
+    """The small region itself: each truck drive of the run, and what the ledger booked."""
+    horizon_s = args.horizon_s if args.horizon_s is not None else 2 * 86_400.0
+    run = prepare_run(
+        ScenarioConfig(id="region/coupled-small-v0", horizon_s=horizon_s),
+        "region/policy-set-v0",
+        args.seed,
+        policy_params={"transport": args.transport},
+    )
+    scenario, world = run.scenario, run.world
+    road = scenario.road
+    sent: list[tuple[int, str, str, float]] = []  # (trip, origin, destination, requested s)
+    drive = road.drive
+
+    def logged(origin: str, destination: str, cargo: Any = None) -> Any:
+        done = drive(origin, destination, cargo)
+        trip = next(reversed(road._driving))  # the trip this drive took
+        sent.append((trip, origin, destination, float(world.env.now)))
+        return done
+
+    road.drive = logged  # type: ignore[method-assign]
+    run.world.run(horizon_s)
+    kpis = scenario.kpis(world)  # books the fuel of trucks still driving
+    veh = scenario.city.veh
+    print(
+        f"region/coupled-small-v0, transport {args.transport}, seed {args.seed}, "
+        f"{horizon_s / 86_400:g} days: truck drives in the city"
+    )
+    print(
+        "| trip | from -> to | booked km | driven km | waited to enter s | drive s | standing s "
+        "| HBEFA kg CO2 | ledger kg CO2e | HBEFA kg/km driven |"
+    )
+    print("|" + "---|" * 10)
+    sums: dict[str, float] = defaultdict(float)
+    for t, origin, destination, requested_s in sent:
+        if veh.state[t] != ARRIVED:
+            continue
+        row = {
+            "booked_km": road.length_m(t) / 1000,
+            "km": float(veh.dist_m[t]) / 1000,
+            "wait_s": float(veh.insert_s[t] - requested_s),
+            "drive_s": float(veh.arrive_s[t] - veh.insert_s[t]),
+            "stand_s": float(veh.waiting_s[t]),
+            "kg": float(veh.co2_mg[t]) / 1e6,
+            "ledger_kg": world.ledger.co2e_kg(entity=f"vehicle{t}"),
+        }
+        for key, value in row.items():
+            sums[key] += value
+        print(
+            f"| {t} | {origin} -> {destination} | {row['booked_km']:.4f} "
+            f"| {row['km']:.4f} | {row['wait_s']:.2f} | {row['drive_s']:.0f} "
+            f"| {row['stand_s']:.0f} | {row['kg']:.3f} | {row['ledger_kg']:.3f} "
+            f"| {row['kg'] / row['km']:.2f} |"
+        )
+    print(
+        f"| all | | {sums['booked_km']:.4f} | {sums['km']:.4f} | {sums['wait_s']:.2f} "
+        f"| {sums['drive_s']:.0f} | {sums['stand_s']:.0f} | {sums['kg']:.3f} "
+        f"| {sums['ledger_kg']:.3f} | {sums['kg'] / sums['km']:.2f} |"
+    )
+    accounts = scenario.accounts(world)
+    print(
+        f"supply.truck_km {kpis['supply.truck_km'].value:.4f}; "
+        f"co2e_supply_kg {kpis['co2e_supply_kg'].value:.3f} "
+        f"({kpis['co2e_supply_kg'].value / kpis['supply.truck_km'].value:.2f} per booked km); "
+        f"co2e_traffic_kg {kpis['co2e_traffic_kg'].value:.1f}, "
+        f"traffic.network_co2_kg {kpis['traffic.network_co2_kg'].value:.1f} (HBEFA, trucks in); "
+        f"domains sum to the ledger: "
+        f"{sum(a['co2e_kg'] for a in accounts.values()):.3f} = {world.ledger.co2e_kg():.3f}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1)
@@ -406,9 +483,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--truck-sigma", type=float, default=0.5, help="the region's truck: 0.5")
     parser.add_argument("--horizon-s", type=float, default=None)
     parser.add_argument("--free-flow", action="store_true", help="the straight-road case only")
+    parser.add_argument(
+        "--region", action="store_true", help="the small region's own run (~5 min), per drive"
+    )
+    parser.add_argument("--transport", default="transport/cvrptw-v0", help="with --region")
     args = parser.parse_args(argv)
     if args.free_flow:
         free_flow(args)
+    elif args.region:
+        region_trips(args)
     else:
         grid_comparison(args)
     return 0

@@ -54,6 +54,15 @@ from twin.traffic.scenario import GridCity
 from twin.traffic.view import TrafficView
 
 DOMAINS = ("factory", "supply", "traffic", "cloud")
+CO2E_DESCRIPTIONS = {
+    "supply": (
+        "CO2e of the supply chain: its trucks' drives in the city (HBEFA 4 fuel of each second, "
+        "stop-and-go) and its lanes outside it (the long-haul per-km fuel)"
+    ),
+    "traffic": "CO2e of the city's own traffic (the supply trucks are the supply chain's)",
+}
+"""What a region's ``co2e_<domain>_kg`` holds where the domain's name does not say it: the
+trucks' CO2e is the supply chain's, at the city's rate (docs/VALIDATION.md, "Region")."""
 CONTRACTS: dict[str, Domain[Any]] = {
     "factory": FACTORY,
     "supply": SUPPLY,
@@ -298,7 +307,9 @@ class Region(Scenario[RegionParams]):
             if domain == "unattributed" and not any(row.values()):
                 continue
             kpis[f"cost_{domain}"] = KPI(row["cost"], currency, f"money booked by the {domain}")
-            kpis[f"co2e_{domain}_kg"] = KPI(row["co2e_kg"], "kg", f"CO2e booked by the {domain}")
+            kpis[f"co2e_{domain}_kg"] = KPI(
+                row["co2e_kg"], "kg", CO2E_DESCRIPTIONS.get(domain, f"CO2e booked by the {domain}")
+            )
             kpis[f"energy_kwh_{domain}"] = KPI(row["energy_kwh"], "kWh", "electricity")
         drives = self.road.counts.duration_s
         free_flow = self._free_flow_s()
