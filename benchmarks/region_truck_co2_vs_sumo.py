@@ -54,7 +54,6 @@ from twin.traffic.sumo_tools import run_program, sumo_binary
 
 FIRST_TRUCK_S = 3600.0
 """Trucks start after an hour, when the background traffic is in its steady state."""
-SUMO_VCLASS = "trailer"
 
 
 def region_routes(network: Network, places: dict[str, str]) -> dict[str, list[int]]:
@@ -106,9 +105,9 @@ def write_sumo_net(network: Network, out: Path, signals: bool = True) -> Path:
     return out
 
 
-def vtype_xml(vt: VehicleType, vclass: str) -> str:
+def vtype_xml(vt: VehicleType) -> str:
     return (
-        f'  <vType id="{vt.id}" vClass="{vclass}" length="{vt.length_m!r}" '
+        f'  <vType id="{vt.id}" vClass="{vt.vclass}" length="{vt.length_m!r}" '
         f'minGap="{vt.min_gap_m!r}" '
         f'accel="{vt.accel_mps2!r}" decel="{vt.decel_mps2!r}" '
         f'emergencyDecel="{vt.emergency_decel_mps2!r}" maxSpeed="{vt.max_speed_mps!r}" '
@@ -121,8 +120,7 @@ def write_sumo_routes(network: Network, trips: TripTable, names: list[str], out:
     """``trips`` in departure order, vehicle ``k`` named ``names[k]``."""
     lines = ["<routes>"]
     for vt in trips.vtypes:
-        vclass = SUMO_VCLASS if vt.id == "truck" else "passenger"
-        lines.append(vtype_xml(vt, vclass))
+        lines.append(vtype_xml(vt))
     for k in np.argsort(trips.depart_s, kind="stable").tolist():
         edges = " ".join(network.edges[e].id for e in trips.route(k))
         vt = trips.vtypes[int(trips.vtype[k])]
@@ -342,7 +340,7 @@ def straight_road_sumo_and_twin(
             "netconvert",
         )
         (out / "road.rou.xml").write_text(
-            "<routes>\n" + vtype_xml(truck, SUMO_VCLASS) + "\n"
+            "<routes>\n" + vtype_xml(truck) + "\n"
             f'  <vehicle id="t" type="truck" depart="0" departSpeed="{depart_speed}">'
             '<route edges="ab"/></vehicle>\n</routes>\n'
         )
@@ -372,7 +370,7 @@ def free_flow(args: argparse.Namespace) -> None:
     truck = SmallRegionParams().truck.model_copy(update={"sigma": 0.0}).build()
     print(
         "one truck on a straight road, no lights, no traffic, sigma 0 "
-        f"({truck.emission_class}, SUMO vClass {SUMO_VCLASS})"
+        f"({truck.emission_class}, SUMO vClass {truck.vclass})"
     )
     print(
         "| road, start | twin km | twin kg CO2 | twin kg/km "

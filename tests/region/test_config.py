@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from twin.region.config import RegionParams, SmallRegionParams
+from twin.region.config import RegionParams, SmallRegionParams, TruckVehicleSpec
 from twin.region.policies import PolicySetParams
+from twin.traffic.demand import sumo_vclass_type
 
 
 def test_the_defaults_place_every_in_town_site_at_a_junction():
@@ -15,6 +16,17 @@ def test_the_defaults_place_every_in_town_site_at_a_junction():
     assert set(params.places.values()) <= junctions
     assert set(params.places) == {s.name for s in params.supply.sites if s.kind != "supplier"}
     assert RegionParams().truck.build().emission_class == "HBEFA4/TT_AT_gt34-40t_Euro-VI_A-C"
+
+
+@pytest.mark.parametrize(
+    ("emission_class", "vclass"),
+    [("HBEFA4/TT_AT_gt34-40t_Euro-VI_A-C", "trailer"), ("HBEFA4/RT_le7.5t_Euro-VI_A-C", "truck")],
+)
+def test_the_truck_is_the_sumo_class_whose_default_emission_class_it_has(emission_class, vclass):
+    # Written to SUMO, the truck gets that class's mass, which SUMO's coasting rule reads.
+    truck = TruckVehicleSpec(emission_class=emission_class).build()
+    assert truck.vclass == vclass
+    assert sumo_vclass_type(vclass, "any").emission_class == emission_class
 
 
 @pytest.mark.parametrize(

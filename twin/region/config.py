@@ -24,6 +24,12 @@ from twin.traffic.demand import VehicleType
 
 TRUCK_EMISSION_CLASS = "HBEFA4/TT_AT_gt34-40t_Euro-VI_A-C"
 """A 34-40 t articulated truck, Euro VI: the HBEFA 4 class of a 33-pallet semi-trailer."""
+SUMO_VCLASS = {
+    "HBEFA4/TT_AT_gt34-40t_Euro-VI_A-C": "trailer",
+    "HBEFA4/RT_le7.5t_Euro-VI_A-C": "truck",
+}
+"""SUMO's vehicle class of each truck emission class (SUMO's own default class of it): a
+route file twin writes for SUMO then gets SUMO's coasting rule for that vehicle's mass."""
 
 
 class TruckVehicleSpec(BaseModel):
@@ -66,7 +72,7 @@ class TruckVehicleSpec(BaseModel):
             speed_factor_mean=1.0,
             speed_factor_std=0.0,
             emission_class=self.emission_class,
-            vclass="truck",
+            vclass=SUMO_VCLASS[self.emission_class],
         )
 
 
