@@ -1,5 +1,5 @@
 """twin's HBEFA3 and HBEFA4 emission rates against SUMO's own ``emissionsMap``, and a
-40 t truck's whole drive against SUMO's tripinfo."""
+40 t truck's whole drive (CO2 and distance) against SUMO's tripinfo."""
 
 import xml.etree.ElementTree as ET
 from collections import defaultdict
@@ -188,7 +188,8 @@ def one_truck_on_a_straight_road(tmp_path, length_m: float, depart_speed: str) -
     )
 
 
-def sumo_trip_co2_kg(tmp_path) -> float:
+def sumo_trip(tmp_path) -> tuple[float, float]:
+    """SUMO's (CO2 kg, route length m) of the one trip."""
     tripinfo = tmp_path / "tripinfo.xml"
     run_program(
         [
@@ -198,12 +199,15 @@ def sumo_trip_co2_kg(tmp_path) -> float:
         ],
         "sumo",
     )  # fmt: skip
-    emissions = ET.parse(tripinfo).getroot().find("tripinfo/emissions")
+    trip = ET.parse(tripinfo).getroot().find("tripinfo")
+    assert trip is not None
+    emissions = trip.find("emissions")
     assert emissions is not None
-    return float(emissions.get("CO2_abs", "nan")) / 1e6
+    return float(emissions.get("CO2_abs", "nan")) / 1e6, float(trip.get("routeLength", "nan"))
 
 
-def twin_trip_co2_kg(tmp_path) -> float:
+def twin_trip(tmp_path) -> tuple[float, float]:
+    """twin's (CO2 kg, distance driven m) of the one trip."""
     config = ScenarioConfig(
         id="traffic/sumo-net-v0",
         params={"sumocfg": str(tmp_path / "road.sumocfg")},
@@ -213,7 +217,7 @@ def twin_trip_co2_kg(tmp_path) -> float:
     run.world.run(200.0)
     veh = run.scenario.city.veh
     assert veh.state[0] == ARRIVED
-    return float(veh.co2_mg[0]) / 1e6
+    return float(veh.co2_mg[0]) / 1e6, float(veh.dist_m[0])
 
 
 @pytest.mark.parametrize(
@@ -230,6 +234,11 @@ def test_a_40t_trucks_400_m_drive_emits_what_sumos_tripinfo_says(
     tmp_path, depart_speed, expected_kg
 ):
     one_truck_on_a_straight_road(tmp_path, 400.0, depart_speed)
-    sumo = sumo_trip_co2_kg(tmp_path)
-    assert sumo == pytest.approx(expected_kg, rel=1e-6)
-    assert twin_trip_co2_kg(tmp_path) == pytest.approx(sumo, rel=1e-6)
+    sumo_kg, sumo_m = sumo_trip(tmp_path)
+    assert sumo_kg == pytest.approx(expected_kg, rel=1e-6)
+    twin_kg, twin_m = twin_trip(tmp_path)
+    assert twin_kg == pytest.approx(sumo_kg, rel=1e-6)
+    # Front from 16.6 m (inserted with its back at the road's start) to the road's end:
+    # the last step's move past the end is not driven in either.
+    assert sumo_m == pytest.approx(400.0 - 16.6, abs=0.005)
+    assert twin_m == pytest.approx(400.0 - 16.6, abs=1e-9)

@@ -1320,30 +1320,39 @@ def _advance(
         if veh.pos[v] <= length or lanes.head[lane] != v:
             return True
         nl = veh.next_lane[v]
+        # Where a vehicle is held at (or arrives at) its lane's end, the part of this
+        # step's move past that end was not driven: ``dist_m`` gives it back, so a trip's
+        # length is SUMO's ``routeLength`` (departure to arrival position).
         if nl == NO_CONTINUATION:
+            veh.dist_m[v] -= veh.pos[v] - length
             veh.pos[v] = length  # waits at the end of its lane for a lane change
             veh.speed[v] = 0.0
             return False
         if nl < 0:
+            veh.dist_m[v] -= veh.pos[v] - length  # SUMO's arrival position: the lane's end
             unlink_head(lanes, veh, lane)
             veh.state[v] = ARRIVED
             veh.lane[v] = -1
             return True
         m = net.lane_movement[nl]
         if m >= 0 and net.lane_movement[lane] < 0 and mov_state[m] == RED:
+            veh.dist_m[v] -= veh.pos[v] - length
             veh.pos[v] = length  # never across a red stop line
             veh.speed[v] = 0.0
             return False
-        new = veh.pos[v] - length
+        past = veh.pos[v] - length
+        new = past
         tl = lanes.tail[nl]
         if tl >= 0:
             back = veh.pos[tl] - vt.length[veh.vtype[tl]]
             if new > back:
                 new = back
         if new < 0.0:
+            veh.dist_m[v] -= past
             veh.pos[v] = length  # no room yet beyond the line
             veh.speed[v] = 0.0
             return False
+        veh.dist_m[v] -= past - new  # held back behind the next lane's last vehicle
         unlink_head(lanes, veh, lane)
         append_tail(lanes, veh, nl, v)
         veh.pos[v] = new
