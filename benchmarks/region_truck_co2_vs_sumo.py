@@ -19,10 +19,11 @@ emitted, so the figure can be checked against SUMO rather than trusted:
   every truck drive: km booked and driven, time waiting to enter, driving and standing,
   CO2 (HBEFA) and the ledger's CO2e (litres x the diesel factor);
 - ``--free-flow`` puts one truck on a straight road with no lights and no traffic, at the
-  city's 50 km/h and at the truck's 90 km/h, in both simulators.
+  city's 50 km/h and at the truck's 90 km/h, from rest and entering at the limit, in both
+  simulators (twin imports SUMO's road: ``traffic/sumo-net-v0``).
 
-    .venv/bin/python benchmarks/region_truck_co2_vs_sumo.py            # ~2 min
-    .venv/bin/python benchmarks/region_truck_co2_vs_sumo.py --free-flow
+    .venv/bin/python benchmarks/region_truck_co2_vs_sumo.py            # ~20 s
+    .venv/bin/python benchmarks/region_truck_co2_vs_sumo.py --free-flow  # ~20 s
     .venv/bin/python benchmarks/region_truck_co2_vs_sumo.py --region  # ~5 min, no SUMO
 
 Needs the ``sumo`` extra (eclipse-sumo). Nothing is timed: the figures are emissions.
