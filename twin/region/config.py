@@ -40,7 +40,7 @@ class TruckVehicleSpec(BaseModel):
 
     length_m: float = Field(default=16.5, gt=0, le=30)
     min_gap_m: float = Field(default=2.5, ge=0)
-    accel_mps2: float = Field(default=1.0, gt=0)
+    accel_mps2: float = Field(default=1.1, gt=0)
     decel_mps2: float = Field(default=4.0, gt=0)
     emergency_decel_mps2: float = Field(default=7.0, gt=0)
     max_speed_mps: float = Field(default=25.0, gt=0, le=40)
