@@ -51,6 +51,16 @@ def shared_controller() -> Controller:
         return _controller
 
 
+def _prepare() -> None:
+    """Build the run and pay the engine's first-use costs (:meth:`Controller.warm_up`)
+    while the server starts and the first page loads, not when Play is first clicked."""
+    shared_controller().warm_up()
+
+
+if TARGET_ENV in os.environ:  # imported by the server `twin viz` started
+    threading.Thread(target=_prepare, name="twin-warm-up", daemon=True).start()
+
+
 def speed_label(speed: float | None) -> str:
     """A real-time factor as people say it: ``x60 (1 min per s)``, ``as fast as it goes``."""
     if speed is None:
@@ -130,15 +140,17 @@ def Page() -> None:
 def LiveView(controller: Controller, error: Any) -> None:
     """Everything that changes while the run plays.
 
-    It renders only when its structure changes (a restart, play or pause); in between,
-    a poll pushes what the controller published (frames, status, KPI table, chart
-    points, inspector) into the widgets of :class:`~viz.widgets.LiveWidgets`, whatever
-    the frame rate. What a push costs the simulation is booked against the controller's
-    frame budget (:meth:`~viz.controller.Controller.advance`).
+    It renders only when a restart builds new widgets; in between, a poll pushes what
+    the controller published (frames, status, KPI table, chart points, inspector) into
+    the widgets of :class:`~viz.widgets.LiveWidgets`, whatever the frame rate, and Play
+    and Pause render only the :func:`Transport` buttons (a render of this view held the
+    poll, and with it the clock, while the page's structure was walked again). What a
+    push costs the simulation is booked against the controller's frame budget
+    (:meth:`~viz.controller.Controller.advance`).
     """
-    structure = solara.use_reactive(controller.structure_key())
-    structure.value  # noqa: B018  (reading it subscribes the view to restarts, play, pause)
-    speed = solara.use_reactive(default_speed(controller))
+    restarts = solara.use_reactive(controller.restarts)
+    restarts.value  # noqa: B018  (reading it subscribes the view to restarts)
+    playing = solara.use_reactive(controller.playing)  # read by Transport alone
 
     def select(picked: dict[str, Any]) -> None:
         try:
@@ -178,10 +190,11 @@ def LiveView(controller: Controller, error: Any) -> None:
 
     def poll(cancel: threading.Event) -> None:
         while not cancel.wait(POLL_S):
-            key = controller.structure_key()
-            if key != structure.value:
-                structure.value = key  # renders the view here; pushes resume after
+            if controller.restarts != restarts.value:
+                restarts.value = controller.restarts  # renders the view here; pushes resume after
                 continue
+            if controller.playing != playing.value:  # the run ended, or another tab played
+                playing.value = controller.playing  # renders the buttons only
             # What pushing costs the simulation (the interpreter it holds, the browser's
             # drawing) is booked where it shows: as the simulation's lost wall time.
             live.push_frame(controller.frame_version, controller.panel_frames_json)
@@ -196,39 +209,9 @@ def LiveView(controller: Controller, error: Any) -> None:
 
     solara.use_thread(poll, dependencies=[controller, live], intrusive_cancel=False)
 
-    def toggle_play() -> None:
-        if controller.playing:
-            controller.pause()
-        else:
-            controller.play(speed.value)
-
-    def choose_speed(index: int) -> None:
-        speed.value = SPEEDS[index]
-        controller.set_speed(speed.value)
-
     with solara.Row(style={"flex": "1", "min-width": "0", "align-items": "flex-start"}):
         with solara.Column(style={"flex": "1", "min-width": "0"}):
-            with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
-                solara.Button(
-                    "Step",
-                    on_click=_guarded(lambda: controller.step(1), error),
-                    disabled=controller.playing,
-                )
-                solara.Button(
-                    "Pause" if controller.playing else "Play",
-                    on_click=_guarded(toggle_play, error),
-                    color="primary",
-                )
-                with solara.v.Html(
-                    tag="div", style_="width: 320px", attributes={"data-testid": "speed"}
-                ):
-                    solara.SliderInt(
-                        f"Speed {speed_label(speed.value)}",
-                        value=SPEEDS.index(speed.value),
-                        min=0,
-                        max=len(SPEEDS) - 1,
-                        on_value=choose_speed,
-                    )
+            Transport(controller, error, playing)
             # Panels side by side while each gets 360 px, wrapping on a narrow page.
             panels = solara.Row(
                 children=[
@@ -246,6 +229,44 @@ def LiveView(controller: Controller, error: Any) -> None:
                 style={"flex-wrap": "wrap"},
             )
         solara.Column(children=[live.inspector], style={"width": "360px", "flex": "none"})
+
+
+@solara.component
+def Transport(controller: Controller, error: Any, playing: Any) -> None:
+    """Step, Play/Pause and the speed: the only part of the page that Play, Pause and a
+    new speed render (``playing`` is read here alone)."""
+    speed = solara.use_reactive(default_speed(controller))
+
+    def toggle_play() -> None:
+        if controller.playing:
+            controller.pause()
+        else:
+            controller.play(speed.value)
+        playing.value = controller.playing  # the button answers the click at once
+
+    def choose_speed(index: int) -> None:
+        speed.value = SPEEDS[index]
+        controller.set_speed(speed.value)
+
+    with solara.Row(style={"align-items": "center", "flex-wrap": "wrap"}):
+        solara.Button(
+            "Step",
+            on_click=_guarded(lambda: controller.step(1), error),
+            disabled=playing.value,
+        )
+        solara.Button(
+            "Pause" if playing.value else "Play",
+            on_click=_guarded(toggle_play, error),
+            color="primary",
+        )
+        with solara.v.Html(tag="div", style_="width: 320px", attributes={"data-testid": "speed"}):
+            solara.SliderInt(
+                f"Speed {speed_label(speed.value)}",
+                value=SPEEDS.index(speed.value),
+                min=0,
+                max=len(SPEEDS) - 1,
+                on_value=choose_speed,
+            )
 
 
 def _guarded(action: Callable[[], None], error: Any) -> Callable[[], None]:

@@ -17,6 +17,7 @@ paced loop would wait anyway are free), and refreshes the clock and KPIs at leas
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import threading
@@ -238,10 +239,21 @@ class Controller:
             shows.append(PanelShow(panels[0].name, panels[0].title, views, layout, layout_json))
         return shows
 
-    def structure_key(self) -> tuple[int, bool]:
-        """Changes when a page must render afresh rather than take pushes: a restart,
-        play or pause."""
-        return (self.restarts, self.playing)
+    def warm_up(self) -> None:
+        """Pay the engine's first-use costs before anyone clicks: a spare session of the
+        same run is built and advanced one display tick, then dropped.
+
+        The first advance in a process loads the domain's compiled kernels (numba reads
+        its cache and builds its typing tables: 1.8 s for the 4x4 city on a slow
+        machine), so the first Play froze the clock that long. The spare has its own
+        random streams: the shown run draws exactly what it would have drawn. A policy
+        that fails here fails in the shown run too, which says so on the page."""
+        with self.lock:
+            config, policy, compare = self.config, self.policy, self.compare_policy
+            policy_params, seed = self.policy_params, self.seed
+        spare = self._session(config, policy, compare, policy_params, seed)
+        with contextlib.suppress(RunFailure):
+            spare.advance(config.tick_s)
 
     @property
     def clock(self) -> Clock:
@@ -322,6 +334,7 @@ class Controller:
             self._thread = threading.Thread(target=self._play_loop, name="twin-play", daemon=True)
             self._thread.start()
             self._refresh_status()  # the page says "playing" at once
+            self._last_status_wall = -math.inf  # ... and the clock moves with the first step
 
     def set_speed(self, speed: float | None) -> None:
         """Change the real-time factor, playing or not."""

@@ -82,11 +82,16 @@ def opened(url: str, width: int = 1600, height: int = 1200) -> Iterator[Watched]
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
-            tab = browser.new_page(viewport={"width": width, "height": height})
-            tab.set_default_timeout(60_000)
-            seen = Watched(tab)
-            tab.goto(url)
-            tab.wait_for_selector("[data-testid=map-0][data-marks]")
-            yield seen
+            yield open_tab(browser, url, width, height)
         finally:
             browser.close()
+
+
+def open_tab(browser, url: str, width: int = 1600, height: int = 1200) -> Watched:
+    """``url`` in a new tab of ``browser``, watched, once its map has drawn."""
+    tab = browser.new_page(viewport={"width": width, "height": height})
+    tab.set_default_timeout(60_000)
+    seen = Watched(tab)
+    tab.goto(url)
+    tab.wait_for_selector("[data-testid=map-0][data-marks]")
+    return seen

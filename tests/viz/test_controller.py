@@ -110,6 +110,29 @@ def test_the_clock_and_kpis_refresh_while_frames_are_refused():
     assert len(app.history.rows) >= 3  # ... and the charts got points
 
 
+def test_play_moves_the_clock_with_its_first_step_not_a_status_period_later():
+    app = controller(horizon_s=86_400.0)
+    app.step(1)  # the engine's first step is slow (kernels load): not the one watched
+    with app.lock:  # the play thread waits: this thread takes the first step
+        app.play(60.0)
+        assert app.status.state == "playing"
+        app.advance()  # 60 / MAX_FPS = 3 simulated seconds
+        assert app.status.now_s == app.session.now_s == 63.0
+    app.pause()
+
+
+def test_warming_up_leaves_the_shown_run_exactly_as_it_would_have_gone():
+    warmed, cold = controller(), controller()
+    warmed.warm_up()
+    assert warmed.session.now_s == 0.0
+    assert warmed.frame_version == cold.frame_version
+    assert warmed.status_version == cold.status_version
+    warmed.step(3)
+    cold.step(3)
+    assert warmed.kpi_table() == cold.kpi_table()
+    assert warmed.frames_json == cold.frames_json
+
+
 def test_the_measured_real_time_factor_is_simulated_over_wall_seconds():
     app = controller(horizon_s=86_400.0)
     app.play(300.0)
