@@ -1,9 +1,12 @@
 """``twin viz``: watch a run, plugged into the ``twin`` command through ``twin.commands``.
 
 ``twin viz CONFIG_OR_SCENARIO_ID`` serves the browser app (:mod:`viz.app`) on
-localhost; ``--record out.gif|out.mp4`` renders a run (or two policies on the same seed,
-``--compare``) headless instead. The library never imports this module: ``twin.cli``
-finds it by its entry point.
+localhost; ``--record out.gif|out.mp4`` renders a run (or two arms on the same seed,
+``--compare``) headless instead. An arm is a policy with its params: a run config's
+policy, ``--policy``/``--compare`` with ``--policy-params``/``--compare-params``, or an
+experiment config's arm by name (``--arm all-ai --compare baseline``), watched on the
+seed the experiment's replication 0 ran with. The library never imports this module:
+``twin.cli`` finds it by its entry point.
 """
 
 from __future__ import annotations
@@ -16,13 +19,18 @@ import signal
 import socket
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from twin.core.arguments import count, positive, seed
-from twin.core.config import load_run_config
-from twin.core.errors import UserError
+from twin.core.arguments import count, json_object, positive, seed
+from twin.core.config import parse_run_config, read_toml
+from twin.core.errors import ConfigError, UserError
 from twin.core.scenario import ScenarioConfig
+
+if TYPE_CHECKING:
+    from viz.controller import AppTarget
+    from viz.session import Session
 
 COMMAND_LINE = "<command line>"
 DEFAULT_FRAMES = 60
@@ -57,8 +65,32 @@ class VizCommands:
             "branches' forecasts), redrawn while it runs",
         )
         viz.add_argument("--policy", metavar="ID", help="policy (default: config's/scenario's)")
-        viz.add_argument("--compare", metavar="ID", help="second policy, same seed, lock-step")
-        viz.add_argument("--seed", type=seed, help="root seed (default: config's, or 0)")
+        viz.add_argument(
+            "--policy-params", metavar="JSON", type=json_object, help="--policy's params (JSON)"
+        )
+        viz.add_argument(
+            "--compare",
+            metavar="ID|ARM",
+            help="second arm, same seed, lock-step: a policy id, or an experiment's arm name",
+        )
+        viz.add_argument(
+            "--compare-params", metavar="JSON", type=json_object, help="--compare's params (JSON)"
+        )
+        viz.add_argument(
+            "--arm",
+            metavar="NAME",
+            help="with an experiment config: the arm to watch (default: its baseline)",
+        )
+        viz.add_argument(
+            "--scenario",
+            metavar="NAME",
+            help="with an experiment config: its scenario (label or id; default: the first)",
+        )
+        viz.add_argument(
+            "--seed",
+            type=seed,
+            help="root seed (default: config's, or 0; an experiment's: its replication 0's)",
+        )
         viz.add_argument(
             "--record", metavar="OUT.gif|OUT.mp4", help="render headless into this file"
         )
@@ -107,12 +139,10 @@ def _viz(args: argparse.Namespace) -> int:
     out = _check_out(Path(args.record))
     # Imported here: matplotlib and the engine load only when a run is drawn.
     from viz.record import record
-    from viz.session import Session
 
-    config, policy, params, run_seed, source = _run_of(args)
-    policies = [policy] + ([args.compare] if args.compare else [])
+    watched = _run_of(args)
     try:
-        session = Session(config, policies, run_seed, [params], source=source)
+        session = watched.session()
     except LookupError as error:
         raise UserError(f"{args.target}: {error.args[0]}") from None
     if args.select is not None:
@@ -124,24 +154,23 @@ def _viz(args: argparse.Namespace) -> int:
         written = record(session, out, frames=args.frames, every=args.every, selected=args.select)
     except OSError as error:  # unwritable directory, disk full: nothing was written
         raise UserError(f"--record {out}: cannot write ({error.strerror or error})") from None
-    print(f"{out}: {written} frames, {session.now_s:g} s simulated ({', '.join(policies)})")
+    labels = ", ".join(arm.label for arm in session.arms)
+    print(f"{out}: {written} frames, {session.now_s:g} s simulated ({labels})")
     return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
     """Serve the browser app until Ctrl-C; everything is checked before it starts."""
     from viz.app import TARGET_ENV
-    from viz.controller import AppTarget
-    from viz.session import Session
 
-    config, policy, params, run_seed, source = _run_of(args)
-    policies = [policy] + ([args.compare] if args.compare else [])
+    watched = _run_of(args)
     try:
-        Session(config, policies, run_seed, [params], source=source)  # one line if bad
+        watched.session()  # one line if bad
     except LookupError as error:
         raise UserError(f"{args.target}: {error.args[0]}") from None
     port = _free_port(args.host, args.port)
-    target = AppTarget(config, policy, run_seed, args.compare, params, source)
+    target = watched.app_target()
+    config = watched.config
     environment = {
         **os.environ,
         TARGET_ENV: json.dumps(target.to_json()),
@@ -167,7 +196,8 @@ def _serve_shadow(args: argparse.Namespace) -> int:
     directory = Path(args.target)
     if not directory.is_dir():
         raise UserError(f"{args.target}: not a directory; --shadow shows a `twin shadow` --out")
-    for option in ("policy", "compare", "seed", "record", "tick_s", "select"):
+    options = ("policy", "policy_params", "compare", "compare_params", "arm", "scenario")
+    for option in (*options, "seed", "record", "tick_s", "select"):
         if getattr(args, option) is not None:
             flag = "--" + option.replace("_", "-")
             raise UserError(f"{flag} does not go with --shadow, which shows a session")
@@ -273,31 +303,202 @@ def _display_tick_s(scenario_id: str) -> float:
     return registry.domain(registry.scenario(scenario_id).domain).clock.display_tick_s
 
 
-def _run_of(
-    args: argparse.Namespace,
-) -> tuple[ScenarioConfig, str, dict[str, Any] | None, int, str]:
-    """Scenario config, policy, its params, seed and source of ``twin viz``'s target."""
-    from twin.core.run import default_registry
+@dataclass(frozen=True)
+class WatchedArm:
+    """One arm as the user chose it, and where: so that a bad policy or params is
+    reported at the key the user wrote (``--compare-params.signals``,
+    ``arms.1.params.signals``), not at a run config's ``policy.params``."""
 
+    policy: str
+    params: dict[str, Any] | None
+    name: str | None
+    source: str
+    policy_key: str
+    params_key: str
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What ``twin viz`` shows: a scenario config, one or two arms, a seed."""
+
+    config: ScenarioConfig
+    arms: list[WatchedArm]
+    seed: int
+    source: str
+
+    def session(self) -> Session:
+        """The arms checked one by one (one line naming the arm's key), then the session."""
+        from viz.session import Session
+
+        _check_arms(self.config, self.arms, self.source)
+        return Session(
+            self.config,
+            [arm.policy for arm in self.arms],
+            self.seed,
+            [arm.params for arm in self.arms],
+            source=self.source,
+            names=[arm.name for arm in self.arms],
+        )
+
+    def app_target(self) -> AppTarget:
+        from viz.controller import AppTarget
+
+        first = self.arms[0]
+        second = self.arms[1] if len(self.arms) > 1 else None
+        return AppTarget(
+            self.config,
+            first.policy,
+            self.seed,
+            second.policy if second else None,
+            first.params,
+            self.source,
+            compare_params=second.params if second else None,
+            policy_name=first.name,
+            compare_name=second.name if second else None,
+        )
+
+
+def _check_arms(config: ScenarioConfig, arms: list[WatchedArm], source: str) -> None:
+    from twin.core.run import build_scenario, check_compatible, default_registry, resolve_policy
+
+    registry = default_registry()
+    scenario = build_scenario(config, registry, source)
+    for arm in arms:
+        try:
+            policy = resolve_policy(arm.policy, arm.params or {}, registry, arm.source)
+            check_compatible(scenario, policy, arm.source)
+        except ConfigError as error:
+            raise _rekeyed(error, arm) from None
+
+
+def _rekeyed(error: ConfigError, arm: WatchedArm) -> ConfigError:
+    key_path = error.key_path
+    for old, new in (("policy.id", arm.policy_key), ("policy.params", arm.params_key)):
+        if key_path == old or key_path.startswith(old + "."):
+            key_path = new + key_path[len(old) :]
+            break
+    return ConfigError(arm.source, key_path, error.problem)
+
+
+def _run_of(args: argparse.Namespace) -> Watched:
+    """Scenario config, arms, seed and source of ``twin viz``'s target."""
     target: str = args.target
-    if target.endswith(".toml") or Path(target).is_file():
-        run = load_run_config(target)
+    data = read_toml(target) if target.endswith(".toml") or Path(target).is_file() else None
+    if data is not None:
+        from experiments.config import is_experiment
+
+        if is_experiment(data):
+            return _experiment_run(args, data)
+    if args.policy_params is not None and args.policy is None:
+        raise UserError("--policy-params needs --policy (the policy they are for)")
+    if data is not None:
+        _refuse_experiment_options(args, "a run config")
+        run = parse_run_config(data, target)
         config = run.scenario
         if args.tick_s is not None:
             config = config.model_copy(update={"tick_s": args.tick_s})
-        policy = args.policy or (run.policy.id if run.policy else None)
-        params = run.policy.params if run.policy and not args.policy else None
         run_seed = args.seed if args.seed is not None else run.seed
         source = target
+        if args.policy is None and run.policy is not None:
+            first = WatchedArm(
+                run.policy.id, run.policy.params or None, None, target, "policy.id", "policy.params"
+            )
+        else:
+            first = _command_line_arm(args.policy, args.policy_params, config, target)
     else:
+        _refuse_experiment_options(args, "a scenario id")
         # A bare id moves at its domain's display tick (a day a tick where sites review
         # daily), not at ScenarioConfig's 60 s, unless --tick-s says otherwise.
         tick_s = args.tick_s or _display_tick_s(target)
         horizon_s = max(args.frames - 1, 1) * args.every * tick_s
         config = ScenarioConfig(id=target, horizon_s=horizon_s, tick_s=tick_s)
-        policy, params, run_seed, source = args.policy, None, args.seed or 0, COMMAND_LINE
+        run_seed, source = args.seed or 0, COMMAND_LINE
+        first = _command_line_arm(args.policy, args.policy_params, config, source)
+    arms = [first]
+    if args.compare is not None:
+        params = args.compare_params
+        arms.append(
+            WatchedArm(args.compare, params, None, COMMAND_LINE, "--compare", "--compare-params")
+        )
+    elif args.compare_params is not None:
+        raise UserError("--compare-params needs --compare (the policy they are for)")
+    return Watched(config, arms, run_seed, source)
+
+
+def _command_line_arm(
+    policy: str | None, params: dict[str, Any] | None, config: ScenarioConfig, source: str
+) -> WatchedArm:
+    """The first arm as ``--policy``/``--policy-params`` give it; the scenario's default
+    policy when ``--policy`` is not given."""
     if policy is None:
-        from twin.core.run import build_scenario
+        from twin.core.run import build_scenario, default_registry
 
         policy = build_scenario(config, default_registry(), source).default_policy
-    return config, policy, params, run_seed, source
+    return WatchedArm(policy, params, None, COMMAND_LINE, "--policy", "--policy-params")
+
+
+def _refuse_experiment_options(args: argparse.Namespace, what: str) -> None:
+    for option in ("arm", "scenario"):
+        if getattr(args, option) is not None:
+            raise UserError(
+                f"--{option} goes with an experiment config (one with [[arms]]), "
+                f"not with {what}; choose its policies with --policy and --compare"
+            )
+
+
+def _experiment_run(args: argparse.Namespace, data: dict[str, Any]) -> Watched:
+    """Two of an experiment's arms, by name, on its scenario (the first, or ``--scenario``)
+    and its first design point, seeded as the batch runner seeds replication 0."""
+    from experiments.config import parse_experiment
+    from experiments.design import apply_point, design_points
+    from twin.core.streams import replication_seed
+
+    source: str = args.target
+    for option in ("policy", "policy_params", "compare_params"):
+        if getattr(args, option) is not None:
+            flag = "--" + option.replace("_", "-")
+            raise UserError(
+                f"{source}: {flag} does not go with an experiment config; its arms are "
+                "chosen by name: --arm NAME --compare NAME"
+            )
+    experiment = parse_experiment(data, source)
+    entries = {entry.name: entry for entry in experiment.scenarios}
+    if args.scenario is None:
+        entry = experiment.scenarios[0]
+    else:
+        by_id = [e for e in experiment.scenarios if e.id == args.scenario]
+        entry = entries.get(args.scenario) or (by_id[0] if len(by_id) == 1 else None)
+        if entry is None:
+            raise UserError(
+                f"--scenario {args.scenario}: not a scenario of {source}; "
+                f"scenarios: {', '.join(entries)}"
+            )
+    point = design_points(experiment.design, experiment.seed)[0]
+    config = apply_point(entry, point)
+    if args.tick_s is not None:
+        config = config.model_copy(update={"tick_s": args.tick_s})
+    arms_by_name = {arm.name: (k, arm) for k, arm in enumerate(experiment.arms)}
+    arms = []
+    for flag, name in (("--arm", args.arm or experiment.baseline), ("--compare", args.compare)):
+        if name is None:
+            continue
+        if name not in arms_by_name:
+            raise UserError(
+                f"{flag} {name}: not an arm of {source}; arms: {', '.join(arms_by_name)}"
+            )
+        k, arm = arms_by_name[name]
+        arms.append(
+            WatchedArm(
+                arm.policy,
+                arm.params or None,
+                arm.name,
+                source,
+                f"arms.{k}.policy",
+                f"arms.{k}.params",
+            )
+        )
+    run_seed = args.seed if args.seed is not None else replication_seed(experiment.seed, 0)
+    shown = f"scenario {entry.name}" + (f", design point 0 {point}" if point else "")
+    seeded = "--seed" if args.seed is not None else "replication 0's"
+    print(f"twin viz: {source}: {shown}, seed {run_seed} ({seeded})", flush=True)
+    return Watched(config, arms, run_seed, source)

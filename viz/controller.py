@@ -65,7 +65,11 @@ SPEEDS: tuple[float | None, ...] = (
 
 @dataclass(frozen=True)
 class AppTarget:
-    """What ``twin viz`` was asked to show: the run config, policies and seed."""
+    """What ``twin viz`` was asked to show: the run config, policies and seed.
+
+    Each arm is a policy with its params and, where it has one, a name to show instead
+    of the policy id (an experiment's arm: ``all-ai``).
+    """
 
     config: ScenarioConfig
     policy: str
@@ -73,6 +77,9 @@ class AppTarget:
     compare: str | None = None
     policy_params: dict[str, Any] | None = None
     source: str = "<command line>"
+    compare_params: dict[str, Any] | None = None
+    policy_name: str | None = None
+    compare_name: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +89,9 @@ class AppTarget:
             "compare": self.compare,
             "policy_params": self.policy_params,
             "source": self.source,
+            "compare_params": self.compare_params,
+            "policy_name": self.policy_name,
+            "compare_name": self.compare_name,
         }
 
     @classmethod
@@ -93,6 +103,9 @@ class AppTarget:
             compare=data.get("compare"),
             policy_params=data.get("policy_params"),
             source=data.get("source", "<command line>"),
+            compare_params=data.get("compare_params"),
+            policy_name=data.get("policy_name"),
+            compare_name=data.get("compare_name"),
         )
 
 
@@ -167,6 +180,9 @@ class Controller:
         self.policy = target.policy
         self.compare_policy = target.compare
         self.policy_params = target.policy_params
+        self.compare_params = target.compare_params
+        self.names: tuple[str | None, str | None] = (target.policy_name, target.compare_name)
+        """The arms' names (an experiment's arms), kept until their policy is changed."""
         self.seed = target.seed
         self.selected: str | None = None
         self.selected_arm = 0
@@ -192,7 +208,12 @@ class Controller:
     # -- building -----------------------------------------------------------------
     def _start(self, seed: int) -> None:
         self.session = self._session(
-            self.config, self.policy, self.compare_policy, self.policy_params, seed
+            self.config,
+            self.policy,
+            self.compare_policy,
+            (self.policy_params, self.compare_params),
+            self.names,
+            seed,
         )
         self._show(seed)
 
@@ -201,13 +222,20 @@ class Controller:
         config: ScenarioConfig,
         policy: str,
         compare: str | None,
-        policy_params: dict[str, Any] | None,
+        params: tuple[dict[str, Any] | None, dict[str, Any] | None],
+        names: tuple[str | None, str | None],
         seed: int,
         source: str | None = None,
     ) -> Session:
         policies = [policy] + ([compare] if compare else [])
-        params: list[dict[str, Any] | None] = [policy_params, None]
-        return Session(config, policies, seed, params, source=source or self.target.source)
+        return Session(
+            config,
+            policies,
+            seed,
+            list(params),
+            source=source or self.target.source,
+            names=list(names),
+        )
 
     def _show(self, seed: int) -> None:
         self.seed = seed
@@ -215,7 +243,9 @@ class Controller:
         self.panels = self._panels()
         main = self.panels[0]
         self.views, self.layout, self.layout_json = main.views, main.layout, main.layout_json
-        self.history = KpiHistory(self.session.headline, tuple(self.session.policies))
+        self.history = KpiHistory(
+            self.session.headline, tuple(arm.label for arm in self.session.arms)
+        )
         self.budget = FrameBudget()
         self.frames_published = 0
         self.playing = False
@@ -272,6 +302,7 @@ class Controller:
         """Start again at time zero, changing whatever is given.
 
         ``compare=None`` leaves compare mode, a policy id enters it, ``False`` keeps it.
+        An arm whose policy changes runs it with default params and loses its name.
         Raises :class:`~twin.core.errors.UserError` (one line) when the new choice is
         invalid, and then leaves the running session as it was.
         """
@@ -285,23 +316,28 @@ class Controller:
                     raise UserError(f"tick_s: {tick_s!r} is not a positive number of seconds")
                 config = config.model_copy(update={"tick_s": float(tick_s)})
             chosen, policy_params = self.policy, self.policy_params
+            policy_name, compare_name = self.names
             if policy is not None and policy != self.policy:
-                chosen, policy_params = policy, None
-            compare_policy = self.compare_policy if compare is False else (compare or None)
+                chosen, policy_params, policy_name = policy, None, None
+            compare_policy, compare_params = self.compare_policy, self.compare_params
+            if compare is not False and compare != self.compare_policy:
+                compare_policy, compare_params, compare_name = compare or None, None, None
             seed = self.seed if seed is None else seed
             try:
                 session = self._session(
                     config,
                     chosen,
                     compare_policy,
-                    policy_params,
+                    (policy_params, compare_params),
+                    (policy_name, compare_name),
                     seed,
                     source="parameters" if params is not None else None,
                 )
             except LookupError as error:
                 raise UserError(str(error)) from None
             self.config, self.policy, self.compare_policy = config, chosen, compare_policy
-            self.policy_params = policy_params
+            self.policy_params, self.compare_params = policy_params, compare_params
+            self.names = (policy_name, compare_name)
             self.session = session
             self._show(seed)
             if self.selected is not None and not self._shown(self.selected):

@@ -8,6 +8,7 @@ random numbers), and it never draws anything itself.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -78,15 +79,13 @@ class Arm:
     policy_ref: str
     run: PreparedRun
     recorder: RecordingPolicy
+    label: str
+    """What the page, the charts and the recordings call this arm (:func:`arm_labels`)."""
     warmed_up: bool = False
 
     @property
     def world(self) -> Any:
         return self.run.world
-
-    @property
-    def label(self) -> str:
-        return self.recorder.id
 
 
 @dataclass
@@ -99,6 +98,8 @@ class Session:
         seed: root seed of both arms.
         policy_params: parameters of each policy, by position (``None``: defaults).
         source: where the config came from, for error messages.
+        names: each arm's name, by position (an experiment's arm: ``all-ai``), shown
+            instead of its policy id; ``None`` or missing: named by :func:`arm_labels`.
     """
 
     config: ScenarioConfig
@@ -106,6 +107,7 @@ class Session:
     seed: int = 0
     policy_params: list[dict[str, Any] | None] = field(default_factory=list)
     source: str = "<session>"
+    names: list[str | None] = field(default_factory=list)
     arms: list[Arm] = field(init=False, default_factory=list)
     failure: RunFailure | None = field(init=False, default=None)
     """Why the run stopped before its horizon: a policy raised or did not answer."""
@@ -126,8 +128,11 @@ class Session:
         self.failure = None
         scenario_cls = self._registry.scenario(self.config.id)
         self.domain = self._registry.domain(scenario_cls.domain)
+        every_params = [_at(self.policy_params, k) for k in range(len(self.policies))]
+        names = [_at(self.names, k) for k in range(len(self.policies))]
+        labels = arm_labels(self.policies, every_params, names)
         for k, ref in enumerate(self.policies):
-            params = self.policy_params[k] if k < len(self.policy_params) else None
+            params = every_params[k]
             policy = resolve_policy(ref, params or {}, self._registry, self.source)
             # The recorder has the policy's id, so prepare_run gives it the same named
             # stream: a watched run draws exactly the random numbers of an unwatched one.
@@ -141,7 +146,7 @@ class Session:
             run = prepare_run(
                 self.config, recorder, self.seed, registry=self._registry, source=self.source
             )
-            self.arms.append(Arm(ref, run, recorder))
+            self.arms.append(Arm(ref, run, recorder, labels[k]))
         try:  # now, not at the first frame
             self.domain.model_of(self.arms[0].world)
         except LookupError as error:
@@ -243,6 +248,31 @@ class Session:
         info = found.inspect()
         info["last_decision"] = selected.recorder.last.get(entity)
         return info
+
+
+def arm_labels(
+    policies: list[str], params: list[dict[str, Any] | None], names: list[str | None]
+) -> list[str]:
+    """What each arm is called: its name if it has one (an experiment's arm), else its
+    policy id, marked ``(params)`` when it runs with params of its own, since then the
+    id alone does not say which set of policies runs (a region's ``policy-set-v0``).
+    Two arms of one policy with different params are numbered, so a viewer can still
+    tell them apart."""
+    labels = [
+        name or (f"{policy} (params)" if given else policy)
+        for policy, given, name in zip(policies, params, names, strict=True)
+    ]
+    if len(set(labels)) < len(labels) and len({_canonical(p) for p in params}) > 1:
+        labels = [f"{label} #{k + 1}" for k, label in enumerate(labels)]
+    return labels
+
+
+def _canonical(params: dict[str, Any] | None) -> str:
+    return json.dumps(params or {}, sort_keys=True, default=str)
+
+
+def _at(values: list[Any], k: int) -> Any:
+    return values[k] if k < len(values) else None
 
 
 def _no_entity(obs: Any) -> str:
