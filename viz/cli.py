@@ -145,6 +145,7 @@ def _viz(args: argparse.Namespace) -> int:
         session = watched.session()
     except LookupError as error:
         raise UserError(f"{args.target}: {error.args[0]}") from None
+    _say_chosen(watched)
     if args.select is not None:
         try:
             session.inspect(args.select)
@@ -186,7 +187,13 @@ def _serve(args: argparse.Namespace) -> int:
     if not _is_loopback(args.host):
         print(f"twin viz: serving on {args.host}: anyone who can reach it can run simulations")
     print(f"twin viz: {config.id} at http://{args.host}:{port}/ (Ctrl-C stops)", flush=True)
+    _say_chosen(watched)  # after the address, which a script reads off the first line
     return _run_server(command, environment)
+
+
+def _say_chosen(watched: Watched) -> None:
+    if watched.chosen:
+        print(f"twin viz: {watched.chosen}", flush=True)
 
 
 def _serve_shadow(args: argparse.Namespace) -> int:
@@ -325,6 +332,8 @@ class Watched:
     arms: list[WatchedArm]
     seed: int
     source: str
+    chosen: str = ""
+    """What was picked for the user (an experiment's scenario and seed), to say so."""
 
     def session(self) -> Session:
         """The arms checked one by one (one line naming the arm's key), then the session."""
@@ -362,10 +371,15 @@ def _check_arms(config: ScenarioConfig, arms: list[WatchedArm], source: str) -> 
     from twin.core.run import build_scenario, check_compatible, default_registry, resolve_policy
 
     registry = default_registry()
-    scenario = build_scenario(config, registry, source)
-    for arm in arms:
+    policies = []
+    for arm in arms:  # before the scenario is built: a typo is reported at once
         try:
-            policy = resolve_policy(arm.policy, arm.params or {}, registry, arm.source)
+            policies.append(resolve_policy(arm.policy, arm.params or {}, registry, arm.source))
+        except ConfigError as error:
+            raise _rekeyed(error, arm) from None
+    scenario = build_scenario(config, registry, source)
+    for arm, policy in zip(arms, policies, strict=True):
+        try:
             check_compatible(scenario, policy, arm.source)
         except ConfigError as error:
             raise _rekeyed(error, arm) from None
@@ -500,5 +514,5 @@ def _experiment_run(args: argparse.Namespace, data: dict[str, Any]) -> Watched:
     run_seed = args.seed if args.seed is not None else replication_seed(experiment.seed, 0)
     shown = f"scenario {entry.name}" + (f", design point 0 {point}" if point else "")
     seeded = "--seed" if args.seed is not None else "replication 0's"
-    print(f"twin viz: {source}: {shown}, seed {run_seed} ({seeded})", flush=True)
-    return Watched(config, arms, run_seed, source)
+    chosen = f"{source}: {shown}, seed {run_seed} ({seeded})"
+    return Watched(config, arms, run_seed, source, chosen)

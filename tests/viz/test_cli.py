@@ -15,6 +15,21 @@ from twin.cli import main
 from viz.cli import _run_of
 
 ROOT = Path(__file__).resolve().parents[2]
+EXPERIMENT_WITH_A_TYPO = """
+seed = 1
+[[scenarios]]
+id = "region/coupled-small-v0"
+horizon_s = 3600
+[[arms]]
+name = "baseline"
+policy = "region/policy-set-v0"
+[[arms]]
+name = "ai-signals"
+policy = "region/policy-set-v0"
+params = { signals = "signals/nope-v0" }
+[replications]
+count = 2
+"""
 
 
 def test_record_writes_a_gif_with_the_frame_count(tmp_path, capsys):
@@ -77,11 +92,72 @@ def test_compare_mode_records_both_arms_side_by_side(tmp_path):
             "--select machine:99: no entity 'machine:99'",
         ),
         (["viz", "factory/flowline-v0", "--select", "machine:0"], "--select goes with --record"),
+        (
+            ["viz", "{root}/experiments/region.toml", "--arm", "all-AI", "--record", "{out}"],
+            "--arm all-AI: not an arm of {root}/experiments/region.toml; arms: baseline, all-ai, "
+            "ai-maintenance, ai-signals, ai-replenishment, ai-transport, ai-scaling",
+        ),
+        (
+            ["viz", "{root}/experiments/region.toml", "--compare", "nope", "--record", "{out}"],
+            "--compare nope: not an arm of",
+        ),
+        (
+            ["viz", "{root}/experiments/region.toml", "--scenario", "x", "--record", "{out}"],
+            "--scenario x: not a scenario of {root}/experiments/region.toml; "
+            "scenarios: region/coupled-small-v0",
+        ),
+        (
+            [
+                *("viz", "{root}/experiments/region.toml", "--compare", "baseline"),
+                *("--compare-params", '{{"signals": "signals/sotl-v0"}}', "--record", "{out}"),
+            ],
+            "--compare-params does not go with an experiment config; its arms are chosen by name",
+        ),
+        (
+            ["viz", "{dir}/region.toml", "--arm", "ai-signals", "--record", "{out}"],
+            "{dir}/region.toml: arms.1.params.signals: Value error, unknown policy "
+            "'signals/nope-v0'",
+        ),
+        (
+            [
+                *("viz", "station/mmc-v0", "--compare", "admission/queue-cap-v0"),
+                *("--compare-params", '{{"max_queue": -1}}', "--record", "{out}"),
+            ],
+            "<command line>: --compare-params.max_queue: Input should be greater than or equal",
+        ),
+        (
+            [
+                *("viz", "region/coupled-small-v0", "--compare", "region/policy-set-v0"),
+                *("--compare-params", '{{"signal": "signals/sotl-v0"}}', "--record", "{out}"),
+            ],
+            "<command line>: --compare-params: unknown key 'signal'; allowed: dispatch, ",
+        ),
+        (
+            [
+                *("viz", "station/mmc-v0", "--compare", "admission/queue-cap-v0"),
+                *("--compare-params", '{{"max_queue": ', "--record", "{out}"),
+            ],
+            "argument --compare-params: not valid JSON",
+        ),
+        (
+            ["viz", "station/mmc-v0", "--compare-params", "{{}}", "--record", "{out}"],
+            "--compare-params needs --compare",
+        ),
+        (
+            ["viz", "station/mmc-v0", "--policy-params", "{{}}", "--record", "{out}"],
+            "--policy-params needs --policy",
+        ),
+        (
+            ["viz", "station/mmc-v0", "--arm", "baseline", "--record", "{out}"],
+            "--arm goes with an experiment config (one with [[arms]]), not with a scenario id",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, argv, message):
     out = tmp_path / "out.gif"
-    argv = [a.format(out=out, dir=tmp_path) for a in argv]
+    (tmp_path / "region.toml").write_text(EXPERIMENT_WITH_A_TYPO)
+    argv = [a.format(out=out, dir=tmp_path, root=ROOT) for a in argv]
+    message = message.format(dir=tmp_path, root=ROOT)
     try:
         code = main(argv)
     except SystemExit as exit_:  # argparse's own errors
@@ -90,7 +166,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, argv
     err = capsys.readouterr().err
     assert err.count("\n") == 1, err
     assert message in err
-    assert list(tmp_path.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["region.toml"]
 
 
 def test_a_port_in_use_is_one_line_before_any_server_starts(tmp_path, capsys):
@@ -189,18 +265,24 @@ def test_a_stopped_twin_viz_stops_every_process_it_started(signal_name):
 
 def _bare(target, tick_s=None):
     return argparse.Namespace(
-        target=target, tick_s=tick_s, frames=3, every=1, policy=None, seed=None
+        target=target,
+        tick_s=tick_s,
+        frames=3,
+        every=1,
+        seed=None,
+        **dict.fromkeys(("policy", "policy_params", "compare", "compare_params")),
+        **dict.fromkeys(("arm", "scenario")),
     )
 
 
 def test_a_bare_scenario_moves_at_its_domains_display_tick():
-    config = _run_of(_bare("supply/beer-game-v0"))[0]
+    config = _run_of(_bare("supply/beer-game-v0")).config
     assert (config.tick_s, config.horizon_s) == (86_400.0, 2 * 86_400.0)
-    assert _run_of(_bare("factory/flowline-v0"))[0].tick_s == 600.0
+    assert _run_of(_bare("factory/flowline-v0")).config.tick_s == 600.0
 
 
 def test_tick_s_overrides_the_domains_display_tick():
-    config = _run_of(_bare("supply/beer-game-v0", tick_s=3_600.0))[0]
+    config = _run_of(_bare("supply/beer-game-v0", tick_s=3_600.0)).config
     assert (config.tick_s, config.horizon_s) == (3_600.0, 7_200.0)
 
 
@@ -230,3 +312,74 @@ def test_a_recording_whose_policy_raises_is_one_line_exit_3_and_nothing_written(
     assert list(tmp_path.iterdir()) == []
     assert main([*argv, "--debug"]) == 3
     assert "Traceback" in capsys.readouterr().err
+
+
+def _recorded_sessions(monkeypatch) -> list:
+    """The sessions ``twin viz --record`` draws, kept as they were recorded."""
+    import viz.record
+
+    sessions = []
+    real_record = viz.record.record
+
+    def record_and_keep(session, *args, **kwargs):
+        sessions.append(session)
+        return real_record(session, *args, **kwargs)
+
+    monkeypatch.setattr(viz.record, "record", record_and_keep)
+    return sessions
+
+
+def test_two_arms_of_an_experiment_are_recorded_by_name_on_replication_0s_seed(
+    tmp_path, capsys, monkeypatch
+):
+    from twin.core.streams import replication_seed
+
+    sessions = _recorded_sessions(monkeypatch)
+    out = tmp_path / "region.gif"
+    argv = ["viz", str(ROOT / "experiments" / "region.toml"), "--arm", "all-ai"]
+    argv += ["--compare", "baseline", "--tick-s", "600", "--frames", "2", "--record", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    seed_0 = replication_seed(2026, 0)  # region.toml's seed, as the batch runner derives it
+    assert f"scenario region/coupled-small-v0, seed {seed_0} (replication 0's)" in printed
+    assert "2 frames, 600 s simulated (all-ai, baseline)" in printed
+    (session,) = sessions
+    assert session.seed == seed_0
+    assert [arm.label for arm in session.arms] == ["all-ai", "baseline"]
+    # Both arms run the region's policy set, but not the same set: every area's AI
+    # policy against every area's baseline (the signals area, for one).
+    started = [{policy.id for policy in arm.world.policies} for arm in session.arms]
+    assert {"signals/max-pressure-v0", "transport/consolidate-v0"} <= started[0]
+    assert {"signals/fixed-time-v0", "transport/ship-now-v0"} <= started[1]
+    assert "signals/max-pressure-v0" not in started[1]
+    with Image.open(out) as gif:
+        assert gif.n_frames == 2
+        assert gif.size == (1440, 960)  # three panels, a row per arm
+
+
+def test_compare_params_give_the_second_arm_its_params_and_a_label_saying_so(
+    tmp_path, capsys, monkeypatch
+):
+    sessions = _recorded_sessions(monkeypatch)
+    out = tmp_path / "station.gif"
+    argv = ["viz", "station/mmc-v0", "--policy", "admission/queue-cap-v0"]
+    argv += ["--policy-params", '{"max_queue": 2}', "--compare", "admission/queue-cap-v0"]
+    argv += ["--compare-params", '{"max_queue": 8}', "--frames", "2", "--record", str(out)]
+    assert main(argv) == 0
+    labels = ["admission/queue-cap-v0 (params) #1", "admission/queue-cap-v0 (params) #2"]
+    assert f"({', '.join(labels)})" in capsys.readouterr().out
+    (session,) = sessions
+    assert [arm.label for arm in session.arms] == labels
+    assert [arm.recorder.policy.params.max_queue for arm in session.arms] == [2, 8]
+
+
+def test_a_run_configs_policy_is_compared_with_a_policy_given_its_params(tmp_path, capsys):
+    config = tmp_path / "station.toml"
+    config.write_text(
+        '[scenario]\nid = "station/mmc-v0"\nhorizon_s = 600.0\ntick_s = 60.0\n'
+        '[policy]\nid = "admission/admit-all-v0"\n'
+    )
+    argv = ["viz", str(config), "--compare", "admission/queue-cap-v0"]
+    argv += ["--compare-params", '{"max_queue": 3}', "--frames", "2"]
+    assert main([*argv, "--record", str(tmp_path / "x.gif")]) == 0
+    assert "(admission/admit-all-v0, admission/queue-cap-v0 (params))" in capsys.readouterr().out
