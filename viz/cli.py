@@ -477,12 +477,14 @@ def _experiment_run(args: argparse.Namespace, data: dict[str, Any]) -> Watched:
             )
     experiment = parse_experiment(data, source)
     entries = {entry.name: entry for entry in experiment.scenarios}
-    if args.scenario is None:
-        entry = experiment.scenarios[0]
-    else:
+    entry = experiment.scenarios[0]
+    if args.scenario is not None:
         by_id = [e for e in experiment.scenarios if e.id == args.scenario]
-        entry = entries.get(args.scenario) or (by_id[0] if len(by_id) == 1 else None)
-        if entry is None:
+        if args.scenario in entries:
+            entry = entries[args.scenario]
+        elif len(by_id) == 1:  # its id, where a label names it in the results
+            entry = by_id[0]
+        else:
             raise UserError(
                 f"--scenario {args.scenario}: not a scenario of {source}; "
                 f"scenarios: {', '.join(entries)}"

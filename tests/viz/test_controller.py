@@ -203,6 +203,37 @@ def test_reset_switches_policy_and_compare_mode_on_the_same_seed():
     assert not app.session.compare
 
 
+def test_named_arms_with_params_keep_their_names_until_their_policy_changes():
+    config = ScenarioConfig(id="station/mmc-v0", horizon_s=600.0, tick_s=60.0)
+    cap = "admission/queue-cap-v0"
+    target = AppTarget(
+        config,
+        cap,
+        5,
+        cap,
+        {"max_queue": 2},
+        compare_params={"max_queue": 8},
+        policy_name="short-queue",
+        compare_name="long-queue",
+    )
+    # The page gets its target as JSON, through the server's environment.
+    app = Controller(AppTarget.from_json(json.loads(json.dumps(target.to_json()))))
+    assert [arm.label for arm in app.session.arms] == ["short-queue", "long-queue"]
+    assert app.history.arms == ("short-queue", "long-queue")
+    assert [arm.recorder.policy.params.max_queue for arm in app.session.arms] == [2, 8]
+    app.reset(seed=6)  # the same arms, on another seed
+    assert [arm.label for arm in app.session.arms] == ["short-queue", "long-queue"]
+    assert app.session.arms[1].recorder.policy.params.max_queue == 8
+    app.reset(policy="admission/admit-all-v0")
+    assert [arm.label for arm in app.session.arms] == ["admission/admit-all-v0", "long-queue"]
+    app.reset(compare=cap)  # the policy the arm already runs: it stays as it was
+    assert app.session.arms[1].label == "long-queue"
+    app.reset(compare=None)
+    app.reset(compare=cap)  # picked afresh on the page: default params, no name
+    assert app.session.arms[1].label == cap
+    assert app.session.arms[1].recorder.policy.params.max_queue == 10
+
+
 def test_a_bad_choice_is_one_line_and_the_running_session_stays():
     app = controller()
     app.step(2)

@@ -8,7 +8,7 @@ import pytest
 from twin.core.errors import RunFailure
 from twin.core.run import simulate
 from twin.core.scenario import ScenarioConfig
-from viz.session import RecordingPolicy, Session
+from viz.session import RecordingPolicy, Session, arm_labels
 
 FLOWLINE = "factory/flowline-v0"
 CBM = "maintenance/condition-based-v0"
@@ -199,3 +199,15 @@ def test_a_policy_that_raises_stops_the_session_with_one_line():
     stopped = run.now_s
     run.step()
     assert run.now_s == stopped
+
+
+def test_an_arm_is_labelled_by_its_name_else_its_policy_marked_when_given_params():
+    ids, given = ["a/x-v0", "a/x-v0"], [{"k": 1}, None]
+    assert arm_labels(ids, given, ["fast", None]) == ["fast", "a/x-v0"]
+    assert arm_labels(ids, given, [None, None]) == ["a/x-v0 (params)", "a/x-v0"]
+    assert arm_labels(ids, [{}, None], [None, None]) == ["a/x-v0", "a/x-v0"]  # no params
+    assert arm_labels(ids, [{"k": 1}, {"k": 2}], [None, None]) == [
+        "a/x-v0 (params) #1",
+        "a/x-v0 (params) #2",
+    ]
+    assert arm_labels(ids, [{"k": 1}, {"k": 1}], [None, None]) == ["a/x-v0 (params)"] * 2
