@@ -383,3 +383,27 @@ def test_a_run_configs_policy_is_compared_with_a_policy_given_its_params(tmp_pat
     argv += ["--compare-params", '{"max_queue": 3}', "--frames", "2"]
     assert main([*argv, "--record", str(tmp_path / "x.gif")]) == 0
     assert "(admission/admit-all-v0, admission/queue-cap-v0 (params))" in capsys.readouterr().out
+
+
+def test_an_experiments_scenario_is_chosen_by_label_and_its_baseline_is_the_first_arm(
+    tmp_path, capsys, monkeypatch
+):
+    experiment = tmp_path / "stations.toml"
+    experiment.write_text(
+        "seed = 9\n"
+        '[[scenarios]]\nid = "station/mmc-v0"\nhorizon_s = 600\ntick_s = 60\n'
+        '[[scenarios]]\nid = "station/mmc-v0"\nlabel = "three"\nhorizon_s = 600\ntick_s = 60\n'
+        "params = { servers = 3 }\n"
+        '[[arms]]\nname = "all"\npolicy = "admission/admit-all-v0"\n'
+        '[[arms]]\nname = "cap"\npolicy = "admission/queue-cap-v0"\n'
+        "params = { max_queue = 1 }\n"
+        '[replications]\ncount = 2\n[statistics]\nbaseline = "cap"\n'
+    )
+    sessions = _recorded_sessions(monkeypatch)
+    argv = ["viz", str(experiment), "--scenario", "three", "--seed", "4", "--frames", "2"]
+    assert main([*argv, "--record", str(tmp_path / "x.gif")]) == 0
+    assert f"{experiment}: scenario three, seed 4 (--seed)" in capsys.readouterr().out
+    (session,) = sessions
+    assert session.config.params == {"servers": 3}
+    assert [arm.label for arm in session.arms] == ["cap"]  # statistics.baseline
+    assert session.arms[0].recorder.policy.params.max_queue == 1
