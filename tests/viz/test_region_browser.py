@@ -126,3 +126,22 @@ def test_in_compare_mode_each_panel_draws_both_policies_worlds():
                 assert caption.inner_text().startswith(f"{policy}: ")
         page.screenshot(path=ARTIFACTS / "region-compare.png", full_page=True)
         assert watched.problems == []
+
+
+def test_two_arms_of_an_experiment_are_watched_side_by_side_by_their_names():
+    experiment = str(Path(__file__).resolve().parents[2] / "experiments" / "region.toml")
+    arguments = [experiment, "--arm", "all-ai", "--compare", "baseline", "--tick-s", "60"]
+    with served(arguments) as url, opened(url) as watched:
+        page = watched.tab
+        assert page.get_by_test_id("policies").inner_text() == "all-ai vs baseline"
+        page.get_by_role("button", name="Step").click()
+        for name in ("plant", "city", "network"):
+            for arm, label in enumerate(("all-ai", "baseline")):
+                page.wait_for_function(
+                    f"() => Number(document.querySelector('[data-panel={name}] "
+                    f"[data-testid=map-{arm}]')?.dataset?.frameNowS) === 60"
+                )
+                caption = panel(page, name).locator(".twin-map-caption").nth(arm)
+                assert caption.inner_text().startswith(f"{label}: ")
+        page.screenshot(path=ARTIFACTS / "region-compare-arms.png", full_page=True)
+        assert watched.problems == []
