@@ -280,8 +280,9 @@ class Controller:
         that fails here fails in the shown run too, which says so on the page."""
         with self.lock:
             config, policy, compare = self.config, self.policy, self.compare_policy
-            policy_params, seed = self.policy_params, self.seed
-        spare = self._session(config, policy, compare, policy_params, seed)
+            params, names = (self.policy_params, self.compare_params), self.names
+            seed = self.seed
+        spare = self._session(config, policy, compare, params, names, seed)
         with contextlib.suppress(RunFailure):
             spare.advance(config.tick_s)
 
