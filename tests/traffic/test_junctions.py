@@ -22,6 +22,7 @@ from twin.core.registry import Registry
 from twin.core.run import simulate
 from twin.core.scenario import ScenarioConfig
 from twin.core.world import World
+from twin.traffic import kernels
 from twin.traffic.city import City
 from twin.traffic.domain import invariants
 from twin.traffic.kernels import ARRIVED
@@ -188,6 +189,80 @@ def test_a_foe_inside_the_junction_clears_once_its_back_has_passed_the_crossing(
     assert inter.yields[sn, wn]
     assert inter.clear_m[sn, wn] == np.inf
     assert np.isinf(inter.clear_m[~inter.yields]).all()
+
+
+def test_only_a_junction_with_foes_is_kept_clear(tmp_path):
+    """SUMO's junction-blocking rule holds only at links with foes
+    (src/microsim/MSVehicle.cpp ``keepClear``: ``link->hasFoes() && link->keepClear()``):
+    nobody's path crosses a junction without foes, so a vehicle never withdraws there for
+    want of room beyond. RESCO cologne3 has that shape: a side road merges at ``M``, a
+    few metres on a junction ``K`` whose movements have no foes, then a light ``T``.
+
+    One lane, a car every 2 s: the light's queue backs up over ``K`` and ``M``. Tick by
+    tick from 90 s to 130 s, whenever the car halted at ``K``'s line finds less room beyond
+    than its length and gap it still keeps its request, and the car halted at ``M``'s
+    line, where the side road is a foe, withdraws."""
+    nodes = """\
+        <node id="W" x="-300" y="0"/>
+        <node id="S" x="-20" y="-200"/>
+        <node id="M" x="0" y="0" type="priority"/>
+        <node id="K" x="18" y="0" type="priority"/>
+        <node id="T" x="40" y="0" type="traffic_light"/>
+        <node id="E" x="240" y="0"/>
+        <node id="TN" x="40" y="200"/>
+        <node id="TS" x="40" y="-200"/>
+        """
+    edges = """\
+        <edge id="WM" from="W" to="M" numLanes="1" speed="13.89" priority="3"/>
+        <edge id="SM" from="S" to="M" numLanes="1" speed="13.89" priority="1"/>
+        <edge id="MK" from="M" to="K" numLanes="1" speed="13.89" priority="3"/>
+        <edge id="KT" from="K" to="T" numLanes="1" speed="13.89" priority="3"/>
+        <edge id="TE" from="T" to="E" numLanes="1" speed="13.89" priority="3"/>
+        <edge id="NT" from="TN" to="T" numLanes="1" speed="13.89" priority="2"/>
+        <edge id="TS" from="T" to="TS" numLanes="1" speed="13.89" priority="2"/>
+        """
+    net = netconvert(tmp_path, nodes, edges)
+    routes = tmp_path / "major.rou.xml"
+    write_vehicles(routes, {"major": ("WM MK KT TE", 0.0, 2.0)}, end_s=120.0)
+    city = run_twin(net, routes, end_s=90.0)
+    network, arrays, veh = city.network, city.arrays, city.veh
+    edge = {e.id: k for k, e in enumerate(network.edges)}
+    has_foes = {
+        network.edges[m.from_edge].id: bool(arrays.mov_has_foes[k])
+        for k, m in enumerate(network.movements)
+        if network.edges[m.to_edge].id == "MK" or network.edges[m.from_edge].id == "MK"
+    }
+    assert has_foes == {"WM": True, "SM": True, "MK": False}
+
+    def at_line_of(edge_id: str) -> tuple[bool, bool, float, bool]:
+        """(halted, withdraws, room beyond, bounded) of the first car on the edge."""
+        lane = arrays.edge_lane_start[edge[edge_id]]
+        on_lane = np.flatnonzero(veh.lane == lane)
+        if not len(on_lane):
+            return False, False, 0.0, False
+        v = on_lane[np.argmax(veh.pos[on_lane])]
+        if veh.next_lane[v] < 0:
+            return False, False, 0.0, False
+        m = int(arrays.lane_movement[veh.next_lane[v]])
+        k = int(veh.route_k[v])
+        dist = float(arrays.lane_length_m[lane] - veh.pos[v])
+        args = (city.net, city.lanes, veh, city.vt, city.mov_state, int(v), m, k)
+        room, bounded = kernels.junction_space(*args, 0.0, city.step_s)
+        withdraws = kernels.withdraws(*args, dist, 0.0, city.step_s)
+        return bool(veh.speed[v] < 0.1), withdraws, room, bounded
+
+    length_and_gap = float(city.vt.length[0] + city.vt.min_gap[0])
+    decided = {"MK": [], "WM": []}
+    for t in range(91, 131):
+        city.world.run(float(t))
+        for edge_id, seen in decided.items():
+            halted, withdraws, room, bounded = at_line_of(edge_id)
+            if halted and bounded and room < length_and_gap:
+                seen.append(withdraws)
+    assert decided["MK"]
+    assert not any(decided["MK"])
+    assert decided["WM"]
+    assert all(decided["WM"])
 
 
 def test_right_on_red_stops_then_turns(tmp_path):

@@ -488,6 +488,8 @@ class NetworkArrays:
         yield_start, yield_to: movement ``m`` yields to ``yield_to[yield_start[m]:...]``;
             ``yield_mutual`` (0/1, same entries): that foe yields to ``m`` too;
             ``yield_clear_m`` (same entries): ``Intersection.clear_m`` of the pair.
+        mov_has_foes: 1 when movement ``m`` has a foe at its junction (SUMO's
+            ``MSLink::hasFoes``), else 0.
         edge_out_start, edge_out: successors of each edge (for routing).
     """
 
@@ -510,6 +512,7 @@ class NetworkArrays:
     mov_to_lane: IntArray
     yield_mutual: IntArray
     yield_clear_m: FloatArray
+    mov_has_foes: IntArray
 
     @property
     def total_lanes(self) -> int:
@@ -550,6 +553,9 @@ class NetworkArrays:
                 mutual_lists[inter.movements[i]].append(int(inter.yields[j, i]))
                 clear = math.inf if inter.clear_m is None else float(inter.clear_m[i, j])
                 clear_lists[inter.movements[i]].append(clear)
+        has_foes = np.zeros(n_mov, dtype=np.int64)
+        for inter in net.intersections:
+            has_foes[list(inter.movements)] = inter.foes.any(axis=1)
         yield_start = np.concatenate(([0], np.cumsum([len(y) for y in yield_lists])))
         yield_to = np.array([j for y in yield_lists for j in y], dtype=np.int64)
         return cls(
@@ -575,6 +581,7 @@ class NetworkArrays:
             ),
             yield_mutual=np.array([f for y in mutual_lists for f in y], dtype=np.int64),
             yield_clear_m=np.array([c for y in clear_lists for c in y], dtype=np.float64),
+            mov_has_foes=has_foes,
         )
 
 
