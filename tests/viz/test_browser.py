@@ -368,22 +368,33 @@ def assert_answers_play_at_once(first_s: float, gaps_s: list[float]) -> None:
     assert first_s <= max(1.0, 2 * max(gaps_s)), (first_s, gaps_s)
 
 
-def test_the_clock_moves_at_least_twice_a_second_flat_out_whatever_the_frames(page):
-    slider = page.get_by_test_id("speed").get_by_role("slider")
-    slider.focus()
-    page.keyboard.press("End")  # flat out: frames only within the budget
-    page.get_by_test_id("speed").get_by_text("max").wait_for()
-    first_s, gaps_s = play_and_watch_the_clock(page, moves=1)
-    time.sleep(2.0)
-    if page.get_by_test_id("state").inner_text() != "done":
-        page.get_by_role("button", name="Pause").click()
-        page.wait_for_selector("[data-testid=state]:has-text('paused')")
-    changes_ms = page.evaluate("() => window.twinClock")
+def test_the_clock_moves_at_least_twice_a_second_flat_out_whatever_the_frames(watched):
+    # Its own server, with a run long enough to play flat out for seconds: the module's
+    # run (59 ticks) plays out flat out in well under a second, two clock pushes at most.
+    arguments = [SCENARIO, "--tick-s", str(TICK_S), "--frames", "3000", "--seed", str(SEED)]
+    with served(arguments) as url:
+        seen = open_tab(watched.tab.context.browser, url)
+        page = seen.tab
+        try:
+            slider = page.get_by_test_id("speed").get_by_role("slider")
+            slider.focus()
+            page.keyboard.press("End")  # flat out: frames only within the budget
+            page.get_by_test_id("speed").get_by_text("max").wait_for()
+            first_s, gaps_s = play_and_watch_the_clock(page, moves=1)
+            time.sleep(2.0)
+            state = page.get_by_test_id("state").inner_text()
+            page.get_by_role("button", name="Pause").click()
+            page.wait_for_selector("[data-testid=state]:has-text('paused')")
+            changes_ms = page.evaluate("() => window.twinClock")
+        finally:
+            page.close()
+    assert state != "done", "the run ended within the measurement: give it more frames"
     gaps_s = [(b - a) / 1000 for a, b in itertools.pairwise(changes_ms)]
     spans_s = sum(gaps_s)
     assert spans_s > 0.3, changes_ms
     assert len(gaps_s) / spans_s >= 2.0, changes_ms
     assert_answers_play_at_once(first_s, gaps_s)
+    assert seen.problems == []
 
 
 def test_the_first_play_of_a_new_server_moves_the_clock_at_once(watched):
