@@ -453,22 +453,28 @@ class City(Entity):
         Booking only what is new keeps the ledger right however often KPIs are read
         during a run (the browser view reads them at every frame).
         """
-        ledger = self.world.ledger
         veh = self.veh
-        density = emissions.FUEL_DENSITY_G_PER_L
-        for v in vehicles:
-            v = int(v)
-            unbooked_mg = veh.fuel_mg[v] - self._booked_mg[v]
-            if unbooked_mg <= 0:
-                continue
-            self._booked_mg[v] = veh.fuel_mg[v]
-            carrier = self.fuel_carrier[veh.vtype[v]]
+        unbooked_mg = veh.fuel_mg[vehicles] - self._booked_mg[vehicles]
+        fresh = unbooked_mg > 0
+        vehicles, unbooked_mg = vehicles[fresh], unbooked_mg[fresh]
+        self._booked_mg[vehicles] = veh.fuel_mg[vehicles]
+        vtypes = veh.vtype[vehicles]
+        for vtype in np.unique(vtypes).tolist():
+            carrier = self.fuel_carrier[vtype]
             if carrier is None:
                 continue
-            litres = unbooked_mg / 1000.0 / density[carrier]
-            if litres > 0:
-                at = float(veh.arrive_s[v]) if at_s is None else at_s
-                ledger.use(carrier, litres, at_s=at, entity=f"vehicle{v}", state="driving")
+            of_type = vtypes == vtype
+            litres = unbooked_mg[of_type] / 1000.0 / emissions.FUEL_DENSITY_G_PER_L[carrier]
+            burned = litres > 0
+            booked = vehicles[of_type][burned]
+            at = veh.arrive_s[booked].tolist() if at_s is None else [at_s] * len(booked)
+            self.world.ledger.use_each(
+                carrier,
+                litres[burned].tolist(),
+                at_s=at,
+                entities=[f"vehicle{v}" for v in booked.tolist()],
+                state="driving",
+            )
 
     def _restart_statistics(self) -> None:
         """At the end of the warm-up: fuel, distance and queues count from now on."""
