@@ -52,6 +52,11 @@ a browser draws."""
 FRAME_SPACING_S = 0.9 / MAX_FPS
 """Frames are published at least this far apart: a paced loop's steps come 1 / MAX_FPS
 apart give or take a millisecond, and a spacing of exactly that would skip every other."""
+FLAT_OUT_STEP_S = 0.5 * FRAME_SPACING_S
+"""Flat out, a step of the play loop simulates as many display ticks as take about this
+long: each step ends the engine's run and the kernels' batch, which cost a light city's
+ticks a few percent when taken one by one, while a pause still lands within it."""
+MAX_TICKS_PER_STEP = 32
 STATUS_PERIOD_S = 0.3
 """The clock and KPIs refresh at least this often while playing (>= twice a second)."""
 RTF_WINDOW_S = 2.0
@@ -250,6 +255,7 @@ class Controller:
         self.frames_published = 0
         self.playing = False
         self._publish_cost_s = 0.0
+        self._tick_wall_s = math.inf  # wall seconds one display tick took flat out, lately
         self._rtf_samples: deque[tuple[float, float]] = deque()
         self.frames: list[dict[str, Any]] = []
         self._publish_frame()
@@ -340,6 +346,7 @@ class Controller:
             self.policy_params, self.compare_params = policy_params, compare_params
             self.names = (policy_name, compare_name)
             self.session = session
+            self._tick_wall_s = math.inf  # another world: its rate is measured anew
             self._show(seed)
             if self.selected is not None and not self._shown(self.selected):
                 self.selected = None
@@ -433,9 +440,10 @@ class Controller:
         """One step of the play loop: simulate, and publish if that does not slow the run.
 
         Args:
-            simulate_s: simulated seconds to advance; by default one display tick flat
-                out, or what the chosen speed covers in one frame (a smooth picture at
-                a slow speed, however long the display tick).
+            simulate_s: simulated seconds to advance; by default, flat out, as many
+                display ticks as take about :data:`FLAT_OUT_STEP_S`, or what the chosen
+                speed covers in one frame (a smooth picture at a slow speed, however
+                long the display tick).
 
         Returns:
             whether a frame was published; ``None`` when not playing (paused, or the run
@@ -444,9 +452,14 @@ class Controller:
         with self.lock:
             if not self.playing:
                 return None
+            ticks = 0
             if simulate_s is None:
                 tick_s = self.session.tick_s
-                simulate_s = tick_s if self.speed is None else min(tick_s, self.speed / MAX_FPS)
+                if self.speed is None:
+                    ticks = self._flat_out_ticks()
+                    simulate_s = ticks * tick_s
+                else:
+                    simulate_s = min(tick_s, self.speed / MAX_FPS)
             start, start_cpu = time.perf_counter(), time.thread_time()
             try:
                 self.session.advance(simulate_s)
@@ -454,7 +467,10 @@ class Controller:
                 self.playing = False
                 self._refresh_status()
                 return None
-            self._book_simulation(time.perf_counter() - start, time.thread_time() - start_cpu)
+            wall_s = time.perf_counter() - start
+            self._book_simulation(wall_s, time.thread_time() - start_cpu)
+            if ticks:
+                self._tick_wall_s = wall_s / ticks
             done = self.session.done
             published = False
             since_frame_s = start - self._last_frame_wall
@@ -476,6 +492,13 @@ class Controller:
                 # frame and a status that says so.
                 self.playing = False
             return published
+
+    def _flat_out_ticks(self) -> int:
+        """Display ticks for the next flat-out step: about :data:`FLAT_OUT_STEP_S` of
+        wall time at the last step's rate (one tick while that is unknown)."""
+        if not math.isfinite(self._tick_wall_s) or self._tick_wall_s <= 0.0:
+            return 1
+        return max(1, min(MAX_TICKS_PER_STEP, int(FLAT_OUT_STEP_S / self._tick_wall_s)))
 
     def _book_simulation(self, wall_s: float, cpu_s: float) -> None:
         """Book a step of simulating: its CPU time is what it costs undisturbed; the wall
