@@ -185,16 +185,7 @@ def run_twin(
 
     def with_trucks(self: GridCity, world: Any, network: Network) -> TripTable:
         background = own_trips(self, world, network)
-        table = [
-            Trip(
-                float(background.depart_s[k]),
-                int(background.origin[k]),
-                int(background.destination[k]),
-                int(background.vtype[k]),
-                tuple(int(e) for e in background.route(k)),
-            )
-            for k in range(len(background))
-        ]
+        table = background.trips()
         kinds = (*background.vtypes, truck)
         trucked = [
             Trip(t.depart_s, t.origin, t.destination, len(kinds) - 1, t.route) for t in trucks

@@ -364,6 +364,20 @@ class TripTable:
     def route(self, k: int) -> IntArray:
         return self.route_edges[self.route_start[k] : self.route_start[k + 1]]
 
+    def trips(self) -> list[Trip]:
+        """The table as trips with their routes (to add trips and build it again with
+        :meth:`from_trips`)."""
+        return [
+            Trip(
+                float(self.depart_s[k]),
+                int(self.origin[k]),
+                int(self.destination[k]),
+                int(self.vtype[k]),
+                tuple(int(e) for e in self.route(k)),
+            )
+            for k in range(len(self))
+        ]
+
     @classmethod
     def from_trips(
         cls,

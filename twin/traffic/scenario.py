@@ -56,16 +56,7 @@ class GridCity(Scenario[TrafficParams]):
         )
         if not params.routes:
             return table
-        trips = [
-            Trip(
-                float(table.depart_s[k]),
-                int(table.origin[k]),
-                int(table.destination[k]),
-                int(table.vtype[k]),
-                tuple(int(e) for e in table.route(k)),
-            )
-            for k in range(len(table))
-        ]
+        trips = table.trips()
         for spec in params.routes:
             edges = tuple(network.edge_index(e) for e in spec.edges)
             for j in range(spec.count):
