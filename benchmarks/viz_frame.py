@@ -9,6 +9,9 @@ simulated interval is stepped headless in this process on the same seed (the sam
 world, state for state). It prints the frames/s the page drew (frames the map received
 and drew, from its own counter) and the slow-down: the app's wall seconds for the
 interval over the headless ones. Targets: >= 10 frames/s with 2,000 vehicles; <= 10%.
+Beside them: the CPU chromium used (all its processes) while the map drew, and, flat
+out, the share of the wall time the server's play thread ran on a core (below 100%: it
+waited for the interpreter or a core) and the server's CPU beyond that thread.
 
 **Recorded frames** (``--record``, matplotlib): the 10x10 city and the 1,000-machine plant,
 the time to produce one frame (world -> arrays -> artists -> Agg; the KPI caption
@@ -35,6 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 from growth import save_growth_plot
 
 from twin.core.scenario import ScenarioConfig
@@ -155,6 +159,16 @@ def app_slowdown(session: Session, ticks: int, segments: int) -> tuple[float, fl
     return headless_s, played_s, app.frames_published - frames
 
 
+def browser_cpu_s() -> float:
+    """CPU seconds used so far by every chromium process (the page's share of the cores)."""
+    total = 0.0
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        name = process.info["name"] or ""
+        if "chrom" in name and process.info["cpu_times"] is not None:
+            total += process.info["cpu_times"].user + process.info["cpu_times"].system
+    return total
+
+
 def browser_figures(args: argparse.Namespace) -> tuple[float, float, int]:
     """Median frames/s the page drew, the slow-down with the page attached, and the
     vehicles on the network when measured."""
@@ -242,12 +256,16 @@ def browser_figures(args: argparse.Namespace) -> tuple[float, float, int]:
             for _ in range(SPEEDS.index(60)):
                 page.keyboard.press("ArrowRight")
             page.get_by_test_id("speed").get_by_text("x60").wait_for()
+            browser_before_s = browser_cpu_s()
             start_s, end_s, wall_s, frames = play(args.segment_s)
+            paced_browser_share = (browser_cpu_s() - browser_before_s) / wall_s
             headless.advance(end_s - start_s)
             fps.append(frames / wall_s)
             # ... and the slow-down flat out, where every frame costs simulation time.
             choose_speed("End", "max")
+            browser_before_s = browser_cpu_s()
             start_s, end_s, wall_s, frames = play(args.segment_s)
+            browser_s = browser_cpu_s() - browser_before_s
             assert start_s == headless.now_s, (start_s, headless.now_s)
             started = time.perf_counter()
             headless.advance(end_s - start_s)
@@ -255,10 +273,12 @@ def browser_figures(args: argparse.Namespace) -> tuple[float, float, int]:
             app_wall_s += wall_s
             play_cpu_s, server_cpu_s = cpu[-1]
             print(
-                f"  x60: {fps[-1]:4.1f} frames/s drawn; flat out {start_s:7.0f}-{end_s:7.0f} s: "
+                f"  x60: {fps[-1]:4.1f} frames/s drawn (chromium on {paced_browser_share:.0%} "
+                f"of a core); flat out {start_s:7.0f}-{end_s:7.0f} s: "
                 f"app {wall_s:5.2f} s wall, {frames} frames, headless {headless_wall_s:5.2f} s "
                 f"so far ({vehicles()} vehicles); server CPU beyond the play thread "
-                f"{server_cpu_s / play_cpu_s - 1:+.1%}"
+                f"{server_cpu_s / play_cpu_s - 1:+.1%}; play thread on a core "
+                f"{play_cpu_s / wall_s:.0%} of the wall; chromium {browser_s:.2f} CPU s"
             )
         browser.close()
     return statistics.median(fps), app_wall_s / headless_wall_s - 1.0, on_network
