@@ -191,21 +191,18 @@ def test_a_foe_inside_the_junction_clears_once_its_back_has_passed_the_crossing(
     assert np.isinf(inter.clear_m[~inter.yields]).all()
 
 
-def test_only_a_junction_with_foes_is_kept_clear(tmp_path):
-    """SUMO's junction-blocking rule holds only at links with foes
-    (src/microsim/MSVehicle.cpp ``keepClear``: ``link->hasFoes() && link->keepClear()``):
-    nobody's path crosses a junction without foes, so a vehicle never withdraws there for
-    want of room beyond. RESCO cologne3 has that shape: a side road merges at ``M``, a
-    few metres on a junction ``K`` whose movements have no foes, then a light ``T``.
-
-    One lane, a car every 2 s: the light's queue backs up over ``K`` and ``M``. Tick by
-    tick from 90 s to 130 s, whenever the car halted at ``K``'s line finds less room beyond
-    than its length and gap it still keeps its request, and the car halted at ``M``'s
-    line, where the side road is a foe, withdraws."""
-    nodes = """\
+def merge_then_light(tmp_path, merge_keeps_clear: bool = True):
+    """RESCO cologne3's shape: a side road merges at ``M``, a few metres on a junction
+    ``K`` whose movements have no foes, then a light ``T``. One lane, a car every 2 s:
+    the light's queue backs up over ``K`` and ``M``. Tick by tick from 90 s to 130 s, for
+    the car halted at the line of ``MK`` (into ``K``) and of ``WM`` (into ``M``): whether
+    it withdraws its request whenever it finds less room beyond than its length and gap.
+    Also: which movements around ``MK`` keep their junction clear."""
+    keep_clear = "" if merge_keeps_clear else ' keepClear="false"'
+    nodes = f"""\
         <node id="W" x="-300" y="0"/>
         <node id="S" x="-20" y="-200"/>
-        <node id="M" x="0" y="0" type="priority"/>
+        <node id="M" x="0" y="0" type="priority"{keep_clear}/>
         <node id="K" x="18" y="0" type="priority"/>
         <node id="T" x="40" y="0" type="traffic_light"/>
         <node id="E" x="240" y="0"/>
@@ -227,12 +224,11 @@ def test_only_a_junction_with_foes_is_kept_clear(tmp_path):
     city = run_twin(net, routes, end_s=90.0)
     network, arrays, veh = city.network, city.arrays, city.veh
     edge = {e.id: k for k, e in enumerate(network.edges)}
-    has_foes = {
-        network.edges[m.from_edge].id: bool(arrays.mov_has_foes[k])
+    kept_clear = {
+        network.edges[m.from_edge].id: bool(arrays.mov_keep_clear[k])
         for k, m in enumerate(network.movements)
         if network.edges[m.to_edge].id == "MK" or network.edges[m.from_edge].id == "MK"
     }
-    assert has_foes == {"WM": True, "SM": True, "MK": False}
 
     def at_line_of(edge_id: str) -> tuple[bool, bool, float, bool]:
         """(halted, withdraws, room beyond, bounded) of the first car on the edge."""
@@ -259,10 +255,32 @@ def test_only_a_junction_with_foes_is_kept_clear(tmp_path):
             halted, withdraws, room, bounded = at_line_of(edge_id)
             if halted and bounded and room < length_and_gap:
                 seen.append(withdraws)
+    return kept_clear, decided
+
+
+def test_only_a_junction_with_foes_is_kept_clear(tmp_path):
+    """SUMO's junction-blocking rule holds only at links with foes
+    (src/microsim/MSVehicle.cpp ``keepClear``: ``link->hasFoes() && link->keepClear()``):
+    nobody's path crosses a junction without foes, so a vehicle never withdraws there for
+    want of room beyond. At ``K`` (no foes) the halted car keeps its request; at ``M``,
+    where the side road is a foe, it withdraws."""
+    kept_clear, decided = merge_then_light(tmp_path)
+    assert kept_clear == {"WM": True, "SM": True, "MK": False}
     assert decided["MK"]
     assert not any(decided["MK"])
     assert decided["WM"]
     assert all(decided["WM"])
+
+
+def test_a_junction_marked_keep_clear_false_is_entered_without_room(tmp_path):
+    """netconvert's ``keepClear="false"`` on a node writes ``keepClear="0"`` on its
+    connections; SUMO then lets vehicles in without room beyond even where foes cross
+    (``link->keepClear()`` false). The same merge as above, with ``M`` so marked: the car
+    halted at ``M``'s line keeps its request too."""
+    kept_clear, decided = merge_then_light(tmp_path, merge_keeps_clear=False)
+    assert kept_clear == {"WM": False, "SM": False, "MK": False}
+    assert decided["WM"]
+    assert not any(decided["WM"])
 
 
 def test_right_on_red_stops_then_turns(tmp_path):

@@ -181,7 +181,7 @@ class City(Entity):
             arrays.mov_to_lane,
             arrays.yield_mutual,
             arrays.yield_clear_m,
-            arrays.mov_has_foes,
+            arrays.mov_keep_clear,
         )
 
     def _build_lanes(self) -> Lanes:

@@ -160,8 +160,9 @@ class NetArrays(NamedTuple):
     ``det_pos_m[l, k]``: position on lane
     ``l`` of its stop-line loop (k=0) and its upstream loop (k=1). ``yield_clear_m[k]``:
     a vehicle of foe ``yield_to[k]`` whose back is this far along its path through the
-    junction has passed the crossing (``Intersection.clear_m``). ``mov_has_foes[m]``: 1
-    when movement ``m`` has a foe at its junction (SUMO's ``MSLink::hasFoes``).
+    junction has passed the crossing (``Intersection.clear_m``). ``mov_keep_clear[m]``: 1
+    when a vehicle keeps movement ``m``'s junction clear (SUMO's ``MSVehicle::keepClear``:
+    the link has foes and is not ``keepClear="0"``)
     """
 
     lane_length: FloatArray
@@ -181,7 +182,7 @@ class NetArrays(NamedTuple):
     mov_to_lane: IntArray
     yield_mutual: IntArray
     yield_clear_m: FloatArray
-    mov_has_foes: IntArray
+    mov_keep_clear: IntArray
 
 
 class VTypes(NamedTuple):
@@ -516,13 +517,13 @@ def junction_space(
     """(space, found): the room vehicle ``v`` finds beyond movement ``m`` (entered from
     edge ``k`` of its route), and whether a standing vehicle or a closed link bounds it.
 
-    Re-derived from src/microsim/MSVehicle.cpp ``checkRewindLinkLanes``: the space starts
-    at minus ``in_front`` (the lengths and gaps of the vehicles ahead of ``v`` on its lane,
+    Re-derived from src/microsim/MSVehicle.cpp ``checkRewindLinkLanes``: the space starts at
+    minus ``in_front`` (the lengths and gaps of the vehicles ahead of ``v`` on its lane,
     which go first), loses the vehicles inside the junction (a keep-clear link, one with
-    foes: ``getBruttoVehLenSum`` of the internal lane; a movement without foes is room
-    like any lane, up to its last standing vehicle) and gains the room on the lane beyond
-    up to its last standing vehicle (:func:`space_till_last_standing`; a whole empty
-    lane). A last vehicle that waits at a red light counts as standing
+    foes and not ``keepClear="0"``: ``getBruttoVehLenSum`` of the internal lane; any other
+    movement is room like any lane, up to its last standing vehicle) and gains the room on
+    the lane beyond up to its last standing vehicle (:func:`space_till_last_standing`; a
+    whole empty lane). A last vehicle that waits at a red light counts as standing
     (``myHaveToWaitOnNextLink``). While nothing standing is found the look-ahead goes on
     along the route, over at most ``CRLL_LOOK_AHEAD`` vehicle lengths of lanes beyond
     (MSVehicle::planMoveInternal), and a red link ahead ends it as found (the backward
@@ -534,11 +535,11 @@ def junction_space(
     seen_internal = 0.0
     for _ in range(4):
         inner = net.mov_lane[m]
-        if net.mov_has_foes[m]:
+        if net.mov_keep_clear[m]:
             seen -= lane_brutto_m(lanes, veh, vt, inner)
         else:
-            # Nothing crosses a movement without foes: its internal lane is room to
-            # queue in like any lane (SUMO adds its getSpaceTillLastStanding).
+            # A junction not kept clear (no foes, or keepClear="0"): its internal lane
+            # is room to queue in like any lane (SUMO adds its getSpaceTillLastStanding).
             space, stopped = space_till_last_standing(net, lanes, veh, vt, inner, v, dt)
             seen += space
             if stopped:
@@ -587,8 +588,8 @@ def withdraws(
     """Whether vehicle ``v``, ``dist`` before the stop line of movement ``m``, does not
     enter the junction for want of room beyond (SUMO's junction-blocking avoidance,
     src/microsim/MSVehicle.cpp ``checkRewindLinkLanes``): only at a movement with foes
-    (``MSVehicle::keepClear``: ``link->hasFoes() && link->keepClear()``; twin reads no
-    ``keepClear="0"``), only when a standing vehicle or
+    and not ``keepClear="0"`` (``MSVehicle::keepClear``: ``link->hasFoes() &&
+    link->keepClear()``), only when a standing vehicle or
     a closed link bounds the room (:func:`junction_space`), the room is less than its
     length and minimum gap, and it can still stop at the line with its ``decel``
     (``myDistance >= brakeGap + POSITION_EPS``); a vehicle that cannot stop goes on, and
@@ -602,8 +603,8 @@ def withdraws(
     speed = veh.speed[v]
     if speed >= HALTING_SPEED_MPS and dist < brake_gap(speed, vt.decel[t], dt) + POSITION_EPS_M:
         return False  # it cannot stop before the line any more (a halted one has)
-    if not net.mov_has_foes[m]:
-        return False  # nobody to keep the junction clear for (MSVehicle::keepClear)
+    if not net.mov_keep_clear[m]:
+        return False  # no foe to keep it clear for, or keepClear="0" (MSVehicle::keepClear)
     space, found = junction_space(net, lanes, veh, vt, mov_state, v, m, k, in_front, dt)
     return found and space < vt.length[t] + vt.min_gap[t]
 

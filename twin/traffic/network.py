@@ -118,6 +118,9 @@ class Movement:
             ``'t'`` turnaround.
         length_m: path length through the junction (the internal lane), > 0.
         speed_mps: speed limit on that path (turns are slower).
+        keep_clear: whether a vehicle waits before the junction while there is no room
+            beyond (SUMO's connection ``keepClear``, default true; it matters only where
+            the movement has foes).
     """
 
     from_edge: int
@@ -127,6 +130,7 @@ class Movement:
     length_m: float
     speed_mps: float
     to_lane: int = -1
+    keep_clear: bool = True
 
 
 @dataclass(frozen=True)
@@ -488,8 +492,9 @@ class NetworkArrays:
         yield_start, yield_to: movement ``m`` yields to ``yield_to[yield_start[m]:...]``;
             ``yield_mutual`` (0/1, same entries): that foe yields to ``m`` too;
             ``yield_clear_m`` (same entries): ``Intersection.clear_m`` of the pair.
-        mov_has_foes: 1 when movement ``m`` has a foe at its junction (SUMO's
-            ``MSLink::hasFoes``), else 0.
+        mov_keep_clear: 1 when a vehicle keeps the junction of movement ``m`` clear
+            (SUMO's ``MSVehicle::keepClear``: ``link->hasFoes() && link->keepClear()``):
+            the movement has a foe there and its connection is not ``keepClear="0"``.
         edge_out_start, edge_out: successors of each edge (for routing).
     """
 
@@ -512,7 +517,7 @@ class NetworkArrays:
     mov_to_lane: IntArray
     yield_mutual: IntArray
     yield_clear_m: FloatArray
-    mov_has_foes: IntArray
+    mov_keep_clear: IntArray
 
     @property
     def total_lanes(self) -> int:
@@ -553,9 +558,10 @@ class NetworkArrays:
                 mutual_lists[inter.movements[i]].append(int(inter.yields[j, i]))
                 clear = math.inf if inter.clear_m is None else float(inter.clear_m[i, j])
                 clear_lists[inter.movements[i]].append(clear)
-        has_foes = np.zeros(n_mov, dtype=np.int64)
+        keep_clear = np.zeros(n_mov, dtype=np.int64)
         for inter in net.intersections:
-            has_foes[list(inter.movements)] = inter.foes.any(axis=1)
+            keep_clear[list(inter.movements)] = inter.foes.any(axis=1)
+        keep_clear &= np.array([m.keep_clear for m in net.movements], dtype=np.int64)
         yield_start = np.concatenate(([0], np.cumsum([len(y) for y in yield_lists])))
         yield_to = np.array([j for y in yield_lists for j in y], dtype=np.int64)
         return cls(
@@ -581,7 +587,7 @@ class NetworkArrays:
             ),
             yield_mutual=np.array([f for y in mutual_lists for f in y], dtype=np.int64),
             yield_clear_m=np.array([c for y in clear_lists for c in y], dtype=np.float64),
-            mov_has_foes=has_foes,
+            mov_keep_clear=keep_clear,
         )
 
 

@@ -127,9 +127,29 @@ class _Request:
     foes: str
 
 
-def _read_requests(path: Path) -> dict[str, dict[int, _Request]]:
-    """``<junction id><request index response foes/>``: junction id -> link index -> row."""
+_ConnectionKey = tuple[str, str, int, int]
+"""A SUMO connection: from edge, to edge, from lane index, to lane index."""
+
+
+@dataclass(frozen=True)
+class _RightOfWay:
+    """What sumolib does not read of a network's right of way.
+
+    Attributes:
+        requests: ``<junction id><request index response foes/>``: junction id -> link
+            index -> row.
+        not_kept_clear: connections written with ``keepClear="0"`` (netconvert's
+            ``keepClear`` of a connection or node, default true): vehicles may enter
+            the junction there without room beyond.
+    """
+
+    requests: dict[str, dict[int, _Request]]
+    not_kept_clear: frozenset[_ConnectionKey]
+
+
+def _read_right_of_way(path: Path) -> _RightOfWay:
     requests: dict[str, dict[int, _Request]] = {}
+    not_kept_clear: set[_ConnectionKey] = set()
     junction: dict[int, _Request] | None = None
     for event, element in _iter_elements(path):
         if event == "start" and element.tag == "junction":
@@ -140,7 +160,12 @@ def _read_requests(path: Path) -> dict[str, dict[int, _Request]]:
         elif event == "end" and element.tag == "junction":
             junction = None
             element.clear()
-    return requests
+        elif event == "end" and element.tag == "connection":
+            a = element.attrib
+            if a.get("keepClear", "1").lower() in ("0", "false"):
+                not_kept_clear.add((a["from"], a["to"], int(a["fromLane"]), int(a["toLane"])))
+            element.clear()
+    return _RightOfWay(requests, frozenset(not_kept_clear))
 
 
 def _bit(row: str, index: int) -> bool:
@@ -225,9 +250,9 @@ def _import_net(
         net = sumolib.net.readNet(source, withPrograms=True, withInternal=True)
     except Exception as error:  # sumolib raises bare KeyErrors, ValueErrors, ...
         raise ConfigError(source, "", f"not a readable SUMO network: {error!r}") from None
-    requests = _read_requests(file)
+    right_of_way = _read_right_of_way(file)
     active = add_programs(net, list(programs))
-    builder = _NetBuilder(source, net, requests, program_id, active)
+    builder = _NetBuilder(source, net, right_of_way, program_id, active)
     network = builder.build(
         name or file.name.removesuffix(".gz").removesuffix(".xml").removesuffix(".net")
     )
@@ -245,13 +270,14 @@ class _NetBuilder:
         self,
         source: str,
         net: Any,
-        requests: dict[str, dict[int, _Request]],
+        right_of_way: _RightOfWay,
         program_id: str | None,
         active: dict[str, str] | None = None,
     ) -> None:
         self.source = source
         self.net = net
-        self.requests = requests
+        self.requests = right_of_way.requests
+        self.not_kept_clear = right_of_way.not_kept_clear
         self.program_id = program_id
         self.active = active or {}
         self.nodes: list[Node] = []
@@ -326,8 +352,19 @@ class _NetBuilder:
                     turn = conn.getDirection().lower()
                     if turn not in ("s", "r", "l", "t"):
                         turn = "s"  # SUMO's 'invalid' (no direction); twin needs a letter
+                    sumo_key = (edge.getID(), to_edge, lane.getIndex(), conn.getToLane().getIndex())
+                    keep_clear = sumo_key not in self.not_kept_clear
                     links[key] = _Link(
-                        Movement(key[0], key[1], key[2], turn, length, speed, to_lane=key[3]),
+                        Movement(
+                            key[0],
+                            key[1],
+                            key[2],
+                            turn,
+                            length,
+                            speed,
+                            to_lane=key[3],
+                            keep_clear=keep_clear,
+                        ),
                         index,
                         conn.getTLSID() or None,
                         conn.getTLLinkIndex(),
