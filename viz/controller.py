@@ -57,6 +57,9 @@ FLAT_OUT_STEP_S = 0.5 * FRAME_SPACING_S
 long: each step ends the engine's run and the kernels' batch, which cost a light city's
 ticks a few percent when taken one by one, while a pause still lands within it."""
 MAX_TICKS_PER_STEP = 32
+"""At most this many display ticks a flat-out step: a world light enough to fit more (a
+quiet city at 1 s ticks) gains nothing more per step, and a sudden heavy tick after a run
+of light ones (a jam forming) cannot stretch one step, and a pause, by seconds."""
 STATUS_PERIOD_S = 0.3
 """The clock and KPIs refresh at least this often while playing (>= twice a second)."""
 RTF_WINDOW_S = 2.0
@@ -346,7 +349,6 @@ class Controller:
             self.policy_params, self.compare_params = policy_params, compare_params
             self.names = (policy_name, compare_name)
             self.session = session
-            self._tick_wall_s = math.inf  # another world: its rate is measured anew
             self._show(seed)
             if self.selected is not None and not self._shown(self.selected):
                 self.selected = None
