@@ -120,6 +120,47 @@ class AppTarget:
         )
 
 
+HAND_OVER_WAIT_S = 0.05
+"""Between two steps the play loop waits at most this long for the threads that wait
+for the controller's lock to take it (a thread that never comes cannot stall the run)."""
+
+
+class PlayLock:
+    """The controller's lock (reentrant), which the play loop hands over between steps.
+
+    Python's locks are not fair: flat out, the play thread released the lock and took it
+    back before a waiting thread woke, so the page's poll (which reads the inspector
+    under the lock), a hover or a click waited for seconds, and the jammed 10x10 city's
+    clock stood still in the browser for a whole 6 s play (0-1 changes; 17-18 at x60).
+    Threads count themselves while they wait; the play loop lets them in first.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._waiting = 0
+        self._changed = threading.Condition()
+
+    def __enter__(self) -> PlayLock:
+        with self._changed:
+            self._waiting += 1
+        try:
+            self._lock.acquire()
+        finally:
+            with self._changed:
+                self._waiting -= 1
+                self._changed.notify_all()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    def hand_over(self, timeout_s: float = HAND_OVER_WAIT_S) -> None:
+        """Return once no other thread waits for the lock (or after ``timeout_s``);
+        called without holding it."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._waiting == 0, timeout=timeout_s)
+
+
 @dataclass
 class FrameBudget:
     """Allows a frame only while drawing has cost at most ``fraction`` of simulating."""
@@ -186,7 +227,7 @@ class Controller:
         e.g. already warmed up) as it stands."""
         self.target = target
         self.registry = registry if registry is not None else default_registry()
-        self.lock = threading.RLock()
+        self.lock = PlayLock()
         self.config = target.config
         self.policy = target.policy
         self.compare_policy = target.compare
@@ -415,6 +456,7 @@ class Controller:
         started_cpu, started_thread = time.process_time(), time.thread_time()
         self._pace_from = (started_wall, started_s)
         while not self._stop.is_set():
+            self.lock.hand_over()  # the page's poll, a hover, a click: before the next step
             if self.advance() is None:
                 break
             with self.lock:

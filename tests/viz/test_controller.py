@@ -350,7 +350,26 @@ def test_in_compare_mode_each_panel_of_a_region_shows_each_arms_own_world():
     assert all(len(panel.frames) == 1 for panel in app.panels)
 
 
-def test_flat_out_a_step_takes_as_many_ticks_as_fit_in_about_half_a_frame():
+def test_flat_out_another_thread_gets_the_lock_between_two_steps():
+    # The page's poll reads the inspector, a hover its tooltip, under the controller's
+    # lock: flat out, the play thread released it and took it back before they woke.
+    app = controller(horizon_s=86_400.0 * 30, tick_s=10.0)
+    app.step(1)  # kernels loaded
+    app.play(None)
+    try:
+        waits = []
+        for _ in range(20):
+            started = time.perf_counter()
+            app.tooltip("intersection:J1_1")
+            waits.append(time.perf_counter() - started)
+        assert app.playing
+    finally:
+        app.pause()
+    # A step is ~0.1 s of simulating (a grid4x4 tick takes milliseconds).
+    assert max(waits) < 10 * FLAT_OUT_STEP_S, waits
+
+
+def test_flat_out_a_step_takes_as_many_ticks_as_fit_in_about_a_tenth_of_a_second():
     app = controller(horizon_s=86_400.0, tick_s=10.0)
     app.playing = True
     app.advance()  # the first step is one tick: the world's rate is not known yet
