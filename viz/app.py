@@ -206,6 +206,8 @@ def LiveView(controller: Controller, error: Any) -> None:
                     "inspector": _inspection_html(controller),
                 }
                 live.push_status(status_version, html, len(controller.history.rows))
+            else:
+                live.push_charts(len(controller.history.rows))  # points held back
 
     solara.use_thread(poll, dependencies=[controller, live], intrusive_cancel=False)
 

@@ -11,7 +11,9 @@ template as ``<name>`` (the map's ``select`` and ``hover``, a chart's ``resync``
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,11 @@ import ipyvue
 import traitlets
 
 VUE = Path(__file__).parent / "vue"
+CHART_PERIOD_S = 1.0
+"""Charts get their new points at most this often; the clock and the KPI table come with
+every status (0.3 s). Each chart is a message of its own: with seven charts, every status
+sent nine messages, and flat out the server's threads that send them hold the
+interpreter the simulation needs."""
 
 
 class SceneMapWidget(ipyvue.VueTemplate):  # type: ignore[misc]
@@ -127,6 +134,7 @@ class LiveWidgets:
             for kpi, (unit, better, time_unit, labels) in charts.items()
         }
         self.sent_rows = dict.fromkeys(self.charts, 0)
+        self.charts_sent_at = -math.inf
         self.frame_version = -1
         self.status_version = -1
 
@@ -151,12 +159,28 @@ class LiveWidgets:
             self.status.html = html["status"]
             self.table.html = html["table"]
             self.inspector.html = html["inspector"]
-            for kpi, chart in self.charts.items():
-                start = min(self.sent_rows[kpi], rows)
-                if start < rows:
-                    chart.chunk = {"start": start, "rows": self.series(kpi, start), "version": rows}
-                    self.sent_rows[kpi] = rows
+            self._push_charts(rows)
             return True
+
+    def push_charts(self, rows: int) -> None:
+        """Send the charts their points up to ``rows`` if :data:`CHART_PERIOD_S` has
+        passed since they were last sent (the page's poll calls this every time)."""
+        with self.lock:
+            self._push_charts(rows)
+
+    def _push_charts(self, rows: int) -> None:
+        now = time.monotonic()
+        if now - self.charts_sent_at < CHART_PERIOD_S:
+            return
+        sent = False
+        for kpi, chart in self.charts.items():
+            start = min(self.sent_rows[kpi], rows)
+            if start < rows:
+                chart.chunk = {"start": start, "rows": self.series(kpi, start), "version": rows}
+                self.sent_rows[kpi] = rows
+                sent = True
+        if sent:
+            self.charts_sent_at = now
 
     def push_selection(self, selected: dict[str, Any] | None, inspector_html: str) -> None:
         with self.lock:

@@ -130,9 +130,18 @@ def shown_kpis(page, arm: int) -> dict[str, float]:
     }
 
 
-def chart_points(page, kpi: str) -> int:
-    chart = page.locator(f".twin-kpi-chart[data-kpi='{kpi}']")
-    return int(chart.get_attribute("data-points"))
+def chart_points(page, kpi: str, at_least: int) -> int:
+    """The points of a KPI's chart once it has ``at_least`` (charts get their points at
+    most once per ``viz.widgets.CHART_PERIOD_S``)."""
+    selector = f".twin-kpi-chart[data-kpi='{kpi}']"
+    page.wait_for_function(
+        """([selector, n]) => {
+            const chart = document.querySelector(selector);
+            return chart !== null && Number(chart.getAttribute("data-points")) >= n;
+        }""",
+        arg=[selector, at_least],
+    )
+    return int(page.locator(selector).get_attribute("data-points"))
 
 
 def assert_same(shown: dict[str, float], truth: dict[str, float]) -> None:
@@ -177,7 +186,7 @@ def test_step_advances_the_clock_and_shows_the_engines_kpis_and_marks(page):
     assert_same(shown, truth.headline_kpis(0))
     assert math.isfinite(shown["trip_duration_mean_s"])  # trips finished: KPIs advanced
     assert int(map_attribute(page, "marks")) == engine_marks(truth)  # vehicles included
-    assert chart_points(page, "co2e_kg") == 5  # the first frame and one per step
+    assert chart_points(page, "co2e_kg", 5) == 5  # the first frame and one per step
     assert page.locator("[data-testid=clock]").inner_text() == "480 s"
     page.screenshot(path=ARTIFACTS / "01-stepped.png", full_page=True)
 
@@ -292,7 +301,7 @@ def test_compare_mode_draws_both_arms_and_colours_the_difference_by_direction(pa
     assert_same(shown_kpis(page, 2), truth.difference())
     wait_for_marks(page, 4 * TICK_S, arm=1)
     assert int(map_attribute(page, "marks", arm=1)) == engine_marks(truth, arm=1)
-    assert chart_points(page, "time_loss_mean_s") == 5  # started again with compare mode
+    assert chart_points(page, "time_loss_mean_s", 5) == 5  # started again with compare mode
     # time_loss_mean_s: lower is better; the cell says which, in colour and in a word.
     difference = truth.difference()["time_loss_mean_s"]
     verdict = "better" if difference < 0 else "worse" if difference > 0 else "same"
