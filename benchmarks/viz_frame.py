@@ -216,6 +216,7 @@ def browser_figures(args: argparse.Namespace) -> tuple[float, float, int]:
     clock_gaps: list[float] = []  # the last play's, wall seconds between clock changes
     cpu: list[tuple[float, float]] = []  # per play: the play thread's CPU s, the server's
     app_wall_s = headless_wall_s = 0.0
+    segment_slowdowns: list[float] = []
     with served(arguments) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1100})
@@ -293,8 +294,10 @@ def browser_figures(args: argparse.Namespace) -> tuple[float, float, int]:
             assert start_s == headless.now_s, (start_s, headless.now_s)
             started = time.perf_counter()
             headless.advance(end_s - start_s)
-            headless_wall_s += time.perf_counter() - started
+            segment_headless_s = time.perf_counter() - started
+            headless_wall_s += segment_headless_s
             app_wall_s += wall_s
+            segment_slowdowns.append(wall_s / segment_headless_s - 1.0)
             play_cpu_s, server_cpu_s = cpu[-1]
             print(
                 f"  flat out the page's clock changed {len(clock_gaps)} times in "
@@ -310,6 +313,11 @@ def browser_figures(args: argparse.Namespace) -> tuple[float, float, int]:
                 f"{play_cpu_s / wall_s:.0%} of the wall; chromium {browser_s:.2f} CPU s"
             )
         browser.close()
+    print(
+        "  slow-down per flat-out segment: "
+        + ", ".join(f"{ratio:+.1%}" for ratio in segment_slowdowns)
+        + f" (median {statistics.median(segment_slowdowns):+.1%})"
+    )
     return statistics.median(fps), app_wall_s / headless_wall_s - 1.0, on_network
 
 
