@@ -691,6 +691,8 @@ class Controller:
 
     def inspection(self) -> dict[str, Any] | None:
         """The selected entity's truth, readings and the policy's last decision."""
+        if self.selected is None:  # the page's poll asks at every status: no need to wait
+            return None
         with self.lock:
             if self.selected is None:
                 return None
