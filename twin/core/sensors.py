@@ -171,7 +171,19 @@ class SensorModel:
         start_s: the time drift is counted from.
     """
 
-    __slots__ = ("_rng", "channels", "spec", "start_s")
+    __slots__ = (
+        "_bias",
+        "_drift_per_s",
+        "_dropout_prob",
+        "_noise",
+        "_noise_std",
+        "_quantum",
+        "_rng",
+        "_spec",
+        "_uniform",
+        "channels",
+        "start_s",
+    )
 
     def __init__(
         self, spec: SensorSpec, channels: int, rng: np.random.Generator, start_s: float = 0.0
@@ -181,19 +193,51 @@ class SensorModel:
         self.channels = channels
         self._rng = rng
         self.start_s = start_s
+        # Draws go into these buffers: ``out=`` fills them with the numbers ``size=``
+        # would have returned, without two fresh arrays per sample.
+        self._noise: FloatArray = np.empty(channels)
+        self._uniform: FloatArray = np.empty(channels)
+
+    @property
+    def spec(self) -> SensorSpec:
+        """The sensor's distortions."""
+        return self._spec
+
+    @spec.setter
+    def spec(self, spec: SensorSpec) -> None:
+        # Plain floats read once: a model's fields cost a lookup each, every sample.
+        self._spec = spec
+        self._bias = spec.bias
+        self._drift_per_s = spec.drift_per_s
+        self._noise_std = spec.noise_std
+        self._quantum = spec.quantum
+        self._dropout_prob = spec.dropout_prob
 
     def measure(self, true_values: npt.ArrayLike, now_s: float) -> FloatArray:
         """Measured values at ``now_s`` (a new float64 array; NaN where no value)."""
-        spec = self.spec
         true = _float_vector(true_values, self.channels, "true_values")
-        noise = self._rng.standard_normal(self.channels)
-        lost = self._rng.random(self.channels) < spec.dropout_prob
-        measured = true + (spec.bias + spec.drift_per_s * (now_s - self.start_s))
-        if spec.noise_std > 0.0:
-            measured += spec.noise_std * noise
-        if spec.quantum > 0.0:
-            measured = np.round(measured / spec.quantum) * spec.quantum
-        measured[lost] = np.nan
+        rng = self._rng
+        noise = rng.standard_normal(out=self._noise)
+        uniform = rng.random(out=self._uniform)
+        # Works in place on the one new array; a step that is off costs nothing. Dividing
+        # and multiplying by a quantum of 1 are exact, so they are skipped too; rint is
+        # what np.round does for 0 decimals, without its Python-level dispatch.
+        measured = np.add(true, self._bias + self._drift_per_s * (now_s - self.start_s))
+        noise_std = self._noise_std
+        if noise_std > 0.0:
+            np.multiply(noise, noise_std, out=noise)
+            np.add(measured, noise, out=measured)
+        quantum = self._quantum
+        if quantum > 0.0:
+            if quantum == 1.0:
+                np.rint(measured, out=measured)
+            else:
+                np.divide(measured, quantum, out=measured)
+                np.rint(measured, out=measured)
+                np.multiply(measured, quantum, out=measured)
+        dropout_prob = self._dropout_prob
+        if dropout_prob > 0.0:
+            np.copyto(measured, np.nan, where=np.less(uniform, dropout_prob))
         return measured
 
 
@@ -415,13 +459,18 @@ class ReadingBoard:
 
         A reading older than the one a channel already shows is counted stale and ignored.
         """
-        # "not newer-shown" rather than "older-or-equal" so NaN (nothing yet) accepts.
-        fresh = ~(self.measured_at_s[channels] > measured_at_s)
-        self.stale[channels[~fresh]] += 1
-        channels = channels[fresh]
         if channels.size == 0:
             return
-        self.values[channels] = values[fresh]
+        # "newer shown" is False for NaN (nothing yet), which accepts.
+        stale = self.measured_at_s[channels] > measured_at_s
+        if np.count_nonzero(stale):
+            self.stale[channels[stale]] += 1
+            fresh = ~stale
+            channels = channels[fresh]
+            if channels.size == 0:
+                return
+            values = values[fresh]
+        self.values[channels] = values
         self.measured_at_s[channels] = measured_at_s
         self.delivered_at_s[channels] = now_s
         self.delivered[channels] += 1
@@ -565,20 +614,23 @@ class SensorFeed:
         board = self.board
         values = self.model.measure(self.signal(), now_s)
         board.taken += 1
-        board.dropped += np.isnan(values)
+        missing = np.isnan(values)
+        board.dropped += missing
         for stage in self.stages:
-            had = ~np.isnan(values)
             values = stage.process(now_s, values)
-            lost = had & np.isnan(values)
+            now_missing = np.isnan(values)
+            lost = now_missing & ~missing
             if stage.loss == "suppressed":
                 board.suppressed += lost
             else:
                 board.rejected += lost
+            missing = now_missing
         delay_s = self._delay_s(now_s)
-        channels = np.flatnonzero(~np.isnan(values))
+        sent = np.logical_not(missing, out=missing)
+        channels: IndexArray = sent.nonzero()[0]
         if channels.size == 0:
             return
-        board.sent[channels] += 1
+        board.sent += sent
         readings = values[channels]
         if delay_s is None:
             board.deliver(now_s, now_s, channels, readings)
