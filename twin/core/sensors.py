@@ -22,6 +22,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from twin.core.kernels import book_sample, deliver_fresh, measure_into
+
 if TYPE_CHECKING:
     import simpy
 
@@ -219,25 +221,18 @@ class SensorModel:
         rng = self._rng
         noise = rng.standard_normal(out=self._noise)
         uniform = rng.random(out=self._uniform)
-        # Works in place on the one new array; a step that is off costs nothing. Dividing
-        # and multiplying by a quantum of 1 are exact, so they are skipped too; rint is
-        # what np.round does for 0 decimals, without its Python-level dispatch.
-        measured = np.add(true, self._bias + self._drift_per_s * (now_s - self.start_s))
-        noise_std = self._noise_std
-        if noise_std > 0.0:
-            np.multiply(noise, noise_std, out=noise)
-            np.add(measured, noise, out=measured)
-        quantum = self._quantum
-        if quantum > 0.0:
-            if quantum == 1.0:
-                np.rint(measured, out=measured)
-            else:
-                np.divide(measured, quantum, out=measured)
-                np.rint(measured, out=measured)
-                np.multiply(measured, quantum, out=measured)
-        dropout_prob = self._dropout_prob
-        if dropout_prob > 0.0:
-            np.copyto(measured, np.nan, where=np.less(uniform, dropout_prob))
+        measured: FloatArray = np.empty(self.channels)
+        offset = self._bias + self._drift_per_s * (now_s - self.start_s)
+        measure_into(
+            true,
+            noise,
+            uniform,
+            offset,
+            self._noise_std,
+            self._quantum,
+            self._dropout_prob,
+            measured,
+        )
         return measured
 
 
@@ -461,19 +456,27 @@ class ReadingBoard:
         """
         if channels.size == 0:
             return
-        # "newer shown" is False for NaN (nothing yet), which accepts.
-        stale = self.measured_at_s[channels] > measured_at_s
-        if np.count_nonzero(stale):
-            self.stale[channels[stale]] += 1
-            fresh = ~stale
+        fresh_all = deliver_fresh(
+            now_s,
+            measured_at_s,
+            channels,
+            values,
+            self.values,
+            self.measured_at_s,
+            self.delivered_at_s,
+            self.delivered,
+        )
+        if not fresh_all:
+            # "not newer-shown" rather than "older-or-equal" so NaN (nothing yet) accepts.
+            fresh = ~(self.measured_at_s[channels] > measured_at_s)
+            self.stale[channels[~fresh]] += 1
             channels = channels[fresh]
             if channels.size == 0:
                 return
-            values = values[fresh]
-        self.values[channels] = values
-        self.measured_at_s[channels] = measured_at_s
-        self.delivered_at_s[channels] = now_s
-        self.delivered[channels] += 1
+            self.values[channels] = values[fresh]
+            self.measured_at_s[channels] = measured_at_s
+            self.delivered_at_s[channels] = now_s
+            self.delivered[channels] += 1
         for callback in self._subscribers:
             callback(now_s, channels)
 
@@ -613,10 +616,20 @@ class SensorFeed:
         now_s = float(self.env.now)
         board = self.board
         values = self.model.measure(self.signal(), now_s)
+        stages = self.stages
+        if not stages:
+            # Taken, dropped or sent in one pass: no stage can lose a value.
+            sent_buffer: IndexArray = np.empty(self.model.channels, dtype=np.intp)
+            n_sent = book_sample(values, board.taken, board.dropped, board.sent, sent_buffer)
+            delay_s = self._delay_s(now_s)
+            if n_sent == 0:
+                return
+            self._send(now_s, delay_s, sent_buffer[:n_sent], values)
+            return
         board.taken += 1
         missing = np.isnan(values)
         board.dropped += missing
-        for stage in self.stages:
+        for stage in stages:
             values = stage.process(now_s, values)
             now_missing = np.isnan(values)
             lost = now_missing & ~missing
@@ -631,9 +644,15 @@ class SensorFeed:
         if channels.size == 0:
             return
         board.sent += sent
+        self._send(now_s, delay_s, channels, values)
+
+    def _send(
+        self, now_s: float, delay_s: float | None, channels: IndexArray, values: FloatArray
+    ) -> None:
+        """Deliver ``values[channels]`` now (no delay) or schedule their arrival."""
         readings = values[channels]
         if delay_s is None:
-            board.deliver(now_s, now_s, channels, readings)
+            self.board.deliver(now_s, now_s, channels, readings)
             return
         arrival = self.env.timeout(delay_s)
         arrival.callbacks.append(partial(self._arrive, now_s, channels, readings))
