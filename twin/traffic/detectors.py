@@ -117,6 +117,7 @@ class LoopSignal:
         self.tick_s = tick_s
         self.clock = clock
         self.failed = failed
+        self._any_failed = bool(failed.any())
         self.last_s = clock()
         self.restart()
 
@@ -134,25 +135,36 @@ class LoopSignal:
             counts = lanes.det_count[:n], lanes.det_speed_sum[:n], lanes.det_occupied[:n]
         else:
             counts = self.feeds.loop_state(lanes, now)
-        count = counts[0].reshape(-1).copy()
-        speed_sum = counts[1].reshape(-1).copy()
-        occupied = counts[2].reshape(-1).copy()
-        passed = count - self.last_count
-        if self.quantity == "count":
-            values = passed.astype(np.float64)
-        elif self.quantity == "occupancy":
+        # Each quantity copies and remembers only the counters it reads: a sample is a
+        # handful of small array operations, and each costs about as much as the work.
+        if self.quantity == "occupancy":
+            occupied = counts[2].reshape(-1).copy()
             span = now - self.last_s
             if span > 0:
                 values = (occupied - self.last_occupied) * self.tick_s / span
                 np.minimum(values, 1.0, out=values)
             else:
                 values = np.zeros(2 * n)
+            self.last_occupied = occupied
         else:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                values = np.where(passed > 0, (speed_sum - self.last_speed_sum) / passed, math.nan)
-        self.last_count, self.last_speed_sum, self.last_occupied = count, speed_sum, occupied
+            count = counts[0].reshape(-1).copy()
+            passed = count - self.last_count
+            if self.quantity == "count":
+                values = passed.astype(np.float64)
+            else:
+                speed_sum = counts[1].reshape(-1).copy()
+                # NaN where none passed, computed only where some did (no 0/0 warnings).
+                values = np.divide(
+                    speed_sum - self.last_speed_sum,
+                    passed,
+                    out=np.full(2 * n, math.nan),
+                    where=passed > 0,
+                )
+                self.last_speed_sum = speed_sum
+            self.last_count = count
         self.last_s = now
-        values[self.failed] = math.nan
+        if self._any_failed:
+            values[self.failed] = math.nan
         return values
 
 
