@@ -471,6 +471,16 @@ def test_the_board_ignores_a_reading_older_than_the_one_it_shows() -> None:
     assert board.delivered.tolist() == [2, 2]
 
 
+def test_a_board_rejects_a_channel_it_does_not_have() -> None:
+    board = ReadingBoard(3)
+    with pytest.raises(IndexError):
+        board.deliver(1.0, 1.0, np.array([0, 3]), np.array([1.0, 2.0]))
+    assert np.isnan(board.values).all()  # nothing shown, nothing counted
+    assert board.totals()["delivered"] == 0
+    board.deliver(1.0, 1.0, np.array([-1]), np.array([5.0]))  # numpy's wrap-around
+    assert board.values[2] == 5.0
+
+
 def test_a_board_shows_nan_before_the_first_delivery() -> None:
     board = ReadingBoard(3)
     assert np.isnan(board.values).all()

@@ -81,9 +81,13 @@ def deliver_fresh(
     delivered: CountArray,
 ) -> bool:
     """Shows ``readings`` on ``channels`` if none of them is stale (its channel shows a
-    reading measured later); returns whether it did. Changes nothing otherwise."""
+    reading measured later) and every index is in range; returns whether it did.
+    Changes nothing otherwise (the caller's numpy path then books the stale ones, or
+    raises numpy's IndexError rather than this loop writing out of bounds)."""
+    n = values.shape[0]
     for k in range(channels.shape[0]):
-        if shown_measured_at_s[channels[k]] > measured_at_s:
+        c = channels[k]
+        if c < 0 or c >= n or shown_measured_at_s[c] > measured_at_s:
             return False
     for k in range(channels.shape[0]):
         c = channels[k]
