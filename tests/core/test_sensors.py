@@ -152,6 +152,63 @@ def test_the_number_of_random_draws_does_not_depend_on_values_or_spec(
     assert ideal._rng.bit_generator.state == noisy._rng.bit_generator.state
 
 
+def plain_measure(
+    spec: SensorSpec, true: list[float], now_s: float, draws: np.random.Generator
+) -> np.ndarray:
+    """The documented model, one scalar draw at a time: every normal, then every uniform."""
+    noise = [draws.standard_normal() for _ in true]
+    uniform = [draws.random() for _ in true]
+    out = []
+    for value, z, u in zip(true, noise, uniform, strict=True):
+        x = np.float64(value) + (spec.bias + spec.drift_per_s * now_s)
+        if spec.noise_std > 0.0:
+            x = x + spec.noise_std * np.float64(z)
+        if spec.quantum > 0.0:
+            x = np.round(x / spec.quantum) * spec.quantum
+        out.append(np.nan if u < spec.dropout_prob else x)
+    return np.array(out, dtype=np.float64)
+
+
+@given(
+    true=st.lists(st.one_of(MAYBE_MISSING, st.just(-0.0)), min_size=1, max_size=40),
+    noise_std=st.sampled_from([0.0, 0.5, 1.0]),
+    bias=st.sampled_from([0.0, -0.0, 0.3]),
+    drift_per_s=st.sampled_from([0.0, 1e-3]),
+    quantum=st.sampled_from([0.0, 1.0, 0.25, 0.1]),
+    dropout_prob=st.sampled_from([0.0, 0.02, 0.5]),
+    now_s=st.sampled_from([0.0, 5.0, 3601.5]),
+    seed=st.integers(0, 2**32),
+)
+def test_measure_is_bit_for_bit_the_model_drawn_one_number_at_a_time(
+    true: list[float],
+    noise_std: float,
+    bias: float,
+    drift_per_s: float,
+    quantum: float,
+    dropout_prob: float,
+    now_s: float,
+    seed: int,
+) -> None:
+    spec = SensorSpec(
+        period_s=1.0,
+        noise_std=noise_std,
+        bias=bias,
+        drift_per_s=drift_per_s,
+        quantum=quantum,
+        dropout_prob=dropout_prob,
+    )
+    model = SensorModel(spec, len(true), rng(seed))
+    reference = rng(seed)
+    first = model.measure(np.array(true), now_s)
+    kept = first.copy()
+    assert first.tobytes() == plain_measure(spec, true, now_s, reference).tobytes()
+    # The next sample continues the stream where the plain draws do, in a new array.
+    second = model.measure(np.array(true), now_s + 1.0)
+    assert second.tobytes() == plain_measure(spec, true, now_s + 1.0, reference).tobytes()
+    assert first.tobytes() == kept.tobytes()
+    assert model._rng.bit_generator.state == reference.bit_generator.state
+
+
 # -- edge stages --------------------------------------------------------------------------
 
 
@@ -412,6 +469,16 @@ def test_the_board_ignores_a_reading_older_than_the_one_it_shows() -> None:
     assert calls == [(5.0, [0, 1]), (7.0, [0, 1])]
     assert board.stale.tolist() == [1, 0]
     assert board.delivered.tolist() == [2, 2]
+
+
+def test_a_board_rejects_a_channel_it_does_not_have() -> None:
+    board = ReadingBoard(3)
+    with pytest.raises(IndexError):
+        board.deliver(1.0, 1.0, np.array([0, 3]), np.array([1.0, 2.0]))
+    assert np.isnan(board.values).all()  # nothing shown, nothing counted
+    assert board.totals()["delivered"] == 0
+    board.deliver(1.0, 1.0, np.array([-1]), np.array([5.0]))  # numpy's wrap-around
+    assert board.values[2] == 5.0
 
 
 def test_a_board_shows_nan_before_the_first_delivery() -> None:

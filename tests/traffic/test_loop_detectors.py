@@ -4,8 +4,11 @@ dropout and dead loops as configured, and a policy that reads them."""
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from models.signals.actuated import Actuated, ActuatedParams
 from tests.traffic.support import Cyclic
@@ -13,7 +16,7 @@ from twin.core.sensors import SensorConfig, SensorSpec
 from twin.core.world import World
 from twin.traffic.city import City
 from twin.traffic.demand import RateProfile, poisson_trips
-from twin.traffic.detectors import LoopDetectorConfig
+from twin.traffic.detectors import QUANTITIES, LoopDetectorConfig, LoopSignal
 from twin.traffic.kernels import STOP_LOOP, UPSTREAM_LOOP
 from twin.traffic.network import grid
 from twin.traffic.observation import LOOP_STOP_LINE, LOOP_UPSTREAM
@@ -180,3 +183,56 @@ def test_actuated_gaps_out_on_the_sensed_upstream_loop():
     world.run(900.0)
     ke = exact.kpis()
     assert math.isclose(ke["time_loss_mean_s"].value, k["time_loss_mean_s"].value, rel_tol=0.5)
+
+
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from([0.0, 0.5, 5.0, 30.0]), st.integers(0, 3), st.integers(0, 40)),
+        min_size=1,
+        max_size=12,
+    ),
+    failed_fraction=st.sampled_from([0.0, 0.4]),
+    seed=st.integers(0, 2**32),
+)
+def test_loop_readings_are_the_array_formulas_bit_for_bit(
+    steps: list[tuple[float, int, int]], failed_fraction: float, seed: int
+) -> None:
+    # The signal's compiled loop against the per-interval formulas in array form.
+    n, tick_s = 3, 0.5
+    draws = np.random.default_rng(seed)
+    lanes = SimpleNamespace(
+        det_count=np.zeros((n, 2), dtype=np.int64),
+        det_speed_sum=np.zeros((n, 2)),
+        det_occupied=np.zeros((n, 2), dtype=np.int64),
+    )
+    clock = [0.0]
+    failed = draws.random(2 * n) < failed_fraction
+    signals = {
+        q: LoopSignal(lanes, n, q, tick_s, lambda: clock[0], failed)  # type: ignore[arg-type]
+        for q in QUANTITIES
+    }
+    last = (np.zeros(2 * n, dtype=np.int64), np.zeros(2 * n), np.zeros(2 * n, dtype=np.int64))
+    last_s = 0.0
+    for span_s, most, occupied in steps:
+        clock[0] += span_s
+        passed = draws.integers(0, most + 1, (n, 2))
+        lanes.det_count += passed
+        lanes.det_speed_sum += passed * draws.random((n, 2)) * 14.0
+        lanes.det_occupied += draws.integers(0, occupied + 1, (n, 2))
+        count = lanes.det_count.reshape(-1).copy()
+        speed_sum = lanes.det_speed_sum.reshape(-1).copy()
+        occ = lanes.det_occupied.reshape(-1).copy()
+        diff = count - last[0]
+        span = clock[0] - last_s
+        with np.errstate(invalid="ignore", divide="ignore"):
+            expected = {
+                "count": diff.astype(np.float64),
+                "occupancy": np.minimum((occ - last[2]) * tick_s / span, 1.0)
+                if span > 0
+                else np.zeros(2 * n),
+                "speed": np.where(diff > 0, (speed_sum - last[1]) / diff, math.nan),
+            }
+        for q in QUANTITIES:
+            expected[q][failed] = math.nan
+            assert signals[q]().tobytes() == expected[q].tobytes(), q
+        last, last_s = (count, speed_sum, occ), clock[0]

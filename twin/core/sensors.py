@@ -22,6 +22,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from twin.core.kernels import book_sample, deliver_fresh, measure_into
+
 if TYPE_CHECKING:
     import simpy
 
@@ -171,7 +173,19 @@ class SensorModel:
         start_s: the time drift is counted from.
     """
 
-    __slots__ = ("_rng", "channels", "spec", "start_s")
+    __slots__ = (
+        "_bias",
+        "_drift_per_s",
+        "_dropout_prob",
+        "_noise",
+        "_noise_std",
+        "_quantum",
+        "_rng",
+        "_spec",
+        "_uniform",
+        "channels",
+        "start_s",
+    )
 
     def __init__(
         self, spec: SensorSpec, channels: int, rng: np.random.Generator, start_s: float = 0.0
@@ -181,19 +195,44 @@ class SensorModel:
         self.channels = channels
         self._rng = rng
         self.start_s = start_s
+        # Draws go into these buffers: ``out=`` fills them with the numbers ``size=``
+        # would have returned, without two fresh arrays per sample.
+        self._noise: FloatArray = np.empty(channels)
+        self._uniform: FloatArray = np.empty(channels)
+
+    @property
+    def spec(self) -> SensorSpec:
+        """The sensor's distortions."""
+        return self._spec
+
+    @spec.setter
+    def spec(self, spec: SensorSpec) -> None:
+        # Plain floats read once: a model's fields cost a lookup each, every sample.
+        self._spec = spec
+        self._bias = spec.bias
+        self._drift_per_s = spec.drift_per_s
+        self._noise_std = spec.noise_std
+        self._quantum = spec.quantum
+        self._dropout_prob = spec.dropout_prob
 
     def measure(self, true_values: npt.ArrayLike, now_s: float) -> FloatArray:
         """Measured values at ``now_s`` (a new float64 array; NaN where no value)."""
-        spec = self.spec
         true = _float_vector(true_values, self.channels, "true_values")
-        noise = self._rng.standard_normal(self.channels)
-        lost = self._rng.random(self.channels) < spec.dropout_prob
-        measured = true + (spec.bias + spec.drift_per_s * (now_s - self.start_s))
-        if spec.noise_std > 0.0:
-            measured += spec.noise_std * noise
-        if spec.quantum > 0.0:
-            measured = np.round(measured / spec.quantum) * spec.quantum
-        measured[lost] = np.nan
+        rng = self._rng
+        noise = rng.standard_normal(out=self._noise)
+        uniform = rng.random(out=self._uniform)
+        measured: FloatArray = np.empty(self.channels)
+        offset = self._bias + self._drift_per_s * (now_s - self.start_s)
+        measure_into(
+            true,
+            noise,
+            uniform,
+            offset,
+            self._noise_std,
+            self._quantum,
+            self._dropout_prob,
+            measured,
+        )
         return measured
 
 
@@ -415,16 +454,29 @@ class ReadingBoard:
 
         A reading older than the one a channel already shows is counted stale and ignored.
         """
-        # "not newer-shown" rather than "older-or-equal" so NaN (nothing yet) accepts.
-        fresh = ~(self.measured_at_s[channels] > measured_at_s)
-        self.stale[channels[~fresh]] += 1
-        channels = channels[fresh]
         if channels.size == 0:
             return
-        self.values[channels] = values[fresh]
-        self.measured_at_s[channels] = measured_at_s
-        self.delivered_at_s[channels] = now_s
-        self.delivered[channels] += 1
+        fresh_all = deliver_fresh(
+            now_s,
+            measured_at_s,
+            channels,
+            values,
+            self.values,
+            self.measured_at_s,
+            self.delivered_at_s,
+            self.delivered,
+        )
+        if not fresh_all:
+            # "not newer-shown" rather than "older-or-equal" so NaN (nothing yet) accepts.
+            fresh = ~(self.measured_at_s[channels] > measured_at_s)
+            self.stale[channels[~fresh]] += 1
+            channels = channels[fresh]
+            if channels.size == 0:
+                return
+            self.values[channels] = values[fresh]
+            self.measured_at_s[channels] = measured_at_s
+            self.delivered_at_s[channels] = now_s
+            self.delivered[channels] += 1
         for callback in self._subscribers:
             callback(now_s, channels)
 
@@ -564,24 +616,43 @@ class SensorFeed:
         now_s = float(self.env.now)
         board = self.board
         values = self.model.measure(self.signal(), now_s)
+        stages = self.stages
+        if not stages:
+            # Taken, dropped or sent in one pass: no stage can lose a value.
+            sent_buffer: IndexArray = np.empty(self.model.channels, dtype=np.intp)
+            n_sent = book_sample(values, board.taken, board.dropped, board.sent, sent_buffer)
+            delay_s = self._delay_s(now_s)
+            if n_sent == 0:
+                return
+            self._send(now_s, delay_s, sent_buffer[:n_sent], values)
+            return
         board.taken += 1
-        board.dropped += np.isnan(values)
-        for stage in self.stages:
-            had = ~np.isnan(values)
+        missing = np.isnan(values)
+        board.dropped += missing
+        for stage in stages:
             values = stage.process(now_s, values)
-            lost = had & np.isnan(values)
+            now_missing = np.isnan(values)
+            lost = now_missing & ~missing
             if stage.loss == "suppressed":
                 board.suppressed += lost
             else:
                 board.rejected += lost
+            missing = now_missing
         delay_s = self._delay_s(now_s)
-        channels = np.flatnonzero(~np.isnan(values))
+        sent = np.logical_not(missing, out=missing)
+        channels: IndexArray = sent.nonzero()[0]
         if channels.size == 0:
             return
-        board.sent[channels] += 1
+        board.sent += sent
+        self._send(now_s, delay_s, channels, values)
+
+    def _send(
+        self, now_s: float, delay_s: float | None, channels: IndexArray, values: FloatArray
+    ) -> None:
+        """Deliver ``values[channels]`` now (no delay) or schedule their arrival."""
         readings = values[channels]
         if delay_s is None:
-            board.deliver(now_s, now_s, channels, readings)
+            self.board.deliver(now_s, now_s, channels, readings)
             return
         arrival = self.env.timeout(delay_s)
         arrival.callbacks.append(partial(self._arrive, now_s, channels, readings))

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -61,7 +62,7 @@ class OwnFeeds:
         self.snaps: Snapshots = snapshots(n_edge_lanes, 0)
         self._n = n_edge_lanes
         self._feeds: list[SensorFeed] = []
-        self._targets: list[tuple[object, SensorFeed, Kind, bool]] = []
+        self._owners: dict[object, tuple[SensorFeed, Kind, bool]] = {}
         self._queue_times: list[float] = []
         self._loop_times: list[float] = []
         self._heads: list[tuple[float, SensorFeed, Kind]] = []
@@ -88,9 +89,10 @@ class OwnFeeds:
             self.snaps = snapshots(self._n, SNAPSHOT_ROWS)
         self._feeds.append(feed)
         # A sample is the feed's process resuming; a delivery is a callback of the feed.
-        # Held as objects, not ids, so the table stays right in a copied world (a fork).
-        self._targets.append((feed.process, feed, kind, True))
-        self._targets.append((feed, feed, kind, False))
+        # Keyed by the objects (hashed by identity), not their ids, so the table stays
+        # right in a copied world (a fork): a copy rebuilds it with the copies as keys.
+        self._owners[feed.process] = (feed, kind, True)
+        self._owners[feed] = (feed, kind, False)
         self.runs_ahead = all(f.model.spec.period_s >= self.step_s for f in self._feeds)
 
     def _owner(self, event: Any) -> tuple[SensorFeed, Kind, bool] | None:
@@ -99,8 +101,15 @@ class OwnFeeds:
         if not callbacks or len(callbacks) != 1:
             return None
         callback = callbacks[0]
-        target = getattr(getattr(callback, "func", callback), "__self__", None)
-        owner = next((t[1:] for t in self._targets if t[0] is target), None)
+        # A delivery is a partial of a feed's method, a sample a process's bound method;
+        # looking for "func" on everything else would raise and catch an AttributeError.
+        if type(callback) is partial:
+            callback = callback.func
+        target = getattr(callback, "__self__", None)
+        try:
+            owner = self._owners.get(target)
+        except TypeError:  # a method of an unhashable object: not one of ours
+            return None
         if owner is None:
             return None
         if owner[0].board._subscribers:

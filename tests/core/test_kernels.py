@@ -1,0 +1,98 @@
+"""The sensor kernels give what the array expressions they replace give, bit for bit."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from twin.core.kernels import book_sample, deliver_fresh, measure_into
+
+VALUES = st.one_of(
+    st.floats(-1e6, 1e6, allow_nan=False), st.just(math.nan), st.just(-0.0), st.just(0.5)
+)
+
+
+@given(
+    true=st.lists(VALUES, min_size=1, max_size=30),
+    offset=st.sampled_from([0.0, -0.0, 0.3, -2.5]),
+    noise_std=st.sampled_from([0.0, 0.5, 1.0]),
+    quantum=st.sampled_from([0.0, 1.0, 0.25, 0.1, 3.0]),
+    dropout_prob=st.sampled_from([0.0, 0.02, 0.5]),
+    seed=st.integers(0, 2**32),
+)
+# -0.0 stays -0.0 only if nothing is added to it: the noise term is left out when off.
+@example(true=[-0.0, -0.0, -0.0], offset=-0.0, noise_std=0.0, quantum=0.0, dropout_prob=0.0, seed=1)
+def test_measure_into_is_the_array_expression(
+    true: list[float],
+    offset: float,
+    noise_std: float,
+    quantum: float,
+    dropout_prob: float,
+    seed: int,
+) -> None:
+    draws = np.random.default_rng(seed)
+    n = len(true)
+    noise = draws.standard_normal(n)
+    noise[: n // 3] = 0.0  # exact zeros: -0.0 + 0.0 must still become 0.0
+    uniform = draws.random(n)
+    expected = np.array(true) + offset
+    if noise_std > 0.0:
+        expected += noise_std * noise
+    if quantum > 0.0:
+        expected = np.round(expected / quantum) * quantum
+    expected[uniform < dropout_prob] = np.nan
+    out = np.empty(n)
+    measure_into(np.array(true), noise, uniform, offset, noise_std, quantum, dropout_prob, out)
+    assert out.tobytes() == expected.tobytes()
+
+
+@given(values=st.lists(VALUES, min_size=1, max_size=30), start=st.integers(0, 5))
+def test_book_sample_counts_every_channel_once_and_lists_the_sent_ones(
+    values: list[float], start: int
+) -> None:
+    array = np.array(values)
+    n = len(values)
+    taken, dropped, sent = (np.full(n, start, dtype=np.int64) for _ in range(3))
+    channels = np.full(n, -1, dtype=np.intp)
+    n_sent = book_sample(array, taken, dropped, sent, channels)
+    missing = np.isnan(array)
+    np.testing.assert_array_equal(taken, start + 1)
+    np.testing.assert_array_equal(dropped, start + missing)
+    np.testing.assert_array_equal(sent, start + ~missing)
+    np.testing.assert_array_equal(channels[:n_sent], np.flatnonzero(~missing))
+
+
+@given(
+    shown=st.lists(st.sampled_from([math.nan, 1.0, 2.0, 3.0]), min_size=1, max_size=12),
+    measured_at_s=st.sampled_from([1.0, 2.0, 3.0]),
+    data=st.data(),
+)
+def test_deliver_fresh_shows_a_message_only_when_no_channel_is_newer(
+    shown: list[float], measured_at_s: float, data: st.DataObject
+) -> None:
+    n = len(shown)
+    picked = data.draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True))
+    channels = np.array(sorted(picked), dtype=np.intp)
+    readings = np.arange(len(channels), dtype=np.float64) + 0.5
+    values, measured, delivered_at = np.full(n, np.nan), np.array(shown), np.full(n, np.nan)
+    delivered = np.zeros(n, dtype=np.int64)
+    before = (values.copy(), measured.copy(), delivered_at.copy(), delivered.copy())
+    stale = measured[channels] > measured_at_s
+    shown_all = deliver_fresh(
+        7.0, measured_at_s, channels, readings, values, measured, delivered_at, delivered
+    )
+    assert shown_all == (not stale.any())
+    if not shown_all:
+        for array, old in zip((values, measured, delivered_at, delivered), before, strict=True):
+            assert array.tobytes() == old.tobytes()
+        return
+    expected_values, expected_measured = before[0], before[1]
+    expected_values[channels] = readings
+    expected_measured[channels] = measured_at_s
+    assert values.tobytes() == expected_values.tobytes()
+    assert measured.tobytes() == expected_measured.tobytes()
+    np.testing.assert_array_equal(delivered_at[channels], 7.0)
+    np.testing.assert_array_equal(delivered, np.isin(np.arange(n), channels))
