@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from twin.core.kernels import book_sample, deliver_fresh, measure_into
+from twin.core.sensor_kernels import book_sample, deliver_fresh, measure_into
 
 if TYPE_CHECKING:
     import simpy

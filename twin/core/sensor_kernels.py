@@ -6,7 +6,7 @@ hour against a bare hour of well under a second, so these few loops are a tenth 
 run (docs/BENCHMARKS.md, issue 19). Each kernel does what
 :mod:`twin.core.sensors` documents, element by element in the same IEEE operations and
 the same order, so every value is what the array expressions give, bit for bit
-(``tests/core/test_kernels.py`` holds them to numpy references). Random numbers are
+(``tests/core/test_sensor_kernels.py`` holds them to numpy references). Random numbers are
 drawn outside, by numpy, from the named streams.
 """
 

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from twin.core.kernels import book_sample, deliver_fresh, measure_into
+from twin.core.sensor_kernels import book_sample, deliver_fresh, measure_into
 
 VALUES = st.one_of(
     st.floats(-1e6, 1e6, allow_nan=False), st.just(math.nan), st.just(-0.0), st.just(0.5)
