@@ -15,6 +15,7 @@ from viz.controller import (
     FRAME_SPACING_S,
     MAX_FPS,
     MAX_TICKS_PER_STEP,
+    STATUS_PERIOD_S,
     AppTarget,
     Controller,
     FrameBudget,
@@ -383,6 +384,16 @@ def test_flat_out_a_step_takes_as_many_ticks_as_fit_in_about_a_tenth_of_a_second
     app._tick_wall_s = 1e-9  # a very light world: capped, so a pause still lands soon
     app.advance()
     assert app.session.now_s == 60.0 + MAX_TICKS_PER_STEP * 10.0
+
+
+def test_flat_out_a_step_ends_when_the_clock_is_due():
+    app = controller(horizon_s=86_400.0, tick_s=10.0)
+    app.playing = True
+    app.advance()
+    app._tick_wall_s = FLAT_OUT_STEP_S / 4.5  # four ticks fit in a step ...
+    app._last_status_wall = time.perf_counter() - STATUS_PERIOD_S + 2.5 * app._tick_wall_s
+    app.advance()  # ... but the clock is due within three (fewer if this line came late)
+    assert 10.0 + 1 * 10.0 <= app.session.now_s <= 10.0 + 3 * 10.0
 
 
 def test_flat_out_steps_of_several_ticks_end_where_single_ticks_do():
