@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import threading
 import time
 from collections import deque
@@ -119,6 +120,13 @@ class AppTarget:
             compare_name=data.get("compare_name"),
         )
 
+
+ANCHOR_ENV = "TWIN_VIZ_ANCHOR"
+"""Set (to anything) by ``benchmarks/viz_frame.py``: after each play the server steps a
+headless copy of the run over the played interval, in its own process, and the play's
+record gets the wall seconds that took: the anchor of the slow-down a watching page
+causes. Another process is no anchor here: one process's speed is fixed when it starts
+and differs from another's by up to 1.5x (docs/BENCHMARKS.md, issue 19's detectors)."""
 
 HAND_OVER_WAIT_S = 0.05
 """Between two steps the play loop waits at most this long for the threads that wait
@@ -244,10 +252,13 @@ class Controller:
         self.selection_version = 0
         self._budget_lock = threading.Lock()
         self.speed: float | None = None
-        self.last_play: tuple[float, float, float, float, float] | None = None
+        self.last_play: tuple[float, ...] | None = None
         """The last play: simulated seconds it started and ended at, its wall seconds, the
-        CPU seconds of the play thread and of the whole server process (what
+        CPU seconds of the play thread and of the whole server process, and with
+        :data:`ANCHOR_ENV` set the headless wall seconds of the same interval (what
         ``benchmarks/viz_frame.py`` reads off the page)."""
+        self._anchor: Session | None = None
+        """With :data:`ANCHOR_ENV` set: the headless copy of the shown run."""
         self._pace_from: tuple[float, float] | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -292,6 +303,7 @@ class Controller:
     def _show(self, seed: int) -> None:
         self.seed = seed
         self.restarts += 1
+        self._anchor = None
         self.panels = self._panels()
         main = self.panels[0]
         self.views, self.layout, self.layout_json = main.views, main.layout, main.layout_json
@@ -472,16 +484,36 @@ class Controller:
                     self._pace_from = (wall, now_s)
             if wait_s > 0:
                 self._stop.wait(wait_s)
+        record = (
+            started_s,
+            self.session.now_s,
+            time.perf_counter() - started_wall,
+            time.thread_time() - started_thread,
+            time.process_time() - started_cpu,
+        )
+        if os.environ.get(ANCHOR_ENV):
+            record += (self._anchor_wall_s(started_s, self.session.now_s),)
         with self.lock:
-            self.last_play = (
-                started_s,
-                self.session.now_s,
-                time.perf_counter() - started_wall,
-                time.thread_time() - started_thread,
-                time.process_time() - started_cpu,
-            )
+            self.last_play = record
             self.playing = False
             self._refresh_status()
+
+    def _anchor_wall_s(self, start_s: float, end_s: float) -> float:
+        """Wall seconds a headless copy of the shown run takes from ``start_s`` to
+        ``end_s`` (brought to ``start_s`` first, untimed)."""
+        if self._anchor is None or self._anchor.now_s > start_s:
+            self._anchor = self._session(
+                self.config,
+                self.policy,
+                self.compare_policy,
+                (self.policy_params, self.compare_params),
+                self.names,
+                self.seed,
+            )
+        self._anchor.advance(start_s - self._anchor.now_s)
+        started = time.perf_counter()
+        self._anchor.advance(end_s - start_s)
+        return time.perf_counter() - started
 
     def advance(self, simulate_s: float | None = None) -> bool | None:
         """One step of the play loop: simulate, and publish if that does not slow the run.

@@ -11,6 +11,7 @@ import pytest
 from twin.core.errors import UserError
 from twin.core.scenario import ScenarioConfig
 from viz.controller import (
+    ANCHOR_ENV,
     FLAT_OUT_STEP_S,
     FRAME_SPACING_S,
     MAX_FPS,
@@ -384,6 +385,35 @@ def test_flat_out_a_step_takes_as_many_ticks_as_fit_in_about_a_tenth_of_a_second
     app._tick_wall_s = 1e-9  # a very light world: capped, so a pause still lands soon
     app.advance()
     assert app.session.now_s == 60.0 + MAX_TICKS_PER_STEP * 10.0
+
+
+def test_with_the_anchor_set_a_play_records_the_same_interval_stepped_headless(monkeypatch):
+    monkeypatch.setenv(ANCHOR_ENV, "1")
+    app = controller(horizon_s=86_400.0, tick_s=10.0)
+    app.step(2)
+    for _ in range(2):  # the second play continues the same headless copy
+        app.play(None)
+        time.sleep(0.3)
+        app.pause()
+        start_s, end_s, wall_s, *_, anchor_s = app.last_play
+        assert end_s > start_s
+        assert wall_s > 0
+        assert anchor_s > 0
+    played = app.session.arms[0].run.scenario.city
+    headless = app._anchor.arms[0].run.scenario.city
+    assert app._anchor.now_s == app.session.now_s
+    assert headless.veh.state.tolist() == played.veh.state.tolist()
+    assert headless.veh.pos.tolist() == played.veh.pos.tolist()
+
+
+def test_without_the_anchor_a_play_records_five_figures(monkeypatch):
+    monkeypatch.delenv(ANCHOR_ENV, raising=False)
+    app = controller(horizon_s=86_400.0, tick_s=10.0)
+    app.play(None)
+    time.sleep(0.1)
+    app.pause()
+    assert len(app.last_play) == 5
+    assert app._anchor is None
 
 
 def test_flat_out_a_step_ends_when_the_clock_is_due():
