@@ -500,7 +500,8 @@ class Controller:
 
     def _anchor_wall_s(self, start_s: float, end_s: float) -> float:
         """Wall seconds a headless copy of the shown run takes from ``start_s`` to
-        ``end_s`` (brought to ``start_s`` first, untimed)."""
+        ``end_s`` (brought to ``start_s`` first, untimed). A shown run that failed
+        stopped before the failing decision, and so does its copy."""
         if self._anchor is None or self._anchor.now_s > start_s:
             self._anchor = self._session(
                 self.config,

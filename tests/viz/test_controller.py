@@ -334,6 +334,19 @@ def test_a_policy_that_raises_is_one_line_on_step_and_ends_play_with_the_reason(
     assert played.status.state == stepped.status.state
 
 
+def test_with_the_anchor_set_a_failed_play_still_records_itself(monkeypatch):
+    monkeypatch.setenv(ANCHOR_ENV, "1")
+    config = ScenarioConfig(id="factory/flowline-v0", horizon_s=4 * 3600.0, tick_s=120.0)
+    played = Controller(AppTarget(config, "tests.testing.broken:MaintenanceRaises", 3, None))
+    played.play(None)
+    deadline = time.monotonic() + 60
+    while played.last_play is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert played.status.state.startswith("failed: policy 'broken/maintenance-raises-v0'")
+    assert len(played.last_play) == 6  # the copy stopped where the play did, unharmed
+    assert played._anchor.now_s == played.session.now_s
+
+
 def test_in_compare_mode_each_panel_of_a_region_shows_each_arms_own_world():
     config = ScenarioConfig(id="region/coupled-small-v0", horizon_s=600.0, tick_s=60.0)
     compare = "maintenance/predictive-v0"
