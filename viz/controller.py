@@ -270,7 +270,12 @@ class Controller:
 
     # -- building -----------------------------------------------------------------
     def _start(self, seed: int) -> None:
-        self.session = self._session(
+        self.session = self._chosen_session(seed)
+        self._show(seed)
+
+    def _chosen_session(self, seed: int) -> Session:
+        """A new session of what is chosen now (config, policies, params, names)."""
+        return self._session(
             self.config,
             self.policy,
             self.compare_policy,
@@ -278,7 +283,6 @@ class Controller:
             self.names,
             seed,
         )
-        self._show(seed)
 
     def _session(
         self,
@@ -503,14 +507,7 @@ class Controller:
         ``end_s`` (brought to ``start_s`` first, untimed). A shown run that failed
         stopped before the failing decision, and so does its copy."""
         if self._anchor is None or self._anchor.now_s > start_s:
-            self._anchor = self._session(
-                self.config,
-                self.policy,
-                self.compare_policy,
-                (self.policy_params, self.compare_params),
-                self.names,
-                self.seed,
-            )
+            self._anchor = self._chosen_session(self.seed)
         self._anchor.advance(start_s - self._anchor.now_s)
         started = time.perf_counter()
         self._anchor.advance(end_s - start_s)
