@@ -11,14 +11,14 @@ In one process, side by side, ``--repeats`` times alternating:
 2. **twin**: :class:`twin.rl.parallel.TwinParallelEnv` on ``traffic/sumo-net-v0`` with the
    same ``.sumocfg`` and horizon, the traffic signals' learning interface (sumo-rl's
    observation and ``diff-waiting-time`` reward, 5 s per decision, phases free between
-   sumo-rl's 5 s min and 50 s max green: ``adaptive_green_s``); the deciding agent gets a
-   uniformly random action at every step.
+   sumo-rl's 5 s min and 50 s max green: ``adaptive_green_s``); every agent deciding at the
+   step's instant (``infos[agent]["acts"]``) gets a uniformly random action.
 
 One episode each, from ``reset`` to the horizon; the wall time covers ``reset`` (SUMO's
 start and network load; twin's world build) and every ``step``. Reported: simulated
 seconds per wall second (the ratio is the speed-up at equal simulated time), and agent
 decisions per second (sumo-rl: the agents whose ``time_to_act`` was true at a step;
-twin: one per step). Numba compiles before the clock starts (a first, untimed episode).
+twin: the agents with ``acts``). Numba compiles before the clock starts (a first, untimed episode).
 Then the factory (``factory/flowline-v0``) and cloud (``cloud/diurnal-v0``) Gymnasium
 environments' steps per second with random actions, which have no sumo-rl counterpart.
 
@@ -124,10 +124,10 @@ def twin_episode(network: str, seed: int, horizon_s: float = HORIZON_S) -> Speed
     _, infos = env.reset(seed=seed)
     decisions = 0
     while env.agents:
-        acting = next(a for a, info in infos.items() if info["acts"])
-        actions = {acting: int(rng.integers(env.action_space(acting).n))}
+        acting = [a for a, info in infos.items() if info["acts"]]
+        actions = {a: int(rng.integers(env.action_space(a).n)) for a in acting}
         _, _, _, _, infos = env.step(actions)
-        decisions += 1
+        decisions += len(acting)
     env.close()
     return Speed(time.perf_counter() - started, horizon_s, decisions)
 

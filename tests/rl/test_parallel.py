@@ -1,6 +1,9 @@
-"""TwinParallelEnv: one PettingZoo agent per decider, one decision resolved per step."""
+"""TwinParallelEnv: one PettingZoo agent per decider; a step resolves the decisions due at
+one instant (one at a time on the plant, every signal due together in the city)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pytest
@@ -10,9 +13,11 @@ from tests.rl.learning_world import PLANT_SCENARIO, plant_registry
 from twin.core.run import simulate
 from twin.core.scenario import ScenarioConfig
 from twin.rl.parallel import TwinParallelEnv
+from twin.traffic.observation import SignalAction, SignalObservation
 
 CONTINUE, MAINTAIN = 0, 1
 DAY_S = 86_400.0
+CITY = "traffic/grid4x4-v0"
 
 
 def make(horizon_s: float = DAY_S) -> TwinParallelEnv:
@@ -83,4 +88,47 @@ def test_the_acting_agent_must_be_given_an_action() -> None:
         ValueError, match=f"agent '{acting}' decides now, but actions has no entry for it"
     ):
         env.step({})
+    env.close()
+
+
+class NextPhaseEvery5s:
+    """The signal policy the traffic agents below answer like: the next phase, 5 s."""
+
+    id = "test/next-phase-5s"
+    domain = "traffic.signals"
+
+    def __init__(self) -> None:
+        self.decisions = 0
+
+    def reset(self, context: Any) -> None:
+        pass
+
+    def act(self, obs: SignalObservation) -> SignalAction:
+        self.decisions += 1
+        return SignalAction((obs.phase + 1) % len(obs.green_s), 5.0)
+
+
+def next_phase(env: TwinParallelEnv, agent: str, vector: np.ndarray) -> int:
+    phases = int(env.action_space(agent).n)
+    return (int(np.argmax(vector[:phases])) + 1) % phases
+
+
+def test_every_intersection_due_at_an_instant_acts_in_one_step_as_a_policy_would() -> None:
+    config = ScenarioConfig(id=CITY, horizon_s=900.0)
+    policy = NextPhaseEvery5s()
+    expected = simulate(config, policy, seed=2)
+    env = TwinParallelEnv(CITY, horizon_s=900.0)
+    observations, infos = env.reset(seed=2)
+    sizes = []
+    while env.agents:
+        acting = [a for a, info in infos.items() if info["acts"]]
+        assert acting
+        assert len({infos[a]["time_s"] for a in acting}) == 1
+        sizes.append(len(acting))
+        actions = {a: next_phase(env, a, observations[a]) for a in acting}
+        observations, _, _, _, infos = env.step(actions)
+    kpis = next(iter(infos.values()))["kpis"]
+    np.testing.assert_equal(kpis, {name: kpi.value for name, kpi in expected.kpis.items()})
+    assert sum(sizes) == policy.decisions
+    assert max(sizes) > 1  # the grid's signals start in step: several fall due together
     env.close()

@@ -12,6 +12,7 @@ from twin.core.registry import make_policy
 from twin.core.run import default_registry, simulate
 from twin.core.scenario import ScenarioConfig
 from twin.rl import DecisionStream
+from twin.traffic.observation import SignalAction
 
 SHORT = {"factory": 86_400.0, "traffic": 600.0, "station": 86_400.0, "supply": 20 * 86_400.0}
 SHORT["cloud"] = 3 * 3_600.0
@@ -106,3 +107,15 @@ def test_turns_are_kept():
             stream.next()
         with pytest.raises(RuntimeError, match="has not reached its horizon"):
             stream.result()
+
+
+def test_a_turn_hands_out_every_signal_due_at_the_instant_and_wants_all_answers() -> None:
+    config = ScenarioConfig(id="traffic/grid4x4-v0", horizon_s=600.0)
+    with DecisionStream(config, 0) as stream:
+        while (turn := stream.next_turn()) is not None and len(turn) == 1:
+            stream.answer(SignalAction(turn[0].phase, 5.0))
+        assert turn is not None
+        assert len({obs.now_s for obs in turn}) == 1
+        stream.answer(SignalAction(turn[0].phase, 5.0))
+        with pytest.raises(RuntimeError, match="answer\\(\\) the last observation"):
+            stream.next_turn()

@@ -53,6 +53,21 @@ class Policy(Protocol[ObsT_contra, ActT_co]):
 
 
 @runtime_checkable
+class ActsTogether(Protocol):
+    """A policy that answers every decision due at one instant in one call (an outside
+    learning agent: one PettingZoo step for all the deciders due, as sumo-rl's).
+
+    A domain whose deciders can fall due together (traffic signals) asks such a policy
+    once per instant: it takes every due decider's observation first, then calls
+    :meth:`act_together`, then applies the answers in the same order. A decider's
+    observation never depends on another's answer at the same instant (no time passes
+    between them), so this is the run of answering one at a time.
+    """
+
+    def act_together(self, observations: list[Any]) -> list[Any]: ...
+
+
+@runtime_checkable
 class BindsModel(Protocol):
     """A policy that reads the built world's fixed structure (a learned agent's encoding
     needs lane lengths, sensor ranges): handed the world once it is built, before the run

@@ -114,7 +114,7 @@ class Decisions:
         its id), the innermost of nested decisions."""
         self.blamed: tuple[Any, Any, BaseException] | None = None
         """The policy, observation and exception of the last decision that raised."""
-        self.wrapped: list[tuple[Any, Any]] = []
+        self.wrapped: list[tuple[Any, str, Any]] = []
 
     def wrap(self, act: Callable[[Any], Any], policy: Any = None) -> Callable[[Any], Any]:
         """``act`` (of ``policy``: an id, or an object with one; the watched policy's id
@@ -175,25 +175,30 @@ class Decisions:
 
     def watch(self, policy: Any) -> None:
         """Watch every decision of ``policy`` (an object with ``id`` and ``act``) until
-        :meth:`release`: ``act`` is wrapped on the instance, so callers that look it up
-        at each decision (every domain does) see the wrapper. A frozen or slotted
+        :meth:`release`: ``act`` (and ``act_together``, for a policy that answers an
+        instant's decisions at once) is wrapped on the instance, so callers that look it
+        up at each decision (every domain does) see the wrapper. A frozen or slotted
         policy cannot be wrapped and is not watched."""
-        if any(watched is policy for watched, _ in self.wrapped):
+        if any(watched is policy for watched, _, _ in self.wrapped):
             return
-        before = vars(policy).get("act", _NOT_SET) if hasattr(policy, "__dict__") else _NOT_SET
-        try:
-            setattr(policy, "act", self.wrap(policy.act, policy))  # noqa: B010 - mypy refuses assigning to a method
-        except (AttributeError, TypeError):
-            return
-        self.wrapped.append((policy, before))
+        for name in ("act", "act_together"):
+            method = getattr(policy, name, None)
+            if method is None:
+                continue
+            own = vars(policy).get(name, _NOT_SET) if hasattr(policy, "__dict__") else _NOT_SET
+            try:
+                setattr(policy, name, self.wrap(method, policy))
+            except (AttributeError, TypeError):
+                return
+            self.wrapped.append((policy, name, own))
 
     def release(self) -> None:
-        """Give every watched policy its own ``act`` back (or the wrapper found before)."""
-        for policy, before in reversed(self.wrapped):
+        """Give every watched policy its own methods back (or the wrappers found before)."""
+        for policy, name, before in reversed(self.wrapped):
             if before is _NOT_SET:
-                delattr(policy, "act")
+                delattr(policy, name)
             else:
-                setattr(policy, "act", before)  # noqa: B010 - as in watch
+                setattr(policy, name, before)
         self.wrapped.clear()
 
     def timeout(self, interrupted: BaseException) -> DecisionTimeout:

@@ -141,6 +141,8 @@ class Episode:
             )
         self.observation: Any = None
         self.agent = ""
+        self.turn: list[tuple[str, Any]] = []
+        """``(agent, observation)`` of every decision handed out by :meth:`next_turn`."""
         self.finished = False
 
     def next(self) -> bool:
@@ -157,14 +159,30 @@ class Episode:
         self.finished = True
         return False
 
-    def encoded(self) -> npt.NDArray[np.float32]:
-        """The pending decision's observation as its agent's vector."""
-        return self.setup.interface.encode(self.model, self.observation)
+    def next_turn(self) -> bool:
+        """Run to the next instant with decisions and hand out all of them (:attr:`turn`;
+        several where the domain asks deciders due together at once); ``False`` when the
+        horizon is reached. Every decider's turn is handed out (no learner)."""
+        assert self.others is None, "next_turn hands out every decider's turn"
+        observations = self.stream.next_turn()
+        if observations is None:
+            self.turn = []
+            self.finished = True
+            return False
+        entity_of = self.setup.area.entity_of
+        self.turn = [(entity_of(observation), observation) for observation in observations]
+        return True
 
-    def answer(self, index: int) -> None:
-        """Answer the pending decision with the action ``index`` means."""
-        action = self.setup.interface.decode(self.model, self.observation, index)
-        self.stream.answer(action)
+    def encoded(self, observation: Any = None) -> npt.NDArray[np.float32]:
+        """An observation (the pending decision's if omitted) as its agent's vector."""
+        chosen = self.observation if observation is None else observation
+        return self.setup.interface.encode(self.model, chosen)
+
+    def answer(self, index: int, observation: Any = None) -> None:
+        """Answer a decision (the pending one if ``observation`` is omitted; a turn's in
+        its order) with the action ``index`` means."""
+        chosen = self.observation if observation is None else observation
+        self.stream.answer(self.setup.interface.decode(self.model, chosen, index))
 
     def measure(self, agent: str | None) -> float:
         """The reward's measure now, of ``agent`` (``None``: the whole world)."""

@@ -1,14 +1,15 @@
 """A PettingZoo Parallel environment on any registered scenario: one agent per decider.
 
 Every intersection, machine, site or cluster of the scenario's main decision area is an
-agent with its own spaces. twin's deciders act at their own epochs, one at a time (a
-signal when its phase ends, a machine after each part), and the world cannot go on
-until the decider has answered, so a parallel step resolves exactly one decision: the
-agent whose turn it is acts, the other agents' actions are ignored (sumo-rl does the
-same with agents whose ``time_to_act`` is false). ``infos[agent]["acts"]`` says whose
-action will count at the next step; that agent's observation is fresh, every other
-agent's is the one from its own last turn (before its first: the point of its space
-nearest zero).
+agent with its own spaces. twin's deciders act at their own epochs (a signal when its
+green has run what it asked for, a machine after each part), and the world cannot go on
+until they have answered, so a parallel step resolves the decisions due at one instant:
+every agent deciding then acts, the other agents' actions are ignored (sumo-rl does the
+same with agents whose ``time_to_act`` is false). Where the domain asks its deciders due
+together at once (traffic signals: all intersections whose epoch falls on one tick), that
+is all of them; elsewhere one at a time. ``infos[agent]["acts"]`` says whose actions will
+count at the next step; their observations are fresh, every other agent's is the one
+from its own last turn (before its first: the point of its space nearest zero).
 
 An agent's reward arrives at its turn and covers the time since its previous turn
 (``"drop"`` rewards: the fall of its measure over that interval; ``"level"`` rewards:
@@ -68,11 +69,12 @@ class TwinParallelEnv(EpisodeHost, ParallelEnv[str, Vector, np.int64]):
             a: _before_first_turn(self.setup.observation_spaces[a]) for a in self.agents
         }
         self._measures = {}
-        if not episode.next():
+        if not episode.next_turn():
             raise RuntimeError(
                 f"{self.setup.name}: no decision within horizon_s={self.setup.config.horizon_s}"
             )
-        self._take_turn(episode)
+        rewards = dict.fromkeys(self.agents, 0.0)
+        self._take_turn(episode, rewards)
         return dict(self._observations), self._infos(episode)
 
     def step(
@@ -87,16 +89,19 @@ class TwinParallelEnv(EpisodeHost, ParallelEnv[str, Vector, np.int64]):
         episode = self._episode
         if episode is None or not self.agents:
             raise RuntimeError(f"{self.setup.name}: call reset() before step()")
-        agent = episode.agent
-        if agent not in actions:
-            raise ValueError(
-                f"{self.setup.name}: agent {agent!r} decides now, but actions has no entry "
-                f"for it (got {sorted(actions)[:5]})"
-            )
-        episode.answer(check_index(self.setup, agent, actions[agent], self.action_space(agent)))
+        turn = episode.turn
+        for agent, _ in turn:
+            if agent not in actions:
+                raise ValueError(
+                    f"{self.setup.name}: agent {agent!r} decides now, but actions has no "
+                    f"entry for it (got {sorted(actions)[:5]})"
+                )
+        for agent, observation in turn:
+            index = check_index(self.setup, agent, actions[agent], self.action_space(agent))
+            episode.answer(index, observation)
         rewards = dict.fromkeys(self.agents, 0.0)
-        if episode.next():
-            rewards[episode.agent] = self._take_turn(episode)
+        if episode.next_turn():
+            self._take_turn(episode, rewards)
             infos = self._infos(episode)
             done = dict.fromkeys(self.agents, False)
             return dict(self._observations), rewards, done, dict(done), infos
@@ -117,14 +122,15 @@ class TwinParallelEnv(EpisodeHost, ParallelEnv[str, Vector, np.int64]):
     def close(self) -> None:
         self._close_episode()
 
-    def _take_turn(self, episode: Episode) -> float:
-        """The deciding agent's fresh observation, and its reward since its last turn."""
-        agent = episode.agent
-        self._observations[agent] = episode.encoded().astype(np.float32, copy=False)
-        if agent not in self._measures:
-            self._measures[agent] = episode.measure(agent)
-            return 0.0
-        return self._reward(episode, agent)
+    def _take_turn(self, episode: Episode, rewards: dict[str, float]) -> None:
+        """The deciding agents' fresh observations, and their rewards since their last
+        turns."""
+        for agent, observation in episode.turn:
+            self._observations[agent] = episode.encoded(observation).astype(np.float32, copy=False)
+            if agent not in self._measures:
+                self._measures[agent] = episode.measure(agent)
+            else:
+                rewards[agent] = self._reward(episode, agent)
 
     def _reward(self, episode: Episode, agent: str) -> float:
         measure = episode.measure(agent)
@@ -134,7 +140,10 @@ class TwinParallelEnv(EpisodeHost, ParallelEnv[str, Vector, np.int64]):
 
     def _infos(self, episode: Episode) -> dict[str, dict[str, Any]]:
         now = episode.now_s()
-        return {name: {"acts": name == episode.agent, "time_s": now} for name in self.agents}
+        infos = {name: {"acts": False, "time_s": now} for name in self.agents}
+        for agent, _ in episode.turn:
+            infos[agent]["acts"] = True
+        return infos
 
 
 def _before_first_turn(space: spaces.Box) -> Vector:

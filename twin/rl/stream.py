@@ -1,4 +1,4 @@
-"""A run whose policy decisions are made outside it, one at a time.
+"""A run whose policy decisions are made outside it, one at a time or an instant at a time.
 
 A domain calls its policy from inside a SimPy process, at its own decision epochs; an
 agent that learns (Gymnasium's ``step``, PettingZoo's) wants to be called the other way
@@ -9,6 +9,11 @@ Nothing runs concurrently, so the run draws exactly the random numbers, in the s
 order, as the same run with the policy inside it: an agent answering like a policy gets
 that policy's KPIs to the last bit. A switch costs about a microsecond, where handing
 each decision between two threads cost about 90 (``benchmarks/rl_env_speed.py``).
+
+Where a domain lets several deciders fall due at one instant (traffic signals), the seat
+answers them together (:class:`~twin.core.policy.ActsTogether`): one switch hands out
+all their observations, :meth:`DecisionStream.next_turn` gives them to the caller at
+once (a PettingZoo step for all of them) and :meth:`DecisionStream.next` one by one.
 """
 
 from __future__ import annotations
@@ -30,6 +35,11 @@ SEAT_ID = "rl/external-v0"
 
 class StreamClosed(GreenletExit):
     """Raised inside the run when the stream is closed mid-run, to unwind it."""
+
+
+@dataclass(frozen=True)
+class _Together:
+    observations: list[Any]
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,11 @@ class Seat:
     def act(self, obs: Any) -> Any:
         # Back to whoever asked for the next decision; resumed with the answer.
         return getcurrent().parent.switch(obs)
+
+    def act_together(self, observations: list[Any]) -> list[Any]:
+        # Resumed with the answers, in the order of the observations.
+        answers: list[Any] = getcurrent().parent.switch(_Together(observations))
+        return answers
 
 
 class DecisionStream:
@@ -95,8 +110,10 @@ class DecisionStream:
         )
         self._started = time.perf_counter()
         self._done = False
-        self._awaiting_answer = False
-        self._answer: Any = None
+        self._turn: list[Any] = []  # the observations due at this instant
+        self._together = False  # the run asked for them together (answers as one list)
+        self._handed = 0  # how many of them the caller has been given
+        self._answers: list[Any] = []
         self._run = greenlet(self._simulate)
 
     @property
@@ -107,30 +124,59 @@ class DecisionStream:
     def next(self) -> Any | None:
         """The next observation to answer, or ``None`` when the run has reached its
         horizon. Raises what the run raised (an invalid action, a broken model)."""
+        turn = self.next_turn(1)
+        return None if turn is None else turn[0]
+
+    def next_turn(self, most: int | None = None) -> list[Any] | None:
+        """The observations due at this instant that the caller has not had yet (at most
+        ``most``), or ``None`` when the run has reached its horizon. Several come only
+        from a run that asks for them together; answer each, in order, before asking
+        again. Raises what the run raised."""
         if self._done:
             return None
-        if self._awaiting_answer:
+        if len(self._answers) < self._handed:
             raise RuntimeError("answer() the last observation before asking for the next")
-        self._run.parent = getcurrent()
-        message = self._run.switch(self._answer) if self._run else self._run.switch()
-        self._answer = None
-        if isinstance(message, _Finished):
-            self._done = True
+        if self._handed == len(self._turn) and not self._resume():
             return None
-        if isinstance(message, _Failed):
-            self._done = True
-            raise message.error
-        self._awaiting_answer = True
-        return message
+        end = len(self._turn) if most is None else min(len(self._turn), self._handed + most)
+        given = self._turn[self._handed : end]
+        self._handed = end
+        return given
 
     def answer(self, action: Any) -> None:
-        """The action for the observation :meth:`next` returned; the run goes on to the
-        next decision when :meth:`next` is called (the domain checks the action as it
-        would any policy's)."""
-        if not self._awaiting_answer:
+        """The action for the oldest observation given and not answered yet; the run goes
+        on when every observation of the instant is answered and more are asked for (the
+        domain checks each action as it would any policy's)."""
+        if len(self._answers) >= self._handed:
             raise RuntimeError("no observation is waiting for an answer; call next() first")
-        self._awaiting_answer = False
-        self._answer = action
+        self._answers.append(action)
+
+    def _resume(self) -> bool:
+        """Hand the run the answers of the last instant and wait for its next decisions;
+        ``False`` at the horizon."""
+        if not self._run:  # not started yet
+            message = self._switch_in(None, start=True)
+        elif self._together:
+            message = self._switch_in(self._answers)
+        else:
+            message = self._switch_in(self._answers[0])
+        self._answers = []
+        self._handed = 0
+        if isinstance(message, _Finished):
+            self._done = True
+            self._turn = []
+            return False
+        if isinstance(message, _Failed):
+            self._done = True
+            self._turn = []
+            raise message.error
+        self._together = isinstance(message, _Together)
+        self._turn = message.observations if isinstance(message, _Together) else [message]
+        return True
+
+    def _switch_in(self, reply: Any, *, start: bool = False) -> Any:
+        self._run.parent = getcurrent()
+        return self._run.switch() if start else self._run.switch(reply)
 
     def result(self) -> RunResult:
         """KPIs, time series and manifest of the finished run."""
@@ -140,7 +186,7 @@ class DecisionStream:
 
     def close(self) -> None:
         """Unwind the run if it is between decisions; idempotent."""
-        self._awaiting_answer = False
+        self._turn, self._answers, self._handed = [], [], 0
         if self._run and not self._run.dead:
             self._run.parent = getcurrent()
             self._run.throw(StreamClosed(SEAT_ID))

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from twin.core.policy import Policy
+from twin.core.policy import ActsTogether, Policy
 from twin.traffic.kernels import (
     OFF,
     OFF_BLINKING,
@@ -95,6 +95,7 @@ class SignalBank:
         self.clamped = 0
         self.forced = 0
         self._next_due = 0.0
+        self._together = isinstance(policy, ActsTogether)
         self._checked: set[tuple[int, bytes]] = set()
         self.due_count = 0
         """How many intersections the current :meth:`update` round handles."""
@@ -122,39 +123,78 @@ class SignalBank:
             if due.size == 0:
                 break
             self.due_count = int(due.size)
-            for i in due:
-                self._handle(int(i), now_s)
+            if self._together:
+                self._handle_together(due, now_s)
+            else:
+                for i in due:
+                    self._handle(int(i), now_s)
         self._next_due = float(self.next_event_s.min())
 
     def _handle(self, i: int, now_s: float) -> None:
-        stage = self.stage[i]
+        if self.stage[i] != GREEN:
+            self._end_interval(i, now_s)
+        elif not self._forced(i, now_s):
+            observation = self.observe(i, now_s)
+            self._apply(i, now_s, observation, self.policy.act(observation))
+
+    def _handle_together(self, due: npt.NDArray[np.int64], now_s: float) -> None:
+        """:meth:`_handle` for a policy that answers the instant's decisions at once
+        (:class:`~twin.core.policy.ActsTogether`): the others' events first, then every
+        due decision's observation, one call, the answers in the same order."""
+        deciding: list[int] = []
+        for k in due:
+            i = int(k)
+            if self.stage[i] != GREEN:
+                self._end_interval(i, now_s)
+            elif not self._forced(i, now_s):
+                deciding.append(i)
+        if not deciding:
+            return
+        observations = [self.observe(i, now_s) for i in deciding]
+        actions = self.policy.act_together(observations)  # type: ignore[attr-defined]
+        if len(actions) != len(observations):
+            raise RuntimeError(
+                f"policy {self.policy_id!r} answered {len(actions)} of "
+                f"{len(observations)} decisions due at {now_s:g} s"
+            )
+        for i, observation, action in zip(deciding, observations, actions, strict=True):
+            self._apply(i, now_s, observation, action)
+
+    def _end_interval(self, i: int, now_s: float) -> None:
+        """The yellow or the all-red of intersection ``i``'s change ends."""
         program = self.intersections[i].program
         assert program is not None
-        if stage == CHANGE_YELLOW:
+        if self.stage[i] == CHANGE_YELLOW:
             phase = program.phases[self.phase[i]]
             self._show_change(i, yellow=False)
             self.stage[i] = CHANGE_ALL_RED
             self.next_event_s[i] = now_s + phase.all_red_s
             if phase.all_red_s <= 0:
                 self._handle(i, now_s)
-        elif stage == CHANGE_ALL_RED:
-            self._start_green(i, int(self.target[i]), now_s, float(self.target_green_s[i]))
         else:
-            self._decide(i, now_s)
+            self._start_green(i, int(self.target[i]), now_s, float(self.target_green_s[i]))
 
-    def _decide(self, i: int, now_s: float) -> None:
+    def _forced(self, i: int, now_s: float) -> bool:
+        """Whether max green ends intersection ``i``'s phase now, without asking the
+        policy (the programme's next phase follows)."""
+        program = self.intersections[i].program
+        assert program is not None
+        current = int(self.phase[i])
+        elapsed = now_s - self.green_start_s[i]
+        if elapsed < program.phases[current].max_green_s - EPS_S:
+            return False
+        self.forced += 1
+        nxt = (current + 1) % len(program.phases)
+        self._begin_change(i, nxt, now_s, program.phases[nxt].green_s)
+        return True
+
+    def _apply(self, i: int, now_s: float, observation: SignalObservation, action: Any) -> None:
+        """Intersection ``i`` does what the policy answered to ``observation``."""
         program = self.intersections[i].program
         assert program is not None
         current = int(self.phase[i])
         phase = program.phases[current]
         elapsed = now_s - self.green_start_s[i]
-        if elapsed >= phase.max_green_s - EPS_S:
-            self.forced += 1
-            nxt = (current + 1) % len(program.phases)
-            self._begin_change(i, nxt, now_s, program.phases[nxt].green_s)
-            return
-        observation = self.observe(i, now_s)
-        action = self.policy.act(observation)
         self.decisions += 1
         target, duration = check_signal_action(action, observation, self.policy_id)
         if target == current:
