@@ -240,6 +240,18 @@ def test_rewards_after_ten_minutes_read_the_vehicles_on_each_junctions_lanes(bus
     assert all(0.0 <= s <= 1.0 for s in measures["average-speed"])
 
 
+def test_the_waiting_read_once_per_instant_follows_the_city_as_it_moves_on():
+    world, city = build(run_s=300.0)
+    agent = LEARNING.agents(city)[5]
+    incoming = np.unique(city.arrays.mov_from_lane[list(city.signalised[5].movements)])
+    waiting = REWARDS["diff-waiting-time"]
+    for until_s in (300.0, 360.0, 420.0):
+        world.run(until_s)
+        exact = float(city.veh.waiting_s[_driving_on(city, incoming)].sum())
+        assert waiting.measure(world, city, agent) == exact
+        assert waiting.measure(world, city, agent) == exact  # read again at the instant
+
+
 def test_measures_read_the_world_and_change_nothing(busy):
     world, city = busy
     before = (city.veh.speed.copy(), city.veh.waiting_s.copy(), world.env.now)

@@ -325,22 +325,56 @@ def decode_signal(city: City, observation: SignalObservation, index: int) -> Sig
 # -- rewards ------------------------------------------------------------------------------
 
 
-def _incoming_vehicles(city: City, layout: _Layout) -> tuple[IntArray, IntArray]:
-    """Vehicles driving on an incoming lane of a signalised intersection, and which."""
+@dataclass(frozen=True)
+class _Incoming:
+    """The vehicles on the incoming lanes after one kernel call (``kernel_calls``): every
+    agent deciding at one instant reads the same, so it is gathered once for all.
+
+    Attributes:
+        vehicles, owner: the vehicles driving on an incoming lane, in index order, and
+            the intersection each lane leads to.
+        by_owner: ``vehicles`` grouped by owner (stable: index order within a group).
+        bounds: where each intersection's group starts in ``by_owner`` (one more entry
+            than intersections).
+    """
+
+    kernel_calls: int
+    vehicles: IntArray
+    owner: IntArray
+    by_owner: IntArray
+    bounds: IntArray
+
+
+_INCOMING: weakref.WeakKeyDictionary[City, _Incoming] = weakref.WeakKeyDictionary()
+
+
+def _incoming_vehicles(city: City, layout: _Layout) -> _Incoming:
+    """Vehicles driving on an incoming lane of a signalised intersection, and which
+    (computed once per kernel call: nothing else moves a vehicle)."""
+    cached = _INCOMING.get(city)
+    if cached is not None and cached.kernel_calls == city.kernel_calls:
+        return cached
     veh = city.veh
     on = np.flatnonzero(veh.state == DRIVING)
     owner = layout.owner[veh.lane[on]]
     mine = owner >= 0
-    return on[mine], owner[mine]
+    vehicles, owner = on[mine], owner[mine]
+    order = np.argsort(owner, kind="stable")
+    bounds = np.searchsorted(owner[order], np.arange(len(layout.junctions) + 1))
+    incoming = _Incoming(city.kernel_calls, vehicles, owner, vehicles[order], bounds)
+    _INCOMING[city] = incoming
+    return incoming
 
 
 def waiting_time(world: World, city: City, agent: str | None) -> float:
     """Seconds waited (<= 0.1 m/s) so far by the vehicles now on the incoming lanes."""
     layout = _layout(city)
-    vehicles, owner = _incoming_vehicles(city, layout)
-    if agent is not None:
-        vehicles = vehicles[owner == _agent_index(layout, agent)]
-    return float(city.veh.waiting_s[vehicles].sum())
+    incoming = _incoming_vehicles(city, layout)
+    if agent is None:
+        return float(city.veh.waiting_s[incoming.vehicles].sum())
+    k = _agent_index(layout, agent)
+    mine = incoming.by_owner[incoming.bounds[k] : incoming.bounds[k + 1]]
+    return float(city.veh.waiting_s[mine].sum())
 
 
 def halting_vehicles(world: World, city: City, agent: str | None) -> float:
@@ -368,7 +402,8 @@ def average_speed(world: World, city: City, agent: str | None) -> float:
     """Mean of speed / allowed speed over the vehicles on the incoming lanes (1 if none);
     summed over intersections for the whole city."""
     layout = _layout(city)
-    vehicles, owner = _incoming_vehicles(city, layout)
+    incoming = _incoming_vehicles(city, layout)
+    vehicles, owner = incoming.vehicles, incoming.owner
     veh, vt = city.veh, city.vt
     allowed = np.minimum(
         city.arrays.lane_speed_mps[veh.lane[vehicles]] * veh.speed_factor[vehicles],
