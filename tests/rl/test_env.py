@@ -106,6 +106,22 @@ def test_an_action_outside_the_space_names_the_env_agent_and_value() -> None:
             env.step(7)
 
 
+@pytest.mark.parametrize("action", [2, -1, True, 1.0, "1", np.array([1])])
+def test_only_an_integer_index_of_the_space_is_an_action(action: object) -> None:
+    with make() as env:
+        env.reset(seed=0)
+        assert env.action_space.n == 2
+        with pytest.raises(ValueError, match="is outside its action space"):
+            env.step(action)
+
+
+@pytest.mark.parametrize("action", [0, 1, np.int64(1), np.array(1)])
+def test_python_and_numpy_integers_of_the_space_are_actions(action: object) -> None:
+    with make() as env:
+        env.reset(seed=0)
+        env.step(action)
+
+
 def test_an_unknown_reward_is_one_line_listing_the_rewards() -> None:
     with pytest.raises(EnvConfigError) as error:
         make(reward="throughput")
