@@ -18,6 +18,12 @@ of the machine hits both); each part is warmed up once first (Numba compiles its
 kernels), as is the region. The ratio printed last is region wall / sum of the parts'
 walls: the price of coupling (ports, on-call truck trips, one event calendar for all).
 
+A third figure (``--turn-s``, 60 s by default) runs the same four parts alone, in worlds
+of their own with nothing between them, but advanced in turns of that many simulated
+seconds: the region's interleaving of their work without its coupling. Where that costs
+as much as the region, the price is the interleaving (each part's code and data leave
+the processor's caches and branch history between its turns), not the coupling.
+
 Usage: python benchmarks/region_scale.py [--scenario ID] [--days D] [--rounds R]
 Target (issue 22): ratio <= 1.2.
 """
@@ -68,6 +74,29 @@ class _RegionSupply(SupplyScenario):
     id = "supply/region-part"
 
 
+class _Part:
+    """One part built alone, run to the horizon with ``advance`` and finished with its
+    KPIs: the same work ``simulate`` does, in slices if asked."""
+
+    def __init__(
+        self, scenario_id: str, params: dict[str, Any], policy: str, horizon_s: float, seed: int
+    ) -> None:
+        if scenario_id != "supply":
+            config = ScenarioConfig(id=scenario_id, params=params, horizon_s=horizon_s)
+            self.run = prepare_run(config, policy, seed)
+            self.world, self.kpis = self.run.world, lambda: self.run.result(wall_s=0.0)
+            return
+        # The region's network is no registered scenario's: build its world as prepare_run does.
+        world = World(seed, registry=default_registry())
+        scenario = _RegionSupply(SupplyParams.model_validate(params))
+        member = resolve_policy(policy, {}, world.registry)
+        member.reset(
+            PolicyContext(scenario.id, world.streams[f"policy.{member.id}"], scenario.policy_info())
+        )
+        scenario.build(world, member)
+        self.world, self.kpis = world, lambda: scenario.kpis(world)
+
+
 def run_part(
     scenario_id: str, params: dict[str, Any], policy: str, horizon_s: float, seed: int
 ) -> float:
@@ -76,17 +105,29 @@ def run_part(
         started = time.perf_counter()
         simulate(ScenarioConfig(id=scenario_id, params=params, horizon_s=horizon_s), policy, seed)
         return time.perf_counter() - started
-    # The region's network is no registered scenario's: build its world as prepare_run does.
     started = time.perf_counter()
-    world = World(seed, registry=default_registry())
-    scenario = _RegionSupply(SupplyParams.model_validate(params))
-    member = resolve_policy(policy, {}, world.registry)
-    member.reset(
-        PolicyContext(scenario.id, world.streams[f"policy.{member.id}"], scenario.policy_info())
-    )
-    scenario.build(world, member)
-    world.run(horizon_s)
-    scenario.kpis(world)
+    part = _Part(scenario_id, params, policy, horizon_s, seed)
+    part.world.run(horizon_s)
+    part.kpis()
+    return time.perf_counter() - started
+
+
+def run_parts_in_turns(
+    pieces: dict[str, tuple[str, dict[str, Any], str]], horizon_s: float, seed: int, turn_s: float
+) -> float:
+    """Wall seconds of every part alone, in worlds of their own with nothing between them,
+    advanced in turns of ``turn_s`` simulated seconds (build, run, KPIs): the region's
+    work interleaved in time as the region interleaves it, without its coupling."""
+    started = time.perf_counter()
+    built = [_Part(sid, params, policy, horizon_s, seed) for sid, params, policy in pieces.values()]
+    now = 0.0
+    while now < horizon_s:
+        now = min(now + turn_s, horizon_s)
+        for part in built:
+            part.world.advance(now)
+    for part in built:
+        part.world.finish()
+        part.kpis()
     return time.perf_counter() - started
 
 
@@ -95,6 +136,12 @@ def main() -> None:
     parser.add_argument("--scenario", default="region/coupled-v0")
     parser.add_argument("--days", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--turn-s",
+        type=float,
+        default=60.0,
+        help="simulated seconds per turn of the parts run in turns (0: leave that row out)",
+    )
     args = parser.parse_args()
     horizon_s = args.days * SECONDS_PER_DAY
     config = ScenarioConfig(id=args.scenario, horizon_s=horizon_s)
@@ -112,14 +159,18 @@ def main() -> None:
     for sid, params, policy in pieces.values():
         run_part(sid, params, policy, SECONDS_PER_DAY / 4, 1)
     region_walls: list[float] = []
+    turn_walls: list[float] = []
     part_walls: dict[str, list[float]] = {name: [] for name in pieces}
     for r in range(args.rounds):
         region_walls.append(region_wall())
         for name, (sid, params, policy) in pieces.items():
             part_walls[name].append(run_part(sid, params, policy, horizon_s, 1))
+        if args.turn_s > 0:
+            turn_walls.append(run_parts_in_turns(pieces, horizon_s, 1, args.turn_s))
         print(
             f"round {r + 1}: region {region_walls[-1]:.2f} s, parts "
             + ", ".join(f"{n} {w[-1]:.2f} s" for n, w in part_walls.items())
+            + (f", parts in turns {turn_walls[-1]:.2f} s" if turn_walls else "")
         )
     region_s = statistics.median(region_walls)
     medians = {name: statistics.median(w) for name, w in part_walls.items()}
@@ -129,6 +180,12 @@ def main() -> None:
         print(f"{name:<10} {wall:>8.2f} {args.days / wall:>11.2f}")
     print(f"{'sum':<10} {parts_s:>8.2f} {args.days / parts_s:>11.2f}")
     print(f"{'region':<10} {region_s:>8.2f} {args.days / region_s:>11.2f}")
+    if turn_walls:
+        turns_s = statistics.median(turn_walls)
+        print(
+            f"the parts alone in turns of {args.turn_s:g} s: {turns_s:.2f} s, "
+            f"{turns_s / parts_s:.2f}x the sum of the parts (interleaving alone, no coupling)"
+        )
     print(f"coupled region / sum of parts: {region_s / parts_s:.2f}x (target <= 1.2x)")
 
 
