@@ -132,3 +132,18 @@ def test_every_intersection_due_at_an_instant_acts_in_one_step_as_a_policy_would
     assert sum(sizes) == policy.decisions
     assert max(sizes) > 1  # the grid's signals start in step: several fall due together
     env.close()
+
+
+def test_a_bad_action_in_a_turn_leaves_the_turn_to_be_answered_again() -> None:
+    env = TwinParallelEnv(CITY, horizon_s=900.0)
+    _, infos = env.reset(seed=2)
+    while len(acting := [a for a, info in infos.items() if info["acts"]]) < 2:
+        _, _, _, _, infos = env.step(dict.fromkeys(acting, 0))
+    actions = dict.fromkeys(acting, 0)
+    actions[acting[-1]] = 99
+    with pytest.raises(ValueError, match=f"agent '{acting[-1]}': action 99 is outside"):
+        env.step(actions)
+    actions[acting[-1]] = 0
+    env.step(actions)  # the same turn, answered whole this time
+    assert env.agents
+    env.close()

@@ -96,8 +96,9 @@ class TwinParallelEnv(EpisodeHost, ParallelEnv[str, Vector, np.int64]):
                     f"{self.setup.name}: agent {agent!r} decides now, but actions has no "
                     f"entry for it (got {sorted(actions)[:5]})"
                 )
-        for agent, observation in turn:
-            index = check_index(self.setup, agent, actions[agent], self.action_space(agent))
+        # Every action checked before any is handed on: a bad one leaves the turn as it was.
+        indices = [check_index(self.setup, a, actions[a], self.action_space(a)) for a, _ in turn]
+        for (_, observation), index in zip(turn, indices, strict=True):
             episode.answer(index, observation)
         rewards = dict.fromkeys(self.agents, 0.0)
         if episode.next_turn():
