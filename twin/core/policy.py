@@ -57,7 +57,7 @@ class ActsTogether(Protocol):
     """A policy that answers every decision due at one instant in one call (an outside
     learning agent: one PettingZoo step for all the deciders due, as sumo-rl's).
 
-    A domain whose deciders can fall due together (traffic signals) asks such a policy
+    A domain whose deciders can fall due together (a grid of signals) asks such a policy
     once per instant: it takes every due decider's observation first, then calls
     :meth:`act_together`, then applies the answers in the same order. A decider's
     observation never depends on another's answer at the same instant (no time passes

@@ -6,7 +6,7 @@ green has run what it asked for, a machine after each part), and the world canno
 until they have answered, so a parallel step resolves the decisions due at one instant:
 every agent deciding then acts, the other agents' actions are ignored (sumo-rl does the
 same with agents whose ``time_to_act`` is false). Where the domain asks its deciders due
-together at once (traffic signals: all intersections whose epoch falls on one tick), that
+together at once (signals: all intersections whose epoch falls on one tick), that
 is all of them; elsewhere one at a time. ``infos[agent]["acts"]`` says whose actions will
 count at the next step; their observations are fresh, every other agent's is the one
 from its own last turn (before its first: the point of its space nearest zero).

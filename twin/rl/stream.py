@@ -10,7 +10,7 @@ order, as the same run with the policy inside it: an agent answering like a poli
 that policy's KPIs to the last bit. A switch costs about a microsecond, where handing
 each decision between two threads cost about 90 (``benchmarks/rl_env_speed.py``).
 
-Where a domain lets several deciders fall due at one instant (traffic signals), the seat
+Where a domain lets several deciders fall due at one instant (a grid of signals), the seat
 answers them together (:class:`~twin.core.policy.ActsTogether`): one switch hands out
 all their observations, :meth:`DecisionStream.next_turn` gives them to the caller at
 once (a PettingZoo step for all of them) and :meth:`DecisionStream.next` one by one.
