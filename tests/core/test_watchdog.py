@@ -165,3 +165,30 @@ def test_releasing_restores_a_wrapper_that_was_there_before():
         assert member.act is not before
         decisions.release()
     assert vars(member)["act"] is before
+
+
+class AnswersTogether:
+    id = "test/together"
+
+    def act(self, obs: int) -> int:
+        return obs
+
+    def act_together(self, observations: list[int]) -> list[int]:
+        give_up = time.monotonic() + 2.0  # unwatched, the test fails instead of hanging
+        while 0 in observations and time.monotonic() < give_up:
+            pass
+        return list(observations)
+
+
+def test_a_policy_answering_an_instant_at_once_is_watched_there_too():
+    policy = AnswersTogether()
+    decisions = watching(policy.id, 0.2)
+    with pytest.raises(DecisionTimeout) as raised, decisions as watched:  # noqa: PT012
+        watched.watch(policy)
+        assert policy.act_together([1, 2]) == [1, 2]
+        policy.act_together([3, 0])
+    watched.release()
+    assert raised.value.policy == "test/together"
+    assert raised.value.observation == "[3, 0]"
+    assert "act" not in vars(policy)
+    assert "act_together" not in vars(policy)
