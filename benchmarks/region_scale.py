@@ -31,12 +31,13 @@ Target (issue 22): ratio <= 1.2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import time
 from typing import Any
 
 from twin.core.policy import PolicyContext
-from twin.core.run import default_registry, prepare_run, resolve_policy, simulate
+from twin.core.run import PreparedRun, default_registry, prepare_run, resolve_policy, simulate
 from twin.core.scenario import ScenarioConfig
 from twin.core.units import SECONDS_PER_DAY
 from twin.core.world import World
@@ -81,10 +82,12 @@ class _Part:
     def __init__(
         self, scenario_id: str, params: dict[str, Any], policy: str, horizon_s: float, seed: int
     ) -> None:
+        self.run: PreparedRun | None = None
         if scenario_id != "supply":
             config = ScenarioConfig(id=scenario_id, params=params, horizon_s=horizon_s)
             self.run = prepare_run(config, policy, seed)
-            self.world, self.kpis = self.run.world, lambda: self.run.result(wall_s=0.0)
+            run = self.run
+            self.world, self.kpis = run.world, lambda: run.result(wall_s=0.0)
             return
         # The region's network is no registered scenario's: build its world as prepare_run does.
         world = World(seed, registry=default_registry())
@@ -120,11 +123,15 @@ def run_parts_in_turns(
     work interleaved in time as the region interleaves it, without its coupling."""
     started = time.perf_counter()
     built = [_Part(sid, params, policy, horizon_s, seed) for sid, params, policy in pieces.values()]
-    now = 0.0
-    while now < horizon_s:
-        now = min(now + turn_s, horizon_s)
-        for part in built:
-            part.world.advance(now)
+    with contextlib.ExitStack() as watched:
+        for part in built:  # each policy watched, as simulate watches it
+            if part.run is not None:
+                watched.enter_context(part.run.watched())
+        now = 0.0
+        while now < horizon_s:
+            now = min(now + turn_s, horizon_s)
+            for part in built:
+                part.world.advance(now)
     for part in built:
         part.world.finish()
         part.kpis()

@@ -15,6 +15,7 @@ import math
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -295,13 +296,22 @@ class ElsewhereInTheRegion:
         self._known: dict[int, tuple[object, bool]] = {}
 
     def __call__(self, event: simpy.Event) -> bool:
+        # Asked for every queued event at every kernel call (some 50,000 times a region
+        # day): a loop, not all() over a generator.
         callbacks = event.callbacks
         if callbacks is None:
             return False
-        return all(self._passes(callback) for callback in callbacks)
+        for callback in callbacks:
+            if not self._passes(callback):
+                return False
+        return True
 
     def _passes(self, callback: object) -> bool:
-        target = getattr(getattr(callback, "func", callback), "__self__", None)
+        # A partial's target is its function's; looking for "func" on a bound method
+        # would raise and catch an AttributeError each time.
+        if type(callback) is partial:
+            callback = callback.func
+        target = getattr(callback, "__self__", None)
         if target is None:
             return False
         known = self._known.get(id(target))
