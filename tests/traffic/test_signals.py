@@ -7,9 +7,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import pytest
 
 from tests.traffic.support import Erratic
-from twin.core.policy import ActsTogether
+from twin.core.policy import ActsTogether, InvalidActionError
 from twin.traffic.network import grid
 from twin.traffic.signals import SignalBank
 
@@ -71,3 +72,15 @@ def test_acting_together_shows_what_acting_one_at_a_time_shows() -> None:
     assert batched.decisions == one_by_one.decisions > 100
     assert max(together.calls) > 1
     assert min(together.calls) == 1
+
+
+class AnswersOneTooFew(ErraticTogether):
+    def act_together(self, observations: list[Any]) -> list[Any]:
+        return super().act_together(observations)[1:]
+
+
+def test_fewer_answers_than_decisions_is_an_invalid_action_naming_the_policy() -> None:
+    b = bank(AnswersOneTooFew(seed=4))
+    b.update(0.0)
+    with pytest.raises(InvalidActionError, match=r"test/erratic.*3 answers to the 4 decisions"):
+        b.update(b.next_due_s)

@@ -296,15 +296,10 @@ class ElsewhereInTheRegion:
         self._known: dict[int, tuple[object, bool]] = {}
 
     def __call__(self, event: simpy.Event) -> bool:
-        # Asked for every queued event at every kernel call (some 50,000 times a region
-        # day): a loop, not all() over a generator.
         callbacks = event.callbacks
         if callbacks is None:
             return False
-        for callback in callbacks:
-            if not self._passes(callback):
-                return False
-        return True
+        return all(self._passes(callback) for callback in callbacks)
 
     def _passes(self, callback: object) -> bool:
         # A partial's target is its function's; looking for "func" on a bound method

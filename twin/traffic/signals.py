@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from twin.core.policy import ActsTogether, Policy
+from twin.core.policy import ActsTogether, InvalidActionError, Policy
 from twin.traffic.kernels import (
     OFF,
     OFF_BLINKING,
@@ -153,9 +153,10 @@ class SignalBank:
         observations = [self.observe(i, now_s) for i in deciding]
         actions = self.policy.act_together(observations)  # type: ignore[attr-defined]
         if len(actions) != len(observations):
-            raise RuntimeError(
-                f"policy {self.policy_id!r} answered {len(actions)} of "
-                f"{len(observations)} decisions due at {now_s:g} s"
+            raise InvalidActionError(
+                self.policy_id,
+                actions,
+                f"{len(actions)} answers to the {len(observations)} decisions due at {now_s:g} s",
             )
         for i, observation, action in zip(deciding, observations, actions, strict=True):
             self._apply(i, now_s, observation, action)
