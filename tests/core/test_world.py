@@ -1,5 +1,7 @@
 """The world: SimPy's clock under a Mesa model, with warm-up and display ticks."""
 
+import functools
+
 import mesa
 import pytest
 
@@ -7,7 +9,7 @@ from twin.core.ledger import EmissionFactor
 from twin.core.run import prepare_run, simulate
 from twin.core.scenario import ScenarioConfig
 from twin.core.watchdog import watching
-from twin.core.world import World
+from twin.core.world import World, callback_owner
 
 
 def test_step_advances_the_clock_by_one_display_tick():
@@ -127,3 +129,19 @@ def test_a_policy_added_while_the_world_is_watched_is_watched_from_then_on():
         world.watch_policies(None)
     assert "act" not in vars(early)
     assert "act" not in vars(late)
+
+
+def test_the_owner_of_a_callback_is_the_object_its_method_belongs_to():
+    class Holder:
+        def method(self, event: object) -> None:
+            pass
+
+    holder = Holder()
+    assert callback_owner(holder.method) is holder
+    assert callback_owner(functools.partial(holder.method)) is holder
+    assert callback_owner(lambda event: None) is None
+
+    def plain(event: object) -> None:
+        pass
+
+    assert callback_owner(functools.partial(plain, None)) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import mesa
@@ -20,6 +21,18 @@ if TYPE_CHECKING:
     from twin.core.watchdog import Decisions
 
 AgentT = TypeVar("AgentT")
+
+
+def callback_owner(callback: object) -> object | None:
+    """The object a SimPy event's callback is a method of (a process's ``_resume``, a
+    ``functools.partial`` of a method), or None (a plain function, a lambda).
+
+    Asked for queued events in hot loops: a partial is recognised by type, because
+    looking for ``func`` on a bound method would raise and catch an AttributeError.
+    """
+    if type(callback) is partial:
+        callback = callback.func
+    return getattr(callback, "__self__", None)
 
 
 class World(mesa.Model):  # type: ignore[misc]  # mesa ships no type hints

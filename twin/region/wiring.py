@@ -15,7 +15,6 @@ import math
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +23,7 @@ import simpy
 from twin.cloud.cluster import Cluster
 from twin.core.ports import Cargo, Drive, GoodsOutbox, SensorTraffic
 from twin.core.sensors import SensorConfig
+from twin.core.world import callback_owner
 from twin.factory.config import PlantParams
 from twin.factory.kernels import SENSOR_CHANNELS
 from twin.traffic.city import City
@@ -302,11 +302,7 @@ class ElsewhereInTheRegion:
         return all(self._passes(callback) for callback in callbacks)
 
     def _passes(self, callback: object) -> bool:
-        # A partial's target is its function's; looking for "func" on a bound method
-        # would raise and catch an AttributeError each time.
-        if type(callback) is partial:
-            callback = callback.func
-        target = getattr(callback, "__self__", None)
+        target = callback_owner(callback)
         if target is None:
             return False
         known = self._known.get(id(target))

@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import partial
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from twin.core.sensors import SensorFeed
+from twin.core.world import callback_owner
 from twin.traffic.kernels import Lanes, Snapshots, snapshots
 
 SNAPSHOT_ROWS = 16
@@ -100,12 +100,8 @@ class OwnFeeds:
         callbacks = event.callbacks
         if not callbacks or len(callbacks) != 1:
             return None
-        callback = callbacks[0]
-        # A delivery is a partial of a feed's method, a sample a process's bound method;
-        # looking for "func" on everything else would raise and catch an AttributeError.
-        if type(callback) is partial:
-            callback = callback.func
-        target = getattr(callback, "__self__", None)
+        # A delivery is a partial of a feed's method, a sample a process's bound method.
+        target = callback_owner(callbacks[0])
         try:
             owner = self._owners.get(target)
         except TypeError:  # a method of an unhashable object: not one of ours
