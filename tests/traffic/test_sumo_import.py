@@ -9,11 +9,19 @@ import sumolib
 
 from models.signals.fixed_time import FixedTime
 from twin.core.errors import ConfigError
+from twin.core.run import prepare_run
+from twin.core.scenario import ScenarioConfig
 from twin.core.world import World
 from twin.traffic.city import City
 from twin.traffic.demand import RateProfile, Router, TripTable, VehicleType, poisson_trips
 from twin.traffic.sumo import read_net, read_routes, write_routes
-from twin.traffic.sumo_tools import generate_grid, random_trips, run_program, sumo_binary
+from twin.traffic.sumo_tools import (
+    generate_grid,
+    random_trips,
+    run_program,
+    run_sumo,
+    sumo_binary,
+)
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +143,116 @@ def test_trips_are_routed_by_twin_between_their_edges(grid3, grid3_routes):
         assert net.edges[route[0]].id == trip.attr_from
         assert net.edges[route[-1]].id == trip.to
         assert np.array_equal(route, router.route(route[0], route[-1]))
+
+
+def sumo_routes(net: Path, trips: Path, out_dir: Path, *options: str) -> dict[str, list[str]]:
+    """The route SUMO gives each trip (its ``--vehroute-output``), every car at speed
+    factor 1 (``speedDev="0"``), so that its routing cost is the edge's at the limit."""
+    vtype = out_dir.with_name(out_dir.name + ".add.xml")
+    vtype.write_text('<additional><vType id="DEFAULT_VEHTYPE" speedDev="0"/></additional>\n')
+    routes = out_dir.with_name(out_dir.name + ".vehroutes.xml")
+    run_sumo(
+        net, trips, out_dir, end_s=600.0, additional=[vtype], emissions=False,
+        extra_args=["--vehroute-output", str(routes), *options],
+    )  # fmt: skip
+    return {v.id: v.route[0].edges.split() for v in sumolib.xml.parse(str(routes), "vehicle")}
+
+
+def test_trips_take_the_routes_sumo_gives_them(tmp_path):
+    """On a random network of priority junctions with turnarounds, the trips departing
+    in the first 30 s (SUMO routes a trip when it departs, on travel times it learns
+    from the traffic so far: with next to none, at the limits) get from twin's router
+    the route SUMO gives them, with SUMO's penalties for minor links (1.5 s) and minor
+    turnarounds (5 s) and without them (both set to 0 in SUMO and twin alike)."""
+    net = tmp_path / "rand.net.xml"
+    run_program(
+        [sumo_binary("netgenerate"), "--rand", "--rand.iterations", "60", "--seed", "3",
+         "--default.lanenumber", "1", "--output-file", net],
+        "netgenerate",
+    )  # fmt: skip
+    trips = random_trips(
+        net, tmp_path / "rand.trips.xml", end_s=30.0, period_s=1.0, seed=3,
+        fringe_only=False, routes=False,
+    )  # fmt: skip
+    network = read_net(net)
+    wanted = {t.id: (t.attr_from, t.to) for t in sumolib.xml.parse(str(trips), "trip")}
+    chosen = {}
+    for minor_s, turnaround_s in ((1.5, 5.0), (0.0, 0.0)):
+        sumo = sumo_routes(
+            net, trips, tmp_path / f"sumo{minor_s:g}",
+            "--weights.minor-penalty", str(minor_s),
+            "--weights.turnaround-penalty", str(turnaround_s),
+        )  # fmt: skip
+        router = Router(network, minor_s, turnaround_s)
+        twin = {
+            trip: [
+                network.edges[e].id
+                for e in router.route(network.edge_index(a), network.edge_index(b))
+            ]
+            for trip, (a, b) in wanted.items()
+        }
+        assert len(sumo) == len(wanted) == 30
+        assert twin == sumo
+        chosen[minor_s] = twin
+    # A configuration's penalties reach the scenario's router.
+    cfg = tmp_path / "free.sumocfg"
+    cfg.write_text(
+        f'<configuration><net-file value="{net}"/><route-files value="{trips}"/>'
+        '<weights.minor-penalty value="0"/><weights.turnaround-penalty value="0"/>'
+        "</configuration>\n"
+    )
+    run = prepare_run(
+        ScenarioConfig(id="traffic/sumo-net-v0", params={"sumocfg": str(cfg)}, horizon_s=60.0),
+        "signals/fixed-time-v0",
+        0,
+    )
+    table = run.scenario.city.trips
+    routes = {str(k): [network.edges[e].id for e in table.route(k)] for k in range(len(table))}
+    assert routes == chosen[0.0]
+    # The penalties choose other routes for some trips: the check above sees them.
+    assert chosen[1.5] != chosen[0.0]
+
+
+def test_minor_links_count_the_minor_entries_on_the_way_through(tmp_path):
+    """A T junction (major W-E, minor S), as netconvert builds it: the major straight
+    on and right turn have priority (0); the minor road's turns enter on one minor link
+    each (1); the major left turn into S waits inside the junction for the oncoming
+    cars, so it passes a minor entry and a minor internal junction (``<connection
+    from=":C_1" via=":C_6_0" state="m">``): 2, each charged by SUMO's router."""
+    nodes = tmp_path / "t.nod.xml"
+    edges = tmp_path / "t.edg.xml"
+    nodes.write_text(
+        '<nodes><node id="C" x="0" y="0" type="priority"/><node id="W" x="-200" y="0"/>'
+        '<node id="E" x="200" y="0"/><node id="S" x="0" y="-200"/></nodes>\n'
+    )
+    edges.write_text(
+        "<edges>"
+        + "".join(
+            f'<edge id="{a}{b}" from="{a}" to="{b}" numLanes="1" speed="13.89" priority="{p}"/>'
+            for a, b, p in (
+                ("W", "C", 2), ("C", "E", 2), ("E", "C", 2), ("C", "W", 2),
+                ("S", "C", 1), ("C", "S", 1),
+            )
+        )
+        + "</edges>\n"
+    )  # fmt: skip
+    net = tmp_path / "t.net.xml"
+    run_program(
+        [sumo_binary("netconvert"), "-n", nodes, "-e", edges, "-o", net,
+         "--no-turnarounds", "true"],
+        "netconvert",
+    )  # fmt: skip
+    network = read_net(net)
+    name = {k: e.id for k, e in enumerate(network.edges)}
+    counts = {f"{name[m.from_edge]}>{name[m.to_edge]}": m.minor_links for m in network.movements}
+    assert counts == {
+        "WC>CE": 0,
+        "WC>CS": 0,
+        "EC>CW": 0,
+        "EC>CS": 2,
+        "SC>CE": 1,
+        "SC>CW": 1,
+    }
 
 
 def test_vehicle_types_flows_and_route_references(grid3, tmp_path):

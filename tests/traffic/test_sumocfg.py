@@ -107,6 +107,9 @@ def test_options_at_twins_value_are_accepted(tmp_path: Path) -> None:
         ("step-length", "5", "(0, 2]"),
         ("default.departspeed", "0", "give departSpeed on the vehicles instead (only 'avg')"),
         ("default.departlane", "first", "give departLane on the vehicles instead"),
+        ("weights.minor-penalty", "-1", "seconds >= 0"),
+        ("weights.turnaround-penalty", "inf", "seconds >= 0"),
+        ("weights.tls-penalty", "2", "no traffic-light penalty"),
     ],
 )
 def test_refusals_name_file_and_option(tmp_path: Path, option: str, value: str, says: str) -> None:
@@ -119,6 +122,22 @@ def test_refusals_name_file_and_option(tmp_path: Path, option: str, value: str, 
     assert "\n" not in message
     assert message.startswith(f"{cfg}: {option}: ")
     assert says in message
+
+
+def test_the_routers_penalties_are_read_with_sumos_defaults(tmp_path: Path) -> None:
+    defaults = read_sumocfg(write(tmp_path / "a.sumocfg", '<net-file value="x.net.xml"/>'))
+    assert (defaults.minor_penalty_s, defaults.turnaround_penalty_s) == (1.5, 5.0)
+    cfg = write(
+        tmp_path / "b.sumocfg",
+        """<net-file value="x.net.xml"/>
+    <routing>
+        <weights.minor-penalty value="0"/>
+        <weights.turnaround-penalty value="30"/>
+        <weights.tls-penalty value="0"/>
+    </routing>""",
+    )
+    config = read_sumocfg(cfg)
+    assert (config.minor_penalty_s, config.turnaround_penalty_s) == (0.0, 30.0)
 
 
 def test_refuses_a_config_without_network_or_with_end_before_begin(tmp_path: Path) -> None:

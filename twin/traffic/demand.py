@@ -256,21 +256,57 @@ class RateProfile:
         )
 
 
+MINOR_PENALTY_S = 1.5
+"""SUMO's ``--weights.minor-penalty`` default (s): routing cost of a minor link."""
+TURNAROUND_PENALTY_S = 5.0
+"""SUMO's ``--weights.turnaround-penalty`` default (s): routing cost of a minor
+turnaround."""
+
+
+def routing_penalties_s(
+    network: Network,
+    minor_penalty_s: float = MINOR_PENALTY_S,
+    turnaround_penalty_s: float = TURNAROUND_PENALTY_S,
+) -> FloatArray:
+    """Per movement, the time SUMO's router adds to its driving time.
+
+    SUMO (src/microsim/MSEdge.cpp ``MSEdge::recalcCache``) charges each internal lane
+    whose entering link no traffic light controls and has no priority (its letter is
+    not upper case: ``m``, ``=``, ``s``, ``w``) ``--weights.turnaround-penalty`` if the
+    link turns around, else ``--weights.minor-penalty``; a left turn that waits inside
+    the junction enters two such lanes (:attr:`Movement.minor_links`).
+    """
+    return np.array(
+        [
+            m.minor_links * (turnaround_penalty_s if m.turn == "t" else minor_penalty_s)
+            for m in network.movements
+        ],
+        dtype=np.float64,
+    )
+
+
 class Router:
     """Fastest routes at free-flow speed between edges, cached per origin-destination.
 
     Cost of a route = time to drive each later edge and each movement at its speed
-    limit. One Dijkstra per origin (scipy), paths read from its predecessors.
+    limit, plus SUMO's routing penalty of each minor movement (:func:`routing_penalties_s`).
+    One Dijkstra per origin (scipy), paths read from its predecessors.
     """
 
-    def __init__(self, network: Network) -> None:
+    def __init__(
+        self,
+        network: Network,
+        minor_penalty_s: float = MINOR_PENALTY_S,
+        turnaround_penalty_s: float = TURNAROUND_PENALTY_S,
+    ) -> None:
         self.network = network
         n = len(network.edges)
         rows, cols, weights = [], [], []
         best: dict[tuple[int, int], float] = {}
-        for m in network.movements:
+        penalties = routing_penalties_s(network, minor_penalty_s, turnaround_penalty_s)
+        for k, m in enumerate(network.movements):
             dst = network.edges[m.to_edge]
-            cost = m.length_m / m.speed_mps + dst.length_m / dst.speed_mps
+            cost = m.length_m / m.speed_mps + penalties[k] + dst.length_m / dst.speed_mps
             key = (m.from_edge, m.to_edge)
             best[key] = min(best.get(key, math.inf), cost)
         for (a, b), cost in best.items():

@@ -121,6 +121,11 @@ class Movement:
         keep_clear: whether a vehicle waits before the junction while there is no room
             beyond (SUMO's connection ``keepClear``, default true; it matters only where
             the movement has foes).
+        minor_links: links on the way through the junction (the entry link, and the
+            link of an internal junction where the way waits inside) that no traffic
+            light controls and that have no priority; SUMO's router charges each a
+            penalty (:func:`twin.traffic.demand.routing_penalties_s`). 0 for twin's own
+            networks, whose junctions all have lights.
     """
 
     from_edge: int
@@ -131,6 +136,7 @@ class Movement:
     speed_mps: float
     to_lane: int = -1
     keep_clear: bool = True
+    minor_links: int = 0
 
 
 @dataclass(frozen=True)

@@ -364,6 +364,7 @@ class _NetBuilder:
                             speed,
                             to_lane=key[3],
                             keep_clear=keep_clear,
+                            minor_links=self.minor_links(conn),
                         ),
                         index,
                         conn.getTLSID() or None,
@@ -372,6 +373,22 @@ class _NetBuilder:
                         shape,
                     )
         return sorted(links.values(), key=lambda link: link.index)
+
+    def minor_links(self, conn: Any) -> int:
+        """Links that enter the connection's internal lanes with neither a traffic light
+        nor priority: the connection itself, and the link of an internal junction
+        (``<connection from=":J_7" via=":J_25_0" state="m">``), which carries no
+        light (SUMO's routing penalties, src/microsim/MSEdge.cpp ``recalcCache``)."""
+        count = 0
+        link = conn
+        seen = 0
+        while link is not None and link.getViaLaneID() and seen < 8:
+            if not link.getTLSID() and not link.getState().isupper():
+                count += 1
+            outgoing = self.net.getLane(link.getViaLaneID()).getOutgoing()
+            link = outgoing[0] if outgoing else None
+            seen += 1
+        return count
 
     def path(self, conn: Any) -> tuple[float, float, tuple[tuple[float, float], ...]]:
         """Length, speed and shape (scaled to the length) of a connection's way through

@@ -61,7 +61,7 @@ from twin.core.scenario import KPI, Scenario
 from twin.core.world import World
 from twin.traffic.city import City
 from twin.traffic.config import SumoNetParams
-from twin.traffic.demand import TripTable
+from twin.traffic.demand import Router, TripTable
 from twin.traffic.detectors import Clock
 from twin.traffic.loops import LoopBank, loop_state
 from twin.traffic.network import Network
@@ -122,7 +122,11 @@ class SumoNet(Scenario[SumoNetParams]):
         network = self._network()
         files = (*self.additional.demand_files, *config.route_files)
         trips = read_routes(
-            network, *files, end_s=config.end_s, rng=world.streams["traffic.demand.sumo"]
+            network,
+            *files,
+            router=Router(network, config.minor_penalty_s, config.turnaround_penalty_s),
+            end_s=config.end_s,
+            rng=world.streams["traffic.demand.sumo"],
         )
         trips = in_window(trips, config.begin_s, config.end_s)
         for what, n in trips.skipped.items():

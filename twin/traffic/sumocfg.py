@@ -11,9 +11,11 @@ Every option a configuration sets falls in exactly one of three groups
 
 - **honoured**: the files (``net-file``, ``route-files``, ``additional-files``), the
   time window (``begin``, ``end``: the run covers ``[begin, end)``; departures before
-  ``begin`` are not driven, as ``MSRouteHandler::closeVehicle`` drops them) and
-  ``step-length`` (twin's kernel tick). Options set to the value twin behaves as
-  (``step-method.ballistic = false``, ``lateral-resolution = -1``, ...) are honoured.
+  ``begin`` are not driven, as ``MSRouteHandler::closeVehicle`` drops them),
+  ``step-length`` (twin's kernel tick) and the router's ``weights.minor-penalty`` and
+  ``weights.turnaround-penalty`` (trips are routed as SUMO routes them). Options set
+  to the value twin behaves as (``step-method.ballistic = false``,
+  ``lateral-resolution = -1``, ...) are honoured.
 - **no effect on the traffic twin drives**: outputs, logs, reports, GUI and TraCI
   settings, threads, and SUMO's random seed (``seed``, ``random``, ``thread-rngs``):
   SUMO's random numbers cannot be reproduced, twin draws from its own named streams
@@ -38,6 +40,7 @@ from pathlib import Path
 
 from twin.core.errors import ConfigError
 from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR, SECONDS_PER_MINUTE
+from twin.traffic.demand import MINOR_PENALTY_S, TURNAROUND_PENALTY_S
 
 _SYNONYMS = {
     "n": "net-file",
@@ -76,6 +79,9 @@ _ONLY = {
     "time-to-impatience": ("180", "twin has no impatience model"),
     "routing-algorithm": ("dijkstra", "twin routes trips by Dijkstra at free-flow speed"),
     "weights.random-factor": ("1", "twin routes trips on the fastest path"),
+    "weights.tls-penalty": ("0", "twin's router charges no traffic-light penalty"),
+    "weights.priority-factor": ("0", "twin's router weighs travel times only"),
+    "weights.separate-turns": ("0", "twin's router charges each turn its driving time"),
     "random-depart-offset": ("0", "twin departs vehicles at their given time"),
     "lanechange.duration": ("0", "twin changes lanes in one step"),
     "lanechange.overtake-right": ("false", "twin never overtakes on the right"),
@@ -210,6 +216,10 @@ class SumoConfig:
         step_length_s: SUMO's step (``step-length``, default 1 s): twin's kernel tick.
         time_to_teleport_s: SUMO's ``time-to-teleport`` (default 300 s; twin never
             teleports, so a comparison runs SUMO with -1 to match).
+        minor_penalty_s: SUMO's ``weights.minor-penalty``: what routing charges a minor
+            link (:func:`twin.traffic.demand.routing_penalties_s`).
+        turnaround_penalty_s: SUMO's ``weights.turnaround-penalty``: what routing
+            charges a minor turnaround.
         ignored: options read and known not to change the traffic twin drives, each
             as ``"name: why"``.
     """
@@ -222,6 +232,8 @@ class SumoConfig:
     end_s: float = math.inf
     step_length_s: float = 1.0
     time_to_teleport_s: float = 300.0
+    minor_penalty_s: float = MINOR_PENALTY_S
+    turnaround_penalty_s: float = TURNAROUND_PENALTY_S
     ignored: tuple[str, ...] = ()
 
     @property
@@ -313,6 +325,10 @@ def read_sumocfg(path: str | Path) -> SumoConfig:
     routes: tuple[Path, ...] = ()
     additional: tuple[Path, ...] = ()
     begin, end, step, teleport = 0.0, math.inf, 1.0, 300.0
+    penalties = {
+        "weights.minor-penalty": MINOR_PENALTY_S,
+        "weights.turnaround-penalty": TURNAROUND_PENALTY_S,
+    }
     action = 0.0  # SUMO's default: the action step is the simulation step
     ignored: list[str] = []
     for raw_name, value in _options(file):
@@ -340,6 +356,8 @@ def read_sumocfg(path: str | Path) -> SumoConfig:
                 )
         elif name == "default.action-step-length":
             action = parse_time(value, source, name)
+        elif name in penalties:
+            penalties[name] = _penalty_s(value, source, name)
         else:
             why = _classify(name, value, source)
             if name == "time-to-teleport":
@@ -367,8 +385,22 @@ def read_sumocfg(path: str | Path) -> SumoConfig:
         end_s=end,
         step_length_s=step,
         time_to_teleport_s=teleport,
+        minor_penalty_s=penalties["weights.minor-penalty"],
+        turnaround_penalty_s=penalties["weights.turnaround-penalty"],
         ignored=tuple(ignored),
     )
+
+
+def _penalty_s(value: str, source: str, name: str) -> float:
+    """A routing penalty in seconds: finite and not negative (a negative cost would
+    let the router go round in circles)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ConfigError(source, name, f"{value!r}: a routing penalty must be seconds >= 0")
+    return seconds
 
 
 def _classify(name: str, value: str, source: str) -> str:
