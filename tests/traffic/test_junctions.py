@@ -352,6 +352,59 @@ def test_unsignalised_junction_against_sumo(tmp_path, junction_type, headway_s, 
     assert out[stream]["twin"][1] == pytest.approx(out[stream]["sumo"][1], rel=band)
 
 
+def five_arm_priority(tmp_path: Path) -> Path:
+    """A five-arm priority junction ``C`` whose minor links yield in a circle: ``AC``
+    turning into ``CB`` yields to ``FC`` into ``CG``, which yields to ``BC`` into ``CD``,
+    which yields to ``AC`` into ``CB`` (netconvert's request bits; the shape of a
+    junction of a ``netgenerate --rand`` network)."""
+    nodes = """\
+        <node id="C" x="0" y="0" type="priority"/>
+        <node id="A" x="112.13" y="94.50"/>
+        <node id="B" x="49.34" y="-116.58"/>
+        <node id="D" x="-182.90" y="35.50"/>
+        <node id="F" x="-138.86" y="-177.08"/>
+        <node id="G" x="237.87" y="-21.55"/>
+        """
+    edges = ""
+    for arm in "ABDFG":
+        edges += (
+            f'    <edge id="{arm}C" from="{arm}" to="C" numLanes="1" speed="13.89"/>\n'
+            f'    <edge id="C{arm}" from="C" to="{arm}" numLanes="1" speed="13.89"/>\n'
+        )
+    return netconvert(tmp_path, nodes, edges)
+
+
+def test_minor_links_yielding_in_a_circle_do_not_lock(tmp_path):
+    """Three cars reach the line of three minor links that yield to each other in a
+    circle, at the same time; each waits for the next. SUMO locks too and resolves it by
+    teleporting after ``time-to-teleport`` (300 s); twin never teleports, so the car
+    that has waited longest (ties: the lower trip index) goes, as at right-before-left
+    junctions (``kernels.must_yield``), and the others follow."""
+    net = five_arm_priority(tmp_path)
+    network = read_net(net)
+    (inter,) = network.intersections
+    name = {e: edge.id for e, edge in enumerate(network.edges)}
+    moves = [network.movements[m] for m in inter.movements]
+    index = {f"{name[m.from_edge]}>{name[m.to_edge]}": k for k, m in enumerate(moves)}
+    circle = ["AC>CB", "FC>CG", "BC>CD"]
+    for k, link in enumerate(circle):
+        assert inter.yields[index[link], index[circle[(k + 1) % 3]]]
+    lengths = {e.id: e.length_m for e in network.edges}
+    routes = tmp_path / "circle.rou.xml"
+    rows = [
+        f'<vehicle id="{k}" depart="0" departPos="{lengths[link[:2]] - 60.0:.2f}" '
+        f'departSpeed="0"><route edges="{link[:2]} {link[3:]}"/></vehicle>'
+        for k, link in enumerate(circle)
+    ]
+    routes.write_text("<routes>\n" + "\n".join(rows) + "\n</routes>\n")
+    city = run_twin(net, routes, 120.0)
+    veh = city.veh
+    assert (veh.state[:3] == ARRIVED).all()
+    # All three stood at their lines (they met there), and the first of them went first.
+    assert (veh.waiting_s[:3] > 0).all()
+    assert veh.arrive_s[0] < min(veh.arrive_s[1], veh.arrive_s[2])
+
+
 def test_zipper_merge_alternates_as_in_sumo(tmp_path):
     """Two one-lane roads merge into one at a ``zipper`` junction (RESCO ingolstadt21's
     motorway merge): the links yield to each other and vehicles merge behind whichever

@@ -689,7 +689,9 @@ def must_yield(
     src/microsim/MSLink.cpp ``blockedByFoe``: minor links (``'m'``, ``'='``, ``'o'``,
     ``'s'``) go only if the foe arrives later than they leave plus
     :data:`TIMEGAP_MINOR_S` (impatience, from the waiting time, makes them accept
-    shorter gaps); ``'w'``: the foe that has waited longer goes first (twin compares
+    shorter gaps; of links that yield to each other in a circle, all standing at
+    their lines, the one that has waited longest goes); ``'w'``: the foe that has
+    waited longer goes first (twin compares
     the trips' waiting times), a foe still moving at its line blocks; traffic-light
     greens
     keep twin's :data:`CRITICAL_GAP_S` test. A major state (``'G'``, ``'O'``, ``'M'``)
@@ -731,7 +733,7 @@ def must_yield(
             near = (dist < 2.0 or t_foe < t_leave + TIMEGAP_MINOR_S) and leave_foe >= t_arrive
             if (
                 near
-                and state == EQUAL
+                and state in (EQUAL, MINOR)
                 and dist < 2.0
                 and dist_v < 2.0
                 and veh.halting[h]
@@ -742,8 +744,10 @@ def must_yield(
                 )
                 and held(net, lanes, veh, vt, mov_state, j, v)
             ):
-                # Right before left all round: the foe waits for its own right, so
-                # the one that has waited longest goes (twin's deadlock breaker).
+                # Links yielding in a circle (right before left all round, or minor
+                # links of a priority junction): the foe waits for a foe of its own,
+                # so the one that has waited longest goes (twin's deadlock breaker;
+                # SUMO locks and teleports a car after --time-to-teleport).
                 near = False
         elif state == ALLWAY_STOP:
             if dist >= 2.0:
