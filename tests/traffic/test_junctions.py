@@ -352,6 +352,22 @@ def test_unsignalised_junction_against_sumo(tmp_path, junction_type, headway_s, 
     assert out[stream]["twin"][1] == pytest.approx(out[stream]["sumo"][1], rel=band)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="SUMO's right-turner loses 28.9 s (waits 17.5 s), twin's 7.9 s (0.4 s): right "
+    "after a major car has passed, SUMO's minor car lets the next one pass even 150 m "
+    "away, twin's goes (docs/VALIDATION.md, random networks); not traced to SUMO's code",
+)
+def test_a_minor_right_turn_merging_into_the_major_road_waits_as_in_sumo(tmp_path):
+    """A priority junction: W-E every 10 s, S turning right into E (onto W-E's lane)
+    every 15 s. The right-turners' mean time loss within 20% of SUMO's."""
+    net = cross(tmp_path, "priority")
+    streams = {"we": ("WC CE", 0.0, 10.0), "se": ("SC CE", 2.0, 15.0)}
+    out = compare(tmp_path, net, streams, 900.0, 1500.0)
+    assert out["se"]["twin"][0] == out["se"]["sumo"][0]
+    assert out["se"]["twin"][1] == pytest.approx(out["se"]["sumo"][1], rel=0.2)
+
+
 def five_arm_priority(tmp_path: Path) -> Path:
     """A five-arm priority junction ``C`` whose minor links yield in a circle: ``AC``
     turning into ``CB`` yields to ``FC`` into ``CG``, which yields to ``BC`` into ``CD``,
