@@ -9,11 +9,14 @@ from hypothesis import HealthCheck, given, settings
 
 from twin.core.run import prepare_run
 from twin.core.scenario import ScenarioConfig
+from twin.rl.episode import EnvConfigError
+from twin.rl.parallel import TwinParallelEnv
 from twin.traffic.city import City
 from twin.traffic.domain import SIGNALS
 from twin.traffic.kernels import DRIVING
 from twin.traffic.learning import DECISION_STEP_S, MIN_GAP_M, REWARDS, signal_learning
 from twin.traffic.observation import SignalAction
+from twin.traffic.sumo_tools import generate_grid
 
 LEARNING = signal_learning()
 GRID = ScenarioConfig(id="traffic/grid4x4-v0", horizon_s=600.0, tick_s=60.0)
@@ -394,3 +397,33 @@ def test_an_agent_deciding_through_the_interface_drives_the_grid():
         result = stream.result()
     assert switches > 16
     assert math.isfinite(result.kpis["trips_completed"].value)
+
+
+@pytest.mark.parametrize(
+    ("signals", "says"),
+    [
+        (True, "adaptive_green_s = [5, 50]"),
+        (False, "no decider of 'traffic.signals': the network has no traffic lights"),
+    ],
+)
+def test_a_city_whose_lights_are_never_asked_is_refused_when_the_environment_is_made(
+    tmp_path, signals, says
+):
+    """A user's SUMO network: netgenerate's guessed lights run static programmes (each
+    phase's min green = max green), so no controller would ever be asked and an episode
+    would have no decision; the environment says so, and what to pass, when it is made.
+    With the phases given room, every light is an agent."""
+    net = generate_grid(tmp_path / "grid.net.xml", columns=2, rows=2, signals=signals)
+    routes = tmp_path / "none.rou.xml"
+    routes.write_text("<routes/>\n")
+    params = {"net_file": str(net), "route_files": [str(routes)]}
+    with pytest.raises(EnvConfigError) as refused:
+        TwinParallelEnv("traffic/sumo-net-v0", params=params, horizon_s=60.0)
+    assert "\n" not in str(refused.value)
+    assert says in str(refused.value)
+    if signals:
+        env = TwinParallelEnv(
+            "traffic/sumo-net-v0", params={**params, "adaptive_green_s": [5, 50]}, horizon_s=60.0
+        )
+        assert len(env.possible_agents) == 4
+        env.close()

@@ -90,6 +90,9 @@ class LearningInterface(Generic[ModelT]):
             a horizon (a day unless the domain says otherwise).
         description: one line for the reference page: what the vector holds and what the
             choices are.
+        never_asked: ``(model)`` -> why the deciders of this built world will never be
+            asked (one line that says what to change), or ``None``; the environment
+            refuses such a world when it is made rather than find no decision later.
     """
 
     agents: Callable[[ModelT], tuple[str, ...]]
@@ -101,6 +104,7 @@ class LearningInterface(Generic[ModelT]):
     default_reward: str
     episode_s: float = 86_400.0
     description: str = ""
+    never_asked: Callable[[ModelT], str | None] | None = None
 
     def reward(self, name: str | None) -> Reward:
         """The reward called ``name`` (the default for ``None``); ``KeyError`` naming the

@@ -99,8 +99,14 @@ def resolve(
     built = prepare_run(config, Seat(scenario_cls.domain), 0, registry=registry)
     model = domain.model_of(built.world)
     agents = tuple(interface.agents(model))
+    why = interface.never_asked(model) if interface.never_asked is not None else None
     if not agents:
-        raise EnvConfigError(f"{name}: the scenario's world has no decider of {area.name!r}")
+        because = f": {why}" if why else ""
+        raise EnvConfigError(
+            f"{name}: the scenario's world has no decider of {area.name!r}{because}"
+        )
+    if why:
+        raise EnvConfigError(f"{name}: {why}")
     return EnvSetup(
         name=name,
         config=config,

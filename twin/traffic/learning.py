@@ -240,6 +240,26 @@ def signal_agents(city: City) -> tuple[str, ...]:
     return _layout(city).agents
 
 
+def signals_never_asked(city: City) -> str | None:
+    """Why no signal controller of ``city`` will ever be asked, or ``None``: a city
+    without traffic lights, or whose every phase has its minimum green equal to its
+    maximum (a static programme, as SUMO's without ``minDur``/``maxDur``), which ends each
+    phase at its time without asking (:class:`twin.traffic.signals.SignalBank`)."""
+    signalised = city.signalised
+    if not signalised:
+        return "the network has no traffic lights, so there is no signal to control"
+    for inter in signalised:
+        assert inter.program is not None
+        if any(p.max_green_s > p.min_green_s for p in inter.program.phases):
+            return None
+    return (
+        f"every phase of its {len(signalised)} traffic lights has a fixed green "
+        "(min green = max green: a static programme), so no controller is ever asked; "
+        "give the phases room, e.g. adaptive_green_s = [5, 50] (sumo-rl's min_green, "
+        "max_green) for traffic/sumo-net-v0"
+    )
+
+
 def signal_observation_space(city: City, agent: str) -> spaces.Box:
     """``Box(0, 1, (P + 1 + 2L,))`` of the agent's intersection (module docstring)."""
     layout = _layout(city)
@@ -485,6 +505,7 @@ def signal_learning() -> LearningInterface[City]:
         rewards=REWARDS,
         default_reward=DIFF_WAITING_TIME.name,
         episode_s=EPISODE_S,
+        never_asked=signals_never_asked,
         description=(
             "sumo-rl's default observation (green phase one-hot, min-green flag, density "
             "and queue of each incoming lane, all in [0, 1]); index k: green phase k for "
