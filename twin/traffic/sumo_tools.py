@@ -155,8 +155,10 @@ def random_trips(
         args += ["--fringe-factor", "max"]
     if trip_attributes:
         args += ["--trip-attributes", trip_attributes]
-    if routes:
-        args += ["--route-file", out]
+    # randomTrips.py validates trips by routing them with duarouter and, given no route
+    # file, writes that one to routes.rou.xml in the working directory: keep it beside.
+    route_file = out if routes else out.with_name(out.name + ".validated.rou.xml")
+    args += ["--route-file", route_file]
     run_program(args, "randomTrips.py")
     return out
 
