@@ -747,7 +747,8 @@ def must_yield(
                 # Links yielding in a circle (right before left all round, or minor
                 # links of a priority junction): the foe waits for a foe of its own,
                 # so the one that has waited longest goes (twin's deadlock breaker;
-                # SUMO locks and teleports a car after --time-to-teleport).
+                # SUMO breaks a right-before-left circle by a random withdrawal and
+                # leaves a minor one locked until it teleports: docs/PARAMETERS.md).
                 near = False
         elif state == ALLWAY_STOP:
             if dist >= 2.0:
