@@ -691,11 +691,10 @@ def must_yield(
     :data:`TIMEGAP_MINOR_S` (impatience, from the waiting time, makes them accept
     shorter gaps; of links that yield to each other in a circle, all standing at
     their lines, the one that has waited longest goes); ``'w'``: the foe that has
-    waited longer goes first (twin compares
-    the trips' waiting times), a foe still moving at its line blocks; traffic-light
-    greens
-    keep twin's :data:`CRITICAL_GAP_S` test. A major state (``'G'``, ``'O'``, ``'M'``)
-    does not wait for a foe that yields to it too."""
+    waited longer goes first (twin compares the trips' waiting times), a foe still
+    moving at its line blocks; traffic-light greens keep twin's
+    :data:`CRITICAL_GAP_S` test. A major state (``'G'``, ``'O'``, ``'M'``) does not
+    wait for a foe that yields to it too."""
     state = mov_state[m]
     major = state in (PROTECTED, OFF, MAJOR)
     minor = state in (MINOR, EQUAL, OFF_BLINKING, STOP)

@@ -383,7 +383,8 @@ class _NetBuilder:
         link = conn
         seen = 0
         while link is not None and link.getViaLaneID() and seen < 8:
-            if not link.getTLSID() and not link.getState().isupper():
+            state = link.getState() or ""
+            if not link.getTLSID() and state and not state.isupper():
                 count += 1
             outgoing = self.net.getLane(link.getViaLaneID()).getOutgoing()
             link = outgoing[0] if outgoing else None
