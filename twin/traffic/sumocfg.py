@@ -214,8 +214,10 @@ class SumoConfig:
         end_s: simulation end (``end``; ``inf`` when SUMO's default -1: until the last
             vehicle has left).
         step_length_s: SUMO's step (``step-length``, default 1 s): twin's kernel tick.
-        time_to_teleport_s: SUMO's ``time-to-teleport`` (default 300 s; twin never
-            teleports, so a comparison runs SUMO with -1 to match).
+        time_to_teleport_s: SUMO's ``time-to-teleport`` (default 300 s). Twin never
+            teleports; ``twin sumo-compare`` runs SUMO as the configuration says and
+            prints SUMO's teleports beside twin's unfinished trips, so a lock-up SUMO
+            resolves by teleporting shows as such.
         minor_penalty_s: SUMO's ``weights.minor-penalty``: what routing charges a minor
             link (:func:`twin.traffic.demand.routing_penalties_s`).
         turnaround_penalty_s: SUMO's ``weights.turnaround-penalty``: what routing
