@@ -2,12 +2,16 @@
 
 import json
 import textwrap
+import warnings
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from tests.test_cli import twin_here
+from twin.core.run import simulate
+from twin.core.scenario import ScenarioConfig
+from twin.traffic.sumo_scenario import PolicyNeverAskedWarning
 from twin.traffic.sumo_tools import generate_grid, random_trips
 
 
@@ -149,3 +153,26 @@ def test_adaptive_greens_must_be_a_range_of_seconds(value):
 
     with pytest.raises(ValidationError, match=r"must be \(min, max\) seconds with 0 < min <= max"):
         SumoNetParams(net_file=None, adaptive_green_s=value)
+
+
+def test_a_policy_the_lights_would_never_ask_is_warned_about(tmp_path):
+    """netconvert's guessed lights run static programmes: max-pressure would never be
+    asked and its run would be the programme's; the run says so (the scenario's own
+    fixed-time baseline, which only follows the programme, is not warned about), and
+    with the phases given room it is asked."""
+    net = generate_grid(tmp_path / "grid.net.xml", columns=2, rows=2)
+    routes = random_trips(net, tmp_path / "grid.rou.xml", end_s=120, period_s=4, seed=1)
+    params = {"net_file": str(net), "route_files": [str(routes)]}
+
+    def run(policy, **extra):
+        config = ScenarioConfig(id="traffic/sumo-net-v0", params={**params, **extra}, horizon_s=300)
+        return simulate(config, policy, 1)
+
+    with pytest.warns(PolicyNeverAskedWarning, match="adaptive_green_s = \\[5, 50\\]"):
+        result = run("signals/max-pressure-v0")
+    assert result.kpis["signal_decisions"].value == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PolicyNeverAskedWarning)
+        run("signals/fixed-time-v0")
+        asked = run("signals/max-pressure-v0", adaptive_green_s=[5, 50])
+    assert asked.kpis["signal_decisions"].value > 0

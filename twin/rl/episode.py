@@ -11,6 +11,7 @@ episode's seed, so ``reset(seed=s)`` sees exactly the world ``twin run --seed s`
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,8 +96,11 @@ def resolve(
     config = ScenarioConfig(
         id=scenario, params=dict(params or {}), horizon_s=horizon, warmup_s=warmup_s
     )
-    # A world built but not run: the deciders and their spaces.
-    built = prepare_run(config, Seat(scenario_cls.domain), 0, registry=registry)
+    # A world built but not run: the deciders and their spaces. Its warnings are the
+    # episodes' to give (each builds its own world); this one only looks.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        built = prepare_run(config, Seat(scenario_cls.domain), 0, registry=registry)
     model = domain.model_of(built.world)
     agents = tuple(interface.agents(model))
     why = interface.never_asked(model) if interface.never_asked is not None else None

@@ -60,6 +60,7 @@ from twin.core.world import World
 from twin.traffic.city import City
 from twin.traffic.kernels import DRIVING
 from twin.traffic.observation import SignalAction, SignalObservation
+from twin.traffic.signals import never_asked
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -241,23 +242,9 @@ def signal_agents(city: City) -> tuple[str, ...]:
 
 
 def signals_never_asked(city: City) -> str | None:
-    """Why no signal controller of ``city`` will ever be asked, or ``None``: a city
-    without traffic lights, or whose every phase has its minimum green equal to its
-    maximum (a static programme, as SUMO's without ``minDur``/``maxDur``), which ends each
-    phase at its time without asking (:class:`twin.traffic.signals.SignalBank`)."""
-    signalised = city.signalised
-    if not signalised:
-        return "the network has no traffic lights, so there is no signal to control"
-    for inter in signalised:
-        assert inter.program is not None
-        if any(p.max_green_s > p.min_green_s for p in inter.program.phases):
-            return None
-    return (
-        f"every phase of its {len(signalised)} traffic lights has a fixed green "
-        "(min green = max green: a static programme), so no controller is ever asked; "
-        "give the phases room, e.g. adaptive_green_s = [5, 50] (sumo-rl's min_green, "
-        "max_green) for traffic/sumo-net-v0"
-    )
+    """Why no signal controller of ``city`` will ever be asked, or ``None``
+    (:func:`twin.traffic.signals.never_asked`)."""
+    return never_asked(city.signalised)
 
 
 def signal_observation_space(city: City, agent: str) -> spaces.Box:

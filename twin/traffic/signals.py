@@ -13,7 +13,7 @@ individual signals, so it cannot produce a conflicting green.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -43,6 +43,25 @@ for _rank, _code in enumerate((RED, YELLOW, STOP, OFF_BLINKING, PERMISSIVE, OFF,
 EPS_S = 1e-9
 
 Observer = Callable[[int, float], SignalObservation]
+
+
+def never_asked(signalised: Sequence[Intersection]) -> str | None:
+    """Why no controller of these signalised intersections will ever be asked, or
+    ``None``: there are none, or every phase has its minimum green equal to its maximum
+    (a static programme, as SUMO's without ``minDur``/``maxDur``), which
+    :class:`SignalBank` ends at its time without asking (the next phase follows)."""
+    if not signalised:
+        return "the network has no traffic lights, so there is no signal to control"
+    for inter in signalised:
+        assert inter.program is not None
+        if any(p.max_green_s > p.min_green_s for p in inter.program.phases):
+            return None
+    return (
+        f"every phase of its {len(signalised)} traffic lights has a fixed green "
+        "(min green = max green: a static programme), so no controller is ever asked; "
+        "give the phases room, e.g. adaptive_green_s = [5, 50] (sumo-rl's min_green, "
+        "max_green) for traffic/sumo-net-v0"
+    )
 
 
 class SignalBank:

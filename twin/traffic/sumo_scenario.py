@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +67,14 @@ from twin.traffic.detectors import Clock
 from twin.traffic.loops import LoopBank, loop_state
 from twin.traffic.network import Network
 from twin.traffic.scenario import GridCity
+from twin.traffic.signals import never_asked
 from twin.traffic.sumo import VEHICLE_CLASS, read_net, read_routes
 from twin.traffic.sumo_additional import InductionLoop, read_additional
 from twin.traffic.sumocfg import SumoConfig, read_sumocfg
+
+
+class PolicyNeverAskedWarning(UserWarning):
+    """The run's signal policy will never be asked: its results are the programme's."""
 
 
 class SumoNet(Scenario[SumoNetParams]):
@@ -156,6 +162,12 @@ class SumoNet(Scenario[SumoNetParams]):
             per_intersection_kpis=self.params.per_intersection_kpis,
             loops=state,
         )
+        why = never_asked(self.city.signalised)
+        if why is not None and policy.id != self.default_policy:
+            # Its run would be the programme's own, as if no policy were there.
+            warnings.warn(
+                f"{policy.id} will never be asked: {why}", PolicyNeverAskedWarning, stacklevel=2
+            )
         self.loops = self.city.loop_bank = LoopBank(
             [loop.id for loop in loops],
             [lane for lane, _ in lanes],
