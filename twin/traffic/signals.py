@@ -150,23 +150,23 @@ class SignalBank:
         self._next_due = float(self.next_event_s.min())
 
     def _handle(self, i: int, now_s: float) -> None:
-        if self.stage[i] != GREEN:
-            self._end_interval(i, now_s)
-        elif not self._forced(i, now_s):
+        if self._needs_decision(i, now_s):
             observation = self.observe(i, now_s)
             self._apply(i, now_s, observation, self.policy.act(observation))
+
+    def _needs_decision(self, i: int, now_s: float) -> bool:
+        """Intersection ``i``'s due event: the end of a yellow or all-red, or a phase at
+        its max green, is handled here (``False``); ``True`` when the policy decides."""
+        if self.stage[i] != GREEN:
+            self._end_interval(i, now_s)
+            return False
+        return not self._forced(i, now_s)
 
     def _handle_together(self, due: npt.NDArray[np.int64], now_s: float) -> None:
         """:meth:`_handle` for a policy that answers the instant's decisions at once
         (:class:`~twin.core.policy.ActsTogether`): the others' events first, then every
         due decision's observation, one call, the answers in the same order."""
-        deciding: list[int] = []
-        for k in due:
-            i = int(k)
-            if self.stage[i] != GREEN:
-                self._end_interval(i, now_s)
-            elif not self._forced(i, now_s):
-                deciding.append(i)
+        deciding = [int(i) for i in due if self._needs_decision(int(i), now_s)]
         if not deciding:
             return
         observations = [self.observe(i, now_s) for i in deciding]
