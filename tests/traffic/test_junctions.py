@@ -354,9 +354,10 @@ def test_unsignalised_junction_against_sumo(tmp_path, junction_type, headway_s, 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="SUMO's right-turner loses 28.9 s (waits 17.5 s), twin's 7.9 s (0.4 s): right "
-    "after a major car has passed, SUMO's minor car lets the next one pass even 150 m "
-    "away, twin's goes (docs/VALIDATION.md, random networks); not traced to SUMO's code",
+    reason="SUMO's right-turner loses 28.9 s (waits 17.5 s), twin's 7.9 s (0.4 s): SUMO's "
+    "merge check with impatience braking (MSLink::blockedByFoe, computeFoeArrivalTimeBraking"
+    ") holds it; ported on branch sumo-merge-rule, not landed (RESCO cologne3 gridlocks, "
+    "docs/VALIDATION.md)",
 )
 def test_a_minor_right_turn_merging_into_the_major_road_waits_as_in_sumo(tmp_path):
     """A priority junction: W-E every 10 s, S turning right into E (onto W-E's lane)
