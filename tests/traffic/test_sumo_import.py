@@ -297,6 +297,25 @@ def test_vehicle_types_flows_and_route_references(grid3, tmp_path):
         assert " ".join(net.edges[e].id for e in table.route(k)) == route
 
 
+def test_times_in_sumos_clock_format(grid3, tmp_path):
+    """SUMO reads any time attribute as seconds or ``[[d:]h:]m:s``
+    (``utils/common/StringUtils``, as in a .sumocfg): departures, and a flow's begin,
+    end and period. Checked against sumo 1.28: ``depart="00:00:05"`` departs at 5 s."""
+    net = read_net(grid3)
+    route = " ".join(
+        net.edges[e].id for e in Router(net).route(net.entry_edges[0], net.exit_edges[-1])
+    )
+    path = tmp_path / "clock.rou.xml"
+    path.write_text(
+        f'<routes><route id="r" edges="{route}"/>'
+        '<vehicle id="v" depart="00:00:05" route="r"/>'
+        '<vehicle id="w" depart="1:00:00:30" route="r"/>'
+        '<flow id="f" begin="0:10" end="1:10" period="0:30" route="r"/></routes>'
+    )
+    table = read_routes(net, path)
+    assert table.depart_s.tolist() == [5, 10, 40, 86430]
+
+
 def test_twins_own_demand_round_trips_through_a_sumo_route_file(grid3, tmp_path):
     net = read_net(grid3)
     rng = np.random.default_rng(np.random.SeedSequence(5))
@@ -347,6 +366,8 @@ def test_a_route_over_a_missing_edge(grid3, grid3_routes, tmp_path):
     [
         ('<vehicle id="a" depart="0" route="nope"/>', "vehicle 'a': uses route 'nope'"),
         ('<vehicle id="a" depart="triggered" route="r"/>', "depart 'triggered'"),
+        ('<vehicle id="a" depart="1:x" route="r"/>', "depart '1:x'"),
+        ('<flow id="f" begin="0" end="9:" period="1" route="r"/>', "end '9:' is not a time"),
         ('<vehicle id="a" depart="-1" route="r"/>', "depart must be >= 0"),
         ('<vehicle id="a" depart="1" type="lorry" route="r"/>', "unknown vehicle type 'lorry'"),
         ('<flow id="f" begin="0" end="9" probability="0.1" route="r"/>', "given no rng"),

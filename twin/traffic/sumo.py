@@ -67,7 +67,7 @@ from twin.traffic.network import (
     SignalProgram,
 )
 from twin.traffic.sumo_additional import TlsProgram, add_programs
-from twin.traffic.sumocfg import open_xml
+from twin.traffic.sumocfg import open_xml, parse_time
 
 VEHICLE_CLASS = "passenger"
 """The SUMO vehicle class whose lanes twin imports."""
@@ -802,10 +802,12 @@ def _depart(value: str | None, where: str, source: str) -> float:
     if value is None:
         raise ConfigError(source, where, "needs a depart time")
     try:
-        depart = float(value)
-    except ValueError:
+        depart = parse_time(value, source, where)
+    except ConfigError:
         raise ConfigError(
-            source, where, f"depart {value!r}: twin needs a time in seconds (not triggered/now)"
+            source,
+            where,
+            f"depart {value!r}: twin needs a time, seconds or [[d:]h:]m:s (not triggered/now)",
         ) from None
     if not (math.isfinite(depart) and depart >= 0):
         raise ConfigError(source, where, f"depart must be >= 0, got {value!r}")
@@ -1308,6 +1310,15 @@ def _flow(
         except ValueError:
             raise ConfigError(source, where, f"{key} {a[key]!r} is not a number") from None
 
+    def time(key: str) -> float:
+        """A time attribute: seconds or SUMO's ``[[d:]h:]m:s``."""
+        try:
+            return parse_time(a[key], source, where)
+        except ConfigError:
+            raise ConfigError(
+                source, where, f"{key} {a[key]!r} is not a time (seconds or [[d:]h:]m:s)"
+            ) from None
+
     routed = inner_route is not None or inner_choice is not None or "route" in a
     if not routed and not ("from" in a and "to" in a):
         raise ConfigError(
@@ -1322,8 +1333,8 @@ def _flow(
             where,
             f"with {rate_keys[0]}= give end= or number=, not both (SUMO 1.28 refuses both)",
         )
-    begin = number("begin") if "begin" in a else 0.0
-    end = number("end") if "end" in a else end_s
+    begin = time("begin") if "begin" in a else 0.0
+    end = time("end") if "end" in a else end_s
     limit = number("number") if "number" in a else math.inf
     exp_rate = None
     if "period" in a and (match := _EXP_PERIOD.match(a["period"])):
@@ -1374,7 +1385,7 @@ def _flow(
             departs.append(t)
     else:
         if "period" in a:
-            period = number("period")
+            period = time("period")
         elif "vehsPerHour" in a or "perHour" in a:
             vph = number("vehsPerHour" if "vehsPerHour" in a else "perHour")
             period = SECONDS_PER_HOUR / vph if vph > 0 else math.inf
