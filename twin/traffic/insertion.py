@@ -65,6 +65,8 @@ from twin.traffic.demand import (
 )
 from twin.traffic.kernels import (
     DRIVING,
+    MAJOR,
+    OFF,
     PROTECTED,
     Lanes,
     NetArrays,
@@ -202,8 +204,11 @@ def insertion_speed(
                     if speed < 0.0:
                         return -1.0
                     break
-                if mov_state[mv] != PROTECTED:
-                    # Red, yellow or a link that yields: able to stop at the line.
+                if mov_state[mv] not in (PROTECTED, MAJOR, OFF):
+                    # Red, yellow or a link that yields: able to stop at the line. A link
+                    # with priority ('G', 'M', 'O') is open to it (MSLink::opened), so
+                    # SUMO checks no stop there: a given depart speed too fast to stop
+                    # before a priority link still inserts.
                     speed = _check(speed, stop_speed(seen, decel, tau, dt), patch)
                     if speed < 0.0:
                         return -1.0
