@@ -106,6 +106,36 @@ def test_a_given_depart_speed_enters_before_a_priority_link_it_could_not_stop_at
     np.testing.assert_array_equal(city.veh.insert_s, [0.0])
 
 
+def test_depart_pos_last_goes_as_far_forward_as_the_last_vehicle_allows(tmp_path):
+    """``departPos="last"`` (``MSLane::lastInsertion``): at the lane's end when the lane
+    is empty, else behind its last vehicle by the secure gap at the depart speed, the
+    minimum gap and ``POSITION_EPS``. A car a second at ``departSpeed="max"``: each
+    enters when due, as in SUMO, where SUMO puts it. (Twin put each just behind the last
+    car with only the minimum gap, at that car's speed, and at the lane's start when the
+    lane was empty: a 1,200 m three-lane motorway with a car every 0.6 s finished 357 of
+    SUMO's 500 trips, depart delay 29.7 s against 0.2 s.)"""
+    net = straight_road(tmp_path)
+    routes = tmp_path / "last.rou.xml"
+    routes.write_text(
+        f"<routes>{VTYPE}"
+        + "".join(
+            f'<vehicle id="{k}" type="det" depart="{k}" departLane="first" departPos="last" '
+            'departSpeed="max"><route edges="AB BC"/></vehicle>'
+            for k in range(60)
+        )
+        + "</routes>"
+    )
+    sumo = run_sumo(net, routes, tmp_path / "sumo", end_s=300.0, emissions=False)
+    world, city = twin_city(net, routes)
+    world.run(300.0)
+    np.testing.assert_array_equal(sumo.trips.depart_s, np.arange(60.0))
+    np.testing.assert_array_equal(city.veh.insert_s, np.arange(60.0))
+    # Where each was inserted, by the distance it drove (SUMO's routeLength): the first
+    # 500.2 m (AB's end to C), each next 7.6 m further back; within 0.2 m trip by trip.
+    by_id = np.argsort([int(i) for i in sumo.trips.ids])
+    np.testing.assert_allclose(city.veh.dist_m, sumo.trips.route_length_m[by_id], atol=0.25)
+
+
 def test_a_trip_due_at_a_step_enters_at_that_step(tmp_path):
     """SUMO inserts a vehicle in the first step at or after its depart time: a free road
     gives zero depart delay for whole seconds and the rest of the second otherwise."""

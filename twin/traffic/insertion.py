@@ -21,8 +21,9 @@ The depart attributes of :class:`twin.traffic.demand.TripTable` select, per trip
 - position (of the front): a given one; ``base`` (back at the lane start plus
   ``POSITION_EPS``: ``length + 0.1`` m); ``random``; ``free`` (the first gap, from the
   lane start, with safe gaps to both neighbours, ``MSLane::freeInsertion``);
-  ``random_free`` (ten random positions, then ``free``); ``last`` (behind the last
-  vehicle).
+  ``random_free`` (ten random positions, then ``free``); ``last`` (as far forward as the
+  last vehicle on the lane leaves a secure gap, the lane's end if it is empty:
+  ``MSLane::lastInsertion``).
 - speed: a given one (``patchSpeed`` off: the trip waits until that speed is safe);
   ``0`` (SUMO's default); ``random``, ``max`` (lowered to what is safe, ``patchSpeed``
   on); ``desired`` and ``speedLimit`` (not lowered); ``avg`` and ``last`` (the mean
@@ -411,15 +412,65 @@ def _insert_on_lane(
     elif code == DEPART_POS_FREE:
         return _free(net, lanes, veh, vt, mov_state, departs, v, lane, speed, patch, now_s, dt)
     elif code == DEPART_POS_LAST:
+        # MSLane::lastInsertion: as far forward as the last vehicle on the lane allows
+        # at the depart speed (its secure gap, the minimum gap and POSITION_EPS behind
+        # it), or at the lane's end when the lane is empty; no room that far: wait.
+        pos = lane_len - POSITION_EPS_M
         tl = lanes.tail[lane]
-        pos = base
         if tl >= 0:
-            pos = max(veh.pos[tl] - vt.length[veh.vtype[tl]] - vt.min_gap[t], 0.0)
-            if patch:
-                speed = min(speed, veh.speed[tl])
+            leader_back = veh.pos[tl] - vt.length[veh.vtype[tl]]
+        else:  # the first vehicle ahead along the route within its brake gap
+            reach = brake_gap(speed, vt.decel[t], dt)
+            tl, ahead = _first_ahead(net, lanes, veh, vt, v, lane, reach)
+            leader_back = pos + ahead
+        if tl >= 0:
+            needed = (
+                secure_gap(
+                    speed, veh.speed[tl], vt.decel[t], vt.decel[veh.vtype[tl]], vt.tau[t], dt
+                )
+                + vt.min_gap[t]
+                + POSITION_EPS_M
+            )
+            if leader_back < needed:
+                return False
+            pos = min(pos, leader_back - needed)
     else:
         pos = base
     return _try_at(net, lanes, veh, vt, mov_state, departs, v, lane, pos, speed, patch, now_s, dt)
+
+
+@numba.njit(cache=True, _nrt=False)
+def _first_ahead(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, v: int, lane: int, reach: float
+) -> tuple[int, float]:
+    """(vehicle, distance from the end of ``lane`` to its back) of the first vehicle on
+    the lanes after ``lane`` along ``v``'s route, no further than ``reach``; (-1, inf)
+    if none (``MSLane::getLeader`` over the best lanes' continuation)."""
+    seen = 0.0
+    cur = lane
+    k = 0
+    for _ in range(_LOOKAHEAD_HOPS):
+        if seen >= reach:
+            break
+        m_cur = net.lane_movement[cur]
+        if m_cur < 0:
+            nxt_edge = route_edge(veh, v, k + 1)
+            if nxt_edge < 0:
+                break
+            mv = find_movement(net, cur, nxt_edge)
+            if mv < 0:
+                break
+            nl = net.mov_lane[mv]
+        else:
+            k += 1
+            nl = choose_lane(net, lanes, veh, vt, net.mov_to_edge[m_cur], route_edge(veh, v, k + 1))
+        tl = lanes.tail[nl]
+        if tl >= 0:
+            back = seen + veh.pos[tl] - vt.length[veh.vtype[tl]]
+            return (tl, back) if back <= reach else (-1, np.inf)
+        seen += net.lane_length[nl]
+        cur = nl
+    return -1, np.inf
 
 
 @numba.njit(cache=True, _nrt=False)
