@@ -93,7 +93,7 @@ def test_a_burst_enters_a_free_road_when_sumo_lets_it(tmp_path, attrs, speed_cod
 def test_a_given_depart_speed_enters_before_a_priority_link_it_could_not_stop_at(tmp_path):
     """SUMO checks that a new vehicle can stop only before a link it may not pass
     (``MSLane::isInsertionSuccess``: not opened, or without priority); a priority link
-    (``'M'``, ``'G'``, ``'O'``) is open to it. ``departSpeed="13.89"`` 22 m before such a
+    (``'M'``, ``'G'``, ``'O'``) is open to it. ``departSpeed="13.89"`` 25 m before such a
     link, too close to stop from that speed: SUMO inserts at once, and so does twin
     (it waited for ever, as before a red light; SUMO's game ``cross``: 5 of 27 trips)."""
     net = straight_road(tmp_path, first_m=30.0)
