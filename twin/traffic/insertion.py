@@ -154,6 +154,33 @@ def neighbours(lanes: Lanes, veh: Vehicles, lane: int, pos: float) -> tuple[int,
     return follower, c
 
 
+_ROUTE_ENDS = -2
+""":func:`_next_along`'s movement when the route ends on the lane."""
+_NO_LINK = -3
+""":func:`_next_along`'s movement when the lane is inside a junction (its exit has no
+link to check)."""
+
+
+@numba.njit(cache=True, _nrt=False)
+def _next_along(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, v: int, cur: int, k: int
+) -> tuple[int, int, int]:
+    """(next lane, route edges passed, movement entered) after lane ``cur`` along the
+    route of ``v``, not yet inserted, having passed ``k`` route edges: into the junction
+    by the movement to the next route edge, or out of it onto the lane it would choose.
+    The movement is -1 (and the lane -1) when ``cur`` does not continue along the route,
+    :data:`_ROUTE_ENDS` when the route ends on it, :data:`_NO_LINK` out of a junction."""
+    m_cur = net.lane_movement[cur]
+    if m_cur >= 0:
+        lane = choose_lane(net, lanes, veh, vt, net.mov_to_edge[m_cur], route_edge(veh, v, k + 2))
+        return lane, k + 1, _NO_LINK
+    nxt_edge = route_edge(veh, v, k + 1)
+    if nxt_edge < 0:
+        return -1, k, _ROUTE_ENDS
+    mv = find_movement(net, cur, nxt_edge)
+    return (net.mov_lane[mv] if mv >= 0 else -1), k, mv
+
+
 @numba.njit(cache=True, _nrt=False)
 def insertion_speed(
     net: NetArrays,
@@ -193,33 +220,18 @@ def insertion_speed(
         hops = 0
         while seen < brake_gap(speed, decel, dt) + speed * tau + min_gap and hops < _LOOKAHEAD_HOPS:
             hops += 1
-            m_cur = net.lane_movement[cur]
-            if m_cur < 0:
-                nxt_edge = route_edge(veh, v, k + 1)
-                if nxt_edge < 0:
-                    break  # the route ends on this lane
-                mv = find_movement(net, cur, nxt_edge)
-                if mv < 0:
-                    # This lane does not continue along the route: stop at its end.
-                    speed = _check(speed, stop_speed(seen, decel, tau, dt), patch)
-                    if speed < 0.0:
-                        return -1.0
-                    break
-                if mov_state[mv] not in (PROTECTED, MAJOR, OFF):
-                    # Red, yellow or a link that yields: able to stop at the line. A link
-                    # with priority ('G', 'M', 'O') is open to it (MSLink::opened), so
-                    # SUMO checks no stop there: a given depart speed too fast to stop
-                    # before a priority link still inserts.
-                    speed = _check(speed, stop_speed(seen, decel, tau, dt), patch)
-                    if speed < 0.0:
-                        return -1.0
-                    break
-                nl = net.mov_lane[mv]
-            else:
-                k += 1
-                nl = choose_lane(
-                    net, lanes, veh, vt, net.mov_to_edge[m_cur], route_edge(veh, v, k + 1)
-                )
+            nl, k, mv = _next_along(net, lanes, veh, vt, v, cur, k)
+            if mv == _ROUTE_ENDS:
+                break
+            if mv == -1 or (mv >= 0 and mov_state[mv] not in (PROTECTED, MAJOR, OFF)):
+                # The lane does not continue along the route, or its link is red,
+                # yellow or yields: able to stop at the line. A link with priority
+                # ('G', 'M', 'O') is open to it (MSLink::opened), so SUMO checks no stop
+                # there: a given depart speed too fast to stop before one still inserts.
+                speed = _check(speed, stop_speed(seen, decel, tau, dt), patch)
+                if speed < 0.0:
+                    return -1.0
+                break
             tl = lanes.tail[nl]
             if tl >= 0:
                 gap = seen + veh.pos[tl] - vt.length[veh.vtype[tl]] - min_gap
@@ -452,18 +464,9 @@ def _first_ahead(
     for _ in range(_LOOKAHEAD_HOPS):
         if seen >= reach:
             break
-        m_cur = net.lane_movement[cur]
-        if m_cur < 0:
-            nxt_edge = route_edge(veh, v, k + 1)
-            if nxt_edge < 0:
-                break
-            mv = find_movement(net, cur, nxt_edge)
-            if mv < 0:
-                break
-            nl = net.mov_lane[mv]
-        else:
-            k += 1
-            nl = choose_lane(net, lanes, veh, vt, net.mov_to_edge[m_cur], route_edge(veh, v, k + 1))
+        nl, k, _ = _next_along(net, lanes, veh, vt, v, cur, k)
+        if nl < 0:
+            break
         tl = lanes.tail[nl]
         if tl >= 0:
             back = seen + veh.pos[tl] - vt.length[veh.vtype[tl]]
