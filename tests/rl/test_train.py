@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +30,11 @@ TINY = {
 @pytest.mark.slow
 @pytest.mark.parametrize(("algo", "activation"), [("ppo", "tanh"), ("dqn", "relu")])
 def test_a_tiny_training_exports_a_network_that_takes_the_agents_actions(
-    tmp_path: Path, algo: str, activation: str
+    tmp_path: Path, algo: str, activation: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     run = train(
         SCENARIO,
         algo=algo,
@@ -48,6 +52,9 @@ def test_a_tiny_training_exports_a_network_that_takes_the_agents_actions(
     assert run.curve_path.is_file()
     assert run.model_path.with_suffix(".csv").read_text().startswith("step,episode_return\n")
     assert run.agreement == 1.0
+    # No empty log folder left behind in the system's temp directory (SB3's default
+    # logger makes one there on every learn()); torch's own compile cache may appear.
+    assert [p.name for p in scratch.iterdir() if p.name.startswith("SB3-")] == []
     # On observations it never saw, too: the whole space, sampled.
     space = TwinEnv(SCENARIO, **ENV).observation_space
     space.seed(0)

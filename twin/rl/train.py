@@ -66,6 +66,7 @@ def train(
     import stable_baselines3
     import torch
     from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.logger import Logger
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize
 
     if algo not in ALGORITHMS:
@@ -91,6 +92,9 @@ def train(
     vec_env = VecNormalize(vec_env, norm_obs=False, norm_reward=True, gamma=gamma)
     algorithm = {"ppo": stable_baselines3.PPO, "dqn": stable_baselines3.DQN}[algo]
     agent = algorithm("MlpPolicy", vec_env, seed=seed, verbose=0, **(algo_kwargs or {}))
+    # SB3's default logger makes an empty SB3-<time> folder in the system temp directory
+    # on every learn(), even when it writes nothing; progress comes from _Curve instead.
+    agent.set_logger(Logger(folder=None, output_formats=[]))
     curve = _Curve(steps, progress)
     agent.learn(total_timesteps=steps, callback=curve.callback())
     vec_env.close()
