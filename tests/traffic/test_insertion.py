@@ -10,6 +10,7 @@ insertion times can be compared trip by trip.
 from __future__ import annotations
 
 import dataclasses
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +135,100 @@ def test_depart_pos_last_goes_as_far_forward_as_the_last_vehicle_allows(tmp_path
     # 500.2 m (AB's end to C), each next 7.6 m further back; within 0.2 m trip by trip.
     by_id = np.argsort([int(i) for i in sumo.trips.ids])
     np.testing.assert_allclose(city.veh.dist_m, sumo.trips.route_length_m[by_id], atol=0.25)
+
+
+def _depart_lanes(tripinfo: Path) -> list[int]:
+    """SUMO's depart lane index of each trip, by numeric trip id."""
+    trips = sorted(ET.parse(tripinfo).getroot().iter("tripinfo"), key=lambda e: int(e.get("id")))
+    return [int(e.get("departLane").rsplit("_", 1)[1]) for e in trips]
+
+
+def _lanes_entered(world: World, city: City, end_s: int) -> list[int]:
+    """The lane index (on its first edge) each trip entered, running second by second."""
+    lanes = np.full(len(city.veh.lane), -1)
+    for t in range(1, end_s):
+        world.advance(float(t))
+        just_in = (lanes < 0) & (city.veh.lane >= 0)
+        first_edge = city.veh.route_edges[city.veh.route_start[:-1]][just_in]
+        lanes[just_in] = city.veh.lane[just_in] - city.arrays.edge_lane_start[first_edge]
+    return lanes.tolist()
+
+
+def test_best_prob_takes_the_roomiest_lane_but_never_left_of_a_faster_car(tmp_path):
+    """SUMO 1.28's default ``departLane="best_prob"`` is no draw: of the lanes that lead
+    on, the one whose last car is furthest ahead, but never to the left of a last car
+    that may drive faster (``MSEdge::getProbableLane``), chosen again at every try. Slow
+    (speedFactor 0.8) and fast (1.2) cars due at once on three lanes: each enters when
+    and where it does in SUMO. (Twin drew one lane per trip at random, once: a slow car
+    went left of a fast one, and a car whose lane was taken waited for that lane.)"""
+    net = straight_road(tmp_path, lanes=3)
+    routes = tmp_path / "prob.rou.xml"
+    kinds = ["slow", "fast", "slow", "fast", "fast", "slow", "slow", "fast", "slow", "fast"]
+    routes.write_text(
+        "<routes>"
+        '<vType id="slow" sigma="0" speedDev="0" speedFactor="0.8"/>'
+        '<vType id="fast" sigma="0" speedDev="0" speedFactor="1.2"/>'
+        + "".join(
+            f'<vehicle id="{k}" type="{kind}" depart="0" departSpeed="0">'
+            '<route edges="AB BC"/></vehicle>'
+            for k, kind in enumerate(kinds)
+        )
+        + "</routes>"
+    )
+    sumo = run_sumo(net, routes, tmp_path / "sumo", end_s=300.0, emissions=False)
+    by_id = np.argsort([int(i) for i in sumo.trips.ids])
+    sumo_lanes = _depart_lanes(tmp_path / "sumo" / "tripinfo.xml")
+    world, city = twin_city(net, routes)
+    lanes = _lanes_entered(world, city, 300)
+    assert sumo_lanes == [0, 1, 0, 2, 1, 0, 1, 2, 2, 0]
+    np.testing.assert_array_equal(sumo.trips.depart_s[by_id], [0, 0, 2, 0, 2, 5, 5, 2, 5, 7])
+    assert lanes == sumo_lanes
+    np.testing.assert_array_equal(city.veh.insert_s, sumo.trips.depart_s[by_id])
+
+
+def test_best_prob_departs_on_the_lane_that_reaches_the_turn_two_edges_ahead(tmp_path):
+    """SUMO's best lanes look along the route, not just to the next edge
+    (``MSVehicle::updateBestLanes``): both lanes of AB lead to BC, but only BC's left
+    lane turns to CD, and AB's left lane leads to it. Eight cars due at once for AB BC
+    CD all depart on AB's left lane, one by one, when they do in SUMO."""
+    (tmp_path / "n.nod.xml").write_text(
+        '<nodes><node id="A" x="0" y="0"/><node id="B" x="300" y="0" type="priority"/>'
+        '<node id="C" x="600" y="0" type="priority"/><node id="D" x="600" y="300"/>'
+        '<node id="E" x="900" y="0"/></nodes>'
+    )
+    (tmp_path / "n.edg.xml").write_text(
+        '<edges><edge id="AB" from="A" to="B" numLanes="2" speed="13.89"/>'
+        '<edge id="BC" from="B" to="C" numLanes="2" speed="13.89"/>'
+        '<edge id="CD" from="C" to="D" numLanes="1" speed="13.89"/>'
+        '<edge id="CE" from="C" to="E" numLanes="1" speed="13.89"/></edges>'
+    )
+    (tmp_path / "n.con.xml").write_text(
+        '<connections><connection from="BC" to="CD" fromLane="1" toLane="0"/>'
+        '<connection from="BC" to="CE" fromLane="0" toLane="0"/></connections>'
+    )
+    net = tmp_path / "n.net.xml"
+    run_program(
+        [sumo_binary("netconvert"), "-n", tmp_path / "n.nod.xml", "-e",
+         tmp_path / "n.edg.xml", "-x", tmp_path / "n.con.xml", "-o", net],
+        "netconvert",
+    )  # fmt: skip
+    routes = tmp_path / "turn.rou.xml"
+    routes.write_text(
+        f"<routes>{VTYPE}"
+        + "".join(
+            f'<vehicle id="{k}" type="det" depart="0" departSpeed="0">'
+            '<route edges="AB BC CD"/></vehicle>'
+            for k in range(8)
+        )
+        + "</routes>"
+    )
+    sumo = run_sumo(net, routes, tmp_path / "sumo", end_s=300.0, emissions=False)
+    by_id = np.argsort([int(i) for i in sumo.trips.ids])
+    assert _depart_lanes(tmp_path / "sumo" / "tripinfo.xml") == [1] * 8
+    world, city = twin_city(net, routes)
+    assert _lanes_entered(world, city, 300) == [1] * 8
+    np.testing.assert_array_equal(sumo.trips.depart_s[by_id], [0, 2, 5, 7, 10, 12, 15, 17])
+    np.testing.assert_array_equal(city.veh.insert_s, sumo.trips.depart_s[by_id])
 
 
 def test_a_trip_due_at_a_step_enters_at_that_step(tmp_path):

@@ -32,13 +32,11 @@ NOT_YET: dict[tuple[str, str], str] = {
     ("arterial4x4", "trips_completed"): "1.112",
     ("arterial4x4", "trip_duration_mean_s"): "0.891",
     ("arterial4x4", "time_loss_mean_s"): "0.879",
-    ("cologne1", "time_loss_mean_s"): "1.111",
-    ("cologne8", "time_loss_mean_s"): "0.887",
-    ("ingolstadt21", "trips_completed"): "0.942",
-    ("ingolstadt21", "time_loss_mean_s"): "1.197",
-    ("ingolstadt7", "trips_completed"): "0.966",
-    ("ingolstadt7", "trip_duration_mean_s"): "1.133",
-    ("ingolstadt7", "time_loss_mean_s"): "1.206",
+    ("cologne8", "time_loss_mean_s"): "0.893",
+    ("ingolstadt21", "trips_completed"): "0.932",
+    ("ingolstadt21", "time_loss_mean_s"): "1.220",
+    ("ingolstadt7", "trip_duration_mean_s"): "1.152",
+    ("ingolstadt7", "time_loss_mean_s"): "1.230",
 }
 """(network, KPI) -> the ratio twin/SUMO last measured, outside its band."""
 

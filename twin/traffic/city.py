@@ -31,7 +31,7 @@ from twin.traffic.demand import DEPART_LANE_FIRST, DEPART_POS_BASE, TripTable, V
 from twin.traffic.detectors import QUANTITIES, Clock, LoopDetectorConfig, LoopSignal
 from twin.traffic.entities import Fleet, Junction
 from twin.traffic.feeds import OwnFeeds
-from twin.traffic.insertion import N_DRAWS, Departs
+from twin.traffic.insertion import BEST_LANES_EDGES, N_DRAWS, Departs
 from twin.traffic.kernels import (
     ARRIVALS_THIS_CALL,
     ARRIVED,
@@ -902,6 +902,7 @@ def _departs(trips: TripTable, arrays: Any, rng: np.random.Generator) -> Departs
     order = np.argsort(to_edge, kind="stable")
     in_start = np.zeros(len(arrays.edge_lanes) + 1, dtype=np.int64)
     np.cumsum(np.bincount(to_edge, minlength=len(arrays.edge_lanes)), out=in_start[1:])
+    widest = max(int(arrays.edge_lanes.max(initial=1)), 1)
     return Departs(
         np.ascontiguousarray(lane, dtype=np.int64),
         np.ascontiguousarray(pos, dtype=np.float64),
@@ -909,6 +910,10 @@ def _departs(trips: TripTable, arrays: Any, rng: np.random.Generator) -> Departs
         draws,
         in_start,
         np.ascontiguousarray(arrays.mov_lane[order], dtype=np.int64),
+        np.zeros((BEST_LANES_EDGES, widest)),
+        np.zeros((BEST_LANES_EDGES, widest), dtype=np.int64),
+        np.zeros((BEST_LANES_EDGES, widest), dtype=np.int64),
+        np.zeros(BEST_LANES_EDGES, dtype=np.int64),
     )
 
 

@@ -13,11 +13,14 @@ with the state after the previous tick's moves, which is the same state).
 The depart attributes of :class:`twin.traffic.demand.TripTable` select, per trip
 (SUMO's ``MSEdge::getDepartLane``, ``MSLane::insertVehicle``, ``getDepartSpeed``):
 
-- lane: a given index; ``first`` (the rightmost); ``random``; ``free`` (most room);
-  ``allowed`` (each lane from the right until one succeeds); ``best`` (most room among
-  lanes that lead to the next edge of the route); ``best_prob`` (SUMO 1.28's default: one
-  of the lanes that lead to the next edge, drawn at random; SUMO weights them by the
-  distance each allows without a lane change, twin weights them equally).
+- lane: a given index; ``first`` (the rightmost); ``random``; ``free`` (the lane whose
+  last vehicle is furthest ahead, ``MSEdge::getFreeLane``); ``allowed`` (each lane from
+  the right until one succeeds); ``best`` (the same among SUMO's best lanes: those that
+  let the trip drive furthest along its route without a lane change,
+  ``MSVehicle::updateBestLanes``, :func:`best_lanes`); ``best_prob`` (SUMO 1.28's
+  default, no draw despite its name: as ``best``, but never to the left of a last
+  vehicle that may drive faster, ``MSEdge::getProbableLane``). Lanes by gap are chosen
+  again at every try, so a trip goes to whichever lane frees first.
 - position (of the front): a given one; ``base`` (back at the lane start plus
   ``POSITION_EPS``: ``length + 0.1`` m); ``random``; ``free`` (the first gap, from the
   lane start, with safe gaps to both neighbours, ``MSLane::freeInsertion``);
@@ -69,6 +72,7 @@ from twin.traffic.kernels import (
     MAJOR,
     OFF,
     PROTECTED,
+    ZIPPER,
     Lanes,
     NetArrays,
     Vehicles,
@@ -76,6 +80,7 @@ from twin.traffic.kernels import (
     brake_gap,
     choose_lane,
     find_movement,
+    lane_brutto_m,
     mark_occupied,
     route_edge,
     safe_speed,
@@ -94,6 +99,13 @@ DRAW_LANE, DRAW_SPEED, DRAW_POS = 0, 1, 2
 N_DRAWS = DRAW_POS + RANDOM_FREE_TRIES
 """Uniforms per trip in ``Departs.draws``: lane, speed, then one per position try."""
 _LOOKAHEAD_HOPS = 6
+BEST_LANE_LOOKAHEAD_M = 3000.0
+"""SUMO's ``BEST_LANE_LOOKAHEAD`` (MSEdge.cpp): beyond it every lane is as good."""
+BEST_LANES_EDGES = 64
+"""At most this many route edges in :func:`best_lanes` (SUMO looks 4 to 8 ahead, more
+only while they add up to under 200 m)."""
+_PRIORITY_STATES = (PROTECTED, OFF, MAJOR, ZIPPER)
+"""Link states SUMO writes in capitals: ``MSLink::havePriority``."""
 
 
 class Departs(NamedTuple):
@@ -102,7 +114,8 @@ class Departs(NamedTuple):
     ``lane``/``pos``/``speed``: the TripTable's depart codes (``DEPART_*`` of
     :mod:`twin.traffic.demand`, or a value >= 0), defaults filled in; ``draws``:
     ``(trips, N_DRAWS)`` uniforms in [0, 1); ``in_start``/``in_lanes``: per edge (CSR),
-    the internal lanes that end on it.
+    the internal lanes that end on it; ``best_*``: scratch rows for :func:`best_lanes`
+    (``(BEST_LANES_EDGES, most lanes of an edge)``).
     """
 
     lane: IntArray
@@ -111,6 +124,10 @@ class Departs(NamedTuple):
     draws: FloatArray
     in_start: IntArray
     in_lanes: IntArray
+    best_length: FloatArray
+    best_offset: IntArray
+    best_next: IntArray
+    best_edges: IntArray
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -537,24 +554,281 @@ def _free(
 
 
 @numba.njit(cache=True, _nrt=False)
-def _random_continuing_lane(
-    net: NetArrays, start: int, n_lanes: int, next_edge: int, uniform: float
+def _depart_pos_lower_bound(departs: Departs, v: int, edge_len: float) -> float:
+    """The least front position the trip may take (``MSEdge::getDepartPosBound``, lower):
+    a given position; 0 for ``base`` and ``last``; the edge's length for the random and
+    free positions (which may fall anywhere)."""
+    code = departs.pos[v]
+    if code >= 0.0:
+        return code
+    if code in (DEPART_POS_RANDOM, DEPART_POS_RANDOM_FREE, DEPART_POS_FREE):
+        return edge_len
+    return 0.0
+
+
+@numba.njit(cache=True, _nrt=False)
+def _link_to(net: NetArrays, lane: int, next_edge: int, next_lane: int) -> int:
+    """The movement from edge lane ``lane`` onto ``next_lane`` of ``next_edge``, or -1
+    (a movement whose target lane the vehicle chooses reaches every lane)."""
+    for k in range(net.lane_out_start[lane], net.lane_out_start[lane + 1]):
+        m = net.out_movements[k]
+        if net.mov_to_edge[m] == next_edge and (
+            net.mov_to_lane[m] == next_lane or net.mov_to_lane[m] < 0
+        ):
+            return m
+    return -1
+
+
+@numba.njit(cache=True, _nrt=False)
+def best_lanes(
+    net: NetArrays,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    departs: Departs,
+    v: int,
 ) -> int:
-    """One of the edge's lanes that lead to ``next_edge`` (all lanes where the route
-    ends), chosen by ``uniform``; the first lane if none leads on."""
-    count = 0
-    for lane in range(start, start + n_lanes):
-        if next_edge < 0 or find_movement(net, lane, next_edge) >= 0:
-            count += 1
-    if count == 0:
-        return start
-    pick = min(int(uniform * count), count - 1)
-    for lane in range(start, start + n_lanes):
-        if next_edge < 0 or find_movement(net, lane, next_edge) >= 0:
-            if pick == 0:
-                return lane
-            pick -= 1
-    return start
+    """How far each lane of trip ``v``'s first edge lets it drive along its route without
+    a lane change, SUMO's way (``MSVehicle::updateBestLanes``, as a vehicle about to
+    depart sees it): into ``departs.best_length[0]``; returns the first edge's lane
+    count.
+
+    Route edges are looked at forward while fewer than 5 (or 9) or shorter in all than
+    3,000 m (or 200 m, and the vehicle's stopping distance), then backward: a lane adds
+    the length of the best lane it connects to on the next edge, the whole best length
+    if that lane is the best connected one and at most one lane change from the best; a
+    lane whose next link has no priority while the best lane's has counts only its own
+    edge (SUMO: "move away from the lower-priority lane before it ends"). Lane
+    permissions are not modelled (twin's lanes admit every vehicle they carry)."""
+    length = departs.best_length
+    offset = departs.best_offset
+    nxt = departs.best_next
+    edges = departs.best_edges
+    t = veh.vtype[v]
+    vmax = vt.vmax[t]
+    first = route_edge(veh, v, 0)
+    max_brake = (
+        net.lane_length[net.edge_lane_start[first]]
+        + vt.tau[t] * vmax
+        + brake_gap(vmax, vt.decel[t], 1.0)
+        + vt.min_gap[t]
+    )
+    n = 0
+    seen_m = 0.0
+    while n < BEST_LANES_EDGES:
+        edge = route_edge(veh, v, n)
+        if edge < 0:
+            break
+        edges[n] = edge
+        start = net.edge_lane_start[edge]
+        for i in range(net.edge_lanes[edge]):
+            length[n, i] = net.lane_length[start]
+            offset[n, i] = 0
+            nxt[n, i] = -1
+        n += 1
+        seen_m += net.lane_length[start]
+        if n > 4 and seen_m >= max(max_brake, BEST_LANE_LOOKAHEAD_M):
+            break
+        if n > 8 and seen_m >= max(max_brake, 200.0):
+            break
+    for r in range(n - 2, -1, -1):
+        edge = edges[r]
+        next_edge = edges[r + 1]
+        start = net.edge_lane_start[edge]
+        n_lanes = net.edge_lanes[edge]
+        next_start = net.edge_lane_start[next_edge]
+        next_lanes = net.edge_lanes[next_edge]
+        best_connected = -1.0
+        best_next = -1.0
+        for j in range(next_lanes):
+            if length[r + 1, j] > best_next:
+                best_next = length[r + 1, j]
+            if length[r + 1, j] > best_connected:
+                for i in range(n_lanes):
+                    if _link_to(net, start + i, next_edge, next_start + j) >= 0:
+                        best_connected = length[r + 1, j]
+                        break
+        # Each lane's best continuation (longest, then fewest lane changes from there).
+        for i in range(n_lanes):
+            pick = -1
+            for j in range(next_lanes):
+                if _link_to(net, start + i, next_edge, next_start + j) < 0:
+                    continue
+                if (
+                    pick < 0
+                    or length[r + 1, j] > length[r + 1, pick]
+                    or (
+                        length[r + 1, j] == length[r + 1, pick]
+                        and abs(offset[r + 1, j]) < abs(offset[r + 1, pick])
+                    )
+                ):
+                    pick = j
+            nxt[r, i] = pick
+            if pick < 0:
+                continue
+            if best_connected > 0.0:
+                if length[r + 1, pick] == best_connected and abs(offset[r + 1, pick]) < 2:
+                    length[r, i] += best_next
+                else:
+                    length[r, i] += length[r + 1, pick]
+                offset[r, i] = offset[r + 1, pick]
+        if best_connected <= 0.0:
+            continue  # a route SUMO calls disconnected: no lane is preferred
+        best = 0
+        best_max = 0
+        for i in range(1, n_lanes):
+            if _better_lane(net, mov_state, departs, r, i, best, start, next_edge, next_start):
+                best = i
+                best_max = i
+            elif _equal_lane(net, mov_state, departs, r, i, best, start, next_edge, next_start):
+                best_max = i
+        best_prio = _next_priority(net, mov_state, departs, r, best, start, next_edge, next_start)
+        for i in range(n_lanes):
+            prio = _next_priority(net, mov_state, departs, r, i, start, next_edge, next_start)
+            if (
+                length[r, i] < length[r, best]
+                or (length[r, i] == length[r, best] and abs(offset[r, i]) > abs(offset[r, best]))
+                or prio < best_prio
+            ):
+                offset[r, i] = best - i if abs(best - i) < abs(best_max - i) else best_max - i
+                if prio < best_prio:
+                    length[r, i] = net.lane_length[start]
+            else:
+                offset[r, i] = 0
+    return net.edge_lanes[first]
+
+
+@numba.njit(cache=True, _nrt=False)
+def _next_priority(
+    net: NetArrays,
+    mov_state: npt.NDArray[np.int8],
+    departs: Departs,
+    r: int,
+    i: int,
+    start: int,
+    next_edge: int,
+    next_start: int,
+) -> int:
+    """``MSVehicle::nextLinkPriority`` of lane ``i`` of row ``r``'s edge: 1 if the link to
+    its best continuation has priority now, 0 if not, -1 without one."""
+    j = departs.best_next[r, i]
+    if j < 0:
+        return -1
+    m = _link_to(net, start + i, next_edge, next_start + j)
+    if m < 0:
+        return -1
+    state = mov_state[m]
+    for p in _PRIORITY_STATES:
+        if state == p:
+            return 1
+    return 0
+
+
+@numba.njit(cache=True, _nrt=False)
+def _better_lane(
+    net: NetArrays,
+    mov_state: npt.NDArray[np.int8],
+    departs: Departs,
+    r: int,
+    i: int,
+    best: int,
+    start: int,
+    next_edge: int,
+    next_start: int,
+) -> bool:
+    """Lane ``i`` beats lane ``best`` of row ``r``: longer, or as long with fewer lane
+    changes, or both equal with a priority link where ``best`` has none."""
+    length = departs.best_length
+    offset = departs.best_offset
+    if length[r, i] != length[r, best]:
+        return length[r, best] < length[r, i]
+    if abs(offset[r, i]) != abs(offset[r, best]):
+        return abs(offset[r, best]) > abs(offset[r, i])
+    return _next_priority(
+        net, mov_state, departs, r, best, start, next_edge, next_start
+    ) < _next_priority(net, mov_state, departs, r, i, start, next_edge, next_start)
+
+
+@numba.njit(cache=True, _nrt=False)
+def _equal_lane(
+    net: NetArrays,
+    mov_state: npt.NDArray[np.int8],
+    departs: Departs,
+    r: int,
+    i: int,
+    best: int,
+    start: int,
+    next_edge: int,
+    next_start: int,
+) -> bool:
+    """Lane ``i`` is as good as lane ``best`` of row ``r`` in every respect."""
+    length = departs.best_length
+    offset = departs.best_offset
+    return (
+        length[r, i] == length[r, best]
+        and abs(offset[r, i]) == abs(offset[r, best])
+        and _next_priority(net, mov_state, departs, r, best, start, next_edge, next_start)
+        == _next_priority(net, mov_state, departs, r, i, start, next_edge, next_start)
+    )
+
+
+@numba.njit(cache=True, _nrt=False)
+def _lane_by_gap(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    departs: Departs,
+    v: int,
+    among_best: bool,
+    keep_right_of_faster: bool,
+) -> int:
+    """SUMO's depart lane by gap (``MSEdge::getFreeLane``; with ``keep_right_of_faster``,
+    ``MSEdge::getProbableLane``, for ``best_prob``): of the first edge's lanes (with
+    ``among_best``, those that let the trip drive furthest without a lane change,
+    :func:`best_lanes`), the one whose last vehicle's front is furthest beyond the least
+    depart position (an empty lane counts the edge's length); ``keep_right_of_faster``:
+    never left of a last vehicle that may drive faster than this one. No lane with a
+    positive gap: the one with the least occupancy. Ties go to the rightmost."""
+    edge = route_edge(veh, v, 0)
+    start = net.edge_lane_start[edge]
+    n_lanes = net.edge_lanes[edge]
+    edge_len = net.lane_length[start]
+    lower = _depart_pos_lower_bound(departs, v, edge_len)
+    best_length = -1.0
+    depart_pos = 0.0
+    if among_best:
+        best_lanes(net, veh, vt, mov_state, departs, v)
+        for i in range(n_lanes):
+            best_length = max(best_length, departs.best_length[0, i])
+        if best_length > BEST_LANE_LOOKAHEAD_M:
+            depart_pos = lower
+            best_length = min(best_length - depart_pos, BEST_LANE_LOOKAHEAD_M)
+    own_speed = vehicle_lane_speed(net, veh, vt, v, start)
+    least_lane = -1
+    least_occupancy = np.inf
+    gap_lane = -1
+    largest_gap = 0.0
+    largest_speed = 0.0
+    for i in range(n_lanes):
+        if among_best and departs.best_length[0, i] - depart_pos < best_length:
+            continue
+        lane = start + i
+        occupancy = lane_brutto_m(lanes, veh, vt, lane) / net.lane_length[lane]
+        if occupancy < least_occupancy:
+            least_lane = lane
+            least_occupancy = occupancy
+        last = lanes.tail[lane]
+        gap = (veh.pos[last] if last >= 0 else edge_len) - lower
+        if gap > largest_gap and (not keep_right_of_faster or own_speed >= largest_speed):
+            largest_gap = gap
+            gap_lane = lane
+        if last >= 0:
+            largest_speed = max(largest_speed, vehicle_lane_speed(net, veh, vt, last, lane))
+    if gap_lane >= 0:
+        return gap_lane
+    return least_lane if least_lane >= 0 else start
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -598,13 +872,11 @@ def insert_pending(
             elif code == DEPART_LANE_RANDOM:
                 lane = start + min(int(departs.draws[v, DRAW_LANE] * n_lanes), n_lanes - 1)
             elif code == DEPART_LANE_FREE:
-                lane = choose_lane(net, lanes, veh, vt, edge, -1)
+                lane = _lane_by_gap(net, lanes, veh, vt, mov_state, departs, v, False, False)
             elif code == DEPART_LANE_BEST:
-                lane = choose_lane(net, lanes, veh, vt, edge, route_edge(veh, v, 1))
+                lane = _lane_by_gap(net, lanes, veh, vt, mov_state, departs, v, True, False)
             elif code == DEPART_LANE_BEST_PROB:
-                lane = _random_continuing_lane(
-                    net, start, n_lanes, route_edge(veh, v, 1), departs.draws[v, DRAW_LANE]
-                )
+                lane = _lane_by_gap(net, lanes, veh, vt, mov_state, departs, v, True, True)
             else:  # DEPART_LANE_FIRST
                 lane = start
             if not failed[lane]:
