@@ -26,6 +26,7 @@ from twin.traffic.demand import (
     DEPART_POS_RANDOM_FREE,
     DEPART_SPEED_MAX,
 )
+from twin.traffic.kernels import DRIVING
 from twin.traffic.sumo import read_net, read_routes
 from twin.traffic.sumo_tools import run_program, run_sumo, sumo_binary
 
@@ -270,6 +271,53 @@ def test_random_lanes_and_positions_come_from_the_depart_stream(tmp_path):
     for ln in np.unique(lane[on]):
         p = np.sort(pos[on & (lane == ln)])
         assert np.all(np.diff(p) >= 5.0 + 2.5 - 1e-9)
+
+
+def test_a_random_depart_position_is_drawn_again_at_every_try(tmp_path):
+    """SUMO draws ``departPos="random"`` afresh at each try (``MSLane::insertVehicle``).
+    A car a second for 40 s onto a 200 m lane held red for 1,000 s: the queue grows
+    back from the light, and every car whose draw lands in it tries again elsewhere
+    until the lane is full. SUMO inserts 26 on each of four seeds; twin 26 or 27 (it
+    inserted 3 to 11 when each trip kept its first draw: the first trip waiting behind
+    the queue held every later one, SUMO's once-per-step memory of a refused lane)."""
+    (tmp_path / "n.nod.xml").write_text(
+        '<nodes><node id="A" x="0" y="0"/><node id="B" x="200" y="0" type="traffic_light"/>'
+        '<node id="C" x="400" y="0"/><node id="D" x="200" y="-200"/></nodes>'
+    )
+    (tmp_path / "n.edg.xml").write_text(
+        '<edges><edge id="AB" from="A" to="B" speed="13.89"/>'
+        '<edge id="BC" from="B" to="C" speed="13.89"/>'
+        '<edge id="DB" from="D" to="B" speed="13.89"/></edges>'
+    )
+    (tmp_path / "n.tll.xml").write_text(  # link 1 (AB -> BC) red for 1,000 s
+        '<tlLogics><tlLogic id="B" type="static" programID="0" offset="0">'
+        '<phase duration="1000" state="Gr"/><phase duration="10" state="rG"/></tlLogic>'
+        "</tlLogics>"
+    )
+    net = tmp_path / "n.net.xml"
+    run_program(
+        [sumo_binary("netconvert"), "-n", tmp_path / "n.nod.xml", "-e",
+         tmp_path / "n.edg.xml", "-i", tmp_path / "n.tll.xml", "-o", net],
+        "netconvert",
+    )  # fmt: skip
+    routes = tmp_path / "random.rou.xml"
+    routes.write_text(
+        f"<routes>{VTYPE}"
+        + "".join(
+            f'<vehicle id="{k}" type="det" depart="{k}" departPos="random" departSpeed="0">'
+            '<route edges="AB BC"/></vehicle>'
+            for k in range(40)
+        )
+        + "</routes>"
+    )
+    for seed in (1, 2):
+        sumo = run_sumo(net, routes, tmp_path / f"sumo{seed}", end_s=200.0, emissions=False,
+                        seed=seed)  # fmt: skip
+        world, city = twin_city(net, routes, seed=seed)
+        world.run(200.0)
+        inserted = int((city.veh.state >= DRIVING).sum())
+        assert int(sumo.statistics["vehicles"]["inserted"]) == 26
+        assert inserted in (26, 27)
 
 
 def test_base_position_puts_the_back_just_past_the_lane_start(tmp_path):

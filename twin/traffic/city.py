@@ -31,7 +31,7 @@ from twin.traffic.demand import DEPART_LANE_FIRST, DEPART_POS_BASE, TripTable, V
 from twin.traffic.detectors import QUANTITIES, Clock, LoopDetectorConfig, LoopSignal
 from twin.traffic.entities import Fleet, Junction
 from twin.traffic.feeds import OwnFeeds
-from twin.traffic.insertion import BEST_LANES_EDGES, N_DRAWS, Departs
+from twin.traffic.insertion import BEST_LANES_EDGES, Departs
 from twin.traffic.kernels import (
     ARRIVALS_THIS_CALL,
     ARRIVED,
@@ -880,8 +880,8 @@ class City(Entity):
 
 def _departs(trips: TripTable, arrays: Any, rng: np.random.Generator) -> Departs:
     """The depart codes of every trip (SUMO's defaults where the table has none), the
-    uniforms their random choices use (stream ``traffic.depart``, ``N_DRAWS`` per trip
-    in trip order) and, per edge, the internal lanes that end on it."""
+    key of their random choices (one 64-bit integer from stream ``traffic.depart``) and,
+    per edge, the internal lanes that end on it."""
     n = len(trips)
     lane = trips.depart_lane if trips.depart_lane is not None else np.full(n, DEPART_LANE_FIRST)
     pos = trips.depart_pos_m if trips.depart_pos_m is not None else np.full(n, DEPART_POS_BASE)
@@ -897,7 +897,7 @@ def _departs(trips: TripTable, arrays: Any, rng: np.random.Generator) -> Departs
             f"lane {int(lane[k])} on an edge with {int(n_lanes[k])} lane(s); "
             "twin needs an index below the edge's lane count or a keyword",
         )
-    draws = rng.random((n, N_DRAWS))
+    draw_key = rng.integers(0, 2**64, size=1, dtype=np.uint64)
     to_edge = arrays.mov_to_edge
     order = np.argsort(to_edge, kind="stable")
     in_start = np.zeros(len(arrays.edge_lanes) + 1, dtype=np.int64)
@@ -907,7 +907,8 @@ def _departs(trips: TripTable, arrays: Any, rng: np.random.Generator) -> Departs
         np.ascontiguousarray(lane, dtype=np.int64),
         np.ascontiguousarray(pos, dtype=np.float64),
         np.ascontiguousarray(speed, dtype=np.float64),
-        draws,
+        draw_key,
+        np.zeros(n, dtype=np.int64),
         in_start,
         np.ascontiguousarray(arrays.mov_lane[order], dtype=np.int64),
         np.zeros((BEST_LANES_EDGES, widest)),

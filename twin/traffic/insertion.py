@@ -96,8 +96,7 @@ POSITION_EPS_M = 0.1
 RANDOM_FREE_TRIES = 10
 """``departPos="random_free"`` tries this many random positions before ``free``."""
 DRAW_LANE, DRAW_SPEED, DRAW_POS = 0, 1, 2
-N_DRAWS = DRAW_POS + RANDOM_FREE_TRIES
-"""Uniforms per trip in ``Departs.draws``: lane, speed, then one per position try."""
+"""Slots of a try's uniforms (:func:`try_uniform`): lane, speed, then one per position."""
 _LOOKAHEAD_HOPS = 6
 BEST_LANE_LOOKAHEAD_M = 3000.0
 """SUMO's ``BEST_LANE_LOOKAHEAD`` (MSEdge.cpp): beyond it every lane is as good."""
@@ -112,8 +111,9 @@ class Departs(NamedTuple):
     """How each trip enters, and the junction links the follower check needs.
 
     ``lane``/``pos``/``speed``: the TripTable's depart codes (``DEPART_*`` of
-    :mod:`twin.traffic.demand`, or a value >= 0), defaults filled in; ``draws``:
-    ``(trips, N_DRAWS)`` uniforms in [0, 1); ``in_start``/``in_lanes``: per edge (CSR),
+    :mod:`twin.traffic.demand`, or a value >= 0), defaults filled in; ``draw_key``: one
+    64-bit key from stream ``traffic.depart``; ``tries``: per trip, the insertion tries
+    so far; ``in_start``/``in_lanes``: per edge (CSR),
     the internal lanes that end on it; ``best_*``: scratch rows for :func:`best_lanes`
     (``(BEST_LANES_EDGES, most lanes of an edge)``).
     """
@@ -121,7 +121,8 @@ class Departs(NamedTuple):
     lane: IntArray
     pos: FloatArray
     speed: FloatArray
-    draws: FloatArray
+    draw_key: npt.NDArray[np.uint64]
+    tries: IntArray
     in_start: IntArray
     in_lanes: IntArray
     best_length: FloatArray
@@ -140,6 +141,31 @@ def secure_gap(
     follower = brake_gap(speed, decel, dt) + speed * tau
     leader = brake_gap(leader_speed, max(decel, leader_decel), dt)
     return max(0.0, follower - leader)
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_2 = np.uint64(0x94D049BB133111EB)
+
+
+@numba.njit(cache=True, _nrt=False)
+def _splitmix(z: np.uint64) -> np.uint64:
+    """SplitMix64's step and output function (Steele, Lea and Flood 2014)."""
+    z = z + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _MIX_1
+    z = (z ^ (z >> np.uint64(27))) * _MIX_2
+    return z ^ (z >> np.uint64(31))
+
+
+@numba.njit(cache=True, _nrt=False)
+def try_uniform(departs: Departs, v: int, slot: int) -> float:
+    """Uniform number ``slot`` in [0, 1) of trip ``v``'s current try: the key, the trip,
+    the try and the slot hashed in turn with SplitMix64, a counter-based draw that is
+    the same wherever and whenever it is made."""
+    z = _splitmix(departs.draw_key[0] ^ np.uint64(v))
+    z = _splitmix(z ^ np.uint64(departs.tries[v]))
+    z = _splitmix(z ^ np.uint64(slot))
+    return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -382,7 +408,7 @@ def _depart_speed(
     if code >= 0.0:
         return code, False
     if code == DEPART_SPEED_RANDOM:
-        return departs.draws[v, DRAW_SPEED] * vmax, True
+        return try_uniform(departs, v, DRAW_SPEED) * vmax, True
     if code == DEPART_SPEED_MAX:
         return vmax, True
     if code == DEPART_SPEED_DESIRED:
@@ -429,10 +455,10 @@ def _insert_on_lane(
     if code >= 0.0:
         pos = code
     elif code == DEPART_POS_RANDOM:
-        pos = departs.draws[v, DRAW_POS] * lane_len
+        pos = try_uniform(departs, v, DRAW_POS) * lane_len
     elif code == DEPART_POS_RANDOM_FREE:
         for i in range(RANDOM_FREE_TRIES):
-            pos = departs.draws[v, DRAW_POS + i] * lane_len
+            pos = try_uniform(departs, v, DRAW_POS + i) * lane_len
             if _try_at(
                 net, lanes, veh, vt, mov_state, departs, v, lane, pos, speed, patch, now_s, dt
             ):
@@ -832,6 +858,12 @@ def _lane_by_gap(
 
 
 @numba.njit(cache=True, _nrt=False)
+def _all_failed(failed: npt.NDArray[np.bool_], start: int, n_lanes: int) -> bool:
+    """Every lane of the edge has refused a trip this tick."""
+    return bool(np.all(failed[start : start + n_lanes]))
+
+
+@numba.njit(cache=True, _nrt=False)
 def insert_pending(
     net: NetArrays,
     lanes: Lanes,
@@ -862,15 +894,18 @@ def insert_pending(
             for lane in range(start, start + n_lanes):
                 if failed[lane]:
                     continue
-                if _insert_on_lane(net, lanes, veh, vt, mov_state, departs, v, lane, now_s, dt):
-                    ok = True
+                ok = _insert_on_lane(net, lanes, veh, vt, mov_state, departs, v, lane, now_s, dt)
+                departs.tries[v] += 1  # each lane tried draws its own positions
+                if ok:
                     break
                 failed[lane] = True
+        elif _all_failed(failed, start, n_lanes):
+            pass  # whichever lane it chose has refused a trip this tick: no try
         else:
             if code >= 0:
                 lane = start + code
             elif code == DEPART_LANE_RANDOM:
-                lane = start + min(int(departs.draws[v, DRAW_LANE] * n_lanes), n_lanes - 1)
+                lane = start + min(int(try_uniform(departs, v, DRAW_LANE) * n_lanes), n_lanes - 1)
             elif code == DEPART_LANE_FREE:
                 lane = _lane_by_gap(net, lanes, veh, vt, mov_state, departs, v, False, False)
             elif code == DEPART_LANE_BEST:
@@ -882,6 +917,7 @@ def insert_pending(
             if not failed[lane]:
                 ok = _insert_on_lane(net, lanes, veh, vt, mov_state, departs, v, lane, now_s, dt)
                 failed[lane] = not ok
+            departs.tries[v] += 1
         if ok:
             inserted += 1
         else:
