@@ -530,6 +530,59 @@ def test_offsets_anywhere_in_the_cycle_show_what_sumo_shows(grid3, tmp_path, sum
             assert shown == sumo_states[(inter.id, t)], (sumo_offset, inter.id, t)
 
 
+def test_a_ramp_meter_runs_its_one_phase_through_yellow_and_red_as_sumo_does(tmp_path):
+    """A light with one signal and rows "G" 10 s, "y" 3 s, "r" 20 s (a ramp meter) is
+    one twin phase whose cycle runs through its own yellow and all-red: second by second
+    what SUMO's SaveTLSStates shows, and as many cars through in 600 s (twin showed
+    green for ever: the change to the same phase kept every green, and 279 cars got
+    through against SUMO's 102)."""
+    from tests.traffic.support import programme_letters
+
+    (tmp_path / "m.nod.xml").write_text(
+        '<nodes><node id="A" x="0" y="0"/><node id="B" x="300" y="0" type="traffic_light"/>'
+        '<node id="C" x="600" y="0"/></nodes>'
+    )
+    (tmp_path / "m.edg.xml").write_text(
+        '<edges><edge id="AB" from="A" to="B" speed="13.89"/>'
+        '<edge id="BC" from="B" to="C" speed="13.89"/></edges>'
+    )
+    (tmp_path / "m.tll.xml").write_text(
+        '<tlLogics><tlLogic id="B" type="static" programID="0" offset="0">'
+        '<phase duration="10" state="G"/><phase duration="3" state="y"/>'
+        '<phase duration="20" state="r"/></tlLogic></tlLogics>'
+    )
+    net = tmp_path / "m.net.xml"
+    run_program(
+        [sumo_binary("netconvert"), "-n", tmp_path / "m.nod.xml", "-e",
+         tmp_path / "m.edg.xml", "-i", tmp_path / "m.tll.xml", "-o", net],
+        "netconvert",
+    )  # fmt: skip
+    states = tmp_path / "tls.xml"
+    additional = tmp_path / "save.add.xml"
+    additional.write_text(
+        f'<additional><timedEvent type="SaveTLSStates" dest="{states}"/></additional>'
+    )
+    routes = tmp_path / "m.rou.xml"
+    routes.write_text(
+        '<routes><vType id="det" sigma="0" speedDev="0"/><flow id="f" type="det" begin="0" '
+        'end="600" period="2" departSpeed="max"><route edges="AB BC"/></flow></routes>'
+    )
+    sumo = run_sumo(net, routes, tmp_path / "sumo", end_s=600.0, emissions=False,
+                    additional=[additional])  # fmt: skip
+    sumo_states = [
+        row.state for row in sumolib.xml.parse_fast(str(states), "tlsState", ["time", "state"])
+    ]
+    network = read_net(net)
+    shown = ["".join(letters) for letters in programme_letters(network, 100)]
+    assert shown == sumo_states[:100]
+    assert shown[:34] == ["G"] * 10 + ["y"] * 3 + ["r"] * 20 + ["G"]
+    world = World(1, tick_s=60.0)
+    city = City(world, network, read_routes(network, routes), FixedTime())
+    world.run(600.0)
+    assert len(sumo.trips) == 102
+    assert int(city.kpis()["trips_completed"].value) == 102
+
+
 def test_of_several_programmes_in_the_net_the_last_one_runs(grid3, tmp_path):
     """SUMO adds a light's programmes in file order, each as the new default
     (MSTLLogicControl::add), so the last one runs; SaveTLSStates shows its id. Twin's

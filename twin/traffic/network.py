@@ -188,8 +188,10 @@ class SignalProgram:
         yellow (``'y'``/``'Y'``) phase after it is its yellow; phases of only ``'r'`` and
         ``'s'`` after that are its all-red. Letters are kept as SUMO writes them
         (:data:`GREEN_CHARS`), except red-yellow ``'u'``, read as red. During twin's
-        yellow and all-red a movement that is ``'s'`` in both the phase and the next
-        keeps ``'s'``; otherwise the change interval shows yellow, then red.
+        yellow and all-red a movement with green (or ``'s'``) in both the phase and the
+        next keeps the stricter of its two letters, as SUMO's generated programmes do;
+        the others show yellow, then red. A one-phase programme (a ramp meter's "G",
+        "y", "r") runs through its own yellow and all-red, where only ``'s'`` stays.
         """
         greens: list[Phase] = []
         for state, duration, min_dur, max_dur in phases:

@@ -220,7 +220,9 @@ class SignalBank:
         if target == current:
             end = min(now_s + duration, self.green_start_s[i] + phase.max_green_s)
             self.next_event_s[i] = max(end, now_s + EPS_S * 10)
-            if len(program.phases) == 1:
+            if len(program.phases) == 1 and phase.yellow_s + phase.all_red_s <= 0:
+                # Nothing to change to (a one-phase programme's cycle with a yellow or
+                # an all-red, a ramp meter's, still runs at max green: _forced).
                 self.next_event_s[i] = now_s + duration
         elif elapsed < phase.min_green_s - EPS_S:
             self.clamped += 1
@@ -255,6 +257,10 @@ class SignalBank:
         cur = codes[current]
         nxt = codes[target]
         keep = (cur != RED) & (nxt != RED)
+        if current == target:
+            # A one-phase programme cycling through its own yellow and all-red (SUMO
+            # rows "G", "y", "r": a ramp meter): only 's' stays as it is.
+            keep = (cur == STOP) & (nxt == STOP)
         stricter = np.where(_RANK[cur] <= _RANK[nxt], cur, nxt)
         state = np.where(keep, stricter, RED).astype(np.int8)
         if yellow:
