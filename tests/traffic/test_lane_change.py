@@ -145,3 +145,39 @@ def test_turning_traffic_on_a_two_lane_arterial_reaches_its_turn_lane(tmp_path):
     assert twin["time_loss_mean_s"] == pytest.approx(ref["time_loss_mean_s"], rel=0.25)
     # Every left-turner changed lanes at least once: it could not turn otherwise.
     assert twin["lane_changes"] >= 75
+
+
+def test_cars_starting_one_behind_another_keep_their_lane(tmp_path):
+    """LC2013 compares the lanes one second ahead while a leader on either lane speeds up
+    (``anticipateFollowSpeed`` with ``acceleratingLeader``): no faster than the car's
+    speed plus one second of acceleration on either, so a car starting behind a starting
+    car sees no gain in the free lane beside it. Twelve cars due at once on the first of
+    three lanes of a 1 km road, from standstill: in SUMO all stay on it, departing at 0,
+    2, 5, 7, ... s; twin the same (twin compared the safe speeds now, moved each follower
+    to a free lane at once and let the next one in a second earlier)."""
+    net = netconvert(
+        tmp_path,
+        '<nodes><node id="a" x="0" y="0"/><node id="b" x="1000" y="0"/></nodes>',
+        '<edges><edge id="ab" from="a" to="b" numLanes="3" speed="13.89"/></edges>',
+        "<connections/>",
+    )
+    routes = tmp_path / "platoon.rou.xml"
+    routes.write_text(
+        '<routes><vType id="det" sigma="0" speedDev="0"/>'
+        + "".join(
+            f'<vehicle id="{k}" type="det" depart="0" departLane="first" departSpeed="0">'
+            '<route edges="ab"/></vehicle>'
+            for k in range(12)
+        )
+        + "</routes>"
+    )
+    sumo = run_sumo(net, routes, tmp_path / "sumo", end_s=300.0, emissions=False)
+    by_id = np.argsort([int(i) for i in sumo.trips.ids])
+    starts = [0, 2, 5, 7, 10, 12, 15, 17, 20, 22, 25, 27]
+    np.testing.assert_array_equal(sumo.trips.depart_s[by_id], starts)
+    network = read_net(net)
+    world = World(1, tick_s=60.0)
+    city = City(world, network, read_routes(network, routes), FixedTime())
+    world.run(300.0)
+    np.testing.assert_array_equal(city.veh.insert_s, starts)
+    assert city.kpis()["lane_changes"].value == 0

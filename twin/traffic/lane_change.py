@@ -18,7 +18,9 @@ defaults of ``MSLCM_LC2013.h``):
   can do so braking no harder than its comfortable deceleration; cooperative).
 - speed gain: ``mySpeedGainProbability`` accumulates the relative gain
   ``(v_neigh - v_here) / max(v_neigh, 10 m/s)`` of the safe speeds on the two lanes
-  (halved per second while the own lane is better); it changes left above 0.2 and right
+  (``anticipateFollowSpeed``: while a leader on either lane speeds up, no more than the
+  speed plus one second of acceleration on both), halved per second while the own lane
+  is better and times 0.8 while the two are equal; it changes left above 0.2 and right
   below -2.0 (``myChangeProbThresholdLeft/Right``), if the neighbour lane goes on for
   20 s at its speed.
 - keep right: ``myKeepRightProbability`` falls by ``2 * dt * (s / acceptance) / 5 s``
@@ -141,13 +143,20 @@ def _lane_vsafe(
     lane: int,
     leader: int,
     reach: float,
+    accelerating: bool,
     dt: float,
 ) -> float:
     """The speed ``v`` could drive on ``lane`` next tick: its limit, the leader there
-    (``leader``, -1: none) and the lane's reach along the route."""
+    (``leader``, -1: none) and the lane's reach along the route (LC2013's
+    ``anticipateFollowSpeed``). With ``accelerating`` (a leader on either lane is
+    speeding up) SUMO compares the speeds one second ahead instead: no more than the
+    vehicle's speed plus one second of its acceleration, so a car starting behind a
+    car that starts does not see a free lane beside it as faster."""
     t = veh.vtype[v]
     speed = veh.speed[v]
     vs = vehicle_lane_speed(net, veh, vt, v, lane)
+    if accelerating:
+        vs = min(vs, speed + vt.accel[t])
     if leader >= 0:
         gap = veh.pos[leader] - vt.length[veh.vtype[leader]] - veh.pos[v] - vt.min_gap[t]
         vs = min(vs, safe_speed(speed, veh.speed[leader], gap, vt.decel[t], vt.tau[t], dt))
@@ -349,7 +358,7 @@ def _consider(
     # On a lane that leads on: speed gain and keep right, towards lanes that lead on too.
     here_leader = veh.ahead[v]
     here_reach = _continues(net, veh, v, lane)
-    v_here = _lane_vsafe(net, veh, vt, v, lane, here_leader, here_reach, dt)
+    here_accelerating = here_leader >= 0 and veh.accel[here_leader] > 0.0
     v_max = vehicle_lane_speed(net, veh, vt, v, lane)
     threshold_right = 2.0 * lc.keep_right_param[t] / max(lc.speed_gain_param[t], 1e-6)
     threshold_left = 0.2 / max(lc.speed_gain_param[t], 1e-6)
@@ -357,7 +366,9 @@ def _consider(
         target = lane - 1
         follower, leader = neighbours(lanes, veh, target, pos)
         reach = _continues(net, veh, v, target)
-        v_there = _lane_vsafe(net, veh, vt, v, target, leader, reach, dt)
+        acc = here_accelerating or (leader >= 0 and veh.accel[leader] > 0.0)
+        v_here = _lane_vsafe(net, veh, vt, v, lane, here_leader, here_reach, acc, dt)
+        v_there = _lane_vsafe(net, veh, vt, v, target, leader, reach, acc, dt)
         gain = (v_there - v_here) / max(v_there, RELGAIN_NORMALIZATION_MIN_SPEED_MPS)
         want_right = False
         if v_here - RIGHT_DISCOUNT_MPS > v_there:
@@ -388,11 +399,16 @@ def _consider(
         target = lane + 1
         follower, leader = neighbours(lanes, veh, target, pos)
         reach = _continues(net, veh, v, target)
-        v_there = _lane_vsafe(net, veh, vt, v, target, leader, reach, dt)
+        acc = here_accelerating or (leader >= 0 and veh.accel[leader] > 0.0)
+        v_here = _lane_vsafe(net, veh, vt, v, lane, here_leader, here_reach, acc, dt)
+        v_there = _lane_vsafe(net, veh, vt, v, target, leader, reach, acc, dt)
         gain = (v_there - v_here) / max(v_there, RELGAIN_NORMALIZATION_MIN_SPEED_MPS)
         if v_here > v_there:
             if lc.speed_gain[v] > 0.0:
                 lc.speed_gain[v] *= 0.5**dt
+        elif v_here == v_there:
+            if lc.speed_gain[v] > 0.0:
+                lc.speed_gain[v] *= 0.8**dt
         else:
             lc.speed_gain[v] += dt * gain
         far = reach / max(0.1, speed) > SPEED_GAIN_MIN_TIME_S
