@@ -256,6 +256,7 @@ class City(Entity):
             arrive_s=np.full(n, math.nan),
             time_loss_s=np.zeros(n),
             waiting_s=np.zeros(n),
+            halted_s=np.zeros(n),
             stops=np.zeros(n, dtype=np.int64),
             halting=np.zeros(n, dtype=np.bool_),
             dist_m=np.zeros(n),

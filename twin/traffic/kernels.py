@@ -200,7 +200,11 @@ class VTypes(NamedTuple):
 
 
 class Vehicles(NamedTuple):
-    """Every trip of the run, by trip index. Routes: ``route_edges[route_start[k]:...]``."""
+    """Every trip of the run, by trip index. Routes: ``route_edges[route_start[k]:...]``.
+
+    ``waiting_s``: seconds halted over the whole trip (tripinfo ``waitingTime``);
+    ``halted_s``: seconds halted since the vehicle last moved (SUMO's
+    ``MSVehicle::getWaitingTime``, from which its impatience grows)."""
 
     state: npt.NDArray[np.int8]
     lane: IntArray
@@ -220,6 +224,7 @@ class Vehicles(NamedTuple):
     arrive_s: FloatArray
     time_loss_s: FloatArray
     waiting_s: FloatArray
+    halted_s: FloatArray
     stops: IntArray
     halting: npt.NDArray[np.bool_]
     dist_m: FloatArray
@@ -621,6 +626,99 @@ def arrival_s(dist: float, speed: float, accel: float) -> float:
 
 
 @numba.njit(cache=True, _nrt=False)
+def unsafe_merge(
+    leader_speed: float, follower_speed: float, leader_decel: float, follower_decel: float
+) -> bool:
+    """Whether two vehicles entering the same lane one behind the other at these speeds
+    may not merge: the leader's braking distance is no longer than the follower's
+    (src/microsim/MSLink.h ``unsafeMergeSpeeds``)."""
+    return leader_speed * leader_speed / leader_decel <= (
+        follower_speed * follower_speed / follower_decel
+    )
+
+
+@numba.njit(cache=True, _nrt=False)
+def foe_arrival_braking(
+    t_ego: float, t_foe: float, dist: float, decel: float, dt: float, braking_speed: float
+) -> tuple[float, float]:
+    """(arrival time, arrival speed) of a foe ``dist`` from its line, due in ``t_foe``,
+    that brakes by ``decel`` (its deceleration times the waiting vehicle's impatience)
+    from the step the waiting vehicle, due in ``t_ego``, would arrive; 30 s later and
+    speed 0 if it can stop (src/microsim/MSLink.cpp
+    ``computeFoeArrivalTimeBraking``; times from the start of the tick, whose end is
+    SUMO's ``SIMSTEP``). Both due in the same step: unchanged (``braking_speed``)."""
+    if math.floor(t_ego / dt) == math.floor(t_foe / dt):
+        return t_foe, braking_speed
+    t_ego = math.ceil(t_ego / dt) * dt
+    span = t_foe - t_ego
+    slowed = span * decel
+    saved = span * slowed / 2.0
+    speed = dist / t_foe
+    left = dist - speed * (t_ego - dt)
+    root = 4.0 * (speed - slowed) * (speed - slowed) - 8.0 * decel * saved
+    if 0.5 * speed * speed / decel <= left or root < 0.0:
+        return t_foe + 30.0, 0.0
+    past = (-0.5 * math.sqrt(root) - slowed + speed) / decel
+    return t_foe + past, speed - (span + past) * decel
+
+
+@numba.njit(cache=True, _nrt=False)
+def minimal_arrival_s(
+    dist: float, speed: float, arrival_speed: float, accel: float, decel: float
+) -> float:
+    """The soonest a vehicle at ``speed``, ``dist`` from a line, reaches it at
+    ``arrival_speed``: changing speed at once, then holding it (src/microsim/cfmodels/
+    MSCFModel.cpp ``getMinimalArrivalTime``)."""
+    if dist <= 0.0:
+        return 0.0
+    rate = accel if arrival_speed >= speed else -decel
+    change_s = (arrival_speed - speed) / rate if rate != 0.0 else 0.0
+    change_m = change_s * (arrival_speed + speed) * 0.5
+    if dist >= change_m:
+        return change_s + (dist - change_m) / max(speed, arrival_speed, HALTING_SPEED_MPS)
+    return -(speed - math.sqrt(speed * speed + 2.0 * rate * dist)) / rate
+
+
+@numba.njit(cache=True, _nrt=False)
+def link_times(
+    net: NetArrays,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    m: int,
+    v: int,
+    dist: float,
+    dt: float,
+) -> tuple[float, float, float, float]:
+    """(arrival, leave time, arrival speed, leave speed) of vehicle ``v``, ``dist``
+    before the line of movement ``m``, as SUMO announces them to the link's foes
+    (MSVehicle::planMoveInternal): this tick's speed carried to the line, no faster
+    than its lane allows nor, on a minor link still beyond the visibility distance,
+    than from a stop within it; then over the junction (``estimateLeaveSpeed``); the
+    soonest arrival at that speed (``getMinimalArrivalTime``) and the time its back
+    clears the junction (MSLink::getLeaveTime)."""
+    t = veh.vtype[v]
+    accel = vt.accel[t]
+    inner = net.mov_lane[m]
+    allowed = min(net.lane_speed[veh.lane[v]] * veh.speed_factor[v], vt.vmax[t])
+    v_next = min(veh.speed[v] + accel * dt, allowed)
+    v_line = min(math.sqrt(v_next * v_next + 2.0 * accel * dist), allowed)
+    if dist > VISIBILITY_M and mov_state[m] in (MINOR, EQUAL, ALLWAY_STOP, STOP, OFF_BLINKING):
+        v_vis = stop_speed(VISIBILITY_M, vt.decel[t], 1e-9, dt)
+        v_line = min(v_line, math.sqrt(v_vis * v_vis + 2.0 * accel * VISIBILITY_M))
+    v_leave = min(
+        net.lane_speed[inner] * veh.speed_factor[v],
+        vt.vmax[t],
+        math.sqrt(v_line * v_line + 2.0 * accel * net.lane_length[inner]),
+    )
+    t_arrive = minimal_arrival_s(dist, v_next, v_line, accel, vt.decel[t])
+    t_leave = t_arrive + (net.lane_length[inner] + vt.length[t]) / max(
+        0.5 * (v_line + v_leave), 0.1
+    )
+    return t_arrive, t_leave, v_line, v_leave
+
+
+@numba.njit(cache=True, _nrt=False)
 def in_conflict(net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, k: int) -> bool:
     """Whether the vehicles inside the junction on the path of foe ``yield_to[k]`` still
     hold its yielding movement: any of them moving, or the last one standing with its
@@ -668,6 +766,62 @@ def held(
 
 
 @numba.njit(cache=True, _nrt=False)
+def _blocked_by_foe(
+    net: NetArrays,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    m: int,
+    v: int,
+    j: int,
+    h: int,
+    dist: float,
+    t_arrive: float,
+    t_leave: float,
+    v_line: float,
+    v_leave: float,
+    dt: float,
+) -> bool:
+    """Whether vehicle ``v`` on minor movement ``m`` (due at its line in ``t_arrive``
+    at ``v_line``, gone in ``t_leave`` at ``v_leave``) waits for foe ``h`` heading into
+    movement ``j``, ``dist`` from its line and due in ``t_foe``: SUMO's
+    src/microsim/MSLink.cpp ``blockedByFoe``. A foe gone before the vehicle arrives
+    blocks only a merge into the same lane, when it leaves less than
+    :data:`TIMEGAP_MINOR_S` ahead or slower than the vehicle arrives; a foe due later
+    than the vehicle leaves plus that gap blocks only a merge the vehicle would lead
+    too slowly (its braking distance no longer than the foe's arrival speed's, the foe
+    braking by its deceleration times the vehicle's impatience: a vehicle that has
+    waited a little lets a far foe pass that could not stop for it so gently); any foe
+    in between blocks. A merge is a foe movement into the same edge and lane (or a lane
+    the vehicles choose)."""
+    t = veh.vtype[v]
+    foe_decel = vt.decel[veh.vtype[h]]
+    t_foe, leave_foe, _, foe_leave_speed = link_times(net, veh, vt, mov_state, j, h, dist, dt)
+    # Its arrival speed braking as hard as it may (0 if it can stop before its line).
+    braking_speed = 0.0
+    if dist < brake_gap(veh.speed[h], foe_decel, dt):
+        braking_speed = math.sqrt(max(veh.speed[h] * veh.speed[h] - 2.0 * foe_decel * dist, 0.0))
+    foe_arrival = t_foe
+    impatience = min(1.0, veh.halted_s[v] / TIME_TO_IMPATIENCE_S)
+    if impatience > 0.0 and t_arrive < t_foe:
+        braked, braking_speed = foe_arrival_braking(
+            t_arrive, t_foe, dist, foe_decel * impatience, dt, braking_speed
+        )
+        foe_arrival = (1.0 - impatience) * t_foe + impatience * braked
+    merge = net.mov_to_edge[m] == net.mov_to_edge[j] and (
+        net.mov_to_lane[m] == net.mov_to_lane[j] or net.mov_to_lane[m] < 0 or net.mov_to_lane[j] < 0
+    )
+    if leave_foe < t_arrive:  # the vehicle would follow the foe
+        return merge and (
+            t_arrive - leave_foe < TIMEGAP_MINOR_S
+            or unsafe_merge(foe_leave_speed, v_line, foe_decel, vt.decel[t])
+        )
+    if foe_arrival > t_leave + TIMEGAP_MINOR_S:  # the vehicle would lead the foe
+        return merge and unsafe_merge(v_leave, braking_speed, vt.decel[t], foe_decel)
+    return True
+
+
+@numba.njit(cache=True, _nrt=False)
 def must_yield(
     net: NetArrays,
     lanes: Lanes,
@@ -699,16 +853,9 @@ def must_yield(
     major = state in (PROTECTED, OFF, MAJOR)
     minor = state in (MINOR, EQUAL, OFF_BLINKING, STOP)
     signal = state in (PERMISSIVE, PROTECTED, OFF)
-    t = veh.vtype[v]
-    t_arrive = arrival_s(dist_v, veh.speed[v], vt.accel[t])
-    v_arrive = dist_v / t_arrive if t_arrive > 0.0 else veh.speed[v]
-    cross = net.lane_length[net.mov_lane[m]] + vt.length[t]
-    v_leave = min(
-        net.lane_speed[net.mov_lane[m]],
-        math.sqrt(v_arrive * v_arrive + 2.0 * vt.accel[t] * cross),
-    )
-    t_leave = t_arrive + cross / max(0.5 * (v_arrive + v_leave), 0.1)
-    impatience = min(1.0, veh.waiting_s[v] / TIME_TO_IMPATIENCE_S)
+    t_arrive = t_leave = v_line = v_leave = 0.0
+    if minor:
+        t_arrive, t_leave, v_line, v_leave = link_times(net, veh, vt, mov_state, m, v, dist_v, dt)
     for k in range(net.yield_start[m], net.yield_start[m + 1]):
         j = net.yield_to[k]
         if mov_state[j] == RED or (major and net.yield_mutual[k] != 0):
@@ -718,18 +865,11 @@ def must_yield(
         h = lanes.head[net.mov_from_lane[j]]
         if h < 0 or veh.next_lane[h] != net.mov_lane[j]:
             continue
-        th = veh.vtype[h]
         dist = net.lane_length[veh.lane[h]] - veh.pos[h]
-        t_foe = arrival_s(dist, veh.speed[h], vt.accel[th])
         if minor:
-            # Impatience (SUMO's default: waiting time / --time-to-impatience 180 s)
-            # moves the foe's arrival towards its arrival if it braked hard (here:
-            # braking to a stop at the line, twice the time).
-            t_foe = t_foe * (1.0 + impatience)
-            leave_foe = t_foe + (net.lane_length[net.mov_lane[j]] + vt.length[th]) / max(
-                veh.speed[h], 1.0
+            near = dist < 2.0 or _blocked_by_foe(
+                net, veh, vt, mov_state, m, v, j, h, dist, t_arrive, t_leave, v_line, v_leave, dt
             )
-            near = (dist < 2.0 or t_foe < t_leave + TIMEGAP_MINOR_S) and leave_foe >= t_arrive
             if (
                 near
                 and state in (EQUAL, MINOR)
@@ -1223,12 +1363,14 @@ def _move(
                 veh.dist_m[v] += vn * dt
                 if vn <= HALTING_SPEED_MPS:
                     veh.waiting_s[v] += dt
+                    veh.halted_s[v] += dt
                     if not veh.halting[v]:
                         veh.stops[v] += 1
                     veh.halting[v] = True
                     halting += 1
                 else:
                     veh.halting[v] = False
+                    veh.halted_s[v] = 0.0
                 co2, fuel, nox = tick_rates_mg_s(emission, vt.emission_class[t], vn, acc)
                 veh.co2_mg[v] += co2 * dt
                 veh.fuel_mg[v] += fuel * dt
