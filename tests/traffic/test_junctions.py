@@ -191,13 +191,8 @@ def test_a_foe_inside_the_junction_clears_once_its_back_has_passed_the_crossing(
     assert np.isinf(inter.clear_m[~inter.yields]).all()
 
 
-def merge_then_light(tmp_path, merge_keeps_clear: bool = True):
-    """RESCO cologne3's shape: a side road merges at ``M``, a few metres on a junction
-    ``K`` whose movements have no foes, then a light ``T``. One lane, a car every 2 s:
-    the light's queue backs up over ``K`` and ``M``. Tick by tick from 90 s to 130 s, for
-    the car halted at the line of ``MK`` (into ``K``) and of ``WM`` (into ``M``): whether
-    it withdraws its request whenever it finds less room beyond than its length and gap.
-    Also: which movements around ``MK`` keep their junction clear."""
+def merge_then_light_net(tmp_path, merge_keeps_clear: bool = True) -> Path:
+    """The network of :func:`merge_then_light`."""
     keep_clear = "" if merge_keeps_clear else ' keepClear="false"'
     nodes = f"""\
         <node id="W" x="-300" y="0"/>
@@ -218,7 +213,17 @@ def merge_then_light(tmp_path, merge_keeps_clear: bool = True):
         <edge id="NT" from="TN" to="T" numLanes="1" speed="13.89" priority="2"/>
         <edge id="TS" from="T" to="TS" numLanes="1" speed="13.89" priority="2"/>
         """
-    net = netconvert(tmp_path, nodes, edges)
+    return netconvert(tmp_path, nodes, edges)
+
+
+def merge_then_light(tmp_path, merge_keeps_clear: bool = True):
+    """RESCO cologne3's shape: a side road merges at ``M``, a few metres on a junction
+    ``K`` whose movements have no foes, then a light ``T``. One lane, a car every 2 s:
+    the light's queue backs up over ``K`` and ``M``. Tick by tick from 90 s to 130 s, for
+    the car halted at the line of ``MK`` (into ``K``) and of ``WM`` (into ``M``): whether
+    it withdraws its request whenever it finds less room beyond than its length and gap.
+    Also: which movements around ``MK`` keep their junction clear."""
+    net = merge_then_light_net(tmp_path, merge_keeps_clear)
     routes = tmp_path / "major.rou.xml"
     write_vehicles(routes, {"major": ("WM MK KT TE", 0.0, 2.0)}, end_s=120.0)
     city = run_twin(net, routes, end_s=90.0)
@@ -281,6 +286,42 @@ def test_a_junction_marked_keep_clear_false_is_entered_without_room(tmp_path):
     assert kept_clear == {"WM": False, "SM": False, "MK": False}
     assert decided["WM"]
     assert not any(decided["WM"])
+
+
+def test_a_car_creeping_up_to_the_line_still_withdraws(tmp_path):
+    """A car that stops within a tick (Euler brake gap 0) can always stop, however close
+    to the line it has crept: the merge of ``merge_then_light`` with the light's queue
+    back over ``M``, the car halted at ``WM``'s line put 0.05 m short of it at 0.5 m/s.
+    It withdraws, as it does halted. (RESCO cologne3: 0.10 m short at 0.51 m/s, the test
+    ``dist < brake gap + POSITION_EPS`` let a car into junction 408497683 with no room
+    beyond, where it stood 50 s; SUMO's waits 1 m short of a priority link.)"""
+    net = merge_then_light_net(tmp_path)
+    routes = tmp_path / "major.rou.xml"
+    write_vehicles(routes, {"major": ("WM MK KT TE", 0.0, 2.0)}, end_s=120.0)
+    world = World(SEED, tick_s=60.0)
+    network = read_net(net)
+    city = City(world, network, read_routes(network, routes), Cyclic(), step_s=1.0)
+    arrays, veh = city.arrays, city.veh
+    lane = arrays.edge_lane_start[[e.id for e in network.edges].index("WM")]
+    checked = 0
+    for t in range(91, 131):
+        world.run(float(t))
+        on_lane = np.flatnonzero(veh.lane == lane)
+        if not len(on_lane):
+            continue
+        v = int(on_lane[np.argmax(veh.pos[on_lane])])
+        m = int(arrays.lane_movement[veh.next_lane[v]])
+        args = (city.net, city.lanes, veh, city.vt, city.mov_state, v, m, int(veh.route_k[v]))
+        room, bounded = kernels.junction_space(*args, 0.0, city.step_s)
+        if veh.speed[v] >= 0.1 or not bounded or room >= city.vt.length[0] + city.vt.min_gap[0]:
+            continue
+        assert kernels.withdraws(*args, arrays.lane_length_m[lane] - veh.pos[v], 0.0, city.step_s)
+        pos, speed = veh.pos[v], veh.speed[v]
+        veh.pos[v], veh.speed[v] = arrays.lane_length_m[lane] - 0.05, 0.5
+        assert kernels.withdraws(*args, 0.05, 0.0, city.step_s)
+        veh.pos[v], veh.speed[v] = pos, speed
+        checked += 1
+    assert checked
 
 
 def test_right_on_red_stops_then_turns(tmp_path):

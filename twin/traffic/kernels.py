@@ -597,7 +597,11 @@ def withdraws(
     link->keepClear()``), only when a standing vehicle or
     a closed link bounds the room (:func:`junction_space`), the room is less than its
     length and minimum gap, and it can still stop at the line with its ``decel``
-    (``myDistance >= brakeGap + POSITION_EPS``); a vehicle that cannot stop goes on, and
+    (``myDistance >= brakeGap + POSITION_EPS``; one that stops within a tick, brake gap
+    0, always can: SUMO's waits 1 m short of a priority link,
+    ``DIST_TO_STOPLINE_EXPECT_PRIORITY``, where twin's creeps up to the line, and
+    within ``POSITION_EPS`` of it at 0.5 m/s it drove into a junction with no room
+    beyond); a vehicle that cannot stop goes on, and
     one inside a junction never stops for room (it has no stop line ahead of it here).
     A halted vehicle counts as able to stop however close to the line it stands (twin
     halts vehicles anywhere within :data:`STOP_LINE_REACH_M`; held to the 0.1 m, a
@@ -606,7 +610,8 @@ def withdraws(
     that withdraws does not come."""
     t = veh.vtype[v]
     speed = veh.speed[v]
-    if speed >= HALTING_SPEED_MPS and dist < brake_gap(speed, vt.decel[t], dt) + POSITION_EPS_M:
+    gap = brake_gap(speed, vt.decel[t], dt)
+    if speed >= HALTING_SPEED_MPS and gap > 0.0 and dist < gap + POSITION_EPS_M:
         return False  # it cannot stop before the line any more (a halted one has)
     if not net.mov_keep_clear[m]:
         return False  # no foe to keep it clear for, or keepClear="0" (MSVehicle::keepClear)
