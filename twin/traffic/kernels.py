@@ -738,7 +738,7 @@ def in_conflict(net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, k: int)
     if u < 0:
         return False
     back = veh.pos[u] - vt.length[veh.vtype[u]]
-    return veh.speed[u] >= HALTING_SPEED_MPS or back < net.yield_clear_m[k]
+    return back < net.yield_clear_m[k]
 
 
 @numba.njit(cache=True, _nrt=False)
