@@ -613,6 +613,7 @@ def best_lanes(
     mov_state: npt.NDArray[np.int8],
     departs: Departs,
     v: int,
+    dt: float,
 ) -> int:
     """How far each lane of trip ``v``'s first edge lets it drive along its route without
     a lane change, SUMO's way (``MSVehicle::updateBestLanes``, as a vehicle about to
@@ -636,7 +637,7 @@ def best_lanes(
     max_brake = (
         net.lane_length[net.edge_lane_start[first]]
         + vt.tau[t] * vmax
-        + brake_gap(vmax, vt.decel[t], 1.0)
+        + brake_gap(vmax, vt.decel[t], dt)
         + vt.min_gap[t]
     )
     n = 0
@@ -809,6 +810,7 @@ def _lane_by_gap(
     v: int,
     among_best: bool,
     keep_right_of_faster: bool,
+    dt: float,
 ) -> int:
     """SUMO's depart lane by gap (``MSEdge::getFreeLane``; with ``keep_right_of_faster``,
     ``MSEdge::getProbableLane``, for ``best_prob``): of the first edge's lanes (with
@@ -825,7 +827,7 @@ def _lane_by_gap(
     best_length = -1.0
     depart_pos = 0.0
     if among_best:
-        best_lanes(net, veh, vt, mov_state, departs, v)
+        best_lanes(net, veh, vt, mov_state, departs, v, dt)
         for i in range(n_lanes):
             best_length = max(best_length, departs.best_length[0, i])
         if best_length > BEST_LANE_LOOKAHEAD_M:
@@ -907,11 +909,11 @@ def insert_pending(
             elif code == DEPART_LANE_RANDOM:
                 lane = start + min(int(try_uniform(departs, v, DRAW_LANE) * n_lanes), n_lanes - 1)
             elif code == DEPART_LANE_FREE:
-                lane = _lane_by_gap(net, lanes, veh, vt, mov_state, departs, v, False, False)
+                lane = _lane_by_gap(net, lanes, veh, vt, mov_state, departs, v, False, False, dt)
             elif code == DEPART_LANE_BEST:
-                lane = _lane_by_gap(net, lanes, veh, vt, mov_state, departs, v, True, False)
+                lane = _lane_by_gap(net, lanes, veh, vt, mov_state, departs, v, True, False, dt)
             elif code == DEPART_LANE_BEST_PROB:
-                lane = _lane_by_gap(net, lanes, veh, vt, mov_state, departs, v, True, True)
+                lane = _lane_by_gap(net, lanes, veh, vt, mov_state, departs, v, True, True, dt)
             else:  # DEPART_LANE_FIRST
                 lane = start
             if not failed[lane]:
