@@ -33,24 +33,32 @@ from twin.traffic.sumo_tools import run_program, run_sumo, sumo_binary
 VTYPE = '<vType id="det" sigma="0" speedDev="0"/>'
 
 
+def netconvert(directory: Path, nodes: str, edges: str, **more: str) -> Path:
+    """``n.net.xml`` from plain XML bodies; ``more``: netconvert option -> body, e.g.
+    ``x=`` connections, ``i=`` traffic light programmes."""
+    files = {"n": ("nod", nodes), "e": ("edg", edges)} | {
+        option: (option, body) for option, body in more.items()
+    }
+    args: list[str | Path] = [sumo_binary("netconvert")]
+    for option, (suffix, body) in files.items():
+        path = directory / f"n.{suffix}.xml"
+        path.write_text(body)
+        args += [f"-{option}", path]
+    net = directory / "n.net.xml"
+    run_program([*args, "-o", net], "netconvert")
+    return net
+
+
 def straight_road(directory: Path, lanes: int = 1, first_m: float = 500.0) -> Path:
     """Two edges A->B->C, ``first_m`` and 500 m, ``lanes`` lanes, 13.89 m/s, a priority
     junction at B."""
-    (directory / "n.nod.xml").write_text(
+    return netconvert(
+        directory,
         f'<nodes><node id="A" x="0" y="0"/><node id="B" x="{first_m}" y="0" type="priority"/>'
-        f'<node id="C" x="{first_m + 500.0}" y="0"/></nodes>'
-    )
-    (directory / "n.edg.xml").write_text(
+        f'<node id="C" x="{first_m + 500.0}" y="0"/></nodes>',
         f'<edges><edge id="AB" from="A" to="B" numLanes="{lanes}" speed="13.89"/>'
-        f'<edge id="BC" from="B" to="C" numLanes="{lanes}" speed="13.89"/></edges>'
+        f'<edge id="BC" from="B" to="C" numLanes="{lanes}" speed="13.89"/></edges>',
     )
-    net = directory / "n.net.xml"
-    run_program(
-        [sumo_binary("netconvert"), "-n", directory / "n.nod.xml", "-e",
-         directory / "n.edg.xml", "-o", net],
-        "netconvert",
-    )  # fmt: skip
-    return net
 
 
 def burst(directory: Path, n: int, attrs: str) -> Path:
@@ -192,27 +200,18 @@ def test_best_prob_departs_on_the_lane_that_reaches_the_turn_two_edges_ahead(tmp
     (``MSVehicle::updateBestLanes``): both lanes of AB lead to BC, but only BC's left
     lane turns to CD, and AB's left lane leads to it. Eight cars due at once for AB BC
     CD all depart on AB's left lane, one by one, when they do in SUMO."""
-    (tmp_path / "n.nod.xml").write_text(
+    net = netconvert(
+        tmp_path,
         '<nodes><node id="A" x="0" y="0"/><node id="B" x="300" y="0" type="priority"/>'
         '<node id="C" x="600" y="0" type="priority"/><node id="D" x="600" y="300"/>'
-        '<node id="E" x="900" y="0"/></nodes>'
-    )
-    (tmp_path / "n.edg.xml").write_text(
+        '<node id="E" x="900" y="0"/></nodes>',
         '<edges><edge id="AB" from="A" to="B" numLanes="2" speed="13.89"/>'
         '<edge id="BC" from="B" to="C" numLanes="2" speed="13.89"/>'
         '<edge id="CD" from="C" to="D" numLanes="1" speed="13.89"/>'
-        '<edge id="CE" from="C" to="E" numLanes="1" speed="13.89"/></edges>'
+        '<edge id="CE" from="C" to="E" numLanes="1" speed="13.89"/></edges>',
+        x='<connections><connection from="BC" to="CD" fromLane="1" toLane="0"/>'
+        '<connection from="BC" to="CE" fromLane="0" toLane="0"/></connections>',
     )
-    (tmp_path / "n.con.xml").write_text(
-        '<connections><connection from="BC" to="CD" fromLane="1" toLane="0"/>'
-        '<connection from="BC" to="CE" fromLane="0" toLane="0"/></connections>'
-    )
-    net = tmp_path / "n.net.xml"
-    run_program(
-        [sumo_binary("netconvert"), "-n", tmp_path / "n.nod.xml", "-e",
-         tmp_path / "n.edg.xml", "-x", tmp_path / "n.con.xml", "-o", net],
-        "netconvert",
-    )  # fmt: skip
     routes = tmp_path / "turn.rou.xml"
     routes.write_text(
         f"<routes>{VTYPE}"
@@ -280,26 +279,18 @@ def test_a_random_depart_position_is_drawn_again_at_every_try(tmp_path):
     until the lane is full. SUMO inserts 26 on each of four seeds; twin 26 or 27 (it
     inserted 3 to 11 when each trip kept its first draw: the first trip waiting behind
     the queue held every later one, SUMO's once-per-step memory of a refused lane)."""
-    (tmp_path / "n.nod.xml").write_text(
+    net = netconvert(
+        tmp_path,
         '<nodes><node id="A" x="0" y="0"/><node id="B" x="200" y="0" type="traffic_light"/>'
-        '<node id="C" x="400" y="0"/><node id="D" x="200" y="-200"/></nodes>'
-    )
-    (tmp_path / "n.edg.xml").write_text(
+        '<node id="C" x="400" y="0"/><node id="D" x="200" y="-200"/></nodes>',
         '<edges><edge id="AB" from="A" to="B" speed="13.89"/>'
         '<edge id="BC" from="B" to="C" speed="13.89"/>'
-        '<edge id="DB" from="D" to="B" speed="13.89"/></edges>'
-    )
-    (tmp_path / "n.tll.xml").write_text(  # link 1 (AB -> BC) red for 1,000 s
-        '<tlLogics><tlLogic id="B" type="static" programID="0" offset="0">'
+        '<edge id="DB" from="D" to="B" speed="13.89"/></edges>',
+        # link 1 (AB -> BC) red for 1,000 s
+        i='<tlLogics><tlLogic id="B" type="static" programID="0" offset="0">'
         '<phase duration="1000" state="Gr"/><phase duration="10" state="rG"/></tlLogic>'
-        "</tlLogics>"
+        "</tlLogics>",
     )
-    net = tmp_path / "n.net.xml"
-    run_program(
-        [sumo_binary("netconvert"), "-n", tmp_path / "n.nod.xml", "-e",
-         tmp_path / "n.edg.xml", "-i", tmp_path / "n.tll.xml", "-o", net],
-        "netconvert",
-    )  # fmt: skip
     routes = tmp_path / "random.rou.xml"
     routes.write_text(
         f"<routes>{VTYPE}"

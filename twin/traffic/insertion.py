@@ -704,10 +704,11 @@ def best_lanes(
         best = 0
         best_max = 0
         for i in range(1, n_lanes):
-            if _better_lane(net, mov_state, departs, r, i, best, start, next_edge, next_start):
+            order = _lane_order(net, mov_state, departs, r, i, best, start, next_edge, next_start)
+            if order > 0:
                 best = i
                 best_max = i
-            elif _equal_lane(net, mov_state, departs, r, i, best, start, next_edge, next_start):
+            elif order == 0:
                 best_max = i
         best_prio = _next_priority(net, mov_state, departs, r, best, start, next_edge, next_start)
         for i in range(n_lanes):
@@ -752,7 +753,7 @@ def _next_priority(
 
 
 @numba.njit(cache=True, _nrt=False)
-def _better_lane(
+def _lane_order(
     net: NetArrays,
     mov_state: npt.NDArray[np.int8],
     departs: Departs,
@@ -762,41 +763,19 @@ def _better_lane(
     start: int,
     next_edge: int,
     next_start: int,
-) -> bool:
-    """Lane ``i`` beats lane ``best`` of row ``r``: longer, or as long with fewer lane
-    changes, or both equal with a priority link where ``best`` has none."""
+) -> int:
+    """1 if lane ``i`` of row ``r`` beats lane ``best`` (longer, or as long with fewer
+    lane changes, or both equal with a priority link where ``best`` has none), 0 if it
+    is as good in every respect, -1 if worse."""
     length = departs.best_length
     offset = departs.best_offset
     if length[r, i] != length[r, best]:
-        return length[r, best] < length[r, i]
+        return 1 if length[r, i] > length[r, best] else -1
     if abs(offset[r, i]) != abs(offset[r, best]):
-        return abs(offset[r, best]) > abs(offset[r, i])
-    return _next_priority(
-        net, mov_state, departs, r, best, start, next_edge, next_start
-    ) < _next_priority(net, mov_state, departs, r, i, start, next_edge, next_start)
-
-
-@numba.njit(cache=True, _nrt=False)
-def _equal_lane(
-    net: NetArrays,
-    mov_state: npt.NDArray[np.int8],
-    departs: Departs,
-    r: int,
-    i: int,
-    best: int,
-    start: int,
-    next_edge: int,
-    next_start: int,
-) -> bool:
-    """Lane ``i`` is as good as lane ``best`` of row ``r`` in every respect."""
-    length = departs.best_length
-    offset = departs.best_offset
-    return (
-        length[r, i] == length[r, best]
-        and abs(offset[r, i]) == abs(offset[r, best])
-        and _next_priority(net, mov_state, departs, r, best, start, next_edge, next_start)
-        == _next_priority(net, mov_state, departs, r, i, start, next_edge, next_start)
-    )
+        return 1 if abs(offset[r, i]) < abs(offset[r, best]) else -1
+    mine = _next_priority(net, mov_state, departs, r, i, start, next_edge, next_start)
+    theirs = _next_priority(net, mov_state, departs, r, best, start, next_edge, next_start)
+    return 0 if mine == theirs else (1 if mine > theirs else -1)
 
 
 @numba.njit(cache=True, _nrt=False)
