@@ -26,6 +26,7 @@ from twin.traffic.demand import (
     DEPART_POS_RANDOM_FREE,
     DEPART_SPEED_MAX,
 )
+from twin.traffic.insertion import Departs, try_uniform
 from twin.traffic.kernels import DRIVING
 from twin.traffic.sumo import read_net, read_routes
 from twin.traffic.sumo_tools import run_program, run_sumo, sumo_binary
@@ -325,3 +326,33 @@ def test_a_depart_lane_the_edge_does_not_have_is_refused(tmp_path):
     routes = burst(tmp_path, 2, "")
     with pytest.raises(ConfigError, match=r"trip 0\.departLane"):
         twin_city(net, routes, depart_lane=np.array([1, 0]))
+
+
+def _splitmix_reference(z: int) -> int:
+    """SplitMix64's step and output function on Python integers (Steele, Lea and Flood
+    2014; the constants of Vigna's reference C code)."""
+    mask = (1 << 64) - 1
+    z = (z + 0x9E3779B97F4A7C15) & mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return z ^ (z >> 31)
+
+
+def test_a_tries_uniforms_are_splitmix64_of_key_trip_try_and_slot():
+    """``try_uniform``: the key, the trip, its try count and the slot hashed in turn with
+    SplitMix64, the top 53 bits as a float in [0, 1): the same numbers as a plain-integer
+    reference, compiled or not."""
+    key, n = 2**63 + 12345, 20
+    tries = np.arange(n, dtype=np.int64) * 7
+    z1, i1 = np.zeros(1), np.zeros(1, dtype=np.int64)
+    departs = Departs(
+        np.zeros(n, dtype=np.int64), z1, z1, np.array([key], dtype=np.uint64), tries,
+        i1, i1, np.zeros((1, 1)), np.zeros((1, 1), dtype=np.int64),
+        np.zeros((1, 1), dtype=np.int64), i1,
+    )  # fmt: skip
+    for v in range(n):
+        for slot in range(3):
+            z = _splitmix_reference(key ^ v)
+            z = _splitmix_reference(z ^ int(tries[v]))
+            z = _splitmix_reference(z ^ slot)
+            assert try_uniform(departs, v, slot) == (z >> 11) / 2.0**53
