@@ -903,7 +903,7 @@ def _departs(trips: TripTable, arrays: Any, rng: np.random.Generator) -> Departs
     order = np.argsort(to_edge, kind="stable")
     in_start = np.zeros(len(arrays.edge_lanes) + 1, dtype=np.int64)
     np.cumsum(np.bincount(to_edge, minlength=len(arrays.edge_lanes)), out=in_start[1:])
-    widest = max(int(arrays.edge_lanes.max(initial=1)), 1)
+    widest = int(arrays.edge_lanes.max(initial=1))
     return Departs(
         np.ascontiguousarray(lane, dtype=np.int64),
         np.ascontiguousarray(pos, dtype=np.float64),

@@ -127,7 +127,7 @@ class Departs(NamedTuple):
     in_lanes: IntArray
     best_length: FloatArray
     best_offset: IntArray
-    best_next: IntArray
+    best_link: IntArray
     best_edges: IntArray
 
 
@@ -614,11 +614,11 @@ def best_lanes(
     departs: Departs,
     v: int,
     dt: float,
-) -> int:
+) -> None:
     """How far each lane of trip ``v``'s first edge lets it drive along its route without
     a lane change, SUMO's way (``MSVehicle::updateBestLanes``, as a vehicle about to
-    depart sees it): into ``departs.best_length[0]``; returns the first edge's lane
-    count.
+    depart sees it): into ``departs.best_length[0]`` (and each lane's link to its best
+    continuation into ``departs.best_link``).
 
     Route edges are looked at forward while fewer than 5 (or 9) or shorter in all than
     3,000 m (or 200 m, and the vehicle's stopping distance), then backward: a lane adds
@@ -629,7 +629,7 @@ def best_lanes(
     permissions are not modelled (twin's lanes admit every vehicle they carry)."""
     length = departs.best_length
     offset = departs.best_offset
-    nxt = departs.best_next
+    link = departs.best_link
     edges = departs.best_edges
     t = veh.vtype[v]
     vmax = vt.vmax[t]
@@ -651,7 +651,7 @@ def best_lanes(
         for i in range(net.edge_lanes[edge]):
             length[n, i] = net.lane_length[start]
             offset[n, i] = 0
-            nxt[n, i] = -1
+            link[n, i] = -1
         n += 1
         seen_m += net.lane_length[start]
         if n > 4 and seen_m >= max(max_brake, BEST_LANE_LOOKAHEAD_M):
@@ -679,7 +679,8 @@ def best_lanes(
         for i in range(n_lanes):
             pick = -1
             for j in range(next_lanes):
-                if _link_to(net, start + i, next_edge, next_start + j) < 0:
+                m = _link_to(net, start + i, next_edge, next_start + j)
+                if m < 0:
                     continue
                 if (
                     pick < 0
@@ -690,7 +691,7 @@ def best_lanes(
                     )
                 ):
                     pick = j
-            nxt[r, i] = pick
+                    link[r, i] = m
             if pick < 0:
                 continue
             if best_connected > 0.0:
@@ -704,15 +705,15 @@ def best_lanes(
         best = 0
         best_max = 0
         for i in range(1, n_lanes):
-            order = _lane_order(net, mov_state, departs, r, i, best, start, next_edge, next_start)
+            order = _lane_order(mov_state, departs, r, i, best)
             if order > 0:
                 best = i
                 best_max = i
             elif order == 0:
                 best_max = i
-        best_prio = _next_priority(net, mov_state, departs, r, best, start, next_edge, next_start)
+        best_prio = _next_priority(mov_state, departs, r, best)
         for i in range(n_lanes):
-            prio = _next_priority(net, mov_state, departs, r, i, start, next_edge, next_start)
+            prio = _next_priority(mov_state, departs, r, i)
             if (
                 length[r, i] < length[r, best]
                 or (length[r, i] == length[r, best] and abs(offset[r, i]) > abs(offset[r, best]))
@@ -723,26 +724,13 @@ def best_lanes(
                     length[r, i] = net.lane_length[start]
             else:
                 offset[r, i] = 0
-    return net.edge_lanes[first]
 
 
 @numba.njit(cache=True, _nrt=False)
-def _next_priority(
-    net: NetArrays,
-    mov_state: npt.NDArray[np.int8],
-    departs: Departs,
-    r: int,
-    i: int,
-    start: int,
-    next_edge: int,
-    next_start: int,
-) -> int:
+def _next_priority(mov_state: npt.NDArray[np.int8], departs: Departs, r: int, i: int) -> int:
     """``MSVehicle::nextLinkPriority`` of lane ``i`` of row ``r``'s edge: 1 if the link to
     its best continuation has priority now, 0 if not, -1 without one."""
-    j = departs.best_next[r, i]
-    if j < 0:
-        return -1
-    m = _link_to(net, start + i, next_edge, next_start + j)
+    m = departs.best_link[r, i]
     if m < 0:
         return -1
     state = mov_state[m]
@@ -754,15 +742,7 @@ def _next_priority(
 
 @numba.njit(cache=True, _nrt=False)
 def _lane_order(
-    net: NetArrays,
-    mov_state: npt.NDArray[np.int8],
-    departs: Departs,
-    r: int,
-    i: int,
-    best: int,
-    start: int,
-    next_edge: int,
-    next_start: int,
+    mov_state: npt.NDArray[np.int8], departs: Departs, r: int, i: int, best: int
 ) -> int:
     """1 if lane ``i`` of row ``r`` beats lane ``best`` (longer, or as long with fewer
     lane changes, or both equal with a priority link where ``best`` has none), 0 if it
@@ -773,8 +753,8 @@ def _lane_order(
         return 1 if length[r, i] > length[r, best] else -1
     if abs(offset[r, i]) != abs(offset[r, best]):
         return 1 if abs(offset[r, i]) < abs(offset[r, best]) else -1
-    mine = _next_priority(net, mov_state, departs, r, i, start, next_edge, next_start)
-    theirs = _next_priority(net, mov_state, departs, r, best, start, next_edge, next_start)
+    mine = _next_priority(mov_state, departs, r, i)
+    theirs = _next_priority(mov_state, departs, r, best)
     return 0 if mine == theirs else (1 if mine > theirs else -1)
 
 
