@@ -36,7 +36,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n auto --dist loadscope --durations=25
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider \
 		-W "ignore:overflow encountered in scalar:RuntimeWarning" tests/factory/test_kernels.py tests/traffic/test_kernels.py tests/cloud/test_kernels.py \
-		tests/traffic/test_insertion.py tests/traffic/test_lane_change.py \
+		tests/traffic/test_insertion.py tests/traffic/test_lane_change.py tests/traffic/test_rerouting.py \
 		tests/core/test_sensor_kernels.py tests/traffic/test_loop_detectors.py
 
 lint: $(STAMP)

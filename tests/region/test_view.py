@@ -108,7 +108,7 @@ def test_a_selected_truck_is_highlighted_along_the_route_the_city_drives_it(app)
     region = _region(app)
     city_view = _panel(app, "city").views[0]
     veh = region.city.veh
-    edges = veh.route_edges[veh.route_start[trip] : veh.route_start[trip + 1]]
+    edges = veh.route_edges[veh.route_start[trip] : veh.route_end[trip]]
     starts = region.city.arrays.edge_lane_start
     lanes = [
         lane

@@ -159,7 +159,7 @@ def _lanes_entered(world: World, city: City, end_s: int) -> list[int]:
     for t in range(1, end_s):
         world.advance(float(t))
         just_in = (lanes < 0) & (city.veh.lane >= 0)
-        first_edge = city.veh.route_edges[city.veh.route_start[:-1]][just_in]
+        first_edge = city.veh.route_edges[city.veh.route_start][just_in]
         lanes[just_in] = city.veh.lane[just_in] - city.arrays.edge_lane_start[first_edge]
     return lanes.tolist()
 

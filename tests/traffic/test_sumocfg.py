@@ -578,7 +578,8 @@ def test_a_typical_hand_written_config_loads(tmp_path: Path) -> None:
     why = dict(entry.split(": ", 1) for entry in config.ignored)
     assert why["seed"].startswith("SUMO's random numbers cannot be reproduced")
     assert why["collision.action"] == "twin's vehicles never collide"
-    assert why["device.rerouting.adaptation-steps"].startswith("tunes rerouting")
+    assert config.rerouting_steps == 18  # honoured: trips are routed on 18 samples
+    assert "device.rerouting.adaptation-steps" not in why
     assert why["summary-output"] == "output, log, GUI or client setting"
 
 
@@ -638,3 +639,32 @@ def test_sumo_default_depart_options_at_their_default_are_honoured(tmp_path: Pat
         "default.departspeed: set to what twin does",
         "default.departlane: set to what twin does",
     )
+
+
+def test_rerouting_settings_a_trip_is_routed_with_are_read_or_refused_in_one_line(
+    tmp_path: Path,
+) -> None:
+    """SUMO routes a trip when it departs on edge speeds averaged over
+    ``device.rerouting.adaptation-steps`` samples and again every ``pre-period`` while it
+    waits: both are read; values twin cannot follow are one line each."""
+    tmp_path.joinpath("n.net.xml").write_text("<net/>")
+
+    def config(option: str, value: str) -> Path:
+        cfg = tmp_path / "c.sumocfg"
+        cfg.write_text(
+            '<configuration><input><net-file value="n.net.xml"/></input>'
+            f'<routing><{option} value="{value}"/></routing></configuration>'
+        )
+        return cfg
+
+    assert read_sumocfg(config("device.rerouting.pre-period", "30")).pre_period_s == 30.0
+    assert read_sumocfg(config("device.rerouting.adaptation-steps", "90")).rerouting_steps == 90
+    default = read_sumocfg(config("device.rerouting.pre-period", "60"))
+    assert (default.rerouting_steps, default.pre_period_s) == (180, 60.0)
+    for option, value in [
+        ("device.rerouting.adaptation-steps", "0"),
+        ("device.rerouting.pre-period", "0"),
+        ("device.rerouting.adaptation-interval", "10"),
+    ]:
+        with pytest.raises(ConfigError, match=option):
+            read_sumocfg(config(option, value))

@@ -27,7 +27,14 @@ from twin.core.sensors import ReadingBoard, SensorConfig, SensorFeed
 from twin.core.units import METRES_PER_KM, SECONDS_PER_HOUR
 from twin.core.world import World
 from twin.traffic import emissions
-from twin.traffic.demand import DEPART_LANE_FIRST, DEPART_POS_BASE, TripTable, VehicleType
+from twin.traffic.demand import (
+    DEPART_LANE_FIRST,
+    DEPART_POS_BASE,
+    MINOR_PENALTY_S,
+    TURNAROUND_PENALTY_S,
+    TripTable,
+    VehicleType,
+)
 from twin.traffic.detectors import QUANTITIES, Clock, LoopDetectorConfig, LoopSignal
 from twin.traffic.entities import Fleet, Junction
 from twin.traffic.feeds import OwnFeeds
@@ -59,6 +66,7 @@ from twin.traffic.lane_change import lane_change_state
 from twin.traffic.loops import LoopBank, LoopState, no_loops
 from twin.traffic.network import Intersection, Network
 from twin.traffic.observation import SignalObservation
+from twin.traffic.rerouting import ADAPTATION_STEPS, PRE_PERIOD_S, edge_speeds, trip_routing
 from twin.traffic.signals import EPS_S, SignalBank
 
 _MAX_BATCH_TICKS = 4096
@@ -104,6 +112,8 @@ class City(Entity):
         per_intersection_kpis: bool = False,
         loop_detectors: LoopDetectorConfig | None = None,
         loops: LoopState | None = None,
+        routing_penalties_s: tuple[float, float] = (MINOR_PENALTY_S, TURNAROUND_PENALTY_S),
+        rerouting: tuple[int, float] = (ADAPTATION_STEPS, PRE_PERIOD_S),
     ) -> None:
         super().__init__(world, "city")
         self.world = world
@@ -118,6 +128,7 @@ class City(Entity):
         self.lanes = self._build_lanes()
         self._build_vehicle_types(trips.vtypes)
         self.veh = self._build_vehicles()
+        self._build_rerouting(routing_penalties_s, *rerouting)
         self.departs = _departs(trips, self.arrays, world.streams["traffic.depart"])
         self.lane_change = lane_change_state(len(trips), len(trips.vtypes))
         self.emission = emissions.coefficients()
@@ -247,8 +258,10 @@ class City(Entity):
             behind=np.full(n, -1, dtype=np.int64),
             next_lane=np.full(n, -1, dtype=np.int64),
             route_k=np.zeros(n, dtype=np.int64),
-            route_start=trips.route_start,
-            route_edges=trips.route_edges,
+            # Copies: a trip routed when it departs gets a new slice (_set_route).
+            route_start=trips.route_start[:-1].copy(),
+            route_end=trips.route_start[1:].copy(),
+            route_edges=trips.route_edges.copy(),
             vtype=trips.vtype,
             speed_factor=factor,
             depart_s=trips.depart_s,
@@ -284,6 +297,33 @@ class City(Entity):
         self._stats_start_s = 0.0
         self._ticks = 0
         self._booked_mg = np.zeros(n)  # fuel of each vehicle already in the ledger
+
+    def _build_rerouting(
+        self, penalties_s: tuple[float, float], steps: int, pre_period_s: float
+    ) -> None:
+        """SUMO's routing of trips given by origin and destination, at departure and
+        every ``pre_period_s`` while they wait, on edge speeds averaged over ``steps``
+        samples (:mod:`twin.traffic.rerouting`); nothing for a table of given routes."""
+        stops = self.trips.stops
+        routed = stops is not None and any(stops)
+        self.edge_speeds = edge_speeds(self.net, self.network, steps if routed else 0)
+        self.routing = trip_routing(
+            self.network,
+            stops if routed else None,
+            len(self.trips),
+            len(self.veh.route_edges),
+            *penalties_s,
+            pre_period_s,
+        )
+        if routed:  # room for new routes: twice the given ones, grown when it runs out
+            edges = self.veh.route_edges
+            self.veh = self.veh._replace(route_edges=np.concatenate((edges, edges)))
+
+    @property
+    def reroutes(self) -> int:
+        """Trips routed so far when they departed or while they waited (SUMO's
+        rerouting device)."""
+        return int(self.routing.state[1])
 
     def _build_probes(self) -> None:
         probes = self.world.probes
@@ -429,7 +469,13 @@ class City(Entity):
             self.departs,
             self.lane_change,
             self.own_feeds.snaps,
+            self.edge_speeds,
+            self.routing,
         )
+        if self.routing.state[2]:  # a departing trip's route found no room: make some
+            edges = self.veh.route_edges
+            self.veh = self.veh._replace(route_edges=np.concatenate((edges, edges)))
+            self.routing.state[2] = 0
         self._ticks += ticks
         self.kernel_calls += 1
         n_arr = int(counters[ARRIVALS_THIS_CALL])

@@ -374,6 +374,11 @@ class TripTable:
             defaults where a vehicle gives none: best_prob, base, avg).
         skipped: what a reader left out on purpose, by element (e.g. ``{"person": 12}``),
             for the run's manifest.
+        stops: per trip, the edges SUMO routes it through when it departs (origin, vias,
+            destination: a ``<trip>`` or ``<flow>`` by ``from``/``to``), empty for a trip
+            whose route is given; ``None``: every route is given. The city routes these
+            trips on the traffic of the moment (:mod:`twin.traffic.rerouting`); ``route``
+            is their route through an empty network.
     """
 
     depart_s: FloatArray
@@ -385,6 +390,7 @@ class TripTable:
     depart_pos_m: FloatArray | None = None
     depart_speed_mps: FloatArray | None = None
     skipped: dict[str, int] = field(default_factory=dict)
+    stops: tuple[tuple[int, ...], ...] | None = None
 
     def __len__(self) -> int:
         return len(self.depart_s)
@@ -457,6 +463,7 @@ class TripTable:
         depart_pos_m: FloatArray | None = None,
         depart_speed_mps: FloatArray | None = None,
         skipped: dict[str, int] | None = None,
+        stops: Sequence[tuple[int, ...]] | None = None,
     ) -> TripTable:
         order = np.argsort(depart_s, kind="stable")
 
@@ -480,6 +487,7 @@ class TripTable:
             depart_pos_m=ordered(depart_pos_m, np.float64),
             depart_speed_mps=ordered(depart_speed_mps, np.float64),
             skipped=dict(skipped or {}),
+            stops=None if stops is None else tuple(tuple(stops[k]) for k in order),
         )
 
 

@@ -200,7 +200,8 @@ class VTypes(NamedTuple):
 
 
 class Vehicles(NamedTuple):
-    """Every trip of the run, by trip index. Routes: ``route_edges[route_start[k]:...]``.
+    """Every trip of the run, by trip index. Routes: ``route_edges[route_start[k]:route_end[k]]``
+    (a trip SUMO routes when it departs gets a new slice, :mod:`twin.traffic.rerouting`).
 
     ``waiting_s``: seconds halted over the whole trip (tripinfo ``waitingTime``);
     ``halted_s``: seconds halted since the vehicle last moved (SUMO's
@@ -216,6 +217,7 @@ class Vehicles(NamedTuple):
     next_lane: IntArray
     route_k: IntArray
     route_start: IntArray
+    route_end: IntArray
     route_edges: IntArray
     vtype: IntArray
     speed_factor: FloatArray
@@ -469,7 +471,7 @@ def choose_movement(
 def route_edge(veh: Vehicles, v: int, k: int) -> int:
     """Edge ``k`` of vehicle ``v``'s route, or -1 past its end."""
     start = veh.route_start[v]
-    if start + k >= veh.route_start[v + 1]:
+    if start + k >= veh.route_end[v]:
         return -1
     return veh.route_edges[start + k]
 
@@ -1554,6 +1556,8 @@ def run_ticks(
     departs: Departs,
     lc: LaneChange,
     snaps: Snapshots,
+    speeds: EdgeSpeeds,
+    routing: TripRouting,
 ) -> int:
     """Run up to ``max_ticks`` ticks from ``now_s``; the number of ticks run.
 
@@ -1577,6 +1581,11 @@ def run_ticks(
             trips waiting to be inserted, arrivals.
         snaps: detector state to copy before the ticks at or after given times
             (:func:`take_snapshots`).
+        speeds: the router's mean edge speeds, sampled at the end of every tick that
+            ends on a whole second (:func:`twin.traffic.rerouting.sample_edge_speeds`).
+        routing: SUMO's routing of trips by origin and destination, before each tick's
+            releases (:func:`twin.traffic.rerouting.route_due`); a tick whose routes find
+            no room in ``veh.route_edges`` is not run (``routing.state[2]`` is set).
     """
     n_trips = len(veh.depart_s)
     now = now_s
@@ -1595,6 +1604,10 @@ def run_ticks(
         if r + max(may_move, 1) > len(dawdle):
             break
         k = counters[WAITING_TRIPS]
+        if routing.stops_start[n_trips] > 0 and not route_due(
+            routing, speeds, veh, vt.vmax, pending, k, released, due, now
+        ):
+            break
         while released < due:
             # A trip sent early by City.dispatch (an on-call trip) is already on its way.
             if veh.state[released] == PENDING:
@@ -1628,6 +1641,8 @@ def run_ticks(
         history[ticks, 0] = counters[VEHICLES_ON_NETWORK]
         history[ticks, 1] = counters[WAITING_TRIPS]
         history[ticks, 2] = counters[ARRIVALS_THIS_TICK]
+        if math.floor(now + dt + 1e-9) > math.floor(now + 1e-9):
+            sample_edge_speeds(net, lanes, veh, speeds, counters[VEHICLES_ON_NETWORK] > 0)
         ticks += 1
         now = now + dt
     counters[ARRIVALS_THIS_CALL] = total_arrived
@@ -1637,6 +1652,12 @@ def run_ticks(
 # Insertion and lane changing live in their own modules, which builds on the helpers above.
 from twin.traffic.insertion import Departs, insert_pending  # noqa: E402
 from twin.traffic.lane_change import LaneChange, change_lanes  # noqa: E402
+from twin.traffic.rerouting import (  # noqa: E402
+    EdgeSpeeds,
+    TripRouting,
+    route_due,
+    sample_edge_speeds,
+)
 
 # The tick compiles the functions of these modules into itself; Numba's cache would not
 # see a change in any but this file (twin.core.jit).

@@ -96,6 +96,9 @@ class Edge:
         length_m: driven length of every lane, stop line to start of the next junction.
         speed_mps: speed limit.
         lanes: lanes in this direction, numbered from the right.
+        closed_lane_speeds_mps: speed limits of the edge's lanes closed to twin's
+            vehicles (an imported SUMO edge's sidewalk): SUMO's mean edge speed, on which
+            it routes trips, counts each as an empty lane (:mod:`twin.traffic.rerouting`).
     """
 
     id: str
@@ -104,6 +107,7 @@ class Edge:
     length_m: float
     speed_mps: float
     lanes: int = 1
+    closed_lane_speeds_mps: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

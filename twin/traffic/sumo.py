@@ -307,7 +307,10 @@ class _NetBuilder:
             speed = float(max(lane.getSpeed() for lane in lanes))
             a, b = self.node(edge.getFromNode()), self.node(edge.getToNode())
             self.edge_index[edge.getID()] = len(self.edges)
-            self.edges.append(Edge(edge.getID(), a, b, length, speed, len(lanes)))
+            closed = tuple(
+                float(lane.getSpeed()) for lane in edge.getLanes() if not lane.allows(VEHICLE_CLASS)
+            )
+            self.edges.append(Edge(edge.getID(), a, b, length, speed, len(lanes), closed))
         movements: list[Movement] = []
         intersections: list[Intersection] = []
         for sumo_node in self.net.getNodes():
@@ -930,6 +933,7 @@ def read_routes(
     lane = np.zeros(len(pending), dtype=np.int64)
     pos = np.zeros(len(pending), dtype=np.float64)
     speed = np.zeros(len(pending), dtype=np.float64)
+    stops: list[tuple[int, ...]] = []
     for k, p in enumerate(pending):
         type_id = p.vtype
         if type_id in demand.type_choices:
@@ -943,6 +947,8 @@ def read_routes(
         vtype[k] = used.setdefault(type_id, len(used))
         route = _resolve(network, router, p, demand, draws)
         edge_routes.append(route)
+        routed = p.choice is None and p.route_ref is None and p.edges is None
+        stops.append(tuple(_edge(network, e, p) for e in p.stops) if routed else ())
         first = network.edges[int(route[0])]
         lane[k], pos[k], speed[k] = _depart_codes(p, first, vt)
     types = tuple(demand.vehicle_type(t) for t in used) or (demand.vehicle_type(DEFAULT_VTYPE),)
@@ -955,6 +961,7 @@ def read_routes(
         depart_pos_m=pos,
         depart_speed_mps=speed,
         skipped=demand.skipped,
+        stops=stops if any(stops) else None,
     )
 
 

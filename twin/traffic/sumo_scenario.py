@@ -161,6 +161,8 @@ class SumoNet(Scenario[SumoNetParams]):
             loop_detectors=self.params.loop_detectors,
             per_intersection_kpis=self.params.per_intersection_kpis,
             loops=state,
+            routing_penalties_s=(config.minor_penalty_s, config.turnaround_penalty_s),
+            rerouting=(config.rerouting_steps, config.pre_period_s),
         )
         why = never_asked(self.city.signalised)
         if why is not None and policy.id != self.default_policy:
@@ -366,4 +368,5 @@ def in_window(trips: TripTable, begin_s: float, end_s: float) -> TripTable:
         depart_pos_m=pick(trips.depart_pos_m),
         depart_speed_mps=pick(trips.depart_speed_mps),
         skipped=skipped,
+        stops=None if trips.stops is None else [trips.stops[int(k)] for k in keep],
     )

@@ -24,8 +24,8 @@ Every option a configuration sets falls in exactly one of three groups
   comparison can run SUMO the same way. These are listed in :attr:`SumoConfig.ignored`.
 - **refused** with one line naming the file, the option and what twin supports:
   anything that changes how SUMO drives and that twin does not do (ballistic update,
-  sublane model, an action step longer than the step, demand scaling, rerouting
-  devices, ...) and any option twin does not know.
+  sublane model, an action step longer than the step, demand scaling, rerouting en
+  route, ...) and any option twin does not know.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from pathlib import Path
 from twin.core.errors import ConfigError
 from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR, SECONDS_PER_MINUTE
 from twin.traffic.demand import MINOR_PENALTY_S, TURNAROUND_PENALTY_S
+from twin.traffic.rerouting import ADAPTATION_STEPS, PRE_PERIOD_S
 
 _SYNONYMS = {
     "n": "net-file",
@@ -75,9 +76,13 @@ _ONLY = {
     "device.rerouting.probability": ("0", "twin does not reroute vehicles en route"),
     "device.rerouting.explicit": ("", "twin does not reroute vehicles en route"),
     "device.rerouting.period": ("0", "twin does not reroute vehicles en route"),
+    "device.rerouting.adaptation-interval": (
+        "1",
+        "twin samples the edge speeds it routes departing trips on every second",
+    ),
     "eager-insert": ("false", "twin inserts as SUMO does by default"),
     "time-to-impatience": ("180", "twin has no impatience model"),
-    "routing-algorithm": ("dijkstra", "twin routes trips by Dijkstra at free-flow speed"),
+    "routing-algorithm": ("dijkstra", "twin routes trips by Dijkstra"),
     "weights.random-factor": ("1", "twin routes trips on the fastest path"),
     "weights.tls-penalty": ("0", "twin's router charges no traffic-light penalty"),
     "weights.priority-factor": ("0", "twin's router weighs travel times only"),
@@ -127,7 +132,7 @@ _NO_EFFECT_PREFIXES = (
     "device.tripinfo.",
     "device.vehroute.",
     "device.statistics.",
-    "device.rerouting.",  # tunes rerouting, which twin refuses (probability/explicit/period)
+    "device.rerouting.",  # the rest: threads, outputs, TAZ (period etc. are in _ONLY)
     "time-to-teleport",
     "collision.",
     "pedestrian.",  # person demand is refused by the demand reader
@@ -188,7 +193,7 @@ _WHY_NO_EFFECT = {
     "ignore-route-errors": "twin refuses a bad route when it reads it",
 }
 _WHY_PREFIX = {
-    "device.rerouting.": "tunes rerouting devices, which twin refuses",
+    "device.rerouting.": "tunes the rerouting device beyond what twin models",
     "time-to-teleport": "twin never teleports (as SUMO with -1)",
     "collision.": "twin's vehicles never collide",
     "pedestrian.": "tunes persons, which twin refuses",
@@ -222,6 +227,11 @@ class SumoConfig:
             link (:func:`twin.traffic.demand.routing_penalties_s`).
         turnaround_penalty_s: SUMO's ``weights.turnaround-penalty``: what routing
             charges a minor turnaround.
+        rerouting_steps: SUMO's ``device.rerouting.adaptation-steps``: the one-second
+            samples of edge speeds a trip is routed on when it departs
+            (:mod:`twin.traffic.rerouting`).
+        pre_period_s: SUMO's ``device.rerouting.pre-period``: a trip waiting to be
+            inserted is routed again this often.
         ignored: options read and known not to change the traffic twin drives, each
             as ``"name: why"``.
     """
@@ -236,6 +246,8 @@ class SumoConfig:
     time_to_teleport_s: float = 300.0
     minor_penalty_s: float = MINOR_PENALTY_S
     turnaround_penalty_s: float = TURNAROUND_PENALTY_S
+    rerouting_steps: int = ADAPTATION_STEPS
+    pre_period_s: float = PRE_PERIOD_S
     ignored: tuple[str, ...] = ()
 
     @property
@@ -332,6 +344,7 @@ def read_sumocfg(path: str | Path) -> SumoConfig:
         "weights.turnaround-penalty": TURNAROUND_PENALTY_S,
     }
     action = 0.0  # SUMO's default: the action step is the simulation step
+    steps, pre_period = ADAPTATION_STEPS, PRE_PERIOD_S
     ignored: list[str] = []
     for raw_name, value in _options(file):
         name = _SYNONYMS.get(raw_name, raw_name)
@@ -360,6 +373,14 @@ def read_sumocfg(path: str | Path) -> SumoConfig:
             action = parse_time(value, source, name)
         elif name in penalties:
             penalties[name] = _penalty_s(value, source, name)
+        elif name == "device.rerouting.adaptation-steps":
+            steps = _adaptation_steps(value, source, name)
+        elif name == "device.rerouting.pre-period":
+            pre_period = parse_time(value, source, name)
+            if not pre_period > 0:
+                raise ConfigError(
+                    source, name, f"{value!r}: twin routes waiting trips again after > 0 s"
+                )
         else:
             why = _classify(name, value, source)
             if name == "time-to-teleport":
@@ -389,8 +410,24 @@ def read_sumocfg(path: str | Path) -> SumoConfig:
         time_to_teleport_s=teleport,
         minor_penalty_s=penalties["weights.minor-penalty"],
         turnaround_penalty_s=penalties["weights.turnaround-penalty"],
+        rerouting_steps=steps,
+        pre_period_s=pre_period,
         ignored=tuple(ignored),
     )
+
+
+def _adaptation_steps(value: str, source: str, name: str) -> int:
+    """SUMO's samples in the moving average of edge speeds: a whole number >= 1 (SUMO's
+    0, an exponential average, is not modelled)."""
+    try:
+        steps = int(value)
+    except ValueError:
+        steps = 0
+    if steps < 1:
+        raise ConfigError(
+            source, name, f"{value!r}: twin averages edge speeds over a whole number >= 1"
+        )
+    return steps
 
 
 def _penalty_s(value: str, source: str, name: str) -> float:
