@@ -2,7 +2,7 @@
 
 Numba decides whether a cached compiled function is still valid from the source file of
 that function alone. A kernel that calls jitted functions of other modules (the traffic
-tick calls insertion, lane changing, emissions and loop counting) would keep running
+tick calls insertion, lane changing, routing, emissions and loop counting) would keep running
 their old code after one of those files changed. Treating the kernel's modules as one
 unit fixes that: when any of them is newer than a cache index of any of them, those
 indexes go, and Numba compiles afresh.

@@ -258,7 +258,7 @@ class City(Entity):
             behind=np.full(n, -1, dtype=np.int64),
             next_lane=np.full(n, -1, dtype=np.int64),
             route_k=np.zeros(n, dtype=np.int64),
-            # Copies: a trip routed when it departs gets a new slice (_set_route).
+            # Copies: a trip routed when it departs may get a new slice (rerouting).
             route_start=trips.route_start[:-1].copy(),
             route_end=trips.route_start[1:].copy(),
             route_edges=trips.route_edges.copy(),
@@ -315,9 +315,13 @@ class City(Entity):
             *penalties_s,
             pre_period_s,
         )
-        if routed:  # room for new routes: twice the given ones, grown when it runs out
-            edges = self.veh.route_edges
-            self.veh = self.veh._replace(route_edges=np.concatenate((edges, edges)))
+        if routed:  # room for new routes: as much as the given ones take, and more later
+            self._grow_route_buffer()
+
+    def _grow_route_buffer(self) -> None:
+        """Twice the room in the vehicles' route buffer (its routes stay where they are)."""
+        edges = self.veh.route_edges
+        self.veh = self.veh._replace(route_edges=np.concatenate((edges, edges)))
 
     @property
     def reroutes(self) -> int:
@@ -473,8 +477,7 @@ class City(Entity):
             self.routing,
         )
         if self.routing.state[2]:  # a departing trip's route found no room: make some
-            edges = self.veh.route_edges
-            self.veh = self.veh._replace(route_edges=np.concatenate((edges, edges)))
+            self._grow_route_buffer()
             self.routing.state[2] = 0
         self._ticks += ticks
         self.kernel_calls += 1

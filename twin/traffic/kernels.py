@@ -1649,7 +1649,7 @@ def run_ticks(
     return ticks
 
 
-# Insertion and lane changing live in their own modules, which builds on the helpers above.
+# Insertion, lane changing and routing live in their own modules, built on the helpers above.
 from twin.traffic.insertion import Departs, insert_pending  # noqa: E402
 from twin.traffic.lane_change import LaneChange, change_lanes  # noqa: E402
 from twin.traffic.rerouting import (  # noqa: E402
@@ -1663,5 +1663,12 @@ from twin.traffic.rerouting import (  # noqa: E402
 # see a change in any but this file (twin.core.jit).
 drop_stale_numba_cache(
     Path(__file__).with_name(name)
-    for name in ("kernels.py", "insertion.py", "lane_change.py", "emissions.py", "loops.py")
+    for name in (
+        "kernels.py",
+        "insertion.py",
+        "lane_change.py",
+        "rerouting.py",
+        "emissions.py",
+        "loops.py",
+    )
 )

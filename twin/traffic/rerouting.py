@@ -96,16 +96,14 @@ def edge_speeds(net: NetArrays, network: Network, steps: int = ADAPTATION_STEPS)
         state=np.zeros(3, dtype=np.int64),
     )
     if units:
-        _current_means(net, None, None, speeds)
+        _empty_means(net, speeds)
         speeds.mean_mps[:] = speeds.work_sum
         speeds.past_mps[:] = speeds.work_sum[:, None]
     return speeds
 
 
-def _current_means(
-    net: NetArrays, lanes: Lanes | None, veh: Vehicles | None, speeds: EdgeSpeeds
-) -> None:
-    """Every unit's mean speed now into ``speeds.work_sum`` (plain Python, at build)."""
+def _empty_means(net: NetArrays, speeds: EdgeSpeeds) -> None:
+    """Every unit's mean speed with no vehicle anywhere into ``speeds.work_sum``."""
     speeds.work_sum[:] = speeds.closed_sum_mps
     speeds.work_count[:] = speeds.closed_count
     for lane, unit in enumerate(speeds.lane_unit):
