@@ -24,6 +24,8 @@ from twin.traffic.demand import (
     DEPART_LANE_RANDOM,
     DEPART_POS_BASE,
     DEPART_POS_RANDOM_FREE,
+    DEPART_SPEED_AVG,
+    DEPART_SPEED_LAST,
     DEPART_SPEED_MAX,
 )
 from twin.traffic.insertion import Departs, try_uniform
@@ -88,6 +90,11 @@ def twin_city(net: Path, routes: Path, seed: int = 1, **depart: np.ndarray) -> t
     [
         pytest.param('departSpeed="0"', 0.0, id="speed-0"),
         pytest.param('departSpeed="max"', DEPART_SPEED_MAX, id="speed-max"),
+        # SUMO 1.28's default: the mean speed of the cars on the lane, not lowered while
+        # one is there (SUMO waits for a gap at that speed): a car every 2 s at 13.89
+        # m/s, where "max" lowers the speed and enters one every 1-2 s. "last" alike.
+        pytest.param('departSpeed="avg"', DEPART_SPEED_AVG, id="speed-avg"),
+        pytest.param('departSpeed="last"', DEPART_SPEED_LAST, id="speed-last"),
     ],
 )
 def test_a_burst_enters_a_free_road_when_sumo_lets_it(tmp_path, attrs, speed_code):

@@ -29,8 +29,10 @@ The depart attributes of :class:`twin.traffic.demand.TripTable` select, per trip
   ``MSLane::lastInsertion``).
 - speed: a given one (``patchSpeed`` off: the trip waits until that speed is safe);
   ``0`` (SUMO's default); ``random``, ``max`` (lowered to what is safe, ``patchSpeed``
-  on); ``desired`` and ``speedLimit`` (not lowered); ``avg`` and ``last`` (the mean
-  and the last vehicle's speed on the lane, lowered if needed).
+  on); ``desired`` and ``speedLimit`` (not lowered); ``avg`` (SUMO 1.28's default: the
+  mean speed of the lane's vehicles, its limit when empty, not lowered: on a free road
+  SUMO enters a car every 2 s at 13.89 m/s, where ``max`` enters one every 1-2 s at
+  lowered speeds); ``last`` (the last vehicle's speed on the lane, lowered if needed).
 
 The checks (``MSLane::isInsertionSuccess``, re-derived): the leader on the lane (or, if
 none, along the route ahead as far as the vehicle's brake gap reaches: the last vehicle
@@ -415,20 +417,23 @@ def _depart_speed(
         return vmax, False
     if code == DEPART_SPEED_LIMIT:
         return net.lane_speed[lane], False
+    # "last" and "avg" with a vehicle on the lane are not lowered (the trip waits until
+    # that speed is safe); on an empty lane they are the vehicle's top speed there,
+    # lowered as needed (patchSpeed stays on).
     if code == DEPART_SPEED_LAST:
         c = lanes.tail[lane]
-        return (min(veh.speed[c], vmax) if c >= 0 else vmax), True
+        return (min(veh.speed[c], vmax), False) if c >= 0 else (vmax, True)
     if code == DEPART_SPEED_AVG:
         c = lanes.tail[lane]
         if c < 0:
-            return vmax, True
+            return min(vmax, net.lane_speed[lane]), True
         total = 0.0
         n = 0
         while c >= 0:
             total += veh.speed[c]
             n += 1
             c = veh.ahead[c]
-        return min(total / n, vmax), True
+        return min(total / n, vmax), False
     return 0.0, False
 
 
