@@ -30,9 +30,11 @@ The depart attributes of :class:`twin.traffic.demand.TripTable` select, per trip
 - speed: a given one (``patchSpeed`` off: the trip waits until that speed is safe);
   ``0`` (SUMO's default); ``random``, ``max`` (lowered to what is safe, ``patchSpeed``
   on); ``desired`` and ``speedLimit`` (not lowered); ``avg`` (SUMO 1.28's default: the
-  mean speed of the lane's vehicles, its limit when empty, not lowered: on a free road
-  SUMO enters a car every 2 s at 13.89 m/s, where ``max`` enters one every 1-2 s at
-  lowered speeds); ``last`` (the last vehicle's speed on the lane, lowered if needed).
+  mean speed of the lane's vehicles) and ``last`` (the last one's speed), not lowered
+  while a vehicle is on the lane (on a free road SUMO enters a car every 2 s at 13.89
+  m/s, where ``max`` enters one every 1-2 s at lowered speeds); on an empty lane both
+  start from the vehicle's top speed there (``avg``: at most the lane's limit) and are
+  lowered as needed (``MSLane::getDepartSpeed``).
 
 The checks (``MSLane::isInsertionSuccess``, re-derived): the leader on the lane (or, if
 none, along the route ahead as far as the vehicle's brake gap reaches: the last vehicle
@@ -418,8 +420,7 @@ def _depart_speed(
     if code == DEPART_SPEED_LIMIT:
         return net.lane_speed[lane], False
     # "last" and "avg" with a vehicle on the lane are not lowered (the trip waits until
-    # that speed is safe); on an empty lane they are the vehicle's top speed there,
-    # lowered as needed (patchSpeed stays on).
+    # that speed is safe); on an empty lane patchSpeed stays on.
     if code == DEPART_SPEED_LAST:
         c = lanes.tail[lane]
         return (min(veh.speed[c], vmax), False) if c >= 0 else (vmax, True)
