@@ -306,7 +306,9 @@ class City(Entity):
         samples (:mod:`twin.traffic.rerouting`); nothing for a table of given routes."""
         stops = self.trips.stops
         routed = stops is not None and any(stops)
-        self.edge_speeds = edge_speeds(self.net, self.network, steps if routed else 0)
+        self.edge_speeds = edge_speeds(
+            self.net, self.lanes, self.veh, self.network, steps if routed else 0
+        )
         self.routing = trip_routing(
             self.network,
             stops if routed else None,

@@ -56,8 +56,8 @@ class EdgeSpeeds(NamedTuple):
     ``mean_mps``: the moving average; ``past_mps[u, i]``: the samples it averages;
     ``closed_sum_mps``/``closed_count``: the limits and number of the unit's lanes closed
     to twin's vehicles (each an empty lane in every sample); ``lane_unit``: each lane's
-    unit; ``work_*``: scratch; ``state``: the next sample's slot, 1 once a vehicle has
-    departed (SUMO samples from then on), and the samples taken."""
+    unit; ``work_*``: scratch; ``state``: the next sample's slot, and 1 once a vehicle
+    has departed (SUMO samples from then on)."""
 
     mean_mps: FloatArray
     past_mps: FloatArray
@@ -69,9 +69,16 @@ class EdgeSpeeds(NamedTuple):
     state: IntArray
 
 
-def edge_speeds(net: NetArrays, network: Network, steps: int = ADAPTATION_STEPS) -> EdgeSpeeds:
-    """Fresh speeds for ``network`` (every unit at its empty mean speed, as SUMO starts);
-    ``steps`` 0 builds an empty tracker that samples nothing."""
+def edge_speeds(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    network: Network,
+    steps: int = ADAPTATION_STEPS,
+) -> EdgeSpeeds:
+    """Fresh speeds for ``network`` (every unit at its mean speed now, on the empty
+    network of a run's start: as SUMO starts); ``steps`` 0 builds an empty tracker that
+    samples nothing."""
     n_edges = len(network.edges)
     units = n_edges + len(network.movements) if steps > 0 else 0
     lane_unit = np.full(len(net.lane_length), -1, dtype=np.int64)
@@ -93,42 +100,22 @@ def edge_speeds(net: NetArrays, network: Network, steps: int = ADAPTATION_STEPS)
         lane_unit=lane_unit,
         work_sum=np.zeros(units),
         work_count=np.zeros(units),
-        state=np.zeros(3, dtype=np.int64),
+        state=np.zeros(2, dtype=np.int64),
     )
     if units:
-        _empty_means(net, speeds)
+        _current_means(net, lanes, veh, speeds)
         speeds.mean_mps[:] = speeds.work_sum
         speeds.past_mps[:] = speeds.work_sum[:, None]
     return speeds
 
 
-def _empty_means(net: NetArrays, speeds: EdgeSpeeds) -> None:
-    """Every unit's mean speed with no vehicle anywhere into ``speeds.work_sum``."""
-    speeds.work_sum[:] = speeds.closed_sum_mps
-    speeds.work_count[:] = speeds.closed_count
-    for lane, unit in enumerate(speeds.lane_unit):
-        if unit >= 0:
-            speeds.work_sum[unit] += net.lane_speed[lane]
-            speeds.work_count[unit] += 1.0
-    speeds.work_sum[:] /= np.maximum(speeds.work_count, 1.0)
-
-
 @numba.njit(cache=True, _nrt=False)
-def sample_edge_speeds(
-    net: NetArrays, lanes: Lanes, veh: Vehicles, speeds: EdgeSpeeds, departed: bool
-) -> None:
-    """One end-of-step sample into the moving averages (``MSRoutingEngine::
-    adaptEdgeEfforts``); nothing before the first vehicle has departed."""
-    units = len(speeds.mean_mps)
-    if units == 0:
-        return
-    if speeds.state[1] == 0:
-        if not departed:
-            return
-        speeds.state[1] = 1
+def _current_means(net: NetArrays, lanes: Lanes, veh: Vehicles, speeds: EdgeSpeeds) -> None:
+    """Every unit's mean speed now into ``speeds.work_sum`` (``MSEdge::getMeanSpeed``:
+    each lane weighs by its vehicles, an empty or closed lane as one at its limit)."""
     work_sum = speeds.work_sum
     work_count = speeds.work_count
-    for u in range(units):
+    for u in range(len(work_sum)):
         work_sum[u] = speeds.closed_sum_mps[u]
         work_count[u] = speeds.closed_count[u]
     for lane in range(len(speeds.lane_unit)):
@@ -144,14 +131,31 @@ def sample_edge_speeds(
             work_sum[u] += veh.speed[v]
             work_count[u] += 1.0
             v = veh.behind[v]
+    for u in range(len(work_sum)):
+        work_sum[u] /= work_count[u]
+
+
+@numba.njit(cache=True, _nrt=False)
+def sample_edge_speeds(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, speeds: EdgeSpeeds, departed: bool
+) -> None:
+    """One end-of-step sample into the moving averages (``MSRoutingEngine::
+    adaptEdgeEfforts``); nothing before the first vehicle has departed."""
+    units = len(speeds.mean_mps)
+    if units == 0:
+        return
+    if speeds.state[1] == 0:
+        if not departed:
+            return
+        speeds.state[1] = 1
+    _current_means(net, lanes, veh, speeds)
     steps = speeds.past_mps.shape[1]
     i = speeds.state[0]
     for u in range(units):
-        current = work_sum[u] / work_count[u]
+        current = speeds.work_sum[u]
         speeds.mean_mps[u] += (current - speeds.past_mps[u, i]) / steps
         speeds.past_mps[u, i] = current
     speeds.state[0] = (i + 1) % steps
-    speeds.state[2] += 1
 
 
 class TripRouting(NamedTuple):
@@ -204,7 +208,7 @@ def trip_routing(
     start = np.zeros(n_trips + 1, dtype=np.int64)
     np.cumsum([len(s) for s in per_trip], out=start[1:])
     flat = np.array([e for s in per_trip for e in s], dtype=np.int64)
-    movements = network.movements
+    movements = network.movements if len(flat) else []  # nothing routed: no graph
     first: dict[tuple[int, int], int] = {}
     for k, m in enumerate(movements):
         held = first.get((m.from_edge, m.to_edge))
@@ -214,8 +218,13 @@ def trip_routing(
     via = np.array([first[p] for p in pairs], dtype=np.int64)
     to = np.array([b for _, b in pairs], dtype=np.int64)
     arc_start = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount([a for a, _ in pairs], minlength=n), out=arc_start[1:])
-    penalties = routing_penalties_s(network, minor_penalty_s, turnaround_penalty_s)
+    leaving = np.array([a for a, _ in pairs], dtype=np.int64)
+    np.cumsum(np.bincount(leaving, minlength=n), out=arc_start[1:])
+    penalties = (
+        routing_penalties_s(network, minor_penalty_s, turnaround_penalty_s)[via]
+        if len(via)
+        else np.zeros(0)
+    )
     legs = max((len(s) - 1 for s in per_trip), default=0)
     return TripRouting(
         stops_start=start,
@@ -226,7 +235,7 @@ def trip_routing(
         arc_via=n + via,
         via_length=np.array([movements[m].length_m for m in via], dtype=np.float64),
         via_limit=np.array([movements[m].speed_mps for m in via], dtype=np.float64),
-        via_penalty=penalties[via] if len(via) else np.zeros(0),
+        via_penalty=penalties,
         to_length=np.array([network.edges[e].length_m for e in to], dtype=np.float64),
         to_limit=np.array([network.edges[e].speed_mps for e in to], dtype=np.float64),
         dist=np.zeros(n),

@@ -945,10 +945,9 @@ def read_routes(
             )
         vt = demand.vehicle_type(type_id)
         vtype[k] = used.setdefault(type_id, len(used))
-        route = _resolve(network, router, p, demand, draws)
+        route, routed_through = _resolve(network, router, p, demand, draws)
         edge_routes.append(route)
-        routed = p.choice is None and p.route_ref is None and p.edges is None
-        stops.append(tuple(_edge(network, e, p) for e in p.stops) if routed else ())
+        stops.append(routed_through)
         first = network.edges[int(route[0])]
         lane[k], pos[k], speed[k] = _depart_codes(p, first, vt)
     types = tuple(demand.vehicle_type(t) for t in used) or (demand.vehicle_type(DEFAULT_VTYPE),)
@@ -1062,8 +1061,10 @@ def _edge(network: Network, edge_id: str, p: _Pending) -> int:
 
 def _resolve(
     network: Network, router: Router, p: _Pending, demand: _Demand, draws: Iterator[float]
-) -> np.ndarray:
-    """Edge indices of a pending departure's route (drawn if it is a distribution)."""
+) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Edge indices of a pending departure's route (drawn if it is a distribution), and
+    the edges a trip by ``from``/``to`` is routed through (SUMO routes it again when it
+    departs; empty for a given route)."""
     if p.choice is not None or p.route_ref is not None:
         ref = p.route_ref
         if p.choice is not None:
@@ -1076,20 +1077,21 @@ def _resolve(
     elif p.edges is not None:
         edge_ids = p.edges
     else:
-        stops = [_edge(network, e, p) for e in p.stops]
+        stops = tuple(_edge(network, e, p) for e in p.stops)
         if len(stops) == 1:
-            return np.asarray(stops, dtype=np.int64)
+            return np.asarray(stops, dtype=np.int64), stops
         try:
             pieces = [router.route(a, b) for a, b in pairwise(stops)]
         except DemandError as error:
             raise ConfigError(p.source, p.where, str(error)) from None
-        return np.concatenate([pieces[0], *(piece[1:] for piece in pieces[1:])]).astype(np.int64)
+        route = np.concatenate([pieces[0], *(piece[1:] for piece in pieces[1:])])
+        return route.astype(np.int64), stops
     edges = [_edge(network, e, p) for e in edge_ids]
     try:
         check_route(network, edges)
     except DemandError as error:
         raise ConfigError(p.source, p.where, str(error)) from None
-    return np.asarray(edges, dtype=np.int64)
+    return np.asarray(edges, dtype=np.int64), ()
 
 
 def _probability(value: str, where: str, source: str) -> float:
