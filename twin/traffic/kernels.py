@@ -829,6 +829,31 @@ def _blocked_by_foe(
 
 
 @numba.njit(cache=True, _nrt=False)
+def approaching_foe(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, j: int, dt: float
+) -> int:
+    """The first vehicle on movement ``j``'s lane heading into ``j`` that has announced
+    itself at ``j``'s line (-1: none). The lane's head always has; a vehicle behind one
+    bound elsewhere has once the line is within the distance it looks ahead, this tick's
+    travel at its next speed plus its braking distance from it (src/microsim/MSVehicle.cpp
+    ``planMoveInternal``: links within ``SPEED2DIST(maxV) + brakeGap(maxV)`` get its
+    approach), so a straight car behind a turning one is seen as SUMO sees it."""
+    lane = net.mov_from_lane[j]
+    u = lanes.head[lane]
+    while u >= 0:
+        if veh.next_lane[u] == net.mov_lane[j]:
+            return u
+        u = veh.behind[u]
+        if u >= 0:
+            t = veh.vtype[u]
+            v_next = min(veh.speed[u] + vt.accel[t] * dt, vt.vmax[t])
+            reach = v_next * dt + brake_gap(v_next, vt.decel[t], dt) + v_next * vt.tau[t]
+            if net.lane_length[lane] - veh.pos[u] > reach:
+                return -1
+    return -1
+
+
+@numba.njit(cache=True, _nrt=False)
 def must_yield(
     net: NetArrays,
     lanes: Lanes,
@@ -869,8 +894,8 @@ def must_yield(
             continue
         if in_conflict(net, lanes, veh, vt, k):
             return True
-        h = lanes.head[net.mov_from_lane[j]]
-        if h < 0 or veh.next_lane[h] != net.mov_lane[j]:
+        h = approaching_foe(net, lanes, veh, vt, j, dt)
+        if h < 0:
             continue
         dist = net.lane_length[veh.lane[h]] - veh.pos[h]
         if minor:
