@@ -124,13 +124,15 @@ def test_observation_gathered_for_all_equals_one_by_one():
 # leader (lane_change._lane_vsafe: mean time loss +0.3%, -0.8%); seed 2 (one lane)
 # when minor links and merges took SUMO's blockedByFoe (kernels._blocked_by_foe: +2.0%);
 # all three when a foe behind a car bound elsewhere announced itself from its look-ahead
-# (kernels.approaching_foe: -0.1%, -1.6%, -0.0%);
+# (kernels.approaching_foe: -0.1%, -1.6%, -0.0%); all three when permissive greens and
+# the internal junctions of left turns became minor links to approach (+0.6%, +5.9%,
+# +2.9%);
 # test_batched_ticks_equal_tick_by_tick holds batched runs to the tick-by-tick ones,
 # bit for bit.
 GOLDEN = {
-    (1, "cyclic"): (86.18713450292398, 47.476734825003476, 170.00863518823644, 55840.0),
-    (2, "erratic"): (114.35493372606774, 75.82176817955275, 215.8187114005047, 73826.0),
-    (3, "erratic"): (91.30921985815603, 53.08738004768364, 184.3237209763313, 60605.0),
+    (1, "cyclic"): (86.53868613138687, 47.759108271626246, 171.5964878399889, 56084.0),
+    (2, "erratic"): (118.79086892488954, 80.27339723021926, 223.20753276579296, 76838.0),
+    (3, "erratic"): (92.85248226950354, 54.62383251397139, 187.72031039559113, 61663.0),
 }
 
 

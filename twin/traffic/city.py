@@ -193,6 +193,7 @@ class City(Entity):
             arrays.yield_mutual,
             arrays.yield_clear_m,
             arrays.mov_keep_clear,
+            arrays.mov_internal_stop_m,
         )
 
     def _build_lanes(self) -> Lanes:

@@ -162,7 +162,8 @@ class NetArrays(NamedTuple):
     a vehicle of foe ``yield_to[k]`` whose back is this far along its path through the
     junction has passed the crossing (``Intersection.clear_m``). ``mov_keep_clear[m]``: 1
     when a vehicle keeps movement ``m``'s junction clear (SUMO's ``MSVehicle::keepClear``:
-    the link has foes and is not ``keepClear="0"``)
+    the link has foes and is not ``keepClear="0"``). ``mov_internal_stop_m[m]``: where
+    along movement ``m``'s internal lane a minor internal junction waits (0: none).
     """
 
     lane_length: FloatArray
@@ -183,6 +184,7 @@ class NetArrays(NamedTuple):
     yield_mutual: IntArray
     yield_clear_m: FloatArray
     mov_keep_clear: IntArray
+    mov_internal_stop_m: FloatArray
 
 
 class VTypes(NamedTuple):
@@ -1128,10 +1130,14 @@ def _limit(
     nl = veh.next_lane[v]
     k = veh.route_k[v]
     needed = speed * tau + speed * speed / (2.0 * decel) + speed * dt + LOOKAHEAD_MIN_M
+    m_here = net.lane_movement[lane]
+    if m_here >= 0 and net.mov_internal_stop_m[m_here] - veh.pos[v] > VISIBILITY_M:
+        # Inside the junction, short of the internal junction where it may wait.
+        limit = stop_speed(net.mov_internal_stop_m[m_here] - veh.pos[v], decel, tau, dt)
     a = veh.ahead[v]
     if a >= 0:
         gap = veh.pos[a] - vt.length[veh.vtype[a]] - veh.pos[v] - vt.min_gap[t]
-        limit = safe_speed(speed, veh.speed[a], gap, decel, tau, dt)
+        limit = min(limit, safe_speed(speed, veh.speed[a], gap, decel, tau, dt))
         if nl >= 0 and dist < needed and net.lane_movement[lane] < 0:
             # The junction-blocking rule holds for the vehicles behind the head too,
             # with the room their leaders on the lane take first (SUMO's
@@ -1168,6 +1174,13 @@ def _limit(
                     gap = dist - VISIBILITY_M
                     reach = math.sqrt(bdt * bdt + v_vis * v_vis + 2.0 * decel * gap) - bdt
                     limit = min(limit, max(reach, v_vis))
+                elif state == PERMISSIVE and dist > VISIBILITY_M and not net.mov_internal_stop_m[m]:
+                    # A permissive green is a minor link too (``'g'`` has no priority):
+                    # until within the visibility distance the vehicle plans to stop at
+                    # the line (MSVehicle::processLinkApproaches: ``vSafe = myVLinkWait``
+                    # while ``!determinedFoePresence``; a link with an internal junction,
+                    # ``isCont()``, waits there instead, below).
+                    limit = min(limit, stop_speed(dist, decel, tau, dt))
                 if state == ZIPPER:
                     limit = min(limit, zipper_speed(net, lanes, veh, vt, m, v, dist, dt))
                 if state in (STOP, ALLWAY_STOP) and not (
@@ -1184,6 +1197,13 @@ def _limit(
             if stop:
                 limit = min(limit, stop_speed(dist, decel, tau, dt))
                 break
+            inside = net.mov_internal_stop_m[m]
+            if inside > 0.0 and dist + inside > VISIBILITY_M:
+                # The internal junction where a turn waits for oncoming traffic is a
+                # minor link: the vehicle plans to stop there until within the
+                # visibility distance of it, foes or not (processLinkApproaches, as
+                # above). Left turns leave a queue at SUMO's pace this way.
+                limit = min(limit, stop_speed(dist + inside, decel, tau, dt))
         # Slow down in time for a slower lane ahead (turns through a junction).
         v_next_lane = min(net.lane_speed[nl] * veh.speed_factor[v], vt.vmax[t])
         if v_next_lane < speed:

@@ -130,6 +130,9 @@ class Movement:
             light controls and that have no priority; SUMO's router charges each a
             penalty (:func:`twin.traffic.demand.routing_penalties_s`). 0 for twin's own
             networks, whose junctions all have lights.
+        internal_stop_m: how far along the path an internal junction whose link has
+            no priority waits (SUMO's connection through a second internal lane,
+            ``state="m"``; a left turn's waiting point); 0: none.
     """
 
     from_edge: int
@@ -141,6 +144,7 @@ class Movement:
     to_lane: int = -1
     keep_clear: bool = True
     minor_links: int = 0
+    internal_stop_m: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -507,6 +511,7 @@ class NetworkArrays:
         mov_keep_clear: 1 when a vehicle keeps the junction of movement ``m`` clear
             (SUMO's ``MSVehicle::keepClear``: ``link->hasFoes() && link->keepClear()``):
             the movement has a foe there and its connection is not ``keepClear="0"``.
+        mov_internal_stop_m: ``Movement.internal_stop_m`` per movement.
         edge_out_start, edge_out: successors of each edge (for routing).
     """
 
@@ -530,6 +535,7 @@ class NetworkArrays:
     yield_mutual: IntArray
     yield_clear_m: FloatArray
     mov_keep_clear: IntArray
+    mov_internal_stop_m: FloatArray
 
     @property
     def total_lanes(self) -> int:
@@ -600,6 +606,7 @@ class NetworkArrays:
             yield_mutual=np.array([f for y in mutual_lists for f in y], dtype=np.int64),
             yield_clear_m=np.array([c for y in clear_lists for c in y], dtype=np.float64),
             mov_keep_clear=keep_clear,
+            mov_internal_stop_m=np.array([m.internal_stop_m for m in net.movements]),
         )
 
 

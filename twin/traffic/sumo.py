@@ -368,6 +368,7 @@ class _NetBuilder:
                             to_lane=key[3],
                             keep_clear=keep_clear,
                             minor_links=self.minor_links(conn),
+                            internal_stop_m=self.internal_stop(conn),
                         ),
                         index,
                         conn.getTLSID() or None,
@@ -393,6 +394,29 @@ class _NetBuilder:
             link = outgoing[0] if outgoing else None
             seen += 1
         return count
+
+    def internal_stop(self, conn: Any) -> float:
+        """How far along the connection's way its internal junction waits, when the
+        link there has no priority (``<connection from=":J_11" via=":J_15_0"
+        state="m">``, a left turn's waiting point), else 0. SUMO gives that link the
+        default foe visibility distance (4.5 m, src/netload/NLHandler.cpp) and every
+        vehicle approaches it as a minor link."""
+        along = 0.0
+        via = conn.getViaLaneID()
+        seen = 0
+        while via and seen < 8:
+            lane = self.net.getLane(via)
+            along += lane.getLength()
+            outgoing = lane.getOutgoing()
+            if not outgoing:
+                return 0.0
+            link = outgoing[0]
+            state = link.getState() or ""
+            if link.getViaLaneID() and state and not state.isupper():
+                return float(along)
+            via = link.getViaLaneID()
+            seen += 1
+        return 0.0
 
     def path(self, conn: Any) -> tuple[float, float, tuple[tuple[float, float], ...]]:
         """Length, speed and shape (scaled to the length) of a connection's way through
