@@ -430,15 +430,9 @@ def test_a_foe_behind_a_car_turning_elsewhere_announces_itself_from_its_look_ahe
     names = [e.id for e in network.edges]
     arrays, veh, vt = city.net, city.veh, city.vt
 
-    def movement(from_edge: str, to_edge: str) -> int:
-        lanes_from = np.nonzero(arrays.lane_edge == names.index(from_edge))[0]
-        lanes_to = np.nonzero(arrays.lane_edge == names.index(to_edge))[0]
-        (m,) = np.nonzero(
-            np.isin(arrays.mov_from_lane, lanes_from) & np.isin(arrays.mov_to_lane, lanes_to)
-        )[0]
-        return int(m)
-
-    to_s, to_e = movement("WC", "CS"), movement("WC", "CE")
+    (west,) = np.nonzero(arrays.lane_edge == names.index("WC"))[0]
+    to_s = kernels.find_movement(arrays, west, names.index("CS"))
+    to_e = kernels.find_movement(arrays, west, names.index("CE"))
     outcomes = []
     for now in range(1, 40):
         world.advance(float(now))

@@ -1138,7 +1138,7 @@ def _limit(
     if a >= 0:
         gap = veh.pos[a] - vt.length[veh.vtype[a]] - veh.pos[v] - vt.min_gap[t]
         limit = min(limit, safe_speed(speed, veh.speed[a], gap, decel, tau, dt))
-        if nl >= 0 and dist < needed and net.lane_movement[lane] < 0:
+        if nl >= 0 and dist < needed and m_here < 0:
             # The junction-blocking rule holds for the vehicles behind the head too,
             # with the room their leaders on the lane take first (SUMO's
             # ``lengthsInFront``).

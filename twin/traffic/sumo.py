@@ -378,22 +378,31 @@ class _NetBuilder:
                     )
         return sorted(links.values(), key=lambda link: link.index)
 
+    def way(self, conn: Any) -> Iterator[tuple[Any, Any]]:
+        """The connection's way through the junction: each internal lane (``via``) with
+        the link that enters it, the connection's own first, then an internal
+        junction's (at most 8; SUMO's ways have one or two)."""
+        link = conn
+        for _ in range(8):
+            if link is None or not link.getViaLaneID():
+                return
+            lane = self.net.getLane(link.getViaLaneID())
+            yield link, lane
+            outgoing = lane.getOutgoing()
+            link = outgoing[0] if outgoing else None
+
+    @staticmethod
+    def _minor(link: Any) -> bool:
+        """A link with neither a traffic light nor priority (lower-case state)."""
+        state = link.getState() or ""
+        return not link.getTLSID() and bool(state) and not state.isupper()
+
     def minor_links(self, conn: Any) -> int:
         """Links that enter the connection's internal lanes with neither a traffic light
         nor priority: the connection itself, and the link of an internal junction
         (``<connection from=":J_7" via=":J_25_0" state="m">``), which carries no
         light (SUMO's routing penalties, src/microsim/MSEdge.cpp ``recalcCache``)."""
-        count = 0
-        link = conn
-        seen = 0
-        while link is not None and link.getViaLaneID() and seen < 8:
-            state = link.getState() or ""
-            if not link.getTLSID() and state and not state.isupper():
-                count += 1
-            outgoing = self.net.getLane(link.getViaLaneID()).getOutgoing()
-            link = outgoing[0] if outgoing else None
-            seen += 1
-        return count
+        return sum(self._minor(link) for link, _ in self.way(conn))
 
     def internal_stop(self, conn: Any) -> float:
         """How far along the connection's way its internal junction waits, when the
@@ -402,20 +411,10 @@ class _NetBuilder:
         default foe visibility distance (4.5 m, src/netload/NLHandler.cpp) and every
         vehicle approaches it as a minor link."""
         along = 0.0
-        via = conn.getViaLaneID()
-        seen = 0
-        while via and seen < 8:
-            lane = self.net.getLane(via)
-            along += lane.getLength()
-            outgoing = lane.getOutgoing()
-            if not outgoing:
-                return 0.0
-            link = outgoing[0]
-            state = link.getState() or ""
-            if link.getViaLaneID() and state and not state.isupper():
-                return float(along)
-            via = link.getViaLaneID()
-            seen += 1
+        for k, (link, lane) in enumerate(self.way(conn)):
+            if k > 0 and self._minor(link):
+                return along
+            along += float(lane.getLength())
         return 0.0
 
     def path(self, conn: Any) -> tuple[float, float, tuple[tuple[float, float], ...]]:
@@ -423,17 +422,11 @@ class _NetBuilder:
         the junction (its ``via`` lanes)."""
         length = 0.0
         time = 0.0
-        via = conn.getViaLaneID()
-        seen = 0
         points: list[tuple[float, float]] = []
-        while via and seen < 8:
-            lane = self.net.getLane(via)
+        for _, lane in self.way(conn):
             length += lane.getLength()
             time += lane.getLength() / max(lane.getSpeed(), 0.1)
             points.extend((float(x), float(y)) for x, y, *_ in lane.getShape())
-            outgoing = lane.getOutgoing()
-            via = outgoing[0].getViaLaneID() if outgoing else ""
-            seen += 1
         if length <= 0:
             to_lane = conn.getToLane()
             speed = float(min(conn.getFromLane().getSpeed(), to_lane.getSpeed()))
