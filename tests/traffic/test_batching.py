@@ -126,13 +126,15 @@ def test_observation_gathered_for_all_equals_one_by_one():
 # all three when a foe behind a car bound elsewhere announced itself from its look-ahead
 # (kernels.approaching_foe: -0.1%, -1.6%, -0.0%); all three when permissive greens and
 # the internal junctions of left turns became minor links to approach (+0.6%, +5.9%,
-# +2.9%);
+# +2.9%); all three when a left turn waited at its internal junction, a car turning off
+# a lane held the one behind it and minor links checked every announced foe (+0.8%,
+# +1.7%, +0.8%);
 # test_batched_ticks_equal_tick_by_tick holds batched runs to the tick-by-tick ones,
 # bit for bit.
 GOLDEN = {
-    (1, "cyclic"): (86.53868613138687, 47.759108271626246, 171.5964878399889, 56084.0),
-    (2, "erratic"): (118.79086892488954, 80.27339723021926, 223.20753276579296, 76838.0),
-    (3, "erratic"): (92.85248226950354, 54.62383251397139, 187.72031039559113, 61663.0),
+    (1, "cyclic"): (86.9067055393586, 48.117501198167886, 171.71400002484165, 56342.0),
+    (2, "erratic"): (120.16936671575847, 81.66152624717964, 225.04082483898358, 77774.0),
+    (3, "erratic"): (93.25248226950355, 55.03427509667258, 188.19999229429465, 61945.0),
 }
 
 

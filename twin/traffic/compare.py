@@ -35,6 +35,8 @@ from twin.traffic.sumo_tools import SumoRun, run_sumo_config, runnable_config
 
 SCENARIO_ID = "traffic/sumo-net-v0"
 DEFAULT_POLICY = "signals/fixed-time-v0"
+UNTIL_EMPTY_GRACE_S = 3600.0
+"""How much longer than SUMO twin may run a config without an end to empty its network."""
 COMPARED = (
     "trips_completed",
     "trip_duration_mean_s",
@@ -177,10 +179,13 @@ def compare(
             raise UserError(f"{path}: SUMO could not run this config: {_one_line(error)}") from None
     sumo = _sumo_side(sumo_run)
     end_s = config.end_s
-    if not math.isfinite(end_s):
-        # SUMO without an end runs until the network is empty: twin runs as long.
+    until_empty = not math.isfinite(end_s)
+    if until_empty:
+        # SUMO without an end runs until its network is empty; so does twin, for at
+        # most an hour longer than SUMO took (a gridlocked twin reports the rest
+        # unfinished).
         end_s = float(sumo_run.trips.arrival_s.max(initial=config.begin_s)) + config.step_length_s
-    twin = _twin_side(prepared, end_s - config.begin_s)
+    twin = _twin_side(prepared, end_s - config.begin_s, UNTIL_EMPTY_GRACE_S if until_empty else 0.0)
     return Comparison(str(path), seed, policy, sumo, twin)
 
 
@@ -218,18 +223,29 @@ def _prepare_twin(sumocfg: Path, seed: int, policy: str, duration_s: float) -> P
     return prepare_run(scenario, policy, seed, source=str(sumocfg))
 
 
-def _twin_side(run: PreparedRun, horizon_s: float) -> Side:
+def _twin_side(run: PreparedRun, horizon_s: float, grace_s: float = 0.0) -> Side:
+    """twin's run to ``horizon_s``, then on while trips are unfinished, by at most
+    ``grace_s`` (a config without an end, as SUMO runs it)."""
     _compile_kernel()
     started = time.perf_counter()
-    run.world.run(horizon_s)
+    world = run.world
+    world.advance(horizon_s)
+    until_s = horizon_s + grace_s
+    while world.now_s < until_s and _unfinished(run) > 0:
+        world.advance(min(world.now_s + world.tick_s, until_s))
+    world.finish()
     wall_s = time.perf_counter() - started
-    city = run.scenario.city
     kpis = {name: kpi.value for name, kpi in run.scenario.kpis(run.world).items()}
+    city = run.scenario.city
     notes = {
         "emergency_brakes": kpis.get("emergency_brakes", math.nan),
         "unfinished": kpis.get("trips_unfinished", math.nan),
     }
     return Side(kpis, city.vehicle_updates, wall_s, notes)
+
+
+def _unfinished(run: PreparedRun) -> float:
+    return float(run.scenario.kpis(run.world)["trips_unfinished"].value)
 
 
 def _compile_kernel() -> None:

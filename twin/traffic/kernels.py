@@ -120,6 +120,9 @@ STOP_LINE_REACH_M = 1.0
 ``jmStoplineGap`` default, src/utils/vehicle/SUMOVTypeParameter.cpp)."""
 POSITION_EPS_M = 0.1
 """SUMO's ``POSITION_EPS`` (src/utils/common/StdDefs.h)."""
+SPEED_EPS = 1e-4
+"""A planned speed below this is none (SUMO's ``NUMERICAL_EPS_SPEED`` at a 1 s step,
+src/utils/common/StdDefs.h)."""
 CRLL_LOOK_AHEAD = 5
 """The junction-blocking rule looks this many vehicle lengths of lanes beyond a junction
 ahead (src/microsim/MSVehicle.cpp ``CRLL_LOOK_AHEAD``)."""
@@ -831,6 +834,55 @@ def _blocked_by_foe(
 
 
 @numba.njit(cache=True, _nrt=False)
+def partial_leader_speed(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, v: int, dt: float
+) -> float:
+    """Safe speed of vehicle ``v``, the head of its (normal) lane, behind the vehicles
+    that have just turned off the lane into another movement and are still on it with
+    their backs (SUMO keeps them on the lane as partial occupators,
+    MSLane::getLastVehicleInformation); 1e300 if there are none. The movement ``v``
+    heads for is the look-ahead's (its tail is followed there)."""
+    lane = veh.lane[v]
+    t = veh.vtype[v]
+    dist = net.lane_length[lane] - veh.pos[v]
+    limit = 1e300
+    for kk in range(net.lane_out_start[lane], net.lane_out_start[lane + 1]):
+        sibling = net.mov_lane[net.out_movements[kk]]
+        u = lanes.tail[sibling]
+        if sibling == veh.next_lane[v] or u < 0:
+            continue
+        back = veh.pos[u] - vt.length[veh.vtype[u]]
+        if back < 0.0:
+            gap = dist + back - vt.min_gap[t]
+            limit = min(
+                limit, safe_speed(veh.speed[v], veh.speed[u], gap, vt.decel[t], vt.tau[t], dt)
+            )
+    return limit
+
+
+@numba.njit(cache=True, _nrt=False)
+def next_announced(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, j: int, u: int, dt: float
+) -> int:
+    """The next vehicle behind ``u`` on movement ``j``'s lane heading into ``j`` that
+    has announced itself at ``j``'s line (-1: none): every vehicle that looks far
+    enough ahead registers its approach, and SUMO's minor links check them all
+    (src/microsim/MSLink.cpp ``blockedAtTime`` loops over ``myApproachingVehicles``)."""
+    lane = net.mov_from_lane[j]
+    w = veh.behind[u]
+    while w >= 0:
+        t = veh.vtype[w]
+        v_next = min(veh.speed[w] + vt.accel[t] * dt, vt.vmax[t])
+        reach = v_next * dt + brake_gap(v_next, vt.decel[t], dt) + v_next * vt.tau[t]
+        if net.lane_length[lane] - veh.pos[w] > reach:
+            return -1
+        if veh.next_lane[w] == net.mov_lane[j]:
+            return w
+        w = veh.behind[w]
+    return -1
+
+
+@numba.njit(cache=True, _nrt=False)
 def approaching_foe(
     net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, j: int, dt: float
 ) -> int:
@@ -842,6 +894,11 @@ def approaching_foe(
     approach), so a straight car behind a turning one is seen as SUMO sees it."""
     lane = net.mov_from_lane[j]
     u = lanes.head[lane]
+    if u >= 0 and veh.halting[u] and partial_leader_speed(net, lanes, veh, vt, u, dt) < SPEED_EPS:
+        # Held at a standstill behind a car turning off the lane: a vehicle that plans
+        # no speed sets no request (MSVehicle::planMoveInternal ``setRequest``), nor
+        # can those behind it.
+        return -1
     while u >= 0:
         if veh.next_lane[u] == net.mov_lane[j]:
             return u
@@ -871,12 +928,13 @@ def must_yield(
     wait for a foe it yields to (under any state but red and yellow).
 
     A foe in the junction blocks until it has passed the crossing
-    (:func:`in_conflict`); an approaching foe (the head of its lane,
+    (:func:`in_conflict`), whatever its light; an approaching foe (the head of its lane,
     heading for the foe movement, with room beyond the junction: a vehicle that may not
     enter does not announce itself) blocks by the rule of ``m``'s state, re-derived from
     src/microsim/MSLink.cpp ``blockedByFoe``: minor links (``'m'``, ``'='``, ``'o'``,
     ``'s'``) go only if the foe arrives later than they leave plus
-    :data:`TIMEGAP_MINOR_S` (impatience, from the waiting time, makes them accept
+    :data:`TIMEGAP_MINOR_S`, every announced vehicle of the foe checked
+    (:func:`next_announced`; impatience, from the waiting time, makes them accept
     shorter gaps; of links that yield to each other in a circle, all standing at
     their lines, the one that has waited longest goes); ``'w'``: the foe that has
     waited longer goes first (twin compares the trips' waiting times), a foe still
@@ -892,10 +950,14 @@ def must_yield(
         t_arrive, t_leave, v_line, v_leave = link_times(net, veh, vt, mov_state, m, v, dist_v, dt)
     for k in range(net.yield_start[m], net.yield_start[m + 1]):
         j = net.yield_to[k]
-        if mov_state[j] == RED or (major and net.yield_mutual[k] != 0):
+        if major and net.yield_mutual[k] != 0:
             continue
         if in_conflict(net, lanes, veh, vt, k):
+            # Red or not: a foe still in the junction is a junction leader (SUMO's
+            # MSLink::getLeaderInfo looks at the foe lanes, whatever their light).
             return True
+        if mov_state[j] == RED:
+            continue
         h = approaching_foe(net, lanes, veh, vt, j, dt)
         if h < 0:
             continue
@@ -904,6 +966,15 @@ def must_yield(
             near = dist < 2.0 or _blocked_by_foe(
                 net, veh, vt, mov_state, m, v, j, h, dist, t_arrive, t_leave, v_line, v_leave, dt
             )
+            u = h
+            while not near:
+                u = next_announced(net, lanes, veh, vt, j, u, dt)
+                if u < 0:
+                    break
+                du = net.lane_length[veh.lane[u]] - veh.pos[u]
+                near = _blocked_by_foe(
+                    net, veh, vt, mov_state, m, v, j, u, du, t_arrive, t_leave, v_line, v_leave, dt
+                )
             if (
                 near
                 and state in (EQUAL, MINOR)
@@ -943,6 +1014,101 @@ def must_yield(
                 return True
         elif near:
             return True
+    return False
+
+
+@numba.njit(cache=True, _nrt=False)
+def waits_inside(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    mov_state: npt.NDArray[np.int8],
+    m: int,
+    v: int,
+    dist_v: float,
+    dt: float,
+) -> bool:
+    """Whether vehicle ``v``, ``dist_v`` before the internal junction of movement ``m``
+    (where a turn that has entered the junction waits for oncoming traffic), waits
+    there. SUMO's link into such a turn is a ``cont`` link, open to all but red
+    (src/microsim/MSLink.cpp ``opened``); the internal junction's link is minor
+    (``'m'``) unless the turn entered on a major green (``lastWasContState``), and it
+    ignores foes halting at their lines once the turn's own light is red. A foe still in
+    its path through the junction blocks it, red or not; an approaching foe blocks by
+    the minor rule (:func:`_blocked_by_foe`); a foe at yellow that can stop comfortably
+    makes no request."""
+    state = mov_state[m]
+    if state == PROTECTED:
+        return False
+    entry_red = state == RED
+    t = veh.vtype[v]
+    accel = vt.accel[t]
+    inner = net.mov_lane[m]
+    after = net.lane_length[inner] - net.mov_internal_stop_m[m]
+    allowed = min(net.lane_speed[inner] * veh.speed_factor[v], vt.vmax[t])
+    v_next = min(veh.speed[v] + accel * dt, allowed)
+    v_line = min(math.sqrt(v_next * v_next + 2.0 * accel * dist_v), allowed)
+    v_leave = min(allowed, math.sqrt(v_line * v_line + 2.0 * accel * after))
+    t_arrive = minimal_arrival_s(dist_v, v_next, v_line, accel, vt.decel[t])
+    t_leave = t_arrive + (after + vt.length[t]) / max(0.5 * (v_line + v_leave), 0.1)
+    for k in range(net.yield_start[m], net.yield_start[m + 1]):
+        j = net.yield_to[k]
+        if in_conflict(net, lanes, veh, vt, k):
+            u = lanes.tail[net.mov_lane[j]]
+            if not (
+                veh.halting[u]
+                and net.mov_internal_stop_m[j] > 0.0
+                and veh.pos[u] < net.mov_internal_stop_m[j] + POSITION_EPS_M
+                and (
+                    veh.waiting_s[v] > veh.waiting_s[u]
+                    or (veh.waiting_s[v] == veh.waiting_s[u] and v < u)
+                )
+            ):
+                return True
+            # A foe standing at its own internal junction waits to be let through, not
+            # in the way (MSLink::getLeaderInfo); of turns waiting for each other there,
+            # the one that has waited longest goes (twin's deadlock breaker).
+        if mov_state[j] == RED:
+            continue
+        h = approaching_foe(net, lanes, veh, vt, j, dt)
+        while h >= 0:
+            dist = net.lane_length[veh.lane[h]] - veh.pos[h]
+            th = veh.vtype[h]
+            if (
+                not (entry_red and veh.halting[h])
+                and not (
+                    # A foe halted at its line, held by a foe of its own (this turn,
+                    # perhaps), sets no request (SUMO's willPass).
+                    veh.halting[h] and dist < 2.0 and held(net, lanes, veh, vt, mov_state, j, v)
+                )
+                and not (
+                    mov_state[j] == YELLOW
+                    and stop_speed(dist, vt.decel[th], vt.tau[th], dt)
+                    >= veh.speed[h] - vt.decel[th] * dt
+                )
+                and not withdraws(
+                    net, lanes, veh, vt, mov_state, h, j, veh.route_k[h], dist, 0.0, dt
+                )
+                and _blocked_by_foe(
+                    net,
+                    veh,
+                    vt,
+                    mov_state,
+                    m,
+                    v,
+                    j,
+                    h,
+                    dist,
+                    t_arrive,
+                    t_leave,
+                    v_line,
+                    v_leave,
+                    dt,
+                )
+            ):
+                return True
+            h = next_announced(net, lanes, veh, vt, j, h, dt)
     return False
 
 
@@ -1131,9 +1297,19 @@ def _limit(
     k = veh.route_k[v]
     needed = speed * tau + speed * speed / (2.0 * decel) + speed * dt + LOOKAHEAD_MIN_M
     m_here = net.lane_movement[lane]
-    if m_here >= 0 and net.mov_internal_stop_m[m_here] - veh.pos[v] > VISIBILITY_M:
-        # Inside the junction, short of the internal junction where it may wait.
-        limit = stop_speed(net.mov_internal_stop_m[m_here] - veh.pos[v], decel, tau, dt)
+    if (
+        m_here >= 0
+        and net.mov_internal_stop_m[m_here] > 0.0
+        and veh.pos[v] < net.mov_internal_stop_m[m_here] + POSITION_EPS_M
+    ):
+        # Inside the junction, short of the internal junction where it may wait (or
+        # standing at it): it plans to stop there until within the visibility
+        # distance, then waits there for the foes the turn yields to.
+        to_stop = max(net.mov_internal_stop_m[m_here] - veh.pos[v], 0.0)
+        if to_stop > VISIBILITY_M or waits_inside(
+            net, lanes, veh, vt, mov_state, m_here, v, to_stop, dt
+        ):
+            limit = stop_speed(to_stop, decel, tau, dt)
     a = veh.ahead[v]
     if a >= 0:
         gap = veh.pos[a] - vt.length[veh.vtype[a]] - veh.pos[v] - vt.min_gap[t]
@@ -1146,6 +1322,8 @@ def _limit(
             if m >= 0 and withdraws(net, lanes, veh, vt, mov_state, v, m, k, dist, in_front, dt):
                 limit = min(limit, stop_speed(dist, decel, tau, dt))
         return limit, cap
+    if m_here < 0:
+        limit = min(limit, partial_leader_speed(net, lanes, veh, vt, v, dt))
     if nl == NO_CONTINUATION:  # on a lane that does not lead on: stop at its end
         return stop_speed(dist, decel, tau, dt), max(dist, 0.0) / dt
     hops = 0
@@ -1189,7 +1367,13 @@ def _limit(
                     # A stop link opens once the vehicle has halted at the line
                     # (MSLink::opened: waitingTime >= jmStopSignWait, one step).
                     stop = True
-                elif state != ZIPPER and must_yield(net, lanes, veh, vt, mov_state, m, v, dist, dt):
+                elif (
+                    state != ZIPPER
+                    and not (net.mov_internal_stop_m[m] > 0.0 and state not in (STOP, ALLWAY_STOP))
+                    and must_yield(net, lanes, veh, vt, mov_state, m, v, dist, dt)
+                ):
+                    # A link into a turn that waits at an internal junction is open to all
+                    # but red (SUMO's cont link): the turn yields there (waits_inside).
                     stop = True
                 elif withdraws(net, lanes, veh, vt, mov_state, v, m, k, dist, in_front, dt):
                     # No entering a junction whose far side has no room for us.
@@ -1198,11 +1382,15 @@ def _limit(
                 limit = min(limit, stop_speed(dist, decel, tau, dt))
                 break
             inside = net.mov_internal_stop_m[m]
-            if inside > 0.0 and dist + inside > VISIBILITY_M:
+            if inside > 0.0 and (
+                dist + inside > VISIBILITY_M
+                or waits_inside(net, lanes, veh, vt, mov_state, m, v, dist + inside, dt)
+            ):
                 # The internal junction where a turn waits for oncoming traffic is a
                 # minor link: the vehicle plans to stop there until within the
                 # visibility distance of it, foes or not (processLinkApproaches, as
-                # above). Left turns leave a queue at SUMO's pace this way.
+                # above), and there waits for its foes. Left turns leave a queue at
+                # SUMO's pace this way.
                 limit = min(limit, stop_speed(dist + inside, decel, tau, dt))
         # Slow down in time for a slower lane ahead (turns through a junction).
         v_next_lane = min(net.lane_speed[nl] * veh.speed_factor[v], vt.vmax[t])
