@@ -12,6 +12,9 @@ and each simulator's vehicle updates per wall-clock second of its simulation loo
 (SUMO's own count from ``--statistic-output``; twin's: vehicles on the network summed over
 ticks, over the wall time of the run, the kernel compiled beforehand).
 
+A config without an end runs in both until the network is empty (twin at most an hour
+longer than SUMO took; what it has not finished then counts as unfinished).
+
 The bands are the ones twin's validation holds on RESCO's networks (docs/VALIDATION.md);
 ``--check`` makes a KPI outside its band an exit code 1, for a user's own CI.
 """
