@@ -892,23 +892,17 @@ def approaching_foe(
     travel at its next speed plus its braking distance from it (src/microsim/MSVehicle.cpp
     ``planMoveInternal``: links within ``SPEED2DIST(maxV) + brakeGap(maxV)`` get its
     approach), so a straight car behind a turning one is seen as SUMO sees it."""
-    lane = net.mov_from_lane[j]
-    u = lanes.head[lane]
-    if u >= 0 and veh.halting[u] and partial_leader_speed(net, lanes, veh, vt, u, dt) < SPEED_EPS:
+    u = lanes.head[net.mov_from_lane[j]]
+    if u < 0:
+        return -1
+    if veh.halting[u] and partial_leader_speed(net, lanes, veh, vt, u, dt) < SPEED_EPS:
         # Held at a standstill behind a car turning off the lane: a vehicle that plans
         # no speed sets no request (MSVehicle::planMoveInternal ``setRequest``), nor
         # can those behind it.
         return -1
-    while u >= 0:
-        if veh.next_lane[u] == net.mov_lane[j]:
-            return u
-        u = veh.behind[u]
-        if u >= 0:
-            t = veh.vtype[u]
-            v_next = min(veh.speed[u] + vt.accel[t] * dt, vt.vmax[t])
-            reach = v_next * dt + brake_gap(v_next, vt.decel[t], dt) + v_next * vt.tau[t]
-            if net.lane_length[lane] - veh.pos[u] > reach:
-                return -1
+    if veh.next_lane[u] == net.mov_lane[j]:
+        return u
+    return next_announced(net, lanes, veh, vt, j, u, dt)
     return -1
 
 
