@@ -670,7 +670,7 @@ def unsignalised_grid(out: Path, junction_type: str | None) -> Path:
             0.10,
             0.10,
             marks=pytest.mark.xfail(
-                reason="priority grid: twin's waiting time is 0.88 of SUMO's on average "
+                reason="priority grid: twin's waiting time is 0.86 of SUMO's on average "
                 "(minor approaches wait less); the issue's 10% is not met",
                 strict=False,
             ),
