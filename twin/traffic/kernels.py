@@ -718,16 +718,32 @@ def link_times(
     if dist > VISIBILITY_M and mov_state[m] in (MINOR, EQUAL, ALLWAY_STOP, STOP, OFF_BLINKING):
         v_vis = stop_speed(VISIBILITY_M, vt.decel[t], 1e-9, dt)
         v_line = min(v_line, math.sqrt(v_vis * v_vis + 2.0 * accel * VISIBILITY_M))
-    v_leave = min(
-        net.lane_speed[inner] * veh.speed_factor[v],
-        vt.vmax[t],
-        math.sqrt(v_line * v_line + 2.0 * accel * net.lane_length[inner]),
-    )
-    t_arrive = minimal_arrival_s(dist, v_next, v_line, accel, vt.decel[t])
-    t_leave = t_arrive + (net.lane_length[inner] + vt.length[t]) / max(
-        0.5 * (v_line + v_leave), 0.1
+    leave_cap = min(net.lane_speed[inner] * veh.speed_factor[v], vt.vmax[t])
+    t_arrive, t_leave, v_leave = crossing_times(
+        dist, v_next, v_line, leave_cap, net.lane_length[inner], accel, vt.decel[t], vt.length[t]
     )
     return t_arrive, t_leave, v_line, v_leave
+
+
+@numba.njit(cache=True, _nrt=False)
+def crossing_times(
+    dist: float,
+    v_next: float,
+    v_line: float,
+    leave_cap: float,
+    cross_m: float,
+    accel: float,
+    decel: float,
+    length: float,
+) -> tuple[float, float, float]:
+    """(arrival, leave time, leave speed) of a vehicle ``dist`` before a link that it
+    reaches at ``v_line`` and crosses over ``cross_m``, accelerating up to
+    ``leave_cap``: the soonest arrival (``getMinimalArrivalTime``) and the time its back
+    clears the crossing (MSLink::getLeaveTime)."""
+    v_leave = min(leave_cap, math.sqrt(v_line * v_line + 2.0 * accel * cross_m))
+    t_arrive = minimal_arrival_s(dist, v_next, v_line, accel, decel)
+    t_leave = t_arrive + (cross_m + length) / max(0.5 * (v_line + v_leave), 0.1)
+    return t_arrive, t_leave, v_leave
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -903,7 +919,6 @@ def approaching_foe(
     if veh.next_lane[u] == net.mov_lane[j]:
         return u
     return next_announced(net, lanes, veh, vt, j, u, dt)
-    return -1
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -1043,9 +1058,9 @@ def waits_inside(
     allowed = min(net.lane_speed[inner] * veh.speed_factor[v], vt.vmax[t])
     v_next = min(veh.speed[v] + accel * dt, allowed)
     v_line = min(math.sqrt(v_next * v_next + 2.0 * accel * dist_v), allowed)
-    v_leave = min(allowed, math.sqrt(v_line * v_line + 2.0 * accel * after))
-    t_arrive = minimal_arrival_s(dist_v, v_next, v_line, accel, vt.decel[t])
-    t_leave = t_arrive + (after + vt.length[t]) / max(0.5 * (v_line + v_leave), 0.1)
+    t_arrive, t_leave, v_leave = crossing_times(
+        dist_v, v_next, v_line, allowed, after, accel, vt.decel[t], vt.length[t]
+    )
     for k in range(net.yield_start[m], net.yield_start[m + 1]):
         j = net.yield_to[k]
         if in_conflict(net, lanes, veh, vt, k):
