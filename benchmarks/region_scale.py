@@ -18,6 +18,10 @@ of the machine hits both); each part is warmed up once first (Numba compiles its
 kernels), as is the region. The ratio printed last is region wall / sum of the parts'
 walls: the price of coupling (ports, on-call truck trips, one event calendar for all).
 
+The plot (``docs/benchmarks/region_scale.png``) shows how both grow with the horizon: one
+more run of the region and of each part at a quarter and at half of ``--days``, beside the
+medians at ``--days``.
+
 A third figure (``--turn-s``, 60 s by default) runs the same four parts alone, in worlds
 of their own with nothing between them, but advanced in turns of that many simulated
 seconds: the region's interleaving of their work without its coupling. Where that costs
@@ -35,6 +39,8 @@ import contextlib
 import statistics
 import time
 from typing import Any
+
+from growth import save_growth_plot
 
 from twin.core.policy import PolicyContext
 from twin.core.run import PreparedRun, default_registry, prepare_run, resolve_policy, simulate
@@ -182,6 +188,32 @@ def main() -> None:
     region_s = statistics.median(region_walls)
     medians = {name: statistics.median(w) for name, w in part_walls.items()}
     parts_s = sum(medians.values())
+    growth: dict[str, list[tuple[float, float]]] = {
+        "coupled region": [(args.days, region_s)],
+        "sum of the parts alone": [(args.days, parts_s)],
+    }
+    for fraction in (0.25, 0.5):
+        days = args.days * fraction
+        short = ScenarioConfig(id=args.scenario, horizon_s=days * SECONDS_PER_DAY)
+        started = time.perf_counter()
+        simulate(short, "region/policy-set-v0", 1)
+        growth["coupled region"].append((days, time.perf_counter() - started))
+        growth["sum of the parts alone"].append(
+            (
+                days,
+                sum(
+                    run_part(sid, params, policy, days * SECONDS_PER_DAY, 1)
+                    for sid, params, policy in pieces.values()
+                ),
+            )
+        )
+    save_growth_plot(
+        "region_scale",
+        x_label="simulated days",
+        y_label="wall s",
+        series=growth,
+        title=f"{args.scenario}: coupled against its parts",
+    )
     print(f"{'part':<10} {'wall s':>8} {'sim days/s':>11}")
     for name, wall in medians.items():
         print(f"{name:<10} {wall:>8.2f} {args.days / wall:>11.2f}")
