@@ -14,6 +14,7 @@ from twin.core.scenario import ScenarioConfig
 from twin.core.world import World
 from twin.traffic.city import City
 from twin.traffic.demand import RateProfile, Router, TripTable, VehicleType, poisson_trips
+from twin.traffic.network import SignalProgram
 from twin.traffic.sumo import read_net, read_routes, write_routes
 from twin.traffic.sumo_tools import (
     generate_grid,
@@ -581,6 +582,72 @@ def test_a_ramp_meter_runs_its_one_phase_through_yellow_and_red_as_sumo_does(tmp
     world.run(600.0)
     assert len(sumo.trips) == 102
     assert int(city.kpis()["trips_completed"].value) == 102
+
+
+def test_a_static_programme_runs_its_durations_whatever_min_and_max_dur_say(tmp_path):
+    """SUMO's static logic switches after each phase's ``duration``
+    (MSSimpleTrafficLightLogic::trySwitch); ``minDur``/``maxDur`` bound adaptive control
+    only. RESCO's ingolstadt21 has five greens shorter than their ``minDur`` (6 s against
+    10 s) and cologne8 one longer than its ``maxDur`` (78 s against 50 s). Two approaches
+    merging at a light, green 10 s for one (``minDur="15"``) and 20 s for the other
+    (``maxDur="12"``), 3 s of yellow after each: second by second what SUMO's
+    SaveTLSStates shows (twin held the first green to 15 s and cut the second to 12 s)."""
+    from tests.traffic.support import programme_letters
+
+    (tmp_path / "m.nod.xml").write_text(
+        '<nodes><node id="A" x="0" y="0"/><node id="D" x="300" y="-300"/>'
+        '<node id="B" x="300" y="0" type="traffic_light"/><node id="C" x="600" y="0"/></nodes>'
+    )
+    (tmp_path / "m.edg.xml").write_text(
+        '<edges><edge id="AB" from="A" to="B" speed="13.89"/>'
+        '<edge id="DB" from="D" to="B" speed="13.89"/>'
+        '<edge id="BC" from="B" to="C" speed="13.89"/></edges>'
+    )
+    (tmp_path / "m.tll.xml").write_text(
+        '<tlLogics><tlLogic id="B" type="static" programID="0" offset="0">'
+        '<phase duration="10" state="Gr"/><phase duration="3" state="yr"/>'
+        '<phase duration="20" state="rG"/><phase duration="3" state="ry"/>'
+        "</tlLogic></tlLogics>"
+    )
+    net = tmp_path / "m.net.xml"
+    run_program(
+        [sumo_binary("netconvert"), "-n", tmp_path / "m.nod.xml", "-e",
+         tmp_path / "m.edg.xml", "-i", tmp_path / "m.tll.xml", "-o", net],
+        "netconvert",
+    )  # fmt: skip
+    # netconvert drops minDur/maxDur from a static logic; RESCO's nets carry them.
+    text = net.read_text()
+    for plain, bounded in (
+        ('duration="10" state="Gr"', 'duration="10" minDur="15" maxDur="50" state="Gr"'),
+        ('duration="20" state="rG"', 'duration="20" minDur="5" maxDur="12" state="rG"'),
+    ):
+        assert plain in text
+        text = text.replace(plain, bounded)
+    net.write_text(text)
+    states = tmp_path / "tls.xml"
+    additional = tmp_path / "save.add.xml"
+    additional.write_text(
+        f'<additional><timedEvent type="SaveTLSStates" dest="{states}"/></additional>'
+    )
+    run_program(
+        [sumo_binary("sumo"), "-n", net, "-a", additional, "--end", "80",
+         "--no-step-log", "true"],
+        "sumo",
+    )  # fmt: skip
+    sumo_states = [row.state for row in sumolib.xml.parse_fast(str(states), "tlsState", ["state"])]
+    shown = ["".join(letters) for letters in programme_letters(read_net(net), 72)]
+    assert shown == sumo_states[:72]
+    assert shown[:37] == ["Gr"] * 10 + ["yr"] * 3 + ["rG"] * 20 + ["ry"] * 3 + ["Gr"]
+
+
+def test_the_bounds_of_adaptive_control_hold_a_static_programmes_durations():
+    program = SignalProgram.from_sumo(
+        [("Gr", 6, 10, 50), ("yr", 3, None, None), ("rG", 78, 5, 50), ("ry", 3, None, None)]
+    )
+    assert [(p.green_s, p.min_green_s, p.max_green_s) for p in program.phases] == [
+        (6.0, 6.0, 50.0),
+        (78.0, 5.0, 78.0),
+    ]
 
 
 def test_of_several_programmes_in_the_net_the_last_one_runs(grid3, tmp_path):

@@ -217,14 +217,19 @@ class SignalProgram:
                     last.max_green_s,
                 )
             elif any(c in "GgoO" for c in norm):
+                # A static programme runs each phase for its duration whatever minDur and
+                # maxDur say (MSSimpleTrafficLightLogic::trySwitch); they bound adaptive
+                # control only, so they are widened to hold the duration.
+                min_green = duration if min_dur is None else min(min_dur, duration)
+                max_green = duration if max_dur is None else max(max_dur, duration)
                 greens.append(
                     Phase(
                         norm,
                         float(duration),
                         yellow_s=0.0,
                         all_red_s=0.0,
-                        min_green_s=float(min_dur if min_dur is not None else duration),
-                        max_green_s=float(max_dur if max_dur is not None else duration),
+                        min_green_s=float(min_green),
+                        max_green_s=float(max_green),
                     )
                 )
             elif greens:
