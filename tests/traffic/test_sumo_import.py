@@ -531,6 +531,30 @@ def test_offsets_anywhere_in_the_cycle_show_what_sumo_shows(grid3, tmp_path, sum
             assert shown == sumo_states[(inter.id, t)], (sumo_offset, inter.id, t)
 
 
+def light_net(tmp_path: Path, nodes: str, edges: str, tl_logic: str) -> Path:
+    """A net with one traffic light, as netconvert builds it from plain XML."""
+    (tmp_path / "m.nod.xml").write_text(f"<nodes>{nodes}</nodes>")
+    (tmp_path / "m.edg.xml").write_text(f"<edges>{edges}</edges>")
+    (tmp_path / "m.tll.xml").write_text(f"<tlLogics>{tl_logic}</tlLogics>")
+    net = tmp_path / "m.net.xml"
+    run_program(
+        [sumo_binary("netconvert"), "-n", tmp_path / "m.nod.xml", "-e",
+         tmp_path / "m.edg.xml", "-i", tmp_path / "m.tll.xml", "-o", net],
+        "netconvert",
+    )  # fmt: skip
+    return net
+
+
+def save_tls_states(tmp_path: Path) -> tuple[Path, Path]:
+    """(an additional file asking SUMO for SaveTLSStates, the file it writes them to)."""
+    states = tmp_path / "tls.xml"
+    additional = tmp_path / "save.add.xml"
+    additional.write_text(
+        f'<additional><timedEvent type="SaveTLSStates" dest="{states}"/></additional>'
+    )
+    return additional, states
+
+
 def test_a_ramp_meter_runs_its_one_phase_through_yellow_and_red_as_sumo_does(tmp_path):
     """A light with one signal and rows "G" 10 s, "y" 3 s, "r" 20 s (a ramp meter) is
     one twin phase whose cycle runs through its own yellow and all-red: second by second
@@ -539,30 +563,17 @@ def test_a_ramp_meter_runs_its_one_phase_through_yellow_and_red_as_sumo_does(tmp
     through against SUMO's 102)."""
     from tests.traffic.support import programme_letters
 
-    (tmp_path / "m.nod.xml").write_text(
-        '<nodes><node id="A" x="0" y="0"/><node id="B" x="300" y="0" type="traffic_light"/>'
-        '<node id="C" x="600" y="0"/></nodes>'
-    )
-    (tmp_path / "m.edg.xml").write_text(
-        '<edges><edge id="AB" from="A" to="B" speed="13.89"/>'
-        '<edge id="BC" from="B" to="C" speed="13.89"/></edges>'
-    )
-    (tmp_path / "m.tll.xml").write_text(
-        '<tlLogics><tlLogic id="B" type="static" programID="0" offset="0">'
+    net = light_net(
+        tmp_path,
+        '<node id="A" x="0" y="0"/><node id="B" x="300" y="0" type="traffic_light"/>'
+        '<node id="C" x="600" y="0"/>',
+        '<edge id="AB" from="A" to="B" speed="13.89"/>'
+        '<edge id="BC" from="B" to="C" speed="13.89"/>',
+        '<tlLogic id="B" type="static" programID="0" offset="0">'
         '<phase duration="10" state="G"/><phase duration="3" state="y"/>'
-        '<phase duration="20" state="r"/></tlLogic></tlLogics>'
+        '<phase duration="20" state="r"/></tlLogic>',
     )
-    net = tmp_path / "m.net.xml"
-    run_program(
-        [sumo_binary("netconvert"), "-n", tmp_path / "m.nod.xml", "-e",
-         tmp_path / "m.edg.xml", "-i", tmp_path / "m.tll.xml", "-o", net],
-        "netconvert",
-    )  # fmt: skip
-    states = tmp_path / "tls.xml"
-    additional = tmp_path / "save.add.xml"
-    additional.write_text(
-        f'<additional><timedEvent type="SaveTLSStates" dest="{states}"/></additional>'
-    )
+    additional, states = save_tls_states(tmp_path)
     routes = tmp_path / "m.rou.xml"
     routes.write_text(
         '<routes><vType id="det" sigma="0" speedDev="0"/><flow id="f" type="det" begin="0" '
@@ -594,27 +605,16 @@ def test_a_static_programme_runs_its_durations_whatever_min_and_max_dur_say(tmp_
     SaveTLSStates shows (twin held the first green to 15 s and cut the second to 12 s)."""
     from tests.traffic.support import programme_letters
 
-    (tmp_path / "m.nod.xml").write_text(
-        '<nodes><node id="A" x="0" y="0"/><node id="D" x="300" y="-300"/>'
-        '<node id="B" x="300" y="0" type="traffic_light"/><node id="C" x="600" y="0"/></nodes>'
-    )
-    (tmp_path / "m.edg.xml").write_text(
-        '<edges><edge id="AB" from="A" to="B" speed="13.89"/>'
-        '<edge id="DB" from="D" to="B" speed="13.89"/>'
-        '<edge id="BC" from="B" to="C" speed="13.89"/></edges>'
-    )
-    (tmp_path / "m.tll.xml").write_text(
-        '<tlLogics><tlLogic id="B" type="static" programID="0" offset="0">'
+    net = light_net(
+        tmp_path,
+        '<node id="A" x="0" y="0"/><node id="D" x="300" y="-300"/>'
+        '<node id="B" x="300" y="0" type="traffic_light"/><node id="C" x="600" y="0"/>',
+        '<edge id="AB" from="A" to="B" speed="13.89"/><edge id="DB" from="D" to="B" speed="13.89"/>'
+        '<edge id="BC" from="B" to="C" speed="13.89"/>',
+        '<tlLogic id="B" type="static" programID="0" offset="0">'
         '<phase duration="10" state="Gr"/><phase duration="3" state="yr"/>'
-        '<phase duration="20" state="rG"/><phase duration="3" state="ry"/>'
-        "</tlLogic></tlLogics>"
+        '<phase duration="20" state="rG"/><phase duration="3" state="ry"/></tlLogic>',
     )
-    net = tmp_path / "m.net.xml"
-    run_program(
-        [sumo_binary("netconvert"), "-n", tmp_path / "m.nod.xml", "-e",
-         tmp_path / "m.edg.xml", "-i", tmp_path / "m.tll.xml", "-o", net],
-        "netconvert",
-    )  # fmt: skip
     # netconvert drops minDur/maxDur from a static logic; RESCO's nets carry them.
     text = net.read_text()
     for plain, bounded in (
@@ -624,11 +624,7 @@ def test_a_static_programme_runs_its_durations_whatever_min_and_max_dur_say(tmp_
         assert plain in text
         text = text.replace(plain, bounded)
     net.write_text(text)
-    states = tmp_path / "tls.xml"
-    additional = tmp_path / "save.add.xml"
-    additional.write_text(
-        f'<additional><timedEvent type="SaveTLSStates" dest="{states}"/></additional>'
-    )
+    additional, states = save_tls_states(tmp_path)
     run_program(
         [sumo_binary("sumo"), "-n", net, "-a", additional, "--end", "80",
          "--no-step-log", "true"],
