@@ -774,6 +774,11 @@ class City(Entity):
         trips = int(done.sum() + stuck.sum())
         return total / trips if trips else math.nan
 
+    def trips_unfinished(self) -> int:
+        """Trips on the network or waiting to enter it now."""
+        state = self.veh.state
+        return int(np.count_nonzero((state == DRIVING) | (state == WAITING)))
+
     def kpis(self) -> dict[str, KPI]:
         """KPIs in two families, named so that nobody compares the wrong pair:
 
@@ -795,7 +800,6 @@ class City(Entity):
         warm = self._stats_start_s
         now = float(self.env.now)
         done = (veh.state == ARRIVED) & (veh.arrive_s > warm)
-        unfinished = (veh.state == DRIVING) | (veh.state == WAITING)
         # Vehicles still driving burned fuel too: book what they burned so far.
         self._book(np.flatnonzero(veh.state == DRIVING), now)
         duration = veh.arrive_s[done] - veh.insert_s[done]
@@ -814,7 +818,9 @@ class City(Entity):
         kpis = {
             "trips_completed": KPI(float(done.sum()), "trips", "arrived after the warm-up"),
             "trips_unfinished": KPI(
-                float(unfinished.sum()), "trips", "on the network or waiting to enter at the end"
+                float(self.trips_unfinished()),
+                "trips",
+                "on the network or waiting to enter at the end",
             ),
             "throughput_per_h": KPI(float(done.sum()) / hours, "trips/h", "arrivals per hour"),
             "trip_duration_mean_s": KPI(mean(duration), "s", "tripinfo duration"),

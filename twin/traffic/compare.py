@@ -234,21 +234,17 @@ def _twin_side(run: PreparedRun, horizon_s: float, grace_s: float = 0.0) -> Side
     world = run.world
     world.advance(horizon_s)
     until_s = horizon_s + grace_s
-    while world.now_s < until_s and _unfinished(run) > 0:
+    city = run.scenario.city
+    while world.now_s < until_s and city.trips_unfinished() > 0:
         world.advance(min(world.now_s + world.tick_s, until_s))
     world.finish()
     wall_s = time.perf_counter() - started
     kpis = {name: kpi.value for name, kpi in run.scenario.kpis(run.world).items()}
-    city = run.scenario.city
     notes = {
         "emergency_brakes": kpis.get("emergency_brakes", math.nan),
         "unfinished": kpis.get("trips_unfinished", math.nan),
     }
     return Side(kpis, city.vehicle_updates, wall_s, notes)
-
-
-def _unfinished(run: PreparedRun) -> float:
-    return float(run.scenario.kpis(run.world)["trips_unfinished"].value)
 
 
 def _compile_kernel() -> None:

@@ -354,6 +354,13 @@ def stop_speed(gap: float, decel: float, tau: float, dt: float) -> float:
 
 
 @numba.njit(cache=True, _nrt=False)
+def stops_at_yellow(speed: float, dist: float, decel: float, tau: float, dt: float) -> bool:
+    """Whether a vehicle ``dist`` before a yellow light stops: if its comfortable
+    braking suffices, else it goes on."""
+    return stop_speed(dist, decel, tau, dt) >= speed - decel * dt
+
+
+@numba.njit(cache=True, _nrt=False)
 def brake_gap(speed: float, decel: float, dt: float) -> float:
     """Distance to stop from ``speed`` braking by ``decel`` per tick (Euler update)."""
     reduction = decel * dt
@@ -1093,8 +1100,7 @@ def waits_inside(
                 )
                 and not (
                     mov_state[j] == YELLOW
-                    and stop_speed(dist, vt.decel[th], vt.tau[th], dt)
-                    >= veh.speed[h] - vt.decel[th] * dt
+                    and stops_at_yellow(veh.speed[h], dist, vt.decel[th], vt.tau[th], dt)
                 )
                 and not withdraws(
                     net, lanes, veh, vt, mov_state, h, j, veh.route_k[h], dist, 0.0, dt
@@ -1347,8 +1353,7 @@ def _limit(
                 stop = True
                 cap = max(dist, 0.0) / dt
             elif state == YELLOW:
-                # Stop if the model's comfortable braking suffices, else go on.
-                stop = stop_speed(dist, decel, tau, dt) >= speed - decel * dt
+                stop = stops_at_yellow(speed, dist, decel, tau, dt)
             else:
                 slow = state in (MINOR, EQUAL, ALLWAY_STOP, STOP, OFF_BLINKING)
                 if slow and dist > VISIBILITY_M:
