@@ -181,3 +181,39 @@ def test_cars_starting_one_behind_another_keep_their_lane(tmp_path):
     world.run(300.0)
     np.testing.assert_array_equal(city.veh.insert_s, starts)
     assert city.kpis()["lane_changes"].value == 0
+
+
+def test_a_follower_beside_a_blocked_changer_passes_it(tmp_path):
+    """Two cars start standing side by side near the end of a two-lane road whose left
+    lane alone leads on: ``changer`` on the right lane, its front 5 m from the end,
+    ``beside`` on the left lane 3 m behind it, so close that ``changer`` cannot move over
+    in front of it (their gap is short of ``beside``'s minimum gap). ``beside`` cannot
+    open a gap by braking: in LC2013 (``informFollower``) it is then asked to pass, and
+    ``changer`` moves over behind it. Both finish in SUMO, and in twin (which held
+    ``beside`` at a standstill for ``changer``, and both stood for ever)."""
+    net = netconvert(
+        tmp_path,
+        '<nodes><node id="a" x="0" y="0"/><node id="b" x="50" y="0" type="priority"/>'
+        '<node id="c" x="250" y="0"/></nodes>',
+        '<edges><edge id="ab" from="a" to="b" numLanes="2" speed="13.89"/>'
+        '<edge id="bc" from="b" to="c" numLanes="1" speed="13.89"/></edges>',
+        '<connections><connection from="ab" to="bc" fromLane="1" toLane="0"/></connections>',
+    )
+    routes = tmp_path / "pair.rou.xml"
+    routes.write_text(
+        '<routes><vType id="det" sigma="0" speedDev="0"/>'
+        '<vehicle id="changer" type="det" depart="0" departLane="0" departPos="45" '
+        'departSpeed="0"><route edges="ab bc"/></vehicle>'
+        '<vehicle id="beside" type="det" depart="0" departLane="1" departPos="42" '
+        'departSpeed="0"><route edges="ab bc"/></vehicle></routes>'
+    )
+    sumo = run_sumo(net, routes, tmp_path / "sumo", end_s=120.0, emissions=False)
+    assert sorted(sumo.trips.ids) == ["beside", "changer"]
+    assert (sumo.teleports, sumo.running, sumo.waiting) == (0, 0, 0)
+    network = read_net(net)
+    world = World(1, tick_s=60.0)
+    city = City(world, network, read_routes(network, routes), FixedTime())
+    world.run(120.0)
+    kpis = city.kpis()
+    assert kpis["trips_completed"].value == 2
+    assert kpis["lane_changes"].value == 1

@@ -261,7 +261,9 @@ def _cooperate(
         fs = veh.speed[follower]
         gap = veh.pos[v] - vt.length[t] - veh.pos[follower] - vt.min_gap[tf]
         let_in = safe_speed(fs, speed, gap, vt.decel[tf], vt.tau[tf], dt) if gap > 0 else 0.0
-        if let_in >= fs - vt.decel[tf] * dt:
+        # A follower already beside the changer (no gap) and no slower than it cannot
+        # open a gap by braking: it passes (LC2013's informFollower, vhelp).
+        if (gap > 0.0 or speed > fs) and let_in >= fs - vt.decel[tf] * dt:
             lc.cap[follower] = min(lc.cap[follower], let_in)
         else:
             lc.cap[v] = min(lc.cap[v], max(speed - vt.decel[t] * dt, 0.0))
