@@ -18,14 +18,12 @@ breaker, not driving to compare.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from twin.traffic.compare import BANDS, Comparison, compare
-from twin.traffic.sumo_tools import run_program, sumo_binary, sumo_tool
+from twin.traffic.sumo_tools import random_trips, run_program, sumo_binary
 
 pytest.importorskip("sumo")
 pytestmark = pytest.mark.slow
@@ -50,12 +48,9 @@ def make_city(where: Path, seed: int, lanes: int, lights: bool) -> Path:
     if lights:
         args += ["--tls.guess", "true"]
     run_program(args, "netgenerate")
-    trips = where / "trips.xml"
-    # randomTrips.py writes duarouter's routes beside the working directory: run it there.
-    subprocess.run(
-        [sys.executable, str(sumo_tool("randomTrips.py")), "-n", str(net), "-e", "1800",
-         "-p", "1.0", "--validate", "--seed", str(seed), "-o", str(trips)],
-        check=True, capture_output=True, cwd=where,
+    random_trips(
+        net, where / "trips.xml", end_s=1800.0, period_s=1.0, seed=seed,
+        fringe_only=False, routes=False, validate=True,
     )  # fmt: skip
     config = where / "city.sumocfg"
     config.write_text(

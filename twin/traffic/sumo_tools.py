@@ -130,13 +130,15 @@ def random_trips(
     fringe_only: bool = True,
     routes: bool = True,
     trip_attributes: str = "",
+    validate: bool = False,
 ) -> Path:
     """Random trips by SUMO's ``randomTrips.py``, routed by ``duarouter`` when ``routes``.
 
     One trip every ``period_s`` seconds from ``begin_s`` to ``end_s``; with ``fringe_only``
     every trip starts and ends on a street at the edge of the network. ``trip_attributes``
     (e.g. ``'departSpeed="0"'``) are written on every trip, so SUMO and twin read the same
-    departure attributes. Returns the route file (``routes``) or the trip file.
+    departure attributes. With ``validate`` the trip file keeps only the trips that have
+    a route. Returns the route file (``routes``) or the trip file.
     """
     trips = out.with_name(out.name.replace(".rou.xml", "") + ".trips.xml") if routes else out
     args: list[str | Path] = [
@@ -155,6 +157,8 @@ def random_trips(
         args += ["--fringe-factor", "max"]
     if trip_attributes:
         args += ["--trip-attributes", trip_attributes]
+    if validate:
+        args += ["--validate"]
     # randomTrips.py validates trips by routing them with duarouter and, given no route
     # file, writes that one to routes.rou.xml in the working directory: keep it beside.
     route_file = out if routes else out.with_name(out.name + ".validated.rou.xml")
