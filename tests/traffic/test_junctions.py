@@ -530,9 +530,9 @@ def five_arm_priority(tmp_path: Path) -> Path:
 def test_minor_links_yielding_in_a_circle_do_not_lock(tmp_path):
     """Three cars reach the line of three minor links that yield to each other in a
     circle, at the same time; each waits for the next. SUMO locks too and resolves it by
-    teleporting after ``time-to-teleport`` (300 s); twin never teleports, so the car
-    that has waited longest (ties: the lower trip index) goes, as at right-before-left
-    junctions (``kernels.must_yield``), and the others follow."""
+    teleporting after ``time-to-teleport`` (300 s); twin's own worlds never teleport, and
+    in twin the car that has waited longest (ties: the lower trip index) goes at once, as
+    at right-before-left junctions (``kernels.must_yield``), and the others follow."""
     net = five_arm_priority(tmp_path)
     network = read_net(net)
     (inter,) = network.intersections

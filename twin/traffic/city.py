@@ -48,6 +48,8 @@ from twin.traffic.kernels import (
     NEXT_DAWDLE,
     PENDING,
     STOP_LOOP,
+    TELEPORTING,
+    TELEPORTS,
     TICK_COUNTERS,
     TRIPS_RELEASED,
     UPSTREAM_LOOP,
@@ -68,6 +70,7 @@ from twin.traffic.network import Intersection, Network
 from twin.traffic.observation import SignalObservation
 from twin.traffic.rerouting import ADAPTATION_STEPS, PRE_PERIOD_S, edge_speeds, trip_routing
 from twin.traffic.signals import EPS_S, SignalBank
+from twin.traffic.teleport import transfer_state
 
 _MAX_BATCH_TICKS = 4096
 _TIME_GRAIN = 1024.0
@@ -114,6 +117,7 @@ class City(Entity):
         loops: LoopState | None = None,
         routing_penalties_s: tuple[float, float] = (MINOR_PENALTY_S, TURNAROUND_PENALTY_S),
         rerouting: tuple[int, float] = (ADAPTATION_STEPS, PRE_PERIOD_S),
+        time_to_teleport_s: float = math.inf,
     ) -> None:
         super().__init__(world, "city")
         self.world = world
@@ -131,6 +135,7 @@ class City(Entity):
         self._build_rerouting(routing_penalties_s, *rerouting)
         self.departs = _departs(trips, self.arrays, world.streams["traffic.depart"])
         self.lane_change = lane_change_state(len(trips), len(trips.vtypes))
+        self.transfer = transfer_state(len(trips), time_to_teleport_s)
         self.emission = emissions.coefficients()
         self.mov_state = np.zeros(len(network.movements), dtype=np.int8)
         self._build_tick_state()
@@ -478,6 +483,7 @@ class City(Entity):
             self.own_feeds.snaps,
             self.edge_speeds,
             self.routing,
+            self.transfer,
         )
         if self.routing.state[2]:  # a departing trip's route found no room: make some
             self._grow_route_buffer()
@@ -775,9 +781,10 @@ class City(Entity):
         return total / trips if trips else math.nan
 
     def trips_unfinished(self) -> int:
-        """Trips on the network or waiting to enter it now."""
+        """Trips on the network (teleporting ones included) or waiting to enter it now."""
         state = self.veh.state
-        return int(np.count_nonzero((state == DRIVING) | (state == WAITING)))
+        on = (state == DRIVING) | (state == WAITING) | (state == TELEPORTING)
+        return int(np.count_nonzero(on))
 
     def kpis(self) -> dict[str, KPI]:
         """KPIs in two families, named so that nobody compares the wrong pair:
@@ -801,7 +808,7 @@ class City(Entity):
         now = float(self.env.now)
         done = (veh.state == ARRIVED) & (veh.arrive_s > warm)
         # Vehicles still driving burned fuel too: book what they burned so far.
-        self._book(np.flatnonzero(veh.state == DRIVING), now)
+        self._book(np.flatnonzero((veh.state == DRIVING) | (veh.state == TELEPORTING)), now)
         duration = veh.arrive_s[done] - veh.insert_s[done]
         hours = max(now - warm, 1e-9) / SECONDS_PER_HOUR
         ticks = max(self._ticks, 1)
@@ -898,6 +905,11 @@ class City(Entity):
                 float(self.counters[EMERGENCY_BRAKES]), "events", "harder than decel"
             ),
             "lane_changes": KPI(float(self.counters[LANE_CHANGES]), "changes", "LC2013 essentials"),
+            "teleports": KPI(
+                float(self.counters[TELEPORTS]),
+                "vehicles",
+                "front vehicles teleported out of a jam (SUMO's time-to-teleport)",
+            ),
         }
         if self.per_intersection_kpis:
             for i, inter in enumerate(self._signalised):

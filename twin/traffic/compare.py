@@ -242,6 +242,7 @@ def _twin_side(run: PreparedRun, horizon_s: float, grace_s: float = 0.0) -> Side
     kpis = {name: kpi.value for name, kpi in run.scenario.kpis(run.world).items()}
     notes = {
         "emergency_brakes": kpis.get("emergency_brakes", math.nan),
+        "teleports": kpis.get("teleports", math.nan),
         "unfinished": kpis.get("trips_unfinished", math.nan),
     }
     return Side(kpis, city.vehicle_updates, wall_s, notes)

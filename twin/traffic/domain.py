@@ -15,7 +15,17 @@ from twin.core.domain import Clock, DecisionArea, Deferred, Domain, Quantity, Sc
 from twin.core.scenario import ScenarioConfig
 from twin.core.world import World
 from twin.traffic.city import City
-from twin.traffic.kernels import ARRIVED, DRIVING, OFF, PENDING, PROTECTED, RED, WAITING, YELLOW
+from twin.traffic.kernels import (
+    ARRIVED,
+    DRIVING,
+    OFF,
+    PENDING,
+    PROTECTED,
+    RED,
+    TELEPORTING,
+    WAITING,
+    YELLOW,
+)
 from twin.traffic.observation import SignalAction, SignalObservation, check_signal_action
 from twin.traffic.view import TrafficView
 
@@ -125,7 +135,12 @@ def invariants(city: City, world: World) -> list[str]:
     state = veh.state
     problems = []
     released = int(np.sum(state != PENDING))
-    accounted = int(np.sum(state == ARRIVED) + np.sum(state == DRIVING) + np.sum(state == WAITING))
+    accounted = int(
+        np.sum(state == ARRIVED)
+        + np.sum(state == DRIVING)
+        + np.sum(state == WAITING)
+        + np.sum(state == TELEPORTING)
+    )
     if released != accounted:
         problems.append(f"vehicles not conserved: released {released} != accounted {accounted}")
     driving = np.flatnonzero(state == DRIVING)
@@ -247,6 +262,7 @@ DOMAIN: Domain[City] = Domain(
         "network_co2_kg": "lower",
         "network_nox_g": "lower",
         "emergency_brakes": "lower",
+        "teleports": "lower",
     },
 )
 """The traffic domain (entry point ``twin.domains: traffic``)."""

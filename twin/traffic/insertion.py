@@ -263,7 +263,7 @@ def insertion_speed(
         # Along the route ahead, as far as the brake gap reaches.
         seen = net.lane_length[lane] - pos
         cur = lane
-        k = 0
+        k = veh.route_k[v]  # 0 for a trip; a teleported vehicle re-enters further on
         hops = 0
         while seen < brake_gap(speed, decel, dt) + speed * tau + min_gap and hops < _LOOKAHEAD_HOPS:
             hops += 1
@@ -394,7 +394,6 @@ def _try_at(
     veh.pos[v] = pos
     veh.speed[v] = s
     veh.accel[v] = 0.0
-    veh.route_k[v] = 0
     link_between(lanes, veh, lane, v, follower, leader)
     set_next_lane(net, lanes, veh, vt, v)
     veh.state[v] = DRIVING

@@ -77,9 +77,9 @@ from twin.traffic.loops import loop_arrive, loop_move, no_loops
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-PENDING, WAITING, DRIVING, ARRIVED = 0, 1, 2, 3
+PENDING, WAITING, DRIVING, ARRIVED, TELEPORTING = 0, 1, 2, 3, 4
 """Vehicle states: trip not yet due; due but waiting to be inserted; on the network;
-arrived."""
+arrived; teleporting out of a jam (off the lanes, :mod:`twin.traffic.teleport`)."""
 RED, YELLOW, PERMISSIVE, PROTECTED, STOP, OFF_BLINKING, OFF = 0, 1, 2, 3, 4, 5, 6
 MAJOR, MINOR, EQUAL, ALLWAY_STOP, ZIPPER = 7, 8, 9, 10, 11
 """State of a movement: SUMO's link states (src/utils/xml/SUMOXMLDefinitions.h).
@@ -149,7 +149,11 @@ ARRIVALS_THIS_CALL = 8
 """Arrivals of all ticks of the last :func:`run_ticks` call (in ``arrived``, in order)."""
 LANE_CHANGES = 9
 """Lane changes (cumulative)."""
-TICK_COUNTERS = 10
+TELEPORTS = 10
+"""Vehicles teleported out of a jam (cumulative; :mod:`twin.traffic.teleport`)."""
+IN_TRANSFER = 11
+"""Vehicles teleporting now (the first ones of ``Transfer.queue``)."""
+TICK_COUNTERS = 12
 """Length of the ``counters`` array."""
 _NO_LOOPS = no_loops()
 
@@ -1451,6 +1455,7 @@ def step(
     dt: float,
     departs: Departs,
     lc: LaneChange,
+    transfer: Transfer,
 ) -> None:
     """Insert waiting trips at ``now_s``, then advance every vehicle by ``dt``.
 
@@ -1467,9 +1472,15 @@ def step(
             :data:`EMERGENCY_BRAKES`, :data:`INSERTIONS_THIS_TICK`, :data:`LANE_CHANGES`.
         departs: how trips enter (:class:`twin.traffic.insertion.Departs`).
         lc: lane-changing state (:class:`twin.traffic.lane_change.LaneChange`).
+        transfer: vehicles teleported out of jams (:mod:`twin.traffic.teleport`);
+            ``counters`` :data:`TELEPORTS` and :data:`IN_TRANSFER`.
     """
-    # 0) insert waiting trips at now_s, before anyone moves (SUMO inserts after the
-    # moves of its step, which is the state this tick starts from)
+    # 0) vehicles in transfer back onto the network, then waiting trips inserted, at
+    # now_s, before anyone moves (SUMO does both after the moves of its step, which is
+    # the state this tick starts from)
+    _, n_arrived = reenter(
+        net, lanes, veh, vt, mov_state, departs, transfer, counters, arrived, 0, now_s, dt
+    )
     kept, inserted = insert_pending(
         net, lanes, veh, vt, mov_state, departs, pending, counters[WAITING_TRIPS], now_s, dt
     )
@@ -1481,11 +1492,14 @@ def step(
     # 2) move, with the tick's statistics and emissions
     _move(net, lanes, veh, vt, emission, now_s, dt)
     # 3) vehicles past the end of their lane: on to the next lane, or arrive
-    n_arrived = _leave_lanes(net, lanes, veh, vt, mov_state, arrived, now_s, dt)
-    counters[ARRIVALS_THIS_TICK] = n_arrived
+    n_arrived += _leave_lanes(net, lanes, veh, vt, mov_state, arrived[n_arrived:], now_s, dt)
     # 4) restore gaps behind vehicles that could not leave their lane
     _restore_gaps(lanes, veh, vt)
-    # 5) lane changes, at most one per vehicle (SUMO changes lanes after the moves)
+    # 5) the front vehicle of a lane that has stood too long teleports (SUMO checks
+    # after the moves, before the lane changes)
+    n_arrived = teleport_jammed(net, lanes, veh, transfer, counters, arrived, n_arrived, now_s, dt)
+    counters[ARRIVALS_THIS_TICK] = n_arrived
+    # 6) lane changes, at most one per vehicle (SUMO changes lanes after the moves)
     counters[LANE_CHANGES] += change_lanes(net, lanes, veh, vt, departs, lc, dt)
     counters[VEHICLES_ON_NETWORK] -= n_arrived
 
@@ -1805,6 +1819,7 @@ def run_ticks(
     snaps: Snapshots,
     speeds: EdgeSpeeds,
     routing: TripRouting,
+    transfer: Transfer,
 ) -> int:
     """Run up to ``max_ticks`` ticks from ``now_s``; the number of ticks run.
 
@@ -1833,6 +1848,7 @@ def run_ticks(
         routing: SUMO's routing of trips by origin and destination, before each tick's
             releases (:func:`twin.traffic.rerouting.route_due`); a tick whose routes find
             no room in ``veh.route_edges`` is not run (``routing.state[2]`` is set).
+        transfer: as in :func:`step`.
     """
     n_trips = len(veh.depart_s)
     now = now_s
@@ -1880,6 +1896,7 @@ def run_ticks(
             dt,
             departs,
             lc,
+            transfer,
         )
         moved = on_before + counters[INSERTIONS_THIS_TICK]
         counters[VEHICLE_UPDATES] += moved
@@ -1905,6 +1922,7 @@ from twin.traffic.rerouting import (  # noqa: E402
     route_due,
     sample_edge_speeds,
 )
+from twin.traffic.teleport import Transfer, reenter, teleport_jammed  # noqa: E402
 
 # The tick compiles the functions of these modules into itself; Numba's cache would not
 # see a change in any but this file (twin.core.jit).
@@ -1914,6 +1932,7 @@ drop_stale_numba_cache(
         "kernels.py",
         "insertion.py",
         "lane_change.py",
+        "teleport.py",
         "rerouting.py",
         "emissions.py",
         "loops.py",

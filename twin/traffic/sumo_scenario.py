@@ -163,6 +163,7 @@ class SumoNet(Scenario[SumoNetParams]):
             loops=state,
             routing_penalties_s=(config.minor_penalty_s, config.turnaround_penalty_s),
             rerouting=(config.rerouting_steps, config.pre_period_s),
+            time_to_teleport_s=config.time_to_teleport_s,
         )
         why = never_asked(self.city.signalised)
         if why is not None and policy.id != self.default_policy:

@@ -12,16 +12,17 @@ Every option a configuration sets falls in exactly one of three groups
 - **honoured**: the files (``net-file``, ``route-files``, ``additional-files``), the
   time window (``begin``, ``end``: the run covers ``[begin, end)``; departures before
   ``begin`` are not driven, as ``MSRouteHandler::closeVehicle`` drops them),
-  ``step-length`` (twin's kernel tick) and the router's ``weights.minor-penalty`` and
-  ``weights.turnaround-penalty`` (trips are routed as SUMO routes them). Options set
+  ``step-length`` (twin's kernel tick), ``time-to-teleport`` (jammed vehicles teleport
+  as in SUMO, :mod:`twin.traffic.teleport`) and the router's ``weights.minor-penalty``
+  and ``weights.turnaround-penalty`` (trips are routed as SUMO routes them). Options set
   to the value twin behaves as (``step-method.ballistic = false``,
   ``lateral-resolution = -1``, ...) are honoured.
 - **no effect on the traffic twin drives**: outputs, logs, reports, GUI and TraCI
   settings, threads, and SUMO's random seed (``seed``, ``random``, ``thread-rngs``):
   SUMO's random numbers cannot be reproduced, twin draws from its own named streams
-  under the run's seed. ``time-to-teleport``: twin never teleports a vehicle (as SUMO
-  with ``-1``); the value is kept in :attr:`SumoConfig.time_to_teleport_s` so a
-  comparison can run SUMO the same way. These are listed in :attr:`SumoConfig.ignored`.
+  under the run's seed; the variants of ``time-to-teleport`` (``.highways``,
+  ``.disconnected``, ...), which twin does not model. These are listed in
+  :attr:`SumoConfig.ignored`.
 - **refused** with one line naming the file, the option and what twin supports:
   anything that changes how SUMO drives and that twin does not do (ballistic update,
   sublane model, an action step longer than the step, demand scaling, rerouting en
@@ -133,7 +134,7 @@ _NO_EFFECT_PREFIXES = (
     "device.vehroute.",
     "device.statistics.",
     "device.rerouting.",  # the rest: threads, outputs, TAZ (period etc. are in _ONLY)
-    "time-to-teleport",
+    "time-to-teleport.",
     "collision.",
     "pedestrian.",  # person demand is refused by the demand reader
     "persontrip.",
@@ -169,7 +170,6 @@ _NO_EFFECT = frozenset(
         "route-steps",
         "no-route-steps",
         "ignore-route-errors",
-        "time-to-teleport",
         "waiting-time-memory",
         "junction-taz",
         "configuration-file",
@@ -188,13 +188,12 @@ _WHY_NO_EFFECT = {
     "seed": "SUMO's random numbers cannot be reproduced; twin uses the run's seed",
     "random": "SUMO's random numbers cannot be reproduced; twin uses the run's seed",
     "thread-rngs": "SUMO's random numbers cannot be reproduced; twin uses the run's seed",
-    "time-to-teleport": "twin never teleports (as SUMO with -1)",
     "waiting-time-memory": "changes how SUMO reports waiting time, not the traffic",
     "ignore-route-errors": "twin refuses a bad route when it reads it",
 }
 _WHY_PREFIX = {
     "device.rerouting.": "tunes the rerouting device beyond what twin models",
-    "time-to-teleport": "twin never teleports (as SUMO with -1)",
+    "time-to-teleport.": "twin teleports jams only (SUMO's time-to-teleport)",
     "collision.": "twin's vehicles never collide",
     "pedestrian.": "tunes persons, which twin refuses",
     "persontrip.": "tunes persons, which twin refuses",
@@ -219,10 +218,9 @@ class SumoConfig:
         end_s: simulation end (``end``; ``inf`` when SUMO's default -1: until the last
             vehicle has left).
         step_length_s: SUMO's step (``step-length``, default 1 s): twin's kernel tick.
-        time_to_teleport_s: SUMO's ``time-to-teleport`` (default 300 s). Twin never
-            teleports; ``twin sumo-compare`` runs SUMO as the configuration says and
-            prints SUMO's teleports beside twin's unfinished trips, so a lock-up SUMO
-            resolves by teleporting shows as such.
+        time_to_teleport_s: SUMO's ``time-to-teleport`` (default 300 s; <= 0: never):
+            how long a lane's front vehicle may stand before it teleports
+            (:mod:`twin.traffic.teleport`).
         minor_penalty_s: SUMO's ``weights.minor-penalty``: what routing charges a minor
             link (:func:`twin.traffic.demand.routing_penalties_s`).
         turnaround_penalty_s: SUMO's ``weights.turnaround-penalty``: what routing
@@ -381,11 +379,10 @@ def read_sumocfg(path: str | Path) -> SumoConfig:
                 raise ConfigError(
                     source, name, f"{value!r}: twin routes waiting trips again after > 0 s"
                 )
+        elif name == "time-to-teleport":
+            teleport = parse_time(value, source, name)
         else:
-            why = _classify(name, value, source)
-            if name == "time-to-teleport":
-                teleport = parse_time(value, source, name)
-            ignored.append(f"{name}: {why}")
+            ignored.append(f"{name}: {_classify(name, value, source)}")
     if action > 0 and not math.isclose(action, step):
         raise ConfigError(
             source,
