@@ -40,6 +40,7 @@ from twin.traffic.kernels import (
     VTypes,
     _bit_of,
     find_movement,
+    lane_brutto_m,
     route_edge,
     unlink_head,
 )
@@ -201,11 +202,7 @@ def _free_lane(net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, edge: in
     for lane in range(start, start + net.edge_lanes[edge]):
         if nxt >= 0 and find_movement(net, lane, nxt) < 0:
             continue
-        occupancy = 0.0
-        u = lanes.head[lane]
-        while u >= 0:
-            occupancy += vt.length[veh.vtype[u]] + vt.min_gap[veh.vtype[u]]
-            u = veh.behind[u]
+        occupancy = lane_brutto_m(lanes, veh, vt, lane)
         if occupancy < least:
             least = occupancy
             by_occupancy = lane
@@ -219,19 +216,20 @@ def _free_lane(net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, edge: in
 
 @numba.njit(cache=True, _nrt=False)
 def _travel_time(net: NetArrays, lanes: Lanes, veh: Vehicles, edge: int) -> float:
-    """``MSEdge::getCurrentTravelTime(TeleportMinSpeed)``: the edge's length at the
-    mean speed of its vehicles (its speed limit when it has none), at least
-    :data:`TELEPORT_MIN_SPEED_MPS`."""
+    """``MSEdge::getCurrentTravelTime(TeleportMinSpeed)``: the edge's length at its
+    mean speed (``MSEdge::getMeanSpeed``, as the router samples it in
+    :mod:`twin.traffic.rerouting`: each vehicle's speed, an empty lane as one vehicle at
+    its limit), at least :data:`TELEPORT_MIN_SPEED_MPS`."""
     start = net.edge_lane_start[edge]
     total = 0.0
     n = 0
-    limit = 0.0
     for lane in range(start, start + net.edge_lanes[edge]):
-        limit = max(limit, net.lane_speed[lane])
         u = lanes.head[lane]
+        if u < 0:
+            total += net.lane_speed[lane]
+            n += 1
         while u >= 0:
             total += veh.speed[u]
             n += 1
             u = veh.behind[u]
-    mean = total / n if n > 0 else limit
-    return net.lane_length[start] / max(mean, TELEPORT_MIN_SPEED_MPS)
+    return net.lane_length[start] / max(total / n, TELEPORT_MIN_SPEED_MPS)
