@@ -1478,7 +1478,7 @@ def step(
     # 0) vehicles in transfer back onto the network, then waiting trips inserted, at
     # now_s, before anyone moves (SUMO does both after the moves of its step, which is
     # the state this tick starts from)
-    _, n_arrived = reenter(
+    n_arrived = reenter(
         net, lanes, veh, vt, mov_state, departs, transfer, counters, arrived, 0, now_s, dt
     )
     kept, inserted = insert_pending(
@@ -1497,7 +1497,7 @@ def step(
     _restore_gaps(lanes, veh, vt)
     # 5) the front vehicle of a lane that has stood too long teleports (SUMO checks
     # after the moves, before the lane changes)
-    n_arrived = teleport_jammed(net, lanes, veh, transfer, counters, arrived, n_arrived, now_s, dt)
+    n_arrived = teleport_jammed(lanes, veh, transfer, counters, arrived, n_arrived, now_s, dt)
     counters[ARRIVALS_THIS_TICK] = n_arrived
     # 6) lane changes, at most one per vehicle (SUMO changes lanes after the moves)
     counters[LANE_CHANGES] += change_lanes(net, lanes, veh, vt, departs, lc, dt)

@@ -77,7 +77,6 @@ def transfer_state(n_trips: int, time_to_teleport_s: float = math.inf) -> Transf
 
 @numba.njit(cache=True, _nrt=False)
 def teleport_jammed(
-    net: NetArrays,
     lanes: Lanes,
     veh: Vehicles,
     transfer: Transfer,
@@ -155,11 +154,10 @@ def reenter(
     n_arrived: int,
     now_s: float,
     dt: float,
-) -> tuple[int, int]:
+) -> int:
     """Every vehicle in transfer tries to get back onto its edge, or moves on along its
-    route (see the module docstring); (vehicles put back, arrivals so far)."""
+    route (see the module docstring); the arrivals so far."""
     kept = 0
-    back = 0
     queue = transfer.queue
     for i in range(counters[IN_TRANSFER]):
         v = queue[i]
@@ -173,7 +171,6 @@ def reenter(
             if _free(net, lanes, veh, vt, mov_state, departs, v, lane, speed, True, now_s, dt):
                 veh.insert_s[v] = insert_s
                 transfer.proceed_s[v] = -1.0
-                back += 1
                 continue
         if transfer.proceed_s[v] < 0.0:
             transfer.proceed_s[v] = now_s + _travel_time(net, lanes, veh, edge)
@@ -186,7 +183,7 @@ def reenter(
         queue[kept] = v
         kept += 1
     counters[IN_TRANSFER] = kept
-    return back, n_arrived
+    return n_arrived
 
 
 @numba.njit(cache=True, _nrt=False)
