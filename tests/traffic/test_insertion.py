@@ -363,3 +363,26 @@ def test_a_tries_uniforms_are_splitmix64_of_key_trip_try_and_slot():
             z = _splitmix_reference(z ^ int(tries[v]))
             z = _splitmix_reference(z ^ slot)
             assert try_uniform(departs, v, slot) == (z >> 11) / 2.0**53
+
+
+def test_an_insertion_waits_for_a_car_still_leaving_the_lane(tmp_path):
+    """A car that has driven off the lane into the junction is still on it with its back
+    (SUMO's partial occupator), and an insertion sees it as the leader
+    (``MSLane::isInsertionSuccess``, ``getLastVehicleInformation``). The first car
+    departs 5 m before the junction at 3 m/s and crosses the line in the first second;
+    the second, due then 4 m before the line, would stand in its back: SUMO inserts it
+    a second later, as twin does (twin inserted it at once, before it knew)."""
+    net = straight_road(tmp_path, first_m=200.0)
+    routes = tmp_path / "leaving.rou.xml"
+    routes.write_text(
+        f"<routes>{VTYPE}"
+        '<vehicle id="0" type="det" depart="0" departPos="195" departSpeed="3">'
+        '<route edges="AB BC"/></vehicle>'
+        '<vehicle id="1" type="det" depart="1" departPos="196" departSpeed="0">'
+        '<route edges="AB BC"/></vehicle></routes>'
+    )
+    sumo = run_sumo(net, routes, tmp_path / "sumo", end_s=100.0, emissions=False)
+    world, city = twin_city(net, routes)
+    world.run(100.0)
+    np.testing.assert_array_equal(sumo.trips.depart_s, [0.0, 2.0])
+    np.testing.assert_array_equal(city.veh.insert_s, [0.0, 2.0])

@@ -263,6 +263,7 @@ class City(Entity):
             ahead=np.full(n, -1, dtype=np.int64),
             behind=np.full(n, -1, dtype=np.int64),
             next_lane=np.full(n, -1, dtype=np.int64),
+            back_lane=np.full(n, -1, dtype=np.int64),
             route_k=np.zeros(n, dtype=np.int64),
             # Copies: a trip routed when it departs may get a new slice (rerouting).
             route_start=trips.route_start[:-1].copy(),

@@ -85,6 +85,7 @@ from twin.traffic.kernels import (
     choose_lane,
     find_movement,
     lane_brutto_m,
+    last_on_path,
     mark_occupied,
     route_edge,
     safe_speed,
@@ -201,6 +202,26 @@ def neighbours(lanes: Lanes, veh: Vehicles, lane: int, pos: float) -> tuple[int,
     return follower, c
 
 
+@numba.njit(cache=True, _nrt=False)
+def partial_occupier(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, lane: int
+) -> tuple[int, float]:
+    """(vehicle, back position on ``lane``) of the vehicle that has driven off ``lane``
+    into one of its links with its back still on it, the one reaching furthest back
+    (-1, inf if none). SUMO keeps such a vehicle on the lane as a partial occupator
+    (``MSLane::myPartialVehicles``), and an insertion sees it as the leader
+    (``MSLane::isInsertionSuccess`` asks ``getLastVehicleInformation``)."""
+    found = -1
+    back_on_lane = np.inf
+    lane_len = net.lane_length[lane]
+    for kk in range(net.lane_out_start[lane], net.lane_out_start[lane + 1]):
+        u, back = last_on_path(net, lanes, veh, vt, net.out_movements[kk])
+        if u >= 0 and back < 0.0 and lane_len + back < back_on_lane:
+            found = u
+            back_on_lane = lane_len + back
+    return found, back_on_lane
+
+
 _ROUTE_ENDS = -2
 """:func:`_next_along`'s movement when the route ends on the lane."""
 _NO_LINK = -3
@@ -260,6 +281,15 @@ def insertion_speed(
         if speed < 0.0:
             return -1.0
     else:
+        # A vehicle that has just left the lane with its back still on it leads.
+        u, u_back = partial_occupier(net, lanes, veh, vt, lane)
+        if u >= 0:
+            gap = u_back - pos - min_gap
+            if gap < 0.0:
+                return -1.0
+            speed = _check(speed, safe_speed(speed, veh.speed[u], gap, decel, tau, dt), patch)
+            if speed < 0.0:
+                return -1.0
         # Along the route ahead, as far as the brake gap reaches.
         seen = net.lane_length[lane] - pos
         cur = lane
@@ -365,6 +395,7 @@ def link_between(
         veh.ahead[follower] = v
     else:
         lanes.tail[lane] = v
+    veh.back_lane[v] = -1
     veh.lane[v] = lane
     lanes.count[lane] += 1
     mark_occupied(lanes, lane)
@@ -562,12 +593,22 @@ def _free(
         ts = min(safe_speed(speed, veh.speed[tl], front_needed, decel, tau, dt), speed)
         if _try_at(net, lanes, veh, vt, mov_state, departs, v, lane, min_pos, ts, patch, now_s, dt):
             return True
+    partial, partial_back = partial_occupier(net, lanes, veh, vt, lane)
     f = tl
     while f >= 0:
         leader = veh.ahead[f]
         s = speed
         front_max = lane_len
-        if leader >= 0:
+        if leader < 0 and partial >= 0:
+            # The first gap ends behind the back of a vehicle still leaving the lane
+            # (``freeInsertion``: ``leader = myPartialVehicles.front()``).
+            if patch:
+                s = min(veh.speed[partial], speed)
+            front_max = partial_back - secure_gap(
+                s, veh.speed[partial], decel, vt.decel[veh.vtype[partial]], tau, dt
+            )
+            front_max -= min_gap
+        elif leader >= 0:
             tlead = veh.vtype[leader]
             if patch:
                 s = min(veh.speed[leader], speed)

@@ -214,7 +214,9 @@ class Vehicles(NamedTuple):
 
     ``waiting_s``: seconds halted over the whole trip (tripinfo ``waitingTime``);
     ``halted_s``: seconds halted since the vehicle last moved (SUMO's
-    ``MSVehicle::getWaitingTime``, from which its impatience grows)."""
+    ``MSVehicle::getWaitingTime``, from which its impatience grows); ``back_lane``: the
+    lane it drove off last, where its back may still be (-1 after an insertion, a lane
+    change or a teleport)."""
 
     state: npt.NDArray[np.int8]
     lane: IntArray
@@ -224,6 +226,7 @@ class Vehicles(NamedTuple):
     ahead: IntArray
     behind: IntArray
     next_lane: IntArray
+    back_lane: IntArray
     route_k: IntArray
     route_start: IntArray
     route_end: IntArray
@@ -861,25 +864,66 @@ def _blocked_by_foe(
 
 
 @numba.njit(cache=True, _nrt=False)
+def last_on_path(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, m: int
+) -> tuple[int, float]:
+    """(vehicle, back position along movement ``m``'s path) of the last vehicle with its
+    back on that path: the tail of its lane, else the last vehicle on the lane it leads
+    to if it came from the path and its back is still on it (SUMO's partial
+    occupator); (-1, 0) if none."""
+    path = net.mov_lane[m]
+    u = lanes.tail[path]
+    if u >= 0:
+        return u, veh.pos[u] - vt.length[veh.vtype[u]]
+    after = net.mov_to_lane[m]
+    if after >= 0:
+        u = lanes.tail[after]
+        if u >= 0 and veh.back_lane[u] == path:
+            back = veh.pos[u] - vt.length[veh.vtype[u]]
+            if back < 0.0:
+                return u, net.lane_length[path] + back
+    return -1, 0.0
+
+
+@numba.njit(cache=True, _nrt=False)
 def partial_leader_speed(
     net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, v: int, dt: float
 ) -> float:
     """Safe speed of vehicle ``v``, the head of its (normal) lane, behind the vehicles
-    that have just turned off the lane into another movement and are still on it with
-    their backs (SUMO keeps them on the lane as partial occupators,
-    MSLane::getLastVehicleInformation); 1e300 if there are none. The movement ``v``
-    heads for is the look-ahead's (its tail is followed there)."""
+    that have turned off the lane into another movement (:func:`turned_off_speed`; the
+    movement ``v`` heads for is the look-ahead's: its tail is followed there)."""
     lane = veh.lane[v]
-    t = veh.vtype[v]
+    nl = veh.next_lane[v]
+    m = net.lane_movement[nl] if nl >= 0 else -1
     dist = net.lane_length[lane] - veh.pos[v]
+    return turned_off_speed(net, lanes, veh, vt, v, lane, dist, m, dt)
+
+
+@numba.njit(cache=True, _nrt=False)
+def turned_off_speed(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    v: int,
+    lane: int,
+    dist: float,
+    m: int,
+    dt: float,
+) -> float:
+    """Safe speed of vehicle ``v``, ``dist`` before the end of normal lane ``lane`` with
+    no vehicle between, behind the vehicles that have turned off ``lane`` into one of
+    its movements other than ``m`` and are still on it with their backs (SUMO keeps them
+    on the lane as partial occupators, MSLane::getLastVehicleInformation); 1e300 if
+    there are none."""
+    t = veh.vtype[v]
     limit = 1e300
     for kk in range(net.lane_out_start[lane], net.lane_out_start[lane + 1]):
-        sibling = net.mov_lane[net.out_movements[kk]]
-        u = lanes.tail[sibling]
-        if sibling == veh.next_lane[v] or u < 0:
+        s = net.out_movements[kk]
+        if s == m:
             continue
-        back = veh.pos[u] - vt.length[veh.vtype[u]]
-        if back < 0.0:
+        u, back = last_on_path(net, lanes, veh, vt, s)
+        if u >= 0 and back < 0.0:
             gap = dist + back - vt.min_gap[t]
             limit = min(
                 limit, safe_speed(veh.speed[v], veh.speed[u], gap, vt.decel[t], vt.tau[t], dt)
@@ -1265,6 +1309,7 @@ def append_tail(lanes: Lanes, veh: Vehicles, lane: int, v: int) -> None:
     else:
         lanes.head[lane] = v
     lanes.tail[lane] = v
+    veh.back_lane[v] = veh.lane[v]
     veh.lane[v] = lane
     lanes.count[lane] += 1
     mark_occupied(lanes, lane)
@@ -1436,6 +1481,8 @@ def _limit(
             else:
                 mv = choose_movement(net, lanes, veh, vt, nl, nxt, route_edge(veh, v, k + 2))
                 nl = net.mov_lane[mv] if mv >= 0 else -1
+                # A vehicle that turned off the lane passed through may be on it still.
+                limit = min(limit, turned_off_speed(net, lanes, veh, vt, v, lane, dist, mv, dt))
     return limit, cap
 
 
