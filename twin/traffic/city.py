@@ -199,6 +199,11 @@ class City(Entity):
             arrays.yield_clear_m,
             arrays.mov_keep_clear,
             arrays.mov_internal_stop_m,
+            arrays.inside_start,
+            arrays.inside_to,
+            arrays.inside_clear_m,
+            arrays.inside_approach,
+            arrays.inside_from_m,
         )
 
     def _build_lanes(self) -> Lanes:

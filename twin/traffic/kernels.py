@@ -171,6 +171,10 @@ class NetArrays(NamedTuple):
     when a vehicle keeps movement ``m``'s junction clear (SUMO's ``MSVehicle::keepClear``:
     the link has foes and is not ``keepClear="0"``). ``mov_internal_stop_m[m]``: where
     along movement ``m``'s internal lane a minor internal junction waits (0: none).
+    ``inside_*``: as ``yield_*``, the foes a turn minds at its internal junction;
+    ``inside_approach[k]``: 1 when a vehicle approaching that foe's line holds it too;
+    ``inside_from_m[k]``: a vehicle on the foe's path holds it once its front is past
+    this point (``-inf``: anywhere).
     """
 
     lane_length: FloatArray
@@ -192,6 +196,11 @@ class NetArrays(NamedTuple):
     yield_clear_m: FloatArray
     mov_keep_clear: IntArray
     mov_internal_stop_m: FloatArray
+    inside_start: IntArray
+    inside_to: IntArray
+    inside_clear_m: FloatArray
+    inside_approach: IntArray
+    inside_from_m: FloatArray
 
 
 class VTypes(NamedTuple):
@@ -771,11 +780,28 @@ def in_conflict(net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, k: int)
     older rule, which the SUMO junction tests confirm), and lets a standing one that
     has passed the crossing be -- a queue backing up into the junction does not stop
     the cross traffic behind it."""
-    u = lanes.tail[net.mov_lane[net.yield_to[k]]]
-    if u < 0:
-        return False
-    back = veh.pos[u] - vt.length[veh.vtype[u]]
-    return back < net.yield_clear_m[k]
+    return foe_inside(
+        lanes, veh, vt, net.mov_lane[net.yield_to[k]], -math.inf, net.yield_clear_m[k]
+    )
+
+
+@numba.njit(cache=True, _nrt=False)
+def foe_inside(
+    lanes: Lanes, veh: Vehicles, vt: VTypes, path: int, from_m: float, clear_m: float
+) -> bool:
+    """Whether the last vehicle on a foe's ``path`` through the junction with its front
+    past ``from_m`` has its back short of ``clear_m`` along it (:func:`in_conflict`)."""
+    u = last_past(lanes, veh, path, from_m)
+    return u >= 0 and veh.pos[u] - vt.length[veh.vtype[u]] < clear_m
+
+
+@numba.njit(cache=True, _nrt=False)
+def last_past(lanes: Lanes, veh: Vehicles, path: int, from_m: float) -> int:
+    """The last vehicle on lane ``path`` with its front past ``from_m`` (-1: none)."""
+    u = lanes.tail[path]
+    while u >= 0 and veh.pos[u] <= from_m + POSITION_EPS_M:
+        u = veh.ahead[u]
+    return u
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -1116,10 +1142,10 @@ def waits_inside(
     t_arrive, t_leave, v_leave = crossing_times(
         dist_v, v_next, v_line, allowed, after, accel, vt.decel[t], vt.length[t]
     )
-    for k in range(net.yield_start[m], net.yield_start[m + 1]):
-        j = net.yield_to[k]
-        if in_conflict(net, lanes, veh, vt, k):
-            u = lanes.tail[net.mov_lane[j]]
+    for k in range(net.inside_start[m], net.inside_start[m + 1]):
+        j = net.inside_to[k]
+        if foe_inside(lanes, veh, vt, net.mov_lane[j], net.inside_from_m[k], net.inside_clear_m[k]):
+            u = last_past(lanes, veh, net.mov_lane[j], net.inside_from_m[k])
             if not (
                 veh.halting[u]
                 and net.mov_internal_stop_m[j] > 0.0
@@ -1133,7 +1159,7 @@ def waits_inside(
             # A foe standing at its own internal junction waits to be let through, not
             # in the way (MSLink::getLeaderInfo); of turns waiting for each other there,
             # the one that has waited longest goes (twin's deadlock breaker).
-        if mov_state[j] == RED:
+        if mov_state[j] == RED or not net.inside_approach[k]:
             continue
         h = approaching_foe(net, lanes, veh, vt, j, dt)
         while h >= 0:

@@ -269,6 +269,15 @@ class Intersection:
             where the paths cross, SUMO's ``lengthBehindCrossing``); ``inf`` (and
             ``None``: every pair) while it is anywhere inside the junction, as for
             paths that merge.
+        inside_yields: ``(M, M)`` or ``None`` (then ``yields``): ``inside_yields[i, j]``,
+            a turn ``i`` that waits inside the junction (``Movement.internal_stop_m``)
+            minds ``j`` there (SUMO's internal junction, which lists its own foes): a
+            vehicle on ``j``'s path until its back is ``inside_clear_m[i, j]`` along it
+            (``-inf``: none), and, where ``inside_approach[i, j]`` (``None``: all), a
+            vehicle approaching ``j``'s line; where ``inside_second_part[i, j]``, a vehicle
+            on ``j``'s path holds ``i`` only once past ``j``'s own internal junction.
+        inside_clear_m: ``(M, M)`` or ``None`` (then ``clear_m``): as ``clear_m``, for a
+            vehicle on ``j``'s path holding turn ``i`` at its internal junction.
     """
 
     id: str
@@ -279,6 +288,10 @@ class Intersection:
     program: SignalProgram | None = None
     link_states: str = ""
     clear_m: FloatArray | None = None
+    inside_yields: BoolArray | None = None
+    inside_approach: BoolArray | None = None
+    inside_second_part: BoolArray | None = None
+    inside_clear_m: FloatArray | None = None
 
     @property
     def signalised(self) -> bool:
@@ -517,6 +530,10 @@ class NetworkArrays:
             (SUMO's ``MSVehicle::keepClear``: ``link->hasFoes() && link->keepClear()``):
             the movement has a foe there and its connection is not ``keepClear="0"``.
         mov_internal_stop_m: ``Movement.internal_stop_m`` per movement.
+        inside_start, inside_to, inside_clear_m, inside_approach: as ``yield_*`` for
+            the foes a turn minds at its internal junction (``Intersection.inside_yields``,
+            ``inside_approach`` 0/1; ``inside_from_m``: a vehicle on the foe's path counts
+            once its front is past this point, ``-inf``: anywhere).
         edge_out_start, edge_out: successors of each edge (for routing).
     """
 
@@ -541,6 +558,11 @@ class NetworkArrays:
     yield_clear_m: FloatArray
     mov_keep_clear: IntArray
     mov_internal_stop_m: FloatArray
+    inside_start: IntArray
+    inside_to: IntArray
+    inside_clear_m: FloatArray
+    inside_approach: IntArray
+    inside_from_m: FloatArray
 
     @property
     def total_lanes(self) -> int:
@@ -581,6 +603,17 @@ class NetworkArrays:
                 mutual_lists[inter.movements[i]].append(int(inter.yields[j, i]))
                 clear = math.inf if inter.clear_m is None else float(inter.clear_m[i, j])
                 clear_lists[inter.movements[i]].append(clear)
+        inside_lists: list[list[tuple[int, float, int, float]]] = [[] for _ in range(n_mov)]
+        for inter in net.intersections:
+            inside = inter.yields if inter.inside_yields is None else inter.inside_yields
+            approach = inside if inter.inside_approach is None else inter.inside_approach
+            for i, j in zip(*np.nonzero(inside), strict=True):
+                clears = inter.clear_m if inter.inside_clear_m is None else inter.inside_clear_m
+                clear = math.inf if clears is None else float(clears[i, j])
+                foe = inter.movements[j]
+                second = inter.inside_second_part is not None and inter.inside_second_part[i, j]
+                from_m = net.movements[foe].internal_stop_m if second else -math.inf
+                inside_lists[inter.movements[i]].append((foe, clear, int(approach[i, j]), from_m))
         keep_clear = np.zeros(n_mov, dtype=np.int64)
         for inter in net.intersections:
             keep_clear[list(inter.movements)] = inter.foes.any(axis=1)
@@ -612,6 +645,13 @@ class NetworkArrays:
             yield_clear_m=np.array([c for y in clear_lists for c in y], dtype=np.float64),
             mov_keep_clear=keep_clear,
             mov_internal_stop_m=np.array([m.internal_stop_m for m in net.movements]),
+            inside_start=np.concatenate(([0], np.cumsum([len(x) for x in inside_lists]))).astype(
+                np.int64
+            ),
+            inside_to=np.array([x[0] for y in inside_lists for x in y], dtype=np.int64),
+            inside_clear_m=np.array([x[1] for y in inside_lists for x in y], dtype=np.float64),
+            inside_approach=np.array([x[2] for y in inside_lists for x in y], dtype=np.int64),
+            inside_from_m=np.array([x[3] for y in inside_lists for x in y], dtype=np.float64),
         )
 
 

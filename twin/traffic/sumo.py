@@ -141,19 +141,32 @@ class _RightOfWay:
         not_kept_clear: connections written with ``keepClear="0"`` (netconvert's
             ``keepClear`` of a connection or node, default true): vehicles may enter
             the junction there without room beyond.
+        internal_foes: ``<junction type="internal" incLanes intLanes>``: the internal
+            lane that ends at an internal junction (a turn's waiting point) -> (the
+            internal lanes whose vehicles it waits for there, the normal lanes whose
+            approaching vehicles into those internal lanes it waits for).
     """
 
     requests: dict[str, dict[int, _Request]]
     not_kept_clear: frozenset[_ConnectionKey]
+    internal_foes: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=dict)
 
 
 def _read_right_of_way(path: Path) -> _RightOfWay:
     requests: dict[str, dict[int, _Request]] = {}
     not_kept_clear: set[_ConnectionKey] = set()
+    internal_foes: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
     junction: dict[int, _Request] | None = None
     for event, element in _iter_elements(path):
         if event == "start" and element.tag == "junction":
-            junction = requests.setdefault(element.attrib.get("id", ""), {})
+            a = element.attrib
+            junction = requests.setdefault(a.get("id", ""), {})
+            incoming = a.get("incLanes", "").split()
+            if a.get("type") == "internal" and incoming:
+                internal_foes[incoming[0]] = (
+                    tuple(a.get("intLanes", "").split()),
+                    tuple(incoming[1:]),
+                )
         elif event == "end" and element.tag == "request" and junction is not None:
             a = element.attrib
             junction[int(a["index"])] = _Request(a.get("response", ""), a.get("foes", ""))
@@ -165,7 +178,7 @@ def _read_right_of_way(path: Path) -> _RightOfWay:
             if a.get("keepClear", "1").lower() in ("0", "false"):
                 not_kept_clear.add((a["from"], a["to"], int(a["fromLane"]), int(a["toLane"])))
             element.clear()
-    return _RightOfWay(requests, frozenset(not_kept_clear))
+    return _RightOfWay(requests, frozenset(not_kept_clear), internal_foes)
 
 
 def _bit(row: str, index: int) -> bool:
@@ -278,6 +291,7 @@ class _NetBuilder:
         self.net = net
         self.requests = right_of_way.requests
         self.not_kept_clear = right_of_way.not_kept_clear
+        self.internal_foes = right_of_way.internal_foes
         self.program_id = program_id
         self.active = active or {}
         self.nodes: list[Node] = []
@@ -375,6 +389,8 @@ class _NetBuilder:
                         conn.getTLLinkIndex(),
                         conn.getState() or "",
                         shape,
+                        tuple(lane.getID() for _, lane in self.way(conn)),
+                        lane.getID(),
                     )
         return sorted(links.values(), key=lambda link: link.index)
 
@@ -468,9 +484,20 @@ class _NetBuilder:
                     "twin runs one programme per junction",
                 )
             program = self.program(tls_ids.pop(), links, yields)
+        inside_foes, inside_approach, inside_holds, second_part = self.inside_yields(links, yields)
         clear = np.full((m, m), np.inf)
         for i, j in zip(*np.nonzero(yields), strict=True):
             clear[i, j] = _clear_distance(links[i], links[j])
+        inside_clear = clear.copy()
+        for i, j in zip(*np.nonzero(inside_foes & ~yields), strict=True):
+            # A foe the turn does not yield to at the junction holds it at its internal
+            # junction only on a lane that junction lists and where the paths cross or
+            # merge (MSLink::getLeaderInfo skips a foe lane without intersection).
+            a, b = links[i].movement, links[j].movement
+            merge = (a.to_edge, a.to_lane) == (b.to_edge, b.to_lane)
+            distance = _clear_distance(links[i], links[j])
+            crosses = not math.isinf(distance) or merge
+            inside_clear[i, j] = distance if inside_holds[i, j] and crosses else -np.inf
         return Intersection(
             node_id,
             self.node_index[node_id],
@@ -480,7 +507,48 @@ class _NetBuilder:
             program,
             link_states,
             clear,
+            inside_foes,
+            inside_approach,
+            second_part,
+            inside_clear,
         )
+
+    def inside_yields(
+        self, links: list[_Link], yields: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """What a turn that waits at an internal junction waits for there, as SUMO's
+        MSInternalJunction sets it up (``postloadInit``): ``(M, M)`` masks ``foes``
+        (``[i, j]``: turn ``i`` minds movement ``j`` there), ``approach`` (a vehicle
+        approaching ``j``'s line holds it: the links from the internal junction's other
+        incoming lanes that ``i`` yields to at the junction), ``inside`` (a vehicle on
+        ``j``'s path holds it: ``j``'s internal lane is one the internal junction
+        lists) and ``second_part`` (of such a ``j`` that
+        waits at an internal junction of its own, only a vehicle past that point holds
+        ``i``: SUMO lists a first part only when ``i`` yields to ``j`` at the
+        junction, the second part always). Rows of links without an internal
+        junction: the links they yield to, both ways."""
+        foes = yields.copy()
+        approach = yields.copy()
+        inside = yields.copy()
+        second_part = np.zeros_like(yields)
+        lane_link = {lane: j for j, link in enumerate(links) for lane in link.via_lanes}
+        for i, link in enumerate(links):
+            if len(link.via_lanes) < 2 or link.via_lanes[0] not in self.internal_foes:
+                continue
+            int_lanes, other_incoming = self.internal_foes[link.via_lanes[0]]
+            listed = {lane_link[lane] for lane in int_lanes if lane in lane_link} - {i}
+            inside[i] = False
+            inside[i, list(listed)] = True
+            for j in listed:
+                via = links[j].via_lanes
+                whole = via[0] in int_lanes and (len(via) == 1 or yields[i, j])
+                second_part[i, j] = not whole
+            approach[i] = False
+            for j, foe in enumerate(links):
+                if j != i and foe.from_lane_id in other_incoming and yields[i, j]:
+                    approach[i, j] = True
+            foes[i] = approach[i] | inside[i]
+        return foes, approach, inside, second_part
 
     def link_state(self, sumo_node: Any, link: _Link) -> str:
         """The letter of an unsignalised link (SUMO's ``<connection state>``)."""
@@ -578,6 +646,8 @@ class _Link:
     tls_index: int
     state: str = ""
     shape: tuple[tuple[float, float], ...] = ()
+    via_lanes: tuple[str, ...] = ()
+    from_lane_id: str = ""
 
 
 CROSSING_CLEAR_M = 1.6
