@@ -8,6 +8,7 @@ SUMO's vehicle types and depart attributes are spelled out (SUMO 1.28's own defa
 from __future__ import annotations
 
 import dataclasses
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -217,3 +218,75 @@ def test_a_follower_beside_a_blocked_changer_passes_it(tmp_path):
     kpis = city.kpis()
     assert kpis["trips_completed"].value == 2
     assert kpis["lane_changes"].value == 1
+
+
+def test_a_car_takes_the_lane_its_turn_two_junctions_ahead_needs(tmp_path):
+    """A one-lane road ``WA`` widens at ``A`` into two lanes (``AB``, 200 m), each going on
+    to its own lane of a 12 m link ``BC``; at ``C`` only the link's left lane turns left
+    (``CN``), its right lane goes straight (``CE``). A car bound for ``CN`` can choose at
+    ``A`` and should take ``AB``'s left lane: SUMO's best lanes follow the route past the
+    next edge (src/microsim/MSVehicle.cpp ``updateBestLanes``), so every northbound car
+    is on lane 1 wherever it is on ``AB``; twin's choice used to look one edge ahead
+    (both lanes lead to ``BC``), took the lane with more room, and on lane 0 had to
+    change lanes within the 12 m link or on ``AB``, its own lane choice and the
+    speed-gain changes undoing each other. SUMO's FCD, every second, and twin's lanes,
+    every second."""
+    net = netconvert(
+        tmp_path,
+        '<nodes><node id="W" x="0" y="0"/><node id="A" x="300" y="0" type="priority"/>'
+        '<node id="B" x="500" y="0" type="priority"/>'
+        '<node id="C" x="512" y="0" type="traffic_light"/>'
+        '<node id="E" x="900" y="0"/><node id="N" x="512" y="400"/></nodes>',
+        '<edges><edge id="WA" from="W" to="A" numLanes="1" speed="13.89"/>'
+        '<edge id="AB" from="A" to="B" numLanes="2" speed="13.89"/>'
+        '<edge id="BC" from="B" to="C" numLanes="2" speed="13.89"/>'
+        '<edge id="CE" from="C" to="E" numLanes="1" speed="13.89"/>'
+        '<edge id="CN" from="C" to="N" numLanes="1" speed="13.89"/></edges>',
+        '<connections><connection from="WA" to="AB" fromLane="0" toLane="0"/>'
+        '<connection from="WA" to="AB" fromLane="0" toLane="1"/>'
+        '<connection from="AB" to="BC" fromLane="0" toLane="0"/>'
+        '<connection from="AB" to="BC" fromLane="1" toLane="1"/>'
+        '<connection from="BC" to="CE" fromLane="0" toLane="0"/>'
+        '<connection from="BC" to="CN" fromLane="1" toLane="0"/></connections>',
+    )
+    routes = tmp_path / "a.rou.xml"
+    routes.write_text(
+        '<routes><vType id="car"/>'
+        '<flow id="north" type="car" begin="0" end="600" period="6" departLane="first" '
+        'departSpeed="max"><route edges="WA AB BC CN"/></flow>'
+        '<flow id="east" type="car" begin="3" end="600" period="6" departLane="first" '
+        'departSpeed="max"><route edges="WA AB BC CE"/></flow></routes>'
+    )
+    fcd = tmp_path / "fcd.xml"
+    sumo = run_sumo(net, routes, tmp_path / "sumo", end_s=900.0, emissions=False, seed=1,
+                    extra_args=["--fcd-output", str(fcd)])  # fmt: skip
+    assert (sumo.running, sumo.waiting, sumo.teleports) == (0, 0, 0)
+    sumo_lanes = {
+        v.get("lane")
+        for step in ET.parse(fcd).getroot()
+        for v in step
+        if v.get("id", "").startswith("north") and v.get("lane", "").startswith("AB_")
+    }
+    assert sumo_lanes == {"AB_1"}
+
+    network = read_net(net)
+    trips = read_routes(network, routes)
+    n = len(trips)
+    trips = dataclasses.replace(
+        trips,
+        depart_lane=np.full(n, DEPART_LANE_FIRST, dtype=np.int64),
+        depart_speed_mps=np.full(n, DEPART_SPEED_MAX),
+    )
+    world = World(1, tick_s=60.0)
+    city = City(world, network, trips, FixedTime())
+    ab = next(k for k, e in enumerate(network.edges) if e.id == "AB")
+    first = int(city.arrays.edge_lane_start[ab])
+    cn = next(k for k, e in enumerate(network.edges) if e.id == "CN")
+    north = trips.route_edges[trips.route_start[1:] - 1] == cn
+    twin_lanes: set[int] = set()
+    for t in range(1, 901):
+        world.run(float(t))
+        on_ab = (city.veh.lane[:n] >= first) & (city.veh.lane[:n] < first + 2)
+        twin_lanes |= {int(x) - first for x in city.veh.lane[:n][on_ab & north]}
+    assert twin_lanes == {1}
+    assert city.kpis()["trips_completed"].value == sumo.trips.summary()["trips_completed"]

@@ -30,10 +30,9 @@ NETWORKS = (
 )
 NOT_YET: dict[tuple[str, str], str] = {
     ("arterial4x4", "trips_completed"): "1.049",
-    # Both sat on the edge of their band at seed 0 and crossed it when insertions and
-    # look-aheads began to see the vehicles still leaving a lane (docs/VALIDATION.md).
-    ("ingolstadt21", "time_loss_mean_s"): "0.866",
-    ("ingolstadt7", "trips_completed"): "0.990",
+    # Crossed its band when lanes were chosen for the route past the next edge and
+    # speed-gain changes kept to lanes that reach as far (docs/VALIDATION.md).
+    ("ingolstadt1", "time_loss_mean_s"): "0.894",
 }
 """(network, KPI) -> the ratio twin/SUMO last measured, outside its band."""
 

@@ -47,6 +47,7 @@ from twin.traffic.kernels import (
     LANE_CHANGES,
     NEXT_DAWDLE,
     PENDING,
+    REACH_CACHE,
     STOP_LOOP,
     TELEPORTING,
     TELEPORTS,
@@ -269,6 +270,9 @@ class City(Entity):
             behind=np.full(n, -1, dtype=np.int64),
             next_lane=np.full(n, -1, dtype=np.int64),
             back_lane=np.full(n, -1, dtype=np.int64),
+            reach_lane=np.full((n, REACH_CACHE), -1, dtype=np.int64),
+            reach_k=np.full((n, REACH_CACHE), -1, dtype=np.int64),
+            reach_cached_m=np.zeros((n, REACH_CACHE)),
             route_k=np.zeros(n, dtype=np.int64),
             # Copies: a trip routed when it departs may get a new slice (rerouting).
             route_start=trips.route_start[:-1].copy(),

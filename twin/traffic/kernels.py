@@ -119,6 +119,13 @@ STOP_LINE_REACH_M = 1.0
 """A vehicle halted within this of the stop line has stopped at it (SUMO's
 ``jmStoplineGap`` default, src/utils/vehicle/SUMOVTypeParameter.cpp)."""
 POSITION_EPS_M = 0.1
+BEST_LANES_LOOK_AHEAD_M = 3000.0
+"""How far along its route a vehicle looks when it chooses a connection (SUMO's best
+lanes, src/microsim/MSVehicle.cpp ``updateBestLanes``)."""
+BEST_LANES_LOOK_AHEAD_EDGES = 8
+"""The most route edges past the next that this look-ahead follows."""
+REACH_CACHE = 8
+"""Entries of each vehicle's :func:`reach_m` cache (a power of two)."""
 """SUMO's ``POSITION_EPS`` (src/utils/common/StdDefs.h)."""
 SPEED_EPS = 1e-4
 """A planned speed below this is none (SUMO's ``NUMERICAL_EPS_SPEED`` at a 1 s step,
@@ -225,7 +232,9 @@ class Vehicles(NamedTuple):
     ``halted_s``: seconds halted since the vehicle last moved (SUMO's
     ``MSVehicle::getWaitingTime``, from which its impatience grows); ``back_lane``: the
     lane it drove off last, where its back may still be (-1 after an insertion, a lane
-    change or a teleport)."""
+    change or a teleport); ``reach_lane``/``reach_k``/``reach_cached_m``: a small cache
+    of :func:`reach_m` per vehicle (a pure function of the route, the lane and the route
+    edge; -1: empty; cleared when the vehicle is rerouted)."""
 
     state: npt.NDArray[np.int8]
     lane: IntArray
@@ -236,6 +245,9 @@ class Vehicles(NamedTuple):
     behind: IntArray
     next_lane: IntArray
     back_lane: IntArray
+    reach_lane: IntArray
+    reach_k: IntArray
+    reach_cached_m: FloatArray
     route_k: IntArray
     route_start: IntArray
     route_end: IntArray
@@ -432,30 +444,35 @@ def choose_lane(
 
 @numba.njit(cache=True, _nrt=False)
 def target_lane(
-    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, m: int, after_edge: int
+    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, m: int, v: int, k_to: int
 ) -> int:
     """The lane of movement ``m``'s target edge a vehicle enters: the connection's own
-    target lane, or (``mov_to_lane`` -1) the lane with most room towards ``after_edge``.
+    target lane, or (``mov_to_lane`` -1) the lane with most room towards the route's
+    edge after (the target edge is edge ``k_to`` of vehicle ``v``'s route).
 
-    The vehicle does here what SUMO's lane-change model does on the edge (SUMO's best
-    lanes look several edges ahead): a connection whose target lane has no way on to
-    ``after_edge`` puts it on the lane that has, and a lane that continues the route
-    with more room than the connection's by over :data:`LANE_CHOICE_ROOM_M` is taken
-    instead. Kept with LC2013 (:mod:`twin.traffic.lane_change`) in place, because it
-    agrees better with SUMO: ``twin sumo-compare``, seed 0, trips completed and mean
+    The vehicle does here what SUMO's lane-change model does on the edge: a lane that
+    reaches further along the route without a change (:func:`reach_m`, SUMO's best
+    lanes) than the connection's is taken instead, and one that reaches as far with
+    more room than the connection's by over :data:`LANE_CHOICE_ROOM_M`. Kept with
+    LC2013 (:mod:`twin.traffic.lane_change`) in place, because it agrees better with
+    SUMO: ``twin sumo-compare``, seed 0, trips completed and mean
     time loss twin/SUMO, with it / with the connection's lane always and LC2013 alone:
     RESCO cologne1 1.002, 1.18 / 0.922, 1.84; cologne3 0.998, 1.63 / 0.465, 0.74;
     ingolstadt7 0.960, 1.27 / 0.370, 1.04 (the last two lock up without it: 1,548 and
     1,983 trips unfinished)."""
+    after_edge = route_edge(veh, v, k_to + 1)
     tl = net.mov_to_lane[m]
     alt = choose_lane(net, lanes, veh, vt, net.mov_to_edge[m], after_edge)
-    if tl < 0:
+    if tl < 0 or alt == tl:
         return alt
-    continues = after_edge < 0 or find_movement(net, tl, after_edge) >= 0
-    room = lane_room(net, lanes, veh, vt, tl)
-    if continues and room >= lane_room(net, lanes, veh, vt, alt) - LANE_CHOICE_ROOM_M:
+    reach_tl = reach_m(net, veh, v, tl, k_to)
+    reach_alt = reach_m(net, veh, v, alt, k_to)
+    if reach_alt < reach_tl:
         return tl
-    if after_edge >= 0 and find_movement(net, alt, after_edge) < 0:
+    if reach_alt > reach_tl:
+        return alt
+    room = lane_room(net, lanes, veh, vt, tl)
+    if room >= lane_room(net, lanes, veh, vt, alt) - LANE_CHOICE_ROOM_M:
         return tl
     return alt
 
@@ -468,17 +485,29 @@ def choose_movement(
     vt: VTypes,
     lane: int,
     to_edge: int,
-    after_edge: int,
+    v: int,
+    k_next: int,
 ) -> int:
-    """The connection from edge lane ``lane`` to ``to_edge`` a vehicle takes, or -1.
+    """The connection from edge lane ``lane`` to ``to_edge`` (edge ``k_next`` of vehicle
+    ``v``'s route) the vehicle takes, or -1.
 
-    Among the connections to ``to_edge``, those whose target lane has a connection to
-    ``after_edge`` (the route's edge after ``to_edge``; -1: any) come first, and among
-    them the one whose target lane has most room; ties go to the lowest link index.
+    Among the connections to ``to_edge``, the one whose target lane reaches furthest
+    along the route without a lane change (:func:`reach_m`; SUMO's best lanes,
+    src/microsim/MSVehicle.cpp ``updateBestLanes``, whose ``bestContinuations`` the
+    vehicle follows through a junction), and among those the one whose target lane
+    has most room; ties go to the lowest link index.
     """
     best = -1
     best_room = -1e300
-    best_ok = False
+    best_reach = -1.0
+    n_to_edge = 0
+    for k in range(net.lane_out_start[lane], net.lane_out_start[lane + 1]):
+        if net.mov_to_edge[net.out_movements[k]] == to_edge:
+            n_to_edge += 1
+            best = net.out_movements[k]
+    if n_to_edge <= 1:
+        return best
+    best = -1
     for k in range(net.lane_out_start[lane], net.lane_out_start[lane + 1]):
         m = net.out_movements[k]
         if net.mov_to_edge[m] != to_edge:
@@ -486,13 +515,74 @@ def choose_movement(
         tl = net.mov_to_lane[m]
         if tl < 0:
             return m  # the target lane is chosen on entry: one movement per edge
-        ok = after_edge < 0 or find_movement(net, tl, after_edge) >= 0
+        reach = reach_m(net, veh, v, tl, k_next)
         room = lane_room(net, lanes, veh, vt, tl)
-        if best < 0 or (ok and not best_ok) or (ok == best_ok and room > best_room):
+        if best < 0 or reach > best_reach or (reach == best_reach and room > best_room):
             best = m
             best_room = room
-            best_ok = ok
+            best_reach = reach
     return best
+
+
+@numba.njit(cache=True, _nrt=False)
+def reach_m(net: NetArrays, veh: Vehicles, v: int, lane: int, k: int) -> float:
+    """:func:`reach_along_route`, remembered per vehicle (every tick's look-ahead asks
+    again for the same lanes)."""
+    slot = (lane + 7 * k) & (REACH_CACHE - 1)
+    if veh.reach_lane[v, slot] == lane and veh.reach_k[v, slot] == k:
+        return veh.reach_cached_m[v, slot]
+    dist = reach_along_route(net, veh, v, lane, k)
+    veh.reach_lane[v, slot] = lane
+    veh.reach_k[v, slot] = k
+    veh.reach_cached_m[v, slot] = dist
+    return dist
+
+
+@numba.njit(cache=True, _nrt=False)
+def reach_along_route(net: NetArrays, veh: Vehicles, v: int, lane: int, k: int) -> float:
+    """How far vehicle ``v`` can drive along its route from the start of ``lane`` (on
+    route edge ``k``) without changing lanes, up to :data:`BEST_LANES_LOOK_AHEAD_M` (also
+    when the route ends first): at each junction the connection to the next route edge
+    whose target lane leads on to the edge after it (SUMO's best lanes look ahead up to
+    3,000 m, src/microsim/MSVehicle.cpp ``updateBestLanes``)."""
+    dist = net.lane_length[lane]
+    cur = lane
+    for depth in range(BEST_LANES_LOOK_AHEAD_EDGES):
+        e = route_edge(veh, v, k + 1 + depth)
+        if e < 0 or dist >= BEST_LANES_LOOK_AHEAD_M:
+            return BEST_LANES_LOOK_AHEAD_M
+        after = route_edge(veh, v, k + 2 + depth)
+        m = -1
+        m_ok = False
+        for kk in range(net.lane_out_start[cur], net.lane_out_start[cur + 1]):
+            mm = net.out_movements[kk]
+            if net.mov_to_edge[mm] != e:
+                continue
+            tl = net.mov_to_lane[mm]
+            ok = tl < 0 or after < 0 or find_movement(net, tl, after) >= 0
+            if m < 0 or (ok and not m_ok):
+                m = mm
+                m_ok = ok
+        if m < 0:
+            return dist
+        nxt = net.mov_to_lane[m]
+        if nxt < 0:
+            nxt = choose_lane_towards(net, e, after)
+        dist += net.lane_length[net.mov_lane[m]] + net.lane_length[nxt]
+        cur = nxt
+    return min(dist, BEST_LANES_LOOK_AHEAD_M)
+
+
+@numba.njit(cache=True, _nrt=False)
+def choose_lane_towards(net: NetArrays, edge: int, next_edge: int) -> int:
+    """The rightmost lane of ``edge`` with a movement to ``next_edge`` (-1: any), else
+    its rightmost lane."""
+    start = net.edge_lane_start[edge]
+    if next_edge >= 0:
+        for lane in range(start, start + net.edge_lanes[edge]):
+            if find_movement(net, lane, next_edge) >= 0:
+                return lane
+    return start
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -580,7 +670,7 @@ def junction_space(
             if stopped:
                 return seen, True
         seen_internal += net.lane_length[inner]
-        down = target_lane(net, lanes, veh, vt, m, route_edge(veh, v, k + 2))
+        down = target_lane(net, lanes, veh, vt, m, v, k + 1)
         k += 1
         last = lanes.tail[down]
         if last < 0 or last == v:
@@ -598,7 +688,7 @@ def junction_space(
         nxt = route_edge(veh, v, k + 1)
         if nxt < 0:
             break
-        m = choose_movement(net, lanes, veh, vt, down, nxt, route_edge(veh, v, k + 2))
+        m = choose_movement(net, lanes, veh, vt, down, nxt, v, k + 1)
         if m < 0:
             break
         if mov_state[m] == RED:
@@ -1351,12 +1441,10 @@ def set_next_lane(net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, v: in
         if nxt < 0:
             veh.next_lane[v] = -1
         else:
-            after = route_edge(veh, v, veh.route_k[v] + 2)
-            mv = choose_movement(net, lanes, veh, vt, lane, nxt, after)
+            mv = choose_movement(net, lanes, veh, vt, lane, nxt, v, veh.route_k[v] + 1)
             veh.next_lane[v] = net.mov_lane[mv] if mv >= 0 else NO_CONTINUATION
     else:  # an internal lane: next is a lane of the movement's target edge
-        after = route_edge(veh, v, veh.route_k[v] + 2)
-        veh.next_lane[v] = target_lane(net, lanes, veh, vt, m, after)
+        veh.next_lane[v] = target_lane(net, lanes, veh, vt, m, v, veh.route_k[v] + 1)
 
 
 # -- the tick ------------------------------------------------------------------------------
@@ -1497,7 +1585,7 @@ def _limit(
         # The lane after nl, as the vehicle would choose it now.
         if m >= 0:
             lane = nl
-            nl = target_lane(net, lanes, veh, vt, m, route_edge(veh, v, k + 2))
+            nl = target_lane(net, lanes, veh, vt, m, v, k + 1)
             k += 1
         else:
             nxt = route_edge(veh, v, k + 1)
@@ -1505,7 +1593,7 @@ def _limit(
             if nxt < 0:
                 nl = -1
             else:
-                mv = choose_movement(net, lanes, veh, vt, nl, nxt, route_edge(veh, v, k + 2))
+                mv = choose_movement(net, lanes, veh, vt, nl, nxt, v, k + 1)
                 nl = net.mov_lane[mv] if mv >= 0 else -1
                 # A vehicle that turned off the lane passed through may be on it still.
                 limit = min(limit, turned_off_speed(net, lanes, veh, vt, v, lane, dist, mv, dt))

@@ -55,6 +55,7 @@ from twin.traffic.kernels import (
     Vehicles,
     VTypes,
     find_movement,
+    reach_m,
     route_edge,
     safe_speed,
     set_next_lane,
@@ -117,6 +118,19 @@ def leads_on(net: NetArrays, veh: Vehicles, v: int, lane: int) -> bool:
     """Whether ``lane`` (of ``v``'s edge) connects to the next edge of ``v``'s route."""
     nxt = route_edge(veh, v, veh.route_k[v] + 1)
     return nxt < 0 or find_movement(net, lane, nxt) >= 0
+
+
+@numba.njit(cache=True, _nrt=False)
+def reaches_less_far(net: NetArrays, veh: Vehicles, v: int, lane: int, target: int) -> bool:
+    """Whether ``target`` (beside ``lane``, ``v``'s lane) takes ``v`` less far along its
+    route without a further change than ``lane`` does (:func:`kernels.reach_m`, SUMO's
+    best lanes). LC2013 keeps to a best lane rather than leave it for speed or to keep
+    right where it would have to come back (src/microsim/lcmodels/MSLCM_LC2013.cpp
+    ``_wantsChange``: ``stayOnBest`` within ``TURN_LANE_DIST``, and ``neighLeftPlace * 2 <
+    laDist``); twin's strategic change looks only one edge ahead, so it could not come
+    back in time, and twin never leaves a lane for one that reaches less far."""
+    k = veh.route_k[v]
+    return reach_m(net, veh, v, target, k) < reach_m(net, veh, v, lane, k)
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -364,7 +378,11 @@ def _consider(
     v_max = vehicle_lane_speed(net, veh, vt, v, lane)
     threshold_right = 2.0 * lc.keep_right_param[t] / max(lc.speed_gain_param[t], 1e-6)
     threshold_left = 0.2 / max(lc.speed_gain_param[t], 1e-6)
-    if i > 0 and leads_on(net, veh, v, lane - 1):
+    if (
+        i > 0
+        and leads_on(net, veh, v, lane - 1)
+        and not reaches_less_far(net, veh, v, lane, lane - 1)
+    ):
         target = lane - 1
         follower, leader = neighbours(lanes, veh, target, pos)
         reach = _continues(net, veh, v, target)
@@ -397,7 +415,11 @@ def _consider(
         want_right = want_right or (lc.speed_gain[v] < -threshold_right and far)
         if want_right and _try(net, lanes, veh, vt, departs, lc, v, target, follower, leader, dt):
             return True
-    if i < n - 1 and leads_on(net, veh, v, lane + 1):
+    if (
+        i < n - 1
+        and leads_on(net, veh, v, lane + 1)
+        and not reaches_less_far(net, veh, v, lane, lane + 1)
+    ):
         target = lane + 1
         follower, leader = neighbours(lanes, veh, target, pos)
         reach = _continues(net, veh, v, target)

@@ -384,6 +384,8 @@ def route_trip(
     for i in range(length):
         veh.route_edges[start + i] = routing.path[i]
     veh.route_end[v] = start + length
+    for slot in range(veh.reach_lane.shape[1]):
+        veh.reach_lane[v, slot] = -1  # the remembered reaches were along the old route
     routing.state[1] += 1
     return True
 
