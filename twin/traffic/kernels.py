@@ -119,6 +119,7 @@ STOP_LINE_REACH_M = 1.0
 """A vehicle halted within this of the stop line has stopped at it (SUMO's
 ``jmStoplineGap`` default, src/utils/vehicle/SUMOVTypeParameter.cpp)."""
 POSITION_EPS_M = 0.1
+"""SUMO's ``POSITION_EPS`` (src/utils/common/StdDefs.h)."""
 BEST_LANES_LOOK_AHEAD_M = 3000.0
 """How far along its route a vehicle looks when it chooses a connection (SUMO's best
 lanes, src/microsim/MSVehicle.cpp ``updateBestLanes``)."""
@@ -126,7 +127,6 @@ BEST_LANES_LOOK_AHEAD_EDGES = 8
 """The most route edges past the next that this look-ahead follows."""
 REACH_CACHE = 8
 """Entries of each vehicle's :func:`reach_m` cache (a power of two)."""
-"""SUMO's ``POSITION_EPS`` (src/utils/common/StdDefs.h)."""
 SPEED_EPS = 1e-4
 """A planned speed below this is none (SUMO's ``NUMERICAL_EPS_SPEED`` at a 1 s step,
 src/utils/common/StdDefs.h)."""
