@@ -56,9 +56,12 @@ def netconvert(tmp_path: Path, nodes: str, edges: str, *extra: str) -> Path:
     return net
 
 
-def cross(tmp_path: Path, junction_type: str, *extra: str) -> Path:
-    """A four-arm junction ``C``: arms W, E, S, N of :data:`ARM_M`, one lane each way;
-    W-E is the major road (priority 2), S-N the minor (priority 1)."""
+def cross(
+    tmp_path: Path, junction_type: str, *extra: str, lanes_out: dict[str, int] | None = None
+) -> Path:
+    """A four-arm junction ``C``: arms W, E, S, N of :data:`ARM_M`, one lane each way
+    unless ``lanes_out`` gives an arm's outgoing lanes; W-E is the major road (priority
+    2), S-N the minor (priority 1)."""
     nodes = f"""\
         <node id="C" x="0" y="0" type="{junction_type}"/>
         <node id="W" x="-{ARM_M}" y="0"/>
@@ -68,10 +71,11 @@ def cross(tmp_path: Path, junction_type: str, *extra: str) -> Path:
         """
     edges = ""
     for arm, prio in (("W", 2), ("E", 2), ("S", 1), ("N", 1)):
+        out = (lanes_out or {}).get(arm, 1)
         edges += (
             f'    <edge id="{arm}C" from="{arm}" to="C" numLanes="1" speed="13.89" '
             f'priority="{prio}"/>\n'
-            f'    <edge id="C{arm}" from="C" to="{arm}" numLanes="1" speed="13.89" '
+            f'    <edge id="C{arm}" from="C" to="{arm}" numLanes="{out}" speed="13.89" '
             f'priority="{prio}"/>\n'
         )
     return netconvert(tmp_path, nodes, edges, *extra)
@@ -518,23 +522,9 @@ def test_a_left_turn_waiting_inside_lets_the_oncoming_right_turn_into_the_lane_b
     approaching from the other incoming lanes only on links the turn yields to at the
     junction (src/microsim/MSInternalJunction.cpp ``postloadInit``: ``response.test``),
     and the left does not yield to that right turn. A car of each every 9 s, both on
-    the same green. Measured (SUMO 1.28 / twin, mean time loss, s): left 24.9 / 27.1,
-    right 24.2 / 25.5; the left 207.4 when it waited for every approaching right-turner
+    the same green. Measured (SUMO 1.28 / twin, mean time loss, s): left 25.2 / 27.2,
+    right 24.7 / 25.2; the left 195.9 when it waited for every approaching right-turner
     into its junction's internal lanes."""
-    nodes = f"""\
-        <node id="C" x="0" y="0" type="traffic_light"/>
-        <node id="W" x="-{ARM_M}" y="0"/>
-        <node id="E" x="{ARM_M}" y="0"/>
-        <node id="S" x="0" y="-{ARM_M}"/>
-        <node id="N" x="0" y="{ARM_M}"/>
-        """
-    edges = ""
-    for arm in "WESN":
-        edges += (
-            f'    <edge id="{arm}C" from="{arm}" to="C" numLanes="1" speed="13.89"/>\n'
-            f'    <edge id="C{arm}" from="C" to="{arm}" numLanes="{2 if arm == "N" else 1}" '
-            f'speed="13.89"/>\n'
-        )
     connections = tmp_path / "plain.con.xml"
     connections.write_text(
         "<connections>\n"
@@ -544,7 +534,7 @@ def test_a_left_turn_waiting_inside_lets_the_oncoming_right_turn_into_the_lane_b
         '  <connection from="EC" to="CW" fromLane="0" toLane="0"/>\n'
         "</connections>\n"
     )
-    net = netconvert(tmp_path, nodes, edges, "-x", connections)
+    net = cross(tmp_path, "traffic_light", "-x", connections, lanes_out={"N": 2})
     left = next(m for m in read_net(net).movements if m.turn == "l")
     assert left.internal_stop_m > 0.0
     streams = {"wn": ("WC CN", 0.0, 9.0), "en": ("EC CN", 1.0, 9.0)}
