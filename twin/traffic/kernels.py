@@ -870,19 +870,8 @@ def in_conflict(net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, k: int)
     older rule, which the SUMO junction tests confirm), and lets a standing one that
     has passed the crossing be -- a queue backing up into the junction does not stop
     the cross traffic behind it."""
-    return foe_inside(
-        lanes, veh, vt, net.mov_lane[net.yield_to[k]], -math.inf, net.yield_clear_m[k]
-    )
-
-
-@numba.njit(cache=True, _nrt=False)
-def foe_inside(
-    lanes: Lanes, veh: Vehicles, vt: VTypes, path: int, from_m: float, clear_m: float
-) -> bool:
-    """Whether the last vehicle on a foe's ``path`` through the junction with its front
-    past ``from_m`` has its back short of ``clear_m`` along it (:func:`in_conflict`)."""
-    u = last_past(lanes, veh, path, from_m)
-    return u >= 0 and veh.pos[u] - vt.length[veh.vtype[u]] < clear_m
+    u = lanes.tail[net.mov_lane[net.yield_to[k]]]
+    return u >= 0 and veh.pos[u] - vt.length[veh.vtype[u]] < net.yield_clear_m[k]
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -1234,21 +1223,23 @@ def waits_inside(
     )
     for k in range(net.inside_start[m], net.inside_start[m + 1]):
         j = net.inside_to[k]
-        if foe_inside(lanes, veh, vt, net.mov_lane[j], net.inside_from_m[k], net.inside_clear_m[k]):
-            u = last_past(lanes, veh, net.mov_lane[j], net.inside_from_m[k])
-            if not (
-                veh.halting[u]
-                and net.mov_internal_stop_m[j] > 0.0
-                and veh.pos[u] < net.mov_internal_stop_m[j] + POSITION_EPS_M
-                and (
-                    veh.waiting_s[v] > veh.waiting_s[u]
-                    or (veh.waiting_s[v] == veh.waiting_s[u] and v < u)
-                )
-            ):
-                return True
-            # A foe standing at its own internal junction waits to be let through, not
-            # in the way (MSLink::getLeaderInfo); of turns waiting for each other there,
-            # the one that has waited longest goes (twin's deadlock breaker).
+        u = last_past(lanes, veh, net.mov_lane[j], net.inside_from_m[k])
+        in_path = u >= 0 and veh.pos[u] - vt.length[veh.vtype[u]] < net.inside_clear_m[k]
+        # A foe standing at its own internal junction waits to be let through, not in
+        # the way (MSLink::getLeaderInfo); of turns waiting for each other there, the
+        # one that has waited longest goes (twin's deadlock breaker).
+        let_through = (
+            in_path
+            and veh.halting[u]
+            and net.mov_internal_stop_m[j] > 0.0
+            and veh.pos[u] < net.mov_internal_stop_m[j] + POSITION_EPS_M
+            and (
+                veh.waiting_s[v] > veh.waiting_s[u]
+                or (veh.waiting_s[v] == veh.waiting_s[u] and v < u)
+            )
+        )
+        if in_path and not let_through:
+            return True
         if mov_state[j] == RED or not net.inside_approach[k]:
             continue
         h = approaching_foe(net, lanes, veh, vt, j, dt)
