@@ -16,7 +16,8 @@ with the same params for the same horizon:
 Wall times are medians over rounds (parts and region alternate within a round, so drift
 of the machine hits both); each part is warmed up once first (Numba compiles its
 kernels), as is the region. The ratio printed last is region wall / sum of the parts'
-walls: the price of coupling (ports, on-call truck trips, one event calendar for all).
+walls: the price of coupling (ports, on-call truck trips, one event calendar for the
+plant, the supply chain and the city; the cloud runs ahead on a side clock).
 
 The plot (``docs/benchmarks/region_scale.png``) shows how both grow with the horizon: one
 more run of the region and of each part at a quarter and at half of ``--days``, beside the

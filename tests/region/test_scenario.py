@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 
 from tests.region.support import (
@@ -104,3 +105,31 @@ def test_the_city_runs_past_the_plant_and_the_cloud_and_the_run_is_the_same():
     stopping, calls = one_day(run_past=False)
     assert passing == pytest.approx(stopping, nan_ok=True, rel=0, abs=0)
     assert fewer_calls < calls / 2
+
+
+def test_the_cloud_runs_ahead_on_its_own_clock_and_the_run_is_the_same(monkeypatch):
+    config = ScenarioConfig(id=SMALL, horizon_s=86_400.0, warmup_s=3_600.0, sample_period_s=900.0)
+
+    def one_day(ahead_s: float):
+        monkeypatch.setattr(Region, "cloud_ahead_s", ahead_s)
+        run = prepare_run(config, "region/policy-set-v0", 5)
+        cloud_env, world = run.scenario.cloud_clock.env, run.world
+        lead: list[float] = []
+
+        def watch():
+            while True:
+                yield world.env.timeout(450.0)
+                lead.append(float(cloud_env.now) - world.now_s)
+
+        world.env.process(watch())
+        world.run(config.horizon_s, warmup_s=config.warmup_s)
+        return run.result(wall_s=0.0), max(lead)
+
+    ahead, lead = one_day(3_600.0)
+    in_step, no_lead = one_day(0.0)
+    assert lead > 400.0
+    assert no_lead <= 0.0
+    assert {k: v.value for k, v in ahead.kpis.items()} == pytest.approx(
+        {k: v.value for k, v in in_step.kpis.items()}, nan_ok=True, rel=0, abs=0
+    )
+    pd.testing.assert_frame_equal(ahead.timeseries, in_step.timeseries)

@@ -151,14 +151,29 @@ def test_readings_reach_the_policies_after_the_clouds_ingestion_latency():
         class_names=["ingestion", "dashboard"],
         latency_sum=np.array([0.0, 0.0]),
         assigned=np.array([0, 0]),
+        window_listeners=[],
     )
-    latency = IngestionLatency(cluster)
+    now = [0.0]
+    latency = IngestionLatency(cluster, lambda: now[0])
+
+    def served(end_s: float, latency_sum: float, assigned: int) -> None:
+        cluster.latency_sum[0], cluster.assigned[0] = latency_sum, assigned
+        for listener in cluster.window_listeners:
+            listener(end_s)
+
     assert latency() == 0.0  # nothing ingested yet
-    cluster.latency_sum[0], cluster.assigned[0] = 2.0, 4
+    served(15.0, 2.0, 4)
+    now[0] = 14.0
+    assert latency() == 0.0  # the window ends after the reader's time
+    now[0] = 15.0
     assert latency() == 0.5
     assert latency() == 0.5  # nothing new: the last value holds
-    cluster.latency_sum[0], cluster.assigned[0] = 2.0 + 3.0, 5
-    assert latency() == 3.0  # the one request since
+    served(30.0, 2.0 + 3.0, 5)  # a cloud ahead of the reader: two more windows served
+    served(45.0, 5.0 + 8.0, 7)
+    now[0] = 31.0
+    assert latency() == 3.0  # the one request of the window ended by 31 s
+    now[0] = 45.0
+    assert latency() == 4.0  # the two since
 
 
 def test_a_feed_with_a_backend_delivers_that_much_later():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -150,10 +151,19 @@ class NodeSlot(Entity):
 class Cluster(Entity):
     """Nodes behind a load balancer, scaled by ``policy`` every ``sync_period_s``."""
 
-    def __init__(self, world: World, params: CloudParams, policy: Policy[Any, Any]) -> None:
+    def __init__(
+        self,
+        world: World,
+        params: CloudParams,
+        policy: Policy[Any, Any],
+        env: simpy.Environment | None = None,
+    ) -> None:
         super().__init__(world, "cluster")
         self.world = world
-        self.env = world.env
+        self.env = world.env if env is None else env
+        """The cluster's clock: the world's, or a side clock of its own (a region's)."""
+        self.window_listeners: list[Callable[[float], None]] = []
+        """Called with the end of every window served, once its requests are counted."""
         self.params = params
         self.policy = policy
         self.policy_id = getattr(policy, "id", type(policy).__name__)
@@ -216,9 +226,9 @@ class Cluster(Entity):
         self.arrived = probes.counter("requests_arrived")
         self.scaling_actions = probes.counter("scaling_actions")
         self.forced_releases = probes.counter("deferred_released_at_deadline")
-        self.nodes_current = probes.level("nodes_current")
-        self.nodes_ready = probes.level("nodes_ready")
-        self.in_system = probes.level("requests_in_system")
+        self.nodes_current = probes.level("nodes_current", clock=self.env)
+        self.nodes_ready = probes.level("nodes_ready", clock=self.env)
+        self.in_system = probes.level("requests_in_system", clock=self.env)
         self.node_seconds = 0.0
         self.busy_worker_seconds = 0.0
         self._window_idle_kws = 0.0
@@ -235,7 +245,7 @@ class Cluster(Entity):
         self.window_start_s = 0.0
         self._entered_in_window = 0
         self._draw_window(0.0)
-        self.process = world.env.process(self.autoscale())
+        self.process = self.env.process(self.autoscale())
 
     # -- the autoscaler -------------------------------------------------------------
     def autoscale(self) -> simpy.events.ProcessGenerator:
@@ -339,6 +349,8 @@ class Cluster(Entity):
             if node is not None:
                 self.account_node(node, end_s)
         self._book_window(start_s, end_s, book)
+        for listener in self.window_listeners:
+            listener(end_s)
 
     def _slots_used(self) -> int:
         """One past the highest occupied slot (nodes take the lowest free slot)."""

@@ -45,7 +45,7 @@ def cluster_invariants(cluster: Cluster, world: World) -> list[str]:
     live = len(cluster.live_nodes())
     if not params.min_nodes <= live <= params.max_nodes:
         problems.append(f"{live} nodes outside [{params.min_nodes}, {params.max_nodes}]")
-    now = world.now_s
+    now = float(cluster.env.now)  # the cluster may run on a side clock of its own
     for node in cluster.nodes:
         if node is None:
             continue

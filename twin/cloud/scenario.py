@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import numpy as np
+import simpy
 
 from twin.cloud import kernels
 from twin.cloud.cluster import Cluster
@@ -60,8 +61,11 @@ class DiurnalCloud(Scenario[CloudParams]):
             "deferrable": [c.name for c in params.classes if c.deferrable],
         }
 
-    def build(self, world: World, policy: Policy[Any, Any]) -> None:
-        self.cluster = Cluster(world, self.params, policy)
+    def build(
+        self, world: World, policy: Policy[Any, Any], env: simpy.Environment | None = None
+    ) -> None:
+        """The cluster, on the world's clock or on ``env`` (a side clock's)."""
+        self.cluster = Cluster(world, self.params, policy, env)
 
     def kpis(self, world: World) -> dict[str, KPI]:
         cluster = self.cluster

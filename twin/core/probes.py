@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import numpy as np
@@ -185,8 +185,10 @@ class Probes:
         """A tally; ``keep_values=False`` for one read by its mean only (flat memory)."""
         return self._add(Tally(name, keep_values=keep_values))
 
-    def level(self, name: str, initial: float = 0.0) -> Level:
-        return self._add(Level(name, self._clock, initial))
+    def level(self, name: str, initial: float = 0.0, clock: Clock | None = None) -> Level:
+        """A level; ``clock``: the clock it changes on when not the world's (a part on
+        a side clock, :mod:`twin.core.side_clock`)."""
+        return self._add(Level(name, self._clock if clock is None else clock, initial))
 
     def __getitem__(self, name: str) -> Probe:
         return self._probes[name]
@@ -242,11 +244,19 @@ class Sampler:
         self._time_s: list[float] = []
         self._names: list[str] = []
         self._values: list[float] = []
+        self.next_s = float(env.now) + period_s
+        """When the next sample is due."""
+        self.before_sample: list[Callable[[float], None]] = []
+        """Called with the time before each sample: parts on side clocks catch up."""
         env.process(self._run())
 
     def _run(self) -> simpy.events.ProcessGenerator:
         while True:
-            yield _LateTimeout(self._env, self.period_s)
+            due = _LateTimeout(self._env, self.period_s)
+            self.next_s = float(self._env.now) + self.period_s
+            yield due
+            for catch_up in self.before_sample:
+                catch_up(self.next_s)
             self.sample()
 
     def sample_once_at_end(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from twin.core.entity import Entity
     from twin.core.policy import Policy
     from twin.core.registry import Registry
+    from twin.core.side_clock import SideClock
     from twin.core.watchdog import Decisions
 
 AgentT = TypeVar("AgentT")
@@ -73,6 +75,9 @@ class World(mesa.Model):  # type: ignore[misc]  # mesa ships no type hints
         self.probes = Probes(self.env)
         self.sampler = Sampler(self.env, self.probes, sample_period_s) if sample_period_s else None
         self.warmup_s = 0.0
+        self._stop_s = -math.inf
+        """Where the running ``env.run`` stops (none known: parts on side clocks wait)."""
+        self._side_clocks: list[SideClock] = []
         self._meters: list[PowerMeter | PoolPowerMeter] = []
         self._warmup_hooks: list[Callable[[], None]] = []
         self.policies: list[Policy[Any, Any]] = []
@@ -155,7 +160,7 @@ class World(mesa.Model):  # type: ignore[misc]  # mesa ships no type hints
 
     def step(self) -> None:
         """Advance the clock by one display tick (what Mesa's views and batch tools call)."""
-        self.env.run(until=self.env.now + self.tick_s)
+        self._run_to_stop(self.env.now + self.tick_s)
 
     def run(
         self,
@@ -199,11 +204,40 @@ class World(mesa.Model):  # type: ignore[misc]  # mesa ships no type hints
             stops.update(start_s + (until_s - start_s) * k / 100 for k in range(1, 100))
         for stop_s in sorted(stops):
             if stop_s > self.env.now:  # SimPy refuses to run to the present
-                self.env.run(until=stop_s)
+                self._run_to_stop(stop_s)
             if stop_s == warmup_s:
                 self.end_warmup()
             if progress is not None and until_s > start_s:
                 progress((stop_s - start_s) / (until_s - start_s))
+
+    def _run_to_stop(self, stop_s: float) -> None:
+        """Run the clock to ``stop_s``, then bring every side clock there too."""
+        self._stop_s = stop_s
+        try:
+            self.env.run(until=stop_s)
+        finally:
+            self._stop_s = -math.inf
+        for side in self._side_clocks:
+            side.to_stop(stop_s)
+
+    def add_side_clock(self, side: SideClock) -> None:
+        """Keep ``side`` (a part on a clock of its own, :mod:`twin.core.side_clock`)
+        within what this world may look at next, and bring it to every stop."""
+        self._side_clocks.append(side)
+        if self.sampler is not None:
+            self.sampler.before_sample.append(side.through)
+
+    def side_clock_limit(self, now_s: float) -> tuple[float, bool]:
+        """How far a side clock may run from ``now_s``: (time, whether events at that
+        time may be processed). Never past the running stop, whose events the world
+        itself has not processed, nor past the sampler's next sample, which must see
+        the side as of its time; with no stop known (the environment run directly),
+        not past ``now_s``."""
+        if self._stop_s <= now_s:
+            return now_s, True
+        if self.sampler is not None and self.sampler.next_s < self._stop_s:
+            return max(self.sampler.next_s, now_s), True
+        return self._stop_s, False
 
     def finish(self) -> None:
         """End the run: book the energy of states in progress and take the last sample."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +23,7 @@ import simpy
 from twin.cloud.cluster import Cluster
 from twin.core.ports import Cargo, Drive, GoodsOutbox, SensorTraffic
 from twin.core.sensors import SensorConfig
+from twin.core.side_clock import SideClock
 from twin.core.world import callback_owner
 from twin.factory.config import PlantParams
 from twin.factory.kernels import SENSOR_CHANNELS
@@ -259,21 +260,50 @@ class CityRoad:
 
 
 class IngestionLatency:
-    """The cloud's ingestion latency now: the mean latency of the ingestion requests the
-    cluster served since it was last asked (the last value while none were served), so a
-    reading the plant or the city sends is seen that much later by the policies."""
+    """The cloud's ingestion latency at the reader's time: the mean latency of the
+    ingestion requests the cluster served since it was last asked (the last value
+    while none were served), so a reading the plant or the city sends is seen that
+    much later by the policies.
 
-    def __init__(self, cluster: Cluster, request_class: str = "ingestion") -> None:
-        self.cluster = cluster
+    The cluster may run ahead of the region on a side clock (``side``,
+    :mod:`twin.core.side_clock`): each served window's counts are kept by its end time,
+    and a reader at ``t`` (the region's clock, ``now``) gets the windows ended at or
+    before ``t`` and no later one.
+    """
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        now: Callable[[], float],
+        side: SideClock | None = None,
+        request_class: str = "ingestion",
+    ) -> None:
         self.index = cluster.class_names.index(request_class)
+        self._cluster = cluster
+        self._now = now
+        self._side = side
+        self._windows: deque[tuple[float, int, float]] = deque()
+        """(end, requests served, their latency sum) of windows not yet read, oldest first."""
         self._sum = 0.0
         self._served = 0
         self.latency_s = 0.0
+        cluster.window_listeners.append(self._window_served)
+
+    def _window_served(self, end_s: float) -> None:
+        cluster, i = self._cluster, self.index
+        self._windows.append((end_s, int(cluster.assigned[i]), float(cluster.latency_sum[i])))
 
     def __call__(self) -> float:
-        served = int(self.cluster.assigned[self.index])
+        now_s = self._now()
+        if self._side is not None:
+            self._side.through(now_s)
+        windows = self._windows
+        if not windows or windows[0][0] > now_s:
+            return self.latency_s
+        while len(windows) > 1 and windows[1][0] <= now_s:
+            windows.popleft()
+        _, served, total = windows.popleft()
         if served > self._served:
-            total = float(self.cluster.latency_sum[self.index])
             self.latency_s = (total - self._sum) / (served - self._served)
             self._sum, self._served = total, served
         return self.latency_s
@@ -281,7 +311,7 @@ class IngestionLatency:
 
 class ElsewhereInTheRegion:
     """Whether an event belongs only to parts of the region that never read or change the
-    city (the plant and the cloud), so the city's kernel may run past it: the city's run
+    city (the plant), so the city's kernel may run past it: the city's run
     is the same, in fewer kernel calls. Anything else, and anything not recognised, stops
     the kernel as usual (the supply chain's events may send a truck).
 
