@@ -317,7 +317,8 @@ class ElsewhereInTheRegion:
 
     Args:
         modules: module prefixes of the objects whose processes and callbacks pass.
-        objects: single objects whose callbacks pass too (the plant's sensor feed).
+        objects: single objects whose callbacks and processes pass too (the plant's
+            sensor feed: its deliveries and its samples).
     """
 
     def __init__(self, modules: tuple[str, ...], objects: Iterable[object] = ()) -> None:
@@ -343,14 +344,15 @@ class ElsewhereInTheRegion:
         return passes
 
     def _classify(self, target: object) -> bool:
-        if any(target is obj for obj in self.objects):
-            return True
         if isinstance(target, simpy.Process):
+            # A process of the object whose method it runs (a feed's samples).
             frame = getattr(target._generator, "gi_frame", None)
             owner = frame.f_locals.get("self") if frame is not None else None
             if owner is None:
                 return False
             target = owner
+        if any(target is obj for obj in self.objects):
+            return True
         return type(target).__module__.startswith(self.modules)
 
 
