@@ -289,8 +289,8 @@ def _run_on(arm: Arm, config: ScenarioConfig, seconds: float) -> None:
     world = arm.world
     target = min(world.now_s + seconds, config.horizon_s)
     if not arm.warmed_up and config.warmup_s > 0 and world.now_s < config.warmup_s <= target:
-        world.env.run(until=config.warmup_s)
+        world.run_to(config.warmup_s)
         world.end_warmup()
         arm.warmed_up = True
     if target > world.now_s:
-        world.env.run(until=target)
+        world.run_to(target)

@@ -61,6 +61,20 @@ def test_a_watched_run_ends_with_the_kpis_of_simulate():
         assert got[name].value == pytest.approx(expected[name].value, rel=1e-9), name
 
 
+def test_a_region_watched_ends_with_the_kpis_of_simulate():
+    # The region's cloud runs on a side clock: every display tick and the warm-up bring it
+    # to the world's time, so the viewer's run is the batch run.
+    c = config("region/coupled-small-v0", horizon_s=6 * 3600.0, tick_s=600.0, warmup_s=3_650.0)
+    run = Session(c, ["region/policy-set-v0"], seed=2)
+    run.step(1000)
+    assert run.done
+    expected = simulate(c, "region/policy-set-v0", 2).kpis
+    got = run.kpis()
+    assert {k: v.value for k, v in got.items()} == pytest.approx(
+        {k: v.value for k, v in expected.items()}, nan_ok=True, rel=0, abs=0
+    )
+
+
 def test_identical_policies_in_compare_mode_differ_by_zero():
     run = Session(config(), [CBM, CBM], seed=4)
     run.step(20)

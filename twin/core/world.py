@@ -160,7 +160,7 @@ class World(mesa.Model):  # type: ignore[misc]  # mesa ships no type hints
 
     def step(self) -> None:
         """Advance the clock by one display tick (what Mesa's views and batch tools call)."""
-        self._run_to_stop(self.env.now + self.tick_s)
+        self.run_to(self.env.now + self.tick_s)
 
     def run(
         self,
@@ -204,14 +204,16 @@ class World(mesa.Model):  # type: ignore[misc]  # mesa ships no type hints
             stops.update(start_s + (until_s - start_s) * k / 100 for k in range(1, 100))
         for stop_s in sorted(stops):
             if stop_s > self.env.now:  # SimPy refuses to run to the present
-                self._run_to_stop(stop_s)
+                self.run_to(stop_s)
             if stop_s == warmup_s:
                 self.end_warmup()
             if progress is not None and until_s > start_s:
                 progress((stop_s - start_s) / (until_s - start_s))
 
-    def _run_to_stop(self, stop_s: float) -> None:
-        """Run the clock to ``stop_s``, then bring every side clock there too."""
+    def run_to(self, stop_s: float) -> None:
+        """Process every event before ``stop_s`` (SimPy's ``env.run(until=stop_s)``) and
+        bring every side clock there too: how to stop a world mid-run (a viewer's tick,
+        an emulator's period) without :meth:`advance`'s warm-up and progress."""
         self._stop_s = stop_s
         try:
             self.env.run(until=stop_s)

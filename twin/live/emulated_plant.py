@@ -140,9 +140,9 @@ class EmulatedPlant(Iterator[list[Reading]]):
         while self._planned and self._planned[0][0] < end_s:
             at_s, machine = self._planned.pop(0)
             if at_s > world.now_s:
-                world.env.run(until=at_s)
+                world.run_to(at_s)
             self.apply({"maintain": [machine]})
-        world.env.run(until=end_s)
+        world.run_to(end_s)
         readings, self._delivered = self._delivered, []
         return readings
 
