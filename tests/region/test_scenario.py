@@ -133,3 +133,17 @@ def test_the_cloud_runs_ahead_on_its_own_clock_and_the_run_is_the_same(monkeypat
         {k: v.value for k, v in in_step.kpis.items()}, nan_ok=True, rel=0, abs=0
     )
     pd.testing.assert_frame_equal(ahead.timeseries, in_step.timeseries)
+
+
+def test_without_readings_through_the_cloud_nothing_keeps_the_clouds_windows():
+    def built(through: bool):
+        config = ScenarioConfig(
+            id=SMALL, horizon_s=3_600.0, params={"readings_through_cloud": through}
+        )
+        return prepare_run(config, "region/policy-set-v0", 1).scenario
+
+    direct, delayed = built(False), built(True)
+    assert direct.plant.feed.backend_delay is None
+    assert direct.cloud.cluster.window_listeners == []
+    assert delayed.plant.feed.backend_delay is not None
+    assert len(delayed.cloud.cluster.window_listeners) == 1

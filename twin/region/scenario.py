@@ -179,15 +179,14 @@ class Region(Scenario[RegionParams]):
         # on a clock of its own, in stretches, and is read as of the reader's time.
         self.cloud_clock = SideClock(world, self.cloud_ahead_s)
         self.cloud.build(world, scaling, env=self.cloud_clock.env)
-        self.ingestion_latency = IngestionLatency(
-            self.cloud.cluster, lambda: world.now_s, self.cloud_clock
-        )
         if params.readings_through_cloud:
             # A late reading is a late decision: maintenance and signal policies see the
-            # sensors only once the cloud has ingested them.
-            self.plant.feed.backend_delay = self.ingestion_latency
+            # sensors only once the cloud has ingested them. (Made only here: it keeps
+            # the served windows until a reading asks, so with no reader they would pile up.)
+            latency = IngestionLatency(self.cloud.cluster, lambda: world.now_s, self.cloud_clock)
+            self.plant.feed.backend_delay = latency
             for feed in self.city.own_feeds.feeds:
-                feed.backend_delay = self.ingestion_latency
+                feed.backend_delay = latency
         # Nothing of the plant touches the city: its kernel runs past the plant's events
         # (the cloud's are on its own clock).
         self.city.own_feeds.passable = ElsewhereInTheRegion(("twin.factory.",), [self.plant.feed])
