@@ -6,7 +6,7 @@ results however far ahead of the rest it runs, as long as every reader sees it a
 the reader's own time. On the world's one clock its events interleave with everyone
 else's, one at a time; each time it runs, its code and data have left the processor's
 caches (a region's cloud cost 1.5x its cost alone that way, see ``docs/BENCHMARKS.md``).
-On a clock of its own it runs an hour of its events in one stretch.
+On a clock of its own it runs many of its events in one stretch (a region's cloud, a day).
 
 What keeps every result what it is on the world's clock:
 
@@ -20,7 +20,7 @@ What keeps every result what it is on the world's clock:
   sampler brings it there.
 
 ``tests/core/test_side_clock.py`` holds these rules; ``tests/region`` holds a region run
-with its cloud one hour ahead to the same run with no look-ahead, to the last digit.
+with its cloud a day ahead to the same run with no look-ahead, to the last digit.
 """
 
 from __future__ import annotations
