@@ -471,10 +471,48 @@ def test_depart_attributes_are_written_back(fork, tmp_path):
     assert again.depart_speed_mps.tolist() == table.depart_speed_mps.tolist()
 
 
+def test_a_numeric_depart_lane_is_sumos_index_counting_the_sidewalk(tmp_path):
+    """SUMO's ``departLane="1"`` on a road whose lane 0 is a sidewalk is the first car
+    lane (SUMO drives it on ``a_1``; ``departLane="0"`` is an error in SUMO too)."""
+    (tmp_path / "n.nod.xml").write_text(
+        '<nodes><node id="w" x="0" y="0"/><node id="e" x="200" y="0"/></nodes>'
+    )
+    (tmp_path / "n.edg.xml").write_text(
+        '<edges><edge id="a" from="w" to="e" numLanes="2" speed="13.89" sidewalkWidth="2"/></edges>'
+    )
+    net_file = tmp_path / "n.net.xml"
+    run_program(
+        [
+            sumo_binary("netconvert"), "--node-files", str(tmp_path / "n.nod.xml"),
+            "--edge-files", str(tmp_path / "n.edg.xml"), "--output-file", str(net_file),
+        ],
+        "netconvert",
+    )  # fmt: skip
+    net = read_net(net_file)
+    assert net.edges[0].lanes == 2
+    path = routes_file(
+        tmp_path,
+        '<vehicle id="0" depart="0" departLane="1"><route edges="a"/></vehicle>'
+        '<vehicle id="1" depart="1" departLane="2"><route edges="a"/></vehicle>',
+    )
+    table = read_routes(net, path)
+    assert table.depart_lane.tolist() == [0, 1]
+    written = write_routes(tmp_path / "out.rou.xml", net, table).read_text()
+    assert [
+        line.split('departLane="')[1][0] for line in written.splitlines() if "departLane" in line
+    ] == ["1", "2"]
+    sidewalk = routes_file(
+        tmp_path, '<vehicle id="v" depart="0" departLane="0"><route edges="a"/></vehicle>'
+    )
+    with pytest.raises(ConfigError) as error:
+        read_routes(net, sidewalk)
+    assert "departLane 0 is not a car lane of edge 'a' (its car lanes: 1, 2)" in one_line(error)
+
+
 @pytest.mark.parametrize(
     ("attributes", "expected"),
     [
-        ('departLane="2"', "departLane 2 does not exist on edge 'a' (2 car lanes)"),
+        ('departLane="2"', "departLane 2 is not a car lane of edge 'a' (its car lanes: 0, 1)"),
         ('departLane="left"', "departLane 'left': expected a lane index or one of first"),
         ('departPos="500"', "departPos '500' is off edge 'a'"),
         ('departPos="stop"', "departPos 'stop': expected metres or one of base"),

@@ -99,6 +99,9 @@ class Edge:
         closed_lane_speeds_mps: speed limits of the edge's lanes closed to twin's
             vehicles (an imported SUMO edge's sidewalk): SUMO's mean edge speed, on which
             it routes trips, counts each as an empty lane (:mod:`twin.traffic.rerouting`).
+        sumo_lane_indices: an imported SUMO edge's own index of each of twin's lanes
+            (``departLane="2"`` in a route file means SUMO's lane 2, which is twin's lane 1
+            where a sidewalk is lane 0); empty where they are the same.
     """
 
     id: str
@@ -108,6 +111,7 @@ class Edge:
     speed_mps: float
     lanes: int = 1
     closed_lane_speeds_mps: tuple[float, ...] = ()
+    sumo_lane_indices: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -324,7 +324,19 @@ class _NetBuilder:
             closed = tuple(
                 float(lane.getSpeed()) for lane in edge.getLanes() if not lane.allows(VEHICLE_CLASS)
             )
-            self.edges.append(Edge(edge.getID(), a, b, length, speed, len(lanes), closed))
+            indices = tuple(int(lane.getIndex()) for lane in lanes)
+            self.edges.append(
+                Edge(
+                    edge.getID(),
+                    a,
+                    b,
+                    length,
+                    speed,
+                    len(lanes),
+                    closed,
+                    indices if indices != tuple(range(len(lanes))) else (),
+                )
+            )
         movements: list[Movement] = []
         intersections: list[Intersection] = []
         for sumo_node in self.net.getNodes():
@@ -983,8 +995,8 @@ def read_routes(
     vehicle draws its own; ``departLane``, ``departPos``, ``departSpeed`` as the
     ``DEPART_*`` codes of :mod:`twin.traffic.demand` (SUMO 1.28's defaults ``best_prob``,
     ``base``, ``avg`` where a vehicle gives none; a negative ``departPos`` counts from
-    the end of the first edge; a numeric ``departLane`` is SUMO's lane index, which is
-    twin's only where the first edge has no lane closed to cars, e.g. a sidewalk).
+    the end of the first edge; a numeric ``departLane`` is SUMO's lane index, counting
+    lanes closed to cars such as a sidewalk, and must be a car lane).
     ``<person>``, ``<personFlow>``, ``<container>`` and ``<containerFlow>`` are skipped,
     counted in :attr:`TripTable.skipped` and warned about once per file
     (:class:`SkippedDemandWarning`). Anything else that would change the driving is
@@ -1085,12 +1097,15 @@ def _depart_codes(p: _Pending, edge: Edge, vt: VehicleType) -> tuple[int, float,
                 f"departLane {p.depart_lane!r}: expected a lane index or one of "
                 f"{', '.join(DEPART_LANE_CODES)}",
             ) from None
-        if not 0 <= lane < edge.lanes:
+        sumo_indices = edge.sumo_lane_indices or tuple(range(edge.lanes))
+        if lane not in sumo_indices:
             raise ConfigError(
                 p.source,
                 p.where,
-                f"departLane {lane} does not exist on edge {edge.id!r} ({edge.lanes} car lanes)",
+                f"departLane {lane} is not a car lane of edge {edge.id!r} (its car lanes: "
+                f"{', '.join(map(str, sumo_indices))})",
             )
+        lane = sumo_indices.index(lane)
     if p.depart_pos in DEPART_POS_CODES:
         pos = DEPART_POS_CODES[p.depart_pos]
     else:
@@ -1537,7 +1552,8 @@ def write_routes(path: str | Path, network: Network, trips: TripTable) -> Path:
         vt = trips.vtypes[int(trips.vtype[k])]
         depart = float(trips.depart_s[k])
         lines.append(
-            f'    <vehicle id="{k}" type="{vt.id}" depart="{depart!r}"{_depart_xml(trips, k)}>'
+            f'    <vehicle id="{k}" type="{vt.id}" depart="{depart!r}"'
+            f"{_depart_xml(trips, k, network.edges[trips.route(k)[0]])}>"
         )
         lines.append(f'        <route edges="{edges}"/>')
         lines.append("    </vehicle>")
@@ -1546,8 +1562,9 @@ def write_routes(path: str | Path, network: Network, trips: TripTable) -> Path:
     return out
 
 
-def _depart_xml(trips: TripTable, k: int) -> str:
-    """The depart attributes of trip ``k`` as SUMO writes them ("" for twin's own)."""
+def _depart_xml(trips: TripTable, k: int, first: Edge) -> str:
+    """The depart attributes of trip ``k`` as SUMO writes them ("" for twin's own), a lane
+    by SUMO's index on the trip's ``first`` edge."""
     out = ""
     for name, values, codes in (
         ("departLane", trips.depart_lane, DEPART_LANE_CODES),
@@ -1558,7 +1575,9 @@ def _depart_xml(trips: TripTable, k: int) -> str:
             continue
         value = values[k]
         keyword = next((word for word, code in codes.items() if code == value), None)
-        number = int(value) if name == "departLane" else float(value)
+        number: float = float(value)
+        if name == "departLane" and value >= 0:
+            number = (first.sumo_lane_indices or range(first.lanes))[int(value)]
         out += f' {name}="{keyword if value < 0 and keyword else repr(number)}"'
     return out
 
