@@ -290,3 +290,75 @@ def test_a_car_takes_the_lane_its_turn_two_junctions_ahead_needs(tmp_path):
         twin_lanes |= {int(x) - first for x in city.veh.lane[:n][on_ab & north]}
     assert twin_lanes == {1}
     assert city.kpis()["trips_completed"].value == sumo.trips.summary()["trips_completed"]
+
+
+def test_a_car_waits_on_a_short_lane_for_the_lane_its_turn_needs(tmp_path):
+    """``AB`` is 14 m of two lanes (room for one car each); ``WA`` feeds only its right
+    lane, and only its left lane turns left at the light ``B`` (red for the left 60 s
+    of every 90). A northbound car that finds the left lane full enters the right lane
+    and stands at its end until it can change, the eastbound cars behind it waiting
+    too, as in SUMO (FCD: northbound cars 209 vehicle-seconds on ``AB_0``); twin held it
+    on ``WA`` before (0 s)."""
+    net = tmp_path / "n.net.xml"
+    for name, body in (
+        ("nod", '<nodes><node id="W" x="0" y="0"/><node id="A" x="300" y="0" type="priority"/>'
+         '<node id="B" x="322" y="0" type="traffic_light"/><node id="E" x="700" y="0"/>'
+         '<node id="N" x="322" y="400"/></nodes>'),
+        ("edg", '<edges><edge id="WA" from="W" to="A" numLanes="1" speed="13.89"/>'
+         '<edge id="AB" from="A" to="B" numLanes="2" speed="13.89"/>'
+         '<edge id="BE" from="B" to="E" numLanes="1" speed="13.89"/>'
+         '<edge id="BN" from="B" to="N" numLanes="1" speed="13.89"/></edges>'),
+        ("con", '<connections><connection from="WA" to="AB" fromLane="0" toLane="0"/>'
+         '<connection from="AB" to="BE" fromLane="0" toLane="0"/>'
+         '<connection from="AB" to="BN" fromLane="1" toLane="0"/></connections>'),
+        ("tll", '<tlLogics><tlLogic id="B" type="static" programID="0" offset="0">'
+         '<phase duration="60" state="Gr"/><phase duration="30" state="GG"/></tlLogic>'
+         "</tlLogics>"),
+    ):  # fmt: skip
+        (tmp_path / f"n.{name}.xml").write_text(body)
+    run_program(
+        [sumo_binary("netconvert"), "-n", tmp_path / "n.nod.xml", "-e", tmp_path / "n.edg.xml",
+         "-x", tmp_path / "n.con.xml", "-i", tmp_path / "n.tll.xml", "-o", net],
+        "netconvert",
+    )  # fmt: skip
+    routes = tmp_path / "a.rou.xml"
+    routes.write_text(
+        '<routes><vType id="car"/>'
+        '<flow id="north" type="car" begin="0" end="600" period="20" departLane="first" '
+        'departSpeed="max"><route edges="WA AB BN"/></flow>'
+        '<flow id="east" type="car" begin="10" end="600" period="20" departLane="first" '
+        'departSpeed="max"><route edges="WA AB BE"/></flow></routes>'
+    )
+    fcd = tmp_path / "fcd.xml"
+    sumo = run_sumo(net, routes, tmp_path / "sumo", end_s=900.0, emissions=False, seed=1,
+                    extra_args=["--fcd-output", str(fcd)])  # fmt: skip
+    assert (sumo.running, sumo.waiting, sumo.teleports) == (0, 0, 0)
+    sumo_north_on_ab0 = sum(
+        1
+        for step in ET.parse(fcd).getroot()
+        for v in step
+        if v.get("id", "").startswith("north") and v.get("lane") == "AB_0"
+    )
+    assert sumo_north_on_ab0 > 0
+
+    network = read_net(net)
+    ab = next(k for k, e in enumerate(network.edges) if e.id == "AB")
+    assert network.edges[ab].length_m == pytest.approx(14.0)
+    trips = read_routes(network, routes)
+    n = len(trips)
+    trips = dataclasses.replace(
+        trips,
+        depart_lane=np.full(n, DEPART_LANE_FIRST, dtype=np.int64),
+        depart_speed_mps=np.full(n, DEPART_SPEED_MAX),
+    )
+    world = World(1, tick_s=60.0)
+    city = City(world, network, trips, FixedTime())
+    right = int(city.arrays.edge_lane_start[ab])
+    bn = next(k for k, e in enumerate(network.edges) if e.id == "BN")
+    north = trips.route_edges[trips.route_start[1:] - 1] == bn
+    twin_north_on_ab0 = 0
+    for t in range(1, 901):
+        world.run(float(t))
+        twin_north_on_ab0 += int(np.sum((city.veh.lane[:n] == right) & north))
+    assert twin_north_on_ab0 > 0
+    assert city.kpis()["trips_completed"].value == sumo.trips.summary()["trips_completed"] == n

@@ -30,9 +30,6 @@ NETWORKS = (
 )
 NOT_YET: dict[tuple[str, str], str] = {
     ("arterial4x4", "trips_completed"): "1.049",
-    # Crossed its band when lanes were chosen for the route past the next edge and
-    # speed-gain changes kept to lanes that reach as far (docs/VALIDATION.md).
-    ("ingolstadt1", "time_loss_mean_s"): "0.894",
 }
 """(network, KPI) -> the ratio twin/SUMO last measured, outside its band."""
 

@@ -453,7 +453,12 @@ def target_lane(
     The vehicle does here what SUMO's lane-change model does on the edge: a lane that
     reaches further along the route without a change (:func:`reach_m`, SUMO's best
     lanes) than the connection's is taken instead, and one that reaches as far with
-    more room than the connection's by over :data:`LANE_CHOICE_ROOM_M`. Kept with
+    more room than the connection's by over :data:`LANE_CHOICE_ROOM_M`. Except on a
+    target lane shorter than two cars (length plus minGap each): there, while the
+    further-reaching lane has no room for the vehicle and the connection's has, it
+    enters the connection's lane and waits at its end to change, holding the cars
+    behind it, as SUMO's does (on RESCO's ingolstadt1 a right turn onto the 8.9 m
+    ``164051413`` whose left lane alone turns left next). Kept with
     LC2013 (:mod:`twin.traffic.lane_change`) in place, because it agrees better with
     SUMO: ``twin sumo-compare``, seed 0, trips completed and mean
     time loss twin/SUMO, with it / with the connection's lane always and LC2013 alone:
@@ -470,7 +475,16 @@ def target_lane(
     if reach_alt < reach_tl:
         return tl
     if reach_alt > reach_tl:
-        return alt
+        # On a lane that holds one car, SUMO's car cannot change on the move: it enters
+        # the connection's lane and stands at its end until the lane it needs has room.
+        need = vt.length[veh.vtype[v]] + vt.min_gap[veh.vtype[v]]
+        if (
+            net.lane_length[tl] >= 2.0 * need
+            or lane_room(net, lanes, veh, vt, alt) >= need
+            or lane_room(net, lanes, veh, vt, tl) < need
+        ):
+            return alt
+        return tl
     room = lane_room(net, lanes, veh, vt, tl)
     if room >= lane_room(net, lanes, veh, vt, alt) - LANE_CHOICE_ROOM_M:
         return tl
