@@ -24,16 +24,56 @@ from twin.traffic.sumo_tools import run_program, run_sumo, sumo_binary
 REPORTED = ("trips_completed", "trip_duration_mean_s", "time_loss_mean_s", "depart_delay_mean_s")
 
 
-def netconvert(directory: Path, nodes: str, edges: str, connections: str) -> Path:
-    for name, body in (("nod", nodes), ("edg", edges), ("con", connections)):
+def netconvert(
+    directory: Path, nodes: str, edges: str, connections: str, tl_logics: str = ""
+) -> Path:
+    files = [("nod", "-n", nodes), ("edg", "-e", edges), ("con", "-x", connections)]
+    if tl_logics:
+        files.append(("tll", "-i", tl_logics))
+    args: list[str | Path] = [sumo_binary("netconvert")]
+    for name, option, body in files:
         (directory / f"n.{name}.xml").write_text(body)
+        args += [option, directory / f"n.{name}.xml"]
     net = directory / "n.net.xml"
-    run_program(
-        [sumo_binary("netconvert"), "-n", directory / "n.nod.xml", "-e",
-         directory / "n.edg.xml", "-x", directory / "n.con.xml", "-o", net],
-        "netconvert",
-    )  # fmt: skip
+    run_program([*args, "-o", net], "netconvert")
     return net
+
+
+def north_and_east(tmp_path: Path, north: str, east: str, period_s: int, east_begin_s: int):
+    """Route file: cars on route ``north`` from 0 s and on ``east`` from ``east_begin_s``,
+    one each every ``period_s`` until 600 s, on the first lane at full speed."""
+    routes = tmp_path / "a.rou.xml"
+    routes.write_text(
+        '<routes><vType id="car"/>'
+        f'<flow id="north" type="car" begin="0" end="600" period="{period_s}" '
+        f'departLane="first" departSpeed="max"><route edges="{north}"/></flow>'
+        f'<flow id="east" type="car" begin="{east_begin_s}" end="600" period="{period_s}" '
+        f'departLane="first" departSpeed="max"><route edges="{east}"/></flow></routes>'
+    )
+    return routes
+
+
+def sumo_fcd(net: Path, routes: Path, tmp_path: Path):
+    """SUMO's run for 900 s (seed 1) and its FCD, every second; it ends empty."""
+    fcd = tmp_path / "fcd.xml"
+    sumo = run_sumo(net, routes, tmp_path / "sumo", end_s=900.0, emissions=False, seed=1,
+                    extra_args=["--fcd-output", str(fcd)])  # fmt: skip
+    assert (sumo.running, sumo.waiting, sumo.teleports) == (0, 0, 0)
+    return sumo, ET.parse(fcd).getroot()
+
+
+def twin_city(net: Path, routes: Path):
+    """Twin's city on the same files, its trips on the first lane at full speed."""
+    network = read_net(net)
+    trips = read_routes(network, routes)
+    n = len(trips)
+    trips = dataclasses.replace(
+        trips,
+        depart_lane=np.full(n, DEPART_LANE_FIRST, dtype=np.int64),
+        depart_speed_mps=np.full(n, DEPART_SPEED_MAX),
+    )
+    world = World(1, tick_s=60.0)
+    return world, City(world, network, trips, FixedTime()), network, trips
 
 
 def both(net: Path, routes: Path, tmp_path: Path, lane_codes: dict[str, int], end_s: float):
@@ -249,36 +289,18 @@ def test_a_car_takes_the_lane_its_turn_two_junctions_ahead_needs(tmp_path):
         '<connection from="BC" to="CE" fromLane="0" toLane="0"/>'
         '<connection from="BC" to="CN" fromLane="1" toLane="0"/></connections>',
     )
-    routes = tmp_path / "a.rou.xml"
-    routes.write_text(
-        '<routes><vType id="car"/>'
-        '<flow id="north" type="car" begin="0" end="600" period="6" departLane="first" '
-        'departSpeed="max"><route edges="WA AB BC CN"/></flow>'
-        '<flow id="east" type="car" begin="3" end="600" period="6" departLane="first" '
-        'departSpeed="max"><route edges="WA AB BC CE"/></flow></routes>'
-    )
-    fcd = tmp_path / "fcd.xml"
-    sumo = run_sumo(net, routes, tmp_path / "sumo", end_s=900.0, emissions=False, seed=1,
-                    extra_args=["--fcd-output", str(fcd)])  # fmt: skip
-    assert (sumo.running, sumo.waiting, sumo.teleports) == (0, 0, 0)
+    routes = north_and_east(tmp_path, "WA AB BC CN", "WA AB BC CE", period_s=6, east_begin_s=3)
+    sumo, fcd = sumo_fcd(net, routes, tmp_path)
     sumo_lanes = {
         v.get("lane")
-        for step in ET.parse(fcd).getroot()
+        for step in fcd
         for v in step
         if v.get("id", "").startswith("north") and v.get("lane", "").startswith("AB_")
     }
     assert sumo_lanes == {"AB_1"}
 
-    network = read_net(net)
-    trips = read_routes(network, routes)
+    world, city, network, trips = twin_city(net, routes)
     n = len(trips)
-    trips = dataclasses.replace(
-        trips,
-        depart_lane=np.full(n, DEPART_LANE_FIRST, dtype=np.int64),
-        depart_speed_mps=np.full(n, DEPART_SPEED_MAX),
-    )
-    world = World(1, tick_s=60.0)
-    city = City(world, network, trips, FixedTime())
     ab = next(k for k, e in enumerate(network.edges) if e.id == "AB")
     first = int(city.arrays.edge_lane_start[ab])
     cn = next(k for k, e in enumerate(network.edges) if e.id == "CN")
@@ -299,60 +321,36 @@ def test_a_car_waits_on_a_short_lane_for_the_lane_its_turn_needs(tmp_path):
     and stands at its end until it can change, the eastbound cars behind it waiting
     too, as in SUMO (FCD: northbound cars 209 vehicle-seconds on ``AB_0``); twin held it
     on ``WA`` before (0 s)."""
-    net = tmp_path / "n.net.xml"
-    for name, body in (
-        ("nod", '<nodes><node id="W" x="0" y="0"/><node id="A" x="300" y="0" type="priority"/>'
-         '<node id="B" x="322" y="0" type="traffic_light"/><node id="E" x="700" y="0"/>'
-         '<node id="N" x="322" y="400"/></nodes>'),
-        ("edg", '<edges><edge id="WA" from="W" to="A" numLanes="1" speed="13.89"/>'
-         '<edge id="AB" from="A" to="B" numLanes="2" speed="13.89"/>'
-         '<edge id="BE" from="B" to="E" numLanes="1" speed="13.89"/>'
-         '<edge id="BN" from="B" to="N" numLanes="1" speed="13.89"/></edges>'),
-        ("con", '<connections><connection from="WA" to="AB" fromLane="0" toLane="0"/>'
-         '<connection from="AB" to="BE" fromLane="0" toLane="0"/>'
-         '<connection from="AB" to="BN" fromLane="1" toLane="0"/></connections>'),
-        ("tll", '<tlLogics><tlLogic id="B" type="static" programID="0" offset="0">'
-         '<phase duration="60" state="Gr"/><phase duration="30" state="GG"/></tlLogic>'
-         "</tlLogics>"),
-    ):  # fmt: skip
-        (tmp_path / f"n.{name}.xml").write_text(body)
-    run_program(
-        [sumo_binary("netconvert"), "-n", tmp_path / "n.nod.xml", "-e", tmp_path / "n.edg.xml",
-         "-x", tmp_path / "n.con.xml", "-i", tmp_path / "n.tll.xml", "-o", net],
-        "netconvert",
-    )  # fmt: skip
-    routes = tmp_path / "a.rou.xml"
-    routes.write_text(
-        '<routes><vType id="car"/>'
-        '<flow id="north" type="car" begin="0" end="600" period="20" departLane="first" '
-        'departSpeed="max"><route edges="WA AB BN"/></flow>'
-        '<flow id="east" type="car" begin="10" end="600" period="20" departLane="first" '
-        'departSpeed="max"><route edges="WA AB BE"/></flow></routes>'
+    net = netconvert(
+        tmp_path,
+        '<nodes><node id="W" x="0" y="0"/><node id="A" x="300" y="0" type="priority"/>'
+        '<node id="B" x="322" y="0" type="traffic_light"/><node id="E" x="700" y="0"/>'
+        '<node id="N" x="322" y="400"/></nodes>',
+        '<edges><edge id="WA" from="W" to="A" numLanes="1" speed="13.89"/>'
+        '<edge id="AB" from="A" to="B" numLanes="2" speed="13.89"/>'
+        '<edge id="BE" from="B" to="E" numLanes="1" speed="13.89"/>'
+        '<edge id="BN" from="B" to="N" numLanes="1" speed="13.89"/></edges>',
+        '<connections><connection from="WA" to="AB" fromLane="0" toLane="0"/>'
+        '<connection from="AB" to="BE" fromLane="0" toLane="0"/>'
+        '<connection from="AB" to="BN" fromLane="1" toLane="0"/></connections>',
+        '<tlLogics><tlLogic id="B" type="static" programID="0" offset="0">'
+        '<phase duration="60" state="Gr"/><phase duration="30" state="GG"/></tlLogic>'
+        "</tlLogics>",
     )
-    fcd = tmp_path / "fcd.xml"
-    sumo = run_sumo(net, routes, tmp_path / "sumo", end_s=900.0, emissions=False, seed=1,
-                    extra_args=["--fcd-output", str(fcd)])  # fmt: skip
-    assert (sumo.running, sumo.waiting, sumo.teleports) == (0, 0, 0)
+    routes = north_and_east(tmp_path, "WA AB BN", "WA AB BE", period_s=20, east_begin_s=10)
+    sumo, fcd = sumo_fcd(net, routes, tmp_path)
     sumo_north_on_ab0 = sum(
         1
-        for step in ET.parse(fcd).getroot()
+        for step in fcd
         for v in step
         if v.get("id", "").startswith("north") and v.get("lane") == "AB_0"
     )
     assert sumo_north_on_ab0 > 0
 
-    network = read_net(net)
+    world, city, network, trips = twin_city(net, routes)
+    n = len(trips)
     ab = next(k for k, e in enumerate(network.edges) if e.id == "AB")
     assert network.edges[ab].length_m == pytest.approx(14.0)
-    trips = read_routes(network, routes)
-    n = len(trips)
-    trips = dataclasses.replace(
-        trips,
-        depart_lane=np.full(n, DEPART_LANE_FIRST, dtype=np.int64),
-        depart_speed_mps=np.full(n, DEPART_SPEED_MAX),
-    )
-    world = World(1, tick_s=60.0)
-    city = City(world, network, trips, FixedTime())
     right = int(city.arrays.edge_lane_start[ab])
     bn = next(k for k, e in enumerate(network.edges) if e.id == "BN")
     north = trips.route_edges[trips.route_start[1:] - 1] == bn
