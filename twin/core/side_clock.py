@@ -60,7 +60,7 @@ class SideClock:
             return
         limit_s, inclusive = self._world.side_clock_limit(t_s)
         target_s = t_s + self.ahead_s
-        if target_s < limit_s or (inclusive and target_s == limit_s):
+        if target_s < limit_s:
             self._run_through(target_s)
         elif inclusive:
             self._run_through(limit_s)

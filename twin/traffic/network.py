@@ -113,6 +113,11 @@ class Edge:
     closed_lane_speeds_mps: tuple[float, ...] = ()
     sumo_lane_indices: tuple[int, ...] = ()
 
+    @property
+    def sumo_lanes(self) -> tuple[int, ...]:
+        """SUMO's index of each of twin's lanes, in twin's order."""
+        return self.sumo_lane_indices or tuple(range(self.lanes))
+
 
 @dataclass(frozen=True)
 class Movement:

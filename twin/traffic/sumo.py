@@ -1097,7 +1097,7 @@ def _depart_codes(p: _Pending, edge: Edge, vt: VehicleType) -> tuple[int, float,
                 f"departLane {p.depart_lane!r}: expected a lane index or one of "
                 f"{', '.join(DEPART_LANE_CODES)}",
             ) from None
-        sumo_indices = edge.sumo_lane_indices or tuple(range(edge.lanes))
+        sumo_indices = edge.sumo_lanes
         if lane not in sumo_indices:
             raise ConfigError(
                 p.source,
@@ -1577,7 +1577,7 @@ def _depart_xml(trips: TripTable, k: int, first: Edge) -> str:
         keyword = next((word for word, code in codes.items() if code == value), None)
         number: float = float(value)
         if name == "departLane" and value >= 0:
-            number = (first.sumo_lane_indices or range(first.lanes))[int(value)]
+            number = first.sumo_lanes[int(value)]
         out += f' {name}="{keyword if value < 0 and keyword else repr(number)}"'
     return out
 
