@@ -141,7 +141,9 @@ def run_experiment(
             _execute_rounds(config, points, store, records, pool, progress)
         except KeyboardInterrupt:
             pool.close(cancel=True)
-            runs, _ = store.consolidate(records.values())
+            # From the parts, not the records: Ctrl-C may land between a run's part being
+            # written and its record being kept, and the parts are the one record.
+            runs, _ = store.consolidate(store.finished().values())
             print(
                 f"twin: interrupted after {len(runs)} finished runs (kept in {directory}); "
                 "run the same command again to resume",
