@@ -134,6 +134,23 @@ def test_every_intersection_due_at_an_instant_acts_in_one_step_as_a_policy_would
     env.close()
 
 
+def test_on_sumo_rls_5_s_grid_every_step_is_an_instant_of_the_grid() -> None:
+    env = TwinParallelEnv(CITY, params={"decision_grid_s": 5.0}, horizon_s=900.0)
+    rng = np.random.default_rng(0)
+    _, infos = env.reset(seed=2)
+    times, acting = [], []
+    while env.agents:
+        agents = [a for a, info in infos.items() if info["acts"]]
+        times.append(next(iter(infos.values()))["time_s"])
+        acting.append(len(agents))
+        actions = {a: int(rng.integers(env.action_space(a).n)) for a in agents}
+        _, _, _, _, infos = env.step(actions)
+    env.close()
+    assert all(t % 5.0 == 0.0 for t in times)
+    assert len(times) == len(set(times)) <= 900 / 5
+    assert max(acting) == len(env.possible_agents)
+
+
 def test_a_bad_action_in_a_turn_leaves_the_turn_to_be_answered_again() -> None:
     env = TwinParallelEnv(CITY, horizon_s=900.0)
     _, infos = env.reset(seed=2)

@@ -12,6 +12,7 @@ import pytest
 from tests.traffic.support import Erratic
 from twin.core.policy import ActsTogether, InvalidActionError
 from twin.traffic.network import grid
+from twin.traffic.observation import SignalAction
 from twin.traffic.signals import SignalBank
 
 STEP_S = 0.5
@@ -84,3 +85,90 @@ def test_fewer_answers_than_decisions_is_an_invalid_action_naming_the_policy() -
     b.update(0.0)
     with pytest.raises(InvalidActionError, match=r"test/erratic.*3 answers to the 4 decisions"):
         b.update(b.next_due_s)
+
+
+class Recording:
+    """Asks for ``phase_of(phase)`` for 5 s at every decision and notes when it was asked."""
+
+    id = "test/recording"
+    domain = "traffic.signals"
+
+    def __init__(self, bank_of: list[SignalBank], switch: bool) -> None:
+        self.bank_of = bank_of
+        self.switch = switch
+        self.asked_s: list[float] = []
+
+    def reset(self, context: Any) -> None:
+        pass
+
+    def act(self, obs: Any) -> SignalAction:
+        self.asked_s.append(obs.now_s)
+        phases = len(obs.green_s)
+        return SignalAction((obs.phase + 1) % phases if self.switch else obs.phase, 5.0)
+
+
+def one_intersection(
+    *, switch: bool, decision_grid_s: float | None, **timing: float
+) -> tuple[SignalBank, Recording]:
+    network = grid(1, 1, 150.0, 1, **timing)
+    state = np.zeros(len(network.movements), dtype=np.int8)
+    holder: list[SignalBank] = []
+    policy = Recording(holder, switch)
+
+    def observe(i: int, now_s: float) -> SimpleNamespace:
+        b = holder[0]
+        program = b.intersections[i].program
+        assert program is not None
+        return SimpleNamespace(
+            phase=int(b.phase[i]),
+            green_s=np.array([p.green_s for p in program.phases]),
+            now_s=now_s,
+        )
+
+    holder.append(SignalBank(network, state, policy, observe, decision_grid_s))  # type: ignore[arg-type]
+    return holder[0], policy
+
+
+def run_to(b: SignalBank, until_s: float) -> None:
+    for k in range(int(until_s) + 1):
+        b.update(float(k))
+
+
+def test_on_a_decision_grid_a_changes_yellow_counts_into_the_seconds_asked_for() -> None:
+    timing = {"green_s": 10.0, "yellow_s": 2.0, "min_green_s": 1.0}
+    on_grid, asked = one_intersection(switch=True, decision_grid_s=5.0, **timing)
+    run_to(on_grid, 40.0)
+    # sumo-rl's delta_time: 2 s of yellow and 3 s of green between decisions.
+    assert asked.asked_s == [10.0, 15.0, 20.0, 25.0, 30.0, 35.0, 40.0]
+    free, asked_free = one_intersection(switch=True, decision_grid_s=None, **timing)
+    run_to(free, 40.0)
+    assert asked_free.asked_s == [10.0, 17.0, 24.0, 31.0, 38.0]
+
+
+def test_on_a_decision_grid_a_change_before_min_green_waits_for_the_next_instant_after_it() -> None:
+    b, asked = one_intersection(
+        switch=True, decision_grid_s=5.0, green_s=10.0, yellow_s=2.0, min_green_s=5.0
+    )
+    run_to(b, 40.0)
+    # Green from 12 s; min green holds it to 17 s, the grid to 20 s (sumo-rl asks at 15 s
+    # and ignores the change, since 3 s < yellow + min green).
+    assert asked.asked_s == [10.0, 20.0, 30.0, 40.0]
+    assert b.clamped == 0
+
+
+def test_on_a_decision_grid_max_green_ends_a_phase_off_the_grid_and_the_next_ask_is_on_it() -> None:
+    b, asked = one_intersection(
+        switch=False,
+        decision_grid_s=5.0,
+        green_s=8.0,
+        yellow_s=3.0,
+        min_green_s=5.0,
+        max_green_s=12.0,
+    )
+    run_to(b, 60.0)
+    assert b.forced > 0
+    assert asked.asked_s
+    assert all(t % 5.0 == 0.0 for t in asked.asked_s)
+    # Asked at 10 s (8 s of green, rounded up), forced at 12 s, yellow to 15 s, the next
+    # phase's 8 s to 23 s, asked at 25 s, forced at 27 s, yellow to 30 s, asked at 40 s.
+    assert asked.asked_s[:3] == [10.0, 25.0, 40.0]

@@ -158,6 +158,7 @@ class Region(Scenario[RegionParams]):
             sensors=params.city.detectors,
             per_intersection_kpis=params.city.per_intersection_kpis,
             loop_detectors=params.city.loop_detectors,
+            decision_grid_s=params.city.decision_grid_s,
         )
         self.road = CityRoad(self.city, slots, self.routes)
 

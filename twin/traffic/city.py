@@ -119,6 +119,7 @@ class City(Entity):
         routing_penalties_s: tuple[float, float] = (MINOR_PENALTY_S, TURNAROUND_PENALTY_S),
         rerouting: tuple[int, float] = (ADAPTATION_STEPS, PRE_PERIOD_S),
         time_to_teleport_s: float = math.inf,
+        decision_grid_s: float | None = None,
     ) -> None:
         super().__init__(world, "city")
         self.world = world
@@ -148,7 +149,7 @@ class City(Entity):
         self.loop_failed: npt.NDArray[np.bool_] | None = None
         self.own_feeds = OwnFeeds(self.env, step_s, self.arrays.n_lanes)
         """The detector feeds below, whose events the kernel runs past."""
-        self.signals = SignalBank(network, self.mov_state, policy, self.observe)
+        self.signals = SignalBank(network, self.mov_state, policy, self.observe, decision_grid_s)
         if sensors is not None:
             self._attach_sensors(sensors)
         if loop_detectors is not None:

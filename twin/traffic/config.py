@@ -137,6 +137,18 @@ def _sensors() -> SensorConfig:
     )
 
 
+def _decision_grid() -> Any:
+    return Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="seconds between the instants at which signal policies may decide "
+        "(sumo-rl's delta_time: an agent asked every 5 s, a change's yellow and all-red "
+        "within them; every intersection then decides on one grid); omitted: a policy is "
+        "asked when the green it asked for has run",
+    )
+
+
 class TrafficParams(ScenarioParams):
     """A city: a grid, its demand, its vehicles, its detectors."""
 
@@ -159,6 +171,7 @@ class TrafficParams(ScenarioParams):
         description="stop-line and upstream induction loops seen by policies",
     )
     per_intersection_kpis: bool = False
+    decision_grid_s: float | None = _decision_grid()
     demand_horizon_s: float = Field(
         default=3600.0, gt=0, description="Poisson trips depart in [0, demand_horizon_s)"
     )
@@ -293,6 +306,7 @@ class SumoNetParams(ScenarioParams):
     per_intersection_kpis: bool = Field(
         default=False, description="also report queue KPIs per intersection"
     )
+    decision_grid_s: float | None = _decision_grid()
 
     @model_validator(mode="before")
     @classmethod

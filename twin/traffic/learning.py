@@ -31,10 +31,13 @@ duration_s=DECISION_STEP_S)``: show green phase ``k`` (row ``k`` of ``phase_gree
 the next :data:`DECISION_STEP_S` seconds. The controller does the rest (see
 :class:`~twin.traffic.observation.SignalAction`): the same phase is extended; another
 phase gets yellow and all-red first; a change before min green is held until min green;
-max green forces the programme's next phase. Timing differs from sumo-rl's in two ways:
+max green forces the programme's next phase. Timing differs from sumo-rl's in two ways.
 sumo-rl's ``delta_time`` includes the yellow (a switch gives ``5 - yellow_time`` s of
-green before the next decision), twin's 5 s are green after the yellow and all-red; and
-yellow, all-red, min and max green are the programme's (SUMO's ``tlLogic``, twin's grid
+green before the next decision, and every agent acts on one 5 s grid), twin's 5 s are
+green after the yellow and all-red, unless the scenario sets ``decision_grid_s = 5``:
+then decisions fall on sumo-rl's grid, the yellow within the 5 s, and a change asked
+before min green waits for the first instant of the grid after it (sumo-rl asks in
+between and ignores the change). And yellow, all-red, min and max green are the programme's (SUMO's ``tlLogic``, twin's grid
 ``yellow_s``/``min_green_s``/``max_green_s``), not sumo-rl's ``yellow_time=2``,
 ``min_green=5``, ``max_green=50`` arguments. A phase of a static SUMO ``tlLogic``
 without ``minDur``/``maxDur`` (every phase of RESCO's grid4x4, arterial4x4,

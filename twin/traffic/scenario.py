@@ -74,6 +74,7 @@ class GridCity(Scenario[TrafficParams]):
             sensors=self.params.detectors,
             loop_detectors=self.params.loop_detectors,
             per_intersection_kpis=self.params.per_intersection_kpis,
+            decision_grid_s=self.params.decision_grid_s,
         )
 
     def kpis(self, world: World) -> dict[str, KPI]:

@@ -80,8 +80,14 @@ class SignalBank:
         mov_state: npt.NDArray[np.int8],
         policy: Policy[Any, Any],
         observe: Observer,
+        decision_grid_s: float | None = None,
     ) -> None:
         self.mov_state = mov_state
+        self.decision_grid_s = decision_grid_s
+        """``None``: a policy is asked when the green it asked for has run. A number
+        ``D``: only at multiples of ``D`` s, every epoch rounded up to the next, an action's
+        ``duration_s`` counted from the decision with the change's yellow and all-red in it
+        (sumo-rl's ``delta_time``), so intersections deciding on one grid decide together."""
         self.policy = policy
         self.policy_id = getattr(policy, "id", type(policy).__name__)
         self.observe = observe
@@ -218,7 +224,7 @@ class SignalBank:
         self.decisions += 1
         target, duration = check_signal_action(action, observation, self.policy_id)
         if target == current:
-            end = min(now_s + duration, self.green_start_s[i] + phase.max_green_s)
+            end = min(self._on_grid(now_s + duration), self.green_start_s[i] + phase.max_green_s)
             self.next_event_s[i] = max(end, now_s + EPS_S * 10)
             if len(program.phases) == 1 and phase.yellow_s + phase.all_red_s <= 0:
                 # Nothing to change to (a one-phase programme's cycle with a yellow or
@@ -226,8 +232,10 @@ class SignalBank:
                 self.next_event_s[i] = now_s + duration
         elif elapsed < phase.min_green_s - EPS_S:
             self.clamped += 1
-            self.next_event_s[i] = self.green_start_s[i] + phase.min_green_s
+            self.next_event_s[i] = self._on_grid(self.green_start_s[i] + phase.min_green_s)
         else:
+            if self.decision_grid_s is not None:
+                duration = max(duration - phase.yellow_s - phase.all_red_s, 0.0)
             self._begin_change(i, target, now_s, duration)
 
     def _begin_change(self, i: int, target: int, now_s: float, green_s: float) -> None:
@@ -296,7 +304,8 @@ class SignalBank:
         self.green_start_s[i] = -into
         if into < phase.green_s - EPS_S:
             hold = min(max(phase.green_s, phase.min_green_s), phase.max_green_s)
-            self.next_event_s[i] = max(EPS_S, hold - into)
+            end = min(self._on_grid(hold - into), phase.max_green_s - into)
+            self.next_event_s[i] = max(EPS_S, end)
             return
         into -= phase.green_s
         self.target[i] = nxt
@@ -319,8 +328,15 @@ class SignalBank:
         self.stage[i] = GREEN
         self.green_start_s[i] = now_s
         hold = min(max(green_s, phase.min_green_s), phase.max_green_s)
-        self.next_event_s[i] = now_s + hold
+        self.next_event_s[i] = min(self._on_grid(now_s + hold), now_s + phase.max_green_s)
         self._show(i, self.codes[i][phase_index])
+
+    def _on_grid(self, epoch_s: float) -> float:
+        """``epoch_s`` rounded up to the decision grid (itself without one)."""
+        grid = self.decision_grid_s
+        if grid is None:
+            return epoch_s
+        return math.ceil(epoch_s / grid - EPS_S) * grid
 
     def _show(self, i: int, state: npt.NDArray[np.int8]) -> None:
         self.check_safe(i, state)

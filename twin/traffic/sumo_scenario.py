@@ -160,6 +160,7 @@ class SumoNet(Scenario[SumoNetParams]):
             sensors=self.params.detectors,
             loop_detectors=self.params.loop_detectors,
             per_intersection_kpis=self.params.per_intersection_kpis,
+            decision_grid_s=self.params.decision_grid_s,
             loops=state,
             routing_penalties_s=(config.minor_penalty_s, config.turnaround_penalty_s),
             rerouting=(config.rerouting_steps, config.pre_period_s),
