@@ -10,9 +10,12 @@ In one process, side by side, ``--repeats`` times alternating:
    5 s; every agent that may act gets a uniformly random action at every step.
 2. **twin**: :class:`twin.rl.parallel.TwinParallelEnv` on ``traffic/sumo-net-v0`` with the
    same ``.sumocfg`` and horizon, the traffic signals' learning interface (sumo-rl's
-   observation and ``diff-waiting-time`` reward, 5 s per decision, phases free between
-   sumo-rl's 5 s min and 50 s max green: ``adaptive_green_s``); every agent deciding at the
-   step's instant (``infos[agent]["acts"]``) gets a uniformly random action.
+   observation and ``diff-waiting-time`` reward, phases free between sumo-rl's 5 s min and
+   50 s max green: ``adaptive_green_s``), deciding on sumo-rl's 5 s grid
+   (``decision_grid_s = 5``: a change's yellow within the 5 s, every agent on the same
+   instants; ``--green-after-yellow``: twin's own timing, 5 s of green after each
+   change); every agent deciding at the step's instant (``infos[agent]["acts"]``) gets a
+   uniformly random action.
 
 One episode each, from ``reset`` to the horizon; the wall time covers ``reset`` (SUMO's
 start and network load; twin's world build) and every ``step``. Reported: simulated
@@ -51,6 +54,9 @@ from growth import save_growth_plot
 
 HORIZON_S = 3_600
 """RESCO's episode: sumo-rl's resco_envs set ``num_seconds=3600``."""
+
+DELTA_TIME_S = 5.0
+"""sumo-rl's default ``delta_time``: seconds between an agent's actions."""
 
 
 @dataclass(frozen=True)
@@ -109,18 +115,20 @@ def sumo_rl_episode(network: str, seed: int, horizon_s: int = HORIZON_S) -> Spee
     return Speed(time.perf_counter() - started, simulated, decisions)
 
 
-def twin_episode(network: str, seed: int, horizon_s: float = HORIZON_S) -> Speed:
+def twin_episode(
+    network: str, seed: int, horizon_s: float = HORIZON_S, *, on_grid: bool = True
+) -> Speed:
     from twin.rl.parallel import TwinParallelEnv
 
     rng = np.random.default_rng(seed)
     started = time.perf_counter()
-    env = TwinParallelEnv(
-        "traffic/sumo-net-v0",
-        # The network's own sumocfg (files and time window); sumo-rl's min_green 5 s and
-        # max_green 50 s for RESCO's static programmes.
-        params={"resco": network, "adaptive_green_s": [5, 50]},
-        horizon_s=horizon_s,
-    )
+    # The network's own sumocfg (files and time window); sumo-rl's min_green 5 s and
+    # max_green 50 s for RESCO's static programmes; sumo-rl's delta_time: every agent on
+    # one 5 s grid, the yellow within the 5 s (off: 5 s of green after the yellow).
+    params: dict[str, object] = {"resco": network, "adaptive_green_s": [5, 50]}
+    if on_grid:
+        params["decision_grid_s"] = DELTA_TIME_S
+    env = TwinParallelEnv("traffic/sumo-net-v0", params=params, horizon_s=horizon_s)
     _, infos = env.reset(seed=seed)
     decisions = 0
     while env.agents:
@@ -153,13 +161,21 @@ def main() -> None:
     parser.add_argument("--network", default="grid4x4", help="a RESCO network name")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--green-after-yellow",
+        action="store_true",
+        help="twin's own decision timing (5 s of green after each change's yellow) "
+        "instead of sumo-rl's 5 s grid",
+    )
     args = parser.parse_args()
 
-    twin_episode(args.network, args.seed, horizon_s=60.0)  # Numba compiles here, untimed
+    on_grid = not args.green_after_yellow
+    # Numba compiles here, untimed.
+    twin_episode(args.network, args.seed, horizon_s=60.0, on_grid=on_grid)
     sumo, ours = [], []
     for k in range(args.repeats):
         sumo.append(sumo_rl_episode(args.network, args.seed + k))
-        ours.append(twin_episode(args.network, args.seed + k))
+        ours.append(twin_episode(args.network, args.seed + k, on_grid=on_grid))
         print(
             f"repeat {k + 1}: sumo-rl {sumo[-1].sim_per_wall:8.1f} sim-s/s "
             f"{sumo[-1].decisions_per_s:8.1f} decisions/s | twin {ours[-1].sim_per_wall:8.1f} "
@@ -172,7 +188,9 @@ def main() -> None:
         short_sumo, short_twin = [], []
         for k in range(args.repeats):
             short_sumo.append(sumo_rl_episode(args.network, args.seed + k, horizon_s).wall_s)
-            short_twin.append(twin_episode(args.network, args.seed + k, horizon_s).wall_s)
+            short_twin.append(
+                twin_episode(args.network, args.seed + k, horizon_s, on_grid=on_grid).wall_s
+            )
         growth["sumo-rl (libsumo)"].append((horizon_s, statistics.median(short_sumo)))
         growth["twin"].append((horizon_s, statistics.median(short_twin)))
     growth["sumo-rl (libsumo)"].append((HORIZON_S, statistics.median(s.wall_s for s in sumo)))

@@ -37,12 +37,12 @@ green before the next decision, and every agent acts on one 5 s grid), twin's 5 
 green after the yellow and all-red, unless the scenario sets ``decision_grid_s = 5``:
 then decisions fall on sumo-rl's grid, the yellow within the 5 s, and a change asked
 before min green waits for the first instant of the grid after it (sumo-rl asks in
-between and ignores the change). And yellow, all-red, min and max green are the programme's (SUMO's ``tlLogic``, twin's grid
-``yellow_s``/``min_green_s``/``max_green_s``), not sumo-rl's ``yellow_time=2``,
-``min_green=5``, ``max_green=50`` arguments. A phase of a static SUMO ``tlLogic``
-without ``minDur``/``maxDur`` (every phase of RESCO's grid4x4, arterial4x4,
-ingolstadt1 and ingolstadt7) has min = max green = its duration: the controller ends it
-itself and never asks the agent.
+between and ignores the change). And yellow, all-red, min and max green are the
+programme's (SUMO's ``tlLogic``, twin's grid ``yellow_s``/``min_green_s``/``max_green_s``),
+not sumo-rl's ``yellow_time=2``, ``min_green=5``, ``max_green=50`` arguments. A phase of
+a static SUMO ``tlLogic`` without ``minDur``/``maxDur`` (every phase of RESCO's grid4x4,
+arterial4x4, ingolstadt1 and ingolstadt7) has min = max green = its duration: the
+controller ends it itself and never asks the agent.
 
 **Rewards** (per intersection; ``agent=None``: the sum over all intersections):
 ``"diff-waiting-time"`` (default), ``"queue"``, ``"pressure"``, ``"average-speed"``,
