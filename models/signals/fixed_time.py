@@ -8,6 +8,7 @@ import numpy as np
 from pydantic import Field
 
 from twin.core.policy import BasePolicy, PolicyParams
+from twin.traffic import actuation
 from twin.traffic.observation import SignalAction, SignalObservation
 
 
@@ -16,18 +17,25 @@ class FixedTimeParams(PolicyParams):
 
 
 class FixedTime(BasePolicy[SignalObservation, SignalAction]):
-    """Cycle through the phases in order, each for its programmed green time.
+    """Each light's programme as SUMO runs it: the phases in order, each for its
+    programmed green time (SUMO's ``static`` traffic lights); a SUMO programme of
+    ``type="actuated"`` by SUMO's gap control (:mod:`twin.traffic.actuation`).
 
     The controller asks at the end of each green, so the cycle runs exactly as
-    programmed (SUMO's ``static`` traffic lights).
+    programmed.
     """
 
     id: ClassVar[str] = "signals/fixed-time-v0"
     domain: ClassVar[str] = "traffic.signals"
-    description: ClassVar[str] = "the signal programme as given (cyclic, fixed greens)"
+    description: ClassVar[str] = (
+        "the signal programme as given (cyclic, fixed greens; SUMO's actuated programmes "
+        "by SUMO's gap control)"
+    )
     Params = FixedTimeParams
 
     def act(self, obs: SignalObservation) -> SignalAction:
+        if obs.actuation is not None:
+            return actuation.decide(obs)
         nxt = (obs.phase + 1) % len(obs.green_s)
         return SignalAction(nxt, float(obs.green_s[nxt]))
 

@@ -73,7 +73,9 @@ def test_trips_turn_away_from_a_queue_as_sumo_sends_them_round_it(tmp_path, step
     )
     network = read_net(net)
     world = World(1, tick_s=60.0)
-    city = City(world, network, read_routes(network, trips), FixedTime(), rerouting=(steps, 60.0))
+    city = City(
+        world, network, read_routes(network, trips), FixedTime(), rerouting=(steps, 60.0, 1)
+    )
     world.run(3000.0)
     done = city.veh.state == ARRIVED
     detour_m = 1750.0  # between the two routes' lengths

@@ -318,9 +318,19 @@ def test_program_id_picks_the_nets_programme_over_the_additional_one(
         ('<busStop id="s" lane="ab_0" startPos="10" endPos="30"/>', "busStop 's': <busStop>"),
         ('<include href="more.add.xml"/>', "include '': <include> is not supported"),
         (
-            '<tlLogic id="b" type="actuated" programID="x"><phase duration="5" state="GGrr"/>'
+            '<tlLogic id="b" type="delay_based" programID="x"><phase duration="5" state="GGrr"/>'
             "</tlLogic>",
-            "tlLogic 'b' programID 'x': type 'actuated' is not supported",
+            "tlLogic 'b' programID 'x': type 'delay_based' is not supported",
+        ),
+        (
+            '<tlLogic id="b" type="actuated" programID="x">'
+            '<phase duration="5" minDur="3" maxDur="9" state="GGrr" next="0"/></tlLogic>',
+            "tlLogic 'b' programID 'x' phase 0: next= is not supported",
+        ),
+        (
+            '<tlLogic id="b" type="actuated" programID="x"><condition id="c" value="1"/>'
+            '<phase duration="5" state="GGrr"/></tlLogic>',
+            "<condition> is not supported",
         ),
         (
             '<tlLogic id="b" programID="0"><phase duration="5" state="GGrr"/></tlLogic>',
@@ -659,12 +669,20 @@ def test_rerouting_settings_a_trip_is_routed_with_are_read_or_refused_in_one_lin
 
     assert read_sumocfg(config("device.rerouting.pre-period", "30")).pre_period_s == 30.0
     assert read_sumocfg(config("device.rerouting.adaptation-steps", "90")).rerouting_steps == 90
+    # osmWebWizard's scenarios sample every 10 s.
+    interval = read_sumocfg(config("device.rerouting.adaptation-interval", "10"))
+    assert interval.rerouting_interval_s == 10
     default = read_sumocfg(config("device.rerouting.pre-period", "60"))
-    assert (default.rerouting_steps, default.pre_period_s) == (180, 60.0)
+    assert (default.rerouting_steps, default.rerouting_interval_s, default.pre_period_s) == (
+        180,
+        1,
+        60.0,
+    )
     for option, value in [
         ("device.rerouting.adaptation-steps", "0"),
         ("device.rerouting.pre-period", "0"),
-        ("device.rerouting.adaptation-interval", "10"),
+        ("device.rerouting.adaptation-interval", "0"),
+        ("device.rerouting.adaptation-interval", "2.5"),
     ]:
         with pytest.raises(ConfigError, match=option):
             read_sumocfg(config(option, value))

@@ -26,7 +26,7 @@ from twin.core.scenario import KPI
 from twin.core.sensors import ReadingBoard, SensorConfig, SensorFeed
 from twin.core.units import METRES_PER_KM, SECONDS_PER_HOUR
 from twin.core.world import World
-from twin.traffic import emissions
+from twin.traffic import actuation, emissions
 from twin.traffic.demand import (
     DEPART_LANE_FIRST,
     DEPART_POS_BASE,
@@ -68,8 +68,14 @@ from twin.traffic.kernels import (
 from twin.traffic.lane_change import lane_change_state
 from twin.traffic.loops import LoopBank, LoopState, no_loops
 from twin.traffic.network import Intersection, Network
-from twin.traffic.observation import SignalObservation
-from twin.traffic.rerouting import ADAPTATION_STEPS, PRE_PERIOD_S, edge_speeds, trip_routing
+from twin.traffic.observation import ActuationReading, SignalObservation
+from twin.traffic.rerouting import (
+    ADAPTATION_INTERVAL_S,
+    ADAPTATION_STEPS,
+    PRE_PERIOD_S,
+    edge_speeds,
+    trip_routing,
+)
 from twin.traffic.signals import EPS_S, SignalBank
 from twin.traffic.teleport import transfer_state
 
@@ -117,7 +123,7 @@ class City(Entity):
         loop_detectors: LoopDetectorConfig | None = None,
         loops: LoopState | None = None,
         routing_penalties_s: tuple[float, float] = (MINOR_PENALTY_S, TURNAROUND_PENALTY_S),
-        rerouting: tuple[int, float] = (ADAPTATION_STEPS, PRE_PERIOD_S),
+        rerouting: tuple[int, float, int] = (ADAPTATION_STEPS, PRE_PERIOD_S, ADAPTATION_INTERVAL_S),
         time_to_teleport_s: float = math.inf,
         decision_grid_s: float | None = None,
     ) -> None:
@@ -225,7 +231,23 @@ class City(Entity):
             insert_failed=np.zeros(n_all, dtype=np.bool_),
             occupied=occupied_words(n_all),
             **_loop_fields(self.loops),
+            **self._actuation_fields(),
         )
+
+    def _actuation_fields(self) -> dict[str, npt.NDArray[np.float64]]:
+        """The loops of SUMO's actuated lights as the kernel's ``Lanes.act_*`` fields
+        (:mod:`twin.traffic.actuation`); none without an actuated programme."""
+        if not any(
+            i.program is not None and i.program.actuation is not None
+            for i in self.network.intersections
+        ):
+            return {}
+        n_all = self.arrays.total_lanes
+        return {
+            "act_pos_m": actuation.loop_positions(self.network, self.arrays),
+            "act_on_s": np.full(n_all, -math.inf),
+            "act_left_s": np.full(n_all, -math.inf),
+        }
 
     def _build_vehicle_types(self, vtypes: Sequence[VehicleType]) -> None:
         """The kernel's vehicle types, the fuel each burns and the emission model named
@@ -316,7 +338,7 @@ class City(Entity):
         self._booked_mg = np.zeros(n)  # fuel of each vehicle already in the ledger
 
     def _build_rerouting(
-        self, penalties_s: tuple[float, float], steps: int, pre_period_s: float
+        self, penalties_s: tuple[float, float], steps: int, pre_period_s: float, interval_s: int
     ) -> None:
         """SUMO's routing of trips given by origin and destination, at departure and
         every ``pre_period_s`` while they wait, on edge speeds averaged over ``steps``
@@ -324,7 +346,7 @@ class City(Entity):
         stops = self.trips.stops
         routed = stops is not None and any(stops)
         self.edge_speeds = edge_speeds(
-            self.net, self.lanes, self.veh, self.network, steps if routed else 0
+            self.net, self.lanes, self.veh, self.network, steps if routed else 0, interval_s
         )
         self.routing = trip_routing(
             self.network,
@@ -575,6 +597,7 @@ class City(Entity):
         self._green_s: list[npt.NDArray[np.float64]] = []
         self._phase_limits: list[list[tuple[float, float]]] = []
         self._obs_bounds: list[tuple[int, int]] = []
+        self._actuation: list[tuple[Any, ...] | None] = []
         self._signalised = [i for i in net.intersections if i.program is not None]
         self._signalised_ids = [i.id for i in self._signalised]
         downs: list[npt.NDArray[np.int64]] = []
@@ -605,6 +628,7 @@ class City(Entity):
             greens.setflags(write=False)
             self._green_s.append(greens)
             self._phase_limits.append([(p.min_green_s, p.max_green_s) for p in phases])
+            self._actuation.append(self._actuation_of(inter))
         empty = np.zeros(0, dtype=np.int64)
         self._obs_from = np.concatenate(self._obs_lanes) if self._obs_lanes else empty
         self._obs_down = np.concatenate(downs) if downs else empty
@@ -638,6 +662,39 @@ class City(Entity):
                     bool(np.all(c == 1)),
                 )
             )
+
+    def _actuation_of(self, inter: Intersection) -> tuple[Any, ...] | None:
+        """What an actuated programme's reading is made of: per phase whether it is
+        actuated, which movements' loops extend it, the movements' lanes, max-gap and
+        detector-gap; ``None`` for a static programme."""
+        program = inter.program
+        assert program is not None
+        if program.actuation is None:
+            return None
+        actuated = np.array(program.actuation.actuated, dtype=np.bool_)
+        serves = actuation.loops_serving(inter, self.network, self.arrays, self.lanes.act_pos_m)
+        lanes = self.arrays.mov_from_lane[np.array(inter.movements, dtype=np.int64)]
+        has_loop = self.lanes.act_pos_m[lanes] >= 0.0
+        for array in (actuated, serves):
+            array.setflags(write=False)
+        return (
+            actuated,
+            serves,
+            lanes,
+            has_loop,
+            program.actuation.max_gap_s,
+            program.actuation.detector_gap_s,
+        )
+
+    def _actuation_reading(self, i: int, now_s: float) -> ActuationReading | None:
+        """Intersection ``i``'s actuated controller's reading at ``now_s`` (``None``:
+        static programme)."""
+        parts = self._actuation[i]
+        if parts is None:
+            return None
+        actuated, serves, lanes, has_loop, max_gap, detector_gap = parts
+        gap = actuation.time_since_detection(self.lanes, lanes, has_loop, now_s)
+        return _new_tuple(ActuationReading, (actuated, serves, gap, max_gap, detector_gap))
 
     def _observe_all(self, now_s: float) -> tuple[npt.NDArray[np.float64], ...]:
         """Queue, vehicles, downstream, gap, flow, sensed queue and sensed loops of every
@@ -702,6 +759,7 @@ class City(Entity):
                 self._green_s[i],
                 *lane_values,
                 self._movement_lane[i],
+                self._actuation_reading(i, now_s),
             ),
         )
 

@@ -91,6 +91,12 @@ OBSERVATION_FIELDS = {
         description="the lane each movement leaves from, numbered 0, 1, ... per intersection: "
         "movements with one number share that lane's values (count it once)",
     ),
+    "actuation": Quantity(
+        description="a SUMO programme of type actuated: which phases are actuated, which "
+        "movements' loops extend each, the time since each loop was last left (0 while "
+        "covered), max-gap and detector-gap (twin.traffic.actuation); None for a static "
+        "programme"
+    ),
 }
 ACTION_FIELDS = {
     "phase": Quantity("", 0.0, description="the phase to show: a row of phase_green"),
@@ -114,7 +120,11 @@ NOTES = (
     "the new phase for `duration_s` clamped to its own [min green, max green].",
     "At max green the controller ends the phase without asking (KPI `signal_max_outs`) "
     "and shows the next phase of the programme, `(phase + 1) % len(green_s)`, for its "
-    "programmed `green_s`; the policy is asked at the end of that green.",
+    "programmed `green_s` (a SUMO actuated programme's: its min green); the policy is "
+    "asked at the end of that green.",
+    "With the scenario's `decision_grid_s` (sumo-rl's `delta_time`), every decision falls "
+    "on a multiple of it: each epoch above is rounded up to the grid, and a change's "
+    "yellow and all-red count within the `duration_s` asked for.",
     "Only the current phase's min and max green are in the observation; another phase's "
     "limits are seen when it is shown.",
     "`queue`, `vehicles`, `downstream`, `gap_s` and `flow_per_s` are the engine's exact "

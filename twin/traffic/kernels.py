@@ -163,6 +163,7 @@ IN_TRANSFER = 11
 TICK_COUNTERS = 12
 """Length of the ``counters`` array."""
 _NO_LOOPS = no_loops()
+_NO_ACTUATION = np.zeros(0)
 
 
 class NetArrays(NamedTuple):
@@ -281,7 +282,8 @@ class Lanes(NamedTuple):
     (:data:`OCCUPIED_BITS` lanes per word), set when a vehicle enters the lane and
     cleared by the move step once the lane is empty, so the per-tick walks visit the
     lanes that hold vehicles (and a few just emptied) in index order, not every lane
-    (:func:`next_occupied`).
+    (:func:`next_occupied`). ``act_*``: the loops of SUMO's actuated traffic lights
+    (:func:`actuation_move`; none by default).
     """
 
     head: IntArray
@@ -302,6 +304,9 @@ class Lanes(NamedTuple):
     loop_acc: FloatArray = _NO_LOOPS.acc
     loop_held: IntArray = _NO_LOOPS.held
     loop_remaining_m: FloatArray = _NO_LOOPS.remaining_m
+    act_pos_m: FloatArray = _NO_ACTUATION
+    act_on_s: FloatArray = _NO_ACTUATION
+    act_left_s: FloatArray = _NO_ACTUATION
 
 
 class Snapshots(NamedTuple):
@@ -1792,6 +1797,7 @@ def _move(
                 speed_new[v] = acc
                 # SUMO's e1 times a move by its step's time, the end of the move here
                 loop_move(lanes, lane, v, old, new, vn, vt.length[t], now_s + dt)
+                actuation_move(lanes, lane, old, new, vn, vt.length[t], now_s + dt)
                 allowed = min(net.lane_speed[lane] * veh.speed_factor[v], vt.vmax[t])
                 veh.time_loss_s[v] += dt * max(0.0, 1.0 - vn / allowed)
                 veh.dist_m[v] += vn * dt
@@ -1820,6 +1826,30 @@ def _move(
                 # Empty (its halting count is zero now): no walk needs it until a vehicle
                 # enters (mark_occupied), and the counts of an empty lane stay as they are.
                 lanes.occupied[lane >> _WORD_SHIFT] &= ~(1 << (lane & _BIT_MASK))
+
+
+@numba.njit(cache=True, _nrt=False)
+def actuation_move(
+    lanes: Lanes, lane: int, old: float, new: float, speed: float, length: float, at_s: float
+) -> None:
+    """A vehicle of ``length`` moved from ``old`` to ``new`` on ``lane``: the loop of a
+    SUMO actuated traffic light there (``lanes.act_pos_m[lane]``, -1: none) notes when
+    it was last covered (``act_on_s``, at the end of the move) and when a vehicle's back
+    last left it (``act_left_s``, within the move), what ``MSInductLoop::
+    getTimeSinceLastDetection`` reads (0 while covered, else the time since the last
+    leave). Times are stamped as the user's loops stamp them (:mod:`twin.traffic.loops`)."""
+    if len(lanes.act_pos_m) == 0:
+        return
+    x = lanes.act_pos_m[lane]
+    if x < 0.0:
+        return
+    if new - length < x <= new:
+        lanes.act_on_s[lane] = at_s
+    back = old - length
+    if back < x <= new - length:
+        leave = at_s + (x - back) / speed
+        if leave > lanes.act_left_s[lane]:
+            lanes.act_left_s[lane] = leave
 
 
 @numba.njit(cache=True, _nrt=False)

@@ -41,6 +41,7 @@ Defaults and their sources: docs/PARAMETERS.md, section "Traffic".
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -183,11 +184,37 @@ class Phase:
 
 
 @dataclass(frozen=True)
+class Actuation:
+    """SUMO's ``type="actuated"`` control of a programme (gap control,
+    ``src/microsim/traffic_lights/MSActuatedTrafficLightLogic.cpp``), with SUMO's
+    defaults; twin's fixed-time policy runs it (``models/signals/fixed_time.py``).
+
+    Attributes:
+        actuated: per phase, SUMO's ``isActuated``: its ``minDur`` differs from its
+            ``maxDur`` (either defaulting to ``duration``); the other phases run their
+            duration.
+        max_gap_s: ``max-gap``: a phase is extended while a vehicle left one of its
+            loops less than this long ago.
+        detector_gap_s: ``detector-gap``: loops sit this many seconds of travel at the
+            lane's speed limit before the stop line (closer where ``passing_time_s``
+            says the minimum green could not clear them).
+        passing_time_s: ``passing-time``: seconds per vehicle leaving a queue.
+    """
+
+    actuated: tuple[bool, ...] = ()
+    max_gap_s: float = 3.0
+    detector_gap_s: float = 2.0
+    passing_time_s: float = 1.9
+
+
+@dataclass(frozen=True)
 class SignalProgram:
-    """A cyclic sequence of green phases; ``offset_s`` shifts the cycle start."""
+    """A cyclic sequence of green phases; ``offset_s`` shifts the cycle start;
+    ``actuation``: SUMO's actuated control of it (``None``: a static programme)."""
 
     phases: tuple[Phase, ...]
     offset_s: float = 0.0
+    actuation: Actuation | None = None
 
     @property
     def cycle_s(self) -> float:
@@ -198,6 +225,7 @@ class SignalProgram:
         cls,
         phases: Sequence[tuple[str, float, float | None, float | None]],
         offset_s: float = 0.0,
+        actuation: Actuation | None = None,
     ) -> SignalProgram:
         """A programme from SUMO ``<phase state duration minDur maxDur>`` rows, in order.
 
@@ -211,6 +239,7 @@ class SignalProgram:
         "y", "r") runs through its own yellow and all-red, where only ``'s'`` stays.
         """
         greens: list[Phase] = []
+        actuated: list[bool] = []
         for state, duration, min_dur, max_dur in phases:
             norm = state.replace("u", "r")
             if "y" in norm or "Y" in norm:
@@ -231,6 +260,15 @@ class SignalProgram:
                 # control only, so they are widened to hold the duration.
                 min_green = duration if min_dur is None else min(min_dur, duration)
                 max_green = duration if max_dur is None else max(max_dur, duration)
+                if actuation is not None:
+                    # An actuated phase runs its duration only first (the run's start),
+                    # then between minDur and maxDur (MSActuatedTrafficLightLogic).
+                    min_green = duration if min_dur is None else min_dur
+                    max_green = max(duration if max_dur is None else max_dur, min_green)
+                actuated.append(
+                    (duration if min_dur is None else min_dur)
+                    != (duration if max_dur is None else max_dur)
+                )
                 greens.append(
                     Phase(
                         norm,
@@ -253,7 +291,9 @@ class SignalProgram:
                 )
         if not greens:
             raise NetworkError("a signal programme needs at least one phase with green")
-        return cls(tuple(greens), float(offset_s))
+        if actuation is not None:
+            actuation = dataclasses.replace(actuation, actuated=tuple(actuated))
+        return cls(tuple(greens), float(offset_s), actuation)
 
 
 @dataclass(frozen=True, eq=False)

@@ -23,6 +23,27 @@ LOOP_STOP_LINE, LOOP_UPSTREAM = 0, 1
 """Columns of the ``sensed_count``, ``sensed_occupancy`` and ``sensed_speed_mps`` arrays."""
 
 
+class ActuationReading(NamedTuple):
+    """What SUMO's actuated controller of the intersection reads (its programme is
+    ``type="actuated"``; :mod:`twin.traffic.actuation`).
+
+    Attributes:
+        actuated: ``(phases,)``: the phase is actuated (``minDur != maxDur``).
+        serves: ``(phases, movements)``: the loop on the movement's lane extends the
+            phase (SUMO's loops for the phase).
+        gap_s: ``(movements,)``: seconds since a vehicle's back last left the loop on the
+            movement's lane, 0 while a vehicle is on it, ``inf`` without a loop or a
+            vehicle yet (``MSInductLoop::getTimeSinceLastDetection``).
+        max_gap_s, detector_gap_s: the programme's ``max-gap`` and ``detector-gap``.
+    """
+
+    actuated: BoolArray
+    serves: BoolArray
+    gap_s: FloatArray
+    max_gap_s: float
+    detector_gap_s: float
+
+
 class SignalObservation(NamedTuple):
     """One intersection at a decision epoch.
 
@@ -56,6 +77,8 @@ class SignalObservation(NamedTuple):
             intersection's approach lanes: movements with the same number share a lane
             and so its queue, vehicles, gap, flow and sensed values (count a lane once:
             ``np.unique(lane, return_index=True)``).
+        actuation: SUMO's actuated control of the programme, as its controller reads
+            it; ``None`` for a static programme.
     """
 
     now_s: float
@@ -77,6 +100,7 @@ class SignalObservation(NamedTuple):
     sensed_occupancy: FloatArray
     sensed_speed_mps: FloatArray
     lane: IntArray
+    actuation: ActuationReading | None = None
 
 
 class SignalAction(NamedTuple):

@@ -11,9 +11,10 @@ charges every edge, internal lanes included,
     max(length / mean speed, length / min(limit x speed factor, top speed) + time penalty)
 
 where the mean speed is the moving average over the last ``device.rerouting.adaptation-
-steps`` samples (:data:`ADAPTATION_STEPS`), one at the end of every step
-(``adaptation-interval`` 1 s), of the edge's mean speed (``MSEdge::getMeanSpeed``: each
-lane weighs by its vehicles, an empty lane as one vehicle at the lane's limit), and the
+steps`` samples (:data:`ADAPTATION_STEPS`), one at the end of a step every
+``adaptation-interval`` seconds (:data:`ADAPTATION_INTERVAL_S`), of the edge's mean
+speed (``MSEdge::getMeanSpeed``: each lane weighs by its vehicles, an empty lane as one
+vehicle at the lane's limit), and the
 time penalty is ``--weights.minor-penalty`` on an internal lane entered by a minor link
 (:func:`twin.traffic.demand.routing_penalties_s`). Sampling starts once a vehicle has
 departed. Between two edges the router takes the internal lane of their first
@@ -43,6 +44,8 @@ IntArray = npt.NDArray[np.int64]
 
 ADAPTATION_STEPS = 180
 """``device.rerouting.adaptation-steps``: samples in the moving average of edge speeds."""
+ADAPTATION_INTERVAL_S = 1
+"""``device.rerouting.adaptation-interval``: seconds between two samples."""
 PRE_PERIOD_S = 60.0
 """``device.rerouting.pre-period``: a trip waiting to be inserted is routed again this
 often."""
@@ -56,8 +59,9 @@ class EdgeSpeeds(NamedTuple):
     ``mean_mps``: the moving average; ``past_mps[u, i]``: the samples it averages;
     ``closed_sum_mps``/``closed_count``: the limits and number of the unit's lanes closed
     to twin's vehicles (each an empty lane in every sample); ``lane_unit``: each lane's
-    unit; ``work_*``: scratch; ``state``: the next sample's slot, and 1 once a vehicle
-    has departed (SUMO samples from then on)."""
+    unit; ``work_*``: scratch; ``state``: the next sample's slot, 1 once a vehicle has
+    departed (SUMO samples from then on), the seconds between samples, and the whole
+    seconds left before the next."""
 
     mean_mps: FloatArray
     past_mps: FloatArray
@@ -75,10 +79,11 @@ def edge_speeds(
     veh: Vehicles,
     network: Network,
     steps: int = ADAPTATION_STEPS,
+    interval_s: int = ADAPTATION_INTERVAL_S,
 ) -> EdgeSpeeds:
     """Fresh speeds for ``network`` (every unit at its mean speed now, on the empty
-    network of a run's start: as SUMO starts); ``steps`` 0 builds an empty tracker that
-    samples nothing."""
+    network of a run's start: as SUMO starts), sampled every ``interval_s`` whole
+    seconds; ``steps`` 0 builds an empty tracker that samples nothing."""
     n_edges = len(network.edges)
     units = n_edges + len(network.movements) if steps > 0 else 0
     lane_unit = np.full(len(net.lane_length), -1, dtype=np.int64)
@@ -100,7 +105,7 @@ def edge_speeds(
         lane_unit=lane_unit,
         work_sum=np.zeros(units),
         work_count=np.zeros(units),
-        state=np.zeros(2, dtype=np.int64),
+        state=np.array([0, 0, interval_s, 0], dtype=np.int64),
     )
     if units:
         _current_means(net, lanes, veh, speeds)
@@ -139,8 +144,9 @@ def _current_means(net: NetArrays, lanes: Lanes, veh: Vehicles, speeds: EdgeSpee
 def sample_edge_speeds(
     net: NetArrays, lanes: Lanes, veh: Vehicles, speeds: EdgeSpeeds, departed: bool
 ) -> None:
-    """One end-of-step sample into the moving averages (``MSRoutingEngine::
-    adaptEdgeEfforts``); nothing before the first vehicle has departed."""
+    """Called at the end of every step that ends on a whole second: one sample into the
+    moving averages (``MSRoutingEngine::adaptEdgeEfforts``) every ``state[2]`` such
+    calls, the first once a vehicle has departed."""
     units = len(speeds.mean_mps)
     if units == 0:
         return
@@ -148,6 +154,10 @@ def sample_edge_speeds(
         if not departed:
             return
         speeds.state[1] = 1
+    if speeds.state[3] > 0:  # not yet a whole interval since the last sample
+        speeds.state[3] -= 1
+        return
+    speeds.state[3] = speeds.state[2] - 1
     _current_means(net, lanes, veh, speeds)
     steps = speeds.past_mps.shape[1]
     i = speeds.state[0]

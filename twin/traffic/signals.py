@@ -211,7 +211,10 @@ class SignalBank:
             return False
         self.forced += 1
         nxt = (current + 1) % len(program.phases)
-        self._begin_change(i, nxt, now_s, program.phases[nxt].green_s)
+        # An actuated programme's next phase starts at its minimum green, as after a
+        # gap-out (SUMO's trySwitch); a static one's runs its programmed green.
+        green = program.phases[nxt].green_s if program.actuation is None else 0.0
+        self._begin_change(i, nxt, now_s, green)
         return True
 
     def _apply(self, i: int, now_s: float, observation: SignalObservation, action: Any) -> None:
@@ -304,6 +307,9 @@ class SignalBank:
         self.green_start_s[i] = -into
         if into < phase.green_s - EPS_S:
             hold = min(max(phase.green_s, phase.min_green_s), phase.max_green_s)
+            if program.actuation is not None:
+                # SUMO's actuated logic first asks at the phase's minimum green.
+                hold = phase.min_green_s
             end = min(self._on_grid(hold - into), phase.max_green_s - into)
             self.next_event_s[i] = max(EPS_S, end)
             return

@@ -58,6 +58,7 @@ from twin.traffic.demand import (
 )
 from twin.traffic.network import (
     PRIORITY_CHARS,
+    Actuation,
     Edge,
     Intersection,
     Movement,
@@ -596,6 +597,7 @@ class _NetBuilder:
                 where,
                 f"no programme {self.program_id!r}; programmes: {', '.join(sorted(programs))}",
             )
+        actuation = self.actuation(chosen, where)
         rows = []
         for p, phase in enumerate(chosen.getPhases()):
             state = phase.state
@@ -622,9 +624,71 @@ class _NetBuilder:
         cycle = sum(row[1] for row in rows)
         offset = (-delay) % cycle if cycle > 0 else 0.0
         try:
-            return SignalProgram.from_sumo(rows, offset)
+            return SignalProgram.from_sumo(rows, offset, actuation)
         except NetworkError as error:
             raise ConfigError(self.source, where, str(error)) from None
+
+    def actuation(self, program: Any, where: str) -> Actuation | None:
+        """SUMO's actuated control of ``program`` (``None``: static), or a one-line
+        refusal of what twin does not run: other types, and an actuated programme's
+        own switching rules (phases with ``next``, ``earlyTarget``, ``finalTarget``,
+        conditions) or detectors (a loop given per lane)."""
+        kind = program.getType() or "static"
+        if kind == "static":
+            return None
+        if kind != "actuated":
+            raise ConfigError(
+                self.source,
+                where,
+                f"type {kind!r} is not supported: twin runs 'static' programmes and SUMO's "
+                "'actuated' ones (gap control)",
+            )
+        for k, phase in enumerate(program.getPhases()):
+            if phase.next or getattr(phase, "earlyTarget", "") or getattr(phase, "finalTarget", ""):
+                raise ConfigError(
+                    self.source,
+                    f"{where} phase {k}",
+                    "next=, earlyTarget= and finalTarget= are not supported: twin runs an "
+                    "actuated programme's phases in order",
+                )
+        if getattr(program, "_conditions", None):
+            raise ConfigError(
+                self.source, where, "<condition> is not supported in an actuated programme"
+            )
+        values = {"max-gap": 3.0, "detector-gap": 2.0, "passing-time": 1.9}
+        for key, value in program.getParams().items():
+            if key in values:
+                try:
+                    values[key] = float(value)
+                except ValueError:
+                    raise ConfigError(
+                        self.source, f"{where} param {key!r}", f"{value!r} is not a number"
+                    ) from None
+                if not values[key] > 0:
+                    raise ConfigError(
+                        self.source, f"{where} param {key!r}", f"must be > 0, got {value!r}"
+                    )
+            elif key not in _ACTUATED_PARAMS_IGNORED:
+                raise ConfigError(
+                    self.source,
+                    f"{where} param {key!r}",
+                    "not supported: twin reads an actuated programme's max-gap, "
+                    "detector-gap and passing-time (and ignores "
+                    f"{', '.join(sorted(_ACTUATED_PARAMS_IGNORED))})",
+                )
+        return Actuation(
+            max_gap_s=values["max-gap"],
+            detector_gap_s=values["detector-gap"],
+            passing_time_s=values["passing-time"],
+        )
+
+
+_ACTUATED_PARAMS_IGNORED = frozenset(
+    {"show-detectors", "file", "freq", "inactive-threshold", "jam-threshold"}
+)
+"""Parameters of SUMO's actuated logic that change nothing twin runs: its GUI and
+detector output, and the thresholds of its phase choice among several next phases
+(``next=``, refused), where ``inactive-threshold`` and ``jam-threshold`` act."""
 
 
 def _start_on_green(

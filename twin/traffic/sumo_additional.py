@@ -5,9 +5,10 @@ What an additional file may hold, and what twin does with it:
 - ``<tlLogic>``: a traffic-light programme. SUMO adds it to the light's programmes
   and makes the last one loaded the active one (``MSTLLogicControl::TLSLogicVariants::
   addLogic`` with ``isNewDefault``); twin does the same, and ``program_id`` may pick
-  another. Only ``type="static"`` is read: SUMO's actuated, delay-based and NEMA logics
-  are SUMO's own controllers (twin's ``signals/actuated-v0`` is twin's, with other
-  rules); a programme of another type is refused in one line. A programme whose
+  another. ``type="static"`` and ``type="actuated"`` (SUMO's gap control, with its
+  ``max-gap``, ``detector-gap`` and ``passing-time`` params: ``twin.traffic.sumo``) are
+  read; a programme of another type (delay-based, NEMA, ...), a phase with ``next``,
+  ``earlyTarget`` or ``finalTarget``, and conditions are refused in one line. A programme whose
   ``programID`` the light already has is refused, as SUMO refuses it
   (``NLJunctionControlBuilder::closeTrafficLightLogic``), unless it has no phases:
   then it only changes that programme's offset (what ``tlsCoordinator.py`` writes).
@@ -97,6 +98,8 @@ class TlsProgram:
     offset_s: float
     phases: tuple[tuple[str, float, float | None, float | None], ...]
     source: str
+    kind: str = "static"
+    params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -212,14 +215,21 @@ def _program(element: ET.Element, source: str) -> TlsProgram:
     program_id = a.get("programID", "")
     where = f"tlLogic {tls_id!r} programID {program_id!r}"
     kind = a.get("type", "static")
-    if kind != "static":
+    if kind not in ("static", "actuated"):
         raise ConfigError(
             source,
             where,
-            f"type {kind!r} is not supported: twin reads static programmes (SUMO's "
-            "actuated logics are SUMO's controllers; twin's own is policy "
-            "signals/actuated-v0)",
+            f"type {kind!r} is not supported: twin runs 'static' programmes and SUMO's "
+            "'actuated' ones (gap control)",
         )
+    for child in element:
+        if child.tag not in ("phase", "param"):
+            raise ConfigError(
+                source, where, f"<{child.tag}> is not supported (twin reads <phase> and <param>)"
+            )
+    params = tuple(
+        (str(param.get("key", "")), str(param.get("value", ""))) for param in element.iter("param")
+    )
     offset = _number(dict(a), "offset", where, source) if "offset" in a else 0.0
     phases = []
     for k, phase in enumerate(element.iter("phase")):
@@ -227,6 +237,11 @@ def _program(element: ET.Element, source: str) -> TlsProgram:
         at = f"{where} phase {k}"
         if "state" not in p or "duration" not in p:
             raise ConfigError(source, at, "needs state= and duration=")
+        for key in ("next", "earlyTarget", "finalTarget"):
+            if p.get(key, "").strip():
+                raise ConfigError(
+                    source, at, f"{key}= is not supported: twin runs the phases in order"
+                )
         duration = _number(p, "duration", at, source)
         min_dur = _number(p, "minDur", at, source) if "minDur" in p else None
         max_dur = _number(p, "maxDur", at, source) if "maxDur" in p else None
@@ -235,7 +250,7 @@ def _program(element: ET.Element, source: str) -> TlsProgram:
         raise ConfigError(source, where, "its phases last 0 s in total")
     # No phases: only the offset of the light's programme ``programID`` changes
     # (tlsCoordinator.py writes these; NLJunctionControlBuilder::closeTrafficLightLogic).
-    return TlsProgram(tls_id, program_id, offset, tuple(phases), source)
+    return TlsProgram(tls_id, program_id, offset, tuple(phases), source, kind, params)
 
 
 def _loop(a: Any, where: str, source: str) -> InductionLoop:
@@ -288,7 +303,11 @@ def add_programs(net: Any, programs: list[TlsProgram]) -> dict[str, str]:
                     "has no phases, so it can only change the offset of a programme the "
                     f"light has ({', '.join(sorted(tls.getPrograms()))})",
                 )
-            moved = sumolib.net.TLSProgram(program.program_id, program.offset_s, "static")
+            moved = sumolib.net.TLSProgram(
+                program.program_id, program.offset_s, existing.getType() or "static"
+            )
+            for key, value in existing.getParams().items():
+                moved.setParam(key, value)
             for phase in existing.getPhases():
                 moved.addPhase(phase.state, phase.duration, phase.minDur, phase.maxDur)
             tls.addProgram(moved)  # same id: replaces it, the active programme stays
@@ -300,7 +319,9 @@ def add_programs(net: Any, programs: list[TlsProgram]) -> dict[str, str]:
                 f"traffic light {program.tls_id!r} already has programme "
                 f"{program.program_id!r} (SUMO refuses a second one with the same id)",
             )
-        logic = sumolib.net.TLSProgram(program.program_id, program.offset_s, "static")
+        logic = sumolib.net.TLSProgram(program.program_id, program.offset_s, program.kind)
+        for key, value in program.params:
+            logic.setParam(key, value)
         for state, duration, min_dur, max_dur in program.phases:
             logic.addPhase(
                 state,

@@ -163,7 +163,7 @@ class SumoNet(Scenario[SumoNetParams]):
             decision_grid_s=self.params.decision_grid_s,
             loops=state,
             routing_penalties_s=(config.minor_penalty_s, config.turnaround_penalty_s),
-            rerouting=(config.rerouting_steps, config.pre_period_s),
+            rerouting=(config.rerouting_steps, config.pre_period_s, config.rerouting_interval_s),
             time_to_teleport_s=config.time_to_teleport_s,
         )
         why = never_asked(self.city.signalised)

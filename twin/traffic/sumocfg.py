@@ -42,7 +42,7 @@ from pathlib import Path
 from twin.core.errors import ConfigError
 from twin.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR, SECONDS_PER_MINUTE
 from twin.traffic.demand import MINOR_PENALTY_S, TURNAROUND_PENALTY_S
-from twin.traffic.rerouting import ADAPTATION_STEPS, PRE_PERIOD_S
+from twin.traffic.rerouting import ADAPTATION_INTERVAL_S, ADAPTATION_STEPS, PRE_PERIOD_S
 
 _SYNONYMS = {
     "n": "net-file",
@@ -74,13 +74,20 @@ _ONLY = {
     "default.speeddev": ("-1", "give speedDev in the vType instead"),
     "default.sigma": ("-1", "give sigma in the vType instead"),
     "tls.all-off": ("false", "twin runs the traffic lights"),
+    # SUMO's defaults for every actuated programme; a programme's own <param> is read.
+    "tls.actuated.max-gap": ("3", "give max-gap as a <param> of the actuated <tlLogic>"),
+    "tls.actuated.detector-gap": (
+        "2",
+        "give detector-gap as a <param> of the actuated <tlLogic>",
+    ),
+    "tls.actuated.passing-time": (
+        "1.9",
+        "give passing-time as a <param> of the actuated <tlLogic>",
+    ),
+    "tls.actuated.detector-length": ("0", "the loops of twin's actuated lights are points"),
     "device.rerouting.probability": ("0", "twin does not reroute vehicles en route"),
     "device.rerouting.explicit": ("", "twin does not reroute vehicles en route"),
     "device.rerouting.period": ("0", "twin does not reroute vehicles en route"),
-    "device.rerouting.adaptation-interval": (
-        "1",
-        "twin samples the edge speeds it routes departing trips on every second",
-    ),
     "eager-insert": ("false", "twin inserts as SUMO does by default"),
     "time-to-impatience": ("180", "twin has no impatience model"),
     "routing-algorithm": ("dijkstra", "twin routes trips by Dijkstra"),
@@ -175,12 +182,8 @@ _NO_EFFECT = frozenset(
         "configuration-file",
         "load-state.offset",
         "tls.actuated.show-detectors",
-        "tls.actuated.detector-length",
         "tls.actuated.jam-threshold",
-        "tls.actuated.detector-gap",
         "tls.delay_based.detector-range",
-        "tls.actuated.passing-time",
-        "tls.actuated.max-gap",
         "tls.minor-left.max-speed",
     }
 )
@@ -190,6 +193,9 @@ _WHY_NO_EFFECT = {
     "thread-rngs": "SUMO's random numbers cannot be reproduced; twin uses the run's seed",
     "waiting-time-memory": "changes how SUMO reports waiting time, not the traffic",
     "ignore-route-errors": "twin refuses a bad route when it reads it",
+    "tls.actuated.jam-threshold": "acts only where an actuated phase has several next "
+    "phases (next=), which twin refuses",
+    "tls.delay_based.detector-range": "tunes SUMO's delay-based lights, which twin refuses",
 }
 _WHY_PREFIX = {
     "device.rerouting.": "tunes the rerouting device beyond what twin models",
@@ -198,7 +204,6 @@ _WHY_PREFIX = {
     "pedestrian.": "tunes persons, which twin refuses",
     "persontrip.": "tunes persons, which twin refuses",
 }
-_TLS_ACTUATED = ("tls.actuated.", "tls.delay_based.")
 _TRUE = frozenset({"true", "1", "on", "yes"})
 _FALSE = frozenset({"false", "0", "off", "no"})
 _TIME = re.compile(r"^\s*(?:(\d+):)?(?:(\d+):)?(\d+):(\d+(?:\.\d*)?)\s*$")
@@ -225,9 +230,10 @@ class SumoConfig:
             link (:func:`twin.traffic.demand.routing_penalties_s`).
         turnaround_penalty_s: SUMO's ``weights.turnaround-penalty``: what routing
             charges a minor turnaround.
-        rerouting_steps: SUMO's ``device.rerouting.adaptation-steps``: the one-second
-            samples of edge speeds a trip is routed on when it departs
-            (:mod:`twin.traffic.rerouting`).
+        rerouting_steps: SUMO's ``device.rerouting.adaptation-steps``: the samples of
+            edge speeds a trip is routed on when it departs (:mod:`twin.traffic.rerouting`).
+        rerouting_interval_s: SUMO's ``device.rerouting.adaptation-interval``: seconds
+            between those samples.
         pre_period_s: SUMO's ``device.rerouting.pre-period``: a trip waiting to be
             inserted is routed again this often.
         ignored: options read and known not to change the traffic twin drives, each
@@ -245,6 +251,7 @@ class SumoConfig:
     minor_penalty_s: float = MINOR_PENALTY_S
     turnaround_penalty_s: float = TURNAROUND_PENALTY_S
     rerouting_steps: int = ADAPTATION_STEPS
+    rerouting_interval_s: int = ADAPTATION_INTERVAL_S
     pre_period_s: float = PRE_PERIOD_S
     ignored: tuple[str, ...] = ()
 
@@ -342,7 +349,7 @@ def read_sumocfg(path: str | Path) -> SumoConfig:
         "weights.turnaround-penalty": TURNAROUND_PENALTY_S,
     }
     action = 0.0  # SUMO's default: the action step is the simulation step
-    steps, pre_period = ADAPTATION_STEPS, PRE_PERIOD_S
+    steps, pre_period, interval = ADAPTATION_STEPS, PRE_PERIOD_S, ADAPTATION_INTERVAL_S
     ignored: list[str] = []
     for raw_name, value in _options(file):
         name = _SYNONYMS.get(raw_name, raw_name)
@@ -373,6 +380,8 @@ def read_sumocfg(path: str | Path) -> SumoConfig:
             penalties[name] = _penalty_s(value, source, name)
         elif name == "device.rerouting.adaptation-steps":
             steps = _adaptation_steps(value, source, name)
+        elif name == "device.rerouting.adaptation-interval":
+            interval = _adaptation_interval(value, source, name)
         elif name == "device.rerouting.pre-period":
             pre_period = parse_time(value, source, name)
             if not pre_period > 0:
@@ -408,9 +417,21 @@ def read_sumocfg(path: str | Path) -> SumoConfig:
         minor_penalty_s=penalties["weights.minor-penalty"],
         turnaround_penalty_s=penalties["weights.turnaround-penalty"],
         rerouting_steps=steps,
+        rerouting_interval_s=interval,
         pre_period_s=pre_period,
         ignored=tuple(ignored),
     )
+
+
+def _adaptation_interval(value: str, source: str, name: str) -> int:
+    """Seconds between SUMO's samples of the edge speeds: a whole number >= 1 (SUMO's 0,
+    no adaptation, is not modelled)."""
+    seconds = parse_time(value, source, name)
+    if not (seconds >= 1 and float(seconds).is_integer()):
+        raise ConfigError(
+            source, name, f"{value!r}: twin samples edge speeds every whole number >= 1 of s"
+        )
+    return int(seconds)
 
 
 def _adaptation_steps(value: str, source: str, name: str) -> int:
@@ -453,8 +474,6 @@ def _classify(name: str, value: str, source: str) -> str:
             if name.startswith(prefix):
                 return why
         return "output, log, GUI or client setting"
-    if name.startswith(_TLS_ACTUATED):
-        return "tunes SUMO's actuated lights; twin runs static programmes only"
     raise ConfigError(
         source,
         name,

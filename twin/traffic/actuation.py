@@ -1,0 +1,149 @@
+"""SUMO's actuated traffic lights (``<tlLogic type="actuated">``): where their loops sit,
+which phase each loop extends, and the controller's decision.
+
+Read from ``src/microsim/traffic_lights/MSActuatedTrafficLightLogic.cpp`` (``init``,
+``trySwitch``, ``gapControl``, ``duration``) for programmes whose phases run in order
+(no ``next``/``earlyTarget``: :mod:`twin.traffic.sumo` refuses those):
+
+- **Loops.** Every lane with a link that is green in an actuated phase (``minDur !=
+  maxDur``) gets a loop ``min(detector-gap * speed limit, (minDur / passing-time + 0.5)
+  * 7.5 m)`` before its stop line, ``minDur`` the least of those phases' (so the minimum
+  green can clear the cars between loop and line); at the lane's start when the lane is
+  shorter (SUMO moves it onto a lone predecessor lane; twin does not).
+- **Which loops extend a phase.** A loop extends an actuated phase when every link
+  leaving its lane is green in it: ``'G'``, or ``'g'`` where the link is never ``'G'``
+  (or is a turnaround) and a ``'G'`` link leaves the same lane, or its edge has one lane.
+  SUMO's second check, for loops on consecutive joined lights, is not made.
+- **The decision** (:func:`decide`), at the end of the green asked for: a phase that is
+  not actuated, or at its ``maxDur``, ends; otherwise, if some loop of the phase was
+  left less than ``max-gap`` ago (``gap``; 0 while a vehicle is on it), the phase goes
+  on for ``max(minDur - elapsed, detector-gap - gap)`` rounded up to a whole second of
+  green (at most to ``maxDur``), else it ends. The next phase (in order) is green for
+  its ``minDur`` before the next decision; the first phase of the run for its
+  ``duration``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from twin.traffic.network import Intersection, Network, NetworkArrays
+from twin.traffic.observation import SignalAction, SignalObservation
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
+
+LENGTH_WITH_GAP_M = 7.5
+"""SUMO's ``DEFAULT_LENGTH_WITH_GAP``: a queued vehicle's length plus gap."""
+NO_LOOP = -1.0
+
+
+def loop_positions(network: Network, arrays: NetworkArrays) -> FloatArray:
+    """Per lane (every lane), where the loop of its actuated light sits from the lane's
+    start; :data:`NO_LOOP` where it has none."""
+    positions = np.full(arrays.total_lanes, NO_LOOP)
+    for inter in network.intersections:
+        program = inter.program
+        if program is None or program.actuation is None:
+            continue
+        actuation = program.actuation
+        min_green: dict[int, float] = {}
+        for p, phase in enumerate(program.phases):
+            if not actuation.actuated[p]:
+                continue
+            for k, m in enumerate(inter.movements):
+                if phase.state[k] in "Gg":
+                    lane = int(arrays.mov_from_lane[m])
+                    min_green[lane] = min(min_green.get(lane, math.inf), phase.min_green_s)
+        for lane, min_dur in min_green.items():
+            ahead = min(
+                actuation.detector_gap_s * float(arrays.lane_speed_mps[lane]),
+                (min_dur / actuation.passing_time_s + 0.5) * LENGTH_WITH_GAP_M,
+            )
+            positions[lane] = max(float(arrays.lane_length_m[lane]) - ahead, 0.0)
+    return positions
+
+
+def loops_serving(
+    inter: Intersection, network: Network, arrays: NetworkArrays, positions: FloatArray
+) -> BoolArray:
+    """``(phases, movements)``: the loop on the movement's lane extends the phase (SUMO's
+    ``myInductLoopsForPhase``; module docstring). All ``False`` for a static programme."""
+    program = inter.program
+    assert program is not None
+    movements = np.array(inter.movements, dtype=np.int64)
+    serves = np.zeros((len(program.phases), len(movements)), dtype=np.bool_)
+    actuation = program.actuation
+    if actuation is None:
+        return serves
+    lanes = arrays.mov_from_lane[movements]
+    never_major = np.array(
+        [all(p.state[k] != "G" for p in program.phases) for k in range(len(movements))]
+    )
+    turnaround = np.array([network.movements[m].turn == "t" for m in inter.movements])
+    one_lane = np.array(
+        [network.edges[network.movements[m].from_edge].lanes == 1 for m in inter.movements]
+    )
+    has_loop = positions[lanes] >= 0.0
+    for p, phase in enumerate(program.phases):
+        if not actuation.actuated[p]:
+            continue
+        state = np.array(list(phase.state))
+        major_lanes = set(lanes[state == "G"].tolist())
+        minor_ok = (never_major | turnaround) & np.array([lane in major_lanes for lane in lanes])
+        green = (state == "G") | ((state == "g") & (minor_ok | one_lane))
+        for lane in set(lanes[has_loop].tolist()):
+            mine = lanes == lane
+            if green[mine].all():
+                serves[p, mine] = True
+    return serves
+
+
+@numba.njit(cache=True, _nrt=True)
+def time_since_detection(
+    lanes: Any, loop_lanes: IntArray, has_loop: BoolArray, now_s: float
+) -> FloatArray:
+    """Per lane of ``loop_lanes``, what SUMO's controller reads at ``now_s``
+    (``MSInductLoop::getTimeSinceLastDetection``): 0 while a vehicle is on its loop
+    (covered at the end of the last tick), else the time since a vehicle's back last
+    left it, ``inf`` without a loop or a vehicle yet (``lanes.act_*``: the kernel's
+    ``actuation_move``)."""
+    gap = np.empty(len(loop_lanes))
+    for k in range(len(loop_lanes)):
+        lane = loop_lanes[k]
+        if not has_loop[k]:
+            gap[k] = math.inf
+        elif lanes.act_on_s[lane] >= now_s - 1e-9:
+            gap[k] = 0.0
+        else:
+            gap[k] = max(now_s - lanes.act_left_s[lane], 0.0)
+    return gap
+
+
+def decide(obs: SignalObservation) -> SignalAction:
+    """SUMO's actuated controller at the end of the green it asked for (module docstring);
+    ``obs.actuation`` must be set."""
+    actuation = obs.actuation
+    assert actuation is not None
+    phase = obs.phase
+    elapsed = obs.phase_elapsed_s
+    if actuation.actuated[phase] and elapsed < obs.max_green_s:
+        gaps = actuation.gap_s[actuation.serves[phase]]
+        gaps = gaps[gaps < actuation.max_gap_s]
+        if len(gaps):
+            more = max(
+                obs.min_green_s - elapsed, actuation.detector_gap_s - float(gaps.min()), 1e-3
+            )
+            if abs(more - round(more)) > 1e-9:
+                # SUMO: a fractional extension ends the phase at the next whole second.
+                more = math.floor(elapsed + more + 1e-9) + 1.0 - elapsed
+            return SignalAction(phase, max(min(more, obs.max_green_s - elapsed), 1e-3))
+    nxt = (phase + 1) % len(obs.green_s)
+    # The controller holds a new green for its minimum before asking again.
+    return SignalAction(nxt, 1e-3)
