@@ -26,7 +26,6 @@ Read from ``src/microsim/traffic_lights/MSActuatedTrafficLightLogic.cpp`` (``ini
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numba
 import numpy as np
@@ -107,22 +106,22 @@ def loops_serving(
 
 @numba.njit(cache=True, _nrt=True)
 def time_since_detection(
-    lanes: Any, loop_lanes: IntArray, has_loop: BoolArray, now_s: float
+    on_s: FloatArray, left_s: FloatArray, loop_lanes: IntArray, has_loop: BoolArray, now_s: float
 ) -> FloatArray:
     """Per lane of ``loop_lanes``, what SUMO's controller reads at ``now_s``
     (``MSInductLoop::getTimeSinceLastDetection``): 0 while a vehicle is on its loop
-    (covered at the end of the last tick), else the time since a vehicle's back last
-    left it, ``inf`` without a loop or a vehicle yet (``lanes.act_*``: the kernel's
-    ``actuation_move``)."""
+    (``on_s``: covered at the end of the last tick), else the time since a vehicle's back
+    last left it (``left_s``), ``inf`` without a loop or a vehicle yet (the kernel's
+    ``actuation_move`` keeps both)."""
     gap = np.empty(len(loop_lanes))
     for k in range(len(loop_lanes)):
         lane = loop_lanes[k]
         if not has_loop[k]:
             gap[k] = math.inf
-        elif lanes.act_on_s[lane] >= now_s - 1e-9:
+        elif on_s[lane] >= now_s - 1e-9:
             gap[k] = 0.0
         else:
-            gap[k] = max(now_s - lanes.act_left_s[lane], 0.0)
+            gap[k] = max(now_s - left_s[lane], 0.0)
     return gap
 
 

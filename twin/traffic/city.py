@@ -693,7 +693,9 @@ class City(Entity):
         if parts is None:
             return None
         actuated, serves, lanes, has_loop, max_gap, detector_gap = parts
-        gap = actuation.time_since_detection(self.lanes, lanes, has_loop, now_s)
+        gap = actuation.time_since_detection(
+            self.lanes.act_on_s, self.lanes.act_left_s, lanes, has_loop, now_s
+        )
         return _new_tuple(ActuationReading, (actuated, serves, gap, max_gap, detector_gap))
 
     def _observe_all(self, now_s: float) -> tuple[npt.NDArray[np.float64], ...]:
