@@ -60,6 +60,14 @@ def test_a_programme_type_or_parameter_twin_does_not_run_is_one_line(tmp_path: P
     net.write_text(text.replace('type="actuated"', 'type="NEMA"'))
     with pytest.raises(ConfigError, match="type 'NEMA' is not supported"):
         read_net(net)
+    # SUMO runs a programme's phases in the order next= gives, static or actuated.
+    net.write_text(
+        text.replace('type="actuated"', 'type="static"').replace(
+            'minDur="5" maxDur="50"/>', 'minDur="5" maxDur="50" next="0"/>', 1
+        )
+    )
+    with pytest.raises(ConfigError, match="tlLogic 'C' phase 0: next=, earlyTarget="):
+        read_net(net)
 
 
 def observation(

@@ -630,13 +630,11 @@ class _NetBuilder:
 
     def actuation(self, program: Any, where: str) -> Actuation | None:
         """SUMO's actuated control of ``program`` (``None``: static), or a one-line
-        refusal of what twin does not run: other types, and an actuated programme's
-        own switching rules (phases with ``next``, ``earlyTarget``, ``finalTarget``,
-        conditions) or detectors (a loop given per lane)."""
+        refusal of what twin does not run: other types, a programme's own phase order
+        (phases with ``next``, ``earlyTarget``, ``finalTarget``), and an actuated
+        programme's conditions or detectors (a loop given per lane)."""
         kind = program.getType() or "static"
-        if kind == "static":
-            return None
-        if kind != "actuated":
+        if kind not in ("static", "actuated"):
             raise ConfigError(
                 self.source,
                 where,
@@ -648,9 +646,11 @@ class _NetBuilder:
                 raise ConfigError(
                     self.source,
                     f"{where} phase {k}",
-                    "next=, earlyTarget= and finalTarget= are not supported: twin runs an "
-                    "actuated programme's phases in order",
+                    "next=, earlyTarget= and finalTarget= are not supported: twin runs a "
+                    "programme's phases in order",
                 )
+        if kind == "static":
+            return None
         if getattr(program, "_conditions", None):
             raise ConfigError(
                 self.source, where, "<condition> is not supported in an actuated programme"
