@@ -19,8 +19,8 @@ Read from ``src/microsim/traffic_lights/MSActuatedTrafficLightLogic.cpp`` (``ini
   left less than ``max-gap`` ago (``gap``; 0 while a vehicle is on it), the phase goes
   on for ``max(minDur - elapsed, detector-gap - gap)`` rounded up to a whole second of
   green (at most to ``maxDur``), else it ends. The next phase (in order) is green for
-  its ``minDur`` before the next decision; the first phase of the run for its
-  ``duration``.
+  its ``minDur`` before the next decision, and so is the first phase of the run (SUMO
+  1.28 ends it after its ``minDur`` when nothing has come, not after its ``duration``).
 """
 
 from __future__ import annotations
