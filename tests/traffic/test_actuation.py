@@ -18,7 +18,7 @@ from twin.traffic.city import City
 from twin.traffic.kernels import ARRIVED
 from twin.traffic.observation import ActuationReading, SignalAction, SignalObservation
 from twin.traffic.sumo import read_net, read_routes
-from twin.traffic.sumo_tools import run_sumo
+from twin.traffic.sumo_tools import random_trips, run_program, run_sumo, sumo_binary
 
 # netconvert's actuated programme for the four-arm cross: two phases, minDur 5, maxDur 50.
 PROGRAM = ("rrrGGgrrrGGg", "GGgrrrGGgrrr")
@@ -73,7 +73,8 @@ def test_a_programme_type_or_parameter_twin_does_not_run_is_one_line(tmp_path: P
 def observation(
     elapsed_s: float, gap_s: float, *, actuated: bool = True, phase: int = 0
 ) -> SignalObservation:
-    """The cross at phase ``phase`` after ``elapsed_s`` of green, every loop ``gap_s``."""
+    """The cross at phase ``phase`` after ``elapsed_s`` of green, every phase's loops last
+    left ``gap_s`` ago."""
     m = len(PROGRAM[0])
     served = np.array([[c != "r" for c in state] for state in PROGRAM])
     nan = np.full(m, math.nan)
@@ -99,8 +100,7 @@ def observation(
         lane=np.arange(m) // 3,
         actuation=ActuationReading(
             actuated=np.array([actuated, actuated]),
-            serves=served,
-            gap_s=np.full(m, gap_s),
+            gap_s=np.full(2, gap_s),
             max_gap_s=3.0,
             detector_gap_s=2.0,
         ),
@@ -166,3 +166,36 @@ def test_an_actuated_junction_loses_the_time_sumos_does(tmp_path: Path) -> None:
     static_sumo, static_twin = run_cross(tmp_path, "static")
     assert static_twin["we"] > 4 * twin["we"]
     assert static_twin["we"] == pytest.approx(static_sumo["we"], rel=0.10)
+
+
+def test_the_junctions_of_one_actuated_light_decide_together(tmp_path: Path) -> None:
+    # netconvert's --tls.join (osmWebWizard's setting) makes one light of three close
+    # junctions; each junction's part must keep the light's phases and timing.
+    net = tmp_path / "joined.net.xml"
+    run_program(
+        [sumo_binary("netgenerate"), "--grid", "--grid.x-number", "3", "--grid.y-number", "3",
+         "--grid.x-length", "30", "--grid.y-length", "200", "--grid.attach-length", "150",
+         "--default-junction-type", "traffic_light", "--tls.join", "true",
+         "--tls.join-dist", "40", "--tls.default-type", "actuated", "-o", net],
+        "netgenerate",
+    )  # fmt: skip
+    routes = random_trips(net, tmp_path / "trips.rou.xml", end_s=600.0, period_s=2.0, seed=5)
+    network = read_net(net)
+    world = World(SEED, tick_s=60.0)
+    city = City(world, network, read_routes(network, routes), FixedTime(), step_s=1.0)
+    bank = city.signals
+    ids = [i.id for i in bank.intersections]
+    parts = [ids.index(j) for j in ("A0", "B0", "C0")]
+    programs = [bank.intersections[k].program for k in parts]
+    assert len({p.actuation.tls_id for p in programs if p and p.actuation}) == 1
+    assert len({len(p.phases) for p in programs if p}) == 1
+    seen = set()
+    for t in range(1, 601):
+        world.run(float(t))
+        states = {
+            (int(bank.phase[k]), int(bank.stage[k]), float(bank.green_start_s[k])) for k in parts
+        }
+        assert len(states) == 1, (t, states)
+        seen.add(next(iter(states))[0])
+    assert len(seen) == len(programs[0].phases)  # every phase came round
+    assert bank.decisions > 100

@@ -14,6 +14,9 @@ Read from ``src/microsim/traffic_lights/MSActuatedTrafficLightLogic.cpp`` (``ini
   leaving its lane is green in it: ``'G'``, or ``'g'`` where the link is never ``'G'``
   (or is a turnaround) and a ``'G'`` link leaves the same lane, or its edge has one lane.
   SUMO's second check, for loops on consecutive joined lights, is not made.
+- **One decision per light.** A light that spans several junctions (netconvert's
+  ``--tls.join``, which osmWebWizard uses) keeps its phases in every junction's part and
+  reads the loops of all of them, so its parts decide alike and stay in step.
 - **The decision** (:func:`decide`), at the end of the green asked for: a phase that is
   not actuated, or at its ``maxDur``, ends; otherwise, if some loop of the phase was
   left less than ``max-gap`` ago (``gap``; 0 while a vehicle is on it), the phase goes
@@ -105,24 +108,22 @@ def loops_serving(
 
 
 @numba.njit(cache=True, _nrt=True)
-def time_since_detection(
-    on_s: FloatArray, left_s: FloatArray, loop_lanes: IntArray, has_loop: BoolArray, now_s: float
+def phase_gaps(
+    on_s: FloatArray, left_s: FloatArray, start: IntArray, loop_lanes: IntArray, now_s: float
 ) -> FloatArray:
-    """Per lane of ``loop_lanes``, what SUMO's controller reads at ``now_s``
-    (``MSInductLoop::getTimeSinceLastDetection``): 0 while a vehicle is on its loop
-    (``on_s``: covered at the end of the last tick), else the time since a vehicle's back
-    last left it (``left_s``), ``inf`` without a loop or a vehicle yet (the kernel's
-    ``actuation_move`` keeps both)."""
-    gap = np.empty(len(loop_lanes))
-    for k in range(len(loop_lanes)):
-        lane = loop_lanes[k]
-        if not has_loop[k]:
-            gap[k] = math.inf
-        elif on_s[lane] >= now_s - 1e-9:
-            gap[k] = 0.0
-        else:
-            gap[k] = max(now_s - left_s[lane], 0.0)
-    return gap
+    """Per phase, the least of what SUMO's controller reads at ``now_s`` on the loops that
+    extend it (lanes ``loop_lanes[start[p]:start[p + 1]]``): 0 while a vehicle is on one
+    (``on_s``: covered at the end of the last tick), else the time since a vehicle's
+    back last left one (``left_s``), ``inf`` without a loop or a vehicle yet (the
+    kernel's ``actuation_move`` keeps both)."""
+    gaps = np.full(len(start) - 1, math.inf)
+    for p in range(len(start) - 1):
+        for k in range(start[p], start[p + 1]):
+            lane = loop_lanes[k]
+            gap = 0.0 if on_s[lane] >= now_s - 1e-9 else max(now_s - left_s[lane], 0.0)
+            if gap < gaps[p]:
+                gaps[p] = gap
+    return gaps
 
 
 def decide(obs: SignalObservation) -> SignalAction:
@@ -132,17 +133,13 @@ def decide(obs: SignalObservation) -> SignalAction:
     assert actuation is not None
     phase = obs.phase
     elapsed = obs.phase_elapsed_s
-    if actuation.actuated[phase] and elapsed < obs.max_green_s:
-        gaps = actuation.gap_s[actuation.serves[phase]]
-        gaps = gaps[gaps < actuation.max_gap_s]
-        if len(gaps):
-            more = max(
-                obs.min_green_s - elapsed, actuation.detector_gap_s - float(gaps.min()), 1e-3
-            )
-            if abs(more - round(more)) > 1e-9:
-                # SUMO: a fractional extension ends the phase at the next whole second.
-                more = math.floor(elapsed + more + 1e-9) + 1.0 - elapsed
-            return SignalAction(phase, max(min(more, obs.max_green_s - elapsed), 1e-3))
+    gap = float(actuation.gap_s[phase])
+    if actuation.actuated[phase] and elapsed < obs.max_green_s and gap < actuation.max_gap_s:
+        more = max(obs.min_green_s - elapsed, actuation.detector_gap_s - gap, 1e-3)
+        if abs(more - round(more)) > 1e-9:
+            # SUMO: a fractional extension ends the phase at the next whole second.
+            more = math.floor(elapsed + more + 1e-9) + 1.0 - elapsed
+        return SignalAction(phase, max(min(more, obs.max_green_s - elapsed), 1e-3))
     nxt = (phase + 1) % len(obs.green_s)
     # The controller holds a new green for its minimum before asking again.
     return SignalAction(nxt, 1e-3)

@@ -597,7 +597,6 @@ class City(Entity):
         self._green_s: list[npt.NDArray[np.float64]] = []
         self._phase_limits: list[list[tuple[float, float]]] = []
         self._obs_bounds: list[tuple[int, int]] = []
-        self._actuation: list[tuple[Any, ...] | None] = []
         self._signalised = [i for i in net.intersections if i.program is not None]
         self._signalised_ids = [i.id for i in self._signalised]
         downs: list[npt.NDArray[np.int64]] = []
@@ -628,7 +627,7 @@ class City(Entity):
             greens.setflags(write=False)
             self._green_s.append(greens)
             self._phase_limits.append([(p.min_green_s, p.max_green_s) for p in phases])
-            self._actuation.append(self._actuation_of(inter))
+        self._actuation = self._actuated_lights()
         empty = np.zeros(0, dtype=np.int64)
         self._obs_from = np.concatenate(self._obs_lanes) if self._obs_lanes else empty
         self._obs_down = np.concatenate(downs) if downs else empty
@@ -663,40 +662,59 @@ class City(Entity):
                 )
             )
 
-    def _actuation_of(self, inter: Intersection) -> tuple[Any, ...] | None:
-        """What an actuated programme's reading is made of: per phase whether it is
-        actuated, which movements' loops extend it, the movements' lanes, max-gap and
-        detector-gap; ``None`` for a static programme."""
-        program = inter.program
-        assert program is not None
-        if program.actuation is None:
-            return None
-        actuated = np.array(program.actuation.actuated, dtype=np.bool_)
-        serves = actuation.loops_serving(inter, self.network, self.arrays, self.lanes.act_pos_m)
-        lanes = self.arrays.mov_from_lane[np.array(inter.movements, dtype=np.int64)]
-        has_loop = self.lanes.act_pos_m[lanes] >= 0.0
-        for array in (actuated, serves):
-            array.setflags(write=False)
-        return (
-            actuated,
-            serves,
-            lanes,
-            has_loop,
-            program.actuation.max_gap_s,
-            program.actuation.detector_gap_s,
-        )
+    def _actuated_lights(self) -> list[tuple[Any, ...] | None]:
+        """Per signalised intersection, what its actuated light's reading is made of:
+        per phase whether it is actuated, the loop lanes that extend it on every
+        junction of the light (CSR: starts, lanes), max-gap and detector-gap; ``None``
+        for a static programme."""
+        positions = self.lanes.act_pos_m
+        serving: dict[str, list[list[int]]] = {}
+        for inter in self._signalised:
+            program = inter.program
+            assert program is not None
+            if program.actuation is None:
+                continue
+            serves = actuation.loops_serving(inter, self.network, self.arrays, positions)
+            lanes = self.arrays.mov_from_lane[np.array(inter.movements, dtype=np.int64)]
+            light = serving.setdefault(
+                program.actuation.tls_id, [[] for _ in range(len(program.phases))]
+            )
+            for p, row in enumerate(serves):
+                light[p].extend(sorted(set(lanes[row].tolist()) - set(light[p])))
+        out: list[tuple[Any, ...] | None] = []
+        for inter in self._signalised:
+            program = inter.program
+            assert program is not None
+            if program.actuation is None:
+                out.append(None)
+                continue
+            per_phase = serving[program.actuation.tls_id]
+            start = np.cumsum([0] + [len(lanes) for lanes in per_phase]).astype(np.int64)
+            flat = np.array([lane for lanes in per_phase for lane in lanes], dtype=np.int64)
+            actuated = np.array(program.actuation.actuated, dtype=np.bool_)
+            actuated.setflags(write=False)
+            out.append(
+                (
+                    actuated,
+                    start,
+                    flat,
+                    program.actuation.max_gap_s,
+                    program.actuation.detector_gap_s,
+                )
+            )
+        return out
 
     def _actuation_reading(self, i: int, now_s: float) -> ActuationReading | None:
-        """Intersection ``i``'s actuated controller's reading at ``now_s`` (``None``:
-        static programme)."""
+        """Intersection ``i``'s actuated light's reading at ``now_s`` (``None``: static
+        programme)."""
         parts = self._actuation[i]
         if parts is None:
             return None
-        actuated, serves, lanes, has_loop, max_gap, detector_gap = parts
-        gap = actuation.time_since_detection(
-            self.lanes.act_on_s, self.lanes.act_left_s, lanes, has_loop, now_s
+        actuated, start, loop_lanes, max_gap, detector_gap = parts
+        gap = actuation.phase_gaps(
+            self.lanes.act_on_s, self.lanes.act_left_s, start, loop_lanes, now_s
         )
-        return _new_tuple(ActuationReading, (actuated, serves, gap, max_gap, detector_gap))
+        return _new_tuple(ActuationReading, (actuated, gap, max_gap, detector_gap))
 
     def _observe_all(self, now_s: float) -> tuple[npt.NDArray[np.float64], ...]:
         """Queue, vehicles, downstream, gap, flow, sensed queue and sensed loops of every

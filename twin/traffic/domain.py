@@ -92,10 +92,10 @@ OBSERVATION_FIELDS = {
         "movements with one number share that lane's values (count it once)",
     ),
     "actuation": Quantity(
-        description="a SUMO programme of type actuated: which phases are actuated, which "
-        "movements' loops extend each, the time since each loop was last left (0 while "
-        "covered), max-gap and detector-gap (twin.traffic.actuation); None for a static "
-        "programme"
+        description="a SUMO programme of type actuated: which phases are actuated, per "
+        "phase the least time since its loops (on every junction of the light) were last "
+        "left (0 while covered), max-gap and detector-gap (twin.traffic.actuation); None "
+        "for a static programme"
     ),
 }
 ACTION_FIELDS = {

@@ -193,6 +193,8 @@ class Actuation:
         actuated: per phase, SUMO's ``isActuated``: its ``minDur`` differs from its
             ``maxDur`` (either defaulting to ``duration``); the other phases run their
             duration.
+        tls_id: the SUMO traffic light; the junctions of one light (``--tls.join``)
+            decide together, on all their loops.
         max_gap_s: ``max-gap``: a phase is extended while a vehicle left one of its
             loops less than this long ago.
         detector_gap_s: ``detector-gap``: loops sit this many seconds of travel at the
@@ -202,6 +204,7 @@ class Actuation:
     """
 
     actuated: tuple[bool, ...] = ()
+    tls_id: str = ""
     max_gap_s: float = 3.0
     detector_gap_s: float = 2.0
     passing_time_s: float = 1.9
@@ -226,6 +229,7 @@ class SignalProgram:
         phases: Sequence[tuple[str, float, float | None, float | None]],
         offset_s: float = 0.0,
         actuation: Actuation | None = None,
+        kinds: Sequence[str] | None = None,
     ) -> SignalProgram:
         """A programme from SUMO ``<phase state duration minDur maxDur>`` rows, in order.
 
@@ -237,12 +241,20 @@ class SignalProgram:
         next keeps the stricter of its two letters, as SUMO's generated programmes do;
         the others show yellow, then red. A one-phase programme (a ramp meter's "G",
         "y", "r") runs through its own yellow and all-red, where only ``'s'`` stays.
+        ``kinds`` (``"green"``, ``"yellow"``, ``"red"`` per row) overrides what the
+        letters say: one junction's part of a light that spans several.
         """
         greens: list[Phase] = []
         actuated: list[bool] = []
-        for state, duration, min_dur, max_dur in phases:
+        for k, (state, duration, min_dur, max_dur) in enumerate(phases):
             norm = state.replace("u", "r")
-            if "y" in norm or "Y" in norm:
+            if kinds is not None:
+                kind = kinds[k]
+            elif "y" in norm or "Y" in norm:
+                kind = "yellow"
+            else:
+                kind = "green" if any(c in "GgoO" for c in norm) else "red"
+            if kind == "yellow":
                 if not greens:
                     continue  # a cycle that starts in yellow: the last green owns it
                 last = greens[-1]
@@ -254,7 +266,7 @@ class SignalProgram:
                     last.min_green_s,
                     last.max_green_s,
                 )
-            elif any(c in "GgoO" for c in norm):
+            elif kind == "green":
                 # A static programme runs each phase for its duration whatever minDur and
                 # maxDur say (MSSimpleTrafficLightLogic::trySwitch); they bound adaptive
                 # control only, so they are widened to hold the duration.

@@ -24,21 +24,19 @@ LOOP_STOP_LINE, LOOP_UPSTREAM = 0, 1
 
 
 class ActuationReading(NamedTuple):
-    """What SUMO's actuated controller of the intersection reads (its programme is
-    ``type="actuated"``; :mod:`twin.traffic.actuation`).
+    """What SUMO's actuated controller of the intersection's light reads (its programme
+    is ``type="actuated"``; :mod:`twin.traffic.actuation`).
 
     Attributes:
         actuated: ``(phases,)``: the phase is actuated (``minDur != maxDur``).
-        serves: ``(phases, movements)``: the loop on the movement's lane extends the
-            phase (SUMO's loops for the phase).
-        gap_s: ``(movements,)``: seconds since a vehicle's back last left the loop on the
-            movement's lane, 0 while a vehicle is on it, ``inf`` without a loop or a
-            vehicle yet (``MSInductLoop::getTimeSinceLastDetection``).
+        gap_s: ``(phases,)``: over the loops that extend the phase, on every junction of
+            the light, the least time since a vehicle's back left one (0 while a vehicle
+            is on one; ``MSInductLoop::getTimeSinceLastDetection``); ``inf`` without a
+            loop or a vehicle yet.
         max_gap_s, detector_gap_s: the programme's ``max-gap`` and ``detector-gap``.
     """
 
     actuated: BoolArray
-    serves: BoolArray
     gap_s: FloatArray
     max_gap_s: float
     detector_gap_s: float

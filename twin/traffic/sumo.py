@@ -597,7 +597,7 @@ class _NetBuilder:
                 where,
                 f"no programme {self.program_id!r}; programmes: {', '.join(sorted(programs))}",
             )
-        actuation = self.actuation(chosen, where)
+        actuation = self.actuation(chosen, where, tls_id)
         rows = []
         for p, phase in enumerate(chosen.getPhases()):
             state = phase.state
@@ -618,17 +618,21 @@ class _NetBuilder:
             min_dur = phase.minDur if phase.minDur is not None and phase.minDur >= 0 else None
             max_dur = phase.maxDur if phase.maxDur is not None and phase.maxDur >= 0 else None
             rows.append(("".join(chars), float(phase.duration), min_dur, max_dur))
-        rows, delay = _start_on_green(rows, float(chosen.getOffset() or 0.0))
+        # An actuated light decides for all its junctions at once, so each junction's
+        # part keeps the light's phases (green, yellow, red as the whole state says),
+        # even where its own links are all red: the parts stay in step.
+        kinds = [_kind(p.state) for p in chosen.getPhases()] if actuation else None
+        rows, kinds, delay = _start_on_green(rows, float(chosen.getOffset() or 0.0), kinds)
         # SUMO's offset delays the programme (its first phase starts at t = offset);
         # twin's offset is how far into the cycle the programme already is at t = 0.
         cycle = sum(row[1] for row in rows)
         offset = (-delay) % cycle if cycle > 0 else 0.0
         try:
-            return SignalProgram.from_sumo(rows, offset, actuation)
+            return SignalProgram.from_sumo(rows, offset, actuation, kinds)
         except NetworkError as error:
             raise ConfigError(self.source, where, str(error)) from None
 
-    def actuation(self, program: Any, where: str) -> Actuation | None:
+    def actuation(self, program: Any, where: str, tls_id: str) -> Actuation | None:
         """SUMO's actuated control of ``program`` (``None``: static), or a one-line
         refusal of what twin does not run: other types, a programme's own phase order
         (phases with ``next``, ``earlyTarget``, ``finalTarget``), and an actuated
@@ -677,6 +681,7 @@ class _NetBuilder:
                     f"{', '.join(sorted(_ACTUATED_PARAMS_IGNORED))})",
                 )
         return Actuation(
+            tls_id=tls_id,
             max_gap_s=values["max-gap"],
             detector_gap_s=values["detector-gap"],
             passing_time_s=values["passing-time"],
@@ -691,24 +696,40 @@ detector output, and the thresholds of its phase choice among several next phase
 (``next=``, refused), where ``inactive-threshold`` and ``jam-threshold`` act."""
 
 
+def _kind(state: str) -> str:
+    """``"green"``, ``"yellow"`` or ``"red"``: a SUMO phase as its whole state says
+    (``MSPhaseDefinition::isGreenPhase``: a green letter and no yellow one)."""
+    if any(c in "yY" for c in state):
+        return "yellow"
+    return "green" if any(c in "GgOo" for c in state) else "red"
+
+
 def _start_on_green(
-    rows: list[tuple[str, float, float | None, float | None]], offset_s: float
-) -> tuple[list[tuple[str, float, float | None, float | None]], float]:
-    """Rotate a programme so that it begins with a green row (twin's programmes do).
+    rows: list[tuple[str, float, float | None, float | None]],
+    offset_s: float,
+    kinds: list[str] | None = None,
+) -> tuple[list[tuple[str, float, float | None, float | None]], list[str] | None, float]:
+    """Rotate a programme so that it begins with a green row (twin's programmes do), by
+    ``kinds`` where given, else by each row's own letters.
 
     Rows before the first green (its predecessor's yellow or all-red) move to the end;
     the delay (SUMO's offset: when the first row starts) grows by their total duration,
     so every row still starts at the same time.
     """
 
-    def is_green(state: str) -> bool:
+    def is_green(k: int) -> bool:
+        if kinds is not None:
+            return kinds[k] == "green"
+        state = rows[k][0]
         return any(c in "GgOo" for c in state) and not any(c in "yYu" for c in state)
 
-    start = next((k for k, row in enumerate(rows) if is_green(row[0])), 0)
+    start = next((k for k in range(len(rows)) if is_green(k)), 0)
     if start == 0:
-        return rows, offset_s
+        return rows, kinds, offset_s
     shift = sum(row[1] for row in rows[:start])
-    return rows[start:] + rows[:start], offset_s + shift
+    if kinds is not None:
+        kinds = kinds[start:] + kinds[:start]
+    return rows[start:] + rows[:start], kinds, offset_s + shift
 
 
 @dataclass
