@@ -57,6 +57,14 @@ def test_a_programme_type_or_parameter_twin_does_not_run_is_one_line(tmp_path: P
     )
     with pytest.raises(ConfigError, match="tlLogic 'C' param 'vTypes': not supported"):
         read_net(net)
+    net.write_text(
+        text.replace(
+            'type="actuated" programID="0" offset="0">',
+            'type="actuated" programID="0" offset="0"><param key="max-gap" value="inf"/>',
+        )
+    )
+    with pytest.raises(ConfigError, match="param 'max-gap': must be finite and > 0, got 'inf'"):
+        read_net(net)
     net.write_text(text.replace('type="actuated"', 'type="NEMA"'))
     with pytest.raises(ConfigError, match="type 'NEMA' is not supported"):
         read_net(net)
@@ -115,9 +123,10 @@ def observation(
         (5.0, 0.5, SignalAction(0, 2.0)),
         (5.0, 0.0, SignalAction(0, 2.0)),  # a vehicle is on the loop
         (5.0, 2.5, SignalAction(0, 1.0)),  # within max-gap: one more second
-        (5.0, 3.0, SignalAction(1, 1e-3)),  # gap-out: the next phase, at its min green
+        # Gap-out: the next phase, held for its min green (at least a second).
+        (5.0, 3.0, SignalAction(1, 1.0)),
         (49.0, 0.0, SignalAction(0, 1.0)),  # never past maxDur
-        (50.0, 0.0, SignalAction(1, 1e-3)),
+        (50.0, 0.0, SignalAction(1, 1.0)),
     ],
 )
 def test_the_controller_extends_the_green_while_its_loops_see_vehicles(
@@ -127,7 +136,7 @@ def test_the_controller_extends_the_green_while_its_loops_see_vehicles(
 
 
 def test_a_phase_that_is_not_actuated_ends_whatever_its_loops_see() -> None:
-    assert decide(observation(5.0, 0.0, actuated=False)) == SignalAction(1, 1e-3)
+    assert decide(observation(5.0, 0.0, actuated=False)) == SignalAction(1, 1.0)
     assert FixedTime().act(observation(5.0, 0.0, phase=1)) == SignalAction(1, 2.0)
 
 

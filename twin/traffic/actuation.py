@@ -22,7 +22,8 @@ Read from ``src/microsim/traffic_lights/MSActuatedTrafficLightLogic.cpp`` (``ini
   left less than ``max-gap`` ago (``gap``; 0 while a vehicle is on it), the phase goes
   on for ``max(minDur - elapsed, detector-gap - gap)`` rounded up to a whole second of
   green (at most to ``maxDur``), else it ends. The next phase (in order) is green for
-  its ``minDur`` before the next decision, and so is the first phase of the run (SUMO
+  its ``minDur`` (at least a second) before the next decision, and so is the first phase
+  of the run (SUMO
   1.28 ends it after its ``minDur`` when nothing has come, not after its ``duration``).
 """
 
@@ -44,6 +45,8 @@ IntArray = npt.NDArray[np.int64]
 LENGTH_WITH_GAP_M = 7.5
 """SUMO's ``DEFAULT_LENGTH_WITH_GAP``: a queued vehicle's length plus gap."""
 NO_LOOP = -1.0
+MIN_SWITCH_S = 1.0
+"""SUMO's actuated logic never asks again sooner than a second after it switches."""
 
 
 def loop_positions(network: Network, arrays: NetworkArrays) -> FloatArray:
@@ -141,5 +144,6 @@ def decide(obs: SignalObservation) -> SignalAction:
             more = math.floor(elapsed + more + 1e-9) + 1.0 - elapsed
         return SignalAction(phase, max(min(more, obs.max_green_s - elapsed), 1e-3))
     nxt = (phase + 1) % len(obs.green_s)
-    # The controller holds a new green for its minimum before asking again.
-    return SignalAction(nxt, 1e-3)
+    # The controller holds a new green for its minimum, at least a second, before asking
+    # again (trySwitch: MAX3(TIME2STEPS(1), minDur, ...)).
+    return SignalAction(nxt, MIN_SWITCH_S)

@@ -213,7 +213,7 @@ class SignalBank:
         nxt = (current + 1) % len(program.phases)
         # An actuated programme's next phase starts at its minimum green, as after a
         # gap-out (SUMO's trySwitch); a static one's runs its programmed green.
-        green = program.phases[nxt].green_s if program.actuation is None else 0.0
+        green = program.phases[nxt].green_s if program.actuation is None else 1.0
         self._begin_change(i, nxt, now_s, green)
         return True
 
@@ -308,8 +308,9 @@ class SignalBank:
         if into < phase.green_s - EPS_S:
             hold = min(max(phase.green_s, phase.min_green_s), phase.max_green_s)
             if program.actuation is not None:
-                # SUMO's actuated logic first asks at the phase's minimum green.
-                hold = phase.min_green_s
+                # SUMO's actuated logic first asks at the phase's minimum green (at least
+                # a second).
+                hold = max(phase.min_green_s, 1.0)
             end = min(self._on_grid(hold - into), phase.max_green_s - into)
             self.next_event_s[i] = max(EPS_S, end)
             return

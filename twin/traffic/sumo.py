@@ -668,9 +668,11 @@ class _NetBuilder:
                     raise ConfigError(
                         self.source, f"{where} param {key!r}", f"{value!r} is not a number"
                     ) from None
-                if not values[key] > 0:
+                if not 0 < values[key] < math.inf:
                     raise ConfigError(
-                        self.source, f"{where} param {key!r}", f"must be > 0, got {value!r}"
+                        self.source,
+                        f"{where} param {key!r}",
+                        f"must be finite and > 0, got {value!r}",
                     )
             elif key not in _ACTUATED_PARAMS_IGNORED:
                 raise ConfigError(
