@@ -681,6 +681,13 @@ class City(Entity):
             )
             for p, row in enumerate(serves):
                 light[p].extend(sorted(set(lanes[row].tolist()) - set(light[p])))
+        csr = {
+            tls: (
+                np.cumsum([0] + [len(lanes) for lanes in per_phase]).astype(np.int64),
+                np.array([lane for lanes in per_phase for lane in lanes], dtype=np.int64),
+            )
+            for tls, per_phase in serving.items()
+        }
         out: list[tuple[Any, ...] | None] = []
         for inter in self._signalised:
             program = inter.program
@@ -688,9 +695,7 @@ class City(Entity):
             if program.actuation is None:
                 out.append(None)
                 continue
-            per_phase = serving[program.actuation.tls_id]
-            start = np.cumsum([0] + [len(lanes) for lanes in per_phase]).astype(np.int64)
-            flat = np.array([lane for lanes in per_phase for lane in lanes], dtype=np.int64)
+            start, flat = csr[program.actuation.tls_id]
             actuated = np.array(program.actuation.actuated, dtype=np.bool_)
             actuated.setflags(write=False)
             out.append(

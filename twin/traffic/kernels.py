@@ -1797,7 +1797,6 @@ def _move(
                 speed_new[v] = acc
                 # SUMO's e1 times a move by its step's time, the end of the move here
                 loop_move(lanes, lane, v, old, new, vn, vt.length[t], now_s + dt)
-                actuation_move(lanes, lane, old, new, vn, vt.length[t], now_s + dt)
                 allowed = min(net.lane_speed[lane] * veh.speed_factor[v], vt.vmax[t])
                 veh.time_loss_s[v] += dt * max(0.0, 1.0 - vn / allowed)
                 veh.dist_m[v] += vn * dt
@@ -1817,6 +1816,7 @@ def _move(
                 veh.nox_mg[v] += nox * dt
                 if net.lane_edge[lane] >= 0:
                     _detect(net, lanes, lane, old, new, vn, vt.length[t], now_s + dt)
+                    actuation_move(lanes, lane, old, new, vn, vt.length[t], now_s + dt)
                 v = veh.behind[v]
             lanes.halting[lane] = halting
             lanes.queue_sum[lane] += halting

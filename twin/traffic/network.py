@@ -183,6 +183,14 @@ class Phase:
         return tuple(i for i, c in enumerate(self.state) if c in GREEN_CHARS)
 
 
+def phase_kind(state: str) -> str:
+    """``"green"``, ``"yellow"`` or ``"red"``: a SUMO phase row as its letters say (a
+    yellow letter makes it a yellow; else a green one a green; else red)."""
+    if any(c in "yY" for c in state):
+        return "yellow"
+    return "green" if any(c in "GgOo" for c in state) else "red"
+
+
 @dataclass(frozen=True)
 class Actuation:
     """SUMO's ``type="actuated"`` control of a programme (gap control,
@@ -248,12 +256,7 @@ class SignalProgram:
         actuated: list[bool] = []
         for k, (state, duration, min_dur, max_dur) in enumerate(phases):
             norm = state.replace("u", "r")
-            if kinds is not None:
-                kind = kinds[k]
-            elif "y" in norm or "Y" in norm:
-                kind = "yellow"
-            else:
-                kind = "green" if any(c in "GgoO" for c in norm) else "red"
+            kind = kinds[k] if kinds is not None else phase_kind(norm)
             if kind == "yellow":
                 if not greens:
                     continue  # a cycle that starts in yellow: the last green owns it

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from twin.core.policy import ActsTogether, InvalidActionError, Policy
+from twin.traffic.actuation import MIN_SWITCH_S
 from twin.traffic.kernels import (
     OFF,
     OFF_BLINKING,
@@ -213,7 +214,7 @@ class SignalBank:
         nxt = (current + 1) % len(program.phases)
         # An actuated programme's next phase starts at its minimum green, as after a
         # gap-out (SUMO's trySwitch); a static one's runs its programmed green.
-        green = program.phases[nxt].green_s if program.actuation is None else 1.0
+        green = program.phases[nxt].green_s if program.actuation is None else MIN_SWITCH_S
         self._begin_change(i, nxt, now_s, green)
         return True
 
@@ -310,7 +311,7 @@ class SignalBank:
             if program.actuation is not None:
                 # SUMO's actuated logic first asks at the phase's minimum green (at least
                 # a second).
-                hold = max(phase.min_green_s, 1.0)
+                hold = max(phase.min_green_s, MIN_SWITCH_S)
             end = min(self._on_grid(hold - into), phase.max_green_s - into)
             self.next_event_s[i] = max(EPS_S, end)
             return

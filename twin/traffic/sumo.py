@@ -66,6 +66,7 @@ from twin.traffic.network import (
     NetworkError,
     Node,
     SignalProgram,
+    phase_kind,
 )
 from twin.traffic.sumo_additional import TlsProgram, add_programs
 from twin.traffic.sumocfg import open_xml, parse_time
@@ -621,7 +622,7 @@ class _NetBuilder:
         # An actuated light decides for all its junctions at once, so each junction's
         # part keeps the light's phases (green, yellow, red as the whole state says),
         # even where its own links are all red: the parts stay in step.
-        kinds = [_kind(p.state) for p in chosen.getPhases()] if actuation else None
+        kinds = [phase_kind(p.state) for p in chosen.getPhases()] if actuation else None
         rows, kinds, delay = _start_on_green(rows, float(chosen.getOffset() or 0.0), kinds)
         # SUMO's offset delays the programme (its first phase starts at t = offset);
         # twin's offset is how far into the cycle the programme already is at t = 0.
@@ -698,14 +699,6 @@ detector output, and the thresholds of its phase choice among several next phase
 (``next=``, refused), where ``inactive-threshold`` and ``jam-threshold`` act."""
 
 
-def _kind(state: str) -> str:
-    """``"green"``, ``"yellow"`` or ``"red"``: a SUMO phase as its whole state says
-    (``MSPhaseDefinition::isGreenPhase``: a green letter and no yellow one)."""
-    if any(c in "yY" for c in state):
-        return "yellow"
-    return "green" if any(c in "GgOo" for c in state) else "red"
-
-
 def _start_on_green(
     rows: list[tuple[str, float, float | None, float | None]],
     offset_s: float,
@@ -722,8 +715,7 @@ def _start_on_green(
     def is_green(k: int) -> bool:
         if kinds is not None:
             return kinds[k] == "green"
-        state = rows[k][0]
-        return any(c in "GgOo" for c in state) and not any(c in "yYu" for c in state)
+        return phase_kind(rows[k][0]) == "green" and "u" not in rows[k][0]
 
     start = next((k for k in range(len(rows)) if is_green(k)), 0)
     if start == 0:
