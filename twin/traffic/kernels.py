@@ -455,21 +455,26 @@ def target_lane(
     target lane, or (``mov_to_lane`` -1) the lane with most room towards the route's
     edge after (the target edge is edge ``k_to`` of vehicle ``v``'s route).
 
-    The vehicle does here what SUMO's lane-change model does on the edge: a lane that
-    reaches further along the route without a change (:func:`reach_m`, SUMO's best
-    lanes) than the connection's is taken instead, and one that reaches as far with
-    more room than the connection's by over :data:`LANE_CHOICE_ROOM_M`. Except on a
-    target lane shorter than two cars (length plus minGap each): there, while the
-    further-reaching lane has no room for the vehicle and the connection's has, it
-    enters the connection's lane and waits at its end to change, holding the cars
-    behind it, as SUMO's does (on RESCO's ingolstadt1 a right turn onto the 8.9 m
-    ``164051413`` whose left lane alone turns left next). Kept with
-    LC2013 (:mod:`twin.traffic.lane_change`) in place, because it agrees better with
-    SUMO: ``twin sumo-compare``, seed 0, trips completed and mean
-    time loss twin/SUMO, with it / with the connection's lane always and LC2013 alone:
-    RESCO cologne1 1.002, 1.18 / 0.922, 1.84; cologne3 0.998, 1.63 / 0.465, 0.74;
-    ingolstadt7 0.960, 1.27 / 0.370, 1.04 (the last two lock up without it: 1,548 and
-    1,983 trips unfinished)."""
+    The vehicle does here what SUMO's lane-change model does as it enters the edge: a
+    lane that reaches further along the route without a change (:func:`reach_m`, SUMO's
+    best lanes) than the connection's is taken instead, and one that reaches as far with
+    more room than the connection's by over :data:`LANE_CHOICE_ROOM_M`. But while the
+    neighbour lane that reaches further has no room for the vehicle and the connection's
+    has, it enters the connection's lane and changes along the edge
+    (:mod:`twin.traffic.lane_change`), standing at the lane's end if it must, holding
+    the cars behind it, as SUMO's does: on RESCO's arterial4x4 the left-turners onto
+    ``nt2_nt3`` wait on its lane 0 while lane 1 is full (vehicle-seconds on lane 0 over
+    the hour, SUMO 38,258, twin 39,129; 0 when they waited upstream instead, and twin
+    finished 4.9% more trips than SUMO). A vehicle two or more lanes away from the lane
+    it needs still takes that lane at once: twin's change along the edge, one lane a
+    tick, falls behind SUMO's there (on RESCO ingolstadt7's 44.6 m ``104012170``, whose
+    two left lanes alone lead on, vehicles from its right lanes spent 2,585
+    vehicle-seconds waiting to change, SUMO's 488, and twin lost 2.6% of SUMO's trips).
+    Kept with LC2013 in place, because it agrees better with SUMO: ``twin sumo-compare``,
+    seed 0, trips completed and mean time loss twin/SUMO, with it / with the
+    connection's lane always and LC2013 alone: RESCO cologne1 1.002, 1.18 / 0.922, 1.84;
+    cologne3 0.998, 1.63 / 0.465, 0.74; ingolstadt7 0.960, 1.27 / 0.370, 1.04 (the last
+    two lock up without it: 1,548 and 1,983 trips unfinished)."""
     after_edge = route_edge(veh, v, k_to + 1)
     tl = net.mov_to_lane[m]
     alt = choose_lane(net, lanes, veh, vt, net.mov_to_edge[m], after_edge)
@@ -480,11 +485,9 @@ def target_lane(
     if reach_alt < reach_tl:
         return tl
     if reach_alt > reach_tl:
-        # On a lane that holds one car, SUMO's car cannot change on the move: it enters
-        # the connection's lane and stands at its end until the lane it needs has room.
         need = vt.length[veh.vtype[v]] + vt.min_gap[veh.vtype[v]]
         if (
-            net.lane_length[tl] >= 2.0 * need
+            abs(alt - tl) > 1
             or lane_room(net, lanes, veh, vt, alt) >= need
             or lane_room(net, lanes, veh, vt, tl) < need
         ):

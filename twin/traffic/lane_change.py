@@ -12,10 +12,11 @@ defaults of ``MSLCM_LC2013.h``):
   towards the nearest lane that has, whenever the gaps allow. A vehicle on such a lane
   stops at the lane's end (:data:`NO_CONTINUATION` in ``next_lane``) and waits for a gap.
   Within ``laDist = max(v, 5 m/s) * 10 s`` of the end (x2 to the left: LC2013's
-  ``LOOK_FORWARD`` and ``lookaheadLeft``) a blocked changer is urgent: it slows to get
-  behind the neighbour lane's leader (``informLeader``) and asks that lane's follower to
-  let it in (``informFollower``: the follower treats it as its leader next tick, if it
-  can do so braking no harder than its comfortable deceleration; cooperative).
+  ``LOOK_FORWARD`` and ``lookaheadLeft``) a blocked changer is urgent: it passes the
+  neighbour lane's leader if it has the room, else falls in behind it, gently
+  (``informLeader``), and asks that lane's follower to let it in (``informFollower``:
+  the follower treats it as its leader next tick, if it can do so braking no harder
+  than its comfortable deceleration; cooperative).
 - speed gain: ``mySpeedGainProbability`` accumulates the relative gain
   ``(v_neigh - v_here) / max(v_neigh, 10 m/s)`` of the safe speeds on the two lanes
   (``anticipateFollowSpeed``: while a leader on either lane speeds up, no more than the
@@ -76,6 +77,13 @@ KEEP_RIGHT_TIME_S = 5.0
 """LC2013 ``KEEP_RIGHT_TIME``."""
 KEEP_RIGHT_ACCEPTANCE = 7.0
 """LC2013 ``KEEP_RIGHT_ACCEPTANCE``."""
+URGENCY = 2.0
+"""LC2013 ``URGENCY``: an urgent changer's remaining seconds are its distance to the lane
+end over its look-ahead speed, halved."""
+MIN_FALLBEHIND_MPS2 = 7.0 / 3.6
+"""LC2013 ``MIN_FALLBEHIND``: the least deceleration of a changer falling in behind."""
+CONGESTED_SPEED_MPS = 60.0 / 3.6
+"""``MSVehicle::congested``: below this a vehicle may pass a left lane's car on the right."""
 SPEED_GAIN_MIN_TIME_S = 20.0
 """A speed-gain change needs the neighbour lane to go on this long at the speed now."""
 RIGHT_DISCOUNT_MPS = 5.0 / 3.6
@@ -256,18 +264,69 @@ def _move_to(
 
 @numba.njit(cache=True, _nrt=False)
 def _cooperate(
-    veh: Vehicles, vt: VTypes, lc: LaneChange, v: int, follower: int, leader: int, dt: float
+    veh: Vehicles,
+    vt: VTypes,
+    lc: LaneChange,
+    v: int,
+    follower: int,
+    leader: int,
+    left_space: float,
+    remaining_s: float,
+    to_left: bool,
+    dt: float,
 ) -> None:
-    """An urgent changer blocked on the target lane: it falls in behind the leader
-    there; the follower there lets it in if that costs no more than its comfortable
-    braking, else the changer waits for it to pass."""
+    """An urgent changer blocked on the target lane, ``left_space`` metres before the
+    end of its lane, which it reaches in ``remaining_s`` seconds at LC2013's urgency.
+
+    Blocked by the leader there (LC2013's ``informLeader``): it drives on past it while
+    it is faster and has room to pass it before the lane end (its brake gap counted,
+    ``overtakeDistance``), else it falls in behind it, slowing by at least
+    ``MIN_FALLBEHIND`` and at most its deceleration, the speed difference spread over
+    the remaining seconds. So a changer drives on beside a standing queue towards the
+    lane end as SUMO's does, where it used to brake to a halt beside the queue's first
+    car and hold the lane behind it (RESCO arterial4x4, seed 0: the through cars behind
+    the left-turners waiting on ``nt15_nt14``'s lane 0 stood at 0-100 m; SUMO's, and
+    twin's now, queue up to the stop line). Overtaking on the right is forbidden above
+    60 km/h (``MSVehicle::congested``). Not ported: SUMO's speed advice that also holds a
+    changer no faster than the leader it follows, blocked or not; with it twin's
+    changers wait longer than SUMO's (seed 0 time loss twin/SUMO ingolstadt7 1.10-1.17
+    against 0.95 without it; twin's change as a vehicle enters a lane,
+    ``kernels.target_lane``, stands in for part of SUMO's changes). Blocked by the follower
+    (``informFollower``): the follower lets it in if that costs no more than its
+    comfortable braking, else the changer waits for it to pass."""
     t = veh.vtype[v]
     speed = veh.speed[v]
+    decel = vt.decel[t]
+    planned = min(speed, stop_speed(left_space, decel, vt.tau[t], dt))
     if leader >= 0:
         tl = veh.vtype[leader]
+        lead_speed = veh.speed[leader]
         gap = veh.pos[leader] - vt.length[tl] - veh.pos[v] - vt.min_gap[t]
-        behind = safe_speed(speed, veh.speed[leader], max(gap, 0.0), vt.decel[t], vt.tau[t], dt)
-        lc.cap[v] = min(lc.cap[v], max(behind, speed - vt.decel[t] * dt))
+        # Where the leader will be next tick if it brakes a little (dawdling).
+        next_speed = lead_speed - max(1.0, -veh.accel[leader]) * dt
+        next_gap = gap + (next_speed - planned) * dt
+        follow = safe_speed(speed, max(next_speed, 0.0), max(next_gap, 0.0), decel, vt.tau[t], dt)
+        target = max(speed - decel * dt, follow)
+        overtake_m = max(
+            0.0,
+            gap
+            + vt.length[tl]
+            + vt.min_gap[tl]
+            + vt.length[t]
+            + secure_gap(lead_speed, speed, vt.decel[tl], decel, vt.tau[tl], dt),
+        )
+        dv = planned - lead_speed
+        overtake_s = overtake_m / dv if dv > 0.0 else remaining_s + 1.0
+        if not (
+            dv < 0.0
+            or (to_left and speed >= CONGESTED_SPEED_MPS)
+            or left_space - _brake_gap_of(speed, decel, vt.tau[t], dt) < overtake_m
+            or remaining_s < overtake_s
+        ):
+            return  # it overtakes the leader: the follower need not make room yet
+        if target < speed:
+            fall = min(decel, max(MIN_FALLBEHIND_MPS2, (speed - target) / remaining_s))
+            lc.cap[v] = min(lc.cap[v], planned, max(0.0, speed - fall * dt))
     if follower >= 0:
         tf = veh.vtype[follower]
         if lc.cooperative[tf] <= 0.0:
@@ -360,7 +419,12 @@ def _consider(
         look = max(speed, LOOK_AHEAD_MIN_SPEED_MPS) * LOOK_FORWARD_S * lc.strategic[t]
         if target > lane:
             look *= LOOKAHEAD_LEFT
-        if net.lane_length[lane] - pos < look * abs(best - lane):
+        left_space = net.lane_length[lane] - pos
+        if left_space < look * abs(best - lane):
+            remaining_s = max(
+                dt,
+                left_space / max(speed, LOOK_AHEAD_MIN_SPEED_MPS) / abs(best - lane) / URGENCY,
+            )
             _cooperate(
                 veh,
                 vt,
@@ -368,6 +432,9 @@ def _consider(
                 v,
                 follower if by_follower else -1,
                 leader if by_leader else -1,
+                left_space,
+                remaining_s,
+                target > lane,
                 dt,
             )
         return False
