@@ -360,3 +360,58 @@ def test_a_car_waits_on_a_short_lane_for_the_lane_its_turn_needs(tmp_path):
         twin_north_on_ab0 += int(np.sum((city.veh.lane[:n] == right) & north))
     assert twin_north_on_ab0 > 0
     assert city.kpis()["trips_completed"].value == sumo.trips.summary()["trips_completed"] == n
+
+
+def test_a_changer_drives_on_beside_a_standing_queue_to_the_lane_end(tmp_path):
+    """``AB`` is 250 m of two lanes; ``WA`` feeds only its right lane, and only its left
+    lane turns left at ``B``, red for the first 240 s. Cars bound left come every 4 s.
+    Once the left lane's queue leaves no secure gap, a car stays on the right lane and,
+    faster than the standing queue and with room before the lane end, drives on past it
+    (LC2013's informLeader): in SUMO the first car to stand on ``AB_0`` halts 230.0 m
+    along it, beside the queue's head. twin's now halts there too (227.2 m); it never
+    stood on ``AB_0`` before, all waiting on ``WA``."""
+    net = netconvert(
+        tmp_path,
+        '<nodes><node id="W" x="0" y="0"/><node id="A" x="300" y="0" type="priority"/>'
+        '<node id="B" x="550" y="0" type="traffic_light"/><node id="E" x="950" y="0"/>'
+        '<node id="N" x="550" y="400"/></nodes>',
+        '<edges><edge id="WA" from="W" to="A" numLanes="1" speed="13.89"/>'
+        '<edge id="AB" from="A" to="B" numLanes="2" speed="13.89"/>'
+        '<edge id="BE" from="B" to="E" numLanes="1" speed="13.89"/>'
+        '<edge id="BN" from="B" to="N" numLanes="1" speed="13.89"/></edges>',
+        '<connections><connection from="WA" to="AB" fromLane="0" toLane="0"/>'
+        '<connection from="AB" to="BE" fromLane="0" toLane="0"/>'
+        '<connection from="AB" to="BN" fromLane="1" toLane="0"/></connections>',
+        '<tlLogics><tlLogic id="B" type="static" programID="0" offset="0">'
+        '<phase duration="240" state="Gr"/><phase duration="120" state="GG"/></tlLogic>'
+        "</tlLogics>",
+    )
+    routes = tmp_path / "a.rou.xml"
+    routes.write_text(
+        '<routes><vType id="car"/><flow id="north" type="car" begin="0" end="200" '
+        'period="4" departLane="first" departSpeed="max"><route edges="WA AB BN"/></flow>'
+        "</routes>"
+    )
+    sumo, fcd = sumo_fcd(net, routes, tmp_path)
+    sumo_halts = [
+        (float(step.get("time")), float(v.get("pos")))
+        for step in fcd
+        for v in step
+        if v.get("lane") == "AB_0" and float(v.get("speed")) < 0.1
+    ]
+    sumo_first_halt_m = min(sumo_halts)[1]
+    assert sumo_first_halt_m == pytest.approx(230.0, abs=0.1)
+
+    world, city, network, trips = twin_city(net, routes)
+    n = len(trips)
+    ab = next(k for k, e in enumerate(network.edges) if e.id == "AB")
+    right = int(city.arrays.edge_lane_start[ab])
+    twin_first_halt_m = None
+    for t in range(1, 901):
+        world.run(float(t))
+        halted = (city.veh.lane[:n] == right) & (city.veh.state[:n] == 2)
+        halted &= city.veh.speed[:n] < 0.1
+        if twin_first_halt_m is None and halted.any():
+            twin_first_halt_m = float(city.veh.pos[:n][halted].min())
+    assert twin_first_halt_m == pytest.approx(sumo_first_halt_m, abs=5.0)
+    assert city.kpis()["trips_completed"].value == sumo.trips.summary()["trips_completed"] == n
