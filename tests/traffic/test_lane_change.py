@@ -367,9 +367,10 @@ def test_a_changer_drives_on_beside_a_standing_queue_to_the_lane_end(tmp_path):
     lane turns left at ``B``, red for the first 240 s. Cars bound left come every 4 s.
     Once the left lane's queue leaves no secure gap, a car stays on the right lane and,
     faster than the standing queue and with room before the lane end, drives on past it
-    (LC2013's informLeader): in SUMO the first car to stand on ``AB_0`` halts 230.0 m
-    along it, beside the queue's head. twin's now halts there too (227.2 m); it never
-    stood on ``AB_0`` before, all waiting on ``WA``."""
+    (LC2013's informLeader): in SUMO the 28th car, at 146 s, is the first to stand on
+    ``AB_0``, 230.0 m along it, beside the queue's head. In twin the 29th, at 153 s, at
+    229.7 m (the 33rd at 166 s, 227.2 m, while a car took a full lane's last room
+    without a secure gap; none before it drove past the queue: all waited on ``WA``)."""
     net = netconvert(
         tmp_path,
         '<nodes><node id="W" x="0" y="0"/><node id="A" x="300" y="0" type="priority"/>'

@@ -426,7 +426,7 @@ def _try_at(
     veh.speed[v] = s
     veh.accel[v] = 0.0
     link_between(lanes, veh, lane, v, follower, leader)
-    set_next_lane(net, lanes, veh, vt, v)
+    set_next_lane(net, lanes, veh, vt, v, dt)
     veh.state[v] = DRIVING
     veh.insert_s[v] = now_s
     return True

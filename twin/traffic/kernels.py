@@ -449,7 +449,7 @@ def choose_lane(
 
 @numba.njit(cache=True, _nrt=False)
 def target_lane(
-    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, m: int, v: int, k_to: int
+    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, m: int, v: int, k_to: int, dt: float
 ) -> int:
     """The lane of movement ``m``'s target edge a vehicle enters: the connection's own
     target lane, or (``mov_to_lane`` -1) the lane with most room towards the route's
@@ -459,8 +459,10 @@ def target_lane(
     lane that reaches further along the route without a change (:func:`reach_m`, SUMO's
     best lanes) than the connection's is taken instead, and one that reaches as far with
     more room than the connection's by over :data:`LANE_CHOICE_ROOM_M`. But while the
-    neighbour lane that reaches further has no room for the vehicle and the connection's
-    has, it enters the connection's lane and changes along the edge
+    neighbour lane that reaches further has no room for the vehicle and the secure gap
+    behind its last car at the vehicle's speed (SUMO's change needs that gap,
+    ``MSLaneChanger::checkChange``), and the connection's lane has room, it enters the
+    connection's lane and changes along the edge
     (:mod:`twin.traffic.lane_change`), standing at the lane's end if it must, holding
     the cars behind it, as SUMO's does: on RESCO's arterial4x4 the left-turners onto
     ``nt2_nt3`` wait on its lane 0 while lane 1 is full (vehicle-seconds on lane 0 over
@@ -485,10 +487,20 @@ def target_lane(
     if reach_alt < reach_tl:
         return tl
     if reach_alt > reach_tl:
-        need = vt.length[veh.vtype[v]] + vt.min_gap[veh.vtype[v]]
+        t = veh.vtype[v]
+        need = vt.length[t] + vt.min_gap[t]
+        need_alt = need
+        last = lanes.tail[alt]
+        if last >= 0:
+            need_alt += max(
+                0.0,
+                brake_gap(veh.speed[v], vt.decel[t], dt)
+                + veh.speed[v] * vt.tau[t]
+                - brake_gap(veh.speed[last], max(vt.decel[t], vt.decel[veh.vtype[last]]), dt),
+            )
         if (
             abs(alt - tl) > 1
-            or lane_room(net, lanes, veh, vt, alt) >= need
+            or lane_room(net, lanes, veh, vt, alt) >= need_alt
             or lane_room(net, lanes, veh, vt, tl) < need
         ):
             return alt
@@ -692,7 +704,7 @@ def junction_space(
             if stopped:
                 return seen, True
         seen_internal += net.lane_length[inner]
-        down = target_lane(net, lanes, veh, vt, m, v, k + 1)
+        down = target_lane(net, lanes, veh, vt, m, v, k + 1, dt)
         k += 1
         last = lanes.tail[down]
         if last < 0 or last == v:
@@ -1445,7 +1457,9 @@ def append_tail(lanes: Lanes, veh: Vehicles, lane: int, v: int) -> None:
 
 
 @numba.njit(cache=True, _nrt=False)
-def set_next_lane(net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, v: int) -> None:
+def set_next_lane(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, v: int, dt: float
+) -> None:
     """After ``v`` entered its lane: the lane it will take next (-1: it arrives there)."""
     lane = veh.lane[v]
     m = net.lane_movement[lane]
@@ -1457,7 +1471,7 @@ def set_next_lane(net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, v: in
             mv = choose_movement(net, lanes, veh, vt, lane, nxt, v, veh.route_k[v] + 1)
             veh.next_lane[v] = net.mov_lane[mv] if mv >= 0 else NO_CONTINUATION
     else:  # an internal lane: next is a lane of the movement's target edge
-        veh.next_lane[v] = target_lane(net, lanes, veh, vt, m, v, veh.route_k[v] + 1)
+        veh.next_lane[v] = target_lane(net, lanes, veh, vt, m, v, veh.route_k[v] + 1, dt)
 
 
 # -- the tick ------------------------------------------------------------------------------
@@ -1598,7 +1612,7 @@ def _limit(
         # The lane after nl, as the vehicle would choose it now.
         if m >= 0:
             lane = nl
-            nl = target_lane(net, lanes, veh, vt, m, v, k + 1)
+            nl = target_lane(net, lanes, veh, vt, m, v, k + 1, dt)
             k += 1
         else:
             nxt = route_edge(veh, v, k + 1)
@@ -1899,7 +1913,7 @@ def _leave_lanes(
             v = lanes.head[lane]
             if v < 0 or veh.pos[v] <= net.lane_length[lane]:
                 break
-            if not _advance(net, lanes, veh, vt, mov_state, v):
+            if not _advance(net, lanes, veh, vt, mov_state, v, dt):
                 break
             if veh.state[v] == ARRIVED:
                 veh.arrive_s[v] = now_s + dt
@@ -1941,6 +1955,7 @@ def _advance(
     vt: VTypes,
     mov_state: npt.NDArray[np.int8],
     v: int,
+    dt: float,
 ) -> bool:
     """Move head vehicle ``v`` (past its lane's end) on; False if it has to stay."""
     while True:
@@ -1991,7 +2006,7 @@ def _advance(
             veh.speed[v] = allowed
         if m < 0:
             veh.route_k[v] += 1
-        set_next_lane(net, lanes, veh, vt, v)
+        set_next_lane(net, lanes, veh, vt, v, dt)
 
 
 @numba.njit(cache=True, _nrt=False)

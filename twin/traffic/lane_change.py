@@ -254,10 +254,11 @@ def _move_to(
     target: int,
     follower: int,
     leader: int,
+    dt: float,
 ) -> None:
     _unlink(lanes, veh, v)
     link_between(lanes, veh, target, v, follower, leader)
-    set_next_lane(net, lanes, veh, vt, v)
+    set_next_lane(net, lanes, veh, vt, v, dt)
     lc.speed_gain[v] = 0.0
     lc.keep_right[v] = 0.0
 
@@ -414,7 +415,7 @@ def _consider(
             net, lanes, veh, vt, departs, v, target, follower, leader, dt
         )
         if not by_leader and not by_follower:
-            _move_to(net, lanes, veh, vt, lc, v, target, follower, leader)
+            _move_to(net, lanes, veh, vt, lc, v, target, follower, leader, dt)
             return True
         look = max(speed, LOOK_AHEAD_MIN_SPEED_MPS) * LOOK_FORWARD_S * lc.strategic[t]
         if target > lane:
@@ -534,5 +535,5 @@ def _try(
     by_leader, by_follower = _blocked(net, lanes, veh, vt, departs, v, target, follower, leader, dt)
     if by_leader or by_follower:
         return False
-    _move_to(net, lanes, veh, vt, lc, v, target, follower, leader)
+    _move_to(net, lanes, veh, vt, lc, v, target, follower, leader, dt)
     return True
