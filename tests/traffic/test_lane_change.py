@@ -314,18 +314,16 @@ def test_a_car_takes_the_lane_its_turn_two_junctions_ahead_needs(tmp_path):
     assert city.kpis()["trips_completed"].value == sumo.trips.summary()["trips_completed"]
 
 
-def test_a_car_waits_on_a_short_lane_for_the_lane_its_turn_needs(tmp_path):
-    """``AB`` is 14 m of two lanes (room for one car each); ``WA`` feeds only its right
-    lane, and only its left lane turns left at the light ``B`` (red for the left 60 s
-    of every 90). A northbound car that finds the left lane full enters the right lane
-    and stands at its end until it can change, the eastbound cars behind it waiting
-    too, as in SUMO (FCD: northbound cars 209 vehicle-seconds on ``AB_0``); twin held it
-    on ``WA`` before (0 s)."""
-    net = netconvert(
+def left_turn_lane_road(tmp_path: Path, b_x: int, e_x: int, red_s: int, green_s: int) -> Path:
+    """``W``-``A`` one lane, ``A``-``B`` two lanes (``A`` at x 300, ``B`` at ``b_x``), fed
+    on its right lane only; its right lane goes on east to ``E`` (x ``e_x``), its left
+    lane alone turns left to ``N``, red for the first ``red_s`` of every
+    ``red_s + green_s`` seconds at the light ``B``."""
+    return netconvert(
         tmp_path,
         '<nodes><node id="W" x="0" y="0"/><node id="A" x="300" y="0" type="priority"/>'
-        '<node id="B" x="322" y="0" type="traffic_light"/><node id="E" x="700" y="0"/>'
-        '<node id="N" x="322" y="400"/></nodes>',
+        f'<node id="B" x="{b_x}" y="0" type="traffic_light"/><node id="E" x="{e_x}" y="0"/>'
+        f'<node id="N" x="{b_x}" y="400"/></nodes>',
         '<edges><edge id="WA" from="W" to="A" numLanes="1" speed="13.89"/>'
         '<edge id="AB" from="A" to="B" numLanes="2" speed="13.89"/>'
         '<edge id="BE" from="B" to="E" numLanes="1" speed="13.89"/>'
@@ -334,9 +332,19 @@ def test_a_car_waits_on_a_short_lane_for_the_lane_its_turn_needs(tmp_path):
         '<connection from="AB" to="BE" fromLane="0" toLane="0"/>'
         '<connection from="AB" to="BN" fromLane="1" toLane="0"/></connections>',
         '<tlLogics><tlLogic id="B" type="static" programID="0" offset="0">'
-        '<phase duration="60" state="Gr"/><phase duration="30" state="GG"/></tlLogic>'
-        "</tlLogics>",
+        f'<phase duration="{red_s}" state="Gr"/><phase duration="{green_s}" state="GG"/>'
+        "</tlLogic></tlLogics>",
     )
+
+
+def test_a_car_waits_on_a_short_lane_for_the_lane_its_turn_needs(tmp_path):
+    """``AB`` is 14 m of two lanes (room for one car each); ``WA`` feeds only its right
+    lane, and only its left lane turns left at the light ``B`` (red for the left 60 s
+    of every 90). A northbound car that finds the left lane full enters the right lane
+    and stands at its end until it can change, the eastbound cars behind it waiting
+    too, as in SUMO (FCD: northbound cars 209 vehicle-seconds on ``AB_0``); twin held it
+    on ``WA`` before (0 s)."""
+    net = left_turn_lane_road(tmp_path, b_x=322, e_x=700, red_s=60, green_s=30)
     routes = north_and_east(tmp_path, "WA AB BN", "WA AB BE", period_s=20, east_begin_s=10)
     sumo, fcd = sumo_fcd(net, routes, tmp_path)
     sumo_north_on_ab0 = sum(
@@ -371,22 +379,7 @@ def test_a_changer_drives_on_beside_a_standing_queue_to_the_lane_end(tmp_path):
     ``AB_0``, 230.0 m along it, beside the queue's head. In twin the 29th, at 153 s, at
     229.7 m (the 33rd at 166 s, 227.2 m, while a car took a full lane's last room
     without a secure gap; none before it drove past the queue: all waited on ``WA``)."""
-    net = netconvert(
-        tmp_path,
-        '<nodes><node id="W" x="0" y="0"/><node id="A" x="300" y="0" type="priority"/>'
-        '<node id="B" x="550" y="0" type="traffic_light"/><node id="E" x="950" y="0"/>'
-        '<node id="N" x="550" y="400"/></nodes>',
-        '<edges><edge id="WA" from="W" to="A" numLanes="1" speed="13.89"/>'
-        '<edge id="AB" from="A" to="B" numLanes="2" speed="13.89"/>'
-        '<edge id="BE" from="B" to="E" numLanes="1" speed="13.89"/>'
-        '<edge id="BN" from="B" to="N" numLanes="1" speed="13.89"/></edges>',
-        '<connections><connection from="WA" to="AB" fromLane="0" toLane="0"/>'
-        '<connection from="AB" to="BE" fromLane="0" toLane="0"/>'
-        '<connection from="AB" to="BN" fromLane="1" toLane="0"/></connections>',
-        '<tlLogics><tlLogic id="B" type="static" programID="0" offset="0">'
-        '<phase duration="240" state="Gr"/><phase duration="120" state="GG"/></tlLogic>'
-        "</tlLogics>",
-    )
+    net = left_turn_lane_road(tmp_path, b_x=550, e_x=950, red_s=240, green_s=120)
     routes = tmp_path / "a.rou.xml"
     routes.write_text(
         '<routes><vType id="car"/><flow id="north" type="car" begin="0" end="200" '
