@@ -89,6 +89,7 @@ from twin.traffic.kernels import (
     mark_occupied,
     route_edge,
     safe_speed,
+    secure_gap,
     set_next_lane,
     stop_speed,
 )
@@ -134,18 +135,6 @@ class Departs(NamedTuple):
     best_offset: IntArray
     best_link: IntArray
     best_edges: IntArray
-
-
-@numba.njit(cache=True, _nrt=False)
-def secure_gap(
-    speed: float, leader_speed: float, decel: float, leader_decel: float, tau: float, dt: float
-) -> float:
-    """Gap a follower at ``speed`` needs behind a leader at ``leader_speed``: its brake
-    gap with reaction time minus the leader's at the harder of both decelerations
-    (``MSCFModel::getSecureGap``)."""
-    follower = brake_gap(speed, decel, dt) + speed * tau
-    leader = brake_gap(leader_speed, max(decel, leader_decel), dt)
-    return max(0.0, follower - leader)
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)

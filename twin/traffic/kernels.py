@@ -402,6 +402,18 @@ def brake_gap(speed: float, decel: float, dt: float) -> float:
 
 
 @numba.njit(cache=True, _nrt=False)
+def secure_gap(
+    speed: float, leader_speed: float, decel: float, leader_decel: float, tau: float, dt: float
+) -> float:
+    """Gap a follower at ``speed`` needs behind a leader at ``leader_speed``: its brake
+    gap with reaction time minus the leader's at the harder of both decelerations
+    (``MSCFModel::getSecureGap``)."""
+    follower = brake_gap(speed, decel, dt) + speed * tau
+    leader = brake_gap(leader_speed, max(decel, leader_decel), dt)
+    return max(0.0, follower - leader)
+
+
+@numba.njit(cache=True, _nrt=False)
 def safe_speed(v: float, v_leader: float, gap: float, decel: float, tau: float, dt: float) -> float:
     """Krauss safe speed behind a leader at ``v_leader`` ``gap`` metres ahead: the speed
     from which we can stop before the point where the leader would stop braking as hard
@@ -492,11 +504,8 @@ def target_lane(
         need_alt = need
         last = lanes.tail[alt]
         if last >= 0:
-            need_alt += max(
-                0.0,
-                brake_gap(veh.speed[v], vt.decel[t], dt)
-                + veh.speed[v] * vt.tau[t]
-                - brake_gap(veh.speed[last], max(vt.decel[t], vt.decel[veh.vtype[last]]), dt),
+            need_alt += secure_gap(
+                veh.speed[v], veh.speed[last], vt.decel[t], vt.decel[veh.vtype[last]], vt.tau[t], dt
             )
         if (
             abs(alt - tl) > 1

@@ -47,7 +47,6 @@ from twin.traffic.insertion import (
     approaching,
     link_between,
     neighbours,
-    secure_gap,
     vehicle_lane_speed,
 )
 from twin.traffic.kernels import (
@@ -59,6 +58,7 @@ from twin.traffic.kernels import (
     reach_m,
     route_edge,
     safe_speed,
+    secure_gap,
     set_next_lane,
     stop_speed,
 )
@@ -291,7 +291,7 @@ def _cooperate(
     60 km/h (``MSVehicle::congested``). Not ported: SUMO's speed advice that also holds a
     changer no faster than the leader it follows, blocked or not; with it twin's
     changers wait longer than SUMO's (seed 0 time loss twin/SUMO ingolstadt7 1.10-1.17
-    against 0.95 without it; twin's change as a vehicle enters a lane,
+    against 0.93 without it; twin's change as a vehicle enters a lane,
     ``kernels.target_lane``, stands in for part of SUMO's changes). Blocked by the follower
     (``informFollower``): the follower lets it in if that costs no more than its
     comfortable braking, else the changer waits for it to pass."""
