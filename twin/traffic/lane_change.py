@@ -298,16 +298,11 @@ def _cooperate(
     t = veh.vtype[v]
     speed = veh.speed[v]
     decel = vt.decel[t]
-    planned = min(speed, stop_speed(left_space, decel, vt.tau[t], dt))
     if leader >= 0:
+        planned = min(speed, stop_speed(left_space, decel, vt.tau[t], dt))
         tl = veh.vtype[leader]
         lead_speed = veh.speed[leader]
         gap = veh.pos[leader] - vt.length[tl] - veh.pos[v] - vt.min_gap[t]
-        # Where the leader will be next tick if it brakes a little (dawdling).
-        next_speed = lead_speed - max(1.0, -veh.accel[leader]) * dt
-        next_gap = gap + (next_speed - planned) * dt
-        follow = safe_speed(speed, max(next_speed, 0.0), max(next_gap, 0.0), decel, vt.tau[t], dt)
-        target = max(speed - decel * dt, follow)
         overtake_m = max(
             0.0,
             gap
@@ -325,6 +320,11 @@ def _cooperate(
             or remaining_s < overtake_s
         ):
             return  # it overtakes the leader: the follower need not make room yet
+        # Where the leader will be next tick if it brakes a little (dawdling).
+        next_speed = lead_speed - max(1.0, -veh.accel[leader]) * dt
+        next_gap = gap + (next_speed - planned) * dt
+        follow = safe_speed(speed, max(next_speed, 0.0), max(next_gap, 0.0), decel, vt.tau[t], dt)
+        target = max(speed - decel * dt, follow)
         if target < speed:
             fall = min(decel, max(MIN_FALLBEHIND_MPS2, (speed - target) / remaining_s))
             lc.cap[v] = min(lc.cap[v], planned, max(0.0, speed - fall * dt))
