@@ -156,6 +156,9 @@ class City(Entity):
         self.own_feeds = OwnFeeds(self.env, step_s, self.arrays.n_lanes)
         """The detector feeds below, whose events the kernel runs past."""
         self.signals = SignalBank(network, self.mov_state, policy, self.observe, decision_grid_s)
+        self.fixed_lights = self.signals.hand_to_kernel()
+        """The lights that run as programmed, inside the kernel's ticks (no batch ends at
+        their events)."""
         if sensors is not None:
             self._attach_sensors(sensors)
         if loop_detectors is not None:
@@ -517,6 +520,7 @@ class City(Entity):
             self.edge_speeds,
             self.routing,
             self.transfer,
+            self.fixed_lights,
         )
         if self.routing.state[2]:  # a departing trip's route found no room: make some
             self._grow_route_buffer()

@@ -2043,6 +2043,7 @@ def run_ticks(
     speeds: EdgeSpeeds,
     routing: TripRouting,
     transfer: Transfer,
+    lights: FixedLights,
 ) -> int:
     """Run up to ``max_ticks`` ticks from ``now_s``; the number of ticks run.
 
@@ -2072,6 +2073,8 @@ def run_ticks(
             releases (:func:`twin.traffic.rerouting.route_due`); a tick whose routes find
             no room in ``veh.route_edges`` is not run (``routing.state[2]`` is set).
         transfer: as in :func:`step`.
+        lights: the static lights, whose events due at a tick's start are handled
+            first (:func:`twin.traffic.fixed_lights.advance_fixed_lights`).
     """
     n_trips = len(veh.depart_s)
     now = now_s
@@ -2080,6 +2083,7 @@ def run_ticks(
     while ticks < max_ticks:
         if ticks > 0 and not (now < stop_before_s and now + signal_eps_s < signal_due_s):
             break
+        advance_fixed_lights(lights, mov_state, now)
         take_snapshots(snaps, lanes, now)
         released = counters[TRIPS_RELEASED]
         due = released
@@ -2137,6 +2141,7 @@ def run_ticks(
 
 
 # Insertion, lane changing and routing live in their own modules, built on the helpers above.
+from twin.traffic.fixed_lights import FixedLights, advance_fixed_lights  # noqa: E402
 from twin.traffic.insertion import Departs, insert_pending  # noqa: E402
 from twin.traffic.lane_change import LaneChange, change_lanes  # noqa: E402
 from twin.traffic.rerouting import (  # noqa: E402
@@ -2153,6 +2158,7 @@ drop_stale_numba_cache(
     Path(__file__).with_name(name)
     for name in (
         "kernels.py",
+        "fixed_lights.py",
         "insertion.py",
         "lane_change.py",
         "teleport.py",

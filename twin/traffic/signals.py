@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from twin.core.policy import ActsTogether, InvalidActionError, Policy
 from twin.traffic.actuation import MIN_SWITCH_S
+from twin.traffic.fixed_lights import CLAMPED, DECISIONS, FORCED, FixedLights, no_fixed_lights
 from twin.traffic.kernels import (
     OFF,
     OFF_BLINKING,
@@ -44,6 +45,18 @@ for _rank, _code in enumerate((RED, YELLOW, STOP, OFF_BLINKING, PERMISSIVE, OFF,
 EPS_S = 1e-9
 
 Observer = Callable[[int, float], SignalObservation]
+
+
+def follows_programme(policy: object) -> bool:
+    """Whether ``policy`` declares that it answers every light without actuation with
+    the programme's next phase for its programmed green (a class attribute
+    ``follows_programme = True``, on the class that also defines ``act``: a subclass
+    that answers otherwise does not inherit it), so the kernel may run those lights
+    (:mod:`twin.traffic.fixed_lights`) without asking it."""
+    for klass in type(policy).__mro__:
+        if "act" in vars(klass):  # the class whose act answers
+            return vars(klass).get("follows_programme") is True
+    return False
 
 
 def never_asked(signalised: Sequence[Intersection]) -> str | None:
@@ -117,9 +130,18 @@ class SignalBank:
         self.next_event_s = np.zeros(n)
         self.target = np.zeros(n, dtype=np.int64)
         self.target_green_s = np.zeros(n)
-        self.decisions = 0
-        self.clamped = 0
-        self.forced = 0
+        self._counted_here = [0, 0, 0]  # forced, decisions, clamped (FORCED, ...)
+        self.fixed = no_fixed_lights(
+            self.phase,
+            self.stage,
+            self.target,
+            self.target_green_s,
+            self.green_start_s,
+            self.next_event_s,
+        )
+        """The lights the kernel runs (:meth:`hand_to_kernel`)."""
+        self._asked = np.arange(n)
+        """The intersections :meth:`update` handles: all but those the kernel runs."""
         self._next_due = 0.0
         self._together = isinstance(policy, ActsTogether)
         self._checked: set[tuple[int, bytes]] = set()
@@ -128,15 +150,136 @@ class SignalBank:
         self._changes: dict[tuple[int, int, int, bool], npt.NDArray[np.int8]] = {}
         for i in range(n):
             self._start_at_offset(i)
-        self._next_due = float(self.next_event_s.min()) if n else math.inf
+        self._next_due = self._asked_next_due()
 
     def __len__(self) -> int:
         return len(self.intersections)
 
     @property
     def next_due_s(self) -> float:
-        """When the next event of any intersection is due (``inf``: never)."""
+        """When the next event of any intersection :meth:`update` handles is due
+        (``inf``: never)."""
         return self._next_due
+
+    # Counts of the run, the kernel's for the lights it runs included (hand_to_kernel).
+
+    def _count(self, which: int) -> int:
+        return self._counted_here[which] + int(self.fixed.counts[which])
+
+    def _set_count(self, which: int, value: int) -> None:
+        self._counted_here[which] = value - int(self.fixed.counts[which])
+
+    @property
+    def forced(self) -> int:
+        """Greens ended at their maximum without asking the policy."""
+        return self._count(FORCED)
+
+    @forced.setter
+    def forced(self, value: int) -> None:
+        self._set_count(FORCED, value)
+
+    @property
+    def decisions(self) -> int:
+        """Answers of the policy."""
+        return self._count(DECISIONS)
+
+    @decisions.setter
+    def decisions(self, value: int) -> None:
+        self._set_count(DECISIONS, value)
+
+    @property
+    def clamped(self) -> int:
+        """Answers that would have ended a green before its minimum (held to it)."""
+        return self._count(CLAMPED)
+
+    @clamped.setter
+    def clamped(self, value: int) -> None:
+        self._set_count(CLAMPED, value)
+
+    def runs_as_programmed(self, i: int) -> bool:
+        """Whether intersection ``i`` runs its programme as given, whatever the traffic:
+        it is static (every green at its maximum, which is its minimum: the policy is
+        never asked, :func:`never_asked`) or its policy answers with the programme
+        (:func:`follows_programme`); without actuation either way."""
+        program = self.intersections[i].program
+        assert program is not None
+        if program.actuation is not None:
+            return False
+        if all(p.max_green_s <= p.min_green_s for p in program.phases):
+            return True
+        # A programmed green the policy answers must be one check_signal_action accepts.
+        return (
+            follows_programme(self.policy)
+            and not self._together
+            and all(math.isfinite(p.green_s) and p.green_s > 0 for p in program.phases)
+        )
+
+    def hand_to_kernel(self) -> FixedLights:
+        """Leave the lights that run as programmed (:meth:`runs_as_programmed`) to
+        :func:`twin.traffic.fixed_lights.advance_fixed_lights`, which the kernel calls
+        at every tick; :meth:`update` handles the others from now on. The states those
+        lights can show are checked here, once."""
+        static = [i for i in range(len(self)) if self.runs_as_programmed(i)]
+        phase_start, row_start, movements, mov_start = [0], [], [], [0]
+        per_phase: list[list[float]] = [[], [], [], [], []]
+        states: list[npt.NDArray[np.int8]] = []
+        row = 0
+        counted = [self._count(which) for which in (FORCED, DECISIONS, CLAMPED)]
+        for i in static:
+            program = self.intersections[i].program
+            assert program is not None
+            phases = program.phases
+            for k, phase in enumerate(phases):
+                nxt = (k + 1) % len(phases)
+                green = self.codes[i][k]
+                self.check_safe(i, green)
+                rows = (
+                    green,
+                    self._change_state(i, k, nxt, yellow=True),
+                    self._change_state(i, k, nxt, yellow=False),
+                )
+                row_start.append(row)
+                for state in rows:
+                    states.append(state)
+                    row += len(state)
+                values = (
+                    phase.green_s,
+                    phase.min_green_s,
+                    phase.max_green_s,
+                    phase.yellow_s,
+                    phase.all_red_s,
+                )
+                for column, value in zip(per_phase, values, strict=True):
+                    column.append(value)
+            phase_start.append(phase_start[-1] + len(phases))
+            movements.extend(self.movements[i].tolist())
+            mov_start.append(len(movements))
+        self.fixed = FixedLights(
+            np.array(static, dtype=np.int64),
+            np.array(phase_start, dtype=np.int64),
+            *(np.array(column, dtype=np.float64) for column in per_phase),
+            np.array(mov_start, dtype=np.int64),
+            np.array(movements, dtype=np.int64),
+            np.array(row_start, dtype=np.int64),
+            np.concatenate(states) if states else np.zeros(0, dtype=np.int8),
+            self.phase,
+            self.stage,
+            self.target,
+            self.target_green_s,
+            self.green_start_s,
+            self.next_event_s,
+            np.zeros(3, dtype=np.int64),
+            np.array([self.decision_grid_s or 0.0]),
+        )
+        self._counted_here = counted
+        self._asked = np.setdiff1d(np.arange(len(self)), static).astype(np.int64)
+        self._next_due = self._asked_next_due()
+        return self.fixed
+
+    def _asked_next_due(self) -> float:
+        if len(self._asked) == len(self):
+            return float(self.next_event_s.min()) if len(self) else math.inf
+        return float(self.next_event_s[self._asked].min()) if len(self._asked) else math.inf
 
     # -- timing -------------------------------------------------------------------
 
@@ -144,8 +287,13 @@ class SignalBank:
         """Handle every event due at or before ``now_s``."""
         if now_s + EPS_S < self._next_due:
             return
+        asked = self._asked
+        every = len(asked) == len(self)
         while True:
-            due = np.flatnonzero(self.next_event_s <= now_s + EPS_S)
+            if every:
+                due = np.flatnonzero(self.next_event_s <= now_s + EPS_S)
+            else:
+                due = asked[self.next_event_s[asked] <= now_s + EPS_S]
             if due.size == 0:
                 break
             self.due_count = int(due.size)
@@ -154,7 +302,7 @@ class SignalBank:
             else:
                 for i in due:
                     self._handle(int(i), now_s)
-        self._next_due = float(self.next_event_s.min())
+        self._next_due = self._asked_next_due()
 
     def _handle(self, i: int, now_s: float) -> None:
         if self._needs_decision(i, now_s):

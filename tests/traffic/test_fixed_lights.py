@@ -1,0 +1,113 @@
+"""Lights that run as programmed run inside the kernel, exactly as the signal bank runs
+them in Python, and no batch of kernel ticks ends at their events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.traffic.support import Cyclic, programme_letters
+from twin.core.world import World
+from twin.traffic.city import City
+from twin.traffic.demand import RateProfile, poisson_trips
+from twin.traffic.kernels import NEXT_DAWDLE, STATE_LETTERS, TICK_COUNTERS
+from twin.traffic.network import Network, grid
+from twin.traffic.observation import SignalAction, SignalObservation
+from twin.traffic.signals import follows_programme
+
+
+class ProgrammeCyclic(Cyclic):
+    """:class:`Cyclic`, declaring that it answers with the programme; counts its calls."""
+
+    follows_programme = True
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def act(self, obs: SignalObservation) -> SignalAction:
+        self.asked += 1
+        return super().act(obs)
+
+
+class Overrides(ProgrammeCyclic):
+    """Inherits the declaration but answers otherwise: it must be asked."""
+
+    def act(self, obs: SignalObservation) -> SignalAction:
+        return SignalAction(int(obs.phase), 7.0)
+
+
+def test_only_the_class_whose_act_answers_can_declare_it():
+    assert follows_programme(ProgrammeCyclic())
+    assert not follows_programme(Cyclic())
+    assert not follows_programme(Overrides())
+
+
+def city_of(network: Network, policy: Any, step_s: float, grid_s: float | None) -> City:
+    world = World(3, tick_s=60.0, sample_period_s=45.0)
+    trips = poisson_trips(
+        network, RateProfile((0.0,), (0.5,)), 500.0, world.streams["traffic.demand"]
+    )
+    return City(world, network, trips, policy, step_s=step_s, decision_grid_s=grid_s)
+
+
+def test_a_static_programme_shows_what_the_bank_shows_at_every_second():
+    network = grid(2, 2, 150.0, green_s=30.0, all_red_s=2.0, min_green_s=30.0, max_green_s=30.0)
+    city = city_of(network, Cyclic(), 1.0, None)
+    assert len(city.fixed_lights.intersection) == len(city.signals) == 4
+    shown: list[list[str]] = []
+
+    def record():  # half a tick after each whole second: the tick at t has run
+        yield city.env.timeout(0.5)
+        while True:
+            letters = (STATE_LETTERS[int(c)] for c in city.mov_state)
+            row = "".join(letters)
+            shown.append([row[m[0] : m[-1] + 1] for m in city.signals.movements])
+            yield city.env.timeout(1.0)
+
+    city.env.process(record())
+    city.world.run(400.0)
+    assert shown == programme_letters(network, 400)
+    # Every green ended at its maximum (30 s, then 5 s of change: at 30, 65, ... 380 s);
+    # nobody asked.
+    assert city.signals.forced == 4 * len(range(30, 400, 35)) == 44
+    assert city.signals.decisions == 0
+
+
+@pytest.mark.parametrize(
+    ("step_s", "grid_s", "programme"),
+    [
+        (1.0, None, {}),  # 42 s greens in [5, 50]: the policy's answer ends them
+        (0.5, None, {"all_red_s": 2.0}),
+        (1.0, 5.0, {}),  # sumo-rl's delta_time: the change counted in the answer
+        (1.0, None, {"green_s": 60.0}),  # longer than the maximum: forced at 50 s
+    ],
+)
+def test_a_policy_that_follows_the_programme_is_not_asked_and_changes_nothing(
+    step_s, grid_s, programme
+):
+    network = grid(2, 3, 150.0, 2, **programme)
+    asked, declared = Cyclic(), ProgrammeCyclic()
+    python = city_of(network, asked, step_s, grid_s)
+    kernel = city_of(network, declared, step_s, grid_s)
+    assert len(python.fixed_lights.intersection) == 0
+    assert len(kernel.fixed_lights.intersection) == len(kernel.signals) == 6
+    for city in (python, kernel):
+        city.world.run(700.0, warmup_s=100.0)
+    assert declared.asked == 0
+    assert kernel.kernel_calls < python.kernel_calls
+    for x, y in zip((*python.veh, *python.lanes), (*kernel.veh, *kernel.lanes), strict=True):
+        np.testing.assert_array_equal(x, y)
+    keep = np.arange(TICK_COUNTERS) != NEXT_DAWDLE
+    np.testing.assert_array_equal(python.counters[keep], kernel.counters[keep])
+    np.testing.assert_array_equal(python.mov_state, kernel.mov_state)
+    for name in ("phase", "stage", "target", "target_green_s", "green_start_s", "next_event_s"):
+        np.testing.assert_array_equal(getattr(python.signals, name), getattr(kernel.signals, name))
+    counts = ("decisions", "forced", "clamped")
+    assert [getattr(kernel.signals, c) for c in counts] == [
+        getattr(python.signals, c) for c in counts
+    ]
+    assert {k: v.value for k, v in python.kpis().items()} == {
+        k: v.value for k, v in kernel.kpis().items()
+    }

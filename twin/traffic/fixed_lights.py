@@ -1,0 +1,187 @@
+"""Fixed-time signal programmes run inside the kernel's tick loop.
+
+Two kinds of light run their programme as given, whatever the traffic: a static one,
+whose every phase has its minimum green equal to its maximum (SUMO's ``<tlLogic>``
+without ``minDur``/``maxDur``), which never asks its policy, and any light without
+actuation under a policy that answers every question with the programme's next phase
+for its programmed green (``signals/fixed-time-v0``, see
+:func:`twin.traffic.signals.follows_programme`). Handled in Python, each of their
+events ended a batch of kernel ticks, so such a city paid the Python and call overhead
+of a batch every few seconds (RESCO grid4x4: 553 of 595 kernel calls in the hour ended
+at a light's event). :func:`advance_fixed_lights` does what
+:class:`~twin.traffic.signals.SignalBank` does for those lights (the same arithmetic on
+the bank's own arrays, the same checked states, the same counts), at the start of every
+tick, so a batch runs until the next event of the rest of the simulation.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+GREEN, CHANGE_YELLOW, CHANGE_ALL_RED = 0, 1, 2
+"""The bank's stages (:mod:`twin.traffic.signals`)."""
+EPS_S = 1e-9
+"""The bank's slack on event times (:data:`twin.traffic.signals.EPS_S`)."""
+FORCED, DECISIONS, CLAMPED = 0, 1, 2
+"""Indices of :attr:`FixedLights.counts`."""
+
+
+class FixedLights(NamedTuple):
+    """The static lights of a bank: their programmes, and the bank's own timer arrays.
+
+    Light ``s`` is bank intersection ``intersection[s]``; its phases are
+    ``phase_start[s]:phase_start[s + 1]`` of the per-phase arrays, its movements
+    ``mov_start[s]:mov_start[s + 1]`` of ``movements``. Phase ``p`` of a light with
+    ``M`` movements shows ``states[row_start[p] + r * M :][:M]``, ``r`` being its
+    green (0), the yellow of its change to the next phase (1) and the all-red (2).
+    ``phase`` .. ``next_event_s`` are the bank's arrays (indexed by intersection),
+    written in place; ``counts`` the greens ended at their maximum (:data:`FORCED`), the
+    policy's answers given for it (:data:`DECISIONS`) and those that asked to end a green
+    before its minimum (:data:`CLAMPED`); ``grid_s[0]`` is the bank's decision grid (0:
+    none)."""
+
+    intersection: IntArray
+    phase_start: IntArray
+    green_s: FloatArray
+    min_green_s: FloatArray
+    max_green_s: FloatArray
+    yellow_s: FloatArray
+    all_red_s: FloatArray
+    mov_start: IntArray
+    movements: IntArray
+    row_start: IntArray
+    states: npt.NDArray[np.int8]
+    phase: IntArray
+    stage: IntArray
+    target: IntArray
+    target_green_s: FloatArray
+    green_start_s: FloatArray
+    next_event_s: FloatArray
+    counts: IntArray
+    grid_s: FloatArray
+
+
+@numba.njit(cache=True, _nrt=False)
+def _on_grid(epoch_s: float, grid_s: float) -> float:
+    """``SignalBank._on_grid``: ``epoch_s`` rounded up to the decision grid."""
+    if grid_s <= 0.0:
+        return epoch_s
+    return math.ceil(epoch_s / grid_s - EPS_S) * grid_s
+
+
+@numba.njit(cache=True, _nrt=False)
+def _show(lights: FixedLights, mov_state: npt.NDArray[np.int8], s: int, p: int, row: int) -> None:
+    first = lights.mov_start[s]
+    n = lights.mov_start[s + 1] - first
+    base = lights.row_start[p] + row * n
+    for k in range(n):
+        mov_state[lights.movements[first + k]] = lights.states[base + k]
+
+
+@numba.njit(cache=True, _nrt=False)
+def advance_fixed_lights(
+    lights: FixedLights, mov_state: npt.NDArray[np.int8], now_s: float
+) -> None:
+    """Every event of these lights due at ``now_s``, as ``SignalBank.update`` handles it:
+    a green at its maximum is forced to end (``_forced``), an earlier one ends as the
+    policy's programme answer makes it (``_apply``: the next phase for its programmed
+    green), a yellow gives way to the all-red and the all-red to the next green
+    (``_end_interval``, ``_start_green``); an interval of zero seconds ends in the same
+    instant."""
+    for s in range(len(lights.intersection)):
+        i = lights.intersection[s]
+        first = lights.phase_start[s]
+        n_phases = lights.phase_start[s + 1] - first
+        while lights.next_event_s[i] <= now_s + EPS_S:
+            p = first + lights.phase[i]
+            stage = lights.stage[i]
+            if stage == GREEN:
+                nxt = (lights.phase[i] + 1) % n_phases
+                green = lights.green_s[first + nxt]
+                elapsed = now_s - lights.green_start_s[i]
+                if elapsed >= lights.max_green_s[p] - EPS_S:
+                    lights.counts[FORCED] += 1
+                else:  # asked (never, for a static light): the programme's answer
+                    lights.counts[DECISIONS] += 1
+                    grid = lights.grid_s[0]
+                    if nxt == lights.phase[i]:
+                        # A one-phase programme holds its green (to its maximum).
+                        end = min(
+                            _on_grid(now_s + green, grid),
+                            lights.green_start_s[i] + lights.max_green_s[p],
+                        )
+                        lights.next_event_s[i] = max(end, now_s + EPS_S * 10)
+                        if lights.yellow_s[p] + lights.all_red_s[p] <= 0:
+                            lights.next_event_s[i] = now_s + green
+                        continue
+                    if elapsed < lights.min_green_s[p] - EPS_S:
+                        lights.counts[CLAMPED] += 1
+                        lights.next_event_s[i] = _on_grid(
+                            lights.green_start_s[i] + lights.min_green_s[p], grid
+                        )
+                        continue
+                    if grid > 0.0:
+                        green = max(green - lights.yellow_s[p] - lights.all_red_s[p], 0.0)
+                lights.target[i] = nxt
+                lights.target_green_s[i] = green
+                _show(lights, mov_state, s, p, 1)
+                lights.stage[i] = CHANGE_YELLOW
+                lights.next_event_s[i] = now_s + lights.yellow_s[p]
+            elif stage == CHANGE_YELLOW:
+                _show(lights, mov_state, s, p, 2)
+                lights.stage[i] = CHANGE_ALL_RED
+                lights.next_event_s[i] = now_s + lights.all_red_s[p]
+            else:
+                target = lights.target[i]
+                q = first + target
+                lights.phase[i] = target
+                lights.stage[i] = GREEN
+                lights.green_start_s[i] = now_s
+                max_green = lights.max_green_s[q]
+                hold = min(max(lights.target_green_s[i], lights.min_green_s[q]), max_green)
+                lights.next_event_s[i] = min(
+                    _on_grid(now_s + hold, lights.grid_s[0]), now_s + max_green
+                )
+                _show(lights, mov_state, s, q, 0)
+
+
+def no_fixed_lights(
+    phase: IntArray,
+    stage: IntArray,
+    target: IntArray,
+    target_green_s: FloatArray,
+    green_start_s: FloatArray,
+    next_event_s: FloatArray,
+) -> FixedLights:
+    """A bank with no static light handed to the kernel."""
+    empty_i = np.zeros(0, dtype=np.int64)
+    empty_f = np.zeros(0)
+    return FixedLights(
+        empty_i,
+        np.zeros(1, dtype=np.int64),
+        empty_f,
+        empty_f,
+        empty_f,
+        empty_f,
+        empty_f,
+        np.zeros(1, dtype=np.int64),
+        empty_i,
+        empty_i,
+        np.zeros(0, dtype=np.int8),
+        phase,
+        stage,
+        target,
+        target_green_s,
+        green_start_s,
+        next_event_s,
+        np.zeros(3, dtype=np.int64),
+        np.zeros(1),
+    )
