@@ -1531,10 +1531,16 @@ def _limit(
         if nl >= 0 and dist < needed and m_here < 0:
             # The junction-blocking rule holds for the vehicles behind the head too,
             # with the room their leaders on the lane take first (SUMO's
-            # ``lengthsInFront``).
+            # ``lengthsInFront``). Asked only where stopping at the line would lower the
+            # limit (behind a leader it seldom does; the room beyond costs a walk).
             m = net.lane_movement[nl]
-            if m >= 0 and withdraws(net, lanes, veh, vt, mov_state, v, m, k, dist, in_front, dt):
-                limit = min(limit, stop_speed(dist, decel, tau, dt))
+            at_line = stop_speed(dist, decel, tau, dt)
+            if (
+                m >= 0
+                and at_line < limit
+                and withdraws(net, lanes, veh, vt, mov_state, v, m, k, dist, in_front, dt)
+            ):
+                limit = at_line
         return limit, cap
     if m_here < 0:
         limit = min(limit, partial_leader_speed(net, lanes, veh, vt, v, dt))
