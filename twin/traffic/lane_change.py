@@ -378,7 +378,7 @@ def change_lanes(
     return changes
 
 
-@numba.njit(cache=True, _nrt=False)
+@numba.njit(cache=True, _nrt=False, inline="always")
 def _consider(
     net: NetArrays,
     lanes: Lanes,
