@@ -35,7 +35,8 @@ FORCED, DECISIONS, CLAMPED = 0, 1, 2
 
 
 class FixedLights(NamedTuple):
-    """The static lights of a bank: their programmes, and the bank's own timer arrays.
+    """The lights of a bank that run as programmed: their programmes, and the bank's own
+    timer arrays.
 
     Light ``s`` is bank intersection ``intersection[s]``; its phases are
     ``phase_start[s]:phase_start[s + 1]`` of the per-phase arrays, its movements
@@ -161,7 +162,7 @@ def no_fixed_lights(
     green_start_s: FloatArray,
     next_event_s: FloatArray,
 ) -> FixedLights:
-    """A bank with no static light handed to the kernel."""
+    """No light handed to the kernel, over the bank's arrays."""
     empty_i = np.zeros(0, dtype=np.int64)
     empty_f = np.zeros(0)
     return FixedLights(

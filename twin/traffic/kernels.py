@@ -2085,8 +2085,8 @@ def run_ticks(
             releases (:func:`twin.traffic.rerouting.route_due`); a tick whose routes find
             no room in ``veh.route_edges`` is not run (``routing.state[2]`` is set).
         transfer: as in :func:`step`.
-        lights: the static lights, whose events due at a tick's start are handled
-            first (:func:`twin.traffic.fixed_lights.advance_fixed_lights`).
+        lights: the lights that run as programmed, whose events due at a tick's start
+            are handled first (:func:`twin.traffic.fixed_lights.advance_fixed_lights`).
     """
     n_trips = len(veh.depart_s)
     now = now_s

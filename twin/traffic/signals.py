@@ -78,6 +78,22 @@ def never_asked(signalised: Sequence[Intersection]) -> str | None:
     )
 
 
+class _Count:
+    """A count of the run: the bank's own, plus the kernel's for the lights it runs
+    (:meth:`SignalBank.hand_to_kernel`); setting it (0 at the warm-up's end) sets the
+    sum."""
+
+    def __init__(self, which: int, doc: str) -> None:
+        self.which = which
+        self.__doc__ = doc
+
+    def __get__(self, bank: SignalBank, owner: object = None) -> int:
+        return bank._counted_here[self.which] + int(bank.fixed.counts[self.which])
+
+    def __set__(self, bank: SignalBank, value: int) -> None:
+        bank._counted_here[self.which] = value - int(bank.fixed.counts[self.which])
+
+
 class SignalBank:
     """Controllers of all signalised intersections of a network.
 
@@ -87,6 +103,10 @@ class SignalBank:
         policy: decides at each epoch of each intersection.
         observe: builds the observation of signalised intersection ``i`` at time ``t``.
     """
+
+    forced = _Count(FORCED, "Greens ended at their maximum without asking the policy.")
+    decisions = _Count(DECISIONS, "Answers of the policy.")
+    clamped = _Count(CLAMPED, "Answers that would have ended a green before its minimum.")
 
     def __init__(
         self,
@@ -161,41 +181,6 @@ class SignalBank:
         (``inf``: never)."""
         return self._next_due
 
-    # Counts of the run, the kernel's for the lights it runs included (hand_to_kernel).
-
-    def _count(self, which: int) -> int:
-        return self._counted_here[which] + int(self.fixed.counts[which])
-
-    def _set_count(self, which: int, value: int) -> None:
-        self._counted_here[which] = value - int(self.fixed.counts[which])
-
-    @property
-    def forced(self) -> int:
-        """Greens ended at their maximum without asking the policy."""
-        return self._count(FORCED)
-
-    @forced.setter
-    def forced(self, value: int) -> None:
-        self._set_count(FORCED, value)
-
-    @property
-    def decisions(self) -> int:
-        """Answers of the policy."""
-        return self._count(DECISIONS)
-
-    @decisions.setter
-    def decisions(self, value: int) -> None:
-        self._set_count(DECISIONS, value)
-
-    @property
-    def clamped(self) -> int:
-        """Answers that would have ended a green before its minimum (held to it)."""
-        return self._count(CLAMPED)
-
-    @clamped.setter
-    def clamped(self, value: int) -> None:
-        self._set_count(CLAMPED, value)
-
     def runs_as_programmed(self, i: int) -> bool:
         """Whether intersection ``i`` runs its programme as given, whatever the traffic:
         it is static (every green at its maximum, which is its minimum: the policy is
@@ -219,13 +204,13 @@ class SignalBank:
         :func:`twin.traffic.fixed_lights.advance_fixed_lights`, which the kernel calls
         at every tick; :meth:`update` handles the others from now on. The states those
         lights can show are checked here, once."""
-        static = [i for i in range(len(self)) if self.runs_as_programmed(i)]
+        programmed = [i for i in range(len(self)) if self.runs_as_programmed(i)]
         phase_start, row_start, movements, mov_start = [0], [], [], [0]
         per_phase: list[list[float]] = [[], [], [], [], []]
         states: list[npt.NDArray[np.int8]] = []
         row = 0
-        counted = [self._count(which) for which in (FORCED, DECISIONS, CLAMPED)]
-        for i in static:
+        counted = [self.forced, self.decisions, self.clamped]  # kept across the hand-over
+        for i in programmed:
             program = self.intersections[i].program
             assert program is not None
             phases = program.phases
@@ -254,25 +239,26 @@ class SignalBank:
             phase_start.append(phase_start[-1] + len(phases))
             movements.extend(self.movements[i].tolist())
             mov_start.append(len(movements))
-        self.fixed = FixedLights(
-            np.array(static, dtype=np.int64),
-            np.array(phase_start, dtype=np.int64),
-            *(np.array(column, dtype=np.float64) for column in per_phase),
-            np.array(mov_start, dtype=np.int64),
-            np.array(movements, dtype=np.int64),
-            np.array(row_start, dtype=np.int64),
-            np.concatenate(states) if states else np.zeros(0, dtype=np.int8),
-            self.phase,
-            self.stage,
-            self.target,
-            self.target_green_s,
-            self.green_start_s,
-            self.next_event_s,
-            np.zeros(3, dtype=np.int64),
-            np.array([self.decision_grid_s or 0.0]),
+        green, min_green, max_green, yellow, all_red = (
+            np.array(column, dtype=np.float64) for column in per_phase
+        )
+        self.fixed = self.fixed._replace(  # the bank's timer arrays stay the same
+            intersection=np.array(programmed, dtype=np.int64),
+            phase_start=np.array(phase_start, dtype=np.int64),
+            green_s=green,
+            min_green_s=min_green,
+            max_green_s=max_green,
+            yellow_s=yellow,
+            all_red_s=all_red,
+            mov_start=np.array(mov_start, dtype=np.int64),
+            movements=np.array(movements, dtype=np.int64),
+            row_start=np.array(row_start, dtype=np.int64),
+            states=np.concatenate(states) if states else np.zeros(0, dtype=np.int8),
+            counts=np.zeros(3, dtype=np.int64),
+            grid_s=np.array([self.decision_grid_s or 0.0]),
         )
         self._counted_here = counted
-        self._asked = np.setdiff1d(np.arange(len(self)), static).astype(np.int64)
+        self._asked = np.setdiff1d(np.arange(len(self)), programmed).astype(np.int64)
         self._next_due = self._asked_next_due()
         return self.fixed
 
