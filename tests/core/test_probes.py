@@ -94,3 +94,20 @@ def test_a_tally_without_values_keeps_count_and_mean_in_flat_memory():
     counted.reset(0.0)
     assert counted.count == 0
     assert math.isnan(counted.mean)
+
+
+def test_a_level_set_for_each_tick_of_a_batch_equals_setting_it_tick_by_tick():
+    # Awkward floats (a 0.1 s tick from a non-round start): the same additions in the
+    # same order, so the same bits.
+    levels = [3.0, 0.0, 7.5, 7.5, 2.0, 11.0, 4.0]
+    one_by_one, batched = (Level("queue", simpy.Environment(0.3)) for _ in range(2))
+    t = 0.7
+    for level in levels:
+        one_by_one.set_at(level, t)
+        t = t + 0.1
+    after = batched.set_each(levels, 0.7, 0.1)
+    assert after == t
+    assert batched.maximum == one_by_one.maximum == 11.0
+    assert batched.level == one_by_one.level == 4.0
+    assert batched.integral(2.0) == one_by_one.integral(2.0)
+    assert batched.mean(2.0) == one_by_one.mean(2.0)

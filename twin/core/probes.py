@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -142,6 +142,22 @@ class Level:
         self._level = level
         if level > self.maximum:
             self.maximum = level
+
+    def set_each(self, levels: Sequence[float], first_s: float, step_s: float) -> float:
+        """``set_at(levels[k], t_k)`` for each ``k`` in order, ``t_0 = first_s`` and
+        ``t_{k+1} = t_k + step_s`` (the same float additions as such a loop); the time
+        after the last. One call per batch of kernel ticks instead of one per tick."""
+        area, last, level, maximum = self._area, self._last_s, self._level, self.maximum
+        now = first_s
+        for new in levels:
+            area += level * (now - last)
+            last = now
+            level = new
+            if new > maximum:
+                maximum = new
+            now = now + step_s
+        self._area, self._last_s, self._level, self.maximum = area, last, level, maximum
+        return now
 
     def add(self, delta: float) -> None:
         self.set(self._level + delta)

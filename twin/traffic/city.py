@@ -533,13 +533,9 @@ class City(Entity):
             self._book(self.arrived[:n_arr])
             for listener in self.arrival_listeners:
                 listener(self.arrived[:n_arr])
-        history = self._history
-        t = now
-        for k in range(ticks):
-            self.on_network.set_at(float(history[k, 0]), t)
-            self.waiting_insert.set_at(float(history[k, 1]), t)
-            t = t + dt
-        self._next_tick_s = t
+        levels = self._history[:ticks].astype(np.float64)
+        self.on_network.set_each(levels[:, 0].tolist(), now, dt)
+        self._next_tick_s = self.waiting_insert.set_each(levels[:, 1].tolist(), now, dt)
         return int(ticks)
 
     def _book(self, vehicles: npt.NDArray[np.int64], at_s: float | None = None) -> None:
