@@ -505,6 +505,8 @@ def target_lane(
     if reach_alt < reach_tl:
         return tl
     if reach_alt > reach_tl:
+        if abs(alt - tl) > 1:
+            return alt
         t = veh.vtype[v]
         need = vt.length[t] + vt.min_gap[t]
         need_alt = need
@@ -514,8 +516,7 @@ def target_lane(
                 veh.speed[v], veh.speed[last], vt.decel[t], vt.decel[veh.vtype[last]], vt.tau[t], dt
             )
         if (
-            abs(alt - tl) > 1
-            or lane_room(net, lanes, veh, vt, alt) >= need_alt
+            lane_room(net, lanes, veh, vt, alt) >= need_alt
             or lane_room(net, lanes, veh, vt, tl) < need
         ):
             return alt
@@ -1540,13 +1541,12 @@ def _limit(
             # ``lengthsInFront``). Asked only where stopping at the line would lower the
             # limit (behind a leader it seldom does; the room beyond costs a walk).
             m = net.lane_movement[nl]
-            at_line = stop_speed(dist, decel, tau, dt)
-            if (
-                m >= 0
-                and at_line < limit
-                and withdraws(net, lanes, veh, vt, mov_state, v, m, k, dist, in_front, dt)
-            ):
-                limit = at_line
+            if m >= 0:
+                at_line = stop_speed(dist, decel, tau, dt)
+                if at_line < limit and withdraws(
+                    net, lanes, veh, vt, mov_state, v, m, k, dist, in_front, dt
+                ):
+                    limit = at_line
         return limit, cap
     if m_here < 0:
         limit = min(limit, partial_leader_speed(net, lanes, veh, vt, v, dt))

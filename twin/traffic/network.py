@@ -231,6 +231,12 @@ class SignalProgram:
     def cycle_s(self) -> float:
         return sum(p.green_s + p.yellow_s + p.all_red_s for p in self.phases)
 
+    @property
+    def greens_fixed(self) -> bool:
+        """Whether every green ends at its maximum, which is its minimum, so no
+        controller is ever asked (SUMO's phases without ``minDur``/``maxDur``)."""
+        return all(p.max_green_s <= p.min_green_s for p in self.phases)
+
     @classmethod
     def from_sumo(
         cls,

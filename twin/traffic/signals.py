@@ -68,7 +68,7 @@ def never_asked(signalised: Sequence[Intersection]) -> str | None:
         return "the network has no traffic lights, so there is no signal to control"
     for inter in signalised:
         assert inter.program is not None
-        if any(p.max_green_s > p.min_green_s for p in inter.program.phases):
+        if not inter.program.greens_fixed:
             return None
     return (
         f"every phase of its {len(signalised)} traffic lights has a fixed green "
@@ -190,7 +190,7 @@ class SignalBank:
         assert program is not None
         if program.actuation is not None:
             return False
-        if all(p.max_green_s <= p.min_green_s for p in program.phases):
+        if program.greens_fixed:
             return True
         # A programmed green the policy answers must be one check_signal_action accepts.
         return (
