@@ -96,7 +96,12 @@ def test_a_policy_that_follows_the_programme_is_not_asked_and_changes_nothing(
     for city in (python, kernel):
         city.world.run(700.0, warmup_s=100.0)
     assert declared.asked == 0
-    assert kernel.kernel_calls < python.kernel_calls
+    if grid_s is None:
+        assert kernel.kernel_calls < python.kernel_calls
+    else:
+        # On the 5 s grid every decision falls on a multiple of 45 s (a 42 s green, the
+        # change counted in it), where the probes' samples end a batch anyway.
+        assert kernel.kernel_calls == python.kernel_calls
     for x, y in zip((*python.veh, *python.lanes), (*kernel.veh, *kernel.lanes), strict=True):
         np.testing.assert_array_equal(x, y)
     keep = np.arange(TICK_COUNTERS) != NEXT_DAWDLE

@@ -159,6 +159,9 @@ class City(Entity):
         self.fixed_lights = self.signals.hand_to_kernel()
         """The lights that run as programmed, inside the kernel's ticks (no batch ends at
         their events)."""
+        self.change_intervals = self.signals.changes
+        """The other lights' change intervals, ended inside the kernel's ticks (a batch
+        ends only where a light is asked)."""
         if sensors is not None:
             self._attach_sensors(sensors)
         if loop_detectors is not None:
@@ -495,7 +498,8 @@ class City(Entity):
             fresh = self._dawdle_rng.random(max(64 * need, 4096))
             self._dawdle = np.concatenate((self._dawdle[int(counters[NEXT_DAWDLE]) :], fresh))
             counters[NEXT_DAWDLE] = 0
-        stop_before_s = self.own_feeds.plan(now, self.signals.next_due_s, run_ahead)
+        signal_due_s = self.signals.next_due_s
+        stop_before_s = self.own_feeds.plan(now, signal_due_s, run_ahead)
         ticks = run_ticks(
             self.net,
             self.lanes,
@@ -512,7 +516,7 @@ class City(Entity):
             dt,
             max_ticks,
             stop_before_s,
-            self.signals.next_due_s,
+            signal_due_s,
             EPS_S,
             self.departs,
             self.lane_change,
@@ -521,6 +525,7 @@ class City(Entity):
             self.routing,
             self.transfer,
             self.fixed_lights,
+            self.change_intervals,
         )
         if self.routing.state[2]:  # a departing trip's route found no room: make some
             self._grow_route_buffer()

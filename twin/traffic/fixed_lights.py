@@ -71,7 +71,7 @@ class FixedLights(NamedTuple):
 
 
 @numba.njit(cache=True, _nrt=False)
-def _on_grid(epoch_s: float, grid_s: float) -> float:
+def on_grid(epoch_s: float, grid_s: float) -> float:
     """``SignalBank._on_grid``: ``epoch_s`` rounded up to the decision grid."""
     if grid_s <= 0.0:
         return epoch_s
@@ -116,7 +116,7 @@ def advance_fixed_lights(
                     if nxt == lights.phase[i]:
                         # A one-phase programme holds its green (to its maximum).
                         end = min(
-                            _on_grid(now_s + green, grid),
+                            on_grid(now_s + green, grid),
                             lights.green_start_s[i] + lights.max_green_s[p],
                         )
                         lights.next_event_s[i] = max(end, now_s + EPS_S * 10)
@@ -125,7 +125,7 @@ def advance_fixed_lights(
                         continue
                     if elapsed < lights.min_green_s[p] - EPS_S:
                         lights.counts[CLAMPED] += 1
-                        lights.next_event_s[i] = _on_grid(
+                        lights.next_event_s[i] = on_grid(
                             lights.green_start_s[i] + lights.min_green_s[p], grid
                         )
                         continue
@@ -149,7 +149,7 @@ def advance_fixed_lights(
                 max_green = lights.max_green_s[q]
                 hold = min(max(lights.target_green_s[i], lights.min_green_s[q]), max_green)
                 lights.next_event_s[i] = min(
-                    _on_grid(now_s + hold, lights.grid_s[0]), now_s + max_green
+                    on_grid(now_s + hold, lights.grid_s[0]), now_s + max_green
                 )
                 _show(lights, mov_state, s, q, 0)
 

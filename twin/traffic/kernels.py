@@ -2056,6 +2056,7 @@ def run_ticks(
     routing: TripRouting,
     transfer: Transfer,
     lights: FixedLights,
+    changes: ChangeIntervals,
 ) -> int:
     """Run up to ``max_ticks`` ticks from ``now_s``; the number of ticks run.
 
@@ -2087,15 +2088,23 @@ def run_ticks(
         transfer: as in :func:`step`.
         lights: the lights that run as programmed, whose events due at a tick's start
             are handled first (:func:`twin.traffic.fixed_lights.advance_fixed_lights`).
+        changes: the other lights whose change intervals due at a tick's start end
+            next (:func:`twin.traffic.change_intervals.end_change_intervals`); a green
+            started there whose decision epoch is due stops the batch before its tick,
+            and ``signal_due_s`` moves to the earliest such epoch.
     """
     n_trips = len(veh.depart_s)
     now = now_s
     ticks = 0
     total_arrived = 0
+    signal_due = signal_due_s
     while ticks < max_ticks:
-        if ticks > 0 and not (now < stop_before_s and now + signal_eps_s < signal_due_s):
+        if ticks > 0 and not (now < stop_before_s and now + signal_eps_s < signal_due):
             break
         advance_fixed_lights(lights, mov_state, now)
+        signal_due = min(signal_due, end_change_intervals(changes, mov_state, now))
+        if ticks > 0 and now + signal_eps_s >= signal_due:
+            break  # a green just started is asked now: the bank decides before this tick
         take_snapshots(snaps, lanes, now)
         released = counters[TRIPS_RELEASED]
         due = released
@@ -2153,6 +2162,7 @@ def run_ticks(
 
 
 # Insertion, lane changing and routing live in their own modules, built on the helpers above.
+from twin.traffic.change_intervals import ChangeIntervals, end_change_intervals  # noqa: E402
 from twin.traffic.fixed_lights import FixedLights, advance_fixed_lights  # noqa: E402
 from twin.traffic.insertion import Departs, insert_pending  # noqa: E402
 from twin.traffic.lane_change import LaneChange, change_lanes  # noqa: E402
@@ -2171,6 +2181,7 @@ drop_stale_numba_cache(
     for name in (
         "kernels.py",
         "fixed_lights.py",
+        "change_intervals.py",
         "insertion.py",
         "lane_change.py",
         "teleport.py",

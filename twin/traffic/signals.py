@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from twin.core.policy import ActsTogether, InvalidActionError, Policy
 from twin.traffic.actuation import MIN_SWITCH_S
+from twin.traffic.change_intervals import no_change_intervals
 from twin.traffic.fixed_lights import CLAMPED, DECISIONS, FORCED, FixedLights, no_fixed_lights
 from twin.traffic.kernels import (
     OFF,
@@ -43,6 +44,9 @@ _RANK = np.zeros(len(STATE_LETTERS), dtype=np.int64)
 for _rank, _code in enumerate((RED, YELLOW, STOP, OFF_BLINKING, PERMISSIVE, OFF, PROTECTED)):
     _RANK[_code] = _rank
 EPS_S = 1e-9
+MAX_KERNEL_PHASES = 16
+"""Lights with more phases keep their change intervals in Python: the kernel holds a
+state for every pair of phases (one per movement, 256 pairs at most)."""
 
 Observer = Callable[[int, float], SignalObservation]
 
@@ -76,6 +80,19 @@ def never_asked(signalised: Sequence[Intersection]) -> str | None:
         "give the phases room, e.g. adaptive_green_s = [5, 50] (sumo-rl's min_green, "
         "max_green) for traffic/sumo-net-v0"
     )
+
+
+def all_red_state(
+    current: npt.NDArray[np.int8], target: npt.NDArray[np.int8], same: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.int8]:
+    """The state shown after the yellow of a change from the green ``current`` to the
+    green ``target`` (arrays of states, broadcast): a movement green in both keeps the
+    stricter of its two letters, every other is red. A change from a phase to itself
+    (``same``: a one-phase programme cycling through its own yellow and all-red, SUMO
+    rows "G", "y", "r", a ramp meter) keeps only 's'."""
+    keep = np.where(same, (current == STOP) & (target == STOP), (current != RED) & (target != RED))
+    stricter = np.where(_RANK[current] <= _RANK[target], current, target)
+    return np.where(keep, stricter, RED).astype(np.int8)
 
 
 class _Count:
@@ -160,6 +177,18 @@ class SignalBank:
             self.next_event_s,
         )
         """The lights the kernel runs (:meth:`hand_to_kernel`)."""
+        self.changes = no_change_intervals(
+            self.phase,
+            self.stage,
+            self.target,
+            self.target_green_s,
+            self.green_start_s,
+            self.next_event_s,
+        )
+        """The asked lights whose change intervals the kernel ends (:meth:`hand_to_kernel`)."""
+        self._stops_kernel: npt.NDArray[np.bool_] | None = None
+        """Per asked light, whether all its events stop the kernel (its intervals are not
+        the kernel's); ``None``: true of every one."""
         self._asked = np.arange(n)
         """The intersections :meth:`update` handles: all but those the kernel runs."""
         self._next_due = 0.0
@@ -177,9 +206,21 @@ class SignalBank:
 
     @property
     def next_due_s(self) -> float:
-        """When the next event of any intersection :meth:`update` handles is due
-        (``inf``: never)."""
-        return self._next_due
+        """When the kernel must next stop for the bank (``inf``: never): the next event
+        of a light :meth:`update` handles, but for the ends of change intervals the
+        kernel ends itself (:attr:`changes`). Computed afresh: the kernel moves the
+        bank's timers."""
+        asked = self._asked
+        if len(asked) == 0:
+            return math.inf
+        every = len(asked) == len(self)
+        events = self.next_event_s if every else self.next_event_s[asked]
+        if len(self.changes.intersection) == 0:
+            return float(events.min())
+        stops = (self.stage if every else self.stage[asked]) == GREEN
+        if self._stops_kernel is not None:
+            stops |= self._stops_kernel
+        return float(np.where(stops, events, math.inf).min())
 
     def runs_as_programmed(self, i: int) -> bool:
         """Whether intersection ``i`` runs its programme as given, whatever the traffic:
@@ -202,7 +243,9 @@ class SignalBank:
     def hand_to_kernel(self) -> FixedLights:
         """Leave the lights that run as programmed (:meth:`runs_as_programmed`) to
         :func:`twin.traffic.fixed_lights.advance_fixed_lights`, which the kernel calls
-        at every tick; :meth:`update` handles the others from now on. The states those
+        at every tick; :meth:`update` handles the others from now on, and the kernel
+        ends their change intervals (:attr:`changes`,
+        :func:`twin.traffic.change_intervals.end_change_intervals`). The states those
         lights can show are checked here, once."""
         programmed = [i for i in range(len(self)) if self.runs_as_programmed(i)]
         phase_start, row_start, movements, mov_start = [0], [], [], [0]
@@ -260,7 +303,81 @@ class SignalBank:
         self._counted_here = counted
         self._asked = np.setdiff1d(np.arange(len(self)), programmed).astype(np.int64)
         self._next_due = self._asked_next_due()
+        self._hand_change_intervals()
         return self.fixed
+
+    def _hand_change_intervals(self) -> None:
+        """Leave the change intervals of the asked lights to the kernel: every state a
+        change can show is computed and checked here (lights with more than
+        :data:`MAX_KERNEL_PHASES` phases, or a change whose state fails the check, stay
+        with :meth:`update`, which raises if that change is ever made)."""
+        lights: list[int] = []
+        phase_start, mov_start, pair_start = [0], [0], [0]
+        per_phase: list[list[float]] = [[], [], []]
+        movements: list[int] = []
+        green_row: list[int] = []
+        all_red_row: list[int] = []
+        states: list[npt.NDArray[np.int8]] = []
+        row = 0
+        for i in self._asked.tolist():
+            program = self.intersections[i].program
+            assert program is not None
+            codes = self.codes[i]
+            n_phases, n_movements = codes.shape
+            if n_phases > MAX_KERNEL_PHASES:
+                continue
+            # Every green, then the all-red of every change (a, b) in order a * P + b;
+            # each distinct state once (most changes share their all-red).
+            same = np.eye(n_phases, dtype=np.bool_)[:, :, None]
+            pairs = all_red_state(codes[:, None, :], codes[None, :, :], same)
+            shown = np.concatenate((codes, pairs.reshape(-1, n_movements)))
+            row_of: dict[bytes, int] = {}
+            distinct: list[npt.NDArray[np.int8]] = []
+            at: list[int] = []
+            for state in shown:
+                key = state.tobytes()
+                if key not in row_of:
+                    row_of[key] = row + len(distinct) * n_movements
+                    distinct.append(state)
+                at.append(row_of[key])
+            try:
+                for state in distinct:
+                    self.check_safe(i, state)
+            except RuntimeError:
+                continue
+            lights.append(i)
+            green_row.extend(at[:n_phases])
+            all_red_row.extend(at[n_phases:])
+            states.extend(distinct)
+            row += len(distinct) * n_movements
+            for phase in program.phases:
+                for column, value in zip(
+                    per_phase, (phase.min_green_s, phase.max_green_s, phase.all_red_s), strict=True
+                ):
+                    column.append(value)
+            phase_start.append(phase_start[-1] + n_phases)
+            pair_start.append(pair_start[-1] + n_phases * n_phases)
+            movements.extend(self.movements[i].tolist())
+            mov_start.append(len(movements))
+        if not lights:
+            return
+        min_green, max_green, all_red = (np.array(c, dtype=np.float64) for c in per_phase)
+        self.changes = self.changes._replace(  # the bank's timer arrays stay the same
+            intersection=np.array(lights, dtype=np.int64),
+            phase_start=np.array(phase_start, dtype=np.int64),
+            min_green_s=min_green,
+            max_green_s=max_green,
+            all_red_s=all_red,
+            mov_start=np.array(mov_start, dtype=np.int64),
+            movements=np.array(movements, dtype=np.int64),
+            green_row=np.array(green_row, dtype=np.int64),
+            pair_start=np.array(pair_start, dtype=np.int64),
+            all_red_row=np.array(all_red_row, dtype=np.int64),
+            states=np.concatenate(states),
+            grid_s=np.array([self.decision_grid_s or 0.0]),
+        )
+        if len(lights) < len(self._asked):
+            self._stops_kernel = ~np.isin(self._asked, lights)
 
     def _asked_next_due(self) -> float:
         if len(self._asked) == len(self):
@@ -402,15 +519,9 @@ class SignalBank:
         codes = self.codes[i]
         cur = codes[current]
         nxt = codes[target]
-        keep = (cur != RED) & (nxt != RED)
-        if current == target:
-            # A one-phase programme cycling through its own yellow and all-red (SUMO
-            # rows "G", "y", "r": a ramp meter): only 's' stays as it is.
-            keep = (cur == STOP) & (nxt == STOP)
-        stricter = np.where(_RANK[cur] <= _RANK[nxt], cur, nxt)
-        state = np.where(keep, stricter, RED).astype(np.int8)
+        state = all_red_state(cur, nxt, np.bool_(current == target))
         if yellow:
-            losing = (cur != RED) & ~keep
+            losing = (cur != RED) & (state == RED)
             # Yellow movements keep their phase's right of way (protected or yielding).
             self.check_safe(i, np.where(losing, cur, state).astype(np.int8))
             state[losing] = YELLOW

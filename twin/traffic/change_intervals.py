@@ -1,0 +1,136 @@
+"""The change intervals of the lights a policy decides for, ended inside the kernel's ticks.
+
+A light whose policy decides (max-pressure, an actuated programme, an RL agent) is asked
+only at its decision epochs, but every change it decides runs a yellow and an all-red,
+and :class:`~twin.traffic.signals.SignalBank` ended those in Python: each end stopped a
+batch of kernel ticks. Under sumo-rl's 5 s decision grid every decision instant was
+followed by a second batch at the yellow's end (RESCO grid4x4, random actions: 1,471
+kernel calls in the hour, two per decision instant). Ending an interval never asks the
+policy, so :func:`end_change_intervals` does it at the start of every tick, with
+``SignalBank._end_interval`` and ``_start_green``'s arithmetic on the bank's own arrays
+and states the bank checked when it handed the lights over
+(:meth:`~twin.traffic.signals.SignalBank.hand_to_kernel`); a batch stops only where a
+light must be asked.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from twin.traffic.fixed_lights import CHANGE_ALL_RED, CHANGE_YELLOW, EPS_S, GREEN, on_grid
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+class ChangeIntervals(NamedTuple):
+    """The lights whose change intervals the kernel ends, and the bank's timer arrays.
+
+    Light ``s`` is bank intersection ``intersection[s]``; its phases are
+    ``phase_start[s]:phase_start[s + 1]`` of the per-phase arrays, its movements
+    ``mov_start[s]:mov_start[s + 1]`` of ``movements``. Phase ``p``'s green state starts
+    at ``states[green_row[p]]``; the all-red of light ``s``'s change from its phase
+    ``a`` to its phase ``b`` (``P`` phases) at ``states[all_red_row[pair_start[s] + a *
+    P + b]]``; each state has one entry per movement of the light. ``phase`` ..
+    ``next_event_s`` are the bank's arrays (indexed by intersection), written in place;
+    ``grid_s[0]`` is the bank's decision grid (0: none)."""
+
+    intersection: IntArray
+    phase_start: IntArray
+    min_green_s: FloatArray
+    max_green_s: FloatArray
+    all_red_s: FloatArray
+    mov_start: IntArray
+    movements: IntArray
+    green_row: IntArray
+    pair_start: IntArray
+    all_red_row: IntArray
+    states: npt.NDArray[np.int8]
+    phase: IntArray
+    stage: IntArray
+    target: IntArray
+    target_green_s: FloatArray
+    green_start_s: FloatArray
+    next_event_s: FloatArray
+    grid_s: FloatArray
+
+
+@numba.njit(cache=True, _nrt=False)
+def _show(changes: ChangeIntervals, mov_state: npt.NDArray[np.int8], s: int, row: int) -> None:
+    first = changes.mov_start[s]
+    for k in range(changes.mov_start[s + 1] - first):
+        mov_state[changes.movements[first + k]] = changes.states[row + k]
+
+
+@numba.njit(cache=True, _nrt=False)
+def end_change_intervals(
+    changes: ChangeIntervals, mov_state: npt.NDArray[np.int8], now_s: float
+) -> float:
+    """End every change interval due at ``now_s``, as ``SignalBank.update`` ends it: a
+    yellow gives way to the all-red (``_end_interval``), the all-red to the target's
+    green (``_start_green``); an interval of zero seconds ends in the same instant.
+    Returns the earliest decision epoch of the greens started here (``inf``: none): the
+    bank must be asked then, so the kernel stops before it."""
+    earliest = math.inf
+    for s in range(len(changes.intersection)):
+        i = changes.intersection[s]
+        first = changes.phase_start[s]
+        while changes.stage[i] != GREEN and changes.next_event_s[i] <= now_s + EPS_S:
+            current = changes.phase[i]
+            target = changes.target[i]
+            if changes.stage[i] == CHANGE_YELLOW:
+                n_phases = changes.phase_start[s + 1] - first
+                pair = changes.pair_start[s] + current * n_phases + target
+                _show(changes, mov_state, s, changes.all_red_row[pair])
+                changes.stage[i] = CHANGE_ALL_RED
+                changes.next_event_s[i] = now_s + changes.all_red_s[first + current]
+                continue
+            q = first + target
+            changes.phase[i] = target
+            changes.stage[i] = GREEN
+            changes.green_start_s[i] = now_s
+            max_green = changes.max_green_s[q]
+            hold = min(max(changes.target_green_s[i], changes.min_green_s[q]), max_green)
+            epoch = min(on_grid(now_s + hold, changes.grid_s[0]), now_s + max_green)
+            changes.next_event_s[i] = epoch
+            _show(changes, mov_state, s, changes.green_row[q])
+            earliest = min(earliest, epoch)
+    return earliest
+
+
+def no_change_intervals(
+    phase: IntArray,
+    stage: IntArray,
+    target: IntArray,
+    target_green_s: FloatArray,
+    green_start_s: FloatArray,
+    next_event_s: FloatArray,
+) -> ChangeIntervals:
+    """No light's intervals left to the kernel, over the bank's arrays."""
+    empty_i = np.zeros(0, dtype=np.int64)
+    empty_f = np.zeros(0)
+    return ChangeIntervals(
+        empty_i,
+        np.zeros(1, dtype=np.int64),
+        empty_f,
+        empty_f,
+        empty_f,
+        np.zeros(1, dtype=np.int64),
+        empty_i,
+        empty_i,
+        np.zeros(1, dtype=np.int64),
+        empty_i,
+        np.zeros(0, dtype=np.int8),
+        phase,
+        stage,
+        target,
+        target_green_s,
+        green_start_s,
+        next_event_s,
+        np.zeros(1),
+    )
