@@ -4,13 +4,16 @@ import json
 import textwrap
 import warnings
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from tests.test_cli import twin_here
-from twin.core.run import simulate
+from twin.core.run import prepare_run, simulate
 from twin.core.scenario import ScenarioConfig
+from twin.traffic import sumo_scenario
 from twin.traffic.sumo_scenario import PolicyNeverAskedWarning
 from twin.traffic.sumo_tools import generate_grid, random_trips
 
@@ -176,3 +179,49 @@ def test_a_policy_the_lights_would_never_ask_is_warned_about(tmp_path):
         run("signals/fixed-time-v0")
         asked = run("signals/max-pressure-v0", adaptive_green_s=[5, 50])
     assert asked.kpis["signal_decisions"].value > 0
+
+
+def built_cities(monkeypatch, files: dict[str, object], seeds: tuple[int, ...]) -> tuple[list, int]:
+    """The cities of runs of ``files`` on ``seeds``, and how often the demand was read."""
+    monkeypatch.setattr(sumo_scenario, "_trip_tables", {})  # nothing read before
+    reads = []
+    real = sumo_scenario.read_routes
+
+    def counting(*args, **kwargs):
+        reads.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sumo_scenario, "read_routes", counting)
+    config = ScenarioConfig(id="traffic/sumo-net-v0", params=files, horizon_s=300)
+    cities = [prepare_run(config, "signals/fixed-time-v0", seed).scenario.city for seed in seeds]
+    return cities, len(reads)
+
+
+def test_demand_that_draws_nothing_is_read_once_and_every_run_owns_its_copy(city, monkeypatch):
+    net, routes = city
+    files = {"net_file": str(net), "route_files": [str(routes)]}
+    (first, second), reads = built_cities(monkeypatch, files, (1, 2))
+    assert reads == 1
+    assert first.network is second.network  # one import, one set of arrays
+    assert first.arrays is second.arrays
+    np.testing.assert_array_equal(first.veh.depart_s, second.veh.depart_s)
+    first.veh.depart_s[:] = -1.0  # what a run may do to its own trips
+    (third,), reads = built_cities(monkeypatch, files, (3,))
+    np.testing.assert_array_equal(third.veh.depart_s, second.veh.depart_s)
+
+
+def test_demand_that_draws_is_read_at_every_build_with_the_runs_own_draws(
+    city, tmp_path, monkeypatch
+):
+    net, routes = city
+    route = next(ET.parse(routes).iter("route")).get("edges")
+    flows = tmp_path / "flows.rou.xml"
+    flows.write_text(
+        f'<routes><route id="r" edges="{route}"/>'
+        '<flow id="f" route="r" begin="0" end="300" probability="0.3"/></routes>\n'
+    )
+    files = {"net_file": str(net), "route_files": [str(flows)]}
+    (one, other, again), reads = built_cities(monkeypatch, files, (1, 2, 1))
+    assert reads == 3
+    assert not np.array_equal(one.veh.depart_s, other.veh.depart_s)
+    np.testing.assert_array_equal(one.veh.depart_s, again.veh.depart_s)

@@ -533,7 +533,12 @@ class Network:
     # -- arrays for the kernel ----------------------------------------------------
 
     def compile(self) -> NetworkArrays:
-        """Validate and flatten into the arrays :mod:`twin.traffic.kernels` reads."""
+        """Validate and flatten into the arrays :mod:`twin.traffic.kernels` reads (once per
+        network: every city built on it shares them, and reads them only)."""
+        return self._arrays
+
+    @cached_property
+    def _arrays(self) -> NetworkArrays:
         self._validation  # noqa: B018 (computed once)
         return NetworkArrays.build(self)
 

@@ -212,7 +212,7 @@ def read_net(
     """
     file = Path(path)
     root_tag(file, ("net",), "SUMO network (.net.xml)")
-    key = _ImportKey(str(file), _digest(file), name, program_id, tuple(programs))
+    key = _ImportKey(str(file), content_digest(file), name, program_id, tuple(programs))
     network = _imported.get(key)
     if network is None:
         network = _import_net(file, name, program_id, programs)
@@ -241,7 +241,7 @@ class _ImportKey:
 _imported: dict[_ImportKey, Network] = {}
 
 
-def _digest(file: Path) -> bytes:
+def content_digest(file: Path) -> bytes:
     """The file's content, hashed: an edited file is another key however quickly it was
     rewritten (a hash of a city's network costs milliseconds, its import seconds)."""
     try:

@@ -68,7 +68,13 @@ from twin.traffic.loops import LoopBank, loop_state
 from twin.traffic.network import Network
 from twin.traffic.scenario import GridCity
 from twin.traffic.signals import never_asked
-from twin.traffic.sumo import VEHICLE_CLASS, read_net, read_routes
+from twin.traffic.sumo import (
+    IMPORTED_NETWORKS_KEPT,
+    VEHICLE_CLASS,
+    content_digest,
+    read_net,
+    read_routes,
+)
 from twin.traffic.sumo_additional import InductionLoop, read_additional
 from twin.traffic.sumocfg import SumoConfig, read_sumocfg
 
@@ -113,28 +119,29 @@ class SumoNet(Scenario[SumoNetParams]):
 
     def _network(self) -> Network:
         if self.network is None:
-            network = read_net(
+            imported = read_net(
                 self.config.net_file,
                 program_id=self.params.program_id,
                 programs=self.additional.programs,
             )
-            if self.params.adaptive_green_s is not None:
-                network = with_adaptive_greens(network, *self.params.adaptive_green_s)
-            self.network = at_begin(network, self.config.begin_s)
+            adaptive = self.params.adaptive_green_s
+            key = (imported, None if adaptive is None else tuple(adaptive), self.config.begin_s)
+            network = _derived.get(key)
+            if network is None:
+                network = imported
+                if adaptive is not None:
+                    network = with_adaptive_greens(network, *adaptive)
+                network = _derived[key] = at_begin(network, self.config.begin_s)
+                while len(_derived) > IMPORTED_NETWORKS_KEPT:
+                    del _derived[next(iter(_derived))]
+            self.network = network
         return self.network
 
     def build(self, world: World, policy: Policy[Any, Any]) -> None:
         config = self.config
         network = self._network()
         files = (*self.additional.demand_files, *config.route_files)
-        trips = read_routes(
-            network,
-            *files,
-            router=Router(network, config.minor_penalty_s, config.turnaround_penalty_s),
-            end_s=config.end_s,
-            rng=world.streams["traffic.demand.sumo"],
-        )
-        trips = in_window(trips, config.begin_s, config.end_s)
+        trips = _read_trips(network, files, config, world.streams["traffic.demand.sumo"])
         for what, n in trips.skipped.items():
             self.skipped[what] = self.skipped.get(what, 0) + n
         loops = self.additional.loops
@@ -200,6 +207,80 @@ class SumoNet(Scenario[SumoNetParams]):
             "ignored_options": list(config.ignored),
             "skipped": dict(sorted(self.skipped.items())),
         }
+
+
+_derived: dict[tuple[Network, tuple[float, ...] | None, float], Network] = {}
+"""An imported network as a scenario drives it (adaptive greens, programmes at
+``begin``), kept with the imports (:data:`twin.traffic.sumo.IMPORTED_NETWORKS_KEPT`):
+the same object at every build, so its checks and arrays are computed once."""
+
+TRIP_TABLES_KEPT = 4
+"""Trip tables kept per process (:func:`_read_trips`)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _TripsKey:
+    network: Network
+    files: tuple[tuple[str, bytes], ...]
+    begin_s: float
+    end_s: float
+    penalties_s: tuple[float, float]
+
+
+_trip_tables: dict[_TripsKey, tuple[TripTable, tuple[warnings.WarningMessage, ...]]] = {}
+
+
+def _read_trips(
+    network: Network, files: tuple[Path, ...], config: SumoConfig, rng: np.random.Generator
+) -> TripTable:
+    """The demand of ``files`` in the config's time window (:func:`in_window`).
+
+    Demand that draws nothing from ``rng`` (no random flow, no distribution) is the same
+    at every build, so it is read once per process, while its files stay as they are (a
+    learning environment builds a world at every reset, a batch worker one per run:
+    reading RESCO's grid4x4 routes takes longer than building the rest of the city);
+    every build gets its own copy, with the reader's warnings again. Demand that draws is
+    read at every build, its draws the run's own."""
+    key = _TripsKey(
+        network,
+        tuple((str(f), content_digest(Path(f))) for f in files),
+        config.begin_s,
+        config.end_s,
+        (config.minor_penalty_s, config.turnaround_penalty_s),
+    )
+    cached = _trip_tables.get(key)
+    if cached is None:
+        before = rng.bit_generator.state
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            trips = read_routes(
+                network,
+                *files,
+                router=Router(network, config.minor_penalty_s, config.turnaround_penalty_s),
+                end_s=config.end_s,
+                rng=rng,
+            )
+        trips = in_window(trips, config.begin_s, config.end_s)
+        cached = (trips, tuple(caught))
+        if rng.bit_generator.state == before:
+            _trip_tables[key] = cached
+            while len(_trip_tables) > TRIP_TABLES_KEPT:
+                del _trip_tables[next(iter(_trip_tables))]
+    trips, caught = cached
+    for message in caught:
+        warnings.warn_explicit(message.message, message.category, message.filename, message.lineno)
+    return _own_copy(trips) if key in _trip_tables else trips
+
+
+def _own_copy(trips: TripTable) -> TripTable:
+    """``trips`` with arrays of its own: a city writes to some (an on-call trip's
+    departure is set when it is sent)."""
+    arrays = {
+        field.name: value.copy()
+        for field in dataclasses.fields(trips)
+        if isinstance(value := getattr(trips, field.name), np.ndarray)
+    }
+    return dataclasses.replace(trips, **arrays, skipped=dict(trips.skipped))
 
 
 def _loop_lanes(
