@@ -11,6 +11,7 @@ import pytest
 
 from tests.traffic.support import Erratic
 from twin.core.policy import ActsTogether, InvalidActionError
+from twin.traffic import signals
 from twin.traffic.network import grid
 from twin.traffic.observation import SignalAction
 from twin.traffic.signals import SignalBank
@@ -172,3 +173,21 @@ def test_on_a_decision_grid_max_green_ends_a_phase_off_the_grid_and_the_next_ask
     # Asked at 10 s (8 s of green, rounded up), forced at 12 s, yellow to 15 s, the next
     # phase's 8 s to 23 s, asked at 25 s, forced at 27 s, yellow to 30 s, asked at 40 s.
     assert asked.asked_s[:3] == [10.0, 25.0, 40.0]
+
+
+def test_a_bank_on_a_network_another_bank_checked_does_not_check_it_again(monkeypatch):
+    checked: list[str] = []
+    real = signals.check_program
+
+    def counting(inter: Any, program: Any) -> None:
+        checked.append(inter.id)
+        real(inter, program)
+
+    monkeypatch.setattr(signals, "check_program", counting)
+    network = grid(2, 2, 150.0, 1)
+    for _ in range(2):
+        state = np.zeros(len(network.movements), dtype=np.int8)
+        SignalBank(network, state, Erratic(1), lambda i, now_s: None)  # type: ignore[arg-type]
+    assert len(checked) == 4  # the first bank's four lights
+    SignalBank(grid(2, 2, 150.0, 1), state, Erratic(1), lambda i, now_s: None)  # type: ignore[arg-type]
+    assert len(checked) == 8  # an equal network, but another one: checked

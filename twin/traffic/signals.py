@@ -13,6 +13,7 @@ individual signals, so it cannot produce a conflicting green.
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -49,6 +50,14 @@ MAX_KERNEL_PHASES = 16
 state for every pair of phases (one per movement, 256 pairs at most)."""
 
 Observer = Callable[[int, float], SignalObservation]
+
+_SAFE_STATES: weakref.WeakKeyDictionary[Network, set[tuple[int, bytes]]] = (
+    weakref.WeakKeyDictionary()
+)
+"""Per network whose programmes a bank has checked, the states found safe at each of its
+signalised intersections (by bank index): a network is immutable, and a city built on it
+again (a learning environment's reset, a batch worker's next run) need not check them
+again (:meth:`SignalBank.check_safe`)."""
 
 
 def follows_programme(policy: object) -> bool:
@@ -143,12 +152,14 @@ class SignalBank:
         self.policy_id = getattr(policy, "id", type(policy).__name__)
         self.observe = observe
         self.intersections: list[Intersection] = []
+        known_safe = _SAFE_STATES.get(network)
         for inter in network.intersections:
             if inter.program is None:
                 state = inter.priority_state()
                 mov_state[list(inter.movements)] = [_CODES[c] for c in state]
             else:
-                check_program(inter, inter.program)
+                if known_safe is None:  # a bank on this network checked them already
+                    check_program(inter, inter.program)
                 self.intersections.append(inter)
         n = len(self.intersections)
         self.movements = [np.array(i.movements, dtype=np.int64) for i in self.intersections]
@@ -193,7 +204,7 @@ class SignalBank:
         """The intersections :meth:`update` handles: all but those the kernel runs."""
         self._next_due = 0.0
         self._together = isinstance(policy, ActsTogether)
-        self._checked: set[tuple[int, bytes]] = set()
+        self._checked = _SAFE_STATES.setdefault(network, set())
         self.due_count = 0
         """How many intersections the current :meth:`update` round handles."""
         self._changes: dict[tuple[int, int, int, bool], npt.NDArray[np.int8]] = {}
@@ -600,8 +611,9 @@ class SignalBank:
         the other (every state but red counts as going; yellow is checked with the
         letter of the phase it ends).
 
-        A state already checked at this intersection is not checked again (the set of
-        states a programme can show is small), so the check costs nothing per tick.
+        A state already checked at this intersection (by any bank on this network) is
+        not checked again (the set of states a programme can show is small), so the
+        check costs nothing per tick.
         """
         key = (i, state.tobytes())
         if key in self._checked:
