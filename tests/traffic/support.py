@@ -10,7 +10,7 @@ import numpy as np
 from twin.core.world import World
 from twin.traffic.city import City
 from twin.traffic.demand import RateProfile, poisson_trips
-from twin.traffic.kernels import STATE_LETTERS
+from twin.traffic.kernels import STATE_LETTERS, TICK_COUNTERS
 from twin.traffic.network import Network, grid
 from twin.traffic.observation import SignalAction, SignalObservation
 from twin.traffic.signals import SignalBank
@@ -87,3 +87,24 @@ def programme_letters(network: Network, seconds: int) -> list[list[str]]:
         bank.update(float(t))
         shown.append(["".join(STATE_LETTERS[int(c)] for c in mov_state[m]) for m in bank.movements])
     return shown
+
+
+def assert_same_run(python: City, kernel: City, per_call: tuple[int, ...]) -> None:
+    """Two runs of one city that differ only in where the kernel's batches of ticks end
+    (``python``: the signal bank handles an event the ``kernel`` run handles inside the
+    ticks) left the same vehicles, lanes, counters (but ``per_call``, which depend on
+    where batches end), signals, counts and KPIs, to the last bit."""
+    for x, y in zip((*python.veh, *python.lanes), (*kernel.veh, *kernel.lanes), strict=True):
+        np.testing.assert_array_equal(x, y)
+    keep = ~np.isin(np.arange(TICK_COUNTERS), per_call)
+    np.testing.assert_array_equal(python.counters[keep], kernel.counters[keep])
+    np.testing.assert_array_equal(python.mov_state, kernel.mov_state)
+    for name in ("phase", "stage", "target", "target_green_s", "green_start_s", "next_event_s"):
+        np.testing.assert_array_equal(getattr(python.signals, name), getattr(kernel.signals, name))
+    counts = ("decisions", "forced", "clamped")
+    assert [getattr(kernel.signals, c) for c in counts] == [
+        getattr(python.signals, c) for c in counts
+    ]
+    assert {k: v.value for k, v in python.kpis().items()} == {
+        k: v.value for k, v in kernel.kpis().items()
+    }

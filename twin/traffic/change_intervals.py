@@ -22,7 +22,14 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from twin.traffic.fixed_lights import CHANGE_ALL_RED, CHANGE_YELLOW, EPS_S, GREEN, on_grid
+from twin.traffic.fixed_lights import (
+    CHANGE_ALL_RED,
+    CHANGE_YELLOW,
+    EPS_S,
+    GREEN,
+    BankTimers,
+    start_green,
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -36,9 +43,9 @@ class ChangeIntervals(NamedTuple):
     ``mov_start[s]:mov_start[s + 1]`` of ``movements``. Phase ``p``'s green state starts
     at ``states[green_row[p]]``; the all-red of light ``s``'s change from its phase
     ``a`` to its phase ``b`` (``P`` phases) at ``states[all_red_row[pair_start[s] + a *
-    P + b]]``; each state has one entry per movement of the light. ``phase`` ..
-    ``next_event_s`` are the bank's arrays (indexed by intersection), written in place;
-    ``grid_s[0]`` is the bank's decision grid (0: none)."""
+    P + b]]``; each state has one entry per movement of the light. ``timers`` are the
+    bank's (indexed by intersection), written in place; ``grid_s[0]`` is the bank's
+    decision grid (0: none)."""
 
     intersection: IntArray
     phase_start: IntArray
@@ -51,12 +58,7 @@ class ChangeIntervals(NamedTuple):
     pair_start: IntArray
     all_red_row: IntArray
     states: npt.NDArray[np.int8]
-    phase: IntArray
-    stage: IntArray
-    target: IntArray
-    target_green_s: FloatArray
-    green_start_s: FloatArray
-    next_event_s: FloatArray
+    timers: BankTimers
     grid_s: FloatArray
 
 
@@ -80,57 +82,26 @@ def end_change_intervals(
     for s in range(len(changes.intersection)):
         i = changes.intersection[s]
         first = changes.phase_start[s]
-        while changes.stage[i] != GREEN and changes.next_event_s[i] <= now_s + EPS_S:
-            current = changes.phase[i]
-            target = changes.target[i]
-            if changes.stage[i] == CHANGE_YELLOW:
+        while changes.timers.stage[i] != GREEN and changes.timers.next_event_s[i] <= now_s + EPS_S:
+            current = changes.timers.phase[i]
+            target = changes.timers.target[i]
+            if changes.timers.stage[i] == CHANGE_YELLOW:
                 n_phases = changes.phase_start[s + 1] - first
                 pair = changes.pair_start[s] + current * n_phases + target
                 _show(changes, mov_state, s, changes.all_red_row[pair])
-                changes.stage[i] = CHANGE_ALL_RED
-                changes.next_event_s[i] = now_s + changes.all_red_s[first + current]
+                changes.timers.stage[i] = CHANGE_ALL_RED
+                changes.timers.next_event_s[i] = now_s + changes.all_red_s[first + current]
                 continue
             q = first + target
-            changes.phase[i] = target
-            changes.stage[i] = GREEN
-            changes.green_start_s[i] = now_s
-            max_green = changes.max_green_s[q]
-            hold = min(max(changes.target_green_s[i], changes.min_green_s[q]), max_green)
-            epoch = min(on_grid(now_s + hold, changes.grid_s[0]), now_s + max_green)
-            changes.next_event_s[i] = epoch
+            epoch = start_green(
+                changes.timers,
+                i,
+                target,
+                changes.min_green_s[q],
+                changes.max_green_s[q],
+                changes.grid_s[0],
+                now_s,
+            )
             _show(changes, mov_state, s, changes.green_row[q])
             earliest = min(earliest, epoch)
     return earliest
-
-
-def no_change_intervals(
-    phase: IntArray,
-    stage: IntArray,
-    target: IntArray,
-    target_green_s: FloatArray,
-    green_start_s: FloatArray,
-    next_event_s: FloatArray,
-) -> ChangeIntervals:
-    """No light's intervals left to the kernel, over the bank's arrays."""
-    empty_i = np.zeros(0, dtype=np.int64)
-    empty_f = np.zeros(0)
-    return ChangeIntervals(
-        empty_i,
-        np.zeros(1, dtype=np.int64),
-        empty_f,
-        empty_f,
-        empty_f,
-        np.zeros(1, dtype=np.int64),
-        empty_i,
-        empty_i,
-        np.zeros(1, dtype=np.int64),
-        empty_i,
-        np.zeros(0, dtype=np.int8),
-        phase,
-        stage,
-        target,
-        target_green_s,
-        green_start_s,
-        next_event_s,
-        np.zeros(1),
-    )

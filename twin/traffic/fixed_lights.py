@@ -34,6 +34,21 @@ FORCED, DECISIONS, CLAMPED = 0, 1, 2
 """Indices of :attr:`FixedLights.counts`."""
 
 
+class BankTimers(NamedTuple):
+    """The signal bank's timers, one entry per signalised intersection
+    (:class:`~twin.traffic.signals.SignalBank`'s own arrays, which the kernel's light
+    functions write in place): the phase shown or being left, the stage (:data:`GREEN`,
+    :data:`CHANGE_YELLOW`, :data:`CHANGE_ALL_RED`), a change's target phase and the green
+    it asked for, when the green started and when the next event is due."""
+
+    phase: IntArray
+    stage: IntArray
+    target: IntArray
+    target_green_s: FloatArray
+    green_start_s: FloatArray
+    next_event_s: FloatArray
+
+
 class FixedLights(NamedTuple):
     """The lights of a bank that run as programmed: their programmes, and the bank's own
     timer arrays.
@@ -43,8 +58,8 @@ class FixedLights(NamedTuple):
     ``mov_start[s]:mov_start[s + 1]`` of ``movements``. Phase ``p`` of a light with
     ``M`` movements shows ``states[row_start[p] + r * M :][:M]``, ``r`` being its
     green (0), the yellow of its change to the next phase (1) and the all-red (2).
-    ``phase`` .. ``next_event_s`` are the bank's arrays (indexed by intersection),
-    written in place; ``counts`` the greens ended at their maximum (:data:`FORCED`), the
+    ``timers`` are the bank's (indexed by intersection), written in place; ``counts``
+    the greens ended at their maximum (:data:`FORCED`), the
     policy's answers given for it (:data:`DECISIONS`) and those that asked to end a green
     before its minimum (:data:`CLAMPED`); ``grid_s[0]`` is the bank's decision grid (0:
     none)."""
@@ -60,12 +75,7 @@ class FixedLights(NamedTuple):
     movements: IntArray
     row_start: IntArray
     states: npt.NDArray[np.int8]
-    phase: IntArray
-    stage: IntArray
-    target: IntArray
-    target_green_s: FloatArray
-    green_start_s: FloatArray
-    next_event_s: FloatArray
+    timers: BankTimers
     counts: IntArray
     grid_s: FloatArray
 
@@ -76,6 +86,28 @@ def on_grid(epoch_s: float, grid_s: float) -> float:
     if grid_s <= 0.0:
         return epoch_s
     return math.ceil(epoch_s / grid_s - EPS_S) * grid_s
+
+
+@numba.njit(cache=True, _nrt=False)
+def start_green(
+    timers: BankTimers,
+    i: int,
+    target: int,
+    min_green_s: float,
+    max_green_s: float,
+    grid_s: float,
+    now_s: float,
+) -> float:
+    """``SignalBank._start_green``: intersection ``i`` turns phase ``target`` green at
+    ``now_s``, held for the green its change asked for, within the phase's minimum and
+    maximum and rounded up to the decision grid; returns when its next event is due."""
+    timers.phase[i] = target
+    timers.stage[i] = GREEN
+    timers.green_start_s[i] = now_s
+    hold = min(max(timers.target_green_s[i], min_green_s), max_green_s)
+    epoch = min(on_grid(now_s + hold, grid_s), now_s + max_green_s)
+    timers.next_event_s[i] = epoch
+    return epoch
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -101,88 +133,55 @@ def advance_fixed_lights(
         i = lights.intersection[s]
         first = lights.phase_start[s]
         n_phases = lights.phase_start[s + 1] - first
-        while lights.next_event_s[i] <= now_s + EPS_S:
-            p = first + lights.phase[i]
-            stage = lights.stage[i]
+        while lights.timers.next_event_s[i] <= now_s + EPS_S:
+            p = first + lights.timers.phase[i]
+            stage = lights.timers.stage[i]
             if stage == GREEN:
-                nxt = (lights.phase[i] + 1) % n_phases
+                nxt = (lights.timers.phase[i] + 1) % n_phases
                 green = lights.green_s[first + nxt]
-                elapsed = now_s - lights.green_start_s[i]
+                elapsed = now_s - lights.timers.green_start_s[i]
                 if elapsed >= lights.max_green_s[p] - EPS_S:
                     lights.counts[FORCED] += 1
                 else:  # asked (never, for a static light): the programme's answer
                     lights.counts[DECISIONS] += 1
                     grid = lights.grid_s[0]
-                    if nxt == lights.phase[i]:
+                    if nxt == lights.timers.phase[i]:
                         # A one-phase programme holds its green (to its maximum).
                         end = min(
                             on_grid(now_s + green, grid),
-                            lights.green_start_s[i] + lights.max_green_s[p],
+                            lights.timers.green_start_s[i] + lights.max_green_s[p],
                         )
-                        lights.next_event_s[i] = max(end, now_s + EPS_S * 10)
+                        lights.timers.next_event_s[i] = max(end, now_s + EPS_S * 10)
                         if lights.yellow_s[p] + lights.all_red_s[p] <= 0:
-                            lights.next_event_s[i] = now_s + green
+                            lights.timers.next_event_s[i] = now_s + green
                         continue
                     if elapsed < lights.min_green_s[p] - EPS_S:
                         lights.counts[CLAMPED] += 1
-                        lights.next_event_s[i] = on_grid(
-                            lights.green_start_s[i] + lights.min_green_s[p], grid
+                        lights.timers.next_event_s[i] = on_grid(
+                            lights.timers.green_start_s[i] + lights.min_green_s[p], grid
                         )
                         continue
                     if grid > 0.0:
                         green = max(green - lights.yellow_s[p] - lights.all_red_s[p], 0.0)
-                lights.target[i] = nxt
-                lights.target_green_s[i] = green
+                lights.timers.target[i] = nxt
+                lights.timers.target_green_s[i] = green
                 _show(lights, mov_state, s, p, 1)
-                lights.stage[i] = CHANGE_YELLOW
-                lights.next_event_s[i] = now_s + lights.yellow_s[p]
+                lights.timers.stage[i] = CHANGE_YELLOW
+                lights.timers.next_event_s[i] = now_s + lights.yellow_s[p]
             elif stage == CHANGE_YELLOW:
                 _show(lights, mov_state, s, p, 2)
-                lights.stage[i] = CHANGE_ALL_RED
-                lights.next_event_s[i] = now_s + lights.all_red_s[p]
+                lights.timers.stage[i] = CHANGE_ALL_RED
+                lights.timers.next_event_s[i] = now_s + lights.all_red_s[p]
             else:
-                target = lights.target[i]
+                target = lights.timers.target[i]
                 q = first + target
-                lights.phase[i] = target
-                lights.stage[i] = GREEN
-                lights.green_start_s[i] = now_s
-                max_green = lights.max_green_s[q]
-                hold = min(max(lights.target_green_s[i], lights.min_green_s[q]), max_green)
-                lights.next_event_s[i] = min(
-                    on_grid(now_s + hold, lights.grid_s[0]), now_s + max_green
+                start_green(
+                    lights.timers,
+                    i,
+                    target,
+                    lights.min_green_s[q],
+                    lights.max_green_s[q],
+                    lights.grid_s[0],
+                    now_s,
                 )
                 _show(lights, mov_state, s, q, 0)
-
-
-def no_fixed_lights(
-    phase: IntArray,
-    stage: IntArray,
-    target: IntArray,
-    target_green_s: FloatArray,
-    green_start_s: FloatArray,
-    next_event_s: FloatArray,
-) -> FixedLights:
-    """No light handed to the kernel, over the bank's arrays."""
-    empty_i = np.zeros(0, dtype=np.int64)
-    empty_f = np.zeros(0)
-    return FixedLights(
-        empty_i,
-        np.zeros(1, dtype=np.int64),
-        empty_f,
-        empty_f,
-        empty_f,
-        empty_f,
-        empty_f,
-        np.zeros(1, dtype=np.int64),
-        empty_i,
-        empty_i,
-        np.zeros(0, dtype=np.int8),
-        phase,
-        stage,
-        target,
-        target_green_s,
-        green_start_s,
-        next_event_s,
-        np.zeros(3, dtype=np.int64),
-        np.zeros(1),
-    )

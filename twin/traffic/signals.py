@@ -22,8 +22,8 @@ import numpy.typing as npt
 
 from twin.core.policy import ActsTogether, InvalidActionError, Policy
 from twin.traffic.actuation import MIN_SWITCH_S
-from twin.traffic.change_intervals import no_change_intervals
-from twin.traffic.fixed_lights import CLAMPED, DECISIONS, FORCED, FixedLights, no_fixed_lights
+from twin.traffic.change_intervals import ChangeIntervals
+from twin.traffic.fixed_lights import CLAMPED, DECISIONS, FORCED, BankTimers, FixedLights
 from twin.traffic.kernels import (
     OFF,
     OFF_BLINKING,
@@ -152,13 +152,13 @@ class SignalBank:
         self.policy_id = getattr(policy, "id", type(policy).__name__)
         self.observe = observe
         self.intersections: list[Intersection] = []
-        known_safe = _SAFE_STATES.get(network)
+        checked_before = network in _SAFE_STATES  # by a bank on this very network
         for inter in network.intersections:
             if inter.program is None:
                 state = inter.priority_state()
                 mov_state[list(inter.movements)] = [_CODES[c] for c in state]
             else:
-                if known_safe is None:  # a bank on this network checked them already
+                if not checked_before:
                     check_program(inter, inter.program)
                 self.intersections.append(inter)
         n = len(self.intersections)
@@ -179,27 +179,13 @@ class SignalBank:
         self.target = np.zeros(n, dtype=np.int64)
         self.target_green_s = np.zeros(n)
         self._counted_here = [0, 0, 0]  # forced, decisions, clamped (FORCED, ...)
-        self.fixed = no_fixed_lights(
-            self.phase,
-            self.stage,
-            self.target,
-            self.target_green_s,
-            self.green_start_s,
-            self.next_event_s,
-        )
+        self.fixed = self._fixed_lights([])
         """The lights the kernel runs (:meth:`hand_to_kernel`)."""
-        self.changes = no_change_intervals(
-            self.phase,
-            self.stage,
-            self.target,
-            self.target_green_s,
-            self.green_start_s,
-            self.next_event_s,
-        )
+        self.changes = self._change_intervals([])
         """The asked lights whose change intervals the kernel ends (:meth:`hand_to_kernel`)."""
         self._stops_kernel: npt.NDArray[np.bool_] | None = None
-        """Per asked light, whether all its events stop the kernel (its intervals are not
-        the kernel's); ``None``: true of every one."""
+        """Per asked light, whether its change intervals' ends stop the kernel too (the
+        kernel does not end them); ``None``: no light's do."""
         self._asked = np.arange(n)
         """The intersections :meth:`update` handles: all but those the kernel runs."""
         self._next_due = 0.0
@@ -259,80 +245,60 @@ class SignalBank:
         :func:`twin.traffic.change_intervals.end_change_intervals`). The states those
         lights can show are checked here, once."""
         programmed = [i for i in range(len(self)) if self.runs_as_programmed(i)]
-        phase_start, row_start, movements, mov_start = [0], [], [], [0]
-        per_phase: list[list[float]] = [[], [], [], [], []]
-        states: list[npt.NDArray[np.int8]] = []
-        row = 0
         counted = [self.forced, self.decisions, self.clamped]  # kept across the hand-over
-        for i in programmed:
-            program = self.intersections[i].program
-            assert program is not None
-            phases = program.phases
-            for k, phase in enumerate(phases):
-                nxt = (k + 1) % len(phases)
-                green = self.codes[i][k]
-                self.check_safe(i, green)
-                rows = (
-                    green,
-                    self._change_state(i, k, nxt, yellow=True),
-                    self._change_state(i, k, nxt, yellow=False),
-                )
-                row_start.append(row)
-                for state in rows:
-                    states.append(state)
-                    row += len(state)
-                values = (
-                    phase.green_s,
-                    phase.min_green_s,
-                    phase.max_green_s,
-                    phase.yellow_s,
-                    phase.all_red_s,
-                )
-                for column, value in zip(per_phase, values, strict=True):
-                    column.append(value)
-            phase_start.append(phase_start[-1] + len(phases))
-            movements.extend(self.movements[i].tolist())
-            mov_start.append(len(movements))
-        green, min_green, max_green, yellow, all_red = (
-            np.array(column, dtype=np.float64) for column in per_phase
-        )
-        self.fixed = self.fixed._replace(  # the bank's timer arrays stay the same
-            intersection=np.array(programmed, dtype=np.int64),
-            phase_start=np.array(phase_start, dtype=np.int64),
-            green_s=green,
-            min_green_s=min_green,
-            max_green_s=max_green,
-            yellow_s=yellow,
-            all_red_s=all_red,
-            mov_start=np.array(mov_start, dtype=np.int64),
-            movements=np.array(movements, dtype=np.int64),
-            row_start=np.array(row_start, dtype=np.int64),
-            states=np.concatenate(states) if states else np.zeros(0, dtype=np.int8),
-            counts=np.zeros(3, dtype=np.int64),
-            grid_s=np.array([self.decision_grid_s or 0.0]),
-        )
+        self.fixed = self._fixed_lights(programmed)
         self._counted_here = counted
         self._asked = np.setdiff1d(np.arange(len(self)), programmed).astype(np.int64)
         self._next_due = self._asked_next_due()
-        self._hand_change_intervals()
+        self.changes = self._change_intervals(self._asked.tolist())
+        kernel_ends = self.changes.intersection
+        if 0 < len(kernel_ends) < len(self._asked):
+            self._stops_kernel = ~np.isin(self._asked, kernel_ends)
         return self.fixed
 
-    def _hand_change_intervals(self) -> None:
-        """Leave the change intervals of the asked lights to the kernel: every state a
-        change can show is computed and checked here (lights with more than
+    def _fixed_lights(self, lights: list[int]) -> FixedLights:
+        """``lights`` (bank indices) as the kernel runs them as programmed: each phase's
+        green, the yellow of its change to the next phase and the all-red, checked."""
+        row_start: list[int] = []
+        states: list[npt.NDArray[np.int8]] = []
+        row = 0
+        for i in lights:
+            n_phases = len(self.codes[i])
+            for k in range(n_phases):
+                nxt = (k + 1) % n_phases
+                green = self.codes[i][k]
+                self.check_safe(i, green)
+                row_start.append(row)
+                for state in (
+                    green,
+                    self._change_state(i, k, nxt, yellow=True),
+                    self._change_state(i, k, nxt, yellow=False),
+                ):
+                    states.append(state)
+                    row += len(state)
+        return FixedLights(
+            **self._kernel_layout(lights),
+            green_s=self._per_phase(lights, "green_s"),
+            min_green_s=self._per_phase(lights, "min_green_s"),
+            max_green_s=self._per_phase(lights, "max_green_s"),
+            yellow_s=self._per_phase(lights, "yellow_s"),
+            all_red_s=self._per_phase(lights, "all_red_s"),
+            row_start=np.array(row_start, dtype=np.int64),
+            states=np.concatenate(states) if states else np.zeros(0, dtype=np.int8),
+            counts=np.zeros(3, dtype=np.int64),
+        )
+
+    def _change_intervals(self, asked: list[int]) -> ChangeIntervals:
+        """The lights of ``asked`` whose change intervals the kernel can end: every state
+        a change can show is computed and checked here (lights with more than
         :data:`MAX_KERNEL_PHASES` phases, or a change whose state fails the check, stay
         with :meth:`update`, which raises if that change is ever made)."""
         lights: list[int] = []
-        phase_start, mov_start, pair_start = [0], [0], [0]
-        per_phase: list[list[float]] = [[], [], []]
-        movements: list[int] = []
         green_row: list[int] = []
         all_red_row: list[int] = []
         states: list[npt.NDArray[np.int8]] = []
         row = 0
-        for i in self._asked.tolist():
-            program = self.intersections[i].program
-            assert program is not None
+        for i in asked:
             codes = self.codes[i]
             n_phases, n_movements = codes.shape
             if n_phases > MAX_KERNEL_PHASES:
@@ -361,34 +327,47 @@ class SignalBank:
             all_red_row.extend(at[n_phases:])
             states.extend(distinct)
             row += len(distinct) * n_movements
-            for phase in program.phases:
-                for column, value in zip(
-                    per_phase, (phase.min_green_s, phase.max_green_s, phase.all_red_s), strict=True
-                ):
-                    column.append(value)
-            phase_start.append(phase_start[-1] + n_phases)
-            pair_start.append(pair_start[-1] + n_phases * n_phases)
-            movements.extend(self.movements[i].tolist())
-            mov_start.append(len(movements))
-        if not lights:
-            return
-        min_green, max_green, all_red = (np.array(c, dtype=np.float64) for c in per_phase)
-        self.changes = self.changes._replace(  # the bank's timer arrays stay the same
-            intersection=np.array(lights, dtype=np.int64),
-            phase_start=np.array(phase_start, dtype=np.int64),
-            min_green_s=min_green,
-            max_green_s=max_green,
-            all_red_s=all_red,
-            mov_start=np.array(mov_start, dtype=np.int64),
-            movements=np.array(movements, dtype=np.int64),
+        n_phases_of = [len(self.codes[i]) for i in lights]
+        return ChangeIntervals(
+            **self._kernel_layout(lights),
+            min_green_s=self._per_phase(lights, "min_green_s"),
+            max_green_s=self._per_phase(lights, "max_green_s"),
+            all_red_s=self._per_phase(lights, "all_red_s"),
             green_row=np.array(green_row, dtype=np.int64),
-            pair_start=np.array(pair_start, dtype=np.int64),
+            pair_start=np.cumsum([0, *(n * n for n in n_phases_of)], dtype=np.int64),
             all_red_row=np.array(all_red_row, dtype=np.int64),
-            states=np.concatenate(states),
-            grid_s=np.array([self.decision_grid_s or 0.0]),
+            states=np.concatenate(states) if states else np.zeros(0, dtype=np.int8),
         )
-        if len(lights) < len(self._asked):
-            self._stops_kernel = ~np.isin(self._asked, lights)
+
+    def _kernel_layout(self, lights: list[int]) -> dict[str, npt.NDArray[Any]]:
+        """What the kernel's structures of ``lights`` (bank indices) share: where each
+        light's phases and movements start in their flat arrays, the bank's own timer
+        arrays (written in place) and its decision grid."""
+        movements = [self.movements[i] for i in lights]
+        return {
+            "intersection": np.array(lights, dtype=np.int64),
+            "phase_start": np.cumsum([0, *(len(self.codes[i]) for i in lights)], dtype=np.int64),
+            "mov_start": np.cumsum([0, *(len(m) for m in movements)], dtype=np.int64),
+            "movements": np.concatenate(movements) if movements else np.zeros(0, dtype=np.int64),
+            "timers": BankTimers(
+                self.phase,
+                self.stage,
+                self.target,
+                self.target_green_s,
+                self.green_start_s,
+                self.next_event_s,
+            ),
+            "grid_s": np.array([self.decision_grid_s or 0.0]),
+        }
+
+    def _per_phase(self, lights: list[int], name: str) -> npt.NDArray[np.float64]:
+        """Attribute ``name`` of every phase of ``lights``, light after light."""
+        values = []
+        for i in lights:
+            program = self.intersections[i].program
+            assert program is not None
+            values.extend(getattr(phase, name) for phase in program.phases)
+        return np.array(values, dtype=np.float64)
 
     def _asked_next_due(self) -> float:
         if len(self._asked) == len(self):
