@@ -1,15 +1,17 @@
 """The world: SimPy's clock under a Mesa model, with warm-up and display ticks."""
 
 import functools
+import math
 
 import mesa
 import pytest
+import simpy
 
 from twin.core.ledger import EmissionFactor
 from twin.core.run import prepare_run, simulate
 from twin.core.scenario import ScenarioConfig
 from twin.core.watchdog import watching
-from twin.core.world import World, callback_owner
+from twin.core.world import World, callback_owner, timeout_at
 
 
 def test_step_advances_the_clock_by_one_display_tick():
@@ -145,3 +147,31 @@ def test_the_owner_of_a_callback_is_the_object_its_method_belongs_to():
         pass
 
     assert callback_owner(functools.partial(plain, None)) is None
+
+
+def test_an_event_fires_at_exactly_the_time_asked_where_no_delay_reaches_it():
+    start, end = 28.300000000000132, 99.69999999999861  # where 0.1 s ticks' sums fall
+    assert all(start + d != end for d in _delays_around(end - start))
+    env = simpy.Environment(initial_time=start)
+    fired = []
+    event = timeout_at(env, end)
+    event.callbacks.append(lambda _: fired.append(env.now))
+    env.run()
+    assert fired == [end]
+
+
+def test_an_event_at_a_time_a_delay_reaches_is_simpys_timeout_and_none_goes_back():
+    env = simpy.Environment(initial_time=1.0)
+    assert isinstance(timeout_at(env, 3.5), simpy.events.Timeout)
+    with pytest.raises(ValueError, match="before now"):
+        timeout_at(env, 0.5)
+
+
+def _delays_around(delay: float, ulps: int = 8) -> list[float]:
+    out = [delay]
+    for direction in (math.inf, -math.inf):
+        d = delay
+        for _ in range(ulps):
+            d = math.nextafter(d, direction)
+            out.append(d)
+    return out

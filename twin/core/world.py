@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -35,6 +36,29 @@ def callback_owner(callback: object) -> object | None:
     if type(callback) is partial:
         callback = callback.func
     return getattr(callback, "__self__", None)
+
+
+def timeout_at(env: simpy.Environment, at_s: float) -> simpy.events.Event:
+    """An event that fires at exactly ``at_s`` (not before ``env.now``).
+
+    SimPy fires a timeout at ``now + delay``, and no delay gives some times back: where
+    ``now`` lies half an ulp of ``at_s`` off ``at_s``'s grid, every sum rounds to an
+    even last digit (twin's traffic city, waking where a batch of 0.1 s ticks ended,
+    meets this). Where ``now + (at_s - now)`` is exact this is SimPy's own timeout;
+    otherwise the event goes into SimPy's queue at ``at_s`` itself, as
+    ``Environment.schedule`` puts events there (``_queue``, ``_eid``: not public).
+    """
+    now = env.now
+    if at_s < now:
+        raise ValueError(f"cannot fire at {at_s!r} s, before now ({now!r} s)")
+    delay = at_s - now
+    if now + delay == at_s:
+        return env.timeout(delay)
+    event = simpy.events.Event(env)
+    event._ok = True
+    event._value = None
+    heapq.heappush(env._queue, (at_s, simpy.events.NORMAL, next(env._eid), event))
+    return event
 
 
 class World(mesa.Model):  # type: ignore[misc]  # mesa ships no type hints

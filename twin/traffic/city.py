@@ -25,7 +25,7 @@ from twin.core.policy import Policy
 from twin.core.scenario import KPI
 from twin.core.sensors import ReadingBoard, SensorConfig, SensorFeed
 from twin.core.units import METRES_PER_KM, SECONDS_PER_HOUR
-from twin.core.world import World
+from twin.core.world import World, timeout_at
 from twin.traffic import actuation, emissions
 from twin.traffic.demand import (
     DEPART_LANE_FIRST,
@@ -80,8 +80,6 @@ from twin.traffic.signals import EPS_S, SignalBank
 from twin.traffic.teleport import transfer_state
 
 _MAX_BATCH_TICKS = 4096
-_TIME_GRAIN = 1024.0
-"""Tick times are exact in floating point if they are whole multiples of 1/1024 s."""
 _new_tuple = tuple.__new__
 _GATHER_ALL_FROM = 8
 """From this many intersections deciding at one instant, one gather serves them all."""
@@ -335,10 +333,7 @@ class City(Entity):
         self._history = np.zeros((_MAX_BATCH_TICKS, 3), dtype=np.int64)
         self._next_tick_s = 0.0
         self.kernel_calls = 0
-        # Several ticks per kernel call need exact tick times: env.now + (t - env.now)
-        # must give t back, which holds for a step of whole binary fractions of a second.
-        whole = (self.step_s * _TIME_GRAIN).is_integer()
-        self.max_batch_ticks = _MAX_BATCH_TICKS if whole else 1
+        self.max_batch_ticks = _MAX_BATCH_TICKS
         self._stats_start_s = 0.0
         self._ticks = 0
         self._booked_mg = np.zeros(n)  # fuel of each vehicle already in the ledger
@@ -418,14 +413,13 @@ class City(Entity):
         env = self.env
         dt = self.step_s
         while True:
-            now = float(env.now)
             ticks = self._advance(self.max_batch_ticks)
             if ticks == 0:  # the city's own detector event due now goes first
                 yield env.timeout(0.0)
             elif ticks == 1:
                 yield env.timeout(dt)
             else:
-                yield env.timeout(self._next_tick_s - now)
+                yield timeout_at(env, self._next_tick_s)  # as one tick at a time would
 
     def tick(self) -> None:
         """One kernel step from now: releases, signals, vehicles, arrivals."""
@@ -468,8 +462,6 @@ class City(Entity):
         now = float(env.now)
         dt = self.step_s
         counters = self.counters
-        if max_ticks > 1 and not (now * _TIME_GRAIN).is_integer():
-            max_ticks = 1
         run_ahead = max_ticks > 1
         if run_ahead and self.own_feeds.scan(now):
             return 0
