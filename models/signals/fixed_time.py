@@ -28,8 +28,8 @@ class FixedTime(BasePolicy[SignalObservation, SignalAction]):
     id: ClassVar[str] = "signals/fixed-time-v0"
     domain: ClassVar[str] = "traffic.signals"
     follows_programme: ClassVar[bool] = True
-    """Its answer at a light without actuation is the programme's, so the kernel runs
-    those lights without asking (:func:`twin.traffic.signals.follows_programme`)."""
+    """Its answer is the programme's (at an actuated light, SUMO's gap control), so the
+    kernel runs the lights without asking (:func:`twin.traffic.signals.follows_programme`)."""
     description: ClassVar[str] = (
         "the signal programme as given (cyclic, fixed greens; SUMO's actuated programmes "
         "by SUMO's gap control)"

@@ -7,14 +7,17 @@ from typing import Any
 
 import pytest
 
+from models.signals.fixed_time import FixedTime
 from tests.traffic.support import Cyclic, assert_same_run, programme_letters
 from twin.core.world import World
 from twin.traffic.city import City
 from twin.traffic.demand import RateProfile, poisson_trips
-from twin.traffic.kernels import NEXT_DAWDLE, STATE_LETTERS
+from twin.traffic.kernels import ARRIVALS_THIS_CALL, NEXT_DAWDLE, STATE_LETTERS
 from twin.traffic.network import Network, grid
 from twin.traffic.observation import SignalAction, SignalObservation
-from twin.traffic.signals import follows_programme
+from twin.traffic.signals import SignalBank, follows_programme
+from twin.traffic.sumo import read_net, read_routes
+from twin.traffic.sumo_tools import random_trips, run_program, sumo_binary
 
 
 class ProgrammeCyclic(Cyclic):
@@ -102,3 +105,41 @@ def test_a_policy_that_follows_the_programme_is_not_asked_and_changes_nothing(
         # change counted in it), where the probes' samples end a batch anyway.
         assert kernel.kernel_calls == python.kernel_calls
     assert_same_run(python, kernel, per_call=(NEXT_DAWDLE,))
+
+
+def test_actuated_lights_run_by_sumos_gap_control_in_the_kernel_as_in_the_bank(
+    tmp_path, monkeypatch
+):
+    # Three junctions joined into one actuated light and six more (netconvert's
+    # --tls.join), so parts of one light read each other's loops.
+    net = tmp_path / "actuated.net.xml"
+    run_program(
+        [sumo_binary("netgenerate"), "--grid", "--grid.x-number", "3", "--grid.y-number", "3",
+         "--grid.x-length", "30", "--grid.y-length", "200", "--grid.attach-length", "150",
+         "--default-junction-type", "traffic_light", "--tls.join", "true",
+         "--tls.join-dist", "40", "--tls.default-type", "actuated", "-o", net],
+        "netgenerate",
+    )  # fmt: skip
+    routes = random_trips(net, tmp_path / "trips.rou.xml", end_s=900.0, period_s=1.5, seed=2)
+    network = read_net(net)
+
+    def city() -> City:
+        world = World(4, tick_s=60.0, sample_period_s=45.0)
+        return City(world, network, read_routes(network, routes), FixedTime(), step_s=1.0)
+
+    kernel = city()
+    real = SignalBank.runs_as_programmed
+    with monkeypatch.context() as patch:  # the reference: the bank asks the policy
+        patch.setattr(
+            SignalBank,
+            "runs_as_programmed",
+            lambda bank, i: real(bank, i) and bank.intersections[i].program.actuation is None,
+        )
+        python = city()
+    assert len(kernel.fixed_lights.intersection) == len(kernel.signals) > 0
+    assert len(python.fixed_lights.intersection) == 0
+    for run in (python, kernel):
+        run.world.run(1200.0, warmup_s=60.0)
+    assert kernel.signals.decisions > 5000  # SUMO's controller decides every second
+    assert kernel.kernel_calls * 10 < python.kernel_calls
+    assert_same_run(python, kernel, per_call=(NEXT_DAWDLE, ARRIVALS_THIS_CALL))

@@ -154,7 +154,7 @@ class City(Entity):
         self.own_feeds = OwnFeeds(self.env, step_s, self.arrays.n_lanes)
         """The detector feeds below, whose events the kernel runs past."""
         self.signals = SignalBank(network, self.mov_state, policy, self.observe, decision_grid_s)
-        self.fixed_lights = self.signals.hand_to_kernel()
+        self.fixed_lights = self.signals.hand_to_kernel(self._actuation)
         """The lights that run as programmed, inside the kernel's ticks (no batch ends at
         their events)."""
         self.change_intervals = self.signals.changes

@@ -1,14 +1,16 @@
-"""Fixed-time signal programmes run inside the kernel's tick loop.
+"""Signal programmes that run as given, inside the kernel's tick loop.
 
-Two kinds of light run their programme as given, whatever the traffic: a static one,
+Three kinds of light run their programme as given, whatever the policy: a static one,
 whose every phase has its minimum green equal to its maximum (SUMO's ``<tlLogic>``
-without ``minDur``/``maxDur``), which never asks its policy, and any light without
-actuation under a policy that answers every question with the programme's next phase
-for its programmed green (``signals/fixed-time-v0``, see
-:func:`twin.traffic.signals.follows_programme`). Handled in Python, each of their
-events ended a batch of kernel ticks, so such a city paid the Python and call overhead
-of a batch every few seconds (RESCO grid4x4: 553 of 595 kernel calls in the hour ended
-at a light's event). :func:`advance_fixed_lights` does what
+without ``minDur``/``maxDur``), which never asks its policy, and, under a policy that
+declares it answers with the programme (``signals/fixed-time-v0``, see
+:func:`twin.traffic.signals.follows_programme`), any light without actuation (the
+programme's next phase for its programmed green) and any actuated one (SUMO's gap
+control, :func:`twin.traffic.actuation.decide`, which asks every second or so). Handled
+in Python, each of their events ended a batch of kernel ticks, so such a city paid the
+Python and call overhead of a batch every few seconds (RESCO grid4x4: 553 of 595 kernel
+calls in the hour ended at a light's event; an actuated 3x3 grid: 3,425 calls for 37,850
+decisions). :func:`advance_fixed_lights` does what
 :class:`~twin.traffic.signals.SignalBank` does for those lights (the same arithmetic on
 the bank's own arrays, the same checked states, the same counts), at the start of every
 tick, so a batch runs until the next event of the rest of the simulation.
@@ -22,6 +24,8 @@ from typing import NamedTuple
 import numba
 import numpy as np
 import numpy.typing as npt
+
+from twin.traffic.actuation import MIN_SWITCH_S
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -78,6 +82,12 @@ class FixedLights(NamedTuple):
     timers: BankTimers
     counts: IntArray
     grid_s: FloatArray
+    actuated_light: npt.NDArray[np.bool_]
+    max_gap_s: FloatArray
+    detector_gap_s: FloatArray
+    phase_actuated: npt.NDArray[np.bool_]
+    loop_start: IntArray
+    loop_lanes: IntArray
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -120,8 +130,42 @@ def _show(lights: FixedLights, mov_state: npt.NDArray[np.int8], s: int, p: int, 
 
 
 @numba.njit(cache=True, _nrt=False)
+def _gap_control(
+    lights: FixedLights,
+    on_s: FloatArray,
+    left_s: FloatArray,
+    s: int,
+    p: int,
+    current: int,
+    nxt: int,
+    elapsed: float,
+    now_s: float,
+) -> tuple[int, float]:
+    """:func:`twin.traffic.actuation.decide` for light ``s`` in its phase ``p``
+    (``current`` of its programme): the least gap on the loops that extend the phase
+    (:func:`twin.traffic.actuation.phase_gaps`), then SUMO's extension or the switch."""
+    gap = math.inf
+    for k in range(lights.loop_start[p], lights.loop_start[p + 1]):
+        lane = lights.loop_lanes[k]
+        seen = 0.0 if on_s[lane] >= now_s - 1e-9 else max(now_s - left_s[lane], 0.0)
+        if seen < gap:
+            gap = seen
+    max_green = lights.max_green_s[p]
+    if lights.phase_actuated[p] and elapsed < max_green and gap < lights.max_gap_s[s]:
+        more = max(lights.min_green_s[p] - elapsed, lights.detector_gap_s[s] - gap, 1e-3)
+        if abs(more - round(more)) > 1e-9:
+            more = math.floor(elapsed + more + 1e-9) + 1.0 - elapsed
+        return current, max(min(more, max_green - elapsed), 1e-3)
+    return nxt, MIN_SWITCH_S
+
+
+@numba.njit(cache=True, _nrt=False)
 def advance_fixed_lights(
-    lights: FixedLights, mov_state: npt.NDArray[np.int8], now_s: float
+    lights: FixedLights,
+    act_on_s: FloatArray,
+    act_left_s: FloatArray,
+    mov_state: npt.NDArray[np.int8],
+    now_s: float,
 ) -> None:
     """Every event of these lights due at ``now_s``, as ``SignalBank.update`` handles it:
     a green at its maximum is forced to end (``_forced``), an earlier one ends as the
@@ -137,22 +181,30 @@ def advance_fixed_lights(
             p = first + lights.timers.phase[i]
             stage = lights.timers.stage[i]
             if stage == GREEN:
-                nxt = (lights.timers.phase[i] + 1) % n_phases
-                green = lights.green_s[first + nxt]
+                current = lights.timers.phase[i]
+                nxt = (current + 1) % n_phases
                 elapsed = now_s - lights.timers.green_start_s[i]
                 if elapsed >= lights.max_green_s[p] - EPS_S:
                     lights.counts[FORCED] += 1
+                    green = lights.green_s[first + nxt]
+                    if lights.actuated_light[s]:  # its next phase starts at min green
+                        green = MIN_SWITCH_S
                 else:  # asked (never, for a static light): the programme's answer
                     lights.counts[DECISIONS] += 1
+                    target, green = nxt, lights.green_s[first + nxt]
+                    if lights.actuated_light[s]:
+                        target, green = _gap_control(
+                            lights, act_on_s, act_left_s, s, p, current, nxt, elapsed, now_s
+                        )
                     grid = lights.grid_s[0]
-                    if nxt == lights.timers.phase[i]:
-                        # A one-phase programme holds its green (to its maximum).
+                    if target == current:
+                        # An extended green (a one-phase programme holds its green).
                         end = min(
                             on_grid(now_s + green, grid),
                             lights.timers.green_start_s[i] + lights.max_green_s[p],
                         )
                         lights.timers.next_event_s[i] = max(end, now_s + EPS_S * 10)
-                        if lights.yellow_s[p] + lights.all_red_s[p] <= 0:
+                        if n_phases == 1 and lights.yellow_s[p] + lights.all_red_s[p] <= 0:
                             lights.timers.next_event_s[i] = now_s + green
                         continue
                     if elapsed < lights.min_green_s[p] - EPS_S:

@@ -2101,7 +2101,7 @@ def run_ticks(
     while ticks < max_ticks:
         if ticks > 0 and not (now < stop_before_s and now + signal_eps_s < signal_due):
             break
-        advance_fixed_lights(lights, mov_state, now)
+        advance_fixed_lights(lights, lanes.act_on_s, lanes.act_left_s, mov_state, now)
         signal_due = min(signal_due, end_change_intervals(changes, mov_state, now))
         if ticks > 0 and now + signal_eps_s >= signal_due:
             break  # a green just started is asked now: the bank decides before this tick

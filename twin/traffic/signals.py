@@ -50,6 +50,11 @@ MAX_KERNEL_PHASES = 16
 state for every pair of phases (one per movement, 256 pairs at most)."""
 
 Observer = Callable[[int, float], SignalObservation]
+ActuatedParts = tuple[
+    npt.NDArray[np.bool_], npt.NDArray[np.int64], npt.NDArray[np.int64], float, float
+]
+"""What an actuated light's controller reads: per phase whether it is actuated, the lanes
+of the loops that extend each phase (starts per phase, lanes), max-gap, detector-gap."""
 
 _SAFE_STATES: weakref.WeakKeyDictionary[Network, set[tuple[int, bytes]]] = (
     weakref.WeakKeyDictionary()
@@ -61,11 +66,12 @@ again (:meth:`SignalBank.check_safe`)."""
 
 
 def follows_programme(policy: object) -> bool:
-    """Whether ``policy`` declares that it answers every light without actuation with
-    the programme's next phase for its programmed green (a class attribute
-    ``follows_programme = True``, on the class that also defines ``act``: a subclass
-    that answers otherwise does not inherit it), so the kernel may run those lights
-    (:mod:`twin.traffic.fixed_lights`) without asking it."""
+    """Whether ``policy`` declares that it answers with the programme: at every light
+    without actuation the programme's next phase for its programmed green, at every
+    actuated one what SUMO's gap control decides (:func:`twin.traffic.actuation.decide`)
+    (a class attribute ``follows_programme = True``, on the class that also defines
+    ``act``: a subclass that answers otherwise does not inherit it), so the kernel may
+    run those lights (:mod:`twin.traffic.fixed_lights`) without asking it."""
     for klass in type(policy).__mro__:
         if "act" in vars(klass):  # the class whose act answers
             return vars(klass).get("follows_programme") is True
@@ -220,33 +226,43 @@ class SignalBank:
         return float(np.where(stops, events, math.inf).min())
 
     def runs_as_programmed(self, i: int) -> bool:
-        """Whether intersection ``i`` runs its programme as given, whatever the traffic:
+        """Whether intersection ``i`` runs its programme as given, whatever the policy:
         it is static (every green at its maximum, which is its minimum: the policy is
         never asked, :func:`never_asked`) or its policy answers with the programme
-        (:func:`follows_programme`); without actuation either way."""
+        (:func:`follows_programme`: the next phase for its programmed green, or SUMO's
+        gap control for an actuated programme)."""
         program = self.intersections[i].program
         assert program is not None
-        if program.actuation is not None:
-            return False
-        if program.greens_fixed:
+        if program.actuation is None and program.greens_fixed:
             return True
+        if not follows_programme(self.policy) or self._together:
+            return False
         # A programmed green the policy answers must be one check_signal_action accepts.
-        return (
-            follows_programme(self.policy)
-            and not self._together
-            and all(math.isfinite(p.green_s) and p.green_s > 0 for p in program.phases)
+        return program.actuation is not None or all(
+            math.isfinite(p.green_s) and p.green_s > 0 for p in program.phases
         )
 
-    def hand_to_kernel(self) -> FixedLights:
+    def hand_to_kernel(self, actuation: Sequence[ActuatedParts | None] = ()) -> FixedLights:
         """Leave the lights that run as programmed (:meth:`runs_as_programmed`) to
         :func:`twin.traffic.fixed_lights.advance_fixed_lights`, which the kernel calls
         at every tick; :meth:`update` handles the others from now on, and the kernel
         ends their change intervals (:attr:`changes`,
         :func:`twin.traffic.change_intervals.end_change_intervals`). The states those
-        lights can show are checked here, once."""
-        programmed = [i for i in range(len(self)) if self.runs_as_programmed(i)]
+        lights can show are checked here, once. An actuated light goes to the kernel
+        only with what its controller reads (``actuation[i]``, the city's: per phase
+        whether it is actuated, its loops' lanes as starts and lanes, max-gap and
+        detector-gap)."""
+        programmed = [
+            i
+            for i in range(len(self))
+            if self.runs_as_programmed(i)
+            and (
+                self.intersections[i].program.actuation is None  # type: ignore[union-attr]
+                or (i < len(actuation) and actuation[i] is not None)
+            )
+        ]
         counted = [self.forced, self.decisions, self.clamped]  # kept across the hand-over
-        self.fixed = self._fixed_lights(programmed)
+        self.fixed = self._fixed_lights(programmed, actuation)
         self._counted_here = counted
         self._asked = np.setdiff1d(np.arange(len(self)), programmed).astype(np.int64)
         self._next_due = self._asked_next_due()
@@ -256,9 +272,31 @@ class SignalBank:
             self._stops_kernel = ~np.isin(self._asked, kernel_ends)
         return self.fixed
 
-    def _fixed_lights(self, lights: list[int]) -> FixedLights:
+    def _fixed_lights(
+        self, lights: list[int], actuation: Sequence[ActuatedParts | None] = ()
+    ) -> FixedLights:
         """``lights`` (bank indices) as the kernel runs them as programmed: each phase's
-        green, the yellow of its change to the next phase and the all-red, checked."""
+        green, the yellow of its change to the next phase and the all-red, checked; an
+        actuated light's loops and gaps (``actuation[i]``)."""
+        actuated_light: list[bool] = []
+        gaps: list[tuple[float, float]] = []  # max-gap, detector-gap
+        phase_actuated: list[bool] = []
+        loop_start, loop_lanes = [0], []
+        for i in lights:
+            parts = actuation[i] if i < len(actuation) else None
+            n_phases = len(self.codes[i])
+            if parts is None:
+                actuated_light.append(False)
+                gaps.append((0.0, 0.0))
+                phase_actuated.extend([False] * n_phases)
+                loop_start.extend([len(loop_lanes)] * n_phases)
+                continue
+            actuated, start, lanes, max_gap_s, detector_gap_s = parts
+            actuated_light.append(True)
+            gaps.append((max_gap_s, detector_gap_s))
+            phase_actuated.extend(bool(a) for a in actuated)
+            loop_start.extend((len(loop_lanes) + start[1:]).tolist())
+            loop_lanes.extend(lanes.tolist())
         row_start: list[int] = []
         states: list[npt.NDArray[np.int8]] = []
         row = 0
@@ -286,6 +324,12 @@ class SignalBank:
             row_start=np.array(row_start, dtype=np.int64),
             states=np.concatenate(states) if states else np.zeros(0, dtype=np.int8),
             counts=np.zeros(3, dtype=np.int64),
+            actuated_light=np.array(actuated_light, dtype=np.bool_),
+            max_gap_s=np.array([g for g, _ in gaps], dtype=np.float64),
+            detector_gap_s=np.array([d for _, d in gaps], dtype=np.float64),
+            phase_actuated=np.array(phase_actuated, dtype=np.bool_),
+            loop_start=np.array(loop_start, dtype=np.int64),
+            loop_lanes=np.array(loop_lanes, dtype=np.int64),
         )
 
     def _change_intervals(self, asked: list[int]) -> ChangeIntervals:
