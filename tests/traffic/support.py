@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -14,6 +15,7 @@ from twin.traffic.kernels import STATE_LETTERS, TICK_COUNTERS
 from twin.traffic.network import Network, grid
 from twin.traffic.observation import SignalAction, SignalObservation
 from twin.traffic.signals import SignalBank
+from twin.traffic.sumo_tools import run_program, sumo_binary
 
 
 class Cyclic:
@@ -108,3 +110,17 @@ def assert_same_run(python: City, kernel: City, per_call: tuple[int, ...]) -> No
     assert {k: v.value for k, v in python.kpis().items()} == {
         k: v.value for k, v in kernel.kpis().items()
     }
+
+
+def joined_actuated_grid(folder: Path) -> Path:
+    """netgenerate's 3x3 grid with short x blocks (30 m), actuated lights and
+    ``--tls.join`` (osmWebWizard's setting), so close junctions share one light."""
+    net = folder / "joined.net.xml"
+    run_program(
+        [sumo_binary("netgenerate"), "--grid", "--grid.x-number", "3", "--grid.y-number", "3",
+         "--grid.x-length", "30", "--grid.y-length", "200", "--grid.attach-length", "150",
+         "--default-junction-type", "traffic_light", "--tls.join", "true",
+         "--tls.join-dist", "40", "--tls.default-type", "actuated", "-o", net],
+        "netgenerate",
+    )  # fmt: skip
+    return net

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from models.signals.fixed_time import FixedTime
+from tests.traffic.support import joined_actuated_grid
 from tests.traffic.test_junctions import SEED, cross, write_vehicles
 from twin.core.errors import ConfigError
 from twin.core.world import World
@@ -18,7 +19,7 @@ from twin.traffic.city import City
 from twin.traffic.kernels import ARRIVED
 from twin.traffic.observation import ActuationReading, SignalAction, SignalObservation
 from twin.traffic.sumo import read_net, read_routes
-from twin.traffic.sumo_tools import random_trips, run_program, run_sumo, sumo_binary
+from twin.traffic.sumo_tools import random_trips, run_sumo
 
 # netconvert's actuated programme for the four-arm cross: two phases, minDur 5, maxDur 50.
 PROGRAM = ("rrrGGgrrrGGg", "GGgrrrGGgrrr")
@@ -180,14 +181,7 @@ def test_an_actuated_junction_loses_the_time_sumos_does(tmp_path: Path) -> None:
 def test_the_junctions_of_one_actuated_light_decide_together(tmp_path: Path) -> None:
     # netconvert's --tls.join (osmWebWizard's setting) makes one light of three close
     # junctions; each junction's part must keep the light's phases and timing.
-    net = tmp_path / "joined.net.xml"
-    run_program(
-        [sumo_binary("netgenerate"), "--grid", "--grid.x-number", "3", "--grid.y-number", "3",
-         "--grid.x-length", "30", "--grid.y-length", "200", "--grid.attach-length", "150",
-         "--default-junction-type", "traffic_light", "--tls.join", "true",
-         "--tls.join-dist", "40", "--tls.default-type", "actuated", "-o", net],
-        "netgenerate",
-    )  # fmt: skip
+    net = joined_actuated_grid(tmp_path)
     routes = random_trips(net, tmp_path / "trips.rou.xml", end_s=600.0, period_s=2.0, seed=5)
     network = read_net(net)
     world = World(SEED, tick_s=60.0)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from models.signals.fixed_time import FixedTime
-from tests.traffic.support import Cyclic, assert_same_run, programme_letters
+from tests.traffic.support import Cyclic, assert_same_run, joined_actuated_grid, programme_letters
 from twin.core.world import World
 from twin.traffic.city import City
 from twin.traffic.demand import RateProfile, poisson_trips
@@ -17,7 +17,7 @@ from twin.traffic.network import Network, grid
 from twin.traffic.observation import SignalAction, SignalObservation
 from twin.traffic.signals import SignalBank, follows_programme
 from twin.traffic.sumo import read_net, read_routes
-from twin.traffic.sumo_tools import random_trips, run_program, sumo_binary
+from twin.traffic.sumo_tools import random_trips
 
 
 class ProgrammeCyclic(Cyclic):
@@ -112,14 +112,7 @@ def test_actuated_lights_run_by_sumos_gap_control_in_the_kernel_as_in_the_bank(
 ):
     # Three junctions joined into one actuated light and six more (netconvert's
     # --tls.join), so parts of one light read each other's loops.
-    net = tmp_path / "actuated.net.xml"
-    run_program(
-        [sumo_binary("netgenerate"), "--grid", "--grid.x-number", "3", "--grid.y-number", "3",
-         "--grid.x-length", "30", "--grid.y-length", "200", "--grid.attach-length", "150",
-         "--default-junction-type", "traffic_light", "--tls.join", "true",
-         "--tls.join-dist", "40", "--tls.default-type", "actuated", "-o", net],
-        "netgenerate",
-    )  # fmt: skip
+    net = joined_actuated_grid(tmp_path)
     routes = random_trips(net, tmp_path / "trips.rou.xml", end_s=900.0, period_s=1.5, seed=2)
     network = read_net(net)
 

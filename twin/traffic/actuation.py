@@ -110,20 +110,46 @@ def loops_serving(
     return serves
 
 
+@numba.njit(cache=True, _nrt=False)
+def loop_gap(on_s: FloatArray, left_s: FloatArray, lane: int, now_s: float) -> float:
+    """What SUMO's controller reads at ``now_s`` on the loop of ``lane``: 0 while a
+    vehicle is on it (``on_s``: covered at the end of the last tick), else the time since
+    a vehicle's back last left it (``left_s``), ``inf`` before any vehicle (the kernel's
+    ``actuation_move`` keeps both)."""
+    return 0.0 if on_s[lane] >= now_s - 1e-9 else max(now_s - left_s[lane], 0.0)
+
+
+@numba.njit(cache=True, _nrt=False)
+def extension_s(
+    actuated: bool,
+    elapsed_s: float,
+    min_green_s: float,
+    max_green_s: float,
+    gap_s: float,
+    max_gap_s: float,
+    detector_gap_s: float,
+) -> float:
+    """How much longer SUMO's actuated controller keeps a green whose least loop gap is
+    ``gap_s`` (module docstring), or 0: it switches to the next phase."""
+    if not (actuated and elapsed_s < max_green_s and gap_s < max_gap_s):
+        return 0.0
+    more = max(min_green_s - elapsed_s, detector_gap_s - gap_s, 1e-3)
+    if abs(more - round(more)) > 1e-9:
+        # SUMO: a fractional extension ends the phase at the next whole second.
+        more = math.floor(elapsed_s + more + 1e-9) + 1.0 - elapsed_s
+    return max(min(more, max_green_s - elapsed_s), 1e-3)
+
+
 @numba.njit(cache=True, _nrt=True)
 def phase_gaps(
     on_s: FloatArray, left_s: FloatArray, start: IntArray, loop_lanes: IntArray, now_s: float
 ) -> FloatArray:
-    """Per phase, the least of what SUMO's controller reads at ``now_s`` on the loops that
-    extend it (lanes ``loop_lanes[start[p]:start[p + 1]]``): 0 while a vehicle is on one
-    (``on_s``: covered at the end of the last tick), else the time since a vehicle's
-    back last left one (``left_s``), ``inf`` without a loop or a vehicle yet (the
-    kernel's ``actuation_move`` keeps both)."""
+    """Per phase, the least :func:`loop_gap` on the loops that extend it (lanes
+    ``loop_lanes[start[p]:start[p + 1]]``), ``inf`` without a loop."""
     gaps = np.full(len(start) - 1, math.inf)
     for p in range(len(start) - 1):
         for k in range(start[p], start[p + 1]):
-            lane = loop_lanes[k]
-            gap = 0.0 if on_s[lane] >= now_s - 1e-9 else max(now_s - left_s[lane], 0.0)
+            gap = loop_gap(on_s, left_s, loop_lanes[k], now_s)
             if gap < gaps[p]:
                 gaps[p] = gap
     return gaps
@@ -135,14 +161,17 @@ def decide(obs: SignalObservation) -> SignalAction:
     actuation = obs.actuation
     assert actuation is not None
     phase = obs.phase
-    elapsed = obs.phase_elapsed_s
-    gap = float(actuation.gap_s[phase])
-    if actuation.actuated[phase] and elapsed < obs.max_green_s and gap < actuation.max_gap_s:
-        more = max(obs.min_green_s - elapsed, actuation.detector_gap_s - gap, 1e-3)
-        if abs(more - round(more)) > 1e-9:
-            # SUMO: a fractional extension ends the phase at the next whole second.
-            more = math.floor(elapsed + more + 1e-9) + 1.0 - elapsed
-        return SignalAction(phase, max(min(more, obs.max_green_s - elapsed), 1e-3))
+    more = extension_s(
+        bool(actuation.actuated[phase]),
+        obs.phase_elapsed_s,
+        obs.min_green_s,
+        obs.max_green_s,
+        float(actuation.gap_s[phase]),
+        actuation.max_gap_s,
+        actuation.detector_gap_s,
+    )
+    if more > 0.0:
+        return SignalAction(phase, more)
     nxt = (phase + 1) % len(obs.green_s)
     # The controller holds a new green for its minimum, at least a second, before asking
     # again (trySwitch: MAX3(TIME2STEPS(1), minDur, ...)).

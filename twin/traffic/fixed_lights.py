@@ -25,7 +25,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from twin.traffic.actuation import MIN_SWITCH_S
+from twin.traffic.actuation import MIN_SWITCH_S, extension_s, loop_gap
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -142,20 +142,22 @@ def _gap_control(
     now_s: float,
 ) -> tuple[int, float]:
     """:func:`twin.traffic.actuation.decide` for light ``s`` in its phase ``p``
-    (``current`` of its programme): the least gap on the loops that extend the phase
-    (:func:`twin.traffic.actuation.phase_gaps`), then SUMO's extension or the switch."""
+    (``current`` of its programme): the least gap on the loops that extend the phase,
+    then SUMO's extension or the switch to the next phase."""
     gap = math.inf
     for k in range(lights.loop_start[p], lights.loop_start[p + 1]):
-        lane = lights.loop_lanes[k]
-        seen = 0.0 if on_s[lane] >= now_s - 1e-9 else max(now_s - left_s[lane], 0.0)
-        if seen < gap:
-            gap = seen
-    max_green = lights.max_green_s[p]
-    if lights.phase_actuated[p] and elapsed < max_green and gap < lights.max_gap_s[s]:
-        more = max(lights.min_green_s[p] - elapsed, lights.detector_gap_s[s] - gap, 1e-3)
-        if abs(more - round(more)) > 1e-9:
-            more = math.floor(elapsed + more + 1e-9) + 1.0 - elapsed
-        return current, max(min(more, max_green - elapsed), 1e-3)
+        gap = min(gap, loop_gap(on_s, left_s, lights.loop_lanes[k], now_s))
+    more = extension_s(
+        lights.phase_actuated[p],
+        elapsed,
+        lights.min_green_s[p],
+        lights.max_green_s[p],
+        gap,
+        lights.max_gap_s[s],
+        lights.detector_gap_s[s],
+    )
+    if more > 0.0:
+        return current, more
     return nxt, MIN_SWITCH_S
 
 

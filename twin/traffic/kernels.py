@@ -2181,6 +2181,7 @@ drop_stale_numba_cache(
     for name in (
         "kernels.py",
         "fixed_lights.py",
+        "actuation.py",
         "change_intervals.py",
         "insertion.py",
         "lane_change.py",
