@@ -211,15 +211,13 @@ class SignalBank:
     def next_due_s(self) -> float:
         """When the kernel must next stop for the bank (``inf``: never): the next event
         of a light :meth:`update` handles, but for the ends of change intervals the
-        kernel ends itself (:attr:`changes`). Computed afresh: the kernel moves the
-        bank's timers."""
+        kernel ends itself (:attr:`changes`), which are computed afresh: the kernel moves
+        those lights' timers."""
+        if len(self.changes.intersection) == 0:
+            return self._next_due  # the kernel moves none of these lights' timers
         asked = self._asked
-        if len(asked) == 0:
-            return math.inf
         every = len(asked) == len(self)
         events = self.next_event_s if every else self.next_event_s[asked]
-        if len(self.changes.intersection) == 0:
-            return float(events.min())
         stops = (self.stage if every else self.stage[asked]) == GREEN
         if self._stops_kernel is not None:
             stops |= self._stops_kernel
