@@ -456,6 +456,71 @@ def test_deliveries_stay_in_order_per_channel_however_large_the_jitter(
     assert feed.board is board
 
 
+def board_state(board: ReadingBoard) -> tuple[list[float], list[float], list[float], dict]:
+    return (
+        board.values.tolist(),
+        board.measured_at_s.tolist(),
+        board.delivered_at_s.tolist(),
+        board.totals(),
+    )
+
+
+def test_samples_taken_ahead_are_the_samples_taken_on_time() -> None:
+    # A hook that takes every sample due before 7 s at once, its signal reading the
+    # sample's time (as the traffic city's own feeds do between its wake-ups).
+    def feed(env: simpy.Environment, ahead: bool) -> SensorFeed:
+        ahead_s: list[float] = []
+
+        def signal() -> np.ndarray:
+            now_s = ahead_s[-1] if ahead_s else float(env.now)
+            return np.array([now_s, 2.0 * now_s])
+
+        spec = SensorSpec(period_s=1.0, noise_std=0.5, dropout_prob=0.2)
+        made = SensorFeed(env, "x", signal, SensorModel(spec, 2, rng(1)), [], ReadingBoard(2))
+
+        def take(f: SensorFeed, at_s: float) -> bool:
+            if at_s >= 7.0:
+                return False
+            ahead_s.append(at_s)
+            f.sample(at_s)
+            ahead_s.pop()
+            return True
+
+        if ahead:
+            made.sample_ahead = take
+        return made
+
+    env_on_time, env_ahead = simpy.Environment(), simpy.Environment()
+    on_time, ahead = feed(env_on_time, False), feed(env_ahead, True)
+    env_on_time.run(until=0.5)
+    env_ahead.run(until=0.5)
+    assert on_time.board.taken.tolist() == [1, 1]
+    assert ahead.board.taken.tolist() == [7, 7]  # the samples of 0 s to 6 s, at 0 s
+    env_on_time.run(until=9.5)
+    env_ahead.run(until=9.5)
+    assert board_state(ahead.board) == board_state(on_time.board)
+
+
+def test_a_reading_due_before_the_board_is_read_is_delivered_when_sent() -> None:
+    env = simpy.Environment()
+    board = ReadingBoard(1)
+    model = SensorModel(SensorSpec(period_s=1.0), 1, rng())
+    feed = SensorFeed(env, "x", lambda: np.array([env.now]), model, [], board, 2.0, 0.0, rng())
+    feed.unread_until_s = 2.5  # nothing reads the board before 2.5 s
+    env.run(until=0.5)
+    # The 0 s reading, due at 2 s, is on the board already, stamped 2 s.
+    assert (board.measured_at_s[0], board.delivered_at_s[0]) == (0.0, 2.0)
+    env.run(until=1.5)  # the 1 s reading is due at 3 s, after 2.5 s: it waits
+    assert board.measured_at_s[0] == 0.0
+    feed.unread_until_s = 100.0
+    env.run(until=2.5)  # due at 4 s, before 100 s, but behind the one due at 3 s
+    assert board.measured_at_s[0] == 0.0
+    env.run(until=4.5)  # the readings of 1 s and 2 s came by their events, in order
+    assert (board.measured_at_s[0], board.delivered_at_s[0]) == (2.0, 4.0)
+    assert board.totals()["delivered"] == 3
+    assert board.totals()["stale"] == 0
+
+
 def test_the_board_ignores_a_reading_older_than_the_one_it_shows() -> None:
     board = ReadingBoard(2)
     calls: list[tuple[float, list[int]]] = []

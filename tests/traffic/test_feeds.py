@@ -8,13 +8,15 @@ the kernel stop at that feed's events as it always did; the results never change
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tests.traffic.support import Cyclic
-from twin.core.sensors import PipelineSpec, SensorConfig, SensorSpec
+from twin.core.sensors import PipelineSpec, SensorConfig, SensorFeed, SensorSpec
 from twin.core.world import World
 from twin.traffic.city import City
 from twin.traffic.demand import RateProfile, poisson_trips
 from twin.traffic.detectors import LoopDetectorConfig
+from twin.traffic.feeds import OwnFeeds
 from twin.traffic.network import grid
 
 QUEUE = SensorConfig(
@@ -23,13 +25,20 @@ QUEUE = SensorConfig(
 )
 
 
-def city(sensors: SensorConfig, *, subscribe: bool = False, batch: bool = True) -> City:
+def build(sensors: SensorConfig) -> City:
     world = World(3, tick_s=60.0)
     network = grid(2, 2, 150.0, 1)
     trips = poisson_trips(
         network, RateProfile((0.0,), (0.5,)), 400.0, world.streams["traffic.demand"]
     )
-    c = City(world, network, trips, Cyclic(), sensors=sensors, loop_detectors=LoopDetectorConfig())
+    return City(
+        world, network, trips, Cyclic(), sensors=sensors, loop_detectors=LoopDetectorConfig()
+    )
+
+
+def city(sensors: SensorConfig, *, subscribe: bool = False, batch: bool = True) -> City:
+    c = build(sensors)
+    world = c.world
     seen: list[float] = []
     if subscribe:
         # A subscriber may read the city when a reading arrives: it must be exact then.
@@ -65,3 +74,72 @@ def test_a_feed_faster_than_the_tick_is_not_run_past():
     batched, step_by_step = city(fast), city(fast, batch=False)
     assert not batched.own_feeds.runs_ahead
     same_state(batched, step_by_step)
+
+
+def boards_read_along(monkeypatch: pytest.MonkeyPatch, *, ahead: bool) -> tuple[list, City, list]:
+    """Every board of the city as read at irregular times, the city at the end, and
+    which samples were taken ahead of their time."""
+    if not ahead:
+        monkeypatch.setattr(OwnFeeds, "unread_until", lambda self, until_s: None)
+    taken_ahead: list[bool] = []
+    real = SensorFeed.sample
+
+    def sample(feed: SensorFeed, at_s: float | None = None) -> None:
+        taken_ahead.append(at_s is not None)
+        real(feed, at_s)
+
+    monkeypatch.setattr(SensorFeed, "sample", sample)
+    c = build(QUEUE)
+    boards = [c.board, *c.loop_boards.values()]
+    reads = []
+    for k in range(1, 14):
+        c.world.advance(37.0 * k)
+        reads.append(
+            [
+                (b.values.copy(), b.measured_at_s.copy(), b.delivered_at_s.copy(), b.totals())
+                for b in boards
+            ]
+        )
+    monkeypatch.undo()
+    return reads, c, taken_ahead
+
+
+def test_between_wake_ups_the_city_samples_ahead_and_delivers_at_once_changing_nothing(
+    monkeypatch,
+):
+    ahead, city_ahead, taken_ahead = boards_read_along(monkeypatch, ahead=True)
+    on_time, city_on_time, taken_on_time = boards_read_along(monkeypatch, ahead=False)
+    assert len(taken_ahead) == len(taken_on_time)  # the same samples ...
+    assert sum(taken_ahead) > 0.4 * len(taken_ahead)  # ... many of them taken ahead
+    assert not any(taken_on_time)
+    for read, expected in zip(ahead, on_time, strict=True):
+        for (values, measured, delivered, totals), want in zip(read, expected, strict=True):
+            np.testing.assert_array_equal(values, want[0])
+            np.testing.assert_array_equal(measured, want[1])
+            np.testing.assert_array_equal(delivered, want[2])
+            assert totals == want[3]
+    same_state(city_ahead, city_on_time)
+    assert city_ahead.signals.decisions == city_on_time.signals.decisions > 0
+
+
+def test_a_feed_behind_a_backend_samples_on_time_as_the_backend_is_read_then(monkeypatch):
+    def run(ahead: bool) -> City:
+        if not ahead:
+            monkeypatch.setattr(OwnFeeds, "unread_until", lambda self, until_s: None)
+        c = build(QUEUE)
+        env = c.world.env
+        for feed in c.own_feeds.feeds:
+            feed.backend_delay = lambda: 0.1 * (env.now % 3.0)  # a backend read as of now
+        c.world.advance(400.0)
+        monkeypatch.undo()
+        return c
+
+    behind, on_time = run(ahead=True), run(ahead=False)
+    for board, want in zip(
+        (behind.board, *behind.loop_boards.values()),
+        (on_time.board, *on_time.loop_boards.values()),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(board.measured_at_s, want.measured_at_s)
+        np.testing.assert_array_equal(board.delivered_at_s, want.delivered_at_s)
+        assert board.totals() == want.totals()

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from twin.core.sensor_kernels import book_sample, deliver_fresh, measure_into
+from twin.core.world import timeout_at
 
 if TYPE_CHECKING:
     import simpy
@@ -570,6 +571,18 @@ class SensorFeed:
         cloud's ingestion latency now), added to every delayed sample's delay; a scenario
         that wires a backend sets it. ``None``: the transmission delay alone."""
         self._last_arrival_s = -math.inf
+        self.unread_until_s = -math.inf
+        """Nothing reads the board before this time (the scenario that sets it vouches
+        for that): a reading arriving earlier is delivered as the sample sends it, stamped
+        with its arrival time, instead of by an event at that time. The traffic city sets
+        it for its own feeds (:mod:`twin.traffic.feeds`)."""
+        self._scheduled = 0  # deliveries waiting for their event: a later one waits too
+        self.sample_ahead: Callable[[SensorFeed, float], bool] | None = None
+        """Called with the time of the feed's next sample: takes it now
+        (``sample(at_s)``) and returns True, or returns False (it waits for its time).
+        A scenario sets it where the signal can read a later time's values and nothing
+        reads the board before then, so many samples cost one event (the traffic
+        city's own feeds between its wake-ups, :mod:`twin.traffic.feeds`)."""
         self.process = env.process(self._run())
 
     @classmethod
@@ -607,13 +620,22 @@ class SensorFeed:
 
     def _run(self) -> simpy.events.ProcessGenerator:
         period_s = self.model.spec.period_s
+        env = self.env
         while True:
             self.sample()
-            yield self.env.timeout(period_s)
+            ahead = self.sample_ahead
+            if ahead is None:
+                yield env.timeout(period_s)
+                continue
+            next_s = env.now + period_s  # SimPy's own arithmetic for the next sample
+            while ahead(self, next_s):
+                next_s = next_s + period_s
+            yield timeout_at(env, next_s)
 
-    def sample(self) -> None:
-        """Take one sample of every channel now and send what survives the pipeline."""
-        now_s = float(self.env.now)
+    def sample(self, at_s: float | None = None) -> None:
+        """Take one sample of every channel now (or as at ``at_s``, ahead of time:
+        :attr:`sample_ahead`) and send what survives the pipeline."""
+        now_s = float(self.env.now) if at_s is None else at_s
         board = self.board
         values = self.model.measure(self.signal(), now_s)
         stages = self.stages
@@ -654,7 +676,12 @@ class SensorFeed:
         if delay_s is None:
             self.board.deliver(now_s, now_s, channels, readings)
             return
-        arrival = self.env.timeout(delay_s)
+        arrival_s = now_s + delay_s  # SimPy's own arithmetic for the event's time
+        if arrival_s < self.unread_until_s and not self._scheduled:
+            self.board.deliver(arrival_s, now_s, channels, readings)
+            return
+        self._scheduled += 1
+        arrival = timeout_at(self.env, arrival_s)  # the sample may be ahead of the clock
         arrival.callbacks.append(partial(self._arrive, now_s, channels, readings))
 
     def _delay_s(self, now_s: float) -> float | None:
@@ -680,4 +707,5 @@ class SensorFeed:
     def _arrive(
         self, measured_at_s: float, channels: IndexArray, readings: FloatArray, _: Any
     ) -> None:
+        self._scheduled -= 1
         self.board.deliver(float(self.env.now), measured_at_s, channels, readings)

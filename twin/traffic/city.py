@@ -35,7 +35,7 @@ from twin.traffic.demand import (
     TripTable,
     VehicleType,
 )
-from twin.traffic.detectors import QUANTITIES, Clock, LoopDetectorConfig, LoopSignal
+from twin.traffic.detectors import QUANTITIES, LoopDetectorConfig, LoopSignal
 from twin.traffic.entities import Fleet, Junction
 from twin.traffic.feeds import OwnFeeds
 from twin.traffic.insertion import BEST_LANES_EDGES, Departs
@@ -525,14 +525,20 @@ class City(Entity):
         self._ticks += ticks
         self.kernel_calls += 1
         n_arr = int(counters[ARRIVALS_THIS_CALL])
+        listened = False
         if n_arr:
             self.arrivals.add(n_arr)
             self._book(self.arrived[:n_arr])
             for listener in self.arrival_listeners:
                 listener(self.arrived[:n_arr])
+                listened = True
         levels = self._history[:ticks].astype(np.float64)
         self.on_network.set_each(levels[:, 0].tolist(), now, dt)
         self._next_tick_s = self.waiting_insert.set_each(levels[:, 1].tolist(), now, dt)
+        if run_ahead and self.own_feeds.runs_ahead and not listened:
+            # Until the city wakes again only its own feeds' events run (a listener may
+            # have scheduled something: then deliveries keep their events).
+            self.own_feeds.unread_until(min(stop_before_s, self._next_tick_s))
         return int(ticks)
 
     def _book(self, vehicles: npt.NDArray[np.int64], at_s: float | None = None) -> None:
@@ -815,7 +821,7 @@ class City(Entity):
         lanes = self.lanes
 
         self.board = ReadingBoard(n)
-        signal = _QueueSignal(lanes, self.own_feeds, Clock(self.env))
+        signal = _QueueSignal(lanes, self.own_feeds, self.own_feeds.clock)
         feed = SensorFeed.attach(self.world, "traffic.queue", signal, config, n, self.board)
         self.own_feeds.add(feed, "queue")
 
@@ -828,7 +834,7 @@ class City(Entity):
         )
         failed.setflags(write=False)
         self.loop_failed = failed.reshape(n, 2)
-        clock = Clock(self.env)
+        clock = self.own_feeds.clock
         views = []
         for quantity in QUANTITIES:
             board = ReadingBoard(2 * n)
@@ -1084,7 +1090,7 @@ class _QueueSignal:
     """The true halting count of every edge lane: what the queue detectors measure (at
     the sample's time, which the kernel may have run past: :mod:`twin.traffic.feeds`)."""
 
-    def __init__(self, lanes: Lanes, feeds: OwnFeeds, clock: Clock) -> None:
+    def __init__(self, lanes: Lanes, feeds: OwnFeeds, clock: Callable[[], float]) -> None:
         self.lanes = lanes
         self.feeds = feeds
         self.clock = clock

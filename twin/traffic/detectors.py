@@ -20,6 +20,7 @@ failed loop here is a dead one.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 import numba
@@ -107,7 +108,7 @@ class LoopSignal:
         n: int,
         quantity: Quantity,
         tick_s: float,
-        clock: Clock,
+        clock: Callable[[], float],
         failed: npt.NDArray[np.bool_],
         feeds: OwnFeeds | None = None,
     ) -> None:
