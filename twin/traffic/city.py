@@ -274,6 +274,19 @@ class City(Entity):
         for carrier in set(self.fuel_carrier) - {None}:
             # A petrol car needs a petrol factor in the ledger; the core ships diesel.
             self.world.ledger.factors.setdefault(carrier, emissions.FUEL_FACTORS[carrier])
+        # Per type, for booking many vehicles' fuel at once: the carrier's index in
+        # _carriers (-1: none) and its density.
+        self._carriers = sorted(set(self.fuel_carrier) - {None})
+        self._carrier_of_type = np.array(
+            [-1 if c is None else self._carriers.index(c) for c in self.fuel_carrier],
+            dtype=np.int64,
+        )
+        self._density_of_type = np.array(
+            [
+                math.nan if c is None else emissions.FUEL_DENSITY_G_PER_L[c]
+                for c in self.fuel_carrier
+            ]
+        )
         models = sorted({emissions.model_of(t.emission_class) for t in vtypes} - {"zero"})
         self._emission_model = "+".join(models) or "zero-emission"
 
@@ -554,18 +567,19 @@ class City(Entity):
         vehicles, unbooked_mg = vehicles[fresh], unbooked_mg[fresh]
         self._booked_mg[vehicles] = veh.fuel_mg[vehicles]
         vtypes = veh.vtype[vehicles]
-        for vtype in np.unique(vtypes).tolist():
-            carrier = self.fuel_carrier[vtype]
-            if carrier is None:
-                continue
-            of_type = vtypes == vtype
-            litres = unbooked_mg[of_type] / 1000.0 / emissions.FUEL_DENSITY_G_PER_L[carrier]
-            burned = litres > 0
-            booked = vehicles[of_type][burned]
+        litres = unbooked_mg / 1000.0 / self._density_of_type[vtypes]  # NaN: no carrier
+        carriers = self._carrier_of_type[vtypes]
+        # Type by type, each type's vehicles in the order given: a carrier's running
+        # totals add the same amounts in the same order whatever the batch holds.
+        burned = np.flatnonzero(litres > 0)
+        burned = burned[np.argsort(vtypes[burned], kind="stable")]
+        for code in np.unique(carriers[burned]).tolist():
+            mine = burned[carriers[burned] == code]
+            booked = vehicles[mine]
             at = veh.arrive_s[booked].tolist() if at_s is None else [at_s] * len(booked)
             self.world.ledger.use_each(
-                carrier,
-                litres[burned].tolist(),
+                self._carriers[code],
+                litres[mine].tolist(),
                 at_s=at,
                 entities=[f"vehicle{v}" for v in booked.tolist()],
                 state="driving",
