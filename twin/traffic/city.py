@@ -569,8 +569,8 @@ class City(Entity):
         vtypes = veh.vtype[vehicles]
         litres = unbooked_mg / 1000.0 / self._density_of_type[vtypes]  # NaN: no carrier
         carriers = self._carrier_of_type[vtypes]
-        # Type by type, each type's vehicles in the order given: a carrier's running
-        # totals add the same amounts in the same order whatever the batch holds.
+        # Type by type, each type's vehicles in the order given: the order runs have
+        # always booked them in, so a carrier's running totals match theirs to the bit.
         burned = np.flatnonzero(litres > 0)
         burned = burned[np.argsort(vtypes[burned], kind="stable")]
         for code in np.unique(carriers[burned]).tolist():
