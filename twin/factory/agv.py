@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from twin.core.caches import keep_bounded
 from twin.core.entity import Entity
 from twin.core.policy import Policy
 from twin.core.scenario import KPI
 from twin.core.units import METRES_PER_KM, SECONDS_PER_HOUR
-from twin.factory.layout import Layout, keep_bounded
+from twin.factory.layout import ROUTE_CACHE_SIZE, Layout
 from twin.factory.observation import (
     WAIT,
     AgvView,
@@ -491,7 +492,7 @@ class AgvFleet(Entity):
                 )
                 for a, b in itertools.pairwise(self.layout.route(start, target))
             )
-            keep_bounded(self._legs_cache, key, legs)
+            keep_bounded(self._legs_cache, key, legs, ROUTE_CACHE_SIZE)
         return legs
 
     def _switch(self, agv: Agv, state: str) -> None:

@@ -12,13 +12,15 @@ from array import array
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
+
+from twin.core.caches import keep_bounded
 
 if TYPE_CHECKING:
     from twin.factory.config import PlantParams
@@ -123,14 +125,6 @@ thousands of (from, to) pairs; an unbounded cache grew the memory with the horiz
 
 ROW_CACHE_SIZE = 64
 """Whole distance rows kept by a large layout (a row of 12,000 nodes is ~400 kB)."""
-
-
-def keep_bounded(cache: dict[Any, Any], key: Any, value: Any, size: int | None = None) -> None:
-    """Store ``value`` in ``cache``, dropping the oldest entry beyond ``size`` entries
-    (``ROUTE_CACHE_SIZE`` by default)."""
-    if len(cache) >= (ROUTE_CACHE_SIZE if size is None else size):
-        del cache[next(iter(cache))]
-    cache[key] = value
 
 
 ALL_PAIRS_MAX_NODES = 2_500
@@ -332,7 +326,7 @@ class Layout:
                 route = tuple(reversed(reversed_nodes))
             else:
                 route = tuple(self.nodes[k] for k in self._search(i, j)[1])
-            keep_bounded(self._routes, key, route)
+            keep_bounded(self._routes, key, route, ROUTE_CACHE_SIZE)
         return route
 
     def _search(self, i: int, j: int) -> tuple[float, list[int]]:
@@ -359,7 +353,7 @@ class Layout:
         while path[-1] != i:
             path.append(came_from[path[-1]])
         path.reverse()
-        keep_bounded(self._distances, (i, j) if i <= j else (j, i), best[j])
+        keep_bounded(self._distances, (i, j) if i <= j else (j, i), best[j], ROUTE_CACHE_SIZE)
         return best[j], path
 
     def farthest_charger_m(self, node: str) -> float:

@@ -274,8 +274,8 @@ class City(Entity):
         for carrier in set(self.fuel_carrier) - {None}:
             # A petrol car needs a petrol factor in the ledger; the core ships diesel.
             self.world.ledger.factors.setdefault(carrier, emissions.FUEL_FACTORS[carrier])
-        # Per type, for booking many vehicles' fuel at once: the carrier's index in
-        # _carriers (-1: none) and its density.
+        # Per type: the carrier's index in _carriers (-1: none) and its density (inf:
+        # no fuel, so no litres), for turning many vehicles' fuel into litres at once.
         self._carriers = sorted(set(self.fuel_carrier) - {None})
         self._carrier_of_type = np.array(
             [-1 if c is None else self._carriers.index(c) for c in self.fuel_carrier],
@@ -283,9 +283,10 @@ class City(Entity):
         )
         self._density_of_type = np.array(
             [
-                math.nan if c is None else emissions.FUEL_DENSITY_G_PER_L[c]
+                math.inf if c is None else emissions.FUEL_DENSITY_G_PER_L[c]
                 for c in self.fuel_carrier
-            ]
+            ],
+            dtype=np.float64,
         )
         models = sorted({emissions.model_of(t.emission_class) for t in vtypes} - {"zero"})
         self._emission_model = "+".join(models) or "zero-emission"
@@ -567,7 +568,7 @@ class City(Entity):
         vehicles, unbooked_mg = vehicles[fresh], unbooked_mg[fresh]
         self._booked_mg[vehicles] = veh.fuel_mg[vehicles]
         vtypes = veh.vtype[vehicles]
-        litres = unbooked_mg / 1000.0 / self._density_of_type[vtypes]  # NaN: no carrier
+        litres = unbooked_mg / 1000.0 / self._density_of_type[vtypes]
         carriers = self._carrier_of_type[vtypes]
         # Type by type, each type's vehicles in the order given: the order runs have
         # always booked them in, so a carrier's running totals match theirs to the bit.
@@ -1050,14 +1051,7 @@ class City(Entity):
         return np.unique(np.concatenate(self._obs_lanes))
 
     def _fuel_l_per_vehicle(self) -> npt.NDArray[np.float64]:
-        density = np.array(
-            [
-                math.inf if c is None else emissions.FUEL_DENSITY_G_PER_L[c]
-                for c in self.fuel_carrier
-            ],
-            dtype=np.float64,
-        )
-        return self.veh.fuel_mg / 1000.0 / density[self.veh.vtype]
+        return self.veh.fuel_mg / 1000.0 / self._density_of_type[self.veh.vtype]
 
 
 def _departs(trips: TripTable, arrays: Any, rng: np.random.Generator) -> Departs:

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from twin.core.caches import keep_bounded
 from twin.core.errors import ConfigError
 from twin.core.units import SECONDS_PER_HOUR
 from twin.traffic import emissions
@@ -216,9 +217,7 @@ def read_net(
     network = _imported.get(key)
     if network is None:
         network = _import_net(file, name, program_id, programs)
-        _imported[key] = network
-        while len(_imported) > IMPORTED_NETWORKS_KEPT:
-            del _imported[next(iter(_imported))]
+        keep_bounded(_imported, key, network, IMPORTED_NETWORKS_KEPT)
     return network
 
 

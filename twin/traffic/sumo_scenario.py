@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from twin.core.caches import keep_bounded
 from twin.core.errors import ConfigError
 from twin.core.policy import Policy
 from twin.core.scenario import KPI, Scenario
@@ -131,9 +132,8 @@ class SumoNet(Scenario[SumoNetParams]):
                 network = imported
                 if adaptive is not None:
                     network = with_adaptive_greens(network, *adaptive)
-                network = _derived[key] = at_begin(network, self.config.begin_s)
-                while len(_derived) > IMPORTED_NETWORKS_KEPT:
-                    del _derived[next(iter(_derived))]
+                network = at_begin(network, self.config.begin_s)
+                keep_bounded(_derived, key, network, IMPORTED_NETWORKS_KEPT)
             self.network = network
         return self.network
 
@@ -263,9 +263,7 @@ def _read_trips(
         trips = in_window(trips, config.begin_s, config.end_s)
         cached = (trips, tuple(caught))
         if rng.bit_generator.state == before:
-            _trip_tables[key] = cached
-            while len(_trip_tables) > TRIP_TABLES_KEPT:
-                del _trip_tables[next(iter(_trip_tables))]
+            keep_bounded(_trip_tables, key, cached, TRIP_TABLES_KEPT)
     trips, caught = cached
     for message in caught:
         warnings.warn_explicit(message.message, message.category, message.filename, message.lineno)
