@@ -28,6 +28,7 @@ from twin.traffic.fixed_lights import (
     EPS_S,
     GREEN,
     BankTimers,
+    show_state,
     start_green,
 )
 
@@ -65,8 +66,8 @@ class ChangeIntervals(NamedTuple):
 @numba.njit(cache=True, _nrt=False)
 def _show(changes: ChangeIntervals, mov_state: npt.NDArray[np.int8], s: int, row: int) -> None:
     first = changes.mov_start[s]
-    for k in range(changes.mov_start[s + 1] - first):
-        mov_state[changes.movements[first + k]] = changes.states[row + k]
+    n = changes.mov_start[s + 1] - first
+    show_state(mov_state, changes.movements, changes.states, first, n, row)
 
 
 @numba.njit(cache=True, _nrt=False)

@@ -121,12 +121,25 @@ def start_green(
 
 
 @numba.njit(cache=True, _nrt=False)
+def show_state(
+    mov_state: npt.NDArray[np.int8],
+    movements: IntArray,
+    states: npt.NDArray[np.int8],
+    first: int,
+    n: int,
+    start: int,
+) -> None:
+    """Show the state at ``states[start:start + n]`` on a light's movements
+    ``movements[first:first + n]``."""
+    for k in range(n):
+        mov_state[movements[first + k]] = states[start + k]
+
+
+@numba.njit(cache=True, _nrt=False)
 def _show(lights: FixedLights, mov_state: npt.NDArray[np.int8], s: int, p: int, row: int) -> None:
     first = lights.mov_start[s]
     n = lights.mov_start[s + 1] - first
-    base = lights.row_start[p] + row * n
-    for k in range(n):
-        mov_state[lights.movements[first + k]] = lights.states[base + k]
+    show_state(mov_state, lights.movements, lights.states, first, n, lights.row_start[p] + row * n)
 
 
 @numba.njit(cache=True, _nrt=False)
