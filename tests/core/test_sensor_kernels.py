@@ -5,10 +5,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import simpy
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from twin.core.sensor_kernels import book_sample, deliver_fresh, measure_into
+from twin.core.sensor_kernels import (
+    book_sample,
+    delays_into,
+    deliver_fresh,
+    deliver_rows,
+    measure_into,
+)
+from twin.core.sensors import ReadingBoard, SensorFeed, SensorModel, SensorSpec
 
 VALUES = st.one_of(
     st.floats(-1e6, 1e6, allow_nan=False), st.just(math.nan), st.just(-0.0), st.just(0.5)
@@ -96,3 +104,68 @@ def test_deliver_fresh_shows_a_message_only_when_no_channel_is_newer(
     assert measured.tobytes() == expected_measured.tobytes()
     np.testing.assert_array_equal(delivered_at[channels], 7.0)
     np.testing.assert_array_equal(delivered, np.isin(np.arange(n), channels))
+
+
+@given(
+    gaps=st.lists(st.sampled_from([0.0, 0.1, 1.0, 5.0]), min_size=1, max_size=12),
+    mean_s=st.sampled_from([0.5, 2.0, 7.0]),
+    jitter_share=st.sampled_from([0.0, 0.4, 1.0]),
+    seed=st.integers(0, 2**32),
+)
+def test_delays_into_gives_the_feeds_delays_one_sample_at_a_time(
+    gaps: list[float], mean_s: float, jitter_share: float, seed: int
+) -> None:
+    env = simpy.Environment()
+    jitter_s = mean_s * jitter_share
+    model = SensorModel(SensorSpec(period_s=1.0), 1, np.random.default_rng(0))
+    feed = SensorFeed(
+        env, "x", lambda: [0.0], model, [], ReadingBoard(1), mean_s, jitter_s,
+        np.random.default_rng(seed),
+    )  # fmt: skip
+    times = np.cumsum(gaps)
+    expected = [feed._delay_s(float(t)) for t in times]
+    tails = np.random.default_rng(seed).standard_exponential(len(times))
+    delays = np.empty(len(times))
+    last = delays_into(times, tails, mean_s, jitter_s, -math.inf, delays)
+    assert delays.tolist() == expected
+    assert last == feed._last_arrival_s
+
+
+@given(
+    shown=st.lists(st.sampled_from([math.nan, 1.0, 2.0, 3.0]), min_size=1, max_size=8),
+    sent=st.lists(st.lists(st.booleans(), min_size=8, max_size=8), min_size=1, max_size=4),
+    unread_until_s=st.sampled_from([math.inf, 3.6, 2.6, -math.inf]),
+)
+def test_deliver_rows_is_the_boards_deliveries_in_order(
+    shown: list[float], sent: list[list[bool]], unread_until_s: float
+) -> None:
+    n = len(shown)
+    k = len(sent)
+    times = 1.5 + np.arange(k, dtype=np.float64)  # 1.5, 2.5, ...: some older than shown
+    delays = np.full(k, 0.5)
+    measured = np.arange(k * n, dtype=np.float64).reshape(k, n)
+    sent_channels = np.full((k, n), -1, dtype=np.intp)
+    n_sent = np.zeros(k, dtype=np.intp)
+    for r, row in enumerate(sent):
+        picked = [c for c in range(n) if row[c]]
+        sent_channels[r, : len(picked)] = picked
+        n_sent[r] = len(picked)
+    ours, theirs = ReadingBoard(n), ReadingBoard(n)
+    for board in (ours, theirs):
+        board.measured_at_s[:] = shown
+    first_waiting = deliver_rows(
+        times, delays, unread_until_s, measured, sent_channels, n_sent, ours.values,
+        ours.measured_at_s, ours.delivered_at_s, ours.delivered, ours.stale,
+    )  # fmt: skip
+    expected_waiting = k
+    for r in range(k):
+        if n_sent[r] == 0:
+            continue
+        if not times[r] + delays[r] < unread_until_s:
+            expected_waiting = r
+            break
+        channels = sent_channels[r, : n_sent[r]]
+        theirs.deliver(times[r] + delays[r], times[r], channels, measured[r][channels])
+    assert first_waiting == expected_waiting
+    for name in ("values", "measured_at_s", "delivered_at_s", "delivered", "stale"):
+        assert getattr(ours, name).tobytes() == getattr(theirs, name).tobytes(), name

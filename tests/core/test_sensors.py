@@ -206,7 +206,11 @@ def test_measure_is_bit_for_bit_the_model_drawn_one_number_at_a_time(
     second = model.measure(np.array(true), now_s + 1.0)
     assert second.tobytes() == plain_measure(spec, true, now_s + 1.0, reference).tobytes()
     assert first.tobytes() == kept.tobytes()
-    assert model._rng.bit_generator.state == reference.bit_generator.state
+    # Exactly the words the plain draws used are used: the next one is the plain next.
+    words = model.words
+    if words.pos == len(words.words):
+        words.more()
+    assert words.words[words.pos] == reference.bit_generator.random_raw()
 
 
 # -- edge stages --------------------------------------------------------------------------
@@ -465,29 +469,32 @@ def board_state(board: ReadingBoard) -> tuple[list[float], list[float], list[flo
     )
 
 
-def test_samples_taken_ahead_are_the_samples_taken_on_time() -> None:
-    # A hook that takes every sample due before 7 s at once, its signal reading the
-    # sample's time (as the traffic city's own feeds do between its wake-ups).
+class _Ramp:
+    """Channel values ``t`` and ``2 t`` at time ``t``, now or at given times."""
+
+    def __init__(self, env: simpy.Environment) -> None:
+        self.env = env
+
+    def __call__(self) -> np.ndarray:
+        return self.at_times([float(self.env.now)])[0]
+
+    def at_times(self, times: list[float]) -> np.ndarray:
+        return np.array([[t, 2.0 * t] for t in times])
+
+
+@pytest.mark.parametrize("latency_mean_s", [0.0, 0.8])
+def test_samples_taken_ahead_are_the_samples_taken_on_time(latency_mean_s: float) -> None:
+    # A hook that lets every sample due before 7 s be taken at once, its signal reading
+    # each sample's time (as the traffic city's own feeds do between its wake-ups).
     def feed(env: simpy.Environment, ahead: bool) -> SensorFeed:
-        ahead_s: list[float] = []
-
-        def signal() -> np.ndarray:
-            now_s = ahead_s[-1] if ahead_s else float(env.now)
-            return np.array([now_s, 2.0 * now_s])
-
-        spec = SensorSpec(period_s=1.0, noise_std=0.5, dropout_prob=0.2)
-        made = SensorFeed(env, "x", signal, SensorModel(spec, 2, rng(1)), [], ReadingBoard(2))
-
-        def take(f: SensorFeed, at_s: float) -> bool:
-            if at_s >= 7.0:
-                return False
-            ahead_s.append(at_s)
-            f.sample(at_s)
-            ahead_s.pop()
-            return True
-
+        spec = SensorSpec(period_s=1.0, noise_std=0.5, dropout_prob=0.2, bias=0.1)
+        made = SensorFeed(
+            env, "x", _Ramp(env), SensorModel(spec, 2, rng(1)), [], ReadingBoard(2),
+            latency_mean_s, latency_mean_s / 2, rng(2),
+        )  # fmt: skip
         if ahead:
-            made.sample_ahead = take
+            made.sample_ahead = lambda _feed, at_s: at_s < 7.0
+            made.unread_until_s = 7.0  # readings due before 7 s are delivered when sent
         return made
 
     env_on_time, env_ahead = simpy.Environment(), simpy.Environment()
@@ -499,6 +506,15 @@ def test_samples_taken_ahead_are_the_samples_taken_on_time() -> None:
     env_on_time.run(until=9.5)
     env_ahead.run(until=9.5)
     assert board_state(ahead.board) == board_state(on_time.board)
+
+
+def test_a_feed_samples_ahead_only_with_a_signal_that_reads_other_times() -> None:
+    env = simpy.Environment()
+    model = SensorModel(SensorSpec(period_s=1.0), 1, rng())
+    feed = SensorFeed(env, "x", lambda: np.array([env.now]), model, [], ReadingBoard(1))
+    feed.sample_ahead = lambda _feed, at_s: at_s < 3.0
+    with pytest.raises(TypeError, match="feed 'x': sampling ahead needs a TimedSignal"):
+        env.run(until=0.5)
 
 
 def test_a_reading_due_before_the_board_is_read_is_delivered_when_sent() -> None:

@@ -82,13 +82,13 @@ def boards_read_along(monkeypatch: pytest.MonkeyPatch, *, ahead: bool) -> tuple[
     if not ahead:
         monkeypatch.setattr(OwnFeeds, "unread_until", lambda self, until_s: None)
     taken_ahead: list[bool] = []
-    real = SensorFeed.sample
+    real = SensorFeed.sample_at
 
-    def sample(feed: SensorFeed, at_s: float | None = None) -> None:
-        taken_ahead.append(at_s is not None)
-        real(feed, at_s)
+    def sample_at(feed: SensorFeed, times: list[float]) -> None:
+        taken_ahead.extend(at_s > feed.env.now for at_s in times)
+        real(feed, times)
 
-    monkeypatch.setattr(SensorFeed, "sample", sample)
+    monkeypatch.setattr(SensorFeed, "sample_at", sample_at)
     c = build(QUEUE)
     boards = [c.board, *c.loop_boards.values()]
     reads = []

@@ -22,7 +22,15 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from twin.core.sensor_kernels import book_sample, deliver_fresh, measure_into
+from twin.core.raw_draws import words_of
+from twin.core.sensor_kernels import (
+    book_sample,
+    delays_into,
+    deliver_fresh,
+    deliver_rows,
+    measure_into,
+    sample_rows,
+)
 from twin.core.world import timeout_at
 
 if TYPE_CHECKING:
@@ -35,6 +43,20 @@ IndexArray = npt.NDArray[np.intp]
 CountArray = npt.NDArray[np.int64]
 Signal = Callable[[], npt.ArrayLike]
 """Returns the true values of every channel now (length ``channels``; NaN = no value)."""
+
+
+class TimedSignal(Protocol):
+    """A signal that can also give its true values as at other times: a feed that samples
+    ahead of the clock (:attr:`SensorFeed.sample_ahead`) needs one."""
+
+    def __call__(self) -> npt.ArrayLike: ...
+
+    def at_times(self, times: Sequence[float]) -> npt.ArrayLike:
+        """``(len(times), channels)``: the true values as at each time (ascending, none
+        before the last time read), read in order as one call per time would."""
+        ...
+
+
 Subscriber = Callable[[float, IndexArray], None]
 """Called with ``(now_s, channel_indices)`` each time a board receives fresh readings."""
 LossKind = Literal["rejected", "suppressed"]
@@ -186,6 +208,7 @@ class SensorModel:
         "_uniform",
         "channels",
         "start_s",
+        "words",
     )
 
     def __init__(
@@ -195,9 +218,9 @@ class SensorModel:
         self.spec = spec
         self.channels = channels
         self._rng = rng
+        self.words = words_of(rng)
+        """Where the draws come from: ``rng``'s raw words, as numpy would use them."""
         self.start_s = start_s
-        # Draws go into these buffers: ``out=`` fills them with the numbers ``size=``
-        # would have returned, without two fresh arrays per sample.
         self._noise: FloatArray = np.empty(channels)
         self._uniform: FloatArray = np.empty(channels)
 
@@ -219,9 +242,8 @@ class SensorModel:
     def measure(self, true_values: npt.ArrayLike, now_s: float) -> FloatArray:
         """Measured values at ``now_s`` (a new float64 array; NaN where no value)."""
         true = _float_vector(true_values, self.channels, "true_values")
-        rng = self._rng
-        noise = rng.standard_normal(out=self._noise)
-        uniform = rng.random(out=self._uniform)
+        noise, uniform = self._noise, self._uniform
+        self.words.normals_uniforms(noise, uniform)
         measured: FloatArray = np.empty(self.channels)
         offset = self._bias + self._drift_per_s * (now_s - self.start_s)
         measure_into(
@@ -235,6 +257,32 @@ class SensorModel:
             measured,
         )
         return measured
+
+    def measure_rows(
+        self, true: FloatArray, times: FloatArray, board: ReadingBoard
+    ) -> tuple[FloatArray, IndexArray, IndexArray]:
+        """Measures row ``r`` of ``true`` (``(k, channels)``) at ``times[r]``, in order,
+        and books each sample on ``board`` as taken, dropped or sent; the same draws and
+        values as ``k`` calls of :meth:`measure`. Returns the measured rows, and for each
+        row the sent channels (ascending, at the front) and how many there are."""
+        k, n = true.shape
+        if n != self.channels:
+            raise ValueError(f"true rows have {n} channels, expected {self.channels}")
+        measured: FloatArray = np.empty((k, n))
+        sent_channels: IndexArray = np.empty((k, n), dtype=np.intp)
+        n_sent: IndexArray = np.empty(k, dtype=np.intp)
+        words = self.words
+        done = 0
+        while done < k:
+            done, words.pos = sample_rows(
+                true, times, done, words.words, words.pos, self._bias, self._drift_per_s,
+                self.start_s, self._noise_std, self._quantum, self._dropout_prob,
+                self._noise, self._uniform, measured, board.taken, board.dropped,
+                board.sent, sent_channels, n_sent,
+            )  # fmt: skip
+            if done < k:
+                words.more()
+        return measured, sent_channels, n_sent
 
 
 # -- edge stages ------------------------------------------------------------------------
@@ -578,11 +626,11 @@ class SensorFeed:
         it for its own feeds (:mod:`twin.traffic.feeds`)."""
         self._scheduled = 0  # deliveries waiting for their event: a later one waits too
         self.sample_ahead: Callable[[SensorFeed, float], bool] | None = None
-        """Called with the time of the feed's next sample: takes it now
-        (``sample(at_s)``) and returns True, or returns False (it waits for its time).
-        A scenario sets it where the signal can read a later time's values and nothing
-        reads the board before then, so many samples cost one event (the traffic
-        city's own feeds between its wake-ups, :mod:`twin.traffic.feeds`)."""
+        """Called with the time of the feed's next sample: whether it may be taken now,
+        with the one due now (:meth:`sample_at`). A scenario sets it where the signal
+        reads a later time's values (a :class:`TimedSignal`) and nothing reads the board
+        before then, so many samples cost one event (the traffic city's own feeds
+        between its wake-ups, :mod:`twin.traffic.feeds`)."""
         self.process = env.process(self._run())
 
     @classmethod
@@ -622,22 +670,81 @@ class SensorFeed:
         period_s = self.model.spec.period_s
         env = self.env
         while True:
-            self.sample()
             ahead = self.sample_ahead
             if ahead is None:
+                self.sample()
                 yield env.timeout(period_s)
                 continue
+            times = [float(env.now)]
             next_s = env.now + period_s  # SimPy's own arithmetic for the next sample
             while ahead(self, next_s):
+                times.append(next_s)
                 next_s = next_s + period_s
+            self.sample_at(times)
             yield timeout_at(env, next_s)
 
-    def sample(self, at_s: float | None = None) -> None:
+    def sample_at(self, times: Sequence[float]) -> None:
+        """Take the samples due at ``times`` (ascending; the first may be now, the others
+        ahead of the clock, as :attr:`sample_ahead` allowed), in order: the same draws,
+        values and deliveries as one :meth:`sample` at each time. The signal must read
+        any of those times (:class:`TimedSignal`)."""
+        at_times = getattr(self.signal, "at_times", None)
+        if at_times is None:
+            raise TypeError(f"feed {self.name!r}: sampling ahead needs a TimedSignal")
+        rows = np.asarray(at_times(times), dtype=np.float64)
+        board = self.board
+        if self.stages or board._subscribers or self.backend_delay is not None:
+            for at_s, true in zip(times, rows, strict=True):
+                self.sample(at_s, true)
+            return
+        sample_times = np.array(times, dtype=np.float64)
+        measured, sent_channels, n_sent = self.model.measure_rows(rows, sample_times, board)
+        delays = np.zeros(len(times))
+        if self._latency_rng is not None:
+            # Drawn for every sample, even an empty one, so delays stay aligned across
+            # arms; one call of len(times) draws gives the numbers of one call per sample.
+            tails = self._latency_rng.standard_exponential(len(times))
+            if self.latency_mean_s != 0.0:
+                self._last_arrival_s = delays_into(
+                    sample_times, tails, self.latency_mean_s, self.latency_jitter_s,
+                    self._last_arrival_s, delays,
+                )  # fmt: skip
+                self._send_rows(sample_times, delays, measured, sent_channels, n_sent, True)
+                return
+        self._send_rows(sample_times, delays, measured, sent_channels, n_sent, False)
+
+    def _send_rows(
+        self,
+        times: FloatArray,
+        delays: FloatArray,
+        measured: FloatArray,
+        sent_channels: IndexArray,
+        n_sent: IndexArray,
+        delayed: bool,
+    ) -> None:
+        """Deliver the samples' messages at once where they arrive before
+        :attr:`unread_until_s` (every one when not ``delayed``), and schedule the rest."""
+        board = self.board
+        if not delayed:
+            unread_until_s = math.inf
+        else:
+            unread_until_s = -math.inf if self._scheduled else self.unread_until_s
+        first_waiting = deliver_rows(
+            times, delays, unread_until_s, measured, sent_channels, n_sent, board.values,
+            board.measured_at_s, board.delivered_at_s, board.delivered, board.stale,
+        )  # fmt: skip
+        for r in range(first_waiting, len(times)):
+            n = int(n_sent[r])
+            if n:
+                self._send(float(times[r]), float(delays[r]), sent_channels[r, :n], measured[r])
+
+    def sample(self, at_s: float | None = None, true: npt.ArrayLike | None = None) -> None:
         """Take one sample of every channel now (or as at ``at_s``, ahead of time:
-        :attr:`sample_ahead`) and send what survives the pipeline."""
+        :attr:`sample_ahead`, of the true values ``true``) and send what survives the
+        pipeline."""
         now_s = float(self.env.now) if at_s is None else at_s
         board = self.board
-        values = self.model.measure(self.signal(), now_s)
+        values = self.model.measure(self.signal() if true is None else true, now_s)
         stages = self.stages
         if not stages:
             # Taken, dropped or sent in one pass: no stage can lose a value.

@@ -16,6 +16,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from twin.core.raw_draws import forget_words
+
 BlockDraw = Callable[[int], "np.ndarray[Any, np.dtype[np.float64]]"]
 """Draws ``size`` values in one call, e.g. ``lambda n: rng.exponential(2.0, n)``."""
 
@@ -84,8 +86,8 @@ class Streams:
         (common random numbers); a branch that should see another possible future (a
         replication of a look-ahead) diverges. Generators are re-seeded in place, so the
         entities holding them draw the new numbers. Values drawn ahead in blocks are
-        dropped where the :class:`Draws` names its source; arrays a model drew ahead
-        itself stay as drawn.
+        dropped where the :class:`Draws` names its source, and raw words drawn ahead
+        (:mod:`twin.core.raw_draws`) too; arrays a model drew ahead itself stay as drawn.
         """
         if branch < 0:
             raise ValueError(f"branch must be a non-negative integer, got {branch}")
@@ -93,6 +95,7 @@ class Streams:
         for name, generator in self._generators.items():
             generator.bit_generator.state = np.random.PCG64(self._sequence(name)).state
         Draws.forget_drawn(self._generators.values())
+        forget_words(self._generators.values())
 
     def state_digest(self) -> str:
         """A hash of every stream's position: two worlds that drew the same numbers in

@@ -1104,7 +1104,11 @@ class _QueueSignal:
         self.clock = clock
 
     def __call__(self) -> npt.NDArray[np.float64]:
-        return self.feeds.queue_halting(self.lanes, self.clock()).astype(np.float64)
+        return self.feeds.queue_halting(self.lanes, [self.clock()])[0]
+
+    def at_times(self, times: Sequence[float]) -> npt.NDArray[np.float64]:
+        """The true halting counts at each of ``times``, ``(len(times), lanes)``."""
+        return self.feeds.queue_halting(self.lanes, times)
 
 
 def _loop_fields(loops: LoopState) -> dict[str, Any]:

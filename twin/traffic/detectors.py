@@ -20,7 +20,7 @@ failed loop here is a dead one.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 import numba
@@ -29,7 +29,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
 from twin.core.sensors import PipelineSpec, SensorConfig, SensorSpec
-from twin.traffic.kernels import Lanes
+from twin.traffic.kernels import Lanes, snapshots
 
 if TYPE_CHECKING:
     from twin.traffic.feeds import OwnFeeds
@@ -131,29 +131,31 @@ class LoopSignal:
         self.last_occupied = np.zeros(2 * n, dtype=np.int64)
 
     def __call__(self) -> npt.NDArray[np.float64]:
-        lanes, n = self.lanes, self.n
-        now = self.clock()
-        if self.feeds is None:
-            counts = lanes.det_count[:n], lanes.det_speed_sum[:n], lanes.det_occupied[:n]
-        else:
-            counts = self.feeds.loop_state(lanes, now)
-        values = np.empty(2 * n)
-        loop_readings(
-            self._code,
-            counts[0].reshape(-1),
-            counts[1].reshape(-1),
-            counts[2].reshape(-1),
-            self.last_count,
-            self.last_speed_sum,
-            self.last_occupied,
-            self.tick_s,
-            now - self.last_s,
-            self.failed,
-            values,
-        )
-        self.last_s = now
+        values: npt.NDArray[np.float64] = self.at_times([self.clock()])[0]
         return values
 
+    def at_times(self, times: Sequence[float]) -> npt.NDArray[np.float64]:
+        """The readings of samples at ``times`` (ascending, none before the last sample),
+        ``(len(times), 2 * n)``, in order: each covers the time since the one before."""
+        lanes, n = self.lanes, self.n
+        if self.feeds is None:
+            rows = np.full(len(times), -1, dtype=np.int64)
+            snaps = _NO_COPIES
+        else:
+            rows = self.feeds.loop_rows(times)
+            snaps = self.feeds.snaps
+        values = np.empty((len(times), 2 * n))
+        self.last_s = loop_readings_at(
+            self._code, rows, snaps.loop_count, snaps.loop_speed_sum, snaps.loop_occupied,
+            lanes.det_count[:n], lanes.det_speed_sum[:n], lanes.det_occupied[:n],
+            self.last_count, self.last_speed_sum, self.last_occupied, self.tick_s,
+            np.asarray(times, dtype=np.float64), self.last_s, self.failed, values,
+        )  # fmt: skip
+        return values
+
+
+_NO_COPIES = snapshots(0, 0)
+"""Copies for a signal that always reads the live counters (no city feeds)."""
 
 COUNT, OCCUPANCY, SPEED = 0, 1, 2
 """Codes of the quantities for :func:`loop_readings`."""
@@ -200,6 +202,45 @@ def loop_readings(
         if failed[i]:
             x = math.nan
         out[i] = x
+
+
+@numba.njit(cache=True)
+def loop_readings_at(
+    quantity: int,
+    rows: npt.NDArray[np.int64],
+    copied_count: npt.NDArray[np.int64],
+    copied_speed_sum: npt.NDArray[np.float64],
+    copied_occupied: npt.NDArray[np.int64],
+    count: npt.NDArray[np.int64],
+    speed_sum: npt.NDArray[np.float64],
+    occupied: npt.NDArray[np.int64],
+    last_count: npt.NDArray[np.int64],
+    last_speed_sum: npt.NDArray[np.float64],
+    last_occupied: npt.NDArray[np.int64],
+    tick_s: float,
+    times: npt.NDArray[np.float64],
+    last_s: float,
+    failed: npt.NDArray[np.bool_],
+    out: npt.NDArray[np.float64],
+) -> float:
+    """:func:`loop_readings` of samples at ``times`` into the rows of ``out``, in order:
+    sample ``r`` reads the counters (``(n, 2)`` each) copied in row ``rows[r]`` of the
+    ``copied_*`` arrays, or the live ones where ``rows[r]`` is -1, and covers the time
+    since the sample before (``last_s`` for the first). Returns the last sample's time."""
+    for r in range(times.shape[0]):
+        k = rows[r]
+        if k < 0:
+            c, s, o = count.reshape(-1), speed_sum.reshape(-1), occupied.reshape(-1)
+        else:
+            c = copied_count[k].reshape(-1)
+            s = copied_speed_sum[k].reshape(-1)
+            o = copied_occupied[k].reshape(-1)
+        loop_readings(
+            quantity, c, s, o, last_count, last_speed_sum, last_occupied, tick_s,
+            times[r] - last_s, failed, out[r],
+        )  # fmt: skip
+        last_s = times[r]
+    return last_s
 
 
 class Clock:

@@ -8,7 +8,7 @@ their speed on small cities, and they need not stop it:
 
 - a *sample* reads the detector state at its time: the kernel copies that state when a
   batch passes the time (:class:`twin.traffic.kernels.Snapshots`) and the feed's signal
-  reads the copy (:meth:`OwnFeeds.queue_halting`, :meth:`OwnFeeds.loop_state`);
+  reads the copy (:meth:`OwnFeeds.queue_halting`, :meth:`OwnFeeds.loop_rows`);
 - a *delivery* only writes a reading board, which policies read at their decisions, and
   decisions stop the kernel anyway (unless someone subscribed to the board: then a
   delivery may read the city, and the kernel stops at the feed's samples and deliveries).
@@ -19,7 +19,9 @@ takes every sample due before then when the first is due (each reads the kernel'
 for its time, or the city as it stands, which is the state at that time), and a reading
 that arrives before then is delivered as it is sent, stamped with its arrival time
 (:meth:`OwnFeeds.unread_until`). An hour of RESCO's ingolstadt1 had 2,159 feed events
-(1,080 samples, 1,079 deliveries); it has 302. A feed whose readings also wait for a
+(1,080 samples, 1,079 deliveries); it has 302. The samples a feed takes together are
+measured, booked and delivered in one pass of compiled code
+(:meth:`twin.core.sensors.SensorFeed.sample_at`). A feed whose readings also wait for a
 backend (a region's cloud) samples on time: the backend's delay is read then.
 
 Every other event of the simulation (signal changes, the sampler, the warm-up end, the
@@ -38,15 +40,15 @@ event as before.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from twin.core.sensors import SensorFeed
 from twin.core.world import callback_owner
-from twin.traffic.kernels import Lanes, Snapshots, snapshots
+from twin.traffic.detectors import Clock
+from twin.traffic.kernels import FloatArray, IntArray, Lanes, Snapshots, snapshots
 
 SNAPSHOT_ROWS = 16
 """Samples of each kind (queue, loops) a batch may run past; it stops before the next."""
@@ -54,20 +56,6 @@ MAX_SCANNED_EVENTS = 64
 """A longer event queue is not scanned: the kernel stops at every event."""
 
 Kind = Literal["queue", "loop"]
-
-
-class FeedClock:
-    """The time the city's own detector signals read: the world's clock, or the time of
-    a sample taken ahead of it (:meth:`OwnFeeds.unread_until`). A named callable, so
-    runs pickle."""
-
-    def __init__(self, env: Any) -> None:
-        self.env = env
-        self.ahead_s: float | None = None
-
-    def __call__(self) -> float:
-        ahead_s = self.ahead_s
-        return float(self.env.now) if ahead_s is None else ahead_s
 
 
 class OwnFeeds:
@@ -82,8 +70,8 @@ class OwnFeeds:
     def __init__(self, env: Any, step_s: float, n_edge_lanes: int) -> None:
         self.env = env
         self.step_s = step_s
-        self.clock = FeedClock(env)
-        """What the feeds' signals read as now (a sample taken ahead reads its own time)."""
+        self.clock = Clock(env)
+        """What the feeds' signals read as now when sampled on time."""
         self.snaps: Snapshots = snapshots(n_edge_lanes, 0)
         self._n = n_edge_lanes
         self._feeds: list[SensorFeed] = []
@@ -112,6 +100,8 @@ class OwnFeeds:
         """Follow ``feed`` (its samples and deliveries) as one of the city's own."""
         if not self._feeds:
             self.snaps = snapshots(self._n, SNAPSHOT_ROWS)
+        if not callable(getattr(feed.signal, "at_times", None)):
+            raise TypeError(f"feed {feed.name!r}: the city's own feeds read times ahead (at_times)")
         self._feeds.append(feed)
         feed.sample_ahead = self._sample_ahead
         # A sample is the feed's process resuming; a delivery is a callback of the feed.
@@ -223,51 +213,42 @@ class OwnFeeds:
         caller made sure nothing else was scheduled since), and the city stands still
         until then. So a feed takes every sample due before then when the first of them
         is due (the kernel's copies, or the city as it stands, are the state at each
-        sample's time: :meth:`_sample_ahead`), and a reading that arrives before then
-        is delivered as it is sent: no one can read a board in between. It saves a
-        SimPy event per sample and per reading and changes no value: each sample draws
-        from its feed's own streams in the same order, and the board is stamped with
-        the arrival time the event would have had; a feed with a delivery still waiting
-        for its event keeps sending by events (first in, first out)."""
+        sample's time: :meth:`queue_halting`, :meth:`loop_rows`), and a reading that
+        arrives before then is delivered as it is sent: no one can read a board in
+        between. It saves a SimPy event per sample and per reading and changes no
+        value: each sample draws from its feed's own streams in the same order, and the
+        board is stamped with the arrival time the event would have had; a feed with a
+        delivery still waiting for its event keeps sending by events (first in, first
+        out)."""
         for feed in self._feeds:
             # A subscriber acts on a delivery when it is made: it must be made on time.
             feed.unread_until_s = -math.inf if feed.board._subscribers else until_s
 
     def _sample_ahead(self, feed: SensorFeed, at_s: float) -> bool:
-        """Take ``feed``'s sample due at ``at_s`` now, if nothing can tell."""
+        """Whether ``feed``'s sample due at ``at_s`` may be taken now: nothing can tell."""
         # A backend's delay is read when the sample is taken, as of the clock's now.
-        if not at_s < feed.unread_until_s or feed.backend_delay is not None:
-            return False
-        self.clock.ahead_s = at_s
-        try:
-            feed.sample(at_s)
-        finally:
-            self.clock.ahead_s = None
-        return True
+        return at_s < feed.unread_until_s and feed.backend_delay is None
 
-    def _row(self, times: list[float], now_s: float, taken: int) -> int:
-        """The copy for a sample at ``now_s``, or -1: the kernel has not passed it, so
-        the live state is the state at ``now_s``."""
+    def _row(self, times: list[float], at_s: float, taken: int) -> int:
+        """The copy for a sample at ``at_s``, or -1: the kernel has not passed it, so
+        the live state is the state at ``at_s``."""
         for k in range(min(len(times), taken)):
-            if times[k] == now_s:
+            if times[k] == at_s:
                 return k
         return -1
 
-    def queue_halting(self, lanes: Lanes, now_s: float) -> npt.NDArray[np.int64]:
-        """Halting vehicles of every edge lane at ``now_s`` (a sample's view)."""
-        k = self._row(self._queue_times, now_s, int(self.snaps.taken[0]))
-        if k < 0:
-            return lanes.halting[: self._n]
-        return self.snaps.queue_halting[k]
+    def queue_halting(self, lanes: Lanes, times: Sequence[float]) -> FloatArray:
+        """Halting vehicles of every edge lane at each of ``times`` (samples' views),
+        ``(len(times), n)``."""
+        taken = int(self.snaps.taken[0])
+        rows = np.empty((len(times), self._n))
+        for r, at_s in enumerate(times):
+            k = self._row(self._queue_times, at_s, taken)
+            rows[r] = lanes.halting[: self._n] if k < 0 else self.snaps.queue_halting[k]
+        return rows
 
-    def loop_state(
-        self, lanes: Lanes, now_s: float
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
-        """The policies' loops' cumulative count, speed sum and occupied ticks of every
-        edge lane at ``now_s``, ``(n, 2)`` each (a sample's view)."""
-        k = self._row(self._loop_times, now_s, int(self.snaps.taken[1]))
-        if k < 0:
-            n = self._n
-            return lanes.det_count[:n], lanes.det_speed_sum[:n], lanes.det_occupied[:n]
-        snaps = self.snaps
-        return snaps.loop_count[k], snaps.loop_speed_sum[k], snaps.loop_occupied[k]
+    def loop_rows(self, times: Sequence[float]) -> IntArray:
+        """For each of ``times``, the row of the kernel's copies of the loop counters
+        (:attr:`snaps`) a sample then reads, or -1: the live counters."""
+        taken = int(self.snaps.taken[1])
+        return np.array([self._row(self._loop_times, at_s, taken) for at_s in times], np.int64)
