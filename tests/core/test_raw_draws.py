@@ -116,3 +116,39 @@ def test_a_copied_model_draws_what_the_original_draws(copy_of) -> None:
     for t in range(700):
         original = model.measure(np.zeros(6), float(t))
         assert copied.measure(np.zeros(6), float(t)).tobytes() == original.tobytes()
+
+
+def test_a_buffer_that_goes_away_gives_its_unused_words_back() -> None:
+    # A model built anew on the same stream draws on from where the last one stopped.
+    shared, reference = generator(4), generator(4)
+    spec = SensorSpec(period_s=1.0, noise_std=1.0)
+    first = SensorModel(spec, 3, shared)
+    assert first.measure(np.zeros(3), 0.0).tobytes() == reference.standard_normal(3).tobytes()
+    reference.random(3)
+    del first
+    assert shared.random() == reference.random()
+
+
+@pytest.mark.parametrize("bit_generator", [np.random.MT19937, np.random.Philox, np.random.SFC64])
+def test_a_generator_of_another_family_draws_through_numpy(bit_generator) -> None:
+    model = SensorModel(
+        SensorSpec(period_s=1.0, noise_std=1.0), 4, np.random.Generator(bit_generator(2))
+    )
+    reference = np.random.Generator(bit_generator(2))
+    assert model.words is None
+    assert model.measure(np.zeros(4), 0.0).tobytes() == reference.standard_normal(4).tobytes()
+    together, _, _ = model.measure_rows(np.zeros((2, 4)), np.array([1.0, 2.0]), ReadingBoard(4))
+    reference.random(4)
+    first = reference.standard_normal(4)
+    reference.random(4)
+    assert together[0].tobytes() == first.tobytes()
+    assert together[1].tobytes() == reference.standard_normal(4).tobytes()
+
+
+def test_pcg64_dxsm_words_are_its_doubles_too() -> None:
+    ours = np.random.Generator(np.random.PCG64DXSM(6))
+    theirs = np.random.Generator(np.random.PCG64DXSM(6))
+    noise, uniform = np.empty(5000), np.empty(5000)
+    words_of(ours).normals_uniforms(noise, uniform)
+    assert noise.tobytes() == theirs.standard_normal(5000).tobytes()
+    assert uniform.tobytes() == theirs.random(5000).tobytes()

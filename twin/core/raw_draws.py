@@ -11,7 +11,7 @@ bits). A model that draws through :class:`RawWords` therefore draws what it drew
 before, bit for bit, and uses the same words (``tests/core/test_raw_draws.py`` holds
 both to numpy over millions of draws).
 
-The generator runs ahead of what has been used, by less than a block. Three rules keep
+The generator runs ahead of what has been used, by less than a block. Four rules keep
 that invisible:
 
 - a block is drawn only when a draw needs a word past the buffer, so where a stream
@@ -19,7 +19,13 @@ that invisible:
   snapshot's digest, :meth:`twin.core.streams.Streams.state_digest`);
 - every user of one generator shares its one buffer (:func:`words_of`), so draws
   interleave as they did;
+- a buffer that goes away gives its unused words back (the generator steps back), so
+  whoever draws from the generator next draws them;
 - a diverging what-if branch drops the words drawn ahead (:func:`forget_words`).
+
+Only the PCG64 family's words are numpy's doubles this way (``next_double`` is the top 53
+bits of one word) and only it steps back: :func:`has_raw_words` says whether a generator
+is one; twin's streams all are.
 """
 
 from __future__ import annotations
@@ -130,6 +136,12 @@ class RawWords:
         self.words = np.concatenate((self.words[self.pos :], fresh))
         self.pos = 0
 
+    def __del__(self) -> None:
+        unused = len(self.words) - self.pos
+        bit_generator = self.source.bit_generator
+        if unused and isinstance(bit_generator, np.random.PCG64 | np.random.PCG64DXSM):
+            bit_generator.advance(-unused)
+
     def forget(self) -> None:
         """Drop the words drawn ahead: the next draw starts from the generator's state."""
         self.words = np.empty(0, dtype=np.uint64)
@@ -155,8 +167,15 @@ _BY_SOURCE: weakref.WeakValueDictionary[int, RawWords] = weakref.WeakValueDictio
 weakly referenced; its buffer holds it, so the id is not reused while the entry lives)."""
 
 
+def has_raw_words(source: np.random.Generator) -> bool:
+    """Whether draws from ``source`` can come from its raw words (a PCG64 generator)."""
+    return isinstance(source.bit_generator, np.random.PCG64 | np.random.PCG64DXSM)
+
+
 def words_of(source: np.random.Generator) -> RawWords:
-    """The one buffer of ``source``'s raw words."""
+    """The one buffer of ``source``'s raw words (see :func:`has_raw_words`)."""
+    if not has_raw_words(source):
+        raise ValueError(f"raw words need a PCG64 generator, not {source.bit_generator!r}")
     words = _BY_SOURCE.get(id(source))
     if words is None or words.source is not source:
         words = RawWords(source)

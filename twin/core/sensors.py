@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from twin.core.raw_draws import words_of
+from twin.core.raw_draws import has_raw_words, words_of
 from twin.core.sensor_kernels import (
     book_sample,
     delays_into,
@@ -192,7 +192,9 @@ class SensorModel:
     Args:
         spec: the sensor's distortions.
         channels: number of sensors measured together.
-        rng: the generator noise and dropout are drawn from.
+        rng: the generator noise and dropout are drawn from, a block of raw words at a
+            time (:mod:`twin.core.raw_draws`): other sensor models may share it, but
+            nothing else should draw from it directly while this model lives.
         start_s: the time drift is counted from.
     """
 
@@ -218,8 +220,9 @@ class SensorModel:
         self.spec = spec
         self.channels = channels
         self._rng = rng
-        self.words = words_of(rng)
-        """Where the draws come from: ``rng``'s raw words, as numpy would use them."""
+        self.words = words_of(rng) if has_raw_words(rng) else None
+        """Where the draws come from: ``rng``'s raw words, as numpy would use them (None:
+        numpy's calls, for a generator of another family)."""
         self.start_s = start_s
         self._noise: FloatArray = np.empty(channels)
         self._uniform: FloatArray = np.empty(channels)
@@ -243,7 +246,11 @@ class SensorModel:
         """Measured values at ``now_s`` (a new float64 array; NaN where no value)."""
         true = _float_vector(true_values, self.channels, "true_values")
         noise, uniform = self._noise, self._uniform
-        self.words.normals_uniforms(noise, uniform)
+        if self.words is None:
+            self._rng.standard_normal(out=noise)
+            self._rng.random(out=uniform)
+        else:
+            self.words.normals_uniforms(noise, uniform)
         measured: FloatArray = np.empty(self.channels)
         offset = self._bias + self._drift_per_s * (now_s - self.start_s)
         measure_into(
@@ -272,6 +279,13 @@ class SensorModel:
         sent_channels: IndexArray = np.empty((k, n), dtype=np.intp)
         n_sent: IndexArray = np.empty(k, dtype=np.intp)
         words = self.words
+        if words is None:
+            for r in range(k):
+                measured[r] = self.measure(true[r], float(times[r]))
+                n_sent[r] = book_sample(
+                    measured[r], board.taken, board.dropped, board.sent, sent_channels[r]
+                )
+            return measured, sent_channels, n_sent
         done = 0
         while done < k:
             done, words.pos = sample_rows(
