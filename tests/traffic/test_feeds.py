@@ -7,6 +7,8 @@ the kernel stop at that feed's events as it always did; the results never change
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -17,6 +19,7 @@ from twin.traffic.city import City
 from twin.traffic.demand import RateProfile, poisson_trips
 from twin.traffic.detectors import LoopDetectorConfig
 from twin.traffic.feeds import OwnFeeds
+from twin.traffic.kernels import copied_rows
 from twin.traffic.network import grid
 
 QUEUE = SensorConfig(
@@ -143,3 +146,11 @@ def test_a_feed_behind_a_backend_samples_on_time_as_the_backend_is_read_then(mon
         np.testing.assert_array_equal(board.measured_at_s, want.measured_at_s)
         np.testing.assert_array_equal(board.delivered_at_s, want.delivered_at_s)
         assert board.totals() == want.totals()
+
+
+def test_a_sample_reads_the_copy_made_for_its_time_or_the_live_state():
+    # Copies due at 10, 15 and 20 s; the kernel has passed two of them.
+    due_s = np.array([10.0, 15.0, 20.0, math.inf])
+    rows = np.empty(5, dtype=np.int64)
+    copied_rows(due_s, 2, np.array([5.0, 10.0, 12.0, 15.0, 20.0]), rows)
+    assert rows.tolist() == [-1, 0, -1, 1, -1]

@@ -705,13 +705,13 @@ class SensorFeed:
         at_times = getattr(self.signal, "at_times", None)
         if at_times is None:
             raise TypeError(f"feed {self.name!r}: sampling ahead needs a TimedSignal")
-        rows = np.asarray(at_times(times), dtype=np.float64)
+        sample_times = np.array(times, dtype=np.float64)
+        rows = np.asarray(at_times(sample_times), dtype=np.float64)
         board = self.board
         if self.stages or board._subscribers or self.backend_delay is not None:
             for at_s, true in zip(times, rows, strict=True):
                 self.sample(at_s, true)
             return
-        sample_times = np.array(times, dtype=np.float64)
         measured, sent_channels, n_sent = self.model.measure_rows(rows, sample_times, board)
         delays = np.zeros(len(times))
         if self._latency_rng is not None:

@@ -29,7 +29,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
 from twin.core.sensors import PipelineSpec, SensorConfig, SensorSpec
-from twin.traffic.kernels import Lanes, snapshots
+from twin.traffic.kernels import Lanes, copied_rows, snapshots
 
 if TYPE_CHECKING:
     from twin.traffic.feeds import OwnFeeds
@@ -137,19 +137,14 @@ class LoopSignal:
     def at_times(self, times: Sequence[float]) -> npt.NDArray[np.float64]:
         """The readings of samples at ``times`` (ascending, none before the last sample),
         ``(len(times), 2 * n)``, in order: each covers the time since the one before."""
-        lanes, n = self.lanes, self.n
-        if self.feeds is None:
-            rows = np.full(len(times), -1, dtype=np.int64)
-            snaps = _NO_COPIES
-        else:
-            rows = self.feeds.loop_rows(times)
-            snaps = self.feeds.snaps
-        values = np.empty((len(times), 2 * n))
+        lanes = self.lanes
+        snaps = _NO_COPIES if self.feeds is None else self.feeds.snaps
+        values = np.empty((len(times), 2 * self.n))
         self.last_s = loop_readings_at(
-            self._code, rows, snaps.loop_count, snaps.loop_speed_sum, snaps.loop_occupied,
-            lanes.det_count[:n], lanes.det_speed_sum[:n], lanes.det_occupied[:n],
-            self.last_count, self.last_speed_sum, self.last_occupied, self.tick_s,
-            np.asarray(times, dtype=np.float64), self.last_s, self.failed, values,
+            self._code, snaps.loop_s, int(snaps.taken[1]), snaps.loop_count,
+            snaps.loop_speed_sum, snaps.loop_occupied, lanes.det_count, lanes.det_speed_sum,
+            lanes.det_occupied, self.last_count, self.last_speed_sum, self.last_occupied,
+            self.tick_s, np.asarray(times, dtype=np.float64), self.last_s, self.failed, values,
         )  # fmt: skip
         return values
 
@@ -207,7 +202,8 @@ def loop_readings(
 @numba.njit(cache=True)
 def loop_readings_at(
     quantity: int,
-    rows: npt.NDArray[np.int64],
+    copied_s: npt.NDArray[np.float64],
+    copied: int,
     copied_count: npt.NDArray[np.int64],
     copied_speed_sum: npt.NDArray[np.float64],
     copied_occupied: npt.NDArray[np.int64],
@@ -224,9 +220,13 @@ def loop_readings_at(
     out: npt.NDArray[np.float64],
 ) -> float:
     """:func:`loop_readings` of samples at ``times`` into the rows of ``out``, in order:
-    sample ``r`` reads the counters (``(n, 2)`` each) copied in row ``rows[r]`` of the
-    ``copied_*`` arrays, or the live ones where ``rows[r]`` is -1, and covers the time
-    since the sample before (``last_s`` for the first). Returns the last sample's time."""
+    sample ``r`` reads the counters the kernel copied for its time (the first ``copied``
+    rows of the ``copied_*`` arrays, made at ``copied_s``: :func:`copied_rows`), or the
+    live ones (``(lanes, 2)`` each, the first ``out.shape[1] // 2`` lanes read), and
+    covers the time since the sample before (``last_s`` for the first). Returns the last
+    sample's time."""
+    rows = np.empty(times.shape[0], dtype=np.int64)
+    copied_rows(copied_s, copied, times, rows)
     for r in range(times.shape[0]):
         k = rows[r]
         if k < 0:

@@ -8,7 +8,8 @@ their speed on small cities, and they need not stop it:
 
 - a *sample* reads the detector state at its time: the kernel copies that state when a
   batch passes the time (:class:`twin.traffic.kernels.Snapshots`) and the feed's signal
-  reads the copy (:meth:`OwnFeeds.queue_halting`, :meth:`OwnFeeds.loop_rows`);
+  reads the copy (:meth:`OwnFeeds.queue_halting`,
+  :meth:`twin.traffic.detectors.LoopSignal.at_times`);
 - a *delivery* only writes a reading board, which policies read at their decisions, and
   decisions stop the kernel anyway (unless someone subscribed to the board: then a
   delivery may read the city, and the kernel stops at the feed's samples and deliveries).
@@ -43,12 +44,13 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
+import numba
 import numpy as np
 
 from twin.core.sensors import SensorFeed
 from twin.core.world import callback_owner
 from twin.traffic.detectors import Clock
-from twin.traffic.kernels import FloatArray, IntArray, Lanes, Snapshots, snapshots
+from twin.traffic.kernels import FloatArray, IntArray, Lanes, Snapshots, copied_rows, snapshots
 
 SNAPSHOT_ROWS = 16
 """Samples of each kind (queue, loops) a batch may run past; it stops before the next."""
@@ -213,7 +215,7 @@ class OwnFeeds:
         caller made sure nothing else was scheduled since), and the city stands still
         until then. So a feed takes every sample due before then when the first of them
         is due (the kernel's copies, or the city as it stands, are the state at each
-        sample's time: :meth:`queue_halting`, :meth:`loop_rows`), and a reading that
+        sample's time: :func:`twin.traffic.kernels.copied_rows`), and a reading that
         arrives before then is delivered as it is sent: no one can read a board in
         between. It saves a SimPy event per sample and per reading and changes no
         value: each sample draws from its feed's own streams in the same order, and the
@@ -229,26 +231,33 @@ class OwnFeeds:
         # A backend's delay is read when the sample is taken, as of the clock's now.
         return at_s < feed.unread_until_s and feed.backend_delay is None
 
-    def _row(self, times: list[float], at_s: float, taken: int) -> int:
-        """The copy for a sample at ``at_s``, or -1: the kernel has not passed it, so
-        the live state is the state at ``at_s``."""
-        for k in range(min(len(times), taken)):
-            if times[k] == at_s:
-                return k
-        return -1
-
     def queue_halting(self, lanes: Lanes, times: Sequence[float]) -> FloatArray:
         """Halting vehicles of every edge lane at each of ``times`` (samples' views),
-        ``(len(times), n)``."""
-        taken = int(self.snaps.taken[0])
+        ``(len(times), n)``: the kernel's copy for that time, or the lanes as they stand
+        (the kernel has not passed it, so that is the state then)."""
+        snaps = self.snaps
         rows = np.empty((len(times), self._n))
-        for r, at_s in enumerate(times):
-            k = self._row(self._queue_times, at_s, taken)
-            rows[r] = lanes.halting[: self._n] if k < 0 else self.snaps.queue_halting[k]
+        queue_rows(
+            snaps.queue_s, int(snaps.taken[0]), np.asarray(times, dtype=np.float64),
+            snaps.queue_halting, lanes.halting, rows,
+        )  # fmt: skip
         return rows
 
-    def loop_rows(self, times: Sequence[float]) -> IntArray:
-        """For each of ``times``, the row of the kernel's copies of the loop counters
-        (:attr:`snaps`) a sample then reads, or -1: the live counters."""
-        taken = int(self.snaps.taken[1])
-        return np.array([self._row(self._loop_times, at_s, taken) for at_s in times], np.int64)
+
+@numba.njit(cache=True)
+def queue_rows(
+    due_s: FloatArray,
+    taken: int,
+    times: FloatArray,
+    copies: IntArray,
+    halting: IntArray,
+    out: FloatArray,
+) -> None:
+    """Row ``r`` of ``out``: the halting counts copied for ``times[r]`` (a row of
+    ``copies``), or ``halting`` as it stands (:func:`copied_rows`)."""
+    rows = np.empty(times.shape[0], dtype=np.int64)
+    copied_rows(due_s, taken, times, rows)
+    for r in range(times.shape[0]):
+        source = halting if rows[r] < 0 else copies[rows[r]]
+        for lane in range(out.shape[1]):
+            out[r, lane] = source[lane]

@@ -371,6 +371,17 @@ def take_snapshots(snaps: Snapshots, lanes: Lanes, now_s: float) -> None:
     snaps.taken[1] = k
 
 
+@numba.njit(cache=True, _nrt=False)
+def copied_rows(due_s: FloatArray, taken: int, times: FloatArray, rows: IntArray) -> None:
+    """For each of ``times`` (ascending), the row of ``due_s[:taken]`` (the times of the
+    kernel's copies, ascending) that equals it, or -1 (not copied: the live state)."""
+    k = 0
+    for r in range(times.shape[0]):
+        while k < taken and due_s[k] < times[r]:
+            k += 1
+        rows[r] = k if k < taken and due_s[k] == times[r] else -1
+
+
 # -- small pure helpers ----------------------------------------------------------------
 
 
