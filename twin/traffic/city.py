@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numba
 import numpy as np
 import numpy.typing as npt
 import simpy
@@ -563,24 +564,22 @@ class City(Entity):
         during a run (the browser view reads them at every frame).
         """
         veh = self.veh
-        unbooked_mg = veh.fuel_mg[vehicles] - self._booked_mg[vehicles]
-        fresh = unbooked_mg > 0
-        vehicles, unbooked_mg = vehicles[fresh], unbooked_mg[fresh]
-        self._booked_mg[vehicles] = veh.fuel_mg[vehicles]
-        vtypes = veh.vtype[vehicles]
-        litres = unbooked_mg / 1000.0 / self._density_of_type[vtypes]
-        carriers = self._carrier_of_type[vtypes]
-        # Type by type, each type's vehicles in the order given: the order runs have
-        # always booked them in, so a carrier's running totals match theirs to the bit.
-        burned = np.flatnonzero(litres > 0)
-        burned = burned[np.argsort(vtypes[burned], kind="stable")]
-        for code in np.unique(carriers[burned]).tolist():
-            mine = burned[carriers[burned] == code]
-            booked = vehicles[mine]
-            at = veh.arrive_s[booked].tolist() if at_s is None else [at_s] * len(booked)
+        n = len(vehicles)
+        order, litres = np.empty(n, dtype=np.int64), np.empty(n)
+        bounds = np.zeros(len(self._carriers) + 1, dtype=np.int64)
+        fuel_to_book(
+            vehicles, veh.fuel_mg, self._booked_mg, veh.vtype, self._density_of_type,
+            self._carrier_of_type, order, litres, bounds,
+        )  # fmt: skip
+        for code, carrier in enumerate(self._carriers):
+            start, end = int(bounds[code]), int(bounds[code + 1])
+            if start == end:
+                continue
+            booked = order[start:end]
+            at = veh.arrive_s[booked].tolist() if at_s is None else [at_s] * (end - start)
             self.world.ledger.use_each(
-                self._carriers[code],
-                litres[mine].tolist(),
+                carrier,
+                litres[start:end].tolist(),
                 at_s=at,
                 entities=[f"vehicle{v}" for v in booked.tolist()],
                 state="driving",
@@ -1092,6 +1091,62 @@ def _departs(trips: TripTable, arrays: Any, rng: np.random.Generator) -> Departs
         np.zeros((BEST_LANES_EDGES, widest), dtype=np.int64),
         np.zeros(BEST_LANES_EDGES, dtype=np.int64),
     )
+
+
+@numba.njit(cache=True)
+def fuel_to_book(
+    vehicles: npt.NDArray[np.int64],
+    fuel_mg: npt.NDArray[np.float64],
+    booked_mg: npt.NDArray[np.float64],
+    vtype: npt.NDArray[np.int64],
+    density_of_type: npt.NDArray[np.float64],
+    carrier_of_type: npt.NDArray[np.int64],
+    order: npt.NDArray[np.int64],
+    litres: npt.NDArray[np.float64],
+    bounds: npt.NDArray[np.int64],
+) -> None:
+    """The litres of fuel each of ``vehicles`` burned since ``booked_mg`` (updated), to
+    book carrier by carrier: ``order[bounds[c]:bounds[c + 1]]`` are the vehicles of
+    carrier ``c`` with litres to book, ``litres`` theirs, type by type in ascending type
+    order and in the given order within a type (the order runs have always booked them
+    in, so a carrier's running totals match theirs to the bit). ``bounds`` holds one
+    more entry than carriers and must come zeroed; ``order`` and ``litres`` hold room
+    for every vehicle."""
+    n_types = density_of_type.shape[0]
+    n = vehicles.shape[0]
+    count = np.zeros(n_types, dtype=np.int64)
+    kept = np.empty(n, dtype=np.int64)
+    kept_litres = np.empty(n)
+    k = 0
+    for i in range(n):
+        v = vehicles[i]
+        unbooked = fuel_mg[v] - booked_mg[v]
+        if not unbooked > 0.0:
+            continue
+        booked_mg[v] = fuel_mg[v]
+        t = vtype[v]
+        burned = unbooked / 1000.0 / density_of_type[t]  # no fuel: an infinite density
+        if burned > 0.0 and carrier_of_type[t] >= 0:
+            kept[k] = i
+            kept_litres[k] = burned
+            count[t] += 1
+            k += 1
+    # Types in order within each carrier, carriers in order: where each type starts.
+    start = np.zeros(n_types, dtype=np.int64)
+    at = 0
+    for c in range(bounds.shape[0] - 1):
+        bounds[c] = at
+        for t in range(n_types):
+            if carrier_of_type[t] == c:
+                start[t] = at
+                at += count[t]
+    bounds[bounds.shape[0] - 1] = at
+    for j in range(k):
+        v = vehicles[kept[j]]
+        t = vtype[v]
+        order[start[t]] = v
+        litres[start[t]] = kept_litres[j]
+        start[t] += 1
 
 
 class _QueueSignal:
