@@ -874,6 +874,8 @@ def insert_pending(
 ) -> tuple[int, int]:
     """Every waiting trip tries once, in departure order; (still waiting, inserted).
     ``pending`` is compacted in place."""
+    if n_pending == 0:
+        return 0, 0  # nothing to try: no lane's flag needs clearing either
     kept = 0
     inserted = 0
     failed = lanes.insert_failed

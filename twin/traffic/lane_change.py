@@ -55,6 +55,7 @@ from twin.traffic.kernels import (
     Vehicles,
     VTypes,
     find_movement,
+    next_occupied,
     reach_m,
     route_edge,
     safe_speed,
@@ -356,16 +357,22 @@ def change_lanes(
     """At most one lane change per vehicle; the number of changes made.
 
     Lanes are visited in index order, each from its head (the vehicle nearest the stop
-    line) back; a vehicle that changed is not looked at again this tick.
+    line) back; a vehicle that changed is not looked at again this tick. Only lanes
+    holding vehicles are visited (the occupied bits, read afresh at each step, so a
+    lane a vehicle changed onto further on is visited as a walk over every lane would):
+    an edge's lanes are numbered in a row and edges in order, so the order is the same.
     """
     changes = 0
-    n_edge_lanes = len(net.edge_lanes)
-    for e in range(n_edge_lanes):
+    n_edges = len(net.edge_lanes)
+    edge_lanes_end = (
+        net.edge_lane_start[n_edges - 1] + net.edge_lanes[n_edges - 1] if n_edges else 0
+    )
+    lane = next_occupied(lanes, 0)
+    while lane < edge_lanes_end:
+        e = net.lane_edge[lane]
         n = net.edge_lanes[e]
-        if n < 2:
-            continue
-        start = net.edge_lane_start[e]
-        for lane in range(start, start + n):
+        if n >= 2:
+            start = net.edge_lane_start[e]
             v = lanes.head[lane]
             while v >= 0:
                 nxt_v = veh.behind[v]
@@ -375,6 +382,7 @@ def change_lanes(
                     changes += 1
                     # It now sits on another lane; carry on behind where it was.
                 v = nxt_v
+        lane = next_occupied(lanes, lane + 1)
     return changes
 
 
