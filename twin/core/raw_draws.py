@@ -30,6 +30,7 @@ is one; twin's streams all are.
 
 from __future__ import annotations
 
+import contextlib
 import weakref
 from collections.abc import Iterable
 from typing import Any
@@ -138,9 +139,13 @@ class RawWords:
 
     def __del__(self) -> None:
         unused = len(self.words) - self.pos
-        bit_generator = self.source.bit_generator
-        if unused and isinstance(bit_generator, np.random.PCG64 | np.random.PCG64DXSM):
-            bit_generator.advance(-unused)
+        if not unused:
+            return
+        # At interpreter shutdown numpy may be half gone: then nobody draws any more.
+        with contextlib.suppress(Exception):
+            bit_generator = self.source.bit_generator
+            if isinstance(bit_generator, np.random.PCG64 | np.random.PCG64DXSM):
+                bit_generator.advance(-unused)
 
     def forget(self) -> None:
         """Drop the words drawn ahead: the next draw starts from the generator's state."""
