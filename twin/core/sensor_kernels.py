@@ -157,21 +157,29 @@ def delays_into(
     delays: FloatArray,
 ) -> float:
     """Each sample's transmission delay into ``delays``: ``mean - jitter + jitter *
-    tails[r]`` (``tails``: standard exponentials), kept behind the previous message's
-    arrival (ordered transport; a delay nudged up by ulps until ``time + delay`` is not
-    early, so a tie keeps first-in first-out). Returns the last arrival, ``times[-1] +
-    delays[-1]``. The same float operations as
-    :meth:`twin.core.sensors.SensorFeed._delay_s`."""
+    tails[r]`` (``tails``: standard exponentials), :func:`kept_behind` the previous
+    message's arrival. Returns the last arrival, ``times[-1] + delays[-1]``. The same
+    float operations as :meth:`twin.core.sensors.SensorFeed._delay_s`."""
     for r in range(times.shape[0]):
         now_s = times[r]
         delay_s = latency_mean_s - latency_jitter_s + latency_jitter_s * tails[r]
-        if now_s + delay_s < last_arrival_s:
-            delay_s = last_arrival_s - now_s
-            while now_s + delay_s < last_arrival_s:
-                delay_s = np.nextafter(delay_s, math.inf)
+        delay_s = kept_behind(now_s, delay_s, last_arrival_s)
         last_arrival_s = now_s + delay_s
         delays[r] = delay_s
     return last_arrival_s
+
+
+@numba.njit(cache=True)
+def kept_behind(now_s: float, delay_s: float, last_arrival_s: float) -> float:
+    """``delay_s``, or the delay that makes a message sent at ``now_s`` arrive no earlier
+    than the previous one (``last_arrival_s``): ordered transport. SimPy schedules at
+    ``now + delay``, so the delay is nudged up by ulps until that float is not early: a
+    tie keeps first-in first-out by event id instead of overtaking by one ulp."""
+    if now_s + delay_s < last_arrival_s:
+        delay_s = last_arrival_s - now_s
+        while now_s + delay_s < last_arrival_s:
+            delay_s = np.nextafter(delay_s, math.inf)
+    return delay_s
 
 
 @numba.njit(cache=True)

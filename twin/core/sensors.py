@@ -28,6 +28,7 @@ from twin.core.sensor_kernels import (
     delays_into,
     deliver_fresh,
     deliver_rows,
+    kept_behind,
     measure_into,
     sample_rows,
 )
@@ -816,12 +817,7 @@ class SensorFeed:
         delay_s = self.latency_mean_s - self.latency_jitter_s + self.latency_jitter_s * tail
         if self.backend_delay is not None:
             delay_s += max(self.backend_delay(), 0.0)
-        if now_s + delay_s < self._last_arrival_s:
-            delay_s = self._last_arrival_s - now_s
-            # SimPy schedules at now + delay; nudge until that float is not early, so a
-            # tie keeps FIFO order by event id instead of overtaking by one ulp.
-            while now_s + delay_s < self._last_arrival_s:
-                delay_s = float(np.nextafter(delay_s, math.inf))
+        delay_s = kept_behind(now_s, delay_s, self._last_arrival_s)
         self._last_arrival_s = now_s + delay_s
         return delay_s
 
