@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from models.signals.fixed_time import FixedTime
 from twin.core.world import World
 from twin.traffic.city import City
 from twin.traffic.kernels import ARRIVED
+from twin.traffic.rerouting import _current_means
 from twin.traffic.sumo import read_net, read_routes
 from twin.traffic.sumo_tools import run_program, run_sumo, sumo_binary
 
@@ -139,3 +141,40 @@ def test_a_route_with_no_room_in_the_buffer_waits_for_it_to_grow(tmp_path):
         for k in range(5)
     ]
     assert names == [["XA", "AB", "BD", "DE"]] * 5
+
+
+def every_lane_means(city: City) -> np.ndarray:
+    """Each unit's mean speed by a walk over every lane in index order
+    (``MSEdge::getMeanSpeed``: an empty or closed lane counts once at its limit)."""
+    speeds, lanes, veh = city.edge_speeds, city.lanes, city.veh
+    total = speeds.closed_sum_mps.copy()
+    count = speeds.closed_count.copy()
+    for lane, unit in enumerate(speeds.lane_unit.tolist()):
+        if unit < 0:
+            continue
+        v = int(lanes.head[lane])
+        if v < 0:
+            total[unit] += city.net.lane_speed[lane]
+            count[unit] += 1.0
+        while v >= 0:
+            total[unit] += veh.speed[v]
+            count[unit] += 1.0
+            v = int(veh.behind[v])
+    return total / count
+
+
+def test_the_routers_mean_speeds_are_the_walk_over_every_lane(tmp_path):
+    """Only units with a vehicle are summed; the others keep their empty mean: the same
+    bits as summing every lane, at the start and with a queue at the meter."""
+    net = metered_and_detour(tmp_path)
+    network = read_net(net)
+    world = World(1, tick_s=60.0)
+    city = City(world, network, read_routes(network, trips_every(tmp_path, 300, 4.0)), FixedTime())
+    speeds = city.edge_speeds
+    _current_means(city.net, city.lanes, city.veh, speeds)
+    assert speeds.work_sum.tobytes() == every_lane_means(city).tobytes()
+    world.run(700.0)
+    assert (city.lanes.head >= 0).sum() > 3  # vehicles on several lanes, a queue among them
+    _current_means(city.net, city.lanes, city.veh, speeds)
+    assert speeds.work_sum.tobytes() == every_lane_means(city).tobytes()
+    assert not speeds.dirty.any()  # the scratch flags are left clear

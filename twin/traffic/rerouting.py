@@ -56,20 +56,27 @@ NUMERICAL_EPS_MPS = 0.001
 class EdgeSpeeds(NamedTuple):
     """The router's mean speeds: one unit per edge, then one per movement (internal lane).
 
-    ``mean_mps``: the moving average; ``past_mps[u, i]``: the samples it averages;
-    ``closed_sum_mps``/``closed_count``: the limits and number of the unit's lanes closed
-    to twin's vehicles (each an empty lane in every sample); ``lane_unit``: each lane's
-    unit; ``work_*``: scratch; ``state``: the next sample's slot, 1 once a vehicle has
-    departed (SUMO samples from then on), the seconds between samples, and the whole
-    seconds left before the next."""
+    ``mean_mps``: the moving average; ``past_mps[i, u]``: the samples it averages (one row
+    per sample slot, so a sample writes a row); ``closed_sum_mps``/``closed_count``: the
+    limits and number of the unit's lanes closed to twin's vehicles (each an empty lane in
+    every sample); ``lane_unit``: each lane's unit; ``unit_lanes[unit_lane_start[u]:
+    unit_lane_start[u + 1]]``: unit ``u``'s lanes, ascending; ``empty_mean_mps``: each
+    unit's mean speed with no vehicle on it; ``work_sum``, ``dirty``, ``dirty_units``:
+    scratch; ``state``: the next sample's slot, 1 once a vehicle has departed (SUMO
+    samples from then on), the seconds between samples, and the whole seconds left before
+    the next."""
 
     mean_mps: FloatArray
     past_mps: FloatArray
     closed_sum_mps: FloatArray
     closed_count: FloatArray
     lane_unit: IntArray
+    unit_lane_start: IntArray
+    unit_lanes: IntArray
+    empty_mean_mps: FloatArray
     work_sum: FloatArray
-    work_count: FloatArray
+    dirty: IntArray
+    dirty_units: IntArray
     state: IntArray
 
 
@@ -97,47 +104,91 @@ def edge_speeds(
         for k, edge in enumerate(network.edges):
             closed_sum[k] = sum(edge.closed_lane_speeds_mps)
             closed_count[k] = len(edge.closed_lane_speeds_mps)
+    with_unit = np.flatnonzero(lane_unit >= 0)
+    unit_lanes = with_unit[np.argsort(lane_unit[with_unit], kind="stable")]
     speeds = EdgeSpeeds(
         mean_mps=np.zeros(units),
-        past_mps=np.zeros((units, max(steps, 0))),
+        past_mps=np.zeros((max(steps, 0), units)),
         closed_sum_mps=closed_sum,
         closed_count=closed_count,
         lane_unit=lane_unit,
+        unit_lane_start=np.searchsorted(lane_unit[unit_lanes], np.arange(units + 1)).astype(
+            np.int64
+        ),
+        unit_lanes=unit_lanes.astype(np.int64),
+        empty_mean_mps=np.zeros(units),
         work_sum=np.zeros(units),
-        work_count=np.zeros(units),
+        dirty=np.zeros(units, dtype=np.int64),
+        dirty_units=np.zeros(units, dtype=np.int64),
         state=np.array([0, 0, interval_s, 0], dtype=np.int64),
     )
     if units:
+        _empty_means(net, speeds)
         _current_means(net, lanes, veh, speeds)
         speeds.mean_mps[:] = speeds.work_sum
-        speeds.past_mps[:] = speeds.work_sum[:, None]
+        speeds.past_mps[:] = speeds.work_sum[None, :]
     return speeds
 
 
 @numba.njit(cache=True, _nrt=False)
-def _current_means(net: NetArrays, lanes: Lanes, veh: Vehicles, speeds: EdgeSpeeds) -> None:
-    """Every unit's mean speed now into ``speeds.work_sum`` (``MSEdge::getMeanSpeed``:
-    each lane weighs by its vehicles, an empty or closed lane as one at its limit)."""
-    work_sum = speeds.work_sum
-    work_count = speeds.work_count
-    for u in range(len(work_sum)):
-        work_sum[u] = speeds.closed_sum_mps[u]
-        work_count[u] = speeds.closed_count[u]
-    for lane in range(len(speeds.lane_unit)):
-        u = speeds.lane_unit[lane]
-        if u < 0:
-            continue
+def _unit_mean(net: NetArrays, lanes: Lanes, veh: Vehicles, speeds: EdgeSpeeds, u: int) -> float:
+    """Unit ``u``'s mean speed now (``MSEdge::getMeanSpeed``: each lane weighs by its
+    vehicles, an empty or closed lane as one at its limit), summed lane by lane in
+    ascending order."""
+    total = speeds.closed_sum_mps[u]
+    count = speeds.closed_count[u]
+    for k in range(speeds.unit_lane_start[u], speeds.unit_lane_start[u + 1]):
+        lane = speeds.unit_lanes[k]
         v = lanes.head[lane]
         if v < 0:
-            work_sum[u] += net.lane_speed[lane]
-            work_count[u] += 1.0
+            total += net.lane_speed[lane]
+            count += 1.0
             continue
         while v >= 0:
-            work_sum[u] += veh.speed[v]
-            work_count[u] += 1.0
+            total += veh.speed[v]
+            count += 1.0
             v = veh.behind[v]
+    return total / count
+
+
+@numba.njit(cache=True, _nrt=False)
+def _empty_means(net: NetArrays, speeds: EdgeSpeeds) -> None:
+    """Every unit's mean speed with no vehicle on it into ``speeds.empty_mean_mps`` (the
+    sum :func:`_unit_mean` makes of empty lanes, in the same order)."""
+    for u in range(len(speeds.empty_mean_mps)):
+        total = speeds.closed_sum_mps[u]
+        count = speeds.closed_count[u]
+        for k in range(speeds.unit_lane_start[u], speeds.unit_lane_start[u + 1]):
+            total += net.lane_speed[speeds.unit_lanes[k]]
+            count += 1.0
+        speeds.empty_mean_mps[u] = total / count
+
+
+@numba.njit(cache=True, _nrt=False)
+def _current_means(net: NetArrays, lanes: Lanes, veh: Vehicles, speeds: EdgeSpeeds) -> None:
+    """Every unit's mean speed now into ``speeds.work_sum``: a unit none of whose lanes
+    holds a vehicle has its empty mean; the others are summed (:func:`_unit_mean`). Only
+    the lanes whose occupied bit is set are looked at (most of a city is empty most of
+    the time), and each unit's sum is what a walk over every lane would add up."""
+    work_sum = speeds.work_sum
     for u in range(len(work_sum)):
-        work_sum[u] /= work_count[u]
+        work_sum[u] = speeds.empty_mean_mps[u]
+    n_dirty = 0
+    occ = lanes.occupied
+    for w in range(len(occ)):
+        word = occ[w]
+        while word != 0:
+            low = word & -word
+            word ^= low
+            u = speeds.lane_unit[(w << _WORD_SHIFT) + _bit_of(low)]
+            if u >= 0 and speeds.dirty[u] == 0:
+                speeds.dirty[u] = 1
+                speeds.dirty_units[n_dirty] = u
+                n_dirty += 1
+    for j in range(n_dirty):
+        u = speeds.dirty_units[j]
+        speeds.dirty[u] = 0
+        work_sum[u] = _unit_mean(net, lanes, veh, speeds, u)
 
 
 @numba.njit(cache=True, _nrt=False)
@@ -159,12 +210,15 @@ def sample_edge_speeds(
         return
     speeds.state[3] = speeds.state[2] - 1
     _current_means(net, lanes, veh, speeds)
-    steps = speeds.past_mps.shape[1]
+    steps = speeds.past_mps.shape[0]
     i = speeds.state[0]
+    past = speeds.past_mps[i]
     for u in range(units):
         current = speeds.work_sum[u]
-        speeds.mean_mps[u] += (current - speeds.past_mps[u, i]) / steps
-        speeds.past_mps[u, i] = current
+        if current == past[u]:
+            continue  # adding (0.0) / steps would change no bit of the (positive) mean
+        speeds.mean_mps[u] += (current - past[u]) / steps
+        past[u] = current
     speeds.state[0] = (i + 1) % steps
 
 
@@ -432,3 +486,7 @@ def route_due(
                 return False
             routing.reroute_s[t] += routing.pre_period_s[0]
     return True
+
+
+# The kernels import this module at their end; their occupied-lane bits are read here.
+from twin.traffic.kernels import _WORD_SHIFT, _bit_of  # noqa: E402
