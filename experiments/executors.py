@@ -329,25 +329,39 @@ class DaskExecutor(Executor):
                 done, _ = wait(futures, timeout=POLL_S, return_when="FIRST_COMPLETED")
                 break
             except TimeoutError:
-                # Tasks wait for workers forever; a cluster that lost them all must not
-                # leave the runner waiting with it.
-                if self._client.scheduler_info()["workers"]:
-                    without_workers_since = None
-                elif without_workers_since is None:
-                    without_workers_since = time.monotonic()
-                elif time.monotonic() - without_workers_since > NO_WORKERS_S:
-                    raise UserError(
-                        f"the Dask cluster has had no workers for {NO_WORKERS_S:.0f} s; "
-                        "finished runs are kept: run the same command again to resume"
-                    ) from None
+                without_workers_since = self._check_workers(without_workers_since)
         future = min(done, key=lambda f: str(f.key))
-        _, chunk = self._chunks.pop(future.key)
-        try:
-            outcomes: list[RunOutcome] = future.result()
-        except KilledWorker:
-            # Dask already rescheduled this task after each lost worker; it gave up.
-            raise WorkersLost([chunk], retried=True) from None
+        chunk = self._chunks[future.key][1]
+        without_workers_since = None
+        while True:
+            try:
+                # A finished task's result lives on its worker: if the worker left before
+                # the result was fetched, the task runs again, or waits for a worker.
+                outcomes: list[RunOutcome] = future.result(timeout=POLL_S)
+                break
+            except TimeoutError:
+                without_workers_since = self._check_workers(without_workers_since)
+            except KilledWorker:
+                # Dask already rescheduled this task after each lost worker; it gave up.
+                del self._chunks[future.key]
+                raise WorkersLost([chunk], retried=True) from None
+        del self._chunks[future.key]
         return outcomes
+
+    def _check_workers(self, without_workers_since: float | None) -> float | None:
+        """Since when the cluster has had no workers (None: it has some now); raises once
+        that is longer than :data:`NO_WORKERS_S`: tasks wait for workers forever, and a
+        cluster that lost them all must not leave the runner waiting with it."""
+        if self._client.scheduler_info()["workers"]:
+            return None
+        if without_workers_since is None:
+            return time.monotonic()
+        if time.monotonic() - without_workers_since > NO_WORKERS_S:
+            raise UserError(
+                f"the Dask cluster has had no workers for {NO_WORKERS_S:.0f} s; "
+                "finished runs are kept: run the same command again to resume"
+            ) from None
+        return without_workers_since
 
     @property
     def in_flight(self) -> int:
