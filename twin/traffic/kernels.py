@@ -2042,12 +2042,6 @@ def _advance(
 
 
 @numba.njit(cache=True, _nrt=False)
-def _none_occupied(lanes: Lanes) -> bool:
-    """Whether no lane's occupied bit is set (not even one a vehicle has just left)."""
-    return not lanes.occupied.any()
-
-
-@numba.njit(cache=True, _nrt=False)
 def run_ticks(
     net: NetArrays,
     lanes: Lanes,
@@ -2146,9 +2140,8 @@ def run_ticks(
         counters[WAITING_TRIPS] = k
         counters[TRIPS_RELEASED] = released
         on_before = counters[VEHICLES_ON_NETWORK]
-        if on_before + counters[WAITING_TRIPS] + counters[IN_TRANSFER] > 0 or not _none_occupied(
-            lanes
-        ):
+        busy = on_before + counters[WAITING_TRIPS] + counters[IN_TRANSFER] > 0
+        if busy or lanes.occupied.any():  # a lane's bit stays set the tick it empties
             step(
                 net,
                 lanes,

@@ -123,7 +123,7 @@ def edge_speeds(
         state=np.array([0, 0, interval_s, 0], dtype=np.int64),
     )
     if units:
-        _empty_means(net, speeds)
+        _empty_means(net, lanes, veh, speeds)
         _current_means(net, lanes, veh, speeds)
         speeds.mean_mps[:] = speeds.work_sum
         speeds.past_mps[:] = speeds.work_sum[None, :]
@@ -131,15 +131,22 @@ def edge_speeds(
 
 
 @numba.njit(cache=True, _nrt=False)
-def _unit_mean(net: NetArrays, lanes: Lanes, veh: Vehicles, speeds: EdgeSpeeds, u: int) -> float:
+def _unit_mean(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    speeds: EdgeSpeeds,
+    u: int,
+    with_vehicles: bool = True,
+) -> float:
     """Unit ``u``'s mean speed now (``MSEdge::getMeanSpeed``: each lane weighs by its
     vehicles, an empty or closed lane as one at its limit), summed lane by lane in
-    ascending order."""
+    ascending order; without vehicles, its mean on an empty network."""
     total = speeds.closed_sum_mps[u]
     count = speeds.closed_count[u]
     for k in range(speeds.unit_lane_start[u], speeds.unit_lane_start[u + 1]):
         lane = speeds.unit_lanes[k]
-        v = lanes.head[lane]
+        v = lanes.head[lane] if with_vehicles else -1
         if v < 0:
             total += net.lane_speed[lane]
             count += 1.0
@@ -152,16 +159,10 @@ def _unit_mean(net: NetArrays, lanes: Lanes, veh: Vehicles, speeds: EdgeSpeeds, 
 
 
 @numba.njit(cache=True, _nrt=False)
-def _empty_means(net: NetArrays, speeds: EdgeSpeeds) -> None:
-    """Every unit's mean speed with no vehicle on it into ``speeds.empty_mean_mps`` (the
-    sum :func:`_unit_mean` makes of empty lanes, in the same order)."""
+def _empty_means(net: NetArrays, lanes: Lanes, veh: Vehicles, speeds: EdgeSpeeds) -> None:
+    """Every unit's mean speed with no vehicle on it, into ``speeds.empty_mean_mps``."""
     for u in range(len(speeds.empty_mean_mps)):
-        total = speeds.closed_sum_mps[u]
-        count = speeds.closed_count[u]
-        for k in range(speeds.unit_lane_start[u], speeds.unit_lane_start[u + 1]):
-            total += net.lane_speed[speeds.unit_lanes[k]]
-            count += 1.0
-        speeds.empty_mean_mps[u] = total / count
+        speeds.empty_mean_mps[u] = _unit_mean(net, lanes, veh, speeds, u, False)
 
 
 @numba.njit(cache=True, _nrt=False)
