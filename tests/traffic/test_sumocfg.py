@@ -311,6 +311,21 @@ def test_program_id_picks_the_nets_programme_over_the_additional_one(
     assert [p.green_s for p in inter.program.phases] == [42.0, 42.0]
 
 
+def test_a_programme_file_whose_root_is_the_tlLogic_is_read_as_sumo_reads_it(
+    tee: Path, tmp_path: Path
+) -> None:
+    """SUMO's handler reads every element, the root too (the game scenario
+    fokr_bs_demo's ``signalPlan.add.xml`` is one ``<tlLogic>``): the programme is loaded
+    and made the active one, as from an ``<additional>``."""
+    tls = tmp_path / "tls.add.xml"
+    tls.write_text(TLS_ADD.removeprefix("<additional>").removesuffix("</additional>").strip())
+    cfg = sumocfg(tmp_path, tee, begin=0, end=100, extra=f'<additional-files value="{tls}"/>')
+    network = SumoNet(SumoNet.Params(sumocfg=str(cfg)))._network()
+    (inter,) = [i for i in network.intersections if i.program is not None]
+    assert inter.program is not None
+    assert [p.green_s for p in inter.program.phases] == [20.0, 30.0]
+
+
 @pytest.mark.parametrize(
     ("element", "says"),
     [

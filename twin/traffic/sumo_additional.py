@@ -82,7 +82,9 @@ OTHER_FILE_ROOTS = {
 """Root elements of files that are not additional files. Any other root is read as one:
 SUMO's handlers act on the elements they know and do not check the root (the game
 scenarios' ``input_additional.add.xml`` is an ``<add>``), so twin reads every child and
-accepts, skips (with a warning) or refuses each one."""
+accepts, skips (with a warning) or refuses each one. A root that is itself a
+``<tlLogic>`` or an induction loop (fokr_bs_demo's ``signalPlan.add.xml``) is that one
+element, as SUMO reads it."""
 
 
 class AdditionalWarning(UserWarning):
@@ -160,7 +162,9 @@ def _read_one(path: Path, out: Additional) -> None:
         )
     has_demand = False
     skipped: dict[str, int] = {}
-    for element in root:
+    # SUMO's handler reads every element, the root too: a file may be one <tlLogic>.
+    elements = [root] if root.tag in ("tlLogic", *LOOP_TAGS) else list(root)
+    for element in elements:
         tag = element.tag
         if not isinstance(tag, str) or tag in IGNORED_TAGS:
             continue
