@@ -7,7 +7,7 @@ import pytest
 
 from tests.test_cli import twin_here
 from twin.traffic.compare import BANDS, COMPARED
-from twin.traffic.sumo_tools import generate_grid, random_trips
+from twin.traffic.sumo_tools import generate_grid, random_trips, read_statistics
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +99,38 @@ def test_twins_timed_run_loads_no_compiled_kernel(city, monkeypatch):
     side = compare._twin_side(run, config.end_s - config.begin_s)
     assert side.vehicle_updates > 0
     assert loaded == []
+
+
+def test_sumos_unfinished_trips_written_by_the_config_are_not_counted_as_finished(
+    city, tmp_path, capsys, monkeypatch
+):
+    """A config that asks SUMO to write tripinfo for the trips still driving or not yet
+    departed at the end (``tripinfo-output.write-unfinished``, ``write-undeparted``)
+    gets them with ``arrival="-1"``: they are no finished trips, so SUMO's count is its
+    own statistics' ``arrived``."""
+    config = city.parent / "unfinished.sumocfg"
+    config.write_text(
+        city.read_text()
+        .replace('<end value="900"/>', '<end value="200"/>')
+        .replace(
+            "</configuration>",
+            '  <output><tripinfo-output.write-unfinished value="true"/>'
+            '<tripinfo-output.write-undeparted value="true"/></output>\n</configuration>',
+        )
+    )
+    keep = tmp_path / "sumo-output"
+    done = twin_here(
+        capsys,
+        monkeypatch,
+        "sumo-compare",
+        str(config),
+        "--json",
+        "--keep",
+        str(keep),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    statistics = read_statistics(keep / "sumo" / "statistics.xml")
+    arrived = int(statistics["vehicles"]["inserted"]) - int(statistics["vehicles"]["running"])
+    assert 0 < report["sumo"]["kpis"]["trips_completed"] == arrived < 75

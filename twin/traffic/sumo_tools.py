@@ -234,6 +234,12 @@ def read_tripinfo(path: Path) -> TripInfo:
             emissions = element.attrib
         elif element.tag == "tripinfo":
             attrib = element.attrib
+            if float(attrib["arrival"]) < 0:
+                # A trip still driving (or never departed) at the end, written by the
+                # config's tripinfo-output.write-unfinished / write-undeparted: not finished.
+                emissions = {}
+                element.clear()
+                continue
             ids.append(attrib["id"])
             for name in names:
                 columns[name].append(float(attrib[name]))
