@@ -471,6 +471,43 @@ def test_depart_attributes_are_written_back(fork, tmp_path):
     assert again.depart_speed_mps.tolist() == table.depart_speed_mps.tolist()
 
 
+def test_a_vehicles_own_speed_factor_replaces_its_draw_as_in_sumo(fork, tmp_path):
+    """SUMO's vehicle ``speedFactor`` is the factor it drives at (no draw from its type);
+    every other vehicle keeps the factor it drew without it. SUMO 1.28 and twin: the
+    same arrival to the tick for a lone car at half the limit (``sigma="0"``)."""
+    from models.signals.fixed_time import FixedTime
+    from twin.core.world import World
+    from twin.traffic.city import City
+    from twin.traffic.sumo_tools import run_sumo
+
+    net = read_net(fork)
+    body = (
+        '<vType id="calm" sigma="0"/><route id="r" edges="a b"/>'
+        '<vehicle id="slow" type="calm" depart="0" route="r" departSpeed="0"{own}/>'
+        '<vehicle id="next" type="calm" depart="100" route="r" departSpeed="0"/>'
+    )
+    factors = []
+    for own in (' speedFactor="0.5"', ""):
+        trips = read_routes(net, routes_file(tmp_path, body.format(own=own)))
+        world = World(1, tick_s=60.0)
+        city = City(world, net, trips, FixedTime(FixedTime.Params()), step_s=1.0)
+        world.run(300.0)
+        factors.append(city.veh.speed_factor.tolist())
+        if own:
+            arrive_s = float(city.veh.arrive_s[0])
+            again = read_routes(net, write_routes(tmp_path / "back.rou.xml", net, trips))
+            assert again.speed_factor is not None
+            assert again.speed_factor.tolist()[0] == 0.5
+    assert factors[0][0] == 0.5
+    assert factors[0][1] == factors[1][1] != 1.0  # drawn, and the same draw
+    sumo = run_sumo(
+        fork, routes_file(tmp_path, body.format(own=' speedFactor="0.5"')), tmp_path / "sumo",
+        end_s=300, seed=1,
+    )  # fmt: skip
+    (slow,) = [k for k, name in enumerate(sumo.trips.ids) if name == "slow"]
+    assert arrive_s == float(sumo.trips.arrival_s[slow]) == 58.0
+
+
 def test_a_numeric_depart_lane_is_sumos_index_counting_the_sidewalk(tmp_path):
     """SUMO's ``departLane="1"`` on a road whose lane 0 is a sidewalk is the first car
     lane (SUMO drives it on ``a_1``; ``departLane="0"`` is an error in SUMO too)."""
@@ -524,7 +561,8 @@ def test_a_numeric_depart_lane_is_sumos_index_counting_the_sidewalk(tmp_path):
         ('insertionChecks="none"', "insertionChecks='none' is not supported"),
         ('departEdge="1"', "departEdge='1' is not supported"),
         ('arrivalEdge="0"', "arrivalEdge='0' is not supported"),
-        ('speedFactor="1.2"', "attribute speedFactor='1.2' changes how SUMO drives"),
+        ('speedFactor="0"', "speedFactor '0': expected a number > 0"),
+        ('speedFactor="normc(1,0.1)"', "speedFactor 'normc(1,0.1)': expected a number > 0"),
         ('reroute="true"', "attribute reroute='true' changes how SUMO drives"),
         ('from="a"', "attribute from='a' changes how SUMO drives"),  # a vehicle has a route
     ],

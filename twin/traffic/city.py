@@ -294,7 +294,9 @@ class City(Entity):
 
     def _build_vehicles(self) -> Vehicles:
         """Every trip's vehicle, pending; speed factors drawn once per trip, in trip
-        order, from stream ``traffic.speed_factor`` (common random numbers)."""
+        order, from stream ``traffic.speed_factor`` (common random numbers), except where
+        a trip brings its own (``TripTable.speed_factor``: its draw is made and unused, so
+        every other trip keeps its factor)."""
         trips = self.trips
         vtypes = trips.vtypes
         n = len(trips)
@@ -302,6 +304,8 @@ class City(Entity):
         mean = np.array([t.speed_factor_mean for t in vtypes])[trips.vtype]
         std = np.array([t.speed_factor_std for t in vtypes])[trips.vtype]
         factor = np.clip(mean + std * rng.standard_normal(n), 0.2, 2.0)
+        if trips.speed_factor is not None:
+            factor = np.where(np.isnan(trips.speed_factor), factor, trips.speed_factor)
         return Vehicles(
             state=np.full(n, PENDING, dtype=np.int8),
             lane=np.full(n, -1, dtype=np.int64),

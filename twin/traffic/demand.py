@@ -372,6 +372,9 @@ class TripTable:
             ``DEPART_*`` keyword code); ``None`` means twin's own insertion for every trip
             (first lane, base, speed 0). SUMO demand always has them (SUMO 1.28's
             defaults where a vehicle gives none: best_prob, base, avg).
+        speed_factor: per trip, the vehicle's own speed factor (SUMO's vehicle
+            ``speedFactor``), NaN where it draws one from its type's distribution;
+            ``None``: every trip draws.
         skipped: what a reader left out on purpose, by element (e.g. ``{"person": 12}``),
             for the run's manifest.
         stops: per trip, the edges SUMO routes it through when it departs (origin, vias,
@@ -389,6 +392,7 @@ class TripTable:
     depart_lane: IntArray | None = None
     depart_pos_m: FloatArray | None = None
     depart_speed_mps: FloatArray | None = None
+    speed_factor: FloatArray | None = None
     skipped: dict[str, int] = field(default_factory=dict)
     stops: tuple[tuple[int, ...], ...] | None = None
 
@@ -462,6 +466,7 @@ class TripTable:
         depart_lane: IntArray | None = None,
         depart_pos_m: FloatArray | None = None,
         depart_speed_mps: FloatArray | None = None,
+        speed_factor: FloatArray | None = None,
         skipped: dict[str, int] | None = None,
         stops: Sequence[tuple[int, ...]] | None = None,
     ) -> TripTable:
@@ -486,6 +491,7 @@ class TripTable:
             depart_lane=ordered(depart_lane, np.int64),
             depart_pos_m=ordered(depart_pos_m, np.float64),
             depart_speed_mps=ordered(depart_speed_mps, np.float64),
+            speed_factor=ordered(speed_factor, np.float64),
             skipped=dict(skipped or {}),
             stops=None if stops is None else tuple(tuple(stops[k]) for k in order),
         )

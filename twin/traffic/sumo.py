@@ -807,7 +807,9 @@ SKIPPED_TAGS = ("person", "personFlow", "container", "containerFlow")
 # Attributes of <vehicle>, <trip> and <flow>. Honoured ones shape the trip; inert ones do
 # not change how SUMO drives the vehicle (outputs, looks, passengers carried); the ones in
 # _DEFAULT_ONLY are accepted at SUMO's default value only; everything else is refused.
-_DEPART_KEYS = frozenset({"id", "type", "depart", "departLane", "departPos", "departSpeed"})
+_DEPART_KEYS = frozenset(
+    {"id", "type", "depart", "departLane", "departPos", "departSpeed", "speedFactor"}
+)
 _VEHICLE_HONOURED = _DEPART_KEYS | {"route"}
 _TRIP_HONOURED = _DEPART_KEYS | {"from", "to", "via"}
 _FLOW_HONOURED = (_VEHICLE_HONOURED | _TRIP_HONOURED | {"begin", "end", "period"}) - {"depart"}
@@ -1025,6 +1027,7 @@ class _Pending:
     depart_lane: str = "best_prob"
     depart_pos: str = "base"
     depart_speed: str = "avg"
+    speed_factor: str | None = None  # the vehicle's own (SUMO: no draw from its type's)
 
 
 @dataclass
@@ -1070,7 +1073,8 @@ def read_routes(
     (exponential gaps from ``begin``); ``<vType>`` with SUMO's defaults of its
     ``vClass``; ``<vTypeDistribution>`` and ``<routeDistribution>`` (nested members with
     ``probability``, or ``vTypes``/``routes`` with ``probabilities``), from which every
-    vehicle draws its own; ``departLane``, ``departPos``, ``departSpeed`` as the
+    vehicle draws its own; a vehicle's own ``speedFactor`` instead of its type's draw;
+    ``departLane``, ``departPos``, ``departSpeed`` as the
     ``DEPART_*`` codes of :mod:`twin.traffic.demand` (SUMO 1.28's defaults ``best_prob``,
     ``base``, ``avg`` where a vehicle gives none; a negative ``departPos`` counts from
     the end of the first edge; a numeric ``departLane`` is SUMO's lane index, counting
@@ -1110,6 +1114,7 @@ def read_routes(
     lane = np.zeros(len(pending), dtype=np.int64)
     pos = np.zeros(len(pending), dtype=np.float64)
     speed = np.zeros(len(pending), dtype=np.float64)
+    factor = np.full(len(pending), np.nan)
     stops: list[tuple[int, ...]] = []
     for k, p in enumerate(pending):
         type_id = p.vtype
@@ -1127,6 +1132,8 @@ def read_routes(
         stops.append(routed_through)
         first = network.edges[int(route[0])]
         lane[k], pos[k], speed[k] = _depart_codes(p, first, vt)
+        if p.speed_factor is not None:
+            factor[k] = _own_speed_factor(p)
     types = tuple(demand.vehicle_type(t) for t in used) or (demand.vehicle_type(DEFAULT_VTYPE),)
     return TripTable.from_arrays(
         np.array([p.depart_s for p in pending], dtype=np.float64),
@@ -1136,6 +1143,7 @@ def read_routes(
         depart_lane=lane,
         depart_pos_m=pos,
         depart_speed_mps=speed,
+        speed_factor=factor if not np.isnan(factor).all() else None,
         skipped=demand.skipped,
         stops=stops if any(stops) else None,
     )
@@ -1224,6 +1232,20 @@ def _depart_codes(p: _Pending, edge: Edge, vt: VehicleType) -> tuple[int, float,
                 f"(the type's maxSpeed)",
             )
     return lane, pos, speed
+
+
+def _own_speed_factor(p: _Pending) -> float:
+    """A vehicle's ``speedFactor``: SUMO uses it as it is instead of drawing one from the
+    type's distribution (``MSBaseVehicle``: ``speedFactor > 0`` given, no draw)."""
+    try:
+        value = float(str(p.speed_factor))
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(
+            p.source, p.where, f"speedFactor {p.speed_factor!r}: expected a number > 0"
+        )
+    return value
 
 
 def _edge(network: Network, edge_id: str, p: _Pending) -> int:
@@ -1468,11 +1490,12 @@ SUMO_DEPART_DEFAULTS = {"departLane": "best_prob", "departPos": "base", "departS
 (``sumo --save-template``: ``default.departlane``, ``default.departspeed``)."""
 
 
-def _depart_attributes(a: dict[str, str]) -> dict[str, str]:
+def _depart_attributes(a: dict[str, str]) -> dict[str, Any]:
     return {
         "depart_lane": a.get("departLane", SUMO_DEPART_DEFAULTS["departLane"]),
         "depart_pos": a.get("departPos", SUMO_DEPART_DEFAULTS["departPos"]),
         "depart_speed": a.get("departSpeed", SUMO_DEPART_DEFAULTS["departSpeed"]),
+        "speed_factor": a.get("speedFactor"),
     }
 
 
@@ -1657,6 +1680,8 @@ def _depart_xml(trips: TripTable, k: int, first: Edge) -> str:
         if name == "departLane" and value >= 0:
             number = first.sumo_lanes[int(value)]
         out += f' {name}="{keyword if value < 0 and keyword else repr(number)}"'
+    if trips.speed_factor is not None and not math.isnan(trips.speed_factor[k]):
+        out += f' speedFactor="{float(trips.speed_factor[k])!r}"'
     return out
 
 
