@@ -508,6 +508,70 @@ def test_a_vehicles_own_speed_factor_replaces_its_draw_as_in_sumo(fork, tmp_path
     assert arrive_s == float(sumo.trips.arrival_s[slow]) == 58.0
 
 
+ARRIVALS = """
+    <vType id="calm" sigma="0"/><route id="r" edges="a b"/>
+    <vehicle id="at100" type="calm" depart="0" route="r" {same} arrivalPos="100"/>
+    <vehicle id="tenshort" type="calm" depart="10" route="r" {same} arrivalPos="-10"/>
+    <vehicle id="end" type="calm" depart="20" route="r" {same}/>
+    <vehicle id="centre" type="calm" depart="30" route="r" {same} arrivalPos="center"/>
+    <vehicle id="behind" type="calm" depart="31" route="r" {same}/>
+    <vehicle id="first" type="calm" depart="60" {same} arrivalPos="50"><route edges="a"/></vehicle>
+"""
+
+
+def test_arrival_positions_end_trips_where_sumo_ends_them(fork, tmp_path):
+    """``arrivalPos``: metres on the last edge, negative from its end, ``center``; the
+    trip ends there, wherever it is on the lane (``behind`` follows a car that arrives
+    in front of it). SUMO 1.28 and twin on the same six trips (no dawdling, speed factor
+    1): every arrival time, route length and time loss equal to the hundredth."""
+    from models.signals.fixed_time import FixedTime
+    from twin.core.world import World
+    from twin.traffic.city import City
+    from twin.traffic.sumo_tools import run_sumo
+
+    net = read_net(fork)
+    body = ARRIVALS.format(same='departSpeed="0" speedFactor="1"')
+    trips = read_routes(net, routes_file(tmp_path, body))
+    length_b = net.edges[net.edge_index("b")].length_m
+    assert trips.arrival_pos_m is not None
+    assert trips.arrival_pos_m.tolist() == [
+        100.0, length_b - 10.0, math.inf, length_b / 2.0, math.inf, 50.0,
+    ]  # fmt: skip
+    world = World(1, tick_s=60.0)
+    city = City(world, net, trips, FixedTime(FixedTime.Params()), step_s=1.0)
+    world.run(300.0)
+    sumo = run_sumo(fork, routes_file(tmp_path, body), tmp_path / "sumo", end_s=300, seed=1)
+    order = [sumo.trips.ids.index(name) for name in ("at100", "tenshort", "end", "centre")]
+    order += [sumo.trips.ids.index(name) for name in ("behind", "first")]
+    veh = city.veh
+    assert veh.arrive_s.tolist() == sumo.trips.arrival_s[order].tolist()
+    assert np.round(veh.dist_m, 2).tolist() == sumo.trips.route_length_m[order].tolist()
+    assert np.round(veh.time_loss_s, 2).tolist() == sumo.trips.time_loss_s[order].tolist()
+    again = read_routes(net, write_routes(tmp_path / "back.rou.xml", net, trips))
+    assert again.arrival_pos_m is not None
+    assert again.arrival_pos_m.tolist() == trips.arrival_pos_m.tolist()
+
+
+def test_a_random_arrival_position_is_drawn_along_the_last_edge(fork, tmp_path):
+    net = read_net(fork)
+    path = routes_file(
+        tmp_path,
+        '<route id="r" edges="a b"/><flow id="f" begin="0" end="200" period="1" route="r" '
+        'arrivalPos="random"/>',
+    )
+    drawn = read_routes(net, path, rng=rng(3)).arrival_pos_m
+    assert drawn is not None
+    length_b = net.edges[net.edge_index("b")].length_m
+    assert 0.0 <= drawn.min() < 0.1 * length_b
+    assert 0.9 * length_b < drawn.max() <= length_b
+    assert drawn.tolist() == read_routes(net, path, rng=rng(3)).arrival_pos_m.tolist()
+    with pytest.raises(ConfigError) as error:
+        read_routes(net, path)
+    assert "arrivalPos 'random' draws a position, but read_routes was given no rng" in one_line(
+        error
+    )
+
+
 def test_a_numeric_depart_lane_is_sumos_index_counting_the_sidewalk(tmp_path):
     """SUMO's ``departLane="1"`` on a road whose lane 0 is a sidewalk is the first car
     lane (SUMO drives it on ``a_1``; ``departLane="0"`` is an error in SUMO too)."""
@@ -556,7 +620,9 @@ def test_a_numeric_depart_lane_is_sumos_index_counting_the_sidewalk(tmp_path):
         ('departSpeed="-1"', "departSpeed '-1' must be in [0, 55.56]"),
         ('departSpeed="fast"', "departSpeed 'fast': expected m/s or one of random"),
         ('arrivalLane="0"', "arrivalLane='0' is not supported; twin drives arrivalLane='current'"),
-        ('arrivalPos="10"', "arrivalPos='10' is not supported"),
+        ('arrivalPos="500"', "arrivalPos '500' is off edge 'b' (192.8 m long)"),
+        ('arrivalPos="-300"', "arrivalPos '-300' is off edge 'b'"),
+        ('arrivalPos="stop"', "arrivalPos 'stop': expected metres or one of max, random"),
         ('arrivalSpeed="0"', "arrivalSpeed='0' is not supported"),
         ('insertionChecks="none"', "insertionChecks='none' is not supported"),
         ('departEdge="1"', "departEdge='1' is not supported"),

@@ -329,6 +329,9 @@ class City(Entity):
             depart_s=trips.depart_s,
             insert_s=np.full(n, math.nan),
             arrive_s=np.full(n, math.nan),
+            arrive_pos_m=(
+                trips.arrival_pos_m.copy() if trips.arrival_pos_m is not None else np.zeros(0)
+            ),
             time_loss_s=np.zeros(n),
             waiting_s=np.zeros(n),
             halted_s=np.zeros(n),

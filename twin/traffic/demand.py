@@ -375,6 +375,9 @@ class TripTable:
         speed_factor: per trip, the vehicle's own speed factor (SUMO's vehicle
             ``speedFactor``), NaN where it draws one from its type's distribution;
             ``None``: every trip draws.
+        arrival_pos_m: per trip, where on its last edge it arrives (SUMO's
+            ``arrivalPos``, metres from the edge's start), ``inf`` at the lane's end
+            (SUMO's ``max``); ``None``: every trip arrives at the end.
         skipped: what a reader left out on purpose, by element (e.g. ``{"person": 12}``),
             for the run's manifest.
         stops: per trip, the edges SUMO routes it through when it departs (origin, vias,
@@ -393,6 +396,7 @@ class TripTable:
     depart_pos_m: FloatArray | None = None
     depart_speed_mps: FloatArray | None = None
     speed_factor: FloatArray | None = None
+    arrival_pos_m: FloatArray | None = None
     skipped: dict[str, int] = field(default_factory=dict)
     stops: tuple[tuple[int, ...], ...] | None = None
 
@@ -467,6 +471,7 @@ class TripTable:
         depart_pos_m: FloatArray | None = None,
         depart_speed_mps: FloatArray | None = None,
         speed_factor: FloatArray | None = None,
+        arrival_pos_m: FloatArray | None = None,
         skipped: dict[str, int] | None = None,
         stops: Sequence[tuple[int, ...]] | None = None,
     ) -> TripTable:
@@ -492,6 +497,7 @@ class TripTable:
             depart_pos_m=ordered(depart_pos_m, np.float64),
             depart_speed_mps=ordered(depart_speed_mps, np.float64),
             speed_factor=ordered(speed_factor, np.float64),
+            arrival_pos_m=ordered(arrival_pos_m, np.float64),
             skipped=dict(skipped or {}),
             stops=None if stops is None else tuple(tuple(stops[k]) for k in order),
         )

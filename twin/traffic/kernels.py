@@ -241,7 +241,9 @@ class Vehicles(NamedTuple):
     lane it drove off last, where its back may still be (-1 after an insertion, a lane
     change or a teleport); ``reach_lane``/``reach_k``/``reach_cached_m``: a small cache
     of :func:`reach_m` per vehicle (a pure function of the route, the lane and the route
-    edge; -1: empty; cleared when the vehicle is rerouted)."""
+    edge; -1: empty; cleared when the vehicle is rerouted); ``arrive_pos_m``: where on its
+    last edge each trip arrives (SUMO's ``arrivalPos``; ``inf``: the lane's end), or an
+    empty array when every trip arrives at the end (the tick then never looks)."""
 
     state: npt.NDArray[np.int8]
     lane: IntArray
@@ -264,6 +266,7 @@ class Vehicles(NamedTuple):
     depart_s: FloatArray
     insert_s: FloatArray
     arrive_s: FloatArray
+    arrive_pos_m: FloatArray
     time_loss_s: FloatArray
     waiting_s: FloatArray
     halted_s: FloatArray
@@ -1468,6 +1471,25 @@ def unlink_head(lanes: Lanes, veh: Vehicles, lane: int) -> None:
 
 
 @numba.njit(cache=True, _nrt=False)
+def unlink(lanes: Lanes, veh: Vehicles, v: int) -> None:
+    """Take ``v`` out of its lane's list, wherever it is in it."""
+    lane = veh.lane[v]
+    a = veh.ahead[v]
+    b = veh.behind[v]
+    if a >= 0:
+        veh.behind[a] = b
+    else:
+        lanes.head[lane] = b
+    if b >= 0:
+        veh.ahead[b] = a
+    else:
+        lanes.tail[lane] = a
+    veh.ahead[v] = -1
+    veh.behind[v] = -1
+    lanes.count[lane] -= 1
+
+
+@numba.njit(cache=True, _nrt=False)
 def append_tail(lanes: Lanes, veh: Vehicles, lane: int, v: int) -> None:
     t = lanes.tail[lane]
     veh.ahead[v] = t
@@ -1953,6 +1975,41 @@ def _leave_lanes(
                 loop_arrive(lanes, v, now_s + 2.0 * dt)
                 arrived[n_arrived] = v
                 n_arrived += 1
+        lane = next_occupied(lanes, lane + 1)
+    if len(veh.arrive_pos_m) > 0:
+        n_arrived += _arrive_before_the_end(net, lanes, veh, arrived[n_arrived:], now_s, dt)
+    return n_arrived
+
+
+@numba.njit(cache=True, _nrt=False)
+def _arrive_before_the_end(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, arrived: IntArray, now_s: float, dt: float
+) -> int:
+    """Vehicles on their last edge past their ``arrivalPos`` (by more than SUMO's
+    ``POSITION_EPS``: ``MSVehicle::hasArrived``) arrive, wherever they are on the lane;
+    the trip's length ends at that position, as SUMO's tripinfo ``routeLength`` does."""
+    n_arrived = 0
+    n_lanes = len(lanes.head)
+    lane = next_occupied(lanes, 0)
+    while lane < n_lanes:
+        v = lanes.head[lane]
+        while v >= 0:
+            behind = veh.behind[v]
+            # next_lane -1 on an edge lane: its route ends on this edge
+            if (
+                veh.pos[v] > veh.arrive_pos_m[v] - POSITION_EPS_M
+                and veh.next_lane[v] == -1
+                and net.lane_movement[lane] < 0
+            ):
+                veh.dist_m[v] -= veh.pos[v] - veh.arrive_pos_m[v]
+                unlink(lanes, veh, v)
+                veh.state[v] = ARRIVED
+                veh.lane[v] = -1
+                veh.arrive_s[v] = now_s + dt
+                loop_arrive(lanes, v, now_s + 2.0 * dt)
+                arrived[n_arrived] = v
+                n_arrived += 1
+            v = behind
         lane = next_occupied(lanes, lane + 1)
     return n_arrived
 

@@ -62,6 +62,7 @@ from twin.traffic.kernels import (
     secure_gap,
     set_next_lane,
     stop_speed,
+    unlink,
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -227,24 +228,6 @@ def _blocked(
 
 
 @numba.njit(cache=True, _nrt=False)
-def _unlink(lanes: Lanes, veh: Vehicles, v: int) -> None:
-    lane = veh.lane[v]
-    a = veh.ahead[v]
-    b = veh.behind[v]
-    if a >= 0:
-        veh.behind[a] = b
-    else:
-        lanes.head[lane] = b
-    if b >= 0:
-        veh.ahead[b] = a
-    else:
-        lanes.tail[lane] = a
-    veh.ahead[v] = -1
-    veh.behind[v] = -1
-    lanes.count[lane] -= 1
-
-
-@numba.njit(cache=True, _nrt=False)
 def _move_to(
     net: NetArrays,
     lanes: Lanes,
@@ -257,7 +240,7 @@ def _move_to(
     leader: int,
     dt: float,
 ) -> None:
-    _unlink(lanes, veh, v)
+    unlink(lanes, veh, v)
     link_between(lanes, veh, target, v, follower, leader)
     set_next_lane(net, lanes, veh, vt, v, dt)
     lc.speed_gain[v] = 0.0

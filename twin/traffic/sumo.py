@@ -14,7 +14,8 @@ A SUMO route or trip file becomes a :class:`~twin.traffic.demand.TripTable`: veh
 with their routes (inline, by reference or drawn from a route distribution), trips
 routed by twin's fastest-route router, flows (fixed spacing, per-second probability or
 exponential gaps), vehicle types (``vType``, ``vTypeDistribution``) with SUMO's defaults
-of their vehicle class, and the depart lane, position and speed (see :func:`read_routes`).
+of their vehicle class, the depart lane, position and speed, a vehicle's own speed factor
+and its arrival position (see :func:`read_routes`).
 Persons and containers are skipped with a warning.
 
 What twin cannot represent is refused with one line naming the file, the element and
@@ -807,11 +808,11 @@ SKIPPED_TAGS = ("person", "personFlow", "container", "containerFlow")
 # Attributes of <vehicle>, <trip> and <flow>. Honoured ones shape the trip; inert ones do
 # not change how SUMO drives the vehicle (outputs, looks, passengers carried); the ones in
 # _DEFAULT_ONLY are accepted at SUMO's default value only; everything else is refused.
-_DEPART_KEYS = frozenset(
-    {"id", "type", "depart", "departLane", "departPos", "departSpeed", "speedFactor"}
+_PER_VEHICLE_KEYS = frozenset(
+    {"id", "type", "depart", "departLane", "departPos", "departSpeed", "speedFactor", "arrivalPos"}
 )
-_VEHICLE_HONOURED = _DEPART_KEYS | {"route"}
-_TRIP_HONOURED = _DEPART_KEYS | {"from", "to", "via"}
+_VEHICLE_HONOURED = _PER_VEHICLE_KEYS | {"route"}
+_TRIP_HONOURED = _PER_VEHICLE_KEYS | {"from", "to", "via"}
 _FLOW_HONOURED = (_VEHICLE_HONOURED | _TRIP_HONOURED | {"begin", "end", "period"}) - {"depart"}
 _FLOW_HONOURED |= {"vehsPerHour", "perHour", "number", "probability"}
 _VEHICLE_INERT = frozenset(
@@ -828,7 +829,6 @@ _VEHICLE_INERT = frozenset(
     }
 )
 _DEFAULT_ONLY = {
-    "arrivalPos": ("max",),  # leave at the end of the last edge (twin's rule)
     "arrivalLane": ("current",),
     "arrivalSpeed": ("current",),
     "insertionChecks": ("all",),
@@ -1028,6 +1028,7 @@ class _Pending:
     depart_pos: str = "base"
     depart_speed: str = "avg"
     speed_factor: str | None = None  # the vehicle's own (SUMO: no draw from its type's)
+    arrival_pos: str = "max"
 
 
 @dataclass
@@ -1074,6 +1075,7 @@ def read_routes(
     ``vClass``; ``<vTypeDistribution>`` and ``<routeDistribution>`` (nested members with
     ``probability``, or ``vTypes``/``routes`` with ``probabilities``), from which every
     vehicle draws its own; a vehicle's own ``speedFactor`` instead of its type's draw;
+    ``arrivalPos`` (metres, negative from the end, ``center``, ``random``, ``max``);
     ``departLane``, ``departPos``, ``departSpeed`` as the
     ``DEPART_*`` codes of :mod:`twin.traffic.demand` (SUMO 1.28's defaults ``best_prob``,
     ``base``, ``avg`` where a vehicle gives none; a negative ``departPos`` counts from
@@ -1086,7 +1088,8 @@ def read_routes(
 
     Random draws come from ``rng`` in file order (the scenario passes
     ``world.streams["traffic.demand.sumo"]``): first the random flows while reading,
-    then, vehicle by vehicle in file order, its type then its route.
+    then, vehicle by vehicle in file order, its type, its route, then its arrival
+    position (``arrivalPos="random"``).
 
     Args:
         network: the network the routes run on (edges are found by SUMO id).
@@ -1115,6 +1118,7 @@ def read_routes(
     pos = np.zeros(len(pending), dtype=np.float64)
     speed = np.zeros(len(pending), dtype=np.float64)
     factor = np.full(len(pending), np.nan)
+    arrival = np.full(len(pending), np.inf)
     stops: list[tuple[int, ...]] = []
     for k, p in enumerate(pending):
         type_id = p.vtype
@@ -1134,6 +1138,8 @@ def read_routes(
         lane[k], pos[k], speed[k] = _depart_codes(p, first, vt)
         if p.speed_factor is not None:
             factor[k] = _own_speed_factor(p)
+        if p.arrival_pos != "max":
+            arrival[k] = _arrival_pos(p, network.edges[int(route[-1])], draws, rng is not None)
     types = tuple(demand.vehicle_type(t) for t in used) or (demand.vehicle_type(DEFAULT_VTYPE),)
     return TripTable.from_arrays(
         np.array([p.depart_s for p in pending], dtype=np.float64),
@@ -1144,6 +1150,7 @@ def read_routes(
         depart_pos_m=pos,
         depart_speed_mps=speed,
         speed_factor=factor if not np.isnan(factor).all() else None,
+        arrival_pos_m=arrival if np.isfinite(arrival).any() else None,
         skipped=demand.skipped,
         stops=stops if any(stops) else None,
     )
@@ -1246,6 +1253,48 @@ def _own_speed_factor(p: _Pending) -> float:
             p.source, p.where, f"speedFactor {p.speed_factor!r}: expected a number > 0"
         )
     return value
+
+
+ARRIVAL_POS_CODES = ("max", "random", "center")
+"""SUMO's arrivalPos keywords (a number is a position on the last edge)."""
+
+
+def _arrival_pos(p: _Pending, last: Edge, draws: Iterator[float], has_rng: bool) -> float:
+    """``arrivalPos`` in metres from the start of the last edge, as SUMO reads it
+    (``MSBaseVehicle::calculateArrivalParams``): a negative number counts from the edge's
+    end, ``center`` is its middle, ``random`` a uniform draw along it (from the demand
+    stream, after the vehicle's type and route); ``max`` (the lane's end) is not given
+    here."""
+    length = last.length_m
+    if p.arrival_pos == "center":
+        return length / 2.0
+    if p.arrival_pos == "random":
+        if not has_rng:
+            raise ConfigError(
+                p.source,
+                p.where,
+                "arrivalPos 'random' draws a position, but read_routes was given no rng "
+                "(the scenario passes streams['traffic.demand.sumo'])",
+            )
+        return next(draws) * length
+    try:
+        pos = float(p.arrival_pos)
+    except ValueError:
+        raise ConfigError(
+            p.source,
+            p.where,
+            f"arrivalPos {p.arrival_pos!r}: expected metres or one of "
+            f"{', '.join(ARRIVAL_POS_CODES)}",
+        ) from None
+    if pos < 0:  # SUMO: a negative position counts from the end of the lane
+        pos += length
+    if not (math.isfinite(pos) and 0 <= pos <= length):
+        raise ConfigError(
+            p.source,
+            p.where,
+            f"arrivalPos {p.arrival_pos!r} is off edge {last.id!r} ({length:g} m long)",
+        )
+    return pos
 
 
 def _edge(network: Network, edge_id: str, p: _Pending) -> int:
@@ -1496,6 +1545,7 @@ def _depart_attributes(a: dict[str, str]) -> dict[str, Any]:
         "depart_pos": a.get("departPos", SUMO_DEPART_DEFAULTS["departPos"]),
         "depart_speed": a.get("departSpeed", SUMO_DEPART_DEFAULTS["departSpeed"]),
         "speed_factor": a.get("speedFactor"),
+        "arrival_pos": a.get("arrivalPos", "max"),
     }
 
 
@@ -1682,6 +1732,8 @@ def _depart_xml(trips: TripTable, k: int, first: Edge) -> str:
         out += f' {name}="{keyword if value < 0 and keyword else repr(number)}"'
     if trips.speed_factor is not None and not math.isnan(trips.speed_factor[k]):
         out += f' speedFactor="{float(trips.speed_factor[k])!r}"'
+    if trips.arrival_pos_m is not None and math.isfinite(trips.arrival_pos_m[k]):
+        out += f' arrivalPos="{float(trips.arrival_pos_m[k])!r}"'
     return out
 
 

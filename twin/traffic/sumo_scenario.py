@@ -449,6 +449,7 @@ def in_window(trips: TripTable, begin_s: float, end_s: float) -> TripTable:
         depart_pos_m=pick(trips.depart_pos_m),
         depart_speed_mps=pick(trips.depart_speed_mps),
         speed_factor=pick(trips.speed_factor),
+        arrival_pos_m=pick(trips.arrival_pos_m),
         skipped=skipped,
         stops=None if trips.stops is None else [trips.stops[int(k)] for k in keep],
     )
