@@ -259,6 +259,21 @@ TLS_ADD = """<additional>
 </additional>"""
 
 
+def test_an_empty_section_or_an_option_without_value_sets_nothing_as_in_sumo(
+    tmp_path: Path,
+) -> None:
+    """SUMO's OptionsLoader sets an option from a ``value`` (or the element's text) and
+    passes over an element with neither: an empty ``<routing/>`` section (the game
+    scenario grid6 with its one routing option taken out) reads like no section."""
+    cfg = write(
+        tmp_path / "run.sumocfg",
+        '<input><net-file value="x.net.xml"/></input><routing/><processing></processing>'
+        '<time><end value="60"/><begin/></time>',
+    )
+    config = read_sumocfg(cfg)
+    assert (config.begin_s, config.end_s) == (0.0, 60.0)
+
+
 OFFSET_ADD = '<additional><tlLogic id="b" programID="0" offset="17"/></additional>'
 
 

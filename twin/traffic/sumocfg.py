@@ -314,19 +314,18 @@ def _options(path: Path) -> list[tuple[str, str]]:
         )
     options: list[tuple[str, str]] = []
 
-    def visit(element: ET.Element, section: str) -> None:
+    def visit(element: ET.Element) -> None:
         for child in element:  # (the parser drops comments)
             if "value" in child.attrib:
                 options.append((child.tag, child.attrib["value"]))
             elif len(child):
-                visit(child, child.tag)
+                visit(child)
             elif (child.text or "").strip():
                 options.append((child.tag, (child.text or "").strip()))
-            else:
-                where = f"{section}/{child.tag}" if section else child.tag
-                raise ConfigError(source, where, 'an option needs value="..."')
+            # An element with neither (an empty section, <routing/>) sets nothing in SUMO
+            # (OptionsLoader: no value, no text), so it sets nothing here either.
 
-    visit(root, "")
+    visit(root)
     return options
 
 
