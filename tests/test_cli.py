@@ -304,3 +304,36 @@ def test_batch_options_are_refused_for_a_single_run(tmp_path, capsys, monkeypatc
     done = twin_here(capsys, monkeypatch, "run", str(config), "--workers", "2", cwd=tmp_path)
     assert done.returncode == 2
     assert "--workers applies to experiment configs only" in done.stderr
+
+
+def test_a_terminated_command_takes_the_program_it_waits_on_with_it(tmp_path):
+    """SIGTERM (``timeout``, a CI runner, ``kill``) unwinds a twin command as an exception
+    does, so ``subprocess.run`` kills the program it waits on (SUMO, in
+    ``twin sumo-compare``) and the command exits 143; Python's default would end twin
+    at once and leave the program running."""
+    import os
+    import signal
+    import time
+
+    script = tmp_path / "waits.py"
+    script.write_text(
+        "import subprocess\n"
+        "from twin.cli import _terminate_cleanly\n"
+        "with _terminate_cleanly():\n"  # as run_program runs SUMO:
+        "    subprocess.run(['sh', '-c', 'echo $$; exec sleep 60'], check=False)\n"
+    )
+    command = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=Path.cwd()
+    )
+    assert command.stdout is not None
+    child = int(command.stdout.readline())
+    os.kill(command.pid, signal.SIGTERM)
+    assert command.wait(timeout=30) == 143
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        # a killed child not yet reaped by anyone shows as a zombie: gone for our purpose
+        if "zombie" in Path(f"/proc/{child}/status").read_text().lower():
+            break
+        time.sleep(0.05)
+    status = Path(f"/proc/{child}/status")
+    assert not status.exists() or "zombie" in status.read_text().lower()

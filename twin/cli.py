@@ -10,7 +10,8 @@ Exit codes: 0 success, 2 a user error (one line on stderr, nothing written),
 3 a run that failed while simulating (one line with the command replaying it; the
 traceback with ``--debug``),
 1 a bug in twin or a plug-in (with its traceback) or runs of a batch that failed,
-130 interrupted (a batch resumes where it stopped).
+130 interrupted (a batch resumes where it stopped), 143 terminated (SIGTERM, e.g. by
+``timeout``: cleaned up as after an interrupt, so no SUMO or worker it started outlives it).
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ import math
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import textwrap
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
@@ -77,7 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser(kinds, broken)
     args = parser.parse_args(argv)
     try:
-        result: int = args.handler(args)
+        with _terminate_cleanly():
+            result: int = args.handler(args)
     except UserError as error:
         print(f"twin: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -92,6 +97,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     return result
+
+
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+@contextmanager
+def _terminate_cleanly() -> Iterator[None]:
+    """SIGTERM unwinds the command as an exception would (Python's default ends the
+    process at once): ``subprocess.run`` kills the SUMO it waits on, clusters and
+    servers close in their ``finally``. Only in the main thread, where handlers live."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise SystemExit(EXIT_TERMINATED)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _report_failure(error: RunFailure, args: argparse.Namespace, argv: list[str]) -> int:
