@@ -134,3 +134,23 @@ def test_sumos_unfinished_trips_written_by_the_config_are_not_counted_as_finishe
     statistics = read_statistics(keep / "sumo" / "statistics.xml")
     arrived = int(statistics["vehicles"]["inserted"]) - int(statistics["vehicles"]["running"])
     assert 0 < report["sumo"]["kpis"]["trips_completed"] == arrived < 75
+
+
+def test_a_config_for_a_traci_client_runs_sumo_alone(city, tmp_path, capsys, monkeypatch):
+    """sumo-rl's ``*-traci.sumocfg`` set ``remote-port``: SUMO would wait for a client
+    forever. The comparison runs SUMO without it, and says so."""
+    from twin.traffic.sumo_tools import runnable_config
+
+    config = city.parent / "traci.sumocfg"
+    config.write_text(
+        city.read_text().replace(
+            "</configuration>", '  <remote-port value="8813"/>\n</configuration>'
+        )
+    )
+    runnable, dropped = runnable_config(config, tmp_path / "copy")
+    assert dropped == ("remote-port",)
+    assert "remote-port" not in runnable.read_text()
+    done = twin_here(capsys, monkeypatch, "sumo-compare", str(config), "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "remote-port: makes SUMO wait for a TraCI client; SUMO runs without it" in done.stderr
+    assert json.loads(done.stdout)["sumo"]["kpis"]["trips_completed"] == 75

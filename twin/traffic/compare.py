@@ -34,7 +34,7 @@ from twin.core.errors import UserError
 from twin.core.run import PreparedRun, prepare_run
 from twin.core.scenario import ScenarioConfig
 from twin.core.world import World
-from twin.traffic.sumo_tools import SumoRun, run_sumo_config, runnable_config
+from twin.traffic.sumo_tools import WAITS_FOR_CLIENT, SumoRun, run_sumo_config, runnable_config
 
 SCENARIO_ID = "traffic/sumo-net-v0"
 DEFAULT_POLICY = "signals/fixed-time-v0"
@@ -64,7 +64,8 @@ BANDS = {
 
 
 class SumoGuiOptionWarning(UserWarning):
-    """An option of the user's config that only sumo-gui knows, left out of SUMO's run."""
+    """An option of the user's config that only sumo-gui knows, or one that makes SUMO
+    wait for a TraCI client, left out of SUMO's run."""
 
 
 @dataclass(frozen=True)
@@ -170,9 +171,13 @@ def compare(
         out = keep if keep is not None else Path(tmp)
         runnable, dropped = runnable_config(path, out / "sumo")
         for name in dropped:
+            why = (
+                "makes SUMO wait for a TraCI client"
+                if name in WAITS_FOR_CLIENT
+                else "not an option of SUMO's command-line binary (sumo-gui's own)"
+            )
             warnings.warn(
-                f"{path}: {name}: not an option of SUMO's command-line binary (sumo-gui's "
-                "own); SUMO runs without it",
+                f"{path}: {name}: {why}; SUMO runs without it",
                 SumoGuiOptionWarning,
                 stacklevel=2,
             )

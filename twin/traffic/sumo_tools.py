@@ -356,15 +356,22 @@ def sumo_options() -> dict[str, str]:
     return options
 
 
+WAITS_FOR_CLIENT = frozenset({"remote-port", "num-clients"})
+"""Options with which SUMO waits for a TraCI client before it simulates (a config written
+for an RL or TraCI script, e.g. sumo-rl's ``*-traci.sumocfg``): a run on its own would
+wait forever."""
+
+
 def runnable_config(sumocfg: Path, out_dir: Path) -> tuple[Path, tuple[str, ...]]:
-    """``sumocfg`` as SUMO's command-line binary can load it, and the options left out.
+    """``sumocfg`` as SUMO's command-line binary can run it alone, and the options left
+    out.
 
     A config written for ``sumo-gui`` may set options only the GUI knows (``osg-view``,
     the 3D view of SUMO's game scenarios); ``sumo`` stops on them ("No option with the
-    name ... exists"). Those options are left out of a copy written to ``out_dir``, whose
-    file options (type ``FILE``) are made absolute against the config's folder, as SUMO
-    resolves them. Returns the config itself, and no names, when ``sumo`` knows every
-    option.
+    name ... exists"). A config written for a TraCI client sets :data:`WAITS_FOR_CLIENT`.
+    Those options are left out of a copy written to ``out_dir``, whose file options
+    (type ``FILE``) are made absolute against the config's folder, as SUMO resolves them.
+    Returns the config itself, and no names, when nothing is left out.
     """
     known = sumo_options()
     tree = ET.parse(sumocfg)  # noqa: S314 - a local config file (read_sumocfg read it)
@@ -375,7 +382,7 @@ def runnable_config(sumocfg: Path, out_dir: Path) -> tuple[Path, tuple[str, ...]
         for child in list(element):
             if "value" not in child.attrib:
                 visit(child)
-            elif child.tag not in known:
+            elif child.tag not in known or child.tag in WAITS_FOR_CLIENT:
                 dropped.append(child.tag)
                 element.remove(child)
             elif known[child.tag] == "FILE":
