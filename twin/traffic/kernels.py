@@ -188,7 +188,8 @@ class NetArrays(NamedTuple):
     ``inside_*``: as ``yield_*``, the foes a turn minds at its internal junction;
     ``inside_approach[k]``: 1 when a vehicle approaching that foe's line holds it too;
     ``inside_from_m[k]``: a vehicle on the foe's path holds it once its front is past
-    this point (``-inf``: anywhere).
+    this point (``-inf``: anywhere). ``edge_in_lanes[edge_in_start[e]:edge_in_start[e +
+    1]]``: the internal lanes of the movements into edge ``e``.
     """
 
     lane_length: FloatArray
@@ -215,6 +216,8 @@ class NetArrays(NamedTuple):
     inside_clear_m: FloatArray
     inside_approach: IntArray
     inside_from_m: FloatArray
+    edge_in_start: IntArray
+    edge_in_lanes: IntArray
 
 
 class VTypes(NamedTuple):
@@ -538,7 +541,45 @@ def target_lane(
     room = lane_room(net, lanes, veh, vt, tl)
     if room >= lane_room(net, lanes, veh, vt, alt) - LANE_CHOICE_ROOM_M:
         return tl
+    if _cuts_in(net, lanes, veh, vt, v, alt, dt):
+        return tl
     return alt
+
+
+@numba.njit(cache=True, _nrt=False)
+def _cuts_in(
+    net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, v: int, lane: int, dt: float
+) -> bool:
+    """Whether vehicle ``v``, on its internal lane, would take ``lane`` (the next edge's)
+    behind a vehicle already further on its way into it through another internal lane
+    (the first on each, headed for ``lane``) without the secure gap to it. SUMO enters
+    its connection's lane and changes only with that gap (``MSLaneChanger::
+    checkChange``). Without the check, the vehicle whose lane the tick moved first took
+    the lane even when it was behind: a car from the second lane of a two-lane approach,
+    taking the emptier lane after the junction, landed in front of a car already on its
+    way into that lane, which stopped dead at the end of its internal lane (sumo-rl's
+    single-intersection: 12% fewer cars through each green than SUMO, 388 emergency
+    brakes an hour). A vehicle behind ``v`` is left to brake for it, as before: asking
+    its gap too (SUMO's follower check) moved RESCO's time losses further below SUMO's
+    (ingolstadt1, seed 0: 0.907 to 0.892 of SUMO's)."""
+    own = veh.lane[v]
+    t = veh.vtype[v]
+    to_go = net.lane_length[own] - veh.pos[v]
+    edge = net.lane_edge[lane]
+    for k in range(net.edge_in_start[edge], net.edge_in_start[edge + 1]):
+        il = net.edge_in_lanes[k]
+        u = lanes.head[il]
+        if il == own or u < 0 or veh.next_lane[u] != lane:
+            continue
+        tu = veh.vtype[u]
+        u_to_go = net.lane_length[il] - veh.pos[u]
+        if u_to_go > to_go:
+            continue  # v gets there first
+        gap = to_go - u_to_go - vt.length[tu] - vt.min_gap[t]
+        need = secure_gap(veh.speed[v], veh.speed[u], vt.decel[t], vt.decel[tu], vt.tau[t], dt)
+        if gap < 0.0 or gap < need:
+            return True
+    return False
 
 
 @numba.njit(cache=True, _nrt=False)

@@ -54,13 +54,19 @@ def sumo_tool(relative: str) -> Path:
     return path
 
 
-def resco_configs() -> dict[str, Path]:
-    """RESCO's eight benchmark cities (Ault and Sharon 2021), name -> ``.sumocfg``, as the
-    ``sumo-rl`` package ships them in ``sumo_rl/nets/RESCO`` (found without importing it)."""
+def sumo_rl_nets() -> Path:
+    """The ``sumo-rl`` package's ``nets`` folder (found without importing sumo-rl, which
+    wants ``SUMO_HOME`` set): RESCO's cities and sumo-rl's own examples."""
     spec = importlib.util.find_spec("sumo_rl")
     if spec is None or not spec.submodule_search_locations:
         raise UserError("RESCO's networks come with sumo-rl: pip install sumo-rl")
-    root = Path(next(iter(spec.submodule_search_locations))) / "nets" / "RESCO"
+    return Path(next(iter(spec.submodule_search_locations))) / "nets"
+
+
+def resco_configs() -> dict[str, Path]:
+    """RESCO's eight benchmark cities (Ault and Sharon 2021), name -> ``.sumocfg``, as the
+    ``sumo-rl`` package ships them in ``sumo_rl/nets/RESCO``."""
+    root = sumo_rl_nets() / "RESCO"
     return {path.parent.name: path for path in sorted(root.glob("*/*.sumocfg"))}
 
 
