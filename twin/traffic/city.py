@@ -217,7 +217,6 @@ class City(Entity):
             arrays.inside_clear_m,
             arrays.inside_approach,
             arrays.inside_from_m,
-            *_lanes_into_edges(arrays),
         )
 
     def _build_lanes(self) -> Lanes:

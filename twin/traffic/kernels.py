@@ -188,8 +188,7 @@ class NetArrays(NamedTuple):
     ``inside_*``: as ``yield_*``, the foes a turn minds at its internal junction;
     ``inside_approach[k]``: 1 when a vehicle approaching that foe's line holds it too;
     ``inside_from_m[k]``: a vehicle on the foe's path holds it once its front is past
-    this point (``-inf``: anywhere). ``edge_in_lanes[edge_in_start[e]:edge_in_start[e +
-    1]]``: the internal lanes of the movements into edge ``e``.
+    this point (``-inf``: anywhere).
     """
 
     lane_length: FloatArray
@@ -216,8 +215,6 @@ class NetArrays(NamedTuple):
     inside_clear_m: FloatArray
     inside_approach: IntArray
     inside_from_m: FloatArray
-    edge_in_start: IntArray
-    edge_in_lanes: IntArray
 
 
 class VTypes(NamedTuple):
@@ -482,7 +479,9 @@ def choose_lane(
     return start if best < 0 else best
 
 
-@numba.njit(cache=True, _nrt=False)
+# Inlined into its caller: once its body grew by the cut-in check LLVM stopped inlining
+# it, and a call that passes the kernel's four structs cost RESCO cologne3 15% of its hour.
+@numba.njit(cache=True, _nrt=False, inline="always")
 def target_lane(
     net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, m: int, v: int, k_to: int, dt: float
 ) -> int:
@@ -551,34 +550,42 @@ def _cuts_in(
     net: NetArrays, lanes: Lanes, veh: Vehicles, vt: VTypes, v: int, lane: int, dt: float
 ) -> bool:
     """Whether vehicle ``v``, on its internal lane, would take ``lane`` (the next edge's)
-    behind a vehicle already further on its way into it through another internal lane
-    (the first on each, headed for ``lane``) without the secure gap to it. SUMO enters
-    its connection's lane and changes only with that gap (``MSLaneChanger::
-    checkChange``). Without the check, the vehicle whose lane the tick moved first took
-    the lane even when it was behind: a car from the second lane of a two-lane approach,
-    taking the emptier lane after the junction, landed in front of a car already on its
-    way into that lane, which stopped dead at the end of its internal lane (sumo-rl's
-    single-intersection: 12% fewer cars through each green than SUMO, 388 emergency
-    brakes an hour). A vehicle behind ``v`` is left to brake for it, as before: asking
-    its gap too (SUMO's follower check) moved RESCO's time losses further below SUMO's
-    (ingolstadt1, seed 0: 0.907 to 0.892 of SUMO's)."""
+    behind a vehicle already further on its way into it from another lane of the same
+    approach (the first on each internal lane headed for ``lane``) without the secure
+    gap to it. SUMO enters its connection's lane and changes only with that gap
+    (``MSLaneChanger::checkChange``). Without the check, the vehicle whose lane the tick
+    moved first took the lane even when it was behind: a car from the second lane of a
+    two-lane approach, taking the emptier lane after the junction, landed in front of a
+    car already on its way into that lane, which stopped dead at the end of its internal
+    lane (sumo-rl's single-intersection: 12% fewer cars through each green than SUMO, 388
+    emergency brakes an hour). Cars from other approaches into the edge meet at the
+    junction's merge rules, not here; a car behind ``v`` brakes for it, as before (asking
+    its gap too, over every approach, took RESCO ingolstadt1's time loss at seed 0 to
+    0.892 of SUMO's)."""
     own = veh.lane[v]
     t = veh.vtype[v]
     to_go = net.lane_length[own] - veh.pos[v]
     edge = net.lane_edge[lane]
-    for k in range(net.edge_in_start[edge], net.edge_in_start[edge + 1]):
-        il = net.edge_in_lanes[k]
-        u = lanes.head[il]
-        if il == own or u < 0 or veh.next_lane[u] != lane:
-            continue
-        tu = veh.vtype[u]
-        u_to_go = net.lane_length[il] - veh.pos[u]
-        if u_to_go > to_go:
-            continue  # v gets there first
-        gap = to_go - u_to_go - vt.length[tu] - vt.min_gap[t]
-        need = secure_gap(veh.speed[v], veh.speed[u], vt.decel[t], vt.decel[tu], vt.tau[t], dt)
-        if gap < 0.0 or gap < need:
-            return True
+    # the other lanes of v's approach whose movements lead onto the same edge
+    from_edge = net.lane_edge[net.mov_from_lane[net.lane_movement[own]]]
+    first = net.edge_lane_start[from_edge]
+    for fl in range(first, first + net.edge_lanes[from_edge]):
+        for k in range(net.lane_out_start[fl], net.lane_out_start[fl + 1]):
+            m = net.out_movements[k]
+            il = net.mov_lane[m]
+            if net.mov_to_edge[m] != edge or il == own:
+                continue
+            u = lanes.head[il]
+            if u < 0 or veh.next_lane[u] != lane:
+                continue
+            tu = veh.vtype[u]
+            u_to_go = net.lane_length[il] - veh.pos[u]
+            if u_to_go > to_go:
+                continue  # v gets there first
+            gap = to_go - u_to_go - vt.length[tu] - vt.min_gap[t]
+            need = secure_gap(veh.speed[v], veh.speed[u], vt.decel[t], vt.decel[tu], vt.tau[t], dt)
+            if gap < 0.0 or gap < need:
+                return True
     return False
 
 
