@@ -34,7 +34,7 @@ import math
 import re
 import warnings
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
@@ -1202,23 +1202,7 @@ def _depart_codes(p: _Pending, edge: Edge, vt: VehicleType) -> tuple[int, float,
     if p.depart_pos in DEPART_POS_CODES:
         pos = DEPART_POS_CODES[p.depart_pos]
     else:
-        try:
-            pos = float(p.depart_pos)
-        except ValueError:
-            raise ConfigError(
-                p.source,
-                p.where,
-                f"departPos {p.depart_pos!r}: expected metres or one of "
-                f"{', '.join(DEPART_POS_CODES)}",
-            ) from None
-        if pos < 0:  # SUMO: a negative position counts from the end of the lane
-            pos += edge.length_m
-        if not (math.isfinite(pos) and 0 <= pos <= edge.length_m):
-            raise ConfigError(
-                p.source,
-                p.where,
-                f"departPos {p.depart_pos!r} is off edge {edge.id!r} ({edge.length_m:g} m long)",
-            )
+        pos = _metres_on(p, "departPos", p.depart_pos, edge, DEPART_POS_CODES)
     if p.depart_speed in DEPART_SPEED_CODES:
         speed = DEPART_SPEED_CODES[p.depart_speed]
     else:
@@ -1277,22 +1261,25 @@ def _arrival_pos(p: _Pending, last: Edge, draws: Iterator[float], has_rng: bool)
                 "(the scenario passes streams['traffic.demand.sumo'])",
             )
         return next(draws) * length
+    return _metres_on(p, "arrivalPos", p.arrival_pos, last, ARRIVAL_POS_CODES)
+
+
+def _metres_on(p: _Pending, name: str, value: str, edge: Edge, keywords: Iterable[str]) -> float:
+    """A position attribute given in metres from ``edge``'s start (a negative number
+    counts from its end, as SUMO reads it), checked to lie on the edge."""
     try:
-        pos = float(p.arrival_pos)
+        pos = float(value)
     except ValueError:
         raise ConfigError(
-            p.source,
-            p.where,
-            f"arrivalPos {p.arrival_pos!r}: expected metres or one of "
-            f"{', '.join(ARRIVAL_POS_CODES)}",
+            p.source, p.where, f"{name} {value!r}: expected metres or one of {', '.join(keywords)}"
         ) from None
     if pos < 0:  # SUMO: a negative position counts from the end of the lane
-        pos += length
-    if not (math.isfinite(pos) and 0 <= pos <= length):
+        pos += edge.length_m
+    if not (math.isfinite(pos) and 0 <= pos <= edge.length_m):
         raise ConfigError(
             p.source,
             p.where,
-            f"arrivalPos {p.arrival_pos!r} is off edge {last.id!r} ({length:g} m long)",
+            f"{name} {value!r} is off edge {edge.id!r} ({edge.length_m:g} m long)",
         )
     return pos
 
