@@ -1060,16 +1060,6 @@ class City(Entity):
         return self.veh.fuel_mg / 1000.0 / self._density_of_type[self.veh.vtype]
 
 
-def _lanes_into_edges(arrays: Any) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Per edge (CSR: ``lanes[start[e]:start[e + 1]]``), the internal lanes of the
-    movements into it, in movement order."""
-    to_edge = arrays.mov_to_edge
-    order = np.argsort(to_edge, kind="stable")
-    start = np.zeros(len(arrays.edge_lanes) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(to_edge, minlength=len(arrays.edge_lanes)), out=start[1:])
-    return start, np.ascontiguousarray(arrays.mov_lane[order], dtype=np.int64)
-
-
 def _departs(trips: TripTable, arrays: Any, rng: np.random.Generator) -> Departs:
     """The depart codes of every trip (SUMO's defaults where the table has none), the
     key of their random choices (one 64-bit integer from stream ``traffic.depart``) and,
@@ -1090,7 +1080,10 @@ def _departs(trips: TripTable, arrays: Any, rng: np.random.Generator) -> Departs
             "twin needs an index below the edge's lane count or a keyword",
         )
     draw_key = rng.integers(0, 2**64, size=1, dtype=np.uint64)
-    in_start, in_lanes = _lanes_into_edges(arrays)
+    to_edge = arrays.mov_to_edge
+    order = np.argsort(to_edge, kind="stable")
+    in_start = np.zeros(len(arrays.edge_lanes) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(to_edge, minlength=len(arrays.edge_lanes)), out=in_start[1:])
     widest = int(arrays.edge_lanes.max(initial=1))
     return Departs(
         np.ascontiguousarray(lane, dtype=np.int64),
@@ -1099,7 +1092,7 @@ def _departs(trips: TripTable, arrays: Any, rng: np.random.Generator) -> Departs
         draw_key,
         np.zeros(n, dtype=np.int64),
         in_start,
-        in_lanes,
+        np.ascontiguousarray(arrays.mov_lane[order], dtype=np.int64),
         np.zeros((BEST_LANES_EDGES, widest)),
         np.zeros((BEST_LANES_EDGES, widest), dtype=np.int64),
         np.zeros((BEST_LANES_EDGES, widest), dtype=np.int64),

@@ -1139,7 +1139,7 @@ def read_routes(
         if p.speed_factor is not None:
             factor[k] = _own_speed_factor(p)
         if p.arrival_pos != "max":
-            arrival[k] = _arrival_pos(p, network.edges[int(route[-1])], draws, rng is not None)
+            arrival[k] = _arrival_pos(p, network.edges[int(route[-1])], draws)
     types = tuple(demand.vehicle_type(t) for t in used) or (demand.vehicle_type(DEFAULT_VTYPE),)
     return TripTable.from_arrays(
         np.array([p.depart_s for p in pending], dtype=np.float64),
@@ -1157,9 +1157,17 @@ def read_routes(
 
 
 def _draws(demand: _Demand, rng: np.random.Generator | None) -> Iterator[float]:
-    """Uniforms for the distributions, one at a time (an error names the first user)."""
+    """Uniforms for the distributions and random arrival positions, one at a time (an
+    error names the first user)."""
     if rng is None:
         for p in demand.pending:
+            if p.arrival_pos == "random":
+                raise ConfigError(
+                    p.source,
+                    p.where,
+                    "arrivalPos 'random' draws a position, but read_routes was given no rng "
+                    "(the scenario passes streams['traffic.demand.sumo'])",
+                )
             if (
                 p.vtype in demand.type_choices
                 or p.choice is not None
@@ -1243,7 +1251,7 @@ ARRIVAL_POS_CODES = ("max", "random", "center")
 """SUMO's arrivalPos keywords (a number is a position on the last edge)."""
 
 
-def _arrival_pos(p: _Pending, last: Edge, draws: Iterator[float], has_rng: bool) -> float:
+def _arrival_pos(p: _Pending, last: Edge, draws: Iterator[float]) -> float:
     """``arrivalPos`` in metres from the start of the last edge, as SUMO reads it
     (``MSBaseVehicle::calculateArrivalParams``): a negative number counts from the edge's
     end, ``center`` is its middle, ``random`` a uniform draw along it (from the demand
@@ -1253,13 +1261,6 @@ def _arrival_pos(p: _Pending, last: Edge, draws: Iterator[float], has_rng: bool)
     if p.arrival_pos == "center":
         return length / 2.0
     if p.arrival_pos == "random":
-        if not has_rng:
-            raise ConfigError(
-                p.source,
-                p.where,
-                "arrivalPos 'random' draws a position, but read_routes was given no rng "
-                "(the scenario passes streams['traffic.demand.sumo'])",
-            )
         return next(draws) * length
     return _metres_on(p, "arrivalPos", p.arrival_pos, last, ARRIVAL_POS_CODES)
 
@@ -1486,7 +1487,7 @@ def _read_route_file(
                     edges=inner_route,
                     route_ref=None if (inner_route or inner_choice) else ref,
                     choice=inner_choice,
-                    **_depart_attributes(a),
+                    **_vehicle_attributes(a),
                 )
             )
         elif depth == 2 and tag == "trip":
@@ -1504,7 +1505,7 @@ def _read_route_file(
                     where,
                     source,
                     stops=stops,
-                    **_depart_attributes(a),
+                    **_vehicle_attributes(a),
                 )
             )
         elif depth == 2 and tag == "flow":
@@ -1526,7 +1527,7 @@ SUMO_DEPART_DEFAULTS = {"departLane": "best_prob", "departPos": "base", "departS
 (``sumo --save-template``: ``default.departlane``, ``default.departspeed``)."""
 
 
-def _depart_attributes(a: dict[str, str]) -> dict[str, Any]:
+def _vehicle_attributes(a: dict[str, str]) -> dict[str, Any]:
     return {
         "depart_lane": a.get("departLane", SUMO_DEPART_DEFAULTS["departLane"]),
         "depart_pos": a.get("departPos", SUMO_DEPART_DEFAULTS["departPos"]),
@@ -1657,7 +1658,7 @@ def _flow(
             departs.append(depart)
             k += 1
     vtype = a.get("type", DEFAULT_VTYPE)
-    extra = _depart_attributes(a)
+    extra = _vehicle_attributes(a)
     if inner_route is not None:
         route: dict[str, Any] = {"edges": inner_route}
     elif inner_choice is not None:
