@@ -154,6 +154,30 @@ def test_refuses_a_config_without_network_or_with_end_before_begin(tmp_path: Pat
         read_sumocfg(tmp_path / "d.sumocfg")
 
 
+def test_any_root_and_the_short_value_attribute_are_read_as_sumo_reads_them(
+    tmp_path: Path,
+) -> None:
+    """SUMO's OptionsLoader does not check the root element and takes ``value`` or
+    ``v``: sumolib's RiLSA examples write ``<c><net value="rilsa1.net.xml"/>...``."""
+    path = tmp_path / "run.sumo.cfg"
+    path.write_text('<c>\n  <net value="rilsa1.net.xml"/>\n  <end v="600"/>\n</c>\n')
+    config = read_sumocfg(path)
+    assert config.net_file == tmp_path / "rilsa1.net.xml"
+    assert config.end_s == 600.0
+
+
+@pytest.mark.parametrize(
+    ("root", "kind"), [("routes", "a SUMO route file"), ("additional", "a SUMO additional file")]
+)
+def test_a_route_or_additional_file_given_as_config_is_named_as_such(
+    tmp_path: Path, root: str, kind: str
+) -> None:
+    path = tmp_path / "city.xml"
+    path.write_text(f"<{root}/>")
+    with pytest.raises(ConfigError, match=f"root element is <{root}>, {kind}"):
+        read_sumocfg(path)
+
+
 @pytest.mark.skipif(not RESCO.exists(), reason="RESCO networks not unpacked at /tmp/resco")
 @pytest.mark.parametrize("name", RESCO_NAMES)
 def test_resco_configs_parse(name: str) -> None:

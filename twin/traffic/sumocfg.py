@@ -57,6 +57,17 @@ _SYNONYMS = {
     "configuration": "configuration-file",
 }
 
+_OTHER_FILE_ROOTS = {
+    "net": "a SUMO network (give it as net-file)",
+    "routes": "a SUMO route file (give it as route-files)",
+    "additional": "a SUMO additional file (give it as additional-files)",
+    "add": "a SUMO additional file (give it as additional-files)",
+}
+"""Roots of SUMO files that are not configurations. Any other root is read as one:
+SUMO's ``OptionsLoader`` does not check the root's name (the RiLSA examples shipped in
+``sumolib/scenario/scenarios/RealWorld`` use ``<c>``) and takes every element with a
+``value`` (or ``v``) attribute, or with text, as an option."""
+
 _HONOURED = frozenset(
     {"net-file", "route-files", "additional-files", "begin", "end", "step-length"}
 )
@@ -306,18 +317,20 @@ def _options(path: Path) -> list[tuple[str, str]]:
             root = ET.parse(handle).getroot()  # noqa: S314 - a local config file
     except ET.ParseError as error:
         raise ConfigError(source, "", f"not a SUMO configuration: not XML ({error})") from None
-    if root.tag not in ("configuration", "sumoConfiguration"):
+    if root.tag in _OTHER_FILE_ROOTS:
         raise ConfigError(
             source,
             "",
-            f"not a SUMO configuration: root element is <{root.tag}>, expected <configuration>",
+            f"not a SUMO configuration: root element is <{root.tag}>, "
+            f"{_OTHER_FILE_ROOTS[root.tag]}",
         )
     options: list[tuple[str, str]] = []
 
     def visit(element: ET.Element) -> None:
         for child in element:  # (the parser drops comments)
-            if "value" in child.attrib:
-                options.append((child.tag, child.attrib["value"]))
+            if "value" in child.attrib or "v" in child.attrib:
+                value = child.attrib.get("value", child.attrib.get("v", ""))
+                options.append((child.tag, value))
             elif len(child):
                 visit(child)
             elif (child.text or "").strip():
