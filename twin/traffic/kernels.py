@@ -184,8 +184,10 @@ class NetArrays(NamedTuple):
     junction has passed the crossing (``Intersection.clear_m``). ``mov_keep_clear[m]``: 1
     when a vehicle keeps movement ``m``'s junction clear (SUMO's ``MSVehicle::keepClear``:
     the link has foes and is not ``keepClear="0"``). ``mov_internal_stop_m[m]``: where
-    along movement ``m``'s internal lane a minor internal junction waits (0: none).
-    ``inside_*``: as ``yield_*``, the foes a turn minds at its internal junction;
+    along movement ``m``'s internal lane its internal junction is (0: none), negative
+    where that junction's link is major (``Movement.internal_stop_m``).
+    ``inside_*``: as ``yield_*``, the foes a turn minds at its internal junction (of
+    a movement without one: its link leaders, :func:`link_leader_ahead`);
     ``inside_approach[k]``: 1 when a vehicle approaching that foe's line holds it too;
     ``inside_from_m[k]``: a vehicle on the foe's path holds it once its front is past
     this point (``-inf``: anywhere).
@@ -996,6 +998,36 @@ def last_past(lanes: Lanes, veh: Vehicles, path: int, from_m: float) -> int:
 
 
 @numba.njit(cache=True, _nrt=False)
+def link_leader_ahead(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    m: int,
+    v: int,
+    dist_v: float,
+    dt: float,
+) -> bool:
+    """Whether vehicle ``v``, ``dist_v`` before the line of movement ``m`` (a movement
+    without an internal junction of its own), has to wait there for a link leader: a
+    turn's vehicle past its internal junction whose back has not crossed ``m``'s path
+    and will not have crossed it when ``v`` reaches the line at its speed after this
+    tick's acceleration (one standing there holds ``v`` until it moves on). SUMO's vehicles follow such a leader
+    as if it stood at the crossing (src/microsim/MSLink.cpp ``getLeaderInfo``) and
+    ignore one still before its internal junction at a green (``ignoreGreenCont``)."""
+    t = veh.vtype[v]
+    arrive_s = dist_v / (veh.speed[v] + vt.accel[t] * dt)
+    for k in range(net.inside_start[m], net.inside_start[m + 1]):
+        u = last_past(lanes, veh, net.mov_lane[net.inside_to[k]], net.inside_from_m[k])
+        if u < 0:
+            continue
+        to_clear = net.inside_clear_m[k] - (veh.pos[u] - vt.length[veh.vtype[u]])
+        if to_clear > 0.0 and to_clear >= veh.speed[u] * arrive_s:
+            return True
+    return False
+
+
+@numba.njit(cache=True, _nrt=False)
 def held(
     net: NetArrays,
     lanes: Lanes,
@@ -1326,7 +1358,7 @@ def waits_inside(
     t = veh.vtype[v]
     accel = vt.accel[t]
     inner = net.mov_lane[m]
-    after = net.lane_length[inner] - net.mov_internal_stop_m[m]
+    after = net.lane_length[inner] - abs(net.mov_internal_stop_m[m])
     allowed = min(net.lane_speed[inner] * veh.speed_factor[v], vt.vmax[t])
     v_next = min(veh.speed[v] + accel * dt, allowed)
     v_line = min(math.sqrt(v_next * v_next + 2.0 * accel * dist_v), allowed)
@@ -1343,8 +1375,8 @@ def waits_inside(
         let_through = (
             in_path
             and veh.halting[u]
-            and net.mov_internal_stop_m[j] > 0.0
-            and veh.pos[u] < net.mov_internal_stop_m[j] + POSITION_EPS_M
+            and net.mov_internal_stop_m[j] != 0.0
+            and veh.pos[u] < abs(net.mov_internal_stop_m[j]) + POSITION_EPS_M
             and (
                 veh.waiting_s[v] > veh.waiting_s[u]
                 or (veh.waiting_s[v] == veh.waiting_s[u] and v < u)
@@ -1599,16 +1631,14 @@ def _limit(
     k = veh.route_k[v]
     needed = speed * tau + speed * speed / (2.0 * decel) + speed * dt + LOOKAHEAD_MIN_M
     m_here = net.lane_movement[lane]
-    if (
-        m_here >= 0
-        and net.mov_internal_stop_m[m_here] > 0.0
-        and veh.pos[v] < net.mov_internal_stop_m[m_here] + POSITION_EPS_M
-    ):
+    inside_here = net.mov_internal_stop_m[m_here] if m_here >= 0 else 0.0
+    if inside_here != 0.0 and veh.pos[v] < abs(inside_here) + POSITION_EPS_M:
         # Inside the junction, short of the internal junction where it may wait (or
         # standing at it): it plans to stop there until within the visibility
-        # distance, then waits there for the foes the turn yields to.
-        to_stop = max(net.mov_internal_stop_m[m_here] - veh.pos[v], 0.0)
-        if to_stop > VISIBILITY_M or waits_inside(
+        # distance of a minor link there, then waits there for the foes the turn
+        # yields to.
+        to_stop = max(abs(inside_here) - veh.pos[v], 0.0)
+        if (inside_here > 0.0 and to_stop > VISIBILITY_M) or waits_inside(
             net, lanes, veh, vt, mov_state, m_here, v, to_stop, dt
         ):
             limit = stop_speed(to_stop, decel, tau, dt)
@@ -1675,11 +1705,17 @@ def _limit(
                     stop = True
                 elif (
                     state != ZIPPER
-                    and not (net.mov_internal_stop_m[m] > 0.0 and state not in (STOP, ALLWAY_STOP))
+                    and not (net.mov_internal_stop_m[m] != 0.0 and state not in (STOP, ALLWAY_STOP))
                     and must_yield(net, lanes, veh, vt, mov_state, m, v, dist, dt)
                 ):
                     # A link into a turn that waits at an internal junction is open to all
                     # but red (SUMO's cont link): the turn yields there (waits_inside).
+                    stop = True
+                elif (
+                    net.mov_internal_stop_m[m] == 0.0
+                    and net.inside_start[m] < net.inside_start[m + 1]
+                    and link_leader_ahead(net, lanes, veh, vt, m, v, dist, dt)
+                ):
                     stop = True
                 elif withdraws(net, lanes, veh, vt, mov_state, v, m, k, dist, in_front, dt):
                     # No entering a junction whose far side has no room for us.
@@ -1688,16 +1724,16 @@ def _limit(
                 limit = min(limit, stop_speed(dist, decel, tau, dt))
                 break
             inside = net.mov_internal_stop_m[m]
-            if inside > 0.0 and (
-                dist + inside > VISIBILITY_M
-                or waits_inside(net, lanes, veh, vt, mov_state, m, v, dist + inside, dt)
+            if inside != 0.0 and (
+                (inside > 0.0 and dist + inside > VISIBILITY_M)
+                or waits_inside(net, lanes, veh, vt, mov_state, m, v, dist + abs(inside), dt)
             ):
                 # The internal junction where a turn waits for oncoming traffic is a
                 # minor link: the vehicle plans to stop there until within the
                 # visibility distance of it, foes or not (processLinkApproaches, as
-                # above), and there waits for its foes. Left turns leave a queue at
-                # SUMO's pace this way.
-                limit = min(limit, stop_speed(dist + inside, decel, tau, dt))
+                # above), and there waits for its foes (a major one: for its link
+                # leaders). Left turns leave a queue at SUMO's pace this way.
+                limit = min(limit, stop_speed(dist + abs(inside), decel, tau, dt))
         # Slow down in time for a slower lane ahead (turns through a junction).
         v_next_lane = min(net.lane_speed[nl] * veh.speed_factor[v], vt.vmax[t])
         if v_next_lane < speed:

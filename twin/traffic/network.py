@@ -140,9 +140,16 @@ class Movement:
             light controls and that have no priority; SUMO's router charges each a
             penalty (:func:`twin.traffic.demand.routing_penalties_s`). 0 for twin's own
             networks, whose junctions all have lights.
-        internal_stop_m: how far along the path an internal junction whose link has
-            no priority waits (SUMO's connection through a second internal lane,
-            ``state="m"``; a left turn's waiting point); 0: none.
+        internal_stop_m: how far along the path its internal junction is (SUMO's
+            connection through a second internal lane; a left turn's waiting point);
+            0: none. Positive where that junction's link has no priority
+            (``state="m"``): the turn approaches it as a minor link and waits there for
+            its foes. Negative (minus the distance) where the link is major
+            (``state="M"``, as networks before SUMO 1.0 wrote it): SUMO's link
+            there is open (``MSLink::opened``, ``havePriority``), so the turn drives
+            on, minding only foes already on their paths through the junction (its
+            link leaders). Either way the link into the junction is SUMO's ``cont``
+            link, open to all but red.
     """
 
     from_edge: int
@@ -345,7 +352,11 @@ class Intersection:
             vehicle on ``j``'s path until its back is ``inside_clear_m[i, j]`` along it
             (``-inf``: none), and, where ``inside_approach[i, j]`` (``None``: all), a
             vehicle approaching ``j``'s line; where ``inside_second_part[i, j]``, a vehicle
-            on ``j``'s path holds ``i`` only once past ``j``'s own internal junction.
+            on ``j``'s path holds ``i`` only once past ``j``'s own internal junction. In
+            the row of a movement without an internal junction only its link leaders
+            count (``inside_second_part``): turns past their internal junction and not
+            yet across its path, which may hold it at its line
+            (:func:`twin.traffic.kernels.link_leader_ahead`).
         inside_clear_m: ``(M, M)`` or ``None`` (then ``clear_m``): as ``clear_m``, for a
             vehicle on ``j``'s path holding turn ``i`` at its internal junction.
     """
@@ -606,7 +617,8 @@ class NetworkArrays:
             the movement has a foe there and its connection is not ``keepClear="0"``.
         mov_internal_stop_m: ``Movement.internal_stop_m`` per movement.
         inside_start, inside_to, inside_clear_m, inside_approach: as ``yield_*`` for
-            the foes a turn minds at its internal junction (``Intersection.inside_yields``,
+            the foes a turn minds at its internal junction, and the link leaders a
+            movement without one minds at its line (``Intersection.inside_yields``,
             ``inside_approach`` 0/1; ``inside_from_m``: a vehicle on the foe's path counts
             once its front is past this point, ``-inf``: anywhere).
         edge_out_start, edge_out: successors of each edge (for routing).
@@ -683,11 +695,14 @@ class NetworkArrays:
             inside = inter.yields if inter.inside_yields is None else inter.inside_yields
             approach = inside if inter.inside_approach is None else inter.inside_approach
             for i, j in zip(*np.nonzero(inside), strict=True):
+                own = net.movements[inter.movements[i]]
+                second = inter.inside_second_part is not None and inter.inside_second_part[i, j]
+                if own.internal_stop_m == 0.0 and not second:
+                    continue  # a movement without an internal junction minds link leaders only
                 clears = inter.clear_m if inter.inside_clear_m is None else inter.inside_clear_m
                 clear = math.inf if clears is None else float(clears[i, j])
                 foe = inter.movements[j]
-                second = inter.inside_second_part is not None and inter.inside_second_part[i, j]
-                from_m = net.movements[foe].internal_stop_m if second else -math.inf
+                from_m = abs(net.movements[foe].internal_stop_m) if second else -math.inf
                 inside_lists[inter.movements[i]].append((foe, clear, int(approach[i, j]), from_m))
         keep_clear = np.zeros(n_mov, dtype=np.int64)
         for inter in net.intersections:

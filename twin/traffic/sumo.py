@@ -435,15 +435,20 @@ class _NetBuilder:
         return sum(self._minor(link) for link, _ in self.way(conn))
 
     def internal_stop(self, conn: Any) -> float:
-        """How far along the connection's way its internal junction waits, when the
-        link there has no priority (``<connection from=":J_11" via=":J_15_0"
-        state="m">``, a left turn's waiting point), else 0. SUMO gives that link the
-        default foe visibility distance (4.5 m, src/netload/NLHandler.cpp) and every
-        vehicle approaches it as a minor link."""
+        """How far along the connection's way its internal junction is
+        (``<connection from=":J_11" via=":J_15_0">``, a left turn's waiting point),
+        negative when the link there has priority, 0 without one
+        (``Movement.internal_stop_m``). SUMO gives a minor link there (``state="m"``)
+        the default foe visibility distance (4.5 m, src/netload/NLHandler.cpp) and
+        every vehicle approaches it as a minor link; a major one (``state="M"``, as
+        netconvert wrote it before SUMO 1.0: the RiLSA examples, sumo-rl's OW) is
+        open (src/microsim/MSLink.cpp ``opened``: ``havePriority``)."""
         along = 0.0
         for k, (link, lane) in enumerate(self.way(conn)):
             if k > 0 and self._minor(link):
                 return along
+            if k > 0 and link.getState() in ("M", "G"):
+                return -along
             along += float(lane.getLength())
         return 0.0
 
@@ -498,7 +503,8 @@ class _NetBuilder:
                     "twin runs one programme per junction",
                 )
             program = self.program(tls_ids.pop(), links, yields)
-        inside_foes, inside_approach, inside_holds, second_part = self.inside_yields(links, yields)
+        inside = self.inside_yields(links, foes, yields)
+        inside_foes, inside_approach, inside_holds, second_part = inside
         clear = np.full((m, m), np.inf)
         for i, j in zip(*np.nonzero(yields), strict=True):
             clear[i, j] = _clear_distance(links[i], links[j])
@@ -528,7 +534,7 @@ class _NetBuilder:
         )
 
     def inside_yields(
-        self, links: list[_Link], yields: np.ndarray
+        self, links: list[_Link], junction_foes: np.ndarray, yields: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """What a turn that waits at an internal junction waits for there, as SUMO's
         MSInternalJunction sets it up (``postloadInit``): ``(M, M)`` masks ``foes``
@@ -539,15 +545,33 @@ class _NetBuilder:
         lists) and ``second_part`` (of such a ``j`` that
         waits at an internal junction of its own, only a vehicle past that point holds
         ``i``: SUMO lists a first part only when ``i`` yields to ``j`` at the
-        junction, the second part always). Rows of links without an internal
-        junction: the links they yield to, both ways."""
-        foes = yields.copy()
-        approach = yields.copy()
-        inside = yields.copy()
+        junction, the second part always). At a major internal junction
+        (``Movement.internal_stop_m < 0``) no approaching vehicle holds the turn: its
+        link is open and only its link leaders, the vehicles on the listed paths, are
+        minded.
+
+        Rows of links without an internal junction: their link leaders, the turns
+        ``j`` with a major internal junction that are their foes at the junction and
+        that they do not yield to there. A vehicle of ``j`` past its internal junction
+        and not yet past the crossing may hold ``i`` at its line (``inside`` and
+        ``second_part``, no ``approach``; :func:`twin.traffic.kernels.link_leader_ahead`):
+        SUMO's vehicles brake for a foe on a conflicting internal lane
+        (MSLink::getLeaderInfo), ignoring one still before its internal junction at a
+        green (``ignoreGreenCont``). A turn with a minor internal junction is left out:
+        it leaves that junction only on a gap in the foes it waits for there, so it is
+        past their paths before they come (SUMO's vehicles brake for it as a link
+        leader too; minding it measured no closer to SUMO on RESCO's cities)."""
+        foes = np.zeros_like(yields)
+        approach = np.zeros_like(yields)
+        inside = np.zeros_like(yields)
         second_part = np.zeros_like(yields)
+        turns = [j for j, link in enumerate(links) if link.movement.internal_stop_m < 0.0]
         lane_link = {lane: j for j, link in enumerate(links) for lane in link.via_lanes}
         for i, link in enumerate(links):
             if len(link.via_lanes) < 2 or link.via_lanes[0] not in self.internal_foes:
+                for j in turns:
+                    if j != i and junction_foes[i, j] and not yields[i, j]:
+                        inside[i, j] = second_part[i, j] = foes[i, j] = True
                 continue
             int_lanes, other_incoming = self.internal_foes[link.via_lanes[0]]
             listed = {lane_link[lane] for lane in int_lanes if lane in lane_link} - {i}
@@ -558,9 +582,10 @@ class _NetBuilder:
                 whole = via[0] in int_lanes and (len(via) == 1 or yields[i, j])
                 second_part[i, j] = not whole
             approach[i] = False
-            for j, foe in enumerate(links):
-                if j != i and foe.from_lane_id in other_incoming and yields[i, j]:
-                    approach[i, j] = True
+            if link.movement.internal_stop_m > 0.0:  # a minor link there
+                for j, foe in enumerate(links):
+                    if j != i and foe.from_lane_id in other_incoming and yields[i, j]:
+                        approach[i, j] = True
             foes[i] = approach[i] | inside[i]
         return foes, approach, inside, second_part
 
