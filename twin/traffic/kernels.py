@@ -1012,9 +1012,10 @@ def link_leader_ahead(
     without an internal junction of its own), has to wait there for a link leader: a
     turn's vehicle past its internal junction whose back has not crossed ``m``'s path
     and will not have crossed it when ``v`` reaches the line at its speed after this
-    tick's acceleration (one standing there holds ``v`` until it moves on). SUMO's vehicles follow such a leader
-    as if it stood at the crossing (src/microsim/MSLink.cpp ``getLeaderInfo``) and
-    ignore one still before its internal junction at a green (``ignoreGreenCont``)."""
+    tick's acceleration (one standing there holds ``v`` until it moves on). SUMO's
+    vehicles follow such a leader as if it stood at the crossing
+    (src/microsim/MSLink.cpp ``getLeaderInfo``) and ignore one still before its
+    internal junction at a green (``ignoreGreenCont``)."""
     t = veh.vtype[v]
     arrive_s = dist_v / (veh.speed[v] + vt.accel[t] * dt)
     for k in range(net.inside_start[m], net.inside_start[m + 1]):
