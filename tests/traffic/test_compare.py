@@ -76,6 +76,22 @@ def test_bad_config_is_one_line_exit_2(tmp_path, capsys, monkeypatch, content, m
     assert message in lines[0]
 
 
+def test_a_file_the_config_lists_and_that_is_missing_is_named_in_one_line(
+    city, tmp_path, capsys, monkeypatch
+):
+    """sumo-rl's 2way-single-intersection config lists a route file its package lacks:
+    the line names the user's config, the option and the missing file, nothing else."""
+    routes = tmp_path / "missing.rou.xml"
+    config = tmp_path / "run.sumocfg"
+    config.write_text(
+        f'<configuration><net-file value="{city.parent / "city.net.xml"}"/>'
+        f'<route-files value="{routes}"/></configuration>'
+    )
+    done = twin_here(capsys, monkeypatch, "sumo-compare", str(config), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"twin: {config}: route-files: {routes}: no such file"
+
+
 def test_twins_timed_run_loads_no_compiled_kernel(city, monkeypatch):
     # SUMO's count of its simulation loop leaves out its loading; twin's must too. A
     # kernel first called inside the timed run (a detector's) is loaded from Numba's

@@ -165,6 +165,7 @@ def compare(
 
     path = Path(sumocfg)
     config = read_sumocfg(path)
+    config.check_files()  # the user's own config: its missing file named without wrapping
     # twin reads and builds first: a file twin refuses is refused before SUMO runs.
     prepared = _prepare_twin(path, seed, policy, config.duration_s)
     with tempfile.TemporaryDirectory(prefix="twin-sumo-compare-") as tmp:

@@ -331,18 +331,9 @@ class SumoNetParams(ScenarioParams):
     def _is_a_sumocfg(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                config = read_sumocfg(value)
+                read_sumocfg(value).check_files()
             except ConfigError as error:
                 raise ValueError(str(error)) from None
-            listed = (
-                ("net-file", (config.net_file,)),
-                ("route-files", config.route_files),
-                ("additional-files", config.additional_files),
-            )
-            for option, files in listed:
-                for path in files:
-                    if not path.is_file():
-                        raise ValueError(str(ConfigError(value, option, f"{path}: no such file")))
         return value
 
     @field_validator("adaptive_green_s")

@@ -271,6 +271,19 @@ class SumoConfig:
         """``end - begin``: the horizon of a run of this configuration."""
         return self.end_s - self.begin_s
 
+    def check_files(self) -> None:
+        """Raise :class:`ConfigError` naming the option and the file when a file the
+        configuration lists does not exist (as SUMO stops on it)."""
+        listed = (
+            ("net-file", (self.net_file,)),
+            ("route-files", self.route_files),
+            ("additional-files", self.additional_files),
+        )
+        for option, files in listed:
+            for file in files:
+                if not file.is_file():
+                    raise ConfigError(str(self.path), option, f"{file}: no such file")
+
 
 def open_xml(path: Path) -> io.BufferedIOBase:
     """A SUMO XML file opened for reading, gzip-compressed or not (SUMO reads both)."""
