@@ -232,6 +232,35 @@ def test_a_certain_flow_departs_each_whole_second_from_begin_as_in_sumo(fork, tm
     assert table.depart_s.tolist() == [101, 102, 103, 104, 200, 201, 202, 203, 204, 205]
 
 
+def test_an_interval_gives_the_flows_in_it_their_default_begin_and_end(fork, tmp_path):
+    """SUMO's route handler reads ``<interval begin end>`` as the default begin and end
+    of the flows inside it (SUMORouteHandler: myBeginDefault, myEndDefault). SUMO 1.28
+    on this file (tripinfo ids and due times): f at 50, 66.7, 83.3 (inserted 50, 67,
+    84), g at 50, h at 120 and 125."""
+    net = read_net(fork)
+    path = routes_file(
+        tmp_path,
+        '<route id="r" edges="a b"/>'
+        '<interval begin="50" end="100">'
+        '<flow id="f" number="3" route="r"/><flow id="g" period="20" end="70" route="r"/>'
+        "</interval>"
+        '<flow id="h" begin="120" number="2" period="5" route="r"/>',
+    )
+    table = read_routes(net, path, rng=rng())
+    assert table.depart_s.tolist() == pytest.approx([50, 50, 50 + 50 / 3, 50 + 100 / 3, 120, 125])
+
+
+def test_an_interval_elsewhere_and_an_include_are_one_line(fork, tmp_path):
+    net = read_net(fork)
+    for body in (
+        '<route id="r" edges="a b"/><vehicle id="v" depart="0" route="r"><interval/></vehicle>',
+        '<include href="more.rou.xml"/>',
+    ):
+        with pytest.raises(ConfigError) as error:
+            read_routes(net, routes_file(tmp_path, body), rng=rng())
+        assert "is not supported here; twin reads vTypes, routes" in one_line(error)
+
+
 @pytest.mark.parametrize(
     ("flow", "expected"),
     [

@@ -1410,10 +1410,19 @@ def _read_route_file(
     inner_route: tuple[str, ...] | None = None  # the inner <route> of a vehicle or flow
     inner_choice: _Choice | None = None  # the inner <routeDistribution> of one
     krauss: dict[str, str] = {}  # attributes of a vType's inner <carFollowing-Krauss>
+    # An <interval begin end> directly under the root gives the flows in it their
+    # default begin and end (SUMORouteHandler: myBeginDefault, myEndDefault); its
+    # children are read as the root's own.
+    interval: dict[str, str] = {}
     anonymous = 0
     for event, element in _iter_elements(path):
         tag = element.tag
         a = dict(element.attrib)
+        if tag == "interval" and len(stack) == 1:
+            interval = {k: a[k] for k in ("begin", "end") if k in a} if event == "start" else {}
+            if event == "end":
+                element.clear()
+            continue
         if event == "start":
             stack.append(tag)
             ids.append(element.attrib.get("id", ""))
@@ -1493,9 +1502,16 @@ def _read_route_file(
                     owner,
                     f"param {key!r} equips a SUMO device (rerouting, ...) twin does not model",
                 )
-        elif tag in ("stop", "interval") or (depth == 2 and tag == "include"):
+        elif tag == "stop":
             raise ConfigError(
-                source, item, f"<{tag}> is not supported (twin drives vehicles without stops)"
+                source, item, "<stop> is not supported (twin drives vehicles without stops)"
+            )
+        elif tag == "interval" or (depth == 2 and tag == "include"):
+            raise ConfigError(
+                source,
+                item,
+                f"<{tag}> is not supported here; twin reads vTypes, routes, vehicles, trips "
+                "and flows under the root or in an <interval> directly under it",
             )
         elif depth == 2 and tag == "vehicle":
             where = f"vehicle {a.get('id', '')!r}"
@@ -1534,6 +1550,7 @@ def _read_route_file(
                 )
             )
         elif depth == 2 and tag == "flow":
+            a = {**interval, **a}
             demand.pending.extend(_flow(a, inner_route, inner_choice, source, end_s, rng))
         if depth <= 2:
             element.clear()
