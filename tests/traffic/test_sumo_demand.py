@@ -202,8 +202,8 @@ def test_probability_flow_is_a_bernoulli_draw_per_second_of_begin_to_end(fork, t
     path = routes_file(
         tmp_path,
         '<route id="r" edges="a b"/>'
-        '<flow id="p" begin="100" end="600" probability="0.2" route="r"/>'
-        '<flow id="q" begin="0" probability="0.5" number="7" route="r"/>',
+        '<flow id="q" begin="0" probability="0.5" number="7" route="r"/>'
+        '<flow id="p" begin="100" end="600" probability="0.2" route="r"/>',
     )
     counts = []
     for seed in range(200):
@@ -332,10 +332,10 @@ def test_persons_and_containers_are_skipped_counted_and_warned_once(fork, tmp_pa
         """
         <vType id="walker" vClass="pedestrian"/>
         <person id="p0" depart="0"><walk edges="a b"/></person>
-        <person id="p1" depart="5"><ride from="a" to="b" lines="v"/></person>
         <personFlow id="pf" begin="0" end="10" period="5"><walk edges="a c"/></personFlow>
         <container id="k" depart="0"><transport from="a" to="b" lines="v"/></container>
         <vehicle id="v" depart="3" line="v" personNumber="1"><route edges="a b"/></vehicle>
+        <person id="p1" depart="5"><ride from="a" to="b" lines="v"/></person>
         """,
     )
     with warnings.catch_warnings(record=True) as caught:
@@ -347,6 +347,53 @@ def test_persons_and_containers_are_skipped_counted_and_warned_once(fork, tmp_pa
     assert table.skipped == {"person": 2, "personFlow": 1, "container": 1}
     assert len(table) == 1  # the vehicle carrying them still drives
     assert table.depart_s.tolist() == [3.0]
+
+
+def test_what_departs_before_one_read_earlier_in_a_route_file_is_ignored_as_sumo_does(
+    fork, tmp_path
+):
+    """SUMO ignores a vehicle, trip or flow of a route file that departs before the
+    latest departure read so far in that file, a person's included, and warns
+    ("Route file should be sorted by departure time, ignoring 'b'!", MSRouteHandler
+    ``checkLastDepart``). SUMO 1.28 on this file drives a, pt, c and v; twin the same,
+    with one warning and the count in the table."""
+    net = read_net(fork)
+    path = routes_file(
+        tmp_path,
+        '<route id="r" edges="a b"/>'
+        '<trip id="a" depart="20" from="a" to="b"/>'
+        '<trip id="b" depart="10" from="a" to="b"/>'
+        '<flow id="g" begin="5" end="15" number="2" route="r"/>'
+        '<vehicle id="pt" depart="25" line="bus1" route="r"/>'
+        '<vehicle id="c" depart="22" route="r"/>'
+        '<person id="p" depart="40"><walk edges="a b"/></person>'
+        '<vehicle id="d" depart="30" route="r"/>'
+        '<vehicle id="v" depart="40" route="r"/>',
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = read_routes(net, path, rng=rng())
+    assert table.depart_s.tolist() == [20, 22, 25, 40]
+    assert table.skipped == {sumo.UNSORTED: 3, "person": 1}
+    messages = [str(w.message) for w in caught if issubclass(w.category, SkippedDemandWarning)]
+    assert messages[0] == (
+        f"{path}: ignored 3 vehicles, trips or flows ('b', 'g', 'd') departing before one "
+        "read earlier in the file, as SUMO ignores them ('Route file should be sorted by "
+        "departure time'); sort the file to drive them"
+    )
+
+
+def test_an_additional_file_adds_its_vehicles_in_any_order(fork, tmp_path):
+    """SUMO adds an additional file's vehicles directly, without the order check."""
+    net = read_net(fork)
+    path = tmp_path / "demand.add.xml"
+    path.write_text(
+        '<additional><route id="r" edges="a b"/><vehicle id="a" depart="20" route="r"/>'
+        '<vehicle id="b" depart="10" route="r"/></additional>'
+    )
+    table = read_routes(net, path, additional=[path])
+    assert sorted(table.depart_s.tolist()) == [10, 20]
+    assert table.skipped == {}
 
 
 # -- vehicle classes -------------------------------------------------------------------------

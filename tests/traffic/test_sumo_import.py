@@ -267,13 +267,13 @@ def test_vehicle_types_flows_and_route_references(grid3, tmp_path):
             <vType id="bus" length="12" accel="1.2" decel="4" sigma="0.2" maxSpeed="20"
                    speedFactor="normc(0.9,0.05,0.2,2)" emissionClass="HBEFA3/PC_G_EU6"/>
             <route id="r0" edges="{route}"/>
-            <vehicle id="v0" depart="5" type="bus" route="r0"/>
-            <flow id="f" begin="10" end="40" period="10" route="r0"/>
             <flow id="g" begin="0" end="60" number="3">
                 <route edges="{route}"/>
             </flow>
             <flow id="h" begin="0" vehsPerHour="120" from="{net.edges[a].id}"
                   to="{net.edges[b].id}" number="2"/>
+            <vehicle id="v0" depart="5" type="bus" route="r0"/>
+            <flow id="f" begin="10" end="40" period="10" route="r0"/>
         </routes>
         """)
     )
@@ -310,8 +310,8 @@ def test_times_in_sumos_clock_format(grid3, tmp_path):
     path.write_text(
         f'<routes><route id="r" edges="{route}"/>'
         '<vehicle id="v" depart="00:00:05" route="r"/>'
-        '<vehicle id="w" depart="1:00:00:30" route="r"/>'
-        '<flow id="f" begin="0:10" end="1:10" period="0:30" route="r"/></routes>'
+        '<flow id="f" begin="0:10" end="1:10" period="0:30" route="r"/>'
+        '<vehicle id="w" depart="1:00:00:30" route="r"/></routes>'
     )
     table = read_routes(net, path)
     assert table.depart_s.tolist() == [5, 10, 40, 86430]

@@ -28,13 +28,14 @@ a route over them is reported as using a missing edge.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import math
 import re
 import warnings
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from pathlib import Path
@@ -1005,6 +1006,13 @@ def _vehicle_type(attrib: dict[str, str], source: str) -> VehicleType:
         raise ConfigError(source, where, str(error)) from None
 
 
+def _later(last_s: float, a: dict[str, str], key: str, where: str, source: str) -> float:
+    """The latest departure read in a route file once ``a`` is read (SUMO's
+    ``registerLastDepart``): its own, unless it is a public-transport vehicle
+    (``line``), whose departure SUMO does not register."""
+    return last_s if "line" in a else _depart(a.get(key, "0"), where, source)
+
+
 def _depart(value: str | None, where: str, source: str) -> float:
     if value is None:
         raise ConfigError(source, where, "needs a depart time")
@@ -1087,6 +1095,7 @@ def read_routes(
     router: Router | None = None,
     end_s: float = math.inf,
     rng: np.random.Generator | None = None,
+    additional: Collection[str | Path] = (),
 ) -> TripTable:
     """Twin's trips from SUMO route, trip and additional files (read in the order given).
 
@@ -1124,12 +1133,19 @@ def read_routes(
         end_s: flows without an end stop here (SUMO: the end of the simulation).
         rng: the stream random flows and distributions draw from; without it such
             demand is refused.
+        additional: those of ``paths`` given to SUMO as additional files. In the
+            others (route files) a vehicle, trip or flow departing before one read
+            earlier in the same file is ignored, as SUMO ignores it
+            (``MSRouteHandler``: ``checkLastDepart``, "Route file should be sorted by
+            departure time"), with one warning per file, counted in
+            :attr:`TripTable.skipped`; SUMO adds an additional file's vehicles directly.
     """
     if not paths:
         raise ValueError("read_routes needs at least one file")
     demand = _Demand(types={t.id: t for t in vtypes})
+    loaded_directly = {Path(a) for a in additional}
     for path in paths:
-        _read_route_file(Path(path), demand, end_s, rng)
+        _read_route_file(Path(path), demand, end_s, rng, Path(path) not in loaded_directly)
     if DEFAULT_VTYPE not in demand.types:
         # SUMO's default car (SUMO 1.28: HBEFA4/PC_petrol_Euro-4, see sumo_vclass_type).
         demand.types[DEFAULT_VTYPE] = sumo_vclass_type("passenger", DEFAULT_VTYPE)
@@ -1396,8 +1412,17 @@ def _choice(
     return _Choice(members, weights, where, source)
 
 
+UNSORTED = "vehicle departing before one read earlier in its file"
+"""What :attr:`TripTable.skipped` counts a vehicle, trip or flow under that SUMO ignores
+because its route file is not sorted by departure time."""
+
+
 def _read_route_file(
-    path: Path, demand: _Demand, end_s: float, rng: np.random.Generator | None
+    path: Path,
+    demand: _Demand,
+    end_s: float,
+    rng: np.random.Generator | None,
+    in_departure_order: bool = True,
 ) -> None:
     source = str(path)
     root_tag(path, ("routes", "additional"), "SUMO route file (.rou.xml, .trips.xml)")
@@ -1414,6 +1439,8 @@ def _read_route_file(
     # default begin and end (SUMORouteHandler: myBeginDefault, myEndDefault); its
     # children are read as the root's own.
     interval: dict[str, str] = {}
+    last_depart = -math.inf  # SUMO's myLastDepart: the latest departure read so far
+    unsorted: list[str] = []  # the ids of what SUMO ignores for departing before it
     anonymous = 0
     for event, element in _iter_elements(path):
         tag = element.tag
@@ -1429,6 +1456,10 @@ def _read_route_file(
             if len(stack) == 2 and tag in SKIPPED_TAGS:
                 skipping = 2
                 skipped[tag] = skipped.get(tag, 0) + 1
+                # Their departures count in SUMO's order check too.
+                when = a.get("depart", a.get("begin", "0"))
+                with contextlib.suppress(ConfigError):
+                    last_depart = max(last_depart, parse_time(when, source, tag))
             if len(stack) == 2 and tag in ("vehicle", "flow", "trip"):
                 inner_route, inner_choice = None, None
             if tag in ("vTypeDistribution", "routeDistribution"):
@@ -1447,6 +1478,8 @@ def _read_route_file(
                 element.clear()
             continue
         item = f"{tag} {a.get('id', '')!r}"
+        if depth == 2 and tag == "flow":
+            a = {**interval, **a}
         if tag == "vType":
             a = {**a, **krauss}  # SUMO's older form: <carFollowing-Krauss> inside the vType
             type_id = a.get("id", "")
@@ -1513,12 +1546,25 @@ def _read_route_file(
                 f"<{tag}> is not supported here; twin reads vTypes, routes, vehicles, trips "
                 "and flows under the root or in an <interval> directly under it",
             )
+        elif (
+            depth == 2
+            and tag in ("vehicle", "trip", "flow")
+            and (
+                in_departure_order
+                and (
+                    _depart(a.get("begin", "0") if tag == "flow" else a.get("depart"), item, source)
+                    < last_depart
+                )
+            )
+        ):
+            unsorted.append(a.get("id", ""))
         elif depth == 2 and tag == "vehicle":
             where = f"vehicle {a.get('id', '')!r}"
             _check_attributes(a, _VEHICLE_HONOURED, _VEHICLE_INERT, source, where, _DEFAULT_ONLY)
             ref = a.get("route")
             if inner_route is None and inner_choice is None and ref is None:
                 raise ConfigError(source, where, "has no route (an inner <route edges> or route=)")
+            last_depart = _later(last_depart, a, "depart", where, source)
             demand.pending.append(
                 _Pending(
                     _depart(a.get("depart"), where, source),
@@ -1539,6 +1585,7 @@ def _read_route_file(
                     source, where, "needs edges from= and to= (junction trips are not supported)"
                 )
             stops = (a["from"], *a.get("via", "").split(), a["to"])
+            last_depart = _later(last_depart, a, "depart", where, source)
             demand.pending.append(
                 _Pending(
                     _depart(a.get("depart"), where, source),
@@ -1550,10 +1597,20 @@ def _read_route_file(
                 )
             )
         elif depth == 2 and tag == "flow":
-            a = {**interval, **a}
+            last_depart = _later(last_depart, a, "begin", item, source)
             demand.pending.extend(_flow(a, inner_route, inner_choice, source, end_s, rng))
         if depth <= 2:
             element.clear()
+    if unsorted:
+        demand.skipped[UNSORTED] = demand.skipped.get(UNSORTED, 0) + len(unsorted)
+        shown = ", ".join(repr(i) for i in unsorted[:3]) + (", ..." if len(unsorted) > 3 else "")
+        warnings.warn(
+            f"{source}: ignored {len(unsorted)} vehicles, trips or flows ({shown}) departing "
+            "before one read earlier in the file, as SUMO ignores them ('Route file should be "
+            "sorted by departure time'); sort the file to drive them",
+            SkippedDemandWarning,
+            stacklevel=3,
+        )
     if skipped:
         demand.skipped.update({tag: demand.skipped.get(tag, 0) + n for tag, n in skipped.items()})
         what = ", ".join(f"{n} <{tag}>" for tag, n in skipped.items())

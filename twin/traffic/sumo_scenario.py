@@ -50,6 +50,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +142,13 @@ class SumoNet(Scenario[SumoNetParams]):
         config = self.config
         network = self._network()
         files = (*self.additional.demand_files, *config.route_files)
-        trips = _read_trips(network, files, config, world.streams["traffic.demand.sumo"])
+        trips = _read_trips(
+            network,
+            files,
+            config,
+            world.streams["traffic.demand.sumo"],
+            additional=self.additional.demand_files,
+        )
         for what, n in trips.skipped.items():
             self.skipped[what] = self.skipped.get(what, 0) + n
         loops = self.additional.loops
@@ -221,7 +228,7 @@ TRIP_TABLES_KEPT = 4
 @dataclasses.dataclass(frozen=True)
 class _TripsKey:
     network: Network
-    files: tuple[tuple[str, bytes], ...]
+    files: tuple[tuple[str, bytes, bool], ...]  # path, content, an additional file
     begin_s: float
     end_s: float
     penalties_s: tuple[float, float]
@@ -231,7 +238,11 @@ _trip_tables: dict[_TripsKey, tuple[TripTable, tuple[warnings.WarningMessage, ..
 
 
 def _read_trips(
-    network: Network, files: tuple[Path, ...], config: SumoConfig, rng: np.random.Generator
+    network: Network,
+    files: tuple[Path, ...],
+    config: SumoConfig,
+    rng: np.random.Generator,
+    additional: Sequence[Path] = (),
 ) -> TripTable:
     """The demand of ``files`` in the config's time window (:func:`in_window`).
 
@@ -243,7 +254,7 @@ def _read_trips(
     read at every build, its draws the run's own."""
     key = _TripsKey(
         network,
-        tuple((str(f), content_digest(Path(f))) for f in files),
+        tuple((str(f), content_digest(Path(f)), f in additional) for f in files),
         config.begin_s,
         config.end_s,
         (config.minor_penalty_s, config.turnaround_penalty_s),
@@ -259,6 +270,7 @@ def _read_trips(
                 router=Router(network, config.minor_penalty_s, config.turnaround_penalty_s),
                 end_s=config.end_s,
                 rng=rng,
+                additional=additional,
             )
         trips = in_window(trips, config.begin_s, config.end_s)
         cached = (trips, tuple(caught))
