@@ -250,6 +250,18 @@ def test_an_interval_gives_the_flows_in_it_their_default_begin_and_end(fork, tmp
     assert table.depart_s.tolist() == pytest.approx([50, 50, 50 + 50 / 3, 50 + 100 / 3, 120, 125])
 
 
+def test_a_flow_without_begin_starts_at_the_simulations_begin(fork, tmp_path):
+    """SUMO's default begin of a flow is the run's begin (``myBeginDefault``, the
+    ``begin`` option). SUMO 1.28 with ``begin="300"``: f.0, f.1, f.2 at 300, 305, 310;
+    twin started it at 0, before the window, and drove none of it."""
+    net = read_net(fork)
+    path = routes_file(
+        tmp_path, '<route id="r" edges="a b"/><flow id="f" number="3" period="5" route="r"/>'
+    )
+    assert read_routes(net, path, begin_s=300.0).depart_s.tolist() == [300, 305, 310]
+    assert read_routes(net, path).depart_s.tolist() == [0, 5, 10]
+
+
 def test_an_interval_elsewhere_and_an_include_are_one_line(fork, tmp_path):
     net = read_net(fork)
     for body in (

@@ -1096,6 +1096,7 @@ def read_routes(
     end_s: float = math.inf,
     rng: np.random.Generator | None = None,
     additional: Collection[str | Path] = (),
+    begin_s: float = 0.0,
 ) -> TripTable:
     """Twin's trips from SUMO route, trip and additional files (read in the order given).
 
@@ -1131,6 +1132,8 @@ def read_routes(
         vtypes: further vehicle types, found by id (a file's ``vType`` wins).
         router: a shared router, so cached routes are reused.
         end_s: flows without an end stop here (SUMO: the end of the simulation).
+        begin_s: flows without a begin start here (SUMO: the simulation's begin,
+            ``SUMORouteHandler``'s ``myBeginDefault``).
         rng: the stream random flows and distributions draw from; without it such
             demand is refused.
         additional: those of ``paths`` given to SUMO as additional files. In the
@@ -1145,7 +1148,8 @@ def read_routes(
     demand = _Demand(types={t.id: t for t in vtypes})
     loaded_directly = {Path(a) for a in additional}
     for path in paths:
-        _read_route_file(Path(path), demand, end_s, rng, Path(path) not in loaded_directly)
+        in_order = Path(path) not in loaded_directly
+        _read_route_file(Path(path), demand, (begin_s, end_s), rng, in_order)
     if DEFAULT_VTYPE not in demand.types:
         # SUMO's default car (SUMO 1.28: HBEFA4/PC_petrol_Euro-4, see sumo_vclass_type).
         demand.types[DEFAULT_VTYPE] = sumo_vclass_type("passenger", DEFAULT_VTYPE)
@@ -1420,11 +1424,12 @@ because its route file is not sorted by departure time."""
 def _read_route_file(
     path: Path,
     demand: _Demand,
-    end_s: float,
+    window_s: tuple[float, float],
     rng: np.random.Generator | None,
     in_departure_order: bool = True,
 ) -> None:
     source = str(path)
+    begin_s, end_s = window_s
     root_tag(path, ("routes", "additional"), "SUMO route file (.rou.xml, .trips.xml)")
     stack: list[str] = []  # tags of the open elements
     ids: list[str] = []  # and their ids
@@ -1479,7 +1484,7 @@ def _read_route_file(
             continue
         item = f"{tag} {a.get('id', '')!r}"
         if depth == 2 and tag == "flow":
-            a = {**interval, **a}
+            a = {"begin": repr(begin_s), **interval, **a}
         if tag == "vType":
             a = {**a, **krauss}  # SUMO's older form: <carFollowing-Krauss> inside the vType
             type_id = a.get("id", "")

@@ -271,6 +271,7 @@ def _read_trips(
                 end_s=config.end_s,
                 rng=rng,
                 additional=additional,
+                begin_s=config.begin_s,
             )
         trips = in_window(trips, config.begin_s, config.end_s)
         cached = (trips, tuple(caught))
