@@ -166,6 +166,18 @@ def test_any_root_and_the_short_value_attribute_are_read_as_sumo_reads_them(
     assert config.end_s == 600.0
 
 
+def test_a_star_routing_is_read_as_twins_dijkstra_and_contraction_hierarchies_are_refused(
+    tmp_path: Path,
+) -> None:
+    astar = write(tmp_path / "a.sumocfg", '<net-file value="x"/><routing-algorithm value="astar"/>')
+    assert read_sumocfg(astar).ignored == (
+        "routing-algorithm: A* finds the fastest routes, as twin's Dijkstra does (ties aside)",
+    )
+    ch = write(tmp_path / "c.sumocfg", '<net-file value="x"/><routing-algorithm value="CH"/>')
+    with pytest.raises(ConfigError, match="routing-algorithm: 'CH' is not supported"):
+        read_sumocfg(ch)
+
+
 @pytest.mark.parametrize(
     ("root", "kind"), [("routes", "a SUMO route file"), ("additional", "a SUMO additional file")]
 )
