@@ -1485,6 +1485,15 @@ def _read_route_file(
         item = f"{tag} {a.get('id', '')!r}"
         if depth == 2 and tag == "flow":
             a = {"begin": repr(begin_s), **interval, **a}
+        # SUMO ignores what departs before the latest departure read so far in a route
+        # file (MSRouteHandler: checkLastDepart).
+        too_early = (
+            in_departure_order
+            and depth == 2
+            and tag in ("vehicle", "trip", "flow")
+            and _depart(a["begin"] if tag == "flow" else a.get("depart"), item, source)
+            < last_depart
+        )
         if tag == "vType":
             a = {**a, **krauss}  # SUMO's older form: <carFollowing-Krauss> inside the vType
             type_id = a.get("id", "")
@@ -1551,17 +1560,7 @@ def _read_route_file(
                 f"<{tag}> is not supported here; twin reads vTypes, routes, vehicles, trips "
                 "and flows under the root or in an <interval> directly under it",
             )
-        elif (
-            depth == 2
-            and tag in ("vehicle", "trip", "flow")
-            and (
-                in_departure_order
-                and (
-                    _depart(a.get("begin", "0") if tag == "flow" else a.get("depart"), item, source)
-                    < last_depart
-                )
-            )
-        ):
+        elif too_early:
             unsorted.append(a.get("id", ""))
         elif depth == 2 and tag == "vehicle":
             where = f"vehicle {a.get('id', '')!r}"
