@@ -1462,7 +1462,7 @@ def _read_route_file(
                 skipping = 2
                 skipped[tag] = skipped.get(tag, 0) + 1
                 # Their departures count in SUMO's order check too.
-                when = a.get("depart", a.get("begin", "0"))
+                when = a.get("depart", a.get("begin", repr(begin_s)))
                 with contextlib.suppress(ConfigError):
                     last_depart = max(last_depart, parse_time(when, source, tag))
             if len(stack) == 2 and tag in ("vehicle", "flow", "trip"):
