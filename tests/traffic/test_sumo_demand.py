@@ -408,6 +408,29 @@ def test_an_additional_file_adds_its_vehicles_in_any_order(fork, tmp_path):
     assert table.skipped == {}
 
 
+@pytest.mark.parametrize("name", ["Zero", "zero", "Zero/default", "HBEFA4/zero"])
+def test_sumos_names_of_the_zero_class_are_read_in_any_case(name):
+    # SUMO 1.28 runs a car of each with CO2_abs="0.00" (its emissions device).
+    assert canonical(name) == "HBEFA4/zero"
+
+
+@pytest.mark.parametrize("name", ["Energy/unknown", "Energy/default", "MMPEVEM"])
+def test_an_electric_vtype_drives_without_tailpipe_emissions_and_says_its_battery_is_not_modelled(
+    fork, tmp_path, name
+):
+    """SUMO's battery-electric models write no CO2 and no fuel to the tripinfo (SUMO 1.28:
+    CO2_abs="0.00" for each); their electricity is SUMO's battery device's to compute."""
+    net = read_net(fork)
+    path = routes_file(
+        tmp_path,
+        f'<vType id="ev" emissionClass="{name}"/>'
+        '<vehicle id="v" type="ev" depart="0"><route edges="a b"/></vehicle>',
+    )
+    with pytest.warns(sumo.UnmodelledWarning, match=f"emission class '{name}' is electric"):
+        table = read_routes(net, path)
+    assert table.vtypes[int(table.vtype[0])].emission_class == "HBEFA4/zero"
+
+
 # -- vehicle classes -------------------------------------------------------------------------
 
 

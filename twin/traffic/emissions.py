@@ -239,13 +239,21 @@ def canonical(emission_class: str) -> str:
     zero-emission class.
     """
     name = emission_class.removeprefix(HBEFA3_PREFIX)
-    if name in ("zero", "Zero/default"):  # SUMO reports the zero class as Zero/default
+    # SUMO reports the zero class as Zero/default and finds its name in any case.
+    if name.lower() in ("zero", "zero/default"):
         name = ZERO_CLASS
     if name in EMISSION_CLASSES:
         return name
     raise ValueError(
         f"unknown emission class {emission_class!r}; twin knows: {', '.join(EMISSION_CLASSES)}"
     )
+
+
+def is_electric(emission_class: str) -> bool:
+    """Whether ``emission_class`` is one of SUMO's battery-electric models (``Energy/*``,
+    ``MMPEVEM``): no tailpipe emissions and no fuel in SUMO's tripinfo; its electricity
+    is SUMO's battery device's to compute, which twin does not model."""
+    return emission_class.startswith("Energy/") or emission_class == "MMPEVEM"
 
 
 def class_index(emission_class: str) -> int:

@@ -823,6 +823,11 @@ def _segment_cut(q0: _Point, q1: _Point, p0: _Point, p1: _Point) -> float | None
 # -- demand --------------------------------------------------------------------------------
 
 
+class UnmodelledWarning(UserWarning):
+    """Part of a SUMO file twin reads but leaves out of its model (an electric vehicle's
+    battery): one line naming the file and the element."""
+
+
 class SkippedDemandWarning(UserWarning):
     """Demand a SUMO file holds that twin leaves out on purpose (persons, containers):
     one ``warnings.warn`` per file, counted in :attr:`TripTable.skipped`."""
@@ -991,7 +996,16 @@ def _vehicle_type(attrib: dict[str, str], source: str) -> VehicleType:
         values["speed_factor_mean"] = mean
         if dev is not None and "speedDev" not in attrib:
             values["speed_factor_std"] = dev
-    if "emissionClass" in attrib:
+    if "emissionClass" in attrib and emissions.is_electric(attrib["emissionClass"]):
+        values["emission_class"] = emissions.ZERO_CLASS
+        warnings.warn(
+            f"{source}: {where}: emission class {attrib['emissionClass']!r} is electric: "
+            "twin charges it no tailpipe emissions and no fuel, as SUMO does, and does not "
+            "model its battery's electricity",
+            UnmodelledWarning,
+            stacklevel=4,
+        )
+    elif "emissionClass" in attrib:
         try:
             values["emission_class"] = emissions.canonical(attrib["emissionClass"])
         except ValueError as error:
