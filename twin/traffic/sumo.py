@@ -1020,13 +1020,6 @@ def _vehicle_type(attrib: dict[str, str], source: str) -> VehicleType:
         raise ConfigError(source, where, str(error)) from None
 
 
-def _later(last_s: float, a: dict[str, str], key: str, where: str, source: str) -> float:
-    """The latest departure read in a route file once ``a`` is read (SUMO's
-    ``registerLastDepart``): its own, unless it is a public-transport vehicle
-    (``line``), whose departure SUMO does not register."""
-    return last_s if "line" in a else _depart(a.get(key, "0"), where, source)
-
-
 def _depart(value: str | None, where: str, source: str) -> float:
     if value is None:
         raise ConfigError(source, where, "needs a depart time")
@@ -1500,14 +1493,14 @@ def _read_route_file(
         if depth == 2 and tag == "flow":
             a = {"begin": repr(begin_s), **interval, **a}
         # SUMO ignores what departs before the latest departure read so far in a route
-        # file (MSRouteHandler: checkLastDepart).
-        too_early = (
-            in_departure_order
-            and depth == 2
-            and tag in ("vehicle", "trip", "flow")
-            and _depart(a["begin"] if tag == "flow" else a.get("depart"), item, source)
-            < last_depart
-        )
+        # file (MSRouteHandler: checkLastDepart), and registers the departure of what it
+        # keeps, a public-transport vehicle's (line) aside (registerLastDepart).
+        depart_s: float | None = None
+        if in_departure_order and depth == 2 and tag in ("vehicle", "trip", "flow"):
+            depart_s = _depart(a["begin"] if tag == "flow" else a.get("depart"), item, source)
+        too_early = depart_s is not None and depart_s < last_depart
+        if depart_s is not None and not too_early and "line" not in a:
+            last_depart = depart_s
         if tag == "vType":
             a = {**a, **krauss}  # SUMO's older form: <carFollowing-Krauss> inside the vType
             type_id = a.get("id", "")
@@ -1582,10 +1575,9 @@ def _read_route_file(
             ref = a.get("route")
             if inner_route is None and inner_choice is None and ref is None:
                 raise ConfigError(source, where, "has no route (an inner <route edges> or route=)")
-            last_depart = _later(last_depart, a, "depart", where, source)
             demand.pending.append(
                 _Pending(
-                    _depart(a.get("depart"), where, source),
+                    depart_s if depart_s is not None else _depart(a.get("depart"), where, source),
                     a.get("type", DEFAULT_VTYPE),
                     where,
                     source,
@@ -1603,10 +1595,9 @@ def _read_route_file(
                     source, where, "needs edges from= and to= (junction trips are not supported)"
                 )
             stops = (a["from"], *a.get("via", "").split(), a["to"])
-            last_depart = _later(last_depart, a, "depart", where, source)
             demand.pending.append(
                 _Pending(
-                    _depart(a.get("depart"), where, source),
+                    depart_s if depart_s is not None else _depart(a.get("depart"), where, source),
                     a.get("type", DEFAULT_VTYPE),
                     where,
                     source,
@@ -1615,7 +1606,6 @@ def _read_route_file(
                 )
             )
         elif depth == 2 and tag == "flow":
-            last_depart = _later(last_depart, a, "begin", item, source)
             demand.pending.extend(_flow(a, inner_route, inner_choice, source, end_s, rng))
         if depth <= 2:
             element.clear()
