@@ -92,6 +92,20 @@ def test_the_copy_sumo_runs_has_absolute_file_options_and_no_gui_option(city, tm
     assert runnable_config(copy, tmp_path / "again") == (copy, ())  # nothing left to drop
 
 
+def test_the_copy_reads_options_given_by_v_as_the_config_reader_does(city, tmp_path):
+    """SUMO takes ``v`` for ``value``; the copy makes such a file option absolute in
+    the same attribute (a second ``value`` would set the option twice)."""
+    path = city / "short.sumocfg"
+    path.write_text(
+        '<c><net v="city.net.xml"/><route-files v="city.rou.xml"/><osg-view v="true"/></c>'
+    )
+    copy, dropped = runnable_config(path, tmp_path / "sumo")
+    assert dropped == ("osg-view",)
+    text = copy.read_text()
+    assert f'v="{city.resolve() / "city.net.xml"}"' in text
+    assert "value=" not in text
+
+
 def test_a_speed_ratio_without_sumos_count_is_nan_not_an_error():
     """SUMO's statistics can report 0 vehicle updates per second on a short run."""
     sumo = Side({}, vehicle_updates=0, wall_s=0.08)

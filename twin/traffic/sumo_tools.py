@@ -379,6 +379,8 @@ def runnable_config(sumocfg: Path, out_dir: Path) -> tuple[Path, tuple[str, ...]
     (type ``FILE``) are made absolute against the config's folder, as SUMO resolves them.
     Returns the config itself, and no names, when nothing is left out.
     """
+    from twin.traffic.sumocfg import option_attribute  # the config reader's rule
+
     known = sumo_options()
     tree = ET.parse(sumocfg)  # noqa: S314 - a local config file (read_sumocfg read it)
     base = sumocfg.resolve().parent
@@ -386,14 +388,15 @@ def runnable_config(sumocfg: Path, out_dir: Path) -> tuple[Path, tuple[str, ...]
 
     def visit(element: ET.Element) -> None:
         for child in list(element):
-            if "value" not in child.attrib:
+            key = option_attribute(child)
+            if key is None:
                 visit(child)
             elif child.tag not in known or child.tag in WAITS_FOR_CLIENT:
                 dropped.append(child.tag)
                 element.remove(child)
             elif known[child.tag] == "FILE":
-                names = [n for n in child.attrib["value"].replace(",", " ").split() if n]
-                child.set("value", ",".join(str(base / n) for n in names))
+                names = [n for n in child.attrib[key].replace(",", " ").split() if n]
+                child.set(key, ",".join(str(base / n) for n in names))
 
     visit(tree.getroot())
     if not dropped:

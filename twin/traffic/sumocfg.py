@@ -320,6 +320,16 @@ def _file_list(value: str, base: Path) -> tuple[Path, ...]:
     return tuple(Path(n) if Path(n).is_absolute() else base / n for n in names)
 
 
+OPTION_ATTRIBUTES = ("value", "v")
+"""The attributes that make a configuration's element an option (SUMO's OptionsLoader);
+an element with neither is a section."""
+
+
+def option_attribute(element: ET.Element) -> str | None:
+    """Which of :data:`OPTION_ATTRIBUTES` ``element`` sets its option by, or ``None``."""
+    return next((key for key in OPTION_ATTRIBUTES if key in element.attrib), None)
+
+
 def _options(path: Path) -> list[tuple[str, str]]:
     """``(name, value)`` of every option, sections flattened, in file order."""
     source = str(path)
@@ -341,9 +351,8 @@ def _options(path: Path) -> list[tuple[str, str]]:
 
     def visit(element: ET.Element) -> None:
         for child in element:  # (the parser drops comments)
-            if "value" in child.attrib or "v" in child.attrib:
-                value = child.attrib.get("value", child.attrib.get("v", ""))
-                options.append((child.tag, value))
+            if (key := option_attribute(child)) is not None:
+                options.append((child.tag, child.attrib[key]))
             elif len(child):
                 visit(child)
             elif (child.text or "").strip():
