@@ -63,10 +63,12 @@ def test_compiled_kernel_equals_python_reference(seed, rows, lanes, rate, warm_t
             lanes, veh, pending, counters = snapshot(city)
             lc = copy.deepcopy(city.lane_change)
             transfer = copy.deepcopy(city.transfer)
+            stops = copy.deepcopy(city.stops)
             arrived = np.zeros_like(city.arrived)
             kernel(
                 city.net, lanes, veh, city.vt, city.mov_state, city.emission, dawdle,
                 pending, counters, arrived, now, city.step_s, city.departs, lc, transfer,
+                stops,
             )  # fmt: skip
             states.append((lanes, veh, pending, counters, arrived))
         (l1, v1, p1, c1, a1), (l2, v2, p2, c2, a2) = states

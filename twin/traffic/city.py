@@ -77,6 +77,7 @@ from twin.traffic.rerouting import (
     edge_speeds,
     trip_routing,
 )
+from twin.traffic.scheduled_stops import stop_arrays
 from twin.traffic.signals import EPS_S, SignalBank
 from twin.traffic.teleport import transfer_state
 
@@ -139,6 +140,7 @@ class City(Entity):
         self.lanes = self._build_lanes()
         self._build_vehicle_types(trips.vtypes)
         self.veh = self._build_vehicles()
+        self.stops = stop_arrays(trips.scheduled_stops, self.net.edge_lane_start)
         self._build_rerouting(routing_penalties_s, *rerouting)
         self.departs = _departs(trips, self.arrays, world.streams["traffic.depart"])
         self.lane_change = lane_change_state(len(trips), len(trips.vtypes))
@@ -540,6 +542,7 @@ class City(Entity):
             self.transfer,
             self.fixed_lights,
             self.change_intervals,
+            self.stops,
         )
         if self.routing.state[2]:  # a departing trip's route found no room: make some
             self._grow_route_buffer()

@@ -216,6 +216,24 @@ def sumo_vclass_type(vclass: str, type_id: str) -> VehicleType:
 
 
 @dataclass(frozen=True)
+class ScheduledStop:
+    """Where and how long a vehicle stops on its way (SUMO's ``<stop>``): on lane
+    ``lane`` (twin's index on the edge) of route edge ``edge``, its front between
+    ``start_m`` and ``end_m``; ``place``: the stopping place (``<busStop>``, ...) whose
+    vehicles queue one behind another from its end, -1 for a stop on a lane. It lasts
+    ``duration_s`` and at least until ``until_s`` (-1: not given; times of the run's
+    clock), as :mod:`twin.traffic.scheduled_stops` describes."""
+
+    edge: int
+    lane: int
+    start_m: float
+    end_m: float
+    place: int = -1
+    duration_s: float = -1.0
+    until_s: float = -1.0
+
+
+@dataclass(frozen=True)
 class Trip:
     """One trip. ``route`` (edge indices, origin first, destination last) is optional:
     without it the trip takes the cached fastest route."""
@@ -385,6 +403,8 @@ class TripTable:
             whose route is given; ``None``: every route is given. The city routes these
             trips on the traffic of the moment (:mod:`twin.traffic.rerouting`); ``route``
             is their route through an empty network.
+        scheduled_stops: per trip, its stops on the way in route order
+            (:class:`ScheduledStop`); ``None``: no trip stops.
     """
 
     depart_s: FloatArray
@@ -399,6 +419,7 @@ class TripTable:
     arrival_pos_m: FloatArray | None = None
     skipped: dict[str, int] = field(default_factory=dict)
     stops: tuple[tuple[int, ...], ...] | None = None
+    scheduled_stops: tuple[tuple[ScheduledStop, ...], ...] | None = None
 
     def __len__(self) -> int:
         return len(self.depart_s)
@@ -474,6 +495,7 @@ class TripTable:
         arrival_pos_m: FloatArray | None = None,
         skipped: dict[str, int] | None = None,
         stops: Sequence[tuple[int, ...]] | None = None,
+        scheduled_stops: Sequence[tuple[ScheduledStop, ...]] | None = None,
     ) -> TripTable:
         order = np.argsort(depart_s, kind="stable")
 
@@ -500,6 +522,9 @@ class TripTable:
             arrival_pos_m=ordered(arrival_pos_m, np.float64),
             skipped=dict(skipped or {}),
             stops=None if stops is None else tuple(tuple(stops[k]) for k in order),
+            scheduled_stops=(
+                None if scheduled_stops is None else tuple(tuple(scheduled_stops[k]) for k in order)
+            ),
         )
 
 

@@ -1783,6 +1783,7 @@ def step(
     departs: Departs,
     lc: LaneChange,
     transfer: Transfer,
+    stops: Stops,
 ) -> None:
     """Insert waiting trips at ``now_s``, then advance every vehicle by ``dt``.
 
@@ -1801,6 +1802,8 @@ def step(
         lc: lane-changing state (:class:`twin.traffic.lane_change.LaneChange`).
         transfer: vehicles teleported out of jams (:mod:`twin.traffic.teleport`);
             ``counters`` :data:`TELEPORTS` and :data:`IN_TRANSFER`.
+        stops: the trips' scheduled stops (:mod:`twin.traffic.scheduled_stops`), looked
+            at around the speeds and the move; none in most runs.
     """
     # 0) vehicles in transfer back onto the network, then waiting trips inserted, at
     # now_s, before anyone moves (SUMO does both after the moves of its step, which is
@@ -1814,10 +1817,17 @@ def step(
     counters[WAITING_TRIPS] = kept
     counters[INSERTIONS_THIS_TICK] = inserted
     counters[VEHICLES_ON_NETWORK] += inserted
+    has_stops = len(stops.holders) > 0
+    if has_stops:  # a stop's limit, through the lane-change cap the speeds read
+        scheduled_stops.before_speeds(net, lanes, veh, vt, stops, lc.cap, now_s, dt)
     # 1) new speeds from the current state
     counters[EMERGENCY_BRAKES] += _new_speeds(net, lanes, veh, vt, mov_state, dawdle, dt, lc)
+    if has_stops:
+        scheduled_stops.after_speeds(lanes, veh, vt, stops, veh.accel, now_s, dt)
     # 2) move, with the tick's statistics and emissions
     _move(net, lanes, veh, vt, emission, now_s, dt)
+    if has_stops:
+        scheduled_stops.after_move(net, veh, vt, stops, dt)
     # 3) vehicles past the end of their lane: on to the next lane, or arrive
     n_arrived += _leave_lanes(net, lanes, veh, vt, mov_state, arrived[n_arrived:], now_s, dt)
     # 4) restore gaps behind vehicles that could not leave their lane
@@ -1827,7 +1837,7 @@ def step(
     n_arrived = teleport_jammed(lanes, veh, transfer, counters, arrived, n_arrived, now_s, dt)
     counters[ARRIVALS_THIS_TICK] = n_arrived
     # 6) lane changes, at most one per vehicle (SUMO changes lanes after the moves)
-    counters[LANE_CHANGES] += change_lanes(net, lanes, veh, vt, departs, lc, dt)
+    counters[LANE_CHANGES] += change_lanes(net, lanes, veh, vt, departs, lc, stops, dt)
     counters[VEHICLES_ON_NETWORK] -= n_arrived
 
 
@@ -2210,6 +2220,7 @@ def run_ticks(
     transfer: Transfer,
     lights: FixedLights,
     changes: ChangeIntervals,
+    stops: Stops,
 ) -> int:
     """Run up to ``max_ticks`` ticks from ``now_s``; the number of ticks run.
 
@@ -2245,6 +2256,7 @@ def run_ticks(
             next (:func:`twin.traffic.change_intervals.end_change_intervals`); a green
             started there whose decision epoch is due stops the batch before its tick,
             and ``signal_due_s`` moves to the earliest such epoch.
+        stops: as in :func:`step`.
     """
     n_trips = len(veh.depart_s)
     now = now_s
@@ -2300,6 +2312,7 @@ def run_ticks(
                 departs,
                 lc,
                 transfer,
+                stops,
             )
         else:
             # Nothing on the network, waiting, in transfer or marked on a lane: the step
@@ -2323,6 +2336,7 @@ def run_ticks(
 
 
 # Insertion, lane changing and routing live in their own modules, built on the helpers above.
+from twin.traffic import scheduled_stops  # noqa: E402
 from twin.traffic.change_intervals import ChangeIntervals, end_change_intervals  # noqa: E402
 from twin.traffic.fixed_lights import FixedLights, advance_fixed_lights  # noqa: E402
 from twin.traffic.insertion import Departs, insert_pending  # noqa: E402
@@ -2333,6 +2347,7 @@ from twin.traffic.rerouting import (  # noqa: E402
     route_due,
     sample_edge_speeds,
 )
+from twin.traffic.scheduled_stops import Stops  # noqa: E402
 from twin.traffic.teleport import Transfer, reenter, teleport_jammed  # noqa: E402
 
 # The tick compiles the functions of these modules into itself; Numba's cache would not
@@ -2348,6 +2363,7 @@ drop_stale_numba_cache(
         "lane_change.py",
         "teleport.py",
         "rerouting.py",
+        "scheduled_stops.py",
         "emissions.py",
         "loops.py",
     )

@@ -64,6 +64,8 @@ from twin.traffic.kernels import (
     stop_speed,
     unlink,
 )
+from twin.traffic.scheduled_stops import START as STOP_START
+from twin.traffic.scheduled_stops import Stops, stop_lane_on, stopped
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -124,8 +126,13 @@ def lane_change_state(n_trips: int, n_types: int) -> LaneChange:
 
 
 @numba.njit(cache=True, _nrt=False)
-def leads_on(net: NetArrays, veh: Vehicles, v: int, lane: int) -> bool:
-    """Whether ``lane`` (of ``v``'s edge) connects to the next edge of ``v``'s route."""
+def leads_on(net: NetArrays, veh: Vehicles, stops: Stops, v: int, lane: int) -> bool:
+    """Whether ``lane`` (of ``v``'s edge) connects to the next edge of ``v``'s route; on
+    the edge of its next scheduled stop, whether it is the stop's lane (SUMO's best
+    lanes end the others at the stop, :mod:`twin.traffic.scheduled_stops`)."""
+    stop_lane = stop_lane_on(stops, v, net.lane_edge[lane])
+    if stop_lane >= 0:
+        return lane == stop_lane
     nxt = route_edge(veh, v, veh.route_k[v] + 1)
     return nxt < 0 or find_movement(net, lane, nxt) >= 0
 
@@ -335,9 +342,11 @@ def change_lanes(
     vt: VTypes,
     departs: Departs,
     lc: LaneChange,
+    stops: Stops,
     dt: float,
 ) -> int:
-    """At most one lane change per vehicle; the number of changes made.
+    """At most one lane change per vehicle (none at a scheduled stop); the number of
+    changes made.
 
     Lanes are visited in index order, each from its head (the vehicle nearest the stop
     line) back; a vehicle that changed is not looked at again this tick. Only lanes
@@ -359,8 +368,10 @@ def change_lanes(
             v = lanes.head[lane]
             while v >= 0:
                 nxt_v = veh.behind[v]
-                if veh.lane[v] == lane and _consider(
-                    net, lanes, veh, vt, departs, lc, v, start, n, dt
+                if (
+                    veh.lane[v] == lane
+                    and not stopped(stops, v)
+                    and _consider(net, lanes, veh, vt, departs, lc, stops, v, start, n, dt)
                 ):
                     changes += 1
                     # It now sits on another lane; carry on behind where it was.
@@ -377,6 +388,7 @@ def _consider(
     vt: VTypes,
     departs: Departs,
     lc: LaneChange,
+    stops: Stops,
     v: int,
     start: int,
     n: int,
@@ -388,14 +400,14 @@ def _consider(
     t = veh.vtype[v]
     speed = veh.speed[v]
     pos = veh.pos[v]
-    if not leads_on(net, veh, v, lane):
+    if not leads_on(net, veh, stops, v, lane):
         # Strategic: towards the nearest lane that leads on.
         best = -1
         for d in range(1, n):
-            if i - d >= 0 and leads_on(net, veh, v, lane - d):
+            if i - d >= 0 and leads_on(net, veh, stops, v, lane - d):
                 best = lane - d
                 break
-            if i + d < n and leads_on(net, veh, v, lane + d):
+            if i + d < n and leads_on(net, veh, stops, v, lane + d):
                 best = lane + d
                 break
         if best < 0:
@@ -412,6 +424,8 @@ def _consider(
         if target > lane:
             look *= LOOKAHEAD_LEFT
         left_space = net.lane_length[lane] - pos
+        if stop_lane_on(stops, v, net.lane_edge[lane]) >= 0:
+            left_space = stops.at[v, STOP_START] - pos  # on the stop's lane before the stop
         if left_space < look * abs(best - lane):
             remaining_s = max(
                 dt,
@@ -439,7 +453,7 @@ def _consider(
     threshold_left = 0.2 / max(lc.speed_gain_param[t], 1e-6)
     if (
         i > 0
-        and leads_on(net, veh, v, lane - 1)
+        and leads_on(net, veh, stops, v, lane - 1)
         and not reaches_less_far(net, veh, v, lane, lane - 1)
     ):
         target = lane - 1
@@ -476,7 +490,7 @@ def _consider(
             return True
     if (
         i < n - 1
-        and leads_on(net, veh, v, lane + 1)
+        and leads_on(net, veh, stops, v, lane + 1)
         and not reaches_less_far(net, veh, v, lane, lane + 1)
     ):
         target = lane + 1

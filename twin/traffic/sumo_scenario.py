@@ -465,4 +465,15 @@ def in_window(trips: TripTable, begin_s: float, end_s: float) -> TripTable:
         arrival_pos_m=pick(trips.arrival_pos_m),
         skipped=skipped,
         stops=None if trips.stops is None else [trips.stops[int(k)] for k in keep],
+        scheduled_stops=(
+            None
+            if trips.scheduled_stops is None
+            else [
+                tuple(
+                    dataclasses.replace(s, until_s=s.until_s - begin_s) if s.until_s >= 0 else s
+                    for s in trips.scheduled_stops[int(k)]
+                )
+                for k in keep
+            ]
+        ),
     )
