@@ -118,11 +118,11 @@ def test_a_speed_ratio_without_sumos_count_is_nan_not_an_error():
 
 def test_a_file_twin_refuses_is_refused_before_sumo_runs(city, capsys, monkeypatch):
     """twin reads every file before SUMO runs: a refusal costs no SUMO run."""
-    add = city / "stops.add.xml"
+    add = city / "parking.add.xml"
     add.write_text(
-        '<additional><busStop id="s1" lane="x_0" startPos="0" endPos="10"/></additional>'
+        '<additional><parkingArea id="p1" lane="x_0" startPos="0" endPos="10"/></additional>'
     )
-    path = config(city, additional="stops.add.xml")
+    path = config(city, additional="parking.add.xml")
     calls = []
     monkeypatch.setattr("twin.traffic.compare.run_sumo_config", lambda *a, **k: calls.append(a))
     done = twin_here(capsys, monkeypatch, "sumo-compare", str(path), cwd=city)
@@ -130,7 +130,7 @@ def test_a_file_twin_refuses_is_refused_before_sumo_runs(city, capsys, monkeypat
     assert calls == []
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert f"{add}: busStop 's1': <busStop> is not supported" in lines[0]
+    assert f"{add}: parkingArea 'p1': <parkingArea> is not supported" in lines[0]
 
 
 @pytest.mark.slow

@@ -381,7 +381,10 @@ def test_a_programme_file_whose_root_is_the_tlLogic_is_read_as_sumo_reads_it(
     ("element", "says"),
     [
         ('<WAUT id="w" startProg="0" refTime="0"/>', "WAUT 'w': <WAUT>"),
-        ('<busStop id="s" lane="ab_0" startPos="10" endPos="30"/>', "busStop 's': <busStop>"),
+        (
+            '<parkingArea id="p" lane="ab_0" startPos="10" endPos="30"/>',
+            "parkingArea 'p': <parkingArea>",
+        ),
         ('<include href="more.add.xml"/>', "include '': <include> is not supported"),
         (
             '<tlLogic id="b" type="delay_based" programID="x"><phase duration="5" state="GGrr"/>'

@@ -54,6 +54,7 @@ from twin.traffic.demand import (
     SUMO_VCLASS_DEFAULTS,
     DemandError,
     Router,
+    ScheduledStop,
     TripTable,
     VehicleType,
     check_route,
@@ -72,6 +73,14 @@ from twin.traffic.network import (
     phase_kind,
 )
 from twin.traffic.sumo_additional import TlsProgram, add_programs
+from twin.traffic.sumo_stops import (
+    STOPPING_PLACE_TAGS,
+    StopElement,
+    StoppingPlaces,
+    read_stop,
+    stop_edge_id,
+)
+from twin.traffic.sumo_stops import resolve as resolve_stops
 from twin.traffic.sumocfg import open_xml, parse_time
 
 VEHICLE_CLASS = "passenger"
@@ -1069,6 +1078,9 @@ class _Pending:
     depart_speed: str = "avg"
     speed_factor: str | None = None  # the vehicle's own (SUMO: no draw from its type's)
     arrival_pos: str = "max"
+    own_stops: tuple[StopElement, ...] = ()  # <stop>s in the vehicle, trip or flow
+    own_stops_offset_s: float = 0.0  # what their until is shifted by (a flow's vehicles)
+    route_stops: tuple[StopElement, ...] = ()  # <stop>s in its inner <route>
 
 
 @dataclass
@@ -1084,6 +1096,8 @@ class _Demand:
     skipped: dict[str, int] = field(default_factory=dict)
     type_weights: dict[str, float] = field(default_factory=dict)  # vType probability=
     route_weights: dict[str, float] = field(default_factory=dict)  # route probability=
+    route_stops: dict[str, tuple[StopElement, ...]] = field(default_factory=dict)
+    places: StoppingPlaces = field(default_factory=StoppingPlaces)
 
     def vehicle_type(self, type_id: str) -> VehicleType:
         """The type ``type_id``; a ``<vType>`` of a class twin does not drive is refused
@@ -1172,6 +1186,7 @@ def read_routes(
     factor = np.full(len(pending), np.nan)
     arrival = np.full(len(pending), np.inf)
     stops: list[tuple[int, ...]] = []
+    scheduled: list[tuple[ScheduledStop, ...]] = []
     for k, p in enumerate(pending):
         type_id = p.vtype
         if type_id in demand.type_choices:
@@ -1183,9 +1198,19 @@ def read_routes(
             )
         vt = demand.vehicle_type(type_id)
         vtype[k] = used.setdefault(type_id, len(used))
-        route, routed_through = _resolve(network, router, p, demand, draws)
+        route, routed_through, route_stops = _resolve(network, router, p, demand, draws)
         edge_routes.append(route)
         stops.append(routed_through)
+        scheduled.append(
+            resolve_stops(
+                network,
+                demand.places,
+                [(s, p.depart_s) for s in route_stops]
+                + [(s, p.own_stops_offset_s) for s in p.own_stops],
+                route.tolist(),
+                p.where,
+            )
+        )
         first = network.edges[int(route[0])]
         lane[k], pos[k], speed[k] = _depart_codes(p, first, vt)
         if p.speed_factor is not None:
@@ -1205,6 +1230,7 @@ def read_routes(
         arrival_pos_m=arrival if np.isfinite(arrival).any() else None,
         skipped=demand.skipped,
         stops=stops if any(stops) else None,
+        scheduled_stops=scheduled if any(scheduled) else None,
     )
 
 
@@ -1352,10 +1378,11 @@ def _edge(network: Network, edge_id: str, p: _Pending) -> int:
 
 def _resolve(
     network: Network, router: Router, p: _Pending, demand: _Demand, draws: Iterator[float]
-) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Edge indices of a pending departure's route (drawn if it is a distribution), and
-    the edges a trip by ``from``/``to`` is routed through (SUMO routes it again when it
-    departs; empty for a given route)."""
+) -> tuple[np.ndarray, tuple[int, ...], tuple[StopElement, ...]]:
+    """Edge indices of a pending departure's route (drawn if it is a distribution), the
+    edges a trip by ``from``/``to`` is routed through (SUMO routes it again when it
+    departs; empty for a given route), and the ``<stop>``s of its route."""
+    route_stops = p.route_stops
     if p.choice is not None or p.route_ref is not None:
         ref = p.route_ref
         if p.choice is not None:
@@ -1365,24 +1392,32 @@ def _resolve(
         if ref not in demand.routes:
             raise ConfigError(p.source, p.where, f"uses route {ref!r}, which is not defined")
         edge_ids = demand.routes[ref]
+        route_stops = demand.route_stops.get(ref, ())
     elif p.edges is not None:
         edge_ids = p.edges
     else:
-        stops = tuple(_edge(network, e, p) for e in p.stops)
+        waypoints = p.stops
+        if len(waypoints) == 2 and p.own_stops:
+            # SUMO routes a trip without via through its stops' edges (MSBaseVehicle::
+            # reroute: getStopEdges)
+            through = [stop_edge_id(s, demand.places) for s in p.own_stops]
+            waypoints = (waypoints[0], *through, waypoints[1])
+            waypoints = tuple(e for k, e in enumerate(waypoints) if k == 0 or e != waypoints[k - 1])
+        stops = tuple(_edge(network, e, p) for e in waypoints)
         if len(stops) == 1:
-            return np.asarray(stops, dtype=np.int64), stops
+            return np.asarray(stops, dtype=np.int64), stops, ()
         try:
             pieces = [router.route(a, b) for a, b in pairwise(stops)]
         except DemandError as error:
             raise ConfigError(p.source, p.where, str(error)) from None
         route = np.concatenate([pieces[0], *(piece[1:] for piece in pieces[1:])])
-        return route.astype(np.int64), stops
+        return route.astype(np.int64), stops, ()
     edges = [_edge(network, e, p) for e in edge_ids]
     try:
         check_route(network, edges)
     except DemandError as error:
         raise ConfigError(p.source, p.where, str(error)) from None
-    return np.asarray(edges, dtype=np.int64), ()
+    return np.asarray(edges, dtype=np.int64), (), route_stops
 
 
 def _probability(value: str, where: str, source: str) -> float:
@@ -1447,6 +1482,9 @@ def _read_route_file(
     inner_route: tuple[str, ...] | None = None  # the inner <route> of a vehicle or flow
     inner_choice: _Choice | None = None  # the inner <routeDistribution> of one
     krauss: dict[str, str] = {}  # attributes of a vType's inner <carFollowing-Krauss>
+    own_stops: list[StopElement] = []  # the <stop>s of the open vehicle, trip or flow
+    open_route_stops: list[StopElement] = []  # those of the open <route>
+    inner_route_stops: tuple[StopElement, ...] = ()  # those of a vehicle's inner <route>
     # An <interval begin end> directly under the root gives the flows in it their
     # default begin and end (SUMORouteHandler: myBeginDefault, myEndDefault); its
     # children are read as the root's own.
@@ -1474,6 +1512,9 @@ def _read_route_file(
                     last_depart = max(last_depart, parse_time(when, source, tag))
             if len(stack) == 2 and tag in ("vehicle", "flow", "trip"):
                 inner_route, inner_choice = None, None
+                own_stops, inner_route_stops = [], ()
+            if tag == "route":
+                open_route_stops = []
             if tag in ("vTypeDistribution", "routeDistribution"):
                 nested_types, nested_routes = [], []
             if tag == "vType":
@@ -1532,8 +1573,10 @@ def _read_route_file(
                     route_id = f"{source}#route{anonymous}"
                 if parent in ("vehicle", "flow") and depth == 3:
                     inner_route = edges
+                    inner_route_stops = tuple(open_route_stops)
                     continue
                 demand.routes[route_id] = edges
+                demand.route_stops[route_id] = tuple(open_route_stops)
                 demand.route_weights[route_id] = weight
             if parent == "routeDistribution":
                 nested_routes.append((route_id, weight))
@@ -1557,9 +1600,14 @@ def _read_route_file(
                     f"param {key!r} equips a SUMO device (rerouting, ...) twin does not model",
                 )
         elif tag == "stop":
-            raise ConfigError(
-                source, item, "<stop> is not supported (twin drives vehicles without stops)"
-            )
+            if parent not in ("vehicle", "trip", "flow", "route"):
+                raise ConfigError(
+                    source, owner, "<stop> belongs in a <vehicle>, <trip>, <flow> or <route>"
+                )
+            into = open_route_stops if parent == "route" else own_stops
+            into.append(read_stop(a, source, f"stop {len(into) + 1} of {owner}"))
+        elif depth == 2 and tag in STOPPING_PLACE_TAGS:
+            demand.places.add(tag, a, source)
         elif tag == "interval" or (depth == 2 and tag == "include"):
             raise ConfigError(
                 source,
@@ -1584,6 +1632,8 @@ def _read_route_file(
                     edges=inner_route,
                     route_ref=None if (inner_route or inner_choice) else ref,
                     choice=inner_choice,
+                    own_stops=tuple(own_stops),
+                    route_stops=inner_route_stops,
                     **_vehicle_attributes(a),
                 )
             )
@@ -1602,11 +1652,21 @@ def _read_route_file(
                     where,
                     source,
                     stops=stops,
+                    own_stops=tuple(own_stops),
                     **_vehicle_attributes(a),
                 )
             )
         elif depth == 2 and tag == "flow":
-            demand.pending.extend(_flow(a, inner_route, inner_choice, source, end_s, rng))
+            demand.pending.extend(
+                _flow(
+                    a,
+                    (inner_route, inner_choice, inner_route_stops),
+                    tuple(own_stops),
+                    source,
+                    end_s,
+                    rng,
+                )
+            )
         if depth <= 2:
             element.clear()
     if unsorted:
@@ -1649,15 +1709,19 @@ _EXP_PERIOD = re.compile(r"^\s*exp\(\s*([^()]+)\s*\)\s*$")
 
 def _flow(
     a: dict[str, str],
-    inner_route: tuple[str, ...] | None,
-    inner_choice: _Choice | None,
+    inner: tuple[tuple[str, ...] | None, _Choice | None, tuple[StopElement, ...]],
+    own_stops: tuple[StopElement, ...],
     source: str,
     end_s: float,
     rng: np.random.Generator | None,
 ) -> list[_Pending]:
     """The departures of a ``<flow>``: evenly spaced, Bernoulli per second, or with
     exponential gaps (SUMO's ``SUMOVehicleParserHelper::parseFlowAttributes`` and
-    ``MSInsertionControl``)."""
+    ``MSInsertionControl``). The ``until`` of the flow's own stops (``own_stops``) is
+    shifted by each vehicle's departure less ``begin`` where the period is fixed (SUMO's
+    ``repetitionsDone * repetitionOffset``), not for random flows; ``inner``: its inner
+    route, route distribution and the inner route's stops."""
+    inner_route, inner_choice, inner_route_stops = inner
     where = f"flow {a.get('id', '')!r}"
     _check_attributes(a, _FLOW_HONOURED, _VEHICLE_INERT, source, where, _DEFAULT_ONLY)
 
@@ -1766,15 +1830,28 @@ def _flow(
             k += 1
     vtype = a.get("type", DEFAULT_VTYPE)
     extra = _vehicle_attributes(a)
+    fixed_period = "probability" not in a and exp_rate is None
     if inner_route is not None:
-        route: dict[str, Any] = {"edges": inner_route}
+        route: dict[str, Any] = {"edges": inner_route, "route_stops": inner_route_stops}
     elif inner_choice is not None:
         route = {"choice": inner_choice}
     elif "route" in a:
         route = {"route_ref": a["route"]}
     else:
         route = {"stops": (a["from"], *a.get("via", "").split(), a["to"])}
-    return [_Pending(t, vtype, where, source, **route, **extra) for t in departs]
+    return [
+        _Pending(
+            t,
+            vtype,
+            where,
+            source,
+            own_stops=own_stops,
+            own_stops_offset_s=t - begin if fixed_period else 0.0,
+            **route,
+            **extra,
+        )
+        for t in departs
+    ]
 
 
 # -- writing (so twin's own demand can run in SUMO) ----------------------------------------

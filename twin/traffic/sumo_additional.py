@@ -20,8 +20,10 @@ What an additional file may hold, and what twin does with it:
 - Elements that only write output or draw in SUMO's GUI (``edgeData``, ``laneData``,
   ``e2``/``e3`` detectors, ``routeProbe``, ``timedEvent``, ``poly``, ``poi``, ...):
   skipped with one warning line (counted in :attr:`Additional.skipped`).
-- Everything else (``busStop``, ``rerouter``, ``calibrator``, ``variableSpeedSign``,
-  ``include``, ...): refused in one line.
+- ``<busStop>``, ``<trainStop>``, ``<containerStop>``: stopping places for the vehicles'
+  ``<stop>``s (:mod:`twin.traffic.sumo_stops`); the file goes to the demand reader.
+- Everything else (``parkingArea``, ``chargingStation``, ``rerouter``, ``calibrator``,
+  ``variableSpeedSign``, ``include``, ...): refused in one line.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from twin.core.errors import ConfigError
+from twin.traffic.sumo_stops import STOPPING_PLACE_TAGS
 from twin.traffic.sumocfg import open_xml, parse_time
 
 DEMAND_TAGS = frozenset(
@@ -174,8 +177,8 @@ def _read_one(path: Path, out: Additional) -> None:
             out.programs.append(_program(element, source))
         elif tag in LOOP_TAGS:
             out.loops.append(_loop(a, where, source))
-        elif tag in DEMAND_TAGS:
-            has_demand = True
+        elif tag in DEMAND_TAGS or tag in STOPPING_PLACE_TAGS:
+            has_demand = True  # the demand reader reads stopping places with the stops
         elif tag == "WAUT":
             raise ConfigError(
                 source,
@@ -190,8 +193,8 @@ def _read_one(path: Path, out: Additional) -> None:
                 source,
                 where,
                 f"<{tag}> is not supported; twin reads <tlLogic type='static'>, "
-                "<inductionLoop>, demand (<vType>, <route>, <vehicle>, <trip>, <flow>) and "
-                "skips output-only elements",
+                "<inductionLoop>, <busStop>/<trainStop>/<containerStop>, demand (<vType>, "
+                "<route>, <vehicle>, <trip>, <flow>) and skips output-only elements",
             )
     if has_demand:
         out.demand_files.append(path)

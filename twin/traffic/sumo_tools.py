@@ -186,6 +186,7 @@ class TripInfo:
     waiting_time_s: np.ndarray
     waiting_count: np.ndarray
     depart_delay_s: np.ndarray
+    stop_time_s: np.ndarray
     co2_kg: np.ndarray
     fuel_kg: np.ndarray
     nox_kg: np.ndarray
@@ -231,7 +232,9 @@ def read_tripinfo(path: Path) -> TripInfo:
         "waitingCount",
         "departDelay",
     )
-    columns: dict[str, list[float]] = {name: [] for name in (*names, "CO2", "fuel", "NOx")}
+    columns: dict[str, list[float]] = {
+        name: [] for name in (*names, "stopTime", "CO2", "fuel", "NOx")
+    }
     ids: list[str] = []
     emissions: dict[str, str] = {}
     # SUMO's own output, parsed as it streams by (files of ~10^5 trips).
@@ -249,6 +252,7 @@ def read_tripinfo(path: Path) -> TripInfo:
             ids.append(attrib["id"])
             for name in names:
                 columns[name].append(float(attrib[name]))
+            columns["stopTime"].append(float(attrib.get("stopTime", 0.0)))  # SUMO >= 1.2
             for gas in ("CO2", "fuel", "NOx"):
                 columns[gas].append(float(emissions.get(f"{gas}_abs", 0.0)))
             emissions = {}
@@ -264,6 +268,7 @@ def read_tripinfo(path: Path) -> TripInfo:
         waiting_time_s=arrays["waitingTime"],
         waiting_count=arrays["waitingCount"],
         depart_delay_s=arrays["departDelay"],
+        stop_time_s=arrays["stopTime"],
         co2_kg=arrays["CO2"] / MG_PER_KG,
         fuel_kg=arrays["fuel"] / MG_PER_KG,
         nox_kg=arrays["NOx"] / MG_PER_KG,
