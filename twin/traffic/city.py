@@ -77,7 +77,7 @@ from twin.traffic.rerouting import (
     edge_speeds,
     trip_routing,
 )
-from twin.traffic.scheduled_stops import stop_arrays
+from twin.traffic.scheduled_stops import SKIPPED, STOPPED_S, stop_arrays
 from twin.traffic.signals import EPS_S, SignalBank
 from twin.traffic.teleport import transfer_state
 
@@ -1032,6 +1032,15 @@ class City(Entity):
                 "front vehicles teleported out of a jam (SUMO's time-to-teleport)",
             ),
         }
+        if len(self.stops.holders):  # scheduled stops (SUMO's <stop>)
+            kpis["stop_time_mean_s"] = KPI(
+                mean(self.stops.at[done, STOPPED_S]), "s", "tripinfo stopTime"
+            )
+            kpis["stops_skipped"] = KPI(
+                float(self.stops.at[:, SKIPPED].sum()),
+                "stops",
+                "scheduled stops passed without reaching them (SUMO: 'skips stop')",
+            )
         if self.per_intersection_kpis:
             for i, inter in enumerate(self._signalised):
                 lanes_i = np.unique(self._obs_lanes[i])

@@ -54,6 +54,9 @@ COMPARED = (
     "trips_nox_g",
 )
 """Finished-trip KPIs both simulators define the same way (SUMO's tripinfo)."""
+COMPARED_WHERE_GIVEN = ("stop_time_mean_s",)
+"""Finished-trip KPIs compared where either simulator reports them: the stop time of
+scheduled stops (SUMO's ``<stop>``), where vehicles have any."""
 BANDS = {
     "trips_completed": 0.01,
     "trip_duration_mean_s": 0.10,
@@ -92,10 +95,15 @@ class Comparison:
     sumo: Side
     twin: Side
 
+    def compared(self) -> tuple[str, ...]:
+        """:data:`COMPARED`, and those of :data:`COMPARED_WHERE_GIVEN` either side has."""
+        given = self.sumo.kpis.keys() | self.twin.kpis.keys()
+        return (*COMPARED, *(name for name in COMPARED_WHERE_GIVEN if name in given))
+
     def ratios(self) -> dict[str, float]:
         """twin / SUMO for every compared KPI (NaN where SUMO's is 0 or missing)."""
         out = {}
-        for name in COMPARED:
+        for name in self.compared():
             s, t = self.sumo.kpis.get(name, math.nan), self.twin.kpis.get(name, math.nan)
             out[name] = t / s if s and math.isfinite(s) else math.nan
         return out
@@ -131,7 +139,7 @@ class Comparison:
             "",
             f"{'finished trips (tripinfo)':28s}{'SUMO':>14s}{'twin':>14s}{'twin/SUMO':>11s}  band",
         ]
-        for name in COMPARED:
+        for name in self.compared():
             s, t = self.sumo.kpis.get(name, math.nan), self.twin.kpis.get(name, math.nan)
             band = BANDS.get(name)
             mark = ""
@@ -251,6 +259,8 @@ def _twin_side(run: PreparedRun, horizon_s: float, grace_s: float = 0.0) -> Side
         "teleports": kpis.get("teleports", math.nan),
         "unfinished": kpis.get("trips_unfinished", math.nan),
     }
+    if "stops_skipped" in kpis:
+        notes["stops_skipped"] = kpis["stops_skipped"]
     return Side(kpis, city.vehicle_updates, wall_s, notes)
 
 

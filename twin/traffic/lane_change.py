@@ -88,6 +88,9 @@ MIN_FALLBEHIND_MPS2 = 7.0 / 3.6
 """LC2013 ``MIN_FALLBEHIND``: the least deceleration of a changer falling in behind."""
 CONGESTED_SPEED_MPS = 60.0 / 3.6
 """``MSVehicle::congested``: below this a vehicle may pass a left lane's car on the right."""
+REACT_TO_STOPPED_M = 100.0
+"""LC2013 ``REACT_TO_STOPPED_DISTANCE``: how near a leader standing at a stop must be for
+a vehicle to change lanes to pass it."""
 SPEED_GAIN_MIN_TIME_S = 20.0
 """A speed-gain change needs the neighbour lane to go on this long at the speed now."""
 RIGHT_DISCOUNT_MPS = 5.0 / 3.6
@@ -444,17 +447,23 @@ def _consider(
                 dt,
             )
         return False
-    # On a lane that leads on: speed gain and keep right, towards lanes that lead on too.
+    # On a lane that leads on: past a leader standing at a scheduled stop; speed gain and
+    # keep right, towards lanes that lead on too (or past that leader).
     here_leader = veh.ahead[v]
+    passes = here_leader >= 0 and stopped(stops, here_leader)
+    if passes and _pass_stopped(net, lanes, veh, vt, departs, lc, stops, v, here_leader, i, n, dt):
+        return True
     here_reach = _continues(net, veh, v, lane)
     here_accelerating = here_leader >= 0 and veh.accel[here_leader] > 0.0
     v_max = vehicle_lane_speed(net, veh, vt, v, lane)
     threshold_right = 2.0 * lc.keep_right_param[t] / max(lc.speed_gain_param[t], 1e-6)
     threshold_left = 0.2 / max(lc.speed_gain_param[t], 1e-6)
-    if (
-        i > 0
-        and leads_on(net, veh, stops, v, lane - 1)
-        and not reaches_less_far(net, veh, v, lane, lane - 1)
+    if i > 0 and (
+        (
+            leads_on(net, veh, stops, v, lane - 1)
+            and not reaches_less_far(net, veh, v, lane, lane - 1)
+        )
+        or (passes and _room_to_pass(net, veh, vt, v, lane - 1, here_leader))
     ):
         target = lane - 1
         follower, leader = neighbours(lanes, veh, target, pos)
@@ -488,10 +497,12 @@ def _consider(
         want_right = want_right or (lc.speed_gain[v] < -threshold_right and far)
         if want_right and _try(net, lanes, veh, vt, departs, lc, v, target, follower, leader, dt):
             return True
-    if (
-        i < n - 1
-        and leads_on(net, veh, stops, v, lane + 1)
-        and not reaches_less_far(net, veh, v, lane, lane + 1)
+    if i < n - 1 and (
+        (
+            leads_on(net, veh, stops, v, lane + 1)
+            and not reaches_less_far(net, veh, v, lane, lane + 1)
+        )
+        or (passes and _room_to_pass(net, veh, vt, v, lane + 1, here_leader))
     ):
         target = lane + 1
         follower, leader = neighbours(lanes, veh, target, pos)
@@ -513,6 +524,69 @@ def _consider(
         if want_left and _try(net, lanes, veh, vt, departs, lc, v, target, follower, leader, dt):
             return True
     return False
+
+
+@numba.njit(cache=True, _nrt=False)
+def _pass_stopped(
+    net: NetArrays,
+    lanes: Lanes,
+    veh: Vehicles,
+    vt: VTypes,
+    departs: Departs,
+    lc: LaneChange,
+    stops: Stops,
+    v: int,
+    leader: int,
+    i: int,
+    n: int,
+    dt: float,
+) -> bool:
+    """LC2013's strategic change past a leader standing at a scheduled stop within
+    :data:`REACT_TO_STOPPED_M`: to a neighbour lane (the right one only below
+    :data:`CONGESTED_SPEED_MPS`) on which, and on its own, the vehicle can drive past it
+    (its gap, its own length, the leader's with its gap), unless a vehicle standing on
+    that lane is nearer (src/microsim/lcmodels/MSLCM_LC2013.cpp ``_wantsChange``: "avoid
+    becoming stuck behind a stopped leader"). True if it changed."""
+    lane = veh.lane[v]
+    t = veh.vtype[v]
+    tl = veh.vtype[leader]
+    pos = veh.pos[v]
+    gap = veh.pos[leader] - vt.length[tl] - pos - vt.min_gap[t]
+    if gap >= REACT_TO_STOPPED_M:
+        return False
+    overtake = gap + vt.length[t] + vt.length[tl] + vt.min_gap[tl]
+    here = _continues(net, veh, v, lane)
+    for side in (-1, 1):
+        target = lane + side
+        if target - (lane - i) < 0 or target - (lane - i) >= n:
+            continue
+        if side < 0 and veh.speed[v] >= CONGESTED_SPEED_MPS:
+            continue
+        if min(_continues(net, veh, v, target), here) <= overtake:
+            continue
+        follower, ahead = neighbours(lanes, veh, target, pos)
+        ahead_gap = veh.pos[ahead] - vt.length[veh.vtype[ahead]] - pos - vt.min_gap[t]
+        if ahead >= 0 and stopped(stops, ahead) and ahead_gap <= overtake:
+            continue
+        if _try(net, lanes, veh, vt, departs, lc, v, target, follower, ahead, dt):
+            return True
+    return False
+
+
+@numba.njit(cache=True, _nrt=False)
+def _room_to_pass(
+    net: NetArrays, veh: Vehicles, vt: VTypes, v: int, target: int, stopped_leader: int
+) -> bool:
+    """Whether ``v`` may leave its best lane for ``target`` to pass a leader standing at
+    a scheduled stop: LC2013 then shortens its look-ahead to half of both vehicles'
+    lengths with gaps and the gap between them, and stays only if twice the room left on
+    ``target`` is less (src/microsim/lcmodels/MSLCM_LC2013.cpp ``_wantsChange``: "react
+    to a stopped leader on the current lane"; ``stayOnBest`` does not hold then)."""
+    t = veh.vtype[v]
+    tl = veh.vtype[stopped_leader]
+    gap = veh.pos[stopped_leader] - vt.length[tl] - veh.pos[v]
+    look = 0.5 * (vt.length[t] + vt.min_gap[t] + vt.length[tl] + vt.min_gap[tl] + gap)
+    return 2.0 * (net.lane_length[target] - veh.pos[v]) >= look
 
 
 @numba.njit(cache=True, _nrt=False)

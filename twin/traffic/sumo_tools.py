@@ -202,7 +202,9 @@ class TripInfo:
         def mean(x: np.ndarray) -> float:
             return float(x.mean()) if n else float("nan")
 
+        stops = {"stop_time_mean_s": mean(self.stop_time_s)} if self.stop_time_s.any() else {}
         return {
+            **stops,
             "trips_completed": float(n),
             "trip_duration_mean_s": mean(self.duration_s),
             "time_loss_mean_s": mean(self.time_loss_s),
