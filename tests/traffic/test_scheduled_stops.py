@@ -135,6 +135,33 @@ def test_a_stop_lasts_as_long_as_in_sumo(tmp_path, stop, stop_s):
     assert veh.waiting_s[0] == sumo.waiting_time_s[0] == 0.0
 
 
+@pytest.mark.parametrize(
+    ("place", "stop"),
+    [
+        ("", '<stop lane="e2_0" duration="20"/>'),  # no positions: the lane's end
+        ('<busStop id="bs" lane="e2_0" startPos="470"/>', '<stop busStop="bs" duration="20"/>'),
+    ],
+)
+def test_a_stop_at_the_end_of_its_lane_is_made_there(tmp_path, place, stop):
+    """A stop whose point is its lane's end (a lane stop without positions, a busStop
+    without endPos): the car stops there, not on the next lane (SUMO aims 0.001 m past
+    the end and does not leave the lane; twin aims just short of it), as in SUMO."""
+    net = road(tmp_path)
+    places = (write(tmp_path / "p.add.xml", "additional", place + "\n"),) if place else ()
+    routes = write(
+        tmp_path / "r.rou.xml",
+        "routes",
+        f"""\
+        {CALM}
+        <vehicle id="v" depart="0" departSpeed="max"><route edges="e1 e2 e3"/>{stop}</vehicle>
+        """,
+    )
+    sumo, veh, stops = drive(tmp_path, net, routes, places)
+    assert stops.at[0, SKIPPED] == 0
+    assert stops.at[0, STOPPED_S] == sumo.stop_time_s[0] == 20.0
+    assert veh.arrive_s[0] == sumo.arrival_s[0]
+
+
 def test_cars_queue_at_a_bus_stop_from_its_end(tmp_path):
     """Six calm cars for a 30 m busStop, each stopping 60 s: the first stops at its end,
     three more behind it (each a car length and gap further back), the fifth waits

@@ -1783,7 +1783,7 @@ def step(
     departs: Departs,
     lc: LaneChange,
     transfer: Transfer,
-    stops: Stops,
+    stops: scheduled_stops.Stops,
 ) -> None:
     """Insert waiting trips at ``now_s``, then advance every vehicle by ``dt``.
 
@@ -2220,7 +2220,7 @@ def run_ticks(
     transfer: Transfer,
     lights: FixedLights,
     changes: ChangeIntervals,
-    stops: Stops,
+    stops: scheduled_stops.Stops,
 ) -> int:
     """Run up to ``max_ticks`` ticks from ``now_s``; the number of ticks run.
 
@@ -2347,7 +2347,6 @@ from twin.traffic.rerouting import (  # noqa: E402
     route_due,
     sample_edge_speeds,
 )
-from twin.traffic.scheduled_stops import Stops  # noqa: E402
 from twin.traffic.teleport import Transfer, reenter, teleport_jammed  # noqa: E402
 
 # The tick compiles the functions of these modules into itself; Numba's cache would not

@@ -42,6 +42,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from twin.traffic import scheduled_stops  # the module: it imports the kernels in turn
 from twin.traffic.insertion import (
     Departs,
     approaching,
@@ -64,8 +65,6 @@ from twin.traffic.kernels import (
     stop_speed,
     unlink,
 )
-from twin.traffic.scheduled_stops import START as STOP_START
-from twin.traffic.scheduled_stops import Stops, stop_lane_on, stopped
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -129,11 +128,13 @@ def lane_change_state(n_trips: int, n_types: int) -> LaneChange:
 
 
 @numba.njit(cache=True, _nrt=False)
-def leads_on(net: NetArrays, veh: Vehicles, stops: Stops, v: int, lane: int) -> bool:
+def leads_on(
+    net: NetArrays, veh: Vehicles, stops: scheduled_stops.Stops, v: int, lane: int
+) -> bool:
     """Whether ``lane`` (of ``v``'s edge) connects to the next edge of ``v``'s route; on
     the edge of its next scheduled stop, whether it is the stop's lane (SUMO's best
     lanes end the others at the stop, :mod:`twin.traffic.scheduled_stops`)."""
-    stop_lane = stop_lane_on(stops, v, net.lane_edge[lane])
+    stop_lane = scheduled_stops.stop_lane_on(stops, v, net.lane_edge[lane])
     if stop_lane >= 0:
         return lane == stop_lane
     nxt = route_edge(veh, v, veh.route_k[v] + 1)
@@ -345,7 +346,7 @@ def change_lanes(
     vt: VTypes,
     departs: Departs,
     lc: LaneChange,
-    stops: Stops,
+    stops: scheduled_stops.Stops,
     dt: float,
 ) -> int:
     """At most one lane change per vehicle (none at a scheduled stop); the number of
@@ -373,7 +374,7 @@ def change_lanes(
                 nxt_v = veh.behind[v]
                 if (
                     veh.lane[v] == lane
-                    and not stopped(stops, v)
+                    and not scheduled_stops.stopped(stops, v)
                     and _consider(net, lanes, veh, vt, departs, lc, stops, v, start, n, dt)
                 ):
                     changes += 1
@@ -391,7 +392,7 @@ def _consider(
     vt: VTypes,
     departs: Departs,
     lc: LaneChange,
-    stops: Stops,
+    stops: scheduled_stops.Stops,
     v: int,
     start: int,
     n: int,
@@ -427,8 +428,10 @@ def _consider(
         if target > lane:
             look *= LOOKAHEAD_LEFT
         left_space = net.lane_length[lane] - pos
-        if stop_lane_on(stops, v, net.lane_edge[lane]) >= 0:
-            left_space = stops.at[v, STOP_START] - pos  # on the stop's lane before the stop
+        if scheduled_stops.stop_lane_on(stops, v, net.lane_edge[lane]) >= 0:
+            left_space = (
+                stops.at[v, scheduled_stops.START] - pos
+            )  # on the stop's lane before the stop
         if left_space < look * abs(best - lane):
             remaining_s = max(
                 dt,
@@ -450,7 +453,7 @@ def _consider(
     # On a lane that leads on: past a leader standing at a scheduled stop; speed gain and
     # keep right, towards lanes that lead on too (or past that leader).
     here_leader = veh.ahead[v]
-    passes = here_leader >= 0 and stopped(stops, here_leader)
+    passes = here_leader >= 0 and scheduled_stops.stopped(stops, here_leader)
     if passes and _pass_stopped(net, lanes, veh, vt, departs, lc, stops, v, here_leader, i, n, dt):
         return True
     here_reach = _continues(net, veh, v, lane)
@@ -534,7 +537,7 @@ def _pass_stopped(
     vt: VTypes,
     departs: Departs,
     lc: LaneChange,
-    stops: Stops,
+    stops: scheduled_stops.Stops,
     v: int,
     leader: int,
     i: int,
@@ -566,7 +569,7 @@ def _pass_stopped(
             continue
         follower, ahead = neighbours(lanes, veh, target, pos)
         ahead_gap = veh.pos[ahead] - vt.length[veh.vtype[ahead]] - pos - vt.min_gap[t]
-        if ahead >= 0 and stopped(stops, ahead) and ahead_gap <= overtake:
+        if ahead >= 0 and scheduled_stops.stopped(stops, ahead) and ahead_gap <= overtake:
             continue
         if _try(net, lanes, veh, vt, departs, lc, v, target, follower, ahead, dt):
             return True

@@ -52,18 +52,9 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+# The module, not its names: the tick's kernels import this module in turn.
+from twin.traffic import kernels
 from twin.traffic.demand import ScheduledStop
-from twin.traffic.kernels import (
-    DRIVING,
-    HALTING_SPEED_MPS,
-    POSITION_EPS_M,
-    Lanes,
-    NetArrays,
-    Vehicles,
-    VTypes,
-    route_edge,
-    stop_speed,
-)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -115,12 +106,16 @@ class Stops(NamedTuple):
 
 NUMERICAL_EPS_M = 0.001
 """SUMO's ``NUMERICAL_EPS``: the stop point lies this far beyond the stop's end."""
+LANE_END_MARGIN_M = 1e-6
+"""How far short of its lane's end a vehicle stops whose stop point is that end."""
 STOPPING_PLACE_OFFSET_M = 0.5
 """SUMO's ``STOPPING_PLACE_OFFSET``: how close to its place a vehicle has stopped."""
 
 
 @numba.njit(cache=True, _nrt=False)
-def target_m(lanes: Lanes, veh: Vehicles, vt: VTypes, stops: Stops, v: int) -> float:
+def target_m(
+    lanes: kernels.Lanes, veh: kernels.Vehicles, vt: kernels.VTypes, stops: Stops, v: int
+) -> float:
     """Where vehicle ``v``'s front stops on its stop's lane: the stop's end, or at a
     stopping place behind the backs of the vehicles stopped there
     (``MSStoppingPlace::getLastFreePos``)."""
@@ -139,7 +134,7 @@ def target_m(lanes: Lanes, veh: Vehicles, vt: VTypes, stops: Stops, v: int) -> f
 
 
 @numba.njit(cache=True, _nrt=False)
-def _via_m(net: NetArrays, edge: int, to_edge: int) -> float:
+def _via_m(net: kernels.NetArrays, edge: int, to_edge: int) -> float:
     """Length of the first connection from a lane of ``edge`` onto ``to_edge`` (0 if none)."""
     first = net.edge_lane_start[edge]
     for lane in range(first, first + net.edge_lanes[edge]):
@@ -152,7 +147,12 @@ def _via_m(net: NetArrays, edge: int, to_edge: int) -> float:
 
 @numba.njit(cache=True, _nrt=False)
 def distance_m(
-    net: NetArrays, veh: Vehicles, stop_edge: int, v: int, target: float, horizon: float
+    net: kernels.NetArrays,
+    veh: kernels.Vehicles,
+    stop_edge: int,
+    v: int,
+    target: float,
+    horizon: float,
 ) -> float:
     """Metres from vehicle ``v``'s front to ``target`` on ``stop_edge`` along its route,
     the edges' lanes taken as long as their first; ``inf`` if further than ``horizon``
@@ -161,18 +161,18 @@ def distance_m(
     k = veh.route_k[v]
     dist = net.lane_length[lane] - veh.pos[v]
     if net.lane_movement[lane] < 0:
-        here = route_edge(veh, v, k)
+        here = kernels.route_edge(veh, v, k)
         if here == stop_edge:
             return target - veh.pos[v]
     else:  # on an internal lane into route edge k + 1
-        here = route_edge(veh, v, k + 1)
+        here = kernels.route_edge(veh, v, k + 1)
         if here == stop_edge:
             return dist + target
         dist += net.lane_length[net.edge_lane_start[here]]
         k += 1
     while dist <= horizon:
         k += 1
-        e = route_edge(veh, v, k)
+        e = kernels.route_edge(veh, v, k)
         if e < 0:
             return math.inf
         dist += _via_m(net, here, e)
@@ -184,7 +184,7 @@ def distance_m(
 
 
 @numba.njit(cache=True, _nrt=False)
-def _still_ahead(veh: Vehicles, v: int, edge: int) -> bool:
+def _still_ahead(veh: kernels.Vehicles, v: int, edge: int) -> bool:
     """Whether ``edge`` is on the rest of ``v``'s route (its current edge included)."""
     for j in range(veh.route_start[v] + veh.route_k[v], veh.route_end[v]):
         if veh.route_edges[j] == edge:
@@ -207,10 +207,10 @@ def _next(stops: Stops, v: int) -> None:
 
 @numba.njit(cache=True, _nrt=False)
 def stop_limit(
-    net: NetArrays,
-    lanes: Lanes,
-    veh: Vehicles,
-    vt: VTypes,
+    net: kernels.NetArrays,
+    lanes: kernels.Lanes,
+    veh: kernels.Vehicles,
+    vt: kernels.VTypes,
     stops: Stops,
     v: int,
     now_s: float,
@@ -246,19 +246,23 @@ def stop_limit(
         target = target_m(lanes, veh, vt, stops, v)
         if (
             on_edge_lane
-            and route_edge(veh, v, veh.route_k[v]) == stop_edge
-            and veh.pos[v] > max(target, row[END]) + POSITION_EPS_M
+            and kernels.route_edge(veh, v, veh.route_k[v]) == stop_edge
+            and veh.pos[v] > max(target, row[END]) + kernels.POSITION_EPS_M
         ):
             row[SKIPPED] += 1.0
             _next(stops, v)
             continue
         decel = vt.decel[t]
         allowed = min(net.lane_speed[lane] * veh.speed_factor[v], vt.vmax[t])
-        horizon = allowed * dt + allowed * allowed / (2.0 * decel) + POSITION_EPS_M
-        dist = distance_m(net, veh, stop_edge, v, target + NUMERICAL_EPS_M, horizon)
+        horizon = allowed * dt + allowed * allowed / (2.0 * decel) + kernels.POSITION_EPS_M
+        # SUMO aims NUMERICAL_EPS past the stop point; at a lane's end that would take
+        # twin's vehicle onto the next lane (SUMO's does not leave a lane without a link
+        # it announced, and it announces none beyond its stop): aim just short of the end.
+        point = min(target + NUMERICAL_EPS_M, net.lane_length[int(row[LANE])] - LANE_END_MARGIN_M)
+        dist = distance_m(net, veh, stop_edge, v, point, horizon)
         if dist < math.inf:
             # SUMO's Krauss stopSpeed has the action step as its headway.
-            safe = stop_speed(max(dist, 0.0), decel, dt, dt)
+            safe = kernels.stop_speed(max(dist, 0.0), decel, dt, dt)
             limit = max(safe, veh.speed[v] - decel * dt)
             reference = min(reference, safe)
         break
@@ -279,9 +283,9 @@ def min_duration_s(duration: float, until: float, at_s: float) -> float:
 
 @numba.njit(cache=True, _nrt=False)
 def arrive(
-    lanes: Lanes,
-    veh: Vehicles,
-    vt: VTypes,
+    lanes: kernels.Lanes,
+    veh: kernels.Vehicles,
+    vt: kernels.VTypes,
     stops: Stops,
     v: int,
     new_speed: float,
@@ -293,7 +297,7 @@ def arrive(
     stop then lasts ``max(1, ceil(D / dt))`` ticks from this one (SUMO's step that
     starts the stop is this tick's end, ``now_s + dt``)."""
     row = stops.at[v]
-    if row[EDGE] < 0 or not math.isnan(row[ENDS]) or new_speed > HALTING_SPEED_MPS:
+    if row[EDGE] < 0 or not math.isnan(row[ENDS]) or new_speed > kernels.HALTING_SPEED_MPS:
         return
     if veh.lane[v] != int(row[LANE]):
         return
@@ -306,7 +310,7 @@ def arrive(
         if target - pos > STOPPING_PLACE_OFFSET_M + NUMERICAL_EPS_M:
             return
         fits = (
-            target + POSITION_EPS_M >= row[END]
+            target + kernels.POSITION_EPS_M >= row[END]
             or target - row[START] >= vt.length[veh.vtype[v]] / 2.0
         )
         if not fits:
@@ -319,10 +323,10 @@ def arrive(
 
 @numba.njit(cache=True, _nrt=False)
 def before_speeds(
-    net: NetArrays,
-    lanes: Lanes,
-    veh: Vehicles,
-    vt: VTypes,
+    net: kernels.NetArrays,
+    lanes: kernels.Lanes,
+    veh: kernels.Vehicles,
+    vt: kernels.VTypes,
     stops: Stops,
     cap: FloatArray,
     now_s: float,
@@ -332,7 +336,7 @@ def before_speeds(
     ``cap`` (the lane-change cap the speed step takes as a limit and resets), and its
     halting state is kept for :func:`after_move`."""
     for v in stops.holders:
-        if veh.state[v] != DRIVING:
+        if veh.state[v] != kernels.DRIVING:
             continue
         cap[v] = min(cap[v], stop_limit(net, lanes, veh, vt, stops, v, now_s, dt))
         stops.at[v, HALTING_BEFORE] = 1.0 if veh.halting[v] else 0.0
@@ -340,23 +344,30 @@ def before_speeds(
 
 @numba.njit(cache=True, _nrt=False)
 def after_speeds(
-    lanes: Lanes, veh: Vehicles, vt: VTypes, stops: Stops, new_speed: FloatArray, now_s: float,
+    lanes: kernels.Lanes,
+    veh: kernels.Vehicles,
+    vt: kernels.VTypes,
+    stops: Stops,
+    new_speed: FloatArray,
+    now_s: float,
     dt: float,
-) -> None:  # fmt: skip
+) -> None:
     """After the tick's speeds (``new_speed``, before the move): who arrives at a stop."""
     for v in stops.holders:
-        if veh.state[v] == DRIVING:
+        if veh.state[v] == kernels.DRIVING:
             arrive(lanes, veh, vt, stops, v, new_speed[v], now_s, dt)
 
 
 @numba.njit(cache=True, _nrt=False)
-def after_move(net: NetArrays, veh: Vehicles, vt: VTypes, stops: Stops, dt: float) -> None:
+def after_move(
+    net: kernels.NetArrays, veh: kernels.Vehicles, vt: kernels.VTypes, stops: Stops, dt: float
+) -> None:
     """After the move, which booked time loss against the lane's allowed speed and
     waiting below 0.1 m/s: a vehicle at its stop books stop time instead (and keeps its
     halting state and a halted time of 0), one slowing for a stop or starting from one
     books its time loss against the reference speed (:data:`REFERENCE`)."""
     for v in stops.holders:
-        if veh.state[v] != DRIVING:
+        if veh.state[v] != kernels.DRIVING:
             continue
         row = stops.at[v]
         vn = veh.speed[v]
@@ -366,7 +377,7 @@ def after_move(net: NetArrays, veh: Vehicles, vt: VTypes, stops: Stops, dt: floa
         if not math.isnan(row[ENDS]):
             veh.time_loss_s[v] -= booked
             row[STOPPED_S] += dt
-            if vn <= HALTING_SPEED_MPS:
+            if vn <= kernels.HALTING_SPEED_MPS:
                 veh.waiting_s[v] -= dt
                 was = row[HALTING_BEFORE] > 0.0
                 if not was:
