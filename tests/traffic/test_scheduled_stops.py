@@ -321,6 +321,7 @@ def test_a_trip_is_routed_through_its_stops(tmp_path):
         ('<stop lane="e2_0" duration="5" parking="true"/>', "parking='true'"),
         ('<stop lane="e2_0"/>', "neither duration= nor until="),
         ('<stop lane="e2_0" duration="-1"/>', "must be >= 0"),
+        ('<stop lane="e2_0" duration="abc"/>', "duration 'abc' is not a time"),
         ('<stop lane="e2_0" endPos="900" duration="5"/>', "endPos 900 is off its lane"),
         ('<stop lane="e9_0" duration="5"/>', "lane 'e9_0' is not a lane"),
         ('<stop busStop="nope" duration="5"/>', "unknown busStop 'nope'"),

@@ -136,7 +136,12 @@ def read_stop(a: dict[str, str], source: str, where: str) -> StopElement:
         )
     for key in ("duration", "until"):
         if key in a:
-            value = parse_time(a[key], source, where)
+            try:
+                value = parse_time(a[key], source, where)
+            except ConfigError:
+                raise ConfigError(
+                    source, where, f"{key} {a[key]!r} is not a time (seconds or [[d:]h:]m:s)"
+                ) from None
             if value < 0:
                 raise ConfigError(source, where, f"{key} {a[key]!r} must be >= 0")
     return StopElement(tuple(a.items()), where, source)
