@@ -38,7 +38,7 @@ test: $(STAMP)
 		-W "ignore:overflow encountered in scalar:RuntimeWarning" tests/factory/test_kernels.py tests/traffic/test_kernels.py tests/cloud/test_kernels.py \
 		tests/traffic/test_insertion.py tests/traffic/test_lane_change.py tests/traffic/test_rerouting.py \
 		tests/core/test_sensor_kernels.py tests/core/test_raw_draws.py tests/traffic/test_loop_detectors.py tests/traffic/test_fixed_lights.py tests/traffic/test_change_intervals.py \
-		tests/traffic/test_city.py
+		tests/traffic/test_city.py tests/traffic/test_scheduled_stops.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports
