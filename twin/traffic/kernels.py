@@ -2335,7 +2335,8 @@ def run_ticks(
     return ticks
 
 
-# Insertion, lane changing and routing live in their own modules, built on the helpers above.
+# Insertion, lane changing, routing and scheduled stops live in their own modules, built on
+# the helpers above.
 from twin.traffic import scheduled_stops  # noqa: E402
 from twin.traffic.change_intervals import ChangeIntervals, end_change_intervals  # noqa: E402
 from twin.traffic.fixed_lights import FixedLights, advance_fixed_lights  # noqa: E402
