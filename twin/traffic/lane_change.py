@@ -568,9 +568,10 @@ def _pass_stopped(
         if min(_continues(net, veh, v, target), here) <= overtake:
             continue
         follower, ahead = neighbours(lanes, veh, target, pos)
-        ahead_gap = veh.pos[ahead] - vt.length[veh.vtype[ahead]] - pos - vt.min_gap[t]
-        if ahead >= 0 and scheduled_stops.stopped(stops, ahead) and ahead_gap <= overtake:
-            continue
+        if ahead >= 0 and scheduled_stops.stopped(stops, ahead):
+            ahead_gap = veh.pos[ahead] - vt.length[veh.vtype[ahead]] - pos - vt.min_gap[t]
+            if ahead_gap <= overtake:  # another stopped vehicle leaves no room to pass
+                continue
         if _try(net, lanes, veh, vt, departs, lc, v, target, follower, ahead, dt):
             return True
     return False

@@ -138,10 +138,9 @@ def _via_m(net: kernels.NetArrays, edge: int, to_edge: int) -> float:
     """Length of the first connection from a lane of ``edge`` onto ``to_edge`` (0 if none)."""
     first = net.edge_lane_start[edge]
     for lane in range(first, first + net.edge_lanes[edge]):
-        for kk in range(net.lane_out_start[lane], net.lane_out_start[lane + 1]):
-            m = net.out_movements[kk]
-            if net.mov_to_edge[m] == to_edge:
-                return net.lane_length[net.mov_lane[m]]
+        m = kernels.find_movement(net, lane, to_edge)
+        if m >= 0:
+            return net.lane_length[net.mov_lane[m]]
     return 0.0
 
 
