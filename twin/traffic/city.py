@@ -22,6 +22,7 @@ import simpy
 
 from twin.core.entity import Entity
 from twin.core.errors import ConfigError
+from twin.core.jit import RepeatedCall
 from twin.core.policy import Policy
 from twin.core.scenario import KPI
 from twin.core.sensors import ReadingBoard, SensorConfig, SensorFeed
@@ -357,6 +358,8 @@ class City(Entity):
         self._history = np.zeros((_MAX_BATCH_TICKS, 3), dtype=np.int64)
         self._next_tick_s = 0.0
         self.kernel_calls = 0
+        # Thousands of calls on the same structures: skip Numba's typing of each.
+        self._run_ticks = RepeatedCall(run_ticks)
         self.max_batch_ticks = _MAX_BATCH_TICKS
         self._stats_start_s = 0.0
         self._ticks = 0
@@ -516,7 +519,7 @@ class City(Entity):
             counters[NEXT_DAWDLE] = 0
         signal_due_s = self.signals.next_due_s
         stop_before_s = self.own_feeds.plan(now, signal_due_s, run_ahead)
-        ticks = run_ticks(
+        ticks = self._run_ticks(
             self.net,
             self.lanes,
             self.veh,
