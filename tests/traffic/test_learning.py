@@ -295,6 +295,54 @@ def test_a_mixed_fleet_counts_each_lanes_mean_vehicle_length_as_sumo_does():
     assert len({int(t) for t in veh.vtype[_driving_on(city, lanes)]}) == 2  # both types seen
 
 
+# -- many agents at one instant --------------------------------------------------------------
+
+MIXED_GRID = ScenarioConfig(
+    id="traffic/grid4x4-v0",
+    horizon_s=300.0,
+    params={
+        "grid": {"rows": 2, "cols": 3, "lanes": 2},
+        "demand": {"rates_per_s": [0.5]},
+        "vehicle_types": [{"id": "car"}, {"id": "truck", "length_m": 12.0}],
+    },
+)
+
+
+@pytest.mark.parametrize("config", [GRID, MIXED_GRID], ids=["one-length", "mixed-fleet"])
+def test_a_turn_encoded_at_once_is_each_observation_encoded_alone(config):
+    world, city = build(config, run_s=300.0)
+    now = float(world.env.now)
+    every = observations(city, now)
+    # All of them, some in another order, one alone, none.
+    for chosen in (every, every[::-2], every[3:4], []):
+        together = LEARNING.encode_all(city, chosen)
+        assert len(together) == len(chosen)
+        for observation, vector in zip(chosen, together, strict=True):
+            assert vector.dtype == np.float32
+            np.testing.assert_array_equal(vector, LEARNING.encode(city, observation))
+    # A hand-made observation with fewer movements than its intersection: as alone too.
+    short = every[2]._replace(queue=every[2].queue[:3], vehicles=every[2].vehicles[:3])
+    together = LEARNING.encode_all(city, [every[1], short])
+    np.testing.assert_array_equal(together[1], LEARNING.encode(city, short))
+    np.testing.assert_array_equal(together[0], LEARNING.encode(city, every[1]))
+
+
+@pytest.mark.parametrize("config", [GRID, MIXED_GRID], ids=["one-length", "mixed-fleet"])
+def test_every_reward_measures_many_agents_at_once_as_each_alone(config):
+    world, city = build(config, run_s=240.0)
+    agents = LEARNING.agents(city)
+    for until_s in (240.0, 300.0):
+        world.run(until_s)
+        for name, reward in REWARDS.items():
+            assert reward.measure_each is not None, name
+            chosen = [agents[-1], *agents[:-1:2]]
+            alone = [reward.measure(world, city, a) for a in chosen]
+            assert reward.measures(world, city, chosen) == alone, name
+    assert any(REWARDS["diff-waiting-time"].measures(world, city, agents))  # someone waited
+    with pytest.raises(KeyError, match="intersection:nowhere"):
+        REWARDS["queue"].measures(world, city, ["intersection:nowhere"])
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("network", ["grid4x4", "arterial4x4"])
 def test_on_resco_networks_the_spaces_lanes_and_out_lanes_are_sumo_rls(network, monkeypatch):

@@ -18,12 +18,17 @@ PettingZoo environments, which never name a domain:
   ``Discrete`` space and the domain action an index means;
 - ``rewards``: named :class:`Reward` functions of the world's state, selectable by name.
 
+Where many agents take their turn at one instant (every intersection of a city on one
+decision grid), a decision area may also give ``encode_each`` and a reward's
+``measure_each``: the same numbers for all of them in one pass over the world, which an
+environment then uses instead of one call per agent.
+
 Needs ``gymnasium`` (the ``rl`` extra) only when spaces are built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
@@ -56,6 +61,8 @@ class Reward:
         kind: how a turn's reward follows from the measure (:data:`RewardKind`).
         scale: the reward is the measure's change (or level) times this (sumo-rl divides
             accumulated waiting time by 100).
+        measure_each: optional, ``(world, model, agents)`` -> the measure of each agent,
+            equal to ``measure`` of each, in one pass (see the module's docstring).
     """
 
     name: str
@@ -63,6 +70,13 @@ class Reward:
     measure: Callable[[World, Any, str | None], float]
     kind: RewardKind
     scale: float = 1.0
+    measure_each: Callable[[World, Any, Sequence[str]], npt.NDArray[np.float64]] | None = None
+
+    def measures(self, world: World, model: Any, agents: Sequence[str]) -> list[float]:
+        """The measure of each of ``agents`` now (``measure_each`` where there is one)."""
+        if self.measure_each is None:
+            return [float(self.measure(world, model, agent)) for agent in agents]
+        return [float(value) for value in self.measure_each(world, model, agents)]
 
     def value(self, before: float, now: float) -> float:
         """The reward of a turn whose measure was ``before`` at the agent's previous turn
@@ -93,6 +107,8 @@ class LearningInterface(Generic[ModelT]):
         never_asked: ``(model)`` -> why the deciders of this built world will never be
             asked (one line that says what to change), or ``None``; the environment
             refuses such a world when it is made rather than find no decision later.
+        encode_each: optional, ``(model, observations)`` -> the vector of each, equal to
+            ``encode`` of each, in one pass (see the module's docstring).
     """
 
     agents: Callable[[ModelT], tuple[str, ...]]
@@ -105,6 +121,15 @@ class LearningInterface(Generic[ModelT]):
     episode_s: float = 86_400.0
     description: str = ""
     never_asked: Callable[[ModelT], str | None] | None = None
+    encode_each: Callable[[ModelT, Sequence[Any]], list[npt.NDArray[np.float32]]] | None = None
+
+    def encode_all(
+        self, model: ModelT, observations: Sequence[Any]
+    ) -> list[npt.NDArray[np.float32]]:
+        """The vector of each observation (``encode_each`` where there is one)."""
+        if self.encode_each is None:
+            return [self.encode(model, observation) for observation in observations]
+        return self.encode_each(model, observations)
 
     def reward(self, name: str | None) -> Reward:
         """The reward called ``name`` (the default for ``None``); ``KeyError`` naming the

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,6 +189,10 @@ class Episode:
         chosen = self.observation if observation is None else observation
         return self.setup.interface.encode(self.model, chosen)
 
+    def encoded_all(self, observations: Sequence[Any]) -> list[npt.NDArray[np.float32]]:
+        """Observations handed out together (a turn's), each as its agent's vector."""
+        return self.setup.interface.encode_all(self.model, observations)
+
     def answer(self, index: int, observation: Any = None) -> None:
         """Answer a decision (the pending one if ``observation`` is omitted; a turn's in
         its order) with the action ``index`` means."""
@@ -197,6 +202,10 @@ class Episode:
     def measure(self, agent: str | None) -> float:
         """The reward's measure now, of ``agent`` (``None``: the whole world)."""
         return float(self.setup.reward.measure(self.stream.world, self.model, agent))
+
+    def measures(self, agents: Sequence[str]) -> list[float]:
+        """The reward's measure now of each of ``agents``."""
+        return self.setup.reward.measures(self.stream.world, self.model, agents)
 
     def ledger(self) -> dict[str, float]:
         """Money, energy and emissions booked so far."""

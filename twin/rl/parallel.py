@@ -107,9 +107,7 @@ class TwinParallelEnv(EpisodeHost, ParallelEnv[str, Vector, np.int64]):
             done = dict.fromkeys(self.agents, False)
             return dict(self._observations), rewards, done, dict(done), infos
         # The horizon: every agent's last interval, then all are truncated.
-        for name in self.agents:
-            if name in self._measures:
-                rewards[name] = self._reward(episode, name)
+        self._reward_intervals(episode, [a for a in self.agents if a in self._measures], rewards)
         kpis = episode.kpis()
         infos = {
             name: {"acts": False, "time_s": episode.now_s(), "kpis": kpis} for name in self.agents
@@ -125,19 +123,24 @@ class TwinParallelEnv(EpisodeHost, ParallelEnv[str, Vector, np.int64]):
 
     def _take_turn(self, episode: Episode, rewards: dict[str, float]) -> None:
         """The deciding agents' fresh observations, and their rewards since their last
-        turns."""
-        for agent, observation in episode.turn:
-            self._observations[agent] = episode.encoded(observation).astype(np.float32, copy=False)
-            if agent not in self._measures:
-                self._measures[agent] = episode.measure(agent)
-            else:
-                rewards[agent] = self._reward(episode, agent)
+        turns (each encoded and measured in one pass for all of them)."""
+        agents = [agent for agent, _ in episode.turn]
+        vectors = episode.encoded_all([observation for _, observation in episode.turn])
+        for agent, vector in zip(agents, vectors, strict=True):
+            self._observations[agent] = vector.astype(np.float32, copy=False)
+        self._reward_intervals(episode, agents, rewards)
 
-    def _reward(self, episode: Episode, agent: str) -> float:
-        measure = episode.measure(agent)
-        reward = self.setup.reward.value(self._measures[agent], measure)
-        self._measures[agent] = measure
-        return float(reward)
+    def _reward_intervals(
+        self, episode: Episode, agents: list[str], rewards: dict[str, float]
+    ) -> None:
+        """Each agent's reward for the interval since its previous turn (none before its
+        first), and its measure now as the start of its next interval."""
+        reward = self.setup.reward
+        for agent, measure in zip(agents, episode.measures(agents), strict=True):
+            before = self._measures.get(agent)
+            if before is not None:
+                rewards[agent] = float(reward.value(before, measure))
+            self._measures[agent] = measure
 
     def _infos(self, episode: Episode) -> dict[str, dict[str, Any]]:
         now = episode.now_s()

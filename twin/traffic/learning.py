@@ -52,7 +52,9 @@ as defined in :data:`REWARDS`.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -122,6 +124,45 @@ class _Junction:
 
 
 @dataclass(frozen=True)
+class _Lanes:
+    """Every signalised intersection's incoming lanes, junction after junction, for
+    encoding many vectors at once (:func:`encode_signals`).
+
+    Attributes:
+        junction: per incoming lane, its intersection (index among the signalised).
+        slot: its place among its intersection's incoming lanes.
+        first: its first movement, counted within its intersection's movements.
+        scale: footprint / length for a fleet of one length, else ``None``.
+        phases, movements, lanes, size: per intersection, ``P``, its movements, ``L``
+            and its vector's length.
+    """
+
+    junction: IntArray
+    slot: IntArray
+    first: IntArray
+    scale: FloatArray | None
+    phases: IntArray
+    movements: IntArray
+    lanes: IntArray
+    size: IntArray
+
+
+def _all_lanes(junctions: Sequence[_Junction], footprint_m: float | None) -> _Lanes:
+    per = [len(j.lanes) for j in junctions]
+    scales = [j.scale for j in junctions if j.scale is not None]
+    return _Lanes(
+        junction=np.repeat(np.arange(len(junctions)), per),
+        slot=np.concatenate([np.zeros(0, dtype=np.int64), *(np.arange(n) for n in per)]),
+        first=np.concatenate([np.zeros(0, dtype=np.int64), *(j.first for j in junctions)]),
+        scale=None if footprint_m is None else np.concatenate([np.zeros(0), *scales]),
+        phases=np.array([j.phases for j in junctions], dtype=np.int64),
+        movements=np.array([j.movements for j in junctions], dtype=np.int64),
+        lanes=np.array(per, dtype=np.int64),
+        size=np.array([j.size for j in junctions], dtype=np.int64),
+    )
+
+
+@dataclass(frozen=True)
 class _Layout:
     """Per built city: the agents and every junction's lanes (computed once).
 
@@ -133,12 +174,15 @@ class _Layout:
         owner: per lane (edge and internal), the intersection it is an incoming lane of
             (-1: none).
         incoming, outgoing: every junction's incoming (outgoing) lanes, concatenated.
+        outgoing_owner: the junction each outgoing lane belongs to (the incoming
+            lanes': ``lanes.junction``).
         footprint_m: ``MIN_GAP_M`` + the vehicle length when every trip's vehicle type
             has the same length; ``None`` for a mixed fleet (the mean length of the
             vehicles on each lane is then read at each encode, as SUMO's
             ``getLastStepLength``).
         mean_length_m: the trips' mean vehicle length, the mixed fleet's length on a lane
             with no vehicle.
+        lanes: ``incoming`` with what each lane is to its junction's vector.
     """
 
     agents: tuple[str, ...]
@@ -148,8 +192,10 @@ class _Layout:
     owner: IntArray
     incoming: IntArray
     outgoing: IntArray
+    outgoing_owner: IntArray
     footprint_m: float | None
     mean_length_m: float
+    lanes: _Lanes
 
 
 _LAYOUTS: weakref.WeakKeyDictionary[City, _Layout] = weakref.WeakKeyDictionary()
@@ -212,8 +258,10 @@ def _build_layout(city: City) -> _Layout:
         owner=owner,
         incoming=np.concatenate([j.lanes for j in junctions]) if junctions else empty,
         outgoing=np.concatenate([j.out_lanes for j in junctions]) if junctions else empty,
+        outgoing_owner=np.repeat(np.arange(len(junctions)), [len(j.out_lanes) for j in junctions]),
         footprint_m=footprint,
         mean_length_m=mean_length,
+        lanes=_all_lanes(junctions, footprint),
     )
 
 
@@ -229,11 +277,15 @@ def _agent_index(layout: _Layout, agent: str) -> int:
     return k
 
 
-def _junction_of(layout: _Layout, observation: SignalObservation) -> _Junction:
+def _index_of(layout: _Layout, observation: SignalObservation) -> int:
     k = layout.by_id.get(observation.intersection_id)
     if k is None:
         raise _unknown(layout, AGENT_PREFIX + str(observation.intersection_id))
-    return layout.junctions[k]
+    return k
+
+
+def _junction_of(layout: _Layout, observation: SignalObservation) -> _Junction:
+    return layout.junctions[_index_of(layout, observation)]
 
 
 # -- the interface ------------------------------------------------------------------------
@@ -280,17 +332,16 @@ def _per_lane(values: FloatArray, junction: _Junction) -> FloatArray:
     return picked
 
 
-def _footprint_m(city: City, layout: _Layout, junction: _Junction) -> FloatArray:
-    """``MIN_GAP_M`` + the mean length of the vehicles on each incoming lane now (a
-    mixed fleet)."""
+def _lane_footprint_m(city: City, layout: _Layout) -> FloatArray:
+    """``MIN_GAP_M`` + the mean length of the vehicles on each lane now (a mixed
+    fleet; the trips' mean length on a lane with none)."""
     veh = city.veh
     on = np.flatnonzero(veh.state == DRIVING)
     lane = veh.lane[on]
     mine = layout.owner[lane] >= 0
-    total = np.bincount(
-        lane[mine], weights=city.vt.length[veh.vtype[on[mine]]], minlength=len(layout.owner)
-    )[junction.lanes]
-    count = np.bincount(lane[mine], minlength=len(layout.owner))[junction.lanes]
+    n = len(layout.owner)
+    total = np.bincount(lane[mine], weights=city.vt.length[veh.vtype[on[mine]]], minlength=n)
+    count = np.bincount(lane[mine], minlength=n)
     mean = np.where(count > 0, total / np.maximum(count, 1), layout.mean_length_m)
     return MIN_GAP_M + mean
 
@@ -312,7 +363,7 @@ def encode_signal(city: City, observation: SignalObservation) -> npt.NDArray[np.
         vector[phases] = 1.0
     scale = junction.scale
     if scale is None:
-        scale = _footprint_m(city, layout, junction) / junction.length_m
+        scale = _lane_footprint_m(city, layout)[junction.lanes] / junction.length_m
     start = phases + 1
     # fmax/fmin drop NaN: a NaN count reads 0, an infinite one a full lane.
     vehicles = _per_lane(observation.vehicles, junction) * scale
@@ -320,6 +371,63 @@ def encode_signal(city: City, observation: SignalObservation) -> npt.NDArray[np.
     queue = _per_lane(observation.queue, junction) * scale
     vector[start + n_lanes :] = np.fmin(np.fmax(queue, 0.0), 1.0)
     return vector
+
+
+def encode_signals(
+    city: City, observations: Sequence[SignalObservation]
+) -> list[npt.NDArray[np.float32]]:
+    """:func:`encode_signal` of each observation, in one pass: the intersections deciding
+    at one instant (views of one new array, one per observation). Observations with
+    other movement counts than their intersection's (hand-made) are encoded one by one.
+    """
+    if not observations:
+        return []
+    layout = _layout(city)
+    every = layout.lanes
+    deciding = np.array([_index_of(layout, o) for o in observations], dtype=np.int64)
+    vehicles_in = [o.vehicles for o in observations]
+    queue_in = [o.queue for o in observations]
+    movements = every.movements[deciding]
+    if [len(v) for v in vehicles_in] != movements.tolist() or [
+        len(q) for q in queue_in
+    ] != movements.tolist():
+        return [encode_signal(city, o) for o in observations]
+    # Where each deciding intersection's vector and readings start.
+    phases = every.phases[deciding]
+    bounds = np.zeros(len(deciding) + 1, dtype=np.int64)
+    np.cumsum(every.size[deciding], out=bounds[1:])
+    reading_start = np.zeros(len(deciding), dtype=np.int64)
+    np.cumsum(movements[:-1], out=reading_start[1:])
+    # Their incoming lanes, in the order of the observations.
+    place = np.full(len(layout.junctions), -1, dtype=np.int64)
+    place[deciding] = np.arange(len(deciding))
+    lane_place = place[every.junction]
+    chosen = np.flatnonzero(lane_place >= 0)
+    chosen = chosen[np.argsort(lane_place[chosen], kind="stable")]
+    at = lane_place[chosen]
+    pick = reading_start[at] + every.first[chosen]
+    density_at = bounds[at] + phases[at] + 1 + every.slot[chosen]
+    queue_at = density_at + every.lanes[every.junction[chosen]]
+
+    out = np.zeros(int(bounds[-1]), dtype=np.float32)
+    phase = np.array([o.phase for o in observations], dtype=np.int64)
+    shown = (phase >= 0) & (phase < phases)
+    out[bounds[:-1][shown] + phase[shown]] = 1.0
+    served = np.array(
+        [o.phase_elapsed_s + _EPS_S >= o.min_green_s for o in observations], dtype=np.bool_
+    )
+    out[(bounds[:-1] + phases)[served]] = 1.0
+    if every.scale is None:
+        lanes = layout.incoming[chosen]
+        scale = _lane_footprint_m(city, layout)[lanes] / city.arrays.lane_length_m[lanes]
+    else:
+        scale = every.scale[chosen]
+    # fmax/fmin drop NaN, as in encode_signal.
+    vehicles = np.concatenate(vehicles_in).astype(np.float64, copy=False)[pick] * scale
+    out[density_at] = np.fmin(np.fmax(vehicles, 0.0), 1.0)
+    queue = np.concatenate(queue_in).astype(np.float64, copy=False)[pick] * scale
+    out[queue_at] = np.fmin(np.fmax(queue, 0.0), 1.0)
+    return [out[a:b] for a, b in pairwise(bounds.tolist())]
 
 
 def decode_signal(city: City, observation: SignalObservation, index: int) -> SignalAction:
@@ -376,42 +484,74 @@ def _incoming_vehicles(city: City, layout: _Layout) -> _Incoming:
     return incoming
 
 
+def _indices(layout: _Layout, agents: Sequence[str]) -> IntArray:
+    return np.array([_agent_index(layout, agent) for agent in agents], dtype=np.int64)
+
+
+def _waiting_by_junction(city: City, layout: _Layout) -> FloatArray:
+    incoming = _incoming_vehicles(city, layout)
+    waiting = city.veh.waiting_s[incoming.vehicles]
+    return np.bincount(incoming.owner, weights=waiting, minlength=len(layout.junctions))
+
+
 def waiting_time(world: World, city: City, agent: str | None) -> float:
     """Seconds waited (<= 0.1 m/s) so far by the vehicles now on the incoming lanes."""
     layout = _layout(city)
-    incoming = _incoming_vehicles(city, layout)
     if agent is None:
+        incoming = _incoming_vehicles(city, layout)
         return float(city.veh.waiting_s[incoming.vehicles].sum())
-    k = _agent_index(layout, agent)
-    mine = incoming.by_owner[incoming.bounds[k] : incoming.bounds[k + 1]]
-    return float(city.veh.waiting_s[mine].sum())
+    return float(_waiting_by_junction(city, layout)[_agent_index(layout, agent)])
+
+
+def waiting_time_each(world: World, city: City, agents: Sequence[str]) -> FloatArray:
+    """:func:`waiting_time` of each of ``agents``."""
+    layout = _layout(city)
+    return _waiting_by_junction(city, layout)[_indices(layout, agents)]
+
+
+def _halting_by_junction(city: City, layout: _Layout) -> FloatArray:
+    halting = city.lanes.halting[layout.incoming]
+    return np.bincount(layout.lanes.junction, weights=halting, minlength=len(layout.junctions))
 
 
 def halting_vehicles(world: World, city: City, agent: str | None) -> float:
     """Minus the vehicles halting (<= 0.1 m/s) on the incoming lanes."""
     layout = _layout(city)
-    lanes = (
-        layout.incoming if agent is None else layout.junctions[_agent_index(layout, agent)].lanes
-    )
-    return 0.0 - float(city.lanes.halting[lanes].sum())  # 0.0, not -0.0, when none halts
+    if agent is None:
+        return 0.0 - float(city.lanes.halting[layout.incoming].sum())  # 0.0, not -0.0
+    return 0.0 - float(_halting_by_junction(city, layout)[_agent_index(layout, agent)])
+
+
+def halting_vehicles_each(world: World, city: City, agents: Sequence[str]) -> FloatArray:
+    """:func:`halting_vehicles` of each of ``agents``."""
+    layout = _layout(city)
+    return 0.0 - _halting_by_junction(city, layout)[_indices(layout, agents)]
+
+
+def _pressure_by_junction(city: City, layout: _Layout) -> FloatArray:
+    count = city.lanes.count
+    n = len(layout.junctions)
+    out = np.bincount(layout.outgoing_owner, weights=count[layout.outgoing], minlength=n)
+    into = np.bincount(layout.lanes.junction, weights=count[layout.incoming], minlength=n)
+    return out - into
 
 
 def pressure(world: World, city: City, agent: str | None) -> float:
     """Vehicles on the outgoing lanes minus vehicles on the incoming lanes."""
     layout = _layout(city)
     if agent is None:
-        incoming, outgoing = layout.incoming, layout.outgoing
-    else:
-        junction = layout.junctions[_agent_index(layout, agent)]
-        incoming, outgoing = junction.lanes, junction.out_lanes
-    count = city.lanes.count
-    return float(count[outgoing].sum() - count[incoming].sum())
+        count = city.lanes.count
+        return float(count[layout.outgoing].sum() - count[layout.incoming].sum())
+    return float(_pressure_by_junction(city, layout)[_agent_index(layout, agent)])
 
 
-def average_speed(world: World, city: City, agent: str | None) -> float:
-    """Mean of speed / allowed speed over the vehicles on the incoming lanes (1 if none);
-    summed over intersections for the whole city."""
+def pressure_each(world: World, city: City, agents: Sequence[str]) -> FloatArray:
+    """:func:`pressure` of each of ``agents``."""
     layout = _layout(city)
+    return _pressure_by_junction(city, layout)[_indices(layout, agents)]
+
+
+def _speed_ratio_by_junction(city: City, layout: _Layout) -> FloatArray:
     incoming = _incoming_vehicles(city, layout)
     vehicles, owner = incoming.vehicles, incoming.owner
     veh, vt = city.veh, city.vt
@@ -424,10 +564,23 @@ def average_speed(world: World, city: City, agent: str | None) -> float:
     n = len(layout.junctions)
     total = np.bincount(owner, weights=ratio, minlength=n)
     count = np.bincount(owner, minlength=n)
-    mean = np.where(count > 0, total / np.maximum(count, 1), 1.0)
+    return np.where(count > 0, total / np.maximum(count, 1), 1.0)
+
+
+def average_speed(world: World, city: City, agent: str | None) -> float:
+    """Mean of speed / allowed speed over the vehicles on the incoming lanes (1 if none);
+    summed over intersections for the whole city."""
+    layout = _layout(city)
+    mean = _speed_ratio_by_junction(city, layout)
     if agent is None:
         return float(mean.sum())
     return float(mean[_agent_index(layout, agent)])
+
+
+def average_speed_each(world: World, city: City, agents: Sequence[str]) -> FloatArray:
+    """:func:`average_speed` of each of ``agents``."""
+    layout = _layout(city)
+    return _speed_ratio_by_junction(city, layout)[_indices(layout, agents)]
 
 
 DIFF_WAITING_TIME = Reward(
@@ -443,6 +596,7 @@ DIFF_WAITING_TIME = Reward(
         "leaves"
     ),
     measure=waiting_time,
+    measure_each=waiting_time_each,
     kind="drop",
     scale=WAITING_SCALE,
 )
@@ -453,6 +607,7 @@ QUEUE = Reward(
         "(get_total_queued), at the turn"
     ),
     measure=halting_vehicles,
+    measure_each=halting_vehicles_each,
     kind="level",
 )
 PRESSURE = Reward(
@@ -463,6 +618,7 @@ PRESSURE = Reward(
         "lane, or every lane of its target edge where twin lets the vehicle choose"
     ),
     measure=pressure,
+    measure_each=pressure_each,
     kind="level",
 )
 AVERAGE_SPEED = Reward(
@@ -474,6 +630,7 @@ AVERAGE_SPEED = Reward(
         "the sum over intersections"
     ),
     measure=average_speed,
+    measure_each=average_speed_each,
     kind="level",
 )
 
@@ -490,6 +647,7 @@ def signal_learning() -> LearningInterface[City]:
         agents=signal_agents,
         observation_space=signal_observation_space,
         encode=encode_signal,
+        encode_each=encode_signals,
         action_space=signal_action_space,
         decode=decode_signal,
         rewards=REWARDS,
