@@ -12,7 +12,7 @@ import pytest
 from tests.traffic.support import Erratic
 from twin.core.policy import ActsTogether, InvalidActionError
 from twin.traffic import signals
-from twin.traffic.network import grid
+from twin.traffic.network import Network, grid
 from twin.traffic.observation import SignalAction
 from twin.traffic.signals import SignalBank
 
@@ -31,8 +31,8 @@ class ErraticTogether(Erratic):
         return [self.act(obs) for obs in observations]
 
 
-def bank(policy: Any) -> SignalBank:
-    network = grid(2, 2, 150.0, 1)
+def bank(policy: Any, network: Network | None = None) -> SignalBank:
+    network = network or grid(2, 2, 150.0, 1)
     state = np.zeros(len(network.movements), dtype=np.int8)
     holder: list[SignalBank] = []
 
@@ -191,3 +191,23 @@ def test_a_bank_on_a_network_another_bank_checked_does_not_check_it_again(monkey
     assert len(checked) == 4  # the first bank's four lights
     SignalBank(grid(2, 2, 150.0, 1), state, Erratic(1), lambda i, now_s: None)  # type: ignore[arg-type]
     assert len(checked) == 8  # an equal network, but another one: checked
+
+
+def test_a_bank_on_a_network_another_bank_ran_shows_its_changes_without_working_them_out(
+    monkeypatch,
+) -> None:
+    worked_out: list[int] = []
+    real = signals.all_red_state
+
+    def counting(*args: Any) -> Any:
+        worked_out.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(signals, "all_red_state", counting)
+    network = grid(2, 2, 150.0, 1)
+    first = shown(bank(Erratic(seed=3), network), 300.0)
+    assert worked_out  # yellows and all-reds were shown
+    before = len(worked_out)
+    # A learning environment's next episode: another bank on the very same network.
+    assert shown(bank(Erratic(seed=3), network), 300.0) == first
+    assert len(worked_out) == before

@@ -64,6 +64,13 @@ signalised intersections (by bank index): a network is immutable, and a city bui
 again (a learning environment's reset, a batch worker's next run) need not check them
 again (:meth:`SignalBank.check_safe`)."""
 
+_CHANGE_STATES: weakref.WeakKeyDictionary[
+    Network, dict[tuple[int, int, int, bool], npt.NDArray[np.int8]]
+] = weakref.WeakKeyDictionary()
+"""Per network, the states shown while a light changes, by (bank index, phase, target
+phase, yellow), read-only: a function of the network's programmes alone, so a city built
+on it again (a learning environment's reset) reuses them (:meth:`SignalBank._show_change`)."""
+
 
 def follows_programme(policy: object) -> bool:
     """Whether ``policy`` declares that it answers with the programme: at every light
@@ -199,7 +206,7 @@ class SignalBank:
         self._checked = _SAFE_STATES.setdefault(network, set())
         self.due_count = 0
         """How many intersections the current :meth:`update` round handles."""
-        self._changes: dict[tuple[int, int, int, bool], npt.NDArray[np.int8]] = {}
+        self._changes = _CHANGE_STATES.setdefault(network, {})
         for i in range(n):
             self._start_at_offset(i)
         self._next_due = self._asked_next_due()
@@ -541,7 +548,9 @@ class SignalBank:
         key = (i, int(self.phase[i]), int(self.target[i]), yellow)
         state = self._changes.get(key)
         if state is None:
-            state = self._changes[key] = self._change_state(i, key[1], key[2], yellow=yellow)
+            state = self._change_state(i, key[1], key[2], yellow=yellow)
+            state.setflags(write=False)
+            self._changes[key] = state
         self.mov_state[self.movements[i]] = state
 
     def _change_state(
