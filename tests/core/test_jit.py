@@ -4,7 +4,9 @@ a repeated call skips the dispatcher only while its arguments keep their types."
 import os
 from collections import namedtuple
 
+import numba
 import numpy as np
+import pytest
 from numba import njit
 
 from twin.core.jit import RepeatedCall, _same_numba_type, drop_stale_numba_cache
@@ -43,6 +45,7 @@ def _total(pair, scale, buffer):
     return buffer[0]
 
 
+@pytest.mark.skipif(numba.config.DISABLE_JIT, reason="without Numba there is no dispatcher")
 def test_a_repeated_call_answers_as_the_dispatcher_while_the_structures_stay(monkeypatch):
     call = RepeatedCall(_total)
     pair, buffer = Pair(np.arange(3.0), np.ones(2)), np.zeros(1)
