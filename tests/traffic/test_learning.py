@@ -325,6 +325,14 @@ def test_a_turn_encoded_at_once_is_each_observation_encoded_alone(config):
     together = LEARNING.encode_all(city, [every[1], short])
     np.testing.assert_array_equal(together[1], LEARNING.encode(city, short))
     np.testing.assert_array_equal(together[0], LEARNING.encode(city, every[1]))
+    # NaN and infinite counts, a phase outside the programme: as alone.
+    n = len(every[4].queue)
+    odd = every[4]._replace(
+        vehicles=np.full(n, np.nan), queue=np.full(n, np.inf), phase=len(every[4].green_s)
+    )
+    pair = [odd, every[0]]
+    for observation, vector in zip(pair, LEARNING.encode_all(city, pair), strict=True):
+        np.testing.assert_array_equal(vector, LEARNING.encode(city, observation))
 
 
 @pytest.mark.parametrize("config", [GRID, MIXED_GRID], ids=["one-length", "mixed-fleet"])

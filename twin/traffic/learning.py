@@ -56,6 +56,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
+import numba
 import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
@@ -130,7 +131,7 @@ class _Lanes:
 
     Attributes:
         junction: per incoming lane, its intersection (index among the signalised).
-        slot: its place among its intersection's incoming lanes.
+        start: per intersection, where its lanes start (one more entry than them).
         first: its first movement, counted within its intersection's movements.
         scale: footprint / length for a fleet of one length, else ``None``.
         phases, movements, lanes, size: per intersection, ``P``, its movements, ``L``
@@ -138,7 +139,7 @@ class _Lanes:
     """
 
     junction: IntArray
-    slot: IntArray
+    start: IntArray
     first: IntArray
     scale: FloatArray | None
     phases: IntArray
@@ -152,7 +153,7 @@ def _all_lanes(junctions: Sequence[_Junction], footprint_m: float | None) -> _La
     scales = [j.scale for j in junctions if j.scale is not None]
     return _Lanes(
         junction=np.repeat(np.arange(len(junctions)), per),
-        slot=np.concatenate([np.zeros(0, dtype=np.int64), *(np.arange(n) for n in per)]),
+        start=np.cumsum([0, *per], dtype=np.int64),
         first=np.concatenate([np.zeros(0, dtype=np.int64), *(j.first for j in junctions)]),
         scale=None if footprint_m is None else np.concatenate([np.zeros(0), *scales]),
         phases=np.array([j.phases for j in junctions], dtype=np.int64),
@@ -387,47 +388,82 @@ def encode_signals(
     deciding = np.array([_index_of(layout, o) for o in observations], dtype=np.int64)
     vehicles_in = [o.vehicles for o in observations]
     queue_in = [o.queue for o in observations]
-    movements = every.movements[deciding]
-    if [len(v) for v in vehicles_in] != movements.tolist() or [
-        len(q) for q in queue_in
-    ] != movements.tolist():
+    movements = every.movements[deciding].tolist()
+    if [len(v) for v in vehicles_in] != movements or [len(q) for q in queue_in] != movements:
         return [encode_signal(city, o) for o in observations]
-    # Where each deciding intersection's vector and readings start.
-    phases = every.phases[deciding]
     bounds = np.zeros(len(deciding) + 1, dtype=np.int64)
     np.cumsum(every.size[deciding], out=bounds[1:])
-    reading_start = np.zeros(len(deciding), dtype=np.int64)
-    np.cumsum(movements[:-1], out=reading_start[1:])
-    # Their incoming lanes, in the order of the observations.
-    place = np.full(len(layout.junctions), -1, dtype=np.int64)
-    place[deciding] = np.arange(len(deciding))
-    lane_place = place[every.junction]
-    chosen = np.flatnonzero(lane_place >= 0)
-    chosen = chosen[np.argsort(lane_place[chosen], kind="stable")]
-    at = lane_place[chosen]
-    pick = reading_start[at] + every.first[chosen]
-    density_at = bounds[at] + phases[at] + 1 + every.slot[chosen]
-    queue_at = density_at + every.lanes[every.junction[chosen]]
-
-    out = np.zeros(int(bounds[-1]), dtype=np.float32)
-    phase = np.array([o.phase for o in observations], dtype=np.int64)
-    shown = (phase >= 0) & (phase < phases)
-    out[bounds[:-1][shown] + phase[shown]] = 1.0
-    served = np.array(
-        [o.phase_elapsed_s + _EPS_S >= o.min_green_s for o in observations], dtype=np.bool_
-    )
-    out[(bounds[:-1] + phases)[served]] = 1.0
     if every.scale is None:
-        lanes = layout.incoming[chosen]
+        lanes = layout.incoming
         scale = _lane_footprint_m(city, layout)[lanes] / city.arrays.lane_length_m[lanes]
     else:
-        scale = every.scale[chosen]
-    # fmax/fmin drop NaN, as in encode_signal.
-    vehicles = np.concatenate(vehicles_in).astype(np.float64, copy=False)[pick] * scale
-    out[density_at] = np.fmin(np.fmax(vehicles, 0.0), 1.0)
-    queue = np.concatenate(queue_in).astype(np.float64, copy=False)[pick] * scale
-    out[queue_at] = np.fmin(np.fmax(queue, 0.0), 1.0)
+        scale = every.scale
+    out = np.zeros(int(bounds[-1]), dtype=np.float32)
+    encode_into(
+        out,
+        bounds,
+        deciding,
+        np.array([o.phase for o in observations], dtype=np.int64),
+        np.array([o.phase_elapsed_s + _EPS_S >= o.min_green_s for o in observations]),
+        np.concatenate(vehicles_in).astype(np.float64, copy=False),
+        np.concatenate(queue_in).astype(np.float64, copy=False),
+        every.start,
+        every.first,
+        scale,
+        every.phases,
+        every.movements,
+    )
     return [out[a:b] for a, b in pairwise(bounds.tolist())]
+
+
+@numba.njit(cache=True)
+def encode_into(
+    out: npt.NDArray[np.float32],
+    bounds: IntArray,
+    deciding: IntArray,
+    phase: IntArray,
+    served: npt.NDArray[np.bool_],
+    vehicles: FloatArray,
+    queue: FloatArray,
+    lane_start: IntArray,
+    first: IntArray,
+    scale: FloatArray,
+    phases: IntArray,
+    movements: IntArray,
+) -> None:
+    """:func:`encode_signal`'s vector of each deciding intersection ``j = deciding[n]``
+    into ``out[bounds[n]:bounds[n + 1]]`` (zeroed): its shown ``phase[n]`` one-hot,
+    ``served[n]`` (min green done), and each incoming lane's density and queue, its first
+    movement's reading in ``vehicles`` and ``queue`` (the observations' readings one after
+    another) times the lane's ``scale``, in ``[0, 1]`` (NaN reads 0, as numpy's
+    fmax/fmin have it). Lanes ``lane_start[j]:lane_start[j + 1]`` are ``j``'s, with
+    ``first`` counted within its ``movements[j]``."""
+    reading = 0
+    for n in range(deciding.shape[0]):
+        j = deciding[n]
+        at = bounds[n]
+        p = phases[j]
+        if 0 <= phase[n] < p:
+            out[at + phase[n]] = 1.0
+        if served[n]:
+            out[at + p] = 1.0
+        n_lanes = lane_start[j + 1] - lane_start[j]
+        for slot in range(n_lanes):
+            lane = lane_start[j] + slot
+            m = reading + first[lane]
+            density = vehicles[m] * scale[lane]
+            if not density >= 0.0:
+                density = 0.0
+            if density > 1.0:
+                density = 1.0
+            out[at + p + 1 + slot] = density
+            halted = queue[m] * scale[lane]
+            if not halted >= 0.0:
+                halted = 0.0
+            if halted > 1.0:
+                halted = 1.0
+            out[at + p + 1 + n_lanes + slot] = halted
+        reading += movements[j]
 
 
 def decode_signal(city: City, observation: SignalObservation, index: int) -> SignalAction:
@@ -451,16 +487,11 @@ class _Incoming:
     Attributes:
         vehicles, owner: the vehicles driving on an incoming lane, in index order, and
             the intersection each lane leads to.
-        by_owner: ``vehicles`` grouped by owner (stable: index order within a group).
-        bounds: where each intersection's group starts in ``by_owner`` (one more entry
-            than intersections).
     """
 
     kernel_calls: int
     vehicles: IntArray
     owner: IntArray
-    by_owner: IntArray
-    bounds: IntArray
 
 
 _INCOMING: weakref.WeakKeyDictionary[City, _Incoming] = weakref.WeakKeyDictionary()
@@ -476,10 +507,7 @@ def _incoming_vehicles(city: City, layout: _Layout) -> _Incoming:
     on = np.flatnonzero(veh.state == DRIVING)
     owner = layout.owner[veh.lane[on]]
     mine = owner >= 0
-    vehicles, owner = on[mine], owner[mine]
-    order = np.argsort(owner, kind="stable")
-    bounds = np.searchsorted(owner[order], np.arange(len(layout.junctions) + 1))
-    incoming = _Incoming(city.kernel_calls, vehicles, owner, vehicles[order], bounds)
+    incoming = _Incoming(city.kernel_calls, on[mine], owner[mine])
     _INCOMING[city] = incoming
     return incoming
 
