@@ -517,9 +517,27 @@ def _indices(layout: _Layout, agents: Sequence[str]) -> IntArray:
 
 
 def _waiting_by_junction(city: City, layout: _Layout) -> FloatArray:
-    incoming = _incoming_vehicles(city, layout)
-    waiting = city.veh.waiting_s[incoming.vehicles]
-    return np.bincount(incoming.owner, weights=waiting, minlength=len(layout.junctions))
+    veh = city.veh
+    out = np.zeros(len(layout.junctions))
+    sum_by_owner(veh.state, veh.lane, veh.waiting_s, layout.owner, out)
+    return out
+
+
+@numba.njit(cache=True)
+def sum_by_owner(
+    state: npt.NDArray[np.int8],
+    lane: IntArray,
+    value: FloatArray,
+    owner: IntArray,
+    out: FloatArray,
+) -> None:
+    """Add each driving vehicle's ``value`` to ``out`` at the owner of its lane (none:
+    -1), vehicle after vehicle in index order (as ``np.bincount`` adds them)."""
+    for v in range(state.shape[0]):
+        if state[v] == DRIVING:
+            k = owner[lane[v]]
+            if k >= 0:
+                out[k] += value[v]
 
 
 def waiting_time(world: World, city: City, agent: str | None) -> float:
