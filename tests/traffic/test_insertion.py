@@ -29,7 +29,7 @@ from twin.traffic.demand import (
     DEPART_SPEED_MAX,
 )
 from twin.traffic.insertion import Departs, try_uniform
-from twin.traffic.kernels import DRIVING
+from twin.traffic.kernels import DISCARDED, DRIVING
 from twin.traffic.sumo import read_net, read_routes
 from twin.traffic.sumo_tools import run_program, run_sumo, sumo_binary
 
@@ -106,6 +106,37 @@ def test_a_burst_enters_a_free_road_when_sumo_lets_it(tmp_path, attrs, speed_cod
     world, city = twin_city(net, routes, depart_speed_mps=np.full(10, speed_code))
     world.run(300.0)
     np.testing.assert_array_equal(np.sort(city.veh.insert_s), np.sort(sumo.trips.depart_s))
+
+
+@pytest.mark.parametrize(
+    ("max_delay_s", "entering"), [(10.0, 6), (9.0, 5), (9.5, 5), (8.0, 5), (0.0, 1)]
+)
+def test_a_trip_waiting_past_max_depart_delay_is_discarded_as_sumo_discards_it(
+    tmp_path, max_delay_s, entering
+):
+    """Twenty cars due at t=0 on one lane, entering every 2 s (SUMO 1.28's default
+    ``departSpeed="avg"``). With ``--max-depart-delay D`` SUMO 1.28 discards a waiting
+    car, without trying it, once more than D s have passed since its departure: with
+    D = 10 the cars of 0, 2, ..., 10 s enter; with 9 s the sixth, due to enter at 10 s,
+    is discarded then, untried; with 8 s the fifth still enters at 8 s; with 0 only the
+    first enters. twin enters and discards the same cars."""
+    net = straight_road(tmp_path)
+    routes = burst(tmp_path, 20, 'departSpeed="avg"')
+    sumo = run_sumo(
+        net, routes, tmp_path / "sumo", end_s=300.0, emissions=False,
+        extra_args=["--max-depart-delay", str(max_delay_s)],
+    )  # fmt: skip
+    network = read_net(net)
+    world = World(1, tick_s=60.0)
+    city = City(
+        world, network, read_routes(network, routes), FixedTime(), max_depart_delay_s=max_delay_s
+    )
+    world.run(300.0)
+    entered = city.veh.insert_s[np.isfinite(city.veh.insert_s)]
+    np.testing.assert_array_equal(np.sort(entered), np.sort(sumo.trips.depart_s))
+    assert len(entered) == sumo.inserted == entering
+    assert np.sum(city.veh.state == DISCARDED) == sumo.loaded - sumo.inserted == 20 - entering
+    assert city.kpis()["trips_discarded"].value == 20 - entering
 
 
 def test_a_given_depart_speed_enters_before_a_priority_link_it_could_not_stop_at(tmp_path):
@@ -355,7 +386,7 @@ def test_a_tries_uniforms_are_splitmix64_of_key_trip_try_and_slot():
     departs = Departs(
         np.zeros(n, dtype=np.int64), z1, z1, np.array([key], dtype=np.uint64), tries,
         i1, i1, np.zeros((1, 1)), np.zeros((1, 1), dtype=np.int64),
-        np.zeros((1, 1), dtype=np.int64), i1,
+        np.zeros((1, 1), dtype=np.int64), i1, np.array([-1.0]),
     )  # fmt: skip
     for v in range(n):
         for slot in range(3):

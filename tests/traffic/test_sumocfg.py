@@ -79,6 +79,16 @@ def test_top_level_options_synonyms_and_defaults(tmp_path: Path) -> None:
     assert config.route_files == (tmp_path / "r.xml",)
     assert (config.begin_s, config.end_s, config.step_length_s) == (0.0, math.inf, 1.0)
     assert config.time_to_teleport_s == 300.0
+    assert config.max_depart_delay_s == -1.0  # SUMO's default: wait as long as it takes
+
+
+def test_max_depart_delay_is_read_in_seconds_or_sumos_clock_format(tmp_path: Path) -> None:
+    for value, seconds in (("30", 30.0), ("1:30", 90.0), ("0", 0.0)):
+        cfg = write(
+            tmp_path / "run.sumocfg",
+            f'<net-file value="x.net.xml"/><max-depart-delay value="{value}"/>',
+        )
+        assert read_sumocfg(cfg).max_depart_delay_s == seconds
 
 
 def test_options_at_twins_value_are_accepted(tmp_path: Path) -> None:

@@ -44,6 +44,7 @@ from twin.traffic.insertion import BEST_LANES_EDGES, Departs
 from twin.traffic.kernels import (
     ARRIVALS_THIS_CALL,
     ARRIVED,
+    DISCARDED,
     DRIVING,
     EMERGENCY_BRAKES,
     LANE_CHANGES,
@@ -129,6 +130,7 @@ class City(Entity):
         routing_penalties_s: tuple[float, float] = (MINOR_PENALTY_S, TURNAROUND_PENALTY_S),
         rerouting: tuple[int, float, int] = (ADAPTATION_STEPS, PRE_PERIOD_S, ADAPTATION_INTERVAL_S),
         time_to_teleport_s: float = math.inf,
+        max_depart_delay_s: float = -1.0,
         decision_grid_s: float | None = None,
     ) -> None:
         super().__init__(world, "city")
@@ -146,7 +148,9 @@ class City(Entity):
         self.veh = self._build_vehicles()
         self.stops = stop_arrays(trips.scheduled_stops, self.net.edge_lane_start)
         self._build_rerouting(routing_penalties_s, *rerouting)
-        self.departs = _departs(trips, self.arrays, world.streams["traffic.depart"])
+        self.departs = _departs(
+            trips, self.arrays, world.streams["traffic.depart"], max_depart_delay_s
+        )
         self.lane_change = lane_change_state(len(trips), len(trips.vtypes))
         self.transfer = transfer_state(len(trips), time_to_teleport_s)
         self.emission = emissions.coefficients()
@@ -1017,6 +1021,12 @@ class City(Entity):
                 "stops",
                 "scheduled stops passed without reaching them (SUMO: 'skips stop')",
             )
+        if self.departs.max_delay_s[0] >= 0:  # SUMO's max-depart-delay
+            kpis["trips_discarded"] = KPI(
+                float(np.count_nonzero(self.veh.state == DISCARDED)),
+                "trips",
+                "never inserted within max-depart-delay (SUMO: loaded - inserted - waiting)",
+            )
         if self.per_intersection_kpis:
             for i, inter in enumerate(self._signalised):
                 lanes_i = np.unique(self._obs_lanes[i])
@@ -1048,10 +1058,13 @@ class City(Entity):
         return self.veh.fuel_mg / 1000.0 / self._density_of_type[self.veh.vtype]
 
 
-def _departs(trips: TripTable, arrays: Any, rng: np.random.Generator) -> Departs:
+def _departs(
+    trips: TripTable, arrays: Any, rng: np.random.Generator, max_depart_delay_s: float
+) -> Departs:
     """The depart codes of every trip (SUMO's defaults where the table has none), the
-    key of their random choices (one 64-bit integer from stream ``traffic.depart``) and,
-    per edge, the internal lanes that end on it."""
+    key of their random choices (one 64-bit integer from stream ``traffic.depart``),
+    per edge the internal lanes that end on it, and the longest wait before a trip is
+    discarded (negative: none)."""
     n = len(trips)
     lane = trips.depart_lane if trips.depart_lane is not None else np.full(n, DEPART_LANE_FIRST)
     pos = trips.depart_pos_m if trips.depart_pos_m is not None else np.full(n, DEPART_POS_BASE)
@@ -1085,6 +1098,7 @@ def _departs(trips: TripTable, arrays: Any, rng: np.random.Generator) -> Departs
         np.zeros((BEST_LANES_EDGES, widest), dtype=np.int64),
         np.zeros((BEST_LANES_EDGES, widest), dtype=np.int64),
         np.zeros(BEST_LANES_EDGES, dtype=np.int64),
+        np.array([max_depart_delay_s]),
     )
 
 

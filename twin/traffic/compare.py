@@ -151,8 +151,13 @@ class Comparison:
         for key, label in (("teleports", "SUMO teleports"), ("collisions", "SUMO collisions")):
             if key in self.sumo.notes:
                 lines.append(f"{label:28s}{self.sumo.notes[key]:14.0f}")
+        if "discarded" in self.twin.notes:  # max-depart-delay: both sides count them
+            sumo_discarded = self.sumo.notes.get("discarded", math.nan)
+            twin_discarded = self.twin.notes["discarded"]
+            lines.append(f"{'trips discarded':28s}{sumo_discarded:14.0f}{twin_discarded:14.0f}")
         for key, value in self.twin.notes.items():
-            lines.append(f"{'twin ' + key:28s}{'':14s}{value:14.0f}")
+            if key != "discarded":
+                lines.append(f"{'twin ' + key:28s}{'':14s}{value:14.0f}")
         speed = self.speed_ratio()
         lines.append(
             f"{'vehicle updates per s':28s}{self.sumo.updates_per_s:14,.0f}"
@@ -224,6 +229,7 @@ def _sumo_side(run: SumoRun) -> Side:
         "collisions": float(run.collisions),
         "inserted": float(run.inserted),
         "unfinished": float(run.running + run.waiting),
+        "discarded": float(run.loaded - run.inserted - run.waiting),
     }
     return Side(run.trips.summary(), updates, run.wall_s, notes)
 
@@ -259,8 +265,9 @@ def _twin_side(run: PreparedRun, horizon_s: float, grace_s: float = 0.0) -> Side
         "teleports": kpis.get("teleports", math.nan),
         "unfinished": kpis.get("trips_unfinished", math.nan),
     }
-    if "stops_skipped" in kpis:
-        notes["stops_skipped"] = kpis["stops_skipped"]
+    for name, note in (("stops_skipped", "stops_skipped"), ("trips_discarded", "discarded")):
+        if name in kpis:
+            notes[note] = kpis[name]
     return Side(kpis, city.vehicle_updates, wall_s, notes)
 
 

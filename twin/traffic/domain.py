@@ -17,6 +17,7 @@ from twin.core.world import World
 from twin.traffic.city import City
 from twin.traffic.kernels import (
     ARRIVED,
+    DISCARDED,
     DRIVING,
     OFF,
     PENDING,
@@ -150,6 +151,7 @@ def invariants(city: City, world: World) -> list[str]:
         + np.sum(state == DRIVING)
         + np.sum(state == WAITING)
         + np.sum(state == TELEPORTING)
+        + np.sum(state == DISCARDED)
     )
     if released != accounted:
         problems.append(f"vehicles not conserved: released {released} != accounted {accounted}")

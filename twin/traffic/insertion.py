@@ -72,6 +72,7 @@ from twin.traffic.demand import (
     DEPART_SPEED_RANDOM,
 )
 from twin.traffic.kernels import (
+    DISCARDED,
     DRIVING,
     MAJOR,
     OFF,
@@ -104,6 +105,9 @@ RANDOM_FREE_TRIES = 10
 DRAW_LANE, DRAW_SPEED, DRAW_POS = 0, 1, 2
 """Slots of a try's uniforms (:func:`try_uniform`): lane, speed, then one per position."""
 _LOOKAHEAD_HOPS = 6
+_DELAY_EPS_S = 1e-6
+"""Slack of the max-depart-delay comparison: SUMO compares whole milliseconds, twin
+times in floating seconds (a flow's 0.1 s period adds up to 7.000000000000001)."""
 BEST_LANE_LOOKAHEAD_M = 3000.0
 """SUMO's ``BEST_LANE_LOOKAHEAD`` (MSEdge.cpp): beyond it every lane is as good."""
 BEST_LANES_EDGES = 64
@@ -121,7 +125,8 @@ class Departs(NamedTuple):
     64-bit key from stream ``traffic.depart``; ``tries``: per trip, the insertion tries
     so far; ``in_start``/``in_lanes``: per edge (CSR),
     the internal lanes that end on it; ``best_*``: scratch rows for :func:`best_lanes`
-    (``(BEST_LANES_EDGES, most lanes of an edge)``).
+    (``(BEST_LANES_EDGES, most lanes of an edge)``); ``max_delay_s[0]``: SUMO's
+    ``max-depart-delay`` (negative: a trip waits as long as it takes).
     """
 
     lane: IntArray
@@ -135,6 +140,7 @@ class Departs(NamedTuple):
     best_offset: IntArray
     best_link: IntArray
     best_edges: IntArray
+    max_delay_s: FloatArray
 
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -873,7 +879,14 @@ def insert_pending(
     dt: float,
 ) -> tuple[int, int]:
     """Every waiting trip tries once, in departure order; (still waiting, inserted).
-    ``pending`` is compacted in place."""
+    ``pending`` is compacted in place. A trip that has waited longer than
+    ``departs.max_delay_s[0]`` (when that is >= 0) is discarded before it tries, never to
+    be inserted (SUMO's ``max-depart-delay``). The stored sources of
+    src/microsim/MSInsertionControl.cpp ``tryInsert`` check ``time - depart >
+    myMaxDepartDelay`` after a failed try; SUMO 1.28 does not try such a trip at all:
+    cars due at once and entering every 2 s, with a delay of 9 s the one that would
+    enter at 10 s is discarded untried, with 10 s it enters
+    (``tests/traffic/test_insertion.py``)."""
     if n_pending == 0:
         return 0, 0  # nothing to try: no lane's flag needs clearing either
     kept = 0
@@ -881,8 +894,12 @@ def insert_pending(
     failed = lanes.insert_failed
     for lane in range(len(failed)):
         failed[lane] = False
+    max_delay = departs.max_delay_s[0]
     for i in range(n_pending):
         v = pending[i]
+        if max_delay >= 0.0 and now_s - veh.depart_s[v] > max_delay + _DELAY_EPS_S:
+            veh.state[v] = DISCARDED  # not tried (nor any lane marked as failed by it)
+            continue
         edge = veh.route_edges[veh.route_start[v]]
         start = net.edge_lane_start[edge]
         n_lanes = net.edge_lanes[edge]

@@ -83,9 +83,11 @@ from twin.traffic.loops import loop_arrive, loop_move, no_loops
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-PENDING, WAITING, DRIVING, ARRIVED, TELEPORTING = 0, 1, 2, 3, 4
+PENDING, WAITING, DRIVING, ARRIVED, TELEPORTING, DISCARDED = 0, 1, 2, 3, 4, 5
 """Vehicle states: trip not yet due; due but waiting to be inserted; on the network;
-arrived; teleporting out of a jam (off the lanes, :mod:`twin.traffic.teleport`)."""
+arrived; teleporting out of a jam (off the lanes, :mod:`twin.traffic.teleport`);
+discarded, never inserted within SUMO's ``max-depart-delay``
+(:func:`twin.traffic.insertion.insert_pending`)."""
 RED, YELLOW, PERMISSIVE, PROTECTED, STOP, OFF_BLINKING, OFF = 0, 1, 2, 3, 4, 5, 6
 MAJOR, MINOR, EQUAL, ALLWAY_STOP, ZIPPER = 7, 8, 9, 10, 11
 """State of a movement: SUMO's link states (src/utils/xml/SUMOXMLDefinitions.h).

@@ -179,6 +179,7 @@ class SumoNet(Scenario[SumoNetParams]):
             routing_penalties_s=(config.minor_penalty_s, config.turnaround_penalty_s),
             rerouting=(config.rerouting_steps, config.pre_period_s, config.rerouting_interval_s),
             time_to_teleport_s=config.time_to_teleport_s,
+            max_depart_delay_s=config.max_depart_delay_s,
         )
         why = never_asked(self.city.signalised)
         if why is not None and policy.id != self.default_policy:

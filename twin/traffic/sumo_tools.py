@@ -286,6 +286,7 @@ class SumoRun:
     """SUMO's own count of vehicle updates per wall-clock second of simulation."""
     wall_s: float
     """SUMO's own wall-clock time of the simulation loop (loading excluded)."""
+    loaded: int
     inserted: int
     running: int
     waiting: int
@@ -444,6 +445,7 @@ def _run_and_read(
         trips=read_tripinfo(tripinfo),
         updates_per_s=float(stats["performance"]["vehicleUpdatesPerSecond"]),
         wall_s=float(stats["performance"]["clockDuration"]),
+        loaded=int(stats["vehicles"]["loaded"]),
         inserted=int(stats["vehicles"]["inserted"]),
         running=int(stats["vehicles"]["running"]),
         waiting=int(stats["vehicles"]["waiting"]),

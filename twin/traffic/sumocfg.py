@@ -78,7 +78,6 @@ _ONLY = {
     "lateral-resolution": ("-1", "twin has no sublane model"),
     "no-internal-links": ("false", "twin drives junctions on internal lanes"),
     "scale": ("1", "twin drives the demand as given"),
-    "max-depart-delay": ("-1", "twin keeps every vehicle waiting until it can enter"),
     "ignore-junction-blocker": ("-1", "twin never ignores a blocking vehicle"),
     "default.carfollowmodel": ("Krauss", "twin drives Krauss only"),
     "default.emergencydecel": ("default", "twin uses the vType's emergencyDecel"),
@@ -237,6 +236,9 @@ class SumoConfig:
         time_to_teleport_s: SUMO's ``time-to-teleport`` (default 300 s; <= 0: never):
             how long a lane's front vehicle may stand before it teleports
             (:mod:`twin.traffic.teleport`).
+        max_depart_delay_s: SUMO's ``max-depart-delay`` (default -1: never): a trip
+            still not inserted this long after its departure is discarded
+            (:func:`twin.traffic.insertion.insert_pending`).
         minor_penalty_s: SUMO's ``weights.minor-penalty``: what routing charges a minor
             link (:func:`twin.traffic.demand.routing_penalties_s`).
         turnaround_penalty_s: SUMO's ``weights.turnaround-penalty``: what routing
@@ -259,6 +261,7 @@ class SumoConfig:
     end_s: float = math.inf
     step_length_s: float = 1.0
     time_to_teleport_s: float = 300.0
+    max_depart_delay_s: float = -1.0
     minor_penalty_s: float = MINOR_PENALTY_S
     turnaround_penalty_s: float = TURNAROUND_PENALTY_S
     rerouting_steps: int = ADAPTATION_STEPS
@@ -377,7 +380,7 @@ def read_sumocfg(path: str | Path) -> SumoConfig:
     net: Path | None = None
     routes: tuple[Path, ...] = ()
     additional: tuple[Path, ...] = ()
-    begin, end, step, teleport = 0.0, math.inf, 1.0, 300.0
+    begin, end, step, teleport, max_delay = 0.0, math.inf, 1.0, 300.0, -1.0
     penalties = {
         "weights.minor-penalty": MINOR_PENALTY_S,
         "weights.turnaround-penalty": TURNAROUND_PENALTY_S,
@@ -424,6 +427,8 @@ def read_sumocfg(path: str | Path) -> SumoConfig:
                 )
         elif name == "time-to-teleport":
             teleport = parse_time(value, source, name)
+        elif name == "max-depart-delay":
+            max_delay = parse_time(value, source, name)
         else:
             ignored.append(f"{name}: {_classify(name, value, source)}")
     if action > 0 and not math.isclose(action, step):
@@ -448,6 +453,7 @@ def read_sumocfg(path: str | Path) -> SumoConfig:
         end_s=end,
         step_length_s=step,
         time_to_teleport_s=teleport,
+        max_depart_delay_s=max_delay,
         minor_penalty_s=penalties["weights.minor-penalty"],
         turnaround_penalty_s=penalties["weights.turnaround-penalty"],
         rerouting_steps=steps,
