@@ -84,8 +84,10 @@ class RepeatedCall:
             chosen = next(iter(overloads.values()))
         else:  # typing every argument in Python is slow, so only when it must be
             signature = tuple(self._function.typeof_pyval(a) for a in args)  # type: ignore[attr-defined]
-            chosen = overloads[signature]
-        self._compiled = chosen.entry_point
+            chosen = overloads.get(signature)
+        # No overload of exactly these types (the dispatcher converted an argument):
+        # every call goes through the dispatcher, as without this class.
+        self._compiled = None if chosen is None else chosen.entry_point
         self._held = args
 
 
