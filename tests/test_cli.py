@@ -317,10 +317,9 @@ def test_a_terminated_command_takes_the_program_it_waits_on_with_it(tmp_path):
 
     script = tmp_path / "waits.py"
     script.write_text(
-        "import subprocess\n"
-        "from twin.cli import _terminate_cleanly\n"
-        "with _terminate_cleanly():\n"  # as run_program runs SUMO:
-        "    subprocess.run(['sh', '-c', 'echo $$; exec sleep 60'], check=False)\n"
+        "from twin.core.termination import run_to_completion, terminate_cleanly\n"
+        "with terminate_cleanly():\n"  # as `twin` runs its command, and run_program SUMO:
+        "    run_to_completion(['sh', '-c', 'echo $$; exec sleep 60'], capture=False)\n"
     )
     command = subprocess.Popen(
         [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=Path.cwd()

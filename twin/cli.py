@@ -22,13 +22,10 @@ import math
 import os
 import re
 import shutil
-import signal
 import sys
 import tempfile
 import textwrap
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,6 +46,7 @@ from twin.core.errors import RunFailure, UserError
 from twin.core.files import check_output_dir, current_umask
 from twin.core.registry import replay_command
 from twin.core.run import RunResult, build_scenario, default_registry, resolve_policy, simulate
+from twin.core.termination import terminate_cleanly
 from twin.core.watchdog import DEFAULT_DECISION_TIMEOUT_S
 
 MANIFEST_NAME = "manifest.json"
@@ -81,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser(kinds, broken)
     args = parser.parse_args(argv)
     try:
-        with _terminate_cleanly():
+        with terminate_cleanly():
             result: int = args.handler(args)
     except UserError as error:
         print(f"twin: {error}", file=sys.stderr)
@@ -97,28 +95,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     return result
-
-
-EXIT_TERMINATED = 128 + signal.SIGTERM
-
-
-@contextmanager
-def _terminate_cleanly() -> Iterator[None]:
-    """SIGTERM unwinds the command as an exception would (Python's default ends the
-    process at once): ``subprocess.run`` kills the SUMO it waits on, clusters and
-    servers close in their ``finally``. Only in the main thread, where handlers live."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def terminate(signum: int, frame: object) -> None:
-        raise SystemExit(EXIT_TERMINATED)
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _report_failure(error: RunFailure, args: argparse.Namespace, argv: list[str]) -> int:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from twin.core.errors import UserError
+from twin.core.termination import run_to_completion
 
 SUMO_MISSING = "SUMO is not installed; install it with: pip install 'twin[sumo]'"
 
@@ -73,10 +74,9 @@ def resco_configs() -> dict[str, Path]:
 def run_program(args: Sequence[str | Path], what: str) -> subprocess.CompletedProcess[str]:
     """Run one SUMO program; a failure raises with the tail of its messages."""
     env = dict(os.environ, SUMO_HOME=str(sumo_home()))
-    # The arguments are a list (no shell) of paths and numbers we composed ourselves.
-    done = subprocess.run(  # noqa: S603
-        [str(a) for a in args], capture_output=True, text=True, env=env, check=False
-    )
+    # The arguments are a list (no shell) of paths and numbers we composed ourselves;
+    # a SIGTERM under `twin` takes the program down with it, even while it starts.
+    done = run_to_completion([str(a) for a in args], env=env)
     if done.returncode != 0:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-8:])
         raise RuntimeError(f"{what} failed (exit {done.returncode}):\n{tail}")
