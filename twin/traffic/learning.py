@@ -134,8 +134,8 @@ class _Lanes:
         start: per intersection, where its lanes start (one more entry than them).
         first: its first movement, counted within its intersection's movements.
         scale: footprint / length for a fleet of one length, else ``None``.
-        phases, movements, lanes, size: per intersection, ``P``, its movements, ``L``
-            and its vector's length.
+        phases, movements, size: per intersection, ``P``, its movements and its vector's
+            length.
     """
 
     junction: IntArray
@@ -144,7 +144,6 @@ class _Lanes:
     scale: FloatArray | None
     phases: IntArray
     movements: IntArray
-    lanes: IntArray
     size: IntArray
 
 
@@ -158,7 +157,6 @@ def _all_lanes(junctions: Sequence[_Junction], footprint_m: float | None) -> _La
         scale=None if footprint_m is None else np.concatenate([np.zeros(0), *scales]),
         phases=np.array([j.phases for j in junctions], dtype=np.int64),
         movements=np.array([j.movements for j in junctions], dtype=np.int64),
-        lanes=np.array(per, dtype=np.int64),
         size=np.array([j.size for j in junctions], dtype=np.int64),
     )
 
