@@ -429,9 +429,8 @@ def _consider(
             look *= LOOKAHEAD_LEFT
         left_space = net.lane_length[lane] - pos
         if scheduled_stops.stop_lane_on(stops, v, net.lane_edge[lane]) >= 0:
-            left_space = (
-                stops.at[v, scheduled_stops.START] - pos
-            )  # on the stop's lane before the stop
+            # On the stop's lane: the room left is up to the stop.
+            left_space = stops.at[v, scheduled_stops.START] - pos
         if left_space < look * abs(best - lane):
             remaining_s = max(
                 dt,
