@@ -119,3 +119,33 @@ def test_a_turn_hands_out_every_signal_due_at_the_instant_and_wants_all_answers(
         stream.answer(SignalAction(turn[0].phase, 5.0))
         with pytest.raises(RuntimeError, match="answer\\(\\) the last observation"):
             stream.next_turn()
+
+
+def _grid_kpis(answer_in_one: bool) -> dict[str, float]:
+    config = ScenarioConfig(id="traffic/grid4x4-v0", horizon_s=600.0)
+    with DecisionStream(config, 0) as stream:
+        while (turn := stream.next_turn()) is not None:
+            actions = [SignalAction((o.phase + 1) % len(o.green_s), 10.0) for o in turn]
+            if answer_in_one:
+                stream.answer_turn(actions)
+            else:
+                for action in actions:
+                    stream.answer(action)
+        return {name: kpi.value for name, kpi in stream.result().kpis.items()}
+
+
+def test_a_turn_answered_in_one_call_runs_as_answered_one_by_one() -> None:
+    assert _grid_kpis(answer_in_one=True) == _grid_kpis(answer_in_one=False)
+
+
+def test_answer_turn_wants_one_action_per_observation_waiting() -> None:
+    config = ScenarioConfig(id="traffic/grid4x4-v0", horizon_s=600.0)
+    with DecisionStream(config, 0) as stream:
+        turn = stream.next_turn()
+        assert turn is not None
+        n = len(turn)
+        with pytest.raises(RuntimeError, match=f"{n + 1} actions for the {n} observations"):
+            stream.answer_turn([SignalAction(0, 5.0)] * (n + 1))
+        stream.answer(SignalAction(turn[0].phase, 5.0))
+        with pytest.raises(RuntimeError, match=f"{n} actions for the {n - 1} observations"):
+            stream.answer_turn([SignalAction(0, 5.0)] * n)

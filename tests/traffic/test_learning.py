@@ -335,6 +335,50 @@ def test_a_turn_encoded_at_once_is_each_observation_encoded_alone(config):
         np.testing.assert_array_equal(vector, LEARNING.encode(city, observation))
 
 
+def _same_observation(a, b):
+    for x, y in zip(a, b, strict=True):
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype
+            assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f")
+        else:
+            assert x == y
+
+
+@pytest.mark.parametrize("config", [GRID, MIXED_GRID], ids=["one-length", "mixed-fleet"])
+def test_a_citys_turn_is_its_observations_encoded_and_decoded_as_each_alone(config):
+    world, city = build(config, run_s=300.0)
+    now = float(world.env.now)
+    n = len(city.signalised)
+    # All of them (read in one gather), some in another order, one alone (read alone).
+    for chosen in (np.arange(n), np.arange(n)[::-2].copy(), np.array([n - 1])):
+        turn = city.observe_turn(chosen, now)
+        alone = [city.observe(int(i), now) for i in chosen]
+        assert len(turn) == len(chosen)
+        assert list(turn.entities) == [SIGNALS.entity_of(o) for o in alone]
+        for observation, expected in zip(turn, alone, strict=True):
+            _same_observation(observation, expected)
+        for vector, expected in zip(LEARNING.encode_all(city, turn), alone, strict=True):
+            np.testing.assert_array_equal(vector, LEARNING.encode(city, expected))
+        # Every index of each action space, and one past it (the current phase holds).
+        for index in range(max(len(o.green_s) for o in alone) + 1):
+            decoded = LEARNING.decode_all(city, turn, [index] * len(turn))
+            assert list(decoded) == [LEARNING.decode(city, o, index) for o in alone]
+
+
+def test_a_turns_observations_keep_the_instant_after_the_lights_move_on(busy):
+    world, city = busy
+    now = float(world.env.now)
+    turn = city.observe_turn(np.arange(len(city.signalised)), now)
+    phase_then, started = city.signals.phase.copy(), city.signals.green_start_s.copy()
+    city.signals.phase[:] = (city.signals.phase + 1) % 2
+    city.signals.green_start_s[:] = now
+    try:
+        assert [o.phase for o in turn] == phase_then.tolist()
+        assert [o.phase_elapsed_s for o in turn] == (now - started).tolist()
+    finally:
+        city.signals.phase[:], city.signals.green_start_s[:] = phase_then, started
+
+
 @pytest.mark.parametrize("config", [GRID, MIXED_GRID], ids=["one-length", "mixed-fleet"])
 def test_every_reward_measures_many_agents_at_once_as_each_alone(config):
     world, city = build(config, run_s=240.0)

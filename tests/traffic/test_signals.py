@@ -13,8 +13,9 @@ from tests.traffic.support import Erratic
 from twin.core.policy import ActsTogether, InvalidActionError
 from twin.traffic import signals
 from twin.traffic.network import Network, grid
-from twin.traffic.observation import SignalAction
+from twin.traffic.observation import SignalAction, SignalActions
 from twin.traffic.signals import SignalBank
+from twin.traffic.sumo_scenario import with_adaptive_greens
 
 STEP_S = 0.5
 
@@ -31,7 +32,7 @@ class ErraticTogether(Erratic):
         return [self.act(obs) for obs in observations]
 
 
-def bank(policy: Any, network: Network | None = None) -> SignalBank:
+def bank(policy: Any, network: Network | None = None, grid_s: float | None = None) -> SignalBank:
     network = network or grid(2, 2, 150.0, 1)
     state = np.zeros(len(network.movements), dtype=np.int8)
     holder: list[SignalBank] = []
@@ -44,7 +45,7 @@ def bank(policy: Any, network: Network | None = None) -> SignalBank:
             phase=int(b.phase[i]), green_s=np.array([p.green_s for p in program.phases])
         )
 
-    holder.append(SignalBank(network, state, policy, observe))
+    holder.append(SignalBank(network, state, policy, observe, grid_s))
     return holder[0]
 
 
@@ -86,6 +87,46 @@ def test_fewer_answers_than_decisions_is_an_invalid_action_naming_the_policy() -
     b.update(0.0)
     with pytest.raises(InvalidActionError, match=r"test/erratic.*3 answers to the 4 decisions"):
         b.update(b.next_due_s)
+
+
+class ErraticInOne(ErraticTogether):
+    """ErraticTogether's answers as one SignalActions (what a learning agent hands in)."""
+
+    def act_together(self, observations: list[Any]) -> SignalActions:
+        answers = super().act_together(observations)
+        return SignalActions(
+            np.array([a.phase for a in answers], dtype=np.int64),
+            np.array([a.duration_s for a in answers], dtype=np.float64),
+        )
+
+
+@pytest.mark.parametrize("grid_s", [None, 5.0])
+def test_answers_in_one_signal_actions_show_what_the_same_answers_one_by_one_show(
+    grid_s: float | None,
+) -> None:
+    # Greens free between 5 s and 50 s: Erratic's 0.5-20 s answers hold, clamp and change.
+    network = with_adaptive_greens(grid(2, 2, 150.0, 1), 5.0, 50.0)
+    one_by_one = bank(ErraticTogether(seed=4), network, grid_s)
+    in_one = bank(ErraticInOne(seed=4), network, grid_s)
+    assert shown(in_one, 1_800.0) == shown(one_by_one, 1_800.0)
+    assert (in_one.decisions, in_one.clamped) == (one_by_one.decisions, one_by_one.clamped)
+    assert np.array_equal(in_one.next_event_s, one_by_one.next_event_s)
+
+
+class AnswersAPhaseTooFar(ErraticInOne):
+    def act_together(self, observations: list[Any]) -> SignalActions:
+        answers = super().act_together(observations)
+        answers.phase[-1] = len(observations[-1].green_s)
+        return answers
+
+
+def test_a_phase_out_of_range_in_signal_actions_is_an_invalid_action_naming_it() -> None:
+    b = bank(AnswersAPhaseTooFar(seed=4))
+    b.update(0.0)
+    before = b.next_event_s.copy()
+    with pytest.raises(InvalidActionError, match=r"test/erratic.*phase must be an int in \[0, 2\)"):
+        b.update(b.next_due_s)
+    assert np.array_equal(b.next_event_s, before)  # no answer of the instant was applied
 
 
 class Recording:

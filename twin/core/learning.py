@@ -19,9 +19,10 @@ PettingZoo environments, which never name a domain:
 - ``rewards``: named :class:`Reward` functions of the world's state, selectable by name.
 
 Where many agents take their turn at one instant (every intersection of a city on one
-decision grid), a decision area may also give ``encode_each`` and a reward's
-``measure_each``: the same numbers for all of them in one pass over the world, which an
-environment then uses instead of one call per agent.
+decision grid), a decision area may also give ``encode_each``, ``decode_each`` and a
+reward's ``measure_each``: the same numbers and actions for all of them in one pass,
+which an environment then uses instead of one call per agent (the domain may hand its
+turn's observations as one batch, and apply the batch of actions at once).
 
 Needs ``gymnasium`` (the ``rl`` extra) only when spaces are built.
 """
@@ -109,6 +110,9 @@ class LearningInterface(Generic[ModelT]):
             refuses such a world when it is made rather than find no decision later.
         encode_each: optional, ``(model, observations)`` -> the vector of each, equal to
             ``encode`` of each, in one pass (see the module's docstring).
+        decode_each: optional, ``(model, observations, indices)`` -> the action of each,
+            equal to ``decode`` of each, in one pass (a sequence the domain may apply at
+            once).
     """
 
     agents: Callable[[ModelT], tuple[str, ...]]
@@ -122,6 +126,7 @@ class LearningInterface(Generic[ModelT]):
     description: str = ""
     never_asked: Callable[[ModelT], str | None] | None = None
     encode_each: Callable[[ModelT, Sequence[Any]], list[npt.NDArray[np.float32]]] | None = None
+    decode_each: Callable[[ModelT, Sequence[Any], Sequence[int]], Sequence[Any]] | None = None
 
     def encode_all(
         self, model: ModelT, observations: Sequence[Any]
@@ -130,6 +135,15 @@ class LearningInterface(Generic[ModelT]):
         if self.encode_each is None:
             return [self.encode(model, observation) for observation in observations]
         return self.encode_each(model, observations)
+
+    def decode_all(
+        self, model: ModelT, observations: Sequence[Any], indices: Sequence[int]
+    ) -> Sequence[Any]:
+        """The action each index means for its observation (``decode_each`` where there
+        is one)."""
+        if self.decode_each is None:
+            return [self.decode(model, o, k) for o, k in zip(observations, indices, strict=True)]
+        return self.decode_each(model, observations, indices)
 
     def reward(self, name: str | None) -> Reward:
         """The reward called ``name`` (the default for ``None``); ``KeyError`` naming the

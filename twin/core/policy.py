@@ -7,6 +7,7 @@ calls :meth:`Policy.act`. Baselines and AI policies implement the same protocol.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
@@ -64,7 +65,21 @@ class ActsTogether(Protocol):
     between them), so this is the run of answering one at a time.
     """
 
-    def act_together(self, observations: list[Any]) -> list[Any]: ...
+    def act_together(self, observations: Sequence[Any]) -> Sequence[Any]: ...
+
+
+class NamedTurn(Protocol):
+    """The observations of one instant's decisions, as a domain may hand them to an
+    :class:`ActsTogether` policy: a sequence that also names its deciders
+    (``entities[k]`` is what the decision area's ``entity_of`` names the ``k``-th
+    observation), so a learning environment reads whose turn it is without making
+    every observation (:class:`twin.traffic.observation.SignalTurn`)."""
+
+    entities: Sequence[str]
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, k: int) -> Any: ...
 
 
 @runtime_checkable

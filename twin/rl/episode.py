@@ -152,8 +152,10 @@ class Episode:
             )
         self.observation: Any = None
         self.agent = ""
-        self.turn: list[tuple[str, Any]] = []
-        """``(agent, observation)`` of every decision handed out by :meth:`next_turn`."""
+        self.turn: Sequence[Any] = []
+        """The observation of every decision handed out by :meth:`next_turn`."""
+        self.turn_agents: list[str] = []
+        """Whose each of them is."""
         self.finished = False
 
     def next(self) -> bool:
@@ -177,11 +179,16 @@ class Episode:
         assert self.others is None, "next_turn hands out every decider's turn"
         observations = self.stream.next_turn()
         if observations is None:
-            self.turn = []
+            self.turn, self.turn_agents = [], []
             self.finished = True
             return False
-        entity_of = self.setup.area.entity_of
-        self.turn = [(entity_of(observation), observation) for observation in observations]
+        self.turn = observations
+        named = getattr(observations, "entities", None)  # a NamedTurn names its own
+        if named is not None:
+            self.turn_agents = list(named)
+        else:
+            entity_of = self.setup.area.entity_of
+            self.turn_agents = [entity_of(observation) for observation in observations]
         return True
 
     def encoded(self, observation: Any = None) -> npt.NDArray[np.float32]:
@@ -198,6 +205,11 @@ class Episode:
         its order) with the action ``index`` means."""
         chosen = self.observation if observation is None else observation
         self.stream.answer(self.setup.interface.decode(self.model, chosen, index))
+
+    def answer_turn(self, indices: Sequence[int]) -> None:
+        """Answer every decision of the turn, in its order, with the actions ``indices``
+        mean (decoded together: a domain may apply them at once)."""
+        self.stream.answer_turn(self.setup.interface.decode_all(self.model, self.turn, indices))
 
     def measure(self, agent: str | None) -> float:
         """The reward's measure now, of ``agent`` (``None``: the whole world)."""

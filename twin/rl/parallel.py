@@ -89,17 +89,16 @@ class TwinParallelEnv(EpisodeHost, ParallelEnv[str, Vector, np.int64]):
         episode = self._episode
         if episode is None or not self.agents:
             raise RuntimeError(f"{self.setup.name}: call reset() before step()")
-        turn = episode.turn
-        for agent, _ in turn:
+        deciding = episode.turn_agents
+        for agent in deciding:
             if agent not in actions:
                 raise ValueError(
                     f"{self.setup.name}: agent {agent!r} decides now, but actions has no "
                     f"entry for it (got {sorted(actions)[:5]})"
                 )
         # Every action checked before any is handed on: a bad one leaves the turn as it was.
-        indices = [check_index(self.setup, a, actions[a], self.action_space(a)) for a, _ in turn]
-        for (_, observation), index in zip(turn, indices, strict=True):
-            episode.answer(index, observation)
+        spaces = self.setup.action_spaces
+        episode.answer_turn([check_index(self.setup, a, actions[a], spaces[a]) for a in deciding])
         rewards = dict.fromkeys(self.agents, 0.0)
         if episode.next_turn():
             self._take_turn(episode, rewards)
@@ -124,8 +123,8 @@ class TwinParallelEnv(EpisodeHost, ParallelEnv[str, Vector, np.int64]):
     def _take_turn(self, episode: Episode, rewards: dict[str, float]) -> None:
         """The deciding agents' fresh observations, and their rewards since their last
         turns (each encoded and measured in one pass for all of them)."""
-        agents = [agent for agent, _ in episode.turn]
-        vectors = episode.encoded_all([observation for _, observation in episode.turn])
+        agents = episode.turn_agents
+        vectors = episode.encoded_all(episode.turn)
         for agent, vector in zip(agents, vectors, strict=True):
             self._observations[agent] = vector.astype(np.float32, copy=False)
         self._reward_intervals(episode, agents, rewards)
@@ -145,7 +144,7 @@ class TwinParallelEnv(EpisodeHost, ParallelEnv[str, Vector, np.int64]):
     def _infos(self, episode: Episode) -> dict[str, dict[str, Any]]:
         now = episode.now_s()
         infos = {name: {"acts": False, "time_s": now} for name in self.agents}
-        for agent, _ in episode.turn:
+        for agent in episode.turn_agents:
             infos[agent]["acts"] = True
         return infos
 

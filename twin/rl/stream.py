@@ -19,6 +19,7 @@ once (a PettingZoo step for all of them) and :meth:`DecisionStream.next` one by 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -39,7 +40,7 @@ class StreamClosed(GreenletExit):
 
 @dataclass(frozen=True)
 class _Together:
-    observations: list[Any]
+    observations: Sequence[Any]
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,9 @@ class Seat:
         # Back to whoever asked for the next decision; resumed with the answer.
         return getcurrent().parent.switch(obs)
 
-    def act_together(self, observations: list[Any]) -> list[Any]:
+    def act_together(self, observations: Sequence[Any]) -> Sequence[Any]:
         # Resumed with the answers, in the order of the observations.
-        answers: list[Any] = getcurrent().parent.switch(_Together(observations))
+        answers: Sequence[Any] = getcurrent().parent.switch(_Together(observations))
         return answers
 
 
@@ -110,10 +111,10 @@ class DecisionStream:
         )
         self._started = time.perf_counter()
         self._done = False
-        self._turn: list[Any] = []  # the observations due at this instant
+        self._turn: Sequence[Any] = []  # the observations due at this instant
         self._together = False  # the run asked for them together (answers as one list)
         self._handed = 0  # how many of them the caller has been given
-        self._answers: list[Any] = []
+        self._answers: list[Any] | Sequence[Any] = []
         self._run = greenlet(self._simulate)
 
     @property
@@ -127,7 +128,7 @@ class DecisionStream:
         turn = self.next_turn(1)
         return None if turn is None else turn[0]
 
-    def next_turn(self, most: int | None = None) -> list[Any] | None:
+    def next_turn(self, most: int | None = None) -> Sequence[Any] | None:
         """The observations due at this instant that the caller has not had yet (at most
         ``most``), or ``None`` when the run has reached its horizon. Several come only
         from a run that asks for them together; answer each, in order, before asking
@@ -139,7 +140,10 @@ class DecisionStream:
         if self._handed == len(self._turn) and not self._resume():
             return None
         end = len(self._turn) if most is None else min(len(self._turn), self._handed + most)
-        given = self._turn[self._handed : end]
+        if self._handed == 0 and end == len(self._turn):
+            given = self._turn  # the whole turn as the run gave it: a domain's batch stays one
+        else:
+            given = self._turn[self._handed : end]
         self._handed = end
         return given
 
@@ -149,7 +153,23 @@ class DecisionStream:
         domain checks each action as it would any policy's)."""
         if len(self._answers) >= self._handed:
             raise RuntimeError("no observation is waiting for an answer; call next() first")
+        assert isinstance(self._answers, list)  # a whole turn's answers leave none waiting
         self._answers.append(action)
+
+    def answer_turn(self, actions: Sequence[Any]) -> None:
+        """The actions of every observation given and not answered yet, in order. Given
+        for a whole turn the run asked for together, the run receives ``actions`` as it
+        is (a domain's batch of actions, which it may apply at once)."""
+        waiting = self._handed - len(self._answers)
+        if len(actions) != waiting:
+            raise RuntimeError(
+                f"{len(actions)} actions for the {waiting} observations waiting for one"
+            )
+        if self._together and not self._answers and self._handed == len(self._turn):
+            self._answers = actions
+        else:
+            for action in actions:
+                self.answer(action)
 
     def _resume(self) -> bool:
         """Hand the run the answers of the last instant and wait for its next decisions;

@@ -71,7 +71,12 @@ from twin.traffic.kernels import (
 from twin.traffic.lane_change import lane_change_state
 from twin.traffic.loops import LoopBank, LoopState, no_loops
 from twin.traffic.network import Intersection, Network
-from twin.traffic.observation import ActuationReading, SignalObservation
+from twin.traffic.observation import (
+    ENTITY_PREFIX,
+    ActuationReading,
+    SignalObservation,
+    SignalTurn,
+)
 from twin.traffic.rerouting import (
     ADAPTATION_INTERVAL_S,
     ADAPTATION_STEPS,
@@ -163,7 +168,9 @@ class City(Entity):
         self.loop_failed: npt.NDArray[np.bool_] | None = None
         self.own_feeds = OwnFeeds(self.env, step_s, self.arrays.n_lanes)
         """The detector feeds below, whose events the kernel runs past."""
-        self.signals = SignalBank(network, self.mov_state, policy, self.observe, decision_grid_s)
+        self.signals = SignalBank(
+            network, self.mov_state, policy, self.observe, decision_grid_s, self.observe_turn
+        )
         self.fixed_lights = self.signals.hand_to_kernel(self._actuation)
         """The lights that run as programmed, inside the kernel's ticks (no batch ends at
         their events)."""
@@ -635,6 +642,7 @@ class City(Entity):
         self._obs_bounds: list[tuple[int, int]] = []
         self._signalised = [i for i in net.intersections if i.program is not None]
         self._signalised_ids = [i.id for i in self._signalised]
+        self._entities = [f"{ENTITY_PREFIX}{i}" for i in self._signalised_ids]
         downs: list[npt.NDArray[np.int64]] = []
         counts_all: list[npt.NDArray[np.int64]] = []
         at = 0
@@ -683,6 +691,8 @@ class City(Entity):
             offsets = self._obs_down_offsets[a:b] - start
             self._obs_one.append((self._obs_lanes[k], down, offsets, c))
         self._gather_all_from = max(2, len(self._signalised) // _GATHER_ALL_SHARE)
+        self._obs_bounds_array = np.array(self._obs_bounds, dtype=np.int64).reshape(-1, 2)
+        self._min_green_of = [np.array([lo for lo, _ in limits]) for limits in self._phase_limits]
         self._no_values = np.zeros(0)
         """Stands for a board the city does not have (no sensors, no loop detectors)."""
 
@@ -804,13 +814,75 @@ class City(Entity):
         a, b = self._obs_bounds[i]
         return self._observation(i, now_s, tuple(array[a:b] for array in values))
 
+    def observe_turn(self, deciding: npt.NDArray[np.int64], now_s: float) -> SignalTurn:
+        """The observations of the signalised intersections ``deciding`` at ``now_s``,
+        as one batch (what :meth:`observe` would give each, item by item)."""
+        if len(deciding) >= self._gather_all_from:
+            values = self._observe_all(now_s)
+            bounds = self._obs_bounds_array[deciding]
+        else:
+            parts = [self._readings(*self._obs_one[i], now_s) for i in deciding.tolist()]
+            values = tuple(np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+            for array in values:
+                array.setflags(write=False)
+            sizes = [len(part[0]) for part in parts]
+            ends = np.cumsum(sizes, dtype=np.int64)
+            bounds = np.stack((ends - sizes, ends), axis=1)
+        signals = self.signals
+        phase = signals.phase[deciding]
+        elapsed = now_s - signals.green_start_s[deciding]
+        ids = deciding.tolist()
+        min_green = np.array(
+            [self._min_green_of[i][p] for i, p in zip(ids, phase.tolist(), strict=True)]
+        )
+        # Read now, not when an item is made: the world moves on after the instant.
+        actuation = [self._actuation_reading(i, now_s) for i in ids]
+
+        def make(k: int) -> SignalObservation:
+            a, b = bounds[k].tolist()
+            lane_values = tuple(array[a:b] for array in values)
+            return self._observation_of(
+                ids[k], now_s, lane_values, int(phase[k]), float(elapsed[k]), actuation[k]
+            )
+
+        return SignalTurn(
+            now_s,
+            deciding,
+            [self._entities[i] for i in ids],
+            phase,
+            elapsed,
+            min_green,
+            values[1],
+            values[0],
+            bounds,
+            make,
+        )
+
     def _observation(
         self, i: int, now_s: float, lane_values: tuple[npt.NDArray[np.float64], ...]
     ) -> SignalObservation:
-        """Intersection ``i``'s signal state with its movements' lane values (queue,
-        vehicles, downstream, gap, flow, sensed queue, loop count, occupancy, speed) and
-        which movements share a lane."""
-        phase = int(self.signals.phase[i])
+        """Intersection ``i``'s observation now, with its movements' ``lane_values``."""
+        return self._observation_of(
+            i,
+            now_s,
+            lane_values,
+            int(self.signals.phase[i]),
+            now_s - float(self.signals.green_start_s[i]),
+            self._actuation_reading(i, now_s),
+        )
+
+    def _observation_of(
+        self,
+        i: int,
+        now_s: float,
+        lane_values: tuple[npt.NDArray[np.float64], ...],
+        phase: int,
+        elapsed_s: float,
+        actuation: ActuationReading | None,
+    ) -> SignalObservation:
+        """Intersection ``i`` showing ``phase`` for ``elapsed_s``, with its movements' lane
+        values (queue, vehicles, downstream, gap, flow, sensed queue, loop count,
+        occupancy, speed) and which movements share a lane."""
         min_green, max_green = self._phase_limits[i][phase]
         # tuple.__new__ skips NamedTuple's generated __new__: this runs at every decision.
         return _new_tuple(
@@ -820,14 +892,14 @@ class City(Entity):
                 i,
                 self._signalised_ids[i],
                 phase,
-                now_s - float(self.signals.green_start_s[i]),
+                elapsed_s,
                 min_green,
                 max_green,
                 self._phase_green[i],
                 self._green_s[i],
                 *lane_values,
                 self._movement_lane[i],
-                self._actuation_reading(i, now_s),
+                actuation,
             ),
         )
 

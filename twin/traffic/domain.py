@@ -27,7 +27,12 @@ from twin.traffic.kernels import (
     WAITING,
     YELLOW,
 )
-from twin.traffic.observation import SignalAction, SignalObservation, check_signal_action
+from twin.traffic.observation import (
+    ENTITY_PREFIX,
+    SignalAction,
+    SignalObservation,
+    check_signal_action,
+)
 from twin.traffic.view import TrafficView
 
 EPS = 1e-6
@@ -193,7 +198,7 @@ def _check(action: object, observation: SignalObservation, policy_id: str) -> ob
 
 
 def _entity_of(observation: SignalObservation) -> str:
-    return f"intersection:{observation.intersection_id}"
+    return f"{ENTITY_PREFIX}{observation.intersection_id}"
 
 
 _edge_cases = Deferred("twin.traffic.kit:signal_edge_cases")

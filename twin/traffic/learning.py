@@ -65,7 +65,13 @@ from twin.core.learning import LearningInterface, Reward
 from twin.core.world import World
 from twin.traffic.city import City
 from twin.traffic.kernels import DRIVING
-from twin.traffic.observation import SignalAction, SignalObservation
+from twin.traffic.observation import (
+    ENTITY_PREFIX,
+    SignalAction,
+    SignalActions,
+    SignalObservation,
+    SignalTurn,
+)
 from twin.traffic.signals import never_asked
 
 IntArray = npt.NDArray[np.int64]
@@ -89,7 +95,7 @@ EPISODE_S = 3600.0
 _EPS_S = 1e-9
 """Slack of the min-green comparison (the signal controller's ``EPS_S``)."""
 
-AGENT_PREFIX = "intersection:"
+AGENT_PREFIX = ENTITY_PREFIX
 """Agents are named as ``traffic.signals``' ``entity_of`` names intersections."""
 
 
@@ -376,19 +382,32 @@ def encode_signals(
     city: City, observations: Sequence[SignalObservation]
 ) -> list[npt.NDArray[np.float32]]:
     """:func:`encode_signal` of each observation, in one pass: the intersections deciding
-    at one instant (views of one new array, one per observation). Observations with
-    other movement counts than their intersection's (hand-made) are encoded one by one.
-    """
+    at one instant (views of one new array, one per observation). A
+    :class:`~twin.traffic.observation.SignalTurn` is read as its arrays; observations
+    with other movement counts than their intersection's (hand-made) are encoded one by
+    one."""
     if not observations:
         return []
     layout = _layout(city)
     every = layout.lanes
-    deciding = np.array([_index_of(layout, o) for o in observations], dtype=np.int64)
-    vehicles_in = [o.vehicles for o in observations]
-    queue_in = [o.queue for o in observations]
-    movements = every.movements[deciding].tolist()
-    if [len(v) for v in vehicles_in] != movements or [len(q) for q in queue_in] != movements:
-        return [encode_signal(city, o) for o in observations]
+    if isinstance(observations, SignalTurn):
+        deciding = observations.intersections
+        phase = observations.phase
+        served = observations.phase_elapsed_s + _EPS_S >= observations.min_green_s
+        vehicles, queue = observations.vehicles, observations.queue
+        starts = observations.bounds[:, 0]
+    else:
+        deciding = np.array([_index_of(layout, o) for o in observations], dtype=np.int64)
+        vehicles_in = [o.vehicles for o in observations]
+        queue_in = [o.queue for o in observations]
+        movements = every.movements[deciding].tolist()
+        if [len(v) for v in vehicles_in] != movements or [len(q) for q in queue_in] != movements:
+            return [encode_signal(city, o) for o in observations]
+        phase = np.array([o.phase for o in observations], dtype=np.int64)
+        served = np.array([o.phase_elapsed_s + _EPS_S >= o.min_green_s for o in observations])
+        vehicles = np.concatenate(vehicles_in).astype(np.float64, copy=False)
+        queue = np.concatenate(queue_in).astype(np.float64, copy=False)
+        starts = np.cumsum([0, *movements[:-1]], dtype=np.int64)
     bounds = np.zeros(len(deciding) + 1, dtype=np.int64)
     np.cumsum(every.size[deciding], out=bounds[1:])
     if every.scale is None:
@@ -401,15 +420,15 @@ def encode_signals(
         out,
         bounds,
         deciding,
-        np.array([o.phase for o in observations], dtype=np.int64),
-        np.array([o.phase_elapsed_s + _EPS_S >= o.min_green_s for o in observations]),
-        np.concatenate(vehicles_in).astype(np.float64, copy=False),
-        np.concatenate(queue_in).astype(np.float64, copy=False),
+        phase,
+        served,
+        vehicles,
+        queue,
+        starts,
         every.start,
         every.first,
         scale,
         every.phases,
-        every.movements,
     )
     return [out[a:b] for a, b in pairwise(bounds.tolist())]
 
@@ -423,20 +442,19 @@ def encode_into(
     served: npt.NDArray[np.bool_],
     vehicles: FloatArray,
     queue: FloatArray,
+    starts: IntArray,
     lane_start: IntArray,
     first: IntArray,
     scale: FloatArray,
     phases: IntArray,
-    movements: IntArray,
 ) -> None:
     """:func:`encode_signal`'s vector of each deciding intersection ``j = deciding[n]``
     into ``out[bounds[n]:bounds[n + 1]]`` (zeroed): its shown ``phase[n]`` one-hot,
     ``served[n]`` (min green done), and each incoming lane's density and queue, its first
-    movement's reading in ``vehicles`` and ``queue`` (the observations' readings one after
-    another) times the lane's ``scale``, in ``[0, 1]`` (NaN reads 0, as numpy's
+    movement's reading in ``vehicles`` and ``queue`` (``j``'s movements from
+    ``starts[n]``) times the lane's ``scale``, in ``[0, 1]`` (NaN reads 0, as numpy's
     fmax/fmin have it). Lanes ``lane_start[j]:lane_start[j + 1]`` are ``j``'s, with
-    ``first`` counted within its ``movements[j]``."""
-    reading = 0
+    ``first`` counted within its movements."""
     for n in range(deciding.shape[0]):
         j = deciding[n]
         at = bounds[n]
@@ -448,7 +466,7 @@ def encode_into(
         n_lanes = lane_start[j + 1] - lane_start[j]
         for slot in range(n_lanes):
             lane = lane_start[j] + slot
-            m = reading + first[lane]
+            m = starts[n] + first[lane]
             density = vehicles[m] * scale[lane]
             if not density >= 0.0:
                 density = 0.0
@@ -461,7 +479,6 @@ def encode_into(
             if halted > 1.0:
                 halted = 1.0
             out[at + p + 1 + n_lanes + slot] = halted
-        reading += movements[j]
 
 
 def decode_signal(city: City, observation: SignalObservation, index: int) -> SignalAction:
@@ -472,6 +489,21 @@ def decode_signal(city: City, observation: SignalObservation, index: int) -> Sig
     if not 0 <= k < len(observation.green_s):
         k = int(observation.phase)
     return SignalAction(k, DECISION_STEP_S)
+
+
+def decode_signals(
+    city: City, observations: Sequence[SignalObservation], indices: Sequence[int]
+) -> Sequence[SignalAction]:
+    """:func:`decode_signal` of each observation and index; a
+    :class:`~twin.traffic.observation.SignalTurn`'s as one
+    :class:`~twin.traffic.observation.SignalActions` (the bank applies it at once)."""
+    if not isinstance(observations, SignalTurn):
+        return [decode_signal(city, o, k) for o, k in zip(observations, indices, strict=True)]
+    chosen = np.asarray(indices, dtype=np.int64)
+    phases = _layout(city).lanes.phases[observations.intersections]
+    outside = (chosen < 0) | (chosen >= phases)
+    phase = np.where(outside, observations.phase, chosen)
+    return SignalActions(phase, np.full(len(phase), DECISION_STEP_S))
 
 
 # -- rewards ------------------------------------------------------------------------------
@@ -694,6 +726,7 @@ def signal_learning() -> LearningInterface[City]:
         encode_each=encode_signals,
         action_space=signal_action_space,
         decode=decode_signal,
+        decode_each=decode_signals,
         rewards=REWARDS,
         default_reward=DIFF_WAITING_TIME.name,
         episode_s=EPISODE_S,

@@ -8,7 +8,8 @@ movements sharing a lane see the same queue.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +19,10 @@ from twin.core.policy import InvalidActionError
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
+
+ENTITY_PREFIX = "intersection:"
+"""An intersection's name as a decider (``traffic.signals``' ``entity_of``, a learning
+environment's agent): ``intersection:<id>``."""
 
 LOOP_STOP_LINE, LOOP_UPSTREAM = 0, 1
 """Columns of the ``sensed_count``, ``sensed_occupancy`` and ``sensed_speed_mps`` arrays."""
@@ -132,3 +137,102 @@ def check_signal_action(
     if not (isinstance(duration, float | int) and math.isfinite(duration) and duration > 0):
         raise InvalidActionError(policy_id, action, "duration_s must be finite and > 0")
     return int(phase), float(duration)
+
+
+class SignalTurn(Sequence[SignalObservation]):
+    """The observations of the intersections deciding at one instant, as one batch.
+
+    What the city reads at the instant is here as arrays (the readings of every
+    deciding intersection's movements, one after another, and each intersection's phase
+    and whether its minimum green has run), so a learning agent's encoding reads them
+    at once (:func:`twin.traffic.learning.encode_signals`); an observation object is
+    made only when an item is asked for (a rule policy, a check), from the same values.
+
+    Attributes:
+        now_s: the instant.
+        intersections: the deciding intersections (index among the signalised).
+        entities: their decision-area names (``intersection:<id>``), as ``entity_of``
+            names each observation.
+        phase: the green phase each shows.
+        phase_elapsed_s, min_green_s: how long it has shown it, and its minimum green.
+        vehicles, queue: vehicles and halting vehicles on each movement's lane; the
+            ``k``-th intersection's movements are ``bounds[k, 0]:bounds[k, 1]``.
+        bounds: ``(len, 2)``: each intersection's slice of those arrays.
+    """
+
+    __slots__ = (
+        "_made",
+        "_make",
+        "bounds",
+        "entities",
+        "intersections",
+        "min_green_s",
+        "now_s",
+        "phase",
+        "phase_elapsed_s",
+        "queue",
+        "vehicles",
+    )
+
+    def __init__(
+        self,
+        now_s: float,
+        intersections: IntArray,
+        entities: list[str],
+        phase: IntArray,
+        phase_elapsed_s: FloatArray,
+        min_green_s: FloatArray,
+        vehicles: FloatArray,
+        queue: FloatArray,
+        bounds: IntArray,
+        make: Callable[[int], SignalObservation],
+    ) -> None:
+        self.now_s = now_s
+        self.intersections = intersections
+        self.entities = entities
+        self.phase = phase
+        self.phase_elapsed_s = phase_elapsed_s
+        self.min_green_s = min_green_s
+        self.vehicles = vehicles
+        self.queue = queue
+        self.bounds = bounds
+        self._make = make
+        self._made: list[SignalObservation | None] = [None] * len(intersections)
+
+    def __len__(self) -> int:
+        return len(self._made)
+
+    @overload
+    def __getitem__(self, k: int) -> SignalObservation: ...
+    @overload
+    def __getitem__(self, k: slice) -> list[SignalObservation]: ...
+    def __getitem__(self, k: int | slice) -> SignalObservation | list[SignalObservation]:
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(len(self)))]
+        made = self._made[k]
+        if made is None:
+            made = self._made[k] = self._make(k % len(self._made))
+        return made
+
+
+class SignalActions(Sequence[SignalAction]):
+    """The answers to a :class:`SignalTurn`, as arrays: ``phase[k]`` for ``duration_s[k]``
+    is the answer to its ``k``-th observation. The signal bank applies them at once."""
+
+    __slots__ = ("duration_s", "phase")
+
+    def __init__(self, phase: IntArray, duration_s: FloatArray) -> None:
+        self.phase = phase
+        self.duration_s = duration_s
+
+    def __len__(self) -> int:
+        return len(self.phase)
+
+    @overload
+    def __getitem__(self, k: int) -> SignalAction: ...
+    @overload
+    def __getitem__(self, k: slice) -> list[SignalAction]: ...
+    def __getitem__(self, k: int | slice) -> SignalAction | list[SignalAction]:
+        if isinstance(k, slice):
+            return [self[j] for j in range(*k.indices(len(self)))]
+        return SignalAction(int(self.phase[k]), float(self.duration_s[k]))

@@ -20,8 +20,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from twin.core.jit import RepeatedCall
 from twin.core.policy import ActsTogether, InvalidActionError, Policy
 from twin.traffic.actuation import MIN_SWITCH_S
+from twin.traffic.answers import CHANGE, BankArrays, all_green_under_max, answer_all
 from twin.traffic.change_intervals import ChangeIntervals
 from twin.traffic.fixed_lights import CLAMPED, DECISIONS, FORCED, BankTimers, FixedLights
 from twin.traffic.kernels import (
@@ -35,7 +37,12 @@ from twin.traffic.kernels import (
     YELLOW,
 )
 from twin.traffic.network import Intersection, Network, check_program
-from twin.traffic.observation import SignalObservation, check_signal_action
+from twin.traffic.observation import (
+    SignalActions,
+    SignalObservation,
+    SignalTurn,
+    check_signal_action,
+)
 
 GREEN, CHANGE_YELLOW, CHANGE_ALL_RED = 0, 1, 2
 _CODES = {c: k for k, c in enumerate(STATE_LETTERS)}
@@ -45,11 +52,13 @@ _RANK = np.zeros(len(STATE_LETTERS), dtype=np.int64)
 for _rank, _code in enumerate((RED, YELLOW, STOP, OFF_BLINKING, PERMISSIVE, OFF, PROTECTED)):
     _RANK[_code] = _rank
 EPS_S = 1e-9
+_LIMITS = ("min_green_s", "max_green_s", "yellow_s", "all_red_s")
 MAX_KERNEL_PHASES = 16
 """Lights with more phases keep their change intervals in Python: the kernel holds a
 state for every pair of phases (one per movement, 256 pairs at most)."""
 
 Observer = Callable[[int, float], SignalObservation]
+TurnObserver = Callable[[npt.NDArray[np.int64], float], SignalTurn]
 ActuatedParts = tuple[
     npt.NDArray[np.bool_], npt.NDArray[np.int64], npt.NDArray[np.int64], float, float
 ]
@@ -141,6 +150,10 @@ class SignalBank:
         mov_state: the kernel's per-movement signal state, written in place.
         policy: decides at each epoch of each intersection.
         observe: builds the observation of signalised intersection ``i`` at time ``t``.
+        decision_grid_s: see the attribute.
+        observe_turn: builds the observations of the intersections deciding together at
+            time ``t``, as one batch (for a policy that acts together; else ``observe``
+            builds each).
     """
 
     forced = _Count(FORCED, "Greens ended at their maximum without asking the policy.")
@@ -154,6 +167,7 @@ class SignalBank:
         policy: Policy[Any, Any],
         observe: Observer,
         decision_grid_s: float | None = None,
+        observe_turn: TurnObserver | None = None,
     ) -> None:
         self.mov_state = mov_state
         self.decision_grid_s = decision_grid_s
@@ -164,6 +178,7 @@ class SignalBank:
         self.policy = policy
         self.policy_id = getattr(policy, "id", type(policy).__name__)
         self.observe = observe
+        self.observe_turn = observe_turn
         self.intersections: list[Intersection] = []
         checked_before = network in _SAFE_STATES  # by a bank on this very network
         for inter in network.intersections:
@@ -207,6 +222,22 @@ class SignalBank:
         self.due_count = 0
         """How many intersections the current :meth:`update` round handles."""
         self._changes = _CHANGE_STATES.setdefault(network, {})
+        every = list(range(n))
+        self._arrays = BankArrays(
+            self.phase,
+            self.stage,
+            self.target,
+            self.target_green_s,
+            self.green_start_s,
+            self.next_event_s,
+            np.cumsum([0, *(len(c) for c in self.codes)], dtype=np.int64),
+            *(self._per_phase(every, name) for name in _LIMITS),
+        )
+        """The timers and per-phase limits, for the answers applied at once
+        (:meth:`_apply_all`)."""
+        self._answer_kind = np.zeros(n, dtype=np.int64)
+        self._answer_all = RepeatedCall(answer_all)
+        self._all_green_under_max = RepeatedCall(all_green_under_max)
         for i in range(n):
             self._start_at_offset(i)
         self._next_due = self._asked_next_due()
@@ -463,10 +494,14 @@ class SignalBank:
         """:meth:`_handle` for a policy that answers the instant's decisions at once
         (:class:`~twin.core.policy.ActsTogether`): the others' events first, then every
         due decision's observation, one call, the answers in the same order."""
-        deciding = [int(i) for i in due if self._needs_decision(int(i), now_s)]
-        if not deciding:
+        deciding = self._deciding(due, now_s)
+        if len(deciding) == 0:
             return
-        observations = [self.observe(i, now_s) for i in deciding]
+        observations: Sequence[SignalObservation]
+        if self.observe_turn is not None:
+            observations = self.observe_turn(deciding, now_s)
+        else:
+            observations = [self.observe(i, now_s) for i in deciding.tolist()]
         actions = self.policy.act_together(observations)  # type: ignore[attr-defined]
         if len(actions) != len(observations):
             raise InvalidActionError(
@@ -474,8 +509,65 @@ class SignalBank:
                 actions,
                 f"{len(actions)} answers to the {len(observations)} decisions due at {now_s:g} s",
             )
-        for i, observation, action in zip(deciding, observations, actions, strict=True):
+        if isinstance(actions, SignalActions):
+            self._apply_all(deciding, observations, actions, now_s)
+            return
+        for i, observation, action in zip(deciding.tolist(), observations, actions, strict=True):
             self._apply(i, now_s, observation, action)
+
+    def _deciding(self, due: npt.NDArray[np.int64], now_s: float) -> npt.NDArray[np.int64]:
+        """Which of ``due`` the policy decides for now; the others' events handled (in
+        ``due``'s order, as :meth:`_needs_decision` does). Usually every due light is
+        green short of its maximum: then all decide, and nothing else is to do."""
+        arrays = self._arrays
+        if self._all_green_under_max(
+            due,
+            now_s,
+            arrays.stage,
+            arrays.phase,
+            arrays.green_start_s,
+            arrays.phase_start,
+            arrays.max_green_s,
+        ):
+            return due
+        return np.array([i for i in due.tolist() if self._needs_decision(i, now_s)], dtype=np.int64)
+
+    def _apply_all(
+        self,
+        deciding: npt.NDArray[np.int64],
+        observations: Sequence[SignalObservation],
+        actions: SignalActions,
+        now_s: float,
+    ) -> None:
+        """:meth:`_apply` of every answer, at once (:func:`twin.traffic.answers.answer_all`),
+        every answer checked first as :func:`check_signal_action` checks one."""
+        target, duration = actions.phase, actions.duration_s
+        if not (
+            target.dtype == np.int64
+            and duration.dtype == np.float64
+            and target.shape == duration.shape == deciding.shape
+        ):
+            raise InvalidActionError(
+                self.policy_id,
+                actions,
+                "SignalActions holds one int64 phase and one float64 duration_s per decision",
+            )
+        kind = self._answer_kind
+        outcome = self._answer_all(
+            deciding, target, duration, now_s, self.decision_grid_s or 0.0, self._arrays, kind
+        )
+        if outcome < 0:
+            bad = -1 - outcome
+            check_signal_action(actions[bad], observations[bad], self.policy_id)  # raises
+            raise InvalidActionError(self.policy_id, actions[bad], "not a phase for a duration")
+        self._counted_here[DECISIONS] += len(deciding)
+        self._counted_here[CLAMPED] += outcome
+        for n in np.flatnonzero(kind[: len(deciding)] >= CHANGE).tolist():
+            i = int(deciding[n])
+            if kind[n] == CHANGE:
+                self._show_change(i, yellow=True)
+            else:  # no yellow: the change goes on at once
+                self._begin_change(i, int(target[n]), now_s, float(self.target_green_s[i]))
 
     def _end_interval(self, i: int, now_s: float) -> None:
         """The yellow or the all-red of intersection ``i``'s change ends."""
