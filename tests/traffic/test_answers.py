@@ -6,7 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twin.traffic.answers import CHANGE, CHANGE_NOW, CLAMP, HOLD, BankArrays, answer_all
+from twin.traffic.answers import (
+    CHANGE,
+    CHANGE_NOW,
+    CHANGE_SHOWN,
+    CLAMP,
+    HOLD,
+    BankArrays,
+    YellowStates,
+    answer_all,
+)
 from twin.traffic.fixed_lights import CHANGE_YELLOW, GREEN
 
 NOW_S = 10.0
@@ -31,6 +40,42 @@ def four_lights() -> BankArrays:
     )
 
 
+def yellows(known: bool) -> YellowStates:
+    """Each light has two movements (light ``i``: ``2i, 2i + 1``); changing from phase 0
+    to 1 shows yellow (code 9) on the first and red (code 0) on the second, where
+    ``known``; otherwise no yellow is worked out (the bank shows it)."""
+    row = np.full(16, -1, dtype=np.int64)
+    if known:
+        row[np.arange(4) * 4 + 1] = 0  # pair (0, 1) of each light
+    return YellowStates(
+        pair_start=np.arange(0, 20, 4, dtype=np.int64),
+        row=row,
+        states=np.array([9, 0], dtype=np.int8),
+        mov_start=np.arange(0, 10, 2, dtype=np.int64),
+        movements=np.arange(8, dtype=np.int64),
+    )
+
+
+def answer(bank: BankArrays, yellow: YellowStates, grid_s: float = 0.0, **given):
+    """answer_all on lights ``deciding`` (all four); the kinds, the count and the shown
+    movement states (7 where untouched)."""
+    deciding = given.get("deciding", np.arange(4, dtype=np.int64))
+    kind = np.full(len(deciding), -1, dtype=np.int64)
+    mov_state = np.full(8, 7, dtype=np.int8)
+    outcome = answer_all(
+        deciding,
+        given.get("target", np.array([0, 1, 1, 1], dtype=np.int64)),
+        given.get("duration_s", np.full(len(deciding), 20.0)),
+        NOW_S,
+        grid_s,
+        bank,
+        yellow,
+        mov_state,
+        kind,
+    )
+    return kind.tolist(), outcome, mov_state.tolist()
+
+
 @pytest.mark.parametrize(
     ("grid_s", "hold_until_s", "clamp_until_s", "target_green_s"),
     [(0.0, 30.0, 13.0, 20.0), (5.0, 30.0, 15.0, 15.0)],
@@ -39,18 +84,10 @@ def test_a_hold_a_clamp_a_change_and_a_change_without_yellow(
     grid_s: float, hold_until_s: float, clamp_until_s: float, target_green_s: float
 ) -> None:
     bank = four_lights()
-    kind = np.full(4, -1, dtype=np.int64)
-    clamped = answer_all(
-        np.arange(4, dtype=np.int64),
-        np.array([0, 1, 1, 1], dtype=np.int64),
-        np.full(4, 20.0),
-        NOW_S,
-        grid_s,
-        bank,
-        kind,
-    )
+    kind, clamped, shown = answer(bank, yellows(known=False), grid_s)
     assert clamped == 1
-    assert kind.tolist() == [HOLD, CLAMP, CHANGE, CHANGE_NOW]
+    assert kind == [HOLD, CLAMP, CHANGE, CHANGE_NOW]
+    assert shown == [7] * 8  # the bank shows the yellow
     # On a grid a change's 20 s hold the yellow and the all-red (20 - 3 - 2).
     assert bank.next_event_s.tolist() == [hold_until_s, clamp_until_s, NOW_S + 3.0, NOW_S]
     assert bank.stage.tolist() == [GREEN, GREEN, CHANGE_YELLOW, GREEN]
@@ -58,26 +95,35 @@ def test_a_hold_a_clamp_a_change_and_a_change_without_yellow(
     assert bank.target_green_s[2] == target_green_s
 
 
+def test_a_change_whose_yellow_is_known_shows_it_on_its_movements() -> None:
+    kind, _, shown = answer(four_lights(), yellows(known=True))
+    assert kind == [HOLD, CLAMP, CHANGE_SHOWN, CHANGE_NOW]
+    assert shown == [7, 7, 7, 7, 9, 0, 7, 7]  # light 2's movements; light 3 has no yellow
+
+
 def test_a_hold_never_runs_past_max_green() -> None:
     bank = four_lights()
-    kind = np.zeros(1, dtype=np.int64)
-    answer_all(np.array([0]), np.array([0]), np.array([90.0]), NOW_S, 0.0, bank, kind)
+    answer(
+        bank,
+        yellows(known=False),
+        deciding=np.array([0]),
+        target=np.array([0]),
+        duration_s=np.array([90.0]),
+    )
     assert bank.next_event_s[0] == 50.0
 
 
 @pytest.mark.parametrize(("phase", "duration_s"), [(2, 5.0), (-1, 5.0), (0, 0.0), (0, np.inf)])
 def test_a_bad_answer_is_named_and_no_answer_is_applied(phase: int, duration_s: float) -> None:
     bank = four_lights()
-    kind = np.zeros(2, dtype=np.int64)
-    outcome = answer_all(
-        np.array([0, 2]),
-        np.array([1, phase], dtype=np.int64),
-        np.array([20.0, duration_s]),
-        NOW_S,
-        0.0,
+    _, outcome, shown = answer(
         bank,
-        kind,
+        yellows(known=True),
+        deciding=np.array([2, 0]),
+        target=np.array([1, phase], dtype=np.int64),
+        duration_s=np.array([20.0, duration_s]),
     )
     assert outcome == -1 - 1  # the second answer
+    assert shown == [7] * 8
     assert bank.stage.tolist() == [GREEN] * 4
     assert bank.next_event_s.tolist() == [NOW_S] * 4

@@ -21,9 +21,10 @@ from twin.traffic.fixed_lights import CHANGE_YELLOW, EPS_S, GREEN
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
-HOLD, CLAMP, CHANGE, CHANGE_NOW = 0, 1, 2, 3
+HOLD, CLAMP, CHANGE, CHANGE_NOW, CHANGE_SHOWN = 0, 1, 2, 3, 4
 """What an answer does: keep the phase, wait for its minimum green, change phase (its
-yellow begins: the bank shows it), change with no yellow (the bank makes the change)."""
+yellow begins and the bank shows it), change with no yellow (the bank makes the change),
+change phase with its yellow shown here (:class:`YellowStates`)."""
 
 
 @numba.njit(cache=True)
@@ -72,6 +73,20 @@ class BankArrays(NamedTuple):
     all_red_s: FloatArray
 
 
+class YellowStates(NamedTuple):
+    """The yellow each change of each light shows, checked by the bank: the change of
+    light ``i`` from phase ``a`` to ``b`` shows ``states[row[r]:row[r] + M]`` on its
+    ``M`` movements ``movements[mov_start[i]:mov_start[i + 1]]``, where
+    ``r = pair_start[i] + a * P + b`` (``P`` its phases); ``row[r] = -1``: the bank shows
+    it (not worked out, or not safe: the bank raises if the change is made)."""
+
+    pair_start: IntArray
+    row: IntArray
+    states: npt.NDArray[np.int8]
+    mov_start: IntArray
+    movements: IntArray
+
+
 @numba.njit(cache=True)
 def answer_all(
     deciding: IntArray,
@@ -80,13 +95,16 @@ def answer_all(
     now_s: float,
     grid_s: float,
     bank: BankArrays,
+    yellow: YellowStates,
+    mov_state: npt.NDArray[np.int8],
     kind: IntArray,
 ) -> int:
     """Answer ``target[n]`` for ``duration_s[n]`` at light ``deciding[n]``, as the bank's
     ``_apply`` and ``_begin_change`` do: a hold sets its next epoch (never past max
     green), a change asked before the minimum green is clamped to it, any other change
     begins its yellow (on a grid its target's green is ``duration_s`` less the yellow
-    and the all-red). ``kind[n]`` says which. Returns ``-1 - n`` for the first answer
+    and the all-red), shown in ``mov_state`` where ``yellow`` holds it. ``kind[n]`` says
+    which. Returns ``-1 - n`` for the first answer
     that is not a phase of its light for a finite positive duration (nothing applied),
     else how many were clamped."""
     for n in range(deciding.shape[0]):
@@ -122,7 +140,15 @@ def answer_all(
             if bank.yellow_s[k] <= 0:
                 kind[n] = CHANGE_NOW
                 continue
-            kind[n] = CHANGE
             bank.stage[i] = CHANGE_YELLOW
             bank.next_event_s[i] = now_s + bank.yellow_s[k]
+            phases = bank.phase_start[i + 1] - bank.phase_start[i]
+            row = yellow.row[yellow.pair_start[i] + current * phases + target[n]]
+            if row < 0:
+                kind[n] = CHANGE
+                continue
+            kind[n] = CHANGE_SHOWN
+            first = yellow.mov_start[i]
+            for j in range(yellow.mov_start[i + 1] - first):
+                mov_state[yellow.movements[first + j]] = yellow.states[row + j]
     return clamped

@@ -23,7 +23,14 @@ import numpy.typing as npt
 from twin.core.jit import RepeatedCall
 from twin.core.policy import ActsTogether, InvalidActionError, Policy
 from twin.traffic.actuation import MIN_SWITCH_S
-from twin.traffic.answers import CHANGE, BankArrays, all_green_under_max, answer_all
+from twin.traffic.answers import (
+    CHANGE,
+    CHANGE_NOW,
+    BankArrays,
+    YellowStates,
+    all_green_under_max,
+    answer_all,
+)
 from twin.traffic.change_intervals import ChangeIntervals
 from twin.traffic.fixed_lights import CLAMPED, DECISIONS, FORCED, BankTimers, FixedLights
 from twin.traffic.kernels import (
@@ -79,6 +86,11 @@ _CHANGE_STATES: weakref.WeakKeyDictionary[
 """Per network, the states shown while a light changes, by (bank index, phase, target
 phase, yellow), read-only: a function of the network's programmes alone, so a city built
 on it again (a learning environment's reset) reuses them (:meth:`SignalBank._show_change`)."""
+
+
+_YELLOWS: weakref.WeakKeyDictionary[Network, YellowStates] = weakref.WeakKeyDictionary()
+"""Per network, the yellow of every change of its lights, for the answers a learning agent
+gives at once (:meth:`SignalBank._yellow_states`)."""
 
 
 def follows_programme(policy: object) -> bool:
@@ -179,6 +191,7 @@ class SignalBank:
         self.policy_id = getattr(policy, "id", type(policy).__name__)
         self.observe = observe
         self.observe_turn = observe_turn
+        self._network = network
         self.intersections: list[Intersection] = []
         checked_before = network in _SAFE_STATES  # by a bank on this very network
         for inter in network.intersections:
@@ -236,6 +249,7 @@ class SignalBank:
         """The timers and per-phase limits, for the answers applied at once
         (:meth:`_apply_all`)."""
         self._answer_kind = np.zeros(n, dtype=np.int64)
+        self._yellow: YellowStates | None = None  # made at the first answers applied at once
         self._answer_all = RepeatedCall(answer_all)
         self._all_green_under_max = RepeatedCall(all_green_under_max)
         for i in range(n):
@@ -552,9 +566,19 @@ class SignalBank:
                 actions,
                 "SignalActions holds one int64 phase and one float64 duration_s per decision",
             )
+        if self._yellow is None:
+            self._yellow = self._yellow_states()
         kind = self._answer_kind
         outcome = self._answer_all(
-            deciding, target, duration, now_s, self.decision_grid_s or 0.0, self._arrays, kind
+            deciding,
+            target,
+            duration,
+            now_s,
+            self.decision_grid_s or 0.0,
+            self._arrays,
+            self._yellow,
+            self.mov_state,
+            kind,
         )
         if outcome < 0:
             bad = -1 - outcome
@@ -562,12 +586,52 @@ class SignalBank:
             raise InvalidActionError(self.policy_id, actions[bad], "not a phase for a duration")
         self._counted_here[DECISIONS] += len(deciding)
         self._counted_here[CLAMPED] += outcome
-        for n in np.flatnonzero(kind[: len(deciding)] >= CHANGE).tolist():
+        kind = kind[: len(deciding)]
+        for n in np.flatnonzero((kind == CHANGE) | (kind == CHANGE_NOW)).tolist():
             i = int(deciding[n])
             if kind[n] == CHANGE:
                 self._show_change(i, yellow=True)
             else:  # no yellow: the change goes on at once
                 self._begin_change(i, int(target[n]), now_s, float(self.target_green_s[i]))
+
+    def _yellow_states(self) -> YellowStates:
+        """The yellow of every change of every light with at most
+        :data:`MAX_KERNEL_PHASES` phases, checked (a change whose state fails the check
+        is left to :meth:`_show_change`, which raises if it is ever made); kept per
+        network with the other change states."""
+        cached = _YELLOWS.get(self._network)
+        if cached is not None:
+            return cached
+        sizes = [len(codes) ** 2 for codes in self.codes]
+        pair_start = np.cumsum([0, *sizes], dtype=np.int64)
+        row = np.full(int(pair_start[-1]), -1, dtype=np.int64)
+        states: list[npt.NDArray[np.int8]] = []
+        at = 0
+        for i, codes in enumerate(self.codes):
+            phases = len(codes)
+            if phases > MAX_KERNEL_PHASES:
+                continue
+            for a in range(phases):
+                for b in range(phases):
+                    if a == b:
+                        continue
+                    try:
+                        state = self._change_state(i, a, b, yellow=True)
+                    except RuntimeError:
+                        continue
+                    row[pair_start[i] + a * phases + b] = at
+                    states.append(state)
+                    at += len(state)
+        layout = self._kernel_layout(list(range(len(self))))
+        yellow = YellowStates(
+            pair_start,
+            row,
+            np.concatenate(states) if states else np.zeros(0, dtype=np.int8),
+            layout["mov_start"],
+            layout["movements"],
+        )
+        _YELLOWS[self._network] = yellow
+        return yellow
 
     def _end_interval(self, i: int, now_s: float) -> None:
         """The yellow or the all-red of intersection ``i``'s change ends."""
