@@ -7,7 +7,8 @@ In one process, side by side, ``--repeats`` times alternating:
    grid4x4) with the network, routes and begin time of its ``.sumocfg`` and 3600 s (as
    ``sumo_rl.environment.resco_envs`` sets them up), with its defaults: the default
    observation, reward ``diff-waiting-time``, ``delta_time`` 5 s, yellow 2 s, min green
-   5 s; every agent that may act gets a uniformly random action at every step.
+   5 s; every agent that may act gets a uniformly random action at every step (one draw
+   for all of them, as a batched agent would; the same on both sides).
 2. **twin**: :class:`twin.rl.parallel.TwinParallelEnv` on ``traffic/sumo-net-v0`` with the
    same ``.sumocfg`` and horizon, the traffic signals' learning interface (sumo-rl's
    observation and ``diff-waiting-time`` reward, phases free between sumo-rl's 5 s min and
@@ -17,8 +18,9 @@ In one process, side by side, ``--repeats`` times alternating:
    change); every agent deciding at the step's instant (``infos[agent]["acts"]``) gets a
    uniformly random action.
 
-One episode each, from ``reset`` to the horizon; the wall time covers ``reset`` (SUMO's
-start and network load; twin's world build) and every ``step``. Reported: simulated
+One episode each, from making the environment to the horizon; the wall time covers
+making it, ``reset`` (SUMO's start and network load; twin's world build) and every
+``step``. Reported: simulated
 seconds per wall second (the ratio is the speed-up at equal simulated time), and agent
 decisions per second (sumo-rl: the agents whose ``time_to_act`` was true at a step;
 twin: the agents with ``acts``). Numba compiles before the clock starts (a first, untimed episode).
@@ -106,7 +108,9 @@ def sumo_rl_episode(network: str, seed: int, horizon_s: int = HORIZON_S) -> Spee
     decisions = len(observations)
     done = False
     while not done:
-        actions = {ts: int(rng.integers(env.action_spaces(ts).n)) for ts in observations}
+        deciding = list(observations)
+        sizes = [env.action_spaces(ts).n for ts in deciding]
+        actions = dict(zip(deciding, rng.integers(sizes).tolist(), strict=True))
         observations, _, dones, _ = env.step(actions)
         decisions += len(observations)
         done = dones["__all__"]
@@ -133,7 +137,8 @@ def twin_episode(
     decisions = 0
     while env.agents:
         acting = [a for a, info in infos.items() if info["acts"]]
-        actions = {a: int(rng.integers(env.action_space(a).n)) for a in acting}
+        sizes = [env.action_space(a).n for a in acting]
+        actions = dict(zip(acting, rng.integers(sizes).tolist(), strict=True))
         _, _, _, _, infos = env.step(actions)
         decisions += len(acting)
     env.close()
