@@ -408,14 +408,13 @@ def encode_signals(
         vehicles = np.concatenate(vehicles_in).astype(np.float64, copy=False)
         queue = np.concatenate(queue_in).astype(np.float64, copy=False)
         starts = np.cumsum([0, *movements[:-1]], dtype=np.int64)
-    bounds = np.zeros(len(deciding) + 1, dtype=np.int64)
-    np.cumsum(every.size[deciding], out=bounds[1:])
     if every.scale is None:
         lanes = layout.incoming
         scale = _lane_footprint_m(city, layout)[lanes] / city.arrays.lane_length_m[lanes]
     else:
         scale = every.scale
-    out = np.zeros(int(bounds[-1]), dtype=np.float32)
+    out = np.zeros(int(every.size[deciding].sum()), dtype=np.float32)
+    bounds = np.empty(len(deciding) + 1, dtype=np.int64)
     encode_into(
         out,
         bounds,
@@ -429,6 +428,7 @@ def encode_signals(
         every.first,
         scale,
         every.phases,
+        every.size,
     )
     return [out[a:b] for a, b in pairwise(bounds.tolist())]
 
@@ -447,17 +447,21 @@ def encode_into(
     first: IntArray,
     scale: FloatArray,
     phases: IntArray,
+    size: IntArray,
 ) -> None:
     """:func:`encode_signal`'s vector of each deciding intersection ``j = deciding[n]``
-    into ``out[bounds[n]:bounds[n + 1]]`` (zeroed): its shown ``phase[n]`` one-hot,
+    into ``out[bounds[n]:bounds[n + 1]]`` (zeroed), one after another (``bounds`` is
+    written: ``size[j]`` is ``j``'s vector's length): its shown ``phase[n]`` one-hot,
     ``served[n]`` (min green done), and each incoming lane's density and queue, its first
     movement's reading in ``vehicles`` and ``queue`` (``j``'s movements from
     ``starts[n]``) times the lane's ``scale``, in ``[0, 1]`` (NaN reads 0, as numpy's
     fmax/fmin have it). Lanes ``lane_start[j]:lane_start[j + 1]`` are ``j``'s, with
     ``first`` counted within its movements."""
+    bounds[0] = 0
     for n in range(deciding.shape[0]):
         j = deciding[n]
         at = bounds[n]
+        bounds[n + 1] = at + size[j]
         p = phases[j]
         if 0 <= phase[n] < p:
             out[at + phase[n]] = 1.0
