@@ -88,6 +88,12 @@ phase, yellow), read-only: a function of the network's programmes alone, so a ci
 on it again (a learning environment's reset) reuses them (:meth:`SignalBank._show_change`)."""
 
 
+_KERNEL_CHANGES: weakref.WeakKeyDictionary[
+    Network, dict[int, tuple[list[int], list[int], npt.NDArray[np.int8]] | None]
+] = weakref.WeakKeyDictionary()
+"""Per network, what :meth:`SignalBank._change_intervals` holds of each light (its
+distinct green and all-red states and where each change's start), worked out once."""
+
 _YELLOWS: weakref.WeakKeyDictionary[Network, YellowStates] = weakref.WeakKeyDictionary()
 """Per network, the yellow of every change of its lights, for the answers a learning agent
 gives at once (:meth:`SignalBank._yellow_states`)."""
@@ -393,34 +399,15 @@ class SignalBank:
         states: list[npt.NDArray[np.int8]] = []
         row = 0
         for i in asked:
-            codes = self.codes[i]
-            n_phases, n_movements = codes.shape
-            if n_phases > MAX_KERNEL_PHASES:
+            shown = self._kernel_change_states(i)
+            if shown is None:
                 continue
-            # Every green, then the all-red of every change (a, b) in order a * P + b;
-            # each distinct state once (most changes share their all-red).
-            same = np.eye(n_phases, dtype=np.bool_)[:, :, None]
-            pairs = all_red_state(codes[:, None, :], codes[None, :, :], same)
-            shown = np.concatenate((codes, pairs.reshape(-1, n_movements)))
-            row_of: dict[bytes, int] = {}
-            distinct: list[npt.NDArray[np.int8]] = []
-            at: list[int] = []
-            for state in shown:
-                key = state.tobytes()
-                if key not in row_of:
-                    row_of[key] = row + len(distinct) * n_movements
-                    distinct.append(state)
-                at.append(row_of[key])
-            try:
-                for state in distinct:
-                    self.check_safe(i, state)
-            except RuntimeError:
-                continue
+            greens, all_reds, distinct = shown
             lights.append(i)
-            green_row.extend(at[:n_phases])
-            all_red_row.extend(at[n_phases:])
-            states.extend(distinct)
-            row += len(distinct) * n_movements
+            green_row.extend(row + r for r in greens)
+            all_red_row.extend(row + r for r in all_reds)
+            states.append(distinct)
+            row += len(distinct)
         n_phases_of = [len(self.codes[i]) for i in lights]
         return ChangeIntervals(
             **self._kernel_layout(lights),
@@ -432,6 +419,46 @@ class SignalBank:
             all_red_row=np.array(all_red_row, dtype=np.int64),
             states=np.concatenate(states) if states else np.zeros(0, dtype=np.int8),
         )
+
+    def _kernel_change_states(
+        self, i: int
+    ) -> tuple[list[int], list[int], npt.NDArray[np.int8]] | None:
+        """Light ``i``'s states for :meth:`_change_intervals`: where each green and the
+        all-red of each change ``(a, b)`` (in order ``a * P + b``) start among its distinct
+        states, and those states one after another; ``None`` for a light the kernel
+        cannot hold (more than :data:`MAX_KERNEL_PHASES` phases, or a change whose state
+        fails the check). Kept per network: a function of its programmes alone."""
+        known = _KERNEL_CHANGES.setdefault(self._network, {})
+        if i in known:
+            return known[i]
+        codes = self.codes[i]
+        n_phases, n_movements = codes.shape
+        result: tuple[list[int], list[int], npt.NDArray[np.int8]] | None = None
+        if n_phases <= MAX_KERNEL_PHASES:
+            # Every green, then the all-red of every change (a, b) in order a * P + b;
+            # each distinct state once (most changes share their all-red).
+            same = np.eye(n_phases, dtype=np.bool_)[:, :, None]
+            pairs = all_red_state(codes[:, None, :], codes[None, :, :], same)
+            shown = np.concatenate((codes, pairs.reshape(-1, n_movements)))
+            row_of: dict[bytes, int] = {}
+            distinct: list[npt.NDArray[np.int8]] = []
+            at: list[int] = []
+            for state in shown:
+                key = state.tobytes()
+                if key not in row_of:
+                    row_of[key] = len(distinct) * n_movements
+                    distinct.append(state)
+                at.append(row_of[key])
+            try:
+                for state in distinct:
+                    self.check_safe(i, state)
+                flat = np.concatenate(distinct)
+                flat.setflags(write=False)
+                result = (at[:n_phases], at[n_phases:], flat)
+            except RuntimeError:
+                result = None
+        known[i] = result
+        return result
 
     def _kernel_layout(self, lights: list[int]) -> dict[str, npt.NDArray[Any]]:
         """What the kernel's structures of ``lights`` (bank indices) share: where each

@@ -67,8 +67,14 @@ def sumo_rl_nets() -> Path:
 def resco_configs() -> dict[str, Path]:
     """RESCO's eight benchmark cities (Ault and Sharon 2021), name -> ``.sumocfg``, as the
     ``sumo-rl`` package ships them in ``sumo_rl/nets/RESCO``."""
-    root = sumo_rl_nets() / "RESCO"
-    return {path.parent.name: path for path in sorted(root.glob("*/*.sumocfg"))}
+    return dict(_resco_configs(sumo_rl_nets()))
+
+
+@functools.cache
+def _resco_configs(nets: Path) -> tuple[tuple[str, Path], ...]:
+    # An installed package's files: looked for once per process (a scenario naming a
+    # RESCO city validates its params at every build, a learning environment's reset too).
+    return tuple((path.parent.name, path) for path in sorted((nets / "RESCO").glob("*/*.sumocfg")))
 
 
 def run_program(args: Sequence[str | Path], what: str) -> subprocess.CompletedProcess[str]:
