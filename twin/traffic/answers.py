@@ -4,7 +4,8 @@ A learning agent answers every intersection deciding at one instant in one call
 (:class:`~twin.traffic.observation.SignalActions`); :func:`answer_all` does for all of
 them what :meth:`twin.traffic.signals.SignalBank._apply` does for one (same arithmetic,
 same order of operations), in one compiled call: a hold's or a clamp's next epoch, and
-which answers start a change, whose yellow the bank then shows.
+a change's target and yellow (shown here where the bank has worked it out,
+:class:`YellowStates`; else by the bank).
 """
 
 from __future__ import annotations
@@ -104,9 +105,8 @@ def answer_all(
     green), a change asked before the minimum green is clamped to it, any other change
     begins its yellow (on a grid its target's green is ``duration_s`` less the yellow
     and the all-red), shown in ``mov_state`` where ``yellow`` holds it. ``kind[n]`` says
-    which. Returns ``-1 - n`` for the first answer
-    that is not a phase of its light for a finite positive duration (nothing applied),
-    else how many were clamped."""
+    which. Returns ``-1 - n`` for the first answer that is not a phase of its light for
+    a finite positive duration (nothing applied), else how many were clamped."""
     for n in range(deciding.shape[0]):
         i = deciding[n]
         phases = bank.phase_start[i + 1] - bank.phase_start[i]

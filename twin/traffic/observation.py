@@ -143,10 +143,10 @@ class SignalTurn(Sequence[SignalObservation]):
     """The observations of the intersections deciding at one instant, as one batch.
 
     What the city reads at the instant is here as arrays (the readings of every
-    deciding intersection's movements, one after another, and each intersection's phase
-    and whether its minimum green has run), so a learning agent's encoding reads them
-    at once (:func:`twin.traffic.learning.encode_signals`); an observation object is
-    made only when an item is asked for (a rule policy, a check), from the same values.
+    deciding intersection's movements, and each intersection's phase, how long it has
+    shown it and its minimum green), so a learning agent's encoding reads them at once
+    (:func:`twin.traffic.learning.encode_signals`); an observation object is made only
+    when an item is asked for (a rule policy, a check), from the same values.
 
     Attributes:
         now_s: the instant.
