@@ -16,7 +16,7 @@ from twin.traffic.answers import (
     YellowStates,
     answer_all,
 )
-from twin.traffic.fixed_lights import CHANGE_YELLOW, GREEN
+from twin.traffic.fixed_lights import CHANGE_YELLOW, GREEN, BankTimers
 
 NOW_S = 10.0
 
@@ -26,12 +26,14 @@ def four_lights() -> BankArrays:
     since 0 s); min green 5 s, max green 50 s, yellow 3 s (light 3: none), all-red 2 s."""
     yellow = np.array([3.0, 3.0, 3.0, 3.0, 3.0, 3.0, 0.0, 0.0])
     return BankArrays(
-        phase=np.zeros(4, dtype=np.int64),
-        stage=np.full(4, GREEN, dtype=np.int64),
-        target=np.zeros(4, dtype=np.int64),
-        target_green_s=np.zeros(4),
-        green_start_s=np.array([0.0, 8.0, 0.0, 0.0]),
-        next_event_s=np.full(4, NOW_S),
+        timers=BankTimers(
+            phase=np.zeros(4, dtype=np.int64),
+            stage=np.full(4, GREEN, dtype=np.int64),
+            target=np.zeros(4, dtype=np.int64),
+            target_green_s=np.zeros(4),
+            green_start_s=np.array([0.0, 8.0, 0.0, 0.0]),
+            next_event_s=np.full(4, NOW_S),
+        ),
         phase_start=np.arange(0, 10, 2, dtype=np.int64),
         min_green_s=np.full(8, 5.0),
         max_green_s=np.full(8, 50.0),
@@ -89,10 +91,10 @@ def test_a_hold_a_clamp_a_change_and_a_change_without_yellow(
     assert kind == [HOLD, CLAMP, CHANGE, CHANGE_NOW]
     assert shown == [7] * 8  # the bank shows the yellow
     # On a grid a change's 20 s hold the yellow and the all-red (20 - 3 - 2).
-    assert bank.next_event_s.tolist() == [hold_until_s, clamp_until_s, NOW_S + 3.0, NOW_S]
-    assert bank.stage.tolist() == [GREEN, GREEN, CHANGE_YELLOW, GREEN]
-    assert bank.target.tolist() == [0, 0, 1, 1]
-    assert bank.target_green_s[2] == target_green_s
+    assert bank.timers.next_event_s.tolist() == [hold_until_s, clamp_until_s, NOW_S + 3.0, NOW_S]
+    assert bank.timers.stage.tolist() == [GREEN, GREEN, CHANGE_YELLOW, GREEN]
+    assert bank.timers.target.tolist() == [0, 0, 1, 1]
+    assert bank.timers.target_green_s[2] == target_green_s
 
 
 def test_a_change_whose_yellow_is_known_shows_it_on_its_movements() -> None:
@@ -110,7 +112,7 @@ def test_a_hold_never_runs_past_max_green() -> None:
         target=np.array([0]),
         duration_s=np.array([90.0]),
     )
-    assert bank.next_event_s[0] == 50.0
+    assert bank.timers.next_event_s[0] == 50.0
 
 
 @pytest.mark.parametrize(("phase", "duration_s"), [(2, 5.0), (-1, 5.0), (0, 0.0), (0, np.inf)])
@@ -125,5 +127,5 @@ def test_a_bad_answer_is_named_and_no_answer_is_applied(phase: int, duration_s: 
     )
     assert outcome == -1 - 1  # the second answer
     assert shown == [7] * 8
-    assert bank.stage.tolist() == [GREEN] * 4
-    assert bank.next_event_s.tolist() == [NOW_S] * 4
+    assert bank.timers.stage.tolist() == [GREEN] * 4
+    assert bank.timers.next_event_s.tolist() == [NOW_S] * 4

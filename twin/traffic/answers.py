@@ -17,7 +17,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from twin.traffic.fixed_lights import CHANGE_YELLOW, EPS_S, GREEN
+from twin.traffic.fixed_lights import CHANGE_YELLOW, EPS_S, GREEN, BankTimers
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -61,12 +61,7 @@ class BankArrays(NamedTuple):
     """The signal bank's timers and its lights' per-phase limits (light ``i``'s phases
     from ``phase_start[i]``), as :func:`answer_all` reads and writes them."""
 
-    phase: IntArray
-    stage: IntArray
-    target: IntArray
-    target_green_s: FloatArray
-    green_start_s: FloatArray
-    next_event_s: FloatArray
+    timers: BankTimers
     phase_start: IntArray
     min_green_s: FloatArray
     max_green_s: FloatArray
@@ -112,36 +107,37 @@ def answer_all(
         phases = bank.phase_start[i + 1] - bank.phase_start[i]
         if not (0 <= target[n] < phases and math.isfinite(duration_s[n]) and duration_s[n] > 0):
             return -1 - n
+    timers = bank.timers
     clamped = 0
     for n in range(deciding.shape[0]):
         i = deciding[n]
-        current = bank.phase[i]
+        current = timers.phase[i]
         k = bank.phase_start[i] + current
-        elapsed = now_s - bank.green_start_s[i]
+        elapsed = now_s - timers.green_start_s[i]
         duration = duration_s[n]
         if target[n] == current:
             kind[n] = HOLD
             end = min(
-                on_grid(now_s + duration, grid_s), bank.green_start_s[i] + bank.max_green_s[k]
+                on_grid(now_s + duration, grid_s), timers.green_start_s[i] + bank.max_green_s[k]
             )
-            bank.next_event_s[i] = max(end, now_s + EPS_S * 10)
+            timers.next_event_s[i] = max(end, now_s + EPS_S * 10)
             single = bank.phase_start[i + 1] - bank.phase_start[i] == 1
             if single and bank.yellow_s[k] + bank.all_red_s[k] <= 0:
-                bank.next_event_s[i] = now_s + duration
+                timers.next_event_s[i] = now_s + duration
         elif elapsed < bank.min_green_s[k] - EPS_S:
             kind[n] = CLAMP
             clamped += 1
-            bank.next_event_s[i] = on_grid(bank.green_start_s[i] + bank.min_green_s[k], grid_s)
+            timers.next_event_s[i] = on_grid(timers.green_start_s[i] + bank.min_green_s[k], grid_s)
         else:
             if grid_s != 0.0:
                 duration = max(duration - bank.yellow_s[k] - bank.all_red_s[k], 0.0)
-            bank.target[i] = target[n]
-            bank.target_green_s[i] = duration
+            timers.target[i] = target[n]
+            timers.target_green_s[i] = duration
             if bank.yellow_s[k] <= 0:
                 kind[n] = CHANGE_NOW
                 continue
-            bank.stage[i] = CHANGE_YELLOW
-            bank.next_event_s[i] = now_s + bank.yellow_s[k]
+            timers.stage[i] = CHANGE_YELLOW
+            timers.next_event_s[i] = now_s + bank.yellow_s[k]
             phases = bank.phase_start[i + 1] - bank.phase_start[i]
             row = yellow.row[yellow.pair_start[i] + current * phases + target[n]]
             if row < 0:

@@ -225,6 +225,15 @@ class SignalBank:
         self.next_event_s = np.zeros(n)
         self.target = np.zeros(n, dtype=np.int64)
         self.target_green_s = np.zeros(n)
+        self._timers = BankTimers(
+            self.phase,
+            self.stage,
+            self.target,
+            self.target_green_s,
+            self.green_start_s,
+            self.next_event_s,
+        )
+        """The timer arrays as the compiled light functions take them (written in place)."""
         self._counted_here = [0, 0, 0]  # forced, decisions, clamped (FORCED, ...)
         self.fixed = self._fixed_lights([])
         """The lights the kernel runs (:meth:`hand_to_kernel`)."""
@@ -243,12 +252,7 @@ class SignalBank:
         self._changes = _CHANGE_STATES.setdefault(network, {})
         every = list(range(n))
         self._arrays = BankArrays(
-            self.phase,
-            self.stage,
-            self.target,
-            self.target_green_s,
-            self.green_start_s,
-            self.next_event_s,
+            self._timers,
             np.cumsum([0, *(len(c) for c in self.codes)], dtype=np.int64),
             *(self._per_phase(every, name) for name in _LIMITS),
         )
@@ -470,14 +474,7 @@ class SignalBank:
             "phase_start": np.cumsum([0, *(len(self.codes[i]) for i in lights)], dtype=np.int64),
             "mov_start": np.cumsum([0, *(len(m) for m in movements)], dtype=np.int64),
             "movements": np.concatenate(movements) if movements else np.zeros(0, dtype=np.int64),
-            "timers": BankTimers(
-                self.phase,
-                self.stage,
-                self.target,
-                self.target_green_s,
-                self.green_start_s,
-                self.next_event_s,
-            ),
+            "timers": self._timers,
             "grid_s": np.array([self.decision_grid_s or 0.0]),
         }
 
@@ -564,9 +561,9 @@ class SignalBank:
         if self._all_green_under_max(
             due,
             now_s,
-            arrays.stage,
-            arrays.phase,
-            arrays.green_start_s,
+            self.stage,
+            self.phase,
+            self.green_start_s,
             arrays.phase_start,
             arrays.max_green_s,
         ):
