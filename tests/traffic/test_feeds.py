@@ -28,14 +28,20 @@ QUEUE = SensorConfig(
 )
 
 
-def build(sensors: SensorConfig) -> City:
+def build(sensors: SensorConfig, decision_grid_s: float | None = None) -> City:
     world = World(3, tick_s=60.0)
     network = grid(2, 2, 150.0, 1)
     trips = poisson_trips(
         network, RateProfile((0.0,), (0.5,)), 400.0, world.streams["traffic.demand"]
     )
     return City(
-        world, network, trips, Cyclic(), sensors=sensors, loop_detectors=LoopDetectorConfig()
+        world,
+        network,
+        trips,
+        Cyclic(),
+        sensors=sensors,
+        loop_detectors=LoopDetectorConfig(),
+        decision_grid_s=decision_grid_s,
     )
 
 
@@ -84,6 +90,7 @@ def boards_read_along(monkeypatch: pytest.MonkeyPatch, *, ahead: bool) -> tuple[
     which samples were taken ahead of their time."""
     if not ahead:
         monkeypatch.setattr(OwnFeeds, "unread_until", lambda self, until_s: None)
+        monkeypatch.setattr(OwnFeeds, "hold", lambda self, now_s: None)
     taken_ahead: list[bool] = []
     real = SensorFeed.sample_at
 
@@ -123,6 +130,43 @@ def test_between_wake_ups_the_city_samples_ahead_and_delivers_at_once_changing_n
             assert totals == want[3]
     same_state(city_ahead, city_on_time)
     assert city_ahead.signals.decisions == city_on_time.signals.decisions > 0
+
+
+def test_a_reading_sent_just_before_the_city_decides_needs_no_event_of_its_own(monkeypatch):
+    """A feed sampling at an instant where the city wakes goes first (the city yields
+    to it); its reading arrives after the city has decided and run on, so it is held and
+    written then, stamped with its arrival, rather than scheduled. On a 5 s decision
+    grid the queue detectors' 5 s samples fall on every decision instant."""
+
+    def run(hold: bool) -> tuple[City, int, list]:
+        if not hold:
+            monkeypatch.setattr(OwnFeeds, "hold", lambda self, now_s: None)
+        scheduled = 0
+        real = SensorFeed._schedule
+
+        def schedule(feed: SensorFeed, *args: object) -> None:
+            nonlocal scheduled
+            scheduled += 1
+            real(feed, *args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(SensorFeed, "_schedule", schedule)
+        c = build(QUEUE, decision_grid_s=5.0)
+        c.world.run(500.0)
+        boards = [
+            (b.values.copy(), b.measured_at_s.copy(), b.delivered_at_s.copy(), b.totals())
+            for b in (c.board, *c.loop_boards.values())
+        ]
+        monkeypatch.undo()
+        return c, scheduled, boards
+
+    held, held_events, held_boards = run(hold=True)
+    scheduled, events, boards = run(hold=False)
+    assert held_events < events / 2
+    same_state(held, scheduled)
+    for got, want in zip(held_boards, boards, strict=True):
+        for a, b in zip(got[:3], want[:3], strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert got[3] == want[3]
 
 
 def test_a_feed_behind_a_backend_samples_on_time_as_the_backend_is_read_then(monkeypatch):

@@ -640,6 +640,13 @@ class SensorFeed:
         with its arrival time, instead of by an event at that time. The traffic city sets
         it for its own feeds (:mod:`twin.traffic.feeds`)."""
         self._scheduled = 0  # deliveries waiting for their event: a later one waits too
+        self.hold_at_s = -math.inf
+        """An instant at which a reading that has not arrived yet is held for
+        :meth:`settle_held` instead of being scheduled: the scenario that sets it settles
+        the feed at that same instant, before anyone can read what has not arrived (the
+        traffic city, whose own feeds sample just before it decides and runs on,
+        :mod:`twin.traffic.feeds`)."""
+        self._held: list[tuple[float, float, IndexArray, FloatArray]] = []
         self.sample_ahead: Callable[[SensorFeed, float], bool] | None = None
         """Called with the time of the feed's next sample: whether it may be taken now,
         with the one due now (:meth:`sample_at`). A scenario sets it where the signal
@@ -802,9 +809,30 @@ class SensorFeed:
         if arrival_s < self.unread_until_s and not self._scheduled:
             self.board.deliver(arrival_s, now_s, channels, readings)
             return
+        if self.env.now == self.hold_at_s and arrival_s > self.hold_at_s:
+            self._held.append((arrival_s, now_s, channels, readings))
+            return
+        self._schedule(arrival_s, now_s, channels, readings)
+
+    def _schedule(
+        self, arrival_s: float, measured_at_s: float, channels: IndexArray, readings: FloatArray
+    ) -> None:
+        """The reading's delivery as an event at its arrival (after any still waiting)."""
         self._scheduled += 1
         arrival = timeout_at(self.env, arrival_s)  # the sample may be ahead of the clock
-        arrival.callbacks.append(partial(self._arrive, now_s, channels, readings))
+        arrival.callbacks.append(partial(self._arrive, measured_at_s, channels, readings))
+
+    def settle_held(self, unread_until_s: float = -math.inf) -> None:
+        """Stop holding (:attr:`hold_at_s`): deliver the held readings that arrive before
+        ``unread_until_s`` (no one reads the board before then), stamped with their
+        arrival, and schedule the others, in the order they were sent."""
+        held, self._held = self._held, []
+        self.hold_at_s = -math.inf
+        for arrival_s, measured_at_s, channels, readings in held:
+            if arrival_s < unread_until_s and not self._scheduled:
+                self.board.deliver(arrival_s, measured_at_s, channels, readings)
+            else:
+                self._schedule(arrival_s, measured_at_s, channels, readings)
 
     def _delay_s(self, now_s: float) -> float | None:
         """This sample's delay, kept behind the previous message's arrival; None = none."""

@@ -576,10 +576,16 @@ class City(Entity):
         levels = self._history[:ticks].astype(np.float64)
         self.on_network.set_each(levels[:, 0].tolist(), now, dt)
         self._next_tick_s = self.waiting_insert.set_each(levels[:, 1].tolist(), now, dt)
-        if run_ahead and self.own_feeds.runs_ahead and not listened:
+        runs_on = run_ahead and self.own_feeds.runs_ahead and not listened
+        if runs_on:
             # Until the city wakes again only its own feeds' events run (a listener may
             # have scheduled something: then deliveries keep their events).
             self.own_feeds.unread_until(min(stop_before_s, self._next_tick_s))
+        self.own_feeds.settle()
+        if runs_on:
+            # A feed sampling when the city wakes next, before it, sends a reading that
+            # arrives after the city's decisions there: held until it has run on.
+            self.own_feeds.hold(self._next_tick_s)
         return int(ticks)
 
     def _book(self, vehicles: npt.NDArray[np.int64], at_s: float | None = None) -> None:
