@@ -809,7 +809,10 @@ class SensorFeed:
         if arrival_s < self.unread_until_s and not self._scheduled:
             self.board.deliver(arrival_s, now_s, channels, readings)
             return
-        if self.env.now == self.hold_at_s and arrival_s > self.hold_at_s:
+        # A subscriber (perhaps one that came since the hold was set) acts on a reading
+        # when it arrives: it is scheduled.
+        held = self.env.now == self.hold_at_s and not self.board._subscribers
+        if held and arrival_s > self.hold_at_s:
             self._held.append((arrival_s, now_s, channels, readings))
             return
         self._schedule(arrival_s, now_s, channels, readings)
