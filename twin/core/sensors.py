@@ -829,8 +829,10 @@ class SensorFeed:
         """Stop holding (:attr:`hold_at_s`): deliver the held readings that arrive before
         ``unread_until_s`` (no one reads the board before then), stamped with their
         arrival, and schedule the others, in the order they were sent."""
-        held, self._held = self._held, []
         self.hold_at_s = -math.inf
+        if not self._held:  # the usual case: settled at every kernel call of the city
+            return
+        held, self._held = self._held, []
         for arrival_s, measured_at_s, channels, readings in held:
             if arrival_s < unread_until_s and not self._scheduled:
                 self.board.deliver(arrival_s, measured_at_s, channels, readings)

@@ -698,12 +698,6 @@ class City(Entity):
             self._obs_one.append((self._obs_lanes[k], down, offsets, c))
         self._gather_all_from = max(2, len(self._signalised) // _GATHER_ALL_SHARE)
         self._obs_bounds_array = np.array(self._obs_bounds, dtype=np.int64).reshape(-1, 2)
-        self._first_phase = np.cumsum(
-            [0, *(len(limits) for limits in self._phase_limits[:-1])], dtype=np.int64
-        )
-        self._min_green_flat = np.array(
-            [lo for limits in self._phase_limits for lo, _ in limits], dtype=np.float64
-        )
         self._any_actuated = any(parts is not None for parts in self._actuation)
         self._no_values = np.zeros(0)
         """Stands for a board the city does not have (no sensors, no loop detectors)."""
@@ -844,7 +838,7 @@ class City(Entity):
         phase = signals.phase[deciding]
         elapsed = now_s - signals.green_start_s[deciding]
         ids = deciding.tolist()
-        min_green = self._min_green_flat[self._first_phase[deciding] + phase]
+        min_green = signals.min_green_s(deciding)
         # Read now, not when an item is made: the world moves on after the instant.
         if self._any_actuated:
             actuation = [self._actuation_reading(i, now_s) for i in ids]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import weakref
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -72,31 +73,28 @@ ActuatedParts = tuple[
 """What an actuated light's controller reads: per phase whether it is actuated, the lanes
 of the loops that extend each phase (starts per phase, lanes), max-gap, detector-gap."""
 
-_SAFE_STATES: weakref.WeakKeyDictionary[Network, set[tuple[int, bytes]]] = (
-    weakref.WeakKeyDictionary()
-)
-"""Per network whose programmes a bank has checked, the states found safe at each of its
-signalised intersections (by bank index): a network is immutable, and a city built on it
-again (a learning environment's reset, a batch worker's next run) need not check them
-again (:meth:`SignalBank.check_safe`)."""
 
-_CHANGE_STATES: weakref.WeakKeyDictionary[
-    Network, dict[tuple[int, int, int, bool], npt.NDArray[np.int8]]
-] = weakref.WeakKeyDictionary()
-"""Per network, the states shown while a light changes, by (bank index, phase, target
-phase, yellow), read-only: a function of the network's programmes alone, so a city built
-on it again (a learning environment's reset) reuses them (:meth:`SignalBank._show_change`)."""
+@dataclass
+class _Known:
+    """What banks have worked out about one network's lights, by bank index: a network is
+    immutable and these are functions of its programmes alone, so a city built on it
+    again (a learning environment's reset, a batch worker's next run) reuses them."""
+
+    safe: set[tuple[int, bytes]] = field(default_factory=set)
+    """The states found safe (:meth:`SignalBank.check_safe`)."""
+    changes: dict[tuple[int, int, int, bool], npt.NDArray[np.int8]] = field(default_factory=dict)
+    """The states shown while a light changes, by (light, phase, target phase, yellow),
+    read-only (:meth:`SignalBank._show_change`)."""
+    kernel_changes: dict[int, tuple[list[int], list[int], npt.NDArray[np.int8]] | None] = field(
+        default_factory=dict
+    )
+    """What :meth:`SignalBank._change_intervals` holds of each light."""
+    yellows: YellowStates | None = None
+    """The yellow of every change, for answers applied at once
+    (:meth:`SignalBank._yellow_states`)."""
 
 
-_KERNEL_CHANGES: weakref.WeakKeyDictionary[
-    Network, dict[int, tuple[list[int], list[int], npt.NDArray[np.int8]] | None]
-] = weakref.WeakKeyDictionary()
-"""Per network, what :meth:`SignalBank._change_intervals` holds of each light (its
-distinct green and all-red states and where each change's start), worked out once."""
-
-_YELLOWS: weakref.WeakKeyDictionary[Network, YellowStates] = weakref.WeakKeyDictionary()
-"""Per network, the yellow of every change of its lights, for the answers a learning agent
-gives at once (:meth:`SignalBank._yellow_states`)."""
+_KNOWN: weakref.WeakKeyDictionary[Network, _Known] = weakref.WeakKeyDictionary()
 
 
 def follows_programme(policy: object) -> bool:
@@ -197,9 +195,9 @@ class SignalBank:
         self.policy_id = getattr(policy, "id", type(policy).__name__)
         self.observe = observe
         self.observe_turn = observe_turn
-        self._network = network
         self.intersections: list[Intersection] = []
-        checked_before = network in _SAFE_STATES  # by a bank on this very network
+        checked_before = network in _KNOWN  # by a bank on this very network
+        self._known = _KNOWN.setdefault(network, _Known())
         for inter in network.intersections:
             if inter.program is None:
                 state = inter.priority_state()
@@ -246,10 +244,10 @@ class SignalBank:
         """The intersections :meth:`update` handles: all but those the kernel runs."""
         self._next_due = 0.0
         self._together = isinstance(policy, ActsTogether)
-        self._checked = _SAFE_STATES.setdefault(network, set())
+        self._checked = self._known.safe
         self.due_count = 0
         """How many intersections the current :meth:`update` round handles."""
-        self._changes = _CHANGE_STATES.setdefault(network, {})
+        self._changes = self._known.changes
         every = list(range(n))
         self._arrays = BankArrays(
             self._timers,
@@ -432,7 +430,7 @@ class SignalBank:
         states, and those states one after another; ``None`` for a light the kernel
         cannot hold (more than :data:`MAX_KERNEL_PHASES` phases, or a change whose state
         fails the check). Kept per network: a function of its programmes alone."""
-        known = _KERNEL_CHANGES.setdefault(self._network, {})
+        known = self._known.kernel_changes
         if i in known:
             return known[i]
         codes = self.codes[i]
@@ -553,6 +551,11 @@ class SignalBank:
         for i, observation, action in zip(deciding.tolist(), observations, actions, strict=True):
             self._apply(i, now_s, observation, action)
 
+    def min_green_s(self, lights: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """The minimum green of the phase each of ``lights`` shows."""
+        arrays = self._arrays
+        return arrays.min_green_s[arrays.phase_start[lights] + self.phase[lights]]
+
     def _deciding(self, due: npt.NDArray[np.int64], now_s: float) -> npt.NDArray[np.int64]:
         """Which of ``due`` the policy decides for now; the others' events handled (in
         ``due``'s order, as :meth:`_needs_decision` does). Usually every due light is
@@ -623,9 +626,8 @@ class SignalBank:
         :data:`MAX_KERNEL_PHASES` phases, checked (a change whose state fails the check
         is left to :meth:`_show_change`, which raises if it is ever made); kept per
         network with the other change states."""
-        cached = _YELLOWS.get(self._network)
-        if cached is not None:
-            return cached
+        if self._known.yellows is not None:
+            return self._known.yellows
         sizes = [len(codes) ** 2 for codes in self.codes]
         pair_start = np.cumsum([0, *sizes], dtype=np.int64)
         row = np.full(int(pair_start[-1]), -1, dtype=np.int64)
@@ -640,7 +642,7 @@ class SignalBank:
                     if a == b:
                         continue
                     try:
-                        state = self._change_state(i, a, b, yellow=True)
+                        state = self._change_shown(i, a, b, yellow=True)
                     except RuntimeError:
                         continue
                     row[pair_start[i] + a * phases + b] = at
@@ -654,7 +656,7 @@ class SignalBank:
             layout["mov_start"],
             layout["movements"],
         )
-        _YELLOWS[self._network] = yellow
+        self._known.yellows = yellow
         return yellow
 
     def _end_interval(self, i: int, now_s: float) -> None:
@@ -725,13 +727,20 @@ class SignalBank:
             self._handle(i, now_s)
 
     def _show_change(self, i: int, *, yellow: bool) -> None:
-        key = (i, int(self.phase[i]), int(self.target[i]), yellow)
+        state = self._change_shown(i, int(self.phase[i]), int(self.target[i]), yellow=yellow)
+        self.mov_state[self.movements[i]] = state
+
+    def _change_shown(
+        self, i: int, current: int, target: int, *, yellow: bool
+    ) -> npt.NDArray[np.int8]:
+        """:meth:`_change_state`, worked out once per network (read-only)."""
+        key = (i, current, target, yellow)
         state = self._changes.get(key)
         if state is None:
-            state = self._change_state(i, key[1], key[2], yellow=yellow)
+            state = self._change_state(i, current, target, yellow=yellow)
             state.setflags(write=False)
             self._changes[key] = state
-        self.mov_state[self.movements[i]] = state
+        return state
 
     def _change_state(
         self, i: int, current: int, target: int, *, yellow: bool
